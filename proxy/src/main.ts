@@ -1,0 +1,2 @@
+process.stderr.write('athena: not implemented yet\n');
+process.exit(1);

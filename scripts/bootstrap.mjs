@@ -1,0 +1,68 @@
+// Installs what `npm run bench` and `npm test` need on a fresh clone:
+//  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json;
+//  - system packages (MariaDB server and client, sysbench, haproxy) through apt-get when their
+//    binaries are missing and we are root or have passwordless sudo; otherwise it stops and
+//    prints the exact command to run.
+// Usage: node scripts/bootstrap.mjs [--npm-only]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const npmOnly = process.argv.includes('--npm-only');
+
+function say(message) {
+  process.stderr.write(`[bootstrap] ${message}\n`);
+}
+
+function npmPackagesCurrent() {
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  if (!existsSync(marker)) return false;
+  return statSync(marker).mtimeMs >= statSync(path.join(root, 'package-lock.json')).mtimeMs;
+}
+
+function onPath(binary) {
+  return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;
+}
+
+if (!npmPackagesCurrent()) {
+  say('installing npm packages (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+if (!npmOnly) {
+  // Each requirement: any of these binaries satisfies it; the Debian package that provides it.
+  const requirements = [
+    { binaries: ['mariadbd', 'mysqld'], pkg: 'mariadb-server' },
+    { binaries: ['mariadb', 'mysql'], pkg: 'mariadb-client' },
+    { binaries: ['mariadb-slap', 'mysqlslap'], pkg: 'mariadb-client' },
+    { binaries: ['sysbench'], pkg: 'sysbench' },
+    { binaries: ['haproxy'], pkg: 'haproxy' },
+  ];
+  // mariadbd lives in /usr/sbin, which is not on every user's PATH.
+  process.env.PATH = `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin`;
+  const missing = [...new Set(requirements.filter((r) => !r.binaries.some(onPath)).map((r) => r.pkg))];
+  if (missing.length > 0) {
+    const install = ['apt-get', 'install', '-y', '--no-install-recommends', ...missing];
+    const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    const sudo =
+      !isRoot && onPath('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0;
+    if (!isRoot && !sudo) {
+      say(`missing system packages: ${missing.join(', ')}. Install them with:`);
+      say(`  sudo apt-get update && sudo ${install.join(' ')}`);
+      say('  (macOS: brew install mysql sysbench haproxy)');
+      process.exit(1);
+    }
+    const prefix = sudo ? ['sudo'] : [];
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    say(`installing system packages: ${missing.join(', ')}`);
+    for (const args of [['apt-get', 'update', '-qq'], install]) {
+      const cmd = [...prefix, ...args];
+      execFileSync(cmd[0], cmd.slice(1), { stdio: ['ignore', 'inherit', 'inherit'], env });
+    }
+  }
+}

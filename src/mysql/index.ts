@@ -1,0 +1,3 @@
+export * from './url.ts';
+export * from './localServer.ts';
+export * from './waitForServer.ts';
