@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+/**
+ * The suite file format (JSON or YAML). A suite is a list of workloads; each names a driver and
+ * that driver's options. Errors from these schemas name the path inside the file.
+ */
+
+/** Metrics a verdict can be computed on. Direction and defaults live in src/verdict. */
+export const MetricNameSchema = z.enum([
+  'tps',
+  'qps',
+  'latency_avg_ms',
+  'latency_p95_ms',
+  'latency_p99_ms',
+  'cpu_us_per_query',
+  'peak_rss_mb',
+  'overhead_pct',
+  'errors',
+]);
+export type MetricName = z.infer<typeof MetricNameSchema>;
+
+export const MetricPolicySchema = z.object({
+  /** The smallest change that matters, in percent (for errors: an absolute count). */
+  thresholdPct: z.number().nonnegative().optional(),
+  policy: z.enum(['gate', 'warn', 'off']).optional(),
+});
+export type MetricPolicy = z.infer<typeof MetricPolicySchema>;
+
+const Slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case id (letters, digits, _ . -)');
+
+const workloadCommon = {
+  id: Slug,
+  title: z.string().min(1),
+  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
+  threads: z.number().int().min(1).max(4096),
+  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
+  warmupSec: z.number().nonnegative().default(0),
+  /** Per-metric overrides of the verdict's thresholds and policies. */
+  metrics: z.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
+  /** Errors during a run fail the workload unless allowed. */
+  allowErrors: z.boolean().default(false),
+};
+
+export const SysbenchOptionsSchema = z
+  .object({
+    /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
+    test: z.string().regex(/^[a-z_]+$/, 'expected a sysbench test name such as oltp_read_write'),
+    tables: z.number().int().min(1).default(4),
+    tableSize: z.number().int().min(1).default(10_000),
+    timeSec: z.number().positive(),
+    reportIntervalSec: z.number().int().min(1).default(1),
+    /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
+    psMode: z.enum(['auto', 'disable']).default('auto'),
+    percentile: z.number().int().min(1).max(100).default(95),
+    extraArgs: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const MysqlslapOptionsSchema = z
+  .object({
+    iterations: z.number().int().min(1).default(10),
+    /** --auto-generate-sql with the given column shape, or a fixed --query. */
+    autoGenerateSql: z.boolean().default(false),
+    numberIntCols: z.number().int().min(1).optional(),
+    numberCharCols: z.number().int().min(1).optional(),
+    query: z.string().optional(),
+    /** SQL run through the direct connection before the workload (e.g. create the users table). */
+    setupSql: z.array(z.string()).default([]),
+    numberOfQueries: z.number().int().min(1).optional(),
+    extraArgs: z.array(z.string()).default([]),
+  })
+  .strict()
+  .refine((o) => o.autoGenerateSql !== (o.query !== undefined), {
+    message: 'expected exactly one of autoGenerateSql: true or query',
+  });
+
+export const BuiltinOptionsSchema = z
+  .object({
+    mix: z.enum(['point_select', 'read_write']),
+    tables: z.number().int().min(1).default(1),
+    tableSize: z.number().int().min(1).default(10_000),
+    timeSec: z.number().positive(),
+  })
+  .strict();
+
+export const WorkloadSchema = z.discriminatedUnion('driver', [
+  z.object({ ...workloadCommon, driver: z.literal('sysbench'), options: SysbenchOptionsSchema }).strict(),
+  z.object({ ...workloadCommon, driver: z.literal('mysqlslap'), options: MysqlslapOptionsSchema }).strict(),
+  z.object({ ...workloadCommon, driver: z.literal('builtin'), options: BuiltinOptionsSchema }).strict(),
+]);
+export type Workload = z.infer<typeof WorkloadSchema>;
+export type DriverName = Workload['driver'];
+
+export const SuiteSchema = z
+  .object({
+    name: Slug,
+    description: z.string().optional(),
+    /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
+    rounds: z.number().int().min(1).max(200).default(3),
+    /** Extra rounds the verdict may add while a workload is inconclusive. */
+    maxRounds: z.number().int().min(1).max(500).optional(),
+    budgetMinutes: z.number().positive().optional(),
+    workloads: z.array(WorkloadSchema).min(1),
+  })
+  .strict()
+  .superRefine((suite, ctx) => {
+    const seen = new Set<string>();
+    suite.workloads.forEach((w, i) => {
+      if (seen.has(w.id)) {
+        ctx.addIssue({ code: 'custom', path: ['workloads', i, 'id'], message: `duplicate workload id "${w.id}"` });
+      }
+      seen.add(w.id);
+    });
+  });
+export type Suite = z.infer<typeof SuiteSchema>;
+export type SuiteInput = z.input<typeof SuiteSchema>;
