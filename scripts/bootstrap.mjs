@@ -1,9 +1,9 @@
 // Installs what `npm run bench` and `npm test` need on a fresh clone:
 //  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json;
-//  - system packages (MariaDB server and client, sysbench, haproxy) through apt-get when their
+//  - system packages (MariaDB server and client, sysbench, haproxy; chromium with --for-tests) through apt-get when their
 //    binaries are missing and we are root or have passwordless sudo; otherwise it stops and
 //    prints the exact command to run.
-// Usage: node scripts/bootstrap.mjs [--npm-only]
+// Usage: node scripts/bootstrap.mjs [--npm-only | --for-tests]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const npmOnly = process.argv.includes('--npm-only');
+const forTests = process.argv.includes('--for-tests');
 
 function say(message) {
   process.stderr.write(`[bootstrap] ${message}\n`);
@@ -42,6 +43,8 @@ if (!npmOnly) {
     { binaries: ['mariadb-slap', 'mysqlslap'], pkg: 'mariadb-client' },
     { binaries: ['sysbench'], pkg: 'sysbench' },
     { binaries: ['haproxy'], pkg: 'haproxy' },
+    // Only the tests need a browser: the HTML report's test renders it in headless Chromium.
+    ...(forTests ? [{ binaries: ['chromium', 'chromium-browser'], pkg: 'chromium' }] : []),
   ];
   // mariadbd lives in /usr/sbin, which is not on every user's PATH.
   process.env.PATH = `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin`;
