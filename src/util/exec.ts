@@ -1,0 +1,203 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { InfrastructureError } from '../errors.ts';
+
+/**
+ * The one place child processes for drivers and builds are spawned. No shell is involved: the
+ * command and its arguments are passed as they are (a caller who wants a shell runs `sh -c`).
+ */
+export interface ExecOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Kill the process (group) after this many milliseconds; the result then has timedOut: true. */
+  timeoutMs?: number;
+  /** Kill the process (group) when aborted; the result then has aborted: true. */
+  signal?: AbortSignal;
+  /** Called for each complete line (without the newline) as it arrives, and for a final partial line. */
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+  /** Written to the child's stdin, which is then closed. Without it stdin is /dev/null. */
+  stdin?: string;
+  /** Grace between SIGTERM and SIGKILL when killing on timeout/abort (default 2000 ms). */
+  killGraceMs?: number;
+  /** Only the last this-many characters of each stream are kept (default 8 MiB). */
+  maxOutputChars?: number;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** True when the process was killed because timeoutMs elapsed. */
+  timedOut?: boolean;
+  /** True when the process was killed because options.signal was aborted. */
+  aborted?: boolean;
+}
+
+/**
+ * Runs a command to completion. Resolves with its exit status and output whatever the exit code
+ * (also on timeout/abort, flagged in the result); rejects with an InfrastructureError only when the
+ * process could not be started at all (e.g. ENOENT: the binary does not exist).
+ */
+export type Exec = (command: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
+
+const DEFAULT_KILL_GRACE_MS = 2000;
+const DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
+
+/** Process groups this module started and that are still running: killed if we exit first. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  });
+}
+
+/** Signals the whole process group led by pid (the child was spawned detached, so it leads one). */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** Splits a stream into lines for a callback, keeping the trailing partial line until the next chunk. */
+class LineSplitter {
+  private pending = '';
+  constructor(private readonly onLine: (line: string) => void) {}
+  push(chunk: string): void {
+    const text = this.pending + chunk;
+    const parts = text.split('\n');
+    this.pending = parts.pop() ?? '';
+    for (const part of parts) this.onLine(part.endsWith('\r') ? part.slice(0, -1) : part);
+  }
+  flush(): void {
+    if (this.pending !== '') this.onLine(this.pending);
+    this.pending = '';
+  }
+}
+
+/** Accumulates a stream's text, keeping only the last maxChars characters. */
+class TailBuffer {
+  private text = '';
+  constructor(private readonly maxChars: number) {}
+  push(chunk: string): void {
+    this.text += chunk;
+    if (this.text.length > 2 * this.maxChars) this.text = this.text.slice(-this.maxChars);
+  }
+  toString(): string {
+    return this.text.length > this.maxChars ? this.text.slice(-this.maxChars) : this.text;
+  }
+}
+
+export const realExec: Exec = (command, args, options = {}) =>
+  new Promise<ExecResult>((resolve, reject) => {
+    const started = performance.now();
+    if (options.signal?.aborted) {
+      resolve({ exitCode: null, signal: null, stdout: '', stderr: '', durationMs: 0, aborted: true });
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      child = spawn(command, [...args], {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
+        detached: true,
+        windowsHide: true,
+      });
+    } catch (error) {
+      reject(new InfrastructureError(`could not start ${command}: ${String(error)}`, { cause: error }));
+      return;
+    }
+    installExitHook();
+    const pid = child.pid;
+    if (pid !== undefined) liveGroups.add(pid);
+
+    const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
+    const stdout = new TailBuffer(maxChars);
+    const stderr = new TailBuffer(maxChars);
+    const stdoutLines = options.onStdoutLine ? new LineSplitter(options.onStdoutLine) : undefined;
+    const stderrLines = options.onStderrLine ? new LineSplitter(options.onStderrLine) : undefined;
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      stdout.push(chunk);
+      stdoutLines?.push(chunk);
+    });
+    child.stderr!.on('data', (chunk: string) => {
+      stderr.push(chunk);
+      stderrLines?.push(chunk);
+    });
+    if (options.stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // the child may exit without reading its input
+      child.stdin.end(options.stdin);
+    }
+
+    let timedOut = false;
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const terminate = () => {
+      if (pid === undefined || killTimer) return;
+      killGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    };
+    const timeoutTimer =
+      options.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            terminate();
+          }, options.timeoutMs)
+        : undefined;
+    const onAbort = () => {
+      aborted = true;
+      terminate();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    let spawnFailed = false;
+    child.once('error', (error) => {
+      // Spawn failures (ENOENT, EACCES) arrive here; 'close' may still follow, and is ignored.
+      spawnFailed = true;
+      cleanupListeners();
+      reject(new InfrastructureError(`could not start ${command}: ${error.message}`, { cause: error }));
+    });
+    const cleanupListeners = () => {
+      if (timeoutTimer) clearTimeout(timeoutTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (pid !== undefined) liveGroups.delete(pid);
+    };
+    // 'close' waits for stdout/stderr to end, so no output is lost.
+    child.once('close', (exitCode, signal) => {
+      if (spawnFailed) return;
+      cleanupListeners();
+      if (killTimer) {
+        clearTimeout(killTimer);
+        // Grandchildren that ignored SIGTERM must not outlive the call.
+        if (pid !== undefined) killGroup(pid, 'SIGKILL');
+      }
+      stdoutLines?.flush();
+      stderrLines?.flush();
+      const result: ExecResult = {
+        exitCode,
+        signal,
+        stdout: stdout.toString(),
+        stderr: stderr.toString(),
+        durationMs: performance.now() - started,
+      };
+      if (timedOut) result.timedOut = true;
+      if (aborted) result.aborted = true;
+      resolve(result);
+    });
+  });
+
+/** The last `lines` lines of a text, for error messages. */
+export function tailLines(text: string, lines = 20): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
