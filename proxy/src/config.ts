@@ -1,0 +1,347 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { z } from 'zod';
+
+/**
+ * Athena's configuration: a TOML file (the seed's keys) validated by zod. Unknown keys and bad values
+ * are errors that name the key path ("pool.max_idle: expected ..."); the CLI exits 2 on a ConfigError.
+ * Passwords may come from the environment instead of the file (see envPasswordVariable).
+ */
+
+export interface ShardConfig {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database?: string;
+}
+export interface UserConfig {
+  name: string;
+  password: string;
+  shard: string;
+  max_qps: number;
+  burst: number;
+  /** 0 = unlimited */
+  max_connections: number;
+}
+export interface AthenaConfig {
+  server: {
+    listen_addr: string;
+    listen_port: number;
+    /** 0 = no metrics server */
+    metrics_addr: string;
+    metrics_port: number;
+    max_connections: number;
+    handshake_timeout_ms: number;
+    shutdown_grace_ms: number;
+    backend_connect_timeout_ms: number;
+  };
+  shards: ShardConfig[];
+  users: UserConfig[];
+  pool: { max_idle: number; max_age_secs: number; max_idle_time_secs: number; max_open: number };
+  circuit: { max_concurrent_per_user_shard: number; queue_size: number; queue_timeout_ms: number };
+}
+
+/** A config that cannot be used. `key` is the dotted path of the offending key ("" for the whole file). */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly detail: string,
+  ) {
+    super(key === '' ? detail : `${key}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The shard name [backend] becomes. */
+export const DEFAULT_SHARD_NAME = 'default';
+
+export const CONFIG_DEFAULTS = {
+  server: {
+    listen_addr: '127.0.0.1',
+    listen_port: 3307,
+    metrics_addr: '127.0.0.1',
+    metrics_port: 4307,
+    max_connections: 4096,
+    handshake_timeout_ms: 10_000,
+    shutdown_grace_ms: 10_000,
+    backend_connect_timeout_ms: 5_000,
+  },
+  backend: { host: '127.0.0.1', port: 3306 },
+  user: { max_qps: 0, burst: 0, max_connections: 0 },
+  pool: { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 },
+  circuit: { max_concurrent_per_user_shard: 50, queue_size: 200, queue_timeout_ms: 10_000 },
+} as const;
+
+const Port = z.number().int().min(0).max(65535);
+const BackendPort = z.number().int().min(1).max(65535);
+const Host = z.string().min(1, 'expected a non-empty host name or address');
+const Name = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/, 'expected a name of letters, digits and _ . @ - (max 64)')
+  .max(64, 'expected at most 64 characters');
+const NonNegInt = z.number().int().nonnegative();
+const PositiveInt = z.number().int().positive();
+const Millis = z.number().int().positive().max(86_400_000);
+
+const ServerSchema = z.strictObject({
+  listen_addr: Host.default(CONFIG_DEFAULTS.server.listen_addr),
+  listen_port: Port.default(CONFIG_DEFAULTS.server.listen_port),
+  metrics_addr: Host.default(CONFIG_DEFAULTS.server.metrics_addr),
+  metrics_port: Port.default(CONFIG_DEFAULTS.server.metrics_port),
+  max_connections: PositiveInt.default(CONFIG_DEFAULTS.server.max_connections),
+  handshake_timeout_ms: Millis.default(CONFIG_DEFAULTS.server.handshake_timeout_ms),
+  shutdown_grace_ms: NonNegInt.max(3_600_000).default(CONFIG_DEFAULTS.server.shutdown_grace_ms),
+  backend_connect_timeout_ms: Millis.default(CONFIG_DEFAULTS.server.backend_connect_timeout_ms),
+});
+
+const backendFields = {
+  host: Host.default(CONFIG_DEFAULTS.backend.host),
+  port: BackendPort.default(CONFIG_DEFAULTS.backend.port),
+  user: z.string().min(1, 'expected a non-empty MySQL user name'),
+  // Optional here because the environment may supply it; checked after the overrides are applied.
+  password: z.string().optional(),
+  database: z.string().min(1, 'expected a non-empty database name (or leave the key out)').optional(),
+};
+const BackendSchema = z.strictObject(backendFields);
+const ShardSchema = z.strictObject({ name: Name, ...backendFields });
+
+const UserSchema = z.strictObject({
+  name: Name,
+  password: z.string().optional(),
+  shard: Name.optional(),
+  max_qps: z.number().nonnegative().finite().default(CONFIG_DEFAULTS.user.max_qps),
+  burst: NonNegInt.default(CONFIG_DEFAULTS.user.burst),
+  max_connections: NonNegInt.default(CONFIG_DEFAULTS.user.max_connections),
+});
+
+const PoolSchema = z.strictObject({
+  max_idle: NonNegInt.default(CONFIG_DEFAULTS.pool.max_idle),
+  max_age_secs: PositiveInt.default(CONFIG_DEFAULTS.pool.max_age_secs),
+  max_idle_time_secs: PositiveInt.default(CONFIG_DEFAULTS.pool.max_idle_time_secs),
+  max_open: PositiveInt.default(CONFIG_DEFAULTS.pool.max_open),
+});
+
+const CircuitSchema = z.strictObject({
+  max_concurrent_per_user_shard: PositiveInt.default(CONFIG_DEFAULTS.circuit.max_concurrent_per_user_shard),
+  queue_size: NonNegInt.default(CONFIG_DEFAULTS.circuit.queue_size),
+  queue_timeout_ms: Millis.default(CONFIG_DEFAULTS.circuit.queue_timeout_ms),
+});
+
+const FileSchema = z.strictObject({
+  server: ServerSchema.default(ServerSchema.parse({})),
+  backend: BackendSchema.optional(),
+  shards: z.array(ShardSchema).optional(),
+  users: z.array(UserSchema).min(1, 'expected at least one [[users]] entry (who may connect to the proxy)'),
+  pool: PoolSchema.default(PoolSchema.parse({})),
+  circuit: CircuitSchema.default(CircuitSchema.parse({})),
+});
+
+/**
+ * The environment variable that carries a secret for a named entry: NAME upper-cased, every
+ * character outside A-Z0-9 replaced by "_". e.g. envPasswordVariable('USER', 'app-ro') = ATHENA_USER_APP_RO_PASSWORD.
+ */
+export function envPasswordVariable(kind: 'SHARD' | 'USER', name: string): string {
+  return `ATHENA_${kind}_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
+}
+export const BACKEND_PASSWORD_VARIABLE = 'ATHENA_BACKEND_PASSWORD';
+
+/** The dotted key path of a zod issue path: ["users", 0, "max_qps"] -> "users[0].max_qps". */
+function keyPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+function joinKey(parent: string, child: string): string {
+  return parent === '' ? child : `${parent}.${child}`;
+}
+
+function toConfigError(error: z.ZodError): ConfigError {
+  const issue = error.issues[0];
+  if (issue === undefined) return new ConfigError('', 'invalid configuration');
+  const parent = keyPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    return new ConfigError(joinKey(parent, key), 'unknown key (check the spelling; see proxy/README.md)');
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return new ConfigError(parent, `required key is missing (expected ${issue.expected})`);
+  }
+  return new ConfigError(parent, issue.message);
+}
+
+/** Reads a password override from env; "" is a real (empty) password, unset means "no override". */
+function envSecret(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  return env[variable];
+}
+
+/** Two entries whose names map to the same variable would silently share one secret: refuse that. */
+function checkEnvNameCollisions(kind: 'SHARD' | 'USER', names: string[], section: string): void {
+  const seen = new Map<string, string>();
+  names.forEach((name, index) => {
+    const variable = envPasswordVariable(kind, name);
+    const other = seen.get(variable);
+    // Identical names are reported as duplicates by the caller.
+    if (other !== undefined && other !== name) {
+      throw new ConfigError(
+        `${section}[${index}].name`,
+        `"${name}" and "${other}" both map to the environment variable ${variable}; rename one`,
+      );
+    }
+    seen.set(variable, name);
+  });
+}
+
+/** Parses and validates a config file's text. `env` supplies password overrides (default: none). */
+export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): AthenaConfig {
+  let raw: unknown;
+  try {
+    raw = parseToml(tomlText);
+  } catch (error) {
+    if (error instanceof TomlError) {
+      throw new ConfigError(
+        '',
+        `TOML syntax error at line ${error.line}, column ${error.column}: ${firstLine(error.message)}`,
+      );
+    }
+    throw error;
+  }
+  const result = FileSchema.safeParse(raw);
+  if (!result.success) throw toConfigError(result.error);
+  const file = result.data;
+
+  let shards: ShardConfig[];
+  if (file.backend !== undefined && file.shards !== undefined) {
+    throw new ConfigError('shards', 'use either [backend] (one shard) or [[shards]] (several), not both');
+  }
+  if (file.backend !== undefined) {
+    const { password, database, ...rest } = file.backend;
+    const resolved = envSecret(env, BACKEND_PASSWORD_VARIABLE) ?? password;
+    if (resolved === undefined) {
+      throw new ConfigError(
+        'backend.password',
+        `required key is missing (or set ${BACKEND_PASSWORD_VARIABLE})`,
+      );
+    }
+    shards = [
+      {
+        name: DEFAULT_SHARD_NAME,
+        ...rest,
+        password: resolved,
+        ...(database === undefined ? {} : { database }),
+      },
+    ];
+  } else if (file.shards !== undefined && file.shards.length > 0) {
+    checkEnvNameCollisions(
+      'SHARD',
+      file.shards.map((s) => s.name),
+      'shards',
+    );
+    const names = new Set<string>();
+    shards = file.shards.map((shard, index) => {
+      if (names.has(shard.name)) {
+        throw new ConfigError(`shards[${index}].name`, `duplicate shard name "${shard.name}"`);
+      }
+      names.add(shard.name);
+      const variable = envPasswordVariable('SHARD', shard.name);
+      const { password, database, ...rest } = shard;
+      const resolved = envSecret(env, variable) ?? password;
+      if (resolved === undefined) {
+        throw new ConfigError(`shards[${index}].password`, `required key is missing (or set ${variable})`);
+      }
+      return { ...rest, password: resolved, ...(database === undefined ? {} : { database }) };
+    });
+  } else {
+    throw new ConfigError('backend', 'required: a [backend] table or at least one [[shards]] entry');
+  }
+
+  const shardNames = new Set(shards.map((s) => s.name));
+  const firstShard = shards[0]?.name ?? DEFAULT_SHARD_NAME;
+  checkEnvNameCollisions(
+    'USER',
+    file.users.map((u) => u.name),
+    'users',
+  );
+  const userNames = new Set<string>();
+  const users: UserConfig[] = file.users.map((user, index) => {
+    if (userNames.has(user.name)) {
+      throw new ConfigError(`users[${index}].name`, `duplicate user name "${user.name}"`);
+    }
+    userNames.add(user.name);
+    const shard = user.shard ?? firstShard;
+    if (!shardNames.has(shard)) {
+      throw new ConfigError(
+        `users[${index}].shard`,
+        `unknown shard "${shard}" (defined: ${[...shardNames].map((n) => `"${n}"`).join(', ')})`,
+      );
+    }
+    const variable = envPasswordVariable('USER', user.name);
+    const password = envSecret(env, variable) ?? user.password;
+    if (password === undefined) {
+      throw new ConfigError(`users[${index}].password`, `required key is missing (or set ${variable})`);
+    }
+    return {
+      name: user.name,
+      password,
+      shard,
+      max_qps: user.max_qps,
+      burst: user.burst,
+      max_connections: user.max_connections,
+    };
+  });
+
+  if (file.pool.max_idle > file.pool.max_open) {
+    throw new ConfigError(
+      'pool.max_idle',
+      `expected at most pool.max_open (${file.pool.max_open}), got ${file.pool.max_idle}`,
+    );
+  }
+  const { server } = file;
+  if (server.metrics_port !== 0 && server.metrics_port === server.listen_port && server.listen_port !== 0) {
+    throw new ConfigError(
+      'server.metrics_port',
+      `must differ from server.listen_port (${server.listen_port})`,
+    );
+  }
+
+  return { server, shards, users, pool: file.pool, circuit: file.circuit };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? text;
+}
+
+/** Reads and validates a config file. A missing or unreadable file is a ConfigError too. */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = {}): AthenaConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError('', `cannot read config file ${path} (${code})`);
+  }
+  try {
+    return parseConfig(text, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new ConfigError(error.key, `${error.detail} (in ${path})`);
+    }
+    throw error;
+  }
+}
+
+/** A copy safe to log or print: every password replaced by "***". */
+export function redactConfig(config: AthenaConfig): AthenaConfig {
+  return {
+    server: { ...config.server },
+    shards: config.shards.map((s) => ({ ...s, password: '***' })),
+    users: config.users.map((u) => ({ ...u, password: '***' })),
+    pool: { ...config.pool },
+    circuit: { ...config.circuit },
+  };
+}
