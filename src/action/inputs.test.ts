@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readActionConfig, type InputSource } from './inputs.ts';
+import { UsageError } from '../errors.ts';
+
+/** An input source backed by a map, recording the order of every call. */
+function source(inputs: Record<string, string>): InputSource & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    getInput(name) {
+      calls.push(`get:${name}`);
+      return inputs[name] ?? '';
+    },
+    setSecret(secret) {
+      calls.push(`secret:${secret}`);
+    },
+  };
+}
+
+test('empty inputs give the documented defaults', () => {
+  const config = readActionConfig(source({}));
+  assert.deepEqual(config.mysql, {
+    host: '127.0.0.1',
+    port: 3306,
+    user: 'root',
+    password: '',
+    database: 'test',
+  });
+  assert.equal(config.mysqlReadyTimeoutSec, 120);
+  assert.deepEqual(config.proxy, { build: null, start: null, port: 3307, metricsUrl: null });
+  assert.equal(config.mode, 'compare');
+  assert.equal(config.suite, 'default');
+  assert.equal(config.baseline, null);
+  assert.equal(config.baseRef, null);
+  assert.equal(config.budgetMinutes, null);
+  assert.equal(config.failOnRegression, true);
+  assert.equal(config.failOnInconclusive, false);
+  assert.equal(config.commentOnPr, 'on-change');
+  assert.equal(config.resultsDir, '.athena-bench/results');
+  assert.equal(config.githubToken, '');
+});
+
+test('given inputs are parsed into typed values', () => {
+  const config = readActionConfig(
+    source({
+      'mysql-port': '13306',
+      'mysql-password': 's3cret!',
+      'proxy-start': './target/release/athena',
+      'proxy-build': 'cargo build --release',
+      'proxy-metrics-url': 'http://127.0.0.1:9090/metrics',
+      'budget-minutes': '4.5',
+      'fail-on-regression': 'False',
+      'fail-on-inconclusive': 'TRUE',
+      'comment-on-pr': 'always',
+      mode: 'update-baseline',
+      'base-ref': 'origin/main',
+      'github-token': 'ghs_abc',
+    }),
+  );
+  assert.equal(config.mysql.port, 13306);
+  assert.equal(config.mysql.password, 's3cret!');
+  assert.equal(config.proxy.start, './target/release/athena');
+  assert.equal(config.proxy.build, 'cargo build --release');
+  assert.equal(config.proxy.metricsUrl, 'http://127.0.0.1:9090/metrics');
+  assert.equal(config.budgetMinutes, 4.5);
+  assert.equal(config.failOnRegression, false);
+  assert.equal(config.failOnInconclusive, true);
+  assert.equal(config.commentOnPr, 'always');
+  assert.equal(config.mode, 'update-baseline');
+  assert.equal(config.baseRef, 'origin/main');
+  assert.equal(config.githubToken, 'ghs_abc');
+});
+
+test('invalid inputs fail with the input name, what was expected and what was given', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ 'mysql-port': 'abc' }, /^input mysql-port: expected an integer 1-65535, got 'abc'$/],
+    [{ 'mysql-port': '70000' }, /^input mysql-port: expected an integer 1-65535, got '70000'$/],
+    [{ 'proxy-port': '-1' }, /^input proxy-port: expected an integer 1-65535, got '-1'$/],
+    [{ 'mysql-ready-timeout': '1m' }, /^input mysql-ready-timeout: expected a whole number of seconds/],
+    [{ mode: 'gate' }, /^input mode: expected one of compare, update-baseline, comment, got 'gate'$/],
+    [
+      { 'comment-on-pr': 'yes' },
+      /^input comment-on-pr: expected one of always, on-change, never, got 'yes'$/,
+    ],
+    [{ 'fail-on-regression': 'yes' }, /^input fail-on-regression: expected true or false, got 'yes'$/],
+    [{ 'budget-minutes': '0' }, /^input budget-minutes: expected a positive number of minutes, got '0'$/],
+    [{ 'proxy-metrics-url': 'localhost:4307' }, /^input proxy-metrics-url: expected an http\(s\) URL/],
+  ];
+  for (const [inputs, message] of cases) {
+    assert.throws(
+      () => readActionConfig(source(inputs)),
+      (error: unknown) => error instanceof UsageError && message.test(error.message),
+      JSON.stringify(inputs),
+    );
+  }
+});
+
+test('secrets are masked before any other input is read, and never echoed in errors', () => {
+  const src = source({ 'mysql-password': 'pw-123', 'github-token': 'ghs_tok', 'mysql-port': 'x' });
+  assert.throws(() => readActionConfig(src), /mysql-port/);
+  const firstPlainRead = src.calls.findIndex((c) => c.startsWith('get:') && !/password|token/.test(c));
+  const secretCalls = src.calls.map((c, i) => [c, i] as const).filter(([c]) => c.startsWith('secret:'));
+  assert.deepEqual(
+    secretCalls.map(([c]) => c),
+    ['secret:pw-123', 'secret:ghs_tok'],
+  );
+  for (const [, index] of secretCalls) assert.ok(index < firstPlainRead, src.calls.join(' '));
+});
+
+test('an unexpanded token expression means no token', () => {
+  assert.equal(readActionConfig(source({ 'github-token': '${{ github.token }}' })).githubToken, '');
+});

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { UsageError } from '../errors.ts';
+
+/**
+ * The Action's inputs, read once into a validated config. Every input declared in action.yml is
+ * read here and nowhere else (a test checks both directions and that the defaults agree).
+ */
+
+export const MODES = ['compare', 'update-baseline', 'comment'] as const;
+export type Mode = (typeof MODES)[number];
+export const COMMENT_POLICIES = ['always', 'on-change', 'never'] as const;
+export type CommentPolicy = (typeof COMMENT_POLICIES)[number];
+
+export interface ActionConfig {
+  mysql: { host: string; port: number; user: string; password: string; database: string };
+  mysqlReadyTimeoutSec: number;
+  proxy: { build: string | null; start: string | null; port: number; metricsUrl: string | null };
+  workingDirectory: string;
+  suite: string;
+  /** Path as given (relative to working-directory); null: baselines/<suite>.json when it exists. */
+  baseline: string | null;
+  baseRef: string | null;
+  mode: Mode;
+  budgetMinutes: number | null;
+  failOnRegression: boolean;
+  failOnInconclusive: boolean;
+  commentOnPr: CommentPolicy;
+  githubToken: string;
+  resultsDir: string;
+}
+
+/** What the inputs reader needs from @actions/core (getInput returns '' for an unset input). */
+export interface InputSource {
+  getInput(name: string): string;
+  setSecret(secret: string): void;
+}
+
+interface InputSpec<T> {
+  /** The default action.yml declares; an empty input means this value. */
+  default: string;
+  /** What a valid value looks like, for the error message. */
+  expected: string;
+  schema: z.ZodType<T, string>;
+  secret?: boolean;
+}
+
+function spec<T>(
+  defaultValue: string,
+  expected: string,
+  schema: z.ZodType<T, string>,
+  secret = false,
+): InputSpec<T> {
+  return { default: defaultValue, expected, schema, secret };
+}
+
+const text = z.string();
+const nonEmpty = z.string().min(1);
+const optionalText = z.string().transform((s) => (s === '' ? null : s));
+const integer = (min: number, max: number) =>
+  z.string().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+const positiveNumber = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/)
+  .transform(Number)
+  .pipe(z.number().positive());
+// The same spellings core.getBooleanInput accepts (YAML 1.2 core schema booleans).
+const boolean = z
+  .enum(['true', 'True', 'TRUE', 'false', 'False', 'FALSE'])
+  .transform((s) => s.toLowerCase() === 'true');
+const httpUrl = z
+  .string()
+  .transform((s) => (s === '' ? null : s))
+  .refine((s) => s === null || /^https?:\/\/[^\s]+$/.test(s));
+
+/** Declared in action.yml with exactly these names and defaults. */
+export const INPUT_SPECS = {
+  'mysql-host': spec('127.0.0.1', 'a host name or IP address', nonEmpty),
+  'mysql-port': spec('3306', 'an integer 1-65535', integer(1, 65535)),
+  'mysql-user': spec('root', 'a user name', nonEmpty),
+  'mysql-password': spec('', 'a password', text, true),
+  'mysql-database': spec('test', 'a database name', nonEmpty),
+  'mysql-ready-timeout': spec('120', 'a whole number of seconds 1-3600', integer(1, 3600)),
+  'proxy-build': spec('', 'a shell command', optionalText),
+  'proxy-start': spec('', 'a shell command', optionalText),
+  'proxy-port': spec('3307', 'an integer 1-65535', integer(1, 65535)),
+  'proxy-metrics-url': spec('', 'an http(s) URL such as http://127.0.0.1:4307/metrics', httpUrl),
+  'working-directory': spec('.', 'a directory', nonEmpty),
+  suite: spec('default', 'a suite name (default, quick, proxy-comparison) or a suite file', nonEmpty),
+  baseline: spec('', 'a baseline file path', optionalText),
+  'base-ref': spec('', 'a git ref', optionalText),
+  mode: spec('compare', `one of ${MODES.join(', ')}`, z.enum(MODES)),
+  'budget-minutes': spec(
+    '',
+    'a positive number of minutes',
+    z.union([z.literal('').transform(() => null), positiveNumber]),
+  ),
+  'fail-on-regression': spec('true', 'true or false', boolean),
+  'fail-on-inconclusive': spec('false', 'true or false', boolean),
+  'comment-on-pr': spec('on-change', `one of ${COMMENT_POLICIES.join(', ')}`, z.enum(COMMENT_POLICIES)),
+  'github-token': spec('${{ github.token }}', 'a GitHub token', text, true),
+  'results-dir': spec('.athena-bench/results', 'a directory', nonEmpty),
+} as const;
+
+export type InputName = keyof typeof INPUT_SPECS;
+type InputValue<N extends InputName> = (typeof INPUT_SPECS)[N] extends InputSpec<infer T> ? T : never;
+
+/**
+ * Reads and validates every input. Secrets are registered with setSecret before anything else is
+ * read, so no later log line or error can print them. Errors name the input and what was expected.
+ */
+export function readActionConfig(source: InputSource): ActionConfig {
+  const raw = new Map<InputName, string>();
+  const names = Object.keys(INPUT_SPECS) as InputName[];
+  const secretsFirst = [
+    ...names.filter((n) => INPUT_SPECS[n].secret),
+    ...names.filter((n) => !INPUT_SPECS[n].secret),
+  ];
+  for (const name of secretsFirst) {
+    const value = source.getInput(name);
+    if (INPUT_SPECS[name].secret && value !== '') source.setSecret(value);
+    raw.set(name, value);
+  }
+
+  function read<N extends InputName>(name: N): InputValue<N> {
+    const inputSpec: InputSpec<unknown> = INPUT_SPECS[name];
+    const given = raw.get(name) ?? '';
+    // The runner always passes the declared default; an empty value (e.g. from an unset matrix
+    // variable) means the same default rather than an invalid input. Secrets may be empty.
+    const value = given === '' && !inputSpec.secret ? inputSpec.default : given;
+    const parsed = inputSpec.schema.safeParse(value);
+    if (!parsed.success) {
+      const shown = inputSpec.secret ? '(hidden)' : `'${value}'`;
+      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
+    }
+    return parsed.data as InputValue<N>;
+  }
+
+  const githubToken = read('github-token');
+  return {
+    mysql: {
+      host: read('mysql-host'),
+      port: read('mysql-port'),
+      user: read('mysql-user'),
+      password: read('mysql-password'),
+      database: read('mysql-database'),
+    },
+    mysqlReadyTimeoutSec: read('mysql-ready-timeout'),
+    proxy: {
+      build: read('proxy-build'),
+      start: read('proxy-start'),
+      port: read('proxy-port'),
+      metricsUrl: read('proxy-metrics-url'),
+    },
+    workingDirectory: read('working-directory'),
+    suite: read('suite'),
+    baseline: read('baseline'),
+    baseRef: read('base-ref'),
+    mode: read('mode'),
+    budgetMinutes: read('budget-minutes'),
+    failOnRegression: read('fail-on-regression'),
+    failOnInconclusive: read('fail-on-inconclusive'),
+    commentOnPr: read('comment-on-pr'),
+    // An unexpanded expression means the workflow ran the code outside a runner: no token.
+    githubToken: githubToken.startsWith('${{') ? '' : githubToken,
+    resultsDir: read('results-dir'),
+  };
+}
