@@ -1,0 +1,137 @@
+import type { MysqlConnection } from '../mysql/url.ts';
+import type { Results } from '../results/schema.ts';
+import type { Suite } from '../suite/schema.ts';
+import type { IssueCommentsApi } from './comment.ts';
+import type { InputSource } from './inputs.ts';
+
+/**
+ * Everything the Action's logic needs from the outside world, injected: @actions/core-like
+ * functions, the GitHub event and API, git, the benchmark engine and the verdicts. The real ones
+ * are built in github-adapter.ts and engine-adapter.ts; tests pass doubles.
+ */
+
+export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
+
+export interface ActionCore extends InputSource {
+  info(message: string): void;
+  warning(message: string): void;
+  /** An error annotation on the run. */
+  error(message: string, properties?: { title?: string }): void;
+  setFailed(message: string): void;
+  setOutput(name: string, value: string): void;
+  /** Appends markdown to the job summary (GITHUB_STEP_SUMMARY). */
+  writeSummary(markdown: string): Promise<void>;
+}
+
+export interface PullRequestInfo {
+  number: number;
+  baseSha: string;
+  headSha: string;
+  /** owner/name of the head and base repositories: they differ for a fork. */
+  headRepo: string;
+  baseRepo: string;
+}
+
+export interface WorkflowRunInfo {
+  headSha: string;
+  /** Pull requests GitHub associates with the run (empty for fork pull requests). */
+  pullRequestNumbers: number[];
+}
+
+export interface GitHubContext {
+  eventName: string;
+  /** owner/name */
+  repository: string;
+  sha: string;
+  /** Link to this workflow run, for the comment footer. */
+  runUrl: string | null;
+  pullRequest: PullRequestInfo | null;
+  workflowRun: WorkflowRunInfo | null;
+}
+
+/** The GitHub API calls the Action makes, with the token from the inputs. */
+export interface GitHubApi extends IssueCommentsApi {
+  /** The head commit of a pull request (to check a workflow_run artifact belongs to it). */
+  pullRequestHeadSha(pullNumber: number): Promise<string>;
+}
+
+export interface GitOps {
+  /** Top-level directory of the repository holding dir. */
+  repoRoot(dir: string): Promise<string>;
+  /** The commit a ref names; throws when it does not exist (e.g. a shallow clone). */
+  resolveCommit(repoRoot: string, ref: string): Promise<string>;
+  mergeBase(repoRoot: string, a: string, b: string): Promise<string>;
+  /** A detached worktree of commit at dir. */
+  addWorktree(repoRoot: string, commit: string, dir: string): Promise<void>;
+  removeWorktree(repoRoot: string, dir: string): Promise<void>;
+}
+
+/** How the run is judged; the engine also uses it to decide on adaptive extra rounds. */
+export type ComparisonPlan =
+  | { kind: 'baseline'; baselinePath: string; baseline: unknown }
+  | { kind: 'base-ref'; ref: string; commit: string; headArm: string; baseArm: string }
+  | { kind: 'none' };
+
+export interface ProxyUnderTest {
+  build: string | null;
+  start: string | null;
+  port: number;
+  metricsUrl: string | null;
+  cwd: string;
+}
+
+export interface BenchRequest {
+  mysql: MysqlConnection & { database: string };
+  suite: Suite;
+  proxy: ProxyUnderTest;
+  /** The base-ref build of the same proxy (A/B mode), started from its worktree. */
+  base: { cwd: string; commit: string; arm: string } | null;
+  budgetMinutes: number | null;
+  outDir: string;
+  plan: ComparisonPlan;
+}
+
+export interface BenchOutcome {
+  results: Results;
+  resultsPath: string;
+  reportPath: string;
+  reportMarkdown: string;
+}
+
+export interface Benchmarker {
+  loadSuite(nameOrPath: string, cwd: string): Promise<Suite>;
+  run(request: BenchRequest): Promise<BenchOutcome>;
+}
+
+/** What the Action shows of a comparison. */
+export interface ComparisonView {
+  verdict: Verdict;
+  summaryLine: string;
+  markdown: string;
+  warnings: string[];
+  regressions: Array<{ workload: string; message: string }>;
+}
+
+export interface Verdicts {
+  /** Loads and validates a baseline file (UsageError naming the file and field). */
+  loadBaseline(path: string): Promise<unknown>;
+  compare(plan: Exclude<ComparisonPlan, { kind: 'none' }>, results: Results): ComparisonView;
+  /** Writes the baseline made from results to path. */
+  writeBaseline(results: Results, path: string, meta: { commit?: string; date: string }): Promise<void>;
+}
+
+export interface ActionDeps {
+  core: ActionCore;
+  github: GitHubContext;
+  /** Builds the API client for a token (the token is an input). */
+  githubApi(token: string): GitHubApi;
+  git: GitOps;
+  bench: Benchmarker;
+  verdicts: Verdicts;
+  waitForMysql(conn: MysqlConnection, timeoutMs: number): Promise<{ version: string }>;
+  /** GITHUB_WORKSPACE (or the current directory): working-directory is resolved from it. */
+  workspace: string;
+  tempDir(): Promise<string>;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}

@@ -1,0 +1,464 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Results } from '../results/schema.ts';
+import type { Suite } from '../suite/schema.ts';
+import { InfrastructureError, UsageError } from '../errors.ts';
+import type { ActionDeps, BenchRequest, ComparisonPlan, ComparisonView, GitHubApi, Verdict } from './deps.ts';
+import type { IssueComment } from './comment.ts';
+import { run } from './run.ts';
+
+let workspace: string;
+before(async () => {
+  workspace = await mkdtemp(path.join(os.tmpdir(), 'action-run-test-'));
+});
+after(async () => {
+  await rm(workspace, { recursive: true, force: true });
+});
+
+const HEAD = 'a'.repeat(40);
+const BASE = 'b'.repeat(40);
+const MERGE_BASE = 'c'.repeat(40);
+const fakeResults = { status: 'complete' } as unknown as Results;
+const fakeSuite = { name: 'quick', rounds: 3, workloads: [] } as unknown as Suite;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Harness {
+  deps: ActionDeps;
+  log: string[];
+  outputs: Record<string, string>;
+  summary: string[];
+  failed: string[];
+  annotations: Array<{ message: string; title?: string }>;
+  benchRequests: BenchRequest[];
+  comparedPlans: ComparisonPlan[];
+  comments: IssueComment[];
+  gitCalls: string[];
+  baselinesWritten: string[];
+}
+
+interface HarnessOptions {
+  inputs?: Record<string, string>;
+  verdict?: Verdict;
+  event?: 'pull_request' | 'push' | 'workflow_run';
+  mysqlError?: Error;
+  benchError?: Error;
+  commentError?: Error;
+  existingComments?: IssueComment[];
+  workflowRun?: { headSha: string; pullRequestNumbers: number[] };
+  prHeadSha?: string;
+}
+
+function harness(options: HarnessOptions = {}): Harness {
+  const h: Harness = {
+    log: [],
+    outputs: {},
+    summary: [],
+    failed: [],
+    annotations: [],
+    benchRequests: [],
+    comparedPlans: [],
+    comments: [...(options.existingComments ?? [])],
+    gitCalls: [],
+    baselinesWritten: [],
+    deps: undefined as unknown as ActionDeps,
+  };
+  const inputs: Record<string, string> = { 'github-token': 'ghs_secret_token', ...options.inputs };
+  const verdict = options.verdict ?? 'pass';
+  const view: ComparisonView = {
+    verdict,
+    summaryLine: `${verdict}: 2 workloads`,
+    markdown: '| metric | baseline | current |\n|---|---|---|',
+    warnings: verdict === 'inconclusive' ? ['too few rounds'] : [],
+    regressions:
+      verdict === 'regressed'
+        ? [
+            { workload: 'oltp_read_write', message: 'oltp_read_write: TPS −14% (CI −18% … −10%)' },
+            { workload: 'point_select', message: 'point_select: p95 +20%' },
+          ]
+        : [],
+  };
+  const api: GitHubApi = {
+    async listPage() {
+      if (options.commentError) throw options.commentError;
+      return { comments: h.comments, hasNextPage: false };
+    },
+    async create(_issue, body) {
+      const comment = {
+        id: h.comments.length + 1,
+        body,
+        htmlUrl: `https://github.test/c/${h.comments.length + 1}`,
+      };
+      h.comments.push(comment);
+      return comment;
+    },
+    async update(id, body) {
+      const comment = h.comments.find((c) => c.id === id)!;
+      comment.body = body;
+      return comment;
+    },
+    async pullRequestHeadSha() {
+      return options.prHeadSha ?? HEAD;
+    },
+  };
+  const event = options.event ?? 'pull_request';
+  h.deps = {
+    core: {
+      getInput: (name) => {
+        h.log.push(`getInput:${name}`);
+        return inputs[name] ?? '';
+      },
+      setSecret: (secret) => h.log.push(`setSecret:${secret}`),
+      info: (m) => h.log.push(`info:${m}`),
+      warning: (m) => h.log.push(`warning:${m}`),
+      error: (message, props) => h.annotations.push({ message, ...props }),
+      setFailed: (m) => h.failed.push(m),
+      setOutput: (name, value) => {
+        h.outputs[name] = value;
+      },
+      writeSummary: async (markdown) => {
+        h.summary.push(markdown);
+      },
+    },
+    github: {
+      eventName: event,
+      repository: 'acme/proxy',
+      sha: HEAD,
+      runUrl: 'https://github.test/acme/proxy/actions/runs/1',
+      pullRequest:
+        event === 'pull_request'
+          ? { number: 7, baseSha: BASE, headSha: HEAD, headRepo: 'acme/proxy', baseRepo: 'acme/proxy' }
+          : null,
+      workflowRun:
+        event === 'workflow_run' ? (options.workflowRun ?? { headSha: HEAD, pullRequestNumbers: [7] }) : null,
+    },
+    githubApi: (token) => {
+      assert.equal(token, 'ghs_secret_token');
+      return api;
+    },
+    git: {
+      repoRoot: async (dir) => {
+        h.gitCalls.push(`root:${dir}`);
+        return workspace;
+      },
+      resolveCommit: async (_root, ref) => {
+        h.gitCalls.push(`resolve:${ref}`);
+        if (ref === 'missing') throw new Error(`fatal: Needed a single revision (${ref})`);
+        return BASE;
+      },
+      mergeBase: async (_root, a, b) => {
+        h.gitCalls.push(`merge-base:${a}:${b}`);
+        return MERGE_BASE;
+      },
+      addWorktree: async (_root, commit, dir) => {
+        h.gitCalls.push(`add:${commit}`);
+        await mkdir(dir, { recursive: true });
+      },
+      removeWorktree: async () => {
+        h.gitCalls.push('remove');
+      },
+    },
+    bench: {
+      loadSuite: async (name) => {
+        if (name === 'nope') throw new UsageError('suite "nope": not a built-in suite or a file');
+        return fakeSuite;
+      },
+      run: async (request) => {
+        h.log.push('bench.run');
+        h.benchRequests.push(request);
+        if (options.benchError) throw options.benchError;
+        return {
+          results: fakeResults,
+          resultsPath: path.join(request.outDir, 'results.json'),
+          reportPath: path.join(request.outDir, 'report.md'),
+          reportMarkdown: '| Workload | Threads | Direct MySQL | Via Athena | Overhead |',
+        };
+      },
+    },
+    verdicts: {
+      loadBaseline: async (file) => ({ file }),
+      compare: (plan) => {
+        h.comparedPlans.push(plan);
+        return view;
+      },
+      writeBaseline: async (_results, file) => {
+        h.baselinesWritten.push(file);
+        await writeFile(file, '{}');
+      },
+    },
+    waitForMysql: async () => {
+      h.log.push('waitForMysql');
+      if (options.mysqlError) throw options.mysqlError;
+      return { version: '8.0.36' };
+    },
+    workspace,
+    tempDir: () => mkdtemp(path.join(os.tmpdir(), 'action-run-test-wt-')),
+    now: () => new Date('2026-01-02T03:04:05Z'),
+    sleep: async () => undefined,
+  };
+  return h;
+}
+
+async function withBaseline(): Promise<void> {
+  await mkdir(path.join(workspace, 'baselines'), { recursive: true });
+  await writeFile(path.join(workspace, 'baselines', 'quick.json'), '{}');
+}
+async function withoutBaseline(): Promise<void> {
+  await rm(path.join(workspace, 'baselines'), { recursive: true, force: true });
+}
+
+test('pass: summary holds verdict and report, outputs set, on-change posts no comment, step succeeds', async () => {
+  await withBaseline();
+  const h = harness({ verdict: 'pass' });
+  const result = await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  assert.equal(result.verdict, 'pass');
+  const summary = h.summary.join('');
+  assert.match(summary, /athena-bench: quick — ✅ pass/);
+  assert.match(summary, /\| Workload \| Threads \| Direct MySQL \| Via Athena \| Overhead \|/);
+  assert.match(summary, /baselines\/quick\.json/);
+  assert.equal(h.outputs.verdict, 'pass');
+  assert.equal(h.outputs.regressed, 'false');
+  assert.equal(h.outputs.summary, 'pass: 2 workloads');
+  assert.match(h.outputs['results-path'] ?? '', /results\.json$/);
+  assert.match(h.outputs['report-path'] ?? '', /report\.md$/);
+  assert.equal(h.outputs['comment-url'], '');
+  assert.equal(h.comments.length, 0);
+  assert.equal(h.comparedPlans[0]?.kind, 'baseline');
+  assert.deepEqual(h.annotations, []);
+  // The fork-safe artifact is left in results-dir.
+  const artifact = JSON.parse(
+    await readFile(path.join(workspace, '.athena-bench/results/comment.json'), 'utf8'),
+  );
+  assert.equal(artifact.pullRequest, 7);
+  assert.equal(artifact.verdict, 'pass');
+});
+
+test('regressed: one error annotation per regressed workload, comment created, step fails', async () => {
+  await withBaseline();
+  const h = harness({ verdict: 'regressed' });
+  const result = await run(h.deps);
+  assert.equal(h.failed.length, 1);
+  assert.match(h.failed[0]!, /Performance regression: regressed: 2 workloads/);
+  assert.deepEqual(
+    h.annotations.map((a) => a.title),
+    ['athena-bench: oltp_read_write regressed', 'athena-bench: point_select regressed'],
+  );
+  assert.equal(h.outputs.regressed, 'true');
+  assert.equal(result.comment?.action, 'created');
+  assert.equal(h.outputs['comment-url'], 'https://github.test/c/1');
+  assert.match(h.comments[0]!.body, /^<!-- athena-bench:quick -->/);
+  assert.match(h.comments[0]!.body, /actions\/runs\/1/);
+});
+
+test('fail-on-regression false and fail-on-inconclusive decide the step status', async () => {
+  await withBaseline();
+  const regressedAllowed = harness({ verdict: 'regressed', inputs: { 'fail-on-regression': 'false' } });
+  await run(regressedAllowed.deps);
+  assert.deepEqual(regressedAllowed.failed, []);
+  assert.equal(regressedAllowed.outputs.regressed, 'true');
+
+  const inconclusive = harness({ verdict: 'inconclusive' });
+  await run(inconclusive.deps);
+  assert.deepEqual(inconclusive.failed, []);
+  assert.ok(inconclusive.log.includes('warning:too few rounds'));
+
+  const inconclusiveFails = harness({ verdict: 'inconclusive', inputs: { 'fail-on-inconclusive': 'true' } });
+  await run(inconclusiveFails.deps);
+  assert.match(inconclusiveFails.failed[0] ?? '', /Inconclusive/);
+
+  const improved = harness({ verdict: 'improved', inputs: { 'fail-on-inconclusive': 'true' } });
+  await run(improved.deps);
+  assert.deepEqual(improved.failed, []);
+});
+
+test('a comment the token may not write (fork) warns and keeps verdict, summary and success', async () => {
+  await withBaseline();
+  const h = harness({
+    verdict: 'improved',
+    commentError: new HttpError(403, 'Resource not accessible by integration'),
+  });
+  const result = await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  assert.equal(result.comment?.action, 'forbidden');
+  assert.equal(h.outputs.verdict, 'improved');
+  assert.match(h.summary.join(''), /improved/);
+  assert.ok(h.log.some((l) => l.startsWith('warning:') && l.includes('fork')));
+});
+
+test('an earlier comment is updated in place even when the verdict is pass', async () => {
+  await withBaseline();
+  const h = harness({
+    verdict: 'pass',
+    existingComments: [
+      { id: 1, body: 'LGTM', htmlUrl: 'https://github.test/c/1' },
+      { id: 2, body: '<!-- athena-bench:quick -->\nold', htmlUrl: 'https://github.test/c/2' },
+    ],
+  });
+  const result = await run(h.deps);
+  assert.equal(result.comment?.action, 'updated');
+  assert.equal(h.comments.length, 2);
+  assert.match(h.comments[1]!.body, /✅ pass/);
+});
+
+test('secrets are masked before anything is logged', async () => {
+  await withBaseline();
+  const h = harness({ inputs: { 'mysql-password': 'pw-secret' } });
+  await run(h.deps);
+  const firstLog = h.log.findIndex((l) => /^(info|warning):/.test(l));
+  const lastSecret = h.log.map((l) => l.startsWith('setSecret:')).lastIndexOf(true);
+  assert.ok(h.log.includes('setSecret:pw-secret') && h.log.includes('setSecret:ghs_secret_token'));
+  assert.ok(lastSecret < firstLog, h.log.join('\n'));
+  assert.ok(!h.log.some((l) => l.startsWith('info:') && l.includes('pw-secret')));
+});
+
+test('a bad input fails the step naming the input, before any work', async () => {
+  const h = harness({ inputs: { 'mysql-port': 'abc' } });
+  await run(h.deps);
+  assert.deepEqual(h.failed, ["input mysql-port: expected an integer 1-65535, got 'abc'"]);
+  assert.ok(!h.log.includes('waitForMysql'));
+});
+
+test('MySQL not ready: the failure says which part broke and what to check, in the summary too', async () => {
+  await withBaseline();
+  const h = harness({
+    mysqlError: new InfrastructureError('MySQL at 127.0.0.1:3306 was not ready after 120.0 s'),
+  });
+  await run(h.deps);
+  assert.match(h.failed[0] ?? '', /^MySQL at 127\.0\.0\.1:3306 failed: .*not ready/);
+  assert.match(h.failed[0] ?? '', /Check: the `services: mysql` block/);
+  assert.match(h.summary.join(''), /the run failed/);
+  assert.ok(!h.log.includes('bench.run'));
+  assert.equal(h.outputs.verdict, undefined);
+});
+
+test('a proxy that breaks fails the step pointing at the proxy inputs', async () => {
+  await withBaseline();
+  const h = harness({ benchError: new InfrastructureError('proxy did not become ready on port 3307') });
+  await run(h.deps);
+  assert.match(h.failed[0] ?? '', /^the benchmark failed: proxy did not become ready/);
+  assert.match(h.failed[0] ?? '', /proxy-start/);
+});
+
+test('a bad suite is a configuration failure that names the suite', async () => {
+  const h = harness({ inputs: { suite: 'nope' } });
+  await run(h.deps);
+  assert.match(h.failed[0] ?? '', /loading the suite \(configuration\) failed: suite "nope"/);
+});
+
+test('base-ref: the base is checked out in a worktree, run as an extra arm and compared A/B', async () => {
+  await withBaseline();
+  const h = harness({ inputs: { 'base-ref': 'origin/main' }, verdict: 'pass' });
+  await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  const request = h.benchRequests[0]!;
+  assert.equal(request.base?.commit, BASE);
+  assert.equal(request.base?.arm, 'base');
+  assert.equal(request.plan.kind, 'base-ref');
+  assert.deepEqual(
+    h.gitCalls.filter((c) => !c.startsWith('root')),
+    ['resolve:origin/main', `add:${BASE}`, 'remove'],
+  );
+  assert.match(h.summary.join(''), /Compared with origin\/main/);
+});
+
+test('no baseline on a pull request: A/B against the merge-base with the PR base', async () => {
+  await withoutBaseline();
+  const h = harness();
+  await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  assert.ok(h.gitCalls.includes(`merge-base:${BASE}:HEAD`));
+  assert.equal(h.benchRequests[0]?.base?.commit, MERGE_BASE);
+});
+
+test('no baseline outside a pull request, or a missing given baseline: a clear failure', async () => {
+  await withoutBaseline();
+  const push = harness({ event: 'push' });
+  await run(push.deps);
+  assert.match(push.failed[0] ?? '', /no baseline at .*baselines\/quick\.json and base-ref is empty/);
+  assert.match(push.failed[0] ?? '', /mode: update-baseline/);
+
+  const given = harness({ inputs: { baseline: 'perf/base.json' } });
+  await run(given.deps);
+  assert.match(given.failed[0] ?? '', /input baseline failed: .*perf\/base\.json does not exist/);
+
+  const badRef = harness({ inputs: { 'base-ref': 'missing' } });
+  await run(badRef.deps);
+  assert.match(
+    badRef.failed[0] ?? '',
+    /resolving base-ref missing failed: .*Check: base-ref needs the history/s,
+  );
+});
+
+test('update-baseline: runs the suite without comparing and writes baselines/<suite>.json', async () => {
+  await withoutBaseline();
+  const h = harness({ inputs: { mode: 'update-baseline' }, event: 'push' });
+  await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  assert.deepEqual(h.baselinesWritten, [path.join(workspace, 'baselines', 'quick.json')]);
+  assert.equal(h.benchRequests[0]?.plan.kind, 'none');
+  assert.equal(h.comparedPlans.length, 0);
+  assert.match(h.outputs.summary ?? '', /Baseline for suite quick written to baselines\/quick\.json/);
+  assert.match(h.summary.join(''), /Via Athena/);
+});
+
+async function writeArtifact(overrides: Record<string, unknown> = {}): Promise<string> {
+  const dir = path.join(workspace, 'artifact');
+  await mkdir(dir, { recursive: true });
+  const artifact = {
+    schemaVersion: 1,
+    suite: 'quick',
+    pullRequest: 9,
+    headSha: HEAD,
+    verdict: 'regressed',
+    summaryLine: '1 regression',
+    body: 'report body',
+    ...overrides,
+  };
+  await writeFile(path.join(dir, 'comment.json'), JSON.stringify(artifact));
+  return dir;
+}
+
+test('mode comment posts the artifact on the pull request the workflow run tested', async () => {
+  const dir = await writeArtifact();
+  const h = harness({
+    event: 'workflow_run',
+    inputs: { mode: 'comment', 'results-dir': dir },
+    workflowRun: { headSha: HEAD, pullRequestNumbers: [] }, // fork: GitHub lists no PR
+    prHeadSha: HEAD,
+  });
+  const result = await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  assert.equal(result.comment?.action, 'created');
+  assert.match(h.comments[0]!.body, /^<!-- athena-bench:quick -->\nreport body/);
+  assert.equal(h.outputs.verdict, 'regressed');
+  assert.ok(!h.log.includes('waitForMysql'), 'no benchmark in comment mode');
+});
+
+test('mode comment refuses an artifact naming a pull request the run did not test', async () => {
+  const dir = await writeArtifact();
+  const h = harness({
+    event: 'workflow_run',
+    inputs: { mode: 'comment', 'results-dir': dir },
+    workflowRun: { headSha: HEAD, pullRequestNumbers: [] },
+    prHeadSha: 'd'.repeat(40),
+  });
+  await run(h.deps);
+  assert.match(h.failed[0] ?? '', /names pull request #9, whose head dddddddddddd is not the commit/);
+  assert.equal(h.comments.length, 0);
+
+  const bad = await writeArtifact({ pullRequest: -1 });
+  const invalid = harness({ event: 'workflow_run', inputs: { mode: 'comment', 'results-dir': bad } });
+  await run(invalid.deps);
+  assert.match(invalid.failed[0] ?? '', /comment\.json: pullRequest:/);
+});

@@ -1,0 +1,424 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { AthenaBenchError, UsageError, errorMessage } from '../errors.ts';
+import type { Suite } from '../suite/schema.ts';
+import { readCommentArtifact, writeCommentArtifact } from './artifact.ts';
+import { upsertStickyComment, type CommentOutcome } from './comment.ts';
+import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
+import { readActionConfig, type ActionConfig } from './inputs.ts';
+
+/** What a run decided; index.ts only needs it for tests and logs (the step status is set here). */
+export interface ActionResult {
+  verdict: Verdict | null;
+  failed: boolean;
+  outputs: Record<string, string>;
+  comment: CommentOutcome | null;
+}
+
+/** A failure of one part of the run, with what to check; becomes the step's failure message. */
+export class StepFailure extends Error {
+  constructor(part: string, cause: unknown, check: string) {
+    const detail = errorMessage(cause);
+    super(`${part} failed: ${detail}${check ? `\nCheck: ${check}` : ''}`, { cause });
+    this.name = 'StepFailure';
+  }
+}
+
+async function step<T>(part: string, check: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof StepFailure) throw error;
+    // A usage error already says which input or file is wrong and what was expected.
+    if (error instanceof UsageError) throw new StepFailure(`${part} (configuration)`, error, '');
+    throw new StepFailure(part, error, check);
+  }
+}
+
+const CHECK_MYSQL =
+  'the `services: mysql` block of the workflow (image, `ports: [3306:3306]`, a health check) and the ' +
+  'mysql-host, mysql-port, mysql-user, mysql-password and mysql-database inputs.';
+const CHECK_BENCH =
+  'the proxy (proxy-build, proxy-start, proxy-port, proxy-metrics-url: the log above has its last ' +
+  'lines) and the benchmark drivers (`sudo apt-get install -y sysbench` on the runner).';
+const CHECK_GIT =
+  'base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists ' +
+  '(e.g. origin/main).';
+
+const VERDICT_MARK: Record<Verdict, string> = {
+  pass: '✅ pass',
+  improved: '🚀 improved',
+  regressed: '❌ regressed',
+  inconclusive: '⚠️ inconclusive',
+};
+
+export async function run(deps: ActionDeps): Promise<ActionResult> {
+  const { core } = deps;
+  const result: ActionResult = { verdict: null, failed: false, outputs: {}, comment: null };
+  const setOutput = (name: string, value: string) => {
+    result.outputs[name] = value;
+    core.setOutput(name, value);
+  };
+  const fail = (message: string) => {
+    result.failed = true;
+    core.setFailed(message);
+  };
+
+  let config: ActionConfig;
+  try {
+    config = readActionConfig(core);
+  } catch (error) {
+    fail(errorMessage(error));
+    return result;
+  }
+  const workdir = path.resolve(deps.workspace, config.workingDirectory);
+  const resultsDir = path.resolve(workdir, config.resultsDir);
+
+  try {
+    switch (config.mode) {
+      case 'comment':
+        await postCommentFromArtifact(deps, config, resultsDir, result, setOutput);
+        return result;
+      case 'update-baseline':
+        await updateBaseline(deps, config, workdir, resultsDir, setOutput);
+        return result;
+      case 'compare':
+        await compare(deps, config, workdir, resultsDir, result, setOutput, fail);
+        return result;
+    }
+  } catch (error) {
+    const message =
+      error instanceof StepFailure || error instanceof AthenaBenchError
+        ? error.message
+        : `athena-bench failed unexpectedly: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    await core
+      .writeSummary(`## athena-bench: the run failed\n\n\`\`\`\n${message}\n\`\`\`\n`)
+      .catch((summaryError: unknown) =>
+        core.warning(`Could not write the job summary: ${errorMessage(summaryError)}`),
+      );
+    fail(message);
+  }
+  return result;
+}
+
+async function prepareRun(
+  deps: ActionDeps,
+  config: ActionConfig,
+  workdir: string,
+  resultsDir: string,
+): Promise<Suite> {
+  const { core } = deps;
+  if (!existsSync(workdir)) {
+    throw new StepFailure(
+      'working-directory',
+      new Error(`${workdir} does not exist`),
+      'the working-directory input.',
+    );
+  }
+  const suite = await step('loading the suite', '', () => deps.bench.loadSuite(config.suite, workdir));
+  await mkdir(resultsDir, { recursive: true });
+  const { host, port } = config.mysql;
+  core.info(`Waiting up to ${config.mysqlReadyTimeoutSec} s for MySQL at ${host}:${port}…`);
+  const server = await step(`MySQL at ${host}:${port}`, CHECK_MYSQL, () =>
+    deps.waitForMysql(config.mysql, config.mysqlReadyTimeoutSec * 1000),
+  );
+  core.info(`MySQL ${server.version} is ready.`);
+  return suite;
+}
+
+function benchRequestBase(config: ActionConfig, workdir: string, resultsDir: string, suite: Suite) {
+  return {
+    mysql: config.mysql,
+    suite,
+    proxy: { ...config.proxy, cwd: workdir },
+    budgetMinutes: config.budgetMinutes,
+    outDir: resultsDir,
+  };
+}
+
+async function updateBaseline(
+  deps: ActionDeps,
+  config: ActionConfig,
+  workdir: string,
+  resultsDir: string,
+  setOutput: (name: string, value: string) => void,
+): Promise<void> {
+  const suite = await prepareRun(deps, config, workdir, resultsDir);
+  const target = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite.name}.json`));
+  const outcome = await step('the benchmark', CHECK_BENCH, () =>
+    deps.bench.run({
+      ...benchRequestBase(config, workdir, resultsDir, suite),
+      base: null,
+      plan: { kind: 'none' },
+    }),
+  );
+  setOutput('results-path', outcome.resultsPath);
+  setOutput('report-path', outcome.reportPath);
+  await mkdir(path.dirname(target), { recursive: true });
+  await step('writing the baseline', `that ${target} is writable.`, () =>
+    deps.verdicts.writeBaseline(outcome.results, target, {
+      commit: deps.github.sha || undefined,
+      date: deps.now().toISOString(),
+    }),
+  );
+  const summaryLine = `Baseline for suite ${suite.name} written to ${path.relative(workdir, target) || target}.`;
+  setOutput('summary', summaryLine);
+  deps.core.info(summaryLine);
+  await deps.core.writeSummary(
+    `## athena-bench: baseline updated\n\n${summaryLine}\n\n${outcome.reportMarkdown}\n`,
+  );
+}
+
+/** Committed baseline, explicit base-ref, or (on a pull request without a baseline) its merge-base. */
+async function planComparison(
+  deps: ActionDeps,
+  config: ActionConfig,
+  workdir: string,
+  suite: Suite,
+): Promise<Exclude<ComparisonPlan, { kind: 'none' }>> {
+  const abAgainst = async (ref: string, describeRef: string) => {
+    const commit = await step(`resolving base-ref ${describeRef}`, CHECK_GIT, async () => {
+      const root = await deps.git.repoRoot(workdir);
+      return deps.git.resolveCommit(root, ref);
+    });
+    return { kind: 'base-ref' as const, ref: describeRef, commit, headArm: 'proxy', baseArm: 'base' };
+  };
+  if (config.baseRef) return abAgainst(config.baseRef, config.baseRef);
+
+  const baselinePath = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite.name}.json`));
+  if (existsSync(baselinePath)) {
+    const baseline = await step(`loading the baseline ${baselinePath}`, '', () =>
+      deps.verdicts.loadBaseline(baselinePath),
+    );
+    return { kind: 'baseline', baselinePath, baseline };
+  }
+  if (config.baseline) {
+    throw new StepFailure(
+      'input baseline',
+      new Error(`${baselinePath} does not exist`),
+      'the path (relative to working-directory), or create it with `mode: update-baseline`.',
+    );
+  }
+  const pr = deps.github.pullRequest;
+  if (pr) {
+    const commit = await step('finding the merge-base with the pull request base', CHECK_GIT, async () => {
+      const root = await deps.git.repoRoot(workdir);
+      return deps.git.mergeBase(root, pr.baseSha, 'HEAD');
+    });
+    deps.core.info(
+      `No baseline at ${baselinePath}: comparing against the merge-base ${commit.slice(0, 12)} (A/B).`,
+    );
+    return {
+      kind: 'base-ref',
+      ref: `merge-base ${commit.slice(0, 12)}`,
+      commit,
+      headArm: 'proxy',
+      baseArm: 'base',
+    };
+  }
+  throw new StepFailure(
+    'choosing what to compare against',
+    new Error(`no baseline at ${baselinePath} and base-ref is empty`),
+    'commit a baseline (`mode: update-baseline`), set the baseline input, or set base-ref for an A/B comparison.',
+  );
+}
+
+async function compare(
+  deps: ActionDeps,
+  config: ActionConfig,
+  workdir: string,
+  resultsDir: string,
+  result: ActionResult,
+  setOutput: (name: string, value: string) => void,
+  fail: (message: string) => void,
+): Promise<void> {
+  const { core } = deps;
+  const suite = await prepareRun(deps, config, workdir, resultsDir);
+  const plan = await planComparison(deps, config, workdir, suite);
+
+  let outcome: BenchOutcome;
+  let worktree: { root: string; dir: string } | null = null;
+  try {
+    let base = null;
+    if (plan.kind === 'base-ref') {
+      const root = await deps.git.repoRoot(workdir);
+      const dir = path.join(await deps.tempDir(), 'base');
+      await step(`checking out ${plan.ref} in a worktree`, CHECK_GIT, () =>
+        deps.git.addWorktree(root, plan.commit, dir),
+      );
+      worktree = { root, dir };
+      base = { cwd: path.join(dir, path.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
+      core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
+    }
+    outcome = await step('the benchmark', CHECK_BENCH, () =>
+      deps.bench.run({ ...benchRequestBase(config, workdir, resultsDir, suite), base, plan }),
+    );
+  } finally {
+    if (worktree) {
+      const { root, dir } = worktree;
+      await deps.git.removeWorktree(root, dir).catch((error: unknown) => {
+        core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error)}`);
+      });
+      await rm(path.dirname(dir), { recursive: true, force: true });
+    }
+  }
+  setOutput('results-path', outcome.resultsPath);
+  setOutput('report-path', outcome.reportPath);
+
+  let comparison: ComparisonView;
+  try {
+    comparison = await step('comparing the results', '', () =>
+      Promise.resolve(deps.verdicts.compare(plan, outcome.results)),
+    );
+  } catch (error) {
+    // The measurements are still worth showing.
+    await core.writeSummary(`## athena-bench: ${suite.name}\n\n${outcome.reportMarkdown}\n`);
+    throw error;
+  }
+  result.verdict = comparison.verdict;
+
+  const heading = `## athena-bench: ${suite.name} — ${VERDICT_MARK[comparison.verdict]}`;
+  const against =
+    plan.kind === 'baseline'
+      ? `Compared with the baseline \`${path.relative(workdir, plan.baselinePath) || plan.baselinePath}\`.`
+      : `Compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B).`;
+  const summaryMarkdown = [
+    heading,
+    `**${comparison.summaryLine}**`,
+    against,
+    comparison.markdown,
+    '## Benchmark report',
+    outcome.reportMarkdown,
+  ].join('\n\n');
+  await core.writeSummary(summaryMarkdown + '\n');
+
+  setOutput('verdict', comparison.verdict);
+  setOutput('regressed', String(comparison.verdict === 'regressed'));
+  setOutput('summary', comparison.summaryLine);
+  for (const warning of comparison.warnings) core.warning(warning);
+  for (const regression of comparison.regressions) {
+    core.error(regression.message, { title: `athena-bench: ${regression.workload} regressed` });
+  }
+  core.info(comparison.summaryLine);
+
+  const footer = deps.github.runUrl ? `\n\n[Full report in the job summary](${deps.github.runUrl})` : '';
+  const commentBody =
+    [heading, `**${comparison.summaryLine}**`, against, comparison.markdown].join('\n\n') + footer;
+  const pr = deps.github.pullRequest;
+  if (pr) {
+    await writeCommentArtifact(resultsDir, {
+      schemaVersion: 1,
+      suite: suite.name,
+      pullRequest: pr.number,
+      headSha: pr.headSha,
+      verdict: comparison.verdict,
+      summaryLine: comparison.summaryLine,
+      body: commentBody,
+    });
+    result.comment = await commentOnPullRequest(
+      deps,
+      config,
+      pr.number,
+      suite.name,
+      commentBody,
+      comparison.verdict,
+    );
+    setOutput('comment-url', result.comment.url ?? '');
+  } else {
+    setOutput('comment-url', '');
+  }
+
+  if (comparison.verdict === 'regressed' && config.failOnRegression) {
+    fail(`Performance regression: ${comparison.summaryLine}`);
+  } else if (comparison.verdict === 'inconclusive' && config.failOnInconclusive) {
+    fail(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
+  }
+}
+
+async function commentOnPullRequest(
+  deps: ActionDeps,
+  config: ActionConfig,
+  pullNumber: number,
+  suite: string,
+  body: string,
+  verdict: Verdict,
+): Promise<CommentOutcome> {
+  if (config.commentOnPr === 'never')
+    return { action: 'skipped', url: null, reason: 'comment-on-pr is never' };
+  if (!config.githubToken) {
+    deps.core.warning(
+      'No github-token: the pull-request comment is skipped (the verdict is in the job summary).',
+    );
+    return { action: 'skipped', url: null, reason: 'no token' };
+  }
+  const outcome = await upsertStickyComment({
+    api: deps.githubApi(config.githubToken),
+    issueNumber: pullNumber,
+    suite,
+    body,
+    policy: config.commentOnPr,
+    changed: verdict !== 'pass',
+    log: deps.core,
+    sleep: (ms) => deps.sleep(ms),
+  });
+  if (outcome.action === 'skipped') deps.core.info(`No pull-request comment: ${outcome.reason}.`);
+  return outcome;
+}
+
+/** mode: comment — the fork-safe poster, run from workflow_run with the downloaded results-dir. */
+async function postCommentFromArtifact(
+  deps: ActionDeps,
+  config: ActionConfig,
+  resultsDir: string,
+  result: ActionResult,
+  setOutput: (name: string, value: string) => void,
+): Promise<void> {
+  const artifact = await step('reading the results artifact', '', () => readCommentArtifact(resultsDir));
+  if (!config.githubToken)
+    throw new UsageError('input github-token: mode comment needs a token that can write');
+  const api = deps.githubApi(config.githubToken);
+  // The artifact comes from an untrusted run: only comment on the pull request that run was for.
+  const run = deps.github.workflowRun;
+  if (run) {
+    const listed = run.pullRequestNumbers.includes(artifact.pullRequest);
+    if (!listed) {
+      const headSha = await step(`looking up pull request #${artifact.pullRequest}`, '', () =>
+        api.pullRequestHeadSha(artifact.pullRequest),
+      );
+      if (headSha !== run.headSha) {
+        throw new StepFailure(
+          'checking the results artifact',
+          new Error(
+            `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the ` +
+              `commit the workflow run tested (${run.headSha.slice(0, 12)})`,
+          ),
+          'that the comment workflow runs on workflow_run of the perf-gate workflow.',
+        );
+      }
+    }
+  } else {
+    deps.core.warning(
+      `mode comment outside a workflow_run event (${deps.github.eventName}): the artifact's pull request is not checked.`,
+    );
+  }
+  result.verdict = artifact.verdict;
+  setOutput('verdict', artifact.verdict);
+  setOutput('regressed', String(artifact.verdict === 'regressed'));
+  setOutput('summary', artifact.summaryLine);
+  result.comment = await upsertStickyComment({
+    api,
+    issueNumber: artifact.pullRequest,
+    suite: artifact.suite,
+    body: artifact.body,
+    policy: config.commentOnPr,
+    changed: artifact.verdict !== 'pass',
+    log: deps.core,
+    sleep: (ms) => deps.sleep(ms),
+  });
+  setOutput('comment-url', result.comment.url ?? '');
+  await deps.core.writeSummary(
+    `## athena-bench: pull request #${artifact.pullRequest} — ${VERDICT_MARK[artifact.verdict]}\n\n` +
+      `${artifact.summaryLine}\n\nComment: ${result.comment.url ?? result.comment.action}\n`,
+  );
+}
