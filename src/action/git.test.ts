@@ -1,0 +1,66 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { realExec } from '../util/exec.ts';
+import { gitOps } from './git.ts';
+
+let repo: string;
+let first: string;
+let second: string;
+const git = (...args: string[]) =>
+  execFileSync('git', ['-C', repo, ...args], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@t',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@t',
+    },
+  }).trim();
+
+before(async () => {
+  repo = realpathSync(await mkdtemp(path.join(os.tmpdir(), 'action-git-test-')));
+  git('init', '-q', '-b', 'main');
+  await writeFile(path.join(repo, 'proxy.txt'), 'v1');
+  git('add', 'proxy.txt');
+  git('commit', '-q', '-m', 'one');
+  first = git('rev-parse', 'HEAD');
+  git('checkout', '-q', '-b', 'feature');
+  await writeFile(path.join(repo, 'proxy.txt'), 'v2');
+  git('commit', '-q', '-am', 'two');
+  second = git('rev-parse', 'HEAD');
+});
+after(async () => {
+  await rm(repo, { recursive: true, force: true });
+});
+
+test('resolves refs, finds the merge-base and checks a commit out in a worktree', async () => {
+  const ops = gitOps(realExec);
+  assert.equal(await ops.repoRoot(repo), repo);
+  assert.equal(await ops.resolveCommit(repo, 'main'), first);
+  assert.equal(await ops.resolveCommit(repo, 'HEAD'), second);
+  assert.equal(await ops.mergeBase(repo, 'main', 'HEAD'), first);
+  const parent = await mkdtemp(path.join(os.tmpdir(), 'action-git-wt-'));
+  const dir = path.join(parent, 'base');
+  try {
+    await ops.addWorktree(repo, first, dir);
+    assert.equal(readFileSync(path.join(dir, 'proxy.txt'), 'utf8'), 'v1');
+    await ops.removeWorktree(repo, dir);
+    assert.ok(!existsSync(dir));
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+});
+
+test('an unknown ref fails with the git command and its message', async () => {
+  const ops = gitOps(realExec);
+  await assert.rejects(
+    ops.resolveCommit(repo, 'origin/nope'),
+    /git rev-parse --verify .*origin\/nope.*exited with 128/,
+  );
+});

@@ -1,0 +1,28 @@
+import { InfrastructureError } from '../errors.ts';
+import type { Exec } from '../util/exec.ts';
+import type { GitOps } from './deps.ts';
+
+/** The git commands the base-vs-head mode needs, run through the injected exec. */
+export function gitOps(exec: Exec): GitOps {
+  const git = async (cwd: string, args: string[]): Promise<string> => {
+    const result = await exec('git', ['-C', cwd, ...args], { timeoutMs: 120_000 });
+    if (result.exitCode !== 0) {
+      const detail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' ');
+      throw new InfrastructureError(
+        `git ${args.join(' ')} exited with ${result.exitCode ?? result.signal}: ${detail}`,
+      );
+    }
+    return result.stdout.trim();
+  };
+  return {
+    repoRoot: (dir) => git(dir, ['rev-parse', '--show-toplevel']),
+    resolveCommit: (root, ref) => git(root, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`]),
+    mergeBase: (root, a, b) => git(root, ['merge-base', a, b]),
+    addWorktree: async (root, commit, dir) => {
+      await git(root, ['worktree', 'add', '--detach', dir, commit]);
+    },
+    removeWorktree: async (root, dir) => {
+      await git(root, ['worktree', 'remove', '--force', dir]);
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import * as core from '@actions/core';
+import * as github from '@actions/github';
+import { z } from 'zod';
+import { errorMessage } from '../errors.ts';
+import type { ActionCore, GitHubApi, GitHubContext } from './deps.ts';
+
+/**
+ * The one module that imports @actions/*: it turns the runner's environment into the injected
+ * deps (core functions, the event, the API client). Everything else takes them as parameters.
+ */
+
+export function actionCore(): ActionCore {
+  return {
+    getInput: (name) => core.getInput(name),
+    setSecret: (secret) => core.setSecret(secret),
+    info: (message) => core.info(message),
+    warning: (message) => core.warning(message),
+    error: (message, properties) => core.error(message, properties ?? {}),
+    setFailed: (message) => core.setFailed(message),
+    setOutput: (name, value) => core.setOutput(name, value),
+    writeSummary: async (markdown) => {
+      if (!process.env.GITHUB_STEP_SUMMARY) {
+        core.info('GITHUB_STEP_SUMMARY is not set (not on a runner?): the summary follows.\n' + markdown);
+        return;
+      }
+      try {
+        await core.summary.addRaw(markdown, true).write();
+      } catch (error) {
+        core.warning(`Could not write the job summary: ${errorMessage(error)}`);
+      } finally {
+        core.summary.emptyBuffer();
+      }
+    },
+  };
+}
+
+const RepoSchema = z.object({ full_name: z.string() }).nullable().optional();
+const PullRequestPayloadSchema = z.object({
+  number: z.number().int().positive(),
+  base: z.object({ sha: z.string(), repo: RepoSchema }),
+  head: z.object({ sha: z.string(), repo: RepoSchema }),
+});
+const WorkflowRunPayloadSchema = z.object({
+  head_sha: z.string(),
+  pull_requests: z.array(z.object({ number: z.number().int() })).default([]),
+});
+
+/** The parts of the event the Action uses, validated (a malformed payload is an error, not a guess). */
+export function githubContext(context = github.context, env = process.env): GitHubContext {
+  const repository = env.GITHUB_REPOSITORY ?? '';
+  const payload = context.payload as Record<string, unknown>;
+  let pullRequest: GitHubContext['pullRequest'] = null;
+  if (payload.pull_request !== undefined && context.eventName.startsWith('pull_request')) {
+    const pr = PullRequestPayloadSchema.safeParse(payload.pull_request);
+    if (!pr.success) {
+      throw new Error(
+        `the ${context.eventName} event payload (${env.GITHUB_EVENT_PATH ?? 'GITHUB_EVENT_PATH'}) has no valid pull_request: ` +
+          pr.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
+    }
+    pullRequest = {
+      number: pr.data.number,
+      baseSha: pr.data.base.sha,
+      headSha: pr.data.head.sha,
+      baseRepo: pr.data.base.repo?.full_name ?? repository,
+      headRepo: pr.data.head.repo?.full_name ?? '',
+    };
+  }
+  let workflowRun: GitHubContext['workflowRun'] = null;
+  if (context.eventName === 'workflow_run') {
+    const run = WorkflowRunPayloadSchema.safeParse(payload.workflow_run);
+    if (run.success) {
+      workflowRun = {
+        headSha: run.data.head_sha,
+        pullRequestNumbers: run.data.pull_requests.map((p) => p.number),
+      };
+    }
+  }
+  const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+  return {
+    eventName: context.eventName,
+    repository,
+    sha: context.sha ?? '',
+    runUrl:
+      env.GITHUB_RUN_ID && repository ? `${server}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : null,
+    pullRequest,
+    workflowRun,
+  };
+}
+
+/** Issue comments and pull requests through Octokit; GITHUB_API_URL is honoured (GHES, tests). */
+export function githubApi(token: string, repository: string, env = process.env): GitHubApi {
+  const [owner, repo] = repository.split('/');
+  if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
+  const octokit = github.getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
+  const toComment = (c: { id: number; body?: string | null; html_url: string }) => ({
+    id: c.id,
+    body: c.body ?? '',
+    htmlUrl: c.html_url,
+  });
+  return {
+    async listPage(issueNumber, page, perPage) {
+      const response = await octokit.rest.issues.listComments({
+        owner,
+        repo,
+        issue_number: issueNumber,
+        page,
+        per_page: perPage,
+      });
+      const link = String(response.headers.link ?? '');
+      return { comments: response.data.map(toComment), hasNextPage: /rel="next"/.test(link) };
+    },
+    async create(issueNumber, body) {
+      const response = await octokit.rest.issues.createComment({
+        owner,
+        repo,
+        issue_number: issueNumber,
+        body,
+      });
+      return toComment(response.data);
+    },
+    async update(commentId, body) {
+      const response = await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
+      return toComment(response.data);
+    },
+    async pullRequestHeadSha(pullNumber) {
+      const response = await octokit.rest.pulls.get({ owner, repo, pull_number: pullNumber });
+      return response.data.head.sha;
+    },
+  };
+}
