@@ -1,0 +1,276 @@
+import { STATEMENT_TYPES, type StatementType } from '../statementType.ts';
+
+/**
+ * Athena's Prometheus metrics. The per-query path (recordQuery, the rate-limit counters) only bumps
+ * numbers in preallocated typed arrays and objects; every string is built in render(), per scrape.
+ */
+
+/** Upper bounds of athena_query_duration_seconds' buckets: 0.1 ms to 10 s. */
+export const DURATION_BUCKETS_SECONDS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+export type RateLimitOutcome = 'acquired' | 'rejected_queue_full' | 'rejected_timeout' | 'rejected_qps';
+
+/** The counters of one (user, shard) gate; Admission holds a reference and increments fields directly. */
+export interface RateLimitCounters {
+  acquired: number;
+  rejected_queue_full: number;
+  rejected_timeout: number;
+  rejected_qps: number;
+}
+
+export interface PoolStats {
+  shard: string;
+  idle: number;
+  active: number;
+}
+
+/** Where the process_* metrics come from (injectable for tests). */
+export interface ProcessStats {
+  cpuSeconds(): number;
+  residentMemoryBytes(): number;
+  startTimeSeconds(): number;
+}
+
+export const nodeProcessStats: ProcessStats = {
+  cpuSeconds: () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1e6;
+  },
+  residentMemoryBytes: () => process.memoryUsage.rss(),
+  startTimeSeconds: () => Math.round((Date.now() / 1000 - process.uptime()) * 1000) / 1000,
+};
+
+/** Every metric family name render() emits, for the dashboard test and the README. */
+export const METRIC_NAMES = [
+  'athena_queries_total',
+  'athena_query_duration_seconds',
+  'athena_query_errors_total',
+  'athena_connections_active',
+  'athena_connections_total',
+  'athena_rate_limit_acquired_total',
+  'athena_rate_limit_rejected_queue_full_total',
+  'athena_rate_limit_rejected_timeout_total',
+  'athena_rate_limit_rejected_qps_total',
+  'athena_pool_idle_connections',
+  'athena_pool_active_connections',
+  'process_cpu_seconds_total',
+  'process_resident_memory_bytes',
+  'process_start_time_seconds',
+] as const;
+
+const TYPE_INDEX: Record<StatementType, number> = {
+  select: 0,
+  insert: 1,
+  update: 2,
+  delete: 3,
+  begin: 4,
+  commit: 5,
+  other: 6,
+};
+const TYPE_COUNT = STATEMENT_TYPES.length;
+const BUCKET_COUNT = DURATION_BUCKETS_SECONDS.length;
+/** Per type: one slot per finite bucket plus one for +Inf (non-cumulative; summed in render()). */
+const SLOTS_PER_TYPE = BUCKET_COUNT + 1;
+
+const RATE_LIMIT_FAMILIES: ReadonlyArray<{ outcome: RateLimitOutcome; name: string; help: string }> = [
+  {
+    outcome: 'acquired',
+    name: 'athena_rate_limit_acquired_total',
+    help: 'Commands admitted by the per (user, shard) circuit and rate limiter.',
+  },
+  {
+    outcome: 'rejected_queue_full',
+    name: 'athena_rate_limit_rejected_queue_full_total',
+    help: 'Commands refused because the circuit queue was full (ERR 1040).',
+  },
+  {
+    outcome: 'rejected_timeout',
+    name: 'athena_rate_limit_rejected_timeout_total',
+    help: 'Commands refused after waiting longer than circuit.queue_timeout_ms (ERR 1205).',
+  },
+  {
+    outcome: 'rejected_qps',
+    name: 'athena_rate_limit_rejected_qps_total',
+    help: "Commands refused by the user's max_qps token bucket (ERR 1226).",
+  },
+];
+
+/** Escapes a label value for the text exposition format: backslash, double quote and newline. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+/** A sample value as Prometheus reads it (Go's ParseFloat: "+Inf", "NaN", plain or exponent form). */
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+export class AthenaMetrics {
+  private readonly queries = new Float64Array(TYPE_COUNT);
+  private readonly errors = new Float64Array(TYPE_COUNT);
+  private readonly durationSum = new Float64Array(TYPE_COUNT);
+  private readonly durationBuckets = new Float64Array(TYPE_COUNT * SLOTS_PER_TYPE);
+  private connectionsActive = 0;
+  private connectionsTotal = 0;
+  /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
+  private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
+  private poolSource: (() => PoolStats[]) | null = null;
+
+  constructor(private readonly processStats: ProcessStats = nodeProcessStats) {}
+
+  connectionOpened(): void {
+    this.connectionsActive++;
+    this.connectionsTotal++;
+  }
+
+  connectionClosed(): void {
+    if (this.connectionsActive > 0) this.connectionsActive--;
+  }
+
+  /** One forwarded command that got a response; `seconds` from receipt to the response's last byte. */
+  recordQuery(type: StatementType, seconds: number, failed: boolean): void {
+    const t = TYPE_INDEX[type] ?? TYPE_INDEX.other;
+    const value = seconds >= 0 ? seconds : 0; // also maps NaN to 0
+    this.queries[t] = (this.queries[t] as number) + 1;
+    this.durationSum[t] = (this.durationSum[t] as number) + value;
+    if (failed) this.errors[t] = (this.errors[t] as number) + 1;
+    let b = 0;
+    while (b < BUCKET_COUNT && value > (DURATION_BUCKETS_SECONDS[b] as number)) b++;
+    const slot = t * SLOTS_PER_TYPE + b;
+    this.durationBuckets[slot] = (this.durationBuckets[slot] as number) + 1;
+  }
+
+  /**
+   * The counters of a (user, shard) gate, created (at zero, so the series shows up in /metrics before
+   * the first event) on first use. Hot paths keep the returned object and increment its fields.
+   */
+  rateLimitCounters(user: string, shard: string): RateLimitCounters {
+    let byShard = this.rateLimits.get(user);
+    if (byShard === undefined) {
+      byShard = new Map();
+      this.rateLimits.set(user, byShard);
+    }
+    let counters = byShard.get(shard);
+    if (counters === undefined) {
+      counters = { acquired: 0, rejected_queue_full: 0, rejected_timeout: 0, rejected_qps: 0 };
+      byShard.set(shard, counters);
+    }
+    return counters;
+  }
+
+  rateLimit(outcome: RateLimitOutcome, user: string, shard: string): void {
+    this.rateLimitCounters(user, shard)[outcome]++;
+  }
+
+  /** The pool reports its per-shard idle/active counts through this callback, read at each scrape. */
+  setPoolSource(fn: () => PoolStats[]): void {
+    this.poolSource = fn;
+  }
+
+  /** Everything, in the Prometheus text exposition format 0.0.4. */
+  render(): string {
+    const out: string[] = [];
+    const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    };
+
+    family(
+      'athena_queries_total',
+      'counter',
+      'Commands forwarded to a backend that got a response, by statement type.',
+    );
+    for (let t = 0; t < TYPE_COUNT; t++) {
+      out.push(
+        `athena_queries_total{type="${STATEMENT_TYPES[t]}"} ${formatValue(this.queries[t] as number)}`,
+      );
+    }
+
+    family(
+      'athena_query_duration_seconds',
+      'histogram',
+      'Time from receiving a command to forwarding the last byte of its response, by statement type.',
+    );
+    for (let t = 0; t < TYPE_COUNT; t++) {
+      const type = STATEMENT_TYPES[t] as string;
+      let cumulative = 0;
+      for (let b = 0; b < SLOTS_PER_TYPE; b++) {
+        cumulative += this.durationBuckets[t * SLOTS_PER_TYPE + b] as number;
+        const le = b < BUCKET_COUNT ? formatValue(DURATION_BUCKETS_SECONDS[b] as number) : '+Inf';
+        out.push(
+          `athena_query_duration_seconds_bucket{type="${type}",le="${le}"} ${formatValue(cumulative)}`,
+        );
+      }
+      out.push(
+        `athena_query_duration_seconds_sum{type="${type}"} ${formatValue(this.durationSum[t] as number)}`,
+      );
+      out.push(`athena_query_duration_seconds_count{type="${type}"} ${formatValue(cumulative)}`);
+    }
+
+    family(
+      'athena_query_errors_total',
+      'counter',
+      'Commands answered with an ERR packet, by statement type.',
+    );
+    for (let t = 0; t < TYPE_COUNT; t++) {
+      out.push(
+        `athena_query_errors_total{type="${STATEMENT_TYPES[t]}"} ${formatValue(this.errors[t] as number)}`,
+      );
+    }
+
+    family('athena_connections_active', 'gauge', 'Client connections open now.');
+    out.push(`athena_connections_active ${formatValue(this.connectionsActive)}`);
+    family('athena_connections_total', 'counter', 'Client connections accepted since start.');
+    out.push(`athena_connections_total ${formatValue(this.connectionsTotal)}`);
+
+    for (const { outcome, name, help } of RATE_LIMIT_FAMILIES) {
+      family(name, 'counter', help);
+      for (const [user, byShard] of this.rateLimits) {
+        for (const [shard, counters] of byShard) {
+          const labels = `user="${escapeLabelValue(user)}",shard="${escapeLabelValue(shard)}"`;
+          out.push(`${name}{${labels}} ${formatValue(counters[outcome])}`);
+        }
+      }
+    }
+
+    let pools: PoolStats[] = [];
+    if (this.poolSource !== null) {
+      try {
+        pools = this.poolSource();
+      } catch {
+        pools = []; // a broken pool source must not take /metrics down with it
+      }
+    }
+    family('athena_pool_idle_connections', 'gauge', 'Idle pooled backend connections, by shard.');
+    for (const p of pools) {
+      out.push(`athena_pool_idle_connections{shard="${escapeLabelValue(p.shard)}"} ${formatValue(p.idle)}`);
+    }
+    family('athena_pool_active_connections', 'gauge', 'Backend connections in use by a client, by shard.');
+    for (const p of pools) {
+      out.push(
+        `athena_pool_active_connections{shard="${escapeLabelValue(p.shard)}"} ${formatValue(p.active)}`,
+      );
+    }
+
+    family(
+      'process_cpu_seconds_total',
+      'counter',
+      'User and system CPU time spent by the proxy, in seconds.',
+    );
+    out.push(`process_cpu_seconds_total ${formatValue(this.processStats.cpuSeconds())}`);
+    family('process_resident_memory_bytes', 'gauge', 'Resident set size of the proxy, in bytes.');
+    out.push(`process_resident_memory_bytes ${formatValue(this.processStats.residentMemoryBytes())}`);
+    family(
+      'process_start_time_seconds',
+      'gauge',
+      'Start time of the proxy since the Unix epoch, in seconds.',
+    );
+    out.push(`process_start_time_seconds ${formatValue(this.processStats.startTimeSeconds())}`);
+
+    return `${out.join('\n')}\n`;
+  }
+}
