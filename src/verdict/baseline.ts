@@ -1,0 +1,209 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { UsageError, errorMessage } from '../errors.ts';
+import {
+  EnvironmentSchema,
+  metricSamples,
+  type Environment,
+  type Results,
+  type WorkloadResult,
+} from '../results/schema.ts';
+import { MetricNameSchema, SuiteSchema } from '../suite/schema.ts';
+import { median } from './stats.ts';
+import { METRIC_NAMES } from './metrics.ts';
+
+/**
+ * A baseline: what a proxy measured on a known machine, kept in git (baselines/*.json) and
+ * compared against by later runs. Versioned: a file of another schemaVersion is refused with the
+ * command that regenerates it, never guessed at.
+ */
+export const BASELINE_SCHEMA_VERSION = 1;
+
+const SampleSetSchema = z.object({
+  samples: z.array(z.number()).min(1),
+  median: z.number(),
+});
+export type SampleSet = z.infer<typeof SampleSetSchema>;
+
+const BaselineArmSchema = z.object({
+  role: z.enum(['direct', 'proxy', 'reference', 'base']),
+  metrics: z.partialRecord(MetricNameSchema, SampleSetSchema),
+  /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
+  cpuRelativeToDirect: SampleSetSchema.optional(),
+});
+export type BaselineArm = z.infer<typeof BaselineArmSchema>;
+
+const BaselineWorkloadSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  driver: z.string(),
+  threads: z.number().int(),
+  arms: z.record(z.string(), BaselineArmSchema),
+});
+export type BaselineWorkload = z.infer<typeof BaselineWorkloadSchema>;
+
+export const BaselineSchema = z.object({
+  schemaVersion: z.literal(BASELINE_SCHEMA_VERSION),
+  kind: z.literal('athena-bench-baseline'),
+  /** Commit of the proxy the samples came from (null when unknown). */
+  commit: z.string().nullable(),
+  /** When the measured run started (ISO 8601). */
+  date: z.string(),
+  source: z.object({ toolVersion: z.string(), resultsStartedAt: z.string() }),
+  suite: SuiteSchema,
+  environment: EnvironmentSchema,
+  workloads: z.array(BaselineWorkloadSchema),
+});
+export type Baseline = z.infer<typeof BaselineSchema>;
+
+/** The environment fields whose change makes absolute metrics (TPS, QPS, latency) incomparable. */
+export interface EnvironmentDifference {
+  field: 'cpuModel' | 'cores' | 'mysqlVersion' | 'sysbenchVersion' | 'mysqlslapVersion';
+  baseline: string;
+  current: string;
+}
+
+export function environmentDifferences(baseline: Environment, current: Environment): EnvironmentDifference[] {
+  const fields = ['cpuModel', 'cores', 'mysqlVersion', 'sysbenchVersion', 'mysqlslapVersion'] as const;
+  const out: EnvironmentDifference[] = [];
+  for (const field of fields) {
+    const a = baseline[field];
+    const b = current[field];
+    // A driver that one side did not have cannot have produced a sample there: not a difference.
+    if ((field === 'sysbenchVersion' || field === 'mysqlslapVersion') && (a === null || b === null)) continue;
+    if (String(a) !== String(b)) out.push({ field, baseline: String(a), current: String(b) });
+  }
+  return out;
+}
+
+/**
+ * Per round: 100 × proxy CPU µs per query ÷ the direct arm's machine time per query
+ * (cores × 10⁶ / direct QPS of the same round). It says what share of the work MySQL and its client
+ * do per query the proxy adds in CPU; a faster or slower CPU scales both, so it survives a change
+ * of machine where raw µs/query does not.
+ */
+export function cpuRelativeToDirectSamples(
+  workload: WorkloadResult,
+  arm: string,
+  cores: number,
+  directArm = 'direct',
+): number[] {
+  const directQps = new Map<number, number>();
+  for (const s of workload.samples) if (s.arm === directArm) directQps.set(s.round, s.metrics.qps);
+  const out: { round: number; value: number }[] = [];
+  for (const s of workload.samples) {
+    if (s.arm !== arm) continue;
+    const cpu = s.proxy?.cpuUsPerQuery;
+    const qps = directQps.get(s.round);
+    if (cpu === null || cpu === undefined || !qps || cores <= 0) continue;
+    out.push({ round: s.round, value: (100 * cpu * qps) / (1e6 * cores) });
+  }
+  return out.sort((a, b) => a.round - b.round).map((o) => o.value);
+}
+
+function sampleSet(samples: number[]): SampleSet | undefined {
+  return samples.length > 0 ? { samples, median: median(samples) } : undefined;
+}
+
+/** A baseline from a complete results file; every arm, workload and metric with samples is kept. */
+export function baselineFromResults(
+  results: Results,
+  meta: { commit?: string; date?: string } = {},
+): Baseline {
+  if (results.status !== 'complete') {
+    throw new UsageError(
+      `the results file is from a failed run (${results.failure ?? 'no reason recorded'}); a baseline needs a complete run`,
+    );
+  }
+  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const workloads: BaselineWorkload[] = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    const arms: Record<string, BaselineArm> = {};
+    for (const arm of results.arms) {
+      if (!w.samples.some((s) => s.arm === arm.name)) continue;
+      const metrics: BaselineArm['metrics'] = {};
+      for (const metric of METRIC_NAMES) {
+        if (metric === 'overhead_pct' && arm.name === direct) continue;
+        const set = sampleSet(metricSamples(w, arm.name, metric, direct));
+        if (set) metrics[metric] = set;
+      }
+      const cpuRel =
+        arm.name === direct
+          ? undefined
+          : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
+      arms[arm.name] = { role: arm.role, metrics, ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}) };
+    }
+    workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
+  }
+  if (workloads.length === 0)
+    throw new UsageError('the results file has no measured workload to make a baseline of');
+  return {
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    kind: 'athena-bench-baseline',
+    commit: meta.commit ?? results.git.commit ?? null,
+    date: meta.date ?? results.startedAt,
+    source: { toolVersion: results.tool.version, resultsStartedAt: results.startedAt },
+    suite: results.suite,
+    environment: results.environment,
+    workloads,
+  };
+}
+
+/** "workloads[0].arms.proxy.metrics.tps" from a zod issue path. */
+export function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of p) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+/** Parses baseline JSON text; errors name the file and the field. */
+export function parseBaseline(text: string, file: string): Baseline {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file}: not valid JSON (${errorMessage(error)})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new UsageError(`${file}: expected a JSON object (an athena-bench baseline)`);
+  }
+  const version = (data as { schemaVersion?: unknown }).schemaVersion;
+  if (version !== BASELINE_SCHEMA_VERSION) {
+    throw new UsageError(
+      `${file}: schemaVersion ${JSON.stringify(version)} is not supported (expected ${BASELINE_SCHEMA_VERSION}); ` +
+        'regenerate it with `athena-bench baseline --results results.json --out ' +
+        file +
+        '`',
+    );
+  }
+  const parsed = BaselineSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${formatPath(i.path)}: ${i.message}`)
+      .join('; ');
+    throw new UsageError(`${file}: invalid baseline: ${issues}`);
+  }
+  return parsed.data;
+}
+
+export async function loadBaseline(file: string): Promise<Baseline> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${file}: cannot read the baseline file (${errorMessage(error)})`);
+  }
+  return parseBaseline(text, file);
+}
+
+export async function writeBaseline(file: string, baseline: Baseline): Promise<void> {
+  const checked = BaselineSchema.parse(baseline);
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, `${JSON.stringify(checked, null, 2)}\n`);
+}

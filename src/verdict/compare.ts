@@ -1,0 +1,607 @@
+import type { Environment, Results, WorkloadResult } from '../results/schema.ts';
+import { metricSamples } from '../results/schema.ts';
+import type { MetricName, Suite, Workload } from '../suite/schema.ts';
+import { UsageError } from '../errors.ts';
+import {
+  cpuRelativeToDirectSamples,
+  environmentDifferences,
+  type Baseline,
+  type BaselineWorkload,
+  type EnvironmentDifference,
+} from './baseline.ts';
+import { metricSpecsFor, type Direction, type MetricSpec, type Policy, type Scale } from './metrics.ts';
+import {
+  hodgesLehmann,
+  holmAdjust,
+  mannWhitneyU,
+  median,
+  minimumRoundsForSignificance,
+  minimumTwoSidedP,
+} from './stats.ts';
+
+export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
+
+/**
+ * Severity order used for "worst": regressed > inconclusive > improved > pass. Inconclusive ranks
+ * above improved because a workload with one improved and one inconclusive gated metric has not
+ * shown that it is fine: the unresolved metric is what the reader must look at, and the adaptive
+ * rounds hook keys on it.
+ */
+export const VERDICT_SEVERITY: Record<Verdict, number> = {
+  pass: 0,
+  improved: 1,
+  inconclusive: 2,
+  regressed: 3,
+};
+
+export function worstVerdict(verdicts: Iterable<Verdict>): Verdict {
+  let worst: Verdict = 'pass';
+  for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
+  return worst;
+}
+
+export interface MetricComparison {
+  metric: MetricName;
+  /** `cpu-relative-to-direct`: CPU µs/query ÷ the direct arm's machine time per query (baseline.ts). */
+  variant: 'raw' | 'cpu-relative-to-direct';
+  label: string;
+  unit: string;
+  direction: Direction;
+  scale: Scale;
+  thresholdPct: number;
+  /** `info`: shown only, because the environment differs from the baseline's. */
+  policy: Policy | 'info';
+  baselineSamples: number[];
+  currentSamples: number[];
+  baselineMedian: number | null;
+  currentMedian: number | null;
+  /** Shift of current vs baseline: % of the baseline median (relative), points, or error count. */
+  delta: number | null;
+  ciLow: number | null;
+  ciHigh: number | null;
+  /** Confidence the interval achieves (below 0.95 for tiny samples). */
+  ciLevel: number | null;
+  pValue: number | null;
+  pAdjusted: number | null;
+  verdict: Verdict;
+  note: string | null;
+}
+
+export interface WorkloadVerdict {
+  id: string;
+  title: string;
+  driver: string;
+  threads: number;
+  verdict: Verdict;
+  rounds: { current: number; baseline: number; planned: number };
+  metrics: MetricComparison[];
+  notes: string[];
+}
+
+export interface Comparison {
+  mode: 'baseline' | 'arms';
+  verdict: Verdict;
+  summaryLine: string;
+  warnings: string[];
+  workloads: WorkloadVerdict[];
+  /** What the current samples are compared against, for the report header. */
+  reference: { label: string; commit: string | null; date: string | null };
+  current: { label: string; commit: string | null; date: string };
+  environment: {
+    differences: EnvironmentDifference[];
+    /** True when absolute metrics became informational because the environment differs. */
+    normalisedOnly: boolean;
+    baseline: Environment;
+    current: Environment;
+  };
+  alpha: number;
+  level: number;
+  /** Gated tests in the Holm family. */
+  comparisons: number;
+  suite: Suite;
+}
+
+export interface CompareOptions {
+  /** Family-wise significance level (default 0.05). */
+  alpha?: number;
+  /** Confidence level of the intervals (default 0.95). */
+  level?: number;
+  /** Arm under test in the results (default: the first arm with role 'proxy'). */
+  arm?: string;
+  /** Holm family size at least this (tests not run yet count as p = 1): used mid-run. */
+  familySize?: number;
+}
+
+interface WorkloadInput {
+  id: string;
+  title: string;
+  driver: string;
+  threads: number;
+  workload: Workload | undefined;
+  planned: number;
+  current: (metric: MetricName) => number[];
+  baseline: (metric: MetricName) => number[];
+  currentCpuRel: () => number[];
+  baselineCpuRel: () => number[];
+  currentErrorsByRound: { round: number; errors: number }[];
+  baselineRounds: number;
+  currentRounds: number;
+}
+
+const DEFAULT_ALPHA = 0.05;
+const DEFAULT_LEVEL = 0.95;
+
+/** Gate a results file against a committed baseline. */
+export function compareToBaseline(
+  baseline: Baseline,
+  results: Results,
+  opts: CompareOptions = {},
+): Comparison {
+  const arm = opts.arm ?? results.arms.find((a) => a.role === 'proxy')?.name;
+  if (!arm || !results.arms.some((a) => a.name === arm)) {
+    throw new UsageError(
+      `the results have no arm ${arm ? `"${arm}"` : "with role 'proxy'"} to compare against the baseline`,
+    );
+  }
+  const direct = directArmOf(results);
+  const warnings: string[] = [];
+  const inputs: WorkloadInput[] = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+      continue;
+    }
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    if (!bw) {
+      warnings.push(
+        `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`,
+      );
+      continue;
+    }
+    const baseArm = baselineArmName(bw, arm);
+    if (!baseArm) {
+      warnings.push(`workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`);
+      continue;
+    }
+    const ba = bw.arms[baseArm]!;
+    inputs.push({
+      ...workloadHeader(w, results.suite),
+      current: (m) => metricSamples(w, arm, m, direct),
+      baseline: (m) => ba.metrics[m]?.samples ?? [],
+      currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
+      baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
+      currentErrorsByRound: errorsByRound(w, arm),
+      baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
+      currentRounds: roundsOf(w, arm),
+    });
+  }
+  for (const bw of baseline.workloads) {
+    if (!results.workloads.some((w) => w.id === bw.id))
+      warnings.push(`workload ${bw.id} is in the baseline but was not run`);
+  }
+  const differences = environmentDifferences(baseline.environment, results.environment);
+  return build(inputs, {
+    mode: 'baseline',
+    opts,
+    warnings,
+    differences,
+    results,
+    baselineEnvironment: baseline.environment,
+    reference: {
+      label: `baseline ${baseline.commit ? baseline.commit.slice(0, 12) : '(unknown commit)'}`,
+      commit: baseline.commit,
+      date: baseline.date,
+    },
+    armLabel: arm,
+  });
+}
+
+/** Base-vs-head A/B: gate arm `headArm` against arm `baseArm` measured interleaved in the same run. */
+export function compareArms(
+  results: Results,
+  headArm: string,
+  baseArm: string,
+  opts: CompareOptions = {},
+): Comparison {
+  for (const name of [headArm, baseArm]) {
+    if (!results.arms.some((a) => a.name === name)) {
+      throw new UsageError(
+        `the results have no arm "${name}" (arms: ${results.arms.map((a) => a.name).join(', ')})`,
+      );
+    }
+  }
+  const direct = directArmOf(results);
+  const warnings: string[] = [];
+  const inputs: WorkloadInput[] = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+      continue;
+    }
+    inputs.push({
+      ...workloadHeader(w, results.suite),
+      current: (m) => metricSamples(w, headArm, m, direct),
+      baseline: (m) => metricSamples(w, baseArm, m, direct),
+      currentCpuRel: () => [],
+      baselineCpuRel: () => [],
+      currentErrorsByRound: errorsByRound(w, headArm),
+      baselineRounds: roundsOf(w, baseArm),
+      currentRounds: roundsOf(w, headArm),
+    });
+  }
+  const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
+  const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
+  return build(inputs, {
+    mode: 'arms',
+    opts,
+    warnings,
+    differences: [],
+    results,
+    baselineEnvironment: results.environment,
+    reference: {
+      label: `arm ${baseArm}${baseCommit ? ` (${baseCommit.slice(0, 12)})` : ''}`,
+      commit: baseCommit,
+      date: results.startedAt,
+    },
+    armLabel: headArm,
+    currentCommit: headCommit,
+  });
+}
+
+function directArmOf(results: Results): string {
+  return results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+}
+
+function baselineArmName(bw: BaselineWorkload, arm: string): string | undefined {
+  if (bw.arms[arm]) return arm;
+  return Object.entries(bw.arms).find(([, a]) => a.role === 'proxy')?.[0];
+}
+
+function workloadHeader(w: WorkloadResult, suite: Suite) {
+  const workload = suite.workloads.find((x) => x.id === w.id);
+  return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
+}
+
+function roundsOf(w: WorkloadResult, arm: string): number {
+  return new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
+}
+
+function errorsByRound(w: WorkloadResult, arm: string) {
+  return w.samples
+    .filter((s) => s.arm === arm)
+    .map((s) => ({ round: s.round, errors: s.metrics.errors }))
+    .sort((a, b) => a.round - b.round);
+}
+
+interface BuildContext {
+  mode: Comparison['mode'];
+  opts: CompareOptions;
+  warnings: string[];
+  differences: EnvironmentDifference[];
+  results: Results;
+  baselineEnvironment: Environment;
+  reference: Comparison['reference'];
+  armLabel: string;
+  currentCommit?: string | null;
+}
+
+function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
+  const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
+  const level = ctx.opts.level ?? DEFAULT_LEVEL;
+  const normalisedOnly = ctx.differences.length > 0;
+  const warnings: string[] = [];
+  if (ctx.results.status === 'failed')
+    warnings.push(`the run failed: ${ctx.results.failure ?? 'no reason recorded'}`);
+  if (normalisedOnly) {
+    warnings.push(
+      `The environment differs from the baseline's (${ctx.differences.map((d) => `${d.field}: ${d.baseline} → ${d.current}`).join('; ')}): ` +
+        'TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and ' +
+        "on proxy CPU per query relative to the direct arm's work.",
+    );
+  }
+  warnings.push(...ctx.warnings);
+
+  const workloads: WorkloadVerdict[] = inputs.map((input) => ({
+    id: input.id,
+    title: input.title,
+    driver: input.driver,
+    threads: input.threads,
+    verdict: 'pass',
+    rounds: { current: input.currentRounds, baseline: input.baselineRounds, planned: input.planned },
+    metrics: metricRows(input, normalisedOnly, level),
+    notes: [],
+  }));
+
+  // Holm's correction over every gated test of the run (workloads × gated metrics).
+  const family = workloads.flatMap((w) => w.metrics.filter((m) => m.policy === 'gate' && m.pValue !== null));
+  const adjusted = holmAdjust(
+    family.map((m) => m.pValue!),
+    ctx.opts.familySize,
+  );
+  family.forEach((m, i) => (m.pAdjusted = adjusted[i]!));
+  const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
+
+  const hopeless: string[] = [];
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.metric !== 'errors') m.verdict = decide(m, alpha, level);
+      if (m.policy === 'gate' && m.pValue !== null) {
+        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      }
+      if (m.policy === 'warn' && (m.verdict === 'regressed' || m.verdict === 'improved')) {
+        warnings.push(
+          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`,
+        );
+      }
+    }
+    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === 'gate').map((m) => m.verdict));
+  }
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+
+  const verdict = worstVerdict(workloads.map((w) => w.verdict));
+  return {
+    mode: ctx.mode,
+    verdict,
+    summaryLine: summaryLine(workloads, verdict),
+    warnings,
+    workloads,
+    reference: ctx.reference,
+    current: {
+      label: `arm ${ctx.armLabel}`,
+      commit: ctx.currentCommit ?? ctx.results.git.commit,
+      date: ctx.results.startedAt,
+    },
+    environment: {
+      differences: ctx.differences,
+      normalisedOnly,
+      baseline: ctx.baselineEnvironment,
+      current: ctx.results.environment,
+    },
+    alpha,
+    level,
+    comparisons,
+    suite: ctx.results.suite,
+  };
+}
+
+function tooFewSamplesWarning(
+  workloads: WorkloadVerdict[],
+  hopeless: string[],
+  alpha: number,
+  k: number,
+): string {
+  const first = workloads.find((w) => w.metrics.some((m) => hopeless.includes(`${w.id} ${m.label}`)))!;
+  const n = first.rounds.current;
+  const m = first.rounds.baseline;
+  const needed = minimumRoundsForSignificance(alpha, k, m);
+  return (
+    `Too few samples: ${hopeless.length} gated comparison(s) cannot reach significance at all ` +
+    `(with ${n} current and ${m} reference rounds the smallest possible two-sided p is ` +
+    `${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). ` +
+    `They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`
+  );
+}
+
+/**
+ * Before running: null when `rounds` rounds (against `referenceRounds` baseline rounds, or the
+ * same number in an A/B run) can reach significance over the suite's gated comparisons, else a
+ * warning with the minimum rounds needed.
+ */
+export function plannedRoundsWarning(
+  suite: Suite,
+  rounds: number,
+  referenceRounds?: number,
+  alpha = DEFAULT_ALPHA,
+): string | null {
+  const k = expectedComparisons(suite);
+  const m = referenceRounds ?? rounds;
+  if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
+  const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
+  return (
+    `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ` +
+    `${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ` +
+    `${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`
+  );
+}
+
+/** Gated statistical comparisons a suite will make (workloads × gated metrics other than errors). */
+export function expectedComparisons(suite: Suite): number {
+  let k = 0;
+  for (const w of suite.workloads) {
+    k += metricSpecsFor(w).filter((s) => s.policy === 'gate' && s.metric !== 'errors').length;
+  }
+  return Math.max(1, k);
+}
+
+function metricRows(input: WorkloadInput, normalisedOnly: boolean, level: number): MetricComparison[] {
+  const rows: MetricComparison[] = [];
+  for (const spec of metricSpecsFor(input.workload)) {
+    if (spec.policy === 'off') continue;
+    if (spec.metric === 'errors') {
+      rows.push(errorsRow(spec, input));
+      continue;
+    }
+    const policy: MetricComparison['policy'] = normalisedOnly && spec.absolute ? 'info' : spec.policy;
+    const row = statRow(spec, 'raw', policy, input.current(spec.metric), input.baseline(spec.metric), level);
+    if (row) rows.push(row);
+    if (normalisedOnly && spec.metric === 'cpu_us_per_query') {
+      const rel = statRow(
+        { ...spec, label: 'proxy CPU/query ÷ direct work', unit: '%' },
+        'cpu-relative-to-direct',
+        spec.policy,
+        input.currentCpuRel(),
+        input.baselineCpuRel(),
+        level,
+      );
+      if (rel) rows.push(rel);
+    }
+  }
+  return rows;
+}
+
+function errorsRow(spec: MetricSpec, input: WorkloadInput): MetricComparison {
+  const allow = input.workload?.allowErrors ?? false;
+  const bad = input.currentErrorsByRound.filter((r) => r.errors > spec.thresholdPct);
+  const total = input.currentErrorsByRound.reduce((s, r) => s + r.errors, 0);
+  const samples = input.currentErrorsByRound.map((r) => r.errors);
+  const baseSamples = input.baseline('errors');
+  let verdict: Verdict = 'pass';
+  let note: string | null = null;
+  if (bad.length > 0) {
+    const where = `${total} error(s) in round(s) ${bad.map((r) => r.round + 1).join(', ')}`;
+    if (allow) note = `${where}; allowed by the suite (allowErrors)`;
+    else if (spec.policy === 'gate') {
+      verdict = 'regressed';
+      note = `${where}: any error during a run fails it unless the suite sets allowErrors`;
+    } else note = where;
+  }
+  return {
+    metric: 'errors',
+    variant: 'raw',
+    label: spec.label,
+    unit: spec.unit,
+    direction: spec.direction,
+    scale: 'count',
+    thresholdPct: spec.thresholdPct,
+    policy: allow ? 'warn' : spec.policy,
+    baselineSamples: baseSamples,
+    currentSamples: samples,
+    baselineMedian: baseSamples.length ? median(baseSamples) : null,
+    currentMedian: samples.length ? median(samples) : null,
+    delta: total,
+    ciLow: null,
+    ciHigh: null,
+    ciLevel: null,
+    pValue: null,
+    pAdjusted: null,
+    verdict,
+    note,
+  };
+}
+
+function statRow(
+  spec: MetricSpec,
+  variant: MetricComparison['variant'],
+  policy: MetricComparison['policy'],
+  current: number[],
+  baseline: number[],
+  level: number,
+): MetricComparison | null {
+  if (current.length === 0 && baseline.length === 0) return null; // the driver does not yield it
+  const row: MetricComparison = {
+    metric: spec.metric,
+    variant,
+    label: spec.label,
+    unit: spec.unit,
+    direction: spec.direction,
+    scale: spec.scale,
+    thresholdPct: spec.thresholdPct,
+    policy,
+    baselineSamples: baseline,
+    currentSamples: current,
+    baselineMedian: baseline.length ? median(baseline) : null,
+    currentMedian: current.length ? median(current) : null,
+    delta: null,
+    ciLow: null,
+    ciHigh: null,
+    ciLevel: null,
+    pValue: null,
+    pAdjusted: null,
+    verdict: 'inconclusive',
+    note: null,
+  };
+  if (current.length === 0 || baseline.length === 0) {
+    row.note = current.length === 0 ? 'no current samples' : 'no reference samples';
+    return row;
+  }
+  const hl = hodgesLehmann(current, baseline, level);
+  const mw = mannWhitneyU(current, baseline);
+  // With ties the normal approximation can undercut what any permutation test of these sizes can
+  // reach; never report a p below the exact floor 2 / C(n+m, n).
+  row.pValue = Math.max(mw.pTwoSided, minimumTwoSidedP(current.length, baseline.length));
+  row.ciLevel = hl.achievedLevel;
+  if (spec.scale === 'relative') {
+    const ref = row.baselineMedian!;
+    if (ref === 0) {
+      row.note = 'reference median is 0: no relative change can be computed';
+      row.pValue = null;
+      return row;
+    }
+    const scale = 100 / Math.abs(ref);
+    row.delta = hl.estimate * scale;
+    row.ciLow = hl.low * scale;
+    row.ciHigh = hl.high * scale;
+  } else {
+    row.delta = hl.estimate;
+    row.ciLow = hl.low;
+    row.ciHigh = hl.high;
+  }
+  return row;
+}
+
+/**
+ * regressed: the whole interval is beyond the threshold on the bad side and the Holm-adjusted p is
+ * below alpha; improved: the mirror image; pass: the interval lies inside ±threshold (and really is
+ * a `level` interval: tiny samples whose full range covers less stay inconclusive); otherwise
+ * inconclusive.
+ */
+function decide(m: MetricComparison, alpha: number, level: number): Verdict {
+  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return 'inconclusive';
+  // Orient so that positive means worse.
+  const sign = m.direction === 'lower-better' ? 1 : -1;
+  const worseLow = Math.min(sign * m.ciLow, sign * m.ciHigh);
+  const worseHigh = Math.max(sign * m.ciLow, sign * m.ciHigh);
+  const t = m.thresholdPct;
+  const p = m.pAdjusted ?? m.pValue ?? 1;
+  const significant = p <= alpha;
+  if (worseLow > t && significant) return 'regressed';
+  if (worseHigh < -t && significant) return 'improved';
+  if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return 'pass';
+  return 'inconclusive';
+}
+
+export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
+  if (m.delta === null) return 'n/a';
+  if (m.scale === 'count') return `${m.delta} error${m.delta === 1 ? '' : 's'}`;
+  const digits = Math.abs(m.delta) >= 10 ? 1 : 2;
+  const text = Math.abs(m.delta).toFixed(digits);
+  const sign = Number(text) === 0 ? '±' : m.delta > 0 ? '+' : '−';
+  return `${sign}${text}${m.scale === 'points' ? ' pts' : '%'}`;
+}
+
+export function formatP(p: number): string {
+  if (p >= 0.001) return p.toFixed(3);
+  return p.toExponential(1);
+}
+
+function summaryLine(workloads: WorkloadVerdict[], verdict: Verdict): string {
+  const n = workloads.length;
+  const inW = `in ${n} workload${n === 1 ? '' : 's'}`;
+  const list = (v: Verdict) =>
+    workloads.flatMap((w) =>
+      w.metrics
+        .filter((m) => m.policy === 'gate' && m.verdict === v)
+        .map((m) => `${w.id} ${m.label} ${formatDelta(m)}`),
+    );
+  const clip = (items: string[]) =>
+    items.length > 4 ? `${items.slice(0, 4).join(', ')} …` : items.join(', ');
+  if (n === 0) return 'Nothing compared: no workload has both current and reference samples';
+  if (verdict === 'regressed') {
+    const r = list('regressed');
+    return `${r.length} regression${r.length === 1 ? '' : 's'} ${inW}: ${clip(r)}`;
+  }
+  const parts = [`No regression ${inW}`];
+  const inc = workloads.filter((w) => w.verdict === 'inconclusive').map((w) => w.id);
+  if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
+  const imp = list('improved');
+  if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
+  return parts.join('; ');
+}
+
+/** Exit code of a comparison: 1 on a regression (or on inconclusive when asked), else 0. */
+export function exitCodeFor(c: Pick<Comparison, 'verdict'>, opts: { failOnInconclusive: boolean }): 0 | 1 {
+  if (c.verdict === 'regressed') return 1;
+  if (c.verdict === 'inconclusive' && opts.failOnInconclusive) return 1;
+  return 0;
+}

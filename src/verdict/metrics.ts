@@ -1,0 +1,99 @@
+import type { MetricName, Workload } from '../suite/schema.ts';
+
+export type Direction = 'higher-better' | 'lower-better';
+export type Policy = 'gate' | 'warn' | 'off';
+
+/**
+ * How a change of a metric is measured: `relative` in % of the baseline median; `points` in the
+ * metric's own unit (overhead_pct is already a percentage: a move from 20% to 22% is +2 points,
+ * not +10%); `count` for errors (any error is a failure, no statistics needed).
+ */
+export type Scale = 'relative' | 'points' | 'count';
+
+export interface MetricSpec {
+  metric: MetricName;
+  label: string;
+  unit: string;
+  direction: Direction;
+  scale: Scale;
+  /** The smallest change that matters, in % (relative), points, or errors (count). */
+  thresholdPct: number;
+  policy: Policy;
+  /** Depends on the machine's speed: informational when the environment differs from the baseline's. */
+  absolute: boolean;
+}
+
+/**
+ * Defaults, chosen from the noise measured on this project's 2-core machines (issue 5): direct MySQL
+ * TPS moves about ±10% between identical runs, a proxy's CPU µs per query about ±2%.
+ *
+ * A verdict needs the whole 95% interval beyond the threshold, so a threshold below the noise
+ * between runs would turn run-to-run drift (which shifts every sample of a run together, so the
+ * interval is narrow around it) into false alarms, and a threshold well above it would hide real
+ * slowdowns. Hence:
+ * - tps, qps: 10% — the between-run drift of throughput; smaller throughput losses are caught by
+ *   the normalised metrics below, which do not drift with the machine.
+ * - latency_p95_ms: 15% — tail latency of a 2-core box is noisier than throughput (one scheduler
+ *   hiccup moves p95), so it needs more room than tps to stay free of false alarms.
+ * - cpu_us_per_query: 4% — twice its ±2% noise: the most precise signal of "the proxy got slower",
+ *   and what lets a 5% slowdown be detected at all.
+ * - overhead_pct: 5 points — overhead = 1 − proxy TPS / direct TPS of the same round, so machine
+ *   drift cancels; what remains is per-round noise of two ±few-% throughputs.
+ * - errors: gate at 0 — any error during a run fails it unless the suite sets allowErrors.
+ * - latency_avg_ms (10%), latency_p99_ms (20%), peak_rss_mb (10%) warn only: avg duplicates
+ *   tps for a closed-loop driver, p99 over a short run has too few samples to gate, and memory
+ *   is worth noticing but not blocking.
+ */
+export const METRIC_DEFAULTS: Record<MetricName, MetricSpec> = {
+  tps: spec('tps', 'TPS', 'tx/s', 'higher-better', 'relative', 10, 'gate', true),
+  qps: spec('qps', 'QPS', 'q/s', 'higher-better', 'relative', 10, 'gate', true),
+  latency_avg_ms: spec('latency_avg_ms', 'avg latency', 'ms', 'lower-better', 'relative', 10, 'warn', true),
+  latency_p95_ms: spec('latency_p95_ms', 'p95 latency', 'ms', 'lower-better', 'relative', 15, 'gate', true),
+  latency_p99_ms: spec('latency_p99_ms', 'p99 latency', 'ms', 'lower-better', 'relative', 20, 'warn', true),
+  cpu_us_per_query: spec(
+    'cpu_us_per_query',
+    'proxy CPU/query',
+    'µs',
+    'lower-better',
+    'relative',
+    4,
+    'gate',
+    true,
+  ),
+  peak_rss_mb: spec('peak_rss_mb', 'peak RSS', 'MB', 'lower-better', 'relative', 10, 'warn', false),
+  overhead_pct: spec('overhead_pct', 'overhead', '%', 'lower-better', 'points', 5, 'gate', false),
+  errors: spec('errors', 'errors', '', 'lower-better', 'count', 0, 'gate', false),
+};
+
+function spec(
+  metric: MetricName,
+  label: string,
+  unit: string,
+  direction: Direction,
+  scale: Scale,
+  thresholdPct: number,
+  policy: Policy,
+  absolute: boolean,
+): MetricSpec {
+  return { metric, label, unit, direction, scale, thresholdPct, policy, absolute };
+}
+
+export const METRIC_NAMES = Object.keys(METRIC_DEFAULTS) as MetricName[];
+
+/** The metric specs for one workload: defaults with the suite's per-workload overrides applied. */
+export function metricSpecsFor(workload: Pick<Workload, 'metrics'> | undefined): MetricSpec[] {
+  return METRIC_NAMES.map((name) => {
+    const base = METRIC_DEFAULTS[name];
+    const override = workload?.metrics[name];
+    return {
+      ...base,
+      thresholdPct: override?.thresholdPct ?? base.thresholdPct,
+      policy: override?.policy ?? base.policy,
+    };
+  });
+}
+
+/** Metrics gated by default (the list the issue asks for). */
+export function gatedByDefault(): MetricName[] {
+  return METRIC_NAMES.filter((m) => METRIC_DEFAULTS[m].policy === 'gate');
+}

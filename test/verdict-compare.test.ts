@@ -1,0 +1,223 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { baselineFromResults } from '../src/verdict/baseline.ts';
+import {
+  compareArms,
+  compareToBaseline,
+  exitCodeFor,
+  expectedComparisons,
+  plannedRoundsWarning,
+  worstVerdict,
+  type Comparison,
+} from '../src/verdict/compare.ts';
+import { around, armsFor, makeResults } from './verdict-fixtures.ts';
+
+const baselineOf = (n: number, seed = 1) =>
+  baselineFromResults(makeResults({ workloads: [{ id: 'rw', arms: armsFor(n, { tps: 1000, seed }) }] }));
+
+function metric(c: Comparison, workload: string, name: string, variant = 'raw') {
+  const w = c.workloads.find((x) => x.id === workload);
+  const m = w?.metrics.find((x) => x.metric === name && x.variant === variant);
+  assert.ok(m, `${workload}/${name}/${variant} missing`);
+  return m;
+}
+
+test('pass: same distribution, 8 rounds each', () => {
+  const c = compareToBaseline(
+    baselineOf(8),
+    makeResults({ workloads: [{ id: 'rw', arms: armsFor(8, { tps: 1000, seed: 2 }) }] }),
+  );
+  assert.equal(c.verdict, 'pass');
+  assert.equal(metric(c, 'rw', 'tps').verdict, 'pass');
+  assert.ok(Math.abs(metric(c, 'rw', 'tps').delta!) < 2);
+  assert.equal(c.summaryLine, 'No regression in 1 workload');
+  assert.equal(exitCodeFor(c, { failOnInconclusive: true }), 0);
+});
+
+test('regressed: a 20% slowdown is caught on every gated metric and exits 1', () => {
+  const c = compareToBaseline(
+    baselineOf(8),
+    makeResults({ workloads: [{ id: 'rw', arms: armsFor(8, { tps: 1000, slowdown: 0.2, seed: 3 }) }] }),
+  );
+  assert.equal(c.verdict, 'regressed');
+  for (const name of ['tps', 'qps', 'latency_p95_ms', 'cpu_us_per_query', 'overhead_pct']) {
+    assert.equal(metric(c, 'rw', name).verdict, 'regressed', name);
+  }
+  const tps = metric(c, 'rw', 'tps');
+  // tps / 1.2 is −16.7%; the interval brackets it and lies beyond −10%.
+  assert.ok(tps.delta! < -15 && tps.delta! > -18.5, `delta ${tps.delta}`);
+  assert.ok(tps.ciLow! < tps.delta! && tps.ciHigh! > tps.delta! && tps.ciHigh! < -10);
+  assert.ok(tps.pAdjusted! <= 0.05 && tps.pAdjusted! >= tps.pValue!);
+  assert.match(c.summaryLine, /^5 regressions in 1 workload: rw TPS −1\d\.\d%/);
+  assert.equal(exitCodeFor(c, { failOnInconclusive: false }), 1);
+});
+
+test('improved: the mirror image', () => {
+  const c = compareToBaseline(
+    baselineOf(8),
+    makeResults({ workloads: [{ id: 'rw', arms: armsFor(8, { tps: 1000, slowdown: -0.2, seed: 4 }) }] }),
+  );
+  assert.equal(c.verdict, 'improved');
+  assert.equal(metric(c, 'rw', 'tps').verdict, 'improved');
+  assert.match(c.summaryLine, /^No regression in 1 workload; 5 improved: rw TPS \+/);
+  assert.equal(exitCodeFor(c, { failOnInconclusive: true }), 0);
+});
+
+test('inconclusive: a noisy 8% drop straddles the threshold; a flag makes it fail', () => {
+  const noisy = (seed: number, slowdown: number) => ({
+    ...armsFor(8, { tps: 1000, slowdown, seed }),
+  });
+  const base = baselineFromResults(makeResults({ workloads: [{ id: 'rw', arms: noisy(5, 0) }] }));
+  const arms = noisy(6, 0.09);
+  arms.proxy!.tps = around(1000 / 1.09, 0.15, 8, 6);
+  const c = compareToBaseline(base, makeResults({ workloads: [{ id: 'rw', arms }] }));
+  const tps = metric(c, 'rw', 'tps');
+  assert.equal(tps.verdict, 'inconclusive');
+  assert.ok(tps.ciLow! < -10 && tps.ciHigh! > -10, `CI [${tps.ciLow}, ${tps.ciHigh}]`);
+  assert.equal(worstVerdict(['improved', 'inconclusive', 'pass']), 'inconclusive');
+  assert.equal(worstVerdict(['inconclusive', 'regressed']), 'regressed');
+});
+
+test('errors in any round fail a gated workload unless the suite allows them', () => {
+  const arms = armsFor(6, { tps: 1000, seed: 7 });
+  arms.proxy!.errors = [0, 0, 3, 0, 0, 0];
+  const strict = compareToBaseline(baselineOf(6), makeResults({ workloads: [{ id: 'rw', arms }] }));
+  assert.equal(metric(strict, 'rw', 'errors').verdict, 'regressed');
+  assert.match(metric(strict, 'rw', 'errors').note!, /3 error\(s\) in round\(s\) 3/);
+  assert.equal(strict.verdict, 'regressed');
+  const allowed = compareToBaseline(
+    baselineOf(6),
+    makeResults({ workloads: [{ id: 'rw', arms, allowErrors: true }] }),
+  );
+  assert.equal(metric(allowed, 'rw', 'errors').verdict, 'pass');
+  assert.notEqual(allowed.verdict, 'regressed');
+});
+
+test('environment fingerprint mismatch: absolute metrics become informational, normalised ones gate', () => {
+  // A slower machine with 4 cores: every throughput 30% lower, the proxy's µs/query 40% higher
+  // because the CPU is slower, yet relative to the direct arm's work nothing changed.
+  const arms = armsFor(8, { tps: 700, direct: 875, seed: 8 });
+  arms.proxy!.cpuUs = around(50 * (1000 / 700) * 2, 0.01, 8, 9); // 4 cores: 2× the machine time
+  const c = compareToBaseline(
+    baselineOf(8),
+    makeResults({ workloads: [{ id: 'rw', arms }], environment: { cores: 4, cpuModel: 'Other CPU' } }),
+  );
+  assert.equal(c.environment.normalisedOnly, true);
+  assert.deepEqual(
+    c.environment.differences.map((d) => d.field),
+    ['cpuModel', 'cores'],
+  );
+  assert.match(c.warnings[0]!, /environment differs.*informational/);
+  assert.equal(metric(c, 'rw', 'tps').policy, 'info');
+  assert.equal(metric(c, 'rw', 'latency_p95_ms').policy, 'info');
+  assert.equal(metric(c, 'rw', 'cpu_us_per_query').policy, 'info');
+  const rel = metric(c, 'rw', 'cpu_us_per_query', 'cpu-relative-to-direct');
+  assert.equal(rel.policy, 'gate');
+  assert.ok(Math.abs(rel.delta!) < 3, `relative cpu delta ${rel.delta}`);
+  assert.equal(metric(c, 'rw', 'overhead_pct').policy, 'gate');
+  assert.equal(c.verdict, 'pass');
+  // The same TPS drop on the same machine is a regression.
+  const same = compareToBaseline(
+    baselineOf(8),
+    makeResults({ workloads: [{ id: 'rw', arms: armsFor(8, { tps: 700, direct: 875, seed: 8 }) }] }),
+  );
+  assert.equal(metric(same, 'rw', 'tps').verdict, 'regressed');
+});
+
+test('too few samples: n = m = 2 cannot reach significance, and the warning says how many rounds', () => {
+  const c = compareToBaseline(
+    baselineOf(2),
+    makeResults({ workloads: [{ id: 'rw', arms: armsFor(2, { tps: 1000, slowdown: 0.5, seed: 10 }) }] }),
+  );
+  // A 50% slowdown, yet with 2 vs 2 rounds the smallest two-sided p is 2/6 = 0.333.
+  assert.notEqual(c.verdict, 'regressed');
+  const warning = c.warnings.find((w) => w.startsWith('Too few samples'));
+  assert.ok(warning, c.warnings.join('\n'));
+  assert.match(warning, /smallest possible two-sided p is 0\.333/);
+  // 5 gated comparisons (tps, qps, p95, cpu, overhead), 2 reference rounds: 2/C(n+2, 2) <= 0.01 needs n = 19.
+  assert.match(warning, /Holm over 5 comparisons.*at least 19 rounds/);
+  const suite = makeResults({
+    workloads: [
+      { id: 'a', arms: armsFor(1, { tps: 1 }) },
+      { id: 'b', arms: armsFor(1, { tps: 1 }) },
+    ],
+  }).suite;
+  assert.equal(expectedComparisons(suite), 10);
+  // 10 comparisons: 2/C(2n, n) <= 0.005 needs n = 6 (2/924); 5 rounds give 2/252 = 0.0079.
+  assert.match(plannedRoundsWarning(suite, 5)!, /At least 6 rounds/);
+  assert.equal(plannedRoundsWarning(suite, 6), null);
+});
+
+test("Holm's correction across workloads decides between regressed and inconclusive", () => {
+  // One gated metric per workload (tps), 5 vs 5 completely separated rounds: exact p = 2/252 = 0.0079.
+  const only = {
+    tps: { policy: 'gate' as const },
+    qps: { policy: 'off' as const },
+    latency_p95_ms: { policy: 'off' as const },
+    cpu_us_per_query: { policy: 'off' as const },
+    overhead_pct: { policy: 'off' as const },
+  };
+  const spec = (ids: string[], slowdown: number, seed: number) =>
+    ids.map((id, i) => ({ id, metrics: only, arms: armsFor(5, { tps: 1000, slowdown, seed: seed + i }) }));
+  const one = ['w0'];
+  const seven = ['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6'];
+  const single = compareToBaseline(
+    baselineFromResults(makeResults({ workloads: spec(one, 0, 20) })),
+    makeResults({ workloads: spec(one, 0.3, 40) }),
+  );
+  assert.equal(metric(single, 'w0', 'tps').verdict, 'regressed');
+  // Seven such tests: the smallest adjusted p is 7 × 0.0079 = 0.056 > 0.05, so none is significant.
+  const many = compareToBaseline(
+    baselineFromResults(makeResults({ workloads: spec(seven, 0, 20) })),
+    makeResults({ workloads: spec(seven, 0.3, 40) }),
+  );
+  assert.equal(many.comparisons, 7);
+  const w0 = metric(many, 'w0', 'tps');
+  assert.ok(Math.abs(w0.pAdjusted! - 7 * (2 / 252)) < 1e-9, `adjusted ${w0.pAdjusted}`);
+  assert.equal(w0.verdict, 'inconclusive');
+  assert.equal(many.verdict, 'inconclusive');
+  // The familySize option (used mid-run by the adaptive-rounds hook) applies the same correction early.
+  const early = compareToBaseline(
+    baselineFromResults(makeResults({ workloads: spec(one, 0, 20) })),
+    makeResults({ workloads: spec(one, 0.3, 40) }),
+    { familySize: 7 },
+  );
+  assert.equal(metric(early, 'w0', 'tps').verdict, 'inconclusive');
+});
+
+test('compareArms: head against base in the same run', () => {
+  const n = 8;
+  const results = makeResults({
+    workloads: [
+      {
+        id: 'rw',
+        arms: {
+          direct: { tps: around(1250, 0.01, n, 1) },
+          base: { tps: around(1000, 0.01, n, 2), cpuUs: around(50, 0.01, n, 3), p95: around(10, 0.01, n, 4) },
+          proxy: {
+            tps: around(800, 0.01, n, 5),
+            cpuUs: around(62, 0.01, n, 6),
+            p95: around(12.5, 0.01, n, 7),
+          },
+        },
+      },
+    ],
+  });
+  const c = compareArms(results, 'proxy', 'base');
+  assert.equal(c.mode, 'arms');
+  assert.equal(c.verdict, 'regressed');
+  assert.equal(metric(c, 'rw', 'cpu_us_per_query').verdict, 'regressed');
+  const aa = compareArms(results, 'base', 'base');
+  assert.equal(aa.verdict, 'pass');
+  assert.throws(() => compareArms(results, 'proxy', 'nope'), /no arm "nope"/);
+});
+
+test('workloads missing on either side are reported, not judged', () => {
+  const c = compareToBaseline(
+    baselineOf(6),
+    makeResults({ workloads: [{ id: 'other', arms: armsFor(6, { tps: 1000 }) }] }),
+  );
+  assert.equal(c.workloads.length, 0);
+  assert.ok(c.warnings.some((w) => /other is not in the baseline/.test(w)));
+  assert.ok(c.warnings.some((w) => /rw is in the baseline but was not run/.test(w)));
+});
