@@ -1,2 +1,144 @@
-process.stderr.write('athena: not implemented yet\n');
-process.exit(1);
+// athena: the MySQL proxy's command line. Loads the config, starts the listener and the metrics
+// server, and shuts down gracefully on SIGTERM/SIGINT.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, redactConfig, type AthenaConfig } from './config.ts';
+import { Admission } from './limits/admission.ts';
+import { AthenaMetrics } from './metrics/metrics.ts';
+import { startMetricsServer } from './metrics/httpServer.ts';
+import { ProxyServer } from './server/proxyServer.ts';
+
+const VERSION = '0.1.0';
+
+const HELP = `athena ${VERSION}: a MySQL proxy (pooling, per-user/shard limits, Prometheus metrics)
+
+Usage: athena --config <file.toml> [--check-config]
+
+Options:
+  -c, --config <path>   TOML configuration (default: proxy/config/athena.toml)
+      --check-config    validate the configuration, print it with passwords masked, and exit
+  -h, --help            show this help
+  -v, --version         print the version
+
+Exit codes: 0 ok, 2 bad flag or configuration, 3 could not start (e.g. port in use).
+Environment: ATHENA_BACKEND_PASSWORD, ATHENA_SHARD_<NAME>_PASSWORD, ATHENA_USER_<NAME>_PASSWORD
+override passwords from the file (see proxy/README.md).
+`;
+
+function log(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} athena: ${message}\n`);
+}
+
+/** ATHENA_TEST_BURN_US_PER_QUERY: a test-only CPU cost per forwarded query (read once). */
+function burnMicrosFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.ATHENA_TEST_BURN_US_PER_QUERY;
+  if (raw === undefined || raw === '') return 0;
+  const value = Number(raw);
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'check-config': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`athena: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`athena ${VERSION}\n`);
+    return 0;
+  }
+  const configPath = values.config ?? 'proxy/config/athena.toml';
+  let config: AthenaConfig;
+  try {
+    config = loadConfig(configPath, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`athena: invalid configuration ${configPath}: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (values['check-config']) {
+    process.stdout.write(`${configPath}: ok\n${JSON.stringify(redactConfig(config), null, 2)}\n`);
+    return 0;
+  }
+
+  const metrics = new AthenaMetrics();
+  const admission = new Admission(config, metrics);
+  const burnMicros = burnMicrosFromEnv(process.env);
+  const proxy = new ProxyServer({ config, metrics, admission, burnMicros, log });
+  let address;
+  try {
+    address = await proxy.start();
+  } catch (error) {
+    log(
+      `cannot listen on ${config.server.listen_addr}:${config.server.listen_port}: ${(error as Error).message}`,
+    );
+    return 3;
+  }
+  let metricsServer: { port: number; close(): Promise<void> } | null = null;
+  if (config.server.metrics_port > 0) {
+    try {
+      metricsServer = await startMetricsServer({
+        host: config.server.metrics_addr,
+        port: config.server.metrics_port,
+        metrics,
+        health: () => proxy.health(),
+      });
+    } catch (error) {
+      log(
+        `cannot serve metrics on ${config.server.metrics_addr}:${config.server.metrics_port}: ${(error as Error).message}`,
+      );
+      await proxy.shutdown(0);
+      return 3;
+    }
+  }
+  log(
+    `listening on ${address.host}:${address.port}` +
+      (metricsServer
+        ? `, metrics on http://${config.server.metrics_addr}:${metricsServer.port}/metrics`
+        : '') +
+      (burnMicros > 0 ? `, test hook: burning ${burnMicros} µs per query` : ''),
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: draining (up to ${config.server.shutdown_grace_ms} ms)`);
+      void proxy
+        .shutdown(config.server.shutdown_grace_ms)
+        .then(() => metricsServer?.close())
+        .then(() => {
+          log('stopped');
+          resolve(0);
+        });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(3);
+  },
+);

@@ -1,0 +1,365 @@
+// One authenticated connection from Athena to a MySQL/MariaDB server.
+//
+// Connecting runs the connection phase (handshake, mysql_native_password or caching_sha2_password
+// including RSA full auth, AuthSwitchRequest). Afterwards the raw byte stream is handed to whichever
+// session currently owns the connection (its `sink`): the data path never frames it here.
+import net from 'node:net';
+import { CACHING_SHA2_PLUGIN, Cap, Com, ErrorCode, NATIVE_PASSWORD_PLUGIN } from '../protocol/constants.ts';
+import { PacketFramer } from '../protocol/framer.ts';
+import { buildHandshakeResponse, parseAuthSwitch, parseServerHandshake } from '../protocol/handshake.ts';
+import { cachingSha2Token, nativePasswordToken, rsaEncryptPassword } from '../protocol/auth.ts';
+import { framePacket, parseErr, ProtocolError, type ErrInfo } from '../protocol/packets.ts';
+
+/** Where a backend connection goes and as whom. */
+export interface BackendTarget {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/**
+ * The client-visible behaviour a backend connection is opened with. Connections are only reused by
+ * sessions with the same profile, because these flags change the wire format or semantics of every
+ * response (DEPRECATE_EOF, FOUND_ROWS, SESSION_TRACK, MULTI_STATEMENTS...).
+ */
+export interface SessionProfile {
+  capabilities: number;
+  collation: number;
+  key: string;
+}
+
+/** Capabilities a client may negotiate that Athena passes on to its backend connection. */
+export const PASSED_CAPABILITIES =
+  Cap.FOUND_ROWS |
+  Cap.LONG_FLAG |
+  Cap.NO_SCHEMA |
+  Cap.ODBC |
+  Cap.IGNORE_SPACE |
+  Cap.INTERACTIVE |
+  Cap.MULTI_STATEMENTS |
+  Cap.MULTI_RESULTS |
+  Cap.PS_MULTI_RESULTS |
+  Cap.SESSION_TRACK |
+  Cap.DEPRECATE_EOF;
+
+/** Capabilities Athena always asks of its backend (when the server has them). */
+const REQUIRED_CAPABILITIES =
+  Cap.LONG_PASSWORD |
+  Cap.PROTOCOL_41 |
+  Cap.TRANSACTIONS |
+  Cap.SECURE_CONNECTION |
+  Cap.PLUGIN_AUTH |
+  Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA;
+
+export function makeProfile(clientCapabilities: number, collation: number): SessionProfile {
+  const capabilities = (clientCapabilities & PASSED_CAPABILITIES) >>> 0;
+  return { capabilities, collation, key: `${capabilities}:${collation}` };
+}
+
+/** A failure the client should see as a MySQL error (errno/sqlState/message). */
+export class BackendError extends Error {
+  constructor(
+    readonly errno: number,
+    readonly sqlState: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendError';
+  }
+  static from(info: ErrInfo, prefix = ''): BackendError {
+    return new BackendError(info.errno, info.sqlState, `${prefix}${info.message}`);
+  }
+}
+
+/** Receives the backend's bytes while a session owns the connection. */
+export interface BackendSink {
+  onBackendData(chunk: Buffer): void;
+  onBackendClosed(conn: BackendConnection): void;
+  onBackendDrain(): void;
+}
+
+let nextBackendId = 1;
+
+export class BackendConnection {
+  readonly id = nextBackendId++;
+  readonly createdAt: number;
+  lastUsedAt: number;
+  /** The default database, null for none, undefined when a statement may have changed it. */
+  currentDb: string | null | undefined;
+  /** Session state that COM_RESET_CONNECTION may not undo was touched (e.g. COM_SET_OPTION): discard. */
+  discardOnRelease = false;
+  sink: BackendSink | null = null;
+  closed = false;
+  /** Internal command in progress (reset, init db), answered by one packet. */
+  private internalReply: ((packet: Buffer) => void) | null = null;
+  private readonly internalFramer = new PacketFramer((p) => this.internalReply?.(p));
+
+  private constructor(
+    readonly socket: net.Socket,
+    readonly profile: SessionProfile,
+    readonly serverVersion: string,
+    readonly serverCapabilities: number,
+    /** Capabilities negotiated with the server. */
+    readonly capabilities: number,
+    database: string | null,
+    now: number,
+  ) {
+    this.createdAt = now;
+    this.lastUsedAt = now;
+    this.currentDb = database;
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('close', this.onClose);
+    socket.on('error', () => undefined); // 'close' follows
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.sink !== null) this.sink.onBackendData(chunk);
+    else if (this.internalReply !== null) this.internalFramer.push(chunk);
+    else this.destroy(); // unsolicited bytes (e.g. the server killed the connection): unusable
+  };
+
+  private readonly onDrain = (): void => {
+    this.sink?.onBackendDrain();
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    const sink = this.sink;
+    this.sink = null;
+    sink?.onBackendClosed(this);
+    this.internalReply?.(Buffer.alloc(0));
+  };
+
+  write(data: Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  /** Sends COM_QUIT and closes. */
+  quit(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end(framePacket(Buffer.from([Com.QUIT]), 0));
+    this.socket.destroySoon();
+  }
+
+  /**
+   * Runs one command that answers with a single OK/ERR packet (COM_RESET_CONNECTION, COM_INIT_DB,
+   * COM_PING). Resolves null on OK, the error on ERR; rejects when the connection breaks or times out.
+   */
+  simpleCommand(payload: Buffer, timeoutMs: number): Promise<ErrInfo | null> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new Error('backend connection is closed'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.internalReply = null;
+        this.destroy();
+        reject(new Error(`backend did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.internalReply = (packet) => {
+        clearTimeout(timer);
+        this.internalReply = null;
+        if (packet.length < 5) {
+          this.destroy();
+          reject(new Error('backend connection closed'));
+        } else if (packet[4] === 0xff) {
+          resolve(parseErr(packet.subarray(4)));
+        } else if (packet[4] === 0x00) {
+          resolve(null);
+        } else {
+          this.destroy();
+          reject(new ProtocolError(`unexpected reply 0x${packet[4]!.toString(16)} to an internal command`));
+        }
+      };
+      this.socket.write(framePacket(payload, 0));
+    });
+  }
+
+  /** COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables, prepared statements, locks. */
+  async reset(timeoutMs: number): Promise<boolean> {
+    try {
+      const err = await this.simpleCommand(Buffer.from([Com.RESET_CONNECTION]), timeoutMs);
+      return err === null;
+    } catch {
+      return false;
+    }
+  }
+
+  /** COM_INIT_DB; throws BackendError when the server refuses (e.g. 1049 unknown database). */
+  async useDatabase(database: string, timeoutMs: number): Promise<void> {
+    const err = await this.simpleCommand(
+      Buffer.concat([Buffer.from([Com.INIT_DB]), Buffer.from(database, 'utf8')]),
+      timeoutMs,
+    );
+    if (err !== null) throw BackendError.from(err);
+    this.currentDb = database;
+  }
+
+  /**
+   * Opens a connection and authenticates. Rejects with a BackendError: 2003 when the server cannot
+   * be reached or does not complete the handshake in time, the server's own error otherwise.
+   */
+  static connect(
+    target: BackendTarget,
+    profile: SessionProfile,
+    database: string | null,
+    timeoutMs: number,
+    now: () => number = Date.now,
+  ): Promise<BackendConnection> {
+    const where = `${target.host}:${target.port}`;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: target.host, port: target.port });
+      socket.setNoDelay(true);
+      let settled = false;
+      const fail = (error: BackendError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      };
+      const cantConnect = (reason: string): BackendError =>
+        new BackendError(
+          ErrorCode.CONN_HOST_ERROR.errno,
+          ErrorCode.CONN_HOST_ERROR.sqlState,
+          `Can't connect to MySQL server on '${where}' (${reason})`,
+        );
+      const timer = setTimeout(() => fail(cantConnect(`no handshake within ${timeoutMs} ms`)), timeoutMs);
+      socket.once('error', (error: NodeJS.ErrnoException) => fail(cantConnect(error.code ?? error.message)));
+      socket.once('close', () => fail(cantConnect('connection closed during the handshake')));
+
+      const auth = new BackendAuthenticator(target, profile, database);
+      const framer = new PacketFramer((packet) => {
+        if (settled) return;
+        try {
+          const reply = auth.onPacket(packet);
+          if (reply !== null) socket.write(reply);
+          if (auth.done) {
+            settled = true;
+            clearTimeout(timer);
+            socket.removeAllListeners('data');
+            socket.removeAllListeners('error');
+            socket.removeAllListeners('close');
+            if (framer.hasPartial) throw new ProtocolError('bytes after the authentication OK');
+            const h = auth.handshake!;
+            resolve(
+              new BackendConnection(
+                socket,
+                profile,
+                h.serverVersion,
+                h.capabilities,
+                auth.capabilities,
+                database,
+                now(),
+              ),
+            );
+          }
+        } catch (error) {
+          if (error instanceof BackendError) fail(error);
+          else fail(cantConnect(error instanceof Error ? error.message : String(error)));
+        }
+      });
+      socket.on('data', (chunk: Buffer) => framer.push(chunk));
+    });
+  }
+}
+
+/**
+ * The client side of the connection phase, as a state machine over whole packets: feed each server
+ * packet to onPacket(), write back what it returns. Separate from the socket so tests can drive it.
+ */
+export class BackendAuthenticator {
+  handshake: ReturnType<typeof parseServerHandshake> | null = null;
+  capabilities = 0;
+  done = false;
+  private plugin = NATIVE_PASSWORD_PLUGIN;
+  private scramble: Buffer = Buffer.alloc(0);
+  private awaitingPublicKey = false;
+
+  constructor(
+    private readonly target: BackendTarget,
+    private readonly profile: SessionProfile,
+    private readonly database: string | null,
+  ) {}
+
+  /** Returns the packet to send back (with its header), or null. Throws BackendError on ERR. */
+  onPacket(packet: Buffer): Buffer | null {
+    const seq = packet[3]!;
+    const payload = packet.subarray(4);
+    if (this.handshake === null) {
+      if (payload[0] === 0xff) throw BackendError.from(parseErr(payload), 'backend refused the connection: ');
+      const h = parseServerHandshake(payload);
+      this.handshake = h;
+      if ((h.capabilities & Cap.PROTOCOL_41) === 0)
+        throw new ProtocolError('backend does not speak protocol 4.1');
+      this.capabilities =
+        ((this.profile.capabilities | REQUIRED_CAPABILITIES | (this.database ? Cap.CONNECT_WITH_DB : 0)) &
+          h.capabilities) >>>
+        0;
+      this.scramble = h.scramble;
+      this.plugin = h.authPlugin === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
+      const response = buildHandshakeResponse({
+        capabilities: this.capabilities,
+        collation: this.profile.collation,
+        user: this.target.user,
+        authResponse: this.token(),
+        database: this.database,
+        authPlugin: this.plugin,
+      });
+      return framePacket(response, seq + 1);
+    }
+    const first = payload[0];
+    if (first === 0x00) {
+      this.done = true;
+      return null;
+    }
+    if (first === 0xff) {
+      // The server's own error (e.g. 1049 unknown database) means the same to the client; an access
+      // denied would not: it is about Athena's backend credentials, not the client's.
+      const err = parseErr(payload);
+      throw BackendError.from(err, err.errno === 1045 ? 'backend authentication failed: ' : '');
+    }
+    if (first === 0xfe) {
+      const sw = parseAuthSwitch(payload);
+      if (sw.plugin !== NATIVE_PASSWORD_PLUGIN && sw.plugin !== CACHING_SHA2_PLUGIN) {
+        throw new BackendError(
+          ErrorCode.ACCESS_DENIED.errno,
+          ErrorCode.ACCESS_DENIED.sqlState,
+          `backend asked for authentication plugin '${sw.plugin}', which Athena does not support (use mysql_native_password or caching_sha2_password)`,
+        );
+      }
+      this.plugin = sw.plugin;
+      this.scramble = sw.data;
+      return framePacket(this.token(), seq + 1);
+    }
+    if (first === 0x01 && this.plugin === CACHING_SHA2_PLUGIN) {
+      if (this.awaitingPublicKey) {
+        this.awaitingPublicKey = false;
+        const pem = payload.subarray(1);
+        return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pem), seq + 1);
+      }
+      const status = payload[1];
+      if (status === 0x03) return null; // fast auth succeeded; the OK follows
+      if (status === 0x04) {
+        // Full authentication over plain TCP: ask for the server's RSA public key.
+        this.awaitingPublicKey = true;
+        return framePacket(Buffer.from([0x02]), seq + 1);
+      }
+    }
+    throw new ProtocolError(`unexpected packet 0x${(first ?? 0).toString(16)} during backend authentication`);
+  }
+
+  private token(): Buffer {
+    return this.plugin === CACHING_SHA2_PLUGIN
+      ? cachingSha2Token(this.target.password, this.scramble)
+      : nativePasswordToken(this.target.password, this.scramble);
+  }
+}

@@ -1,0 +1,764 @@
+// One client connection: the connection phase against [[users]], then the command loop.
+//
+// Pinning rule (see proxy/docs/PROTOCOL.md): the session takes one backend connection from its
+// shard's pool at its first command that needs the server and keeps it for its whole life; when the
+// client goes away the connection is reset (COM_RESET_CONNECTION) before the pool hands it to anyone
+// else, or closed when it was in the middle of a command.
+//
+// Hot path per command: frame the client packet (a subarray view), classify it, admit it, write it
+// to the backend unchanged; then write each backend chunk to the client as it arrives while the
+// ResponseScanner finds where the response ends. No per-command closures or copies.
+import type net from 'node:net';
+import type { AthenaConfig, UserConfig } from '../config.ts';
+import type { Admission } from '../limits/admission.ts';
+import { LimitRejectedError } from '../limits/errors.ts';
+import type { AthenaMetrics } from '../metrics/metrics.ts';
+import { classifyStatement, type StatementType } from '../statementType.ts';
+import { verifyNativePassword, newScramble } from '../protocol/auth.ts';
+import {
+  Cap,
+  Com,
+  DEFAULT_COLLATION,
+  ErrorCode,
+  MAX_PACKET_PAYLOAD,
+  NATIVE_PASSWORD_PLUGIN,
+  Status,
+} from '../protocol/constants.ts';
+import { PacketFramer } from '../protocol/framer.ts';
+import {
+  buildAuthSwitch,
+  buildServerHandshake,
+  parseChangeUser,
+  parseHandshakeResponse,
+} from '../protocol/handshake.ts';
+import { errPacket, framePacket, okPacket } from '../protocol/packets.ts';
+import { ResponseKind, ResponseScanner } from '../protocol/responseScanner.ts';
+import {
+  BackendError,
+  makeProfile,
+  type BackendConnection,
+  type BackendSink,
+  type SessionProfile,
+} from './backendConnection.ts';
+import type { ShardPool } from './pool.ts';
+
+/** Capabilities Athena offers clients. Never SSL, COMPRESS or LOCAL_FILES; never MariaDB's extended ones. */
+export const ADVERTISED_CAPABILITIES =
+  Cap.LONG_PASSWORD |
+  Cap.FOUND_ROWS |
+  Cap.LONG_FLAG |
+  Cap.CONNECT_WITH_DB |
+  Cap.NO_SCHEMA |
+  Cap.ODBC |
+  Cap.IGNORE_SPACE |
+  Cap.PROTOCOL_41 |
+  Cap.INTERACTIVE |
+  Cap.IGNORE_SIGPIPE |
+  Cap.TRANSACTIONS |
+  Cap.RESERVED |
+  Cap.SECURE_CONNECTION |
+  Cap.MULTI_STATEMENTS |
+  Cap.MULTI_RESULTS |
+  Cap.PS_MULTI_RESULTS |
+  Cap.PLUGIN_AUTH |
+  Cap.CONNECT_ATTRS |
+  Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA |
+  Cap.SESSION_TRACK |
+  Cap.DEPRECATE_EOF;
+
+/** What every session shares: configuration, limits, metrics, pools. */
+export interface ProxyContext {
+  readonly config: AthenaConfig;
+  readonly metrics: AthenaMetrics;
+  readonly admission: Admission;
+  readonly pools: ReadonlyMap<string, ShardPool>;
+  readonly users: ReadonlyMap<string, UserConfig>;
+  /** Authenticated sessions per user name (for users.max_connections). */
+  readonly userSessions: Map<string, number>;
+  /** Version string and capabilities to announce (learned from the backend when known). */
+  serverVersion(): string;
+  serverCapabilities(): number;
+  /** ATHENA_TEST_BURN_US_PER_QUERY: µs of CPU burnt per forwarded COM_QUERY/COM_STMT_EXECUTE. */
+  readonly burnMicros: number;
+  /** True once shutdown started: sessions close as soon as they are idle. */
+  readonly draining: boolean;
+  sessionEnded(session: ClientSession): void;
+  log(message: string): void;
+}
+
+const PHASE_HANDSHAKE = 0;
+const PHASE_AUTH_SWITCH = 1;
+const PHASE_COMMAND = 2;
+const PHASE_CHANGE_USER_SWITCH = 3;
+const PHASE_CLOSED = 4;
+
+/** How many commands a client may pipeline before Athena stops reading from it. */
+const MAX_PIPELINED = 64;
+
+const NO_RESPONSE = -1;
+
+/** Response kind per command byte; NO_RESPONSE for commands the server does not answer. */
+const RESPONSE_KIND: Record<number, number> = {
+  [Com.QUERY]: ResponseKind.QUERY,
+  [Com.STMT_EXECUTE]: ResponseKind.EXECUTE,
+  [Com.STMT_PREPARE]: ResponseKind.PREPARE,
+  [Com.FIELD_LIST]: ResponseKind.FIELD_LIST,
+  [Com.STMT_FETCH]: ResponseKind.FETCH,
+  [Com.INIT_DB]: ResponseKind.SINGLE,
+  [Com.PING]: ResponseKind.SINGLE,
+  [Com.STATISTICS]: ResponseKind.SINGLE,
+  [Com.STMT_RESET]: ResponseKind.SINGLE,
+  [Com.RESET_CONNECTION]: ResponseKind.SINGLE,
+  [Com.SET_OPTION]: ResponseKind.SINGLE,
+  [Com.PROCESS_KILL]: ResponseKind.SINGLE,
+  [Com.REFRESH]: ResponseKind.SINGLE,
+  [Com.DEBUG]: ResponseKind.SINGLE,
+  [Com.CREATE_DB]: ResponseKind.SINGLE,
+  [Com.DROP_DB]: ResponseKind.SINGLE,
+  [Com.STMT_CLOSE]: NO_RESPONSE,
+  [Com.STMT_SEND_LONG_DATA]: NO_RESPONSE,
+};
+
+function burn(micros: number): void {
+  const until = performance.now() + micros / 1000;
+  while (performance.now() < until) {
+    // busy wait: the hook exists to cost CPU
+  }
+}
+
+let nextConnectionId = 1;
+
+export class ClientSession implements BackendSink {
+  readonly connectionId = nextConnectionId++;
+  private phase = PHASE_HANDSHAKE;
+  private readonly scramble = newScramble();
+  private readonly framer: PacketFramer;
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  // Who the client is, once authenticated.
+  private user: UserConfig | null = null;
+  private capabilities = 0;
+  private collation = DEFAULT_COLLATION;
+  private database: string | null = null;
+  private profile: SessionProfile | null = null;
+  private pool: ShardPool | null = null;
+  private pendingChangeUser: { user: string; database: string | null; collation: number | null } | null =
+    null;
+
+  // Command loop.
+  private backend: BackendConnection | null = null;
+  private acquiring = false;
+  /** A command is being admitted, forwarded, or answered. */
+  private busy = false;
+  private inFlight = false;
+  private readonly queue: Buffer[] = [];
+  private largeCommand: Buffer[] | null = null;
+  private current: Buffer | null = null;
+  private currentCommand = 0;
+  private currentType: StatementType = 'other';
+  private currentStart = 0;
+  private release: (() => void) | null = null;
+  private readonly scanner = new ResponseScanner();
+  /** LOCAL INFILE refused: the backend's answer to the empty file is swallowed, then this ERR seq is used. */
+  private infileErrSeq = -1;
+  /** Statement type per prepared statement id, so an EXECUTE is labelled like its statement. */
+  private readonly statementTypes = new Map<number, StatementType>();
+  private preparingType: StatementType = 'other';
+  /** The database a COM_INIT_DB in flight selects. */
+  private selectingDb: string | null = null;
+  private readingPaused = false;
+  private backendPaused = false;
+  private counted = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly ctx: ProxyContext,
+  ) {
+    this.framer = new PacketFramer(this.onClientPacket);
+    socket.setNoDelay(true);
+    socket.on('data', this.onClientData);
+    socket.on('drain', this.onClientDrain);
+    socket.on('close', this.onClientClose);
+    socket.on('error', () => undefined); // 'close' follows
+    ctx.metrics.connectionOpened();
+    this.sendHandshake();
+  }
+
+  get isIdle(): boolean {
+    return !this.busy && this.phase === PHASE_COMMAND;
+  }
+
+  /** Closes the client connection (and gives back its backend connection). */
+  close(): void {
+    if (this.phase === PHASE_CLOSED) return;
+    this.socket.end();
+    this.socket.destroySoon();
+    this.finish();
+  }
+
+  /** Shutdown: close now if idle, otherwise after the response in flight. */
+  closeWhenIdle(): void {
+    if (!this.busy || this.phase !== PHASE_COMMAND) this.close();
+  }
+
+  // ---- connection phase -------------------------------------------------------------------
+
+  private sendHandshake(): void {
+    const server = this.ctx.config.server;
+    this.handshakeTimer = setTimeout(() => {
+      this.ctx.log(`client ${this.describe()} did not authenticate within ${server.handshake_timeout_ms} ms`);
+      this.close();
+    }, server.handshake_timeout_ms);
+    const handshake = buildServerHandshake({
+      serverVersion: this.ctx.serverVersion(),
+      connectionId: this.connectionId,
+      scramble: this.scramble,
+      capabilities: this.ctx.serverCapabilities(),
+      collation: DEFAULT_COLLATION,
+      statusFlags: Status.AUTOCOMMIT,
+      authPlugin: NATIVE_PASSWORD_PLUGIN,
+    });
+    this.socket.write(framePacket(handshake, 0));
+  }
+
+  private describe(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'} (#${this.connectionId})`;
+  }
+
+  private refuse(seq: number, code: { errno: number; sqlState: string }, message: string): void {
+    this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
+    this.close();
+  }
+
+  private onHandshakeResponse(packet: Buffer): void {
+    const seq = packet[3]!;
+    let response;
+    try {
+      response = parseHandshakeResponse(packet.subarray(4));
+    } catch (error) {
+      this.refuse(seq + 1, ErrorCode.HANDSHAKE_ERROR, `Bad handshake: ${(error as Error).message}`);
+      return;
+    }
+    this.capabilities = (response.capabilities & this.ctx.serverCapabilities()) >>> 0;
+    this.collation = response.collation || DEFAULT_COLLATION;
+    this.database = response.database;
+    this.pendingChangeUser = { user: response.user, database: response.database, collation: null };
+    if (response.authPlugin !== null && response.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
+      // e.g. caching_sha2_password from a MySQL 8 client: ask for mysql_native_password instead.
+      this.phase = PHASE_AUTH_SWITCH;
+      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), seq + 1));
+      return;
+    }
+    this.authenticate(response.user, response.authResponse, seq + 1);
+  }
+
+  /** Checks user and password; on success enters the command phase and answers OK with `seq`. */
+  private authenticate(userName: string, token: Buffer, seq: number): void {
+    const user = this.ctx.users.get(userName);
+    const ok = user !== undefined && verifyNativePassword(token, user.password, this.scramble);
+    if (!ok || user === undefined) {
+      this.refuse(
+        seq,
+        ErrorCode.ACCESS_DENIED,
+        `Access denied for user '${userName}'@'${this.socket.remoteAddress ?? 'localhost'}' (using password: ${token.length > 0 ? 'YES' : 'NO'})`,
+      );
+      return;
+    }
+    const sessions = this.ctx.userSessions.get(user.name) ?? 0;
+    if (user.max_connections > 0 && sessions >= user.max_connections) {
+      this.refuse(
+        seq,
+        ErrorCode.TOO_MANY_USER_CONNECTIONS,
+        `User ${user.name} already has more than 'max_user_connections' active connections`,
+      );
+      return;
+    }
+    const pool = this.ctx.pools.get(user.shard);
+    if (pool === undefined) {
+      this.refuse(seq, ErrorCode.ACCESS_DENIED, `User '${user.name}' maps to unknown shard '${user.shard}'`);
+      return;
+    }
+    this.ctx.userSessions.set(user.name, sessions + 1);
+    this.counted = true;
+    this.user = user;
+    this.pool = pool;
+    this.profile = makeProfile(this.capabilities, this.collation);
+    const db = this.database;
+    if (db !== null && this.backend === null && !pool.knownDatabases.has(db)) {
+      // Check the database now (and keep the connection): an unknown one fails the handshake.
+      this.acquiring = true;
+      this.okSequence = seq;
+      pool.acquire(this.profile, db).then(this.onAcquiredAtLogin, this.onAcquireFailedAtLogin);
+      return;
+    }
+    this.enterCommandPhase(seq);
+  }
+
+  private okSequence = 0;
+
+  private readonly onAcquiredAtLogin = (conn: BackendConnection): void => {
+    this.acquiring = false;
+    if (this.phase === PHASE_CLOSED) {
+      this.pool!.release(conn, true);
+      return;
+    }
+    this.backend = conn;
+    conn.sink = this;
+    this.enterCommandPhase(this.okSequence);
+  };
+
+  private readonly onAcquireFailedAtLogin = (error: unknown): void => {
+    this.acquiring = false;
+    if (this.phase === PHASE_CLOSED) return;
+    const e = error instanceof BackendError ? error : null;
+    this.refuse(this.okSequence, e ?? ErrorCode.CONN_HOST_ERROR, e?.message ?? String(error));
+  };
+
+  private enterCommandPhase(seq: number): void {
+    if (this.handshakeTimer !== null) {
+      clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = null;
+    }
+    this.phase = PHASE_COMMAND;
+    this.socket.write(okPacket(seq, Status.AUTOCOMMIT));
+    if (this.busy === false && this.queue.length > 0) this.runQueue();
+  }
+
+  // ---- client bytes -----------------------------------------------------------------------
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    this.framer.push(chunk);
+  };
+
+  private readonly onClientPacket = (packet: Buffer): void => {
+    switch (this.phase) {
+      case PHASE_COMMAND:
+        break;
+      case PHASE_HANDSHAKE:
+        this.onHandshakeResponse(packet);
+        return;
+      case PHASE_AUTH_SWITCH:
+        this.phase = PHASE_HANDSHAKE;
+        this.authenticate(this.pendingChangeUser?.user ?? '', packet.subarray(4), packet[3]! + 1);
+        return;
+      case PHASE_CHANGE_USER_SWITCH:
+        this.finishChangeUser(packet.subarray(4), packet[3]! + 1);
+        return;
+      default:
+        return;
+    }
+    // A payload of 16 MB - 1 continues in the next packet: collect the whole command.
+    const payloadLength = packet.length - 4;
+    if (this.largeCommand !== null) {
+      this.largeCommand.push(packet);
+      if (payloadLength === MAX_PACKET_PAYLOAD) return;
+      packet = Buffer.concat(this.largeCommand);
+      this.largeCommand = null;
+    } else if (payloadLength === MAX_PACKET_PAYLOAD) {
+      this.largeCommand = [packet];
+      return;
+    }
+    if (this.busy || this.queue.length > 0) {
+      this.queue.push(packet);
+      if (this.queue.length >= MAX_PIPELINED && !this.readingPaused) {
+        this.readingPaused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    this.startCommand(packet);
+  };
+
+  /** Runs queued commands until one is waiting for the backend. */
+  private runQueue(): void {
+    while (!this.busy && this.phase === PHASE_COMMAND) {
+      const next = this.queue.shift();
+      if (next === undefined) break;
+      this.startCommand(next);
+    }
+    if (this.readingPaused && this.queue.length < MAX_PIPELINED / 2) {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+    if (!this.busy && this.ctx.draining) this.close();
+  }
+
+  private startCommand(packet: Buffer): void {
+    if (packet.length < 5) {
+      this.sendError(1, ErrorCode.UNKNOWN_COM_ERROR, 'Empty command packet');
+      return;
+    }
+    const command = packet[4]!;
+    switch (command) {
+      case Com.QUIT:
+        this.close();
+        return;
+      case Com.CHANGE_USER:
+        this.startChangeUser(packet);
+        return;
+      case Com.STMT_CLOSE:
+      case Com.STMT_SEND_LONG_DATA:
+        // No reply. Without a backend connection there is no statement to act on.
+        if (command === Com.STMT_CLOSE && packet.length >= 9)
+          this.statementTypes.delete(packet.readUInt32LE(5));
+        if (this.backend !== null) this.backend.write(packet);
+        return;
+    }
+    const kind = RESPONSE_KIND[command];
+    if (kind === undefined) {
+      this.sendError(
+        1,
+        ErrorCode.UNKNOWN_COM_ERROR,
+        `Unknown command 0x${command.toString(16)} (not supported by Athena)`,
+      );
+      return;
+    }
+    this.busy = true;
+    this.current = packet;
+    this.currentCommand = command;
+    this.currentStart = performance.now();
+    if (command === Com.QUERY) {
+      this.currentType = classifyStatement(packet, 5, packet.length);
+    } else if (command === Com.STMT_EXECUTE) {
+      this.currentType = (packet.length >= 9 && this.statementTypes.get(packet.readUInt32LE(5))) || 'other';
+    } else {
+      this.currentType = 'other';
+      if (command === Com.STMT_PREPARE) this.preparingType = classifyStatement(packet, 5, packet.length);
+      else if (command === Com.INIT_DB) this.selectingDb = packet.toString('utf8', 5);
+    }
+    if (this.backend === null) {
+      this.acquireBackend();
+      return;
+    }
+    this.admit();
+  }
+
+  private acquireBackend(): void {
+    if (this.acquiring) return;
+    this.acquiring = true;
+    this.pool!.acquire(this.profile!, this.database).then(this.onAcquired, this.onAcquireFailed);
+  }
+
+  private readonly onAcquired = (conn: BackendConnection): void => {
+    this.acquiring = false;
+    if (this.phase === PHASE_CLOSED) {
+      this.pool!.release(conn, true);
+      return;
+    }
+    this.backend = conn;
+    conn.sink = this;
+    this.admit();
+  };
+
+  private readonly onAcquireFailed = (error: unknown): void => {
+    this.acquiring = false;
+    if (this.phase === PHASE_CLOSED) return;
+    const e =
+      error instanceof BackendError
+        ? error
+        : new BackendError(
+            ErrorCode.CONN_HOST_ERROR.errno,
+            ErrorCode.CONN_HOST_ERROR.sqlState,
+            String(error),
+          );
+    this.failCommand(e.errno, e.sqlState, e.message);
+  };
+
+  private admit(): void {
+    let admitted: (() => void) | Promise<() => void>;
+    try {
+      admitted = this.ctx.admission.admit(this.user!.name, this.pool!.shard);
+    } catch (error) {
+      this.onAdmitRejected(error);
+      return;
+    }
+    if (typeof admitted === 'function') {
+      this.release = admitted;
+      this.forward();
+    } else {
+      admitted.then(this.onAdmitted, this.onAdmitRejected);
+    }
+  }
+
+  private readonly onAdmitted = (release: () => void): void => {
+    if (this.phase === PHASE_CLOSED || this.backend === null) {
+      release();
+      return;
+    }
+    this.release = release;
+    this.forward();
+  };
+
+  private readonly onAdmitRejected = (error: unknown): void => {
+    if (this.phase === PHASE_CLOSED) return;
+    if (error instanceof LimitRejectedError) {
+      this.failCommand(error.errno, error.sqlState, error.message);
+    } else {
+      this.failCommand(ErrorCode.CONN_HOST_ERROR.errno, 'HY000', String(error));
+    }
+  };
+
+  /** Answers the current command with an ERR without forwarding it; the session stays usable. */
+  private failCommand(errno: number, sqlState: string, message: string): void {
+    this.busy = false;
+    this.current = null;
+    this.socket.write(errPacket(1, errno, sqlState, message));
+    this.runQueue();
+  }
+
+  private sendError(seq: number, code: { errno: number; sqlState: string }, message: string): void {
+    this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
+  }
+
+  private forward(): void {
+    const backend = this.backend!;
+    const packet = this.current!;
+    this.current = null;
+    this.inFlight = true;
+    this.scanner.begin(
+      RESPONSE_KIND[this.currentCommand] as ResponseKind,
+      (backend.capabilities & Cap.DEPRECATE_EOF) !== 0,
+    );
+    if (
+      this.ctx.burnMicros > 0 &&
+      (this.currentCommand === Com.QUERY || this.currentCommand === Com.STMT_EXECUTE)
+    ) {
+      burn(this.ctx.burnMicros);
+    }
+    if (!backend.write(packet) && !this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  // ---- backend bytes ----------------------------------------------------------------------
+
+  onBackendData(chunk: Buffer): void {
+    if (!this.inFlight) {
+      // Bytes nobody asked for: the connection is out of step, never reuse it.
+      this.ctx.log(
+        `backend #${this.backend?.id ?? '?'} sent unsolicited bytes; closing session ${this.describe()}`,
+      );
+      this.backend?.destroy();
+      this.close();
+      return;
+    }
+    if (this.infileErrSeq >= 0) {
+      const end = this.scanner.scan(chunk, 0);
+      if (end >= 0) this.completeInfile();
+      return;
+    }
+    const end = this.scanner.scan(chunk, 0);
+    if (end < 0) {
+      this.writeToClient(chunk);
+      return;
+    }
+    if (this.scanner.localInfile) {
+      this.refuseLocalInfile(chunk);
+      return;
+    }
+    if (end === chunk.length) this.writeToClient(chunk);
+    else {
+      this.writeToClient(chunk.subarray(0, end));
+      this.ctx.log(
+        `backend #${this.backend!.id} sent bytes past the end of a response; closing session ${this.describe()}`,
+      );
+      this.backend!.destroy();
+    }
+    this.complete(this.scanner.failed);
+  }
+
+  private writeToClient(data: Buffer): void {
+    if (!this.socket.write(data) && !this.backendPaused && this.backend !== null) {
+      this.backendPaused = true;
+      this.backend.socket.pause();
+    }
+  }
+
+  private readonly onClientDrain = (): void => {
+    if (this.backendPaused) {
+      this.backendPaused = false;
+      this.backend?.socket.resume();
+    }
+  };
+
+  onBackendDrain(): void {
+    if (this.readingPaused && this.queue.length < MAX_PIPELINED / 2) {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** The response is complete: account for it and run the next command. */
+  private complete(failed: boolean): void {
+    this.inFlight = false;
+    this.busy = false;
+    const release = this.release;
+    this.release = null;
+    release?.();
+    this.ctx.metrics.recordQuery(this.currentType, (performance.now() - this.currentStart) / 1000, failed);
+    const command = this.currentCommand;
+    if (command !== Com.QUERY && command !== Com.STMT_EXECUTE) this.afterOtherCommand(command, failed);
+    else if (command === Com.QUERY) this.trackQueryEffects();
+    if (this.queue.length > 0 || this.ctx.draining || this.readingPaused) this.runQueue();
+  }
+
+  /** A COM_QUERY may have changed the default database (USE, multi-statements): Athena no longer knows it. */
+  private trackQueryEffects(): void {
+    if (this.currentType === 'other' || this.scanner.results > 1) {
+      this.backend!.currentDb = undefined;
+      // It may have been DROP DATABASE: names must be checked again at the next handshakes.
+      this.pool!.knownDatabases.clear();
+    }
+  }
+
+  private afterOtherCommand(command: number, failed: boolean): void {
+    const backend = this.backend!;
+    switch (command) {
+      case Com.STMT_PREPARE:
+        if (!failed && this.scanner.statementId >= 0)
+          this.statementTypes.set(this.scanner.statementId, this.preparingType);
+        break;
+      case Com.INIT_DB:
+        if (!failed) {
+          backend.currentDb = this.selectingDb;
+          this.database = this.selectingDb;
+        }
+        break;
+      case Com.DROP_DB:
+        this.pool!.knownDatabases.clear();
+        break;
+      case Com.RESET_CONNECTION:
+        this.statementTypes.clear();
+        break;
+      case Com.SET_OPTION:
+      case Com.REFRESH:
+      case Com.DEBUG:
+        backend.discardOnRelease = true;
+        break;
+    }
+  }
+
+  /** The server asked for a LOCAL INFILE: send it an empty file, swallow its answer, refuse the client. */
+  private refuseLocalInfile(chunk: Buffer): void {
+    const start = this.scanner.lastPacketStart;
+    if (start < 0) {
+      // The request's header straddled chunks and was partly forwarded already: cannot recover the client.
+      this.backend!.destroy();
+      this.close();
+      return;
+    }
+    if (start > 0) this.writeToClient(chunk.subarray(0, start));
+    this.infileErrSeq = this.scanner.lastSequenceId;
+    this.backend!.write(Buffer.from([0, 0, 0, (this.infileErrSeq + 1) & 0xff]));
+    this.scanner.begin(ResponseKind.QUERY, (this.backend!.capabilities & Cap.DEPRECATE_EOF) !== 0);
+  }
+
+  private completeInfile(): void {
+    const seq = this.infileErrSeq;
+    this.infileErrSeq = -1;
+    this.sendError(
+      seq,
+      ErrorCode.NOT_SUPPORTED_YET,
+      'LOAD DATA LOCAL INFILE is not supported by Athena (the file was not sent)',
+    );
+    this.complete(true);
+  }
+
+  onBackendClosed(conn: BackendConnection): void {
+    if (this.backend !== conn) return;
+    const wasInFlight = this.inFlight;
+    this.pool!.release(conn, false);
+    this.backend = null;
+    if (this.phase === PHASE_CLOSED) return;
+    if (wasInFlight) {
+      this.inFlight = false;
+      this.sendError(
+        Math.min(this.scanner.lastSequenceId + 1, 255),
+        ErrorCode.SERVER_LOST,
+        'Lost connection to MySQL server during query',
+      );
+    }
+    // The session's server-side state (transaction, prepared statements, variables) is gone: end it.
+    this.close();
+  }
+
+  // ---- COM_CHANGE_USER --------------------------------------------------------------------
+
+  private startChangeUser(packet: Buffer): void {
+    this.busy = true;
+    this.currentStart = performance.now();
+    let request;
+    try {
+      request = parseChangeUser(packet.subarray(4), this.capabilities);
+    } catch (error) {
+      this.refuse(1, ErrorCode.HANDSHAKE_ERROR, `Bad COM_CHANGE_USER: ${(error as Error).message}`);
+      return;
+    }
+    this.pendingChangeUser = { user: request.user, database: request.database, collation: request.collation };
+    if (request.authPlugin !== null && request.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
+      this.phase = PHASE_CHANGE_USER_SWITCH;
+      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), 1));
+      return;
+    }
+    this.finishChangeUser(request.authResponse, 1);
+  }
+
+  private finishChangeUser(token: Buffer, seq: number): void {
+    this.phase = PHASE_COMMAND;
+    const request = this.pendingChangeUser!;
+    // Whatever happens next, the old session's server state must not survive.
+    if (this.backend !== null) {
+      const conn = this.backend;
+      this.backend = null;
+      this.pool!.release(conn, true);
+    }
+    this.statementTypes.clear();
+    if (this.counted && this.user !== null) this.decrementUserSessions(this.user.name);
+    this.counted = false;
+    this.user = null;
+    if (request.collation !== null) this.collation = request.collation & 0xff;
+    this.database = request.database;
+    this.busy = false;
+    this.authenticate(request.user, token, seq);
+    if (this.user !== null) {
+      this.ctx.metrics.recordQuery('other', (performance.now() - this.currentStart) / 1000, false);
+      this.runQueue();
+    }
+  }
+
+  // ---- teardown ---------------------------------------------------------------------------
+
+  private readonly onClientClose = (): void => {
+    this.finish();
+  };
+
+  private decrementUserSessions(name: string): void {
+    const n = (this.ctx.userSessions.get(name) ?? 1) - 1;
+    if (n <= 0) this.ctx.userSessions.delete(name);
+    else this.ctx.userSessions.set(name, n);
+  }
+
+  private finish(): void {
+    if (this.phase === PHASE_CLOSED) return;
+    this.phase = PHASE_CLOSED;
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    if (this.release !== null) {
+      const release = this.release;
+      this.release = null;
+      release();
+    }
+    if (this.backend !== null) {
+      const conn = this.backend;
+      this.backend = null;
+      // Mid-response the connection's state is unknown: close it (the server rolls back).
+      this.pool!.release(conn, !this.inFlight);
+    }
+    this.inFlight = false;
+    if (this.counted && this.user !== null) this.decrementUserSessions(this.user.name);
+    this.counted = false;
+    this.queue.length = 0;
+    this.ctx.metrics.connectionClosed();
+    this.ctx.sessionEnded(this);
+  }
+}

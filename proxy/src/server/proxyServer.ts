@@ -1,0 +1,188 @@
+// The listener: accepts clients (up to server.max_connections), owns the per-shard pools, and shuts
+// down gracefully (stop accepting, let in-flight commands finish within a grace period, close pools).
+import net from 'node:net';
+import type { AthenaConfig, UserConfig } from '../config.ts';
+import type { Admission } from '../limits/admission.ts';
+import type { AthenaMetrics } from '../metrics/metrics.ts';
+import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
+import { errPacket } from '../protocol/packets.ts';
+import { makeProfile } from './backendConnection.ts';
+import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
+import { ShardPool } from './pool.ts';
+
+/** Announced until a backend connection tells Athena the real server's version. */
+const FALLBACK_SERVER_VERSION = '8.0.36-athena';
+
+export interface ProxyServerOptions {
+  config: AthenaConfig;
+  metrics: AthenaMetrics;
+  admission: Admission;
+  /** µs of CPU burnt per forwarded query (test hook); 0 = off. */
+  burnMicros?: number;
+  log?: (message: string) => void;
+}
+
+export class ProxyServer implements ProxyContext {
+  readonly config: AthenaConfig;
+  readonly metrics: AthenaMetrics;
+  readonly admission: Admission;
+  readonly pools = new Map<string, ShardPool>();
+  readonly users = new Map<string, UserConfig>();
+  readonly userSessions = new Map<string, number>();
+  readonly burnMicros: number;
+  draining = false;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly server: net.Server;
+  private readonly logFn: (message: string) => void;
+  private probeTimer: ReturnType<typeof setInterval> | null = null;
+  private listening = false;
+
+  constructor(options: ProxyServerOptions) {
+    this.config = options.config;
+    this.metrics = options.metrics;
+    this.admission = options.admission;
+    this.burnMicros = options.burnMicros ?? 0;
+    this.logFn = options.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} athena: ${m}\n`));
+    for (const user of this.config.users) this.users.set(user.name, user);
+    const { pool, circuit, server } = this.config;
+    for (const shard of this.config.shards) {
+      this.pools.set(
+        shard.name,
+        new ShardPool({
+          shard: shard.name,
+          target: { host: shard.host, port: shard.port, user: shard.user, password: shard.password },
+          defaultDatabase: shard.database ?? null,
+          settings: pool,
+          connectTimeoutMs: server.backend_connect_timeout_ms,
+          waitTimeoutMs: circuit.queue_timeout_ms,
+          log: this.logFn,
+        }),
+      );
+    }
+    this.metrics.setPoolSource(() => [...this.pools.values()].map((p) => p.stats()));
+    this.server = net.createServer({ noDelay: true }, this.onConnection);
+    this.server.maxConnections = Number.MAX_SAFE_INTEGER; // the cap is enforced with a proper ERR 1040 below
+  }
+
+  log(message: string): void {
+    this.logFn(message);
+  }
+
+  private firstPool(): ShardPool | undefined {
+    return this.pools.values().next().value;
+  }
+
+  serverVersion(): string {
+    return this.firstPool()?.serverVersion ?? FALLBACK_SERVER_VERSION;
+  }
+
+  serverCapabilities(): number {
+    const backend = this.firstPool()?.serverCapabilities;
+    // Offer only what the backend can honour too; the connection-phase flags are Athena's own.
+    const own =
+      Cap.LONG_PASSWORD |
+      Cap.CONNECT_WITH_DB |
+      Cap.PROTOCOL_41 |
+      Cap.SECURE_CONNECTION |
+      Cap.PLUGIN_AUTH |
+      Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA |
+      Cap.CONNECT_ATTRS |
+      Cap.RESERVED |
+      Cap.IGNORE_SIGPIPE;
+    return backend == null ? ADVERTISED_CAPABILITIES : (ADVERTISED_CAPABILITIES & (backend | own)) >>> 0;
+  }
+
+  sessionEnded(session: ClientSession): void {
+    this.sessions.delete(session);
+  }
+
+  get activeSessions(): number {
+    return this.sessions.size;
+  }
+
+  private readonly onConnection = (socket: net.Socket): void => {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    if (this.sessions.size >= this.config.server.max_connections) {
+      socket.on('error', () => undefined);
+      socket.end(
+        errPacket(
+          0,
+          ErrorCode.CON_COUNT_ERROR.errno,
+          ErrorCode.CON_COUNT_ERROR.sqlState,
+          'Too many connections',
+        ),
+      );
+      return;
+    }
+    this.sessions.add(new ClientSession(socket, this));
+  };
+
+  /** Starts listening; probes each shard once so the handshake can announce the real server version. */
+  async start(): Promise<{ host: string; port: number }> {
+    const probeProfile = makeProfile(ADVERTISED_CAPABILITIES, DEFAULT_COLLATION);
+    await Promise.all([...this.pools.values()].map((p) => p.probe(probeProfile)));
+    for (const pool of this.pools.values()) {
+      if (pool.reachable === false)
+        this.log(`shard '${pool.shard}' is not reachable yet: ${pool.lastError ?? ''}`);
+    }
+    // While a shard is down, keep probing so /health turns green as soon as it is back.
+    this.probeTimer = setInterval(() => {
+      for (const pool of this.pools.values()) if (pool.reachable === false) void pool.probe(probeProfile);
+    }, 2000);
+    this.probeTimer.unref();
+    const { listen_addr, listen_port } = this.config.server;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: listen_addr, port: listen_port, backlog: 1024 }, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.listening = true;
+    const address = this.server.address();
+    const port = typeof address === 'object' && address ? address.port : listen_port;
+    return { host: listen_addr, port };
+  }
+
+  /** For /health: accepting clients and every shard reachable. */
+  health(): { ok: boolean; detail: Record<string, unknown> } {
+    const shards: Record<string, unknown> = {};
+    let ok = this.listening && !this.draining;
+    for (const pool of this.pools.values()) {
+      const reachable = pool.reachable !== false;
+      if (!reachable) ok = false;
+      shards[pool.shard] = {
+        reachable,
+        ...pool.stats(),
+        ...(pool.lastError ? { last_error: pool.lastError } : {}),
+      };
+    }
+    return {
+      ok,
+      detail: { accepting: this.listening && !this.draining, clients: this.sessions.size, shards },
+    };
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close idle sessions now and busy ones when their command's
+   * response is complete, force-close whatever is left after graceMs, then close the pools.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.listening = false;
+    for (const session of [...this.sessions]) session.closeWhenIdle();
+    const deadline = Date.now() + graceMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const session of [...this.sessions]) session.close();
+    for (const pool of this.pools.values()) pool.close();
+    await closed;
+  }
+}
