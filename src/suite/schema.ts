@@ -66,6 +66,8 @@ export const MysqlslapOptionsSchema = z
     query: z.string().optional(),
     /** SQL run through the direct connection before the workload (e.g. create the users table). */
     setupSql: z.array(z.string()).default([]),
+    /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
+    cleanupSql: z.array(z.string()).default([]),
     numberOfQueries: z.number().int().min(1).optional(),
     extraArgs: z.array(z.string()).default([]),
   })

@@ -1,0 +1,186 @@
+import { InfrastructureError } from '../../errors.ts';
+import { redact } from '../../mysql/url.ts';
+import type { Exec } from '../../util/exec.ts';
+import { which } from '../../util/which.ts';
+import { DRIVER_GRACE_SEC, assertExitedCleanly, detectBinary, installHint } from '../common.ts';
+import type { Driver, DriverContext, DriverDetection, DriverRun, RunOptions, WorkloadOf } from '../types.ts';
+import {
+  parseSysbenchIntervalLine,
+  parseSysbenchOutput,
+  parseSysbenchVersion,
+  supportsWarmupTime,
+  sysbenchMetrics,
+} from './parse.ts';
+
+export type SysbenchWorkload = WorkloadOf<'sysbench'>;
+
+export interface SysbenchDriverOptions {
+  /** Binary name or path; `sysbench` on PATH by default. */
+  binary?: string;
+  /** Binary lookup (tests pass their own). */
+  find?: (name: string) => string | undefined;
+}
+
+/**
+ * sysbench's OLTP Lua tests. prepare() creates `tables` sbtestN tables of `tableSize` rows (after
+ * dropping leftovers of an interrupted run); run() measures one arm; cleanup() drops the tables.
+ *
+ * Latency percentiles: every run passes `--percentile=<suite's percentile, 95 by default>` (the
+ * printed "95th percentile" and the intermediate lines' latency) and `--histogram=on`, whose table
+ * gives the other one of p95/p99 computed the way sysbench computes its own (see parse.ts).
+ *
+ * Warmup: sysbench >= 1.1 gets `--warmup-time`; 1.0.x has no such option, so a separate run of
+ * warmupSec seconds precedes the measured one and its figures are discarded.
+ *
+ * The password is passed as --mysql-password (sysbench reads it nowhere else); it is removed from
+ * every output and error this driver returns.
+ */
+export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Driver<SysbenchWorkload> {
+  const binaryName = options.binary ?? 'sysbench';
+  const find = options.find ?? which;
+  /** Detection is cached per exec function: one `--version` call per run of the gate. */
+  const detections = new WeakMap<Exec, Promise<DriverDetection>>();
+
+  const detect = (exec: Exec): Promise<DriverDetection> => {
+    let cached = detections.get(exec);
+    if (!cached) {
+      cached = detectBinary(
+        exec,
+        [binaryName],
+        installHint('sysbench'),
+        (out) => parseSysbenchVersion(out)?.version ?? null,
+        find,
+      );
+      detections.set(exec, cached);
+    }
+    return cached;
+  };
+
+  const requireBinary = async (ctx: DriverContext): Promise<{ binary: string; version: string }> => {
+    const detection = await detect(ctx.exec);
+    if (!detection.available) {
+      throw new InfrastructureError(
+        `sysbench is not available (${detection.reason}). Install it: ${detection.installHint}`,
+      );
+    }
+    return detection;
+  };
+
+  const connectionArgs = (ctx: DriverContext): string[] => [
+    '--db-driver=mysql',
+    `--mysql-host=${ctx.target.host}`,
+    `--mysql-port=${ctx.target.port}`,
+    `--mysql-user=${ctx.target.user}`,
+    `--mysql-password=${ctx.target.password}`,
+    `--mysql-db=${ctx.target.database}`,
+  ];
+
+  const dataArgs = (w: SysbenchWorkload): string[] => [
+    `--tables=${w.options.tables}`,
+    `--table-size=${w.options.tableSize}`,
+  ];
+
+  /** prepare/cleanup: the same test script, a command, checked exit. */
+  const command = async (
+    w: SysbenchWorkload,
+    ctx: DriverContext,
+    cmd: 'prepare' | 'cleanup',
+    timeoutSec: number,
+  ) => {
+    const { binary } = await requireBinary(ctx);
+    const args = [
+      w.options.test,
+      ...connectionArgs(ctx),
+      ...dataArgs(w),
+      // sysbench 1.0 prepares tables in parallel, one thread per table.
+      `--threads=${Math.min(w.options.tables, 4)}`,
+      cmd,
+    ];
+    const result = await ctx.exec(binary, args, { timeoutMs: timeoutSec * 1000, signal: ctx.signal });
+    assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
+    return result;
+  };
+
+  const runOnce = async (
+    w: SysbenchWorkload,
+    ctx: DriverContext,
+    binary: string,
+    timeSec: number,
+    extra: string[],
+    reportProgress: boolean,
+  ) => {
+    const args = [
+      w.options.test,
+      ...connectionArgs(ctx),
+      ...dataArgs(w),
+      `--threads=${w.threads}`,
+      `--time=${timeSec}`,
+      // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
+      '--events=0',
+      `--report-interval=${w.options.reportIntervalSec}`,
+      `--percentile=${w.options.percentile}`,
+      `--db-ps-mode=${w.options.psMode}`,
+      ...extra,
+      ...w.options.extraArgs,
+      'run',
+    ];
+    const warmupSec = extra.some((a) => a.startsWith('--warmup-time=')) ? w.warmupSec : 0;
+    const result = await ctx.exec(binary, args, {
+      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1000,
+      signal: ctx.signal,
+      onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : undefined,
+    });
+    const secrets = [ctx.target.password];
+    const output = redact(`${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`, secrets);
+    // A FATAL error explains a non-zero exit better than the exit code: parse first when possible.
+    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
+      if (!result.timedOut && !result.aborted) parseSysbenchOutput(output); // throws, naming the FATAL lines
+      assertExitedCleanly(`sysbench ${w.options.test} run`, result, ctx, secrets);
+    }
+    return { report: parseSysbenchOutput(output), output };
+  };
+
+  return {
+    name: 'sysbench',
+    detect,
+
+    async prepare(w, ctx) {
+      const planned = Math.max(120, (w.options.tables * w.options.tableSize) / 2000);
+      // Leftovers of an interrupted run would make CREATE TABLE fail.
+      await command(w, ctx, 'cleanup', 120);
+      await command(w, ctx, 'prepare', planned);
+    },
+
+    async run(w, ctx, opts: RunOptions = {}): Promise<DriverRun> {
+      const { binary, version } = await requireBinary(ctx);
+      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const extra = ['--histogram=on'];
+      let warmupOutput = '';
+      if (w.warmupSec > 0) {
+        if (supportsWarmupTime(version)) {
+          extra.push(`--warmup-time=${w.warmupSec}`);
+        } else {
+          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          warmupOutput = `# warmup run (discarded)\n${warmup.output}\n# measured run\n`;
+        }
+      }
+      const { report, output } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      return {
+        metrics: sysbenchMetrics(report),
+        loadGeneratorCpuUsPerQuery: null,
+        rawOutput: warmupOutput + output,
+      };
+    },
+
+    async cleanup(w, ctx) {
+      await command(w, ctx, 'cleanup', 120);
+    },
+  };
+}
+
+function progressListener(onProgress: NonNullable<DriverContext['onProgress']>): (line: string) => void {
+  return (line) => {
+    const interval = parseSysbenchIntervalLine(line);
+    if (interval) onProgress({ elapsedSec: interval.tSec, tps: interval.tps, qps: interval.qps });
+  };
+}
