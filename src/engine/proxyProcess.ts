@@ -134,6 +134,20 @@ export class ProxyProcess {
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
 
+  /** Calls fn when the process exits (at once if it has); returns the unsubscribe function. */
+  onExit(fn: () => void): () => void {
+    if (this.exitInfo !== null) {
+      fn();
+      return () => undefined;
+    }
+    const waiter = () => fn();
+    this.exitWaiters.push(waiter);
+    return () => {
+      const index = this.exitWaiters.indexOf(waiter);
+      if (index >= 0) this.exitWaiters.splice(index, 1);
+    };
+  }
+
   get wasStopped(): boolean {
     return this.stopping;
   }

@@ -1,0 +1,277 @@
+import type { Arm, Results, WorkloadResult } from '../results/schema.ts';
+import {
+  addedLatencyPerRound,
+  median,
+  numbers,
+  overheadPerRound,
+  samplesOf,
+  spreadPct,
+  suiteWorkload,
+  throughputUnit,
+} from './summary.ts';
+
+/** GitHub's limit for a comment is 65,536 characters; the report stays well under it. */
+export const REPORT_MAX_CHARS = 60_000;
+
+function fmt(value: number | null | undefined, digits = 1): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  const abs = Math.abs(value);
+  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
+  return value.toFixed(d);
+}
+
+function signed(value: number | null, digits = 1, unit = ''): string {
+  if (value === null) return '—';
+  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}${unit}`;
+}
+
+function withSpread(values: number[], unit: string): string {
+  const m = median(values);
+  if (m === null) return '—';
+  const spread = spreadPct(values);
+  return `${fmt(m)} ${unit}${spread === null ? '' : ` ±${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function armLabel(arm: Arm): string {
+  if (arm.role === 'proxy') return /athena/i.test(arm.command ?? '') ? 'Athena' : 'proxy';
+  return arm.name;
+}
+
+/** The arms measured against direct MySQL, proxy under test first. */
+function comparedArms(results: Results): Arm[] {
+  const order = { proxy: 0, base: 1, reference: 2, direct: 3 } as const;
+  return results.arms.filter((a) => a.role !== 'direct').sort((a, b) => order[a.role] - order[b.role]);
+}
+
+function roundsOf(w: WorkloadResult): number {
+  return new Set(w.samples.map((s) => s.round)).size;
+}
+
+function seedTable(results: Results, arms: Arm[]): string[] {
+  const header = ['Workload', 'Threads', 'Direct MySQL'];
+  for (const [i, arm] of arms.entries()) {
+    header.push(`Via ${armLabel(arm)}`, i === 0 ? 'Overhead' : `Overhead (${armLabel(arm)})`);
+  }
+  const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      lines.push(`| ${cell(w.title)} | ${w.threads} | skipped | ${arms.map(() => '— | —').join(' | ')} |`);
+      continue;
+    }
+    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
+    const label = unit.toUpperCase();
+    const row = [
+      cell(w.title),
+      String(w.threads),
+      withSpread(
+        samplesOf(w, 'direct').map((s) => s.metrics[unit]),
+        label,
+      ),
+    ];
+    for (const arm of arms) {
+      row.push(
+        withSpread(
+          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
+          label,
+        ),
+      );
+      const overhead = overheadPerRound(w, arm.name, unit);
+      const m = median(overhead);
+      const range =
+        overhead.length > 1 ? ` (${fmt(Math.min(...overhead))}…${fmt(Math.max(...overhead))})` : '';
+      row.push(m === null ? '—' : `${m.toFixed(1)}%${range}`);
+    }
+    lines.push(`| ${row.join(' | ')} |`);
+  }
+  return lines;
+}
+
+function latencyTable(results: Results, arms: Arm[]): string[] {
+  const lines = [
+    '| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of [{ name: 'direct' } as Pick<Arm, 'name'>, ...arms]) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const p95 = median(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
+      const p99 = median(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
+      const added = (key: 'p95' | 'p99') =>
+        arm.name === 'direct' ? '' : signed(median(addedLatencyPerRound(w, arm.name, key)), 2);
+      lines.push(
+        `| ${cell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function resourceTable(results: Results, arms: Arm[]): string[] {
+  const lines = [
+    '| Workload | Arm | CPU µs/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
+      const cpuSec = median(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
+      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
+      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== undefined);
+      const traffic =
+        checks.length === 0
+          ? 'not checked'
+          : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => (100 * c.observedQueries) / Math.max(1, c.expectedQueries))))}%)`;
+      lines.push(
+        `| ${cell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function harnessLine(results: Results): string | null {
+  const shares = results.workloads.flatMap((w) =>
+    w.driver === 'builtin' ? [] : numbers(w.samples.map((s) => s.harnessCpuShare)),
+  );
+  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
+  const parts: string[] = [];
+  if (shares.length > 0) {
+    parts.push(
+      `The harness (this process) used a median ${(100 * median(shares)!).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`,
+    );
+  }
+  if (gen.length > 0) {
+    parts.push(
+      `The builtin load generator itself used a median ${fmt(median(gen))} µs CPU per query (its own cost, not the proxy's).`,
+    );
+  }
+  return parts.length > 0 ? parts.join(' ') : null;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+function environmentSection(results: Results): string[] {
+  const env = results.environment;
+  const hosts = new Set(results.arms.map((a) => a.host));
+  const local = [...hosts].every((h) => h === '127.0.0.1' || h === 'localhost' || h === '::1');
+  const direct = results.arms.find((a) => a.role === 'direct');
+  const runner = Object.entries(env.runner)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  const lines = [
+    '## Test Environment',
+    '',
+    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ''}`,
+    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ''}`,
+    `- **Network**: ${local ? 'local loopback (MySQL, the proxies and the load generator on one machine)' : `hosts ${[...hosts].join(', ')}`}`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned rounds per workload.`,
+  ];
+  for (const arm of results.arms.filter((a) => a.role !== 'direct')) {
+    lines.push(
+      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ''}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ''}`,
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.config)) {
+    lines.push(
+      '',
+      `<details><summary>${arm.name} configuration</summary>`,
+      '',
+      '```',
+      arm.config!.slice(0, 4000).trimEnd(),
+      '```',
+      '',
+      '</details>',
+    );
+  }
+  return lines;
+}
+
+function roundsDetails(results: Results): string[] {
+  const lines = ['<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>', ''];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    lines.push(
+      `**${w.title}**`,
+      '',
+      '| Round | Order | Arm | TPS | QPS | p95 ms | errors |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
+    for (const s of sorted.slice(0, 400)) {
+      lines.push(
+        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt(s.metrics.tps)} | ${fmt(s.metrics.qps)} | ${fmt(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push('</details>');
+  return lines;
+}
+
+/**
+ * report.md: the seed's table filled (medians of interleaved rounds with their spread), latency,
+ * proxy CPU and memory, the test environment; warnings on top, the verdict first when given.
+ */
+export function renderMeasurementReport(results: Results, verdictMarkdown?: string): string {
+  const arms = comparedArms(results);
+  const rounds = Math.max(0, ...results.workloads.map(roundsOf));
+  const out: string[] = [`# athena-bench: suite \`${results.suite.name}\``, ''];
+  out.push(
+    results.status === 'failed'
+      ? `**The run FAILED** and measured nothing a verdict can use: ${cell(results.failure ?? 'unknown failure')}`
+      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${rounds} interleaved rounds${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
+    '',
+  );
+  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), '');
+  if (results.warnings.length > 0) {
+    out.push('## Warnings', '', ...results.warnings.map((w) => `- ⚠️ ${w.replace(/\n/g, ' ')}`), '');
+  }
+  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
+  if (measured) {
+    out.push('## Direct MySQL vs proxy', '', ...seedTable(results, arms), '');
+    out.push(
+      `Medians over the rounds; ± is half the min–max range as a % of the median; overhead = 1 − proxy / direct throughput of the same round (median, with its range).`,
+      '',
+    );
+    if (arms.length > 0) {
+      out.push(
+        '## Latency',
+        '',
+        ...latencyTable(results, arms),
+        '',
+        'Added = proxy − direct of the same round (median).',
+        '',
+      );
+      out.push('## Proxy resources', '', ...resourceTable(results, arms), '');
+      out.push(
+        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+        '',
+      );
+    }
+    const harness = harnessLine(results);
+    if (harness) out.push(harness, '');
+  }
+  out.push(...environmentSection(results), '');
+  const details = roundsDetails(results);
+  let text = out.join('\n');
+  const withDetails = `${text}\n${details.join('\n')}\n`;
+  text =
+    withDetails.length <= REPORT_MAX_CHARS
+      ? withDetails
+      : `${text}\n_Per-round details omitted to keep the report short; they are in results.json._\n`;
+  if (text.length > REPORT_MAX_CHARS) {
+    text = `${text.slice(0, REPORT_MAX_CHARS - 200)}\n\n_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._\n`;
+  }
+  return text;
+}
