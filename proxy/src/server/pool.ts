@@ -152,9 +152,7 @@ export class ShardPool {
           this.prepare(conn, waiter.profile, waiter.database).then(waiter.resolve, waiter.reject);
           return;
         }
-        if (this.expired(conn) || this.idle.length >= this.options.settings.max_idle)
-          this.closeConnection(conn);
-        else this.idle.push(conn);
+        this.putIdle(conn);
       }
       this.serveWaiters();
     });
@@ -223,7 +221,7 @@ export class ShardPool {
       } catch (error) {
         this.inUse--;
         if (conn.closed) this.closeConnection(conn);
-        else this.idle.push(conn);
+        else this.putIdle(conn);
         this.serveWaiters();
         throw error instanceof BackendError ? error : this.connectError(error);
       }
@@ -305,6 +303,17 @@ export class ShardPool {
         this.openNew(waiter.profile, waiter.database).then(waiter.resolve, waiter.reject);
       }
     }
+  }
+
+  private putIdle(conn: BackendConnection): void {
+    if (this.expired(conn) || this.options.settings.max_idle === 0) {
+      this.closeConnection(conn);
+      return;
+    }
+    // Over max_idle, the least recently used idle connection makes room: it may be of a profile
+    // nobody uses any more, while this one was just used.
+    while (this.idle.length >= this.options.settings.max_idle) this.closeConnection(this.idle[0]!);
+    this.idle.push(conn);
   }
 
   private expired(conn: BackendConnection): boolean {
