@@ -1,0 +1,259 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../results/schema.ts';
+import { baselineFromResults, formatPath, loadBaseline, writeBaseline } from './baseline.ts';
+import { compareArms, compareToBaseline, exitCodeFor } from './compare.ts';
+import { renderHtmlReport } from './html.ts';
+import { renderComparisonMarkdown } from './markdown.ts';
+
+export interface CommandIO {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export const BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
+
+Writes a baseline (the committed reference a later run is compared against) from a results file
+of a complete run: every workload, arm and metric with all its samples and the median, the
+suite, the environment fingerprint, the commit and the date.
+
+Options:
+  --results FILE   results.json of a complete run (athena-bench run --out DIR)
+  --out FILE       baseline file to write, e.g. baselines/default.json
+  --commit SHA     commit the proxy was built from (default: the one recorded in the results)
+  --date ISO       date to record (default: when the run started)
+  -h, --help       this help
+
+Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
+`;
+
+export const COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
+                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
+
+Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
+another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
+Per metric: Hodges–Lehmann shift with a 95% interval, Mann–Whitney U with Holm's correction,
+verdict regressed / improved / pass / inconclusive against the metric's threshold.
+
+Options:
+  --results FILE            results.json of the run to judge
+  --baseline FILE           baseline written by \`athena-bench baseline\`
+  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
+  --arm NAME                arm under test (default: the arm with role proxy)
+  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
+  --out DIR                 also write DIR/report.md and DIR/report.html
+  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
+  -h, --help                this help
+
+Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
+--fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
+`;
+
+/** Parses argv into known flags; unknown flags and stray arguments are usage errors. */
+function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
+  command: string,
+  argv: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new UsageError(
+      `athena-bench ${command}: ${errorMessage(error)} (see athena-bench ${command} --help)`,
+    );
+  }
+}
+
+function validate<S extends z.ZodType>(command: string, schema: S, values: unknown): z.infer<S> {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const flag = issue.path.length
+      ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+      : 'flags';
+    throw new UsageError(
+      `athena-bench ${command}: ${flag}: ${issue.message} (see athena-bench ${command} --help)`,
+    );
+  }
+  return parsed.data;
+}
+
+const requiredPath = (what: string) => z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+
+/** Reads and validates a results file; errors name the file and the field. */
+export async function loadResultsFile(file: string): Promise<Results> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${file}: cannot read the results file (${errorMessage(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file}: not valid JSON (${errorMessage(error)})`);
+  }
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (version !== RESULTS_SCHEMA_VERSION) {
+    throw new UsageError(
+      `${file}: results schemaVersion ${JSON.stringify(version)} is not supported (expected ${RESULTS_SCHEMA_VERSION})`,
+    );
+  }
+  const parsed = ResultsSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${formatPath(i.path)}: ${i.message}`)
+      .join('; ');
+    throw new UsageError(`${file}: invalid results file: ${issues}`);
+  }
+  return parsed.data;
+}
+
+/** Runs a command body; maps errors to exit codes with one line on stderr. */
+async function guarded(command: string, io: CommandIO, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof AthenaBenchError) {
+      io.stderr(`athena-bench ${command}: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error)}\n`);
+    return ExitCode.Infrastructure;
+  }
+}
+
+export function baselineCommand(argv: string[], io: CommandIO): Promise<number> {
+  return guarded('baseline', io, async () => {
+    const values = parse('baseline', argv, {
+      results: { type: 'string' },
+      out: { type: 'string' },
+      commit: { type: 'string' },
+      date: { type: 'string' },
+    });
+    if (values.help) {
+      io.stdout(BASELINE_HELP);
+      return 0;
+    }
+    const flags = validate(
+      'baseline',
+      z.object({
+        results: requiredPath('the results file (--results FILE)'),
+        out: requiredPath('the baseline file to write (--out FILE)'),
+        commit: z
+          .string()
+          .regex(/^[0-9a-f]{4,64}$/i, 'expected a commit SHA (hex)')
+          .optional(),
+        date: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time' }).optional(),
+      }),
+      values,
+    );
+    const results = await loadResultsFile(path.resolve(io.cwd, flags.results));
+    const meta: { commit?: string; date?: string } = {};
+    if (flags.commit) meta.commit = flags.commit;
+    if (flags.date) meta.date = flags.date;
+    const baseline = baselineFromResults(results, meta);
+    const out = path.resolve(io.cwd, flags.out);
+    await writeBaseline(out, baseline);
+    const samples = baseline.workloads.reduce(
+      (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
+      0,
+    );
+    io.stdout(
+      `wrote ${flags.out}: ${baseline.workloads.length} workload(s), ${samples} arm-rounds, commit ${baseline.commit ?? '(unknown)'}, ` +
+        `${baseline.environment.cpuModel} × ${baseline.environment.cores} cores, MySQL ${baseline.environment.mysqlVersion}\n`,
+    );
+    return 0;
+  });
+}
+
+export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
+  return guarded('compare', io, async () => {
+    const values = parse('compare', argv, {
+      baseline: { type: 'string' },
+      results: { type: 'string' },
+      'base-arm': { type: 'string' },
+      arm: { type: 'string' },
+      'fail-on-inconclusive': { type: 'boolean' },
+      out: { type: 'string' },
+      history: { type: 'string', multiple: true },
+    });
+    if (values.help) {
+      io.stdout(COMPARE_HELP);
+      return 0;
+    }
+    const flags = validate(
+      'compare',
+      z
+        .object({
+          results: requiredPath('the results file (--results FILE)'),
+          baseline: z.string().min(1).optional(),
+          baseArm: z.string().min(1).optional(),
+          arm: z.string().min(1).optional(),
+          failOnInconclusive: z.boolean().default(false),
+          out: z.string().min(1).optional(),
+          history: z.array(z.string().min(1)).default([]),
+        })
+        .refine((f) => (f.baseline === undefined) !== (f.baseArm === undefined), {
+          message: 'give exactly one of --baseline FILE or --base-arm NAME',
+          path: ['baseline'],
+        }),
+      {
+        results: values.results,
+        baseline: values.baseline,
+        baseArm: values['base-arm'],
+        arm: values.arm,
+        failOnInconclusive: values['fail-on-inconclusive'],
+        out: values.out,
+        history: values.history,
+      },
+    );
+    const results = await loadResultsFile(path.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path.resolve(io.cwd, h))));
+    let comparison;
+    if (flags.baseline) {
+      const baseline = await loadBaseline(path.resolve(io.cwd, flags.baseline));
+      comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
+      if (!flags.history.includes(flags.baseline)) history.push(baseline);
+    } else {
+      const head = flags.arm ?? results.arms.find((a) => a.role === 'proxy')?.name;
+      if (!head)
+        throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
+      comparison = compareArms(results, head, flags.baseArm!);
+    }
+    const markdown = renderComparisonMarkdown(comparison);
+    if (flags.out) {
+      const dir = path.resolve(io.cwd, flags.out);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFile(path.join(dir, 'report.md'), markdown);
+        await writeFile(path.join(dir, 'report.html'), renderHtmlReport(results, comparison, history));
+      } catch (error) {
+        throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error)})`);
+      }
+    }
+    io.stdout(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+    if (comparison.verdict === 'inconclusive') {
+      io.stderr(
+        `athena-bench compare: INCONCLUSIVE — ${comparison.summaryLine}` +
+          (flags.failOnInconclusive
+            ? ' (failing: --fail-on-inconclusive)'
+            : ' (not failing; pass --fail-on-inconclusive to fail)') +
+          '\n',
+      );
+    }
+    return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
+  });
+}
