@@ -1,0 +1,166 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback HTTP server that answers like GitHub's REST API for what the Action calls: issue
+ * comments (paginated with Link headers, 201 on create, 200 on update), a pull request's head, and
+ * a fork mode where writes get 403 like a read-only token. It records every request.
+ */
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  authorization: string | undefined;
+  body: unknown;
+}
+
+export interface StoredComment {
+  id: number;
+  issue: number;
+  body: string;
+}
+
+export interface FakeGitHub {
+  url: string;
+  requests: RecordedRequest[];
+  comments: StoredComment[];
+  /** Writes answer 403 "Resource not accessible by integration" (a fork pull request's token). */
+  readOnly: boolean;
+  /** The next this-many requests answer 502 (a transient error). */
+  failNext: number;
+  pullHeads: Map<number, string>;
+  seedComments(issue: number, bodies: string[]): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeGitHub(owner: string, repo: string): Promise<FakeGitHub> {
+  let nextId = 9000;
+  const state = {
+    requests: [] as RecordedRequest[],
+    comments: [] as StoredComment[],
+    readOnly: false,
+    failNext: 0,
+    pullHeads: new Map<number, string>(),
+  };
+  const prefix = `/repos/${owner}/${repo}`;
+  let baseUrl = '';
+
+  const commentJson = (c: StoredComment) => ({
+    id: c.id,
+    node_id: `IC_${c.id}`,
+    url: `${baseUrl}${prefix}/issues/comments/${c.id}`,
+    html_url: `https://github.test/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`,
+    issue_url: `${baseUrl}${prefix}/issues/${c.issue}`,
+    body: c.body,
+    user: { login: 'github-actions[bot]', id: 41898282, type: 'Bot' },
+    created_at: '2026-01-01T00:00:00Z',
+    updated_at: '2026-01-01T00:00:00Z',
+    author_association: 'NONE',
+  });
+
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (raw += chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const body: unknown = raw ? JSON.parse(raw) : undefined;
+      state.requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        authorization: req.headers.authorization,
+        body,
+      });
+      const send = (status: number, data: unknown, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+        res.end(JSON.stringify(data));
+      };
+      if (state.failNext > 0) {
+        state.failNext -= 1;
+        send(502, { message: 'Server Error' });
+        return;
+      }
+      const list = new RegExp(`^${prefix}/issues/(\\d+)/comments$`).exec(url.pathname);
+      const one = new RegExp(`^${prefix}/issues/comments/(\\d+)$`).exec(url.pathname);
+      const pull = new RegExp(`^${prefix}/pulls/(\\d+)$`).exec(url.pathname);
+      const forbidden = () =>
+        send(403, {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
+          status: '403',
+        });
+      if (list && req.method === 'GET') {
+        const issue = Number(list[1]);
+        const perPage = Number(url.searchParams.get('per_page') ?? 30);
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const all = state.comments.filter((c) => c.issue === issue);
+        const pages = Math.max(1, Math.ceil(all.length / perPage));
+        const link = (p: number) =>
+          `<${baseUrl}${prefix}/issues/${issue}/comments?per_page=${perPage}&page=${p}>`;
+        const links: string[] = [];
+        if (page < pages) links.push(`${link(page + 1)}; rel="next"`, `${link(pages)}; rel="last"`);
+        if (page > 1) links.push(`${link(1)}; rel="first"`, `${link(page - 1)}; rel="prev"`);
+        send(
+          200,
+          all.slice((page - 1) * perPage, page * perPage).map(commentJson),
+          links.length > 0 ? { link: links.join(', ') } : {},
+        );
+      } else if (list && req.method === 'POST') {
+        if (state.readOnly) return forbidden();
+        const comment = {
+          id: (nextId += 1),
+          issue: Number(list[1]),
+          body: String((body as { body?: string }).body),
+        };
+        state.comments.push(comment);
+        send(201, commentJson(comment));
+      } else if (one && req.method === 'PATCH') {
+        if (state.readOnly) return forbidden();
+        const comment = state.comments.find((c) => c.id === Number(one[1]));
+        if (!comment) return send(404, { message: 'Not Found' });
+        comment.body = String((body as { body?: string }).body);
+        send(200, commentJson(comment));
+      } else if (pull && req.method === 'GET') {
+        const head = state.pullHeads.get(Number(pull[1]));
+        if (!head) return send(404, { message: 'Not Found' });
+        send(200, { number: Number(pull[1]), state: 'open', head: { sha: head, ref: 'feature' } });
+      } else {
+        send(404, { message: 'Not Found' });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: baseUrl,
+    get requests() {
+      return state.requests;
+    },
+    get comments() {
+      return state.comments;
+    },
+    get readOnly() {
+      return state.readOnly;
+    },
+    set readOnly(value: boolean) {
+      state.readOnly = value;
+    },
+    get failNext() {
+      return state.failNext;
+    },
+    set failNext(value: number) {
+      state.failNext = value;
+    },
+    pullHeads: state.pullHeads,
+    seedComments(issue, bodies) {
+      for (const b of bodies) state.comments.push({ id: (nextId += 1), issue, body: b });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
