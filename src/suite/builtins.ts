@@ -1,0 +1,241 @@
+import { SuiteSchema, type Suite, type SuiteInput, type Workload } from './schema.ts';
+
+/**
+ * The suites that ship with the gate. Every one is validated through SuiteSchema at load time
+ * (defaults filled in), exactly like a suite file.
+ */
+
+/** The seed's custom-query table: created (never dropped: it may be the user's) in the bench database. */
+const USERS_SETUP_SQL = [
+  'CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, ' +
+    'email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)',
+  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), " +
+    "(2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')",
+];
+const CUSTOM_QUERY = 'SELECT * FROM users WHERE user_id = 1';
+
+/**
+ * `default`: the seed's table (docs/PERF.md) plus its two mysqlslap commands.
+ *
+ * Time budget (about 5 minutes on a 2-core runner), per arm run, 2 arms (direct, proxy) × 3 rounds:
+ *   3 sysbench workloads: 2 s warmup (sysbench 1.0.x: a separate run) + 8 s measured + ~1 s of
+ *     process start and connection set-up = 11 s; × 6 runs = 66 s; × 3 workloads = 198 s
+ *   sysbench prepare (4 tables × 10,000 rows, 4 threads) ~5 s × 3 workloads = 15 s; cleanup ~1 s each
+ *   mysqlslap auto-generate-sql: 10 iterations × (~0.3 s for 1,000 queries + ~0.05 s table set-up)
+ *     ≈ 4 s, ~5 s through a proxy; × 6 runs ≈ 27 s
+ *   mysqlslap custom query: 5 iterations × 25,000 point selects at ~30,000 qps ≈ 4 s, ~6 s through
+ *     a proxy; × 6 runs ≈ 30 s
+ *   total ≈ 198 + 18 + 27 + 30 ≈ 273 s ≈ 4.6 min, leaving ~25 s for starting MySQL and the proxy.
+ * (Measured on the 2-core development machine: direct mysqlslap runs took 3.4 s and 3.9 s.)
+ * oltp_read_write allows errors: the deadlocks InnoDB reports under 16 threads are retried by
+ * sysbench ("ignored errors") and are part of the workload; they are still reported and compared.
+ */
+const DEFAULT_SUITE: SuiteInput = {
+  name: 'default',
+  description: 'The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap',
+  rounds: 3,
+  maxRounds: 6,
+  budgetMinutes: 8,
+  workloads: [
+    {
+      id: 'oltp-read-write',
+      title: 'OLTP R/W',
+      driver: 'sysbench',
+      threads: 16,
+      warmupSec: 2,
+      allowErrors: true,
+      options: { test: 'oltp_read_write', tables: 4, tableSize: 10_000, timeSec: 8 },
+    },
+    {
+      id: 'select',
+      title: 'Select',
+      driver: 'sysbench',
+      threads: 32,
+      warmupSec: 2,
+      options: { test: 'oltp_point_select', tables: 4, tableSize: 10_000, timeSec: 8 },
+    },
+    {
+      id: 'insert',
+      title: 'Insert',
+      driver: 'sysbench',
+      threads: 16,
+      warmupSec: 2,
+      options: { test: 'oltp_insert', tables: 4, tableSize: 10_000, timeSec: 8 },
+    },
+    {
+      id: 'mysqlslap-auto',
+      title: 'mysqlslap auto-generate-sql',
+      driver: 'mysqlslap',
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 10,
+        numberOfQueries: 1000,
+      },
+    },
+    {
+      id: 'mysqlslap-query',
+      title: 'mysqlslap custom query',
+      driver: 'mysqlslap',
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 5,
+        numberOfQueries: 25_000,
+      },
+    },
+  ],
+};
+
+/**
+ * `quick`: the same shapes at 2 s each on small tables, for tests and smoke checks.
+ * Time: 3 sysbench workloads × 2 arms × 2 rounds × (1 s warmup run + 2 s + ~1 s) = 48 s, prepare
+ * (2 × 1,000 rows) < 1 s each, mysqlslap 2 × 4 runs × ~1 s = 8 s: about 60 s in all.
+ */
+const QUICK_SUITE: SuiteInput = {
+  name: 'quick',
+  description: 'The default suite shapes at 2 s per run on small tables: tests and smoke checks',
+  rounds: 2,
+  maxRounds: 3,
+  budgetMinutes: 3,
+  workloads: [
+    {
+      id: 'oltp-read-write',
+      title: 'OLTP R/W',
+      driver: 'sysbench',
+      threads: 16,
+      warmupSec: 1,
+      allowErrors: true,
+      options: { test: 'oltp_read_write', tables: 2, tableSize: 1000, timeSec: 2 },
+    },
+    {
+      id: 'select',
+      title: 'Select',
+      driver: 'sysbench',
+      threads: 32,
+      warmupSec: 1,
+      options: { test: 'oltp_point_select', tables: 2, tableSize: 1000, timeSec: 2 },
+    },
+    {
+      id: 'insert',
+      title: 'Insert',
+      driver: 'sysbench',
+      threads: 16,
+      warmupSec: 1,
+      options: { test: 'oltp_insert', tables: 2, tableSize: 1000, timeSec: 2 },
+    },
+    {
+      id: 'mysqlslap-auto',
+      title: 'mysqlslap auto-generate-sql',
+      driver: 'mysqlslap',
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 3,
+        numberOfQueries: 500,
+      },
+    },
+    {
+      id: 'mysqlslap-query',
+      title: 'mysqlslap custom query',
+      driver: 'mysqlslap',
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 3,
+        numberOfQueries: 5000,
+      },
+    },
+  ],
+};
+
+/**
+ * `proxy-comparison`: the seed table's three sysbench rows with more rounds, for comparing Athena
+ * with a reference proxy (haproxy in TCP mode) as a third arm.
+ * Time: 3 workloads × 3 arms × 5 rounds × (3 s warmup + 10 s + ~1 s) = 630 s, prepare ~15 s:
+ * about 11 minutes.
+ */
+const PROXY_COMPARISON_SUITE: SuiteInput = {
+  name: 'proxy-comparison',
+  description: 'sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy',
+  rounds: 5,
+  maxRounds: 10,
+  budgetMinutes: 20,
+  workloads: [
+    {
+      id: 'oltp-read-write',
+      title: 'OLTP R/W',
+      driver: 'sysbench',
+      threads: 16,
+      warmupSec: 3,
+      allowErrors: true,
+      options: { test: 'oltp_read_write', tables: 4, tableSize: 10_000, timeSec: 10 },
+    },
+    {
+      id: 'select',
+      title: 'Select',
+      driver: 'sysbench',
+      threads: 32,
+      warmupSec: 3,
+      options: { test: 'oltp_point_select', tables: 4, tableSize: 10_000, timeSec: 10 },
+    },
+    {
+      id: 'insert',
+      title: 'Insert',
+      driver: 'sysbench',
+      threads: 16,
+      warmupSec: 3,
+      options: { test: 'oltp_insert', tables: 4, tableSize: 10_000, timeSec: 10 },
+    },
+  ],
+};
+
+export type BuiltinSuiteName = 'default' | 'quick' | 'proxy-comparison';
+
+export const BUILTIN_SUITES: Record<BuiltinSuiteName, Suite> = {
+  default: SuiteSchema.parse(DEFAULT_SUITE),
+  quick: SuiteSchema.parse(QUICK_SUITE),
+  'proxy-comparison': SuiteSchema.parse(PROXY_COMPARISON_SUITE),
+};
+
+export function isBuiltinSuiteName(name: string): name is BuiltinSuiteName {
+  return Object.hasOwn(BUILTIN_SUITES, name);
+}
+
+/**
+ * The builtin (mysql2) workload that stands in for a sysbench one when sysbench is missing:
+ * oltp_point_select -> mix point_select, oltp_read_write -> mix read_write, same threads, tables,
+ * rows, time and warmup; null for tests it has no equivalent of (oltp_insert…). Its figures are
+ * not comparable with sysbench's: callers must label them as the builtin driver's.
+ */
+export function builtinEquivalent(workload: Workload): Workload | null {
+  if (workload.driver !== 'sysbench') return null;
+  const mix =
+    workload.options.test === 'oltp_point_select'
+      ? 'point_select'
+      : workload.options.test === 'oltp_read_write'
+        ? 'read_write'
+        : null;
+  if (mix === null) return null;
+  return {
+    id: workload.id,
+    title: workload.title,
+    threads: workload.threads,
+    warmupSec: workload.warmupSec,
+    metrics: workload.metrics,
+    allowErrors: workload.allowErrors,
+    driver: 'builtin',
+    options: {
+      mix,
+      tables: workload.options.tables,
+      tableSize: workload.options.tableSize,
+      timeSec: workload.options.timeSec,
+    },
+  };
+}
