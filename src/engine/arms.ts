@@ -211,7 +211,12 @@ export function haproxyArm(): ArmFactory {
  * sharing the repo's node_modules through a symlink, built and started like the head arm on other
  * ports. The verdict then gates head against base from the same run.
  */
-export function baseRefArm(repoRoot: string, ref: string): ArmFactory {
+export function baseRefArm(
+  repoRoot: string,
+  ref: string,
+  /** A proxy other than this repo's Athena: the same commands, run in the worktree (cwd relative to the repo). */
+  custom?: { build?: string; start: string; relativeCwd: string },
+): ArmFactory {
   return async (ctx) => {
     const git = async (args: string[], cwd = repoRoot) => {
       const result = await ctx.exec('git', args, { cwd, timeoutMs: 120_000 });
@@ -235,6 +240,19 @@ export function baseRefArm(repoRoot: string, ref: string): ArmFactory {
     const modules = path.join(repoRoot, 'node_modules');
     if (existsSync(modules) && !existsSync(path.join(dir, 'node_modules'))) {
       symlinkSync(modules, path.join(dir, 'node_modules'), 'dir');
+    }
+    if (custom) {
+      // Its port is only known here: the start command must listen on $ATHENA_BENCH_PROXY_PORT.
+      return {
+        name: 'base',
+        role: 'base',
+        ...(custom.build !== undefined ? { build: custom.build } : {}),
+        start: custom.start,
+        port: await ctx.allocatePort(),
+        cwd: path.join(dir, custom.relativeCwd),
+        trafficCheck: false,
+        commit,
+      };
     }
     const spec = defaultProxyArm(ctx.mysql, dir, {
       name: 'base',

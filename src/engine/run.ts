@@ -135,6 +135,9 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? 'aborted')})`);
   };
 
+  // What was actually run (CLI overrides of rounds and duration applied), so a results file alone
+  // says how it was measured.
+  const effectiveSuite = applyOverrides(options.suite, options.rounds, options.durationSec);
   const buildResults = (status: Results['status'], failureMessage: string | null): Results => ({
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'athena-bench', version: TOOL_VERSION },
@@ -143,7 +146,7 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     git,
     status,
     failure: failureMessage,
-    suite: options.suite,
+    suite: effectiveSuite,
     arms:
       liveArms.length > 0
         ? liveArms.map((a) => a.record)
@@ -315,7 +318,8 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
         ? deps.now() + (options.budgetMinutes ?? options.suite.budgetMinutes!) * 60_000
         : undefined;
     const plannedRounds = options.rounds ?? options.suite.rounds;
-    const maxRounds = Math.max(plannedRounds, options.suite.maxRounds ?? plannedRounds);
+    // A safety cap for the verdict hook, which applies its own (the same default).
+    const maxRounds = Math.max(plannedRounds, options.suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
     const runnable = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
     const runSeconds = (w: Workload) => nominalSeconds(w, options.durationSec) + RUN_OVERHEAD_SEC;
     const plannedSecondsFrom = (index: number) =>
@@ -387,7 +391,7 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
               arm,
               () =>
                 driver.run(
-                  measured,
+                  warmupWorkload(measured),
                   { target: arm.target, exec: deps.exec, signal },
                   { durationSec: workload.warmupSec },
                 ),
@@ -514,6 +518,26 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     throw new InfrastructureError(failureMessage!, { cause: failure });
   }
   return { results, resultsPath, reportPath, reportMarkdown };
+}
+
+function applyOverrides(suite: Suite, rounds: number | undefined, durationSec: number | undefined): Suite {
+  return {
+    ...suite,
+    ...(rounds !== undefined ? { rounds } : {}),
+    workloads: suite.workloads.map((w): Workload => {
+      if (durationSec === undefined) return w;
+      if (w.driver === 'sysbench') return { ...w, options: { ...w.options, timeSec: durationSec } };
+      if (w.driver === 'builtin') return { ...w, options: { ...w.options, timeSec: durationSec } };
+      return w;
+    }),
+  };
+}
+
+/** The warmup run of a workload: warmupSec of load (mysqlslap, which has no duration: one iteration). */
+function warmupWorkload(workload: Workload): Workload {
+  return workload.driver === 'mysqlslap'
+    ? { ...workload, options: { ...workload.options, iterations: 1 } }
+    : workload;
 }
 
 /** Runs fn while watching the arm's process: a proxy that dies fails the run with its log tail. */

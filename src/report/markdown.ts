@@ -29,7 +29,8 @@ function withSpread(values: number[], unit: string): string {
   const m = median(values);
   if (m === null) return '—';
   const spread = spreadPct(values);
-  return `${fmt(m)} ${unit}${spread === null ? '' : ` ±${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
+  const value = unit === '' ? fmt(m) : `${fmt(m)} ${unit}`;
+  return `${value}${spread === null ? '' : ` ±${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
 }
 
 function cell(text: string): string {
@@ -175,7 +176,7 @@ function environmentSection(results: Results): string[] {
     `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ''}`,
     `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ''}`,
     `- **Network**: ${local ? 'local loopback (MySQL, the proxies and the load generator on one machine)' : `hosts ${[...hosts].join(', ')}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned rounds per workload.`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? '' : 's'} per workload.`,
   ];
   for (const arm of results.arms.filter((a) => a.role !== 'direct')) {
     lines.push(
@@ -230,7 +231,7 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
   out.push(
     results.status === 'failed'
       ? `**The run FAILED** and measured nothing a verdict can use: ${cell(results.failure ?? 'unknown failure')}`
-      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${rounds} interleaved rounds${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
+      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${rounds} interleaved round${rounds === 1 ? '' : 's'}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
     '',
   );
   if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), '');
