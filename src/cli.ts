@@ -1,25 +1,97 @@
-import { startLocalServer, describeServer } from './mysql/index.ts';
-import { errorMessage, AthenaBenchError } from './errors.ts';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ExitCode } from './errors.ts';
+import { RUN_HELP, reportFailure, runCommand } from './engine/runCommand.ts';
+import { TOOL_VERSION } from './engine/version.ts';
+import { realExec } from './util/exec.ts';
+import { baselineCommand, compareCommand } from './verdict/commands.ts';
 
-// Foundation-stage CLI: starts the embedded throwaway server and reports it. The benchmark engine
-// replaces this body (issue: the benchmark engine and the athena-bench CLI).
-async function main(): Promise<number> {
-  process.stderr.write(
-    'athena-bench: the benchmark engine is not built yet; checking the embedded MySQL only.\n',
-  );
-  const server = await startLocalServer();
-  try {
-    process.stdout.write(`started ${describeServer(server)}\n`);
-  } finally {
-    await server.stop();
+// athena-bench: a thin layer over the engine (run) and the verdicts (baseline, compare).
+const HELP = `Usage: athena-bench <command> [options]
+
+Commands:
+  run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
+  baseline   write a baseline file from a run's results.json
+  compare    compare a results.json against a baseline (or two arms of one run)
+
+Options:
+  -h, --help     this help (also: athena-bench <command> --help)
+  -V, --version  the version
+
+Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
+`;
+
+/** src/cli.ts and dist/cli.js both sit one level below the package root. */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const io = {
+    stdout: (s: string) => void process.stdout.write(s),
+    stderr: (s: string) => void process.stderr.write(s),
+    env: process.env,
+    cwd: process.cwd(),
+  };
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      io.stdout(command === undefined ? `${HELP}` : HELP);
+      return command === undefined ? ExitCode.Usage : ExitCode.Pass;
+    case '-V':
+    case '--version':
+      io.stdout(`athena-bench ${TOOL_VERSION}\n`);
+      return ExitCode.Pass;
+    case 'baseline':
+      return baselineCommand(rest, io);
+    case 'compare':
+      return compareCommand(rest, io);
+    case 'run':
+      return runWithSignals(rest, io);
+    default:
+      io.stderr(`athena-bench: unknown command "${command}"\n\n${HELP}`);
+      return ExitCode.Usage;
   }
-  return 0;
 }
 
-main().then(
+/**
+ * SIGINT/SIGTERM abort the run: the engine stops the current driver, stops the proxies, drops its
+ * data, removes worktrees and the throwaway server, writes results.json (failed), and the CLI
+ * exits 130/143. A second signal exits at once (child process groups are still killed on exit).
+ */
+async function runWithSignals(
+  argv: string[],
+  io: { stdout: (s: string) => void; env: NodeJS.ProcessEnv; cwd: string },
+): Promise<number> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(signal === 'SIGINT' ? 130 : 143);
+    received = signal;
+    process.stderr.write(`\nathena-bench: ${signal}: stopping and cleaning up…\n`);
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runCommand(argv, {
+      ...io,
+      stderr: process.stderr,
+      exec: realExec,
+      repoRoot,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    const code = reportFailure('run', error, (s) => void process.stderr.write(s));
+    if (received) return received === 'SIGINT' ? 130 : 143;
+    return code;
+  }
+}
+
+main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`athena-bench: ${errorMessage(error)}\n`);
-    process.exit(error instanceof AthenaBenchError ? error.exitCode : 3);
-  },
+  (error: unknown) => process.exit(reportFailure('', error, (s) => void process.stderr.write(s))),
 );
+
+export { RUN_HELP };

@@ -1,0 +1,332 @@
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { driverFor } from '../drivers/index.ts';
+import { parseMysqlUrl } from '../mysql/url.ts';
+import { loadSuite } from '../suite/load.ts';
+import type { Exec } from '../util/exec.ts';
+import { loadBaseline, type Baseline } from '../verdict/baseline.ts';
+import {
+  compareArms,
+  compareToBaseline,
+  exitCodeFor,
+  plannedRoundsWarning,
+  type Comparison,
+} from '../verdict/compare.ts';
+import { renderHtmlReport } from '../verdict/html.ts';
+import { renderComparisonMarkdown } from '../verdict/markdown.ts';
+import { createMoreRoundsHook } from '../verdict/rounds.ts';
+import { renderMeasurementReport } from '../report/markdown.ts';
+import { athenaArm, baseRefArm, haproxyArm, type ArmSource, type ProxyArmSpec } from './arms.ts';
+import { createProgress, type ProgressStream } from './progress.ts';
+import { runBenchmark } from './run.ts';
+
+export const RUN_HELP = `Usage: athena-bench run [options]
+
+Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
+workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
+report.md (and report.html) to the output directory and prints the report. With a baseline
+(--baseline, or baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+
+Where:
+  --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
+                            throwaway local MariaDB/MySQL, started and removed by the run)
+  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml suite file
+                            (default: default)
+  --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
+                            .athena-bench/latest pointing at it)
+
+The proxy (default: this repository's Athena, built with \`node scripts/build.mjs --proxy-only\`
+and started with a generated config on free ports):
+  --proxy-start CMD         shell command that runs your proxy in the foreground; it gets
+                            ATHENA_BENCH_MYSQL_{HOST,PORT,USER,PASSWORD,DATABASE},
+                            ATHENA_BENCH_PROXY_PORT and ATHENA_BENCH_OUT_DIR in its environment
+  --proxy-port N            the port clients connect to (required with --proxy-start)
+  --proxy-build CMD         shell command run once before start (with or without --proxy-start)
+  --proxy-metrics-url URL   Prometheus endpoint scraped before and after each run
+  --proxy-cwd DIR           working directory of build and start (default: the current one)
+  --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
+  --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
+                            (for proxies whose metrics do not count queries)
+
+Extra arms:
+  --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
+  --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
+                            gate this tree's proxy against it
+
+Rounds and verdict:
+  --rounds N                planned rounds per workload (default: the suite's)
+  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
+  --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
+  --baseline FILE           compare against this baseline (athena-bench baseline)
+  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
+  -h, --help                this help
+
+Exit codes: 0 pass (also improved, and inconclusive unless --fail-on-inconclusive),
+1 regression, 2 usage or configuration error, 3 infrastructure failure (MySQL, proxy, driver,
+traffic check, interrupted).
+`;
+
+const positiveInt = (what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expected ${what} (a whole number)`)
+    .transform(Number)
+    .pipe(z.number().int().min(1, `expected ${what} >= 1`));
+const positiveNumber = (what: string) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, `expected ${what} (a number)`)
+    .transform(Number)
+    .pipe(z.number().positive(`expected ${what} > 0`));
+
+const RunFlagsSchema = z
+  .object({
+    mysql: z.string().optional(),
+    suite: z.string().min(1).default('default'),
+    'proxy-build': z.string().min(1, 'expected a shell command').optional(),
+    'proxy-start': z.string().min(1, 'expected a shell command').optional(),
+    'proxy-port': positiveInt('a TCP port')
+      .pipe(z.number().max(65535, 'expected a TCP port <= 65535'))
+      .optional(),
+    'proxy-metrics-url': z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
+    'proxy-cwd': z.string().min(1).optional(),
+    'ready-timeout': positiveNumber('seconds').optional(),
+    'no-traffic-check': z.boolean().default(false),
+    reference: z
+      .enum(['haproxy'], { error: 'expected "haproxy" (the only reference proxy built in)' })
+      .optional(),
+    'base-ref': z.string().min(1).optional(),
+    rounds: positiveInt('a round count').pipe(z.number().max(200, 'expected at most 200 rounds')).optional(),
+    duration: positiveNumber('seconds').optional(),
+    'budget-minutes': positiveNumber('minutes').optional(),
+    baseline: z.string().min(1).optional(),
+    'fail-on-inconclusive': z.boolean().default(false),
+    out: z.string().min(1).optional(),
+    help: z.boolean().default(false),
+  })
+  .superRefine((f, ctx) => {
+    if (f['proxy-start'] !== undefined && f['proxy-port'] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['proxy-port'],
+        message: 'required with --proxy-start (the port your proxy listens on)',
+      });
+    }
+    for (const flag of ['proxy-port', 'proxy-metrics-url', 'proxy-cwd'] as const) {
+      if (f[flag] !== undefined && f['proxy-start'] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [flag],
+          message: 'only meaningful with --proxy-start (the default Athena arm picks its own ports)',
+        });
+      }
+    }
+  });
+export type RunFlags = z.infer<typeof RunFlagsSchema>;
+
+const FLAG_TYPES = {
+  mysql: { type: 'string' },
+  suite: { type: 'string' },
+  'proxy-build': { type: 'string' },
+  'proxy-start': { type: 'string' },
+  'proxy-port': { type: 'string' },
+  'proxy-metrics-url': { type: 'string' },
+  'proxy-cwd': { type: 'string' },
+  'ready-timeout': { type: 'string' },
+  'no-traffic-check': { type: 'boolean' },
+  reference: { type: 'string' },
+  'base-ref': { type: 'string' },
+  rounds: { type: 'string' },
+  duration: { type: 'string' },
+  'budget-minutes': { type: 'string' },
+  baseline: { type: 'string' },
+  'fail-on-inconclusive': { type: 'boolean' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses and validates `run`'s flags; every problem is a UsageError naming the flag. */
+export function parseRunFlags(argv: string[]): RunFlags {
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(`athena-bench run: ${errorMessage(error)} (see athena-bench run --help)`);
+  }
+  const parsed = RunFlagsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const flag = issue.path.length > 0 ? `--${String(issue.path[0])}` : 'flags';
+    throw new UsageError(`athena-bench run: ${flag}: ${issue.message} (see athena-bench run --help)`);
+  }
+  return parsed.data;
+}
+
+export interface RunCommandIO {
+  stdout: (s: string) => void;
+  stderr: ProgressStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  exec: Exec;
+  /** The athena-bench package root: where this repo's Athena is built from. */
+  repoRoot: string;
+  /** Aborted on SIGINT/SIGTERM: the run cleans up and fails. */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** The default output directory, .athena-bench/run-<timestamp>, with .athena-bench/latest -> it. */
+function defaultOutDir(cwd: string, now: Date): string {
+  const root = path.join(cwd, '.athena-bench');
+  const dir = path.join(root, `run-${timestamp(now)}`);
+  mkdirSync(dir, { recursive: true });
+  const latest = path.join(root, 'latest');
+  try {
+    rmSync(latest, { force: true });
+    symlinkSync(path.basename(dir), latest);
+  } catch {
+    // A convenience only.
+  }
+  return dir;
+}
+
+type Plan =
+  | { kind: 'baseline'; file: string; baseline: Baseline }
+  | { kind: 'arms'; head: string; base: string }
+  | { kind: 'none' };
+
+/** `athena-bench run`: flags → engine → verdict → exit code. */
+export async function runCommand(argv: string[], io: RunCommandIO): Promise<number> {
+  const flags = parseRunFlags(argv);
+  if (flags.help) {
+    io.stdout(RUN_HELP);
+    return ExitCode.Pass;
+  }
+  const now = io.now ?? Date.now;
+  const suite = await loadSuite(flags.suite);
+  const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
+  const custom = flags['proxy-start'] !== undefined;
+
+  // The verdict's reference, decided before spending minutes measuring.
+  let plan: Plan = { kind: 'none' };
+  const defaultBaseline = [
+    path.join(io.cwd, 'baselines', `${suite.name}.json`),
+    path.join(io.repoRoot, 'baselines', `${suite.name}.json`),
+  ].find((f) => existsSync(f));
+  if (flags.baseline) {
+    const file = path.resolve(io.cwd, flags.baseline);
+    plan = { kind: 'baseline', file, baseline: await loadBaseline(file) };
+  } else if (flags['base-ref']) {
+    plan = { kind: 'arms', head: 'proxy', base: 'base' };
+  } else if (defaultBaseline && !custom) {
+    plan = { kind: 'baseline', file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
+  }
+  const progress = createProgress(io.stderr, now);
+  const log = (line: string) => progress.note(line);
+  if (plan.kind === 'baseline')
+    log(`verdict against the baseline ${path.relative(io.cwd, plan.file) || plan.file}`);
+  if (plan.kind !== 'none') {
+    const warning = plannedRoundsWarning(suite, flags.rounds ?? suite.rounds);
+    if (warning) log(`warning: ${warning}`);
+  }
+
+  const arms: ArmSource[] = [];
+  const readyTimeoutMs = flags['ready-timeout'] !== undefined ? flags['ready-timeout'] * 1000 : undefined;
+  const withTimeout = (source: ArmSource): ArmSource => {
+    if (readyTimeoutMs === undefined) return source;
+    if (typeof source !== 'function') return { ...source, readyTimeoutMs };
+    return async (ctx) => ({ ...(await source(ctx)), readyTimeoutMs });
+  };
+  if (custom) {
+    const spec: ProxyArmSpec = {
+      name: 'proxy',
+      role: 'proxy',
+      start: flags['proxy-start']!,
+      port: flags['proxy-port']!,
+      cwd: path.resolve(io.cwd, flags['proxy-cwd'] ?? '.'),
+      trafficCheck: true,
+      ...(flags['proxy-build'] !== undefined ? { build: flags['proxy-build'] } : {}),
+      ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
+    };
+    arms.push(withTimeout(spec));
+  } else {
+    const athena = athenaArm(io.repoRoot);
+    const build = flags['proxy-build'];
+    arms.push(withTimeout(build === undefined ? athena : async (ctx) => ({ ...(await athena(ctx)), build })));
+  }
+  if (flags['base-ref']) {
+    const proxyCwd = path.resolve(io.cwd, flags['proxy-cwd'] ?? '.');
+    arms.push(
+      withTimeout(
+        baseRefArm(
+          io.repoRoot,
+          flags['base-ref'],
+          custom
+            ? {
+                start: flags['proxy-start']!,
+                relativeCwd: path.relative(io.repoRoot, proxyCwd),
+                ...(flags['proxy-build'] !== undefined ? { build: flags['proxy-build'] } : {}),
+              }
+            : undefined,
+        ),
+      ),
+    );
+  }
+  if (flags.reference === 'haproxy') arms.push(withTimeout(haproxyArm()));
+
+  const moreRounds =
+    plan.kind === 'baseline'
+      ? createMoreRoundsHook({ baseline: plan.baseline, log })
+      : plan.kind === 'arms'
+        ? createMoreRoundsHook({ arms: { head: plan.head, base: plan.base }, log })
+        : undefined;
+  const outDir = flags.out ? path.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now()));
+
+  const outcome = await runBenchmark(
+    {
+      ...(mysql ? { mysql: { ...mysql, database: mysql.database ?? 'test' } } : {}),
+      suite,
+      arms,
+      outDir,
+      repoRoot: io.repoRoot,
+      trafficCheck: !flags['no-traffic-check'],
+      ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
+      ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+      ...(flags['budget-minutes'] !== undefined ? { budgetMinutes: flags['budget-minutes'] } : {}),
+      ...(moreRounds ? { moreRounds } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+    },
+    { exec: io.exec, now, log, progress, env: io.env, driverFor },
+  );
+
+  let comparison: Comparison | undefined;
+  if (plan.kind === 'baseline') comparison = compareToBaseline(plan.baseline, outcome.results);
+  else if (plan.kind === 'arms') comparison = compareArms(outcome.results, plan.head, plan.base);
+  const report = comparison
+    ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison))
+    : outcome.reportMarkdown;
+  writeFileSync(outcome.reportPath, report);
+  writeFileSync(path.join(outDir, 'report.html'), renderHtmlReport(outcome.results, comparison));
+  io.stdout(report);
+  io.stdout(`\nresults: ${outcome.resultsPath}\nreport:  ${outcome.reportPath}\n`);
+  return comparison
+    ? exitCodeFor(comparison, { failOnInconclusive: flags['fail-on-inconclusive'] })
+    : ExitCode.Pass;
+}
+
+/** Maps an error to its exit code with one message on stderr. */
+export function reportFailure(command: string, error: unknown, stderr: (s: string) => void): number {
+  if (error instanceof AthenaBenchError) {
+    stderr(`athena-bench ${command}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error)}\n`);
+  return ExitCode.Infrastructure;
+}
