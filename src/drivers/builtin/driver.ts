@@ -42,7 +42,7 @@ const emptyCounters = (): Counters => ({ transactions: 0, read: 0, write: 0, oth
  *   mix point_select: one prepared `SELECT c FROM <table> WHERE id=?` per transaction (autocommit);
  *   mix read_write: like sysbench's oltp_read_write — BEGIN, 10 point selects, 4 range selects
  *     (simple, SUM, ORDER BY, DISTINCT over 100 ids), 2 updates (index and non-index column),
- *     DELETE + INSERT of one row, COMMIT: 18 statements, counted read 14 / write 4 / other 2.
+ *     DELETE + INSERT of one row, COMMIT: 20 statements, counted read 14 / write 4 / other 2.
  * Statements run as server-side prepared statements (mysql2 execute), BEGIN/COMMIT as text queries.
  * Deadlocks and lock-wait timeouts roll back, count as errors and are retried (sysbench's default);
  * any other error fails the run.

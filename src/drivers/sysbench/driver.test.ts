@@ -1,0 +1,186 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import mysql from 'mysql2/promise';
+import { InfrastructureError } from '../../errors.ts';
+import { startLocalServer, type LocalServer } from '../../mysql/index.ts';
+import { DriverMetricsSchema } from '../../results/schema.ts';
+import { WorkloadSchema } from '../../suite/schema.ts';
+import { realExec } from '../../util/exec.ts';
+import { findFreePort } from '../../util/net.ts';
+import type { DriverContext } from '../types.ts';
+import { createSysbenchDriver, type SysbenchWorkload } from './driver.ts';
+
+let server: LocalServer;
+before(async () => {
+  server = await startLocalServer({ database: 'bench' });
+});
+after(async () => {
+  await server?.stop();
+});
+
+const driver = createSysbenchDriver();
+
+function workload(
+  test: string,
+  extra: Record<string, unknown> = {},
+  common: Record<string, unknown> = {},
+): SysbenchWorkload {
+  const w = WorkloadSchema.parse({
+    id: test.replace(/_/g, '-'),
+    title: test,
+    driver: 'sysbench',
+    threads: 2,
+    ...common,
+    options: { test, tables: 1, tableSize: 200, timeSec: 2, ...extra },
+  });
+  assert.ok(w.driver === 'sysbench');
+  return w;
+}
+
+function ctx(overrides: Partial<DriverContext> = {}): DriverContext {
+  return {
+    target: {
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      database: 'bench',
+    },
+    exec: realExec,
+    ...overrides,
+  };
+}
+
+function assertPlausible(metrics: unknown): void {
+  const m = DriverMetricsSchema.parse(metrics);
+  assert.ok(m.tps > 0, `tps ${m.tps}`);
+  assert.ok(m.qps >= m.tps, `qps ${m.qps} < tps ${m.tps}`);
+  assert.ok(m.transactions > 0 && m.queries >= m.transactions);
+  const { min, avg, max, p95, p99 } = m.latencyMs;
+  assert.ok(
+    min !== null && avg !== null && max !== null && p95 !== null && p99 !== null,
+    JSON.stringify(m.latencyMs),
+  );
+  assert.ok(min <= avg && avg <= max, JSON.stringify(m.latencyMs));
+  assert.ok(p95 <= p99 && p99 <= max, JSON.stringify(m.latencyMs));
+  assert.ok(m.durationSec > 0.5 && m.durationSec < 30);
+}
+
+async function tableCount(): Promise<number> {
+  const conn = await mysql.createConnection({ ...ctx().target });
+  try {
+    const [rows] = await conn.query(
+      "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'bench' AND table_name LIKE 'sbtest%'",
+    );
+    return Number((rows as Array<{ n: number }>)[0]!.n);
+  } finally {
+    await conn.end();
+  }
+}
+
+test('detect finds sysbench and its version; a missing binary gives the install command', async () => {
+  const found = await driver.detect(realExec);
+  assert.ok(found.available, JSON.stringify(found));
+  assert.match(found.version, /^\d+\.\d+\.\d+$/);
+  const missing = await createSysbenchDriver({ find: () => undefined }).detect(realExec);
+  assert.deepEqual(missing, {
+    available: false,
+    reason: 'sysbench not found on PATH',
+    installHint: process.platform === 'darwin' ? 'brew install sysbench' : 'sudo apt-get install -y sysbench',
+  });
+});
+
+test('prepare, run (with warmup and progress) and cleanup: oltp_point_select', async () => {
+  const w = workload('oltp_point_select', {}, { warmupSec: 1 });
+  await driver.prepare(w, ctx());
+  assert.equal(await tableCount(), 1);
+  // prepare again over leftovers (an interrupted run) must work too.
+  await driver.prepare(w, ctx());
+  const progress: number[] = [];
+  const run = await driver.run(w, ctx({ onProgress: (p) => progress.push(p.tps) }));
+  assertPlausible(run.metrics);
+  assert.equal(run.metrics.errors, 0);
+  assert.equal(run.metrics.queriesWrite, 0);
+  assert.ok(progress.length >= 1 && progress.every((t) => t > 0), `progress ${JSON.stringify(progress)}`);
+  assert.equal(run.loadGeneratorCpuUsPerQuery, null);
+  assert.match(run.rawOutput, /# warmup run \(discarded\)[\s\S]*# measured run[\s\S]*SQL statistics:/);
+  assert.ok(!run.rawOutput.includes(server.password), 'the password leaked into the raw output');
+  await driver.cleanup(w, ctx());
+  assert.equal(await tableCount(), 0);
+});
+
+test('oltp_read_write with --db-ps-mode=disable and a --duration override', async () => {
+  const w = workload('oltp_read_write', { psMode: 'disable' });
+  await driver.prepare(w, ctx());
+  try {
+    const run = await driver.run(w, ctx(), { durationSec: 2 });
+    assertPlausible(run.metrics);
+    assert.ok(run.metrics.durationSec >= 1.5, `durationSec ${run.metrics.durationSec}`);
+    assert.ok(
+      run.metrics.queriesRead! > 0 && run.metrics.queriesWrite! > 0 && run.metrics.queriesOther! > 0,
+      JSON.stringify(run.metrics),
+    );
+    // 20 statements per transaction: 14 reads, 4 writes, BEGIN/COMMIT (retried deadlocks add a few).
+    assert.ok(Math.abs(run.metrics.queries / run.metrics.transactions - 20) < 1, JSON.stringify(run.metrics));
+  } finally {
+    await driver.cleanup(w, ctx());
+  }
+});
+
+test('oltp_insert (prepared statements)', async () => {
+  const w = workload('oltp_insert');
+  await driver.prepare(w, ctx());
+  try {
+    const run = await driver.run(w, ctx());
+    assertPlausible(run.metrics);
+    assert.equal(run.metrics.errors, 0);
+    assert.equal(run.metrics.queriesWrite, run.metrics.queries);
+  } finally {
+    await driver.cleanup(w, ctx());
+  }
+});
+
+test('a closed port fails loudly, naming the connection error and not the password', async () => {
+  const port = await findFreePort();
+  const w = workload('oltp_point_select');
+  const closed = ctx({ target: { ...ctx().target, port } });
+  for (const call of [() => driver.run(w, closed), () => driver.prepare(w, closed)]) {
+    await assert.rejects(call(), (error: unknown) => {
+      assert.ok(error instanceof InfrastructureError, String(error));
+      assert.match(
+        error.message,
+        new RegExp(
+          `(unable to connect to MySQL server on host '127\\.0\\.0\\.1', port ${port}|Can't connect)`,
+        ),
+      );
+      assert.ok(!error.message.includes(server.password));
+      return true;
+    });
+  }
+});
+
+test('an abort kills sysbench and fails the run', async () => {
+  const w = workload('oltp_point_select', { timeSec: 30 });
+  await driver.prepare(w, ctx());
+  try {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 1500);
+    const started = Date.now();
+    await assert.rejects(driver.run(w, ctx({ signal: controller.signal })), (error: unknown) => {
+      assert.ok(error instanceof InfrastructureError);
+      assert.match(error.message, /aborted/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 15_000);
+  } finally {
+    await driver.cleanup(w, ctx());
+  }
+});
+
+test('a missing binary fails run with the install command', async () => {
+  const none = createSysbenchDriver({ find: () => undefined });
+  await assert.rejects(
+    none.run(workload('oltp_point_select'), ctx()),
+    /sysbench is not available \(sysbench not found on PATH\)\. Install it: /,
+  );
+});
