@@ -250,7 +250,7 @@ function rawLoginAsSha2Client(): Promise<{ switchPlugin: string; final: number }
         const h1 = createHash('sha1').update(server.password).digest();
         const h2 = createHash('sha1').update(h1).digest();
         const h3 = createHash('sha1').update(scramble).update(h2).digest();
-        socket.write(frame(seq + 1, Buffer.from(h1.map((b: number, i: number) => b ^ h3[i]))));
+        socket.write(frame(seq + 1, Buffer.from(h1.map((b: number, i: number) => b ^ h3[i]!))));
       } else {
         socket.destroy();
         resolve({ switchPlugin, final: payload[0]! });
