@@ -10,7 +10,7 @@ import {
   type Verdict,
   type WorkloadVerdict,
 } from './compare.ts';
-import { VERDICT_MARK, formatNumber } from './markdown.ts';
+import { formatNumber } from './markdown.ts';
 import { METRIC_DEFAULTS } from './metrics.ts';
 import { median } from './stats.ts';
 import { escapeXml as esc, intervalChart, lineChart, PALETTE, type IntervalRow, type Series } from './svg.ts';
@@ -21,6 +21,11 @@ const VERDICT_COLOR: Record<Verdict, string> = {
   pass: '#4e79a7',
   inconclusive: '#e8a317',
 };
+
+/** Coloured text badges: emoji need a font the viewer may not have. */
+function badge(v: Verdict | 'info', suffix = ''): string {
+  return `<span class="badge ${v}">${v === 'info' ? 'info only' : v}</span>${suffix ? ` <span class="meta">${esc(suffix)}</span>` : ''}`;
+}
 
 const PER_ROUND_METRICS: MetricName[] = ['tps', 'latency_p95_ms', 'cpu_us_per_query', 'overhead_pct'];
 
@@ -33,6 +38,8 @@ table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px soli
 .chart-title{font-size:13px;font-weight:600;fill:#1f2328}.tick{font-size:11px;fill:#57606a}.label{font-size:12px;fill:#1f2328}.muted{font-size:12px;fill:#8c959f}
 .grid{stroke:#eaeef2;stroke-width:1}.zero{stroke:#57606a;stroke-width:1}.band{fill:#dafbe1}.bad{fill:#ffebe9}
 .meta{color:#57606a;font-size:12px}details{margin:8px 0}code{font-size:12px}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.badge.regressed{background:#d62728}.badge.improved{background:#2ca02c}.badge.pass{background:#4e79a7}.badge.inconclusive{background:#e8a317}.badge.info{background:#8c959f}
 `;
 
 /**
@@ -55,10 +62,8 @@ export function renderHtmlReport(
       ` · ${esc(results.environment.cpuModel)}, ${results.environment.cores} cores, MySQL ${esc(results.environment.mysqlVersion)}</div>`,
   );
   if (comparison) {
-    parts.push(
-      `<p class="summary">${esc(VERDICT_MARK[comparison.verdict])} — ${esc(comparison.summaryLine)}</p>`,
-    );
-    for (const w of comparison.warnings) parts.push(`<div class="warn">⚠️ ${esc(w)}</div>`);
+    parts.push(`<p class="summary">${badge(comparison.verdict)} ${esc(comparison.summaryLine)}</p>`);
+    for (const w of comparison.warnings) parts.push(`<div class="warn">${esc(w)}</div>`);
     parts.push(
       `<p class="meta">Compared ${esc(comparison.current.label)} against ${esc(comparison.reference.label)}. Δ: Hodges–Lehmann shift in % of the reference median (overhead in points); ` +
         `intervals ${Math.round(comparison.level * 100)}%; Mann–Whitney U with Holm over ${comparison.comparisons} gated comparisons, α = ${comparison.alpha}.</p>`,
@@ -90,8 +95,8 @@ function workloadSection(
   history: Baseline[],
 ): string {
   const out: string[] = [];
-  const mark = verdict ? `${VERDICT_MARK[verdict.verdict]} · ` : '';
-  out.push(`<h2 id="w-${esc(w.id)}">${esc(mark)}${esc(w.id)} — ${esc(w.title)}, ${w.threads} threads</h2>`);
+  const mark = verdict ? `${badge(verdict.verdict)} ` : '';
+  out.push(`<h2 id="w-${esc(w.id)}">${mark}${esc(w.id)} — ${esc(w.title)}, ${w.threads} threads</h2>`);
   if (w.skipped !== null) {
     out.push(`<p class="meta">Skipped: ${esc(w.skipped)}</p>`);
     return out.join('\n');
@@ -114,13 +119,11 @@ function metricTable(v: WorkloadVerdict, c: Comparison): string {
         : `[${formatNumber(m.ciLow)}, ${formatNumber(m.ciHigh)}]${m.scale === 'points' ? ' pts' : '%'}`;
     const p = m.pAdjusted ?? m.pValue;
     const verdict =
-      m.policy === 'info'
-        ? 'ℹ️ info only'
-        : `${VERDICT_MARK[m.verdict]}${m.policy === 'warn' ? ' (warn only)' : ''}`;
+      m.policy === 'info' ? badge('info') : badge(m.verdict, m.policy === 'warn' ? 'warn only' : '');
     return (
       `<tr><td>${esc(m.label)}</td><td class="num">${esc(formatNumber(m.baselineMedian))}</td><td class="num">${esc(formatNumber(m.currentMedian))}</td>` +
       `<td class="num">${esc(formatDelta(m))}</td><td>${esc(ci)}</td><td class="num">${p === null ? '—' : esc(formatP(p))}</td>` +
-      `<td>${esc(verdict)}</td><td>${esc(m.note ?? '')}</td></tr>`
+      `<td>${verdict}</td><td>${esc(m.note ?? '')}</td></tr>`
     );
   });
   return (
@@ -189,8 +192,12 @@ function perRoundCharts(results: Results, w: WorkloadResult, verdict: WorkloadVe
       });
     });
     const ref = verdict?.metrics.find((m) => m.metric === metric && m.variant === 'raw');
-    if (ref && ref.baselineSamples.length > 0) {
-      series.push({ name: 'reference', points: ref.baselineSamples.map((y, k) => [k, y]), color: '#8c959f' });
+    if (verdict && ref && ref.baselineSamples.length > 0) {
+      series.push({
+        name: referenceName(verdict),
+        points: ref.baselineSamples.map((y, k) => [k, y]),
+        color: '#8c959f',
+      });
     }
     const spec = METRIC_DEFAULTS[metric];
     return lineChart({
@@ -200,6 +207,10 @@ function perRoundCharts(results: Results, w: WorkloadResult, verdict: WorkloadVe
       width: 380,
     });
   });
+}
+
+function referenceName(v: WorkloadVerdict): string {
+  return `reference (${v.rounds.baseline} rounds)`;
 }
 
 function trendCharts(

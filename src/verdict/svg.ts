@@ -18,10 +18,10 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const raw = (max - min) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+  const first = Math.floor(min / step + 1e-9);
+  const last = Math.max(first + 1, Math.ceil(max / step - 1e-9));
   const out: number[] = [];
-  for (let v = Math.floor(min / step) * step; v <= max + step * 1e-9; v += step)
-    out.push(Number(v.toPrecision(12)));
-  if (out.length < 2) out.push(out[0]! + step);
+  for (let k = first; k <= last; k++) out.push(Number((k * step).toPrecision(12)));
   return out;
 }
 
@@ -61,7 +61,7 @@ export function lineChart(opts: {
 }): string {
   const width = opts.width ?? 420;
   const height = opts.height ?? 220;
-  const m = { top: 28, right: 12, bottom: 40, left: 56 };
+  const m = { top: 28, right: 28, bottom: 40, left: 56 };
   const all = opts.series.flatMap((s) => s.points);
   const body: string[] = [];
   body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
