@@ -211,10 +211,16 @@ export class RawClient {
     return parseServerHandshake(packet.payload);
   }
 
-  /** Greeting + handshake response with mysql_native_password; returns the server's answer. */
-  async login(user: string, password: string, database?: string): Promise<Packet> {
+  /** Reads the greeting and sends a mysql_native_password handshake response (without reading the answer). */
+  async sendLogin(user: string, password: string, database?: string): Promise<ServerHandshake> {
     const greeting = await this.handshake();
     this.send(handshakeResponse({ user, token: nativeToken(password, greeting.scramble), database }), 1);
+    return greeting;
+  }
+
+  /** Greeting + handshake response with mysql_native_password; returns the server's answer. */
+  async login(user: string, password: string, database?: string): Promise<Packet> {
+    await this.sendLogin(user, password, database);
     return this.read();
   }
 }
