@@ -123,7 +123,10 @@ export class ProxyServer implements ProxyContext {
   /** Starts listening; probes each shard once so the handshake can announce the real server version. */
   async start(): Promise<{ host: string; port: number }> {
     const probeProfile = makeProfile(ADVERTISED_CAPABILITIES, DEFAULT_COLLATION);
-    await Promise.all([...this.pools.values()].map((p) => p.probe(probeProfile)));
+    // Wait briefly for the probes (so the first clients see the real server version), never for a
+    // backend that does not answer: the listener must come up regardless.
+    const probes = Promise.all([...this.pools.values()].map((p) => p.probe(probeProfile)));
+    await Promise.race([probes, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     for (const pool of this.pools.values()) {
       if (pool.reachable === false)
         this.log(`shard '${pool.shard}' is not reachable yet: ${pool.lastError ?? ''}`);
