@@ -17,16 +17,18 @@ const CUSTOM_QUERY = 'SELECT * FROM users WHERE user_id = 1';
 /**
  * `default`: the seed's table (docs/PERF.md) plus its two mysqlslap commands.
  *
- * Time budget (about 5 minutes on a 2-core runner), per arm run, 2 arms (direct, proxy) × 3 rounds:
- *   3 sysbench workloads: 2 s warmup (sysbench 1.0.x: a separate run) + 8 s measured + ~1 s of
- *     process start and connection set-up = 11 s; × 6 runs = 66 s; × 3 workloads = 198 s
- *   sysbench prepare (4 tables × 10,000 rows, 4 threads) ~5 s × 3 workloads = 15 s; cleanup ~1 s each
- *   mysqlslap auto-generate-sql: 10 iterations × (~0.3 s for 1,000 queries + ~0.05 s table set-up)
- *     ≈ 4 s, ~5 s through a proxy; × 6 runs ≈ 27 s
- *   mysqlslap custom query: 5 iterations × 25,000 point selects at ~30,000 qps ≈ 4 s, ~6 s through
- *     a proxy; × 6 runs ≈ 30 s
- *   total ≈ 198 + 18 + 27 + 30 ≈ 273 s ≈ 4.6 min, leaving ~25 s for starting MySQL and the proxy.
- * (Measured on the 2-core development machine: direct mysqlslap runs took 3.4 s and 3.9 s.)
+ * Time budget (about 5 minutes on a 2-core runner), 2 arms (direct, proxy) × 3 rounds = 6 runs per
+ * workload. Measured per run on the 2-core development machine while ~8 other jobs shared it (load
+ * average 40), so a dedicated runner is faster:
+ *   3 sysbench workloads: 2 s warmup (sysbench 1.0.x: a separate run) + 8 s measured + ~1.5 s of
+ *     process start and report = 11.5 s measured; × 6 runs × 3 workloads = 207 s
+ *   sysbench prepare (4 tables × 10,000 rows): 1.8-2.5 s × 3 workloads = 6 s; cleanups < 1 s each
+ *   mysqlslap auto-generate-sql, 50 clients, 1,000 queries per iteration: 700-880 qps and ~0.3 s of
+ *     table set-up per iteration, so 5 iterations ≈ 8 s; × 6 runs = 48 s
+ *   mysqlslap custom query, 50 clients, 10,000 point selects per iteration at 10,000-12,000 qps:
+ *     5 iterations ≈ 5 s; × 6 runs = 30 s
+ *   total ≈ 207 + 6 + 48 + 30 = 291 s ≈ 4.9 min (the proxy arm is slower than direct, the dedicated
+ *   runner faster than this shared machine). Starting MySQL and the proxy comes on top.
  * oltp_read_write allows errors: the deadlocks InnoDB reports under 16 threads are retried by
  * sysbench ("ignored errors") and are part of the workload; they are still reported and compared.
  */
@@ -71,7 +73,7 @@ const DEFAULT_SUITE: SuiteInput = {
         autoGenerateSql: true,
         numberIntCols: 2,
         numberCharCols: 3,
-        iterations: 10,
+        iterations: 5,
         numberOfQueries: 1000,
       },
     },
@@ -84,16 +86,18 @@ const DEFAULT_SUITE: SuiteInput = {
         query: CUSTOM_QUERY,
         setupSql: USERS_SETUP_SQL,
         iterations: 5,
-        numberOfQueries: 25_000,
+        numberOfQueries: 10_000,
       },
     },
   ],
 };
 
 /**
- * `quick`: the same shapes at 2 s each on small tables, for tests and smoke checks.
- * Time: 3 sysbench workloads × 2 arms × 2 rounds × (1 s warmup run + 2 s + ~1 s) = 48 s, prepare
- * (2 × 1,000 rows) < 1 s each, mysqlslap 2 × 4 runs × ~1 s = 8 s: about 60 s in all.
+ * `quick`: the same shapes at 2 s per run on small tables and without warmup, for tests and smoke
+ * checks. Time, 2 arms × 2 rounds: 3 sysbench workloads × 4 runs × (2 s + ~1.5 s of start-up and
+ * report) = 42 s, prepare (2 × 1,000 rows) ~1 s each, mysqlslap 2 × 4 runs × ~1.5-2 s = 14 s:
+ * about 60 s (measured with 1 s warmups: 77 s, the direct arm run twice per round on the shared
+ * 2-core development machine).
  */
 const QUICK_SUITE: SuiteInput = {
   name: 'quick',
@@ -107,7 +111,6 @@ const QUICK_SUITE: SuiteInput = {
       title: 'OLTP R/W',
       driver: 'sysbench',
       threads: 16,
-      warmupSec: 1,
       allowErrors: true,
       options: { test: 'oltp_read_write', tables: 2, tableSize: 1000, timeSec: 2 },
     },
@@ -116,7 +119,6 @@ const QUICK_SUITE: SuiteInput = {
       title: 'Select',
       driver: 'sysbench',
       threads: 32,
-      warmupSec: 1,
       options: { test: 'oltp_point_select', tables: 2, tableSize: 1000, timeSec: 2 },
     },
     {
@@ -124,7 +126,6 @@ const QUICK_SUITE: SuiteInput = {
       title: 'Insert',
       driver: 'sysbench',
       threads: 16,
-      warmupSec: 1,
       options: { test: 'oltp_insert', tables: 2, tableSize: 1000, timeSec: 2 },
     },
     {
