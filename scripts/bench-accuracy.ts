@@ -1,0 +1,359 @@
+// Measures how often the gate catches a known slowdown and how often it cries wolf (docs/ACCURACY.md).
+//
+//   node --import tsx scripts/bench-accuracy.ts [--mode baseline|ab|both] [--suite accuracy|default|quick|FILE]
+//        [--aa N] [--trials N] [--slowdowns 5,10,20] [--baseline-rounds N] [--out DIR] [--mysql URL]
+//
+// Method: the proxy under test is this repo's Athena with ATHENA_TEST_BURN_US_PER_QUERY set, which
+// burns that many µs of CPU per forwarded query. A calibration run (burn 0) measures the proxy's
+// own CPU µs per query; a "p% slowdown" burns p% of it. Committed-baseline mode: the calibration
+// run becomes the baseline, every trial is a fresh run compared against it. Base-vs-head mode: each
+// trial runs a base arm (burn 0) and the head arm (burn p%) interleaved, compared with compareArms.
+// A/A trials use burn 0 for the head. Each trial runs with the adaptive-rounds hook, as the gate does.
+// Trials of all levels are interleaved so slow drift of the machine spreads over every level.
+// Every trial is appended to DIR/trials.jsonl as it finishes (a rerun skips the trials already there),
+// and DIR/accuracy.md gets the table.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { driverFor } from '../src/drivers/index.ts';
+import { athenaArm, runBenchmark, type ArmSource } from '../src/engine/run.ts';
+import { silentProgress } from '../src/engine/progress.ts';
+import { parseMysqlUrl } from '../src/mysql/url.ts';
+import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
+import type { Results } from '../src/results/schema.ts';
+import { metricSamples } from '../src/results/schema.ts';
+import { SuiteSchema, type Suite } from '../src/suite/schema.ts';
+import { loadSuite } from '../src/suite/load.ts';
+import { realExec } from '../src/util/exec.ts';
+import { baselineFromResults, type Baseline } from '../src/verdict/baseline.ts';
+import { compareArms, compareToBaseline, type Comparison } from '../src/verdict/compare.ts';
+import { createMoreRoundsHook } from '../src/verdict/rounds.ts';
+import { median } from '../src/verdict/stats.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The suite the accuracy runs use by default: the default suite's point-select shape (the
+ * workload where the proxy's per-query cost matters most), short runs, 4 planned rounds and up to
+ * 8 adaptive, so one trial takes about a minute on a 2-core machine. One workload keeps Holm's
+ * family at 5 gated metrics: 4 vs 4 rounds can then reach significance in A/B mode only after
+ * adaptive rounds (needs 5), and against an 8-round baseline from 4 rounds (2/C(12,4) = 0.004).
+ */
+const ACCURACY_SUITE = SuiteSchema.parse({
+  name: 'accuracy',
+  description: 'Point select through the proxy, short runs: the accuracy experiment (docs/ACCURACY.md)',
+  rounds: 4,
+  maxRounds: 8,
+  budgetMinutes: 4,
+  workloads: [
+    {
+      id: 'select',
+      title: 'Select',
+      driver: 'sysbench',
+      threads: 8,
+      warmupSec: 1,
+      options: { test: 'oltp_point_select', tables: 2, tableSize: 1000, timeSec: 3 },
+    },
+  ],
+});
+
+const Flags = z.object({
+  mode: z.enum(['baseline', 'ab', 'both']).default('both'),
+  suite: z.string().default('accuracy'),
+  aa: z.coerce.number().int().min(0).default(20),
+  trials: z.coerce.number().int().min(0).default(20),
+  slowdowns: z
+    .string()
+    .default('5,10,20')
+    .transform((s) => s.split(',').map(Number))
+    .pipe(z.array(z.number().positive().max(500))),
+  baselineRounds: z.coerce.number().int().min(2).default(8),
+  out: z.string().default('.athena-bench/accuracy'),
+  mysql: z.string().optional(),
+});
+
+interface Trial {
+  mode: 'baseline' | 'ab';
+  /** Slowdown in % of the proxy's own CPU per query; 0 = A/A. */
+  level: number;
+  index: number;
+  burnUs: number;
+  verdict: Comparison['verdict'];
+  regressed: string[];
+  wallSec: number;
+  rounds: number;
+  /** Measured change of the proxy's CPU µs/query and TPS vs the reference (medians, %). */
+  cpuDeltaPct: number | null;
+  tpsDeltaPct: number | null;
+  error?: string;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} accuracy: ${line}\n`);
+}
+
+function burningArm(name: string, role: 'proxy' | 'base', burnUs: number): ArmSource {
+  const athena = athenaArm(repoRoot, { name, role });
+  return async (ctx) => {
+    const spec = await athena(ctx);
+    // Built once at the start of the experiment; no rebuild per trial.
+    const { build: _build, ...rest } = spec;
+    return { ...rest, env: { ...spec.env, ATHENA_TEST_BURN_US_PER_QUERY: String(burnUs) } };
+  };
+}
+
+async function run(
+  suite: Suite,
+  mysql: LocalServer | ReturnType<typeof target>,
+  arms: ArmSource[],
+  outDir: string,
+  moreRounds?: Parameters<typeof runBenchmark>[0]['moreRounds'],
+  rounds?: number,
+) {
+  return runBenchmark(
+    {
+      mysql: { ...mysql, database: mysql.database ?? 'test' },
+      suite,
+      arms,
+      outDir,
+      repoRoot,
+      ...(rounds !== undefined ? { rounds } : {}),
+      ...(moreRounds ? { moreRounds } : {}),
+    },
+    {
+      exec: realExec,
+      now: Date.now,
+      log: (l) => log(`  ${l}`),
+      progress: silentProgress,
+      env: process.env,
+      driverFor,
+    },
+  );
+}
+
+function target(url: string) {
+  const parsed = parseMysqlUrl(url);
+  return { ...parsed, database: parsed.database ?? 'test' };
+}
+
+function proxyMedian(results: Results, arm: string, metric: 'cpu_us_per_query' | 'tps'): number | null {
+  const values = results.workloads.flatMap((w) => {
+    const s = metricSamples(w, arm, metric);
+    return s.length ? [median(s)] : [];
+  });
+  return values.length ? median(values) : null;
+}
+
+function pctChange(current: number | null, reference: number | null): number | null {
+  return current === null || reference === null || reference === 0
+    ? null
+    : (100 * (current - reference)) / reference;
+}
+
+function table(trials: Trial[]): string {
+  const lines = [
+    '| mode | injected slowdown | burn µs/query | trials | regressed | inconclusive | pass/improved | detection / false-alarm rate | measured CPU/query Δ (median) | measured TPS Δ (median) | median wall time |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const groups = new Map<string, Trial[]>();
+  for (const t of trials) {
+    const key = `${t.mode}|${t.level}`;
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  const keys = [...groups.keys()].sort((a, b) => {
+    const [ma, la] = a.split('|');
+    const [mb, lb] = b.split('|');
+    return ma!.localeCompare(mb!) || Number(la) - Number(lb);
+  });
+  const fmt = (v: number | null, digits = 1) =>
+    v === null ? 'n/a' : `${v > 0 ? '+' : ''}${v.toFixed(digits)}%`;
+  for (const key of keys) {
+    const g = groups.get(key)!;
+    const ok = g.filter((t) => !t.error);
+    const regressed = ok.filter((t) => t.verdict === 'regressed').length;
+    const inconclusive = ok.filter((t) => t.verdict === 'inconclusive').length;
+    const level = g[0]!.level;
+    const rate = ok.length
+      ? `${((100 * regressed) / ok.length).toFixed(0)}% ${level === 0 ? 'false alarms' : 'detected'}`
+      : 'n/a';
+    const cpu = ok.flatMap((t) => (t.cpuDeltaPct === null ? [] : [t.cpuDeltaPct]));
+    const tps = ok.flatMap((t) => (t.tpsDeltaPct === null ? [] : [t.tpsDeltaPct]));
+    lines.push(
+      `| ${g[0]!.mode === 'ab' ? 'base-vs-head' : 'committed baseline'} | ${level === 0 ? 'none (A/A)' : `${level}%`} | ${g[0]!.burnUs.toFixed(1)} | ${ok.length}${g.length > ok.length ? ` (+${g.length - ok.length} failed)` : ''} | ${regressed} | ${inconclusive} | ${ok.length - regressed - inconclusive} | ${rate} | ${fmt(cpu.length ? median(cpu) : null)} | ${fmt(tps.length ? median(tps) : null)} | ${ok.length ? median(ok.map((t) => t.wallSec)).toFixed(0) : 'n/a'} s |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      mode: { type: 'string' },
+      suite: { type: 'string' },
+      aa: { type: 'string' },
+      trials: { type: 'string' },
+      slowdowns: { type: 'string' },
+      'baseline-rounds': { type: 'string' },
+      out: { type: 'string' },
+      mysql: { type: 'string' },
+    },
+    strict: true,
+  });
+  const flags = Flags.parse({ ...values, baselineRounds: values['baseline-rounds'] });
+  const suite = flags.suite === 'accuracy' ? ACCURACY_SUITE : await loadSuite(flags.suite);
+  const outDir = path.resolve(repoRoot, flags.out);
+  mkdirSync(outDir, { recursive: true });
+  const trialsFile = path.join(outDir, 'trials.jsonl');
+  const done: Trial[] = existsSync(trialsFile)
+    ? readFileSync(trialsFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Trial)
+    : [];
+
+  log('building the proxy once (node scripts/build.mjs --proxy-only)');
+  const build = await realExec(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
+    cwd: repoRoot,
+    timeoutMs: 600_000,
+  });
+  if (build.exitCode !== 0) throw new Error(`proxy build failed: ${build.stderr}`);
+
+  const server = flags.mysql ? undefined : await startLocalServer();
+  const mysql = server ?? target(flags.mysql!);
+  try {
+    // Calibration, which is also the committed baseline: the proxy at burn 0, more rounds.
+    const calibrationFile = path.join(outDir, 'calibration.json');
+    let baseline: Baseline;
+    if (existsSync(calibrationFile)) {
+      baseline = JSON.parse(readFileSync(calibrationFile, 'utf8')) as Baseline;
+      log(`reusing the calibration run in ${calibrationFile}`);
+    } else {
+      log(`calibration / baseline run: ${flags.baselineRounds} rounds at burn 0`);
+      const outcome = await run(
+        suite,
+        mysql,
+        [burningArm('proxy', 'proxy', 0)],
+        path.join(outDir, 'calibration'),
+        undefined,
+        flags.baselineRounds,
+      );
+      baseline = baselineFromResults(outcome.results);
+      writeFileSync(calibrationFile, JSON.stringify(baseline, null, 2));
+    }
+    const cpuMedians = baseline.workloads.flatMap((w) =>
+      w.arms.proxy?.metrics.cpu_us_per_query ? [w.arms.proxy.metrics.cpu_us_per_query.median] : [],
+    );
+    if (cpuMedians.length === 0) throw new Error('the calibration run has no proxy CPU µs/query (no /proc?)');
+    const proxyCpuUs = median(cpuMedians);
+    log(
+      `proxy CPU per query at burn 0: ${proxyCpuUs.toFixed(1)} µs (median over ${cpuMedians.length} workload(s))`,
+    );
+
+    const modes: Trial['mode'][] = flags.mode === 'both' ? ['baseline', 'ab'] : [flags.mode];
+    const plan: { mode: Trial['mode']; level: number; index: number }[] = [];
+    const maxCount = Math.max(flags.aa, flags.trials);
+    for (let i = 0; i < maxCount; i++) {
+      for (const mode of modes) {
+        if (i < flags.aa) plan.push({ mode, level: 0, index: i });
+        if (i < flags.trials) for (const level of flags.slowdowns) plan.push({ mode, level, index: i });
+      }
+    }
+    const trials = [...done];
+    for (const p of plan) {
+      if (done.some((t) => t.mode === p.mode && t.level === p.level && t.index === p.index)) continue;
+      const burnUs = (p.level / 100) * proxyCpuUs;
+      const started = Date.now();
+      const trialDir = path.join(outDir, 'trials', `${p.mode}-${p.level}-${p.index}`);
+      let trial: Trial;
+      try {
+        let comparison: Comparison;
+        let results: Results;
+        if (p.mode === 'baseline') {
+          const outcome = await run(
+            suite,
+            mysql,
+            [burningArm('proxy', 'proxy', burnUs)],
+            trialDir,
+            createMoreRoundsHook({ baseline }),
+          );
+          results = outcome.results;
+          comparison = compareToBaseline(baseline, results);
+        } else {
+          const outcome = await run(
+            suite,
+            mysql,
+            [burningArm('proxy', 'proxy', burnUs), burningArm('base', 'base', 0)],
+            trialDir,
+            createMoreRoundsHook({ arms: { head: 'proxy', base: 'base' } }),
+          );
+          results = outcome.results;
+          comparison = compareArms(results, 'proxy', 'base');
+        }
+        const reference = (metric: 'cpu_us_per_query' | 'tps') =>
+          p.mode === 'ab'
+            ? proxyMedian(results, 'base', metric)
+            : median(
+                baseline.workloads.flatMap((w) =>
+                  w.arms.proxy?.metrics[metric] ? [w.arms.proxy.metrics[metric].median] : [],
+                ),
+              );
+        trial = {
+          ...p,
+          burnUs,
+          verdict: comparison.verdict,
+          regressed: comparison.workloads.flatMap((w) =>
+            w.metrics
+              .filter((m) => m.policy === 'gate' && m.verdict === 'regressed')
+              .map((m) => `${w.id}:${m.metric}`),
+          ),
+          wallSec: (Date.now() - started) / 1000,
+          rounds: Math.max(...comparison.workloads.map((w) => w.rounds.current)),
+          cpuDeltaPct: pctChange(
+            proxyMedian(results, 'proxy', 'cpu_us_per_query'),
+            reference('cpu_us_per_query'),
+          ),
+          tpsDeltaPct: pctChange(proxyMedian(results, 'proxy', 'tps'), reference('tps')),
+        };
+      } catch (error) {
+        trial = {
+          ...p,
+          burnUs,
+          verdict: 'inconclusive',
+          regressed: [],
+          wallSec: (Date.now() - started) / 1000,
+          rounds: 0,
+          cpuDeltaPct: null,
+          tpsDeltaPct: null,
+          error: error instanceof Error ? error.message : String(error),
+        };
+      }
+      appendFileSync(trialsFile, `${JSON.stringify(trial)}\n`);
+      trials.push(trial);
+      log(
+        `${p.mode} ${p.level === 0 ? 'A/A' : `${p.level}%`} #${p.index + 1}: ${trial.error ? `FAILED ${trial.error}` : trial.verdict}` +
+          ` (${trial.rounds} rounds, ${trial.wallSec.toFixed(0)} s, CPU/query ${trial.cpuDeltaPct?.toFixed(1) ?? 'n/a'}%, TPS ${trial.tpsDeltaPct?.toFixed(1) ?? 'n/a'}%)`,
+      );
+      writeFileSync(
+        path.join(outDir, 'accuracy.md'),
+        `# Accuracy run\n\nSuite \`${suite.name}\`, proxy CPU/query at burn 0: ${proxyCpuUs.toFixed(1)} µs.\n\n${table(trials)}\n`,
+      );
+    }
+    process.stdout.write(`${table(trials)}\n`);
+    return 0;
+  } finally {
+    await server?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `bench-accuracy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(3);
+  },
+);
