@@ -20,14 +20,15 @@ const CUSTOM_QUERY = 'SELECT * FROM users WHERE user_id = 1';
  * Time budget (about 5 minutes on a 2-core runner), 2 arms (direct, proxy) × 3 rounds = 6 runs per
  * workload. Measured per run on the 2-core development machine while ~8 other jobs shared it (load
  * average 40), so a dedicated runner is faster:
- *   3 sysbench workloads: 2 s warmup (sysbench 1.0.x: a separate run) + 8 s measured + ~1.5 s of
- *     process start and report = 11.5 s measured; × 6 runs × 3 workloads = 207 s
+ *   3 sysbench workloads: 8 s measured + ~1.5 s of process start and report = 9.5 s; × 6 runs × 3
+ *     workloads = 171 s, plus one 2 s warmup per arm and workload (the engine warms each arm once;
+ *     a driver given warmupSec itself adds it to every run): 3 × 2 × 3.5 s = 21 s
  *   sysbench prepare (4 tables × 10,000 rows): 1.8-2.5 s × 3 workloads = 6 s; cleanups < 1 s each
  *   mysqlslap auto-generate-sql, 50 clients, 1,000 queries per iteration: 700-880 qps and ~0.3 s of
  *     table set-up per iteration, so 5 iterations ≈ 8 s; × 6 runs = 48 s
  *   mysqlslap custom query, 50 clients, 10,000 point selects per iteration at 10,000-12,000 qps:
  *     5 iterations ≈ 5 s; × 6 runs = 30 s
- *   total ≈ 207 + 6 + 48 + 30 = 291 s ≈ 4.9 min (the proxy arm is slower than direct, the dedicated
+ *   total ≈ 171 + 21 + 6 + 48 + 30 = 276 s ≈ 4.6 min (the proxy arm is slower than direct, the dedicated
  *   runner faster than this shared machine). Starting MySQL and the proxy comes on top.
  * oltp_read_write allows errors: the deadlocks InnoDB reports under 16 threads are retried by
  * sysbench ("ignored errors") and are part of the workload; they are still reported and compared.
@@ -95,9 +96,9 @@ const DEFAULT_SUITE: SuiteInput = {
 /**
  * `quick`: the same shapes at 2 s per run on small tables and without warmup, for tests and smoke
  * checks. Time, 2 arms × 2 rounds: 3 sysbench workloads × 4 runs × (2 s + ~1.5 s of start-up and
- * report) = 42 s, prepare (2 × 1,000 rows) ~1 s each, mysqlslap 2 × 4 runs × ~1.5-2 s = 14 s:
- * about 60 s (measured with 1 s warmups: 77 s, the direct arm run twice per round on the shared
- * 2-core development machine).
+ * report) = 42 s, prepare (2 × 1,000 rows) 1-4 s each, mysqlslap 2 × 4 runs × ~2 s = 16 s: about
+ * 65 s. (Measured on the shared 2-core development machine under a load average of 40, with the
+ * direct arm twice per round and larger mysqlslap runs: 77-89 s.)
  */
 const QUICK_SUITE: SuiteInput = {
   name: 'quick',
@@ -137,8 +138,8 @@ const QUICK_SUITE: SuiteInput = {
         autoGenerateSql: true,
         numberIntCols: 2,
         numberCharCols: 3,
-        iterations: 3,
-        numberOfQueries: 500,
+        iterations: 2,
+        numberOfQueries: 250,
       },
     },
     {
@@ -149,8 +150,8 @@ const QUICK_SUITE: SuiteInput = {
       options: {
         query: CUSTOM_QUERY,
         setupSql: USERS_SETUP_SQL,
-        iterations: 3,
-        numberOfQueries: 5000,
+        iterations: 2,
+        numberOfQueries: 2000,
       },
     },
   ],
