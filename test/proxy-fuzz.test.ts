@@ -1,0 +1,70 @@
+// Issue 7, hostile bytes: >= 10,000 mutated and random packets against the real proxy bundle, pre-auth
+// and post-auth. Parameters: FUZZ_DEFAULTS in test/proxyFuzzer.ts, or ATHENA_FUZZ_SEED / _PACKETS /
+// _CONCURRENCY for a longer soak (`ATHENA_FUZZ_PACKETS=200000 node scripts/run-tests.mjs test/proxy-fuzz.test.ts`).
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fuzzOptionsFromEnv, runProxyFuzz, type FuzzReport } from './proxyFuzzer.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const options = fuzzOptionsFromEnv(process.env);
+
+before(() => {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.equal(build.status, 0, `building the proxy bundle failed: ${build.stderr}`);
+});
+
+function describe(report: FuzzReport): string {
+  const { proxyStderrTail, failures, ...figures } = report;
+  return `${JSON.stringify(figures, null, 2)}\nfailures: ${JSON.stringify(failures, null, 2)}\nproxy stderr (tail):\n${proxyStderrTail}`;
+}
+
+test(`fuzzing the proxy with ${options.packets} packets (seed ${options.seed}): no crash, no hang, no leak`, async (t) => {
+  const report = await runProxyFuzz({ ...options, log: (line) => t.diagnostic(line) });
+  const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
+  t.diagnostic(
+    `packets ${report.packetsSent} in ${report.cases} connections (${report.preAuthCases} pre-auth, ${report.postAuthCases} post-auth), ` +
+      `ERR received ${report.errPacketsReceived}, stalled handshakes dropped ${report.stallsDropped}, crashes ${report.crashes}, hangs ${report.hangs}, auth failures ${report.authFailures}, ` +
+      `RSS ${mb(report.rssBeforeBytes)} -> peak ${mb(report.rssPeakBytes)} -> ${mb(report.rssAfterBytes)}, ` +
+      `good client ${report.goodClient.queries} queries / ${report.goodClient.errors} errors, ${report.durationMs} ms`,
+  );
+  const details = describe(report);
+  assert.equal(report.crashes, 0, `the proxy exited\n${details}`);
+  assert.ok(report.packetsSent >= options.packets, `only ${report.packetsSent} packets sent\n${details}`);
+  assert.ok(report.preAuthCases > 0 && report.postAuthCases > 0, details);
+  assert.equal(report.authFailures, 0, `valid authentications failed\n${details}`);
+  assert.equal(report.hangs, 0, `connections hung or misbehaved\n${details}`);
+  assert.equal(report.stallsDropped, options.stallCases, `stalled handshakes not dropped\n${details}`);
+  assert.ok(report.errPacketsReceived > 0, `the proxy never answered with ERR\n${details}`);
+  assert.equal(
+    report.connectionsActiveAfter,
+    0,
+    `client sessions left open after every client left\n${details}`,
+  );
+  assert.equal(
+    report.poolActiveAfter,
+    0,
+    `backend connections still checked out after every client left\n${details}`,
+  );
+  assert.ok(
+    report.rssAfterBytes <= report.rssBeforeBytes + options.rssSlackBytes,
+    `RSS did not come back: ${mb(report.rssBeforeBytes)} -> ${mb(report.rssAfterBytes)}\n${details}`,
+  );
+  assert.equal(
+    report.goodClient.errors,
+    0,
+    `the well-behaved client was affected: ${report.goodClient.firstError}\n${details}`,
+  );
+  assert.ok(report.goodClient.queries > 0, details);
+  assert.equal(
+    report.goodClient.rowsFound,
+    report.goodClient.rowsExpected,
+    `rows lost or doubled\n${details}`,
+  );
+  assert.ok(report.proxyAliveAfter, details);
+});
