@@ -203,6 +203,10 @@ test('fails loudly on FATAL outputs, naming the error', () => {
     /Table 'bench\.sbtest3' doesn't exist/,
   );
   assertInfraError(
+    () => parseSysbenchOutput(fixture('1.0.20-system-fatal-server-died.txt')),
+    /sysbench failed: FATAL: mysql_stmt_execute\(\) returned error 2013 \(Lost connection to server during query\)/,
+  );
+  assertInfraError(
     () => parseSysbenchOutput(fixture('1.0.20-system-invalid-option-warmup-time.txt')),
     /invalid option: --warmup-time=1/,
   );
