@@ -1,3 +1,47 @@
-// GitHub Action entry point: filled in by the Action issue.
-process.stderr.write('athena-bench action: not implemented yet\n');
-process.exit(1);
+// GitHub Action entry point (action.yml: main: dist/index.js). It only wires the real parts
+// together; the behaviour is in src/action/run.ts, tested with doubles for every part wired here.
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { realBenchmarker, realVerdicts } from './action/engine-adapter.ts';
+import { gitOps } from './action/git.ts';
+import { actionCore, githubApi, githubContext } from './action/github-adapter.ts';
+import { run } from './action/run.ts';
+import { createProgress } from './engine/progress.ts';
+import { errorMessage } from './errors.ts';
+import { waitForServer } from './mysql/index.ts';
+import { realExec } from './util/exec.ts';
+
+async function main(): Promise<void> {
+  const core = actionCore();
+  const github = githubContext();
+  const log = (line: string) => core.info(line);
+  await run({
+    core,
+    github,
+    githubApi: (token) => githubApi(token, github.repository),
+    git: gitOps(realExec),
+    bench: realBenchmarker({
+      exec: realExec,
+      log,
+      // Plain lines: a live, rewritten line is noise in a CI log.
+      progress: createProgress({ write: (text: string) => process.stdout.write(text), isTTY: false }),
+      env: process.env,
+    }),
+    verdicts: realVerdicts(),
+    waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
+    workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
+    tempDir: () => mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'athena-bench-')),
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
+}
+
+main().then(
+  // Exit now: a handle some library left open must not keep the job step running.
+  () => process.exit(),
+  (error: unknown) => {
+    actionCore().setFailed(`athena-bench could not start: ${errorMessage(error)}`);
+    process.exit();
+  },
+);

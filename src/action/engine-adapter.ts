@@ -1,0 +1,196 @@
+import { existsSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { driverFor } from '../drivers/index.ts';
+import { ATHENA_BUILD_COMMAND } from '../engine/arms.ts';
+import {
+  defaultProxyArm,
+  runBenchmark,
+  type ArmSource,
+  type EngineDeps,
+  type ProxyArmSpec,
+} from '../engine/run.ts';
+import type { ProgressSink } from '../engine/progress.ts';
+import { loadSuite } from '../suite/load.ts';
+import type { Exec } from '../util/exec.ts';
+import { baselineFromResults, loadBaseline, writeBaseline, type Baseline } from '../verdict/baseline.ts';
+import { compareArms, compareToBaseline, formatDelta, type Comparison } from '../verdict/compare.ts';
+import { renderComparisonMarkdown } from '../verdict/markdown.ts';
+import { createMoreRoundsHook } from '../verdict/rounds.ts';
+import type {
+  Benchmarker,
+  BenchRequest,
+  ComparisonPlan,
+  ComparisonView,
+  ProxyUnderTest,
+  Verdicts,
+} from './deps.ts';
+
+/**
+ * The real engine (E2) and verdicts (V) behind the Action's Benchmarker and Verdicts seams. No
+ * decisions live here beyond turning the Action's inputs into arms and a comparison into a view.
+ */
+
+const ATHENA_METRICS_PORT = 4307;
+
+function metricsPortOf(url: string | null): number {
+  if (!url) return ATHENA_METRICS_PORT;
+  const port = new URL(url).port;
+  return port === '' ? 80 : Number(port);
+}
+
+/** The proxy under test: the user's commands, or this repository's Athena when proxy-start is empty. */
+export function proxyArm(proxy: ProxyUnderTest, outDir: string): ArmSource {
+  if (proxy.start === null) {
+    return async (ctx) => {
+      const spec = defaultProxyArm(ctx.mysql, proxy.cwd, {
+        port: proxy.port,
+        metricsPort: metricsPortOf(proxy.metricsUrl),
+        configPath: path.join(outDir, 'athena.toml'),
+      });
+      return { ...spec, build: proxy.build ?? ATHENA_BUILD_COMMAND };
+    };
+  }
+  const spec: ProxyArmSpec = {
+    name: 'proxy',
+    role: 'proxy',
+    start: proxy.start,
+    port: proxy.port,
+    cwd: proxy.cwd,
+    // Without athena_queries_total the engine cannot count the proxy's queries and skips the check.
+    trafficCheck: proxy.metricsUrl !== null,
+    ...(proxy.build !== null ? { build: proxy.build } : {}),
+    ...(proxy.metricsUrl !== null ? { metricsUrl: proxy.metricsUrl } : {}),
+  };
+  return spec;
+}
+
+/**
+ * The base-ref build, from its worktree, running next to the head on ports of its own: Athena gets
+ * them in its generated config; another proxy must listen on $ATHENA_BENCH_PROXY_PORT.
+ */
+export function baseArm(
+  proxy: ProxyUnderTest,
+  base: NonNullable<BenchRequest['base']>,
+  outDir: string,
+): ArmSource {
+  return async (ctx) => {
+    if (proxy.start === null) {
+      const modules = path.join(proxy.cwd, 'node_modules');
+      const baseModules = path.join(base.cwd, 'node_modules');
+      if (existsSync(modules) && !existsSync(baseModules)) symlinkSync(modules, baseModules, 'dir');
+      const spec = defaultProxyArm(ctx.mysql, base.cwd, {
+        name: base.arm,
+        role: 'base',
+        port: await ctx.allocatePort(),
+        metricsPort: await ctx.allocatePort(),
+        configPath: path.join(outDir, `athena-${base.arm}.toml`),
+      });
+      return { ...spec, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
+    }
+    return {
+      name: base.arm,
+      role: 'base',
+      start: proxy.start,
+      port: await ctx.allocatePort(),
+      cwd: base.cwd,
+      trafficCheck: false,
+      commit: base.commit,
+      ...(proxy.build !== null ? { build: proxy.build } : {}),
+    };
+  };
+}
+
+export interface RealBenchmarkerDeps {
+  exec: Exec;
+  log: (line: string) => void;
+  progress: ProgressSink;
+  env: NodeJS.ProcessEnv;
+}
+
+const BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
+
+export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
+  return {
+    loadSuite: (nameOrPath, cwd) =>
+      loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path.resolve(cwd, nameOrPath)),
+    async run(request) {
+      const arms: ArmSource[] = [proxyArm(request.proxy, request.outDir)];
+      if (request.base) arms.push(baseArm(request.proxy, request.base, request.outDir));
+      const moreRounds =
+        request.plan.kind === 'baseline'
+          ? createMoreRoundsHook({ baseline: request.plan.baseline as Baseline, log: deps.log })
+          : request.plan.kind === 'base-ref'
+            ? createMoreRoundsHook({
+                arms: { head: request.plan.headArm, base: request.plan.baseArm },
+                log: deps.log,
+              })
+            : undefined;
+      const engineDeps: EngineDeps = {
+        exec: deps.exec,
+        now: Date.now,
+        log: deps.log,
+        progress: deps.progress,
+        env: deps.env,
+        driverFor,
+      };
+      return runBenchmark(
+        {
+          mysql: request.mysql,
+          suite: request.suite,
+          arms,
+          outDir: request.outDir,
+          repoRoot: request.proxy.cwd,
+          ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
+          ...(moreRounds ? { moreRounds } : {}),
+        },
+        engineDeps,
+      );
+    },
+  };
+}
+
+/** The regressed metrics of each regressed workload, one annotation each. */
+export function comparisonView(comparison: Comparison): ComparisonView {
+  return {
+    verdict: comparison.verdict,
+    summaryLine: comparison.summaryLine,
+    markdown: renderComparisonMarkdown(comparison),
+    warnings: comparison.warnings,
+    regressions: comparison.workloads
+      .filter((w) => w.verdict === 'regressed')
+      .map((w) => ({
+        workload: w.id,
+        message:
+          `${w.title} (${w.threads} threads): ` +
+          w.metrics
+            .filter((m) => m.verdict === 'regressed' && m.policy === 'gate')
+            .map((m) => {
+              const unit = m.scale === 'relative' ? '%' : m.scale === 'points' ? ' pts' : '';
+              const signed = (v: number) =>
+                `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(1)}${unit}`;
+              const ci =
+                m.ciLow !== null && m.ciHigh !== null
+                  ? ` (CI ${signed(m.ciLow)} … ${signed(m.ciHigh)})`
+                  : '';
+              return `${m.label} ${formatDelta(m)}${ci}`;
+            })
+            .join(', '),
+      })),
+  };
+}
+
+export function realVerdicts(): Verdicts {
+  return {
+    loadBaseline: (file) => loadBaseline(file),
+    compare(plan: Exclude<ComparisonPlan, { kind: 'none' }>, results) {
+      const comparison =
+        plan.kind === 'baseline'
+          ? compareToBaseline(plan.baseline as Baseline, results)
+          : compareArms(results, plan.headArm, plan.baseArm);
+      return comparisonView(comparison);
+    },
+    async writeBaseline(results, file, meta) {
+      await writeBaseline(file, baselineFromResults(results, meta));
+    },
+  };
+}
