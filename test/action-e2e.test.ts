@@ -1,0 +1,321 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { parse } from 'yaml';
+import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
+import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
+import type { SuiteInput } from '../src/suite/schema.ts';
+import { commentMarker } from '../src/action/comment.ts';
+import { startFakeGitHub, type FakeGitHub } from './action-fake-github.ts';
+
+/**
+ * The Action as the runner runs it: `node dist/index.js` (bundled here exactly like
+ * scripts/build.mjs bundles it) with INPUT_* variables, a pull_request event payload, the summary
+ * and output files, and GITHUB_API_URL on a loopback server that answers like GitHub — against a
+ * throwaway MariaDB, this repo's proxy (Athena) and real sysbench.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OWNER = 'acme';
+const REPO = 'proxy';
+const PR = 42;
+const HEAD_SHA = '1'.repeat(40);
+const BASE_SHA = '2'.repeat(40);
+// A CPU cost per forwarded query, test-only (proxy/src/main.ts): makes the proxy arm measurably slower.
+const BURN_US_PER_QUERY = '400';
+
+let server: LocalServer;
+let github: FakeGitHub;
+let tmp: string;
+let bundle: string;
+let suiteFile: string;
+let shortSuiteFile: string;
+let baselineFile: string;
+let eventFile: string;
+
+const action = parse(readFileSync(path.join(root, 'action.yml'), 'utf8')) as {
+  inputs: Record<string, { default: string }>;
+};
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'action-e2e-'));
+  const requireShim =
+    "import { createRequire as __athenaCreateRequire } from 'node:module';\nconst require = __athenaCreateRequire(import.meta.url);";
+  bundle = path.join(tmp, 'dist', 'index.js');
+  await build({
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    legalComments: 'none',
+    logLevel: 'warning',
+    absWorkingDir: root,
+    entryPoints: ['src/index.ts'],
+    outfile: bundle,
+    banner: { js: requireShim },
+  });
+  [server, github] = await Promise.all([startLocalServer(), startFakeGitHub(OWNER, REPO)]);
+
+  // The quick suite's point-select workload, kept short for a test: 1 s runs without warmup.
+  // The baseline and the regression run have 5 rounds, the fewest that can be significant after
+  // Holm's correction over the workload's 5 gated metrics (5 vs 5 samples: p >= 0.008); the runs
+  // that only check the comment have 2 (same suite name, so the same sticky comment).
+  const quickSelect = BUILTIN_SUITES.quick.workloads.find((w) => w.id === 'select');
+  assert.ok(quickSelect, 'the quick suite has its select workload');
+  const suite = (rounds: number): SuiteInput => ({
+    name: 'quick-select',
+    description: 'quick suite, select workload only: the Action end-to-end test',
+    rounds,
+    maxRounds: rounds,
+    budgetMinutes: 2,
+    workloads: [
+      {
+        ...quickSelect,
+        threads: 8,
+        warmupSec: 0,
+        options: { ...quickSelect.options, timeSec: 1 },
+      } as SuiteInput['workloads'][number],
+    ],
+  });
+  suiteFile = path.join(tmp, 'suite.json');
+  await writeFile(suiteFile, JSON.stringify(suite(5), null, 2));
+  shortSuiteFile = path.join(tmp, 'suite-short.json');
+  await writeFile(shortSuiteFile, JSON.stringify(suite(2), null, 2));
+  baselineFile = path.join(tmp, 'baselines', 'quick-select.json');
+
+  // The shape of GitHub's pull_request event (the fields the Action and @actions/github read).
+  eventFile = path.join(tmp, 'event.json');
+  const repository = {
+    id: 1,
+    name: REPO,
+    full_name: `${OWNER}/${REPO}`,
+    owner: { login: OWNER, id: 2, type: 'Organization' },
+    private: false,
+    fork: false,
+  };
+  await writeFile(
+    eventFile,
+    JSON.stringify({
+      action: 'synchronize',
+      number: PR,
+      pull_request: {
+        id: 100,
+        number: PR,
+        state: 'open',
+        title: 'Make the proxy faster',
+        user: { login: 'contributor', id: 3, type: 'User' },
+        head: { label: 'contributor:feature', ref: 'feature', sha: HEAD_SHA, repo: repository },
+        base: { label: `${OWNER}:main`, ref: 'main', sha: BASE_SHA, repo: repository },
+        draft: false,
+        merged: false,
+      },
+      repository,
+      sender: { login: 'contributor', id: 3, type: 'User' },
+    }),
+  );
+});
+
+after(async () => {
+  await Promise.allSettled([server?.stop(), github?.close()]);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+interface ActionRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  summary: string;
+  outputs: Record<string, string>;
+}
+
+/** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` blocks. */
+function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const m = /^([^<]+)<<(.+)$/.exec(lines[i]!);
+    if (!m) continue;
+    const value: string[] = [];
+    for (i += 1; i < lines.length && lines[i] !== m[2]; i += 1) value.push(lines[i]!);
+    outputs[m[1]!] = value.join('\n');
+  }
+  return outputs;
+}
+
+/** Runs the bundle like the runner: every declared input as INPUT_<NAME> (defaults filled in). */
+async function runAction(
+  name: string,
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+  eventName = 'pull_request',
+): Promise<ActionRun> {
+  const summaryFile = path.join(tmp, `${name}-summary.md`);
+  const outputFile = path.join(tmp, `${name}-output.txt`);
+  await writeFile(summaryFile, '');
+  await writeFile(outputFile, '');
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('INPUT_') && !key.startsWith('GITHUB_') && !key.startsWith('ATHENA_'))
+      env[key] = value;
+  }
+  for (const [input, spec] of Object.entries(action.inputs)) {
+    // The runner expands ${{ github.token }} before the step starts.
+    const value = inputs[input] ?? (spec.default === '${{ github.token }}' ? 'ghs_e2e_token' : spec.default);
+    env[`INPUT_${input.toUpperCase()}`] = value;
+  }
+  Object.assign(env, {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_EVENT_NAME: eventName,
+    GITHUB_EVENT_PATH: eventFile,
+    GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
+    GITHUB_SHA: HEAD_SHA,
+    GITHUB_REF: `refs/pull/${PR}/merge`,
+    GITHUB_WORKSPACE: root,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_API_URL: github.url,
+    GITHUB_SERVER_URL: 'https://github.test',
+    GITHUB_RUN_ID: '4242',
+    RUNNER_TEMP: tmp,
+    ...extraEnv,
+  });
+  const child = spawn(process.execPath, [bundle], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    summary: readFileSync(summaryFile, 'utf8'),
+    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
+  };
+}
+
+function mysqlInputs(): Record<string, string> {
+  return {
+    'mysql-host': server.host,
+    'mysql-port': String(server.port),
+    'mysql-user': server.user,
+    'mysql-password': server.password,
+    'mysql-database': server.database,
+    'mysql-ready-timeout': '30',
+    suite: suiteFile,
+    baseline: baselineFile,
+  };
+}
+
+function explain(run: ActionRun): string {
+  return (
+    `exit ${run.exitCode}\n--- stdout (tail)\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-2000)}` +
+    `\n--- summary (head)\n${run.summary.slice(0, 6000)}`
+  );
+}
+
+const stickyComments = () => github.comments.filter((c) => c.body.includes(commentMarker('quick-select')));
+
+test('the Action end to end: baseline, regression fails, sticky comment created then updated, fork warns', async (t) => {
+  await t.test('update-baseline writes the baseline file', async () => {
+    const run = await runAction(
+      'baseline',
+      { ...mysqlInputs(), mode: 'update-baseline', 'results-dir': path.join(tmp, 'results-baseline') },
+      {},
+      'push',
+    );
+    assert.equal(run.exitCode, 0, explain(run));
+    assert.ok(existsSync(baselineFile), explain(run));
+    assert.match(run.outputs.summary ?? '', /Baseline for suite quick-select written/);
+    assert.match(run.summary, /Direct MySQL \| Via Athena \| Overhead/);
+    // The password appears only in the command that tells the runner to mask it.
+    const logged = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'));
+    assert.ok(
+      !logged.some((line) => line.includes(server.password)),
+      'the MySQL password never reaches the log',
+    );
+    assert.ok(run.stdout.includes(`::add-mask::${server.password}\n`));
+  });
+
+  let commentUrl = '';
+  await t.test(
+    'an injected slowdown is a regression: the step fails and the comment is created',
+    async () => {
+      const resultsDir = path.join(tmp, 'results-regressed');
+      const run = await runAction(
+        'regressed',
+        { ...mysqlInputs(), 'results-dir': resultsDir },
+        { ATHENA_TEST_BURN_US_PER_QUERY: BURN_US_PER_QUERY },
+      );
+      assert.equal(run.exitCode, 1, explain(run));
+      assert.equal(run.outputs.verdict, 'regressed', explain(run));
+      assert.equal(run.outputs.regressed, 'true');
+      assert.match(run.stdout, /::error title=athena-bench%3A select regressed::Select \(8 threads\): /);
+      assert.match(run.stdout, /::error::Performance regression: /);
+      // The summary holds the verdict and the whole benchmark report.
+      assert.match(run.summary, /athena-bench: quick-select — .*regressed/);
+      assert.match(run.summary, /\| Workload \| Threads \| Direct MySQL \| Via Athena \| Overhead \|/);
+      assert.equal(run.outputs['results-path'], path.join(resultsDir, 'results.json'));
+      assert.ok(existsSync(run.outputs['results-path']!));
+      assert.ok(existsSync(run.outputs['report-path']!));
+      assert.ok(run.outputs.summary && run.outputs.summary.length > 0);
+
+      const posts = github.requests.filter((r) => r.method === 'POST');
+      assert.equal(posts.length, 1, 'one comment created');
+      assert.equal(posts[0]!.path, `/repos/${OWNER}/${REPO}/issues/${PR}/comments`);
+      assert.equal(posts[0]!.authorization, 'token ghs_e2e_token');
+      assert.equal(stickyComments().length, 1);
+      commentUrl = run.outputs['comment-url'] ?? '';
+      assert.match(commentUrl, /#issuecomment-\d+$/);
+      assert.match(stickyComments()[0]!.body, /actions\/runs\/4242/);
+      assert.ok(existsSync(path.join(resultsDir, 'comment.json')), 'the fork-safe artifact is written');
+    },
+  );
+
+  await t.test('the next run updates the same comment, with discussion in between', async () => {
+    github.seedComments(PR, ['Looks slow?', 'Pushed a fix.']);
+    const run = await runAction('fixed', {
+      ...mysqlInputs(),
+      suite: shortSuiteFile,
+      'results-dir': path.join(tmp, 'results-fixed'),
+      // The step status is not what this run checks (noise may make any verdict); the comment is.
+      'fail-on-regression': 'false',
+    });
+    assert.equal(run.exitCode, 0, explain(run));
+    assert.equal(github.requests.filter((r) => r.method === 'POST').length, 1, 'still one comment created');
+    const patches = github.requests.filter((r) => r.method === 'PATCH');
+    assert.equal(patches.length, 1);
+    assert.equal(run.outputs['comment-url'], commentUrl);
+    assert.equal(stickyComments().length, 1);
+    assert.match(
+      stickyComments()[0]!.body,
+      new RegExp(`athena-bench: quick-select — .*${run.outputs.verdict}`),
+    );
+  });
+
+  await t.test('a fork pull request (403 on write) warns and still succeeds with the summary', async () => {
+    github.readOnly = true;
+    try {
+      const run = await runAction('fork', {
+        ...mysqlInputs(),
+        suite: shortSuiteFile,
+        'results-dir': path.join(tmp, 'results-fork'),
+        'comment-on-pr': 'always',
+        'fail-on-regression': 'false',
+      });
+      assert.equal(run.exitCode, 0, explain(run));
+      assert.match(run.stdout, /::warning::Could not comment on pull request #42 \(HTTP 403\)/);
+      assert.match(run.summary, /Via Athena/);
+      assert.ok(['pass', 'improved', 'inconclusive', 'regressed'].includes(run.outputs.verdict ?? ''));
+      assert.equal(run.outputs['comment-url'], '');
+    } finally {
+      github.readOnly = false;
+    }
+  });
+});
