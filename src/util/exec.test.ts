@@ -59,7 +59,7 @@ test('passes stdin, env and cwd', async () => {
 test('a timeout kills the whole process group, grandchildren included', async () => {
   // sh starts a background sleep (a grandchild) and then waits: both must die.
   const result = await realExec('sh', ['-c', 'sleep 30 & echo $!; wait'], {
-    timeoutMs: 300,
+    timeoutMs: 3000, // long enough for sh to start and print the pid under load
     killGraceMs: 500,
   });
   assert.equal(result.timedOut, true);
