@@ -85,7 +85,7 @@ test('point_select: a closed loop with latency percentiles and its own CPU cost'
     assert.equal(m.errors, 0);
     const { min, avg, max, p95, p99 } = m.latencyMs;
     assert.ok(min! <= avg! && avg! <= max! && p95! <= p99! && p99! <= max!, JSON.stringify(m.latencyMs));
-    assert.ok(m.durationSec >= 1.4 && m.durationSec < 5, String(m.durationSec));
+    assert.ok(m.durationSec >= 1.4 && m.durationSec < 15, String(m.durationSec));
     assert.ok(run.loadGeneratorCpuUsPerQuery !== null && run.loadGeneratorCpuUsPerQuery > 0);
     assert.ok(progress.length >= 1, 'no progress reported');
     assert.match(run.rawOutput, /load generator CPU [\d.]+ µs\/query/);
@@ -147,7 +147,7 @@ test('an abort stops the loop and fails the run', async () => {
       driver.run({ ...w, options: { ...w.options, timeSec: 30 } }, ctx({ signal: controller.signal })),
       /aborted/,
     );
-    assert.ok(Date.now() - started < 5000);
+    assert.ok(Date.now() - started < 15_000);
   } finally {
     await driver.cleanup(w, ctx());
   }
