@@ -74,12 +74,37 @@ export class BackendError extends Error {
 
 /** Receives the backend's bytes while a session owns the connection. */
 export interface BackendSink {
-  onBackendData(chunk: Buffer): void;
+  /**
+   * A chunk read from the server. It is a view of the connection's read buffer, which the next read
+   * overwrites: return true when something may still reference it (e.g. a client write that did
+   * not complete synchronously), so the connection reads into a fresh buffer next time.
+   */
+  onBackendData(chunk: Buffer): boolean;
   onBackendClosed(conn: BackendConnection): void;
   onBackendDrain(): void;
 }
 
 let nextBackendId = 1;
+
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Reads a backend socket into one reusable buffer (net's `onread`), skipping the Readable stream
+ * machinery and a fresh allocation per read. The buffer is replaced only when the consumer says
+ * the previous chunk is still referenced.
+ */
+class SocketReader {
+  private buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  onChunk: (chunk: Buffer) => boolean = () => false;
+  readonly onread = {
+    buffer: (): Buffer => this.buffer,
+    callback: (bytes: number, buf: Uint8Array): boolean => {
+      const chunk = Buffer.from(buf.buffer, buf.byteOffset, bytes);
+      if (this.onChunk(chunk)) this.buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      return true;
+    },
+  };
+}
 
 export class BackendConnection {
   readonly id = nextBackendId++;
@@ -104,20 +129,22 @@ export class BackendConnection {
     readonly capabilities: number,
     database: string | null,
     now: number,
+    reader: SocketReader,
   ) {
     this.createdAt = now;
     this.lastUsedAt = now;
     this.currentDb = database;
-    socket.on('data', this.onData);
+    reader.onChunk = this.onData;
     socket.on('drain', this.onDrain);
     socket.on('close', this.onClose);
     socket.on('error', () => undefined); // 'close' follows
   }
 
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.sink !== null) this.sink.onBackendData(chunk);
-    else if (this.internalReply !== null) this.internalFramer.push(chunk);
+  private readonly onData = (chunk: Buffer): boolean => {
+    if (this.sink !== null) return this.sink.onBackendData(chunk);
+    if (this.internalReply !== null) this.internalFramer.push(chunk);
     else this.destroy(); // unsolicited bytes (e.g. the server killed the connection): unusable
+    return false;
   };
 
   private readonly onDrain = (): void => {
@@ -216,7 +243,8 @@ export class BackendConnection {
   ): Promise<BackendConnection> {
     const where = `${target.host}:${target.port}`;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: target.host, port: target.port });
+      const reader = new SocketReader();
+      const socket = net.connect({ host: target.host, port: target.port, onread: reader.onread });
       socket.setNoDelay(true);
       let settled = false;
       const fail = (error: BackendError): void => {
@@ -245,7 +273,6 @@ export class BackendConnection {
           if (auth.done) {
             settled = true;
             clearTimeout(timer);
-            socket.removeAllListeners('data');
             socket.removeAllListeners('error');
             socket.removeAllListeners('close');
             if (framer.hasPartial) throw new ProtocolError('bytes after the authentication OK');
@@ -259,6 +286,7 @@ export class BackendConnection {
                 auth.capabilities,
                 database,
                 now(),
+                reader,
               ),
             );
           }
@@ -267,7 +295,10 @@ export class BackendConnection {
           else fail(cantConnect(error instanceof Error ? error.message : String(error)));
         }
       });
-      socket.on('data', (chunk: Buffer) => framer.push(chunk));
+      reader.onChunk = (chunk) => {
+        framer.push(chunk); // keeps copies of partial packets only; whole ones are parsed right away
+        return false;
+      };
     });
   }
 }
@@ -337,7 +368,7 @@ export class BackendAuthenticator {
         );
       }
       this.plugin = sw.plugin;
-      this.scramble = sw.data;
+      this.scramble = Buffer.from(sw.data); // a view of the read buffer: copy, it is used later
       return framePacket(this.token(), seq + 1);
     }
     if (first === 0x01 && this.plugin === CACHING_SHA2_PLUGIN) {

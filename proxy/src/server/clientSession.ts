@@ -533,7 +533,7 @@ export class ClientSession implements BackendSink {
 
   // ---- backend bytes ----------------------------------------------------------------------
 
-  onBackendData(chunk: Buffer): void {
+  onBackendData(chunk: Buffer): boolean {
     if (!this.inFlight) {
       // Bytes nobody asked for: the connection is out of step, never reuse it.
       this.ctx.log(
@@ -541,21 +541,20 @@ export class ClientSession implements BackendSink {
       );
       this.backend?.destroy();
       this.close();
-      return;
-    }
-    if (this.infileErrSeq >= 0) {
-      const end = this.scanner.scan(chunk, 0);
-      if (end >= 0) this.completeInfile();
-      return;
+      return false;
     }
     const end = this.scanner.scan(chunk, 0);
+    if (this.infileErrSeq >= 0) {
+      if (end >= 0) this.completeInfile();
+      return false;
+    }
     if (end < 0) {
       this.writeToClient(chunk);
-      return;
+      return this.socket.writableLength > 0;
     }
     if (this.scanner.localInfile) {
       this.refuseLocalInfile(chunk);
-      return;
+      return this.socket.writableLength > 0;
     }
     if (end === chunk.length) this.writeToClient(chunk);
     else {
@@ -565,7 +564,10 @@ export class ClientSession implements BackendSink {
       );
       this.backend!.destroy();
     }
+    // Read before complete(): a write that did not finish synchronously still references the chunk.
+    const retained = this.socket.writableLength > 0;
     this.complete(this.scanner.failed);
+    return retained;
   }
 
   private writeToClient(data: Buffer): void {
