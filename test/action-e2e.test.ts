@@ -259,7 +259,8 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
       assert.match(run.stdout, /::error title=athena-bench%3A select regressed::Select \(8 threads\): /);
       assert.match(run.stdout, /::error::Performance regression: /);
       // The summary holds the verdict and the whole benchmark report.
-      assert.match(run.summary, /athena-bench: quick-select — .*regressed/);
+      assert.match(run.summary, /^## athena-bench: 🔴 regressed\n/);
+      assert.match(run.summary, /Suite `quick-select` · compared with the baseline /);
       assert.match(run.summary, /\| Workload \| Threads \| Direct MySQL \| Via Athena \| Overhead \|/);
       assert.equal(run.outputs['results-path'], path.join(resultsDir, 'results.json'));
       assert.ok(existsSync(run.outputs['results-path']!));

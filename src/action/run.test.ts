@@ -78,7 +78,7 @@ function harness(options: HarnessOptions = {}): Harness {
   const view: ComparisonView = {
     verdict,
     summaryLine: `${verdict}: 2 workloads`,
-    markdown: '| metric | baseline | current |\n|---|---|---|',
+    markdown: `## athena-bench: ${verdict}\n\n**${verdict}: 2 workloads**\n\n| metric | baseline | current |\n|---|---|---|\n`,
     warnings: verdict === 'inconclusive' ? ['too few rounds'] : [],
     regressions:
       verdict === 'regressed'
@@ -224,7 +224,8 @@ test('pass: summary holds verdict and report, outputs set, on-change posts no co
   assert.deepEqual(h.failed, []);
   assert.equal(result.verdict, 'pass');
   const summary = h.summary.join('');
-  assert.match(summary, /athena-bench: quick — ✅ pass/);
+  assert.match(summary, /^## athena-bench: pass\n/);
+  assert.match(summary, /Suite `quick` · compared with the baseline `baselines\/quick\.json`/);
   assert.match(summary, /\| Workload \| Threads \| Direct MySQL \| Via Athena \| Overhead \|/);
   assert.match(summary, /baselines\/quick\.json/);
   assert.equal(h.outputs.verdict, 'pass');
@@ -308,7 +309,7 @@ test('an earlier comment is updated in place even when the verdict is pass', asy
   const result = await run(h.deps);
   assert.equal(result.comment?.action, 'updated');
   assert.equal(h.comments.length, 2);
-  assert.match(h.comments[1]!.body, /✅ pass/);
+  assert.match(h.comments[1]!.body, /## athena-bench: pass/);
 });
 
 test('secrets are masked before anything is logged', async () => {
@@ -369,7 +370,10 @@ test('base-ref: the base is checked out in a worktree, run as an extra arm and c
     h.gitCalls.filter((c) => !c.startsWith('root')),
     ['resolve:origin/main', `add:${BASE}`, 'remove'],
   );
-  assert.match(h.summary.join(''), /Compared with origin\/main/);
+  assert.match(
+    h.summary.join(''),
+    /Suite `quick` · compared with origin\/main \(bbbbbbbbbbbb\), built and run in the same job/,
+  );
 });
 
 test('no baseline on a pull request: A/B against the merge-base with the PR base', async () => {

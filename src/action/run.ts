@@ -48,8 +48,8 @@ const CHECK_GIT =
 
 const VERDICT_MARK: Record<Verdict, string> = {
   pass: '✅ pass',
-  improved: '🚀 improved',
-  regressed: '❌ regressed',
+  improved: '🟢 improved',
+  regressed: '🔴 regressed',
   inconclusive: '⚠️ inconclusive',
 };
 
@@ -278,17 +278,17 @@ async function compare(
   }
   result.verdict = comparison.verdict;
 
-  const heading = `## athena-bench: ${suite.name} — ${VERDICT_MARK[comparison.verdict]}`;
-  const against =
-    plan.kind === 'baseline'
-      ? `Compared with the baseline \`${path.relative(workdir, plan.baselinePath) || plan.baselinePath}\`.`
-      : `Compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B).`;
+  // The comparison markdown opens with the verdict and its one-line summary; this line says what
+  // was compared (one sticky comment per suite, so the suite is named).
+  const context =
+    `Suite \`${suite.name}\` · ` +
+    (plan.kind === 'baseline'
+      ? `compared with the baseline \`${path.relative(workdir, plan.baselinePath) || plan.baselinePath}\``
+      : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const summaryMarkdown = [
-    heading,
-    `**${comparison.summaryLine}**`,
-    against,
-    comparison.markdown,
-    '## Benchmark report',
+    comparison.markdown.trimEnd(),
+    context,
+    '---',
     outcome.reportMarkdown,
   ].join('\n\n');
   await core.writeSummary(summaryMarkdown + '\n');
@@ -302,9 +302,8 @@ async function compare(
   }
   core.info(comparison.summaryLine);
 
-  const footer = deps.github.runUrl ? `\n\n[Full report in the job summary](${deps.github.runUrl})` : '';
-  const commentBody =
-    [heading, `**${comparison.summaryLine}**`, against, comparison.markdown].join('\n\n') + footer;
+  const footer = deps.github.runUrl ? ` · [full report in the job summary](${deps.github.runUrl})` : '';
+  const commentBody = `${comparison.markdown.trimEnd()}\n\n${context}${footer}\n`;
   const pr = deps.github.pullRequest;
   if (pr) {
     await writeCommentArtifact(resultsDir, {
