@@ -285,12 +285,9 @@ async function compare(
     (plan.kind === 'baseline'
       ? `compared with the baseline \`${path.relative(workdir, plan.baselinePath) || plan.baselinePath}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
-  const summaryMarkdown = [
-    comparison.markdown.trimEnd(),
-    context,
-    '---',
-    outcome.reportMarkdown,
-  ].join('\n\n');
+  const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', outcome.reportMarkdown].join(
+    '\n\n',
+  );
   await core.writeSummary(summaryMarkdown + '\n');
 
   setOutput('verdict', comparison.verdict);
