@@ -492,7 +492,8 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
       }
     }
   } catch (error) {
-    failure = error;
+    // An interrupt surfaces as whatever the aborted step threw (a killed driver…): name the cause.
+    failure = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? 'aborted')})`) : error;
   }
 
   const cleanupProblems = await cleanup.runAll();

@@ -61,6 +61,7 @@ Rounds and verdict:
   --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
+  --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
   --fail-on-inconclusive    exit 1 on an inconclusive verdict too
   -h, --help                this help
 
@@ -103,11 +104,15 @@ const RunFlagsSchema = z
     duration: positiveNumber('seconds').optional(),
     'budget-minutes': positiveNumber('minutes').optional(),
     baseline: z.string().min(1).optional(),
+    'no-baseline': z.boolean().default(false),
     'fail-on-inconclusive': z.boolean().default(false),
     out: z.string().min(1).optional(),
     help: z.boolean().default(false),
   })
   .superRefine((f, ctx) => {
+    if (f.baseline !== undefined && f['no-baseline']) {
+      ctx.addIssue({ code: 'custom', path: ['no-baseline'], message: 'contradicts --baseline' });
+    }
     if (f['proxy-start'] !== undefined && f['proxy-port'] === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -143,6 +148,7 @@ const FLAG_TYPES = {
   duration: { type: 'string' },
   'budget-minutes': { type: 'string' },
   baseline: { type: 'string' },
+  'no-baseline': { type: 'boolean' },
   'fail-on-inconclusive': { type: 'boolean' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -225,7 +231,7 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
     plan = { kind: 'baseline', file, baseline: await loadBaseline(file) };
   } else if (flags['base-ref']) {
     plan = { kind: 'arms', head: 'proxy', base: 'base' };
-  } else if (defaultBaseline && !custom) {
+  } else if (defaultBaseline && !custom && !flags['no-baseline']) {
     plan = { kind: 'baseline', file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
   }
   const progress = createProgress(io.stderr, now);

@@ -1,0 +1,106 @@
+// Shared by the test/cli-*.test.ts files: run the CLI as a child process (through tsx, as a user
+// would with `npx tsx src/cli.ts`) with a private TMPDIR, and find what it may have left behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface CliHandle {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** Resolves when stderr has printed a line matching re. */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliHandle {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli.ts'), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin`, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const stderrWaiters: Array<{ re: RegExp; resolve: () => void }> = [];
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    for (const w of [...stderrWaiters]) {
+      if (w.re.test(stderr)) {
+        stderrWaiters.splice(stderrWaiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  });
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })),
+  );
+  return {
+    child,
+    done,
+    waitForStderr: (re, timeoutMs = 60_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (re.test(stderr)) return resolve();
+        const timer = setTimeout(
+          () => reject(new Error(`no ${re} on stderr within ${timeoutMs} ms:\n${stderr}`)),
+          timeoutMs,
+        );
+        stderrWaiters.push({
+          re,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+      }),
+  };
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return startCli(args, env).done;
+}
+
+/** A TMPDIR of its own for one CLI run, so what it leaves there is its own. */
+export function privateTmp(parent: string): string {
+  return mkdtempSync(path.join(parent, 'tmp-'));
+}
+
+/** Processes whose command line mentions any of the markers (paths only this run used). */
+export function processesMentioning(markers: string[]): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (markers.some((m) => cmd.includes(m))) found.push(`${entry}: ${cmd}`);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return found;
+}
+
+/** athena-bench-* entries in a temp directory. */
+export function benchTempDirs(dir = os.tmpdir()): string[] {
+  return readdirSync(dir).filter((e) => e.startsWith('athena-bench-'));
+}
+
+/** Polls until no process mentions the markers (a just-killed process may linger a moment). */
+export async function expectNoProcesses(markers: string[], timeoutMs = 5000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = processesMentioning(markers);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
