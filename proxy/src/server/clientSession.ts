@@ -676,7 +676,7 @@ export class ClientSession implements BackendSink {
     if (wasInFlight) {
       this.inFlight = false;
       this.sendError(
-        Math.min(this.scanner.lastSequenceId + 1, 255),
+        this.scanner.packets > 0 ? (this.scanner.lastSequenceId + 1) & 0xff : 1,
         ErrorCode.SERVER_LOST,
         'Lost connection to MySQL server during query',
       );
