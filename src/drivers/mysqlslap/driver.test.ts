@@ -74,7 +74,7 @@ const databases = async () => (await query<{ Database: string }>('SHOW DATABASES
 test('detect finds mariadb-slap or mysqlslap with its version', async () => {
   const found = await driver.detect(realExec);
   assert.ok(found.available, JSON.stringify(found));
-  assert.match(found.version, /(mariadb-slap|mysqlslap) Ver \S+/);
+  assert.match(found.version, /^(mariadb-slap|mysqlslap) Ver \S+/);
   const missing = await createMysqlslapDriver({ find: () => undefined }).detect(realExec);
   assert.ok(!missing.available);
   assert.match(missing.reason, /mariadb-slap \/ mysqlslap not found/);

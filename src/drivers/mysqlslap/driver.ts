@@ -33,7 +33,9 @@ export function parseMysqlslapVersion(output: string): string | null {
     .map((l) => l.trim())
     .find((l) => /\bVer\s+\S+/.test(l));
   if (!line) return null;
+  // Invoked by absolute path, mysqlslap prints that path: keep the program name only.
   return line
+    .replace(/^\S*\//, '')
     .replace(/\s+/g, ' ')
     .replace(/,.*$/, '')
     .replace(/ for \S+ on .*$/, '');

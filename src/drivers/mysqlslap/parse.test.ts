@@ -124,5 +124,11 @@ test('versions of mariadb-slap and MySQL 8 mysqlslap', () => {
     parseMysqlslapVersion('mysqlslap  Ver 8.0.35 for Linux on x86_64 (MySQL Community Server - GPL)\n'),
     'mysqlslap Ver 8.0.35',
   );
+  assert.equal(
+    parseMysqlslapVersion(
+      '/usr/bin/mariadb-slap  Ver 1.0 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)\n',
+    ),
+    'mariadb-slap Ver 1.0 Distrib 10.11.19-MariaDB',
+  );
   assert.equal(parseMysqlslapVersion('command not found'), null);
 });
