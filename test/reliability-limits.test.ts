@@ -40,7 +40,14 @@ function connect(u: { name: string; password: string }): Promise<mysql.Connectio
   return mysql.createConnection({ host: proxy.host, port: proxy.port, user: u.name, password: u.password });
 }
 
-async function counters(user: string): Promise<Record<string, number>> {
+interface Counters {
+  acquired: number;
+  queueFull: number;
+  timeout: number;
+  qps: number;
+}
+
+async function counters(user: string): Promise<Counters> {
   const m = await proxy.metrics();
   const labels = { user, shard: 'default' };
   return {
