@@ -1,6 +1,6 @@
 // Issue 7, hostile bytes: >= 10,000 mutated and random packets against the real proxy bundle, pre-auth
 // and post-auth. Parameters: FUZZ_DEFAULTS in test/proxyFuzzer.ts, or ATHENA_FUZZ_SEED / _PACKETS /
-// _CONCURRENCY for a longer soak (`ATHENA_FUZZ_PACKETS=200000 node scripts/run-tests.mjs test/proxy-fuzz.test.ts`).
+// _CONCURRENCY for a longer soak, ATHENA_FUZZ_ONLY=N-M to replay some cases of a seed (`ATHENA_FUZZ_PACKETS=200000 node scripts/run-tests.mjs test/proxy-fuzz.test.ts`).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -31,16 +31,18 @@ test(`fuzzing the proxy with ${options.packets} packets (seed ${options.seed}): 
     `packets ${report.packetsSent} in ${report.cases} connections (${report.preAuthCases} pre-auth, ${report.postAuthCases} post-auth), ` +
       `ERR received ${report.errPacketsReceived}, stalled handshakes dropped ${report.stallsDropped}, crashes ${report.crashes}, hangs ${report.hangs}, auth failures ${report.authFailures}, ` +
       `RSS ${mb(report.rssBeforeBytes)} -> peak ${mb(report.rssPeakBytes)} -> ${mb(report.rssAfterBytes)}, ` +
-      `good client ${report.goodClient.queries} queries / ${report.goodClient.errors} errors, ${report.durationMs} ms`,
+      `slowest /metrics ${report.slowestScrapeMs} ms, slowest auth ${report.slowestAuthMs} ms, good client ${report.goodClient.queries} queries / ${report.goodClient.errors} errors, ${report.durationMs} ms`,
   );
   const details = describe(report);
   assert.equal(report.crashes, 0, `the proxy exited\n${details}`);
-  assert.ok(report.packetsSent >= options.packets, `only ${report.packetsSent} packets sent\n${details}`);
-  assert.ok(report.preAuthCases > 0 && report.postAuthCases > 0, details);
+  if (options.onlyCases === undefined) {
+    assert.ok(report.packetsSent >= options.packets, `only ${report.packetsSent} packets sent\n${details}`);
+    assert.ok(report.preAuthCases > 0 && report.postAuthCases > 0, details);
+    assert.equal(report.stallsDropped, options.stallCases, `stalled handshakes not dropped\n${details}`);
+    assert.ok(report.errPacketsReceived > 0, `the proxy never answered with ERR\n${details}`);
+  }
   assert.equal(report.authFailures, 0, `valid authentications failed\n${details}`);
   assert.equal(report.hangs, 0, `connections hung or misbehaved\n${details}`);
-  assert.equal(report.stallsDropped, options.stallCases, `stalled handshakes not dropped\n${details}`);
-  assert.ok(report.errPacketsReceived > 0, `the proxy never answered with ERR\n${details}`);
   assert.equal(
     report.connectionsActiveAfter,
     0,

@@ -40,6 +40,8 @@ export interface FuzzOptions {
   reactTimeoutMs: number;
   /** Allowed RSS growth of the proxy from before fuzzing to after it settles. */
   rssSlackBytes: number;
+  /** Run only the cases with these indexes (inclusive), to reproduce a failure; the stall cases are 0..stallCases-1. */
+  onlyCases?: { from: number; to: number };
   /** Progress lines (optional). */
   log?: (line: string) => void;
 }
@@ -71,7 +73,17 @@ export function fuzzOptionsFromEnv(env: NodeJS.ProcessEnv, base: FuzzOptions = F
     seed: int('ATHENA_FUZZ_SEED', base.seed),
     packets: int('ATHENA_FUZZ_PACKETS', base.packets),
     concurrency: Math.max(1, int('ATHENA_FUZZ_CONCURRENCY', base.concurrency)),
+    ...onlyCasesFromEnv(env.ATHENA_FUZZ_ONLY),
   };
+}
+
+/** ATHENA_FUZZ_ONLY="1500-1520" (or "1515") runs just those cases of the seed. */
+function onlyCasesFromEnv(raw: string | undefined): { onlyCases?: { from: number; to: number } } {
+  if (raw === undefined || raw === '') return {};
+  const match = /^(\d+)(?:-(\d+))?$/.exec(raw);
+  if (match === null) throw new Error(`ATHENA_FUZZ_ONLY: expected "N" or "N-M", got "${raw}"`);
+  const from = Number(match[1]);
+  return { onlyCases: { from, to: match[2] === undefined ? from : Number(match[2]) } };
 }
 
 export interface CaseFailure {
@@ -97,6 +109,10 @@ export interface FuzzReport {
   failures: CaseFailure[];
   rssBeforeBytes: number;
   rssPeakBytes: number;
+  /** The slowest /metrics answer during the fuzzing: a proxy whose event loop is blocked answers late. */
+  slowestScrapeMs: number;
+  /** The slowest successful authentication of a post-auth case (greeting to OK). */
+  slowestAuthMs: number;
   rssAfterBytes: number;
   connectionsActiveAfter: number;
   poolActiveAfter: number;
@@ -854,6 +870,7 @@ interface CaseOutcome {
   errPackets: number;
   closedByProxy: boolean;
   authFailed: boolean;
+  authMs: number;
   problem: string | null;
 }
 
@@ -873,6 +890,7 @@ async function runCase(
     errPackets: 0,
     closedByProxy: false,
     authFailed: false,
+    authMs: 0,
     problem: null,
   };
   let conn: RawConnection;
@@ -902,8 +920,10 @@ async function runCase(
         'fuzz',
         greetingScramble(greeting.payload),
       );
+      const authStart = Date.now();
       await conn.write(frame({ seq: 1, payload: response }), 1);
       const reply = await conn.packetAt(greeting.end, options.reactTimeoutMs);
+      outcome.authMs = Date.now() - authStart;
       if (reply === null || reply.payload[0] !== 0x00) {
         outcome.authFailed = true;
         outcome.problem = `authentication failed: ${reply === null ? 'no reply' : reply.payload.subarray(3).toString('latin1')}`;
@@ -1024,16 +1044,34 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       cases.push(c);
       planned += c.packets;
     }
-    while (planned < options.packets) {
+    while (
+      planned < options.packets ||
+      (options.onlyCases !== undefined && cases.length <= options.onlyCases.to)
+    ) {
       const c = makeCase(cases.length, options.seed, rec);
       cases.push(c);
       planned += c.packets;
     }
+    const only = options.onlyCases;
+    if (only !== undefined)
+      cases.splice(0, cases.length, ...cases.filter((c) => c.index >= only.from && c.index <= only.to));
 
     const good = await startGoodClient(env);
     const rssBefore = rssOf(env.proxy.pid ?? 0);
     let rssPeak = rssBefore;
-    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(env.proxy.pid ?? 0))), 200);
+    // Also time a /metrics scrape now and then: a slow answer means the proxy's event loop was blocked.
+    let slowestScrapeMs = 0;
+    let scraping = false;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, rssOf(env.proxy.pid ?? 0));
+      if (scraping || env.exited !== null) return;
+      scraping = true;
+      const t0 = Date.now();
+      scrape(env.metricsPort)
+        .then(() => (slowestScrapeMs = Math.max(slowestScrapeMs, Date.now() - t0)))
+        .catch(() => undefined)
+        .finally(() => (scraping = false));
+    }, 200);
 
     const report: FuzzReport = {
       seed: options.seed,
@@ -1050,6 +1088,8 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       failures: [],
       rssBeforeBytes: rssBefore,
       rssPeakBytes: 0,
+      slowestScrapeMs: 0,
+      slowestAuthMs: 0,
       rssAfterBytes: 0,
       connectionsActiveAfter: NaN,
       poolActiveAfter: NaN,
@@ -1071,6 +1111,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
         if (c.kind.startsWith('pre-auth')) report.preAuthCases++;
         if (c.kind.startsWith('post-auth')) report.postAuthCases++;
         if (outcome.authFailed) report.authFailures++;
+        else report.slowestAuthMs = Math.max(report.slowestAuthMs, outcome.authMs);
         if (outcome.problem !== null) {
           if (!outcome.authFailed) report.hangs++;
           if (report.failures.length < 20) {
@@ -1131,6 +1172,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       }
     }
     report.rssPeakBytes = rssPeak;
+    report.slowestScrapeMs = slowestScrapeMs;
     if (env.exited !== null) report.crashes = 1;
     report.durationMs = Date.now() - started;
     report.proxyStderrTail = env.stderr.join('').slice(-3000);
