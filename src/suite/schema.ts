@@ -109,7 +109,11 @@ export const SuiteSchema = z
     const seen = new Set<string>();
     suite.workloads.forEach((w, i) => {
       if (seen.has(w.id)) {
-        ctx.addIssue({ code: 'custom', path: ['workloads', i, 'id'], message: `duplicate workload id "${w.id}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['workloads', i, 'id'],
+          message: `duplicate workload id "${w.id}"`,
+        });
       }
       seen.add(w.id);
     });
