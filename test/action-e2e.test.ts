@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
+import { findFreePort } from '../src/util/net.ts';
 import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
 import type { SuiteInput } from '../src/suite/schema.ts';
 import { commentMarker } from '../src/action/comment.ts';
@@ -36,6 +37,8 @@ let tmp: string;
 let bundle: string;
 let suiteFile: string;
 let shortSuiteFile: string;
+let proxyPort: number;
+let metricsPort: number;
 let baselineFile: string;
 let eventFile: string;
 
@@ -61,6 +64,9 @@ before(async () => {
     banner: { js: requireShim },
   });
   [server, github] = await Promise.all([startLocalServer(), startFakeGitHub(OWNER, REPO)]);
+  // Free ports rather than Athena's 3307/4307: other tests may run a proxy at the same time.
+  proxyPort = await findFreePort();
+  metricsPort = await findFreePort();
 
   // The quick suite's point-select workload, kept short for a test: 1 s runs without warmup.
   // The baseline and the regression run have 5 rounds, the fewest that can be significant after
@@ -208,6 +214,8 @@ function mysqlInputs(): Record<string, string> {
     'mysql-password': server.password,
     'mysql-database': server.database,
     'mysql-ready-timeout': '30',
+    'proxy-port': String(proxyPort),
+    'proxy-metrics-url': `http://127.0.0.1:${metricsPort}/metrics`,
     suite: suiteFile,
     baseline: baselineFile,
   };
@@ -294,10 +302,12 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
     assert.equal(patches.length, 1);
     assert.equal(run.outputs['comment-url'], commentUrl);
     assert.equal(stickyComments().length, 1);
+    const body = stickyComments()[0]!.body;
     assert.match(
-      stickyComments()[0]!.body,
-      new RegExp(`athena-bench: quick-select — .*${run.outputs.verdict}`),
+      body,
+      new RegExp(`^<!-- athena-bench:quick-select -->\n## athena-bench: .*${run.outputs.verdict}`),
     );
+    assert.match(body, /Suite `quick-select` · compared with the baseline .*actions\/runs\/4242/);
   });
 
   await t.test('a fork pull request (403 on write) warns and still succeeds with the summary', async () => {
@@ -319,4 +329,47 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
       github.readOnly = false;
     }
   });
+
+  await t.test(
+    'the fork-safe poster (workflow_run, mode: comment) updates the same comment from the artifact',
+    async () => {
+      // GitHub lists no pull request on a workflow_run from a fork: the Action checks the
+      // artifact's pull request against the run's head commit instead.
+      const runEvent = path.join(tmp, 'workflow-run-event.json');
+      await writeFile(
+        runEvent,
+        JSON.stringify({
+          action: 'completed',
+          workflow_run: {
+            id: 4242,
+            name: 'perf-gate',
+            event: 'pull_request',
+            status: 'completed',
+            conclusion: 'failure',
+            head_sha: HEAD_SHA,
+            pull_requests: [],
+          },
+          repository: { name: REPO, full_name: `${OWNER}/${REPO}`, owner: { login: OWNER } },
+        }),
+      );
+      github.pullHeads.set(PR, HEAD_SHA);
+      const patchesBefore = github.requests.filter((r) => r.method === 'PATCH').length;
+      const run = await runAction(
+        'poster',
+        { mode: 'comment', 'results-dir': path.join(tmp, 'results-regressed') },
+        { GITHUB_EVENT_PATH: runEvent },
+        'workflow_run',
+      );
+      assert.equal(run.exitCode, 0, explain(run));
+      assert.ok(
+        github.requests.some((r) => r.method === 'GET' && r.path === `/repos/${OWNER}/${REPO}/pulls/${PR}`),
+      );
+      assert.equal(github.requests.filter((r) => r.method === 'PATCH').length, patchesBefore + 1);
+      assert.equal(github.requests.filter((r) => r.method === 'POST').length, 1, 'still one comment created');
+      assert.equal(run.outputs['comment-url'], commentUrl);
+      assert.equal(run.outputs.verdict, 'regressed');
+      assert.equal(stickyComments().length, 1);
+      assert.match(stickyComments()[0]!.body, /## athena-bench: 🔴 regressed/);
+    },
+  );
 });
