@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseToml } from 'smol-toml';
+import { realExec } from '../util/exec.ts';
+import {
+  athenaUserPasswordVariable,
+  baseRefArm,
+  defaultProxyArm,
+  haproxyConfig,
+  shellQuote,
+  type ArmContext,
+} from './arms.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const mysql = { host: '127.0.0.1', port: 33060, user: 'bench-user', password: 's3cret-pw', database: 'test' };
+
+test("Athena's arm: generated config with the seed's keys, passwords only in the environment", () => {
+  const arm = defaultProxyArm(mysql, '/repo', {
+    port: 4000,
+    metricsPort: 4001,
+    configPath: '/out/athena.toml',
+  });
+  assert.equal(arm.start, 'node proxy/dist/athena.js --config /out/athena.toml');
+  assert.equal(arm.build, 'node scripts/build.mjs --proxy-only');
+  assert.equal(arm.metricsUrl, 'http://127.0.0.1:4001/metrics');
+  assert.equal(arm.trafficCheck, true);
+  const config = JSON.parse(JSON.stringify(parseToml(arm.files![0]!.contents))) as Record<string, unknown>;
+  assert.deepEqual(config.server, { listen_addr: '127.0.0.1', listen_port: 4000, metrics_port: 4001 });
+  assert.deepEqual(config.backend, { host: '127.0.0.1', port: 33060, user: 'bench-user' });
+  assert.deepEqual(config.users, [{ name: 'bench-user' }]);
+  assert.ok(!arm.files![0]!.contents.includes('s3cret-pw'));
+  assert.deepEqual(arm.env, {
+    ATHENA_BACKEND_PASSWORD: 's3cret-pw',
+    ATHENA_USER_BENCH_USER_PASSWORD: 's3cret-pw',
+  });
+  assert.equal(athenaUserPasswordVariable('app.ro'), 'ATHENA_USER_APP_RO_PASSWORD');
+  // Without ports: the seed's.
+  assert.equal(defaultProxyArm(mysql, '/repo').port, 3307);
+});
+
+test('haproxy config: TCP mode, one frontend, MySQL as the one backend server', () => {
+  const cfg = haproxyConfig(mysql, 5000);
+  assert.match(cfg, /mode tcp/);
+  assert.match(cfg, /bind 127\.0\.0\.1:5000/);
+  assert.match(cfg, /server mysql 127\.0\.0\.1:33060/);
+  assert.match(haproxyConfig({ ...mysql, host: '::1' }, 5000), /server mysql \[::1\]:33060/);
+});
+
+test('shellQuote', () => {
+  assert.equal(shellQuote('/tmp/a.toml'), '/tmp/a.toml');
+  assert.equal(shellQuote("/tmp/it's here"), `'/tmp/it'\\''s here'`);
+});
+
+test('the base-ref arm builds from a git worktree that is removed at cleanup', async () => {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'arms-test-'));
+  const cleanups: Array<() => Promise<void>> = [];
+  let port = 41000;
+  const ctx: ArmContext = {
+    mysql,
+    outDir,
+    exec: realExec,
+    allocatePort: async () => port++,
+    addCleanup: (_what, fn) => void cleanups.push(fn),
+  };
+  try {
+    const spec = await baseRefArm(repoRoot, 'HEAD')(ctx);
+    assert.equal(spec.name, 'base');
+    assert.equal(spec.role, 'base');
+    assert.match(spec.commit!, /^[0-9a-f]{40}$/);
+    assert.ok(existsSync(path.join(spec.cwd, 'scripts', 'build.mjs')), 'the worktree holds the repo');
+    assert.ok(existsSync(path.join(spec.cwd, 'node_modules')), 'node_modules shared');
+    assert.notEqual(spec.port, 3307);
+    assert.match(spec.start, /athena-base\.toml/);
+    const worktrees = (await realExec('git', ['worktree', 'list'], { cwd: repoRoot })).stdout;
+    assert.ok(worktrees.includes(spec.cwd));
+    for (const fn of cleanups.reverse()) await fn();
+    assert.ok(!existsSync(spec.cwd));
+    assert.ok(!(await realExec('git', ['worktree', 'list'], { cwd: repoRoot })).stdout.includes(spec.cwd));
+    await assert.rejects(
+      baseRefArm(repoRoot, 'no-such-ref-xyz')(ctx),
+      /--base-ref no-such-ref-xyz: not a commit/,
+    );
+  } finally {
+    for (const fn of cleanups) await fn().catch(() => undefined);
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});
