@@ -134,16 +134,17 @@ test('too few samples: n = m = 2 cannot reach significance, and the warning says
   const warning = c.warnings.find((w) => w.startsWith('Too few samples'));
   assert.ok(warning, c.warnings.join('\n'));
   assert.match(warning, /smallest possible two-sided p is 0\.333/);
-  // 5 gated comparisons (tps, qps, p95, cpu, overhead), 2 reference rounds: 2/C(n+2, 2) <= 0.01 needs n = 19.
-  assert.match(warning, /Holm over 5 comparisons.*at least 19 rounds/);
+  // 4 gated hypotheses (TPS and QPS count as one; p95, CPU, overhead), 2 reference rounds:
+  // 2/C(n+2, 2) <= 0.05/4 = 0.0125 needs C(n+2, 2) >= 160: n = 17 (171; n = 16 gives 153).
+  assert.match(warning, /Holm over 4 comparisons.*at least 17 rounds/);
   const suite = makeResults({
     workloads: [
       { id: 'a', arms: armsFor(1, { tps: 1 }) },
       { id: 'b', arms: armsFor(1, { tps: 1 }) },
     ],
   }).suite;
-  assert.equal(expectedComparisons(suite), 10);
-  // 10 comparisons: 2/C(2n, n) <= 0.005 needs n = 6 (2/924); 5 rounds give 2/252 = 0.0079.
+  assert.equal(expectedComparisons(suite), 8);
+  // 8 comparisons: 2/C(2n, n) <= 0.00625 needs n = 6 (2/924); 5 rounds give 2/252 = 0.0079.
   assert.match(plannedRoundsWarning(suite, 5)!, /At least 6 rounds/);
   assert.equal(plannedRoundsWarning(suite, 6), null);
 });

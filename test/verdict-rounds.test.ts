@@ -64,23 +64,23 @@ test('hook protocol: inconclusive → +2 until decided; regression → confirmed
   );
   const log: string[] = [];
   const hook = createMoreRoundsHook({ baseline, log: (l) => log.push(l), maxRounds: 12 });
-  // 3 clean rounds of a 30% slowdown against 8 baseline rounds cannot be significant after Holm
-  // over 5 gated metrics (2/C(11, 3) = 0.012 > 0.01): inconclusive, more rounds.
-  const slow3 = makeResults({
+  // 2 clean rounds of a 30% slowdown against 8 baseline rounds cannot be significant after Holm
+  // over 4 gated hypotheses (2/C(10, 2) = 0.044 > 0.0125): inconclusive, more rounds.
+  const slow2 = makeResults({
+    workloads: [{ id: 'rw', arms: armsFor(2, { tps: 1000, slowdown: 0.3, seed: 5 }) }],
+  });
+  assert.equal(hook(slow2.workloads[0]!, slow2, 600), 2);
+  assert.match(log[0]!, /^rw: inconclusive after 2 rounds, \+2 rounds \(inconclusive\)$/);
+  // 3 rounds: 2/C(11, 3) = 0.012 <= 0.0125: regressed, re-measured once before it may fail.
+  const slow = makeResults({
     workloads: [{ id: 'rw', arms: armsFor(3, { tps: 1000, slowdown: 0.3, seed: 5 }) }],
   });
-  assert.equal(hook(slow3.workloads[0]!, slow3, 600), 2);
-  assert.match(log[0]!, /^rw: inconclusive after 3 rounds, \+2 rounds \(inconclusive\)$/);
-  // 4 rounds: 2/C(12, 4) = 0.004 <= 0.01: regressed, re-measured once before it may fail.
-  const slow = makeResults({
-    workloads: [{ id: 'rw', arms: armsFor(4, { tps: 1000, slowdown: 0.3, seed: 5 }) }],
-  });
   assert.equal(hook(slow.workloads[0]!, slow, 600), 2);
-  assert.match(log[1]!, /^rw: regressed after 4 rounds, \+2 rounds \(confirm-regression\)$/);
-  const slow6 = makeResults({
-    workloads: [{ id: 'rw', arms: armsFor(6, { tps: 1000, slowdown: 0.3, seed: 5 }) }],
+  assert.match(log[1]!, /^rw: regressed after 3 rounds, \+2 rounds \(confirm-regression\)$/);
+  const slow5 = makeResults({
+    workloads: [{ id: 'rw', arms: armsFor(5, { tps: 1000, slowdown: 0.3, seed: 5 }) }],
   });
-  assert.equal(hook(slow6.workloads[0]!, slow6, 540), 0); // confirmed: still regressed, decided
+  assert.equal(hook(slow5.workloads[0]!, slow5, 540), 0); // confirmed: still regressed, decided
   assert.equal(log.length, 2);
   // Noisy data straddling the threshold: more rounds while inconclusive.
   const arms = armsFor(3, { tps: 1000, seed: 6 });

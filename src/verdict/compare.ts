@@ -312,13 +312,23 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
     notes: [],
   }));
 
-  // Holm's correction over every gated test of the run (workloads × gated metrics).
-  const family = workloads.flatMap((w) => w.metrics.filter((m) => m.policy === 'gate' && m.pValue !== null));
+  // Holm's correction over every gated test of the run (workloads × gated metrics), with TPS and
+  // QPS of a workload as one hypothesis (see hypothesisKey).
+  const groups = new Map<string, MetricComparison[]>();
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== 'gate' || m.pValue === null) continue;
+      const key = `${w.id}\u0000${hypothesisKey(m)}`;
+      groups.set(key, [...(groups.get(key) ?? []), m]);
+    }
+  }
+  const family = [...groups.values()];
+  // A merged hypothesis is only as significant as its least significant member.
   const adjusted = holmAdjust(
-    family.map((m) => m.pValue!),
+    family.map((g) => Math.max(...g.map((m) => m.pValue!))),
     ctx.opts.familySize,
   );
-  family.forEach((m, i) => (m.pAdjusted = adjusted[i]!));
+  family.forEach((g, i) => g.forEach((m) => (m.pAdjusted = adjusted[i]!)));
   const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
 
   const hopeless: string[] = [];
@@ -376,7 +386,7 @@ function tooFewSamplesWarning(
   const m = first.rounds.baseline;
   const needed = minimumRoundsForSignificance(alpha, k, m);
   return (
-    `Too few samples: ${hopeless.length} gated comparison(s) cannot reach significance at all ` +
+    `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all ` +
     `(with ${n} current and ${m} reference rounds the smallest possible two-sided p is ` +
     `${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). ` +
     `They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`
@@ -408,10 +418,24 @@ export function plannedRoundsWarning(
 /** Gated statistical comparisons a suite will make (workloads × gated metrics other than errors). */
 export function expectedComparisons(suite: Suite): number {
   let k = 0;
-  for (const w of suite.workloads) {
-    k += metricSpecsFor(w).filter((s) => s.policy === 'gate' && s.metric !== 'errors').length;
-  }
+  for (const w of suite.workloads) k += gatedHypotheses(w);
   return Math.max(1, k);
+}
+
+/** Gated hypotheses of one workload: its gated metrics other than errors, TPS and QPS counted once. */
+export function gatedHypotheses(workload: Workload | undefined): number {
+  const gated = metricSpecsFor(workload).filter((s) => s.policy === 'gate' && s.metric !== 'errors');
+  return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: 'raw' }))).size;
+}
+
+/**
+ * TPS and QPS of one workload are one hypothesis in Holm's family: for a fixed transaction mix
+ * QPS is TPS times a constant, so their tests are the same test twice, and counting them twice
+ * would cost a round of power for nothing (Holm's guarantee holds for any grouping of tests
+ * whose merged p is the larger of the two).
+ */
+function hypothesisKey(m: Pick<MetricComparison, 'metric' | 'variant'>): string {
+  return `${m.metric === 'qps' ? 'tps' : m.metric}/${m.variant}`;
 }
 
 function metricRows(input: WorkloadInput, normalisedOnly: boolean, level: number): MetricComparison[] {

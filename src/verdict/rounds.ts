@@ -3,11 +3,11 @@ import type { Baseline } from './baseline.ts';
 import {
   compareArms,
   compareToBaseline,
+  expectedComparisons,
   type CompareOptions,
   type Verdict,
   type WorkloadVerdict,
 } from './compare.ts';
-import { metricSpecsFor } from './metrics.ts';
 
 export type RoundsReason = 'inconclusive' | 'confirm-regression' | 'decided' | 'max-rounds' | 'budget';
 
@@ -133,11 +133,8 @@ export function moreRoundsNeeded(
   remainingBudgetSec: number,
   options: MoreRoundsHookOptions & { regressionConfirmed?: boolean },
 ): RoundsDecision {
-  const suiteWorkload = results.suite.workloads.find((w) => w.id === workload.id);
-  const gatedHere = metricSpecsFor(suiteWorkload).filter(
-    (s) => s.policy === 'gate' && s.metric !== 'errors',
-  ).length;
-  const familySize = Math.max(1, gatedHere * results.suite.workloads.length);
+  // The whole suite's family: the other workloads' tests count as p = 1 until they exist.
+  const familySize = expectedComparisons(results.suite);
   const single: Results = { ...results, workloads: [workload] };
   const compareOpts: CompareOptions = { ...options.compare, familySize };
   let verdict: WorkloadVerdict | undefined;
