@@ -51,7 +51,7 @@ export const FUZZ_DEFAULTS: FuzzOptions = {
   packets: 10_000,
   concurrency: 8,
   stallCases: 4,
-  handshakeTimeoutMs: 4_000,
+  handshakeTimeoutMs: 10_000,
   // Generous: they catch hangs, not slowness, on a machine that may be heavily loaded.
   closeTimeoutMs: 15_000,
   reactTimeoutMs: 15_000,
@@ -111,6 +111,8 @@ export interface FuzzReport {
   rssPeakBytes: number;
   /** The slowest /metrics answer during the fuzzing: a proxy whose event loop is blocked answers late. */
   slowestScrapeMs: number;
+  /** The cases in flight when that slowest scrape started (to replay with ATHENA_FUZZ_ONLY). */
+  casesDuringSlowestScrape: number[];
   /** The slowest successful authentication of a post-auth case (greeting to OK). */
   slowestAuthMs: number;
   rssAfterBytes: number;
@@ -1060,15 +1062,24 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
     const rssBefore = rssOf(env.proxy.pid ?? 0);
     let rssPeak = rssBefore;
     // Also time a /metrics scrape now and then: a slow answer means the proxy's event loop was blocked.
+    const inFlight = new Set<number>();
     let slowestScrapeMs = 0;
+    let casesDuringSlowestScrape: number[] = [];
     let scraping = false;
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, rssOf(env.proxy.pid ?? 0));
       if (scraping || env.exited !== null) return;
       scraping = true;
       const t0 = Date.now();
+      const during = [...inFlight];
       scrape(env.metricsPort)
-        .then(() => (slowestScrapeMs = Math.max(slowestScrapeMs, Date.now() - t0)))
+        .then(() => {
+          const ms = Date.now() - t0;
+          if (ms > slowestScrapeMs) {
+            slowestScrapeMs = ms;
+            casesDuringSlowestScrape = [...new Set([...during, ...inFlight])].sort((a, b) => a - b);
+          }
+        })
         .catch(() => undefined)
         .finally(() => (scraping = false));
     }, 200);
@@ -1089,6 +1100,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       rssBeforeBytes: rssBefore,
       rssPeakBytes: 0,
       slowestScrapeMs: 0,
+      casesDuringSlowestScrape: [],
       slowestAuthMs: 0,
       rssAfterBytes: 0,
       connectionsActiveAfter: NaN,
@@ -1099,34 +1111,43 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       proxyStderrTail: '',
     };
 
+    const account = (c: FuzzCase, outcome: CaseOutcome): void => {
+      report.packetsSent += outcome.packets;
+      report.bytesSent += outcome.bytes;
+      report.errPacketsReceived += outcome.errPackets;
+      if (c.kind === 'stall' && outcome.closedByProxy) report.stallsDropped++;
+      if (c.kind.startsWith('pre-auth')) report.preAuthCases++;
+      if (c.kind.startsWith('post-auth')) report.postAuthCases++;
+      if (outcome.authFailed) report.authFailures++;
+      else report.slowestAuthMs = Math.max(report.slowestAuthMs, outcome.authMs);
+      if (outcome.problem !== null) {
+        if (!outcome.authFailed) report.hangs++;
+        if (report.failures.length < 20) {
+          report.failures.push({
+            caseIndex: c.index,
+            kind: c.kind,
+            problem: outcome.problem,
+            sentHex: c.bytes.subarray(0, 96).toString('hex'),
+          });
+        }
+      }
+    };
+    // Stalled handshakes only wait for the proxy's timeout: they run beside the workers, not in them.
+    const stalls = cases.filter((c) => c.kind === 'stall');
+    const queue = cases.filter((c) => c.kind !== 'stall');
+    const stallRuns = stalls.map(async (c) => account(c, await runCase(env, c, rec, options)));
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < cases.length && env.exited === null) {
-        const c = cases[next++] as FuzzCase;
+      while (next < queue.length && env.exited === null) {
+        const c = queue[next++] as FuzzCase;
+        inFlight.add(c.index);
         const outcome = await runCase(env, c, rec, options);
-        report.packetsSent += outcome.packets;
-        report.bytesSent += outcome.bytes;
-        report.errPacketsReceived += outcome.errPackets;
-        if (c.kind === 'stall' && outcome.closedByProxy) report.stallsDropped++;
-        if (c.kind.startsWith('pre-auth')) report.preAuthCases++;
-        if (c.kind.startsWith('post-auth')) report.postAuthCases++;
-        if (outcome.authFailed) report.authFailures++;
-        else report.slowestAuthMs = Math.max(report.slowestAuthMs, outcome.authMs);
-        if (outcome.problem !== null) {
-          if (!outcome.authFailed) report.hangs++;
-          if (report.failures.length < 20) {
-            report.failures.push({
-              caseIndex: c.index,
-              kind: c.kind,
-              problem: outcome.problem,
-              sentHex: c.bytes.subarray(0, 96).toString('hex'),
-            });
-          }
-        }
+        inFlight.delete(c.index);
+        account(c, outcome);
         if (c.index % 500 === 0) log(`case ${c.index}/${cases.length}, packets sent ${report.packetsSent}`);
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    await Promise.all([...stallRuns, ...Array.from({ length: options.concurrency }, worker)]);
     clearInterval(sampler);
     if (env.exited !== null) report.crashes = 1;
 
@@ -1173,6 +1194,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
     }
     report.rssPeakBytes = rssPeak;
     report.slowestScrapeMs = slowestScrapeMs;
+    report.casesDuringSlowestScrape = casesDuringSlowestScrape;
     if (env.exited !== null) report.crashes = 1;
     report.durationMs = Date.now() - started;
     report.proxyStderrTail = env.stderr.join('').slice(-3000);
