@@ -107,8 +107,15 @@ for (const psMode of ['auto', 'disable']) {
     // Every query sysbench counted went through Athena and was typed like sysbench types it
     // (reads = SELECTs, writes = INSERT/UPDATE/DELETE, other = BEGIN/COMMIT). In ps mode the
     // EXECUTEs carry their PREPAREd statement's type; the PREPAREs themselves are 'other'.
-    assert.equal(delta('select'), counts.read);
-    assert.equal(delta('insert') + delta('update') + delta('delete'), counts.write);
+    // A statement that failed with an ignored error (deadlock) is forwarded and counted by Athena, not
+    // by sysbench: each ignored error may add one to Athena's count.
+    const within = (actual: number, expected: number, what: string): void =>
+      assert.ok(
+        actual >= expected && actual <= expected + counts.errors,
+        `${what}: Athena counted ${actual}, sysbench ${expected} (+ up to ${counts.errors} failed)`,
+      );
+    within(delta('select'), counts.read, 'SELECTs');
+    within(delta('insert') + delta('update') + delta('delete'), counts.write, 'writes');
     // A deadlock makes sysbench send ROLLBACK ('other' for Athena) instead of COMMIT.
     const transactions = delta('begin') + delta('commit');
     assert.ok(
