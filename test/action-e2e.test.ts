@@ -373,3 +373,46 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
     },
   );
 });
+
+test('failures fail the step naming the part that broke and what to check', async (t) => {
+  await t.test('a bad input', async () => {
+    const run = await runAction('bad-input', { ...mysqlInputs(), 'mysql-port': 'abc' });
+    assert.equal(run.exitCode, 1, explain(run));
+    assert.match(run.stdout, /::error::input mysql-port: expected an integer 1-65535, got 'abc'/);
+  });
+
+  await t.test('MySQL refusing the credentials', async () => {
+    const run = await runAction('bad-password', {
+      ...mysqlInputs(),
+      'mysql-password': 'not-the-password',
+      'mysql-ready-timeout': '2',
+      'results-dir': path.join(tmp, 'results-bad-password'),
+    });
+    assert.equal(run.exitCode, 1, explain(run));
+    assert.match(
+      run.stdout,
+      new RegExp(`::error::MySQL at ${server.host}:${server.port} failed: .*not ready`),
+    );
+    assert.match(run.stdout, /authentication failed for user/);
+    assert.match(run.stdout, /Check: the `services: mysql` block/);
+    assert.match(run.summary, /the run failed/);
+    const logged = run.stdout.split('\n').filter((line) => !line.startsWith('::add-mask::'));
+    assert.ok(!logged.some((line) => line.includes('not-the-password')));
+  });
+
+  await t.test('a proxy that exits at start', async () => {
+    const run = await runAction('dead-proxy', {
+      ...mysqlInputs(),
+      mode: 'update-baseline',
+      baseline: path.join(tmp, 'results-dead-proxy', 'never-written.json'),
+      'proxy-start': 'echo "listener: address already in use" >&2; exit 7',
+      'proxy-metrics-url': '',
+      'results-dir': path.join(tmp, 'results-dead-proxy'),
+    });
+    assert.equal(run.exitCode, 1, explain(run));
+    assert.match(run.stdout, /::error::the benchmark failed: /);
+    assert.match(run.stdout, /address already in use/);
+    assert.match(run.stdout, /Check: the proxy \(proxy-build, proxy-start, proxy-port/);
+    assert.equal(run.outputs.verdict, undefined);
+  });
+});

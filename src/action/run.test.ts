@@ -394,7 +394,10 @@ test('no baseline outside a pull request, or a missing given baseline: a clear f
 
   const given = harness({ inputs: { baseline: 'perf/base.json' } });
   await run(given.deps);
-  assert.match(given.failed[0] ?? '', /input baseline failed: .*perf\/base\.json does not exist/);
+  assert.match(
+    given.failed[0] ?? '',
+    /^input baseline: .*perf\/base\.json does not exist\. .*mode: update-baseline/,
+  );
 
   const badRef = harness({ inputs: { 'base-ref': 'missing' } });
   await run(badRef.deps);

@@ -194,10 +194,9 @@ async function planComparison(
     return { kind: 'baseline', baselinePath, baseline };
   }
   if (config.baseline) {
-    throw new StepFailure(
-      'input baseline',
-      new Error(`${baselinePath} does not exist`),
-      'the path (relative to working-directory), or create it with `mode: update-baseline`.',
+    throw new UsageError(
+      `input baseline: ${baselinePath} does not exist. Give a path relative to working-directory, ` +
+        'or create the file with `mode: update-baseline`.',
     );
   }
   const pr = deps.github.pullRequest;
