@@ -102,10 +102,18 @@ interface LiveArm {
   trafficCheck: boolean;
 }
 
-/** The nominal measured seconds of one run of a workload (mysqlslap runs until its iterations end). */
-function nominalSeconds(workload: Workload, durationSec: number | undefined): number {
-  if (durationSec !== undefined) return durationSec;
-  return workload.driver === 'mysqlslap' ? 5 : workload.options.timeSec;
+/**
+ * The expected measured seconds of one run of a workload, for progress and budget estimates:
+ * mysqlslap runs until its iterations end, so its runs so far (else 5 s) stand in for a duration.
+ */
+function nominalSeconds(
+  workload: Workload,
+  durationSec: number | undefined,
+  measured?: WorkloadResult,
+): number {
+  if (workload.driver !== 'mysqlslap') return durationSec ?? workload.options.timeSec;
+  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
+  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
 }
 
 /**
@@ -321,7 +329,12 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     // A safety cap for the verdict hook, which applies its own (the same default).
     const maxRounds = Math.max(plannedRounds, options.suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
     const runnable = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
-    const runSeconds = (w: Workload) => nominalSeconds(w, options.durationSec) + RUN_OVERHEAD_SEC;
+    const runSeconds = (w: Workload) =>
+      nominalSeconds(
+        w,
+        options.durationSec,
+        workloads.find((r) => r.id === w.id),
+      ) + RUN_OVERHEAD_SEC;
     const plannedSecondsFrom = (index: number) =>
       runnable
         .slice(index)
@@ -414,7 +427,7 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
               arm: arm.record.name,
               round: round + 1,
               rounds: roundsShown,
-              durationSec: nominalSeconds(workload, durationSec),
+              durationSec: nominalSeconds(workload, durationSec, result),
               remainingSec: left,
             });
             const sample = await measureRun({
@@ -493,7 +506,9 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     }
   } catch (error) {
     // An interrupt surfaces as whatever the aborted step threw (a killed driver…): name the cause.
-    failure = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? 'aborted')})`) : error;
+    failure = signal?.aborted
+      ? new InfrastructureError(`interrupted (${String(signal.reason ?? 'aborted')})`)
+      : error;
   }
 
   const cleanupProblems = await cleanup.runAll();
