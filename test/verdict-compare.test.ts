@@ -116,12 +116,36 @@ test('environment fingerprint mismatch: absolute metrics become informational, n
   assert.ok(Math.abs(rel.delta!) < 3, `relative cpu delta ${rel.delta}`);
   assert.equal(metric(c, 'rw', 'overhead_pct').policy, 'gate');
   assert.equal(c.verdict, 'pass');
-  // The same TPS drop on the same machine is a regression.
+  // The same proxy TPS drop on the same machine, with the direct arm where it was, is a regression.
   const same = compareToBaseline(
     baselineOf(8),
-    makeResults({ workloads: [{ id: 'rw', arms: armsFor(8, { tps: 700, direct: 875, seed: 8 }) }] }),
+    makeResults({ workloads: [{ id: 'rw', arms: armsFor(8, { tps: 700, direct: 1250, seed: 8 }) }] }),
   );
+  assert.equal(metric(same, 'rw', 'tps').policy, 'gate');
   assert.equal(metric(same, 'rw', 'tps').verdict, 'regressed');
+  assert.equal(same.verdict, 'regressed');
+});
+
+test('control drift: when the direct arm moved beyond its threshold, absolute metrics are informational', () => {
+  // Same fingerprint, but the whole machine is 30% slower (another job on it): direct and proxy
+  // TPS both −30%, the proxy's overhead unchanged. Without the guard this is a TPS "regression".
+  const arms = armsFor(8, { tps: 700, direct: 875, seed: 11 });
+  const c = compareToBaseline(baselineOf(8), makeResults({ workloads: [{ id: 'rw', arms }] }));
+  assert.equal(c.environment.normalisedOnly, false);
+  assert.ok(
+    c.warnings.some((w) => /The direct arm \(the control.*rw \(TPS −(29|30)\.\d%\)/.test(w)),
+    c.warnings.join('\n'),
+  );
+  assert.equal(metric(c, 'rw', 'tps').policy, 'info');
+  assert.equal(metric(c, 'rw', 'overhead_pct').policy, 'gate');
+  assert.equal(metric(c, 'rw', 'cpu_us_per_query', 'cpu-relative-to-direct').policy, 'gate');
+  assert.match(c.workloads[0]!.notes[0]!, /direct arm TPS −(29|30)/);
+  assert.notEqual(c.verdict, 'regressed');
+  // The proxy really getting slower on that slower machine still shows in the normalised metrics.
+  const worse = armsFor(8, { tps: 700 / 1.3, direct: 875, seed: 12 });
+  const w = compareToBaseline(baselineOf(8), makeResults({ workloads: [{ id: 'rw', arms: worse }] }));
+  assert.equal(metric(w, 'rw', 'overhead_pct').verdict, 'regressed');
+  assert.equal(w.verdict, 'regressed');
 });
 
 test('too few samples: n = m = 2 cannot reach significance, and the warning says how many rounds', () => {
