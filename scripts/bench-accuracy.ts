@@ -22,8 +22,7 @@ import { athenaArm, runBenchmark, type ArmSource } from '../src/engine/run.ts';
 import { silentProgress } from '../src/engine/progress.ts';
 import { parseMysqlUrl } from '../src/mysql/url.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
-import type { Results } from '../src/results/schema.ts';
-import { metricSamples } from '../src/results/schema.ts';
+import { ResultsSchema, metricSamples, type Results } from '../src/results/schema.ts';
 import { SuiteSchema, type Suite } from '../src/suite/schema.ts';
 import { loadSuite } from '../src/suite/load.ts';
 import { realExec } from '../src/util/exec.ts';
@@ -199,10 +198,13 @@ async function main(): Promise<number> {
       'baseline-rounds': { type: 'string' },
       out: { type: 'string' },
       mysql: { type: 'string' },
+      rejudge: { type: 'boolean' },
     },
     strict: true,
   });
-  const flags = Flags.parse({ ...values, baselineRounds: values['baseline-rounds'] });
+  const { rejudge: rejudgeOnly, ...rest } = values;
+  const flags = Flags.parse({ ...rest, baselineRounds: values['baseline-rounds'] });
+  if (rejudgeOnly) return rejudge(path.resolve(repoRoot, flags.out));
   const suite = flags.suite === 'accuracy' ? ACCURACY_SUITE : await loadSuite(flags.suite);
   const outDir = path.resolve(repoRoot, flags.out);
   mkdirSync(outDir, { recursive: true });
@@ -346,6 +348,41 @@ async function main(): Promise<number> {
   } finally {
     await server?.stop();
   }
+}
+
+/**
+ * --rejudge: recomputes every finished trial's verdict from its results.json with the current
+ * verdict code (the rounds each trial ran were decided by the code of its time) and prints the table.
+ */
+function rejudge(outDir: string): number {
+  const baseline = JSON.parse(readFileSync(path.join(outDir, 'calibration.json'), 'utf8')) as Baseline;
+  const trials = readFileSync(path.join(outDir, 'trials.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Trial);
+  const rejudged = trials.map((t) => {
+    if (t.error) return t;
+    const file = path.join(outDir, 'trials', `${t.mode}-${t.level}-${t.index}`, 'results.json');
+    const results = ResultsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    const c =
+      t.mode === 'baseline' ? compareToBaseline(baseline, results) : compareArms(results, 'proxy', 'base');
+    return {
+      ...t,
+      verdict: c.verdict,
+      regressed: c.workloads.flatMap((w) =>
+        w.metrics
+          .filter((m) => m.policy === 'gate' && m.verdict === 'regressed')
+          .map((m) => `${w.id}:${m.metric}`),
+      ),
+    };
+  });
+  const text = table(rejudged);
+  writeFileSync(
+    path.join(outDir, 'accuracy-rejudged.md'),
+    `# Accuracy run, re-judged with the current verdict code\n\n${text}\n`,
+  );
+  process.stdout.write(`${text}\n`);
+  return 0;
 }
 
 main().then(
