@@ -31,7 +31,7 @@ test(`fuzzing the proxy with ${options.packets} packets (seed ${options.seed}): 
     `packets ${report.packetsSent} in ${report.cases} connections (${report.preAuthCases} pre-auth, ${report.postAuthCases} post-auth), ` +
       `ERR received ${report.errPacketsReceived}, stalled handshakes dropped ${report.stallsDropped}, crashes ${report.crashes}, hangs ${report.hangs}, auth failures ${report.authFailures}, ` +
       `RSS ${mb(report.rssBeforeBytes)} -> peak ${mb(report.rssPeakBytes)} -> ${mb(report.rssAfterBytes)}, ` +
-      `slowest /metrics ${report.slowestScrapeMs} ms (cases in flight: ${report.casesDuringSlowestScrape.join(',')}), slowest auth ${report.slowestAuthMs} ms, good client ${report.goodClient.queries} queries / ${report.goodClient.errors} errors, ${report.durationMs} ms`,
+      `slowest /metrics ${report.slowestScrapeMs} ms (cases in flight: ${report.casesDuringSlowestScrape.join(',')}), slowest auth ${report.slowestAuthMs} ms, good client ${report.goodClient.queries} queries / ${report.goodClient.errors} errors, canary rows ${report.canaryRows}, ${report.durationMs} ms`,
   );
   const details = describe(report);
   assert.equal(report.crashes, 0, `the proxy exited\n${details}`);
@@ -69,4 +69,5 @@ test(`fuzzing the proxy with ${options.packets} packets (seed ${options.seed}): 
     `rows lost or doubled\n${details}`,
   );
   assert.ok(report.proxyAliveAfter, details);
+  assert.equal(report.canaryRows, 0, `a command sent before authentication reached the backend\n${details}`);
 });

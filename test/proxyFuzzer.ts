@@ -126,6 +126,8 @@ export interface FuzzReport {
     rowsFound: number;
   };
   proxyAliveAfter: boolean;
+  /** Rows of fuzz.canary, which only unauthenticated clients try to insert into: must be 0. */
+  canaryRows: number;
   durationMs: number;
   proxyStderrTail: string;
 }
@@ -220,6 +222,7 @@ function splitPackets(stream: Buffer): Array<{ seq: number; payload: Buffer }> {
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xfb, 0xfc, 0xfd, 0xfe, 0xff];
 const INTERESTING_U32 = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 0x01000000];
 const COM_QUIT = Buffer.from([0x01]);
+const CANARY_QUERY = Buffer.concat([Buffer.from([0x03]), Buffer.from('INSERT INTO fuzz.canary VALUES (1)')]);
 
 function clonePacket(p: WirePacket): WirePacket {
   return { ...p, payload: Buffer.from(p.payload) };
@@ -358,6 +361,8 @@ function makeCase(index: number, seed: number, rec: Recording): FuzzCase {
           .flat()
           .map(clonePacket),
       );
+      // A canary only unauthenticated clients send: the table must stay empty.
+      if (r.chance(0.5)) packets.push({ seq: 0, payload: CANARY_QUERY });
       if (r.chance(0.3)) mutateSequence(packets, r);
     }
     return {
@@ -668,6 +673,7 @@ async function startEnvironment(options: FuzzOptions): Promise<Environment> {
     await root.query('CREATE TABLE fuzz.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(255))');
     await root.query("INSERT INTO fuzz.t (v) VALUES ('a'), ('b'), ('c')");
     await root.query('CREATE TABLE good.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)');
+    await root.query('CREATE TABLE fuzz.canary (n INT)');
     await root.end();
 
     const proxyPort = await findFreePort();
@@ -1107,6 +1113,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       poolActiveAfter: NaN,
       goodClient: { queries: 0, errors: 0, firstError: null, rowsExpected: 0, rowsFound: 0 },
       proxyAliveAfter: false,
+      canaryRows: -1,
       durationMs: 0,
       proxyStderrTail: '',
     };
@@ -1192,6 +1199,15 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
         });
       }
     }
+    const direct = await mysql.createConnection({
+      host: env.server.host,
+      port: env.server.port,
+      user: env.server.user,
+      password: env.server.password,
+    });
+    const [canary] = await direct.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM fuzz.canary');
+    report.canaryRows = Number(canary[0]?.n);
+    await direct.end();
     report.rssPeakBytes = rssPeak;
     report.slowestScrapeMs = slowestScrapeMs;
     report.casesDuringSlowestScrape = casesDuringSlowestScrape;
