@@ -66,7 +66,7 @@ function workloadTable(w: WorkloadVerdict, c: Comparison): string {
   const rounds =
     `${w.rounds.current} round${w.rounds.current === 1 ? '' : 's'}` +
     (w.rounds.current > w.rounds.planned
-      ? ` (${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive)`
+      ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,`
       : '') +
     ` vs ${w.rounds.baseline} reference`;
   lines.push(
