@@ -359,3 +359,138 @@ test('/metrics counts what was sent, typed by statement (EXECUTE by its prepared
     await conn.end();
   }
 });
+
+/** A minimal raw protocol client: native auth, then one command at a time, reading until the line is quiet. */
+async function rawSession(
+  port: number,
+  capabilities: number,
+): Promise<{ command(payload: Buffer): Promise<Buffer>; close(): void }> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  let pending = Buffer.alloc(0);
+  let waiter: (() => void) | null = null;
+  socket.on('data', (d: Buffer) => {
+    pending = Buffer.concat([pending, d]);
+    waiter?.();
+  });
+  const readQuiet = async (quietMs: number): Promise<Buffer> => {
+    for (;;) {
+      const before = pending.length;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, quietMs);
+        waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      waiter = null;
+      if (pending.length === before && before > 0) break;
+    }
+    const out = pending;
+    pending = Buffer.alloc(0);
+    return out;
+  };
+  const greeting = await readQuiet(100);
+  const payload = greeting.subarray(4);
+  const versionEnd = payload.indexOf(0, 1);
+  const part1 = payload.subarray(versionEnd + 5, versionEnd + 13);
+  const part2 = payload.subarray(
+    versionEnd + 13 + 1 + 2 + 1 + 2 + 2 + 1 + 10,
+    versionEnd + 13 + 1 + 2 + 1 + 2 + 2 + 1 + 10 + 12,
+  );
+  const scramble = Buffer.concat([part1, part2]);
+  const h1 = createHash('sha1').update(server.password).digest();
+  const h3 = createHash('sha1').update(scramble).update(createHash('sha1').update(h1).digest()).digest();
+  const token = Buffer.from(h1.map((b, i) => b ^ h3[i]!));
+  const head = Buffer.alloc(32);
+  head.writeUInt32LE(capabilities >>> 0, 0);
+  head.writeUInt32LE(1 << 24, 4);
+  head[8] = 45;
+  socket.write(
+    frame(
+      1,
+      Buffer.concat([
+        head,
+        Buffer.from('root\0'),
+        Buffer.from([20]),
+        token,
+        Buffer.from('test\0mysql_native_password\0'),
+      ]),
+    ),
+  );
+  const ok = await readQuiet(100);
+  assert.equal(ok[4], 0x00, 'login OK');
+  return {
+    command: async (p) => {
+      socket.write(frame(0, p));
+      return readQuiet(150);
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+test('byte-identical responses through Athena and direct: FIELD_LIST, cursors and FETCH, STMT_RESET, RESET_CONNECTION, PING', async () => {
+  const setup = await connect({ database: 'test' });
+  await setup.query('CREATE TABLE IF NOT EXISTS it_raw (id INT PRIMARY KEY, s VARCHAR(10))');
+  await setup.query('REPLACE INTO it_raw VALUES (1, "a"), (2, "b"), (3, "c")');
+  await setup.end();
+  const base = 0x1 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x20000 | 0x40000 | 0x80000; // 4.1, secure, db, plugin auth, multi results
+  for (const deprecateEof of [false, true]) {
+    const caps = base | (deprecateEof ? 0x1000000 : 0);
+    const direct = await rawSession(server.port, caps);
+    const viaAthena = await rawSession(proxy.port, caps);
+    // Statement ids are per backend connection (a pooled one has used some): each side uses its own.
+    const id = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24];
+    const commands: Array<[string, (stmt: number) => Buffer]> = [
+      ['COM_FIELD_LIST', () => Buffer.concat([Buffer.from([0x04]), Buffer.from('it_raw\0')])],
+      [
+        'COM_STMT_PREPARE',
+        () =>
+          Buffer.concat([
+            Buffer.from([0x16]),
+            Buffer.from('SELECT id, s FROM it_raw WHERE id > ? ORDER BY id'),
+          ]),
+      ],
+      // CURSOR_TYPE_READ_ONLY, one INT parameter = 0
+      [
+        'COM_STMT_EXECUTE with a cursor',
+        (n) => Buffer.from([0x17, ...id(n), 0x01, 1, 0, 0, 0, 0x00, 0x01, 0x03, 0x00, 0, 0, 0, 0]),
+      ],
+      ['COM_STMT_FETCH 2 rows', (n) => Buffer.from([0x1c, ...id(n), 2, 0, 0, 0])],
+      ['COM_STMT_FETCH the rest', (n) => Buffer.from([0x1c, ...id(n), 5, 0, 0, 0])],
+      ['COM_STMT_RESET', (n) => Buffer.from([0x1a, ...id(n)])],
+      [
+        'COM_QUERY multi-result',
+        () => Buffer.concat([Buffer.from([0x03]), Buffer.from('SELECT 1; SELECT 2')]),
+      ],
+      ['COM_PING', () => Buffer.from([0x0e])],
+      ['COM_RESET_CONNECTION', () => Buffer.from([0x1f])],
+      [
+        'COM_QUERY after reset',
+        () => Buffer.concat([Buffer.from([0x03]), Buffer.from('SELECT DATABASE(), @@in_transaction')]),
+      ],
+    ];
+    let directStmt = 0;
+    let athenaStmt = 0;
+    for (const [what, build] of commands) {
+      const expected = await direct.command(build(directStmt));
+      const actual = await viaAthena.command(build(athenaStmt));
+      assert.ok(expected.length > 0, `${what}: the server answered`);
+      if (what === 'COM_STMT_PREPARE') {
+        directStmt = expected.readUInt32LE(5);
+        athenaStmt = actual.readUInt32LE(5);
+        actual.writeUInt32LE(directStmt, 5);
+      }
+      assert.deepEqual(actual, expected, `${what} (DEPRECATE_EOF ${deprecateEof})`);
+    }
+    const stats = await viaAthena.command(Buffer.from([0x09]));
+    assert.match(stats.subarray(4).toString(), /^Uptime: \d+/, 'COM_STATISTICS');
+    const unknown = await viaAthena.command(Buffer.from([0x12])); // COM_BINLOG_DUMP
+    assert.equal(unknown[4], 0xff);
+    assert.equal(unknown.readUInt16LE(5), 1047);
+    const still = await viaAthena.command(Buffer.from([0x0e]));
+    assert.equal(still[4], 0x00, 'usable after a refused command');
+    direct.close();
+    viaAthena.close();
+  }
+});
