@@ -1,19 +1,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { parse } from 'yaml';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { findFreePort } from '../src/util/net.ts';
 import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
 import type { SuiteInput } from '../src/suite/schema.ts';
 import { commentMarker } from '../src/action/comment.ts';
 import { startFakeGitHub, type FakeGitHub } from './action-fake-github.ts';
+import {
+  buildActionBundle,
+  explain,
+  repoRoot,
+  runAction as runActionProcess,
+  type ActionRun,
+} from './action-runner.ts';
 
 /**
  * The Action as the runner runs it: `node dist/index.js` (bundled here exactly like
@@ -22,7 +25,6 @@ import { startFakeGitHub, type FakeGitHub } from './action-fake-github.ts';
  * throwaway MariaDB, this repo's proxy (Athena) and real sysbench.
  */
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OWNER = 'acme';
 const REPO = 'proxy';
 const PR = 42;
@@ -42,27 +44,9 @@ let metricsPort: number;
 let baselineFile: string;
 let eventFile: string;
 
-const action = parse(readFileSync(path.join(root, 'action.yml'), 'utf8')) as {
-  inputs: Record<string, { default: string }>;
-};
-
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'action-e2e-'));
-  const requireShim =
-    "import { createRequire as __athenaCreateRequire } from 'node:module';\nconst require = __athenaCreateRequire(import.meta.url);";
-  bundle = path.join(tmp, 'dist', 'index.js');
-  await build({
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    legalComments: 'none',
-    logLevel: 'warning',
-    absWorkingDir: root,
-    entryPoints: ['src/index.ts'],
-    outfile: bundle,
-    banner: { js: requireShim },
-  });
+  bundle = await buildActionBundle(path.join(tmp, 'dist', 'index.js'));
   [server, github] = await Promise.all([startLocalServer(), startFakeGitHub(OWNER, REPO)]);
   // Free ports rather than Athena's 3307/4307: other tests may run a proxy at the same time.
   proxyPort = await findFreePort();
@@ -132,78 +116,31 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-interface ActionRun {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  summary: string;
-  outputs: Record<string, string>;
-}
-
-/** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i += 1) {
-    const m = /^([^<]+)<<(.+)$/.exec(lines[i]!);
-    if (!m) continue;
-    const value: string[] = [];
-    for (i += 1; i < lines.length && lines[i] !== m[2]; i += 1) value.push(lines[i]!);
-    outputs[m[1]!] = value.join('\n');
-  }
-  return outputs;
-}
-
-/** Runs the bundle like the runner: every declared input as INPUT_<NAME> (defaults filled in). */
-async function runAction(
+/** Runs the bundle like the runner, in this repository (its Athena is the proxy under test). */
+function runAction(
   name: string,
   inputs: Record<string, string>,
   extraEnv: Record<string, string> = {},
   eventName = 'pull_request',
 ): Promise<ActionRun> {
-  const summaryFile = path.join(tmp, `${name}-summary.md`);
-  const outputFile = path.join(tmp, `${name}-output.txt`);
-  await writeFile(summaryFile, '');
-  await writeFile(outputFile, '');
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('INPUT_') && !key.startsWith('GITHUB_') && !key.startsWith('ATHENA_'))
-      env[key] = value;
-  }
-  for (const [input, spec] of Object.entries(action.inputs)) {
-    // The runner expands ${{ github.token }} before the step starts.
-    const value = inputs[input] ?? (spec.default === '${{ github.token }}' ? 'ghs_e2e_token' : spec.default);
-    env[`INPUT_${input.toUpperCase()}`] = value;
-  }
-  Object.assign(env, {
-    GITHUB_ACTIONS: 'true',
-    GITHUB_EVENT_NAME: eventName,
-    GITHUB_EVENT_PATH: eventFile,
-    GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
-    GITHUB_SHA: HEAD_SHA,
-    GITHUB_REF: `refs/pull/${PR}/merge`,
-    GITHUB_WORKSPACE: root,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_API_URL: github.url,
-    GITHUB_SERVER_URL: 'https://github.test',
-    GITHUB_RUN_ID: '4242',
-    RUNNER_TEMP: tmp,
-    ...extraEnv,
+  return runActionProcess({
+    bundle,
+    tmp,
+    name,
+    inputs,
+    eventName,
+    eventPath: eventFile,
+    workspace: repoRoot,
+    env: {
+      GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
+      GITHUB_SHA: HEAD_SHA,
+      GITHUB_REF: `refs/pull/${PR}/merge`,
+      GITHUB_API_URL: github.url,
+      GITHUB_SERVER_URL: 'https://github.test',
+      GITHUB_RUN_ID: '4242',
+      ...extraEnv,
+    },
   });
-  const child = spawn(process.execPath, [bundle], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return {
-    exitCode,
-    stdout,
-    stderr,
-    summary: readFileSync(summaryFile, 'utf8'),
-    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
-  };
 }
 
 function mysqlInputs(): Record<string, string> {
@@ -219,13 +156,6 @@ function mysqlInputs(): Record<string, string> {
     suite: suiteFile,
     baseline: baselineFile,
   };
-}
-
-function explain(run: ActionRun): string {
-  return (
-    `exit ${run.exitCode}\n--- stdout (tail)\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-2000)}` +
-    `\n--- summary (head)\n${run.summary.slice(0, 6000)}`
-  );
 }
 
 const stickyComments = () => github.comments.filter((c) => c.body.includes(commentMarker('quick-select')));

@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { parse } from 'yaml';
+
+/**
+ * Runs the Action the way the GitHub runner does: the bundled entry point as a node process with
+ * every declared input as INPUT_<NAME> (the defaults of action.yml filled in), the event payload,
+ * and the summary and output files. Shared by the end-to-end tests.
+ */
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const action = parse(readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as {
+  inputs: Record<string, { default: string }>;
+};
+
+/** Bundles src/index.ts with the options scripts/build.mjs uses for dist/index.js. */
+export async function buildActionBundle(outfile: string): Promise<string> {
+  const requireShim =
+    "import { createRequire as __athenaCreateRequire } from 'node:module';\nconst require = __athenaCreateRequire(import.meta.url);";
+  await build({
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    legalComments: 'none',
+    logLevel: 'warning',
+    absWorkingDir: repoRoot,
+    entryPoints: ['src/index.ts'],
+    outfile,
+    banner: { js: requireShim },
+  });
+  return outfile;
+}
+
+export interface ActionRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  summary: string;
+  outputs: Record<string, string>;
+}
+
+/** GITHUB_OUTPUT holds `name<<DELIMITER\nvalue\nDELIMITER` blocks. */
+export function parseOutputs(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const m = /^([^<]+)<<(.+)$/.exec(lines[i]!);
+    if (!m) continue;
+    const value: string[] = [];
+    for (i += 1; i < lines.length && lines[i] !== m[2]; i += 1) value.push(lines[i]!);
+    outputs[m[1]!] = value.join('\n');
+  }
+  return outputs;
+}
+
+export interface RunActionOptions {
+  bundle: string;
+  /** Where the summary and output files go (one pair per run name). */
+  tmp: string;
+  name: string;
+  inputs: Record<string, string>;
+  eventName: string;
+  eventPath: string;
+  workspace: string;
+  /** GITHUB_* and other variables (GITHUB_API_URL, GITHUB_REPOSITORY…), and extra environment. */
+  env: Record<string, string>;
+}
+
+export async function runAction(options: RunActionOptions): Promise<ActionRun> {
+  const summaryFile = path.join(options.tmp, `${options.name}-summary.md`);
+  const outputFile = path.join(options.tmp, `${options.name}-output.txt`);
+  await writeFile(summaryFile, '');
+  await writeFile(outputFile, '');
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(INPUT_|GITHUB_|ATHENA_)/.test(key)) env[key] = value;
+  }
+  for (const [input, spec] of Object.entries(action.inputs)) {
+    // The runner expands ${{ github.token }} before the step starts.
+    const value =
+      options.inputs[input] ?? (spec.default === '${{ github.token }}' ? 'ghs_e2e_token' : spec.default);
+    env[`INPUT_${input.toUpperCase()}`] = value;
+  }
+  Object.assign(env, {
+    GITHUB_ACTIONS: 'true',
+    GITHUB_EVENT_NAME: options.eventName,
+    GITHUB_EVENT_PATH: options.eventPath,
+    GITHUB_WORKSPACE: options.workspace,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_OUTPUT: outputFile,
+    RUNNER_TEMP: options.tmp,
+    ...options.env,
+  });
+  const child = spawn(process.execPath, [options.bundle], {
+    cwd: options.workspace,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exitCode = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    summary: readFileSync(summaryFile, 'utf8'),
+    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
+  };
+}
+
+/** The log lines of a run, for assertion messages; the masked secrets' own commands left out. */
+export function explain(run: ActionRun): string {
+  return (
+    `exit ${run.exitCode}\n--- stdout (tail)\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-2000)}` +
+    `\n--- summary (head)\n${run.summary.slice(0, 6000)}`
+  );
+}
