@@ -103,6 +103,10 @@ function burningArm(name: string, role: 'proxy' | 'base', burnUs: number): ArmSo
   };
 }
 
+/** SIGINT/SIGTERM abort the current run (the engine cleans up) and end the experiment after it. */
+const interrupt = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => interrupt.abort());
+
 async function run(
   suite: Suite,
   mysql: LocalServer | ReturnType<typeof target>,
@@ -120,6 +124,7 @@ async function run(
       repoRoot,
       ...(rounds !== undefined ? { rounds } : {}),
       ...(moreRounds ? { moreRounds } : {}),
+      signal: interrupt.signal,
     },
     {
       exec: realExec,
@@ -265,6 +270,10 @@ async function main(): Promise<number> {
     }
     const trials = [...done];
     for (const p of plan) {
+      if (interrupt.signal.aborted || existsSync(path.join(outDir, 'STOP'))) {
+        log('stopping: interrupted (or DIR/STOP exists); finished trials are kept in trials.jsonl');
+        break;
+      }
       if (done.some((t) => t.mode === p.mode && t.level === p.level && t.index === p.index)) continue;
       const burnUs = (p.level / 100) * proxyCpuUs;
       const started = Date.now();
@@ -320,6 +329,7 @@ async function main(): Promise<number> {
           tpsDeltaPct: pctChange(proxyMedian(results, 'proxy', 'tps'), reference('tps')),
         };
       } catch (error) {
+        if (interrupt.signal.aborted) break; // an interrupted trial is not a result
         trial = {
           ...p,
           burnUs,
