@@ -258,6 +258,33 @@ describe('runBenchmark with a scripted driver', { skip: process.platform !== 'li
     assert.match(outcome.reportMarkdown, /\| mysqlslap \| 5 \| skipped \|/);
   });
 
+  test('past the budget no adaptive rounds are added', async () => {
+    const arm = await fakeProxyArm();
+    let asked = 0;
+    const outcome = await runBenchmark(
+      {
+        mysql: target(),
+        suite: SuiteSchema.parse(suiteInput({ rounds: 1, maxRounds: 10 })),
+        arms: [arm],
+        outDir: path.join(scratch, 'budget'),
+        budgetMinutes: 0.001,
+        moreRounds: () => {
+          asked++;
+          return 5;
+        },
+      },
+      deps(
+        scriptedDrivers(
+          { countThroughProxy: true, unavailable: ['mysqlslap'] },
+          new Map([[arm.port, arm.metricsPort]]),
+          [],
+        ),
+      ),
+    );
+    assert.equal(asked, 0, 'a budget of 60 ms leaves no time for a round');
+    assert.equal(outcome.results.workloads[0]!.samples.length, 2, 'the planned round still runs');
+  });
+
   test('the traffic check fails a run whose queries did not go through the proxy', async () => {
     const arm = await fakeProxyArm();
     const outDir = path.join(scratch, 'bypass');
