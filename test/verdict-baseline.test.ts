@@ -38,6 +38,7 @@ test('baselineFromResults keeps every arm, metric and sample with medians', () =
   const direct = b.workloads[0]!.arms.direct!;
   assert.equal(direct.metrics.overhead_pct, undefined);
   assert.equal(direct.metrics.cpu_us_per_query, undefined); // no proxy process on the direct arm
+  assert.equal(baselineRounds(b), 3);
 });
 
 test('a failed run cannot become a baseline', () => {

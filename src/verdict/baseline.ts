@@ -207,3 +207,15 @@ export async function writeBaseline(file: string, baseline: Baseline): Promise<v
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   await writeFile(file, `${JSON.stringify(checked, null, 2)}\n`);
 }
+
+/**
+ * Rounds behind a baseline (the fewest over its workloads' proxy arms): the reference sample size
+ * to pass to plannedRoundsWarning before a run against it.
+ */
+export function baselineRounds(baseline: Baseline): number {
+  const counts = baseline.workloads.map((w) => {
+    const arm = Object.values(w.arms).find((a) => a.role === 'proxy') ?? Object.values(w.arms)[0];
+    return arm?.metrics.tps?.samples.length ?? 0;
+  });
+  return counts.length ? Math.min(...counts) : 0;
+}
