@@ -491,8 +491,9 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
               Math.floor(remainingSec / roundSec),
             );
             deps.progress.note(`${workload.id}: ${extra} more round(s) requested by the verdict`);
-            for (let i = 0; i < extra; i++) {
-              await runRound(rounds, rounds + extra);
+            const total = rounds + extra;
+            while (rounds < total) {
+              await runRound(rounds, total);
               rounds++;
             }
           }
