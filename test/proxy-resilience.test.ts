@@ -91,7 +91,8 @@ test('circuit: queue full is ERR 1040, waiting too long is ERR 1205; the session
   });
   proxies.push(proxy);
   const [slow, waiting, rejected] = await Promise.all([connect(proxy), connect(proxy), connect(proxy)]);
-  await Promise.all([slow.query('SELECT 1'), waiting.query('SELECT 1'), rejected.query('SELECT 1')]);
+  // One at a time: concurrently they could overflow the queue of 1 themselves.
+  for (const conn of [slow, waiting, rejected]) await conn.query('SELECT 1');
   const sleeping = slow.query('SELECT SLEEP(1.5)');
   await new Promise((r) => setTimeout(r, 100));
   const queued = waiting.query('SELECT 2');
