@@ -169,9 +169,7 @@ export function comparisonView(comparison: Comparison): ComparisonView {
               const signed = (v: number) =>
                 `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(1)}${unit}`;
               const ci =
-                m.ciLow !== null && m.ciHigh !== null
-                  ? ` (CI ${signed(m.ciLow)} … ${signed(m.ciHigh)})`
-                  : '';
+                m.ciLow !== null && m.ciHigh !== null ? ` (CI ${signed(m.ciLow)} … ${signed(m.ciHigh)})` : '';
               return `${m.label} ${formatDelta(m)}${ci}`;
             })
             .join(', '),
