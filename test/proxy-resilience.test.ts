@@ -93,10 +93,10 @@ test('circuit: queue full is ERR 1040, waiting too long is ERR 1205; the session
   const [slow, waiting, rejected] = await Promise.all([connect(proxy), connect(proxy), connect(proxy)]);
   // One at a time: concurrently they could overflow the queue of 1 themselves.
   for (const conn of [slow, waiting, rejected]) await conn.query('SELECT 1');
-  const sleeping = slow.query('SELECT SLEEP(1.5)');
-  await new Promise((r) => setTimeout(r, 100));
+  const sleeping = slow.query('SELECT SLEEP(2)');
+  await new Promise((r) => setTimeout(r, 400));
   const queued = waiting.query('SELECT 2');
-  await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 50));
   await assert.rejects(
     rejected.query('SELECT 3'),
     (e: { errno?: number; sqlState?: string }) => e.errno === 1040 && e.sqlState === '08004',
