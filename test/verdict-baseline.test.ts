@@ -6,6 +6,7 @@ import path from 'node:path';
 import { UsageError } from '../src/errors.ts';
 import {
   baselineFromResults,
+  baselineRounds,
   loadBaseline,
   writeBaseline,
   environmentDifferences,
