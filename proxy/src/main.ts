@@ -6,8 +6,9 @@ import { Admission } from './limits/admission.ts';
 import { AthenaMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/httpServer.ts';
 import { ProxyServer } from './server/proxyServer.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 
-const VERSION = '0.1.0';
+const VERSION = packageJson.version;
 
 const HELP = `athena ${VERSION}: a MySQL proxy (pooling, per-user/shard limits, Prometheus metrics)
 
