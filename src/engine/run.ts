@@ -130,7 +130,8 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
   const procFs = deps.procFs ?? realProcFs;
   const hasProc = procAvailable(procFs);
   const ticksPerSecond = hasProc ? await clockTicksPerSecond(deps.exec) : 100;
-  const startedAt = new Date(deps.now()).toISOString();
+  const startedMs = deps.now();
+  const startedAt = new Date(startedMs).toISOString();
   const warnings: string[] = [];
   const workloads: WorkloadResult[] = [];
   const liveArms: LiveArm[] = [];
@@ -321,10 +322,9 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     }
 
     // 4. Workloads, each: prepare, warmup, planned rounds (interleaved), adaptive rounds, cleanup.
-    const budgetDeadline =
-      (options.budgetMinutes ?? options.suite.budgetMinutes) !== undefined
-        ? deps.now() + (options.budgetMinutes ?? options.suite.budgetMinutes!) * 60_000
-        : undefined;
+    // The budget covers the whole run, set-up (server, builds) included.
+    const budgetMinutes = options.budgetMinutes ?? options.suite.budgetMinutes;
+    const budgetDeadline = budgetMinutes !== undefined ? startedMs + budgetMinutes * 60_000 : undefined;
     const plannedRounds = options.rounds ?? options.suite.rounds;
     // A safety cap for the verdict hook, which applies its own (the same default).
     const maxRounds = Math.max(plannedRounds, options.suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
