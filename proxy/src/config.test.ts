@@ -171,6 +171,37 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError('server = 3\n' + minimal, 'server');
 });
 
+test('a value of the wrong type says what was expected and what was found, not "missing"', () => {
+  const wrong = (text: string, key: string, pattern: RegExp): void => {
+    expectConfigError(text, key, pattern);
+    assert.throws(
+      () => parseConfig(text),
+      (e: unknown) => !(e as Error).message.includes('missing'),
+    );
+  };
+  wrong(`[server]\nlisten_port = "x"\n${minimal}`, 'server.listen_port', /expected a number, got string/);
+  wrong(`[server]\nlisten_addr = 5\n${minimal}`, 'server.listen_addr', /expected a string, got number/);
+  wrong(`[server]\nlisten_port = true\n${minimal}`, 'server.listen_port', /expected a number, got boolean/);
+  wrong(`[server]\nlisten_port = [1]\n${minimal}`, 'server.listen_port', /expected a number, got array/);
+  wrong(
+    `[server]\nlisten_port = { a = 1 }\n${minimal}`,
+    'server.listen_port',
+    /expected a number, got table/,
+  );
+  wrong(
+    `[server]\nlisten_port = 1979-05-27T07:32:00Z\n${minimal}`,
+    'server.listen_port',
+    /expected a number, got date/,
+  );
+  wrong('server = 3\n' + minimal, 'server', /expected a table, got number/);
+  wrong('users = 3\n' + minimal.replace(/\[\[users\]\][^]*/, ''), 'users', /expected an array, got number/);
+  wrong(
+    minimal.replace('password = "pw"', 'password = 7'),
+    'backend.password',
+    /expected a string, got number/,
+  );
+});
+
 test('required keys and sections are errors naming the key', () => {
   expectConfigError(`[[users]]\nname = "a"\npassword = "b"\n`, 'backend', /\[backend\].*\[\[shards\]\]/);
   expectConfigError(`[backend]\nuser = "root"\npassword = "x"\n`, 'users', /required/);

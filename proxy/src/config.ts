@@ -161,7 +161,36 @@ function joinKey(parent: string, child: string): string {
   return parent === '' ? child : `${parent}.${child}`;
 }
 
-function toConfigError(error: z.ZodError): ConfigError {
+/** The value at a zod issue path in the parsed TOML (undefined when the key is absent). */
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value = raw;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+/** A TOML value's type in the words of the TOML spec. */
+function tomlTypeName(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (value instanceof Date) return 'date';
+  if (value !== null && typeof value === 'object') return 'table';
+  if (typeof value === 'bigint') return 'number';
+  return typeof value;
+}
+
+/** zod's name of an expected type, as the config file's author would say it. */
+const EXPECTED_TYPE: Record<string, string> = {
+  number: 'a number',
+  int: 'an integer',
+  string: 'a string',
+  boolean: 'a boolean (true or false)',
+  array: 'an array',
+  object: 'a table',
+};
+
+function toConfigError(error: z.ZodError, raw: unknown): ConfigError {
   const issue = error.issues[0];
   if (issue === undefined) return new ConfigError('', 'invalid configuration');
   const parent = keyPath(issue.path);
@@ -169,8 +198,12 @@ function toConfigError(error: z.ZodError): ConfigError {
     const key = issue.keys[0] ?? '';
     return new ConfigError(joinKey(parent, key), 'unknown key (check the spelling; see proxy/README.md)');
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return new ConfigError(parent, `required key is missing (expected ${issue.expected})`);
+  if (issue.code === 'invalid_type') {
+    // zod 4 does not report the input by default: look the value up in what was parsed.
+    const value = valueAt(raw, issue.path);
+    const expected = EXPECTED_TYPE[issue.expected] ?? issue.expected;
+    if (value === undefined) return new ConfigError(parent, `required key is missing (expected ${expected})`);
+    return new ConfigError(parent, `expected ${expected}, got ${tomlTypeName(value)}`);
   }
   return new ConfigError(parent, issue.message);
 }
@@ -212,7 +245,7 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
     throw error;
   }
   const result = FileSchema.safeParse(raw);
-  if (!result.success) throw toConfigError(result.error);
+  if (!result.success) throw toConfigError(result.error, raw);
   const file = result.data;
 
   let shards: ShardConfig[];
