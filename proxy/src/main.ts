@@ -69,7 +69,8 @@ async function main(argv: string[]): Promise<number> {
     config = loadConfig(configPath, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`athena: invalid configuration ${configPath}: ${error.message}\n`);
+      // The message names the key and the file already (loadConfig adds "(in <path>)").
+      process.stderr.write(`athena: ${error.message}\n`);
       return 2;
     }
     throw error;

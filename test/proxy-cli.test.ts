@@ -1,0 +1,42 @@
+// The athena command line on the real bundle: configuration errors.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { bundleProxy, tempDir } from './proxy-harness.ts';
+
+let work: ReturnType<typeof tempDir>;
+let bundle: string;
+
+before(async () => {
+  work = tempDir('athena-cli-');
+  bundle = await bundleProxy(work.dir);
+});
+
+after(() => work?.remove());
+
+function countOf(text: string, part: string): number {
+  return text.split(part).length - 1;
+}
+
+test('--check-config on a bad file: exit 2, one line naming the key and the file once', () => {
+  const file = path.join(work.dir, 'bad.toml');
+  writeFileSync(
+    file,
+    '[server]\nlisten_port = "x"\n\n[backend]\nuser = "root"\npassword = "pw"\n\n[[users]]\nname = "app"\npassword = "s"\n',
+  );
+  const run = spawnSync(process.execPath, [bundle, '--config', file, '--check-config'], { encoding: 'utf8' });
+  assert.equal(run.status, 2, run.stderr);
+  assert.equal(run.stdout, '');
+  assert.equal(countOf(run.stderr, file), 1, run.stderr);
+  assert.equal(run.stderr, `athena: server.listen_port: expected a number, got string (in ${file})\n`);
+});
+
+test('--check-config on a missing file: exit 2, the file named once', () => {
+  const file = path.join(work.dir, 'absent.toml');
+  const run = spawnSync(process.execPath, [bundle, '--config', file, '--check-config'], { encoding: 'utf8' });
+  assert.equal(run.status, 2, run.stderr);
+  assert.equal(countOf(run.stderr, file), 1, run.stderr);
+  assert.match(run.stderr, /^athena: cannot read config file .* \(ENOENT\)\n$/);
+});
