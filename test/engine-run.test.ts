@@ -389,6 +389,30 @@ describe('runBenchmark with a scripted driver', { skip: process.platform !== 'li
     assert.deepEqual(processesMentioning(marker), []);
   });
 
+  test('a proxy port that something already answers on (here: MySQL itself) is refused', async () => {
+    await assert.rejects(
+      runBenchmark(
+        {
+          mysql: target(),
+          suite: SuiteSchema.parse(suiteInput()),
+          arms: [
+            {
+              name: 'proxy',
+              role: 'proxy',
+              start: 'sleep 30',
+              port: server.port,
+              cwd: scratch,
+              trafficCheck: false,
+            },
+          ],
+          outDir: path.join(scratch, 'taken'),
+        },
+        deps(scriptedDrivers({ countThroughProxy: true }, new Map(), [])),
+      ),
+      /arm "proxy": 127\.0\.0\.1:\d+ is already in use before the proxy started/,
+    );
+  });
+
   test('an abort signal stops the run, cleans up and fails it', async () => {
     const arm = await fakeProxyArm();
     const controller = new AbortController();

@@ -15,7 +15,7 @@ import {
 } from '../results/schema.ts';
 import type { DriverName, Suite, Workload } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
-import { findFreePort } from '../util/net.ts';
+import { canConnect, findFreePort } from '../util/net.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
 import type { ArmSource, ProxyArmSpec } from './arms.ts';
 import { CleanupStack } from './cleanup.ts';
@@ -282,6 +282,13 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     for (const spec of specs) {
       throwIfAborted();
       const host = spec.host ?? '127.0.0.1';
+      // Something already answering there (MySQL itself, a proxy left over) would pass the ready
+      // check and be measured in the proxy's place.
+      if (await canConnect(host, spec.port, 1000)) {
+        throw new InfrastructureError(
+          `arm "${spec.name}": ${host}:${spec.port} is already in use before the proxy started; give the port the proxy will listen on (--proxy-port), not one another process holds`,
+        );
+      }
       deps.progress.note(
         `starting arm "${spec.name}" on ${host}:${spec.port}: ${redact(spec.start, secrets)}`,
       );
