@@ -494,3 +494,33 @@ test('byte-identical responses through Athena and direct: FIELD_LIST, cursors an
     viaAthena.close();
   }
 });
+
+test('server-administration commands are refused with an ERR naming them; the session stays usable', async () => {
+  const caps = 0x1 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x20000 | 0x40000 | 0x80000;
+  const viaAthena = await rawSession(proxy.port, caps);
+  const victim = await connect();
+  try {
+    const [rows] = await victim.query('SELECT CONNECTION_ID() AS id');
+    const victimId = (rows as Array<{ id: number }>)[0]!.id;
+    const kill = Buffer.alloc(5);
+    kill[0] = 0x0c; // COM_PROCESS_KILL: a shared backend account could end another user's connection
+    kill.writeUInt32LE(victimId, 1);
+    for (const [name, payload] of [
+      ['COM_DEBUG', Buffer.from([0x0d])],
+      ['COM_PROCESS_KILL', kill],
+      ['COM_SHUTDOWN', Buffer.from([0x08, 0x00])],
+    ] as const) {
+      const answer = await viaAthena.command(payload);
+      assert.equal(answer[4], 0xff, `${name} is answered with an ERR, got ${answer.toString('hex')}`);
+      assert.equal(answer.readUInt16LE(5), 1047, name);
+      assert.match(answer.subarray(13).toString(), new RegExp(name), name);
+    }
+    const [again] = await victim.query('SELECT 1 AS one');
+    assert.deepEqual(again, [{ one: 1 }], 'the other session was not killed');
+    const still = await viaAthena.command(Buffer.from([0x0e]));
+    assert.equal(still[4], 0x00, 'usable after a refused command');
+  } finally {
+    await victim.end().catch(() => undefined);
+    viaAthena.close();
+  }
+});

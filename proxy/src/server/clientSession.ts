@@ -110,14 +110,30 @@ const RESPONSE_KIND: Record<number, number> = {
   [Com.STMT_RESET]: ResponseKind.SINGLE,
   [Com.RESET_CONNECTION]: ResponseKind.SINGLE,
   [Com.SET_OPTION]: ResponseKind.SINGLE,
-  [Com.PROCESS_KILL]: ResponseKind.SINGLE,
   [Com.REFRESH]: ResponseKind.SINGLE,
-  [Com.DEBUG]: ResponseKind.SINGLE,
   [Com.CREATE_DB]: ResponseKind.SINGLE,
   [Com.DROP_DB]: ResponseKind.SINGLE,
   [Com.STMT_CLOSE]: NO_RESPONSE,
   [Com.STMT_SEND_LONG_DATA]: NO_RESPONSE,
 };
+
+/**
+ * Why a command Athena knows but does not forward is refused. Every other command byte missing from
+ * RESPONSE_KIND (replication, COM_SHUTDOWN, legacy ones) gets a generic "not supported" ERR 1047.
+ */
+const REFUSED_BECAUSE: Record<number, string> = {
+  // The id a client knows is Athena's (from its handshake), not a backend thread id; and with one
+  // backend account shared by several proxy users, one user could end another's backend connection.
+  [Com.PROCESS_KILL]: 'connection ids are per proxy, not per server; KILL is not available through Athena',
+  // Dumps server internals to the server's error log: an administrator's command, not an application's.
+  [Com.DEBUG]: 'an administration command, run it on the server directly',
+  [Com.SHUTDOWN]: 'an administration command, run it on the server directly',
+};
+
+/** "COM_QUERY" for 0x03: names in ERR messages and logs. */
+const COMMAND_NAMES = new Map<number, string>(
+  Object.entries(Com).map(([name, byte]) => [byte, `COM_${name}`]),
+);
 
 function burn(micros: number): void {
   const until = performance.now() + micros / 1000;
@@ -406,10 +422,12 @@ export class ClientSession implements BackendSink {
     }
     const kind = RESPONSE_KIND[command];
     if (kind === undefined) {
+      const name = COMMAND_NAMES.get(command) ?? `command 0x${command.toString(16).padStart(2, '0')}`;
+      const why = REFUSED_BECAUSE[command] ?? 'not supported';
       this.sendError(
         1,
         ErrorCode.UNKNOWN_COM_ERROR,
-        `Unknown command 0x${command.toString(16)} (not supported by Athena)`,
+        `Unknown command: ${name} is refused by Athena (${why})`,
       );
       return;
     }
@@ -635,7 +653,6 @@ export class ClientSession implements BackendSink {
         break;
       case Com.SET_OPTION:
       case Com.REFRESH:
-      case Com.DEBUG:
         backend.discardOnRelease = true;
         break;
     }
