@@ -91,6 +91,8 @@ const PHASE_AUTH_SWITCH = 1;
 const PHASE_COMMAND = 2;
 const PHASE_CHANGE_USER_SWITCH = 3;
 const PHASE_CLOSED = 4;
+/** Credentials accepted; the backend is being asked about the database the client named. */
+const PHASE_LOGIN_CHECK = 5;
 
 /** How many commands a client may pipeline before Athena stops reading from it. */
 const MAX_PIPELINED = 64;
@@ -150,6 +152,8 @@ export class ClientSession implements BackendSink {
   private readonly scramble = newScramble();
   private readonly framer: PacketFramer;
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Sequence number of Athena's next packet while the client's part of the handshake is pending. */
+  private handshakeSeq = 2;
 
   // Who the client is, once authenticated.
   private user: UserConfig | null = null;
@@ -221,9 +225,16 @@ export class ClientSession implements BackendSink {
 
   private sendHandshake(): void {
     const server = this.ctx.config.server;
+    // Bounds only the client's part (its HandshakeResponse and auth-switch reply): a backend slow to
+    // check the database at login has its own bounds (backend_connect_timeout_ms, the pool's wait).
     this.handshakeTimer = setTimeout(() => {
+      this.handshakeTimer = null;
       this.ctx.log(`client ${this.describe()} did not authenticate within ${server.handshake_timeout_ms} ms`);
-      this.close();
+      this.refuse(
+        this.handshakeSeq,
+        ErrorCode.NET_READ_INTERRUPTED,
+        `Got timeout reading communication packets (no handshake response within server.handshake_timeout_ms = ${server.handshake_timeout_ms} ms)`,
+      );
     }, server.handshake_timeout_ms);
     const handshake = buildServerHandshake({
       serverVersion: this.ctx.serverVersion(),
@@ -262,6 +273,7 @@ export class ClientSession implements BackendSink {
     if (response.authPlugin !== null && response.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
       // e.g. caching_sha2_password from a MySQL 8 client: ask for mysql_native_password instead.
       this.phase = PHASE_AUTH_SWITCH;
+      this.handshakeSeq = seq + 3;
       this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), seq + 1));
       return;
     }
@@ -270,6 +282,7 @@ export class ClientSession implements BackendSink {
 
   /** Checks user and password; on success enters the command phase and answers OK with `seq`. */
   private authenticate(userName: string, token: Buffer, seq: number): void {
+    this.stopHandshakeTimer();
     const user = this.ctx.users.get(userName);
     const ok = user !== undefined && verifyNativePassword(token, user.password, this.scramble);
     if (!ok || user === undefined) {
@@ -303,6 +316,7 @@ export class ClientSession implements BackendSink {
     if (db !== null && this.backend === null && !pool.knownDatabases.has(db)) {
       // Check the database now (and keep the connection): an unknown one fails the handshake.
       this.acquiring = true;
+      this.phase = PHASE_LOGIN_CHECK;
       this.okSequence = seq;
       pool.acquire(this.profile, db).then(this.onAcquiredAtLogin, this.onAcquireFailedAtLogin);
       return;
@@ -327,14 +341,19 @@ export class ClientSession implements BackendSink {
     this.acquiring = false;
     if (this.phase === PHASE_CLOSED) return;
     const e = error instanceof BackendError ? error : null;
-    this.refuse(this.okSequence, e ?? ErrorCode.CONN_HOST_ERROR, e?.message ?? String(error));
+    const message = e?.message ?? String(error);
+    this.ctx.log(`client ${this.describe()} (user ${this.user?.name ?? '?'}) refused at login: ${message}`);
+    this.refuse(this.okSequence, e ?? ErrorCode.CONN_HOST_ERROR, message);
   };
 
-  private enterCommandPhase(seq: number): void {
+  private stopHandshakeTimer(): void {
     if (this.handshakeTimer !== null) {
       clearTimeout(this.handshakeTimer);
       this.handshakeTimer = null;
     }
+  }
+
+  private enterCommandPhase(seq: number): void {
     this.phase = PHASE_COMMAND;
     this.socket.write(okPacket(seq, Status.AUTOCOMMIT));
     if (this.busy === false && this.queue.length > 0) this.runQueue();
@@ -359,6 +378,10 @@ export class ClientSession implements BackendSink {
         return;
       case PHASE_CHANGE_USER_SWITCH:
         this.finishChangeUser(packet.subarray(4), packet[3]! + 1);
+        return;
+      case PHASE_LOGIN_CHECK:
+        // A command sent before the OK (pipelining): it runs once the login completes.
+        this.queue.push(packet);
         return;
       default:
         return;
@@ -761,7 +784,7 @@ export class ClientSession implements BackendSink {
   private finish(): void {
     if (this.phase === PHASE_CLOSED) return;
     this.phase = PHASE_CLOSED;
-    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.stopHandshakeTimer();
     if (this.release !== null) {
       const release = this.release;
       this.release = null;
