@@ -118,7 +118,9 @@ export const ResultsSchema = z.object({
   tool: z.object({ name: z.literal('athena-bench'), version: z.string() }),
   startedAt: z.string(),
   finishedAt: z.string(),
-  git: z.object({ commit: z.string().nullable(), ref: z.string().nullable() }).default({ commit: null, ref: null }),
+  git: z
+    .object({ commit: z.string().nullable(), ref: z.string().nullable() })
+    .default({ commit: null, ref: null }),
   status: z.enum(['complete', 'failed']),
   failure: z.string().nullable().default(null),
   suite: SuiteSchema,
