@@ -4,7 +4,7 @@
 //   2. connections held: SOAK_CLIENTS clients connected at once, each served, proxy RSS measured;
 //   3. backend restarts: MariaDB SIGKILLed during sysbench runs through the proxy, restarted, K times;
 //   4. writes: concurrent transactions (committed, rolled back, abandoned) — rows expected vs found.
-// Sizes: SOAK_FUZZ_PACKETS (50000), SOAK_CLIENTS (2000), SOAK_RESTARTS (5), SOAK_TRANSACTIONS (3000).
+// Sizes: SOAK_FUZZ_PACKETS (20000), SOAK_CLIENTS (2000), SOAK_RESTARTS (5), SOAK_TRANSACTIONS (3000).
 // Exit code 1 when any check fails (crash, hang, lost/extra row, failed recovery).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ function intFromEnv(name: string, fallback: number): number {
   return value;
 }
 
-const FUZZ_PACKETS = intFromEnv('SOAK_FUZZ_PACKETS', 50_000);
+const FUZZ_PACKETS = intFromEnv('SOAK_FUZZ_PACKETS', 20_000);
 const CLIENTS = intFromEnv('SOAK_CLIENTS', 2000);
 const RESTARTS = intFromEnv('SOAK_RESTARTS', 5);
 const TRANSACTIONS = intFromEnv('SOAK_TRANSACTIONS', 3000);
