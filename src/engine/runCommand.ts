@@ -7,7 +7,7 @@ import { driverFor } from '../drivers/index.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { Exec } from '../util/exec.ts';
-import { loadBaseline, type Baseline } from '../verdict/baseline.ts';
+import { baselineRounds, loadBaseline, type Baseline } from '../verdict/baseline.ts';
 import {
   compareArms,
   compareToBaseline,
@@ -239,7 +239,11 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
   if (plan.kind === 'baseline')
     log(`verdict against the baseline ${path.relative(io.cwd, plan.file) || plan.file}`);
   if (plan.kind !== 'none') {
-    const warning = plannedRoundsWarning(suite, flags.rounds ?? suite.rounds);
+    const warning = plannedRoundsWarning(
+      suite,
+      flags.rounds ?? suite.rounds,
+      plan.kind === 'baseline' ? baselineRounds(plan.baseline) : undefined,
+    );
     if (warning) log(`warning: ${warning}`);
   }
 
