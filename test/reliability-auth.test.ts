@@ -211,7 +211,7 @@ describe('connection caps', () => {
     return client;
   }
 
-  test('users[].max_connections: the next connection of that user is refused; others are unaffected', async () => {
+  test('users[].max_connections: the next connection of that user gets ERR 1040; others are unaffected', async () => {
     const held = [await login(capped), await login(capped)];
     try {
       const refused = await login(capped).then(
@@ -222,8 +222,8 @@ describe('connection caps', () => {
         (e: { err?: ErrPacket }) => e.err ?? null,
       );
       assert.ok(refused, 'a third connection of a user capped at 2 was accepted');
-      // The errno (1040 per proxy/README.md; the proxy answers 1203) is checked in reliability-bugs.test.ts.
-      assert.match(refused.message, /capped/);
+      assert.equal(refused.errno, 1040, `expected ERR 1040, got ${refused.errno} ${refused.message}`);
+      assert.equal(refused.sqlState, '08004');
       const other = await login(free);
       other.close();
     } finally {
@@ -252,8 +252,10 @@ describe('connection caps', () => {
   });
 });
 
-test('no password typed by any client, nor the backend password, is in the proxy log', () => {
+test('refused logins are logged with the user, and no password typed by any client (nor the backend password) is in the proxy log', () => {
   const log = proxy.log();
+  assert.match(log, /user nobody|'nobody'/, 'the refused login of an unknown user is not logged');
+  assert.match(log, /refused.*'app'|'app'.*refused/, 'the refused login of a known user is not logged');
   for (const pw of [...typedSecrets, server.password]) {
     assert.ok(!log.includes(pw), `a password is in the proxy log:\n${log}`);
   }
