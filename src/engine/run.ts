@@ -51,6 +51,8 @@ export type Target = MysqlConnection & { database: string };
 export interface RunOptions {
   /** An existing server; absent: a throwaway local one (startLocalServer). */
   mysql?: Target;
+  /** How long an existing server may take to accept a connection (default 60 s). */
+  mysqlReadyTimeoutMs?: number;
   suite: Suite;
   /** The proxy under test first; 'direct' is always added as the control. */
   arms: ArmSource[];
@@ -182,7 +184,7 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     if (options.mysql) {
       mysql = options.mysql;
       deps.progress.note(`waiting for MySQL at ${mysql.host}:${mysql.port}…`);
-      mysqlVersion = (await waitForServer(mysql, 60_000)).version;
+      mysqlVersion = (await waitForServer(mysql, options.mysqlReadyTimeoutMs ?? 60_000)).version;
     } else {
       deps.progress.note('starting a throwaway MySQL server…');
       const server = await startLocalServer();
@@ -210,6 +212,15 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
       if (!detections.has(workload.driver)) {
         detections.set(workload.driver, await deps.driverFor(workload.driver).detect(deps.exec));
       }
+    }
+    // Nothing would be measured: never let that pass (the skipped-workload warnings are for suites
+    // where something still runs).
+    const missing = options.suite.workloads.filter((w) => !detections.get(w.driver)?.available);
+    if (missing.length === options.suite.workloads.length) {
+      const reasons = [...new Set(missing.map((w) => detections.get(w.driver)))].map((d) =>
+        d && !d.available ? `${d.reason} Install: ${d.installHint}` : 'driver not detected',
+      );
+      throw new InfrastructureError(`no workload of the suite can run: ${reasons.join('; ')}`);
     }
     const version = (name: DriverName) => {
       const d = detections.get(name);

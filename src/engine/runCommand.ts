@@ -48,6 +48,9 @@ and started with a generated config on free ports):
   --proxy-metrics-url URL   Prometheus endpoint scraped before and after each run
   --proxy-cwd DIR           working directory of build and start (default: the current one)
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
+  --mysql-ready-timeout SECONDS
+                            how long the server given by --mysql may take to accept a connection
+                            (default 60)
   --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
                             (for proxies whose metrics do not count queries)
 
@@ -95,6 +98,7 @@ const RunFlagsSchema = z
     'proxy-metrics-url': z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
     'proxy-cwd': z.string().min(1).optional(),
     'ready-timeout': positiveNumber('seconds').optional(),
+    'mysql-ready-timeout': positiveNumber('seconds').optional(),
     'no-traffic-check': z.boolean().default(false),
     reference: z
       .enum(['haproxy'], { error: 'expected "haproxy" (the only reference proxy built in)' })
@@ -141,6 +145,7 @@ const FLAG_TYPES = {
   'proxy-metrics-url': { type: 'string' },
   'proxy-cwd': { type: 'string' },
   'ready-timeout': { type: 'string' },
+  'mysql-ready-timeout': { type: 'string' },
   'no-traffic-check': { type: 'boolean' },
   reference: { type: 'string' },
   'base-ref': { type: 'string' },
@@ -307,6 +312,9 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       outDir,
       repoRoot: io.repoRoot,
       trafficCheck: !flags['no-traffic-check'],
+      ...(flags['mysql-ready-timeout'] !== undefined
+        ? { mysqlReadyTimeoutMs: flags['mysql-ready-timeout'] * 1000 }
+        : {}),
       ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
       ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
       ...(flags['budget-minutes'] !== undefined ? { budgetMinutes: flags['budget-minutes'] } : {}),

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { AthenaBenchError, ExitCode, InfrastructureError, UsageError, errorMessage } from '../errors.ts';
 import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../results/schema.ts';
 import { baselineFromResults, formatPath, loadBaseline, writeBaseline } from './baseline.ts';
 import { compareArms, compareToBaseline, exitCodeFor } from './compare.ts';
@@ -90,7 +90,7 @@ function validate<S extends z.ZodType>(command: string, schema: S, values: unkno
 
 const requiredPath = (what: string) => z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
 
-/** Reads and validates a results file; errors name the file and the field. */
+/** Reads and validates the results file of a complete run; errors name the file and the field. */
 export async function loadResultsFile(file: string): Promise<Results> {
   let text: string;
   try {
@@ -117,6 +117,12 @@ export async function loadResultsFile(file: string): Promise<Results> {
       .map((i) => `${formatPath(i.path)}: ${i.message}`)
       .join('; ');
     throw new UsageError(`${file}: invalid results file: ${issues}`);
+  }
+  // A failed run's samples are partial: judging or baselining them could turn a broken run into a pass.
+  if (parsed.data.status !== 'complete') {
+    throw new InfrastructureError(
+      `${file}: the run it records failed (${parsed.data.failure ?? 'no reason recorded'}); there is nothing to compare`,
+    );
   }
   return parsed.data;
 }
