@@ -121,3 +121,18 @@ test('an unknown database named in the handshake is refused with 1049', async ()
   assert.equal(err?.errno, 1049, JSON.stringify(err));
   assert.equal(err?.sqlState, '42000');
 });
+
+test('a refused login is logged with the user and the reason, never the password', async () => {
+  const wrong = 'wrong-password-athena-test';
+  const client = await RawClient.connect(proxy.port);
+  const err = parseErrPacket((await client.login('app', wrong)).payload);
+  client.close();
+  assert.equal(err?.errno, 1045);
+  const deadline = Date.now() + 5000;
+  while (!/login refused for user 'app' .*wrong password/.test(proxy.logs()) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.match(proxy.logs(), /login refused for user 'app' .*wrong password/);
+  assert.ok(!proxy.logs().includes(wrong));
+  assert.ok(!proxy.logs().includes('app-pass'));
+});

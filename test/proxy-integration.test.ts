@@ -191,7 +191,7 @@ test('authentication: wrong password, unknown user, unknown database, per-user m
   const second = await connect({ user: 'app', password: 'app-pass' });
   await assert.rejects(
     connect({ user: 'app', password: 'app-pass' }),
-    (e: { errno?: number }) => e.errno === 1203,
+    (e: { errno?: number }) => e.errno === 1040,
   );
   await first.end();
   await new Promise((resolve) => setTimeout(resolve, 100));

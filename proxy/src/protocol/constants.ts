@@ -91,7 +91,6 @@ export const ErrorCode = {
   NET_PACKET_TOO_LARGE: { errno: 1153, sqlState: '08S01' },
   NET_READ_INTERRUPTED: { errno: 1159, sqlState: '08S01' }, // Got timeout reading communication packets
   NOT_SUPPORTED_YET: { errno: 1235, sqlState: '42000' },
-  TOO_MANY_USER_CONNECTIONS: { errno: 1203, sqlState: '42000' },
   CONN_HOST_ERROR: { errno: 2003, sqlState: 'HY000' }, // Can't connect to MySQL server
   SERVER_LOST: { errno: 2013, sqlState: 'HY000' },
   SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01' },

@@ -286,6 +286,10 @@ export class ClientSession implements BackendSink {
     const user = this.ctx.users.get(userName);
     const ok = user !== undefined && verifyNativePassword(token, user.password, this.scramble);
     if (!ok || user === undefined) {
+      // Logged for the operator; never the token (nor, of course, a password).
+      this.ctx.log(
+        `login refused for user '${userName}' from ${this.describe()}: ${user === undefined ? 'unknown user' : 'wrong password'}`,
+      );
       this.refuse(
         seq,
         ErrorCode.ACCESS_DENIED,
@@ -295,10 +299,13 @@ export class ClientSession implements BackendSink {
     }
     const sessions = this.ctx.userSessions.get(user.name) ?? 0;
     if (user.max_connections > 0 && sessions >= user.max_connections) {
+      this.ctx.log(
+        `login refused for user '${user.name}' from ${this.describe()}: users.max_connections (${user.max_connections}) reached`,
+      );
       this.refuse(
         seq,
-        ErrorCode.TOO_MANY_USER_CONNECTIONS,
-        `User ${user.name} already has more than 'max_user_connections' active connections`,
+        ErrorCode.CON_COUNT_ERROR,
+        `Too many connections: user '${user.name}' already has ${sessions} (users.max_connections = ${user.max_connections})`,
       );
       return;
     }
