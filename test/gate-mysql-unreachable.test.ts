@@ -1,6 +1,5 @@
 // The gate never passes when MySQL is unreachable: exit 3 and a line naming MySQL and its address,
-// without the password. Slow by design: the engine waits up to 60 s for a server that is starting
-// (src/engine/run.ts, waitForServer(mysql, 60_000)), so this case has a file of its own.
+// without the password. --mysql-ready-timeout shortens the engine's 60 s wait for a starting server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -29,6 +28,8 @@ test('MySQL unreachable: exit 3, the cause names MySQL and its address, no passw
     '--suite',
     bench.suiteFile('unreachable', 1, 1),
     '--no-baseline',
+    '--mysql-ready-timeout',
+    '3',
     '--out',
     out,
   ]);
