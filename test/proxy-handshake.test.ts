@@ -11,8 +11,10 @@ import { RawClient, parseErrPacket } from './helpers/wire.ts';
 /** A TCP relay to the backend that holds every backend->proxy chunk for `delayMs` (0 = pass through). */
 class SlowRelay {
   delayMs = 0;
+  private readonly sockets = new Set<net.Socket>();
   private readonly server = net.createServer((client) => {
     const backend = net.connect(this.target.port, this.target.host);
+    this.sockets.add(client).add(backend);
     client.pipe(backend);
     backend.on('data', (chunk: Buffer) => {
       if (this.delayMs === 0) client.write(chunk);
@@ -21,6 +23,8 @@ class SlowRelay {
     const end = (): void => {
       client.destroy();
       backend.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(backend);
     };
     client.on('error', end).on('close', end);
     backend.on('error', end).on('close', () => setTimeout(end, this.delayMs));
@@ -34,7 +38,7 @@ class SlowRelay {
   }
 
   close(): Promise<void> {
-    this.server.closeAllConnections?.();
+    for (const socket of this.sockets) socket.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
