@@ -4,6 +4,7 @@ import { InfrastructureError } from '../errors.ts';
 import type { Exec } from '../util/exec.ts';
 import { probeMysqlHandshake } from './handshake.ts';
 import { realFetcher, type Fetcher } from './prometheus.ts';
+import { signalGroup, trackGroup, untrackGroup } from '../util/processGroups.ts';
 
 /** How many log lines a failure message quotes. */
 export const LOG_TAIL_LINES = 50;
@@ -48,25 +49,6 @@ export async function runBuild(
   }
 }
 
-/** Process groups started here and not yet stopped: killed if this process exits first. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
-  });
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
 /** A proxy started as a child process (its own process group, output appended to a log file). */
 export class ProxyProcess {
   private exitInfo: string | null = null;
@@ -83,7 +65,7 @@ export class ProxyProcess {
       if (child.pid !== undefined) {
         // The shell may have left the proxy it started running: stop the whole group.
         signalGroup(child.pid, 'SIGKILL');
-        liveGroups.delete(child.pid);
+        untrackGroup(child.pid);
       }
       for (const waiter of this.exitWaiters.splice(0)) waiter(this.exitInfo);
     });
@@ -98,7 +80,6 @@ export class ProxyProcess {
     command: string,
     opts: { cwd: string; env: NodeJS.ProcessEnv; logPath: string },
   ): ProxyProcess {
-    installExitHook();
     const fd = openSync(opts.logPath, 'a');
     let child: ChildProcess;
     try {
@@ -114,7 +95,7 @@ export class ProxyProcess {
     if (child.pid === undefined) {
       throw new InfrastructureError(`could not start arm "${armName}": ${command}`);
     }
-    liveGroups.add(child.pid);
+    trackGroup(child.pid);
     child.on('error', () => undefined);
     return new ProxyProcess(armName, opts.logPath, child);
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InfrastructureError } from '../errors.ts';
+import { signalGroup, trackGroup, untrackGroup } from './processGroups.ts';
 
 /**
  * The one place child processes for drivers and builds are spawned. No shell is involved: the
@@ -44,27 +45,6 @@ export type Exec = (command: string, args: readonly string[], options?: ExecOpti
 
 const DEFAULT_KILL_GRACE_MS = 2000;
 const DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
-
-/** Process groups this module started and that are still running: killed if we exit first. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
-  });
-}
-
-/** Signals the whole process group led by pid (the child was spawned detached, so it leads one). */
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
 
 /** Splits a stream into lines for a callback, keeping the trailing partial line until the next chunk. */
 class LineSplitter {
@@ -116,9 +96,8 @@ export const realExec: Exec = (command, args, options = {}) =>
       reject(new InfrastructureError(`could not start ${command}: ${String(error)}`, { cause: error }));
       return;
     }
-    installExitHook();
     const pid = child.pid;
-    if (pid !== undefined) liveGroups.add(pid);
+    if (pid !== undefined) trackGroup(pid);
 
     const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
     const stdout = new TailBuffer(maxChars);
@@ -145,8 +124,8 @@ export const realExec: Exec = (command, args, options = {}) =>
     let killTimer: NodeJS.Timeout | undefined;
     const terminate = () => {
       if (pid === undefined || killTimer) return;
-      killGroup(pid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+      signalGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     };
     const timeoutTimer =
       options.timeoutMs !== undefined
@@ -171,7 +150,7 @@ export const realExec: Exec = (command, args, options = {}) =>
     const cleanupListeners = () => {
       if (timeoutTimer) clearTimeout(timeoutTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      if (pid !== undefined) liveGroups.delete(pid);
+      if (pid !== undefined) untrackGroup(pid);
     };
     // 'close' waits for stdout/stderr to end, so no output is lost.
     child.once('close', (exitCode, signal) => {
@@ -180,7 +159,7 @@ export const realExec: Exec = (command, args, options = {}) =>
       if (killTimer) {
         clearTimeout(killTimer);
         // Grandchildren that ignored SIGTERM must not outlive the call.
-        if (pid !== undefined) killGroup(pid, 'SIGKILL');
+        if (pid !== undefined) signalGroup(pid, 'SIGKILL');
       }
       stdoutLines?.flush();
       stderrLines?.flush();
