@@ -48240,23 +48240,32 @@ var import_promise = __toESM(require_promise(), 1);
 
 // src/util/exec.ts
 import { spawn } from "node:child_process";
-var DEFAULT_KILL_GRACE_MS = 2e3;
-var DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
+
+// src/util/processGroups.ts
 var liveGroups = /* @__PURE__ */ new Set();
 var exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of liveGroups) killGroup(pid, "SIGKILL");
-  });
-}
-function killGroup(pid, signal) {
+function signalGroup(pid, signal) {
   try {
     process.kill(-pid, signal);
   } catch {
   }
 }
+function trackGroup(pid) {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const group of liveGroups) signalGroup(group, "SIGKILL");
+    });
+  }
+  liveGroups.add(pid);
+}
+function untrackGroup(pid) {
+  liveGroups.delete(pid);
+}
+
+// src/util/exec.ts
+var DEFAULT_KILL_GRACE_MS = 2e3;
+var DEFAULT_MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
 var LineSplitter = class {
   constructor(onLine) {
     this.onLine = onLine;
@@ -48308,9 +48317,8 @@ var realExec = (command, args, options = {}) => new Promise((resolve, reject) =>
     reject(new InfrastructureError(`could not start ${command}: ${String(error62)}`, { cause: error62 }));
     return;
   }
-  installExitHook();
   const pid = child.pid;
-  if (pid !== void 0) liveGroups.add(pid);
+  if (pid !== void 0) trackGroup(pid);
   const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
   const stdout = new TailBuffer(maxChars);
   const stderr = new TailBuffer(maxChars);
@@ -48335,8 +48343,8 @@ var realExec = (command, args, options = {}) => new Promise((resolve, reject) =>
   let killTimer;
   const terminate = () => {
     if (pid === void 0 || killTimer) return;
-    killGroup(pid, "SIGTERM");
-    killTimer = setTimeout(() => killGroup(pid, "SIGKILL"), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    signalGroup(pid, "SIGTERM");
+    killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
   };
   const timeoutTimer = options.timeoutMs !== void 0 ? setTimeout(() => {
     timedOut = true;
@@ -48356,14 +48364,14 @@ var realExec = (command, args, options = {}) => new Promise((resolve, reject) =>
   const cleanupListeners = () => {
     if (timeoutTimer) clearTimeout(timeoutTimer);
     options.signal?.removeEventListener("abort", onAbort);
-    if (pid !== void 0) liveGroups.delete(pid);
+    if (pid !== void 0) untrackGroup(pid);
   };
   child.once("close", (exitCode, signal) => {
     if (spawnFailed) return;
     cleanupListeners();
     if (killTimer) {
       clearTimeout(killTimer);
-      if (pid !== void 0) killGroup(pid, "SIGKILL");
+      if (pid !== void 0) signalGroup(pid, "SIGKILL");
     }
     stdoutLines?.flush();
     stderrLines?.flush();
@@ -51902,7 +51910,7 @@ function canConnect(host, port, timeoutMs = 1e3) {
 var INSTALL_HINT = "No MySQL server binary (mariadbd or mysqld) was found on PATH or in /usr/sbin. Install one: `sudo apt-get install -y mariadb-server` (Debian/Ubuntu) or `brew install mysql` (macOS), or point the gate at a running server with --mysql mysql://user:pass@host:port/db.";
 var liveServers = /* @__PURE__ */ new Set();
 var exitHookInstalled2 = false;
-function installExitHook2() {
+function installExitHook() {
   if (exitHookInstalled2) return;
   exitHookInstalled2 = true;
   process.on("exit", () => {
@@ -51985,7 +51993,7 @@ async function startLocalServer(options = {}) {
       ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
       ...options.extraArgs ?? []
     ];
-    installExitHook2();
+    installExitHook();
     child = spawn2(binary, args, { stdio: "ignore" });
     entry = { child, baseDir };
     liveServers.add(entry);
@@ -52506,21 +52514,6 @@ ${fileTail(opts.logPath)}`
     );
   }
 }
-var liveGroups2 = /* @__PURE__ */ new Set();
-var exitHookInstalled3 = false;
-function installExitHook3() {
-  if (exitHookInstalled3) return;
-  exitHookInstalled3 = true;
-  process.on("exit", () => {
-    for (const pid of liveGroups2) signalGroup(pid, "SIGKILL");
-  });
-}
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-  }
-}
 var ProxyProcess = class _ProxyProcess {
   constructor(armName, logPath, child) {
     this.armName = armName;
@@ -52530,7 +52523,7 @@ var ProxyProcess = class _ProxyProcess {
       this.exitInfo = signal ? `killed by ${signal}` : `exit code ${code}`;
       if (child.pid !== void 0) {
         signalGroup(child.pid, "SIGKILL");
-        liveGroups2.delete(child.pid);
+        untrackGroup(child.pid);
       }
       for (const waiter of this.exitWaiters.splice(0)) waiter(this.exitInfo);
     });
@@ -52546,7 +52539,6 @@ var ProxyProcess = class _ProxyProcess {
    * like one that died); the shell and everything it starts form one process group.
    */
   static start(armName, command, opts) {
-    installExitHook3();
     const fd = openSync2(opts.logPath, "a");
     let child;
     try {
@@ -52562,7 +52554,7 @@ var ProxyProcess = class _ProxyProcess {
     if (child.pid === void 0) {
       throw new InfrastructureError(`could not start arm "${armName}": ${command}`);
     }
-    liveGroups2.add(child.pid);
+    trackGroup(child.pid);
     child.on("error", () => void 0);
     return new _ProxyProcess(armName, opts.logPath, child);
   }
