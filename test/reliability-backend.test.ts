@@ -175,10 +175,12 @@ describe(
       assert.equal(Number((rows as Array<{ n: number }>)[0]!.n), 0);
       await check.end();
 
-      // And a short sysbench run through the proxy is clean again.
+      // And a short sysbench run through the proxy is clean again. One thread: between threads,
+      // oltp_read_write meets InnoDB deadlocks that sysbench counts as ignored errors (normal, not
+      // the proxy's); alone, any error is a broken session.
       const again = runSysbench([
         ...sysbenchArgs({ port: proxy.port, user: user.name, password: user.password }, [
-          '--threads=4',
+          '--threads=1',
           '--time=3',
         ]),
         'run',
