@@ -69431,7 +69431,7 @@ async function startLocalServer(options = {}) {
     await rm(baseDir, { recursive: true, force: true });
   };
   try {
-    initializeDataDir(binary, flavor, dataDir, user, errorLog);
+    initializeDataDir(binary, flavor, dataDir, errorLog, user);
     const port = options.port ?? await findFreePort();
     const args = [
       "--no-defaults",
@@ -69491,32 +69491,41 @@ ${tail(errorLog, 20)}`
     throw error63;
   }
 }
-function initializeDataDir(binary, flavor, dataDir, user, log) {
-  if (flavor === "mariadb") {
-    const installDb = which("mariadb-install-db") ?? which("mysql_install_db");
-    if (!installDb) {
-      throw new InfrastructureError(`mariadb-install-db not found next to ${binary}. ${INSTALL_HINT}`);
+function initializeDataDir(binary, flavor, dataDir, log, user = currentUser()) {
+  const attempt = () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (flavor === "mariadb") {
+      const installDb = which("mariadb-install-db") ?? which("mysql_install_db");
+      if (!installDb) {
+        throw new InfrastructureError(`mariadb-install-db not found next to ${binary}. ${INSTALL_HINT}`);
+      }
+      runChecked(
+        installDb,
+        [
+          "--no-defaults",
+          `--datadir=${dataDir}`,
+          `--user=${user}`,
+          "--auth-root-authentication-method=normal",
+          "--skip-test-db",
+          "--skip-name-resolve"
+        ],
+        log,
+        "Initialising the MariaDB data directory"
+      );
+    } else {
+      runChecked(
+        binary,
+        ["--no-defaults", "--initialize-insecure", `--datadir=${dataDir}`, `--user=${user}`],
+        log,
+        "Initialising the MySQL data directory"
+      );
     }
-    runChecked(
-      installDb,
-      [
-        "--no-defaults",
-        `--datadir=${dataDir}`,
-        `--user=${user}`,
-        "--auth-root-authentication-method=normal",
-        "--skip-test-db",
-        "--skip-name-resolve"
-      ],
-      log,
-      "Initialising the MariaDB data directory"
-    );
-  } else {
-    runChecked(
-      binary,
-      ["--no-defaults", "--initialize-insecure", `--datadir=${dataDir}`, `--user=${user}`],
-      log,
-      "Initialising the MySQL data directory"
-    );
+  };
+  try {
+    attempt();
+  } catch (error63) {
+    if (error63 instanceof InfrastructureError && /not found/.test(error63.message)) throw error63;
+    attempt();
   }
 }
 async function configureWhenReady(socket, password, database, timeoutMs, errorLog) {

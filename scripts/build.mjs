@@ -1,7 +1,7 @@
 // Bundles the three entry points with esbuild: the Action (dist/index.js), the CLI (dist/cli.js)
 // and the proxy (proxy/dist/athena.js). Output is deterministic so `check-dist` can diff it.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -40,7 +40,16 @@ if (!proxyOnly) {
   );
 }
 
-await Promise.all(targets.map((target) => build({ ...common, ...target })));
-await Promise.all(
-  targets.filter((t) => t.banner.js.startsWith('#!')).map((t) => chmod(path.join(root, t.outfile), 0o755)),
-);
+// Each bundle is written to a temp file and renamed into place: tests and benchmark runs start
+// proxy/dist/athena.js while another process may be rebuilding it, and must never read half a file.
+async function buildAtomically(target) {
+  const result = await build({ ...common, ...target, write: false });
+  const outfile = path.join(root, target.outfile);
+  const output = result.outputFiles.find((f) => f.path === outfile) ?? result.outputFiles[0];
+  const temp = `${outfile}.${process.pid}.tmp`;
+  await mkdir(path.dirname(outfile), { recursive: true });
+  await writeFile(temp, output.contents, { mode: target.banner.js.startsWith('#!') ? 0o755 : 0o644 });
+  await rename(temp, outfile);
+}
+
+await Promise.all(targets.map(buildAtomically));

@@ -1,15 +1,14 @@
 // A throwaway MySQL/MariaDB server that a test can kill (SIGKILL) and start again on the same
 // datadir and port: what the backend-fault tests need and startLocalServer() (which removes its
 // datadir on stop) does not offer.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { findServerBinary, stopChild, tail } from '../../src/mysql/localServer.ts';
-import { which } from '../../src/util/which.ts';
+import { findServerBinary, initializeDataDir, stopChild, tail } from '../../src/mysql/localServer.ts';
 import { findFreePort } from '../../src/util/net.ts';
 
 export interface ManagedServer {
@@ -41,30 +40,6 @@ function hookExit(): void {
   });
 }
 
-function initialise(binary: string, flavor: 'mariadb' | 'mysql', dataDir: string, log: string): void {
-  const user = os.userInfo().username;
-  const installDb =
-    flavor === 'mariadb' ? (which('mariadb-install-db') ?? which('mysql_install_db')) : undefined;
-  const [command, args]: [string, string[]] =
-    installDb !== undefined
-      ? [
-          installDb,
-          [
-            '--no-defaults',
-            `--datadir=${dataDir}`,
-            `--user=${user}`,
-            '--auth-root-authentication-method=normal',
-            '--skip-test-db',
-            '--skip-name-resolve',
-          ],
-        ]
-      : [binary, ['--no-defaults', '--initialize-insecure', `--datadir=${dataDir}`, `--user=${user}`]];
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 });
-  if (result.status !== 0) {
-    throw new Error(`initialising ${dataDir} failed: ${result.stderr}\n${tail(log, 20)}`);
-  }
-}
-
 export async function startManagedServer(options: { database?: string } = {}): Promise<ManagedServer> {
   const { binary, flavor } = findServerBinary();
   const baseDir = mkdtempSync(path.join(os.tmpdir(), 'athena-reliability-mysql-'));
@@ -78,7 +53,7 @@ export async function startManagedServer(options: { database?: string } = {}): P
   let stopped = false;
   hookExit();
   try {
-    initialise(binary, flavor, dataDir, errorLog);
+    initializeDataDir(binary, flavor, dataDir, errorLog);
   } catch (error) {
     rmSync(baseDir, { recursive: true, force: true });
     throw error;
