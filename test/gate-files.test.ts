@@ -1,6 +1,6 @@
 // The gate never passes on a results or baseline file it should not trust: truncated, of another
-// schemaVersion, hand-edited to nonsense: `compare` and `baseline` exit 2 with a line naming the file. (A results
-// file of a failed run: gate-failed-results.test.ts.)
+// schemaVersion, hand-edited to nonsense: `compare` and `baseline` exit 2 with a line naming the file; a results
+// file of a failed run exits 3 (a regression test: `compare` once exited 0 for it).
 // (V's verdict-commands test covers a baseline of schemaVersion 0, one without a median, and one
 // that is not JSON: not repeated here.)
 import { after, before, test } from 'node:test';
@@ -126,4 +126,26 @@ test('run --baseline with a truncated baseline exits 2 before measuring anything
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /truncated\.baseline\.json/);
   assert.ok(result.ms < 60_000);
+});
+
+test('a results file of a failed run never passes a comparison, nor becomes a baseline', async () => {
+  await writeFile(
+    path.join(dir, 'failed.results.json'),
+    edited((r) => {
+      r.status = 'failed';
+      r.failure = 'arm "proxy" exited during a run';
+    }),
+  );
+  const c = io();
+  const code = await compareCommand(
+    ['--baseline', 'good.baseline.json', '--results', 'failed.results.json'],
+    c,
+  );
+  assert.equal(code, 3, `a failed run compared as a pass:\n${c.out}`);
+  assert.match(c.err, /failed\.results\.json: the run it records failed \(arm "proxy" exited during a run\)/);
+  const b = io();
+  assert.equal(
+    await baselineCommand(['--results', 'failed.results.json', '--out', 'failed.baseline.json'], b),
+    3,
+  );
 });
