@@ -4,43 +4,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalServer, formatMysqlUrl, type LocalServer } from '../src/mysql/index.ts';
-import { ResultsSchema } from '../src/results/schema.ts';
 import { athenaConfig } from '../src/engine/arms.ts';
 import { findFreePort } from '../src/util/net.ts';
-import { expectNoProcesses, repoRoot, runCli } from './cli-helpers.ts';
+import { expectNoProcesses, readResults, repoRoot, runCli, writePointSelectSuite } from './cli-helpers.ts';
 
 let server: LocalServer;
 let scratch: string;
 let mysqlUrl: string;
-
-function suiteFile(name: string, rounds: number, timeSec: number): string {
-  const file = path.join(scratch, `${name}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      rounds,
-      workloads: [
-        {
-          id: 'select',
-          title: 'Select',
-          driver: 'sysbench',
-          threads: 4,
-          options: { test: 'oltp_point_select', tables: 1, tableSize: 200, timeSec },
-        },
-      ],
-    }),
-  );
-  return file;
-}
-
-function failedResults(out: string) {
-  return ResultsSchema.parse(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')));
-}
 
 before(async () => {
   server = await startLocalServer();
@@ -76,7 +50,7 @@ test(
       '--mysql',
       mysqlUrl,
       '--suite',
-      suiteFile('crash', 20, 1),
+      writePointSelectSuite(scratch, 'crash', 20, 1),
       '--out',
       out,
       '--proxy-start',
@@ -89,7 +63,7 @@ test(
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /arm "proxy" exited (during|while|before a run)/);
     assert.match(result.stderr, /test: killed the proxy/);
-    const results = failedResults(out);
+    const results = readResults(out);
     assert.equal(results.status, 'failed');
     assert.ok(results.workloads[0]!.samples.length >= 1, 'rounds before the crash are kept');
     assert.deepEqual(await expectNoProcesses([cfg]), []);
@@ -108,7 +82,7 @@ test(
       '--mysql',
       mysqlUrl,
       '--suite',
-      suiteFile('never', 1, 1),
+      writePointSelectSuite(scratch, 'never', 1, 1),
       '--out',
       out,
       '--proxy-start',
@@ -122,7 +96,7 @@ test(
     assert.match(result.stderr, /arm "proxy" was not ready within 3 s/);
     assert.match(result.stderr, /test: not listening/);
     assert.ok(result.ms < 60_000);
-    assert.equal(failedResults(out).status, 'failed');
+    assert.equal(readResults(out).status, 'failed');
     assert.deepEqual(await expectNoProcesses([marker]), []);
   },
 );

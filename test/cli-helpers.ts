@@ -1,10 +1,11 @@
 // Shared by the test/cli-*.test.ts files: run the CLI as a child process (through tsx, as a user
 // would with `npx tsx src/cli.ts`) with a private TMPDIR, and find what it may have left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ResultsSchema, type Results } from '../src/results/schema.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -103,4 +104,37 @@ export async function expectNoProcesses(markers: string[], timeoutMs = 5000): Pr
     if (left.length === 0 || Date.now() > deadline) return left;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Writes a one-workload suite (sysbench point selects on a small table) to DIR/NAME.json. */
+export function writePointSelectSuite(
+  dir: string,
+  name: string,
+  rounds: number,
+  timeSec: number,
+  threads = 4,
+): string {
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name,
+      rounds,
+      workloads: [
+        {
+          id: 'select',
+          title: 'Select',
+          driver: 'sysbench',
+          threads,
+          options: { test: 'oltp_point_select', tables: 1, tableSize: 200, timeSec },
+        },
+      ],
+    }),
+  );
+  return file;
+}
+
+/** The results.json a run wrote to its out dir, validated. */
+export function readResults(outDir: string): Results {
+  return ResultsSchema.parse(JSON.parse(readFileSync(path.join(outDir, 'results.json'), 'utf8')));
 }

@@ -1,13 +1,14 @@
 // Shared by the test/gate-*.test.ts files: a scratch directory and a restartable MariaDB per file,
 // one-workload suite files, the CLI arguments of a run against that server, and the cause line.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatMysqlUrl } from '../../src/mysql/index.ts';
 import { which } from '../../src/util/which.ts';
 import { startManagedServer, type ManagedServer } from './mariadb.ts';
 import { ensureProxyBundle } from './proxy.ts';
+import { writePointSelectSuite } from '../cli-helpers.ts';
 
 export const gateSkip = {
   skip: process.platform === 'linux' && which('sysbench') !== undefined ? false : 'needs Linux and sysbench',
@@ -31,26 +32,9 @@ export async function startGateBench(): Promise<GateBench> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'gate-test-'));
   const mysqlUrl = formatMysqlUrl(server, { revealPassword: true });
   await ensureProxyBundle();
-  const suiteFile = (name: string, rounds: number, timeSec: number): string => {
-    const file = path.join(scratch, `${name}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name,
-        rounds,
-        workloads: [
-          {
-            id: 'select',
-            title: 'Select',
-            driver: 'sysbench',
-            threads: 2,
-            options: { test: 'oltp_point_select', tables: 1, tableSize: 200, timeSec },
-          },
-        ],
-      }),
-    );
-    return file;
-  };
+  const suiteFile = (name: string, rounds: number, timeSec: number): string =>
+    writePointSelectSuite(scratch, name, rounds, timeSec, 2);
+
   return {
     server,
     scratch,
