@@ -39,7 +39,7 @@ test('summary first, a table per workload with marks, then collapsible details',
   ]) {
     assert.ok(md.includes(s), s);
   }
-  assert.ok(md.includes('| cpu_us_per_query | lower | 4% | gate |'));
+  assert.ok(md.includes('| cpu_us_per_query | lower | 2% | gate |'));
 });
 
 test('fingerprint mismatch is said at the top; inconclusive is loud', () => {
