@@ -86,6 +86,8 @@ interface Trial {
   /** Measured change of the proxy's CPU µs/query and TPS vs the reference (medians, %). */
   cpuDeltaPct: number | null;
   tpsDeltaPct: number | null;
+  /** Spread of the head arm's per-round CPU µs/query within the trial (coefficient of variation, %). */
+  cpuCvPct?: number | null;
   error?: string;
 }
 
@@ -150,6 +152,18 @@ function proxyMedian(results: Results, arm: string, metric: 'cpu_us_per_query' |
   return values.length ? median(values) : null;
 }
 
+/** Coefficient of variation (%) of the head arm's per-round CPU µs/query, median over workloads. */
+function cpuSpread(results: Results, arm: string): number | null {
+  const cvs = results.workloads.flatMap((w) => {
+    const s = metricSamples(w, arm, 'cpu_us_per_query');
+    if (s.length < 2) return [];
+    const mean = s.reduce((a, b) => a + b, 0) / s.length;
+    const sd = Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / (s.length - 1));
+    return mean > 0 ? [(100 * sd) / mean] : [];
+  });
+  return cvs.length ? median(cvs) : null;
+}
+
 function pctChange(current: number | null, reference: number | null): number | null {
   return current === null || reference === null || reference === 0
     ? null
@@ -158,8 +172,8 @@ function pctChange(current: number | null, reference: number | null): number | n
 
 function table(trials: Trial[]): string {
   const lines = [
-    '| mode | injected slowdown | burn µs/query | trials | regressed | inconclusive | pass/improved | detection / false-alarm rate | measured CPU/query Δ (median) | measured TPS Δ (median) | median wall time |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| mode | injected slowdown | burn µs/query | trials | regressed | inconclusive | pass/improved | detection / false-alarm rate | measured CPU/query Δ (median) | measured TPS Δ (median) | per-round CPU/query CV (median) | median rounds | median wall time |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const groups = new Map<string, Trial[]>();
   for (const t of trials) {
@@ -184,8 +198,9 @@ function table(trials: Trial[]): string {
       : 'n/a';
     const cpu = ok.flatMap((t) => (t.cpuDeltaPct === null ? [] : [t.cpuDeltaPct]));
     const tps = ok.flatMap((t) => (t.tpsDeltaPct === null ? [] : [t.tpsDeltaPct]));
+    const cvs = ok.flatMap((t) => (t.cpuCvPct === undefined || t.cpuCvPct === null ? [] : [t.cpuCvPct]));
     lines.push(
-      `| ${g[0]!.mode === 'ab' ? 'base-vs-head' : 'committed baseline'} | ${level === 0 ? 'none (A/A)' : `${level}%`} | ${g[0]!.burnUs.toFixed(1)} | ${ok.length}${g.length > ok.length ? ` (+${g.length - ok.length} failed)` : ''} | ${regressed} | ${inconclusive} | ${ok.length - regressed - inconclusive} | ${rate} | ${fmt(cpu.length ? median(cpu) : null)} | ${fmt(tps.length ? median(tps) : null)} | ${ok.length ? median(ok.map((t) => t.wallSec)).toFixed(0) : 'n/a'} s |`,
+      `| ${g[0]!.mode === 'ab' ? 'base-vs-head' : 'committed baseline'} | ${level === 0 ? 'none (A/A)' : `${level}%`} | ${g[0]!.burnUs.toFixed(1)} | ${ok.length}${g.length > ok.length ? ` (+${g.length - ok.length} failed)` : ''} | ${regressed} | ${inconclusive} | ${ok.length - regressed - inconclusive} | ${rate} | ${fmt(cpu.length ? median(cpu) : null)} | ${fmt(tps.length ? median(tps) : null)} | ${cvs.length ? `${median(cvs).toFixed(1)}%` : 'n/a'} | ${ok.length ? median(ok.map((t) => t.rounds)) : 'n/a'} | ${ok.length ? median(ok.map((t) => t.wallSec)).toFixed(0) : 'n/a'} s |`,
     );
   }
   return lines.join('\n');
@@ -327,6 +342,7 @@ async function main(): Promise<number> {
             reference('cpu_us_per_query'),
           ),
           tpsDeltaPct: pctChange(proxyMedian(results, 'proxy', 'tps'), reference('tps')),
+          cpuCvPct: cpuSpread(results, 'proxy'),
         };
       } catch (error) {
         if (interrupt.signal.aborted) break; // an interrupted trial is not a result
@@ -339,6 +355,7 @@ async function main(): Promise<number> {
           rounds: 0,
           cpuDeltaPct: null,
           tpsDeltaPct: null,
+          cpuCvPct: null,
           error: error instanceof Error ? error.message : String(error),
         };
       }
@@ -378,6 +395,7 @@ function rejudge(outDir: string): number {
       t.mode === 'baseline' ? compareToBaseline(baseline, results) : compareArms(results, 'proxy', 'base');
     return {
       ...t,
+      cpuCvPct: cpuSpread(results, 'proxy'),
       verdict: c.verdict,
       regressed: c.workloads.flatMap((w) =>
         w.metrics
