@@ -133,19 +133,43 @@ test('control drift: when the direct arm moved beyond its threshold, absolute me
   const c = compareToBaseline(baselineOf(8), makeResults({ workloads: [{ id: 'rw', arms }] }));
   assert.equal(c.environment.normalisedOnly, false);
   assert.ok(
-    c.warnings.some((w) => /The direct arm \(the control.*rw \(TPS −(29|30)\.\d%\)/.test(w)),
+    c.warnings.some((w) => /The direct arm \(the control.*in rw:/.test(w)),
     c.warnings.join('\n'),
   );
   assert.equal(metric(c, 'rw', 'tps').policy, 'info');
   assert.equal(metric(c, 'rw', 'overhead_pct').policy, 'gate');
   assert.equal(metric(c, 'rw', 'cpu_us_per_query', 'cpu-relative-to-direct').policy, 'gate');
-  assert.match(c.workloads[0]!.notes[0]!, /direct arm TPS −(29|30)/);
+  assert.match(c.workloads[0]!.notes[0]!, /closely enough for TPS, QPS.*: direct TPS −(29|30)\.\d% \(95% CI −/);
   assert.notEqual(c.verdict, 'regressed');
   // The proxy really getting slower on that slower machine still shows in the normalised metrics.
   const worse = armsFor(8, { tps: 700 / 1.3, direct: 875, seed: 12 });
   const w = compareToBaseline(baselineOf(8), makeResults({ workloads: [{ id: 'rw', arms: worse }] }));
   assert.equal(metric(w, 'rw', 'overhead_pct').verdict, 'regressed');
   assert.equal(w.verdict, 'regressed');
+});
+
+test('control drift: a slightly slower machine with a noisy control is no CPU regression, a steady one is', () => {
+  // The machine is 7% slower (direct and proxy TPS −7%, the proxy's CPU per query +7%, as a
+  // neighbour on the host makes every CPU-second do less), and the direct arm is noisy (±8%): it
+  // does not show a move beyond 10%, but neither does it show the machine within the ±2% that
+  // CPU per query needs. Raw CPU per query is informational; normalised by the direct arm's work
+  // it has not moved. (The older guard, which waited for the control to move beyond 10%, gated
+  // raw CPU here and failed the run: the false alarm of docs/ACCURACY.md.)
+  const slower = {
+    direct: { tps: around(1250 * 0.93, 0.08, 8, 31) },
+    proxy: { tps: around(930, 0.01, 8, 32), p95: around(10, 0.01, 8, 33), cpuUs: around(53.5, 0.01, 8, 34) },
+  };
+  const c = compareToBaseline(baselineOf(8), makeResults({ workloads: [{ id: 'rw', arms: slower }] }));
+  assert.equal(metric(c, 'rw', 'cpu_us_per_query').policy, 'info');
+  assert.ok(metric(c, 'rw', 'cpu_us_per_query').ciLow! > 2, 'raw CPU alone would have been a regression');
+  assert.equal(metric(c, 'rw', 'cpu_us_per_query', 'cpu-relative-to-direct').policy, 'gate');
+  assert.notEqual(c.verdict, 'regressed');
+  // Same proxy CPU rise with the control shown steady (within ±2%): the proxy got slower.
+  const steady = armsFor(8, { tps: 1000, slowdown: 0.07, seed: 35 });
+  const s = compareToBaseline(baselineOf(8), makeResults({ workloads: [{ id: 'rw', arms: steady }] }));
+  assert.equal(metric(s, 'rw', 'cpu_us_per_query').policy, 'gate');
+  assert.equal(metric(s, 'rw', 'cpu_us_per_query').verdict, 'regressed');
+  assert.equal(s.verdict, 'regressed');
 });
 
 test('too few samples: n = m = 2 cannot reach significance, and the warning says how many rounds', () => {
