@@ -3,34 +3,31 @@
 // proxy's log tail), writes results.json with status "failed", and leaves nothing running.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startLocalServer, formatMysqlUrl, type LocalServer } from '../src/mysql/index.ts';
+import type { LocalServer } from '../src/mysql/index.ts';
 import { athenaConfig } from '../src/engine/arms.ts';
 import { findFreePort } from '../src/util/net.ts';
-import { expectNoProcesses, readResults, repoRoot, runCli, writePointSelectSuite } from './cli-helpers.ts';
+import {
+  expectNoProcesses,
+  readResults,
+  runCli,
+  startMysqlScratch,
+  writePointSelectSuite,
+  type MysqlScratch,
+} from './cli-helpers.ts';
 
+let fixture: MysqlScratch;
 let server: LocalServer;
 let scratch: string;
 let mysqlUrl: string;
 
 before(async () => {
-  server = await startLocalServer();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'cli-failures-'));
-  mysqlUrl = formatMysqlUrl(server, { revealPassword: true });
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
-  assert.equal(build.status, 0, build.stderr);
+  fixture = await startMysqlScratch('cli-failures-', { buildProxy: true });
+  ({ server, scratch, mysqlUrl } = fixture);
 });
 
-after(async () => {
-  await server?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+after(() => fixture?.stop());
 
 test(
   'a proxy that crashes mid-run fails the run (exit 3) with its log tail',

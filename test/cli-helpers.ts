@@ -1,10 +1,12 @@
 // Shared by the test/cli-*.test.ts files: run the CLI as a child process (through tsx, as a user
 // would with `npx tsx src/cli.ts`) with a private TMPDIR, and find what it may have left behind.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatMysqlUrl, startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { ResultsSchema, type Results } from '../src/results/schema.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -137,4 +139,41 @@ export function writePointSelectSuite(
 /** The results.json a run wrote to its out dir, validated. */
 export function readResults(outDir: string): Results {
   return ResultsSchema.parse(JSON.parse(readFileSync(path.join(outDir, 'results.json'), 'utf8')));
+}
+
+/** What a CLI test file runs against: a throwaway MariaDB, its URL (password included), a scratch dir. */
+export interface MysqlScratch {
+  server: LocalServer;
+  mysqlUrl: string;
+  scratch: string;
+  /** Stops the server and removes the scratch directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * For a CLI test file's before(): starts the server and makes the scratch directory; with
+ * buildProxy, builds proxy/dist/athena.js first (runs launch the proxy from its bundle).
+ */
+export async function startMysqlScratch(
+  prefix: string,
+  opts: { buildProxy?: boolean } = {},
+): Promise<MysqlScratch> {
+  if (opts.buildProxy) {
+    const build = spawnSync(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    assert.equal(build.status, 0, build.stderr);
+  }
+  const server = await startLocalServer();
+  const scratch = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return {
+    server,
+    scratch,
+    mysqlUrl: formatMysqlUrl(server, { revealPassword: true }),
+    stop: async () => {
+      await server.stop();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
 }

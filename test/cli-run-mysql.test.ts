@@ -3,55 +3,37 @@
 // proxy whose metrics come from an instance the benchmark does not go through.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startLocalServer, formatMysqlUrl, type LocalServer } from '../src/mysql/index.ts';
+import type { LocalServer } from '../src/mysql/index.ts';
 import { ResultsSchema } from '../src/results/schema.ts';
 import { athenaConfig, haproxyConfig } from '../src/engine/arms.ts';
 import { findFreePort } from '../src/util/net.ts';
 import { probeMysqlHandshake } from '../src/engine/handshake.ts';
-import { expectNoProcesses, repoRoot, runCli } from './cli-helpers.ts';
+import {
+  expectNoProcesses,
+  repoRoot,
+  runCli,
+  startMysqlScratch,
+  writePointSelectSuite,
+  type MysqlScratch,
+} from './cli-helpers.ts';
 
+let fixture: MysqlScratch;
 let server: LocalServer;
 let scratch: string;
 let suiteFile: string;
 let mysqlUrl: string;
 
 before(async () => {
-  server = await startLocalServer();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'cli-run-mysql-'));
-  mysqlUrl = formatMysqlUrl(server, { revealPassword: true });
+  fixture = await startMysqlScratch('cli-run-mysql-', { buildProxy: true });
+  ({ server, scratch, mysqlUrl } = fixture);
   // One short workload keeps each run to seconds.
-  suiteFile = path.join(scratch, 'point-select.json');
-  writeFileSync(
-    suiteFile,
-    JSON.stringify({
-      name: 'point-select',
-      rounds: 1,
-      workloads: [
-        {
-          id: 'select',
-          title: 'Select',
-          driver: 'sysbench',
-          threads: 4,
-          options: { test: 'oltp_point_select', tables: 1, tableSize: 200, timeSec: 1 },
-        },
-      ],
-    }),
-  );
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
-  assert.equal(build.status, 0, build.stderr);
+  suiteFile = writePointSelectSuite(scratch, 'point-select', 1, 1);
 });
 
-after(async () => {
-  await server?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+after(() => fixture?.stop());
 
 test(
   '--mysql: the run uses the given server and leaves it running',

@@ -3,45 +3,29 @@
 // inconclusive: exit 0, and exit 1 with --fail-on-inconclusive.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startLocalServer, formatMysqlUrl, type LocalServer } from '../src/mysql/index.ts';
 import { baselineCommand } from '../src/verdict/commands.ts';
-import { repoRoot, runCli } from './cli-helpers.ts';
+import {
+  repoRoot,
+  runCli,
+  startMysqlScratch,
+  writePointSelectSuite,
+  type MysqlScratch,
+} from './cli-helpers.ts';
 
-let server: LocalServer;
+let fixture: MysqlScratch;
 let scratch: string;
 let suiteFile: string;
 let mysqlUrl: string;
 
 before(async () => {
-  server = await startLocalServer();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'cli-verdict-'));
-  mysqlUrl = formatMysqlUrl(server, { revealPassword: true });
-  suiteFile = path.join(scratch, 'verdict.json');
-  writeFileSync(
-    suiteFile,
-    JSON.stringify({
-      name: 'verdict',
-      rounds: 1,
-      workloads: [
-        {
-          id: 'select',
-          title: 'Select',
-          driver: 'sysbench',
-          threads: 4,
-          options: { test: 'oltp_point_select', tables: 1, tableSize: 200, timeSec: 1 },
-        },
-      ],
-    }),
-  );
+  fixture = await startMysqlScratch('cli-verdict-');
+  ({ scratch, mysqlUrl } = fixture);
+  suiteFile = writePointSelectSuite(scratch, 'verdict', 1, 1);
 });
 
-after(async () => {
-  await server?.stop();
-  rmSync(scratch, { recursive: true, force: true });
-});
+after(() => fixture?.stop());
 
 test(
   'run --baseline: verdict first in the report, exit code from the verdict',
