@@ -139,7 +139,10 @@ test('control drift: when the direct arm moved beyond its threshold, absolute me
   assert.equal(metric(c, 'rw', 'tps').policy, 'info');
   assert.equal(metric(c, 'rw', 'overhead_pct').policy, 'gate');
   assert.equal(metric(c, 'rw', 'cpu_us_per_query', 'cpu-relative-to-direct').policy, 'gate');
-  assert.match(c.workloads[0]!.notes[0]!, /closely enough for TPS, QPS.*: direct TPS −(29|30)\.\d% \(95% CI −/);
+  assert.match(
+    c.workloads[0]!.notes[0]!,
+    /closely enough for TPS, QPS.*: direct TPS −(29|30)\.\d% \(95% CI −/,
+  );
   assert.notEqual(c.verdict, 'regressed');
   // The proxy really getting slower on that slower machine still shows in the normalised metrics.
   const worse = armsFor(8, { tps: 700 / 1.3, direct: 875, seed: 12 });
