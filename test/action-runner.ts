@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions } from '../scripts/bundles.mjs';
 import { parse } from 'yaml';
 
 /**
@@ -20,20 +21,7 @@ const action = parse(readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as
 
 /** Bundles src/index.ts with the options scripts/build.mjs uses for dist/index.js. */
 export async function buildActionBundle(outfile: string): Promise<string> {
-  const requireShim =
-    "import { createRequire as __athenaCreateRequire } from 'node:module';\nconst require = __athenaCreateRequire(import.meta.url);";
-  await build({
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    legalComments: 'none',
-    logLevel: 'warning',
-    absWorkingDir: repoRoot,
-    entryPoints: ['src/index.ts'],
-    outfile,
-    banner: { js: requireShim },
-  });
+  await build(bundleOptions('action', outfile));
   return outfile;
 }
 

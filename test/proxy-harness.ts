@@ -7,28 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions } from '../scripts/bundles.mjs';
 import { findFreePort } from '../src/util/net.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const requireShim =
-  "import { createRequire as __athenaCreateRequire } from 'node:module';\nconst require = __athenaCreateRequire(import.meta.url);";
-
 /** Bundles the proxy like `node scripts/build.mjs --proxy-only`; returns the bundle's path. */
 export async function bundleProxy(dir: string): Promise<string> {
   const outfile = path.join(dir, 'athena.js');
-  await build({
-    entryPoints: [path.join(repoRoot, 'proxy/src/main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    legalComments: 'none',
-    logLevel: 'warning',
-    absWorkingDir: repoRoot,
-    banner: { js: `#!/usr/bin/env node\n${requireShim}` },
-  });
+  await build(bundleOptions('proxy', outfile));
   return outfile;
 }
 
