@@ -53259,7 +53259,11 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
   try {
     return await scrapeCounters(url2, fetcher);
   } catch (error62) {
-    if (arm.process?.exited) throw arm.process.deathError("while its metrics were scraped");
+    const proc = arm.process;
+    if (proc && !proc.exited) {
+      await Promise.race([proc.waitExit(), new Promise((resolve) => setTimeout(resolve, 1e3).unref())]);
+    }
+    if (proc?.exited) throw proc.deathError("while its metrics were scraped");
     throw new InfrastructureError(
       `arm "${arm.record.name}": scraping ${url2} ${when} the run failed: ${errorMessage(error62)}`
     );

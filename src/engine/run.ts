@@ -697,7 +697,13 @@ async function scrapeOrFail(
   try {
     return await scrapeCounters(url, fetcher);
   } catch (error) {
-    if (arm.process?.exited) throw arm.process.deathError('while its metrics were scraped');
+    // A proxy that died fails the scrape a moment before its launcher reports the exit (a shell
+    // wrapper reaps it first): give the exit a second to show, so the error names the real cause.
+    const proc = arm.process;
+    if (proc && !proc.exited) {
+      await Promise.race([proc.waitExit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    }
+    if (proc?.exited) throw proc.deathError('while its metrics were scraped');
     throw new InfrastructureError(
       `arm "${arm.record.name}": scraping ${url} ${when} the run failed: ${errorMessage(error)}`,
     );
