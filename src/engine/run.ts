@@ -12,6 +12,7 @@ import {
   type Results,
   type RoundSample,
   type WorkloadResult,
+  type WorkloadWork,
 } from '../results/schema.ts';
 import type { DriverName, Suite, Workload } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
@@ -38,9 +39,11 @@ import {
   type Fetcher,
   type MetricSeries,
 } from './prometheus.ts';
-import { ProxyProcess, runBuild, waitUntilReady } from './proxyProcess.ts';
+import { ProxyProcess, runBuild, runWhileAlive, waitUntilReady } from './proxyProcess.ts';
 import type { ProgressSink } from './progress.ts';
 import { TOOL_VERSION } from './version.ts';
+import { measureWork, type WorkArmInput } from '../work/channel.ts';
+import { detectCallgrind } from '../work/valgrind.ts';
 import { environmentWarnings, sampleWarnings } from './warnings.ts';
 
 export type { ProxyArmSpec, ArmSource, ArmFactory, ArmContext } from './arms.ts';
@@ -69,7 +72,15 @@ export interface RunOptions {
   buildTimeoutMs?: number;
   /** Where git information is read from (default: the current directory). */
   repoRoot?: string;
+  /**
+   * Which channels to measure: `time` (TPS, latency, CPU time per query: interleaved rounds),
+   * `work` (instructions, syscalls and MySQL round trips per query under valgrind: src/work), or
+   * `both` (default `time`). `both` falls back to time with a warning when valgrind is missing.
+   */
+  measure?: Measure;
 }
+
+export type Measure = 'time' | 'work' | 'both';
 
 export interface EngineDeps {
   exec: Exec;
@@ -81,6 +92,8 @@ export interface EngineDeps {
   driverFor: (name: DriverName) => Driver;
   fetcher?: Fetcher;
   procFs?: ProcFs;
+  /** Finds valgrind for the work channel (tests pass their own). */
+  detectCallgrind?: typeof detectCallgrind;
 }
 
 export interface RunOutcome {
@@ -93,6 +106,8 @@ export interface RunOutcome {
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 const DEFAULT_BUILD_TIMEOUT_MS = 10 * 60_000;
 const STOP_GRACE_MS = 10_000;
+/** The least time a proxy under valgrind gets to answer its first handshake. */
+const WORK_READY_TIMEOUT_MS = 120_000;
 /** Time a run needs beyond its measured duration (connect, driver start-up, scrapes). */
 const RUN_OVERHEAD_SEC = 1.5;
 
@@ -149,6 +164,9 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
   // What was actually run (CLI overrides of rounds and duration applied), so a results file alone
   // says how it was measured.
   const effectiveSuite = applyOverrides(options.suite, options.rounds, options.durationSec);
+  // What the run measures; `both` narrows to `time` when valgrind turns out to be missing.
+  const channels = { measure: options.measure ?? 'time', time: options.measure !== 'work' };
+  const workByWorkload = new Map<string, WorkloadWork>();
   const buildResults = (status: Results['status'], failureMessage: string | null): Results => ({
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: 'athena-bench', version: TOOL_VERSION },
@@ -158,6 +176,7 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
     status,
     failure: failureMessage,
     suite: effectiveSuite,
+    measure: channels.measure,
     arms:
       liveArms.length > 0
         ? liveArms.map((a) => a.record)
@@ -226,10 +245,12 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
       const d = detections.get(name);
       return d?.available ? d.version : null;
     };
+    const callgrind = await workChannelTool(channels, options.suite, deps, warnings);
     environment = await collectEnvironment({
       mysqlVersion,
       sysbenchVersion: version('sysbench'),
       mysqlslapVersion: version('mysqlslap'),
+      valgrindVersion: callgrind?.version ?? null,
       env: deps.env,
       exec: deps.exec,
     });
@@ -291,6 +312,38 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
       }
     }
     for (const spec of specs) {
+      if (channels.time) continue;
+      // Measured only through the work channel: recorded all the same, so the verdict finds them.
+      liveArms.push({ record: armRecord(spec, secrets), target: mysql, spec, trafficCheck: false });
+    }
+    if (callgrind) {
+      throwIfAborted();
+      const runnable = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
+      const measured = await measureWork(
+        {
+          arms: specs.map((spec) => workArmInput(spec, armEnv(spec), options.trafficCheck !== false)),
+          workloads: runnable,
+          mysql,
+          settings: options.suite.work,
+          outDir,
+          valgrind: callgrind.valgrind,
+          callgrindControl: callgrind.control,
+          ...(signal ? { signal } : {}),
+        },
+        {
+          exec: deps.exec,
+          driverFor: deps.driverFor,
+          progress: deps.progress,
+          procFs,
+          fetcher,
+          now: deps.now,
+          cleanup,
+        },
+      );
+      for (const [id, work] of measured) workByWorkload.set(id, work);
+    }
+    for (const spec of specs) {
+      if (!channels.time) break;
       throwIfAborted();
       const host = spec.host ?? '127.0.0.1';
       // Something already answering there (MySQL itself, a proxy left over) would pass the ready
@@ -310,15 +363,7 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
       });
       cleanup.add(`stop arm "${spec.name}"`, () => proc.stop(STOP_GRACE_MS));
       liveArms.push({
-        record: {
-          name: spec.name,
-          role: spec.role,
-          host,
-          port: spec.port,
-          command: redact(spec.start, secrets),
-          ...(spec.recordedConfig !== undefined ? { config: redact(spec.recordedConfig, secrets) } : {}),
-          ...(spec.commit !== undefined ? { commit: spec.commit } : {}),
-        },
+        record: armRecord(spec, secrets),
         target: { ...mysql, host, port: spec.port },
         spec,
         process: proc,
@@ -371,6 +416,7 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
           threads: workload.threads,
           skipped: reason,
           samples: [],
+          work: null,
         });
         warnings.push(`Skipped ${workload.id}: ${reason}`);
         deps.log(`warning: skipped ${workload.id}: ${reason}`);
@@ -385,8 +431,10 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
         threads: workload.threads,
         skipped: null,
         samples: [],
+        work: workByWorkload.get(workload.id) ?? null,
       };
       workloads.push(result);
+      if (!channels.time) continue;
       const direct = { target: mysql, exec: deps.exec, signal };
       deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
       // Workloads may share table names (sysbench's sbtest*): each one's data is dropped before the
@@ -555,6 +603,60 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
   return { results, resultsPath, reportPath, reportMarkdown };
 }
 
+function armRecord(spec: ProxyArmSpec, secrets: readonly string[]): Arm {
+  return {
+    name: spec.name,
+    role: spec.role,
+    host: spec.host ?? '127.0.0.1',
+    port: spec.port,
+    command: redact(spec.start, secrets),
+    ...(spec.recordedConfig !== undefined ? { config: redact(spec.recordedConfig, secrets) } : {}),
+    ...(spec.commit !== undefined ? { commit: spec.commit } : {}),
+  };
+}
+
+/** How the work channel runs an arm: its own start command for it, a longer wait (valgrind is slow). */
+function workArmInput(spec: ProxyArmSpec, env: NodeJS.ProcessEnv, trafficCheck: boolean): WorkArmInput {
+  return {
+    name: spec.name,
+    start: spec.workStart ?? spec.start,
+    cwd: spec.cwd,
+    env,
+    host: spec.host ?? '127.0.0.1',
+    port: spec.port,
+    ...(spec.metricsUrl !== undefined ? { metricsUrl: spec.metricsUrl } : {}),
+    trafficCheck: spec.trafficCheck && trafficCheck,
+    readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)),
+  };
+}
+
+/**
+ * callgrind when the work channel is asked for. Missing valgrind fails a `work` run (exit 3, with
+ * the package to install) and turns `both` into `time` with a warning; a suite without a sysbench
+ * workload has nothing the work channel can drive.
+ */
+async function workChannelTool(
+  channels: { measure: Measure; time: boolean },
+  suite: Suite,
+  deps: EngineDeps,
+  warnings: string[],
+): Promise<{ valgrind: string; control: string; version: string } | null> {
+  if (channels.measure === 'time') return null;
+  const detection = await (deps.detectCallgrind ?? detectCallgrind)(deps.exec);
+  const why = !detection.available
+    ? `${detection.reason}. Install: ${detection.installHint}`
+    : !suite.workloads.some((w) => w.driver === 'sysbench')
+      ? 'the suite has no sysbench workload (the work channel drives sysbench with fixed event counts)'
+      : null;
+  if (why === null && detection.available) return detection;
+  if (channels.measure === 'work') throw new InfrastructureError(`--measure work: ${why}`);
+  const warning = `The work channel (instructions per query) did not run: ${why}. Only the time channel was measured.`;
+  warnings.push(warning);
+  deps.log(`warning: ${warning}`);
+  channels.measure = 'time';
+  return null;
+}
+
 function applyOverrides(suite: Suite, rounds: number | undefined, durationSec: number | undefined): Suite {
   return {
     ...suite,
@@ -576,29 +678,13 @@ function warmupWorkload(workload: Workload): Workload {
 }
 
 /** Runs fn while watching the arm's process: a proxy that dies fails the run with its log tail. */
-async function guardedRun(
+function guardedRun(
   arm: LiveArm,
   fn: (signal: AbortSignal) => Promise<DriverRun>,
   outer: AbortSignal | undefined,
   when: string,
 ): Promise<DriverRun> {
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener('abort', onOuterAbort, { once: true });
-  const proc = arm.process;
-  if (proc?.exited) throw proc.deathError(`before a run`);
-  const unsubscribe = proc?.onExit(() => controller.abort('proxy exited'));
-  try {
-    const run = await fn(controller.signal);
-    if (proc?.exited) throw proc.deathError(when);
-    return run;
-  } catch (error) {
-    if (proc?.exited) throw proc.deathError(when);
-    throw error;
-  } finally {
-    unsubscribe?.();
-    outer?.removeEventListener('abort', onOuterAbort);
-  }
+  return runWhileAlive(arm.process, fn, outer, when);
 }
 
 interface MeasureInput {
@@ -724,5 +810,7 @@ function placeholderEnvironment(): Environment {
     mysqlslapVersion: null,
     ulimitNofile: null,
     somaxconn: null,
+    valgrindVersion: null,
+    glibcVersion: null,
   };
 }

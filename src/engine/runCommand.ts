@@ -59,6 +59,14 @@ Extra arms:
   --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
                             gate this tree's proxy against it
 
+What to measure:
+  --measure work|time|both  work: instructions, syscalls and MySQL round trips per query, counted
+                            with the proxy under valgrind (callgrind) in windows of a fixed event
+                            count (noise-free: gates a 1-2% change); time: TPS, latency and CPU
+                            time per query in interleaved rounds (catches sleeps, locks, lost
+                            pipelining); both (default). Without valgrind, both measures time
+                            with a warning and work fails (exit 3).
+
 Rounds and verdict:
   --rounds N                planned rounds per workload (default: the suite's)
   --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
@@ -111,6 +119,7 @@ const RunFlagsSchema = z
     'no-baseline': z.boolean().default(false),
     'fail-on-inconclusive': z.boolean().default(false),
     out: z.string().min(1).optional(),
+    measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
     help: z.boolean().default(false),
   })
   .superRefine((f, ctx) => {
@@ -156,6 +165,7 @@ const FLAG_TYPES = {
   'no-baseline': { type: 'boolean' },
   'fail-on-inconclusive': { type: 'boolean' },
   out: { type: 'string' },
+  measure: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -312,6 +322,7 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       outDir,
       repoRoot: io.repoRoot,
       trafficCheck: !flags['no-traffic-check'],
+      measure: flags.measure,
       ...(flags['mysql-ready-timeout'] !== undefined
         ? { mysqlReadyTimeoutMs: flags['mysql-ready-timeout'] * 1000 }
         : {}),

@@ -14,6 +14,9 @@ import {
 
 export type SysbenchWorkload = WorkloadOf<'sysbench'>;
 
+/** A timed run, or a fixed number of events bounded by a timeout. */
+type RunLimit = { timeSec: number } | { events: number; timeoutSec: number };
+
 export interface SysbenchDriverOptions {
   /** Binary name or path; `sysbench` on PATH by default. */
   binary?: string;
@@ -105,7 +108,7 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     w: SysbenchWorkload,
     ctx: DriverContext,
     binary: string,
-    timeSec: number,
+    limit: RunLimit,
     extra: string[],
     reportProgress: boolean,
   ) => {
@@ -114,9 +117,8 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
       ...connectionArgs(ctx),
       ...dataArgs(w),
       `--threads=${w.threads}`,
-      `--time=${timeSec}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      '--events=0',
+      ...('events' in limit ? ['--time=0', `--events=${limit.events}`] : [`--time=${limit.timeSec}`, '--events=0']),
       `--report-interval=${w.options.reportIntervalSec}`,
       `--percentile=${w.options.percentile}`,
       `--db-ps-mode=${w.options.psMode}`,
@@ -126,7 +128,7 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     ];
     const warmupSec = extra.some((a) => a.startsWith('--warmup-time=')) ? w.warmupSec : 0;
     const result = await ctx.exec(binary, args, {
-      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1000,
+      timeoutMs: (('events' in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1000,
       signal: ctx.signal,
       onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : undefined,
     });
@@ -153,18 +155,20 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
 
     async run(w, ctx, opts: RunOptions = {}): Promise<DriverRun> {
       const { binary, version } = await requireBinary(ctx);
-      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const limit: RunLimit = opts.events
+        ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec }
+        : { timeSec: opts.durationSec ?? w.options.timeSec };
       const extra = ['--histogram=on'];
       let warmupOutput = '';
       if (w.warmupSec > 0) {
         if (supportsWarmupTime(version)) {
           extra.push(`--warmup-time=${w.warmupSec}`);
         } else {
-          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
           warmupOutput = `# warmup run (discarded)\n${warmup.output}\n# measured run\n`;
         }
       }
-      const { report, output } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      const { report, output } = await runOnce(w, ctx, binary, limit, extra, true);
       return {
         metrics: sysbenchMetrics(report),
         loadGeneratorCpuUsPerQuery: null,
