@@ -87,6 +87,7 @@ export interface BenchRequest {
   /** The base-ref build of the same proxy (A/B mode), started from its worktree. */
   base: { cwd: string; commit: string; arm: string } | null;
   budgetMinutes: number | null;
+  measure: 'both' | 'work' | 'time';
   outDir: string;
   plan: ComparisonPlan;
 }

@@ -141,6 +141,7 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
           outDir: request.outDir,
           repoRoot: request.proxy.cwd,
           ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
+          measure: request.measure,
           ...(moreRounds ? { moreRounds } : {}),
         },
         engineDeps,

@@ -8,6 +8,8 @@ import { UsageError } from '../errors.ts';
 
 export const MODES = ['compare', 'update-baseline', 'comment'] as const;
 export type Mode = (typeof MODES)[number];
+export const MEASURES = ['both', 'work', 'time'] as const;
+export type MeasureInput = (typeof MEASURES)[number];
 export const COMMENT_POLICIES = ['always', 'on-change', 'never'] as const;
 export type CommentPolicy = (typeof COMMENT_POLICIES)[number];
 
@@ -22,6 +24,7 @@ export interface ActionConfig {
   baseRef: string | null;
   mode: Mode;
   budgetMinutes: number | null;
+  measure: MeasureInput;
   failOnRegression: boolean;
   failOnInconclusive: boolean;
   commentOnPr: CommentPolicy;
@@ -94,6 +97,7 @@ export const INPUT_SPECS = {
     'a positive number of minutes',
     z.union([z.literal('').transform(() => null), positiveNumber]),
   ),
+  measure: spec('both', `one of ${MEASURES.join(', ')}`, z.enum(MEASURES)),
   'fail-on-regression': spec('true', 'true or false', boolean),
   'fail-on-inconclusive': spec('false', 'true or false', boolean),
   'comment-on-pr': spec('on-change', `one of ${COMMENT_POLICIES.join(', ')}`, z.enum(COMMENT_POLICIES)),
@@ -157,6 +161,7 @@ export function readActionConfig(source: InputSource): ActionConfig {
     baseRef: read('base-ref'),
     mode: read('mode'),
     budgetMinutes: read('budget-minutes'),
+    measure: read('measure'),
     failOnRegression: read('fail-on-regression'),
     failOnInconclusive: read('fail-on-inconclusive'),
     commentOnPr: read('comment-on-pr'),

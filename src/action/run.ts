@@ -133,6 +133,7 @@ function benchRequestBase(config: ActionConfig, workdir: string, resultsDir: str
     suite,
     proxy: { ...config.proxy, cwd: workdir },
     budgetMinutes: config.budgetMinutes,
+    measure: config.measure,
     outDir: resultsDir,
   };
 }

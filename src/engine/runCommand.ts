@@ -258,6 +258,8 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       suite,
       flags.rounds ?? suite.rounds,
       plan.kind === 'baseline' ? baselineRounds(plan.baseline) : undefined,
+      undefined,
+      flags.measure,
     );
     if (warning) log(`warning: ${warning}`);
   }

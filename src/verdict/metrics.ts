@@ -94,7 +94,16 @@ const WORK_METRIC_DEFAULTS: Record<WorkMetricName, MetricSpec> = {
     'gate',
     false,
   ),
-  bytes_per_query: spec('bytes_per_query', 'MySQL bytes/query', 'B', 'lower-better', 'relative', 2, 'warn', false),
+  bytes_per_query: spec(
+    'bytes_per_query',
+    'MySQL bytes/query',
+    'B',
+    'lower-better',
+    'relative',
+    2,
+    'warn',
+    false,
+  ),
 };
 
 export const METRIC_DEFAULTS: Record<MetricName, MetricSpec> = {

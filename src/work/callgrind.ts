@@ -60,6 +60,15 @@ class NameTable {
   }
 }
 
+/**
+ * The instructions a dump counted, from its `summary:` line near the top (a dump is megabytes of
+ * per-function costs; the total alone is in its first lines). Falls back to a full parse.
+ */
+export function callgrindTotal(text: string): number {
+  const match = /^summary:\s+(\d+)/m.exec(text.slice(0, 4096));
+  return match ? Number(match[1]) : parseCallgrind(text).totalIr;
+}
+
 /** Parses one callgrind output file. Throws on a file that is not in the callgrind format. */
 export function parseCallgrind(text: string): CallgrindProfile {
   const lines = text.split('\n');

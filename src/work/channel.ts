@@ -19,7 +19,7 @@ import { ProxyProcess, runWhileAlive, waitUntilReady } from '../engine/proxyProc
 import type { ProgressSink } from '../engine/progress.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import { runStatements } from '../drivers/common.ts';
-import { parseCallgrind } from './callgrind.ts';
+import { callgrindTotal } from './callgrind.ts';
 import { functionsPerQuery, loadPerfMaps, writeSymbolizedDump } from './profile.ts';
 import { needsMoreWindows, settleState, type SettleRule } from './settle.ts';
 import { callgrindStartCommand, controlCallgrind, latestDump } from './valgrind.ts';
@@ -287,10 +287,7 @@ async function measureWindow(
     const file = latestDump(path.join(options.outDir, 'profiles'), pid);
     return file ? [{ file, pid }] : [];
   });
-  const instructions = files.reduce(
-    (sum, f) => sum + parseCallgrind(readFileSync(f.file, 'utf8')).totalIr,
-    0,
-  );
+  const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync(f.file, 'utf8')), 0);
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input) : null;
   return {

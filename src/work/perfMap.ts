@@ -21,11 +21,12 @@ export class PerfMap {
       const start = BigInt(`0x${match[1]}`);
       entries.push({ start, end: start + BigInt(`0x${match[2]}`), name: match[3]!.trim() });
     }
-    // Code moves and addresses are reused: for overlapping entries the later line is the live one.
+    // Code moves and addresses are reused: for entries at one address the later line is the live one
+    // (the lookup takes the last entry starting at or below an address).
     const ordered = entries
       .map((entry, line) => ({ entry, line }))
       .sort((a, b) =>
-        a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : b.line - a.line,
+        a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : a.line - b.line,
       )
       .map((e) => e.entry);
     return new PerfMap(ordered);

@@ -118,7 +118,9 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
       ...dataArgs(w),
       `--threads=${w.threads}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      ...('events' in limit ? ['--time=0', `--events=${limit.events}`] : [`--time=${limit.timeSec}`, '--events=0']),
+      ...('events' in limit
+        ? ['--time=0', `--events=${limit.events}`]
+        : [`--time=${limit.timeSec}`, '--events=0']),
       `--report-interval=${w.options.reportIntervalSec}`,
       `--percentile=${w.options.percentile}`,
       `--db-ps-mode=${w.options.psMode}`,
@@ -128,7 +130,8 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     ];
     const warmupSec = extra.some((a) => a.startsWith('--warmup-time=')) ? w.warmupSec : 0;
     const result = await ctx.exec(binary, args, {
-      timeoutMs: (('events' in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1000,
+      timeoutMs:
+        (('events' in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1000,
       signal: ctx.signal,
       onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : undefined,
     });
