@@ -75,7 +75,7 @@ export const WorkSettingsSchema = z
   .object({
     threads: z.number().int().min(1).max(64).default(1),
     windows: z.number().int().min(3).max(50).default(8),
-    tolerancePct: z.number().positive().max(50).default(1),
+    tolerancePct: z.number().positive().max(50).default(0.5),
     maxWindows: z.number().int().min(3).max(200).default(16),
   })
   .strict()
@@ -146,7 +146,7 @@ export const SuiteSchema = z
     /** Extra rounds the verdict may add while a workload is inconclusive. */
     maxRounds: z.number().int().min(1).max(500).optional(),
     budgetMinutes: z.number().positive().optional(),
-    work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 1, maxWindows: 16 }),
+    work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
     workloads: z.array(WorkloadSchema).min(1),
   })
   .strict()
