@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { driverFor } from '../src/drivers/index.ts';
-import { athenaArm, runBenchmark, type ArmSource } from '../src/engine/run.ts';
+import { runBenchmark, type ArmSource } from '../src/engine/run.ts';
+import { athenaWithEnv } from '../test/helpers/engine.ts';
 import { silentProgress } from '../src/engine/progress.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { metricSamples, type Results } from '../src/results/schema.ts';
@@ -80,11 +81,7 @@ function log(line: string): void {
 }
 
 function spinningArm(name: string, role: 'proxy' | 'base', loops: number): ArmSource {
-  const athena = athenaArm(repoRoot, { name, role });
-  return async (ctx) => {
-    const { build: _build, ...spec } = await athena(ctx);
-    return { ...spec, env: { ...spec.env, ATHENA_TEST_SPIN_LOOPS_PER_QUERY: String(loops) } };
-  };
+  return athenaWithEnv(name, role, { ATHENA_TEST_SPIN_LOOPS_PER_QUERY: String(loops) });
 }
 
 async function measure(

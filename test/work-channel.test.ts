@@ -2,14 +2,11 @@
 // a count-based cost injected into the head; and the fallback when valgrind is missing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { driverFor } from '../src/drivers/index.ts';
-import { athenaArm, runBenchmark, type ArmSource, type EngineDeps } from '../src/engine/run.ts';
-import { silentProgress } from '../src/engine/progress.ts';
+import { runBenchmark } from '../src/engine/run.ts';
 import { InfrastructureError } from '../src/errors.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { metricSamples } from '../src/results/schema.ts';
@@ -18,8 +15,8 @@ import { realExec } from '../src/util/exec.ts';
 import { compareArms } from '../src/verdict/compare.ts';
 import { renderComparisonMarkdown } from '../src/verdict/markdown.ts';
 import { detectCallgrind } from '../src/work/valgrind.ts';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { athenaWithEnv, engineDeps } from './helpers/engine.ts';
+import { ensureProxyBundle, REPO_ROOT as repoRoot } from './helpers/proxy.ts';
 
 let server: LocalServer | undefined;
 let outDir: string;
@@ -30,11 +27,7 @@ before(async () => {
   const callgrind = await detectCallgrind(realExec);
   missing = !sysbench.available ? 'sysbench' : !callgrind.available ? 'valgrind' : null;
   if (missing) return;
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
-  assert.equal(build.status, 0, build.stderr);
+  await ensureProxyBundle();
   server = await startLocalServer();
   outDir = await mkdtemp(path.join(os.tmpdir(), 'work-channel-'));
 });
@@ -63,24 +56,6 @@ const suite = SuiteSchema.parse({
   ],
 });
 
-function spinningArm(name: string, role: 'proxy' | 'base', loops: number): ArmSource {
-  const athena = athenaArm(repoRoot, { name, role });
-  return async (ctx) => {
-    const { build: _built, ...spec } = await athena(ctx);
-    return { ...spec, env: { ...spec.env, ATHENA_TEST_SPIN_LOOPS_PER_QUERY: String(loops) } };
-  };
-}
-
-const deps = (extra: Partial<EngineDeps> = {}): EngineDeps => ({
-  exec: realExec,
-  now: Date.now,
-  log: () => undefined,
-  progress: silentProgress,
-  env: process.env,
-  driverFor,
-  ...extra,
-});
-
 test('base and head under callgrind at once: an injected cost per query is counted and located', async (t) => {
   if (missing || !server) {
     t.skip(`${missing} is not installed`);
@@ -90,12 +65,15 @@ test('base and head under callgrind at once: an injected cost per query is count
     {
       mysql: { ...server, database: server.database },
       suite,
-      arms: [spinningArm('proxy', 'proxy', 3000), spinningArm('base', 'base', 0)],
+      arms: [
+        athenaWithEnv('proxy', 'proxy', { ATHENA_TEST_SPIN_LOOPS_PER_QUERY: '3000' }),
+        athenaWithEnv('base', 'base', {}),
+      ],
       outDir: path.join(outDir, 'ab'),
       repoRoot,
       measure: 'work',
     },
-    deps(),
+    engineDeps(),
   );
   assert.equal(results.measure, 'work');
   const w = results.workloads[0]!;
@@ -127,7 +105,7 @@ test('without valgrind: --measure work fails naming the package, both measures t
     t.skip(`${missing} is not installed`);
     return;
   }
-  const noValgrind = deps({
+  const noValgrind = engineDeps({
     detectCallgrind: async () => ({
       available: false,
       reason: 'valgrind not found on PATH',
@@ -137,7 +115,7 @@ test('without valgrind: --measure work fails naming the package, both measures t
   const options = {
     mysql: { ...server, database: server.database },
     suite: { ...suite, rounds: 1 },
-    arms: [spinningArm('proxy', 'proxy', 0)],
+    arms: [athenaWithEnv('proxy', 'proxy', {})],
     durationSec: 1,
     repoRoot,
   };
