@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
@@ -344,5 +344,41 @@ test('failures fail the step naming the part that broke and what to check', asyn
     assert.match(run.stdout, /address already in use/);
     assert.match(run.stdout, /Check: the proxy \(proxy-build, proxy-start, proxy-port/);
     assert.equal(run.outputs.verdict, undefined);
+  });
+
+  await t.test("the proxy's commands never see the inputs or the runner's tokens", async () => {
+    const envFile = path.join(tmp, 'proxy-start.env');
+    const run = await runAction(
+      'proxy-env',
+      {
+        ...mysqlInputs(),
+        mode: 'update-baseline',
+        baseline: path.join(tmp, 'results-proxy-env', 'never-written.json'),
+        'proxy-env': 'EXTRA_FOR_PROXY',
+        'proxy-start': `env > ${envFile}; exit 7`,
+        'proxy-metrics-url': '',
+        'results-dir': path.join(tmp, 'results-proxy-env'),
+      },
+      {
+        ACTIONS_RUNTIME_TOKEN: 'runtime-token-xyz',
+        GITHUB_TOKEN: 'ghs_e2e_token',
+        EXTRA_FOR_PROXY: 'listed',
+      },
+    );
+    assert.equal(run.exitCode, 1, explain(run));
+    const env = await readFile(envFile, 'utf8');
+    for (const secret of [server.password, 'ghs_e2e_token', 'runtime-token-xyz']) {
+      const leaked = env
+        .split('\n')
+        .filter((line) => line.includes(secret) && !line.startsWith('ATHENA_BENCH_MYSQL_PASSWORD='));
+      assert.deepEqual(
+        leaked.map((line) => line.split('=')[0]),
+        [],
+        'variables holding a secret',
+      );
+    }
+    assert.doesNotMatch(env, /^(INPUT_|ACTIONS_|GITHUB_)/m);
+    assert.match(env, /^EXTRA_FOR_PROXY=listed$/m);
+    assert.match(env, new RegExp(`^ATHENA_BENCH_PROXY_PORT=${proxyPort}$`, 'm'));
   });
 });

@@ -77,6 +77,8 @@ export interface ProxyUnderTest {
   start: string | null;
   port: number;
   metricsUrl: string | null;
+  /** Environment variables passed to build and start beyond the allow-list (armEnvironment.ts). */
+  passEnv: readonly string[];
   cwd: string;
 }
 

@@ -140,6 +140,7 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
           arms,
           outDir: request.outDir,
           repoRoot: request.proxy.cwd,
+          proxyEnv: request.proxy.passEnv,
           ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
           measure: request.measure,
           ...(moreRounds ? { moreRounds } : {}),
