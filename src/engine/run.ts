@@ -19,6 +19,7 @@ import type { Exec } from '../util/exec.ts';
 import { canConnect, findFreePort } from '../util/net.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
 import type { ArmSource, ProxyArmSpec } from './arms.ts';
+import { armEnvironment } from './armEnvironment.ts';
 import { CleanupStack } from './cleanup.ts';
 import { collectEnvironment, gitInfo } from './environment.ts';
 import { armOrder } from './order.ts';
@@ -78,6 +79,8 @@ export interface RunOptions {
    * `both` (default `time`). `both` falls back to time with a warning when valgrind is missing.
    */
   measure?: Measure;
+  /** Environment variables passed from deps.env to the arms' build and start, beyond the allow-list. */
+  proxyEnv?: readonly string[];
 }
 
 export type Measure = 'time' | 'work' | 'both';
@@ -281,18 +284,19 @@ export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promi
         if (/PASSWORD|SECRET|TOKEN/i.test(key)) secrets.push(value);
       }
     }
-    const armEnv = (spec: ProxyArmSpec): NodeJS.ProcessEnv => ({
-      ...deps.env,
-      ATHENA_BENCH_MYSQL_HOST: mysql.host,
-      ATHENA_BENCH_MYSQL_PORT: String(mysql.port),
-      ATHENA_BENCH_MYSQL_USER: mysql.user,
-      ATHENA_BENCH_MYSQL_PASSWORD: mysql.password,
-      ATHENA_BENCH_MYSQL_DATABASE: mysql.database,
-      ATHENA_BENCH_PROXY_PORT: String(spec.port),
-      ATHENA_BENCH_ARM: spec.name,
-      ATHENA_BENCH_OUT_DIR: outDir,
-      ...spec.env,
-    });
+    // An allow-list, not deps.env: the arms run the code under test (armEnvironment.ts).
+    const armEnv = (spec: ProxyArmSpec): NodeJS.ProcessEnv =>
+      armEnvironment(deps.env, options.proxyEnv ?? [], {
+        ATHENA_BENCH_MYSQL_HOST: mysql.host,
+        ATHENA_BENCH_MYSQL_PORT: String(mysql.port),
+        ATHENA_BENCH_MYSQL_USER: mysql.user,
+        ATHENA_BENCH_MYSQL_PASSWORD: mysql.password,
+        ATHENA_BENCH_MYSQL_DATABASE: mysql.database,
+        ATHENA_BENCH_PROXY_PORT: String(spec.port),
+        ATHENA_BENCH_ARM: spec.name,
+        ATHENA_BENCH_OUT_DIR: outDir,
+        ...spec.env,
+      });
     for (const spec of specs) {
       for (const file of spec.files ?? []) {
         mkdirSync(path.dirname(file.path), { recursive: true });

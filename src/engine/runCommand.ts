@@ -19,6 +19,7 @@ import { renderHtmlReport } from '../verdict/html.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import { createMoreRoundsHook } from '../verdict/rounds.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
+import { PassThroughNamesSchema } from './armEnvironment.ts';
 import { athenaArm, baseRefArm, haproxyArm, type ArmSource, type ProxyArmSpec } from './arms.ts';
 import { createProgress, type ProgressStream } from './progress.ts';
 import { runBenchmark } from './run.ts';
@@ -47,6 +48,9 @@ and started with a generated config on free ports):
   --proxy-build CMD         shell command run once before start (with or without --proxy-start)
   --proxy-metrics-url URL   Prometheus endpoint scraped before and after each run
   --proxy-cwd DIR           working directory of build and start (default: the current one)
+  --proxy-env NAME,NAME     environment variables build and start also get; otherwise they see
+                            PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR
+                            and the ATHENA_BENCH_* variables only
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
@@ -105,6 +109,7 @@ const RunFlagsSchema = z
       .optional(),
     'proxy-metrics-url': z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
     'proxy-cwd': z.string().min(1).optional(),
+    'proxy-env': PassThroughNamesSchema.optional(),
     'ready-timeout': positiveNumber('seconds').optional(),
     'mysql-ready-timeout': positiveNumber('seconds').optional(),
     'no-traffic-check': z.boolean().default(false),
@@ -153,6 +158,7 @@ const FLAG_TYPES = {
   'proxy-port': { type: 'string' },
   'proxy-metrics-url': { type: 'string' },
   'proxy-cwd': { type: 'string' },
+  'proxy-env': { type: 'string' },
   'ready-timeout': { type: 'string' },
   'mysql-ready-timeout': { type: 'string' },
   'no-traffic-check': { type: 'boolean' },
@@ -323,6 +329,7 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       arms,
       outDir,
       repoRoot: io.repoRoot,
+      ...(flags['proxy-env'] ? { proxyEnv: flags['proxy-env'] } : {}),
       trafficCheck: !flags['no-traffic-check'],
       measure: flags.measure,
       ...(flags['mysql-ready-timeout'] !== undefined

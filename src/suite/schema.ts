@@ -43,7 +43,9 @@ export const MetricPolicySchema = z.object({
 });
 export type MetricPolicy = z.infer<typeof MetricPolicySchema>;
 
-const Slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case id (letters, digits, _ . -)');
+export const Slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case id (letters, digits, _ . -)');
 
 const workloadCommon = {
   id: Slug,

@@ -589,7 +589,7 @@ function metricRows(
     if (row) rows.push(row);
     if (informational && spec.metric === 'cpu_us_per_query') {
       const rel = statRow(
-        { ...spec, label: 'proxy CPU/query ÷ direct work', unit: '%' },
+        { ...spec, label: CPU_RELATIVE_LABEL, unit: '%' },
         'cpu-relative-to-direct',
         spec.policy,
         input.currentCpuRel(),
@@ -723,6 +723,9 @@ function decide(m: MetricComparison, alpha: number, level: number): Verdict {
   return 'inconclusive';
 }
 
+/** The label of proxy CPU per query relative to the direct arm's work (variant cpu-relative-to-direct). */
+export const CPU_RELATIVE_LABEL = 'proxy CPU/query ÷ direct work';
+
 export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
   if (m.delta === null) return 'n/a';
   if (m.scale === 'count') return `${m.delta} error${m.delta === 1 ? '' : 's'}`;
@@ -737,14 +740,26 @@ export function formatP(p: number): string {
   return p.toExponential(1);
 }
 
-function summaryLine(workloads: WorkloadVerdict[], verdict: Verdict): string {
+/** What the one-line summary needs of a workload (also rebuilt from a fork's structured results). */
+export interface SummaryWorkload {
+  id: string;
+  verdict: Verdict;
+  metrics: Array<Pick<MetricComparison, 'policy' | 'verdict' | 'label' | 'delta' | 'scale'>>;
+}
+
+/** showId formats a workload id (the trusted PR comment puts it in a code span). */
+export function summaryLine(
+  workloads: SummaryWorkload[],
+  verdict: Verdict,
+  showId: (id: string) => string = (id) => id,
+): string {
   const n = workloads.length;
   const inW = `in ${n} workload${n === 1 ? '' : 's'}`;
   const list = (v: Verdict) =>
     workloads.flatMap((w) =>
       w.metrics
         .filter((m) => m.policy === 'gate' && m.verdict === v)
-        .map((m) => `${w.id} ${m.label} ${formatDelta(m)}`),
+        .map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`),
     );
   const clip = (items: string[]) =>
     items.length > 4 ? `${items.slice(0, 4).join(', ')} …` : items.join(', ');
@@ -754,7 +769,7 @@ function summaryLine(workloads: WorkloadVerdict[], verdict: Verdict): string {
     return `${r.length} regression${r.length === 1 ? '' : 's'} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
-  const inc = workloads.filter((w) => w.verdict === 'inconclusive').map((w) => w.id);
+  const inc = workloads.filter((w) => w.verdict === 'inconclusive').map((w) => showId(w.id));
   if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
   const imp = list('improved');
   if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);

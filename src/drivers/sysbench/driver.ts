@@ -1,6 +1,6 @@
 import { InfrastructureError } from '../../errors.ts';
 import { redact } from '../../mysql/url.ts';
-import type { Exec } from '../../util/exec.ts';
+import type { Exec, ExecOptions } from '../../util/exec.ts';
 import { which } from '../../util/which.ts';
 import { DRIVER_GRACE_SEC, assertExitedCleanly, detectBinary, installHint } from '../common.ts';
 import type { Driver, DriverContext, DriverDetection, DriverRun, RunOptions, WorkloadOf } from '../types.ts';
@@ -11,6 +11,7 @@ import {
   supportsWarmupTime,
   sysbenchMetrics,
 } from './parse.ts';
+import { withPasswordFile } from './passwordFile.ts';
 
 export type SysbenchWorkload = WorkloadOf<'sysbench'>;
 
@@ -35,8 +36,8 @@ export interface SysbenchDriverOptions {
  * Warmup: sysbench >= 1.1 gets `--warmup-time`; 1.0.x has no such option, so a separate run of
  * warmupSec seconds precedes the measured one and its figures are discarded.
  *
- * The password is passed as --mysql-password (sysbench reads it nowhere else); it is removed from
- * every output and error this driver returns.
+ * The password goes in a 0600 config file (`--config-file`, see passwordFile.ts), never on the
+ * command line; it is also removed from every output and error this driver returns.
  */
 export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Driver<SysbenchWorkload> {
   const binaryName = options.binary ?? 'sysbench';
@@ -69,14 +70,20 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     return detection;
   };
 
-  const connectionArgs = (ctx: DriverContext): string[] => [
+  const connectionArgs = (ctx: DriverContext, passwordFile: string): string[] => [
+    `--config-file=${passwordFile}`,
     '--db-driver=mysql',
     `--mysql-host=${ctx.target.host}`,
     `--mysql-port=${ctx.target.port}`,
     `--mysql-user=${ctx.target.user}`,
-    `--mysql-password=${ctx.target.password}`,
     `--mysql-db=${ctx.target.database}`,
   ];
+
+  /** Runs sysbench with the connection options in front of args. */
+  const execSysbench = (binary: string, ctx: DriverContext, args: string[], options: ExecOptions) =>
+    withPasswordFile(ctx.target.password, (file) =>
+      ctx.exec(binary, [args[0]!, ...connectionArgs(ctx, file), ...args.slice(1)], options),
+    );
 
   const dataArgs = (w: SysbenchWorkload): string[] => [
     `--tables=${w.options.tables}`,
@@ -93,13 +100,15 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     const { binary } = await requireBinary(ctx);
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       // sysbench 1.0 prepares tables in parallel, one thread per table.
       `--threads=${Math.min(w.options.tables, 4)}`,
       cmd,
     ];
-    const result = await ctx.exec(binary, args, { timeoutMs: timeoutSec * 1000, signal: ctx.signal });
+    const result = await execSysbench(binary, ctx, args, {
+      timeoutMs: timeoutSec * 1000,
+      signal: ctx.signal,
+    });
     assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
     return result;
   };
@@ -114,7 +123,6 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
   ) => {
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       `--threads=${w.threads}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
@@ -129,7 +137,7 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
       'run',
     ];
     const warmupSec = extra.some((a) => a.startsWith('--warmup-time=')) ? w.warmupSec : 0;
-    const result = await ctx.exec(binary, args, {
+    const result = await execSysbench(binary, ctx, args, {
       timeoutMs:
         (('events' in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1000,
       signal: ctx.signal,
