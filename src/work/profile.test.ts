@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseCallgrind } from './callgrind.ts';
 import { PerfMap } from './perfMap.ts';
-import { functionDeltas, functionsPerQuery, writeSymbolizedDump } from './profile.ts';
+import { comparableName, functionDeltas, functionsPerQuery, writeSymbolizedDump } from './profile.ts';
 
 const DUMP = [
   '# callgrind format',
@@ -41,12 +41,25 @@ test('JIT addresses become JavaScript names in the profile and in the per-query 
 
     const perQuery = functionsPerQuery([{ file: source, pid: 7 }], 10, new Map([[7, map]]));
     assert.deepEqual(perQuery, [
-      { name: 'JS:*forward clientSession.ts:1:1', object: '???', irPerQuery: 100 },
+      { name: 'JS forward (clientSession.ts)', object: '???', irPerQuery: 100 },
       { name: 'uv__write', object: '/usr/bin/node', irPerQuery: 50 },
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('JIT names compare across builds: tier, checkout path and line are dropped', () => {
+  assert.equal(
+    comparableName('JS:*forward file:///tmp/athena-bench-worktree-x/proxy/dist/athena.js:23034:10'),
+    'JS forward (athena.js)',
+  );
+  assert.equal(
+    comparableName('JS:~ node:internal/main/run_main_module:1:1'),
+    'JS (anonymous) (run_main_module)',
+  );
+  assert.equal(comparableName('Builtin:ArrayPrototypePush'), 'Builtin:ArrayPrototypePush');
+  assert.equal(comparableName('uv__io_poll'), 'uv__io_poll');
 });
 
 test('function deltas: the largest change first, functions new on one side included', () => {

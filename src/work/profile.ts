@@ -34,7 +34,7 @@ export function functionsPerQuery(
   for (const dump of dumps) {
     const map = perfMaps.get(dump.pid);
     for (const fn of parseCallgrind(readFileSync(dump.file, 'utf8')).functions) {
-      const name = map ? map.symbolize(fn.name) : fn.name;
+      const name = comparableName(map ? map.symbolize(fn.name) : fn.name);
       const key = `${fn.object}\u0000${name}`;
       const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
       entry.selfIr += fn.selfIr;
@@ -46,6 +46,19 @@ export function functionsPerQuery(
     .sort((a, b) => b.selfIr - a.selfIr)
     .slice(0, KEPT_FUNCTIONS)
     .map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
+}
+
+/**
+ * A JavaScript function's name as two builds of the same code share it: V8's perf map says
+ * `JS:*forward file:///…/proxy/dist/athena.js:23034:10`, whose tier marker (* optimised, ^
+ * baseline, ~ interpreted), checkout path and line move between base and head; what stays is the
+ * function and its file's name: `JS forward (athena.js)`. Other names are kept as they are.
+ */
+export function comparableName(name: string): string {
+  const match = /^JS:[*^~+-]?(\S*) (.*?)(?::\d+:\d+)?$/.exec(name);
+  if (!match) return name;
+  const file = match[2]!.split('/').at(-1) || match[2]!;
+  return `JS ${match[1] || '(anonymous)'} (${file})`;
 }
 
 /**
