@@ -11,7 +11,8 @@ import {
   type CommentArtifact,
 } from './artifact.ts';
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
-import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
+import { VERDICT_MARK } from '../verdict/markdown.ts';
+import type { ActionDeps, BenchOutcome, ComparisonPlan, Verdict } from './deps.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
 
@@ -52,13 +53,6 @@ const CHECK_BENCH =
 const CHECK_GIT =
   'base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists ' +
   '(e.g. origin/main).';
-
-const VERDICT_MARK: Record<Verdict, string> = {
-  pass: '✅ pass',
-  improved: '🟢 improved',
-  regressed: '🔴 regressed',
-  inconclusive: '⚠️ inconclusive',
-};
 
 export async function run(deps: ActionDeps): Promise<ActionResult> {
   const { core } = deps;
@@ -178,13 +172,18 @@ async function updateBaseline(
   );
 }
 
+/** A reference the Action judges against: a baseline, or a base commit it has resolved. */
+type JudgedReference =
+  | Extract<ComparisonPlan, { kind: 'baseline' }>
+  | (Extract<ComparisonPlan, { kind: 'base-ref' }> & { commit: string });
+
 /** Committed baseline, explicit base-ref, or (on a pull request without a baseline) its merge-base. */
 async function planComparison(
   deps: ActionDeps,
   config: ActionConfig,
   workdir: string,
   suite: Suite,
-): Promise<Exclude<ComparisonPlan, { kind: 'none' }>> {
+): Promise<JudgedReference> {
   const abAgainst = async (ref: string, describeRef: string) => {
     const commit = await step(`resolving base-ref ${describeRef}`, CHECK_GIT, async () => {
       const root = await deps.git.repoRoot(workdir);
@@ -199,7 +198,7 @@ async function planComparison(
     const baseline = await step(`loading the baseline ${baselinePath}`, '', () =>
       deps.verdicts.loadBaseline(baselinePath),
     );
-    return { kind: 'baseline', baselinePath, baseline };
+    return { kind: 'baseline', file: baselinePath, baseline };
   }
   if (config.baseline) {
     throw new UsageError(
@@ -273,15 +272,11 @@ async function compare(
   setOutput('results-path', outcome.resultsPath);
   setOutput('report-path', outcome.reportPath);
 
-  let comparison: ComparisonView;
-  try {
-    comparison = await step('comparing the results', '', () =>
-      Promise.resolve(deps.verdicts.compare(plan, outcome.results)),
-    );
-  } catch (error) {
+  const comparison = outcome.comparison;
+  if (!comparison) {
     // The measurements are still worth showing.
     await core.writeSummary(`## athena-bench: ${suite.name}\n\n${outcome.reportMarkdown}\n`);
-    throw error;
+    throw new StepFailure('comparing the results', new Error('the benchmark returned no verdict'), '');
   }
   result.verdict = comparison.verdict;
 
@@ -290,7 +285,7 @@ async function compare(
   const context =
     `Suite \`${suite.name}\` · ` +
     (plan.kind === 'baseline'
-      ? `compared with the baseline \`${path.relative(workdir, plan.baselinePath) || plan.baselinePath}\``
+      ? `compared with the baseline \`${path.relative(workdir, plan.file) || plan.file}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', outcome.reportMarkdown].join(
     '\n\n',
