@@ -7,6 +7,7 @@ import type { ProgressSink } from '../engine/progress.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { Exec } from '../util/exec.ts';
 import { runGate } from '../gate/runGate.ts';
+import { signedChange } from '../report/format.ts';
 import { baselineFromResults, loadBaseline, writeBaseline } from '../verdict/baseline.ts';
 import { formatDelta, type Comparison } from '../verdict/compare.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
@@ -169,10 +170,10 @@ export function comparisonView(comparison: Comparison): ComparisonView {
             .filter((m) => m.verdict === 'regressed' && m.policy === 'gate')
             .map((m) => {
               const unit = m.scale === 'relative' ? '%' : m.scale === 'points' ? ' pts' : '';
-              const signed = (v: number) =>
-                `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(1)}${unit}`;
               const ci =
-                m.ciLow !== null && m.ciHigh !== null ? ` (CI ${signed(m.ciLow)} … ${signed(m.ciHigh)})` : '';
+                m.ciLow !== null && m.ciHigh !== null
+                  ? ` (CI ${signedChange(m.ciLow, unit)} … ${signedChange(m.ciHigh, unit)})`
+                  : '';
               return `${m.label} ${formatDelta(m)}${ci}`;
             })
             .join(', '),

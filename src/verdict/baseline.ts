@@ -11,6 +11,7 @@ import {
 } from '../results/schema.ts';
 import { MetricNameSchema, SuiteSchema } from '../suite/schema.ts';
 import { median } from './stats.ts';
+import { formatPath } from '../util/zodPath.ts';
 import { METRIC_NAMES } from './metrics.ts';
 
 /**
@@ -170,16 +171,6 @@ export function baselineFromResults(
     environment: results.environment,
     workloads,
   };
-}
-
-/** "workloads[0].arms.proxy.metrics.tps" from a zod issue path. */
-export function formatPath(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of p) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(top level)' : out;
 }
 
 /** Parses baseline JSON text; errors name the file and the field. */

@@ -1,5 +1,5 @@
 import type { Environment, Results, WorkloadResult } from '../results/schema.ts';
-import { metricSamples } from '../results/schema.ts';
+import { metricSamples, roundsOf } from '../results/schema.ts';
 import { WORK_METRICS, isWorkMetric, type MetricName, type Suite, type Workload } from '../suite/schema.ts';
 import { UsageError } from '../errors.ts';
 import {
@@ -20,6 +20,7 @@ import {
   type Scale,
 } from './metrics.ts';
 import { functionDeltas, type FunctionDelta } from '../work/profile.ts';
+import { signedChange } from '../report/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -345,10 +346,6 @@ function baselineArmName(bw: BaselineWorkload, arm: string): string | undefined 
 function workloadHeader(w: WorkloadResult, suite: Suite) {
   const workload = suite.workloads.find((x) => x.id === w.id);
   return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
-}
-
-function roundsOf(w: WorkloadResult, arm: string): number {
-  return new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
 }
 
 function errorsByRound(w: WorkloadResult, arm: string) {
@@ -729,10 +726,7 @@ export const CPU_RELATIVE_LABEL = 'proxy CPU/query ÷ direct work';
 export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
   if (m.delta === null) return 'n/a';
   if (m.scale === 'count') return `${m.delta} error${m.delta === 1 ? '' : 's'}`;
-  const digits = Math.abs(m.delta) >= 10 ? 1 : 2;
-  const text = Math.abs(m.delta).toFixed(digits);
-  const sign = Number(text) === 0 ? '±' : m.delta > 0 ? '+' : '−';
-  return `${sign}${text}${m.scale === 'points' ? ' pts' : '%'}`;
+  return signedChange(m.delta, m.scale === 'points' ? ' pts' : '%');
 }
 
 export function formatP(p: number): string {
