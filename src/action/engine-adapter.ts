@@ -14,7 +14,7 @@ import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import type { Benchmarker, BenchRequest, ComparisonView, ProxyUnderTest, Verdicts } from './deps.ts';
 
 /**
- * The real engine (E2) and verdicts (V) behind the Action's Benchmarker and Verdicts seams. No
+ * The real gate (src/gate) and baseline files behind the Action's Benchmarker and Verdicts seams. No
  * decisions live here beyond turning the Action's inputs into arms and a comparison into a view.
  */
 

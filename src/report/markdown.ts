@@ -46,7 +46,7 @@ function comparedArms(results: Results): Arm[] {
   return results.arms.filter((a) => a.role !== 'direct').sort((a, b) => order[a.role] - order[b.role]);
 }
 
-function seedTable(results: Results, arms: Arm[]): string[] {
+function throughputTable(results: Results, arms: Arm[]): string[] {
   const header = ['Workload', 'Threads', 'Direct MySQL'];
   for (const [i, arm] of arms.entries()) {
     header.push(`Via ${armLabel(arm)}`, i === 0 ? 'Overhead' : `Overhead (${armLabel(arm)})`);
@@ -244,7 +244,7 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
   }
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
   if (measured) {
-    out.push('## Direct MySQL vs proxy', '', ...seedTable(results, arms), '');
+    out.push('## Direct MySQL vs proxy', '', ...throughputTable(results, arms), '');
     out.push(
       `Medians over the rounds; ± is half the min–max range as a % of the median; overhead = 1 − proxy / direct throughput of the same round (median, with its range).`,
       '',

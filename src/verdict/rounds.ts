@@ -89,7 +89,7 @@ export interface MoreRoundsHookOptions {
 }
 
 /**
- * The RunOptions.moreRounds hook for the engine (E2). Protocol:
+ * The RunOptions.moreRounds hook for the engine. Protocol:
  * 1. After a workload's planned rounds, the engine calls hook(workload, results, remainingBudgetSec)
  *    with that workload's samples so far and the results of the run up to now.
  * 2. The hook returns N >= 0. If N > 0 the engine runs N more rounds of that workload (same arms,
