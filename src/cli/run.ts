@@ -11,6 +11,7 @@ import type { Suite } from '../suite/schema.ts';
 import { baselineRounds, loadBaseline } from '../verdict/baseline.ts';
 import { exitCodeFor, plannedRoundsWarning } from '../verdict/compare.ts';
 import { runGate, type Reference } from '../gate/runGate.ts';
+import { renderTerminalSummary } from '../report/terminal.ts';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
 import { athenaArm, baseRefArm, haproxyArm, type ArmSource } from '../engine/arms.ts';
 import { createProgress, type ProgressStream } from '../engine/progress.ts';
@@ -19,8 +20,9 @@ export const RUN_HELP = `Usage: athena-bench run [options]
 
 Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
 workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
-report.md (and report.html) to the output directory and prints the report. With a baseline
-(--baseline, or baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+report.md (and report.html) to the output directory, and prints the verdict (one line per
+workload), the throughput table and where the report is. With a baseline (--baseline, or
+baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
 
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
@@ -249,8 +251,13 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
     },
     { exec: io.exec, now, log, progress, env: io.env, driverFor },
   );
-  io.stdout(outcome.reportMarkdown);
-  io.stdout(`\nresults: ${outcome.resultsPath}\nreport:  ${outcome.reportPath}\n`);
+  io.stdout(
+    renderTerminalSummary(outcome.results, outcome.comparison, {
+      report: outcome.reportPath,
+      html: outcome.htmlPath,
+      results: outcome.resultsPath,
+    }),
+  );
   return outcome.comparison
     ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags['fail-on-inconclusive'] })
     : ExitCode.Pass;

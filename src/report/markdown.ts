@@ -41,12 +41,12 @@ function armLabel(arm: Arm): string {
 }
 
 /** The arms measured against direct MySQL, proxy under test first. */
-function comparedArms(results: Results): Arm[] {
+export function comparedArms(results: Results): Arm[] {
   const order = { proxy: 0, base: 1, reference: 2, direct: 3 } as const;
   return results.arms.filter((a) => a.role !== 'direct').sort((a, b) => order[a.role] - order[b.role]);
 }
 
-function throughputTable(results: Results, arms: Arm[]): string[] {
+export function throughputTable(results: Results, arms: Arm[]): string[] {
   const header = ['Workload', 'Threads', 'Direct MySQL'];
   for (const [i, arm] of arms.entries()) {
     header.push(`Via ${armLabel(arm)}`, i === 0 ? 'Overhead' : `Overhead (${armLabel(arm)})`);
