@@ -185,8 +185,10 @@ async function armDatabases(
     out.set(arms[0]!.input.name, mysql.database);
     return out;
   }
-  for (const arm of arms) {
-    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, '_')}`;
+  for (const [index, arm] of arms.entries()) {
+    // Numbered, not named after the arm: every arm's clients then send the same bytes (a database
+    // name of another length is another login packet, another hash).
+    const name = `athena_bench_work_${index + 1}`;
     await runStatements(mysql, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
     cleanup.add(`drop database ${name}`, () =>
       runStatements(mysql, [`DROP DATABASE IF EXISTS \`${name}\``], 'work channel cleanup'),
