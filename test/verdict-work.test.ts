@@ -107,3 +107,11 @@ test('the Holm family counts the work channel only when it runs, and only for sy
   assert.equal(expectedComparisons(suite, 'work'), 3);
   assert.equal(expectedComparisons(suite, 'both'), 7);
 });
+
+test('against a baseline too, a count regression says which function grew', () => {
+  const baseline = baselineFromResults(withWork(timeOnly(), { proxy: workArm(27_000, 1) }));
+  const c = compareToBaseline(baseline, withWork(timeOnly(), { proxy: workArm(27_000 * 1.03, 4, 810) }));
+  assert.equal(c.verdict, 'regressed');
+  assert.equal(c.functionDeltas.select?.[0]?.name, 'JS:*spin clientSession.ts:2:1');
+  assert.match(renderComparisonMarkdown(c), /Where the instructions went[\s\S]*spin/);
+});

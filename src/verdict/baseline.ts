@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError, errorMessage } from '../errors.ts';
 import {
   EnvironmentSchema,
+  FunctionDeltaSchema,
   metricSamples,
   type Environment,
   type Results,
@@ -32,6 +33,8 @@ const BaselineArmSchema = z.object({
   metrics: z.partialRecord(MetricNameSchema, SampleSetSchema),
   /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
   cpuRelativeToDirect: SampleSetSchema.optional(),
+  /** The work channel's heaviest functions per query: what "where the instructions went" diffs against. */
+  topFunctions: z.array(FunctionDeltaSchema).optional(),
 });
 export type BaselineArm = z.infer<typeof BaselineArmSchema>;
 
@@ -155,7 +158,13 @@ export function baselineFromResults(
         arm.name === direct
           ? undefined
           : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
-      arms[arm.name] = { role: arm.role, metrics, ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}) };
+      const topFunctions = w.work?.arms[arm.name]?.topFunctions;
+      arms[arm.name] = {
+        role: arm.role,
+        metrics,
+        ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}),
+        ...(topFunctions?.length ? { topFunctions } : {}),
+      };
     }
     workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
   }

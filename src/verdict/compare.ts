@@ -212,6 +212,13 @@ export function compareToBaseline(
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
   }
+  const functions: Record<string, FunctionDelta[]> = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? '']?.topFunctions : undefined;
+    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
+  }
   const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: 'baseline',
@@ -227,6 +234,7 @@ export function compareToBaseline(
       date: baseline.date,
     },
     armLabel: arm,
+    functionDeltas: functions,
   });
 }
 
