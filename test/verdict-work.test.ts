@@ -115,3 +115,13 @@ test('against a baseline too, a count regression says which function grew', () =
   assert.equal(c.functionDeltas.select?.[0]?.name, 'JS:*spin clientSession.ts:2:1');
   assert.match(renderComparisonMarkdown(c), /Where the instructions went[\s\S]*spin/);
 });
+
+test('no planned-rounds warning when the adaptive rounds can reach significance', async () => {
+  const { BUILTIN_SUITES } = await import('../src/suite/builtins.ts');
+  const { plannedRoundsWarning } = await import('../src/verdict/compare.ts');
+  const suite = BUILTIN_SUITES.default;
+  // 3 planned rounds against an 8-round baseline cannot reach p <= 0.05 / 29; 8 adaptive ones can.
+  assert.match(plannedRoundsWarning(suite, 3, 8, 0.05, 'both') ?? '', /cannot detect a regression/);
+  assert.equal(plannedRoundsWarning(suite, 3, 8, 0.05, 'both', suite.maxRounds), null);
+  assert.match(plannedRoundsWarning(suite, 3, 8, 0.05, 'both', 4) ?? '', /At least \d+ rounds/);
+});

@@ -7,7 +7,7 @@ import { driverFor } from '../drivers/index.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { Exec } from '../util/exec.ts';
-import type { Suite } from '../suite/schema.ts';
+import { maxRoundsOf, type Suite } from '../suite/schema.ts';
 import { baselineRounds, loadBaseline } from '../verdict/baseline.ts';
 import { exitCodeFor, plannedRoundsWarning } from '../verdict/compare.ts';
 import { runGate, type Reference } from '../gate/runGate.ts';
@@ -297,6 +297,7 @@ async function chooseReference(
       reference.kind === 'baseline' ? baselineRounds(reference.baseline) : undefined,
       undefined,
       flags.measure,
+      maxRoundsOf(suite, flags.rounds ?? suite.rounds),
     );
     if (warning) log(`warning: ${warning}`);
   }

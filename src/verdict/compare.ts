@@ -516,7 +516,8 @@ function tooFewSamplesWarning(
 
 /**
  * Before running: null when `rounds` rounds (against `referenceRounds` baseline rounds, or the
- * same number in an A/B run) can reach significance over the suite's gated comparisons, else a
+ * same number in an A/B run) can reach significance over the suite's gated comparisons — or when
+ * the adaptive rounds the verdict adds to an inconclusive workload, up to `maxRounds`, can — else a
  * warning with the minimum rounds needed.
  */
 export function plannedRoundsWarning(
@@ -525,11 +526,13 @@ export function plannedRoundsWarning(
   referenceRounds?: number,
   alpha = DEFAULT_ALPHA,
   measure: Measure = 'time',
+  maxRounds = rounds,
 ): string | null {
   if (measure === 'work') return null; // windows, not rounds, are the work channel's samples
   const k = expectedComparisons(suite, measure);
   const m = referenceRounds ?? rounds;
   if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
+  if (minimumTwoSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
   const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
   return (
     `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ` +
