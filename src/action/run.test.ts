@@ -297,6 +297,18 @@ test('regressed: one error annotation per regressed workload, comment created, s
   assert.match(h.comments[0]!.body, /actions\/runs\/1/);
 });
 
+test('on-change: an inconclusive run stays in the summary, an improvement is commented', async () => {
+  await withBaseline();
+  const inconclusive = harness({ verdict: 'inconclusive' });
+  await run(inconclusive.deps);
+  assert.equal(inconclusive.comments.length, 0, 'no comment that says "can\'t tell"');
+  assert.match(inconclusive.summary.join(''), /inconclusive/);
+
+  const improved = harness({ verdict: 'improved' });
+  await run(improved.deps);
+  assert.equal(improved.comments.length, 1);
+});
+
 test('fail-on-regression false and fail-on-inconclusive decide the step status', async () => {
   await withBaseline();
   const regressedAllowed = harness({ verdict: 'regressed', inputs: { 'fail-on-regression': 'false' } });
@@ -535,8 +547,8 @@ test('mode comment never posts or outputs text from the artifact: free text, men
 test('mode comment shows workload ids only in code spans: no link or markup made of them', async () => {
   const h = commentHarness(
     await writeArtifact({
-      verdict: 'inconclusive',
-      workloads: [workloadResult('www.evil.example', 'inconclusive')],
+      verdict: 'regressed',
+      workloads: [workloadResult('www.evil.example', 'regressed')],
     }),
   );
   await run(h.deps);

@@ -374,7 +374,7 @@ async function commentOnPullRequest(
     suite,
     body,
     policy: config.commentOnPr,
-    changed: verdict !== 'pass',
+    changed: worthAComment(verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms),
   });
@@ -439,7 +439,7 @@ async function postCommentFromArtifact(
     suite: artifact.suite,
     body: renderTrustedComment(artifact, run.htmlUrl),
     policy: config.commentOnPr,
-    changed: artifact.verdict !== 'pass',
+    changed: worthAComment(artifact.verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms),
   });
@@ -448,4 +448,13 @@ async function postCommentFromArtifact(
     `## athena-bench: pull request #${artifact.pullRequest} — ${VERDICT_MARK[artifact.verdict]}\n\n` +
       `${trustedSummaryLine(artifact, 'markdown')}\n\nComment: ${result.comment.url ?? result.comment.action}\n`,
   );
+}
+
+/**
+ * Whether a verdict is worth a new comment under comment-on-pr: on-change: a change was shown
+ * (regressed or improved). An inconclusive run says "can't tell", which belongs in the job summary,
+ * not in a comment on every pull request; an earlier comment is still updated whatever the verdict.
+ */
+function worthAComment(verdict: Verdict): boolean {
+  return verdict === 'regressed' || verdict === 'improved';
 }
