@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from './errors.ts';
-import { RUN_HELP, reportFailure, runCommand } from './cli/run.ts';
+import { calibrateCommand } from './cli/calibrate.ts';
+import { RUN_HELP, reportFailure, runCommand, type RunCommandIO } from './cli/run.ts';
 import { TOOL_VERSION } from './engine/version.ts';
 import { realExec } from './util/exec.ts';
 import { baselineCommand, compareCommand } from './verdict/commands.ts';
@@ -13,6 +14,7 @@ Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
   compare    compare a results.json against a baseline (or two arms of one run)
+  calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
 
 Options:
   -h, --help     this help (also: athena-bench <command> --help)
@@ -48,7 +50,9 @@ async function main(argv: string[]): Promise<number> {
     case 'compare':
       return compareCommand(rest, io);
     case 'run':
-      return runWithSignals(rest, io);
+      return runWithSignals(rest, io, runCommand);
+    case 'calibrate':
+      return runWithSignals(rest, io, calibrateCommand);
     default:
       io.stderr(`athena-bench: unknown command "${command}"\n\n${HELP}`);
       return ExitCode.Usage;
@@ -63,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
 async function runWithSignals(
   argv: string[],
   io: { stdout: (s: string) => void; env: NodeJS.ProcessEnv; cwd: string },
+  command: (argv: string[], io: RunCommandIO) => Promise<number>,
 ): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
@@ -75,7 +80,7 @@ async function runWithSignals(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runCommand(argv, {
+    return await command(argv, {
       ...io,
       stderr: process.stderr,
       exec: realExec,
@@ -83,7 +88,11 @@ async function runWithSignals(
       signal: controller.signal,
     });
   } catch (error) {
-    const code = reportFailure('run', error, (s) => void process.stderr.write(s));
+    const code = reportFailure(
+      command === runCommand ? 'run' : 'calibrate',
+      error,
+      (s) => void process.stderr.write(s),
+    );
     if (received) return received === 'SIGINT' ? 130 : 143;
     return code;
   }

@@ -1,0 +1,116 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { driverFor } from '../drivers/index.ts';
+import { athenaArm, type ArmSource } from '../engine/arms.ts';
+import { createProgress } from '../engine/progress.ts';
+import { runGate } from '../gate/runGate.ts';
+import { parseMysqlUrl } from '../mysql/url.ts';
+import { calibrationRows, renderCalibration } from '../report/calibration.ts';
+import { loadSuite } from '../suite/load.ts';
+import type { RunCommandIO } from './run.ts';
+
+export const CALIBRATE_HELP = `Usage: athena-bench calibrate [options]
+
+How noisy is this runner, and what can the gate detect on it? Runs this repository's Athena
+twice in one run (an A/A comparison: the same build as head and as base), then prints per
+workload and gated metric how far the twin landed, the half-width of its 95% interval, the
+smallest regression this suite's budget can report, and the samples (rounds, or work windows)
+that would detect --target.
+
+  --suite NAME|FILE          default | quick | proxy-comparison | a suite file (default: quick)
+  --measure work|time|both   the channels to calibrate (default: both)
+  --mysql URL                a running server (default: a throwaway local MariaDB/MySQL)
+  --rounds N                 planned rounds of the time channel (default: the suite's)
+  --duration SECONDS         seconds per timed run (default: the suite's)
+  --target PERCENT           the regression to size the budget for (default: 5)
+  --out DIR                  output directory (default: .athena-bench/calibrate)
+  -h, --help                 this help
+
+Exit codes: 0 done, 2 usage error, 3 infrastructure failure.
+`;
+
+const positive = (what: string) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, `expected ${what}`)
+    .transform(Number)
+    .pipe(z.number().positive());
+
+const FlagsSchema = z.object({
+  suite: z.string().min(1).default('quick'),
+  measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
+  mysql: z.string().optional(),
+  rounds: positive('a round count').pipe(z.number().int()).optional(),
+  duration: positive('seconds').optional(),
+  target: positive('a percentage').default(5),
+  out: z.string().min(1).default('.athena-bench/calibrate'),
+  help: z.boolean().default(false),
+});
+
+function parseFlags(argv: string[]): z.infer<typeof FlagsSchema> {
+  const options = Object.fromEntries(
+    ['suite', 'measure', 'mysql', 'rounds', 'duration', 'target', 'out'].map((k) => [k, { type: 'string' }]),
+  ) as Record<string, { type: 'string' }>;
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (error) {
+    throw new UsageError(
+      `athena-bench calibrate: ${errorMessage(error)} (see athena-bench calibrate --help)`,
+    );
+  }
+  const parsed = FlagsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`athena-bench calibrate: --${String(issue.path[0] ?? 'flags')}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** `athena-bench calibrate`: an A/A run of this repository's proxy, and what it says about the runner. */
+export async function calibrateCommand(argv: string[], io: RunCommandIO): Promise<number> {
+  const flags = parseFlags(argv);
+  if (flags.help) {
+    io.stdout(CALIBRATE_HELP);
+    return ExitCode.Pass;
+  }
+  const now = io.now ?? Date.now;
+  const progress = createProgress(io.stderr, now);
+  const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
+  const twin = athenaArm(io.repoRoot, { name: 'twin', role: 'base' });
+  const arms: ArmSource[] = [
+    athenaArm(io.repoRoot),
+    async (ctx) => ({ ...(await twin(ctx)), build: undefined }), // one build serves both
+  ];
+  const outcome = await runGate(
+    {
+      ...(mysql ? { mysql: { ...mysql, database: mysql.database ?? 'test' } } : {}),
+      suite: await loadSuite(flags.suite),
+      arms,
+      reference: {
+        kind: 'base-ref',
+        ref: 'an identical twin',
+        commit: null,
+        headArm: 'proxy',
+        baseArm: 'twin',
+      },
+      outDir: path.resolve(io.cwd, flags.out),
+      repoRoot: io.repoRoot,
+      measure: flags.measure,
+      ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
+      ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+    },
+    { exec: io.exec, now, log: (line) => progress.note(line), progress, env: io.env, driverFor },
+  );
+  const rows = calibrationRows(outcome.comparison!, flags.target);
+  io.stdout(
+    `athena-bench calibrate: suite ${outcome.results.suite.name}, ${outcome.results.environment.cpuModel}, ` +
+      `${outcome.results.environment.cores} cores\n\n${renderCalibration(rows, flags.target)}\n` +
+      `A/A verdict: ${outcome.comparison!.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).\n` +
+      `report: ${outcome.reportPath}\n`,
+  );
+  return ExitCode.Pass;
+}
