@@ -3,16 +3,18 @@ import { fileURLToPath } from 'node:url';
 import { ExitCode } from './errors.ts';
 import { RUN_HELP, reportFailure, runCommand } from './engine/runCommand.ts';
 import { TOOL_VERSION } from './engine/version.ts';
+import { historyCommand } from './history/commands.ts';
 import { realExec } from './util/exec.ts';
 import { baselineCommand, compareCommand } from './verdict/commands.ts';
 
-// athena-bench: a thin layer over the engine (run) and the verdicts (baseline, compare).
+// athena-bench: a thin layer over the engine (run), the verdicts (baseline, compare) and the history.
 const HELP = `Usage: athena-bench <command> [options]
 
 Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
   compare    compare a results.json against a baseline (or two arms of one run)
+  history    keep the default branch's results over time, find change points, draw the trends
 
 Options:
   -h, --help     this help (also: athena-bench <command> --help)
@@ -47,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       return baselineCommand(rest, io);
     case 'compare':
       return compareCommand(rest, io);
+    case 'history':
+      return historyCommand(rest, io);
     case 'run':
       return runWithSignals(rest, io);
     default:

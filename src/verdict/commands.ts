@@ -54,19 +54,27 @@ Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
 --fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
 `;
 
+type FlagOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+
 /** Parses argv into known flags; unknown flags and stray arguments are usage errors. */
-function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
+export function parse<T extends FlagOptions>(command: string, argv: string[], options: T) {
+  return parseCommandLine(command, argv, options, false).values;
+}
+
+/** parse() that also returns the positional arguments when `allowPositionals`. */
+export function parseCommandLine<T extends FlagOptions>(
   command: string,
   argv: string[],
   options: T,
+  allowPositionals: boolean,
 ) {
   try {
     return parseArgs({
       args: argv,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
-    }).values;
+      allowPositionals,
+    });
   } catch (error) {
     throw new UsageError(
       `athena-bench ${command}: ${errorMessage(error)} (see athena-bench ${command} --help)`,
@@ -74,7 +82,7 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?:
   }
 }
 
-function validate<S extends z.ZodType>(command: string, schema: S, values: unknown): z.infer<S> {
+export function validate<S extends z.ZodType>(command: string, schema: S, values: unknown): z.infer<S> {
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -88,7 +96,8 @@ function validate<S extends z.ZodType>(command: string, schema: S, values: unkno
   return parsed.data;
 }
 
-const requiredPath = (what: string) => z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+export const requiredPath = (what: string) =>
+  z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
 
 /** Reads and validates the results file of a complete run; errors name the file and the field. */
 export async function loadResultsFile(file: string): Promise<Results> {
@@ -128,12 +137,14 @@ export async function loadResultsFile(file: string): Promise<Results> {
 }
 
 /** Runs a command body; maps errors to exit codes with one line on stderr. */
-async function guarded(command: string, io: CommandIO, body: () => Promise<number>): Promise<number> {
+export async function guarded(command: string, io: CommandIO, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (error) {
     if (error instanceof AthenaBenchError) {
-      io.stderr(`athena-bench ${command}: ${error.message}\n`);
+      // Flag errors already name the command (they are also thrown outside guarded()).
+      const prefix = `athena-bench ${command}: `;
+      io.stderr(`${error.message.startsWith(prefix) ? '' : prefix}${error.message}\n`);
       return error.exitCode;
     }
     io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error)}\n`);

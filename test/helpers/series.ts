@@ -1,4 +1,5 @@
 // Synthetic benchmark series with known steps, for validating change-point detection.
+import { createHash } from 'node:crypto';
 import { seededRandom } from '../../src/history/edivisive.ts';
 import { HistoryFileSchema, type HistoryFile, type HistoryPoint } from '../../src/history/schema.ts';
 
@@ -34,7 +35,7 @@ export function syntheticSeries(opts: {
 
 /** A fake 40-hex commit SHA for the i-th point of a synthetic history. */
 export function syntheticSha(i: number): string {
-  return (0x1000000 + i).toString(16).padStart(8, '0').repeat(5);
+  return createHash('sha1').update(`synthetic commit ${i}`).digest('hex');
 }
 
 /**
