@@ -54,29 +54,75 @@ export interface Split {
   statistic: number;
 }
 
+/** A segment's values in sorted order with prefix sums: the same for every shuffle of the segment. */
+export interface Prepared {
+  /** Rank of each value (0-based; ties broken by position, which leaves every distance unchanged). */
+  ranks: Int32Array;
+  sorted: Float64Array;
+  /** prefix[k] = sorted[0] + … + sorted[k − 1]. */
+  prefix: Float64Array;
+}
+
+export function prepare(values: ArrayLike<number>): Prepared {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a]! - values[b]! || a - b);
+  const ranks = new Int32Array(n);
+  const sorted = new Float64Array(n);
+  const prefix = new Float64Array(n + 1);
+  order.forEach((index, rank) => {
+    ranks[index] = rank;
+    sorted[rank] = values[index]!;
+    prefix[rank + 1] = prefix[rank]! + values[index]!;
+  });
+  return { ranks, sorted, prefix };
+}
+
 /**
  * The split of `values` maximising the scaled energy distance
  * Q = (m·r / (m + r)) · (2/(m·r) Σ|xᵢ − yⱼ| − Σ_{i<k}|xᵢ − xₖ| / C(m,2) − Σ_{j<k}|yⱼ − yₖ| / C(r,2)),
- * with at least `minSegment` (>= 2) values on each side. O(n²): moving the split one step moves one
- * value from the right part to the left, which updates the three sums by that value's row of
- * distances.
+ * with at least `minSegment` (>= 2) values on each side.
  */
 export function bestSplit(values: ArrayLike<number>, minSegment: number): Split | null {
+  return scanSplits(values, prepare(values), minSegment);
+}
+
+/**
+ * O(n log n): moving the split one step moves value v from the right part to the left, which
+ * changes the three sums by v's distances to the values on its left and on its right. The sum of
+ * v's distances to all values comes from the sorted prefix sums; to the values already on the
+ * left, from Fenwick trees (count and sum by rank) of the values moved so far.
+ */
+export function scanSplits(values: ArrayLike<number>, prepared: Prepared, minSegment: number): Split | null {
   const n = values.length;
   if (minSegment < 2) throw new RangeError('minSegment must be at least 2');
   if (n < 2 * minSegment) return null;
+  const { ranks, sorted, prefix } = prepared;
   let within = 0;
-  for (let j = 0; j < n; j++) for (let k = j + 1; k < n; k++) within += Math.abs(values[j]! - values[k]!);
+  for (let k = 0; k < n; k++) within += sorted[k]! * k - prefix[k]!;
+  const counts = new Int32Array(n + 1);
+  const sums = new Float64Array(n + 1);
+  let leftSum = 0;
   let cross = 0;
   let left = 0;
   let right = within;
   let best: Split | null = null;
   for (let t = 0; t < n - minSegment; t++) {
     const v = values[t]!;
-    let toLeft = 0;
-    let toRight = 0;
-    for (let i = 0; i < t; i++) toLeft += Math.abs(v - values[i]!);
-    for (let j = t + 1; j < n; j++) toRight += Math.abs(v - values[j]!);
+    const rank = ranks[t]!;
+    const toAll = v * rank - prefix[rank]! + (prefix[n]! - prefix[rank + 1]!) - v * (n - rank - 1);
+    let below = 0;
+    let belowSum = 0;
+    for (let i = rank; i > 0; i -= i & -i) {
+      below += counts[i]!;
+      belowSum += sums[i]!;
+    }
+    const toLeft = v * below - belowSum + (leftSum - belowSum) - v * (t - below);
+    const toRight = toAll - toLeft;
+    for (let i = rank + 1; i <= n; i += i & -i) {
+      counts[i]!++;
+      sums[i] = sums[i]! + v;
+    }
+    leftSum += v;
     left += toLeft;
     right -= toRight;
     cross += toRight - toLeft;
@@ -90,10 +136,12 @@ export function bestSplit(values: ArrayLike<number>, minSegment: number): Split 
   return best;
 }
 
-function shuffle(values: number[], random: () => number): void {
+function shuffle(values: Int32Array, random: () => number): void {
   for (let i = values.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [values[i], values[j]] = [values[j]!, values[i]!];
+    const swap = values[i]!;
+    values[i] = values[j]!;
+    values[j] = swap;
   }
 }
 
@@ -125,16 +173,32 @@ function permutationPValue(
   random: () => number,
 ): number {
   const { permutations, significance, minSegment } = options;
+  const segments = bounds.slice(1).map((end, s) => {
+    const part = values.slice(bounds[s], end);
+    const prepared = prepare(part);
+    const order = Int32Array.from(part, (_, i) => i);
+    return {
+      part,
+      prepared,
+      order,
+      shuffled: new Float64Array(part.length),
+      ranks: new Int32Array(part.length),
+    };
+  });
   let atLeast = 0;
   for (let r = 1; r <= permutations; r++) {
-    const shuffled: number[] = [];
-    for (let s = 0; s + 1 < bounds.length; s++) {
-      const part = values.slice(bounds[s], bounds[s + 1]);
-      shuffle(part, random);
-      shuffled.push(...part);
+    let best = -Infinity;
+    for (const seg of segments) {
+      // Shuffling positions keeps the segment's sorted values: only the ranks move with them.
+      shuffle(seg.order, random);
+      seg.order.forEach((from, i) => {
+        seg.shuffled[i] = seg.part[from]!;
+        seg.ranks[i] = seg.prepared.ranks[from]!;
+      });
+      const split = scanSplits(seg.shuffled, { ...seg.prepared, ranks: seg.ranks }, minSegment);
+      if (split) best = Math.max(best, split.statistic);
     }
-    const best = bestOverSegments(shuffled, bounds, minSegment);
-    if (best && best.split.statistic >= observed) atLeast++;
+    if (best >= observed) atLeast++;
     if ((atLeast + 1) / (permutations + 1) > significance) return (atLeast + 1) / (r + 1);
   }
   return (atLeast + 1) / (permutations + 1);
