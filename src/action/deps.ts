@@ -2,6 +2,8 @@ import type { MysqlConnection } from '../mysql/url.ts';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
 import type { IssueCommentsApi } from './comment.ts';
+import type { IssuesApi } from './history-alert.ts';
+import type { DataBranchOptions, DataBranchOutcome } from './history-branch.ts';
 import type { InputSource } from './inputs.ts';
 
 /**
@@ -120,6 +122,12 @@ export interface Verdicts {
   writeBaseline(results: Results, path: string, meta: { commit?: string; date: string }): Promise<void>;
 }
 
+/** What mode history needs besides the rest: the data branch and the issues API. */
+export interface HistoryDeps {
+  appendToDataBranch(options: Omit<DataBranchOptions, 'exec'>): Promise<DataBranchOutcome>;
+  issues(token: string): IssuesApi;
+}
+
 export interface ActionDeps {
   core: ActionCore;
   github: GitHubContext;
@@ -134,4 +142,6 @@ export interface ActionDeps {
   tempDir(): Promise<string>;
   now(): Date;
   sleep(ms: number): Promise<void>;
+  /** Only mode history uses it; absent, that mode fails saying so. */
+  history?: HistoryDeps;
 }

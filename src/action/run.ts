@@ -6,6 +6,7 @@ import type { Suite } from '../suite/schema.ts';
 import { readCommentArtifact, writeCommentArtifact } from './artifact.ts';
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
 import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
+import { recordHistory } from './history-mode.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 
 /** What a run decided; index.ts only needs it for tests and logs (the step status is set here). */
@@ -85,6 +86,26 @@ export async function run(deps: ActionDeps): Promise<ActionResult> {
         return result;
       case 'compare':
         await compare(deps, config, workdir, resultsDir, result, setOutput, fail);
+        return result;
+      case 'history':
+        await recordHistory(
+          deps,
+          config,
+          workdir,
+          {
+            prepare: () => prepareRun(deps, config, workdir, resultsDir),
+            bench: (suite) =>
+              step('the benchmark', CHECK_BENCH, () =>
+                deps.bench.run({
+                  ...benchRequestBase(config, workdir, resultsDir, suite),
+                  base: null,
+                  plan: { kind: 'none' },
+                }),
+              ),
+            step,
+          },
+          setOutput,
+        );
         return result;
     }
   } catch (error) {
