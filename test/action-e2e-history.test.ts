@@ -10,12 +10,18 @@ import { alertMarker } from '../src/action/history-alert.ts';
 import type { HistoryPoint } from '../src/history/schema.ts';
 import { parseHistory } from '../src/history/store.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
-import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
-import type { SuiteInput } from '../src/suite/schema.ts';
 import { realExec } from '../src/util/exec.ts';
 import { findFreePort } from '../src/util/net.ts';
 import { startFakeGitHub, type FakeGitHub } from './action-fake-github.ts';
-import { buildActionBundle, explain, repoRoot, runAction, type ActionRun } from './action-runner.ts';
+import {
+  buildActionBundle,
+  explain,
+  mysqlInputs,
+  quickSelectSuite,
+  repoRoot,
+  runAction,
+  type ActionRun,
+} from './action-runner.ts';
 import { normalDraws, syntheticSha } from './helpers/series.ts';
 
 /**
@@ -52,22 +58,7 @@ before(async () => {
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(workspace, 'node_modules'), 'dir');
   bundle = await buildActionBundle(path.join(tmp, 'dist', 'index.js'));
   [server, github] = await Promise.all([startLocalServer(), startFakeGitHub('acme', 'proxy')]);
-  const quickSelect = BUILTIN_SUITES.quick.workloads.find((w) => w.id === 'select');
-  assert.ok(quickSelect);
-  const suite: SuiteInput = {
-    name: SUITE,
-    rounds: 2,
-    maxRounds: 2,
-    budgetMinutes: 2,
-    workloads: [
-      {
-        ...quickSelect,
-        threads: 4,
-        warmupSec: 0,
-        options: { ...quickSelect.options, timeSec: 1 },
-      } as SuiteInput['workloads'][number],
-    ],
-  };
+  const suite = quickSelectSuite(SUITE, 2, 4);
   suiteFile = path.join(tmp, 'suite.json');
   await writeFile(suiteFile, JSON.stringify(suite));
   eventFile = path.join(tmp, 'event.json');
@@ -91,11 +82,7 @@ async function push(i: number, env: Record<string, string> = {}): Promise<Action
     eventPath: eventFile,
     workspace,
     inputs: {
-      'mysql-host': server.host,
-      'mysql-port': String(server.port),
-      'mysql-user': server.user,
-      'mysql-password': server.password,
-      'mysql-database': server.database,
+      ...mysqlInputs(server),
       'proxy-port': String(await findFreePort()),
       'proxy-metrics-url': `http://127.0.0.1:${await findFreePort()}/metrics`,
       suite: suiteFile,

@@ -89,6 +89,14 @@ const DETECT_FLAG_OPTIONS = {
 
 type DetectValues = { [K in keyof typeof DETECT_FLAG_OPTIONS]?: string | string[] };
 
+/** The store named by the flags, and its change points with the flags' detection options. */
+async function readAndDetect(command: string, values: DetectValues & Record<string, unknown>, io: CommandIO) {
+  const { store, options } = detectFlags(command, values);
+  const histories = await readStore(path.resolve(io.cwd, store));
+  const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
+  return { histories, changes, options };
+}
+
 function detectFlags(command: string, values: DetectValues & Record<string, unknown>) {
   const flags = validate(command, DetectFlagsSchema, {
     store: values.store,
@@ -204,9 +212,7 @@ async function detect(argv: string[], io: CommandIO): Promise<number> {
     io.stdout(HISTORY_HELP);
     return 0;
   }
-  const { store, options } = detectFlags('history detect', values);
-  const histories = await readStore(path.resolve(io.cwd, store));
-  const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
+  const { histories, changes, options } = await readAndDetect('history detect', values, io);
   const seriesCount = histories.reduce((n, h) => n + seriesOf(h, options.arms).length, 0);
   if (values.json) {
     io.stdout(`${JSON.stringify({ series: seriesCount, changePoints: changes }, null, 2)}\n`);
@@ -236,9 +242,7 @@ async function show(argv: string[], io: CommandIO): Promise<number> {
       html: values.html,
     },
   ).html;
-  const { store, options } = detectFlags('history show', values);
-  const histories = await readStore(path.resolve(io.cwd, store));
-  const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
+  const { histories, changes, options } = await readAndDetect('history show', values, io);
   const out = path.resolve(io.cwd, html);
   try {
     await writeFile(out, renderHistoryDashboard(histories, changes, options));

@@ -1,5 +1,5 @@
 import { METRIC_DEFAULTS } from '../verdict/metrics.ts';
-import { REPORT_STYLE } from '../verdict/html.ts';
+import { htmlPage, REPORT_STYLE } from '../verdict/html.ts';
 import { escapeXml as esc, fmt, lineChart, type Marker, type Series } from '../verdict/svg.ts';
 import type { ChangePoint, MetricSeries } from './detect.ts';
 import { seriesOf } from './detect.ts';
@@ -131,11 +131,5 @@ export function renderHistoryDashboard(
       'Red dashed lines mark change points (E-divisive with means), grey dashes the median of each segment between them.</p>',
   );
   for (const h of histories) parts.push(suiteSection(h, [...changes], options.arms));
-  return (
-    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
-    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-    `<title>${esc(title)}</title><style>${DASHBOARD_STYLE}</style></head><body>\n` +
-    parts.join('\n') +
-    '\n</body></html>\n'
-  );
+  return htmlPage(title, DASHBOARD_STYLE, parts);
 }

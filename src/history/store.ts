@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, errorMessage } from '../errors.ts';
-import { formatPath } from '../verdict/baseline.ts';
+import { parseVersionedJson } from '../util/versionedJson.ts';
 import {
   HISTORY_SCHEMA_VERSION,
   HistoryFileSchema,
@@ -19,32 +19,15 @@ export function historyFileName(suite: string): string {
 
 /** Parses one history file's text; errors name the file and the field. */
 export function parseHistory(text: string, file: string): HistoryFile {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file}: not valid JSON (${errorMessage(error)})`);
+  const history = parseVersionedJson(text, file, {
+    what: 'history',
+    version: HISTORY_SCHEMA_VERSION,
+    schema: HistoryFileSchema,
+  });
+  if (`${history.suite}.json` !== path.basename(file)) {
+    throw new UsageError(`${file}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
-  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== HISTORY_SCHEMA_VERSION) {
-    throw new UsageError(
-      `${file}: history schemaVersion ${JSON.stringify(version)} is not supported (expected ${HISTORY_SCHEMA_VERSION})`,
-    );
-  }
-  const parsed = HistoryFileSchema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${formatPath(i.path)}: ${i.message}`)
-      .join('; ');
-    throw new UsageError(`${file}: invalid history file: ${issues}`);
-  }
-  if (`${parsed.data.suite}.json` !== path.basename(file)) {
-    throw new UsageError(
-      `${file}: holds suite "${parsed.data.suite}"; expected the file ${parsed.data.suite}.json`,
-    );
-  }
-  return parsed.data;
+  return history;
 }
 
 /** The history of one suite, or an empty one when the store has no file for it yet. */

@@ -4,10 +4,11 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AthenaBenchError, ExitCode, InfrastructureError, UsageError, errorMessage } from '../errors.ts';
 import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../results/schema.ts';
-import { baselineFromResults, formatPath, loadBaseline, writeBaseline } from './baseline.ts';
+import { baselineFromResults, loadBaseline, writeBaseline } from './baseline.ts';
 import { compareArms, compareToBaseline, exitCodeFor } from './compare.ts';
 import { renderHtmlReport } from './html.ts';
 import { renderComparisonMarkdown } from './markdown.ts';
+import { parseVersionedJson } from '../util/versionedJson.ts';
 
 export interface CommandIO {
   stdout: (s: string) => void;
@@ -107,33 +108,18 @@ export async function loadResultsFile(file: string): Promise<Results> {
   } catch (error) {
     throw new UsageError(`${file}: cannot read the results file (${errorMessage(error)})`);
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file}: not valid JSON (${errorMessage(error)})`);
-  }
-  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== RESULTS_SCHEMA_VERSION) {
-    throw new UsageError(
-      `${file}: results schemaVersion ${JSON.stringify(version)} is not supported (expected ${RESULTS_SCHEMA_VERSION})`,
-    );
-  }
-  const parsed = ResultsSchema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${formatPath(i.path)}: ${i.message}`)
-      .join('; ');
-    throw new UsageError(`${file}: invalid results file: ${issues}`);
-  }
+  const results = parseVersionedJson(text, file, {
+    what: 'results',
+    version: RESULTS_SCHEMA_VERSION,
+    schema: ResultsSchema,
+  });
   // A failed run's samples are partial: judging or baselining them could turn a broken run into a pass.
-  if (parsed.data.status !== 'complete') {
+  if (results.status !== 'complete') {
     throw new InfrastructureError(
-      `${file}: the run it records failed (${parsed.data.failure ?? 'no reason recorded'}); there is nothing to compare`,
+      `${file}: the run it records failed (${results.failure ?? 'no reason recorded'}); there is nothing to compare`,
     );
   }
-  return parsed.data;
+  return results;
 }
 
 /** Runs a command body; maps errors to exit codes with one line on stderr. */

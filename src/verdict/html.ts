@@ -78,10 +78,15 @@ export function renderHtmlReport(
     const verdict = comparison?.workloads.find((v) => v.id === w.id);
     parts.push(workloadSection(results, w, verdict, comparison, sortedHistory));
   }
+  return htmlPage(title, REPORT_STYLE, parts);
+}
+
+/** A whole self-contained page: the title, inline CSS, and the body's parts. */
+export function htmlPage(title: string, style: string, parts: readonly string[]): string {
   return (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-    `<title>${esc(title)}</title><style>${REPORT_STYLE}</style></head><body>\n` +
+    `<title>${esc(title)}</title><style>${style}</style></head><body>\n` +
     parts.join('\n') +
     '\n</body></html>\n'
   );
