@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path10) {
+      _streamLocalInfile(connection, path12) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path10);
+          this._localStream = this._streamFactory(path12);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path10} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path12} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path10) {
-      const ctrl = callVisitor(key, node2, visitor, path10);
+    function visit_(key, node2, visitor, path12) {
+      const ctrl = callVisitor(key, node2, visitor, path12);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visit_(key, ctrl, visitor, path10);
+        replaceNode(key, path12, ctrl);
+        return visit_(key, ctrl, visitor, path12);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
+          path12 = Object.freeze(path12.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path10);
+            const ci = visit_(i, node2.items[i], visitor, path12);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path10);
+          path12 = Object.freeze(path12.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path12);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path10);
+          const cv = visit_("value", node2.value, visitor, path12);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path10) {
-      const ctrl = await callVisitor(key, node2, visitor, path10);
+    async function visitAsync_(key, node2, visitor, path12) {
+      const ctrl = await callVisitor(key, node2, visitor, path12);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visitAsync_(key, ctrl, visitor, path10);
+        replaceNode(key, path12, ctrl);
+        return visitAsync_(key, ctrl, visitor, path12);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
+          path12 = Object.freeze(path12.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path10);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path12);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path10);
+          path12 = Object.freeze(path12.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path12);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path10);
+          const cv = await visitAsync_("value", node2.value, visitor, path12);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path10) {
+    function callVisitor(key, node2, visitor, path12) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path10);
+        return visitor(key, node2, path12);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path10);
+        return visitor.Map?.(key, node2, path12);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path10);
+        return visitor.Seq?.(key, node2, path12);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path10);
+        return visitor.Pair?.(key, node2, path12);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path10);
+        return visitor.Scalar?.(key, node2, path12);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path10);
+        return visitor.Alias?.(key, node2, path12);
       return void 0;
     }
-    function replaceNode(key, path10, node2) {
-      const parent = path10[path10.length - 1];
+    function replaceNode(key, path12, node2) {
+      const parent = path12[path12.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path10, value) {
+    function collectionFromPath(schema, path12, value) {
       let v = value;
-      for (let i = path10.length - 1; i >= 0; --i) {
-        const k = path10[i];
+      for (let i = path12.length - 1; i >= 0; --i) {
+        const k = path12[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
+    var isEmptyPath = (path12) => path12 == null || typeof path12 === "object" && !!path12[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path10, value) {
-        if (isEmptyPath(path10))
+      addIn(path12, value) {
+        if (isEmptyPath(path12))
           this.add(value);
         else {
-          const [key, ...rest] = path10;
+          const [key, ...rest] = path12;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        const [key, ...rest] = path10;
+      deleteIn(path12) {
+        const [key, ...rest] = path12;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        const [key, ...rest] = path10;
+      getIn(path12, keepScalar) {
+        const [key, ...rest] = path12;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path10) {
-        const [key, ...rest] = path10;
+      hasIn(path12) {
+        const [key, ...rest] = path12;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        const [key, ...rest] = path10;
+      setIn(path12, value) {
+        const [key, ...rest] = path12;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path10, value) {
+      addIn(path12, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path10, value);
+          this.contents.addIn(path12, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        if (Collection.isEmptyPath(path10)) {
+      deleteIn(path12) {
+        if (Collection.isEmptyPath(path12)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path12) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        if (Collection.isEmptyPath(path10))
+      getIn(path12, keepScalar) {
+        if (Collection.isEmptyPath(path12))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path12, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path10) {
-        if (Collection.isEmptyPath(path10))
+      hasIn(path12) {
+        if (Collection.isEmptyPath(path12))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path12) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        if (Collection.isEmptyPath(path10)) {
+      setIn(path12, value) {
+        if (Collection.isEmptyPath(path12)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path10), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path12), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path10, value);
+          this.contents.setIn(path12, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path10) => {
+    visit2.itemAtPath = (cst, path12) => {
       let item = cst;
-      for (const [field2, index] of path10) {
+      for (const [field2, index] of path12) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path10) => {
-      const parent = visit2.itemAtPath(cst, path10.slice(0, -1));
-      const field2 = path10[path10.length - 1][0];
+    visit2.parentCollection = (cst, path12) => {
+      const parent = visit2.itemAtPath(cst, path12.slice(0, -1));
+      const field2 = path12[path12.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path10, item, visitor) {
-      let ctrl = visitor(item, path10);
+    function _visit(path12, item, visitor) {
+      let ctrl = visitor(item, path12);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path10.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path12.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path10);
+            ctrl = ctrl(item, path12);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path12) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path9 from "node:path";
+import path11 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -28363,8 +28363,8 @@ function errorMessage(error62) {
 }
 
 // src/engine/runCommand.ts
-import { existsSync as existsSync4, mkdirSync as mkdirSync2, rmSync as rmSync2, symlinkSync as symlinkSync2, writeFileSync as writeFileSync4 } from "node:fs";
-import path7 from "node:path";
+import { existsSync as existsSync5, mkdirSync as mkdirSync3, rmSync as rmSync3, symlinkSync as symlinkSync2, writeFileSync as writeFileSync5 } from "node:fs";
+import path9 from "node:path";
 import { parseArgs } from "node:util";
 
 // node_modules/zod/v4/classic/external.js
@@ -29184,10 +29184,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path10) {
-  if (!path10)
+function getElementAtPath(obj, path12) {
+  if (!path12)
     return obj;
-  return path10.reduce((acc, key) => acc?.[key], obj);
+  return path12.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29527,11 +29527,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path10, issues) {
+function prefixIssues(path12, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path10);
+    iss.path.unshift(path12);
     return iss;
   });
 }
@@ -29993,16 +29993,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path10 = []) => {
+  const processError = (error63, path12 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path12, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path12, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path12, ...issue2.path]);
       } else {
-        const fullpath = [...path10, ...issue2.path];
+        const fullpath = [...path12, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30041,17 +30041,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path10 = []) => {
+  const processError = (error63, path12 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path12, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path12, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path12, ...issue2.path]);
       } else {
-        const fullpath = [...path10, ...issue2.path];
+        const fullpath = [...path12, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30090,8 +30090,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path10 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path10) {
+  const path12 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path12) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47229,13 +47229,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path10 = ref.slice(1).split("/").filter(Boolean);
-  if (path10.length === 0) {
+  const path12 = ref.slice(1).split("/").filter(Boolean);
+  if (path12.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path10[0] === defsKey) {
-    const key = path10[1] === void 0 ? void 0 : decodeJSONPointerSegment(path10[1]);
+  if (path12[0] === defsKey) {
+    const key = path12[1] === void 0 ? void 0 : decodeJSONPointerSegment(path12[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -49278,15 +49278,14 @@ function createSysbenchDriver(options = {}) {
     assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
     return result;
   };
-  const runOnce = async (w, ctx, binary, timeSec, extra, reportProgress) => {
+  const runOnce = async (w, ctx, binary, limit, extra, reportProgress) => {
     const args = [
       w.options.test,
       ...connectionArgs(ctx),
       ...dataArgs(w),
       `--threads=${w.threads}`,
-      `--time=${timeSec}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      "--events=0",
+      ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
       `--report-interval=${w.options.reportIntervalSec}`,
       `--percentile=${w.options.percentile}`,
       `--db-ps-mode=${w.options.psMode}`,
@@ -49296,7 +49295,7 @@ function createSysbenchDriver(options = {}) {
     ];
     const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
     const result = await ctx.exec(binary, args, {
-      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1e3,
+      timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
       signal: ctx.signal,
       onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
     });
@@ -49319,21 +49318,21 @@ ${result.stderr}` : ""}`, secrets);
     },
     async run(w, ctx, opts = {}) {
       const { binary, version: version2 } = await requireBinary(ctx);
-      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
       const extra = ["--histogram=on"];
       let warmupOutput = "";
       if (w.warmupSec > 0) {
         if (supportsWarmupTime(version2)) {
           extra.push(`--warmup-time=${w.warmupSec}`);
         } else {
-          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
           warmupOutput = `# warmup run (discarded)
 ${warmup.output}
 # measured run
 `;
         }
       }
-      const { report, output: output2 } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      const { report, output: output2 } = await runOnce(w, ctx, binary, limit, extra, true);
       return {
         metrics: sysbenchMetrics(report),
         loadGeneratorCpuUsPerQuery: null,
@@ -49388,8 +49387,21 @@ var MetricNameSchema = external_exports.enum([
   "cpu_us_per_query",
   "peak_rss_mb",
   "overhead_pct",
-  "errors"
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
 ]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+];
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
 var MetricPolicySchema = external_exports.object({
   /** The smallest change that matters, in percent (for errors: an absolute count). */
   thresholdPct: external_exports.number().nonnegative().optional(),
@@ -49406,8 +49418,22 @@ var workloadCommon = {
   /** Per-metric overrides of the verdict's thresholds and policies. */
   metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
   /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false)
+  allowErrors: external_exports.boolean().default(false),
+  /** The work channel's window for this workload (sysbench workloads only). */
+  work: external_exports.object({
+    /** Driver events per window (sysbench --events): the same for every arm and window. */
+    events: external_exports.number().int().min(100).max(1e7).default(2e3)
+  }).strict().default({ events: 2e3 })
 };
+var WorkSettingsSchema = external_exports.object({
+  threads: external_exports.number().int().min(1).max(64).default(1),
+  windows: external_exports.number().int().min(3).max(50).default(8),
+  tolerancePct: external_exports.number().positive().max(50).default(1),
+  maxWindows: external_exports.number().int().min(3).max(200).default(16)
+}).strict().refine((w) => w.maxWindows >= w.windows, {
+  message: "expected maxWindows >= windows",
+  path: ["maxWindows"]
+});
 var SysbenchOptionsSchema = external_exports.object({
   /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
   test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
@@ -49455,6 +49481,7 @@ var SuiteSchema = external_exports.object({
   /** Extra rounds the verdict may add while a workload is inconclusive. */
   maxRounds: external_exports.number().int().min(1).max(500).optional(),
   budgetMinutes: external_exports.number().positive().optional(),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 1, maxWindows: 16 }),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -49492,7 +49519,8 @@ var DEFAULT_SUITE = {
       threads: 16,
       warmupSec: 2,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 500 }
     },
     {
       id: "select",
@@ -49500,7 +49528,8 @@ var DEFAULT_SUITE = {
       driver: "sysbench",
       threads: 32,
       warmupSec: 2,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
     },
     {
       id: "insert",
@@ -49508,7 +49537,8 @@ var DEFAULT_SUITE = {
       driver: "sysbench",
       threads: 16,
       warmupSec: 2,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
     },
     {
       id: "mysqlslap-auto",
@@ -49550,21 +49580,24 @@ var QUICK_SUITE = {
       driver: "sysbench",
       threads: 16,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 250 }
     },
     {
       id: "select",
       title: "Select",
       driver: "sysbench",
       threads: 32,
-      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
     },
     {
       id: "insert",
       title: "Insert",
       driver: "sysbench",
       threads: 16,
-      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
     },
     {
       id: "mysqlslap-auto",
@@ -49607,7 +49640,8 @@ var PROXY_COMPARISON_SUITE = {
       threads: 16,
       warmupSec: 3,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 500 }
     },
     {
       id: "select",
@@ -49615,7 +49649,8 @@ var PROXY_COMPARISON_SUITE = {
       driver: "sysbench",
       threads: 32,
       warmupSec: 3,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
     },
     {
       id: "insert",
@@ -49623,7 +49658,8 @@ var PROXY_COMPARISON_SUITE = {
       driver: "sysbench",
       threads: 16,
       warmupSec: 3,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
     }
   ]
 };
@@ -49824,6 +49860,44 @@ var ArmSchema = external_exports.object({
   /** Commit the arm was built from (base-vs-head mode). */
   commit: external_exports.string().optional()
 });
+var WorkWindowSchema = external_exports.object({
+  events: external_exports.number().int().positive(),
+  /** Queries the driver counted in the window: the denominator of every per-query count. */
+  queries: external_exports.number().int().nonnegative(),
+  /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
+  instructions: external_exports.number().nonnegative(),
+  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
+  syscalls: external_exports.number().nonnegative(),
+  /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
+  backendRoundTrips: nullableNumber.default(null),
+  /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
+  backendBytes: nullableNumber.default(null),
+  wallSec: external_exports.number().nonnegative()
+});
+var FunctionDeltaSchema = external_exports.object({
+  name: external_exports.string(),
+  object: external_exports.string(),
+  /** Self instructions per query (kept windows, averaged). */
+  irPerQuery: external_exports.number()
+});
+var WorkArmSchema = external_exports.object({
+  windows: external_exports.array(WorkWindowSchema),
+  /** Index of the first window kept; earlier ones were discarded while the process settled. */
+  firstKept: external_exports.number().int().nonnegative(),
+  settled: external_exports.boolean(),
+  /** The kept windows' instructions/query range, in % of their median. */
+  spreadPct: nullableNumber,
+  /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
+  topFunctions: external_exports.array(FunctionDeltaSchema).default([]),
+  /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
+  profile: external_exports.string().nullable().default(null)
+});
+var WorkloadWorkSchema = external_exports.object({
+  /** Client threads of the work channel (low and fixed, whatever the workload's own threads). */
+  threads: external_exports.number().int().positive(),
+  eventsPerWindow: external_exports.number().int().positive(),
+  arms: external_exports.record(external_exports.string(), WorkArmSchema)
+});
 var WorkloadResultSchema = external_exports.object({
   id: external_exports.string(),
   title: external_exports.string(),
@@ -49831,7 +49905,9 @@ var WorkloadResultSchema = external_exports.object({
   threads: external_exports.number().int(),
   /** Why the workload did not run (missing binary…); samples are then empty. */
   skipped: external_exports.string().nullable().default(null),
-  samples: external_exports.array(RoundSampleSchema)
+  samples: external_exports.array(RoundSampleSchema),
+  /** The work channel's counts (runs with --measure work or both), else null. */
+  work: WorkloadWorkSchema.nullable().default(null)
 });
 var EnvironmentSchema = external_exports.object({
   cpuModel: external_exports.string(),
@@ -49845,7 +49921,10 @@ var EnvironmentSchema = external_exports.object({
   sysbenchVersion: external_exports.string().nullable().default(null),
   mysqlslapVersion: external_exports.string().nullable().default(null),
   ulimitNofile: external_exports.number().nullable().default(null),
-  somaxconn: external_exports.number().nullable().default(null)
+  somaxconn: external_exports.number().nullable().default(null),
+  /** What instruction counts depend on (the work channel): valgrind and the C library. */
+  valgrindVersion: external_exports.string().nullable().default(null),
+  glibcVersion: external_exports.string().nullable().default(null)
 });
 var ResultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
@@ -49857,6 +49936,8 @@ var ResultsSchema = external_exports.object({
   failure: external_exports.string().nullable().default(null),
   suite: SuiteSchema,
   arms: external_exports.array(ArmSchema).min(1),
+  /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
+  measure: external_exports.enum(["time", "work", "both"]).default("time"),
   workloads: external_exports.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: external_exports.array(external_exports.string()).default([])
@@ -49888,6 +49969,7 @@ function metricSamples(workload, arm, metric, directArm = "direct") {
     for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
     return map2;
   };
+  if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
   const armRounds = byRound(arm);
   const rounds = [...armRounds.keys()].sort((a, b) => a - b);
   if (metric === "overhead_pct") {
@@ -49901,6 +49983,15 @@ function metricSamples(workload, arm, metric, directArm = "direct") {
   return rounds.flatMap((r) => {
     const v = metricValue(armRounds.get(r), metric);
     return v === null ? [] : [v];
+  });
+}
+function workSamples(workload, arm, metric) {
+  const measured = workload.work?.arms[arm];
+  if (!measured) return [];
+  return measured.windows.slice(measured.firstKept).flatMap((w) => {
+    if (w.queries <= 0) return [];
+    const count = metric === "instructions_per_query" ? w.instructions : metric === "syscalls_per_query" ? w.syscalls : metric === "backend_round_trips_per_query" ? w.backendRoundTrips : w.backendBytes;
+    return count === null ? [] : [count / w.queries];
   });
 }
 
@@ -50088,6 +50179,39 @@ function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
 }
 
 // src/verdict/metrics.ts
+var WORK_METRIC_DEFAULTS = {
+  instructions_per_query: spec(
+    "instructions_per_query",
+    "instructions/query",
+    "instr",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  syscalls_per_query: spec(
+    "syscalls_per_query",
+    "syscalls/query",
+    "calls",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    false
+  ),
+  backend_round_trips_per_query: spec(
+    "backend_round_trips_per_query",
+    "MySQL round trips/query",
+    "trips",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  bytes_per_query: spec("bytes_per_query", "MySQL bytes/query", "B", "lower-better", "relative", 2, "warn", false)
+};
 var METRIC_DEFAULTS = {
   tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
   qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
@@ -50106,7 +50230,8 @@ var METRIC_DEFAULTS = {
   ),
   peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
   overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
-  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false)
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
+  ...WORK_METRIC_DEFAULTS
 };
 function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
   return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
@@ -51634,6 +51759,7 @@ import { rm } from "node:fs/promises";
 import os from "node:os";
 import path4 from "node:path";
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
+var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
 function tomlString(value) {
   return JSON.stringify(value);
 }
@@ -51684,6 +51810,7 @@ function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot2,
@@ -51888,8 +52015,8 @@ var LiveLineProgress = class {
 };
 
 // src/engine/run.ts
-import { mkdirSync, writeFileSync as writeFileSync3 } from "node:fs";
-import path6 from "node:path";
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync4 } from "node:fs";
+import path8 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise3 = __toESM(require_promise(), 1);
@@ -52271,8 +52398,14 @@ async function collectEnvironment(inputs) {
     mysqlslapVersion: inputs.mysqlslapVersion,
     // "unlimited" has no number: recorded as null, and it is no reason for a warning.
     ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
-    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null
+    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null,
+    valgrindVersion: inputs.valgrindVersion ?? null,
+    glibcVersion: glibcVersion()
   };
+}
+function glibcVersion() {
+  const header = process.report?.getReport()?.header;
+  return header?.glibcVersionRuntime ?? null;
 }
 async function gitInfo(exec, cwd, env) {
   const run = async (args) => {
@@ -52348,6 +52481,22 @@ function processTree(rootPid, fs = realProcFs) {
 }
 function treeCpuTicks(rootPid, fs = realProcFs) {
   return processTree(rootPid, fs).reduce((sum, p) => sum + p.cpuTicks, 0);
+}
+function treeIoSyscalls(rootPid, fs = realProcFs) {
+  let total = 0;
+  for (const p of processTree(rootPid, fs)) {
+    try {
+      const text = fs.readFile(`/proc/${p.pid}/io`);
+      total += ioField(text, "syscr") + ioField(text, "syscw");
+    } catch {
+    }
+  }
+  return total;
+}
+function ioField(text, key) {
+  const match = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text);
+  if (!match) throw new Error(`no ${key} in /proc/<pid>/io`);
+  return Number(match[1]);
 }
 function statusKb(text, key) {
   const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text);
@@ -52637,6 +52786,24 @@ ${this.logTail()}`
     clearTimeout(timer);
   }
 };
+async function runWhileAlive(proc, fn, outer, when) {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  if (proc?.exited) throw proc.deathError(`before a run`);
+  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
+  try {
+    const result = await fn(controller.signal);
+    if (proc?.exited) throw proc.deathError(when);
+    return result;
+  } catch (error62) {
+    if (proc?.exited) throw proc.deathError(when);
+    throw error62;
+  } finally {
+    unsubscribe?.();
+    outer?.removeEventListener("abort", onOuterAbort);
+  }
+}
 async function waitUntilReady(proxy, opts) {
   const fetcher = opts.fetcher ?? realFetcher;
   const deadline = Date.now() + opts.timeoutMs;
@@ -52722,6 +52889,467 @@ var package_default2 = {
 // src/engine/version.ts
 var TOOL_VERSION = package_default2.version;
 
+// src/work/channel.ts
+import { mkdirSync, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import path7 from "node:path";
+
+// src/work/callgrind.ts
+var NAMESPACES = /* @__PURE__ */ new Map([
+  ["ob", "ob"],
+  ["cob", "ob"],
+  ["fl", "fl"],
+  ["fi", "fl"],
+  ["fe", "fl"],
+  ["cfi", "fl"],
+  ["cfl", "fl"],
+  ["fn", "fn"],
+  ["cfn", "fn"]
+]);
+var NameTable = class {
+  tables = /* @__PURE__ */ new Map();
+  resolve(key, value) {
+    const namespace = NAMESPACES.get(key) ?? key;
+    let table = this.tables.get(namespace);
+    if (!table) {
+      table = /* @__PURE__ */ new Map();
+      this.tables.set(namespace, table);
+    }
+    const match = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
+    if (!match) return value;
+    const [, id, name] = match;
+    if (name !== void 0) {
+      table.set(id, name);
+      return name;
+    }
+    return table.get(id) ?? `(${id})`;
+  }
+};
+function parseCallgrind(text) {
+  const lines = text.split("\n");
+  if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
+    throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
+  }
+  const names = new NameTable();
+  const costs = /* @__PURE__ */ new Map();
+  let pid = null;
+  let part = null;
+  let total = null;
+  let object2 = "???";
+  let fn = null;
+  let callCostFollows = false;
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (line === "" || line.startsWith("#")) continue;
+    const first = line.charCodeAt(0);
+    const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
+    if (isCost) {
+      if (callCostFollows) {
+        callCostFollows = false;
+        continue;
+      }
+      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+      continue;
+    }
+    const eq = line.indexOf("=");
+    const colon = line.indexOf(":");
+    if (eq > 0 && (colon < 0 || eq < colon)) {
+      const key = line.slice(0, eq);
+      const value = line.slice(eq + 1);
+      if (key === "calls") callCostFollows = true;
+      else if (key === "ob") object2 = names.resolve(key, value);
+      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
+      else if (NAMESPACES.has(key)) names.resolve(key, value);
+      continue;
+    }
+    if (colon > 0) {
+      const key = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (key === "pid") pid = Number(value);
+      else if (key === "part") part = Number(value);
+      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
+    }
+  }
+  const functions = [...costs.values()];
+  if (total === null || !Number.isFinite(total)) {
+    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  }
+  return { pid, part, totalIr: total, functions };
+}
+function costOf(costs, name, object2) {
+  const key = `${object2}\0${name}`;
+  let cost = costs.get(key);
+  if (!cost) {
+    cost = { name, object: object2, selfIr: 0 };
+    costs.set(key, cost);
+  }
+  return cost;
+}
+
+// src/work/profile.ts
+import { existsSync as existsSync4, readFileSync as readFileSync5, writeFileSync as writeFileSync3 } from "node:fs";
+
+// src/work/perfMap.ts
+var PerfMap = class _PerfMap {
+  constructor(entries) {
+    this.entries = entries;
+  }
+  entries;
+  static parse(text) {
+    const entries = [];
+    for (const line of text.split("\n")) {
+      const match = /^([0-9a-fA-F]+)\s+([0-9a-fA-F]+)\s+(.+)$/.exec(line.trim());
+      if (!match) continue;
+      const start = BigInt(`0x${match[1]}`);
+      entries.push({ start, end: start + BigInt(`0x${match[2]}`), name: match[3].trim() });
+    }
+    const ordered = entries.map((entry, line) => ({ entry, line })).sort(
+      (a, b) => a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : b.line - a.line
+    ).map((e) => e.entry);
+    return new _PerfMap(ordered);
+  }
+  get size() {
+    return this.entries.length;
+  }
+  /** The code object containing the address, or null. */
+  lookup(address) {
+    let low = 0;
+    let high = this.entries.length - 1;
+    let found = null;
+    while (low <= high) {
+      const mid = low + high >> 1;
+      const entry = this.entries[mid];
+      if (entry.start <= address) {
+        found = entry;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found !== null && address < found.end ? found.name : null;
+  }
+  /** A callgrind function name with its `0x…` address replaced by the JIT name, when known. */
+  symbolize(name) {
+    if (!/^0x[0-9a-fA-F]+$/.test(name)) return name;
+    return this.lookup(BigInt(name)) ?? name;
+  }
+};
+
+// src/work/profile.ts
+var KEPT_FUNCTIONS = 200;
+function loadPerfMaps(pids, dir = "/tmp") {
+  const maps = /* @__PURE__ */ new Map();
+  for (const pid of pids) {
+    const file2 = `${dir}/perf-${pid}.map`;
+    if (existsSync4(file2)) maps.set(pid, PerfMap.parse(readFileSync5(file2, "utf8")));
+  }
+  return maps;
+}
+function functionsPerQuery(dumps, queries, perfMaps) {
+  const merged = /* @__PURE__ */ new Map();
+  for (const dump of dumps) {
+    const map2 = perfMaps.get(dump.pid);
+    for (const fn of parseCallgrind(readFileSync5(dump.file, "utf8")).functions) {
+      const name = map2 ? map2.symbolize(fn.name) : fn.name;
+      const key = `${fn.object}\0${name}`;
+      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
+      entry.selfIr += fn.selfIr;
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()].filter((f) => f.selfIr > 0).sort((a, b) => b.selfIr - a.selfIr).slice(0, KEPT_FUNCTIONS).map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
+}
+function writeSymbolizedDump(source, target, perfMap) {
+  const text = readFileSync5(source, "utf8");
+  const out = perfMap ? text.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key, address) => {
+    const name = perfMap.symbolize(address);
+    return `${key}${name === address ? address : `${name} [${address}]`}`;
+  }) : text;
+  writeFileSync3(target, out);
+}
+
+// src/work/settle.ts
+function settleState(values, rule) {
+  if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null };
+  const firstKept = values.length - rule.windows;
+  const spreadPct2 = relativeRangePct(values.slice(firstKept));
+  return { settled: spreadPct2 <= rule.tolerancePct, firstKept, spreadPct: spreadPct2 };
+}
+function needsMoreWindows(values, rule) {
+  return values.length < rule.maxWindows && !settleState(values, rule).settled;
+}
+function relativeRangePct(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median3 = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  if (median3 === 0) return sorted[sorted.length - 1] === sorted[0] ? 0 : Number.POSITIVE_INFINITY;
+  return 100 * (sorted[sorted.length - 1] - sorted[0]) / Math.abs(median3);
+}
+
+// src/work/valgrind.ts
+import { readdirSync as readdirSync2 } from "node:fs";
+import path6 from "node:path";
+var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
+async function detectCallgrind(exec, find = which) {
+  const valgrind = find("valgrind");
+  const control = find("callgrind_control");
+  if (!valgrind || !control) {
+    const missing = [!valgrind && "valgrind", !control && "callgrind_control"].filter(Boolean).join(" and ");
+    return { available: false, reason: `${missing} not found on PATH`, installHint: VALGRIND_INSTALL_HINT };
+  }
+  const result = await exec(valgrind, ["--version"], { timeoutMs: 1e4 }).catch(() => null);
+  const version2 = /valgrind-(\S+)/.exec(result?.stdout ?? "")?.[1];
+  if (result?.exitCode !== 0 || !version2) {
+    return {
+      available: false,
+      reason: `\`${valgrind} --version\` failed${result ? ` (exit ${result.exitCode})` : ""}`,
+      installHint: VALGRIND_INSTALL_HINT
+    };
+  }
+  return { available: true, valgrind, control, version: version2 };
+}
+function callgrindStartCommand(valgrind, start, profileDir) {
+  const out = path6.join(profileDir, "callgrind.%p.out");
+  return [
+    "exec",
+    shellQuote(valgrind),
+    "--tool=callgrind",
+    "--trace-children=yes",
+    "--compress-strings=no",
+    "--compress-pos=no",
+    `--callgrind-out-file=${shellQuote(out)}`,
+    "sh",
+    "-c",
+    shellQuote(start)
+  ].join(" ");
+}
+function latestDump(dir, pid) {
+  const prefix = `callgrind.${pid}.out.`;
+  let best = null;
+  for (const name of readdirSync2(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const part = Number(name.slice(prefix.length));
+    if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
+  }
+  return best ? path6.join(dir, best.file) : null;
+}
+async function controlCallgrind(exec, control, action, pids, signal) {
+  const flag = action === "zero" ? "-z" : "-d";
+  const answered = [];
+  const problems = [];
+  for (const pid of pids) {
+    const result = await exec(control, [flag, String(pid)], { timeoutMs: 6e4, signal });
+    if (result.exitCode === 0 && !/no active callgrind/i.test(result.stdout + result.stderr)) {
+      answered.push(pid);
+    } else {
+      problems.push(`pid ${pid}: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}`);
+    }
+  }
+  if (answered.length === 0) {
+    throw new InfrastructureError(
+      `callgrind_control ${flag} reached no callgrind process (${problems.join("; ")}). It talks to valgrind through vgdb, which needs ptrace: on Ubuntu runners run \`sudo sysctl -w kernel.yama.ptrace_scope=0\` first.`
+    );
+  }
+  return answered;
+}
+
+// src/work/channel.ts
+var BACKEND_ROUND_TRIPS_METRIC = "athena_backend_round_trips_total";
+var BACKEND_BYTES_METRIC = "athena_backend_bytes_total";
+var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
+var WINDOW_TIMEOUT_FLOOR_SEC = 120;
+var TOP_FUNCTIONS_KEPT = 200;
+async function measureWork(options, deps) {
+  const profileDir = path7.join(options.outDir, "profiles");
+  mkdirSync(profileDir, { recursive: true });
+  const arms = await startUnderCallgrind(options, deps, profileDir);
+  const out = /* @__PURE__ */ new Map();
+  try {
+    for (const workload of options.workloads) {
+      if (workload.driver !== "sysbench") continue;
+      out.set(workload.id, await measureWorkload(workload, arms, options, deps, profileDir));
+    }
+  } finally {
+    await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
+    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+  }
+  return out;
+}
+async function startUnderCallgrind(options, deps, profileDir) {
+  const arms = [];
+  for (const input2 of options.arms) {
+    deps.progress.note(`work channel: starting arm "${input2.name}" under callgrind`);
+    const process2 = ProxyProcess.start(
+      input2.name,
+      callgrindStartCommand(options.valgrind, input2.start, profileDir),
+      {
+        cwd: input2.cwd,
+        env: input2.env,
+        logPath: path7.join(options.outDir, "logs", `${input2.name}-work.log`)
+      }
+    );
+    deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
+    arms.push({ input: input2, process: process2 });
+  }
+  await Promise.all(
+    arms.map(
+      ({ input: input2, process: process2 }) => waitUntilReady(process2, {
+        host: input2.host,
+        port: input2.port,
+        ...input2.metricsUrl !== void 0 ? { metricsUrl: input2.metricsUrl } : {},
+        timeoutMs: input2.readyTimeoutMs,
+        fetcher: deps.fetcher,
+        ...options.signal ? { signal: options.signal } : {}
+      })
+    )
+  );
+  return arms;
+}
+function removePerfMaps(rootPid, procFs) {
+  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
+    rmSync2(`/tmp/perf-${pid}.map`, { force: true });
+  }
+}
+async function measureWorkload(workload, arms, options, deps, profileDir) {
+  const driver = deps.driverFor("sysbench");
+  const measured = { ...workload, threads: options.settings.threads, warmupSec: 0 };
+  const databases = await armDatabases(arms, options.mysql, workload.id, deps.cleanup);
+  const results = {};
+  try {
+    for (const database of new Set(databases.values())) {
+      deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
+      await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+    const measuredArms = await Promise.all(
+      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
+    );
+    arms.forEach((arm, i) => results[arm.input.name] = measuredArms[i]);
+  } finally {
+    for (const database of new Set(databases.values())) {
+      await driver.cleanup(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+  }
+  return { threads: measured.threads, eventsPerWindow: workload.work.events, arms: results };
+}
+async function armDatabases(arms, mysql5, workloadId, cleanup) {
+  const out = /* @__PURE__ */ new Map();
+  if (arms.length === 1) {
+    out.set(arms[0].input.name, mysql5.database);
+    return out;
+  }
+  for (const arm of arms) {
+    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, "_")}`;
+    await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
+    cleanup.add(
+      `drop database ${name}`,
+      () => runStatements(mysql5, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
+    );
+    out.set(arm.input.name, name);
+  }
+  return out;
+}
+async function measureArm(arm, workload, database, options, deps, profileDir) {
+  const rule = options.settings;
+  const windows = [];
+  const dumps = [];
+  const perQuery = () => windows.map((w) => w.queries > 0 ? w.instructions / w.queries : 0);
+  while (needsMoreWindows(perQuery(), rule)) {
+    const { window, files } = await measureWindow(arm, workload, database, options, deps);
+    windows.push(window);
+    dumps.push(files);
+    deps.progress.note(
+      `work channel: ${workload.id} \xB7 ${arm.input.name} \xB7 window ${windows.length}: ${Math.round(window.instructions / Math.max(1, window.queries)).toLocaleString("en-US")} instructions/query, ${(window.syscalls / Math.max(1, window.queries)).toFixed(2)} syscalls/query`
+    );
+  }
+  const state = settleState(perQuery(), rule);
+  const kept = dumps.slice(state.firstKept).flat();
+  const keptQueries = windows.slice(state.firstKept).reduce((sum, w) => sum + w.queries, 0);
+  const pids = [...new Set(kept.map((d) => d.pid))];
+  const perfMaps = loadPerfMaps(pids);
+  const profile = writeArmProfile(kept, perfMaps, profileDir, `${workload.id}.${arm.input.name}`);
+  for (const file2 of dumps.flat()) rmSync2(file2.file, { force: true });
+  return {
+    windows,
+    firstKept: state.firstKept,
+    settled: state.settled,
+    spreadPct: state.spreadPct,
+    topFunctions: functionsPerQuery(kept, keptQueries, perfMaps).slice(0, TOP_FUNCTIONS_KEPT),
+    profile: profile ? path7.relative(options.outDir, profile) : null
+  };
+}
+function writeArmProfile(kept, perfMaps, profileDir, stem) {
+  const last = kept.at(-1);
+  if (!last) return null;
+  const target = path7.join(profileDir, `${stem}.callgrind.out`);
+  writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
+  return target;
+}
+async function measureWindow(arm, workload, database, options, deps) {
+  const { input: input2, process: process2 } = arm;
+  const pids = processTree(process2.pid, deps.procFs).map((p) => p.pid);
+  const before = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const syscallsBefore = treeIoSyscalls(process2.pid, deps.procFs);
+  await controlCallgrind(deps.exec, options.callgrindControl, "zero", pids, options.signal);
+  const started = deps.now();
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = { ...options.mysql, host: input2.host, port: input2.port, database };
+  const run = await runWhileAlive(
+    process2,
+    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    "during a work window"
+  );
+  const wallSec = (deps.now() - started) / 1e3;
+  const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
+  const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
+  const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const files = dumped.flatMap((pid) => {
+    const file2 = latestDump(path7.join(options.outDir, "profiles"), pid);
+    return file2 ? [{ file: file2, pid }] : [];
+  });
+  const instructions = files.reduce(
+    (sum, f) => sum + parseCallgrind(readFileSync6(f.file, "utf8")).totalIr,
+    0
+  );
+  const queries = run.metrics.queries;
+  const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
+  return {
+    window: {
+      events,
+      queries,
+      instructions,
+      syscalls,
+      backendRoundTrips: traffic?.roundTrips ?? null,
+      backendBytes: traffic?.bytes ?? null,
+      wallSec
+    },
+    files
+  };
+}
+function backendTraffic(before, after, queries, input2) {
+  const deltas = counterDeltas(before, after);
+  const check2 = trafficCheck(deltas, queries);
+  if (input2.trafficCheck && check2 && !check2.ok) {
+    throw new InfrastructureError(
+      `arm "${input2.name}", work channel: the proxy saw ${check2.observedQueries} of ${check2.expectedQueries} queries \u2014 the benchmark did not go through it`
+    );
+  }
+  return {
+    roundTrips: sumMetric(deltas, BACKEND_ROUND_TRIPS_METRIC),
+    bytes: sumMetric(deltas, BACKEND_BYTES_METRIC)
+  };
+}
+async function scrape(arm, url2, fetcher) {
+  try {
+    return await scrapeCounters(url2, fetcher);
+  } catch (error62) {
+    if (arm.process.exited) throw arm.process.deathError("while its metrics were scraped");
+    throw new InfrastructureError(
+      `arm "${arm.input.name}", work channel: scraping ${url2} failed: ${error62 instanceof Error ? error62.message : String(error62)}`
+    );
+  }
+}
+
 // src/engine/warnings.ts
 var MIN_NOFILE = 4096;
 var MIN_SOMAXCONN = 1024;
@@ -52771,6 +53399,7 @@ function sampleWarnings(workload, result) {
 var DEFAULT_READY_TIMEOUT_MS = 3e4;
 var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
 var STOP_GRACE_MS = 1e4;
+var WORK_READY_TIMEOUT_MS = 12e4;
 var RUN_OVERHEAD_SEC = 1.5;
 function nominalSeconds(workload, durationSec, measured) {
   if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
@@ -52778,9 +53407,9 @@ function nominalSeconds(workload, durationSec, measured) {
   return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
 }
 async function runBenchmark(options, deps) {
-  const outDir = path6.resolve(options.outDir);
-  const logsDir = path6.join(outDir, "logs");
-  mkdirSync(logsDir, { recursive: true });
+  const outDir = path8.resolve(options.outDir);
+  const logsDir = path8.join(outDir, "logs");
+  mkdirSync2(logsDir, { recursive: true });
   const cleanup = new CleanupStack();
   const fetcher = deps.fetcher ?? realFetcher;
   const procFs = deps.procFs ?? realProcFs;
@@ -52800,6 +53429,8 @@ async function runBenchmark(options, deps) {
     if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
   };
   const effectiveSuite = applyOverrides(options.suite, options.rounds, options.durationSec);
+  const channels = { measure: options.measure ?? "time", time: options.measure !== "work" };
+  const workByWorkload = /* @__PURE__ */ new Map();
   const buildResults = (status, failureMessage2) => ({
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: "athena-bench", version: TOOL_VERSION },
@@ -52809,6 +53440,7 @@ async function runBenchmark(options, deps) {
     status,
     failure: failureMessage2,
     suite: effectiveSuite,
+    measure: channels.measure,
     arms: liveArms.length > 0 ? liveArms.map((a) => a.record) : [
       {
         name: "direct",
@@ -52867,10 +53499,12 @@ async function runBenchmark(options, deps) {
       const d = detections.get(name);
       return d?.available ? d.version : null;
     };
+    const callgrind = await workChannelTool(channels, options.suite, deps, warnings);
     environment = await collectEnvironment({
       mysqlVersion,
       sysbenchVersion: version2("sysbench"),
       mysqlslapVersion: version2("mysqlslap"),
+      valgrindVersion: callgrind?.version ?? null,
       env: deps.env,
       exec: deps.exec
     });
@@ -52910,8 +53544,8 @@ async function runBenchmark(options, deps) {
     });
     for (const spec2 of specs) {
       for (const file2 of spec2.files ?? []) {
-        mkdirSync(path6.dirname(file2.path), { recursive: true });
-        writeFileSync3(file2.path, file2.contents);
+        mkdirSync2(path8.dirname(file2.path), { recursive: true });
+        writeFileSync4(file2.path, file2.contents);
       }
       if (spec2.build) {
         throwIfAborted();
@@ -52920,13 +53554,44 @@ async function runBenchmark(options, deps) {
           exec: deps.exec,
           cwd: spec2.cwd,
           env: armEnv(spec2),
-          logPath: path6.join(logsDir, `${spec2.name}-build.log`),
+          logPath: path8.join(logsDir, `${spec2.name}-build.log`),
           timeoutMs: options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
           signal
         });
       }
     }
     for (const spec2 of specs) {
+      if (channels.time) continue;
+      liveArms.push({ record: armRecord(spec2, secrets), target: mysql5, spec: spec2, trafficCheck: false });
+    }
+    if (callgrind) {
+      throwIfAborted();
+      const runnable2 = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
+      const measured = await measureWork(
+        {
+          arms: specs.map((spec2) => workArmInput(spec2, armEnv(spec2), options.trafficCheck !== false)),
+          workloads: runnable2,
+          mysql: mysql5,
+          settings: options.suite.work,
+          outDir,
+          valgrind: callgrind.valgrind,
+          callgrindControl: callgrind.control,
+          ...signal ? { signal } : {}
+        },
+        {
+          exec: deps.exec,
+          driverFor: deps.driverFor,
+          progress: deps.progress,
+          procFs,
+          fetcher,
+          now: deps.now,
+          cleanup
+        }
+      );
+      for (const [id, work] of measured) workByWorkload.set(id, work);
+    }
+    for (const spec2 of specs) {
+      if (!channels.time) break;
       throwIfAborted();
       const host = spec2.host ?? "127.0.0.1";
       if (await canConnect(host, spec2.port, 1e3)) {
@@ -52940,19 +53605,11 @@ async function runBenchmark(options, deps) {
       const proc = ProxyProcess.start(spec2.name, spec2.start, {
         cwd: spec2.cwd,
         env: armEnv(spec2),
-        logPath: path6.join(logsDir, `${spec2.name}.log`)
+        logPath: path8.join(logsDir, `${spec2.name}.log`)
       });
       cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
       liveArms.push({
-        record: {
-          name: spec2.name,
-          role: spec2.role,
-          host,
-          port: spec2.port,
-          command: redact(spec2.start, secrets),
-          ...spec2.recordedConfig !== void 0 ? { config: redact(spec2.recordedConfig, secrets) } : {},
-          ...spec2.commit !== void 0 ? { commit: spec2.commit } : {}
-        },
+        record: armRecord(spec2, secrets),
         target: { ...mysql5, host, port: spec2.port },
         spec: spec2,
         process: proc,
@@ -52993,7 +53650,8 @@ async function runBenchmark(options, deps) {
           driver: workload.driver,
           threads: workload.threads,
           skipped: reason,
-          samples: []
+          samples: [],
+          work: null
         });
         warnings.push(`Skipped ${workload.id}: ${reason}`);
         deps.log(`warning: skipped ${workload.id}: ${reason}`);
@@ -53007,9 +53665,11 @@ async function runBenchmark(options, deps) {
         driver: workload.driver,
         threads: workload.threads,
         skipped: null,
-        samples: []
+        samples: [],
+        work: workByWorkload.get(workload.id) ?? null
       };
       workloads.push(result);
+      if (!channels.time) continue;
       const direct = { target: mysql5, exec: deps.exec, signal };
       deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
       let cleaned = false;
@@ -53141,12 +53801,12 @@ async function runBenchmark(options, deps) {
   const results = ResultsSchema.parse(
     buildResults(failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path6.join(outDir, "results.json");
-  writeFileSync3(resultsPath, `${JSON.stringify(results, null, 2)}
+  const resultsPath = path8.join(outDir, "results.json");
+  writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path6.join(outDir, "report.md");
-  writeFileSync3(reportPath, reportMarkdown);
+  const reportPath = path8.join(outDir, "report.md");
+  writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
       failure2.message = failureMessage;
@@ -53155,6 +53815,42 @@ async function runBenchmark(options, deps) {
     throw new InfrastructureError(failureMessage, { cause: failure2 });
   }
   return { results, resultsPath, reportPath, reportMarkdown };
+}
+function armRecord(spec2, secrets) {
+  return {
+    name: spec2.name,
+    role: spec2.role,
+    host: spec2.host ?? "127.0.0.1",
+    port: spec2.port,
+    command: redact(spec2.start, secrets),
+    ...spec2.recordedConfig !== void 0 ? { config: redact(spec2.recordedConfig, secrets) } : {},
+    ...spec2.commit !== void 0 ? { commit: spec2.commit } : {}
+  };
+}
+function workArmInput(spec2, env, trafficCheck2) {
+  return {
+    name: spec2.name,
+    start: spec2.workStart ?? spec2.start,
+    cwd: spec2.cwd,
+    env,
+    host: spec2.host ?? "127.0.0.1",
+    port: spec2.port,
+    ...spec2.metricsUrl !== void 0 ? { metricsUrl: spec2.metricsUrl } : {},
+    trafficCheck: spec2.trafficCheck && trafficCheck2,
+    readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec2.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS))
+  };
+}
+async function workChannelTool(channels, suite, deps, warnings) {
+  if (channels.measure === "time") return null;
+  const detection = await (deps.detectCallgrind ?? detectCallgrind)(deps.exec);
+  const why = !detection.available ? `${detection.reason}. Install: ${detection.installHint}` : !suite.workloads.some((w) => w.driver === "sysbench") ? "the suite has no sysbench workload (the work channel drives sysbench with fixed event counts)" : null;
+  if (why === null && detection.available) return detection;
+  if (channels.measure === "work") throw new InfrastructureError(`--measure work: ${why}`);
+  const warning = `The work channel (instructions per query) did not run: ${why}. Only the time channel was measured.`;
+  warnings.push(warning);
+  deps.log(`warning: ${warning}`);
+  channels.measure = "time";
+  return null;
 }
 function applyOverrides(suite, rounds, durationSec) {
   return {
@@ -53171,24 +53867,8 @@ function applyOverrides(suite, rounds, durationSec) {
 function warmupWorkload(workload) {
   return workload.driver === "mysqlslap" ? { ...workload, options: { ...workload.options, iterations: 1 } } : workload;
 }
-async function guardedRun(arm, fn, outer, when) {
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener("abort", onOuterAbort, { once: true });
-  const proc = arm.process;
-  if (proc?.exited) throw proc.deathError(`before a run`);
-  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
-  try {
-    const run = await fn(controller.signal);
-    if (proc?.exited) throw proc.deathError(when);
-    return run;
-  } catch (error62) {
-    if (proc?.exited) throw proc.deathError(when);
-    throw error62;
-  } finally {
-    unsubscribe?.();
-    outer?.removeEventListener("abort", onOuterAbort);
-  }
+function guardedRun(arm, fn, outer, when) {
+  return runWhileAlive(arm.process, fn, outer, when);
 }
 async function clockTicksPerSecond(exec) {
   const result = await exec("getconf", ["CLK_TCK"]).catch(() => null);
@@ -53282,7 +53962,9 @@ function placeholderEnvironment() {
     sysbenchVersion: null,
     mysqlslapVersion: null,
     ulimitNofile: null,
-    somaxconn: null
+    somaxconn: null,
+    valgrindVersion: null,
+    glibcVersion: null
   };
 }
 
@@ -53323,6 +54005,14 @@ Extra arms:
   --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
                             gate this tree's proxy against it
 
+What to measure:
+  --measure work|time|both  work: instructions, syscalls and MySQL round trips per query, counted
+                            with the proxy under valgrind (callgrind) in windows of a fixed event
+                            count (noise-free: gates a 1-2% change); time: TPS, latency and CPU
+                            time per query in interleaved rounds (catches sleeps, locks, lost
+                            pipelining); both (default). Without valgrind, both measures time
+                            with a warning and work fails (exit 3).
+
 Rounds and verdict:
   --rounds N                planned rounds per workload (default: the suite's)
   --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
@@ -53358,6 +54048,7 @@ var RunFlagsSchema = external_exports.object({
   "no-baseline": external_exports.boolean().default(false),
   "fail-on-inconclusive": external_exports.boolean().default(false),
   out: external_exports.string().min(1).optional(),
+  measure: external_exports.enum(["work", "time", "both"], { error: "expected work, time or both" }).default("both"),
   help: external_exports.boolean().default(false)
 }).superRefine((f, ctx) => {
   if (f.baseline !== void 0 && f["no-baseline"]) {
@@ -53400,6 +54091,7 @@ var FLAG_TYPES = {
   "no-baseline": { type: "boolean" },
   "fail-on-inconclusive": { type: "boolean" },
   out: { type: "string" },
+  measure: { type: "string" },
   help: { type: "boolean", short: "h" }
 };
 function parseRunFlags(argv) {
@@ -53421,13 +54113,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path7.join(cwd, ".athena-bench");
-  const dir = path7.join(root, `run-${timestamp(now)}`);
-  mkdirSync2(dir, { recursive: true });
-  const latest = path7.join(root, "latest");
+  const root = path9.join(cwd, ".athena-bench");
+  const dir = path9.join(root, `run-${timestamp(now)}`);
+  mkdirSync3(dir, { recursive: true });
+  const latest = path9.join(root, "latest");
   try {
-    rmSync2(latest, { force: true });
-    symlinkSync2(path7.basename(dir), latest);
+    rmSync3(latest, { force: true });
+    symlinkSync2(path9.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -53444,11 +54136,11 @@ async function runCommand(argv, io) {
   const custom2 = flags["proxy-start"] !== void 0;
   let plan = { kind: "none" };
   const defaultBaseline = [
-    path7.join(io.cwd, "baselines", `${suite.name}.json`),
-    path7.join(io.repoRoot, "baselines", `${suite.name}.json`)
-  ].find((f) => existsSync4(f));
+    path9.join(io.cwd, "baselines", `${suite.name}.json`),
+    path9.join(io.repoRoot, "baselines", `${suite.name}.json`)
+  ].find((f) => existsSync5(f));
   if (flags.baseline) {
-    const file2 = path7.resolve(io.cwd, flags.baseline);
+    const file2 = path9.resolve(io.cwd, flags.baseline);
     plan = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   } else if (flags["base-ref"]) {
     plan = { kind: "arms", head: "proxy", base: "base" };
@@ -53458,7 +54150,7 @@ async function runCommand(argv, io) {
   const progress = createProgress(io.stderr, now);
   const log = (line) => progress.note(line);
   if (plan.kind === "baseline")
-    log(`verdict against the baseline ${path7.relative(io.cwd, plan.file) || plan.file}`);
+    log(`verdict against the baseline ${path9.relative(io.cwd, plan.file) || plan.file}`);
   if (plan.kind !== "none") {
     const warning = plannedRoundsWarning(
       suite,
@@ -53480,7 +54172,7 @@ async function runCommand(argv, io) {
       role: "proxy",
       start: flags["proxy-start"],
       port: flags["proxy-port"],
-      cwd: path7.resolve(io.cwd, flags["proxy-cwd"] ?? "."),
+      cwd: path9.resolve(io.cwd, flags["proxy-cwd"] ?? "."),
       trafficCheck: true,
       ...flags["proxy-build"] !== void 0 ? { build: flags["proxy-build"] } : {},
       ...flags["proxy-metrics-url"] !== void 0 ? { metricsUrl: flags["proxy-metrics-url"] } : {}
@@ -53492,7 +54184,7 @@ async function runCommand(argv, io) {
     arms.push(withTimeout(build2 === void 0 ? athena : async (ctx) => ({ ...await athena(ctx), build: build2 })));
   }
   if (flags["base-ref"]) {
-    const proxyCwd = path7.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+    const proxyCwd = path9.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
     arms.push(
       withTimeout(
         baseRefArm(
@@ -53500,7 +54192,7 @@ async function runCommand(argv, io) {
           flags["base-ref"],
           custom2 ? {
             start: flags["proxy-start"],
-            relativeCwd: path7.relative(io.repoRoot, proxyCwd),
+            relativeCwd: path9.relative(io.repoRoot, proxyCwd),
             ...flags["proxy-build"] !== void 0 ? { build: flags["proxy-build"] } : {}
           } : void 0
         )
@@ -53509,7 +54201,7 @@ async function runCommand(argv, io) {
   }
   if (flags.reference === "haproxy") arms.push(withTimeout(haproxyArm()));
   const moreRounds = plan.kind === "baseline" ? createMoreRoundsHook({ baseline: plan.baseline, log }) : plan.kind === "arms" ? createMoreRoundsHook({ arms: { head: plan.head, base: plan.base }, log }) : void 0;
-  const outDir = flags.out ? path7.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now()));
+  const outDir = flags.out ? path9.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now()));
   const outcome = await runBenchmark(
     {
       ...mysql5 ? { mysql: { ...mysql5, database: mysql5.database ?? "test" } } : {},
@@ -53518,6 +54210,7 @@ async function runCommand(argv, io) {
       outDir,
       repoRoot: io.repoRoot,
       trafficCheck: !flags["no-traffic-check"],
+      measure: flags.measure,
       ...flags["mysql-ready-timeout"] !== void 0 ? { mysqlReadyTimeoutMs: flags["mysql-ready-timeout"] * 1e3 } : {},
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
       ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
@@ -53531,8 +54224,8 @@ async function runCommand(argv, io) {
   if (plan.kind === "baseline") comparison = compareToBaseline(plan.baseline, outcome.results);
   else if (plan.kind === "arms") comparison = compareArms(outcome.results, plan.head, plan.base);
   const report = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
-  writeFileSync4(outcome.reportPath, report);
-  writeFileSync4(path7.join(outDir, "report.html"), renderHtmlReport(outcome.results, comparison));
+  writeFileSync5(outcome.reportPath, report);
+  writeFileSync5(path9.join(outDir, "report.html"), renderHtmlReport(outcome.results, comparison));
   io.stdout(report);
   io.stdout(`
 results: ${outcome.resultsPath}
@@ -53553,7 +54246,7 @@ function reportFailure(command, error62, stderr) {
 
 // src/verdict/commands.ts
 import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
-import path8 from "node:path";
+import path10 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
 
@@ -53684,12 +54377,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path8.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path10.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path8.resolve(io.cwd, flags.out);
+    const out = path10.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -53741,11 +54434,11 @@ function compareCommand(argv, io) {
         history: values.history
       }
     );
-    const results = await loadResultsFile(path8.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path8.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path10.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path10.resolve(io.cwd, h))));
     let comparison;
     if (flags.baseline) {
-      const baseline = await loadBaseline(path8.resolve(io.cwd, flags.baseline));
+      const baseline = await loadBaseline(path10.resolve(io.cwd, flags.baseline));
       comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
       if (!flags.history.includes(flags.baseline)) history.push(baseline);
     } else {
@@ -53756,11 +54449,11 @@ function compareCommand(argv, io) {
     }
     const markdown = renderComparisonMarkdown(comparison);
     if (flags.out) {
-      const dir = path8.resolve(io.cwd, flags.out);
+      const dir = path10.resolve(io.cwd, flags.out);
       try {
         await mkdir2(dir, { recursive: true });
-        await writeFile2(path8.join(dir, "report.md"), markdown);
-        await writeFile2(path8.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+        await writeFile2(path10.join(dir, "report.md"), markdown);
+        await writeFile2(path10.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
       } catch (error62) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
       }
@@ -53790,7 +54483,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path9.resolve(path9.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path11.resolve(path11.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command, ...rest] = argv;
   const io = {

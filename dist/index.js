@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path11) {
+      _streamLocalInfile(connection, path13) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path11);
+          this._localStream = this._streamFactory(path13);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path11} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path13} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path11) {
-      const ctrl = callVisitor(key, node2, visitor, path11);
+    function visit_(key, node2, visitor, path13) {
+      const ctrl = callVisitor(key, node2, visitor, path13);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path11, ctrl);
-        return visit_(key, ctrl, visitor, path11);
+        replaceNode(key, path13, ctrl);
+        return visit_(key, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
+          path13 = Object.freeze(path13.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path11);
+            const ci = visit_(i, node2.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path11);
+          path13 = Object.freeze(path13.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path11);
+          const cv = visit_("value", node2.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path11) {
-      const ctrl = await callVisitor(key, node2, visitor, path11);
+    async function visitAsync_(key, node2, visitor, path13) {
+      const ctrl = await callVisitor(key, node2, visitor, path13);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path11, ctrl);
-        return visitAsync_(key, ctrl, visitor, path11);
+        replaceNode(key, path13, ctrl);
+        return visitAsync_(key, ctrl, visitor, path13);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
+          path13 = Object.freeze(path13.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path11);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path13);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path11);
+          path13 = Object.freeze(path13.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path13);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path11);
+          const cv = await visitAsync_("value", node2.value, visitor, path13);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path11) {
+    function callVisitor(key, node2, visitor, path13) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path11);
+        return visitor(key, node2, path13);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path11);
+        return visitor.Map?.(key, node2, path13);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path11);
+        return visitor.Seq?.(key, node2, path13);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path11);
+        return visitor.Pair?.(key, node2, path13);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path11);
+        return visitor.Scalar?.(key, node2, path13);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path11);
+        return visitor.Alias?.(key, node2, path13);
       return void 0;
     }
-    function replaceNode(key, path11, node2) {
-      const parent = path11[path11.length - 1];
+    function replaceNode(key, path13, node2) {
+      const parent = path13[path13.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path11, value) {
+    function collectionFromPath(schema, path13, value) {
       let v = value;
-      for (let i = path11.length - 1; i >= 0; --i) {
-        const k = path11[i];
+      for (let i = path13.length - 1; i >= 0; --i) {
+        const k = path13[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path11) => path11 == null || typeof path11 === "object" && !!path11[Symbol.iterator]().next().done;
+    var isEmptyPath = (path13) => path13 == null || typeof path13 === "object" && !!path13[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path11, value) {
-        if (isEmptyPath(path11))
+      addIn(path13, value) {
+        if (isEmptyPath(path13))
           this.add(value);
         else {
-          const [key, ...rest] = path11;
+          const [key, ...rest] = path13;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path11) {
-        const [key, ...rest] = path11;
+      deleteIn(path13) {
+        const [key, ...rest] = path13;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path11, keepScalar) {
-        const [key, ...rest] = path11;
+      getIn(path13, keepScalar) {
+        const [key, ...rest] = path13;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path11) {
-        const [key, ...rest] = path11;
+      hasIn(path13) {
+        const [key, ...rest] = path13;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path11, value) {
-        const [key, ...rest] = path11;
+      setIn(path13, value) {
+        const [key, ...rest] = path13;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path11, value) {
+      addIn(path13, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path11, value);
+          this.contents.addIn(path13, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path11) {
-        if (Collection2.isEmptyPath(path11)) {
+      deleteIn(path13) {
+        if (Collection2.isEmptyPath(path13)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path11) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path13) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path11, keepScalar) {
-        if (Collection2.isEmptyPath(path11))
+      getIn(path13, keepScalar) {
+        if (Collection2.isEmptyPath(path13))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path11, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path13, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path11) {
-        if (Collection2.isEmptyPath(path11))
+      hasIn(path13) {
+        if (Collection2.isEmptyPath(path13))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path11) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path13) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path11, value) {
-        if (Collection2.isEmptyPath(path11)) {
+      setIn(path13, value) {
+        if (Collection2.isEmptyPath(path13)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path11), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path13), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path11, value);
+          this.contents.setIn(path13, value);
         }
       }
       /**
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path11) => {
+    visit2.itemAtPath = (cst, path13) => {
       let item = cst;
-      for (const [field2, index] of path11) {
+      for (const [field2, index] of path13) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path11) => {
-      const parent = visit2.itemAtPath(cst, path11.slice(0, -1));
-      const field2 = path11[path11.length - 1][0];
+    visit2.parentCollection = (cst, path13) => {
+      const parent = visit2.itemAtPath(cst, path13.slice(0, -1));
+      const field2 = path13[path13.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path11, item, visitor) {
-      let ctrl = visitor(item, path11);
+    function _visit(path13, item, visitor) {
+      let ctrl = visitor(item, path13);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path11.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path13.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path11);
+            ctrl = ctrl(item, path13);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path11) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path13) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path11 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path13 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path11 && path11[0] !== "/") {
-          path11 = `/${path11}`;
+        if (path13 && path13[0] !== "/") {
+          path13 = `/${path13}`;
         }
-        return new URL(`${origin}${path11}`);
+        return new URL(`${origin}${path13}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin }
+          request: { method, path: path13, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path11);
+        debuglog("sending request to %s %s/%s", method, origin, path13);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin },
+          request: { method, path: path13, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path11,
+          path13,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin }
+          request: { method, path: path13, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path11);
+        debuglog("trailers received from %s %s/%s", method, origin, path13);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin },
+          request: { method, path: path13, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path11,
+          path13,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path11, origin }
+            request: { method, path: path13, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path11);
+          debuglog("sending request to %s %s/%s", method, origin, path13);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path11,
+        path: path13,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path11 !== "string") {
+        if (typeof path13 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path11[0] !== "/" && !(path11.startsWith("http://") || path11.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path13[0] !== "/" && !(path13.startsWith("http://") || path13.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path11)) {
+        } else if (invalidPathRegex.test(path13)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path11, query) : path11;
+        this.path = query ? buildURL(path13, query) : path13;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path11, host, upgrade, blocking, reset } = request2;
+      const { method, path: path13, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path11} HTTP/1.1\r
+      let header = `${method} ${path13} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path11, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path13, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path11;
+      headers[HTTP2_HEADER_PATH] = path13;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path11 = search ? `${pathname}${search}` : pathname;
+        const path13 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path11;
+        this.opts.path = path13;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path11 = "/",
+          path: path13 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path11;
+        opts.path = origin + path13;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path11) {
-      if (typeof path11 !== "string") {
-        return path11;
+    function safeUrl(path13) {
+      if (typeof path13 !== "string") {
+        return path13;
       }
-      const pathSegments = path11.split("?");
+      const pathSegments = path13.split("?");
       if (pathSegments.length !== 2) {
-        return path11;
+        return path13;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path11, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path11);
+    function matchKey(mockDispatch2, { path: path13, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path13);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path11 }) => matchValue(safeUrl(path11), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path13 }) => matchValue(safeUrl(path13), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path11, method, body, headers, query } = opts;
+      const { path: path13, method, body, headers, query } = opts;
       return {
-        path: path11,
+        path: path13,
         method,
         body,
         headers,
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path11, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path13, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path11,
+            Path: path13,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path11) {
-      for (let i = 0; i < path11.length; ++i) {
-        const code = path11.charCodeAt(i);
+    function validateCookiePath(path13) {
+      for (let i = 0; i < path13.length; ++i) {
+        const code = path13.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path11 = opts.path;
+          let path13 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path11 = `/${path11}`;
+            path13 = `/${path13}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path11);
+          url2 = new URL(util.parseOrigin(url2).origin + path13);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48217,11 +48217,11 @@ var require_lib5 = __commonJS({
 // src/index.ts
 import { mkdtemp } from "node:fs/promises";
 import os7 from "node:os";
-import path10 from "node:path";
+import path12 from "node:path";
 
 // src/action/engine-adapter.ts
-import { existsSync as existsSync3, symlinkSync } from "node:fs";
-import path7 from "node:path";
+import { existsSync as existsSync4, symlinkSync } from "node:fs";
+import path9 from "node:path";
 
 // src/drivers/builtin/driver.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -49165,10 +49165,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path11) {
-  if (!path11)
+function getElementAtPath(obj, path13) {
+  if (!path13)
     return obj;
-  return path11.reduce((acc, key) => acc?.[key], obj);
+  return path13.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49508,11 +49508,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path11, issues) {
+function prefixIssues(path13, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path11);
+    iss.path.unshift(path13);
     return iss;
   });
 }
@@ -49974,16 +49974,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path11 = []) => {
+  const processError = (error64, path13 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path11, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path13, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path13, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path13, ...issue3.path]);
       } else {
-        const fullpath = [...path11, ...issue3.path];
+        const fullpath = [...path13, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50022,17 +50022,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path11 = []) => {
+  const processError = (error64, path13 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path11, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path13, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path13, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path13, ...issue3.path]);
       } else {
-        const fullpath = [...path11, ...issue3.path];
+        const fullpath = [...path13, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50071,8 +50071,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path11 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path11) {
+  const path13 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path13) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -67210,13 +67210,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path11 = ref.slice(1).split("/").filter(Boolean);
-  if (path11.length === 0) {
+  const path13 = ref.slice(1).split("/").filter(Boolean);
+  if (path13.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path11[0] === defsKey) {
-    const key = path11[1] === void 0 ? void 0 : decodeJSONPointerSegment(path11[1]);
+  if (path13[0] === defsKey) {
+    const key = path13[1] === void 0 ? void 0 : decodeJSONPointerSegment(path13[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -69163,15 +69163,14 @@ function createSysbenchDriver(options = {}) {
     assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
     return result;
   };
-  const runOnce = async (w, ctx, binary, timeSec, extra, reportProgress) => {
+  const runOnce = async (w, ctx, binary, limit, extra, reportProgress) => {
     const args = [
       w.options.test,
       ...connectionArgs(ctx),
       ...dataArgs(w),
       `--threads=${w.threads}`,
-      `--time=${timeSec}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      "--events=0",
+      ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
       `--report-interval=${w.options.reportIntervalSec}`,
       `--percentile=${w.options.percentile}`,
       `--db-ps-mode=${w.options.psMode}`,
@@ -69181,7 +69180,7 @@ function createSysbenchDriver(options = {}) {
     ];
     const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
     const result = await ctx.exec(binary, args, {
-      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1e3,
+      timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
       signal: ctx.signal,
       onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
     });
@@ -69204,21 +69203,21 @@ ${result.stderr}` : ""}`, secrets);
     },
     async run(w, ctx, opts = {}) {
       const { binary, version: version2 } = await requireBinary(ctx);
-      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
       const extra = ["--histogram=on"];
       let warmupOutput = "";
       if (w.warmupSec > 0) {
         if (supportsWarmupTime(version2)) {
           extra.push(`--warmup-time=${w.warmupSec}`);
         } else {
-          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
           warmupOutput = `# warmup run (discarded)
 ${warmup.output}
 # measured run
 `;
         }
       }
-      const { report, output: output2 } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      const { report, output: output2 } = await runOnce(w, ctx, binary, limit, extra, true);
       return {
         metrics: sysbenchMetrics(report),
         loadGeneratorCpuUsPerQuery: null,
@@ -69261,6 +69260,7 @@ function driverFor(name) {
 // src/engine/arms.ts
 import path2 from "node:path";
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
+var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
 function tomlString(value) {
   return JSON.stringify(value);
 }
@@ -69311,6 +69311,7 @@ function defaultProxyArm(mysql5, repoRoot, opts = {}) {
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,
@@ -69325,8 +69326,8 @@ function defaultProxyArm(mysql5, repoRoot, opts = {}) {
 }
 
 // src/engine/run.ts
-import { mkdirSync, writeFileSync as writeFileSync3 } from "node:fs";
-import path4 from "node:path";
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync4 } from "node:fs";
+import path6 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise3 = __toESM(require_promise(), 1);
@@ -69660,8 +69661,21 @@ var MetricNameSchema = external_exports.enum([
   "cpu_us_per_query",
   "peak_rss_mb",
   "overhead_pct",
-  "errors"
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
 ]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+];
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
 var MetricPolicySchema = external_exports.object({
   /** The smallest change that matters, in percent (for errors: an absolute count). */
   thresholdPct: external_exports.number().nonnegative().optional(),
@@ -69678,8 +69692,22 @@ var workloadCommon = {
   /** Per-metric overrides of the verdict's thresholds and policies. */
   metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
   /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false)
+  allowErrors: external_exports.boolean().default(false),
+  /** The work channel's window for this workload (sysbench workloads only). */
+  work: external_exports.object({
+    /** Driver events per window (sysbench --events): the same for every arm and window. */
+    events: external_exports.number().int().min(100).max(1e7).default(2e3)
+  }).strict().default({ events: 2e3 })
 };
+var WorkSettingsSchema = external_exports.object({
+  threads: external_exports.number().int().min(1).max(64).default(1),
+  windows: external_exports.number().int().min(3).max(50).default(8),
+  tolerancePct: external_exports.number().positive().max(50).default(1),
+  maxWindows: external_exports.number().int().min(3).max(200).default(16)
+}).strict().refine((w) => w.maxWindows >= w.windows, {
+  message: "expected maxWindows >= windows",
+  path: ["maxWindows"]
+});
 var SysbenchOptionsSchema = external_exports.object({
   /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
   test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
@@ -69727,6 +69755,7 @@ var SuiteSchema = external_exports.object({
   /** Extra rounds the verdict may add while a workload is inconclusive. */
   maxRounds: external_exports.number().int().min(1).max(500).optional(),
   budgetMinutes: external_exports.number().positive().optional(),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 1, maxWindows: 16 }),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -69808,6 +69837,44 @@ var ArmSchema = external_exports.object({
   /** Commit the arm was built from (base-vs-head mode). */
   commit: external_exports.string().optional()
 });
+var WorkWindowSchema = external_exports.object({
+  events: external_exports.number().int().positive(),
+  /** Queries the driver counted in the window: the denominator of every per-query count. */
+  queries: external_exports.number().int().nonnegative(),
+  /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
+  instructions: external_exports.number().nonnegative(),
+  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
+  syscalls: external_exports.number().nonnegative(),
+  /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
+  backendRoundTrips: nullableNumber.default(null),
+  /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
+  backendBytes: nullableNumber.default(null),
+  wallSec: external_exports.number().nonnegative()
+});
+var FunctionDeltaSchema = external_exports.object({
+  name: external_exports.string(),
+  object: external_exports.string(),
+  /** Self instructions per query (kept windows, averaged). */
+  irPerQuery: external_exports.number()
+});
+var WorkArmSchema = external_exports.object({
+  windows: external_exports.array(WorkWindowSchema),
+  /** Index of the first window kept; earlier ones were discarded while the process settled. */
+  firstKept: external_exports.number().int().nonnegative(),
+  settled: external_exports.boolean(),
+  /** The kept windows' instructions/query range, in % of their median. */
+  spreadPct: nullableNumber,
+  /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
+  topFunctions: external_exports.array(FunctionDeltaSchema).default([]),
+  /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
+  profile: external_exports.string().nullable().default(null)
+});
+var WorkloadWorkSchema = external_exports.object({
+  /** Client threads of the work channel (low and fixed, whatever the workload's own threads). */
+  threads: external_exports.number().int().positive(),
+  eventsPerWindow: external_exports.number().int().positive(),
+  arms: external_exports.record(external_exports.string(), WorkArmSchema)
+});
 var WorkloadResultSchema = external_exports.object({
   id: external_exports.string(),
   title: external_exports.string(),
@@ -69815,7 +69882,9 @@ var WorkloadResultSchema = external_exports.object({
   threads: external_exports.number().int(),
   /** Why the workload did not run (missing binary…); samples are then empty. */
   skipped: external_exports.string().nullable().default(null),
-  samples: external_exports.array(RoundSampleSchema)
+  samples: external_exports.array(RoundSampleSchema),
+  /** The work channel's counts (runs with --measure work or both), else null. */
+  work: WorkloadWorkSchema.nullable().default(null)
 });
 var EnvironmentSchema = external_exports.object({
   cpuModel: external_exports.string(),
@@ -69829,7 +69898,10 @@ var EnvironmentSchema = external_exports.object({
   sysbenchVersion: external_exports.string().nullable().default(null),
   mysqlslapVersion: external_exports.string().nullable().default(null),
   ulimitNofile: external_exports.number().nullable().default(null),
-  somaxconn: external_exports.number().nullable().default(null)
+  somaxconn: external_exports.number().nullable().default(null),
+  /** What instruction counts depend on (the work channel): valgrind and the C library. */
+  valgrindVersion: external_exports.string().nullable().default(null),
+  glibcVersion: external_exports.string().nullable().default(null)
 });
 var ResultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
@@ -69841,6 +69913,8 @@ var ResultsSchema = external_exports.object({
   failure: external_exports.string().nullable().default(null),
   suite: SuiteSchema,
   arms: external_exports.array(ArmSchema).min(1),
+  /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
+  measure: external_exports.enum(["time", "work", "both"]).default("time"),
   workloads: external_exports.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: external_exports.array(external_exports.string()).default([])
@@ -69872,6 +69946,7 @@ function metricSamples(workload, arm, metric, directArm = "direct") {
     for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
     return map2;
   };
+  if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
   const armRounds = byRound(arm);
   const rounds = [...armRounds.keys()].sort((a, b) => a - b);
   if (metric === "overhead_pct") {
@@ -69885,6 +69960,15 @@ function metricSamples(workload, arm, metric, directArm = "direct") {
   return rounds.flatMap((r) => {
     const v = metricValue(armRounds.get(r), metric);
     return v === null ? [] : [v];
+  });
+}
+function workSamples(workload, arm, metric) {
+  const measured = workload.work?.arms[arm];
+  if (!measured) return [];
+  return measured.windows.slice(measured.firstKept).flatMap((w) => {
+    if (w.queries <= 0) return [];
+    const count = metric === "instructions_per_query" ? w.instructions : metric === "syscalls_per_query" ? w.syscalls : metric === "backend_round_trips_per_query" ? w.backendRoundTrips : w.backendBytes;
+    return count === null ? [] : [count / w.queries];
   });
 }
 
@@ -70236,8 +70320,14 @@ async function collectEnvironment(inputs) {
     mysqlslapVersion: inputs.mysqlslapVersion,
     // "unlimited" has no number: recorded as null, and it is no reason for a warning.
     ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
-    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null
+    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null,
+    valgrindVersion: inputs.valgrindVersion ?? null,
+    glibcVersion: glibcVersion()
   };
+}
+function glibcVersion() {
+  const header = process.report?.getReport()?.header;
+  return header?.glibcVersionRuntime ?? null;
 }
 async function gitInfo(exec, cwd, env) {
   const run2 = async (args) => {
@@ -70313,6 +70403,22 @@ function processTree(rootPid, fs3 = realProcFs) {
 }
 function treeCpuTicks(rootPid, fs3 = realProcFs) {
   return processTree(rootPid, fs3).reduce((sum, p) => sum + p.cpuTicks, 0);
+}
+function treeIoSyscalls(rootPid, fs3 = realProcFs) {
+  let total = 0;
+  for (const p of processTree(rootPid, fs3)) {
+    try {
+      const text2 = fs3.readFile(`/proc/${p.pid}/io`);
+      total += ioField(text2, "syscr") + ioField(text2, "syscw");
+    } catch {
+    }
+  }
+  return total;
+}
+function ioField(text2, key) {
+  const match = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text2);
+  if (!match) throw new Error(`no ${key} in /proc/<pid>/io`);
+  return Number(match[1]);
 }
 function statusKb(text2, key) {
   const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text2);
@@ -70602,6 +70708,24 @@ ${this.logTail()}`
     clearTimeout(timer);
   }
 };
+async function runWhileAlive(proc, fn, outer, when) {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  if (proc?.exited) throw proc.deathError(`before a run`);
+  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
+  try {
+    const result = await fn(controller.signal);
+    if (proc?.exited) throw proc.deathError(when);
+    return result;
+  } catch (error63) {
+    if (proc?.exited) throw proc.deathError(when);
+    throw error63;
+  } finally {
+    unsubscribe?.();
+    outer?.removeEventListener("abort", onOuterAbort);
+  }
+}
 async function waitUntilReady(proxy, opts) {
   const fetcher = opts.fetcher ?? realFetcher;
   const deadline = Date.now() + opts.timeoutMs;
@@ -70687,6 +70811,467 @@ var package_default2 = {
 // src/engine/version.ts
 var TOOL_VERSION = package_default2.version;
 
+// src/work/channel.ts
+import { mkdirSync, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import path5 from "node:path";
+
+// src/work/callgrind.ts
+var NAMESPACES = /* @__PURE__ */ new Map([
+  ["ob", "ob"],
+  ["cob", "ob"],
+  ["fl", "fl"],
+  ["fi", "fl"],
+  ["fe", "fl"],
+  ["cfi", "fl"],
+  ["cfl", "fl"],
+  ["fn", "fn"],
+  ["cfn", "fn"]
+]);
+var NameTable = class {
+  tables = /* @__PURE__ */ new Map();
+  resolve(key, value) {
+    const namespace = NAMESPACES.get(key) ?? key;
+    let table = this.tables.get(namespace);
+    if (!table) {
+      table = /* @__PURE__ */ new Map();
+      this.tables.set(namespace, table);
+    }
+    const match = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
+    if (!match) return value;
+    const [, id, name] = match;
+    if (name !== void 0) {
+      table.set(id, name);
+      return name;
+    }
+    return table.get(id) ?? `(${id})`;
+  }
+};
+function parseCallgrind(text2) {
+  const lines = text2.split("\n");
+  if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
+    throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
+  }
+  const names = new NameTable();
+  const costs = /* @__PURE__ */ new Map();
+  let pid = null;
+  let part = null;
+  let total = null;
+  let object2 = "???";
+  let fn = null;
+  let callCostFollows = false;
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (line === "" || line.startsWith("#")) continue;
+    const first = line.charCodeAt(0);
+    const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
+    if (isCost) {
+      if (callCostFollows) {
+        callCostFollows = false;
+        continue;
+      }
+      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+      continue;
+    }
+    const eq = line.indexOf("=");
+    const colon = line.indexOf(":");
+    if (eq > 0 && (colon < 0 || eq < colon)) {
+      const key = line.slice(0, eq);
+      const value = line.slice(eq + 1);
+      if (key === "calls") callCostFollows = true;
+      else if (key === "ob") object2 = names.resolve(key, value);
+      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
+      else if (NAMESPACES.has(key)) names.resolve(key, value);
+      continue;
+    }
+    if (colon > 0) {
+      const key = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (key === "pid") pid = Number(value);
+      else if (key === "part") part = Number(value);
+      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
+    }
+  }
+  const functions = [...costs.values()];
+  if (total === null || !Number.isFinite(total)) {
+    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  }
+  return { pid, part, totalIr: total, functions };
+}
+function costOf(costs, name, object2) {
+  const key = `${object2}\0${name}`;
+  let cost = costs.get(key);
+  if (!cost) {
+    cost = { name, object: object2, selfIr: 0 };
+    costs.set(key, cost);
+  }
+  return cost;
+}
+
+// src/work/profile.ts
+import { existsSync as existsSync3, readFileSync as readFileSync5, writeFileSync as writeFileSync3 } from "node:fs";
+
+// src/work/perfMap.ts
+var PerfMap = class _PerfMap {
+  constructor(entries) {
+    this.entries = entries;
+  }
+  entries;
+  static parse(text2) {
+    const entries = [];
+    for (const line of text2.split("\n")) {
+      const match = /^([0-9a-fA-F]+)\s+([0-9a-fA-F]+)\s+(.+)$/.exec(line.trim());
+      if (!match) continue;
+      const start = BigInt(`0x${match[1]}`);
+      entries.push({ start, end: start + BigInt(`0x${match[2]}`), name: match[3].trim() });
+    }
+    const ordered = entries.map((entry, line) => ({ entry, line })).sort(
+      (a, b) => a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : b.line - a.line
+    ).map((e) => e.entry);
+    return new _PerfMap(ordered);
+  }
+  get size() {
+    return this.entries.length;
+  }
+  /** The code object containing the address, or null. */
+  lookup(address) {
+    let low = 0;
+    let high = this.entries.length - 1;
+    let found = null;
+    while (low <= high) {
+      const mid = low + high >> 1;
+      const entry = this.entries[mid];
+      if (entry.start <= address) {
+        found = entry;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found !== null && address < found.end ? found.name : null;
+  }
+  /** A callgrind function name with its `0x…` address replaced by the JIT name, when known. */
+  symbolize(name) {
+    if (!/^0x[0-9a-fA-F]+$/.test(name)) return name;
+    return this.lookup(BigInt(name)) ?? name;
+  }
+};
+
+// src/work/profile.ts
+var KEPT_FUNCTIONS = 200;
+function loadPerfMaps(pids, dir = "/tmp") {
+  const maps = /* @__PURE__ */ new Map();
+  for (const pid of pids) {
+    const file2 = `${dir}/perf-${pid}.map`;
+    if (existsSync3(file2)) maps.set(pid, PerfMap.parse(readFileSync5(file2, "utf8")));
+  }
+  return maps;
+}
+function functionsPerQuery(dumps, queries, perfMaps) {
+  const merged = /* @__PURE__ */ new Map();
+  for (const dump of dumps) {
+    const map2 = perfMaps.get(dump.pid);
+    for (const fn of parseCallgrind(readFileSync5(dump.file, "utf8")).functions) {
+      const name = map2 ? map2.symbolize(fn.name) : fn.name;
+      const key = `${fn.object}\0${name}`;
+      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
+      entry.selfIr += fn.selfIr;
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()].filter((f) => f.selfIr > 0).sort((a, b) => b.selfIr - a.selfIr).slice(0, KEPT_FUNCTIONS).map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
+}
+function writeSymbolizedDump(source, target, perfMap) {
+  const text2 = readFileSync5(source, "utf8");
+  const out = perfMap ? text2.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key, address) => {
+    const name = perfMap.symbolize(address);
+    return `${key}${name === address ? address : `${name} [${address}]`}`;
+  }) : text2;
+  writeFileSync3(target, out);
+}
+
+// src/work/settle.ts
+function settleState(values, rule) {
+  if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null };
+  const firstKept = values.length - rule.windows;
+  const spreadPct2 = relativeRangePct(values.slice(firstKept));
+  return { settled: spreadPct2 <= rule.tolerancePct, firstKept, spreadPct: spreadPct2 };
+}
+function needsMoreWindows(values, rule) {
+  return values.length < rule.maxWindows && !settleState(values, rule).settled;
+}
+function relativeRangePct(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median3 = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  if (median3 === 0) return sorted[sorted.length - 1] === sorted[0] ? 0 : Number.POSITIVE_INFINITY;
+  return 100 * (sorted[sorted.length - 1] - sorted[0]) / Math.abs(median3);
+}
+
+// src/work/valgrind.ts
+import { readdirSync as readdirSync2 } from "node:fs";
+import path4 from "node:path";
+var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
+async function detectCallgrind(exec, find = which) {
+  const valgrind = find("valgrind");
+  const control = find("callgrind_control");
+  if (!valgrind || !control) {
+    const missing = [!valgrind && "valgrind", !control && "callgrind_control"].filter(Boolean).join(" and ");
+    return { available: false, reason: `${missing} not found on PATH`, installHint: VALGRIND_INSTALL_HINT };
+  }
+  const result = await exec(valgrind, ["--version"], { timeoutMs: 1e4 }).catch(() => null);
+  const version2 = /valgrind-(\S+)/.exec(result?.stdout ?? "")?.[1];
+  if (result?.exitCode !== 0 || !version2) {
+    return {
+      available: false,
+      reason: `\`${valgrind} --version\` failed${result ? ` (exit ${result.exitCode})` : ""}`,
+      installHint: VALGRIND_INSTALL_HINT
+    };
+  }
+  return { available: true, valgrind, control, version: version2 };
+}
+function callgrindStartCommand(valgrind, start, profileDir) {
+  const out = path4.join(profileDir, "callgrind.%p.out");
+  return [
+    "exec",
+    shellQuote(valgrind),
+    "--tool=callgrind",
+    "--trace-children=yes",
+    "--compress-strings=no",
+    "--compress-pos=no",
+    `--callgrind-out-file=${shellQuote(out)}`,
+    "sh",
+    "-c",
+    shellQuote(start)
+  ].join(" ");
+}
+function latestDump(dir, pid) {
+  const prefix = `callgrind.${pid}.out.`;
+  let best = null;
+  for (const name of readdirSync2(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const part = Number(name.slice(prefix.length));
+    if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
+  }
+  return best ? path4.join(dir, best.file) : null;
+}
+async function controlCallgrind(exec, control, action, pids, signal) {
+  const flag = action === "zero" ? "-z" : "-d";
+  const answered = [];
+  const problems = [];
+  for (const pid of pids) {
+    const result = await exec(control, [flag, String(pid)], { timeoutMs: 6e4, signal });
+    if (result.exitCode === 0 && !/no active callgrind/i.test(result.stdout + result.stderr)) {
+      answered.push(pid);
+    } else {
+      problems.push(`pid ${pid}: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}`);
+    }
+  }
+  if (answered.length === 0) {
+    throw new InfrastructureError(
+      `callgrind_control ${flag} reached no callgrind process (${problems.join("; ")}). It talks to valgrind through vgdb, which needs ptrace: on Ubuntu runners run \`sudo sysctl -w kernel.yama.ptrace_scope=0\` first.`
+    );
+  }
+  return answered;
+}
+
+// src/work/channel.ts
+var BACKEND_ROUND_TRIPS_METRIC = "athena_backend_round_trips_total";
+var BACKEND_BYTES_METRIC = "athena_backend_bytes_total";
+var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
+var WINDOW_TIMEOUT_FLOOR_SEC = 120;
+var TOP_FUNCTIONS_KEPT = 200;
+async function measureWork(options, deps) {
+  const profileDir = path5.join(options.outDir, "profiles");
+  mkdirSync(profileDir, { recursive: true });
+  const arms = await startUnderCallgrind(options, deps, profileDir);
+  const out = /* @__PURE__ */ new Map();
+  try {
+    for (const workload of options.workloads) {
+      if (workload.driver !== "sysbench") continue;
+      out.set(workload.id, await measureWorkload(workload, arms, options, deps, profileDir));
+    }
+  } finally {
+    await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
+    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+  }
+  return out;
+}
+async function startUnderCallgrind(options, deps, profileDir) {
+  const arms = [];
+  for (const input2 of options.arms) {
+    deps.progress.note(`work channel: starting arm "${input2.name}" under callgrind`);
+    const process2 = ProxyProcess.start(
+      input2.name,
+      callgrindStartCommand(options.valgrind, input2.start, profileDir),
+      {
+        cwd: input2.cwd,
+        env: input2.env,
+        logPath: path5.join(options.outDir, "logs", `${input2.name}-work.log`)
+      }
+    );
+    deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
+    arms.push({ input: input2, process: process2 });
+  }
+  await Promise.all(
+    arms.map(
+      ({ input: input2, process: process2 }) => waitUntilReady(process2, {
+        host: input2.host,
+        port: input2.port,
+        ...input2.metricsUrl !== void 0 ? { metricsUrl: input2.metricsUrl } : {},
+        timeoutMs: input2.readyTimeoutMs,
+        fetcher: deps.fetcher,
+        ...options.signal ? { signal: options.signal } : {}
+      })
+    )
+  );
+  return arms;
+}
+function removePerfMaps(rootPid, procFs) {
+  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
+    rmSync2(`/tmp/perf-${pid}.map`, { force: true });
+  }
+}
+async function measureWorkload(workload, arms, options, deps, profileDir) {
+  const driver = deps.driverFor("sysbench");
+  const measured = { ...workload, threads: options.settings.threads, warmupSec: 0 };
+  const databases = await armDatabases(arms, options.mysql, workload.id, deps.cleanup);
+  const results = {};
+  try {
+    for (const database of new Set(databases.values())) {
+      deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
+      await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+    const measuredArms = await Promise.all(
+      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
+    );
+    arms.forEach((arm, i) => results[arm.input.name] = measuredArms[i]);
+  } finally {
+    for (const database of new Set(databases.values())) {
+      await driver.cleanup(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+  }
+  return { threads: measured.threads, eventsPerWindow: workload.work.events, arms: results };
+}
+async function armDatabases(arms, mysql5, workloadId, cleanup) {
+  const out = /* @__PURE__ */ new Map();
+  if (arms.length === 1) {
+    out.set(arms[0].input.name, mysql5.database);
+    return out;
+  }
+  for (const arm of arms) {
+    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, "_")}`;
+    await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
+    cleanup.add(
+      `drop database ${name}`,
+      () => runStatements(mysql5, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
+    );
+    out.set(arm.input.name, name);
+  }
+  return out;
+}
+async function measureArm(arm, workload, database, options, deps, profileDir) {
+  const rule = options.settings;
+  const windows = [];
+  const dumps = [];
+  const perQuery = () => windows.map((w) => w.queries > 0 ? w.instructions / w.queries : 0);
+  while (needsMoreWindows(perQuery(), rule)) {
+    const { window, files } = await measureWindow(arm, workload, database, options, deps);
+    windows.push(window);
+    dumps.push(files);
+    deps.progress.note(
+      `work channel: ${workload.id} \xB7 ${arm.input.name} \xB7 window ${windows.length}: ${Math.round(window.instructions / Math.max(1, window.queries)).toLocaleString("en-US")} instructions/query, ${(window.syscalls / Math.max(1, window.queries)).toFixed(2)} syscalls/query`
+    );
+  }
+  const state = settleState(perQuery(), rule);
+  const kept = dumps.slice(state.firstKept).flat();
+  const keptQueries = windows.slice(state.firstKept).reduce((sum, w) => sum + w.queries, 0);
+  const pids = [...new Set(kept.map((d) => d.pid))];
+  const perfMaps = loadPerfMaps(pids);
+  const profile = writeArmProfile(kept, perfMaps, profileDir, `${workload.id}.${arm.input.name}`);
+  for (const file2 of dumps.flat()) rmSync2(file2.file, { force: true });
+  return {
+    windows,
+    firstKept: state.firstKept,
+    settled: state.settled,
+    spreadPct: state.spreadPct,
+    topFunctions: functionsPerQuery(kept, keptQueries, perfMaps).slice(0, TOP_FUNCTIONS_KEPT),
+    profile: profile ? path5.relative(options.outDir, profile) : null
+  };
+}
+function writeArmProfile(kept, perfMaps, profileDir, stem) {
+  const last = kept.at(-1);
+  if (!last) return null;
+  const target = path5.join(profileDir, `${stem}.callgrind.out`);
+  writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
+  return target;
+}
+async function measureWindow(arm, workload, database, options, deps) {
+  const { input: input2, process: process2 } = arm;
+  const pids = processTree(process2.pid, deps.procFs).map((p) => p.pid);
+  const before = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const syscallsBefore = treeIoSyscalls(process2.pid, deps.procFs);
+  await controlCallgrind(deps.exec, options.callgrindControl, "zero", pids, options.signal);
+  const started = deps.now();
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = { ...options.mysql, host: input2.host, port: input2.port, database };
+  const run2 = await runWhileAlive(
+    process2,
+    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    "during a work window"
+  );
+  const wallSec = (deps.now() - started) / 1e3;
+  const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
+  const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
+  const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const files = dumped.flatMap((pid) => {
+    const file2 = latestDump(path5.join(options.outDir, "profiles"), pid);
+    return file2 ? [{ file: file2, pid }] : [];
+  });
+  const instructions = files.reduce(
+    (sum, f) => sum + parseCallgrind(readFileSync6(f.file, "utf8")).totalIr,
+    0
+  );
+  const queries = run2.metrics.queries;
+  const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
+  return {
+    window: {
+      events,
+      queries,
+      instructions,
+      syscalls,
+      backendRoundTrips: traffic?.roundTrips ?? null,
+      backendBytes: traffic?.bytes ?? null,
+      wallSec
+    },
+    files
+  };
+}
+function backendTraffic(before, after, queries, input2) {
+  const deltas = counterDeltas(before, after);
+  const check2 = trafficCheck(deltas, queries);
+  if (input2.trafficCheck && check2 && !check2.ok) {
+    throw new InfrastructureError(
+      `arm "${input2.name}", work channel: the proxy saw ${check2.observedQueries} of ${check2.expectedQueries} queries \u2014 the benchmark did not go through it`
+    );
+  }
+  return {
+    roundTrips: sumMetric(deltas, BACKEND_ROUND_TRIPS_METRIC),
+    bytes: sumMetric(deltas, BACKEND_BYTES_METRIC)
+  };
+}
+async function scrape(arm, url2, fetcher) {
+  try {
+    return await scrapeCounters(url2, fetcher);
+  } catch (error63) {
+    if (arm.process.exited) throw arm.process.deathError("while its metrics were scraped");
+    throw new InfrastructureError(
+      `arm "${arm.input.name}", work channel: scraping ${url2} failed: ${error63 instanceof Error ? error63.message : String(error63)}`
+    );
+  }
+}
+
 // src/engine/warnings.ts
 var MIN_NOFILE = 4096;
 var MIN_SOMAXCONN = 1024;
@@ -70736,6 +71321,7 @@ function sampleWarnings(workload, result) {
 var DEFAULT_READY_TIMEOUT_MS = 3e4;
 var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
 var STOP_GRACE_MS = 1e4;
+var WORK_READY_TIMEOUT_MS = 12e4;
 var RUN_OVERHEAD_SEC = 1.5;
 function nominalSeconds(workload, durationSec, measured) {
   if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
@@ -70743,9 +71329,9 @@ function nominalSeconds(workload, durationSec, measured) {
   return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
 }
 async function runBenchmark(options, deps) {
-  const outDir = path4.resolve(options.outDir);
-  const logsDir = path4.join(outDir, "logs");
-  mkdirSync(logsDir, { recursive: true });
+  const outDir = path6.resolve(options.outDir);
+  const logsDir = path6.join(outDir, "logs");
+  mkdirSync2(logsDir, { recursive: true });
   const cleanup = new CleanupStack();
   const fetcher = deps.fetcher ?? realFetcher;
   const procFs = deps.procFs ?? realProcFs;
@@ -70765,6 +71351,8 @@ async function runBenchmark(options, deps) {
     if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
   };
   const effectiveSuite = applyOverrides(options.suite, options.rounds, options.durationSec);
+  const channels = { measure: options.measure ?? "time", time: options.measure !== "work" };
+  const workByWorkload = /* @__PURE__ */ new Map();
   const buildResults = (status, failureMessage2) => ({
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: "athena-bench", version: TOOL_VERSION },
@@ -70774,6 +71362,7 @@ async function runBenchmark(options, deps) {
     status,
     failure: failureMessage2,
     suite: effectiveSuite,
+    measure: channels.measure,
     arms: liveArms.length > 0 ? liveArms.map((a) => a.record) : [
       {
         name: "direct",
@@ -70832,10 +71421,12 @@ async function runBenchmark(options, deps) {
       const d = detections.get(name);
       return d?.available ? d.version : null;
     };
+    const callgrind = await workChannelTool(channels, options.suite, deps, warnings);
     environment = await collectEnvironment({
       mysqlVersion,
       sysbenchVersion: version2("sysbench"),
       mysqlslapVersion: version2("mysqlslap"),
+      valgrindVersion: callgrind?.version ?? null,
       env: deps.env,
       exec: deps.exec
     });
@@ -70875,8 +71466,8 @@ async function runBenchmark(options, deps) {
     });
     for (const spec3 of specs) {
       for (const file2 of spec3.files ?? []) {
-        mkdirSync(path4.dirname(file2.path), { recursive: true });
-        writeFileSync3(file2.path, file2.contents);
+        mkdirSync2(path6.dirname(file2.path), { recursive: true });
+        writeFileSync4(file2.path, file2.contents);
       }
       if (spec3.build) {
         throwIfAborted();
@@ -70885,13 +71476,44 @@ async function runBenchmark(options, deps) {
           exec: deps.exec,
           cwd: spec3.cwd,
           env: armEnv(spec3),
-          logPath: path4.join(logsDir, `${spec3.name}-build.log`),
+          logPath: path6.join(logsDir, `${spec3.name}-build.log`),
           timeoutMs: options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
           signal
         });
       }
     }
     for (const spec3 of specs) {
+      if (channels.time) continue;
+      liveArms.push({ record: armRecord(spec3, secrets), target: mysql5, spec: spec3, trafficCheck: false });
+    }
+    if (callgrind) {
+      throwIfAborted();
+      const runnable2 = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
+      const measured = await measureWork(
+        {
+          arms: specs.map((spec3) => workArmInput(spec3, armEnv(spec3), options.trafficCheck !== false)),
+          workloads: runnable2,
+          mysql: mysql5,
+          settings: options.suite.work,
+          outDir,
+          valgrind: callgrind.valgrind,
+          callgrindControl: callgrind.control,
+          ...signal ? { signal } : {}
+        },
+        {
+          exec: deps.exec,
+          driverFor: deps.driverFor,
+          progress: deps.progress,
+          procFs,
+          fetcher,
+          now: deps.now,
+          cleanup
+        }
+      );
+      for (const [id, work] of measured) workByWorkload.set(id, work);
+    }
+    for (const spec3 of specs) {
+      if (!channels.time) break;
       throwIfAborted();
       const host = spec3.host ?? "127.0.0.1";
       if (await canConnect(host, spec3.port, 1e3)) {
@@ -70905,19 +71527,11 @@ async function runBenchmark(options, deps) {
       const proc = ProxyProcess.start(spec3.name, spec3.start, {
         cwd: spec3.cwd,
         env: armEnv(spec3),
-        logPath: path4.join(logsDir, `${spec3.name}.log`)
+        logPath: path6.join(logsDir, `${spec3.name}.log`)
       });
       cleanup.add(`stop arm "${spec3.name}"`, () => proc.stop(STOP_GRACE_MS));
       liveArms.push({
-        record: {
-          name: spec3.name,
-          role: spec3.role,
-          host,
-          port: spec3.port,
-          command: redact(spec3.start, secrets),
-          ...spec3.recordedConfig !== void 0 ? { config: redact(spec3.recordedConfig, secrets) } : {},
-          ...spec3.commit !== void 0 ? { commit: spec3.commit } : {}
-        },
+        record: armRecord(spec3, secrets),
         target: { ...mysql5, host, port: spec3.port },
         spec: spec3,
         process: proc,
@@ -70958,7 +71572,8 @@ async function runBenchmark(options, deps) {
           driver: workload.driver,
           threads: workload.threads,
           skipped: reason,
-          samples: []
+          samples: [],
+          work: null
         });
         warnings.push(`Skipped ${workload.id}: ${reason}`);
         deps.log(`warning: skipped ${workload.id}: ${reason}`);
@@ -70972,9 +71587,11 @@ async function runBenchmark(options, deps) {
         driver: workload.driver,
         threads: workload.threads,
         skipped: null,
-        samples: []
+        samples: [],
+        work: workByWorkload.get(workload.id) ?? null
       };
       workloads.push(result);
+      if (!channels.time) continue;
       const direct = { target: mysql5, exec: deps.exec, signal };
       deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
       let cleaned = false;
@@ -71106,12 +71723,12 @@ async function runBenchmark(options, deps) {
   const results = ResultsSchema.parse(
     buildResults(failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path4.join(outDir, "results.json");
-  writeFileSync3(resultsPath, `${JSON.stringify(results, null, 2)}
+  const resultsPath = path6.join(outDir, "results.json");
+  writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path4.join(outDir, "report.md");
-  writeFileSync3(reportPath, reportMarkdown);
+  const reportPath = path6.join(outDir, "report.md");
+  writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
       failure2.message = failureMessage;
@@ -71120,6 +71737,42 @@ async function runBenchmark(options, deps) {
     throw new InfrastructureError(failureMessage, { cause: failure2 });
   }
   return { results, resultsPath, reportPath, reportMarkdown };
+}
+function armRecord(spec3, secrets) {
+  return {
+    name: spec3.name,
+    role: spec3.role,
+    host: spec3.host ?? "127.0.0.1",
+    port: spec3.port,
+    command: redact(spec3.start, secrets),
+    ...spec3.recordedConfig !== void 0 ? { config: redact(spec3.recordedConfig, secrets) } : {},
+    ...spec3.commit !== void 0 ? { commit: spec3.commit } : {}
+  };
+}
+function workArmInput(spec3, env, trafficCheck2) {
+  return {
+    name: spec3.name,
+    start: spec3.workStart ?? spec3.start,
+    cwd: spec3.cwd,
+    env,
+    host: spec3.host ?? "127.0.0.1",
+    port: spec3.port,
+    ...spec3.metricsUrl !== void 0 ? { metricsUrl: spec3.metricsUrl } : {},
+    trafficCheck: spec3.trafficCheck && trafficCheck2,
+    readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec3.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS))
+  };
+}
+async function workChannelTool(channels, suite, deps, warnings) {
+  if (channels.measure === "time") return null;
+  const detection = await (deps.detectCallgrind ?? detectCallgrind)(deps.exec);
+  const why = !detection.available ? `${detection.reason}. Install: ${detection.installHint}` : !suite.workloads.some((w) => w.driver === "sysbench") ? "the suite has no sysbench workload (the work channel drives sysbench with fixed event counts)" : null;
+  if (why === null && detection.available) return detection;
+  if (channels.measure === "work") throw new InfrastructureError(`--measure work: ${why}`);
+  const warning2 = `The work channel (instructions per query) did not run: ${why}. Only the time channel was measured.`;
+  warnings.push(warning2);
+  deps.log(`warning: ${warning2}`);
+  channels.measure = "time";
+  return null;
 }
 function applyOverrides(suite, rounds, durationSec) {
   return {
@@ -71136,24 +71789,8 @@ function applyOverrides(suite, rounds, durationSec) {
 function warmupWorkload(workload) {
   return workload.driver === "mysqlslap" ? { ...workload, options: { ...workload.options, iterations: 1 } } : workload;
 }
-async function guardedRun(arm, fn, outer, when) {
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener("abort", onOuterAbort, { once: true });
-  const proc = arm.process;
-  if (proc?.exited) throw proc.deathError(`before a run`);
-  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
-  try {
-    const run2 = await fn(controller.signal);
-    if (proc?.exited) throw proc.deathError(when);
-    return run2;
-  } catch (error63) {
-    if (proc?.exited) throw proc.deathError(when);
-    throw error63;
-  } finally {
-    unsubscribe?.();
-    outer?.removeEventListener("abort", onOuterAbort);
-  }
+function guardedRun(arm, fn, outer, when) {
+  return runWhileAlive(arm.process, fn, outer, when);
 }
 async function clockTicksPerSecond(exec) {
   const result = await exec("getconf", ["CLK_TCK"]).catch(() => null);
@@ -71247,14 +71884,16 @@ function placeholderEnvironment() {
     sysbenchVersion: null,
     mysqlslapVersion: null,
     ulimitNofile: null,
-    somaxconn: null
+    somaxconn: null,
+    valgrindVersion: null,
+    glibcVersion: null
   };
 }
 
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile } from "node:fs/promises";
-import path5 from "node:path";
+import path7 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -71278,7 +71917,8 @@ var DEFAULT_SUITE = {
       threads: 16,
       warmupSec: 2,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 500 }
     },
     {
       id: "select",
@@ -71286,7 +71926,8 @@ var DEFAULT_SUITE = {
       driver: "sysbench",
       threads: 32,
       warmupSec: 2,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
     },
     {
       id: "insert",
@@ -71294,7 +71935,8 @@ var DEFAULT_SUITE = {
       driver: "sysbench",
       threads: 16,
       warmupSec: 2,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
     },
     {
       id: "mysqlslap-auto",
@@ -71336,21 +71978,24 @@ var QUICK_SUITE = {
       driver: "sysbench",
       threads: 16,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 250 }
     },
     {
       id: "select",
       title: "Select",
       driver: "sysbench",
       threads: 32,
-      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
     },
     {
       id: "insert",
       title: "Insert",
       driver: "sysbench",
       threads: 16,
-      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
     },
     {
       id: "mysqlslap-auto",
@@ -71393,7 +72038,8 @@ var PROXY_COMPARISON_SUITE = {
       threads: 16,
       warmupSec: 3,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 500 }
     },
     {
       id: "select",
@@ -71401,7 +72047,8 @@ var PROXY_COMPARISON_SUITE = {
       driver: "sysbench",
       threads: 32,
       warmupSec: 3,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
     },
     {
       id: "insert",
@@ -71409,7 +72056,8 @@ var PROXY_COMPARISON_SUITE = {
       driver: "sysbench",
       threads: 16,
       warmupSec: 3,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
     }
   ]
 };
@@ -71427,7 +72075,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path5.extname(nameOrPath).toLowerCase();
+  const ext = path7.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -71446,7 +72094,7 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text2, nameOrPath);
 }
 function parseSuiteText(text2, file2) {
-  const data = path5.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2);
+  const data = path7.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2);
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -71542,7 +72190,7 @@ function article(type) {
 
 // src/verdict/baseline.ts
 import { readFile as readFile2, writeFile, mkdir } from "node:fs/promises";
-import path6 from "node:path";
+import path8 from "node:path";
 
 // src/verdict/stats.ts
 function median2(values) {
@@ -71728,6 +72376,39 @@ function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
 }
 
 // src/verdict/metrics.ts
+var WORK_METRIC_DEFAULTS = {
+  instructions_per_query: spec(
+    "instructions_per_query",
+    "instructions/query",
+    "instr",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  syscalls_per_query: spec(
+    "syscalls_per_query",
+    "syscalls/query",
+    "calls",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    false
+  ),
+  backend_round_trips_per_query: spec(
+    "backend_round_trips_per_query",
+    "MySQL round trips/query",
+    "trips",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  bytes_per_query: spec("bytes_per_query", "MySQL bytes/query", "B", "lower-better", "relative", 2, "warn", false)
+};
 var METRIC_DEFAULTS = {
   tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
   qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
@@ -71746,7 +72427,8 @@ var METRIC_DEFAULTS = {
   ),
   peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
   overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
-  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false)
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
+  ...WORK_METRIC_DEFAULTS
 };
 function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
   return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
@@ -71901,7 +72583,7 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path6.dirname(path6.resolve(file2)), { recursive: true });
+  await mkdir(path8.dirname(path8.resolve(file2)), { recursive: true });
   await writeFile(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
@@ -72642,7 +73324,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path7.join(outDir, "athena.toml")
+        configPath: path9.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -72663,15 +73345,15 @@ function proxyArm(proxy, outDir) {
 function baseArm(proxy, base, outDir) {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path7.join(proxy.cwd, "node_modules");
-      const baseModules = path7.join(base.cwd, "node_modules");
-      if (existsSync3(modules) && !existsSync3(baseModules)) symlinkSync(modules, baseModules, "dir");
+      const modules = path9.join(proxy.cwd, "node_modules");
+      const baseModules = path9.join(base.cwd, "node_modules");
+      if (existsSync4(modules) && !existsSync4(baseModules)) symlinkSync(modules, baseModules, "dir");
       const spec3 = defaultProxyArm(ctx.mysql, base.cwd, {
         name: base.arm,
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path7.join(outDir, `athena-${base.arm}.toml`)
+        configPath: path9.join(outDir, `athena-${base.arm}.toml`)
       });
       return { ...spec3, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
     }
@@ -72690,7 +73372,7 @@ function baseArm(proxy, base, outDir) {
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
   return {
-    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path7.resolve(cwd, nameOrPath)),
+    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path9.resolve(cwd, nameOrPath)),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
       if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
@@ -73276,7 +73958,7 @@ function info(message) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync5, existsSync as existsSync5 } from "fs";
+import { readFileSync as readFileSync7, existsSync as existsSync6 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -73286,11 +73968,11 @@ var Context = class {
     var _a3, _b, _c;
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
-      if (existsSync5(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync5(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+      if (existsSync6(process.env.GITHUB_EVENT_PATH)) {
+        this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path11 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path11} does not exist${EOL5}`);
+        const path13 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path13} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -77556,13 +78238,13 @@ function githubApi(token, repository, env = process.env) {
 }
 
 // src/action/run.ts
-import { existsSync as existsSync6 } from "node:fs";
+import { existsSync as existsSync7 } from "node:fs";
 import { mkdir as mkdir3, rm as rm3 } from "node:fs/promises";
-import path9 from "node:path";
+import path11 from "node:path";
 
 // src/action/artifact.ts
 import { readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
-import path8 from "node:path";
+import path10 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var CommentArtifactSchema = external_exports.object({
   schemaVersion: external_exports.literal(1),
@@ -77574,12 +78256,12 @@ var CommentArtifactSchema = external_exports.object({
   body: external_exports.string().max(65e3)
 }).strict();
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path8.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path10.join(dir, COMMENT_ARTIFACT_FILE);
   await writeFile3(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path8.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path10.join(dir, COMMENT_ARTIFACT_FILE);
   let data;
   try {
     data = JSON.parse(await readFile3(file2, "utf8"));
@@ -77845,8 +78527,8 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path9.resolve(deps.workspace, config2.workingDirectory);
-  const resultsDir = path9.resolve(workdir, config2.resultsDir);
+  const workdir = path11.resolve(deps.workspace, config2.workingDirectory);
+  const resultsDir = path11.resolve(workdir, config2.resultsDir);
   try {
     switch (config2.mode) {
       case "comment":
@@ -77875,7 +78557,7 @@ ${message}
 }
 async function prepareRun(deps, config2, workdir, resultsDir) {
   const { core } = deps;
-  if (!existsSync6(workdir)) {
+  if (!existsSync7(workdir)) {
     throw new StepFailure(
       "working-directory",
       new Error(`${workdir} does not exist`),
@@ -77905,7 +78587,7 @@ function benchRequestBase(config2, workdir, resultsDir, suite) {
 }
 async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const target = path9.resolve(workdir, config2.baseline ?? path9.join("baselines", `${suite.name}.json`));
+  const target = path11.resolve(workdir, config2.baseline ?? path11.join("baselines", `${suite.name}.json`));
   const outcome = await step(
     "the benchmark",
     CHECK_BENCH,
@@ -77917,7 +78599,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   );
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir3(path9.dirname(target), { recursive: true });
+  await mkdir3(path11.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -77926,7 +78608,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path9.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path11.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -77947,8 +78629,8 @@ async function planComparison(deps, config2, workdir, suite) {
     return { kind: "base-ref", ref: describeRef, commit, headArm: "proxy", baseArm: "base" };
   };
   if (config2.baseRef) return abAgainst(config2.baseRef, config2.baseRef);
-  const baselinePath = path9.resolve(workdir, config2.baseline ?? path9.join("baselines", `${suite.name}.json`));
-  if (existsSync6(baselinePath)) {
+  const baselinePath = path11.resolve(workdir, config2.baseline ?? path11.join("baselines", `${suite.name}.json`));
+  if (existsSync7(baselinePath)) {
     const baseline = await step(
       `loading the baseline ${baselinePath}`,
       "",
@@ -77994,14 +78676,14 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
     let base = null;
     if (plan.kind === "base-ref") {
       const root = await deps.git.repoRoot(workdir);
-      const dir = path9.join(await deps.tempDir(), "base");
+      const dir = path11.join(await deps.tempDir(), "base");
       await step(
         `checking out ${plan.ref} in a worktree`,
         CHECK_GIT,
         () => deps.git.addWorktree(root, plan.commit, dir)
       );
       worktree = { root, dir };
-      base = { cwd: path9.join(dir, path9.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
+      base = { cwd: path11.join(dir, path11.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step(
@@ -78015,7 +78697,7 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
       await deps.git.removeWorktree(root, dir).catch((error63) => {
         core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error63)}`);
       });
-      await rm3(path9.dirname(dir), { recursive: true, force: true });
+      await rm3(path11.dirname(dir), { recursive: true, force: true });
     }
   }
   setOutput2("results-path", outcome.resultsPath);
@@ -78035,7 +78717,7 @@ ${outcome.reportMarkdown}
     throw error63;
   }
   result.verdict = comparison.verdict;
-  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path9.relative(workdir, plan.baselinePath) || plan.baselinePath}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path11.relative(workdir, plan.baselinePath) || plan.baselinePath}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const summaryMarkdown = [comparison.markdown.trimEnd(), context3, "---", outcome.reportMarkdown].join(
     "\n\n"
   );
@@ -78262,7 +78944,7 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp(path10.join(process.env.RUNNER_TEMP || os7.tmpdir(), "athena-bench-")),
+    tempDir: () => mkdtemp(path12.join(process.env.RUNNER_TEMP || os7.tmpdir(), "athena-bench-")),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms))
   });

@@ -1,6 +1,6 @@
 // Installs what `npm run bench` and `npm test` need on a fresh clone:
 //  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json;
-//  - system packages (MariaDB server and client, sysbench, haproxy; chromium with --for-tests) through apt-get when their
+//  - system packages (MariaDB server and client, sysbench, haproxy, valgrind; chromium with --for-tests) through apt-get when their
 //    binaries are missing and we are root or have passwordless sudo; otherwise it stops and
 //    prints the exact command to run.
 // Usage: node scripts/bootstrap.mjs [--npm-only | --for-tests]
@@ -43,6 +43,8 @@ if (!npmOnly) {
     { binaries: ['mariadb-slap', 'mysqlslap'], pkg: 'mariadb-client' },
     { binaries: ['sysbench'], pkg: 'sysbench' },
     { binaries: ['haproxy'], pkg: 'haproxy' },
+    // The work channel counts the proxy's instructions under valgrind's callgrind.
+    { binaries: ['callgrind_control'], pkg: 'valgrind' },
     // Only the tests need a browser: the HTML report's test renders it in headless Chromium.
     ...(forTests ? [{ binaries: ['chromium', 'chromium-browser'], pkg: 'chromium' }] : []),
   ];

@@ -89,15 +89,24 @@ test('the permutation test is real: a looser level finds noise, the same seed gi
 
 test('noise-free counts: steps located exactly, several per series; a constant series has none', () => {
   const counts = [...Array(10).fill(41_000), ...Array(10).fill(43_050), ...Array(10).fill(42_000)];
+  const unknown = [...Array(15).fill(3), ...Array(15).fill(4)];
   const found = detectChangePoints(
-    [syntheticHistory('s', { instructions_per_query: counts, constant: Array(30).fill(7) })],
+    [
+      syntheticHistory('s', {
+        instructions_per_query: counts,
+        frobs_per_query: unknown,
+        constant: Array(30).fill(7),
+      }),
+    ],
     DEFAULT_DETECT_OPTIONS,
   );
   assert.deepEqual(
     found.map((c) => [c.metric, c.commit, Number(c.shift.toFixed(2)), c.direction]),
     [
-      ['instructions_per_query', syntheticSha(10), 5, null],
-      ['instructions_per_query', syntheticSha(20), -2.44, null],
+      ['instructions_per_query', syntheticSha(10), 5, 'worse'],
+      ['instructions_per_query', syntheticSha(20), -2.44, 'better'],
+      // A metric the tool does not know has no direction.
+      ['frobs_per_query', syntheticSha(15), 33.33, null],
     ],
   );
 });

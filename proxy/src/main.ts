@@ -30,8 +30,9 @@ function log(message: string): void {
 }
 
 /** ATHENA_TEST_BURN_US_PER_QUERY: a test-only CPU cost per forwarded query (read once). */
-function burnMicrosFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.ATHENA_TEST_BURN_US_PER_QUERY;
+/** A test hook's positive number from the environment, else 0 (the hooks only add cost). */
+function testHookFromEnv(env: NodeJS.ProcessEnv, name: string): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return 0;
   const value = Number(raw);
   return Number.isFinite(value) && value > 0 ? value : 0;
@@ -82,8 +83,9 @@ async function main(argv: string[]): Promise<number> {
 
   const metrics = new AthenaMetrics();
   const admission = new Admission(config, metrics);
-  const burnMicros = burnMicrosFromEnv(process.env);
-  const proxy = new ProxyServer({ config, metrics, admission, burnMicros, log });
+  const burnMicros = testHookFromEnv(process.env, 'ATHENA_TEST_BURN_US_PER_QUERY');
+  const spinLoops = Math.floor(testHookFromEnv(process.env, 'ATHENA_TEST_SPIN_LOOPS_PER_QUERY'));
+  const proxy = new ProxyServer({ config, metrics, admission, burnMicros, spinLoops, log });
   let address;
   try {
     address = await proxy.start();
@@ -115,7 +117,8 @@ async function main(argv: string[]): Promise<number> {
       (metricsServer
         ? `, metrics on http://${config.server.metrics_addr}:${metricsServer.port}/metrics`
         : '') +
-      (burnMicros > 0 ? `, test hook: burning ${burnMicros} µs per query` : ''),
+      (burnMicros > 0 ? `, test hook: burning ${burnMicros} µs per query` : '') +
+      (spinLoops > 0 ? `, test hook: ${spinLoops} loop iterations per query` : ''),
   );
 
   return new Promise<number>((resolve) => {

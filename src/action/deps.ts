@@ -1,6 +1,7 @@
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
+import type { WorkloadResult } from './artifact.ts';
 import type { IssueCommentsApi } from './comment.ts';
 import type { IssuesApi } from './history-alert.ts';
 import type { DataBranchOptions, DataBranchOutcome } from './history-branch.ts';
@@ -38,6 +39,8 @@ export interface WorkflowRunInfo {
   headSha: string;
   /** Pull requests GitHub associates with the run (empty for fork pull requests). */
   pullRequestNumbers: number[];
+  /** The run's page (its job summary has the full report). */
+  htmlUrl: string | null;
 }
 
 export interface GitHubContext {
@@ -79,6 +82,8 @@ export interface ProxyUnderTest {
   start: string | null;
   port: number;
   metricsUrl: string | null;
+  /** Environment variables passed to build and start beyond the allow-list (armEnvironment.ts). */
+  passEnv: readonly string[];
   cwd: string;
 }
 
@@ -89,6 +94,7 @@ export interface BenchRequest {
   /** The base-ref build of the same proxy (A/B mode), started from its worktree. */
   base: { cwd: string; commit: string; arm: string } | null;
   budgetMinutes: number | null;
+  measure: 'both' | 'work' | 'time';
   outDir: string;
   plan: ComparisonPlan;
 }
@@ -112,6 +118,8 @@ export interface ComparisonView {
   markdown: string;
   warnings: string[];
   regressions: Array<{ workload: string; message: string }>;
+  /** Each workload's verdict and gated metrics as numbers: the fork-safe artifact's content. */
+  workloads: WorkloadResult[];
 }
 
 export interface Verdicts {

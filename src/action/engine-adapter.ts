@@ -140,7 +140,9 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
           arms,
           outDir: request.outDir,
           repoRoot: request.proxy.cwd,
+          proxyEnv: request.proxy.passEnv,
           ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
+          measure: request.measure,
           ...(moreRounds ? { moreRounds } : {}),
         },
         engineDeps,
@@ -149,13 +151,35 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
   };
 }
 
-/** The regressed metrics of each regressed workload, one annotation each. */
+/** A number the artifact can carry (JSON has no Infinity; the artifact bounds magnitudes). */
+function measure(v: number | null): number | null {
+  return v !== null && Number.isFinite(v) && Math.abs(v) <= 1e12 ? v : null;
+}
+
+/** The verdict, the structured results, and one annotation per regressed workload. */
 export function comparisonView(comparison: Comparison): ComparisonView {
   return {
     verdict: comparison.verdict,
     summaryLine: comparison.summaryLine,
     markdown: renderComparisonMarkdown(comparison),
     warnings: comparison.warnings,
+    workloads: comparison.workloads.map((w) => ({
+      id: w.id,
+      threads: w.threads,
+      verdict: w.verdict,
+      metrics: w.metrics
+        .filter((m) => m.policy === 'gate')
+        .map((m) => ({
+          metric: m.metric,
+          variant: m.variant,
+          verdict: m.verdict,
+          reference: measure(m.baselineMedian),
+          current: measure(m.currentMedian),
+          delta: measure(m.delta),
+          ciLow: measure(m.ciLow),
+          ciHigh: measure(m.ciHigh),
+        })),
+    })),
     regressions: comparison.workloads
       .filter((w) => w.verdict === 'regressed')
       .map((w) => ({

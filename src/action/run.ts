@@ -3,11 +3,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AthenaBenchError, UsageError, errorMessage } from '../errors.ts';
 import type { Suite } from '../suite/schema.ts';
-import { readCommentArtifact, writeCommentArtifact } from './artifact.ts';
+import {
+  COMMENT_ARTIFACT_FILE,
+  CommentArtifactSchema,
+  readCommentArtifact,
+  writeCommentArtifact,
+  type CommentArtifact,
+} from './artifact.ts';
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
 import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
 import { recordHistory } from './history-mode.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
+import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
 
 /** What a run decided; index.ts only needs it for tests and logs (the step status is set here). */
 export interface ActionResult {
@@ -154,6 +161,7 @@ function benchRequestBase(config: ActionConfig, workdir: string, resultsDir: str
     suite,
     proxy: { ...config.proxy, cwd: workdir },
     budgetMinutes: config.budgetMinutes,
+    measure: config.measure,
     outDir: resultsDir,
   };
 }
@@ -323,14 +331,14 @@ async function compare(
   const commentBody = `${comparison.markdown.trimEnd()}\n\n${context}${footer}\n`;
   const pr = deps.github.pullRequest;
   if (pr) {
-    await writeCommentArtifact(resultsDir, {
-      schemaVersion: 1,
+    await leaveCommentArtifact(deps, resultsDir, {
+      schemaVersion: 2,
       suite: suite.name,
       pullRequest: pr.number,
       headSha: pr.headSha,
       verdict: comparison.verdict,
-      summaryLine: comparison.summaryLine,
-      body: commentBody,
+      comparedWith: plan.kind,
+      workloads: comparison.workloads,
     });
     result.comment = await commentOnPullRequest(
       deps,
@@ -350,6 +358,24 @@ async function compare(
   } else if (comparison.verdict === 'inconclusive' && config.failOnInconclusive) {
     fail(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
   }
+}
+
+/** The fork-safe artifact, checked against the schema its reader applies; a misfit is only warned about. */
+async function leaveCommentArtifact(
+  deps: ActionDeps,
+  resultsDir: string,
+  artifact: CommentArtifact,
+): Promise<void> {
+  const checked = CommentArtifactSchema.safeParse(artifact);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    deps.core.warning(
+      `${COMMENT_ARTIFACT_FILE} not written (${issue?.path.join('.')}: ${issue?.message}): ` +
+        'a workflow_run job could not post this comment.',
+    );
+    return;
+  }
+  await writeCommentArtifact(resultsDir, checked.data);
 }
 
 async function commentOnPullRequest(
@@ -390,43 +416,54 @@ async function postCommentFromArtifact(
   result: ActionResult,
   setOutput: (name: string, value: string) => void,
 ): Promise<void> {
+  // Only a workflow_run event says, from GitHub rather than from the artifact, which commit the
+  // pull request's run tested; without it the artifact's claims cannot be checked.
+  const run = deps.github.workflowRun;
+  if (deps.github.eventName !== 'workflow_run' || !run) {
+    throw new StepFailure(
+      'mode comment',
+      new Error(`it runs on workflow_run events only, and this is a ${deps.github.eventName} event`),
+      'the recipe in the README ("Fork-safe PR comments"): `on: workflow_run` of the perf-gate workflow.',
+    );
+  }
   const artifact = await step('reading the results artifact', '', () => readCommentArtifact(resultsDir));
   if (!config.githubToken)
     throw new UsageError('input github-token: mode comment needs a token that can write');
   const api = deps.githubApi(config.githubToken);
-  // The artifact comes from an untrusted run: only comment on the pull request that run was for.
-  const run = deps.github.workflowRun;
-  if (run) {
-    const listed = run.pullRequestNumbers.includes(artifact.pullRequest);
-    if (!listed) {
-      const headSha = await step(`looking up pull request #${artifact.pullRequest}`, '', () =>
-        api.pullRequestHeadSha(artifact.pullRequest),
-      );
-      if (headSha !== run.headSha) {
-        throw new StepFailure(
-          'checking the results artifact',
-          new Error(
-            `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the ` +
-              `commit the workflow run tested (${run.headSha.slice(0, 12)})`,
-          ),
-          'that the comment workflow runs on workflow_run of the perf-gate workflow.',
-        );
-      }
-    }
-  } else {
-    deps.core.warning(
-      `mode comment outside a workflow_run event (${deps.github.eventName}): the artifact's pull request is not checked.`,
+  const refuse = (why: string) =>
+    new StepFailure(
+      'checking the results artifact',
+      new Error(why),
+      "that the comment workflow runs on workflow_run of the perf-gate workflow and downloads that run's artifact.",
+    );
+  // The artifact comes from an untrusted run: it must be about the commit that run tested, and
+  // only comment on a pull request whose head that commit is.
+  if (artifact.headSha !== run.headSha) {
+    throw refuse(
+      `it is for commit ${artifact.headSha.slice(0, 12)}, but the workflow run tested ${run.headSha.slice(0, 12)}`,
     );
   }
+  if (!run.pullRequestNumbers.includes(artifact.pullRequest)) {
+    const headSha = await step(`looking up pull request #${artifact.pullRequest}`, '', () =>
+      api.pullRequestHeadSha(artifact.pullRequest),
+    );
+    if (headSha !== run.headSha) {
+      throw refuse(
+        `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the ` +
+          `commit the workflow run tested (${run.headSha.slice(0, 12)})`,
+      );
+    }
+  }
+  const summaryLine = trustedSummaryLine(artifact, 'plain');
   result.verdict = artifact.verdict;
   setOutput('verdict', artifact.verdict);
   setOutput('regressed', String(artifact.verdict === 'regressed'));
-  setOutput('summary', artifact.summaryLine);
+  setOutput('summary', summaryLine);
   result.comment = await upsertStickyComment({
     api,
     issueNumber: artifact.pullRequest,
     suite: artifact.suite,
-    body: artifact.body,
+    body: renderTrustedComment(artifact, run.htmlUrl),
     policy: config.commentOnPr,
     changed: artifact.verdict !== 'pass',
     log: deps.core,
@@ -435,6 +472,6 @@ async function postCommentFromArtifact(
   setOutput('comment-url', result.comment.url ?? '');
   await deps.core.writeSummary(
     `## athena-bench: pull request #${artifact.pullRequest} — ${VERDICT_MARK[artifact.verdict]}\n\n` +
-      `${artifact.summaryLine}\n\nComment: ${result.comment.url ?? result.comment.action}\n`,
+      `${trustedSummaryLine(artifact, 'markdown')}\n\nComment: ${result.comment.url ?? result.comment.action}\n`,
   );
 }

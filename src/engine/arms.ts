@@ -16,6 +16,11 @@ export interface ProxyArmSpec {
   build?: string;
   /** Shell command that runs the proxy in the foreground; gets the ATHENA_BENCH_* environment. */
   start: string;
+  /**
+   * The start command for the work channel, when it differs (a Node proxy gets V8 flags that make
+   * its instruction counts repeatable and its JIT code named); default: `start`.
+   */
+  workStart?: string;
   /** Where clients connect. */
   port: number;
   /** Defaults to 127.0.0.1. */
@@ -51,6 +56,15 @@ export type ArmSource = ProxyArmSpec | ArmFactory;
 
 /** The build of this repo's proxy: one esbuild bundle, proxy/dist/athena.js. */
 export const ATHENA_BUILD_COMMAND = 'node scripts/build.mjs --proxy-only';
+
+/**
+ * V8 flags for a Node proxy under the work channel. --single-threaded: no concurrent compiler or GC
+ * threads, whose share of the work depends on timing. Fixed hash and random seeds: measured on
+ * Athena, two seeds differ by 2.5% in instructions per query (hash-table layouts), so two
+ * processes must not each draw their own. --perf-basic-prof: V8 writes /tmp/perf-<pid>.map, which
+ * names the JIT code in the profiles.
+ */
+export const NODE_WORK_FLAGS = '--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof';
 
 function tomlString(value: string): string {
   return JSON.stringify(value);
@@ -127,6 +141,7 @@ export function defaultProxyArm(
     role: opts.role ?? 'proxy',
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,

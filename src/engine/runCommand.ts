@@ -19,6 +19,7 @@ import { renderHtmlReport } from '../verdict/html.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import { createMoreRoundsHook } from '../verdict/rounds.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
+import { PassThroughNamesSchema } from './armEnvironment.ts';
 import { athenaArm, baseRefArm, haproxyArm, type ArmSource, type ProxyArmSpec } from './arms.ts';
 import { createProgress, type ProgressStream } from './progress.ts';
 import { runBenchmark } from './run.ts';
@@ -47,6 +48,9 @@ and started with a generated config on free ports):
   --proxy-build CMD         shell command run once before start (with or without --proxy-start)
   --proxy-metrics-url URL   Prometheus endpoint scraped before and after each run
   --proxy-cwd DIR           working directory of build and start (default: the current one)
+  --proxy-env NAME,NAME     environment variables build and start also get; otherwise they see
+                            PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR
+                            and the ATHENA_BENCH_* variables only
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
@@ -58,6 +62,14 @@ Extra arms:
   --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
   --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
                             gate this tree's proxy against it
+
+What to measure:
+  --measure work|time|both  work: instructions, syscalls and MySQL round trips per query, counted
+                            with the proxy under valgrind (callgrind) in windows of a fixed event
+                            count (noise-free: gates a 1-2% change); time: TPS, latency and CPU
+                            time per query in interleaved rounds (catches sleeps, locks, lost
+                            pipelining); both (default). Without valgrind, both measures time
+                            with a warning and work fails (exit 3).
 
 Rounds and verdict:
   --rounds N                planned rounds per workload (default: the suite's)
@@ -97,6 +109,7 @@ const RunFlagsSchema = z
       .optional(),
     'proxy-metrics-url': z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
     'proxy-cwd': z.string().min(1).optional(),
+    'proxy-env': PassThroughNamesSchema.optional(),
     'ready-timeout': positiveNumber('seconds').optional(),
     'mysql-ready-timeout': positiveNumber('seconds').optional(),
     'no-traffic-check': z.boolean().default(false),
@@ -111,6 +124,7 @@ const RunFlagsSchema = z
     'no-baseline': z.boolean().default(false),
     'fail-on-inconclusive': z.boolean().default(false),
     out: z.string().min(1).optional(),
+    measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
     help: z.boolean().default(false),
   })
   .superRefine((f, ctx) => {
@@ -144,6 +158,7 @@ const FLAG_TYPES = {
   'proxy-port': { type: 'string' },
   'proxy-metrics-url': { type: 'string' },
   'proxy-cwd': { type: 'string' },
+  'proxy-env': { type: 'string' },
   'ready-timeout': { type: 'string' },
   'mysql-ready-timeout': { type: 'string' },
   'no-traffic-check': { type: 'boolean' },
@@ -156,6 +171,7 @@ const FLAG_TYPES = {
   'no-baseline': { type: 'boolean' },
   'fail-on-inconclusive': { type: 'boolean' },
   out: { type: 'string' },
+  measure: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -248,6 +264,8 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       suite,
       flags.rounds ?? suite.rounds,
       plan.kind === 'baseline' ? baselineRounds(plan.baseline) : undefined,
+      undefined,
+      flags.measure,
     );
     if (warning) log(`warning: ${warning}`);
   }
@@ -311,7 +329,9 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       arms,
       outDir,
       repoRoot: io.repoRoot,
+      ...(flags['proxy-env'] ? { proxyEnv: flags['proxy-env'] } : {}),
       trafficCheck: !flags['no-traffic-check'],
+      measure: flags.measure,
       ...(flags['mysql-ready-timeout'] !== undefined
         ? { mysqlReadyTimeoutMs: flags['mysql-ready-timeout'] * 1000 }
         : {}),

@@ -24,7 +24,8 @@ export function summarise(samples: readonly number[]): MetricSummary {
 
 /**
  * Everything about the machine that moves absolute numbers (CPU, cores, kernel, Node, MySQL,
- * drivers), hashed: two points with one fingerprint ran on the same kind of machine.
+ * drivers) or the work channel's counts (valgrind, the C library), hashed: two points with one
+ * fingerprint ran on the same kind of machine.
  */
 export function fingerprintEnvironment(env: Environment): EnvironmentFingerprint {
   const fields = [
@@ -36,6 +37,8 @@ export function fingerprintEnvironment(env: Environment): EnvironmentFingerprint
     env.mysqlVersion,
     env.sysbenchVersion,
     env.mysqlslapVersion,
+    env.valgrindVersion,
+    env.glibcVersion,
   ];
   const fingerprint = createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 12);
   return { fingerprint, cpuModel: env.cpuModel, cores: env.cores, mysqlVersion: env.mysqlVersion };
@@ -62,7 +65,8 @@ export function pointFromResults(
   const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
   const workloads: HistoryPoint['workloads'] = {};
   for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
+    // A work-only run has counts but no timed samples: every metric with samples is kept.
+    if (w.skipped !== null) continue;
     const arms: Record<string, HistoryArm> = {};
     for (const arm of results.arms) {
       const metrics: HistoryArm['metrics'] = {};

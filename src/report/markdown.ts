@@ -9,6 +9,7 @@ import {
   suiteWorkload,
   throughputUnit,
 } from './summary.ts';
+import { workSection } from './work.ts';
 
 /** GitHub's limit for a comment is 65,536 characters; the report stays well under it. */
 export const REPORT_MAX_CHARS = 60_000;
@@ -139,6 +140,14 @@ function resourceTable(results: Results, arms: Arm[]): string[] {
   return lines;
 }
 
+/** What was measured: interleaved rounds (time), counted windows (work), or both. */
+function channelsLine(results: Results, rounds: number): string {
+  const time = `${rounds} interleaved round${rounds === 1 ? '' : 's'}`;
+  if (results.measure === 'time') return time;
+  const work = 'work counted under valgrind';
+  return results.measure === 'work' ? work : `${time} and ${work}`;
+}
+
 function harnessLine(results: Results): string | null {
   const shares = results.workloads.flatMap((w) =>
     w.driver === 'builtin' ? [] : numbers(w.samples.map((s) => s.harnessCpuShare)),
@@ -231,7 +240,7 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
   out.push(
     results.status === 'failed'
       ? `**The run FAILED** and measured nothing a verdict can use: ${cell(results.failure ?? 'unknown failure')}`
-      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${rounds} interleaved round${rounds === 1 ? '' : 's'}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
+      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
     '',
   );
   if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), '');
@@ -263,6 +272,7 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
     const harness = harnessLine(results);
     if (harness) out.push(harness, '');
   }
+  out.push(...workSection(results));
   out.push(...environmentSection(results), '');
   const details = roundsDetails(results);
   let text = out.join('\n');

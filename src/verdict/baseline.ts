@@ -78,6 +78,27 @@ export function environmentDifferences(baseline: Environment, current: Environme
 }
 
 /**
+ * What instruction and system-call counts depend on: the software, not the machine's speed. A
+ * baseline of counts recorded on one CPU model gates on another when these match (the CPU model is
+ * kept as information only).
+ */
+export interface CountFingerprintDifference {
+  field: 'node' | 'valgrindVersion' | 'glibcVersion' | 'mysqlVersion' | 'sysbenchVersion';
+  baseline: string;
+  current: string;
+}
+
+export function countFingerprintDifferences(
+  baseline: Environment,
+  current: Environment,
+): CountFingerprintDifference[] {
+  const fields = ['node', 'valgrindVersion', 'glibcVersion', 'mysqlVersion', 'sysbenchVersion'] as const;
+  return fields
+    .filter((field) => String(baseline[field]) !== String(current[field]))
+    .map((field) => ({ field, baseline: String(baseline[field]), current: String(current[field]) }));
+}
+
+/**
  * Per round: 100 × proxy CPU µs per query ÷ the direct arm's machine time per query
  * (cores × 10⁶ / direct QPS of the same round). It says what share of the work MySQL and its client
  * do per query the proxy adds in CPU; a faster or slower CPU scales both, so it survives a change
@@ -119,10 +140,10 @@ export function baselineFromResults(
   const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
   const workloads: BaselineWorkload[] = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
+    if (w.skipped !== null || (w.samples.length === 0 && w.work === null)) continue;
     const arms: Record<string, BaselineArm> = {};
     for (const arm of results.arms) {
-      if (!w.samples.some((s) => s.arm === arm.name)) continue;
+      if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics: BaselineArm['metrics'] = {};
       for (const metric of METRIC_NAMES) {
         if (metric === 'overhead_pct' && arm.name === direct) continue;

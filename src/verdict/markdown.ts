@@ -8,6 +8,7 @@ import {
   type WorkloadVerdict,
   VERDICT_SEVERITY,
 } from './compare.ts';
+import { whereItWentMarkdown } from './functions.ts';
 import { metricSpecsFor, type MetricSpec } from './metrics.ts';
 
 /** GitHub comments stop at 65,536 characters; stay clear of it whatever the suite. */
@@ -222,7 +223,8 @@ export function renderComparisonMarkdown(c: Comparison, limit = MARKDOWN_LIMIT):
     '(overhead: in points).';
 
   const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
-  const tail = [environmentDetails(c)];
+  const functions = whereItWentMarkdown(c);
+  const tail = [...(functions ? [functions] : []), environmentDetails(c)];
   const thresholds = thresholdsDetails(c);
   const raw = rawSampleBlocks(c);
 

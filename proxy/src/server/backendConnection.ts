@@ -9,6 +9,7 @@ import { PacketFramer } from '../protocol/framer.ts';
 import { buildHandshakeResponse, parseAuthSwitch, parseServerHandshake } from '../protocol/handshake.ts';
 import { cachingSha2Token, nativePasswordToken, rsaEncryptPassword } from '../protocol/auth.ts';
 import { framePacket, parseErr, ProtocolError, type ErrInfo } from '../protocol/packets.ts';
+import type { BackendTraffic } from '../metrics/metrics.ts';
 
 /** Where a backend connection goes and as whom. */
 export interface BackendTarget {
@@ -116,6 +117,8 @@ export class BackendConnection {
   discardOnRelease = false;
   sink: BackendSink | null = null;
   closed = false;
+  /** Where its round trips and bytes are counted (the pool hands in the metrics' counters). */
+  traffic: BackendTraffic = { roundTrips: 0, bytes: 0 };
   /** Internal command in progress (reset, init db), answered by one packet. */
   private internalReply: ((packet: Buffer) => void) | null = null;
   private readonly internalFramer = new PacketFramer((p) => this.internalReply?.(p));
@@ -141,6 +144,7 @@ export class BackendConnection {
   }
 
   private readonly onData = (chunk: Buffer): boolean => {
+    this.traffic.bytes += chunk.length;
     if (this.sink !== null) return this.sink.onBackendData(chunk);
     if (this.internalReply !== null) this.internalFramer.push(chunk);
     else this.destroy(); // unsolicited bytes (e.g. the server killed the connection): unusable
@@ -160,6 +164,7 @@ export class BackendConnection {
   };
 
   write(data: Buffer): boolean {
+    this.traffic.bytes += data.length;
     return this.socket.write(data);
   }
 
@@ -206,7 +211,10 @@ export class BackendConnection {
           reject(new ProtocolError(`unexpected reply 0x${packet[4]!.toString(16)} to an internal command`));
         }
       };
-      this.socket.write(framePacket(payload, 0));
+      const packet = framePacket(payload, 0);
+      this.traffic.roundTrips++;
+      this.traffic.bytes += packet.length;
+      this.socket.write(packet);
     });
   }
 
