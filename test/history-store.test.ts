@@ -60,6 +60,40 @@ test('a metric the store has never seen needs no format change', () => {
   assert.throws(() => HistoryPointSchema.parse(point), /expected a metric name/);
 });
 
+test("a work-only run's counts are recorded, and valgrind is part of the fingerprint", () => {
+  const results = resultsAt(1);
+  const workload = results.workloads[0]!;
+  // A run with --measure work: counts per window, no timed rounds.
+  workload.samples = [];
+  const windows = [1, 2, 3].map((k) => ({
+    events: 10_000,
+    queries: 10_000,
+    instructions: 41_000 * 10_000 + k,
+    syscalls: 20_000,
+    backendRoundTrips: null,
+    backendBytes: null,
+    wallSec: 1,
+  }));
+  workload.work = {
+    threads: 1,
+    eventsPerWindow: 10_000,
+    arms: {
+      proxy: { windows, firstKept: 0, settled: true, spreadPct: 0, topFunctions: [], profile: null },
+    },
+  };
+  const point = pointFromResults(results);
+  const proxy = point.workloads.select!.arms.proxy!.metrics;
+  assert.equal(proxy.instructions_per_query?.n, 3);
+  assert.ok(Math.abs(proxy.instructions_per_query!.median - 41_000) < 1);
+  assert.equal(proxy.tps, undefined, 'no timed samples, no TPS');
+  const other = resultsAt(1);
+  other.environment.valgrindVersion = 'valgrind-3.20.0';
+  assert.notEqual(
+    pointFromResults(other).environment.fingerprint,
+    pointFromResults(resultsAt(1)).environment.fingerprint,
+  );
+});
+
 test('failed runs and runs without a commit are refused', () => {
   const failed = resultsAt(1);
   failed.status = 'failed';
