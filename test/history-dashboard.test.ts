@@ -67,6 +67,13 @@ test('the dashboard is one self-contained page: a chart per series, change point
   for (let i = 0; i < 40; i++)
     assert.ok(html.includes(`<title>${syntheticSha(i).slice(0, 7)} · `), `point ${i}`);
   assert.match(html, /<td>cpu_us_per_query<\/td>.*worse/);
+  // The work channel's counts come first, whatever the store's order.
+  const titles = [...html.matchAll(/class="chart-title">([^<]+)</g)].map((m) => m[1]);
+  assert.deepEqual(titles, [
+    'instructions/query (instr) — proxy',
+    'proxy CPU/query (µs) — proxy',
+    'TPS (tx/s) — proxy',
+  ]);
 });
 
 test(
