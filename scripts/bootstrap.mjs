@@ -5,7 +5,7 @@
 //    prints the exact command to run.
 // Usage: node scripts/bootstrap.mjs [--npm-only | --for-tests]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -18,9 +18,20 @@ function say(message) {
 }
 
 function npmPackagesCurrent() {
+  // A node_modules that is a link (a git worktree sharing another checkout's install) belongs to
+  // that checkout: `npm ci` here would empty it through the link.
+  if (isSymlink(path.join(root, 'node_modules'))) return true;
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   if (!existsSync(marker)) return false;
   return statSync(marker).mtimeMs >= statSync(path.join(root, 'package-lock.json')).mtimeMs;
+}
+
+function isSymlink(file) {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function onPath(binary) {

@@ -1,7 +1,7 @@
 // Flags of `athena-bench`: help, version and usage errors (exit 2) before anything is started.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRunFlags, runCommand } from '../src/engine/runCommand.ts';
+import { parseRunFlags, runCommand } from '../src/cli/run.ts';
 import { TOOL_VERSION } from '../src/engine/version.ts';
 import { UsageError } from '../src/errors.ts';
 import { realExec } from '../src/util/exec.ts';

@@ -107,3 +107,21 @@ test('the Holm family counts the work channel only when it runs, and only for sy
   assert.equal(expectedComparisons(suite, 'work'), 3);
   assert.equal(expectedComparisons(suite, 'both'), 7);
 });
+
+test('against a baseline too, a count regression says which function grew', () => {
+  const baseline = baselineFromResults(withWork(timeOnly(), { proxy: workArm(27_000, 1) }));
+  const c = compareToBaseline(baseline, withWork(timeOnly(), { proxy: workArm(27_000 * 1.03, 4, 810) }));
+  assert.equal(c.verdict, 'regressed');
+  assert.equal(c.functionDeltas.select?.[0]?.name, 'JS:*spin clientSession.ts:2:1');
+  assert.match(renderComparisonMarkdown(c), /Where the instructions went[\s\S]*spin/);
+});
+
+test('no planned-rounds warning when the adaptive rounds can reach significance', async () => {
+  const { BUILTIN_SUITES } = await import('../src/suite/builtins.ts');
+  const { plannedRoundsWarning } = await import('../src/verdict/compare.ts');
+  const suite = BUILTIN_SUITES.default;
+  // 3 planned rounds against an 8-round baseline cannot reach p <= 0.05 / 29; 8 adaptive ones can.
+  assert.match(plannedRoundsWarning(suite, 3, 8, 0.05, 'both') ?? '', /cannot detect a regression/);
+  assert.equal(plannedRoundsWarning(suite, 3, 8, 0.05, 'both', suite.maxRounds), null);
+  assert.match(plannedRoundsWarning(suite, 3, 8, 0.05, 'both', 4) ?? '', /At least \d+ rounds/);
+});

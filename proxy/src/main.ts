@@ -7,6 +7,7 @@ import { AthenaMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/httpServer.ts';
 import { ProxyServer } from './server/proxyServer.ts';
 import packageJson from '../../package.json' with { type: 'json' };
+import { TEST_BURN_US_VARIABLE, TEST_SPIN_LOOPS_VARIABLE } from './contract.ts';
 
 const VERSION = packageJson.version;
 
@@ -83,8 +84,8 @@ async function main(argv: string[]): Promise<number> {
 
   const metrics = new AthenaMetrics();
   const admission = new Admission(config, metrics);
-  const burnMicros = testHookFromEnv(process.env, 'ATHENA_TEST_BURN_US_PER_QUERY');
-  const spinLoops = Math.floor(testHookFromEnv(process.env, 'ATHENA_TEST_SPIN_LOOPS_PER_QUERY'));
+  const burnMicros = testHookFromEnv(process.env, TEST_BURN_US_VARIABLE);
+  const spinLoops = Math.floor(testHookFromEnv(process.env, TEST_SPIN_LOOPS_VARIABLE));
   const proxy = new ProxyServer({ config, metrics, admission, burnMicros, spinLoops, log });
   let address;
   try {

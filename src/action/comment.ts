@@ -50,7 +50,7 @@ export interface UpsertOptions {
   /** The comment text, without the marker. */
   body: string;
   policy: CommentPolicy;
-  /** Whether the verdict is worth a new comment under on-change (anything but pass). */
+  /** Whether the verdict is worth a new comment under on-change (regressed or improved). */
   changed: boolean;
   log: CommentLog;
   sleep: (ms: number) => Promise<void>;
@@ -130,7 +130,7 @@ export async function upsertStickyComment(options: UpsertOptions): Promise<Comme
       return {
         action: 'skipped',
         url: null,
-        reason: 'comment-on-pr is on-change, the verdict is pass and there is no earlier comment',
+        reason: 'comment-on-pr is on-change, the verdict shows no change and there is no earlier comment',
       };
     }
     const created = await call(() => api.create(issueNumber, body));

@@ -1,6 +1,9 @@
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
+import type { Reference } from '../gate/runGate.ts';
+import type { Baseline } from '../verdict/baseline.ts';
+import type { Verdict } from '../verdict/compare.ts';
 import type { WorkloadResult } from './artifact.ts';
 import type { IssueCommentsApi } from './comment.ts';
 import type { IssuesApi } from './history-alert.ts';
@@ -13,7 +16,7 @@ import type { InputSource } from './inputs.ts';
  * are built in github-adapter.ts and engine-adapter.ts; tests pass doubles.
  */
 
-export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
+export type { Verdict };
 
 export interface ActionCore extends InputSource {
   info(message: string): void;
@@ -72,10 +75,7 @@ export interface GitOps {
 }
 
 /** How the run is judged; the engine also uses it to decide on adaptive extra rounds. */
-export type ComparisonPlan =
-  | { kind: 'baseline'; baselinePath: string; baseline: unknown }
-  | { kind: 'base-ref'; ref: string; commit: string; headArm: string; baseArm: string }
-  | { kind: 'none' };
+export type ComparisonPlan = Reference;
 
 export interface ProxyUnderTest {
   build: string | null;
@@ -103,7 +103,10 @@ export interface BenchOutcome {
   results: Results;
   resultsPath: string;
   reportPath: string;
+  /** The report, the verdict first when there is one. */
   reportMarkdown: string;
+  /** The verdict (null for a measurement only, plan `none`). */
+  comparison: ComparisonView | null;
 }
 
 export interface Benchmarker {
@@ -124,8 +127,7 @@ export interface ComparisonView {
 
 export interface Verdicts {
   /** Loads and validates a baseline file (UsageError naming the file and field). */
-  loadBaseline(path: string): Promise<unknown>;
-  compare(plan: Exclude<ComparisonPlan, { kind: 'none' }>, results: Results): ComparisonView;
+  loadBaseline(path: string): Promise<Baseline>;
   /** Writes the baseline made from results to path. */
   writeBaseline(results: Results, path: string, meta: { commit?: string; date: string }): Promise<void>;
 }

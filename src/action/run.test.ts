@@ -7,6 +7,7 @@ import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
 import { InfrastructureError, UsageError } from '../errors.ts';
 import type { ActionDeps, BenchRequest, ComparisonPlan, ComparisonView, GitHubApi, Verdict } from './deps.ts';
+import type { Baseline } from '../verdict/baseline.ts';
 import type { IssueComment } from './comment.ts';
 import { readCommentArtifact } from './artifact.ts';
 import { run } from './run.ts';
@@ -208,20 +209,19 @@ function harness(options: HarnessOptions = {}): Harness {
         h.log.push('bench.run');
         h.benchRequests.push(request);
         if (options.benchError) throw options.benchError;
+        if (request.plan.kind !== 'none') h.comparedPlans.push(request.plan);
         return {
           results: fakeResults,
           resultsPath: path.join(request.outDir, 'results.json'),
           reportPath: path.join(request.outDir, 'report.md'),
           reportMarkdown: '| Workload | Threads | Direct MySQL | Via Athena | Overhead |',
+          comparison: request.plan.kind === 'none' ? null : view,
         };
       },
     },
     verdicts: {
-      loadBaseline: async (file) => ({ file }),
-      compare: (plan) => {
-        h.comparedPlans.push(plan);
-        return view;
-      },
+      // Stands in for a parsed baseline: run.ts only hands it on to the benchmark.
+      loadBaseline: async (file) => ({ file }) as unknown as Baseline,
       writeBaseline: async (_results, file) => {
         h.baselinesWritten.push(file);
         await writeFile(file, '{}');
@@ -295,6 +295,18 @@ test('regressed: one error annotation per regressed workload, comment created, s
   assert.equal(h.outputs['comment-url'], 'https://github.test/c/1');
   assert.match(h.comments[0]!.body, /^<!-- athena-bench:quick -->/);
   assert.match(h.comments[0]!.body, /actions\/runs\/1/);
+});
+
+test('on-change: an inconclusive run stays in the summary, an improvement is commented', async () => {
+  await withBaseline();
+  const inconclusive = harness({ verdict: 'inconclusive' });
+  await run(inconclusive.deps);
+  assert.equal(inconclusive.comments.length, 0, 'no comment that says "can\'t tell"');
+  assert.match(inconclusive.summary.join(''), /inconclusive/);
+
+  const improved = harness({ verdict: 'improved' });
+  await run(improved.deps);
+  assert.equal(improved.comments.length, 1);
 });
 
 test('fail-on-regression false and fail-on-inconclusive decide the step status', async () => {
@@ -535,8 +547,8 @@ test('mode comment never posts or outputs text from the artifact: free text, men
 test('mode comment shows workload ids only in code spans: no link or markup made of them', async () => {
   const h = commentHarness(
     await writeArtifact({
-      verdict: 'inconclusive',
-      workloads: [workloadResult('www.evil.example', 'inconclusive')],
+      verdict: 'regressed',
+      workloads: [workloadResult('www.evil.example', 'regressed')],
     }),
   );
   await run(h.deps);

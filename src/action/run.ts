@@ -11,7 +11,8 @@ import {
   type CommentArtifact,
 } from './artifact.ts';
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
-import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
+import { VERDICT_MARK } from '../verdict/markdown.ts';
+import type { ActionDeps, BenchOutcome, ComparisonPlan, Verdict } from './deps.ts';
 import { recordHistory } from './history-mode.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
@@ -53,13 +54,6 @@ const CHECK_BENCH =
 const CHECK_GIT =
   'base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists ' +
   '(e.g. origin/main).';
-
-const VERDICT_MARK: Record<Verdict, string> = {
-  pass: '✅ pass',
-  improved: '🟢 improved',
-  regressed: '🔴 regressed',
-  inconclusive: '⚠️ inconclusive',
-};
 
 export async function run(deps: ActionDeps): Promise<ActionResult> {
   const { core } = deps;
@@ -199,13 +193,18 @@ async function updateBaseline(
   );
 }
 
+/** A reference the Action judges against: a baseline, or a base commit it has resolved. */
+type JudgedReference =
+  | Extract<ComparisonPlan, { kind: 'baseline' }>
+  | (Extract<ComparisonPlan, { kind: 'base-ref' }> & { commit: string });
+
 /** Committed baseline, explicit base-ref, or (on a pull request without a baseline) its merge-base. */
 async function planComparison(
   deps: ActionDeps,
   config: ActionConfig,
   workdir: string,
   suite: Suite,
-): Promise<Exclude<ComparisonPlan, { kind: 'none' }>> {
+): Promise<JudgedReference> {
   const abAgainst = async (ref: string, describeRef: string) => {
     const commit = await step(`resolving base-ref ${describeRef}`, CHECK_GIT, async () => {
       const root = await deps.git.repoRoot(workdir);
@@ -220,7 +219,7 @@ async function planComparison(
     const baseline = await step(`loading the baseline ${baselinePath}`, '', () =>
       deps.verdicts.loadBaseline(baselinePath),
     );
-    return { kind: 'baseline', baselinePath, baseline };
+    return { kind: 'baseline', file: baselinePath, baseline };
   }
   if (config.baseline) {
     throw new UsageError(
@@ -294,15 +293,11 @@ async function compare(
   setOutput('results-path', outcome.resultsPath);
   setOutput('report-path', outcome.reportPath);
 
-  let comparison: ComparisonView;
-  try {
-    comparison = await step('comparing the results', '', () =>
-      Promise.resolve(deps.verdicts.compare(plan, outcome.results)),
-    );
-  } catch (error) {
+  const comparison = outcome.comparison;
+  if (!comparison) {
     // The measurements are still worth showing.
     await core.writeSummary(`## athena-bench: ${suite.name}\n\n${outcome.reportMarkdown}\n`);
-    throw error;
+    throw new StepFailure('comparing the results', new Error('the benchmark returned no verdict'), '');
   }
   result.verdict = comparison.verdict;
 
@@ -311,7 +306,7 @@ async function compare(
   const context =
     `Suite \`${suite.name}\` · ` +
     (plan.kind === 'baseline'
-      ? `compared with the baseline \`${path.relative(workdir, plan.baselinePath) || plan.baselinePath}\``
+      ? `compared with the baseline \`${path.relative(workdir, plan.file) || plan.file}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', outcome.reportMarkdown].join(
     '\n\n',
@@ -400,7 +395,7 @@ async function commentOnPullRequest(
     suite,
     body,
     policy: config.commentOnPr,
-    changed: verdict !== 'pass',
+    changed: worthAComment(verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms),
   });
@@ -465,7 +460,7 @@ async function postCommentFromArtifact(
     suite: artifact.suite,
     body: renderTrustedComment(artifact, run.htmlUrl),
     policy: config.commentOnPr,
-    changed: artifact.verdict !== 'pass',
+    changed: worthAComment(artifact.verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms),
   });
@@ -474,4 +469,13 @@ async function postCommentFromArtifact(
     `## athena-bench: pull request #${artifact.pullRequest} — ${VERDICT_MARK[artifact.verdict]}\n\n` +
       `${trustedSummaryLine(artifact, 'markdown')}\n\nComment: ${result.comment.url ?? result.comment.action}\n`,
   );
+}
+
+/**
+ * Whether a verdict is worth a new comment under comment-on-pr: on-change: a change was shown
+ * (regressed or improved). An inconclusive run says "can't tell", which belongs in the job summary,
+ * not in a comment on every pull request; an earlier comment is still updated whatever the verdict.
+ */
+function worthAComment(verdict: Verdict): boolean {
+  return verdict === 'regressed' || verdict === 'improved';
 }

@@ -2,7 +2,7 @@ import { InfrastructureError, errorMessage } from '../errors.ts';
 import type { Driver } from '../drivers/types.ts';
 import { redact } from '../mysql/index.ts';
 import type { RoundSample, WorkloadResult } from '../results/schema.ts';
-import type { Workload } from '../suite/schema.ts';
+import { maxRoundsOf, type Workload } from '../suite/schema.ts';
 import { throwIfAborted, type Detections, type RunContext, type Target } from './context.ts';
 import { guardedRun, measureRun } from './measureRun.ts';
 import { armOrder } from './order.ts';
@@ -77,7 +77,7 @@ function timePlan(ctx: RunContext, detections: Detections): TimePlan {
     ) + RUN_OVERHEAD_SEC;
   return {
     plannedRounds,
-    maxRounds: Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds)),
+    maxRounds: maxRoundsOf(suite, plannedRounds),
     budgetDeadline: budgetMinutes !== undefined ? ctx.startedMs + budgetMinutes * 60_000 : undefined,
     runSeconds,
     secondsAfter: (workload) =>

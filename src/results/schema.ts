@@ -260,3 +260,9 @@ export function workSamples(workload: WorkloadResult, arm: string, metric: WorkM
     return count === null ? [] : [count / w.queries];
   });
 }
+
+/** How many rounds a workload has samples for: of one arm, or of any arm. */
+export function roundsOf(workload: WorkloadResult, arm?: string): number {
+  const samples = arm === undefined ? workload.samples : workload.samples.filter((s) => s.arm === arm);
+  return new Set(samples.map((s) => s.round)).size;
+}

@@ -166,4 +166,9 @@ export const SuiteSchema = z
     });
   });
 export type Suite = z.infer<typeof SuiteSchema>;
+
+/** Rounds a workload may reach with adaptive ones: the suite's maxRounds, else 2 × planned (at least 10). */
+export function maxRoundsOf(suite: Pick<Suite, 'maxRounds'>, plannedRounds: number): number {
+  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
+}
 export type SuiteInput = z.input<typeof SuiteSchema>;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { UsageError, errorMessage } from '../errors.ts';
-import { formatPath } from '../verdict/baseline.ts';
+import { formatPath } from './zodPath.ts';
 
 /**
  * Parses the text of one of the tool's versioned JSON files (results, history): not JSON, another

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError, errorMessage } from '../errors.ts';
 import {
   EnvironmentSchema,
+  FunctionDeltaSchema,
   metricSamples,
   type Environment,
   type Results,
@@ -11,6 +12,7 @@ import {
 } from '../results/schema.ts';
 import { MetricNameSchema, SuiteSchema } from '../suite/schema.ts';
 import { median } from './stats.ts';
+import { formatPath } from '../util/zodPath.ts';
 import { METRIC_NAMES } from './metrics.ts';
 
 /**
@@ -31,6 +33,8 @@ const BaselineArmSchema = z.object({
   metrics: z.partialRecord(MetricNameSchema, SampleSetSchema),
   /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
   cpuRelativeToDirect: SampleSetSchema.optional(),
+  /** The work channel's heaviest functions per query: what "where the instructions went" diffs against. */
+  topFunctions: z.array(FunctionDeltaSchema).optional(),
 });
 export type BaselineArm = z.infer<typeof BaselineArmSchema>;
 
@@ -154,7 +158,13 @@ export function baselineFromResults(
         arm.name === direct
           ? undefined
           : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
-      arms[arm.name] = { role: arm.role, metrics, ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}) };
+      const topFunctions = w.work?.arms[arm.name]?.topFunctions;
+      arms[arm.name] = {
+        role: arm.role,
+        metrics,
+        ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}),
+        ...(topFunctions?.length ? { topFunctions } : {}),
+      };
     }
     workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
   }
@@ -170,16 +180,6 @@ export function baselineFromResults(
     environment: results.environment,
     workloads,
   };
-}
-
-/** "workloads[0].arms.proxy.metrics.tps" from a zod issue path. */
-export function formatPath(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of p) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(top level)' : out;
 }
 
 /** Parses baseline JSON text; errors name the file and the field. */

@@ -1,5 +1,5 @@
 import type { Environment, Results, WorkloadResult } from '../results/schema.ts';
-import { metricSamples } from '../results/schema.ts';
+import { metricSamples, roundsOf } from '../results/schema.ts';
 import { WORK_METRICS, isWorkMetric, type MetricName, type Suite, type Workload } from '../suite/schema.ts';
 import { UsageError } from '../errors.ts';
 import {
@@ -20,6 +20,7 @@ import {
   type Scale,
 } from './metrics.ts';
 import { functionDeltas, type FunctionDelta } from '../work/profile.ts';
+import { signedChange } from '../report/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -211,6 +212,13 @@ export function compareToBaseline(
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
   }
+  const functions: Record<string, FunctionDelta[]> = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? '']?.topFunctions : undefined;
+    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
+  }
   const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: 'baseline',
@@ -226,6 +234,7 @@ export function compareToBaseline(
       date: baseline.date,
     },
     armLabel: arm,
+    functionDeltas: functions,
   });
 }
 
@@ -345,10 +354,6 @@ function baselineArmName(bw: BaselineWorkload, arm: string): string | undefined 
 function workloadHeader(w: WorkloadResult, suite: Suite) {
   const workload = suite.workloads.find((x) => x.id === w.id);
   return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
-}
-
-function roundsOf(w: WorkloadResult, arm: string): number {
-  return new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
 }
 
 function errorsByRound(w: WorkloadResult, arm: string) {
@@ -511,7 +516,8 @@ function tooFewSamplesWarning(
 
 /**
  * Before running: null when `rounds` rounds (against `referenceRounds` baseline rounds, or the
- * same number in an A/B run) can reach significance over the suite's gated comparisons, else a
+ * same number in an A/B run) can reach significance over the suite's gated comparisons — or when
+ * the adaptive rounds the verdict adds to an inconclusive workload, up to `maxRounds`, can — else a
  * warning with the minimum rounds needed.
  */
 export function plannedRoundsWarning(
@@ -520,11 +526,13 @@ export function plannedRoundsWarning(
   referenceRounds?: number,
   alpha = DEFAULT_ALPHA,
   measure: Measure = 'time',
+  maxRounds = rounds,
 ): string | null {
   if (measure === 'work') return null; // windows, not rounds, are the work channel's samples
   const k = expectedComparisons(suite, measure);
   const m = referenceRounds ?? rounds;
   if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
+  if (minimumTwoSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
   const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
   return (
     `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ` +
@@ -729,10 +737,7 @@ export const CPU_RELATIVE_LABEL = 'proxy CPU/query ÷ direct work';
 export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
   if (m.delta === null) return 'n/a';
   if (m.scale === 'count') return `${m.delta} error${m.delta === 1 ? '' : 's'}`;
-  const digits = Math.abs(m.delta) >= 10 ? 1 : 2;
-  const text = Math.abs(m.delta).toFixed(digits);
-  const sign = Number(text) === 0 ? '±' : m.delta > 0 ? '+' : '−';
-  return `${sign}${text}${m.scale === 'points' ? ' pts' : '%'}`;
+  return signedChange(m.delta, m.scale === 'points' ? ' pts' : '%');
 }
 
 export function formatP(p: number): string {

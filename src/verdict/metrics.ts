@@ -24,7 +24,7 @@ export interface MetricSpec {
 }
 
 /**
- * Defaults, chosen from the noise measured on this project's 2-core machines (issue 5): direct MySQL
+ * Defaults, chosen from the noise measured on this project's 2-core machines (docs/ACCURACY.md): direct MySQL
  * TPS moves about ±10% between identical runs, a proxy's CPU µs per query about ±2%.
  *
  * A verdict needs the whole 95% interval beyond the threshold, so a threshold below the noise

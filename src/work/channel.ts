@@ -19,6 +19,7 @@ import { ProxyProcess, runWhileAlive, waitUntilReady } from '../engine/proxyProc
 import type { ProgressSink } from '../engine/progress.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import { runStatements } from '../drivers/common.ts';
+import { GATE_METRICS } from '../../proxy/src/contract.ts';
 import { callgrindTotal } from './callgrind.ts';
 import { functionsPerQuery, loadPerfMaps, writeSymbolizedDump } from './profile.ts';
 import { needsMoreWindows, settleState, type SettleRule } from './settle.ts';
@@ -32,10 +33,6 @@ import { callgrindStartCommand, controlCallgrind, latestDump } from './valgrind.
  * MySQL. Counts do not depend on how busy the machine is, so all arms run at the same time, each
  * on its own copy of the data: an A/B costs the wall time of one arm.
  */
-
-/** Counters a proxy may expose for the per-query MySQL traffic (Athena does). */
-export const BACKEND_ROUND_TRIPS_METRIC = 'athena_backend_round_trips_total';
-export const BACKEND_BYTES_METRIC = 'athena_backend_bytes_total';
 
 export interface WorkArmInput {
   name: string;
@@ -188,8 +185,10 @@ async function armDatabases(
     out.set(arms[0]!.input.name, mysql.database);
     return out;
   }
-  for (const arm of arms) {
-    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, '_')}`;
+  for (const [index, arm] of arms.entries()) {
+    // Numbered, not named after the arm: every arm's clients then send the same bytes (a database
+    // name of another length is another login packet, another hash).
+    const name = `athena_bench_work_${index + 1}`;
     await runStatements(mysql, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
     cleanup.add(`drop database ${name}`, () =>
       runStatements(mysql, [`DROP DATABASE IF EXISTS \`${name}\``], 'work channel cleanup'),
@@ -318,8 +317,8 @@ function backendTraffic(
     );
   }
   return {
-    roundTrips: sumMetric(deltas, BACKEND_ROUND_TRIPS_METRIC),
-    bytes: sumMetric(deltas, BACKEND_BYTES_METRIC),
+    roundTrips: sumMetric(deltas, GATE_METRICS.backendRoundTrips),
+    bytes: sumMetric(deltas, GATE_METRICS.backendBytes),
   };
 }
 

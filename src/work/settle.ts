@@ -1,3 +1,5 @@
+import { median } from '../verdict/stats.ts';
+
 /**
  * When a proxy's instruction count per query has settled. A fresh process spends its first
  * windows compiling (V8 tiers functions up, caches fill): measured on Athena at point select, the
@@ -57,10 +59,4 @@ export function relativeRangePct(values: readonly number[]): number {
   const range = Math.max(...values) - Math.min(...values);
   if (center === 0) return range === 0 ? 0 : Number.POSITIVE_INFINITY;
   return (100 * range) / Math.abs(center);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

@@ -141,13 +141,18 @@ test('oltp_insert (prepared statements)', async () => {
   }
 });
 
-/** Command lines of the running sysbench processes, as `ps` shows them to every user. */
+/**
+ * Command lines of the sysbench processes this test started, as `ps` shows them to every user
+ * (other sysbench processes on the machine are not this test's business).
+ */
 function sysbenchCommandLines(): string[] {
   const lines: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('sysbench'))) lines.push(argv.join(' '));
+      if (parent === process.pid && argv.some((a) => a.endsWith('sysbench'))) lines.push(argv.join(' '));
     } catch {
       // The process exited meanwhile.
     }
