@@ -4,10 +4,11 @@ import { ExitCode } from './errors.ts';
 import { calibrateCommand } from './cli/calibrate.ts';
 import { RUN_HELP, reportFailure, runCommand, type RunCommandIO } from './cli/run.ts';
 import { TOOL_VERSION } from './engine/version.ts';
+import { historyCommand } from './history/commands.ts';
 import { realExec } from './util/exec.ts';
 import { baselineCommand, compareCommand } from './verdict/commands.ts';
 
-// athena-bench: a thin layer over the engine (run) and the verdicts (baseline, compare).
+// athena-bench: a thin layer over the engine (run), the verdicts (baseline, compare) and the history.
 const HELP = `Usage: athena-bench <command> [options]
 
 Commands:
@@ -15,6 +16,7 @@ Commands:
   baseline   write a baseline file from a run's results.json
   compare    compare a results.json against a baseline (or two arms of one run)
   calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
+  history    keep the default branch's results over time, find change points, draw the trends
 
 Options:
   -h, --help     this help (also: athena-bench <command> --help)
@@ -49,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       return baselineCommand(rest, io);
     case 'compare':
       return compareCommand(rest, io);
+    case 'history':
+      return historyCommand(rest, io);
     case 'run':
       return runWithSignals(rest, io, runCommand);
     case 'calibrate':

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { realBenchmarker, realVerdicts } from './action/engine-adapter.ts';
 import { gitOps } from './action/git.ts';
-import { actionCore, githubApi, githubContext } from './action/github-adapter.ts';
+import { actionCore, githubApi, githubContext, githubIssues } from './action/github-adapter.ts';
+import { appendToDataBranch } from './action/history-branch.ts';
 import { run } from './action/run.ts';
 import { createProgress } from './engine/progress.ts';
 import { errorMessage } from './errors.ts';
@@ -34,6 +35,10 @@ async function main(): Promise<void> {
     tempDir: () => mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'athena-bench-')),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    history: {
+      appendToDataBranch: (options) => appendToDataBranch({ ...options, exec: realExec }),
+      issues: (token) => githubIssues(token, github.repository),
+    },
   });
 }
 

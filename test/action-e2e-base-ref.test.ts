@@ -7,10 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { ResultsSchema } from '../src/results/schema.ts';
-import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
-import type { SuiteInput } from '../src/suite/schema.ts';
 import { findFreePort } from '../src/util/net.ts';
-import { buildActionBundle, explain, repoRoot, runAction } from './action-runner.ts';
+import {
+  buildActionBundle,
+  explain,
+  mysqlInputs,
+  quickSelectSuite,
+  repoRoot,
+  runAction,
+} from './action-runner.ts';
 
 /**
  * Base-vs-head A/B through the bundled Action: on a pull request without a baseline file, the
@@ -47,22 +52,7 @@ after(async () => {
 });
 
 test('no baseline on a pull request: the merge-base is built in a worktree and gated against, A/B', async () => {
-  const quickSelect = BUILTIN_SUITES.quick.workloads.find((w) => w.id === 'select');
-  assert.ok(quickSelect);
-  const suite: SuiteInput = {
-    name: 'quick-select-ab',
-    rounds: 2,
-    maxRounds: 2,
-    budgetMinutes: 2,
-    workloads: [
-      {
-        ...quickSelect,
-        threads: 4,
-        warmupSec: 0,
-        options: { ...quickSelect.options, timeSec: 1 },
-      } as SuiteInput['workloads'][number],
-    ],
-  };
+  const suite = quickSelectSuite('quick-select-ab', 2, 4);
   const suiteFile = path.join(tmp, 'suite.json');
   await writeFile(suiteFile, JSON.stringify(suite));
   const eventPath = path.join(tmp, 'event.json');
@@ -89,11 +79,7 @@ test('no baseline on a pull request: the merge-base is built in a worktree and g
     eventPath,
     workspace,
     inputs: {
-      'mysql-host': server.host,
-      'mysql-port': String(server.port),
-      'mysql-user': server.user,
-      'mysql-password': server.password,
-      'mysql-database': server.database,
+      ...mysqlInputs(server),
       'proxy-port': String(await findFreePort()),
       'proxy-metrics-url': `http://127.0.0.1:${await findFreePort()}/metrics`,
       suite: suiteFile,

@@ -13,6 +13,7 @@ import { startFakeGitHub, type FakeGitHub } from './action-fake-github.ts';
 import {
   buildActionBundle,
   explain,
+  mysqlInputs as mysqlServerInputs,
   repoRoot,
   runAction as runActionProcess,
   type ActionRun,
@@ -145,11 +146,7 @@ function runAction(
 
 function mysqlInputs(): Record<string, string> {
   return {
-    'mysql-host': server.host,
-    'mysql-port': String(server.port),
-    'mysql-user': server.user,
-    'mysql-password': server.password,
-    'mysql-database': server.database,
+    ...mysqlServerInputs(server),
     'mysql-ready-timeout': '30',
     'proxy-port': String(proxyPort),
     'proxy-metrics-url': `http://127.0.0.1:${metricsPort}/metrics`,

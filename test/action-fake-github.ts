@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
  * A loopback HTTP server that answers like GitHub's REST API for what the Action calls: issue
  * comments (paginated with Link headers, 201 on create, 200 on update) with their authors, the
  * token's user (GET /user: 403 for an installation token such as GITHUB_TOKEN, whose comments are
- * github-actions[bot]'s), a pull request's head, and a fork mode where writes get 403 like a
- * read-only token. It records every request.
+ * github-actions[bot]'s), issues (listed open, created, updated), a pull request's head, and a
+ * fork mode where writes get 403 like a read-only token. It records every request.
  */
 
 export interface RecordedRequest {
@@ -24,10 +24,18 @@ export interface StoredComment {
   author: string;
 }
 
+export interface StoredIssue {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+}
+
 export interface FakeGitHub {
   url: string;
   requests: RecordedRequest[];
   comments: StoredComment[];
+  issues: StoredIssue[];
   /** Writes answer 403 "Resource not accessible by integration" (a fork pull request's token). */
   readOnly: boolean;
   /** The next this-many requests answer 502 (a transient error). */
@@ -45,6 +53,7 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
   const state = {
     requests: [] as RecordedRequest[],
     comments: [] as StoredComment[],
+    issues: [] as StoredIssue[],
     readOnly: false,
     failNext: 0,
     pullHeads: new Map<number, string>(),
@@ -96,6 +105,15 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
       const list = new RegExp(`^${prefix}/issues/(\\d+)/comments$`).exec(url.pathname);
       const one = new RegExp(`^${prefix}/issues/comments/(\\d+)$`).exec(url.pathname);
       const pull = new RegExp(`^${prefix}/pulls/(\\d+)$`).exec(url.pathname);
+      const issueList = url.pathname === `${prefix}/issues`;
+      const issueOne = new RegExp(`^${prefix}/issues/(\\d+)$`).exec(url.pathname);
+      const issueJson = (i: StoredIssue) => ({
+        number: i.number,
+        title: i.title,
+        body: i.body,
+        state: i.state,
+        html_url: `https://github.test/${owner}/${repo}/issues/${i.number}`,
+      });
       if (url.pathname === '/user' && req.method === 'GET') {
         if (state.tokenLogin === null) {
           return send(403, {
@@ -144,6 +162,28 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
         if (!comment) return send(404, { message: 'Not Found' });
         comment.body = String((body as { body?: string }).body);
         send(200, commentJson(comment));
+      } else if (issueList && req.method === 'GET') {
+        const perPage = Number(url.searchParams.get('per_page') ?? 30);
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const open = state.issues.filter((i) => i.state === (url.searchParams.get('state') ?? 'open'));
+        const more = page * perPage < open.length;
+        send(
+          200,
+          open.slice((page - 1) * perPage, page * perPage).map(issueJson),
+          more ? { link: `<${baseUrl}${prefix}/issues?page=${page + 1}>; rel="next"` } : {},
+        );
+      } else if (issueList && req.method === 'POST') {
+        if (state.readOnly) return forbidden();
+        const { title, body: text } = body as { title: string; body: string };
+        const issue: StoredIssue = { number: (nextId += 1), title, body: text, state: 'open' };
+        state.issues.push(issue);
+        send(201, issueJson(issue));
+      } else if (issueOne && req.method === 'PATCH') {
+        if (state.readOnly) return forbidden();
+        const issue = state.issues.find((i) => i.number === Number(issueOne[1]));
+        if (!issue) return send(404, { message: 'Not Found' });
+        Object.assign(issue, body as Partial<StoredIssue>);
+        send(200, issueJson(issue));
       } else if (pull && req.method === 'GET') {
         const head = state.pullHeads.get(Number(pull[1]));
         if (!head) return send(404, { message: 'Not Found' });
@@ -162,6 +202,9 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
     },
     get comments() {
       return state.comments;
+    },
+    get issues() {
+      return state.issues;
     },
     get readOnly() {
       return state.readOnly;

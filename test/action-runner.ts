@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions } from '../scripts/bundles.mjs';
 import { parse } from 'yaml';
+import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
+import type { SuiteInput } from '../src/suite/schema.ts';
 
 /**
  * Runs the Action the way the GitHub runner does: the bundled entry point as a node process with
@@ -115,4 +117,41 @@ export function explain(run: ActionRun): string {
     `exit ${run.exitCode}\n--- stdout (tail)\n${run.stdout.slice(-4000)}\n--- stderr\n${run.stderr.slice(-2000)}` +
     `\n--- summary (head)\n${run.summary.slice(0, 6000)}`
   );
+}
+
+/** The quick suite's point-select workload alone, short enough for a test: 1 s runs, no warmup. */
+export function quickSelectSuite(name: string, rounds: number, threads: number): SuiteInput {
+  const quickSelect = BUILTIN_SUITES.quick.workloads.find((w) => w.id === 'select');
+  if (!quickSelect) throw new Error('the quick suite has no select workload');
+  return {
+    name,
+    rounds,
+    maxRounds: rounds,
+    budgetMinutes: 2,
+    workloads: [
+      {
+        ...quickSelect,
+        threads,
+        warmupSec: 0,
+        options: { ...quickSelect.options, timeSec: 1 },
+      } as SuiteInput['workloads'][number],
+    ],
+  };
+}
+
+/** The MySQL inputs for a throwaway server (as a service container's would be set). */
+export function mysqlInputs(server: {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}): Record<string, string> {
+  return {
+    'mysql-host': server.host,
+    'mysql-port': String(server.port),
+    'mysql-user': server.user,
+    'mysql-password': server.password,
+    'mysql-database': server.database,
+  };
 }

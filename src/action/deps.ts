@@ -6,6 +6,8 @@ import type { Baseline } from '../verdict/baseline.ts';
 import type { Verdict } from '../verdict/compare.ts';
 import type { WorkloadResult } from './artifact.ts';
 import type { IssueCommentsApi } from './comment.ts';
+import type { IssuesApi } from './history-alert.ts';
+import type { DataBranchOptions, DataBranchOutcome } from './history-branch.ts';
 import type { InputSource } from './inputs.ts';
 
 /**
@@ -130,6 +132,12 @@ export interface Verdicts {
   writeBaseline(results: Results, path: string, meta: { commit?: string; date: string }): Promise<void>;
 }
 
+/** What mode history needs besides the rest: the data branch and the issues API. */
+export interface HistoryDeps {
+  appendToDataBranch(options: Omit<DataBranchOptions, 'exec'>): Promise<DataBranchOutcome>;
+  issues(token: string): IssuesApi;
+}
+
 export interface ActionDeps {
   core: ActionCore;
   github: GitHubContext;
@@ -144,4 +152,6 @@ export interface ActionDeps {
   tempDir(): Promise<string>;
   now(): Date;
   sleep(ms: number): Promise<void>;
+  /** Only mode history uses it; absent, that mode fails saying so. */
+  history?: HistoryDeps;
 }

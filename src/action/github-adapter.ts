@@ -3,6 +3,7 @@ import * as github from '@actions/github';
 import { z } from 'zod';
 import { errorMessage } from '../errors.ts';
 import type { ActionCore, GitHubApi, GitHubContext } from './deps.ts';
+import type { AlertIssue, IssuesApi } from './history-alert.ts';
 
 /**
  * The one module that imports @actions/*: it turns the runner's environment into the injected
@@ -149,6 +150,41 @@ export function githubApi(token: string, repository: string, env = process.env):
     async pullRequestHeadSha(pullNumber) {
       const response = await octokit.rest.pulls.get({ owner, repo, pull_number: pullNumber });
       return response.data.head.sha;
+    },
+  };
+}
+
+/** The repository's issues through Octokit (the history alert); GITHUB_API_URL is honoured. */
+export function githubIssues(token: string, repository: string, env = process.env): IssuesApi {
+  const [owner, repo] = repository.split('/');
+  if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
+  const octokit = github.getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
+  const toIssue = (i: { number: number; body?: string | null; html_url: string }): AlertIssue => ({
+    number: i.number,
+    body: i.body ?? '',
+    htmlUrl: i.html_url,
+  });
+  return {
+    async listOpenIssues(page, perPage) {
+      const response = await octokit.rest.issues.listForRepo({
+        owner,
+        repo,
+        state: 'open',
+        page,
+        per_page: perPage,
+      });
+      const link = String(response.headers.link ?? '');
+      // The issues list includes pull requests; an alert is never one.
+      const issues = response.data.filter((i) => !i.pull_request).map(toIssue);
+      return { issues, hasNextPage: /rel="next"/.test(link) };
+    },
+    async createIssue(title, body) {
+      return toIssue((await octokit.rest.issues.create({ owner, repo, title, body })).data);
+    },
+    async updateIssue(number, title, body) {
+      return toIssue(
+        (await octokit.rest.issues.update({ owner, repo, issue_number: number, title, body })).data,
+      );
     },
   };
 }

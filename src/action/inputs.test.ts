@@ -80,7 +80,10 @@ test('invalid inputs fail with the input name, what was expected and what was gi
     [{ 'mysql-port': '70000' }, /^input mysql-port: expected an integer 1-65535, got '70000'$/],
     [{ 'proxy-port': '-1' }, /^input proxy-port: expected an integer 1-65535, got '-1'$/],
     [{ 'mysql-ready-timeout': '1m' }, /^input mysql-ready-timeout: expected a whole number of seconds/],
-    [{ mode: 'gate' }, /^input mode: expected one of compare, update-baseline, comment, got 'gate'$/],
+    [
+      { mode: 'gate' },
+      /^input mode: expected one of compare, update-baseline, comment, history, got 'gate'$/,
+    ],
     [
       { 'comment-on-pr': 'yes' },
       /^input comment-on-pr: expected one of always, on-change, never, got 'yes'$/,

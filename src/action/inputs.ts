@@ -7,7 +7,7 @@ import { UsageError } from '../errors.ts';
  * read here and nowhere else (a test checks both directions and that the defaults agree).
  */
 
-export const MODES = ['compare', 'update-baseline', 'comment'] as const;
+export const MODES = ['compare', 'update-baseline', 'comment', 'history'] as const;
 export type Mode = (typeof MODES)[number];
 export const MEASURES = ['both', 'work', 'time'] as const;
 export type MeasureInput = (typeof MEASURES)[number];
@@ -38,6 +38,8 @@ export interface ActionConfig {
   commentOnPr: CommentPolicy;
   githubToken: string;
   resultsDir: string;
+  /** mode history: the data branch holding the store, and the points kept per suite. */
+  history: { branch: string; retention: number };
 }
 
 /** What the inputs reader needs from @actions/core (getInput returns '' for an unset input). */
@@ -116,6 +118,15 @@ export const INPUT_SPECS = {
   'comment-on-pr': spec('on-change', `one of ${COMMENT_POLICIES.join(', ')}`, z.enum(COMMENT_POLICIES)),
   'github-token': spec('${{ github.token }}', 'a GitHub token', text, true),
   'results-dir': spec('.athena-bench/results', 'a directory', nonEmpty),
+  'history-branch': spec(
+    'athena-bench-data',
+    'a branch name such as athena-bench-data',
+    z
+      .string()
+      .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/)
+      .refine((b) => !b.endsWith('/') && !b.endsWith('.lock')),
+  ),
+  'history-retention': spec('1000', 'a whole number of points 1-1000000', integer(1, 1_000_000)),
 } as const;
 
 export type InputName = keyof typeof INPUT_SPECS;
@@ -182,5 +193,6 @@ export function readActionConfig(source: InputSource): ActionConfig {
     // An unexpanded expression means the workflow ran the code outside a runner: no token.
     githubToken: githubToken.startsWith('${{') ? '' : githubToken,
     resultsDir: read('results-dir'),
+    history: { branch: read('history-branch'), retention: read('history-retention') },
   };
 }

@@ -13,6 +13,7 @@ import {
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
 import { VERDICT_MARK } from '../verdict/markdown.ts';
 import type { ActionDeps, BenchOutcome, ComparisonPlan, Verdict } from './deps.ts';
+import { recordHistory } from './history-mode.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
 
@@ -86,6 +87,26 @@ export async function run(deps: ActionDeps): Promise<ActionResult> {
         return result;
       case 'compare':
         await compare(deps, config, workdir, resultsDir, result, setOutput, fail);
+        return result;
+      case 'history':
+        await recordHistory(
+          deps,
+          config,
+          workdir,
+          {
+            prepare: () => prepareRun(deps, config, workdir, resultsDir),
+            bench: (suite) =>
+              step('the benchmark', CHECK_BENCH, () =>
+                deps.bench.run({
+                  ...benchRequestBase(config, workdir, resultsDir, suite),
+                  base: null,
+                  plan: { kind: 'none' },
+                }),
+              ),
+            step,
+          },
+          setOutput,
+        );
         return result;
     }
   } catch (error) {

@@ -5,10 +5,10 @@ import { z } from 'zod';
 import { AthenaBenchError, ExitCode, InfrastructureError, UsageError, errorMessage } from '../errors.ts';
 import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../results/schema.ts';
 import { baselineFromResults, loadBaseline, writeBaseline } from './baseline.ts';
-import { formatPath } from '../util/zodPath.ts';
 import { compareArms, compareToBaseline, exitCodeFor } from './compare.ts';
 import { renderHtmlReport } from './html.ts';
 import { renderComparisonMarkdown } from './markdown.ts';
+import { parseVersionedJson } from '../util/versionedJson.ts';
 
 export interface CommandIO {
   stdout: (s: string) => void;
@@ -55,19 +55,27 @@ Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
 --fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
 `;
 
+type FlagOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+
 /** Parses argv into known flags; unknown flags and stray arguments are usage errors. */
-function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>>(
+export function parse<T extends FlagOptions>(command: string, argv: string[], options: T) {
+  return parseCommandLine(command, argv, options, false).values;
+}
+
+/** parse() that also returns the positional arguments when `allowPositionals`. */
+export function parseCommandLine<T extends FlagOptions>(
   command: string,
   argv: string[],
   options: T,
+  allowPositionals: boolean,
 ) {
   try {
     return parseArgs({
       args: argv,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
-    }).values;
+      allowPositionals,
+    });
   } catch (error) {
     throw new UsageError(
       `athena-bench ${command}: ${errorMessage(error)} (see athena-bench ${command} --help)`,
@@ -75,7 +83,7 @@ function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?:
   }
 }
 
-function validate<S extends z.ZodType>(command: string, schema: S, values: unknown): z.infer<S> {
+export function validate<S extends z.ZodType>(command: string, schema: S, values: unknown): z.infer<S> {
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -89,7 +97,8 @@ function validate<S extends z.ZodType>(command: string, schema: S, values: unkno
   return parsed.data;
 }
 
-const requiredPath = (what: string) => z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+export const requiredPath = (what: string) =>
+  z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
 
 /** Reads and validates the results file of a complete run; errors name the file and the field. */
 export async function loadResultsFile(file: string): Promise<Results> {
@@ -99,42 +108,29 @@ export async function loadResultsFile(file: string): Promise<Results> {
   } catch (error) {
     throw new UsageError(`${file}: cannot read the results file (${errorMessage(error)})`);
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file}: not valid JSON (${errorMessage(error)})`);
-  }
-  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
-  if (version !== RESULTS_SCHEMA_VERSION) {
-    throw new UsageError(
-      `${file}: results schemaVersion ${JSON.stringify(version)} is not supported (expected ${RESULTS_SCHEMA_VERSION})`,
-    );
-  }
-  const parsed = ResultsSchema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${formatPath(i.path)}: ${i.message}`)
-      .join('; ');
-    throw new UsageError(`${file}: invalid results file: ${issues}`);
-  }
+  const results = parseVersionedJson(text, file, {
+    what: 'results',
+    version: RESULTS_SCHEMA_VERSION,
+    schema: ResultsSchema,
+  });
   // A failed run's samples are partial: judging or baselining them could turn a broken run into a pass.
-  if (parsed.data.status !== 'complete') {
+  if (results.status !== 'complete') {
     throw new InfrastructureError(
-      `${file}: the run it records failed (${parsed.data.failure ?? 'no reason recorded'}); there is nothing to compare`,
+      `${file}: the run it records failed (${results.failure ?? 'no reason recorded'}); there is nothing to compare`,
     );
   }
-  return parsed.data;
+  return results;
 }
 
 /** Runs a command body; maps errors to exit codes with one line on stderr. */
-async function guarded(command: string, io: CommandIO, body: () => Promise<number>): Promise<number> {
+export async function guarded(command: string, io: CommandIO, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (error) {
     if (error instanceof AthenaBenchError) {
-      io.stderr(`athena-bench ${command}: ${error.message}\n`);
+      // Flag errors already name the command (they are also thrown outside guarded()).
+      const prefix = `athena-bench ${command}: `;
+      io.stderr(`${error.message.startsWith(prefix) ? '' : prefix}${error.message}\n`);
       return error.exitCode;
     }
     io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error)}\n`);

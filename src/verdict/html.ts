@@ -29,7 +29,7 @@ function badge(v: Verdict | 'info', suffix = ''): string {
 
 const PER_ROUND_METRICS: MetricName[] = ['tps', 'latency_p95_ms', 'cpu_us_per_query', 'overhead_pct'];
 
-const STYLE = `
+export const REPORT_STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#1f2328;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 .summary{font-weight:600;margin:8px 0 12px}.warn{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px;margin:8px 0}
@@ -78,10 +78,15 @@ export function renderHtmlReport(
     const verdict = comparison?.workloads.find((v) => v.id === w.id);
     parts.push(workloadSection(results, w, verdict, comparison, sortedHistory));
   }
+  return htmlPage(title, REPORT_STYLE, parts);
+}
+
+/** A whole self-contained page: the title, inline CSS, and the body's parts. */
+export function htmlPage(title: string, style: string, parts: readonly string[]): string {
   return (
     '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-    `<title>${esc(title)}</title><style>${STYLE}</style></head><body>\n` +
+    `<title>${esc(title)}</title><style>${style}</style></head><body>\n` +
     parts.join('\n') +
     '\n</body></html>\n'
   );

@@ -25,7 +25,7 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return out;
 }
 
-function fmt(v: number): string {
+export function fmt(v: number): string {
   const a = Math.abs(v);
   if (a >= 10_000) return `${Number((v / 1000).toPrecision(3))}k`;
   if (a >= 100) return v.toFixed(0);
@@ -48,6 +48,17 @@ export interface Series {
   /** Points [x, y]; x is a round index or a history position. */
   points: [number, number][];
   color?: string;
+  /** Hover text of a point (default: "name: value"). */
+  pointTitle?: (x: number, y: number) => string;
+  /** Draw the line only, no dots (e.g. a step line of segment medians). */
+  lineOnly?: boolean;
+  dashed?: boolean;
+}
+
+/** A vertical line across the plot at x (e.g. a change point), with its hover text. */
+export interface Marker {
+  x: number;
+  title: string;
 }
 
 /** A line chart with dots: per-round values of each arm, or a trend over history. */
@@ -56,6 +67,7 @@ export function lineChart(opts: {
   yLabel: string;
   series: Series[];
   xLabels?: (x: number) => string;
+  markers?: Marker[];
   width?: number;
   height?: number;
 }): string {
@@ -71,7 +83,7 @@ export function lineChart(opts: {
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = all.map((p) => p[0]);
+  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0]!;
@@ -85,7 +97,12 @@ export function lineChart(opts: {
     body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
     body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt(t)}</text>`);
   }
-  const xValues = [...new Set(xs)].sort((a, b) => a - b);
+  for (const mk of opts.markers ?? []) {
+    body.push(
+      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`,
+    );
+  }
+  const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
   xValues.forEach((x, i) => {
     if (i % every !== 0) return;
@@ -102,12 +119,14 @@ export function lineChart(opts: {
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     if (pts.length > 1) {
       body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
+        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
       );
     }
+    if (s.lineOnly) return;
     for (const [x, y] of pts) {
+      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt(y)}`;
       body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${fmt(y)}`)}</title></circle>`,
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`,
       );
     }
   });

@@ -1,0 +1,108 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InfrastructureError } from '../errors.ts';
+import { parseHistory, appendPoints, historyFileName } from '../history/store.ts';
+import { HISTORY_SCHEMA_VERSION, type HistoryFile, type HistoryPoint } from '../history/schema.ts';
+import type { Exec } from '../util/exec.ts';
+
+/**
+ * The history kept in the repository itself, on a data branch holding one file per suite. An
+ * append is a commit built with git plumbing (no checkout, no work tree touched): fetch the branch,
+ * add the points to the suite's file, commit on top, push without force. A push rejected because
+ * another run pushed first is retried from the fetch, and appending is idempotent, so concurrent
+ * runs never lose a point and never duplicate one.
+ */
+
+export interface DataBranchOptions {
+  exec: Exec;
+  /** A clone of the repository whose remote holds the data branch. */
+  repoRoot: string;
+  remote: string;
+  branch: string;
+  suite: string;
+  points: HistoryPoint[];
+  retention: number;
+  message: string;
+  attempts: number;
+  sleep: (ms: number) => Promise<void>;
+  log: (line: string) => void;
+  /** Called after the commit is made and before it is pushed (tests use it to push first). */
+  beforePush?: () => Promise<void>;
+}
+
+export interface DataBranchOutcome {
+  /** The suite's history before this run's points, as last fetched. */
+  before: HistoryFile;
+  after: HistoryFile;
+  /** False when every point was already on the branch (nothing pushed). */
+  added: boolean;
+  commit: string | null;
+  attempts: number;
+}
+
+const IDENTITY = [
+  '-c',
+  'user.name=github-actions[bot]',
+  '-c',
+  'user.email=41898282+github-actions[bot]@users.noreply.github.com',
+];
+
+export async function appendToDataBranch(o: DataBranchOptions): Promise<DataBranchOutcome> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'history-index-'));
+  const env = { ...process.env, GIT_INDEX_FILE: path.join(scratch, 'index') };
+  const git = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
+    const result = await o.exec('git', ['-C', o.repoRoot, ...IDENTITY, ...args], {
+      timeoutMs: 120_000,
+      ...(extra.index ? { env } : {}),
+      ...(extra.stdin !== undefined ? { stdin: extra.stdin } : {}),
+    });
+    return { ok: result.exitCode === 0, out: result.stdout.trim(), err: result.stderr.trim() };
+  };
+  const must = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
+    const r = await git(args, extra);
+    if (!r.ok)
+      throw new InfrastructureError(`git ${args[0]} failed: ${r.err.split('\n').slice(-3).join(' ')}`);
+    return r.out;
+  };
+  const trackingRef = `refs/athena-bench/data/${o.branch}`;
+  const file = historyFileName(o.suite);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const fetched = await git(['fetch', '--no-tags', o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
+      if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
+        throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
+      }
+      const parent = fetched.ok ? await must(['rev-parse', trackingRef]) : null;
+      const shown = parent ? await git(['show', `${parent}:${file}`]) : { ok: false, out: '' };
+      const before: HistoryFile = shown.ok
+        ? parseHistory(shown.out, `${o.branch}/${file}`)
+        : { schemaVersion: HISTORY_SCHEMA_VERSION, kind: 'athena-bench-history', suite: o.suite, points: [] };
+      const outcome = appendPoints(before, o.points, o.retention);
+      if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt };
+      const blob = await must(['hash-object', '-w', '--stdin'], {
+        stdin: `${JSON.stringify(outcome.history, null, 1)}\n`,
+      });
+      await must(parent ? ['read-tree', parent] : ['read-tree', '--empty'], { index: true });
+      await must(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`], { index: true });
+      const tree = await must(['write-tree'], { index: true });
+      const commit = await must(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', o.message]);
+      await o.beforePush?.();
+      const pushed = await git(['push', '--quiet', o.remote, `${commit}:refs/heads/${o.branch}`]);
+      if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt };
+      const rejected = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
+        pushed.err,
+      );
+      if (!rejected || attempt >= o.attempts) {
+        throw new InfrastructureError(
+          `git push to ${o.branch} failed${rejected ? ` ${attempt} times (other runs kept pushing first)` : ''}: ${pushed.err}`,
+        );
+      }
+      const wait = Math.min(8000, 250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 250));
+      o.log(`The data branch ${o.branch} moved meanwhile (push rejected); retrying in ${wait} ms.`);
+      await o.sleep(wait);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
