@@ -4,7 +4,7 @@ import { InfrastructureError } from '../errors.ts';
 import type { Exec } from '../util/exec.ts';
 import { probeMysqlHandshake } from './handshake.ts';
 import { realFetcher, type Fetcher } from './prometheus.ts';
-import { signalGroup, trackGroup, untrackGroup } from '../util/processGroups.ts';
+import { signalGroup, trackGroup, untrackGroup, waitGroupGone } from '../util/processGroups.ts';
 
 /** How many log lines a failure message quotes. */
 export const LOG_TAIL_LINES = 50;
@@ -144,15 +144,20 @@ export class ProxyProcess {
     );
   }
 
-  /** SIGTERM to the group, SIGKILL after graceMs; resolves once the shell has exited. */
+  /**
+   * SIGTERM to the group, SIGKILL after graceMs; resolves once every process of the group is gone
+   * (so its port is free for whatever starts next), or graceMs after the shell exited.
+   */
   async stop(graceMs = 5000): Promise<void> {
     this.stopping = true;
-    if (this.exitInfo !== null) return;
     const pid = this.pid;
-    signalGroup(pid, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
-    await this.waitExit();
-    clearTimeout(timer);
+    if (this.exitInfo === null) {
+      signalGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+      await this.waitExit();
+      clearTimeout(timer);
+    }
+    if (pid > 0) await waitGroupGone(pid, graceMs);
   }
 }
 

@@ -15,6 +15,30 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether any process of the group led by pid is still there. */
+export function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Resolves once every process of the group has exited (true), or after timeoutMs (false). A
+ * shell's exit does not mean its children are gone: a proxy being torn down (valgrind writing its
+ * last profile, a large heap unmapped) still holds its port for a moment.
+ */
+export async function waitGroupGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
 /** Remembers a group to kill if this process exits before it does. */
 export function trackGroup(pid: number): void {
   if (!exitHookInstalled) {
