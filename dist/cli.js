@@ -5964,7 +5964,7 @@ var require_umd = __commonJS({
           return this.not().add(ONE);
         };
         LongPrototype.neg = LongPrototype.negate;
-        LongPrototype.add = function add(addend) {
+        LongPrototype.add = function add2(addend) {
           if (!isLong(addend)) addend = fromValue(addend);
           var a48 = this.high >>> 16;
           var a32 = this.high & 65535;
@@ -10199,17 +10199,17 @@ var require_string = __commonJS({
         switch (encoding) {
           case "utf8":
           case "utf-8": {
-            const short = shortAscii(buffer, start, end - start);
-            return short !== null ? short : buffer.utf8Slice(start, end);
+            const short2 = shortAscii(buffer, start, end - start);
+            return short2 !== null ? short2 : buffer.utf8Slice(start, end);
           }
           case "latin1":
           case "binary": {
-            const short = shortAscii(buffer, start, end - start);
-            return short !== null ? short : buffer.latin1Slice(start, end);
+            const short2 = shortAscii(buffer, start, end - start);
+            return short2 !== null ? short2 : buffer.latin1Slice(start, end);
           }
           case "ascii": {
-            const short = shortAscii(buffer, start, end - start);
-            return short !== null ? short : buffer.asciiSlice(start, end);
+            const short2 = shortAscii(buffer, start, end - start);
+            return short2 !== null ? short2 : buffer.asciiSlice(start, end);
           }
           default:
             break;
@@ -10784,7 +10784,7 @@ var require_packet = __commonJS({
           }
           let y = 0;
           let m = 0;
-          let d = 0;
+          let d2 = 0;
           let H = 0;
           let M = 0;
           let S = 0;
@@ -10792,7 +10792,7 @@ var require_packet = __commonJS({
           if (length > 3) {
             y = this.readInt16();
             m = this.readInt8();
-            d = this.readInt8();
+            d2 = this.readInt8();
           }
           if (length > 6) {
             H = this.readInt8();
@@ -10802,13 +10802,13 @@ var require_packet = __commonJS({
           if (length > 10) {
             ms = this.readInt32() / 1e3;
           }
-          if (y + m + d + H + M + S + ms === 0) {
+          if (y + m + d2 + H + M + S + ms === 0) {
             return /* @__PURE__ */ new Date(NaN);
           }
           if (timezone === "Z") {
-            return new Date(Date.UTC(y, m - 1, d, H, M, S, ms));
+            return new Date(Date.UTC(y, m - 1, d2, H, M, S, ms));
           }
-          return localDate(y, m, d, H, M, S, ms);
+          return localDate(y, m, d2, H, M, S, ms);
         }
         let str = this.readDateTimeString(6, "T", null);
         if (str.startsWith(ZERO_DATE)) {
@@ -10823,7 +10823,7 @@ var require_packet = __commonJS({
         const length = this.readInt8();
         let y = 0;
         let m = 0;
-        let d = 0;
+        let d2 = 0;
         let H = 0;
         let M = 0;
         let S = 0;
@@ -10832,8 +10832,8 @@ var require_packet = __commonJS({
         if (length > 3) {
           y = this.readInt16();
           m = this.readInt8();
-          d = this.readInt8();
-          str = [leftPad(4, y), leftPad(2, m), leftPad(2, d)].join("-");
+          d2 = this.readInt8();
+          str = [leftPad(4, y), leftPad(2, m), leftPad(2, d2)].join("-");
         }
         if (length > 6) {
           H = this.readInt8();
@@ -10867,13 +10867,13 @@ var require_packet = __commonJS({
           return "00:00:00";
         }
         const sign = this.readInt8() ? -1 : 1;
-        let d = 0;
+        let d2 = 0;
         let H = 0;
         let M = 0;
         let S = 0;
         let ms = 0;
         if (length > 6) {
-          d = this.readInt32();
+          d2 = this.readInt32();
           H = this.readInt8();
           M = this.readInt8();
           S = this.readInt8();
@@ -10882,14 +10882,14 @@ var require_packet = __commonJS({
           ms = this.readInt32();
         }
         if (convertTtoMs) {
-          H += d * 24;
+          H += d2 * 24;
           M += H * 60;
           S += M * 60;
           ms += S * 1e3;
           ms *= sign;
           return ms;
         }
-        return (sign === -1 ? "-" : "") + [leftPad(2, d * 24 + H), leftPad(2, M), leftPad(2, S)].join(":") + (ms ? `.${leftPad(6, ms)}`.replace(/0+$/, "") : "");
+        return (sign === -1 ? "-" : "") + [leftPad(2, d2 * 24 + H), leftPad(2, M), leftPad(2, S)].join(":") + (ms ? `.${leftPad(6, ms)}`.replace(/0+$/, "") : "");
       }
       readLengthCodedString(encoding) {
         const len = this.readLengthCodedNumber();
@@ -11161,15 +11161,15 @@ var require_packet = __commonJS({
         this.offset++;
         const m = this.parseInt(2);
         this.offset++;
-        const d = this.parseInt(2);
+        const d2 = this.parseInt(2);
         if (!timezone || timezone === "local") {
-          return localDate(y, m, d, 0, 0, 0, 0);
+          return localDate(y, m, d2, 0, 0, 0, 0);
         }
         if (timezone === "Z") {
-          return new Date(Date.UTC(y, m - 1, d));
+          return new Date(Date.UTC(y, m - 1, d2));
         }
         return /* @__PURE__ */ new Date(
-          `${leftPad(4, y)}-${leftPad(2, m)}-${leftPad(2, d)}T00:00:00${timezone}`
+          `${leftPad(4, y)}-${leftPad(2, m)}-${leftPad(2, d2)}T00:00:00${timezone}`
         );
       }
       parseDateTime(timezone) {
@@ -11182,8 +11182,8 @@ var require_packet = __commonJS({
         if (len >= 19 && b[s + 4] === minus && b[s + 7] === minus && b[s + 13] === colon && b[s + 16] === colon) {
           const y = (b[s] - 48) * 1e3 + (b[s + 1] - 48) * 100 + (b[s + 2] - 48) * 10 + (b[s + 3] - 48);
           const mo = (b[s + 5] - 48) * 10 + (b[s + 6] - 48);
-          const d = (b[s + 8] - 48) * 10 + (b[s + 9] - 48);
-          if (mo === 0 || d === 0 || mo > 12 || d > 31) {
+          const d2 = (b[s + 8] - 48) * 10 + (b[s + 9] - 48);
+          if (mo === 0 || d2 === 0 || mo > 12 || d2 > 31) {
             this.offset += len;
             return /* @__PURE__ */ new Date(NaN);
           }
@@ -11205,9 +11205,9 @@ var require_packet = __commonJS({
           }
           this.offset += len;
           if (!timezone || timezone === "local") {
-            return localDate(y, mo, d, h, mi, se, ms);
+            return localDate(y, mo, d2, h, mi, se, ms);
           }
-          const utc = Date.UTC(y, mo - 1, d, h, mi, se, ms);
+          const utc = Date.UTC(y, mo - 1, d2, h, mi, se, ms);
           if (timezone === "Z") {
             return new Date(utc);
           }
@@ -11436,30 +11436,30 @@ var require_packet = __commonJS({
         this.offset += 4;
         return this.offset;
       }
-      writeDate(d, timezone) {
+      writeDate(d2, timezone) {
         this.buffer.writeUInt8(11, this.offset);
         if (!timezone || timezone === "local") {
-          this.buffer.writeUInt16LE(d.getFullYear(), this.offset + 1);
-          this.buffer.writeUInt8(d.getMonth() + 1, this.offset + 3);
-          this.buffer.writeUInt8(d.getDate(), this.offset + 4);
-          this.buffer.writeUInt8(d.getHours(), this.offset + 5);
-          this.buffer.writeUInt8(d.getMinutes(), this.offset + 6);
-          this.buffer.writeUInt8(d.getSeconds(), this.offset + 7);
-          this.buffer.writeUInt32LE(d.getMilliseconds() * 1e3, this.offset + 8);
+          this.buffer.writeUInt16LE(d2.getFullYear(), this.offset + 1);
+          this.buffer.writeUInt8(d2.getMonth() + 1, this.offset + 3);
+          this.buffer.writeUInt8(d2.getDate(), this.offset + 4);
+          this.buffer.writeUInt8(d2.getHours(), this.offset + 5);
+          this.buffer.writeUInt8(d2.getMinutes(), this.offset + 6);
+          this.buffer.writeUInt8(d2.getSeconds(), this.offset + 7);
+          this.buffer.writeUInt32LE(d2.getMilliseconds() * 1e3, this.offset + 8);
         } else {
           if (timezone !== "Z") {
             const offset = (timezone[0] === "-" ? -1 : 1) * (parseInt(timezone.substring(1, 3), 10) * 60 + parseInt(timezone.substring(4), 10));
             if (offset !== 0) {
-              d = new Date(d.getTime() + 6e4 * offset);
+              d2 = new Date(d2.getTime() + 6e4 * offset);
             }
           }
-          this.buffer.writeUInt16LE(d.getUTCFullYear(), this.offset + 1);
-          this.buffer.writeUInt8(d.getUTCMonth() + 1, this.offset + 3);
-          this.buffer.writeUInt8(d.getUTCDate(), this.offset + 4);
-          this.buffer.writeUInt8(d.getUTCHours(), this.offset + 5);
-          this.buffer.writeUInt8(d.getUTCMinutes(), this.offset + 6);
-          this.buffer.writeUInt8(d.getUTCSeconds(), this.offset + 7);
-          this.buffer.writeUInt32LE(d.getUTCMilliseconds() * 1e3, this.offset + 8);
+          this.buffer.writeUInt16LE(d2.getUTCFullYear(), this.offset + 1);
+          this.buffer.writeUInt8(d2.getUTCMonth() + 1, this.offset + 3);
+          this.buffer.writeUInt8(d2.getUTCDate(), this.offset + 4);
+          this.buffer.writeUInt8(d2.getUTCHours(), this.offset + 5);
+          this.buffer.writeUInt8(d2.getUTCMinutes(), this.offset + 6);
+          this.buffer.writeUInt8(d2.getUTCSeconds(), this.offset + 7);
+          this.buffer.writeUInt32LE(d2.getUTCMilliseconds() * 1e3, this.offset + 8);
         }
         this.offset += 12;
       }
@@ -15772,8 +15772,8 @@ var require_generate_function = __commonJS({
       s: function(s) {
         return "" + s;
       },
-      d: function(d) {
-        return "" + Number(d);
+      d: function(d2) {
+        return "" + Number(d2);
       },
       o: function(o) {
         return JSON.stringify(o);
@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path16) {
+      _streamLocalInfile(connection, path19) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path16);
+          this._localStream = this._streamFactory(path19);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path16} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path19} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path16) {
-      const ctrl = callVisitor(key, node2, visitor, path16);
+    function visit_(key, node2, visitor, path19) {
+      const ctrl = callVisitor(key, node2, visitor, path19);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path16, ctrl);
-        return visit_(key, ctrl, visitor, path16);
+        replaceNode(key, path19, ctrl);
+        return visit_(key, ctrl, visitor, path19);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path16 = Object.freeze(path16.concat(node2));
+          path19 = Object.freeze(path19.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path16);
+            const ci = visit_(i, node2.items[i], visitor, path19);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path16 = Object.freeze(path16.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path16);
+          path19 = Object.freeze(path19.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path19);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path16);
+          const cv = visit_("value", node2.value, visitor, path19);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path16) {
-      const ctrl = await callVisitor(key, node2, visitor, path16);
+    async function visitAsync_(key, node2, visitor, path19) {
+      const ctrl = await callVisitor(key, node2, visitor, path19);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path16, ctrl);
-        return visitAsync_(key, ctrl, visitor, path16);
+        replaceNode(key, path19, ctrl);
+        return visitAsync_(key, ctrl, visitor, path19);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path16 = Object.freeze(path16.concat(node2));
+          path19 = Object.freeze(path19.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path16);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path19);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path16 = Object.freeze(path16.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path16);
+          path19 = Object.freeze(path19.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path19);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path16);
+          const cv = await visitAsync_("value", node2.value, visitor, path19);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path16) {
+    function callVisitor(key, node2, visitor, path19) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path16);
+        return visitor(key, node2, path19);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path16);
+        return visitor.Map?.(key, node2, path19);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path16);
+        return visitor.Seq?.(key, node2, path19);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path16);
+        return visitor.Pair?.(key, node2, path19);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path16);
+        return visitor.Scalar?.(key, node2, path19);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path16);
+        return visitor.Alias?.(key, node2, path19);
       return void 0;
     }
-    function replaceNode(key, path16, node2) {
-      const parent = path16[path16.length - 1];
+    function replaceNode(key, path19, node2) {
+      const parent = path19[path19.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path16, value) {
+    function collectionFromPath(schema, path19, value) {
       let v = value;
-      for (let i = path16.length - 1; i >= 0; --i) {
-        const k = path16[i];
+      for (let i = path19.length - 1; i >= 0; --i) {
+        const k = path19[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path16) => path16 == null || typeof path16 === "object" && !!path16[Symbol.iterator]().next().done;
+    var isEmptyPath = (path19) => path19 == null || typeof path19 === "object" && !!path19[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path16, value) {
-        if (isEmptyPath(path16))
+      addIn(path19, value) {
+        if (isEmptyPath(path19))
           this.add(value);
         else {
-          const [key, ...rest] = path16;
+          const [key, ...rest] = path19;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path16) {
-        const [key, ...rest] = path16;
+      deleteIn(path19) {
+        const [key, ...rest] = path19;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path16, keepScalar) {
-        const [key, ...rest] = path16;
+      getIn(path19, keepScalar) {
+        const [key, ...rest] = path19;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path16) {
-        const [key, ...rest] = path16;
+      hasIn(path19) {
+        const [key, ...rest] = path19;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path16, value) {
-        const [key, ...rest] = path16;
+      setIn(path19, value) {
+        const [key, ...rest] = path19;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -23009,7 +23009,7 @@ var require_YAMLMap = __commonJS({
       static from(schema, obj, ctx) {
         const { keepUndefined, replacer } = ctx;
         const map2 = new this(schema);
-        const add = (key, value) => {
+        const add2 = (key, value) => {
           if (typeof replacer === "function")
             value = replacer.call(obj, key, value);
           else if (Array.isArray(replacer) && !replacer.includes(key))
@@ -23019,10 +23019,10 @@ var require_YAMLMap = __commonJS({
         };
         if (obj instanceof Map) {
           for (const [key, value] of obj)
-            add(key, value);
+            add2(key, value);
         } else if (obj && typeof obj === "object") {
           for (const key of Object.keys(obj))
-            add(key, obj[key]);
+            add2(key, obj[key]);
         }
         if (typeof schema.sortMapEntries === "function") {
           map2.items.sort(schema.sortMapEntries);
@@ -23354,8 +23354,8 @@ var require_stringifyNumber = __commonJS({
           i = n.length;
           n += ".";
         }
-        let d = minFractionDigits - (n.length - i - 1);
-        while (d-- > 0)
+        let d2 = minFractionDigits - (n.length - i - 1);
+        while (d2-- > 0)
           n += "0";
       }
       return n;
@@ -24094,10 +24094,10 @@ var require_timestamp = __commonJS({
         let date5 = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
         const tz = match[8];
         if (tz && tz !== "Z") {
-          let d = parseSexagesimal(tz, false);
-          if (Math.abs(d) < 30)
-            d *= 60;
-          date5 -= 6e4 * d;
+          let d2 = parseSexagesimal(tz, false);
+          if (Math.abs(d2) < 30)
+            d2 *= 60;
+          date5 -= 6e4 * d2;
         }
         return new Date(date5);
       },
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path16, value) {
+      addIn(path19, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path16, value);
+          this.contents.addIn(path19, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path16) {
-        if (Collection.isEmptyPath(path16)) {
+      deleteIn(path19) {
+        if (Collection.isEmptyPath(path19)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path16) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path19) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path16, keepScalar) {
-        if (Collection.isEmptyPath(path16))
+      getIn(path19, keepScalar) {
+        if (Collection.isEmptyPath(path19))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path16, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path19, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path16) {
-        if (Collection.isEmptyPath(path16))
+      hasIn(path19) {
+        if (Collection.isEmptyPath(path19))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path16) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path19) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path16, value) {
-        if (Collection.isEmptyPath(path16)) {
+      setIn(path19, value) {
+        if (Collection.isEmptyPath(path19)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path16), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path19), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path16, value);
+          this.contents.setIn(path19, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path16) => {
+    visit2.itemAtPath = (cst, path19) => {
       let item = cst;
-      for (const [field2, index] of path16) {
+      for (const [field2, index] of path19) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path16) => {
-      const parent = visit2.itemAtPath(cst, path16.slice(0, -1));
-      const field2 = path16[path16.length - 1][0];
+    visit2.parentCollection = (cst, path19) => {
+      const parent = visit2.itemAtPath(cst, path19.slice(0, -1));
+      const field2 = path19[path19.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path16, item, visitor) {
-      let ctrl = visitor(item, path16);
+    function _visit(path19, item, visitor) {
+      let ctrl = visitor(item, path19);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path16.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path19.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path16);
+            ctrl = ctrl(item, path19);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path16) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path19) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path15 from "node:path";
+import path18 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -28362,8 +28362,7 @@ function errorMessage(error62) {
   return error62 instanceof Error ? error62.message : String(error62);
 }
 
-// src/cli/run.ts
-import { existsSync as existsSync5, mkdirSync as mkdirSync4, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+// src/cli/calibrate.ts
 import path13 from "node:path";
 import { parseArgs } from "node:util";
 
@@ -29184,10 +29183,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path16) {
-  if (!path16)
+function getElementAtPath(obj, path19) {
+  if (!path19)
     return obj;
-  return path16.reduce((acc, key) => acc?.[key], obj);
+  return path19.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29527,11 +29526,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path16, issues) {
+function prefixIssues(path19, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path16);
+    iss.path.unshift(path19);
     return iss;
   });
 }
@@ -29541,10 +29540,10 @@ function unwrapMessage(message) {
 function sizeCaps(defChecks) {
   const caps = [];
   for (const ch of defChecks ?? []) {
-    const d = ch._zod.def;
-    if (!/_(length|size)$|_equals$/.test(d.check))
+    const d2 = ch._zod.def;
+    if (!/_(length|size)$|_equals$/.test(d2.check))
       break;
-    const max = d.maximum ?? d.length ?? d.size;
+    const max = d2.maximum ?? d2.length ?? d2.size;
     if (max >= 0)
       caps.push([max, ch]);
   }
@@ -29993,16 +29992,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path16 = []) => {
+  const processError = (error63, path19 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path16, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else {
-        const fullpath = [...path16, ...issue2.path];
+        const fullpath = [...path19, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30041,17 +30040,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path16 = []) => {
+  const processError = (error63, path19 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path16, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else {
-        const fullpath = [...path16, ...issue2.path];
+        const fullpath = [...path19, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30090,8 +30089,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path16 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path16) {
+  const path19 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path19) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -33201,12 +33200,12 @@ function leafPattern(schema) {
   let minimum;
   let maximum;
   for (const ch of def.checks ?? []) {
-    const d = ch._zod.def;
-    if (d.pattern)
-      pattern = d.pattern;
-    isInt || (isInt = !!d.format?.includes("int"));
-    const lo = d.minimum ?? d.length;
-    const hi = d.maximum ?? d.length;
+    const d2 = ch._zod.def;
+    if (d2.pattern)
+      pattern = d2.pattern;
+    isInt || (isInt = !!d2.format?.includes("int"));
+    const lo = d2.minimum ?? d2.length;
+    const hi = d2.maximum ?? d2.length;
     if (lo !== void 0 && (minimum === void 0 || lo > minimum))
       minimum = lo;
     if (hi !== void 0 && (maximum === void 0 || hi < maximum))
@@ -33367,10 +33366,10 @@ var $ZodPromise = /* @__PURE__ */ $constructor("$ZodPromise", (inst, def) => {
 var $ZodLazy = /* @__PURE__ */ $constructor("$ZodLazy", (inst, def) => {
   $ZodType.init(inst, def);
   defineLazy(inst._zod, "innerType", () => {
-    const d = def;
-    if (!d._cachedInner)
-      d._cachedInner = def.getter();
-    return d._cachedInner;
+    const d2 = def;
+    if (!d2._cachedInner)
+      d2._cachedInner = def.getter();
+    return d2._cachedInner;
   });
   defineLazyInternal(inst, "pattern", (zod) => zod.innerType?._zod?.pattern);
   defineLazyInternal(inst, "propValues", (zod) => zod.innerType?._zod?.propValues);
@@ -42087,16 +42086,16 @@ function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
     if (propSchema._zod.optin !== void 0) {
       const outputVar2 = newVar(ctx);
       doc.write(`let ${outputVar2} = (() => {`);
-      doc.indented((d) => {
-        const outputAccessor = compileChild(d, ctx, propSchema, inputVar);
-        d.write(`return ${outputAccessor};`);
+      doc.indented((d2) => {
+        const outputAccessor = compileChild(d2, ctx, propSchema, inputVar);
+        d2.write(`return ${outputAccessor};`);
       });
       doc.write(`})();`);
       if (propSchema._zod.optout === "optional") {
         doc.write(`if (${outputVar2} === INVALID) {`);
-        doc.indented((d) => {
-          d.write(`if (${kx} in ${accessor}) return INVALID;`);
-          d.write(`${outputVar2} = undefined;`);
+        doc.indented((d2) => {
+          d2.write(`if (${kx} in ${accessor}) return INVALID;`);
+          d2.write(`${outputVar2} = undefined;`);
         });
         doc.write(`}`);
       } else {
@@ -42119,8 +42118,8 @@ function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
     if (catchallType === "never") {
       const condition = keys.map((k) => `k !== ${esc(k)}`).join(" && ") || "true";
       doc.write(`for (const k in ${accessor}) {`);
-      doc.indented((d) => {
-        d.write(`if (${condition}) return INVALID;`);
+      doc.indented((d2) => {
+        d2.write(`if (${condition}) return INVALID;`);
       });
       doc.write(`}`);
     } else if ((catchallType === "unknown" || catchallType === "any") && !catchall._zod.def.checks?.length) {
@@ -42135,13 +42134,13 @@ function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
     if (unknownKeysMode === "schema") {
       const knownSet = keys.length > 0 ? addConstant(ctx, new Set(keys)) : null;
       doc.write(`for (const k in ${accessor}) {`);
-      doc.indented((d) => {
-        d.write(`if (k === "__proto__") continue;`);
+      doc.indented((d2) => {
+        d2.write(`if (k === "__proto__") continue;`);
         if (knownSet)
-          d.write(`if (${knownSet}.has(k)) continue;`);
+          d2.write(`if (${knownSet}.has(k)) continue;`);
         const valVar = newVar(ctx);
-        d.write(`const ${valVar} = ${accessor}[k];`);
-        compileChild(d, ctx, catchall, valVar, false);
+        d2.write(`const ${valVar} = ${accessor}[k];`);
+        compileChild(d2, ctx, catchall, valVar, false);
       });
       doc.write(`}`);
     }
@@ -42167,17 +42166,17 @@ function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
   if (unknownKeysMode !== "none") {
     const knownSet = keys.length > 0 ? addConstant(ctx, new Set(keys)) : null;
     doc.write(`for (const k in ${accessor}) {`);
-    doc.indented((d) => {
-      d.write(`if (k === "__proto__") continue;`);
+    doc.indented((d2) => {
+      d2.write(`if (k === "__proto__") continue;`);
       if (knownSet)
-        d.write(`if (${knownSet}.has(k)) continue;`);
+        d2.write(`if (${knownSet}.has(k)) continue;`);
       if (unknownKeysMode === "passthrough") {
-        d.write(`${outputVar}[k] = ${accessor}[k];`);
+        d2.write(`${outputVar}[k] = ${accessor}[k];`);
       } else {
         const valVar = newVar(ctx);
-        d.write(`const ${valVar} = ${accessor}[k];`);
-        const catchallOut = compileChild(d, ctx, catchall, valVar);
-        d.write(`${outputVar}[k] = ${catchallOut};`);
+        d2.write(`const ${valVar} = ${accessor}[k];`);
+        const catchallOut = compileChild(d2, ctx, catchall, valVar);
+        d2.write(`${outputVar}[k] = ${catchallOut};`);
       }
     });
     doc.write(`}`);
@@ -42194,19 +42193,19 @@ function generateOptionalCheck(doc, ctx, schema, accessor, buildsValue = true) {
     const branchVar = newVar(ctx);
     doc.write(`let ${outputVar2};`);
     doc.write(`if (${accessor} === undefined) {`);
-    doc.indented((d) => {
-      d.write(`const ${branchVar} = (() => {`);
-      d.indented((d2) => {
-        const innerOutput = generateCheck(d2, ctx, def.innerType, accessor);
-        d2.write(`return ${innerOutput};`);
+    doc.indented((d2) => {
+      d2.write(`const ${branchVar} = (() => {`);
+      d2.indented((d22) => {
+        const innerOutput = generateCheck(d22, ctx, def.innerType, accessor);
+        d22.write(`return ${innerOutput};`);
       });
-      d.write(`})();`);
-      d.write(`if (${branchVar} !== INVALID) ${outputVar2} = ${branchVar};`);
+      d2.write(`})();`);
+      d2.write(`if (${branchVar} !== INVALID) ${outputVar2} = ${branchVar};`);
     });
     doc.write(`} else {`);
-    doc.indented((d) => {
-      const innerOutput = generateCheck(d, ctx, def.innerType, accessor);
-      d.write(`${outputVar2} = ${innerOutput};`);
+    doc.indented((d2) => {
+      const innerOutput = generateCheck(d2, ctx, def.innerType, accessor);
+      d2.write(`${outputVar2} = ${innerOutput};`);
     });
     doc.write(`}`);
     return outputVar2;
@@ -42215,10 +42214,10 @@ function generateOptionalCheck(doc, ctx, schema, accessor, buildsValue = true) {
   if (outputVar)
     doc.write(`let ${outputVar};`);
   doc.write(`if (${accessor} !== undefined) {`);
-  doc.indented((d) => {
-    const innerOutput = generateCheck(d, ctx, def.innerType, accessor, buildsValue);
+  doc.indented((d2) => {
+    const innerOutput = generateCheck(d2, ctx, def.innerType, accessor, buildsValue);
     if (outputVar && innerOutput !== null)
-      d.write(`${outputVar} = ${innerOutput};`);
+      d2.write(`${outputVar} = ${innerOutput};`);
   });
   doc.write(`}`);
   return outputVar;
@@ -42341,10 +42340,10 @@ function generateNullableCheck(doc, ctx, schema, accessor, buildsValue = true) {
   if (outputVar)
     doc.write(`let ${outputVar} = null;`);
   doc.write(`if (${accessor} !== null) {`);
-  doc.indented((d) => {
-    const innerOutput = generateCheck(d, ctx, def.innerType, accessor, buildsValue);
+  doc.indented((d2) => {
+    const innerOutput = generateCheck(d2, ctx, def.innerType, accessor, buildsValue);
     if (outputVar && innerOutput !== null)
-      d.write(`${outputVar} = ${innerOutput};`);
+      d2.write(`${outputVar} = ${innerOutput};`);
   });
   doc.write(`}`);
   return outputVar;
@@ -42364,11 +42363,11 @@ function generateArrayCheck(doc, ctx, schema, accessor, buildsValue = true) {
   if (outputVar)
     doc.write(`const ${outputVar} = new Array(${accessor}.length);`);
   doc.write(`for (let ${iVar} = 0; ${iVar} < ${accessor}.length; ${iVar}++) {`);
-  doc.indented((d) => {
-    d.write(`const ${elemVar} = ${accessor}[${iVar}];`);
-    const elemOutput = compileChild(d, ctx, def.element, elemVar, buildsValue);
+  doc.indented((d2) => {
+    d2.write(`const ${elemVar} = ${accessor}[${iVar}];`);
+    const elemOutput = compileChild(d2, ctx, def.element, elemVar, buildsValue);
     if (outputVar && elemOutput !== null)
-      d.write(`${outputVar}[${iVar}] = ${elemOutput};`);
+      d2.write(`${outputVar}[${iVar}] = ${elemOutput};`);
   });
   doc.write(`}`);
   return outputVar;
@@ -42435,21 +42434,21 @@ function generateDefaultCheck(doc, ctx, schema, accessor) {
     const cloneFn = addConstant(ctx, shallowClone);
     doc.write(`let ${outputVar};`);
     doc.write(`if (${accessor} === undefined) {`);
-    doc.indented((d) => {
-      d.write(`${outputVar} = ${cloneFn}(${defaultFn}());`);
+    doc.indented((d2) => {
+      d2.write(`${outputVar} = ${cloneFn}(${defaultFn}());`);
     });
     doc.write(`} else {`);
-    doc.indented((d) => {
-      const innerOutput = generateCheck(d, ctx, def.innerType, accessor);
-      d.write(`${outputVar} = ${innerOutput} === undefined ? ${cloneFn}(${defaultFn}()) : ${innerOutput};`);
+    doc.indented((d2) => {
+      const innerOutput = generateCheck(d2, ctx, def.innerType, accessor);
+      d2.write(`${outputVar} = ${innerOutput} === undefined ? ${cloneFn}(${defaultFn}()) : ${innerOutput};`);
     });
     doc.write(`}`);
   } else {
     doc.write(`let ${outputVar};`);
     doc.write(`if (${accessor} !== undefined) {`);
-    doc.indented((d) => {
-      const innerOutput = generateCheck(d, ctx, def.innerType, accessor);
-      d.write(`${outputVar} = ${innerOutput};`);
+    doc.indented((d2) => {
+      const innerOutput = generateCheck(d2, ctx, def.innerType, accessor);
+      d2.write(`${outputVar} = ${innerOutput};`);
     });
     doc.write(`}`);
   }
@@ -42481,33 +42480,33 @@ function generateTupleCheck(doc, ctx, schema, accessor) {
     const itemSchema = items[i];
     if (i >= optoutStart) {
       doc.write(`if (${outputVar}.length === ${i}) {`);
-      doc.indented((d) => {
-        d.write(`if (${i} < ${accessor}.length) {`);
-        d.indented((d2) => {
+      doc.indented((d2) => {
+        d2.write(`if (${i} < ${accessor}.length) {`);
+        d2.indented((d22) => {
           const elemVar = newVar(ctx);
-          d2.write(`const ${elemVar} = ${accessor}[${i}];`);
-          const elemOutput = compileChild(d2, ctx, itemSchema, elemVar);
-          d2.write(`${outputVar}[${i}] = ${elemOutput};`);
+          d22.write(`const ${elemVar} = ${accessor}[${i}];`);
+          const elemOutput = compileChild(d22, ctx, itemSchema, elemVar);
+          d22.write(`${outputVar}[${i}] = ${elemOutput};`);
         });
-        d.write(`} else {`);
-        d.indented((d2) => {
+        d2.write(`} else {`);
+        d2.indented((d22) => {
           if (dropsWhenAbsent(itemSchema)) {
-            d2.write(`${outputVar}.length = ${i};`);
+            d22.write(`${outputVar}.length = ${i};`);
             return;
           }
           const elemVar = newVar(ctx);
           const branchVar = newVar(ctx);
-          d2.write(`const ${elemVar} = undefined;`);
-          d2.write(`const ${branchVar} = (() => {`);
-          d2.indented((d3) => {
+          d22.write(`const ${elemVar} = undefined;`);
+          d22.write(`const ${branchVar} = (() => {`);
+          d22.indented((d3) => {
             const elemOutput = compileChild(d3, ctx, itemSchema, elemVar);
             d3.write(`return ${elemOutput};`);
           });
-          d2.write(`})();`);
-          d2.write(`if (${branchVar} === INVALID || ${branchVar} === undefined) ${outputVar}.length = ${i};`);
-          d2.write(`else ${outputVar}[${i}] = ${branchVar};`);
+          d22.write(`})();`);
+          d22.write(`if (${branchVar} === INVALID || ${branchVar} === undefined) ${outputVar}.length = ${i};`);
+          d22.write(`else ${outputVar}[${i}] = ${branchVar};`);
         });
-        d.write(`}`);
+        d2.write(`}`);
       });
       doc.write(`}`);
     } else {
@@ -42521,10 +42520,10 @@ function generateTupleCheck(doc, ctx, schema, accessor) {
     const iVar = newVar(ctx);
     const elemVar = newVar(ctx);
     doc.write(`for (let ${iVar} = ${items.length}; ${iVar} < ${accessor}.length; ${iVar}++) {`);
-    doc.indented((d) => {
-      d.write(`const ${elemVar} = ${accessor}[${iVar}];`);
-      const elemOutput = compileChild(d, ctx, rest, elemVar);
-      d.write(`${outputVar}[${iVar}] = ${elemOutput};`);
+    doc.indented((d2) => {
+      d2.write(`const ${elemVar} = ${accessor}[${iVar}];`);
+      const elemOutput = compileChild(d2, ctx, rest, elemVar);
+      d2.write(`${outputVar}[${iVar}] = ${elemOutput};`);
     });
     doc.write(`}`);
   }
@@ -42570,9 +42569,9 @@ function generateUnionCheck(doc, ctx, schema, accessor) {
     } else {
       doc.write(`if (${outputVar} === INVALID) ${outputVar} = (() => {`);
     }
-    doc.indented((d) => {
-      const branchOutput = generateCheck(d, ctx, opt, accessor);
-      d.write(`return ${branchOutput};`);
+    doc.indented((d2) => {
+      const branchOutput = generateCheck(d2, ctx, opt, accessor);
+      d2.write(`return ${branchOutput};`);
     });
     doc.write(`})();`);
   }
@@ -42607,9 +42606,9 @@ function generateDiscriminatedUnionCheck(doc, ctx, def, accessor) {
     const conditions = Array.from(values, (value) => literalEquality(ctx, discVar, value));
     const prefix = firstBranch ? "if" : "else if";
     doc.write(`${prefix} (${conditions.join(" || ")}) {`);
-    doc.indented((d) => {
-      const branchOutput = generateCheck(d, ctx, option, accessor);
-      d.write(`${outputVar} = ${branchOutput};`);
+    doc.indented((d2) => {
+      const branchOutput = generateCheck(d2, ctx, option, accessor);
+      d2.write(`${outputVar} = ${branchOutput};`);
     });
     doc.write(`}`);
     firstBranch = false;
@@ -42680,12 +42679,12 @@ function generateRecordCheck(doc, ctx, schema, accessor) {
     }
     const knownKeysConst = addConstant(ctx, new Set(inputKeys));
     doc.write(`for (const ${kVar} in ${accessor}) {`);
-    doc.indented((d) => {
-      d.write(`if (${knownKeysConst}.has(${kVar})) continue;`);
+    doc.indented((d2) => {
+      d2.write(`if (${knownKeysConst}.has(${kVar})) continue;`);
       if (recordDef.mode === "loose") {
-        d.write(`if (${kVar} !== "__proto__") ${outputVar}[${kVar}] = ${accessor}[${kVar}];`);
+        d2.write(`if (${kVar} !== "__proto__") ${outputVar}[${kVar}] = ${accessor}[${kVar}];`);
       } else {
-        d.write(`return INVALID;`);
+        d2.write(`return INVALID;`);
       }
     });
     doc.write(`}`);
@@ -42701,26 +42700,26 @@ function generateRecordCheck(doc, ctx, schema, accessor) {
     const keyFast = addConstant(ctx, keyFn);
     const numericConst = addConstant(ctx, number);
     const outKeyVar = newVar(ctx);
-    emitOwnKeys(doc, ctx, accessor, kVar, (d) => {
-      d.write(`let ${outKeyVar} = ${keyFast}(${kVar});`);
-      d.write(`if (${outKeyVar} === INVALID && typeof ${kVar} === "string" && ${numericConst}.test(${kVar})) ${outKeyVar} = ${keyFast}(Number(${kVar}));`);
+    emitOwnKeys(doc, ctx, accessor, kVar, (d2) => {
+      d2.write(`let ${outKeyVar} = ${keyFast}(${kVar});`);
+      d2.write(`if (${outKeyVar} === INVALID && typeof ${kVar} === "string" && ${numericConst}.test(${kVar})) ${outKeyVar} = ${keyFast}(Number(${kVar}));`);
       if (isLoose) {
-        d.write(`if (${outKeyVar} === INVALID) { ${outputVar}[${kVar}] = ${accessor}[${kVar}]; continue; }`);
+        d2.write(`if (${outKeyVar} === INVALID) { ${outputVar}[${kVar}] = ${accessor}[${kVar}]; continue; }`);
       } else {
-        d.write(`if (${outKeyVar} === INVALID) return INVALID;`);
+        d2.write(`if (${outKeyVar} === INVALID) return INVALID;`);
       }
-      d.write(`if (${outKeyVar} === "__proto__") continue;`);
+      d2.write(`if (${outKeyVar} === "__proto__") continue;`);
       const valueVar = newVar(ctx);
-      d.write(`const ${valueVar} = ${accessor}[${kVar}];`);
-      const valOutput = compileChild(d, ctx, def.valueType, valueVar);
-      d.write(`${outputVar}[${outKeyVar}] = ${valOutput};`);
+      d2.write(`const ${valueVar} = ${accessor}[${kVar}];`);
+      const valOutput = compileChild(d2, ctx, def.valueType, valueVar);
+      d2.write(`${outputVar}[${outKeyVar}] = ${valOutput};`);
     });
     return outputVar;
   }
-  emitOwnKeys(doc, ctx, accessor, kVar, (d) => {
-    d.write(`const ${valVar} = ${accessor}[${kVar}];`);
-    const valOutput = compileChild(d, ctx, def.valueType, valVar);
-    d.write(`${outputVar}[${kVar}] = ${valOutput};`);
+  emitOwnKeys(doc, ctx, accessor, kVar, (d2) => {
+    d2.write(`const ${valVar} = ${accessor}[${kVar}];`);
+    const valOutput = compileChild(d2, ctx, def.valueType, valVar);
+    d2.write(`${outputVar}[${kVar}] = ${valOutput};`);
   }, `return INVALID;`);
   return outputVar;
 }
@@ -42732,20 +42731,20 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
   doc.write(`const ${symsVar} = Object.getOwnPropertySymbols(${accessor});`);
   doc.write(`const ${keysVar} = Object.getOwnPropertyNames(${accessor});`);
   doc.write(`for (let ${iVar} = 0; ${iVar} < ${keysVar}.length; ${iVar}++) {`);
-  doc.indented((d) => {
-    d.write(`const ${kVar} = ${keysVar}[${iVar}];`);
-    d.write(`if (${kVar} === "__proto__" || !${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`);
-    body(d);
+  doc.indented((d2) => {
+    d2.write(`const ${kVar} = ${keysVar}[${iVar}];`);
+    d2.write(`if (${kVar} === "__proto__" || !${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`);
+    body(d2);
   });
   doc.write(`}`);
   doc.write(`for (let ${iVar} = 0; ${iVar} < ${symsVar}.length; ${iVar}++) {`);
-  doc.indented((d) => {
-    d.write(`const ${kVar} = ${symsVar}[${iVar}];`);
-    d.write(`if (!${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`);
+  doc.indented((d2) => {
+    d2.write(`const ${kVar} = ${symsVar}[${iVar}];`);
+    d2.write(`if (!${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`);
     if (onSymbol)
-      d.write(onSymbol);
+      d2.write(onSymbol);
     else
-      body(d);
+      body(d2);
   });
   doc.write(`}`);
 }
@@ -42763,10 +42762,10 @@ function generateMapCheck(doc, ctx, schema, accessor) {
   const valVar = newVar(ctx);
   doc.write(`const ${outputVar} = new Map();`);
   doc.write(`for (const [${kVar}, ${valVar}] of ${accessor}) {`);
-  doc.indented((d) => {
-    const keyOutput = generateCheck(d, ctx, def.keyType, kVar);
-    const valOutput = generateCheck(d, ctx, def.valueType, valVar);
-    d.write(`${outputVar}.set(${keyOutput}, ${valOutput});`);
+  doc.indented((d2) => {
+    const keyOutput = generateCheck(d2, ctx, def.keyType, kVar);
+    const valOutput = generateCheck(d2, ctx, def.valueType, valVar);
+    d2.write(`${outputVar}.set(${keyOutput}, ${valOutput});`);
   });
   doc.write(`}`);
   return outputVar;
@@ -42779,9 +42778,9 @@ function generateSetCheck(doc, ctx, schema, accessor) {
   const valVar = newVar(ctx);
   doc.write(`const ${outputVar} = new Set();`);
   doc.write(`for (const ${valVar} of ${accessor}) {`);
-  doc.indented((d) => {
-    const valOutput = generateCheck(d, ctx, def.valueType, valVar);
-    d.write(`${outputVar}.add(${valOutput});`);
+  doc.indented((d2) => {
+    const valOutput = generateCheck(d2, ctx, def.valueType, valVar);
+    d2.write(`${outputVar}.add(${valOutput});`);
   });
   doc.write(`}`);
   return outputVar;
@@ -42805,14 +42804,14 @@ function generateLazyCheck(doc, ctx, schema, accessor) {
   const getterConst = addUserConstant(ctx, def.getter);
   const cacheConst = addConstant(ctx, { parser: null });
   doc.write(`if (!${cacheConst}.parser) {`);
-  doc.indented((d) => {
-    d.write(`const inner = ${getterConst}();`);
-    d.write(`${cacheConst}.parser = function(input) {`);
-    d.indented((d2) => {
-      d2.write(`const result = inner._zod.run({ value: input, issues: [] }, {});`);
-      d2.write(`return result.issues.length === 0 ? result.value : INVALID;`);
+  doc.indented((d2) => {
+    d2.write(`const inner = ${getterConst}();`);
+    d2.write(`${cacheConst}.parser = function(input) {`);
+    d2.indented((d22) => {
+      d22.write(`const result = inner._zod.run({ value: input, issues: [] }, {});`);
+      d22.write(`return result.issues.length === 0 ? result.value : INVALID;`);
     });
-    d.write(`};`);
+    d2.write(`};`);
   });
   doc.write(`}`);
   const outputVar = newVar(ctx);
@@ -42880,18 +42879,18 @@ function generateCatchCheck(doc, ctx, schema, accessor) {
   }
   const outputVar = newVar(ctx);
   doc.write(`let ${outputVar} = (() => {`);
-  doc.indented((d) => {
-    const innerOut = compileChild(d, ctx, def.innerType, accessor);
-    d.write(`return ${innerOut};`);
+  doc.indented((d2) => {
+    const innerOut = compileChild(d2, ctx, def.innerType, accessor);
+    d2.write(`return ${innerOut};`);
   });
   doc.write(`})();`);
   const innerConst = addConstant(ctx, def.innerType);
   const catchConst = addUserConstant(ctx, def.catchValue);
   const catchHelperConst = addConstant(ctx, runtimeCatch);
   doc.write(`if (${outputVar} === INVALID) {`);
-  doc.indented((d) => {
-    d.write(`${outputVar} = ${catchHelperConst}(${innerConst}, ${catchConst}, ${accessor});`);
-    d.write(`if (${outputVar} === INVALID) return INVALID;`);
+  doc.indented((d2) => {
+    d2.write(`${outputVar} = ${catchHelperConst}(${innerConst}, ${catchConst}, ${accessor});`);
+    d2.write(`if (${outputVar} === INVALID) return INVALID;`);
   });
   doc.write(`}`);
   return outputVar;
@@ -45687,11 +45686,11 @@ var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
   transform(tx) {
     return pipe(this, transform(tx));
   },
-  default(d) {
-    return _default2(this, d);
+  default(d2) {
+    return _default2(this, d2);
   },
-  prefault(d) {
-    return prefault(this, d);
+  prefault(d2) {
+    return prefault(this, d2);
   },
   catch(params) {
     return _catch2(this, params);
@@ -47229,13 +47228,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path16 = ref.slice(1).split("/").filter(Boolean);
-  if (path16.length === 0) {
+  const path19 = ref.slice(1).split("/").filter(Boolean);
+  if (path19.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path16[0] === defsKey) {
-    const key = path16[1] === void 0 ? void 0 : decodeJSONPointerSegment(path16[1]);
+  if (path19[0] === defsKey) {
+    const key = path19[1] === void 0 ? void 0 : decodeJSONPointerSegment(path19[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -48250,6 +48249,22 @@ function signalGroup(pid, signal) {
   } catch {
   }
 }
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error62) {
+    return error62.code === "EPERM";
+  }
+}
+async function waitGroupGone(pid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
 function trackGroup(pid) {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -48916,7 +48931,7 @@ function createMysqlslapDriver(options = {}) {
   const binaries = options.binaries ?? ["mariadb-slap", "mysqlslap"];
   const find = options.find ?? which;
   const detections = /* @__PURE__ */ new WeakMap();
-  const detect = (exec) => {
+  const detect2 = (exec) => {
     let cached2 = detections.get(exec);
     if (!cached2) {
       cached2 = detectBinary(exec, binaries, installHint("mysql-client"), parseMysqlslapVersion, find);
@@ -48957,7 +48972,7 @@ function createMysqlslapDriver(options = {}) {
     return args;
   };
   const runSlap = async (w, ctx, iterations) => {
-    const detection = await detect(ctx.exec);
+    const detection = await detect2(ctx.exec);
     if (!detection.available) {
       throw new InfrastructureError(
         `mysqlslap is not available (${detection.reason}). Install it: ${detection.installHint}`
@@ -48980,7 +48995,7 @@ ${result.stderr}` : ""}`, secrets);
   const leftoverSchema = (w) => w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];
   return {
     name: "mysqlslap",
-    detect,
+    detect: detect2,
     async prepare(w, ctx) {
       await runStatements(
         ctx.target,
@@ -49257,7 +49272,7 @@ function createSysbenchDriver(options = {}) {
   const binaryName = options.binary ?? "sysbench";
   const find = options.find ?? which;
   const detections = /* @__PURE__ */ new WeakMap();
-  const detect = (exec) => {
+  const detect2 = (exec) => {
     let cached2 = detections.get(exec);
     if (!cached2) {
       cached2 = detectBinary(
@@ -49272,7 +49287,7 @@ function createSysbenchDriver(options = {}) {
     return cached2;
   };
   const requireBinary = async (ctx) => {
-    const detection = await detect(ctx.exec);
+    const detection = await detect2(ctx.exec);
     if (!detection.available) {
       throw new InfrastructureError(
         `sysbench is not available (${detection.reason}). Install it: ${detection.installHint}`
@@ -49343,7 +49358,7 @@ ${result.stderr}` : ""}`, secrets);
   };
   return {
     name: "sysbench",
-    detect,
+    detect: detect2,
     async prepare(w, ctx) {
       const planned = Math.max(120, w.options.tables * w.options.tableSize / 2e3);
       await command(w, ctx, "cleanup", 120);
@@ -49379,8 +49394,8 @@ ${warmup.output}
 }
 function progressListener(onProgress) {
   return (line) => {
-    const interval = parseSysbenchIntervalLine(line);
-    if (interval) onProgress({ elapsedSec: interval.tSec, tps: interval.tps, qps: interval.qps });
+    const interval2 = parseSysbenchIntervalLine(line);
+    if (interval2) onProgress({ elapsedSec: interval2.tSec, tps: interval2.tps, qps: interval2.qps });
   };
 }
 
@@ -49405,1734 +49420,303 @@ function driverFor(name) {
   return driver;
 }
 
-// src/suite/load.ts
-var import_yaml = __toESM(require_dist(), 1);
-import { readFile } from "node:fs/promises";
+// src/engine/arms.ts
+import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import { rm as rm2 } from "node:fs/promises";
+import os2 from "node:os";
 import path3 from "node:path";
 
-// src/suite/schema.ts
-var MetricNameSchema = external_exports.enum([
-  "tps",
-  "qps",
-  "latency_avg_ms",
-  "latency_p95_ms",
-  "latency_p99_ms",
-  "cpu_us_per_query",
-  "peak_rss_mb",
-  "overhead_pct",
-  "errors",
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-]);
-var WORK_METRICS = [
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-];
-function isWorkMetric(metric) {
-  return WORK_METRICS.includes(metric);
+// proxy/src/contract.ts
+var BACKEND_PASSWORD_VARIABLE = "ATHENA_BACKEND_PASSWORD";
+function envPasswordVariable(kind, name) {
+  return `ATHENA_${kind}_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PASSWORD`;
 }
-var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
-});
-var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
-var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
-  work: external_exports.object({
-    /** Driver events per window (sysbench --events): the same for every arm and window. */
-    events: external_exports.number().int().min(100).max(1e7).default(2e3)
-  }).strict().default({ events: 2e3 })
+var GATE_METRICS = {
+  /** Commands forwarded that got a response: the traffic check compares it with the driver's count. */
+  queries: "athena_queries_total",
+  /** Commands sent to MySQL that wait for its answer (forwarded commands, resets, database switches, logins). */
+  backendRoundTrips: "athena_backend_round_trips_total",
+  /** Bytes sent to and received from MySQL. */
+  backendBytes: "athena_backend_bytes_total"
 };
-var WorkSettingsSchema = external_exports.object({
-  threads: external_exports.number().int().min(1).max(64).default(1),
-  windows: external_exports.number().int().min(3).max(50).default(8),
-  tolerancePct: external_exports.number().positive().max(50).default(0.5),
-  maxWindows: external_exports.number().int().min(3).max(200).default(16)
-}).strict().refine((w) => w.maxWindows >= w.windows, {
-  message: "expected maxWindows >= windows",
-  path: ["maxWindows"]
-});
-var SysbenchOptionsSchema = external_exports.object({
-  /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
-  test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
-  tables: external_exports.number().int().min(1).default(4),
-  tableSize: external_exports.number().int().min(1).default(1e4),
-  timeSec: external_exports.number().positive(),
-  reportIntervalSec: external_exports.number().int().min(1).default(1),
-  /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
-  psMode: external_exports.enum(["auto", "disable"]).default("auto"),
-  percentile: external_exports.number().int().min(1).max(100).default(95),
-  extraArgs: external_exports.array(external_exports.string()).default([])
-}).strict();
-var MysqlslapOptionsSchema = external_exports.object({
-  iterations: external_exports.number().int().min(1).default(10),
-  /** --auto-generate-sql with the given column shape, or a fixed --query. */
-  autoGenerateSql: external_exports.boolean().default(false),
-  numberIntCols: external_exports.number().int().min(1).optional(),
-  numberCharCols: external_exports.number().int().min(1).optional(),
-  query: external_exports.string().optional(),
-  /** SQL run through the direct connection before the workload (e.g. create the users table). */
-  setupSql: external_exports.array(external_exports.string()).default([]),
-  /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
-  cleanupSql: external_exports.array(external_exports.string()).default([]),
-  numberOfQueries: external_exports.number().int().min(1).optional(),
-  extraArgs: external_exports.array(external_exports.string()).default([])
-}).strict().refine((o) => o.autoGenerateSql !== (o.query !== void 0), {
-  message: "expected exactly one of autoGenerateSql: true or query"
-});
-var BuiltinOptionsSchema = external_exports.object({
-  mix: external_exports.enum(["point_select", "read_write"]),
-  tables: external_exports.number().int().min(1).default(1),
-  tableSize: external_exports.number().int().min(1).default(1e4),
-  timeSec: external_exports.number().positive()
-}).strict();
-var WorkloadSchema = external_exports.discriminatedUnion("driver", [
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("sysbench"), options: SysbenchOptionsSchema }).strict(),
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("mysqlslap"), options: MysqlslapOptionsSchema }).strict(),
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("builtin"), options: BuiltinOptionsSchema }).strict()
-]);
-var SuiteSchema = external_exports.object({
-  name: Slug,
-  description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
-  workloads: external_exports.array(WorkloadSchema).min(1)
-}).strict().superRefine((suite, ctx) => {
-  const seen = /* @__PURE__ */ new Set();
-  suite.workloads.forEach((w, i) => {
-    if (seen.has(w.id)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["workloads", i, "id"],
-        message: `duplicate workload id "${w.id}"`
-      });
-    }
-    seen.add(w.id);
+var BENCHMARK_POOL = { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 };
+var BENCHMARK_CIRCUIT = {
+  max_concurrent_per_user_shard: 50,
+  queue_size: 200,
+  queue_timeout_ms: 1e4
+};
+function renderBenchmarkConfig(input2) {
+  const str = (value) => JSON.stringify(value);
+  const table = (name, values) => [
+    `[${name}]`,
+    ...Object.entries(values).map(([key, value]) => `${key} = ${value}`)
+  ];
+  return [
+    "# Generated by athena-bench for one benchmark run. Passwords come from the environment",
+    "# (ATHENA_BACKEND_PASSWORD, ATHENA_USER_<NAME>_PASSWORD), never from this file.",
+    "[server]",
+    'listen_addr = "127.0.0.1"',
+    `listen_port = ${input2.listenPort}`,
+    `metrics_port = ${input2.metricsPort}`,
+    "",
+    "[backend]",
+    `host = ${str(input2.backend.host)}`,
+    `port = ${input2.backend.port}`,
+    `user = ${str(input2.backend.user)}`,
+    "",
+    "[[users]]",
+    `name = ${str(input2.backend.user)}`,
+    "",
+    "# The seed guide (docs/PERF.md) defaults.",
+    ...table("pool", BENCHMARK_POOL),
+    "",
+    ...table("circuit", BENCHMARK_CIRCUIT),
+    ""
+  ].join("\n");
+}
+
+// src/engine/arms.ts
+var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
+var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
+function shellQuote(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+function athenaConfig(mysql5, ports) {
+  return renderBenchmarkConfig({
+    listenPort: ports.listen,
+    metricsPort: ports.metrics,
+    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user }
   });
-});
-function maxRoundsOf(suite, plannedRounds) {
-  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
 }
-
-// src/suite/builtins.ts
-var USERS_SETUP_SQL = [
-  "CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
-];
-var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
-var DEFAULT_SUITE = {
-  name: "default",
-  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
-  rounds: 3,
-  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
-  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
-  maxRounds: 8,
-  budgetMinutes: 8,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 2,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 500 }
+function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
+  const port = opts.port ?? 3307;
+  const metricsPort = opts.metricsPort ?? 4307;
+  const configPath = opts.configPath ?? path3.join(repoRoot2, ".athena-bench", "athena.toml");
+  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
+  return {
+    name: opts.name ?? "proxy",
+    role: opts.role ?? "proxy",
+    build: ATHENA_BUILD_COMMAND,
+    start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    port,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    cwd: repoRoot2,
+    env: {
+      [BACKEND_PASSWORD_VARIABLE]: mysql5.password,
+      [envPasswordVariable("USER", mysql5.user)]: mysql5.password
     },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 2,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 2,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 5,
-        numberOfQueries: 1e3
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 5,
-        numberOfQueries: 1e4
-      }
-    }
-  ]
-};
-var QUICK_SUITE = {
-  name: "quick",
-  description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
-  rounds: 2,
-  maxRounds: 3,
-  budgetMinutes: 3,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 250 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 5e3 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 5e3 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 2,
-        numberOfQueries: 250
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 2,
-        numberOfQueries: 2e3
-      }
-    }
-  ]
-};
-var PROXY_COMPARISON_SUITE = {
-  name: "proxy-comparison",
-  description: "sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy",
-  rounds: 5,
-  maxRounds: 10,
-  budgetMinutes: 20,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 500 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 3,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 1e4 }
-    }
-  ]
-};
-var BUILTIN_SUITES = {
-  default: SuiteSchema.parse(DEFAULT_SUITE),
-  quick: SuiteSchema.parse(QUICK_SUITE),
-  "proxy-comparison": SuiteSchema.parse(PROXY_COMPARISON_SUITE)
-};
-function isBuiltinSuiteName(name) {
-  return Object.hasOwn(BUILTIN_SUITES, name);
-}
-
-// src/util/zodPath.ts
-function formatPath(segments) {
-  if (segments.length === 0) return "(top level)";
-  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
-}
-
-// src/suite/load.ts
-var MAX_REPORTED_ISSUES = 10;
-async function loadSuite(nameOrPath) {
-  if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
-  const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path3.extname(nameOrPath).toLowerCase();
-  if (![".json", ".yaml", ".yml"].includes(ext)) {
-    throw new UsageError(
-      `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
-    );
-  }
-  let text;
-  try {
-    text = await readFile(nameOrPath, "utf8");
-  } catch (error62) {
-    const code = error62.code;
-    throw new UsageError(
-      code === "ENOENT" ? `${nameOrPath}: suite file not found (builtin suites: ${builtinNames})` : `${nameOrPath}: cannot read the suite file: ${errorMessage(error62)}`,
-      { cause: error62 }
-    );
-  }
-  return parseSuiteText(text, nameOrPath);
-}
-function parseSuiteText(text, file2) {
-  const data = path3.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
-  const result = SuiteSchema.safeParse(data);
-  if (!result.success) {
-    const issues = result.error.issues;
-    const lines = issues.slice(0, MAX_REPORTED_ISSUES).map((issue2) => `${file2}: ${describeIssue(issue2, data)}`);
-    if (issues.length > MAX_REPORTED_ISSUES) lines.push(`\u2026 and ${issues.length - MAX_REPORTED_ISSUES} more`);
-    throw new UsageError(lines.join("\n"));
-  }
-  return result.data;
-}
-function parseJson(text, file2) {
-  try {
-    return JSON.parse(text);
-  } catch (error62) {
-    throw new UsageError(`${file2}: invalid JSON: ${errorMessage(error62)}`, { cause: error62 });
-  }
-}
-function parseYaml(text, file2) {
-  const doc = (0, import_yaml.parseDocument)(text, { prettyErrors: true, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : "";
-    throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
-  }
-  return doc.toJS();
-}
-function valueAt(data, segments) {
-  let current = data;
-  for (const s of segments) {
-    if (current === null || typeof current !== "object") return void 0;
-    current = current[s];
-  }
-  return current;
-}
-function show(value) {
-  if (value === void 0) return "nothing";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-function allowedKeys(data, segments) {
-  if (segments.length === 0) return Object.keys(SuiteSchema.shape);
-  const last = segments[segments.length - 1];
-  if (last === "options" && segments.length === 3) {
-    const driver = valueAt(data, [...segments.slice(0, -1), "driver"]);
-    if (driver === "sysbench") return Object.keys(SysbenchOptionsSchema.shape);
-    if (driver === "mysqlslap") return Object.keys(MysqlslapOptionsSchema.shape);
-    if (driver === "builtin") return Object.keys(BuiltinOptionsSchema.shape);
-  }
-  return null;
-}
-function describeIssue(issue2, data) {
-  const where = formatPath(issue2.path);
-  const actual = valueAt(data, issue2.path);
-  switch (issue2.code) {
-    case "invalid_type":
-      return actual === void 0 ? `${where}: missing (expected ${article(issue2.expected)})` : `${where}: expected ${article(issue2.expected)}, got ${show(actual)}`;
-    case "too_small": {
-      if (issue2.origin === "number") {
-        const what = issue2.minimum === 0 && !issue2.inclusive ? "a positive number" : `a number ${issue2.inclusive ? ">=" : ">"} ${String(issue2.minimum)}`;
-        return `${where}: expected ${what}, got ${show(actual)}`;
-      }
-      if (issue2.origin === "array") return `${where}: expected at least ${String(issue2.minimum)} item(s)`;
-      return `${where}: too short (minimum ${String(issue2.minimum)})`;
-    }
-    case "too_big":
-      return issue2.origin === "number" ? `${where}: expected a number ${issue2.inclusive ? "<=" : "<"} ${String(issue2.maximum)}, got ${show(actual)}` : `${where}: too long (maximum ${String(issue2.maximum)})`;
-    case "unrecognized_keys": {
-      const allowed = allowedKeys(data, issue2.path);
-      const keys = issue2.keys.map((k) => `"${k}"`).join(", ");
-      return `${where}: unknown key${issue2.keys.length > 1 ? "s" : ""} ${keys}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`;
-    }
-    case "invalid_union": {
-      const options = issue2.options;
-      if (issue2.discriminator !== void 0 && options) {
-        return `${where}: unknown value ${show(actual)} (expected one of: ${options.join(", ")})`;
-      }
-      return `${where}: ${issue2.message}`;
-    }
-    case "invalid_value":
-      return `${where}: expected one of ${issue2.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(actual)}`;
-    case "invalid_format":
-      return `${where}: ${issue2.message}, got ${show(actual)}`;
-    default:
-      return `${where}: ${issue2.message}`;
-  }
-}
-function article(type) {
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-// src/verdict/baseline.ts
-import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path4 from "node:path";
-
-// src/results/schema.ts
-var RESULTS_SCHEMA_VERSION = 1;
-var nullableNumber = external_exports.number().nullable();
-var DriverMetricsSchema = external_exports.object({
-  durationSec: external_exports.number().nonnegative(),
-  transactions: external_exports.number().nonnegative(),
-  tps: external_exports.number().nonnegative(),
-  queries: external_exports.number().nonnegative(),
-  qps: external_exports.number().nonnegative(),
-  queriesRead: nullableNumber.default(null),
-  queriesWrite: nullableNumber.default(null),
-  queriesOther: nullableNumber.default(null),
-  latencyMs: external_exports.object({
-    min: nullableNumber,
-    avg: nullableNumber,
-    max: nullableNumber,
-    p95: nullableNumber,
-    p99: nullableNumber
-  }),
-  errors: external_exports.number().int().nonnegative(),
-  reconnects: external_exports.number().int().nonnegative().default(0),
-  /** Intermediate reports (sysbench --report-interval), for charts and live progress. */
-  intervals: external_exports.array(
-    external_exports.object({
-      tSec: external_exports.number(),
-      tps: external_exports.number(),
-      qps: external_exports.number(),
-      latencyMs: nullableNumber.default(null),
-      errors: external_exports.number().default(0)
-    })
-  ).default([])
-});
-var ProxyUsageSchema = external_exports.object({
-  cpuSeconds: external_exports.number().nonnegative(),
-  cpuUsPerQuery: nullableNumber,
-  peakRssMb: external_exports.number().nonnegative(),
-  /** Deltas of the proxy's Prometheus counters over the run (name{labels} -> delta). */
-  metricsDelta: external_exports.record(external_exports.string(), external_exports.number()).optional(),
-  /** athena_queries_total delta vs the driver's query count; fails the run when too low. */
-  trafficCheck: external_exports.object({ expectedQueries: external_exports.number(), observedQueries: external_exports.number(), ok: external_exports.boolean() }).optional()
-});
-var RoundSampleSchema = external_exports.object({
-  arm: external_exports.string(),
-  round: external_exports.number().int().nonnegative(),
-  /** Position of this arm in the round's order (ABBA interleaving). */
-  position: external_exports.number().int().nonnegative(),
-  startedAt: external_exports.string(),
-  metrics: DriverMetricsSchema,
-  proxy: ProxyUsageSchema.nullable().default(null),
-  /** CPU used by the load generator itself (builtin driver), so nobody mistakes it for the proxy's. */
-  loadGeneratorCpuUsPerQuery: nullableNumber.default(null),
-  /** Share of one core the harness (this process) used during the measured window. */
-  harnessCpuShare: nullableNumber.default(null)
-});
-var ArmSchema = external_exports.object({
-  name: external_exports.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
-  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
-  host: external_exports.string(),
-  port: external_exports.number().int(),
-  /** Start command of the proxy (passwords removed); absent for direct. */
-  command: external_exports.string().optional(),
-  /** Proxy config with secrets removed, when the gate generated it. */
-  config: external_exports.string().optional(),
-  /** Commit the arm was built from (base-vs-head mode). */
-  commit: external_exports.string().optional()
-});
-var WorkWindowSchema = external_exports.object({
-  events: external_exports.number().int().positive(),
-  /** Queries the driver counted in the window: the denominator of every per-query count. */
-  queries: external_exports.number().int().nonnegative(),
-  /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
-  instructions: external_exports.number().nonnegative(),
-  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
-  syscalls: external_exports.number().nonnegative(),
-  /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
-  backendRoundTrips: nullableNumber.default(null),
-  /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
-  backendBytes: nullableNumber.default(null),
-  wallSec: external_exports.number().nonnegative()
-});
-var FunctionDeltaSchema = external_exports.object({
-  name: external_exports.string(),
-  object: external_exports.string(),
-  /** Self instructions per query (kept windows, averaged). */
-  irPerQuery: external_exports.number()
-});
-var WorkArmSchema = external_exports.object({
-  windows: external_exports.array(WorkWindowSchema),
-  /** Index of the first window kept; earlier ones were discarded while the process settled. */
-  firstKept: external_exports.number().int().nonnegative(),
-  settled: external_exports.boolean(),
-  /** The kept windows' instructions/query range, in % of their median. */
-  spreadPct: nullableNumber,
-  /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
-  topFunctions: external_exports.array(FunctionDeltaSchema).default([]),
-  /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
-  profile: external_exports.string().nullable().default(null)
-});
-var WorkloadWorkSchema = external_exports.object({
-  /** Client threads of the work channel (low and fixed, whatever the workload's own threads). */
-  threads: external_exports.number().int().positive(),
-  eventsPerWindow: external_exports.number().int().positive(),
-  arms: external_exports.record(external_exports.string(), WorkArmSchema)
-});
-var WorkloadResultSchema = external_exports.object({
-  id: external_exports.string(),
-  title: external_exports.string(),
-  driver: external_exports.string(),
-  threads: external_exports.number().int(),
-  /** Why the workload did not run (missing binary…); samples are then empty. */
-  skipped: external_exports.string().nullable().default(null),
-  samples: external_exports.array(RoundSampleSchema),
-  /** The work channel's counts (runs with --measure work or both), else null. */
-  work: WorkloadWorkSchema.nullable().default(null)
-});
-var EnvironmentSchema = external_exports.object({
-  cpuModel: external_exports.string(),
-  cores: external_exports.number().int(),
-  memoryBytes: external_exports.number(),
-  kernel: external_exports.string(),
-  os: external_exports.string(),
-  runner: external_exports.record(external_exports.string(), external_exports.string()).default({}),
-  node: external_exports.string(),
-  mysqlVersion: external_exports.string(),
-  sysbenchVersion: external_exports.string().nullable().default(null),
-  mysqlslapVersion: external_exports.string().nullable().default(null),
-  ulimitNofile: external_exports.number().nullable().default(null),
-  somaxconn: external_exports.number().nullable().default(null),
-  /** What instruction counts depend on (the work channel): valgrind and the C library. */
-  valgrindVersion: external_exports.string().nullable().default(null),
-  glibcVersion: external_exports.string().nullable().default(null)
-});
-var ResultsSchema = external_exports.object({
-  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
-  startedAt: external_exports.string(),
-  finishedAt: external_exports.string(),
-  git: external_exports.object({ commit: external_exports.string().nullable(), ref: external_exports.string().nullable() }).default({ commit: null, ref: null }),
-  status: external_exports.enum(["complete", "failed"]),
-  failure: external_exports.string().nullable().default(null),
-  suite: SuiteSchema,
-  arms: external_exports.array(ArmSchema).min(1),
-  /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
-  measure: external_exports.enum(["time", "work", "both"]).default("time"),
-  workloads: external_exports.array(WorkloadResultSchema),
-  environment: EnvironmentSchema,
-  warnings: external_exports.array(external_exports.string()).default([])
-});
-function metricValue(sample, metric) {
-  const m = sample.metrics;
-  switch (metric) {
-    case "tps":
-      return m.tps;
-    case "qps":
-      return m.qps;
-    case "latency_avg_ms":
-      return m.latencyMs.avg;
-    case "latency_p95_ms":
-      return m.latencyMs.p95;
-    case "latency_p99_ms":
-      return m.latencyMs.p99;
-    case "cpu_us_per_query":
-      return sample.proxy?.cpuUsPerQuery ?? null;
-    case "peak_rss_mb":
-      return sample.proxy?.peakRssMb ?? null;
-    case "errors":
-      return m.errors;
-  }
-}
-function metricSamples(workload, arm, metric, directArm = "direct") {
-  const byRound = (name) => {
-    const map2 = /* @__PURE__ */ new Map();
-    for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
-    return map2;
+    trafficCheck: true,
+    files: [{ path: configPath, contents }],
+    recordedConfig: contents
   };
-  if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
-  const armRounds = byRound(arm);
-  const rounds = [...armRounds.keys()].sort((a, b) => a - b);
-  if (metric === "overhead_pct") {
-    const direct = byRound(directArm);
-    return rounds.flatMap((r) => {
-      const d = direct.get(r)?.metrics.tps;
-      const a = armRounds.get(r)?.metrics.tps;
-      return d && a !== void 0 ? [100 * (1 - a / d)] : [];
+}
+function athenaArm(repoRoot2, opts = {}) {
+  return async (ctx) => {
+    const name = opts.name ?? "proxy";
+    return defaultProxyArm(ctx.mysql, repoRoot2, {
+      name,
+      role: opts.role,
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path3.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
     });
-  }
-  return rounds.flatMap((r) => {
-    const v = metricValue(armRounds.get(r), metric);
-    return v === null ? [] : [v];
-  });
-}
-function workSamples(workload, arm, metric) {
-  const measured = workload.work?.arms[arm];
-  if (!measured) return [];
-  return measured.windows.slice(measured.firstKept).flatMap((w) => {
-    if (w.queries <= 0) return [];
-    const count = metric === "instructions_per_query" ? w.instructions : metric === "syscalls_per_query" ? w.syscalls : metric === "backend_round_trips_per_query" ? w.backendRoundTrips : w.backendBytes;
-    return count === null ? [] : [count / w.queries];
-  });
-}
-function roundsOf(workload, arm) {
-  const samples = arm === void 0 ? workload.samples : workload.samples.filter((s) => s.arm === arm);
-  return new Set(samples.map((s) => s.round)).size;
-}
-
-// src/verdict/stats.ts
-function median(values) {
-  return quantile(values, 0.5);
-}
-function quantile(values, q) {
-  if (values.length === 0) throw new RangeError("quantile of an empty sample");
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
-  const sorted = [...values].sort((a2, b2) => a2 - b2);
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.ceil(h);
-  const a = sorted[lo];
-  const b = sorted[hi];
-  return a + (h - lo) * (b - a);
-}
-function ranks(values) {
-  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
-  const out = new Array(values.length);
-  let start = 0;
-  while (start < order.length) {
-    let end = start;
-    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
-    const avg = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) out[order[k].i] = avg;
-    start = end + 1;
-  }
-  return out;
-}
-function tieGroups(values) {
-  const counts = /* @__PURE__ */ new Map();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return [...counts.values()].filter((c) => c > 1);
-}
-function mannWhitneyNullCounts(n, m) {
-  let prev = [];
-  for (let j = 0; j <= m; j++) prev.push([1]);
-  for (let i = 1; i <= n; i++) {
-    const cur = [[1]];
-    for (let j = 1; j <= m; j++) {
-      const size = i * j + 1;
-      const row = new Array(size).fill(0);
-      const fromPrev = prev[j];
-      for (let u = 0; u < fromPrev.length; u++) row[u + j] = row[u + j] + fromPrev[u];
-      const fromLeft = cur[j - 1];
-      for (let u = 0; u < fromLeft.length; u++) row[u] = row[u] + fromLeft[u];
-      cur.push(row);
-    }
-    prev = cur;
-  }
-  return prev[m];
-}
-var exactCache = /* @__PURE__ */ new Map();
-function mannWhitneyCdf(u, n, m) {
-  const key = `${n},${m}`;
-  let entry = exactCache.get(key);
-  if (!entry) {
-    const counts = mannWhitneyNullCounts(n, m);
-    const total = counts.reduce((s, c) => s + c, 0);
-    const cdf = [];
-    let acc = 0;
-    for (const c of counts) cdf.push(acc += c);
-    entry = { cdf, total };
-    exactCache.set(key, entry);
-  }
-  if (u < 0) return 0;
-  const k = Math.min(Math.floor(u), entry.cdf.length - 1);
-  return entry.cdf[k] / entry.total;
-}
-function mannWhitneyQuantile(p, n, m) {
-  for (let q = 0; q <= n * m; q++) if (mannWhitneyCdf(q, n, m) >= p - 1e-12) return q;
-  return n * m;
-}
-function normalCdf(z2) {
-  return 0.5 * erfc(-z2 / Math.SQRT2);
-}
-function erfc(x) {
-  const z2 = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z2);
-  const r = t * Math.exp(
-    -z2 * z2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-  );
-  return x >= 0 ? r : 2 - r;
-}
-function normalQuantile(p) {
-  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile p must be within (0, 1), got ${p}`);
-  let lo = -40;
-  let hi = 40;
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2;
-    if (normalCdf(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-function mannWhitneyU(x, y, options = {}) {
-  const n = x.length;
-  const m = y.length;
-  if (n === 0 || m === 0) throw new RangeError("Mann\u2013Whitney U needs at least one value in each sample");
-  const all = [...x, ...y];
-  const r = ranks(all);
-  let rankSumX = 0;
-  for (let i = 0; i < n; i++) rankSumX += r[i];
-  const u = rankSumX - n * (n + 1) / 2;
-  const ties = tieGroups(all);
-  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
-  if (exact) {
-    const pLess2 = mannWhitneyCdf(u, n, m);
-    const pGreater2 = 1 - mannWhitneyCdf(u - 1, n, m);
-    const pTwoSided2 = Math.min(1, 2 * Math.min(pLess2, pGreater2));
-    return { u, pTwoSided: pTwoSided2, pGreater: pGreater2, pLess: pLess2, method: "exact" };
-  }
-  const correct = options.correct ?? true;
-  const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
-  const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
-  const centred = u - n * m / 2;
-  if (sigma === 0) return { u, pTwoSided: 1, pGreater: 1, pLess: 1, method: "normal" };
-  const cc = correct ? 0.5 : 0;
-  const pGreater = 1 - normalCdf((centred - cc) / sigma);
-  const pLess = normalCdf((centred + cc) / sigma);
-  const zTwo = (centred - (correct ? Math.sign(centred) * 0.5 : 0)) / sigma;
-  const pTwoSided = Math.min(1, 2 * Math.min(normalCdf(zTwo), 1 - normalCdf(zTwo)));
-  return { u, pTwoSided, pGreater, pLess, method: "normal" };
-}
-function minimumTwoSidedP(n, m) {
-  if (n === 0 || m === 0) return 1;
-  let inv = 1;
-  const k = Math.min(n, m);
-  for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
-  return Math.min(1, 2 * inv);
-}
-function hodgesLehmann(x, y, level = 0.95, options = {}) {
-  const n = x.length;
-  const m = y.length;
-  if (n === 0 || m === 0) throw new RangeError("Hodges\u2013Lehmann needs at least one value in each sample");
-  const diffs = [];
-  for (const a of x) for (const b of y) diffs.push(a - b);
-  diffs.sort((a, b) => a - b);
-  const nm = diffs.length;
-  const estimate = median(diffs);
-  const alpha = 1 - level;
-  const ties = tieGroups([...x, ...y]);
-  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
-  let c;
-  let achievedLevel;
-  if (exact) {
-    const q = mannWhitneyQuantile(alpha / 2, n, m);
-    c = Math.max(1, q);
-    achievedLevel = 1 - 2 * mannWhitneyCdf(c - 1, n, m);
-  } else {
-    const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
-    const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
-    const z2 = normalQuantile(1 - alpha / 2);
-    c = Math.max(1, Math.floor(nm / 2 - z2 * sigma + 0.5));
-    achievedLevel = sigma === 0 ? 1 : Math.min(1, 2 * normalCdf((nm / 2 - (c - 1) - 0.5) / sigma) - 1);
-  }
-  c = Math.min(c, Math.ceil(nm / 2));
-  return {
-    estimate,
-    low: diffs[c - 1],
-    high: diffs[nm - c],
-    achievedLevel,
-    method: exact ? "exact" : "normal"
   };
 }
-function holmAdjust(pValues, familySize = pValues.length) {
-  const k = Math.max(familySize, pValues.length);
-  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
-  const out = new Array(pValues.length);
-  let running = 0;
-  order.forEach(({ p, i }, rank) => {
-    running = Math.max(running, Math.min(1, (k - rank) * p));
-    out[i] = running;
-  });
-  return out;
+function haproxyConfig(mysql5, listenPort) {
+  return [
+    "# Generated by athena-bench: haproxy as a plain TCP (L4) reference proxy in front of MySQL.",
+    "global",
+    // Two descriptors per connection: 4000 fits a 10,000-descriptor limit and any suite's threads.
+    "  maxconn 4000",
+    "",
+    "defaults",
+    "  mode tcp",
+    "  maxconn 4000",
+    "  timeout connect 5s",
+    "  timeout client 1h",
+    "  timeout server 1h",
+    "",
+    "frontend mysql_in",
+    `  bind 127.0.0.1:${listenPort}`,
+    "  default_backend mysql_out",
+    "",
+    "backend mysql_out",
+    `  server mysql ${mysql5.host.includes(":") ? `[${mysql5.host}]` : mysql5.host}:${mysql5.port}`,
+    ""
+  ].join("\n");
 }
-function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
-  const target = alpha / Math.max(1, comparisons);
-  for (let n = 1; n <= 500; n++) {
-    if (minimumTwoSidedP(n, otherSize ?? n) <= target) return n;
-  }
-  return Infinity;
-}
-
-// src/verdict/metrics.ts
-var WORK_METRIC_DEFAULTS = {
-  instructions_per_query: spec(
-    "instructions_per_query",
-    "instructions/query",
-    "instr",
-    "lower-better",
-    "relative",
-    1,
-    "gate",
-    false
-  ),
-  syscalls_per_query: spec(
-    "syscalls_per_query",
-    "syscalls/query",
-    "calls",
-    "lower-better",
-    "relative",
-    2,
-    "gate",
-    false
-  ),
-  backend_round_trips_per_query: spec(
-    "backend_round_trips_per_query",
-    "MySQL round trips/query",
-    "trips",
-    "lower-better",
-    "relative",
-    1,
-    "gate",
-    false
-  ),
-  bytes_per_query: spec(
-    "bytes_per_query",
-    "MySQL bytes/query",
-    "B",
-    "lower-better",
-    "relative",
-    2,
-    "warn",
-    false
-  )
-};
-var METRIC_DEFAULTS = {
-  tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
-  qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
-  latency_avg_ms: spec("latency_avg_ms", "avg latency", "ms", "lower-better", "relative", 10, "warn", true),
-  latency_p95_ms: spec("latency_p95_ms", "p95 latency", "ms", "lower-better", "relative", 15, "gate", true),
-  latency_p99_ms: spec("latency_p99_ms", "p99 latency", "ms", "lower-better", "relative", 20, "warn", true),
-  cpu_us_per_query: spec(
-    "cpu_us_per_query",
-    "proxy CPU/query",
-    "\xB5s",
-    "lower-better",
-    "relative",
-    2,
-    "gate",
-    true
-  ),
-  peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
-  overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
-  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
-  ...WORK_METRIC_DEFAULTS
-};
-function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
-  return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
-}
-var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
-function metricSpecsFor(workload) {
-  return METRIC_NAMES.map((name) => {
-    const base = METRIC_DEFAULTS[name];
-    const override = workload?.metrics[name];
+function haproxyArm() {
+  return async (ctx) => {
+    const binary = which("haproxy");
+    if (!binary) {
+      throw new InfrastructureError(
+        "the haproxy reference arm needs haproxy: `sudo apt-get install -y haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)"
+      );
+    }
+    const port = await ctx.allocatePort();
+    const cfg = path3.join(ctx.outDir, "haproxy.cfg");
+    const contents = haproxyConfig(ctx.mysql, port);
     return {
-      ...base,
-      thresholdPct: override?.thresholdPct ?? base.thresholdPct,
-      policy: override?.policy ?? base.policy
+      name: "haproxy",
+      role: "reference",
+      // -db: stay in the foreground, so the engine watches and stops the real process.
+      start: `${shellQuote(binary)} -db -f ${shellQuote(cfg)}`,
+      port,
+      cwd: ctx.outDir,
+      trafficCheck: false,
+      files: [{ path: cfg, contents }],
+      recordedConfig: contents
     };
-  });
-}
-
-// src/verdict/baseline.ts
-var BASELINE_SCHEMA_VERSION = 1;
-var SampleSetSchema = external_exports.object({
-  samples: external_exports.array(external_exports.number()).min(1),
-  median: external_exports.number()
-});
-var BaselineArmSchema = external_exports.object({
-  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
-  metrics: external_exports.partialRecord(MetricNameSchema, SampleSetSchema),
-  /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
-  cpuRelativeToDirect: SampleSetSchema.optional()
-});
-var BaselineWorkloadSchema = external_exports.object({
-  id: external_exports.string(),
-  title: external_exports.string(),
-  driver: external_exports.string(),
-  threads: external_exports.number().int(),
-  arms: external_exports.record(external_exports.string(), BaselineArmSchema)
-});
-var BaselineSchema = external_exports.object({
-  schemaVersion: external_exports.literal(BASELINE_SCHEMA_VERSION),
-  kind: external_exports.literal("athena-bench-baseline"),
-  /** Commit of the proxy the samples came from (null when unknown). */
-  commit: external_exports.string().nullable(),
-  /** When the measured run started (ISO 8601). */
-  date: external_exports.string(),
-  source: external_exports.object({ toolVersion: external_exports.string(), resultsStartedAt: external_exports.string() }),
-  suite: SuiteSchema,
-  environment: EnvironmentSchema,
-  workloads: external_exports.array(BaselineWorkloadSchema)
-});
-function environmentDifferences(baseline, current) {
-  const fields = ["cpuModel", "cores", "mysqlVersion", "sysbenchVersion", "mysqlslapVersion"];
-  const out = [];
-  for (const field2 of fields) {
-    const a = baseline[field2];
-    const b = current[field2];
-    if ((field2 === "sysbenchVersion" || field2 === "mysqlslapVersion") && (a === null || b === null)) continue;
-    if (String(a) !== String(b)) out.push({ field: field2, baseline: String(a), current: String(b) });
-  }
-  return out;
-}
-function countFingerprintDifferences(baseline, current) {
-  const fields = ["node", "valgrindVersion", "glibcVersion", "mysqlVersion", "sysbenchVersion"];
-  return fields.filter((field2) => String(baseline[field2]) !== String(current[field2])).map((field2) => ({ field: field2, baseline: String(baseline[field2]), current: String(current[field2]) }));
-}
-function cpuRelativeToDirectSamples(workload, arm, cores, directArm = "direct") {
-  const directQps = /* @__PURE__ */ new Map();
-  for (const s of workload.samples) if (s.arm === directArm) directQps.set(s.round, s.metrics.qps);
-  const out = [];
-  for (const s of workload.samples) {
-    if (s.arm !== arm) continue;
-    const cpu = s.proxy?.cpuUsPerQuery;
-    const qps = directQps.get(s.round);
-    if (cpu === null || cpu === void 0 || !qps || cores <= 0) continue;
-    out.push({ round: s.round, value: 100 * cpu * qps / (1e6 * cores) });
-  }
-  return out.sort((a, b) => a.round - b.round).map((o) => o.value);
-}
-function sampleSet(samples) {
-  return samples.length > 0 ? { samples, median: median(samples) } : void 0;
-}
-function baselineFromResults(results, meta3 = {}) {
-  if (results.status !== "complete") {
-    throw new UsageError(
-      `the results file is from a failed run (${results.failure ?? "no reason recorded"}); a baseline needs a complete run`
-    );
-  }
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
-  const workloads = [];
-  for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0 && w.work === null) continue;
-    const arms = {};
-    for (const arm of results.arms) {
-      if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
-      const metrics = {};
-      for (const metric of METRIC_NAMES) {
-        if (metric === "overhead_pct" && arm.name === direct) continue;
-        const set2 = sampleSet(metricSamples(w, arm.name, metric, direct));
-        if (set2) metrics[metric] = set2;
-      }
-      const cpuRel = arm.name === direct ? void 0 : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
-      arms[arm.name] = { role: arm.role, metrics, ...cpuRel ? { cpuRelativeToDirect: cpuRel } : {} };
-    }
-    workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
-  }
-  if (workloads.length === 0)
-    throw new UsageError("the results file has no measured workload to make a baseline of");
-  return {
-    schemaVersion: BASELINE_SCHEMA_VERSION,
-    kind: "athena-bench-baseline",
-    commit: meta3.commit ?? results.git.commit ?? null,
-    date: meta3.date ?? results.startedAt,
-    source: { toolVersion: results.tool.version, resultsStartedAt: results.startedAt },
-    suite: results.suite,
-    environment: results.environment,
-    workloads
   };
 }
-function parseBaseline(text, file2) {
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error62) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
-  }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new UsageError(`${file2}: expected a JSON object (an athena-bench baseline)`);
-  }
-  const version2 = data.schemaVersion;
-  if (version2 !== BASELINE_SCHEMA_VERSION) {
-    throw new UsageError(
-      `${file2}: schemaVersion ${JSON.stringify(version2)} is not supported (expected ${BASELINE_SCHEMA_VERSION}); regenerate it with \`athena-bench baseline --results results.json --out ` + file2 + "`"
-    );
-  }
-  const parsed = BaselineSchema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid baseline: ${issues}`);
-  }
-  return parsed.data;
+function baseRefArm(repoRoot2, ref, custom2) {
+  return async (ctx) => {
+    const git = async (args, cwd = repoRoot2) => {
+      const result = await ctx.exec("git", args, { cwd, timeoutMs: 12e4 });
+      return result;
+    };
+    const resolved = await git(["rev-parse", "--verify", `${ref}^{commit}`]);
+    if (resolved.exitCode !== 0) {
+      throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot2} (${resolved.stderr.trim()})`);
+    }
+    const commit = resolved.stdout.trim();
+    const dir = mkdtempSync(path3.join(os2.tmpdir(), "athena-bench-worktree-"));
+    ctx.addCleanup(`git worktree ${dir}`, async () => {
+      await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
+      await rm2(dir, { recursive: true, force: true });
+      await git(["worktree", "prune"]).catch(() => void 0);
+    });
+    const added = await git(["worktree", "add", "--detach", dir, commit]);
+    if (added.exitCode !== 0) {
+      throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
+    }
+    const modules = path3.join(repoRoot2, "node_modules");
+    if (existsSync(modules) && !existsSync(path3.join(dir, "node_modules"))) {
+      symlinkSync(modules, path3.join(dir, "node_modules"), "dir");
+    }
+    if (custom2) {
+      return {
+        name: "base",
+        role: "base",
+        ...custom2.build !== void 0 ? { build: custom2.build } : {},
+        start: custom2.start,
+        port: await ctx.allocatePort(),
+        cwd: path3.join(dir, custom2.relativeCwd),
+        trafficCheck: false,
+        commit
+      };
+    }
+    const spec2 = defaultProxyArm(ctx.mysql, dir, {
+      name: "base",
+      role: "base",
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path3.join(ctx.outDir, "athena-base.toml")
+    });
+    return { ...spec2, commit };
+  };
 }
-async function loadBaseline(file2) {
-  let text;
-  try {
-    text = await readFile2(file2, "utf8");
-  } catch (error62) {
-    throw new UsageError(`${file2}: cannot read the baseline file (${errorMessage(error62)})`);
-  }
-  return parseBaseline(text, file2);
+
+// src/engine/progress.ts
+function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  return s % 60 === 0 ? `${m}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
 }
-async function writeBaseline(file2, baseline) {
-  const checked = BaselineSchema.parse(baseline);
-  await mkdir(path4.dirname(path4.resolve(file2)), { recursive: true });
-  await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
+function label(info) {
+  const round = info.round === 0 ? "warmup" : `round ${info.round}/${info.rounds}`;
+  return `${info.workload} \xB7 ${info.arm} \xB7 ${round}`;
+}
+function createProgress(stream, now = Date.now) {
+  return stream.isTTY ? new LiveLineProgress(stream, now) : new PlainProgress(stream);
+}
+var PlainProgress = class {
+  constructor(stream) {
+    this.stream = stream;
+  }
+  stream;
+  current;
+  runStarted(info) {
+    this.current = info;
+    const left = info.remainingSec !== void 0 ? `, ~${formatDuration(info.remainingSec)} left in total` : "";
+    this.stream.write(`${label(info)}: running ${formatDuration(info.durationSec)}${left}
 `);
-}
-function baselineRounds(baseline) {
-  const counts = baseline.workloads.map((w) => {
-    const arm = Object.values(w.arms).find((a) => a.role === "proxy") ?? Object.values(w.arms)[0];
-    return arm?.metrics.tps?.samples.length ?? 0;
-  });
-  return counts.length ? Math.min(...counts) : 0;
-}
-
-// src/work/profile.ts
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-
-// src/work/callgrind.ts
-var NAMESPACES = /* @__PURE__ */ new Map([
-  ["ob", "ob"],
-  ["cob", "ob"],
-  ["fl", "fl"],
-  ["fi", "fl"],
-  ["fe", "fl"],
-  ["cfi", "fl"],
-  ["cfl", "fl"],
-  ["fn", "fn"],
-  ["cfn", "fn"]
-]);
-var NameTable = class {
-  tables = /* @__PURE__ */ new Map();
-  resolve(key, value) {
-    const namespace = NAMESPACES.get(key) ?? key;
-    let table = this.tables.get(namespace);
-    if (!table) {
-      table = /* @__PURE__ */ new Map();
-      this.tables.set(namespace, table);
-    }
-    const match = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
-    if (!match) return value;
-    const [, id, name] = match;
-    if (name !== void 0) {
-      table.set(id, name);
-      return name;
-    }
-    return table.get(id) ?? `(${id})`;
+  }
+  runProgress() {
+  }
+  runFinished(summary) {
+    if (this.current) this.stream.write(`${label(this.current)}: ${summary}
+`);
+    this.current = void 0;
+  }
+  note(line) {
+    this.stream.write(`${line}
+`);
   }
 };
-function callgrindTotal(text) {
-  const match = /^summary:\s+(\d+)/m.exec(text.slice(0, 4096));
-  return match ? Number(match[1]) : parseCallgrind(text).totalIr;
-}
-function parseCallgrind(text) {
-  const lines = text.split("\n");
-  if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
-    throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
+var LiveLineProgress = class {
+  constructor(stream, now) {
+    this.stream = stream;
+    this.now = now;
   }
-  const names = new NameTable();
-  const costs = /* @__PURE__ */ new Map();
-  let pid = null;
-  let part = null;
-  let total = null;
-  let object2 = "???";
-  let fn = null;
-  let callCostFollows = false;
-  for (const raw of lines) {
-    const line = raw.trimEnd();
-    if (line === "" || line.startsWith("#")) continue;
-    const first = line.charCodeAt(0);
-    const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
-    if (isCost) {
-      if (callCostFollows) {
-        callCostFollows = false;
-        continue;
-      }
-      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
-      continue;
-    }
-    const eq = line.indexOf("=");
-    const colon = line.indexOf(":");
-    if (eq > 0 && (colon < 0 || eq < colon)) {
-      const key = line.slice(0, eq);
-      const value = line.slice(eq + 1);
-      if (key === "calls") callCostFollows = true;
-      else if (key === "ob") object2 = names.resolve(key, value);
-      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
-      else if (NAMESPACES.has(key)) names.resolve(key, value);
-      continue;
-    }
-    if (colon > 0) {
-      const key = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      if (key === "pid") pid = Number(value);
-      else if (key === "part") part = Number(value);
-      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
-    }
+  stream;
+  now;
+  current;
+  startedAt = 0;
+  last = "";
+  runStarted(info) {
+    this.current = info;
+    this.startedAt = this.now();
+    this.render(`${label(info)}  0s/${formatDuration(info.durationSec)}${this.totalLeft(0)}`);
   }
-  const functions = [...costs.values()];
-  if (total === null || !Number.isFinite(total)) {
-    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  runProgress(p) {
+    if (!this.current) return;
+    const info = this.current;
+    this.render(
+      `${label(info)}  ${formatDuration(p.elapsedSec)}/${formatDuration(info.durationSec)}${this.totalLeft(p.elapsedSec)}  ${p.tps.toFixed(0)} TPS  ${p.qps.toFixed(0)} QPS`
+    );
   }
-  return { pid, part, totalIr: total, functions };
-}
-function costOf(costs, name, object2) {
-  const key = `${object2}\0${name}`;
-  let cost = costs.get(key);
-  if (!cost) {
-    cost = { name, object: object2, selfIr: 0 };
-    costs.set(key, cost);
+  runFinished(summary) {
+    if (!this.current) return;
+    const elapsed = (this.now() - this.startedAt) / 1e3;
+    this.render(`${label(this.current)}  ${formatDuration(elapsed)}  ${summary}`);
+    this.stream.write("\n");
+    this.last = "";
+    this.current = void 0;
   }
-  return cost;
-}
-
-// src/work/perfMap.ts
-var PerfMap = class _PerfMap {
-  constructor(entries) {
-    this.entries = entries;
+  note(line) {
+    this.stream.write(`\r\x1B[2K${line}
+`);
+    if (this.last) this.stream.write(this.last);
   }
-  entries;
-  static parse(text) {
-    const entries = [];
-    for (const line of text.split("\n")) {
-      const match = /^([0-9a-fA-F]+)\s+([0-9a-fA-F]+)\s+(.+)$/.exec(line.trim());
-      if (!match) continue;
-      const start = BigInt(`0x${match[1]}`);
-      entries.push({ start, end: start + BigInt(`0x${match[2]}`), name: match[3].trim() });
-    }
-    const ordered = entries.map((entry, line) => ({ entry, line })).sort(
-      (a, b) => a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : a.line - b.line
-    ).map((e) => e.entry);
-    return new _PerfMap(ordered);
+  totalLeft(elapsedSec) {
+    const left = this.current?.remainingSec;
+    return left === void 0 ? "" : `  ~${formatDuration(left - elapsedSec)} left`;
   }
-  get size() {
-    return this.entries.length;
-  }
-  /** The code object containing the address, or null. */
-  lookup(address) {
-    let low = 0;
-    let high = this.entries.length - 1;
-    let found = null;
-    while (low <= high) {
-      const mid = low + high >> 1;
-      const entry = this.entries[mid];
-      if (entry.start <= address) {
-        found = entry;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    return found !== null && address < found.end ? found.name : null;
-  }
-  /** A callgrind function name with its `0x…` address replaced by the JIT name, when known. */
-  symbolize(name) {
-    if (!/^0x[0-9a-fA-F]+$/.test(name)) return name;
-    return this.lookup(BigInt(name)) ?? name;
+  render(text) {
+    const width = this.stream.columns ?? 120;
+    this.last = `\r\x1B[2K${text.length >= width ? text.slice(0, width - 1) : text}`;
+    this.stream.write(this.last);
   }
 };
-
-// src/work/profile.ts
-var KEPT_FUNCTIONS = 200;
-function loadPerfMaps(pids, dir = "/tmp") {
-  const maps = /* @__PURE__ */ new Map();
-  for (const pid of pids) {
-    const file2 = `${dir}/perf-${pid}.map`;
-    if (existsSync(file2)) maps.set(pid, PerfMap.parse(readFileSync(file2, "utf8")));
-  }
-  return maps;
-}
-function functionsPerQuery(dumps, queries, perfMaps) {
-  const merged = /* @__PURE__ */ new Map();
-  for (const dump of dumps) {
-    const map2 = perfMaps.get(dump.pid);
-    for (const fn of parseCallgrind(readFileSync(dump.file, "utf8")).functions) {
-      const name = comparableName(map2 ? map2.symbolize(fn.name) : fn.name);
-      const key = `${fn.object}\0${name}`;
-      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
-      entry.selfIr += fn.selfIr;
-      merged.set(key, entry);
-    }
-  }
-  return [...merged.values()].filter((f) => f.selfIr > 0).sort((a, b) => b.selfIr - a.selfIr).slice(0, KEPT_FUNCTIONS).map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
-}
-function comparableName(name) {
-  const match = /^JS:[*^~+-]?(\S*) (.*?)(?::\d+:\d+)?$/.exec(name);
-  if (!match) return name;
-  const file2 = match[2].split("/").at(-1) || match[2];
-  return `JS ${match[1] || "(anonymous)"} (${file2})`;
-}
-function writeSymbolizedDump(source, target, perfMap) {
-  const text = readFileSync(source, "utf8");
-  const out = perfMap ? text.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key, address) => {
-    const name = perfMap.symbolize(address);
-    return `${key}${name === address ? address : `${name} [${address}]`}`;
-  }) : text;
-  writeFileSync(target, out);
-}
-function functionDeltas(base, head, limit = 10) {
-  const key = (f) => `${f.object}\0${f.name}`;
-  const all = /* @__PURE__ */ new Map();
-  for (const f of base)
-    all.set(key(f), { name: f.name, object: f.object, base: f.irPerQuery, head: 0, delta: 0 });
-  for (const f of head) {
-    const entry = all.get(key(f)) ?? { name: f.name, object: f.object, base: 0, head: 0, delta: 0 };
-    entry.head = f.irPerQuery;
-    all.set(key(f), entry);
-  }
-  for (const entry of all.values()) entry.delta = entry.head - entry.base;
-  return [...all.values()].sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta)).slice(0, limit);
-}
-
-// src/report/format.ts
-function signedChange(value, suffix = "") {
-  const digits = Math.abs(value) >= 10 ? 1 : 2;
-  const text = Math.abs(value).toFixed(digits);
-  const sign = Number(text) === 0 ? "\xB1" : value > 0 ? "+" : "\u2212";
-  return `${sign}${text}${suffix}`;
-}
-function escapeCell(text) {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-}
-
-// src/verdict/compare.ts
-var VERDICT_SEVERITY = {
-  pass: 0,
-  improved: 1,
-  inconclusive: 2,
-  regressed: 3
-};
-function worstVerdict(verdicts) {
-  let worst = "pass";
-  for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
-  return worst;
-}
-var DEFAULT_ALPHA = 0.05;
-var DEFAULT_LEVEL = 0.95;
-function compareToBaseline(baseline, results, opts = {}) {
-  const arm = opts.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
-  if (!arm || !results.arms.some((a) => a.name === arm)) {
-    throw new UsageError(
-      `the results have no arm ${arm ? `"${arm}"` : "with role 'proxy'"} to compare against the baseline`
-    );
-  }
-  const direct = directArmOf(results);
-  const warnings = [];
-  const inputs = [];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
-      continue;
-    }
-    const bw = baseline.workloads.find((b) => b.id === w.id);
-    if (!bw) {
-      warnings.push(
-        `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`
-      );
-      continue;
-    }
-    const baseArm = baselineArmName(bw, arm);
-    if (!baseArm) {
-      warnings.push(`workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`);
-      continue;
-    }
-    const ba = bw.arms[baseArm];
-    const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
-    inputs.push({
-      control: (m) => {
-        const own2 = metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
-        const metric = own2 ? m : "tps";
-        return controlShift(
-          metric,
-          metricSamples(w, direct, metric),
-          directBaseline?.metrics[metric]?.samples ?? []
-        );
-      },
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, arm, m, direct),
-      baseline: (m) => ba.metrics[m]?.samples ?? [],
-      currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
-      baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
-      currentErrorsByRound: errorsByRound(w, arm),
-      baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
-      currentRounds: roundsOf(w, arm)
-    });
-  }
-  for (const bw of baseline.workloads) {
-    if (!results.workloads.some((w) => w.id === bw.id))
-      warnings.push(`workload ${bw.id} is in the baseline but was not run`);
-  }
-  const differences = environmentDifferences(baseline.environment, results.environment);
-  return build(inputs, {
-    mode: "baseline",
-    opts,
-    warnings,
-    differences,
-    countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
-    results,
-    baselineEnvironment: baseline.environment,
-    reference: {
-      label: `baseline ${baseline.commit ? baseline.commit.slice(0, 12) : "(unknown commit)"}`,
-      commit: baseline.commit,
-      date: baseline.date
-    },
-    armLabel: arm
-  });
-}
-function compareArms(results, headArm, baseArm, opts = {}) {
-  for (const name of [headArm, baseArm]) {
-    if (!results.arms.some((a) => a.name === name)) {
-      throw new UsageError(
-        `the results have no arm "${name}" (arms: ${results.arms.map((a) => a.name).join(", ")})`
-      );
-    }
-  }
-  const direct = directArmOf(results);
-  const warnings = [];
-  const inputs = [];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
-      continue;
-    }
-    inputs.push({
-      control: () => null,
-      // same run, same machine state: nothing to drift from
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, headArm, m, direct),
-      baseline: (m) => metricSamples(w, baseArm, m, direct),
-      currentCpuRel: () => [],
-      baselineCpuRel: () => [],
-      currentErrorsByRound: errorsByRound(w, headArm),
-      baselineRounds: roundsOf(w, baseArm),
-      currentRounds: roundsOf(w, headArm)
-    });
-  }
-  const functions = {};
-  for (const w of results.workloads) {
-    const head = w.work?.arms[headArm];
-    const base = w.work?.arms[baseArm];
-    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
-  }
-  const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
-  const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
-  return build(inputs, {
-    mode: "arms",
-    opts,
-    warnings,
-    differences: [],
-    countDifferences: [],
-    results,
-    baselineEnvironment: results.environment,
-    reference: {
-      label: `arm ${baseArm}${baseCommit ? ` (${baseCommit.slice(0, 12)})` : ""}`,
-      commit: baseCommit,
-      date: results.startedAt
-    },
-    armLabel: headArm,
-    currentCommit: headCommit,
-    functionDeltas: functions
-  });
-}
-function controlShift(metric, current, baseline) {
-  if (current.length === 0 || baseline.length === 0) return null;
-  const ref = median(baseline);
-  if (ref === 0) return null;
-  const hl = hodgesLehmann(current, baseline);
-  return {
-    metric,
-    estimate: 100 * hl.estimate / ref,
-    low: 100 * hl.low / ref,
-    high: 100 * hl.high / ref
-  };
-}
-function controlHolds(control, spec2) {
-  if (control === null || spec2.scale !== "relative") return true;
-  return control.low >= -spec2.thresholdPct && control.high <= spec2.thresholdPct;
-}
-function describeControl(c) {
-  const pct = (v) => formatDelta({ delta: v, scale: "relative" });
-  return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} \u2026 ${pct(c.high)})`;
-}
-function directArmOf(results) {
-  return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
-}
-function baselineArmName(bw, arm) {
-  if (bw.arms[arm]) return arm;
-  return Object.entries(bw.arms).find(([, a]) => a.role === "proxy")?.[0];
-}
-function workloadHeader(w, suite) {
-  const workload = suite.workloads.find((x) => x.id === w.id);
-  return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
-}
-function errorsByRound(w, arm) {
-  return w.samples.filter((s) => s.arm === arm).map((s) => ({ round: s.round, errors: s.metrics.errors })).sort((a, b) => a.round - b.round);
-}
-function build(inputs, ctx) {
-  const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
-  const level = ctx.opts.level ?? DEFAULT_LEVEL;
-  const normalisedOnly = ctx.differences.length > 0;
-  const warnings = [];
-  if (ctx.results.status === "failed")
-    warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
-  if (normalisedOnly) {
-    warnings.push(
-      `The environment differs from the baseline's (${ctx.differences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
-    );
-  }
-  const countsComparable = ctx.countDifferences.length === 0;
-  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
-    warnings.push(
-      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
-    );
-  }
-  warnings.push(...ctx.warnings);
-  const workloads = inputs.map((input2) => {
-    const metrics = metricRows(input2, normalisedOnly, countsComparable, level);
-    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
-    return {
-      id: input2.id,
-      title: input2.title,
-      driver: input2.driver,
-      threads: input2.threads,
-      verdict: "pass",
-      rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
-      metrics,
-      notes: demoted.length > 0 ? [
-        `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
-      ] : []
-    };
-  });
-  const drifted = workloads.filter((w) => w.notes.length > 0);
-  if (drifted.length > 0) {
-    warnings.push(
-      `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ${drifted.map((w) => w.id).join(", ")}: absolute metrics whose threshold is tighter than the control's 95% interval are informational there, and overhead and CPU per query relative to the direct arm's work decide (see the workload notes).`
-    );
-  }
-  const groups = /* @__PURE__ */ new Map();
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.policy !== "gate" || m.pValue === null) continue;
-      const key = `${w.id}\0${hypothesisKey(m)}`;
-      groups.set(key, [...groups.get(key) ?? [], m]);
-    }
-  }
-  const family = [...groups.values()];
-  const adjusted = holmAdjust(
-    family.map((g) => Math.max(...g.map((m) => m.pValue))),
-    ctx.opts.familySize
-  );
-  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
-  const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
-  const hopeless = [];
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
-      if (m.policy === "gate" && m.pValue !== null) {
-        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
-        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
-      }
-      if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
-        warnings.push(
-          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`
-        );
-      }
-    }
-    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
-  }
-  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
-  const verdict = worstVerdict(workloads.map((w) => w.verdict));
-  return {
-    mode: ctx.mode,
-    verdict,
-    summaryLine: summaryLine(workloads, verdict),
-    warnings,
-    workloads,
-    reference: ctx.reference,
-    current: {
-      label: `arm ${ctx.armLabel}`,
-      commit: ctx.currentCommit ?? ctx.results.git.commit,
-      date: ctx.results.startedAt
-    },
-    environment: {
-      differences: ctx.differences,
-      normalisedOnly,
-      baseline: ctx.baselineEnvironment,
-      current: ctx.results.environment
-    },
-    alpha,
-    level,
-    comparisons,
-    suite: ctx.results.suite,
-    functionDeltas: ctx.functionDeltas ?? {}
-  };
-}
-function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
-  const first = workloads.find((w) => w.metrics.some((m2) => hopeless.includes(`${w.id} ${m2.label}`)));
-  const n = first.rounds.current;
-  const m = first.rounds.baseline;
-  const needed = minimumRoundsForSignificance(alpha, k, m);
-  return `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible two-sided p is ${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`;
-}
-function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA, measure = "time") {
-  if (measure === "work") return null;
-  const k = expectedComparisons(suite, measure);
-  const m = referenceRounds ?? rounds;
-  if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
-  const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
-  return `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
-}
-function expectedComparisons(suite, measure = "time") {
-  let k = 0;
-  for (const w of suite.workloads) k += gatedHypotheses(w, measure);
-  return Math.max(1, k);
-}
-function gatedHypotheses(workload, measure = "time") {
-  const counted = (metric) => isWorkMetric(metric) ? measure !== "time" && workload?.driver === "sysbench" : measure !== "work";
-  const gated = metricSpecsFor(workload).filter(
-    (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric)
-  );
-  return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
-}
-function hypothesisKey(m) {
-  return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
-}
-function metricRows(input2, normalisedOnly, countsComparable, level) {
-  const rows = [];
-  for (const spec2 of metricSpecsFor(input2.workload)) {
-    if (spec2.policy === "off") continue;
-    if (spec2.metric === "errors") {
-      rows.push(errorsRow(spec2, input2));
-      continue;
-    }
-    const informational = isWorkMetric(spec2.metric) ? !countsComparable || input2.baseline(spec2.metric).length === 0 : spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
-    const policy = informational ? "info" : spec2.policy;
-    const row = statRow(spec2, "raw", policy, input2.current(spec2.metric), input2.baseline(spec2.metric), level);
-    if (row) rows.push(row);
-    if (informational && spec2.metric === "cpu_us_per_query") {
-      const rel = statRow(
-        { ...spec2, label: CPU_RELATIVE_LABEL, unit: "%" },
-        "cpu-relative-to-direct",
-        spec2.policy,
-        input2.currentCpuRel(),
-        input2.baselineCpuRel(),
-        level
-      );
-      if (rel) rows.push(rel);
-    }
-  }
-  return rows;
-}
-function errorsRow(spec2, input2) {
-  const allow = input2.workload?.allowErrors ?? false;
-  const bad = input2.currentErrorsByRound.filter((r) => r.errors > spec2.thresholdPct);
-  const total = input2.currentErrorsByRound.reduce((s, r) => s + r.errors, 0);
-  const samples = input2.currentErrorsByRound.map((r) => r.errors);
-  const baseSamples = input2.baseline("errors");
-  let verdict = "pass";
-  let note = null;
-  if (bad.length > 0) {
-    const where = `${total} error(s) in round(s) ${bad.map((r) => r.round + 1).join(", ")}`;
-    if (allow) note = `${where}; allowed by the suite (allowErrors)`;
-    else if (spec2.policy === "gate") {
-      verdict = "regressed";
-      note = `${where}: any error during a run fails it unless the suite sets allowErrors`;
-    } else note = where;
-  }
-  return {
-    metric: "errors",
-    variant: "raw",
-    label: spec2.label,
-    unit: spec2.unit,
-    direction: spec2.direction,
-    scale: "count",
-    thresholdPct: spec2.thresholdPct,
-    policy: allow ? "warn" : spec2.policy,
-    baselineSamples: baseSamples,
-    currentSamples: samples,
-    baselineMedian: baseSamples.length ? median(baseSamples) : null,
-    currentMedian: samples.length ? median(samples) : null,
-    delta: total,
-    ciLow: null,
-    ciHigh: null,
-    ciLevel: null,
-    pValue: null,
-    pAdjusted: null,
-    verdict,
-    note
-  };
-}
-function statRow(spec2, variant, policy, current, baseline, level) {
-  if (current.length === 0 && baseline.length === 0) return null;
-  const row = {
-    metric: spec2.metric,
-    variant,
-    label: spec2.label,
-    unit: spec2.unit,
-    direction: spec2.direction,
-    scale: spec2.scale,
-    thresholdPct: spec2.thresholdPct,
-    policy,
-    baselineSamples: baseline,
-    currentSamples: current,
-    baselineMedian: baseline.length ? median(baseline) : null,
-    currentMedian: current.length ? median(current) : null,
-    delta: null,
-    ciLow: null,
-    ciHigh: null,
-    ciLevel: null,
-    pValue: null,
-    pAdjusted: null,
-    verdict: "inconclusive",
-    note: null
-  };
-  if (current.length === 0 || baseline.length === 0) {
-    row.note = current.length === 0 ? "no current samples" : "no reference samples";
-    return row;
-  }
-  const hl = hodgesLehmann(current, baseline, level);
-  const mw = mannWhitneyU(current, baseline);
-  row.pValue = Math.max(mw.pTwoSided, minimumTwoSidedP(current.length, baseline.length));
-  row.ciLevel = hl.achievedLevel;
-  if (spec2.scale === "relative") {
-    const ref = row.baselineMedian;
-    if (ref === 0) {
-      row.note = "reference median is 0: no relative change can be computed";
-      row.pValue = null;
-      return row;
-    }
-    const scale = 100 / Math.abs(ref);
-    row.delta = hl.estimate * scale;
-    row.ciLow = hl.low * scale;
-    row.ciHigh = hl.high * scale;
-  } else {
-    row.delta = hl.estimate;
-    row.ciLow = hl.low;
-    row.ciHigh = hl.high;
-  }
-  return row;
-}
-function decide(m, alpha, level) {
-  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
-  const sign = m.direction === "lower-better" ? 1 : -1;
-  const worseLow = Math.min(sign * m.ciLow, sign * m.ciHigh);
-  const worseHigh = Math.max(sign * m.ciLow, sign * m.ciHigh);
-  const t = m.thresholdPct;
-  const p = m.pAdjusted ?? m.pValue ?? 1;
-  const significant = p <= alpha;
-  if (worseLow > t && significant) return "regressed";
-  if (worseHigh < -t && significant) return "improved";
-  if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
-  return "inconclusive";
-}
-var CPU_RELATIVE_LABEL = "proxy CPU/query \xF7 direct work";
-function formatDelta(m) {
-  if (m.delta === null) return "n/a";
-  if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
-  return signedChange(m.delta, m.scale === "points" ? " pts" : "%");
-}
-function formatP(p) {
-  if (p >= 1e-3) return p.toFixed(3);
-  return p.toExponential(1);
-}
-function summaryLine(workloads, verdict, showId = (id) => id) {
-  const n = workloads.length;
-  const inW = `in ${n} workload${n === 1 ? "" : "s"}`;
-  const list = (v) => workloads.flatMap(
-    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`)
-  );
-  const clip = (items) => items.length > 4 ? `${items.slice(0, 4).join(", ")} \u2026` : items.join(", ");
-  if (n === 0) return "Nothing compared: no workload has both current and reference samples";
-  if (verdict === "regressed") {
-    const r = list("regressed");
-    return `${r.length} regression${r.length === 1 ? "" : "s"} ${inW}: ${clip(r)}`;
-  }
-  const parts = [`No regression ${inW}`];
-  const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => showId(w.id));
-  if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
-  const imp = list("improved");
-  if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
-  return parts.join("; ");
-}
-function exitCodeFor(c, opts) {
-  if (c.verdict === "regressed") return 1;
-  if (c.verdict === "inconclusive" && opts.failOnInconclusive) return 1;
-  return 0;
-}
 
 // src/gate/runGate.ts
 import { writeFileSync as writeFileSync6 } from "node:fs";
-import path12 from "node:path";
+import path11 from "node:path";
 
 // src/engine/armSetup.ts
-import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync4 } from "node:fs";
-import path7 from "node:path";
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
+import path6 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise3 = __toESM(require_promise(), 1);
 import { spawn as spawn2, spawnSync } from "node:child_process";
-import { mkdtempSync, openSync, closeSync, readFileSync as readFileSync2, rmSync, existsSync as existsSync2 } from "node:fs";
-import { rm as rm2 } from "node:fs/promises";
-import os2 from "node:os";
-import path5 from "node:path";
+import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
+import { rm as rm3 } from "node:fs/promises";
+import os3 from "node:os";
+import path4 from "node:path";
 import { randomBytes } from "node:crypto";
 
 // src/util/net.ts
@@ -51190,7 +49774,7 @@ function findServerBinary(preferred) {
   );
 }
 function currentUser() {
-  return os2.userInfo().username;
+  return os3.userInfo().username;
 }
 function runChecked(command, args, logFile, what) {
   const fd = openSync(logFile, "a");
@@ -51208,16 +49792,16 @@ ${tail(logFile, 20)}`
 }
 function tail(file2, lines) {
   if (!existsSync2(file2)) return "(no log)";
-  return readFileSync2(file2, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  return readFileSync(file2, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
 async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync(path5.join(os2.tmpdir(), "athena-bench-mysql-"));
-  const dataDir = path5.join(baseDir, "data");
-  const socket = path5.join(baseDir, "mysqld.sock");
-  const errorLog = path5.join(baseDir, "error.log");
+  const baseDir = mkdtempSync2(path4.join(os3.tmpdir(), "athena-bench-mysql-"));
+  const dataDir = path4.join(baseDir, "data");
+  const socket = path4.join(baseDir, "mysqld.sock");
+  const errorLog = path4.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -51226,7 +49810,7 @@ async function startLocalServer(options = {}) {
       await stopChild(child, 2e4);
     }
     if (entry) liveServers.delete(entry);
-    await rm2(baseDir, { recursive: true, force: true });
+    await rm3(baseDir, { recursive: true, force: true });
   };
   try {
     initializeDataDir(binary, flavor, dataDir, errorLog, user);
@@ -51237,7 +49821,7 @@ async function startLocalServer(options = {}) {
       `--port=${port}`,
       "--bind-address=127.0.0.1",
       `--socket=${socket}`,
-      `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
+      `--pid-file=${path4.join(baseDir, "mysqld.pid")}`,
       `--log-error=${errorLog}`,
       `--user=${user}`,
       "--skip-name-resolve",
@@ -51258,7 +49842,7 @@ async function startLocalServer(options = {}) {
         "exit",
         (code, signal) => reject(
           new InfrastructureError(
-            `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+            `${path4.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
           )
         )
@@ -51483,7 +50067,7 @@ function armEnvironment(ambient, passThrough, gateSet) {
 
 // src/engine/context.ts
 import { mkdirSync } from "node:fs";
-import path6 from "node:path";
+import path5 from "node:path";
 
 // src/engine/cleanup.ts
 var CleanupStack = class {
@@ -51506,11 +50090,11 @@ var CleanupStack = class {
 };
 
 // src/engine/procfs.ts
-import { readFileSync as readFileSync3, readdirSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { readFileSync as readFileSync2, readdirSync, writeFileSync } from "node:fs";
 var realProcFs = {
-  readFile: (p) => readFileSync3(p, "utf8"),
+  readFile: (p) => readFileSync2(p, "utf8"),
   listDir: (p) => readdirSync(p),
-  writeFile: (p, data) => writeFileSync2(p, data)
+  writeFile: (p, data) => writeFileSync(p, data)
 };
 function procAvailable(fs = realProcFs) {
   try {
@@ -51629,55 +50213,6 @@ var RssSampler = class {
   }
 };
 
-// proxy/src/contract.ts
-var BACKEND_PASSWORD_VARIABLE = "ATHENA_BACKEND_PASSWORD";
-function envPasswordVariable(kind, name) {
-  return `ATHENA_${kind}_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PASSWORD`;
-}
-var GATE_METRICS = {
-  /** Commands forwarded that got a response: the traffic check compares it with the driver's count. */
-  queries: "athena_queries_total",
-  /** Commands sent to MySQL that wait for its answer (forwarded commands, resets, database switches, logins). */
-  backendRoundTrips: "athena_backend_round_trips_total",
-  /** Bytes sent to and received from MySQL. */
-  backendBytes: "athena_backend_bytes_total"
-};
-var BENCHMARK_POOL = { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 };
-var BENCHMARK_CIRCUIT = {
-  max_concurrent_per_user_shard: 50,
-  queue_size: 200,
-  queue_timeout_ms: 1e4
-};
-function renderBenchmarkConfig(input2) {
-  const str = (value) => JSON.stringify(value);
-  const table = (name, values) => [
-    `[${name}]`,
-    ...Object.entries(values).map(([key, value]) => `${key} = ${value}`)
-  ];
-  return [
-    "# Generated by athena-bench for one benchmark run. Passwords come from the environment",
-    "# (ATHENA_BACKEND_PASSWORD, ATHENA_USER_<NAME>_PASSWORD), never from this file.",
-    "[server]",
-    'listen_addr = "127.0.0.1"',
-    `listen_port = ${input2.listenPort}`,
-    `metrics_port = ${input2.metricsPort}`,
-    "",
-    "[backend]",
-    `host = ${str(input2.backend.host)}`,
-    `port = ${input2.backend.port}`,
-    `user = ${str(input2.backend.user)}`,
-    "",
-    "[[users]]",
-    `name = ${str(input2.backend.user)}`,
-    "",
-    "# The seed guide (docs/PERF.md) defaults.",
-    ...table("pool", BENCHMARK_POOL),
-    "",
-    ...table("circuit", BENCHMARK_CIRCUIT),
-    ""
-  ].join("\n");
-}
-
 // src/engine/prometheus.ts
 function parseCounters(text) {
   const types = /* @__PURE__ */ new Map();
@@ -51743,8 +50278,8 @@ function trafficCheck(deltas, driverQueries) {
 
 // src/engine/context.ts
 function createContext(options, deps) {
-  const outDir = path6.resolve(options.outDir);
-  const logsDir = path6.join(outDir, "logs");
+  const outDir = path5.resolve(options.outDir);
+  const logsDir = path5.join(outDir, "logs");
   mkdirSync(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
@@ -51787,7 +50322,7 @@ function applyOverrides(suite, rounds, durationSec) {
 
 // src/engine/proxyProcess.ts
 import { spawn as spawn3 } from "node:child_process";
-import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync4, writeFileSync as writeFileSync3 } from "node:fs";
+import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync3, writeFileSync as writeFileSync2 } from "node:fs";
 
 // src/engine/handshake.ts
 import net2 from "node:net";
@@ -51843,7 +50378,7 @@ function parseFirstPacket(payload) {
 var LOG_TAIL_LINES = 50;
 function fileTail(file2, lines = LOG_TAIL_LINES) {
   if (!existsSync3(file2)) return "(no output)";
-  const text = readFileSync4(file2, "utf8").trimEnd();
+  const text = readFileSync3(file2, "utf8").trimEnd();
   return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n");
 }
 async function runBuild(armName, command, opts) {
@@ -51853,7 +50388,7 @@ async function runBuild(armName, command, opts) {
     timeoutMs: opts.timeoutMs,
     signal: opts.signal
   });
-  writeFileSync3(opts.logPath, `$ ${command}
+  writeFileSync2(opts.logPath, `$ ${command}
 ${result.stdout}${result.stderr}`);
   if (result.aborted) throw new InfrastructureError(`build of arm "${armName}" was interrupted`);
   if (result.timedOut || result.exitCode !== 0) {
@@ -51946,15 +50481,20 @@ var ProxyProcess = class _ProxyProcess {
 ${this.logTail()}`
     );
   }
-  /** SIGTERM to the group, SIGKILL after graceMs; resolves once the shell has exited. */
+  /**
+   * SIGTERM to the group, SIGKILL after graceMs; resolves once every process of the group is gone
+   * (so its port is free for whatever starts next), or graceMs after the shell exited.
+   */
   async stop(graceMs = 5e3) {
     this.stopping = true;
-    if (this.exitInfo !== null) return;
     const pid = this.pid;
-    signalGroup(pid, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
-    await this.waitExit();
-    clearTimeout(timer);
+    if (this.exitInfo === null) {
+      signalGroup(pid, "SIGTERM");
+      const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+      await this.waitExit();
+      clearTimeout(timer);
+    }
+    if (pid > 0) await waitGroupGone(pid, graceMs);
   }
 };
 async function runWhileAlive(proc, fn, outer, when) {
@@ -52049,8 +50589,8 @@ function armEnv(ctx, mysql5, spec2) {
 async function buildArms(ctx, mysql5, specs) {
   for (const spec2 of specs) {
     for (const file2 of spec2.files ?? []) {
-      mkdirSync2(path7.dirname(file2.path), { recursive: true });
-      writeFileSync4(file2.path, file2.contents);
+      mkdirSync2(path6.dirname(file2.path), { recursive: true });
+      writeFileSync3(file2.path, file2.contents);
     }
     if (!spec2.build) continue;
     throwIfAborted(ctx);
@@ -52059,7 +50599,7 @@ async function buildArms(ctx, mysql5, specs) {
       exec: ctx.deps.exec,
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql5, spec2),
-      logPath: path7.join(ctx.logsDir, `${spec2.name}-build.log`),
+      logPath: path6.join(ctx.logsDir, `${spec2.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
     });
@@ -52096,7 +50636,7 @@ async function startArms(ctx, mysql5, specs) {
     const proc = ProxyProcess.start(spec2.name, spec2.start, {
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql5, spec2),
-      logPath: path7.join(ctx.logsDir, `${spec2.name}.log`)
+      logPath: path6.join(ctx.logsDir, `${spec2.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
@@ -52123,36 +50663,36 @@ async function startArms(ctx, mysql5, specs) {
 }
 
 // src/engine/environment.ts
-import { readFileSync as readFileSync5 } from "node:fs";
-import os3 from "node:os";
+import { readFileSync as readFileSync4 } from "node:fs";
+import os4 from "node:os";
 var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
-function readOr(readFile4, file2) {
+function readOr(readFile5, file2) {
   try {
-    return readFile4(file2);
+    return readFile5(file2);
   } catch {
     return null;
   }
 }
 function osName(osRelease) {
   const pretty = osRelease ? /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] : void 0;
-  return pretty ?? `${os3.type()} ${os3.release()}`;
+  return pretty ?? `${os4.type()} ${os4.release()}`;
 }
 async function collectEnvironment(inputs) {
-  const readFile4 = inputs.readFile ?? ((p) => readFileSync5(p, "utf8"));
+  const readFile5 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
   const runner = {};
   for (const [key, value] of Object.entries(inputs.env)) {
     if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
   }
   const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
   const ulimitText = ulimit?.stdout.trim() ?? "";
-  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
-  const cpus = os3.cpus();
+  const somaxconn = readOr(readFile5, "/proc/sys/net/core/somaxconn");
+  const cpus = os4.cpus();
   return {
     cpuModel: cpus[0]?.model.trim() ?? "unknown",
-    cores: os3.availableParallelism?.() ?? cpus.length,
-    memoryBytes: os3.totalmem(),
-    kernel: `${os3.type()} ${os3.release()}`,
-    os: osName(readOr(readFile4, "/etc/os-release")),
+    cores: os4.availableParallelism?.() ?? cpus.length,
+    memoryBytes: os4.totalmem(),
+    kernel: `${os4.type()} ${os4.release()}`,
+    os: osName(readOr(readFile5, "/etc/os-release")),
     runner,
     node: process.version,
     mysqlVersion: inputs.mysqlVersion,
@@ -52265,8 +50805,519 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 }
 
 // src/engine/outcome.ts
-import { writeFileSync as writeFileSync5 } from "node:fs";
-import path8 from "node:path";
+import { writeFileSync as writeFileSync4 } from "node:fs";
+import path7 from "node:path";
+
+// src/suite/schema.ts
+var MetricNameSchema = external_exports.enum([
+  "tps",
+  "qps",
+  "latency_avg_ms",
+  "latency_p95_ms",
+  "latency_p99_ms",
+  "cpu_us_per_query",
+  "peak_rss_mb",
+  "overhead_pct",
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+];
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
+var MetricPolicySchema = external_exports.object({
+  /** The smallest change that matters, in percent (for errors: an absolute count). */
+  thresholdPct: external_exports.number().nonnegative().optional(),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+});
+var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
+var workloadCommon = {
+  id: Slug,
+  title: external_exports.string().min(1),
+  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096),
+  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
+  warmupSec: external_exports.number().nonnegative().default(0),
+  /** Per-metric overrides of the verdict's thresholds and policies. */
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
+  /** Errors during a run fail the workload unless allowed. */
+  allowErrors: external_exports.boolean().default(false),
+  /** The work channel's window for this workload (sysbench workloads only). */
+  work: external_exports.object({
+    /** Driver events per window (sysbench --events): the same for every arm and window. */
+    events: external_exports.number().int().min(100).max(1e7).default(2e3)
+  }).strict().default({ events: 2e3 })
+};
+var WorkSettingsSchema = external_exports.object({
+  threads: external_exports.number().int().min(1).max(64).default(1),
+  windows: external_exports.number().int().min(3).max(50).default(8),
+  tolerancePct: external_exports.number().positive().max(50).default(0.5),
+  maxWindows: external_exports.number().int().min(3).max(200).default(16)
+}).strict().refine((w) => w.maxWindows >= w.windows, {
+  message: "expected maxWindows >= windows",
+  path: ["maxWindows"]
+});
+var SysbenchOptionsSchema = external_exports.object({
+  /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
+  test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
+  tables: external_exports.number().int().min(1).default(4),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive(),
+  reportIntervalSec: external_exports.number().int().min(1).default(1),
+  /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
+  psMode: external_exports.enum(["auto", "disable"]).default("auto"),
+  percentile: external_exports.number().int().min(1).max(100).default(95),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict();
+var MysqlslapOptionsSchema = external_exports.object({
+  iterations: external_exports.number().int().min(1).default(10),
+  /** --auto-generate-sql with the given column shape, or a fixed --query. */
+  autoGenerateSql: external_exports.boolean().default(false),
+  numberIntCols: external_exports.number().int().min(1).optional(),
+  numberCharCols: external_exports.number().int().min(1).optional(),
+  query: external_exports.string().optional(),
+  /** SQL run through the direct connection before the workload (e.g. create the users table). */
+  setupSql: external_exports.array(external_exports.string()).default([]),
+  /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
+  cleanupSql: external_exports.array(external_exports.string()).default([]),
+  numberOfQueries: external_exports.number().int().min(1).optional(),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict().refine((o) => o.autoGenerateSql !== (o.query !== void 0), {
+  message: "expected exactly one of autoGenerateSql: true or query"
+});
+var BuiltinOptionsSchema = external_exports.object({
+  mix: external_exports.enum(["point_select", "read_write"]),
+  tables: external_exports.number().int().min(1).default(1),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive()
+}).strict();
+var WorkloadSchema = external_exports.discriminatedUnion("driver", [
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("sysbench"), options: SysbenchOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("mysqlslap"), options: MysqlslapOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("builtin"), options: BuiltinOptionsSchema }).strict()
+]);
+var SuiteSchema = external_exports.object({
+  name: Slug,
+  description: external_exports.string().optional(),
+  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
+  rounds: external_exports.number().int().min(1).max(200).default(3),
+  /** Extra rounds the verdict may add while a workload is inconclusive. */
+  maxRounds: external_exports.number().int().min(1).max(500).optional(),
+  budgetMinutes: external_exports.number().positive().optional(),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  workloads: external_exports.array(WorkloadSchema).min(1)
+}).strict().superRefine((suite, ctx) => {
+  const seen = /* @__PURE__ */ new Set();
+  suite.workloads.forEach((w, i) => {
+    if (seen.has(w.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workloads", i, "id"],
+        message: `duplicate workload id "${w.id}"`
+      });
+    }
+    seen.add(w.id);
+  });
+});
+function maxRoundsOf(suite, plannedRounds) {
+  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
+}
+
+// src/results/schema.ts
+var RESULTS_SCHEMA_VERSION = 1;
+var nullableNumber = external_exports.number().nullable();
+var DriverMetricsSchema = external_exports.object({
+  durationSec: external_exports.number().nonnegative(),
+  transactions: external_exports.number().nonnegative(),
+  tps: external_exports.number().nonnegative(),
+  queries: external_exports.number().nonnegative(),
+  qps: external_exports.number().nonnegative(),
+  queriesRead: nullableNumber.default(null),
+  queriesWrite: nullableNumber.default(null),
+  queriesOther: nullableNumber.default(null),
+  latencyMs: external_exports.object({
+    min: nullableNumber,
+    avg: nullableNumber,
+    max: nullableNumber,
+    p95: nullableNumber,
+    p99: nullableNumber
+  }),
+  errors: external_exports.number().int().nonnegative(),
+  reconnects: external_exports.number().int().nonnegative().default(0),
+  /** Intermediate reports (sysbench --report-interval), for charts and live progress. */
+  intervals: external_exports.array(
+    external_exports.object({
+      tSec: external_exports.number(),
+      tps: external_exports.number(),
+      qps: external_exports.number(),
+      latencyMs: nullableNumber.default(null),
+      errors: external_exports.number().default(0)
+    })
+  ).default([])
+});
+var ProxyUsageSchema = external_exports.object({
+  cpuSeconds: external_exports.number().nonnegative(),
+  cpuUsPerQuery: nullableNumber,
+  peakRssMb: external_exports.number().nonnegative(),
+  /** Deltas of the proxy's Prometheus counters over the run (name{labels} -> delta). */
+  metricsDelta: external_exports.record(external_exports.string(), external_exports.number()).optional(),
+  /** athena_queries_total delta vs the driver's query count; fails the run when too low. */
+  trafficCheck: external_exports.object({ expectedQueries: external_exports.number(), observedQueries: external_exports.number(), ok: external_exports.boolean() }).optional()
+});
+var RoundSampleSchema = external_exports.object({
+  arm: external_exports.string(),
+  round: external_exports.number().int().nonnegative(),
+  /** Position of this arm in the round's order (ABBA interleaving). */
+  position: external_exports.number().int().nonnegative(),
+  startedAt: external_exports.string(),
+  metrics: DriverMetricsSchema,
+  proxy: ProxyUsageSchema.nullable().default(null),
+  /** CPU used by the load generator itself (builtin driver), so nobody mistakes it for the proxy's. */
+  loadGeneratorCpuUsPerQuery: nullableNumber.default(null),
+  /** Share of one core the harness (this process) used during the measured window. */
+  harnessCpuShare: nullableNumber.default(null)
+});
+var ArmSchema = external_exports.object({
+  name: external_exports.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  host: external_exports.string(),
+  port: external_exports.number().int(),
+  /** Start command of the proxy (passwords removed); absent for direct. */
+  command: external_exports.string().optional(),
+  /** Proxy config with secrets removed, when the gate generated it. */
+  config: external_exports.string().optional(),
+  /** Commit the arm was built from (base-vs-head mode). */
+  commit: external_exports.string().optional()
+});
+var WorkWindowSchema = external_exports.object({
+  events: external_exports.number().int().positive(),
+  /** Queries the driver counted in the window: the denominator of every per-query count. */
+  queries: external_exports.number().int().nonnegative(),
+  /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
+  instructions: external_exports.number().nonnegative(),
+  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
+  syscalls: external_exports.number().nonnegative(),
+  /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
+  backendRoundTrips: nullableNumber.default(null),
+  /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
+  backendBytes: nullableNumber.default(null),
+  wallSec: external_exports.number().nonnegative()
+});
+var FunctionDeltaSchema = external_exports.object({
+  name: external_exports.string(),
+  object: external_exports.string(),
+  /** Self instructions per query (kept windows, averaged). */
+  irPerQuery: external_exports.number()
+});
+var WorkArmSchema = external_exports.object({
+  windows: external_exports.array(WorkWindowSchema),
+  /** Index of the first window kept; earlier ones were discarded while the process settled. */
+  firstKept: external_exports.number().int().nonnegative(),
+  settled: external_exports.boolean(),
+  /** The kept windows' instructions/query range, in % of their median. */
+  spreadPct: nullableNumber,
+  /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
+  topFunctions: external_exports.array(FunctionDeltaSchema).default([]),
+  /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
+  profile: external_exports.string().nullable().default(null)
+});
+var WorkloadWorkSchema = external_exports.object({
+  /** Client threads of the work channel (low and fixed, whatever the workload's own threads). */
+  threads: external_exports.number().int().positive(),
+  eventsPerWindow: external_exports.number().int().positive(),
+  arms: external_exports.record(external_exports.string(), WorkArmSchema)
+});
+var WorkloadResultSchema = external_exports.object({
+  id: external_exports.string(),
+  title: external_exports.string(),
+  driver: external_exports.string(),
+  threads: external_exports.number().int(),
+  /** Why the workload did not run (missing binary…); samples are then empty. */
+  skipped: external_exports.string().nullable().default(null),
+  samples: external_exports.array(RoundSampleSchema),
+  /** The work channel's counts (runs with --measure work or both), else null. */
+  work: WorkloadWorkSchema.nullable().default(null)
+});
+var EnvironmentSchema = external_exports.object({
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int(),
+  memoryBytes: external_exports.number(),
+  kernel: external_exports.string(),
+  os: external_exports.string(),
+  runner: external_exports.record(external_exports.string(), external_exports.string()).default({}),
+  node: external_exports.string(),
+  mysqlVersion: external_exports.string(),
+  sysbenchVersion: external_exports.string().nullable().default(null),
+  mysqlslapVersion: external_exports.string().nullable().default(null),
+  ulimitNofile: external_exports.number().nullable().default(null),
+  somaxconn: external_exports.number().nullable().default(null),
+  /** What instruction counts depend on (the work channel): valgrind and the C library. */
+  valgrindVersion: external_exports.string().nullable().default(null),
+  glibcVersion: external_exports.string().nullable().default(null)
+});
+var ResultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
+  startedAt: external_exports.string(),
+  finishedAt: external_exports.string(),
+  git: external_exports.object({ commit: external_exports.string().nullable(), ref: external_exports.string().nullable() }).default({ commit: null, ref: null }),
+  status: external_exports.enum(["complete", "failed"]),
+  failure: external_exports.string().nullable().default(null),
+  suite: SuiteSchema,
+  arms: external_exports.array(ArmSchema).min(1),
+  /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
+  measure: external_exports.enum(["time", "work", "both"]).default("time"),
+  workloads: external_exports.array(WorkloadResultSchema),
+  environment: EnvironmentSchema,
+  warnings: external_exports.array(external_exports.string()).default([])
+});
+function metricValue(sample, metric) {
+  const m = sample.metrics;
+  switch (metric) {
+    case "tps":
+      return m.tps;
+    case "qps":
+      return m.qps;
+    case "latency_avg_ms":
+      return m.latencyMs.avg;
+    case "latency_p95_ms":
+      return m.latencyMs.p95;
+    case "latency_p99_ms":
+      return m.latencyMs.p99;
+    case "cpu_us_per_query":
+      return sample.proxy?.cpuUsPerQuery ?? null;
+    case "peak_rss_mb":
+      return sample.proxy?.peakRssMb ?? null;
+    case "errors":
+      return m.errors;
+  }
+}
+function metricSamples(workload, arm, metric, directArm = "direct") {
+  const byRound = (name) => {
+    const map2 = /* @__PURE__ */ new Map();
+    for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
+    return map2;
+  };
+  if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
+  const armRounds = byRound(arm);
+  const rounds = [...armRounds.keys()].sort((a, b) => a - b);
+  if (metric === "overhead_pct") {
+    const direct = byRound(directArm);
+    return rounds.flatMap((r) => {
+      const d2 = direct.get(r)?.metrics.tps;
+      const a = armRounds.get(r)?.metrics.tps;
+      return d2 && a !== void 0 ? [100 * (1 - a / d2)] : [];
+    });
+  }
+  return rounds.flatMap((r) => {
+    const v = metricValue(armRounds.get(r), metric);
+    return v === null ? [] : [v];
+  });
+}
+function workSamples(workload, arm, metric) {
+  const measured = workload.work?.arms[arm];
+  if (!measured) return [];
+  return measured.windows.slice(measured.firstKept).flatMap((w) => {
+    if (w.queries <= 0) return [];
+    const count = metric === "instructions_per_query" ? w.instructions : metric === "syscalls_per_query" ? w.syscalls : metric === "backend_round_trips_per_query" ? w.backendRoundTrips : w.backendBytes;
+    return count === null ? [] : [count / w.queries];
+  });
+}
+function roundsOf(workload, arm) {
+  const samples = arm === void 0 ? workload.samples : workload.samples.filter((s) => s.arm === arm);
+  return new Set(samples.map((s) => s.round)).size;
+}
+
+// src/verdict/stats.ts
+function median(values) {
+  return quantile(values, 0.5);
+}
+function quantile(values, q) {
+  if (values.length === 0) throw new RangeError("quantile of an empty sample");
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
+  const sorted = [...values].sort((a2, b2) => a2 - b2);
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.ceil(h);
+  const a = sorted[lo];
+  const b = sorted[hi];
+  return a + (h - lo) * (b - a);
+}
+function ranks(values) {
+  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
+  const out = new Array(values.length);
+  let start = 0;
+  while (start < order.length) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
+    const avg = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) out[order[k].i] = avg;
+    start = end + 1;
+  }
+  return out;
+}
+function tieGroups(values) {
+  const counts = /* @__PURE__ */ new Map();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.values()].filter((c) => c > 1);
+}
+function mannWhitneyNullCounts(n, m) {
+  let prev = [];
+  for (let j = 0; j <= m; j++) prev.push([1]);
+  for (let i = 1; i <= n; i++) {
+    const cur = [[1]];
+    for (let j = 1; j <= m; j++) {
+      const size = i * j + 1;
+      const row = new Array(size).fill(0);
+      const fromPrev = prev[j];
+      for (let u = 0; u < fromPrev.length; u++) row[u + j] = row[u + j] + fromPrev[u];
+      const fromLeft = cur[j - 1];
+      for (let u = 0; u < fromLeft.length; u++) row[u] = row[u] + fromLeft[u];
+      cur.push(row);
+    }
+    prev = cur;
+  }
+  return prev[m];
+}
+var exactCache = /* @__PURE__ */ new Map();
+function mannWhitneyCdf(u, n, m) {
+  const key = `${n},${m}`;
+  let entry = exactCache.get(key);
+  if (!entry) {
+    const counts = mannWhitneyNullCounts(n, m);
+    const total = counts.reduce((s, c) => s + c, 0);
+    const cdf = [];
+    let acc = 0;
+    for (const c of counts) cdf.push(acc += c);
+    entry = { cdf, total };
+    exactCache.set(key, entry);
+  }
+  if (u < 0) return 0;
+  const k = Math.min(Math.floor(u), entry.cdf.length - 1);
+  return entry.cdf[k] / entry.total;
+}
+function mannWhitneyQuantile(p, n, m) {
+  for (let q = 0; q <= n * m; q++) if (mannWhitneyCdf(q, n, m) >= p - 1e-12) return q;
+  return n * m;
+}
+function normalCdf(z2) {
+  return 0.5 * erfc(-z2 / Math.SQRT2);
+}
+function erfc(x) {
+  const z2 = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z2);
+  const r = t * Math.exp(
+    -z2 * z2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  );
+  return x >= 0 ? r : 2 - r;
+}
+function normalQuantile(p) {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile p must be within (0, 1), got ${p}`);
+  let lo = -40;
+  let hi = 40;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+function mannWhitneyU(x, y, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Mann\u2013Whitney U needs at least one value in each sample");
+  const all = [...x, ...y];
+  const r = ranks(all);
+  let rankSumX = 0;
+  for (let i = 0; i < n; i++) rankSumX += r[i];
+  const u = rankSumX - n * (n + 1) / 2;
+  const ties = tieGroups(all);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  if (exact) {
+    const pLess2 = mannWhitneyCdf(u, n, m);
+    const pGreater2 = 1 - mannWhitneyCdf(u - 1, n, m);
+    const pTwoSided2 = Math.min(1, 2 * Math.min(pLess2, pGreater2));
+    return { u, pTwoSided: pTwoSided2, pGreater: pGreater2, pLess: pLess2, method: "exact" };
+  }
+  const correct = options.correct ?? true;
+  const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+  const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+  const centred = u - n * m / 2;
+  if (sigma === 0) return { u, pTwoSided: 1, pGreater: 1, pLess: 1, method: "normal" };
+  const cc = correct ? 0.5 : 0;
+  const pGreater = 1 - normalCdf((centred - cc) / sigma);
+  const pLess = normalCdf((centred + cc) / sigma);
+  const zTwo = (centred - (correct ? Math.sign(centred) * 0.5 : 0)) / sigma;
+  const pTwoSided = Math.min(1, 2 * Math.min(normalCdf(zTwo), 1 - normalCdf(zTwo)));
+  return { u, pTwoSided, pGreater, pLess, method: "normal" };
+}
+function minimumTwoSidedP(n, m) {
+  if (n === 0 || m === 0) return 1;
+  let inv = 1;
+  const k = Math.min(n, m);
+  for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
+  return Math.min(1, 2 * inv);
+}
+function hodgesLehmann(x, y, level = 0.95, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Hodges\u2013Lehmann needs at least one value in each sample");
+  const diffs = [];
+  for (const a of x) for (const b of y) diffs.push(a - b);
+  diffs.sort((a, b) => a - b);
+  const nm = diffs.length;
+  const estimate = median(diffs);
+  const alpha = 1 - level;
+  const ties = tieGroups([...x, ...y]);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  let c;
+  let achievedLevel;
+  if (exact) {
+    const q = mannWhitneyQuantile(alpha / 2, n, m);
+    c = Math.max(1, q);
+    achievedLevel = 1 - 2 * mannWhitneyCdf(c - 1, n, m);
+  } else {
+    const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+    const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+    const z2 = normalQuantile(1 - alpha / 2);
+    c = Math.max(1, Math.floor(nm / 2 - z2 * sigma + 0.5));
+    achievedLevel = sigma === 0 ? 1 : Math.min(1, 2 * normalCdf((nm / 2 - (c - 1) - 0.5) / sigma) - 1);
+  }
+  c = Math.min(c, Math.ceil(nm / 2));
+  return {
+    estimate,
+    low: diffs[c - 1],
+    high: diffs[nm - c],
+    achievedLevel,
+    method: exact ? "exact" : "normal"
+  };
+}
+function holmAdjust(pValues, familySize = pValues.length) {
+  const k = Math.max(familySize, pValues.length);
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const out = new Array(pValues.length);
+  let running = 0;
+  order.forEach(({ p, i }, rank) => {
+    running = Math.max(running, Math.min(1, (k - rank) * p));
+    out[i] = running;
+  });
+  return out;
+}
+function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
+  const target = alpha / Math.max(1, comparisons);
+  for (let n = 1; n <= 500; n++) {
+    if (minimumTwoSidedP(n, otherSize ?? n) <= target) return n;
+  }
+  return Infinity;
+}
 
 // src/report/summary.ts
 function median2(values) {
@@ -52297,16 +51348,16 @@ function samplesOf(workload, arm) {
 function overheadPerRound(workload, arm, unit) {
   const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
   return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
-    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
+    const d2 = direct.get(s.round);
+    return d2 ? [100 * (1 - s.metrics[unit] / d2)] : [];
   });
 }
 function addedLatencyPerRound(workload, arm, key) {
   const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
   return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
+    const d2 = direct.get(s.round);
     const a = s.metrics.latencyMs[key];
-    return d != null && a != null ? [a - d] : [];
+    return d2 != null && a != null ? [a - d2] : [];
   });
 }
 function numbers(values) {
@@ -52351,13 +51402,24 @@ function workSection(results) {
   ];
 }
 
+// src/report/format.ts
+function signedChange(value, suffix = "") {
+  const digits = Math.abs(value) >= 10 ? 1 : 2;
+  const text = Math.abs(value).toFixed(digits);
+  const sign = Number(text) === 0 ? "\xB1" : value > 0 ? "+" : "\u2212";
+  return `${sign}${text}${suffix}`;
+}
+function escapeCell(text) {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
 // src/report/markdown.ts
 var REPORT_MAX_CHARS = 6e4;
 function fmt(value, digits = 1) {
   if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
   const abs = Math.abs(value);
-  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
-  return value.toFixed(d);
+  const d2 = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
+  return value.toFixed(d2);
 }
 function signed(value, digits = 1, unit = "") {
   if (value === null) return "\u2014";
@@ -52620,6 +51682,7 @@ var package_default2 = {
     bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
     "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
     "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
+    "bench:history": "node --import tsx scripts/bench-history.ts",
     "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
     "check-dist": "node scripts/check-dist.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
@@ -52676,12 +51739,12 @@ async function finishRun(ctx, failure2) {
   const results = ResultsSchema.parse(
     buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path8.join(ctx.outDir, "results.json");
-  writeFileSync5(resultsPath, `${JSON.stringify(results, null, 2)}
+  const resultsPath = path7.join(ctx.outDir, "results.json");
+  writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path8.join(ctx.outDir, "report.md");
-  writeFileSync5(reportPath, reportMarkdown);
+  const reportPath = path7.join(ctx.outDir, "report.md");
+  writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
       failure2.message = failureMessage;
@@ -52792,7 +51855,7 @@ async function detectDrivers(ctx) {
   const missing = suite.workloads.filter((w) => !detections.get(w.driver)?.available);
   if (missing.length === suite.workloads.length) {
     const reasons = [...new Set(missing.map((w) => detections.get(w.driver)))].map(
-      (d) => d && !d.available ? `${d.reason} Install: ${d.installHint}` : "driver not detected"
+      (d2) => d2 && !d2.available ? `${d2.reason} Install: ${d2.installHint}` : "driver not detected"
     );
     throw new InfrastructureError(`no workload of the suite can run: ${reasons.join("; ")}`);
   }
@@ -52800,8 +51863,8 @@ async function detectDrivers(ctx) {
 }
 async function recordEnvironment(ctx, mysqlVersion, detections, valgrindVersion) {
   const version2 = (name) => {
-    const d = detections.get(name);
-    return d?.available ? d.version : null;
+    const d2 = detections.get(name);
+    return d2?.available ? d2.version : null;
   };
   ctx.environment = await collectEnvironment({
     mysqlVersion,
@@ -52833,10 +51896,10 @@ async function measureTimeChannel(ctx, mysql5, detections) {
   for (const workload of ctx.suite.workloads) {
     const detection = detections.get(workload.driver);
     if (!detection?.available) {
-      const reason = detection ? `${detection.reason} Install: ${detection.installHint}` : "driver not detected";
-      ctx.workloads.push({ ...header(workload), skipped: reason, samples: [], work: null });
-      ctx.warnings.push(`Skipped ${workload.id}: ${reason}`);
-      ctx.deps.log(`warning: skipped ${workload.id}: ${reason}`);
+      const reason2 = detection ? `${detection.reason} Install: ${detection.installHint}` : "driver not detected";
+      ctx.workloads.push({ ...header(workload), skipped: reason2, samples: [], work: null });
+      ctx.warnings.push(`Skipped ${workload.id}: ${reason2}`);
+      ctx.deps.log(`warning: skipped ${workload.id}: ${reason2}`);
       continue;
     }
     throwIfAborted(ctx);
@@ -52990,7 +52053,204 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 
 // src/work/channel.ts
 import { mkdirSync as mkdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
-import path11 from "node:path";
+import path9 from "node:path";
+
+// src/work/callgrind.ts
+var NAMESPACES = /* @__PURE__ */ new Map([
+  ["ob", "ob"],
+  ["cob", "ob"],
+  ["fl", "fl"],
+  ["fi", "fl"],
+  ["fe", "fl"],
+  ["cfi", "fl"],
+  ["cfl", "fl"],
+  ["fn", "fn"],
+  ["cfn", "fn"]
+]);
+var NameTable = class {
+  tables = /* @__PURE__ */ new Map();
+  resolve(key, value) {
+    const namespace = NAMESPACES.get(key) ?? key;
+    let table = this.tables.get(namespace);
+    if (!table) {
+      table = /* @__PURE__ */ new Map();
+      this.tables.set(namespace, table);
+    }
+    const match = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
+    if (!match) return value;
+    const [, id, name] = match;
+    if (name !== void 0) {
+      table.set(id, name);
+      return name;
+    }
+    return table.get(id) ?? `(${id})`;
+  }
+};
+function callgrindTotal(text) {
+  const match = /^summary:\s+(\d+)/m.exec(text.slice(0, 4096));
+  return match ? Number(match[1]) : parseCallgrind(text).totalIr;
+}
+function parseCallgrind(text) {
+  const lines = text.split("\n");
+  if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
+    throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
+  }
+  const names = new NameTable();
+  const costs = /* @__PURE__ */ new Map();
+  let pid = null;
+  let part = null;
+  let total = null;
+  let object2 = "???";
+  let fn = null;
+  let callCostFollows = false;
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (line === "" || line.startsWith("#")) continue;
+    const first = line.charCodeAt(0);
+    const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
+    if (isCost) {
+      if (callCostFollows) {
+        callCostFollows = false;
+        continue;
+      }
+      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+      continue;
+    }
+    const eq = line.indexOf("=");
+    const colon = line.indexOf(":");
+    if (eq > 0 && (colon < 0 || eq < colon)) {
+      const key = line.slice(0, eq);
+      const value = line.slice(eq + 1);
+      if (key === "calls") callCostFollows = true;
+      else if (key === "ob") object2 = names.resolve(key, value);
+      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
+      else if (NAMESPACES.has(key)) names.resolve(key, value);
+      continue;
+    }
+    if (colon > 0) {
+      const key = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (key === "pid") pid = Number(value);
+      else if (key === "part") part = Number(value);
+      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
+    }
+  }
+  const functions = [...costs.values()];
+  if (total === null || !Number.isFinite(total)) {
+    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  }
+  return { pid, part, totalIr: total, functions };
+}
+function costOf(costs, name, object2) {
+  const key = `${object2}\0${name}`;
+  let cost = costs.get(key);
+  if (!cost) {
+    cost = { name, object: object2, selfIr: 0 };
+    costs.set(key, cost);
+  }
+  return cost;
+}
+
+// src/work/profile.ts
+import { existsSync as existsSync4, readFileSync as readFileSync5, writeFileSync as writeFileSync5 } from "node:fs";
+
+// src/work/perfMap.ts
+var PerfMap = class _PerfMap {
+  constructor(entries) {
+    this.entries = entries;
+  }
+  entries;
+  static parse(text) {
+    const entries = [];
+    for (const line of text.split("\n")) {
+      const match = /^([0-9a-fA-F]+)\s+([0-9a-fA-F]+)\s+(.+)$/.exec(line.trim());
+      if (!match) continue;
+      const start = BigInt(`0x${match[1]}`);
+      entries.push({ start, end: start + BigInt(`0x${match[2]}`), name: match[3].trim() });
+    }
+    const ordered = entries.map((entry, line) => ({ entry, line })).sort(
+      (a, b) => a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : a.line - b.line
+    ).map((e) => e.entry);
+    return new _PerfMap(ordered);
+  }
+  get size() {
+    return this.entries.length;
+  }
+  /** The code object containing the address, or null. */
+  lookup(address) {
+    let low = 0;
+    let high = this.entries.length - 1;
+    let found = null;
+    while (low <= high) {
+      const mid = low + high >> 1;
+      const entry = this.entries[mid];
+      if (entry.start <= address) {
+        found = entry;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found !== null && address < found.end ? found.name : null;
+  }
+  /** A callgrind function name with its `0x…` address replaced by the JIT name, when known. */
+  symbolize(name) {
+    if (!/^0x[0-9a-fA-F]+$/.test(name)) return name;
+    return this.lookup(BigInt(name)) ?? name;
+  }
+};
+
+// src/work/profile.ts
+var KEPT_FUNCTIONS = 200;
+function loadPerfMaps(pids, dir = "/tmp") {
+  const maps = /* @__PURE__ */ new Map();
+  for (const pid of pids) {
+    const file2 = `${dir}/perf-${pid}.map`;
+    if (existsSync4(file2)) maps.set(pid, PerfMap.parse(readFileSync5(file2, "utf8")));
+  }
+  return maps;
+}
+function functionsPerQuery(dumps, queries, perfMaps) {
+  const merged = /* @__PURE__ */ new Map();
+  for (const dump of dumps) {
+    const map2 = perfMaps.get(dump.pid);
+    for (const fn of parseCallgrind(readFileSync5(dump.file, "utf8")).functions) {
+      const name = comparableName(map2 ? map2.symbolize(fn.name) : fn.name);
+      const key = `${fn.object}\0${name}`;
+      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
+      entry.selfIr += fn.selfIr;
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()].filter((f) => f.selfIr > 0).sort((a, b) => b.selfIr - a.selfIr).slice(0, KEPT_FUNCTIONS).map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
+}
+function comparableName(name) {
+  const match = /^JS:[*^~+-]?(\S*) (.*?)(?::\d+:\d+)?$/.exec(name);
+  if (!match) return name;
+  const file2 = match[2].split("/").at(-1) || match[2];
+  return `JS ${match[1] || "(anonymous)"} (${file2})`;
+}
+function writeSymbolizedDump(source, target, perfMap) {
+  const text = readFileSync5(source, "utf8");
+  const out = perfMap ? text.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key, address) => {
+    const name = perfMap.symbolize(address);
+    return `${key}${name === address ? address : `${name} [${address}]`}`;
+  }) : text;
+  writeFileSync5(target, out);
+}
+function functionDeltas(base, head, limit = 10) {
+  const key = (f) => `${f.object}\0${f.name}`;
+  const all = /* @__PURE__ */ new Map();
+  for (const f of base)
+    all.set(key(f), { name: f.name, object: f.object, base: f.irPerQuery, head: 0, delta: 0 });
+  for (const f of head) {
+    const entry = all.get(key(f)) ?? { name: f.name, object: f.object, base: 0, head: 0, delta: 0 };
+    entry.head = f.irPerQuery;
+    all.set(key(f), entry);
+  }
+  for (const entry of all.values()) entry.delta = entry.head - entry.base;
+  return [...all.values()].sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta)).slice(0, limit);
+}
 
 // src/work/settle.ts
 function settleState(values, rule) {
@@ -53019,156 +52279,7 @@ function relativeRangePct(values) {
 
 // src/work/valgrind.ts
 import { readdirSync as readdirSync2 } from "node:fs";
-import path10 from "node:path";
-
-// src/engine/arms.ts
-import { existsSync as existsSync4, mkdtempSync as mkdtempSync2, symlinkSync } from "node:fs";
-import { rm as rm3 } from "node:fs/promises";
-import os4 from "node:os";
-import path9 from "node:path";
-var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
-function shellQuote(word) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-function athenaConfig(mysql5, ports) {
-  return renderBenchmarkConfig({
-    listenPort: ports.listen,
-    metricsPort: ports.metrics,
-    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user }
-  });
-}
-function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
-  const port = opts.port ?? 3307;
-  const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path9.join(repoRoot2, ".athena-bench", "athena.toml");
-  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
-  return {
-    name: opts.name ?? "proxy",
-    role: opts.role ?? "proxy",
-    build: ATHENA_BUILD_COMMAND,
-    start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    port,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    cwd: repoRoot2,
-    env: {
-      [BACKEND_PASSWORD_VARIABLE]: mysql5.password,
-      [envPasswordVariable("USER", mysql5.user)]: mysql5.password
-    },
-    trafficCheck: true,
-    files: [{ path: configPath, contents }],
-    recordedConfig: contents
-  };
-}
-function athenaArm(repoRoot2, opts = {}) {
-  return async (ctx) => {
-    const name = opts.name ?? "proxy";
-    return defaultProxyArm(ctx.mysql, repoRoot2, {
-      name,
-      role: opts.role,
-      port: await ctx.allocatePort(),
-      metricsPort: await ctx.allocatePort(),
-      configPath: path9.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
-    });
-  };
-}
-function haproxyConfig(mysql5, listenPort) {
-  return [
-    "# Generated by athena-bench: haproxy as a plain TCP (L4) reference proxy in front of MySQL.",
-    "global",
-    // Two descriptors per connection: 4000 fits a 10,000-descriptor limit and any suite's threads.
-    "  maxconn 4000",
-    "",
-    "defaults",
-    "  mode tcp",
-    "  maxconn 4000",
-    "  timeout connect 5s",
-    "  timeout client 1h",
-    "  timeout server 1h",
-    "",
-    "frontend mysql_in",
-    `  bind 127.0.0.1:${listenPort}`,
-    "  default_backend mysql_out",
-    "",
-    "backend mysql_out",
-    `  server mysql ${mysql5.host.includes(":") ? `[${mysql5.host}]` : mysql5.host}:${mysql5.port}`,
-    ""
-  ].join("\n");
-}
-function haproxyArm() {
-  return async (ctx) => {
-    const binary = which("haproxy");
-    if (!binary) {
-      throw new InfrastructureError(
-        "the haproxy reference arm needs haproxy: `sudo apt-get install -y haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)"
-      );
-    }
-    const port = await ctx.allocatePort();
-    const cfg = path9.join(ctx.outDir, "haproxy.cfg");
-    const contents = haproxyConfig(ctx.mysql, port);
-    return {
-      name: "haproxy",
-      role: "reference",
-      // -db: stay in the foreground, so the engine watches and stops the real process.
-      start: `${shellQuote(binary)} -db -f ${shellQuote(cfg)}`,
-      port,
-      cwd: ctx.outDir,
-      trafficCheck: false,
-      files: [{ path: cfg, contents }],
-      recordedConfig: contents
-    };
-  };
-}
-function baseRefArm(repoRoot2, ref, custom2) {
-  return async (ctx) => {
-    const git = async (args, cwd = repoRoot2) => {
-      const result = await ctx.exec("git", args, { cwd, timeoutMs: 12e4 });
-      return result;
-    };
-    const resolved = await git(["rev-parse", "--verify", `${ref}^{commit}`]);
-    if (resolved.exitCode !== 0) {
-      throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot2} (${resolved.stderr.trim()})`);
-    }
-    const commit = resolved.stdout.trim();
-    const dir = mkdtempSync2(path9.join(os4.tmpdir(), "athena-bench-worktree-"));
-    ctx.addCleanup(`git worktree ${dir}`, async () => {
-      await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
-      await rm3(dir, { recursive: true, force: true });
-      await git(["worktree", "prune"]).catch(() => void 0);
-    });
-    const added = await git(["worktree", "add", "--detach", dir, commit]);
-    if (added.exitCode !== 0) {
-      throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
-    }
-    const modules = path9.join(repoRoot2, "node_modules");
-    if (existsSync4(modules) && !existsSync4(path9.join(dir, "node_modules"))) {
-      symlinkSync(modules, path9.join(dir, "node_modules"), "dir");
-    }
-    if (custom2) {
-      return {
-        name: "base",
-        role: "base",
-        ...custom2.build !== void 0 ? { build: custom2.build } : {},
-        start: custom2.start,
-        port: await ctx.allocatePort(),
-        cwd: path9.join(dir, custom2.relativeCwd),
-        trafficCheck: false,
-        commit
-      };
-    }
-    const spec2 = defaultProxyArm(ctx.mysql, dir, {
-      name: "base",
-      role: "base",
-      port: await ctx.allocatePort(),
-      metricsPort: await ctx.allocatePort(),
-      configPath: path9.join(ctx.outDir, "athena-base.toml")
-    });
-    return { ...spec2, commit };
-  };
-}
-
-// src/work/valgrind.ts
+import path8 from "node:path";
 var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
 async function detectCallgrind(exec, find = which) {
   const valgrind = find("valgrind");
@@ -53189,7 +52300,7 @@ async function detectCallgrind(exec, find = which) {
   return { available: true, valgrind, control, version: version2 };
 }
 function callgrindStartCommand(valgrind, start, profileDir) {
-  const out = path10.join(profileDir, "callgrind.%p.out");
+  const out = path8.join(profileDir, "callgrind.%p.out");
   return [
     "exec",
     shellQuote(valgrind),
@@ -53212,7 +52323,7 @@ function latestDump(dir, pid) {
     const part = Number(name.slice(prefix.length));
     if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
   }
-  return best ? path10.join(dir, best.file) : null;
+  return best ? path8.join(dir, best.file) : null;
 }
 async function controlCallgrind(exec, control, action, pids, signal) {
   const flag = action === "zero" ? "-z" : "-d";
@@ -53239,7 +52350,7 @@ var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
 var WINDOW_TIMEOUT_FLOOR_SEC = 120;
 var TOP_FUNCTIONS_KEPT = 200;
 async function measureWork(options, deps) {
-  const profileDir = path11.join(options.outDir, "profiles");
+  const profileDir = path9.join(options.outDir, "profiles");
   mkdirSync3(profileDir, { recursive: true });
   const arms = await startUnderCallgrind(options, deps, profileDir);
   const out = /* @__PURE__ */ new Map();
@@ -53264,7 +52375,7 @@ async function startUnderCallgrind(options, deps, profileDir) {
       {
         cwd: input2.cwd,
         env: input2.env,
-        logPath: path11.join(options.outDir, "logs", `${input2.name}-work.log`)
+        logPath: path9.join(options.outDir, "logs", `${input2.name}-work.log`)
       }
     );
     deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
@@ -53316,8 +52427,8 @@ async function armDatabases(arms, mysql5, workloadId, cleanup) {
     out.set(arms[0].input.name, mysql5.database);
     return out;
   }
-  for (const arm of arms) {
-    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, "_")}`;
+  for (const [index, arm] of arms.entries()) {
+    const name = `athena_bench_work_${index + 1}`;
     await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
     cleanup.add(
       `drop database ${name}`,
@@ -53343,7 +52454,7 @@ async function measureArm(arm, workload, database, options, deps, profileDir) {
   const state = settleState(perQuery(), rule);
   const kept = dumps.slice(state.firstKept).flat();
   const keptQueries = windows.slice(state.firstKept).reduce((sum, w) => sum + w.queries, 0);
-  const pids = [...new Set(kept.map((d) => d.pid))];
+  const pids = [...new Set(kept.map((d2) => d2.pid))];
   const perfMaps = loadPerfMaps(pids);
   const profile = writeArmProfile(kept, perfMaps, profileDir, `${workload.id}.${arm.input.name}`);
   const topFunctions = functionsPerQuery(kept, keptQueries, perfMaps).slice(0, TOP_FUNCTIONS_KEPT);
@@ -53354,13 +52465,13 @@ async function measureArm(arm, workload, database, options, deps, profileDir) {
     settled: state.settled,
     spreadPct: state.spreadPct,
     topFunctions,
-    profile: profile ? path11.relative(options.outDir, profile) : null
+    profile: profile ? path9.relative(options.outDir, profile) : null
   };
 }
 function writeArmProfile(kept, perfMaps, profileDir, stem) {
   const last = kept.at(-1);
   if (!last) return null;
-  const target = path11.join(profileDir, `${stem}.callgrind.out`);
+  const target = path9.join(profileDir, `${stem}.callgrind.out`);
   writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
   return target;
 }
@@ -53385,7 +52496,7 @@ async function measureWindow(arm, workload, database, options, deps) {
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
   const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
   const files = dumped.flatMap((pid) => {
-    const file2 = latestDump(path11.join(options.outDir, "profiles"), pid);
+    const file2 = latestDump(path9.join(options.outDir, "profiles"), pid);
     return file2 ? [{ file: file2, pid }] : [];
   });
   const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync6(f.file, "utf8")), 0);
@@ -53507,6 +52618,723 @@ async function runBenchmark(options, deps) {
   return finishRun(ctx, failure2);
 }
 
+// src/verdict/baseline.ts
+import { readFile, writeFile as writeFile2, mkdir } from "node:fs/promises";
+import path10 from "node:path";
+
+// src/util/zodPath.ts
+function formatPath(segments) {
+  if (segments.length === 0) return "(top level)";
+  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
+}
+
+// src/verdict/metrics.ts
+var WORK_METRIC_DEFAULTS = {
+  instructions_per_query: spec(
+    "instructions_per_query",
+    "instructions/query",
+    "instr",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  syscalls_per_query: spec(
+    "syscalls_per_query",
+    "syscalls/query",
+    "calls",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    false
+  ),
+  backend_round_trips_per_query: spec(
+    "backend_round_trips_per_query",
+    "MySQL round trips/query",
+    "trips",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  bytes_per_query: spec(
+    "bytes_per_query",
+    "MySQL bytes/query",
+    "B",
+    "lower-better",
+    "relative",
+    2,
+    "warn",
+    false
+  )
+};
+var METRIC_DEFAULTS = {
+  tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
+  qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
+  latency_avg_ms: spec("latency_avg_ms", "avg latency", "ms", "lower-better", "relative", 10, "warn", true),
+  latency_p95_ms: spec("latency_p95_ms", "p95 latency", "ms", "lower-better", "relative", 15, "gate", true),
+  latency_p99_ms: spec("latency_p99_ms", "p99 latency", "ms", "lower-better", "relative", 20, "warn", true),
+  cpu_us_per_query: spec(
+    "cpu_us_per_query",
+    "proxy CPU/query",
+    "\xB5s",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    true
+  ),
+  peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
+  overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
+  ...WORK_METRIC_DEFAULTS
+};
+function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
+  return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
+}
+var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
+function metricSpecsFor(workload) {
+  return METRIC_NAMES.map((name) => {
+    const base = METRIC_DEFAULTS[name];
+    const override = workload?.metrics[name];
+    return {
+      ...base,
+      thresholdPct: override?.thresholdPct ?? base.thresholdPct,
+      policy: override?.policy ?? base.policy
+    };
+  });
+}
+
+// src/verdict/baseline.ts
+var BASELINE_SCHEMA_VERSION = 1;
+var SampleSetSchema = external_exports.object({
+  samples: external_exports.array(external_exports.number()).min(1),
+  median: external_exports.number()
+});
+var BaselineArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.partialRecord(MetricNameSchema, SampleSetSchema),
+  /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
+  cpuRelativeToDirect: SampleSetSchema.optional(),
+  /** The work channel's heaviest functions per query: what "where the instructions went" diffs against. */
+  topFunctions: external_exports.array(FunctionDeltaSchema).optional()
+});
+var BaselineWorkloadSchema = external_exports.object({
+  id: external_exports.string(),
+  title: external_exports.string(),
+  driver: external_exports.string(),
+  threads: external_exports.number().int(),
+  arms: external_exports.record(external_exports.string(), BaselineArmSchema)
+});
+var BaselineSchema = external_exports.object({
+  schemaVersion: external_exports.literal(BASELINE_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-baseline"),
+  /** Commit of the proxy the samples came from (null when unknown). */
+  commit: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). */
+  date: external_exports.string(),
+  source: external_exports.object({ toolVersion: external_exports.string(), resultsStartedAt: external_exports.string() }),
+  suite: SuiteSchema,
+  environment: EnvironmentSchema,
+  workloads: external_exports.array(BaselineWorkloadSchema)
+});
+function environmentDifferences(baseline, current) {
+  const fields = ["cpuModel", "cores", "mysqlVersion", "sysbenchVersion", "mysqlslapVersion"];
+  const out = [];
+  for (const field2 of fields) {
+    const a = baseline[field2];
+    const b = current[field2];
+    if ((field2 === "sysbenchVersion" || field2 === "mysqlslapVersion") && (a === null || b === null)) continue;
+    if (String(a) !== String(b)) out.push({ field: field2, baseline: String(a), current: String(b) });
+  }
+  return out;
+}
+function countFingerprintDifferences(baseline, current) {
+  const fields = ["node", "valgrindVersion", "glibcVersion", "mysqlVersion", "sysbenchVersion"];
+  return fields.filter((field2) => String(baseline[field2]) !== String(current[field2])).map((field2) => ({ field: field2, baseline: String(baseline[field2]), current: String(current[field2]) }));
+}
+function cpuRelativeToDirectSamples(workload, arm, cores, directArm = "direct") {
+  const directQps = /* @__PURE__ */ new Map();
+  for (const s of workload.samples) if (s.arm === directArm) directQps.set(s.round, s.metrics.qps);
+  const out = [];
+  for (const s of workload.samples) {
+    if (s.arm !== arm) continue;
+    const cpu = s.proxy?.cpuUsPerQuery;
+    const qps = directQps.get(s.round);
+    if (cpu === null || cpu === void 0 || !qps || cores <= 0) continue;
+    out.push({ round: s.round, value: 100 * cpu * qps / (1e6 * cores) });
+  }
+  return out.sort((a, b) => a.round - b.round).map((o) => o.value);
+}
+function sampleSet(samples) {
+  return samples.length > 0 ? { samples, median: median(samples) } : void 0;
+}
+function baselineFromResults(results, meta3 = {}) {
+  if (results.status !== "complete") {
+    throw new UsageError(
+      `the results file is from a failed run (${results.failure ?? "no reason recorded"}); a baseline needs a complete run`
+    );
+  }
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const workloads = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0 && w.work === null) continue;
+    const arms = {};
+    for (const arm of results.arms) {
+      if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
+      const metrics = {};
+      for (const metric of METRIC_NAMES) {
+        if (metric === "overhead_pct" && arm.name === direct) continue;
+        const set2 = sampleSet(metricSamples(w, arm.name, metric, direct));
+        if (set2) metrics[metric] = set2;
+      }
+      const cpuRel = arm.name === direct ? void 0 : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
+      const topFunctions = w.work?.arms[arm.name]?.topFunctions;
+      arms[arm.name] = {
+        role: arm.role,
+        metrics,
+        ...cpuRel ? { cpuRelativeToDirect: cpuRel } : {},
+        ...topFunctions?.length ? { topFunctions } : {}
+      };
+    }
+    workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
+  }
+  if (workloads.length === 0)
+    throw new UsageError("the results file has no measured workload to make a baseline of");
+  return {
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    kind: "athena-bench-baseline",
+    commit: meta3.commit ?? results.git.commit ?? null,
+    date: meta3.date ?? results.startedAt,
+    source: { toolVersion: results.tool.version, resultsStartedAt: results.startedAt },
+    suite: results.suite,
+    environment: results.environment,
+    workloads
+  };
+}
+function parseBaseline(text, file2) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new UsageError(`${file2}: expected a JSON object (an athena-bench baseline)`);
+  }
+  const version2 = data.schemaVersion;
+  if (version2 !== BASELINE_SCHEMA_VERSION) {
+    throw new UsageError(
+      `${file2}: schemaVersion ${JSON.stringify(version2)} is not supported (expected ${BASELINE_SCHEMA_VERSION}); regenerate it with \`athena-bench baseline --results results.json --out ` + file2 + "`"
+    );
+  }
+  const parsed = BaselineSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+    throw new UsageError(`${file2}: invalid baseline: ${issues}`);
+  }
+  return parsed.data;
+}
+async function loadBaseline(file2) {
+  let text;
+  try {
+    text = await readFile(file2, "utf8");
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot read the baseline file (${errorMessage(error62)})`);
+  }
+  return parseBaseline(text, file2);
+}
+async function writeBaseline(file2, baseline) {
+  const checked = BaselineSchema.parse(baseline);
+  await mkdir(path10.dirname(path10.resolve(file2)), { recursive: true });
+  await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
+`);
+}
+function baselineRounds(baseline) {
+  const counts = baseline.workloads.map((w) => {
+    const arm = Object.values(w.arms).find((a) => a.role === "proxy") ?? Object.values(w.arms)[0];
+    return arm?.metrics.tps?.samples.length ?? 0;
+  });
+  return counts.length ? Math.min(...counts) : 0;
+}
+
+// src/verdict/compare.ts
+var VERDICT_SEVERITY = {
+  pass: 0,
+  improved: 1,
+  inconclusive: 2,
+  regressed: 3
+};
+function worstVerdict(verdicts) {
+  let worst = "pass";
+  for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
+  return worst;
+}
+var DEFAULT_ALPHA = 0.05;
+var DEFAULT_LEVEL = 0.95;
+function compareToBaseline(baseline, results, opts = {}) {
+  const arm = opts.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
+  if (!arm || !results.arms.some((a) => a.name === arm)) {
+    throw new UsageError(
+      `the results have no arm ${arm ? `"${arm}"` : "with role 'proxy'"} to compare against the baseline`
+    );
+  }
+  const direct = directArmOf(results);
+  const warnings = [];
+  const inputs = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+      continue;
+    }
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    if (!bw) {
+      warnings.push(
+        `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`
+      );
+      continue;
+    }
+    const baseArm = baselineArmName(bw, arm);
+    if (!baseArm) {
+      warnings.push(`workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`);
+      continue;
+    }
+    const ba = bw.arms[baseArm];
+    const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
+    inputs.push({
+      control: (m) => {
+        const own2 = metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
+        const metric = own2 ? m : "tps";
+        return controlShift(
+          metric,
+          metricSamples(w, direct, metric),
+          directBaseline?.metrics[metric]?.samples ?? []
+        );
+      },
+      ...workloadHeader(w, results.suite),
+      current: (m) => metricSamples(w, arm, m, direct),
+      baseline: (m) => ba.metrics[m]?.samples ?? [],
+      currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
+      baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
+      currentErrorsByRound: errorsByRound(w, arm),
+      baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
+      currentRounds: roundsOf(w, arm)
+    });
+  }
+  for (const bw of baseline.workloads) {
+    if (!results.workloads.some((w) => w.id === bw.id))
+      warnings.push(`workload ${bw.id} is in the baseline but was not run`);
+  }
+  const functions = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
+    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
+  }
+  const differences = environmentDifferences(baseline.environment, results.environment);
+  return build(inputs, {
+    mode: "baseline",
+    opts,
+    warnings,
+    differences,
+    countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
+    results,
+    baselineEnvironment: baseline.environment,
+    reference: {
+      label: `baseline ${baseline.commit ? baseline.commit.slice(0, 12) : "(unknown commit)"}`,
+      commit: baseline.commit,
+      date: baseline.date
+    },
+    armLabel: arm,
+    functionDeltas: functions
+  });
+}
+function compareArms(results, headArm, baseArm, opts = {}) {
+  for (const name of [headArm, baseArm]) {
+    if (!results.arms.some((a) => a.name === name)) {
+      throw new UsageError(
+        `the results have no arm "${name}" (arms: ${results.arms.map((a) => a.name).join(", ")})`
+      );
+    }
+  }
+  const direct = directArmOf(results);
+  const warnings = [];
+  const inputs = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+      continue;
+    }
+    inputs.push({
+      control: () => null,
+      // same run, same machine state: nothing to drift from
+      ...workloadHeader(w, results.suite),
+      current: (m) => metricSamples(w, headArm, m, direct),
+      baseline: (m) => metricSamples(w, baseArm, m, direct),
+      currentCpuRel: () => [],
+      baselineCpuRel: () => [],
+      currentErrorsByRound: errorsByRound(w, headArm),
+      baselineRounds: roundsOf(w, baseArm),
+      currentRounds: roundsOf(w, headArm)
+    });
+  }
+  const functions = {};
+  for (const w of results.workloads) {
+    const head = w.work?.arms[headArm];
+    const base = w.work?.arms[baseArm];
+    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
+  }
+  const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
+  const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
+  return build(inputs, {
+    mode: "arms",
+    opts,
+    warnings,
+    differences: [],
+    countDifferences: [],
+    results,
+    baselineEnvironment: results.environment,
+    reference: {
+      label: `arm ${baseArm}${baseCommit ? ` (${baseCommit.slice(0, 12)})` : ""}`,
+      commit: baseCommit,
+      date: results.startedAt
+    },
+    armLabel: headArm,
+    currentCommit: headCommit,
+    functionDeltas: functions
+  });
+}
+function controlShift(metric, current, baseline) {
+  if (current.length === 0 || baseline.length === 0) return null;
+  const ref = median(baseline);
+  if (ref === 0) return null;
+  const hl = hodgesLehmann(current, baseline);
+  return {
+    metric,
+    estimate: 100 * hl.estimate / ref,
+    low: 100 * hl.low / ref,
+    high: 100 * hl.high / ref
+  };
+}
+function controlHolds(control, spec2) {
+  if (control === null || spec2.scale !== "relative") return true;
+  return control.low >= -spec2.thresholdPct && control.high <= spec2.thresholdPct;
+}
+function describeControl(c) {
+  const pct = (v) => formatDelta({ delta: v, scale: "relative" });
+  return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} \u2026 ${pct(c.high)})`;
+}
+function directArmOf(results) {
+  return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+}
+function baselineArmName(bw, arm) {
+  if (bw.arms[arm]) return arm;
+  return Object.entries(bw.arms).find(([, a]) => a.role === "proxy")?.[0];
+}
+function workloadHeader(w, suite) {
+  const workload = suite.workloads.find((x) => x.id === w.id);
+  return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
+}
+function errorsByRound(w, arm) {
+  return w.samples.filter((s) => s.arm === arm).map((s) => ({ round: s.round, errors: s.metrics.errors })).sort((a, b) => a.round - b.round);
+}
+function build(inputs, ctx) {
+  const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
+  const level = ctx.opts.level ?? DEFAULT_LEVEL;
+  const normalisedOnly = ctx.differences.length > 0;
+  const warnings = [];
+  if (ctx.results.status === "failed")
+    warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
+  if (normalisedOnly) {
+    warnings.push(
+      `The environment differs from the baseline's (${ctx.differences.map((d2) => `${d2.field}: ${d2.baseline} \u2192 ${d2.current}`).join("; ")}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
+    );
+  }
+  const countsComparable = ctx.countDifferences.length === 0;
+  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
+    warnings.push(
+      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d2) => `${d2.field}: ${d2.baseline} \u2192 ${d2.current}`).join("; ")}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
+    );
+  }
+  warnings.push(...ctx.warnings);
+  const workloads = inputs.map((input2) => {
+    const metrics = metricRows(input2, normalisedOnly, countsComparable, level);
+    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
+    return {
+      id: input2.id,
+      title: input2.title,
+      driver: input2.driver,
+      threads: input2.threads,
+      verdict: "pass",
+      rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
+      metrics,
+      notes: demoted.length > 0 ? [
+        `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
+      ] : []
+    };
+  });
+  const drifted = workloads.filter((w) => w.notes.length > 0);
+  if (drifted.length > 0) {
+    warnings.push(
+      `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ${drifted.map((w) => w.id).join(", ")}: absolute metrics whose threshold is tighter than the control's 95% interval are informational there, and overhead and CPU per query relative to the direct arm's work decide (see the workload notes).`
+    );
+  }
+  const groups = /* @__PURE__ */ new Map();
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== "gate" || m.pValue === null) continue;
+      const key = `${w.id}\0${hypothesisKey(m)}`;
+      groups.set(key, [...groups.get(key) ?? [], m]);
+    }
+  }
+  const family = [...groups.values()];
+  const adjusted = holmAdjust(
+    family.map((g) => Math.max(...g.map((m) => m.pValue))),
+    ctx.opts.familySize
+  );
+  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
+  const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
+  const hopeless = [];
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
+      if (m.policy === "gate" && m.pValue !== null) {
+        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      }
+      if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
+        warnings.push(
+          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`
+        );
+      }
+    }
+    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
+  }
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  const verdict = worstVerdict(workloads.map((w) => w.verdict));
+  return {
+    mode: ctx.mode,
+    verdict,
+    summaryLine: summaryLine(workloads, verdict),
+    warnings,
+    workloads,
+    reference: ctx.reference,
+    current: {
+      label: `arm ${ctx.armLabel}`,
+      commit: ctx.currentCommit ?? ctx.results.git.commit,
+      date: ctx.results.startedAt
+    },
+    environment: {
+      differences: ctx.differences,
+      normalisedOnly,
+      baseline: ctx.baselineEnvironment,
+      current: ctx.results.environment
+    },
+    alpha,
+    level,
+    comparisons,
+    suite: ctx.results.suite,
+    functionDeltas: ctx.functionDeltas ?? {}
+  };
+}
+function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
+  const first = workloads.find((w) => w.metrics.some((m2) => hopeless.includes(`${w.id} ${m2.label}`)));
+  const n = first.rounds.current;
+  const m = first.rounds.baseline;
+  const needed = minimumRoundsForSignificance(alpha, k, m);
+  return `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible two-sided p is ${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`;
+}
+function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA, measure = "time", maxRounds = rounds) {
+  if (measure === "work") return null;
+  const k = expectedComparisons(suite, measure);
+  const m = referenceRounds ?? rounds;
+  if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
+  if (minimumTwoSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
+  const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
+  return `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
+}
+function expectedComparisons(suite, measure = "time") {
+  let k = 0;
+  for (const w of suite.workloads) k += gatedHypotheses(w, measure);
+  return Math.max(1, k);
+}
+function gatedHypotheses(workload, measure = "time") {
+  const counted = (metric) => isWorkMetric(metric) ? measure !== "time" && workload?.driver === "sysbench" : measure !== "work";
+  const gated = metricSpecsFor(workload).filter(
+    (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric)
+  );
+  return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
+}
+function hypothesisKey(m) {
+  return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
+}
+function metricRows(input2, normalisedOnly, countsComparable, level) {
+  const rows = [];
+  for (const spec2 of metricSpecsFor(input2.workload)) {
+    if (spec2.policy === "off") continue;
+    if (spec2.metric === "errors") {
+      rows.push(errorsRow(spec2, input2));
+      continue;
+    }
+    const informational = isWorkMetric(spec2.metric) ? !countsComparable || input2.baseline(spec2.metric).length === 0 : spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
+    const policy = informational ? "info" : spec2.policy;
+    const row = statRow(spec2, "raw", policy, input2.current(spec2.metric), input2.baseline(spec2.metric), level);
+    if (row) rows.push(row);
+    if (informational && spec2.metric === "cpu_us_per_query") {
+      const rel = statRow(
+        { ...spec2, label: CPU_RELATIVE_LABEL, unit: "%" },
+        "cpu-relative-to-direct",
+        spec2.policy,
+        input2.currentCpuRel(),
+        input2.baselineCpuRel(),
+        level
+      );
+      if (rel) rows.push(rel);
+    }
+  }
+  return rows;
+}
+function errorsRow(spec2, input2) {
+  const allow = input2.workload?.allowErrors ?? false;
+  const bad = input2.currentErrorsByRound.filter((r) => r.errors > spec2.thresholdPct);
+  const total = input2.currentErrorsByRound.reduce((s, r) => s + r.errors, 0);
+  const samples = input2.currentErrorsByRound.map((r) => r.errors);
+  const baseSamples = input2.baseline("errors");
+  let verdict = "pass";
+  let note = null;
+  if (bad.length > 0) {
+    const where = `${total} error(s) in round(s) ${bad.map((r) => r.round + 1).join(", ")}`;
+    if (allow) note = `${where}; allowed by the suite (allowErrors)`;
+    else if (spec2.policy === "gate") {
+      verdict = "regressed";
+      note = `${where}: any error during a run fails it unless the suite sets allowErrors`;
+    } else note = where;
+  }
+  return {
+    metric: "errors",
+    variant: "raw",
+    label: spec2.label,
+    unit: spec2.unit,
+    direction: spec2.direction,
+    scale: "count",
+    thresholdPct: spec2.thresholdPct,
+    policy: allow ? "warn" : spec2.policy,
+    baselineSamples: baseSamples,
+    currentSamples: samples,
+    baselineMedian: baseSamples.length ? median(baseSamples) : null,
+    currentMedian: samples.length ? median(samples) : null,
+    delta: total,
+    ciLow: null,
+    ciHigh: null,
+    ciLevel: null,
+    pValue: null,
+    pAdjusted: null,
+    verdict,
+    note
+  };
+}
+function statRow(spec2, variant, policy, current, baseline, level) {
+  if (current.length === 0 && baseline.length === 0) return null;
+  const row = {
+    metric: spec2.metric,
+    variant,
+    label: spec2.label,
+    unit: spec2.unit,
+    direction: spec2.direction,
+    scale: spec2.scale,
+    thresholdPct: spec2.thresholdPct,
+    policy,
+    baselineSamples: baseline,
+    currentSamples: current,
+    baselineMedian: baseline.length ? median(baseline) : null,
+    currentMedian: current.length ? median(current) : null,
+    delta: null,
+    ciLow: null,
+    ciHigh: null,
+    ciLevel: null,
+    pValue: null,
+    pAdjusted: null,
+    verdict: "inconclusive",
+    note: null
+  };
+  if (current.length === 0 || baseline.length === 0) {
+    row.note = current.length === 0 ? "no current samples" : "no reference samples";
+    return row;
+  }
+  const hl = hodgesLehmann(current, baseline, level);
+  const mw = mannWhitneyU(current, baseline);
+  row.pValue = Math.max(mw.pTwoSided, minimumTwoSidedP(current.length, baseline.length));
+  row.ciLevel = hl.achievedLevel;
+  if (spec2.scale === "relative") {
+    const ref = row.baselineMedian;
+    if (ref === 0) {
+      row.note = "reference median is 0: no relative change can be computed";
+      row.pValue = null;
+      return row;
+    }
+    const scale = 100 / Math.abs(ref);
+    row.delta = hl.estimate * scale;
+    row.ciLow = hl.low * scale;
+    row.ciHigh = hl.high * scale;
+  } else {
+    row.delta = hl.estimate;
+    row.ciLow = hl.low;
+    row.ciHigh = hl.high;
+  }
+  return row;
+}
+function decide(m, alpha, level) {
+  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
+  const sign = m.direction === "lower-better" ? 1 : -1;
+  const worseLow = Math.min(sign * m.ciLow, sign * m.ciHigh);
+  const worseHigh = Math.max(sign * m.ciLow, sign * m.ciHigh);
+  const t = m.thresholdPct;
+  const p = m.pAdjusted ?? m.pValue ?? 1;
+  const significant = p <= alpha;
+  if (worseLow > t && significant) return "regressed";
+  if (worseHigh < -t && significant) return "improved";
+  if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
+  return "inconclusive";
+}
+var CPU_RELATIVE_LABEL = "proxy CPU/query \xF7 direct work";
+function formatDelta(m) {
+  if (m.delta === null) return "n/a";
+  if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
+  return signedChange(m.delta, m.scale === "points" ? " pts" : "%");
+}
+function formatP(p) {
+  if (p >= 1e-3) return p.toFixed(3);
+  return p.toExponential(1);
+}
+function summaryLine(workloads, verdict, showId = (id) => id) {
+  const n = workloads.length;
+  const inW = `in ${n} workload${n === 1 ? "" : "s"}`;
+  const list = (v) => workloads.flatMap(
+    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`)
+  );
+  const clip = (items) => items.length > 4 ? `${items.slice(0, 4).join(", ")} \u2026` : items.join(", ");
+  if (n === 0) return "Nothing compared: no workload has both current and reference samples";
+  if (verdict === "regressed") {
+    const r = list("regressed");
+    return `${r.length} regression${r.length === 1 ? "" : "s"} ${inW}: ${clip(r)}`;
+  }
+  const parts = [`No regression ${inW}`];
+  const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => showId(w.id));
+  if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
+  const imp = list("improved");
+  if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
+  return parts.join("; ");
+}
+function exitCodeFor(c, opts) {
+  if (c.verdict === "regressed") return 1;
+  if (c.verdict === "inconclusive" && opts.failOnInconclusive) return 1;
+  return 0;
+}
+
 // src/verdict/functions.ts
 function whereItWentMarkdown(c, limit = 8) {
   const out = [];
@@ -53514,7 +53342,7 @@ function whereItWentMarkdown(c, limit = 8) {
     const changed = w.metrics.some(
       (m) => isWorkMetric(m.metric) && (m.verdict === "regressed" || m.verdict === "improved")
     );
-    const deltas = (c.functionDeltas[w.id] ?? []).filter((d) => d.delta !== 0).slice(0, limit);
+    const deltas = (c.functionDeltas[w.id] ?? []).filter((d2) => d2.delta !== 0).slice(0, limit);
     if (!changed || deltas.length === 0) continue;
     out.push(
       `**${w.id}**, instructions per query by function (self cost):`,
@@ -53522,7 +53350,7 @@ function whereItWentMarkdown(c, limit = 8) {
       "| Function | Reference | Current | \u0394 |",
       "| --- | --- | --- | --- |",
       ...deltas.map(
-        (d) => `| ${functionLabel(d)} | ${whole(d.base)} | ${whole(d.head)} | ${signedWhole(d.delta)} |`
+        (d2) => `| ${functionLabel(d2)} | ${whole(d2.base)} | ${whole(d2.head)} | ${signedWhole(d2.delta)} |`
       ),
       ""
     );
@@ -53536,9 +53364,9 @@ function signedWhole(value) {
   const rounded = Math.round(value);
   return `${rounded > 0 ? "+" : rounded < 0 ? "\u2212" : "\xB1"}${Math.abs(rounded).toLocaleString("en-US")}`;
 }
-function functionLabel(d) {
-  const name = d.name.length > 90 ? `${d.name.slice(0, 87)}\u2026` : d.name;
-  const object2 = d.object === "???" ? "JIT" : d.object.split("/").at(-1) ?? d.object;
+function functionLabel(d2) {
+  const name = d2.name.length > 90 ? `${d2.name.slice(0, 87)}\u2026` : d2.name;
+  const object2 = d2.object === "???" ? "JIT" : d2.object.split("/").at(-1) ?? d2.object;
   return `\`${name.replace(/[`|]/g, "'")}\` (${object2})`;
 }
 
@@ -53615,7 +53443,7 @@ function environmentDetails(c) {
     "ulimitNofile",
     "somaxconn"
   ];
-  const differing = new Set(c.environment.differences.map((d) => d.field));
+  const differing = new Set(c.environment.differences.map((d2) => d2.field));
   const lines = [
     `<details><summary>Environment${c.environment.differences.length ? ` (${c.environment.differences.length} difference(s))` : ""}</summary>`,
     "",
@@ -53654,10 +53482,10 @@ function thresholdsDetails(c) {
     "| metric | better | threshold | policy |",
     "| --- | --- | --- | --- |"
   ];
-  const show2 = (sp) => sp.scale === "count" ? `> ${sp.thresholdPct}` : sp.scale === "points" ? `${sp.thresholdPct} pts` : `${sp.thresholdPct}%`;
+  const show3 = (sp) => sp.scale === "count" ? `> ${sp.thresholdPct}` : sp.scale === "points" ? `${sp.thresholdPct} pts` : `${sp.thresholdPct}%`;
   for (const sp of metricSpecsFor(void 0)) {
     lines.push(
-      `| ${sp.metric} | ${sp.direction === "higher-better" ? "higher" : "lower"} | ${show2(sp)} | ${sp.policy} |`
+      `| ${sp.metric} | ${sp.direction === "higher-better" ? "higher" : "lower"} | ${show3(sp)} | ${sp.policy} |`
     );
   }
   const overrides = [];
@@ -53665,7 +53493,7 @@ function thresholdsDetails(c) {
   for (const w of c.suite.workloads) {
     const changed = metricSpecsFor(w).filter(
       (sp) => sp.thresholdPct !== defaults.get(sp.metric).thresholdPct || sp.policy !== defaults.get(sp.metric).policy
-    ).map((sp) => `${sp.metric} ${show2(sp)} ${sp.policy}`);
+    ).map((sp) => `${sp.metric} ${show3(sp)} ${sp.policy}`);
     if (w.allowErrors) changed.push("errors allowed");
     if (changed.length > 0) overrides.push(`- ${w.id}: ${changed.join(", ")}`);
   }
@@ -53798,7 +53626,7 @@ function lineChart(opts) {
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = all.map((p) => p[0]);
+  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0];
@@ -53811,7 +53639,12 @@ function lineChart(opts) {
     body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
     body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
   }
-  const xValues = [...new Set(xs)].sort((a, b) => a - b);
+  for (const mk of opts.markers ?? []) {
+    body.push(
+      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`
+    );
+  }
+  const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
   xValues.forEach((x, i) => {
     if (i % every !== 0) return;
@@ -53828,12 +53661,14 @@ function lineChart(opts) {
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     if (pts.length > 1) {
       body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
+        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
       );
     }
+    if (s.lineOnly) return;
     for (const [x, y] of pts) {
+      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
       body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${fmt2(y)}`)}</title></circle>`
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
       );
     }
   });
@@ -53912,7 +53747,7 @@ function badge(v, suffix = "") {
   return `<span class="badge ${v}">${v === "info" ? "info only" : v}</span>${suffix ? ` <span class="meta">${escapeXml(suffix)}</span>` : ""}`;
 }
 var PER_ROUND_METRICS = ["tps", "latency_p95_ms", "cpu_us_per_query", "overhead_pct"];
-var STYLE = `
+var REPORT_STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#1f2328;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 .summary{font-weight:600;margin:8px 0 12px}.warn{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px;margin:8px 0}
@@ -53946,8 +53781,11 @@ function renderHtmlReport(results, comparison, history = []) {
     const verdict = comparison?.workloads.find((v) => v.id === w.id);
     parts.push(workloadSection(results, w, verdict, comparison, sortedHistory));
   }
+  return htmlPage(title, REPORT_STYLE, parts);
+}
+function htmlPage(title, style, parts) {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title><style>${STYLE}</style></head><body>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title><style>${style}</style></head><body>
 ` + parts.join("\n") + "\n</body></html>\n";
 }
 function workloadSection(results, w, verdict, comparison, history) {
@@ -54157,7 +53995,7 @@ async function runGate(request, deps) {
   const comparison = judge(reference, outcome.results);
   const reportMarkdown = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
   writeFileSync6(outcome.reportPath, reportMarkdown);
-  const htmlPath = path12.join(path12.dirname(outcome.reportPath), "report.html");
+  const htmlPath = path11.join(path11.dirname(outcome.reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(outcome.results, comparison ?? void 0));
   return { ...outcome, reportMarkdown, comparison, htmlPath };
 }
@@ -54174,97 +54012,494 @@ function judge(reference, results) {
   return null;
 }
 
-// src/engine/progress.ts
-function formatDuration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return s % 60 === 0 ? `${m}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
+// src/report/calibration.ts
+function calibrationRows(comparison, targetPct) {
+  const rows = [];
+  for (const w of comparison.workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== "gate" || m.scale !== "relative" || m.delta === null) continue;
+      if (m.ciLow === null || m.ciHigh === null) continue;
+      const halfWidth = Math.max(m.delta - m.ciLow, m.ciHigh - m.delta);
+      const samples = Math.min(m.currentSamples.length, m.baselineSamples.length);
+      const room = targetPct - m.thresholdPct;
+      rows.push({
+        workload: w.id,
+        metric: m.label,
+        thresholdPct: m.thresholdPct,
+        deltaPct: m.delta,
+        halfWidthPct: halfWidth,
+        samples,
+        detectablePct: m.thresholdPct + halfWidth,
+        samplesForTarget: room > 0 ? Math.max(samples, Math.ceil(samples * (halfWidth / room) ** 2)) : null
+      });
+    }
+  }
+  return rows;
 }
-function label(info) {
-  const round = info.round === 0 ? "warmup" : `round ${info.round}/${info.rounds}`;
-  return `${info.workload} \xB7 ${info.arm} \xB7 ${round}`;
+function renderCalibration(rows, targetPct) {
+  const lines = [
+    `| Workload | Metric | A/A \u0394 | \xB1 (95%) | Samples | Threshold | Smallest detectable | Samples for ${targetPct}% |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map(
+      (r) => `| ${escapeCell(r.workload)} | ${escapeCell(r.metric)} | ${signedChange(r.deltaPct, "%")} | ${r.halfWidthPct.toFixed(2)}% | ${r.samples} | ${r.thresholdPct}% | ${r.detectablePct.toFixed(1)}% | ${r.samplesForTarget ?? "never (threshold above the target)"} |`
+    )
+  ];
+  return `${lines.join("\n")}
+`;
 }
-function createProgress(stream, now = Date.now) {
-  return stream.isTTY ? new LiveLineProgress(stream, now) : new PlainProgress(stream);
-}
-var PlainProgress = class {
-  constructor(stream) {
-    this.stream = stream;
-  }
-  stream;
-  current;
-  runStarted(info) {
-    this.current = info;
-    const left = info.remainingSec !== void 0 ? `, ~${formatDuration(info.remainingSec)} left in total` : "";
-    this.stream.write(`${label(info)}: running ${formatDuration(info.durationSec)}${left}
-`);
-  }
-  runProgress() {
-  }
-  runFinished(summary) {
-    if (this.current) this.stream.write(`${label(this.current)}: ${summary}
-`);
-    this.current = void 0;
-  }
-  note(line) {
-    this.stream.write(`${line}
-`);
-  }
+
+// src/suite/load.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { readFile as readFile2 } from "node:fs/promises";
+import path12 from "node:path";
+
+// src/suite/builtins.ts
+var USERS_SETUP_SQL = [
+  "CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
+];
+var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
+var DEFAULT_SUITE = {
+  name: "default",
+  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
+  rounds: 3,
+  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
+  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
+  maxRounds: 8,
+  budgetMinutes: 8,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 500 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 2,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 5,
+        numberOfQueries: 1e3
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 5,
+        numberOfQueries: 1e4
+      }
+    }
+  ]
 };
-var LiveLineProgress = class {
-  constructor(stream, now) {
-    this.stream = stream;
-    this.now = now;
-  }
-  stream;
-  now;
-  current;
-  startedAt = 0;
-  last = "";
-  runStarted(info) {
-    this.current = info;
-    this.startedAt = this.now();
-    this.render(`${label(info)}  0s/${formatDuration(info.durationSec)}${this.totalLeft(0)}`);
-  }
-  runProgress(p) {
-    if (!this.current) return;
-    const info = this.current;
-    this.render(
-      `${label(info)}  ${formatDuration(p.elapsedSec)}/${formatDuration(info.durationSec)}${this.totalLeft(p.elapsedSec)}  ${p.tps.toFixed(0)} TPS  ${p.qps.toFixed(0)} QPS`
+var QUICK_SUITE = {
+  name: "quick",
+  description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
+  rounds: 2,
+  maxRounds: 3,
+  budgetMinutes: 3,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 250 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 2,
+        numberOfQueries: 250
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 2,
+        numberOfQueries: 2e3
+      }
+    }
+  ]
+};
+var PROXY_COMPARISON_SUITE = {
+  name: "proxy-comparison",
+  description: "sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy",
+  rounds: 5,
+  maxRounds: 10,
+  budgetMinutes: 20,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 500 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 3,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
+    }
+  ]
+};
+var BUILTIN_SUITES = {
+  default: SuiteSchema.parse(DEFAULT_SUITE),
+  quick: SuiteSchema.parse(QUICK_SUITE),
+  "proxy-comparison": SuiteSchema.parse(PROXY_COMPARISON_SUITE)
+};
+function isBuiltinSuiteName(name) {
+  return Object.hasOwn(BUILTIN_SUITES, name);
+}
+
+// src/suite/load.ts
+var MAX_REPORTED_ISSUES = 10;
+async function loadSuite(nameOrPath) {
+  if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
+  const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
+  const ext = path12.extname(nameOrPath).toLowerCase();
+  if (![".json", ".yaml", ".yml"].includes(ext)) {
+    throw new UsageError(
+      `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
     );
   }
-  runFinished(summary) {
-    if (!this.current) return;
-    const elapsed = (this.now() - this.startedAt) / 1e3;
-    this.render(`${label(this.current)}  ${formatDuration(elapsed)}  ${summary}`);
-    this.stream.write("\n");
-    this.last = "";
-    this.current = void 0;
+  let text;
+  try {
+    text = await readFile2(nameOrPath, "utf8");
+  } catch (error62) {
+    const code = error62.code;
+    throw new UsageError(
+      code === "ENOENT" ? `${nameOrPath}: suite file not found (builtin suites: ${builtinNames})` : `${nameOrPath}: cannot read the suite file: ${errorMessage(error62)}`,
+      { cause: error62 }
+    );
   }
-  note(line) {
-    this.stream.write(`\r\x1B[2K${line}
-`);
-    if (this.last) this.stream.write(this.last);
+  return parseSuiteText(text, nameOrPath);
+}
+function parseSuiteText(text, file2) {
+  const data = path12.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
+  const result = SuiteSchema.safeParse(data);
+  if (!result.success) {
+    const issues = result.error.issues;
+    const lines = issues.slice(0, MAX_REPORTED_ISSUES).map((issue2) => `${file2}: ${describeIssue(issue2, data)}`);
+    if (issues.length > MAX_REPORTED_ISSUES) lines.push(`\u2026 and ${issues.length - MAX_REPORTED_ISSUES} more`);
+    throw new UsageError(lines.join("\n"));
   }
-  totalLeft(elapsedSec) {
-    const left = this.current?.remainingSec;
-    return left === void 0 ? "" : `  ~${formatDuration(left - elapsedSec)} left`;
+  return result.data;
+}
+function parseJson(text, file2) {
+  try {
+    return JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: invalid JSON: ${errorMessage(error62)}`, { cause: error62 });
   }
-  render(text) {
-    const width = this.stream.columns ?? 120;
-    this.last = `\r\x1B[2K${text.length >= width ? text.slice(0, width - 1) : text}`;
-    this.stream.write(this.last);
+}
+function parseYaml(text, file2) {
+  const doc = (0, import_yaml.parseDocument)(text, { prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : "";
+    throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
   }
-};
+  return doc.toJS();
+}
+function valueAt(data, segments) {
+  let current = data;
+  for (const s of segments) {
+    if (current === null || typeof current !== "object") return void 0;
+    current = current[s];
+  }
+  return current;
+}
+function show(value) {
+  if (value === void 0) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+function allowedKeys(data, segments) {
+  if (segments.length === 0) return Object.keys(SuiteSchema.shape);
+  const last = segments[segments.length - 1];
+  if (last === "options" && segments.length === 3) {
+    const driver = valueAt(data, [...segments.slice(0, -1), "driver"]);
+    if (driver === "sysbench") return Object.keys(SysbenchOptionsSchema.shape);
+    if (driver === "mysqlslap") return Object.keys(MysqlslapOptionsSchema.shape);
+    if (driver === "builtin") return Object.keys(BuiltinOptionsSchema.shape);
+  }
+  return null;
+}
+function describeIssue(issue2, data) {
+  const where = formatPath(issue2.path);
+  const actual = valueAt(data, issue2.path);
+  switch (issue2.code) {
+    case "invalid_type":
+      return actual === void 0 ? `${where}: missing (expected ${article(issue2.expected)})` : `${where}: expected ${article(issue2.expected)}, got ${show(actual)}`;
+    case "too_small": {
+      if (issue2.origin === "number") {
+        const what = issue2.minimum === 0 && !issue2.inclusive ? "a positive number" : `a number ${issue2.inclusive ? ">=" : ">"} ${String(issue2.minimum)}`;
+        return `${where}: expected ${what}, got ${show(actual)}`;
+      }
+      if (issue2.origin === "array") return `${where}: expected at least ${String(issue2.minimum)} item(s)`;
+      return `${where}: too short (minimum ${String(issue2.minimum)})`;
+    }
+    case "too_big":
+      return issue2.origin === "number" ? `${where}: expected a number ${issue2.inclusive ? "<=" : "<"} ${String(issue2.maximum)}, got ${show(actual)}` : `${where}: too long (maximum ${String(issue2.maximum)})`;
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(data, issue2.path);
+      const keys = issue2.keys.map((k) => `"${k}"`).join(", ");
+      return `${where}: unknown key${issue2.keys.length > 1 ? "s" : ""} ${keys}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+    }
+    case "invalid_union": {
+      const options = issue2.options;
+      if (issue2.discriminator !== void 0 && options) {
+        return `${where}: unknown value ${show(actual)} (expected one of: ${options.join(", ")})`;
+      }
+      return `${where}: ${issue2.message}`;
+    }
+    case "invalid_value":
+      return `${where}: expected one of ${issue2.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(actual)}`;
+    case "invalid_format":
+      return `${where}: ${issue2.message}, got ${show(actual)}`;
+    default:
+      return `${where}: ${issue2.message}`;
+  }
+}
+function article(type) {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+// src/cli/calibrate.ts
+var CALIBRATE_HELP = `Usage: athena-bench calibrate [options]
+
+How noisy is this runner, and what can the gate detect on it? Runs this repository's Athena
+twice in one run (an A/A comparison: the same build as head and as base), then prints per
+workload and gated metric how far the twin landed, the half-width of its 95% interval, the
+smallest regression this suite's budget can report, and the samples (rounds, or work windows)
+that would detect --target.
+
+  --suite NAME|FILE          default | quick | proxy-comparison | a suite file (default: quick)
+  --measure work|time|both   the channels to calibrate (default: both)
+  --mysql URL                a running server (default: a throwaway local MariaDB/MySQL)
+  --rounds N                 planned rounds of the time channel (default: the suite's)
+  --duration SECONDS         seconds per timed run (default: the suite's)
+  --target PERCENT           the regression to size the budget for (default: 5)
+  --out DIR                  output directory (default: .athena-bench/calibrate)
+  -h, --help                 this help
+
+Exit codes: 0 done, 2 usage error, 3 infrastructure failure.
+`;
+var positive = (what) => external_exports.string().regex(/^\d+(\.\d+)?$/, `expected ${what}`).transform(Number).pipe(external_exports.number().positive());
+var FlagsSchema = external_exports.object({
+  suite: external_exports.string().min(1).default("quick"),
+  measure: external_exports.enum(["work", "time", "both"], { error: "expected work, time or both" }).default("both"),
+  mysql: external_exports.string().optional(),
+  rounds: positive("a round count").pipe(external_exports.number().int()).optional(),
+  duration: positive("seconds").optional(),
+  target: positive("a percentage").default(5),
+  out: external_exports.string().min(1).default(".athena-bench/calibrate"),
+  help: external_exports.boolean().default(false)
+});
+function parseFlags(argv) {
+  const options = Object.fromEntries(
+    ["suite", "measure", "mysql", "rounds", "duration", "target", "out"].map((k) => [k, { type: "string" }])
+  );
+  let values;
+  try {
+    values = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } } }).values;
+  } catch (error62) {
+    throw new UsageError(
+      `athena-bench calibrate: ${errorMessage(error62)} (see athena-bench calibrate --help)`
+    );
+  }
+  const parsed = FlagsSchema.safeParse(values);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    throw new UsageError(`athena-bench calibrate: --${String(issue2.path[0] ?? "flags")}: ${issue2.message}`);
+  }
+  return parsed.data;
+}
+async function calibrateCommand(argv, io) {
+  const flags = parseFlags(argv);
+  if (flags.help) {
+    io.stdout(CALIBRATE_HELP);
+    return ExitCode.Pass;
+  }
+  const now = io.now ?? Date.now;
+  const progress = createProgress(io.stderr, now);
+  const mysql5 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
+  const twin = athenaArm(io.repoRoot, { name: "twin", role: "base" });
+  const arms = [
+    athenaArm(io.repoRoot),
+    async (ctx) => ({ ...await twin(ctx), build: void 0 })
+    // one build serves both
+  ];
+  const outcome = await runGate(
+    {
+      ...mysql5 ? { mysql: { ...mysql5, database: mysql5.database ?? "test" } } : {},
+      suite: await loadSuite(flags.suite),
+      arms,
+      reference: {
+        kind: "base-ref",
+        ref: "an identical twin",
+        commit: null,
+        headArm: "proxy",
+        baseArm: "twin"
+      },
+      outDir: path13.resolve(io.cwd, flags.out),
+      repoRoot: io.repoRoot,
+      measure: flags.measure,
+      ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
+      ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
+      ...io.signal ? { signal: io.signal } : {}
+    },
+    { exec: io.exec, now, log: (line) => progress.note(line), progress, env: io.env, driverFor }
+  );
+  const rows = calibrationRows(outcome.comparison, flags.target);
+  io.stdout(
+    `athena-bench calibrate: suite ${outcome.results.suite.name}, ${outcome.results.environment.cpuModel}, ${outcome.results.environment.cores} cores
+
+${renderCalibration(rows, flags.target)}
+A/A verdict: ${outcome.comparison.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).
+report: ${outcome.reportPath}
+`
+  );
+  return ExitCode.Pass;
+}
+
+// src/cli/run.ts
+import { existsSync as existsSync5, mkdirSync as mkdirSync4, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+import path14 from "node:path";
+import { parseArgs as parseArgs2 } from "node:util";
+
+// src/report/terminal.ts
+function renderTerminalSummary(results, comparison, paths) {
+  const lines = [];
+  if (comparison) {
+    lines.push(`athena-bench: ${VERDICT_MARK[comparison.verdict]} \u2014 ${comparison.summaryLine}`, "");
+    for (const w of comparison.workloads) lines.push(workloadLine(w));
+  } else {
+    lines.push(`athena-bench: suite ${results.suite.name} measured (no reference to judge against)`);
+  }
+  if (results.workloads.some((w) => w.samples.length > 0)) {
+    lines.push("", ...throughputTable(results, comparedArms(results)));
+  }
+  const warnings = results.warnings.length + (comparison?.warnings.length ?? 0);
+  lines.push("");
+  if (warnings > 0) lines.push(`${warnings} warning${warnings === 1 ? "" : "s"}: see the report.`);
+  lines.push(`report:  ${paths.report} (and ${paths.html})`, `results: ${paths.results}`, "");
+  return lines.join("\n");
+}
+function workloadLine(w) {
+  const deciding = decidingMetric(w);
+  const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
+  if (!deciding) return `${head} no gated metric`;
+  return `${head} ${deciding.label} ${formatDelta(deciding)}${interval(deciding)}${reason(deciding)}`;
+}
+function decidingMetric(w) {
+  const gated = w.metrics.filter((m) => m.policy === "gate");
+  return gated.find((m) => m.verdict === w.verdict) ?? gated[0];
+}
+function interval(m) {
+  if (m.ciLow === null || m.ciHigh === null || m.scale === "count") return "";
+  const unit = m.scale === "points" ? " pts" : "%";
+  return ` [${signedChange(m.ciLow, unit)}, ${signedChange(m.ciHigh, unit)}]`;
+}
+function reason(m) {
+  const threshold = `${m.thresholdPct}${m.scale === "points" ? " pts" : "%"}`;
+  switch (m.verdict) {
+    case "regressed":
+      return `, past the ${threshold} threshold`;
+    case "improved":
+      return `, better by more than ${threshold}`;
+    case "pass":
+      return `, within \xB1${threshold}`;
+    case "inconclusive":
+      return m.note ? `: ${m.note}` : `: the interval crosses \xB1${threshold}; more rounds would tell`;
+  }
+}
 
 // src/cli/run.ts
 var RUN_HELP = `Usage: athena-bench run [options]
 
 Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
 workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
-report.md (and report.html) to the output directory and prints the report. With a baseline
-(--baseline, or baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+report.md (and report.html) to the output directory, and prints the verdict (one line per
+workload), the throughput table and where the report is. With a baseline (--baseline, or
+baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
 
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
@@ -54392,7 +54627,7 @@ var FLAG_TYPES = {
 function parseRunFlags(argv) {
   let values;
   try {
-    values = parseArgs({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+    values = parseArgs2({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
   } catch (error62) {
     throw new UsageError(`athena-bench run: ${errorMessage(error62)} (see athena-bench run --help)`);
   }
@@ -54408,13 +54643,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path13.join(cwd, ".athena-bench");
-  const dir = path13.join(root, `run-${timestamp(now)}`);
+  const root = path14.join(cwd, ".athena-bench");
+  const dir = path14.join(root, `run-${timestamp(now)}`);
   mkdirSync4(dir, { recursive: true });
-  const latest = path13.join(root, "latest");
+  const latest = path14.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path13.basename(dir), latest);
+    symlinkSync2(path14.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -54437,7 +54672,7 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io),
       reference,
-      outDir: flags.out ? path13.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path14.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -54450,21 +54685,23 @@ async function runCommand(argv, io) {
     },
     { exec: io.exec, now, log, progress, env: io.env, driverFor }
   );
-  io.stdout(outcome.reportMarkdown);
-  io.stdout(`
-results: ${outcome.resultsPath}
-report:  ${outcome.reportPath}
-`);
+  io.stdout(
+    renderTerminalSummary(outcome.results, outcome.comparison, {
+      report: outcome.reportPath,
+      html: outcome.htmlPath,
+      results: outcome.resultsPath
+    })
+  );
   return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags["fail-on-inconclusive"] }) : ExitCode.Pass;
 }
 async function chooseReference(flags, suite, io, log) {
   const defaultBaseline = [
-    path13.join(io.cwd, "baselines", `${suite.name}.json`),
-    path13.join(io.repoRoot, "baselines", `${suite.name}.json`)
+    path14.join(io.cwd, "baselines", `${suite.name}.json`),
+    path14.join(io.repoRoot, "baselines", `${suite.name}.json`)
   ].find((f) => existsSync5(f));
   let reference = { kind: "none" };
   if (flags.baseline) {
-    const file2 = path13.resolve(io.cwd, flags.baseline);
+    const file2 = path14.resolve(io.cwd, flags.baseline);
     reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   } else if (flags["base-ref"]) {
     reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
@@ -54472,7 +54709,7 @@ async function chooseReference(flags, suite, io, log) {
     reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
   }
   if (reference.kind === "baseline") {
-    log(`verdict against the baseline ${path13.relative(io.cwd, reference.file) || reference.file}`);
+    log(`verdict against the baseline ${path14.relative(io.cwd, reference.file) || reference.file}`);
   }
   if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
@@ -54480,7 +54717,8 @@ async function chooseReference(flags, suite, io, log) {
       flags.rounds ?? suite.rounds,
       reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
       void 0,
-      flags.measure
+      flags.measure,
+      maxRoundsOf(suite, flags.rounds ?? suite.rounds)
     );
     if (warning) log(`warning: ${warning}`);
   }
@@ -54495,7 +54733,7 @@ function cliArms(flags, io) {
   };
   const custom2 = flags["proxy-start"] !== void 0;
   const build2 = flags["proxy-build"];
-  const proxyCwd = path13.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const proxyCwd = path14.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
   const arms = [];
   if (custom2) {
     arms.push({
@@ -54515,7 +54753,7 @@ function cliArms(flags, io) {
   if (flags["base-ref"]) {
     const commands = custom2 ? {
       start: flags["proxy-start"],
-      relativeCwd: path13.relative(io.repoRoot, proxyCwd),
+      relativeCwd: path14.relative(io.repoRoot, proxyCwd),
       ...build2 !== void 0 ? { build: build2 } : {}
     } : void 0;
     arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
@@ -54534,10 +54772,38 @@ function reportFailure(command, error62, stderr) {
   return ExitCode.Infrastructure;
 }
 
+// src/history/commands.ts
+import { writeFile as writeFile5 } from "node:fs/promises";
+import path17 from "node:path";
+
 // src/verdict/commands.ts
 import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
-import path14 from "node:path";
-import { parseArgs as parseArgs2 } from "node:util";
+import path15 from "node:path";
+import { parseArgs as parseArgs3 } from "node:util";
+
+// src/util/versionedJson.ts
+function parseVersionedJson(text, file2, kind) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
+  }
+  const version2 = data?.schemaVersion;
+  if (version2 !== kind.version) {
+    throw new UsageError(
+      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
+    );
+  }
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
+  }
+  return parsed.data;
+}
+
+// src/verdict/commands.ts
 var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
 
 Writes a baseline (the committed reference a later run is compared against) from a results file
@@ -54575,13 +54841,16 @@ Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
 --fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
 `;
 function parse3(command, argv, options) {
+  return parseCommandLine(command, argv, options, false).values;
+}
+function parseCommandLine(command, argv, options, allowPositionals) {
   try {
-    return parseArgs2({
+    return parseArgs3({
       args: argv,
       options: { ...options, help: { type: "boolean", short: "h" } },
       strict: true,
-      allowPositionals: false
-    }).values;
+      allowPositionals
+    });
   } catch (error62) {
     throw new UsageError(
       `athena-bench ${command}: ${errorMessage(error62)} (see athena-bench ${command} --help)`
@@ -54607,36 +54876,25 @@ async function loadResultsFile(file2) {
   } catch (error62) {
     throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error62)})`);
   }
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error62) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
-  }
-  const version2 = data?.schemaVersion;
-  if (version2 !== RESULTS_SCHEMA_VERSION) {
-    throw new UsageError(
-      `${file2}: results schemaVersion ${JSON.stringify(version2)} is not supported (expected ${RESULTS_SCHEMA_VERSION})`
-    );
-  }
-  const parsed = ResultsSchema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid results file: ${issues}`);
-  }
-  if (parsed.data.status !== "complete") {
+  const results = parseVersionedJson(text, file2, {
+    what: "results",
+    version: RESULTS_SCHEMA_VERSION,
+    schema: ResultsSchema
+  });
+  if (results.status !== "complete") {
     throw new InfrastructureError(
-      `${file2}: the run it records failed (${parsed.data.failure ?? "no reason recorded"}); there is nothing to compare`
+      `${file2}: the run it records failed (${results.failure ?? "no reason recorded"}); there is nothing to compare`
     );
   }
-  return parsed.data;
+  return results;
 }
 async function guarded(command, io, body) {
   try {
     return await body();
   } catch (error62) {
     if (error62 instanceof AthenaBenchError) {
-      io.stderr(`athena-bench ${command}: ${error62.message}
+      const prefix = `athena-bench ${command}: `;
+      io.stderr(`${error62.message.startsWith(prefix) ? "" : prefix}${error62.message}
 `);
       return error62.exitCode;
     }
@@ -54667,12 +54925,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path14.resolve(io.cwd, flags.out);
+    const out = path15.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -54724,11 +54982,11 @@ function compareCommand(argv, io) {
         history: values.history
       }
     );
-    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path14.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path15.resolve(io.cwd, h))));
     let comparison;
     if (flags.baseline) {
-      const baseline = await loadBaseline(path14.resolve(io.cwd, flags.baseline));
+      const baseline = await loadBaseline(path15.resolve(io.cwd, flags.baseline));
       comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
       if (!flags.history.includes(flags.baseline)) history.push(baseline);
     } else {
@@ -54739,11 +54997,11 @@ function compareCommand(argv, io) {
     }
     const markdown = renderComparisonMarkdown(comparison);
     if (flags.out) {
-      const dir = path14.resolve(io.cwd, flags.out);
+      const dir = path15.resolve(io.cwd, flags.out);
       try {
         await mkdir2(dir, { recursive: true });
-        await writeFile3(path14.join(dir, "report.md"), markdown);
-        await writeFile3(path14.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+        await writeFile3(path15.join(dir, "report.md"), markdown);
+        await writeFile3(path15.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
       } catch (error62) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
       }
@@ -54759,6 +55017,756 @@ function compareCommand(argv, io) {
   });
 }
 
+// src/history/edivisive.ts
+function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+function hashSeed(text, seed = 0) {
+  let h = (2166136261 ^ seed) >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return h;
+}
+function prepare(values) {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b] || a - b);
+  const ranks2 = new Int32Array(n);
+  const sorted = new Float64Array(n);
+  const prefix = new Float64Array(n + 1);
+  order.forEach((index, rank) => {
+    ranks2[index] = rank;
+    sorted[rank] = values[index];
+    prefix[rank + 1] = prefix[rank] + values[index];
+  });
+  return { ranks: ranks2, sorted, prefix };
+}
+function bestSplit(values, minSegment) {
+  return scanSplits(values, prepare(values), minSegment);
+}
+function scanSplits(values, prepared, minSegment) {
+  const n = values.length;
+  if (minSegment < 2) throw new RangeError("minSegment must be at least 2");
+  if (n < 2 * minSegment) return null;
+  const { ranks: ranks2, sorted, prefix } = prepared;
+  let within = 0;
+  for (let k = 0; k < n; k++) within += sorted[k] * k - prefix[k];
+  const counts = new Int32Array(n + 1);
+  const sums = new Float64Array(n + 1);
+  let leftSum = 0;
+  let cross = 0;
+  let left = 0;
+  let right = within;
+  let best = null;
+  for (let t = 0; t < n - minSegment; t++) {
+    const v = values[t];
+    const rank = ranks2[t];
+    const toAll = v * rank - prefix[rank] + (prefix[n] - prefix[rank + 1]) - v * (n - rank - 1);
+    let below = 0;
+    let belowSum = 0;
+    for (let i = rank; i > 0; i -= i & -i) {
+      below += counts[i];
+      belowSum += sums[i];
+    }
+    const toLeft = v * below - belowSum + (leftSum - belowSum) - v * (t - below);
+    const toRight = toAll - toLeft;
+    for (let i = rank + 1; i <= n; i += i & -i) {
+      counts[i]++;
+      sums[i] = sums[i] + v;
+    }
+    leftSum += v;
+    left += toLeft;
+    right -= toRight;
+    cross += toRight - toLeft;
+    const m = t + 1;
+    const r = n - m;
+    if (m < minSegment) continue;
+    const energy = 2 * cross / (m * r) - left / (m * (m - 1) / 2) - right / (r * (r - 1) / 2);
+    const statistic = m * r / (m + r) * energy;
+    if (best === null || statistic > best.statistic) best = { at: m, statistic };
+  }
+  return best;
+}
+function shuffle(values, random) {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const swap = values[i];
+    values[i] = values[j];
+    values[j] = swap;
+  }
+}
+function bestOverSegments(values, bounds, minSegment) {
+  let best = null;
+  for (let s = 0; s + 1 < bounds.length; s++) {
+    const start = bounds[s];
+    const split = bestSplit(values.slice(start, bounds[s + 1]), minSegment);
+    if (split && (best === null || split.statistic > best.split.statistic)) best = { start, split };
+  }
+  return best;
+}
+function permutationPValue(values, bounds, observed, options, random) {
+  const { permutations, significance, minSegment } = options;
+  const segments = bounds.slice(1).map((end, s) => {
+    const part = values.slice(bounds[s], end);
+    const prepared = prepare(part);
+    const order = Int32Array.from(part, (_, i) => i);
+    return {
+      part,
+      prepared,
+      order,
+      shuffled: new Float64Array(part.length),
+      ranks: new Int32Array(part.length)
+    };
+  });
+  let atLeast = 0;
+  for (let r = 1; r <= permutations; r++) {
+    let best = -Infinity;
+    for (const seg of segments) {
+      shuffle(seg.order, random);
+      seg.order.forEach((from, i) => {
+        seg.shuffled[i] = seg.part[from];
+        seg.ranks[i] = seg.prepared.ranks[from];
+      });
+      const split = scanSplits(seg.shuffled, { ...seg.prepared, ranks: seg.ranks }, minSegment);
+      if (split) best = Math.max(best, split.statistic);
+    }
+    if (best >= observed) atLeast++;
+    if ((atLeast + 1) / (permutations + 1) > significance) return (atLeast + 1) / (r + 1);
+  }
+  return (atLeast + 1) / (permutations + 1);
+}
+function eDivisive(values, options) {
+  const random = seededRandom(options.seed);
+  const found = [];
+  const bounds = [0, values.length];
+  for (; ; ) {
+    const best = bestOverSegments(values, bounds, options.minSegment);
+    if (!best) break;
+    const pValue = permutationPValue(values, bounds, best.split.statistic, options, random);
+    if (pValue > options.significance) break;
+    const index = best.start + best.split.at;
+    found.push({ index, pValue });
+    bounds.push(index);
+    bounds.sort((a, b) => a - b);
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+// src/history/detect.ts
+var DEFAULT_DETECT_OPTIONS = {
+  significance: 1e-3,
+  permutations: 999,
+  minSegment: 3,
+  seed: 1,
+  minMagnitude: 1
+};
+function seriesOf(history, arms) {
+  const byKey = /* @__PURE__ */ new Map();
+  for (const point of history.points) {
+    for (const [workload, w] of Object.entries(point.workloads)) {
+      for (const [arm, a] of Object.entries(w.arms)) {
+        if (arms ? !arms.includes(arm) : a.role !== "proxy") continue;
+        for (const [metric, summary] of Object.entries(a.metrics)) {
+          const key = JSON.stringify([workload, arm, metric]);
+          let s = byKey.get(key);
+          if (!s) byKey.set(key, s = { workload, arm, metric, points: [], values: [] });
+          s.points.push(point);
+          s.values.push(summary.median);
+        }
+      }
+    }
+  }
+  return [...byKey.values()];
+}
+function shiftOf(metric, before, after) {
+  const scale = METRIC_DEFAULTS[metric]?.scale;
+  if (scale === "points" || scale === "count" || before === 0)
+    return { shift: after - before, unit: "points" };
+  return { shift: 100 * (after - before) / Math.abs(before), unit: "%" };
+}
+function directionOf(metric, shift) {
+  const spec2 = METRIC_DEFAULTS[metric];
+  if (!spec2 || shift === 0) return null;
+  return shift > 0 === (spec2.direction === "lower-better") ? "worse" : "better";
+}
+function describe3(series, indices, suite, pValues) {
+  const bounds = [0, ...indices, series.values.length];
+  return indices.map((index, i) => {
+    const beforeValues = series.values.slice(bounds[i], index);
+    const afterValues = series.values.slice(index, bounds[i + 2]);
+    const before = median(beforeValues);
+    const after = median(afterValues);
+    const { shift, unit } = shiftOf(series.metric, before, after);
+    const point = series.points[index];
+    const previous = series.points[index - 1];
+    return {
+      suite,
+      workload: series.workload,
+      arm: series.arm,
+      metric: series.metric,
+      commit: point.commit,
+      previousCommit: previous.commit,
+      time: point.time,
+      runUrl: point.runUrl,
+      before: { median: before, points: beforeValues.length },
+      after: { median: after, points: afterValues.length },
+      shift,
+      unit,
+      direction: directionOf(series.metric, shift),
+      pValue: pValues.get(index),
+      environmentChanged: point.environment.fingerprint !== previous.environment.fingerprint
+    };
+  });
+}
+function detectSeries(series, suite, options) {
+  const seed = hashSeed(`${suite}/${series.workload}/${series.arm}/${series.metric}`, options.seed);
+  const found = eDivisive(series.values, { ...options, seed });
+  const pValues = new Map(found.map((f) => [f.index, f.pValue]));
+  let indices = found.map((f) => f.index);
+  for (; ; ) {
+    const described = describe3(series, indices, suite, pValues);
+    const small = described.filter((c) => Math.abs(c.shift) < options.minMagnitude).sort((a, b) => Math.abs(a.shift) - Math.abs(b.shift))[0];
+    if (!small) return described;
+    const drop = indices[described.indexOf(small)];
+    indices = indices.filter((i) => i !== drop);
+  }
+}
+function detectChangePoints(histories, options) {
+  return histories.flatMap(
+    (h) => seriesOf(h, options.arms).flatMap((s) => detectSeries(s, h.suite, options))
+  );
+}
+
+// src/history/dashboard.ts
+var DASHBOARD_STYLE = `${REPORT_STYLE}
+.marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
+`;
+var short = (sha) => sha.slice(0, 7);
+function metricLabel(metric) {
+  const spec2 = METRIC_DEFAULTS[metric];
+  return spec2 ? { label: spec2.label, unit: spec2.unit } : { label: metric, unit: "" };
+}
+function formatShift(c) {
+  const sign = c.shift > 0 ? "+" : "";
+  return c.unit === "%" ? `${sign}${c.shift.toFixed(2)}%` : `${sign}${fmt2(c.shift)} pts`;
+}
+function seriesChart(series, changes) {
+  const { label: label2, unit } = metricLabel(series.metric);
+  const indexOf = (c) => series.points.findIndex((p) => p.commit === c.commit && p.time === c.time);
+  const cuts = changes.map(indexOf).filter((i) => i > 0);
+  const bounds = [0, ...cuts, series.values.length];
+  const segments = [];
+  changes.forEach((c, i) => {
+    if (i === 0) segments.push([bounds[0] - 0.5, c.before.median], [cuts[0] - 0.5, c.before.median]);
+    segments.push([cuts[i] - 0.5, c.after.median], [bounds[i + 2] - 0.5, c.after.median]);
+  });
+  const main2 = {
+    name: `${series.arm} median`,
+    points: series.values.map((v, i) => [i, v]),
+    pointTitle: (x, y) => {
+      const p = series.points[x];
+      const s = p.workloads[series.workload].arms[series.arm].metrics[series.metric];
+      return `${short(p.commit)} \xB7 ${p.time.slice(0, 16).replace("T", " ")} \xB7 median ${fmt2(y)}${unit ? ` ${unit}` : ""} (n ${s.n}, IQR ${fmt2(s.q1)}\u2013${fmt2(s.q3)})`;
+    }
+  };
+  const chartSeries = [main2];
+  if (segments.length > 0)
+    chartSeries.push({
+      name: "segment median",
+      points: segments,
+      lineOnly: true,
+      dashed: true,
+      color: "#8c959f"
+    });
+  const markers = changes.map((c, i) => ({
+    x: cuts[i] - 0.5,
+    title: `change point at ${short(c.commit)}: ${formatShift(c)} (${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)})`
+  }));
+  return lineChart({
+    title: `${label2}${unit ? ` (${unit})` : ""} \u2014 ${series.arm}`,
+    yLabel: label2,
+    series: chartSeries,
+    markers,
+    xLabels: (x) => short(series.points[x]?.commit ?? ""),
+    width: 640,
+    height: 240
+  });
+}
+function changeTable(changes) {
+  if (changes.length === 0) return '<p class="meta">No change point detected.</p>';
+  const rows = changes.map((c) => {
+    const link = c.runUrl ? ` <a href="${escapeXml(c.runUrl)}">run</a>` : "";
+    const dir = c.direction ? ` <span class="${c.direction}">${c.direction}</span>` : "";
+    return `<tr><td>${escapeXml(c.workload)}</td><td>${escapeXml(c.metric)}</td><td><code>${escapeXml(short(c.previousCommit))}..${escapeXml(short(c.commit))}</code>${link}</td><td class="num">${escapeXml(formatShift(c))}${dir}</td><td class="num">${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)}</td><td class="num">${c.pValue.toFixed(3)}</td><td>${c.environmentChanged ? "machine changed" : ""}</td></tr>`;
+  });
+  return "<table><tr><th>workload</th><th>metric</th><th>commits</th><th>shift</th><th>median before \u2192 after</th><th>p</th><th></th></tr>" + rows.join("") + "</table>";
+}
+function countsFirst(list) {
+  const rank = (s) => {
+    const i = WORK_METRICS.indexOf(s.metric);
+    return i === -1 ? WORK_METRICS.length : i;
+  };
+  return list.map((s, i) => ({ s, i })).sort((a, b) => rank(a.s) - rank(b.s) || a.i - b.i).map(({ s }) => s);
+}
+function suiteSection(history, changes, arms) {
+  const out = [`<h2 id="suite-${escapeXml(history.suite)}">Suite ${escapeXml(history.suite)}</h2>`];
+  const first = history.points[0];
+  const last = history.points[history.points.length - 1];
+  out.push(
+    first && last ? `<div class="meta">${history.points.length} points, ${escapeXml(first.time.slice(0, 10))} to ${escapeXml(last.time.slice(0, 10))}, latest <code>${escapeXml(short(last.commit))}</code></div>` : '<div class="meta">no points yet</div>'
+  );
+  out.push(changeTable(changes.filter((c) => c.suite === history.suite)));
+  const byWorkload = /* @__PURE__ */ new Map();
+  for (const s of seriesOf(history, arms))
+    byWorkload.set(s.workload, [...byWorkload.get(s.workload) ?? [], s]);
+  for (const [workload, list] of byWorkload) {
+    out.push(`<h3>${escapeXml(workload)}</h3>`);
+    const charts = countsFirst(list).map(
+      (s) => seriesChart(
+        s,
+        changes.filter(
+          (c) => c.suite === history.suite && c.workload === workload && c.arm === s.arm && c.metric === s.metric
+        )
+      )
+    );
+    out.push(`<div class="charts">${charts.join("\n")}</div>`);
+  }
+  return out.join("\n");
+}
+function renderHistoryDashboard(histories, changes, options = {}) {
+  const title = "athena-bench: history";
+  const parts = [`<h1>${escapeXml(title)}</h1>`];
+  parts.push(
+    `<p class="meta">${changes.length} change point(s) over ${histories.length} suite(s)${options.generatedAt ? `, generated ${escapeXml(options.generatedAt)}` : ""}. Each dot is one run's median; hover it for the commit. Red dashed lines mark change points (E-divisive with means), grey dashes the median of each segment between them. The work channel's counts per query, when measured, come first: free of timing noise, their steps are sharp.</p>`
+  );
+  for (const h of histories) parts.push(suiteSection(h, [...changes], options.arms));
+  return htmlPage(title, DASHBOARD_STYLE, parts);
+}
+
+// src/history/point.ts
+import { createHash } from "node:crypto";
+
+// src/history/schema.ts
+var HISTORY_SCHEMA_VERSION = 1;
+var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
+var MetricSummarySchema = external_exports.object({
+  median: external_exports.number(),
+  n: external_exports.number().int().positive(),
+  min: external_exports.number(),
+  max: external_exports.number(),
+  /** Lower and upper quartiles (R type 7). */
+  q1: external_exports.number(),
+  q3: external_exports.number()
+}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
+  message: "expected min <= q1 <= median <= q3 <= max"
+});
+var HistoryArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
+});
+var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
+var EnvironmentFingerprintSchema = external_exports.object({
+  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
+  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int().positive(),
+  mysqlVersion: external_exports.string()
+});
+var HistoryPointSchema = external_exports.object({
+  commit: CommitShaSchema,
+  ref: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
+  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
+  toolVersion: external_exports.string(),
+  /** Where the run can be looked at (the CI job), when known. */
+  runUrl: external_exports.url().nullable().default(null),
+  environment: EnvironmentFingerprintSchema,
+  /** workload id → arm name → metrics. */
+  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
+});
+var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
+var HistoryFileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-history"),
+  suite: SuiteNameSchema,
+  points: external_exports.array(HistoryPointSchema)
+});
+
+// src/history/point.ts
+function summarise(samples) {
+  return {
+    median: median(samples),
+    n: samples.length,
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+    q1: quantile(samples, 0.25),
+    q3: quantile(samples, 0.75)
+  };
+}
+function fingerprintEnvironment(env) {
+  const fields = [
+    env.cpuModel,
+    env.cores,
+    env.os,
+    env.kernel,
+    env.node,
+    env.mysqlVersion,
+    env.sysbenchVersion,
+    env.mysqlslapVersion,
+    env.valgrindVersion,
+    env.glibcVersion
+  ];
+  const fingerprint = createHash("sha256").update(JSON.stringify(fields)).digest("hex").slice(0, 12);
+  return { fingerprint, cpuModel: env.cpuModel, cores: env.cores, mysqlVersion: env.mysqlVersion };
+}
+function pointFromResults(results, meta3 = {}) {
+  if (results.status !== "complete") {
+    throw new UsageError(
+      `the run failed (${results.failure ?? "no reason recorded"}); only complete runs enter the history`
+    );
+  }
+  const commit = meta3.commit ?? results.git.commit;
+  if (!commit) {
+    throw new UsageError("the results record no commit; give the measured commit with --commit SHA");
+  }
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const workloads = {};
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    const arms = {};
+    for (const arm of results.arms) {
+      const metrics = {};
+      for (const metric of METRIC_NAMES) {
+        if (metric === "overhead_pct" && arm.name === direct) continue;
+        const samples = metricSamples(w, arm.name, metric, direct);
+        if (samples.length > 0) metrics[metric] = summarise(samples);
+      }
+      if (Object.keys(metrics).length > 0) arms[arm.name] = { role: arm.role, metrics };
+    }
+    if (Object.keys(arms).length > 0) workloads[w.id] = { arms };
+  }
+  if (Object.keys(workloads).length === 0) {
+    throw new UsageError("the results have no measured workload to add to the history");
+  }
+  const point = {
+    commit: commit.toLowerCase(),
+    ref: results.git.ref,
+    time: results.startedAt,
+    toolVersion: results.tool.version,
+    runUrl: meta3.runUrl ?? null,
+    environment: fingerprintEnvironment(results.environment),
+    workloads
+  };
+  const parsed = HistoryPointSchema.safeParse(point);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    throw new UsageError(`cannot make a history point: ${issue2.path.join(".")}: ${issue2.message}`);
+  }
+  return parsed.data;
+}
+
+// src/history/store.ts
+import { mkdir as mkdir3, readFile as readFile4, readdir, rename, writeFile as writeFile4 } from "node:fs/promises";
+import path16 from "node:path";
+var DEFAULT_RETENTION = 1e3;
+function historyFileName(suite) {
+  return `${SuiteNameSchema.parse(suite)}.json`;
+}
+function parseHistory(text, file2) {
+  const history = parseVersionedJson(text, file2, {
+    what: "history",
+    version: HISTORY_SCHEMA_VERSION,
+    schema: HistoryFileSchema
+  });
+  if (`${history.suite}.json` !== path16.basename(file2)) {
+    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
+  }
+  return history;
+}
+async function readSuiteHistory(dir, suite) {
+  const file2 = path16.join(dir, historyFileName(suite));
+  let text;
+  try {
+    text = await readFile4(file2, "utf8");
+  } catch (error62) {
+    if (error62.code === "ENOENT") {
+      return { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite, points: [] };
+    }
+    throw new UsageError(`${file2}: cannot read the history file (${errorMessage(error62)})`);
+  }
+  return parseHistory(text, file2);
+}
+async function readStore(dir) {
+  let entries;
+  try {
+    entries = await readdir(dir);
+  } catch (error62) {
+    throw new UsageError(`--store ${dir}: cannot read the history directory (${errorMessage(error62)})`);
+  }
+  const files = entries.filter((e) => e.endsWith(".json")).sort();
+  const out = [];
+  for (const name of files) {
+    const file2 = path16.join(dir, name);
+    out.push(parseHistory(await readFile4(file2, "utf8"), file2));
+  }
+  return out;
+}
+function samePoint(a, b) {
+  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
+}
+function appendPoints(history, points, retention = DEFAULT_RETENTION) {
+  if (!Number.isInteger(retention) || retention < 1) {
+    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
+  }
+  const kept = [...history.points];
+  let added = false;
+  for (const p of points) {
+    if (kept.some((k) => samePoint(k, p))) continue;
+    kept.push(p);
+    added = true;
+  }
+  const dropped = Math.max(0, kept.length - retention);
+  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
+}
+async function writeSuiteHistory(dir, history) {
+  const checked = HistoryFileSchema.parse(history);
+  const file2 = path16.join(dir, historyFileName(checked.suite));
+  try {
+    await mkdir3(dir, { recursive: true });
+    const temp = `${file2}.${process.pid}.tmp`;
+    await writeFile4(temp, `${JSON.stringify(checked, null, 1)}
+`);
+    await rename(temp, file2);
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot write the history file (${errorMessage(error62)})`);
+  }
+  return file2;
+}
+
+// src/history/commands.ts
+var d = DEFAULT_DETECT_OPTIONS;
+var HISTORY_HELP = `Usage: athena-bench history add RESULTS.json --store DIR [--commit SHA] [--run-url URL]
+                            [--retention N]
+       athena-bench history detect --store DIR [--json] [detection options]
+       athena-bench history show --store DIR --html OUT [detection options]
+
+Keeps the default branch's results over time in a store directory (one JSON file per suite, one
+point per run: per workload, arm and metric the samples' median, quartiles and range, with the
+commit, the time and the machine's fingerprint), finds the commits where a metric shifted, and
+draws the trends.
+
+  add      appends the run in RESULTS.json to DIR/<suite>.json (a run already there is skipped);
+           the oldest points beyond --retention are dropped
+  detect   prints each change point: suite, workload, arm, metric, commit and the shift's size
+  show     writes a self-contained HTML dashboard (no script, nothing fetched when viewed)
+
+Options:
+  --store DIR              the history directory
+  --commit SHA             add: the measured commit (default: the one in the results)
+  --run-url URL            add: where the run can be looked at (the CI job)
+  --retention N            add: points kept per suite (default ${DEFAULT_RETENTION})
+  --json                   detect: the change points as JSON
+  --html OUT               show: the HTML file to write
+Detection options (E-divisive with means and a permutation test; docs/HISTORY.md):
+  --arm NAME               series of this arm (repeatable; default: the arms with role proxy)
+  --significance P         level of each permutation test (default ${d.significance})
+  --permutations N         permutations per test (default ${d.permutations})
+  --min-magnitude X        smallest shift reported, in % (points for overhead; default ${d.minMagnitude})
+  --min-segment N          fewest points on either side of a change point (default ${d.minSegment})
+  --seed N                 seed of the permutations (default ${d.seed})
+  -h, --help               this help
+
+Exit codes: 0 done (whether or not change points were found), 2 bad input.
+`;
+var numberFlag = (what) => external_exports.coerce.number({ error: `expected ${what}` }).refine(Number.isFinite, `expected ${what}`);
+var DetectFlagsSchema = external_exports.object({
+  store: requiredPath("the history directory (--store DIR)"),
+  arm: external_exports.array(external_exports.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "expected an arm name")).optional(),
+  significance: numberFlag("a level between 0 and 0.5").refine((p) => p > 0 && p <= 0.5, "expected a level between 0 and 0.5").default(d.significance),
+  permutations: numberFlag("a whole number from 19 to 100000").refine(
+    (n) => Number.isInteger(n) && n >= 19 && n <= 1e5,
+    "expected a whole number from 19 to 100000"
+  ).default(d.permutations),
+  minMagnitude: numberFlag("a size >= 0").refine((x) => x >= 0, "expected a size >= 0").default(d.minMagnitude),
+  minSegment: numberFlag("a whole number from 2 to 1000").refine((n) => Number.isInteger(n) && n >= 2 && n <= 1e3, "expected a whole number from 2 to 1000").default(d.minSegment),
+  seed: numberFlag("a whole number").refine((n) => Number.isSafeInteger(n), "expected a whole number").default(d.seed)
+});
+var DETECT_FLAG_OPTIONS = {
+  store: { type: "string" },
+  arm: { type: "string", multiple: true },
+  significance: { type: "string" },
+  permutations: { type: "string" },
+  "min-magnitude": { type: "string" },
+  "min-segment": { type: "string" },
+  seed: { type: "string" }
+};
+async function readAndDetect(command, values, io) {
+  const { store, options } = detectFlags(command, values);
+  const histories = await readStore(path17.resolve(io.cwd, store));
+  const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
+  return { histories, changes, options };
+}
+function detectFlags(command, values) {
+  const flags = validate2(command, DetectFlagsSchema, {
+    store: values.store,
+    arm: values.arm,
+    significance: values.significance,
+    permutations: values.permutations,
+    minMagnitude: values["min-magnitude"],
+    minSegment: values["min-segment"],
+    seed: values.seed
+  });
+  const { store, arm, ...rest } = flags;
+  return { store, options: { ...rest, ...arm ? { arms: arm } : {} } };
+}
+function historyCommand(argv, io) {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case "add":
+      return guarded("history add", io, () => add(rest, io));
+    case "detect":
+      return guarded("history detect", io, () => detect(rest, io));
+    case "show":
+      return guarded("history show", io, () => show2(rest, io));
+    case "-h":
+    case "--help":
+    case "help":
+      io.stdout(HISTORY_HELP);
+      return Promise.resolve(0);
+    default:
+      io.stderr(
+        `athena-bench history: ${sub === void 0 ? "expected a subcommand" : `unknown subcommand "${sub}"`} (add, detect or show)
+
+${HISTORY_HELP}`
+      );
+      return Promise.resolve(2);
+  }
+}
+async function add(argv, io) {
+  const { values, positionals } = parseCommandLine(
+    "history add",
+    argv,
+    {
+      store: { type: "string" },
+      commit: { type: "string" },
+      "run-url": { type: "string" },
+      retention: { type: "string" }
+    },
+    true
+  );
+  if (values.help) {
+    io.stdout(HISTORY_HELP);
+    return 0;
+  }
+  const flags = validate2(
+    "history add",
+    external_exports.object({
+      store: requiredPath("the history directory (--store DIR)"),
+      commit: CommitShaSchema.optional(),
+      runUrl: external_exports.url({ error: "expected a URL" }).optional(),
+      retention: numberFlag("a whole number >= 1").refine((n) => Number.isInteger(n) && n >= 1, "expected a whole number >= 1").default(DEFAULT_RETENTION)
+    }),
+    {
+      store: values.store,
+      commit: values.commit?.toLowerCase(),
+      runUrl: values["run-url"],
+      retention: values.retention
+    }
+  );
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`
+    );
+  }
+  const results = await loadResultsFile(path17.resolve(io.cwd, positionals[0]));
+  const point = pointFromResults(results, {
+    ...flags.commit ? { commit: flags.commit } : {},
+    ...flags.runUrl ? { runUrl: flags.runUrl } : {}
+  });
+  const dir = path17.resolve(io.cwd, flags.store);
+  const history = await readSuiteHistory(dir, results.suite.name);
+  const outcome = appendPoints(history, [point], flags.retention);
+  if (!outcome.added) {
+    io.stdout(
+      `${results.suite.name}: commit ${point.commit.slice(0, 12)} of ${point.time} is already in the history
+`
+    );
+    return 0;
+  }
+  await writeSuiteHistory(dir, outcome.history);
+  io.stdout(
+    `${results.suite.name}: added commit ${point.commit.slice(0, 12)} (${Object.keys(point.workloads).length} workload(s)); ${outcome.history.points.length} point(s)${outcome.dropped ? `, ${outcome.dropped} oldest dropped (retention ${flags.retention})` : ""}
+`
+  );
+  return 0;
+}
+function changeLine(c) {
+  const note = [c.direction, c.environmentChanged ? "machine changed" : null].filter(Boolean).join(", ");
+  return `${c.suite}	${c.workload}	${c.arm}	${c.metric}	${c.commit.slice(0, 12)}	${formatShift(c)}${note ? `	(${note})` : ""}
+`;
+}
+async function detect(argv, io) {
+  const { values } = parseCommandLine(
+    "history detect",
+    argv,
+    { ...DETECT_FLAG_OPTIONS, json: { type: "boolean" } },
+    false
+  );
+  if (values.help) {
+    io.stdout(HISTORY_HELP);
+    return 0;
+  }
+  const { histories, changes, options } = await readAndDetect("history detect", values, io);
+  const seriesCount = histories.reduce((n, h) => n + seriesOf(h, options.arms).length, 0);
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ series: seriesCount, changePoints: changes }, null, 2)}
+`);
+    return 0;
+  }
+  if (changes.length > 0) io.stdout("suite	workload	arm	metric	commit	shift\n");
+  for (const c of changes) io.stdout(changeLine(c));
+  io.stdout(`${changes.length} change point(s) in ${seriesCount} series of ${histories.length} suite(s)
+`);
+  return 0;
+}
+async function show2(argv, io) {
+  const { values } = parseCommandLine(
+    "history show",
+    argv,
+    { ...DETECT_FLAG_OPTIONS, html: { type: "string" } },
+    false
+  );
+  if (values.help) {
+    io.stdout(HISTORY_HELP);
+    return 0;
+  }
+  const html = validate2(
+    "history show",
+    external_exports.object({ html: requiredPath("the HTML file to write (--html OUT)") }),
+    {
+      html: values.html
+    }
+  ).html;
+  const { histories, changes, options } = await readAndDetect("history show", values, io);
+  const out = path17.resolve(io.cwd, html);
+  try {
+    await writeFile5(out, renderHistoryDashboard(histories, changes, options));
+  } catch (error62) {
+    throw new UsageError(`--html ${html}: cannot write the dashboard (${errorMessage(error62)})`);
+  }
+  io.stdout(`wrote ${html}: ${histories.length} suite(s), ${changes.length} change point(s)
+`);
+  return 0;
+}
+
 // src/cli.ts
 var HELP = `Usage: athena-bench <command> [options]
 
@@ -54766,6 +55774,8 @@ Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
   compare    compare a results.json against a baseline (or two arms of one run)
+  calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
+  history    keep the default branch's results over time, find change points, draw the trends
 
 Options:
   -h, --help     this help (also: athena-bench <command> --help)
@@ -54773,7 +55783,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path15.resolve(path15.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path18.resolve(path18.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command, ...rest] = argv;
   const io = {
@@ -54798,8 +55808,12 @@ async function main(argv) {
       return baselineCommand(rest, io);
     case "compare":
       return compareCommand(rest, io);
+    case "history":
+      return historyCommand(rest, io);
     case "run":
-      return runWithSignals(rest, io);
+      return runWithSignals(rest, io, runCommand);
+    case "calibrate":
+      return runWithSignals(rest, io, calibrateCommand);
     default:
       io.stderr(`athena-bench: unknown command "${command}"
 
@@ -54807,7 +55821,7 @@ ${HELP}`);
       return ExitCode.Usage;
   }
 }
-async function runWithSignals(argv, io) {
+async function runWithSignals(argv, io, command) {
   const controller = new AbortController();
   let received;
   const onSignal = (signal) => {
@@ -54821,7 +55835,7 @@ athena-bench: ${signal}: stopping and cleaning up\u2026
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    return await runCommand(argv, {
+    return await command(argv, {
       ...io,
       stderr: process.stderr,
       exec: realExec,
@@ -54829,7 +55843,11 @@ athena-bench: ${signal}: stopping and cleaning up\u2026
       signal: controller.signal
     });
   } catch (error62) {
-    const code = reportFailure("run", error62, (s) => void process.stderr.write(s));
+    const code = reportFailure(
+      command === runCommand ? "run" : "calibrate",
+      error62,
+      (s) => void process.stderr.write(s)
+    );
     if (received) return received === "SIGINT" ? 130 : 143;
     return code;
   }

@@ -25,9 +25,9 @@ var __export = (target, all) => {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key) && key !== except)
-        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    for (let key2 of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key2) && key2 !== except)
+        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
   }
   return to;
 };
@@ -340,7 +340,7 @@ var require_lib = __commonJS({
     var isDate = (value) => Object.prototype.toString.call(value) === "[object Date]";
     var isTemporal = (value) => Object.prototype.toString.call(value).startsWith("[object Temporal.");
     var hasSqlString = (value) => typeof value === "object" && value !== null && "toSqlString" in value && typeof value.toSqlString === "function";
-    var isOwn = (value, key) => hasOwnProperty.call(value, key);
+    var isOwn = (value, key2) => hasOwnProperty.call(value, key2);
     var isExpandable = (value) => !(Array.isArray(value) || value instanceof Uint8Array || value instanceof Date || hasSqlString(value) || isDate(value)) && (isRecord(value) || value instanceof Map);
     var isMarkable = (value) => typeof value === "object" && value !== null && isExpandable(value) && !hasOwnProperty.call(value, exports.EXPAND_SYMBOL);
     var isMark = (value) => isOwn(value, exports.EXPAND_SYMBOL) && value[exports.EXPAND_SYMBOL] === true && isOwn(value, "value") && isMarkable(value.value);
@@ -530,26 +530,26 @@ var require_lib = __commonJS({
     var writeAssignments = (object2, timezone, modeFlags) => {
       let sql = "";
       if (object2 instanceof Map) {
-        for (const [key, value] of object2) {
+        for (const [key2, value] of object2) {
           if (typeof value === "function")
             continue;
           if (sql.length > 0)
             sql += ", ";
-          sql += (0, exports.escapeId)(String(key));
+          sql += (0, exports.escapeId)(String(key2));
           sql += " = ";
           sql += escapeValue(value, true, timezone, false, modeFlags);
         }
         return sql;
       }
-      for (const key in object2) {
-        if (!hasOwnProperty.call(object2, key))
+      for (const key2 in object2) {
+        if (!hasOwnProperty.call(object2, key2))
           continue;
-        const value = object2[key];
+        const value = object2[key2];
         if (typeof value === "function")
           continue;
         if (sql.length > 0)
           sql += ", ";
-        sql += (0, exports.escapeId)(key);
+        sql += (0, exports.escapeId)(key2);
         sql += " = ";
         sql += escapeValue(value, true, timezone, false, modeFlags);
       }
@@ -735,9 +735,9 @@ var require_lib2 = __commonJS({
         const newKeyList = new Array(preserve);
         const newValList = new Array(preserve);
         for (let i = 0; i < remove; i++) {
-          const key = keyList[head];
-          onEviction === null || onEviction === void 0 ? void 0 : onEviction(key, valList[head]);
-          keyMap.delete(key);
+          const key2 = keyList[head];
+          onEviction === null || onEviction === void 0 ? void 0 : onEviction(key2, valList[head]);
+          keyMap.delete(key2);
           head = next[head];
         }
         for (let i = preserve - 1; i >= 0; i--) {
@@ -778,10 +778,10 @@ var require_lib2 = __commonJS({
       };
       return {
         /** Adds a key-value pair to the cache. Updates the value if the key already exists. */
-        set(key, value) {
-          if (key === void 0)
+        set(key2, value) {
+          if (key2 === void 0)
             return;
-          let index = keyMap.get(key);
+          let index = keyMap.get(key2);
           if (index === void 0) {
             if (size === max) {
               index = head;
@@ -794,22 +794,22 @@ var require_lib2 = __commonJS({
               index = free.length > 0 ? free.pop() : size;
               size++;
             }
-            keyMap.set(key, index);
-            keyList[index] = key;
+            keyMap.set(key2, index);
+            keyList[index] = key2;
             valList[index] = value;
             if (size === 1)
               head = tail2 = index;
             else
               linkTail(index);
           } else {
-            onEviction === null || onEviction === void 0 ? void 0 : onEviction(key, valList[index]);
+            onEviction === null || onEviction === void 0 ? void 0 : onEviction(key2, valList[index]);
             valList[index] = value;
             moveToTail(index);
           }
         },
         /** Retrieves the value for a given key and moves the key to the most recent position. */
-        get(key) {
-          const index = keyMap.get(key);
+        get(key2) {
+          const index = keyMap.get(key2);
           if (index === void 0)
             return;
           if (index !== tail2)
@@ -817,12 +817,12 @@ var require_lib2 = __commonJS({
           return valList[index];
         },
         /** Retrieves the value for a given key without changing its position. */
-        peek: (key) => {
-          const index = keyMap.get(key);
+        peek: (key2) => {
+          const index = keyMap.get(key2);
           return index !== void 0 ? valList[index] : void 0;
         },
         /** Checks if a key exists in the cache. */
-        has: (key) => keyMap.has(key),
+        has: (key2) => keyMap.has(key2),
         /** Iterates over all keys in the cache, from most recent to least recent. */
         *keys() {
           let current = tail2;
@@ -851,19 +851,19 @@ var require_lib2 = __commonJS({
         forEach: (callback) => {
           let current = tail2;
           for (let i = 0; i < size; i++) {
-            const key = keyList[current];
+            const key2 = keyList[current];
             const value = valList[current];
-            callback(value, key);
+            callback(value, key2);
             current = prev[current];
           }
         },
         /** Deletes a key-value pair from the cache. */
-        delete(key) {
-          const index = keyMap.get(key);
+        delete(key2) {
+          const index = keyMap.get(key2);
           if (index === void 0)
             return false;
-          onEviction === null || onEviction === void 0 ? void 0 : onEviction(key, valList[index]);
-          keyMap.delete(key);
+          onEviction === null || onEviction === void 0 ? void 0 : onEviction(key2, valList[index]);
+          keyMap.delete(key2);
           free.push(index);
           keyList[index] = void 0;
           valList[index] = void 0;
@@ -885,9 +885,9 @@ var require_lib2 = __commonJS({
           let toPrune = Math.min(number4, size);
           while (toPrune > 0) {
             const evictHead = head;
-            const key = keyList[evictHead];
-            onEviction === null || onEviction === void 0 ? void 0 : onEviction(key, valList[evictHead]);
-            keyMap.delete(key);
+            const key2 = keyList[evictHead];
+            onEviction === null || onEviction === void 0 ? void 0 : onEviction(key2, valList[evictHead]);
+            keyMap.delete(key2);
             keyList[evictHead] = void 0;
             valList[evictHead] = void 0;
             head = next[evictHead];
@@ -6331,17 +6331,17 @@ var require_safer = __commonJS({
     var buffer = __require("buffer");
     var Buffer2 = buffer.Buffer;
     var safer = {};
-    var key;
-    for (key in buffer) {
-      if (!buffer.hasOwnProperty(key)) continue;
-      if (key === "SlowBuffer" || key === "Buffer") continue;
-      safer[key] = buffer[key];
+    var key2;
+    for (key2 in buffer) {
+      if (!buffer.hasOwnProperty(key2)) continue;
+      if (key2 === "SlowBuffer" || key2 === "Buffer") continue;
+      safer[key2] = buffer[key2];
     }
     var Safer = safer.Buffer = {};
-    for (key in Buffer2) {
-      if (!Buffer2.hasOwnProperty(key)) continue;
-      if (key === "allocUnsafe" || key === "allocUnsafeSlow") continue;
-      Safer[key] = Buffer2[key];
+    for (key2 in Buffer2) {
+      if (!Buffer2.hasOwnProperty(key2)) continue;
+      if (key2 === "allocUnsafe" || key2 === "allocUnsafeSlow") continue;
+      Safer[key2] = Buffer2[key2];
     }
     safer.Buffer.prototype = Buffer2.prototype;
     if (!Safer.from || Safer.from === Uint8Array.from) {
@@ -6444,9 +6444,9 @@ var require_merge_exports = __commonJS({
     "use strict";
     var hasOwn = typeof Object.hasOwn === "undefined" ? Function.call.bind(Object.prototype.hasOwnProperty) : Object.hasOwn;
     function mergeModules(target, module2) {
-      for (var key in module2) {
-        if (hasOwn(module2, key)) {
-          target[key] = module2[key];
+      for (var key2 in module2) {
+        if (hasOwn(module2, key2)) {
+          target[key2] = module2[key2];
         }
       }
     }
@@ -10040,8 +10040,8 @@ var require_lib3 = __commonJS({
             enc = codecDef;
             break;
           case "object":
-            for (var key in codecDef) {
-              codecOptions[key] = codecDef[key];
+            for (var key2 in codecDef) {
+              codecOptions[key2] = codecDef[key2];
             }
             if (!codecOptions.encodingName) {
               codecOptions.encodingName = enc;
@@ -10574,7 +10574,7 @@ var require_packet = __commonJS({
     var plus = "+".charCodeAt(0);
     var jsonSourceAccessSupported = (() => {
       let supported = false;
-      JSON.parse("0", (key, value, context3) => {
+      JSON.parse("0", (key2, value, context3) => {
         supported = context3 !== void 0 && typeof context3.source === "string";
         return value;
       });
@@ -10582,7 +10582,7 @@ var require_packet = __commonJS({
     })();
     var jsonBigNumeral = /\d{16}/;
     var jsonIntegerSource = /^-?\d+$/;
-    function jsonBigNumberReviver(key, value, context3) {
+    function jsonBigNumberReviver(key2, value, context3) {
       if (typeof value === "number" && !Number.isSafeInteger(value) && context3 !== void 0 && jsonIntegerSource.test(context3.source)) {
         return context3.source;
       }
@@ -14099,7 +14099,7 @@ var require_resultset_header = __commonJS({
           if (this.serverStatus & ServerSatusFlags.SERVER_SESSION_STATE_CHANGED) {
             let len = packet.offset < packet.end ? packet.readLengthCodedNumber() : 0;
             const end = packet.offset + len;
-            let type, key, stateEnd;
+            let type, key2, stateEnd;
             if (len > 0) {
               stateChanges = {
                 systemVariables: {},
@@ -14113,18 +14113,18 @@ var require_resultset_header = __commonJS({
               len = packet.readLengthCodedNumber();
               stateEnd = packet.offset + len;
               if (type === sessionInfoTypes.SYSTEM_VARIABLES) {
-                key = packet.readLengthCodedString(encoding);
+                key2 = packet.readLengthCodedString(encoding);
                 const val = packet.readLengthCodedString(encoding);
-                stateChanges.systemVariables[key] = val;
-                if (key === "character_set_client") {
+                stateChanges.systemVariables[key2] = val;
+                if (key2 === "character_set_client") {
                   const charsetNumber = EncodingToCharset[val];
                   if (typeof charsetNumber !== "undefined") {
                     connection.config.charsetNumber = charsetNumber;
                   }
                 }
               } else if (type === sessionInfoTypes.SCHEMA) {
-                key = packet.readLengthCodedString(encoding);
-                stateChanges.schema = key;
+                key2 = packet.readLengthCodedString(encoding);
+                stateChanges.schema = key2;
               } else if (type === sessionInfoTypes.STATE_CHANGE) {
                 stateChanges.trackStateChange = packet.readLengthCodedString(encoding);
               } else if (type === sessionInfoTypes.STATE_GTIDS) {
@@ -14457,11 +14457,11 @@ var require_sha256_password = __commonJS({
     var STATE_INITIAL = 0;
     var STATE_WAIT_SERVER_KEY = 1;
     var STATE_FINAL = -1;
-    function encrypt(password, scramble, key) {
+    function encrypt(password, scramble, key2) {
       const stage1 = xorRotating(Buffer.from(`${password}\0`, "utf8"), scramble);
       return crypto2.publicEncrypt(
         {
-          key,
+          key: key2,
           oaepHash: "sha1"
         },
         stage1
@@ -14534,11 +14534,11 @@ var require_caching_sha2_password = __commonJS({
       const stage3 = sha256(Buffer.concat([stage2, scramble]));
       return xor2(stage1, stage3);
     }
-    function encrypt(password, scramble, key) {
+    function encrypt(password, scramble, key2) {
       const stage1 = xorRotating(Buffer.from(`${password}\0`, "utf8"), scramble);
       return crypto2.publicEncrypt(
         {
-          key,
+          key: key2,
           oaepHash: "sha1",
           padding: crypto2.constants.RSA_PKCS1_OAEP_PADDING
         },
@@ -15840,14 +15840,14 @@ var require_generate_function = __commonJS({
       line.toFunction = function(scope) {
         if (!scope) scope = {};
         var src = "return (" + line.toString() + ")";
-        Object.keys(line.scope).forEach(function(key) {
-          if (!scope[key]) scope[key] = line.scope[key];
+        Object.keys(line.scope).forEach(function(key2) {
+          if (!scope[key2]) scope[key2] = line.scope[key2];
         });
-        var keys = Object.keys(scope).map(function(key) {
-          return key;
+        var keys = Object.keys(scope).map(function(key2) {
+          return key2;
         });
-        var vals = keys.map(function(key) {
-          return scope[key];
+        var vals = keys.map(function(key2) {
+          return scope[key2];
         });
         return Function.apply(null, keys.concat(src)).apply(null, vals);
       };
@@ -16541,17 +16541,17 @@ var require_connection_config = __commonJS({
           options = _ConnectionConfig.parseUrl(options);
         } else if (options && options.uri) {
           const uriOptions = _ConnectionConfig.parseUrl(options.uri);
-          for (const key in uriOptions) {
-            if (!Object.prototype.hasOwnProperty.call(uriOptions, key)) continue;
-            if (options[key]) continue;
-            options[key] = uriOptions[key];
+          for (const key2 in uriOptions) {
+            if (!Object.prototype.hasOwnProperty.call(uriOptions, key2)) continue;
+            if (options[key2]) continue;
+            options[key2] = uriOptions[key2];
           }
         }
-        for (const key in options) {
-          if (!Object.prototype.hasOwnProperty.call(options, key)) continue;
-          if (validOptions[key] !== 1) {
+        for (const key2 in options) {
+          if (!Object.prototype.hasOwnProperty.call(options, key2)) continue;
+          if (validOptions[key2] !== 1) {
             console.error(
-              `Ignoring invalid configuration option passed to Connection: ${key}. This is currently a warning, but in future versions of MySQL2, an error will be thrown if you pass an invalid configuration option to a Connection`
+              `Ignoring invalid configuration option passed to Connection: ${key2}. This is currently a warning, but in future versions of MySQL2, an error will be thrown if you pass an invalid configuration option to a Connection`
             );
           }
         }
@@ -16765,14 +16765,14 @@ var require_connection_config = __commonJS({
           user: decodeURIComponent(parsedUrl.username),
           password: decodeURIComponent(parsedUrl.password)
         };
-        for (const [key, value] of parsedUrl.searchParams) {
-          if (key in options) {
+        for (const [key2, value] of parsedUrl.searchParams) {
+          if (key2 in options) {
             continue;
           }
           try {
-            options[key] = JSON.parse(value);
+            options[key2] = JSON.parse(value);
           } catch {
-            options[key] = value;
+            options[key2] = value;
           }
         }
         return options;
@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path17) {
+      _streamLocalInfile(connection, path19) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path17);
+          this._localStream = this._streamFactory(path19);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path17} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path19} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -17529,11 +17529,11 @@ var require_static_binary_parser = __commonJS({
             if (options.rowsAsArray) {
               result[i] = value;
             } else if (typeof options.nestTables === "string") {
-              const key = helpers.fieldEscape(
+              const key2 = helpers.fieldEscape(
                 field2.table + options.nestTables + field2.name,
                 false
               );
-              result[key] = value;
+              result[key2] = value;
             } else if (options.nestTables === true) {
               const tableName = helpers.fieldEscape(field2.table, false);
               if (!result[tableName]) {
@@ -17542,8 +17542,8 @@ var require_static_binary_parser = __commonJS({
               const fieldName = helpers.fieldEscape(field2.name, false);
               result[tableName][fieldName] = value;
             } else {
-              const key = helpers.fieldEscape(field2.name, false);
-              result[key] = value;
+              const key2 = helpers.fieldEscape(field2.name, false);
+              result[key2] = value;
             }
             currentFieldNullBit *= 2;
             if (currentFieldNullBit === 256) {
@@ -17900,10 +17900,10 @@ var require_binlog_query_statusvars = __commonJS({
     module.exports = function parseStatusVars(buffer) {
       const result = {};
       let offset = 0;
-      let key, length, prevOffset;
+      let key2, length, prevOffset;
       while (offset < buffer.length) {
-        key = buffer[offset++];
-        switch (key) {
+        key2 = buffer[offset++];
+        switch (key2) {
           case keys.FLAGS2:
             result.flags = buffer.readUInt32LE(offset);
             offset += 4;
@@ -19170,10 +19170,10 @@ var require_connection = __commonJS({
         } else {
           options.sql = sql;
         }
-        const key = _BaseConnection.statementKey(options);
-        const stmt = this._statements.get(key);
+        const key2 = _BaseConnection.statementKey(options);
+        const stmt = this._statements.get(key2);
         if (stmt) {
-          this._statements.delete(key);
+          this._statements.delete(key2);
           stmt.close();
         }
         return stmt;
@@ -20560,11 +20560,11 @@ var require_pool_cluster = __commonJS({
         if (!makeSelector[selector] === "undefined") {
           selector = this._defaultSelector;
         }
-        const key = pattern + selector;
-        if (typeof this._namespaces[key] === "undefined") {
-          this._namespaces[key] = new PoolNamespace(this, pattern, selector);
+        const key2 = pattern + selector;
+        if (typeof this._namespaces[key2] === "undefined") {
+          this._namespaces[key2] = new PoolNamespace(this, pattern, selector);
         }
-        return this._namespaces[key];
+        return this._namespaces[key2];
       }
       add(id, config2) {
         if (typeof id === "object") {
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path17) {
-      const ctrl = callVisitor(key, node2, visitor, path17);
+    function visit_(key2, node2, visitor, path19) {
+      const ctrl = callVisitor(key2, node2, visitor, path19);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path17, ctrl);
-        return visit_(key, ctrl, visitor, path17);
+        replaceNode(key2, path19, ctrl);
+        return visit_(key2, ctrl, visitor, path19);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path17 = Object.freeze(path17.concat(node2));
+          path19 = Object.freeze(path19.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path17);
+            const ci = visit_(i, node2.items[i], visitor, path19);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path17 = Object.freeze(path17.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path17);
+          path19 = Object.freeze(path19.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path19);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path17);
+          const cv = visit_("value", node2.value, visitor, path19);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path17) {
-      const ctrl = await callVisitor(key, node2, visitor, path17);
+    async function visitAsync_(key2, node2, visitor, path19) {
+      const ctrl = await callVisitor(key2, node2, visitor, path19);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path17, ctrl);
-        return visitAsync_(key, ctrl, visitor, path17);
+        replaceNode(key2, path19, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path19);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path17 = Object.freeze(path17.concat(node2));
+          path19 = Object.freeze(path19.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path17);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path19);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path17 = Object.freeze(path17.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path17);
+          path19 = Object.freeze(path19.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path19);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path17);
+          const cv = await visitAsync_("value", node2.value, visitor, path19);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,27 +21177,27 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path17) {
+    function callVisitor(key2, node2, visitor, path19) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path17);
+        return visitor(key2, node2, path19);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path17);
+        return visitor.Map?.(key2, node2, path19);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path17);
+        return visitor.Seq?.(key2, node2, path19);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path17);
+        return visitor.Pair?.(key2, node2, path19);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path17);
+        return visitor.Scalar?.(key2, node2, path19);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path17);
+        return visitor.Alias?.(key2, node2, path19);
       return void 0;
     }
-    function replaceNode(key, path17, node2) {
-      const parent = path17[path17.length - 1];
+    function replaceNode(key2, path19, node2) {
+      const parent = path19[path19.length - 1];
       if (identity.isCollection(parent)) {
-        parent.items[key] = node2;
+        parent.items[key2] = node2;
       } else if (identity.isPair(parent)) {
-        if (key === "key")
+        if (key2 === "key")
           parent.key = node2;
         else
           parent.value = node2;
@@ -21458,7 +21458,7 @@ var require_anchors = __commonJS({
 var require_applyReviver = __commonJS({
   "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
     "use strict";
-    function applyReviver(reviver, obj, key, val) {
+    function applyReviver(reviver, obj, key2, val) {
       if (val && typeof val === "object") {
         if (Array.isArray(val)) {
           for (let i = 0, len = val.length; i < len; ++i) {
@@ -21498,7 +21498,7 @@ var require_applyReviver = __commonJS({
           }
         }
       }
-      return reviver.call(obj, key, val);
+      return reviver.call(obj, key2, val);
     }
     exports.applyReviver = applyReviver;
   }
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path17, value) {
+    function collectionFromPath(schema, path19, value) {
       let v = value;
-      for (let i = path17.length - 1; i >= 0; --i) {
-        const k = path17[i];
+      for (let i = path19.length - 1; i >= 0; --i) {
+        const k = path19[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path17) => path17 == null || typeof path17 === "object" && !!path17[Symbol.iterator]().next().done;
+    var isEmptyPath = (path19) => path19 == null || typeof path19 === "object" && !!path19[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,42 +21857,42 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path17, value) {
-        if (isEmptyPath(path17))
+      addIn(path19, value) {
+        if (isEmptyPath(path19))
           this.add(value);
         else {
-          const [key, ...rest] = path17;
-          const node2 = this.get(key, true);
+          const [key2, ...rest] = path19;
+          const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
           else if (node2 === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
       /**
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path17) {
-        const [key, ...rest] = path17;
+      deleteIn(path19) {
+        const [key2, ...rest] = path19;
         if (rest.length === 0)
-          return this.delete(key);
-        const node2 = this.get(key, true);
+          return this.delete(key2);
+        const node2 = this.get(key2, true);
         if (identity.isCollection(node2))
           return node2.deleteIn(rest);
         else
-          throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+          throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path17, keepScalar) {
-        const [key, ...rest] = path17;
-        const node2 = this.get(key, true);
+      getIn(path19, keepScalar) {
+        const [key2, ...rest] = path19;
+        const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
         else
@@ -21909,29 +21909,29 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path17) {
-        const [key, ...rest] = path17;
+      hasIn(path19) {
+        const [key2, ...rest] = path19;
         if (rest.length === 0)
-          return this.has(key);
-        const node2 = this.get(key, true);
+          return this.has(key2);
+        const node2 = this.get(key2, true);
         return identity.isCollection(node2) ? node2.hasIn(rest) : false;
       }
       /**
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path17, value) {
-        const [key, ...rest] = path17;
+      setIn(path19, value) {
+        const [key2, ...rest] = path19;
         if (rest.length === 0) {
-          this.set(key, value);
+          this.set(key2, value);
         } else {
-          const node2 = this.get(key, true);
+          const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.setIn(rest, value);
           else if (node2 === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
+            this.set(key2, collectionFromPath(this.schema, rest, value));
           else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+            throw new Error(`Expected YAML collection at ${key2}. Remaining path: ${rest}`);
         }
       }
     };
@@ -22509,19 +22509,19 @@ var require_stringifyPair = __commonJS({
     var Scalar = require_Scalar();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
-    function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+    function stringifyPair({ key: key2, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
+      let keyComment = identity.isNode(key2) && key2.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+        if (identity.isCollection(key2) || !identity.isNode(key2) && typeof key2 === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key2 || keyComment && value == null && !ctx.inFlow || identity.isCollection(key2) || (identity.isScalar(key2) ? key2.type === Scalar.Scalar.BLOCK_FOLDED || key2.type === Scalar.Scalar.BLOCK_LITERAL : typeof key2 === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -22529,7 +22529,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify.stringify(key2, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -22673,7 +22673,7 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge3.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge3.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge3.tag && tag.default);
+    var isMergeKey = (ctx, key2) => (merge3.identify(key2) || identity.isScalar(key2) && (!key2.type || key2.type === Scalar.Scalar.PLAIN) && merge3.identify(key2.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge3.tag && tag.default);
     function addMergeToJSMap(ctx, map2, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity.isSeq(source))
@@ -22690,14 +22690,14 @@ var require_merge = __commonJS({
       if (!identity.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
-      for (const [key, value2] of srcMap) {
+      for (const [key2, value2] of srcMap) {
         if (map2 instanceof Map) {
-          if (!map2.has(key))
-            map2.set(key, value2);
+          if (!map2.has(key2))
+            map2.set(key2, value2);
         } else if (map2 instanceof Set) {
-          map2.add(key);
-        } else if (!Object.prototype.hasOwnProperty.call(map2, key)) {
-          Object.defineProperty(map2, key, {
+          map2.add(key2);
+        } else if (!Object.prototype.hasOwnProperty.call(map2, key2)) {
+          Object.defineProperty(map2, key2, {
             value: value2,
             writable: true,
             enumerable: true,
@@ -22725,19 +22725,19 @@ var require_addPairToJSMap = __commonJS({
     var stringify = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
-    function addPairToJSMap(ctx, map2, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
-        key.addToJSMap(ctx, map2, value);
-      else if (merge3.isMergeKey(ctx, key))
+    function addPairToJSMap(ctx, map2, { key: key2, value }) {
+      if (identity.isNode(key2) && key2.addToJSMap)
+        key2.addToJSMap(ctx, map2, value);
+      else if (merge3.isMergeKey(ctx, key2))
         merge3.addMergeToJSMap(ctx, map2, value);
       else {
-        const jsKey = toJS.toJS(key, "", ctx);
+        const jsKey = toJS.toJS(key2, "", ctx);
         if (map2 instanceof Map) {
           map2.set(jsKey, toJS.toJS(value, jsKey, ctx));
         } else if (map2 instanceof Set) {
           map2.add(jsKey);
         } else {
-          const stringKey = stringifyKey(key, jsKey, ctx);
+          const stringKey = stringifyKey(key2, jsKey, ctx);
           const jsValue = toJS.toJS(value, stringKey, ctx);
           if (stringKey in map2)
             Object.defineProperty(map2, stringKey, {
@@ -22752,19 +22752,19 @@ var require_addPairToJSMap = __commonJS({
       }
       return map2;
     }
-    function stringifyKey(key, jsKey, ctx) {
+    function stringifyKey(key2, jsKey, ctx) {
       if (jsKey === null)
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
+      if (identity.isNode(key2) && ctx?.doc) {
         const strCtx = stringify.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
           strCtx.anchors.add(node2.anchor);
         strCtx.inFlow = true;
         strCtx.inStringifyKey = true;
-        const strKey = key.toString(strCtx);
+        const strKey = key2.toString(strCtx);
         if (!ctx.mapKeyWarned) {
           let jsonStr = JSON.stringify(strKey);
           if (jsonStr.length > 40)
@@ -22788,24 +22788,24 @@ var require_Pair = __commonJS({
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
     var identity = require_identity();
-    function createPair(key, value, ctx) {
-      const k = createNode.createNode(key, void 0, ctx);
+    function createPair(key2, value, ctx) {
+      const k = createNode.createNode(key2, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
       return new Pair(k, v);
     }
     var Pair = class _Pair {
-      constructor(key, value = null) {
+      constructor(key2, value = null) {
         Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
-        this.key = key;
+        this.key = key2;
         this.value = value;
       }
       clone(schema) {
-        let { key, value } = this;
-        if (identity.isNode(key))
-          key = key.clone(schema);
+        let { key: key2, value } = this;
+        if (identity.isNode(key2))
+          key2 = key2.clone(schema);
         if (identity.isNode(value))
           value = value.clone(schema);
-        return new _Pair(key, value);
+        return new _Pair(key2, value);
       }
       toJSON(_, ctx) {
         const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
@@ -22981,11 +22981,11 @@ var require_YAMLMap = __commonJS({
     var identity = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
-    function findPair(items, key) {
-      const k = identity.isScalar(key) ? key.value : key;
+    function findPair(items, key2) {
+      const k = identity.isScalar(key2) ? key2.value : key2;
       for (const it of items) {
         if (identity.isPair(it)) {
-          if (it.key === key || it.key === k)
+          if (it.key === key2 || it.key === k)
             return it;
           if (identity.isScalar(it.key) && it.key.value === k)
             return it;
@@ -23008,20 +23008,20 @@ var require_YAMLMap = __commonJS({
       static from(schema, obj, ctx) {
         const { keepUndefined, replacer } = ctx;
         const map2 = new this(schema);
-        const add = (key, value) => {
+        const add = (key2, value) => {
           if (typeof replacer === "function")
-            value = replacer.call(obj, key, value);
-          else if (Array.isArray(replacer) && !replacer.includes(key))
+            value = replacer.call(obj, key2, value);
+          else if (Array.isArray(replacer) && !replacer.includes(key2))
             return;
           if (value !== void 0 || keepUndefined)
-            map2.items.push(Pair.createPair(key, value, ctx));
+            map2.items.push(Pair.createPair(key2, value, ctx));
         };
         if (obj instanceof Map) {
-          for (const [key, value] of obj)
-            add(key, value);
+          for (const [key2, value] of obj)
+            add(key2, value);
         } else if (obj && typeof obj === "object") {
-          for (const key of Object.keys(obj))
-            add(key, obj[key]);
+          for (const key2 of Object.keys(obj))
+            add(key2, obj[key2]);
         }
         if (typeof schema.sortMapEntries === "function") {
           map2.items.sort(schema.sortMapEntries);
@@ -23061,23 +23061,23 @@ var require_YAMLMap = __commonJS({
           this.items.push(_pair);
         }
       }
-      delete(key) {
-        const it = findPair(this.items, key);
+      delete(key2) {
+        const it = findPair(this.items, key2);
         if (!it)
           return false;
         const del = this.items.splice(this.items.indexOf(it), 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const it = findPair(this.items, key);
+      get(key2, keepScalar) {
+        const it = findPair(this.items, key2);
         const node2 = it?.value;
         return (!keepScalar && identity.isScalar(node2) ? node2.value : node2) ?? void 0;
       }
-      has(key) {
-        return !!findPair(this.items, key);
+      has(key2) {
+        return !!findPair(this.items, key2);
       }
-      set(key, value) {
-        this.add(new Pair.Pair(key, value), true);
+      set(key2, value) {
+        this.add(new Pair.Pair(key2, value), true);
       }
       /**
        * @param ctx - Conversion context, originally set in Document#toJS()
@@ -23166,15 +23166,15 @@ var require_YAMLSeq = __commonJS({
        *
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        const idx = asItemIndex(key);
+      delete(key2) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return false;
         const del = this.items.splice(idx, 1);
         return del.length > 0;
       }
-      get(key, keepScalar) {
-        const idx = asItemIndex(key);
+      get(key2, keepScalar) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
@@ -23186,8 +23186,8 @@ var require_YAMLSeq = __commonJS({
        * `key` must contain a representation of an integer for this to succeed.
        * It may be wrapped in a `Scalar`.
        */
-      has(key) {
-        const idx = asItemIndex(key);
+      has(key2) {
+        const idx = asItemIndex(key2);
         return typeof idx === "number" && idx < this.items.length;
       }
       /**
@@ -23197,10 +23197,10 @@ var require_YAMLSeq = __commonJS({
        * If `key` does not contain a representation of an integer, this will throw.
        * It may be wrapped in a `Scalar`.
        */
-      set(key, value) {
-        const idx = asItemIndex(key);
+      set(key2, value) {
+        const idx = asItemIndex(key2);
         if (typeof idx !== "number")
-          throw new Error(`Expected a valid index, not ${key}.`);
+          throw new Error(`Expected a valid index, not ${key2}.`);
         const prev = this.items[idx];
         if (identity.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
@@ -23234,8 +23234,8 @@ var require_YAMLSeq = __commonJS({
           let i = 0;
           for (let it of obj) {
             if (typeof replacer === "function") {
-              const key = obj instanceof Set ? it : String(i++);
-              it = replacer.call(obj, key, it);
+              const key2 = obj instanceof Set ? it : String(i++);
+              it = replacer.call(obj, key2, it);
             }
             seq.items.push(createNode.createNode(it, void 0, ctx));
           }
@@ -23243,8 +23243,8 @@ var require_YAMLSeq = __commonJS({
         return seq;
       }
     };
-    function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
+    function asItemIndex(key2) {
+      let idx = identity.isScalar(key2) ? key2.value : key2;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -23658,25 +23658,25 @@ ${cn.comment}` : item.comment;
         for (let it of iterable) {
           if (typeof replacer === "function")
             it = replacer.call(iterable, String(i++), it);
-          let key, value;
+          let key2, value;
           if (Array.isArray(it)) {
             if (it.length === 2) {
-              key = it[0];
+              key2 = it[0];
               value = it[1];
             } else
               throw new TypeError(`Expected [key, value] tuple: ${it}`);
           } else if (it && it instanceof Object) {
             const keys = Object.keys(it);
             if (keys.length === 1) {
-              key = keys[0];
-              value = it[key];
+              key2 = keys[0];
+              value = it[key2];
             } else {
               throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
             }
           } else {
-            key = it;
+            key2 = it;
           }
-          pairs2.items.push(Pair.createPair(key, value, ctx));
+          pairs2.items.push(Pair.createPair(key2, value, ctx));
         }
       return pairs2;
     }
@@ -23723,16 +23723,16 @@ var require_omap = __commonJS({
         if (ctx?.onCreate)
           ctx.onCreate(map2);
         for (const pair of this.items) {
-          let key, value;
+          let key2, value;
           if (identity.isPair(pair)) {
-            key = toJS.toJS(pair.key, "", ctx);
-            value = toJS.toJS(pair.value, key, ctx);
+            key2 = toJS.toJS(pair.key, "", ctx);
+            value = toJS.toJS(pair.value, key2, ctx);
           } else {
-            key = toJS.toJS(pair, "", ctx);
+            key2 = toJS.toJS(pair, "", ctx);
           }
-          if (map2.has(key))
+          if (map2.has(key2))
             throw new Error("Ordered maps must not include duplicate keys");
-          map2.set(key, value);
+          map2.set(key2, value);
         }
         return map2;
       }
@@ -23753,12 +23753,12 @@ var require_omap = __commonJS({
       resolve(seq, onError) {
         const pairs$1 = pairs.resolvePairs(seq, onError);
         const seenKeys = [];
-        for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
-            if (seenKeys.includes(key.value)) {
-              onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+        for (const { key: key2 } of pairs$1.items) {
+          if (identity.isScalar(key2)) {
+            if (seenKeys.includes(key2.value)) {
+              onError(`Ordered maps must not include duplicate keys: ${key2.value}`);
             } else {
-              seenKeys.push(key.value);
+              seenKeys.push(key2.value);
             }
           }
         }
@@ -23943,14 +23943,14 @@ var require_set = __commonJS({
         super(schema);
         this.tag = _YAMLSet.tag;
       }
-      add(key) {
+      add(key2) {
         let pair;
-        if (identity.isPair(key))
-          pair = key;
-        else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
-          pair = new Pair.Pair(key.key, null);
+        if (identity.isPair(key2))
+          pair = key2;
+        else if (key2 && typeof key2 === "object" && "key" in key2 && "value" in key2 && key2.value === null)
+          pair = new Pair.Pair(key2.key, null);
         else
-          pair = new Pair.Pair(key, null);
+          pair = new Pair.Pair(key2, null);
         const prev = YAMLMap.findPair(this.items, pair.key);
         if (!prev)
           this.items.push(pair);
@@ -23959,18 +23959,18 @@ var require_set = __commonJS({
        * If `keepPair` is `true`, returns the Pair matching `key`.
        * Otherwise, returns the value of that Pair's key.
        */
-      get(key, keepPair) {
-        const pair = YAMLMap.findPair(this.items, key);
+      get(key2, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key2);
         return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
-      set(key, value) {
+      set(key2, value) {
         if (typeof value !== "boolean")
           throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
-        const prev = YAMLMap.findPair(this.items, key);
+        const prev = YAMLMap.findPair(this.items, key2);
         if (prev && !value) {
           this.items.splice(this.items.indexOf(prev), 1);
         } else if (!prev && value) {
-          this.items.push(new Pair.Pair(key));
+          this.items.push(new Pair.Pair(key2));
         }
       }
       toJSON(_, ctx) {
@@ -24217,7 +24217,7 @@ var require_tags = __commonJS({
         if (Array.isArray(customTags))
           tags = [];
         else {
-          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
+          const keys = Array.from(schemas.keys()).filter((key2) => key2 !== "yaml11").map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
         }
       }
@@ -24233,7 +24233,7 @@ var require_tags = __commonJS({
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
           const tagName = JSON.stringify(tag);
-          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
+          const keys = Object.keys(tagsByName).map((key2) => JSON.stringify(key2)).join(", ");
           throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
         }
         if (!tags2.includes(tagObj))
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path17, value) {
+      addIn(path19, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path17, value);
+          this.contents.addIn(path19, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24497,8 +24497,8 @@ var require_Document = __commonJS({
        * Convert a key and a value into a `Pair` using the current schema,
        * recursively wrapping all values as `Scalar` or `Collection` nodes.
        */
-      createPair(key, value, options = {}) {
-        const k = this.createNode(key, null, options);
+      createPair(key2, value, options = {}) {
+        const k = this.createNode(key2, null, options);
         const v = this.createNode(value, null, options);
         return new Pair.Pair(k, v);
       }
@@ -24506,76 +24506,76 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      delete(key) {
-        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+      delete(key2) {
+        return assertCollection(this.contents) ? this.contents.delete(key2) : false;
       }
       /**
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path17) {
-        if (Collection2.isEmptyPath(path17)) {
+      deleteIn(path19) {
+        if (Collection2.isEmptyPath(path19)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path17) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path19) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+      get(key2, keepScalar) {
+        return identity.isCollection(this.contents) ? this.contents.get(key2, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path17, keepScalar) {
-        if (Collection2.isEmptyPath(path17))
+      getIn(path19, keepScalar) {
+        if (Collection2.isEmptyPath(path19))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path17, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path19, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
        */
-      has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+      has(key2) {
+        return identity.isCollection(this.contents) ? this.contents.has(key2) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path17) {
-        if (Collection2.isEmptyPath(path17))
+      hasIn(path19) {
+        if (Collection2.isEmptyPath(path19))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path17) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path19) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      set(key, value) {
+      set(key2, value) {
         if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, [key], value);
+          this.contents = Collection2.collectionFromPath(this.schema, [key2], value);
         } else if (assertCollection(this.contents)) {
-          this.contents.set(key, value);
+          this.contents.set(key2, value);
         }
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path17, value) {
-        if (Collection2.isEmptyPath(path17)) {
+      setIn(path19, value) {
+        if (Collection2.isEmptyPath(path19)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path17), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path19), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path17, value);
+          this.contents.setIn(path19, value);
         }
       }
       /**
@@ -24870,24 +24870,24 @@ var require_resolve_props = __commonJS({
 var require_util_contains_newline = __commonJS({
   "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
     "use strict";
-    function containsNewline(key) {
-      if (!key)
+    function containsNewline(key2) {
+      if (!key2)
         return null;
-      switch (key.type) {
+      switch (key2.type) {
         case "alias":
         case "scalar":
         case "double-quoted-scalar":
         case "single-quoted-scalar":
-          if (key.source.includes("\n"))
+          if (key2.source.includes("\n"))
             return true;
-          if (key.end) {
-            for (const st of key.end)
+          if (key2.end) {
+            for (const st of key2.end)
               if (st.type === "newline")
                 return true;
           }
           return false;
         case "flow-collection":
-          for (const it of key.items) {
+          for (const it of key2.items) {
             for (const st of it.start)
               if (st.type === "newline")
                 return true;
@@ -24961,10 +24961,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key: key2, sep: sep2, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key2 ?? sep2?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -24972,10 +24972,10 @@ var require_resolve_block_map = __commonJS({
         });
         const implicitKey = !keyProps.found;
         if (implicitKey) {
-          if (key) {
-            if (key.type === "block-seq")
+          if (key2) {
+            if (key2.type === "block-seq")
               onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
-            else if ("indent" in key && key.indent !== bm.indent)
+            else if ("indent" in key2 && key2.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
           if (!keyProps.anchor && !keyProps.tag && !sep2) {
@@ -24988,17 +24988,17 @@ var require_resolve_block_map = __commonJS({
             }
             continue;
           }
-          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
-            onError(key ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
+          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key2)) {
+            onError(key2 ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
           }
         } else if (keyProps.found?.indent !== bm.indent) {
           onError(offset, "BAD_INDENT", startColMsg);
         }
         ctx.atKey = true;
         const keyStart = keyProps.end;
-        const keyNode = key ? composeNode(ctx, key, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        const keyNode = key2 ? composeNode(ctx, key2, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
         if (ctx.schema.compat)
-          utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+          utilFlowIndentCheck.flowIndentCheck(bm.indent, key2, onError);
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -25008,7 +25008,7 @@ var require_resolve_block_map = __commonJS({
           offset: keyNode.range[2],
           onError,
           parentIndent: bm.indent,
-          startOnNewline: !key || key.type === "block-scalar"
+          startOnNewline: !key2 || key2.type === "block-scalar"
         });
         offset = valueProps.end;
         if (valueProps.found) {
@@ -25172,11 +25172,11 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key: key2, sep: sep2, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key2 ?? sep2?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
@@ -25197,9 +25197,9 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key2))
             onError(
-              key,
+              key2,
               // checked by containsNewline()
               "MULTILINE_IMPLICIT_KEY",
               "Implicit keys of flow sequence pairs need to be on a single line"
@@ -25246,8 +25246,8 @@ var require_resolve_flow_collection = __commonJS({
         } else {
           ctx.atKey = true;
           const keyStart = props.end;
-          const keyNode = key ? composeNode(ctx, key, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
-          if (isBlock(key))
+          const keyNode = key2 ? composeNode(ctx, key2, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+          if (isBlock(key2))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
           const valueProps = resolveProps.resolveProps(sep2 ?? [], {
@@ -26397,9 +26397,9 @@ var require_cst_scalar = __commonJS({
         ];
         if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
           props.push({ type: "newline", offset: -1, indent, source: "\n" });
-        for (const key of Object.keys(token))
-          if (key !== "type" && key !== "offset")
-            delete token[key];
+        for (const key2 of Object.keys(token))
+          if (key2 !== "type" && key2 !== "offset")
+            delete token[key2];
         Object.assign(token, { type: "block-scalar", indent, props, source: body });
       }
     }
@@ -26447,9 +26447,9 @@ var require_cst_scalar = __commonJS({
         default: {
           const indent = "indent" in token ? token.indent : -1;
           const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
-          for (const key of Object.keys(token))
-            if (key !== "type" && key !== "offset")
-              delete token[key];
+          for (const key2 of Object.keys(token))
+            if (key2 !== "type" && key2 !== "offset")
+              delete token[key2];
           Object.assign(token, { type, indent, source, end });
         }
       }
@@ -26504,12 +26504,12 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep2, value }) {
+    function stringifyItem({ start, key: key2, sep: sep2, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
-      if (key)
-        res += stringifyToken(key);
+      if (key2)
+        res += stringifyToken(key2);
       if (sep2)
         for (const st of sep2)
           res += st.source;
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path17) => {
+    visit2.itemAtPath = (cst, path19) => {
       let item = cst;
-      for (const [field2, index] of path17) {
+      for (const [field2, index] of path19) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path17) => {
-      const parent = visit2.itemAtPath(cst, path17.slice(0, -1));
-      const field2 = path17[path17.length - 1][0];
+    visit2.parentCollection = (cst, path19) => {
+      const parent = visit2.itemAtPath(cst, path19.slice(0, -1));
+      const field2 = path19[path19.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path17, item, visitor) {
-      let ctrl = visitor(item, path17);
+    function _visit(path19, item, visitor) {
+      let ctrl = visitor(item, path19);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path17.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path19.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path17);
+            ctrl = ctrl(item, path19);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path17) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path19) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -27841,7 +27841,7 @@ var require_parser = __commonJS({
                   });
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
-                  const key = it.key;
+                  const key2 = it.key;
                   const sep2 = it.sep;
                   sep2.push(this.sourceToken);
                   delete it.key;
@@ -27850,7 +27850,7 @@ var require_parser = __commonJS({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep2 }]
+                    items: [{ start: start2, key: key2, sep: sep2 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -29099,9 +29099,9 @@ var require_constants = __commonJS({
       "X-XSS-Protection"
     ];
     for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = wellknownHeaderNames[i];
-      const lowerCasedKey = key.toLowerCase();
-      headerNameLowerCasedRecord[key] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
+      const key2 = wellknownHeaderNames[i];
+      const lowerCasedKey = key2.toLowerCase();
+      headerNameLowerCasedRecord[key2] = headerNameLowerCasedRecord[lowerCasedKey] = lowerCasedKey;
     }
     Object.setPrototypeOf(headerNameLowerCasedRecord, null);
     module.exports = {
@@ -29135,16 +29135,16 @@ var require_tree = __commonJS({
        * @param {any} value
        * @param {number} index
        */
-      constructor(key, value, index) {
-        if (index === void 0 || index >= key.length) {
+      constructor(key2, value, index) {
+        if (index === void 0 || index >= key2.length) {
           throw new TypeError("Unreachable");
         }
-        const code = this.code = key.charCodeAt(index);
+        const code = this.code = key2.charCodeAt(index);
         if (code > 127) {
           throw new TypeError("key must be ascii string");
         }
-        if (key.length !== ++index) {
-          this.middle = new _TstNode(key, value, index);
+        if (key2.length !== ++index) {
+          this.middle = new _TstNode(key2, value, index);
         } else {
           this.value = value;
         }
@@ -29153,15 +29153,15 @@ var require_tree = __commonJS({
        * @param {string} key
        * @param {any} value
        */
-      add(key, value) {
-        const length = key.length;
+      add(key2, value) {
+        const length = key2.length;
         if (length === 0) {
           throw new TypeError("Unreachable");
         }
         let index = 0;
         let node2 = this;
         while (true) {
-          const code = key.charCodeAt(index);
+          const code = key2.charCodeAt(index);
           if (code > 127) {
             throw new TypeError("key must be ascii string");
           }
@@ -29172,20 +29172,20 @@ var require_tree = __commonJS({
             } else if (node2.middle !== null) {
               node2 = node2.middle;
             } else {
-              node2.middle = new _TstNode(key, value, index);
+              node2.middle = new _TstNode(key2, value, index);
               break;
             }
           } else if (node2.code < code) {
             if (node2.left !== null) {
               node2 = node2.left;
             } else {
-              node2.left = new _TstNode(key, value, index);
+              node2.left = new _TstNode(key2, value, index);
               break;
             }
           } else if (node2.right !== null) {
             node2 = node2.right;
           } else {
-            node2.right = new _TstNode(key, value, index);
+            node2.right = new _TstNode(key2, value, index);
             break;
           }
         }
@@ -29194,12 +29194,12 @@ var require_tree = __commonJS({
        * @param {Uint8Array} key
        * @return {TstNode | null}
        */
-      search(key) {
-        const keylength = key.length;
+      search(key2) {
+        const keylength = key2.length;
         let index = 0;
         let node2 = this;
         while (node2 !== null && index < keylength) {
-          let code = key[index];
+          let code = key2[index];
           if (code <= 90 && code >= 65) {
             code |= 32;
           }
@@ -29224,25 +29224,25 @@ var require_tree = __commonJS({
        * @param {string} key
        * @param {any} value
        * */
-      insert(key, value) {
+      insert(key2, value) {
         if (this.node === null) {
-          this.node = new TstNode(key, value, 0);
+          this.node = new TstNode(key2, value, 0);
         } else {
-          this.node.add(key, value);
+          this.node.add(key2, value);
         }
       }
       /**
        * @param {Uint8Array} key
        * @return {any}
        */
-      lookup(key) {
-        return this.node?.search(key)?.value ?? null;
+      lookup(key2) {
+        return this.node?.search(key2)?.value ?? null;
       }
     };
     var tree = new TernarySearchTree();
     for (let i = 0; i < wellknownHeaderNames.length; ++i) {
-      const key = headerNameLowerCasedRecord[wellknownHeaderNames[i]];
-      tree.insert(key, key);
+      const key2 = headerNameLowerCasedRecord[wellknownHeaderNames[i]];
+      tree.insert(key2, key2);
     }
     module.exports = {
       TernarySearchTree,
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path17 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path19 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path17 && path17[0] !== "/") {
-          path17 = `/${path17}`;
+        if (path19 && path19[0] !== "/") {
+          path19 = `/${path19}`;
         }
-        return new URL(`${origin}${path17}`);
+        return new URL(`${origin}${path19}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29466,20 +29466,20 @@ var require_util = __commonJS({
     function parseHeaders(headers, obj) {
       if (obj === void 0) obj = {};
       for (let i = 0; i < headers.length; i += 2) {
-        const key = headerNameToString(headers[i]);
-        let val = obj[key];
+        const key2 = headerNameToString(headers[i]);
+        let val = obj[key2];
         if (val) {
           if (typeof val === "string") {
             val = [val];
-            obj[key] = val;
+            obj[key2] = val;
           }
           val.push(headers[i + 1].toString("utf8"));
         } else {
           const headersValue = headers[i + 1];
           if (typeof headersValue === "string") {
-            obj[key] = headersValue;
+            obj[key2] = headersValue;
           } else {
-            obj[key] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
+            obj[key2] = Array.isArray(headersValue) ? headersValue.map((x) => x.toString("utf8")) : headersValue.toString("utf8");
           }
         }
       }
@@ -29493,21 +29493,21 @@ var require_util = __commonJS({
       const ret = new Array(len);
       let hasContentLength = false;
       let contentDispositionIdx = -1;
-      let key;
+      let key2;
       let val;
       let kLen = 0;
       for (let n = 0; n < headers.length; n += 2) {
-        key = headers[n];
+        key2 = headers[n];
         val = headers[n + 1];
-        typeof key !== "string" && (key = key.toString());
+        typeof key2 !== "string" && (key2 = key2.toString());
         typeof val !== "string" && (val = val.toString("utf8"));
-        kLen = key.length;
-        if (kLen === 14 && key[7] === "-" && (key === "content-length" || key.toLowerCase() === "content-length")) {
+        kLen = key2.length;
+        if (kLen === 14 && key2[7] === "-" && (key2 === "content-length" || key2.toLowerCase() === "content-length")) {
           hasContentLength = true;
-        } else if (kLen === 19 && key[7] === "-" && (key === "content-disposition" || key.toLowerCase() === "content-disposition")) {
+        } else if (kLen === 19 && key2[7] === "-" && (key2 === "content-disposition" || key2.toLowerCase() === "content-disposition")) {
           contentDispositionIdx = n + 1;
         }
-        ret[n] = key;
+        ret[n] = key2;
         ret[n + 1] = val;
       }
       if (hasContentLength && contentDispositionIdx !== -1) {
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path17, origin }
+          request: { method, path: path19, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path17);
+        debuglog("sending request to %s %s/%s", method, origin, path19);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path17, origin },
+          request: { method, path: path19, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path17,
+          path19,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path17, origin }
+          request: { method, path: path19, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path17);
+        debuglog("trailers received from %s %s/%s", method, origin, path19);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path17, origin },
+          request: { method, path: path19, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path17,
+          path19,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path17, origin }
+            request: { method, path: path19, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path17);
+          debuglog("sending request to %s %s/%s", method, origin, path19);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path17,
+        path: path19,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path17 !== "string") {
+        if (typeof path19 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path17[0] !== "/" && !(path17.startsWith("http://") || path17.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path19[0] !== "/" && !(path19.startsWith("http://") || path19.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path17)) {
+        } else if (invalidPathRegex.test(path19)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path17, query) : path17;
+        this.path = query ? buildURL(path19, query) : path19;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -30248,20 +30248,20 @@ var require_request = __commonJS({
           this.endHandler = null;
         }
       }
-      addHeader(key, value) {
-        processHeader(this, key, value);
+      addHeader(key2, value) {
+        processHeader(this, key2, value);
         return this;
       }
     };
-    function processHeader(request2, key, val) {
+    function processHeader(request2, key2, val) {
       if (val && (typeof val === "object" && !Array.isArray(val))) {
-        throw new InvalidArgumentError(`invalid ${key} header`);
+        throw new InvalidArgumentError(`invalid ${key2} header`);
       } else if (val === void 0) {
         return;
       }
-      let headerName = headerNameLowerCasedRecord[key];
+      let headerName = headerNameLowerCasedRecord[key2];
       if (headerName === void 0) {
-        headerName = key.toLowerCase();
+        headerName = key2.toLowerCase();
         if (headerNameLowerCasedRecord[headerName] === void 0 && !isValidHTTPToken(headerName)) {
           throw new InvalidArgumentError("invalid header key");
         }
@@ -30271,17 +30271,17 @@ var require_request = __commonJS({
         for (let i = 0; i < val.length; i++) {
           if (typeof val[i] === "string") {
             if (!isValidHeaderValue(val[i])) {
-              throw new InvalidArgumentError(`invalid ${key} header`);
+              throw new InvalidArgumentError(`invalid ${key2} header`);
             }
             arr.push(val[i]);
           } else if (val[i] === null) {
             arr.push("");
           } else if (typeof val[i] === "object") {
-            throw new InvalidArgumentError(`invalid ${key} header`);
+            throw new InvalidArgumentError(`invalid ${key2} header`);
           } else {
             const str = `${val[i]}`;
             if (!isValidHeaderValue(str)) {
-              throw new InvalidArgumentError(`invalid ${key} header`);
+              throw new InvalidArgumentError(`invalid ${key2} header`);
             }
             arr.push(str);
           }
@@ -30289,14 +30289,14 @@ var require_request = __commonJS({
         val = arr;
       } else if (typeof val === "string") {
         if (!isValidHeaderValue(val)) {
-          throw new InvalidArgumentError(`invalid ${key} header`);
+          throw new InvalidArgumentError(`invalid ${key2} header`);
         }
       } else if (val === null) {
         val = "";
       } else {
         val = `${val}`;
         if (!isValidHeaderValue(val)) {
-          throw new InvalidArgumentError(`invalid ${key} header`);
+          throw new InvalidArgumentError(`invalid ${key2} header`);
         }
       }
       if (headerName === "host") {
@@ -30317,7 +30317,7 @@ var require_request = __commonJS({
         }
       } else if (request2.contentType === null && headerName === "content-type") {
         request2.contentType = val;
-        request2.headers.push(key, val);
+        request2.headers.push(key2, val);
       } else if (headerName === "transfer-encoding" || headerName === "keep-alive" || headerName === "upgrade") {
         throw new InvalidArgumentError(`invalid ${headerName} header`);
       } else if (headerName === "connection") {
@@ -30331,7 +30331,7 @@ var require_request = __commonJS({
       } else if (headerName === "expect") {
         throw new NotSupportedError("expect header not supported");
       } else {
-        request2.headers.push(key, val);
+        request2.headers.push(key2, val);
       }
     }
     module.exports = Request;
@@ -30819,13 +30819,13 @@ var require_connect = __commonJS({
         constructor(maxCachedSessions) {
           this._maxCachedSessions = maxCachedSessions;
           this._sessionCache = /* @__PURE__ */ new Map();
-          this._sessionRegistry = new global.FinalizationRegistry((key) => {
+          this._sessionRegistry = new global.FinalizationRegistry((key2) => {
             if (this._sessionCache.size < this._maxCachedSessions) {
               return;
             }
-            const ref = this._sessionCache.get(key);
+            const ref = this._sessionCache.get(key2);
             if (ref !== void 0 && ref.deref() === void 0) {
-              this._sessionCache.delete(key);
+              this._sessionCache.delete(key2);
             }
           });
         }
@@ -30989,10 +30989,10 @@ var require_utils = __commonJS({
     exports.enumToMap = void 0;
     function enumToMap(obj) {
       const res = {};
-      Object.keys(obj).forEach((key) => {
-        const value = obj[key];
+      Object.keys(obj).forEach((key2) => {
+        const value = obj[key2];
         if (typeof value === "number") {
-          res[key] = value;
+          res[key2] = value;
         }
       });
       return res;
@@ -31169,9 +31169,9 @@ var require_constants2 = __commonJS({
     ];
     exports.METHOD_MAP = utils_1.enumToMap(METHODS);
     exports.H_METHOD_MAP = {};
-    Object.keys(exports.METHOD_MAP).forEach((key) => {
-      if (/^H/.test(key)) {
-        exports.H_METHOD_MAP[key] = exports.METHOD_MAP[key];
+    Object.keys(exports.METHOD_MAP).forEach((key2) => {
+      if (/^H/.test(key2)) {
+        exports.H_METHOD_MAP[key2] = exports.METHOD_MAP[key2];
       }
     });
     var FINISH;
@@ -32142,19 +32142,19 @@ var require_webidl = __commonJS({
         const result = {};
         if (!types.isProxy(O)) {
           const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
-          for (const key of keys2) {
-            const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+          for (const key2 of keys2) {
+            const typedKey = keyConverter(key2, prefix, argument);
+            const typedValue = valueConverter(O[key2], prefix, argument);
             result[typedKey] = typedValue;
           }
           return result;
         }
         const keys = Reflect.ownKeys(O);
-        for (const key of keys) {
-          const desc = Reflect.getOwnPropertyDescriptor(O, key);
+        for (const key2 of keys) {
+          const desc = Reflect.getOwnPropertyDescriptor(O, key2);
           if (desc?.enumerable) {
-            const typedKey = keyConverter(key, prefix, argument);
-            const typedValue = valueConverter(O[key], prefix, argument);
+            const typedKey = keyConverter(key2, prefix, argument);
+            const typedValue = valueConverter(O[key2], prefix, argument);
             result[typedKey] = typedValue;
           }
         }
@@ -32185,29 +32185,29 @@ var require_webidl = __commonJS({
           });
         }
         for (const options of converters) {
-          const { key, defaultValue, required: required2, converter } = options;
+          const { key: key2, defaultValue, required: required2, converter } = options;
           if (required2 === true) {
-            if (!Object.hasOwn(dictionary, key)) {
+            if (!Object.hasOwn(dictionary, key2)) {
               throw webidl.errors.exception({
                 header: prefix,
-                message: `Missing required key "${key}".`
+                message: `Missing required key "${key2}".`
               });
             }
           }
-          let value = dictionary[key];
+          let value = dictionary[key2];
           const hasDefault = Object.hasOwn(options, "defaultValue");
           if (hasDefault && value !== null) {
             value ??= defaultValue();
           }
           if (required2 || hasDefault || value !== void 0) {
-            value = converter(value, prefix, `${argument}.${key}`);
+            value = converter(value, prefix, `${argument}.${key2}`);
             if (options.allowedValues && !options.allowedValues.includes(value)) {
               throw webidl.errors.exception({
                 header: prefix,
                 message: `${value} is not an accepted type. Expected one of ${options.allowedValues.join(", ")}.`
               });
             }
-            dict[key] = value;
+            dict[key2] = value;
           }
         }
         return dict;
@@ -32822,18 +32822,18 @@ var require_util2 = __commonJS({
               done: true
             };
           }
-          const { [keyIndex]: key, [valueIndex]: value } = values[index];
+          const { [keyIndex]: key2, [valueIndex]: value } = values[index];
           this.#index = index + 1;
           let result;
           switch (this.#kind) {
             case "key":
-              result = key;
+              result = key2;
               break;
             case "value":
               result = value;
               break;
             case "key+value":
-              result = [key, value];
+              result = [key2, value];
               break;
           }
           return {
@@ -32899,8 +32899,8 @@ var require_util2 = __commonJS({
                 `Failed to execute 'forEach' on '${name}': parameter 1 is not of type 'Function'.`
               );
             }
-            for (const { 0: key, 1: value } of makeIterator(this, "key+value")) {
-              callbackfn.call(thisArg, value, key, this);
+            for (const { 0: key2, 1: value } of makeIterator(this, "key+value")) {
+              callbackfn.call(thisArg, value, key2, this);
             }
           }
         }
@@ -34343,15 +34343,15 @@ var require_client_h1 = __commonJS({
         } else {
           this.headers[len - 1] = Buffer.concat([this.headers[len - 1], buf]);
         }
-        const key = this.headers[len - 2];
-        if (key.length === 10) {
-          const headerName = util.bufferToLowerCasedHeaderName(key);
+        const key2 = this.headers[len - 2];
+        if (key2.length === 10) {
+          const headerName = util.bufferToLowerCasedHeaderName(key2);
           if (headerName === "keep-alive") {
             this.keepAlive += buf.toString();
           } else if (headerName === "connection") {
             this.connection += buf.toString();
           }
-        } else if (key.length === 14 && util.bufferToLowerCasedHeaderName(key) === "content-length") {
+        } else if (key2.length === 14 && util.bufferToLowerCasedHeaderName(key2) === "content-length") {
           this.contentLength += buf.toString();
         }
         this.trackHeader(buf.length);
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path17, host, upgrade, blocking, reset } = request2;
+      const { method, path: path19, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path17} HTTP/1.1\r
+      let header2 = `${method} ${path19} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -34849,15 +34849,15 @@ upgrade: ${upgrade}\r
       }
       if (Array.isArray(headers)) {
         for (let n = 0; n < headers.length; n += 2) {
-          const key = headers[n + 0];
+          const key2 = headers[n + 0];
           const val = headers[n + 1];
           if (Array.isArray(val)) {
             for (let i = 0; i < val.length; i++) {
-              header2 += `${key}: ${val[i]}\r
+              header2 += `${key2}: ${val[i]}\r
 `;
             }
           } else {
-            header2 += `${key}: ${val}\r
+            header2 += `${key2}: ${val}\r
 `;
           }
         }
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path17, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path19, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35367,18 +35367,18 @@ var require_client_h2 = __commonJS({
       }
       const headers = {};
       for (let n = 0; n < reqHeaders.length; n += 2) {
-        const key = reqHeaders[n + 0];
+        const key2 = reqHeaders[n + 0];
         const val = reqHeaders[n + 1];
         if (Array.isArray(val)) {
           for (let i = 0; i < val.length; i++) {
-            if (headers[key]) {
-              headers[key] += `,${val[i]}`;
+            if (headers[key2]) {
+              headers[key2] += `,${val[i]}`;
             } else {
-              headers[key] = val[i];
+              headers[key2] = val[i];
             }
           }
         } else {
-          headers[key] = val;
+          headers[key2] = val;
         }
       }
       let stream;
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path17;
+      headers[HTTP2_HEADER_PATH] = path19;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path17 = search ? `${pathname}${search}` : pathname;
+        const path19 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path17;
+        this.opts.path = path19;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -35873,9 +35873,9 @@ var require_redirect_handler = __commonJS({
           }
         }
       } else if (headers && typeof headers === "object") {
-        for (const key of Object.keys(headers)) {
-          if (!shouldRemoveHeader(key, removeContent, unknownOrigin)) {
-            ret.push(key, headers[key]);
+        for (const key2 of Object.keys(headers)) {
+          if (!shouldRemoveHeader(key2, removeContent, unknownOrigin)) {
+            ret.push(key2, headers[key2]);
           }
         }
       } else {
@@ -36956,16 +36956,16 @@ var require_agent = __commonJS({
         return ret;
       }
       [kDispatch](opts, handler2) {
-        let key;
+        let key2;
         if (opts.origin && (typeof opts.origin === "string" || opts.origin instanceof URL)) {
-          key = String(opts.origin);
+          key2 = String(opts.origin);
         } else {
           throw new InvalidArgumentError("opts.origin must be a non-empty string or URL.");
         }
-        let dispatcher = this[kClients].get(key);
+        let dispatcher = this[kClients].get(key2);
         if (!dispatcher) {
           dispatcher = this[kFactory](opts.origin, this[kOptions]).on("drain", this[kOnDrain]).on("connect", this[kOnConnect]).on("disconnect", this[kOnDisconnect]).on("connectionError", this[kOnConnectionError]);
-          this[kClients].set(key, dispatcher);
+          this[kClients].set(key2, dispatcher);
         }
         return dispatcher.dispatch(opts, handler2);
       }
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path17 = "/",
+          path: path19 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path17;
+        opts.path = origin + path19;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -37204,7 +37204,7 @@ var require_proxy_agent = __commonJS({
       return headers;
     }
     function throwIfProxyAuthIsSent(headers) {
-      const existProxyAuth = headers && Object.keys(headers).find((key) => key.toLowerCase() === "proxy-authorization");
+      const existProxyAuth = headers && Object.keys(headers).find((key2) => key2.toLowerCase() === "proxy-authorization");
       if (existProxyAuth) {
         throw new InvalidArgumentError("Proxy-Authorization should be sent in ProxyAgent constructor");
       }
@@ -38982,18 +38982,18 @@ var require_mock_utils = __commonJS({
         })
       );
     }
-    function getHeaderByName(headers, key) {
+    function getHeaderByName(headers, key2) {
       if (Array.isArray(headers)) {
         for (let i = 0; i < headers.length; i += 2) {
-          if (headers[i].toLocaleLowerCase() === key.toLocaleLowerCase()) {
+          if (headers[i].toLocaleLowerCase() === key2.toLocaleLowerCase()) {
             return headers[i + 1];
           }
         }
         return void 0;
       } else if (typeof headers.get === "function") {
-        return headers.get(key);
+        return headers.get(key2);
       } else {
-        return lowerCaseEntries(headers)[key.toLocaleLowerCase()];
+        return lowerCaseEntries(headers)[key2.toLocaleLowerCase()];
       }
     }
     function buildHeadersFromArray(headers) {
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path17) {
-      if (typeof path17 !== "string") {
-        return path17;
+    function safeUrl(path19) {
+      if (typeof path19 !== "string") {
+        return path19;
       }
-      const pathSegments = path17.split("?");
+      const pathSegments = path19.split("?");
       if (pathSegments.length !== 2) {
-        return path17;
+        return path19;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path17, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path17);
+    function matchKey(mockDispatch2, { path: path19, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path19);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39057,50 +39057,50 @@ var require_mock_utils = __commonJS({
         return data.toString();
       }
     }
-    function getMockDispatch(mockDispatches, key) {
-      const basePath = key.query ? buildURL(key.path, key.query) : key.path;
+    function getMockDispatch(mockDispatches, key2) {
+      const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path17 }) => matchValue(safeUrl(path17), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path19 }) => matchValue(safeUrl(path19), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter(({ method }) => matchValue(method, key.method));
+      matchedMockDispatches = matchedMockDispatches.filter(({ method }) => matchValue(method, key2.method));
       if (matchedMockDispatches.length === 0) {
-        throw new MockNotMatchedError(`Mock dispatch not matched for method '${key.method}' on path '${resolvedPath}'`);
+        throw new MockNotMatchedError(`Mock dispatch not matched for method '${key2.method}' on path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter(({ body }) => typeof body !== "undefined" ? matchValue(body, key.body) : true);
+      matchedMockDispatches = matchedMockDispatches.filter(({ body }) => typeof body !== "undefined" ? matchValue(body, key2.body) : true);
       if (matchedMockDispatches.length === 0) {
-        throw new MockNotMatchedError(`Mock dispatch not matched for body '${key.body}' on path '${resolvedPath}'`);
+        throw new MockNotMatchedError(`Mock dispatch not matched for body '${key2.body}' on path '${resolvedPath}'`);
       }
-      matchedMockDispatches = matchedMockDispatches.filter((mockDispatch2) => matchHeaders(mockDispatch2, key.headers));
+      matchedMockDispatches = matchedMockDispatches.filter((mockDispatch2) => matchHeaders(mockDispatch2, key2.headers));
       if (matchedMockDispatches.length === 0) {
-        const headers = typeof key.headers === "object" ? JSON.stringify(key.headers) : key.headers;
+        const headers = typeof key2.headers === "object" ? JSON.stringify(key2.headers) : key2.headers;
         throw new MockNotMatchedError(`Mock dispatch not matched for headers '${headers}' on path '${resolvedPath}'`);
       }
       return matchedMockDispatches[0];
     }
-    function addMockDispatch(mockDispatches, key, data) {
+    function addMockDispatch(mockDispatches, key2, data) {
       const baseData = { timesInvoked: 0, times: 1, persist: false, consumed: false };
       const replyData = typeof data === "function" ? { callback: data } : { ...data };
-      const newMockDispatch = { ...baseData, ...key, pending: true, data: { error: null, ...replyData } };
+      const newMockDispatch = { ...baseData, ...key2, pending: true, data: { error: null, ...replyData } };
       mockDispatches.push(newMockDispatch);
       return newMockDispatch;
     }
-    function deleteMockDispatch(mockDispatches, key) {
+    function deleteMockDispatch(mockDispatches, key2) {
       const index = mockDispatches.findIndex((dispatch) => {
         if (!dispatch.consumed) {
           return false;
         }
-        return matchKey(dispatch, key);
+        return matchKey(dispatch, key2);
       });
       if (index !== -1) {
         mockDispatches.splice(index, 1);
       }
     }
     function buildKey(opts) {
-      const { path: path17, method, body, headers, query } = opts;
+      const { path: path19, method, body, headers, query } = opts;
       return {
-        path: path17,
+        path: path19,
         method,
         body,
         headers,
@@ -39111,9 +39111,9 @@ var require_mock_utils = __commonJS({
       const keys = Object.keys(data);
       const result = [];
       for (let i = 0; i < keys.length; ++i) {
-        const key = keys[i];
-        const value = data[key];
-        const name = Buffer.from(`${key}`);
+        const key2 = keys[i];
+        const value = data[key2];
+        const name = Buffer.from(`${key2}`);
         if (Array.isArray(value)) {
           for (let j = 0; j < value.length; ++j) {
             result.push(name, Buffer.from(`${value[j]}`));
@@ -39135,8 +39135,8 @@ var require_mock_utils = __commonJS({
       return Buffer.concat(buffers).toString("utf8");
     }
     function mockDispatch(opts, handler2) {
-      const key = buildKey(opts);
-      const mockDispatch2 = getMockDispatch(this[kDispatches], key);
+      const key2 = buildKey(opts);
+      const mockDispatch2 = getMockDispatch(this[kDispatches], key2);
       mockDispatch2.timesInvoked++;
       if (mockDispatch2.data.callback) {
         mockDispatch2.data = { ...mockDispatch2.data, ...mockDispatch2.data.callback(opts) };
@@ -39146,7 +39146,7 @@ var require_mock_utils = __commonJS({
       mockDispatch2.consumed = !persist && timesInvoked >= times;
       mockDispatch2.pending = timesInvoked < times;
       if (error63 !== null) {
-        deleteMockDispatch(this[kDispatches], key);
+        deleteMockDispatch(this[kDispatches], key2);
         handler2.onError(error63);
         return true;
       }
@@ -39171,7 +39171,7 @@ var require_mock_utils = __commonJS({
         handler2.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
         handler2.onData?.(Buffer.from(responseData));
         handler2.onComplete?.(responseTrailers);
-        deleteMockDispatch(mockDispatches, key);
+        deleteMockDispatch(mockDispatches, key2);
       }
       function resume() {
       }
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path17, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path19, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path17,
+            Path: path19,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -41078,16 +41078,16 @@ var require_dispatcher_weakref = __commonJS({
       constructor(finalizer) {
         this.finalizer = finalizer;
       }
-      register(dispatcher, key) {
+      register(dispatcher, key2) {
         if (dispatcher.on) {
           dispatcher.on("disconnect", () => {
             if (dispatcher[kConnected] === 0 && dispatcher[kSize] === 0) {
-              this.finalizer(key);
+              this.finalizer(key2);
             }
           });
         }
       }
-      unregister(key) {
+      unregister(key2) {
       }
     };
     module.exports = function() {
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path17) {
-      for (let i = 0; i < path17.length; ++i) {
-        const code = path17.charCodeAt(i);
+    function validateCookiePath(path19) {
+      for (let i = 0; i < path19.length; ++i) {
+        const code = path19.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -44572,8 +44572,8 @@ var require_util6 = __commonJS({
         if (!part.includes("=")) {
           throw new Error("Invalid unparsed");
         }
-        const [key, ...value] = part.split("=");
-        const trimmedKey = key.trim();
+        const [key2, ...value] = part.split("=");
+        const trimmedKey = key2.trim();
         const joinedValue = value.join("=");
         validateCookieName(trimmedKey);
         validateCookieValue(joinedValue);
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path17 = opts.path;
+          let path19 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path17 = `/${path17}`;
+            path19 = `/${path19}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path17);
+          url2 = new URL(util.parseOrigin(url2).origin + path19);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48166,7 +48166,7 @@ var require_lib5 = __commonJS({
             if (statusCode === HttpCodes2.NotFound) {
               resolve(response);
             }
-            function dateTimeDeserializer(key, value) {
+            function dateTimeDeserializer(key2, value) {
               if (typeof value === "string") {
                 const a = new Date(value);
                 if (!isNaN(a.valueOf())) {
@@ -48215,9 +48215,9 @@ var require_lib5 = __commonJS({
 });
 
 // src/index.ts
-import { mkdtemp as mkdtemp2 } from "node:fs/promises";
-import os8 from "node:os";
-import path16 from "node:path";
+import { mkdtemp as mkdtemp3 } from "node:fs/promises";
+import os9 from "node:os";
+import path18 from "node:path";
 
 // src/action/engine-adapter.ts
 import { existsSync as existsSync4, symlinkSync } from "node:fs";
@@ -49071,9 +49071,9 @@ function floatSafeRemainder(val, step2) {
   return ratio - roundedRatio;
 }
 var EVALUATING = /* @__PURE__ */ Symbol("evaluating");
-function defineLazy(object2, key, getter) {
+function defineLazy(object2, key2, getter) {
   let value = void 0;
-  Object.defineProperty(object2, key, {
+  Object.defineProperty(object2, key2, {
     get() {
       if (value === EVALUATING) {
         return void 0;
@@ -49085,7 +49085,7 @@ function defineLazy(object2, key, getter) {
       return value;
     },
     set(v) {
-      Object.defineProperty(object2, key, {
+      Object.defineProperty(object2, key2, {
         value: v
         // configurable: true,
       });
@@ -49111,47 +49111,47 @@ function rawShape(def) {
 function sourceShape(schema) {
   return rawShape(schema._zod.def) ?? schema._zod.def.shape;
 }
-function deferProp(target, key, getter) {
-  Object.defineProperty(target, key, {
+function deferProp(target, key2, getter) {
+  Object.defineProperty(target, key2, {
     get() {
       const value = getter();
-      assignProp(this, key, value);
+      assignProp(this, key2, value);
       return value;
     },
     enumerable: true,
     configurable: true
   });
 }
-function putProp(target, key, value) {
-  if (key in target)
-    assignProp(target, key, value);
+function putProp(target, key2, value) {
+  if (key2 in target)
+    assignProp(target, key2, value);
   else
-    target[key] = value;
+    target[key2] = value;
 }
 function mirrorShape(target, source, keys, wrap) {
   const raw = sourceShape(source);
-  for (const key of keys) {
-    const desc = Object.getOwnPropertyDescriptor(raw, key);
+  for (const key2 of keys) {
+    const desc = Object.getOwnPropertyDescriptor(raw, key2);
     if (!desc.enumerable)
       continue;
     if (desc.get) {
-      deferProp(target, key, () => {
-        const value = source._zod.def.shape[key];
-        return wrap ? wrap(value, key) : value;
+      deferProp(target, key2, () => {
+        const value = source._zod.def.shape[key2];
+        return wrap ? wrap(value, key2) : value;
       });
     } else
-      putProp(target, key, wrap ? wrap(desc.value, key) : desc.value);
+      putProp(target, key2, wrap ? wrap(desc.value, key2) : desc.value);
   }
 }
 function mirrorProps(target, source) {
-  for (const key of Reflect.ownKeys(source)) {
-    const desc = Object.getOwnPropertyDescriptor(source, key);
+  for (const key2 of Reflect.ownKeys(source)) {
+    const desc = Object.getOwnPropertyDescriptor(source, key2);
     if (!desc.enumerable)
       continue;
     if (desc.get)
-      deferProp(target, key, () => source[key]);
+      deferProp(target, key2, () => source[key2]);
     else
-      putProp(target, key, desc.value);
+      putProp(target, key2, desc.value);
   }
 }
 function mergeDefs(...defs) {
@@ -49165,14 +49165,14 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path17) {
-  if (!path17)
+function getElementAtPath(obj, path19) {
+  if (!path19)
     return obj;
-  return path17.reduce((acc, key) => acc?.[key], obj);
+  return path19.reduce((acc, key2) => acc?.[key2], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
-  const promises3 = keys.map((key) => promisesObj[key]);
+  const promises3 = keys.map((key2) => promisesObj[key2]);
   return Promise.all(promises3).then((results) => {
     const resolvedObj = {};
     for (let i = 0; i < keys.length; i++) {
@@ -49244,8 +49244,8 @@ function shallowClone(o) {
 }
 function numKeys(data) {
   let keyCount = 0;
-  for (const key in data) {
-    if (Object.prototype.hasOwnProperty.call(data, key)) {
+  for (const key2 in data) {
+    if (Object.prototype.hasOwnProperty.call(data, key2)) {
       keyCount++;
     }
   }
@@ -49399,12 +49399,12 @@ function pick(schema, mask) {
 function maskedKeys(schema, mask) {
   const raw = sourceShape(schema);
   const keys = [];
-  for (const key of Reflect.ownKeys(mask)) {
-    if (!Object.getOwnPropertyDescriptor(raw, key)?.enumerable) {
-      throw new Error(`Unrecognized key: "${String(key)}"`);
+  for (const key2 of Reflect.ownKeys(mask)) {
+    if (!Object.getOwnPropertyDescriptor(raw, key2)?.enumerable) {
+      throw new Error(`Unrecognized key: "${String(key2)}"`);
     }
-    if (mask[key])
-      keys.push(key);
+    if (mask[key2])
+      keys.push(key2);
   }
   return keys;
 }
@@ -49417,7 +49417,7 @@ function omit(schema, mask) {
   }
   const omitted = new Set(maskedKeys(schema, mask));
   const newShape = {};
-  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)).filter((key) => !omitted.has(key)));
+  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)).filter((key2) => !omitted.has(key2)));
   return clone(schema, mergeDefs(currDef, { shape: newShape, checks: [] }));
 }
 function extend(schema, shape) {
@@ -49428,8 +49428,8 @@ function extend(schema, shape) {
   const hasChecks = checks && checks.length > 0;
   if (hasChecks) {
     const existingShape = sourceShape(schema);
-    for (const key of Reflect.ownKeys(shape)) {
-      if (Object.getOwnPropertyDescriptor(existingShape, key) !== void 0) {
+    for (const key2 of Reflect.ownKeys(shape)) {
+      if (Object.getOwnPropertyDescriptor(existingShape, key2) !== void 0) {
         throw new Error("Cannot overwrite keys on object schemas containing refinements. Use `.safeExtend()` instead.");
       }
     }
@@ -49476,15 +49476,15 @@ function partial(Class2, schema, mask, name = "partial") {
   }
   const selected = mask ? new Set(maskedKeys(schema, mask)) : void 0;
   const newShape = {};
-  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)), Class2 && ((value, key) => selected && !selected.has(key) ? value : new Class2({ type: "optional", innerType: value })));
+  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)), Class2 && ((value, key2) => selected && !selected.has(key2) ? value : new Class2({ type: "optional", innerType: value })));
   return clone(schema, mergeDefs(schema._zod.def, { shape: newShape, checks: [] }));
 }
 function required(Class2, schema, mask) {
   const selected = mask ? new Set(maskedKeys(schema, mask)) : void 0;
   const newShape = {};
-  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)), (value, key) => (
+  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)), (value, key2) => (
     // overwrite with non-optional
-    selected && !selected.has(key) ? value : new Class2({ type: "nonoptional", innerType: value })
+    selected && !selected.has(key2) ? value : new Class2({ type: "nonoptional", innerType: value })
   ));
   return clone(schema, mergeDefs(schema._zod.def, { shape: newShape }));
 }
@@ -49508,11 +49508,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path17, issues) {
+function prefixIssues(path19, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path17);
+    iss.path.unshift(path19);
     return iss;
   });
 }
@@ -49671,46 +49671,46 @@ var Class = class {
   }
 };
 function members(proto, table) {
-  for (const key in table) {
-    const desc = Object.getOwnPropertyDescriptor(table, key);
+  for (const key2 in table) {
+    const desc = Object.getOwnPropertyDescriptor(table, key2);
     if (desc.get)
-      Object.defineProperty(proto, key, { ...desc, enumerable: false });
+      Object.defineProperty(proto, key2, { ...desc, enumerable: false });
     else
-      defineBound(proto, key, desc.value);
+      defineBound(proto, key2, desc.value);
   }
 }
-function own(inst, key, value, enumerable = true) {
-  Object.defineProperty(inst, key, { configurable: true, writable: true, enumerable, value });
+function own(inst, key2, value, enumerable = true) {
+  Object.defineProperty(inst, key2, { configurable: true, writable: true, enumerable, value });
   return value;
 }
-function hide(inst, key, value) {
-  return own(inst, key, value, false);
+function hide(inst, key2, value) {
+  return own(inst, key2, value, false);
 }
 // @__NO_SIDE_EFFECTS__
 function derived(computes, table) {
-  for (const key in computes) {
-    const compute = computes[key];
-    Object.defineProperty(table, key, {
+  for (const key2 in computes) {
+    const compute = computes[key2];
+    Object.defineProperty(table, key2, {
       configurable: true,
       enumerable: true,
       get() {
-        return own(this, key, compute(this));
+        return own(this, key2, compute(this));
       },
       set(value) {
-        own(this, key, value);
+        own(this, key2, value);
       }
     });
   }
   return table;
 }
-function defineBound(proto, key, fn) {
-  Object.defineProperty(proto, key, {
+function defineBound(proto, key2, fn) {
+  Object.defineProperty(proto, key2, {
     configurable: true,
     get() {
-      return this == null ? fn : own(this, key, fn.bind(this));
+      return this == null ? fn : own(this, key2, fn.bind(this));
     },
     set(value) {
-      own(this, key, value);
+      own(this, key2, value);
     }
   });
 }
@@ -49727,53 +49727,53 @@ var breaker = {
     return void 0;
   }
 };
-function defineLazyInternal(inst, key, compute) {
+function defineLazyInternal(inst, key2, compute) {
   const proto = Object.getPrototypeOf(inst._zod);
-  if (key in proto && installing !== inst._zod) {
+  if (key2 in proto && installing !== inst._zod) {
     installing = void 0;
     return;
   }
   installing = inst._zod;
-  Object.defineProperty(proto, key, {
+  Object.defineProperty(proto, key2, {
     configurable: true,
     get() {
-      Object.defineProperty(this, key, breaker);
+      Object.defineProperty(this, key2, breaker);
       const outer = broke;
       broke = false;
       try {
         const value = compute(this);
         if (broke)
-          delete this[key];
+          delete this[key2];
         else
-          Object.defineProperty(this, key, { configurable: true, writable: true, value });
+          Object.defineProperty(this, key2, { configurable: true, writable: true, value });
         broke = broke || outer;
         return value;
       } catch (err) {
-        delete this[key];
+        delete this[key2];
         broke = broke || outer;
         throw err;
       }
     },
     set(value) {
-      Object.defineProperty(this, key, { configurable: true, writable: true, value });
+      Object.defineProperty(this, key2, { configurable: true, writable: true, value });
     }
   });
 }
-function installLazyProp(inst, key, make, enumerable) {
-  const proto = claim(inst, key);
+function installLazyProp(inst, key2, make, enumerable) {
+  const proto = claim(inst, key2);
   if (!proto)
     return;
-  Object.defineProperty(proto, key, {
+  Object.defineProperty(proto, key2, {
     configurable: true,
     get() {
       const desc = { configurable: true, writable: true, enumerable, value: void 0 };
-      Object.defineProperty(this, key, desc);
+      Object.defineProperty(this, key2, desc);
       desc.value = make(this);
-      Object.defineProperty(this, key, desc);
+      Object.defineProperty(this, key2, desc);
       return desc.value;
     },
     set(value) {
-      Object.defineProperty(this, key, { configurable: true, writable: true, enumerable, value });
+      Object.defineProperty(this, key2, { configurable: true, writable: true, enumerable, value });
     }
   });
 }
@@ -49950,15 +49950,15 @@ var $ZodError = $constructor("$ZodError", initializer);
 var $ZodRealError = $constructor("$ZodError", initializer, void 0, {
   Parent: Error
 });
-function node(obj, key, make) {
-  if (!Object.prototype.hasOwnProperty.call(obj, key)) {
-    if (key === "__proto__") {
-      Object.defineProperty(obj, key, { value: make(), writable: true, enumerable: true, configurable: true });
+function node(obj, key2, make) {
+  if (!Object.prototype.hasOwnProperty.call(obj, key2)) {
+    if (key2 === "__proto__") {
+      Object.defineProperty(obj, key2, { value: make(), writable: true, enumerable: true, configurable: true });
     } else {
-      obj[key] = make();
+      obj[key2] = make();
     }
   }
-  return obj[key];
+  return obj[key2];
 }
 function flattenError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = {};
@@ -49974,16 +49974,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path17 = []) => {
+  const processError = (error64, path19 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path17, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path19, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
       } else {
-        const fullpath = [...path17, ...issue3.path];
+        const fullpath = [...path19, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50022,17 +50022,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path17 = []) => {
+  const processError = (error64, path19 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path17, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path19, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
       } else {
-        const fullpath = [...path17, ...issue3.path];
+        const fullpath = [...path19, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50071,8 +50071,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path17 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path17) {
+  const path19 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path19) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -50867,16 +50867,16 @@ var $ZodCheckProperties = /* @__PURE__ */ $constructor("$ZodCheckProperties", (i
       payload.issues.push({ expected: "object", code: "invalid_type", input: payload.value, inst });
       return void 0;
     }
-    entries ?? (entries = Reflect.ownKeys(def.shape).map((key) => [key, def.shape[key]]));
+    entries ?? (entries = Reflect.ownKeys(def.shape).map((key2) => [key2, def.shape[key2]]));
     const input2 = payload.value;
     let proms;
-    for (const [key, schema] of entries) {
-      const result = schema._zod.run({ value: input2[key], issues: [] }, {});
+    for (const [key2, schema] of entries) {
+      const result = schema._zod.run({ value: input2[key2], issues: [] }, {});
       if (result instanceof Promise) {
         proms ?? (proms = []);
-        proms.push(result.then((result2) => handleCheckPropertyResult(result2, payload, key)));
+        proms.push(result.then((result2) => handleCheckPropertyResult(result2, payload, key2)));
       } else {
-        handleCheckPropertyResult(result, payload, key);
+        handleCheckPropertyResult(result, payload, key2);
       }
     }
     if (proms)
@@ -51777,8 +51777,8 @@ var $ZodArray = /* @__PURE__ */ $constructor("$ZodArray", (inst, def) => {
   };
   capSize(inst, arraySize);
 });
-function handlePropertyResult(result, final, key, input2, optin, optout) {
-  const isPresent = key in input2;
+function handlePropertyResult(result, final, key2, input2, optin, optout) {
+  const isPresent = key2 in input2;
   const isOptionalOut = optout === "optional";
   if (!isPresent && isOptionalOut && optin === "optional") {
     return;
@@ -51787,7 +51787,7 @@ function handlePropertyResult(result, final, key, input2, optin, optout) {
     if (optin !== void 0 && isOptionalOut && !isPresent) {
       return;
     }
-    final.issues.push(...prefixIssues(key, result.issues));
+    final.issues.push(...prefixIssues(key2, result.issues));
   }
   if (!isPresent && optin === void 0) {
     if (!result.issues.length) {
@@ -51795,17 +51795,17 @@ function handlePropertyResult(result, final, key, input2, optin, optout) {
         code: "invalid_type",
         expected: "nonoptional",
         input: void 0,
-        path: [key]
+        path: [key2]
       });
     }
     return;
   }
   if (result.value === void 0) {
     if (isPresent || optin === "defaulted" && !isOptionalOut) {
-      final.value[key] = void 0;
+      final.value[key2] = void 0;
     }
   } else {
-    final.value[key] = result.value;
+    final.value[key2] = result.value;
   }
 }
 var NO_SYMBOL_KEYS = [];
@@ -51838,28 +51838,28 @@ function handleCatchall(proms, input2, payload, ctx, def, inst, abortEarly) {
   const optin = _catchall.optin;
   const optout = _catchall.optout;
   let seen = 0;
-  for (const key in input2) {
+  for (const key2 in input2) {
     if (abortEarly && payload.issues.length !== seen) {
       if (aborted(payload, seen))
         break;
       seen = payload.issues.length;
     }
-    if (keySet.has(key))
+    if (keySet.has(key2))
       continue;
-    if (key === "__proto__") {
+    if (key2 === "__proto__") {
       if (t === "never")
-        unrecognized.push(key);
+        unrecognized.push(key2);
       continue;
     }
     if (t === "never") {
-      unrecognized.push(key);
+      unrecognized.push(key2);
       continue;
     }
-    const r = _catchall.run({ value: input2[key], issues: [] }, ctx);
+    const r = _catchall.run({ value: input2[key2], issues: [] }, ctx);
     if (r instanceof Promise) {
-      proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input2, optin, optout)));
+      proms.push(r.then((r2) => handlePropertyResult(r2, payload, key2, input2, optin, optout)));
     } else {
-      handlePropertyResult(r, payload, key, input2, optin, optout);
+      handlePropertyResult(r, payload, key2, input2, optin, optout);
     }
   }
   if (unrecognized.length) {
@@ -51896,16 +51896,16 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
   defineLazyInternal(inst, "propValues", (zod) => {
     const shape = zod.def.shape;
     const propValues = {};
-    for (const key in shape) {
-      const field2 = shape[key]._zod;
+    for (const key2 in shape) {
+      const field2 = shape[key2]._zod;
       if (field2.values) {
-        if (!Object.prototype.hasOwnProperty.call(propValues, key)) {
-          assignProp(propValues, key, /* @__PURE__ */ new Set());
+        if (!Object.prototype.hasOwnProperty.call(propValues, key2)) {
+          assignProp(propValues, key2, /* @__PURE__ */ new Set());
         }
         for (const v of field2.values)
-          propValues[key].add(v);
+          propValues[key2].add(v);
         if (field2.optin !== void 0)
-          propValues[key].add(void 0);
+          propValues[key2].add(void 0);
       }
     }
     return propValues;
@@ -51932,22 +51932,22 @@ var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
     const shape = value.shape;
     const abortEarly = ctx?.abortEarly;
     let seen = payload.issues.length;
-    for (const key of value.allKeys) {
+    for (const key2 of value.allKeys) {
       if (abortEarly && payload.issues.length !== seen) {
         if (aborted(payload, seen))
           break;
         seen = payload.issues.length;
       }
-      if (key === "__proto__")
+      if (key2 === "__proto__")
         continue;
-      const el = shape[key];
+      const el = shape[key2];
       const optin = el._zod.optin;
       const optout = el._zod.optout;
-      const r = el._zod.run({ value: input2[key], issues: [] }, ctx);
+      const r = el._zod.run({ value: input2[key2], issues: [] }, ctx);
       if (r instanceof Promise) {
-        proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input2, optin, optout)));
+        proms.push(r.then((r2) => handlePropertyResult(r2, payload, key2, input2, optin, optout)));
       } else {
-        handlePropertyResult(r, payload, key, input2, optin, optout);
+        handlePropertyResult(r, payload, key2, input2, optin, optout);
       }
     }
     if (!catchall) {
@@ -51981,17 +51981,17 @@ var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) =>
     doc.write(`const input = payload.value;`);
     const ids = /* @__PURE__ */ Object.create(null);
     let counter = 0;
-    for (const key of normalized.allKeys) {
-      ids[key] = `key_${counter++}`;
+    for (const key2 of normalized.allKeys) {
+      ids[key2] = `key_${counter++}`;
     }
     doc.write(memo2 ? `const newResult = memo.alloc(inst, payload, {}, ctx);` : `const newResult = {};`);
-    for (const key of normalized.allKeys) {
-      if (key === "__proto__")
+    for (const key2 of normalized.allKeys) {
+      if (key2 === "__proto__")
         continue;
-      const id = ids[key];
-      const k = typeof key === "symbol" ? `syms[${syms.indexOf(key)}]` : esc(key);
+      const id = ids[key2];
+      const k = typeof key2 === "symbol" ? `syms[${syms.indexOf(key2)}]` : esc(key2);
       const isPresent = `${k} in input`;
-      const schema = shape[key];
+      const schema = shape[key2];
       const optin = schema?._zod?.optin;
       const isOptionalIn = optin !== void 0;
       const isOptionalOut = schema?._zod?.optout === "optional";
@@ -52325,21 +52325,21 @@ function mergeValues(a, b) {
   }
   if (isPlainObject(a) && isPlainObject(b)) {
     const bKeys = Object.keys(b);
-    const sharedKeys = Object.keys(a).filter((key) => bKeys.indexOf(key) !== -1);
+    const sharedKeys = Object.keys(a).filter((key2) => bKeys.indexOf(key2) !== -1);
     const newObj = { ...a, ...b };
     if (Object.prototype.hasOwnProperty.call(newObj, "__proto__"))
       delete newObj.__proto__;
-    for (const key of sharedKeys) {
-      if (key === "__proto__")
+    for (const key2 of sharedKeys) {
+      if (key2 === "__proto__")
         continue;
-      const sharedValue = mergeValues(a[key], b[key]);
+      const sharedValue = mergeValues(a[key2], b[key2]);
       if (!sharedValue.valid) {
         return {
           valid: false,
-          mergeErrorPath: [key, ...sharedValue.mergeErrorPath]
+          mergeErrorPath: [key2, ...sharedValue.mergeErrorPath]
         };
       }
-      newObj[key] = sharedValue.data;
+      newObj[key2] = sharedValue.data;
     }
     return { valid: true, data: newObj };
   }
@@ -52498,9 +52498,9 @@ var $ZodTuple = /* @__PURE__ */ $constructor("$ZodTuple", (inst, def) => {
     return handleTupleResults(itemResults, payload, items, input2, optoutStart);
   };
 });
-function getTupleOptStart(items, key) {
+function getTupleOptStart(items, key2) {
   for (let i = items.length - 1; i >= 0; i--) {
-    const omittable = key === "optin" ? items[i]._zod.optin !== void 0 : items[i]._zod.optout === "optional";
+    const omittable = key2 === "optin" ? items[i]._zod.optin !== void 0 : items[i]._zod.optout === "optional";
     if (!omittable)
       return i + 1;
   }
@@ -52558,12 +52558,12 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
     if (values && !def.partial) {
       payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
       const recordKeys = /* @__PURE__ */ new Set();
-      for (const key of values) {
-        if (typeof key === "string" || typeof key === "number" || typeof key === "symbol") {
-          recordKeys.add(typeof key === "number" ? key.toString() : key);
-          if (key === "__proto__")
+      for (const key2 of values) {
+        if (typeof key2 === "string" || typeof key2 === "number" || typeof key2 === "symbol") {
+          recordKeys.add(typeof key2 === "number" ? key2.toString() : key2);
+          if (key2 === "__proto__")
             continue;
-          const keyResult = def.keyType._zod.run({ value: key, issues: [] }, ctx);
+          const keyResult = def.keyType._zod.run({ value: key2, issues: [] }, ctx);
           if (keyResult instanceof Promise) {
             throw new Error("Async schemas not supported in object keys currently");
           }
@@ -52572,8 +52572,8 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
               code: "invalid_key",
               origin: "record",
               issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
-              input: key,
-              path: [key],
+              input: key2,
+              path: [key2],
               inst
             });
             continue;
@@ -52581,32 +52581,32 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
           const outKey = keyResult.value;
           if (outKey === "__proto__")
             continue;
-          const result = def.valueType._zod.run({ value: input2[key], issues: [] }, ctx);
+          const result = def.valueType._zod.run({ value: input2[key2], issues: [] }, ctx);
           if (result instanceof Promise) {
             proms.push(result.then((result2) => {
               if (result2.issues.length) {
-                payload.issues.push(...prefixIssues(key, result2.issues));
+                payload.issues.push(...prefixIssues(key2, result2.issues));
               }
               payload.value[outKey] = result2.value;
             }));
           } else {
             if (result.issues.length) {
-              payload.issues.push(...prefixIssues(key, result.issues));
+              payload.issues.push(...prefixIssues(key2, result.issues));
             }
             payload.value[outKey] = result.value;
           }
         }
       }
       let unrecognized;
-      for (const key in input2) {
-        if (!recordKeys.has(key)) {
+      for (const key2 in input2) {
+        if (!recordKeys.has(key2)) {
           if (def.mode === "loose") {
-            if (key === "__proto__")
+            if (key2 === "__proto__")
               continue;
-            payload.value[key] = input2[key];
+            payload.value[key2] = input2[key2];
           } else {
             unrecognized = unrecognized ?? [];
-            unrecognized.push(key);
+            unrecognized.push(key2);
           }
         }
       }
@@ -52622,18 +52622,18 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
     } else {
       payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
       let unrecognized;
-      for (const key of Reflect.ownKeys(input2)) {
-        if (key === "__proto__")
+      for (const key2 of Reflect.ownKeys(input2)) {
+        if (key2 === "__proto__")
           continue;
-        if (!Object.prototype.propertyIsEnumerable.call(input2, key))
+        if (!Object.prototype.propertyIsEnumerable.call(input2, key2))
           continue;
-        let keyResult = def.keyType._zod.run({ value: key, issues: [] }, ctx);
+        let keyResult = def.keyType._zod.run({ value: key2, issues: [] }, ctx);
         if (keyResult instanceof Promise) {
           throw new Error("Async schemas not supported in object keys currently");
         }
-        const checkNumericKey = typeof key === "string" && number.test(key) && keyResult.issues.length;
+        const checkNumericKey = typeof key2 === "string" && number.test(key2) && keyResult.issues.length;
         if (checkNumericKey) {
-          const retryResult = def.keyType._zod.run({ value: Number(key), issues: [] }, ctx);
+          const retryResult = def.keyType._zod.run({ value: Number(key2), issues: [] }, ctx);
           if (retryResult instanceof Promise) {
             throw new Error("Async schemas not supported in object keys currently");
           }
@@ -52643,17 +52643,17 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
         }
         if (keyResult.issues.length) {
           if (def.mode === "loose") {
-            payload.value[key] = input2[key];
+            payload.value[key2] = input2[key2];
           } else if (values) {
             unrecognized = unrecognized ?? [];
-            unrecognized.push(key);
+            unrecognized.push(key2);
           } else {
             payload.issues.push({
               code: "invalid_key",
               origin: "record",
               issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
-              input: key,
-              path: [key],
+              input: key2,
+              path: [key2],
               inst
             });
           }
@@ -52662,17 +52662,17 @@ var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
         const outKey = keyResult.value;
         if (outKey === "__proto__")
           continue;
-        const result = def.valueType._zod.run({ value: input2[key], issues: [] }, ctx);
+        const result = def.valueType._zod.run({ value: input2[key2], issues: [] }, ctx);
         if (result instanceof Promise) {
           proms.push(result.then((result2) => {
             if (result2.issues.length) {
-              payload.issues.push(...prefixIssues(key, result2.issues));
+              payload.issues.push(...prefixIssues(key2, result2.issues));
             }
             payload.value[outKey] = result2.value;
           }));
         } else {
           if (result.issues.length) {
-            payload.issues.push(...prefixIssues(key, result.issues));
+            payload.issues.push(...prefixIssues(key2, result.issues));
           }
           payload.value[outKey] = result.value;
         }
@@ -52712,20 +52712,20 @@ var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
     payload.value = memo2 ? memo2.alloc(inst, payload, /* @__PURE__ */ new Map(), ctx) : /* @__PURE__ */ new Map();
     const abortEarly = ctx?.abortEarly;
     let seen = payload.issues.length;
-    for (const [key, value] of input2) {
+    for (const [key2, value] of input2) {
       if (abortEarly && payload.issues.length !== seen) {
         if (aborted(payload, seen))
           break;
         seen = payload.issues.length;
       }
-      const keyResult = def.keyType._zod.run({ value: key, issues: [] }, ctx);
+      const keyResult = def.keyType._zod.run({ value: key2, issues: [] }, ctx);
       const valueResult = def.valueType._zod.run({ value, issues: [] }, ctx);
       if (keyResult instanceof Promise || valueResult instanceof Promise) {
         proms.push(Promise.all([keyResult, valueResult]).then(([keyResult2, valueResult2]) => {
-          handleMapResult(keyResult2, valueResult2, payload, key, input2, inst, ctx);
+          handleMapResult(keyResult2, valueResult2, payload, key2, input2, inst, ctx);
         }));
       } else {
-        handleMapResult(keyResult, valueResult, payload, key, input2, inst, ctx);
+        handleMapResult(keyResult, valueResult, payload, key2, input2, inst, ctx);
       }
     }
     if (proms.length)
@@ -52734,10 +52734,10 @@ var $ZodMap = /* @__PURE__ */ $constructor("$ZodMap", (inst, def) => {
   };
   capSize(inst, mapSize);
 });
-function handleMapResult(keyResult, valueResult, final, key, input2, inst, ctx) {
+function handleMapResult(keyResult, valueResult, final, key2, input2, inst, ctx) {
   if (keyResult.issues.length) {
-    if (propertyKeyTypes.has(typeof key)) {
-      final.issues.push(...prefixIssues(key, keyResult.issues));
+    if (propertyKeyTypes.has(typeof key2)) {
+      final.issues.push(...prefixIssues(key2, keyResult.issues));
     } else {
       final.issues.push({
         code: "invalid_key",
@@ -52749,15 +52749,15 @@ function handleMapResult(keyResult, valueResult, final, key, input2, inst, ctx) 
     }
   }
   if (valueResult.issues.length) {
-    if (propertyKeyTypes.has(typeof key)) {
-      final.issues.push(...prefixIssues(key, valueResult.issues));
+    if (propertyKeyTypes.has(typeof key2)) {
+      final.issues.push(...prefixIssues(key2, valueResult.issues));
     } else {
       final.issues.push({
         origin: "map",
         code: "invalid_element",
         input: input2,
         inst,
-        key,
+        key: key2,
         issues: valueResult.issues.map((iss) => finalizeIssue(iss, ctx, config()))
       });
     }
@@ -53432,8 +53432,8 @@ function isRecursive(inst, stack, resolve) {
   };
   const shape = (sh, spread) => {
     let answer = NONE;
-    for (const key of Reflect.ownKeys(sh)) {
-      const desc = Object.getOwnPropertyDescriptor(sh, key);
+    for (const key2 of Reflect.ownKeys(sh)) {
+      const desc = Object.getOwnPropertyDescriptor(sh, key2);
       if (spread && !desc.enumerable)
         continue;
       const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve) : NONE;
@@ -53529,8 +53529,8 @@ function isRecursive(inst, stack, resolve) {
       break;
     default: {
       kind;
-      for (const key in def) {
-        const desc = Object.getOwnPropertyDescriptor(def, key);
+      for (const key2 in def) {
+        const desc = Object.getOwnPropertyDescriptor(def, key2);
         if (!desc || desc.get)
           continue;
         const value = desc.value;
@@ -61663,11 +61663,11 @@ function generatePropertiesChecks(doc, ctx, def, accessor) {
   }
   doc.write(`if (${accessor} == null) return INVALID;`);
   const shape = def.shape;
-  for (const key of Reflect.ownKeys(shape)) {
-    const keyExpr = typeof key === "symbol" ? addConstant(ctx, key) : esc(key);
+  for (const key2 of Reflect.ownKeys(shape)) {
+    const keyExpr = typeof key2 === "symbol" ? addConstant(ctx, key2) : esc(key2);
     const inputVar = newVar(ctx);
     doc.write(`const ${inputVar} = ${accessor}[${keyExpr}];`);
-    compileChild(doc, ctx, shape[key], inputVar, false);
+    compileChild(doc, ctx, shape[key2], inputVar, false);
   }
 }
 function generatePropertyCheck(doc, ctx, def, accessor) {
@@ -62060,9 +62060,9 @@ function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
     throw new ZodCompileUnsupportedError('object shape key "__proto__"');
   }
   const propOutputs = /* @__PURE__ */ new Map();
-  for (const key of allKeys) {
-    const propSchema = propShape[key];
-    const kx = keyExpr(key);
+  for (const key2 of allKeys) {
+    const propSchema = propShape[key2];
+    const kx = keyExpr(key2);
     const inputVar = newVar(ctx);
     doc.write(`const ${inputVar} = ${accessor}[${kx}];`);
     if (propSchema._zod.optin !== void 0) {
@@ -62083,14 +62083,14 @@ function generateObjectCheck(doc, ctx, schema, accessor, buildsValue = true) {
       } else {
         doc.write(`if (${outputVar2} === INVALID) return INVALID;`);
       }
-      propOutputs.set(key, outputVar2);
+      propOutputs.set(key2, outputVar2);
     } else {
       if (requiresPresenceCheck(propSchema)) {
         doc.write(`if (!(${kx} in ${accessor})) return INVALID;`);
       }
       const outputAccessor = compileChild(doc, ctx, propSchema, inputVar, buildsValue);
       if (outputAccessor !== null)
-        propOutputs.set(key, outputAccessor);
+        propOutputs.set(key2, outputAccessor);
     }
   }
   const catchall = def.catchall;
@@ -62511,9 +62511,9 @@ function generateTupleCheck(doc, ctx, schema, accessor) {
   }
   return outputVar;
 }
-function getTupleOptStart2(items, key) {
+function getTupleOptStart2(items, key2) {
   for (let i = items.length - 1; i >= 0; i--) {
-    const omittable = key === "optin" ? items[i]._zod.optin !== void 0 : items[i]._zod.optout === "optional";
+    const omittable = key2 === "optin" ? items[i]._zod.optin !== void 0 : items[i]._zod.optout === "optional";
     if (!omittable)
       return i + 1;
   }
@@ -62643,16 +62643,16 @@ function generateRecordCheck(doc, ctx, schema, accessor) {
   const keyValues = recordDef.partial ? void 0 : def.keyType._zod.values;
   if (keyValues) {
     const inputKeys = [];
-    for (const key of keyValues) {
-      if (!(typeof key === "string" || typeof key === "number" || typeof key === "symbol")) {
-        throw new ZodCompileUnsupportedError(`record key value ${String(key)}`);
+    for (const key2 of keyValues) {
+      if (!(typeof key2 === "string" || typeof key2 === "number" || typeof key2 === "symbol")) {
+        throw new ZodCompileUnsupportedError(`record key value ${String(key2)}`);
       }
-      const inputKey = typeof key === "number" ? key.toString() : key;
+      const inputKey = typeof key2 === "number" ? key2.toString() : key2;
       if (inputKey === "__proto__") {
         throw new ZodCompileUnsupportedError('record key "__proto__"');
       }
       inputKeys.push(inputKey);
-      const keyConst = addConstant(ctx, key);
+      const keyConst = addConstant(ctx, key2);
       const outKey = generateCheck(doc, ctx, def.keyType, keyConst);
       const valueVar = newVar(ctx);
       doc.write(`const ${valueVar} = ${accessor}[${literalPropertyKey(ctx, inputKey)}];`);
@@ -62730,10 +62730,10 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
   });
   doc.write(`}`);
 }
-function literalPropertyKey(ctx, key) {
-  if (typeof key === "string")
-    return esc(key);
-  return addConstant(ctx, key);
+function literalPropertyKey(ctx, key2) {
+  if (typeof key2 === "string")
+    return esc(key2);
+  return addConstant(ctx, key2);
 }
 function generateMapCheck(doc, ctx, schema, accessor) {
   const def = schema._zod.def;
@@ -63962,9 +63962,9 @@ function _stringFormat(Class2, format, fnOrRegex, _params = {}) {
 // node_modules/zod/v4/core/to-json-schema.js
 function assignProps(target, ...sources) {
   for (const source of sources) {
-    for (const key of Reflect.ownKeys(source)) {
-      if (Object.prototype.propertyIsEnumerable.call(source, key)) {
-        assignProp(target, key, source[key]);
+    for (const key2 of Reflect.ownKeys(source)) {
+      if (Object.prototype.propertyIsEnumerable.call(source, key2)) {
+        assignProp(target, key2, source[key2]);
       }
     }
   }
@@ -64110,8 +64110,8 @@ function extractDefs(ctx, schema) {
     if (defId)
       seen.defId = defId;
     const schema2 = seen.schema;
-    for (const key in schema2) {
-      delete schema2[key];
+    for (const key2 in schema2) {
+      delete schema2[key2];
     }
     schema2.$ref = ref;
   };
@@ -64192,8 +64192,8 @@ function foldObjects(members2) {
   for (const member of members2) {
     if (typeof member !== "object" || member.type !== "object")
       return null;
-    for (const key in member) {
-      if (!FOLDABLE_KEYS.has(key))
+    for (const key2 in member) {
+      if (!FOLDABLE_KEYS.has(key2))
         return null;
     }
     objects.push(member);
@@ -64201,22 +64201,22 @@ function foldObjects(members2) {
   const properties = {};
   const required2 = /* @__PURE__ */ new Set();
   for (const object2 of objects) {
-    for (const key in object2.properties) {
-      if (Object.prototype.hasOwnProperty.call(properties, key))
+    for (const key2 in object2.properties) {
+      if (Object.prototype.hasOwnProperty.call(properties, key2))
         continue;
       const parts = [];
       for (const other of objects) {
-        const part = other.properties?.[key] ?? undeclaredConstraint(other);
+        const part = other.properties?.[key2] ?? undeclaredConstraint(other);
         if (part === null || part === void 0)
           continue;
         if (!parts.some((seen) => JSON.stringify(seen) === JSON.stringify(part)))
           parts.push(part);
       }
       const merged = parts.length === 1 ? parts[0] : foldObjects(parts) ?? { allOf: parts };
-      assignProp(properties, key, merged);
+      assignProp(properties, key2, merged);
     }
-    for (const key of object2.required ?? [])
-      required2.add(key);
+    for (const key2 of object2.required ?? [])
+      required2.add(key2);
   }
   const folded = { type: "object", properties };
   if (required2.size)
@@ -64241,8 +64241,8 @@ function foldIntersection(json2) {
   const allOf = json2.allOf;
   if (!Array.isArray(allOf) || allOf.length < 2)
     return;
-  for (const key of FOLDABLE_KEYS)
-    if (key in json2)
+  for (const key2 of FOLDABLE_KEYS)
+    if (key2 in json2)
       return;
   const unions = allOf.filter((m) => UNION_KEYS.some((k) => Array.isArray(m[k])));
   let folded = null;
@@ -64289,20 +64289,20 @@ function finalize(ctx, schema) {
       assignProps(schema2, _cached);
       const isParentRef = zodSchema._zod.parent === ref;
       if (isParentRef) {
-        for (const key in schema2) {
-          if (key === "$ref" || key === "allOf")
+        for (const key2 in schema2) {
+          if (key2 === "$ref" || key2 === "allOf")
             continue;
-          if (!(key in _cached)) {
-            delete schema2[key];
+          if (!(key2 in _cached)) {
+            delete schema2[key2];
           }
         }
       }
       if (refSchema.$ref && refSeen.def) {
-        for (const key in schema2) {
-          if (key === "$ref" || key === "allOf")
+        for (const key2 in schema2) {
+          if (key2 === "$ref" || key2 === "allOf")
             continue;
-          if (key in refSeen.def && JSON.stringify(schema2[key]) === JSON.stringify(refSeen.def[key])) {
-            delete schema2[key];
+          if (key2 in refSeen.def && JSON.stringify(schema2[key2]) === JSON.stringify(refSeen.def[key2])) {
+            delete schema2[key2];
           }
         }
       }
@@ -64314,11 +64314,11 @@ function finalize(ctx, schema) {
       if (parentSeen?.schema.$ref) {
         schema2.$ref = parentSeen.schema.$ref;
         if (parentSeen.def) {
-          for (const key in schema2) {
-            if (key === "$ref" || key === "allOf")
+          for (const key2 in schema2) {
+            if (key2 === "$ref" || key2 === "allOf")
               continue;
-            if (key in parentSeen.def && JSON.stringify(schema2[key]) === JSON.stringify(parentSeen.def[key])) {
-              delete schema2[key];
+            if (key2 in parentSeen.def && JSON.stringify(schema2[key2]) === JSON.stringify(parentSeen.def[key2])) {
+              delete schema2[key2];
             }
           }
         }
@@ -64451,8 +64451,8 @@ function isTransforming(_schema, _ctx) {
     return isTransforming(def.in, ctx) || isTransforming(def.out, ctx);
   }
   if (def.type === "object") {
-    for (const key in def.shape) {
-      if (isTransforming(def.shape[key], ctx))
+    for (const key2 in def.shape) {
+      if (isTransforming(def.shape[key2], ctx))
         return true;
     }
     return false;
@@ -64490,13 +64490,13 @@ var createStandardJSONSchemaMethod = (schema, io, processors = {}) => (params) =
 };
 
 // node_modules/zod/v4/core/json-schema-processors.js
-var narrowMin = (agg, key, value) => {
-  if (agg[key] === void 0 || value > agg[key])
-    agg[key] = value;
+var narrowMin = (agg, key2, value) => {
+  if (agg[key2] === void 0 || value > agg[key2])
+    agg[key2] = value;
 };
-var narrowMax = (agg, key, value) => {
-  if (agg[key] === void 0 || value < agg[key])
-    agg[key] = value;
+var narrowMax = (agg, key2, value) => {
+  if (agg[key2] === void 0 || value < agg[key2])
+    agg[key2] = value;
 };
 var narrowBoth = (agg, value) => {
   narrowMin(agg, "minimum", value);
@@ -64834,17 +64834,17 @@ var objectProcessor = (schema, ctx, _json, params) => {
   }
   json2.type = "object";
   json2.properties = {};
-  for (const key in shape) {
-    assignProp(json2.properties, key, processSchema(shape[key], ctx, {
+  for (const key2 in shape) {
+    assignProp(json2.properties, key2, processSchema(shape[key2], ctx, {
       ...params,
-      path: [...params.path, "properties", key]
+      path: [...params.path, "properties", key2]
     }));
   }
   const requiredKeys = [];
-  for (const key of Object.keys(shape)) {
-    const field2 = def.shape[key];
+  for (const key2 of Object.keys(shape)) {
+    const field2 = def.shape[key2];
     if (ctx.io === "input" ? inputOptin(field2) === void 0 : field2._zod.optout === void 0) {
-      requiredKeys.push(key);
+      requiredKeys.push(key2);
     }
   }
   if (requiredKeys.length > 0) {
@@ -65219,9 +65219,9 @@ function toJSONSchema(input2, params) {
     };
     ctx2.external = external;
     for (const entry of registry2._idmap.entries()) {
-      const [key, schema] = entry;
+      const [key2, schema] = entry;
       extractDefs(ctx2, schema);
-      assignProp(schemas, key, finalize(ctx2, schema));
+      assignProp(schemas, key2, finalize(ctx2, schema));
     }
     if (Object.keys(defs).length > 0) {
       const defsSegment = ctx2.target === "draft-2020-12" ? "$defs" : "definitions";
@@ -65536,17 +65536,17 @@ __export(checks_exports2, {
 
 // node_modules/zod/v4/classic/errors.js
 var _installedErrorProtos = /* @__PURE__ */ new WeakSet([Object.prototype, Error.prototype]);
-function _lazyMethod(proto, key, make) {
-  Object.defineProperty(proto, key, {
+function _lazyMethod(proto, key2, make) {
+  Object.defineProperty(proto, key2, {
     configurable: true,
     enumerable: false,
     get() {
       const value = make(this);
-      Object.defineProperty(this, key, { value, configurable: true, writable: true });
+      Object.defineProperty(this, key2, { value, configurable: true, writable: true });
       return value;
     },
     set(value) {
-      Object.defineProperty(this, key, { value, configurable: true, writable: true });
+      Object.defineProperty(this, key2, { value, configurable: true, writable: true });
     }
   });
 }
@@ -67210,17 +67210,17 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path17 = ref.slice(1).split("/").filter(Boolean);
-  if (path17.length === 0) {
+  const path19 = ref.slice(1).split("/").filter(Boolean);
+  if (path19.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path17[0] === defsKey) {
-    const key = path17[1] === void 0 ? void 0 : decodeJSONPointerSegment(path17[1]);
-    if (!key || !ctx.defs[key]) {
+  if (path19[0] === defsKey) {
+    const key2 = path19[1] === void 0 ? void 0 : decodeJSONPointerSegment(path19[1]);
+    if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref}`);
     }
-    return ctx.defs[key];
+    return ctx.defs[key2];
   }
   throw new Error(`Reference not found: ${ref}`);
 }
@@ -67255,16 +67255,16 @@ function checkObjectGuards(objectSchema, guards) {
       });
     }
     if (guards.keySchema) {
-      for (const key of keys) {
-        const result = guards.keySchema.safeParse(key);
+      for (const key2 of keys) {
+        const result = guards.keySchema.safeParse(key2);
         if (result.success)
           continue;
         payload.issues.push({
           code: "invalid_key",
           origin: "record",
           issues: result.error.issues,
-          input: key,
-          path: [key],
+          input: key2,
+          path: [key2],
           continue: true
         });
       }
@@ -67289,20 +67289,20 @@ function canonicalKey(value, seen) {
     if (Array.isArray(value)) {
       const parts2 = [];
       for (const item of value) {
-        const key = canonicalKey(item, seen);
-        if (key === null)
+        const key2 = canonicalKey(item, seen);
+        if (key2 === null)
           return null;
-        parts2.push(key);
+        parts2.push(key2);
       }
       return `a${parts2.length}:[${parts2.join(",")}]`;
     }
     const keys = Object.keys(value).sort();
     const parts = [];
     for (const k of keys) {
-      const key = canonicalKey(value[k], seen);
-      if (key === null)
+      const key2 = canonicalKey(value[k], seen);
+      if (key2 === null)
         return null;
-      parts.push(`${k.length}:${k}=${key}`);
+      parts.push(`${k.length}:${k}=${key2}`);
     }
     return `o${parts.length}:{${parts.join(",")}}`;
   } finally {
@@ -67342,10 +67342,10 @@ function containsRef(value) {
     return value.some(containsRef);
   if (typeof value.$ref === "string")
     return true;
-  return Object.entries(value).some(([key, sub]) => {
-    if (SCHEMA_KEYWORDS.has(key))
+  return Object.entries(value).some(([key2, sub]) => {
+    if (SCHEMA_KEYWORDS.has(key2))
       return containsRef(sub);
-    if (!SCHEMA_MAP_KEYWORDS.has(key) || typeof sub !== "object" || sub === null)
+    if (!SCHEMA_MAP_KEYWORDS.has(key2) || typeof sub !== "object" || sub === null)
       return false;
     return Object.values(sub).some(containsRef);
   });
@@ -67361,12 +67361,12 @@ function checkArrayGuards(arraySchema, guards) {
     if (guards.uniqueItems === true) {
       const firstSeen = /* @__PURE__ */ new Map();
       for (let i = 0; i < items.length; i++) {
-        const key = canonicalKey(items[i], /* @__PURE__ */ new Set());
-        if (key === null)
+        const key2 = canonicalKey(items[i], /* @__PURE__ */ new Set());
+        if (key2 === null)
           continue;
-        const first = firstSeen.get(key);
+        const first = firstSeen.get(key2);
         if (first === void 0) {
-          firstSeen.set(key, i);
+          firstSeen.set(key2, i);
           continue;
         }
         payload.issues.push({
@@ -67605,9 +67605,9 @@ function convertBaseSchema(schema, ctx) {
       const properties = schema.properties || {};
       const requiredSet = new Set(schema.required || []);
       const additionalSchema = typeof schema.additionalProperties === "object" ? convertSchema(schema.additionalProperties, ctx) : void 0;
-      for (const [key, propSchema] of Object.entries(properties)) {
+      for (const [key2, propSchema] of Object.entries(properties)) {
         const propZodSchema = convertSchema(propSchema, ctx);
-        assignProp(shape, key, requiredSet.has(key) ? propZodSchema : propZodSchema.optional());
+        assignProp(shape, key2, requiredSet.has(key2) ? propZodSchema : propZodSchema.optional());
       }
       if (schema.patternProperties) {
         const patternProps = schema.patternProperties;
@@ -67642,12 +67642,12 @@ function convertBaseSchema(schema, ctx) {
             if (!isPlainObject(payload.value))
               return;
             const unrecognized = [];
-            for (const key of Object.keys(payload.value)) {
-              if (propertyKeys.includes(key))
+            for (const key2 of Object.keys(payload.value)) {
+              if (propertyKeys.includes(key2))
                 continue;
-              if (patterns.some((regex) => regex.test(key)))
+              if (patterns.some((regex) => regex.test(key2)))
                 continue;
-              unrecognized.push(key);
+              unrecognized.push(key2);
             }
             if (unrecognized.length) {
               payload.issues.push({
@@ -67778,38 +67778,38 @@ function convertSchema(schema, ctx) {
   }
   const extraMeta = {};
   const coreMetadataKeys = ["$id", "id", "$comment", "$anchor", "$vocabulary", "$dynamicRef", "$dynamicAnchor"];
-  for (const key of coreMetadataKeys) {
-    if (key in schema) {
-      extraMeta[key] = schema[key];
+  for (const key2 of coreMetadataKeys) {
+    if (key2 in schema) {
+      extraMeta[key2] = schema[key2];
     }
   }
   const contentMetadataKeys = ["contentEncoding", "contentMediaType", "contentSchema"];
-  for (const key of contentMetadataKeys) {
-    if (key in schema) {
-      extraMeta[key] = schema[key];
+  for (const key2 of contentMetadataKeys) {
+    if (key2 in schema) {
+      extraMeta[key2] = schema[key2];
     }
   }
   if (schema.type === "object" && schema.$ref === void 0) {
     if (schema.propertyNames !== void 0 && !containsRef(schema.propertyNames)) {
       extraMeta.propertyNames = schema.propertyNames;
     }
-    for (const key of ["minProperties", "maxProperties"]) {
-      if (schema[key] !== void 0)
-        extraMeta[key] = schema[key];
+    for (const key2 of ["minProperties", "maxProperties"]) {
+      if (schema[key2] !== void 0)
+        extraMeta[key2] = schema[key2];
     }
   }
   if (schema.type === "array" && schema.$ref === void 0) {
     if (schema.contains !== void 0 && !containsRef(schema.contains)) {
       extraMeta.contains = schema.contains;
     }
-    for (const key of ["uniqueItems", "minContains", "maxContains"]) {
-      if (schema[key] !== void 0)
-        extraMeta[key] = schema[key];
+    for (const key2 of ["uniqueItems", "minContains", "maxContains"]) {
+      if (schema[key2] !== void 0)
+        extraMeta[key2] = schema[key2];
     }
   }
-  for (const key of Object.keys(schema)) {
-    if (!RECOGNIZED_KEYS.has(key)) {
-      assignProp(extraMeta, key, schema[key]);
+  for (const key2 of Object.keys(schema)) {
+    if (!RECOGNIZED_KEYS.has(key2)) {
+      assignProp(extraMeta, key2, schema[key2]);
     }
   }
   if (Object.keys(extraMeta).length > 0) {
@@ -68134,6 +68134,22 @@ function signalGroup(pid, signal) {
     process.kill(-pid, signal);
   } catch {
   }
+}
+function groupAlive(pid) {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+}
+async function waitGroupGone(pid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }
 function trackGroup(pid) {
   if (!exitHookInstalled) {
@@ -69316,7 +69332,7 @@ function renderBenchmarkConfig(input2) {
   const str = (value) => JSON.stringify(value);
   const table = (name, values) => [
     `[${name}]`,
-    ...Object.entries(values).map(([key, value]) => `${key} = ${value}`)
+    ...Object.entries(values).map(([key2, value]) => `${key2} = ${value}`)
   ];
   return [
     "# Generated by athena-bench for one benchmark run. Passwords come from the environment",
@@ -69828,13 +69844,13 @@ function treeIoSyscalls(rootPid, fs3 = realProcFs) {
   }
   return total;
 }
-function ioField(text2, key) {
-  const match = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text2);
-  if (!match) throw new Error(`no ${key} in /proc/<pid>/io`);
+function ioField(text2, key2) {
+  const match = new RegExp(`^${key2}:\\s+(\\d+)`, "m").exec(text2);
+  if (!match) throw new Error(`no ${key2} in /proc/<pid>/io`);
   return Number(match[1]);
 }
-function statusKb(text2, key) {
-  const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text2);
+function statusKb(text2, key2) {
+  const match = new RegExp(`^${key2}:\\s+(\\d+)\\s+kB`, "m").exec(text2);
   return match ? Number(match[1]) : null;
 }
 function resetPeakRss(rootPid, fs3 = realProcFs) {
@@ -69850,11 +69866,11 @@ function resetPeakRss(rootPid, fs3 = realProcFs) {
   }
   return ok;
 }
-function treeRssMb(rootPid, key, fs3 = realProcFs) {
+function treeRssMb(rootPid, key2, fs3 = realProcFs) {
   let kb = 0;
   for (const p of processTree(rootPid, fs3)) {
     try {
-      kb += statusKb(fs3.readFile(`/proc/${p.pid}/status`), key) ?? 0;
+      kb += statusKb(fs3.readFile(`/proc/${p.pid}/status`), key2) ?? 0;
     } catch {
     }
   }
@@ -69913,15 +69929,15 @@ function parseCounters(text2) {
 }
 function counterDeltas(before, after) {
   const out = {};
-  for (const [key, value] of after) out[key] = value - (before.get(key) ?? 0);
+  for (const [key2, value] of after) out[key2] = value - (before.get(key2) ?? 0);
   return out;
 }
 function sumMetric(series, name) {
   const entries = series instanceof Map ? [...series] : Object.entries(series);
   let found = false;
   let sum = 0;
-  for (const [key, value] of entries) {
-    if (key === name || key.startsWith(`${name}{`)) {
+  for (const [key2, value] of entries) {
+    if (key2 === name || key2.startsWith(`${name}{`)) {
       found = true;
       sum += value;
     }
@@ -70154,15 +70170,20 @@ var ProxyProcess = class _ProxyProcess {
 ${this.logTail()}`
     );
   }
-  /** SIGTERM to the group, SIGKILL after graceMs; resolves once the shell has exited. */
+  /**
+   * SIGTERM to the group, SIGKILL after graceMs; resolves once every process of the group is gone
+   * (so its port is free for whatever starts next), or graceMs after the shell exited.
+   */
   async stop(graceMs = 5e3) {
     this.stopping = true;
-    if (this.exitInfo !== null) return;
     const pid = this.pid;
-    signalGroup(pid, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
-    await this.waitExit();
-    clearTimeout(timer);
+    if (this.exitInfo === null) {
+      signalGroup(pid, "SIGTERM");
+      const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+      await this.waitExit();
+      clearTimeout(timer);
+    }
+    if (pid > 0) await waitGroupGone(pid, graceMs);
   }
 };
 async function runWhileAlive(proc, fn, outer, when) {
@@ -70235,8 +70256,8 @@ async function resolveArms(ctx, mysql5) {
       throw new InfrastructureError(`arm name "${spec3.name}" is used twice (or is the reserved "direct")`);
     }
     specs.push(spec3);
-    for (const [key, value] of Object.entries(spec3.env ?? {})) {
-      if (/PASSWORD|SECRET|TOKEN/i.test(key)) ctx.secrets.push(value);
+    for (const [key2, value] of Object.entries(spec3.env ?? {})) {
+      if (/PASSWORD|SECRET|TOKEN/i.test(key2)) ctx.secrets.push(value);
     }
   }
   return specs;
@@ -70348,8 +70369,8 @@ function osName(osRelease) {
 async function collectEnvironment(inputs) {
   const readFile3 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
   const runner = {};
-  for (const [key, value] of Object.entries(inputs.env)) {
-    if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
+  for (const [key2, value] of Object.entries(inputs.env)) {
+    if (RUNNER_KEYS.test(key2) && value !== void 0) runner[key2] = value;
   }
   const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
   const ulimitText = ulimit?.stdout.trim() ?? "";
@@ -70857,8 +70878,8 @@ function mannWhitneyNullCounts(n, m) {
 }
 var exactCache = /* @__PURE__ */ new Map();
 function mannWhitneyCdf(u, n, m) {
-  const key = `${n},${m}`;
-  let entry = exactCache.get(key);
+  const key2 = `${n},${m}`;
+  let entry = exactCache.get(key2);
   if (!entry) {
     const counts = mannWhitneyNullCounts(n, m);
     const total = counts.reduce((s, c) => s + c, 0);
@@ -70866,7 +70887,7 @@ function mannWhitneyCdf(u, n, m) {
     let acc = 0;
     for (const c of counts) cdf.push(acc += c);
     entry = { cdf, total };
-    exactCache.set(key, entry);
+    exactCache.set(key2, entry);
   }
   if (u < 0) return 0;
   const k = Math.min(Math.floor(u), entry.cdf.length - 1);
@@ -71020,11 +71041,11 @@ function overheadPerRound(workload, arm, unit) {
     return d ? [100 * (1 - s.metrics[unit] / d)] : [];
   });
 }
-function addedLatencyPerRound(workload, arm, key) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
+function addedLatencyPerRound(workload, arm, key2) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key2]]));
   return samplesOf(workload, arm).flatMap((s) => {
     const d = direct.get(s.round);
-    const a = s.metrics.latencyMs[key];
+    const a = s.metrics.latencyMs[key2];
     return d != null && a != null ? [a - d] : [];
   });
 }
@@ -71159,7 +71180,7 @@ function latencyTable(results, arms) {
       if (samples.length === 0) continue;
       const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
       const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
-      const added = (key) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key)), 2);
+      const added = (key2) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key2)), 2);
       lines.push(
         `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`
       );
@@ -71350,6 +71371,7 @@ var package_default2 = {
     bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
     "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
     "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
+    "bench:history": "node --import tsx scripts/bench-history.ts",
     "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
     "check-dist": "node scripts/check-dist.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
@@ -71736,8 +71758,8 @@ var NAMESPACES = /* @__PURE__ */ new Map([
 ]);
 var NameTable = class {
   tables = /* @__PURE__ */ new Map();
-  resolve(key, value) {
-    const namespace = NAMESPACES.get(key) ?? key;
+  resolve(key2, value) {
+    const namespace = NAMESPACES.get(key2) ?? key2;
     let table = this.tables.get(namespace);
     if (!table) {
       table = /* @__PURE__ */ new Map();
@@ -71786,20 +71808,20 @@ function parseCallgrind(text2) {
     const eq = line.indexOf("=");
     const colon = line.indexOf(":");
     if (eq > 0 && (colon < 0 || eq < colon)) {
-      const key = line.slice(0, eq);
+      const key2 = line.slice(0, eq);
       const value = line.slice(eq + 1);
-      if (key === "calls") callCostFollows = true;
-      else if (key === "ob") object2 = names.resolve(key, value);
-      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
-      else if (NAMESPACES.has(key)) names.resolve(key, value);
+      if (key2 === "calls") callCostFollows = true;
+      else if (key2 === "ob") object2 = names.resolve(key2, value);
+      else if (key2 === "fn") fn = costOf(costs, names.resolve(key2, value), object2);
+      else if (NAMESPACES.has(key2)) names.resolve(key2, value);
       continue;
     }
     if (colon > 0) {
-      const key = line.slice(0, colon);
+      const key2 = line.slice(0, colon);
       const value = line.slice(colon + 1).trim();
-      if (key === "pid") pid = Number(value);
-      else if (key === "part") part = Number(value);
-      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
+      if (key2 === "pid") pid = Number(value);
+      else if (key2 === "part") part = Number(value);
+      else if (key2 === "summary" || key2 === "totals") total ??= Number(value.split(/\s+/)[0]);
     }
   }
   const functions = [...costs.values()];
@@ -71809,11 +71831,11 @@ function parseCallgrind(text2) {
   return { pid, part, totalIr: total, functions };
 }
 function costOf(costs, name, object2) {
-  const key = `${object2}\0${name}`;
-  let cost = costs.get(key);
+  const key2 = `${object2}\0${name}`;
+  let cost = costs.get(key2);
   if (!cost) {
     cost = { name, object: object2, selfIr: 0 };
-    costs.set(key, cost);
+    costs.set(key2, cost);
   }
   return cost;
 }
@@ -71883,10 +71905,10 @@ function functionsPerQuery(dumps, queries, perfMaps) {
     const map2 = perfMaps.get(dump.pid);
     for (const fn of parseCallgrind(readFileSync5(dump.file, "utf8")).functions) {
       const name = comparableName(map2 ? map2.symbolize(fn.name) : fn.name);
-      const key = `${fn.object}\0${name}`;
-      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
+      const key2 = `${fn.object}\0${name}`;
+      const entry = merged.get(key2) ?? { name, object: fn.object, selfIr: 0 };
       entry.selfIr += fn.selfIr;
-      merged.set(key, entry);
+      merged.set(key2, entry);
     }
   }
   return [...merged.values()].filter((f) => f.selfIr > 0).sort((a, b) => b.selfIr - a.selfIr).slice(0, KEPT_FUNCTIONS).map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
@@ -71899,21 +71921,21 @@ function comparableName(name) {
 }
 function writeSymbolizedDump(source, target, perfMap) {
   const text2 = readFileSync5(source, "utf8");
-  const out = perfMap ? text2.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key, address) => {
+  const out = perfMap ? text2.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key2, address) => {
     const name = perfMap.symbolize(address);
-    return `${key}${name === address ? address : `${name} [${address}]`}`;
+    return `${key2}${name === address ? address : `${name} [${address}]`}`;
   }) : text2;
   writeFileSync5(target, out);
 }
 function functionDeltas(base, head, limit = 10) {
-  const key = (f) => `${f.object}\0${f.name}`;
+  const key2 = (f) => `${f.object}\0${f.name}`;
   const all = /* @__PURE__ */ new Map();
   for (const f of base)
-    all.set(key(f), { name: f.name, object: f.object, base: f.irPerQuery, head: 0, delta: 0 });
+    all.set(key2(f), { name: f.name, object: f.object, base: f.irPerQuery, head: 0, delta: 0 });
   for (const f of head) {
-    const entry = all.get(key(f)) ?? { name: f.name, object: f.object, base: 0, head: 0, delta: 0 };
+    const entry = all.get(key2(f)) ?? { name: f.name, object: f.object, base: 0, head: 0, delta: 0 };
     entry.head = f.irPerQuery;
-    all.set(key(f), entry);
+    all.set(key2(f), entry);
   }
   for (const entry of all.values()) entry.delta = entry.head - entry.base;
   return [...all.values()].sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta)).slice(0, limit);
@@ -72094,8 +72116,8 @@ async function armDatabases(arms, mysql5, workloadId, cleanup) {
     out.set(arms[0].input.name, mysql5.database);
     return out;
   }
-  for (const arm of arms) {
-    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, "_")}`;
+  for (const [index, arm] of arms.entries()) {
+    const name = `athena_bench_work_${index + 1}`;
     await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
     cleanup.add(
       `drop database ${name}`,
@@ -72683,7 +72705,9 @@ var BaselineArmSchema = external_exports.object({
   role: external_exports.enum(["direct", "proxy", "reference", "base"]),
   metrics: external_exports.partialRecord(MetricNameSchema, SampleSetSchema),
   /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
-  cpuRelativeToDirect: SampleSetSchema.optional()
+  cpuRelativeToDirect: SampleSetSchema.optional(),
+  /** The work channel's heaviest functions per query: what "where the instructions went" diffs against. */
+  topFunctions: external_exports.array(FunctionDeltaSchema).optional()
 });
 var BaselineWorkloadSchema = external_exports.object({
   id: external_exports.string(),
@@ -72755,7 +72779,13 @@ function baselineFromResults(results, meta3 = {}) {
         if (set2) metrics[metric] = set2;
       }
       const cpuRel = arm.name === direct ? void 0 : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
-      arms[arm.name] = { role: arm.role, metrics, ...cpuRel ? { cpuRelativeToDirect: cpuRel } : {} };
+      const topFunctions = w.work?.arms[arm.name]?.topFunctions;
+      arms[arm.name] = {
+        role: arm.role,
+        metrics,
+        ...cpuRel ? { cpuRelativeToDirect: cpuRel } : {},
+        ...topFunctions?.length ? { topFunctions } : {}
+      };
     }
     workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
   }
@@ -72878,6 +72908,13 @@ function compareToBaseline(baseline, results, opts = {}) {
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
   }
+  const functions = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
+    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
+  }
   const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: "baseline",
@@ -72892,7 +72929,8 @@ function compareToBaseline(baseline, results, opts = {}) {
       commit: baseline.commit,
       date: baseline.date
     },
-    armLabel: arm
+    armLabel: arm,
+    functionDeltas: functions
   });
 }
 function compareArms(results, headArm, baseArm2, opts = {}) {
@@ -73029,8 +73067,8 @@ function build(inputs, ctx) {
   for (const w of workloads) {
     for (const m of w.metrics) {
       if (m.policy !== "gate" || m.pValue === null) continue;
-      const key = `${w.id}\0${hypothesisKey(m)}`;
-      groups.set(key, [...groups.get(key) ?? [], m]);
+      const key2 = `${w.id}\0${hypothesisKey(m)}`;
+      groups.set(key2, [...groups.get(key2) ?? [], m]);
     }
   }
   const family = [...groups.values()];
@@ -73554,7 +73592,7 @@ function lineChart(opts) {
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = all.map((p) => p[0]);
+  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0];
@@ -73567,7 +73605,12 @@ function lineChart(opts) {
     body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
     body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
   }
-  const xValues = [...new Set(xs)].sort((a, b) => a - b);
+  for (const mk of opts.markers ?? []) {
+    body.push(
+      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`
+    );
+  }
+  const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
   xValues.forEach((x, i) => {
     if (i % every !== 0) return;
@@ -73584,12 +73627,14 @@ function lineChart(opts) {
     const pts = [...s.points].sort((a, b) => a[0] - b[0]);
     if (pts.length > 1) {
       body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
+        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
       );
     }
+    if (s.lineOnly) return;
     for (const [x, y] of pts) {
+      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
       body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${fmt2(y)}`)}</title></circle>`
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
       );
     }
   });
@@ -73668,7 +73713,7 @@ function badge(v, suffix = "") {
   return `<span class="badge ${v}">${v === "info" ? "info only" : v}</span>${suffix ? ` <span class="meta">${escapeXml(suffix)}</span>` : ""}`;
 }
 var PER_ROUND_METRICS = ["tps", "latency_p95_ms", "cpu_us_per_query", "overhead_pct"];
-var STYLE = `
+var REPORT_STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#1f2328;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 .summary{font-weight:600;margin:8px 0 12px}.warn{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px;margin:8px 0}
@@ -73702,8 +73747,11 @@ function renderHtmlReport(results, comparison, history = []) {
     const verdict = comparison?.workloads.find((v) => v.id === w.id);
     parts.push(workloadSection(results, w, verdict, comparison, sortedHistory));
   }
+  return htmlPage(title, REPORT_STYLE, parts);
+}
+function htmlPage(title, style, parts) {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title><style>${STYLE}</style></head><body>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title><style>${style}</style></head><body>
 ` + parts.join("\n") + "\n</body></html>\n";
 }
 function workloadSection(results, w, verdict, comparison, history) {
@@ -74135,16 +74183,16 @@ var Command = class {
     if (this.properties && Object.keys(this.properties).length > 0) {
       cmdStr += " ";
       let first = true;
-      for (const key in this.properties) {
-        if (this.properties.hasOwnProperty(key)) {
-          const val = this.properties[key];
+      for (const key2 in this.properties) {
+        if (this.properties.hasOwnProperty(key2)) {
+          const val = this.properties[key2];
           if (val) {
             if (first) {
               first = false;
             } else {
               cmdStr += ",";
             }
-            cmdStr += `${key}=${escapeProperty(val)}`;
+            cmdStr += `${key2}=${escapeProperty(val)}`;
           }
         }
       }
@@ -74176,16 +74224,16 @@ function issueFileCommand(command, message) {
     encoding: "utf8"
   });
 }
-function prepareKeyValueMessage(key, value) {
+function prepareKeyValueMessage(key2, value) {
   const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
   const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter)) {
+  if (key2.includes(delimiter)) {
     throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
   }
   if (convertedValue.includes(delimiter)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
   }
-  return `${key}<<${delimiter}${os5.EOL}${convertedValue}${os5.EOL}${delimiter}`;
+  return `${key2}<<${delimiter}${os5.EOL}${convertedValue}${os5.EOL}${delimiter}`;
 }
 
 // node_modules/@actions/core/lib/core.js
@@ -74316,7 +74364,7 @@ var Summary = class {
    * @returns {string} content wrapped in HTML element
    */
   wrap(tag, content, attrs = {}) {
-    const htmlAttrs = Object.entries(attrs).map(([key, value]) => ` ${key}="${value}"`).join("");
+    const htmlAttrs = Object.entries(attrs).map(([key2, value]) => ` ${key2}="${value}"`).join("");
     if (!content) {
       return `<${tag}${htmlAttrs}>`;
     }
@@ -74602,8 +74650,8 @@ var Context = class {
       if (existsSync6(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path17 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path17} does not exist${EOL5}`);
+        const path19 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path19} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -74844,8 +74892,8 @@ function lowercaseKeys(object2) {
   if (!object2) {
     return {};
   }
-  return Object.keys(object2).reduce((newObj, key) => {
-    newObj[key.toLowerCase()] = object2[key];
+  return Object.keys(object2).reduce((newObj, key2) => {
+    newObj[key2.toLowerCase()] = object2[key2];
     return newObj;
   }, {});
 }
@@ -74859,20 +74907,20 @@ function isPlainObject2(value) {
 }
 function mergeDeep(defaults2, options) {
   const result = Object.assign({}, defaults2);
-  Object.keys(options).forEach((key) => {
-    if (isPlainObject2(options[key])) {
-      if (!(key in defaults2)) Object.assign(result, { [key]: options[key] });
-      else result[key] = mergeDeep(defaults2[key], options[key]);
+  Object.keys(options).forEach((key2) => {
+    if (isPlainObject2(options[key2])) {
+      if (!(key2 in defaults2)) Object.assign(result, { [key2]: options[key2] });
+      else result[key2] = mergeDeep(defaults2[key2], options[key2]);
     } else {
-      Object.assign(result, { [key]: options[key] });
+      Object.assign(result, { [key2]: options[key2] });
     }
   });
   return result;
 }
 function removeUndefinedProperties(obj) {
-  for (const key in obj) {
-    if (obj[key] === void 0) {
-      delete obj[key];
+  for (const key2 in obj) {
+    if (obj[key2] === void 0) {
+      delete obj[key2];
     }
   }
   return obj;
@@ -74924,9 +74972,9 @@ function extractUrlVariableNames(url2) {
 }
 function omit2(object2, keysToOmit) {
   const result = { __proto__: null };
-  for (const key of Object.keys(object2)) {
-    if (keysToOmit.indexOf(key) === -1) {
-      result[key] = object2[key];
+  for (const key2 of Object.keys(object2)) {
+    if (keysToOmit.indexOf(key2) === -1) {
+      result[key2] = object2[key2];
     }
   }
   return result;
@@ -74944,10 +74992,10 @@ function encodeUnreserved(str) {
     return "%" + c.charCodeAt(0).toString(16).toUpperCase();
   });
 }
-function encodeValue(operator, value, key) {
+function encodeValue(operator, value, key2) {
   value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
-  if (key) {
-    return encodeUnreserved(key) + "=" + value;
+  if (key2) {
+    return encodeUnreserved(key2) + "=" + value;
   } else {
     return value;
   }
@@ -74958,8 +75006,8 @@ function isDefined(value) {
 function isKeyOperator(operator) {
   return operator === ";" || operator === "&" || operator === "?";
 }
-function getValues(context3, operator, key, modifier) {
-  var value = context3[key], result = [];
+function getValues(context3, operator, key2, modifier) {
+  var value = context3[key2], result = [];
   if (isDefined(value) && value !== "") {
     if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
       value = value.toString();
@@ -74967,14 +75015,14 @@ function getValues(context3, operator, key, modifier) {
         value = value.substring(0, parseInt(modifier, 10));
       }
       result.push(
-        encodeValue(operator, value, isKeyOperator(operator) ? key : "")
+        encodeValue(operator, value, isKeyOperator(operator) ? key2 : "")
       );
     } else {
       if (modifier === "*") {
         if (Array.isArray(value)) {
           value.filter(isDefined).forEach(function(value2) {
             result.push(
-              encodeValue(operator, value2, isKeyOperator(operator) ? key : "")
+              encodeValue(operator, value2, isKeyOperator(operator) ? key2 : "")
             );
           });
         } else {
@@ -74999,7 +75047,7 @@ function getValues(context3, operator, key, modifier) {
           });
         }
         if (isKeyOperator(operator)) {
-          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+          result.push(encodeUnreserved(key2) + "=" + tmp.join(","));
         } else if (tmp.length !== 0) {
           result.push(tmp.join(","));
         }
@@ -75008,10 +75056,10 @@ function getValues(context3, operator, key, modifier) {
   } else {
     if (operator === ";") {
       if (isDefined(value)) {
-        result.push(encodeUnreserved(key));
+        result.push(encodeUnreserved(key2));
       }
     } else if (value === "" && (operator === "&" || operator === "?")) {
-      result.push(encodeUnreserved(key) + "=");
+      result.push(encodeUnreserved(key2) + "=");
     } else if (value === "") {
       result.push("");
     }
@@ -75236,7 +75284,7 @@ function parseParameters(header2, type, index, len, stopFlags) {
       if (code === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
         const value = header2.slice(keyStart, keyEnd);
-        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        const key2 = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
         index++;
         while ((CHAR_MAP[header2.charCodeAt(index)] & OWS) !== 0) {
           index++;
@@ -75247,8 +75295,8 @@ function parseParameters(header2, type, index, len, stopFlags) {
           while (index < len) {
             const code2 = header2.charCodeAt(index);
             if (code2 === DQUOTE) {
-              if (parameters[key] === void 0) {
-                parameters[key] = escaped ? unescapeQuotedPairs(header2, quotedStart, index) : header2.slice(quotedStart, index);
+              if (parameters[key2] === void 0) {
+                parameters[key2] = escaped ? unescapeQuotedPairs(header2, quotedStart, index) : header2.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
@@ -75292,9 +75340,9 @@ function parseParameters(header2, type, index, len, stopFlags) {
           }
           index++;
         }
-        if (parameters[key] === void 0) {
+        if (parameters[key2] === void 0) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-          parameters[key] = header2.slice(valueStart, valueEnd);
+          parameters[key2] = header2.slice(valueStart, valueEnd);
         }
         if (stop !== 0)
           break parameter;
@@ -75342,11 +75390,11 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   }
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
-  const prepareVal = (parent, key, val) => {
+  const prepareVal = (parent, key2, val) => {
     const isObject2 = val !== null && typeof val === "object";
     const hasToJSON = isObject2 && typeof val.toJSON === "function";
     if (hasToJSON) {
-      val = val.toJSON(key);
+      val = val.toJSON(key2);
     }
     const isNoise = typeof val === "string" && noiseValue.test(val);
     if (isNoise) return val + "n";
@@ -75357,7 +75405,7 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
       return val.toString() + "n";
     }
     if (isFunctionReplacer) {
-      val = replacer.call(parent, key, val);
+      val = replacer.call(parent, key2, val);
     }
     const isPostReplacerObject = val !== null && typeof val === "object";
     if (isPostReplacerObject) {
@@ -75494,11 +75542,11 @@ var JSONStringify = (value, replacer, space) => {
     if (supportsRawJSON) {
       return originalStringify(
         value,
-        (key, val) => {
+        (key2, val) => {
           if (typeof val === "bigint") return JSON.rawJSON(val.toString());
           const hasFunctionReplacer = typeof replacer === "function";
-          if (hasFunctionReplacer) return replacer(key, val);
-          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+          if (hasFunctionReplacer) return replacer(key2, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
           if (isKeyInArrayReplacer) return val;
           return val;
         },
@@ -75508,13 +75556,13 @@ var JSONStringify = (value, replacer, space) => {
     if (!value) return originalStringify(value, replacer, space);
     const convertedToCustomJSON = originalStringify(
       value,
-      (key, val) => {
+      (key2, val) => {
         const isNoise = typeof val === "string" && noiseValue.test(val);
         if (isNoise) return val.toString() + "n";
         if (typeof val === "bigint") return val.toString() + "n";
         const hasFunctionReplacer = typeof replacer === "function";
-        if (hasFunctionReplacer) return replacer(key, val);
-        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+        if (hasFunctionReplacer) return replacer(key2, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key2);
         if (isKeyInArrayReplacer) return val;
         return val;
       },
@@ -75556,17 +75604,17 @@ var isContextSourceSupported = () => {
     return false;
   }
 };
-var convertMarkedBigIntsReviver = (key, value, context3, userReviver) => {
+var convertMarkedBigIntsReviver = (key2, value, context3, userReviver) => {
   const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
   if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
   const isNoiseValue = typeof value === "string" && noiseValue.test(value);
   if (isNoiseValue) return value.slice(0, -1);
   const hasUserReviver = typeof userReviver === "function";
   if (!hasUserReviver) return value;
-  return userReviver(key, value, context3);
+  return userReviver(key2, value, context3);
 };
 var JSONParseV2 = (text2, reviver) => {
-  return JSON.parse(text2, (key, value, context3) => {
+  return JSON.parse(text2, (key2, value, context3) => {
     const isNumber = typeof value === "number";
     const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
     const isBigNumber = isNumber && isOutOfBounds;
@@ -75575,7 +75623,7 @@ var JSONParseV2 = (text2, reviver) => {
     if (isBigInt) return BigInt(context3.source);
     const hasCustomReviver = typeof reviver === "function";
     if (!hasCustomReviver) return value;
-    return reviver(key, value, context3);
+    return reviver(key2, value, context3);
   });
 };
 var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
@@ -75598,8 +75646,8 @@ var applyReviverIteratively = (parsed, userReviver) => {
         }
       }
     } else {
-      const { parent, key } = node2;
-      let value = parent[key];
+      const { parent, key: key2 } = node2;
+      let value = parent[key2];
       if (typeof value === "string") {
         const isCustomFormatBigInt = customFormat.test(value);
         if (isCustomFormatBigInt) {
@@ -75611,13 +75659,13 @@ var applyReviverIteratively = (parsed, userReviver) => {
       }
       const hasUserReviver = typeof userReviver === "function";
       if (hasUserReviver) {
-        value = userReviver.call(parent, key, value);
+        value = userReviver.call(parent, key2, value);
       }
       const isDeleted = value === void 0;
       if (isDeleted) {
-        delete parent[key];
+        delete parent[key2];
       } else {
-        parent[key] = value;
+        parent[key2] = value;
       }
       stack.pop();
     }
@@ -75646,7 +75694,7 @@ var JSONParse = (text2, reviver) => {
     const serializedData = serializeBigInts(text2);
     return originalParse(
       serializedData,
-      (key, value, context3) => convertMarkedBigIntsReviver(key, value, context3, reviver)
+      (key2, value, context3) => convertMarkedBigIntsReviver(key2, value, context3, reviver)
     );
   } catch (error63) {
     if (error63 instanceof RangeError) {
@@ -75766,8 +75814,8 @@ async function fetchWrapper(requestOptions) {
   const status = fetchResponse.status;
   const url2 = fetchResponse.url;
   const responseHeaders = {};
-  for (const [key, value] of fetchResponse.headers) {
-    responseHeaders[key] = value;
+  for (const [key2, value] of fetchResponse.headers) {
+    responseHeaders[key2] = value;
   }
   const octokitResponse = {
     url: url2,
@@ -75923,11 +75971,11 @@ function graphql(request2, query, options) {
         new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
       );
     }
-    for (const key in options) {
-      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+    for (const key2 in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key2)) continue;
       return Promise.reject(
         new Error(
-          `[@octokit/graphql] "${key}" cannot be used as variable name`
+          `[@octokit/graphql] "${key2}" cannot be used as variable name`
         )
       );
     }
@@ -75935,15 +75983,15 @@ function graphql(request2, query, options) {
   const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
   const requestOptions = Object.keys(
     parsedOptions
-  ).reduce((result, key) => {
-    if (NON_VARIABLE_OPTIONS.includes(key)) {
-      result[key] = parsedOptions[key];
+  ).reduce((result, key2) => {
+    if (NON_VARIABLE_OPTIONS.includes(key2)) {
+      result[key2] = parsedOptions[key2];
       return result;
     }
     if (!result.variables) {
       result.variables = {};
     }
-    result.variables[key] = parsedOptions[key];
+    result.variables[key2] = parsedOptions[key2];
     return result;
   }, {});
   const baseUrl2 = parsedOptions.baseUrl || request2.endpoint.DEFAULTS.baseUrl;
@@ -75953,8 +76001,8 @@ function graphql(request2, query, options) {
   return request2(requestOptions).then((response) => {
     if (response.data.errors) {
       const headers = {};
-      for (const key of Object.keys(response.headers)) {
-        headers[key] = response.headers[key];
+      for (const key2 of Object.keys(response.headers)) {
+        headers[key2] = response.headers[key2];
       }
       throw new GraphqlResponseError(
         requestOptions,
@@ -78882,16 +78930,223 @@ function githubApi(token, repository, env = process.env) {
     }
   };
 }
+function githubIssues(token, repository, env = process.env) {
+  const [owner, repo] = repository.split("/");
+  if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
+  const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
+  const toIssue = (i) => ({
+    number: i.number,
+    body: i.body ?? "",
+    htmlUrl: i.html_url
+  });
+  return {
+    async listOpenIssues(page, perPage) {
+      const response = await octokit.rest.issues.listForRepo({
+        owner,
+        repo,
+        state: "open",
+        page,
+        per_page: perPage
+      });
+      const link = String(response.headers.link ?? "");
+      const issues = response.data.filter((i) => !i.pull_request).map(toIssue);
+      return { issues, hasNextPage: /rel="next"/.test(link) };
+    },
+    async createIssue(title, body) {
+      return toIssue((await octokit.rest.issues.create({ owner, repo, title, body })).data);
+    },
+    async updateIssue(number4, title, body) {
+      return toIssue(
+        (await octokit.rest.issues.update({ owner, repo, issue_number: number4, title, body })).data
+      );
+    }
+  };
+}
+
+// src/action/history-branch.ts
+import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
+import os8 from "node:os";
+import path15 from "node:path";
+
+// src/history/store.ts
+import path14 from "node:path";
+
+// src/util/versionedJson.ts
+function parseVersionedJson(text2, file2, kind) {
+  let data;
+  try {
+    data = JSON.parse(text2);
+  } catch (error63) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
+  }
+  const version2 = data?.schemaVersion;
+  if (version2 !== kind.version) {
+    throw new UsageError(
+      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
+    );
+  }
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
+  }
+  return parsed.data;
+}
+
+// src/history/schema.ts
+var HISTORY_SCHEMA_VERSION = 1;
+var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
+var MetricSummarySchema = external_exports.object({
+  median: external_exports.number(),
+  n: external_exports.number().int().positive(),
+  min: external_exports.number(),
+  max: external_exports.number(),
+  /** Lower and upper quartiles (R type 7). */
+  q1: external_exports.number(),
+  q3: external_exports.number()
+}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
+  message: "expected min <= q1 <= median <= q3 <= max"
+});
+var HistoryArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
+});
+var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
+var EnvironmentFingerprintSchema = external_exports.object({
+  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
+  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int().positive(),
+  mysqlVersion: external_exports.string()
+});
+var HistoryPointSchema = external_exports.object({
+  commit: CommitShaSchema,
+  ref: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
+  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
+  toolVersion: external_exports.string(),
+  /** Where the run can be looked at (the CI job), when known. */
+  runUrl: external_exports.url().nullable().default(null),
+  environment: EnvironmentFingerprintSchema,
+  /** workload id → arm name → metrics. */
+  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
+});
+var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
+var HistoryFileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-history"),
+  suite: SuiteNameSchema,
+  points: external_exports.array(HistoryPointSchema)
+});
+
+// src/history/store.ts
+var DEFAULT_RETENTION = 1e3;
+function historyFileName(suite) {
+  return `${SuiteNameSchema.parse(suite)}.json`;
+}
+function parseHistory(text2, file2) {
+  const history = parseVersionedJson(text2, file2, {
+    what: "history",
+    version: HISTORY_SCHEMA_VERSION,
+    schema: HistoryFileSchema
+  });
+  if (`${history.suite}.json` !== path14.basename(file2)) {
+    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
+  }
+  return history;
+}
+function samePoint(a, b) {
+  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
+}
+function appendPoints(history, points, retention = DEFAULT_RETENTION) {
+  if (!Number.isInteger(retention) || retention < 1) {
+    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
+  }
+  const kept = [...history.points];
+  let added = false;
+  for (const p of points) {
+    if (kept.some((k) => samePoint(k, p))) continue;
+    kept.push(p);
+    added = true;
+  }
+  const dropped = Math.max(0, kept.length - retention);
+  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
+}
+
+// src/action/history-branch.ts
+var IDENTITY = [
+  "-c",
+  "user.name=github-actions[bot]",
+  "-c",
+  "user.email=41898282+github-actions[bot]@users.noreply.github.com"
+];
+async function appendToDataBranch(o) {
+  const scratch = await mkdtemp2(path15.join(os8.tmpdir(), "history-index-"));
+  const env = { ...process.env, GIT_INDEX_FILE: path15.join(scratch, "index") };
+  const git = async (args, extra = {}) => {
+    const result = await o.exec("git", ["-C", o.repoRoot, ...IDENTITY, ...args], {
+      timeoutMs: 12e4,
+      ...extra.index ? { env } : {},
+      ...extra.stdin !== void 0 ? { stdin: extra.stdin } : {}
+    });
+    return { ok: result.exitCode === 0, out: result.stdout.trim(), err: result.stderr.trim() };
+  };
+  const must = async (args, extra = {}) => {
+    const r = await git(args, extra);
+    if (!r.ok)
+      throw new InfrastructureError(`git ${args[0]} failed: ${r.err.split("\n").slice(-3).join(" ")}`);
+    return r.out;
+  };
+  const trackingRef = `refs/athena-bench/data/${o.branch}`;
+  const file2 = historyFileName(o.suite);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const fetched = await git(["fetch", "--no-tags", o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
+      if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
+        throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
+      }
+      const parent = fetched.ok ? await must(["rev-parse", trackingRef]) : null;
+      const shown = parent ? await git(["show", `${parent}:${file2}`]) : { ok: false, out: "" };
+      const before = shown.ok ? parseHistory(shown.out, `${o.branch}/${file2}`) : { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite: o.suite, points: [] };
+      const outcome = appendPoints(before, o.points, o.retention);
+      if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt };
+      const blob = await must(["hash-object", "-w", "--stdin"], {
+        stdin: `${JSON.stringify(outcome.history, null, 1)}
+`
+      });
+      await must(parent ? ["read-tree", parent] : ["read-tree", "--empty"], { index: true });
+      await must(["update-index", "--add", "--cacheinfo", `100644,${blob},${file2}`], { index: true });
+      const tree = await must(["write-tree"], { index: true });
+      const commit = await must(["commit-tree", tree, ...parent ? ["-p", parent] : [], "-m", o.message]);
+      await o.beforePush?.();
+      const pushed = await git(["push", "--quiet", o.remote, `${commit}:refs/heads/${o.branch}`]);
+      if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt };
+      const rejected = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
+        pushed.err
+      );
+      if (!rejected || attempt >= o.attempts) {
+        throw new InfrastructureError(
+          `git push to ${o.branch} failed${rejected ? ` ${attempt} times (other runs kept pushing first)` : ""}: ${pushed.err}`
+        );
+      }
+      const wait = Math.min(8e3, 250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 250));
+      o.log(`The data branch ${o.branch} moved meanwhile (push rejected); retrying in ${wait} ms.`);
+      await o.sleep(wait);
+    }
+  } finally {
+    await rm4(scratch, { recursive: true, force: true });
+  }
+}
 
 // src/action/run.ts
 import { existsSync as existsSync7 } from "node:fs";
-import { mkdir as mkdir3, rm as rm4 } from "node:fs/promises";
-import path15 from "node:path";
+import { mkdir as mkdir3, rm as rm5 } from "node:fs/promises";
+import path17 from "node:path";
 
 // src/action/artifact.ts
 import { constants as constants4 } from "node:fs";
 import { lstat as lstat2, open as open3, writeFile as writeFile4 } from "node:fs/promises";
-import path14 from "node:path";
+import path16 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var MAX_ARTIFACT_BYTES = 256 * 1024;
 var VerdictSchema = external_exports.enum(["pass", "improved", "regressed", "inconclusive"]);
@@ -78941,12 +79196,12 @@ var CommentArtifactSchema = external_exports.object({
   }
 });
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path14.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path16.join(dir, COMMENT_ARTIFACT_FILE);
   await writeFile4(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path14.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path16.join(dir, COMMENT_ARTIFACT_FILE);
   const text2 = await readBounded(file2);
   let data;
   try {
@@ -79079,7 +79334,7 @@ async function upsertStickyComment(options) {
       return {
         action: "skipped",
         url: null,
-        reason: "comment-on-pr is on-change, the verdict is pass and there is no earlier comment"
+        reason: "comment-on-pr is on-change, the verdict shows no change and there is no earlier comment"
       };
     }
     const created = await call(() => api.create(issueNumber, body));
@@ -79102,8 +79357,477 @@ function describe3(error63) {
   return status === void 0 ? errorMessage(error63) : `HTTP ${status}: ${errorMessage(error63)}`;
 }
 
+// src/history/edivisive.ts
+function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+function hashSeed(text2, seed = 0) {
+  let h = (2166136261 ^ seed) >>> 0;
+  for (let i = 0; i < text2.length; i++) {
+    h ^= text2.charCodeAt(i);
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return h;
+}
+function prepare(values) {
+  const n = values.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b] || a - b);
+  const ranks2 = new Int32Array(n);
+  const sorted = new Float64Array(n);
+  const prefix = new Float64Array(n + 1);
+  order.forEach((index, rank) => {
+    ranks2[index] = rank;
+    sorted[rank] = values[index];
+    prefix[rank + 1] = prefix[rank] + values[index];
+  });
+  return { ranks: ranks2, sorted, prefix };
+}
+function bestSplit(values, minSegment) {
+  return scanSplits(values, prepare(values), minSegment);
+}
+function scanSplits(values, prepared, minSegment) {
+  const n = values.length;
+  if (minSegment < 2) throw new RangeError("minSegment must be at least 2");
+  if (n < 2 * minSegment) return null;
+  const { ranks: ranks2, sorted, prefix } = prepared;
+  let within = 0;
+  for (let k = 0; k < n; k++) within += sorted[k] * k - prefix[k];
+  const counts = new Int32Array(n + 1);
+  const sums = new Float64Array(n + 1);
+  let leftSum = 0;
+  let cross = 0;
+  let left = 0;
+  let right = within;
+  let best = null;
+  for (let t = 0; t < n - minSegment; t++) {
+    const v = values[t];
+    const rank = ranks2[t];
+    const toAll = v * rank - prefix[rank] + (prefix[n] - prefix[rank + 1]) - v * (n - rank - 1);
+    let below = 0;
+    let belowSum = 0;
+    for (let i = rank; i > 0; i -= i & -i) {
+      below += counts[i];
+      belowSum += sums[i];
+    }
+    const toLeft = v * below - belowSum + (leftSum - belowSum) - v * (t - below);
+    const toRight = toAll - toLeft;
+    for (let i = rank + 1; i <= n; i += i & -i) {
+      counts[i]++;
+      sums[i] = sums[i] + v;
+    }
+    leftSum += v;
+    left += toLeft;
+    right -= toRight;
+    cross += toRight - toLeft;
+    const m = t + 1;
+    const r = n - m;
+    if (m < minSegment) continue;
+    const energy = 2 * cross / (m * r) - left / (m * (m - 1) / 2) - right / (r * (r - 1) / 2);
+    const statistic = m * r / (m + r) * energy;
+    if (best === null || statistic > best.statistic) best = { at: m, statistic };
+  }
+  return best;
+}
+function shuffle(values, random) {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const swap = values[i];
+    values[i] = values[j];
+    values[j] = swap;
+  }
+}
+function bestOverSegments(values, bounds, minSegment) {
+  let best = null;
+  for (let s = 0; s + 1 < bounds.length; s++) {
+    const start = bounds[s];
+    const split = bestSplit(values.slice(start, bounds[s + 1]), minSegment);
+    if (split && (best === null || split.statistic > best.split.statistic)) best = { start, split };
+  }
+  return best;
+}
+function permutationPValue(values, bounds, observed, options, random) {
+  const { permutations, significance, minSegment } = options;
+  const segments = bounds.slice(1).map((end, s) => {
+    const part = values.slice(bounds[s], end);
+    const prepared = prepare(part);
+    const order = Int32Array.from(part, (_, i) => i);
+    return {
+      part,
+      prepared,
+      order,
+      shuffled: new Float64Array(part.length),
+      ranks: new Int32Array(part.length)
+    };
+  });
+  let atLeast = 0;
+  for (let r = 1; r <= permutations; r++) {
+    let best = -Infinity;
+    for (const seg of segments) {
+      shuffle(seg.order, random);
+      seg.order.forEach((from, i) => {
+        seg.shuffled[i] = seg.part[from];
+        seg.ranks[i] = seg.prepared.ranks[from];
+      });
+      const split = scanSplits(seg.shuffled, { ...seg.prepared, ranks: seg.ranks }, minSegment);
+      if (split) best = Math.max(best, split.statistic);
+    }
+    if (best >= observed) atLeast++;
+    if ((atLeast + 1) / (permutations + 1) > significance) return (atLeast + 1) / (r + 1);
+  }
+  return (atLeast + 1) / (permutations + 1);
+}
+function eDivisive(values, options) {
+  const random = seededRandom(options.seed);
+  const found = [];
+  const bounds = [0, values.length];
+  for (; ; ) {
+    const best = bestOverSegments(values, bounds, options.minSegment);
+    if (!best) break;
+    const pValue = permutationPValue(values, bounds, best.split.statistic, options, random);
+    if (pValue > options.significance) break;
+    const index = best.start + best.split.at;
+    found.push({ index, pValue });
+    bounds.push(index);
+    bounds.sort((a, b) => a - b);
+  }
+  return found.sort((a, b) => a.index - b.index);
+}
+
+// src/history/detect.ts
+var DEFAULT_DETECT_OPTIONS = {
+  significance: 1e-3,
+  permutations: 999,
+  minSegment: 3,
+  seed: 1,
+  minMagnitude: 1
+};
+function seriesOf(history, arms) {
+  const byKey = /* @__PURE__ */ new Map();
+  for (const point of history.points) {
+    for (const [workload, w] of Object.entries(point.workloads)) {
+      for (const [arm, a] of Object.entries(w.arms)) {
+        if (arms ? !arms.includes(arm) : a.role !== "proxy") continue;
+        for (const [metric, summary2] of Object.entries(a.metrics)) {
+          const key2 = JSON.stringify([workload, arm, metric]);
+          let s = byKey.get(key2);
+          if (!s) byKey.set(key2, s = { workload, arm, metric, points: [], values: [] });
+          s.points.push(point);
+          s.values.push(summary2.median);
+        }
+      }
+    }
+  }
+  return [...byKey.values()];
+}
+function shiftOf(metric, before, after) {
+  const scale = METRIC_DEFAULTS[metric]?.scale;
+  if (scale === "points" || scale === "count" || before === 0)
+    return { shift: after - before, unit: "points" };
+  return { shift: 100 * (after - before) / Math.abs(before), unit: "%" };
+}
+function directionOf(metric, shift) {
+  const spec3 = METRIC_DEFAULTS[metric];
+  if (!spec3 || shift === 0) return null;
+  return shift > 0 === (spec3.direction === "lower-better") ? "worse" : "better";
+}
+function describe4(series, indices, suite, pValues) {
+  const bounds = [0, ...indices, series.values.length];
+  return indices.map((index, i) => {
+    const beforeValues = series.values.slice(bounds[i], index);
+    const afterValues = series.values.slice(index, bounds[i + 2]);
+    const before = median(beforeValues);
+    const after = median(afterValues);
+    const { shift, unit } = shiftOf(series.metric, before, after);
+    const point = series.points[index];
+    const previous = series.points[index - 1];
+    return {
+      suite,
+      workload: series.workload,
+      arm: series.arm,
+      metric: series.metric,
+      commit: point.commit,
+      previousCommit: previous.commit,
+      time: point.time,
+      runUrl: point.runUrl,
+      before: { median: before, points: beforeValues.length },
+      after: { median: after, points: afterValues.length },
+      shift,
+      unit,
+      direction: directionOf(series.metric, shift),
+      pValue: pValues.get(index),
+      environmentChanged: point.environment.fingerprint !== previous.environment.fingerprint
+    };
+  });
+}
+function detectSeries(series, suite, options) {
+  const seed = hashSeed(`${suite}/${series.workload}/${series.arm}/${series.metric}`, options.seed);
+  const found = eDivisive(series.values, { ...options, seed });
+  const pValues = new Map(found.map((f) => [f.index, f.pValue]));
+  let indices = found.map((f) => f.index);
+  for (; ; ) {
+    const described = describe4(series, indices, suite, pValues);
+    const small = described.filter((c) => Math.abs(c.shift) < options.minMagnitude).sort((a, b) => Math.abs(a.shift) - Math.abs(b.shift))[0];
+    if (!small) return described;
+    const drop = indices[described.indexOf(small)];
+    indices = indices.filter((i) => i !== drop);
+  }
+}
+function detectChangePoints(histories, options) {
+  return histories.flatMap(
+    (h) => seriesOf(h, options.arms).flatMap((s) => detectSeries(s, h.suite, options))
+  );
+}
+
+// src/history/dashboard.ts
+var DASHBOARD_STYLE = `${REPORT_STYLE}
+.marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
+`;
+function formatShift(c) {
+  const sign = c.shift > 0 ? "+" : "";
+  return c.unit === "%" ? `${sign}${c.shift.toFixed(2)}%` : `${sign}${fmt2(c.shift)} pts`;
+}
+
+// src/history/point.ts
+import { createHash } from "node:crypto";
+function summarise(samples) {
+  return {
+    median: median(samples),
+    n: samples.length,
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+    q1: quantile(samples, 0.25),
+    q3: quantile(samples, 0.75)
+  };
+}
+function fingerprintEnvironment(env) {
+  const fields = [
+    env.cpuModel,
+    env.cores,
+    env.os,
+    env.kernel,
+    env.node,
+    env.mysqlVersion,
+    env.sysbenchVersion,
+    env.mysqlslapVersion,
+    env.valgrindVersion,
+    env.glibcVersion
+  ];
+  const fingerprint = createHash("sha256").update(JSON.stringify(fields)).digest("hex").slice(0, 12);
+  return { fingerprint, cpuModel: env.cpuModel, cores: env.cores, mysqlVersion: env.mysqlVersion };
+}
+function pointFromResults(results, meta3 = {}) {
+  if (results.status !== "complete") {
+    throw new UsageError(
+      `the run failed (${results.failure ?? "no reason recorded"}); only complete runs enter the history`
+    );
+  }
+  const commit = meta3.commit ?? results.git.commit;
+  if (!commit) {
+    throw new UsageError("the results record no commit; give the measured commit with --commit SHA");
+  }
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const workloads = {};
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    const arms = {};
+    for (const arm of results.arms) {
+      const metrics = {};
+      for (const metric of METRIC_NAMES) {
+        if (metric === "overhead_pct" && arm.name === direct) continue;
+        const samples = metricSamples(w, arm.name, metric, direct);
+        if (samples.length > 0) metrics[metric] = summarise(samples);
+      }
+      if (Object.keys(metrics).length > 0) arms[arm.name] = { role: arm.role, metrics };
+    }
+    if (Object.keys(arms).length > 0) workloads[w.id] = { arms };
+  }
+  if (Object.keys(workloads).length === 0) {
+    throw new UsageError("the results have no measured workload to add to the history");
+  }
+  const point = {
+    commit: commit.toLowerCase(),
+    ref: results.git.ref,
+    time: results.startedAt,
+    toolVersion: results.tool.version,
+    runUrl: meta3.runUrl ?? null,
+    environment: fingerprintEnvironment(results.environment),
+    workloads
+  };
+  const parsed = HistoryPointSchema.safeParse(point);
+  if (!parsed.success) {
+    const issue3 = parsed.error.issues[0];
+    throw new UsageError(`cannot make a history point: ${issue3.path.join(".")}: ${issue3.message}`);
+  }
+  return parsed.data;
+}
+
+// src/action/history-alert.ts
+function alertMarker(suite) {
+  return `<!-- athena-bench-history:${suite.replace(/-{2,}/g, "-").replace(/>/g, "")} -->`;
+}
+var key = (c) => JSON.stringify([c.workload, c.arm, c.metric, c.commit]);
+function newChangePoints(before, after) {
+  const known = new Set(before.map(key));
+  return after.filter((c) => !known.has(key(c)));
+}
+function alertTitle(suite, changes) {
+  const newest = [...changes].sort((a, b) => b.time.localeCompare(a.time))[0];
+  const more = changes.length > 1 ? ` and ${changes.length - 1} more` : "";
+  return `athena-bench: ${suite} ${newest.metric} ${formatShift(newest)} at ${newest.commit.slice(0, 7)}${more}`;
+}
+function alertBody(suite, changes, checked) {
+  const rows = [...changes].sort((a, b) => b.time.localeCompare(a.time)).map((c) => {
+    const run2 = c.runUrl ? `[run](${c.runUrl})` : "";
+    const note = [c.direction, c.environmentChanged ? "machine changed" : null].filter(Boolean).join(", ");
+    return `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ${formatShift(c)}${note ? ` (${note})` : ""} | ${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)} | ${run2} |`;
+  });
+  const last = checked.runUrl ? `[${checked.commit.slice(0, 7)}](${checked.runUrl})` : checked.commit.slice(0, 7);
+  return [
+    alertMarker(suite),
+    `The default branch's benchmark history of suite \`${suite}\` shows these change points (E-divisive with means; the shift came in the commit range given, the second commit is the first measured after it):`,
+    "",
+    "| workload | metric | commits | shift | median before \u2192 after | |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+    "",
+    `Last checked at ${last}. This issue is updated by athena-bench while it is open; close it once handled.`,
+    ""
+  ].join("\n");
+}
+async function findAlertIssue(api, suite, sleep) {
+  const marker = alertMarker(suite);
+  for (let page = 1; page <= 20; page++) {
+    const { issues, hasNextPage } = await withRetries(() => api.listOpenIssues(page, 100), {
+      ...DEFAULT_RETRY,
+      sleep
+    });
+    const found = issues.find((i) => i.body.includes(marker));
+    if (found || !hasNextPage) return found ?? null;
+  }
+  return null;
+}
+async function upsertAlert(o) {
+  const fresh = newChangePoints(o.before, o.after).filter((c) => c.direction !== "better");
+  const existing = await findAlertIssue(o.api, o.suite, o.sleep);
+  const retry = { ...DEFAULT_RETRY, sleep: o.sleep };
+  if (existing && o.after.length > 0) {
+    const issue3 = await withRetries(
+      () => o.api.updateIssue(
+        existing.number,
+        alertTitle(o.suite, o.after),
+        alertBody(o.suite, o.after, o.checked)
+      ),
+      retry
+    );
+    return { action: "updated", number: issue3.number, url: issue3.htmlUrl };
+  }
+  if (!existing && fresh.length > 0) {
+    const issue3 = await withRetries(
+      () => o.api.createIssue(alertTitle(o.suite, o.after), alertBody(o.suite, o.after, o.checked)),
+      retry
+    );
+    return { action: "opened", number: issue3.number, url: issue3.htmlUrl };
+  }
+  return {
+    action: "none",
+    reason: o.after.length === 0 ? "no change point" : "no new change point and no open alert issue"
+  };
+}
+
+// src/action/history-mode.ts
+var CHECK_DATA_BRANCH = "that the workflow may push (`permissions: contents: write`), and that actions/checkout left the `origin` remote configured (its default). The data branch's name is the history-branch input.";
+function changeRows(changes) {
+  if (changes.length === 0) return "No change point in the history.";
+  return [
+    "| workload | metric | commits | shift | median before \u2192 after |",
+    "|---|---|---|---|---|",
+    ...changes.map(
+      (c) => `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ${formatShift(c)}${c.direction ? ` (${c.direction})` : ""} | ${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)} |`
+    )
+  ].join("\n");
+}
+async function recordHistory(deps, config2, workdir, run2, setOutput2) {
+  const { core, github } = deps;
+  const history = deps.history;
+  if (!history) throw new Error("mode history is not available in this build");
+  if (!/^[0-9a-f]{40}$/i.test(github.sha)) {
+    throw new UsageError(`mode history needs the commit being pushed (GITHUB_SHA), got "${github.sha}"`);
+  }
+  const suite = await run2.prepare();
+  const outcome = await run2.bench(suite);
+  setOutput2("results-path", outcome.resultsPath);
+  setOutput2("report-path", outcome.reportPath);
+  const point = pointFromResults(outcome.results, {
+    commit: github.sha.toLowerCase(),
+    ...github.runUrl ? { runUrl: github.runUrl } : {}
+  });
+  const root = await run2.step("finding the repository", CHECK_DATA_BRANCH, () => deps.git.repoRoot(workdir));
+  const branch = config2.history.branch;
+  const appended = await run2.step(
+    `appending to the data branch ${branch}`,
+    CHECK_DATA_BRANCH,
+    () => history.appendToDataBranch({
+      repoRoot: root,
+      remote: "origin",
+      branch,
+      suite: suite.name,
+      points: [point],
+      retention: config2.history.retention,
+      message: `athena-bench: ${suite.name} at ${point.commit.slice(0, 12)}`,
+      attempts: 6,
+      sleep: (ms) => deps.sleep(ms),
+      log: (line) => core.info(line)
+    })
+  );
+  const before = detectChangePoints([appended.before], DEFAULT_DETECT_OPTIONS);
+  const after = detectChangePoints([appended.after], DEFAULT_DETECT_OPTIONS);
+  const points = appended.after.points.length;
+  core.info(
+    `${appended.added ? "Appended" : "Already in"} ${branch}/${suite.name}.json: ${points} point(s), ${after.length} change point(s).`
+  );
+  let alert = null;
+  if (!config2.githubToken) {
+    core.warning("No github-token: no alert issue (the change points are in the job summary).");
+  } else {
+    alert = await upsertAlert({
+      api: history.issues(config2.githubToken),
+      suite: suite.name,
+      before,
+      after,
+      checked: { commit: point.commit, runUrl: github.runUrl },
+      sleep: (ms) => deps.sleep(ms)
+    }).catch((error63) => {
+      core.warning(`Could not open or update the alert issue: ${errorMessage(error63)}`);
+      return null;
+    });
+    if (alert && alert.action !== "none")
+      core.info(`Alert issue #${alert.number} ${alert.action}: ${alert.url}`);
+  }
+  const summaryLine2 = `History of ${suite.name}: ${points} point(s) on ${branch}, ${after.length} change point(s)` + (alert && alert.action !== "none" ? `; alert issue #${alert.number} ${alert.action}` : "") + ".";
+  setOutput2("summary", summaryLine2);
+  await core.writeSummary(
+    `## athena-bench: history of ${suite.name}
+
+${summaryLine2}
+
+${changeRows(after)}
+
+---
+
+${outcome.reportMarkdown}
+`
+  );
+}
+
 // src/action/inputs.ts
-var MODES = ["compare", "update-baseline", "comment"];
+var MODES = ["compare", "update-baseline", "comment", "history"];
 var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
 function spec2(defaultValue, expected, schema, secret = false) {
@@ -79147,7 +79871,13 @@ var INPUT_SPECS = {
   "fail-on-inconclusive": spec2("false", "true or false", boolean4),
   "comment-on-pr": spec2("on-change", `one of ${COMMENT_POLICIES.join(", ")}`, external_exports.enum(COMMENT_POLICIES)),
   "github-token": spec2("${{ github.token }}", "a GitHub token", text, true),
-  "results-dir": spec2(".athena-bench/results", "a directory", nonEmpty)
+  "results-dir": spec2(".athena-bench/results", "a directory", nonEmpty),
+  "history-branch": spec2(
+    "athena-bench-data",
+    "a branch name such as athena-bench-data",
+    external_exports.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/).refine((b) => !b.endsWith("/") && !b.endsWith(".lock"))
+  ),
+  "history-retention": spec2("1000", "a whole number of points 1-1000000", integer2(1, 1e6))
 };
 function readActionConfig(source) {
   const raw = /* @__PURE__ */ new Map();
@@ -79201,12 +79931,13 @@ function readActionConfig(source) {
     commentOnPr: read("comment-on-pr"),
     // An unexpanded expression means the workflow ran the code outside a runner: no token.
     githubToken: githubToken.startsWith("${{") ? "" : githubToken,
-    resultsDir: read("results-dir")
+    resultsDir: read("results-dir"),
+    history: { branch: read("history-branch"), retention: read("history-retention") }
   };
 }
 
 // src/action/trustedComment.ts
-function describe4(m) {
+function describe5(m) {
   const spec3 = METRIC_DEFAULTS[m.metric];
   return m.variant === "cpu-relative-to-direct" ? { label: CPU_RELATIVE_LABEL, unit: "%", scale: spec3.scale } : { label: spec3.label, unit: spec3.unit, scale: spec3.scale };
 }
@@ -79214,7 +79945,7 @@ function summaryWorkloads(artifact) {
   return artifact.workloads.map((w) => ({
     id: w.id,
     verdict: w.verdict,
-    metrics: w.metrics.map((m) => ({ ...describe4(m), policy: "gate", verdict: m.verdict, delta: m.delta }))
+    metrics: w.metrics.map((m) => ({ ...describe5(m), policy: "gate", verdict: m.verdict, delta: m.delta }))
   }));
 }
 var codeSpan = (id) => `\`${id}\``;
@@ -79230,7 +79961,7 @@ function measure2(v, unit) {
   return text2 === "n/a" || unit === "" ? text2 : unit === "%" ? `${text2}%` : `${text2} ${unit}`;
 }
 function metricRow(w, m) {
-  const { label: label2, unit, scale } = describe4(m);
+  const { label: label2, unit, scale } = describe5(m);
   const interval = m.ciLow === null || m.ciHigh === null ? "\u2014" : `${formatDelta({ delta: m.ciLow, scale })} \u2026 ${formatDelta({ delta: m.ciHigh, scale })}`;
   const cells = [
     `${codeSpan(w.id)} (${w.threads} threads)`,
@@ -79307,8 +80038,8 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path15.resolve(deps.workspace, config2.workingDirectory);
-  const resultsDir = path15.resolve(workdir, config2.resultsDir);
+  const workdir = path17.resolve(deps.workspace, config2.workingDirectory);
+  const resultsDir = path17.resolve(workdir, config2.resultsDir);
   try {
     switch (config2.mode) {
       case "comment":
@@ -79319,6 +80050,27 @@ async function run(deps) {
         return result;
       case "compare":
         await compare(deps, config2, workdir, resultsDir, result, setOutput2, fail3);
+        return result;
+      case "history":
+        await recordHistory(
+          deps,
+          config2,
+          workdir,
+          {
+            prepare: () => prepareRun(deps, config2, workdir, resultsDir),
+            bench: (suite) => step(
+              "the benchmark",
+              CHECK_BENCH,
+              () => deps.bench.run({
+                ...benchRequestBase(config2, workdir, resultsDir, suite),
+                base: null,
+                plan: { kind: "none" }
+              })
+            ),
+            step
+          },
+          setOutput2
+        );
         return result;
     }
   } catch (error63) {
@@ -79368,7 +80120,7 @@ function benchRequestBase(config2, workdir, resultsDir, suite) {
 }
 async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const target = path15.resolve(workdir, config2.baseline ?? path15.join("baselines", `${suite.name}.json`));
+  const target = path17.resolve(workdir, config2.baseline ?? path17.join("baselines", `${suite.name}.json`));
   const outcome = await step(
     "the benchmark",
     CHECK_BENCH,
@@ -79380,7 +80132,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   );
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir3(path15.dirname(target), { recursive: true });
+  await mkdir3(path17.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -79389,7 +80141,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path15.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path17.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -79410,7 +80162,7 @@ async function planComparison(deps, config2, workdir, suite) {
     return { kind: "base-ref", ref: describeRef, commit, headArm: "proxy", baseArm: "base" };
   };
   if (config2.baseRef) return abAgainst(config2.baseRef, config2.baseRef);
-  const baselinePath = path15.resolve(workdir, config2.baseline ?? path15.join("baselines", `${suite.name}.json`));
+  const baselinePath = path17.resolve(workdir, config2.baseline ?? path17.join("baselines", `${suite.name}.json`));
   if (existsSync7(baselinePath)) {
     const baseline = await step(
       `loading the baseline ${baselinePath}`,
@@ -79457,14 +80209,14 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
     let base = null;
     if (plan.kind === "base-ref") {
       const root = await deps.git.repoRoot(workdir);
-      const dir = path15.join(await deps.tempDir(), "base");
+      const dir = path17.join(await deps.tempDir(), "base");
       await step(
         `checking out ${plan.ref} in a worktree`,
         CHECK_GIT,
         () => deps.git.addWorktree(root, plan.commit, dir)
       );
       worktree = { root, dir };
-      base = { cwd: path15.join(dir, path15.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
+      base = { cwd: path17.join(dir, path17.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step(
@@ -79478,7 +80230,7 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
       await deps.git.removeWorktree(root, dir).catch((error63) => {
         core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error63)}`);
       });
-      await rm4(path15.dirname(dir), { recursive: true, force: true });
+      await rm5(path17.dirname(dir), { recursive: true, force: true });
     }
   }
   setOutput2("results-path", outcome.resultsPath);
@@ -79492,7 +80244,7 @@ ${outcome.reportMarkdown}
     throw new StepFailure("comparing the results", new Error("the benchmark returned no verdict"), "");
   }
   result.verdict = comparison.verdict;
-  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path15.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path17.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const summaryMarkdown = [comparison.markdown.trimEnd(), context3, "---", outcome.reportMarkdown].join(
     "\n\n"
   );
@@ -79565,7 +80317,7 @@ async function commentOnPullRequest(deps, config2, pullNumber, suite, body, verd
     suite,
     body,
     policy: config2.commentOnPr,
-    changed: verdict !== "pass",
+    changed: worthAComment(verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms)
   });
@@ -79618,7 +80370,7 @@ async function postCommentFromArtifact(deps, config2, resultsDir, result, setOut
     suite: artifact.suite,
     body: renderTrustedComment(artifact, run2.htmlUrl),
     policy: config2.commentOnPr,
-    changed: artifact.verdict !== "pass",
+    changed: worthAComment(artifact.verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms)
   });
@@ -79631,6 +80383,9 @@ ${trustedSummaryLine(artifact, "markdown")}
 Comment: ${result.comment.url ?? result.comment.action}
 `
   );
+}
+function worthAComment(verdict) {
+  return verdict === "regressed" || verdict === "improved";
 }
 
 // src/engine/progress.ts
@@ -79737,9 +80492,13 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp2(path16.join(process.env.RUNNER_TEMP || os8.tmpdir(), "athena-bench-")),
+    tempDir: () => mkdtemp3(path18.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
     now: () => /* @__PURE__ */ new Date(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    history: {
+      appendToDataBranch: (options) => appendToDataBranch({ ...options, exec: realExec }),
+      issues: (token) => githubIssues(token, github.repository)
+    }
   });
 }
 main().then(

@@ -22,7 +22,7 @@ import { runBenchmark, type ArmSource } from '../src/engine/run.ts';
 import { athenaWithEnv } from '../test/helpers/engine.ts';
 import { silentProgress } from '../src/engine/progress.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
-import { metricSamples, type Results } from '../src/results/schema.ts';
+import { ResultsSchema, metricSamples, type Results } from '../src/results/schema.ts';
 import { SuiteSchema, type Suite } from '../src/suite/schema.ts';
 import { realExec } from '../src/util/exec.ts';
 import { baselineFromResults, type Baseline } from '../src/verdict/baseline.ts';
@@ -108,13 +108,19 @@ function instructionsPerQuery(results: Results, arm: string): number {
   return median(metricSamples(results.workloads[0]!, arm, 'instructions_per_query'));
 }
 
-async function calibrate(suite: Suite, mysql: LocalServer, out: string) {
-  const results = await measure(
-    suite,
-    mysql,
-    [spinningArm('proxy', 'proxy', 0), spinningArm('base', 'base', CALIBRATION_LOOPS)],
-    path.join(out, 'calibration'),
-  );
+/** The calibration run, or the one a previous run of the experiment left in DIR (resuming). */
+async function calibrate(suite: Suite, mysql: () => Promise<LocalServer>, out: string) {
+  const file = path.join(out, 'calibration', 'results.json');
+  const kept = existsSync(file) ? ResultsSchema.parse(JSON.parse(readFileSync(file, 'utf8'))) : null;
+  const results =
+    kept?.status === 'complete'
+      ? kept
+      : await measure(
+          suite,
+          await mysql(),
+          [spinningArm('proxy', 'proxy', 0), spinningArm('base', 'base', CALIBRATION_LOOPS)],
+          path.join(out, 'calibration'),
+        );
   const own = instructionsPerQuery(results, 'proxy');
   const perLoop = (instructionsPerQuery(results, 'base') - own) / CALIBRATION_LOOPS;
   log(`calibration: ${own.toFixed(0)} instructions/query, ${perLoop.toFixed(2)} per loop iteration`);
@@ -170,6 +176,47 @@ function table(trials: Trial[]): string {
   return lines.join('\n');
 }
 
+/**
+ * The same trials judged again with other instructions/query thresholds (their results.json files
+ * are kept): how the threshold trades detection of small changes against A/A passes.
+ */
+function rejudge(out: string, trials: Trial[], baseline: Baseline, thresholds: number[]): string {
+  const lines = [
+    '| instructions/query threshold | mode | injected | regressed | inconclusive | pass |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const threshold of thresholds) {
+    const verdicts = new Map<string, string[]>();
+    for (const t of trials.filter((x) => !x.error)) {
+      const file = path.join(out, `${t.mode}-${t.level}-${t.index}`, 'results.json');
+      if (!existsSync(file)) continue;
+      const results = ResultsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+      const suite = {
+        ...results.suite,
+        workloads: results.suite.workloads.map((w) => ({
+          ...w,
+          metrics: {
+            ...w.metrics,
+            instructions_per_query: { thresholdPct: threshold, policy: 'gate' as const },
+          },
+        })),
+      };
+      const judged = { ...results, suite };
+      const c = t.mode === 'ab' ? compareArms(judged, 'proxy', 'base') : compareToBaseline(baseline, judged);
+      const key = `${t.mode}\u0000${t.level}`;
+      verdicts.set(key, [...(verdicts.get(key) ?? []), c.verdict]);
+    }
+    for (const [key, list] of verdicts) {
+      const [mode, level] = key.split('\u0000');
+      const count = (v: string) => list.filter((x) => x === v).length;
+      lines.push(
+        `| ${threshold}% | ${mode} | ${level === '0' ? 'A/A' : `+${level}%`} | ${count('regressed')} | ${count('inconclusive')} | ${count('pass') + count('improved')} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: Object.fromEntries(Object.keys(Flags.shape).map((k) => [k, { type: 'string' }])),
@@ -178,7 +225,8 @@ async function main(): Promise<void> {
   const out = path.resolve(flags.out);
   mkdirSync(out, { recursive: true });
   const suite = accuracySuite(flags.events);
-  const mysql = await startLocalServer();
+  let server: LocalServer | undefined;
+  const mysql = async () => (server ??= await startLocalServer());
   try {
     const { baseline, own, perLoop } = await calibrate(suite, mysql, out);
     const file = path.join(out, 'trials.jsonl');
@@ -203,7 +251,7 @@ async function main(): Promise<void> {
       const loops = Math.round((p.level / 100) * (own / perLoop));
       let result: Trial;
       try {
-        result = await trial({ ...p, loops }, suite, mysql, baseline, out);
+        result = await trial({ ...p, loops }, suite, await mysql(), baseline, out);
       } catch (error) {
         result = {
           ...p,
@@ -222,11 +270,13 @@ async function main(): Promise<void> {
       appendFileSync(file, `${JSON.stringify(result)}\n`);
       done.push(result);
     }
-    const text = `# Work channel accuracy\n\nCalibration: ${own.toFixed(0)} instructions/query, ${perLoop.toFixed(2)} per loop iteration.\n\n${table(done)}\n`;
+    const text =
+      `# Work channel accuracy\n\nCalibration: ${own.toFixed(0)} instructions/query, ${perLoop.toFixed(2)} per loop iteration.\n\n${table(done)}\n\n` +
+      `Re-judged with other thresholds:\n\n${rejudge(out, done, baseline, [0.5, 0.75, 1])}\n`;
     writeFileSync(path.join(out, 'accuracy.md'), text);
     process.stdout.write(text);
   } finally {
-    await mysql.stop();
+    await server?.stop();
   }
 }
 
