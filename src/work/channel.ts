@@ -279,13 +279,14 @@ async function measureWindow(
     'during a work window',
   );
   const wallSec = (deps.now() - started) / 1000;
+  const profileDir = path.join(options.outDir, 'profiles');
+  const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, 'dump', pids, options.signal);
   const syscalls = treeIoSyscalls(process.pid, deps.procFs) - syscallsBefore;
   const after = input.metricsUrl ? await scrape(arm, input.metricsUrl, deps.fetcher) : undefined;
-  const files = dumped.flatMap((pid) => {
-    const file = latestDump(path.join(options.outDir, 'profiles'), pid);
-    return file ? [{ file, pid }] : [];
-  });
+  const files = await Promise.all(
+    dumped.map(async (pid) => ({ file: await newDump(profileDir, pid, previous.get(pid) ?? null), pid })),
+  );
   const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync(f.file, 'utf8')), 0);
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input) : null;
@@ -301,6 +302,30 @@ async function measureWindow(
     },
     files,
   };
+}
+
+/** How long a dump may take to appear complete after callgrind_control said it was sent. */
+const DUMP_WAIT_MS = 30_000;
+
+/**
+ * The dump this window made: newer than `previous` and complete (its summary line written). A
+ * window must never count zero instructions because a file was late.
+ */
+async function newDump(dir: string, pid: number, previous: string | null): Promise<string> {
+  const deadline = Date.now() + DUMP_WAIT_MS;
+  for (;;) {
+    const file = latestDump(dir, pid);
+    if (file !== null && file !== previous) {
+      const head = readFileSync(file, 'utf8').slice(0, 4096);
+      if (/^(summary|totals):/m.test(head)) return file;
+    }
+    if (Date.now() > deadline) {
+      throw new InfrastructureError(
+        `callgrind wrote no new profile for pid ${pid} in ${dir} within ${DUMP_WAIT_MS / 1000} s of the dump request`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function backendTraffic(

@@ -43,7 +43,7 @@ export function settleState(values: readonly number[], rule: SettleRule): Settle
   return {
     settled: Math.abs(trendPct) <= rule.tolerancePct,
     firstKept,
-    spreadPct: relativeRangePct(kept),
+    spreadPct: Number.isFinite(relativeRangePct(kept)) ? relativeRangePct(kept) : null,
     trendPct,
   };
 }
