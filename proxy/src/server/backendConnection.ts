@@ -8,7 +8,14 @@ import { CACHING_SHA2_PLUGIN, Cap, Com, ErrorCode, NATIVE_PASSWORD_PLUGIN } from
 import { PacketFramer } from '../protocol/framer.ts';
 import { buildHandshakeResponse, parseAuthSwitch, parseServerHandshake } from '../protocol/handshake.ts';
 import { cachingSha2Token, nativePasswordToken, rsaEncryptPassword } from '../protocol/auth.ts';
-import { framePacket, parseErr, ProtocolError, type ErrInfo } from '../protocol/packets.ts';
+import {
+  framePacket,
+  lenencSize,
+  parseErr,
+  ProtocolError,
+  readLenenc,
+  type ErrInfo,
+} from '../protocol/packets.ts';
 
 /** Where a backend connection goes and as whom. */
 export interface BackendTarget {
@@ -84,6 +91,75 @@ export interface BackendSink {
   onBackendDrain(): void;
 }
 
+/** COM_RESET_CONNECTION then COM_QUERY "SELECT DATABASE()", each a command of its own (sequence 0). */
+const RESET_AND_ASK_SCHEMA = Buffer.concat([
+  framePacket(Buffer.from([Com.RESET_CONNECTION]), 0),
+  framePacket(Buffer.from('\x03SELECT DATABASE()', 'latin1'), 0),
+]);
+
+/**
+ * Reads the replies to RESET_AND_ASK_SCHEMA: the reset's OK, then a one-column, one-row text result
+ * set (column count, column definition, EOF unless DEPRECATE_EOF, the row, its terminator).
+ */
+export class ResetReplyReader {
+  /** The schema the server reports, null for none. */
+  schema: string | null = null;
+  /** The server answered one of the two with an ERR: the connection must not be reused. */
+  failed = false;
+  private step: number = ResetStep.RESET_OK;
+
+  constructor(private readonly deprecateEof: boolean) {}
+
+  /** Feeds one whole packet (with header); true once the last reply is complete. */
+  onPacket(packet: Buffer): boolean {
+    if (packet.length < 5) throw new ProtocolError('backend connection closed during the reset');
+    const first = packet[4]!;
+    if (first === 0xff) {
+      // Either command failed: the connection is closed, so whatever else it sends does not matter.
+      this.failed = true;
+      return true;
+    }
+    switch (this.step) {
+      case ResetStep.RESET_OK:
+        if (first !== 0x00) throw new ProtocolError(`unexpected reply 0x${first.toString(16)} to a reset`);
+        this.step = ResetStep.COLUMN_COUNT;
+        return false;
+      case ResetStep.COLUMN_COUNT:
+        if (first !== 0x01) throw new ProtocolError('SELECT DATABASE() did not return one column');
+        this.step = ResetStep.COLUMN_DEFINITION;
+        return false;
+      case ResetStep.COLUMN_DEFINITION:
+        this.step = this.deprecateEof ? ResetStep.ROW : ResetStep.COLUMNS_EOF;
+        return false;
+      case ResetStep.COLUMNS_EOF:
+        this.step = ResetStep.ROW;
+        return false;
+      case ResetStep.ROW: // NULL (0xfb) or one length-encoded string
+        this.schema = first === 0xfb ? null : readLenencString(packet, 4);
+        this.step = ResetStep.TERMINATOR;
+        return false;
+      default: // the row terminator (EOF, or OK with header 0xfe)
+        return true;
+    }
+  }
+}
+
+/** Where ResetReplyReader is in the two replies. */
+const ResetStep = {
+  RESET_OK: 0,
+  COLUMN_COUNT: 1,
+  COLUMN_DEFINITION: 2,
+  COLUMNS_EOF: 3,
+  ROW: 4,
+  TERMINATOR: 5,
+} as const;
+
+function readLenencString(packet: Buffer, offset: number): string {
+  const size = lenencSize(packet[offset]!);
+  const length = readLenenc(packet, offset);
+  return packet.toString('utf8', offset + size, offset + size + length);
+}
+
 let nextBackendId = 1;
 
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -110,7 +186,11 @@ export class BackendConnection {
   readonly id = nextBackendId++;
   readonly createdAt: number;
   lastUsedAt: number;
-  /** The default database, null for none, undefined when a statement may have changed it. */
+  /**
+   * The default database, null for none, undefined when unknown. Set from what the server confirmed:
+   * the handshake's database, Athena's own COM_INIT_DB, the server's answer after a reset; never
+   * from a client's SQL.
+   */
   currentDb: string | null | undefined;
   /** Session state that COM_RESET_CONNECTION may not undo was touched (e.g. COM_SET_OPTION): discard. */
   discardOnRelease = false;
@@ -210,14 +290,46 @@ export class BackendConnection {
     });
   }
 
-  /** COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables, prepared statements, locks. */
+  /**
+   * COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements,
+   * locks, restores session variables), then asks the server which schema the connection is on:
+   * the reset keeps the schema, and only the server knows it for sure (a client's SQL can change it
+   * in ways a statement reader misses). Both commands go in one write: one round trip.
+   */
   async reset(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    const reader = new ResetReplyReader((this.capabilities & Cap.DEPRECATE_EOF) !== 0);
+    this.currentDb = undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.internalReply = null;
+        this.destroy();
+        reject(new Error(`backend did not answer the reset within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.internalReply = (packet) => {
+        let finished: boolean;
+        try {
+          finished = reader.onPacket(packet);
+        } catch (error) {
+          finished = true;
+          this.destroy();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        if (!finished) return;
+        clearTimeout(timer);
+        this.internalReply = null;
+        resolve();
+      };
+      this.socket.write(RESET_AND_ASK_SCHEMA);
+    });
     try {
-      const err = await this.simpleCommand(Buffer.from([Com.RESET_CONNECTION]), timeoutMs);
-      return err === null;
+      await done;
     } catch {
       return false;
     }
+    if (reader.failed) return false;
+    this.currentDb = reader.schema;
+    return true;
   }
 
   /** COM_INIT_DB; throws BackendError when the server refuses (e.g. 1049 unknown database). */

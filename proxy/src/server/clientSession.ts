@@ -653,13 +653,13 @@ export class ClientSession implements BackendSink {
     if (this.queue.length > 0 || this.ctx.draining || this.readingPaused) this.runQueue();
   }
 
-  /** A COM_QUERY may have changed the default database (USE, multi-statements): Athena no longer knows it. */
+  /**
+   * A COM_QUERY Athena cannot type may have been DROP DATABASE: names must be checked again at the
+   * next handshakes. (The connection's schema is not inferred from SQL at all: the pool asks the
+   * server when the session ends.)
+   */
   private trackQueryEffects(): void {
-    if (this.currentType === 'other' || this.scanner.results > 1) {
-      this.backend!.currentDb = undefined;
-      // It may have been DROP DATABASE: names must be checked again at the next handshakes.
-      this.pool!.knownDatabases.clear();
-    }
+    if (this.currentType === 'other' || this.scanner.results > 1) this.pool!.knownDatabases.clear();
   }
 
   private afterOtherCommand(command: number, failed: boolean): void {
@@ -670,10 +670,7 @@ export class ClientSession implements BackendSink {
           this.statementTypes.set(this.scanner.statementId, this.preparingType);
         break;
       case Com.INIT_DB:
-        if (!failed) {
-          backend.currentDb = this.selectingDb;
-          this.database = this.selectingDb;
-        }
+        if (!failed) this.database = this.selectingDb;
         break;
       case Com.DROP_DB:
         this.pool!.knownDatabases.clear();
