@@ -73,6 +73,11 @@ test('defaults fill every optional key', () => {
       handshake_timeout_ms: 10000,
       shutdown_grace_ms: 10000,
       backend_connect_timeout_ms: 5000,
+      max_allowed_packet: 67108864,
+      max_handshake_packet: 8192,
+      max_handshakes_per_ip: 256,
+      max_login_failures_per_ip: 10,
+      login_failure_window_secs: 60,
     },
     shards: [{ name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw' }],
     users: [{ name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 }],
@@ -144,6 +149,22 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError(`[server]\nlisten_addr = ""\n${minimal}`, 'server.listen_addr', /non-empty/);
   expectConfigError(`[server]\nmax_connections = 0\n${minimal}`, 'server.max_connections');
   expectConfigError(`[server]\nhandshake_timeout_ms = 1.5\n${minimal}`, 'server.handshake_timeout_ms', /int/);
+  expectConfigError(`[server]\nmax_allowed_packet = 100\n${minimal}`, 'server.max_allowed_packet', /1024/);
+  expectConfigError(
+    `[server]\nmax_handshake_packet = 2097152\n${minimal}`,
+    'server.max_handshake_packet',
+    /1048576/,
+  );
+  expectConfigError(`[server]\nmax_handshakes_per_ip = -1\n${minimal}`, 'server.max_handshakes_per_ip');
+  expectConfigError(
+    `[server]\nmax_login_failures_per_ip = 2.5\n${minimal}`,
+    'server.max_login_failures_per_ip',
+    /int/,
+  );
+  expectConfigError(
+    `[server]\nlogin_failure_window_secs = 0\n${minimal}`,
+    'server.login_failure_window_secs',
+  );
   expectConfigError(minimal.replace('user = "root"', 'user = "root"\nport = 0'), 'backend.port');
   expectConfigError(minimal.replace('user = "root"', 'user = ""'), 'backend.user');
   expectConfigError(`${minimal}max_qps = -1\n`, 'users[0].max_qps');

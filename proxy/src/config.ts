@@ -36,6 +36,15 @@ export interface AthenaConfig {
     handshake_timeout_ms: number;
     shutdown_grace_ms: number;
     backend_connect_timeout_ms: number;
+    /** Largest command a client may send, in bytes (summed over continuation packets); ERR 1153 past it. */
+    max_allowed_packet: number;
+    /** Largest packet a client may send before it has logged in, in bytes. */
+    max_handshake_packet: number;
+    /** Connections from one address that have not finished logging in; 0 = no limit. */
+    max_handshakes_per_ip: number;
+    /** Failed logins from one address within login_failure_window_secs before it is refused; 0 = off. */
+    max_login_failures_per_ip: number;
+    login_failure_window_secs: number;
   };
   shards: ShardConfig[];
   users: UserConfig[];
@@ -67,6 +76,11 @@ export const CONFIG_DEFAULTS = {
     handshake_timeout_ms: 10_000,
     shutdown_grace_ms: 10_000,
     backend_connect_timeout_ms: 5_000,
+    max_allowed_packet: 64 * 1024 * 1024,
+    max_handshake_packet: 8 * 1024,
+    max_handshakes_per_ip: 256,
+    max_login_failures_per_ip: 10,
+    login_failure_window_secs: 60,
   },
   backend: { host: '127.0.0.1', port: 3306 },
   user: { max_qps: 0, burst: 0, max_connections: 0 },
@@ -94,6 +108,23 @@ const ServerSchema = z.strictObject({
   handshake_timeout_ms: Millis.default(CONFIG_DEFAULTS.server.handshake_timeout_ms),
   shutdown_grace_ms: NonNegInt.max(3_600_000).default(CONFIG_DEFAULTS.server.shutdown_grace_ms),
   backend_connect_timeout_ms: Millis.default(CONFIG_DEFAULTS.server.backend_connect_timeout_ms),
+  max_allowed_packet: z
+    .number()
+    .int()
+    .min(1024, 'expected at least 1024 bytes')
+    .max(1024 ** 3, 'expected at most 1073741824 bytes (1 GiB, as MySQL)')
+    .default(CONFIG_DEFAULTS.server.max_allowed_packet),
+  max_handshake_packet: z
+    .number()
+    .int()
+    .min(512, 'expected at least 512 bytes (a handshake response with connection attributes)')
+    .max(1024 * 1024, 'expected at most 1048576 bytes')
+    .default(CONFIG_DEFAULTS.server.max_handshake_packet),
+  max_handshakes_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes_per_ip),
+  max_login_failures_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_login_failures_per_ip),
+  login_failure_window_secs: PositiveInt.max(86_400).default(
+    CONFIG_DEFAULTS.server.login_failure_window_secs,
+  ),
 });
 
 const backendFields = {

@@ -45,6 +45,11 @@ export interface ProxyOptions {
     handshake_timeout_ms: number;
     shutdown_grace_ms: number;
     backend_connect_timeout_ms: number;
+    max_allowed_packet: number;
+    max_handshake_packet: number;
+    max_handshakes_per_ip: number;
+    max_login_failures_per_ip: number;
+    login_failure_window_secs: number;
   }>;
   pool?: Partial<{ max_idle: number; max_age_secs: number; max_idle_time_secs: number; max_open: number }>;
   circuit?: Partial<{ max_concurrent_per_user_shard: number; queue_size: number; queue_timeout_ms: number }>;

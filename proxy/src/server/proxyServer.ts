@@ -3,7 +3,9 @@
 import net from 'node:net';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
-import type { AthenaMetrics } from '../metrics/metrics.ts';
+import { systemClock } from '../limits/clock.ts';
+import { PreAuthGuard } from '../limits/preAuthGuard.ts';
+import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
 import { errPacket } from '../protocol/packets.ts';
 import { makeProfile } from './backendConnection.ts';
@@ -29,6 +31,7 @@ export class ProxyServer implements ProxyContext {
   readonly pools = new Map<string, ShardPool>();
   readonly users = new Map<string, UserConfig>();
   readonly userSessions = new Map<string, number>();
+  readonly preAuth: PreAuthGuard;
   readonly burnMicros: number;
   draining = false;
   private readonly sessions = new Set<ClientSession>();
@@ -36,6 +39,8 @@ export class ProxyServer implements ProxyContext {
   private readonly logFn: (message: string) => void;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   private listening = false;
+  /** Refusals are logged at most once a second per reason (a flood must not flood the log). */
+  private readonly refusalLog = new Map<RefusalReason, { lastAt: number; suppressed: number }>();
 
   constructor(options: ProxyServerOptions) {
     this.config = options.config;
@@ -45,6 +50,14 @@ export class ProxyServer implements ProxyContext {
     this.logFn = options.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} athena: ${m}\n`));
     for (const user of this.config.users) this.users.set(user.name, user);
     const { pool, circuit, server } = this.config;
+    this.preAuth = new PreAuthGuard(
+      {
+        maxHandshakesPerIp: server.max_handshakes_per_ip,
+        maxLoginFailuresPerIp: server.max_login_failures_per_ip,
+        windowMs: server.login_failure_window_secs * 1000,
+      },
+      systemClock,
+    );
     for (const shard of this.config.shards) {
       this.pools.set(
         shard.name,
@@ -105,20 +118,59 @@ export class ProxyServer implements ProxyContext {
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.config.server.max_connections) {
-      socket.on('error', () => undefined);
-      socket.end(
-        errPacket(
-          0,
-          ErrorCode.CON_COUNT_ERROR.errno,
-          ErrorCode.CON_COUNT_ERROR.sqlState,
-          'Too many connections',
-        ),
+    const { server } = this.config;
+    const address = socket.remoteAddress ?? '?';
+    if (this.sessions.size >= server.max_connections) {
+      this.refuseConnection(socket, 'max_connections', ErrorCode.CON_COUNT_ERROR, 'Too many connections');
+      return;
+    }
+    const refusal = this.preAuth.admit(address);
+    if (refusal === 'handshakes_per_ip') {
+      this.refuseConnection(
+        socket,
+        refusal,
+        ErrorCode.CON_COUNT_ERROR,
+        `Too many connections from ${address} still logging in (server.max_handshakes_per_ip = ${server.max_handshakes_per_ip})`,
+      );
+      return;
+    }
+    if (refusal === 'login_throttled') {
+      this.refuseConnection(
+        socket,
+        refusal,
+        ErrorCode.HOST_BLOCKED,
+        `Host '${address}' is blocked after ${server.max_login_failures_per_ip} failed logins; retry in ${this.preAuth.retryAfterSeconds(address)} s (server.max_login_failures_per_ip)`,
       );
       return;
     }
     this.sessions.add(new ClientSession(socket, this));
   };
+
+  /** Answers a connection with an ERR instead of a handshake, counts and (rate-limited) logs it. */
+  private refuseConnection(
+    socket: net.Socket,
+    reason: RefusalReason,
+    code: { errno: number; sqlState: string },
+    message: string,
+  ): void {
+    socket.on('error', () => undefined);
+    socket.end(errPacket(0, code.errno, code.sqlState, message));
+    this.metrics.connectionRefused(reason);
+    const now = Date.now();
+    const entry = this.refusalLog.get(reason) ?? { lastAt: 0, suppressed: 0 };
+    if (now - entry.lastAt < 1000) {
+      entry.suppressed++;
+    } else {
+      const more =
+        entry.suppressed > 0
+          ? ` (and ${entry.suppressed} more refused for this reason since the last line)`
+          : '';
+      this.log(`refused a connection from ${socket.remoteAddress ?? '?'}: ${message}${more}`);
+      entry.lastAt = now;
+      entry.suppressed = 0;
+    }
+    this.refusalLog.set(reason, entry);
+  }
 
   /** Starts listening; probes each shard once so the handshake can announce the real server version. */
   async start(): Promise<{ host: string; port: number }> {
