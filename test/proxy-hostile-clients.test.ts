@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { metricValue } from './helpers/metrics.ts';
-import { spawnProxy, type RunningProxy } from './helpers/proxy.ts';
+import { backendOf, spawnProxy, type RunningProxy } from './helpers/proxy.ts';
 import { RawClient, handshakeResponse, nativeToken, parseErrPacket } from './helpers/wire.ts';
 
 const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
@@ -26,7 +26,7 @@ let proxy: RunningProxy;
 before(async () => {
   server = await startLocalServer();
   proxy = await spawnProxy({
-    backend: { host: server.host, port: server.port, user: server.user, password: server.password },
+    backend: backendOf(server),
     users: [app],
     server: {
       max_connections: MAX_CONNECTIONS,

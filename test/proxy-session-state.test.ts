@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { metricValue } from './helpers/metrics.ts';
-import { spawnProxy, type RunningProxy } from './helpers/proxy.ts';
+import { backendOf, spawnProxy, type RunningProxy } from './helpers/proxy.ts';
 
 const userA = { name: 'user_a', password: `a-${randomBytes(8).toString('hex')}` };
 const userB = { name: 'user_b', password: `b-${randomBytes(8).toString('hex')}` };
@@ -19,7 +19,7 @@ let proxy: RunningProxy;
 before(async () => {
   server = await startLocalServer();
   proxy = await spawnProxy({
-    backend: { host: server.host, port: server.port, user: server.user, password: server.password },
+    backend: backendOf(server),
     users: [userA, userB],
   });
 });

@@ -921,6 +921,28 @@ function normalizeHandshakeResponse(payload: Buffer): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Running one case
 
+type ReceivedPacket = { seq: number; payload: Buffer; end: number };
+
+/** Answers the greeting with the recorded handshake response as the fuzz user; returns the reply. */
+async function loginAsFuzzUser(
+  env: Environment,
+  rec: Recording,
+  conn: RawConnection,
+  greeting: ReceivedPacket,
+  options: FuzzOptions,
+): Promise<ReceivedPacket | null> {
+  const { name, password } = env.users.fuzz;
+  const response = handshakeResponse(
+    rec.handshakeResponse.payload,
+    name,
+    password,
+    'fuzz',
+    greetingScramble(greeting.payload),
+  );
+  await conn.write(frame({ seq: 1, payload: response }), 1);
+  return conn.packetAt(greeting.end, options.reactTimeoutMs);
+}
+
 interface CaseOutcome {
   packets: number;
   bytes: number;
@@ -969,17 +991,8 @@ async function runCase(
     }
     let afterAuth = greeting.end;
     if (c.kind === 'post-auth-commands' || c.kind === 'post-auth-quit-garbage') {
-      const { name, password } = env.users.fuzz;
-      const response = handshakeResponse(
-        rec.handshakeResponse.payload,
-        name,
-        password,
-        'fuzz',
-        greetingScramble(greeting.payload),
-      );
       const authStart = Date.now();
-      await conn.write(frame({ seq: 1, payload: response }), 1);
-      const reply = await conn.packetAt(greeting.end, options.reactTimeoutMs);
+      const reply = await loginAsFuzzUser(env, rec, conn, greeting, options);
       outcome.authMs = Date.now() - authStart;
       if (reply === null || reply.payload[0] !== 0x00) {
         outcome.authFailed = true;
@@ -1024,6 +1037,18 @@ async function runCase(
 // ---------------------------------------------------------------------------------------------
 // The well-behaved client
 
+/** A mysql2 connection through the proxy as the well-behaved user, on its own shard. */
+function connectGood(env: Environment, connectTimeout = 10_000): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: '127.0.0.1',
+    port: env.proxyPort,
+    user: env.users.good.name,
+    password: env.users.good.password,
+    database: 'good',
+    connectTimeout,
+  });
+}
+
 interface GoodClient {
   stop(): Promise<GoodClientResult>;
 }
@@ -1035,13 +1060,7 @@ interface GoodClientResult {
 }
 
 async function startGoodClient(env: Environment): Promise<GoodClient> {
-  const conn = await mysql.createConnection({
-    host: '127.0.0.1',
-    port: env.proxyPort,
-    user: env.users.good.name,
-    password: env.users.good.password,
-    database: 'good',
-  });
+  const conn = await connectGood(env);
   const result: GoodClientResult = { queries: 0, errors: 0, firstError: null, inserted: 0 };
   let running = true;
   const fail = (message: string): void => {
@@ -1122,16 +1141,7 @@ async function oversizedStream(
   try {
     const greeting = await conn.packetAt(0, options.reactTimeoutMs);
     if (greeting === null) return { refused: false, bytesTaken: 0 };
-    const { name, password } = env.users.fuzz;
-    const response = handshakeResponse(
-      rec.handshakeResponse.payload,
-      name,
-      password,
-      'fuzz',
-      greetingScramble(greeting.payload),
-    );
-    await conn.write(frame({ seq: 1, payload: response }), 1);
-    const ok = await conn.packetAt(greeting.end, options.reactTimeoutMs);
+    const ok = await loginAsFuzzUser(env, rec, conn, greeting, options);
     if (ok === null || ok.payload[0] !== 0x00) return { refused: false, bytesTaken: 0 };
     const piece = new Random(seed).bytes(256 * 1024);
     piece[0] = 0x03; // COM_QUERY, in case the first piece is the command byte
@@ -1185,14 +1195,10 @@ async function oversizedAttack(
   return result;
 }
 
-/** Opens floodSockets from FLOOD_ADDRESS, holds them, and logs in from 127.0.0.1 meanwhile. */
-async function preAuthFlood(
-  env: Environment,
-  options: FuzzOptions,
-  rss: RssSampler,
-): Promise<FuzzReport['flood']> {
-  const result: FuzzReport['flood'] = {
-    sockets: options.floodSockets,
+/** A flood report before anything happened. */
+function noFlood(sockets: number): FuzzReport['flood'] {
+  return {
+    sockets,
     greeted: 0,
     refused: 0,
     legitServed: false,
@@ -1200,6 +1206,15 @@ async function preAuthFlood(
     legitError: null,
     rssPeakBytes: 0,
   };
+}
+
+/** Opens floodSockets from FLOOD_ADDRESS, holds them, and logs in from 127.0.0.1 meanwhile. */
+async function preAuthFlood(
+  env: Environment,
+  options: FuzzOptions,
+  rss: RssSampler,
+): Promise<FuzzReport['flood']> {
+  const result = noFlood(options.floodSockets);
   const run = async (): Promise<void> => {
     const opened = await Promise.allSettled(
       Array.from({ length: options.floodSockets }, () =>
@@ -1215,14 +1230,7 @@ async function preAuthFlood(
       }
       const started = Date.now();
       try {
-        const conn = await mysql.createConnection({
-          host: '127.0.0.1',
-          port: env.proxyPort,
-          user: env.users.good.name,
-          password: env.users.good.password,
-          database: 'good',
-          connectTimeout: options.reactTimeoutMs,
-        });
+        const conn = await connectGood(env, options.reactTimeoutMs);
         await conn.query('SELECT 1');
         await conn.end();
         result.legitServed = true;
@@ -1316,15 +1324,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       slowestAuthMs: 0,
       rssAfterBytes: 0,
       oversized: { streams: 0, refused: 0, maxBytesTaken: 0, rssBeforeBytes: 0, rssPeakBytes: 0 },
-      flood: {
-        sockets: 0,
-        greeted: 0,
-        refused: 0,
-        legitServed: false,
-        legitMs: 0,
-        legitError: null,
-        rssPeakBytes: 0,
-      },
+      flood: noFlood(0),
       connectionsActiveAfter: NaN,
       poolActiveAfter: NaN,
       goodClient: { queries: 0, errors: 0, firstError: null, rowsExpected: 0, rowsFound: 0 },
@@ -1403,13 +1403,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       // buffers), and the allocator need not give that back to the system at once.
       if (fullRun) report.oversized = await oversizedAttack(env, rec, options, rss);
       try {
-        const check = await mysql.createConnection({
-          host: '127.0.0.1',
-          port: env.proxyPort,
-          user: env.users.good.name,
-          password: env.users.good.password,
-          database: 'good',
-        });
+        const check = await connectGood(env);
         const [rows] = await check.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM t');
         report.goodClient.rowsFound = Number(rows[0]?.n);
         await check.end();

@@ -29,6 +29,16 @@ export interface BackendSpec {
   database?: string;
 }
 
+/** The backend a proxy under test uses: the throwaway server's own root account. */
+export function backendOf(server: {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}): BackendSpec {
+  return { host: server.host, port: server.port, user: server.user, password: server.password };
+}
+
 export interface ProxyUser {
   name: string;
   password: string;
