@@ -78,6 +78,7 @@ test('defaults fill every optional key', () => {
       max_handshakes_per_ip: 256,
       max_login_failures_per_ip: 10,
       login_failure_window_secs: 60,
+      require_secure_transport: false,
     },
     shards: [{ name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw' }],
     users: [{ name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 }],
@@ -164,6 +165,26 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError(
     `[server]\nlogin_failure_window_secs = 0\n${minimal}`,
     'server.login_failure_window_secs',
+  );
+  expectConfigError(
+    `[server]\ntls_cert_file = "c.pem"\n${minimal}`,
+    'server.tls_key_file',
+    /certificate and its key/,
+  );
+  expectConfigError(
+    `[server]\ntls_key_file = "k.pem"\n${minimal}`,
+    'server.tls_cert_file',
+    /certificate and its key/,
+  );
+  expectConfigError(
+    `[server]\nrequire_secure_transport = true\n${minimal}`,
+    'server.require_secure_transport',
+    /tls_cert_file/,
+  );
+  expectConfigError(
+    `[server]\nrequire_secure_transport = 1\n${minimal}`,
+    'server.require_secure_transport',
+    /boolean/,
   );
   expectConfigError(minimal.replace('user = "root"', 'user = "root"\nport = 0'), 'backend.port');
   expectConfigError(minimal.replace('user = "root"', 'user = ""'), 'backend.user');

@@ -45,6 +45,11 @@ export interface AthenaConfig {
     /** Failed logins from one address within login_failure_window_secs before it is refused; 0 = off. */
     max_login_failures_per_ip: number;
     login_failure_window_secs: number;
+    /** PEM files for TLS with clients; both or neither (then TLS is not offered). */
+    tls_cert_file?: string;
+    tls_key_file?: string;
+    /** Refuse clients that do not switch to TLS. */
+    require_secure_transport: boolean;
   };
   shards: ShardConfig[];
   users: UserConfig[];
@@ -81,6 +86,7 @@ export const CONFIG_DEFAULTS = {
     max_handshakes_per_ip: 256,
     max_login_failures_per_ip: 10,
     login_failure_window_secs: 60,
+    require_secure_transport: false,
   },
   backend: { host: '127.0.0.1', port: 3306 },
   user: { max_qps: 0, burst: 0, max_connections: 0 },
@@ -125,6 +131,9 @@ const ServerSchema = z.strictObject({
   login_failure_window_secs: PositiveInt.max(86_400).default(
     CONFIG_DEFAULTS.server.login_failure_window_secs,
   ),
+  tls_cert_file: z.string().min(1, 'expected the path of a PEM certificate (chain)').optional(),
+  tls_key_file: z.string().min(1, 'expected the path of a PEM private key').optional(),
+  require_secure_transport: z.boolean().default(CONFIG_DEFAULTS.server.require_secure_transport),
 });
 
 const backendFields = {
@@ -366,6 +375,19 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
     );
   }
   const { server } = file;
+  if ((server.tls_cert_file === undefined) !== (server.tls_key_file === undefined)) {
+    const missing = server.tls_cert_file === undefined ? 'tls_cert_file' : 'tls_key_file';
+    throw new ConfigError(
+      `server.${missing}`,
+      'required with the other one: TLS needs a certificate and its key',
+    );
+  }
+  if (server.require_secure_transport && server.tls_cert_file === undefined) {
+    throw new ConfigError(
+      'server.require_secure_transport',
+      'needs server.tls_cert_file and server.tls_key_file',
+    );
+  }
   if (server.metrics_port !== 0 && server.metrics_port === server.listen_port && server.listen_port !== 0) {
     throw new ConfigError(
       'server.metrics_port',

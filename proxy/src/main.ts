@@ -83,7 +83,14 @@ async function main(argv: string[]): Promise<number> {
   const metrics = new AthenaMetrics();
   const admission = new Admission(config, metrics);
   const burnMicros = burnMicrosFromEnv(process.env);
-  const proxy = new ProxyServer({ config, metrics, admission, burnMicros, log });
+  let proxy: ProxyServer;
+  try {
+    proxy = new ProxyServer({ config, metrics, admission, burnMicros, log });
+  } catch (error) {
+    // An unreadable or unusable TLS certificate or key: a configuration problem.
+    log((error as Error).message);
+    return 2;
+  }
   let address;
   try {
     address = await proxy.start();

@@ -60,6 +60,9 @@ export interface ProxyOptions {
     max_handshakes_per_ip: number;
     max_login_failures_per_ip: number;
     login_failure_window_secs: number;
+    tls_cert_file: string;
+    tls_key_file: string;
+    require_secure_transport: boolean;
   }>;
   pool?: Partial<{ max_idle: number; max_age_secs: number; max_idle_time_secs: number; max_open: number }>;
   circuit?: Partial<{ max_concurrent_per_user_shard: number; queue_size: number; queue_timeout_ms: number }>;
@@ -139,7 +142,7 @@ function tomlString(value: string): string {
   return JSON.stringify(value);
 }
 
-function tomlTable(name: string, values: Record<string, string | number | undefined>): string {
+function tomlTable(name: string, values: Record<string, string | number | boolean | undefined>): string {
   const lines = [`[${name}]`];
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue;

@@ -95,6 +95,7 @@ export const ErrorCode = {
   CONN_HOST_ERROR: { errno: 2003, sqlState: 'HY000' }, // Can't connect to MySQL server
   SERVER_LOST: { errno: 2013, sqlState: 'HY000' },
   SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01' },
+  SECURE_TRANSPORT_REQUIRED: { errno: 3159, sqlState: 'HY000' },
 } as const;
 
 export const NATIVE_PASSWORD_PLUGIN = 'mysql_native_password';

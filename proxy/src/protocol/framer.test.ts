@@ -102,3 +102,23 @@ test('a header over maxPayload stops the framer, at every split of the stream', 
     assert.deepEqual(seen, [[301, 9]], `split at ${cut}`);
   }
 });
+
+test('detach() inside the handler hands over the rest of the chunk, at every split', () => {
+  const request = packet(1, Buffer.alloc(32, 0x11));
+  const after = Buffer.from('\x16\x03\x01 not packets any more');
+  const all = Buffer.concat([request, after]);
+  for (let cut = 1; cut <= all.length; cut++) {
+    const seen: Buffer[] = [];
+    const rests: Buffer[] = [];
+    const framer = new PacketFramer((p) => {
+      seen.push(Buffer.from(p));
+      framer.detach((rest) => rests.push(Buffer.from(rest)));
+    });
+    framer.push(all.subarray(0, cut));
+    // Once detached the framer ignores what comes next (the session reads it through TLS instead).
+    framer.push(all.subarray(cut));
+    assert.deepEqual(seen, [request], `split at ${cut}`);
+    const expected = cut < request.length ? after : after.subarray(0, cut - request.length);
+    assert.deepEqual(rests, [expected], `split at ${cut}`);
+  }
+});

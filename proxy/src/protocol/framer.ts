@@ -22,6 +22,8 @@ export class PacketFramer {
   private readonly header = Buffer.alloc(4);
   private headerFilled = 0;
   private stopped = false;
+  /** Set by detach(): receives the bytes of the chunk that followed the packet being handled. */
+  private onDetached: ((rest: Buffer) => void) | null = null;
 
   constructor(
     private readonly onPacket: PacketHandler,
@@ -60,13 +62,32 @@ export class PacketFramer {
         return;
       }
       this.onPacket(chunk.subarray(offset, packetEnd));
-      if (this.stopped) return;
+      if (this.stopped) {
+        this.handOver(chunk.subarray(packetEnd));
+        return;
+      }
       offset = packetEnd;
     }
     if (offset < end) {
       chunk.copy(this.header, 0, offset, end);
       this.headerFilled = end - offset;
     }
+  }
+
+  /**
+   * Called from onPacket: the stream's next bytes are not packets (a TLS handshake follows an
+   * SSLRequest). The framer stops and, once onPacket has returned, hands what followed the packet
+   * in the same chunk to `onRest` (maybe nothing).
+   */
+  detach(onRest: (rest: Buffer) => void): void {
+    this.stopped = true;
+    this.onDetached = onRest;
+  }
+
+  private handOver(rest: Buffer): void {
+    const onRest = this.onDetached;
+    this.onDetached = null;
+    onRest?.(rest);
   }
 
   private stop(declaredPayload: number, sequenceId: number): void {
@@ -110,7 +131,9 @@ export class PacketFramer {
     this.partial = null;
     this.partialFilled = 0;
     this.onPacket(partial);
-    return this.stopped ? -1 : offset;
+    if (!this.stopped) return offset;
+    this.handOver(chunk.subarray(offset));
+    return -1;
   }
 
   /** Grows the partial buffer (doubling, capped at the packet's size) to hold `needed` bytes. */

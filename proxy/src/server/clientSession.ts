@@ -9,6 +9,7 @@
 // to the backend unchanged; then write each backend chunk to the client as it arrives while the
 // ResponseScanner finds where the response ends. No per-command closures or copies.
 import type net from 'node:net';
+import tls from 'node:tls';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import type { PreAuthGuard } from '../limits/preAuthGuard.ts';
@@ -80,6 +81,8 @@ export interface ProxyContext {
   readonly userSessions: Map<string, number>;
   /** Per-address handshake slots (taken before the session starts) and failed-login throttling. */
   readonly preAuth: PreAuthGuard;
+  /** Certificate and key for client connections that ask for TLS (null: TLS not offered). */
+  readonly tlsContext: tls.SecureContext | null;
   /** Version string and capabilities to announce (learned from the backend when known). */
   serverVersion(): string;
   serverCapabilities(): number;
@@ -144,6 +147,11 @@ const COMMAND_NAMES = new Map<number, string>(
   Object.entries(Com).map(([name, byte]) => [byte, `COM_${name}`]),
 );
 
+/** An SSLRequest: the first 32 bytes of a HandshakeResponse with CLIENT_SSL set, and nothing more. */
+function isSslRequest(packet: Buffer): boolean {
+  return packet.length === 4 + 32 && (packet.readUInt32LE(4) & Cap.SSL) !== 0;
+}
+
 function burn(micros: number): void {
   const until = performance.now() + micros / 1000;
   while (performance.now() < until) {
@@ -157,7 +165,7 @@ export class ClientSession implements BackendSink {
   readonly connectionId = nextConnectionId++;
   private phase = PHASE_HANDSHAKE;
   private readonly scramble = newScramble();
-  private readonly framer: PacketFramer;
+  private framer: PacketFramer;
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   /** Sequence number of Athena's next packet while the client's part of the handshake is pending. */
   private handshakeSeq = 2;
@@ -201,22 +209,22 @@ export class ClientSession implements BackendSink {
   private counted = false;
   /** The client's address, kept: the socket forgets it once closed. */
   private readonly address: string;
+  private readonly port: number;
   /** Not logged in yet: holds one of its address's handshake slots. */
   private handshaking = true;
+  /** The client connection runs over TLS. */
+  private secure = false;
 
   constructor(
-    private readonly socket: net.Socket,
+    private socket: net.Socket,
     private readonly ctx: ProxyContext,
   ) {
     this.address = socket.remoteAddress ?? '?';
-    this.framer = new PacketFramer(this.onClientPacket, this.onClientPacketTooLarge);
-    this.framer.maxPayload = ctx.config.server.max_handshake_packet;
+    this.port = socket.remotePort ?? 0;
+    this.framer = this.newFramer();
     ctx.metrics.unauthenticatedChanged(1);
     socket.setNoDelay(true);
-    socket.on('data', this.onClientData);
-    socket.on('drain', this.onClientDrain);
-    socket.on('close', this.onClientClose);
-    socket.on('error', () => undefined); // 'close' follows
+    this.listen(socket);
     ctx.metrics.connectionOpened();
     this.sendHandshake();
   }
@@ -266,7 +274,45 @@ export class ClientSession implements BackendSink {
   }
 
   private describe(): string {
-    return `${this.address}:${this.socket.remotePort ?? '?'} (#${this.connectionId})`;
+    return `${this.address}:${this.port} (#${this.connectionId})`;
+  }
+
+  private newFramer(): PacketFramer {
+    const framer = new PacketFramer(this.onClientPacket, this.onClientPacketTooLarge);
+    framer.maxPayload = this.ctx.config.server.max_handshake_packet;
+    return framer;
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', this.onClientData);
+    socket.on('drain', this.onClientDrain);
+    socket.on('close', this.onClientClose);
+    socket.on('error', () => undefined); // 'close' follows
+  }
+
+  /**
+   * The client sent an SSLRequest: the TLS handshake follows on the same socket (maybe already in
+   * the chunk that carried the request), then the HandshakeResponse over TLS.
+   */
+  private startTls(context: tls.SecureContext, seq: number): void {
+    this.framer.detach((rest) => this.switchToTls(context, rest));
+    this.handshakeSeq = seq + 2;
+  }
+
+  private switchToTls(context: tls.SecureContext, rest: Buffer): void {
+    const raw = this.socket;
+    raw.off('data', this.onClientData);
+    raw.off('drain', this.onClientDrain);
+    raw.off('close', this.onClientClose);
+    // The TLS socket takes over the socket's handle; bytes already read (the start of the TLS
+    // handshake, sent right behind the SSLRequest) are put back for it to read first.
+    raw.pause();
+    if (rest.length > 0) raw.unshift(rest);
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+    this.socket = secure;
+    this.secure = true;
+    this.framer = this.newFramer();
+    this.listen(secure);
   }
 
   /** Logged in, or gone: the address's handshake slot is free. */
@@ -313,6 +359,22 @@ export class ClientSession implements BackendSink {
 
   private onHandshakeResponse(packet: Buffer): void {
     const seq = packet[3]!;
+    const context = this.ctx.tlsContext;
+    if (isSslRequest(packet) && context !== null && !this.secure) {
+      this.startTls(context, seq);
+      return;
+    }
+    if (!this.secure && this.ctx.config.server.require_secure_transport) {
+      this.ctx.log(
+        `client ${this.describe()} refused: it did not ask for TLS (server.require_secure_transport)`,
+      );
+      this.refuse(
+        seq + 1,
+        ErrorCode.SECURE_TRANSPORT_REQUIRED,
+        'Connections using insecure transport are prohibited (server.require_secure_transport = true)',
+      );
+      return;
+    }
     let response;
     try {
       response = parseHandshakeResponse(packet.subarray(4));
@@ -348,7 +410,7 @@ export class ClientSession implements BackendSink {
       this.refuse(
         seq,
         ErrorCode.ACCESS_DENIED,
-        `Access denied for user '${userName}'@'${this.socket.remoteAddress ?? 'localhost'}' (using password: ${token.length > 0 ? 'YES' : 'NO'})`,
+        `Access denied for user '${userName}'@'${this.address}' (using password: ${token.length > 0 ? 'YES' : 'NO'})`,
       );
       return;
     }

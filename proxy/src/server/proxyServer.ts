@@ -1,6 +1,8 @@
 // The listener: accepts clients (up to server.max_connections), owns the per-shard pools, and shuts
 // down gracefully (stop accepting, let in-flight commands finish within a grace period, close pools).
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import { systemClock } from '../limits/clock.ts';
@@ -24,6 +26,31 @@ export interface ProxyServerOptions {
   log?: (message: string) => void;
 }
 
+/** The TLS context for client connections, or null when server.tls_cert_file is not set. */
+function loadTlsContext(certFile: string | undefined, keyFile: string | undefined): tls.SecureContext | null {
+  if (certFile === undefined || keyFile === undefined) return null;
+  const read = (file: string, key: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(
+        `${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+        { cause: error },
+      );
+    }
+  };
+  const cert = read(certFile, 'server.tls_cert_file');
+  const key = read(keyFile, 'server.tls_key_file');
+  try {
+    return tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+  } catch (error) {
+    throw new Error(
+      `server.tls_cert_file / server.tls_key_file: not a usable certificate and key (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+}
+
 export class ProxyServer implements ProxyContext {
   readonly config: AthenaConfig;
   readonly metrics: AthenaMetrics;
@@ -32,6 +59,7 @@ export class ProxyServer implements ProxyContext {
   readonly users = new Map<string, UserConfig>();
   readonly userSessions = new Map<string, number>();
   readonly preAuth: PreAuthGuard;
+  readonly tlsContext: tls.SecureContext | null;
   readonly burnMicros: number;
   draining = false;
   private readonly sessions = new Set<ClientSession>();
@@ -50,6 +78,7 @@ export class ProxyServer implements ProxyContext {
     this.logFn = options.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} athena: ${m}\n`));
     for (const user of this.config.users) this.users.set(user.name, user);
     const { pool, circuit, server } = this.config;
+    this.tlsContext = loadTlsContext(server.tls_cert_file, server.tls_key_file);
     this.preAuth = new PreAuthGuard(
       {
         maxHandshakesPerIp: server.max_handshakes_per_ip,
@@ -102,7 +131,9 @@ export class ProxyServer implements ProxyContext {
       Cap.CONNECT_ATTRS |
       Cap.RESERVED |
       Cap.IGNORE_SIGPIPE;
-    return backend == null ? ADVERTISED_CAPABILITIES : (ADVERTISED_CAPABILITIES & (backend | own)) >>> 0;
+    const offered = backend == null ? ADVERTISED_CAPABILITIES : ADVERTISED_CAPABILITIES & (backend | own);
+    // TLS with the client is Athena's own, whatever the backend offers.
+    return (offered | (this.tlsContext === null ? 0 : Cap.SSL)) >>> 0;
   }
 
   sessionEnded(session: ClientSession): void {

@@ -1,0 +1,144 @@
+// TLS between clients and Athena: a certificate made for the test (openssl, self-signed for
+// 127.0.0.1), real clients (mysql2, the mariadb CLI) verifying it, and server.require_secure_transport
+// refusing a client that stays on plain TCP.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
+import { backendOf, spawnProxy, type RunningProxy } from './helpers/proxy.ts';
+
+const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
+
+let dir: string;
+let certFile: string;
+let server: LocalServer;
+let proxy: RunningProxy;
+let strict: RunningProxy;
+
+/** A self-signed certificate and key for 127.0.0.1 / localhost, written to `dir`. */
+function makeCertificate(into: string): { cert: string; key: string } {
+  const cert = path.join(into, 'cert.pem');
+  const key = path.join(into, 'key.pem');
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(made.status, 0, `openssl failed: ${made.stderr}`);
+  return { cert, key };
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'athena-tls-'));
+  const { cert, key } = makeCertificate(dir);
+  certFile = cert;
+  server = await startLocalServer();
+  proxy = await spawnProxy({
+    backend: backendOf(server),
+    users: [app],
+    server: { tls_cert_file: cert, tls_key_file: key },
+  });
+  strict = await spawnProxy({
+    backend: backendOf(server),
+    users: [app],
+    server: { tls_cert_file: cert, tls_key_file: key, require_secure_transport: true },
+  });
+});
+
+after(async () => {
+  await proxy?.stop();
+  await strict?.stop();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function connect(through: RunningProxy, tls: boolean): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: '127.0.0.1',
+    port: through.port,
+    user: app.name,
+    password: app.password,
+    ...(tls ? { ssl: { ca: readFileSync(certFile, 'utf8'), rejectUnauthorized: true } } : {}),
+  });
+}
+
+/** Whether mysql2's socket for this connection is a TLS socket. */
+function encrypted(conn: mysql.Connection): boolean {
+  const stream = (conn as unknown as { connection: { stream: { encrypted?: boolean } } }).connection.stream;
+  return stream.encrypted === true;
+}
+
+test('mysql2 verifies the certificate and runs queries over TLS', async () => {
+  const conn = await connect(proxy, true);
+  try {
+    assert.equal(encrypted(conn), true);
+    const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT 6 * 7 AS answer');
+    assert.equal(rows[0]?.answer, 42);
+  } finally {
+    await conn.end();
+  }
+  const plain = await connect(proxy, false);
+  try {
+    assert.equal(encrypted(plain), false, 'TLS is offered, not imposed, by default');
+    await plain.query('SELECT 1');
+  } finally {
+    await plain.end();
+  }
+});
+
+test('the mariadb CLI with --ssl-verify-server-cert', () => {
+  const run = spawnSync(
+    'mariadb',
+    [
+      '-h127.0.0.1',
+      `-P${proxy.port}`,
+      `-u${app.name}`,
+      `-p${app.password}`,
+      '--ssl',
+      `--ssl-ca=${certFile}`,
+      '--ssl-verify-server-cert',
+      '-e',
+      'status; SELECT 40 + 2',
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /SSL:\s+Cipher in use is \S+/);
+  assert.match(run.stdout, /\b42\b/);
+});
+
+test('server.require_secure_transport refuses a plain client and serves a TLS one', async () => {
+  await assert.rejects(connect(strict, false), (error: { errno?: number; message: string }) => {
+    assert.equal(error.errno, 3159);
+    assert.match(error.message, /insecure transport/);
+    return true;
+  });
+  const conn = await connect(strict, true);
+  try {
+    assert.equal(encrypted(conn), true);
+    await conn.query('SELECT 1');
+  } finally {
+    await conn.end();
+  }
+});
