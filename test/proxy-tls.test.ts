@@ -1,6 +1,7 @@
-// TLS between clients and Athena: a certificate made for the test (openssl, self-signed for
-// 127.0.0.1), real clients (mysql2, the mariadb CLI) verifying it, and server.require_secure_transport
-// refusing a client that stays on plain TCP.
+// TLS on both legs, with certificates made for the test (openssl, self-signed for 127.0.0.1):
+// clients (mysql2, the mariadb CLI) verifying Athena's, server.require_secure_transport refusing a
+// client that stays on plain TCP; Athena verifying MariaDB's (ssl_mode = verify_identity), and
+// refusing a backend whose certificate does not chain to ssl_ca.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,8 @@ let certFile: string;
 let server: LocalServer;
 let proxy: RunningProxy;
 let strict: RunningProxy;
+let verified: RunningProxy;
+let wrongCa: RunningProxy;
 
 /** A self-signed certificate and key for 127.0.0.1 / localhost, written to `dir`. */
 function makeCertificate(into: string): { cert: string; key: string } {
@@ -53,7 +56,18 @@ before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'athena-tls-'));
   const { cert, key } = makeCertificate(dir);
   certFile = cert;
-  server = await startLocalServer();
+  const other = makeCertificate(mkdtempSync(path.join(dir, 'other-')));
+  server = await startLocalServer({
+    extraArgs: [`--ssl-cert=${cert}`, `--ssl-key=${key}`, `--ssl-ca=${cert}`],
+  });
+  verified = await spawnProxy({
+    backend: { ...backendOf(server), ssl_mode: 'verify_identity', ssl_ca: cert },
+    users: [app],
+  });
+  wrongCa = await spawnProxy({
+    backend: { ...backendOf(server), ssl_mode: 'verify_ca', ssl_ca: other.cert },
+    users: [app],
+  });
   proxy = await spawnProxy({
     backend: backendOf(server),
     users: [app],
@@ -69,6 +83,8 @@ before(async () => {
 after(async () => {
   await proxy?.stop();
   await strict?.stop();
+  await verified?.stop();
+  await wrongCa?.stop();
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -138,6 +154,34 @@ test('server.require_secure_transport refuses a plain client and serves a TLS on
   try {
     assert.equal(encrypted(conn), true);
     await conn.query('SELECT 1');
+  } finally {
+    await conn.end();
+  }
+});
+
+async function backendCipher(through: RunningProxy): Promise<string> {
+  const conn = await connect(through, false);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+    return String(rows[0]?.Value ?? '');
+  } finally {
+    await conn.end();
+  }
+}
+
+test('ssl_mode = verify_identity: the backend leg is TLS, the server certificate checked against ssl_ca', async () => {
+  assert.notEqual(await backendCipher(verified), '', 'the backend session has a cipher');
+  assert.equal(await backendCipher(proxy), '', 'ssl_mode defaults to disabled');
+});
+
+test('ssl_mode = verify_ca with a CA the backend certificate does not chain to: a clean ERR 2026, nothing sent in clear', async () => {
+  const conn = await connect(wrongCa, false);
+  try {
+    await assert.rejects(conn.query('SELECT 1'), (error: { errno?: number; message: string }) => {
+      assert.equal(error.errno, 2026);
+      assert.match(error.message, /TLS with the backend .* failed \(ssl_mode = verify_ca\)/);
+      return true;
+    });
   } finally {
     await conn.end();
   }

@@ -48,7 +48,7 @@ test('the shipped proxy/config/athena.toml gives the seed setup: 3307, metrics 4
   assert.equal(config.server.listen_port, 3307);
   assert.equal(config.server.metrics_port, 4307);
   assert.deepEqual(config.shards, [
-    { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'test' },
+    { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'test', ssl_mode: 'disabled' },
   ]);
   assert.deepEqual(config.users, [
     { name: 'root', password: 'test', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 },
@@ -80,7 +80,9 @@ test('defaults fill every optional key', () => {
       login_failure_window_secs: 60,
       require_secure_transport: false,
     },
-    shards: [{ name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw' }],
+    shards: [
+      { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw', ssl_mode: 'disabled' },
+    ],
     users: [{ name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 }],
     pool: { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 },
     circuit: { max_concurrent_per_user_shard: 50, queue_size: 200, queue_timeout_ms: 10000 },
@@ -116,8 +118,16 @@ burst = 10
 max_connections = 3
 `);
   assert.deepEqual(config.shards, [
-    { name: 'eu', host: '10.0.0.1', port: 3310, user: 'u1', password: 'p1', database: 'app' },
-    { name: 'us', host: '127.0.0.1', port: 3306, user: 'u2', password: 'p2' },
+    {
+      name: 'eu',
+      host: '10.0.0.1',
+      port: 3310,
+      user: 'u1',
+      password: 'p1',
+      database: 'app',
+      ssl_mode: 'disabled',
+    },
+    { name: 'us', host: '127.0.0.1', port: 3306, user: 'u2', password: 'p2', ssl_mode: 'disabled' },
   ]);
   assert.deepEqual(
     config.users.map((u) => [u.name, u.shard, u.password, u.max_qps, u.burst, u.max_connections]),
@@ -188,6 +198,11 @@ test('bad values are errors naming the key and what was expected', () => {
   );
   expectConfigError(minimal.replace('user = "root"', 'user = "root"\nport = 0'), 'backend.port');
   expectConfigError(minimal.replace('user = "root"', 'user = ""'), 'backend.user');
+  expectConfigError(
+    minimal.replace('user = "root"', 'user = "root"\nssl_mode = "on"'),
+    'backend.ssl_mode',
+    /expected one of disabled, preferred, required, verify_ca, verify_identity/,
+  );
   expectConfigError(`${minimal}max_qps = -1\n`, 'users[0].max_qps');
   expectConfigError(`${minimal}burst = 1.5\n`, 'users[0].burst');
   expectConfigError(`${minimal}max_connections = -2\n`, 'users[0].max_connections');

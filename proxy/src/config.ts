@@ -15,7 +15,15 @@ export interface ShardConfig {
   user: string;
   password: string;
   database?: string;
+  /** TLS to this backend: disabled, or preferred / required (unverified), verify_ca, verify_identity. */
+  ssl_mode: SslMode;
+  /** PEM CA file the backend's certificate must chain to (verify_ca, verify_identity); system CAs otherwise. */
+  ssl_ca?: string;
+  /** The server's RSA public key (PEM) for caching_sha2_password over plain TCP, instead of asking the server. */
+  rsa_public_key_file?: string;
 }
+export const SSL_MODES = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
 export interface UserConfig {
   name: string;
   password: string;
@@ -143,6 +151,9 @@ const backendFields = {
   // Optional here because the environment may supply it; checked after the overrides are applied.
   password: z.string().optional(),
   database: z.string().min(1, 'expected a non-empty database name (or leave the key out)').optional(),
+  ssl_mode: z.enum(SSL_MODES, { error: `expected one of ${SSL_MODES.join(', ')}` }).default('disabled'),
+  ssl_ca: z.string().min(1, 'expected the path of a PEM CA file').optional(),
+  rsa_public_key_file: z.string().min(1, 'expected the path of a PEM public key').optional(),
 };
 const BackendSchema = z.strictObject(backendFields);
 const ShardSchema = z.strictObject({ name: Name, ...backendFields });

@@ -27,6 +27,8 @@ export interface BackendSpec {
   user: string;
   password: string;
   database?: string;
+  ssl_mode?: string;
+  ssl_ca?: string;
 }
 
 /** The backend a proxy under test uses: the throwaway server's own root account. */
@@ -167,6 +169,8 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
       user: backend.user,
       password: backend.password,
       database: backend.database,
+      ssl_mode: backend.ssl_mode,
+      ssl_ca: backend.ssl_ca,
     }),
     ...options.users.map((user) =>
       tomlTable('[users]', {

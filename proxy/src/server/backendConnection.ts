@@ -4,6 +4,8 @@
 // including RSA full auth, AuthSwitchRequest). Afterwards the raw byte stream is handed to whichever
 // session currently owns the connection (its `sink`): the data path never frames it here.
 import net from 'node:net';
+import tls from 'node:tls';
+import type { SslMode } from '../config.ts';
 import { CACHING_SHA2_PLUGIN, Cap, Com, ErrorCode, NATIVE_PASSWORD_PLUGIN } from '../protocol/constants.ts';
 import { PacketFramer } from '../protocol/framer.ts';
 import { buildHandshakeResponse, parseAuthSwitch, parseServerHandshake } from '../protocol/handshake.ts';
@@ -23,7 +25,14 @@ export interface BackendTarget {
   port: number;
   user: string;
   password: string;
+  /** TLS to the backend (absent: disabled). */
+  ssl?: { mode: Exclude<SslMode, 'disabled'>; ca: Buffer | null };
+  /** The server's RSA public key (PEM) for caching_sha2_password full authentication over plain TCP. */
+  rsaPublicKey?: Buffer;
 }
+
+/** CR_SSL_CONNECTION_ERROR, as a MySQL client reports a TLS failure. */
+const SSL_CONNECTION_ERROR = { errno: 2026, sqlState: 'HY000' };
 
 /**
  * The client-visible behaviour a backend connection is opened with. Connections are only reused by
@@ -209,12 +218,14 @@ export class BackendConnection {
     readonly capabilities: number,
     database: string | null,
     now: number,
-    reader: SocketReader,
+    /** The TCP socket's reader; null over TLS, whose socket emits 'data'. */
+    reader: SocketReader | null,
   ) {
     this.createdAt = now;
     this.lastUsedAt = now;
     this.currentDb = database;
-    reader.onChunk = this.onData;
+    if (reader !== null) reader.onChunk = this.onData;
+    else socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('close', this.onClose);
     socket.on('error', () => undefined); // 'close' follows
@@ -377,28 +388,59 @@ export class BackendConnection {
       socket.once('close', () => fail(cantConnect('connection closed during the handshake')));
 
       const auth = new BackendAuthenticator(target, profile, database);
+      /** The socket the connection speaks on: the TCP one, or the TLS one over it. */
+      let active: net.Socket = socket;
+      const startTls = (): void => {
+        const ssl = target.ssl!;
+        const verify = ssl.mode === 'verify_ca' || ssl.mode === 'verify_identity';
+        const secure = tls.connect({
+          socket,
+          host: target.host,
+          ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+          ...(ssl.ca === null ? {} : { ca: ssl.ca }),
+          rejectUnauthorized: verify,
+          checkServerIdentity: ssl.mode === 'verify_identity' ? tls.checkServerIdentity : () => undefined,
+          minVersion: 'TLSv1.2',
+        });
+        active = secure;
+        secure.once('secureConnect', () => secure.write(auth.takeResponseAfterTls()));
+        secure.once('error', (error: Error) =>
+          fail(
+            new BackendError(
+              SSL_CONNECTION_ERROR.errno,
+              SSL_CONNECTION_ERROR.sqlState,
+              `TLS with the backend ${where} failed (ssl_mode = ${ssl.mode}): ${error.message}`,
+            ),
+          ),
+        );
+        secure.on('data', (chunk: Buffer) => framer.push(chunk));
+      };
       const framer = new PacketFramer((packet) => {
         if (settled) return;
         try {
           const reply = auth.onPacket(packet);
-          if (reply !== null) socket.write(reply);
+          if (reply !== null) active.write(reply);
+          if (auth.tls && active === socket) startTls();
           if (auth.done) {
             settled = true;
             clearTimeout(timer);
-            socket.removeAllListeners('error');
-            socket.removeAllListeners('close');
+            for (const s of new Set([socket, active])) {
+              s.removeAllListeners('error');
+              s.removeAllListeners('close');
+            }
+            active.removeAllListeners('data');
             if (framer.hasPartial) throw new ProtocolError('bytes after the authentication OK');
             const h = auth.handshake!;
             resolve(
               new BackendConnection(
-                socket,
+                active,
                 profile,
                 h.serverVersion,
                 h.capabilities,
                 auth.capabilities,
                 database,
                 now(),
-                reader,
+                active === socket ? reader : null,
               ),
             );
           }
@@ -426,6 +468,9 @@ export class BackendAuthenticator {
   private plugin = NATIVE_PASSWORD_PLUGIN;
   private scramble: Buffer = Buffer.alloc(0);
   private awaitingPublicKey = false;
+  /** The connection switches to TLS after the SSLRequest; the handshake response then follows over it. */
+  tls = false;
+  private responseAfterTls: Buffer | null = null;
 
   constructor(
     private readonly target: BackendTarget,
@@ -449,6 +494,16 @@ export class BackendAuthenticator {
         0;
       this.scramble = h.scramble;
       this.plugin = h.authPlugin === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
+      const ssl = this.target.ssl;
+      if (ssl !== undefined && (h.capabilities & Cap.SSL) === 0 && ssl.mode !== 'preferred') {
+        throw new BackendError(
+          SSL_CONNECTION_ERROR.errno,
+          SSL_CONNECTION_ERROR.sqlState,
+          `backend does not offer TLS, and ssl_mode = ${ssl.mode} requires it`,
+        );
+      }
+      this.tls = ssl !== undefined && (h.capabilities & Cap.SSL) !== 0;
+      if (this.tls) this.capabilities = (this.capabilities | Cap.SSL) >>> 0;
       const response = buildHandshakeResponse({
         capabilities: this.capabilities,
         collation: this.profile.collation,
@@ -457,7 +512,10 @@ export class BackendAuthenticator {
         database: this.database,
         authPlugin: this.plugin,
       });
-      return framePacket(response, seq + 1);
+      if (!this.tls) return framePacket(response, seq + 1);
+      // SSLRequest: the response's first 32 bytes (capabilities with SSL, max packet, collation).
+      this.responseAfterTls = framePacket(response, seq + 2);
+      return framePacket(response.subarray(0, 32), seq + 1);
     }
     const first = payload[0];
     if (first === 0x00) {
@@ -492,12 +550,25 @@ export class BackendAuthenticator {
       const status = payload[1];
       if (status === 0x03) return null; // fast auth succeeded; the OK follows
       if (status === 0x04) {
-        // Full authentication over plain TCP: ask for the server's RSA public key.
+        // Full authentication: over TLS the password itself; over plain TCP encrypted with the
+        // server's RSA key, the configured one or else the one the server sends (unverified).
+        if (this.tls) return framePacket(Buffer.from(`${this.target.password}\0`, 'utf8'), seq + 1);
+        const pinned = this.target.rsaPublicKey;
+        if (pinned !== undefined)
+          return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pinned), seq + 1);
         this.awaitingPublicKey = true;
         return framePacket(Buffer.from([0x02]), seq + 1);
       }
     }
     throw new ProtocolError(`unexpected packet 0x${(first ?? 0).toString(16)} during backend authentication`);
+  }
+
+  /** The handshake response to send once TLS is up (after the SSLRequest). */
+  takeResponseAfterTls(): Buffer {
+    const response = this.responseAfterTls;
+    this.responseAfterTls = null;
+    if (response === null) throw new ProtocolError('no TLS switch pending');
+    return response;
   }
 
   private token(): Buffer {

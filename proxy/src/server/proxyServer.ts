@@ -3,14 +3,14 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { AthenaConfig, UserConfig } from '../config.ts';
+import type { AthenaConfig, ShardConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import { systemClock } from '../limits/clock.ts';
 import { PreAuthGuard } from '../limits/preAuthGuard.ts';
 import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
 import { errPacket } from '../protocol/packets.ts';
-import { makeProfile } from './backendConnection.ts';
+import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
 import { ShardPool } from './pool.ts';
 
@@ -26,19 +26,46 @@ export interface ProxyServerOptions {
   log?: (message: string) => void;
 }
 
+/** A file the configuration names, read at start; `key` names the setting in the error. */
+function readConfigured(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(
+      `${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Where and how a shard's connections go, with its TLS settings and pinned RSA key loaded. */
+function backendTarget(shard: ShardConfig, index: number): BackendTarget {
+  const where = `shards[${index}]`;
+  return {
+    host: shard.host,
+    port: shard.port,
+    user: shard.user,
+    password: shard.password,
+    ...(shard.ssl_mode === 'disabled'
+      ? {}
+      : {
+          ssl: {
+            mode: shard.ssl_mode,
+            ca: shard.ssl_ca === undefined ? null : readConfigured(shard.ssl_ca, `${where}.ssl_ca`),
+          },
+        }),
+    ...(shard.rsa_public_key_file === undefined
+      ? {}
+      : { rsaPublicKey: readConfigured(shard.rsa_public_key_file, `${where}.rsa_public_key_file`) }),
+  };
+}
+
 /** The TLS context for client connections, or null when server.tls_cert_file is not set. */
 function loadTlsContext(certFile: string | undefined, keyFile: string | undefined): tls.SecureContext | null {
   if (certFile === undefined || keyFile === undefined) return null;
-  const read = (file: string, key: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (error) {
-      throw new Error(
-        `${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-        { cause: error },
-      );
-    }
-  };
+  const read = readConfigured;
   const cert = read(certFile, 'server.tls_cert_file');
   const key = read(keyFile, 'server.tls_key_file');
   try {
@@ -87,12 +114,12 @@ export class ProxyServer implements ProxyContext {
       },
       systemClock,
     );
-    for (const shard of this.config.shards) {
+    for (const [index, shard] of this.config.shards.entries()) {
       this.pools.set(
         shard.name,
         new ShardPool({
           shard: shard.name,
-          target: { host: shard.host, port: shard.port, user: shard.user, password: shard.password },
+          target: backendTarget(shard, index),
           defaultDatabase: shard.database ?? null,
           settings: pool,
           connectTimeoutMs: server.backend_connect_timeout_ms,
