@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,7 @@ const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
 
 let dir: string;
 let certFile: string;
+let keyFile: string;
 let server: LocalServer;
 let proxy: RunningProxy;
 let strict: RunningProxy;
@@ -56,6 +57,7 @@ before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'athena-tls-'));
   const { cert, key } = makeCertificate(dir);
   certFile = cert;
+  keyFile = key;
   const other = makeCertificate(mkdtempSync(path.join(dir, 'other-')));
   server = await startLocalServer({
     extraArgs: [`--ssl-cert=${cert}`, `--ssl-key=${key}`, `--ssl-ca=${cert}`],
@@ -185,4 +187,36 @@ test('ssl_mode = verify_ca with a CA the backend certificate does not chain to: 
   } finally {
     await conn.end();
   }
+});
+
+test('sysbench --mysql-ssl=on runs through a proxy that requires TLS', () => {
+  // sysbench 1.0 reads cacert.pem, client-cert.pem and client-key.pem from its working directory.
+  const cwd = mkdtempSync(path.join(dir, 'sysbench-'));
+  copyFileSync(certFile, path.join(cwd, 'cacert.pem'));
+  copyFileSync(certFile, path.join(cwd, 'client-cert.pem'));
+  copyFileSync(keyFile, path.join(cwd, 'client-key.pem'));
+  const sysbench = (...args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(
+      'sysbench',
+      [
+        'oltp_point_select',
+        '--mysql-host=127.0.0.1',
+        `--mysql-port=${strict.port}`,
+        `--mysql-user=${app.name}`,
+        `--mysql-password=${app.password}`,
+        '--mysql-db=test',
+        '--tables=1',
+        '--table-size=100',
+        '--mysql-ssl=on',
+        ...args,
+      ],
+      { encoding: 'utf8', timeout: 60_000, cwd },
+    );
+  const prepare = sysbench('prepare');
+  assert.equal(prepare.status, 0, String(prepare.stdout) + String(prepare.stderr));
+  const run = sysbench('--time=1', '--threads=2', 'run');
+  assert.equal(run.status, 0, String(run.stdout) + String(run.stderr));
+  assert.match(String(run.stdout), /queries:\s+[1-9]\d*/);
+  assert.match(String(run.stdout), /ignored errors:\s+0\s/);
+  assert.equal(sysbench('cleanup').status, 0);
 });
