@@ -46,7 +46,10 @@ import { checkCredentials } from './credentials.ts';
 import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
 
-/** Capabilities Athena offers clients. Never SSL, COMPRESS or LOCAL_FILES; never MariaDB's extended ones. */
+/**
+ * Capabilities Athena offers clients (SSL is added when server.tls_cert_file is set). Never COMPRESS or
+ * LOCAL_FILES; never MariaDB's extended ones.
+ */
 export const ADVERTISED_CAPABILITIES =
   Cap.LONG_PASSWORD |
   Cap.FOUND_ROWS |
