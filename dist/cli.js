@@ -10716,17 +10716,17 @@ var require_packet = __commonJS({
       eofWarningCount() {
         return this.buffer.readInt16LE(this.offset + 1);
       }
-      readLengthCodedNumber(bigNumberStrings, signed3) {
+      readLengthCodedNumber(bigNumberStrings, signed2) {
         const byte1 = this.buffer[this.offset++];
         if (byte1 < 251) {
           return byte1;
         }
-        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed3);
+        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed2);
       }
       readLengthCodedNumberSigned(bigNumberStrings) {
         return this.readLengthCodedNumber(bigNumberStrings, true);
       }
-      readLengthCodedNumberExt(tag, bigNumberStrings, signed3) {
+      readLengthCodedNumberExt(tag, bigNumberStrings, signed2) {
         let word0, word1;
         let res;
         if (tag === 251) {
@@ -10747,7 +10747,7 @@ var require_packet = __commonJS({
           if (word1 < 2097152) {
             return word1 * 4294967296 + word0;
           }
-          res = new Long(word0, word1, !signed3);
+          res = new Long(word0, word1, !signed2);
           const resNumber = res.toNumber();
           const resString = res.toString();
           if (bigNumberStrings || !Number.isSafeInteger(resNumber)) {
@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path10) {
+      _streamLocalInfile(connection, path16) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path10);
+          this._localStream = this._streamFactory(path16);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path10} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path16} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -17738,10 +17738,10 @@ var require_prepare = __commonJS({
         return _Prepare.prototype.prepareHeader;
       }
       prepareHeader(packet, connection) {
-        const header = new Packets.PreparedStatementHeader(packet);
-        this.id = header.id;
-        this.fieldCount = header.fieldCount;
-        this.parameterCount = header.parameterCount;
+        const header2 = new Packets.PreparedStatementHeader(packet);
+        this.id = header2.id;
+        this.fieldCount = header2.fieldCount;
+        this.parameterCount = header2.parameterCount;
         if (this.parameterCount > 0) {
           return _Prepare.prototype.readParameter;
         }
@@ -18023,8 +18023,8 @@ var require_binlog_dump2 = __commonJS({
           return null;
         }
         packet.readInt8();
-        const header = new BinlogEventHeader(packet);
-        const EventParser = eventParsers[header.eventType];
+        const header2 = new BinlogEventHeader(packet);
+        const EventParser = eventParsers[header2.eventType];
         let event;
         if (EventParser) {
           event = new EventParser(packet);
@@ -18033,7 +18033,7 @@ var require_binlog_dump2 = __commonJS({
             name: "UNKNOWN"
           };
         }
-        event.header = header;
+        event.header = header2;
         this.emit("event", event);
         return _BinlogDump.prototype.binlogData;
       }
@@ -18810,7 +18810,7 @@ var require_connection = __commonJS({
       writePacket(packet) {
         const MAX_PACKET_LENGTH = 16777215;
         const length = packet.length();
-        let chunk, offset, header;
+        let chunk, offset, header2;
         if (length < MAX_PACKET_LENGTH) {
           packet.writeHeader(this.sequenceId);
           if (this.config.debug) {
@@ -18835,9 +18835,9 @@ var require_connection = __commonJS({
           for (offset = 4; offset < 4 + length; offset += MAX_PACKET_LENGTH) {
             chunk = packet.buffer.slice(offset, offset + MAX_PACKET_LENGTH);
             if (chunk.length === MAX_PACKET_LENGTH) {
-              header = Buffer.from([255, 255, 255, this.sequenceId]);
+              header2 = Buffer.from([255, 255, 255, this.sequenceId]);
             } else {
-              header = Buffer.from([
+              header2 = Buffer.from([
                 chunk.length & 255,
                 chunk.length >> 8 & 255,
                 chunk.length >> 16 & 255,
@@ -18845,7 +18845,7 @@ var require_connection = __commonJS({
               ]);
             }
             this._bumpSequenceId(1);
-            this.write(header);
+            this.write(header2);
             this.write(chunk);
           }
         }
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path10) {
-      const ctrl = callVisitor(key, node2, visitor, path10);
+    function visit_(key, node2, visitor, path16) {
+      const ctrl = callVisitor(key, node2, visitor, path16);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visit_(key, ctrl, visitor, path10);
+        replaceNode(key, path16, ctrl);
+        return visit_(key, ctrl, visitor, path16);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
+          path16 = Object.freeze(path16.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path10);
+            const ci = visit_(i, node2.items[i], visitor, path16);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path10);
+          path16 = Object.freeze(path16.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path16);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path10);
+          const cv = visit_("value", node2.value, visitor, path16);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path10) {
-      const ctrl = await callVisitor(key, node2, visitor, path10);
+    async function visitAsync_(key, node2, visitor, path16) {
+      const ctrl = await callVisitor(key, node2, visitor, path16);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path10, ctrl);
-        return visitAsync_(key, ctrl, visitor, path10);
+        replaceNode(key, path16, ctrl);
+        return visitAsync_(key, ctrl, visitor, path16);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
+          path16 = Object.freeze(path16.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path10);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path16);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path10 = Object.freeze(path10.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path10);
+          path16 = Object.freeze(path16.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path16);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path10);
+          const cv = await visitAsync_("value", node2.value, visitor, path16);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path10) {
+    function callVisitor(key, node2, visitor, path16) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path10);
+        return visitor(key, node2, path16);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path10);
+        return visitor.Map?.(key, node2, path16);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path10);
+        return visitor.Seq?.(key, node2, path16);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path10);
+        return visitor.Pair?.(key, node2, path16);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path10);
+        return visitor.Scalar?.(key, node2, path16);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path10);
+        return visitor.Alias?.(key, node2, path16);
       return void 0;
     }
-    function replaceNode(key, path10, node2) {
-      const parent = path10[path10.length - 1];
+    function replaceNode(key, path16, node2) {
+      const parent = path16[path16.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path10, value) {
+    function collectionFromPath(schema, path16, value) {
       let v = value;
-      for (let i = path10.length - 1; i >= 0; --i) {
-        const k = path10[i];
+      for (let i = path16.length - 1; i >= 0; --i) {
+        const k = path16[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path10) => path10 == null || typeof path10 === "object" && !!path10[Symbol.iterator]().next().done;
+    var isEmptyPath = (path16) => path16 == null || typeof path16 === "object" && !!path16[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path10, value) {
-        if (isEmptyPath(path10))
+      addIn(path16, value) {
+        if (isEmptyPath(path16))
           this.add(value);
         else {
-          const [key, ...rest] = path10;
+          const [key, ...rest] = path16;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        const [key, ...rest] = path10;
+      deleteIn(path16) {
+        const [key, ...rest] = path16;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        const [key, ...rest] = path10;
+      getIn(path16, keepScalar) {
+        const [key, ...rest] = path16;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path10) {
-        const [key, ...rest] = path10;
+      hasIn(path16) {
+        const [key, ...rest] = path16;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        const [key, ...rest] = path10;
+      setIn(path16, value) {
+        const [key, ...rest] = path16;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -22287,9 +22287,9 @@ ${indent}`) + "'";
         start = start.replace(/\n+/g, `$&${indent}`);
       }
       const indentSize = indent ? "2" : "1";
-      let header = (startWithSpace ? indentSize : "") + chomp;
+      let header2 = (startWithSpace ? indentSize : "") + chomp;
       if (comment) {
-        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
+        header2 += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
         if (onComment)
           onComment();
       }
@@ -22304,11 +22304,11 @@ ${indent}`) + "'";
         }
         const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
-          return `>${header}
+          return `>${header2}
 ${indent}${body}`;
       }
       value = value.replace(/\n+/g, `$&${indent}`);
-      return `|${header}
+      return `|${header2}
 ${indent}${start}${value}${end}`;
     }
     function plainString(item, ctx, onComment, onChompKeep) {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path10, value) {
+      addIn(path16, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path10, value);
+          this.contents.addIn(path16, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path10) {
-        if (Collection.isEmptyPath(path10)) {
+      deleteIn(path16) {
+        if (Collection.isEmptyPath(path16)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path10) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path16) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path10, keepScalar) {
-        if (Collection.isEmptyPath(path10))
+      getIn(path16, keepScalar) {
+        if (Collection.isEmptyPath(path16))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path10, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path16, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path10) {
-        if (Collection.isEmptyPath(path10))
+      hasIn(path16) {
+        if (Collection.isEmptyPath(path16))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path10) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path16) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path10, value) {
-        if (Collection.isEmptyPath(path10)) {
+      setIn(path16, value) {
+        if (Collection.isEmptyPath(path16)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path10), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path16), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path10, value);
+          this.contents.setIn(path16, value);
         }
       }
       /**
@@ -25411,10 +25411,10 @@ var require_resolve_block_scalar = __commonJS({
     var Scalar = require_Scalar();
     function resolveBlockScalar(ctx, scalar, onError) {
       const start = scalar.offset;
-      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
-      if (!header)
+      const header2 = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+      if (!header2)
         return { value: "", type: null, comment: "", range: [start, start, start] };
-      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+      const type = header2.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
       const lines = scalar.source ? splitLines(scalar.source) : [];
       let chompStart = lines.length;
       for (let i = lines.length - 1; i >= 0; --i) {
@@ -25425,26 +25425,26 @@ var require_resolve_block_scalar = __commonJS({
           break;
       }
       if (chompStart === 0) {
-        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
-        let end2 = start + header.length;
+        const value2 = header2.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
+        let end2 = start + header2.length;
         if (scalar.source)
           end2 += scalar.source.length;
-        return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
+        return { value: value2, type, comment: header2.comment, range: [start, end2, end2] };
       }
-      let trimIndent = scalar.indent + header.indent;
-      let offset = scalar.offset + header.length;
+      let trimIndent = scalar.indent + header2.indent;
+      let offset = scalar.offset + header2.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
         const [indent, content] = lines[i];
         if (content === "" || content === "\r") {
-          if (header.indent === 0 && indent.length > trimIndent)
+          if (header2.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
         } else {
           if (indent.length < trimIndent) {
             const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
             onError(offset + indent.length, "MISSING_CHAR", message);
           }
-          if (header.indent === 0)
+          if (header2.indent === 0)
             trimIndent = indent.length;
           contentStart = i;
           if (trimIndent === 0 && !ctx.atRoot) {
@@ -25471,7 +25471,7 @@ var require_resolve_block_scalar = __commonJS({
         if (crlf)
           content = content.slice(0, -1);
         if (content && indent.length < trimIndent) {
-          const src = header.indent ? "explicit indentation indicator" : "first line";
+          const src = header2.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
           onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
           indent = "";
@@ -25498,7 +25498,7 @@ var require_resolve_block_scalar = __commonJS({
           prevMoreIndented = false;
         }
       }
-      switch (header.chomp) {
+      switch (header2.chomp) {
         case "-":
           break;
         case "+":
@@ -25510,8 +25510,8 @@ var require_resolve_block_scalar = __commonJS({
         default:
           value += "\n";
       }
-      const end = start + header.length + scalar.source.length;
-      return { value, type, comment: header.comment, range: [start, end, end] };
+      const end = start + header2.length + scalar.source.length;
+      return { value, type, comment: header2.comment, range: [start, end, end] };
     }
     function parseBlockScalarHeader({ offset, props }, strict, onError) {
       if (props[0].type !== "block-scalar-header") {
@@ -26350,10 +26350,10 @@ var require_cst_scalar = __commonJS({
             type = "QUOTE_DOUBLE";
             break;
           case "block-scalar": {
-            const header = token.props[0];
-            if (header.type !== "block-scalar-header")
+            const header2 = token.props[0];
+            if (header2.type !== "block-scalar-header")
               throw new Error("Invalid block scalar header");
-            type = header.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
+            type = header2.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
             break;
           }
           default:
@@ -26385,10 +26385,10 @@ var require_cst_scalar = __commonJS({
       const head = source.substring(0, he);
       const body = source.substring(he + 1) + "\n";
       if (token.type === "block-scalar") {
-        const header = token.props[0];
-        if (header.type !== "block-scalar-header")
+        const header2 = token.props[0];
+        if (header2.type !== "block-scalar-header")
           throw new Error("Invalid block scalar header");
-        header.source = head;
+        header2.source = head;
         token.source = body;
       } else {
         const { offset } = token;
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path10) => {
+    visit2.itemAtPath = (cst, path16) => {
       let item = cst;
-      for (const [field2, index] of path10) {
+      for (const [field2, index] of path16) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path10) => {
-      const parent = visit2.itemAtPath(cst, path10.slice(0, -1));
-      const field2 = path10[path10.length - 1][0];
+    visit2.parentCollection = (cst, path16) => {
+      const parent = visit2.itemAtPath(cst, path16.slice(0, -1));
+      const field2 = path16[path16.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path10, item, visitor) {
-      let ctrl = visitor(item, path10);
+    function _visit(path16, item, visitor) {
+      let ctrl = visitor(item, path16);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path10.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path16.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path10);
+            ctrl = ctrl(item, path16);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path10) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path16) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path9 from "node:path";
+import path15 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -28362,9 +28362,9 @@ function errorMessage(error62) {
   return error62 instanceof Error ? error62.message : String(error62);
 }
 
-// src/engine/runCommand.ts
-import { existsSync as existsSync4, mkdirSync as mkdirSync2, rmSync as rmSync2, symlinkSync as symlinkSync2, writeFileSync as writeFileSync4 } from "node:fs";
-import path7 from "node:path";
+// src/cli/run.ts
+import { existsSync as existsSync5, mkdirSync as mkdirSync4, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+import path13 from "node:path";
 import { parseArgs } from "node:util";
 
 // node_modules/zod/v4/classic/external.js
@@ -29184,10 +29184,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path10) {
-  if (!path10)
+function getElementAtPath(obj, path16) {
+  if (!path16)
     return obj;
-  return path10.reduce((acc, key) => acc?.[key], obj);
+  return path16.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29527,11 +29527,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path10, issues) {
+function prefixIssues(path16, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path10);
+    iss.path.unshift(path16);
     return iss;
   });
 }
@@ -29993,16 +29993,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path10 = []) => {
+  const processError = (error63, path16 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path16, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
       } else {
-        const fullpath = [...path10, ...issue2.path];
+        const fullpath = [...path16, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30041,17 +30041,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path10 = []) => {
+  const processError = (error63, path16 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path16, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path16, ...issue2.path]);
       } else {
-        const fullpath = [...path10, ...issue2.path];
+        const fullpath = [...path16, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30090,8 +30090,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path10 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path10) {
+  const path16 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path16) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -31502,10 +31502,10 @@ function isValidJWT(token, algorithm = null) {
     const tokensParts = token.split(".");
     if (tokensParts.length !== 3)
       return false;
-    const [header] = tokensParts;
-    if (!header)
+    const [header2] = tokensParts;
+    if (!header2)
       return false;
-    const parsedHeader = JSON.parse(atob(header));
+    const parsedHeader = JSON.parse(atob(header2));
     if ("typ" in parsedHeader && parsedHeader?.typ !== "JWT")
       return false;
     if (!parsedHeader.alg)
@@ -47229,13 +47229,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path10 = ref.slice(1).split("/").filter(Boolean);
-  if (path10.length === 0) {
+  const path16 = ref.slice(1).split("/").filter(Boolean);
+  if (path16.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path10[0] === defsKey) {
-    const key = path10[1] === void 0 ? void 0 : decodeJSONPointerSegment(path10[1]);
+  if (path16[0] === defsKey) {
+    const key = path16[1] === void 0 ? void 0 : decodeJSONPointerSegment(path16[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -49075,9 +49075,9 @@ function countAndRate(block, label2) {
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
-function section(text, header) {
+function section(text, header2) {
   const lines = text.split("\n");
-  const start = lines.findIndex((l) => l.trim() === header);
+  const start = lines.findIndex((l) => l.trim() === header2);
   if (start < 0) return void 0;
   const out = [];
   for (let i = start + 1; i < lines.length; i++) {
@@ -49224,6 +49224,34 @@ function sysbenchMetrics(report) {
   };
 }
 
+// src/drivers/sysbench/passwordFile.ts
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path2 from "node:path";
+var MAX_LINE_BYTES = 1024;
+function sysbenchPasswordLine(password) {
+  const quote = !password.includes("'") ? "'" : !password.includes('"') ? '"' : null;
+  const line = quote === null ? null : `mysql-password=${quote}${password}${quote}
+`;
+  if (line === null || /[\r\n\0]/.test(password) || Buffer.byteLength(line) >= MAX_LINE_BYTES) {
+    throw new InfrastructureError(
+      "sysbench: the MySQL password cannot be passed in sysbench's config file (it holds both quote characters, a line break or a NUL byte, or is longer than 1,000 bytes); use another password"
+    );
+  }
+  return line;
+}
+async function withPasswordFile(password, fn) {
+  const line = sysbenchPasswordLine(password);
+  const dir = await mkdtemp(path2.join(os.tmpdir(), "athena-bench-sysbench-"));
+  try {
+    const file2 = path2.join(dir, "sysbench.cfg");
+    await writeFile(file2, line, { mode: 384, flag: "wx" });
+    return await fn(file2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // src/drivers/sysbench/driver.ts
 function createSysbenchDriver(options = {}) {
   const binaryName = options.binary ?? "sysbench";
@@ -49252,14 +49280,18 @@ function createSysbenchDriver(options = {}) {
     }
     return detection;
   };
-  const connectionArgs = (ctx) => [
+  const connectionArgs = (ctx, passwordFile) => [
+    `--config-file=${passwordFile}`,
     "--db-driver=mysql",
     `--mysql-host=${ctx.target.host}`,
     `--mysql-port=${ctx.target.port}`,
     `--mysql-user=${ctx.target.user}`,
-    `--mysql-password=${ctx.target.password}`,
     `--mysql-db=${ctx.target.database}`
   ];
+  const execSysbench = (binary, ctx, args, options2) => withPasswordFile(
+    ctx.target.password,
+    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], options2)
+  );
   const dataArgs = (w) => [
     `--tables=${w.options.tables}`,
     `--table-size=${w.options.tableSize}`
@@ -49268,25 +49300,25 @@ function createSysbenchDriver(options = {}) {
     const { binary } = await requireBinary(ctx);
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       // sysbench 1.0 prepares tables in parallel, one thread per table.
       `--threads=${Math.min(w.options.tables, 4)}`,
       cmd
     ];
-    const result = await ctx.exec(binary, args, { timeoutMs: timeoutSec * 1e3, signal: ctx.signal });
+    const result = await execSysbench(binary, ctx, args, {
+      timeoutMs: timeoutSec * 1e3,
+      signal: ctx.signal
+    });
     assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
     return result;
   };
-  const runOnce = async (w, ctx, binary, timeSec, extra, reportProgress) => {
+  const runOnce = async (w, ctx, binary, limit, extra, reportProgress) => {
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       `--threads=${w.threads}`,
-      `--time=${timeSec}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      "--events=0",
+      ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
       `--report-interval=${w.options.reportIntervalSec}`,
       `--percentile=${w.options.percentile}`,
       `--db-ps-mode=${w.options.psMode}`,
@@ -49295,8 +49327,8 @@ function createSysbenchDriver(options = {}) {
       "run"
     ];
     const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
-    const result = await ctx.exec(binary, args, {
-      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1e3,
+    const result = await execSysbench(binary, ctx, args, {
+      timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
       signal: ctx.signal,
       onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
     });
@@ -49319,21 +49351,21 @@ ${result.stderr}` : ""}`, secrets);
     },
     async run(w, ctx, opts = {}) {
       const { binary, version: version2 } = await requireBinary(ctx);
-      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
       const extra = ["--histogram=on"];
       let warmupOutput = "";
       if (w.warmupSec > 0) {
         if (supportsWarmupTime(version2)) {
           extra.push(`--warmup-time=${w.warmupSec}`);
         } else {
-          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
           warmupOutput = `# warmup run (discarded)
 ${warmup.output}
 # measured run
 `;
         }
       }
-      const { report, output: output2 } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      const { report, output: output2 } = await runOnce(w, ctx, binary, limit, extra, true);
       return {
         metrics: sysbenchMetrics(report),
         loadGeneratorCpuUsPerQuery: null,
@@ -49376,7 +49408,7 @@ function driverFor(name) {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile } from "node:fs/promises";
-import path2 from "node:path";
+import path3 from "node:path";
 
 // src/suite/schema.ts
 var MetricNameSchema = external_exports.enum([
@@ -49388,8 +49420,21 @@ var MetricNameSchema = external_exports.enum([
   "cpu_us_per_query",
   "peak_rss_mb",
   "overhead_pct",
-  "errors"
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
 ]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+];
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
 var MetricPolicySchema = external_exports.object({
   /** The smallest change that matters, in percent (for errors: an absolute count). */
   thresholdPct: external_exports.number().nonnegative().optional(),
@@ -49406,8 +49451,22 @@ var workloadCommon = {
   /** Per-metric overrides of the verdict's thresholds and policies. */
   metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
   /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false)
+  allowErrors: external_exports.boolean().default(false),
+  /** The work channel's window for this workload (sysbench workloads only). */
+  work: external_exports.object({
+    /** Driver events per window (sysbench --events): the same for every arm and window. */
+    events: external_exports.number().int().min(100).max(1e7).default(2e3)
+  }).strict().default({ events: 2e3 })
 };
+var WorkSettingsSchema = external_exports.object({
+  threads: external_exports.number().int().min(1).max(64).default(1),
+  windows: external_exports.number().int().min(3).max(50).default(8),
+  tolerancePct: external_exports.number().positive().max(50).default(0.5),
+  maxWindows: external_exports.number().int().min(3).max(200).default(16)
+}).strict().refine((w) => w.maxWindows >= w.windows, {
+  message: "expected maxWindows >= windows",
+  path: ["maxWindows"]
+});
 var SysbenchOptionsSchema = external_exports.object({
   /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
   test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
@@ -49455,6 +49514,7 @@ var SuiteSchema = external_exports.object({
   /** Extra rounds the verdict may add while a workload is inconclusive. */
   maxRounds: external_exports.number().int().min(1).max(500).optional(),
   budgetMinutes: external_exports.number().positive().optional(),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -49469,6 +49529,9 @@ var SuiteSchema = external_exports.object({
     seen.add(w.id);
   });
 });
+function maxRoundsOf(suite, plannedRounds) {
+  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
+}
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -49492,7 +49555,8 @@ var DEFAULT_SUITE = {
       threads: 16,
       warmupSec: 2,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 500 }
     },
     {
       id: "select",
@@ -49500,7 +49564,8 @@ var DEFAULT_SUITE = {
       driver: "sysbench",
       threads: 32,
       warmupSec: 2,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
     },
     {
       id: "insert",
@@ -49508,7 +49573,8 @@ var DEFAULT_SUITE = {
       driver: "sysbench",
       threads: 16,
       warmupSec: 2,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 }
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
     },
     {
       id: "mysqlslap-auto",
@@ -49550,21 +49616,24 @@ var QUICK_SUITE = {
       driver: "sysbench",
       threads: 16,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 250 }
     },
     {
       id: "select",
       title: "Select",
       driver: "sysbench",
       threads: 32,
-      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
     },
     {
       id: "insert",
       title: "Insert",
       driver: "sysbench",
       threads: 16,
-      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 }
+      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
     },
     {
       id: "mysqlslap-auto",
@@ -49607,7 +49676,8 @@ var PROXY_COMPARISON_SUITE = {
       threads: 16,
       warmupSec: 3,
       allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 500 }
     },
     {
       id: "select",
@@ -49615,7 +49685,8 @@ var PROXY_COMPARISON_SUITE = {
       driver: "sysbench",
       threads: 32,
       warmupSec: 3,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
     },
     {
       id: "insert",
@@ -49623,7 +49694,8 @@ var PROXY_COMPARISON_SUITE = {
       driver: "sysbench",
       threads: 16,
       warmupSec: 3,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 }
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
     }
   ]
 };
@@ -49636,12 +49708,18 @@ function isBuiltinSuiteName(name) {
   return Object.hasOwn(BUILTIN_SUITES, name);
 }
 
+// src/util/zodPath.ts
+function formatPath(segments) {
+  if (segments.length === 0) return "(top level)";
+  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
+}
+
 // src/suite/load.ts
 var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path2.extname(nameOrPath).toLowerCase();
+  const ext = path3.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -49660,7 +49738,7 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text, nameOrPath);
 }
 function parseSuiteText(text, file2) {
-  const data = path2.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
+  const data = path3.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -49685,10 +49763,6 @@ function parseYaml(text, file2) {
     throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
   }
   return doc.toJS();
-}
-function formatPath(segments) {
-  if (segments.length === 0) return "(top level)";
-  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
 }
 function valueAt(data, segments) {
   let current = data;
@@ -49755,8 +49829,8 @@ function article(type) {
 }
 
 // src/verdict/baseline.ts
-import { readFile as readFile2, writeFile, mkdir } from "node:fs/promises";
-import path3 from "node:path";
+import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
+import path4 from "node:path";
 
 // src/results/schema.ts
 var RESULTS_SCHEMA_VERSION = 1;
@@ -49824,6 +49898,44 @@ var ArmSchema = external_exports.object({
   /** Commit the arm was built from (base-vs-head mode). */
   commit: external_exports.string().optional()
 });
+var WorkWindowSchema = external_exports.object({
+  events: external_exports.number().int().positive(),
+  /** Queries the driver counted in the window: the denominator of every per-query count. */
+  queries: external_exports.number().int().nonnegative(),
+  /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
+  instructions: external_exports.number().nonnegative(),
+  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
+  syscalls: external_exports.number().nonnegative(),
+  /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
+  backendRoundTrips: nullableNumber.default(null),
+  /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
+  backendBytes: nullableNumber.default(null),
+  wallSec: external_exports.number().nonnegative()
+});
+var FunctionDeltaSchema = external_exports.object({
+  name: external_exports.string(),
+  object: external_exports.string(),
+  /** Self instructions per query (kept windows, averaged). */
+  irPerQuery: external_exports.number()
+});
+var WorkArmSchema = external_exports.object({
+  windows: external_exports.array(WorkWindowSchema),
+  /** Index of the first window kept; earlier ones were discarded while the process settled. */
+  firstKept: external_exports.number().int().nonnegative(),
+  settled: external_exports.boolean(),
+  /** The kept windows' instructions/query range, in % of their median. */
+  spreadPct: nullableNumber,
+  /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
+  topFunctions: external_exports.array(FunctionDeltaSchema).default([]),
+  /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
+  profile: external_exports.string().nullable().default(null)
+});
+var WorkloadWorkSchema = external_exports.object({
+  /** Client threads of the work channel (low and fixed, whatever the workload's own threads). */
+  threads: external_exports.number().int().positive(),
+  eventsPerWindow: external_exports.number().int().positive(),
+  arms: external_exports.record(external_exports.string(), WorkArmSchema)
+});
 var WorkloadResultSchema = external_exports.object({
   id: external_exports.string(),
   title: external_exports.string(),
@@ -49831,7 +49943,9 @@ var WorkloadResultSchema = external_exports.object({
   threads: external_exports.number().int(),
   /** Why the workload did not run (missing binary…); samples are then empty. */
   skipped: external_exports.string().nullable().default(null),
-  samples: external_exports.array(RoundSampleSchema)
+  samples: external_exports.array(RoundSampleSchema),
+  /** The work channel's counts (runs with --measure work or both), else null. */
+  work: WorkloadWorkSchema.nullable().default(null)
 });
 var EnvironmentSchema = external_exports.object({
   cpuModel: external_exports.string(),
@@ -49845,7 +49959,10 @@ var EnvironmentSchema = external_exports.object({
   sysbenchVersion: external_exports.string().nullable().default(null),
   mysqlslapVersion: external_exports.string().nullable().default(null),
   ulimitNofile: external_exports.number().nullable().default(null),
-  somaxconn: external_exports.number().nullable().default(null)
+  somaxconn: external_exports.number().nullable().default(null),
+  /** What instruction counts depend on (the work channel): valgrind and the C library. */
+  valgrindVersion: external_exports.string().nullable().default(null),
+  glibcVersion: external_exports.string().nullable().default(null)
 });
 var ResultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
@@ -49857,6 +49974,8 @@ var ResultsSchema = external_exports.object({
   failure: external_exports.string().nullable().default(null),
   suite: SuiteSchema,
   arms: external_exports.array(ArmSchema).min(1),
+  /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
+  measure: external_exports.enum(["time", "work", "both"]).default("time"),
   workloads: external_exports.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: external_exports.array(external_exports.string()).default([])
@@ -49888,6 +50007,7 @@ function metricSamples(workload, arm, metric, directArm = "direct") {
     for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
     return map2;
   };
+  if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
   const armRounds = byRound(arm);
   const rounds = [...armRounds.keys()].sort((a, b) => a - b);
   if (metric === "overhead_pct") {
@@ -49902,6 +50022,19 @@ function metricSamples(workload, arm, metric, directArm = "direct") {
     const v = metricValue(armRounds.get(r), metric);
     return v === null ? [] : [v];
   });
+}
+function workSamples(workload, arm, metric) {
+  const measured = workload.work?.arms[arm];
+  if (!measured) return [];
+  return measured.windows.slice(measured.firstKept).flatMap((w) => {
+    if (w.queries <= 0) return [];
+    const count = metric === "instructions_per_query" ? w.instructions : metric === "syscalls_per_query" ? w.syscalls : metric === "backend_round_trips_per_query" ? w.backendRoundTrips : w.backendBytes;
+    return count === null ? [] : [count / w.queries];
+  });
+}
+function roundsOf(workload, arm) {
+  const samples = arm === void 0 ? workload.samples : workload.samples.filter((s) => s.arm === arm);
+  return new Set(samples.map((s) => s.round)).size;
 }
 
 // src/verdict/stats.ts
@@ -50088,6 +50221,48 @@ function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
 }
 
 // src/verdict/metrics.ts
+var WORK_METRIC_DEFAULTS = {
+  instructions_per_query: spec(
+    "instructions_per_query",
+    "instructions/query",
+    "instr",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  syscalls_per_query: spec(
+    "syscalls_per_query",
+    "syscalls/query",
+    "calls",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    false
+  ),
+  backend_round_trips_per_query: spec(
+    "backend_round_trips_per_query",
+    "MySQL round trips/query",
+    "trips",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  bytes_per_query: spec(
+    "bytes_per_query",
+    "MySQL bytes/query",
+    "B",
+    "lower-better",
+    "relative",
+    2,
+    "warn",
+    false
+  )
+};
 var METRIC_DEFAULTS = {
   tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
   qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
@@ -50106,7 +50281,8 @@ var METRIC_DEFAULTS = {
   ),
   peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
   overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
-  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false)
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
+  ...WORK_METRIC_DEFAULTS
 };
 function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
   return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
@@ -50166,6 +50342,10 @@ function environmentDifferences(baseline, current) {
   }
   return out;
 }
+function countFingerprintDifferences(baseline, current) {
+  const fields = ["node", "valgrindVersion", "glibcVersion", "mysqlVersion", "sysbenchVersion"];
+  return fields.filter((field2) => String(baseline[field2]) !== String(current[field2])).map((field2) => ({ field: field2, baseline: String(baseline[field2]), current: String(current[field2]) }));
+}
 function cpuRelativeToDirectSamples(workload, arm, cores, directArm = "direct") {
   const directQps = /* @__PURE__ */ new Map();
   for (const s of workload.samples) if (s.arm === directArm) directQps.set(s.round, s.metrics.qps);
@@ -50191,10 +50371,10 @@ function baselineFromResults(results, meta3 = {}) {
   const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
   const workloads = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
+    if (w.skipped !== null || w.samples.length === 0 && w.work === null) continue;
     const arms = {};
     for (const arm of results.arms) {
-      if (!w.samples.some((s) => s.arm === arm.name)) continue;
+      if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics = {};
       for (const metric of METRIC_NAMES) {
         if (metric === "overhead_pct" && arm.name === direct) continue;
@@ -50219,14 +50399,6 @@ function baselineFromResults(results, meta3 = {}) {
     workloads
   };
 }
-function formatPath2(p) {
-  let out = "";
-  for (const key of p) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(top level)" : out;
-}
 function parseBaseline(text, file2) {
   let data;
   try {
@@ -50245,7 +50417,7 @@ function parseBaseline(text, file2) {
   }
   const parsed = BaselineSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath2(i.path)}: ${i.message}`).join("; ");
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
     throw new UsageError(`${file2}: invalid baseline: ${issues}`);
   }
   return parsed.data;
@@ -50261,8 +50433,8 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path3.dirname(path3.resolve(file2)), { recursive: true });
-  await writeFile(file2, `${JSON.stringify(checked, null, 2)}
+  await mkdir(path4.dirname(path4.resolve(file2)), { recursive: true });
+  await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
 function baselineRounds(baseline) {
@@ -50271,6 +50443,214 @@ function baselineRounds(baseline) {
     return arm?.metrics.tps?.samples.length ?? 0;
   });
   return counts.length ? Math.min(...counts) : 0;
+}
+
+// src/work/profile.ts
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+// src/work/callgrind.ts
+var NAMESPACES = /* @__PURE__ */ new Map([
+  ["ob", "ob"],
+  ["cob", "ob"],
+  ["fl", "fl"],
+  ["fi", "fl"],
+  ["fe", "fl"],
+  ["cfi", "fl"],
+  ["cfl", "fl"],
+  ["fn", "fn"],
+  ["cfn", "fn"]
+]);
+var NameTable = class {
+  tables = /* @__PURE__ */ new Map();
+  resolve(key, value) {
+    const namespace = NAMESPACES.get(key) ?? key;
+    let table = this.tables.get(namespace);
+    if (!table) {
+      table = /* @__PURE__ */ new Map();
+      this.tables.set(namespace, table);
+    }
+    const match = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
+    if (!match) return value;
+    const [, id, name] = match;
+    if (name !== void 0) {
+      table.set(id, name);
+      return name;
+    }
+    return table.get(id) ?? `(${id})`;
+  }
+};
+function callgrindTotal(text) {
+  const match = /^summary:\s+(\d+)/m.exec(text.slice(0, 4096));
+  return match ? Number(match[1]) : parseCallgrind(text).totalIr;
+}
+function parseCallgrind(text) {
+  const lines = text.split("\n");
+  if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
+    throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
+  }
+  const names = new NameTable();
+  const costs = /* @__PURE__ */ new Map();
+  let pid = null;
+  let part = null;
+  let total = null;
+  let object2 = "???";
+  let fn = null;
+  let callCostFollows = false;
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (line === "" || line.startsWith("#")) continue;
+    const first = line.charCodeAt(0);
+    const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
+    if (isCost) {
+      if (callCostFollows) {
+        callCostFollows = false;
+        continue;
+      }
+      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+      continue;
+    }
+    const eq = line.indexOf("=");
+    const colon = line.indexOf(":");
+    if (eq > 0 && (colon < 0 || eq < colon)) {
+      const key = line.slice(0, eq);
+      const value = line.slice(eq + 1);
+      if (key === "calls") callCostFollows = true;
+      else if (key === "ob") object2 = names.resolve(key, value);
+      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
+      else if (NAMESPACES.has(key)) names.resolve(key, value);
+      continue;
+    }
+    if (colon > 0) {
+      const key = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (key === "pid") pid = Number(value);
+      else if (key === "part") part = Number(value);
+      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
+    }
+  }
+  const functions = [...costs.values()];
+  if (total === null || !Number.isFinite(total)) {
+    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  }
+  return { pid, part, totalIr: total, functions };
+}
+function costOf(costs, name, object2) {
+  const key = `${object2}\0${name}`;
+  let cost = costs.get(key);
+  if (!cost) {
+    cost = { name, object: object2, selfIr: 0 };
+    costs.set(key, cost);
+  }
+  return cost;
+}
+
+// src/work/perfMap.ts
+var PerfMap = class _PerfMap {
+  constructor(entries) {
+    this.entries = entries;
+  }
+  entries;
+  static parse(text) {
+    const entries = [];
+    for (const line of text.split("\n")) {
+      const match = /^([0-9a-fA-F]+)\s+([0-9a-fA-F]+)\s+(.+)$/.exec(line.trim());
+      if (!match) continue;
+      const start = BigInt(`0x${match[1]}`);
+      entries.push({ start, end: start + BigInt(`0x${match[2]}`), name: match[3].trim() });
+    }
+    const ordered = entries.map((entry, line) => ({ entry, line })).sort(
+      (a, b) => a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : a.line - b.line
+    ).map((e) => e.entry);
+    return new _PerfMap(ordered);
+  }
+  get size() {
+    return this.entries.length;
+  }
+  /** The code object containing the address, or null. */
+  lookup(address) {
+    let low = 0;
+    let high = this.entries.length - 1;
+    let found = null;
+    while (low <= high) {
+      const mid = low + high >> 1;
+      const entry = this.entries[mid];
+      if (entry.start <= address) {
+        found = entry;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found !== null && address < found.end ? found.name : null;
+  }
+  /** A callgrind function name with its `0x…` address replaced by the JIT name, when known. */
+  symbolize(name) {
+    if (!/^0x[0-9a-fA-F]+$/.test(name)) return name;
+    return this.lookup(BigInt(name)) ?? name;
+  }
+};
+
+// src/work/profile.ts
+var KEPT_FUNCTIONS = 200;
+function loadPerfMaps(pids, dir = "/tmp") {
+  const maps = /* @__PURE__ */ new Map();
+  for (const pid of pids) {
+    const file2 = `${dir}/perf-${pid}.map`;
+    if (existsSync(file2)) maps.set(pid, PerfMap.parse(readFileSync(file2, "utf8")));
+  }
+  return maps;
+}
+function functionsPerQuery(dumps, queries, perfMaps) {
+  const merged = /* @__PURE__ */ new Map();
+  for (const dump of dumps) {
+    const map2 = perfMaps.get(dump.pid);
+    for (const fn of parseCallgrind(readFileSync(dump.file, "utf8")).functions) {
+      const name = comparableName(map2 ? map2.symbolize(fn.name) : fn.name);
+      const key = `${fn.object}\0${name}`;
+      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
+      entry.selfIr += fn.selfIr;
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()].filter((f) => f.selfIr > 0).sort((a, b) => b.selfIr - a.selfIr).slice(0, KEPT_FUNCTIONS).map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
+}
+function comparableName(name) {
+  const match = /^JS:[*^~+-]?(\S*) (.*?)(?::\d+:\d+)?$/.exec(name);
+  if (!match) return name;
+  const file2 = match[2].split("/").at(-1) || match[2];
+  return `JS ${match[1] || "(anonymous)"} (${file2})`;
+}
+function writeSymbolizedDump(source, target, perfMap) {
+  const text = readFileSync(source, "utf8");
+  const out = perfMap ? text.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key, address) => {
+    const name = perfMap.symbolize(address);
+    return `${key}${name === address ? address : `${name} [${address}]`}`;
+  }) : text;
+  writeFileSync(target, out);
+}
+function functionDeltas(base, head, limit = 10) {
+  const key = (f) => `${f.object}\0${f.name}`;
+  const all = /* @__PURE__ */ new Map();
+  for (const f of base)
+    all.set(key(f), { name: f.name, object: f.object, base: f.irPerQuery, head: 0, delta: 0 });
+  for (const f of head) {
+    const entry = all.get(key(f)) ?? { name: f.name, object: f.object, base: 0, head: 0, delta: 0 };
+    entry.head = f.irPerQuery;
+    all.set(key(f), entry);
+  }
+  for (const entry of all.values()) entry.delta = entry.head - entry.base;
+  return [...all.values()].sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta)).slice(0, limit);
+}
+
+// src/report/format.ts
+function signedChange(value, suffix = "") {
+  const digits = Math.abs(value) >= 10 ? 1 : 2;
+  const text = Math.abs(value).toFixed(digits);
+  const sign = Number(text) === 0 ? "\xB1" : value > 0 ? "+" : "\u2212";
+  return `${sign}${text}${suffix}`;
+}
+function escapeCell(text) {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 // src/verdict/compare.ts
@@ -50346,6 +50726,7 @@ function compareToBaseline(baseline, results, opts = {}) {
     opts,
     warnings,
     differences,
+    countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
     results,
     baselineEnvironment: baseline.environment,
     reference: {
@@ -50385,6 +50766,12 @@ function compareArms(results, headArm, baseArm, opts = {}) {
       currentRounds: roundsOf(w, headArm)
     });
   }
+  const functions = {};
+  for (const w of results.workloads) {
+    const head = w.work?.arms[headArm];
+    const base = w.work?.arms[baseArm];
+    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
+  }
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
   return build(inputs, {
@@ -50392,6 +50779,7 @@ function compareArms(results, headArm, baseArm, opts = {}) {
     opts,
     warnings,
     differences: [],
+    countDifferences: [],
     results,
     baselineEnvironment: results.environment,
     reference: {
@@ -50400,7 +50788,8 @@ function compareArms(results, headArm, baseArm, opts = {}) {
       date: results.startedAt
     },
     armLabel: headArm,
-    currentCommit: headCommit
+    currentCommit: headCommit,
+    functionDeltas: functions
   });
 }
 function controlShift(metric, current, baseline) {
@@ -50434,9 +50823,6 @@ function workloadHeader(w, suite) {
   const workload = suite.workloads.find((x) => x.id === w.id);
   return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
 }
-function roundsOf(w, arm) {
-  return new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
-}
 function errorsByRound(w, arm) {
   return w.samples.filter((s) => s.arm === arm).map((s) => ({ round: s.round, errors: s.metrics.errors })).sort((a, b) => a.round - b.round);
 }
@@ -50452,10 +50838,16 @@ function build(inputs, ctx) {
       `The environment differs from the baseline's (${ctx.differences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
     );
   }
+  const countsComparable = ctx.countDifferences.length === 0;
+  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
+    warnings.push(
+      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
+    );
+  }
   warnings.push(...ctx.warnings);
   const workloads = inputs.map((input2) => {
-    const metrics = metricRows(input2, normalisedOnly, level);
-    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw");
+    const metrics = metricRows(input2, normalisedOnly, countsComparable, level);
+    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
     return {
       id: input2.id,
       title: input2.title,
@@ -50529,7 +50921,8 @@ function build(inputs, ctx) {
     alpha,
     level,
     comparisons,
-    suite: ctx.results.suite
+    suite: ctx.results.suite,
+    functionDeltas: ctx.functionDeltas ?? {}
   };
 }
 function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
@@ -50539,26 +50932,30 @@ function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const needed = minimumRoundsForSignificance(alpha, k, m);
   return `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible two-sided p is ${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`;
 }
-function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA) {
-  const k = expectedComparisons(suite);
+function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA, measure = "time") {
+  if (measure === "work") return null;
+  const k = expectedComparisons(suite, measure);
   const m = referenceRounds ?? rounds;
   if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
   const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
   return `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
 }
-function expectedComparisons(suite) {
+function expectedComparisons(suite, measure = "time") {
   let k = 0;
-  for (const w of suite.workloads) k += gatedHypotheses(w);
+  for (const w of suite.workloads) k += gatedHypotheses(w, measure);
   return Math.max(1, k);
 }
-function gatedHypotheses(workload) {
-  const gated = metricSpecsFor(workload).filter((s) => s.policy === "gate" && s.metric !== "errors");
+function gatedHypotheses(workload, measure = "time") {
+  const counted = (metric) => isWorkMetric(metric) ? measure !== "time" && workload?.driver === "sysbench" : measure !== "work";
+  const gated = metricSpecsFor(workload).filter(
+    (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric)
+  );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
 }
 function hypothesisKey(m) {
   return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
 }
-function metricRows(input2, normalisedOnly, level) {
+function metricRows(input2, normalisedOnly, countsComparable, level) {
   const rows = [];
   for (const spec2 of metricSpecsFor(input2.workload)) {
     if (spec2.policy === "off") continue;
@@ -50566,13 +50963,13 @@ function metricRows(input2, normalisedOnly, level) {
       rows.push(errorsRow(spec2, input2));
       continue;
     }
-    const informational = spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
+    const informational = isWorkMetric(spec2.metric) ? !countsComparable || input2.baseline(spec2.metric).length === 0 : spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
     const policy = informational ? "info" : spec2.policy;
     const row = statRow(spec2, "raw", policy, input2.current(spec2.metric), input2.baseline(spec2.metric), level);
     if (row) rows.push(row);
     if (informational && spec2.metric === "cpu_us_per_query") {
       const rel = statRow(
-        { ...spec2, label: "proxy CPU/query \xF7 direct work", unit: "%" },
+        { ...spec2, label: CPU_RELATIVE_LABEL, unit: "%" },
         "cpu-relative-to-direct",
         spec2.policy,
         input2.currentCpuRel(),
@@ -50686,23 +51083,21 @@ function decide(m, alpha, level) {
   if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
   return "inconclusive";
 }
+var CPU_RELATIVE_LABEL = "proxy CPU/query \xF7 direct work";
 function formatDelta(m) {
   if (m.delta === null) return "n/a";
   if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
-  const digits = Math.abs(m.delta) >= 10 ? 1 : 2;
-  const text = Math.abs(m.delta).toFixed(digits);
-  const sign = Number(text) === 0 ? "\xB1" : m.delta > 0 ? "+" : "\u2212";
-  return `${sign}${text}${m.scale === "points" ? " pts" : "%"}`;
+  return signedChange(m.delta, m.scale === "points" ? " pts" : "%");
 }
 function formatP(p) {
   if (p >= 1e-3) return p.toFixed(3);
   return p.toExponential(1);
 }
-function summaryLine(workloads, verdict) {
+function summaryLine(workloads, verdict, showId = (id) => id) {
   const n = workloads.length;
   const inW = `in ${n} workload${n === 1 ? "" : "s"}`;
   const list = (v) => workloads.flatMap(
-    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${w.id} ${m.label} ${formatDelta(m)}`)
+    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`)
   );
   const clip = (items) => items.length > 4 ? `${items.slice(0, 4).join(", ")} \u2026` : items.join(", ");
   if (n === 0) return "Nothing compared: no workload has both current and reference samples";
@@ -50711,7 +51106,7 @@ function summaryLine(workloads, verdict) {
     return `${r.length} regression${r.length === 1 ? "" : "s"} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
-  const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => w.id);
+  const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => showId(w.id));
   if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
   const imp = list("improved");
   if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
@@ -50721,6 +51116,2430 @@ function exitCodeFor(c, opts) {
   if (c.verdict === "regressed") return 1;
   if (c.verdict === "inconclusive" && opts.failOnInconclusive) return 1;
   return 0;
+}
+
+// src/gate/runGate.ts
+import { writeFileSync as writeFileSync6 } from "node:fs";
+import path12 from "node:path";
+
+// src/engine/armSetup.ts
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync4 } from "node:fs";
+import path7 from "node:path";
+
+// src/mysql/localServer.ts
+var import_promise3 = __toESM(require_promise(), 1);
+import { spawn as spawn2, spawnSync } from "node:child_process";
+import { mkdtempSync, openSync, closeSync, readFileSync as readFileSync2, rmSync, existsSync as existsSync2 } from "node:fs";
+import { rm as rm2 } from "node:fs/promises";
+import os2 from "node:os";
+import path5 from "node:path";
+import { randomBytes } from "node:crypto";
+
+// src/util/net.ts
+import net from "node:net";
+function findFreePort(host = "127.0.0.1") {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => port > 0 ? resolve(port) : reject(new Error("could not allocate a free port")));
+    });
+  });
+}
+function canConnect(host, port, timeoutMs = 1e3) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+// src/mysql/localServer.ts
+var INSTALL_HINT = "No MySQL server binary (mariadbd or mysqld) was found on PATH or in /usr/sbin. Install one: `sudo apt-get install -y mariadb-server` (Debian/Ubuntu) or `brew install mysql` (macOS), or point the gate at a running server with --mysql mysql://user:pass@host:port/db.";
+var liveServers = /* @__PURE__ */ new Set();
+var exitHookInstalled2 = false;
+function installExitHook() {
+  if (exitHookInstalled2) return;
+  exitHookInstalled2 = true;
+  process.on("exit", () => {
+    for (const server of liveServers) {
+      server.child.kill("SIGKILL");
+      rmSync(server.baseDir, { recursive: true, force: true });
+    }
+  });
+}
+function findServerBinary(preferred) {
+  const candidates = preferred ? [preferred] : ["mariadbd", "mysqld"];
+  for (const name of candidates) {
+    const binary = which(name);
+    if (!binary) continue;
+    const version2 = spawnSync(binary, ["--version"], { encoding: "utf8" });
+    const text = `${version2.stdout ?? ""}${version2.stderr ?? ""}`;
+    return { binary, flavor: /mariadb/i.test(text) ? "mariadb" : "mysql" };
+  }
+  throw new InfrastructureError(
+    preferred ? `MySQL server binary "${preferred}" not found. ${INSTALL_HINT}` : INSTALL_HINT
+  );
+}
+function currentUser() {
+  return os2.userInfo().username;
+}
+function runChecked(command, args, logFile, what) {
+  const fd = openSync(logFile, "a");
+  try {
+    const result = spawnSync(command, args, { stdio: ["ignore", fd, fd], timeout: 12e4 });
+    if (result.status !== 0) {
+      throw new InfrastructureError(
+        `${what} failed (${command} exited with ${result.status ?? result.signal}). Last log lines:
+${tail(logFile, 20)}`
+      );
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+function tail(file2, lines) {
+  if (!existsSync2(file2)) return "(no log)";
+  return readFileSync2(file2, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+}
+async function startLocalServer(options = {}) {
+  const { binary, flavor } = findServerBinary(options.binary);
+  const password = options.password ?? randomBytes(12).toString("hex");
+  const database = options.database ?? "test";
+  const baseDir = mkdtempSync(path5.join(os2.tmpdir(), "athena-bench-mysql-"));
+  const dataDir = path5.join(baseDir, "data");
+  const socket = path5.join(baseDir, "mysqld.sock");
+  const errorLog = path5.join(baseDir, "error.log");
+  const user = currentUser();
+  let child;
+  let entry;
+  const cleanup = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      await stopChild(child, 2e4);
+    }
+    if (entry) liveServers.delete(entry);
+    await rm2(baseDir, { recursive: true, force: true });
+  };
+  try {
+    initializeDataDir(binary, flavor, dataDir, errorLog, user);
+    const port = options.port ?? await findFreePort();
+    const args = [
+      "--no-defaults",
+      `--datadir=${dataDir}`,
+      `--port=${port}`,
+      "--bind-address=127.0.0.1",
+      `--socket=${socket}`,
+      `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
+      `--log-error=${errorLog}`,
+      `--user=${user}`,
+      "--skip-name-resolve",
+      "--max-connections=4000",
+      "--innodb-buffer-pool-size=256M",
+      // A throwaway benchmark server: durability is not what is measured.
+      "--innodb-flush-log-at-trx-commit=2",
+      "--performance-schema=OFF",
+      ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
+      ...options.extraArgs ?? []
+    ];
+    installExitHook();
+    child = spawn2(binary, args, { stdio: "ignore" });
+    entry = { child, baseDir };
+    liveServers.add(entry);
+    const exited = new Promise((_, reject) => {
+      child.once(
+        "exit",
+        (code, signal) => reject(
+          new InfrastructureError(
+            `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+${tail(errorLog, 20)}`
+          )
+        )
+      );
+    });
+    exited.catch(() => void 0);
+    const version2 = await Promise.race([
+      configureWhenReady(socket, password, database, options.startTimeoutMs ?? 6e4, errorLog),
+      exited
+    ]);
+    const server = {
+      host: "127.0.0.1",
+      port,
+      user: "root",
+      password,
+      database,
+      version: version2,
+      flavor,
+      baseDir,
+      pid: child.pid ?? 0,
+      stop: async () => {
+        await cleanup();
+      }
+    };
+    return server;
+  } catch (error62) {
+    await cleanup();
+    throw error62;
+  }
+}
+function initializeDataDir(binary, flavor, dataDir, log, user = currentUser()) {
+  const attempt = () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (flavor === "mariadb") {
+      const installDb = which("mariadb-install-db") ?? which("mysql_install_db");
+      if (!installDb) {
+        throw new InfrastructureError(`mariadb-install-db not found next to ${binary}. ${INSTALL_HINT}`);
+      }
+      runChecked(
+        installDb,
+        [
+          "--no-defaults",
+          `--datadir=${dataDir}`,
+          `--user=${user}`,
+          "--auth-root-authentication-method=normal",
+          "--skip-test-db",
+          "--skip-name-resolve"
+        ],
+        log,
+        "Initialising the MariaDB data directory"
+      );
+    } else {
+      runChecked(
+        binary,
+        ["--no-defaults", "--initialize-insecure", `--datadir=${dataDir}`, `--user=${user}`],
+        log,
+        "Initialising the MySQL data directory"
+      );
+    }
+  };
+  try {
+    attempt();
+  } catch (error62) {
+    if (error62 instanceof InfrastructureError && /not found/.test(error62.message)) throw error62;
+    attempt();
+  }
+}
+async function configureWhenReady(socket, password, database, timeoutMs, errorLog) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  while (Date.now() < deadline) {
+    let conn;
+    try {
+      conn = await import_promise3.default.createConnection({
+        socketPath: socket,
+        user: "root",
+        password: "",
+        multipleStatements: true
+      });
+    } catch (error62) {
+      lastError = error62;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    try {
+      const quoted = conn.escape(password);
+      await conn.query(
+        [
+          `CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY ${quoted}`,
+          `GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION`,
+          `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
+          `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
+          `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION`,
+          `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, "``")}\``,
+          `FLUSH PRIVILEGES`
+        ].join(";")
+      );
+      const [rows] = await conn.query("SELECT VERSION() AS version");
+      return String(rows[0]?.version ?? "unknown");
+    } finally {
+      await conn.end().catch(() => void 0);
+    }
+  }
+  throw new InfrastructureError(
+    `The throwaway MySQL server did not answer on its socket within ${timeoutMs} ms (${errorMessage(lastError)}). Last log lines:
+${tail(errorLog, 20)}`
+  );
+}
+function stopChild(child, graceMs) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+// src/mysql/waitForServer.ts
+var import_promise4 = __toESM(require_promise(), 1);
+function hintFor(error62, conn) {
+  const code = error62?.code ?? "";
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused: nothing listens there. Is the server (or the service container) started, and is the port mapped?";
+    case "ER_ACCESS_DENIED_ERROR":
+    case "ER_ACCESS_DENIED_NO_PASSWORD_ERROR":
+      return `authentication failed for user "${conn.user}": check the user and password (mysql-user, mysql-password).`;
+    case "ER_BAD_DB_ERROR":
+      return `unknown database "${conn.database ?? ""}": create it first or set the database (mysql-database) to one that exists.`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `host "${conn.host}" does not resolve: check the host name.`;
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+      return "no answer: a firewall or a wrong address? A service container is usually at 127.0.0.1 with its mapped port.";
+    default:
+      return "the server did not accept a connection.";
+  }
+}
+async function mysql2Probe(conn, timeoutMs) {
+  const connection = await import_promise4.default.createConnection({
+    host: conn.host,
+    port: conn.port,
+    user: conn.user,
+    password: conn.password,
+    database: conn.database,
+    connectTimeout: timeoutMs
+  });
+  try {
+    const [rows] = await connection.query("SELECT VERSION() AS version");
+    return String(rows[0]?.version ?? "unknown");
+  } finally {
+    await connection.end().catch(() => void 0);
+  }
+}
+async function waitForServer(target, timeoutMs, deps = {}) {
+  const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
+  const probe = deps.probe ?? mysql2Probe;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const deadline = now() + timeoutMs;
+  let delay = 100;
+  let attempts = 0;
+  let lastError;
+  for (; ; ) {
+    attempts += 1;
+    const remaining = deadline - now();
+    try {
+      const version2 = await probe(conn, Math.max(250, Math.min(remaining, 1e4)));
+      return { version: version2, attempts };
+    } catch (error62) {
+      lastError = error62;
+    }
+    const left = deadline - now();
+    if (left <= 0) break;
+    await sleep(Math.min(delay, left));
+    delay = Math.min(delay * 2, 2e3);
+  }
+  const where = `${conn.host}:${conn.port}`;
+  const message = redact(errorMessage(lastError), [conn.password]);
+  throw new InfrastructureError(
+    `MySQL at ${where} was not ready after ${(timeoutMs / 1e3).toFixed(1)} s (${attempts} attempts). Last error: ${message}. Hint: ${hintFor(lastError, conn)}`,
+    { cause: lastError }
+  );
+}
+
+// src/engine/armEnvironment.ts
+var BASELINE_NAMES = /* @__PURE__ */ new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR"
+]);
+var LOCALE_NAME = /^LC_[A-Z]+$/;
+var NEVER_PASSED = /^(INPUT_|ACTIONS_)|^GITHUB_TOKEN$/i;
+var PassThroughNamesSchema = external_exports.string().transform(
+  (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "")
+).pipe(
+  external_exports.array(
+    external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names such as CARGO_HOME").refine((name) => !NEVER_PASSED.test(name), {
+      message: "never passed: INPUT_*, ACTIONS_* and GITHUB_TOKEN hold the inputs and the credentials"
+    })
+  )
+);
+function armEnvironment(ambient, passThrough, gateSet) {
+  const env = {};
+  const listed = new Set(passThrough);
+  for (const [name, value] of Object.entries(ambient)) {
+    if (value === void 0 || NEVER_PASSED.test(name)) continue;
+    if (BASELINE_NAMES.has(name) || LOCALE_NAME.test(name) || listed.has(name)) env[name] = value;
+  }
+  return { ...env, ...gateSet };
+}
+
+// src/engine/context.ts
+import { mkdirSync } from "node:fs";
+import path6 from "node:path";
+
+// src/engine/cleanup.ts
+var CleanupStack = class {
+  steps = [];
+  add(what, fn) {
+    this.steps.push({ what, fn });
+  }
+  async runAll() {
+    const problems = [];
+    while (this.steps.length > 0) {
+      const step = this.steps.pop();
+      try {
+        await step.fn();
+      } catch (error62) {
+        problems.push(`${step.what}: ${error62 instanceof Error ? error62.message : String(error62)}`);
+      }
+    }
+    return problems;
+  }
+};
+
+// src/engine/procfs.ts
+import { readFileSync as readFileSync3, readdirSync, writeFileSync as writeFileSync2 } from "node:fs";
+var realProcFs = {
+  readFile: (p) => readFileSync3(p, "utf8"),
+  listDir: (p) => readdirSync(p),
+  writeFile: (p, data) => writeFileSync2(p, data)
+};
+function procAvailable(fs = realProcFs) {
+  try {
+    fs.readFile("/proc/self/stat");
+    return true;
+  } catch {
+    return false;
+  }
+}
+function parseProcStat(text) {
+  const close = text.lastIndexOf(")");
+  const pid = Number(text.slice(0, text.indexOf("(")).trim());
+  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const field2 = (n) => Number(rest[n - 3]);
+  const cpuTicks = field2(14) + field2(15) + field2(16) + field2(17);
+  if (!Number.isFinite(pid) || !Number.isFinite(cpuTicks)) {
+    throw new Error(`unexpected /proc stat format: ${text.slice(0, 120)}`);
+  }
+  return { pid, ppid: field2(4), cpuTicks };
+}
+function processTree(rootPid, fs = realProcFs) {
+  const all = [];
+  for (const entry of fs.listDir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      all.push(parseProcStat(fs.readFile(`/proc/${entry}/stat`)));
+    } catch {
+    }
+  }
+  const children = /* @__PURE__ */ new Map();
+  for (const p of all) {
+    const list = children.get(p.ppid) ?? [];
+    list.push(p);
+    children.set(p.ppid, list);
+  }
+  const root = all.find((p) => p.pid === rootPid);
+  if (!root) return [];
+  const tree = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const p = queue.shift();
+    tree.push(p);
+    queue.push(...children.get(p.pid) ?? []);
+  }
+  return tree;
+}
+function treeCpuTicks(rootPid, fs = realProcFs) {
+  return processTree(rootPid, fs).reduce((sum, p) => sum + p.cpuTicks, 0);
+}
+function treeIoSyscalls(rootPid, fs = realProcFs) {
+  let total = 0;
+  for (const p of processTree(rootPid, fs)) {
+    try {
+      const text = fs.readFile(`/proc/${p.pid}/io`);
+      total += ioField(text, "syscr") + ioField(text, "syscw");
+    } catch {
+    }
+  }
+  return total;
+}
+function ioField(text, key) {
+  const match = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text);
+  if (!match) throw new Error(`no ${key} in /proc/<pid>/io`);
+  return Number(match[1]);
+}
+function statusKb(text, key) {
+  const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text);
+  return match ? Number(match[1]) : null;
+}
+function resetPeakRss(rootPid, fs = realProcFs) {
+  const tree = processTree(rootPid, fs);
+  if (tree.length === 0) return false;
+  let ok = true;
+  for (const p of tree) {
+    try {
+      fs.writeFile(`/proc/${p.pid}/clear_refs`, "5");
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
+}
+function treeRssMb(rootPid, key, fs = realProcFs) {
+  let kb = 0;
+  for (const p of processTree(rootPid, fs)) {
+    try {
+      kb += statusKb(fs.readFile(`/proc/${p.pid}/status`), key) ?? 0;
+    } catch {
+    }
+  }
+  return kb / 1024;
+}
+var RssSampler = class {
+  constructor(rootPid, fs = realProcFs, intervalMs = 500) {
+    this.rootPid = rootPid;
+    this.fs = fs;
+    this.intervalMs = intervalMs;
+  }
+  rootPid;
+  fs;
+  intervalMs;
+  peak = 0;
+  timer;
+  start() {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+  sample() {
+    this.peak = Math.max(this.peak, treeRssMb(this.rootPid, "VmRSS", this.fs));
+  }
+};
+
+// proxy/src/contract.ts
+var BACKEND_PASSWORD_VARIABLE = "ATHENA_BACKEND_PASSWORD";
+function envPasswordVariable(kind, name) {
+  return `ATHENA_${kind}_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PASSWORD`;
+}
+var GATE_METRICS = {
+  /** Commands forwarded that got a response: the traffic check compares it with the driver's count. */
+  queries: "athena_queries_total",
+  /** Commands sent to MySQL that wait for its answer (forwarded commands, resets, database switches, logins). */
+  backendRoundTrips: "athena_backend_round_trips_total",
+  /** Bytes sent to and received from MySQL. */
+  backendBytes: "athena_backend_bytes_total"
+};
+var BENCHMARK_POOL = { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 };
+var BENCHMARK_CIRCUIT = {
+  max_concurrent_per_user_shard: 50,
+  queue_size: 200,
+  queue_timeout_ms: 1e4
+};
+function renderBenchmarkConfig(input2) {
+  const str = (value) => JSON.stringify(value);
+  const table = (name, values) => [
+    `[${name}]`,
+    ...Object.entries(values).map(([key, value]) => `${key} = ${value}`)
+  ];
+  return [
+    "# Generated by athena-bench for one benchmark run. Passwords come from the environment",
+    "# (ATHENA_BACKEND_PASSWORD, ATHENA_USER_<NAME>_PASSWORD), never from this file.",
+    "[server]",
+    'listen_addr = "127.0.0.1"',
+    `listen_port = ${input2.listenPort}`,
+    `metrics_port = ${input2.metricsPort}`,
+    "",
+    "[backend]",
+    `host = ${str(input2.backend.host)}`,
+    `port = ${input2.backend.port}`,
+    `user = ${str(input2.backend.user)}`,
+    "",
+    "[[users]]",
+    `name = ${str(input2.backend.user)}`,
+    "",
+    "# The seed guide (docs/PERF.md) defaults.",
+    ...table("pool", BENCHMARK_POOL),
+    "",
+    ...table("circuit", BENCHMARK_CIRCUIT),
+    ""
+  ].join("\n");
+}
+
+// src/engine/prometheus.ts
+function parseCounters(text) {
+  const types = /* @__PURE__ */ new Map();
+  const series = /* @__PURE__ */ new Map();
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      const m2 = /^#\s*TYPE\s+(\S+)\s+(\S+)/.exec(line);
+      if (m2) types.set(m2[1], m2[2]);
+      continue;
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const name = m[1];
+    const value = Number(m[3]);
+    if (!Number.isFinite(value)) continue;
+    const base = name.replace(/_(count|sum|bucket|total)$/, "");
+    const type = types.get(name) ?? types.get(base);
+    const isCounter = type === "counter" || name.endsWith("_total") || (type === "histogram" || type === "summary") && /_(count|sum)$/.test(name);
+    if (!isCounter) continue;
+    series.set(`${name}${m[2] ?? ""}`, value);
+  }
+  return series;
+}
+function counterDeltas(before, after) {
+  const out = {};
+  for (const [key, value] of after) out[key] = value - (before.get(key) ?? 0);
+  return out;
+}
+function sumMetric(series, name) {
+  const entries = series instanceof Map ? [...series] : Object.entries(series);
+  let found = false;
+  let sum = 0;
+  for (const [key, value] of entries) {
+    if (key === name || key.startsWith(`${name}{`)) {
+      found = true;
+      sum += value;
+    }
+  }
+  return found ? sum : null;
+}
+var realFetcher = async (url2, timeoutMs) => {
+  const response = await fetch(url2, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, body: await response.text() };
+};
+async function scrapeCounters(url2, fetcher = realFetcher, timeoutMs = 5e3) {
+  const { status, body } = await fetcher(url2, timeoutMs);
+  if (status !== 200) throw new Error(`GET ${url2} answered HTTP ${status}`);
+  return parseCounters(body);
+}
+var TRAFFIC_CHECK_MIN_SHARE = 0.95;
+var TRAFFIC_METRIC = GATE_METRICS.queries;
+function trafficCheck(deltas, driverQueries) {
+  const observed = sumMetric(deltas, TRAFFIC_METRIC);
+  if (observed === null) return null;
+  return {
+    expectedQueries: driverQueries,
+    observedQueries: observed,
+    ok: observed >= TRAFFIC_CHECK_MIN_SHARE * driverQueries
+  };
+}
+
+// src/engine/context.ts
+function createContext(options, deps) {
+  const outDir = path6.resolve(options.outDir);
+  const logsDir = path6.join(outDir, "logs");
+  mkdirSync(logsDir, { recursive: true });
+  const procFs = deps.procFs ?? realProcFs;
+  return {
+    options,
+    deps,
+    outDir,
+    logsDir,
+    cleanup: new CleanupStack(),
+    fetcher: deps.fetcher ?? realFetcher,
+    procFs,
+    hasProc: procAvailable(procFs),
+    ticksPerSecond: 100,
+    startedMs: deps.now(),
+    suite: applyOverrides(options.suite, options.rounds, options.durationSec),
+    channels: { measure: options.measure ?? "time", time: options.measure !== "work" },
+    warnings: [],
+    workloads: [],
+    liveArms: [],
+    secrets: [],
+    work: /* @__PURE__ */ new Map(),
+    git: { commit: null, ref: null }
+  };
+}
+function throwIfAborted(ctx) {
+  const signal = ctx.options.signal;
+  if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
+}
+function applyOverrides(suite, rounds, durationSec) {
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => {
+      if (durationSec === void 0) return w;
+      if (w.driver === "sysbench") return { ...w, options: { ...w.options, timeSec: durationSec } };
+      if (w.driver === "builtin") return { ...w, options: { ...w.options, timeSec: durationSec } };
+      return w;
+    })
+  };
+}
+
+// src/engine/proxyProcess.ts
+import { spawn as spawn3 } from "node:child_process";
+import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync4, writeFileSync as writeFileSync3 } from "node:fs";
+
+// src/engine/handshake.ts
+import net2 from "node:net";
+function probeMysqlHandshake(host, port, timeoutMs = 2e3) {
+  return new Promise((resolve) => {
+    const socket = net2.connect({ host, port });
+    let buffer = Buffer.alloc(0);
+    let settled = false;
+    const done = (result) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done({ ok: false, reason: `no handshake within ${timeoutMs} ms` }));
+    socket.on("error", (error62) => done({ ok: false, reason: error62.message }));
+    socket.on("close", () => done({ ok: false, reason: "connection closed before a handshake packet" }));
+    socket.on("data", (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (buffer.length < 4) return;
+      const length = buffer.readUIntLE(0, 3);
+      if (buffer.length < 4 + length) return;
+      done(parseFirstPacket(buffer.subarray(4, 4 + length)));
+    });
+  });
+}
+function parseFirstPacket(payload) {
+  const first = payload[0];
+  if (first === 10) {
+    const end = payload.indexOf(0, 1);
+    return {
+      ok: true,
+      kind: "handshake",
+      serverVersion: payload.subarray(1, end < 0 ? void 0 : end).toString("utf8")
+    };
+  }
+  if (first === 255) {
+    const code = payload.length >= 3 ? payload.readUInt16LE(1) : 0;
+    const rest = payload.subarray(3).toString("utf8");
+    return {
+      ok: true,
+      kind: "error",
+      message: `${code} ${rest.startsWith("#") ? rest.slice(6) : rest}`.trim()
+    };
+  }
+  return {
+    ok: false,
+    reason: `the first packet is not a MySQL handshake (protocol byte ${first === void 0 ? "missing" : `0x${first.toString(16)}`})`
+  };
+}
+
+// src/engine/proxyProcess.ts
+var LOG_TAIL_LINES = 50;
+function fileTail(file2, lines = LOG_TAIL_LINES) {
+  if (!existsSync3(file2)) return "(no output)";
+  const text = readFileSync4(file2, "utf8").trimEnd();
+  return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n");
+}
+async function runBuild(armName, command, opts) {
+  const result = await opts.exec("sh", ["-c", command], {
+    cwd: opts.cwd,
+    env: opts.env,
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal
+  });
+  writeFileSync3(opts.logPath, `$ ${command}
+${result.stdout}${result.stderr}`);
+  if (result.aborted) throw new InfrastructureError(`build of arm "${armName}" was interrupted`);
+  if (result.timedOut || result.exitCode !== 0) {
+    const why = result.timedOut ? `did not finish within ${Math.round(opts.timeoutMs / 1e3)} s` : `failed (exit ${result.exitCode ?? result.signal})`;
+    throw new InfrastructureError(
+      `build of arm "${armName}" ${why}: ${command} (in ${opts.cwd}). Last ${LOG_TAIL_LINES} lines of ${opts.logPath}:
+${fileTail(opts.logPath)}`
+    );
+  }
+}
+var ProxyProcess = class _ProxyProcess {
+  constructor(armName, logPath, child) {
+    this.armName = armName;
+    this.logPath = logPath;
+    this.child = child;
+    child.once("exit", (code, signal) => {
+      this.exitInfo = signal ? `killed by ${signal}` : `exit code ${code}`;
+      if (child.pid !== void 0) {
+        signalGroup(child.pid, "SIGKILL");
+        untrackGroup(child.pid);
+      }
+      for (const waiter of this.exitWaiters.splice(0)) waiter(this.exitInfo);
+    });
+  }
+  armName;
+  logPath;
+  child;
+  exitInfo = null;
+  exitWaiters = [];
+  stopping = false;
+  /**
+   * Starts `sh -c command`. The command must stay in the foreground (a daemonising proxy looks
+   * like one that died); the shell and everything it starts form one process group.
+   */
+  static start(armName, command, opts) {
+    const fd = openSync2(opts.logPath, "a");
+    let child;
+    try {
+      child = spawn3("sh", ["-c", command], {
+        cwd: opts.cwd,
+        env: opts.env,
+        stdio: ["ignore", fd, fd],
+        detached: true
+      });
+    } finally {
+      closeSync2(fd);
+    }
+    if (child.pid === void 0) {
+      throw new InfrastructureError(`could not start arm "${armName}": ${command}`);
+    }
+    trackGroup(child.pid);
+    child.on("error", () => void 0);
+    return new _ProxyProcess(armName, opts.logPath, child);
+  }
+  get pid() {
+    return this.child.pid ?? 0;
+  }
+  /** null while running; otherwise how it ended. */
+  get exited() {
+    return this.exitInfo;
+  }
+  /** Resolves with how the process ended, whenever it does. */
+  waitExit() {
+    if (this.exitInfo !== null) return Promise.resolve(this.exitInfo);
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+  /** Calls fn when the process exits (at once if it has); returns the unsubscribe function. */
+  onExit(fn) {
+    if (this.exitInfo !== null) {
+      fn();
+      return () => void 0;
+    }
+    const waiter = () => fn();
+    this.exitWaiters.push(waiter);
+    return () => {
+      const index = this.exitWaiters.indexOf(waiter);
+      if (index >= 0) this.exitWaiters.splice(index, 1);
+    };
+  }
+  get wasStopped() {
+    return this.stopping;
+  }
+  logTail(lines = LOG_TAIL_LINES) {
+    return fileTail(this.logPath, lines);
+  }
+  /** The error for a proxy that died on its own, quoting its log. */
+  deathError(when) {
+    return new InfrastructureError(
+      `arm "${this.armName}" exited ${when} (${this.exitInfo ?? "still running"}). Last ${LOG_TAIL_LINES} lines of ${this.logPath}:
+${this.logTail()}`
+    );
+  }
+  /** SIGTERM to the group, SIGKILL after graceMs; resolves once the shell has exited. */
+  async stop(graceMs = 5e3) {
+    this.stopping = true;
+    if (this.exitInfo !== null) return;
+    const pid = this.pid;
+    signalGroup(pid, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
+    await this.waitExit();
+    clearTimeout(timer);
+  }
+};
+async function runWhileAlive(proc, fn, outer, when) {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  if (proc?.exited) throw proc.deathError(`before a run`);
+  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
+  try {
+    const result = await fn(controller.signal);
+    if (proc?.exited) throw proc.deathError(when);
+    return result;
+  } catch (error62) {
+    if (proc?.exited) throw proc.deathError(when);
+    throw error62;
+  } finally {
+    unsubscribe?.();
+    outer?.removeEventListener("abort", onOuterAbort);
+  }
+}
+async function waitUntilReady(proxy, opts) {
+  const fetcher = opts.fetcher ?? realFetcher;
+  const deadline = Date.now() + opts.timeoutMs;
+  let lastProblem = "not tried yet";
+  let handshakeOk = false;
+  while (Date.now() < deadline) {
+    if (opts.signal?.aborted) throw new InfrastructureError("interrupted while waiting for the proxy");
+    if (proxy.exited !== null) throw proxy.deathError("before it was ready");
+    const remaining = Math.max(100, Math.min(2e3, deadline - Date.now()));
+    if (!handshakeOk) {
+      const probe = await probeMysqlHandshake(opts.host, opts.port, remaining);
+      if (probe.ok) handshakeOk = true;
+      else lastProblem = `${opts.host}:${opts.port}: ${probe.reason}`;
+    }
+    if (handshakeOk) {
+      if (!opts.metricsUrl) return;
+      try {
+        const { status } = await fetcher(opts.metricsUrl, remaining);
+        if (status === 200) return;
+        lastProblem = `${opts.metricsUrl} answered HTTP ${status}`;
+      } catch (error62) {
+        lastProblem = `${opts.metricsUrl}: ${error62 instanceof Error ? error62.message : String(error62)}`;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (proxy.exited !== null) throw proxy.deathError("before it was ready");
+  throw new InfrastructureError(
+    `arm "${proxy.armName}" was not ready within ${(opts.timeoutMs / 1e3).toFixed(0)} s (last check: ${lastProblem}). Ready means: the port answers with a MySQL handshake${opts.metricsUrl ? " and the metrics URL answers 200" : ""}. Last ${LOG_TAIL_LINES} lines of ${proxy.logPath}:
+${proxy.logTail()}`
+  );
+}
+
+// src/engine/armSetup.ts
+var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
+var DEFAULT_READY_TIMEOUT_MS = 3e4;
+var STOP_GRACE_MS = 1e4;
+async function resolveArms(ctx, mysql5) {
+  const specs = [];
+  for (const source of ctx.options.arms) {
+    throwIfAborted(ctx);
+    const spec2 = typeof source === "function" ? await source({
+      mysql: mysql5,
+      outDir: ctx.outDir,
+      exec: ctx.deps.exec,
+      allocatePort: () => findFreePort(),
+      addCleanup: (what, fn) => ctx.cleanup.add(what, fn)
+    }) : source;
+    if (spec2.name === "direct" || specs.some((s) => s.name === spec2.name)) {
+      throw new InfrastructureError(`arm name "${spec2.name}" is used twice (or is the reserved "direct")`);
+    }
+    specs.push(spec2);
+    for (const [key, value] of Object.entries(spec2.env ?? {})) {
+      if (/PASSWORD|SECRET|TOKEN/i.test(key)) ctx.secrets.push(value);
+    }
+  }
+  return specs;
+}
+function armEnv(ctx, mysql5, spec2) {
+  return armEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
+    ATHENA_BENCH_MYSQL_HOST: mysql5.host,
+    ATHENA_BENCH_MYSQL_PORT: String(mysql5.port),
+    ATHENA_BENCH_MYSQL_USER: mysql5.user,
+    ATHENA_BENCH_MYSQL_PASSWORD: mysql5.password,
+    ATHENA_BENCH_MYSQL_DATABASE: mysql5.database,
+    ATHENA_BENCH_PROXY_PORT: String(spec2.port),
+    ATHENA_BENCH_ARM: spec2.name,
+    ATHENA_BENCH_OUT_DIR: ctx.outDir,
+    ...spec2.env
+  });
+}
+async function buildArms(ctx, mysql5, specs) {
+  for (const spec2 of specs) {
+    for (const file2 of spec2.files ?? []) {
+      mkdirSync2(path7.dirname(file2.path), { recursive: true });
+      writeFileSync4(file2.path, file2.contents);
+    }
+    if (!spec2.build) continue;
+    throwIfAborted(ctx);
+    ctx.deps.progress.note(`building arm "${spec2.name}": ${spec2.build}`);
+    await runBuild(spec2.name, spec2.build, {
+      exec: ctx.deps.exec,
+      cwd: spec2.cwd,
+      env: armEnv(ctx, mysql5, spec2),
+      logPath: path7.join(ctx.logsDir, `${spec2.name}-build.log`),
+      timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+      signal: ctx.options.signal
+    });
+  }
+}
+function armRecord(spec2, secrets) {
+  return {
+    name: spec2.name,
+    role: spec2.role,
+    host: spec2.host ?? "127.0.0.1",
+    port: spec2.port,
+    command: redact(spec2.start, secrets),
+    ...spec2.recordedConfig !== void 0 ? { config: redact(spec2.recordedConfig, secrets) } : {},
+    ...spec2.commit !== void 0 ? { commit: spec2.commit } : {}
+  };
+}
+function recordArms(ctx, mysql5, specs) {
+  for (const spec2 of specs) {
+    ctx.liveArms.push({ record: armRecord(spec2, ctx.secrets), target: mysql5, spec: spec2, trafficCheck: false });
+  }
+}
+async function startArms(ctx, mysql5, specs) {
+  for (const spec2 of specs) {
+    throwIfAborted(ctx);
+    const host = spec2.host ?? "127.0.0.1";
+    if (await canConnect(host, spec2.port, 1e3)) {
+      throw new InfrastructureError(
+        `arm "${spec2.name}": ${host}:${spec2.port} is already in use before the proxy started; give the port the proxy will listen on (--proxy-port), not one another process holds`
+      );
+    }
+    ctx.deps.progress.note(
+      `starting arm "${spec2.name}" on ${host}:${spec2.port}: ${redact(spec2.start, ctx.secrets)}`
+    );
+    const proc = ProxyProcess.start(spec2.name, spec2.start, {
+      cwd: spec2.cwd,
+      env: armEnv(ctx, mysql5, spec2),
+      logPath: path7.join(ctx.logsDir, `${spec2.name}.log`)
+    });
+    ctx.cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
+    ctx.liveArms.push({
+      record: armRecord(spec2, ctx.secrets),
+      target: { ...mysql5, host, port: spec2.port },
+      spec: spec2,
+      process: proc,
+      trafficCheck: spec2.trafficCheck && ctx.options.trafficCheck !== false
+    });
+    await waitUntilReady(proc, {
+      host,
+      port: spec2.port,
+      metricsUrl: spec2.metricsUrl,
+      timeoutMs: spec2.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      fetcher: ctx.fetcher,
+      signal: ctx.options.signal
+    });
+  }
+  for (const arm of ctx.liveArms) {
+    if (arm.trafficCheck && !arm.spec?.metricsUrl) {
+      ctx.warnings.push(`Arm "${arm.record.name}": no metrics URL, so the traffic check cannot run.`);
+    }
+  }
+}
+
+// src/engine/environment.ts
+import { readFileSync as readFileSync5 } from "node:fs";
+import os3 from "node:os";
+var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
+function readOr(readFile4, file2) {
+  try {
+    return readFile4(file2);
+  } catch {
+    return null;
+  }
+}
+function osName(osRelease) {
+  const pretty = osRelease ? /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] : void 0;
+  return pretty ?? `${os3.type()} ${os3.release()}`;
+}
+async function collectEnvironment(inputs) {
+  const readFile4 = inputs.readFile ?? ((p) => readFileSync5(p, "utf8"));
+  const runner = {};
+  for (const [key, value] of Object.entries(inputs.env)) {
+    if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
+  }
+  const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
+  const ulimitText = ulimit?.stdout.trim() ?? "";
+  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
+  const cpus = os3.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cores: os3.availableParallelism?.() ?? cpus.length,
+    memoryBytes: os3.totalmem(),
+    kernel: `${os3.type()} ${os3.release()}`,
+    os: osName(readOr(readFile4, "/etc/os-release")),
+    runner,
+    node: process.version,
+    mysqlVersion: inputs.mysqlVersion,
+    sysbenchVersion: inputs.sysbenchVersion,
+    mysqlslapVersion: inputs.mysqlslapVersion,
+    // "unlimited" has no number: recorded as null, and it is no reason for a warning.
+    ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
+    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null,
+    valgrindVersion: inputs.valgrindVersion ?? null,
+    glibcVersion: glibcVersion()
+  };
+}
+function glibcVersion() {
+  const header2 = process.report?.getReport()?.header;
+  return header2?.glibcVersionRuntime ?? null;
+}
+async function gitInfo(exec, cwd, env) {
+  const run = async (args) => {
+    const result = await exec("git", args, { cwd }).catch(() => null);
+    return result && result.exitCode === 0 ? result.stdout.trim() || null : null;
+  };
+  return {
+    commit: env.GITHUB_SHA ?? await run(["rev-parse", "HEAD"]),
+    ref: env.GITHUB_HEAD_REF || env.GITHUB_REF || await run(["rev-parse", "--abbrev-ref", "HEAD"])
+  };
+}
+
+// src/engine/measureRun.ts
+function guardedRun(arm, fn, outer, when) {
+  return runWhileAlive(arm.process, fn, outer, when);
+}
+async function clockTicksPerSecond(exec) {
+  const result = await exec("getconf", ["CLK_TCK"]).catch(() => null);
+  const ticks = Number(result?.stdout.trim());
+  return result?.exitCode === 0 && Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+}
+async function measureRun(input2) {
+  const { arm } = input2;
+  const pid = arm.process?.pid;
+  const metricsUrl = arm.spec?.metricsUrl;
+  const startedAt = new Date(input2.now()).toISOString();
+  let before;
+  if (metricsUrl) before = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "before");
+  let sampler;
+  let cpuBefore = 0;
+  if (pid !== void 0 && input2.hasProc) {
+    if (!resetPeakRss(pid, input2.procFs)) {
+      sampler = new RssSampler(pid, input2.procFs);
+      sampler.start();
+    }
+    cpuBefore = treeCpuTicks(pid, input2.procFs);
+  }
+  const harnessBefore = process.cpuUsage();
+  const wallBefore = performance.now();
+  let run;
+  try {
+    run = await guardedRun(
+      arm,
+      input2.run,
+      input2.signal,
+      `during ${arm.record.name} round ${input2.round + 1}`
+    );
+  } finally {
+    sampler?.stop();
+  }
+  const wallUs = (performance.now() - wallBefore) * 1e3;
+  const harness = process.cpuUsage(harnessBefore);
+  const harnessCpuShare = wallUs > 0 ? (harness.user + harness.system) / wallUs : null;
+  let proxy = null;
+  if (pid !== void 0) {
+    const cpuSeconds = input2.hasProc ? Math.max(0, treeCpuTicks(pid, input2.procFs) - cpuBefore) / input2.ticksPerSecond : 0;
+    const peakRssMb = !input2.hasProc ? 0 : sampler ? sampler.stop() : treeRssMb(pid, "VmHWM", input2.procFs);
+    const queries = run.metrics.queries;
+    proxy = {
+      cpuSeconds,
+      cpuUsPerQuery: input2.hasProc && queries > 0 ? cpuSeconds * 1e6 / queries : null,
+      peakRssMb
+    };
+    if (metricsUrl && before) {
+      const after = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "after");
+      proxy.metricsDelta = counterDeltas(before, after);
+      const check2 = trafficCheck(proxy.metricsDelta, queries);
+      if (check2) proxy.trafficCheck = check2;
+    }
+  }
+  return {
+    arm: arm.record.name,
+    round: input2.round,
+    position: input2.position,
+    startedAt,
+    metrics: run.metrics,
+    proxy,
+    loadGeneratorCpuUsPerQuery: run.loadGeneratorCpuUsPerQuery,
+    harnessCpuShare
+  };
+}
+async function scrapeOrFail(arm, url2, fetcher, when) {
+  try {
+    return await scrapeCounters(url2, fetcher);
+  } catch (error62) {
+    const proc = arm.process;
+    if (proc && !proc.exited) {
+      await Promise.race([proc.waitExit(), new Promise((resolve) => setTimeout(resolve, 1e3).unref())]);
+    }
+    if (proc?.exited) throw proc.deathError("while its metrics were scraped");
+    throw new InfrastructureError(
+      `arm "${arm.record.name}": scraping ${url2} ${when} the run failed: ${errorMessage(error62)}`
+    );
+  }
+}
+
+// src/engine/outcome.ts
+import { writeFileSync as writeFileSync5 } from "node:fs";
+import path8 from "node:path";
+
+// src/report/summary.ts
+function median2(values) {
+  return values.length === 0 ? null : median(values);
+}
+function spreadPct(values) {
+  const m = median2(values);
+  if (m === null || m === 0 || values.length < 2) return null;
+  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
+}
+function throughputUnit(workload, driver) {
+  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
+  switch (workload.driver) {
+    case "sysbench":
+      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
+    case "mysqlslap":
+      return "qps";
+    case "builtin":
+      return workload.options.mix === "point_select" ? "qps" : "tps";
+  }
+}
+function suiteWorkload(results, id) {
+  return results.suite.workloads.find((w) => w.id === id);
+}
+function samplesOf(workload, arm) {
+  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
+}
+function overheadPerRound(workload, arm, unit) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
+  });
+}
+function addedLatencyPerRound(workload, arm, key) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    const a = s.metrics.latencyMs[key];
+    return d != null && a != null ? [a - d] : [];
+  });
+}
+function numbers(values) {
+  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+// src/report/work.ts
+function countCell(w, arm, metric, digits) {
+  const values = workSamples(w, arm, metric);
+  const m = median2(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const text = m >= 1e3 ? Math.round(m).toLocaleString("en-US") : m.toFixed(digits);
+  return spread === null ? text : `${text} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
+}
+function windowsCell(measured) {
+  const kept = measured.windows.length - measured.firstKept;
+  const settled = measured.settled ? "settled" : "**did not settle**";
+  return `${kept} of ${measured.windows.length} (${settled})`;
+}
+function workSection(results) {
+  const rows = [];
+  for (const w of results.workloads) {
+    if (!w.work) continue;
+    for (const [arm, measured] of Object.entries(w.work.arms)) {
+      rows.push(
+        `| ${w.title} | ${arm} | ${countCell(w, arm, "instructions_per_query", 0)} | ${countCell(w, arm, "syscalls_per_query", 2)} | ${countCell(w, arm, "backend_round_trips_per_query", 3)} | ${countCell(w, arm, "bytes_per_query", 0)} | ${windowsCell(measured)} | ${measured.profile ? `\`${measured.profile}\`` : "\u2014"} |`
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  const first = results.workloads.find((w) => w.work).work;
+  return [
+    "## Work per query",
+    "",
+    "| Workload | Arm | Instructions | Syscalls | MySQL round trips | MySQL bytes | Windows kept | Profile |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `Counted with the proxy under valgrind (callgrind), ${first.threads} client thread${first.threads === 1 ? "" : "s"}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls its read and write calls. Profiles open in KCachegrind.`,
+    ""
+  ];
+}
+
+// src/report/markdown.ts
+var REPORT_MAX_CHARS = 6e4;
+function fmt(value, digits = 1) {
+  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
+  const abs = Math.abs(value);
+  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
+  return value.toFixed(d);
+}
+function signed(value, digits = 1, unit = "") {
+  if (value === null) return "\u2014";
+  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
+}
+function withSpread(values, unit) {
+  const m = median2(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const value = unit === "" ? fmt(m) : `${fmt(m)} ${unit}`;
+  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
+}
+function armLabel(arm) {
+  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
+  return arm.name;
+}
+function comparedArms(results) {
+  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
+  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
+}
+function throughputTable(results, arms) {
+  const header2 = ["Workload", "Threads", "Direct MySQL"];
+  for (const [i, arm] of arms.entries()) {
+    header2.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
+  }
+  const lines = [`| ${header2.join(" | ")} |`, `| ${header2.map(() => "---").join(" | ")} |`];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      lines.push(
+        `| ${escapeCell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`
+      );
+      continue;
+    }
+    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
+    const label2 = unit.toUpperCase();
+    const row = [
+      escapeCell(w.title),
+      String(w.threads),
+      withSpread(
+        samplesOf(w, "direct").map((s) => s.metrics[unit]),
+        label2
+      )
+    ];
+    for (const arm of arms) {
+      row.push(
+        withSpread(
+          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
+          label2
+        )
+      );
+      const overhead = overheadPerRound(w, arm.name, unit);
+      const m = median2(overhead);
+      const range = overhead.length > 1 ? ` (${fmt(Math.min(...overhead))}\u2026${fmt(Math.max(...overhead))})` : "";
+      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
+    }
+    lines.push(`| ${row.join(" | ")} |`);
+  }
+  return lines;
+}
+function latencyTable(results, arms) {
+  const lines = [
+    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
+    "| --- | --- | --- | --- | --- | --- |"
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of [{ name: "direct" }, ...arms]) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
+      const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
+      const added = (key) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key)), 2);
+      lines.push(
+        `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`
+      );
+    }
+  }
+  return lines;
+}
+function resourceTable(results, arms) {
+  const lines = [
+    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
+    "| --- | --- | --- | --- | --- | --- |"
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
+      const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
+      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
+      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
+      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
+      lines.push(
+        `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`
+      );
+    }
+  }
+  return lines;
+}
+function channelsLine(results, rounds) {
+  const time3 = `${rounds} interleaved round${rounds === 1 ? "" : "s"}`;
+  if (results.measure === "time") return time3;
+  const work = "work counted under valgrind";
+  return results.measure === "work" ? work : `${time3} and ${work}`;
+}
+function harnessLine(results) {
+  const shares = results.workloads.flatMap(
+    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
+  );
+  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
+  const parts = [];
+  if (shares.length > 0) {
+    parts.push(
+      `The harness (this process) used a median ${(100 * median2(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
+    );
+  }
+  if (gen.length > 0) {
+    parts.push(
+      `The builtin load generator itself used a median ${fmt(median2(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
+    );
+  }
+  return parts.length > 0 ? parts.join(" ") : null;
+}
+function gib(bytes) {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+function environmentSection(results) {
+  const env = results.environment;
+  const hosts = new Set(results.arms.map((a) => a.host));
+  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
+  const direct = results.arms.find((a) => a.role === "direct");
+  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
+  const lines = [
+    "## Test Environment",
+    "",
+    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
+    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
+    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
+  ];
+  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
+    lines.push(
+      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.config)) {
+    lines.push(
+      "",
+      `<details><summary>${arm.name} configuration</summary>`,
+      "",
+      "```",
+      arm.config.slice(0, 4e3).trimEnd(),
+      "```",
+      "",
+      "</details>"
+    );
+  }
+  return lines;
+}
+function roundsDetails(results) {
+  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    lines.push(
+      `**${w.title}**`,
+      "",
+      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
+      "| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
+    for (const s of sorted.slice(0, 400)) {
+      lines.push(
+        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt(s.metrics.tps)} | ${fmt(s.metrics.qps)} | ${fmt(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
+      );
+    }
+    lines.push("");
+  }
+  lines.push("</details>");
+  return lines;
+}
+function renderMeasurementReport(results, verdictMarkdown) {
+  const arms = comparedArms(results);
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  const out = [`# athena-bench: suite \`${results.suite.name}\``, ""];
+  out.push(
+    results.status === "failed" ? `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}` : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`,
+    ""
+  );
+  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
+  if (results.warnings.length > 0) {
+    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
+  }
+  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
+  if (measured) {
+    out.push("## Direct MySQL vs proxy", "", ...throughputTable(results, arms), "");
+    out.push(
+      `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
+      ""
+    );
+    if (arms.length > 0) {
+      out.push(
+        "## Latency",
+        "",
+        ...latencyTable(results, arms),
+        "",
+        "Added = proxy \u2212 direct of the same round (median).",
+        ""
+      );
+      out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
+      out.push(
+        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+        ""
+      );
+    }
+    const harness = harnessLine(results);
+    if (harness) out.push(harness, "");
+  }
+  out.push(...workSection(results));
+  out.push(...environmentSection(results), "");
+  const details = roundsDetails(results);
+  let text = out.join("\n");
+  const withDetails = `${text}
+${details.join("\n")}
+`;
+  text = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${text}
+_Per-round details omitted to keep the report short; they are in results.json._
+`;
+  if (text.length > REPORT_MAX_CHARS) {
+    text = `${text.slice(0, REPORT_MAX_CHARS - 200)}
+
+_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
+`;
+  }
+  return text;
+}
+
+// package.json
+var package_default2 = {
+  name: "athena-bench",
+  version: "0.1.0",
+  description: "A performance-regression gate for MySQL proxies (GitHub Action + CLI), and Athena, a MySQL proxy in TypeScript",
+  license: "MIT",
+  type: "module",
+  engines: {
+    node: ">=20"
+  },
+  bin: {
+    "athena-bench": "dist/cli.js"
+  },
+  scripts: {
+    bootstrap: "node scripts/bootstrap.mjs",
+    build: "node scripts/bootstrap.mjs --npm-only && tsc -p tsconfig.json --noEmit && node scripts/build.mjs",
+    "build:proxy": "node scripts/build.mjs --proxy-only",
+    typecheck: "tsc -p tsconfig.json --noEmit",
+    lint: "eslint . && prettier --check .",
+    format: "prettier --write .",
+    test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
+    bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
+    "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
+    "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
+    "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
+    "check-dist": "node scripts/check-dist.mjs",
+    proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
+  },
+  dependencies: {
+    "@actions/core": "^3.0.1",
+    "@actions/exec": "^3.0.0",
+    "@actions/github": "^9.1.1",
+    mysql2: "^3.24.6",
+    "smol-toml": "^1.9.1",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
+  },
+  devDependencies: {
+    "@eslint/js": "^10.0.1",
+    "@types/node": "^20.19.43",
+    esbuild: "^0.28.2",
+    eslint: "^10.15.0",
+    prettier: "^3.10.1",
+    tsx: "^4.23.15",
+    typescript: "^5.9.3",
+    "typescript-eslint": "^8.74.0"
+  }
+};
+
+// src/engine/version.ts
+var TOOL_VERSION = package_default2.version;
+
+// src/engine/outcome.ts
+function buildResults(ctx, status, failure2) {
+  const mysql5 = ctx.options.mysql;
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: "athena-bench", version: TOOL_VERSION },
+    startedAt: new Date(ctx.startedMs).toISOString(),
+    finishedAt: new Date(ctx.deps.now()).toISOString(),
+    git: ctx.git,
+    status,
+    failure: failure2,
+    suite: ctx.suite,
+    measure: ctx.channels.measure,
+    arms: ctx.liveArms.length > 0 ? ctx.liveArms.map((a) => a.record) : [{ name: "direct", role: "direct", host: mysql5?.host ?? "127.0.0.1", port: mysql5?.port ?? 0 }],
+    workloads: ctx.workloads,
+    environment: ctx.environment ?? placeholderEnvironment(),
+    warnings: [...ctx.warnings]
+  };
+}
+async function finishRun(ctx, failure2) {
+  for (const problem of await ctx.cleanup.runAll()) {
+    ctx.deps.log(`warning: cleanup: ${problem}`);
+    ctx.warnings.push(`Cleanup: ${redact(problem, ctx.secrets)}`);
+  }
+  const failureMessage = failure2 === void 0 ? null : redact(errorMessage(failure2), ctx.secrets);
+  const results = ResultsSchema.parse(
+    buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
+  );
+  const resultsPath = path8.join(ctx.outDir, "results.json");
+  writeFileSync5(resultsPath, `${JSON.stringify(results, null, 2)}
+`);
+  const reportMarkdown = renderMeasurementReport(results);
+  const reportPath = path8.join(ctx.outDir, "report.md");
+  writeFileSync5(reportPath, reportMarkdown);
+  if (failure2 !== void 0) {
+    if (failure2 instanceof AthenaBenchError) {
+      failure2.message = failureMessage;
+      throw failure2;
+    }
+    throw new InfrastructureError(failureMessage, { cause: failure2 });
+  }
+  return { results, resultsPath, reportPath, reportMarkdown };
+}
+function placeholderEnvironment() {
+  return {
+    cpuModel: "unknown (the run failed before the environment was recorded)",
+    cores: 0,
+    memoryBytes: 0,
+    kernel: "unknown",
+    os: "unknown",
+    runner: {},
+    node: process.version,
+    mysqlVersion: "unknown",
+    sysbenchVersion: null,
+    mysqlslapVersion: null,
+    ulimitNofile: null,
+    somaxconn: null,
+    valgrindVersion: null,
+    glibcVersion: null
+  };
+}
+
+// src/engine/warnings.ts
+var MIN_NOFILE = 4096;
+var MIN_SOMAXCONN = 1024;
+var MAX_HARNESS_CPU_SHARE = 0.05;
+function environmentWarnings(env, suite) {
+  const warnings = [];
+  if (env.ulimitNofile !== null && env.ulimitNofile < MIN_NOFILE) {
+    warnings.push(
+      `Low open-file limit: ulimit -n is ${env.ulimitNofile} (< ${MIN_NOFILE}); a proxy holds two sockets per client. Raise it with \`ulimit -n 65535\` (docs/PERF.md, System Tuning).`
+    );
+  }
+  if (env.somaxconn !== null && env.somaxconn < MIN_SOMAXCONN) {
+    warnings.push(
+      `Small accept queue: net.core.somaxconn is ${env.somaxconn} (< ${MIN_SOMAXCONN}); connection bursts may be dropped. \`sysctl -w net.core.somaxconn=4096\`.`
+    );
+  }
+  const crowded = suite.workloads.filter((w) => w.threads > env.cores);
+  if (env.cores > 0 && crowded.length > 0) {
+    warnings.push(
+      `More client threads than cores (${env.cores}) in ${crowded.map((w) => `${w.id} (${w.threads})`).join(", ")}: the load generator, MySQL and the proxy share the CPU, so absolute numbers are machine-bound; compare the same-run ratios (overhead, CPU \xB5s/query).`
+    );
+  }
+  return warnings;
+}
+function sampleWarnings(workload, result) {
+  const warnings = [];
+  const withErrors = result.samples.filter((s) => s.metrics.errors > 0);
+  if (withErrors.length > 0) {
+    const detail = withErrors.map((s) => `${s.arm} round ${s.round + 1}: ${s.metrics.errors}`).join(", ");
+    warnings.push(
+      `Errors during ${workload.id} (${detail})${workload.allowErrors ? " \u2014 allowed by the suite" : ""}.`
+    );
+  }
+  if (workload.driver !== "builtin") {
+    const shares = result.samples.map((s) => s.harnessCpuShare).filter((v) => v !== null);
+    const worst = Math.max(0, ...shares);
+    if (worst > MAX_HARNESS_CPU_SHARE) {
+      warnings.push(
+        `The harness itself used up to ${(100 * worst).toFixed(1)}% of a core during ${workload.id} runs (> ${100 * MAX_HARNESS_CPU_SHARE}%): it may have competed with the proxy.`
+      );
+    }
+  }
+  return warnings;
+}
+
+// src/engine/provision.ts
+async function provisionMysql(ctx) {
+  const { options, deps } = ctx;
+  let mysql5;
+  let version2;
+  if (options.mysql) {
+    mysql5 = options.mysql;
+    deps.progress.note(`waiting for MySQL at ${mysql5.host}:${mysql5.port}\u2026`);
+    version2 = (await waitForServer(mysql5, options.mysqlReadyTimeoutMs ?? 6e4)).version;
+  } else {
+    deps.progress.note("starting a throwaway MySQL server\u2026");
+    const server = await startLocalServer();
+    ctx.cleanup.add("stop the throwaway MySQL server", () => server.stop());
+    const { host, port, user, password, database } = server;
+    mysql5 = { host, port, user, password, database };
+    version2 = server.version;
+  }
+  ctx.secrets.push(mysql5.password);
+  throwIfAborted(ctx);
+  ctx.liveArms.push({
+    record: { name: "direct", role: "direct", host: mysql5.host, port: mysql5.port },
+    target: mysql5,
+    trafficCheck: false
+  });
+  return { mysql: mysql5, version: version2 };
+}
+async function detectDrivers(ctx) {
+  const { suite, deps } = ctx;
+  const detections = /* @__PURE__ */ new Map();
+  for (const workload of suite.workloads) {
+    if (!detections.has(workload.driver)) {
+      detections.set(workload.driver, await deps.driverFor(workload.driver).detect(deps.exec));
+    }
+  }
+  const missing = suite.workloads.filter((w) => !detections.get(w.driver)?.available);
+  if (missing.length === suite.workloads.length) {
+    const reasons = [...new Set(missing.map((w) => detections.get(w.driver)))].map(
+      (d) => d && !d.available ? `${d.reason} Install: ${d.installHint}` : "driver not detected"
+    );
+    throw new InfrastructureError(`no workload of the suite can run: ${reasons.join("; ")}`);
+  }
+  return detections;
+}
+async function recordEnvironment(ctx, mysqlVersion, detections, valgrindVersion) {
+  const version2 = (name) => {
+    const d = detections.get(name);
+    return d?.available ? d.version : null;
+  };
+  ctx.environment = await collectEnvironment({
+    mysqlVersion,
+    sysbenchVersion: version2("sysbench"),
+    mysqlslapVersion: version2("mysqlslap"),
+    valgrindVersion,
+    env: ctx.deps.env,
+    exec: ctx.deps.exec
+  });
+  ctx.warnings.push(...environmentWarnings(ctx.environment, ctx.options.suite));
+  if (!ctx.hasProc && ctx.options.arms.length > 0) {
+    ctx.warnings.push("No /proc on this system: the proxies' CPU \xB5s/query and peak RSS were not measured.");
+  }
+}
+
+// src/engine/order.ts
+function armOrder(arms, round) {
+  const n = arms.length;
+  if (n === 0) return [];
+  const shift = n > 2 ? Math.floor(round / 2) % n : 0;
+  const rotated = [...arms.slice(shift), ...arms.slice(0, shift)];
+  return round % 2 === 1 ? rotated.reverse() : rotated;
+}
+
+// src/engine/timeChannel.ts
+var RUN_OVERHEAD_SEC = 1.5;
+async function measureTimeChannel(ctx, mysql5, detections) {
+  const plan = timePlan(ctx, detections);
+  for (const workload of ctx.suite.workloads) {
+    const detection = detections.get(workload.driver);
+    if (!detection?.available) {
+      const reason = detection ? `${detection.reason} Install: ${detection.installHint}` : "driver not detected";
+      ctx.workloads.push({ ...header(workload), skipped: reason, samples: [], work: null });
+      ctx.warnings.push(`Skipped ${workload.id}: ${reason}`);
+      ctx.deps.log(`warning: skipped ${workload.id}: ${reason}`);
+      continue;
+    }
+    throwIfAborted(ctx);
+    const result = {
+      ...header(workload),
+      skipped: null,
+      samples: [],
+      work: ctx.work.get(workload.id) ?? null
+    };
+    ctx.workloads.push(result);
+    if (ctx.channels.time) await measureWorkload(ctx, mysql5, workload, result, plan);
+  }
+}
+function header(workload) {
+  return { id: workload.id, title: workload.title, driver: workload.driver, threads: workload.threads };
+}
+function timePlan(ctx, detections) {
+  const { options, suite } = ctx;
+  const budgetMinutes = options.budgetMinutes ?? suite.budgetMinutes;
+  const plannedRounds = suite.rounds;
+  const runnable = suite.workloads.filter((w) => detections.get(w.driver)?.available);
+  const runSeconds = (w) => nominalSeconds(
+    w,
+    options.durationSec,
+    ctx.workloads.find((r) => r.id === w.id)
+  ) + RUN_OVERHEAD_SEC;
+  return {
+    plannedRounds,
+    maxRounds: maxRoundsOf(suite, plannedRounds),
+    budgetDeadline: budgetMinutes !== void 0 ? ctx.startedMs + budgetMinutes * 6e4 : void 0,
+    runSeconds,
+    secondsAfter: (workload) => runnable.slice(runnable.findIndex((w) => w.id === workload.id) + 1).reduce((sum, w) => sum + ctx.liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec), 0)
+  };
+}
+function nominalSeconds(workload, durationSec, measured) {
+  if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
+  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
+  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
+}
+async function measureWorkload(ctx, mysql5, workload, result, plan) {
+  const driver = ctx.deps.driverFor(workload.driver);
+  ctx.deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
+  let cleaned = false;
+  const cleanWorkload = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await driver.cleanup(workload, { target: mysql5, exec: ctx.deps.exec });
+  };
+  ctx.cleanup.add(`clean up ${workload.id}`, cleanWorkload);
+  await driver.prepare(workload, { target: mysql5, exec: ctx.deps.exec, signal: ctx.options.signal });
+  try {
+    const measured = { ...workload, warmupSec: 0 };
+    if (workload.warmupSec > 0) await warmUp(ctx, measured, workload.warmupSec, driver, plan);
+    for (let round = 0; round < plan.plannedRounds; round++) {
+      await runRound(ctx, measured, driver, result, round, plan.plannedRounds, plan);
+    }
+    await adaptiveRounds(ctx, measured, driver, result, plan);
+    ctx.warnings.push(...sampleWarnings(workload, result));
+  } finally {
+    await cleanWorkload().catch(
+      (error62) => ctx.warnings.push(`Cleanup of ${workload.id}: ${redact(errorMessage(error62), ctx.secrets)}`)
+    );
+  }
+}
+async function warmUp(ctx, workload, warmupSec, driver, plan) {
+  const warmupWorkload = workload.driver === "mysqlslap" ? { ...workload, options: { ...workload.options, iterations: 1 } } : workload;
+  for (const arm of ctx.liveArms) {
+    throwIfAborted(ctx);
+    ctx.deps.progress.runStarted({
+      workload: workload.id,
+      arm: arm.record.name,
+      round: 0,
+      rounds: plan.plannedRounds,
+      durationSec: warmupSec
+    });
+    await guardedRun(
+      arm,
+      () => driver.run(
+        warmupWorkload,
+        { target: arm.target, exec: ctx.deps.exec, signal: ctx.options.signal },
+        { durationSec: warmupSec }
+      ),
+      ctx.options.signal,
+      "during the warmup"
+    );
+    ctx.deps.progress.runFinished("warmed up");
+  }
+}
+async function runRound(ctx, workload, driver, result, round, roundsShown, plan) {
+  const { deps, options } = ctx;
+  const runSec = plan.runSeconds(workload);
+  for (const [position, arm] of armOrder(ctx.liveArms, round).entries()) {
+    throwIfAborted(ctx);
+    deps.progress.runStarted({
+      workload: workload.id,
+      arm: arm.record.name,
+      round: round + 1,
+      rounds: roundsShown,
+      durationSec: nominalSeconds(workload, options.durationSec, result),
+      remainingSec: (roundsShown - round) * ctx.liveArms.length * runSec - position * runSec + plan.secondsAfter(workload)
+    });
+    const sample = await measureRun({
+      arm,
+      round,
+      position,
+      now: deps.now,
+      procFs: ctx.procFs,
+      hasProc: ctx.hasProc,
+      ticksPerSecond: ctx.ticksPerSecond,
+      fetcher: ctx.fetcher,
+      signal: options.signal,
+      run: (signal) => driver.run(
+        workload,
+        { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
+        options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
+      )
+    });
+    result.samples.push(sample);
+    deps.progress.runFinished(sampleSummary(sample));
+    const tc = sample.proxy?.trafficCheck;
+    if (arm.trafficCheck && tc && !tc.ok) {
+      throw new InfrastructureError(
+        `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
+      );
+    }
+  }
+}
+function sampleSummary(sample) {
+  const m = sample.metrics;
+  return `${m.tps.toFixed(1)} TPS, ${m.qps.toFixed(1)} QPS, p95 ${m.latencyMs.p95 ?? "\u2014"} ms` + (sample.proxy?.cpuUsPerQuery != null ? `, ${sample.proxy.cpuUsPerQuery.toFixed(1)} \xB5s CPU/query` : "") + (m.errors > 0 ? `, ${m.errors} errors` : "");
+}
+async function adaptiveRounds(ctx, workload, driver, result, plan) {
+  const moreRounds = ctx.options.moreRounds;
+  if (!moreRounds) return;
+  let rounds = plan.plannedRounds;
+  while (rounds < plan.maxRounds) {
+    const roundSec = ctx.liveArms.length * plan.runSeconds(workload);
+    const remainingSec = plan.budgetDeadline === void 0 ? Number.POSITIVE_INFINITY : (plan.budgetDeadline - ctx.deps.now()) / 1e3 - plan.secondsAfter(workload);
+    if (remainingSec < roundSec) {
+      if (plan.budgetDeadline !== void 0) ctx.deps.log(`${workload.id}: no budget left for more rounds`);
+      return;
+    }
+    const wanted = moreRounds(result, buildResults(ctx, "complete", null), remainingSec);
+    if (!(wanted > 0)) return;
+    const extra = Math.min(Math.ceil(wanted), plan.maxRounds - rounds, Math.floor(remainingSec / roundSec));
+    ctx.deps.progress.note(`${workload.id}: ${extra} more round(s) requested by the verdict`);
+    const total = rounds + extra;
+    for (; rounds < total; rounds++) await runRound(ctx, workload, driver, result, rounds, total, plan);
+  }
+}
+
+// src/work/channel.ts
+import { mkdirSync as mkdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import path11 from "node:path";
+
+// src/work/settle.ts
+function settleState(values, rule) {
+  if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null, trendPct: null };
+  const firstKept = values.length - rule.windows;
+  const kept = values.slice(firstKept);
+  const half = Math.floor(kept.length / 2);
+  const center = median(kept);
+  const trendPct = center === 0 ? 0 : 100 * (median(kept.slice(kept.length - half)) - median(kept.slice(0, half))) / center;
+  return {
+    settled: Math.abs(trendPct) <= rule.tolerancePct,
+    firstKept,
+    spreadPct: relativeRangePct(kept),
+    trendPct
+  };
+}
+function needsMoreWindows(values, rule) {
+  return values.length < rule.maxWindows && !settleState(values, rule).settled;
+}
+function relativeRangePct(values) {
+  const center = median(values);
+  const range = Math.max(...values) - Math.min(...values);
+  if (center === 0) return range === 0 ? 0 : Number.POSITIVE_INFINITY;
+  return 100 * range / Math.abs(center);
+}
+
+// src/work/valgrind.ts
+import { readdirSync as readdirSync2 } from "node:fs";
+import path10 from "node:path";
+
+// src/engine/arms.ts
+import { existsSync as existsSync4, mkdtempSync as mkdtempSync2, symlinkSync } from "node:fs";
+import { rm as rm3 } from "node:fs/promises";
+import os4 from "node:os";
+import path9 from "node:path";
+var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
+var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
+function shellQuote(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+function athenaConfig(mysql5, ports) {
+  return renderBenchmarkConfig({
+    listenPort: ports.listen,
+    metricsPort: ports.metrics,
+    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user }
+  });
+}
+function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
+  const port = opts.port ?? 3307;
+  const metricsPort = opts.metricsPort ?? 4307;
+  const configPath = opts.configPath ?? path9.join(repoRoot2, ".athena-bench", "athena.toml");
+  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
+  return {
+    name: opts.name ?? "proxy",
+    role: opts.role ?? "proxy",
+    build: ATHENA_BUILD_COMMAND,
+    start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    port,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    cwd: repoRoot2,
+    env: {
+      [BACKEND_PASSWORD_VARIABLE]: mysql5.password,
+      [envPasswordVariable("USER", mysql5.user)]: mysql5.password
+    },
+    trafficCheck: true,
+    files: [{ path: configPath, contents }],
+    recordedConfig: contents
+  };
+}
+function athenaArm(repoRoot2, opts = {}) {
+  return async (ctx) => {
+    const name = opts.name ?? "proxy";
+    return defaultProxyArm(ctx.mysql, repoRoot2, {
+      name,
+      role: opts.role,
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path9.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
+    });
+  };
+}
+function haproxyConfig(mysql5, listenPort) {
+  return [
+    "# Generated by athena-bench: haproxy as a plain TCP (L4) reference proxy in front of MySQL.",
+    "global",
+    // Two descriptors per connection: 4000 fits a 10,000-descriptor limit and any suite's threads.
+    "  maxconn 4000",
+    "",
+    "defaults",
+    "  mode tcp",
+    "  maxconn 4000",
+    "  timeout connect 5s",
+    "  timeout client 1h",
+    "  timeout server 1h",
+    "",
+    "frontend mysql_in",
+    `  bind 127.0.0.1:${listenPort}`,
+    "  default_backend mysql_out",
+    "",
+    "backend mysql_out",
+    `  server mysql ${mysql5.host.includes(":") ? `[${mysql5.host}]` : mysql5.host}:${mysql5.port}`,
+    ""
+  ].join("\n");
+}
+function haproxyArm() {
+  return async (ctx) => {
+    const binary = which("haproxy");
+    if (!binary) {
+      throw new InfrastructureError(
+        "the haproxy reference arm needs haproxy: `sudo apt-get install -y haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)"
+      );
+    }
+    const port = await ctx.allocatePort();
+    const cfg = path9.join(ctx.outDir, "haproxy.cfg");
+    const contents = haproxyConfig(ctx.mysql, port);
+    return {
+      name: "haproxy",
+      role: "reference",
+      // -db: stay in the foreground, so the engine watches and stops the real process.
+      start: `${shellQuote(binary)} -db -f ${shellQuote(cfg)}`,
+      port,
+      cwd: ctx.outDir,
+      trafficCheck: false,
+      files: [{ path: cfg, contents }],
+      recordedConfig: contents
+    };
+  };
+}
+function baseRefArm(repoRoot2, ref, custom2) {
+  return async (ctx) => {
+    const git = async (args, cwd = repoRoot2) => {
+      const result = await ctx.exec("git", args, { cwd, timeoutMs: 12e4 });
+      return result;
+    };
+    const resolved = await git(["rev-parse", "--verify", `${ref}^{commit}`]);
+    if (resolved.exitCode !== 0) {
+      throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot2} (${resolved.stderr.trim()})`);
+    }
+    const commit = resolved.stdout.trim();
+    const dir = mkdtempSync2(path9.join(os4.tmpdir(), "athena-bench-worktree-"));
+    ctx.addCleanup(`git worktree ${dir}`, async () => {
+      await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
+      await rm3(dir, { recursive: true, force: true });
+      await git(["worktree", "prune"]).catch(() => void 0);
+    });
+    const added = await git(["worktree", "add", "--detach", dir, commit]);
+    if (added.exitCode !== 0) {
+      throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
+    }
+    const modules = path9.join(repoRoot2, "node_modules");
+    if (existsSync4(modules) && !existsSync4(path9.join(dir, "node_modules"))) {
+      symlinkSync(modules, path9.join(dir, "node_modules"), "dir");
+    }
+    if (custom2) {
+      return {
+        name: "base",
+        role: "base",
+        ...custom2.build !== void 0 ? { build: custom2.build } : {},
+        start: custom2.start,
+        port: await ctx.allocatePort(),
+        cwd: path9.join(dir, custom2.relativeCwd),
+        trafficCheck: false,
+        commit
+      };
+    }
+    const spec2 = defaultProxyArm(ctx.mysql, dir, {
+      name: "base",
+      role: "base",
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path9.join(ctx.outDir, "athena-base.toml")
+    });
+    return { ...spec2, commit };
+  };
+}
+
+// src/work/valgrind.ts
+var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
+async function detectCallgrind(exec, find = which) {
+  const valgrind = find("valgrind");
+  const control = find("callgrind_control");
+  if (!valgrind || !control) {
+    const missing = [!valgrind && "valgrind", !control && "callgrind_control"].filter(Boolean).join(" and ");
+    return { available: false, reason: `${missing} not found on PATH`, installHint: VALGRIND_INSTALL_HINT };
+  }
+  const result = await exec(valgrind, ["--version"], { timeoutMs: 1e4 }).catch(() => null);
+  const version2 = /valgrind-(\S+)/.exec(result?.stdout ?? "")?.[1];
+  if (result?.exitCode !== 0 || !version2) {
+    return {
+      available: false,
+      reason: `\`${valgrind} --version\` failed${result ? ` (exit ${result.exitCode})` : ""}`,
+      installHint: VALGRIND_INSTALL_HINT
+    };
+  }
+  return { available: true, valgrind, control, version: version2 };
+}
+function callgrindStartCommand(valgrind, start, profileDir) {
+  const out = path10.join(profileDir, "callgrind.%p.out");
+  return [
+    "exec",
+    shellQuote(valgrind),
+    "--tool=callgrind",
+    "--fair-sched=yes",
+    "--trace-children=yes",
+    "--compress-strings=no",
+    "--compress-pos=no",
+    `--callgrind-out-file=${shellQuote(out)}`,
+    "sh",
+    "-c",
+    shellQuote(start)
+  ].join(" ");
+}
+function latestDump(dir, pid) {
+  const prefix = `callgrind.${pid}.out.`;
+  let best = null;
+  for (const name of readdirSync2(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const part = Number(name.slice(prefix.length));
+    if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
+  }
+  return best ? path10.join(dir, best.file) : null;
+}
+async function controlCallgrind(exec, control, action, pids, signal) {
+  const flag = action === "zero" ? "-z" : "-d";
+  const answered = [];
+  const problems = [];
+  for (const pid of pids) {
+    const result = await exec(control, [flag, String(pid)], { timeoutMs: 6e4, signal });
+    if (result.exitCode === 0 && !/no active callgrind/i.test(result.stdout + result.stderr)) {
+      answered.push(pid);
+    } else {
+      problems.push(`pid ${pid}: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}`);
+    }
+  }
+  if (answered.length === 0) {
+    throw new InfrastructureError(
+      `callgrind_control ${flag} reached no callgrind process (${problems.join("; ")}). It talks to valgrind through vgdb, which needs ptrace: on Ubuntu runners run \`sudo sysctl -w kernel.yama.ptrace_scope=0\` first.`
+    );
+  }
+  return answered;
+}
+
+// src/work/channel.ts
+var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
+var WINDOW_TIMEOUT_FLOOR_SEC = 120;
+var TOP_FUNCTIONS_KEPT = 200;
+async function measureWork(options, deps) {
+  const profileDir = path11.join(options.outDir, "profiles");
+  mkdirSync3(profileDir, { recursive: true });
+  const arms = await startUnderCallgrind(options, deps, profileDir);
+  const out = /* @__PURE__ */ new Map();
+  try {
+    for (const workload of options.workloads) {
+      if (workload.driver !== "sysbench") continue;
+      out.set(workload.id, await measureWorkload2(workload, arms, options, deps, profileDir));
+    }
+  } finally {
+    await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
+    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+  }
+  return out;
+}
+async function startUnderCallgrind(options, deps, profileDir) {
+  const arms = [];
+  for (const input2 of options.arms) {
+    deps.progress.note(`work channel: starting arm "${input2.name}" under callgrind`);
+    const process2 = ProxyProcess.start(
+      input2.name,
+      callgrindStartCommand(options.valgrind, input2.start, profileDir),
+      {
+        cwd: input2.cwd,
+        env: input2.env,
+        logPath: path11.join(options.outDir, "logs", `${input2.name}-work.log`)
+      }
+    );
+    deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
+    arms.push({ input: input2, process: process2 });
+  }
+  await Promise.all(
+    arms.map(
+      ({ input: input2, process: process2 }) => waitUntilReady(process2, {
+        host: input2.host,
+        port: input2.port,
+        ...input2.metricsUrl !== void 0 ? { metricsUrl: input2.metricsUrl } : {},
+        timeoutMs: input2.readyTimeoutMs,
+        fetcher: deps.fetcher,
+        ...options.signal ? { signal: options.signal } : {}
+      })
+    )
+  );
+  return arms;
+}
+function removePerfMaps(rootPid, procFs) {
+  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
+    rmSync2(`/tmp/perf-${pid}.map`, { force: true });
+  }
+}
+async function measureWorkload2(workload, arms, options, deps, profileDir) {
+  const driver = deps.driverFor("sysbench");
+  const measured = { ...workload, threads: options.settings.threads, warmupSec: 0 };
+  const databases = await armDatabases(arms, options.mysql, workload.id, deps.cleanup);
+  const results = {};
+  try {
+    for (const database of new Set(databases.values())) {
+      deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
+      await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+    const measuredArms = await Promise.all(
+      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
+    );
+    arms.forEach((arm, i) => results[arm.input.name] = measuredArms[i]);
+  } finally {
+    for (const database of new Set(databases.values())) {
+      await driver.cleanup(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+  }
+  return { threads: measured.threads, eventsPerWindow: workload.work.events, arms: results };
+}
+async function armDatabases(arms, mysql5, workloadId, cleanup) {
+  const out = /* @__PURE__ */ new Map();
+  if (arms.length === 1) {
+    out.set(arms[0].input.name, mysql5.database);
+    return out;
+  }
+  for (const arm of arms) {
+    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, "_")}`;
+    await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
+    cleanup.add(
+      `drop database ${name}`,
+      () => runStatements(mysql5, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
+    );
+    out.set(arm.input.name, name);
+  }
+  return out;
+}
+async function measureArm(arm, workload, database, options, deps, profileDir) {
+  const rule = options.settings;
+  const windows = [];
+  const dumps = [];
+  const perQuery = () => windows.map((w) => w.queries > 0 ? w.instructions / w.queries : 0);
+  while (needsMoreWindows(perQuery(), rule)) {
+    const { window, files } = await measureWindow(arm, workload, database, options, deps);
+    windows.push(window);
+    dumps.push(files);
+    deps.progress.note(
+      `work channel: ${workload.id} \xB7 ${arm.input.name} \xB7 window ${windows.length}: ${Math.round(window.instructions / Math.max(1, window.queries)).toLocaleString("en-US")} instructions/query, ${(window.syscalls / Math.max(1, window.queries)).toFixed(2)} syscalls/query`
+    );
+  }
+  const state = settleState(perQuery(), rule);
+  const kept = dumps.slice(state.firstKept).flat();
+  const keptQueries = windows.slice(state.firstKept).reduce((sum, w) => sum + w.queries, 0);
+  const pids = [...new Set(kept.map((d) => d.pid))];
+  const perfMaps = loadPerfMaps(pids);
+  const profile = writeArmProfile(kept, perfMaps, profileDir, `${workload.id}.${arm.input.name}`);
+  const topFunctions = functionsPerQuery(kept, keptQueries, perfMaps).slice(0, TOP_FUNCTIONS_KEPT);
+  for (const file2 of dumps.flat()) rmSync2(file2.file, { force: true });
+  return {
+    windows,
+    firstKept: state.firstKept,
+    settled: state.settled,
+    spreadPct: state.spreadPct,
+    topFunctions,
+    profile: profile ? path11.relative(options.outDir, profile) : null
+  };
+}
+function writeArmProfile(kept, perfMaps, profileDir, stem) {
+  const last = kept.at(-1);
+  if (!last) return null;
+  const target = path11.join(profileDir, `${stem}.callgrind.out`);
+  writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
+  return target;
+}
+async function measureWindow(arm, workload, database, options, deps) {
+  const { input: input2, process: process2 } = arm;
+  const pids = processTree(process2.pid, deps.procFs).map((p) => p.pid);
+  const before = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const syscallsBefore = treeIoSyscalls(process2.pid, deps.procFs);
+  await controlCallgrind(deps.exec, options.callgrindControl, "zero", pids, options.signal);
+  const started = deps.now();
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = { ...options.mysql, host: input2.host, port: input2.port, database };
+  const run = await runWhileAlive(
+    process2,
+    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    "during a work window"
+  );
+  const wallSec = (deps.now() - started) / 1e3;
+  const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
+  const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
+  const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const files = dumped.flatMap((pid) => {
+    const file2 = latestDump(path11.join(options.outDir, "profiles"), pid);
+    return file2 ? [{ file: file2, pid }] : [];
+  });
+  const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync6(f.file, "utf8")), 0);
+  const queries = run.metrics.queries;
+  const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
+  return {
+    window: {
+      events,
+      queries,
+      instructions,
+      syscalls,
+      backendRoundTrips: traffic?.roundTrips ?? null,
+      backendBytes: traffic?.bytes ?? null,
+      wallSec
+    },
+    files
+  };
+}
+function backendTraffic(before, after, queries, input2) {
+  const deltas = counterDeltas(before, after);
+  const check2 = trafficCheck(deltas, queries);
+  if (input2.trafficCheck && check2 && !check2.ok) {
+    throw new InfrastructureError(
+      `arm "${input2.name}", work channel: the proxy saw ${check2.observedQueries} of ${check2.expectedQueries} queries \u2014 the benchmark did not go through it`
+    );
+  }
+  return {
+    roundTrips: sumMetric(deltas, GATE_METRICS.backendRoundTrips),
+    bytes: sumMetric(deltas, GATE_METRICS.backendBytes)
+  };
+}
+async function scrape(arm, url2, fetcher) {
+  try {
+    return await scrapeCounters(url2, fetcher);
+  } catch (error62) {
+    if (arm.process.exited) throw arm.process.deathError("while its metrics were scraped");
+    throw new InfrastructureError(
+      `arm "${arm.input.name}", work channel: scraping ${url2} failed: ${error62 instanceof Error ? error62.message : String(error62)}`
+    );
+  }
+}
+
+// src/engine/workStep.ts
+var WORK_READY_TIMEOUT_MS = 12e4;
+async function workChannelTool(ctx) {
+  const { channels, deps } = ctx;
+  if (channels.measure === "time") return null;
+  const detection = await (deps.detectCallgrind ?? detectCallgrind)(deps.exec);
+  const why = !detection.available ? `${detection.reason}. Install: ${detection.installHint}` : !ctx.suite.workloads.some((w) => w.driver === "sysbench") ? "the suite has no sysbench workload (the work channel drives sysbench with fixed event counts)" : null;
+  if (why === null && detection.available) return detection;
+  if (channels.measure === "work") throw new InfrastructureError(`--measure work: ${why}`);
+  const warning = `The work channel (instructions per query) did not run: ${why}. Only the time channel was measured.`;
+  ctx.warnings.push(warning);
+  deps.log(`warning: ${warning}`);
+  channels.measure = "time";
+  return null;
+}
+async function runWorkChannel(ctx, mysql5, specs, callgrind, detections) {
+  throwIfAborted(ctx);
+  const measured = await measureWork(
+    {
+      arms: specs.map((spec2) => workArmInput(ctx, mysql5, spec2)),
+      workloads: ctx.suite.workloads.filter((w) => detections.get(w.driver)?.available),
+      mysql: mysql5,
+      settings: ctx.suite.work,
+      outDir: ctx.outDir,
+      valgrind: callgrind.valgrind,
+      callgrindControl: callgrind.control,
+      ...ctx.options.signal ? { signal: ctx.options.signal } : {}
+    },
+    {
+      exec: ctx.deps.exec,
+      driverFor: ctx.deps.driverFor,
+      progress: ctx.deps.progress,
+      procFs: ctx.procFs,
+      fetcher: ctx.fetcher,
+      now: ctx.deps.now,
+      cleanup: ctx.cleanup
+    }
+  );
+  for (const [id, work] of measured) ctx.work.set(id, work);
+}
+function workArmInput(ctx, mysql5, spec2) {
+  return {
+    name: spec2.name,
+    start: spec2.workStart ?? spec2.start,
+    cwd: spec2.cwd,
+    env: armEnv(ctx, mysql5, spec2),
+    host: spec2.host ?? "127.0.0.1",
+    port: spec2.port,
+    ...spec2.metricsUrl !== void 0 ? { metricsUrl: spec2.metricsUrl } : {},
+    trafficCheck: spec2.trafficCheck && ctx.options.trafficCheck !== false,
+    readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec2.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS))
+  };
+}
+
+// src/engine/run.ts
+async function runBenchmark(options, deps) {
+  const ctx = createContext(options, deps);
+  let failure2;
+  try {
+    if (ctx.hasProc) ctx.ticksPerSecond = await clockTicksPerSecond(deps.exec);
+    throwIfAborted(ctx);
+    ctx.git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
+    const { mysql: mysql5, version: version2 } = await provisionMysql(ctx);
+    const detections = await detectDrivers(ctx);
+    const callgrind = await workChannelTool(ctx);
+    await recordEnvironment(ctx, version2, detections, callgrind?.version ?? null);
+    const specs = await resolveArms(ctx, mysql5);
+    await buildArms(ctx, mysql5, specs);
+    if (callgrind) await runWorkChannel(ctx, mysql5, specs, callgrind, detections);
+    if (ctx.channels.time) await startArms(ctx, mysql5, specs);
+    else recordArms(ctx, mysql5, specs);
+    await measureTimeChannel(ctx, mysql5, detections);
+  } catch (error62) {
+    const signal = options.signal;
+    failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error62;
+  }
+  return finishRun(ctx, failure2);
+}
+
+// src/verdict/functions.ts
+function whereItWentMarkdown(c, limit = 8) {
+  const out = [];
+  for (const w of c.workloads) {
+    const changed = w.metrics.some(
+      (m) => isWorkMetric(m.metric) && (m.verdict === "regressed" || m.verdict === "improved")
+    );
+    const deltas = (c.functionDeltas[w.id] ?? []).filter((d) => d.delta !== 0).slice(0, limit);
+    if (!changed || deltas.length === 0) continue;
+    out.push(
+      `**${w.id}**, instructions per query by function (self cost):`,
+      "",
+      "| Function | Reference | Current | \u0394 |",
+      "| --- | --- | --- | --- |",
+      ...deltas.map(
+        (d) => `| ${functionLabel(d)} | ${whole(d.base)} | ${whole(d.head)} | ${signedWhole(d.delta)} |`
+      ),
+      ""
+    );
+  }
+  return out.length > 0 ? ["### Where the instructions went", "", ...out].join("\n") : "";
+}
+function whole(value) {
+  return Math.round(value).toLocaleString("en-US");
+}
+function signedWhole(value) {
+  const rounded = Math.round(value);
+  return `${rounded > 0 ? "+" : rounded < 0 ? "\u2212" : "\xB1"}${Math.abs(rounded).toLocaleString("en-US")}`;
+}
+function functionLabel(d) {
+  const name = d.name.length > 90 ? `${d.name.slice(0, 87)}\u2026` : d.name;
+  const object2 = d.object === "???" ? "JIT" : d.object.split("/").at(-1) ?? d.object;
+  return `\`${name.replace(/[`|]/g, "'")}\` (${object2})`;
 }
 
 // src/verdict/markdown.ts
@@ -50742,16 +53561,10 @@ function withUnit(v, unit) {
   const s = formatNumber(v);
   return s === "n/a" || unit === "" ? s : unit === "%" ? `${s}%` : `${s} ${unit}`;
 }
-function signed(v, suffix) {
-  const digits = Math.abs(v) >= 10 ? 1 : 2;
-  const text = Math.abs(v).toFixed(digits);
-  const sign = Number(text) === 0 ? "\xB1" : v > 0 ? "+" : "\u2212";
-  return `${sign}${text}${suffix}`;
-}
 function ciCell(m, level) {
   if (m.ciLow === null || m.ciHigh === null) return "\u2014";
   const suffix = m.scale === "points" ? "" : "%";
-  const body = `[${signed(m.ciLow, suffix)}, ${signed(m.ciHigh, suffix)}]${m.scale === "points" ? " pts" : ""}`;
+  const body = `[${signedChange(m.ciLow, suffix)}, ${signedChange(m.ciHigh, suffix)}]${m.scale === "points" ? " pts" : ""}`;
   const achieved = m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : "";
   return body + achieved;
 }
@@ -50759,9 +53572,6 @@ function verdictCell(m) {
   if (m.policy === "info") return `\u2139\uFE0F info only`;
   const mark = VERDICT_MARK[m.verdict];
   return m.policy === "warn" ? `${mark} (warn only)` : mark;
-}
-function escapeCell(s) {
-  return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 function workloadTable(w, c) {
   const lines = [];
@@ -50889,7 +53699,8 @@ function renderComparisonMarkdown(c, limit = MARKDOWN_LIMIT) {
   const warnings = c.warnings.map((w) => `- \u26A0\uFE0F ${escapeCell(w)}`);
   const compared = `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ""} against ${c.reference.label}${c.reference.date ? ` from ${c.reference.date}` : ""}. \u0394 is the Hodges\u2013Lehmann shift in % of the reference median (overhead: in points).`;
   const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
-  const tail2 = [environmentDetails(c)];
+  const functions = whereItWentMarkdown(c);
+  const tail2 = [...functions ? [functions] : [], environmentDetails(c)];
   const thresholds = thresholdsDetails(c);
   const raw = rawSampleBlocks(c);
   const assemble = (tables, omitted, rawPart, thresholdsPart) => [
@@ -50958,7 +53769,7 @@ function niceTicks(min, max, count = 5) {
   for (let k = first; k <= last; k++) out.push(Number((k * step).toPrecision(12)));
   return out;
 }
-function fmt(v) {
+function fmt2(v) {
   const a = Math.abs(v);
   if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
   if (a >= 100) return v.toFixed(0);
@@ -50998,7 +53809,7 @@ function lineChart(opts) {
   const py = (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom);
   for (const t of yTicks) {
     body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
-    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt(t)}</text>`);
+    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
   }
   const xValues = [...new Set(xs)].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
@@ -51022,7 +53833,7 @@ function lineChart(opts) {
     }
     for (const [x, y] of pts) {
       body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${fmt(y)}`)}</title></circle>`
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${fmt2(y)}`)}</title></circle>`
       );
     }
   });
@@ -51058,7 +53869,7 @@ function intervalChart(opts) {
   for (const t of ticks) {
     body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
     body.push(
-      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt(t)}${escapeXml(opts.unit)}</text>`
+      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(opts.unit)}</text>`
     );
   }
   body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
@@ -51315,10 +54126,10 @@ function createMoreRoundsHook(options) {
 }
 function roundCount(workload, options, results) {
   const arm = options.arms?.head ?? options.compare?.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
-  return new Set(workload.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
+  return arm === void 0 ? 0 : roundsOf(workload, arm);
 }
 function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
-  const familySize = expectedComparisons(results.suite);
+  const familySize = expectedComparisons(results.suite, results.measure);
   const single = { ...results, workloads: [workload] };
   const compareOpts = { ...options.compare, familySize };
   let verdict;
@@ -51330,7 +54141,7 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   const rounds = verdict.rounds.current;
   return decideMoreRounds(verdict.verdict, {
     rounds,
-    maxRounds: options.maxRounds ?? results.suite.maxRounds ?? Math.max(10, 2 * results.suite.rounds),
+    maxRounds: options.maxRounds ?? maxRoundsOf(results.suite, results.suite.rounds),
     step: options.step ?? 2,
     secPerRound: secondsPerRound(workload),
     remainingBudgetSec,
@@ -51338,469 +54149,29 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   });
 }
 
-// src/report/summary.ts
-function median2(values) {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+// src/gate/runGate.ts
+async function runGate(request, deps) {
+  const { reference, ...options } = request;
+  const moreRounds = moreRoundsFor(reference, deps.log);
+  const outcome = await runBenchmark({ ...options, ...moreRounds ? { moreRounds } : {} }, deps);
+  const comparison = judge(reference, outcome.results);
+  const reportMarkdown = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
+  writeFileSync6(outcome.reportPath, reportMarkdown);
+  const htmlPath = path12.join(path12.dirname(outcome.reportPath), "report.html");
+  writeFileSync6(htmlPath, renderHtmlReport(outcome.results, comparison ?? void 0));
+  return { ...outcome, reportMarkdown, comparison, htmlPath };
 }
-function spreadPct(values) {
-  const m = median2(values);
-  if (m === null || m === 0 || values.length < 2) return null;
-  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
-}
-function throughputUnit(workload, driver) {
-  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
-  switch (workload.driver) {
-    case "sysbench":
-      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
-    case "mysqlslap":
-      return "qps";
-    case "builtin":
-      return workload.options.mix === "point_select" ? "qps" : "tps";
+function moreRoundsFor(reference, log) {
+  if (reference.kind === "baseline") return createMoreRoundsHook({ baseline: reference.baseline, log });
+  if (reference.kind === "base-ref") {
+    return createMoreRoundsHook({ arms: { head: reference.headArm, base: reference.baseArm }, log });
   }
+  return void 0;
 }
-function suiteWorkload(results, id) {
-  return results.suite.workloads.find((w) => w.id === id);
-}
-function samplesOf(workload, arm) {
-  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
-}
-function overheadPerRound(workload, arm, unit) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
-    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
-  });
-}
-function addedLatencyPerRound(workload, arm, key) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
-    const a = s.metrics.latencyMs[key];
-    return d != null && a != null ? [a - d] : [];
-  });
-}
-function numbers(values) {
-  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
-}
-
-// src/report/markdown.ts
-var REPORT_MAX_CHARS = 6e4;
-function fmt2(value, digits = 1) {
-  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
-  const abs = Math.abs(value);
-  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
-  return value.toFixed(d);
-}
-function signed2(value, digits = 1, unit = "") {
-  if (value === null) return "\u2014";
-  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
-}
-function withSpread(values, unit) {
-  const m = median2(values);
-  if (m === null) return "\u2014";
-  const spread = spreadPct(values);
-  const value = unit === "" ? fmt2(m) : `${fmt2(m)} ${unit}`;
-  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
-}
-function cell(text) {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-}
-function armLabel(arm) {
-  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
-  return arm.name;
-}
-function comparedArms(results) {
-  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
-  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
-}
-function roundsOf2(w) {
-  return new Set(w.samples.map((s) => s.round)).size;
-}
-function seedTable(results, arms) {
-  const header = ["Workload", "Threads", "Direct MySQL"];
-  for (const [i, arm] of arms.entries()) {
-    header.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
-  }
-  const lines = [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      lines.push(`| ${cell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`);
-      continue;
-    }
-    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
-    const label2 = unit.toUpperCase();
-    const row = [
-      cell(w.title),
-      String(w.threads),
-      withSpread(
-        samplesOf(w, "direct").map((s) => s.metrics[unit]),
-        label2
-      )
-    ];
-    for (const arm of arms) {
-      row.push(
-        withSpread(
-          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
-          label2
-        )
-      );
-      const overhead = overheadPerRound(w, arm.name, unit);
-      const m = median2(overhead);
-      const range = overhead.length > 1 ? ` (${fmt2(Math.min(...overhead))}\u2026${fmt2(Math.max(...overhead))})` : "";
-      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
-    }
-    lines.push(`| ${row.join(" | ")} |`);
-  }
-  return lines;
-}
-function latencyTable(results, arms) {
-  const lines = [
-    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of [{ name: "direct" }, ...arms]) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
-      const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
-      const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
-      const added = (key) => arm.name === "direct" ? "" : signed2(median2(addedLatencyPerRound(w, arm.name, key)), 2);
-      lines.push(
-        `| ${cell(w.title)} | ${arm.name} | ${fmt2(p95, 2)} | ${fmt2(p99, 2)} | ${added("p95")} | ${added("p99")} |`
-      );
-    }
-  }
-  return lines;
-}
-function resourceTable(results, arms) {
-  const lines = [
-    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
-      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
-      const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
-      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
-      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
-      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt2(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
-      lines.push(
-        `| ${cell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt2(cpuSec, 2)} | ${rss.length ? fmt2(Math.max(...rss)) : "\u2014"} | ${traffic} |`
-      );
-    }
-  }
-  return lines;
-}
-function harnessLine(results) {
-  const shares = results.workloads.flatMap(
-    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
-  );
-  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
-  const parts = [];
-  if (shares.length > 0) {
-    parts.push(
-      `The harness (this process) used a median ${(100 * median2(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
-    );
-  }
-  if (gen.length > 0) {
-    parts.push(
-      `The builtin load generator itself used a median ${fmt2(median2(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
-    );
-  }
-  return parts.length > 0 ? parts.join(" ") : null;
-}
-function gib(bytes) {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-}
-function environmentSection(results) {
-  const env = results.environment;
-  const hosts = new Set(results.arms.map((a) => a.host));
-  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
-  const direct = results.arms.find((a) => a.role === "direct");
-  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
-  const lines = [
-    "## Test Environment",
-    "",
-    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
-    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
-    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
-  ];
-  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
-    lines.push(
-      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
-    );
-  }
-  for (const arm of results.arms.filter((a) => a.config)) {
-    lines.push(
-      "",
-      `<details><summary>${arm.name} configuration</summary>`,
-      "",
-      "```",
-      arm.config.slice(0, 4e3).trimEnd(),
-      "```",
-      "",
-      "</details>"
-    );
-  }
-  return lines;
-}
-function roundsDetails(results) {
-  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
-  for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
-    lines.push(
-      `**${w.title}**`,
-      "",
-      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
-      "| --- | --- | --- | --- | --- | --- | --- |"
-    );
-    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
-    for (const s of sorted.slice(0, 400)) {
-      lines.push(
-        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt2(s.metrics.tps)} | ${fmt2(s.metrics.qps)} | ${fmt2(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
-      );
-    }
-    lines.push("");
-  }
-  lines.push("</details>");
-  return lines;
-}
-function renderMeasurementReport(results, verdictMarkdown) {
-  const arms = comparedArms(results);
-  const rounds = Math.max(0, ...results.workloads.map(roundsOf2));
-  const out = [`# athena-bench: suite \`${results.suite.name}\``, ""];
-  out.push(
-    results.status === "failed" ? `**The run FAILED** and measured nothing a verdict can use: ${cell(results.failure ?? "unknown failure")}` : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${rounds} interleaved round${rounds === 1 ? "" : "s"}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`,
-    ""
-  );
-  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
-  if (results.warnings.length > 0) {
-    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
-  }
-  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) {
-    out.push("## Direct MySQL vs proxy", "", ...seedTable(results, arms), "");
-    out.push(
-      `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
-      ""
-    );
-    if (arms.length > 0) {
-      out.push(
-        "## Latency",
-        "",
-        ...latencyTable(results, arms),
-        "",
-        "Added = proxy \u2212 direct of the same round (median).",
-        ""
-      );
-      out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
-      out.push(
-        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-        ""
-      );
-    }
-    const harness = harnessLine(results);
-    if (harness) out.push(harness, "");
-  }
-  out.push(...environmentSection(results), "");
-  const details = roundsDetails(results);
-  let text = out.join("\n");
-  const withDetails = `${text}
-${details.join("\n")}
-`;
-  text = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${text}
-_Per-round details omitted to keep the report short; they are in results.json._
-`;
-  if (text.length > REPORT_MAX_CHARS) {
-    text = `${text.slice(0, REPORT_MAX_CHARS - 200)}
-
-_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
-`;
-  }
-  return text;
-}
-
-// src/engine/arms.ts
-import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import os from "node:os";
-import path4 from "node:path";
-var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-function tomlString(value) {
-  return JSON.stringify(value);
-}
-function shellQuote(word) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-function athenaUserPasswordVariable(user) {
-  return `ATHENA_USER_${user.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PASSWORD`;
-}
-function athenaConfig(mysql5, ports) {
-  return [
-    "# Generated by athena-bench for one benchmark run. Passwords come from the environment",
-    "# (ATHENA_BACKEND_PASSWORD, ATHENA_USER_<NAME>_PASSWORD), never from this file.",
-    "[server]",
-    'listen_addr = "127.0.0.1"',
-    `listen_port = ${ports.listen}`,
-    `metrics_port = ${ports.metrics}`,
-    "",
-    "[backend]",
-    `host = ${tomlString(mysql5.host)}`,
-    `port = ${mysql5.port}`,
-    `user = ${tomlString(mysql5.user)}`,
-    "",
-    "[[users]]",
-    `name = ${tomlString(mysql5.user)}`,
-    "",
-    "# The seed guide (docs/PERF.md) defaults.",
-    "[pool]",
-    "max_idle = 20",
-    "max_age_secs = 3600",
-    "max_idle_time_secs = 300",
-    "max_open = 200",
-    "",
-    "[circuit]",
-    "max_concurrent_per_user_shard = 50",
-    "queue_size = 200",
-    "queue_timeout_ms = 10000",
-    ""
-  ].join("\n");
-}
-function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
-  const port = opts.port ?? 3307;
-  const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path4.join(repoRoot2, ".athena-bench", "athena.toml");
-  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
-  return {
-    name: opts.name ?? "proxy",
-    role: opts.role ?? "proxy",
-    build: ATHENA_BUILD_COMMAND,
-    start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    port,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    cwd: repoRoot2,
-    env: {
-      ATHENA_BACKEND_PASSWORD: mysql5.password,
-      [athenaUserPasswordVariable(mysql5.user)]: mysql5.password
-    },
-    trafficCheck: true,
-    files: [{ path: configPath, contents }],
-    recordedConfig: contents
-  };
-}
-function athenaArm(repoRoot2, opts = {}) {
-  return async (ctx) => {
-    const name = opts.name ?? "proxy";
-    return defaultProxyArm(ctx.mysql, repoRoot2, {
-      name,
-      role: opts.role,
-      port: await ctx.allocatePort(),
-      metricsPort: await ctx.allocatePort(),
-      configPath: path4.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
-    });
-  };
-}
-function haproxyConfig(mysql5, listenPort) {
-  return [
-    "# Generated by athena-bench: haproxy as a plain TCP (L4) reference proxy in front of MySQL.",
-    "global",
-    // Two descriptors per connection: 4000 fits a 10,000-descriptor limit and any suite's threads.
-    "  maxconn 4000",
-    "",
-    "defaults",
-    "  mode tcp",
-    "  maxconn 4000",
-    "  timeout connect 5s",
-    "  timeout client 1h",
-    "  timeout server 1h",
-    "",
-    "frontend mysql_in",
-    `  bind 127.0.0.1:${listenPort}`,
-    "  default_backend mysql_out",
-    "",
-    "backend mysql_out",
-    `  server mysql ${mysql5.host.includes(":") ? `[${mysql5.host}]` : mysql5.host}:${mysql5.port}`,
-    ""
-  ].join("\n");
-}
-function haproxyArm() {
-  return async (ctx) => {
-    const binary = which("haproxy");
-    if (!binary) {
-      throw new InfrastructureError(
-        "the haproxy reference arm needs haproxy: `sudo apt-get install -y haproxy` (Debian/Ubuntu) or `brew install haproxy` (macOS)"
-      );
-    }
-    const port = await ctx.allocatePort();
-    const cfg = path4.join(ctx.outDir, "haproxy.cfg");
-    const contents = haproxyConfig(ctx.mysql, port);
-    return {
-      name: "haproxy",
-      role: "reference",
-      // -db: stay in the foreground, so the engine watches and stops the real process.
-      start: `${shellQuote(binary)} -db -f ${shellQuote(cfg)}`,
-      port,
-      cwd: ctx.outDir,
-      trafficCheck: false,
-      files: [{ path: cfg, contents }],
-      recordedConfig: contents
-    };
-  };
-}
-function baseRefArm(repoRoot2, ref, custom2) {
-  return async (ctx) => {
-    const git = async (args, cwd = repoRoot2) => {
-      const result = await ctx.exec("git", args, { cwd, timeoutMs: 12e4 });
-      return result;
-    };
-    const resolved = await git(["rev-parse", "--verify", `${ref}^{commit}`]);
-    if (resolved.exitCode !== 0) {
-      throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot2} (${resolved.stderr.trim()})`);
-    }
-    const commit = resolved.stdout.trim();
-    const dir = mkdtempSync(path4.join(os.tmpdir(), "athena-bench-worktree-"));
-    ctx.addCleanup(`git worktree ${dir}`, async () => {
-      await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
-      await rm(dir, { recursive: true, force: true });
-      await git(["worktree", "prune"]).catch(() => void 0);
-    });
-    const added = await git(["worktree", "add", "--detach", dir, commit]);
-    if (added.exitCode !== 0) {
-      throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
-    }
-    const modules = path4.join(repoRoot2, "node_modules");
-    if (existsSync(modules) && !existsSync(path4.join(dir, "node_modules"))) {
-      symlinkSync(modules, path4.join(dir, "node_modules"), "dir");
-    }
-    if (custom2) {
-      return {
-        name: "base",
-        role: "base",
-        ...custom2.build !== void 0 ? { build: custom2.build } : {},
-        start: custom2.start,
-        port: await ctx.allocatePort(),
-        cwd: path4.join(dir, custom2.relativeCwd),
-        trafficCheck: false,
-        commit
-      };
-    }
-    const spec2 = defaultProxyArm(ctx.mysql, dir, {
-      name: "base",
-      role: "base",
-      port: await ctx.allocatePort(),
-      metricsPort: await ctx.allocatePort(),
-      configPath: path4.join(ctx.outDir, "athena-base.toml")
-    });
-    return { ...spec2, commit };
-  };
+function judge(reference, results) {
+  if (reference.kind === "baseline") return compareToBaseline(reference.baseline, results);
+  if (reference.kind === "base-ref") return compareArms(results, reference.headArm, reference.baseArm);
+  return null;
 }
 
 // src/engine/progress.ts
@@ -51887,1406 +54258,7 @@ var LiveLineProgress = class {
   }
 };
 
-// src/engine/run.ts
-import { mkdirSync, writeFileSync as writeFileSync3 } from "node:fs";
-import path6 from "node:path";
-
-// src/mysql/localServer.ts
-var import_promise3 = __toESM(require_promise(), 1);
-import { spawn as spawn2, spawnSync } from "node:child_process";
-import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
-import { rm as rm2 } from "node:fs/promises";
-import os2 from "node:os";
-import path5 from "node:path";
-import { randomBytes } from "node:crypto";
-
-// src/util/net.ts
-import net from "node:net";
-function findFreePort(host = "127.0.0.1") {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => port > 0 ? resolve(port) : reject(new Error("could not allocate a free port")));
-    });
-  });
-}
-function canConnect(host, port, timeoutMs = 1e3) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-// src/mysql/localServer.ts
-var INSTALL_HINT = "No MySQL server binary (mariadbd or mysqld) was found on PATH or in /usr/sbin. Install one: `sudo apt-get install -y mariadb-server` (Debian/Ubuntu) or `brew install mysql` (macOS), or point the gate at a running server with --mysql mysql://user:pass@host:port/db.";
-var liveServers = /* @__PURE__ */ new Set();
-var exitHookInstalled2 = false;
-function installExitHook() {
-  if (exitHookInstalled2) return;
-  exitHookInstalled2 = true;
-  process.on("exit", () => {
-    for (const server of liveServers) {
-      server.child.kill("SIGKILL");
-      rmSync(server.baseDir, { recursive: true, force: true });
-    }
-  });
-}
-function findServerBinary(preferred) {
-  const candidates = preferred ? [preferred] : ["mariadbd", "mysqld"];
-  for (const name of candidates) {
-    const binary = which(name);
-    if (!binary) continue;
-    const version2 = spawnSync(binary, ["--version"], { encoding: "utf8" });
-    const text = `${version2.stdout ?? ""}${version2.stderr ?? ""}`;
-    return { binary, flavor: /mariadb/i.test(text) ? "mariadb" : "mysql" };
-  }
-  throw new InfrastructureError(
-    preferred ? `MySQL server binary "${preferred}" not found. ${INSTALL_HINT}` : INSTALL_HINT
-  );
-}
-function currentUser() {
-  return os2.userInfo().username;
-}
-function runChecked(command, args, logFile, what) {
-  const fd = openSync(logFile, "a");
-  try {
-    const result = spawnSync(command, args, { stdio: ["ignore", fd, fd], timeout: 12e4 });
-    if (result.status !== 0) {
-      throw new InfrastructureError(
-        `${what} failed (${command} exited with ${result.status ?? result.signal}). Last log lines:
-${tail(logFile, 20)}`
-      );
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-function tail(file2, lines) {
-  if (!existsSync2(file2)) return "(no log)";
-  return readFileSync(file2, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-}
-async function startLocalServer(options = {}) {
-  const { binary, flavor } = findServerBinary(options.binary);
-  const password = options.password ?? randomBytes(12).toString("hex");
-  const database = options.database ?? "test";
-  const baseDir = mkdtempSync2(path5.join(os2.tmpdir(), "athena-bench-mysql-"));
-  const dataDir = path5.join(baseDir, "data");
-  const socket = path5.join(baseDir, "mysqld.sock");
-  const errorLog = path5.join(baseDir, "error.log");
-  const user = currentUser();
-  let child;
-  let entry;
-  const cleanup = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      await stopChild(child, 2e4);
-    }
-    if (entry) liveServers.delete(entry);
-    await rm2(baseDir, { recursive: true, force: true });
-  };
-  try {
-    initializeDataDir(binary, flavor, dataDir, errorLog, user);
-    const port = options.port ?? await findFreePort();
-    const args = [
-      "--no-defaults",
-      `--datadir=${dataDir}`,
-      `--port=${port}`,
-      "--bind-address=127.0.0.1",
-      `--socket=${socket}`,
-      `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
-      `--log-error=${errorLog}`,
-      `--user=${user}`,
-      "--skip-name-resolve",
-      "--max-connections=4000",
-      "--innodb-buffer-pool-size=256M",
-      // A throwaway benchmark server: durability is not what is measured.
-      "--innodb-flush-log-at-trx-commit=2",
-      "--performance-schema=OFF",
-      ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
-      ...options.extraArgs ?? []
-    ];
-    installExitHook();
-    child = spawn2(binary, args, { stdio: "ignore" });
-    entry = { child, baseDir };
-    liveServers.add(entry);
-    const exited = new Promise((_, reject) => {
-      child.once(
-        "exit",
-        (code, signal) => reject(
-          new InfrastructureError(
-            `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
-${tail(errorLog, 20)}`
-          )
-        )
-      );
-    });
-    exited.catch(() => void 0);
-    const version2 = await Promise.race([
-      configureWhenReady(socket, password, database, options.startTimeoutMs ?? 6e4, errorLog),
-      exited
-    ]);
-    const server = {
-      host: "127.0.0.1",
-      port,
-      user: "root",
-      password,
-      database,
-      version: version2,
-      flavor,
-      baseDir,
-      pid: child.pid ?? 0,
-      stop: async () => {
-        await cleanup();
-      }
-    };
-    return server;
-  } catch (error62) {
-    await cleanup();
-    throw error62;
-  }
-}
-function initializeDataDir(binary, flavor, dataDir, log, user = currentUser()) {
-  const attempt = () => {
-    rmSync(dataDir, { recursive: true, force: true });
-    if (flavor === "mariadb") {
-      const installDb = which("mariadb-install-db") ?? which("mysql_install_db");
-      if (!installDb) {
-        throw new InfrastructureError(`mariadb-install-db not found next to ${binary}. ${INSTALL_HINT}`);
-      }
-      runChecked(
-        installDb,
-        [
-          "--no-defaults",
-          `--datadir=${dataDir}`,
-          `--user=${user}`,
-          "--auth-root-authentication-method=normal",
-          "--skip-test-db",
-          "--skip-name-resolve"
-        ],
-        log,
-        "Initialising the MariaDB data directory"
-      );
-    } else {
-      runChecked(
-        binary,
-        ["--no-defaults", "--initialize-insecure", `--datadir=${dataDir}`, `--user=${user}`],
-        log,
-        "Initialising the MySQL data directory"
-      );
-    }
-  };
-  try {
-    attempt();
-  } catch (error62) {
-    if (error62 instanceof InfrastructureError && /not found/.test(error62.message)) throw error62;
-    attempt();
-  }
-}
-async function configureWhenReady(socket, password, database, timeoutMs, errorLog) {
-  const deadline = Date.now() + timeoutMs;
-  let lastError;
-  while (Date.now() < deadline) {
-    let conn;
-    try {
-      conn = await import_promise3.default.createConnection({
-        socketPath: socket,
-        user: "root",
-        password: "",
-        multipleStatements: true
-      });
-    } catch (error62) {
-      lastError = error62;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      continue;
-    }
-    try {
-      const quoted = conn.escape(password);
-      await conn.query(
-        [
-          `CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY ${quoted}`,
-          `GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION`,
-          `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
-          `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
-          `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION`,
-          `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, "``")}\``,
-          `FLUSH PRIVILEGES`
-        ].join(";")
-      );
-      const [rows] = await conn.query("SELECT VERSION() AS version");
-      return String(rows[0]?.version ?? "unknown");
-    } finally {
-      await conn.end().catch(() => void 0);
-    }
-  }
-  throw new InfrastructureError(
-    `The throwaway MySQL server did not answer on its socket within ${timeoutMs} ms (${errorMessage(lastError)}). Last log lines:
-${tail(errorLog, 20)}`
-  );
-}
-function stopChild(child, graceMs) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
-// src/mysql/waitForServer.ts
-var import_promise4 = __toESM(require_promise(), 1);
-function hintFor(error62, conn) {
-  const code = error62?.code ?? "";
-  switch (code) {
-    case "ECONNREFUSED":
-      return "connection refused: nothing listens there. Is the server (or the service container) started, and is the port mapped?";
-    case "ER_ACCESS_DENIED_ERROR":
-    case "ER_ACCESS_DENIED_NO_PASSWORD_ERROR":
-      return `authentication failed for user "${conn.user}": check the user and password (mysql-user, mysql-password).`;
-    case "ER_BAD_DB_ERROR":
-      return `unknown database "${conn.database ?? ""}": create it first or set the database (mysql-database) to one that exists.`;
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return `host "${conn.host}" does not resolve: check the host name.`;
-    case "ETIMEDOUT":
-    case "EHOSTUNREACH":
-      return "no answer: a firewall or a wrong address? A service container is usually at 127.0.0.1 with its mapped port.";
-    default:
-      return "the server did not accept a connection.";
-  }
-}
-async function mysql2Probe(conn, timeoutMs) {
-  const connection = await import_promise4.default.createConnection({
-    host: conn.host,
-    port: conn.port,
-    user: conn.user,
-    password: conn.password,
-    database: conn.database,
-    connectTimeout: timeoutMs
-  });
-  try {
-    const [rows] = await connection.query("SELECT VERSION() AS version");
-    return String(rows[0]?.version ?? "unknown");
-  } finally {
-    await connection.end().catch(() => void 0);
-  }
-}
-async function waitForServer(target, timeoutMs, deps = {}) {
-  const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
-  const probe = deps.probe ?? mysql2Probe;
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-  const deadline = now() + timeoutMs;
-  let delay = 100;
-  let attempts = 0;
-  let lastError;
-  for (; ; ) {
-    attempts += 1;
-    const remaining = deadline - now();
-    try {
-      const version2 = await probe(conn, Math.max(250, Math.min(remaining, 1e4)));
-      return { version: version2, attempts };
-    } catch (error62) {
-      lastError = error62;
-    }
-    const left = deadline - now();
-    if (left <= 0) break;
-    await sleep(Math.min(delay, left));
-    delay = Math.min(delay * 2, 2e3);
-  }
-  const where = `${conn.host}:${conn.port}`;
-  const message = redact(errorMessage(lastError), [conn.password]);
-  throw new InfrastructureError(
-    `MySQL at ${where} was not ready after ${(timeoutMs / 1e3).toFixed(1)} s (${attempts} attempts). Last error: ${message}. Hint: ${hintFor(lastError, conn)}`,
-    { cause: lastError }
-  );
-}
-
-// src/engine/cleanup.ts
-var CleanupStack = class {
-  steps = [];
-  add(what, fn) {
-    this.steps.push({ what, fn });
-  }
-  async runAll() {
-    const problems = [];
-    while (this.steps.length > 0) {
-      const step = this.steps.pop();
-      try {
-        await step.fn();
-      } catch (error62) {
-        problems.push(`${step.what}: ${error62 instanceof Error ? error62.message : String(error62)}`);
-      }
-    }
-    return problems;
-  }
-};
-
-// src/engine/environment.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-import os3 from "node:os";
-var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
-function readOr(readFile4, file2) {
-  try {
-    return readFile4(file2);
-  } catch {
-    return null;
-  }
-}
-function osName(osRelease) {
-  const pretty = osRelease ? /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] : void 0;
-  return pretty ?? `${os3.type()} ${os3.release()}`;
-}
-async function collectEnvironment(inputs) {
-  const readFile4 = inputs.readFile ?? ((p) => readFileSync2(p, "utf8"));
-  const runner = {};
-  for (const [key, value] of Object.entries(inputs.env)) {
-    if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
-  }
-  const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
-  const ulimitText = ulimit?.stdout.trim() ?? "";
-  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
-  const cpus = os3.cpus();
-  return {
-    cpuModel: cpus[0]?.model.trim() ?? "unknown",
-    cores: os3.availableParallelism?.() ?? cpus.length,
-    memoryBytes: os3.totalmem(),
-    kernel: `${os3.type()} ${os3.release()}`,
-    os: osName(readOr(readFile4, "/etc/os-release")),
-    runner,
-    node: process.version,
-    mysqlVersion: inputs.mysqlVersion,
-    sysbenchVersion: inputs.sysbenchVersion,
-    mysqlslapVersion: inputs.mysqlslapVersion,
-    // "unlimited" has no number: recorded as null, and it is no reason for a warning.
-    ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
-    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null
-  };
-}
-async function gitInfo(exec, cwd, env) {
-  const run = async (args) => {
-    const result = await exec("git", args, { cwd }).catch(() => null);
-    return result && result.exitCode === 0 ? result.stdout.trim() || null : null;
-  };
-  return {
-    commit: env.GITHUB_SHA ?? await run(["rev-parse", "HEAD"]),
-    ref: env.GITHUB_HEAD_REF || env.GITHUB_REF || await run(["rev-parse", "--abbrev-ref", "HEAD"])
-  };
-}
-
-// src/engine/order.ts
-function armOrder(arms, round) {
-  const n = arms.length;
-  if (n === 0) return [];
-  const shift = n > 2 ? Math.floor(round / 2) % n : 0;
-  const rotated = [...arms.slice(shift), ...arms.slice(0, shift)];
-  return round % 2 === 1 ? rotated.reverse() : rotated;
-}
-
-// src/engine/procfs.ts
-import { readFileSync as readFileSync3, readdirSync, writeFileSync } from "node:fs";
-var realProcFs = {
-  readFile: (p) => readFileSync3(p, "utf8"),
-  listDir: (p) => readdirSync(p),
-  writeFile: (p, data) => writeFileSync(p, data)
-};
-function procAvailable(fs = realProcFs) {
-  try {
-    fs.readFile("/proc/self/stat");
-    return true;
-  } catch {
-    return false;
-  }
-}
-function parseProcStat(text) {
-  const close = text.lastIndexOf(")");
-  const pid = Number(text.slice(0, text.indexOf("(")).trim());
-  const rest = text.slice(close + 2).trim().split(/\s+/);
-  const field2 = (n) => Number(rest[n - 3]);
-  const cpuTicks = field2(14) + field2(15) + field2(16) + field2(17);
-  if (!Number.isFinite(pid) || !Number.isFinite(cpuTicks)) {
-    throw new Error(`unexpected /proc stat format: ${text.slice(0, 120)}`);
-  }
-  return { pid, ppid: field2(4), cpuTicks };
-}
-function processTree(rootPid, fs = realProcFs) {
-  const all = [];
-  for (const entry of fs.listDir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      all.push(parseProcStat(fs.readFile(`/proc/${entry}/stat`)));
-    } catch {
-    }
-  }
-  const children = /* @__PURE__ */ new Map();
-  for (const p of all) {
-    const list = children.get(p.ppid) ?? [];
-    list.push(p);
-    children.set(p.ppid, list);
-  }
-  const root = all.find((p) => p.pid === rootPid);
-  if (!root) return [];
-  const tree = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const p = queue.shift();
-    tree.push(p);
-    queue.push(...children.get(p.pid) ?? []);
-  }
-  return tree;
-}
-function treeCpuTicks(rootPid, fs = realProcFs) {
-  return processTree(rootPid, fs).reduce((sum, p) => sum + p.cpuTicks, 0);
-}
-function statusKb(text, key) {
-  const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text);
-  return match ? Number(match[1]) : null;
-}
-function resetPeakRss(rootPid, fs = realProcFs) {
-  const tree = processTree(rootPid, fs);
-  if (tree.length === 0) return false;
-  let ok = true;
-  for (const p of tree) {
-    try {
-      fs.writeFile(`/proc/${p.pid}/clear_refs`, "5");
-    } catch {
-      ok = false;
-    }
-  }
-  return ok;
-}
-function treeRssMb(rootPid, key, fs = realProcFs) {
-  let kb = 0;
-  for (const p of processTree(rootPid, fs)) {
-    try {
-      kb += statusKb(fs.readFile(`/proc/${p.pid}/status`), key) ?? 0;
-    } catch {
-    }
-  }
-  return kb / 1024;
-}
-var RssSampler = class {
-  constructor(rootPid, fs = realProcFs, intervalMs = 500) {
-    this.rootPid = rootPid;
-    this.fs = fs;
-    this.intervalMs = intervalMs;
-  }
-  rootPid;
-  fs;
-  intervalMs;
-  peak = 0;
-  timer;
-  start() {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
-    this.timer.unref();
-  }
-  stop() {
-    if (this.timer) clearInterval(this.timer);
-    this.sample();
-    return this.peak;
-  }
-  sample() {
-    this.peak = Math.max(this.peak, treeRssMb(this.rootPid, "VmRSS", this.fs));
-  }
-};
-
-// src/engine/prometheus.ts
-function parseCounters(text) {
-  const types = /* @__PURE__ */ new Map();
-  const series = /* @__PURE__ */ new Map();
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "") continue;
-    if (line.startsWith("#")) {
-      const m2 = /^#\s*TYPE\s+(\S+)\s+(\S+)/.exec(line);
-      if (m2) types.set(m2[1], m2[2]);
-      continue;
-    }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const name = m[1];
-    const value = Number(m[3]);
-    if (!Number.isFinite(value)) continue;
-    const base = name.replace(/_(count|sum|bucket|total)$/, "");
-    const type = types.get(name) ?? types.get(base);
-    const isCounter = type === "counter" || name.endsWith("_total") || (type === "histogram" || type === "summary") && /_(count|sum)$/.test(name);
-    if (!isCounter) continue;
-    series.set(`${name}${m[2] ?? ""}`, value);
-  }
-  return series;
-}
-function counterDeltas(before, after) {
-  const out = {};
-  for (const [key, value] of after) out[key] = value - (before.get(key) ?? 0);
-  return out;
-}
-function sumMetric(series, name) {
-  const entries = series instanceof Map ? [...series] : Object.entries(series);
-  let found = false;
-  let sum = 0;
-  for (const [key, value] of entries) {
-    if (key === name || key.startsWith(`${name}{`)) {
-      found = true;
-      sum += value;
-    }
-  }
-  return found ? sum : null;
-}
-var realFetcher = async (url2, timeoutMs) => {
-  const response = await fetch(url2, { signal: AbortSignal.timeout(timeoutMs) });
-  return { status: response.status, body: await response.text() };
-};
-async function scrapeCounters(url2, fetcher = realFetcher, timeoutMs = 5e3) {
-  const { status, body } = await fetcher(url2, timeoutMs);
-  if (status !== 200) throw new Error(`GET ${url2} answered HTTP ${status}`);
-  return parseCounters(body);
-}
-var TRAFFIC_CHECK_MIN_SHARE = 0.95;
-var TRAFFIC_METRIC = "athena_queries_total";
-function trafficCheck(deltas, driverQueries) {
-  const observed = sumMetric(deltas, TRAFFIC_METRIC);
-  if (observed === null) return null;
-  return {
-    expectedQueries: driverQueries,
-    observedQueries: observed,
-    ok: observed >= TRAFFIC_CHECK_MIN_SHARE * driverQueries
-  };
-}
-
-// src/engine/proxyProcess.ts
-import { spawn as spawn3 } from "node:child_process";
-import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync4, writeFileSync as writeFileSync2 } from "node:fs";
-
-// src/engine/handshake.ts
-import net2 from "node:net";
-function probeMysqlHandshake(host, port, timeoutMs = 2e3) {
-  return new Promise((resolve) => {
-    const socket = net2.connect({ host, port });
-    let buffer = Buffer.alloc(0);
-    let settled = false;
-    const done = (result) => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(timeoutMs, () => done({ ok: false, reason: `no handshake within ${timeoutMs} ms` }));
-    socket.on("error", (error62) => done({ ok: false, reason: error62.message }));
-    socket.on("close", () => done({ ok: false, reason: "connection closed before a handshake packet" }));
-    socket.on("data", (chunk) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      if (buffer.length < 4) return;
-      const length = buffer.readUIntLE(0, 3);
-      if (buffer.length < 4 + length) return;
-      done(parseFirstPacket(buffer.subarray(4, 4 + length)));
-    });
-  });
-}
-function parseFirstPacket(payload) {
-  const first = payload[0];
-  if (first === 10) {
-    const end = payload.indexOf(0, 1);
-    return {
-      ok: true,
-      kind: "handshake",
-      serverVersion: payload.subarray(1, end < 0 ? void 0 : end).toString("utf8")
-    };
-  }
-  if (first === 255) {
-    const code = payload.length >= 3 ? payload.readUInt16LE(1) : 0;
-    const rest = payload.subarray(3).toString("utf8");
-    return {
-      ok: true,
-      kind: "error",
-      message: `${code} ${rest.startsWith("#") ? rest.slice(6) : rest}`.trim()
-    };
-  }
-  return {
-    ok: false,
-    reason: `the first packet is not a MySQL handshake (protocol byte ${first === void 0 ? "missing" : `0x${first.toString(16)}`})`
-  };
-}
-
-// src/engine/proxyProcess.ts
-var LOG_TAIL_LINES = 50;
-function fileTail(file2, lines = LOG_TAIL_LINES) {
-  if (!existsSync3(file2)) return "(no output)";
-  const text = readFileSync4(file2, "utf8").trimEnd();
-  return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n");
-}
-async function runBuild(armName, command, opts) {
-  const result = await opts.exec("sh", ["-c", command], {
-    cwd: opts.cwd,
-    env: opts.env,
-    timeoutMs: opts.timeoutMs,
-    signal: opts.signal
-  });
-  writeFileSync2(opts.logPath, `$ ${command}
-${result.stdout}${result.stderr}`);
-  if (result.aborted) throw new InfrastructureError(`build of arm "${armName}" was interrupted`);
-  if (result.timedOut || result.exitCode !== 0) {
-    const why = result.timedOut ? `did not finish within ${Math.round(opts.timeoutMs / 1e3)} s` : `failed (exit ${result.exitCode ?? result.signal})`;
-    throw new InfrastructureError(
-      `build of arm "${armName}" ${why}: ${command} (in ${opts.cwd}). Last ${LOG_TAIL_LINES} lines of ${opts.logPath}:
-${fileTail(opts.logPath)}`
-    );
-  }
-}
-var ProxyProcess = class _ProxyProcess {
-  constructor(armName, logPath, child) {
-    this.armName = armName;
-    this.logPath = logPath;
-    this.child = child;
-    child.once("exit", (code, signal) => {
-      this.exitInfo = signal ? `killed by ${signal}` : `exit code ${code}`;
-      if (child.pid !== void 0) {
-        signalGroup(child.pid, "SIGKILL");
-        untrackGroup(child.pid);
-      }
-      for (const waiter of this.exitWaiters.splice(0)) waiter(this.exitInfo);
-    });
-  }
-  armName;
-  logPath;
-  child;
-  exitInfo = null;
-  exitWaiters = [];
-  stopping = false;
-  /**
-   * Starts `sh -c command`. The command must stay in the foreground (a daemonising proxy looks
-   * like one that died); the shell and everything it starts form one process group.
-   */
-  static start(armName, command, opts) {
-    const fd = openSync2(opts.logPath, "a");
-    let child;
-    try {
-      child = spawn3("sh", ["-c", command], {
-        cwd: opts.cwd,
-        env: opts.env,
-        stdio: ["ignore", fd, fd],
-        detached: true
-      });
-    } finally {
-      closeSync2(fd);
-    }
-    if (child.pid === void 0) {
-      throw new InfrastructureError(`could not start arm "${armName}": ${command}`);
-    }
-    trackGroup(child.pid);
-    child.on("error", () => void 0);
-    return new _ProxyProcess(armName, opts.logPath, child);
-  }
-  get pid() {
-    return this.child.pid ?? 0;
-  }
-  /** null while running; otherwise how it ended. */
-  get exited() {
-    return this.exitInfo;
-  }
-  /** Resolves with how the process ended, whenever it does. */
-  waitExit() {
-    if (this.exitInfo !== null) return Promise.resolve(this.exitInfo);
-    return new Promise((resolve) => this.exitWaiters.push(resolve));
-  }
-  /** Calls fn when the process exits (at once if it has); returns the unsubscribe function. */
-  onExit(fn) {
-    if (this.exitInfo !== null) {
-      fn();
-      return () => void 0;
-    }
-    const waiter = () => fn();
-    this.exitWaiters.push(waiter);
-    return () => {
-      const index = this.exitWaiters.indexOf(waiter);
-      if (index >= 0) this.exitWaiters.splice(index, 1);
-    };
-  }
-  get wasStopped() {
-    return this.stopping;
-  }
-  logTail(lines = LOG_TAIL_LINES) {
-    return fileTail(this.logPath, lines);
-  }
-  /** The error for a proxy that died on its own, quoting its log. */
-  deathError(when) {
-    return new InfrastructureError(
-      `arm "${this.armName}" exited ${when} (${this.exitInfo ?? "still running"}). Last ${LOG_TAIL_LINES} lines of ${this.logPath}:
-${this.logTail()}`
-    );
-  }
-  /** SIGTERM to the group, SIGKILL after graceMs; resolves once the shell has exited. */
-  async stop(graceMs = 5e3) {
-    this.stopping = true;
-    if (this.exitInfo !== null) return;
-    const pid = this.pid;
-    signalGroup(pid, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), graceMs);
-    await this.waitExit();
-    clearTimeout(timer);
-  }
-};
-async function waitUntilReady(proxy, opts) {
-  const fetcher = opts.fetcher ?? realFetcher;
-  const deadline = Date.now() + opts.timeoutMs;
-  let lastProblem = "not tried yet";
-  let handshakeOk = false;
-  while (Date.now() < deadline) {
-    if (opts.signal?.aborted) throw new InfrastructureError("interrupted while waiting for the proxy");
-    if (proxy.exited !== null) throw proxy.deathError("before it was ready");
-    const remaining = Math.max(100, Math.min(2e3, deadline - Date.now()));
-    if (!handshakeOk) {
-      const probe = await probeMysqlHandshake(opts.host, opts.port, remaining);
-      if (probe.ok) handshakeOk = true;
-      else lastProblem = `${opts.host}:${opts.port}: ${probe.reason}`;
-    }
-    if (handshakeOk) {
-      if (!opts.metricsUrl) return;
-      try {
-        const { status } = await fetcher(opts.metricsUrl, remaining);
-        if (status === 200) return;
-        lastProblem = `${opts.metricsUrl} answered HTTP ${status}`;
-      } catch (error62) {
-        lastProblem = `${opts.metricsUrl}: ${error62 instanceof Error ? error62.message : String(error62)}`;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (proxy.exited !== null) throw proxy.deathError("before it was ready");
-  throw new InfrastructureError(
-    `arm "${proxy.armName}" was not ready within ${(opts.timeoutMs / 1e3).toFixed(0)} s (last check: ${lastProblem}). Ready means: the port answers with a MySQL handshake${opts.metricsUrl ? " and the metrics URL answers 200" : ""}. Last ${LOG_TAIL_LINES} lines of ${proxy.logPath}:
-${proxy.logTail()}`
-  );
-}
-
-// package.json
-var package_default2 = {
-  name: "athena-bench",
-  version: "0.1.0",
-  description: "A performance-regression gate for MySQL proxies (GitHub Action + CLI), and Athena, a MySQL proxy in TypeScript",
-  license: "MIT",
-  type: "module",
-  engines: {
-    node: ">=20"
-  },
-  bin: {
-    "athena-bench": "dist/cli.js"
-  },
-  scripts: {
-    bootstrap: "node scripts/bootstrap.mjs",
-    build: "node scripts/bootstrap.mjs --npm-only && tsc -p tsconfig.json --noEmit && node scripts/build.mjs",
-    "build:proxy": "node scripts/build.mjs --proxy-only",
-    typecheck: "tsc -p tsconfig.json --noEmit",
-    lint: "eslint . && prettier --check .",
-    format: "prettier --write .",
-    test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
-    bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
-    "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
-    "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
-    "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
-    "check-dist": "node scripts/check-dist.mjs",
-    proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
-  },
-  dependencies: {
-    "@actions/core": "^3.0.1",
-    "@actions/exec": "^3.0.0",
-    "@actions/github": "^9.1.1",
-    mysql2: "^3.24.6",
-    "smol-toml": "^1.9.1",
-    yaml: "^2.9.1",
-    zod: "^4.6.7"
-  },
-  devDependencies: {
-    "@eslint/js": "^10.0.1",
-    "@types/node": "^20.19.43",
-    esbuild: "^0.28.2",
-    eslint: "^10.15.0",
-    prettier: "^3.10.1",
-    tsx: "^4.23.15",
-    typescript: "^5.9.3",
-    "typescript-eslint": "^8.74.0"
-  }
-};
-
-// src/engine/version.ts
-var TOOL_VERSION = package_default2.version;
-
-// src/engine/warnings.ts
-var MIN_NOFILE = 4096;
-var MIN_SOMAXCONN = 1024;
-var MAX_HARNESS_CPU_SHARE = 0.05;
-function environmentWarnings(env, suite) {
-  const warnings = [];
-  if (env.ulimitNofile !== null && env.ulimitNofile < MIN_NOFILE) {
-    warnings.push(
-      `Low open-file limit: ulimit -n is ${env.ulimitNofile} (< ${MIN_NOFILE}); a proxy holds two sockets per client. Raise it with \`ulimit -n 65535\` (docs/PERF.md, System Tuning).`
-    );
-  }
-  if (env.somaxconn !== null && env.somaxconn < MIN_SOMAXCONN) {
-    warnings.push(
-      `Small accept queue: net.core.somaxconn is ${env.somaxconn} (< ${MIN_SOMAXCONN}); connection bursts may be dropped. \`sysctl -w net.core.somaxconn=4096\`.`
-    );
-  }
-  const crowded = suite.workloads.filter((w) => w.threads > env.cores);
-  if (env.cores > 0 && crowded.length > 0) {
-    warnings.push(
-      `More client threads than cores (${env.cores}) in ${crowded.map((w) => `${w.id} (${w.threads})`).join(", ")}: the load generator, MySQL and the proxy share the CPU, so absolute numbers are machine-bound; compare the same-run ratios (overhead, CPU \xB5s/query).`
-    );
-  }
-  return warnings;
-}
-function sampleWarnings(workload, result) {
-  const warnings = [];
-  const withErrors = result.samples.filter((s) => s.metrics.errors > 0);
-  if (withErrors.length > 0) {
-    const detail = withErrors.map((s) => `${s.arm} round ${s.round + 1}: ${s.metrics.errors}`).join(", ");
-    warnings.push(
-      `Errors during ${workload.id} (${detail})${workload.allowErrors ? " \u2014 allowed by the suite" : ""}.`
-    );
-  }
-  if (workload.driver !== "builtin") {
-    const shares = result.samples.map((s) => s.harnessCpuShare).filter((v) => v !== null);
-    const worst = Math.max(0, ...shares);
-    if (worst > MAX_HARNESS_CPU_SHARE) {
-      warnings.push(
-        `The harness itself used up to ${(100 * worst).toFixed(1)}% of a core during ${workload.id} runs (> ${100 * MAX_HARNESS_CPU_SHARE}%): it may have competed with the proxy.`
-      );
-    }
-  }
-  return warnings;
-}
-
-// src/engine/run.ts
-var DEFAULT_READY_TIMEOUT_MS = 3e4;
-var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
-var STOP_GRACE_MS = 1e4;
-var RUN_OVERHEAD_SEC = 1.5;
-function nominalSeconds(workload, durationSec, measured) {
-  if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
-  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
-  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
-}
-async function runBenchmark(options, deps) {
-  const outDir = path6.resolve(options.outDir);
-  const logsDir = path6.join(outDir, "logs");
-  mkdirSync(logsDir, { recursive: true });
-  const cleanup = new CleanupStack();
-  const fetcher = deps.fetcher ?? realFetcher;
-  const procFs = deps.procFs ?? realProcFs;
-  const hasProc = procAvailable(procFs);
-  const ticksPerSecond = hasProc ? await clockTicksPerSecond(deps.exec) : 100;
-  const startedMs = deps.now();
-  const startedAt = new Date(startedMs).toISOString();
-  const warnings = [];
-  const workloads = [];
-  const liveArms = [];
-  const secrets = [];
-  let environment;
-  let git = { commit: null, ref: null };
-  let failure2;
-  const signal = options.signal;
-  const throwIfAborted = () => {
-    if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
-  };
-  const effectiveSuite = applyOverrides(options.suite, options.rounds, options.durationSec);
-  const buildResults = (status, failureMessage2) => ({
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    tool: { name: "athena-bench", version: TOOL_VERSION },
-    startedAt,
-    finishedAt: new Date(deps.now()).toISOString(),
-    git,
-    status,
-    failure: failureMessage2,
-    suite: effectiveSuite,
-    arms: liveArms.length > 0 ? liveArms.map((a) => a.record) : [
-      {
-        name: "direct",
-        role: "direct",
-        host: options.mysql?.host ?? "127.0.0.1",
-        port: options.mysql?.port ?? 0
-      }
-    ],
-    workloads,
-    environment: environment ?? placeholderEnvironment(),
-    warnings: [...warnings]
-  });
-  try {
-    throwIfAborted();
-    git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
-    let mysql5;
-    let mysqlVersion;
-    if (options.mysql) {
-      mysql5 = options.mysql;
-      deps.progress.note(`waiting for MySQL at ${mysql5.host}:${mysql5.port}\u2026`);
-      mysqlVersion = (await waitForServer(mysql5, options.mysqlReadyTimeoutMs ?? 6e4)).version;
-    } else {
-      deps.progress.note("starting a throwaway MySQL server\u2026");
-      const server = await startLocalServer();
-      cleanup.add("stop the throwaway MySQL server", () => server.stop());
-      mysql5 = {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-        database: server.database
-      };
-      mysqlVersion = server.version;
-    }
-    secrets.push(mysql5.password);
-    throwIfAborted();
-    liveArms.push({
-      record: { name: "direct", role: "direct", host: mysql5.host, port: mysql5.port },
-      target: mysql5,
-      trafficCheck: false
-    });
-    const detections = /* @__PURE__ */ new Map();
-    for (const workload of options.suite.workloads) {
-      if (!detections.has(workload.driver)) {
-        detections.set(workload.driver, await deps.driverFor(workload.driver).detect(deps.exec));
-      }
-    }
-    const missing = options.suite.workloads.filter((w) => !detections.get(w.driver)?.available);
-    if (missing.length === options.suite.workloads.length) {
-      const reasons = [...new Set(missing.map((w) => detections.get(w.driver)))].map(
-        (d) => d && !d.available ? `${d.reason} Install: ${d.installHint}` : "driver not detected"
-      );
-      throw new InfrastructureError(`no workload of the suite can run: ${reasons.join("; ")}`);
-    }
-    const version2 = (name) => {
-      const d = detections.get(name);
-      return d?.available ? d.version : null;
-    };
-    environment = await collectEnvironment({
-      mysqlVersion,
-      sysbenchVersion: version2("sysbench"),
-      mysqlslapVersion: version2("mysqlslap"),
-      env: deps.env,
-      exec: deps.exec
-    });
-    warnings.push(...environmentWarnings(environment, options.suite));
-    if (!hasProc && options.arms.length > 0) {
-      warnings.push("No /proc on this system: the proxies' CPU \xB5s/query and peak RSS were not measured.");
-    }
-    const specs = [];
-    for (const source of options.arms) {
-      throwIfAborted();
-      const spec2 = typeof source === "function" ? await source({
-        mysql: mysql5,
-        outDir,
-        exec: deps.exec,
-        allocatePort: () => findFreePort(),
-        addCleanup: (what, fn) => cleanup.add(what, fn)
-      }) : source;
-      if (spec2.name === "direct" || specs.some((s) => s.name === spec2.name)) {
-        throw new InfrastructureError(`arm name "${spec2.name}" is used twice (or is the reserved "direct")`);
-      }
-      specs.push(spec2);
-      for (const [key, value] of Object.entries(spec2.env ?? {})) {
-        if (/PASSWORD|SECRET|TOKEN/i.test(key)) secrets.push(value);
-      }
-    }
-    const armEnv = (spec2) => ({
-      ...deps.env,
-      ATHENA_BENCH_MYSQL_HOST: mysql5.host,
-      ATHENA_BENCH_MYSQL_PORT: String(mysql5.port),
-      ATHENA_BENCH_MYSQL_USER: mysql5.user,
-      ATHENA_BENCH_MYSQL_PASSWORD: mysql5.password,
-      ATHENA_BENCH_MYSQL_DATABASE: mysql5.database,
-      ATHENA_BENCH_PROXY_PORT: String(spec2.port),
-      ATHENA_BENCH_ARM: spec2.name,
-      ATHENA_BENCH_OUT_DIR: outDir,
-      ...spec2.env
-    });
-    for (const spec2 of specs) {
-      for (const file2 of spec2.files ?? []) {
-        mkdirSync(path6.dirname(file2.path), { recursive: true });
-        writeFileSync3(file2.path, file2.contents);
-      }
-      if (spec2.build) {
-        throwIfAborted();
-        deps.progress.note(`building arm "${spec2.name}": ${spec2.build}`);
-        await runBuild(spec2.name, spec2.build, {
-          exec: deps.exec,
-          cwd: spec2.cwd,
-          env: armEnv(spec2),
-          logPath: path6.join(logsDir, `${spec2.name}-build.log`),
-          timeoutMs: options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
-          signal
-        });
-      }
-    }
-    for (const spec2 of specs) {
-      throwIfAborted();
-      const host = spec2.host ?? "127.0.0.1";
-      if (await canConnect(host, spec2.port, 1e3)) {
-        throw new InfrastructureError(
-          `arm "${spec2.name}": ${host}:${spec2.port} is already in use before the proxy started; give the port the proxy will listen on (--proxy-port), not one another process holds`
-        );
-      }
-      deps.progress.note(
-        `starting arm "${spec2.name}" on ${host}:${spec2.port}: ${redact(spec2.start, secrets)}`
-      );
-      const proc = ProxyProcess.start(spec2.name, spec2.start, {
-        cwd: spec2.cwd,
-        env: armEnv(spec2),
-        logPath: path6.join(logsDir, `${spec2.name}.log`)
-      });
-      cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
-      liveArms.push({
-        record: {
-          name: spec2.name,
-          role: spec2.role,
-          host,
-          port: spec2.port,
-          command: redact(spec2.start, secrets),
-          ...spec2.recordedConfig !== void 0 ? { config: redact(spec2.recordedConfig, secrets) } : {},
-          ...spec2.commit !== void 0 ? { commit: spec2.commit } : {}
-        },
-        target: { ...mysql5, host, port: spec2.port },
-        spec: spec2,
-        process: proc,
-        trafficCheck: spec2.trafficCheck && options.trafficCheck !== false
-      });
-      await waitUntilReady(proc, {
-        host,
-        port: spec2.port,
-        metricsUrl: spec2.metricsUrl,
-        timeoutMs: spec2.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
-        fetcher,
-        signal
-      });
-    }
-    for (const arm of liveArms) {
-      if (arm.trafficCheck && !arm.spec?.metricsUrl) {
-        warnings.push(`Arm "${arm.record.name}": no metrics URL, so the traffic check cannot run.`);
-      }
-    }
-    const budgetMinutes = options.budgetMinutes ?? options.suite.budgetMinutes;
-    const budgetDeadline = budgetMinutes !== void 0 ? startedMs + budgetMinutes * 6e4 : void 0;
-    const plannedRounds = options.rounds ?? options.suite.rounds;
-    const maxRounds = Math.max(plannedRounds, options.suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
-    const runnable = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
-    const runSeconds = (w) => nominalSeconds(
-      w,
-      options.durationSec,
-      workloads.find((r) => r.id === w.id)
-    ) + RUN_OVERHEAD_SEC;
-    const plannedSecondsFrom = (index) => runnable.slice(index).reduce((sum, w) => sum + liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec), 0);
-    for (const workload of options.suite.workloads) {
-      const detection = detections.get(workload.driver);
-      if (!detection?.available) {
-        const reason = detection ? `${detection.reason} Install: ${detection.installHint}` : "driver not detected";
-        workloads.push({
-          id: workload.id,
-          title: workload.title,
-          driver: workload.driver,
-          threads: workload.threads,
-          skipped: reason,
-          samples: []
-        });
-        warnings.push(`Skipped ${workload.id}: ${reason}`);
-        deps.log(`warning: skipped ${workload.id}: ${reason}`);
-        continue;
-      }
-      throwIfAborted();
-      const driver = deps.driverFor(workload.driver);
-      const result = {
-        id: workload.id,
-        title: workload.title,
-        driver: workload.driver,
-        threads: workload.threads,
-        skipped: null,
-        samples: []
-      };
-      workloads.push(result);
-      const direct = { target: mysql5, exec: deps.exec, signal };
-      deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
-      let cleaned = false;
-      const cleanWorkload = async () => {
-        if (cleaned) return;
-        cleaned = true;
-        await driver.cleanup(workload, { target: mysql5, exec: deps.exec });
-      };
-      cleanup.add(`clean up ${workload.id}`, cleanWorkload);
-      await driver.prepare(workload, direct);
-      try {
-        const measured = { ...workload, warmupSec: 0 };
-        const durationSec = options.durationSec;
-        const remainingEstimate = () => {
-          const index = runnable.indexOf(workload);
-          return plannedSecondsFrom(index + 1);
-        };
-        if (workload.warmupSec > 0) {
-          for (const arm of liveArms) {
-            throwIfAborted();
-            deps.progress.runStarted({
-              workload: workload.id,
-              arm: arm.record.name,
-              round: 0,
-              rounds: plannedRounds,
-              durationSec: workload.warmupSec
-            });
-            await guardedRun(
-              arm,
-              () => driver.run(
-                warmupWorkload(measured),
-                { target: arm.target, exec: deps.exec, signal },
-                { durationSec: workload.warmupSec }
-              ),
-              signal,
-              "during the warmup"
-            );
-            deps.progress.runFinished("warmed up");
-          }
-        }
-        const runRound = async (round, roundsShown) => {
-          const order = armOrder(liveArms, round);
-          for (const [position, arm] of order.entries()) {
-            throwIfAborted();
-            const left = (roundsShown - round) * liveArms.length * runSeconds(workload) - position * runSeconds(workload) + remainingEstimate();
-            deps.progress.runStarted({
-              workload: workload.id,
-              arm: arm.record.name,
-              round: round + 1,
-              rounds: roundsShown,
-              durationSec: nominalSeconds(workload, durationSec, result),
-              remainingSec: left
-            });
-            const sample = await measureRun({
-              arm,
-              round,
-              position,
-              now: deps.now,
-              procFs,
-              hasProc,
-              ticksPerSecond,
-              fetcher,
-              signal,
-              run: (ctxSignal) => driver.run(
-                measured,
-                {
-                  target: arm.target,
-                  exec: deps.exec,
-                  signal: ctxSignal,
-                  onProgress: (p) => deps.progress.runProgress(p)
-                },
-                durationSec !== void 0 ? { durationSec } : {}
-              )
-            });
-            result.samples.push(sample);
-            const m = sample.metrics;
-            deps.progress.runFinished(
-              `${m.tps.toFixed(1)} TPS, ${m.qps.toFixed(1)} QPS, p95 ${m.latencyMs.p95 ?? "\u2014"} ms` + (sample.proxy?.cpuUsPerQuery != null ? `, ${sample.proxy.cpuUsPerQuery.toFixed(1)} \xB5s CPU/query` : "") + (m.errors > 0 ? `, ${m.errors} errors` : "")
-            );
-            const tc = sample.proxy?.trafficCheck;
-            if (arm.trafficCheck && tc && !tc.ok) {
-              throw new InfrastructureError(
-                `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
-              );
-            }
-          }
-        };
-        for (let round = 0; round < plannedRounds; round++) await runRound(round, plannedRounds);
-        let rounds = plannedRounds;
-        if (options.moreRounds) {
-          while (rounds < maxRounds) {
-            const roundSec = liveArms.length * runSeconds(workload);
-            const remainingSec = budgetDeadline === void 0 ? Number.POSITIVE_INFINITY : (budgetDeadline - deps.now()) / 1e3 - remainingEstimate();
-            if (remainingSec < roundSec) {
-              if (budgetDeadline !== void 0) deps.log(`${workload.id}: no budget left for more rounds`);
-              break;
-            }
-            const wanted = options.moreRounds(result, buildResults("complete", null), remainingSec);
-            if (!(wanted > 0)) break;
-            const extra = Math.min(
-              Math.ceil(wanted),
-              maxRounds - rounds,
-              Math.floor(remainingSec / roundSec)
-            );
-            deps.progress.note(`${workload.id}: ${extra} more round(s) requested by the verdict`);
-            const total = rounds + extra;
-            while (rounds < total) {
-              await runRound(rounds, total);
-              rounds++;
-            }
-          }
-        }
-        warnings.push(...sampleWarnings(workload, result));
-      } finally {
-        await cleanWorkload().catch(
-          (error62) => warnings.push(`Cleanup of ${workload.id}: ${redact(errorMessage(error62), secrets)}`)
-        );
-      }
-    }
-  } catch (error62) {
-    failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error62;
-  }
-  const cleanupProblems = await cleanup.runAll();
-  for (const problem of cleanupProblems) {
-    deps.log(`warning: cleanup: ${problem}`);
-    warnings.push(`Cleanup: ${redact(problem, secrets)}`);
-  }
-  const failureMessage = failure2 === void 0 ? null : redact(errorMessage(failure2), secrets);
-  const results = ResultsSchema.parse(
-    buildResults(failure2 === void 0 ? "complete" : "failed", failureMessage)
-  );
-  const resultsPath = path6.join(outDir, "results.json");
-  writeFileSync3(resultsPath, `${JSON.stringify(results, null, 2)}
-`);
-  const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path6.join(outDir, "report.md");
-  writeFileSync3(reportPath, reportMarkdown);
-  if (failure2 !== void 0) {
-    if (failure2 instanceof AthenaBenchError) {
-      failure2.message = failureMessage;
-      throw failure2;
-    }
-    throw new InfrastructureError(failureMessage, { cause: failure2 });
-  }
-  return { results, resultsPath, reportPath, reportMarkdown };
-}
-function applyOverrides(suite, rounds, durationSec) {
-  return {
-    ...suite,
-    ...rounds !== void 0 ? { rounds } : {},
-    workloads: suite.workloads.map((w) => {
-      if (durationSec === void 0) return w;
-      if (w.driver === "sysbench") return { ...w, options: { ...w.options, timeSec: durationSec } };
-      if (w.driver === "builtin") return { ...w, options: { ...w.options, timeSec: durationSec } };
-      return w;
-    })
-  };
-}
-function warmupWorkload(workload) {
-  return workload.driver === "mysqlslap" ? { ...workload, options: { ...workload.options, iterations: 1 } } : workload;
-}
-async function guardedRun(arm, fn, outer, when) {
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener("abort", onOuterAbort, { once: true });
-  const proc = arm.process;
-  if (proc?.exited) throw proc.deathError(`before a run`);
-  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
-  try {
-    const run = await fn(controller.signal);
-    if (proc?.exited) throw proc.deathError(when);
-    return run;
-  } catch (error62) {
-    if (proc?.exited) throw proc.deathError(when);
-    throw error62;
-  } finally {
-    unsubscribe?.();
-    outer?.removeEventListener("abort", onOuterAbort);
-  }
-}
-async function clockTicksPerSecond(exec) {
-  const result = await exec("getconf", ["CLK_TCK"]).catch(() => null);
-  const ticks = Number(result?.stdout.trim());
-  return result?.exitCode === 0 && Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
-}
-async function measureRun(input2) {
-  const { arm } = input2;
-  const pid = arm.process?.pid;
-  const metricsUrl = arm.spec?.metricsUrl;
-  const startedAt = new Date(input2.now()).toISOString();
-  let before;
-  if (metricsUrl) before = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "before");
-  let sampler;
-  let cpuBefore = 0;
-  if (pid !== void 0 && input2.hasProc) {
-    if (!resetPeakRss(pid, input2.procFs)) {
-      sampler = new RssSampler(pid, input2.procFs);
-      sampler.start();
-    }
-    cpuBefore = treeCpuTicks(pid, input2.procFs);
-  }
-  const harnessBefore = process.cpuUsage();
-  const wallBefore = performance.now();
-  let run;
-  try {
-    run = await guardedRun(
-      arm,
-      input2.run,
-      input2.signal,
-      `during ${arm.record.name} round ${input2.round + 1}`
-    );
-  } finally {
-    sampler?.stop();
-  }
-  const wallUs = (performance.now() - wallBefore) * 1e3;
-  const harness = process.cpuUsage(harnessBefore);
-  const harnessCpuShare = wallUs > 0 ? (harness.user + harness.system) / wallUs : null;
-  let proxy = null;
-  if (pid !== void 0) {
-    const cpuSeconds = input2.hasProc ? Math.max(0, treeCpuTicks(pid, input2.procFs) - cpuBefore) / input2.ticksPerSecond : 0;
-    const peakRssMb = !input2.hasProc ? 0 : sampler ? sampler.stop() : treeRssMb(pid, "VmHWM", input2.procFs);
-    const queries = run.metrics.queries;
-    proxy = {
-      cpuSeconds,
-      cpuUsPerQuery: input2.hasProc && queries > 0 ? cpuSeconds * 1e6 / queries : null,
-      peakRssMb
-    };
-    if (metricsUrl && before) {
-      const after = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "after");
-      proxy.metricsDelta = counterDeltas(before, after);
-      const check2 = trafficCheck(proxy.metricsDelta, queries);
-      if (check2) proxy.trafficCheck = check2;
-    }
-  }
-  return {
-    arm: arm.record.name,
-    round: input2.round,
-    position: input2.position,
-    startedAt,
-    metrics: run.metrics,
-    proxy,
-    loadGeneratorCpuUsPerQuery: run.loadGeneratorCpuUsPerQuery,
-    harnessCpuShare
-  };
-}
-async function scrapeOrFail(arm, url2, fetcher, when) {
-  try {
-    return await scrapeCounters(url2, fetcher);
-  } catch (error62) {
-    const proc = arm.process;
-    if (proc && !proc.exited) {
-      await Promise.race([proc.waitExit(), new Promise((resolve) => setTimeout(resolve, 1e3).unref())]);
-    }
-    if (proc?.exited) throw proc.deathError("while its metrics were scraped");
-    throw new InfrastructureError(
-      `arm "${arm.record.name}": scraping ${url2} ${when} the run failed: ${errorMessage(error62)}`
-    );
-  }
-}
-function placeholderEnvironment() {
-  return {
-    cpuModel: "unknown (the run failed before the environment was recorded)",
-    cores: 0,
-    memoryBytes: 0,
-    kernel: "unknown",
-    os: "unknown",
-    runner: {},
-    node: process.version,
-    mysqlVersion: "unknown",
-    sysbenchVersion: null,
-    mysqlslapVersion: null,
-    ulimitNofile: null,
-    somaxconn: null
-  };
-}
-
-// src/engine/runCommand.ts
+// src/cli/run.ts
 var RUN_HELP = `Usage: athena-bench run [options]
 
 Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
@@ -53311,6 +54283,9 @@ and started with a generated config on free ports):
   --proxy-build CMD         shell command run once before start (with or without --proxy-start)
   --proxy-metrics-url URL   Prometheus endpoint scraped before and after each run
   --proxy-cwd DIR           working directory of build and start (default: the current one)
+  --proxy-env NAME,NAME     environment variables build and start also get; otherwise they see
+                            PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR
+                            and the ATHENA_BENCH_* variables only
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
@@ -53322,6 +54297,14 @@ Extra arms:
   --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
   --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
                             gate this tree's proxy against it
+
+What to measure:
+  --measure work|time|both  work: instructions, syscalls and MySQL round trips per query, counted
+                            with the proxy under valgrind (callgrind) in windows of a fixed event
+                            count (noise-free: gates a 1-2% change); time: TPS, latency and CPU
+                            time per query in interleaved rounds (catches sleeps, locks, lost
+                            pipelining); both (default). Without valgrind, both measures time
+                            with a warning and work fails (exit 3).
 
 Rounds and verdict:
   --rounds N                planned rounds per workload (default: the suite's)
@@ -53346,6 +54329,7 @@ var RunFlagsSchema = external_exports.object({
   "proxy-port": positiveInt("a TCP port").pipe(external_exports.number().max(65535, "expected a TCP port <= 65535")).optional(),
   "proxy-metrics-url": external_exports.url({ protocol: /^https?$/, error: "expected an http:// URL" }).optional(),
   "proxy-cwd": external_exports.string().min(1).optional(),
+  "proxy-env": PassThroughNamesSchema.optional(),
   "ready-timeout": positiveNumber("seconds").optional(),
   "mysql-ready-timeout": positiveNumber("seconds").optional(),
   "no-traffic-check": external_exports.boolean().default(false),
@@ -53358,6 +54342,7 @@ var RunFlagsSchema = external_exports.object({
   "no-baseline": external_exports.boolean().default(false),
   "fail-on-inconclusive": external_exports.boolean().default(false),
   out: external_exports.string().min(1).optional(),
+  measure: external_exports.enum(["work", "time", "both"], { error: "expected work, time or both" }).default("both"),
   help: external_exports.boolean().default(false)
 }).superRefine((f, ctx) => {
   if (f.baseline !== void 0 && f["no-baseline"]) {
@@ -53388,6 +54373,7 @@ var FLAG_TYPES = {
   "proxy-port": { type: "string" },
   "proxy-metrics-url": { type: "string" },
   "proxy-cwd": { type: "string" },
+  "proxy-env": { type: "string" },
   "ready-timeout": { type: "string" },
   "mysql-ready-timeout": { type: "string" },
   "no-traffic-check": { type: "boolean" },
@@ -53400,6 +54386,7 @@ var FLAG_TYPES = {
   "no-baseline": { type: "boolean" },
   "fail-on-inconclusive": { type: "boolean" },
   out: { type: "string" },
+  measure: { type: "string" },
   help: { type: "boolean", short: "h" }
 };
 function parseRunFlags(argv) {
@@ -53421,13 +54408,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path7.join(cwd, ".athena-bench");
-  const dir = path7.join(root, `run-${timestamp(now)}`);
-  mkdirSync2(dir, { recursive: true });
-  const latest = path7.join(root, "latest");
+  const root = path13.join(cwd, ".athena-bench");
+  const dir = path13.join(root, `run-${timestamp(now)}`);
+  mkdirSync4(dir, { recursive: true });
+  const latest = path13.join(root, "latest");
   try {
-    rmSync2(latest, { force: true });
-    symlinkSync2(path7.basename(dir), latest);
+    rmSync3(latest, { force: true });
+    symlinkSync2(path13.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -53441,104 +54428,100 @@ async function runCommand(argv, io) {
   const now = io.now ?? Date.now;
   const suite = await loadSuite(flags.suite);
   const mysql5 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
-  const custom2 = flags["proxy-start"] !== void 0;
-  let plan = { kind: "none" };
-  const defaultBaseline = [
-    path7.join(io.cwd, "baselines", `${suite.name}.json`),
-    path7.join(io.repoRoot, "baselines", `${suite.name}.json`)
-  ].find((f) => existsSync4(f));
-  if (flags.baseline) {
-    const file2 = path7.resolve(io.cwd, flags.baseline);
-    plan = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
-  } else if (flags["base-ref"]) {
-    plan = { kind: "arms", head: "proxy", base: "base" };
-  } else if (defaultBaseline && !custom2 && !flags["no-baseline"]) {
-    plan = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
-  }
   const progress = createProgress(io.stderr, now);
   const log = (line) => progress.note(line);
-  if (plan.kind === "baseline")
-    log(`verdict against the baseline ${path7.relative(io.cwd, plan.file) || plan.file}`);
-  if (plan.kind !== "none") {
+  const reference = await chooseReference(flags, suite, io, log);
+  const outcome = await runGate(
+    {
+      ...mysql5 ? { mysql: { ...mysql5, database: mysql5.database ?? "test" } } : {},
+      suite,
+      arms: cliArms(flags, io),
+      reference,
+      outDir: flags.out ? path13.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      repoRoot: io.repoRoot,
+      ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
+      trafficCheck: !flags["no-traffic-check"],
+      measure: flags.measure,
+      ...flags["mysql-ready-timeout"] !== void 0 ? { mysqlReadyTimeoutMs: flags["mysql-ready-timeout"] * 1e3 } : {},
+      ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
+      ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
+      ...flags["budget-minutes"] !== void 0 ? { budgetMinutes: flags["budget-minutes"] } : {},
+      ...io.signal ? { signal: io.signal } : {}
+    },
+    { exec: io.exec, now, log, progress, env: io.env, driverFor }
+  );
+  io.stdout(outcome.reportMarkdown);
+  io.stdout(`
+results: ${outcome.resultsPath}
+report:  ${outcome.reportPath}
+`);
+  return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags["fail-on-inconclusive"] }) : ExitCode.Pass;
+}
+async function chooseReference(flags, suite, io, log) {
+  const defaultBaseline = [
+    path13.join(io.cwd, "baselines", `${suite.name}.json`),
+    path13.join(io.repoRoot, "baselines", `${suite.name}.json`)
+  ].find((f) => existsSync5(f));
+  let reference = { kind: "none" };
+  if (flags.baseline) {
+    const file2 = path13.resolve(io.cwd, flags.baseline);
+    reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
+  } else if (flags["base-ref"]) {
+    reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
+  } else if (defaultBaseline && flags["proxy-start"] === void 0 && !flags["no-baseline"]) {
+    reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
+  }
+  if (reference.kind === "baseline") {
+    log(`verdict against the baseline ${path13.relative(io.cwd, reference.file) || reference.file}`);
+  }
+  if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
       suite,
       flags.rounds ?? suite.rounds,
-      plan.kind === "baseline" ? baselineRounds(plan.baseline) : void 0
+      reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
+      void 0,
+      flags.measure
     );
     if (warning) log(`warning: ${warning}`);
   }
-  const arms = [];
+  return reference;
+}
+function cliArms(flags, io) {
   const readyTimeoutMs = flags["ready-timeout"] !== void 0 ? flags["ready-timeout"] * 1e3 : void 0;
   const withTimeout = (source) => {
     if (readyTimeoutMs === void 0) return source;
     if (typeof source !== "function") return { ...source, readyTimeoutMs };
     return async (ctx) => ({ ...await source(ctx), readyTimeoutMs });
   };
+  const custom2 = flags["proxy-start"] !== void 0;
+  const build2 = flags["proxy-build"];
+  const proxyCwd = path13.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const arms = [];
   if (custom2) {
-    const spec2 = {
+    arms.push({
       name: "proxy",
       role: "proxy",
       start: flags["proxy-start"],
       port: flags["proxy-port"],
-      cwd: path7.resolve(io.cwd, flags["proxy-cwd"] ?? "."),
+      cwd: proxyCwd,
       trafficCheck: true,
-      ...flags["proxy-build"] !== void 0 ? { build: flags["proxy-build"] } : {},
+      ...build2 !== void 0 ? { build: build2 } : {},
       ...flags["proxy-metrics-url"] !== void 0 ? { metricsUrl: flags["proxy-metrics-url"] } : {}
-    };
-    arms.push(withTimeout(spec2));
+    });
   } else {
     const athena = athenaArm(io.repoRoot);
-    const build2 = flags["proxy-build"];
-    arms.push(withTimeout(build2 === void 0 ? athena : async (ctx) => ({ ...await athena(ctx), build: build2 })));
+    arms.push(build2 === void 0 ? athena : async (ctx) => ({ ...await athena(ctx), build: build2 }));
   }
   if (flags["base-ref"]) {
-    const proxyCwd = path7.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
-    arms.push(
-      withTimeout(
-        baseRefArm(
-          io.repoRoot,
-          flags["base-ref"],
-          custom2 ? {
-            start: flags["proxy-start"],
-            relativeCwd: path7.relative(io.repoRoot, proxyCwd),
-            ...flags["proxy-build"] !== void 0 ? { build: flags["proxy-build"] } : {}
-          } : void 0
-        )
-      )
-    );
+    const commands = custom2 ? {
+      start: flags["proxy-start"],
+      relativeCwd: path13.relative(io.repoRoot, proxyCwd),
+      ...build2 !== void 0 ? { build: build2 } : {}
+    } : void 0;
+    arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
   }
-  if (flags.reference === "haproxy") arms.push(withTimeout(haproxyArm()));
-  const moreRounds = plan.kind === "baseline" ? createMoreRoundsHook({ baseline: plan.baseline, log }) : plan.kind === "arms" ? createMoreRoundsHook({ arms: { head: plan.head, base: plan.base }, log }) : void 0;
-  const outDir = flags.out ? path7.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now()));
-  const outcome = await runBenchmark(
-    {
-      ...mysql5 ? { mysql: { ...mysql5, database: mysql5.database ?? "test" } } : {},
-      suite,
-      arms,
-      outDir,
-      repoRoot: io.repoRoot,
-      trafficCheck: !flags["no-traffic-check"],
-      ...flags["mysql-ready-timeout"] !== void 0 ? { mysqlReadyTimeoutMs: flags["mysql-ready-timeout"] * 1e3 } : {},
-      ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
-      ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
-      ...flags["budget-minutes"] !== void 0 ? { budgetMinutes: flags["budget-minutes"] } : {},
-      ...moreRounds ? { moreRounds } : {},
-      ...io.signal ? { signal: io.signal } : {}
-    },
-    { exec: io.exec, now, log, progress, env: io.env, driverFor }
-  );
-  let comparison;
-  if (plan.kind === "baseline") comparison = compareToBaseline(plan.baseline, outcome.results);
-  else if (plan.kind === "arms") comparison = compareArms(outcome.results, plan.head, plan.base);
-  const report = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
-  writeFileSync4(outcome.reportPath, report);
-  writeFileSync4(path7.join(outDir, "report.html"), renderHtmlReport(outcome.results, comparison));
-  io.stdout(report);
-  io.stdout(`
-results: ${outcome.resultsPath}
-report:  ${outcome.reportPath}
-`);
-  return comparison ? exitCodeFor(comparison, { failOnInconclusive: flags["fail-on-inconclusive"] }) : ExitCode.Pass;
+  if (flags.reference === "haproxy") arms.push(haproxyArm());
+  return arms.map(withTimeout);
 }
 function reportFailure(command, error62, stderr) {
   if (error62 instanceof AthenaBenchError) {
@@ -53552,8 +54535,8 @@ function reportFailure(command, error62, stderr) {
 }
 
 // src/verdict/commands.ts
-import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
-import path8 from "node:path";
+import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
+import path14 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
 
@@ -53638,7 +54621,7 @@ async function loadResultsFile(file2) {
   }
   const parsed = ResultsSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath2(i.path)}: ${i.message}`).join("; ");
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
     throw new UsageError(`${file2}: invalid results file: ${issues}`);
   }
   if (parsed.data.status !== "complete") {
@@ -53684,12 +54667,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path8.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path8.resolve(io.cwd, flags.out);
+    const out = path14.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -53741,11 +54724,11 @@ function compareCommand(argv, io) {
         history: values.history
       }
     );
-    const results = await loadResultsFile(path8.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path8.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path14.resolve(io.cwd, h))));
     let comparison;
     if (flags.baseline) {
-      const baseline = await loadBaseline(path8.resolve(io.cwd, flags.baseline));
+      const baseline = await loadBaseline(path14.resolve(io.cwd, flags.baseline));
       comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
       if (!flags.history.includes(flags.baseline)) history.push(baseline);
     } else {
@@ -53756,11 +54739,11 @@ function compareCommand(argv, io) {
     }
     const markdown = renderComparisonMarkdown(comparison);
     if (flags.out) {
-      const dir = path8.resolve(io.cwd, flags.out);
+      const dir = path14.resolve(io.cwd, flags.out);
       try {
         await mkdir2(dir, { recursive: true });
-        await writeFile2(path8.join(dir, "report.md"), markdown);
-        await writeFile2(path8.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+        await writeFile3(path14.join(dir, "report.md"), markdown);
+        await writeFile3(path14.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
       } catch (error62) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
       }
@@ -53790,7 +54773,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path9.resolve(path9.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path15.resolve(path15.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command, ...rest] = argv;
   const io = {

@@ -10715,17 +10715,17 @@ var require_packet = __commonJS({
       eofWarningCount() {
         return this.buffer.readInt16LE(this.offset + 1);
       }
-      readLengthCodedNumber(bigNumberStrings, signed3) {
+      readLengthCodedNumber(bigNumberStrings, signed2) {
         const byte1 = this.buffer[this.offset++];
         if (byte1 < 251) {
           return byte1;
         }
-        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed3);
+        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed2);
       }
       readLengthCodedNumberSigned(bigNumberStrings) {
         return this.readLengthCodedNumber(bigNumberStrings, true);
       }
-      readLengthCodedNumberExt(tag, bigNumberStrings, signed3) {
+      readLengthCodedNumberExt(tag, bigNumberStrings, signed2) {
         let word0, word1;
         let res;
         if (tag === 251) {
@@ -10746,7 +10746,7 @@ var require_packet = __commonJS({
           if (word1 < 2097152) {
             return word1 * 4294967296 + word0;
           }
-          res = new Long(word0, word1, !signed3);
+          res = new Long(word0, word1, !signed2);
           const resNumber = res.toNumber();
           const resString = res.toString();
           if (bigNumberStrings || !Number.isSafeInteger(resNumber)) {
@@ -15806,10 +15806,10 @@ var require_generate_function = __commonJS({
         }
         push(line2);
       };
-      var line = function(fmt2) {
-        if (!fmt2) return line;
-        if (arguments.length === 1 && fmt2.indexOf("\n") > -1) {
-          var lines2 = fmt2.trim().split("\n");
+      var line = function(fmt3) {
+        if (!fmt3) return line;
+        if (arguments.length === 1 && fmt3.indexOf("\n") > -1) {
+          var lines2 = fmt3.trim().split("\n");
           for (var i2 = 0; i2 < lines2.length; i2++) {
             pushLine(lines2[i2].trim());
           }
@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path11) {
+      _streamLocalInfile(connection, path17) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path11);
+          this._localStream = this._streamFactory(path17);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path11} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path17} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -17737,10 +17737,10 @@ var require_prepare = __commonJS({
         return _Prepare.prototype.prepareHeader;
       }
       prepareHeader(packet, connection) {
-        const header = new Packets.PreparedStatementHeader(packet);
-        this.id = header.id;
-        this.fieldCount = header.fieldCount;
-        this.parameterCount = header.parameterCount;
+        const header2 = new Packets.PreparedStatementHeader(packet);
+        this.id = header2.id;
+        this.fieldCount = header2.fieldCount;
+        this.parameterCount = header2.parameterCount;
         if (this.parameterCount > 0) {
           return _Prepare.prototype.readParameter;
         }
@@ -18022,8 +18022,8 @@ var require_binlog_dump2 = __commonJS({
           return null;
         }
         packet.readInt8();
-        const header = new BinlogEventHeader(packet);
-        const EventParser = eventParsers[header.eventType];
+        const header2 = new BinlogEventHeader(packet);
+        const EventParser = eventParsers[header2.eventType];
         let event;
         if (EventParser) {
           event = new EventParser(packet);
@@ -18032,7 +18032,7 @@ var require_binlog_dump2 = __commonJS({
             name: "UNKNOWN"
           };
         }
-        event.header = header;
+        event.header = header2;
         this.emit("event", event);
         return _BinlogDump.prototype.binlogData;
       }
@@ -18809,7 +18809,7 @@ var require_connection = __commonJS({
       writePacket(packet) {
         const MAX_PACKET_LENGTH = 16777215;
         const length = packet.length();
-        let chunk, offset, header;
+        let chunk, offset, header2;
         if (length < MAX_PACKET_LENGTH) {
           packet.writeHeader(this.sequenceId);
           if (this.config.debug) {
@@ -18834,9 +18834,9 @@ var require_connection = __commonJS({
           for (offset = 4; offset < 4 + length; offset += MAX_PACKET_LENGTH) {
             chunk = packet.buffer.slice(offset, offset + MAX_PACKET_LENGTH);
             if (chunk.length === MAX_PACKET_LENGTH) {
-              header = Buffer.from([255, 255, 255, this.sequenceId]);
+              header2 = Buffer.from([255, 255, 255, this.sequenceId]);
             } else {
-              header = Buffer.from([
+              header2 = Buffer.from([
                 chunk.length & 255,
                 chunk.length >> 8 & 255,
                 chunk.length >> 16 & 255,
@@ -18844,7 +18844,7 @@ var require_connection = __commonJS({
               ]);
             }
             this._bumpSequenceId(1);
-            this.write(header);
+            this.write(header2);
             this.write(chunk);
           }
         }
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path11) {
-      const ctrl = callVisitor(key, node2, visitor, path11);
+    function visit_(key, node2, visitor, path17) {
+      const ctrl = callVisitor(key, node2, visitor, path17);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path11, ctrl);
-        return visit_(key, ctrl, visitor, path11);
+        replaceNode(key, path17, ctrl);
+        return visit_(key, ctrl, visitor, path17);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
+          path17 = Object.freeze(path17.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path11);
+            const ci = visit_(i, node2.items[i], visitor, path17);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path11);
+          path17 = Object.freeze(path17.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path17);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path11);
+          const cv = visit_("value", node2.value, visitor, path17);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path11) {
-      const ctrl = await callVisitor(key, node2, visitor, path11);
+    async function visitAsync_(key, node2, visitor, path17) {
+      const ctrl = await callVisitor(key, node2, visitor, path17);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path11, ctrl);
-        return visitAsync_(key, ctrl, visitor, path11);
+        replaceNode(key, path17, ctrl);
+        return visitAsync_(key, ctrl, visitor, path17);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
+          path17 = Object.freeze(path17.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path11);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path17);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path11 = Object.freeze(path11.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path11);
+          path17 = Object.freeze(path17.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path17);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path11);
+          const cv = await visitAsync_("value", node2.value, visitor, path17);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path11) {
+    function callVisitor(key, node2, visitor, path17) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path11);
+        return visitor(key, node2, path17);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path11);
+        return visitor.Map?.(key, node2, path17);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path11);
+        return visitor.Seq?.(key, node2, path17);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path11);
+        return visitor.Pair?.(key, node2, path17);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path11);
+        return visitor.Scalar?.(key, node2, path17);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path11);
+        return visitor.Alias?.(key, node2, path17);
       return void 0;
     }
-    function replaceNode(key, path11, node2) {
-      const parent = path11[path11.length - 1];
+    function replaceNode(key, path17, node2) {
+      const parent = path17[path17.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path11, value) {
+    function collectionFromPath(schema, path17, value) {
       let v = value;
-      for (let i = path11.length - 1; i >= 0; --i) {
-        const k = path11[i];
+      for (let i = path17.length - 1; i >= 0; --i) {
+        const k = path17[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path11) => path11 == null || typeof path11 === "object" && !!path11[Symbol.iterator]().next().done;
+    var isEmptyPath = (path17) => path17 == null || typeof path17 === "object" && !!path17[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path11, value) {
-        if (isEmptyPath(path11))
+      addIn(path17, value) {
+        if (isEmptyPath(path17))
           this.add(value);
         else {
-          const [key, ...rest] = path11;
+          const [key, ...rest] = path17;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path11) {
-        const [key, ...rest] = path11;
+      deleteIn(path17) {
+        const [key, ...rest] = path17;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path11, keepScalar) {
-        const [key, ...rest] = path11;
+      getIn(path17, keepScalar) {
+        const [key, ...rest] = path17;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path11) {
-        const [key, ...rest] = path11;
+      hasIn(path17) {
+        const [key, ...rest] = path17;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path11, value) {
-        const [key, ...rest] = path11;
+      setIn(path17, value) {
+        const [key, ...rest] = path17;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -22286,9 +22286,9 @@ ${indent}`) + "'";
         start = start.replace(/\n+/g, `$&${indent}`);
       }
       const indentSize = indent ? "2" : "1";
-      let header = (startWithSpace ? indentSize : "") + chomp;
+      let header2 = (startWithSpace ? indentSize : "") + chomp;
       if (comment) {
-        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
+        header2 += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
         if (onComment)
           onComment();
       }
@@ -22303,11 +22303,11 @@ ${indent}`) + "'";
         }
         const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
-          return `>${header}
+          return `>${header2}
 ${indent}${body}`;
       }
       value = value.replace(/\n+/g, `$&${indent}`);
-      return `|${header}
+      return `|${header2}
 ${indent}${start}${value}${end}`;
     }
     function plainString(item, ctx, onComment, onChompKeep) {
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path11, value) {
+      addIn(path17, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path11, value);
+          this.contents.addIn(path17, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path11) {
-        if (Collection2.isEmptyPath(path11)) {
+      deleteIn(path17) {
+        if (Collection2.isEmptyPath(path17)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path11) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path17) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path11, keepScalar) {
-        if (Collection2.isEmptyPath(path11))
+      getIn(path17, keepScalar) {
+        if (Collection2.isEmptyPath(path17))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path11, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path17, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path11) {
-        if (Collection2.isEmptyPath(path11))
+      hasIn(path17) {
+        if (Collection2.isEmptyPath(path17))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path11) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path17) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path11, value) {
-        if (Collection2.isEmptyPath(path11)) {
+      setIn(path17, value) {
+        if (Collection2.isEmptyPath(path17)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path11), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path17), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path11, value);
+          this.contents.setIn(path17, value);
         }
       }
       /**
@@ -25410,10 +25410,10 @@ var require_resolve_block_scalar = __commonJS({
     var Scalar = require_Scalar();
     function resolveBlockScalar(ctx, scalar, onError) {
       const start = scalar.offset;
-      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
-      if (!header)
+      const header2 = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+      if (!header2)
         return { value: "", type: null, comment: "", range: [start, start, start] };
-      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+      const type = header2.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
       const lines = scalar.source ? splitLines(scalar.source) : [];
       let chompStart = lines.length;
       for (let i = lines.length - 1; i >= 0; --i) {
@@ -25424,26 +25424,26 @@ var require_resolve_block_scalar = __commonJS({
           break;
       }
       if (chompStart === 0) {
-        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
-        let end2 = start + header.length;
+        const value2 = header2.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
+        let end2 = start + header2.length;
         if (scalar.source)
           end2 += scalar.source.length;
-        return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
+        return { value: value2, type, comment: header2.comment, range: [start, end2, end2] };
       }
-      let trimIndent = scalar.indent + header.indent;
-      let offset = scalar.offset + header.length;
+      let trimIndent = scalar.indent + header2.indent;
+      let offset = scalar.offset + header2.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
         const [indent, content] = lines[i];
         if (content === "" || content === "\r") {
-          if (header.indent === 0 && indent.length > trimIndent)
+          if (header2.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
         } else {
           if (indent.length < trimIndent) {
             const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
             onError(offset + indent.length, "MISSING_CHAR", message);
           }
-          if (header.indent === 0)
+          if (header2.indent === 0)
             trimIndent = indent.length;
           contentStart = i;
           if (trimIndent === 0 && !ctx.atRoot) {
@@ -25470,7 +25470,7 @@ var require_resolve_block_scalar = __commonJS({
         if (crlf)
           content = content.slice(0, -1);
         if (content && indent.length < trimIndent) {
-          const src = header.indent ? "explicit indentation indicator" : "first line";
+          const src = header2.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
           onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
           indent = "";
@@ -25497,7 +25497,7 @@ var require_resolve_block_scalar = __commonJS({
           prevMoreIndented = false;
         }
       }
-      switch (header.chomp) {
+      switch (header2.chomp) {
         case "-":
           break;
         case "+":
@@ -25509,8 +25509,8 @@ var require_resolve_block_scalar = __commonJS({
         default:
           value += "\n";
       }
-      const end = start + header.length + scalar.source.length;
-      return { value, type, comment: header.comment, range: [start, end, end] };
+      const end = start + header2.length + scalar.source.length;
+      return { value, type, comment: header2.comment, range: [start, end, end] };
     }
     function parseBlockScalarHeader({ offset, props }, strict, onError) {
       if (props[0].type !== "block-scalar-header") {
@@ -26349,10 +26349,10 @@ var require_cst_scalar = __commonJS({
             type = "QUOTE_DOUBLE";
             break;
           case "block-scalar": {
-            const header = token.props[0];
-            if (header.type !== "block-scalar-header")
+            const header2 = token.props[0];
+            if (header2.type !== "block-scalar-header")
               throw new Error("Invalid block scalar header");
-            type = header.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
+            type = header2.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
             break;
           }
           default:
@@ -26384,10 +26384,10 @@ var require_cst_scalar = __commonJS({
       const head = source.substring(0, he);
       const body = source.substring(he + 1) + "\n";
       if (token.type === "block-scalar") {
-        const header = token.props[0];
-        if (header.type !== "block-scalar-header")
+        const header2 = token.props[0];
+        if (header2.type !== "block-scalar-header")
           throw new Error("Invalid block scalar header");
-        header.source = head;
+        header2.source = head;
         token.source = body;
       } else {
         const { offset } = token;
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path11) => {
+    visit2.itemAtPath = (cst, path17) => {
       let item = cst;
-      for (const [field2, index] of path11) {
+      for (const [field2, index] of path17) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path11) => {
-      const parent = visit2.itemAtPath(cst, path11.slice(0, -1));
-      const field2 = path11[path11.length - 1][0];
+    visit2.parentCollection = (cst, path17) => {
+      const parent = visit2.itemAtPath(cst, path17.slice(0, -1));
+      const field2 = path17[path17.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path11, item, visitor) {
-      let ctrl = visitor(item, path11);
+    function _visit(path17, item, visitor) {
+      let ctrl = visitor(item, path17);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path11.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path17.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path11);
+            ctrl = ctrl(item, path17);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path11) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path17) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path11 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path17 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path11 && path11[0] !== "/") {
-          path11 = `/${path11}`;
+        if (path17 && path17[0] !== "/") {
+          path17 = `/${path17}`;
         }
-        return new URL(`${origin}${path11}`);
+        return new URL(`${origin}${path17}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin }
+          request: { method, path: path17, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path11);
+        debuglog("sending request to %s %s/%s", method, origin, path17);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin },
+          request: { method, path: path17, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path11,
+          path17,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin }
+          request: { method, path: path17, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path11);
+        debuglog("trailers received from %s %s/%s", method, origin, path17);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path11, origin },
+          request: { method, path: path17, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path11,
+          path17,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path11, origin }
+            request: { method, path: path17, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path11);
+          debuglog("sending request to %s %s/%s", method, origin, path17);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path11,
+        path: path17,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path11 !== "string") {
+        if (typeof path17 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path11[0] !== "/" && !(path11.startsWith("http://") || path11.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path17[0] !== "/" && !(path17.startsWith("http://") || path17.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path11)) {
+        } else if (invalidPathRegex.test(path17)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path11, query) : path11;
+        this.path = query ? buildURL(path17, query) : path17;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -30075,11 +30075,11 @@ var require_request = __commonJS({
           }
         } else if (headers && typeof headers === "object") {
           if (headers[Symbol.iterator]) {
-            for (const header of headers) {
-              if (!Array.isArray(header) || header.length !== 2) {
+            for (const header2 of headers) {
+              if (!Array.isArray(header2) || header2.length !== 2) {
                 throw new InvalidArgumentError("headers must be in key-value pair format");
               }
-              processHeader(this, header[0], header[1]);
+              processHeader(this, header2[0], header2[1]);
             }
           } else {
             const keys = Object.keys(headers);
@@ -32476,9 +32476,9 @@ var require_util2 = __commonJS({
       return "success";
     }
     function appendFetchMetadata(httpRequest) {
-      let header = null;
-      header = httpRequest.mode;
-      httpRequest.headersList.set("sec-fetch-mode", header, true);
+      let header2 = null;
+      header2 = httpRequest.mode;
+      httpRequest.headersList.set("sec-fetch-mode", header2, true);
     }
     function appendRequestOriginHeader(request2) {
       let serializedOrigin = request2.origin;
@@ -33906,7 +33906,7 @@ Content-Type: ${value.type || "application/octet-stream"}\r
         source: body.source
       };
     }
-    function throwIfAborted(state) {
+    function throwIfAborted2(state) {
       if (state.aborted) {
         throw new DOMException("The operation was aborted.", "AbortError");
       }
@@ -33980,7 +33980,7 @@ Content-Type: ${value.type || "application/octet-stream"}\r
       if (bodyUnusable(object2)) {
         throw new TypeError("Body is unusable: Body has already been read");
       }
-      throwIfAborted(object2[kState]);
+      throwIfAborted2(object2[kState]);
       const promise2 = createDeferredPromise();
       const errorSteps = (error63) => promise2.reject(error63);
       const successSteps = (data) => {
@@ -34078,7 +34078,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants4 = require_constants2();
+    var constants5 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -34153,7 +34153,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants4.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants5.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -34248,11 +34248,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants4.ERROR.OK) {
+          if (ret !== constants5.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants4.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants5.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants4.ERROR.PAUSED) {
+            } else if (ret === constants5.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -34275,10 +34275,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants4.ERROR.OK) {
+        if (ret === constants5.ERROR.OK) {
           return null;
         }
-        if (ret === constants4.ERROR.PAUSED || ret === constants4.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants5.ERROR.PAUSED || ret === constants5.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -34295,7 +34295,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants4.ERROR[ret], data);
+        return new HTTPParserError(message, constants5.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -34475,7 +34475,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants4.ERROR.PAUSED : 0;
+        return pause ? constants5.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -34497,7 +34497,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -34533,13 +34533,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants5.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path11, host, upgrade, blocking, reset } = request2;
+      const { method, path: path17, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,22 +34830,22 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path11} HTTP/1.1\r
+      let header2 = `${method} ${path17} HTTP/1.1\r
 `;
       if (typeof host === "string") {
-        header += `host: ${host}\r
+        header2 += `host: ${host}\r
 `;
       } else {
-        header += client[kHostHeader];
+        header2 += client[kHostHeader];
       }
       if (upgrade) {
-        header += `connection: upgrade\r
+        header2 += `connection: upgrade\r
 upgrade: ${upgrade}\r
 `;
       } else if (client[kPipelining] && !socket[kReset]) {
-        header += "connection: keep-alive\r\n";
+        header2 += "connection: keep-alive\r\n";
       } else {
-        header += "connection: close\r\n";
+        header2 += "connection: close\r\n";
       }
       if (Array.isArray(headers)) {
         for (let n = 0; n < headers.length; n += 2) {
@@ -34853,41 +34853,41 @@ upgrade: ${upgrade}\r
           const val = headers[n + 1];
           if (Array.isArray(val)) {
             for (let i = 0; i < val.length; i++) {
-              header += `${key}: ${val[i]}\r
+              header2 += `${key}: ${val[i]}\r
 `;
             }
           } else {
-            header += `${key}: ${val}\r
+            header2 += `${key}: ${val}\r
 `;
           }
         }
       }
       if (channels.sendHeaders.hasSubscribers) {
-        channels.sendHeaders.publish({ request: request2, headers: header, socket });
+        channels.sendHeaders.publish({ request: request2, headers: header2, socket });
       }
       if (!body || bodyLength === 0) {
-        writeBuffer(abort, null, client, request2, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, null, client, request2, socket, contentLength, header2, expectsPayload);
       } else if (util.isBuffer(body)) {
-        writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, body, client, request2, socket, contentLength, header2, expectsPayload);
       } else if (util.isBlobLike(body)) {
         if (typeof body.stream === "function") {
-          writeIterable(abort, body.stream(), client, request2, socket, contentLength, header, expectsPayload);
+          writeIterable(abort, body.stream(), client, request2, socket, contentLength, header2, expectsPayload);
         } else {
-          writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload);
+          writeBlob(abort, body, client, request2, socket, contentLength, header2, expectsPayload);
         }
       } else if (util.isStream(body)) {
-        writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload);
+        writeStream(abort, body, client, request2, socket, contentLength, header2, expectsPayload);
       } else if (util.isIterable(body)) {
-        writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload);
+        writeIterable(abort, body, client, request2, socket, contentLength, header2, expectsPayload);
       } else {
         assert2(false);
       }
       return true;
     }
-    function writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
+    function writeStream(abort, body, client, request2, socket, contentLength, header2, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       let finished = false;
-      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header: header2 });
       const onData = function(chunk) {
         if (finished) {
           return;
@@ -34953,22 +34953,22 @@ upgrade: ${upgrade}\r
         setImmediate(onClose);
       }
     }
-    function writeBuffer(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
+    function writeBuffer(abort, body, client, request2, socket, contentLength, header2, expectsPayload) {
       try {
         if (!body) {
           if (contentLength === 0) {
-            socket.write(`${header}content-length: 0\r
+            socket.write(`${header2}content-length: 0\r
 \r
 `, "latin1");
           } else {
             assert2(contentLength === null, "no body must not have content length");
-            socket.write(`${header}\r
+            socket.write(`${header2}\r
 `, "latin1");
           }
         } else if (util.isBuffer(body)) {
           assert2(contentLength === body.byteLength, "buffer body must have content length");
           socket.cork();
-          socket.write(`${header}content-length: ${contentLength}\r
+          socket.write(`${header2}content-length: ${contentLength}\r
 \r
 `, "latin1");
           socket.write(body);
@@ -34984,7 +34984,7 @@ upgrade: ${upgrade}\r
         abort(err);
       }
     }
-    async function writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
+    async function writeBlob(abort, body, client, request2, socket, contentLength, header2, expectsPayload) {
       assert2(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
@@ -34992,7 +34992,7 @@ upgrade: ${upgrade}\r
         }
         const buffer = Buffer.from(await body.arrayBuffer());
         socket.cork();
-        socket.write(`${header}content-length: ${contentLength}\r
+        socket.write(`${header2}content-length: ${contentLength}\r
 \r
 `, "latin1");
         socket.write(buffer);
@@ -35007,7 +35007,7 @@ upgrade: ${upgrade}\r
         abort(err);
       }
     }
-    async function writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
+    async function writeIterable(abort, body, client, request2, socket, contentLength, header2, expectsPayload) {
       assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -35026,7 +35026,7 @@ upgrade: ${upgrade}\r
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
-      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header: header2 });
       try {
         for await (const chunk of body) {
           if (socket[kError]) {
@@ -35044,19 +35044,19 @@ upgrade: ${upgrade}\r
       }
     }
     var AsyncWriter = class {
-      constructor({ abort, socket, request: request2, contentLength, client, expectsPayload, header }) {
+      constructor({ abort, socket, request: request2, contentLength, client, expectsPayload, header: header2 }) {
         this.socket = socket;
         this.request = request2;
         this.contentLength = contentLength;
         this.client = client;
         this.bytesWritten = 0;
         this.expectsPayload = expectsPayload;
-        this.header = header;
+        this.header = header2;
         this.abort = abort;
         socket[kWriting] = true;
       }
       write(chunk) {
-        const { socket, request: request2, contentLength, client, bytesWritten, expectsPayload, header } = this;
+        const { socket, request: request2, contentLength, client, bytesWritten, expectsPayload, header: header2 } = this;
         if (socket[kError]) {
           throw socket[kError];
         }
@@ -35079,10 +35079,10 @@ upgrade: ${upgrade}\r
             socket[kReset] = true;
           }
           if (contentLength === null) {
-            socket.write(`${header}transfer-encoding: chunked\r
+            socket.write(`${header2}transfer-encoding: chunked\r
 `, "latin1");
           } else {
-            socket.write(`${header}content-length: ${contentLength}\r
+            socket.write(`${header2}content-length: ${contentLength}\r
 \r
 `, "latin1");
           }
@@ -35106,7 +35106,7 @@ ${len.toString(16)}\r
         return ret;
       }
       end() {
-        const { socket, contentLength, client, bytesWritten, expectsPayload, header, request: request2 } = this;
+        const { socket, contentLength, client, bytesWritten, expectsPayload, header: header2, request: request2 } = this;
         request2.onRequestSent();
         socket[kWriting] = false;
         if (socket[kError]) {
@@ -35117,11 +35117,11 @@ ${len.toString(16)}\r
         }
         if (bytesWritten === 0) {
           if (expectsPayload) {
-            socket.write(`${header}content-length: 0\r
+            socket.write(`${header2}content-length: 0\r
 \r
 `, "latin1");
           } else {
-            socket.write(`${header}\r
+            socket.write(`${header2}\r
 `, "latin1");
           }
         } else if (contentLength === null) {
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path11, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path17, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path11;
+      headers[HTTP2_HEADER_PATH] = path17;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path11 = search ? `${pathname}${search}` : pathname;
+        const path17 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path11;
+        this.opts.path = path17;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -35851,15 +35851,15 @@ var require_redirect_handler = __commonJS({
         }
       }
     }
-    function shouldRemoveHeader(header, removeContent, unknownOrigin) {
-      if (header.length === 4) {
-        return util.headerNameToString(header) === "host";
+    function shouldRemoveHeader(header2, removeContent, unknownOrigin) {
+      if (header2.length === 4) {
+        return util.headerNameToString(header2) === "host";
       }
-      if (removeContent && util.headerNameToString(header).startsWith("content-")) {
+      if (removeContent && util.headerNameToString(header2).startsWith("content-")) {
         return true;
       }
-      if (unknownOrigin && (header.length === 13 || header.length === 6 || header.length === 19)) {
-        const name = util.headerNameToString(header);
+      if (unknownOrigin && (header2.length === 13 || header2.length === 6 || header2.length === 19)) {
+        const name = util.headerNameToString(header2);
         return name === "authorization" || name === "cookie" || name === "proxy-authorization";
       }
       return false;
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path11 = "/",
+          path: path17 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path11;
+        opts.path = origin + path17;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path11) {
-      if (typeof path11 !== "string") {
-        return path11;
+    function safeUrl(path17) {
+      if (typeof path17 !== "string") {
+        return path17;
       }
-      const pathSegments = path11.split("?");
+      const pathSegments = path17.split("?");
       if (pathSegments.length !== 2) {
-        return path11;
+        return path17;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path11, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path11);
+    function matchKey(mockDispatch2, { path: path17, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path17);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path11 }) => matchValue(safeUrl(path11), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path17 }) => matchValue(safeUrl(path17), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path11, method, body, headers, query } = opts;
+      const { path: path17, method, body, headers, query } = opts;
       return {
-        path: path11,
+        path: path17,
         method,
         body,
         headers,
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path11, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path17, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path11,
+            Path: path17,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -40247,14 +40247,14 @@ var require_headers = __commonJS({
     function fill(headers, object2) {
       if (Array.isArray(object2)) {
         for (let i = 0; i < object2.length; ++i) {
-          const header = object2[i];
-          if (header.length !== 2) {
+          const header2 = object2[i];
+          if (header2.length !== 2) {
             throw webidl.errors.exception({
               header: "Headers constructor",
-              message: `expected name/value pair to be length 2, found ${header.length}.`
+              message: `expected name/value pair to be length 2, found ${header2.length}.`
             });
           }
-          appendHeader(headers, header[0], header[1]);
+          appendHeader(headers, header2[0], header2[1]);
         }
       } else if (typeof object2 === "object" && object2 !== null) {
         const keys = Object.keys(object2);
@@ -43698,10 +43698,10 @@ var require_util5 = __commonJS({
       const serializedB = URLSerializer(B, excludeFragment);
       return serializedA === serializedB;
     }
-    function getFieldValues(header) {
-      assert2(header !== null);
+    function getFieldValues(header2) {
+      assert2(header2 !== null);
       const values = [];
-      for (let value of header.split(",")) {
+      for (let value of header2.split(",")) {
         value = value.trim();
         if (isValidHeaderName(value)) {
           values.push(value);
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path11) {
-      for (let i = 0; i < path11.length; ++i) {
-        const code = path11.charCodeAt(i);
+    function validateCookiePath(path17) {
+      for (let i = 0; i < path17.length; ++i) {
+        const code = path17.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -44600,20 +44600,20 @@ var require_parse = __commonJS({
     var { isCTLExcludingHtab } = require_util6();
     var { collectASequenceOfCodePointsFast } = require_data_url();
     var assert2 = __require("node:assert");
-    function parseSetCookie(header) {
-      if (isCTLExcludingHtab(header)) {
+    function parseSetCookie(header2) {
+      if (isCTLExcludingHtab(header2)) {
         return null;
       }
       let nameValuePair = "";
       let unparsedAttributes = "";
       let name = "";
       let value = "";
-      if (header.includes(";")) {
+      if (header2.includes(";")) {
         const position = { position: 0 };
-        nameValuePair = collectASequenceOfCodePointsFast(";", header, position);
-        unparsedAttributes = header.slice(position.position);
+        nameValuePair = collectASequenceOfCodePointsFast(";", header2, position);
+        unparsedAttributes = header2.slice(position.position);
       } else {
-        nameValuePair = header;
+        nameValuePair = header2;
       }
       if (!nameValuePair.includes("=")) {
         value = nameValuePair;
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path11 = opts.path;
+          let path17 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path11 = `/${path11}`;
+            path17 = `/${path17}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path11);
+          url2 = new URL(util.parseOrigin(url2).origin + path17);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -47862,9 +47862,9 @@ var require_lib5 = __commonJS({
               }
               yield response.readBody();
               if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                for (const header in headers) {
-                  if (header.toLowerCase() === "authorization") {
-                    delete headers[header];
+                for (const header2 in headers) {
+                  if (header2.toLowerCase() === "authorization") {
+                    delete headers[header2];
                   }
                 }
               }
@@ -48017,15 +48017,15 @@ var require_lib5 = __commonJS({
        * For headers that must always be a single string (like Content-Type), use the
        * specialized _getExistingOrDefaultContentTypeHeader method instead.
        */
-      _getExistingOrDefaultHeader(additionalHeaders, header, _default3) {
+      _getExistingOrDefaultHeader(additionalHeaders, header2, _default3) {
         let clientHeader;
         if (this.requestOptions && this.requestOptions.headers) {
-          const headerValue = lowercaseKeys2(this.requestOptions.headers)[header];
+          const headerValue = lowercaseKeys2(this.requestOptions.headers)[header2];
           if (headerValue) {
             clientHeader = typeof headerValue === "number" ? headerValue.toString() : headerValue;
           }
         }
-        const additionalValue = additionalHeaders[header];
+        const additionalValue = additionalHeaders[header2];
         if (additionalValue !== void 0) {
           return typeof additionalValue === "number" ? additionalValue.toString() : additionalValue;
         }
@@ -48215,13 +48215,13 @@ var require_lib5 = __commonJS({
 });
 
 // src/index.ts
-import { mkdtemp } from "node:fs/promises";
-import os7 from "node:os";
-import path10 from "node:path";
+import { mkdtemp as mkdtemp2 } from "node:fs/promises";
+import os8 from "node:os";
+import path16 from "node:path";
 
 // src/action/engine-adapter.ts
-import { existsSync as existsSync3, symlinkSync } from "node:fs";
-import path7 from "node:path";
+import { existsSync as existsSync4, symlinkSync } from "node:fs";
+import path13 from "node:path";
 
 // src/drivers/builtin/driver.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -49165,10 +49165,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path11) {
-  if (!path11)
+function getElementAtPath(obj, path17) {
+  if (!path17)
     return obj;
-  return path11.reduce((acc, key) => acc?.[key], obj);
+  return path17.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49508,11 +49508,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path11, issues) {
+function prefixIssues(path17, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path11);
+    iss.path.unshift(path17);
     return iss;
   });
 }
@@ -49974,16 +49974,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path11 = []) => {
+  const processError = (error64, path17 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path11, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path17, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
       } else {
-        const fullpath = [...path11, ...issue3.path];
+        const fullpath = [...path17, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50022,17 +50022,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path11 = []) => {
+  const processError = (error64, path17 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path11, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path17, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path11, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path17, ...issue3.path]);
       } else {
-        const fullpath = [...path11, ...issue3.path];
+        const fullpath = [...path17, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50071,8 +50071,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path11 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path11) {
+  const path17 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path17) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -51483,10 +51483,10 @@ function isValidJWT(token, algorithm = null) {
     const tokensParts = token.split(".");
     if (tokensParts.length !== 3)
       return false;
-    const [header] = tokensParts;
-    if (!header)
+    const [header2] = tokensParts;
+    if (!header2)
       return false;
-    const parsedHeader = JSON.parse(atob(header));
+    const parsedHeader = JSON.parse(atob(header2));
     if ("typ" in parsedHeader && parsedHeader?.typ !== "JWT")
       return false;
     if (!parsedHeader.alg)
@@ -61752,45 +61752,45 @@ var PATTERN_IS_COMPLETE = /* @__PURE__ */ new Set([
   "xid"
 ]);
 function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
-  const fmt2 = def.format;
-  if (fmt2 === "base64") {
+  const fmt3 = def.format;
+  if (fmt3 === "base64") {
     const validator = addConstant(ctx, isValidBase64);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt2 === "base64url") {
+  if (fmt3 === "base64url") {
     const validator = addConstant(ctx, isValidBase64URL);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt2 === "jwt") {
+  if (fmt3 === "jwt") {
     const validator = addConstant(ctx, isValidJWT);
     const alg = addConstant(ctx, def.alg ?? null);
     doc.write(`if (!${validator}(${accessor}, ${alg})) return INVALID;`);
     return accessor;
   }
-  if (fmt2 === "ipv6") {
+  if (fmt3 === "ipv6") {
     const validator = addConstant(ctx, isValidIPv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt2 === "cidrv6") {
+  if (fmt3 === "cidrv6") {
     const validator = addConstant(ctx, isValidCIDRv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt2 === "credit_card") {
+  if (fmt3 === "credit_card") {
     const validator = addConstant(ctx, isValidCreditCard);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt2 === "iban") {
+  if (fmt3 === "iban") {
     const validator = addConstant(ctx, isValidIBAN);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
   const formatDef = def;
-  if (fmt2 === "url" || fmt2 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
+  if (fmt3 === "url" || fmt3 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
     const parseConst = addConstant(ctx, validateURL);
     const defConst = addConstant(ctx, def);
     const trimVar = newVar(ctx);
@@ -61816,12 +61816,12 @@ function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
   const customFn = def.fn;
   if (customFn) {
     if (isAsyncFunction(customFn))
-      throw new ZodCompileUnsupportedError(`async string format ${fmt2}`);
+      throw new ZodCompileUnsupportedError(`async string format ${fmt3}`);
     const fnConst = addConstant(ctx, customFn);
     doc.write(`if (!${fnConst}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (PATTERN_IS_COMPLETE.has(fmt2) && def.pattern) {
+  if (PATTERN_IS_COMPLETE.has(fmt3) && def.pattern) {
     const patternConst = addConstant(ctx, def.pattern);
     doc.write(`${patternConst}.lastIndex = 0;`);
     doc.write(`if (!${patternConst}.test(${accessor})) return INVALID;`);
@@ -67210,13 +67210,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path11 = ref.slice(1).split("/").filter(Boolean);
-  if (path11.length === 0) {
+  const path17 = ref.slice(1).split("/").filter(Boolean);
+  if (path17.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path11[0] === defsKey) {
-    const key = path11[1] === void 0 ? void 0 : decodeJSONPointerSegment(path11[1]);
+  if (path17[0] === defsKey) {
+    const key = path17[1] === void 0 ? void 0 : decodeJSONPointerSegment(path17[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -68960,9 +68960,9 @@ function countAndRate(block, label2) {
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
-function section(text2, header) {
+function section(text2, header2) {
   const lines = text2.split("\n");
-  const start = lines.findIndex((l) => l.trim() === header);
+  const start = lines.findIndex((l) => l.trim() === header2);
   if (start < 0) return void 0;
   const out = [];
   for (let i = start + 1; i < lines.length; i++) {
@@ -69109,6 +69109,34 @@ function sysbenchMetrics(report) {
   };
 }
 
+// src/drivers/sysbench/passwordFile.ts
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path2 from "node:path";
+var MAX_LINE_BYTES = 1024;
+function sysbenchPasswordLine(password) {
+  const quote = !password.includes("'") ? "'" : !password.includes('"') ? '"' : null;
+  const line = quote === null ? null : `mysql-password=${quote}${password}${quote}
+`;
+  if (line === null || /[\r\n\0]/.test(password) || Buffer.byteLength(line) >= MAX_LINE_BYTES) {
+    throw new InfrastructureError(
+      "sysbench: the MySQL password cannot be passed in sysbench's config file (it holds both quote characters, a line break or a NUL byte, or is longer than 1,000 bytes); use another password"
+    );
+  }
+  return line;
+}
+async function withPasswordFile(password, fn) {
+  const line = sysbenchPasswordLine(password);
+  const dir = await mkdtemp(path2.join(os.tmpdir(), "athena-bench-sysbench-"));
+  try {
+    const file2 = path2.join(dir, "sysbench.cfg");
+    await writeFile(file2, line, { mode: 384, flag: "wx" });
+    return await fn(file2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // src/drivers/sysbench/driver.ts
 function createSysbenchDriver(options = {}) {
   const binaryName = options.binary ?? "sysbench";
@@ -69137,14 +69165,18 @@ function createSysbenchDriver(options = {}) {
     }
     return detection;
   };
-  const connectionArgs = (ctx) => [
+  const connectionArgs = (ctx, passwordFile) => [
+    `--config-file=${passwordFile}`,
     "--db-driver=mysql",
     `--mysql-host=${ctx.target.host}`,
     `--mysql-port=${ctx.target.port}`,
     `--mysql-user=${ctx.target.user}`,
-    `--mysql-password=${ctx.target.password}`,
     `--mysql-db=${ctx.target.database}`
   ];
+  const execSysbench = (binary, ctx, args, options2) => withPasswordFile(
+    ctx.target.password,
+    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], options2)
+  );
   const dataArgs = (w) => [
     `--tables=${w.options.tables}`,
     `--table-size=${w.options.tableSize}`
@@ -69153,25 +69185,25 @@ function createSysbenchDriver(options = {}) {
     const { binary } = await requireBinary(ctx);
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       // sysbench 1.0 prepares tables in parallel, one thread per table.
       `--threads=${Math.min(w.options.tables, 4)}`,
       cmd
     ];
-    const result = await ctx.exec(binary, args, { timeoutMs: timeoutSec * 1e3, signal: ctx.signal });
+    const result = await execSysbench(binary, ctx, args, {
+      timeoutMs: timeoutSec * 1e3,
+      signal: ctx.signal
+    });
     assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
     return result;
   };
-  const runOnce = async (w, ctx, binary, timeSec, extra, reportProgress) => {
+  const runOnce = async (w, ctx, binary, limit, extra, reportProgress) => {
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       `--threads=${w.threads}`,
-      `--time=${timeSec}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      "--events=0",
+      ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
       `--report-interval=${w.options.reportIntervalSec}`,
       `--percentile=${w.options.percentile}`,
       `--db-ps-mode=${w.options.psMode}`,
@@ -69180,8 +69212,8 @@ function createSysbenchDriver(options = {}) {
       "run"
     ];
     const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
-    const result = await ctx.exec(binary, args, {
-      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1e3,
+    const result = await execSysbench(binary, ctx, args, {
+      timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
       signal: ctx.signal,
       onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
     });
@@ -69204,21 +69236,21 @@ ${result.stderr}` : ""}`, secrets);
     },
     async run(w, ctx, opts = {}) {
       const { binary, version: version2 } = await requireBinary(ctx);
-      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
       const extra = ["--histogram=on"];
       let warmupOutput = "";
       if (w.warmupSec > 0) {
         if (supportsWarmupTime(version2)) {
           extra.push(`--warmup-time=${w.warmupSec}`);
         } else {
-          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
           warmupOutput = `# warmup run (discarded)
 ${warmup.output}
 # measured run
 `;
         }
       }
-      const { report, output: output2 } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      const { report, output: output2 } = await runOnce(w, ctx, binary, limit, extra, true);
       return {
         metrics: sysbenchMetrics(report),
         loadGeneratorCpuUsPerQuery: null,
@@ -69259,64 +69291,87 @@ function driverFor(name) {
 }
 
 // src/engine/arms.ts
-import path2 from "node:path";
-var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-function tomlString(value) {
-  return JSON.stringify(value);
+import path3 from "node:path";
+
+// proxy/src/contract.ts
+var BACKEND_PASSWORD_VARIABLE = "ATHENA_BACKEND_PASSWORD";
+function envPasswordVariable(kind, name) {
+  return `ATHENA_${kind}_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PASSWORD`;
 }
-function shellQuote(word) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-function athenaUserPasswordVariable(user) {
-  return `ATHENA_USER_${user.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_PASSWORD`;
-}
-function athenaConfig(mysql5, ports) {
+var GATE_METRICS = {
+  /** Commands forwarded that got a response: the traffic check compares it with the driver's count. */
+  queries: "athena_queries_total",
+  /** Commands sent to MySQL that wait for its answer (forwarded commands, resets, database switches, logins). */
+  backendRoundTrips: "athena_backend_round_trips_total",
+  /** Bytes sent to and received from MySQL. */
+  backendBytes: "athena_backend_bytes_total"
+};
+var BENCHMARK_POOL = { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 };
+var BENCHMARK_CIRCUIT = {
+  max_concurrent_per_user_shard: 50,
+  queue_size: 200,
+  queue_timeout_ms: 1e4
+};
+function renderBenchmarkConfig(input2) {
+  const str = (value) => JSON.stringify(value);
+  const table = (name, values) => [
+    `[${name}]`,
+    ...Object.entries(values).map(([key, value]) => `${key} = ${value}`)
+  ];
   return [
     "# Generated by athena-bench for one benchmark run. Passwords come from the environment",
     "# (ATHENA_BACKEND_PASSWORD, ATHENA_USER_<NAME>_PASSWORD), never from this file.",
     "[server]",
     'listen_addr = "127.0.0.1"',
-    `listen_port = ${ports.listen}`,
-    `metrics_port = ${ports.metrics}`,
+    `listen_port = ${input2.listenPort}`,
+    `metrics_port = ${input2.metricsPort}`,
     "",
     "[backend]",
-    `host = ${tomlString(mysql5.host)}`,
-    `port = ${mysql5.port}`,
-    `user = ${tomlString(mysql5.user)}`,
+    `host = ${str(input2.backend.host)}`,
+    `port = ${input2.backend.port}`,
+    `user = ${str(input2.backend.user)}`,
     "",
     "[[users]]",
-    `name = ${tomlString(mysql5.user)}`,
+    `name = ${str(input2.backend.user)}`,
     "",
     "# The seed guide (docs/PERF.md) defaults.",
-    "[pool]",
-    "max_idle = 20",
-    "max_age_secs = 3600",
-    "max_idle_time_secs = 300",
-    "max_open = 200",
+    ...table("pool", BENCHMARK_POOL),
     "",
-    "[circuit]",
-    "max_concurrent_per_user_shard = 50",
-    "queue_size = 200",
-    "queue_timeout_ms = 10000",
+    ...table("circuit", BENCHMARK_CIRCUIT),
     ""
   ].join("\n");
+}
+
+// src/engine/arms.ts
+var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
+var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
+function shellQuote(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+function athenaConfig(mysql5, ports) {
+  return renderBenchmarkConfig({
+    listenPort: ports.listen,
+    metricsPort: ports.metrics,
+    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user }
+  });
 }
 function defaultProxyArm(mysql5, repoRoot, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path2.join(repoRoot, ".athena-bench", "athena.toml");
+  const configPath = opts.configPath ?? path3.join(repoRoot, ".athena-bench", "athena.toml");
   const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,
     env: {
-      ATHENA_BACKEND_PASSWORD: mysql5.password,
-      [athenaUserPasswordVariable(mysql5.user)]: mysql5.password
+      [BACKEND_PASSWORD_VARIABLE]: mysql5.password,
+      [envPasswordVariable("USER", mysql5.user)]: mysql5.password
     },
     trafficCheck: true,
     files: [{ path: configPath, contents }],
@@ -69324,17 +69379,17 @@ function defaultProxyArm(mysql5, repoRoot, opts = {}) {
   };
 }
 
-// src/engine/run.ts
-import { mkdirSync, writeFileSync as writeFileSync3 } from "node:fs";
-import path4 from "node:path";
+// src/engine/armSetup.ts
+import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
+import path6 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise3 = __toESM(require_promise(), 1);
 import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import os from "node:os";
-import path3 from "node:path";
+import { rm as rm2 } from "node:fs/promises";
+import os2 from "node:os";
+import path4 from "node:path";
 import { randomBytes } from "node:crypto";
 
 // src/util/net.ts
@@ -69392,7 +69447,7 @@ function findServerBinary(preferred) {
   );
 }
 function currentUser() {
-  return os.userInfo().username;
+  return os2.userInfo().username;
 }
 function runChecked(command, args, logFile, what) {
   const fd = openSync(logFile, "a");
@@ -69416,10 +69471,10 @@ async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync(path3.join(os.tmpdir(), "athena-bench-mysql-"));
-  const dataDir = path3.join(baseDir, "data");
-  const socket = path3.join(baseDir, "mysqld.sock");
-  const errorLog = path3.join(baseDir, "error.log");
+  const baseDir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-mysql-"));
+  const dataDir = path4.join(baseDir, "data");
+  const socket = path4.join(baseDir, "mysqld.sock");
+  const errorLog = path4.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -69428,7 +69483,7 @@ async function startLocalServer(options = {}) {
       await stopChild(child, 2e4);
     }
     if (entry) liveServers.delete(entry);
-    await rm(baseDir, { recursive: true, force: true });
+    await rm2(baseDir, { recursive: true, force: true });
   };
   try {
     initializeDataDir(binary, flavor, dataDir, errorLog, user);
@@ -69439,7 +69494,7 @@ async function startLocalServer(options = {}) {
       `--port=${port}`,
       "--bind-address=127.0.0.1",
       `--socket=${socket}`,
-      `--pid-file=${path3.join(baseDir, "mysqld.pid")}`,
+      `--pid-file=${path4.join(baseDir, "mysqld.pid")}`,
       `--log-error=${errorLog}`,
       `--user=${user}`,
       "--skip-name-resolve",
@@ -69460,7 +69515,7 @@ async function startLocalServer(options = {}) {
         "exit",
         (code, signal) => reject(
           new InfrastructureError(
-            `${path3.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+            `${path4.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
           )
         )
@@ -69650,533 +69705,42 @@ async function waitForServer(target, timeoutMs, deps = {}) {
   );
 }
 
-// src/suite/schema.ts
-var MetricNameSchema = external_exports.enum([
-  "tps",
-  "qps",
-  "latency_avg_ms",
-  "latency_p95_ms",
-  "latency_p99_ms",
-  "cpu_us_per_query",
-  "peak_rss_mb",
-  "overhead_pct",
-  "errors"
+// src/engine/armEnvironment.ts
+var BASELINE_NAMES = /* @__PURE__ */ new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR"
 ]);
-var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
-});
-var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
-var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false)
-};
-var SysbenchOptionsSchema = external_exports.object({
-  /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
-  test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
-  tables: external_exports.number().int().min(1).default(4),
-  tableSize: external_exports.number().int().min(1).default(1e4),
-  timeSec: external_exports.number().positive(),
-  reportIntervalSec: external_exports.number().int().min(1).default(1),
-  /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
-  psMode: external_exports.enum(["auto", "disable"]).default("auto"),
-  percentile: external_exports.number().int().min(1).max(100).default(95),
-  extraArgs: external_exports.array(external_exports.string()).default([])
-}).strict();
-var MysqlslapOptionsSchema = external_exports.object({
-  iterations: external_exports.number().int().min(1).default(10),
-  /** --auto-generate-sql with the given column shape, or a fixed --query. */
-  autoGenerateSql: external_exports.boolean().default(false),
-  numberIntCols: external_exports.number().int().min(1).optional(),
-  numberCharCols: external_exports.number().int().min(1).optional(),
-  query: external_exports.string().optional(),
-  /** SQL run through the direct connection before the workload (e.g. create the users table). */
-  setupSql: external_exports.array(external_exports.string()).default([]),
-  /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
-  cleanupSql: external_exports.array(external_exports.string()).default([]),
-  numberOfQueries: external_exports.number().int().min(1).optional(),
-  extraArgs: external_exports.array(external_exports.string()).default([])
-}).strict().refine((o) => o.autoGenerateSql !== (o.query !== void 0), {
-  message: "expected exactly one of autoGenerateSql: true or query"
-});
-var BuiltinOptionsSchema = external_exports.object({
-  mix: external_exports.enum(["point_select", "read_write"]),
-  tables: external_exports.number().int().min(1).default(1),
-  tableSize: external_exports.number().int().min(1).default(1e4),
-  timeSec: external_exports.number().positive()
-}).strict();
-var WorkloadSchema = external_exports.discriminatedUnion("driver", [
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("sysbench"), options: SysbenchOptionsSchema }).strict(),
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("mysqlslap"), options: MysqlslapOptionsSchema }).strict(),
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("builtin"), options: BuiltinOptionsSchema }).strict()
-]);
-var SuiteSchema = external_exports.object({
-  name: Slug,
-  description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  workloads: external_exports.array(WorkloadSchema).min(1)
-}).strict().superRefine((suite, ctx) => {
-  const seen = /* @__PURE__ */ new Set();
-  suite.workloads.forEach((w, i) => {
-    if (seen.has(w.id)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["workloads", i, "id"],
-        message: `duplicate workload id "${w.id}"`
-      });
-    }
-    seen.add(w.id);
-  });
-});
-
-// src/results/schema.ts
-var RESULTS_SCHEMA_VERSION = 1;
-var nullableNumber = external_exports.number().nullable();
-var DriverMetricsSchema = external_exports.object({
-  durationSec: external_exports.number().nonnegative(),
-  transactions: external_exports.number().nonnegative(),
-  tps: external_exports.number().nonnegative(),
-  queries: external_exports.number().nonnegative(),
-  qps: external_exports.number().nonnegative(),
-  queriesRead: nullableNumber.default(null),
-  queriesWrite: nullableNumber.default(null),
-  queriesOther: nullableNumber.default(null),
-  latencyMs: external_exports.object({
-    min: nullableNumber,
-    avg: nullableNumber,
-    max: nullableNumber,
-    p95: nullableNumber,
-    p99: nullableNumber
-  }),
-  errors: external_exports.number().int().nonnegative(),
-  reconnects: external_exports.number().int().nonnegative().default(0),
-  /** Intermediate reports (sysbench --report-interval), for charts and live progress. */
-  intervals: external_exports.array(
-    external_exports.object({
-      tSec: external_exports.number(),
-      tps: external_exports.number(),
-      qps: external_exports.number(),
-      latencyMs: nullableNumber.default(null),
-      errors: external_exports.number().default(0)
+var LOCALE_NAME = /^LC_[A-Z]+$/;
+var NEVER_PASSED = /^(INPUT_|ACTIONS_)|^GITHUB_TOKEN$/i;
+var PassThroughNamesSchema = external_exports.string().transform(
+  (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "")
+).pipe(
+  external_exports.array(
+    external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names such as CARGO_HOME").refine((name) => !NEVER_PASSED.test(name), {
+      message: "never passed: INPUT_*, ACTIONS_* and GITHUB_TOKEN hold the inputs and the credentials"
     })
-  ).default([])
-});
-var ProxyUsageSchema = external_exports.object({
-  cpuSeconds: external_exports.number().nonnegative(),
-  cpuUsPerQuery: nullableNumber,
-  peakRssMb: external_exports.number().nonnegative(),
-  /** Deltas of the proxy's Prometheus counters over the run (name{labels} -> delta). */
-  metricsDelta: external_exports.record(external_exports.string(), external_exports.number()).optional(),
-  /** athena_queries_total delta vs the driver's query count; fails the run when too low. */
-  trafficCheck: external_exports.object({ expectedQueries: external_exports.number(), observedQueries: external_exports.number(), ok: external_exports.boolean() }).optional()
-});
-var RoundSampleSchema = external_exports.object({
-  arm: external_exports.string(),
-  round: external_exports.number().int().nonnegative(),
-  /** Position of this arm in the round's order (ABBA interleaving). */
-  position: external_exports.number().int().nonnegative(),
-  startedAt: external_exports.string(),
-  metrics: DriverMetricsSchema,
-  proxy: ProxyUsageSchema.nullable().default(null),
-  /** CPU used by the load generator itself (builtin driver), so nobody mistakes it for the proxy's. */
-  loadGeneratorCpuUsPerQuery: nullableNumber.default(null),
-  /** Share of one core the harness (this process) used during the measured window. */
-  harnessCpuShare: nullableNumber.default(null)
-});
-var ArmSchema = external_exports.object({
-  name: external_exports.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
-  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
-  host: external_exports.string(),
-  port: external_exports.number().int(),
-  /** Start command of the proxy (passwords removed); absent for direct. */
-  command: external_exports.string().optional(),
-  /** Proxy config with secrets removed, when the gate generated it. */
-  config: external_exports.string().optional(),
-  /** Commit the arm was built from (base-vs-head mode). */
-  commit: external_exports.string().optional()
-});
-var WorkloadResultSchema = external_exports.object({
-  id: external_exports.string(),
-  title: external_exports.string(),
-  driver: external_exports.string(),
-  threads: external_exports.number().int(),
-  /** Why the workload did not run (missing binary…); samples are then empty. */
-  skipped: external_exports.string().nullable().default(null),
-  samples: external_exports.array(RoundSampleSchema)
-});
-var EnvironmentSchema = external_exports.object({
-  cpuModel: external_exports.string(),
-  cores: external_exports.number().int(),
-  memoryBytes: external_exports.number(),
-  kernel: external_exports.string(),
-  os: external_exports.string(),
-  runner: external_exports.record(external_exports.string(), external_exports.string()).default({}),
-  node: external_exports.string(),
-  mysqlVersion: external_exports.string(),
-  sysbenchVersion: external_exports.string().nullable().default(null),
-  mysqlslapVersion: external_exports.string().nullable().default(null),
-  ulimitNofile: external_exports.number().nullable().default(null),
-  somaxconn: external_exports.number().nullable().default(null)
-});
-var ResultsSchema = external_exports.object({
-  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
-  tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
-  startedAt: external_exports.string(),
-  finishedAt: external_exports.string(),
-  git: external_exports.object({ commit: external_exports.string().nullable(), ref: external_exports.string().nullable() }).default({ commit: null, ref: null }),
-  status: external_exports.enum(["complete", "failed"]),
-  failure: external_exports.string().nullable().default(null),
-  suite: SuiteSchema,
-  arms: external_exports.array(ArmSchema).min(1),
-  workloads: external_exports.array(WorkloadResultSchema),
-  environment: EnvironmentSchema,
-  warnings: external_exports.array(external_exports.string()).default([])
-});
-function metricValue(sample, metric) {
-  const m = sample.metrics;
-  switch (metric) {
-    case "tps":
-      return m.tps;
-    case "qps":
-      return m.qps;
-    case "latency_avg_ms":
-      return m.latencyMs.avg;
-    case "latency_p95_ms":
-      return m.latencyMs.p95;
-    case "latency_p99_ms":
-      return m.latencyMs.p99;
-    case "cpu_us_per_query":
-      return sample.proxy?.cpuUsPerQuery ?? null;
-    case "peak_rss_mb":
-      return sample.proxy?.peakRssMb ?? null;
-    case "errors":
-      return m.errors;
+  )
+);
+function armEnvironment(ambient, passThrough, gateSet) {
+  const env = {};
+  const listed = new Set(passThrough);
+  for (const [name, value] of Object.entries(ambient)) {
+    if (value === void 0 || NEVER_PASSED.test(name)) continue;
+    if (BASELINE_NAMES.has(name) || LOCALE_NAME.test(name) || listed.has(name)) env[name] = value;
   }
-}
-function metricSamples(workload, arm, metric, directArm = "direct") {
-  const byRound = (name) => {
-    const map2 = /* @__PURE__ */ new Map();
-    for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
-    return map2;
-  };
-  const armRounds = byRound(arm);
-  const rounds = [...armRounds.keys()].sort((a, b) => a - b);
-  if (metric === "overhead_pct") {
-    const direct = byRound(directArm);
-    return rounds.flatMap((r) => {
-      const d = direct.get(r)?.metrics.tps;
-      const a = armRounds.get(r)?.metrics.tps;
-      return d && a !== void 0 ? [100 * (1 - a / d)] : [];
-    });
-  }
-  return rounds.flatMap((r) => {
-    const v = metricValue(armRounds.get(r), metric);
-    return v === null ? [] : [v];
-  });
+  return { ...env, ...gateSet };
 }
 
-// src/report/summary.ts
-function median(values) {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-function spreadPct(values) {
-  const m = median(values);
-  if (m === null || m === 0 || values.length < 2) return null;
-  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
-}
-function throughputUnit(workload, driver) {
-  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
-  switch (workload.driver) {
-    case "sysbench":
-      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
-    case "mysqlslap":
-      return "qps";
-    case "builtin":
-      return workload.options.mix === "point_select" ? "qps" : "tps";
-  }
-}
-function suiteWorkload(results, id) {
-  return results.suite.workloads.find((w) => w.id === id);
-}
-function samplesOf(workload, arm) {
-  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
-}
-function overheadPerRound(workload, arm, unit) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
-    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
-  });
-}
-function addedLatencyPerRound(workload, arm, key) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
-    const a = s.metrics.latencyMs[key];
-    return d != null && a != null ? [a - d] : [];
-  });
-}
-function numbers(values) {
-  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
-}
-
-// src/report/markdown.ts
-var REPORT_MAX_CHARS = 6e4;
-function fmt(value, digits = 1) {
-  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
-  const abs = Math.abs(value);
-  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
-  return value.toFixed(d);
-}
-function signed(value, digits = 1, unit = "") {
-  if (value === null) return "\u2014";
-  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
-}
-function withSpread(values, unit) {
-  const m = median(values);
-  if (m === null) return "\u2014";
-  const spread = spreadPct(values);
-  const value = unit === "" ? fmt(m) : `${fmt(m)} ${unit}`;
-  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
-}
-function cell(text2) {
-  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
-}
-function armLabel(arm) {
-  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
-  return arm.name;
-}
-function comparedArms(results) {
-  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
-  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
-}
-function roundsOf(w) {
-  return new Set(w.samples.map((s) => s.round)).size;
-}
-function seedTable(results, arms) {
-  const header = ["Workload", "Threads", "Direct MySQL"];
-  for (const [i, arm] of arms.entries()) {
-    header.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
-  }
-  const lines = [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      lines.push(`| ${cell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`);
-      continue;
-    }
-    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
-    const label2 = unit.toUpperCase();
-    const row = [
-      cell(w.title),
-      String(w.threads),
-      withSpread(
-        samplesOf(w, "direct").map((s) => s.metrics[unit]),
-        label2
-      )
-    ];
-    for (const arm of arms) {
-      row.push(
-        withSpread(
-          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
-          label2
-        )
-      );
-      const overhead = overheadPerRound(w, arm.name, unit);
-      const m = median(overhead);
-      const range = overhead.length > 1 ? ` (${fmt(Math.min(...overhead))}\u2026${fmt(Math.max(...overhead))})` : "";
-      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
-    }
-    lines.push(`| ${row.join(" | ")} |`);
-  }
-  return lines;
-}
-function latencyTable(results, arms) {
-  const lines = [
-    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of [{ name: "direct" }, ...arms]) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
-      const p95 = median(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
-      const p99 = median(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
-      const added = (key) => arm.name === "direct" ? "" : signed(median(addedLatencyPerRound(w, arm.name, key)), 2);
-      lines.push(
-        `| ${cell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`
-      );
-    }
-  }
-  return lines;
-}
-function resourceTable(results, arms) {
-  const lines = [
-    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
-      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
-      const cpuSec = median(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
-      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
-      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
-      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
-      lines.push(
-        `| ${cell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`
-      );
-    }
-  }
-  return lines;
-}
-function harnessLine(results) {
-  const shares = results.workloads.flatMap(
-    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
-  );
-  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
-  const parts = [];
-  if (shares.length > 0) {
-    parts.push(
-      `The harness (this process) used a median ${(100 * median(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
-    );
-  }
-  if (gen.length > 0) {
-    parts.push(
-      `The builtin load generator itself used a median ${fmt(median(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
-    );
-  }
-  return parts.length > 0 ? parts.join(" ") : null;
-}
-function gib(bytes) {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-}
-function environmentSection(results) {
-  const env = results.environment;
-  const hosts = new Set(results.arms.map((a) => a.host));
-  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
-  const direct = results.arms.find((a) => a.role === "direct");
-  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
-  const lines = [
-    "## Test Environment",
-    "",
-    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
-    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
-    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
-  ];
-  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
-    lines.push(
-      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
-    );
-  }
-  for (const arm of results.arms.filter((a) => a.config)) {
-    lines.push(
-      "",
-      `<details><summary>${arm.name} configuration</summary>`,
-      "",
-      "```",
-      arm.config.slice(0, 4e3).trimEnd(),
-      "```",
-      "",
-      "</details>"
-    );
-  }
-  return lines;
-}
-function roundsDetails(results) {
-  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
-  for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
-    lines.push(
-      `**${w.title}**`,
-      "",
-      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
-      "| --- | --- | --- | --- | --- | --- | --- |"
-    );
-    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
-    for (const s of sorted.slice(0, 400)) {
-      lines.push(
-        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt(s.metrics.tps)} | ${fmt(s.metrics.qps)} | ${fmt(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
-      );
-    }
-    lines.push("");
-  }
-  lines.push("</details>");
-  return lines;
-}
-function renderMeasurementReport(results, verdictMarkdown) {
-  const arms = comparedArms(results);
-  const rounds = Math.max(0, ...results.workloads.map(roundsOf));
-  const out = [`# athena-bench: suite \`${results.suite.name}\``, ""];
-  out.push(
-    results.status === "failed" ? `**The run FAILED** and measured nothing a verdict can use: ${cell(results.failure ?? "unknown failure")}` : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${rounds} interleaved round${rounds === 1 ? "" : "s"}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`,
-    ""
-  );
-  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
-  if (results.warnings.length > 0) {
-    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
-  }
-  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) {
-    out.push("## Direct MySQL vs proxy", "", ...seedTable(results, arms), "");
-    out.push(
-      `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
-      ""
-    );
-    if (arms.length > 0) {
-      out.push(
-        "## Latency",
-        "",
-        ...latencyTable(results, arms),
-        "",
-        "Added = proxy \u2212 direct of the same round (median).",
-        ""
-      );
-      out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
-      out.push(
-        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-        ""
-      );
-    }
-    const harness = harnessLine(results);
-    if (harness) out.push(harness, "");
-  }
-  out.push(...environmentSection(results), "");
-  const details = roundsDetails(results);
-  let text2 = out.join("\n");
-  const withDetails = `${text2}
-${details.join("\n")}
-`;
-  text2 = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${text2}
-_Per-round details omitted to keep the report short; they are in results.json._
-`;
-  if (text2.length > REPORT_MAX_CHARS) {
-    text2 = `${text2.slice(0, REPORT_MAX_CHARS - 200)}
-
-_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
-`;
-  }
-  return text2;
-}
+// src/engine/context.ts
+import { mkdirSync } from "node:fs";
+import path5 from "node:path";
 
 // src/engine/cleanup.ts
 var CleanupStack = class {
@@ -70198,71 +69762,10 @@ var CleanupStack = class {
   }
 };
 
-// src/engine/environment.ts
-import { readFileSync as readFileSync2 } from "node:fs";
-import os2 from "node:os";
-var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
-function readOr(readFile4, file2) {
-  try {
-    return readFile4(file2);
-  } catch {
-    return null;
-  }
-}
-function osName(osRelease) {
-  const pretty = osRelease ? /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] : void 0;
-  return pretty ?? `${os2.type()} ${os2.release()}`;
-}
-async function collectEnvironment(inputs) {
-  const readFile4 = inputs.readFile ?? ((p) => readFileSync2(p, "utf8"));
-  const runner = {};
-  for (const [key, value] of Object.entries(inputs.env)) {
-    if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
-  }
-  const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
-  const ulimitText = ulimit?.stdout.trim() ?? "";
-  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
-  const cpus = os2.cpus();
-  return {
-    cpuModel: cpus[0]?.model.trim() ?? "unknown",
-    cores: os2.availableParallelism?.() ?? cpus.length,
-    memoryBytes: os2.totalmem(),
-    kernel: `${os2.type()} ${os2.release()}`,
-    os: osName(readOr(readFile4, "/etc/os-release")),
-    runner,
-    node: process.version,
-    mysqlVersion: inputs.mysqlVersion,
-    sysbenchVersion: inputs.sysbenchVersion,
-    mysqlslapVersion: inputs.mysqlslapVersion,
-    // "unlimited" has no number: recorded as null, and it is no reason for a warning.
-    ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
-    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null
-  };
-}
-async function gitInfo(exec, cwd, env) {
-  const run2 = async (args) => {
-    const result = await exec("git", args, { cwd }).catch(() => null);
-    return result && result.exitCode === 0 ? result.stdout.trim() || null : null;
-  };
-  return {
-    commit: env.GITHUB_SHA ?? await run2(["rev-parse", "HEAD"]),
-    ref: env.GITHUB_HEAD_REF || env.GITHUB_REF || await run2(["rev-parse", "--abbrev-ref", "HEAD"])
-  };
-}
-
-// src/engine/order.ts
-function armOrder(arms, round) {
-  const n = arms.length;
-  if (n === 0) return [];
-  const shift = n > 2 ? Math.floor(round / 2) % n : 0;
-  const rotated = [...arms.slice(shift), ...arms.slice(0, shift)];
-  return round % 2 === 1 ? rotated.reverse() : rotated;
-}
-
 // src/engine/procfs.ts
-import { readFileSync as readFileSync3, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync as readFileSync2, readdirSync, writeFileSync } from "node:fs";
 var realProcFs = {
-  readFile: (p) => readFileSync3(p, "utf8"),
+  readFile: (p) => readFileSync2(p, "utf8"),
   listDir: (p) => readdirSync(p),
   writeFile: (p, data) => writeFileSync(p, data)
 };
@@ -70313,6 +69816,22 @@ function processTree(rootPid, fs3 = realProcFs) {
 }
 function treeCpuTicks(rootPid, fs3 = realProcFs) {
   return processTree(rootPid, fs3).reduce((sum, p) => sum + p.cpuTicks, 0);
+}
+function treeIoSyscalls(rootPid, fs3 = realProcFs) {
+  let total = 0;
+  for (const p of processTree(rootPid, fs3)) {
+    try {
+      const text2 = fs3.readFile(`/proc/${p.pid}/io`);
+      total += ioField(text2, "syscr") + ioField(text2, "syscw");
+    } catch {
+    }
+  }
+  return total;
+}
+function ioField(text2, key) {
+  const match = new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text2);
+  if (!match) throw new Error(`no ${key} in /proc/<pid>/io`);
+  return Number(match[1]);
 }
 function statusKb(text2, key) {
   const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, "m").exec(text2);
@@ -70419,7 +69938,7 @@ async function scrapeCounters(url2, fetcher = realFetcher, timeoutMs = 5e3) {
   return parseCounters(body);
 }
 var TRAFFIC_CHECK_MIN_SHARE = 0.95;
-var TRAFFIC_METRIC = "athena_queries_total";
+var TRAFFIC_METRIC = GATE_METRICS.queries;
 function trafficCheck(deltas, driverQueries) {
   const observed = sumMetric(deltas, TRAFFIC_METRIC);
   if (observed === null) return null;
@@ -70430,9 +69949,53 @@ function trafficCheck(deltas, driverQueries) {
   };
 }
 
+// src/engine/context.ts
+function createContext(options, deps) {
+  const outDir = path5.resolve(options.outDir);
+  const logsDir = path5.join(outDir, "logs");
+  mkdirSync(logsDir, { recursive: true });
+  const procFs = deps.procFs ?? realProcFs;
+  return {
+    options,
+    deps,
+    outDir,
+    logsDir,
+    cleanup: new CleanupStack(),
+    fetcher: deps.fetcher ?? realFetcher,
+    procFs,
+    hasProc: procAvailable(procFs),
+    ticksPerSecond: 100,
+    startedMs: deps.now(),
+    suite: applyOverrides(options.suite, options.rounds, options.durationSec),
+    channels: { measure: options.measure ?? "time", time: options.measure !== "work" },
+    warnings: [],
+    workloads: [],
+    liveArms: [],
+    secrets: [],
+    work: /* @__PURE__ */ new Map(),
+    git: { commit: null, ref: null }
+  };
+}
+function throwIfAborted(ctx) {
+  const signal = ctx.options.signal;
+  if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
+}
+function applyOverrides(suite, rounds, durationSec) {
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => {
+      if (durationSec === void 0) return w;
+      if (w.driver === "sysbench") return { ...w, options: { ...w.options, timeSec: durationSec } };
+      if (w.driver === "builtin") return { ...w, options: { ...w.options, timeSec: durationSec } };
+      return w;
+    })
+  };
+}
+
 // src/engine/proxyProcess.ts
 import { spawn as spawn3 } from "node:child_process";
-import { closeSync as closeSync2, existsSync as existsSync2, openSync as openSync2, readFileSync as readFileSync4, writeFileSync as writeFileSync2 } from "node:fs";
+import { closeSync as closeSync2, existsSync as existsSync2, openSync as openSync2, readFileSync as readFileSync3, writeFileSync as writeFileSync2 } from "node:fs";
 
 // src/engine/handshake.ts
 import net2 from "node:net";
@@ -70488,7 +70051,7 @@ function parseFirstPacket(payload) {
 var LOG_TAIL_LINES = 50;
 function fileTail(file2, lines = LOG_TAIL_LINES) {
   if (!existsSync2(file2)) return "(no output)";
-  const text2 = readFileSync4(file2, "utf8").trimEnd();
+  const text2 = readFileSync3(file2, "utf8").trimEnd();
   return text2 === "" ? "(no output)" : text2.split("\n").slice(-lines).join("\n");
 }
 async function runBuild(armName, command, opts) {
@@ -70602,6 +70165,24 @@ ${this.logTail()}`
     clearTimeout(timer);
   }
 };
+async function runWhileAlive(proc, fn, outer, when) {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onOuterAbort, { once: true });
+  if (proc?.exited) throw proc.deathError(`before a run`);
+  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
+  try {
+    const result = await fn(controller.signal);
+    if (proc?.exited) throw proc.deathError(when);
+    return result;
+  } catch (error63) {
+    if (proc?.exited) throw proc.deathError(when);
+    throw error63;
+  } finally {
+    unsubscribe?.();
+    outer?.removeEventListener("abort", onOuterAbort);
+  }
+}
 async function waitUntilReady(proxy, opts) {
   const fetcher = opts.fetcher ?? realFetcher;
   const deadline = Date.now() + opts.timeoutMs;
@@ -70635,525 +70216,181 @@ ${proxy.logTail()}`
   );
 }
 
-// package.json
-var package_default2 = {
-  name: "athena-bench",
-  version: "0.1.0",
-  description: "A performance-regression gate for MySQL proxies (GitHub Action + CLI), and Athena, a MySQL proxy in TypeScript",
-  license: "MIT",
-  type: "module",
-  engines: {
-    node: ">=20"
-  },
-  bin: {
-    "athena-bench": "dist/cli.js"
-  },
-  scripts: {
-    bootstrap: "node scripts/bootstrap.mjs",
-    build: "node scripts/bootstrap.mjs --npm-only && tsc -p tsconfig.json --noEmit && node scripts/build.mjs",
-    "build:proxy": "node scripts/build.mjs --proxy-only",
-    typecheck: "tsc -p tsconfig.json --noEmit",
-    lint: "eslint . && prettier --check .",
-    format: "prettier --write .",
-    test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
-    bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
-    "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
-    "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
-    "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
-    "check-dist": "node scripts/check-dist.mjs",
-    proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
-  },
-  dependencies: {
-    "@actions/core": "^3.0.1",
-    "@actions/exec": "^3.0.0",
-    "@actions/github": "^9.1.1",
-    mysql2: "^3.24.6",
-    "smol-toml": "^1.9.1",
-    yaml: "^2.9.1",
-    zod: "^4.6.7"
-  },
-  devDependencies: {
-    "@eslint/js": "^10.0.1",
-    "@types/node": "^20.19.43",
-    esbuild: "^0.28.2",
-    eslint: "^10.15.0",
-    prettier: "^3.10.1",
-    tsx: "^4.23.15",
-    typescript: "^5.9.3",
-    "typescript-eslint": "^8.74.0"
-  }
-};
-
-// src/engine/version.ts
-var TOOL_VERSION = package_default2.version;
-
-// src/engine/warnings.ts
-var MIN_NOFILE = 4096;
-var MIN_SOMAXCONN = 1024;
-var MAX_HARNESS_CPU_SHARE = 0.05;
-function environmentWarnings(env, suite) {
-  const warnings = [];
-  if (env.ulimitNofile !== null && env.ulimitNofile < MIN_NOFILE) {
-    warnings.push(
-      `Low open-file limit: ulimit -n is ${env.ulimitNofile} (< ${MIN_NOFILE}); a proxy holds two sockets per client. Raise it with \`ulimit -n 65535\` (docs/PERF.md, System Tuning).`
-    );
-  }
-  if (env.somaxconn !== null && env.somaxconn < MIN_SOMAXCONN) {
-    warnings.push(
-      `Small accept queue: net.core.somaxconn is ${env.somaxconn} (< ${MIN_SOMAXCONN}); connection bursts may be dropped. \`sysctl -w net.core.somaxconn=4096\`.`
-    );
-  }
-  const crowded = suite.workloads.filter((w) => w.threads > env.cores);
-  if (env.cores > 0 && crowded.length > 0) {
-    warnings.push(
-      `More client threads than cores (${env.cores}) in ${crowded.map((w) => `${w.id} (${w.threads})`).join(", ")}: the load generator, MySQL and the proxy share the CPU, so absolute numbers are machine-bound; compare the same-run ratios (overhead, CPU \xB5s/query).`
-    );
-  }
-  return warnings;
-}
-function sampleWarnings(workload, result) {
-  const warnings = [];
-  const withErrors = result.samples.filter((s) => s.metrics.errors > 0);
-  if (withErrors.length > 0) {
-    const detail = withErrors.map((s) => `${s.arm} round ${s.round + 1}: ${s.metrics.errors}`).join(", ");
-    warnings.push(
-      `Errors during ${workload.id} (${detail})${workload.allowErrors ? " \u2014 allowed by the suite" : ""}.`
-    );
-  }
-  if (workload.driver !== "builtin") {
-    const shares = result.samples.map((s) => s.harnessCpuShare).filter((v) => v !== null);
-    const worst = Math.max(0, ...shares);
-    if (worst > MAX_HARNESS_CPU_SHARE) {
-      warnings.push(
-        `The harness itself used up to ${(100 * worst).toFixed(1)}% of a core during ${workload.id} runs (> ${100 * MAX_HARNESS_CPU_SHARE}%): it may have competed with the proxy.`
-      );
-    }
-  }
-  return warnings;
-}
-
-// src/engine/run.ts
-var DEFAULT_READY_TIMEOUT_MS = 3e4;
+// src/engine/armSetup.ts
 var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
+var DEFAULT_READY_TIMEOUT_MS = 3e4;
 var STOP_GRACE_MS = 1e4;
-var RUN_OVERHEAD_SEC = 1.5;
-function nominalSeconds(workload, durationSec, measured) {
-  if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
-  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
-  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
+async function resolveArms(ctx, mysql5) {
+  const specs = [];
+  for (const source of ctx.options.arms) {
+    throwIfAborted(ctx);
+    const spec3 = typeof source === "function" ? await source({
+      mysql: mysql5,
+      outDir: ctx.outDir,
+      exec: ctx.deps.exec,
+      allocatePort: () => findFreePort(),
+      addCleanup: (what, fn) => ctx.cleanup.add(what, fn)
+    }) : source;
+    if (spec3.name === "direct" || specs.some((s) => s.name === spec3.name)) {
+      throw new InfrastructureError(`arm name "${spec3.name}" is used twice (or is the reserved "direct")`);
+    }
+    specs.push(spec3);
+    for (const [key, value] of Object.entries(spec3.env ?? {})) {
+      if (/PASSWORD|SECRET|TOKEN/i.test(key)) ctx.secrets.push(value);
+    }
+  }
+  return specs;
 }
-async function runBenchmark(options, deps) {
-  const outDir = path4.resolve(options.outDir);
-  const logsDir = path4.join(outDir, "logs");
-  mkdirSync(logsDir, { recursive: true });
-  const cleanup = new CleanupStack();
-  const fetcher = deps.fetcher ?? realFetcher;
-  const procFs = deps.procFs ?? realProcFs;
-  const hasProc = procAvailable(procFs);
-  const ticksPerSecond = hasProc ? await clockTicksPerSecond(deps.exec) : 100;
-  const startedMs = deps.now();
-  const startedAt = new Date(startedMs).toISOString();
-  const warnings = [];
-  const workloads = [];
-  const liveArms = [];
-  const secrets = [];
-  let environment;
-  let git = { commit: null, ref: null };
-  let failure2;
-  const signal = options.signal;
-  const throwIfAborted = () => {
-    if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
-  };
-  const effectiveSuite = applyOverrides(options.suite, options.rounds, options.durationSec);
-  const buildResults = (status, failureMessage2) => ({
-    schemaVersion: RESULTS_SCHEMA_VERSION,
-    tool: { name: "athena-bench", version: TOOL_VERSION },
-    startedAt,
-    finishedAt: new Date(deps.now()).toISOString(),
-    git,
-    status,
-    failure: failureMessage2,
-    suite: effectiveSuite,
-    arms: liveArms.length > 0 ? liveArms.map((a) => a.record) : [
-      {
-        name: "direct",
-        role: "direct",
-        host: options.mysql?.host ?? "127.0.0.1",
-        port: options.mysql?.port ?? 0
-      }
-    ],
-    workloads,
-    environment: environment ?? placeholderEnvironment(),
-    warnings: [...warnings]
+function armEnv(ctx, mysql5, spec3) {
+  return armEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
+    ATHENA_BENCH_MYSQL_HOST: mysql5.host,
+    ATHENA_BENCH_MYSQL_PORT: String(mysql5.port),
+    ATHENA_BENCH_MYSQL_USER: mysql5.user,
+    ATHENA_BENCH_MYSQL_PASSWORD: mysql5.password,
+    ATHENA_BENCH_MYSQL_DATABASE: mysql5.database,
+    ATHENA_BENCH_PROXY_PORT: String(spec3.port),
+    ATHENA_BENCH_ARM: spec3.name,
+    ATHENA_BENCH_OUT_DIR: ctx.outDir,
+    ...spec3.env
   });
-  try {
-    throwIfAborted();
-    git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
-    let mysql5;
-    let mysqlVersion;
-    if (options.mysql) {
-      mysql5 = options.mysql;
-      deps.progress.note(`waiting for MySQL at ${mysql5.host}:${mysql5.port}\u2026`);
-      mysqlVersion = (await waitForServer(mysql5, options.mysqlReadyTimeoutMs ?? 6e4)).version;
-    } else {
-      deps.progress.note("starting a throwaway MySQL server\u2026");
-      const server = await startLocalServer();
-      cleanup.add("stop the throwaway MySQL server", () => server.stop());
-      mysql5 = {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-        database: server.database
-      };
-      mysqlVersion = server.version;
-    }
-    secrets.push(mysql5.password);
-    throwIfAborted();
-    liveArms.push({
-      record: { name: "direct", role: "direct", host: mysql5.host, port: mysql5.port },
-      target: mysql5,
-      trafficCheck: false
-    });
-    const detections = /* @__PURE__ */ new Map();
-    for (const workload of options.suite.workloads) {
-      if (!detections.has(workload.driver)) {
-        detections.set(workload.driver, await deps.driverFor(workload.driver).detect(deps.exec));
-      }
-    }
-    const missing = options.suite.workloads.filter((w) => !detections.get(w.driver)?.available);
-    if (missing.length === options.suite.workloads.length) {
-      const reasons = [...new Set(missing.map((w) => detections.get(w.driver)))].map(
-        (d) => d && !d.available ? `${d.reason} Install: ${d.installHint}` : "driver not detected"
-      );
-      throw new InfrastructureError(`no workload of the suite can run: ${reasons.join("; ")}`);
-    }
-    const version2 = (name) => {
-      const d = detections.get(name);
-      return d?.available ? d.version : null;
-    };
-    environment = await collectEnvironment({
-      mysqlVersion,
-      sysbenchVersion: version2("sysbench"),
-      mysqlslapVersion: version2("mysqlslap"),
-      env: deps.env,
-      exec: deps.exec
-    });
-    warnings.push(...environmentWarnings(environment, options.suite));
-    if (!hasProc && options.arms.length > 0) {
-      warnings.push("No /proc on this system: the proxies' CPU \xB5s/query and peak RSS were not measured.");
-    }
-    const specs = [];
-    for (const source of options.arms) {
-      throwIfAborted();
-      const spec3 = typeof source === "function" ? await source({
-        mysql: mysql5,
-        outDir,
-        exec: deps.exec,
-        allocatePort: () => findFreePort(),
-        addCleanup: (what, fn) => cleanup.add(what, fn)
-      }) : source;
-      if (spec3.name === "direct" || specs.some((s) => s.name === spec3.name)) {
-        throw new InfrastructureError(`arm name "${spec3.name}" is used twice (or is the reserved "direct")`);
-      }
-      specs.push(spec3);
-      for (const [key, value] of Object.entries(spec3.env ?? {})) {
-        if (/PASSWORD|SECRET|TOKEN/i.test(key)) secrets.push(value);
-      }
-    }
-    const armEnv = (spec3) => ({
-      ...deps.env,
-      ATHENA_BENCH_MYSQL_HOST: mysql5.host,
-      ATHENA_BENCH_MYSQL_PORT: String(mysql5.port),
-      ATHENA_BENCH_MYSQL_USER: mysql5.user,
-      ATHENA_BENCH_MYSQL_PASSWORD: mysql5.password,
-      ATHENA_BENCH_MYSQL_DATABASE: mysql5.database,
-      ATHENA_BENCH_PROXY_PORT: String(spec3.port),
-      ATHENA_BENCH_ARM: spec3.name,
-      ATHENA_BENCH_OUT_DIR: outDir,
-      ...spec3.env
-    });
-    for (const spec3 of specs) {
-      for (const file2 of spec3.files ?? []) {
-        mkdirSync(path4.dirname(file2.path), { recursive: true });
-        writeFileSync3(file2.path, file2.contents);
-      }
-      if (spec3.build) {
-        throwIfAborted();
-        deps.progress.note(`building arm "${spec3.name}": ${spec3.build}`);
-        await runBuild(spec3.name, spec3.build, {
-          exec: deps.exec,
-          cwd: spec3.cwd,
-          env: armEnv(spec3),
-          logPath: path4.join(logsDir, `${spec3.name}-build.log`),
-          timeoutMs: options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
-          signal
-        });
-      }
-    }
-    for (const spec3 of specs) {
-      throwIfAborted();
-      const host = spec3.host ?? "127.0.0.1";
-      if (await canConnect(host, spec3.port, 1e3)) {
-        throw new InfrastructureError(
-          `arm "${spec3.name}": ${host}:${spec3.port} is already in use before the proxy started; give the port the proxy will listen on (--proxy-port), not one another process holds`
-        );
-      }
-      deps.progress.note(
-        `starting arm "${spec3.name}" on ${host}:${spec3.port}: ${redact(spec3.start, secrets)}`
-      );
-      const proc = ProxyProcess.start(spec3.name, spec3.start, {
-        cwd: spec3.cwd,
-        env: armEnv(spec3),
-        logPath: path4.join(logsDir, `${spec3.name}.log`)
-      });
-      cleanup.add(`stop arm "${spec3.name}"`, () => proc.stop(STOP_GRACE_MS));
-      liveArms.push({
-        record: {
-          name: spec3.name,
-          role: spec3.role,
-          host,
-          port: spec3.port,
-          command: redact(spec3.start, secrets),
-          ...spec3.recordedConfig !== void 0 ? { config: redact(spec3.recordedConfig, secrets) } : {},
-          ...spec3.commit !== void 0 ? { commit: spec3.commit } : {}
-        },
-        target: { ...mysql5, host, port: spec3.port },
-        spec: spec3,
-        process: proc,
-        trafficCheck: spec3.trafficCheck && options.trafficCheck !== false
-      });
-      await waitUntilReady(proc, {
-        host,
-        port: spec3.port,
-        metricsUrl: spec3.metricsUrl,
-        timeoutMs: spec3.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
-        fetcher,
-        signal
-      });
-    }
-    for (const arm of liveArms) {
-      if (arm.trafficCheck && !arm.spec?.metricsUrl) {
-        warnings.push(`Arm "${arm.record.name}": no metrics URL, so the traffic check cannot run.`);
-      }
-    }
-    const budgetMinutes = options.budgetMinutes ?? options.suite.budgetMinutes;
-    const budgetDeadline = budgetMinutes !== void 0 ? startedMs + budgetMinutes * 6e4 : void 0;
-    const plannedRounds = options.rounds ?? options.suite.rounds;
-    const maxRounds = Math.max(plannedRounds, options.suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
-    const runnable = options.suite.workloads.filter((w) => detections.get(w.driver)?.available);
-    const runSeconds = (w) => nominalSeconds(
-      w,
-      options.durationSec,
-      workloads.find((r) => r.id === w.id)
-    ) + RUN_OVERHEAD_SEC;
-    const plannedSecondsFrom = (index) => runnable.slice(index).reduce((sum, w) => sum + liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec), 0);
-    for (const workload of options.suite.workloads) {
-      const detection = detections.get(workload.driver);
-      if (!detection?.available) {
-        const reason = detection ? `${detection.reason} Install: ${detection.installHint}` : "driver not detected";
-        workloads.push({
-          id: workload.id,
-          title: workload.title,
-          driver: workload.driver,
-          threads: workload.threads,
-          skipped: reason,
-          samples: []
-        });
-        warnings.push(`Skipped ${workload.id}: ${reason}`);
-        deps.log(`warning: skipped ${workload.id}: ${reason}`);
-        continue;
-      }
-      throwIfAborted();
-      const driver = deps.driverFor(workload.driver);
-      const result = {
-        id: workload.id,
-        title: workload.title,
-        driver: workload.driver,
-        threads: workload.threads,
-        skipped: null,
-        samples: []
-      };
-      workloads.push(result);
-      const direct = { target: mysql5, exec: deps.exec, signal };
-      deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
-      let cleaned = false;
-      const cleanWorkload = async () => {
-        if (cleaned) return;
-        cleaned = true;
-        await driver.cleanup(workload, { target: mysql5, exec: deps.exec });
-      };
-      cleanup.add(`clean up ${workload.id}`, cleanWorkload);
-      await driver.prepare(workload, direct);
-      try {
-        const measured = { ...workload, warmupSec: 0 };
-        const durationSec = options.durationSec;
-        const remainingEstimate = () => {
-          const index = runnable.indexOf(workload);
-          return plannedSecondsFrom(index + 1);
-        };
-        if (workload.warmupSec > 0) {
-          for (const arm of liveArms) {
-            throwIfAborted();
-            deps.progress.runStarted({
-              workload: workload.id,
-              arm: arm.record.name,
-              round: 0,
-              rounds: plannedRounds,
-              durationSec: workload.warmupSec
-            });
-            await guardedRun(
-              arm,
-              () => driver.run(
-                warmupWorkload(measured),
-                { target: arm.target, exec: deps.exec, signal },
-                { durationSec: workload.warmupSec }
-              ),
-              signal,
-              "during the warmup"
-            );
-            deps.progress.runFinished("warmed up");
-          }
-        }
-        const runRound = async (round, roundsShown) => {
-          const order = armOrder(liveArms, round);
-          for (const [position, arm] of order.entries()) {
-            throwIfAborted();
-            const left = (roundsShown - round) * liveArms.length * runSeconds(workload) - position * runSeconds(workload) + remainingEstimate();
-            deps.progress.runStarted({
-              workload: workload.id,
-              arm: arm.record.name,
-              round: round + 1,
-              rounds: roundsShown,
-              durationSec: nominalSeconds(workload, durationSec, result),
-              remainingSec: left
-            });
-            const sample = await measureRun({
-              arm,
-              round,
-              position,
-              now: deps.now,
-              procFs,
-              hasProc,
-              ticksPerSecond,
-              fetcher,
-              signal,
-              run: (ctxSignal) => driver.run(
-                measured,
-                {
-                  target: arm.target,
-                  exec: deps.exec,
-                  signal: ctxSignal,
-                  onProgress: (p) => deps.progress.runProgress(p)
-                },
-                durationSec !== void 0 ? { durationSec } : {}
-              )
-            });
-            result.samples.push(sample);
-            const m = sample.metrics;
-            deps.progress.runFinished(
-              `${m.tps.toFixed(1)} TPS, ${m.qps.toFixed(1)} QPS, p95 ${m.latencyMs.p95 ?? "\u2014"} ms` + (sample.proxy?.cpuUsPerQuery != null ? `, ${sample.proxy.cpuUsPerQuery.toFixed(1)} \xB5s CPU/query` : "") + (m.errors > 0 ? `, ${m.errors} errors` : "")
-            );
-            const tc = sample.proxy?.trafficCheck;
-            if (arm.trafficCheck && tc && !tc.ok) {
-              throw new InfrastructureError(
-                `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
-              );
-            }
-          }
-        };
-        for (let round = 0; round < plannedRounds; round++) await runRound(round, plannedRounds);
-        let rounds = plannedRounds;
-        if (options.moreRounds) {
-          while (rounds < maxRounds) {
-            const roundSec = liveArms.length * runSeconds(workload);
-            const remainingSec = budgetDeadline === void 0 ? Number.POSITIVE_INFINITY : (budgetDeadline - deps.now()) / 1e3 - remainingEstimate();
-            if (remainingSec < roundSec) {
-              if (budgetDeadline !== void 0) deps.log(`${workload.id}: no budget left for more rounds`);
-              break;
-            }
-            const wanted = options.moreRounds(result, buildResults("complete", null), remainingSec);
-            if (!(wanted > 0)) break;
-            const extra = Math.min(
-              Math.ceil(wanted),
-              maxRounds - rounds,
-              Math.floor(remainingSec / roundSec)
-            );
-            deps.progress.note(`${workload.id}: ${extra} more round(s) requested by the verdict`);
-            const total = rounds + extra;
-            while (rounds < total) {
-              await runRound(rounds, total);
-              rounds++;
-            }
-          }
-        }
-        warnings.push(...sampleWarnings(workload, result));
-      } finally {
-        await cleanWorkload().catch(
-          (error63) => warnings.push(`Cleanup of ${workload.id}: ${redact(errorMessage(error63), secrets)}`)
-        );
-      }
-    }
-  } catch (error63) {
-    failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error63;
-  }
-  const cleanupProblems = await cleanup.runAll();
-  for (const problem of cleanupProblems) {
-    deps.log(`warning: cleanup: ${problem}`);
-    warnings.push(`Cleanup: ${redact(problem, secrets)}`);
-  }
-  const failureMessage = failure2 === void 0 ? null : redact(errorMessage(failure2), secrets);
-  const results = ResultsSchema.parse(
-    buildResults(failure2 === void 0 ? "complete" : "failed", failureMessage)
-  );
-  const resultsPath = path4.join(outDir, "results.json");
-  writeFileSync3(resultsPath, `${JSON.stringify(results, null, 2)}
-`);
-  const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path4.join(outDir, "report.md");
-  writeFileSync3(reportPath, reportMarkdown);
-  if (failure2 !== void 0) {
-    if (failure2 instanceof AthenaBenchError) {
-      failure2.message = failureMessage;
-      throw failure2;
-    }
-    throw new InfrastructureError(failureMessage, { cause: failure2 });
-  }
-  return { results, resultsPath, reportPath, reportMarkdown };
 }
-function applyOverrides(suite, rounds, durationSec) {
+async function buildArms(ctx, mysql5, specs) {
+  for (const spec3 of specs) {
+    for (const file2 of spec3.files ?? []) {
+      mkdirSync2(path6.dirname(file2.path), { recursive: true });
+      writeFileSync3(file2.path, file2.contents);
+    }
+    if (!spec3.build) continue;
+    throwIfAborted(ctx);
+    ctx.deps.progress.note(`building arm "${spec3.name}": ${spec3.build}`);
+    await runBuild(spec3.name, spec3.build, {
+      exec: ctx.deps.exec,
+      cwd: spec3.cwd,
+      env: armEnv(ctx, mysql5, spec3),
+      logPath: path6.join(ctx.logsDir, `${spec3.name}-build.log`),
+      timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+      signal: ctx.options.signal
+    });
+  }
+}
+function armRecord(spec3, secrets) {
   return {
-    ...suite,
-    ...rounds !== void 0 ? { rounds } : {},
-    workloads: suite.workloads.map((w) => {
-      if (durationSec === void 0) return w;
-      if (w.driver === "sysbench") return { ...w, options: { ...w.options, timeSec: durationSec } };
-      if (w.driver === "builtin") return { ...w, options: { ...w.options, timeSec: durationSec } };
-      return w;
-    })
+    name: spec3.name,
+    role: spec3.role,
+    host: spec3.host ?? "127.0.0.1",
+    port: spec3.port,
+    command: redact(spec3.start, secrets),
+    ...spec3.recordedConfig !== void 0 ? { config: redact(spec3.recordedConfig, secrets) } : {},
+    ...spec3.commit !== void 0 ? { commit: spec3.commit } : {}
   };
 }
-function warmupWorkload(workload) {
-  return workload.driver === "mysqlslap" ? { ...workload, options: { ...workload.options, iterations: 1 } } : workload;
-}
-async function guardedRun(arm, fn, outer, when) {
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener("abort", onOuterAbort, { once: true });
-  const proc = arm.process;
-  if (proc?.exited) throw proc.deathError(`before a run`);
-  const unsubscribe = proc?.onExit(() => controller.abort("proxy exited"));
-  try {
-    const run2 = await fn(controller.signal);
-    if (proc?.exited) throw proc.deathError(when);
-    return run2;
-  } catch (error63) {
-    if (proc?.exited) throw proc.deathError(when);
-    throw error63;
-  } finally {
-    unsubscribe?.();
-    outer?.removeEventListener("abort", onOuterAbort);
+function recordArms(ctx, mysql5, specs) {
+  for (const spec3 of specs) {
+    ctx.liveArms.push({ record: armRecord(spec3, ctx.secrets), target: mysql5, spec: spec3, trafficCheck: false });
   }
+}
+async function startArms(ctx, mysql5, specs) {
+  for (const spec3 of specs) {
+    throwIfAborted(ctx);
+    const host = spec3.host ?? "127.0.0.1";
+    if (await canConnect(host, spec3.port, 1e3)) {
+      throw new InfrastructureError(
+        `arm "${spec3.name}": ${host}:${spec3.port} is already in use before the proxy started; give the port the proxy will listen on (--proxy-port), not one another process holds`
+      );
+    }
+    ctx.deps.progress.note(
+      `starting arm "${spec3.name}" on ${host}:${spec3.port}: ${redact(spec3.start, ctx.secrets)}`
+    );
+    const proc = ProxyProcess.start(spec3.name, spec3.start, {
+      cwd: spec3.cwd,
+      env: armEnv(ctx, mysql5, spec3),
+      logPath: path6.join(ctx.logsDir, `${spec3.name}.log`)
+    });
+    ctx.cleanup.add(`stop arm "${spec3.name}"`, () => proc.stop(STOP_GRACE_MS));
+    ctx.liveArms.push({
+      record: armRecord(spec3, ctx.secrets),
+      target: { ...mysql5, host, port: spec3.port },
+      spec: spec3,
+      process: proc,
+      trafficCheck: spec3.trafficCheck && ctx.options.trafficCheck !== false
+    });
+    await waitUntilReady(proc, {
+      host,
+      port: spec3.port,
+      metricsUrl: spec3.metricsUrl,
+      timeoutMs: spec3.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+      fetcher: ctx.fetcher,
+      signal: ctx.options.signal
+    });
+  }
+  for (const arm of ctx.liveArms) {
+    if (arm.trafficCheck && !arm.spec?.metricsUrl) {
+      ctx.warnings.push(`Arm "${arm.record.name}": no metrics URL, so the traffic check cannot run.`);
+    }
+  }
+}
+
+// src/engine/environment.ts
+import { readFileSync as readFileSync4 } from "node:fs";
+import os3 from "node:os";
+var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
+function readOr(readFile3, file2) {
+  try {
+    return readFile3(file2);
+  } catch {
+    return null;
+  }
+}
+function osName(osRelease) {
+  const pretty = osRelease ? /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] : void 0;
+  return pretty ?? `${os3.type()} ${os3.release()}`;
+}
+async function collectEnvironment(inputs) {
+  const readFile3 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
+  const runner = {};
+  for (const [key, value] of Object.entries(inputs.env)) {
+    if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
+  }
+  const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
+  const ulimitText = ulimit?.stdout.trim() ?? "";
+  const somaxconn = readOr(readFile3, "/proc/sys/net/core/somaxconn");
+  const cpus = os3.cpus();
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cores: os3.availableParallelism?.() ?? cpus.length,
+    memoryBytes: os3.totalmem(),
+    kernel: `${os3.type()} ${os3.release()}`,
+    os: osName(readOr(readFile3, "/etc/os-release")),
+    runner,
+    node: process.version,
+    mysqlVersion: inputs.mysqlVersion,
+    sysbenchVersion: inputs.sysbenchVersion,
+    mysqlslapVersion: inputs.mysqlslapVersion,
+    // "unlimited" has no number: recorded as null, and it is no reason for a warning.
+    ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
+    somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null,
+    valgrindVersion: inputs.valgrindVersion ?? null,
+    glibcVersion: glibcVersion()
+  };
+}
+function glibcVersion() {
+  const header2 = process.report?.getReport()?.header;
+  return header2?.glibcVersionRuntime ?? null;
+}
+async function gitInfo(exec, cwd, env) {
+  const run2 = async (args) => {
+    const result = await exec("git", args, { cwd }).catch(() => null);
+    return result && result.exitCode === 0 ? result.stdout.trim() || null : null;
+  };
+  return {
+    commit: env.GITHUB_SHA ?? await run2(["rev-parse", "HEAD"]),
+    ref: env.GITHUB_HEAD_REF || env.GITHUB_REF || await run2(["rev-parse", "--abbrev-ref", "HEAD"])
+  };
+}
+
+// src/engine/measureRun.ts
+function guardedRun(arm, fn, outer, when) {
+  return runWhileAlive(arm.process, fn, outer, when);
 }
 async function clockTicksPerSecond(exec) {
   const result = await exec("getconf", ["CLK_TCK"]).catch(() => null);
@@ -71234,318 +70471,341 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
     );
   }
 }
-function placeholderEnvironment() {
-  return {
-    cpuModel: "unknown (the run failed before the environment was recorded)",
-    cores: 0,
-    memoryBytes: 0,
-    kernel: "unknown",
-    os: "unknown",
-    runner: {},
-    node: process.version,
-    mysqlVersion: "unknown",
-    sysbenchVersion: null,
-    mysqlslapVersion: null,
-    ulimitNofile: null,
-    somaxconn: null
-  };
-}
 
-// src/suite/load.ts
-var import_yaml = __toESM(require_dist(), 1);
-import { readFile } from "node:fs/promises";
-import path5 from "node:path";
+// src/engine/outcome.ts
+import { writeFileSync as writeFileSync4 } from "node:fs";
+import path7 from "node:path";
 
-// src/suite/builtins.ts
-var USERS_SETUP_SQL = [
-  "CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
+// src/suite/schema.ts
+var MetricNameSchema = external_exports.enum([
+  "tps",
+  "qps",
+  "latency_avg_ms",
+  "latency_p95_ms",
+  "latency_p99_ms",
+  "cpu_us_per_query",
+  "peak_rss_mb",
+  "overhead_pct",
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
 ];
-var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
-var DEFAULT_SUITE = {
-  name: "default",
-  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
-  rounds: 3,
-  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
-  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
-  maxRounds: 8,
-  budgetMinutes: 8,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 2,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 2,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 2,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 5,
-        numberOfQueries: 1e3
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 5,
-        numberOfQueries: 1e4
-      }
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
+var MetricPolicySchema = external_exports.object({
+  /** The smallest change that matters, in percent (for errors: an absolute count). */
+  thresholdPct: external_exports.number().nonnegative().optional(),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+});
+var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
+var workloadCommon = {
+  id: Slug,
+  title: external_exports.string().min(1),
+  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096),
+  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
+  warmupSec: external_exports.number().nonnegative().default(0),
+  /** Per-metric overrides of the verdict's thresholds and policies. */
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
+  /** Errors during a run fail the workload unless allowed. */
+  allowErrors: external_exports.boolean().default(false),
+  /** The work channel's window for this workload (sysbench workloads only). */
+  work: external_exports.object({
+    /** Driver events per window (sysbench --events): the same for every arm and window. */
+    events: external_exports.number().int().min(100).max(1e7).default(2e3)
+  }).strict().default({ events: 2e3 })
+};
+var WorkSettingsSchema = external_exports.object({
+  threads: external_exports.number().int().min(1).max(64).default(1),
+  windows: external_exports.number().int().min(3).max(50).default(8),
+  tolerancePct: external_exports.number().positive().max(50).default(0.5),
+  maxWindows: external_exports.number().int().min(3).max(200).default(16)
+}).strict().refine((w) => w.maxWindows >= w.windows, {
+  message: "expected maxWindows >= windows",
+  path: ["maxWindows"]
+});
+var SysbenchOptionsSchema = external_exports.object({
+  /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
+  test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
+  tables: external_exports.number().int().min(1).default(4),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive(),
+  reportIntervalSec: external_exports.number().int().min(1).default(1),
+  /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
+  psMode: external_exports.enum(["auto", "disable"]).default("auto"),
+  percentile: external_exports.number().int().min(1).max(100).default(95),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict();
+var MysqlslapOptionsSchema = external_exports.object({
+  iterations: external_exports.number().int().min(1).default(10),
+  /** --auto-generate-sql with the given column shape, or a fixed --query. */
+  autoGenerateSql: external_exports.boolean().default(false),
+  numberIntCols: external_exports.number().int().min(1).optional(),
+  numberCharCols: external_exports.number().int().min(1).optional(),
+  query: external_exports.string().optional(),
+  /** SQL run through the direct connection before the workload (e.g. create the users table). */
+  setupSql: external_exports.array(external_exports.string()).default([]),
+  /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
+  cleanupSql: external_exports.array(external_exports.string()).default([]),
+  numberOfQueries: external_exports.number().int().min(1).optional(),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict().refine((o) => o.autoGenerateSql !== (o.query !== void 0), {
+  message: "expected exactly one of autoGenerateSql: true or query"
+});
+var BuiltinOptionsSchema = external_exports.object({
+  mix: external_exports.enum(["point_select", "read_write"]),
+  tables: external_exports.number().int().min(1).default(1),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive()
+}).strict();
+var WorkloadSchema = external_exports.discriminatedUnion("driver", [
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("sysbench"), options: SysbenchOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("mysqlslap"), options: MysqlslapOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("builtin"), options: BuiltinOptionsSchema }).strict()
+]);
+var SuiteSchema = external_exports.object({
+  name: Slug,
+  description: external_exports.string().optional(),
+  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
+  rounds: external_exports.number().int().min(1).max(200).default(3),
+  /** Extra rounds the verdict may add while a workload is inconclusive. */
+  maxRounds: external_exports.number().int().min(1).max(500).optional(),
+  budgetMinutes: external_exports.number().positive().optional(),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  workloads: external_exports.array(WorkloadSchema).min(1)
+}).strict().superRefine((suite, ctx) => {
+  const seen = /* @__PURE__ */ new Set();
+  suite.workloads.forEach((w, i) => {
+    if (seen.has(w.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workloads", i, "id"],
+        message: `duplicate workload id "${w.id}"`
+      });
     }
-  ]
-};
-var QUICK_SUITE = {
-  name: "quick",
-  description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
-  rounds: 2,
-  maxRounds: 3,
-  budgetMinutes: 3,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 2,
-        numberOfQueries: 250
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 2,
-        numberOfQueries: 2e3
-      }
-    }
-  ]
-};
-var PROXY_COMPARISON_SUITE = {
-  name: "proxy-comparison",
-  description: "sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy",
-  rounds: 5,
-  maxRounds: 10,
-  budgetMinutes: 20,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 3,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 }
-    }
-  ]
-};
-var BUILTIN_SUITES = {
-  default: SuiteSchema.parse(DEFAULT_SUITE),
-  quick: SuiteSchema.parse(QUICK_SUITE),
-  "proxy-comparison": SuiteSchema.parse(PROXY_COMPARISON_SUITE)
-};
-function isBuiltinSuiteName(name) {
-  return Object.hasOwn(BUILTIN_SUITES, name);
+    seen.add(w.id);
+  });
+});
+function maxRoundsOf(suite, plannedRounds) {
+  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
 }
 
-// src/suite/load.ts
-var MAX_REPORTED_ISSUES = 10;
-async function loadSuite(nameOrPath) {
-  if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
-  const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path5.extname(nameOrPath).toLowerCase();
-  if (![".json", ".yaml", ".yml"].includes(ext)) {
-    throw new UsageError(
-      `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
-    );
+// src/results/schema.ts
+var RESULTS_SCHEMA_VERSION = 1;
+var nullableNumber = external_exports.number().nullable();
+var DriverMetricsSchema = external_exports.object({
+  durationSec: external_exports.number().nonnegative(),
+  transactions: external_exports.number().nonnegative(),
+  tps: external_exports.number().nonnegative(),
+  queries: external_exports.number().nonnegative(),
+  qps: external_exports.number().nonnegative(),
+  queriesRead: nullableNumber.default(null),
+  queriesWrite: nullableNumber.default(null),
+  queriesOther: nullableNumber.default(null),
+  latencyMs: external_exports.object({
+    min: nullableNumber,
+    avg: nullableNumber,
+    max: nullableNumber,
+    p95: nullableNumber,
+    p99: nullableNumber
+  }),
+  errors: external_exports.number().int().nonnegative(),
+  reconnects: external_exports.number().int().nonnegative().default(0),
+  /** Intermediate reports (sysbench --report-interval), for charts and live progress. */
+  intervals: external_exports.array(
+    external_exports.object({
+      tSec: external_exports.number(),
+      tps: external_exports.number(),
+      qps: external_exports.number(),
+      latencyMs: nullableNumber.default(null),
+      errors: external_exports.number().default(0)
+    })
+  ).default([])
+});
+var ProxyUsageSchema = external_exports.object({
+  cpuSeconds: external_exports.number().nonnegative(),
+  cpuUsPerQuery: nullableNumber,
+  peakRssMb: external_exports.number().nonnegative(),
+  /** Deltas of the proxy's Prometheus counters over the run (name{labels} -> delta). */
+  metricsDelta: external_exports.record(external_exports.string(), external_exports.number()).optional(),
+  /** athena_queries_total delta vs the driver's query count; fails the run when too low. */
+  trafficCheck: external_exports.object({ expectedQueries: external_exports.number(), observedQueries: external_exports.number(), ok: external_exports.boolean() }).optional()
+});
+var RoundSampleSchema = external_exports.object({
+  arm: external_exports.string(),
+  round: external_exports.number().int().nonnegative(),
+  /** Position of this arm in the round's order (ABBA interleaving). */
+  position: external_exports.number().int().nonnegative(),
+  startedAt: external_exports.string(),
+  metrics: DriverMetricsSchema,
+  proxy: ProxyUsageSchema.nullable().default(null),
+  /** CPU used by the load generator itself (builtin driver), so nobody mistakes it for the proxy's. */
+  loadGeneratorCpuUsPerQuery: nullableNumber.default(null),
+  /** Share of one core the harness (this process) used during the measured window. */
+  harnessCpuShare: nullableNumber.default(null)
+});
+var ArmSchema = external_exports.object({
+  name: external_exports.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  host: external_exports.string(),
+  port: external_exports.number().int(),
+  /** Start command of the proxy (passwords removed); absent for direct. */
+  command: external_exports.string().optional(),
+  /** Proxy config with secrets removed, when the gate generated it. */
+  config: external_exports.string().optional(),
+  /** Commit the arm was built from (base-vs-head mode). */
+  commit: external_exports.string().optional()
+});
+var WorkWindowSchema = external_exports.object({
+  events: external_exports.number().int().positive(),
+  /** Queries the driver counted in the window: the denominator of every per-query count. */
+  queries: external_exports.number().int().nonnegative(),
+  /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
+  instructions: external_exports.number().nonnegative(),
+  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
+  syscalls: external_exports.number().nonnegative(),
+  /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
+  backendRoundTrips: nullableNumber.default(null),
+  /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
+  backendBytes: nullableNumber.default(null),
+  wallSec: external_exports.number().nonnegative()
+});
+var FunctionDeltaSchema = external_exports.object({
+  name: external_exports.string(),
+  object: external_exports.string(),
+  /** Self instructions per query (kept windows, averaged). */
+  irPerQuery: external_exports.number()
+});
+var WorkArmSchema = external_exports.object({
+  windows: external_exports.array(WorkWindowSchema),
+  /** Index of the first window kept; earlier ones were discarded while the process settled. */
+  firstKept: external_exports.number().int().nonnegative(),
+  settled: external_exports.boolean(),
+  /** The kept windows' instructions/query range, in % of their median. */
+  spreadPct: nullableNumber,
+  /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
+  topFunctions: external_exports.array(FunctionDeltaSchema).default([]),
+  /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
+  profile: external_exports.string().nullable().default(null)
+});
+var WorkloadWorkSchema = external_exports.object({
+  /** Client threads of the work channel (low and fixed, whatever the workload's own threads). */
+  threads: external_exports.number().int().positive(),
+  eventsPerWindow: external_exports.number().int().positive(),
+  arms: external_exports.record(external_exports.string(), WorkArmSchema)
+});
+var WorkloadResultSchema = external_exports.object({
+  id: external_exports.string(),
+  title: external_exports.string(),
+  driver: external_exports.string(),
+  threads: external_exports.number().int(),
+  /** Why the workload did not run (missing binary…); samples are then empty. */
+  skipped: external_exports.string().nullable().default(null),
+  samples: external_exports.array(RoundSampleSchema),
+  /** The work channel's counts (runs with --measure work or both), else null. */
+  work: WorkloadWorkSchema.nullable().default(null)
+});
+var EnvironmentSchema = external_exports.object({
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int(),
+  memoryBytes: external_exports.number(),
+  kernel: external_exports.string(),
+  os: external_exports.string(),
+  runner: external_exports.record(external_exports.string(), external_exports.string()).default({}),
+  node: external_exports.string(),
+  mysqlVersion: external_exports.string(),
+  sysbenchVersion: external_exports.string().nullable().default(null),
+  mysqlslapVersion: external_exports.string().nullable().default(null),
+  ulimitNofile: external_exports.number().nullable().default(null),
+  somaxconn: external_exports.number().nullable().default(null),
+  /** What instruction counts depend on (the work channel): valgrind and the C library. */
+  valgrindVersion: external_exports.string().nullable().default(null),
+  glibcVersion: external_exports.string().nullable().default(null)
+});
+var ResultsSchema = external_exports.object({
+  schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
+  tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
+  startedAt: external_exports.string(),
+  finishedAt: external_exports.string(),
+  git: external_exports.object({ commit: external_exports.string().nullable(), ref: external_exports.string().nullable() }).default({ commit: null, ref: null }),
+  status: external_exports.enum(["complete", "failed"]),
+  failure: external_exports.string().nullable().default(null),
+  suite: SuiteSchema,
+  arms: external_exports.array(ArmSchema).min(1),
+  /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
+  measure: external_exports.enum(["time", "work", "both"]).default("time"),
+  workloads: external_exports.array(WorkloadResultSchema),
+  environment: EnvironmentSchema,
+  warnings: external_exports.array(external_exports.string()).default([])
+});
+function metricValue(sample, metric) {
+  const m = sample.metrics;
+  switch (metric) {
+    case "tps":
+      return m.tps;
+    case "qps":
+      return m.qps;
+    case "latency_avg_ms":
+      return m.latencyMs.avg;
+    case "latency_p95_ms":
+      return m.latencyMs.p95;
+    case "latency_p99_ms":
+      return m.latencyMs.p99;
+    case "cpu_us_per_query":
+      return sample.proxy?.cpuUsPerQuery ?? null;
+    case "peak_rss_mb":
+      return sample.proxy?.peakRssMb ?? null;
+    case "errors":
+      return m.errors;
   }
-  let text2;
-  try {
-    text2 = await readFile(nameOrPath, "utf8");
-  } catch (error63) {
-    const code = error63.code;
-    throw new UsageError(
-      code === "ENOENT" ? `${nameOrPath}: suite file not found (builtin suites: ${builtinNames})` : `${nameOrPath}: cannot read the suite file: ${errorMessage(error63)}`,
-      { cause: error63 }
-    );
+}
+function metricSamples(workload, arm, metric, directArm = "direct") {
+  const byRound = (name) => {
+    const map2 = /* @__PURE__ */ new Map();
+    for (const s of workload.samples) if (s.arm === name) map2.set(s.round, s);
+    return map2;
+  };
+  if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
+  const armRounds = byRound(arm);
+  const rounds = [...armRounds.keys()].sort((a, b) => a - b);
+  if (metric === "overhead_pct") {
+    const direct = byRound(directArm);
+    return rounds.flatMap((r) => {
+      const d = direct.get(r)?.metrics.tps;
+      const a = armRounds.get(r)?.metrics.tps;
+      return d && a !== void 0 ? [100 * (1 - a / d)] : [];
+    });
   }
-  return parseSuiteText(text2, nameOrPath);
+  return rounds.flatMap((r) => {
+    const v = metricValue(armRounds.get(r), metric);
+    return v === null ? [] : [v];
+  });
 }
-function parseSuiteText(text2, file2) {
-  const data = path5.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2);
-  const result = SuiteSchema.safeParse(data);
-  if (!result.success) {
-    const issues = result.error.issues;
-    const lines = issues.slice(0, MAX_REPORTED_ISSUES).map((issue3) => `${file2}: ${describeIssue(issue3, data)}`);
-    if (issues.length > MAX_REPORTED_ISSUES) lines.push(`\u2026 and ${issues.length - MAX_REPORTED_ISSUES} more`);
-    throw new UsageError(lines.join("\n"));
-  }
-  return result.data;
+function workSamples(workload, arm, metric) {
+  const measured = workload.work?.arms[arm];
+  if (!measured) return [];
+  return measured.windows.slice(measured.firstKept).flatMap((w) => {
+    if (w.queries <= 0) return [];
+    const count = metric === "instructions_per_query" ? w.instructions : metric === "syscalls_per_query" ? w.syscalls : metric === "backend_round_trips_per_query" ? w.backendRoundTrips : w.backendBytes;
+    return count === null ? [] : [count / w.queries];
+  });
 }
-function parseJson(text2, file2) {
-  try {
-    return JSON.parse(text2);
-  } catch (error63) {
-    throw new UsageError(`${file2}: invalid JSON: ${errorMessage(error63)}`, { cause: error63 });
-  }
+function roundsOf(workload, arm) {
+  const samples = arm === void 0 ? workload.samples : workload.samples.filter((s) => s.arm === arm);
+  return new Set(samples.map((s) => s.round)).size;
 }
-function parseYaml(text2, file2) {
-  const doc = (0, import_yaml.parseDocument)(text2, { prettyErrors: true, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : "";
-    throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
-  }
-  return doc.toJS();
-}
-function formatPath(segments) {
-  if (segments.length === 0) return "(top level)";
-  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
-}
-function valueAt(data, segments) {
-  let current = data;
-  for (const s of segments) {
-    if (current === null || typeof current !== "object") return void 0;
-    current = current[s];
-  }
-  return current;
-}
-function show(value) {
-  if (value === void 0) return "nothing";
-  const text2 = JSON.stringify(value);
-  return text2.length > 60 ? `${text2.slice(0, 57)}...` : text2;
-}
-function allowedKeys(data, segments) {
-  if (segments.length === 0) return Object.keys(SuiteSchema.shape);
-  const last = segments[segments.length - 1];
-  if (last === "options" && segments.length === 3) {
-    const driver = valueAt(data, [...segments.slice(0, -1), "driver"]);
-    if (driver === "sysbench") return Object.keys(SysbenchOptionsSchema.shape);
-    if (driver === "mysqlslap") return Object.keys(MysqlslapOptionsSchema.shape);
-    if (driver === "builtin") return Object.keys(BuiltinOptionsSchema.shape);
-  }
-  return null;
-}
-function describeIssue(issue3, data) {
-  const where = formatPath(issue3.path);
-  const actual = valueAt(data, issue3.path);
-  switch (issue3.code) {
-    case "invalid_type":
-      return actual === void 0 ? `${where}: missing (expected ${article(issue3.expected)})` : `${where}: expected ${article(issue3.expected)}, got ${show(actual)}`;
-    case "too_small": {
-      if (issue3.origin === "number") {
-        const what = issue3.minimum === 0 && !issue3.inclusive ? "a positive number" : `a number ${issue3.inclusive ? ">=" : ">"} ${String(issue3.minimum)}`;
-        return `${where}: expected ${what}, got ${show(actual)}`;
-      }
-      if (issue3.origin === "array") return `${where}: expected at least ${String(issue3.minimum)} item(s)`;
-      return `${where}: too short (minimum ${String(issue3.minimum)})`;
-    }
-    case "too_big":
-      return issue3.origin === "number" ? `${where}: expected a number ${issue3.inclusive ? "<=" : "<"} ${String(issue3.maximum)}, got ${show(actual)}` : `${where}: too long (maximum ${String(issue3.maximum)})`;
-    case "unrecognized_keys": {
-      const allowed = allowedKeys(data, issue3.path);
-      const keys = issue3.keys.map((k) => `"${k}"`).join(", ");
-      return `${where}: unknown key${issue3.keys.length > 1 ? "s" : ""} ${keys}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`;
-    }
-    case "invalid_union": {
-      const options = issue3.options;
-      if (issue3.discriminator !== void 0 && options) {
-        return `${where}: unknown value ${show(actual)} (expected one of: ${options.join(", ")})`;
-      }
-      return `${where}: ${issue3.message}`;
-    }
-    case "invalid_value":
-      return `${where}: expected one of ${issue3.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(actual)}`;
-    case "invalid_format":
-      return `${where}: ${issue3.message}, got ${show(actual)}`;
-    default:
-      return `${where}: ${issue3.message}`;
-  }
-}
-function article(type) {
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-// src/verdict/baseline.ts
-import { readFile as readFile2, writeFile, mkdir } from "node:fs/promises";
-import path6 from "node:path";
 
 // src/verdict/stats.ts
-function median2(values) {
+function median(values) {
   return quantile(values, 0.5);
 }
 function quantile(values, q) {
@@ -71682,7 +70942,7 @@ function hodgesLehmann(x, y, level = 0.95, options = {}) {
   for (const a of x) for (const b of y) diffs.push(a - b);
   diffs.sort((a, b) => a - b);
   const nm = diffs.length;
-  const estimate = median2(diffs);
+  const estimate = median(diffs);
   const alpha = 1 - level;
   const ties = tieGroups([...x, ...y]);
   const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
@@ -71727,7 +70987,1655 @@ function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
   return Infinity;
 }
 
+// src/report/summary.ts
+function median2(values) {
+  return values.length === 0 ? null : median(values);
+}
+function spreadPct(values) {
+  const m = median2(values);
+  if (m === null || m === 0 || values.length < 2) return null;
+  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
+}
+function throughputUnit(workload, driver) {
+  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
+  switch (workload.driver) {
+    case "sysbench":
+      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
+    case "mysqlslap":
+      return "qps";
+    case "builtin":
+      return workload.options.mix === "point_select" ? "qps" : "tps";
+  }
+}
+function suiteWorkload(results, id) {
+  return results.suite.workloads.find((w) => w.id === id);
+}
+function samplesOf(workload, arm) {
+  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
+}
+function overheadPerRound(workload, arm, unit) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
+  });
+}
+function addedLatencyPerRound(workload, arm, key) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    const a = s.metrics.latencyMs[key];
+    return d != null && a != null ? [a - d] : [];
+  });
+}
+function numbers(values) {
+  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+// src/report/work.ts
+function countCell(w, arm, metric, digits) {
+  const values = workSamples(w, arm, metric);
+  const m = median2(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const text2 = m >= 1e3 ? Math.round(m).toLocaleString("en-US") : m.toFixed(digits);
+  return spread === null ? text2 : `${text2} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
+}
+function windowsCell(measured) {
+  const kept = measured.windows.length - measured.firstKept;
+  const settled = measured.settled ? "settled" : "**did not settle**";
+  return `${kept} of ${measured.windows.length} (${settled})`;
+}
+function workSection(results) {
+  const rows = [];
+  for (const w of results.workloads) {
+    if (!w.work) continue;
+    for (const [arm, measured] of Object.entries(w.work.arms)) {
+      rows.push(
+        `| ${w.title} | ${arm} | ${countCell(w, arm, "instructions_per_query", 0)} | ${countCell(w, arm, "syscalls_per_query", 2)} | ${countCell(w, arm, "backend_round_trips_per_query", 3)} | ${countCell(w, arm, "bytes_per_query", 0)} | ${windowsCell(measured)} | ${measured.profile ? `\`${measured.profile}\`` : "\u2014"} |`
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  const first = results.workloads.find((w) => w.work).work;
+  return [
+    "## Work per query",
+    "",
+    "| Workload | Arm | Instructions | Syscalls | MySQL round trips | MySQL bytes | Windows kept | Profile |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `Counted with the proxy under valgrind (callgrind), ${first.threads} client thread${first.threads === 1 ? "" : "s"}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls its read and write calls. Profiles open in KCachegrind.`,
+    ""
+  ];
+}
+
+// src/report/format.ts
+function signedChange(value, suffix = "") {
+  const digits = Math.abs(value) >= 10 ? 1 : 2;
+  const text2 = Math.abs(value).toFixed(digits);
+  const sign = Number(text2) === 0 ? "\xB1" : value > 0 ? "+" : "\u2212";
+  return `${sign}${text2}${suffix}`;
+}
+function escapeCell(text2) {
+  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+// src/report/markdown.ts
+var REPORT_MAX_CHARS = 6e4;
+function fmt(value, digits = 1) {
+  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
+  const abs = Math.abs(value);
+  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
+  return value.toFixed(d);
+}
+function signed(value, digits = 1, unit = "") {
+  if (value === null) return "\u2014";
+  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
+}
+function withSpread(values, unit) {
+  const m = median2(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const value = unit === "" ? fmt(m) : `${fmt(m)} ${unit}`;
+  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
+}
+function armLabel(arm) {
+  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
+  return arm.name;
+}
+function comparedArms(results) {
+  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
+  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
+}
+function throughputTable(results, arms) {
+  const header2 = ["Workload", "Threads", "Direct MySQL"];
+  for (const [i, arm] of arms.entries()) {
+    header2.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
+  }
+  const lines = [`| ${header2.join(" | ")} |`, `| ${header2.map(() => "---").join(" | ")} |`];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      lines.push(
+        `| ${escapeCell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`
+      );
+      continue;
+    }
+    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
+    const label2 = unit.toUpperCase();
+    const row = [
+      escapeCell(w.title),
+      String(w.threads),
+      withSpread(
+        samplesOf(w, "direct").map((s) => s.metrics[unit]),
+        label2
+      )
+    ];
+    for (const arm of arms) {
+      row.push(
+        withSpread(
+          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
+          label2
+        )
+      );
+      const overhead = overheadPerRound(w, arm.name, unit);
+      const m = median2(overhead);
+      const range = overhead.length > 1 ? ` (${fmt(Math.min(...overhead))}\u2026${fmt(Math.max(...overhead))})` : "";
+      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
+    }
+    lines.push(`| ${row.join(" | ")} |`);
+  }
+  return lines;
+}
+function latencyTable(results, arms) {
+  const lines = [
+    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
+    "| --- | --- | --- | --- | --- | --- |"
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of [{ name: "direct" }, ...arms]) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
+      const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
+      const added = (key) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key)), 2);
+      lines.push(
+        `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`
+      );
+    }
+  }
+  return lines;
+}
+function resourceTable(results, arms) {
+  const lines = [
+    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
+    "| --- | --- | --- | --- | --- | --- |"
+  ];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length === 0) continue;
+      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
+      const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
+      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
+      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
+      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
+      lines.push(
+        `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`
+      );
+    }
+  }
+  return lines;
+}
+function channelsLine(results, rounds) {
+  const time3 = `${rounds} interleaved round${rounds === 1 ? "" : "s"}`;
+  if (results.measure === "time") return time3;
+  const work = "work counted under valgrind";
+  return results.measure === "work" ? work : `${time3} and ${work}`;
+}
+function harnessLine(results) {
+  const shares = results.workloads.flatMap(
+    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
+  );
+  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
+  const parts = [];
+  if (shares.length > 0) {
+    parts.push(
+      `The harness (this process) used a median ${(100 * median2(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
+    );
+  }
+  if (gen.length > 0) {
+    parts.push(
+      `The builtin load generator itself used a median ${fmt(median2(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
+    );
+  }
+  return parts.length > 0 ? parts.join(" ") : null;
+}
+function gib(bytes) {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+function environmentSection(results) {
+  const env = results.environment;
+  const hosts = new Set(results.arms.map((a) => a.host));
+  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
+  const direct = results.arms.find((a) => a.role === "direct");
+  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
+  const lines = [
+    "## Test Environment",
+    "",
+    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
+    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
+    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
+  ];
+  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
+    lines.push(
+      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.config)) {
+    lines.push(
+      "",
+      `<details><summary>${arm.name} configuration</summary>`,
+      "",
+      "```",
+      arm.config.slice(0, 4e3).trimEnd(),
+      "```",
+      "",
+      "</details>"
+    );
+  }
+  return lines;
+}
+function roundsDetails(results) {
+  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    lines.push(
+      `**${w.title}**`,
+      "",
+      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
+      "| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
+    for (const s of sorted.slice(0, 400)) {
+      lines.push(
+        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt(s.metrics.tps)} | ${fmt(s.metrics.qps)} | ${fmt(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
+      );
+    }
+    lines.push("");
+  }
+  lines.push("</details>");
+  return lines;
+}
+function renderMeasurementReport(results, verdictMarkdown) {
+  const arms = comparedArms(results);
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  const out = [`# athena-bench: suite \`${results.suite.name}\``, ""];
+  out.push(
+    results.status === "failed" ? `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}` : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`,
+    ""
+  );
+  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
+  if (results.warnings.length > 0) {
+    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
+  }
+  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
+  if (measured) {
+    out.push("## Direct MySQL vs proxy", "", ...throughputTable(results, arms), "");
+    out.push(
+      `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
+      ""
+    );
+    if (arms.length > 0) {
+      out.push(
+        "## Latency",
+        "",
+        ...latencyTable(results, arms),
+        "",
+        "Added = proxy \u2212 direct of the same round (median).",
+        ""
+      );
+      out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
+      out.push(
+        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+        ""
+      );
+    }
+    const harness = harnessLine(results);
+    if (harness) out.push(harness, "");
+  }
+  out.push(...workSection(results));
+  out.push(...environmentSection(results), "");
+  const details = roundsDetails(results);
+  let text2 = out.join("\n");
+  const withDetails = `${text2}
+${details.join("\n")}
+`;
+  text2 = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${text2}
+_Per-round details omitted to keep the report short; they are in results.json._
+`;
+  if (text2.length > REPORT_MAX_CHARS) {
+    text2 = `${text2.slice(0, REPORT_MAX_CHARS - 200)}
+
+_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
+`;
+  }
+  return text2;
+}
+
+// package.json
+var package_default2 = {
+  name: "athena-bench",
+  version: "0.1.0",
+  description: "A performance-regression gate for MySQL proxies (GitHub Action + CLI), and Athena, a MySQL proxy in TypeScript",
+  license: "MIT",
+  type: "module",
+  engines: {
+    node: ">=20"
+  },
+  bin: {
+    "athena-bench": "dist/cli.js"
+  },
+  scripts: {
+    bootstrap: "node scripts/bootstrap.mjs",
+    build: "node scripts/bootstrap.mjs --npm-only && tsc -p tsconfig.json --noEmit && node scripts/build.mjs",
+    "build:proxy": "node scripts/build.mjs --proxy-only",
+    typecheck: "tsc -p tsconfig.json --noEmit",
+    lint: "eslint . && prettier --check .",
+    format: "prettier --write .",
+    test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
+    bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
+    "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
+    "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
+    "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
+    "check-dist": "node scripts/check-dist.mjs",
+    proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
+  },
+  dependencies: {
+    "@actions/core": "^3.0.1",
+    "@actions/exec": "^3.0.0",
+    "@actions/github": "^9.1.1",
+    mysql2: "^3.24.6",
+    "smol-toml": "^1.9.1",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
+  },
+  devDependencies: {
+    "@eslint/js": "^10.0.1",
+    "@types/node": "^20.19.43",
+    esbuild: "^0.28.2",
+    eslint: "^10.15.0",
+    prettier: "^3.10.1",
+    tsx: "^4.23.15",
+    typescript: "^5.9.3",
+    "typescript-eslint": "^8.74.0"
+  }
+};
+
+// src/engine/version.ts
+var TOOL_VERSION = package_default2.version;
+
+// src/engine/outcome.ts
+function buildResults(ctx, status, failure2) {
+  const mysql5 = ctx.options.mysql;
+  return {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    tool: { name: "athena-bench", version: TOOL_VERSION },
+    startedAt: new Date(ctx.startedMs).toISOString(),
+    finishedAt: new Date(ctx.deps.now()).toISOString(),
+    git: ctx.git,
+    status,
+    failure: failure2,
+    suite: ctx.suite,
+    measure: ctx.channels.measure,
+    arms: ctx.liveArms.length > 0 ? ctx.liveArms.map((a) => a.record) : [{ name: "direct", role: "direct", host: mysql5?.host ?? "127.0.0.1", port: mysql5?.port ?? 0 }],
+    workloads: ctx.workloads,
+    environment: ctx.environment ?? placeholderEnvironment(),
+    warnings: [...ctx.warnings]
+  };
+}
+async function finishRun(ctx, failure2) {
+  for (const problem of await ctx.cleanup.runAll()) {
+    ctx.deps.log(`warning: cleanup: ${problem}`);
+    ctx.warnings.push(`Cleanup: ${redact(problem, ctx.secrets)}`);
+  }
+  const failureMessage = failure2 === void 0 ? null : redact(errorMessage(failure2), ctx.secrets);
+  const results = ResultsSchema.parse(
+    buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
+  );
+  const resultsPath = path7.join(ctx.outDir, "results.json");
+  writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
+`);
+  const reportMarkdown = renderMeasurementReport(results);
+  const reportPath = path7.join(ctx.outDir, "report.md");
+  writeFileSync4(reportPath, reportMarkdown);
+  if (failure2 !== void 0) {
+    if (failure2 instanceof AthenaBenchError) {
+      failure2.message = failureMessage;
+      throw failure2;
+    }
+    throw new InfrastructureError(failureMessage, { cause: failure2 });
+  }
+  return { results, resultsPath, reportPath, reportMarkdown };
+}
+function placeholderEnvironment() {
+  return {
+    cpuModel: "unknown (the run failed before the environment was recorded)",
+    cores: 0,
+    memoryBytes: 0,
+    kernel: "unknown",
+    os: "unknown",
+    runner: {},
+    node: process.version,
+    mysqlVersion: "unknown",
+    sysbenchVersion: null,
+    mysqlslapVersion: null,
+    ulimitNofile: null,
+    somaxconn: null,
+    valgrindVersion: null,
+    glibcVersion: null
+  };
+}
+
+// src/engine/warnings.ts
+var MIN_NOFILE = 4096;
+var MIN_SOMAXCONN = 1024;
+var MAX_HARNESS_CPU_SHARE = 0.05;
+function environmentWarnings(env, suite) {
+  const warnings = [];
+  if (env.ulimitNofile !== null && env.ulimitNofile < MIN_NOFILE) {
+    warnings.push(
+      `Low open-file limit: ulimit -n is ${env.ulimitNofile} (< ${MIN_NOFILE}); a proxy holds two sockets per client. Raise it with \`ulimit -n 65535\` (docs/PERF.md, System Tuning).`
+    );
+  }
+  if (env.somaxconn !== null && env.somaxconn < MIN_SOMAXCONN) {
+    warnings.push(
+      `Small accept queue: net.core.somaxconn is ${env.somaxconn} (< ${MIN_SOMAXCONN}); connection bursts may be dropped. \`sysctl -w net.core.somaxconn=4096\`.`
+    );
+  }
+  const crowded = suite.workloads.filter((w) => w.threads > env.cores);
+  if (env.cores > 0 && crowded.length > 0) {
+    warnings.push(
+      `More client threads than cores (${env.cores}) in ${crowded.map((w) => `${w.id} (${w.threads})`).join(", ")}: the load generator, MySQL and the proxy share the CPU, so absolute numbers are machine-bound; compare the same-run ratios (overhead, CPU \xB5s/query).`
+    );
+  }
+  return warnings;
+}
+function sampleWarnings(workload, result) {
+  const warnings = [];
+  const withErrors = result.samples.filter((s) => s.metrics.errors > 0);
+  if (withErrors.length > 0) {
+    const detail = withErrors.map((s) => `${s.arm} round ${s.round + 1}: ${s.metrics.errors}`).join(", ");
+    warnings.push(
+      `Errors during ${workload.id} (${detail})${workload.allowErrors ? " \u2014 allowed by the suite" : ""}.`
+    );
+  }
+  if (workload.driver !== "builtin") {
+    const shares = result.samples.map((s) => s.harnessCpuShare).filter((v) => v !== null);
+    const worst = Math.max(0, ...shares);
+    if (worst > MAX_HARNESS_CPU_SHARE) {
+      warnings.push(
+        `The harness itself used up to ${(100 * worst).toFixed(1)}% of a core during ${workload.id} runs (> ${100 * MAX_HARNESS_CPU_SHARE}%): it may have competed with the proxy.`
+      );
+    }
+  }
+  return warnings;
+}
+
+// src/engine/provision.ts
+async function provisionMysql(ctx) {
+  const { options, deps } = ctx;
+  let mysql5;
+  let version2;
+  if (options.mysql) {
+    mysql5 = options.mysql;
+    deps.progress.note(`waiting for MySQL at ${mysql5.host}:${mysql5.port}\u2026`);
+    version2 = (await waitForServer(mysql5, options.mysqlReadyTimeoutMs ?? 6e4)).version;
+  } else {
+    deps.progress.note("starting a throwaway MySQL server\u2026");
+    const server = await startLocalServer();
+    ctx.cleanup.add("stop the throwaway MySQL server", () => server.stop());
+    const { host, port, user, password, database } = server;
+    mysql5 = { host, port, user, password, database };
+    version2 = server.version;
+  }
+  ctx.secrets.push(mysql5.password);
+  throwIfAborted(ctx);
+  ctx.liveArms.push({
+    record: { name: "direct", role: "direct", host: mysql5.host, port: mysql5.port },
+    target: mysql5,
+    trafficCheck: false
+  });
+  return { mysql: mysql5, version: version2 };
+}
+async function detectDrivers(ctx) {
+  const { suite, deps } = ctx;
+  const detections = /* @__PURE__ */ new Map();
+  for (const workload of suite.workloads) {
+    if (!detections.has(workload.driver)) {
+      detections.set(workload.driver, await deps.driverFor(workload.driver).detect(deps.exec));
+    }
+  }
+  const missing = suite.workloads.filter((w) => !detections.get(w.driver)?.available);
+  if (missing.length === suite.workloads.length) {
+    const reasons = [...new Set(missing.map((w) => detections.get(w.driver)))].map(
+      (d) => d && !d.available ? `${d.reason} Install: ${d.installHint}` : "driver not detected"
+    );
+    throw new InfrastructureError(`no workload of the suite can run: ${reasons.join("; ")}`);
+  }
+  return detections;
+}
+async function recordEnvironment(ctx, mysqlVersion, detections, valgrindVersion) {
+  const version2 = (name) => {
+    const d = detections.get(name);
+    return d?.available ? d.version : null;
+  };
+  ctx.environment = await collectEnvironment({
+    mysqlVersion,
+    sysbenchVersion: version2("sysbench"),
+    mysqlslapVersion: version2("mysqlslap"),
+    valgrindVersion,
+    env: ctx.deps.env,
+    exec: ctx.deps.exec
+  });
+  ctx.warnings.push(...environmentWarnings(ctx.environment, ctx.options.suite));
+  if (!ctx.hasProc && ctx.options.arms.length > 0) {
+    ctx.warnings.push("No /proc on this system: the proxies' CPU \xB5s/query and peak RSS were not measured.");
+  }
+}
+
+// src/engine/order.ts
+function armOrder(arms, round) {
+  const n = arms.length;
+  if (n === 0) return [];
+  const shift = n > 2 ? Math.floor(round / 2) % n : 0;
+  const rotated = [...arms.slice(shift), ...arms.slice(0, shift)];
+  return round % 2 === 1 ? rotated.reverse() : rotated;
+}
+
+// src/engine/timeChannel.ts
+var RUN_OVERHEAD_SEC = 1.5;
+async function measureTimeChannel(ctx, mysql5, detections) {
+  const plan = timePlan(ctx, detections);
+  for (const workload of ctx.suite.workloads) {
+    const detection = detections.get(workload.driver);
+    if (!detection?.available) {
+      const reason = detection ? `${detection.reason} Install: ${detection.installHint}` : "driver not detected";
+      ctx.workloads.push({ ...header(workload), skipped: reason, samples: [], work: null });
+      ctx.warnings.push(`Skipped ${workload.id}: ${reason}`);
+      ctx.deps.log(`warning: skipped ${workload.id}: ${reason}`);
+      continue;
+    }
+    throwIfAborted(ctx);
+    const result = {
+      ...header(workload),
+      skipped: null,
+      samples: [],
+      work: ctx.work.get(workload.id) ?? null
+    };
+    ctx.workloads.push(result);
+    if (ctx.channels.time) await measureWorkload(ctx, mysql5, workload, result, plan);
+  }
+}
+function header(workload) {
+  return { id: workload.id, title: workload.title, driver: workload.driver, threads: workload.threads };
+}
+function timePlan(ctx, detections) {
+  const { options, suite } = ctx;
+  const budgetMinutes = options.budgetMinutes ?? suite.budgetMinutes;
+  const plannedRounds = suite.rounds;
+  const runnable = suite.workloads.filter((w) => detections.get(w.driver)?.available);
+  const runSeconds = (w) => nominalSeconds(
+    w,
+    options.durationSec,
+    ctx.workloads.find((r) => r.id === w.id)
+  ) + RUN_OVERHEAD_SEC;
+  return {
+    plannedRounds,
+    maxRounds: maxRoundsOf(suite, plannedRounds),
+    budgetDeadline: budgetMinutes !== void 0 ? ctx.startedMs + budgetMinutes * 6e4 : void 0,
+    runSeconds,
+    secondsAfter: (workload) => runnable.slice(runnable.findIndex((w) => w.id === workload.id) + 1).reduce((sum, w) => sum + ctx.liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec), 0)
+  };
+}
+function nominalSeconds(workload, durationSec, measured) {
+  if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
+  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
+  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
+}
+async function measureWorkload(ctx, mysql5, workload, result, plan) {
+  const driver = ctx.deps.driverFor(workload.driver);
+  ctx.deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
+  let cleaned = false;
+  const cleanWorkload = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await driver.cleanup(workload, { target: mysql5, exec: ctx.deps.exec });
+  };
+  ctx.cleanup.add(`clean up ${workload.id}`, cleanWorkload);
+  await driver.prepare(workload, { target: mysql5, exec: ctx.deps.exec, signal: ctx.options.signal });
+  try {
+    const measured = { ...workload, warmupSec: 0 };
+    if (workload.warmupSec > 0) await warmUp(ctx, measured, workload.warmupSec, driver, plan);
+    for (let round = 0; round < plan.plannedRounds; round++) {
+      await runRound(ctx, measured, driver, result, round, plan.plannedRounds, plan);
+    }
+    await adaptiveRounds(ctx, measured, driver, result, plan);
+    ctx.warnings.push(...sampleWarnings(workload, result));
+  } finally {
+    await cleanWorkload().catch(
+      (error63) => ctx.warnings.push(`Cleanup of ${workload.id}: ${redact(errorMessage(error63), ctx.secrets)}`)
+    );
+  }
+}
+async function warmUp(ctx, workload, warmupSec, driver, plan) {
+  const warmupWorkload = workload.driver === "mysqlslap" ? { ...workload, options: { ...workload.options, iterations: 1 } } : workload;
+  for (const arm of ctx.liveArms) {
+    throwIfAborted(ctx);
+    ctx.deps.progress.runStarted({
+      workload: workload.id,
+      arm: arm.record.name,
+      round: 0,
+      rounds: plan.plannedRounds,
+      durationSec: warmupSec
+    });
+    await guardedRun(
+      arm,
+      () => driver.run(
+        warmupWorkload,
+        { target: arm.target, exec: ctx.deps.exec, signal: ctx.options.signal },
+        { durationSec: warmupSec }
+      ),
+      ctx.options.signal,
+      "during the warmup"
+    );
+    ctx.deps.progress.runFinished("warmed up");
+  }
+}
+async function runRound(ctx, workload, driver, result, round, roundsShown, plan) {
+  const { deps, options } = ctx;
+  const runSec = plan.runSeconds(workload);
+  for (const [position, arm] of armOrder(ctx.liveArms, round).entries()) {
+    throwIfAborted(ctx);
+    deps.progress.runStarted({
+      workload: workload.id,
+      arm: arm.record.name,
+      round: round + 1,
+      rounds: roundsShown,
+      durationSec: nominalSeconds(workload, options.durationSec, result),
+      remainingSec: (roundsShown - round) * ctx.liveArms.length * runSec - position * runSec + plan.secondsAfter(workload)
+    });
+    const sample = await measureRun({
+      arm,
+      round,
+      position,
+      now: deps.now,
+      procFs: ctx.procFs,
+      hasProc: ctx.hasProc,
+      ticksPerSecond: ctx.ticksPerSecond,
+      fetcher: ctx.fetcher,
+      signal: options.signal,
+      run: (signal) => driver.run(
+        workload,
+        { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
+        options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
+      )
+    });
+    result.samples.push(sample);
+    deps.progress.runFinished(sampleSummary(sample));
+    const tc = sample.proxy?.trafficCheck;
+    if (arm.trafficCheck && tc && !tc.ok) {
+      throw new InfrastructureError(
+        `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
+      );
+    }
+  }
+}
+function sampleSummary(sample) {
+  const m = sample.metrics;
+  return `${m.tps.toFixed(1)} TPS, ${m.qps.toFixed(1)} QPS, p95 ${m.latencyMs.p95 ?? "\u2014"} ms` + (sample.proxy?.cpuUsPerQuery != null ? `, ${sample.proxy.cpuUsPerQuery.toFixed(1)} \xB5s CPU/query` : "") + (m.errors > 0 ? `, ${m.errors} errors` : "");
+}
+async function adaptiveRounds(ctx, workload, driver, result, plan) {
+  const moreRounds = ctx.options.moreRounds;
+  if (!moreRounds) return;
+  let rounds = plan.plannedRounds;
+  while (rounds < plan.maxRounds) {
+    const roundSec = ctx.liveArms.length * plan.runSeconds(workload);
+    const remainingSec = plan.budgetDeadline === void 0 ? Number.POSITIVE_INFINITY : (plan.budgetDeadline - ctx.deps.now()) / 1e3 - plan.secondsAfter(workload);
+    if (remainingSec < roundSec) {
+      if (plan.budgetDeadline !== void 0) ctx.deps.log(`${workload.id}: no budget left for more rounds`);
+      return;
+    }
+    const wanted = moreRounds(result, buildResults(ctx, "complete", null), remainingSec);
+    if (!(wanted > 0)) return;
+    const extra = Math.min(Math.ceil(wanted), plan.maxRounds - rounds, Math.floor(remainingSec / roundSec));
+    ctx.deps.progress.note(`${workload.id}: ${extra} more round(s) requested by the verdict`);
+    const total = rounds + extra;
+    for (; rounds < total; rounds++) await runRound(ctx, workload, driver, result, rounds, total, plan);
+  }
+}
+
+// src/work/channel.ts
+import { mkdirSync as mkdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import path9 from "node:path";
+
+// src/work/callgrind.ts
+var NAMESPACES = /* @__PURE__ */ new Map([
+  ["ob", "ob"],
+  ["cob", "ob"],
+  ["fl", "fl"],
+  ["fi", "fl"],
+  ["fe", "fl"],
+  ["cfi", "fl"],
+  ["cfl", "fl"],
+  ["fn", "fn"],
+  ["cfn", "fn"]
+]);
+var NameTable = class {
+  tables = /* @__PURE__ */ new Map();
+  resolve(key, value) {
+    const namespace = NAMESPACES.get(key) ?? key;
+    let table = this.tables.get(namespace);
+    if (!table) {
+      table = /* @__PURE__ */ new Map();
+      this.tables.set(namespace, table);
+    }
+    const match = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
+    if (!match) return value;
+    const [, id, name] = match;
+    if (name !== void 0) {
+      table.set(id, name);
+      return name;
+    }
+    return table.get(id) ?? `(${id})`;
+  }
+};
+function callgrindTotal(text2) {
+  const match = /^summary:\s+(\d+)/m.exec(text2.slice(0, 4096));
+  return match ? Number(match[1]) : parseCallgrind(text2).totalIr;
+}
+function parseCallgrind(text2) {
+  const lines = text2.split("\n");
+  if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
+    throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
+  }
+  const names = new NameTable();
+  const costs = /* @__PURE__ */ new Map();
+  let pid = null;
+  let part = null;
+  let total = null;
+  let object2 = "???";
+  let fn = null;
+  let callCostFollows = false;
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (line === "" || line.startsWith("#")) continue;
+    const first = line.charCodeAt(0);
+    const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
+    if (isCost) {
+      if (callCostFollows) {
+        callCostFollows = false;
+        continue;
+      }
+      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+      continue;
+    }
+    const eq = line.indexOf("=");
+    const colon = line.indexOf(":");
+    if (eq > 0 && (colon < 0 || eq < colon)) {
+      const key = line.slice(0, eq);
+      const value = line.slice(eq + 1);
+      if (key === "calls") callCostFollows = true;
+      else if (key === "ob") object2 = names.resolve(key, value);
+      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
+      else if (NAMESPACES.has(key)) names.resolve(key, value);
+      continue;
+    }
+    if (colon > 0) {
+      const key = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (key === "pid") pid = Number(value);
+      else if (key === "part") part = Number(value);
+      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
+    }
+  }
+  const functions = [...costs.values()];
+  if (total === null || !Number.isFinite(total)) {
+    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  }
+  return { pid, part, totalIr: total, functions };
+}
+function costOf(costs, name, object2) {
+  const key = `${object2}\0${name}`;
+  let cost = costs.get(key);
+  if (!cost) {
+    cost = { name, object: object2, selfIr: 0 };
+    costs.set(key, cost);
+  }
+  return cost;
+}
+
+// src/work/profile.ts
+import { existsSync as existsSync3, readFileSync as readFileSync5, writeFileSync as writeFileSync5 } from "node:fs";
+
+// src/work/perfMap.ts
+var PerfMap = class _PerfMap {
+  constructor(entries) {
+    this.entries = entries;
+  }
+  entries;
+  static parse(text2) {
+    const entries = [];
+    for (const line of text2.split("\n")) {
+      const match = /^([0-9a-fA-F]+)\s+([0-9a-fA-F]+)\s+(.+)$/.exec(line.trim());
+      if (!match) continue;
+      const start = BigInt(`0x${match[1]}`);
+      entries.push({ start, end: start + BigInt(`0x${match[2]}`), name: match[3].trim() });
+    }
+    const ordered = entries.map((entry, line) => ({ entry, line })).sort(
+      (a, b) => a.entry.start < b.entry.start ? -1 : a.entry.start > b.entry.start ? 1 : a.line - b.line
+    ).map((e) => e.entry);
+    return new _PerfMap(ordered);
+  }
+  get size() {
+    return this.entries.length;
+  }
+  /** The code object containing the address, or null. */
+  lookup(address) {
+    let low = 0;
+    let high = this.entries.length - 1;
+    let found = null;
+    while (low <= high) {
+      const mid = low + high >> 1;
+      const entry = this.entries[mid];
+      if (entry.start <= address) {
+        found = entry;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return found !== null && address < found.end ? found.name : null;
+  }
+  /** A callgrind function name with its `0x…` address replaced by the JIT name, when known. */
+  symbolize(name) {
+    if (!/^0x[0-9a-fA-F]+$/.test(name)) return name;
+    return this.lookup(BigInt(name)) ?? name;
+  }
+};
+
+// src/work/profile.ts
+var KEPT_FUNCTIONS = 200;
+function loadPerfMaps(pids, dir = "/tmp") {
+  const maps = /* @__PURE__ */ new Map();
+  for (const pid of pids) {
+    const file2 = `${dir}/perf-${pid}.map`;
+    if (existsSync3(file2)) maps.set(pid, PerfMap.parse(readFileSync5(file2, "utf8")));
+  }
+  return maps;
+}
+function functionsPerQuery(dumps, queries, perfMaps) {
+  const merged = /* @__PURE__ */ new Map();
+  for (const dump of dumps) {
+    const map2 = perfMaps.get(dump.pid);
+    for (const fn of parseCallgrind(readFileSync5(dump.file, "utf8")).functions) {
+      const name = comparableName(map2 ? map2.symbolize(fn.name) : fn.name);
+      const key = `${fn.object}\0${name}`;
+      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
+      entry.selfIr += fn.selfIr;
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()].filter((f) => f.selfIr > 0).sort((a, b) => b.selfIr - a.selfIr).slice(0, KEPT_FUNCTIONS).map((f) => ({ name: f.name, object: f.object, irPerQuery: queries > 0 ? f.selfIr / queries : 0 }));
+}
+function comparableName(name) {
+  const match = /^JS:[*^~+-]?(\S*) (.*?)(?::\d+:\d+)?$/.exec(name);
+  if (!match) return name;
+  const file2 = match[2].split("/").at(-1) || match[2];
+  return `JS ${match[1] || "(anonymous)"} (${file2})`;
+}
+function writeSymbolizedDump(source, target, perfMap) {
+  const text2 = readFileSync5(source, "utf8");
+  const out = perfMap ? text2.replace(/^(c?fn=)(0x[0-9a-fA-F]+)$/gm, (_, key, address) => {
+    const name = perfMap.symbolize(address);
+    return `${key}${name === address ? address : `${name} [${address}]`}`;
+  }) : text2;
+  writeFileSync5(target, out);
+}
+function functionDeltas(base, head, limit = 10) {
+  const key = (f) => `${f.object}\0${f.name}`;
+  const all = /* @__PURE__ */ new Map();
+  for (const f of base)
+    all.set(key(f), { name: f.name, object: f.object, base: f.irPerQuery, head: 0, delta: 0 });
+  for (const f of head) {
+    const entry = all.get(key(f)) ?? { name: f.name, object: f.object, base: 0, head: 0, delta: 0 };
+    entry.head = f.irPerQuery;
+    all.set(key(f), entry);
+  }
+  for (const entry of all.values()) entry.delta = entry.head - entry.base;
+  return [...all.values()].sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta)).slice(0, limit);
+}
+
+// src/work/settle.ts
+function settleState(values, rule) {
+  if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null, trendPct: null };
+  const firstKept = values.length - rule.windows;
+  const kept = values.slice(firstKept);
+  const half = Math.floor(kept.length / 2);
+  const center = median(kept);
+  const trendPct = center === 0 ? 0 : 100 * (median(kept.slice(kept.length - half)) - median(kept.slice(0, half))) / center;
+  return {
+    settled: Math.abs(trendPct) <= rule.tolerancePct,
+    firstKept,
+    spreadPct: relativeRangePct(kept),
+    trendPct
+  };
+}
+function needsMoreWindows(values, rule) {
+  return values.length < rule.maxWindows && !settleState(values, rule).settled;
+}
+function relativeRangePct(values) {
+  const center = median(values);
+  const range = Math.max(...values) - Math.min(...values);
+  if (center === 0) return range === 0 ? 0 : Number.POSITIVE_INFINITY;
+  return 100 * range / Math.abs(center);
+}
+
+// src/work/valgrind.ts
+import { readdirSync as readdirSync2 } from "node:fs";
+import path8 from "node:path";
+var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
+async function detectCallgrind(exec, find = which) {
+  const valgrind = find("valgrind");
+  const control = find("callgrind_control");
+  if (!valgrind || !control) {
+    const missing = [!valgrind && "valgrind", !control && "callgrind_control"].filter(Boolean).join(" and ");
+    return { available: false, reason: `${missing} not found on PATH`, installHint: VALGRIND_INSTALL_HINT };
+  }
+  const result = await exec(valgrind, ["--version"], { timeoutMs: 1e4 }).catch(() => null);
+  const version2 = /valgrind-(\S+)/.exec(result?.stdout ?? "")?.[1];
+  if (result?.exitCode !== 0 || !version2) {
+    return {
+      available: false,
+      reason: `\`${valgrind} --version\` failed${result ? ` (exit ${result.exitCode})` : ""}`,
+      installHint: VALGRIND_INSTALL_HINT
+    };
+  }
+  return { available: true, valgrind, control, version: version2 };
+}
+function callgrindStartCommand(valgrind, start, profileDir) {
+  const out = path8.join(profileDir, "callgrind.%p.out");
+  return [
+    "exec",
+    shellQuote(valgrind),
+    "--tool=callgrind",
+    "--fair-sched=yes",
+    "--trace-children=yes",
+    "--compress-strings=no",
+    "--compress-pos=no",
+    `--callgrind-out-file=${shellQuote(out)}`,
+    "sh",
+    "-c",
+    shellQuote(start)
+  ].join(" ");
+}
+function latestDump(dir, pid) {
+  const prefix = `callgrind.${pid}.out.`;
+  let best = null;
+  for (const name of readdirSync2(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const part = Number(name.slice(prefix.length));
+    if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
+  }
+  return best ? path8.join(dir, best.file) : null;
+}
+async function controlCallgrind(exec, control, action, pids, signal) {
+  const flag = action === "zero" ? "-z" : "-d";
+  const answered = [];
+  const problems = [];
+  for (const pid of pids) {
+    const result = await exec(control, [flag, String(pid)], { timeoutMs: 6e4, signal });
+    if (result.exitCode === 0 && !/no active callgrind/i.test(result.stdout + result.stderr)) {
+      answered.push(pid);
+    } else {
+      problems.push(`pid ${pid}: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}`);
+    }
+  }
+  if (answered.length === 0) {
+    throw new InfrastructureError(
+      `callgrind_control ${flag} reached no callgrind process (${problems.join("; ")}). It talks to valgrind through vgdb, which needs ptrace: on Ubuntu runners run \`sudo sysctl -w kernel.yama.ptrace_scope=0\` first.`
+    );
+  }
+  return answered;
+}
+
+// src/work/channel.ts
+var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
+var WINDOW_TIMEOUT_FLOOR_SEC = 120;
+var TOP_FUNCTIONS_KEPT = 200;
+async function measureWork(options, deps) {
+  const profileDir = path9.join(options.outDir, "profiles");
+  mkdirSync3(profileDir, { recursive: true });
+  const arms = await startUnderCallgrind(options, deps, profileDir);
+  const out = /* @__PURE__ */ new Map();
+  try {
+    for (const workload of options.workloads) {
+      if (workload.driver !== "sysbench") continue;
+      out.set(workload.id, await measureWorkload2(workload, arms, options, deps, profileDir));
+    }
+  } finally {
+    await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
+    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+  }
+  return out;
+}
+async function startUnderCallgrind(options, deps, profileDir) {
+  const arms = [];
+  for (const input2 of options.arms) {
+    deps.progress.note(`work channel: starting arm "${input2.name}" under callgrind`);
+    const process2 = ProxyProcess.start(
+      input2.name,
+      callgrindStartCommand(options.valgrind, input2.start, profileDir),
+      {
+        cwd: input2.cwd,
+        env: input2.env,
+        logPath: path9.join(options.outDir, "logs", `${input2.name}-work.log`)
+      }
+    );
+    deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
+    arms.push({ input: input2, process: process2 });
+  }
+  await Promise.all(
+    arms.map(
+      ({ input: input2, process: process2 }) => waitUntilReady(process2, {
+        host: input2.host,
+        port: input2.port,
+        ...input2.metricsUrl !== void 0 ? { metricsUrl: input2.metricsUrl } : {},
+        timeoutMs: input2.readyTimeoutMs,
+        fetcher: deps.fetcher,
+        ...options.signal ? { signal: options.signal } : {}
+      })
+    )
+  );
+  return arms;
+}
+function removePerfMaps(rootPid, procFs) {
+  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
+    rmSync2(`/tmp/perf-${pid}.map`, { force: true });
+  }
+}
+async function measureWorkload2(workload, arms, options, deps, profileDir) {
+  const driver = deps.driverFor("sysbench");
+  const measured = { ...workload, threads: options.settings.threads, warmupSec: 0 };
+  const databases = await armDatabases(arms, options.mysql, workload.id, deps.cleanup);
+  const results = {};
+  try {
+    for (const database of new Set(databases.values())) {
+      deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
+      await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+    const measuredArms = await Promise.all(
+      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
+    );
+    arms.forEach((arm, i) => results[arm.input.name] = measuredArms[i]);
+  } finally {
+    for (const database of new Set(databases.values())) {
+      await driver.cleanup(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+  }
+  return { threads: measured.threads, eventsPerWindow: workload.work.events, arms: results };
+}
+async function armDatabases(arms, mysql5, workloadId, cleanup) {
+  const out = /* @__PURE__ */ new Map();
+  if (arms.length === 1) {
+    out.set(arms[0].input.name, mysql5.database);
+    return out;
+  }
+  for (const arm of arms) {
+    const name = `athena_bench_work_${arm.input.name.replace(/[^a-z0-9_]/g, "_")}`;
+    await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
+    cleanup.add(
+      `drop database ${name}`,
+      () => runStatements(mysql5, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
+    );
+    out.set(arm.input.name, name);
+  }
+  return out;
+}
+async function measureArm(arm, workload, database, options, deps, profileDir) {
+  const rule = options.settings;
+  const windows = [];
+  const dumps = [];
+  const perQuery = () => windows.map((w) => w.queries > 0 ? w.instructions / w.queries : 0);
+  while (needsMoreWindows(perQuery(), rule)) {
+    const { window, files } = await measureWindow(arm, workload, database, options, deps);
+    windows.push(window);
+    dumps.push(files);
+    deps.progress.note(
+      `work channel: ${workload.id} \xB7 ${arm.input.name} \xB7 window ${windows.length}: ${Math.round(window.instructions / Math.max(1, window.queries)).toLocaleString("en-US")} instructions/query, ${(window.syscalls / Math.max(1, window.queries)).toFixed(2)} syscalls/query`
+    );
+  }
+  const state = settleState(perQuery(), rule);
+  const kept = dumps.slice(state.firstKept).flat();
+  const keptQueries = windows.slice(state.firstKept).reduce((sum, w) => sum + w.queries, 0);
+  const pids = [...new Set(kept.map((d) => d.pid))];
+  const perfMaps = loadPerfMaps(pids);
+  const profile = writeArmProfile(kept, perfMaps, profileDir, `${workload.id}.${arm.input.name}`);
+  const topFunctions = functionsPerQuery(kept, keptQueries, perfMaps).slice(0, TOP_FUNCTIONS_KEPT);
+  for (const file2 of dumps.flat()) rmSync2(file2.file, { force: true });
+  return {
+    windows,
+    firstKept: state.firstKept,
+    settled: state.settled,
+    spreadPct: state.spreadPct,
+    topFunctions,
+    profile: profile ? path9.relative(options.outDir, profile) : null
+  };
+}
+function writeArmProfile(kept, perfMaps, profileDir, stem) {
+  const last = kept.at(-1);
+  if (!last) return null;
+  const target = path9.join(profileDir, `${stem}.callgrind.out`);
+  writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
+  return target;
+}
+async function measureWindow(arm, workload, database, options, deps) {
+  const { input: input2, process: process2 } = arm;
+  const pids = processTree(process2.pid, deps.procFs).map((p) => p.pid);
+  const before = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const syscallsBefore = treeIoSyscalls(process2.pid, deps.procFs);
+  await controlCallgrind(deps.exec, options.callgrindControl, "zero", pids, options.signal);
+  const started = deps.now();
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = { ...options.mysql, host: input2.host, port: input2.port, database };
+  const run2 = await runWhileAlive(
+    process2,
+    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    "during a work window"
+  );
+  const wallSec = (deps.now() - started) / 1e3;
+  const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
+  const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
+  const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
+  const files = dumped.flatMap((pid) => {
+    const file2 = latestDump(path9.join(options.outDir, "profiles"), pid);
+    return file2 ? [{ file: file2, pid }] : [];
+  });
+  const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync6(f.file, "utf8")), 0);
+  const queries = run2.metrics.queries;
+  const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
+  return {
+    window: {
+      events,
+      queries,
+      instructions,
+      syscalls,
+      backendRoundTrips: traffic?.roundTrips ?? null,
+      backendBytes: traffic?.bytes ?? null,
+      wallSec
+    },
+    files
+  };
+}
+function backendTraffic(before, after, queries, input2) {
+  const deltas = counterDeltas(before, after);
+  const check2 = trafficCheck(deltas, queries);
+  if (input2.trafficCheck && check2 && !check2.ok) {
+    throw new InfrastructureError(
+      `arm "${input2.name}", work channel: the proxy saw ${check2.observedQueries} of ${check2.expectedQueries} queries \u2014 the benchmark did not go through it`
+    );
+  }
+  return {
+    roundTrips: sumMetric(deltas, GATE_METRICS.backendRoundTrips),
+    bytes: sumMetric(deltas, GATE_METRICS.backendBytes)
+  };
+}
+async function scrape(arm, url2, fetcher) {
+  try {
+    return await scrapeCounters(url2, fetcher);
+  } catch (error63) {
+    if (arm.process.exited) throw arm.process.deathError("while its metrics were scraped");
+    throw new InfrastructureError(
+      `arm "${arm.input.name}", work channel: scraping ${url2} failed: ${error63 instanceof Error ? error63.message : String(error63)}`
+    );
+  }
+}
+
+// src/engine/workStep.ts
+var WORK_READY_TIMEOUT_MS = 12e4;
+async function workChannelTool(ctx) {
+  const { channels, deps } = ctx;
+  if (channels.measure === "time") return null;
+  const detection = await (deps.detectCallgrind ?? detectCallgrind)(deps.exec);
+  const why = !detection.available ? `${detection.reason}. Install: ${detection.installHint}` : !ctx.suite.workloads.some((w) => w.driver === "sysbench") ? "the suite has no sysbench workload (the work channel drives sysbench with fixed event counts)" : null;
+  if (why === null && detection.available) return detection;
+  if (channels.measure === "work") throw new InfrastructureError(`--measure work: ${why}`);
+  const warning2 = `The work channel (instructions per query) did not run: ${why}. Only the time channel was measured.`;
+  ctx.warnings.push(warning2);
+  deps.log(`warning: ${warning2}`);
+  channels.measure = "time";
+  return null;
+}
+async function runWorkChannel(ctx, mysql5, specs, callgrind, detections) {
+  throwIfAborted(ctx);
+  const measured = await measureWork(
+    {
+      arms: specs.map((spec3) => workArmInput(ctx, mysql5, spec3)),
+      workloads: ctx.suite.workloads.filter((w) => detections.get(w.driver)?.available),
+      mysql: mysql5,
+      settings: ctx.suite.work,
+      outDir: ctx.outDir,
+      valgrind: callgrind.valgrind,
+      callgrindControl: callgrind.control,
+      ...ctx.options.signal ? { signal: ctx.options.signal } : {}
+    },
+    {
+      exec: ctx.deps.exec,
+      driverFor: ctx.deps.driverFor,
+      progress: ctx.deps.progress,
+      procFs: ctx.procFs,
+      fetcher: ctx.fetcher,
+      now: ctx.deps.now,
+      cleanup: ctx.cleanup
+    }
+  );
+  for (const [id, work] of measured) ctx.work.set(id, work);
+}
+function workArmInput(ctx, mysql5, spec3) {
+  return {
+    name: spec3.name,
+    start: spec3.workStart ?? spec3.start,
+    cwd: spec3.cwd,
+    env: armEnv(ctx, mysql5, spec3),
+    host: spec3.host ?? "127.0.0.1",
+    port: spec3.port,
+    ...spec3.metricsUrl !== void 0 ? { metricsUrl: spec3.metricsUrl } : {},
+    trafficCheck: spec3.trafficCheck && ctx.options.trafficCheck !== false,
+    readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec3.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS))
+  };
+}
+
+// src/engine/run.ts
+async function runBenchmark(options, deps) {
+  const ctx = createContext(options, deps);
+  let failure2;
+  try {
+    if (ctx.hasProc) ctx.ticksPerSecond = await clockTicksPerSecond(deps.exec);
+    throwIfAborted(ctx);
+    ctx.git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
+    const { mysql: mysql5, version: version2 } = await provisionMysql(ctx);
+    const detections = await detectDrivers(ctx);
+    const callgrind = await workChannelTool(ctx);
+    await recordEnvironment(ctx, version2, detections, callgrind?.version ?? null);
+    const specs = await resolveArms(ctx, mysql5);
+    await buildArms(ctx, mysql5, specs);
+    if (callgrind) await runWorkChannel(ctx, mysql5, specs, callgrind, detections);
+    if (ctx.channels.time) await startArms(ctx, mysql5, specs);
+    else recordArms(ctx, mysql5, specs);
+    await measureTimeChannel(ctx, mysql5, detections);
+  } catch (error63) {
+    const signal = options.signal;
+    failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error63;
+  }
+  return finishRun(ctx, failure2);
+}
+
+// src/suite/load.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { readFile } from "node:fs/promises";
+import path10 from "node:path";
+
+// src/suite/builtins.ts
+var USERS_SETUP_SQL = [
+  "CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
+];
+var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
+var DEFAULT_SUITE = {
+  name: "default",
+  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
+  rounds: 3,
+  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
+  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
+  maxRounds: 8,
+  budgetMinutes: 8,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 500 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 2,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 5,
+        numberOfQueries: 1e3
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 5,
+        numberOfQueries: 1e4
+      }
+    }
+  ]
+};
+var QUICK_SUITE = {
+  name: "quick",
+  description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
+  rounds: 2,
+  maxRounds: 3,
+  budgetMinutes: 3,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 250 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 2,
+        numberOfQueries: 250
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 2,
+        numberOfQueries: 2e3
+      }
+    }
+  ]
+};
+var PROXY_COMPARISON_SUITE = {
+  name: "proxy-comparison",
+  description: "sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy",
+  rounds: 5,
+  maxRounds: 10,
+  budgetMinutes: 20,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 500 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 3,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
+    }
+  ]
+};
+var BUILTIN_SUITES = {
+  default: SuiteSchema.parse(DEFAULT_SUITE),
+  quick: SuiteSchema.parse(QUICK_SUITE),
+  "proxy-comparison": SuiteSchema.parse(PROXY_COMPARISON_SUITE)
+};
+function isBuiltinSuiteName(name) {
+  return Object.hasOwn(BUILTIN_SUITES, name);
+}
+
+// src/util/zodPath.ts
+function formatPath(segments) {
+  if (segments.length === 0) return "(top level)";
+  return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
+}
+
+// src/suite/load.ts
+var MAX_REPORTED_ISSUES = 10;
+async function loadSuite(nameOrPath) {
+  if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
+  const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
+  const ext = path10.extname(nameOrPath).toLowerCase();
+  if (![".json", ".yaml", ".yml"].includes(ext)) {
+    throw new UsageError(
+      `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
+    );
+  }
+  let text2;
+  try {
+    text2 = await readFile(nameOrPath, "utf8");
+  } catch (error63) {
+    const code = error63.code;
+    throw new UsageError(
+      code === "ENOENT" ? `${nameOrPath}: suite file not found (builtin suites: ${builtinNames})` : `${nameOrPath}: cannot read the suite file: ${errorMessage(error63)}`,
+      { cause: error63 }
+    );
+  }
+  return parseSuiteText(text2, nameOrPath);
+}
+function parseSuiteText(text2, file2) {
+  const data = path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2);
+  const result = SuiteSchema.safeParse(data);
+  if (!result.success) {
+    const issues = result.error.issues;
+    const lines = issues.slice(0, MAX_REPORTED_ISSUES).map((issue3) => `${file2}: ${describeIssue(issue3, data)}`);
+    if (issues.length > MAX_REPORTED_ISSUES) lines.push(`\u2026 and ${issues.length - MAX_REPORTED_ISSUES} more`);
+    throw new UsageError(lines.join("\n"));
+  }
+  return result.data;
+}
+function parseJson(text2, file2) {
+  try {
+    return JSON.parse(text2);
+  } catch (error63) {
+    throw new UsageError(`${file2}: invalid JSON: ${errorMessage(error63)}`, { cause: error63 });
+  }
+}
+function parseYaml(text2, file2) {
+  const doc = (0, import_yaml.parseDocument)(text2, { prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : "";
+    throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
+  }
+  return doc.toJS();
+}
+function valueAt(data, segments) {
+  let current = data;
+  for (const s of segments) {
+    if (current === null || typeof current !== "object") return void 0;
+    current = current[s];
+  }
+  return current;
+}
+function show(value) {
+  if (value === void 0) return "nothing";
+  const text2 = JSON.stringify(value);
+  return text2.length > 60 ? `${text2.slice(0, 57)}...` : text2;
+}
+function allowedKeys(data, segments) {
+  if (segments.length === 0) return Object.keys(SuiteSchema.shape);
+  const last = segments[segments.length - 1];
+  if (last === "options" && segments.length === 3) {
+    const driver = valueAt(data, [...segments.slice(0, -1), "driver"]);
+    if (driver === "sysbench") return Object.keys(SysbenchOptionsSchema.shape);
+    if (driver === "mysqlslap") return Object.keys(MysqlslapOptionsSchema.shape);
+    if (driver === "builtin") return Object.keys(BuiltinOptionsSchema.shape);
+  }
+  return null;
+}
+function describeIssue(issue3, data) {
+  const where = formatPath(issue3.path);
+  const actual = valueAt(data, issue3.path);
+  switch (issue3.code) {
+    case "invalid_type":
+      return actual === void 0 ? `${where}: missing (expected ${article(issue3.expected)})` : `${where}: expected ${article(issue3.expected)}, got ${show(actual)}`;
+    case "too_small": {
+      if (issue3.origin === "number") {
+        const what = issue3.minimum === 0 && !issue3.inclusive ? "a positive number" : `a number ${issue3.inclusive ? ">=" : ">"} ${String(issue3.minimum)}`;
+        return `${where}: expected ${what}, got ${show(actual)}`;
+      }
+      if (issue3.origin === "array") return `${where}: expected at least ${String(issue3.minimum)} item(s)`;
+      return `${where}: too short (minimum ${String(issue3.minimum)})`;
+    }
+    case "too_big":
+      return issue3.origin === "number" ? `${where}: expected a number ${issue3.inclusive ? "<=" : "<"} ${String(issue3.maximum)}, got ${show(actual)}` : `${where}: too long (maximum ${String(issue3.maximum)})`;
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(data, issue3.path);
+      const keys = issue3.keys.map((k) => `"${k}"`).join(", ");
+      return `${where}: unknown key${issue3.keys.length > 1 ? "s" : ""} ${keys}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+    }
+    case "invalid_union": {
+      const options = issue3.options;
+      if (issue3.discriminator !== void 0 && options) {
+        return `${where}: unknown value ${show(actual)} (expected one of: ${options.join(", ")})`;
+      }
+      return `${where}: ${issue3.message}`;
+    }
+    case "invalid_value":
+      return `${where}: expected one of ${issue3.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(actual)}`;
+    case "invalid_format":
+      return `${where}: ${issue3.message}, got ${show(actual)}`;
+    default:
+      return `${where}: ${issue3.message}`;
+  }
+}
+function article(type) {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+// src/gate/runGate.ts
+import { writeFileSync as writeFileSync6 } from "node:fs";
+import path12 from "node:path";
+
+// src/verdict/baseline.ts
+import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
+import path11 from "node:path";
+
 // src/verdict/metrics.ts
+var WORK_METRIC_DEFAULTS = {
+  instructions_per_query: spec(
+    "instructions_per_query",
+    "instructions/query",
+    "instr",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  syscalls_per_query: spec(
+    "syscalls_per_query",
+    "syscalls/query",
+    "calls",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    false
+  ),
+  backend_round_trips_per_query: spec(
+    "backend_round_trips_per_query",
+    "MySQL round trips/query",
+    "trips",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  bytes_per_query: spec(
+    "bytes_per_query",
+    "MySQL bytes/query",
+    "B",
+    "lower-better",
+    "relative",
+    2,
+    "warn",
+    false
+  )
+};
 var METRIC_DEFAULTS = {
   tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
   qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
@@ -71746,7 +72654,8 @@ var METRIC_DEFAULTS = {
   ),
   peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
   overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
-  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false)
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
+  ...WORK_METRIC_DEFAULTS
 };
 function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
   return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
@@ -71806,6 +72715,10 @@ function environmentDifferences(baseline, current) {
   }
   return out;
 }
+function countFingerprintDifferences(baseline, current) {
+  const fields = ["node", "valgrindVersion", "glibcVersion", "mysqlVersion", "sysbenchVersion"];
+  return fields.filter((field2) => String(baseline[field2]) !== String(current[field2])).map((field2) => ({ field: field2, baseline: String(baseline[field2]), current: String(current[field2]) }));
+}
 function cpuRelativeToDirectSamples(workload, arm, cores, directArm = "direct") {
   const directQps = /* @__PURE__ */ new Map();
   for (const s of workload.samples) if (s.arm === directArm) directQps.set(s.round, s.metrics.qps);
@@ -71820,7 +72733,7 @@ function cpuRelativeToDirectSamples(workload, arm, cores, directArm = "direct") 
   return out.sort((a, b) => a.round - b.round).map((o) => o.value);
 }
 function sampleSet(samples) {
-  return samples.length > 0 ? { samples, median: median2(samples) } : void 0;
+  return samples.length > 0 ? { samples, median: median(samples) } : void 0;
 }
 function baselineFromResults(results, meta3 = {}) {
   if (results.status !== "complete") {
@@ -71831,10 +72744,10 @@ function baselineFromResults(results, meta3 = {}) {
   const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
   const workloads = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
+    if (w.skipped !== null || w.samples.length === 0 && w.work === null) continue;
     const arms = {};
     for (const arm of results.arms) {
-      if (!w.samples.some((s) => s.arm === arm.name)) continue;
+      if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics = {};
       for (const metric of METRIC_NAMES) {
         if (metric === "overhead_pct" && arm.name === direct) continue;
@@ -71859,14 +72772,6 @@ function baselineFromResults(results, meta3 = {}) {
     workloads
   };
 }
-function formatPath2(p) {
-  let out = "";
-  for (const key of p) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out === "" ? "(top level)" : out;
-}
 function parseBaseline(text2, file2) {
   let data;
   try {
@@ -71885,7 +72790,7 @@ function parseBaseline(text2, file2) {
   }
   const parsed = BaselineSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath2(i.path)}: ${i.message}`).join("; ");
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
     throw new UsageError(`${file2}: invalid baseline: ${issues}`);
   }
   return parsed.data;
@@ -71901,8 +72806,8 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path6.dirname(path6.resolve(file2)), { recursive: true });
-  await writeFile(file2, `${JSON.stringify(checked, null, 2)}
+  await mkdir(path11.dirname(path11.resolve(file2)), { recursive: true });
+  await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
 
@@ -71966,7 +72871,7 @@ function compareToBaseline(baseline, results, opts = {}) {
       baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
       currentErrorsByRound: errorsByRound(w, arm),
       baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
-      currentRounds: roundsOf2(w, arm)
+      currentRounds: roundsOf(w, arm)
     });
   }
   for (const bw of baseline.workloads) {
@@ -71979,6 +72884,7 @@ function compareToBaseline(baseline, results, opts = {}) {
     opts,
     warnings,
     differences,
+    countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
     results,
     baselineEnvironment: baseline.environment,
     reference: {
@@ -72014,9 +72920,15 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
       currentCpuRel: () => [],
       baselineCpuRel: () => [],
       currentErrorsByRound: errorsByRound(w, headArm),
-      baselineRounds: roundsOf2(w, baseArm2),
-      currentRounds: roundsOf2(w, headArm)
+      baselineRounds: roundsOf(w, baseArm2),
+      currentRounds: roundsOf(w, headArm)
     });
+  }
+  const functions = {};
+  for (const w of results.workloads) {
+    const head = w.work?.arms[headArm];
+    const base = w.work?.arms[baseArm2];
+    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
   }
   const baseCommit = results.arms.find((a) => a.name === baseArm2)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
@@ -72025,6 +72937,7 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
     opts,
     warnings,
     differences: [],
+    countDifferences: [],
     results,
     baselineEnvironment: results.environment,
     reference: {
@@ -72033,12 +72946,13 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
       date: results.startedAt
     },
     armLabel: headArm,
-    currentCommit: headCommit
+    currentCommit: headCommit,
+    functionDeltas: functions
   });
 }
 function controlShift(metric, current, baseline) {
   if (current.length === 0 || baseline.length === 0) return null;
-  const ref = median2(baseline);
+  const ref = median(baseline);
   if (ref === 0) return null;
   const hl = hodgesLehmann(current, baseline);
   return {
@@ -72067,9 +72981,6 @@ function workloadHeader(w, suite) {
   const workload = suite.workloads.find((x) => x.id === w.id);
   return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
 }
-function roundsOf2(w, arm) {
-  return new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
-}
 function errorsByRound(w, arm) {
   return w.samples.filter((s) => s.arm === arm).map((s) => ({ round: s.round, errors: s.metrics.errors })).sort((a, b) => a.round - b.round);
 }
@@ -72085,10 +72996,16 @@ function build(inputs, ctx) {
       `The environment differs from the baseline's (${ctx.differences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
     );
   }
+  const countsComparable = ctx.countDifferences.length === 0;
+  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
+    warnings.push(
+      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
+    );
+  }
   warnings.push(...ctx.warnings);
   const workloads = inputs.map((input2) => {
-    const metrics = metricRows(input2, normalisedOnly, level);
-    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw");
+    const metrics = metricRows(input2, normalisedOnly, countsComparable, level);
+    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
     return {
       id: input2.id,
       title: input2.title,
@@ -72162,7 +73079,8 @@ function build(inputs, ctx) {
     alpha,
     level,
     comparisons,
-    suite: ctx.results.suite
+    suite: ctx.results.suite,
+    functionDeltas: ctx.functionDeltas ?? {}
   };
 }
 function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
@@ -72172,19 +73090,22 @@ function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const needed = minimumRoundsForSignificance(alpha, k, m);
   return `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible two-sided p is ${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`;
 }
-function expectedComparisons(suite) {
+function expectedComparisons(suite, measure3 = "time") {
   let k = 0;
-  for (const w of suite.workloads) k += gatedHypotheses(w);
+  for (const w of suite.workloads) k += gatedHypotheses(w, measure3);
   return Math.max(1, k);
 }
-function gatedHypotheses(workload) {
-  const gated = metricSpecsFor(workload).filter((s) => s.policy === "gate" && s.metric !== "errors");
+function gatedHypotheses(workload, measure3 = "time") {
+  const counted = (metric) => isWorkMetric(metric) ? measure3 !== "time" && workload?.driver === "sysbench" : measure3 !== "work";
+  const gated = metricSpecsFor(workload).filter(
+    (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric)
+  );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
 }
 function hypothesisKey(m) {
   return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
 }
-function metricRows(input2, normalisedOnly, level) {
+function metricRows(input2, normalisedOnly, countsComparable, level) {
   const rows = [];
   for (const spec3 of metricSpecsFor(input2.workload)) {
     if (spec3.policy === "off") continue;
@@ -72192,13 +73113,13 @@ function metricRows(input2, normalisedOnly, level) {
       rows.push(errorsRow(spec3, input2));
       continue;
     }
-    const informational = spec3.absolute && (normalisedOnly || !controlHolds(input2.control(spec3.metric), spec3));
+    const informational = isWorkMetric(spec3.metric) ? !countsComparable || input2.baseline(spec3.metric).length === 0 : spec3.absolute && (normalisedOnly || !controlHolds(input2.control(spec3.metric), spec3));
     const policy = informational ? "info" : spec3.policy;
     const row = statRow(spec3, "raw", policy, input2.current(spec3.metric), input2.baseline(spec3.metric), level);
     if (row) rows.push(row);
     if (informational && spec3.metric === "cpu_us_per_query") {
       const rel = statRow(
-        { ...spec3, label: "proxy CPU/query \xF7 direct work", unit: "%" },
+        { ...spec3, label: CPU_RELATIVE_LABEL, unit: "%" },
         "cpu-relative-to-direct",
         spec3.policy,
         input2.currentCpuRel(),
@@ -72237,8 +73158,8 @@ function errorsRow(spec3, input2) {
     policy: allow ? "warn" : spec3.policy,
     baselineSamples: baseSamples,
     currentSamples: samples,
-    baselineMedian: baseSamples.length ? median2(baseSamples) : null,
-    currentMedian: samples.length ? median2(samples) : null,
+    baselineMedian: baseSamples.length ? median(baseSamples) : null,
+    currentMedian: samples.length ? median(samples) : null,
     delta: total,
     ciLow: null,
     ciHigh: null,
@@ -72262,8 +73183,8 @@ function statRow(spec3, variant, policy, current, baseline, level) {
     policy,
     baselineSamples: baseline,
     currentSamples: current,
-    baselineMedian: baseline.length ? median2(baseline) : null,
-    currentMedian: current.length ? median2(current) : null,
+    baselineMedian: baseline.length ? median(baseline) : null,
+    currentMedian: current.length ? median(current) : null,
     delta: null,
     ciLow: null,
     ciHigh: null,
@@ -72312,23 +73233,21 @@ function decide(m, alpha, level) {
   if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
   return "inconclusive";
 }
+var CPU_RELATIVE_LABEL = "proxy CPU/query \xF7 direct work";
 function formatDelta(m) {
   if (m.delta === null) return "n/a";
   if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
-  const digits = Math.abs(m.delta) >= 10 ? 1 : 2;
-  const text2 = Math.abs(m.delta).toFixed(digits);
-  const sign = Number(text2) === 0 ? "\xB1" : m.delta > 0 ? "+" : "\u2212";
-  return `${sign}${text2}${m.scale === "points" ? " pts" : "%"}`;
+  return signedChange(m.delta, m.scale === "points" ? " pts" : "%");
 }
 function formatP(p) {
   if (p >= 1e-3) return p.toFixed(3);
   return p.toExponential(1);
 }
-function summaryLine(workloads, verdict) {
+function summaryLine(workloads, verdict, showId = (id) => id) {
   const n = workloads.length;
   const inW = `in ${n} workload${n === 1 ? "" : "s"}`;
   const list = (v) => workloads.flatMap(
-    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${w.id} ${m.label} ${formatDelta(m)}`)
+    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`)
   );
   const clip = (items) => items.length > 4 ? `${items.slice(0, 4).join(", ")} \u2026` : items.join(", ");
   if (n === 0) return "Nothing compared: no workload has both current and reference samples";
@@ -72337,11 +73256,46 @@ function summaryLine(workloads, verdict) {
     return `${r.length} regression${r.length === 1 ? "" : "s"} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
-  const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => w.id);
+  const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => showId(w.id));
   if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
   const imp = list("improved");
   if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
   return parts.join("; ");
+}
+
+// src/verdict/functions.ts
+function whereItWentMarkdown(c, limit = 8) {
+  const out = [];
+  for (const w of c.workloads) {
+    const changed = w.metrics.some(
+      (m) => isWorkMetric(m.metric) && (m.verdict === "regressed" || m.verdict === "improved")
+    );
+    const deltas = (c.functionDeltas[w.id] ?? []).filter((d) => d.delta !== 0).slice(0, limit);
+    if (!changed || deltas.length === 0) continue;
+    out.push(
+      `**${w.id}**, instructions per query by function (self cost):`,
+      "",
+      "| Function | Reference | Current | \u0394 |",
+      "| --- | --- | --- | --- |",
+      ...deltas.map(
+        (d) => `| ${functionLabel(d)} | ${whole(d.base)} | ${whole(d.head)} | ${signedWhole(d.delta)} |`
+      ),
+      ""
+    );
+  }
+  return out.length > 0 ? ["### Where the instructions went", "", ...out].join("\n") : "";
+}
+function whole(value) {
+  return Math.round(value).toLocaleString("en-US");
+}
+function signedWhole(value) {
+  const rounded = Math.round(value);
+  return `${rounded > 0 ? "+" : rounded < 0 ? "\u2212" : "\xB1"}${Math.abs(rounded).toLocaleString("en-US")}`;
+}
+function functionLabel(d) {
+  const name = d.name.length > 90 ? `${d.name.slice(0, 87)}\u2026` : d.name;
+  const object2 = d.object === "???" ? "JIT" : d.object.split("/").at(-1) ?? d.object;
+  return `\`${name.replace(/[`|]/g, "'")}\` (${object2})`;
 }
 
 // src/verdict/markdown.ts
@@ -72363,16 +73317,10 @@ function withUnit(v, unit) {
   const s = formatNumber(v);
   return s === "n/a" || unit === "" ? s : unit === "%" ? `${s}%` : `${s} ${unit}`;
 }
-function signed2(v, suffix) {
-  const digits = Math.abs(v) >= 10 ? 1 : 2;
-  const text2 = Math.abs(v).toFixed(digits);
-  const sign = Number(text2) === 0 ? "\xB1" : v > 0 ? "+" : "\u2212";
-  return `${sign}${text2}${suffix}`;
-}
 function ciCell(m, level) {
   if (m.ciLow === null || m.ciHigh === null) return "\u2014";
   const suffix = m.scale === "points" ? "" : "%";
-  const body = `[${signed2(m.ciLow, suffix)}, ${signed2(m.ciHigh, suffix)}]${m.scale === "points" ? " pts" : ""}`;
+  const body = `[${signedChange(m.ciLow, suffix)}, ${signedChange(m.ciHigh, suffix)}]${m.scale === "points" ? " pts" : ""}`;
   const achieved = m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : "";
   return body + achieved;
 }
@@ -72380,9 +73328,6 @@ function verdictCell(m) {
   if (m.policy === "info") return `\u2139\uFE0F info only`;
   const mark = VERDICT_MARK[m.verdict];
   return m.policy === "warn" ? `${mark} (warn only)` : mark;
-}
-function escapeCell(s) {
-  return s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 function workloadTable(w, c) {
   const lines = [];
@@ -72510,7 +73455,8 @@ function renderComparisonMarkdown(c, limit = MARKDOWN_LIMIT) {
   const warnings = c.warnings.map((w) => `- \u26A0\uFE0F ${escapeCell(w)}`);
   const compared = `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ""} against ${c.reference.label}${c.reference.date ? ` from ${c.reference.date}` : ""}. \u0394 is the Hodges\u2013Lehmann shift in % of the reference median (overhead: in points).`;
   const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
-  const tail2 = [environmentDetails(c)];
+  const functions = whereItWentMarkdown(c);
+  const tail2 = [...functions ? [functions] : [], environmentDetails(c)];
   const thresholds = thresholdsDetails(c);
   const raw = rawSampleBlocks(c);
   const assemble = (tables, omitted, rawPart, thresholdsPart) => [
@@ -72557,6 +73503,336 @@ ${blocks.join("\n")}
     shortThresholds
   );
   return fit(out, limit);
+}
+
+// src/verdict/svg.ts
+function escapeXml(s) {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+function niceTicks(min, max, count = 5) {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [0];
+  if (min === max) {
+    const pad = Math.abs(min) * 0.1 || 1;
+    min -= pad;
+    max += pad;
+  }
+  const raw = (max - min) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step2 = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw) ?? 10 * mag;
+  const first = Math.floor(min / step2 + 1e-9);
+  const last = Math.max(first + 1, Math.ceil(max / step2 - 1e-9));
+  const out = [];
+  for (let k = first; k <= last; k++) out.push(Number((k * step2).toPrecision(12)));
+  return out;
+}
+function fmt2(v) {
+  const a = Math.abs(v);
+  if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
+  if (a >= 100) return v.toFixed(0);
+  return Number(v.toPrecision(3)).toString();
+}
+var PALETTE = [
+  "#4e79a7",
+  "#e15759",
+  "#59a14f",
+  "#f28e2b",
+  "#b07aa1",
+  "#76b7b2",
+  "#edc948",
+  "#9c755f"
+];
+function lineChart(opts) {
+  const width = opts.width ?? 420;
+  const height = opts.height ?? 220;
+  const m = { top: 28, right: 28, bottom: 40, left: 56 };
+  const all = opts.series.flatMap((s) => s.points);
+  const body = [];
+  body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
+  if (all.length === 0) {
+    body.push(
+      `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no samples</text>`
+    );
+    return svg(width, height, opts.title, body);
+  }
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
+  const y0 = yTicks[0];
+  const y1 = yTicks[yTicks.length - 1];
+  const xMin = Math.min(...xs);
+  const xMax = Math.max(...xs);
+  const px = (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right);
+  const py = (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom);
+  for (const t of yTicks) {
+    body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
+    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
+  }
+  const xValues = [...new Set(xs)].sort((a, b) => a - b);
+  const every = Math.max(1, Math.ceil(xValues.length / 10));
+  xValues.forEach((x, i) => {
+    if (i % every !== 0) return;
+    const label2 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
+    body.push(
+      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label2)}</text>`
+    );
+  });
+  body.push(
+    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`
+  );
+  opts.series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+    if (pts.length > 1) {
+      body.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
+      );
+    }
+    for (const [x, y] of pts) {
+      body.push(
+        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(`${s.name}: ${fmt2(y)}`)}</title></circle>`
+      );
+    }
+  });
+  let lx = m.left;
+  opts.series.forEach((s, i) => {
+    const color = s.color ?? PALETTE[i % PALETTE.length];
+    body.push(`<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`);
+    body.push(`<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`);
+    lx += 24 + s.name.length * 7;
+  });
+  return svg(width, height, opts.title, body);
+}
+function intervalChart(opts) {
+  const width = opts.width ?? 560;
+  const rowH = 26;
+  const m = { top: 30, right: 20, bottom: 30, left: 170 };
+  const height = m.top + m.bottom + rowH * Math.max(1, opts.rows.length);
+  const body = [`<text x="8" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
+  if (opts.rows.length === 0) {
+    body.push(
+      `<text x="${width / 2}" y="${m.top + 14}" text-anchor="middle" class="muted">no comparable metric</text>`
+    );
+    return svg(width, height, opts.title, body);
+  }
+  const extent = Math.max(
+    ...opts.rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]),
+    1
+  );
+  const ticks = niceTicks(-extent, extent, 6);
+  const lo = ticks[0];
+  const hi = ticks[ticks.length - 1];
+  const px = (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right);
+  for (const t of ticks) {
+    body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
+    body.push(
+      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(opts.unit)}</text>`
+    );
+  }
+  body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
+  opts.rows.forEach((r, i) => {
+    const cy = m.top + i * rowH + rowH / 2;
+    const bandL = px(Math.max(lo, -r.threshold));
+    const bandR = px(Math.min(hi, r.threshold));
+    body.push(
+      `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`
+    );
+    const badStart = r.worseSign > 0 ? px(Math.min(hi, r.threshold)) : px(lo);
+    const badEnd = r.worseSign > 0 ? px(hi) : px(Math.max(lo, -r.threshold));
+    body.push(
+      `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`
+    );
+    body.push(
+      `<text x="${m.left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`
+    );
+    const x1 = px(Math.max(lo, Math.min(hi, r.low)));
+    const x2 = px(Math.max(lo, Math.min(hi, r.high)));
+    body.push(`<line x1="${x1}" x2="${x2}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`);
+    body.push(
+      `<circle cx="${px(Math.max(lo, Math.min(hi, r.estimate)))}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
+    );
+  });
+  return svg(width, height, opts.title, body);
+}
+function svg(width, height, title, body) {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
+}
+
+// src/verdict/html.ts
+var VERDICT_COLOR = {
+  regressed: "#d62728",
+  improved: "#2ca02c",
+  pass: "#4e79a7",
+  inconclusive: "#e8a317"
+};
+function badge(v, suffix = "") {
+  return `<span class="badge ${v}">${v === "info" ? "info only" : v}</span>${suffix ? ` <span class="meta">${escapeXml(suffix)}</span>` : ""}`;
+}
+var PER_ROUND_METRICS = ["tps", "latency_p95_ms", "cpu_us_per_query", "overhead_pct"];
+var STYLE = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#1f2328;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
+.summary{font-weight:600;margin:8px 0 12px}.warn{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px;margin:8px 0}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.charts{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}.charts svg{border:1px solid #eaeef2;border-radius:6px;background:#fff}
+.chart-title{font-size:13px;font-weight:600;fill:#1f2328}.tick{font-size:11px;fill:#57606a}.label{font-size:12px;fill:#1f2328}.muted{font-size:12px;fill:#8c959f}
+.grid{stroke:#eaeef2;stroke-width:1}.zero{stroke:#57606a;stroke-width:1}.band{fill:#dafbe1}.bad{fill:#ffebe9}
+.meta{color:#57606a;font-size:12px}details{margin:8px 0}code{font-size:12px}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.badge.regressed{background:#d62728}.badge.improved{background:#2ca02c}.badge.pass{background:#4e79a7}.badge.inconclusive{background:#e8a317}.badge.info{background:#8c959f}
+`;
+function renderHtmlReport(results, comparison, history = []) {
+  const parts = [];
+  const title = comparison ? `athena-bench: ${comparison.verdict}` : `athena-bench: ${results.suite.name}`;
+  parts.push(`<h1>${escapeXml(title)}</h1>`);
+  parts.push(
+    `<div class="meta">suite <code>${escapeXml(results.suite.name)}</code> \xB7 started ${escapeXml(results.startedAt)}${results.git.commit ? ` \xB7 commit <code>${escapeXml(results.git.commit.slice(0, 12))}</code>` : ""} \xB7 ${escapeXml(results.environment.cpuModel)}, ${results.environment.cores} cores, MySQL ${escapeXml(results.environment.mysqlVersion)}</div>`
+  );
+  if (comparison) {
+    parts.push(`<p class="summary">${badge(comparison.verdict)} ${escapeXml(comparison.summaryLine)}</p>`);
+    for (const w of comparison.warnings) parts.push(`<div class="warn">${escapeXml(w)}</div>`);
+    parts.push(
+      `<p class="meta">Compared ${escapeXml(comparison.current.label)} against ${escapeXml(comparison.reference.label)}. \u0394: Hodges\u2013Lehmann shift in % of the reference median (overhead in points); intervals ${Math.round(comparison.level * 100)}%; Mann\u2013Whitney U with Holm over ${comparison.comparisons} gated comparisons, \u03B1 = ${comparison.alpha}.</p>`
+    );
+  }
+  if (results.status === "failed")
+    parts.push(`<div class="warn">The run failed: ${escapeXml(results.failure ?? "no reason recorded")}</div>`);
+  for (const w of results.warnings) parts.push(`<div class="warn">${escapeXml(w)}</div>`);
+  const sortedHistory = [...history].sort((a, b) => a.date.localeCompare(b.date));
+  for (const w of results.workloads) {
+    const verdict = comparison?.workloads.find((v) => v.id === w.id);
+    parts.push(workloadSection(results, w, verdict, comparison, sortedHistory));
+  }
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeXml(title)}</title><style>${STYLE}</style></head><body>
+` + parts.join("\n") + "\n</body></html>\n";
+}
+function workloadSection(results, w, verdict, comparison, history) {
+  const out = [];
+  const mark = verdict ? `${badge(verdict.verdict)} ` : "";
+  out.push(`<h2 id="w-${escapeXml(w.id)}">${mark}${escapeXml(w.id)} \u2014 ${escapeXml(w.title)}, ${w.threads} threads</h2>`);
+  if (w.skipped !== null) {
+    out.push(`<p class="meta">Skipped: ${escapeXml(w.skipped)}</p>`);
+    return out.join("\n");
+  }
+  if (verdict && comparison) out.push(metricTable(verdict, comparison));
+  const charts = [];
+  if (verdict) charts.push(...intervalCharts(verdict, comparison));
+  charts.push(...perRoundCharts(results, w, verdict));
+  if (history.length > 0) charts.push(...trendCharts(results, w, history, comparison));
+  out.push(`<div class="charts">${charts.join("\n")}</div>`);
+  if (verdict) out.push(rawSamples(verdict));
+  return out.join("\n");
+}
+function metricTable(v, c) {
+  const rows = v.metrics.map((m) => {
+    const ci = m.ciLow === null || m.ciHigh === null ? "\u2014" : `[${formatNumber(m.ciLow)}, ${formatNumber(m.ciHigh)}]${m.scale === "points" ? " pts" : "%"}`;
+    const p = m.pAdjusted ?? m.pValue;
+    const verdict = m.policy === "info" ? badge("info") : badge(m.verdict, m.policy === "warn" ? "warn only" : "");
+    return `<tr><td>${escapeXml(m.label)}</td><td class="num">${escapeXml(formatNumber(m.baselineMedian))}</td><td class="num">${escapeXml(formatNumber(m.currentMedian))}</td><td class="num">${escapeXml(formatDelta(m))}</td><td>${escapeXml(ci)}</td><td class="num">${p === null ? "\u2014" : escapeXml(formatP(p))}</td><td>${verdict}</td><td>${escapeXml(m.note ?? "")}</td></tr>`;
+  });
+  return `<table><thead><tr><th>metric</th><th>${c.mode === "arms" ? "base" : "baseline"}</th><th>current</th><th>\u0394</th><th>${Math.round(c.level * 100)}% CI</th><th>p (Holm)</th><th>verdict</th><th>note</th></tr></thead><tbody>` + rows.join("") + "</tbody></table>";
+}
+function intervalCharts(v, c) {
+  const row = (m) => m.delta === null || m.ciLow === null || m.ciHigh === null ? null : {
+    label: m.label,
+    estimate: m.delta,
+    low: m.ciLow,
+    high: m.ciHigh,
+    threshold: m.thresholdPct,
+    worseSign: m.direction === "lower-better" ? 1 : -1,
+    color: m.policy === "info" ? "#8c959f" : VERDICT_COLOR[m.verdict],
+    detail: `${m.label}: ${formatDelta(m)} (${m.policy === "info" ? "info only" : m.verdict})`
+  };
+  const ref = c.mode === "arms" ? "base" : "baseline";
+  const relative = v.metrics.filter((m) => m.scale === "relative").map(row).filter((r) => r !== null);
+  const points = v.metrics.filter((m) => m.scale === "points").map(row).filter((r) => r !== null);
+  const charts = [
+    intervalChart({ title: `Change vs ${ref} (% of its median), with intervals`, unit: "%", rows: relative })
+  ];
+  if (points.length > 0)
+    charts.push(intervalChart({ title: `Overhead change vs ${ref} (points)`, unit: "", rows: points }));
+  return charts;
+}
+function perRoundCharts(results, w, verdict) {
+  const arms = results.arms.map((a) => a.name).filter((name) => w.samples.some((s) => s.arm === name));
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  return PER_ROUND_METRICS.map((metric) => {
+    const series = [];
+    arms.forEach((arm, i) => {
+      if (metric === "overhead_pct" && arm === direct) return;
+      const rounds = [...new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round))].sort(
+        (a, b) => a - b
+      );
+      const values = metricSamples(w, arm, metric, direct);
+      if (values.length === 0 || values.length !== rounds.length) {
+        if (values.length > 0)
+          series.push({
+            name: arm,
+            points: values.map((y, k) => [k, y]),
+            color: PALETTE[i % PALETTE.length]
+          });
+        return;
+      }
+      series.push({
+        name: arm,
+        points: values.map((y, k) => [rounds[k], y]),
+        color: PALETTE[i % PALETTE.length]
+      });
+    });
+    const ref = verdict?.metrics.find((m) => m.metric === metric && m.variant === "raw");
+    if (verdict && ref && ref.baselineSamples.length > 0) {
+      series.push({
+        name: referenceName(verdict),
+        points: ref.baselineSamples.map((y, k) => [k, y]),
+        color: "#8c959f"
+      });
+    }
+    const spec3 = METRIC_DEFAULTS[metric];
+    return lineChart({
+      title: `${spec3.label} per round`,
+      yLabel: spec3.unit || spec3.label,
+      series,
+      width: 380
+    });
+  });
+}
+function referenceName(v) {
+  return `reference (${v.rounds.baseline} rounds)`;
+}
+function trendCharts(results, w, history, comparison) {
+  const arm = comparison?.current.label.replace(/^arm /, "") ?? results.arms.find((a) => a.role === "proxy")?.name ?? "proxy";
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const labels = [];
+  const charts = [];
+  history.forEach((b) => labels.push(b.commit ? b.commit.slice(0, 7) : b.date.slice(0, 10)));
+  labels.push("current");
+  for (const metric of ["tps", "cpu_us_per_query"]) {
+    const points = [];
+    history.forEach((b, i) => {
+      const bw = b.workloads.find((x) => x.id === w.id);
+      const set2 = bw?.arms[arm]?.metrics[metric] ?? Object.values(bw?.arms ?? {}).find((a) => a.role === "proxy")?.metrics[metric];
+      if (set2) points.push([i, set2.median]);
+    });
+    const current = metricSamples(w, arm, metric, direct);
+    if (current.length > 0) points.push([history.length, median(current)]);
+    const spec3 = METRIC_DEFAULTS[metric];
+    charts.push(
+      lineChart({
+        title: `${spec3.label} over history (medians)`,
+        yLabel: spec3.unit,
+        series: [{ name: arm, points }],
+        xLabels: (x) => labels[x] ?? String(x),
+        width: 380
+      })
+    );
+  }
+  return charts;
+}
+function rawSamples(v) {
+  const rows = v.metrics.map(
+    (m) => `<tr><td>${escapeXml(m.label)}</td><td>${escapeXml(m.baselineSamples.map((x) => formatNumber(x)).join(", "))}</td><td>${escapeXml(m.currentSamples.map((x) => formatNumber(x)).join(", "))}</td></tr>`
+  );
+  return `<details><summary>Raw samples</summary><table><thead><tr><th>metric</th><th>reference</th><th>current</th></tr></thead><tbody>${rows.join("")}</tbody></table></details>`;
 }
 
 // src/verdict/rounds.ts
@@ -72606,10 +73882,10 @@ function createMoreRoundsHook(options) {
 }
 function roundCount(workload, options, results) {
   const arm = options.arms?.head ?? options.compare?.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
-  return new Set(workload.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
+  return arm === void 0 ? 0 : roundsOf(workload, arm);
 }
 function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
-  const familySize = expectedComparisons(results.suite);
+  const familySize = expectedComparisons(results.suite, results.measure);
   const single = { ...results, workloads: [workload] };
   const compareOpts = { ...options.compare, familySize };
   let verdict;
@@ -72621,12 +73897,37 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   const rounds = verdict.rounds.current;
   return decideMoreRounds(verdict.verdict, {
     rounds,
-    maxRounds: options.maxRounds ?? results.suite.maxRounds ?? Math.max(10, 2 * results.suite.rounds),
+    maxRounds: options.maxRounds ?? maxRoundsOf(results.suite, results.suite.rounds),
     step: options.step ?? 2,
     secPerRound: secondsPerRound(workload),
     remainingBudgetSec,
     regressionConfirmed: options.regressionConfirmed ?? false
   });
+}
+
+// src/gate/runGate.ts
+async function runGate(request2, deps) {
+  const { reference, ...options } = request2;
+  const moreRounds = moreRoundsFor(reference, deps.log);
+  const outcome = await runBenchmark({ ...options, ...moreRounds ? { moreRounds } : {} }, deps);
+  const comparison = judge(reference, outcome.results);
+  const reportMarkdown = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
+  writeFileSync6(outcome.reportPath, reportMarkdown);
+  const htmlPath = path12.join(path12.dirname(outcome.reportPath), "report.html");
+  writeFileSync6(htmlPath, renderHtmlReport(outcome.results, comparison ?? void 0));
+  return { ...outcome, reportMarkdown, comparison, htmlPath };
+}
+function moreRoundsFor(reference, log) {
+  if (reference.kind === "baseline") return createMoreRoundsHook({ baseline: reference.baseline, log });
+  if (reference.kind === "base-ref") {
+    return createMoreRoundsHook({ arms: { head: reference.headArm, base: reference.baseArm }, log });
+  }
+  return void 0;
+}
+function judge(reference, results) {
+  if (reference.kind === "baseline") return compareToBaseline(reference.baseline, results);
+  if (reference.kind === "base-ref") return compareArms(results, reference.headArm, reference.baseArm);
+  return null;
 }
 
 // src/action/engine-adapter.ts
@@ -72642,7 +73943,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path7.join(outDir, "athena.toml")
+        configPath: path13.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -72663,15 +73964,15 @@ function proxyArm(proxy, outDir) {
 function baseArm(proxy, base, outDir) {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path7.join(proxy.cwd, "node_modules");
-      const baseModules = path7.join(base.cwd, "node_modules");
-      if (existsSync3(modules) && !existsSync3(baseModules)) symlinkSync(modules, baseModules, "dir");
+      const modules = path13.join(proxy.cwd, "node_modules");
+      const baseModules = path13.join(base.cwd, "node_modules");
+      if (existsSync4(modules) && !existsSync4(baseModules)) symlinkSync(modules, baseModules, "dir");
       const spec3 = defaultProxyArm(ctx.mysql, base.cwd, {
         name: base.arm,
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path7.join(outDir, `athena-${base.arm}.toml`)
+        configPath: path13.join(outDir, `athena-${base.arm}.toml`)
       });
       return { ...spec3, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
     }
@@ -72690,14 +73991,10 @@ function baseArm(proxy, base, outDir) {
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
   return {
-    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path7.resolve(cwd, nameOrPath)),
+    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path13.resolve(cwd, nameOrPath)),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
       if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
-      const moreRounds = request2.plan.kind === "baseline" ? createMoreRoundsHook({ baseline: request2.plan.baseline, log: deps.log }) : request2.plan.kind === "base-ref" ? createMoreRoundsHook({
-        arms: { head: request2.plan.headArm, base: request2.plan.baseArm },
-        log: deps.log
-      }) : void 0;
       const engineDeps = {
         exec: deps.exec,
         now: Date.now,
@@ -72706,20 +74003,26 @@ function realBenchmarker(deps) {
         env: deps.env,
         driverFor
       };
-      return runBenchmark(
+      const outcome = await runGate(
         {
           mysql: request2.mysql,
           suite: request2.suite,
           arms,
+          reference: request2.plan,
           outDir: request2.outDir,
           repoRoot: request2.proxy.cwd,
+          proxyEnv: request2.proxy.passEnv,
           ...request2.budgetMinutes !== null ? { budgetMinutes: request2.budgetMinutes } : {},
-          ...moreRounds ? { moreRounds } : {}
+          measure: request2.measure
         },
         engineDeps
       );
+      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     }
   };
+}
+function measure(v) {
+  return v !== null && Number.isFinite(v) && Math.abs(v) <= 1e12 ? v : null;
 }
 function comparisonView(comparison) {
   return {
@@ -72727,12 +74030,26 @@ function comparisonView(comparison) {
     summaryLine: comparison.summaryLine,
     markdown: renderComparisonMarkdown(comparison),
     warnings: comparison.warnings,
+    workloads: comparison.workloads.map((w) => ({
+      id: w.id,
+      threads: w.threads,
+      verdict: w.verdict,
+      metrics: w.metrics.filter((m) => m.policy === "gate").map((m) => ({
+        metric: m.metric,
+        variant: m.variant,
+        verdict: m.verdict,
+        reference: measure(m.baselineMedian),
+        current: measure(m.currentMedian),
+        delta: measure(m.delta),
+        ciLow: measure(m.ciLow),
+        ciHigh: measure(m.ciHigh)
+      }))
+    })),
     regressions: comparison.workloads.filter((w) => w.verdict === "regressed").map((w) => ({
       workload: w.id,
       message: `${w.title} (${w.threads} threads): ` + w.metrics.filter((m) => m.verdict === "regressed" && m.policy === "gate").map((m) => {
         const unit = m.scale === "relative" ? "%" : m.scale === "points" ? " pts" : "";
-        const signed3 = (v) => `${v > 0 ? "+" : v < 0 ? "\u2212" : "\xB1"}${Math.abs(v).toFixed(1)}${unit}`;
-        const ci = m.ciLow !== null && m.ciHigh !== null ? ` (CI ${signed3(m.ciLow)} \u2026 ${signed3(m.ciHigh)})` : "";
+        const ci = m.ciLow !== null && m.ciHigh !== null ? ` (CI ${signedChange(m.ciLow, unit)} \u2026 ${signedChange(m.ciHigh, unit)})` : "";
         return `${m.label} ${formatDelta(m)}${ci}`;
       }).join(", ")
     }))
@@ -72741,10 +74058,6 @@ function comparisonView(comparison) {
 function realVerdicts() {
   return {
     loadBaseline: (file2) => loadBaseline(file2),
-    compare(plan, results) {
-      const comparison = plan.kind === "baseline" ? compareToBaseline(plan.baseline, results) : compareArms(results, plan.headArm, plan.baseArm);
-      return comparisonView(comparison);
-    },
     async writeBaseline(results, file2, meta3) {
       await writeBaseline(file2, baselineFromResults(results, meta3));
     }
@@ -72777,7 +74090,7 @@ function gitOps(exec) {
 }
 
 // node_modules/@actions/core/lib/command.js
-import * as os3 from "os";
+import * as os4 from "os";
 
 // node_modules/@actions/core/lib/utils.js
 function toCommandValue(input2) {
@@ -72805,7 +74118,7 @@ function toCommandProperties(annotationProperties) {
 // node_modules/@actions/core/lib/command.js
 function issueCommand(command, properties, message) {
   const cmd = new Command(command, properties, message);
-  process.stdout.write(cmd.toString() + os3.EOL);
+  process.stdout.write(cmd.toString() + os4.EOL);
 }
 var CMD_STRING = "::";
 var Command = class {
@@ -72850,7 +74163,7 @@ function escapeProperty(s) {
 // node_modules/@actions/core/lib/file-command.js
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os4 from "os";
+import * as os5 from "os";
 function issueFileCommand(command, message) {
   const filePath = process.env[`GITHUB_${command}`];
   if (!filePath) {
@@ -72859,7 +74172,7 @@ function issueFileCommand(command, message) {
   if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`);
   }
-  fs.appendFileSync(filePath, `${toCommandValue(message)}${os4.EOL}`, {
+  fs.appendFileSync(filePath, `${toCommandValue(message)}${os5.EOL}`, {
     encoding: "utf8"
   });
 }
@@ -72872,11 +74185,11 @@ function prepareKeyValueMessage(key, value) {
   if (convertedValue.includes(delimiter)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
   }
-  return `${key}<<${delimiter}${os4.EOL}${convertedValue}${os4.EOL}${delimiter}`;
+  return `${key}<<${delimiter}${os5.EOL}${convertedValue}${os5.EOL}${delimiter}`;
 }
 
 // node_modules/@actions/core/lib/core.js
-import * as os6 from "os";
+import * as os7 from "os";
 
 // node_modules/@actions/http-client/lib/index.js
 var tunnel = __toESM(require_tunnel2(), 1);
@@ -72963,7 +74276,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
     step2((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var { access, appendFile, writeFile: writeFile2 } = promises;
+var { access, appendFile, writeFile: writeFile3 } = promises;
 var SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY";
 var Summary = class {
   constructor() {
@@ -73020,7 +74333,7 @@ var Summary = class {
     return __awaiter(this, void 0, void 0, function* () {
       const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
       const filePath = yield this.filePath();
-      const writeFunc = overwrite ? writeFile2 : appendFile;
+      const writeFunc = overwrite ? writeFile3 : appendFile;
       yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
       return this.emptyBuffer();
     });
@@ -73116,12 +74429,12 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row) => {
-      const cells = row.map((cell2) => {
-        if (typeof cell2 === "string") {
-          return this.wrap("td", cell2);
+      const cells = row.map((cell) => {
+        if (typeof cell === "string") {
+          return this.wrap("td", cell);
         }
-        const { header, data, colspan, rowspan } = cell2;
-        const tag = header ? "th" : "td";
+        const { header: header2, data, colspan, rowspan } = cell;
+        const tag = header2 ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
       }).join("");
@@ -73219,11 +74532,11 @@ var _summary = new Summary();
 var summary = _summary;
 
 // node_modules/@actions/core/lib/platform.js
-import os5 from "os";
+import os6 from "os";
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir: mkdir2, open: open2, readdir, rename, rm: rm2, rmdir, stat, symlink, unlink } = fs2.promises;
+var { chmod, copyFile, lstat, mkdir: mkdir2, open: open2, readdir, rename, rm: rm3, rmdir, stat, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 
@@ -73231,8 +74544,8 @@ var READONLY = fs2.constants.O_RDONLY;
 var IS_WINDOWS2 = process.platform === "win32";
 
 // node_modules/@actions/core/lib/platform.js
-var platform = os5.platform();
-var arch = os5.arch();
+var platform = os6.platform();
+var arch = os6.arch();
 
 // node_modules/@actions/core/lib/core.js
 var ExitCode2;
@@ -73258,7 +74571,7 @@ function setOutput(name, value) {
   if (filePath) {
     return issueFileCommand("OUTPUT", prepareKeyValueMessage(name, value));
   }
-  process.stdout.write(os6.EOL);
+  process.stdout.write(os7.EOL);
   issueCommand("set-output", { name }, toCommandValue(value));
 }
 function setFailed(message) {
@@ -73272,11 +74585,11 @@ function warning(message, properties = {}) {
   issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 function info(message) {
-  process.stdout.write(message + os6.EOL);
+  process.stdout.write(message + os7.EOL);
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync5, existsSync as existsSync5 } from "fs";
+import { readFileSync as readFileSync7, existsSync as existsSync6 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -73286,11 +74599,11 @@ var Context = class {
     var _a3, _b, _c;
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
-      if (existsSync5(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync5(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+      if (existsSync6(process.env.GITHUB_EVENT_PATH)) {
+        this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path11 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path11} does not exist${EOL5}`);
+        const path17 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path17} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -73867,11 +75180,11 @@ var NullObject = /* @__PURE__ */ (() => {
   C.prototype = /* @__PURE__ */ Object.create(null);
   return C;
 })();
-function parse4(header, options) {
+function parse4(header2, options) {
   const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
-  const len = header.length;
+  const len = header2.length;
   let valueStart = options?.start ?? 0;
-  while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
+  while ((CHAR_MAP[header2.charCodeAt(valueStart)] & OWS) !== 0) {
     valueStart++;
   }
   let index = valueStart;
@@ -73879,7 +75192,7 @@ function parse4(header, options) {
   let whitespace = -1;
   let stop = options?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
-    const code = header.charCodeAt(index);
+    const code = header2.charCodeAt(index);
     const flags = CHAR_MAP[code];
     if ((flags & stopFlags) !== 0) {
       stop |= flags & COMMA_FLAG;
@@ -73895,25 +75208,25 @@ function parse4(header, options) {
     index++;
   }
   const valueEnd = whitespace === -1 ? index : whitespace;
-  const value = header.slice(valueStart, valueEnd);
+  const value = header2.slice(valueStart, valueEnd);
   const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
   if (index === len || stop !== 0) {
     return { type, index, parameters: new NullObject() };
   }
-  return parseParameters(header, type, index, len, stopFlags);
+  return parseParameters(header2, type, index, len, stopFlags);
 }
-function parseParameters(header, type, index, len, stopFlags) {
+function parseParameters(header2, type, index, len, stopFlags) {
   const parameters = new NullObject();
   parameter: while (index < len) {
     index++;
-    while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+    while ((CHAR_MAP[header2.charCodeAt(index)] & OWS) !== 0) {
       index++;
     }
     const keyStart = index;
     let keyFlags = 0;
     let keyWhitespace = -1;
     while (index < len) {
-      const code = header.charCodeAt(index);
+      const code = header2.charCodeAt(index);
       const flags = CHAR_MAP[code];
       if ((flags & stopFlags) !== 0) {
         if ((flags & COMMA_FLAG) !== 0)
@@ -73922,25 +75235,25 @@ function parseParameters(header, type, index, len, stopFlags) {
       }
       if (code === EQ) {
         const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
-        const value = header.slice(keyStart, keyEnd);
+        const value = header2.slice(keyStart, keyEnd);
         const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
         index++;
-        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+        while ((CHAR_MAP[header2.charCodeAt(index)] & OWS) !== 0) {
           index++;
         }
-        if (index < len && header.charCodeAt(index) === DQUOTE) {
+        if (index < len && header2.charCodeAt(index) === DQUOTE) {
           const quotedStart = ++index;
           let escaped = false;
           while (index < len) {
-            const code2 = header.charCodeAt(index);
+            const code2 = header2.charCodeAt(index);
             if (code2 === DQUOTE) {
               if (parameters[key] === void 0) {
-                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+                parameters[key] = escaped ? unescapeQuotedPairs(header2, quotedStart, index) : header2.slice(quotedStart, index);
               }
               index++;
               let stop2 = 0;
               while (index < len) {
-                const code3 = header.charCodeAt(index);
+                const code3 = header2.charCodeAt(index);
                 const flags2 = CHAR_MAP[code3];
                 if ((flags2 & stopFlags) !== 0) {
                   stop2 = flags2 & COMMA_FLAG;
@@ -73965,7 +75278,7 @@ function parseParameters(header, type, index, len, stopFlags) {
         let stop = 0;
         let valueWhitespace = -1;
         while (index < len) {
-          const code2 = header.charCodeAt(index);
+          const code2 = header2.charCodeAt(index);
           const flags2 = CHAR_MAP[code2];
           if ((flags2 & stopFlags) !== 0) {
             stop = flags2 & COMMA_FLAG;
@@ -73981,7 +75294,7 @@ function parseParameters(header, type, index, len, stopFlags) {
         }
         if (parameters[key] === void 0) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
-          parameters[key] = header.slice(valueStart, valueEnd);
+          parameters[key] = header2.slice(valueStart, valueEnd);
         }
         if (stop !== 0)
           break parameter;
@@ -77472,8 +78785,9 @@ var PullRequestPayloadSchema = external_exports.object({
   head: external_exports.object({ sha: external_exports.string(), repo: RepoSchema })
 });
 var WorkflowRunPayloadSchema = external_exports.object({
-  head_sha: external_exports.string(),
-  pull_requests: external_exports.array(external_exports.object({ number: external_exports.number().int() })).default([])
+  head_sha: external_exports.string().regex(/^[0-9a-f]{40}$/, "expected a 40-hex commit"),
+  html_url: external_exports.url({ protocol: /^https?$/ }).optional(),
+  pull_requests: external_exports.array(external_exports.object({ number: external_exports.number().int().positive() })).default([])
 });
 function githubContext(context3 = context2, env = process.env) {
   const repository = env.GITHUB_REPOSITORY ?? "";
@@ -77497,12 +78811,16 @@ function githubContext(context3 = context2, env = process.env) {
   let workflowRun = null;
   if (context3.eventName === "workflow_run") {
     const run2 = WorkflowRunPayloadSchema.safeParse(payload.workflow_run);
-    if (run2.success) {
-      workflowRun = {
-        headSha: run2.data.head_sha,
-        pullRequestNumbers: run2.data.pull_requests.map((p) => p.number)
-      };
+    if (!run2.success) {
+      throw new Error(
+        `the workflow_run event payload (${env.GITHUB_EVENT_PATH ?? "GITHUB_EVENT_PATH"}) has no valid workflow_run: ` + run2.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")
+      );
     }
+    workflowRun = {
+      headSha: run2.data.head_sha,
+      pullRequestNumbers: run2.data.pull_requests.map((p) => p.number),
+      htmlUrl: run2.data.html_url ?? null
+    };
   }
   const server = env.GITHUB_SERVER_URL ?? "https://github.com";
   return {
@@ -77521,7 +78839,8 @@ function githubApi(token, repository, env = process.env) {
   const toComment = (c) => ({
     id: c.id,
     body: c.body ?? "",
-    htmlUrl: c.html_url
+    htmlUrl: c.html_url,
+    author: c.user?.login ?? ""
   });
   return {
     async listPage(issueNumber, page, perPage) {
@@ -77548,6 +78867,15 @@ function githubApi(token, repository, env = process.env) {
       const response = await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
       return toComment(response.data);
     },
+    async authenticatedLogin() {
+      try {
+        return (await octokit.rest.users.getAuthenticated()).data.login;
+      } catch (error63) {
+        const status = error63.status;
+        if (status === 401 || status === 403 || status === 404) return null;
+        throw error63;
+      }
+    },
     async pullRequestHeadSha(pullNumber) {
       const response = await octokit.rest.pulls.get({ owner, repo, pull_number: pullNumber });
       return response.data.head.sha;
@@ -77556,37 +78884,75 @@ function githubApi(token, repository, env = process.env) {
 }
 
 // src/action/run.ts
-import { existsSync as existsSync6 } from "node:fs";
-import { mkdir as mkdir3, rm as rm3 } from "node:fs/promises";
-import path9 from "node:path";
+import { existsSync as existsSync7 } from "node:fs";
+import { mkdir as mkdir3, rm as rm4 } from "node:fs/promises";
+import path15 from "node:path";
 
 // src/action/artifact.ts
-import { readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
-import path8 from "node:path";
+import { constants as constants4 } from "node:fs";
+import { lstat as lstat2, open as open3, writeFile as writeFile4 } from "node:fs/promises";
+import path14 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
+var MAX_ARTIFACT_BYTES = 256 * 1024;
+var VerdictSchema = external_exports.enum(["pass", "improved", "regressed", "inconclusive"]);
+var Measure = external_exports.number().min(-1e12).max(1e12).nullable();
+var Id = Slug.max(100);
+var MetricResultSchema = external_exports.object({
+  metric: MetricNameSchema,
+  variant: external_exports.enum(["raw", "cpu-relative-to-direct"]),
+  verdict: VerdictSchema,
+  reference: Measure,
+  current: Measure,
+  delta: Measure,
+  ciLow: Measure,
+  ciHigh: Measure
+}).strict();
+var WorkloadResultSchema2 = external_exports.object({
+  id: Id,
+  threads: external_exports.number().int().min(1).max(1e5),
+  verdict: VerdictSchema,
+  /** The gated metrics only: the ones the verdict rests on. */
+  metrics: external_exports.array(MetricResultSchema).max(20)
+}).strict();
 var CommentArtifactSchema = external_exports.object({
-  schemaVersion: external_exports.literal(1),
-  suite: external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a suite name"),
+  schemaVersion: external_exports.literal(2, "expected 2 (the pull request ran another version of athena-bench)"),
+  suite: Id,
   pullRequest: external_exports.number().int().positive(),
   headSha: external_exports.string().regex(/^[0-9a-f]{40}$/, "expected a 40-hex commit"),
-  verdict: external_exports.enum(["pass", "improved", "regressed", "inconclusive"]),
-  summaryLine: external_exports.string().max(2e3),
-  body: external_exports.string().max(65e3)
-}).strict();
+  verdict: VerdictSchema,
+  comparedWith: external_exports.enum(["baseline", "base-ref"]),
+  workloads: external_exports.array(WorkloadResultSchema2).max(200)
+}).strict().superRefine((a, ctx) => {
+  a.workloads.forEach((w, i) => {
+    if (w.verdict !== worstVerdict(w.metrics.map((m) => m.verdict))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workloads", i, "verdict"],
+        message: "expected the worst verdict of its metrics"
+      });
+    }
+  });
+  if (a.verdict !== worstVerdict(a.workloads.map((w) => w.verdict))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["verdict"],
+      message: "expected the worst verdict of the workloads"
+    });
+  }
+});
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path8.join(dir, COMMENT_ARTIFACT_FILE);
-  await writeFile3(file2, JSON.stringify(artifact, null, 2) + "\n");
+  const file2 = path14.join(dir, COMMENT_ARTIFACT_FILE);
+  await writeFile4(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path8.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path14.join(dir, COMMENT_ARTIFACT_FILE);
+  const text2 = await readBounded(file2);
   let data;
   try {
-    data = JSON.parse(await readFile3(file2, "utf8"));
+    data = JSON.parse(text2);
   } catch (error63) {
-    throw new UsageError(
-      `${file2}: could not read the comment artifact (${errorMessage(error63)}). Did the pull_request workflow upload results-dir, and did this workflow download it there?`
-    );
+    throw new UsageError(`${file2}: not JSON (${errorMessage(error63)})`);
   }
   const parsed = CommentArtifactSchema.safeParse(data);
   if (!parsed.success) {
@@ -77594,6 +78960,33 @@ async function readCommentArtifact(dir) {
     throw new UsageError(`${file2}: ${issue3?.path.join(".") || "(root)"}: ${issue3?.message ?? "invalid"}`);
   }
   return parsed.data;
+}
+async function readBounded(file2) {
+  let info2;
+  try {
+    info2 = await lstat2(file2);
+  } catch (error63) {
+    throw new UsageError(
+      `${file2}: could not read the comment artifact (${errorMessage(error63)}). Did the pull_request workflow upload results-dir, and did this workflow download it there?`
+    );
+  }
+  if (!info2.isFile()) throw new UsageError(`${file2}: expected a regular file`);
+  const tooBig = () => new UsageError(`${file2}: larger than ${MAX_ARTIFACT_BYTES} bytes, not a comment artifact`);
+  if (info2.size > MAX_ARTIFACT_BYTES) throw tooBig();
+  const handle = await open3(file2, constants4.O_RDONLY | constants4.O_NOFOLLOW);
+  try {
+    const buffer = Buffer.alloc(MAX_ARTIFACT_BYTES + 1);
+    let length = 0;
+    for (; ; ) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_ARTIFACT_BYTES) throw tooBig();
+    }
+    return buffer.subarray(0, length).toString("utf8");
+  } finally {
+    await handle.close();
+  }
 }
 
 // src/action/retry.ts
@@ -77638,6 +79031,7 @@ async function withRetries(fn, options) {
 }
 
 // src/action/comment.ts
+var ACTIONS_BOT = "github-actions[bot]";
 var MAX_COMMENT_CHARS = 65e3;
 function commentMarker(suite) {
   return `<!-- athena-bench:${suite.replace(/-{2,}/g, "-").replace(/>/g, "")} -->`;
@@ -77650,11 +79044,11 @@ function withMarker(suite, body) {
   return `${marker}
 ${text2}`;
 }
-async function findStickyComment(api, issueNumber, suite, call, perPage = 100) {
+async function findStickyComment(api, issueNumber, suite, owners, call, perPage = 100) {
   const marker = commentMarker(suite);
   for (let page = 1; ; page += 1) {
     const { comments, hasNextPage } = await call(() => api.listPage(issueNumber, page, perPage));
-    const found = comments.find((c) => c.body.includes(marker));
+    const found = comments.find((c) => owners.has(c.author) && c.body.startsWith(marker));
     if (found) return found;
     if (!hasNextPage || comments.length === 0) return null;
   }
@@ -77673,7 +79067,9 @@ async function upsertStickyComment(options) {
   });
   const body = withMarker(suite, options.body);
   try {
-    const existing = await findStickyComment(api, issueNumber, suite, call, options.perPage);
+    const login = await call(() => api.authenticatedLogin());
+    const owners = /* @__PURE__ */ new Set([ACTIONS_BOT, ...login ? [login] : []]);
+    const existing = await findStickyComment(api, issueNumber, suite, owners, call, options.perPage);
     if (existing) {
       const updated = await call(() => api.update(existing.id, body));
       log.info(`Updated the pull-request comment: ${updated.htmlUrl}`);
@@ -77708,6 +79104,7 @@ function describe3(error63) {
 
 // src/action/inputs.ts
 var MODES = ["compare", "update-baseline", "comment"];
+var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
 function spec2(defaultValue, expected, schema, secret = false) {
   return { default: defaultValue, expected, schema, secret };
@@ -77730,6 +79127,11 @@ var INPUT_SPECS = {
   "proxy-start": spec2("", "a shell command", optionalText),
   "proxy-port": spec2("3307", "an integer 1-65535", integer2(1, 65535)),
   "proxy-metrics-url": spec2("", "an http(s) URL such as http://127.0.0.1:4307/metrics", httpUrl2),
+  "proxy-env": spec2(
+    "",
+    "comma-separated environment variable names such as CARGO_HOME,RUSTFLAGS (never INPUT_*, ACTIONS_* or GITHUB_TOKEN)",
+    PassThroughNamesSchema
+  ),
   "working-directory": spec2(".", "a directory", nonEmpty),
   suite: spec2("default", "a suite name (default, quick, proxy-comparison) or a suite file", nonEmpty),
   baseline: spec2("", "a baseline file path", optionalText),
@@ -77740,6 +79142,7 @@ var INPUT_SPECS = {
     "a positive number of minutes",
     external_exports.union([external_exports.literal("").transform(() => null), positiveNumber])
   ),
+  measure: spec2("both", `one of ${MEASURES.join(", ")}`, external_exports.enum(MEASURES)),
   "fail-on-regression": spec2("true", "true or false", boolean4),
   "fail-on-inconclusive": spec2("false", "true or false", boolean4),
   "comment-on-pr": spec2("on-change", `one of ${COMMENT_POLICIES.join(", ")}`, external_exports.enum(COMMENT_POLICIES)),
@@ -77783,7 +79186,8 @@ function readActionConfig(source) {
       build: read("proxy-build"),
       start: read("proxy-start"),
       port: read("proxy-port"),
-      metricsUrl: read("proxy-metrics-url")
+      metricsUrl: read("proxy-metrics-url"),
+      passEnv: read("proxy-env")
     },
     workingDirectory: read("working-directory"),
     suite: read("suite"),
@@ -77791,6 +79195,7 @@ function readActionConfig(source) {
     baseRef: read("base-ref"),
     mode: read("mode"),
     budgetMinutes: read("budget-minutes"),
+    measure: read("measure"),
     failOnRegression: read("fail-on-regression"),
     failOnInconclusive: read("fail-on-inconclusive"),
     commentOnPr: read("comment-on-pr"),
@@ -77798,6 +79203,69 @@ function readActionConfig(source) {
     githubToken: githubToken.startsWith("${{") ? "" : githubToken,
     resultsDir: read("results-dir")
   };
+}
+
+// src/action/trustedComment.ts
+function describe4(m) {
+  const spec3 = METRIC_DEFAULTS[m.metric];
+  return m.variant === "cpu-relative-to-direct" ? { label: CPU_RELATIVE_LABEL, unit: "%", scale: spec3.scale } : { label: spec3.label, unit: spec3.unit, scale: spec3.scale };
+}
+function summaryWorkloads(artifact) {
+  return artifact.workloads.map((w) => ({
+    id: w.id,
+    verdict: w.verdict,
+    metrics: w.metrics.map((m) => ({ ...describe4(m), policy: "gate", verdict: m.verdict, delta: m.delta }))
+  }));
+}
+var codeSpan = (id) => `\`${id}\``;
+function trustedSummaryLine(artifact, format) {
+  return summaryLine(
+    summaryWorkloads(artifact),
+    artifact.verdict,
+    format === "markdown" ? codeSpan : void 0
+  );
+}
+function measure2(v, unit) {
+  const text2 = formatNumber(v);
+  return text2 === "n/a" || unit === "" ? text2 : unit === "%" ? `${text2}%` : `${text2} ${unit}`;
+}
+function metricRow(w, m) {
+  const { label: label2, unit, scale } = describe4(m);
+  const interval = m.ciLow === null || m.ciHigh === null ? "\u2014" : `${formatDelta({ delta: m.ciLow, scale })} \u2026 ${formatDelta({ delta: m.ciHigh, scale })}`;
+  const cells = [
+    `${codeSpan(w.id)} (${w.threads} threads)`,
+    label2,
+    measure2(m.reference, unit),
+    measure2(m.current, unit),
+    formatDelta({ delta: m.delta, scale }),
+    interval,
+    VERDICT_MARK[m.verdict]
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function renderTrustedComment(artifact, runUrl) {
+  const reference = artifact.comparedWith === "baseline" ? "baseline" : "base";
+  const lines = [
+    `## athena-bench: ${VERDICT_MARK[artifact.verdict]}`,
+    "",
+    `**${trustedSummaryLine(artifact, "markdown")}**`,
+    ""
+  ];
+  const rows = artifact.workloads.flatMap((w) => w.metrics.map((m) => metricRow(w, m)));
+  if (rows.length > 0) {
+    lines.push(
+      `| workload | gated metric | ${reference} | current | \u0394 | CI | verdict |`,
+      "| --- | --- | ---: | ---: | ---: | --- | --- |",
+      ...rows,
+      ""
+    );
+  }
+  const compared = artifact.comparedWith === "baseline" ? "compared with the committed baseline" : "compared with the base branch built in the same job (A/B)";
+  const report = runUrl ? ` \xB7 [full report in the run's job summary](${runUrl})` : "";
+  lines.push(
+    `Suite ${codeSpan(artifact.suite)} \xB7 ${compared} \xB7 commit ${codeSpan(artifact.headSha.slice(0, 12))}. Figures as reported by the pull request's own run${report}.`
+  );
+  return lines.join("\n") + "\n";
 }
 
 // src/action/run.ts
@@ -77821,12 +79289,6 @@ async function step(part, check2, fn) {
 var CHECK_MYSQL = "the `services: mysql` block of the workflow (image, `ports: [3306:3306]`, a health check) and the mysql-host, mysql-port, mysql-user, mysql-password and mysql-database inputs.";
 var CHECK_BENCH = "the proxy (proxy-build, proxy-start, proxy-port, proxy-metrics-url: the log above has its last lines) and the benchmark drivers (`sudo apt-get install -y sysbench` on the runner).";
 var CHECK_GIT = "base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists (e.g. origin/main).";
-var VERDICT_MARK2 = {
-  pass: "\u2705 pass",
-  improved: "\u{1F7E2} improved",
-  regressed: "\u{1F534} regressed",
-  inconclusive: "\u26A0\uFE0F inconclusive"
-};
 async function run(deps) {
   const { core } = deps;
   const result = { verdict: null, failed: false, outputs: {}, comment: null };
@@ -77845,8 +79307,8 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path9.resolve(deps.workspace, config2.workingDirectory);
-  const resultsDir = path9.resolve(workdir, config2.resultsDir);
+  const workdir = path15.resolve(deps.workspace, config2.workingDirectory);
+  const resultsDir = path15.resolve(workdir, config2.resultsDir);
   try {
     switch (config2.mode) {
       case "comment":
@@ -77875,7 +79337,7 @@ ${message}
 }
 async function prepareRun(deps, config2, workdir, resultsDir) {
   const { core } = deps;
-  if (!existsSync6(workdir)) {
+  if (!existsSync7(workdir)) {
     throw new StepFailure(
       "working-directory",
       new Error(`${workdir} does not exist`),
@@ -77900,12 +79362,13 @@ function benchRequestBase(config2, workdir, resultsDir, suite) {
     suite,
     proxy: { ...config2.proxy, cwd: workdir },
     budgetMinutes: config2.budgetMinutes,
+    measure: config2.measure,
     outDir: resultsDir
   };
 }
 async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const target = path9.resolve(workdir, config2.baseline ?? path9.join("baselines", `${suite.name}.json`));
+  const target = path15.resolve(workdir, config2.baseline ?? path15.join("baselines", `${suite.name}.json`));
   const outcome = await step(
     "the benchmark",
     CHECK_BENCH,
@@ -77917,7 +79380,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   );
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir3(path9.dirname(target), { recursive: true });
+  await mkdir3(path15.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -77926,7 +79389,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path9.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path15.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -77947,14 +79410,14 @@ async function planComparison(deps, config2, workdir, suite) {
     return { kind: "base-ref", ref: describeRef, commit, headArm: "proxy", baseArm: "base" };
   };
   if (config2.baseRef) return abAgainst(config2.baseRef, config2.baseRef);
-  const baselinePath = path9.resolve(workdir, config2.baseline ?? path9.join("baselines", `${suite.name}.json`));
-  if (existsSync6(baselinePath)) {
+  const baselinePath = path15.resolve(workdir, config2.baseline ?? path15.join("baselines", `${suite.name}.json`));
+  if (existsSync7(baselinePath)) {
     const baseline = await step(
       `loading the baseline ${baselinePath}`,
       "",
       () => deps.verdicts.loadBaseline(baselinePath)
     );
-    return { kind: "baseline", baselinePath, baseline };
+    return { kind: "baseline", file: baselinePath, baseline };
   }
   if (config2.baseline) {
     throw new UsageError(
@@ -77994,14 +79457,14 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
     let base = null;
     if (plan.kind === "base-ref") {
       const root = await deps.git.repoRoot(workdir);
-      const dir = path9.join(await deps.tempDir(), "base");
+      const dir = path15.join(await deps.tempDir(), "base");
       await step(
         `checking out ${plan.ref} in a worktree`,
         CHECK_GIT,
         () => deps.git.addWorktree(root, plan.commit, dir)
       );
       worktree = { root, dir };
-      base = { cwd: path9.join(dir, path9.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
+      base = { cwd: path15.join(dir, path15.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step(
@@ -78015,27 +79478,21 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
       await deps.git.removeWorktree(root, dir).catch((error63) => {
         core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error63)}`);
       });
-      await rm3(path9.dirname(dir), { recursive: true, force: true });
+      await rm4(path15.dirname(dir), { recursive: true, force: true });
     }
   }
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  let comparison;
-  try {
-    comparison = await step(
-      "comparing the results",
-      "",
-      () => Promise.resolve(deps.verdicts.compare(plan, outcome.results))
-    );
-  } catch (error63) {
+  const comparison = outcome.comparison;
+  if (!comparison) {
     await core.writeSummary(`## athena-bench: ${suite.name}
 
 ${outcome.reportMarkdown}
 `);
-    throw error63;
+    throw new StepFailure("comparing the results", new Error("the benchmark returned no verdict"), "");
   }
   result.verdict = comparison.verdict;
-  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path9.relative(workdir, plan.baselinePath) || plan.baselinePath}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path15.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const summaryMarkdown = [comparison.markdown.trimEnd(), context3, "---", outcome.reportMarkdown].join(
     "\n\n"
   );
@@ -78055,14 +79512,14 @@ ${context3}${footer}
 `;
   const pr = deps.github.pullRequest;
   if (pr) {
-    await writeCommentArtifact(resultsDir, {
-      schemaVersion: 1,
+    await leaveCommentArtifact(deps, resultsDir, {
+      schemaVersion: 2,
       suite: suite.name,
       pullRequest: pr.number,
       headSha: pr.headSha,
       verdict: comparison.verdict,
-      summaryLine: comparison.summaryLine,
-      body: commentBody
+      comparedWith: plan.kind,
+      workloads: comparison.workloads
     });
     result.comment = await commentOnPullRequest(
       deps,
@@ -78081,6 +79538,17 @@ ${context3}${footer}
   } else if (comparison.verdict === "inconclusive" && config2.failOnInconclusive) {
     fail3(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
   }
+}
+async function leaveCommentArtifact(deps, resultsDir, artifact) {
+  const checked = CommentArtifactSchema.safeParse(artifact);
+  if (!checked.success) {
+    const issue3 = checked.error.issues[0];
+    deps.core.warning(
+      `${COMMENT_ARTIFACT_FILE} not written (${issue3?.path.join(".")}: ${issue3?.message}): a workflow_run job could not post this comment.`
+    );
+    return;
+  }
+  await writeCommentArtifact(resultsDir, checked.data);
 }
 async function commentOnPullRequest(deps, config2, pullNumber, suite, body, verdict) {
   if (config2.commentOnPr === "never")
@@ -78105,43 +79573,50 @@ async function commentOnPullRequest(deps, config2, pullNumber, suite, body, verd
   return outcome;
 }
 async function postCommentFromArtifact(deps, config2, resultsDir, result, setOutput2) {
+  const run2 = deps.github.workflowRun;
+  if (deps.github.eventName !== "workflow_run" || !run2) {
+    throw new StepFailure(
+      "mode comment",
+      new Error(`it runs on workflow_run events only, and this is a ${deps.github.eventName} event`),
+      'the recipe in the README ("Fork-safe PR comments"): `on: workflow_run` of the perf-gate workflow.'
+    );
+  }
   const artifact = await step("reading the results artifact", "", () => readCommentArtifact(resultsDir));
   if (!config2.githubToken)
     throw new UsageError("input github-token: mode comment needs a token that can write");
   const api = deps.githubApi(config2.githubToken);
-  const run2 = deps.github.workflowRun;
-  if (run2) {
-    const listed = run2.pullRequestNumbers.includes(artifact.pullRequest);
-    if (!listed) {
-      const headSha = await step(
-        `looking up pull request #${artifact.pullRequest}`,
-        "",
-        () => api.pullRequestHeadSha(artifact.pullRequest)
-      );
-      if (headSha !== run2.headSha) {
-        throw new StepFailure(
-          "checking the results artifact",
-          new Error(
-            `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the commit the workflow run tested (${run2.headSha.slice(0, 12)})`
-          ),
-          "that the comment workflow runs on workflow_run of the perf-gate workflow."
-        );
-      }
-    }
-  } else {
-    deps.core.warning(
-      `mode comment outside a workflow_run event (${deps.github.eventName}): the artifact's pull request is not checked.`
+  const refuse = (why) => new StepFailure(
+    "checking the results artifact",
+    new Error(why),
+    "that the comment workflow runs on workflow_run of the perf-gate workflow and downloads that run's artifact."
+  );
+  if (artifact.headSha !== run2.headSha) {
+    throw refuse(
+      `it is for commit ${artifact.headSha.slice(0, 12)}, but the workflow run tested ${run2.headSha.slice(0, 12)}`
     );
   }
+  if (!run2.pullRequestNumbers.includes(artifact.pullRequest)) {
+    const headSha = await step(
+      `looking up pull request #${artifact.pullRequest}`,
+      "",
+      () => api.pullRequestHeadSha(artifact.pullRequest)
+    );
+    if (headSha !== run2.headSha) {
+      throw refuse(
+        `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the commit the workflow run tested (${run2.headSha.slice(0, 12)})`
+      );
+    }
+  }
+  const summaryLine2 = trustedSummaryLine(artifact, "plain");
   result.verdict = artifact.verdict;
   setOutput2("verdict", artifact.verdict);
   setOutput2("regressed", String(artifact.verdict === "regressed"));
-  setOutput2("summary", artifact.summaryLine);
+  setOutput2("summary", summaryLine2);
   result.comment = await upsertStickyComment({
     api,
     issueNumber: artifact.pullRequest,
     suite: artifact.suite,
-    body: artifact.body,
+    body: renderTrustedComment(artifact, run2.htmlUrl),
     policy: config2.commentOnPr,
     changed: artifact.verdict !== "pass",
     log: deps.core,
@@ -78149,9 +79624,9 @@ async function postCommentFromArtifact(deps, config2, resultsDir, result, setOut
   });
   setOutput2("comment-url", result.comment.url ?? "");
   await deps.core.writeSummary(
-    `## athena-bench: pull request #${artifact.pullRequest} \u2014 ${VERDICT_MARK2[artifact.verdict]}
+    `## athena-bench: pull request #${artifact.pullRequest} \u2014 ${VERDICT_MARK[artifact.verdict]}
 
-${artifact.summaryLine}
+${trustedSummaryLine(artifact, "markdown")}
 
 Comment: ${result.comment.url ?? result.comment.action}
 `
@@ -78262,7 +79737,7 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp(path10.join(process.env.RUNNER_TEMP || os7.tmpdir(), "athena-bench-")),
+    tempDir: () => mkdtemp2(path16.join(process.env.RUNNER_TEMP || os8.tmpdir(), "athena-bench-")),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms))
   });

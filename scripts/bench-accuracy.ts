@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { driverFor } from '../src/drivers/index.ts';
-import { athenaArm, runBenchmark, type ArmSource } from '../src/engine/run.ts';
+import { runBenchmark, type ArmSource } from '../src/engine/run.ts';
+import { athenaWithEnv } from '../test/helpers/engine.ts';
 import { silentProgress } from '../src/engine/progress.ts';
 import { parseMysqlUrl } from '../src/mysql/url.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
@@ -96,13 +97,7 @@ function log(line: string): void {
 }
 
 function burningArm(name: string, role: 'proxy' | 'base', burnUs: number): ArmSource {
-  const athena = athenaArm(repoRoot, { name, role });
-  return async (ctx) => {
-    const spec = await athena(ctx);
-    // Built once at the start of the experiment; no rebuild per trial.
-    const { build: _build, ...rest } = spec;
-    return { ...rest, env: { ...spec.env, ATHENA_TEST_BURN_US_PER_QUERY: String(burnUs) } };
-  };
+  return athenaWithEnv(name, role, { ATHENA_TEST_BURN_US_PER_QUERY: String(burnUs) });
 }
 
 /** SIGINT/SIGTERM abort the current run (the engine cleans up) and end the experiment after it. */

@@ -1,11 +1,11 @@
 // Installs what `npm run bench` and `npm test` need on a fresh clone:
 //  - npm packages (`npm ci`) when node_modules is missing or older than package-lock.json;
-//  - system packages (MariaDB server and client, sysbench, haproxy; chromium with --for-tests) through apt-get when their
+//  - system packages (MariaDB server and client, sysbench, haproxy, valgrind; chromium with --for-tests) through apt-get when their
 //    binaries are missing and we are root or have passwordless sudo; otherwise it stops and
 //    prints the exact command to run.
 // Usage: node scripts/bootstrap.mjs [--npm-only | --for-tests]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -18,9 +18,20 @@ function say(message) {
 }
 
 function npmPackagesCurrent() {
+  // A node_modules that is a link (a git worktree sharing another checkout's install) belongs to
+  // that checkout: `npm ci` here would empty it through the link.
+  if (isSymlink(path.join(root, 'node_modules'))) return true;
   const marker = path.join(root, 'node_modules', '.package-lock.json');
   if (!existsSync(marker)) return false;
   return statSync(marker).mtimeMs >= statSync(path.join(root, 'package-lock.json')).mtimeMs;
+}
+
+function isSymlink(file) {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function onPath(binary) {
@@ -43,6 +54,8 @@ if (!npmOnly) {
     { binaries: ['mariadb-slap', 'mysqlslap'], pkg: 'mariadb-client' },
     { binaries: ['sysbench'], pkg: 'sysbench' },
     { binaries: ['haproxy'], pkg: 'haproxy' },
+    // The work channel counts the proxy's instructions under valgrind's callgrind.
+    { binaries: ['callgrind_control'], pkg: 'valgrind' },
     // Only the tests need a browser: the HTML report's test renders it in headless Chromium.
     ...(forTests ? [{ binaries: ['chromium', 'chromium-browser'], pkg: 'chromium' }] : []),
   ];

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from './errors.ts';
-import { RUN_HELP, reportFailure, runCommand } from './engine/runCommand.ts';
+import { RUN_HELP, reportFailure, runCommand } from './cli/run.ts';
 import { TOOL_VERSION } from './engine/version.ts';
 import { realExec } from './util/exec.ts';
 import { baselineCommand, compareCommand } from './verdict/commands.ts';

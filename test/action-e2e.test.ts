@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
@@ -188,7 +188,8 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
       const resultsDir = path.join(tmp, 'results-regressed');
       const run = await runAction(
         'regressed',
-        { ...mysqlInputs(), 'results-dir': resultsDir },
+        // The proxy only sees variables it is given (proxy-env), like any code under test.
+        { ...mysqlInputs(), 'results-dir': resultsDir, 'proxy-env': 'ATHENA_TEST_BURN_US_PER_QUERY' },
         { ATHENA_TEST_BURN_US_PER_QUERY: BURN_US_PER_QUERY },
       );
       assert.equal(run.exitCode, 1, explain(run));
@@ -277,12 +278,15 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
             status: 'completed',
             conclusion: 'failure',
             head_sha: HEAD_SHA,
+            html_url: `https://github.test/${OWNER}/${REPO}/actions/runs/4242`,
             pull_requests: [],
           },
           repository: { name: REPO, full_name: `${OWNER}/${REPO}`, owner: { login: OWNER } },
         }),
       );
       github.pullHeads.set(PR, HEAD_SHA);
+      // Someone pasting the marker into a comment of their own does not take the sticky comment.
+      github.seedComments(PR, [`${commentMarker('quick-select')}\n## athena-bench: ✅ pass`], 'mallory');
       const patchesBefore = github.requests.filter((r) => r.method === 'PATCH').length;
       const run = await runAction(
         'poster',
@@ -298,8 +302,23 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
       assert.equal(github.requests.filter((r) => r.method === 'POST').length, 1, 'still one comment created');
       assert.equal(run.outputs['comment-url'], commentUrl);
       assert.equal(run.outputs.verdict, 'regressed');
-      assert.equal(stickyComments().length, 1);
-      assert.match(stickyComments()[0]!.body, /## athena-bench: 🔴 regressed/);
+      const ours = stickyComments().filter((c) => c.author === 'github-actions[bot]');
+      assert.equal(ours.length, 1);
+      // Rendered here from the structured results: the gated metrics' table and the run's link.
+      assert.match(
+        ours[0]!.body,
+        /## athena-bench: 🔴 regressed\n\n\*\*\d+ regressions? in 1 workload: `select` /,
+      );
+      assert.match(
+        ours[0]!.body,
+        /\| workload \| gated metric \| baseline \| current \| Δ \| CI \| verdict \|/,
+      );
+      assert.match(
+        ours[0]!.body,
+        /\[full report in the run's job summary\]\(https:\/\/github\.test\/acme\/proxy\/actions\/runs\/4242\)/,
+      );
+      assert.match(run.outputs.summary ?? '', /^\d+ regressions? in 1 workload: select /);
+      assert.match(stickyComments().find((c) => c.author === 'mallory')!.body, /✅ pass$/);
     },
   );
 });
@@ -344,5 +363,41 @@ test('failures fail the step naming the part that broke and what to check', asyn
     assert.match(run.stdout, /address already in use/);
     assert.match(run.stdout, /Check: the proxy \(proxy-build, proxy-start, proxy-port/);
     assert.equal(run.outputs.verdict, undefined);
+  });
+
+  await t.test("the proxy's commands never see the inputs or the runner's tokens", async () => {
+    const envFile = path.join(tmp, 'proxy-start.env');
+    const run = await runAction(
+      'proxy-env',
+      {
+        ...mysqlInputs(),
+        mode: 'update-baseline',
+        baseline: path.join(tmp, 'results-proxy-env', 'never-written.json'),
+        'proxy-env': 'EXTRA_FOR_PROXY',
+        'proxy-start': `env > ${envFile}; exit 7`,
+        'proxy-metrics-url': '',
+        'results-dir': path.join(tmp, 'results-proxy-env'),
+      },
+      {
+        ACTIONS_RUNTIME_TOKEN: 'runtime-token-xyz',
+        GITHUB_TOKEN: 'ghs_e2e_token',
+        EXTRA_FOR_PROXY: 'listed',
+      },
+    );
+    assert.equal(run.exitCode, 1, explain(run));
+    const env = await readFile(envFile, 'utf8');
+    for (const secret of [server.password, 'ghs_e2e_token', 'runtime-token-xyz']) {
+      const leaked = env
+        .split('\n')
+        .filter((line) => line.includes(secret) && !line.startsWith('ATHENA_BENCH_MYSQL_PASSWORD='));
+      assert.deepEqual(
+        leaked.map((line) => line.split('=')[0]),
+        [],
+        'variables holding a secret',
+      );
+    }
+    assert.doesNotMatch(env, /^(INPUT_|ACTIONS_|GITHUB_)/m);
+    assert.match(env, /^EXTRA_FOR_PROXY=listed$/m);
+    assert.match(env, new RegExp(`^ATHENA_BENCH_PROXY_PORT=${proxyPort}$`, 'm'));
   });
 });

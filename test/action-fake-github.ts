@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback HTTP server that answers like GitHub's REST API for what the Action calls: issue
- * comments (paginated with Link headers, 201 on create, 200 on update), a pull request's head, and
- * a fork mode where writes get 403 like a read-only token. It records every request.
+ * comments (paginated with Link headers, 201 on create, 200 on update) with their authors, the
+ * token's user (GET /user: 403 for an installation token such as GITHUB_TOKEN, whose comments are
+ * github-actions[bot]'s), a pull request's head, and a fork mode where writes get 403 like a
+ * read-only token. It records every request.
  */
 
 export interface RecordedRequest {
@@ -19,6 +21,7 @@ export interface StoredComment {
   id: number;
   issue: number;
   body: string;
+  author: string;
 }
 
 export interface FakeGitHub {
@@ -30,7 +33,10 @@ export interface FakeGitHub {
   /** The next this-many requests answer 502 (a transient error). */
   failNext: number;
   pullHeads: Map<number, string>;
-  seedComments(issue: number, bodies: string[]): void;
+  /** The token's user (a personal access token); null: an installation token (the default). */
+  tokenLogin: string | null;
+  /** Comments by someone else (a human by default), e.g. discussion before the sticky comment. */
+  seedComments(issue: number, bodies: string[], author?: string): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +48,7 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
     readOnly: false,
     failNext: 0,
     pullHeads: new Map<number, string>(),
+    tokenLogin: null as string | null,
   };
   const prefix = `/repos/${owner}/${repo}`;
   let baseUrl = '';
@@ -53,7 +60,11 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
     html_url: `https://github.test/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`,
     issue_url: `${baseUrl}${prefix}/issues/${c.issue}`,
     body: c.body,
-    user: { login: 'github-actions[bot]', id: 41898282, type: 'Bot' },
+    user: {
+      login: c.author,
+      id: c.author === 'github-actions[bot]' ? 41898282 : 1000 + c.author.length,
+      type: c.author.endsWith('[bot]') ? 'Bot' : 'User',
+    },
     created_at: '2026-01-01T00:00:00Z',
     updated_at: '2026-01-01T00:00:00Z',
     author_association: 'NONE',
@@ -85,6 +96,16 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
       const list = new RegExp(`^${prefix}/issues/(\\d+)/comments$`).exec(url.pathname);
       const one = new RegExp(`^${prefix}/issues/comments/(\\d+)$`).exec(url.pathname);
       const pull = new RegExp(`^${prefix}/pulls/(\\d+)$`).exec(url.pathname);
+      if (url.pathname === '/user' && req.method === 'GET') {
+        if (state.tokenLogin === null) {
+          return send(403, {
+            message: 'Resource not accessible by integration',
+            documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+            status: '403',
+          });
+        }
+        return send(200, { login: state.tokenLogin, id: 4242, type: 'User' });
+      }
       const forbidden = () =>
         send(403, {
           message: 'Resource not accessible by integration',
@@ -113,6 +134,7 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
           id: (nextId += 1),
           issue: Number(list[1]),
           body: String((body as { body?: string }).body),
+          author: state.tokenLogin ?? 'github-actions[bot]',
         };
         state.comments.push(comment);
         send(201, commentJson(comment));
@@ -154,8 +176,14 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
       state.failNext = value;
     },
     pullHeads: state.pullHeads,
-    seedComments(issue, bodies) {
-      for (const b of bodies) state.comments.push({ id: (nextId += 1), issue, body: b });
+    get tokenLogin() {
+      return state.tokenLogin;
+    },
+    set tokenLogin(value: string | null) {
+      state.tokenLogin = value;
+    },
+    seedComments(issue, bodies, author = 'octocat') {
+      for (const b of bodies) state.comments.push({ id: (nextId += 1), issue, body: b, author });
     },
     close: () =>
       new Promise<void>((resolve) => {

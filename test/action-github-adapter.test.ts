@@ -37,7 +37,7 @@ test('pages through 250 comments (Link rel="next"), creates once, then updates t
   );
   const created = await upsert().promise;
   assert.equal(created.action, 'created');
-  const lists = github.requests.filter((r) => r.method === 'GET');
+  const lists = github.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/comments'));
   assert.deepEqual(
     lists.map((r) => r.query.page),
     ['1', '2', '3'],
@@ -55,6 +55,36 @@ test('pages through 250 comments (Link rel="next"), creates once, then updates t
   assert.equal(sticky.length, 1);
   assert.match(sticky[0]!.body, /second verdict/);
   assert.equal(github.requests.filter((r) => r.method === 'PATCH').length, 1);
+});
+
+test("a stranger's comment carrying the marker is never edited; the token's own comments are", async () => {
+  // GITHUB_TOKEN: GET /user answers 403, the sticky comment is github-actions[bot]'s.
+  github.seedComments(15, [`${commentMarker('quick')}\n## athena-bench: ✅ pass`], 'mallory');
+  const created = await upsert({ issueNumber: 15 }).promise;
+  assert.equal(created.action, 'created');
+  const onPr = () => github.comments.filter((c) => c.issue === 15);
+  assert.deepEqual(
+    onPr().map((c) => [c.author, c.body.endsWith('✅ pass')]),
+    [
+      ['mallory', true],
+      ['github-actions[bot]', false],
+    ],
+  );
+  assert.ok(github.requests.some((r) => r.method === 'GET' && r.path === '/user'));
+  assert.equal((await upsert({ issueNumber: 15, body: 'again' }).promise).action, 'updated');
+  assert.match(onPr()[1]!.body, /again/);
+
+  // A personal access token: its user's comments are found, github-actions[bot]'s still are.
+  github.tokenLogin = 'perf-bot';
+  try {
+    github.seedComments(16, [`${commentMarker('quick')}\nby the user`], 'perf-bot');
+    assert.equal((await upsert({ issueNumber: 16, body: 'updated by pat' }).promise).action, 'updated');
+    assert.match(github.comments.find((c) => c.issue === 16)!.body, /updated by pat/);
+    assert.equal((await upsert({ issueNumber: 15, body: 'still the bot one' }).promise).action, 'updated');
+    assert.match(onPr()[1]!.body, /still the bot one/);
+  } finally {
+    github.tokenLogin = null;
+  }
 });
 
 test('a read-only token (fork) gets 403: a warning, no throw', async () => {
@@ -116,12 +146,32 @@ test('the event context: pull_request payload, fork detection, workflow_run, run
     {
       eventName: 'workflow_run',
       sha: 'm'.repeat(40),
-      payload: { workflow_run: { head_sha: 'h'.repeat(40), pull_requests: [{ number: 5 }] } },
+      payload: {
+        workflow_run: {
+          head_sha: 'e'.repeat(40),
+          html_url: 'https://github.test/acme/proxy/actions/runs/76',
+          pull_requests: [{ number: 5 }],
+        },
+      },
     } as never,
     env,
   );
   assert.equal(run.pullRequest, null);
-  assert.deepEqual(run.workflowRun, { headSha: 'h'.repeat(40), pullRequestNumbers: [5] });
+  assert.deepEqual(run.workflowRun, {
+    headSha: 'e'.repeat(40),
+    pullRequestNumbers: [5],
+    htmlUrl: 'https://github.test/acme/proxy/actions/runs/76',
+  });
+
+  // mode comment trusts this payload: one it cannot read is an error, not a run without checks.
+  assert.throws(
+    () =>
+      githubContext(
+        { eventName: 'workflow_run', sha: '', payload: { workflow_run: { head_sha: 'main' } } } as never,
+        env,
+      ),
+    /workflow_run event payload .* has no valid workflow_run: head_sha: expected a 40-hex commit/,
+  );
 
   assert.throws(
     () =>

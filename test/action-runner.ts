@@ -69,10 +69,15 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
   for (const [key, value] of Object.entries(process.env)) {
     if (!/^(INPUT_|GITHUB_|ATHENA_)/.test(key)) env[key] = value;
   }
+  // These runs exercise the Action's plumbing on the time channel; the work channel (valgrind, a
+  // minute per arm) has its own end-to-end test (test/work-channel.test.ts) unless a test asks.
+  const defaults: Record<string, string> = { measure: 'time' };
   for (const [input, spec] of Object.entries(action.inputs)) {
     // The runner expands ${{ github.token }} before the step starts.
     const value =
-      options.inputs[input] ?? (spec.default === '${{ github.token }}' ? 'ghs_e2e_token' : spec.default);
+      options.inputs[input] ??
+      defaults[input] ??
+      (spec.default === '${{ github.token }}' ? 'ghs_e2e_token' : spec.default);
     env[`INPUT_${input.toUpperCase()}`] = value;
   }
   Object.assign(env, {

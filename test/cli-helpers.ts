@@ -25,8 +25,14 @@ export interface CliHandle {
   waitForStderr(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliHandle {
+export function startCli(given: string[], env: NodeJS.ProcessEnv = {}): CliHandle {
   const started = Date.now();
+  // `run` is tested here on the time channel; the work channel (valgrind, a minute per arm) has its
+  // own end-to-end test (test/work-channel.test.ts), so a run measures work only when a test asks.
+  const args =
+    given[0] === 'run' && !given.includes('--measure') && !given.includes('--help')
+      ? [...given, '--measure', 'time']
+      : given;
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli.ts'), ...args], {
     cwd: repoRoot,
     env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin`, ...env },

@@ -1,7 +1,7 @@
 // Flags of `athena-bench`: help, version and usage errors (exit 2) before anything is started.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRunFlags, runCommand } from '../src/engine/runCommand.ts';
+import { parseRunFlags, runCommand } from '../src/cli/run.ts';
 import { TOOL_VERSION } from '../src/engine/version.ts';
 import { UsageError } from '../src/errors.ts';
 import { realExec } from '../src/util/exec.ts';
@@ -68,6 +68,11 @@ test('parseRunFlags validates every value with the flag in the message', () => {
     [['--reference', 'nginx'], /--reference: expected "haproxy"/],
     [['--baseline', 'b.json', '--no-baseline'], /--no-baseline: contradicts --baseline/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
+    [
+      ['--proxy-env', 'CARGO_HOME,INPUT_GITHUB_TOKEN'],
+      /--proxy-env: never passed: INPUT_\*, ACTIONS_\* and GITHUB_TOKEN/,
+    ],
+    [['--proxy-env', '$(id)'], /--proxy-env: expected environment variable names/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(
@@ -78,6 +83,10 @@ test('parseRunFlags validates every value with the flag in the message', () => {
   }
   const ok = parseRunFlags(['--suite', 'quick', '--rounds', '3', '--duration', '1.5', '--no-traffic-check']);
   assert.equal(ok.rounds, 3);
+  assert.deepEqual(parseRunFlags(['--proxy-env', 'CARGO_HOME,RUSTFLAGS'])['proxy-env'], [
+    'CARGO_HOME',
+    'RUSTFLAGS',
+  ]);
   assert.equal(ok.duration, 1.5);
   assert.equal(ok['no-traffic-check'], true);
   assert.equal(ok.suite, 'quick');

@@ -41,6 +41,8 @@ export const BASE_ENVIRONMENT: Environment = {
   mysqlslapVersion: null,
   ulimitNofile: 1048576,
   somaxconn: 4096,
+  valgrindVersion: null,
+  glibcVersion: '2.36',
 };
 
 const ROLES: Record<string, 'direct' | 'proxy' | 'base' | 'reference'> = {

@@ -3,20 +3,18 @@
 // head's injected slowdown must be caught and the twin (an A/A comparison) must not be.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { driverFor } from '../src/drivers/index.ts';
-import { silentProgress } from '../src/engine/progress.ts';
-import { athenaArm, runBenchmark, type ArmSource } from '../src/engine/run.ts';
+import { runBenchmark } from '../src/engine/run.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { SuiteSchema } from '../src/suite/schema.ts';
 import { realExec } from '../src/util/exec.ts';
 import { compareArms } from '../src/verdict/compare.ts';
+import { athenaWithEnv, engineDeps } from './helpers/engine.ts';
+import { ensureProxyBundle, REPO_ROOT as repoRoot } from './helpers/proxy.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let server: LocalServer | undefined;
 let outDir: string;
 let sysbench = false;
@@ -24,11 +22,7 @@ let sysbench = false;
 before(async () => {
   sysbench = (await driverFor('sysbench').detect(realExec)).available;
   if (!sysbench) return;
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-  });
-  assert.equal(build.status, 0, build.stderr);
+  await ensureProxyBundle();
   server = await startLocalServer();
   outDir = await mkdtemp(path.join(os.tmpdir(), 'verdict-integration-'));
 });
@@ -36,15 +30,6 @@ after(async () => {
   await server?.stop();
   if (outDir) await rm(outDir, { recursive: true, force: true });
 });
-
-/** Athena with ATHENA_TEST_BURN_US_PER_QUERY: a known CPU cost added to every forwarded query. */
-function burningArm(name: string, role: 'proxy' | 'base' | 'reference', burnUs: number): ArmSource {
-  const athena = athenaArm(repoRoot, { name, role });
-  return async (ctx) => {
-    const { build: _built, ...spec } = await athena(ctx);
-    return { ...spec, env: { ...spec.env, ATHENA_TEST_BURN_US_PER_QUERY: String(burnUs) } };
-  };
-}
 
 test('an injected slowdown is caught; an A/A comparison in the same run is not', async (t) => {
   if (!sysbench || !server) {
@@ -73,21 +58,14 @@ test('an injected slowdown is caught; an A/A comparison in the same run is not',
       mysql: { ...server, database: server.database },
       suite,
       arms: [
-        burningArm('proxy', 'proxy', 400),
-        burningArm('base', 'base', 0),
-        burningArm('twin', 'reference', 0),
+        athenaWithEnv('proxy', 'proxy', { ATHENA_TEST_BURN_US_PER_QUERY: '400' }),
+        athenaWithEnv('base', 'base', {}),
+        athenaWithEnv('twin', 'reference', {}),
       ],
       outDir,
       repoRoot,
     },
-    {
-      exec: realExec,
-      now: Date.now,
-      log: () => undefined,
-      progress: silentProgress,
-      env: process.env,
-      driverFor,
-    },
+    engineDeps(),
   );
   assert.equal(results.status, 'complete');
 

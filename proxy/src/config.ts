@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
+import { BACKEND_PASSWORD_VARIABLE, envPasswordVariable } from './contract.ts';
+
+export { BACKEND_PASSWORD_VARIABLE, envPasswordVariable };
 
 /**
  * Athena's configuration: a TOML file (the seed's keys) validated by zod. Unknown keys and bad values
@@ -188,15 +191,6 @@ const FileSchema = z.strictObject({
   pool: PoolSchema.default(PoolSchema.parse({})),
   circuit: CircuitSchema.default(CircuitSchema.parse({})),
 });
-
-/**
- * The environment variable that carries a secret for a named entry: NAME upper-cased, every
- * character outside A-Z0-9 replaced by "_". e.g. envPasswordVariable('USER', 'app-ro') = ATHENA_USER_APP_RO_PASSWORD.
- */
-export function envPasswordVariable(kind: 'SHARD' | 'USER', name: string): string {
-  return `ATHENA_${kind}_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
-}
-export const BACKEND_PASSWORD_VARIABLE = 'ATHENA_BACKEND_PASSWORD';
 
 /** The dotted key path of a zod issue path: ["users", 0, "max_qps"] -> "users[0].max_qps". */
 function keyPath(path: readonly PropertyKey[]): string {

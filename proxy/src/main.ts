@@ -7,6 +7,7 @@ import { AthenaMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/httpServer.ts';
 import { ProxyServer } from './server/proxyServer.ts';
 import packageJson from '../../package.json' with { type: 'json' };
+import { TEST_BURN_US_VARIABLE, TEST_SPIN_LOOPS_VARIABLE } from './contract.ts';
 
 const VERSION = packageJson.version;
 
@@ -30,8 +31,9 @@ function log(message: string): void {
 }
 
 /** ATHENA_TEST_BURN_US_PER_QUERY: a test-only CPU cost per forwarded query (read once). */
-function burnMicrosFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.ATHENA_TEST_BURN_US_PER_QUERY;
+/** A test hook's positive number from the environment, else 0 (the hooks only add cost). */
+function testHookFromEnv(env: NodeJS.ProcessEnv, name: string): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return 0;
   const value = Number(raw);
   return Number.isFinite(value) && value > 0 ? value : 0;
@@ -82,10 +84,11 @@ async function main(argv: string[]): Promise<number> {
 
   const metrics = new AthenaMetrics();
   const admission = new Admission(config, metrics);
-  const burnMicros = burnMicrosFromEnv(process.env);
+  const burnMicros = testHookFromEnv(process.env, TEST_BURN_US_VARIABLE);
+  const spinLoops = Math.floor(testHookFromEnv(process.env, TEST_SPIN_LOOPS_VARIABLE));
   let proxy: ProxyServer;
   try {
-    proxy = new ProxyServer({ config, metrics, admission, burnMicros, log });
+    proxy = new ProxyServer({ config, metrics, admission, burnMicros, spinLoops, log });
   } catch (error) {
     // An unreadable or unusable TLS certificate or key: a configuration problem.
     log((error as Error).message);
@@ -122,7 +125,8 @@ async function main(argv: string[]): Promise<number> {
       (metricsServer
         ? `, metrics on http://${config.server.metrics_addr}:${metricsServer.port}/metrics`
         : '') +
-      (burnMicros > 0 ? `, test hook: burning ${burnMicros} µs per query` : ''),
+      (burnMicros > 0 ? `, test hook: burning ${burnMicros} µs per query` : '') +
+      (spinLoops > 0 ? `, test hook: ${spinLoops} loop iterations per query` : ''),
   );
 
   return new Promise<number>((resolve) => {

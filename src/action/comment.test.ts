@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  ACTIONS_BOT,
   commentMarker,
   upsertStickyComment,
   withMarker,
@@ -25,14 +26,16 @@ class FakeComments implements IssueCommentsApi {
   calls: string[] = [];
   /** Errors thrown by the next calls, in order (undefined entries: succeed). */
   failures: Array<Error | undefined> = [];
+  /** The token's user; null: an installation token, whose comments are github-actions[bot]'s. */
+  login: string | null = null;
   private nextId = 1000;
 
-  seed(count: number, bodies: Record<number, string> = {}): void {
-    for (let i = 0; i < count; i += 1) this.add(bodies[i] ?? `human comment ${i}`);
+  seed(count: number, bodies: Record<number, string> = {}, author = 'someone'): void {
+    for (let i = 0; i < count; i += 1) this.add(bodies[i] ?? `human comment ${i}`, author);
   }
-  private add(body: string): IssueComment {
+  private add(body: string, author = this.login ?? ACTIONS_BOT): IssueComment {
     const id = (this.nextId += 1);
-    const comment = { id, body, htmlUrl: `https://github.test/o/r/pull/7#issuecomment-${id}` };
+    const comment = { id, body, htmlUrl: `https://github.test/o/r/pull/7#issuecomment-${id}`, author };
     this.comments.push(comment);
     return comment;
   }
@@ -48,6 +51,9 @@ class FakeComments implements IssueCommentsApi {
       comments: this.comments.slice(start, start + perPage),
       hasNextPage: start + perPage < this.comments.length,
     };
+  }
+  async authenticatedLogin() {
+    return this.login;
   }
   async create(issueNumber: number, body: string) {
     this.calls.push(`create:${issueNumber}`);
@@ -100,6 +106,32 @@ test('creates the comment when absent, then updates the same one (found across p
   assert.deepEqual(api.calls, ['list:7:1', 'list:7:2', 'list:7:3', `update:${created.id}`]);
   assert.equal(api.comments.filter((c) => c.body.includes(commentMarker('quick'))).length, 1);
   assert.match(created.body, /verdict: pass/);
+});
+
+test("a marker in someone else's comment is not the sticky comment: it is never edited", async () => {
+  const api = new FakeComments();
+  api.seed(1, { 0: `${commentMarker('quick')}\n## athena-bench: ✅ pass (pasted by a stranger)` }, 'mallory');
+  const outcome = await upsertStickyComment(options(api, { body: 'verdict: regressed' }).opts);
+  assert.equal(outcome.action, 'created');
+  assert.equal(api.comments.length, 2);
+  assert.match(api.comments[0]!.body, /pasted by a stranger/);
+  assert.equal(api.comments[1]!.author, ACTIONS_BOT);
+  assert.ok(!api.calls.some((c) => c.startsWith('update')));
+});
+
+test("with a personal token, the token's user's comment and the Actions bot's are both ours", async () => {
+  const api = new FakeComments();
+  api.login = 'perf-bot';
+  const mine = await upsertStickyComment(options(api).opts);
+  assert.equal(mine.action, 'created');
+  assert.equal(api.comments[0]!.author, 'perf-bot');
+  const again = await upsertStickyComment(options(api, { body: 'second' }).opts);
+  assert.equal(again.action, 'updated');
+
+  const earlier = new FakeComments();
+  earlier.seed(1, { 0: `${commentMarker('quick')}\nposted with GITHUB_TOKEN` }, ACTIONS_BOT);
+  earlier.login = 'perf-bot';
+  assert.equal((await upsertStickyComment(options(earlier).opts)).action, 'updated');
 });
 
 test('each suite has its own sticky comment', async () => {

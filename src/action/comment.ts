@@ -12,6 +12,8 @@ export interface IssueComment {
   id: number;
   body: string;
   htmlUrl: string;
+  /** The author's login. */
+  author: string;
 }
 
 /** The slice of GitHub's issue-comments API the comment needs (built on Octokit by the adapter). */
@@ -23,7 +25,12 @@ export interface IssueCommentsApi {
   ): Promise<{ comments: IssueComment[]; hasNextPage: boolean }>;
   create(issueNumber: number, body: string): Promise<IssueComment>;
   update(commentId: number, body: string): Promise<IssueComment>;
+  /** The token's own user; null for an installation token (GITHUB_TOKEN), which has none. */
+  authenticatedLogin(): Promise<string | null>;
 }
+
+/** Who posts with the workflow's GITHUB_TOKEN. */
+export const ACTIONS_BOT = 'github-actions[bot]';
 
 export interface CommentLog {
   info(message: string): void;
@@ -43,7 +50,7 @@ export interface UpsertOptions {
   /** The comment text, without the marker. */
   body: string;
   policy: CommentPolicy;
-  /** Whether the verdict is worth a new comment under on-change (anything but pass). */
+  /** Whether the verdict is worth a new comment under on-change (regressed or improved). */
   changed: boolean;
   log: CommentLog;
   sleep: (ms: number) => Promise<void>;
@@ -68,18 +75,23 @@ export function withMarker(suite: string, body: string): string {
   return `${marker}\n${text}`;
 }
 
-/** Finds the comment carrying the suite's marker, paging through all of the PR's comments. */
+/**
+ * Finds the comment carrying the suite's marker, paging through all of the PR's comments. Only
+ * comments by owners count: anyone can paste the marker into a comment of their own, and editing
+ * theirs would put the verdict under their name, or let them replace the real one.
+ */
 export async function findStickyComment(
   api: IssueCommentsApi,
   issueNumber: number,
   suite: string,
+  owners: ReadonlySet<string>,
   call: <T>(fn: () => Promise<T>) => Promise<T>,
   perPage = 100,
 ): Promise<IssueComment | null> {
   const marker = commentMarker(suite);
   for (let page = 1; ; page += 1) {
     const { comments, hasNextPage } = await call(() => api.listPage(issueNumber, page, perPage));
-    const found = comments.find((c) => c.body.includes(marker));
+    const found = comments.find((c) => owners.has(c.author) && c.body.startsWith(marker));
     if (found) return found;
     if (!hasNextPage || comments.length === 0) return null;
   }
@@ -106,7 +118,9 @@ export async function upsertStickyComment(options: UpsertOptions): Promise<Comme
     });
   const body = withMarker(suite, options.body);
   try {
-    const existing = await findStickyComment(api, issueNumber, suite, call, options.perPage);
+    const login = await call(() => api.authenticatedLogin());
+    const owners = new Set([ACTIONS_BOT, ...(login ? [login] : [])]);
+    const existing = await findStickyComment(api, issueNumber, suite, owners, call, options.perPage);
     if (existing) {
       const updated = await call(() => api.update(existing.id, body));
       log.info(`Updated the pull-request comment: ${updated.htmlUrl}`);
@@ -116,7 +130,7 @@ export async function upsertStickyComment(options: UpsertOptions): Promise<Comme
       return {
         action: 'skipped',
         url: null,
-        reason: 'comment-on-pr is on-change, the verdict is pass and there is no earlier comment',
+        reason: 'comment-on-pr is on-change, the verdict shows no change and there is no earlier comment',
       };
     }
     const created = await call(() => api.create(issueNumber, body));

@@ -1,6 +1,10 @@
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
+import type { Reference } from '../gate/runGate.ts';
+import type { Baseline } from '../verdict/baseline.ts';
+import type { Verdict } from '../verdict/compare.ts';
+import type { WorkloadResult } from './artifact.ts';
 import type { IssueCommentsApi } from './comment.ts';
 import type { InputSource } from './inputs.ts';
 
@@ -10,7 +14,7 @@ import type { InputSource } from './inputs.ts';
  * are built in github-adapter.ts and engine-adapter.ts; tests pass doubles.
  */
 
-export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
+export type { Verdict };
 
 export interface ActionCore extends InputSource {
   info(message: string): void;
@@ -36,6 +40,8 @@ export interface WorkflowRunInfo {
   headSha: string;
   /** Pull requests GitHub associates with the run (empty for fork pull requests). */
   pullRequestNumbers: number[];
+  /** The run's page (its job summary has the full report). */
+  htmlUrl: string | null;
 }
 
 export interface GitHubContext {
@@ -67,16 +73,15 @@ export interface GitOps {
 }
 
 /** How the run is judged; the engine also uses it to decide on adaptive extra rounds. */
-export type ComparisonPlan =
-  | { kind: 'baseline'; baselinePath: string; baseline: unknown }
-  | { kind: 'base-ref'; ref: string; commit: string; headArm: string; baseArm: string }
-  | { kind: 'none' };
+export type ComparisonPlan = Reference;
 
 export interface ProxyUnderTest {
   build: string | null;
   start: string | null;
   port: number;
   metricsUrl: string | null;
+  /** Environment variables passed to build and start beyond the allow-list (armEnvironment.ts). */
+  passEnv: readonly string[];
   cwd: string;
 }
 
@@ -87,6 +92,7 @@ export interface BenchRequest {
   /** The base-ref build of the same proxy (A/B mode), started from its worktree. */
   base: { cwd: string; commit: string; arm: string } | null;
   budgetMinutes: number | null;
+  measure: 'both' | 'work' | 'time';
   outDir: string;
   plan: ComparisonPlan;
 }
@@ -95,7 +101,10 @@ export interface BenchOutcome {
   results: Results;
   resultsPath: string;
   reportPath: string;
+  /** The report, the verdict first when there is one. */
   reportMarkdown: string;
+  /** The verdict (null for a measurement only, plan `none`). */
+  comparison: ComparisonView | null;
 }
 
 export interface Benchmarker {
@@ -110,12 +119,13 @@ export interface ComparisonView {
   markdown: string;
   warnings: string[];
   regressions: Array<{ workload: string; message: string }>;
+  /** Each workload's verdict and gated metrics as numbers: the fork-safe artifact's content. */
+  workloads: WorkloadResult[];
 }
 
 export interface Verdicts {
   /** Loads and validates a baseline file (UsageError naming the file and field). */
-  loadBaseline(path: string): Promise<unknown>;
-  compare(plan: Exclude<ComparisonPlan, { kind: 'none' }>, results: Results): ComparisonView;
+  loadBaseline(path: string): Promise<Baseline>;
   /** Writes the baseline made from results to path. */
   writeBaseline(results: Results, path: string, meta: { commit?: string; date: string }): Promise<void>;
 }

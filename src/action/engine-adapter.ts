@@ -2,31 +2,19 @@ import { existsSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { driverFor } from '../drivers/index.ts';
 import { ATHENA_BUILD_COMMAND } from '../engine/arms.ts';
-import {
-  defaultProxyArm,
-  runBenchmark,
-  type ArmSource,
-  type EngineDeps,
-  type ProxyArmSpec,
-} from '../engine/run.ts';
+import { defaultProxyArm, type ArmSource, type EngineDeps, type ProxyArmSpec } from '../engine/run.ts';
 import type { ProgressSink } from '../engine/progress.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { Exec } from '../util/exec.ts';
-import { baselineFromResults, loadBaseline, writeBaseline, type Baseline } from '../verdict/baseline.ts';
-import { compareArms, compareToBaseline, formatDelta, type Comparison } from '../verdict/compare.ts';
+import { runGate } from '../gate/runGate.ts';
+import { signedChange } from '../report/format.ts';
+import { baselineFromResults, loadBaseline, writeBaseline } from '../verdict/baseline.ts';
+import { formatDelta, type Comparison } from '../verdict/compare.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
-import { createMoreRoundsHook } from '../verdict/rounds.ts';
-import type {
-  Benchmarker,
-  BenchRequest,
-  ComparisonPlan,
-  ComparisonView,
-  ProxyUnderTest,
-  Verdicts,
-} from './deps.ts';
+import type { Benchmarker, BenchRequest, ComparisonView, ProxyUnderTest, Verdicts } from './deps.ts';
 
 /**
- * The real engine (E2) and verdicts (V) behind the Action's Benchmarker and Verdicts seams. No
+ * The real gate (src/gate) and baseline files behind the Action's Benchmarker and Verdicts seams. No
  * decisions live here beyond turning the Action's inputs into arms and a comparison into a view.
  */
 
@@ -116,15 +104,6 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
     async run(request) {
       const arms: ArmSource[] = [proxyArm(request.proxy, request.outDir)];
       if (request.base) arms.push(baseArm(request.proxy, request.base, request.outDir));
-      const moreRounds =
-        request.plan.kind === 'baseline'
-          ? createMoreRoundsHook({ baseline: request.plan.baseline as Baseline, log: deps.log })
-          : request.plan.kind === 'base-ref'
-            ? createMoreRoundsHook({
-                arms: { head: request.plan.headArm, base: request.plan.baseArm },
-                log: deps.log,
-              })
-            : undefined;
       const engineDeps: EngineDeps = {
         exec: deps.exec,
         now: Date.now,
@@ -133,29 +112,54 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
         env: deps.env,
         driverFor,
       };
-      return runBenchmark(
+      const outcome = await runGate(
         {
           mysql: request.mysql,
           suite: request.suite,
           arms,
+          reference: request.plan,
           outDir: request.outDir,
           repoRoot: request.proxy.cwd,
+          proxyEnv: request.proxy.passEnv,
           ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
-          ...(moreRounds ? { moreRounds } : {}),
+          measure: request.measure,
         },
         engineDeps,
       );
+      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
   };
 }
 
-/** The regressed metrics of each regressed workload, one annotation each. */
+/** A number the artifact can carry (JSON has no Infinity; the artifact bounds magnitudes). */
+function measure(v: number | null): number | null {
+  return v !== null && Number.isFinite(v) && Math.abs(v) <= 1e12 ? v : null;
+}
+
+/** The verdict, the structured results, and one annotation per regressed workload. */
 export function comparisonView(comparison: Comparison): ComparisonView {
   return {
     verdict: comparison.verdict,
     summaryLine: comparison.summaryLine,
     markdown: renderComparisonMarkdown(comparison),
     warnings: comparison.warnings,
+    workloads: comparison.workloads.map((w) => ({
+      id: w.id,
+      threads: w.threads,
+      verdict: w.verdict,
+      metrics: w.metrics
+        .filter((m) => m.policy === 'gate')
+        .map((m) => ({
+          metric: m.metric,
+          variant: m.variant,
+          verdict: m.verdict,
+          reference: measure(m.baselineMedian),
+          current: measure(m.currentMedian),
+          delta: measure(m.delta),
+          ciLow: measure(m.ciLow),
+          ciHigh: measure(m.ciHigh),
+        })),
+    })),
     regressions: comparison.workloads
       .filter((w) => w.verdict === 'regressed')
       .map((w) => ({
@@ -166,10 +170,10 @@ export function comparisonView(comparison: Comparison): ComparisonView {
             .filter((m) => m.verdict === 'regressed' && m.policy === 'gate')
             .map((m) => {
               const unit = m.scale === 'relative' ? '%' : m.scale === 'points' ? ' pts' : '';
-              const signed = (v: number) =>
-                `${v > 0 ? '+' : v < 0 ? '−' : '±'}${Math.abs(v).toFixed(1)}${unit}`;
               const ci =
-                m.ciLow !== null && m.ciHigh !== null ? ` (CI ${signed(m.ciLow)} … ${signed(m.ciHigh)})` : '';
+                m.ciLow !== null && m.ciHigh !== null
+                  ? ` (CI ${signedChange(m.ciLow, unit)} … ${signedChange(m.ciHigh, unit)})`
+                  : '';
               return `${m.label} ${formatDelta(m)}${ci}`;
             })
             .join(', '),
@@ -180,13 +184,6 @@ export function comparisonView(comparison: Comparison): ComparisonView {
 export function realVerdicts(): Verdicts {
   return {
     loadBaseline: (file) => loadBaseline(file),
-    compare(plan: Exclude<ComparisonPlan, { kind: 'none' }>, results) {
-      const comparison =
-        plan.kind === 'baseline'
-          ? compareToBaseline(plan.baseline as Baseline, results)
-          : compareArms(results, plan.headArm, plan.baseArm);
-      return comparisonView(comparison);
-    },
     async writeBaseline(results, file, meta) {
       await writeBaseline(file, baselineFromResults(results, meta));
     },

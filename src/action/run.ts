@@ -3,10 +3,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AthenaBenchError, UsageError, errorMessage } from '../errors.ts';
 import type { Suite } from '../suite/schema.ts';
-import { readCommentArtifact, writeCommentArtifact } from './artifact.ts';
+import {
+  COMMENT_ARTIFACT_FILE,
+  CommentArtifactSchema,
+  readCommentArtifact,
+  writeCommentArtifact,
+  type CommentArtifact,
+} from './artifact.ts';
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
-import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
+import { VERDICT_MARK } from '../verdict/markdown.ts';
+import type { ActionDeps, BenchOutcome, ComparisonPlan, Verdict } from './deps.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
+import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
 
 /** What a run decided; index.ts only needs it for tests and logs (the step status is set here). */
 export interface ActionResult {
@@ -45,13 +53,6 @@ const CHECK_BENCH =
 const CHECK_GIT =
   'base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists ' +
   '(e.g. origin/main).';
-
-const VERDICT_MARK: Record<Verdict, string> = {
-  pass: '✅ pass',
-  improved: '🟢 improved',
-  regressed: '🔴 regressed',
-  inconclusive: '⚠️ inconclusive',
-};
 
 export async function run(deps: ActionDeps): Promise<ActionResult> {
   const { core } = deps;
@@ -133,6 +134,7 @@ function benchRequestBase(config: ActionConfig, workdir: string, resultsDir: str
     suite,
     proxy: { ...config.proxy, cwd: workdir },
     budgetMinutes: config.budgetMinutes,
+    measure: config.measure,
     outDir: resultsDir,
   };
 }
@@ -170,13 +172,18 @@ async function updateBaseline(
   );
 }
 
+/** A reference the Action judges against: a baseline, or a base commit it has resolved. */
+type JudgedReference =
+  | Extract<ComparisonPlan, { kind: 'baseline' }>
+  | (Extract<ComparisonPlan, { kind: 'base-ref' }> & { commit: string });
+
 /** Committed baseline, explicit base-ref, or (on a pull request without a baseline) its merge-base. */
 async function planComparison(
   deps: ActionDeps,
   config: ActionConfig,
   workdir: string,
   suite: Suite,
-): Promise<Exclude<ComparisonPlan, { kind: 'none' }>> {
+): Promise<JudgedReference> {
   const abAgainst = async (ref: string, describeRef: string) => {
     const commit = await step(`resolving base-ref ${describeRef}`, CHECK_GIT, async () => {
       const root = await deps.git.repoRoot(workdir);
@@ -191,7 +198,7 @@ async function planComparison(
     const baseline = await step(`loading the baseline ${baselinePath}`, '', () =>
       deps.verdicts.loadBaseline(baselinePath),
     );
-    return { kind: 'baseline', baselinePath, baseline };
+    return { kind: 'baseline', file: baselinePath, baseline };
   }
   if (config.baseline) {
     throw new UsageError(
@@ -265,15 +272,11 @@ async function compare(
   setOutput('results-path', outcome.resultsPath);
   setOutput('report-path', outcome.reportPath);
 
-  let comparison: ComparisonView;
-  try {
-    comparison = await step('comparing the results', '', () =>
-      Promise.resolve(deps.verdicts.compare(plan, outcome.results)),
-    );
-  } catch (error) {
+  const comparison = outcome.comparison;
+  if (!comparison) {
     // The measurements are still worth showing.
     await core.writeSummary(`## athena-bench: ${suite.name}\n\n${outcome.reportMarkdown}\n`);
-    throw error;
+    throw new StepFailure('comparing the results', new Error('the benchmark returned no verdict'), '');
   }
   result.verdict = comparison.verdict;
 
@@ -282,7 +285,7 @@ async function compare(
   const context =
     `Suite \`${suite.name}\` · ` +
     (plan.kind === 'baseline'
-      ? `compared with the baseline \`${path.relative(workdir, plan.baselinePath) || plan.baselinePath}\``
+      ? `compared with the baseline \`${path.relative(workdir, plan.file) || plan.file}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', outcome.reportMarkdown].join(
     '\n\n',
@@ -302,14 +305,14 @@ async function compare(
   const commentBody = `${comparison.markdown.trimEnd()}\n\n${context}${footer}\n`;
   const pr = deps.github.pullRequest;
   if (pr) {
-    await writeCommentArtifact(resultsDir, {
-      schemaVersion: 1,
+    await leaveCommentArtifact(deps, resultsDir, {
+      schemaVersion: 2,
       suite: suite.name,
       pullRequest: pr.number,
       headSha: pr.headSha,
       verdict: comparison.verdict,
-      summaryLine: comparison.summaryLine,
-      body: commentBody,
+      comparedWith: plan.kind,
+      workloads: comparison.workloads,
     });
     result.comment = await commentOnPullRequest(
       deps,
@@ -329,6 +332,24 @@ async function compare(
   } else if (comparison.verdict === 'inconclusive' && config.failOnInconclusive) {
     fail(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
   }
+}
+
+/** The fork-safe artifact, checked against the schema its reader applies; a misfit is only warned about. */
+async function leaveCommentArtifact(
+  deps: ActionDeps,
+  resultsDir: string,
+  artifact: CommentArtifact,
+): Promise<void> {
+  const checked = CommentArtifactSchema.safeParse(artifact);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    deps.core.warning(
+      `${COMMENT_ARTIFACT_FILE} not written (${issue?.path.join('.')}: ${issue?.message}): ` +
+        'a workflow_run job could not post this comment.',
+    );
+    return;
+  }
+  await writeCommentArtifact(resultsDir, checked.data);
 }
 
 async function commentOnPullRequest(
@@ -353,7 +374,7 @@ async function commentOnPullRequest(
     suite,
     body,
     policy: config.commentOnPr,
-    changed: verdict !== 'pass',
+    changed: worthAComment(verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms),
   });
@@ -369,51 +390,71 @@ async function postCommentFromArtifact(
   result: ActionResult,
   setOutput: (name: string, value: string) => void,
 ): Promise<void> {
+  // Only a workflow_run event says, from GitHub rather than from the artifact, which commit the
+  // pull request's run tested; without it the artifact's claims cannot be checked.
+  const run = deps.github.workflowRun;
+  if (deps.github.eventName !== 'workflow_run' || !run) {
+    throw new StepFailure(
+      'mode comment',
+      new Error(`it runs on workflow_run events only, and this is a ${deps.github.eventName} event`),
+      'the recipe in the README ("Fork-safe PR comments"): `on: workflow_run` of the perf-gate workflow.',
+    );
+  }
   const artifact = await step('reading the results artifact', '', () => readCommentArtifact(resultsDir));
   if (!config.githubToken)
     throw new UsageError('input github-token: mode comment needs a token that can write');
   const api = deps.githubApi(config.githubToken);
-  // The artifact comes from an untrusted run: only comment on the pull request that run was for.
-  const run = deps.github.workflowRun;
-  if (run) {
-    const listed = run.pullRequestNumbers.includes(artifact.pullRequest);
-    if (!listed) {
-      const headSha = await step(`looking up pull request #${artifact.pullRequest}`, '', () =>
-        api.pullRequestHeadSha(artifact.pullRequest),
-      );
-      if (headSha !== run.headSha) {
-        throw new StepFailure(
-          'checking the results artifact',
-          new Error(
-            `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the ` +
-              `commit the workflow run tested (${run.headSha.slice(0, 12)})`,
-          ),
-          'that the comment workflow runs on workflow_run of the perf-gate workflow.',
-        );
-      }
-    }
-  } else {
-    deps.core.warning(
-      `mode comment outside a workflow_run event (${deps.github.eventName}): the artifact's pull request is not checked.`,
+  const refuse = (why: string) =>
+    new StepFailure(
+      'checking the results artifact',
+      new Error(why),
+      "that the comment workflow runs on workflow_run of the perf-gate workflow and downloads that run's artifact.",
+    );
+  // The artifact comes from an untrusted run: it must be about the commit that run tested, and
+  // only comment on a pull request whose head that commit is.
+  if (artifact.headSha !== run.headSha) {
+    throw refuse(
+      `it is for commit ${artifact.headSha.slice(0, 12)}, but the workflow run tested ${run.headSha.slice(0, 12)}`,
     );
   }
+  if (!run.pullRequestNumbers.includes(artifact.pullRequest)) {
+    const headSha = await step(`looking up pull request #${artifact.pullRequest}`, '', () =>
+      api.pullRequestHeadSha(artifact.pullRequest),
+    );
+    if (headSha !== run.headSha) {
+      throw refuse(
+        `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the ` +
+          `commit the workflow run tested (${run.headSha.slice(0, 12)})`,
+      );
+    }
+  }
+  const summaryLine = trustedSummaryLine(artifact, 'plain');
   result.verdict = artifact.verdict;
   setOutput('verdict', artifact.verdict);
   setOutput('regressed', String(artifact.verdict === 'regressed'));
-  setOutput('summary', artifact.summaryLine);
+  setOutput('summary', summaryLine);
   result.comment = await upsertStickyComment({
     api,
     issueNumber: artifact.pullRequest,
     suite: artifact.suite,
-    body: artifact.body,
+    body: renderTrustedComment(artifact, run.htmlUrl),
     policy: config.commentOnPr,
-    changed: artifact.verdict !== 'pass',
+    changed: worthAComment(artifact.verdict),
     log: deps.core,
     sleep: (ms) => deps.sleep(ms),
   });
   setOutput('comment-url', result.comment.url ?? '');
   await deps.core.writeSummary(
     `## athena-bench: pull request #${artifact.pullRequest} — ${VERDICT_MARK[artifact.verdict]}\n\n` +
-      `${artifact.summaryLine}\n\nComment: ${result.comment.url ?? result.comment.action}\n`,
+      `${trustedSummaryLine(artifact, 'markdown')}\n\nComment: ${result.comment.url ?? result.comment.action}\n`,
   );
+}
+
+/**
+ * Whether a verdict is worth a new comment under comment-on-pr: on-change: a change was shown
+ * (regressed or improved). An inconclusive run says "can't tell", which belongs in the job summary,
+ * not in a comment on every pull request; an earlier comment is still updated whatever the verdict.
+ */
+function worthAComment(verdict: Verdict): boolean {
+  return verdict === 'regressed' || verdict === 'improved';
 }

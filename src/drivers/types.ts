@@ -29,6 +29,12 @@ export interface DriverRun {
 export interface RunOptions {
   /** Overrides the suite's measured time (CLI --duration), in seconds. */
   durationSec?: number;
+  /**
+   * A fixed number of events (sysbench --events) with no time limit instead of a timed run: the
+   * work channel's windows. `timeoutSec` then bounds the run. Only sysbench has event counts, so
+   * the work channel measures sysbench workloads only.
+   */
+  events?: { count: number; timeoutSec: number };
 }
 
 export interface Driver<W extends Workload = Workload> {

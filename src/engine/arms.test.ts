@@ -6,14 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { realExec } from '../util/exec.ts';
-import {
-  athenaUserPasswordVariable,
-  baseRefArm,
-  defaultProxyArm,
-  haproxyConfig,
-  shellQuote,
-  type ArmContext,
-} from './arms.ts';
+import { envPasswordVariable } from '../../proxy/src/contract.ts';
+import { baseRefArm, defaultProxyArm, haproxyConfig, shellQuote, type ArmContext } from './arms.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const mysql = { host: '127.0.0.1', port: 33060, user: 'bench-user', password: 's3cret-pw', database: 'test' };
@@ -37,7 +31,7 @@ test("Athena's arm: generated config with the seed's keys, passwords only in the
     ATHENA_BACKEND_PASSWORD: 's3cret-pw',
     ATHENA_USER_BENCH_USER_PASSWORD: 's3cret-pw',
   });
-  assert.equal(athenaUserPasswordVariable('app.ro'), 'ATHENA_USER_APP_RO_PASSWORD');
+  assert.equal(envPasswordVariable('USER', 'app.ro'), 'ATHENA_USER_APP_RO_PASSWORD');
   // Without ports: the seed's.
   assert.equal(defaultProxyArm(mysql, '/repo').port, 3307);
 });

@@ -10,6 +10,8 @@ export interface EnvironmentInputs {
   mysqlVersion: string;
   sysbenchVersion: string | null;
   mysqlslapVersion: string | null;
+  /** valgrind's version when the work channel runs, else null. */
+  valgrindVersion?: string | null;
   env: NodeJS.ProcessEnv;
   exec: Exec;
   readFile?: (path: string) => string;
@@ -54,7 +56,16 @@ export async function collectEnvironment(inputs: EnvironmentInputs): Promise<Env
     // "unlimited" has no number: recorded as null, and it is no reason for a warning.
     ulimitNofile: /^\d+$/.test(ulimitText) ? Number(ulimitText) : null,
     somaxconn: somaxconn && /^\d+/.test(somaxconn.trim()) ? Number(somaxconn.trim()) : null,
+    valgrindVersion: inputs.valgrindVersion ?? null,
+    glibcVersion: glibcVersion(),
   };
+}
+
+/** The C library's version (instruction counts depend on it), from Node's own report. */
+function glibcVersion(): string | null {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)
+    ?.header;
+  return header?.glibcVersionRuntime ?? null;
 }
 
 /** The commit and ref the run measured: from GitHub's env in CI, else from git. */

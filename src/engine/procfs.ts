@@ -88,6 +88,30 @@ export function treeCpuTicks(rootPid: number, fs: ProcFs = realProcFs): number {
   return processTree(rootPid, fs).reduce((sum, p) => sum + p.cpuTicks, 0);
 }
 
+/**
+ * Read and write system calls of a process tree so far (/proc/<pid>/io syscr + syscw: read,
+ * readv, recvmsg… and write, writev, sendmsg…). epoll and timer calls are not in them, which is
+ * what a count of the I/O a proxy does per query wants. Processes that exited are left out.
+ */
+export function treeIoSyscalls(rootPid: number, fs: ProcFs = realProcFs): number {
+  let total = 0;
+  for (const p of processTree(rootPid, fs)) {
+    try {
+      const text = fs.readFile(`/proc/${p.pid}/io`);
+      total += ioField(text, 'syscr') + ioField(text, 'syscw');
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return total;
+}
+
+function ioField(text: string, key: string): number {
+  const match = new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text);
+  if (!match) throw new Error(`no ${key} in /proc/<pid>/io`);
+  return Number(match[1]);
+}
+
 /** Reads one "Key:   value kB" line of /proc/<pid>/status, in kB; null when absent. */
 export function statusKb(text: string, key: string): number | null {
   const match = new RegExp(`^${key}:\\s+(\\d+)\\s+kB`, 'm').exec(text);

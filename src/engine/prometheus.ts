@@ -1,3 +1,4 @@
+import { GATE_METRICS } from '../../proxy/src/contract.ts';
 /**
  * The proxy's Prometheus endpoint, scraped before and after each measured run: counters only
  * ever grow, so their deltas say what the proxy did during the run.
@@ -78,7 +79,7 @@ export async function scrapeCounters(
 /** The share of the driver's queries the proxy must have seen for the run to count. */
 export const TRAFFIC_CHECK_MIN_SHARE = 0.95;
 
-export const TRAFFIC_METRIC = 'athena_queries_total';
+export const TRAFFIC_METRIC = GATE_METRICS.queries;
 
 export interface TrafficCheck {
   expectedQueries: number;

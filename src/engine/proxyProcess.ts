@@ -156,6 +156,34 @@ export class ProxyProcess {
   }
 }
 
+/**
+ * Runs fn (a driver run) while watching a proxy: when the proxy dies, fn's signal aborts and the
+ * call fails with the proxy's log tail, whatever fn itself threw.
+ */
+export async function runWhileAlive<T>(
+  proc: ProxyProcess | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+  outer: AbortSignal | undefined,
+  when: string,
+): Promise<T> {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener('abort', onOuterAbort, { once: true });
+  if (proc?.exited) throw proc.deathError(`before a run`);
+  const unsubscribe = proc?.onExit(() => controller.abort('proxy exited'));
+  try {
+    const result = await fn(controller.signal);
+    if (proc?.exited) throw proc.deathError(when);
+    return result;
+  } catch (error) {
+    if (proc?.exited) throw proc.deathError(when);
+    throw error;
+  } finally {
+    unsubscribe?.();
+    outer?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
 export interface ReadyOptions {
   host: string;
   port: number;

@@ -1,4 +1,4 @@
-import type { Arm, Results, WorkloadResult } from '../results/schema.ts';
+import { roundsOf, type Arm, type Results } from '../results/schema.ts';
 import {
   addedLatencyPerRound,
   median,
@@ -9,6 +9,8 @@ import {
   suiteWorkload,
   throughputUnit,
 } from './summary.ts';
+import { workSection } from './work.ts';
+import { escapeCell } from './format.ts';
 
 /** GitHub's limit for a comment is 65,536 characters; the report stays well under it. */
 export const REPORT_MAX_CHARS = 60_000;
@@ -33,26 +35,18 @@ function withSpread(values: number[], unit: string): string {
   return `${value}${spread === null ? '' : ` ±${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
 }
 
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
 function armLabel(arm: Arm): string {
   if (arm.role === 'proxy') return /athena/i.test(arm.command ?? '') ? 'Athena' : 'proxy';
   return arm.name;
 }
 
 /** The arms measured against direct MySQL, proxy under test first. */
-function comparedArms(results: Results): Arm[] {
+export function comparedArms(results: Results): Arm[] {
   const order = { proxy: 0, base: 1, reference: 2, direct: 3 } as const;
   return results.arms.filter((a) => a.role !== 'direct').sort((a, b) => order[a.role] - order[b.role]);
 }
 
-function roundsOf(w: WorkloadResult): number {
-  return new Set(w.samples.map((s) => s.round)).size;
-}
-
-function seedTable(results: Results, arms: Arm[]): string[] {
+export function throughputTable(results: Results, arms: Arm[]): string[] {
   const header = ['Workload', 'Threads', 'Direct MySQL'];
   for (const [i, arm] of arms.entries()) {
     header.push(`Via ${armLabel(arm)}`, i === 0 ? 'Overhead' : `Overhead (${armLabel(arm)})`);
@@ -60,13 +54,15 @@ function seedTable(results: Results, arms: Arm[]): string[] {
   const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
   for (const w of results.workloads) {
     if (w.skipped !== null) {
-      lines.push(`| ${cell(w.title)} | ${w.threads} | skipped | ${arms.map(() => '— | —').join(' | ')} |`);
+      lines.push(
+        `| ${escapeCell(w.title)} | ${w.threads} | skipped | ${arms.map(() => '— | —').join(' | ')} |`,
+      );
       continue;
     }
     const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
     const label = unit.toUpperCase();
     const row = [
-      cell(w.title),
+      escapeCell(w.title),
       String(w.threads),
       withSpread(
         samplesOf(w, 'direct').map((s) => s.metrics[unit]),
@@ -106,7 +102,7 @@ function latencyTable(results: Results, arms: Arm[]): string[] {
       const added = (key: 'p95' | 'p99') =>
         arm.name === 'direct' ? '' : signed(median(addedLatencyPerRound(w, arm.name, key)), 2);
       lines.push(
-        `| ${cell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`,
+        `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`,
       );
     }
   }
@@ -132,11 +128,19 @@ function resourceTable(results: Results, arms: Arm[]): string[] {
           ? 'not checked'
           : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => (100 * c.observedQueries) / Math.max(1, c.expectedQueries))))}%)`;
       lines.push(
-        `| ${cell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`,
+        `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`,
       );
     }
   }
   return lines;
+}
+
+/** What was measured: interleaved rounds (time), counted windows (work), or both. */
+function channelsLine(results: Results, rounds: number): string {
+  const time = `${rounds} interleaved round${rounds === 1 ? '' : 's'}`;
+  if (results.measure === 'time') return time;
+  const work = 'work counted under valgrind';
+  return results.measure === 'work' ? work : `${time} and ${work}`;
 }
 
 function harnessLine(results: Results): string | null {
@@ -226,12 +230,12 @@ function roundsDetails(results: Results): string[] {
  */
 export function renderMeasurementReport(results: Results, verdictMarkdown?: string): string {
   const arms = comparedArms(results);
-  const rounds = Math.max(0, ...results.workloads.map(roundsOf));
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
   const out: string[] = [`# athena-bench: suite \`${results.suite.name}\``, ''];
   out.push(
     results.status === 'failed'
-      ? `**The run FAILED** and measured nothing a verdict can use: ${cell(results.failure ?? 'unknown failure')}`
-      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${rounds} interleaved round${rounds === 1 ? '' : 's'}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
+      ? `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? 'unknown failure')}`
+      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
     '',
   );
   if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), '');
@@ -240,7 +244,7 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
   }
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
   if (measured) {
-    out.push('## Direct MySQL vs proxy', '', ...seedTable(results, arms), '');
+    out.push('## Direct MySQL vs proxy', '', ...throughputTable(results, arms), '');
     out.push(
       `Medians over the rounds; ± is half the min–max range as a % of the median; overhead = 1 − proxy / direct throughput of the same round (median, with its range).`,
       '',
@@ -263,6 +267,7 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
     const harness = harnessLine(results);
     if (harness) out.push(harness, '');
   }
+  out.push(...workSection(results));
   out.push(...environmentSection(results), '');
   const details = roundsDetails(results);
   let text = out.join('\n');

@@ -1,12 +1,10 @@
+import { median as sampleMedian } from '../verdict/stats.ts';
 import type { Results, RoundSample, WorkloadResult } from '../results/schema.ts';
 import type { Workload } from '../suite/schema.ts';
 
-/** Median of a list; null when empty. */
+/** Median of a list; null when empty (reports show a dash where there is nothing to summarise). */
 export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return values.length === 0 ? null : sampleMedian(values);
 }
 
 /** Half the min–max range as a percentage of the median: the ± shown next to a median. */

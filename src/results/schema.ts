@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SuiteSchema, type MetricName } from '../suite/schema.ts';
+import { SuiteSchema, isWorkMetric, type MetricName, type WorkMetricName } from '../suite/schema.ts';
 
 /**
  * results.json: everything a run measured, enough to recompute any report or verdict.
@@ -86,6 +86,53 @@ export const ArmSchema = z.object({
 });
 export type Arm = z.infer<typeof ArmSchema>;
 
+/** One measured window of the work channel: a fixed number of the driver's events through one arm. */
+export const WorkWindowSchema = z.object({
+  events: z.number().int().positive(),
+  /** Queries the driver counted in the window: the denominator of every per-query count. */
+  queries: z.number().int().nonnegative(),
+  /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
+  instructions: z.number().nonnegative(),
+  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
+  syscalls: z.number().nonnegative(),
+  /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
+  backendRoundTrips: nullableNumber.default(null),
+  /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
+  backendBytes: nullableNumber.default(null),
+  wallSec: z.number().nonnegative(),
+});
+export type WorkWindow = z.infer<typeof WorkWindowSchema>;
+
+export const FunctionDeltaSchema = z.object({
+  name: z.string(),
+  object: z.string(),
+  /** Self instructions per query (kept windows, averaged). */
+  irPerQuery: z.number(),
+});
+
+/** The work channel's measurement of one arm on one workload. */
+export const WorkArmSchema = z.object({
+  windows: z.array(WorkWindowSchema),
+  /** Index of the first window kept; earlier ones were discarded while the process settled. */
+  firstKept: z.number().int().nonnegative(),
+  settled: z.boolean(),
+  /** The kept windows' instructions/query range, in % of their median. */
+  spreadPct: nullableNumber,
+  /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
+  topFunctions: z.array(FunctionDeltaSchema).default([]),
+  /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
+  profile: z.string().nullable().default(null),
+});
+export type WorkArm = z.infer<typeof WorkArmSchema>;
+
+export const WorkloadWorkSchema = z.object({
+  /** Client threads of the work channel (low and fixed, whatever the workload's own threads). */
+  threads: z.number().int().positive(),
+  eventsPerWindow: z.number().int().positive(),
+  arms: z.record(z.string(), WorkArmSchema),
+});
+export type WorkloadWork = z.infer<typeof WorkloadWorkSchema>;
+
 export const WorkloadResultSchema = z.object({
   id: z.string(),
   title: z.string(),
@@ -94,6 +141,8 @@ export const WorkloadResultSchema = z.object({
   /** Why the workload did not run (missing binary…); samples are then empty. */
   skipped: z.string().nullable().default(null),
   samples: z.array(RoundSampleSchema),
+  /** The work channel's counts (runs with --measure work or both), else null. */
+  work: WorkloadWorkSchema.nullable().default(null),
 });
 export type WorkloadResult = z.infer<typeof WorkloadResultSchema>;
 
@@ -110,6 +159,9 @@ export const EnvironmentSchema = z.object({
   mysqlslapVersion: z.string().nullable().default(null),
   ulimitNofile: z.number().nullable().default(null),
   somaxconn: z.number().nullable().default(null),
+  /** What instruction counts depend on (the work channel): valgrind and the C library. */
+  valgrindVersion: z.string().nullable().default(null),
+  glibcVersion: z.string().nullable().default(null),
 });
 export type Environment = z.infer<typeof EnvironmentSchema>;
 
@@ -125,6 +177,8 @@ export const ResultsSchema = z.object({
   failure: z.string().nullable().default(null),
   suite: SuiteSchema,
   arms: z.array(ArmSchema).min(1),
+  /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
+  measure: z.enum(['time', 'work', 'both']).default('time'),
   workloads: z.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: z.array(z.string()).default([]),
@@ -132,7 +186,10 @@ export const ResultsSchema = z.object({
 export type Results = z.infer<typeof ResultsSchema>;
 
 /** One number per round for a metric of an arm: what statistics and reports are computed from. */
-export function metricValue(sample: RoundSample, metric: Exclude<MetricName, 'overhead_pct'>): number | null {
+export function metricValue(
+  sample: RoundSample,
+  metric: Exclude<MetricName, 'overhead_pct' | WorkMetricName>,
+): number | null {
   const m = sample.metrics;
   switch (metric) {
     case 'tps':
@@ -169,6 +226,7 @@ export function metricSamples(
     for (const s of workload.samples) if (s.arm === name) map.set(s.round, s);
     return map;
   };
+  if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
   const armRounds = byRound(arm);
   const rounds = [...armRounds.keys()].sort((a, b) => a - b);
   if (metric === 'overhead_pct') {
@@ -183,4 +241,28 @@ export function metricSamples(
     const v = metricValue(armRounds.get(r)!, metric);
     return v === null ? [] : [v];
   });
+}
+
+/** Per kept window of the work channel: one count per query for an arm of a workload. */
+export function workSamples(workload: WorkloadResult, arm: string, metric: WorkMetricName): number[] {
+  const measured = workload.work?.arms[arm];
+  if (!measured) return [];
+  return measured.windows.slice(measured.firstKept).flatMap((w) => {
+    if (w.queries <= 0) return [];
+    const count =
+      metric === 'instructions_per_query'
+        ? w.instructions
+        : metric === 'syscalls_per_query'
+          ? w.syscalls
+          : metric === 'backend_round_trips_per_query'
+            ? w.backendRoundTrips
+            : w.backendBytes;
+    return count === null ? [] : [count / w.queries];
+  });
+}
+
+/** How many rounds a workload has samples for: of one arm, or of any arm. */
+export function roundsOf(workload: WorkloadResult, arm?: string): number {
+  const samples = arm === undefined ? workload.samples : workload.samples.filter((s) => s.arm === arm);
+  return new Set(samples.map((s) => s.round)).size;
 }

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { BUILTIN_SUITES, builtinEquivalent } from './builtins.ts';
-import { formatPath, loadSuite, parseSuiteText } from './load.ts';
+import { loadSuite, parseSuiteText } from './load.ts';
+import { formatPath } from '../util/zodPath.ts';
 import { SuiteSchema, type Workload } from './schema.ts';
 
 let dir: string;

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { UsageError, errorMessage } from '../errors.ts';
 import { BUILTIN_SUITES, isBuiltinSuiteName } from './builtins.ts';
+import { formatPath } from '../util/zodPath.ts';
 import {
   BuiltinOptionsSchema,
   MysqlslapOptionsSchema,
@@ -76,14 +77,6 @@ function parseYaml(text: string, file: string): unknown {
     throw new UsageError(`${file}: invalid YAML${where}: ${first.message.split('\n')[0]}`);
   }
   return doc.toJS() as unknown;
-}
-
-/** `["workloads", 1, "options", "timeSec"]` -> `workloads[1].options.timeSec`. */
-export function formatPath(segments: readonly PropertyKey[]): string {
-  if (segments.length === 0) return '(top level)';
-  return segments
-    .map((s, i) => (typeof s === 'number' ? `[${s}]` : `${i === 0 ? '' : '.'}${String(s)}`))
-    .join('');
 }
 
 function valueAt(data: unknown, segments: readonly PropertyKey[]): unknown {

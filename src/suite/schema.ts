@@ -16,8 +16,25 @@ export const MetricNameSchema = z.enum([
   'peak_rss_mb',
   'overhead_pct',
   'errors',
+  'instructions_per_query',
+  'syscalls_per_query',
+  'backend_round_trips_per_query',
+  'bytes_per_query',
 ]);
 export type MetricName = z.infer<typeof MetricNameSchema>;
+
+/** The work channel's metrics: counts per query, measured under valgrind, not timed. */
+export const WORK_METRICS = [
+  'instructions_per_query',
+  'syscalls_per_query',
+  'backend_round_trips_per_query',
+  'bytes_per_query',
+] as const satisfies readonly MetricName[];
+export type WorkMetricName = (typeof WORK_METRICS)[number];
+
+export function isWorkMetric(metric: MetricName): metric is WorkMetricName {
+  return (WORK_METRICS as readonly MetricName[]).includes(metric);
+}
 
 export const MetricPolicySchema = z.object({
   /** The smallest change that matters, in percent (for errors: an absolute count). */
@@ -26,7 +43,9 @@ export const MetricPolicySchema = z.object({
 });
 export type MetricPolicy = z.infer<typeof MetricPolicySchema>;
 
-const Slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case id (letters, digits, _ . -)');
+export const Slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case id (letters, digits, _ . -)');
 
 const workloadCommon = {
   id: Slug,
@@ -39,7 +58,34 @@ const workloadCommon = {
   metrics: z.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
   /** Errors during a run fail the workload unless allowed. */
   allowErrors: z.boolean().default(false),
+  /** The work channel's window for this workload (sysbench workloads only). */
+  work: z
+    .object({
+      /** Driver events per window (sysbench --events): the same for every arm and window. */
+      events: z.number().int().min(100).max(10_000_000).default(2000),
+    })
+    .strict()
+    .default({ events: 2000 }),
 };
+
+/**
+ * How the work channel measures: every sysbench workload is driven by `threads` clients in windows
+ * of a fixed event count, repeated until the last `windows` agree within `tolerancePct` (see
+ * src/work/settle.ts), at most `maxWindows`.
+ */
+export const WorkSettingsSchema = z
+  .object({
+    threads: z.number().int().min(1).max(64).default(1),
+    windows: z.number().int().min(3).max(50).default(8),
+    tolerancePct: z.number().positive().max(50).default(0.5),
+    maxWindows: z.number().int().min(3).max(200).default(16),
+  })
+  .strict()
+  .refine((w) => w.maxWindows >= w.windows, {
+    message: 'expected maxWindows >= windows',
+    path: ['maxWindows'],
+  });
+export type WorkSettings = z.infer<typeof WorkSettingsSchema>;
 
 export const SysbenchOptionsSchema = z
   .object({
@@ -102,6 +148,7 @@ export const SuiteSchema = z
     /** Extra rounds the verdict may add while a workload is inconclusive. */
     maxRounds: z.number().int().min(1).max(500).optional(),
     budgetMinutes: z.number().positive().optional(),
+    work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
     workloads: z.array(WorkloadSchema).min(1),
   })
   .strict()
@@ -119,4 +166,9 @@ export const SuiteSchema = z
     });
   });
 export type Suite = z.infer<typeof SuiteSchema>;
+
+/** Rounds a workload may reach with adaptive ones: the suite's maxRounds, else 2 × planned (at least 10). */
+export function maxRoundsOf(suite: Pick<Suite, 'maxRounds'>, plannedRounds: number): number {
+  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
+}
 export type SuiteInput = z.input<typeof SuiteSchema>;

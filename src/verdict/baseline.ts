@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { UsageError, errorMessage } from '../errors.ts';
 import {
   EnvironmentSchema,
+  FunctionDeltaSchema,
   metricSamples,
   type Environment,
   type Results,
@@ -11,6 +12,7 @@ import {
 } from '../results/schema.ts';
 import { MetricNameSchema, SuiteSchema } from '../suite/schema.ts';
 import { median } from './stats.ts';
+import { formatPath } from '../util/zodPath.ts';
 import { METRIC_NAMES } from './metrics.ts';
 
 /**
@@ -31,6 +33,8 @@ const BaselineArmSchema = z.object({
   metrics: z.partialRecord(MetricNameSchema, SampleSetSchema),
   /** Per round: proxy CPU µs/query relative to the direct arm's machine time per query (see compare.ts). */
   cpuRelativeToDirect: SampleSetSchema.optional(),
+  /** The work channel's heaviest functions per query: what "where the instructions went" diffs against. */
+  topFunctions: z.array(FunctionDeltaSchema).optional(),
 });
 export type BaselineArm = z.infer<typeof BaselineArmSchema>;
 
@@ -78,6 +82,27 @@ export function environmentDifferences(baseline: Environment, current: Environme
 }
 
 /**
+ * What instruction and system-call counts depend on: the software, not the machine's speed. A
+ * baseline of counts recorded on one CPU model gates on another when these match (the CPU model is
+ * kept as information only).
+ */
+export interface CountFingerprintDifference {
+  field: 'node' | 'valgrindVersion' | 'glibcVersion' | 'mysqlVersion' | 'sysbenchVersion';
+  baseline: string;
+  current: string;
+}
+
+export function countFingerprintDifferences(
+  baseline: Environment,
+  current: Environment,
+): CountFingerprintDifference[] {
+  const fields = ['node', 'valgrindVersion', 'glibcVersion', 'mysqlVersion', 'sysbenchVersion'] as const;
+  return fields
+    .filter((field) => String(baseline[field]) !== String(current[field]))
+    .map((field) => ({ field, baseline: String(baseline[field]), current: String(current[field]) }));
+}
+
+/**
  * Per round: 100 × proxy CPU µs per query ÷ the direct arm's machine time per query
  * (cores × 10⁶ / direct QPS of the same round). It says what share of the work MySQL and its client
  * do per query the proxy adds in CPU; a faster or slower CPU scales both, so it survives a change
@@ -119,10 +144,10 @@ export function baselineFromResults(
   const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
   const workloads: BaselineWorkload[] = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
+    if (w.skipped !== null || (w.samples.length === 0 && w.work === null)) continue;
     const arms: Record<string, BaselineArm> = {};
     for (const arm of results.arms) {
-      if (!w.samples.some((s) => s.arm === arm.name)) continue;
+      if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics: BaselineArm['metrics'] = {};
       for (const metric of METRIC_NAMES) {
         if (metric === 'overhead_pct' && arm.name === direct) continue;
@@ -133,7 +158,13 @@ export function baselineFromResults(
         arm.name === direct
           ? undefined
           : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
-      arms[arm.name] = { role: arm.role, metrics, ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}) };
+      const topFunctions = w.work?.arms[arm.name]?.topFunctions;
+      arms[arm.name] = {
+        role: arm.role,
+        metrics,
+        ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}),
+        ...(topFunctions?.length ? { topFunctions } : {}),
+      };
     }
     workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });
   }
@@ -149,16 +180,6 @@ export function baselineFromResults(
     environment: results.environment,
     workloads,
   };
-}
-
-/** "workloads[0].arms.proxy.metrics.tps" from a zod issue path. */
-export function formatPath(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of p) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(top level)' : out;
 }
 
 /** Parses baseline JSON text; errors name the file and the field. */

@@ -1,10 +1,12 @@
 import type { Environment, Results, WorkloadResult } from '../results/schema.ts';
-import { metricSamples } from '../results/schema.ts';
-import type { MetricName, Suite, Workload } from '../suite/schema.ts';
+import { metricSamples, roundsOf } from '../results/schema.ts';
+import { WORK_METRICS, isWorkMetric, type MetricName, type Suite, type Workload } from '../suite/schema.ts';
 import { UsageError } from '../errors.ts';
 import {
+  countFingerprintDifferences,
   cpuRelativeToDirectSamples,
   environmentDifferences,
+  type CountFingerprintDifference,
   type Baseline,
   type BaselineWorkload,
   type EnvironmentDifference,
@@ -17,6 +19,8 @@ import {
   type Policy,
   type Scale,
 } from './metrics.ts';
+import { functionDeltas, type FunctionDelta } from '../work/profile.ts';
+import { signedChange } from '../report/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -106,6 +110,11 @@ export interface Comparison {
   /** Gated tests in the Holm family. */
   comparisons: number;
   suite: Suite;
+  /**
+   * Per workload with work-channel profiles of both sides (base-vs-head runs): the functions whose
+   * own instructions per query changed most, reference → current.
+   */
+  functionDeltas: Record<string, FunctionDelta[]>;
 }
 
 export interface CompareOptions {
@@ -203,12 +212,20 @@ export function compareToBaseline(
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
   }
+  const functions: Record<string, FunctionDelta[]> = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const bw = baseline.workloads.find((b) => b.id === w.id);
+    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? '']?.topFunctions : undefined;
+    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
+  }
   const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: 'baseline',
     opts,
     warnings,
     differences,
+    countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
     results,
     baselineEnvironment: baseline.environment,
     reference: {
@@ -217,6 +234,7 @@ export function compareToBaseline(
       date: baseline.date,
     },
     armLabel: arm,
+    functionDeltas: functions,
   });
 }
 
@@ -254,6 +272,12 @@ export function compareArms(
       currentRounds: roundsOf(w, headArm),
     });
   }
+  const functions: Record<string, FunctionDelta[]> = {};
+  for (const w of results.workloads) {
+    const head = w.work?.arms[headArm];
+    const base = w.work?.arms[baseArm];
+    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
+  }
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
   return build(inputs, {
@@ -261,6 +285,7 @@ export function compareArms(
     opts,
     warnings,
     differences: [],
+    countDifferences: [],
     results,
     baselineEnvironment: results.environment,
     reference: {
@@ -270,6 +295,7 @@ export function compareArms(
     },
     armLabel: headArm,
     currentCommit: headCommit,
+    functionDeltas: functions,
   });
 }
 
@@ -330,10 +356,6 @@ function workloadHeader(w: WorkloadResult, suite: Suite) {
   return { id: w.id, title: w.title, driver: w.driver, threads: w.threads, workload, planned: suite.rounds };
 }
 
-function roundsOf(w: WorkloadResult, arm: string): number {
-  return new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
-}
-
 function errorsByRound(w: WorkloadResult, arm: string) {
   return w.samples
     .filter((s) => s.arm === arm)
@@ -346,11 +368,14 @@ interface BuildContext {
   opts: CompareOptions;
   warnings: string[];
   differences: EnvironmentDifference[];
+  /** Software the work channel's counts depend on that differs from the baseline's. */
+  countDifferences: CountFingerprintDifference[];
   results: Results;
   baselineEnvironment: Environment;
   reference: Comparison['reference'];
   armLabel: string;
   currentCommit?: string | null;
+  functionDeltas?: Record<string, FunctionDelta[]>;
 }
 
 function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
@@ -367,10 +392,19 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
         "on proxy CPU per query relative to the direct arm's work.",
     );
   }
+  const countsComparable = ctx.countDifferences.length === 0;
+  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
+    warnings.push(
+      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d) => `${d.field}: ${d.baseline} → ${d.current}`).join('; ')}): ` +
+        'instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).',
+    );
+  }
   warnings.push(...ctx.warnings);
   const workloads: WorkloadVerdict[] = inputs.map((input) => {
-    const metrics = metricRows(input, normalisedOnly, level);
-    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === 'info' && m.variant === 'raw');
+    const metrics = metricRows(input, normalisedOnly, countsComparable, level);
+    const demoted = normalisedOnly
+      ? []
+      : metrics.filter((m) => m.policy === 'info' && m.variant === 'raw' && !isWorkMetric(m.metric));
     return {
       id: input.id,
       title: input.title,
@@ -458,6 +492,7 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
     level,
     comparisons,
     suite: ctx.results.suite,
+    functionDeltas: ctx.functionDeltas ?? {},
   };
 }
 
@@ -481,7 +516,8 @@ function tooFewSamplesWarning(
 
 /**
  * Before running: null when `rounds` rounds (against `referenceRounds` baseline rounds, or the
- * same number in an A/B run) can reach significance over the suite's gated comparisons, else a
+ * same number in an A/B run) can reach significance over the suite's gated comparisons — or when
+ * the adaptive rounds the verdict adds to an inconclusive workload, up to `maxRounds`, can — else a
  * warning with the minimum rounds needed.
  */
 export function plannedRoundsWarning(
@@ -489,10 +525,14 @@ export function plannedRoundsWarning(
   rounds: number,
   referenceRounds?: number,
   alpha = DEFAULT_ALPHA,
+  measure: Measure = 'time',
+  maxRounds = rounds,
 ): string | null {
-  const k = expectedComparisons(suite);
+  if (measure === 'work') return null; // windows, not rounds, are the work channel's samples
+  const k = expectedComparisons(suite, measure);
   const m = referenceRounds ?? rounds;
   if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
+  if (minimumTwoSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
   const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
   return (
     `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ` +
@@ -501,16 +541,26 @@ export function plannedRoundsWarning(
   );
 }
 
+/** Which channels a run measures (results.json `measure`). */
+export type Measure = 'time' | 'work' | 'both';
+
 /** Gated statistical comparisons a suite will make (workloads × gated metrics other than errors). */
-export function expectedComparisons(suite: Suite): number {
+export function expectedComparisons(suite: Suite, measure: Measure = 'time'): number {
   let k = 0;
-  for (const w of suite.workloads) k += gatedHypotheses(w);
+  for (const w of suite.workloads) k += gatedHypotheses(w, measure);
   return Math.max(1, k);
 }
 
-/** Gated hypotheses of one workload: its gated metrics other than errors, TPS and QPS counted once. */
-export function gatedHypotheses(workload: Workload | undefined): number {
-  const gated = metricSpecsFor(workload).filter((s) => s.policy === 'gate' && s.metric !== 'errors');
+/**
+ * Gated hypotheses of one workload: its gated metrics other than errors, TPS and QPS counted once;
+ * the work channel's only for the workloads it measures (sysbench).
+ */
+export function gatedHypotheses(workload: Workload | undefined, measure: Measure = 'time'): number {
+  const counted = (metric: MetricName) =>
+    isWorkMetric(metric) ? measure !== 'time' && workload?.driver === 'sysbench' : measure !== 'work';
+  const gated = metricSpecsFor(workload).filter(
+    (s) => s.policy === 'gate' && s.metric !== 'errors' && counted(s.metric),
+  );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: 'raw' }))).size;
 }
 
@@ -524,7 +574,12 @@ function hypothesisKey(m: Pick<MetricComparison, 'metric' | 'variant'>): string 
   return `${m.metric === 'qps' ? 'tps' : m.metric}/${m.variant}`;
 }
 
-function metricRows(input: WorkloadInput, normalisedOnly: boolean, level: number): MetricComparison[] {
+function metricRows(
+  input: WorkloadInput,
+  normalisedOnly: boolean,
+  countsComparable: boolean,
+  level: number,
+): MetricComparison[] {
   const rows: MetricComparison[] = [];
   for (const spec of metricSpecsFor(input.workload)) {
     if (spec.policy === 'off') continue;
@@ -532,14 +587,17 @@ function metricRows(input: WorkloadInput, normalisedOnly: boolean, level: number
       rows.push(errorsRow(spec, input));
       continue;
     }
-    const informational =
-      spec.absolute && (normalisedOnly || !controlHolds(input.control(spec.metric), spec));
+    // Counts gate only against counts of the same software stack; a reference without counts (a
+    // baseline recorded by the time channel alone) leaves them informational.
+    const informational = isWorkMetric(spec.metric)
+      ? !countsComparable || input.baseline(spec.metric).length === 0
+      : spec.absolute && (normalisedOnly || !controlHolds(input.control(spec.metric), spec));
     const policy: MetricComparison['policy'] = informational ? 'info' : spec.policy;
     const row = statRow(spec, 'raw', policy, input.current(spec.metric), input.baseline(spec.metric), level);
     if (row) rows.push(row);
     if (informational && spec.metric === 'cpu_us_per_query') {
       const rel = statRow(
-        { ...spec, label: 'proxy CPU/query ÷ direct work', unit: '%' },
+        { ...spec, label: CPU_RELATIVE_LABEL, unit: '%' },
         'cpu-relative-to-direct',
         spec.policy,
         input.currentCpuRel(),
@@ -673,13 +731,13 @@ function decide(m: MetricComparison, alpha: number, level: number): Verdict {
   return 'inconclusive';
 }
 
+/** The label of proxy CPU per query relative to the direct arm's work (variant cpu-relative-to-direct). */
+export const CPU_RELATIVE_LABEL = 'proxy CPU/query ÷ direct work';
+
 export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
   if (m.delta === null) return 'n/a';
   if (m.scale === 'count') return `${m.delta} error${m.delta === 1 ? '' : 's'}`;
-  const digits = Math.abs(m.delta) >= 10 ? 1 : 2;
-  const text = Math.abs(m.delta).toFixed(digits);
-  const sign = Number(text) === 0 ? '±' : m.delta > 0 ? '+' : '−';
-  return `${sign}${text}${m.scale === 'points' ? ' pts' : '%'}`;
+  return signedChange(m.delta, m.scale === 'points' ? ' pts' : '%');
 }
 
 export function formatP(p: number): string {
@@ -687,14 +745,26 @@ export function formatP(p: number): string {
   return p.toExponential(1);
 }
 
-function summaryLine(workloads: WorkloadVerdict[], verdict: Verdict): string {
+/** What the one-line summary needs of a workload (also rebuilt from a fork's structured results). */
+export interface SummaryWorkload {
+  id: string;
+  verdict: Verdict;
+  metrics: Array<Pick<MetricComparison, 'policy' | 'verdict' | 'label' | 'delta' | 'scale'>>;
+}
+
+/** showId formats a workload id (the trusted PR comment puts it in a code span). */
+export function summaryLine(
+  workloads: SummaryWorkload[],
+  verdict: Verdict,
+  showId: (id: string) => string = (id) => id,
+): string {
   const n = workloads.length;
   const inW = `in ${n} workload${n === 1 ? '' : 's'}`;
   const list = (v: Verdict) =>
     workloads.flatMap((w) =>
       w.metrics
         .filter((m) => m.policy === 'gate' && m.verdict === v)
-        .map((m) => `${w.id} ${m.label} ${formatDelta(m)}`),
+        .map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`),
     );
   const clip = (items: string[]) =>
     items.length > 4 ? `${items.slice(0, 4).join(', ')} …` : items.join(', ');
@@ -704,7 +774,7 @@ function summaryLine(workloads: WorkloadVerdict[], verdict: Verdict): string {
     return `${r.length} regression${r.length === 1 ? '' : 's'} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
-  const inc = workloads.filter((w) => w.verdict === 'inconclusive').map((w) => w.id);
+  const inc = workloads.filter((w) => w.verdict === 'inconclusive').map((w) => showId(w.id));
   if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
   const imp = list('improved');
   if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);

@@ -8,6 +8,8 @@ import {
   type WorkloadVerdict,
   VERDICT_SEVERITY,
 } from './compare.ts';
+import { escapeCell, signedChange } from '../report/format.ts';
+import { whereItWentMarkdown } from './functions.ts';
 import { metricSpecsFor, type MetricSpec } from './metrics.ts';
 
 /** GitHub comments stop at 65,536 characters; stay clear of it whatever the suite. */
@@ -35,17 +37,10 @@ function withUnit(v: number | null, unit: string): string {
   return s === 'n/a' || unit === '' ? s : unit === '%' ? `${s}%` : `${s} ${unit}`;
 }
 
-function signed(v: number, suffix: string): string {
-  const digits = Math.abs(v) >= 10 ? 1 : 2;
-  const text = Math.abs(v).toFixed(digits);
-  const sign = Number(text) === 0 ? '±' : v > 0 ? '+' : '−';
-  return `${sign}${text}${suffix}`;
-}
-
 function ciCell(m: MetricComparison, level: number): string {
   if (m.ciLow === null || m.ciHigh === null) return '—';
   const suffix = m.scale === 'points' ? '' : '%';
-  const body = `[${signed(m.ciLow, suffix)}, ${signed(m.ciHigh, suffix)}]${m.scale === 'points' ? ' pts' : ''}`;
+  const body = `[${signedChange(m.ciLow, suffix)}, ${signedChange(m.ciHigh, suffix)}]${m.scale === 'points' ? ' pts' : ''}`;
   const achieved =
     m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : '';
   return body + achieved;
@@ -55,10 +50,6 @@ function verdictCell(m: MetricComparison): string {
   if (m.policy === 'info') return `ℹ️ info only`;
   const mark = VERDICT_MARK[m.verdict];
   return m.policy === 'warn' ? `${mark} (warn only)` : mark;
-}
-
-function escapeCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
 function workloadTable(w: WorkloadVerdict, c: Comparison): string {
@@ -222,7 +213,8 @@ export function renderComparisonMarkdown(c: Comparison, limit = MARKDOWN_LIMIT):
     '(overhead: in points).';
 
   const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
-  const tail = [environmentDetails(c)];
+  const functions = whereItWentMarkdown(c);
+  const tail = [...(functions ? [functions] : []), environmentDetails(c)];
   const thresholds = thresholdsDetails(c);
   const raw = rawSampleBlocks(c);
 

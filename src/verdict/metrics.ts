@@ -1,4 +1,4 @@
-import type { MetricName, Workload } from '../suite/schema.ts';
+import type { MetricName, WorkMetricName, Workload } from '../suite/schema.ts';
 
 export type Direction = 'higher-better' | 'lower-better';
 export type Policy = 'gate' | 'warn' | 'off';
@@ -24,7 +24,7 @@ export interface MetricSpec {
 }
 
 /**
- * Defaults, chosen from the noise measured on this project's 2-core machines (issue 5): direct MySQL
+ * Defaults, chosen from the noise measured on this project's 2-core machines (docs/ACCURACY.md): direct MySQL
  * TPS moves about ±10% between identical runs, a proxy's CPU µs per query about ±2%.
  *
  * A verdict needs the whole 95% interval beyond the threshold, so a threshold below the noise
@@ -47,6 +47,65 @@ export interface MetricSpec {
  *   tps for a closed-loop driver, p99 over a short run has too few samples to gate, and memory
  *   is worth noticing but not blocking.
  */
+/**
+ * The work channel's counts per query, measured under valgrind over windows of a fixed event
+ * count. They do not depend on the machine's speed or load (absolute: false), only on the software
+ * stack (see countFingerprintDifferences), so their thresholds come from the spread of identical
+ * runs, not from a machine's noise. Measured on this project's 2-core machine class, Athena at
+ * sysbench point select, 1 client thread, 10,000-event windows: instructions per query of kept
+ * windows move ±0.3% within a process and two processes started alike agree within 0.2%
+ * (docs/ACCURACY.md has the A/A table). Hence:
+ * - instructions_per_query: 1% — three times the A/A spread: a 2% change clears it with room for
+ *   the interval; smaller changes are reported, not gated.
+ * - syscalls_per_query: 2% — at 16 read/write calls per query one extra flush is +6%; batching
+ *   differences of a busy event loop move it by ~0.3%.
+ * - backend_round_trips_per_query: 1% — exact counts (1.00 per query for point select): any extra
+ *   command to MySQL per query is a change far beyond it.
+ * - bytes_per_query: 2%, warn only — bytes follow the workload's data more than the proxy's code.
+ */
+const WORK_METRIC_DEFAULTS: Record<WorkMetricName, MetricSpec> = {
+  instructions_per_query: spec(
+    'instructions_per_query',
+    'instructions/query',
+    'instr',
+    'lower-better',
+    'relative',
+    1,
+    'gate',
+    false,
+  ),
+  syscalls_per_query: spec(
+    'syscalls_per_query',
+    'syscalls/query',
+    'calls',
+    'lower-better',
+    'relative',
+    2,
+    'gate',
+    false,
+  ),
+  backend_round_trips_per_query: spec(
+    'backend_round_trips_per_query',
+    'MySQL round trips/query',
+    'trips',
+    'lower-better',
+    'relative',
+    1,
+    'gate',
+    false,
+  ),
+  bytes_per_query: spec(
+    'bytes_per_query',
+    'MySQL bytes/query',
+    'B',
+    'lower-better',
+    'relative',
+    2,
+    'warn',
+    false,
+  ),
+};
+
 export const METRIC_DEFAULTS: Record<MetricName, MetricSpec> = {
   tps: spec('tps', 'TPS', 'tx/s', 'higher-better', 'relative', 10, 'gate', true),
   qps: spec('qps', 'QPS', 'q/s', 'higher-better', 'relative', 10, 'gate', true),
@@ -66,6 +125,7 @@ export const METRIC_DEFAULTS: Record<MetricName, MetricSpec> = {
   peak_rss_mb: spec('peak_rss_mb', 'peak RSS', 'MB', 'lower-better', 'relative', 10, 'warn', false),
   overhead_pct: spec('overhead_pct', 'overhead', '%', 'lower-better', 'points', 5, 'gate', false),
   errors: spec('errors', 'errors', '', 'lower-better', 'count', 0, 'gate', false),
+  ...WORK_METRIC_DEFAULTS,
 };
 
 function spec(

@@ -1,4 +1,5 @@
-import type { Results, WorkloadResult } from '../results/schema.ts';
+import { roundsOf, type Results, type WorkloadResult } from '../results/schema.ts';
+import { maxRoundsOf } from '../suite/schema.ts';
 import type { Baseline } from './baseline.ts';
 import {
   compareArms,
@@ -88,7 +89,7 @@ export interface MoreRoundsHookOptions {
 }
 
 /**
- * The RunOptions.moreRounds hook for the engine (E2). Protocol:
+ * The RunOptions.moreRounds hook for the engine. Protocol:
  * 1. After a workload's planned rounds, the engine calls hook(workload, results, remainingBudgetSec)
  *    with that workload's samples so far and the results of the run up to now.
  * 2. The hook returns N >= 0. If N > 0 the engine runs N more rounds of that workload (same arms,
@@ -123,7 +124,7 @@ export function createMoreRoundsHook(
 function roundCount(workload: WorkloadResult, options: MoreRoundsHookOptions, results: Results): number {
   const arm =
     options.arms?.head ?? options.compare?.arm ?? results.arms.find((a) => a.role === 'proxy')?.name;
-  return new Set(workload.samples.filter((s) => s.arm === arm).map((s) => s.round)).size;
+  return arm === undefined ? 0 : roundsOf(workload, arm);
 }
 
 /** One decision for one workload (what the hook computes; exported for tests and the Action's log). */
@@ -134,7 +135,7 @@ export function moreRoundsNeeded(
   options: MoreRoundsHookOptions & { regressionConfirmed?: boolean },
 ): RoundsDecision {
   // The whole suite's family: the other workloads' tests count as p = 1 until they exist.
-  const familySize = expectedComparisons(results.suite);
+  const familySize = expectedComparisons(results.suite, results.measure);
   const single: Results = { ...results, workloads: [workload] };
   const compareOpts: CompareOptions = { ...options.compare, familySize };
   let verdict: WorkloadVerdict | undefined;
@@ -146,7 +147,7 @@ export function moreRoundsNeeded(
   const rounds = verdict.rounds.current;
   return decideMoreRounds(verdict.verdict, {
     rounds,
-    maxRounds: options.maxRounds ?? results.suite.maxRounds ?? Math.max(10, 2 * results.suite.rounds),
+    maxRounds: options.maxRounds ?? maxRoundsOf(results.suite, results.suite.rounds),
     step: options.step ?? 2,
     secPerRound: secondsPerRound(workload),
     remainingBudgetSec,

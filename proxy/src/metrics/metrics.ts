@@ -27,6 +27,17 @@ const REFUSAL_REASONS: readonly RefusalReason[] = ['max_connections', 'handshake
 /** Where an oversized client packet arrived (athena_packets_too_large_total's phase). */
 export type PacketPhase = 'handshake' | 'command';
 
+/**
+ * What Athena sends MySQL: commands that wait for an answer (round trips: forwarded client
+ * commands, connection resets, database switches, one per new connection's login) and bytes both
+ * ways. Connections bump the fields directly; a gate divides them by its queries to see an extra
+ * round trip per query that no CPU counter would show.
+ */
+export interface BackendTraffic {
+  roundTrips: number;
+  bytes: number;
+}
+
 export interface PoolStats {
   shard: string;
   idle: number;
@@ -66,6 +77,8 @@ export const METRIC_NAMES = [
   'athena_rate_limit_rejected_qps_total',
   'athena_pool_idle_connections',
   'athena_pool_active_connections',
+  'athena_backend_round_trips_total',
+  'athena_backend_bytes_total',
   'process_cpu_seconds_total',
   'process_resident_memory_bytes',
   'process_start_time_seconds',
@@ -139,6 +152,7 @@ export class AthenaMetrics {
   /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
   private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
   private poolSource: (() => PoolStats[]) | null = null;
+  readonly backendTraffic: BackendTraffic = { roundTrips: 0, bytes: 0 };
 
   constructor(private readonly processStats: ProcessStats = nodeProcessStats) {}
 
@@ -262,6 +276,14 @@ export class AthenaMetrics {
     out.push(`athena_connections_active ${formatValue(this.connectionsActive)}`);
     family('athena_connections_total', 'counter', 'Client connections accepted since start.');
     out.push(`athena_connections_total ${formatValue(this.connectionsTotal)}`);
+    family(
+      'athena_backend_round_trips_total',
+      'counter',
+      'Commands sent to MySQL that wait for its answer (forwarded commands, resets, database switches, logins).',
+    );
+    out.push(`athena_backend_round_trips_total ${formatValue(this.backendTraffic.roundTrips)}`);
+    family('athena_backend_bytes_total', 'counter', 'Bytes sent to and received from MySQL.');
+    out.push(`athena_backend_bytes_total ${formatValue(this.backendTraffic.bytes)}`);
 
     family(
       'athena_connections_unauthenticated',

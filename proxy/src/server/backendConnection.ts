@@ -18,6 +18,7 @@ import {
   readLenenc,
   type ErrInfo,
 } from '../protocol/packets.ts';
+import type { BackendTraffic } from '../metrics/metrics.ts';
 
 /** Where a backend connection goes and as whom. */
 export interface BackendTarget {
@@ -205,6 +206,8 @@ export class BackendConnection {
   discardOnRelease = false;
   sink: BackendSink | null = null;
   closed = false;
+  /** Where its round trips and bytes are counted (the pool hands in the metrics' counters). */
+  traffic: BackendTraffic = { roundTrips: 0, bytes: 0 };
   /** Internal command in progress (reset, init db), answered by one packet. */
   private internalReply: ((packet: Buffer) => void) | null = null;
   private readonly internalFramer = new PacketFramer((p) => this.internalReply?.(p));
@@ -232,6 +235,7 @@ export class BackendConnection {
   }
 
   private readonly onData = (chunk: Buffer): boolean => {
+    this.traffic.bytes += chunk.length;
     if (this.sink !== null) return this.sink.onBackendData(chunk);
     if (this.internalReply !== null) this.internalFramer.push(chunk);
     else this.destroy(); // unsolicited bytes (e.g. the server killed the connection): unusable
@@ -251,6 +255,7 @@ export class BackendConnection {
   };
 
   write(data: Buffer): boolean {
+    this.traffic.bytes += data.length;
     return this.socket.write(data);
   }
 
@@ -297,7 +302,10 @@ export class BackendConnection {
           reject(new ProtocolError(`unexpected reply 0x${packet[4]!.toString(16)} to an internal command`));
         }
       };
-      this.socket.write(framePacket(payload, 0));
+      const packet = framePacket(payload, 0);
+      this.traffic.roundTrips++;
+      this.traffic.bytes += packet.length;
+      this.socket.write(packet);
     });
   }
 
@@ -331,6 +339,9 @@ export class BackendConnection {
         this.internalReply = null;
         resolve();
       };
+      // Two commands in one write: one round trip.
+      this.traffic.roundTrips++;
+      this.traffic.bytes += RESET_AND_ASK_SCHEMA.length;
       this.socket.write(RESET_AND_ASK_SCHEMA);
     });
     try {

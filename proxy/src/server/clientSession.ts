@@ -91,6 +91,11 @@ export interface ProxyContext {
   serverCapabilities(): number;
   /** ATHENA_TEST_BURN_US_PER_QUERY: µs of CPU burnt per forwarded COM_QUERY/COM_STMT_EXECUTE. */
   readonly burnMicros: number;
+  /**
+   * ATHENA_TEST_SPIN_LOOPS_PER_QUERY: loop iterations run per forwarded COM_QUERY/COM_STMT_EXECUTE,
+   * a cost counted in instructions (a µs busy-wait means nothing under valgrind, where time stretches).
+   */
+  readonly spinLoops: number;
   /** True once shutdown started: sessions close as soon as they are idle. */
   readonly draining: boolean;
   sessionEnded(session: ClientSession): void;
@@ -160,6 +165,15 @@ function burn(micros: number): void {
   while (performance.now() < until) {
     // busy wait: the hook exists to cost CPU
   }
+}
+
+/** Where spin() leaves its result, so the loop cannot be optimised away. */
+let spinSink = 1;
+
+function spin(iterations: number): void {
+  let x = spinSink;
+  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  spinSink = x;
 }
 
 let nextConnectionId = 1;
@@ -713,11 +727,13 @@ export class ClientSession implements BackendSink {
       (backend.capabilities & Cap.DEPRECATE_EOF) !== 0,
     );
     if (
-      this.ctx.burnMicros > 0 &&
+      (this.ctx.burnMicros > 0 || this.ctx.spinLoops > 0) &&
       (this.currentCommand === Com.QUERY || this.currentCommand === Com.STMT_EXECUTE)
     ) {
-      burn(this.ctx.burnMicros);
+      if (this.ctx.burnMicros > 0) burn(this.ctx.burnMicros);
+      if (this.ctx.spinLoops > 0) spin(this.ctx.spinLoops);
     }
+    backend.traffic.roundTrips++;
     if (!backend.write(packet) && !this.readingPaused) {
       this.readingPaused = true;
       this.socket.pause();

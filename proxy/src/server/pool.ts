@@ -11,6 +11,7 @@ import {
   type SessionProfile,
 } from './backendConnection.ts';
 import { ErrorCode } from '../protocol/constants.ts';
+import type { BackendTraffic } from '../metrics/metrics.ts';
 
 export interface PoolSettings {
   max_idle: number;
@@ -30,6 +31,8 @@ export interface PoolOptions {
   waitTimeoutMs: number;
   /** Opens a connection; BackendConnection.connect by default (a parameter for tests). */
   connect?: typeof BackendConnection.connect;
+  /** Counts the round trips and bytes of this pool's connections (the metrics' counters). */
+  traffic?: BackendTraffic;
   now?: () => number;
   log?: (message: string) => void;
 }
@@ -244,6 +247,10 @@ export class ShardPool {
       this.serverVersion = conn.serverVersion;
       this.serverCapabilities = conn.serverCapabilities;
       if (db !== null) this.knownDatabases.add(db);
+      if (this.options.traffic) {
+        conn.traffic = this.options.traffic;
+        conn.traffic.roundTrips++; // the login
+      }
       conn.socket.once('close', () => this.onConnectionClosed(conn));
       return conn;
     } catch (error) {

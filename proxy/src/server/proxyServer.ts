@@ -23,6 +23,8 @@ export interface ProxyServerOptions {
   admission: Admission;
   /** µs of CPU burnt per forwarded query (test hook); 0 = off. */
   burnMicros?: number;
+  /** Loop iterations run per forwarded query (test hook, a cost in instructions); 0 = off. */
+  spinLoops?: number;
   log?: (message: string) => void;
 }
 
@@ -88,6 +90,7 @@ export class ProxyServer implements ProxyContext {
   readonly preAuth: PreAuthGuard;
   readonly tlsContext: tls.SecureContext | null;
   readonly burnMicros: number;
+  readonly spinLoops: number;
   draining = false;
   private readonly sessions = new Set<ClientSession>();
   private readonly server: net.Server;
@@ -102,6 +105,7 @@ export class ProxyServer implements ProxyContext {
     this.metrics = options.metrics;
     this.admission = options.admission;
     this.burnMicros = options.burnMicros ?? 0;
+    this.spinLoops = options.spinLoops ?? 0;
     this.logFn = options.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} athena: ${m}\n`));
     for (const user of this.config.users) this.users.set(user.name, user);
     const { pool, circuit, server } = this.config;
@@ -124,6 +128,7 @@ export class ProxyServer implements ProxyContext {
           settings: pool,
           connectTimeoutMs: server.backend_connect_timeout_ms,
           waitTimeoutMs: circuit.queue_timeout_ms,
+          traffic: this.metrics.backendTraffic,
           log: this.logFn,
         }),
       );

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InfrastructureError } from '../../errors.ts';
@@ -8,6 +8,7 @@ import { WorkloadSchema } from '../../suite/schema.ts';
 import type { Exec, ExecOptions, ExecResult } from '../../util/exec.ts';
 import type { DriverContext } from '../types.ts';
 import { createSysbenchDriver, type SysbenchWorkload } from './driver.ts';
+import { sysbenchPasswordLine } from './passwordFile.ts';
 
 // The command lines the driver builds, checked with a recording exec that answers with verbatim
 // outputs (test/fixtures/sysbench): what a 1.1 binary gets cannot be run on this machine.
@@ -76,13 +77,14 @@ test('run: the seed command line plus percentile, ps-mode and histogram', async 
     ctx(exec),
   );
   assert.equal(calls.length, 2);
+  assert.match(calls[1]!.args[1]!, /^--config-file=\/.+\/sysbench\.cfg$/);
   assert.deepEqual(calls[1]!.args, [
     'oltp_read_write',
+    calls[1]!.args[1],
     '--db-driver=mysql',
     '--mysql-host=db.example',
     '--mysql-port=3307',
     '--mysql-user=bench',
-    '--mysql-password=s3cret-pw',
     '--mysql-db=test',
     '--tables=4',
     '--table-size=10000',
@@ -175,4 +177,35 @@ test('a --version that prints no version makes sysbench unavailable', async () =
   const detection = await d.detect(exec);
   assert.equal(detection.available, false);
   await assert.rejects(d.run(workload(), ctx(exec)), /sysbench is not available/);
+});
+
+test('the password is in a 0600 config file while sysbench runs, never in its arguments', async () => {
+  const seen: Array<{ args: readonly string[]; file: string; mode: number; contents: string }> = [];
+  const { exec: scripted } = scriptedExec('sysbench 1.0.20', fixture('1.0.20-system-oltp_read_write.txt'));
+  const exec: Exec = (command, args, options) => {
+    const file = args.find((a) => a.startsWith('--config-file='))?.slice('--config-file='.length);
+    if (file) {
+      seen.push({ args, file, mode: statSync(file).mode & 0o777, contents: readFileSync(file, 'utf8') });
+    }
+    return scripted(command, args, options);
+  };
+  await driver.prepare(workload(), ctx(exec));
+  await driver.run(workload(), ctx(exec));
+  await driver.cleanup(workload(), ctx(exec));
+  assert.equal(seen.length, 4, 'cleanup + prepare, run, cleanup each get the file');
+  for (const call of seen) {
+    assert.ok(!call.args.some((a) => a.includes('s3cret-pw')), call.args.join(' '));
+    assert.equal(call.mode, 0o600);
+    assert.equal(call.contents, "mysql-password='s3cret-pw'\n");
+    assert.equal(existsSync(call.file), false, 'removed once sysbench exited');
+  }
+});
+
+test('passwords are quoted so sysbench reads them whole; one it cannot read is refused', () => {
+  assert.equal(sysbenchPasswordLine('a b,c#d'), "mysql-password='a b,c#d'\n");
+  assert.equal(sysbenchPasswordLine("it's"), `mysql-password="it's"\n`);
+  assert.equal(sysbenchPasswordLine(''), "mysql-password=''\n");
+  assert.throws(() => sysbenchPasswordLine(`both ' and "`), /cannot be passed/);
+  assert.throws(() => sysbenchPasswordLine('line\nbreak'), /cannot be passed/);
+  assert.throws(() => sysbenchPasswordLine('x'.repeat(2000)), /cannot be passed/);
 });

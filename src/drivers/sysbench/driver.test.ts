@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import { InfrastructureError } from '../../errors.ts';
@@ -137,6 +138,54 @@ test('oltp_insert (prepared statements)', async () => {
     assert.equal(run.metrics.queriesWrite, run.metrics.queries);
   } finally {
     await driver.cleanup(w, ctx());
+  }
+});
+
+/**
+ * Command lines of the sysbench processes this test started, as `ps` shows them to every user
+ * (other sysbench processes on the machine are not this test's business).
+ */
+function sysbenchCommandLines(): string[] {
+  const lines: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (parent === process.pid && argv.some((a) => a.endsWith('sysbench'))) lines.push(argv.join(' '));
+    } catch {
+      // The process exited meanwhile.
+    }
+  }
+  return lines;
+}
+
+test('the password reaches MySQL through the config file: quotes, spaces, commas; ps never shows it', async () => {
+  const password = `pa ss, "w#rd`;
+  const admin = await mysql.createConnection({ ...ctx().target });
+  try {
+    await admin.query("CREATE USER IF NOT EXISTS 'tricky'@'%' IDENTIFIED BY ?", [password]);
+    await admin.query("GRANT ALL ON bench.* TO 'tricky'@'%'");
+  } finally {
+    await admin.end();
+  }
+  const target = { ...ctx().target, user: 'tricky', password };
+  const w = workload('oltp_point_select', { timeSec: 2 });
+  const commandLines: string[] = [];
+  await driver.prepare(w, ctx({ target }));
+  try {
+    const run = await driver.run(
+      w,
+      ctx({ target, onProgress: () => commandLines.push(...sysbenchCommandLines()) }),
+    );
+    assertPlausible(run.metrics);
+  } finally {
+    await driver.cleanup(w, ctx({ target }));
+  }
+  assert.ok(commandLines.length > 0, 'sysbench was seen running');
+  for (const line of commandLines) {
+    assert.ok(line.includes('--config-file='), line);
+    assert.ok(!line.includes(password) && !line.includes('w#rd'), `ps shows the password: ${line}`);
   }
 });
 

@@ -1,6 +1,6 @@
 import { InfrastructureError } from '../../errors.ts';
 import { redact } from '../../mysql/url.ts';
-import type { Exec } from '../../util/exec.ts';
+import type { Exec, ExecOptions } from '../../util/exec.ts';
 import { which } from '../../util/which.ts';
 import { DRIVER_GRACE_SEC, assertExitedCleanly, detectBinary, installHint } from '../common.ts';
 import type { Driver, DriverContext, DriverDetection, DriverRun, RunOptions, WorkloadOf } from '../types.ts';
@@ -11,8 +11,12 @@ import {
   supportsWarmupTime,
   sysbenchMetrics,
 } from './parse.ts';
+import { withPasswordFile } from './passwordFile.ts';
 
 export type SysbenchWorkload = WorkloadOf<'sysbench'>;
+
+/** A timed run, or a fixed number of events bounded by a timeout. */
+type RunLimit = { timeSec: number } | { events: number; timeoutSec: number };
 
 export interface SysbenchDriverOptions {
   /** Binary name or path; `sysbench` on PATH by default. */
@@ -32,8 +36,8 @@ export interface SysbenchDriverOptions {
  * Warmup: sysbench >= 1.1 gets `--warmup-time`; 1.0.x has no such option, so a separate run of
  * warmupSec seconds precedes the measured one and its figures are discarded.
  *
- * The password is passed as --mysql-password (sysbench reads it nowhere else); it is removed from
- * every output and error this driver returns.
+ * The password goes in a 0600 config file (`--config-file`, see passwordFile.ts), never on the
+ * command line; it is also removed from every output and error this driver returns.
  */
 export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Driver<SysbenchWorkload> {
   const binaryName = options.binary ?? 'sysbench';
@@ -66,14 +70,20 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     return detection;
   };
 
-  const connectionArgs = (ctx: DriverContext): string[] => [
+  const connectionArgs = (ctx: DriverContext, passwordFile: string): string[] => [
+    `--config-file=${passwordFile}`,
     '--db-driver=mysql',
     `--mysql-host=${ctx.target.host}`,
     `--mysql-port=${ctx.target.port}`,
     `--mysql-user=${ctx.target.user}`,
-    `--mysql-password=${ctx.target.password}`,
     `--mysql-db=${ctx.target.database}`,
   ];
+
+  /** Runs sysbench with the connection options in front of args. */
+  const execSysbench = (binary: string, ctx: DriverContext, args: string[], options: ExecOptions) =>
+    withPasswordFile(ctx.target.password, (file) =>
+      ctx.exec(binary, [args[0]!, ...connectionArgs(ctx, file), ...args.slice(1)], options),
+    );
 
   const dataArgs = (w: SysbenchWorkload): string[] => [
     `--tables=${w.options.tables}`,
@@ -90,13 +100,15 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     const { binary } = await requireBinary(ctx);
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       // sysbench 1.0 prepares tables in parallel, one thread per table.
       `--threads=${Math.min(w.options.tables, 4)}`,
       cmd,
     ];
-    const result = await ctx.exec(binary, args, { timeoutMs: timeoutSec * 1000, signal: ctx.signal });
+    const result = await execSysbench(binary, ctx, args, {
+      timeoutMs: timeoutSec * 1000,
+      signal: ctx.signal,
+    });
     assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
     return result;
   };
@@ -105,18 +117,18 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     w: SysbenchWorkload,
     ctx: DriverContext,
     binary: string,
-    timeSec: number,
+    limit: RunLimit,
     extra: string[],
     reportProgress: boolean,
   ) => {
     const args = [
       w.options.test,
-      ...connectionArgs(ctx),
       ...dataArgs(w),
       `--threads=${w.threads}`,
-      `--time=${timeSec}`,
       // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      '--events=0',
+      ...('events' in limit
+        ? ['--time=0', `--events=${limit.events}`]
+        : [`--time=${limit.timeSec}`, '--events=0']),
       `--report-interval=${w.options.reportIntervalSec}`,
       `--percentile=${w.options.percentile}`,
       `--db-ps-mode=${w.options.psMode}`,
@@ -125,8 +137,9 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
       'run',
     ];
     const warmupSec = extra.some((a) => a.startsWith('--warmup-time=')) ? w.warmupSec : 0;
-    const result = await ctx.exec(binary, args, {
-      timeoutMs: (timeSec + warmupSec + DRIVER_GRACE_SEC) * 1000,
+    const result = await execSysbench(binary, ctx, args, {
+      timeoutMs:
+        (('events' in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1000,
       signal: ctx.signal,
       onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : undefined,
     });
@@ -153,18 +166,20 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
 
     async run(w, ctx, opts: RunOptions = {}): Promise<DriverRun> {
       const { binary, version } = await requireBinary(ctx);
-      const timeSec = opts.durationSec ?? w.options.timeSec;
+      const limit: RunLimit = opts.events
+        ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec }
+        : { timeSec: opts.durationSec ?? w.options.timeSec };
       const extra = ['--histogram=on'];
       let warmupOutput = '';
       if (w.warmupSec > 0) {
         if (supportsWarmupTime(version)) {
           extra.push(`--warmup-time=${w.warmupSec}`);
         } else {
-          const warmup = await runOnce(w, ctx, binary, w.warmupSec, [], false);
+          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
           warmupOutput = `# warmup run (discarded)\n${warmup.output}\n# measured run\n`;
         }
       }
-      const { report, output } = await runOnce(w, ctx, binary, timeSec, extra, true);
+      const { report, output } = await runOnce(w, ctx, binary, limit, extra, true);
       return {
         metrics: sysbenchMetrics(report),
         loadGeneratorCpuUsPerQuery: null,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -7,28 +7,22 @@ import { driverFor } from '../drivers/index.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { Exec } from '../util/exec.ts';
-import { baselineRounds, loadBaseline, type Baseline } from '../verdict/baseline.ts';
-import {
-  compareArms,
-  compareToBaseline,
-  exitCodeFor,
-  plannedRoundsWarning,
-  type Comparison,
-} from '../verdict/compare.ts';
-import { renderHtmlReport } from '../verdict/html.ts';
-import { renderComparisonMarkdown } from '../verdict/markdown.ts';
-import { createMoreRoundsHook } from '../verdict/rounds.ts';
-import { renderMeasurementReport } from '../report/markdown.ts';
-import { athenaArm, baseRefArm, haproxyArm, type ArmSource, type ProxyArmSpec } from './arms.ts';
-import { createProgress, type ProgressStream } from './progress.ts';
-import { runBenchmark } from './run.ts';
+import { maxRoundsOf, type Suite } from '../suite/schema.ts';
+import { baselineRounds, loadBaseline } from '../verdict/baseline.ts';
+import { exitCodeFor, plannedRoundsWarning } from '../verdict/compare.ts';
+import { runGate, type Reference } from '../gate/runGate.ts';
+import { renderTerminalSummary } from '../report/terminal.ts';
+import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
+import { athenaArm, baseRefArm, haproxyArm, type ArmSource } from '../engine/arms.ts';
+import { createProgress, type ProgressStream } from '../engine/progress.ts';
 
 export const RUN_HELP = `Usage: athena-bench run [options]
 
 Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
 workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
-report.md (and report.html) to the output directory and prints the report. With a baseline
-(--baseline, or baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+report.md (and report.html) to the output directory, and prints the verdict (one line per
+workload), the throughput table and where the report is. With a baseline (--baseline, or
+baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
 
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
@@ -47,6 +41,9 @@ and started with a generated config on free ports):
   --proxy-build CMD         shell command run once before start (with or without --proxy-start)
   --proxy-metrics-url URL   Prometheus endpoint scraped before and after each run
   --proxy-cwd DIR           working directory of build and start (default: the current one)
+  --proxy-env NAME,NAME     environment variables build and start also get; otherwise they see
+                            PATH, HOME, USER, LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR
+                            and the ATHENA_BENCH_* variables only
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
@@ -58,6 +55,14 @@ Extra arms:
   --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
   --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
                             gate this tree's proxy against it
+
+What to measure:
+  --measure work|time|both  work: instructions, syscalls and MySQL round trips per query, counted
+                            with the proxy under valgrind (callgrind) in windows of a fixed event
+                            count (noise-free: gates a 1-2% change); time: TPS, latency and CPU
+                            time per query in interleaved rounds (catches sleeps, locks, lost
+                            pipelining); both (default). Without valgrind, both measures time
+                            with a warning and work fails (exit 3).
 
 Rounds and verdict:
   --rounds N                planned rounds per workload (default: the suite's)
@@ -97,6 +102,7 @@ const RunFlagsSchema = z
       .optional(),
     'proxy-metrics-url': z.url({ protocol: /^https?$/, error: 'expected an http:// URL' }).optional(),
     'proxy-cwd': z.string().min(1).optional(),
+    'proxy-env': PassThroughNamesSchema.optional(),
     'ready-timeout': positiveNumber('seconds').optional(),
     'mysql-ready-timeout': positiveNumber('seconds').optional(),
     'no-traffic-check': z.boolean().default(false),
@@ -111,6 +117,7 @@ const RunFlagsSchema = z
     'no-baseline': z.boolean().default(false),
     'fail-on-inconclusive': z.boolean().default(false),
     out: z.string().min(1).optional(),
+    measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
     help: z.boolean().default(false),
   })
   .superRefine((f, ctx) => {
@@ -144,6 +151,7 @@ const FLAG_TYPES = {
   'proxy-port': { type: 'string' },
   'proxy-metrics-url': { type: 'string' },
   'proxy-cwd': { type: 'string' },
+  'proxy-env': { type: 'string' },
   'ready-timeout': { type: 'string' },
   'mysql-ready-timeout': { type: 'string' },
   'no-traffic-check': { type: 'boolean' },
@@ -156,6 +164,7 @@ const FLAG_TYPES = {
   'no-baseline': { type: 'boolean' },
   'fail-on-inconclusive': { type: 'boolean' },
   out: { type: 'string' },
+  measure: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -208,12 +217,7 @@ function defaultOutDir(cwd: string, now: Date): string {
   return dir;
 }
 
-type Plan =
-  | { kind: 'baseline'; file: string; baseline: Baseline }
-  | { kind: 'arms'; head: string; base: string }
-  | { kind: 'none' };
-
-/** `athena-bench run`: flags → engine → verdict → exit code. */
+/** `athena-bench run`: flags → the gate (src/gate) → the report and an exit code. */
 export async function runCommand(argv: string[], io: RunCommandIO): Promise<number> {
   const flags = parseRunFlags(argv);
   if (flags.help) {
@@ -223,120 +227,122 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
   const now = io.now ?? Date.now;
   const suite = await loadSuite(flags.suite);
   const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
-  const custom = flags['proxy-start'] !== undefined;
-
-  // The verdict's reference, decided before spending minutes measuring.
-  let plan: Plan = { kind: 'none' };
-  const defaultBaseline = [
-    path.join(io.cwd, 'baselines', `${suite.name}.json`),
-    path.join(io.repoRoot, 'baselines', `${suite.name}.json`),
-  ].find((f) => existsSync(f));
-  if (flags.baseline) {
-    const file = path.resolve(io.cwd, flags.baseline);
-    plan = { kind: 'baseline', file, baseline: await loadBaseline(file) };
-  } else if (flags['base-ref']) {
-    plan = { kind: 'arms', head: 'proxy', base: 'base' };
-  } else if (defaultBaseline && !custom && !flags['no-baseline']) {
-    plan = { kind: 'baseline', file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
-  }
   const progress = createProgress(io.stderr, now);
   const log = (line: string) => progress.note(line);
-  if (plan.kind === 'baseline')
-    log(`verdict against the baseline ${path.relative(io.cwd, plan.file) || plan.file}`);
-  if (plan.kind !== 'none') {
-    const warning = plannedRoundsWarning(
-      suite,
-      flags.rounds ?? suite.rounds,
-      plan.kind === 'baseline' ? baselineRounds(plan.baseline) : undefined,
-    );
-    if (warning) log(`warning: ${warning}`);
-  }
-
-  const arms: ArmSource[] = [];
-  const readyTimeoutMs = flags['ready-timeout'] !== undefined ? flags['ready-timeout'] * 1000 : undefined;
-  const withTimeout = (source: ArmSource): ArmSource => {
-    if (readyTimeoutMs === undefined) return source;
-    if (typeof source !== 'function') return { ...source, readyTimeoutMs };
-    return async (ctx) => ({ ...(await source(ctx)), readyTimeoutMs });
-  };
-  if (custom) {
-    const spec: ProxyArmSpec = {
-      name: 'proxy',
-      role: 'proxy',
-      start: flags['proxy-start']!,
-      port: flags['proxy-port']!,
-      cwd: path.resolve(io.cwd, flags['proxy-cwd'] ?? '.'),
-      trafficCheck: true,
-      ...(flags['proxy-build'] !== undefined ? { build: flags['proxy-build'] } : {}),
-      ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
-    };
-    arms.push(withTimeout(spec));
-  } else {
-    const athena = athenaArm(io.repoRoot);
-    const build = flags['proxy-build'];
-    arms.push(withTimeout(build === undefined ? athena : async (ctx) => ({ ...(await athena(ctx)), build })));
-  }
-  if (flags['base-ref']) {
-    const proxyCwd = path.resolve(io.cwd, flags['proxy-cwd'] ?? '.');
-    arms.push(
-      withTimeout(
-        baseRefArm(
-          io.repoRoot,
-          flags['base-ref'],
-          custom
-            ? {
-                start: flags['proxy-start']!,
-                relativeCwd: path.relative(io.repoRoot, proxyCwd),
-                ...(flags['proxy-build'] !== undefined ? { build: flags['proxy-build'] } : {}),
-              }
-            : undefined,
-        ),
-      ),
-    );
-  }
-  if (flags.reference === 'haproxy') arms.push(withTimeout(haproxyArm()));
-
-  const moreRounds =
-    plan.kind === 'baseline'
-      ? createMoreRoundsHook({ baseline: plan.baseline, log })
-      : plan.kind === 'arms'
-        ? createMoreRoundsHook({ arms: { head: plan.head, base: plan.base }, log })
-        : undefined;
-  const outDir = flags.out ? path.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now()));
-
-  const outcome = await runBenchmark(
+  const reference = await chooseReference(flags, suite, io, log);
+  const outcome = await runGate(
     {
       ...(mysql ? { mysql: { ...mysql, database: mysql.database ?? 'test' } } : {}),
       suite,
-      arms,
-      outDir,
+      arms: cliArms(flags, io),
+      reference,
+      outDir: flags.out ? path.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
+      ...(flags['proxy-env'] ? { proxyEnv: flags['proxy-env'] } : {}),
       trafficCheck: !flags['no-traffic-check'],
+      measure: flags.measure,
       ...(flags['mysql-ready-timeout'] !== undefined
         ? { mysqlReadyTimeoutMs: flags['mysql-ready-timeout'] * 1000 }
         : {}),
       ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
       ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
       ...(flags['budget-minutes'] !== undefined ? { budgetMinutes: flags['budget-minutes'] } : {}),
-      ...(moreRounds ? { moreRounds } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     },
     { exec: io.exec, now, log, progress, env: io.env, driverFor },
   );
-
-  let comparison: Comparison | undefined;
-  if (plan.kind === 'baseline') comparison = compareToBaseline(plan.baseline, outcome.results);
-  else if (plan.kind === 'arms') comparison = compareArms(outcome.results, plan.head, plan.base);
-  const report = comparison
-    ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison))
-    : outcome.reportMarkdown;
-  writeFileSync(outcome.reportPath, report);
-  writeFileSync(path.join(outDir, 'report.html'), renderHtmlReport(outcome.results, comparison));
-  io.stdout(report);
-  io.stdout(`\nresults: ${outcome.resultsPath}\nreport:  ${outcome.reportPath}\n`);
-  return comparison
-    ? exitCodeFor(comparison, { failOnInconclusive: flags['fail-on-inconclusive'] })
+  io.stdout(
+    renderTerminalSummary(outcome.results, outcome.comparison, {
+      report: outcome.reportPath,
+      html: outcome.htmlPath,
+      results: outcome.resultsPath,
+    }),
+  );
+  return outcome.comparison
+    ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags['fail-on-inconclusive'] })
     : ExitCode.Pass;
+}
+
+/**
+ * What the verdict compares with: --baseline, else --base-ref, else baselines/<suite>.json (here or
+ * in the athena-bench package) for this repository's proxy unless --no-baseline; warns when the
+ * planned rounds cannot reach significance against it.
+ */
+async function chooseReference(
+  flags: RunFlags,
+  suite: Suite,
+  io: RunCommandIO,
+  log: (line: string) => void,
+): Promise<Reference> {
+  const defaultBaseline = [
+    path.join(io.cwd, 'baselines', `${suite.name}.json`),
+    path.join(io.repoRoot, 'baselines', `${suite.name}.json`),
+  ].find((f) => existsSync(f));
+  let reference: Reference = { kind: 'none' };
+  if (flags.baseline) {
+    const file = path.resolve(io.cwd, flags.baseline);
+    reference = { kind: 'baseline', file, baseline: await loadBaseline(file) };
+  } else if (flags['base-ref']) {
+    reference = { kind: 'base-ref', ref: flags['base-ref'], commit: null, headArm: 'proxy', baseArm: 'base' };
+  } else if (defaultBaseline && flags['proxy-start'] === undefined && !flags['no-baseline']) {
+    reference = { kind: 'baseline', file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
+  }
+  if (reference.kind === 'baseline') {
+    log(`verdict against the baseline ${path.relative(io.cwd, reference.file) || reference.file}`);
+  }
+  if (reference.kind !== 'none') {
+    const warning = plannedRoundsWarning(
+      suite,
+      flags.rounds ?? suite.rounds,
+      reference.kind === 'baseline' ? baselineRounds(reference.baseline) : undefined,
+      undefined,
+      flags.measure,
+      maxRoundsOf(suite, flags.rounds ?? suite.rounds),
+    );
+    if (warning) log(`warning: ${warning}`);
+  }
+  return reference;
+}
+
+/** The proxy under test (--proxy-start, or this repository's Athena), then --base-ref and --reference arms. */
+function cliArms(flags: RunFlags, io: RunCommandIO): ArmSource[] {
+  const readyTimeoutMs = flags['ready-timeout'] !== undefined ? flags['ready-timeout'] * 1000 : undefined;
+  const withTimeout = (source: ArmSource): ArmSource => {
+    if (readyTimeoutMs === undefined) return source;
+    if (typeof source !== 'function') return { ...source, readyTimeoutMs };
+    return async (ctx) => ({ ...(await source(ctx)), readyTimeoutMs });
+  };
+  const custom = flags['proxy-start'] !== undefined;
+  const build = flags['proxy-build'];
+  const proxyCwd = path.resolve(io.cwd, flags['proxy-cwd'] ?? '.');
+  const arms: ArmSource[] = [];
+  if (custom) {
+    arms.push({
+      name: 'proxy',
+      role: 'proxy',
+      start: flags['proxy-start']!,
+      port: flags['proxy-port']!,
+      cwd: proxyCwd,
+      trafficCheck: true,
+      ...(build !== undefined ? { build } : {}),
+      ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
+    });
+  } else {
+    const athena = athenaArm(io.repoRoot);
+    arms.push(build === undefined ? athena : async (ctx) => ({ ...(await athena(ctx)), build }));
+  }
+  if (flags['base-ref']) {
+    const commands = custom
+      ? {
+          start: flags['proxy-start']!,
+          relativeCwd: path.relative(io.repoRoot, proxyCwd),
+          ...(build !== undefined ? { build } : {}),
+        }
+      : undefined;
+    arms.push(baseRefArm(io.repoRoot, flags['base-ref'], commands));
+  }
+  if (flags.reference === 'haproxy') arms.push(haproxyArm());
+  return arms.map(withTimeout);
 }
 
 /** Maps an error to its exit code with one message on stderr. */

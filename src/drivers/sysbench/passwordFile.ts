@@ -1,0 +1,43 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InfrastructureError } from '../../errors.ts';
+
+/**
+ * sysbench reads options from `--config-file` as `name=value` lines, so the MySQL password never
+ * appears on its command line (where `ps` shows it to every user of the machine). The file lives in
+ * a fresh private directory (0700), is written 0600 and removed as soon as sysbench exits.
+ *
+ * sysbench 1.0's reader splits an unquoted value at whitespace and commas and ends a line at the
+ * newline; a value in single or double quotes runs to the next same quote. So the password is
+ * quoted with a quote it does not contain; one holding both quotes or a line break cannot be
+ * written (and one longer than sysbench's line buffer would be cut).
+ */
+
+/** sysbench's config lines are read into a buffer of this many bytes (MAXSTRLEN in sb_options.h). */
+const MAX_LINE_BYTES = 1024;
+
+export function sysbenchPasswordLine(password: string): string {
+  const quote = !password.includes("'") ? "'" : !password.includes('"') ? '"' : null;
+  const line = quote === null ? null : `mysql-password=${quote}${password}${quote}\n`;
+  if (line === null || /[\r\n\0]/.test(password) || Buffer.byteLength(line) >= MAX_LINE_BYTES) {
+    throw new InfrastructureError(
+      "sysbench: the MySQL password cannot be passed in sysbench's config file (it holds both quote " +
+        'characters, a line break or a NUL byte, or is longer than 1,000 bytes); use another password',
+    );
+  }
+  return line;
+}
+
+/** Runs fn with the path of a 0600 sysbench config file holding the password, then removes it. */
+export async function withPasswordFile<T>(password: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const line = sysbenchPasswordLine(password);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'athena-bench-sysbench-'));
+  try {
+    const file = path.join(dir, 'sysbench.cfg');
+    await writeFile(file, line, { mode: 0o600, flag: 'wx' });
+    return await fn(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

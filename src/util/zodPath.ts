@@ -1,0 +1,7 @@
+/** `["workloads", 1, "options", "timeSec"]` -> `workloads[1].options.timeSec`: where a zod issue is. */
+export function formatPath(segments: readonly PropertyKey[]): string {
+  if (segments.length === 0) return '(top level)';
+  return segments
+    .map((s, i) => (typeof s === 'number' ? `[${s}]` : `${i === 0 ? '' : '.'}${String(s)}`))
+    .join('');
+}

@@ -1,0 +1,45 @@
+import { isWorkMetric } from '../suite/schema.ts';
+import type { FunctionDelta } from '../work/profile.ts';
+import type { Comparison } from './compare.ts';
+
+/**
+ * "Where the instructions went": for each workload whose counts changed (regressed or improved),
+ * the functions whose own instructions per query moved most between the reference and the
+ * current proxy. A regression that says where is worth ten that say how much.
+ */
+export function whereItWentMarkdown(c: Comparison, limit = 8): string {
+  const out: string[] = [];
+  for (const w of c.workloads) {
+    const changed = w.metrics.some(
+      (m) => isWorkMetric(m.metric) && (m.verdict === 'regressed' || m.verdict === 'improved'),
+    );
+    const deltas = (c.functionDeltas[w.id] ?? []).filter((d) => d.delta !== 0).slice(0, limit);
+    if (!changed || deltas.length === 0) continue;
+    out.push(
+      `**${w.id}**, instructions per query by function (self cost):`,
+      '',
+      '| Function | Reference | Current | Δ |',
+      '| --- | --- | --- | --- |',
+      ...deltas.map(
+        (d) => `| ${functionLabel(d)} | ${whole(d.base)} | ${whole(d.head)} | ${signedWhole(d.delta)} |`,
+      ),
+      '',
+    );
+  }
+  return out.length > 0 ? ['### Where the instructions went', '', ...out].join('\n') : '';
+}
+
+function whole(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function signedWhole(value: number): string {
+  const rounded = Math.round(value);
+  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : '±'}${Math.abs(rounded).toLocaleString('en-US')}`;
+}
+
+function functionLabel(d: FunctionDelta): string {
+  const name = d.name.length > 90 ? `${d.name.slice(0, 87)}…` : d.name;
+  const object = d.object === '???' ? 'JIT' : (d.object.split('/').at(-1) ?? d.object);
+  return `\`${name.replace(/[`|]/g, "'")}\` (${object})`;
+}

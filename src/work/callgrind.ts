@@ -1,0 +1,134 @@
+/**
+ * Reads callgrind's profile files (the "callgrind format" valgrind writes on every dump): the
+ * window's total instruction count, and each function's self cost, for "where did it go".
+ *
+ * Only the first event column is read: the work channel runs callgrind with its default event set
+ * (Ir, instructions executed). Names may be compressed — `(12) name` defines id 12 in its
+ * namespace, a later `(12)` refers to it — or written out; both are handled. A cost line right
+ * after `calls=` is the inclusive cost of that call, already counted in the callee's own lines,
+ * so it is not added to the caller's self cost.
+ */
+
+export interface FunctionCost {
+  /** The function's name, or its entry address (`0x…`) when the code has no symbols (JIT code). */
+  name: string;
+  /** The object file (a binary or shared library), `???` for anonymous memory such as JIT code. */
+  object: string;
+  /** Instructions executed in the function itself (not in what it called). */
+  selfIr: number;
+}
+
+export interface CallgrindProfile {
+  pid: number | null;
+  /** The `part:` number: which dump of the process this file is. */
+  part: number | null;
+  /** Instructions executed in the window (the `summary:`/`totals:` line). */
+  totalIr: number;
+  functions: FunctionCost[];
+}
+
+const NAMESPACES = new Map([
+  ['ob', 'ob'],
+  ['cob', 'ob'],
+  ['fl', 'fl'],
+  ['fi', 'fl'],
+  ['fe', 'fl'],
+  ['cfi', 'fl'],
+  ['cfl', 'fl'],
+  ['fn', 'fn'],
+  ['cfn', 'fn'],
+]);
+
+class NameTable {
+  private readonly tables = new Map<string, Map<string, string>>();
+
+  resolve(key: string, value: string): string {
+    const namespace = NAMESPACES.get(key) ?? key;
+    let table = this.tables.get(namespace);
+    if (!table) {
+      table = new Map();
+      this.tables.set(namespace, table);
+    }
+    const match = /^\((\d+)\)(?:\s(.*))?$/.exec(value);
+    if (!match) return value;
+    const [, id, name] = match;
+    if (name !== undefined) {
+      table.set(id!, name);
+      return name;
+    }
+    return table.get(id!) ?? `(${id})`;
+  }
+}
+
+/**
+ * The instructions a dump counted, from its `summary:` line near the top (a dump is megabytes of
+ * per-function costs; the total alone is in its first lines). Falls back to a full parse.
+ */
+export function callgrindTotal(text: string): number {
+  const match = /^summary:\s+(\d+)/m.exec(text.slice(0, 4096));
+  return match ? Number(match[1]) : parseCallgrind(text).totalIr;
+}
+
+/** Parses one callgrind output file. Throws on a file that is not in the callgrind format. */
+export function parseCallgrind(text: string): CallgrindProfile {
+  const lines = text.split('\n');
+  if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? '')) {
+    throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
+  }
+  const names = new NameTable();
+  const costs = new Map<string, FunctionCost>();
+  let pid: number | null = null;
+  let part: number | null = null;
+  let total: number | null = null;
+  let object = '???';
+  let fn: FunctionCost | null = null;
+  let callCostFollows = false;
+
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (line === '' || line.startsWith('#')) continue;
+    const first = line.charCodeAt(0);
+    const isCost = (first >= 48 && first <= 57) || first === 43 || first === 45 || first === 42;
+    if (isCost) {
+      if (callCostFollows) {
+        callCostFollows = false;
+        continue;
+      }
+      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+      continue;
+    }
+    const eq = line.indexOf('=');
+    const colon = line.indexOf(':');
+    if (eq > 0 && (colon < 0 || eq < colon)) {
+      const key = line.slice(0, eq);
+      const value = line.slice(eq + 1);
+      if (key === 'calls') callCostFollows = true;
+      else if (key === 'ob') object = names.resolve(key, value);
+      else if (key === 'fn') fn = costOf(costs, names.resolve(key, value), object);
+      else if (NAMESPACES.has(key)) names.resolve(key, value);
+      continue;
+    }
+    if (colon > 0) {
+      const key = line.slice(0, colon);
+      const value = line.slice(colon + 1).trim();
+      if (key === 'pid') pid = Number(value);
+      else if (key === 'part') part = Number(value);
+      else if (key === 'summary' || key === 'totals') total ??= Number(value.split(/\s+/)[0]);
+    }
+  }
+  const functions = [...costs.values()];
+  if (total === null || !Number.isFinite(total)) {
+    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  }
+  return { pid, part, totalIr: total, functions };
+}
+
+function costOf(costs: Map<string, FunctionCost>, name: string, object: string): FunctionCost {
+  const key = `${object}\u0000${name}`;
+  let cost = costs.get(key);
+  if (!cost) {
+    cost = { name, object, selfIr: 0 };
+    costs.set(key, cost);
+  }
+  return cost;
+}

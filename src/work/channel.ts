@@ -1,0 +1,334 @@
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { InfrastructureError } from '../errors.ts';
+import type { Driver } from '../drivers/types.ts';
+import type { WorkArm, WorkloadWork, WorkWindow } from '../results/schema.ts';
+import type { Workload, WorkSettings } from '../suite/schema.ts';
+import type { Exec } from '../util/exec.ts';
+import type { CleanupStack } from '../engine/cleanup.ts';
+import { processTree, treeIoSyscalls, type ProcFs } from '../engine/procfs.ts';
+import {
+  counterDeltas,
+  scrapeCounters,
+  sumMetric,
+  trafficCheck,
+  type Fetcher,
+  type MetricSeries,
+} from '../engine/prometheus.ts';
+import { ProxyProcess, runWhileAlive, waitUntilReady } from '../engine/proxyProcess.ts';
+import type { ProgressSink } from '../engine/progress.ts';
+import type { MysqlConnection } from '../mysql/url.ts';
+import { runStatements } from '../drivers/common.ts';
+import { GATE_METRICS } from '../../proxy/src/contract.ts';
+import { callgrindTotal } from './callgrind.ts';
+import { functionsPerQuery, loadPerfMaps, writeSymbolizedDump } from './profile.ts';
+import { needsMoreWindows, settleState, type SettleRule } from './settle.ts';
+import { callgrindStartCommand, controlCallgrind, latestDump } from './valgrind.ts';
+
+/**
+ * The work channel: what a proxy does per query, counted rather than timed. Each proxy arm runs
+ * under callgrind; each sysbench workload is driven through it in windows of a fixed event count at
+ * a low, fixed concurrency, and per window the engine counts the proxy's instructions (callgrind),
+ * its read/write system calls (/proc) and, where its metrics say, its round trips and bytes to
+ * MySQL. Counts do not depend on how busy the machine is, so all arms run at the same time, each
+ * on its own copy of the data: an A/B costs the wall time of one arm.
+ */
+
+export interface WorkArmInput {
+  name: string;
+  /** The command that runs the proxy in the foreground (a Node proxy: with deterministic V8 flags). */
+  start: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  host: string;
+  port: number;
+  metricsUrl?: string;
+  trafficCheck: boolean;
+  readyTimeoutMs: number;
+}
+
+export interface WorkChannelOptions {
+  arms: WorkArmInput[];
+  workloads: Workload[];
+  mysql: MysqlConnection & { database: string };
+  settings: WorkSettings;
+  outDir: string;
+  valgrind: string;
+  callgrindControl: string;
+  signal?: AbortSignal;
+}
+
+export interface WorkChannelDeps {
+  exec: Exec;
+  driverFor: (name: Workload['driver']) => Driver;
+  progress: ProgressSink;
+  procFs: ProcFs;
+  fetcher: Fetcher;
+  now: () => number;
+  cleanup: CleanupStack;
+}
+
+interface LiveWorkArm {
+  input: WorkArmInput;
+  process: ProxyProcess;
+}
+
+/** A window may take this long per event before the run is called stuck (valgrind is ~50× slower). */
+const WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
+const WINDOW_TIMEOUT_FLOOR_SEC = 120;
+const TOP_FUNCTIONS_KEPT = 200;
+
+/** Measures every sysbench workload's counts through every arm; other workloads are left out. */
+export async function measureWork(
+  options: WorkChannelOptions,
+  deps: WorkChannelDeps,
+): Promise<Map<string, WorkloadWork>> {
+  const profileDir = path.join(options.outDir, 'profiles');
+  mkdirSync(profileDir, { recursive: true });
+  const arms = await startUnderCallgrind(options, deps, profileDir);
+  const out = new Map<string, WorkloadWork>();
+  try {
+    for (const workload of options.workloads) {
+      if (workload.driver !== 'sysbench') continue;
+      out.set(workload.id, await measureWorkload(workload, arms, options, deps, profileDir));
+    }
+  } finally {
+    await Promise.all(arms.map((arm) => arm.process.stop(10_000)));
+    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+  }
+  return out;
+}
+
+async function startUnderCallgrind(
+  options: WorkChannelOptions,
+  deps: WorkChannelDeps,
+  profileDir: string,
+): Promise<LiveWorkArm[]> {
+  const arms: LiveWorkArm[] = [];
+  for (const input of options.arms) {
+    deps.progress.note(`work channel: starting arm "${input.name}" under callgrind`);
+    const process = ProxyProcess.start(
+      input.name,
+      callgrindStartCommand(options.valgrind, input.start, profileDir),
+      {
+        cwd: input.cwd,
+        env: input.env,
+        logPath: path.join(options.outDir, 'logs', `${input.name}-work.log`),
+      },
+    );
+    deps.cleanup.add(`stop arm "${input.name}" (work channel)`, () => process.stop(10_000));
+    arms.push({ input, process });
+  }
+  await Promise.all(
+    arms.map(({ input, process }) =>
+      waitUntilReady(process, {
+        host: input.host,
+        port: input.port,
+        ...(input.metricsUrl !== undefined ? { metricsUrl: input.metricsUrl } : {}),
+        timeoutMs: input.readyTimeoutMs,
+        fetcher: deps.fetcher,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    ),
+  );
+  return arms;
+}
+
+/** The perf maps V8 leaves in /tmp (one per process of the tree), once the profiles are written. */
+function removePerfMaps(rootPid: number, procFs: ProcFs): void {
+  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
+    rmSync(`/tmp/perf-${pid}.map`, { force: true });
+  }
+}
+
+async function measureWorkload(
+  workload: Extract<Workload, { driver: 'sysbench' }>,
+  arms: LiveWorkArm[],
+  options: WorkChannelOptions,
+  deps: WorkChannelDeps,
+  profileDir: string,
+): Promise<WorkloadWork> {
+  const driver = deps.driverFor('sysbench');
+  const measured: Workload = { ...workload, threads: options.settings.threads, warmupSec: 0 };
+  const databases = await armDatabases(arms, options.mysql, workload.id, deps.cleanup);
+  const results: Record<string, WorkArm> = {};
+  try {
+    for (const database of new Set(databases.values())) {
+      deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
+      await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+    const measuredArms = await Promise.all(
+      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name)!, options, deps, profileDir)),
+    );
+    arms.forEach((arm, i) => (results[arm.input.name] = measuredArms[i]!));
+  } finally {
+    for (const database of new Set(databases.values())) {
+      await driver.cleanup(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+    }
+  }
+  return { threads: measured.threads, eventsPerWindow: workload.work.events, arms: results };
+}
+
+/**
+ * One database per arm when several arms run at once (their writes must not meet: a deadlock
+ * between two arms' clients would change the counts), created through direct MySQL and dropped at
+ * the end; the benchmark's own database when there is one arm.
+ */
+async function armDatabases(
+  arms: LiveWorkArm[],
+  mysql: MysqlConnection & { database: string },
+  workloadId: string,
+  cleanup: CleanupStack,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (arms.length === 1) {
+    out.set(arms[0]!.input.name, mysql.database);
+    return out;
+  }
+  for (const [index, arm] of arms.entries()) {
+    // Numbered, not named after the arm: every arm's clients then send the same bytes (a database
+    // name of another length is another login packet, another hash).
+    const name = `athena_bench_work_${index + 1}`;
+    await runStatements(mysql, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
+    cleanup.add(`drop database ${name}`, () =>
+      runStatements(mysql, [`DROP DATABASE IF EXISTS \`${name}\``], 'work channel cleanup'),
+    );
+    out.set(arm.input.name, name);
+  }
+  return out;
+}
+
+async function measureArm(
+  arm: LiveWorkArm,
+  workload: Workload,
+  database: string,
+  options: WorkChannelOptions,
+  deps: WorkChannelDeps,
+  profileDir: string,
+): Promise<WorkArm> {
+  const rule: SettleRule = options.settings;
+  const windows: WorkWindow[] = [];
+  const dumps: Array<Array<{ file: string; pid: number }>> = [];
+  const perQuery = () => windows.map((w) => (w.queries > 0 ? w.instructions / w.queries : 0));
+  while (needsMoreWindows(perQuery(), rule)) {
+    const { window, files } = await measureWindow(arm, workload, database, options, deps);
+    windows.push(window);
+    dumps.push(files);
+    deps.progress.note(
+      `work channel: ${workload.id} · ${arm.input.name} · window ${windows.length}: ` +
+        `${Math.round(window.instructions / Math.max(1, window.queries)).toLocaleString('en-US')} instructions/query, ` +
+        `${(window.syscalls / Math.max(1, window.queries)).toFixed(2)} syscalls/query`,
+    );
+  }
+  const state = settleState(perQuery(), rule);
+  const kept = dumps.slice(state.firstKept).flat();
+  const keptQueries = windows.slice(state.firstKept).reduce((sum, w) => sum + w.queries, 0);
+  const pids = [...new Set(kept.map((d) => d.pid))];
+  const perfMaps = loadPerfMaps(pids);
+  const profile = writeArmProfile(kept, perfMaps, profileDir, `${workload.id}.${arm.input.name}`);
+  const topFunctions = functionsPerQuery(kept, keptQueries, perfMaps).slice(0, TOP_FUNCTIONS_KEPT);
+  // The raw window dumps are large (~0.5 MB each); the symbolised profile above stays.
+  for (const file of dumps.flat()) rmSync(file.file, { force: true });
+  return {
+    windows,
+    firstKept: state.firstKept,
+    settled: state.settled,
+    spreadPct: state.spreadPct,
+    topFunctions,
+    profile: profile ? path.relative(options.outDir, profile) : null,
+  };
+}
+
+/** The last kept window of the arm's main process, symbolised: what KCachegrind opens. */
+function writeArmProfile(
+  kept: ReadonlyArray<{ file: string; pid: number }>,
+  perfMaps: ReturnType<typeof loadPerfMaps>,
+  profileDir: string,
+  stem: string,
+): string | null {
+  const last = kept.at(-1);
+  if (!last) return null;
+  const target = path.join(profileDir, `${stem}.callgrind.out`);
+  writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
+  return target;
+}
+
+async function measureWindow(
+  arm: LiveWorkArm,
+  workload: Workload,
+  database: string,
+  options: WorkChannelOptions,
+  deps: WorkChannelDeps,
+): Promise<{ window: WorkWindow; files: Array<{ file: string; pid: number }> }> {
+  const { input, process } = arm;
+  const pids = processTree(process.pid, deps.procFs).map((p) => p.pid);
+  const before = input.metricsUrl ? await scrape(arm, input.metricsUrl, deps.fetcher) : undefined;
+  const syscallsBefore = treeIoSyscalls(process.pid, deps.procFs);
+  await controlCallgrind(deps.exec, options.callgrindControl, 'zero', pids, options.signal);
+  const started = deps.now();
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = { ...options.mysql, host: input.host, port: input.port, database };
+  const run = await runWhileAlive(
+    process,
+    (signal) =>
+      deps
+        .driverFor('sysbench')
+        .run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    'during a work window',
+  );
+  const wallSec = (deps.now() - started) / 1000;
+  const dumped = await controlCallgrind(deps.exec, options.callgrindControl, 'dump', pids, options.signal);
+  const syscalls = treeIoSyscalls(process.pid, deps.procFs) - syscallsBefore;
+  const after = input.metricsUrl ? await scrape(arm, input.metricsUrl, deps.fetcher) : undefined;
+  const files = dumped.flatMap((pid) => {
+    const file = latestDump(path.join(options.outDir, 'profiles'), pid);
+    return file ? [{ file, pid }] : [];
+  });
+  const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync(f.file, 'utf8')), 0);
+  const queries = run.metrics.queries;
+  const traffic = before && after ? backendTraffic(before, after, queries, input) : null;
+  return {
+    window: {
+      events,
+      queries,
+      instructions,
+      syscalls,
+      backendRoundTrips: traffic?.roundTrips ?? null,
+      backendBytes: traffic?.bytes ?? null,
+      wallSec,
+    },
+    files,
+  };
+}
+
+function backendTraffic(
+  before: MetricSeries,
+  after: MetricSeries,
+  queries: number,
+  input: WorkArmInput,
+): { roundTrips: number | null; bytes: number | null } {
+  const deltas = counterDeltas(before, after);
+  const check = trafficCheck(deltas, queries);
+  if (input.trafficCheck && check && !check.ok) {
+    throw new InfrastructureError(
+      `arm "${input.name}", work channel: the proxy saw ${check.observedQueries} of ${check.expectedQueries} queries — the benchmark did not go through it`,
+    );
+  }
+  return {
+    roundTrips: sumMetric(deltas, GATE_METRICS.backendRoundTrips),
+    bytes: sumMetric(deltas, GATE_METRICS.backendBytes),
+  };
+}
+
+async function scrape(arm: LiveWorkArm, url: string, fetcher: Fetcher): Promise<MetricSeries> {
+  try {
+    return await scrapeCounters(url, fetcher);
+  } catch (error) {
+    if (arm.process.exited) throw arm.process.deathError('while its metrics were scraped');
+    throw new InfrastructureError(
+      `arm "${arm.input.name}", work channel: scraping ${url} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { needsMoreWindows, relativeRangePct, settleState } from './settle.ts';
+
+const rule = { windows: 6, tolerancePct: 0.5, maxWindows: 10 };
+
+test('the warm-up windows are discarded once the last ones agree', () => {
+  // Athena's shape after start: the first window about 2× the steady value, the second +7%.
+  const values = [56_071, 28_961, 27_237, 26_967, 26_969, 27_100, 26_990, 27_050, 27_010];
+  assert.equal(needsMoreWindows(values.slice(0, 7), rule), true, 'still trending down');
+  assert.equal(needsMoreWindows(values.slice(0, 8), rule), false);
+  const state = settleState(values, rule);
+  assert.equal(state.settled, true);
+  assert.equal(state.firstKept, 3);
+  assert.ok(state.spreadPct! < 1);
+});
+
+test('one window with a major garbage collection does not hold a settled process up', () => {
+  const state = settleState([30_000, 27_000, 27_050, 28_300, 26_980, 27_020, 27_040], rule);
+  assert.equal(state.settled, true);
+  assert.ok(state.spreadPct! > 4, 'the outlier is in the kept windows: the verdict sees it');
+});
+
+test('windows that keep drifting stop at the cap and say they did not settle', () => {
+  const values = [100, 101, 102, 103, 104, 105, 106, 107, 108, 109];
+  assert.equal(needsMoreWindows(values, rule), false);
+  const state = settleState(values, rule);
+  assert.equal(state.settled, false);
+  assert.equal(state.firstKept, 4);
+});
+
+test('too few windows: not settled, nothing discarded yet', () => {
+  assert.deepEqual(settleState([5, 5], rule), {
+    settled: false,
+    firstKept: 0,
+    spreadPct: null,
+    trendPct: null,
+  });
+  assert.equal(needsMoreWindows([5, 5], rule), true);
+});
+
+test('the range is relative to the median', () => {
+  assert.equal(relativeRangePct([99, 100, 101]), 2);
+  assert.equal(relativeRangePct([0, 0]), 0);
+});

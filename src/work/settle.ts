@@ -1,0 +1,62 @@
+import { median } from '../verdict/stats.ts';
+
+/**
+ * When a proxy's instruction count per query has settled. A fresh process spends its first
+ * windows compiling (V8 tiers functions up, caches fill): measured on Athena at point select, the
+ * first window after start costs about 2× the steady value and the second 1.07×. A fixed warm-up
+ * would be wrong for some proxy or workload, so windows repeat until the last `windows` of them
+ * show no trend: the medians of their older and newer halves differ by at most `tolerancePct` %
+ * of the median. Medians, because a steady process still has the odd window with a major garbage
+ * collection in it (+2-5% for that window), which must not hold the measurement up; the verdict's
+ * rank statistics take such a window in their stride. Earlier windows are discarded, and a
+ * workload that never settles within `maxWindows` keeps its last `windows` with a warning.
+ */
+export interface SettleRule {
+  /** How many consecutive windows must agree; they are the samples the verdict uses. */
+  windows: number;
+  /** How far the medians of their older and newer halves may differ, in % of their median. */
+  tolerancePct: number;
+  /** Stop after this many windows, settled or not. */
+  maxWindows: number;
+}
+
+export interface SettleState {
+  settled: boolean;
+  /** Index of the first window kept (earlier ones are discarded). */
+  firstKept: number;
+  /** The kept windows' range in % of their median (null until there are enough windows). */
+  spreadPct: number | null;
+  /** Newer-half median minus older-half median, in % of the kept windows' median. */
+  trendPct: number | null;
+}
+
+export function settleState(values: readonly number[], rule: SettleRule): SettleState {
+  if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null, trendPct: null };
+  const firstKept = values.length - rule.windows;
+  const kept = values.slice(firstKept);
+  const half = Math.floor(kept.length / 2);
+  const center = median(kept);
+  const trendPct =
+    center === 0
+      ? 0
+      : (100 * (median(kept.slice(kept.length - half)) - median(kept.slice(0, half)))) / center;
+  return {
+    settled: Math.abs(trendPct) <= rule.tolerancePct,
+    firstKept,
+    spreadPct: relativeRangePct(kept),
+    trendPct,
+  };
+}
+
+/** True when another window should be measured. */
+export function needsMoreWindows(values: readonly number[], rule: SettleRule): boolean {
+  return values.length < rule.maxWindows && !settleState(values, rule).settled;
+}
+
+/** (max − min) / median, in %. */
+export function relativeRangePct(values: readonly number[]): number {
+  const center = median(values);
+  const range = Math.max(...values) - Math.min(...values);
+  if (center === 0) return range === 0 ? 0 : Number.POSITIVE_INFINITY;
+  return (100 * range) / Math.abs(center);
+}
