@@ -80,6 +80,31 @@ async function fuzz(): Promise<void> {
       `${mb(report.rssBeforeBytes)} / ${mb(report.rssPeakBytes)} / ${mb(report.rssAfterBytes)}`,
     ],
   );
+  const { oversized, flood } = report;
+  figures.push(
+    [
+      'fuzz: oversized commands (3 x 16 MiB past max_allowed_packet) refused with ERR 1153',
+      `${oversized.refused} / ${oversized.streams}, at most ${mb(oversized.maxBytesTaken)} accepted each`,
+    ],
+    [
+      'fuzz: proxy RSS before / peak during the oversized commands',
+      `${mb(oversized.rssBeforeBytes)} / ${mb(oversized.rssPeakBytes)}`,
+    ],
+    [
+      'fuzz: pre-auth flood from one address: sockets / greeted / refused',
+      `${flood.sockets} / ${flood.greeted} / ${flood.refused}`,
+    ],
+    [
+      'fuzz: login from another address during the flood',
+      flood.legitServed ? `served in ${flood.legitMs} ms` : `failed: ${flood.legitError ?? '?'}`,
+    ],
+    ['fuzz: proxy RSS peak during the flood', mb(flood.rssPeakBytes)],
+  );
+  if (oversized.refused !== oversized.streams || !flood.legitServed) {
+    failures.push(
+      `fuzz: ${oversized.refused}/${oversized.streams} oversized commands refused; login during the flood ${flood.legitServed ? 'served' : 'failed'}`,
+    );
+  }
   if (report.crashes > 0 || report.hangs > 0 || report.failures.length > 0) {
     failures.push(
       `fuzz: ${report.crashes} crashes, ${report.hangs} hangs, ${report.failures.length} failed cases: ` +

@@ -17,7 +17,7 @@ const { publicKey, privateKey } = generateKeyPairSync('rsa', {
   privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
 });
 
-type Mode = 'fast' | 'full' | 'switch' | 'silent';
+type Mode = 'fast' | 'full' | 'switch' | 'silent' | 'full-pinned';
 
 interface Transcript {
   clientPackets: Buffer[];
@@ -125,6 +125,18 @@ function startFakeServer(mode: Mode, transcript: Transcript): Promise<net.Server
           const password = Buffer.from(plain.map((b, i) => b ^ scramble[i % 20]!));
           finish(seq + 1, password.equals(Buffer.from(`${PASSWORD}\0`)));
         }
+      } else if (mode === 'full-pinned') {
+        // The client has the server's key from its configuration: no 0x02 request, the password
+        // comes encrypted right away.
+        if (step === 1) reply(seq + 1, Buffer.from([0x01, 0x04]));
+        else if (step === 2) {
+          const plain = privateDecrypt(
+            { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
+            payload,
+          );
+          const password = Buffer.from(plain.map((b, i) => b ^ scramble[i % 20]!));
+          finish(seq + 1, password.equals(Buffer.from(`${PASSWORD}\0`)));
+        }
       } else if (mode === 'switch') {
         if (step === 1) {
           reply(
@@ -156,13 +168,20 @@ async function connectTo(
   mode: Mode,
   password = PASSWORD,
   timeoutMs = 3000,
+  rsaPublicKey?: Buffer,
 ): Promise<{ conn: BackendConnection; t: Transcript }> {
   const t: Transcript = { clientPackets: [], sequenceIds: [], result: 'none' };
   const server = await startFakeServer(mode, t);
   servers.push(server);
   const port = (server.address() as net.AddressInfo).port;
   const conn = await BackendConnection.connect(
-    { host: '127.0.0.1', port, user: 'app', password },
+    {
+      host: '127.0.0.1',
+      port,
+      user: 'app',
+      password,
+      ...(rsaPublicKey === undefined ? {} : { rsaPublicKey }),
+    },
     profile,
     'appdb',
     timeoutMs,
@@ -198,6 +217,16 @@ test('caching_sha2_password full auth: public key request (0x02), RSA-OAEP encry
     assert.deepEqual(t.sequenceIds, [1, 3, 5], seen);
   } finally {
     conn.destroy(); // an open connection would keep the test file from ever ending
+  }
+});
+
+test('caching_sha2_password full auth with rsa_public_key_file: the pinned key, no request to the server', async () => {
+  const { conn, t } = await connectTo('full-pinned', PASSWORD, 3000, Buffer.from(publicKey));
+  try {
+    assert.equal(t.result, 'ok');
+    assert.deepEqual(t.sequenceIds, [1, 3]);
+  } finally {
+    conn.destroy();
   }
 });
 

@@ -40,3 +40,20 @@ test('--check-config on a missing file: exit 2, the file named once', () => {
   assert.equal(countOf(run.stderr, file), 1, run.stderr);
   assert.match(run.stderr, /^athena: cannot read config file .* \(ENOENT\)\n$/);
 });
+
+test('a TLS certificate that cannot be read: exit 2 naming the key and the file', () => {
+  const file = path.join(work.dir, 'tls.toml');
+  const cert = path.join(work.dir, 'no-such-cert.pem');
+  writeFileSync(
+    file,
+    `[server]\nlisten_port = 0\nmetrics_port = 0\ntls_cert_file = "${cert}"\ntls_key_file = "${cert}"\n\n[backend]\nuser = "root"\npassword = "pw"\n\n[[users]]\nname = "app"\npassword = "s"\n`,
+  );
+  const run = spawnSync(process.execPath, [bundle, '--config', file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(
+    run.stderr,
+    new RegExp(
+      `server\\.tls_cert_file: cannot read ${cert.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)`,
+    ),
+  );
+});

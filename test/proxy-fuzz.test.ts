@@ -31,6 +31,8 @@ test(`fuzzing the proxy with ${options.packets} packets (seed ${options.seed}): 
     `packets ${report.packetsSent} in ${report.cases} connections (${report.preAuthCases} pre-auth, ${report.postAuthCases} post-auth), ` +
       `ERR received ${report.errPacketsReceived}, stalled handshakes dropped ${report.stallsDropped}, crashes ${report.crashes}, hangs ${report.hangs}, auth failures ${report.authFailures}, ` +
       `RSS ${mb(report.rssBeforeBytes)} -> peak ${mb(report.rssPeakBytes)} -> ${mb(report.rssAfterBytes)}, ` +
+      `oversized streams refused ${report.oversized.refused}/${report.oversized.streams} (at most ${mb(report.oversized.maxBytesTaken)} accepted of 48 MB, RSS ${mb(report.oversized.rssBeforeBytes)} -> peak ${mb(report.oversized.rssPeakBytes)}), ` +
+      `pre-auth flood ${report.flood.sockets} sockets: ${report.flood.greeted} greeted, ${report.flood.refused} refused, legit login ${report.flood.legitServed ? `served in ${report.flood.legitMs} ms` : 'FAILED'} (RSS peak ${mb(report.flood.rssPeakBytes)}), ` +
       `slowest /metrics ${report.slowestScrapeMs} ms (cases in flight: ${report.casesDuringSlowestScrape.join(',')}), slowest auth ${report.slowestAuthMs} ms, good client ${report.goodClient.queries} queries / ${report.goodClient.errors} errors, canary rows ${report.canaryRows}, ${report.durationMs} ms`,
   );
   const details = describe(report);
@@ -69,5 +71,29 @@ test(`fuzzing the proxy with ${options.packets} packets (seed ${options.seed}): 
     `rows lost or doubled\n${details}`,
   );
   assert.ok(report.proxyAliveAfter, details);
+  if (options.onlyCases === undefined) {
+    const { oversized, flood } = report;
+    assert.equal(
+      oversized.refused,
+      oversized.streams,
+      `oversized commands not refused with ERR 1153\n${details}`,
+    );
+    assert.ok(
+      oversized.maxBytesTaken < 3 * 16 * 1048576,
+      `the proxy took a whole oversized stream\n${details}`,
+    );
+    // Each stream may leave a command under the cap (16 MiB) and its buffers behind until the
+    // garbage collector runs; growth as large as everything sent would mean nothing was capped.
+    assert.ok(
+      oversized.rssPeakBytes - oversized.rssBeforeBytes < oversized.streams * 3 * 16 * 1048576,
+      `proxy RSS grew by as much as the oversized streams sent\n${details}`,
+    );
+    assert.equal(flood.greeted, options.handshakesPerIp, `flood sockets greeted\n${details}`);
+    assert.equal(flood.refused, flood.sockets - options.handshakesPerIp, `flood sockets refused\n${details}`);
+    assert.ok(
+      flood.legitServed,
+      `a login from another address failed during the flood: ${flood.legitError}\n${details}`,
+    );
+  }
   assert.equal(report.canaryRows, 0, `a command sent before authentication reached the backend\n${details}`);
 });

@@ -9,6 +9,12 @@
  * reacts) within a timeout, that no client session or backend connection is left behind, that RSS comes
  * back near its start, and that a well-behaved mysql2 client on another shard is unaffected meanwhile.
  *
+ * Two attacks run too: during the cases, a pre-auth flood from a second loopback address holding more
+ * sockets mid-handshake than server.max_handshakes_per_ip allows (the excess must be refused, and a
+ * fresh login from 127.0.0.1 must be served while the flood holds); after the leak check,
+ * authenticated clients streaming commands of 3 x 16 MiB past server.max_allowed_packet (each must
+ * get ERR 1153 and be closed before the proxy has taken the whole stream).
+ *
  * Every parameter lives in FUZZ_DEFAULTS (override with ATHENA_FUZZ_* variables, see fuzzOptionsFromEnv);
  * case i is generated from (seed, i) alone, so a failure names the seed and case that reproduce it.
  */
@@ -40,6 +46,15 @@ export interface FuzzOptions {
   reactTimeoutMs: number;
   /** Allowed RSS growth of the proxy from before fuzzing to after it settles. */
   rssSlackBytes: number;
+  /** The proxy's server.max_allowed_packet; each oversized stream sends 3 x 16 MiB, past it. */
+  maxAllowedPacket: number;
+  /** Authenticated connections that stream an oversized command, one after the other. */
+  oversizedStreams: number;
+  /** The proxy's server.max_handshakes_per_ip and server.max_connections. */
+  handshakesPerIp: number;
+  maxConnections: number;
+  /** Sockets the pre-auth flood opens from FLOOD_ADDRESS and holds (more than handshakesPerIp). */
+  floodSockets: number;
   /** Run only the cases with these indexes (inclusive), to reproduce a failure; the stall cases are 0..stallCases-1. */
   onlyCases?: { from: number; to: number };
   /** Progress lines (optional). */
@@ -56,7 +71,16 @@ export const FUZZ_DEFAULTS: FuzzOptions = {
   closeTimeoutMs: 15_000,
   reactTimeoutMs: 15_000,
   rssSlackBytes: 64 * 1024 * 1024,
+  maxAllowedPacket: 20 * 1024 * 1024,
+  oversizedStreams: 2,
+  handshakesPerIp: 40,
+  // Below the flood's size: without the per-address limit the flood alone would fill the proxy.
+  maxConnections: 120,
+  floodSockets: 160,
 };
+
+/** The second "host" of the pre-auth flood (any 127.0.0.0/8 address reaches loopback on Linux). */
+const FLOOD_ADDRESS = '127.0.0.2';
 
 /** ATHENA_FUZZ_SEED, ATHENA_FUZZ_PACKETS, ATHENA_FUZZ_CONCURRENCY override the defaults (soak runs). */
 export function fuzzOptionsFromEnv(env: NodeJS.ProcessEnv, base: FuzzOptions = FUZZ_DEFAULTS): FuzzOptions {
@@ -116,6 +140,25 @@ export interface FuzzReport {
   /** The slowest successful authentication of a post-auth case (greeting to OK). */
   slowestAuthMs: number;
   rssAfterBytes: number;
+  oversized: {
+    streams: number;
+    /** Streams answered with ERR 1153 and closed before all 48 MiB were taken. */
+    refused: number;
+    /** Bytes of one stream the kernel accepted before the proxy closed it (what the proxy read, plus socket buffers), at most. */
+    maxBytesTaken: number;
+    rssBeforeBytes: number;
+    rssPeakBytes: number;
+  };
+  flood: {
+    sockets: number;
+    greeted: number;
+    refused: number;
+    /** A fresh mysql2 login + query from 127.0.0.1 while the flood held its sockets. */
+    legitServed: boolean;
+    legitMs: number;
+    legitError: string | null;
+    rssPeakBytes: number;
+  };
   connectionsActiveAfter: number;
   poolActiveAfter: number;
   goodClient: {
@@ -465,9 +508,9 @@ class RawConnection {
     });
   }
 
-  static open(port: number, timeoutMs: number): Promise<RawConnection> {
+  static open(port: number, timeoutMs: number, localAddress = '127.0.0.1'): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
+      const socket = net.connect({ host: '127.0.0.1', port, localAddress });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect timed out after ${timeoutMs} ms`));
@@ -693,6 +736,12 @@ listen_port = ${proxyPort}
 metrics_port = ${metricsPort}
 handshake_timeout_ms = ${options.handshakeTimeoutMs}
 shutdown_grace_ms = 2000
+max_allowed_packet = ${options.maxAllowedPacket}
+max_handshakes_per_ip = ${options.handshakesPerIp}
+max_connections = ${options.maxConnections}
+# Mutated handshakes fail thousands of logins from 127.0.0.1: throttling would end the run (it has its
+# own test in test/proxy-hostile-clients.test.ts).
+max_login_failures_per_ip = 0
 
 [[shards]]
 name = "fuzz"
@@ -872,6 +921,28 @@ function normalizeHandshakeResponse(payload: Buffer): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Running one case
 
+type ReceivedPacket = { seq: number; payload: Buffer; end: number };
+
+/** Answers the greeting with the recorded handshake response as the fuzz user; returns the reply. */
+async function loginAsFuzzUser(
+  env: Environment,
+  rec: Recording,
+  conn: RawConnection,
+  greeting: ReceivedPacket,
+  options: FuzzOptions,
+): Promise<ReceivedPacket | null> {
+  const { name, password } = env.users.fuzz;
+  const response = handshakeResponse(
+    rec.handshakeResponse.payload,
+    name,
+    password,
+    'fuzz',
+    greetingScramble(greeting.payload),
+  );
+  await conn.write(frame({ seq: 1, payload: response }), 1);
+  return conn.packetAt(greeting.end, options.reactTimeoutMs);
+}
+
 interface CaseOutcome {
   packets: number;
   bytes: number;
@@ -920,17 +991,8 @@ async function runCase(
     }
     let afterAuth = greeting.end;
     if (c.kind === 'post-auth-commands' || c.kind === 'post-auth-quit-garbage') {
-      const { name, password } = env.users.fuzz;
-      const response = handshakeResponse(
-        rec.handshakeResponse.payload,
-        name,
-        password,
-        'fuzz',
-        greetingScramble(greeting.payload),
-      );
       const authStart = Date.now();
-      await conn.write(frame({ seq: 1, payload: response }), 1);
-      const reply = await conn.packetAt(greeting.end, options.reactTimeoutMs);
+      const reply = await loginAsFuzzUser(env, rec, conn, greeting, options);
       outcome.authMs = Date.now() - authStart;
       if (reply === null || reply.payload[0] !== 0x00) {
         outcome.authFailed = true;
@@ -975,6 +1037,18 @@ async function runCase(
 // ---------------------------------------------------------------------------------------------
 // The well-behaved client
 
+/** A mysql2 connection through the proxy as the well-behaved user, on its own shard. */
+function connectGood(env: Environment, connectTimeout = 10_000): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: '127.0.0.1',
+    port: env.proxyPort,
+    user: env.users.good.name,
+    password: env.users.good.password,
+    database: 'good',
+    connectTimeout,
+  });
+}
+
 interface GoodClient {
   stop(): Promise<GoodClientResult>;
 }
@@ -986,13 +1060,7 @@ interface GoodClientResult {
 }
 
 async function startGoodClient(env: Environment): Promise<GoodClient> {
-  const conn = await mysql.createConnection({
-    host: '127.0.0.1',
-    port: env.proxyPort,
-    user: env.users.good.name,
-    password: env.users.good.password,
-    database: 'good',
-  });
+  const conn = await connectGood(env);
   const result: GoodClientResult = { queries: 0, errors: 0, firstError: null, inserted: 0 };
   let running = true;
   const fail = (message: string): void => {
@@ -1030,6 +1098,152 @@ async function startGoodClient(env: Environment): Promise<GoodClient> {
       return result;
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two attacks
+
+type RssSampler = () => number;
+
+/** Samples the proxy's RSS every 20 ms while `work` runs; resolves with its result and the peak. */
+async function withRssPeak<T>(rss: RssSampler, work: Promise<T>): Promise<[T, number]> {
+  let peak = rss();
+  const timer = setInterval(() => (peak = Math.max(peak, rss())), 20);
+  try {
+    const result = await work;
+    return [result, Math.max(peak, rss())];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Resolves when the socket can take more writes, or has closed. */
+function drained(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+/** Logs in as the fuzz user and streams one command of 3 x 16 MiB; returns what the proxy took and said. */
+async function oversizedStream(
+  env: Environment,
+  rec: Recording,
+  seed: number,
+  options: FuzzOptions,
+): Promise<{ refused: boolean; bytesTaken: number }> {
+  const conn = await RawConnection.open(env.proxyPort, options.closeTimeoutMs);
+  try {
+    const greeting = await conn.packetAt(0, options.reactTimeoutMs);
+    if (greeting === null) return { refused: false, bytesTaken: 0 };
+    const ok = await loginAsFuzzUser(env, rec, conn, greeting, options);
+    if (ok === null || ok.payload[0] !== 0x00) return { refused: false, bytesTaken: 0 };
+    const piece = new Random(seed).bytes(256 * 1024);
+    piece[0] = 0x03; // COM_QUERY, in case the first piece is the command byte
+    let written = 0;
+    let taken = 0;
+    const total = 3 * (4 + 0xffffff);
+    while (written < total && !conn.closed) {
+      const packetOffset = written % (4 + 0xffffff);
+      let chunk: Buffer;
+      if (packetOffset === 0) {
+        const seq = Math.floor(written / (4 + 0xffffff));
+        chunk = Buffer.from([0xff, 0xff, 0xff, seq]);
+      } else {
+        chunk = piece.subarray(0, Math.min(piece.length, 4 + 0xffffff - packetOffset));
+      }
+      written += chunk.length;
+      if (!conn.socket.write(chunk)) await drained(conn.socket);
+      taken = written - conn.socket.writableLength;
+    }
+    await conn.waitFor(() => conn.closed, options.closeTimeoutMs);
+    const reply = await conn.packetAt(ok.end, 0);
+    const refused =
+      conn.closed && reply !== null && reply.payload[0] === 0xff && reply.payload.readUInt16LE(1) === 1153;
+    return { refused, bytesTaken: taken };
+  } finally {
+    conn.socket.destroy();
+  }
+}
+
+async function oversizedAttack(
+  env: Environment,
+  rec: Recording,
+  options: FuzzOptions,
+  rss: RssSampler,
+): Promise<FuzzReport['oversized']> {
+  const result = {
+    streams: options.oversizedStreams,
+    refused: 0,
+    maxBytesTaken: 0,
+    rssBeforeBytes: rss(),
+    rssPeakBytes: 0,
+  };
+  const run = async (): Promise<void> => {
+    for (let i = 0; i < options.oversizedStreams; i++) {
+      const { refused, bytesTaken } = await oversizedStream(env, rec, options.seed + i, options);
+      if (refused) result.refused++;
+      result.maxBytesTaken = Math.max(result.maxBytesTaken, bytesTaken);
+    }
+  };
+  [, result.rssPeakBytes] = await withRssPeak(rss, run());
+  return result;
+}
+
+/** A flood report before anything happened. */
+function noFlood(sockets: number): FuzzReport['flood'] {
+  return {
+    sockets,
+    greeted: 0,
+    refused: 0,
+    legitServed: false,
+    legitMs: 0,
+    legitError: null,
+    rssPeakBytes: 0,
+  };
+}
+
+/** Opens floodSockets from FLOOD_ADDRESS, holds them, and logs in from 127.0.0.1 meanwhile. */
+async function preAuthFlood(
+  env: Environment,
+  options: FuzzOptions,
+  rss: RssSampler,
+): Promise<FuzzReport['flood']> {
+  const result = noFlood(options.floodSockets);
+  const run = async (): Promise<void> => {
+    const opened = await Promise.allSettled(
+      Array.from({ length: options.floodSockets }, () =>
+        RawConnection.open(env.proxyPort, options.closeTimeoutMs, FLOOD_ADDRESS),
+      ),
+    );
+    const sockets = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    try {
+      const firsts = await Promise.all(sockets.map((c) => c.packetAt(0, options.reactTimeoutMs)));
+      for (const first of firsts) {
+        if (first?.payload[0] === 10) result.greeted++;
+        else if (first?.payload[0] === 0xff && first.payload.readUInt16LE(1) === 1040) result.refused++;
+      }
+      const started = Date.now();
+      try {
+        const conn = await connectGood(env, options.reactTimeoutMs);
+        await conn.query('SELECT 1');
+        await conn.end();
+        result.legitServed = true;
+      } catch (error) {
+        result.legitError = (error as Error).message;
+      }
+      result.legitMs = Date.now() - started;
+    } finally {
+      for (const c of sockets) c.socket.destroy();
+    }
+  };
+  [, result.rssPeakBytes] = await withRssPeak(rss, run());
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,6 +1323,8 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       casesDuringSlowestScrape: [],
       slowestAuthMs: 0,
       rssAfterBytes: 0,
+      oversized: { streams: 0, refused: 0, maxBytesTaken: 0, rssBeforeBytes: 0, rssPeakBytes: 0 },
+      flood: noFlood(0),
       connectionsActiveAfter: NaN,
       poolActiveAfter: NaN,
       goodClient: { queries: 0, errors: 0, firstError: null, rowsExpected: 0, rowsFound: 0 },
@@ -1154,7 +1370,12 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
         if (c.index % 500 === 0) log(`case ${c.index}/${cases.length}, packets sent ${report.packetsSent}`);
       }
     };
+    const rss = (): number => rssOf(env.proxy.pid ?? 0);
+    // The flood runs while the cases do (when the whole seed runs, not a replay of some cases).
+    const fullRun = options.onlyCases === undefined;
+    const flood = fullRun ? preAuthFlood(env, options, rss) : Promise.resolve(report.flood);
     await Promise.all([...stallRuns, ...Array.from({ length: options.concurrency }, worker)]);
+    report.flood = await flood;
     clearInterval(sampler);
     if (env.exited !== null) report.crashes = 1;
 
@@ -1178,14 +1399,11 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       report.rssAfterBytes = rssAfter;
+      // After the leak check: a command under the cap may legitimately be held (16 MiB and its
+      // buffers), and the allocator need not give that back to the system at once.
+      if (fullRun) report.oversized = await oversizedAttack(env, rec, options, rss);
       try {
-        const check = await mysql.createConnection({
-          host: '127.0.0.1',
-          port: env.proxyPort,
-          user: env.users.good.name,
-          password: env.users.good.password,
-          database: 'good',
-        });
+        const check = await connectGood(env);
         const [rows] = await check.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM t');
         report.goodClient.rowsFound = Number(rows[0]?.n);
         await check.end();

@@ -48,7 +48,7 @@ test('the shipped proxy/config/athena.toml gives the seed setup: 3307, metrics 4
   assert.equal(config.server.listen_port, 3307);
   assert.equal(config.server.metrics_port, 4307);
   assert.deepEqual(config.shards, [
-    { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'test' },
+    { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'test', ssl_mode: 'disabled' },
   ]);
   assert.deepEqual(config.users, [
     { name: 'root', password: 'test', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 },
@@ -73,8 +73,16 @@ test('defaults fill every optional key', () => {
       handshake_timeout_ms: 10000,
       shutdown_grace_ms: 10000,
       backend_connect_timeout_ms: 5000,
+      max_allowed_packet: 67108864,
+      max_handshake_packet: 8192,
+      max_handshakes_per_ip: 256,
+      max_login_failures_per_ip: 10,
+      login_failure_window_secs: 60,
+      require_secure_transport: false,
     },
-    shards: [{ name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw' }],
+    shards: [
+      { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw', ssl_mode: 'disabled' },
+    ],
     users: [{ name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 }],
     pool: { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 },
     circuit: { max_concurrent_per_user_shard: 50, queue_size: 200, queue_timeout_ms: 10000 },
@@ -110,8 +118,16 @@ burst = 10
 max_connections = 3
 `);
   assert.deepEqual(config.shards, [
-    { name: 'eu', host: '10.0.0.1', port: 3310, user: 'u1', password: 'p1', database: 'app' },
-    { name: 'us', host: '127.0.0.1', port: 3306, user: 'u2', password: 'p2' },
+    {
+      name: 'eu',
+      host: '10.0.0.1',
+      port: 3310,
+      user: 'u1',
+      password: 'p1',
+      database: 'app',
+      ssl_mode: 'disabled',
+    },
+    { name: 'us', host: '127.0.0.1', port: 3306, user: 'u2', password: 'p2', ssl_mode: 'disabled' },
   ]);
   assert.deepEqual(
     config.users.map((u) => [u.name, u.shard, u.password, u.max_qps, u.burst, u.max_connections]),
@@ -144,8 +160,49 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError(`[server]\nlisten_addr = ""\n${minimal}`, 'server.listen_addr', /non-empty/);
   expectConfigError(`[server]\nmax_connections = 0\n${minimal}`, 'server.max_connections');
   expectConfigError(`[server]\nhandshake_timeout_ms = 1.5\n${minimal}`, 'server.handshake_timeout_ms', /int/);
+  expectConfigError(`[server]\nmax_allowed_packet = 100\n${minimal}`, 'server.max_allowed_packet', /1024/);
+  expectConfigError(
+    `[server]\nmax_handshake_packet = 2097152\n${minimal}`,
+    'server.max_handshake_packet',
+    /1048576/,
+  );
+  expectConfigError(`[server]\nmax_handshakes_per_ip = -1\n${minimal}`, 'server.max_handshakes_per_ip');
+  expectConfigError(
+    `[server]\nmax_login_failures_per_ip = 2.5\n${minimal}`,
+    'server.max_login_failures_per_ip',
+    /int/,
+  );
+  expectConfigError(
+    `[server]\nlogin_failure_window_secs = 0\n${minimal}`,
+    'server.login_failure_window_secs',
+  );
+  expectConfigError(
+    `[server]\ntls_cert_file = "c.pem"\n${minimal}`,
+    'server.tls_key_file',
+    /certificate and its key/,
+  );
+  expectConfigError(
+    `[server]\ntls_key_file = "k.pem"\n${minimal}`,
+    'server.tls_cert_file',
+    /certificate and its key/,
+  );
+  expectConfigError(
+    `[server]\nrequire_secure_transport = true\n${minimal}`,
+    'server.require_secure_transport',
+    /tls_cert_file/,
+  );
+  expectConfigError(
+    `[server]\nrequire_secure_transport = 1\n${minimal}`,
+    'server.require_secure_transport',
+    /boolean/,
+  );
   expectConfigError(minimal.replace('user = "root"', 'user = "root"\nport = 0'), 'backend.port');
   expectConfigError(minimal.replace('user = "root"', 'user = ""'), 'backend.user');
+  expectConfigError(
+    minimal.replace('user = "root"', 'user = "root"\nssl_mode = "on"'),
+    'backend.ssl_mode',
+    /expected one of disabled, preferred, required, verify_ca, verify_identity/,
+  );
   expectConfigError(`${minimal}max_qps = -1\n`, 'users[0].max_qps');
   expectConfigError(`${minimal}burst = 1.5\n`, 'users[0].burst');
   expectConfigError(`${minimal}max_connections = -2\n`, 'users[0].max_connections');

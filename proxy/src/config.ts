@@ -18,7 +18,15 @@ export interface ShardConfig {
   user: string;
   password: string;
   database?: string;
+  /** TLS to this backend: disabled, or preferred / required (unverified), verify_ca, verify_identity. */
+  ssl_mode: SslMode;
+  /** PEM CA file the backend's certificate must chain to (verify_ca, verify_identity); system CAs otherwise. */
+  ssl_ca?: string;
+  /** The server's RSA public key (PEM) for caching_sha2_password over plain TCP, instead of asking the server. */
+  rsa_public_key_file?: string;
 }
+export const SSL_MODES = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
 export interface UserConfig {
   name: string;
   password: string;
@@ -39,6 +47,20 @@ export interface AthenaConfig {
     handshake_timeout_ms: number;
     shutdown_grace_ms: number;
     backend_connect_timeout_ms: number;
+    /** Largest command a client may send, in bytes (summed over continuation packets); ERR 1153 past it. */
+    max_allowed_packet: number;
+    /** Largest packet a client may send before it has logged in, in bytes. */
+    max_handshake_packet: number;
+    /** Connections from one address that have not finished logging in; 0 = no limit. */
+    max_handshakes_per_ip: number;
+    /** Failed logins from one address within login_failure_window_secs before it is refused; 0 = off. */
+    max_login_failures_per_ip: number;
+    login_failure_window_secs: number;
+    /** PEM files for TLS with clients; both or neither (then TLS is not offered). */
+    tls_cert_file?: string;
+    tls_key_file?: string;
+    /** Refuse clients that do not switch to TLS. */
+    require_secure_transport: boolean;
   };
   shards: ShardConfig[];
   users: UserConfig[];
@@ -70,6 +92,12 @@ export const CONFIG_DEFAULTS = {
     handshake_timeout_ms: 10_000,
     shutdown_grace_ms: 10_000,
     backend_connect_timeout_ms: 5_000,
+    max_allowed_packet: 64 * 1024 * 1024,
+    max_handshake_packet: 8 * 1024,
+    max_handshakes_per_ip: 256,
+    max_login_failures_per_ip: 10,
+    login_failure_window_secs: 60,
+    require_secure_transport: false,
   },
   backend: { host: '127.0.0.1', port: 3306 },
   user: { max_qps: 0, burst: 0, max_connections: 0 },
@@ -97,6 +125,26 @@ const ServerSchema = z.strictObject({
   handshake_timeout_ms: Millis.default(CONFIG_DEFAULTS.server.handshake_timeout_ms),
   shutdown_grace_ms: NonNegInt.max(3_600_000).default(CONFIG_DEFAULTS.server.shutdown_grace_ms),
   backend_connect_timeout_ms: Millis.default(CONFIG_DEFAULTS.server.backend_connect_timeout_ms),
+  max_allowed_packet: z
+    .number()
+    .int()
+    .min(1024, 'expected at least 1024 bytes')
+    .max(1024 ** 3, 'expected at most 1073741824 bytes (1 GiB, as MySQL)')
+    .default(CONFIG_DEFAULTS.server.max_allowed_packet),
+  max_handshake_packet: z
+    .number()
+    .int()
+    .min(512, 'expected at least 512 bytes (a handshake response with connection attributes)')
+    .max(1024 * 1024, 'expected at most 1048576 bytes')
+    .default(CONFIG_DEFAULTS.server.max_handshake_packet),
+  max_handshakes_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes_per_ip),
+  max_login_failures_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_login_failures_per_ip),
+  login_failure_window_secs: PositiveInt.max(86_400).default(
+    CONFIG_DEFAULTS.server.login_failure_window_secs,
+  ),
+  tls_cert_file: z.string().min(1, 'expected the path of a PEM certificate (chain)').optional(),
+  tls_key_file: z.string().min(1, 'expected the path of a PEM private key').optional(),
+  require_secure_transport: z.boolean().default(CONFIG_DEFAULTS.server.require_secure_transport),
 });
 
 const backendFields = {
@@ -106,6 +154,9 @@ const backendFields = {
   // Optional here because the environment may supply it; checked after the overrides are applied.
   password: z.string().optional(),
   database: z.string().min(1, 'expected a non-empty database name (or leave the key out)').optional(),
+  ssl_mode: z.enum(SSL_MODES, { error: `expected one of ${SSL_MODES.join(', ')}` }).default('disabled'),
+  ssl_ca: z.string().min(1, 'expected the path of a PEM CA file').optional(),
+  rsa_public_key_file: z.string().min(1, 'expected the path of a PEM public key').optional(),
 };
 const BackendSchema = z.strictObject(backendFields);
 const ShardSchema = z.strictObject({ name: Name, ...backendFields });
@@ -329,6 +380,19 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
     );
   }
   const { server } = file;
+  if ((server.tls_cert_file === undefined) !== (server.tls_key_file === undefined)) {
+    const missing = server.tls_cert_file === undefined ? 'tls_cert_file' : 'tls_key_file';
+    throw new ConfigError(
+      `server.${missing}`,
+      'required with the other one: TLS needs a certificate and its key',
+    );
+  }
+  if (server.require_secure_transport && server.tls_cert_file === undefined) {
+    throw new ConfigError(
+      'server.require_secure_transport',
+      'needs server.tls_cert_file and server.tls_key_file',
+    );
+  }
   if (server.metrics_port !== 0 && server.metrics_port === server.listen_port && server.listen_port !== 0) {
     throw new ConfigError(
       'server.metrics_port',

@@ -86,7 +86,14 @@ async function main(argv: string[]): Promise<number> {
   const admission = new Admission(config, metrics);
   const burnMicros = testHookFromEnv(process.env, TEST_BURN_US_VARIABLE);
   const spinLoops = Math.floor(testHookFromEnv(process.env, TEST_SPIN_LOOPS_VARIABLE));
-  const proxy = new ProxyServer({ config, metrics, admission, burnMicros, spinLoops, log });
+  let proxy: ProxyServer;
+  try {
+    proxy = new ProxyServer({ config, metrics, admission, burnMicros, spinLoops, log });
+  } catch (error) {
+    // An unreadable or unusable TLS certificate or key: a configuration problem.
+    log((error as Error).message);
+    return 2;
+  }
   let address;
   try {
     address = await proxy.start();

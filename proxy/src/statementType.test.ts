@@ -22,6 +22,15 @@ const cases: Array<[string, StatementType]> = [
   ['--x\nSELECT 1', 'other'], // "--x" is not a comment in MySQL
   ['/*!40101 SELECT 1 */', 'select'],
   ['/*!40101 SET NAMES utf8 */', 'other'],
+  ['/*! SELECT 1 */', 'select'], // no version: always executed
+  // A version the server may be older than: it may skip the comment, so the type is unknowable.
+  ['/*!999999 SELECT 1 */ USE mysql', 'other'],
+  ['/*!80036 SELECT 1 */ DROP DATABASE x', 'other'],
+  ['/*M!100100 SELECT 1 */ USE mysql', 'other'], // MariaDB-only executable comment
+  ['/*m! SELECT 1 */', 'other'],
+  ['BEGIN /*!999999 NOT */ ATOMIC', 'other'],
+  ['START /*!999999 TRANSACTION */', 'other'],
+  ['WITH c AS (SELECT 1) /*!999999 SELECT 1 */ DELETE FROM t', 'other'],
   ['/*+ hint */ SELECT 1', 'select'],
   ['/* unterminated SELECT 1', 'other'],
   ['INSERT INTO t VALUES (1)', 'insert'],

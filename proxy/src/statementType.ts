@@ -48,9 +48,20 @@ function isWordChar(c: number): boolean {
 }
 
 /**
+ * Versioned comments `/*!NNNNN ... *\/` at or below this version run on every server Athena supports
+ * (MySQL 5.7+, MariaDB 10+); newer ones may or may not run, depending on the server.
+ */
+const ALWAYS_EXECUTED_VERSION = 50700;
+
+/** skipInsignificant's answer when a comment may or may not be executed: the statement is unknowable. */
+const OPAQUE = -1;
+
+/**
  * Skips whitespace and comments from `i`; returns the index of the next significant byte (or end).
- * `/*!12345 ... *\/` and `/*+ ... *\/` are MySQL executable comments / optimizer hints: their body is
- * SQL, so only the opener (and the version number) is skipped and scanning continues inside.
+ * `/*! ... *\/` (with no version, or an old one) is a MySQL executable comment: its body is SQL, so
+ * only the opener (and the version number) is skipped and scanning continues inside. A comment the
+ * server may skip (a newer version, MariaDB's `/*M!`) makes the statement unknowable: OPAQUE. `/*+`
+ * optimizer hints only follow a keyword; as a statement prefix they are a comment.
  */
 function skipInsignificant(buf: Buffer, i: number, end: number): number {
   while (i < end) {
@@ -58,11 +69,19 @@ function skipInsignificant(buf: Buffer, i: number, end: number): number {
     if (isSpace(c)) {
       i++;
     } else if (c === SLASH && i + 1 < end && buf[i + 1] === STAR) {
-      if (i + 2 < end && buf[i + 2] === BANG) {
+      const third = i + 2 < end ? (buf[i + 2] as number) : -1;
+      if (third === BANG) {
         i += 3;
-        while (i < end && (buf[i] as number) >= 0x30 && (buf[i] as number) <= 0x39) i++;
-      } else if (i + 2 < end && buf[i + 2] === PLUS) {
-        // Optimizer hints only follow a keyword; as a statement prefix treat them as a comment.
+        let version = 0;
+        const digitsFrom = i;
+        while (i < end && (buf[i] as number) >= 0x30 && (buf[i] as number) <= 0x39) {
+          version = version * 10 + (buf[i] as number) - 0x30;
+          i++;
+        }
+        if (i > digitsFrom && version > ALWAYS_EXECUTED_VERSION) return OPAQUE;
+      } else if ((third === 0x4d || third === 0x6d) && i + 3 < end && buf[i + 3] === BANG) {
+        return OPAQUE; // /*M! runs on MariaDB only
+      } else if (third === PLUS) {
         i = skipBlockComment(buf, i + 3, end);
       } else {
         i = skipBlockComment(buf, i + 2, end);
@@ -146,6 +165,7 @@ export function classifyStatement(buf: Buffer, start: number, end: number): Stat
   let i = start;
   for (;;) {
     i = skipInsignificant(buf, i, end);
+    if (i === OPAQUE) return 'other';
     if (i < end && buf[i] === LPAREN) {
       i++;
       continue;
@@ -158,11 +178,13 @@ export function classifyStatement(buf: Buffer, start: number, end: number): Stat
   const direct = typeOfKeyword(buf, ws, we);
   if (direct === 'begin') {
     const next = skipInsignificant(buf, we, end);
+    if (next === OPAQUE) return 'other';
     return wordIs(buf, next, wordEndFrom(buf, next, end), 'not') ? 'other' : 'begin';
   }
   if (direct !== null) return direct;
   if (wordIs(buf, ws, we, 'start')) {
     const next = skipInsignificant(buf, we, end);
+    if (next === OPAQUE) return 'other';
     return wordIs(buf, next, wordEndFrom(buf, next, end), 'transaction') ? 'begin' : 'other';
   }
   if (wordIs(buf, ws, we, 'with')) return classifyWith(buf, we, end);
@@ -177,7 +199,7 @@ function classifyWith(buf: Buffer, i: number, end: number): StatementType {
   let depth = 0;
   while (i < end) {
     i = skipInsignificant(buf, i, end);
-    if (i >= end) break;
+    if (i === OPAQUE || i >= end) break;
     const c = buf[i] as number;
     if (c === LPAREN) {
       depth++;

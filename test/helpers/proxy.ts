@@ -27,6 +27,18 @@ export interface BackendSpec {
   user: string;
   password: string;
   database?: string;
+  ssl_mode?: string;
+  ssl_ca?: string;
+}
+
+/** The backend a proxy under test uses: the throwaway server's own root account. */
+export function backendOf(server: {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}): BackendSpec {
+  return { host: server.host, port: server.port, user: server.user, password: server.password };
 }
 
 export interface ProxyUser {
@@ -45,6 +57,14 @@ export interface ProxyOptions {
     handshake_timeout_ms: number;
     shutdown_grace_ms: number;
     backend_connect_timeout_ms: number;
+    max_allowed_packet: number;
+    max_handshake_packet: number;
+    max_handshakes_per_ip: number;
+    max_login_failures_per_ip: number;
+    login_failure_window_secs: number;
+    tls_cert_file: string;
+    tls_key_file: string;
+    require_secure_transport: boolean;
   }>;
   pool?: Partial<{ max_idle: number; max_age_secs: number; max_idle_time_secs: number; max_open: number }>;
   circuit?: Partial<{ max_concurrent_per_user_shard: number; queue_size: number; queue_timeout_ms: number }>;
@@ -124,7 +144,7 @@ function tomlString(value: string): string {
   return JSON.stringify(value);
 }
 
-function tomlTable(name: string, values: Record<string, string | number | undefined>): string {
+function tomlTable(name: string, values: Record<string, string | number | boolean | undefined>): string {
   const lines = [`[${name}]`];
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue;
@@ -149,6 +169,8 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
       user: backend.user,
       password: backend.password,
       database: backend.database,
+      ssl_mode: backend.ssl_mode,
+      ssl_ca: backend.ssl_ca,
     }),
     ...options.users.map((user) =>
       tomlTable('[users]', {

@@ -165,9 +165,10 @@ export class RawClient {
     );
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  /** `localAddress` picks the source address (another 127.0.0.x looks like another host). */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
+      const socket = net.connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) });
       socket.once('connect', () => resolve(new RawClient(socket)));
       socket.once('error', reject);
     });

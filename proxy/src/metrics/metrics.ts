@@ -20,6 +20,13 @@ export interface RateLimitCounters {
   rejected_qps: number;
 }
 
+/** Why a client connection was refused before its handshake (athena_connections_refused_total's reason). */
+export type RefusalReason = 'max_connections' | 'handshakes_per_ip' | 'login_throttled';
+const REFUSAL_REASONS: readonly RefusalReason[] = ['max_connections', 'handshakes_per_ip', 'login_throttled'];
+
+/** Where an oversized client packet arrived (athena_packets_too_large_total's phase). */
+export type PacketPhase = 'handshake' | 'command';
+
 /**
  * What Athena sends MySQL: commands that wait for an answer (round trips: forwarded client
  * commands, connection resets, database switches, one per new connection's login) and bytes both
@@ -60,6 +67,10 @@ export const METRIC_NAMES = [
   'athena_query_errors_total',
   'athena_connections_active',
   'athena_connections_total',
+  'athena_connections_unauthenticated',
+  'athena_connections_refused_total',
+  'athena_login_failures_total',
+  'athena_packets_too_large_total',
   'athena_rate_limit_acquired_total',
   'athena_rate_limit_rejected_queue_full_total',
   'athena_rate_limit_rejected_timeout_total',
@@ -130,6 +141,14 @@ export class AthenaMetrics {
   private readonly durationBuckets = new Float64Array(TYPE_COUNT * SLOTS_PER_TYPE);
   private connectionsActive = 0;
   private connectionsTotal = 0;
+  private connectionsUnauthenticated = 0;
+  private readonly refused: Record<RefusalReason, number> = {
+    max_connections: 0,
+    handshakes_per_ip: 0,
+    login_throttled: 0,
+  };
+  private loginFailures = 0;
+  private readonly packetsTooLarge: Record<PacketPhase, number> = { handshake: 0, command: 0 };
   /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
   private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
   private poolSource: (() => PoolStats[]) | null = null;
@@ -144,6 +163,23 @@ export class AthenaMetrics {
 
   connectionClosed(): void {
     if (this.connectionsActive > 0) this.connectionsActive--;
+  }
+
+  /** A client connection started (+1) or left (-1) its handshake. */
+  unauthenticatedChanged(delta: 1 | -1): void {
+    this.connectionsUnauthenticated += delta;
+  }
+
+  connectionRefused(reason: RefusalReason): void {
+    this.refused[reason]++;
+  }
+
+  loginFailed(): void {
+    this.loginFailures++;
+  }
+
+  packetTooLarge(phase: PacketPhase): void {
+    this.packetsTooLarge[phase]++;
   }
 
   /** One forwarded command that got a response; `seconds` from receipt to the response's last byte. */
@@ -248,6 +284,33 @@ export class AthenaMetrics {
     out.push(`athena_backend_round_trips_total ${formatValue(this.backendTraffic.roundTrips)}`);
     family('athena_backend_bytes_total', 'counter', 'Bytes sent to and received from MySQL.');
     out.push(`athena_backend_bytes_total ${formatValue(this.backendTraffic.bytes)}`);
+
+    family(
+      'athena_connections_unauthenticated',
+      'gauge',
+      'Client connections open now that have not logged in yet.',
+    );
+    out.push(`athena_connections_unauthenticated ${formatValue(this.connectionsUnauthenticated)}`);
+    family(
+      'athena_connections_refused_total',
+      'counter',
+      'Client connections refused before the handshake: server.max_connections, server.max_handshakes_per_ip, or an address throttled after failed logins.',
+    );
+    for (const reason of REFUSAL_REASONS) {
+      out.push(`athena_connections_refused_total{reason="${reason}"} ${formatValue(this.refused[reason])}`);
+    }
+    family('athena_login_failures_total', 'counter', 'Logins refused for a wrong user name or password.');
+    out.push(`athena_login_failures_total ${formatValue(this.loginFailures)}`);
+    family(
+      'athena_packets_too_large_total',
+      'counter',
+      'Client connections closed with ERR 1153 for a packet over server.max_handshake_packet (handshake) or server.max_allowed_packet (command).',
+    );
+    for (const phase of ['handshake', 'command'] as const) {
+      out.push(
+        `athena_packets_too_large_total{phase="${phase}"} ${formatValue(this.packetsTooLarge[phase])}`,
+      );
+    }
 
     for (const { outcome, name, help } of RATE_LIMIT_FAMILIES) {
       family(name, 'counter', help);

@@ -86,6 +86,7 @@ export const MAX_PACKET_PAYLOAD = 0xffffff;
 export const ErrorCode = {
   CON_COUNT_ERROR: { errno: 1040, sqlState: '08004' }, // Too many connections
   HANDSHAKE_ERROR: { errno: 1043, sqlState: '08S01' }, // Bad handshake
+  HOST_BLOCKED: { errno: 1129, sqlState: 'HY000' }, // Host is blocked because of many connection errors
   ACCESS_DENIED: { errno: 1045, sqlState: '28000' },
   UNKNOWN_COM_ERROR: { errno: 1047, sqlState: '08S01' },
   NET_PACKET_TOO_LARGE: { errno: 1153, sqlState: '08S01' },
@@ -94,6 +95,7 @@ export const ErrorCode = {
   CONN_HOST_ERROR: { errno: 2003, sqlState: 'HY000' }, // Can't connect to MySQL server
   SERVER_LOST: { errno: 2013, sqlState: 'HY000' },
   SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01' },
+  SECURE_TRANSPORT_REQUIRED: { errno: 3159, sqlState: 'HY000' },
 } as const;
 
 export const NATIVE_PASSWORD_PLUGIN = 'mysql_native_password';

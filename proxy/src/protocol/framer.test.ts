@@ -62,3 +62,63 @@ test('a packet larger than the chunks is assembled once', () => {
   assert.equal(packets.length, 1);
   assert.deepEqual(packets[0], big);
 });
+
+test('a split packet costs the bytes that arrived, not the size its header declares', () => {
+  const { framer, packets } = collect();
+  const declared = packet(5, randomBytes(1000)).subarray(0, 4);
+  declared.writeUIntLE(0xffffff, 0, 3);
+  framer.push(Buffer.concat([declared, Buffer.alloc(10)]));
+  assert.ok(framer.bufferedBytes <= 64 * 1024, `${framer.bufferedBytes} bytes buffered for 10 received`);
+  for (let i = 0; i < 10; i++) framer.push(Buffer.alloc(1000));
+  assert.ok(framer.bufferedBytes <= 64 * 1024, `${framer.bufferedBytes} bytes buffered for 10 KB received`);
+  assert.equal(packets.length, 0);
+});
+
+test('a packet growing through odd-sized chunks comes out whole', () => {
+  const big = packet(7, randomBytes(300_001));
+  for (const step of [1, 977, 16_385, 70_000]) {
+    const { framer, packets } = collect();
+    for (let i = 0; i < big.length; i += step) framer.push(big.subarray(i, i + step));
+    assert.deepEqual(packets, [big], `chunks of ${step}`);
+    assert.equal(framer.bufferedBytes, 0);
+  }
+});
+
+test('a header over maxPayload stops the framer, at every split of the stream', () => {
+  const tooBig = packet(9, Buffer.alloc(301));
+  const all = Buffer.concat([...samples, tooBig, samples[0]!]);
+  for (let cut = 1; cut < all.length; cut++) {
+    const seen: Array<[number, number]> = [];
+    const packets: Buffer[] = [];
+    const framer = new PacketFramer(
+      (p) => packets.push(Buffer.from(p)),
+      (declared, seq) => seen.push([declared, seq]),
+    );
+    framer.maxPayload = 300;
+    framer.push(all.subarray(0, cut));
+    framer.push(all.subarray(cut));
+    framer.push(samples[1]!);
+    assert.deepEqual(packets, samples, `split at ${cut}`);
+    assert.deepEqual(seen, [[301, 9]], `split at ${cut}`);
+  }
+});
+
+test('detach() inside the handler hands over the rest of the chunk, at every split', () => {
+  const request = packet(1, Buffer.alloc(32, 0x11));
+  const after = Buffer.from('\x16\x03\x01 not packets any more');
+  const all = Buffer.concat([request, after]);
+  for (let cut = 1; cut <= all.length; cut++) {
+    const seen: Buffer[] = [];
+    const rests: Buffer[] = [];
+    const framer = new PacketFramer((p) => {
+      seen.push(Buffer.from(p));
+      framer.detach((rest) => rests.push(Buffer.from(rest)));
+    });
+    framer.push(all.subarray(0, cut));
+    // Once detached the framer ignores what comes next (the session reads it through TLS instead).
+    framer.push(all.subarray(cut));
+    assert.deepEqual(seen, [request], `split at ${cut}`);
+    const expected = cut < request.length ? after : after.subarray(0, cut - request.length);
+    assert.deepEqual(rests, [expected], `split at ${cut}`);
+  }
+});

@@ -4,11 +4,20 @@
 // including RSA full auth, AuthSwitchRequest). Afterwards the raw byte stream is handed to whichever
 // session currently owns the connection (its `sink`): the data path never frames it here.
 import net from 'node:net';
+import tls from 'node:tls';
+import type { SslMode } from '../config.ts';
 import { CACHING_SHA2_PLUGIN, Cap, Com, ErrorCode, NATIVE_PASSWORD_PLUGIN } from '../protocol/constants.ts';
 import { PacketFramer } from '../protocol/framer.ts';
 import { buildHandshakeResponse, parseAuthSwitch, parseServerHandshake } from '../protocol/handshake.ts';
 import { cachingSha2Token, nativePasswordToken, rsaEncryptPassword } from '../protocol/auth.ts';
-import { framePacket, parseErr, ProtocolError, type ErrInfo } from '../protocol/packets.ts';
+import {
+  framePacket,
+  lenencSize,
+  parseErr,
+  ProtocolError,
+  readLenenc,
+  type ErrInfo,
+} from '../protocol/packets.ts';
 import type { BackendTraffic } from '../metrics/metrics.ts';
 
 /** Where a backend connection goes and as whom. */
@@ -17,7 +26,14 @@ export interface BackendTarget {
   port: number;
   user: string;
   password: string;
+  /** TLS to the backend (absent: disabled). */
+  ssl?: { mode: Exclude<SslMode, 'disabled'>; ca: Buffer | null };
+  /** The server's RSA public key (PEM) for caching_sha2_password full authentication over plain TCP. */
+  rsaPublicKey?: Buffer;
 }
+
+/** CR_SSL_CONNECTION_ERROR, as a MySQL client reports a TLS failure. */
+const SSL_CONNECTION_ERROR = { errno: 2026, sqlState: 'HY000' };
 
 /**
  * The client-visible behaviour a backend connection is opened with. Connections are only reused by
@@ -85,6 +101,75 @@ export interface BackendSink {
   onBackendDrain(): void;
 }
 
+/** COM_RESET_CONNECTION then COM_QUERY "SELECT DATABASE()", each a command of its own (sequence 0). */
+const RESET_AND_ASK_SCHEMA = Buffer.concat([
+  framePacket(Buffer.from([Com.RESET_CONNECTION]), 0),
+  framePacket(Buffer.from('\x03SELECT DATABASE()', 'latin1'), 0),
+]);
+
+/**
+ * Reads the replies to RESET_AND_ASK_SCHEMA: the reset's OK, then a one-column, one-row text result
+ * set (column count, column definition, EOF unless DEPRECATE_EOF, the row, its terminator).
+ */
+export class ResetReplyReader {
+  /** The schema the server reports, null for none. */
+  schema: string | null = null;
+  /** The server answered one of the two with an ERR: the connection must not be reused. */
+  failed = false;
+  private step: number = ResetStep.RESET_OK;
+
+  constructor(private readonly deprecateEof: boolean) {}
+
+  /** Feeds one whole packet (with header); true once the last reply is complete. */
+  onPacket(packet: Buffer): boolean {
+    if (packet.length < 5) throw new ProtocolError('backend connection closed during the reset');
+    const first = packet[4]!;
+    if (first === 0xff) {
+      // Either command failed: the connection is closed, so whatever else it sends does not matter.
+      this.failed = true;
+      return true;
+    }
+    switch (this.step) {
+      case ResetStep.RESET_OK:
+        if (first !== 0x00) throw new ProtocolError(`unexpected reply 0x${first.toString(16)} to a reset`);
+        this.step = ResetStep.COLUMN_COUNT;
+        return false;
+      case ResetStep.COLUMN_COUNT:
+        if (first !== 0x01) throw new ProtocolError('SELECT DATABASE() did not return one column');
+        this.step = ResetStep.COLUMN_DEFINITION;
+        return false;
+      case ResetStep.COLUMN_DEFINITION:
+        this.step = this.deprecateEof ? ResetStep.ROW : ResetStep.COLUMNS_EOF;
+        return false;
+      case ResetStep.COLUMNS_EOF:
+        this.step = ResetStep.ROW;
+        return false;
+      case ResetStep.ROW: // NULL (0xfb) or one length-encoded string
+        this.schema = first === 0xfb ? null : readLenencString(packet, 4);
+        this.step = ResetStep.TERMINATOR;
+        return false;
+      default: // the row terminator (EOF, or OK with header 0xfe)
+        return true;
+    }
+  }
+}
+
+/** Where ResetReplyReader is in the two replies. */
+const ResetStep = {
+  RESET_OK: 0,
+  COLUMN_COUNT: 1,
+  COLUMN_DEFINITION: 2,
+  COLUMNS_EOF: 3,
+  ROW: 4,
+  TERMINATOR: 5,
+} as const;
+
+function readLenencString(packet: Buffer, offset: number): string {
+  const size = lenencSize(packet[offset]!);
+  const length = readLenenc(packet, offset);
+  return packet.toString('utf8', offset + size, offset + size + length);
+}
+
 let nextBackendId = 1;
 
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -111,7 +196,11 @@ export class BackendConnection {
   readonly id = nextBackendId++;
   readonly createdAt: number;
   lastUsedAt: number;
-  /** The default database, null for none, undefined when a statement may have changed it. */
+  /**
+   * The default database, null for none, undefined when unknown. Set from what the server confirmed:
+   * the handshake's database, Athena's own COM_INIT_DB, the server's answer after a reset; never
+   * from a client's SQL.
+   */
   currentDb: string | null | undefined;
   /** Session state that COM_RESET_CONNECTION may not undo was touched (e.g. COM_SET_OPTION): discard. */
   discardOnRelease = false;
@@ -132,12 +221,14 @@ export class BackendConnection {
     readonly capabilities: number,
     database: string | null,
     now: number,
-    reader: SocketReader,
+    /** The TCP socket's reader; null over TLS, whose socket emits 'data'. */
+    reader: SocketReader | null,
   ) {
     this.createdAt = now;
     this.lastUsedAt = now;
     this.currentDb = database;
-    reader.onChunk = this.onData;
+    if (reader !== null) reader.onChunk = this.onData;
+    else socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('close', this.onClose);
     socket.on('error', () => undefined); // 'close' follows
@@ -218,14 +309,49 @@ export class BackendConnection {
     });
   }
 
-  /** COM_RESET_CONNECTION: rolls back, drops temporary tables, user variables, prepared statements, locks. */
+  /**
+   * COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements,
+   * locks, restores session variables), then asks the server which schema the connection is on:
+   * the reset keeps the schema, and only the server knows it for sure (a client's SQL can change it
+   * in ways a statement reader misses). Both commands go in one write: one round trip.
+   */
   async reset(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    const reader = new ResetReplyReader((this.capabilities & Cap.DEPRECATE_EOF) !== 0);
+    this.currentDb = undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.internalReply = null;
+        this.destroy();
+        reject(new Error(`backend did not answer the reset within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.internalReply = (packet) => {
+        let finished: boolean;
+        try {
+          finished = reader.onPacket(packet);
+        } catch (error) {
+          finished = true;
+          this.destroy();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        if (!finished) return;
+        clearTimeout(timer);
+        this.internalReply = null;
+        resolve();
+      };
+      // Two commands in one write: one round trip.
+      this.traffic.roundTrips++;
+      this.traffic.bytes += RESET_AND_ASK_SCHEMA.length;
+      this.socket.write(RESET_AND_ASK_SCHEMA);
+    });
     try {
-      const err = await this.simpleCommand(Buffer.from([Com.RESET_CONNECTION]), timeoutMs);
-      return err === null;
+      await done;
     } catch {
       return false;
     }
+    if (reader.failed) return false;
+    this.currentDb = reader.schema;
+    return true;
   }
 
   /** COM_INIT_DB; throws BackendError when the server refuses (e.g. 1049 unknown database). */
@@ -273,28 +399,59 @@ export class BackendConnection {
       socket.once('close', () => fail(cantConnect('connection closed during the handshake')));
 
       const auth = new BackendAuthenticator(target, profile, database);
+      /** The socket the connection speaks on: the TCP one, or the TLS one over it. */
+      let active: net.Socket = socket;
+      const startTls = (): void => {
+        const ssl = target.ssl!;
+        const verify = ssl.mode === 'verify_ca' || ssl.mode === 'verify_identity';
+        const secure = tls.connect({
+          socket,
+          host: target.host,
+          ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+          ...(ssl.ca === null ? {} : { ca: ssl.ca }),
+          rejectUnauthorized: verify,
+          checkServerIdentity: ssl.mode === 'verify_identity' ? tls.checkServerIdentity : () => undefined,
+          minVersion: 'TLSv1.2',
+        });
+        active = secure;
+        secure.once('secureConnect', () => secure.write(auth.takeResponseAfterTls()));
+        secure.once('error', (error: Error) =>
+          fail(
+            new BackendError(
+              SSL_CONNECTION_ERROR.errno,
+              SSL_CONNECTION_ERROR.sqlState,
+              `TLS with the backend ${where} failed (ssl_mode = ${ssl.mode}): ${error.message}`,
+            ),
+          ),
+        );
+        secure.on('data', (chunk: Buffer) => framer.push(chunk));
+      };
       const framer = new PacketFramer((packet) => {
         if (settled) return;
         try {
           const reply = auth.onPacket(packet);
-          if (reply !== null) socket.write(reply);
+          if (reply !== null) active.write(reply);
+          if (auth.tls && active === socket) startTls();
           if (auth.done) {
             settled = true;
             clearTimeout(timer);
-            socket.removeAllListeners('error');
-            socket.removeAllListeners('close');
+            for (const s of new Set([socket, active])) {
+              s.removeAllListeners('error');
+              s.removeAllListeners('close');
+            }
+            active.removeAllListeners('data');
             if (framer.hasPartial) throw new ProtocolError('bytes after the authentication OK');
             const h = auth.handshake!;
             resolve(
               new BackendConnection(
-                socket,
+                active,
                 profile,
                 h.serverVersion,
                 h.capabilities,
                 auth.capabilities,
                 database,
                 now(),
-                reader,
+                active === socket ? reader : null,
               ),
             );
           }
@@ -322,6 +479,9 @@ export class BackendAuthenticator {
   private plugin = NATIVE_PASSWORD_PLUGIN;
   private scramble: Buffer = Buffer.alloc(0);
   private awaitingPublicKey = false;
+  /** The connection switches to TLS after the SSLRequest; the handshake response then follows over it. */
+  tls = false;
+  private responseAfterTls: Buffer | null = null;
 
   constructor(
     private readonly target: BackendTarget,
@@ -345,6 +505,16 @@ export class BackendAuthenticator {
         0;
       this.scramble = h.scramble;
       this.plugin = h.authPlugin === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
+      const ssl = this.target.ssl;
+      if (ssl !== undefined && (h.capabilities & Cap.SSL) === 0 && ssl.mode !== 'preferred') {
+        throw new BackendError(
+          SSL_CONNECTION_ERROR.errno,
+          SSL_CONNECTION_ERROR.sqlState,
+          `backend does not offer TLS, and ssl_mode = ${ssl.mode} requires it`,
+        );
+      }
+      this.tls = ssl !== undefined && (h.capabilities & Cap.SSL) !== 0;
+      if (this.tls) this.capabilities = (this.capabilities | Cap.SSL) >>> 0;
       const response = buildHandshakeResponse({
         capabilities: this.capabilities,
         collation: this.profile.collation,
@@ -353,7 +523,10 @@ export class BackendAuthenticator {
         database: this.database,
         authPlugin: this.plugin,
       });
-      return framePacket(response, seq + 1);
+      if (!this.tls) return framePacket(response, seq + 1);
+      // SSLRequest: the response's first 32 bytes (capabilities with SSL, max packet, collation).
+      this.responseAfterTls = framePacket(response, seq + 2);
+      return framePacket(response.subarray(0, 32), seq + 1);
     }
     const first = payload[0];
     if (first === 0x00) {
@@ -388,12 +561,25 @@ export class BackendAuthenticator {
       const status = payload[1];
       if (status === 0x03) return null; // fast auth succeeded; the OK follows
       if (status === 0x04) {
-        // Full authentication over plain TCP: ask for the server's RSA public key.
+        // Full authentication: over TLS the password itself; over plain TCP encrypted with the
+        // server's RSA key, the configured one or else the one the server sends (unverified).
+        if (this.tls) return framePacket(Buffer.from(`${this.target.password}\0`, 'utf8'), seq + 1);
+        const pinned = this.target.rsaPublicKey;
+        if (pinned !== undefined)
+          return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pinned), seq + 1);
         this.awaitingPublicKey = true;
         return framePacket(Buffer.from([0x02]), seq + 1);
       }
     }
     throw new ProtocolError(`unexpected packet 0x${(first ?? 0).toString(16)} during backend authentication`);
+  }
+
+  /** The handshake response to send once TLS is up (after the SSLRequest). */
+  takeResponseAfterTls(): Buffer {
+    const response = this.responseAfterTls;
+    this.responseAfterTls = null;
+    if (response === null) throw new ProtocolError('no TLS switch pending');
+    return response;
   }
 
   private token(): Buffer {

@@ -9,12 +9,14 @@
 // to the backend unchanged; then write each backend chunk to the client as it arrives while the
 // ResponseScanner finds where the response ends. No per-command closures or copies.
 import type net from 'node:net';
+import tls from 'node:tls';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
+import type { PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { LimitRejectedError } from '../limits/errors.ts';
 import type { AthenaMetrics } from '../metrics/metrics.ts';
 import { classifyStatement, type StatementType } from '../statementType.ts';
-import { verifyNativePassword, newScramble } from '../protocol/auth.ts';
+import { newScramble } from '../protocol/auth.ts';
 import {
   Cap,
   Com,
@@ -40,9 +42,14 @@ import {
   type BackendSink,
   type SessionProfile,
 } from './backendConnection.ts';
+import { checkCredentials } from './credentials.ts';
+import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
 
-/** Capabilities Athena offers clients. Never SSL, COMPRESS or LOCAL_FILES; never MariaDB's extended ones. */
+/**
+ * Capabilities Athena offers clients (SSL is added when server.tls_cert_file is set). Never COMPRESS or
+ * LOCAL_FILES; never MariaDB's extended ones.
+ */
 export const ADVERTISED_CAPABILITIES =
   Cap.LONG_PASSWORD |
   Cap.FOUND_ROWS |
@@ -75,6 +82,10 @@ export interface ProxyContext {
   readonly users: ReadonlyMap<string, UserConfig>;
   /** Authenticated sessions per user name (for users.max_connections). */
   readonly userSessions: Map<string, number>;
+  /** Per-address handshake slots (taken before the session starts) and failed-login throttling. */
+  readonly preAuth: PreAuthGuard;
+  /** Certificate and key for client connections that ask for TLS (null: TLS not offered). */
+  readonly tlsContext: tls.SecureContext | null;
   /** Version string and capabilities to announce (learned from the backend when known). */
   serverVersion(): string;
   serverCapabilities(): number;
@@ -101,6 +112,8 @@ const PHASE_LOGIN_CHECK = 5;
 
 /** How many commands a client may pipeline before Athena stops reading from it. */
 const MAX_PIPELINED = 64;
+/** How many bytes of pipelined commands Athena holds before it stops reading (beyond one command). */
+const MAX_QUEUED_BYTES = 1024 * 1024;
 
 const NO_RESPONSE = -1;
 
@@ -142,6 +155,11 @@ const COMMAND_NAMES = new Map<number, string>(
   Object.entries(Com).map(([name, byte]) => [byte, `COM_${name}`]),
 );
 
+/** An SSLRequest: the first 32 bytes of a HandshakeResponse with CLIENT_SSL set, and nothing more. */
+function isSslRequest(packet: Buffer): boolean {
+  return packet.length === 4 + 32 && (packet.readUInt32LE(4) & Cap.SSL) !== 0;
+}
+
 function burn(micros: number): void {
   const until = performance.now() + micros / 1000;
   while (performance.now() < until) {
@@ -164,7 +182,7 @@ export class ClientSession implements BackendSink {
   readonly connectionId = nextConnectionId++;
   private phase = PHASE_HANDSHAKE;
   private readonly scramble = newScramble();
-  private readonly framer: PacketFramer;
+  private framer: PacketFramer;
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   /** Sequence number of Athena's next packet while the client's part of the handshake is pending. */
   private handshakeSeq = 2;
@@ -186,7 +204,10 @@ export class ClientSession implements BackendSink {
   private busy = false;
   private inFlight = false;
   private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
   private largeCommand: Buffer[] | null = null;
+  /** Payload bytes of largeCommand so far (server.max_allowed_packet bounds the whole command). */
+  private largeCommandBytes = 0;
   private current: Buffer | null = null;
   private currentCommand = 0;
   private currentType: StatementType = 'other';
@@ -203,17 +224,24 @@ export class ClientSession implements BackendSink {
   private readingPaused = false;
   private backendPaused = false;
   private counted = false;
+  /** The client's address, kept: the socket forgets it once closed. */
+  private readonly address: string;
+  private readonly port: number;
+  /** Not logged in yet: holds one of its address's handshake slots. */
+  private handshaking = true;
+  /** The client connection runs over TLS. */
+  private secure = false;
 
   constructor(
-    private readonly socket: net.Socket,
+    private socket: net.Socket,
     private readonly ctx: ProxyContext,
   ) {
-    this.framer = new PacketFramer(this.onClientPacket);
+    this.address = socket.remoteAddress ?? '?';
+    this.port = socket.remotePort ?? 0;
+    this.framer = this.newFramer();
+    ctx.metrics.unauthenticatedChanged(1);
     socket.setNoDelay(true);
-    socket.on('data', this.onClientData);
-    socket.on('drain', this.onClientDrain);
-    socket.on('close', this.onClientClose);
-    socket.on('error', () => undefined); // 'close' follows
+    this.listen(socket);
     ctx.metrics.connectionOpened();
     this.sendHandshake();
   }
@@ -263,8 +291,83 @@ export class ClientSession implements BackendSink {
   }
 
   private describe(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'} (#${this.connectionId})`;
+    return `${this.address}:${this.port} (#${this.connectionId})`;
   }
+
+  private newFramer(): PacketFramer {
+    const framer = new PacketFramer(this.onClientPacket, this.onClientPacketTooLarge);
+    framer.maxPayload = this.ctx.config.server.max_handshake_packet;
+    return framer;
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', this.onClientData);
+    socket.on('drain', this.onClientDrain);
+    socket.on('close', this.onClientClose);
+    socket.on('error', () => undefined); // 'close' follows
+  }
+
+  /**
+   * The client sent an SSLRequest: the TLS handshake follows on the same socket (maybe already in
+   * the chunk that carried the request), then the HandshakeResponse over TLS.
+   */
+  private startTls(context: tls.SecureContext, seq: number): void {
+    this.framer.detach((rest) => this.switchToTls(context, rest));
+    this.handshakeSeq = seq + 2;
+  }
+
+  private switchToTls(context: tls.SecureContext, rest: Buffer): void {
+    const raw = this.socket;
+    raw.off('data', this.onClientData);
+    raw.off('drain', this.onClientDrain);
+    raw.off('close', this.onClientClose);
+    // The TLS socket takes over the socket's handle; bytes already read (the start of the TLS
+    // handshake, sent right behind the SSLRequest) are put back for it to read first.
+    raw.pause();
+    if (rest.length > 0) raw.unshift(rest);
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
+    this.socket = secure;
+    this.secure = true;
+    this.framer = this.newFramer();
+    this.listen(secure);
+  }
+
+  /** Logged in, or gone: the address's handshake slot is free. */
+  private leaveHandshake(): void {
+    if (!this.handshaking) return;
+    this.handshaking = false;
+    this.ctx.preAuth.handshakeEnded(this.address);
+    this.ctx.metrics.unauthenticatedChanged(-1);
+  }
+
+  /** The largest payload the next packet may declare once logged in. */
+  private commandPayloadLimit(): number {
+    return Math.min(MAX_PACKET_PAYLOAD, this.ctx.config.server.max_allowed_packet - this.largeCommandBytes);
+  }
+
+  private readonly onClientPacketTooLarge = (declared: number, seq: number): void => {
+    const { server } = this.ctx.config;
+    const loggedIn = this.user !== null;
+    const key = loggedIn ? 'server.max_allowed_packet' : 'server.max_handshake_packet';
+    const limit = loggedIn ? server.max_allowed_packet : server.max_handshake_packet;
+    this.ctx.metrics.packetTooLarge(loggedIn ? 'command' : 'handshake');
+    this.ctx.log(
+      `client ${this.describe()} sent a packet of ${declared} bytes${this.largeCommandBytes > 0 ? ` after ${this.largeCommandBytes} bytes of the same command` : ''}, over ${key} = ${limit}; closing`,
+    );
+    this.socket.pause();
+    // Mid-response an ERR would land inside the response's bytes: then the connection just closes.
+    if (!this.inFlight) {
+      this.socket.write(
+        errPacket(
+          (seq + 1) & 0xff,
+          ErrorCode.NET_PACKET_TOO_LARGE.errno,
+          ErrorCode.NET_PACKET_TOO_LARGE.sqlState,
+          `Got a packet bigger than 'max_allowed_packet' bytes (${key} = ${limit})`,
+        ),
+      );
+    }
+    this.close();
+  };
 
   private refuse(seq: number, code: { errno: number; sqlState: string }, message: string): void {
     this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
@@ -273,6 +376,22 @@ export class ClientSession implements BackendSink {
 
   private onHandshakeResponse(packet: Buffer): void {
     const seq = packet[3]!;
+    const context = this.ctx.tlsContext;
+    if (isSslRequest(packet) && context !== null && !this.secure) {
+      this.startTls(context, seq);
+      return;
+    }
+    if (!this.secure && this.ctx.config.server.require_secure_transport) {
+      this.ctx.log(
+        `client ${this.describe()} refused: it did not ask for TLS (server.require_secure_transport)`,
+      );
+      this.refuse(
+        seq + 1,
+        ErrorCode.SECURE_TRANSPORT_REQUIRED,
+        'Connections using insecure transport are prohibited (server.require_secure_transport = true)',
+      );
+      return;
+    }
     let response;
     try {
       response = parseHandshakeResponse(packet.subarray(4));
@@ -297,17 +416,18 @@ export class ClientSession implements BackendSink {
   /** Checks user and password; on success enters the command phase and answers OK with `seq`. */
   private authenticate(userName: string, token: Buffer, seq: number): void {
     this.stopHandshakeTimer();
-    const user = this.ctx.users.get(userName);
-    const ok = user !== undefined && verifyNativePassword(token, user.password, this.scramble);
-    if (!ok || user === undefined) {
+    const user = checkCredentials(this.ctx.users, userName, token, this.scramble);
+    if (user === null) {
+      this.ctx.preAuth.loginFailed(this.address);
+      this.ctx.metrics.loginFailed();
       // Logged for the operator; never the token (nor, of course, a password).
       this.ctx.log(
-        `login refused for user '${userName}' from ${this.describe()}: ${user === undefined ? 'unknown user' : 'wrong password'}`,
+        `login refused for user ${logField(userName)} from ${this.describe()}: ${this.ctx.users.has(userName) ? 'wrong password' : 'unknown user'}`,
       );
       this.refuse(
         seq,
         ErrorCode.ACCESS_DENIED,
-        `Access denied for user '${userName}'@'${this.socket.remoteAddress ?? 'localhost'}' (using password: ${token.length > 0 ? 'YES' : 'NO'})`,
+        `Access denied for user '${userName}'@'${this.address}' (using password: ${token.length > 0 ? 'YES' : 'NO'})`,
       );
       return;
     }
@@ -331,6 +451,8 @@ export class ClientSession implements BackendSink {
     this.ctx.userSessions.set(user.name, sessions + 1);
     this.counted = true;
     this.user = user;
+    this.leaveHandshake();
+    this.framer.maxPayload = this.commandPayloadLimit();
     this.pool = pool;
     this.profile = makeProfile(this.capabilities, this.collation);
     const db = this.database;
@@ -363,7 +485,9 @@ export class ClientSession implements BackendSink {
     if (this.phase === PHASE_CLOSED) return;
     const e = error instanceof BackendError ? error : null;
     const message = e?.message ?? String(error);
-    this.ctx.log(`client ${this.describe()} (user ${this.user?.name ?? '?'}) refused at login: ${message}`);
+    this.ctx.log(
+      `client ${this.describe()} (user ${this.user?.name ?? '?'}) refused at login: ${logField(message)}`,
+    );
     this.refuse(this.okSequence, e ?? ErrorCode.CONN_HOST_ERROR, message);
   };
 
@@ -402,41 +526,62 @@ export class ClientSession implements BackendSink {
         return;
       case PHASE_LOGIN_CHECK:
         // A command sent before the OK (pipelining): it runs once the login completes.
-        this.queue.push(packet);
+        this.enqueue(packet);
         return;
       default:
         return;
     }
-    // A payload of 16 MB - 1 continues in the next packet: collect the whole command.
+    // A payload of 16 MB - 1 continues in the next packet: collect the whole command, within
+    // server.max_allowed_packet (the framer refuses a header that would go past it).
     const payloadLength = packet.length - 4;
     if (this.largeCommand !== null) {
       this.largeCommand.push(packet);
-      if (payloadLength === MAX_PACKET_PAYLOAD) return;
+      this.largeCommandBytes += payloadLength;
+      if (payloadLength === MAX_PACKET_PAYLOAD) {
+        this.framer.maxPayload = this.commandPayloadLimit();
+        return;
+      }
       packet = Buffer.concat(this.largeCommand);
       this.largeCommand = null;
+      this.largeCommandBytes = 0;
+      this.framer.maxPayload = this.commandPayloadLimit();
     } else if (payloadLength === MAX_PACKET_PAYLOAD) {
       this.largeCommand = [packet];
+      this.largeCommandBytes = payloadLength;
+      this.framer.maxPayload = this.commandPayloadLimit();
       return;
     }
     if (this.busy || this.queue.length > 0) {
-      this.queue.push(packet);
-      if (this.queue.length >= MAX_PIPELINED && !this.readingPaused) {
-        this.readingPaused = true;
-        this.socket.pause();
-      }
+      this.enqueue(packet);
       return;
     }
     this.startCommand(packet);
   };
+
+  /** Holds a pipelined command; stops reading the client while too many commands or bytes wait. */
+  private enqueue(packet: Buffer): void {
+    this.queue.push(packet);
+    this.queuedBytes += packet.length;
+    if ((this.queue.length >= MAX_PIPELINED || this.queuedBytes >= MAX_QUEUED_BYTES) && !this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** The queue has drained enough to read from the client again. */
+  private queueHasRoom(): boolean {
+    return this.queue.length < MAX_PIPELINED / 2 && this.queuedBytes < MAX_QUEUED_BYTES / 2;
+  }
 
   /** Runs queued commands until one is waiting for the backend. */
   private runQueue(): void {
     while (!this.busy && this.phase === PHASE_COMMAND) {
       const next = this.queue.shift();
       if (next === undefined) break;
+      this.queuedBytes -= next.length;
       this.startCommand(next);
     }
-    if (this.readingPaused && this.queue.length < MAX_PIPELINED / 2) {
+    if (this.readingPaused && this.queueHasRoom()) {
       this.readingPaused = false;
       this.socket.resume();
     }
@@ -649,7 +794,7 @@ export class ClientSession implements BackendSink {
   };
 
   onBackendDrain(): void {
-    if (this.readingPaused && this.queue.length < MAX_PIPELINED / 2) {
+    if (this.readingPaused && this.queueHasRoom()) {
       this.readingPaused = false;
       this.socket.resume();
     }
@@ -669,13 +814,13 @@ export class ClientSession implements BackendSink {
     if (this.queue.length > 0 || this.ctx.draining || this.readingPaused) this.runQueue();
   }
 
-  /** A COM_QUERY may have changed the default database (USE, multi-statements): Athena no longer knows it. */
+  /**
+   * A COM_QUERY Athena cannot type may have been DROP DATABASE: names must be checked again at the
+   * next handshakes. (The connection's schema is not inferred from SQL at all: the pool asks the
+   * server when the session ends.)
+   */
   private trackQueryEffects(): void {
-    if (this.currentType === 'other' || this.scanner.results > 1) {
-      this.backend!.currentDb = undefined;
-      // It may have been DROP DATABASE: names must be checked again at the next handshakes.
-      this.pool!.knownDatabases.clear();
-    }
+    if (this.currentType === 'other' || this.scanner.results > 1) this.pool!.knownDatabases.clear();
   }
 
   private afterOtherCommand(command: number, failed: boolean): void {
@@ -686,10 +831,7 @@ export class ClientSession implements BackendSink {
           this.statementTypes.set(this.scanner.statementId, this.preparingType);
         break;
       case Com.INIT_DB:
-        if (!failed) {
-          backend.currentDb = this.selectingDb;
-          this.database = this.selectingDb;
-        }
+        if (!failed) this.database = this.selectingDb;
         break;
       case Com.DROP_DB:
         this.pool!.knownDatabases.clear();
@@ -808,6 +950,7 @@ export class ClientSession implements BackendSink {
     if (this.phase === PHASE_CLOSED) return;
     this.phase = PHASE_CLOSED;
     this.stopHandshakeTimer();
+    this.leaveHandshake();
     if (this.release !== null) {
       const release = this.release;
       this.release = null;
@@ -823,6 +966,8 @@ export class ClientSession implements BackendSink {
     if (this.counted && this.user !== null) this.decrementUserSessions(this.user.name);
     this.counted = false;
     this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.largeCommand = null;
     this.ctx.metrics.connectionClosed();
     this.ctx.sessionEnded(this);
   }

@@ -142,8 +142,7 @@ export class ShardPool {
     this.inUse++; // still counted as busy while resetting
     void conn.reset(this.options.connectTimeoutMs).then((ok) => {
       this.inUse--;
-      // COM_RESET_CONNECTION keeps the current database on MySQL and MariaDB, but a statement the
-      // session ran may have changed it: known only when Athena saw every change (see PROTOCOL.md).
+      // The reset keeps the schema; reset() asked the server which one it is (see PROTOCOL.md).
       if (!ok || conn.closed || this.closing) {
         this.closeConnection(conn);
       } else {

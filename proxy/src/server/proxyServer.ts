@@ -1,12 +1,16 @@
 // The listener: accepts clients (up to server.max_connections), owns the per-shard pools, and shuts
 // down gracefully (stop accepting, let in-flight commands finish within a grace period, close pools).
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import type { AthenaConfig, UserConfig } from '../config.ts';
+import tls from 'node:tls';
+import type { AthenaConfig, ShardConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
-import type { AthenaMetrics } from '../metrics/metrics.ts';
+import { systemClock } from '../limits/clock.ts';
+import { PreAuthGuard } from '../limits/preAuthGuard.ts';
+import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
 import { errPacket } from '../protocol/packets.ts';
-import { makeProfile } from './backendConnection.ts';
+import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
 import { ShardPool } from './pool.ts';
 
@@ -24,6 +28,58 @@ export interface ProxyServerOptions {
   log?: (message: string) => void;
 }
 
+/** A file the configuration names, read at start; `key` names the setting in the error. */
+function readConfigured(file: string, key: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(
+      `${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/** Where and how a shard's connections go, with its TLS settings and pinned RSA key loaded. */
+function backendTarget(shard: ShardConfig, index: number): BackendTarget {
+  const where = `shards[${index}]`;
+  return {
+    host: shard.host,
+    port: shard.port,
+    user: shard.user,
+    password: shard.password,
+    ...(shard.ssl_mode === 'disabled'
+      ? {}
+      : {
+          ssl: {
+            mode: shard.ssl_mode,
+            ca: shard.ssl_ca === undefined ? null : readConfigured(shard.ssl_ca, `${where}.ssl_ca`),
+          },
+        }),
+    ...(shard.rsa_public_key_file === undefined
+      ? {}
+      : { rsaPublicKey: readConfigured(shard.rsa_public_key_file, `${where}.rsa_public_key_file`) }),
+  };
+}
+
+/** The TLS context for client connections, or null when server.tls_cert_file is not set. */
+function loadTlsContext(certFile: string | undefined, keyFile: string | undefined): tls.SecureContext | null {
+  if (certFile === undefined || keyFile === undefined) return null;
+  const read = readConfigured;
+  const cert = read(certFile, 'server.tls_cert_file');
+  const key = read(keyFile, 'server.tls_key_file');
+  try {
+    return tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+  } catch (error) {
+    throw new Error(
+      `server.tls_cert_file / server.tls_key_file: not a usable certificate and key (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+}
+
 export class ProxyServer implements ProxyContext {
   readonly config: AthenaConfig;
   readonly metrics: AthenaMetrics;
@@ -31,6 +87,8 @@ export class ProxyServer implements ProxyContext {
   readonly pools = new Map<string, ShardPool>();
   readonly users = new Map<string, UserConfig>();
   readonly userSessions = new Map<string, number>();
+  readonly preAuth: PreAuthGuard;
+  readonly tlsContext: tls.SecureContext | null;
   readonly burnMicros: number;
   readonly spinLoops: number;
   draining = false;
@@ -39,6 +97,8 @@ export class ProxyServer implements ProxyContext {
   private readonly logFn: (message: string) => void;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   private listening = false;
+  /** Refusals are logged at most once a second per reason (a flood must not flood the log). */
+  private readonly refusalLog = new Map<RefusalReason, { lastAt: number; suppressed: number }>();
 
   constructor(options: ProxyServerOptions) {
     this.config = options.config;
@@ -49,12 +109,21 @@ export class ProxyServer implements ProxyContext {
     this.logFn = options.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} athena: ${m}\n`));
     for (const user of this.config.users) this.users.set(user.name, user);
     const { pool, circuit, server } = this.config;
-    for (const shard of this.config.shards) {
+    this.tlsContext = loadTlsContext(server.tls_cert_file, server.tls_key_file);
+    this.preAuth = new PreAuthGuard(
+      {
+        maxHandshakesPerIp: server.max_handshakes_per_ip,
+        maxLoginFailuresPerIp: server.max_login_failures_per_ip,
+        windowMs: server.login_failure_window_secs * 1000,
+      },
+      systemClock,
+    );
+    for (const [index, shard] of this.config.shards.entries()) {
       this.pools.set(
         shard.name,
         new ShardPool({
           shard: shard.name,
-          target: { host: shard.host, port: shard.port, user: shard.user, password: shard.password },
+          target: backendTarget(shard, index),
           defaultDatabase: shard.database ?? null,
           settings: pool,
           connectTimeoutMs: server.backend_connect_timeout_ms,
@@ -94,7 +163,9 @@ export class ProxyServer implements ProxyContext {
       Cap.CONNECT_ATTRS |
       Cap.RESERVED |
       Cap.IGNORE_SIGPIPE;
-    return backend == null ? ADVERTISED_CAPABILITIES : (ADVERTISED_CAPABILITIES & (backend | own)) >>> 0;
+    const offered = backend == null ? ADVERTISED_CAPABILITIES : ADVERTISED_CAPABILITIES & (backend | own);
+    // TLS with the client is Athena's own, whatever the backend offers.
+    return (offered | (this.tlsContext === null ? 0 : Cap.SSL)) >>> 0;
   }
 
   sessionEnded(session: ClientSession): void {
@@ -110,20 +181,59 @@ export class ProxyServer implements ProxyContext {
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.config.server.max_connections) {
-      socket.on('error', () => undefined);
-      socket.end(
-        errPacket(
-          0,
-          ErrorCode.CON_COUNT_ERROR.errno,
-          ErrorCode.CON_COUNT_ERROR.sqlState,
-          'Too many connections',
-        ),
+    const { server } = this.config;
+    const address = socket.remoteAddress ?? '?';
+    if (this.sessions.size >= server.max_connections) {
+      this.refuseConnection(socket, 'max_connections', ErrorCode.CON_COUNT_ERROR, 'Too many connections');
+      return;
+    }
+    const refusal = this.preAuth.admit(address);
+    if (refusal === 'handshakes_per_ip') {
+      this.refuseConnection(
+        socket,
+        refusal,
+        ErrorCode.CON_COUNT_ERROR,
+        `Too many connections from ${address} still logging in (server.max_handshakes_per_ip = ${server.max_handshakes_per_ip})`,
+      );
+      return;
+    }
+    if (refusal === 'login_throttled') {
+      this.refuseConnection(
+        socket,
+        refusal,
+        ErrorCode.HOST_BLOCKED,
+        `Host '${address}' is blocked after ${server.max_login_failures_per_ip} failed logins; retry in ${this.preAuth.retryAfterSeconds(address)} s (server.max_login_failures_per_ip)`,
       );
       return;
     }
     this.sessions.add(new ClientSession(socket, this));
   };
+
+  /** Answers a connection with an ERR instead of a handshake, counts and (rate-limited) logs it. */
+  private refuseConnection(
+    socket: net.Socket,
+    reason: RefusalReason,
+    code: { errno: number; sqlState: string },
+    message: string,
+  ): void {
+    socket.on('error', () => undefined);
+    socket.end(errPacket(0, code.errno, code.sqlState, message));
+    this.metrics.connectionRefused(reason);
+    const now = Date.now();
+    const entry = this.refusalLog.get(reason) ?? { lastAt: 0, suppressed: 0 };
+    if (now - entry.lastAt < 1000) {
+      entry.suppressed++;
+    } else {
+      const more =
+        entry.suppressed > 0
+          ? ` (and ${entry.suppressed} more refused for this reason since the last line)`
+          : '';
+      this.log(`refused a connection from ${socket.remoteAddress ?? '?'}: ${message}${more}`);
+      entry.lastAt = now;
+      entry.suppressed = 0;
+    }
+    this.refusalLog.set(reason, entry);
+  }
 
   /** Starts listening; probes each shard once so the handshake can announce the real server version. */
   async start(): Promise<{ host: string; port: number }> {
