@@ -1,4 +1,4 @@
-// Issue 7, hostile bytes: >= 10,000 mutated and random packets against the real proxy bundle, pre-auth
+// Hostile bytes: >= 10,000 mutated and random packets against the real proxy bundle, pre-auth
 // and post-auth. Parameters: FUZZ_DEFAULTS in test/proxyFuzzer.ts, or ATHENA_FUZZ_SEED / _PACKETS /
 // _CONCURRENCY for a longer soak, ATHENA_FUZZ_ONLY=N-M to replay some cases of a seed (`ATHENA_FUZZ_PACKETS=200000 node scripts/run-tests.mjs test/proxy-fuzz.test.ts`).
 import { before, test } from 'node:test';

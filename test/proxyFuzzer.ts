@@ -1,5 +1,5 @@
 /**
- * A seeded, reproducible mutation fuzzer for Athena's client side (issue 7, "hostile bytes").
+ * A seeded, reproducible mutation fuzzer for Athena's client side ("hostile bytes": what a stranger may send).
  *
  * It records a real mysql2 session through the proxy at the byte level (handshake response, COM_QUERY,
  * prepared statements, ping, USE, multi-statements, QUIT), then opens many connections to the real proxy
