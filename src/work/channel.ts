@@ -170,9 +170,9 @@ async function measureWorkload(
 }
 
 /**
- * One database per arm when several arms run at once (their writes must not meet: a deadlock
- * between two arms' clients would change the counts), created through direct MySQL and dropped at
- * the end; the benchmark's own database when there is one arm.
+ * One database per arm, created through direct MySQL and dropped at the end: arms run at once and
+ * their writes must not meet (a deadlock between two arms' clients would change the counts). Also
+ * with one arm, so a baseline recorded alone and a run next to a base log in with the same bytes.
  */
 async function armDatabases(
   arms: LiveWorkArm[],
@@ -181,10 +181,6 @@ async function armDatabases(
   cleanup: CleanupStack,
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  if (arms.length === 1) {
-    out.set(arms[0]!.input.name, mysql.database);
-    return out;
-  }
   for (const [index, arm] of arms.entries()) {
     // Numbered, not named after the arm: every arm's clients then send the same bytes (a database
     // name of another length is another login packet, another hash).
