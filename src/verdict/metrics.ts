@@ -49,16 +49,19 @@ export interface MetricSpec {
  */
 /**
  * The work channel's counts per query, measured under valgrind over windows of a fixed event
- * count. They do not depend on the machine's speed or load (absolute: false), only on the software
- * stack (see countFingerprintDifferences), so their thresholds come from the spread of identical
- * runs, not from a machine's noise. Measured on this project's 2-core machine class, Athena at
- * sysbench point select, 1 client thread, 10,000-event windows: instructions per query of kept
- * windows move ±0.3% within a process and two processes started alike agree within 0.2%
- * (docs/ACCURACY.md has the A/A table). Hence:
- * - instructions_per_query: 1% — three times the A/A spread: a 2% change clears it with room for
- *   the interval; smaller changes are reported, not gated.
- * - syscalls_per_query: 2% — at 16 read/write calls per query one extra flush is +6%; batching
- *   differences of a busy event loop move it by ~0.3%.
+ * count. They hardly depend on the machine's speed or load (absolute: false), mostly on the
+ * software stack (see countFingerprintDifferences), so their thresholds come from the spread of
+ * identical runs, not from a machine's noise. Measured on this project's 2-core machine class,
+ * Athena at sysbench point select, 1 client thread, 5,000-event windows, 8 kept windows per arm
+ * (docs/ACCURACY.md has the tables): instructions per query of kept windows move about ±0.5%
+ * (the odd window with a major GC +2%), two processes started alike differ by up to 0.5%, and the
+ * A/A intervals reach ±1.1%. Hence:
+ * - instructions_per_query: 1% — at the A/A spread, no A/A interval lay wholly beyond it (no
+ *   false alarm) and every 2% injection was caught; a 1% change lands on the threshold and is
+ *   inconclusive more often than not.
+ * - syscalls_per_query: 2% — with valgrind's futex lock the count is exactly the proxy's own reads
+ *   and writes (4.01-4.05 per point select, ±0.1% between windows): one extra flush per query is
+ *   +25%.
  * - backend_round_trips_per_query: 1% — exact counts (1.00 per query for point select): any extra
  *   command to MySQL per query is a change far beyond it.
  * - bytes_per_query: 2%, warn only — bytes follow the workload's data more than the proxy's code.
