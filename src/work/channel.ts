@@ -93,8 +93,13 @@ export async function measureWork(
       out.set(workload.id, await measureWorkload(workload, arms, options, deps, profileDir));
     }
   } finally {
+    // The tree's pids name the perf maps; once stopped, the processes are no longer there to ask.
+    const pids = arms.flatMap((arm) => [
+      arm.process.pid,
+      ...processTree(arm.process.pid, deps.procFs).map((p) => p.pid),
+    ]);
     await Promise.all(arms.map((arm) => arm.process.stop(10_000)));
-    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+    for (const pid of pids) rmSync(`/tmp/perf-${pid}.map`, { force: true });
   }
   return out;
 }
@@ -132,13 +137,6 @@ async function startUnderCallgrind(
     ),
   );
   return arms;
-}
-
-/** The perf maps V8 leaves in /tmp (one per process of the tree), once the profiles are written. */
-function removePerfMaps(rootPid: number, procFs: ProcFs): void {
-  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
-    rmSync(`/tmp/perf-${pid}.map`, { force: true });
-  }
 }
 
 async function measureWorkload(
