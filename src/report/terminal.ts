@@ -60,7 +60,13 @@ function reason(m: MetricComparison): string {
       return `, better by more than ${threshold}`;
     case 'pass':
       return `, within ±${threshold}`;
-    case 'inconclusive':
-      return m.note ? `: ${m.note}` : `: the interval crosses ±${threshold}; more rounds would tell`;
+    case 'inconclusive': {
+      if (m.note) return `: ${m.note}`;
+      const beyond =
+        m.ciLow !== null && m.ciHigh !== null && (m.ciLow > m.thresholdPct || m.ciHigh < -m.thresholdPct);
+      return beyond
+        ? `: beyond ±${threshold} but not significant over all the run's tests (Holm); more rounds would tell`
+        : `: the interval crosses ±${threshold}; more rounds would tell`;
+    }
   }
 }

@@ -731,8 +731,12 @@ function decide(m: MetricComparison, alpha: number, level: number): Verdict {
   return 'inconclusive';
 }
 
-/** The label of proxy CPU per query relative to the direct arm's work (variant cpu-relative-to-direct). */
-export const CPU_RELATIVE_LABEL = 'proxy CPU/query ÷ direct work';
+/**
+ * The label of proxy CPU per query relative to the direct arm's machine time per query (variant
+ * cpu-relative-to-direct): the proxy's CPU per query on a scale where the same run's direct MySQL
+ * sets the unit, so a faster or slower machine divides out.
+ */
+export const CPU_RELATIVE_LABEL = 'proxy CPU/query, machine-normalised';
 
 export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
   if (m.delta === null) return 'n/a';
