@@ -41,6 +41,7 @@ import {
   type SessionProfile,
 } from './backendConnection.ts';
 import type { ShardPool } from './pool.ts';
+import type { SocketReader } from './socketReader.ts';
 
 /** Capabilities Athena offers clients. Never SSL, COMPRESS or LOCAL_FILES; never MariaDB's extended ones. */
 export const ADVERTISED_CAPABILITIES =
@@ -204,13 +205,19 @@ export class ClientSession implements BackendSink {
   private backendPaused = false;
   private counted = false;
 
+  /**
+   * `reader`: the socket reads through it (one reused buffer, see socketReader.ts); without one,
+   * through the socket's 'data' events.
+   */
   constructor(
     private readonly socket: net.Socket,
     private readonly ctx: ProxyContext,
+    reader: SocketReader | null = null,
   ) {
     this.framer = new PacketFramer(this.onClientPacket);
     socket.setNoDelay(true);
-    socket.on('data', this.onClientData);
+    if (reader !== null) reader.onChunk = this.onClientChunk;
+    else socket.on('data', this.onClientData);
     socket.on('drain', this.onClientDrain);
     socket.on('close', this.onClientClose);
     socket.on('error', () => undefined); // 'close' follows
@@ -384,6 +391,18 @@ export class ClientSession implements BackendSink {
 
   private readonly onClientData = (chunk: Buffer): void => {
     this.framer.push(chunk);
+  };
+
+  /** A chunk in the reader's reused buffer: true when a packet of it is kept beyond this call. */
+  private readonly onClientChunk = (chunk: Buffer): boolean => {
+    this.framer.push(chunk);
+    return (
+      this.phase !== PHASE_COMMAND || // the connection phase keeps parts of packets: never reuse then
+      this.current !== null ||
+      this.queue.length > 0 ||
+      this.largeCommand !== null ||
+      (this.backend !== null && this.backend.socket.writableLength > 0)
+    );
   };
 
   private readonly onClientPacket = (packet: Buffer): void => {

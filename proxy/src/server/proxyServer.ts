@@ -9,9 +9,16 @@ import { errPacket } from '../protocol/packets.ts';
 import { makeProfile } from './backendConnection.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
 import { ShardPool } from './pool.ts';
+import { adoptWithReader, SocketReader } from './socketReader.ts';
 
 /** Announced until a backend connection tells Athena the real server's version. */
 const FALLBACK_SERVER_VERSION = '8.0.36-athena';
+
+/**
+ * A client read holds up to this much: commands are mostly small, and a large one is assembled
+ * over several reads. Smaller than a backend read, since a thousand idle clients each keep one.
+ */
+const CLIENT_READ_BYTES = 16 * 1024;
 
 export interface ProxyServerOptions {
   config: AthenaConfig;
@@ -65,7 +72,8 @@ export class ProxyServer implements ProxyContext {
       );
     }
     this.metrics.setPoolSource(() => [...this.pools.values()].map((p) => p.stats()));
-    this.server = net.createServer({ noDelay: true }, this.onConnection);
+    // Paused: a client socket is re-wrapped to read into a reused buffer before it reads anything.
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, this.onConnection);
     this.server.maxConnections = Number.MAX_SAFE_INTEGER; // the cap is enforced with a proper ERR 1040 below
   }
 
@@ -105,7 +113,10 @@ export class ProxyServer implements ProxyContext {
     return this.sessions.size;
   }
 
-  private readonly onConnection = (socket: net.Socket): void => {
+  private readonly onConnection = (accepted: net.Socket): void => {
+    const reader = new SocketReader(CLIENT_READ_BYTES);
+    const adopted = adoptWithReader(accepted, reader);
+    const socket = adopted ?? accepted.resume();
     if (this.draining) {
       socket.destroy();
       return;
@@ -122,7 +133,7 @@ export class ProxyServer implements ProxyContext {
       );
       return;
     }
-    this.sessions.add(new ClientSession(socket, this));
+    this.sessions.add(new ClientSession(socket, this, adopted === null ? null : reader));
   };
 
   /** Starts listening; probes each shard once so the handshake can announce the real server version. */
