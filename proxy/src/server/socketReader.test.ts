@@ -76,3 +76,19 @@ test('a socket without a TCP handle is left alone', () => {
   assert.equal(socket.destroyed, false);
   socket.destroy();
 });
+
+test('reads of the same length get the same view, a read of another length a new one', () => {
+  const views: Buffer[] = [];
+  const reader = new SocketReader(64);
+  reader.onChunk = (chunk) => {
+    views.push(chunk);
+    return false;
+  };
+  reader.onread.buffer().write('abcd', 'latin1');
+  reader.onread.callback(4);
+  reader.onread.callback(4);
+  reader.onread.callback(2);
+  assert.equal(views[0], views[1]);
+  assert.notEqual(views[1], views[2]);
+  assert.equal(views[2]!.toString('latin1'), 'ab');
+});

@@ -1,6 +1,7 @@
 // Reading a socket without the Readable stream: net's `onread` fills one reusable buffer, and the
 // consumer gets a view of the bytes read. Per read this skips the stream's push/emit machinery and
-// the 64 KiB ArrayBuffer Node allocates (and the garbage collector later frees) for every chunk.
+// the 64 KiB ArrayBuffer Node allocates (and the garbage collector later frees) for every chunk; a
+// read as long as the one before it (every point select and its answer) allocates nothing at all.
 import net from 'node:net';
 
 /**
@@ -12,18 +13,24 @@ export type ChunkConsumer = (chunk: Buffer) => boolean;
 
 export class SocketReader {
   private buffer: Buffer;
+  /** The last view handed out: a read of the same length (the common case) gets it again. */
+  private view: Buffer;
   onChunk: ChunkConsumer = () => false;
 
   /** `bufferBytes`: the most one read returns (a larger packet just takes more reads). */
   constructor(private readonly bufferBytes: number) {
     this.buffer = Buffer.allocUnsafeSlow(bufferBytes);
+    this.view = this.buffer.subarray(0, 0);
   }
 
   readonly onread = {
     buffer: (): Buffer => this.buffer,
-    callback: (bytes: number, buf: Uint8Array): boolean => {
-      const chunk = Buffer.from(buf.buffer, buf.byteOffset, bytes);
-      if (this.onChunk(chunk)) this.buffer = Buffer.allocUnsafeSlow(this.bufferBytes);
+    callback: (bytes: number): boolean => {
+      if (this.view.length !== bytes) this.view = this.buffer.subarray(0, bytes);
+      if (this.onChunk(this.view)) {
+        this.buffer = Buffer.allocUnsafeSlow(this.bufferBytes);
+        this.view = this.buffer.subarray(0, 0);
+      }
       return true; // false would stop reading
     },
   };
