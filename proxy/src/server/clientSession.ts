@@ -9,6 +9,8 @@
 // to the backend unchanged; then write each backend chunk to the client as it arrives while the
 // ResponseScanner finds where the response ends. No per-command closures or copies.
 import type net from 'node:net';
+// Imported, not the global: the global `performance` is a getter on globalThis, looked up per call.
+import { performance } from 'node:perf_hooks';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import { LimitRejectedError } from '../limits/errors.ts';
