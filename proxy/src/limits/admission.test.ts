@@ -78,6 +78,23 @@ test('the limit is per (user, shard): other users and other shards are not affec
   syncRelease(admission.admit('other', 'a'));
 });
 
+test('alternating between (user, shard) pairs, every command still meets its own gate', () => {
+  const { admission, counters } = setup('max_concurrent_per_user_shard = 1\nqueue_size = 0');
+  const appA = syncRelease(admission.admit('app', 'a'));
+  const appB = syncRelease(admission.admit('app', 'b'));
+  assert.throws(() => admission.admit('app', 'a'), rejectedWith('queue_full'));
+  const otherB = syncRelease(admission.admit('other', 'b'));
+  assert.throws(() => admission.admit('app', 'b'), rejectedWith('queue_full'));
+  appA();
+  syncRelease(admission.admit('app', 'a'));
+  appB();
+  otherB();
+  assert.deepEqual(
+    [counters('app', 'a').acquired, counters('app', 'b').acquired, counters('other', 'b').acquired],
+    [2, 1, 1],
+  );
+});
+
 test('over the limit: queued FIFO, acquired counted when the slot arrives, same connection usable after', async () => {
   const { admission, counters, clock } = setup(
     'max_concurrent_per_user_shard = 1\nqueue_size = 2\nqueue_timeout_ms = 100',

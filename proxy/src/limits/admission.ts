@@ -22,6 +22,10 @@ interface Gate {
 export class Admission {
   private readonly gates = new Map<string, Map<string, Gate>>();
   private readonly buckets = new Map<string, TokenBucket | null>();
+  /** The gate admit() used last, and for whom: most commands come from the same (user, shard) in a row. */
+  private lastUser = '';
+  private lastShard = '';
+  private lastGate: Gate | null = null;
 
   constructor(
     private readonly config: AthenaConfig,
@@ -39,7 +43,13 @@ export class Admission {
    * the promise. Call the release function exactly once, when the command's response is complete.
    */
   admit(user: string, shard: string): (() => void) | Promise<() => void> {
-    const gate = this.gateFor(user, shard);
+    let gate = this.lastGate;
+    if (gate === null || user !== this.lastUser || shard !== this.lastShard) {
+      gate = this.gateFor(user, shard); // two map lookups: skipped while the same gate repeats
+      this.lastUser = user;
+      this.lastShard = shard;
+      this.lastGate = gate;
+    }
     if (gate.bucket !== null && !gate.bucket.tryTake()) {
       gate.counters.rejected_qps++;
       throw new LimitRejectedError(

@@ -183,3 +183,14 @@ test('recordQuery does not allocate per call (heap stays flat over a million cal
   // A per-call allocation of even 16 bytes would be 16 MB here.
   assert.ok(grown < 4_000_000, `heap grew ${grown} bytes`);
 });
+
+test('every statement type is counted under its own label', () => {
+  const m = new AthenaMetrics(fixedProcess);
+  STATEMENT_TYPES.forEach((type, i) => {
+    for (let n = 0; n <= i; n++) m.recordQuery(type, 0.001, false);
+  });
+  const parsed = parseExposition(m.render());
+  STATEMENT_TYPES.forEach((type, i) => {
+    assert.equal(sampleValue(parsed, 'athena_queries_total', { type }), i + 1, type);
+  });
+});

@@ -84,15 +84,25 @@ export const METRIC_NAMES = [
   'process_start_time_seconds',
 ] as const;
 
-const TYPE_INDEX: Record<StatementType, number> = {
-  select: 0,
-  insert: 1,
-  update: 2,
-  delete: 3,
-  begin: 4,
-  commit: 5,
-  other: 6,
-};
+/** Index of a type in STATEMENT_TYPES: a switch, not a keyed lookup (megamorphic on the hot path). */
+function typeIndex(type: StatementType): number {
+  switch (type) {
+    case 'select':
+      return 0;
+    case 'insert':
+      return 1;
+    case 'update':
+      return 2;
+    case 'delete':
+      return 3;
+    case 'begin':
+      return 4;
+    case 'commit':
+      return 5;
+    default:
+      return 6;
+  }
+}
 const TYPE_COUNT = STATEMENT_TYPES.length;
 const BUCKET_COUNT = DURATION_BUCKETS_SECONDS.length;
 /** Per type: one slot per finite bucket plus one for +Inf (non-cumulative; summed in render()). */
@@ -184,7 +194,7 @@ export class AthenaMetrics {
 
   /** One forwarded command that got a response; `seconds` from receipt to the response's last byte. */
   recordQuery(type: StatementType, seconds: number, failed: boolean): void {
-    const t = TYPE_INDEX[type] ?? TYPE_INDEX.other;
+    const t = typeIndex(type);
     const value = seconds >= 0 ? seconds : 0; // also maps NaN to 0
     this.queries[t] = (this.queries[t] as number) + 1;
     this.durationSum[t] = (this.durationSum[t] as number) + value;

@@ -55,6 +55,14 @@ test('packets in a single chunk are views of that chunk, not copies', () => {
   assert.equal(views[0]!.buffer, stream.buffer);
 });
 
+test('a chunk that is exactly one packet is handed out itself', () => {
+  const seen: Buffer[] = [];
+  const framer = new PacketFramer((p) => seen.push(p));
+  const one = samples[0]!;
+  framer.push(one);
+  assert.equal(seen[0], one);
+});
+
 test('a packet larger than the chunks is assembled once', () => {
   const big = packet(0, randomBytes(200_000));
   const { framer, packets } = collect();

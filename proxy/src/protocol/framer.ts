@@ -61,7 +61,8 @@ export class PacketFramer {
         this.partialFilled = end - offset;
         return;
       }
-      this.onPacket(chunk.subarray(offset, packetEnd));
+      // A chunk that is exactly one packet (most commands) is handed out as is: no view to create.
+      this.onPacket(offset === 0 && packetEnd === end ? chunk : chunk.subarray(offset, packetEnd));
       if (this.stopped) {
         this.handOver(chunk.subarray(packetEnd));
         return;

@@ -19,6 +19,7 @@ import {
   type ErrInfo,
 } from '../protocol/packets.ts';
 import type { BackendTraffic } from '../metrics/metrics.ts';
+import { SocketReader } from './socketReader.ts';
 
 /** Where a backend connection goes and as whom. */
 export interface BackendTarget {
@@ -172,25 +173,8 @@ function readLenencString(packet: Buffer, offset: number): string {
 
 let nextBackendId = 1;
 
-const READ_BUFFER_BYTES = 64 * 1024;
-
-/**
- * Reads a backend socket into one reusable buffer (net's `onread`), skipping the Readable stream
- * machinery and a fresh allocation per read. The buffer is replaced only when the consumer says
- * the previous chunk is still referenced.
- */
-class SocketReader {
-  private buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-  onChunk: (chunk: Buffer) => boolean = () => false;
-  readonly onread = {
-    buffer: (): Buffer => this.buffer,
-    callback: (bytes: number, buf: Uint8Array): boolean => {
-      const chunk = Buffer.from(buf.buffer, buf.byteOffset, bytes);
-      if (this.onChunk(chunk)) this.buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-      return true;
-    },
-  };
-}
+/** A backend read holds up to this much of a response (a result set streams through in such reads). */
+const BACKEND_READ_BYTES = 64 * 1024;
 
 export class BackendConnection {
   readonly id = nextBackendId++;
@@ -377,7 +361,7 @@ export class BackendConnection {
   ): Promise<BackendConnection> {
     const where = `${target.host}:${target.port}`;
     return new Promise((resolve, reject) => {
-      const reader = new SocketReader();
+      const reader = new SocketReader(BACKEND_READ_BYTES);
       const socket = net.connect({ host: target.host, port: target.port, onread: reader.onread });
       socket.setNoDelay(true);
       let settled = false;

@@ -13,9 +13,16 @@ import { errPacket } from '../protocol/packets.ts';
 import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
 import { ShardPool } from './pool.ts';
+import { adoptWithReader, SocketReader } from './socketReader.ts';
 
 /** Announced until a backend connection tells Athena the real server's version. */
 const FALLBACK_SERVER_VERSION = '8.0.36-athena';
+
+/**
+ * A client read holds up to this much: commands are mostly small, and a large one is assembled
+ * over several reads. Smaller than a backend read, since a thousand idle clients each keep one.
+ */
+const CLIENT_READ_BYTES = 16 * 1024;
 
 export interface ProxyServerOptions {
   config: AthenaConfig;
@@ -134,7 +141,8 @@ export class ProxyServer implements ProxyContext {
       );
     }
     this.metrics.setPoolSource(() => [...this.pools.values()].map((p) => p.stats()));
-    this.server = net.createServer({ noDelay: true }, this.onConnection);
+    // Paused: a client socket is re-wrapped to read into a reused buffer before it reads anything.
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, this.onConnection);
     this.server.maxConnections = Number.MAX_SAFE_INTEGER; // the cap is enforced with a proper ERR 1040 below
   }
 
@@ -176,7 +184,12 @@ export class ProxyServer implements ProxyContext {
     return this.sessions.size;
   }
 
-  private readonly onConnection = (socket: net.Socket): void => {
+  private readonly onConnection = (accepted: net.Socket): void => {
+    const reader = new SocketReader(CLIENT_READ_BYTES);
+    // The reused-buffer reader reads the raw handle; a connection that may switch to TLS keeps the
+    // stream API, whose socket tls.TLSSocket takes over.
+    const adopted = this.tlsContext === null ? adoptWithReader(accepted, reader) : null;
+    const socket = adopted ?? accepted.resume();
     if (this.draining) {
       socket.destroy();
       return;
@@ -206,7 +219,7 @@ export class ProxyServer implements ProxyContext {
       );
       return;
     }
-    this.sessions.add(new ClientSession(socket, this));
+    this.sessions.add(new ClientSession(socket, this, adopted === null ? null : reader));
   };
 
   /** Answers a connection with an ERR instead of a handshake, counts and (rate-limited) logs it. */
