@@ -272,7 +272,7 @@ async function main(): Promise<void> {
     }
     const text =
       `# Work channel accuracy\n\nCalibration: ${own.toFixed(0)} instructions/query, ${perLoop.toFixed(2)} per loop iteration.\n\n${table(done)}\n\n` +
-      `Re-judged with other thresholds:\n\n${rejudge(out, done, baseline, [0.5, 0.75, 1])}\n`;
+      `Re-judged with other thresholds:\n\n${rejudge(out, done, baseline, [0.5, 0.75, 1, 2, 3])}\n`;
     writeFileSync(path.join(out, 'accuracy.md'), text);
     process.stdout.write(text);
   } finally {

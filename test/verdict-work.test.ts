@@ -93,6 +93,19 @@ test('a baseline of counts gates on another CPU model, not on another valgrind o
   assert.ok(otherValgrind.warnings.some((w) => /valgrindVersion: null → 3\.22\.0/.test(w)));
 });
 
+test('against a committed baseline counts gate at 3% (their drift between runs), base-vs-head at 1%', () => {
+  const head = workArm(27_000 * 1.02, 6);
+  const ab = compareArms(withWork(timeOnly(), { proxy: head, base: workArm(27_000, 7) }), 'proxy', 'base');
+  const row = (c: ReturnType<typeof compareArms>) =>
+    c.workloads[0]!.metrics.find((m) => m.metric === 'instructions_per_query')!;
+  assert.equal(row(ab).thresholdPct, 1);
+  assert.equal(row(ab).verdict, 'regressed');
+  const baseline = baselineFromResults(withWork(timeOnly(), { proxy: workArm(27_000, 7) }));
+  const judged = compareToBaseline(baseline, withWork(timeOnly(), { proxy: head }));
+  assert.equal(row(judged).thresholdPct, 3);
+  assert.notEqual(row(judged).verdict, 'regressed');
+});
+
 test('a baseline without counts leaves the counts informational, not inconclusive', () => {
   const baseline = baselineFromResults(timeOnly());
   const c = compareToBaseline(baseline, withWork(timeOnly(), { proxy: workArm(27_000, 1) }));
@@ -110,7 +123,7 @@ test('the Holm family counts the work channel only when it runs, and only for sy
 
 test('against a baseline too, a count regression says which function grew', () => {
   const baseline = baselineFromResults(withWork(timeOnly(), { proxy: workArm(27_000, 1) }));
-  const c = compareToBaseline(baseline, withWork(timeOnly(), { proxy: workArm(27_000 * 1.03, 4, 810) }));
+  const c = compareToBaseline(baseline, withWork(timeOnly(), { proxy: workArm(27_000 * 1.05, 4, 1350) }));
   assert.equal(c.verdict, 'regressed');
   assert.equal(c.functionDeltas.select?.[0]?.name, 'JS:*spin clientSession.ts:2:1');
   assert.match(renderComparisonMarkdown(c), /Where the instructions went[\s\S]*spin/);

@@ -401,7 +401,7 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
   }
   warnings.push(...ctx.warnings);
   const workloads: WorkloadVerdict[] = inputs.map((input) => {
-    const metrics = metricRows(input, normalisedOnly, countsComparable, level);
+    const metrics = metricRows(input, ctx.mode, normalisedOnly, countsComparable, level);
     const demoted = normalisedOnly
       ? []
       : metrics.filter((m) => m.policy === 'info' && m.variant === 'raw' && !isWorkMetric(m.metric));
@@ -576,12 +576,13 @@ function hypothesisKey(m: Pick<MetricComparison, 'metric' | 'variant'>): string 
 
 function metricRows(
   input: WorkloadInput,
+  mode: 'arms' | 'baseline',
   normalisedOnly: boolean,
   countsComparable: boolean,
   level: number,
 ): MetricComparison[] {
   const rows: MetricComparison[] = [];
-  for (const spec of metricSpecsFor(input.workload)) {
+  for (const spec of metricSpecsFor(input.workload, mode)) {
     if (spec.policy === 'off') continue;
     if (spec.metric === 'errors') {
       rows.push(errorsRow(spec, input));

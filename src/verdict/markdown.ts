@@ -152,15 +152,15 @@ function thresholdsDetails(c: Comparison): string {
       : sp.scale === 'points'
         ? `${sp.thresholdPct} pts`
         : `${sp.thresholdPct}%`;
-  for (const sp of metricSpecsFor(undefined)) {
+  for (const sp of metricSpecsFor(undefined, c.mode)) {
     lines.push(
       `| ${sp.metric} | ${sp.direction === 'higher-better' ? 'higher' : 'lower'} | ${show(sp)} | ${sp.policy} |`,
     );
   }
   const overrides: string[] = [];
-  const defaults = new Map(metricSpecsFor(undefined).map((sp) => [sp.metric, sp]));
+  const defaults = new Map(metricSpecsFor(undefined, c.mode).map((sp) => [sp.metric, sp]));
   for (const w of c.suite.workloads) {
-    const changed = metricSpecsFor(w)
+    const changed = metricSpecsFor(w, c.mode)
       .filter(
         (sp) =>
           sp.thresholdPct !== defaults.get(sp.metric)!.thresholdPct ||

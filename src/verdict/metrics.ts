@@ -18,6 +18,11 @@ export interface MetricSpec {
   scale: Scale;
   /** The smallest change that matters, in % (relative), points, or errors (count). */
   thresholdPct: number;
+  /**
+   * The threshold against a committed baseline when it must be wider than base-vs-head's: a count
+   * that drifts between runs more than between two processes measured side by side.
+   */
+  baselineThresholdPct?: number;
   policy: Policy;
   /** Depends on the machine's speed: informational when the environment differs from the baseline's. */
   absolute: boolean;
@@ -58,7 +63,9 @@ export interface MetricSpec {
  * A/A intervals reach ±1.1%. Hence:
  * - instructions_per_query: 1% — at the A/A spread, no A/A interval lay wholly beyond it (no
  *   false alarm) and every 2% injection was caught; a 1% change lands on the threshold and is
- *   inconclusive more often than not.
+ *   inconclusive more often than not. Against a committed baseline 3%: a process's counts drift
+ *   by up to 2.5% between runs minutes apart (one A/A trial read −2.5%), more than two processes
+ *   measured side by side ever differ.
  * - syscalls_per_query: 2% — with valgrind's futex lock the count is exactly the proxy's own reads
  *   and writes (4.01-4.05 per point select, ±0.1% between windows): one extra flush per query is
  *   +25%.
@@ -67,16 +74,19 @@ export interface MetricSpec {
  * - bytes_per_query: 2%, warn only — bytes follow the workload's data more than the proxy's code.
  */
 const WORK_METRIC_DEFAULTS: Record<WorkMetricName, MetricSpec> = {
-  instructions_per_query: spec(
-    'instructions_per_query',
-    'instructions/query',
-    'instr',
-    'lower-better',
-    'relative',
-    1,
-    'gate',
-    false,
-  ),
+  instructions_per_query: {
+    ...spec(
+      'instructions_per_query',
+      'instructions/query',
+      'instr',
+      'lower-better',
+      'relative',
+      1,
+      'gate',
+      false,
+    ),
+    baselineThresholdPct: 3,
+  },
   syscalls_per_query: spec(
     'syscalls_per_query',
     'syscalls/query',
@@ -146,14 +156,22 @@ function spec(
 
 export const METRIC_NAMES = Object.keys(METRIC_DEFAULTS) as MetricName[];
 
-/** The metric specs for one workload: defaults with the suite's per-workload overrides applied. */
-export function metricSpecsFor(workload: Pick<Workload, 'metrics'> | undefined): MetricSpec[] {
+/**
+ * The metric specs for one workload: defaults (the committed-baseline ones against a baseline)
+ * with the suite's per-workload overrides applied.
+ */
+export function metricSpecsFor(
+  workload: Pick<Workload, 'metrics'> | undefined,
+  mode: 'arms' | 'baseline' = 'arms',
+): MetricSpec[] {
   return METRIC_NAMES.map((name) => {
     const base = METRIC_DEFAULTS[name];
     const override = workload?.metrics[name];
+    const threshold =
+      mode === 'baseline' ? (base.baselineThresholdPct ?? base.thresholdPct) : base.thresholdPct;
     return {
       ...base,
-      thresholdPct: override?.thresholdPct ?? base.thresholdPct,
+      thresholdPct: override?.thresholdPct ?? threshold,
       policy: override?.policy ?? base.policy,
     };
   });
