@@ -77,6 +77,7 @@ test('given inputs are parsed into typed values', () => {
 test('invalid inputs fail with the input name, what was expected and what was given', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ 'mysql-port': 'abc' }, /^input mysql-port: expected an integer 1-65535, got 'abc'$/],
+    [{ measure: 'sometimes' }, /^input measure: expected one of both, work, time, got 'sometimes'$/],
     [{ 'mysql-port': '70000' }, /^input mysql-port: expected an integer 1-65535, got '70000'$/],
     [{ 'proxy-port': '-1' }, /^input proxy-port: expected an integer 1-65535, got '-1'$/],
     [{ 'mysql-ready-timeout': '1m' }, /^input mysql-ready-timeout: expected a whole number of seconds/],
