@@ -2,6 +2,7 @@ import type { MysqlConnection } from '../mysql/url.ts';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
 import type { Reference } from '../gate/runGate.ts';
+import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import type { Verdict } from '../verdict/compare.ts';
 import type { WorkloadResult } from './artifact.ts';
@@ -95,6 +96,8 @@ export interface BenchRequest {
   measure: 'both' | 'work' | 'time';
   outDir: string;
   plan: ComparisonPlan;
+  /** Run only this shard of the suite (src/gate/shard.ts). */
+  shard?: Shard | null;
 }
 
 export interface BenchOutcome {

@@ -123,6 +123,7 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
           proxyEnv: request.proxy.passEnv,
           ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
           measure: request.measure,
+          ...(request.shard ? { shard: request.shard } : {}),
         },
         engineDeps,
       );

@@ -38,6 +38,7 @@ test('empty inputs give the documented defaults', () => {
   assert.equal(config.failOnInconclusive, false);
   assert.equal(config.commentOnPr, 'on-change');
   assert.equal(config.resultsDir, '.athena-bench/results');
+  assert.equal(config.shard, null);
   assert.equal(config.githubToken, '');
 });
 
@@ -57,6 +58,7 @@ test('given inputs are parsed into typed values', () => {
       mode: 'update-baseline',
       'base-ref': 'origin/main',
       'github-token': 'ghs_abc',
+      shard: '2/3',
     }),
   );
   assert.equal(config.mysql.port, 13306);
@@ -72,6 +74,7 @@ test('given inputs are parsed into typed values', () => {
   assert.equal(config.mode, 'update-baseline');
   assert.equal(config.baseRef, 'origin/main');
   assert.equal(config.githubToken, 'ghs_abc');
+  assert.deepEqual(config.shard, { index: 2, count: 3 });
 });
 
 test('invalid inputs fail with the input name, what was expected and what was given', () => {
@@ -80,7 +83,12 @@ test('invalid inputs fail with the input name, what was expected and what was gi
     [{ 'mysql-port': '70000' }, /^input mysql-port: expected an integer 1-65535, got '70000'$/],
     [{ 'proxy-port': '-1' }, /^input proxy-port: expected an integer 1-65535, got '-1'$/],
     [{ 'mysql-ready-timeout': '1m' }, /^input mysql-ready-timeout: expected a whole number of seconds/],
-    [{ mode: 'gate' }, /^input mode: expected one of compare, update-baseline, comment, got 'gate'$/],
+    [{ mode: 'gate' }, /^input mode: expected one of compare, update-baseline, comment, merge, got 'gate'$/],
+    [
+      { shard: '3/2' },
+      /^input shard: expected i\/n, e\.g\. 2\/4 \(shard i of n, 1 <= i <= n <= 64\), got '3\/2'$/,
+    ],
+    [{ shard: '1/65' }, /^input shard: expected i\/n/],
     [
       { 'comment-on-pr': 'yes' },
       /^input comment-on-pr: expected one of always, on-change, never, got 'yes'$/,

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
 import { UsageError } from '../errors.ts';
+import { ShardSpecSchema, type Shard } from '../gate/shard.ts';
 
 /**
  * The Action's inputs, read once into a validated config. Every input declared in action.yml is
  * read here and nowhere else (a test checks both directions and that the defaults agree).
  */
 
-export const MODES = ['compare', 'update-baseline', 'comment'] as const;
+export const MODES = ['compare', 'update-baseline', 'comment', 'merge'] as const;
 export type Mode = (typeof MODES)[number];
 export const MEASURES = ['both', 'work', 'time'] as const;
 export type MeasureInput = (typeof MEASURES)[number];
@@ -38,6 +39,8 @@ export interface ActionConfig {
   commentOnPr: CommentPolicy;
   githubToken: string;
   resultsDir: string;
+  /** This job's shard of the suite (mode compare), null for the whole suite. */
+  shard: Shard | null;
 }
 
 /** What the inputs reader needs from @actions/core (getInput returns '' for an unset input). */
@@ -116,6 +119,11 @@ export const INPUT_SPECS = {
   'comment-on-pr': spec('on-change', `one of ${COMMENT_POLICIES.join(', ')}`, z.enum(COMMENT_POLICIES)),
   'github-token': spec('${{ github.token }}', 'a GitHub token', text, true),
   'results-dir': spec('.athena-bench/results', 'a directory', nonEmpty),
+  shard: spec(
+    '',
+    'i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)',
+    z.union([z.literal('').transform(() => null), ShardSpecSchema]),
+  ),
 } as const;
 
 export type InputName = keyof typeof INPUT_SPECS;
@@ -182,5 +190,6 @@ export function readActionConfig(source: InputSource): ActionConfig {
     // An unexpanded expression means the workflow ran the code outside a runner: no token.
     githubToken: githubToken.startsWith('${{') ? '' : githubToken,
     resultsDir: read('results-dir'),
+    shard: read('shard'),
   };
 }

@@ -258,7 +258,12 @@ async function compare(
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step('the benchmark', CHECK_BENCH, () =>
-      deps.bench.run({ ...benchRequestBase(config, workdir, resultsDir, suite), base, plan }),
+      deps.bench.run({
+        ...benchRequestBase(config, workdir, resultsDir, suite),
+        base,
+        plan,
+        shard: config.shard,
+      }),
     );
   } finally {
     if (worktree) {
@@ -279,6 +284,10 @@ async function compare(
     throw new StepFailure('comparing the results', new Error('the benchmark returned no verdict'), '');
   }
   result.verdict = comparison.verdict;
+  if (config.shard) {
+    await reportShard(deps, config.shard, suite.name, comparison.summaryLine, outcome.reportMarkdown);
+    return;
+  }
 
   // The comparison markdown opens with the verdict and its one-line summary; this line says what
   // was compared (one sticky comment per suite, so the suite is named).
@@ -332,6 +341,24 @@ async function compare(
   } else if (comparison.verdict === 'inconclusive' && config.failOnInconclusive) {
     fail(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
   }
+}
+
+/**
+ * One shard of a matrix: its verdict is judged with a part of the suite only, so it neither
+ * comments nor fails the job; the merge job (mode merge) gives the verdict.
+ */
+async function reportShard(
+  deps: ActionDeps,
+  shard: NonNullable<ActionConfig['shard']>,
+  suite: string,
+  summaryLine: string,
+  reportMarkdown: string,
+): Promise<void> {
+  const line = `Shard ${shard.index}/${shard.count} of suite \`${suite}\` measured; the verdict is the merge job's (this shard alone: ${summaryLine}).`;
+  deps.core.info(line);
+  await deps.core.writeSummary(
+    `## athena-bench: shard ${shard.index}/${shard.count}\n\n${line}\n\n${reportMarkdown}\n`,
+  );
 }
 
 /** The fork-safe artifact, checked against the schema its reader applies; a misfit is only warned about. */
