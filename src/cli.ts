@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from './errors.ts';
 import { RUN_HELP, reportFailure, runCommand } from './cli/run.ts';
+import { mergeCommand } from './cli/merge.ts';
 import { TOOL_VERSION } from './engine/version.ts';
 import { realExec } from './util/exec.ts';
 import { baselineCommand, compareCommand } from './verdict/commands.ts';
@@ -13,6 +14,7 @@ Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
   compare    compare a results.json against a baseline (or two arms of one run)
+  merge      merge the shards of a sharded run (run --shard i/n) into one results.json and verdict
 
 Options:
   -h, --help     this help (also: athena-bench <command> --help)
@@ -49,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       return compareCommand(rest, io);
     case 'run':
       return runWithSignals(rest, io);
+    case 'merge':
+      return mergeCommand(rest, io).catch((error: unknown) => reportFailure('merge', error, io.stderr));
     default:
       io.stderr(`athena-bench: unknown command "${command}"\n\n${HELP}`);
       return ExitCode.Usage;

@@ -93,6 +93,18 @@ const requiredPath = (what: string) => z.string({ error: `required: ${what}` }).
 
 /** Reads and validates the results file of a complete run; errors name the file and the field. */
 export async function loadResultsFile(file: string): Promise<Results> {
+  const results = await readResultsFile(file);
+  // A failed run's samples are partial: judging or baselining them could turn a broken run into a pass.
+  if (results.status !== 'complete') {
+    throw new InfrastructureError(
+      `${file}: the run it records failed (${results.failure ?? 'no reason recorded'}); there is nothing to compare`,
+    );
+  }
+  return results;
+}
+
+/** Reads and validates a results file, of a complete or a failed run. */
+export async function readResultsFile(file: string): Promise<Results> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -118,12 +130,6 @@ export async function loadResultsFile(file: string): Promise<Results> {
       .map((i) => `${formatPath(i.path)}: ${i.message}`)
       .join('; ');
     throw new UsageError(`${file}: invalid results file: ${issues}`);
-  }
-  // A failed run's samples are partial: judging or baselining them could turn a broken run into a pass.
-  if (parsed.data.status !== 'complete') {
-    throw new InfrastructureError(
-      `${file}: the run it records failed (${parsed.data.failure ?? 'no reason recorded'}); there is nothing to compare`,
-    );
   }
   return parsed.data;
 }
