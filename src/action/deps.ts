@@ -110,9 +110,19 @@ export interface BenchOutcome {
   comparison: ComparisonView | null;
 }
 
+/** The shards of a matrix to judge as one run (src/gate/merge.ts). */
+export interface MergeRequest {
+  /** One directory per shard, each with its results.json. */
+  dirs: string[];
+  outDir: string;
+  /** What to judge against; null: the shards' own base-vs-head arms (or nothing). */
+  plan: ComparisonPlan | null;
+}
+
 export interface Benchmarker {
   loadSuite(nameOrPath: string, cwd: string): Promise<Suite>;
   run(request: BenchRequest): Promise<BenchOutcome>;
+  merge(request: MergeRequest): Promise<BenchOutcome>;
 }
 
 /** What the Action shows of a comparison. */

@@ -12,9 +12,10 @@ import {
 } from './artifact.ts';
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
 import { VERDICT_MARK } from '../verdict/markdown.ts';
-import type { ActionDeps, BenchOutcome, ComparisonPlan, Verdict } from './deps.ts';
+import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
+import { mergeShardArtifacts } from './merge.ts';
 
 /** What a run decided; index.ts only needs it for tests and logs (the step status is set here). */
 export interface ActionResult {
@@ -86,6 +87,9 @@ export async function run(deps: ActionDeps): Promise<ActionResult> {
         return result;
       case 'compare':
         await compare(deps, config, workdir, resultsDir, result, setOutput, fail);
+        return result;
+      case 'merge':
+        await mergeShardArtifacts(deps, config, workdir, resultsDir, result, setOutput, fail);
         return result;
     }
   } catch (error) {
@@ -296,9 +300,37 @@ async function compare(
     (plan.kind === 'baseline'
       ? `compared with the baseline \`${path.relative(workdir, plan.file) || plan.file}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
-  const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', outcome.reportMarkdown].join(
-    '\n\n',
-  );
+  await publishVerdict(deps, config, resultsDir, result, setOutput, fail, {
+    suite: suite.name,
+    comparedWith: plan.kind,
+    context,
+    comparison,
+    reportMarkdown: outcome.reportMarkdown,
+  });
+}
+
+/** What a judged run shows: its verdict, the line saying what it was compared with, its report. */
+export interface Judged {
+  suite: string;
+  comparedWith: 'baseline' | 'base-ref';
+  context: string;
+  comparison: ComparisonView;
+  reportMarkdown: string;
+}
+
+/** The job summary, the outputs, the annotations, the comment artifact and comment, the step status. */
+export async function publishVerdict(
+  deps: ActionDeps,
+  config: ActionConfig,
+  resultsDir: string,
+  result: ActionResult,
+  setOutput: (name: string, value: string) => void,
+  fail: (message: string) => void,
+  { suite, comparedWith, context, comparison, reportMarkdown }: Judged,
+): Promise<void> {
+  const { core } = deps;
+  result.verdict = comparison.verdict;
+  const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', reportMarkdown].join('\n\n');
   await core.writeSummary(summaryMarkdown + '\n');
 
   setOutput('verdict', comparison.verdict);
@@ -316,18 +348,18 @@ async function compare(
   if (pr) {
     await leaveCommentArtifact(deps, resultsDir, {
       schemaVersion: 2,
-      suite: suite.name,
+      suite,
       pullRequest: pr.number,
       headSha: pr.headSha,
       verdict: comparison.verdict,
-      comparedWith: plan.kind,
+      comparedWith,
       workloads: comparison.workloads,
     });
     result.comment = await commentOnPullRequest(
       deps,
       config,
       pr.number,
-      suite.name,
+      suite,
       commentBody,
       comparison.verdict,
     );
