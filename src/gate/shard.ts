@@ -55,14 +55,19 @@ export function suiteHash(suite: Suite, overrides: { rounds?: number; durationSe
 }
 
 /**
- * Seconds one round of a workload nominally takes per arm: its warm-up and measured time plus the
- * driver's start-up and report (about 1.5 s on the quick suite). mysqlslap has no time limit: one
- * second per iteration is its order of magnitude on the built-in suites. Only the ratios matter.
+ * Seconds one run of a workload nominally takes: a timed driver's warm-up and measured time plus
+ * its start-up and report; mysqlslap, which has no time limit, per iteration. Measured on the quick
+ * suite (1 s runs, 2 arms × 2 rounds, the shared 2-core machine): a sysbench workload 4.5-5 s in
+ * all (4 runs and its prepare), a mysqlslap one 1.5-2 s (4 runs of 2 iterations). Only the ratios
+ * matter: every workload has the same arms and rounds.
  */
-const DRIVER_OVERHEAD_SEC = 1.5;
+const TIMED_OVERHEAD_SEC = 0.3;
+const MYSQLSLAP_ITERATION_SEC = 0.2;
 export function nominalSeconds(workload: Workload): number {
-  const measured = workload.driver === 'mysqlslap' ? workload.options.iterations : workload.options.timeSec;
-  return workload.warmupSec + measured + DRIVER_OVERHEAD_SEC;
+  if (workload.driver === 'mysqlslap') {
+    return workload.warmupSec + workload.options.iterations * MYSQLSLAP_ITERATION_SEC + TIMED_OVERHEAD_SEC;
+  }
+  return workload.warmupSec + workload.options.timeSec + TIMED_OVERHEAD_SEC;
 }
 
 /**
