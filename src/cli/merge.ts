@@ -4,9 +4,8 @@ import { z } from 'zod';
 import { ExitCode, UsageError, errorMessage } from '../errors.ts';
 import { mergeShards } from '../gate/merge.ts';
 import type { Reference } from '../gate/runGate.ts';
-import { renderTerminalSummary } from '../report/terminal.ts';
 import { loadBaseline } from '../verdict/baseline.ts';
-import { exitCodeFor } from '../verdict/compare.ts';
+import { printVerdict } from './run.ts';
 
 export const MERGE_HELP = `Usage: athena-bench merge DIR… [--out DIR] [--baseline FILE | --base-arm NAME]
                           [--fail-on-inconclusive]
@@ -83,16 +82,7 @@ export async function mergeCommand(argv: string[], io: MergeCommandIO): Promise<
     resolve(flags.out),
     await referenceOf(flags, resolve),
   );
-  io.stdout(
-    renderTerminalSummary(outcome.results, outcome.comparison, {
-      report: outcome.reportPath,
-      html: outcome.htmlPath,
-      results: outcome.resultsPath,
-    }),
-  );
-  return outcome.comparison
-    ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags['fail-on-inconclusive'] })
-    : ExitCode.Pass;
+  return printVerdict(outcome, flags['fail-on-inconclusive'], io.stdout);
 }
 
 async function referenceOf(

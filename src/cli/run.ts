@@ -10,7 +10,7 @@ import type { Exec } from '../util/exec.ts';
 import { maxRoundsOf, type Suite } from '../suite/schema.ts';
 import { baselineRounds, loadBaseline } from '../verdict/baseline.ts';
 import { exitCodeFor, plannedRoundsWarning } from '../verdict/compare.ts';
-import { runGate, type Reference } from '../gate/runGate.ts';
+import { runGate, type GateOutcome, type Reference } from '../gate/runGate.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
@@ -258,16 +258,23 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
     },
     { exec: io.exec, now, log, progress, env: io.env, driverFor },
   );
-  io.stdout(
+  return printVerdict(outcome, flags['fail-on-inconclusive'], io.stdout);
+}
+
+/** The terminal's one screen (the verdict, the throughput table, the report paths) and the exit code. */
+export function printVerdict(
+  outcome: Pick<GateOutcome, 'results' | 'comparison' | 'reportPath' | 'htmlPath' | 'resultsPath'>,
+  failOnInconclusive: boolean,
+  stdout: (s: string) => void,
+): number {
+  stdout(
     renderTerminalSummary(outcome.results, outcome.comparison, {
       report: outcome.reportPath,
       html: outcome.htmlPath,
       results: outcome.resultsPath,
     }),
   );
-  return outcome.comparison
-    ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags['fail-on-inconclusive'] })
-    : ExitCode.Pass;
+  return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
 
 /**
