@@ -10,6 +10,7 @@ import path from 'node:path';
 import { mergeCommand } from '../src/cli/merge.ts';
 import { reportFailure } from '../src/cli/run.ts';
 import { assignShards } from '../src/gate/shard.ts';
+import { findFreePort } from '../src/util/net.ts';
 import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
 import { baselineFromResults } from '../src/verdict/baseline.ts';
 import { compareToBaseline } from '../src/verdict/compare.ts';
@@ -115,13 +116,17 @@ test('a missing shard and a failed shard exit 3 naming the shard', async (t) => 
   assert.equal(missing.code, 3);
   assert.match(missing.stderr, /shard 2\/2 missing/);
 
-  const failed = editedShard(2, 'failed-2', (r) => {
-    r.status = 'failed';
-    r.failure = 'sysbench exited 1';
-  });
+  // A real failure: shard 2's job could not reach its MySQL server.
+  const failed = path.join(scratch, 'failed-2');
+  const unreachable = `mysql://root:x@127.0.0.1:${await findFreePort()}/test`;
+  const run = await runCli([
+    ...['run', '--suite', 'quick', '--rounds', '2', '--duration', '1', '--no-baseline'],
+    ...['--mysql', unreachable, '--mysql-ready-timeout', '1', '--shard', '2/2', '--out', failed],
+  ]);
+  assert.equal(run.code, 3, run.stderr);
   const result = await merge([shardDirs[0]!, failed, '--out', path.join(scratch, 'm2')]);
   assert.equal(result.code, 3);
-  assert.match(result.stderr, /shard 2\/2 failed .*sysbench exited 1/);
+  assert.match(result.stderr, /shard 2\/2 failed \(.*failed-2\): .*127\.0\.0\.1/);
 
   const twice = await merge([shardDirs[0]!, shardDirs[0]!, '--out', path.join(scratch, 'm3')]);
   assert.equal(twice.code, 2);

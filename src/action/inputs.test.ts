@@ -58,7 +58,6 @@ test('given inputs are parsed into typed values', () => {
       mode: 'update-baseline',
       'base-ref': 'origin/main',
       'github-token': 'ghs_abc',
-      shard: '2/3',
     }),
   );
   assert.equal(config.mysql.port, 13306);
@@ -74,7 +73,7 @@ test('given inputs are parsed into typed values', () => {
   assert.equal(config.mode, 'update-baseline');
   assert.equal(config.baseRef, 'origin/main');
   assert.equal(config.githubToken, 'ghs_abc');
-  assert.deepEqual(config.shard, { index: 2, count: 3 });
+  assert.deepEqual(readActionConfig(source({ shard: '2/3' })).shard, { index: 2, count: 3 });
 });
 
 test('invalid inputs fail with the input name, what was expected and what was given', () => {
@@ -89,6 +88,10 @@ test('invalid inputs fail with the input name, what was expected and what was gi
       /^input shard: expected i\/n, e\.g\. 2\/4 \(shard i of n, 1 <= i <= n <= 64\), got '3\/2'$/,
     ],
     [{ shard: '1/65' }, /^input shard: expected i\/n/],
+    [
+      { shard: '1/2', mode: 'merge' },
+      /^input shard: only with mode compare \(a shard job\), not mode merge$/,
+    ],
     [
       { 'comment-on-pr': 'yes' },
       /^input comment-on-pr: expected one of always, on-change, never, got 'yes'$/,

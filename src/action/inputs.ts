@@ -161,6 +161,11 @@ export function readActionConfig(source: InputSource): ActionConfig {
   }
 
   const githubToken = read('github-token');
+  const mode = read('mode');
+  const shard = read('shard');
+  if (shard && mode !== 'compare') {
+    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
+  }
   return {
     mysql: {
       host: read('mysql-host'),
@@ -181,7 +186,7 @@ export function readActionConfig(source: InputSource): ActionConfig {
     suite: read('suite'),
     baseline: read('baseline'),
     baseRef: read('base-ref'),
-    mode: read('mode'),
+    mode,
     budgetMinutes: read('budget-minutes'),
     measure: read('measure'),
     failOnRegression: read('fail-on-regression'),
@@ -190,6 +195,6 @@ export function readActionConfig(source: InputSource): ActionConfig {
     // An unexpanded expression means the workflow ran the code outside a runner: no token.
     githubToken: githubToken.startsWith('${{') ? '' : githubToken,
     resultsDir: read('results-dir'),
-    shard: read('shard'),
+    shard,
   };
 }
