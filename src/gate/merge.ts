@@ -47,38 +47,55 @@ function shardOf(entry: ShardResults): ShardRecord {
 }
 
 /**
- * The checks of a merge: every shard of the same suite, commit, reference, arms and channels (else
- * a UsageError: these shards are not one run), and shards 1..n each present once and complete (else
- * an InfrastructureError naming the shard).
+ * The checks of a merge: every shard of the same suite (else a UsageError), shards 1..n each
+ * present once and complete (else an InfrastructureError naming the shard), and the complete ones
+ * of the same commit, reference, arms and channels (else a UsageError: they are not one run).
+ * Returns the shards in index order.
  */
 export function checkShards(entries: ShardResults[]): ShardResults[] {
   const first = entries[0]!;
   const expected = shardOf(first);
-  const arms = (r: Results) => r.arms.map((a) => `${a.name}:${a.role}:${a.commit ?? ''}`).join(',');
+  const suite = (e: ShardResults) =>
+    `${e.results.suite.name} (${shardOf(e).suiteHash.slice(0, 12)}, ${shardOf(e).count} shards)`;
   for (const entry of entries) {
-    const shard = shardOf(entry);
-    const differs = (what: string, a: unknown, b: unknown) =>
-      new UsageError(
-        `${label(shard)} (${entry.dir}) is of ${what} ${String(b)}, ${label(expected)} (${first.dir}) of ${String(a)}: ` +
-          'these shards are not one run and cannot be merged',
+    if (suite(entry) !== suite(first)) throw notOneRun(first, entry, 'suite', suite);
+  }
+  const ordered = everyShardOnce(entries, expected.count);
+  for (const entry of ordered) {
+    if (entry.results.status !== 'complete') {
+      throw new InfrastructureError(
+        `${label(shardOf(entry))} failed (${entry.dir}): ${entry.results.failure ?? 'no reason recorded'}`,
       );
-    if (shard.suiteHash !== expected.suiteHash || shard.count !== expected.count) {
-      const what = (s: ShardRecord, r: Results) =>
-        `${r.suite.name} (${s.suiteHash.slice(0, 12)}, ${s.count} shards)`;
-      throw differs('suite', what(expected, first.results), what(shard, entry.results));
-    }
-    if (entry.results.git.commit !== first.results.git.commit) {
-      throw differs('commit', first.results.git.commit ?? 'unknown', entry.results.git.commit ?? 'unknown');
-    }
-    const reference = (s: ShardRecord) => `${s.reference.kind} ${s.reference.commit ?? ''}`.trim();
-    if (reference(shard) !== reference(expected))
-      throw differs('reference', reference(expected), reference(shard));
-    if (arms(entry.results) !== arms(first.results))
-      throw differs('arms', arms(first.results), arms(entry.results));
-    if (entry.results.measure !== first.results.measure) {
-      throw differs('measure', first.results.measure, entry.results.measure);
     }
   }
+  const facets: Array<[string, (e: ShardResults) => string]> = [
+    ['commit', (e) => e.results.git.commit ?? 'unknown'],
+    ['reference', (e) => `${shardOf(e).reference.kind} ${shardOf(e).reference.commit ?? ''}`.trim()],
+    ['arms', (e) => e.results.arms.map((a) => `${a.name}:${a.role}:${a.commit ?? ''}`).join(',')],
+    ['measure', (e) => e.results.measure],
+  ];
+  for (const entry of ordered) {
+    for (const [what, of] of facets) {
+      if (of(entry) !== of(ordered[0]!)) throw notOneRun(ordered[0]!, entry, what, of);
+    }
+  }
+  return ordered;
+}
+
+function notOneRun(
+  first: ShardResults,
+  entry: ShardResults,
+  what: string,
+  of: (e: ShardResults) => string,
+): UsageError {
+  return new UsageError(
+    `${label(shardOf(entry))} (${entry.dir}) is of ${what} ${of(entry)}, ` +
+      `${label(shardOf(first))} (${first.dir}) of ${of(first)}: these shards are not one run and cannot be merged`,
+  );
+}
+
+/** The shards by index, 1..count, each exactly once. */
+function everyShardOnce(entries: ShardResults[], count: number): ShardResults[] {
   const byIndex = new Map<number, ShardResults>();
   for (const entry of entries) {
     const index = shardOf(entry).index;
@@ -88,22 +105,14 @@ export function checkShards(entries: ShardResults[]): ShardResults[] {
     }
     byIndex.set(index, entry);
   }
-  const missing = Array.from({ length: expected.count }, (_, i) => i + 1).filter((i) => !byIndex.has(i));
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !byIndex.has(i));
   if (missing.length > 0) {
     throw new InfrastructureError(
-      `${missing.map((i) => label({ index: i, count: expected.count })).join(', ')} missing ` +
+      `${missing.map((i) => label({ index: i, count })).join(', ')} missing ` +
         `(got ${[...byIndex.keys()].sort((a, b) => a - b).join(', ')}): its job failed or its artifact was not downloaded`,
     );
   }
-  const ordered = [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
-  for (const entry of ordered) {
-    if (entry.results.status !== 'complete') {
-      throw new InfrastructureError(
-        `${label(shardOf(entry))} failed (${entry.dir}): ${entry.results.failure ?? 'no reason recorded'}`,
-      );
-    }
-  }
-  return ordered;
+  return [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
 }
 
 /** The results one run of the whole suite would have written, with each shard's machine kept. */
