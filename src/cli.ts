@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from './errors.ts';
 import { calibrateCommand } from './cli/calibrate.ts';
+import { mergeCommand } from './cli/merge.ts';
 import { RUN_HELP, reportFailure, runCommand, type RunCommandIO } from './cli/run.ts';
 import { TOOL_VERSION } from './engine/version.ts';
 import { historyCommand } from './history/commands.ts';
@@ -17,6 +18,7 @@ Commands:
   compare    compare a results.json against a baseline (or two arms of one run)
   calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
   history    keep the default branch's results over time, find change points, draw the trends
+  merge      merge the shards of a sharded run (run --shard i/n) into one results.json and verdict
 
 Options:
   -h, --help     this help (also: athena-bench <command> --help)
@@ -57,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
       return runWithSignals(rest, io, runCommand);
     case 'calibrate':
       return runWithSignals(rest, io, calibrateCommand);
+    case 'merge':
+      return mergeCommand(rest, io).catch((error: unknown) => reportFailure('merge', error, io.stderr));
     default:
       io.stderr(`athena-bench: unknown command "${command}"\n\n${HELP}`);
       return ExitCode.Usage;

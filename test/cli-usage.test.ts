@@ -73,6 +73,10 @@ test('parseRunFlags validates every value with the flag in the message', () => {
       /--proxy-env: never passed: INPUT_\*, ACTIONS_\* and GITHUB_TOKEN/,
     ],
     [['--proxy-env', '$(id)'], /--proxy-env: expected environment variable names/],
+    [['--shard', '3/2'], /--shard: expected the shard index <= the shard count/],
+    [['--shard', '0/2'], /--shard: expected a shard index >= 1/],
+    [['--shard', '1/65'], /--shard: expected at most 64 shards/],
+    [['--shard', 'half'], /--shard: expected i\/n, e\.g\. 2\/4/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(
@@ -90,4 +94,5 @@ test('parseRunFlags validates every value with the flag in the message', () => {
   assert.equal(ok.duration, 1.5);
   assert.equal(ok['no-traffic-check'], true);
   assert.equal(ok.suite, 'quick');
+  assert.deepEqual(parseRunFlags(['--shard', '2/4']).shard, { index: 2, count: 4 });
 });

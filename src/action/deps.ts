@@ -2,6 +2,7 @@ import type { MysqlConnection } from '../mysql/url.ts';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
 import type { Reference } from '../gate/runGate.ts';
+import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import type { Verdict } from '../verdict/compare.ts';
 import type { WorkloadResult } from './artifact.ts';
@@ -97,6 +98,8 @@ export interface BenchRequest {
   measure: 'both' | 'work' | 'time';
   outDir: string;
   plan: ComparisonPlan;
+  /** Run only this shard of the suite (src/gate/shard.ts). */
+  shard?: Shard | null;
 }
 
 export interface BenchOutcome {
@@ -109,9 +112,19 @@ export interface BenchOutcome {
   comparison: ComparisonView | null;
 }
 
+/** The shards of a matrix to judge as one run (src/gate/merge.ts). */
+export interface MergeRequest {
+  /** One directory per shard, each with its results.json. */
+  dirs: string[];
+  outDir: string;
+  /** What to judge against; null: the shards' own base-vs-head arms (or nothing). */
+  plan: ComparisonPlan | null;
+}
+
 export interface Benchmarker {
   loadSuite(nameOrPath: string, cwd: string): Promise<Suite>;
   run(request: BenchRequest): Promise<BenchOutcome>;
+  merge(request: MergeRequest): Promise<BenchOutcome>;
 }
 
 /** What the Action shows of a comparison. */

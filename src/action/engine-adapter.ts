@@ -7,6 +7,7 @@ import type { ProgressSink } from '../engine/progress.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { Exec } from '../util/exec.ts';
 import { runGate } from '../gate/runGate.ts';
+import { mergeShards } from '../gate/merge.ts';
 import { signedChange } from '../report/format.ts';
 import { baselineFromResults, loadBaseline, writeBaseline } from '../verdict/baseline.ts';
 import { formatDelta, type Comparison } from '../verdict/compare.ts';
@@ -123,9 +124,14 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
           proxyEnv: request.proxy.passEnv,
           ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
           measure: request.measure,
+          ...(request.shard ? { shard: request.shard } : {}),
         },
         engineDeps,
       );
+      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
+    },
+    async merge(request) {
+      const outcome = await mergeShards(request.dirs, request.outDir, request.plan ?? undefined);
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
   };

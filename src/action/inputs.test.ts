@@ -38,6 +38,7 @@ test('empty inputs give the documented defaults', () => {
   assert.equal(config.failOnInconclusive, false);
   assert.equal(config.commentOnPr, 'on-change');
   assert.equal(config.resultsDir, '.athena-bench/results');
+  assert.equal(config.shard, null);
   assert.equal(config.githubToken, '');
 });
 
@@ -72,6 +73,7 @@ test('given inputs are parsed into typed values', () => {
   assert.equal(config.mode, 'update-baseline');
   assert.equal(config.baseRef, 'origin/main');
   assert.equal(config.githubToken, 'ghs_abc');
+  assert.deepEqual(readActionConfig(source({ shard: '2/3' })).shard, { index: 2, count: 3 });
 });
 
 test('invalid inputs fail with the input name, what was expected and what was given', () => {
@@ -83,7 +85,16 @@ test('invalid inputs fail with the input name, what was expected and what was gi
     [{ 'mysql-ready-timeout': '1m' }, /^input mysql-ready-timeout: expected a whole number of seconds/],
     [
       { mode: 'gate' },
-      /^input mode: expected one of compare, update-baseline, comment, history, got 'gate'$/,
+      /^input mode: expected one of compare, update-baseline, comment, history, merge, got 'gate'$/,
+    ],
+    [
+      { shard: '3/2' },
+      /^input shard: expected i\/n, e\.g\. 2\/4 \(shard i of n, 1 <= i <= n <= 64\), got '3\/2'$/,
+    ],
+    [{ shard: '1/65' }, /^input shard: expected i\/n/],
+    [
+      { shard: '1/2', mode: 'merge' },
+      /^input shard: only with mode compare \(a shard job\), not mode merge$/,
     ],
     [
       { 'comment-on-pr': 'yes' },

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
 import { UsageError } from '../errors.ts';
+import { ShardSpecSchema, type Shard } from '../gate/shard.ts';
 
 /**
  * The Action's inputs, read once into a validated config. Every input declared in action.yml is
  * read here and nowhere else (a test checks both directions and that the defaults agree).
  */
 
-export const MODES = ['compare', 'update-baseline', 'comment', 'history'] as const;
+export const MODES = ['compare', 'update-baseline', 'comment', 'history', 'merge'] as const;
 export type Mode = (typeof MODES)[number];
 export const MEASURES = ['both', 'work', 'time'] as const;
 export type MeasureInput = (typeof MEASURES)[number];
@@ -40,6 +41,8 @@ export interface ActionConfig {
   resultsDir: string;
   /** mode history: the data branch holding the store, and the points kept per suite. */
   history: { branch: string; retention: number };
+  /** This job's shard of the suite (mode compare), null for the whole suite. */
+  shard: Shard | null;
 }
 
 /** What the inputs reader needs from @actions/core (getInput returns '' for an unset input). */
@@ -127,6 +130,11 @@ export const INPUT_SPECS = {
       .refine((b) => !b.endsWith('/') && !b.endsWith('.lock')),
   ),
   'history-retention': spec('1000', 'a whole number of points 1-1000000', integer(1, 1_000_000)),
+  shard: spec(
+    '',
+    'i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)',
+    z.union([z.literal('').transform(() => null), ShardSpecSchema]),
+  ),
 } as const;
 
 export type InputName = keyof typeof INPUT_SPECS;
@@ -164,6 +172,11 @@ export function readActionConfig(source: InputSource): ActionConfig {
   }
 
   const githubToken = read('github-token');
+  const mode = read('mode');
+  const shard = read('shard');
+  if (shard && mode !== 'compare') {
+    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
+  }
   return {
     mysql: {
       host: read('mysql-host'),
@@ -184,7 +197,7 @@ export function readActionConfig(source: InputSource): ActionConfig {
     suite: read('suite'),
     baseline: read('baseline'),
     baseRef: read('base-ref'),
-    mode: read('mode'),
+    mode,
     budgetMinutes: read('budget-minutes'),
     measure: read('measure'),
     failOnRegression: read('fail-on-regression'),
@@ -194,5 +207,6 @@ export function readActionConfig(source: InputSource): ActionConfig {
     githubToken: githubToken.startsWith('${{') ? '' : githubToken,
     resultsDir: read('results-dir'),
     history: { branch: read('history-branch'), retention: read('history-retention') },
+    shard,
   };
 }

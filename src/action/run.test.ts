@@ -218,6 +218,7 @@ function harness(options: HarnessOptions = {}): Harness {
           comparison: request.plan.kind === 'none' ? null : view,
         };
       },
+      merge: async () => assert.fail('mode merge has its own end-to-end test'),
     },
     verdicts: {
       // Stands in for a parsed baseline: run.ts only hands it on to the benchmark.
@@ -616,4 +617,19 @@ test('mode comment refuses an artifact naming a pull request the run did not tes
   const invalid = commentHarness(await writeArtifact({ pullRequest: -1 }));
   await run(invalid.deps);
   assert.match(invalid.failed[0] ?? '', /comment\.json: pullRequest:/);
+});
+
+test('a shard of a matrix runs its share and neither comments nor fails: the merge job judges', async () => {
+  await withBaseline();
+  const h = harness({ verdict: 'regressed', inputs: { shard: '2/3', 'comment-on-pr': 'always' } });
+  const result = await run(h.deps);
+  assert.deepEqual(h.benchRequests[0]!.shard, { index: 2, count: 3 });
+  assert.deepEqual(h.failed, [], 'a shard alone does not fail the job');
+  assert.deepEqual(h.comments, [], 'no comment per shard');
+  assert.equal(result.comment, null);
+  assert.match(
+    h.summary.join(''),
+    /^## athena-bench: shard 2\/3\n\nShard 2\/3 of suite `quick` measured; the verdict is the merge job's/,
+  );
+  assert.equal(h.outputs['results-path'], path.join(workspace, '.athena-bench/results/results.json'));
 });

@@ -12,10 +12,11 @@ import {
 } from './artifact.ts';
 import { upsertStickyComment, type CommentOutcome } from './comment.ts';
 import { VERDICT_MARK } from '../verdict/markdown.ts';
-import type { ActionDeps, BenchOutcome, ComparisonPlan, Verdict } from './deps.ts';
+import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
 import { recordHistory } from './history-mode.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
+import { mergeShardArtifacts } from './merge.ts';
 
 /** What a run decided; index.ts only needs it for tests and logs (the step status is set here). */
 export interface ActionResult {
@@ -107,6 +108,9 @@ export async function run(deps: ActionDeps): Promise<ActionResult> {
           },
           setOutput,
         );
+        return result;
+      case 'merge':
+        await mergeShardArtifacts(deps, config, workdir, resultsDir, result, setOutput, fail);
         return result;
     }
   } catch (error) {
@@ -279,7 +283,12 @@ async function compare(
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step('the benchmark', CHECK_BENCH, () =>
-      deps.bench.run({ ...benchRequestBase(config, workdir, resultsDir, suite), base, plan }),
+      deps.bench.run({
+        ...benchRequestBase(config, workdir, resultsDir, suite),
+        base,
+        plan,
+        shard: config.shard,
+      }),
     );
   } finally {
     if (worktree) {
@@ -300,6 +309,10 @@ async function compare(
     throw new StepFailure('comparing the results', new Error('the benchmark returned no verdict'), '');
   }
   result.verdict = comparison.verdict;
+  if (config.shard) {
+    await reportShard(deps, config.shard, suite.name, comparison.summaryLine, outcome.reportMarkdown);
+    return;
+  }
 
   // The comparison markdown opens with the verdict and its one-line summary; this line says what
   // was compared (one sticky comment per suite, so the suite is named).
@@ -308,9 +321,37 @@ async function compare(
     (plan.kind === 'baseline'
       ? `compared with the baseline \`${path.relative(workdir, plan.file) || plan.file}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
-  const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', outcome.reportMarkdown].join(
-    '\n\n',
-  );
+  await publishVerdict(deps, config, resultsDir, result, setOutput, fail, {
+    suite: suite.name,
+    comparedWith: plan.kind,
+    context,
+    comparison,
+    reportMarkdown: outcome.reportMarkdown,
+  });
+}
+
+/** What a judged run shows: its verdict, the line saying what it was compared with, its report. */
+export interface Judged {
+  suite: string;
+  comparedWith: 'baseline' | 'base-ref';
+  context: string;
+  comparison: ComparisonView;
+  reportMarkdown: string;
+}
+
+/** The job summary, the outputs, the annotations, the comment artifact and comment, the step status. */
+export async function publishVerdict(
+  deps: ActionDeps,
+  config: ActionConfig,
+  resultsDir: string,
+  result: ActionResult,
+  setOutput: (name: string, value: string) => void,
+  fail: (message: string) => void,
+  { suite, comparedWith, context, comparison, reportMarkdown }: Judged,
+): Promise<void> {
+  const { core } = deps;
+  result.verdict = comparison.verdict;
+  const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', reportMarkdown].join('\n\n');
   await core.writeSummary(summaryMarkdown + '\n');
 
   setOutput('verdict', comparison.verdict);
@@ -328,18 +369,18 @@ async function compare(
   if (pr) {
     await leaveCommentArtifact(deps, resultsDir, {
       schemaVersion: 2,
-      suite: suite.name,
+      suite,
       pullRequest: pr.number,
       headSha: pr.headSha,
       verdict: comparison.verdict,
-      comparedWith: plan.kind,
+      comparedWith,
       workloads: comparison.workloads,
     });
     result.comment = await commentOnPullRequest(
       deps,
       config,
       pr.number,
-      suite.name,
+      suite,
       commentBody,
       comparison.verdict,
     );
@@ -353,6 +394,24 @@ async function compare(
   } else if (comparison.verdict === 'inconclusive' && config.failOnInconclusive) {
     fail(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
   }
+}
+
+/**
+ * One shard of a matrix: its verdict is judged with a part of the suite only, so it neither
+ * comments nor fails the job; the merge job (mode merge) gives the verdict.
+ */
+async function reportShard(
+  deps: ActionDeps,
+  shard: NonNullable<ActionConfig['shard']>,
+  suite: string,
+  summaryLine: string,
+  reportMarkdown: string,
+): Promise<void> {
+  const line = `Shard ${shard.index}/${shard.count} of suite \`${suite}\` measured; the verdict is the merge job's (this shard alone: ${summaryLine}).`;
+  deps.core.info(line);
+  await deps.core.writeSummary(
+    `## athena-bench: shard ${shard.index}/${shard.count}\n\n${line}\n\n${reportMarkdown}\n`,
+  );
 }
 
 /** The fork-safe artifact, checked against the schema its reader applies; a misfit is only warned about. */

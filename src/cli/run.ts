@@ -10,7 +10,8 @@ import type { Exec } from '../util/exec.ts';
 import { maxRoundsOf, type Suite } from '../suite/schema.ts';
 import { baselineRounds, loadBaseline } from '../verdict/baseline.ts';
 import { exitCodeFor, plannedRoundsWarning } from '../verdict/compare.ts';
-import { runGate, type Reference } from '../gate/runGate.ts';
+import { runGate, type GateOutcome, type Reference } from '../gate/runGate.ts';
+import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
 import { athenaArm, baseRefArm, haproxyArm, type ArmSource } from '../engine/arms.ts';
@@ -31,6 +32,9 @@ Where:
                             (default: default)
   --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
                             .athena-bench/latest pointing at it)
+  --shard i/n               run only shard i of n of the suite's workloads (1 <= i <= n <= 64;
+                            split by expected duration, the same split in every job); merge the
+                            shards' output directories with athena-bench merge
 
 The proxy (default: this repository's Athena, built with \`node scripts/build.mjs --proxy-only\`
 and started with a generated config on free ports):
@@ -118,6 +122,7 @@ const RunFlagsSchema = z
     'fail-on-inconclusive': z.boolean().default(false),
     out: z.string().min(1).optional(),
     measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
+    shard: ShardSpecSchema.optional(),
     help: z.boolean().default(false),
   })
   .superRefine((f, ctx) => {
@@ -165,6 +170,7 @@ const FLAG_TYPES = {
   'fail-on-inconclusive': { type: 'boolean' },
   out: { type: 'string' },
   measure: { type: 'string' },
+  shard: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -248,19 +254,27 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
       ...(flags['budget-minutes'] !== undefined ? { budgetMinutes: flags['budget-minutes'] } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
+      ...(flags.shard ? { shard: flags.shard } : {}),
     },
     { exec: io.exec, now, log, progress, env: io.env, driverFor },
   );
-  io.stdout(
+  return printVerdict(outcome, flags['fail-on-inconclusive'], io.stdout);
+}
+
+/** The terminal's one screen (the verdict, the throughput table, the report paths) and the exit code. */
+export function printVerdict(
+  outcome: Pick<GateOutcome, 'results' | 'comparison' | 'reportPath' | 'htmlPath' | 'resultsPath'>,
+  failOnInconclusive: boolean,
+  stdout: (s: string) => void,
+): number {
+  stdout(
     renderTerminalSummary(outcome.results, outcome.comparison, {
       report: outcome.reportPath,
       html: outcome.htmlPath,
       results: outcome.resultsPath,
     }),
   );
-  return outcome.comparison
-    ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags['fail-on-inconclusive'] })
-    : ExitCode.Pass;
+  return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
 
 /**

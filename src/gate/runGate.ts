@@ -1,13 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runBenchmark, type EngineDeps, type RunOptions, type RunOutcome } from '../engine/run.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
-import type { Results } from '../results/schema.ts';
+import type { Results, ShardRecord } from '../results/schema.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../verdict/compare.ts';
 import { renderHtmlReport } from '../verdict/html.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import { createMoreRoundsHook } from '../verdict/rounds.ts';
+import { shardSuite, type Shard } from './shard.ts';
 
 /**
  * The gate: measure, judge, report. `athena-bench run` and the Action are two doors to this one
@@ -24,6 +25,8 @@ export type Reference =
 
 export interface GateRequest extends Omit<RunOptions, 'moreRounds'> {
   reference: Reference;
+  /** Run only this shard's share of the suite (src/gate/shard.ts); results.json records it. */
+  shard?: Shard;
 }
 
 export interface GateOutcome extends RunOutcome {
@@ -37,17 +40,74 @@ export interface GateOutcome extends RunOutcome {
  * report.md (the verdict first) and report.html next to results.json.
  */
 export async function runGate(request: GateRequest, deps: EngineDeps): Promise<GateOutcome> {
-  const { reference, ...options } = request;
-  const moreRounds = moreRoundsFor(reference, deps.log);
-  const outcome = await runBenchmark({ ...options, ...(moreRounds ? { moreRounds } : {}) }, deps);
+  const { reference, shard, ...options } = request;
+  const sharded = shard
+    ? shardSuite(options.suite, shard, referenceRecord(reference), {
+        ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
+        ...(options.durationSec !== undefined ? { durationSec: options.durationSec } : {}),
+      })
+    : null;
+  if (sharded) {
+    const ids = sharded.suite.workloads.map((w) => w.id).join(', ');
+    deps.log(`shard ${shard!.index}/${shard!.count}: ${ids}`);
+  }
+  let moreRounds = moreRoundsFor(reference, deps.log);
+  if (moreRounds && sharded) {
+    // A shard's adaptive rounds judge with the whole suite's Holm family, as the merged verdict will.
+    const hook = moreRounds;
+    const whole = options.suite.workloads;
+    moreRounds = (w, results, budget) =>
+      hook(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
+  }
+  let outcome: RunOutcome;
+  try {
+    outcome = await runBenchmark(
+      { ...options, ...(sharded ? { suite: sharded.suite } : {}), ...(moreRounds ? { moreRounds } : {}) },
+      deps,
+    );
+  } catch (error) {
+    // A failed shard's results.json must still say which shard it is, for the merge to name it.
+    if (sharded) markShard(path.join(path.resolve(options.outDir), 'results.json'), sharded.record);
+    throw error;
+  }
+  if (sharded) {
+    outcome = { ...outcome, results: { ...outcome.results, shard: sharded.record } };
+    writeFileSync(outcome.resultsPath, `${JSON.stringify(outcome.results, null, 2)}\n`);
+  }
   const comparison = judge(reference, outcome.results);
+  const written = writeReports(outcome.results, comparison, outcome.reportPath, outcome.reportMarkdown);
+  return { ...outcome, ...written, comparison };
+}
+
+/**
+ * report.md (the verdict first, when there is one) at reportPath and report.html next to it.
+ * `measurementOnly` is the report without a verdict, used as is when there is nothing to judge.
+ */
+export function writeReports(
+  results: Results,
+  comparison: Comparison | null,
+  reportPath: string,
+  measurementOnly: string = renderMeasurementReport(results),
+): { reportMarkdown: string; htmlPath: string } {
   const reportMarkdown = comparison
-    ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison))
-    : outcome.reportMarkdown;
-  writeFileSync(outcome.reportPath, reportMarkdown);
-  const htmlPath = path.join(path.dirname(outcome.reportPath), 'report.html');
-  writeFileSync(htmlPath, renderHtmlReport(outcome.results, comparison ?? undefined));
-  return { ...outcome, reportMarkdown, comparison, htmlPath };
+    ? renderMeasurementReport(results, renderComparisonMarkdown(comparison))
+    : measurementOnly;
+  writeFileSync(reportPath, reportMarkdown);
+  const htmlPath = path.join(path.dirname(reportPath), 'report.html');
+  writeFileSync(htmlPath, renderHtmlReport(results, comparison ?? undefined));
+  return { reportMarkdown, htmlPath };
+}
+
+function referenceRecord(reference: Reference): ShardRecord['reference'] {
+  if (reference.kind === 'baseline') return { kind: 'baseline', commit: reference.baseline.commit };
+  if (reference.kind === 'base-ref') return { kind: 'base-ref', commit: reference.commit ?? reference.ref };
+  return { kind: 'none', commit: null };
+}
+
+function markShard(resultsPath: string, record: ShardRecord): void {
+  if (!existsSync(resultsPath)) return;
+  const written = JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, unknown>;
+  writeFileSync(resultsPath, `${JSON.stringify({ ...written, shard: record }, null, 2)}\n`);
 }
 
 function moreRoundsFor(reference: Reference, log: (line: string) => void): RunOptions['moreRounds'] {

@@ -182,6 +182,12 @@ function environmentSection(results: Results): string[] {
     `- **Network**: ${local ? 'local loopback (MySQL, the proxies and the load generator on one machine)' : `hosts ${[...hosts].join(', ')}`}`,
     `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? '' : 's'} per workload.`,
   ];
+  for (const shard of results.shards ?? []) {
+    const e = shard.environment;
+    lines.push(
+      `- **Shard ${shard.index}/${results.shards!.length}** (${shard.workloads.join(', ')}): ${e.cores} cores (${e.cpuModel}), ${gib(e.memoryBytes)} RAM, ${e.kernel}; MySQL ${e.mysqlVersion}; ${shard.startedAt} – ${shard.finishedAt}`,
+    );
+  }
   for (const arm of results.arms.filter((a) => a.role !== 'direct')) {
     lines.push(
       `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ''}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ''}`,

@@ -165,6 +165,33 @@ export const EnvironmentSchema = z.object({
 });
 export type Environment = z.infer<typeof EnvironmentSchema>;
 
+/** A shard's share of a suite (athena-bench run --shard i/n): what the merge checks and orders by. */
+export const ShardRecordSchema = z.object({
+  index: z.number().int().positive(),
+  count: z.number().int().positive(),
+  /** sha256 of the canonical JSON of the whole suite as run (src/gate/shard.ts). */
+  suiteHash: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Every workload id of the whole suite, in suite order. */
+  suiteWorkloads: z.array(z.string()).min(1),
+  /** What the shard was judged against: every shard of one merge must agree. */
+  reference: z.object({
+    kind: z.enum(['baseline', 'base-ref', 'none']),
+    /** The baseline's commit, or the base arm's. */
+    commit: z.string().nullable(),
+  }),
+});
+export type ShardRecord = z.infer<typeof ShardRecordSchema>;
+
+/** One shard of a merged run (athena-bench merge): its machine and when it ran. */
+export const MergedShardSchema = z.object({
+  index: z.number().int().positive(),
+  workloads: z.array(z.string()),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  environment: EnvironmentSchema,
+});
+export type MergedShard = z.infer<typeof MergedShardSchema>;
+
 export const ResultsSchema = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   tool: z.object({ name: z.literal('athena-bench'), version: z.string() }),
@@ -182,6 +209,10 @@ export const ResultsSchema = z.object({
   workloads: z.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: z.array(z.string()).default([]),
+  /** Set when this run was one shard of the suite. */
+  shard: ShardRecordSchema.optional(),
+  /** Set on merged results: each shard's environment (shards may run on different machines). */
+  shards: z.array(MergedShardSchema).optional(),
 });
 export type Results = z.infer<typeof ResultsSchema>;
 

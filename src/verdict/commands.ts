@@ -102,17 +102,7 @@ export const requiredPath = (what: string) =>
 
 /** Reads and validates the results file of a complete run; errors name the file and the field. */
 export async function loadResultsFile(file: string): Promise<Results> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${file}: cannot read the results file (${errorMessage(error)})`);
-  }
-  const results = parseVersionedJson(text, file, {
-    what: 'results',
-    version: RESULTS_SCHEMA_VERSION,
-    schema: ResultsSchema,
-  });
+  const results = await readResultsFile(file);
   // A failed run's samples are partial: judging or baselining them could turn a broken run into a pass.
   if (results.status !== 'complete') {
     throw new InfrastructureError(
@@ -120,6 +110,21 @@ export async function loadResultsFile(file: string): Promise<Results> {
     );
   }
   return results;
+}
+
+/** Reads and validates a results file, of a complete or a failed run. */
+export async function readResultsFile(file: string): Promise<Results> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${file}: cannot read the results file (${errorMessage(error)})`);
+  }
+  return parseVersionedJson(text, file, {
+    what: 'results',
+    version: RESULTS_SCHEMA_VERSION,
+    schema: ResultsSchema,
+  });
 }
 
 /** Runs a command body; maps errors to exit codes with one line on stderr. */

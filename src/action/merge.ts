@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ActionDeps, ComparisonPlan } from './deps.ts';
+import type { ActionConfig } from './inputs.ts';
+import { StepFailure, publishVerdict, type ActionResult } from './run.ts';
+
+/** Where mode merge writes the merged results.json and reports, inside results-dir. */
+export const MERGED_DIR = 'merged';
+
+/**
+ * mode: merge — the final job of a sharded matrix. results-dir holds the shards' downloaded
+ * artifacts, one subdirectory each; they are checked and judged as one run (src/gate/merge.ts),
+ * and the verdict is published as a compare run's: one summary, one comment, the outputs.
+ */
+export async function mergeShardArtifacts(
+  deps: ActionDeps,
+  config: ActionConfig,
+  workdir: string,
+  resultsDir: string,
+  result: ActionResult,
+  setOutput: (name: string, value: string) => void,
+  fail: (message: string) => void,
+): Promise<void> {
+  const dirs = await shardDirectories(resultsDir);
+  const suite = await deps.bench.loadSuite(config.suite, workdir);
+  const baselinePath = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite.name}.json`));
+  let plan: ComparisonPlan | null = null;
+  if (existsSync(baselinePath)) {
+    plan = { kind: 'baseline', file: baselinePath, baseline: await deps.verdicts.loadBaseline(baselinePath) };
+  } else if (config.baseline) {
+    throw new StepFailure('mode merge', new Error(`input baseline: ${baselinePath} does not exist`), '');
+  }
+  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path.basename(d)).join(', ')}`);
+  const outcome = await deps.bench.merge({ dirs, outDir: path.join(resultsDir, MERGED_DIR), plan });
+  setOutput('results-path', outcome.resultsPath);
+  setOutput('report-path', outcome.reportPath);
+  const comparison = outcome.comparison;
+  if (!comparison) {
+    await deps.core.writeSummary(`## athena-bench: ${suite.name}\n\n${outcome.reportMarkdown}\n`);
+    throw new StepFailure(
+      'comparing the merged results',
+      new Error('nothing to compare with: no baseline file, and the shards did not run base-vs-head'),
+      'commit a baseline (`mode: update-baseline`), or set base-ref in the shard jobs.',
+    );
+  }
+  const shards = outcome.results.shards?.length ?? dirs.length;
+  const reference = outcome.results.arms.find((a) => a.role === 'base');
+  const context =
+    `Suite \`${suite.name}\` · ${shards} shards merged · ` +
+    (plan
+      ? `compared with the baseline \`${path.relative(workdir, baselinePath) || baselinePath}\``
+      : `compared with arm ${reference?.name ?? 'base'}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ''}, built and run in each shard's job (A/B)`);
+  await publishVerdict(deps, config, resultsDir, result, setOutput, fail, {
+    suite: suite.name,
+    comparedWith: plan ? 'baseline' : 'base-ref',
+    context,
+    comparison,
+    reportMarkdown: outcome.reportMarkdown,
+  });
+}
+
+/** The subdirectories of results-dir (the downloaded artifacts), the merge's own output excluded. */
+async function shardDirectories(resultsDir: string): Promise<string[]> {
+  const entries = await readdir(resultsDir, { withFileTypes: true }).catch(() => []);
+  const dirs = entries
+    .filter((e) => e.isDirectory() && e.name !== MERGED_DIR)
+    .map((e) => path.join(resultsDir, e.name))
+    .sort();
+  if (dirs.length === 0) {
+    throw new StepFailure(
+      'mode merge',
+      new Error(`${resultsDir} has no shard directories`),
+      'that the merge job downloads every shard artifact into results-dir, each in its own directory (actions/download-artifact with a pattern and without merge-multiple).',
+    );
+  }
+  return dirs;
+}
