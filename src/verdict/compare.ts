@@ -628,39 +628,23 @@ function errorsRow(spec: MetricSpec, input: WorkloadInput): MetricComparison {
     } else note = where;
   }
   return {
-    metric: 'errors',
-    variant: 'raw',
-    label: spec.label,
-    unit: spec.unit,
-    direction: spec.direction,
+    ...emptyRow(spec, 'raw', allow ? 'warn' : spec.policy, samples, baseSamples),
     scale: 'count',
-    thresholdPct: spec.thresholdPct,
-    policy: allow ? 'warn' : spec.policy,
-    baselineSamples: baseSamples,
-    currentSamples: samples,
-    baselineMedian: baseSamples.length ? median(baseSamples) : null,
-    currentMedian: samples.length ? median(samples) : null,
     delta: total,
-    ciLow: null,
-    ciHigh: null,
-    ciLevel: null,
-    pValue: null,
-    pAdjusted: null,
     verdict,
     note,
   };
 }
 
-function statRow(
+/** A comparison row with its samples and medians and nothing decided yet (inconclusive). */
+function emptyRow(
   spec: MetricSpec,
   variant: MetricComparison['variant'],
   policy: MetricComparison['policy'],
   current: number[],
   baseline: number[],
-  level: number,
-): MetricComparison | null {
-  if (current.length === 0 && baseline.length === 0) return null; // the driver does not yield it
-  const row: MetricComparison = {
+): MetricComparison {
+  return {
     metric: spec.metric,
     variant,
     label: spec.label,
@@ -682,6 +666,18 @@ function statRow(
     verdict: 'inconclusive',
     note: null,
   };
+}
+
+function statRow(
+  spec: MetricSpec,
+  variant: MetricComparison['variant'],
+  policy: MetricComparison['policy'],
+  current: number[],
+  baseline: number[],
+  level: number,
+): MetricComparison | null {
+  if (current.length === 0 && baseline.length === 0) return null; // the driver does not yield it
+  const row = emptyRow(spec, variant, policy, current, baseline);
   if (current.length === 0 || baseline.length === 0) {
     row.note = current.length === 0 ? 'no current samples' : 'no reference samples';
     return row;
