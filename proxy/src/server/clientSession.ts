@@ -486,15 +486,20 @@ export class ClientSession implements BackendSink {
   private okSequence = 0;
 
   private readonly onAcquiredAtLogin = (conn: BackendConnection): void => {
+    if (this.adoptBackend(conn)) this.enterCommandPhase(this.okSequence);
+  };
+
+  /** An acquired connection becomes the session's, unless the session closed meanwhile. */
+  private adoptBackend(conn: BackendConnection): boolean {
     this.acquiring = false;
     if (this.phase === PHASE_CLOSED) {
       this.pool!.release(conn, true);
-      return;
+      return false;
     }
     this.backend = conn;
     conn.sink = this;
-    this.enterCommandPhase(this.okSequence);
-  };
+    return true;
+  }
 
   private readonly onAcquireFailedAtLogin = (error: unknown): void => {
     this.acquiring = false;
@@ -675,14 +680,7 @@ export class ClientSession implements BackendSink {
   }
 
   private readonly onAcquired = (conn: BackendConnection): void => {
-    this.acquiring = false;
-    if (this.phase === PHASE_CLOSED) {
-      this.pool!.release(conn, true);
-      return;
-    }
-    this.backend = conn;
-    conn.sink = this;
-    this.admit();
+    if (this.adoptBackend(conn)) this.admit();
   };
 
   private readonly onAcquireFailed = (error: unknown): void => {
