@@ -138,3 +138,27 @@ test('no planned-rounds warning when the adaptive rounds can reach significance'
   assert.equal(plannedRoundsWarning(suite, 3, 8, 0.05, 'both', suite.maxRounds), null);
   assert.match(plannedRoundsWarning(suite, 3, 8, 0.05, 'both', 4) ?? '', /At least \d+ rounds/);
 });
+
+test('a workload the work channel did not measure (mysqlslap) is named as not measured, not passed', () => {
+  const measured = withWork(timeOnly(), { proxy: workArm(27_000, 1), base: workArm(27_000, 2) });
+  const unmeasured = {
+    ...measured.workloads[0]!,
+    id: 'mysqlslap-query',
+    driver: 'mysqlslap',
+    samples: [],
+    work: null,
+  };
+  const results = ResultsSchema.parse({
+    ...measured,
+    measure: 'work',
+    workloads: [{ ...measured.workloads[0]!, samples: [] }, unmeasured],
+  });
+  const c = compareArms(results, 'proxy', 'base');
+  assert.deepEqual(
+    c.workloads.map((w) => w.id),
+    ['select'],
+  );
+  assert.ok(
+    c.warnings.some((w) => /mysqlslap-query was not measured: the work channel drives sysbench/.test(w)),
+  );
+});

@@ -169,8 +169,9 @@ export function compareToBaseline(
   const warnings: string[] = [];
   const inputs: WorkloadInput[] = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+    const unjudged = notJudged(w, results);
+    if (unjudged !== null) {
+      warnings.push(unjudged);
       continue;
     }
     const bw = baseline.workloads.find((b) => b.id === w.id);
@@ -256,8 +257,9 @@ export function compareArms(
   const warnings: string[] = [];
   const inputs: WorkloadInput[] = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+    const unjudged = notJudged(w, results);
+    if (unjudged !== null) {
+      warnings.push(unjudged);
       continue;
     }
     inputs.push({
@@ -340,6 +342,15 @@ function controlHolds(control: ControlShift | null, spec: MetricSpec): boolean {
 function describeControl(c: ControlShift): string {
   const pct = (v: number) => formatDelta({ delta: v, scale: 'relative' });
   return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} … ${pct(c.high)})`;
+}
+
+/** Why a workload has nothing to judge (skipped, or not measured by the run's channels), else null. */
+function notJudged(w: WorkloadResult, results: Results): string | null {
+  if (w.skipped !== null) return `workload ${w.id} was skipped: ${w.skipped}`;
+  if (w.samples.length === 0 && w.work === null && results.status === 'complete') {
+    return `workload ${w.id} was not measured: the work channel drives sysbench workloads only (measure ${results.measure})`;
+  }
+  return null;
 }
 
 function directArmOf(results: Results): string {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { InfrastructureError } from '../errors.ts';
 import type { Driver } from '../drivers/types.ts';
@@ -100,6 +100,10 @@ export async function measureWork(
     ]);
     await Promise.all(arms.map((arm) => arm.process.stop(10_000)));
     for (const pid of pids) rmSync(`/tmp/perf-${pid}.map`, { force: true });
+    // What callgrind wrote at exit (counts since the last window), not part of any measurement.
+    for (const name of readdirSync(profileDir)) {
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync(path.join(profileDir, name), { force: true });
+    }
   }
   return out;
 }
