@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path19) {
+      _streamLocalInfile(connection, path21) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path19);
+          this._localStream = this._streamFactory(path21);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path19} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path21} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path19) {
-      const ctrl = callVisitor(key, node2, visitor, path19);
+    function visit_(key, node2, visitor, path21) {
+      const ctrl = callVisitor(key, node2, visitor, path21);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path19, ctrl);
-        return visit_(key, ctrl, visitor, path19);
+        replaceNode(key, path21, ctrl);
+        return visit_(key, ctrl, visitor, path21);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path21 = Object.freeze(path21.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path19);
+            const ci = visit_(i, node2.items[i], visitor, path21);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path19);
+          path21 = Object.freeze(path21.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path21);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path19);
+          const cv = visit_("value", node2.value, visitor, path21);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path19) {
-      const ctrl = await callVisitor(key, node2, visitor, path19);
+    async function visitAsync_(key, node2, visitor, path21) {
+      const ctrl = await callVisitor(key, node2, visitor, path21);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path19, ctrl);
-        return visitAsync_(key, ctrl, visitor, path19);
+        replaceNode(key, path21, ctrl);
+        return visitAsync_(key, ctrl, visitor, path21);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path21 = Object.freeze(path21.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path19);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path21);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path19);
+          path21 = Object.freeze(path21.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path21);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path19);
+          const cv = await visitAsync_("value", node2.value, visitor, path21);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path19) {
+    function callVisitor(key, node2, visitor, path21) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path19);
+        return visitor(key, node2, path21);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path19);
+        return visitor.Map?.(key, node2, path21);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path19);
+        return visitor.Seq?.(key, node2, path21);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path19);
+        return visitor.Pair?.(key, node2, path21);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path19);
+        return visitor.Scalar?.(key, node2, path21);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path19);
+        return visitor.Alias?.(key, node2, path21);
       return void 0;
     }
-    function replaceNode(key, path19, node2) {
-      const parent = path19[path19.length - 1];
+    function replaceNode(key, path21, node2) {
+      const parent = path21[path21.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path19, value) {
+    function collectionFromPath(schema, path21, value) {
       let v = value;
-      for (let i = path19.length - 1; i >= 0; --i) {
-        const k = path19[i];
+      for (let i = path21.length - 1; i >= 0; --i) {
+        const k = path21[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path19) => path19 == null || typeof path19 === "object" && !!path19[Symbol.iterator]().next().done;
+    var isEmptyPath = (path21) => path21 == null || typeof path21 === "object" && !!path21[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path19, value) {
-        if (isEmptyPath(path19))
+      addIn(path21, value) {
+        if (isEmptyPath(path21))
           this.add(value);
         else {
-          const [key, ...rest] = path19;
+          const [key, ...rest] = path21;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        const [key, ...rest] = path19;
+      deleteIn(path21) {
+        const [key, ...rest] = path21;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        const [key, ...rest] = path19;
+      getIn(path21, keepScalar) {
+        const [key, ...rest] = path21;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path19) {
-        const [key, ...rest] = path19;
+      hasIn(path21) {
+        const [key, ...rest] = path21;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        const [key, ...rest] = path19;
+      setIn(path21, value) {
+        const [key, ...rest] = path21;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path19, value) {
+      addIn(path21, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path19, value);
+          this.contents.addIn(path21, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        if (Collection.isEmptyPath(path19)) {
+      deleteIn(path21) {
+        if (Collection.isEmptyPath(path21)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path19) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path21) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        if (Collection.isEmptyPath(path19))
+      getIn(path21, keepScalar) {
+        if (Collection.isEmptyPath(path21))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path19, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path21, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path19) {
-        if (Collection.isEmptyPath(path19))
+      hasIn(path21) {
+        if (Collection.isEmptyPath(path21))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path19) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path21) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        if (Collection.isEmptyPath(path19)) {
+      setIn(path21, value) {
+        if (Collection.isEmptyPath(path21)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path19), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path21), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path19, value);
+          this.contents.setIn(path21, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path19) => {
+    visit2.itemAtPath = (cst, path21) => {
       let item = cst;
-      for (const [field2, index] of path19) {
+      for (const [field2, index] of path21) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path19) => {
-      const parent = visit2.itemAtPath(cst, path19.slice(0, -1));
-      const field2 = path19[path19.length - 1][0];
+    visit2.parentCollection = (cst, path21) => {
+      const parent = visit2.itemAtPath(cst, path21.slice(0, -1));
+      const field2 = path21[path21.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path19, item, visitor) {
-      let ctrl = visitor(item, path19);
+    function _visit(path21, item, visitor) {
+      let ctrl = visitor(item, path21);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path19.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path21.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path19);
+            ctrl = ctrl(item, path21);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path19) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path21) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path18 from "node:path";
+import path20 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -29183,10 +29183,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path19) {
-  if (!path19)
+function getElementAtPath(obj, path21) {
+  if (!path21)
     return obj;
-  return path19.reduce((acc, key) => acc?.[key], obj);
+  return path21.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29526,11 +29526,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path19, issues) {
+function prefixIssues(path21, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path19);
+    iss.path.unshift(path21);
     return iss;
   });
 }
@@ -29992,16 +29992,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path19 = []) => {
+  const processError = (error63, path21 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else {
-        const fullpath = [...path19, ...issue2.path];
+        const fullpath = [...path21, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30040,17 +30040,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path19 = []) => {
+  const processError = (error63, path21 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
       } else {
-        const fullpath = [...path19, ...issue2.path];
+        const fullpath = [...path21, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30089,8 +30089,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path19 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path19) {
+  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path21) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -41587,9 +41587,9 @@ function codePointLengthVar(doc, ctx, accessor, inDoubt) {
   doc.write(`const ${v} = typeof ${accessor} === "string" && ${inDoubt} ? ${cpLen}(${accessor}) : ${accessor}.length;`);
   return v;
 }
-function numericOperand(value, label2) {
+function numericOperand(value, label3) {
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new ZodCompileUnsupportedError(`${label2} bound of type ${typeof value}`);
+    throw new ZodCompileUnsupportedError(`${label3} bound of type ${typeof value}`);
   }
   return `${value}`;
 }
@@ -47228,13 +47228,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path19 = ref.slice(1).split("/").filter(Boolean);
-  if (path19.length === 0) {
+  const path21 = ref.slice(1).split("/").filter(Boolean);
+  if (path21.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path19[0] === defsKey) {
-    const key = path19[1] === void 0 ? void 0 : decodeJSONPointerSegment(path19[1]);
+  if (path21[0] === defsKey) {
+    const key = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -48839,8 +48839,8 @@ ${tailLines(text, 20)}`
 }
 function fromBenchmarkBlock(text) {
   if (!/^Benchmark\s*$/m.test(text)) fail('no "Benchmark" block', text);
-  const value = (label2, unit = "") => {
-    const m = new RegExp(String.raw`^\s*${label2}:\s+${NUM}${unit}\s*$`, "m").exec(text);
+  const value = (label3, unit = "") => {
+    const m = new RegExp(String.raw`^\s*${label3}:\s+${NUM}${unit}\s*$`, "m").exec(text);
     return m ? Number(m[1]) : void 0;
   };
   const fields = {
@@ -49077,13 +49077,13 @@ function fail2(what, text) {
 ${tail2}`
   );
 }
-function field(block, label2, suffix = "") {
-  const re = new RegExp(String.raw`^\s*${escapeRegExp(label2)}:\s+${NUM2}${escapeRegExp(suffix)}`, "m");
+function field(block, label3, suffix = "") {
+  const re = new RegExp(String.raw`^\s*${escapeRegExp(label3)}:\s+${NUM2}${escapeRegExp(suffix)}`, "m");
   const m = re.exec(block);
   return m ? Number(m[1]) : void 0;
 }
-function countAndRate(block, label2) {
-  const re = new RegExp(String.raw`^\s*${escapeRegExp(label2)}:\s+${NUM2}\s+\(${NUM2} per sec\.\)`, "m");
+function countAndRate(block, label3) {
+  const re = new RegExp(String.raw`^\s*${escapeRegExp(label3)}:\s+${NUM2}\s+\(${NUM2} per sec\.\)`, "m");
   const m = re.exec(block);
   return m ? [Number(m[1]), Number(m[2])] : void 0;
 }
@@ -49703,7 +49703,7 @@ var LiveLineProgress = class {
 };
 
 // src/gate/runGate.ts
-import { writeFileSync as writeFileSync6 } from "node:fs";
+import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
 import path11 from "node:path";
 
 // src/engine/armSetup.ts
@@ -51063,6 +51063,27 @@ var EnvironmentSchema = external_exports.object({
   valgrindVersion: external_exports.string().nullable().default(null),
   glibcVersion: external_exports.string().nullable().default(null)
 });
+var ShardRecordSchema = external_exports.object({
+  index: external_exports.number().int().positive(),
+  count: external_exports.number().int().positive(),
+  /** sha256 of the canonical JSON of the whole suite as run (src/gate/shard.ts). */
+  suiteHash: external_exports.string().regex(/^[0-9a-f]{64}$/),
+  /** Every workload id of the whole suite, in suite order. */
+  suiteWorkloads: external_exports.array(external_exports.string()).min(1),
+  /** What the shard was judged against: every shard of one merge must agree. */
+  reference: external_exports.object({
+    kind: external_exports.enum(["baseline", "base-ref", "none"]),
+    /** The baseline's commit, or the base arm's. */
+    commit: external_exports.string().nullable()
+  })
+});
+var MergedShardSchema = external_exports.object({
+  index: external_exports.number().int().positive(),
+  workloads: external_exports.array(external_exports.string()),
+  startedAt: external_exports.string(),
+  finishedAt: external_exports.string(),
+  environment: EnvironmentSchema
+});
 var ResultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
   tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
@@ -51077,7 +51098,11 @@ var ResultsSchema = external_exports.object({
   measure: external_exports.enum(["time", "work", "both"]).default("time"),
   workloads: external_exports.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
-  warnings: external_exports.array(external_exports.string()).default([])
+  warnings: external_exports.array(external_exports.string()).default([]),
+  /** Set when this run was one shard of the suite. */
+  shard: ShardRecordSchema.optional(),
+  /** Set on merged results: each shard's environment (shards may run on different machines). */
+  shards: external_exports.array(MergedShardSchema).optional()
 });
 function metricValue(sample, metric) {
   const m = sample.metrics;
@@ -51454,20 +51479,20 @@ function throughputTable(results, arms) {
       continue;
     }
     const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
-    const label2 = unit.toUpperCase();
+    const label3 = unit.toUpperCase();
     const row = [
       escapeCell(w.title),
       String(w.threads),
       withSpread(
         samplesOf(w, "direct").map((s) => s.metrics[unit]),
-        label2
+        label3
       )
     ];
     for (const arm of arms) {
       row.push(
         withSpread(
           samplesOf(w, arm.name).map((s) => s.metrics[unit]),
-          label2
+          label3
         )
       );
       const overhead = overheadPerRound(w, arm.name, unit);
@@ -51562,6 +51587,12 @@ function environmentSection(results) {
     `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
     `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
   ];
+  for (const shard of results.shards ?? []) {
+    const e = shard.environment;
+    lines.push(
+      `- **Shard ${shard.index}/${results.shards.length}** (${shard.workloads.join(", ")}): ${e.cores} cores (${e.cpuModel}), ${gib(e.memoryBytes)} RAM, ${e.kernel}; MySQL ${e.mysqlVersion}; ${shard.startedAt} \u2013 ${shard.finishedAt}`
+    );
+  }
   for (const arm of results.arms.filter((a) => a.role !== "direct")) {
     lines.push(
       `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
@@ -51679,9 +51710,11 @@ var package_default2 = {
     lint: "eslint . && prettier --check .",
     format: "prettier --write .",
     test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
+    "test:unit": "node scripts/run-tests.mjs --unit",
     bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
     "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
     "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
+    "bench:accuracy:work": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy-work.ts",
     "bench:history": "node --import tsx scripts/bench-history.ts",
     "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
     "check-dist": "node scripts/check-dist.mjs",
@@ -52052,7 +52085,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 }
 
 // src/work/channel.ts
-import { mkdirSync as mkdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import { mkdirSync as mkdirSync3, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
 import path9 from "node:path";
 
 // src/work/callgrind.ts
@@ -52263,7 +52296,7 @@ function settleState(values, rule) {
   return {
     settled: Math.abs(trendPct) <= rule.tolerancePct,
     firstKept,
-    spreadPct: relativeRangePct(kept),
+    spreadPct: Number.isFinite(relativeRangePct(kept)) ? relativeRangePct(kept) : null,
     trendPct
   };
 }
@@ -52360,8 +52393,15 @@ async function measureWork(options, deps) {
       out.set(workload.id, await measureWorkload2(workload, arms, options, deps, profileDir));
     }
   } finally {
+    const pids = arms.flatMap((arm) => [
+      arm.process.pid,
+      ...processTree(arm.process.pid, deps.procFs).map((p) => p.pid)
+    ]);
     await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
-    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+    for (const pid of pids) rmSync2(`/tmp/perf-${pid}.map`, { force: true });
+    for (const name of readdirSync3(profileDir)) {
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path9.join(profileDir, name), { force: true });
+    }
   }
   return out;
 }
@@ -52395,11 +52435,6 @@ async function startUnderCallgrind(options, deps, profileDir) {
   );
   return arms;
 }
-function removePerfMaps(rootPid, procFs) {
-  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
-    rmSync2(`/tmp/perf-${pid}.map`, { force: true });
-  }
-}
 async function measureWorkload2(workload, arms, options, deps, profileDir) {
   const driver = deps.driverFor("sysbench");
   const measured = { ...workload, threads: options.settings.threads, warmupSec: 0 };
@@ -52423,10 +52458,6 @@ async function measureWorkload2(workload, arms, options, deps, profileDir) {
 }
 async function armDatabases(arms, mysql5, workloadId, cleanup) {
   const out = /* @__PURE__ */ new Map();
-  if (arms.length === 1) {
-    out.set(arms[0].input.name, mysql5.database);
-    return out;
-  }
   for (const [index, arm] of arms.entries()) {
     const name = `athena_bench_work_${index + 1}`;
     await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
@@ -52492,13 +52523,14 @@ async function measureWindow(arm, workload, database, options, deps) {
     "during a work window"
   );
   const wallSec = (deps.now() - started) / 1e3;
+  const profileDir = path9.join(options.outDir, "profiles");
+  const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
   const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
-  const files = dumped.flatMap((pid) => {
-    const file2 = latestDump(path9.join(options.outDir, "profiles"), pid);
-    return file2 ? [{ file: file2, pid }] : [];
-  });
+  const files = await Promise.all(
+    dumped.map(async (pid) => ({ file: await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
+  );
   const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync6(f.file, "utf8")), 0);
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
@@ -52514,6 +52546,23 @@ async function measureWindow(arm, workload, database, options, deps) {
     },
     files
   };
+}
+var DUMP_WAIT_MS = 3e4;
+async function newDump(dir, pid, previous) {
+  const deadline = Date.now() + DUMP_WAIT_MS;
+  for (; ; ) {
+    const file2 = latestDump(dir, pid);
+    if (file2 !== null && file2 !== previous) {
+      const head = readFileSync6(file2, "utf8").slice(0, 4096);
+      if (/^(summary|totals):/m.test(head)) return file2;
+    }
+    if (Date.now() > deadline) {
+      throw new InfrastructureError(
+        `callgrind wrote no new profile for pid ${pid} in ${dir} within ${DUMP_WAIT_MS / 1e3} s of the dump request`
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 function backendTraffic(before, after, queries, input2) {
   const deltas = counterDeltas(before, after);
@@ -52630,16 +52679,19 @@ function formatPath(segments) {
 
 // src/verdict/metrics.ts
 var WORK_METRIC_DEFAULTS = {
-  instructions_per_query: spec(
-    "instructions_per_query",
-    "instructions/query",
-    "instr",
-    "lower-better",
-    "relative",
-    1,
-    "gate",
-    false
-  ),
+  instructions_per_query: {
+    ...spec(
+      "instructions_per_query",
+      "instructions/query",
+      "instr",
+      "lower-better",
+      "relative",
+      1,
+      "gate",
+      false
+    ),
+    baselineThresholdPct: 3
+  },
   syscalls_per_query: spec(
     "syscalls_per_query",
     "syscalls/query",
@@ -52692,17 +52744,18 @@ var METRIC_DEFAULTS = {
   errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
   ...WORK_METRIC_DEFAULTS
 };
-function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
-  return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
+function spec(metric, label3, unit, direction, scale, thresholdPct, policy, absolute) {
+  return { metric, label: label3, unit, direction, scale, thresholdPct, policy, absolute };
 }
 var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
-function metricSpecsFor(workload) {
+function metricSpecsFor(workload, mode = "arms") {
   return METRIC_NAMES.map((name) => {
     const base = METRIC_DEFAULTS[name];
     const override = workload?.metrics[name];
+    const threshold = mode === "baseline" ? base.baselineThresholdPct ?? base.thresholdPct : base.thresholdPct;
     return {
       ...base,
-      thresholdPct: override?.thresholdPct ?? base.thresholdPct,
+      thresholdPct: override?.thresholdPct ?? threshold,
       policy: override?.policy ?? base.policy
     };
   });
@@ -52886,8 +52939,9 @@ function compareToBaseline(baseline, results, opts = {}) {
   const warnings = [];
   const inputs = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+    const unjudged = notJudged(w, results);
+    if (unjudged !== null) {
+      warnings.push(unjudged);
       continue;
     }
     const bw = baseline.workloads.find((b) => b.id === w.id);
@@ -52965,8 +53019,9 @@ function compareArms(results, headArm, baseArm, opts = {}) {
   const warnings = [];
   const inputs = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+    const unjudged = notJudged(w, results);
+    if (unjudged !== null) {
+      warnings.push(unjudged);
       continue;
     }
     inputs.push({
@@ -53028,6 +53083,13 @@ function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
   return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} \u2026 ${pct(c.high)})`;
 }
+function notJudged(w, results) {
+  if (w.skipped !== null) return `workload ${w.id} was skipped: ${w.skipped}`;
+  if (w.samples.length === 0 && w.work === null && results.status === "complete") {
+    return `workload ${w.id} was not measured: the work channel drives sysbench workloads only (measure ${results.measure})`;
+  }
+  return null;
+}
 function directArmOf(results) {
   return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
 }
@@ -53062,7 +53124,7 @@ function build(inputs, ctx) {
   }
   warnings.push(...ctx.warnings);
   const workloads = inputs.map((input2) => {
-    const metrics = metricRows(input2, normalisedOnly, countsComparable, level);
+    const metrics = metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level);
     const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
     return {
       id: input2.id,
@@ -53172,9 +53234,9 @@ function gatedHypotheses(workload, measure = "time") {
 function hypothesisKey(m) {
   return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
 }
-function metricRows(input2, normalisedOnly, countsComparable, level) {
+function metricRows(input2, mode, normalisedOnly, countsComparable, level) {
   const rows = [];
-  for (const spec2 of metricSpecsFor(input2.workload)) {
+  for (const spec2 of metricSpecsFor(input2.workload, mode)) {
     if (spec2.policy === "off") continue;
     if (spec2.metric === "errors") {
       rows.push(errorsRow(spec2, input2));
@@ -53215,31 +53277,15 @@ function errorsRow(spec2, input2) {
     } else note = where;
   }
   return {
-    metric: "errors",
-    variant: "raw",
-    label: spec2.label,
-    unit: spec2.unit,
-    direction: spec2.direction,
+    ...emptyRow(spec2, "raw", allow ? "warn" : spec2.policy, samples, baseSamples),
     scale: "count",
-    thresholdPct: spec2.thresholdPct,
-    policy: allow ? "warn" : spec2.policy,
-    baselineSamples: baseSamples,
-    currentSamples: samples,
-    baselineMedian: baseSamples.length ? median(baseSamples) : null,
-    currentMedian: samples.length ? median(samples) : null,
     delta: total,
-    ciLow: null,
-    ciHigh: null,
-    ciLevel: null,
-    pValue: null,
-    pAdjusted: null,
     verdict,
     note
   };
 }
-function statRow(spec2, variant, policy, current, baseline, level) {
-  if (current.length === 0 && baseline.length === 0) return null;
-  const row = {
+function emptyRow(spec2, variant, policy, current, baseline) {
+  return {
     metric: spec2.metric,
     variant,
     label: spec2.label,
@@ -53261,6 +53307,10 @@ function statRow(spec2, variant, policy, current, baseline, level) {
     verdict: "inconclusive",
     note: null
   };
+}
+function statRow(spec2, variant, policy, current, baseline, level) {
+  if (current.length === 0 && baseline.length === 0) return null;
+  const row = emptyRow(spec2, variant, policy, current, baseline);
   if (current.length === 0 || baseline.length === 0) {
     row.note = current.length === 0 ? "no current samples" : "no reference samples";
     return row;
@@ -53300,7 +53350,7 @@ function decide(m, alpha, level) {
   if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
   return "inconclusive";
 }
-var CPU_RELATIVE_LABEL = "proxy CPU/query \xF7 direct work";
+var CPU_RELATIVE_LABEL = "proxy CPU/query, machine-normalised";
 function formatDelta(m) {
   if (m.delta === null) return "n/a";
   if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
@@ -53483,15 +53533,15 @@ function thresholdsDetails(c) {
     "| --- | --- | --- | --- |"
   ];
   const show3 = (sp) => sp.scale === "count" ? `> ${sp.thresholdPct}` : sp.scale === "points" ? `${sp.thresholdPct} pts` : `${sp.thresholdPct}%`;
-  for (const sp of metricSpecsFor(void 0)) {
+  for (const sp of metricSpecsFor(void 0, c.mode)) {
     lines.push(
       `| ${sp.metric} | ${sp.direction === "higher-better" ? "higher" : "lower"} | ${show3(sp)} | ${sp.policy} |`
     );
   }
   const overrides = [];
-  const defaults = new Map(metricSpecsFor(void 0).map((sp) => [sp.metric, sp]));
+  const defaults = new Map(metricSpecsFor(void 0, c.mode).map((sp) => [sp.metric, sp]));
   for (const w of c.suite.workloads) {
-    const changed = metricSpecsFor(w).filter(
+    const changed = metricSpecsFor(w, c.mode).filter(
       (sp) => sp.thresholdPct !== defaults.get(sp.metric).thresholdPct || sp.policy !== defaults.get(sp.metric).policy
     ).map((sp) => `${sp.metric} ${show3(sp)} ${sp.policy}`);
     if (w.allowErrors) changed.push("errors allowed");
@@ -53648,9 +53698,9 @@ function lineChart(opts) {
   const every = Math.max(1, Math.ceil(xValues.length / 10));
   xValues.forEach((x, i) => {
     if (i % every !== 0) return;
-    const label2 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
+    const label3 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
     body.push(
-      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label2)}</text>`
+      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
     );
   });
   body.push(
@@ -53987,17 +54037,125 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   });
 }
 
+// src/gate/shard.ts
+import { createHash } from "node:crypto";
+var MAX_SHARDS = 64;
+var ShardSchema = external_exports.object({
+  index: external_exports.number().int().min(1, "expected a shard index >= 1"),
+  count: external_exports.number().int().min(1, "expected a shard count >= 1").max(MAX_SHARDS, `expected at most ${MAX_SHARDS} shards`)
+}).refine((s) => s.index <= s.count, {
+  message: "expected the shard index <= the shard count",
+  path: ["index"]
+});
+var ShardSpecSchema = external_exports.string().regex(/^\d+\/\d+$/, "expected i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)").transform((s) => {
+  const [index, count] = s.split("/").map(Number);
+  return { index, count };
+}).pipe(ShardSchema);
+function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+function suiteHash(suite, overrides = {}) {
+  const subject = { suite, rounds: overrides.rounds ?? null, durationSec: overrides.durationSec ?? null };
+  return createHash("sha256").update(canonicalJson(subject)).digest("hex");
+}
+var TIMED_OVERHEAD_SEC = 0.3;
+var MYSQLSLAP_ITERATION_SEC = 0.2;
+function nominalSeconds2(workload) {
+  if (workload.driver === "mysqlslap") {
+    return workload.warmupSec + workload.options.iterations * MYSQLSLAP_ITERATION_SEC + TIMED_OVERHEAD_SEC;
+  }
+  return workload.warmupSec + workload.options.timeSec + TIMED_OVERHEAD_SEC;
+}
+function assignShards(suite, count) {
+  const loads = Array.from({ length: count }, () => ({ seconds: 0, ids: /* @__PURE__ */ new Set() }));
+  const longestFirst = [...suite.workloads].sort(
+    (a, b) => nominalSeconds2(b) - nominalSeconds2(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+  for (const workload of longestFirst) {
+    let least = loads[0];
+    for (const load of loads) if (load.seconds < least.seconds) least = load;
+    least.seconds += nominalSeconds2(workload);
+    least.ids.add(workload.id);
+  }
+  return loads.map((load) => suite.workloads.filter((w) => load.ids.has(w.id)).map((w) => w.id));
+}
+function shardSuite(suite, shard, reference, overrides = {}) {
+  const ids = new Set(assignShards(suite, shard.count)[shard.index - 1]);
+  if (ids.size === 0) {
+    throw new UsageError(
+      `shard ${shard.index}/${shard.count}: suite ${suite.name} has only ${suite.workloads.length} workload(s), so shard ${shard.index} would run none; use at most ${suite.workloads.length} shards`
+    );
+  }
+  return {
+    suite: { ...suite, workloads: suite.workloads.filter((w) => ids.has(w.id)) },
+    record: {
+      index: shard.index,
+      count: shard.count,
+      suiteHash: suiteHash(suite, overrides),
+      suiteWorkloads: suite.workloads.map((w) => w.id),
+      reference
+    }
+  };
+}
+
 // src/gate/runGate.ts
 async function runGate(request, deps) {
-  const { reference, ...options } = request;
-  const moreRounds = moreRoundsFor(reference, deps.log);
-  const outcome = await runBenchmark({ ...options, ...moreRounds ? { moreRounds } : {} }, deps);
+  const { reference, shard, ...options } = request;
+  const sharded = shard ? shardSuite(options.suite, shard, referenceRecord(reference), {
+    ...options.rounds !== void 0 ? { rounds: options.rounds } : {},
+    ...options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
+  }) : null;
+  if (sharded) {
+    const ids = sharded.suite.workloads.map((w) => w.id).join(", ");
+    deps.log(`shard ${shard.index}/${shard.count}: ${ids}`);
+  }
+  let moreRounds = moreRoundsFor(reference, deps.log);
+  if (moreRounds && sharded) {
+    const hook = moreRounds;
+    const whole2 = options.suite.workloads;
+    moreRounds = (w, results, budget) => hook(w, { ...results, suite: { ...results.suite, workloads: whole2 } }, budget);
+  }
+  let outcome;
+  try {
+    outcome = await runBenchmark(
+      { ...options, ...sharded ? { suite: sharded.suite } : {}, ...moreRounds ? { moreRounds } : {} },
+      deps
+    );
+  } catch (error62) {
+    if (sharded) markShard(path11.join(path11.resolve(options.outDir), "results.json"), sharded.record);
+    throw error62;
+  }
+  if (sharded) {
+    outcome = { ...outcome, results: { ...outcome.results, shard: sharded.record } };
+    writeFileSync6(outcome.resultsPath, `${JSON.stringify(outcome.results, null, 2)}
+`);
+  }
   const comparison = judge(reference, outcome.results);
-  const reportMarkdown = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
-  writeFileSync6(outcome.reportPath, reportMarkdown);
-  const htmlPath = path11.join(path11.dirname(outcome.reportPath), "report.html");
-  writeFileSync6(htmlPath, renderHtmlReport(outcome.results, comparison ?? void 0));
-  return { ...outcome, reportMarkdown, comparison, htmlPath };
+  const written = writeReports(outcome.results, comparison, outcome.reportPath, outcome.reportMarkdown);
+  return { ...outcome, ...written, comparison };
+}
+function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
+  const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
+  writeFileSync6(reportPath, reportMarkdown);
+  const htmlPath = path11.join(path11.dirname(reportPath), "report.html");
+  writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
+  return { reportMarkdown, htmlPath };
+}
+function referenceRecord(reference) {
+  if (reference.kind === "baseline") return { kind: "baseline", commit: reference.baseline.commit };
+  if (reference.kind === "base-ref") return { kind: "base-ref", commit: reference.commit ?? reference.ref };
+  return { kind: "none", commit: null };
+}
+function markShard(resultsPath, record2) {
+  if (!existsSync5(resultsPath)) return;
+  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
+  writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
+`);
 }
 function moreRoundsFor(reference, log) {
   if (reference.kind === "baseline") return createMoreRoundsHook({ baseline: reference.baseline, log });
@@ -54440,10 +54598,398 @@ report: ${outcome.reportPath}
   return ExitCode.Pass;
 }
 
-// src/cli/run.ts
-import { existsSync as existsSync5, mkdirSync as mkdirSync4, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+// src/cli/merge.ts
+import path17 from "node:path";
+import { parseArgs as parseArgs4 } from "node:util";
+
+// src/gate/merge.ts
+import { existsSync as existsSync6, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
+import path15 from "node:path";
+
+// src/verdict/commands.ts
+import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
 import path14 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
+
+// src/util/versionedJson.ts
+function parseVersionedJson(text, file2, kind) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
+  }
+  const version2 = data?.schemaVersion;
+  if (version2 !== kind.version) {
+    throw new UsageError(
+      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
+    );
+  }
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
+  }
+  return parsed.data;
+}
+
+// src/verdict/commands.ts
+var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
+
+Writes a baseline (the committed reference a later run is compared against) from a results file
+of a complete run: every workload, arm and metric with all its samples and the median, the
+suite, the environment fingerprint, the commit and the date.
+
+Options:
+  --results FILE   results.json of a complete run (athena-bench run --out DIR)
+  --out FILE       baseline file to write, e.g. baselines/default.json
+  --commit SHA     commit the proxy was built from (default: the one recorded in the results)
+  --date ISO       date to record (default: when the run started)
+  -h, --help       this help
+
+Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
+`;
+var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
+                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
+
+Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
+another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
+Per metric: Hodges\u2013Lehmann shift with a 95% interval, Mann\u2013Whitney U with Holm's correction,
+verdict regressed / improved / pass / inconclusive against the metric's threshold.
+
+Options:
+  --results FILE            results.json of the run to judge
+  --baseline FILE           baseline written by \`athena-bench baseline\`
+  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
+  --arm NAME                arm under test (default: the arm with role proxy)
+  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
+  --out DIR                 also write DIR/report.md and DIR/report.html
+  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
+  -h, --help                this help
+
+Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
+--fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
+`;
+function parse3(command, argv, options) {
+  return parseCommandLine(command, argv, options, false).values;
+}
+function parseCommandLine(command, argv, options, allowPositionals) {
+  try {
+    return parseArgs2({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals
+    });
+  } catch (error62) {
+    throw new UsageError(
+      `athena-bench ${command}: ${errorMessage(error62)} (see athena-bench ${command} --help)`
+    );
+  }
+}
+function validate2(command, schema, values) {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    const flag = issue2.path.length ? `--${String(issue2.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "flags";
+    throw new UsageError(
+      `athena-bench ${command}: ${flag}: ${issue2.message} (see athena-bench ${command} --help)`
+    );
+  }
+  return parsed.data;
+}
+var requiredPath = (what) => external_exports.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+async function loadResultsFile(file2) {
+  const results = await readResultsFile(file2);
+  if (results.status !== "complete") {
+    throw new InfrastructureError(
+      `${file2}: the run it records failed (${results.failure ?? "no reason recorded"}); there is nothing to compare`
+    );
+  }
+  return results;
+}
+async function readResultsFile(file2) {
+  let text;
+  try {
+    text = await readFile3(file2, "utf8");
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error62)})`);
+  }
+  return parseVersionedJson(text, file2, {
+    what: "results",
+    version: RESULTS_SCHEMA_VERSION,
+    schema: ResultsSchema
+  });
+}
+async function guarded(command, io, body) {
+  try {
+    return await body();
+  } catch (error62) {
+    if (error62 instanceof AthenaBenchError) {
+      const prefix = `athena-bench ${command}: `;
+      io.stderr(`${error62.message.startsWith(prefix) ? "" : prefix}${error62.message}
+`);
+      return error62.exitCode;
+    }
+    io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error62)}
+`);
+    return ExitCode.Infrastructure;
+  }
+}
+function baselineCommand(argv, io) {
+  return guarded("baseline", io, async () => {
+    const values = parse3("baseline", argv, {
+      results: { type: "string" },
+      out: { type: "string" },
+      commit: { type: "string" },
+      date: { type: "string" }
+    });
+    if (values.help) {
+      io.stdout(BASELINE_HELP);
+      return 0;
+    }
+    const flags = validate2(
+      "baseline",
+      external_exports.object({
+        results: requiredPath("the results file (--results FILE)"),
+        out: requiredPath("the baseline file to write (--out FILE)"),
+        commit: external_exports.string().regex(/^[0-9a-f]{4,64}$/i, "expected a commit SHA (hex)").optional(),
+        date: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }).optional()
+      }),
+      values
+    );
+    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
+    const meta3 = {};
+    if (flags.commit) meta3.commit = flags.commit;
+    if (flags.date) meta3.date = flags.date;
+    const baseline = baselineFromResults(results, meta3);
+    const out = path14.resolve(io.cwd, flags.out);
+    await writeBaseline(out, baseline);
+    const samples = baseline.workloads.reduce(
+      (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
+      0
+    );
+    io.stdout(
+      `wrote ${flags.out}: ${baseline.workloads.length} workload(s), ${samples} arm-rounds, commit ${baseline.commit ?? "(unknown)"}, ${baseline.environment.cpuModel} \xD7 ${baseline.environment.cores} cores, MySQL ${baseline.environment.mysqlVersion}
+`
+    );
+    return 0;
+  });
+}
+function compareCommand(argv, io) {
+  return guarded("compare", io, async () => {
+    const values = parse3("compare", argv, {
+      baseline: { type: "string" },
+      results: { type: "string" },
+      "base-arm": { type: "string" },
+      arm: { type: "string" },
+      "fail-on-inconclusive": { type: "boolean" },
+      out: { type: "string" },
+      history: { type: "string", multiple: true }
+    });
+    if (values.help) {
+      io.stdout(COMPARE_HELP);
+      return 0;
+    }
+    const flags = validate2(
+      "compare",
+      external_exports.object({
+        results: requiredPath("the results file (--results FILE)"),
+        baseline: external_exports.string().min(1).optional(),
+        baseArm: external_exports.string().min(1).optional(),
+        arm: external_exports.string().min(1).optional(),
+        failOnInconclusive: external_exports.boolean().default(false),
+        out: external_exports.string().min(1).optional(),
+        history: external_exports.array(external_exports.string().min(1)).default([])
+      }).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
+        message: "give exactly one of --baseline FILE or --base-arm NAME",
+        path: ["baseline"]
+      }),
+      {
+        results: values.results,
+        baseline: values.baseline,
+        baseArm: values["base-arm"],
+        arm: values.arm,
+        failOnInconclusive: values["fail-on-inconclusive"],
+        out: values.out,
+        history: values.history
+      }
+    );
+    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path14.resolve(io.cwd, h))));
+    let comparison;
+    if (flags.baseline) {
+      const baseline = await loadBaseline(path14.resolve(io.cwd, flags.baseline));
+      comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
+      if (!flags.history.includes(flags.baseline)) history.push(baseline);
+    } else {
+      const head = flags.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
+      if (!head)
+        throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
+      comparison = compareArms(results, head, flags.baseArm);
+    }
+    const markdown = renderComparisonMarkdown(comparison);
+    if (flags.out) {
+      const dir = path14.resolve(io.cwd, flags.out);
+      try {
+        await mkdir2(dir, { recursive: true });
+        await writeFile3(path14.join(dir, "report.md"), markdown);
+        await writeFile3(path14.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+      } catch (error62) {
+        throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
+      }
+    }
+    io.stdout(markdown.endsWith("\n") ? markdown : `${markdown}
+`);
+    if (comparison.verdict === "inconclusive") {
+      io.stderr(
+        `athena-bench compare: INCONCLUSIVE \u2014 ${comparison.summaryLine}` + (flags.failOnInconclusive ? " (failing: --fail-on-inconclusive)" : " (not failing; pass --fail-on-inconclusive to fail)") + "\n"
+      );
+    }
+    return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
+  });
+}
+
+// src/gate/merge.ts
+async function readShards(dirs) {
+  if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
+  return Promise.all(
+    dirs.map(async (dir) => {
+      const file2 = path15.join(dir, "results.json");
+      if (!existsSync6(file2)) {
+        throw new InfrastructureError(
+          `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
+        );
+      }
+      return { dir, results: await readResultsFile(file2) };
+    })
+  );
+}
+var label2 = (s) => `shard ${s.index}/${s.count}`;
+function shardOf(entry) {
+  const shard = entry.results.shard;
+  if (!shard) {
+    throw new UsageError(
+      `${entry.dir}/results.json is not a shard's (run with --shard i/n, or the shard input)`
+    );
+  }
+  return shard;
+}
+function checkShards(entries) {
+  const first = entries[0];
+  const expected = shardOf(first);
+  const suite = (e) => `${e.results.suite.name} (${shardOf(e).suiteHash.slice(0, 12)}, ${shardOf(e).count} shards)`;
+  for (const entry of entries) {
+    if (suite(entry) !== suite(first)) throw notOneRun(first, entry, "suite", suite);
+  }
+  const ordered = everyShardOnce(entries, expected.count);
+  for (const entry of ordered) {
+    if (entry.results.status !== "complete") {
+      throw new InfrastructureError(
+        `${label2(shardOf(entry))} failed (${entry.dir}): ${entry.results.failure ?? "no reason recorded"}`
+      );
+    }
+  }
+  const facets = [
+    ["commit", (e) => e.results.git.commit ?? "unknown"],
+    ["reference", (e) => `${shardOf(e).reference.kind} ${shardOf(e).reference.commit ?? ""}`.trim()],
+    ["arms", (e) => e.results.arms.map((a) => `${a.name}:${a.role}:${a.commit ?? ""}`).join(",")],
+    ["measure", (e) => e.results.measure]
+  ];
+  for (const entry of ordered) {
+    for (const [what, of] of facets) {
+      if (of(entry) !== of(ordered[0])) throw notOneRun(ordered[0], entry, what, of);
+    }
+  }
+  return ordered;
+}
+function notOneRun(first, entry, what, of) {
+  return new UsageError(
+    `${label2(shardOf(entry))} (${entry.dir}) is of ${what} ${of(entry)}, ${label2(shardOf(first))} (${first.dir}) of ${of(first)}: these shards are not one run and cannot be merged`
+  );
+}
+function everyShardOnce(entries, count) {
+  const byIndex = /* @__PURE__ */ new Map();
+  for (const entry of entries) {
+    const index = shardOf(entry).index;
+    const twice = byIndex.get(index);
+    if (twice) {
+      throw new UsageError(`${label2(shardOf(entry))} is given twice: ${twice.dir} and ${entry.dir}`);
+    }
+    byIndex.set(index, entry);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !byIndex.has(i));
+  if (missing.length > 0) {
+    throw new InfrastructureError(
+      `${missing.map((i) => label2({ index: i, count })).join(", ")} missing (got ${[...byIndex.keys()].sort((a, b) => a - b).join(", ")}): its job failed or its artifact was not downloaded`
+    );
+  }
+  return [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
+}
+function mergeShardResults(ordered) {
+  const first = ordered[0].results;
+  const order = shardOf(ordered[0]).suiteWorkloads;
+  const position = (id) => order.indexOf(id);
+  const all = ordered.flatMap((e) => e.results.workloads).sort((a, b) => position(a.id) - position(b.id));
+  const definitions = ordered.flatMap((e) => e.results.suite.workloads).sort((a, b) => position(a.id) - position(b.id));
+  const times = ordered.map((e) => e.results);
+  const { shard: _shard, ...rest } = first;
+  return {
+    ...rest,
+    startedAt: times.map((r) => r.startedAt).sort()[0],
+    finishedAt: times.map((r) => r.finishedAt).sort().at(-1),
+    suite: { ...first.suite, workloads: definitions },
+    workloads: all,
+    warnings: ordered.flatMap((e) => e.results.warnings.map((w) => `${label2(shardOf(e))}: ${w}`)),
+    shards: ordered.map((e) => ({
+      index: shardOf(e).index,
+      workloads: e.results.workloads.map((w) => w.id),
+      startedAt: e.results.startedAt,
+      finishedAt: e.results.finishedAt,
+      environment: e.results.environment
+    }))
+  };
+}
+function recordedReference(results, recorded) {
+  if (recorded.kind !== "base-ref") return { kind: "none" };
+  const head = results.arms.find((a) => a.role === "proxy")?.name;
+  const base = results.arms.find((a) => a.role === "base")?.name;
+  if (!head || !base) return { kind: "none" };
+  return {
+    kind: "base-ref",
+    ref: recorded.commit ?? base,
+    commit: recorded.commit,
+    headArm: head,
+    baseArm: base
+  };
+}
+function environmentToJudge(results, reference) {
+  if (reference.kind !== "baseline" || !results.shards) return results;
+  const recorded = reference.baseline.environment;
+  const differing = results.shards.find(
+    (s) => environmentDifferences(recorded, s.environment).length > 0 || countFingerprintDifferences(recorded, s.environment).length > 0
+  );
+  return differing ? { ...results, environment: differing.environment } : results;
+}
+async function mergeShards(dirs, outDir, reference) {
+  const ordered = checkShards(await readShards(dirs));
+  const merged = mergeShardResults(ordered);
+  const chosen = reference ?? recordedReference(merged, shardOf(ordered[0]).reference);
+  const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
+  const comparison = judge(chosen, results);
+  mkdirSync4(outDir, { recursive: true });
+  const resultsPath = path15.join(outDir, "results.json");
+  writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
+`);
+  const reportPath = path15.join(outDir, "report.md");
+  const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
+  return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
+}
+
+// src/cli/run.ts
+import { existsSync as existsSync7, mkdirSync as mkdirSync5, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+import path16 from "node:path";
+import { parseArgs as parseArgs3 } from "node:util";
 
 // src/report/terminal.ts
 function renderTerminalSummary(results, comparison, paths) {
@@ -54487,8 +55033,11 @@ function reason(m) {
       return `, better by more than ${threshold}`;
     case "pass":
       return `, within \xB1${threshold}`;
-    case "inconclusive":
-      return m.note ? `: ${m.note}` : `: the interval crosses \xB1${threshold}; more rounds would tell`;
+    case "inconclusive": {
+      if (m.note) return `: ${m.note}`;
+      const beyond = m.ciLow !== null && m.ciHigh !== null && (m.ciLow > m.thresholdPct || m.ciHigh < -m.thresholdPct);
+      return beyond ? `: beyond \xB1${threshold} but not significant over all the run's tests (Holm); more rounds would tell` : `: the interval crosses \xB1${threshold}; more rounds would tell`;
+    }
   }
 }
 
@@ -54508,6 +55057,9 @@ Where:
                             (default: default)
   --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
                             .athena-bench/latest pointing at it)
+  --shard i/n               run only shard i of n of the suite's workloads (1 <= i <= n <= 64;
+                            split by expected duration, the same split in every job); merge the
+                            shards' output directories with athena-bench merge
 
 The proxy (default: this repository's Athena, built with \`node scripts/build.mjs --proxy-only\`
 and started with a generated config on free ports):
@@ -54578,6 +55130,7 @@ var RunFlagsSchema = external_exports.object({
   "fail-on-inconclusive": external_exports.boolean().default(false),
   out: external_exports.string().min(1).optional(),
   measure: external_exports.enum(["work", "time", "both"], { error: "expected work, time or both" }).default("both"),
+  shard: ShardSpecSchema.optional(),
   help: external_exports.boolean().default(false)
 }).superRefine((f, ctx) => {
   if (f.baseline !== void 0 && f["no-baseline"]) {
@@ -54622,12 +55175,13 @@ var FLAG_TYPES = {
   "fail-on-inconclusive": { type: "boolean" },
   out: { type: "string" },
   measure: { type: "string" },
+  shard: { type: "string" },
   help: { type: "boolean", short: "h" }
 };
 function parseRunFlags(argv) {
   let values;
   try {
-    values = parseArgs2({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+    values = parseArgs3({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
   } catch (error62) {
     throw new UsageError(`athena-bench run: ${errorMessage(error62)} (see athena-bench run --help)`);
   }
@@ -54643,13 +55197,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path14.join(cwd, ".athena-bench");
-  const dir = path14.join(root, `run-${timestamp(now)}`);
-  mkdirSync4(dir, { recursive: true });
-  const latest = path14.join(root, "latest");
+  const root = path16.join(cwd, ".athena-bench");
+  const dir = path16.join(root, `run-${timestamp(now)}`);
+  mkdirSync5(dir, { recursive: true });
+  const latest = path16.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path14.basename(dir), latest);
+    symlinkSync2(path16.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -54672,7 +55226,7 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io),
       reference,
-      outDir: flags.out ? path14.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path16.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -54681,27 +55235,31 @@ async function runCommand(argv, io) {
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
       ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
       ...flags["budget-minutes"] !== void 0 ? { budgetMinutes: flags["budget-minutes"] } : {},
-      ...io.signal ? { signal: io.signal } : {}
+      ...io.signal ? { signal: io.signal } : {},
+      ...flags.shard ? { shard: flags.shard } : {}
     },
     { exec: io.exec, now, log, progress, env: io.env, driverFor }
   );
-  io.stdout(
+  return printVerdict(outcome, flags["fail-on-inconclusive"], io.stdout);
+}
+function printVerdict(outcome, failOnInconclusive, stdout) {
+  stdout(
     renderTerminalSummary(outcome.results, outcome.comparison, {
       report: outcome.reportPath,
       html: outcome.htmlPath,
       results: outcome.resultsPath
     })
   );
-  return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive: flags["fail-on-inconclusive"] }) : ExitCode.Pass;
+  return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
 async function chooseReference(flags, suite, io, log) {
   const defaultBaseline = [
-    path14.join(io.cwd, "baselines", `${suite.name}.json`),
-    path14.join(io.repoRoot, "baselines", `${suite.name}.json`)
-  ].find((f) => existsSync5(f));
+    path16.join(io.cwd, "baselines", `${suite.name}.json`),
+    path16.join(io.repoRoot, "baselines", `${suite.name}.json`)
+  ].find((f) => existsSync7(f));
   let reference = { kind: "none" };
   if (flags.baseline) {
-    const file2 = path14.resolve(io.cwd, flags.baseline);
+    const file2 = path16.resolve(io.cwd, flags.baseline);
     reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   } else if (flags["base-ref"]) {
     reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
@@ -54709,7 +55267,7 @@ async function chooseReference(flags, suite, io, log) {
     reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
   }
   if (reference.kind === "baseline") {
-    log(`verdict against the baseline ${path14.relative(io.cwd, reference.file) || reference.file}`);
+    log(`verdict against the baseline ${path16.relative(io.cwd, reference.file) || reference.file}`);
   }
   if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
@@ -54733,7 +55291,7 @@ function cliArms(flags, io) {
   };
   const custom2 = flags["proxy-start"] !== void 0;
   const build2 = flags["proxy-build"];
-  const proxyCwd = path14.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const proxyCwd = path16.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
   const arms = [];
   if (custom2) {
     arms.push({
@@ -54753,7 +55311,7 @@ function cliArms(flags, io) {
   if (flags["base-ref"]) {
     const commands = custom2 ? {
       start: flags["proxy-start"],
-      relativeCwd: path14.relative(io.repoRoot, proxyCwd),
+      relativeCwd: path16.relative(io.repoRoot, proxyCwd),
       ...build2 !== void 0 ? { build: build2 } : {}
     } : void 0;
     arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
@@ -54772,250 +55330,94 @@ function reportFailure(command, error62, stderr) {
   return ExitCode.Infrastructure;
 }
 
-// src/history/commands.ts
-import { writeFile as writeFile5 } from "node:fs/promises";
-import path17 from "node:path";
+// src/cli/merge.ts
+var MERGE_HELP = `Usage: athena-bench merge DIR\u2026 [--out DIR] [--baseline FILE | --base-arm NAME]
+                          [--fail-on-inconclusive]
 
-// src/verdict/commands.ts
-import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
-import path15 from "node:path";
-import { parseArgs as parseArgs3 } from "node:util";
-
-// src/util/versionedJson.ts
-function parseVersionedJson(text, file2, kind) {
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error62) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
-  }
-  const version2 = data?.schemaVersion;
-  if (version2 !== kind.version) {
-    throw new UsageError(
-      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
-    );
-  }
-  const parsed = kind.schema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
-  }
-  return parsed.data;
-}
-
-// src/verdict/commands.ts
-var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
-
-Writes a baseline (the committed reference a later run is compared against) from a results file
-of a complete run: every workload, arm and metric with all its samples and the median, the
-suite, the environment fingerprint, the commit and the date.
+Merges the output directories of a sharded run (athena-bench run --shard i/n, one per job) into
+the results one run of the whole suite would have written, and judges them as one: Holm's
+correction over every gated hypothesis of every shard. Refuses shards of different suites,
+commits or references; a missing or failed shard is an infrastructure failure naming the shard.
 
 Options:
-  --results FILE   results.json of a complete run (athena-bench run --out DIR)
-  --out FILE       baseline file to write, e.g. baselines/default.json
-  --commit SHA     commit the proxy was built from (default: the one recorded in the results)
-  --date ISO       date to record (default: when the run started)
-  -h, --help       this help
-
-Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
-`;
-var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
-                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
-
-Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
-another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
-Per metric: Hodges\u2013Lehmann shift with a 95% interval, Mann\u2013Whitney U with Holm's correction,
-verdict regressed / improved / pass / inconclusive against the metric's threshold.
-
-Options:
-  --results FILE            results.json of the run to judge
-  --baseline FILE           baseline written by \`athena-bench baseline\`
-  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
-  --arm NAME                arm under test (default: the arm with role proxy)
+  --out DIR                 where results.json, report.md and report.html go (default: merged)
+  --baseline FILE           judge against this baseline
+  --base-arm NAME           judge the proxy arm against arm NAME of the same runs (base-vs-head)
+                            (default: the shards' own base arm when they ran base-vs-head, else
+                            a measurement only)
   --fail-on-inconclusive    exit 1 on an inconclusive verdict too
-  --out DIR                 also write DIR/report.md and DIR/report.html
-  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
   -h, --help                this help
 
-Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
---fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
+Exit codes: 0 pass (also improved, and inconclusive unless --fail-on-inconclusive), 1 regression,
+2 usage error (flag, unreadable file, shards that are not one run), 3 a shard missing or failed.
 `;
-function parse3(command, argv, options) {
-  return parseCommandLine(command, argv, options, false).values;
-}
-function parseCommandLine(command, argv, options, allowPositionals) {
+var MergeFlagsSchema = external_exports.object({
+  dirs: external_exports.array(external_exports.string().min(1)).min(1, "expected at least one shard directory"),
+  out: external_exports.string().min(1).default("merged"),
+  baseline: external_exports.string().min(1).optional(),
+  "base-arm": external_exports.string().min(1).optional(),
+  "fail-on-inconclusive": external_exports.boolean().default(false)
+}).refine((f) => f.baseline === void 0 || f["base-arm"] === void 0, {
+  message: "give at most one of --baseline FILE or --base-arm NAME",
+  path: ["baseline"]
+});
+async function mergeCommand(argv, io) {
+  let parsed;
   try {
-    return parseArgs3({
+    parsed = parseArgs4({
       args: argv,
-      options: { ...options, help: { type: "boolean", short: "h" } },
+      options: {
+        out: { type: "string" },
+        baseline: { type: "string" },
+        "base-arm": { type: "string" },
+        "fail-on-inconclusive": { type: "boolean" },
+        help: { type: "boolean", short: "h" }
+      },
       strict: true,
-      allowPositionals
+      allowPositionals: true
     });
   } catch (error62) {
-    throw new UsageError(
-      `athena-bench ${command}: ${errorMessage(error62)} (see athena-bench ${command} --help)`
-    );
+    throw new UsageError(`${errorMessage(error62)} (see athena-bench merge --help)`);
   }
-}
-function validate2(command, schema, values) {
-  const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    const flag = issue2.path.length ? `--${String(issue2.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "flags";
-    throw new UsageError(
-      `athena-bench ${command}: ${flag}: ${issue2.message} (see athena-bench ${command} --help)`
-    );
+  if (parsed.values.help) {
+    io.stdout(MERGE_HELP);
+    return ExitCode.Pass;
   }
-  return parsed.data;
-}
-var requiredPath = (what) => external_exports.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
-async function loadResultsFile(file2) {
-  let text;
-  try {
-    text = await readFile3(file2, "utf8");
-  } catch (error62) {
-    throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error62)})`);
+  const checked = MergeFlagsSchema.safeParse({ ...parsed.values, dirs: parsed.positionals });
+  if (!checked.success) {
+    const issue2 = checked.error.issues[0];
+    const where = issue2.path[0] === "dirs" ? "DIR\u2026" : `--${String(issue2.path[0])}`;
+    throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
   }
-  const results = parseVersionedJson(text, file2, {
-    what: "results",
-    version: RESULTS_SCHEMA_VERSION,
-    schema: ResultsSchema
-  });
-  if (results.status !== "complete") {
-    throw new InfrastructureError(
-      `${file2}: the run it records failed (${results.failure ?? "no reason recorded"}); there is nothing to compare`
-    );
+  const flags = checked.data;
+  const resolve = (p) => path17.resolve(io.cwd, p);
+  const outcome = await mergeShards(
+    flags.dirs.map(resolve),
+    resolve(flags.out),
+    await referenceOf(flags, resolve)
+  );
+  return printVerdict(outcome, flags["fail-on-inconclusive"], io.stdout);
+}
+async function referenceOf(flags, resolve) {
+  if (flags.baseline) {
+    const file2 = resolve(flags.baseline);
+    return { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   }
-  return results;
-}
-async function guarded(command, io, body) {
-  try {
-    return await body();
-  } catch (error62) {
-    if (error62 instanceof AthenaBenchError) {
-      const prefix = `athena-bench ${command}: `;
-      io.stderr(`${error62.message.startsWith(prefix) ? "" : prefix}${error62.message}
-`);
-      return error62.exitCode;
-    }
-    io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error62)}
-`);
-    return ExitCode.Infrastructure;
+  if (flags["base-arm"]) {
+    return {
+      kind: "base-ref",
+      ref: flags["base-arm"],
+      commit: null,
+      headArm: "proxy",
+      baseArm: flags["base-arm"]
+    };
   }
+  return void 0;
 }
-function baselineCommand(argv, io) {
-  return guarded("baseline", io, async () => {
-    const values = parse3("baseline", argv, {
-      results: { type: "string" },
-      out: { type: "string" },
-      commit: { type: "string" },
-      date: { type: "string" }
-    });
-    if (values.help) {
-      io.stdout(BASELINE_HELP);
-      return 0;
-    }
-    const flags = validate2(
-      "baseline",
-      external_exports.object({
-        results: requiredPath("the results file (--results FILE)"),
-        out: requiredPath("the baseline file to write (--out FILE)"),
-        commit: external_exports.string().regex(/^[0-9a-f]{4,64}$/i, "expected a commit SHA (hex)").optional(),
-        date: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }).optional()
-      }),
-      values
-    );
-    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
-    const meta3 = {};
-    if (flags.commit) meta3.commit = flags.commit;
-    if (flags.date) meta3.date = flags.date;
-    const baseline = baselineFromResults(results, meta3);
-    const out = path15.resolve(io.cwd, flags.out);
-    await writeBaseline(out, baseline);
-    const samples = baseline.workloads.reduce(
-      (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
-      0
-    );
-    io.stdout(
-      `wrote ${flags.out}: ${baseline.workloads.length} workload(s), ${samples} arm-rounds, commit ${baseline.commit ?? "(unknown)"}, ${baseline.environment.cpuModel} \xD7 ${baseline.environment.cores} cores, MySQL ${baseline.environment.mysqlVersion}
-`
-    );
-    return 0;
-  });
-}
-function compareCommand(argv, io) {
-  return guarded("compare", io, async () => {
-    const values = parse3("compare", argv, {
-      baseline: { type: "string" },
-      results: { type: "string" },
-      "base-arm": { type: "string" },
-      arm: { type: "string" },
-      "fail-on-inconclusive": { type: "boolean" },
-      out: { type: "string" },
-      history: { type: "string", multiple: true }
-    });
-    if (values.help) {
-      io.stdout(COMPARE_HELP);
-      return 0;
-    }
-    const flags = validate2(
-      "compare",
-      external_exports.object({
-        results: requiredPath("the results file (--results FILE)"),
-        baseline: external_exports.string().min(1).optional(),
-        baseArm: external_exports.string().min(1).optional(),
-        arm: external_exports.string().min(1).optional(),
-        failOnInconclusive: external_exports.boolean().default(false),
-        out: external_exports.string().min(1).optional(),
-        history: external_exports.array(external_exports.string().min(1)).default([])
-      }).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
-        message: "give exactly one of --baseline FILE or --base-arm NAME",
-        path: ["baseline"]
-      }),
-      {
-        results: values.results,
-        baseline: values.baseline,
-        baseArm: values["base-arm"],
-        arm: values.arm,
-        failOnInconclusive: values["fail-on-inconclusive"],
-        out: values.out,
-        history: values.history
-      }
-    );
-    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path15.resolve(io.cwd, h))));
-    let comparison;
-    if (flags.baseline) {
-      const baseline = await loadBaseline(path15.resolve(io.cwd, flags.baseline));
-      comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
-      if (!flags.history.includes(flags.baseline)) history.push(baseline);
-    } else {
-      const head = flags.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
-      if (!head)
-        throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
-      comparison = compareArms(results, head, flags.baseArm);
-    }
-    const markdown = renderComparisonMarkdown(comparison);
-    if (flags.out) {
-      const dir = path15.resolve(io.cwd, flags.out);
-      try {
-        await mkdir2(dir, { recursive: true });
-        await writeFile3(path15.join(dir, "report.md"), markdown);
-        await writeFile3(path15.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
-      } catch (error62) {
-        throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
-      }
-    }
-    io.stdout(markdown.endsWith("\n") ? markdown : `${markdown}
-`);
-    if (comparison.verdict === "inconclusive") {
-      io.stderr(
-        `athena-bench compare: INCONCLUSIVE \u2014 ${comparison.summaryLine}` + (flags.failOnInconclusive ? " (failing: --fail-on-inconclusive)" : " (not failing; pass --fail-on-inconclusive to fail)") + "\n"
-      );
-    }
-    return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
-  });
-}
+
+// src/history/commands.ts
+import { writeFile as writeFile5 } from "node:fs/promises";
+import path19 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -55259,7 +55661,7 @@ function formatShift(c) {
   return c.unit === "%" ? `${sign}${c.shift.toFixed(2)}%` : `${sign}${fmt2(c.shift)} pts`;
 }
 function seriesChart(series, changes) {
-  const { label: label2, unit } = metricLabel(series.metric);
+  const { label: label3, unit } = metricLabel(series.metric);
   const indexOf = (c) => series.points.findIndex((p) => p.commit === c.commit && p.time === c.time);
   const cuts = changes.map(indexOf).filter((i) => i > 0);
   const bounds = [0, ...cuts, series.values.length];
@@ -55291,8 +55693,8 @@ function seriesChart(series, changes) {
     title: `change point at ${short(c.commit)}: ${formatShift(c)} (${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)})`
   }));
   return lineChart({
-    title: `${label2}${unit ? ` (${unit})` : ""} \u2014 ${series.arm}`,
-    yLabel: label2,
+    title: `${label3}${unit ? ` (${unit})` : ""} \u2014 ${series.arm}`,
+    yLabel: label3,
     series: chartSeries,
     markers,
     xLabels: (x) => short(series.points[x]?.commit ?? ""),
@@ -55352,7 +55754,7 @@ function renderHistoryDashboard(histories, changes, options = {}) {
 }
 
 // src/history/point.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 
 // src/history/schema.ts
 var HISTORY_SCHEMA_VERSION = 1;
@@ -55424,7 +55826,7 @@ function fingerprintEnvironment(env) {
     env.valgrindVersion,
     env.glibcVersion
   ];
-  const fingerprint = createHash("sha256").update(JSON.stringify(fields)).digest("hex").slice(0, 12);
+  const fingerprint = createHash2("sha256").update(JSON.stringify(fields)).digest("hex").slice(0, 12);
   return { fingerprint, cpuModel: env.cpuModel, cores: env.cores, mysqlVersion: env.mysqlVersion };
 }
 function pointFromResults(results, meta3 = {}) {
@@ -55475,7 +55877,7 @@ function pointFromResults(results, meta3 = {}) {
 
 // src/history/store.ts
 import { mkdir as mkdir3, readFile as readFile4, readdir, rename, writeFile as writeFile4 } from "node:fs/promises";
-import path16 from "node:path";
+import path18 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -55486,13 +55888,13 @@ function parseHistory(text, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path16.basename(file2)) {
+  if (`${history.suite}.json` !== path18.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
 }
 async function readSuiteHistory(dir, suite) {
-  const file2 = path16.join(dir, historyFileName(suite));
+  const file2 = path18.join(dir, historyFileName(suite));
   let text;
   try {
     text = await readFile4(file2, "utf8");
@@ -55514,7 +55916,7 @@ async function readStore(dir) {
   const files = entries.filter((e) => e.endsWith(".json")).sort();
   const out = [];
   for (const name of files) {
-    const file2 = path16.join(dir, name);
+    const file2 = path18.join(dir, name);
     out.push(parseHistory(await readFile4(file2, "utf8"), file2));
   }
   return out;
@@ -55538,7 +55940,7 @@ function appendPoints(history, points, retention = DEFAULT_RETENTION) {
 }
 async function writeSuiteHistory(dir, history) {
   const checked = HistoryFileSchema.parse(history);
-  const file2 = path16.join(dir, historyFileName(checked.suite));
+  const file2 = path18.join(dir, historyFileName(checked.suite));
   try {
     await mkdir3(dir, { recursive: true });
     const temp = `${file2}.${process.pid}.tmp`;
@@ -55610,7 +56012,7 @@ var DETECT_FLAG_OPTIONS = {
 };
 async function readAndDetect(command, values, io) {
   const { store, options } = detectFlags(command, values);
-  const histories = await readStore(path17.resolve(io.cwd, store));
+  const histories = await readStore(path19.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
@@ -55686,12 +56088,12 @@ async function add(argv, io) {
       `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`
     );
   }
-  const results = await loadResultsFile(path17.resolve(io.cwd, positionals[0]));
+  const results = await loadResultsFile(path19.resolve(io.cwd, positionals[0]));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path17.resolve(io.cwd, flags.store);
+  const dir = path19.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -55756,7 +56158,7 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path17.resolve(io.cwd, html);
+  const out = path19.resolve(io.cwd, html);
   try {
     await writeFile5(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
@@ -55776,6 +56178,7 @@ Commands:
   compare    compare a results.json against a baseline (or two arms of one run)
   calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
   history    keep the default branch's results over time, find change points, draw the trends
+  merge      merge the shards of a sharded run (run --shard i/n) into one results.json and verdict
 
 Options:
   -h, --help     this help (also: athena-bench <command> --help)
@@ -55783,7 +56186,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path18.resolve(path18.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path20.resolve(path20.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command, ...rest] = argv;
   const io = {
@@ -55814,6 +56217,8 @@ async function main(argv) {
       return runWithSignals(rest, io, runCommand);
     case "calibrate":
       return runWithSignals(rest, io, calibrateCommand);
+    case "merge":
+      return mergeCommand(rest, io).catch((error62) => reportFailure("merge", error62, io.stderr));
     default:
       io.stderr(`athena-bench: unknown command "${command}"
 

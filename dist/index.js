@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path19) {
+      _streamLocalInfile(connection, path21) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path19);
+          this._localStream = this._streamFactory(path21);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path19} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path21} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path19) {
-      const ctrl = callVisitor(key2, node2, visitor, path19);
+    function visit_(key2, node2, visitor, path21) {
+      const ctrl = callVisitor(key2, node2, visitor, path21);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path19, ctrl);
-        return visit_(key2, ctrl, visitor, path19);
+        replaceNode(key2, path21, ctrl);
+        return visit_(key2, ctrl, visitor, path21);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path21 = Object.freeze(path21.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path19);
+            const ci = visit_(i, node2.items[i], visitor, path21);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path19);
+          path21 = Object.freeze(path21.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path21);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path19);
+          const cv = visit_("value", node2.value, visitor, path21);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path19) {
-      const ctrl = await callVisitor(key2, node2, visitor, path19);
+    async function visitAsync_(key2, node2, visitor, path21) {
+      const ctrl = await callVisitor(key2, node2, visitor, path21);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path19, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path19);
+        replaceNode(key2, path21, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path21);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path21 = Object.freeze(path21.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path19);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path21);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path19);
+          path21 = Object.freeze(path21.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path21);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path19);
+          const cv = await visitAsync_("value", node2.value, visitor, path21);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path19) {
+    function callVisitor(key2, node2, visitor, path21) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path19);
+        return visitor(key2, node2, path21);
       if (identity.isMap(node2))
-        return visitor.Map?.(key2, node2, path19);
+        return visitor.Map?.(key2, node2, path21);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path19);
+        return visitor.Seq?.(key2, node2, path21);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key2, node2, path19);
+        return visitor.Pair?.(key2, node2, path21);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path19);
+        return visitor.Scalar?.(key2, node2, path21);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path19);
+        return visitor.Alias?.(key2, node2, path21);
       return void 0;
     }
-    function replaceNode(key2, path19, node2) {
-      const parent = path19[path19.length - 1];
+    function replaceNode(key2, path21, node2) {
+      const parent = path21[path21.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path19, value) {
+    function collectionFromPath(schema, path21, value) {
       let v = value;
-      for (let i = path19.length - 1; i >= 0; --i) {
-        const k = path19[i];
+      for (let i = path21.length - 1; i >= 0; --i) {
+        const k = path21[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path19) => path19 == null || typeof path19 === "object" && !!path19[Symbol.iterator]().next().done;
+    var isEmptyPath = (path21) => path21 == null || typeof path21 === "object" && !!path21[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path19, value) {
-        if (isEmptyPath(path19))
+      addIn(path21, value) {
+        if (isEmptyPath(path21))
           this.add(value);
         else {
-          const [key2, ...rest] = path19;
+          const [key2, ...rest] = path21;
           const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        const [key2, ...rest] = path19;
+      deleteIn(path21) {
+        const [key2, ...rest] = path21;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        const [key2, ...rest] = path19;
+      getIn(path21, keepScalar) {
+        const [key2, ...rest] = path21;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path19) {
-        const [key2, ...rest] = path19;
+      hasIn(path21) {
+        const [key2, ...rest] = path21;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        const [key2, ...rest] = path19;
+      setIn(path21, value) {
+        const [key2, ...rest] = path21;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path19, value) {
+      addIn(path21, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path19, value);
+          this.contents.addIn(path21, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        if (Collection2.isEmptyPath(path19)) {
+      deleteIn(path21) {
+        if (Collection2.isEmptyPath(path21)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path19) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path21) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        if (Collection2.isEmptyPath(path19))
+      getIn(path21, keepScalar) {
+        if (Collection2.isEmptyPath(path21))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path19, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path21, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path19) {
-        if (Collection2.isEmptyPath(path19))
+      hasIn(path21) {
+        if (Collection2.isEmptyPath(path21))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path19) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path21) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        if (Collection2.isEmptyPath(path19)) {
+      setIn(path21, value) {
+        if (Collection2.isEmptyPath(path21)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path19), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path21), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path19, value);
+          this.contents.setIn(path21, value);
         }
       }
       /**
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path19) => {
+    visit2.itemAtPath = (cst, path21) => {
       let item = cst;
-      for (const [field2, index] of path19) {
+      for (const [field2, index] of path21) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path19) => {
-      const parent = visit2.itemAtPath(cst, path19.slice(0, -1));
-      const field2 = path19[path19.length - 1][0];
+    visit2.parentCollection = (cst, path21) => {
+      const parent = visit2.itemAtPath(cst, path21.slice(0, -1));
+      const field2 = path21[path21.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path19, item, visitor) {
-      let ctrl = visitor(item, path19);
+    function _visit(path21, item, visitor) {
+      let ctrl = visitor(item, path21);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path19.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path21.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path19);
+            ctrl = ctrl(item, path21);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path19) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path21) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path19 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path21 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path19 && path19[0] !== "/") {
-          path19 = `/${path19}`;
+        if (path21 && path21[0] !== "/") {
+          path21 = `/${path21}`;
         }
-        return new URL(`${origin}${path19}`);
+        return new URL(`${origin}${path21}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path19, origin }
+          request: { method, path: path21, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path19);
+        debuglog("sending request to %s %s/%s", method, origin, path21);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path19, origin },
+          request: { method, path: path21, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path19,
+          path21,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path19, origin }
+          request: { method, path: path21, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path19);
+        debuglog("trailers received from %s %s/%s", method, origin, path21);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path19, origin },
+          request: { method, path: path21, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path19,
+          path21,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path19, origin }
+            request: { method, path: path21, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path19);
+          debuglog("sending request to %s %s/%s", method, origin, path21);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path19,
+        path: path21,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path19 !== "string") {
+        if (typeof path21 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path19[0] !== "/" && !(path19.startsWith("http://") || path19.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path21[0] !== "/" && !(path21.startsWith("http://") || path21.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path19)) {
+        } else if (invalidPathRegex.test(path21)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path19, query) : path19;
+        this.path = query ? buildURL(path21, query) : path21;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path19, host, upgrade, blocking, reset } = request2;
+      const { method, path: path21, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path19} HTTP/1.1\r
+      let header2 = `${method} ${path21} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path19, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path21, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path19;
+      headers[HTTP2_HEADER_PATH] = path21;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path19 = search ? `${pathname}${search}` : pathname;
+        const path21 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path19;
+        this.opts.path = path21;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path19 = "/",
+          path: path21 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path19;
+        opts.path = origin + path21;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path19) {
-      if (typeof path19 !== "string") {
-        return path19;
+    function safeUrl(path21) {
+      if (typeof path21 !== "string") {
+        return path21;
       }
-      const pathSegments = path19.split("?");
+      const pathSegments = path21.split("?");
       if (pathSegments.length !== 2) {
-        return path19;
+        return path21;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path19, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path19);
+    function matchKey(mockDispatch2, { path: path21, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path21);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key2) {
       const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path19 }) => matchValue(safeUrl(path19), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path21 }) => matchValue(safeUrl(path21), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path19, method, body, headers, query } = opts;
+      const { path: path21, method, body, headers, query } = opts;
       return {
-        path: path19,
+        path: path21,
         method,
         body,
         headers,
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path19, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path21, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path19,
+            Path: path21,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -42950,11 +42950,11 @@ var require_progressevent = __commonJS({
 var require_encoding = __commonJS({
   "node_modules/undici/lib/web/fileapi/encoding.js"(exports, module) {
     "use strict";
-    function getEncoding(label2) {
-      if (!label2) {
+    function getEncoding(label3) {
+      if (!label3) {
         return "failure";
       }
-      switch (label2.trim().toLowerCase()) {
+      switch (label3.trim().toLowerCase()) {
         case "unicode-1-1-utf-8":
         case "unicode11utf8":
         case "unicode20utf8":
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path19) {
-      for (let i = 0; i < path19.length; ++i) {
-        const code = path19.charCodeAt(i);
+    function validateCookiePath(path21) {
+      for (let i = 0; i < path21.length; ++i) {
+        const code = path21.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path19 = opts.path;
+          let path21 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path19 = `/${path19}`;
+            path21 = `/${path21}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path19);
+          url2 = new URL(util.parseOrigin(url2).origin + path21);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48217,11 +48217,11 @@ var require_lib5 = __commonJS({
 // src/index.ts
 import { mkdtemp as mkdtemp3 } from "node:fs/promises";
 import os9 from "node:os";
-import path18 from "node:path";
+import path20 from "node:path";
 
 // src/action/engine-adapter.ts
-import { existsSync as existsSync4, symlinkSync } from "node:fs";
-import path13 from "node:path";
+import { existsSync as existsSync6, symlinkSync } from "node:fs";
+import path14 from "node:path";
 
 // src/drivers/builtin/driver.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -49165,10 +49165,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path19) {
-  if (!path19)
+function getElementAtPath(obj, path21) {
+  if (!path21)
     return obj;
-  return path19.reduce((acc, key2) => acc?.[key2], obj);
+  return path21.reduce((acc, key2) => acc?.[key2], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49508,11 +49508,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path19, issues) {
+function prefixIssues(path21, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path19);
+    iss.path.unshift(path21);
     return iss;
   });
 }
@@ -49974,16 +49974,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path19 = []) => {
+  const processError = (error64, path21 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path19, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else {
-        const fullpath = [...path19, ...issue3.path];
+        const fullpath = [...path21, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50022,17 +50022,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path19 = []) => {
+  const processError = (error64, path21 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path19, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path19, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
       } else {
-        const fullpath = [...path19, ...issue3.path];
+        const fullpath = [...path21, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50071,8 +50071,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path19 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path19) {
+  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path21) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -61569,9 +61569,9 @@ function codePointLengthVar(doc, ctx, accessor, inDoubt) {
   doc.write(`const ${v} = typeof ${accessor} === "string" && ${inDoubt} ? ${cpLen}(${accessor}) : ${accessor}.length;`);
   return v;
 }
-function numericOperand(value, label2) {
+function numericOperand(value, label3) {
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new ZodCompileUnsupportedError(`${label2} bound of type ${typeof value}`);
+    throw new ZodCompileUnsupportedError(`${label3} bound of type ${typeof value}`);
   }
   return `${value}`;
 }
@@ -67210,13 +67210,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path19 = ref.slice(1).split("/").filter(Boolean);
-  if (path19.length === 0) {
+  const path21 = ref.slice(1).split("/").filter(Boolean);
+  if (path21.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path19[0] === defsKey) {
-    const key2 = path19[1] === void 0 ? void 0 : decodeJSONPointerSegment(path19[1]);
+  if (path21[0] === defsKey) {
+    const key2 = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -68725,8 +68725,8 @@ ${tailLines(text2, 20)}`
 }
 function fromBenchmarkBlock(text2) {
   if (!/^Benchmark\s*$/m.test(text2)) fail('no "Benchmark" block', text2);
-  const value = (label2, unit = "") => {
-    const m = new RegExp(String.raw`^\s*${label2}:\s+${NUM}${unit}\s*$`, "m").exec(text2);
+  const value = (label3, unit = "") => {
+    const m = new RegExp(String.raw`^\s*${label3}:\s+${NUM}${unit}\s*$`, "m").exec(text2);
     return m ? Number(m[1]) : void 0;
   };
   const fields = {
@@ -68963,13 +68963,13 @@ function fail2(what, text2) {
 ${tail2}`
   );
 }
-function field(block, label2, suffix = "") {
-  const re = new RegExp(String.raw`^\s*${escapeRegExp(label2)}:\s+${NUM2}${escapeRegExp(suffix)}`, "m");
+function field(block, label3, suffix = "") {
+  const re = new RegExp(String.raw`^\s*${escapeRegExp(label3)}:\s+${NUM2}${escapeRegExp(suffix)}`, "m");
   const m = re.exec(block);
   return m ? Number(m[1]) : void 0;
 }
-function countAndRate(block, label2) {
-  const re = new RegExp(String.raw`^\s*${escapeRegExp(label2)}:\s+${NUM2}\s+\(${NUM2} per sec\.\)`, "m");
+function countAndRate(block, label3) {
+  const re = new RegExp(String.raw`^\s*${escapeRegExp(label3)}:\s+${NUM2}\s+\(${NUM2} per sec\.\)`, "m");
   const m = re.exec(block);
   return m ? [Number(m[1]), Number(m[2])] : void 0;
 }
@@ -70355,9 +70355,9 @@ async function startArms(ctx, mysql5, specs) {
 import { readFileSync as readFileSync4 } from "node:fs";
 import os3 from "node:os";
 var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
-function readOr(readFile3, file2) {
+function readOr(readFile4, file2) {
   try {
-    return readFile3(file2);
+    return readFile4(file2);
   } catch {
     return null;
   }
@@ -70367,21 +70367,21 @@ function osName(osRelease) {
   return pretty ?? `${os3.type()} ${os3.release()}`;
 }
 async function collectEnvironment(inputs) {
-  const readFile3 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
+  const readFile4 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
   const runner = {};
   for (const [key2, value] of Object.entries(inputs.env)) {
     if (RUNNER_KEYS.test(key2) && value !== void 0) runner[key2] = value;
   }
   const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
   const ulimitText = ulimit?.stdout.trim() ?? "";
-  const somaxconn = readOr(readFile3, "/proc/sys/net/core/somaxconn");
+  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
   const cpus = os3.cpus();
   return {
     cpuModel: cpus[0]?.model.trim() ?? "unknown",
     cores: os3.availableParallelism?.() ?? cpus.length,
     memoryBytes: os3.totalmem(),
     kernel: `${os3.type()} ${os3.release()}`,
-    os: osName(readOr(readFile3, "/etc/os-release")),
+    os: osName(readOr(readFile4, "/etc/os-release")),
     runner,
     node: process.version,
     mysqlVersion: inputs.mysqlVersion,
@@ -70752,6 +70752,27 @@ var EnvironmentSchema = external_exports.object({
   valgrindVersion: external_exports.string().nullable().default(null),
   glibcVersion: external_exports.string().nullable().default(null)
 });
+var ShardRecordSchema = external_exports.object({
+  index: external_exports.number().int().positive(),
+  count: external_exports.number().int().positive(),
+  /** sha256 of the canonical JSON of the whole suite as run (src/gate/shard.ts). */
+  suiteHash: external_exports.string().regex(/^[0-9a-f]{64}$/),
+  /** Every workload id of the whole suite, in suite order. */
+  suiteWorkloads: external_exports.array(external_exports.string()).min(1),
+  /** What the shard was judged against: every shard of one merge must agree. */
+  reference: external_exports.object({
+    kind: external_exports.enum(["baseline", "base-ref", "none"]),
+    /** The baseline's commit, or the base arm's. */
+    commit: external_exports.string().nullable()
+  })
+});
+var MergedShardSchema = external_exports.object({
+  index: external_exports.number().int().positive(),
+  workloads: external_exports.array(external_exports.string()),
+  startedAt: external_exports.string(),
+  finishedAt: external_exports.string(),
+  environment: EnvironmentSchema
+});
 var ResultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
   tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
@@ -70766,7 +70787,11 @@ var ResultsSchema = external_exports.object({
   measure: external_exports.enum(["time", "work", "both"]).default("time"),
   workloads: external_exports.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
-  warnings: external_exports.array(external_exports.string()).default([])
+  warnings: external_exports.array(external_exports.string()).default([]),
+  /** Set when this run was one shard of the suite. */
+  shard: ShardRecordSchema.optional(),
+  /** Set on merged results: each shard's environment (shards may run on different machines). */
+  shards: external_exports.array(MergedShardSchema).optional()
 });
 function metricValue(sample, metric) {
   const m = sample.metrics;
@@ -71143,20 +71168,20 @@ function throughputTable(results, arms) {
       continue;
     }
     const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
-    const label2 = unit.toUpperCase();
+    const label3 = unit.toUpperCase();
     const row = [
       escapeCell(w.title),
       String(w.threads),
       withSpread(
         samplesOf(w, "direct").map((s) => s.metrics[unit]),
-        label2
+        label3
       )
     ];
     for (const arm of arms) {
       row.push(
         withSpread(
           samplesOf(w, arm.name).map((s) => s.metrics[unit]),
-          label2
+          label3
         )
       );
       const overhead = overheadPerRound(w, arm.name, unit);
@@ -71251,6 +71276,12 @@ function environmentSection(results) {
     `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
     `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
   ];
+  for (const shard of results.shards ?? []) {
+    const e = shard.environment;
+    lines.push(
+      `- **Shard ${shard.index}/${results.shards.length}** (${shard.workloads.join(", ")}): ${e.cores} cores (${e.cpuModel}), ${gib(e.memoryBytes)} RAM, ${e.kernel}; MySQL ${e.mysqlVersion}; ${shard.startedAt} \u2013 ${shard.finishedAt}`
+    );
+  }
   for (const arm of results.arms.filter((a) => a.role !== "direct")) {
     lines.push(
       `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
@@ -71368,9 +71399,11 @@ var package_default2 = {
     lint: "eslint . && prettier --check .",
     format: "prettier --write .",
     test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
+    "test:unit": "node scripts/run-tests.mjs --unit",
     bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
     "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
     "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
+    "bench:accuracy:work": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy-work.ts",
     "bench:history": "node --import tsx scripts/bench-history.ts",
     "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
     "check-dist": "node scripts/check-dist.mjs",
@@ -71741,7 +71774,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 }
 
 // src/work/channel.ts
-import { mkdirSync as mkdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import { mkdirSync as mkdirSync3, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
 import path9 from "node:path";
 
 // src/work/callgrind.ts
@@ -71952,7 +71985,7 @@ function settleState(values, rule) {
   return {
     settled: Math.abs(trendPct) <= rule.tolerancePct,
     firstKept,
-    spreadPct: relativeRangePct(kept),
+    spreadPct: Number.isFinite(relativeRangePct(kept)) ? relativeRangePct(kept) : null,
     trendPct
   };
 }
@@ -72049,8 +72082,15 @@ async function measureWork(options, deps) {
       out.set(workload.id, await measureWorkload2(workload, arms, options, deps, profileDir));
     }
   } finally {
+    const pids = arms.flatMap((arm) => [
+      arm.process.pid,
+      ...processTree(arm.process.pid, deps.procFs).map((p) => p.pid)
+    ]);
     await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
-    for (const arm of arms) removePerfMaps(arm.process.pid, deps.procFs);
+    for (const pid of pids) rmSync2(`/tmp/perf-${pid}.map`, { force: true });
+    for (const name of readdirSync3(profileDir)) {
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path9.join(profileDir, name), { force: true });
+    }
   }
   return out;
 }
@@ -72084,11 +72124,6 @@ async function startUnderCallgrind(options, deps, profileDir) {
   );
   return arms;
 }
-function removePerfMaps(rootPid, procFs) {
-  for (const pid of [rootPid, ...processTree(rootPid, procFs).map((p) => p.pid)]) {
-    rmSync2(`/tmp/perf-${pid}.map`, { force: true });
-  }
-}
 async function measureWorkload2(workload, arms, options, deps, profileDir) {
   const driver = deps.driverFor("sysbench");
   const measured = { ...workload, threads: options.settings.threads, warmupSec: 0 };
@@ -72112,10 +72147,6 @@ async function measureWorkload2(workload, arms, options, deps, profileDir) {
 }
 async function armDatabases(arms, mysql5, workloadId, cleanup) {
   const out = /* @__PURE__ */ new Map();
-  if (arms.length === 1) {
-    out.set(arms[0].input.name, mysql5.database);
-    return out;
-  }
   for (const [index, arm] of arms.entries()) {
     const name = `athena_bench_work_${index + 1}`;
     await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
@@ -72181,13 +72212,14 @@ async function measureWindow(arm, workload, database, options, deps) {
     "during a work window"
   );
   const wallSec = (deps.now() - started) / 1e3;
+  const profileDir = path9.join(options.outDir, "profiles");
+  const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
   const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
-  const files = dumped.flatMap((pid) => {
-    const file2 = latestDump(path9.join(options.outDir, "profiles"), pid);
-    return file2 ? [{ file: file2, pid }] : [];
-  });
+  const files = await Promise.all(
+    dumped.map(async (pid) => ({ file: await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
+  );
   const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync6(f.file, "utf8")), 0);
   const queries = run2.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
@@ -72203,6 +72235,23 @@ async function measureWindow(arm, workload, database, options, deps) {
     },
     files
   };
+}
+var DUMP_WAIT_MS = 3e4;
+async function newDump(dir, pid, previous) {
+  const deadline = Date.now() + DUMP_WAIT_MS;
+  for (; ; ) {
+    const file2 = latestDump(dir, pid);
+    if (file2 !== null && file2 !== previous) {
+      const head = readFileSync6(file2, "utf8").slice(0, 4096);
+      if (/^(summary|totals):/m.test(head)) return file2;
+    }
+    if (Date.now() > deadline) {
+      throw new InfrastructureError(
+        `callgrind wrote no new profile for pid ${pid} in ${dir} within ${DUMP_WAIT_MS / 1e3} s of the dump request`
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 function backendTraffic(before, after, queries, input2) {
   const deltas = counterDeltas(before, after);
@@ -72608,7 +72657,7 @@ function article(type) {
 }
 
 // src/gate/runGate.ts
-import { writeFileSync as writeFileSync6 } from "node:fs";
+import { existsSync as existsSync4, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
 import path12 from "node:path";
 
 // src/verdict/baseline.ts
@@ -72617,16 +72666,19 @@ import path11 from "node:path";
 
 // src/verdict/metrics.ts
 var WORK_METRIC_DEFAULTS = {
-  instructions_per_query: spec(
-    "instructions_per_query",
-    "instructions/query",
-    "instr",
-    "lower-better",
-    "relative",
-    1,
-    "gate",
-    false
-  ),
+  instructions_per_query: {
+    ...spec(
+      "instructions_per_query",
+      "instructions/query",
+      "instr",
+      "lower-better",
+      "relative",
+      1,
+      "gate",
+      false
+    ),
+    baselineThresholdPct: 3
+  },
   syscalls_per_query: spec(
     "syscalls_per_query",
     "syscalls/query",
@@ -72679,17 +72731,18 @@ var METRIC_DEFAULTS = {
   errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
   ...WORK_METRIC_DEFAULTS
 };
-function spec(metric, label2, unit, direction, scale, thresholdPct, policy, absolute) {
-  return { metric, label: label2, unit, direction, scale, thresholdPct, policy, absolute };
+function spec(metric, label3, unit, direction, scale, thresholdPct, policy, absolute) {
+  return { metric, label: label3, unit, direction, scale, thresholdPct, policy, absolute };
 }
 var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
-function metricSpecsFor(workload) {
+function metricSpecsFor(workload, mode = "arms") {
   return METRIC_NAMES.map((name) => {
     const base = METRIC_DEFAULTS[name];
     const override = workload?.metrics[name];
+    const threshold = mode === "baseline" ? base.baselineThresholdPct ?? base.thresholdPct : base.thresholdPct;
     return {
       ...base,
-      thresholdPct: override?.thresholdPct ?? base.thresholdPct,
+      thresholdPct: override?.thresholdPct ?? threshold,
       policy: override?.policy ?? base.policy
     };
   });
@@ -72866,8 +72919,9 @@ function compareToBaseline(baseline, results, opts = {}) {
   const warnings = [];
   const inputs = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+    const unjudged = notJudged(w, results);
+    if (unjudged !== null) {
+      warnings.push(unjudged);
       continue;
     }
     const bw = baseline.workloads.find((b) => b.id === w.id);
@@ -72945,8 +72999,9 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
   const warnings = [];
   const inputs = [];
   for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      warnings.push(`workload ${w.id} was skipped: ${w.skipped}`);
+    const unjudged = notJudged(w, results);
+    if (unjudged !== null) {
+      warnings.push(unjudged);
       continue;
     }
     inputs.push({
@@ -73008,6 +73063,13 @@ function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
   return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} \u2026 ${pct(c.high)})`;
 }
+function notJudged(w, results) {
+  if (w.skipped !== null) return `workload ${w.id} was skipped: ${w.skipped}`;
+  if (w.samples.length === 0 && w.work === null && results.status === "complete") {
+    return `workload ${w.id} was not measured: the work channel drives sysbench workloads only (measure ${results.measure})`;
+  }
+  return null;
+}
 function directArmOf(results) {
   return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
 }
@@ -73042,7 +73104,7 @@ function build(inputs, ctx) {
   }
   warnings.push(...ctx.warnings);
   const workloads = inputs.map((input2) => {
-    const metrics = metricRows(input2, normalisedOnly, countsComparable, level);
+    const metrics = metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level);
     const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
     return {
       id: input2.id,
@@ -73143,9 +73205,9 @@ function gatedHypotheses(workload, measure3 = "time") {
 function hypothesisKey(m) {
   return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
 }
-function metricRows(input2, normalisedOnly, countsComparable, level) {
+function metricRows(input2, mode, normalisedOnly, countsComparable, level) {
   const rows = [];
-  for (const spec3 of metricSpecsFor(input2.workload)) {
+  for (const spec3 of metricSpecsFor(input2.workload, mode)) {
     if (spec3.policy === "off") continue;
     if (spec3.metric === "errors") {
       rows.push(errorsRow(spec3, input2));
@@ -73186,31 +73248,15 @@ function errorsRow(spec3, input2) {
     } else note = where;
   }
   return {
-    metric: "errors",
-    variant: "raw",
-    label: spec3.label,
-    unit: spec3.unit,
-    direction: spec3.direction,
+    ...emptyRow(spec3, "raw", allow ? "warn" : spec3.policy, samples, baseSamples),
     scale: "count",
-    thresholdPct: spec3.thresholdPct,
-    policy: allow ? "warn" : spec3.policy,
-    baselineSamples: baseSamples,
-    currentSamples: samples,
-    baselineMedian: baseSamples.length ? median(baseSamples) : null,
-    currentMedian: samples.length ? median(samples) : null,
     delta: total,
-    ciLow: null,
-    ciHigh: null,
-    ciLevel: null,
-    pValue: null,
-    pAdjusted: null,
     verdict,
     note
   };
 }
-function statRow(spec3, variant, policy, current, baseline, level) {
-  if (current.length === 0 && baseline.length === 0) return null;
-  const row = {
+function emptyRow(spec3, variant, policy, current, baseline) {
+  return {
     metric: spec3.metric,
     variant,
     label: spec3.label,
@@ -73232,6 +73278,10 @@ function statRow(spec3, variant, policy, current, baseline, level) {
     verdict: "inconclusive",
     note: null
   };
+}
+function statRow(spec3, variant, policy, current, baseline, level) {
+  if (current.length === 0 && baseline.length === 0) return null;
+  const row = emptyRow(spec3, variant, policy, current, baseline);
   if (current.length === 0 || baseline.length === 0) {
     row.note = current.length === 0 ? "no current samples" : "no reference samples";
     return row;
@@ -73271,7 +73321,7 @@ function decide(m, alpha, level) {
   if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
   return "inconclusive";
 }
-var CPU_RELATIVE_LABEL = "proxy CPU/query \xF7 direct work";
+var CPU_RELATIVE_LABEL = "proxy CPU/query, machine-normalised";
 function formatDelta(m) {
   if (m.delta === null) return "n/a";
   if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
@@ -73449,15 +73499,15 @@ function thresholdsDetails(c) {
     "| --- | --- | --- | --- |"
   ];
   const show2 = (sp) => sp.scale === "count" ? `> ${sp.thresholdPct}` : sp.scale === "points" ? `${sp.thresholdPct} pts` : `${sp.thresholdPct}%`;
-  for (const sp of metricSpecsFor(void 0)) {
+  for (const sp of metricSpecsFor(void 0, c.mode)) {
     lines.push(
       `| ${sp.metric} | ${sp.direction === "higher-better" ? "higher" : "lower"} | ${show2(sp)} | ${sp.policy} |`
     );
   }
   const overrides = [];
-  const defaults2 = new Map(metricSpecsFor(void 0).map((sp) => [sp.metric, sp]));
+  const defaults2 = new Map(metricSpecsFor(void 0, c.mode).map((sp) => [sp.metric, sp]));
   for (const w of c.suite.workloads) {
-    const changed = metricSpecsFor(w).filter(
+    const changed = metricSpecsFor(w, c.mode).filter(
       (sp) => sp.thresholdPct !== defaults2.get(sp.metric).thresholdPct || sp.policy !== defaults2.get(sp.metric).policy
     ).map((sp) => `${sp.metric} ${show2(sp)} ${sp.policy}`);
     if (w.allowErrors) changed.push("errors allowed");
@@ -73614,9 +73664,9 @@ function lineChart(opts) {
   const every = Math.max(1, Math.ceil(xValues.length / 10));
   xValues.forEach((x, i) => {
     if (i % every !== 0) return;
-    const label2 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
+    const label3 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
     body.push(
-      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label2)}</text>`
+      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
     );
   });
   body.push(
@@ -73953,17 +74003,125 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   });
 }
 
+// src/gate/shard.ts
+import { createHash } from "node:crypto";
+var MAX_SHARDS = 64;
+var ShardSchema = external_exports.object({
+  index: external_exports.number().int().min(1, "expected a shard index >= 1"),
+  count: external_exports.number().int().min(1, "expected a shard count >= 1").max(MAX_SHARDS, `expected at most ${MAX_SHARDS} shards`)
+}).refine((s) => s.index <= s.count, {
+  message: "expected the shard index <= the shard count",
+  path: ["index"]
+});
+var ShardSpecSchema = external_exports.string().regex(/^\d+\/\d+$/, "expected i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)").transform((s) => {
+  const [index, count] = s.split("/").map(Number);
+  return { index, count };
+}).pipe(ShardSchema);
+function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== void 0).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+function suiteHash(suite, overrides = {}) {
+  const subject = { suite, rounds: overrides.rounds ?? null, durationSec: overrides.durationSec ?? null };
+  return createHash("sha256").update(canonicalJson(subject)).digest("hex");
+}
+var TIMED_OVERHEAD_SEC = 0.3;
+var MYSQLSLAP_ITERATION_SEC = 0.2;
+function nominalSeconds2(workload) {
+  if (workload.driver === "mysqlslap") {
+    return workload.warmupSec + workload.options.iterations * MYSQLSLAP_ITERATION_SEC + TIMED_OVERHEAD_SEC;
+  }
+  return workload.warmupSec + workload.options.timeSec + TIMED_OVERHEAD_SEC;
+}
+function assignShards(suite, count) {
+  const loads = Array.from({ length: count }, () => ({ seconds: 0, ids: /* @__PURE__ */ new Set() }));
+  const longestFirst = [...suite.workloads].sort(
+    (a, b) => nominalSeconds2(b) - nominalSeconds2(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+  for (const workload of longestFirst) {
+    let least = loads[0];
+    for (const load of loads) if (load.seconds < least.seconds) least = load;
+    least.seconds += nominalSeconds2(workload);
+    least.ids.add(workload.id);
+  }
+  return loads.map((load) => suite.workloads.filter((w) => load.ids.has(w.id)).map((w) => w.id));
+}
+function shardSuite(suite, shard, reference, overrides = {}) {
+  const ids = new Set(assignShards(suite, shard.count)[shard.index - 1]);
+  if (ids.size === 0) {
+    throw new UsageError(
+      `shard ${shard.index}/${shard.count}: suite ${suite.name} has only ${suite.workloads.length} workload(s), so shard ${shard.index} would run none; use at most ${suite.workloads.length} shards`
+    );
+  }
+  return {
+    suite: { ...suite, workloads: suite.workloads.filter((w) => ids.has(w.id)) },
+    record: {
+      index: shard.index,
+      count: shard.count,
+      suiteHash: suiteHash(suite, overrides),
+      suiteWorkloads: suite.workloads.map((w) => w.id),
+      reference
+    }
+  };
+}
+
 // src/gate/runGate.ts
 async function runGate(request2, deps) {
-  const { reference, ...options } = request2;
-  const moreRounds = moreRoundsFor(reference, deps.log);
-  const outcome = await runBenchmark({ ...options, ...moreRounds ? { moreRounds } : {} }, deps);
+  const { reference, shard, ...options } = request2;
+  const sharded = shard ? shardSuite(options.suite, shard, referenceRecord(reference), {
+    ...options.rounds !== void 0 ? { rounds: options.rounds } : {},
+    ...options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
+  }) : null;
+  if (sharded) {
+    const ids = sharded.suite.workloads.map((w) => w.id).join(", ");
+    deps.log(`shard ${shard.index}/${shard.count}: ${ids}`);
+  }
+  let moreRounds = moreRoundsFor(reference, deps.log);
+  if (moreRounds && sharded) {
+    const hook2 = moreRounds;
+    const whole2 = options.suite.workloads;
+    moreRounds = (w, results, budget) => hook2(w, { ...results, suite: { ...results.suite, workloads: whole2 } }, budget);
+  }
+  let outcome;
+  try {
+    outcome = await runBenchmark(
+      { ...options, ...sharded ? { suite: sharded.suite } : {}, ...moreRounds ? { moreRounds } : {} },
+      deps
+    );
+  } catch (error63) {
+    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
+    throw error63;
+  }
+  if (sharded) {
+    outcome = { ...outcome, results: { ...outcome.results, shard: sharded.record } };
+    writeFileSync6(outcome.resultsPath, `${JSON.stringify(outcome.results, null, 2)}
+`);
+  }
   const comparison = judge(reference, outcome.results);
-  const reportMarkdown = comparison ? renderMeasurementReport(outcome.results, renderComparisonMarkdown(comparison)) : outcome.reportMarkdown;
-  writeFileSync6(outcome.reportPath, reportMarkdown);
-  const htmlPath = path12.join(path12.dirname(outcome.reportPath), "report.html");
-  writeFileSync6(htmlPath, renderHtmlReport(outcome.results, comparison ?? void 0));
-  return { ...outcome, reportMarkdown, comparison, htmlPath };
+  const written = writeReports(outcome.results, comparison, outcome.reportPath, outcome.reportMarkdown);
+  return { ...outcome, ...written, comparison };
+}
+function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
+  const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
+  writeFileSync6(reportPath, reportMarkdown);
+  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
+  writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
+  return { reportMarkdown, htmlPath };
+}
+function referenceRecord(reference) {
+  if (reference.kind === "baseline") return { kind: "baseline", commit: reference.baseline.commit };
+  if (reference.kind === "base-ref") return { kind: "base-ref", commit: reference.commit ?? reference.ref };
+  return { kind: "none", commit: null };
+}
+function markShard(resultsPath, record2) {
+  if (!existsSync4(resultsPath)) return;
+  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
+  writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
+`);
 }
 function moreRoundsFor(reference, log) {
   if (reference.kind === "baseline") return createMoreRoundsHook({ baseline: reference.baseline, log });
@@ -73976,6 +74134,186 @@ function judge(reference, results) {
   if (reference.kind === "baseline") return compareToBaseline(reference.baseline, results);
   if (reference.kind === "base-ref") return compareArms(results, reference.headArm, reference.baseArm);
   return null;
+}
+
+// src/gate/merge.ts
+import { existsSync as existsSync5, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
+import path13 from "node:path";
+
+// src/verdict/commands.ts
+import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
+
+// src/util/versionedJson.ts
+function parseVersionedJson(text2, file2, kind) {
+  let data;
+  try {
+    data = JSON.parse(text2);
+  } catch (error63) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
+  }
+  const version2 = data?.schemaVersion;
+  if (version2 !== kind.version) {
+    throw new UsageError(
+      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
+    );
+  }
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
+  }
+  return parsed.data;
+}
+
+// src/verdict/commands.ts
+async function readResultsFile(file2) {
+  let text2;
+  try {
+    text2 = await readFile3(file2, "utf8");
+  } catch (error63) {
+    throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error63)})`);
+  }
+  return parseVersionedJson(text2, file2, {
+    what: "results",
+    version: RESULTS_SCHEMA_VERSION,
+    schema: ResultsSchema
+  });
+}
+
+// src/gate/merge.ts
+async function readShards(dirs) {
+  if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
+  return Promise.all(
+    dirs.map(async (dir) => {
+      const file2 = path13.join(dir, "results.json");
+      if (!existsSync5(file2)) {
+        throw new InfrastructureError(
+          `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
+        );
+      }
+      return { dir, results: await readResultsFile(file2) };
+    })
+  );
+}
+var label = (s) => `shard ${s.index}/${s.count}`;
+function shardOf(entry) {
+  const shard = entry.results.shard;
+  if (!shard) {
+    throw new UsageError(
+      `${entry.dir}/results.json is not a shard's (run with --shard i/n, or the shard input)`
+    );
+  }
+  return shard;
+}
+function checkShards(entries) {
+  const first = entries[0];
+  const expected = shardOf(first);
+  const suite = (e) => `${e.results.suite.name} (${shardOf(e).suiteHash.slice(0, 12)}, ${shardOf(e).count} shards)`;
+  for (const entry of entries) {
+    if (suite(entry) !== suite(first)) throw notOneRun(first, entry, "suite", suite);
+  }
+  const ordered = everyShardOnce(entries, expected.count);
+  for (const entry of ordered) {
+    if (entry.results.status !== "complete") {
+      throw new InfrastructureError(
+        `${label(shardOf(entry))} failed (${entry.dir}): ${entry.results.failure ?? "no reason recorded"}`
+      );
+    }
+  }
+  const facets = [
+    ["commit", (e) => e.results.git.commit ?? "unknown"],
+    ["reference", (e) => `${shardOf(e).reference.kind} ${shardOf(e).reference.commit ?? ""}`.trim()],
+    ["arms", (e) => e.results.arms.map((a) => `${a.name}:${a.role}:${a.commit ?? ""}`).join(",")],
+    ["measure", (e) => e.results.measure]
+  ];
+  for (const entry of ordered) {
+    for (const [what, of] of facets) {
+      if (of(entry) !== of(ordered[0])) throw notOneRun(ordered[0], entry, what, of);
+    }
+  }
+  return ordered;
+}
+function notOneRun(first, entry, what, of) {
+  return new UsageError(
+    `${label(shardOf(entry))} (${entry.dir}) is of ${what} ${of(entry)}, ${label(shardOf(first))} (${first.dir}) of ${of(first)}: these shards are not one run and cannot be merged`
+  );
+}
+function everyShardOnce(entries, count) {
+  const byIndex = /* @__PURE__ */ new Map();
+  for (const entry of entries) {
+    const index = shardOf(entry).index;
+    const twice = byIndex.get(index);
+    if (twice) {
+      throw new UsageError(`${label(shardOf(entry))} is given twice: ${twice.dir} and ${entry.dir}`);
+    }
+    byIndex.set(index, entry);
+  }
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !byIndex.has(i));
+  if (missing.length > 0) {
+    throw new InfrastructureError(
+      `${missing.map((i) => label({ index: i, count })).join(", ")} missing (got ${[...byIndex.keys()].sort((a, b) => a - b).join(", ")}): its job failed or its artifact was not downloaded`
+    );
+  }
+  return [...byIndex.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
+}
+function mergeShardResults(ordered) {
+  const first = ordered[0].results;
+  const order = shardOf(ordered[0]).suiteWorkloads;
+  const position = (id) => order.indexOf(id);
+  const all = ordered.flatMap((e) => e.results.workloads).sort((a, b) => position(a.id) - position(b.id));
+  const definitions = ordered.flatMap((e) => e.results.suite.workloads).sort((a, b) => position(a.id) - position(b.id));
+  const times = ordered.map((e) => e.results);
+  const { shard: _shard, ...rest } = first;
+  return {
+    ...rest,
+    startedAt: times.map((r) => r.startedAt).sort()[0],
+    finishedAt: times.map((r) => r.finishedAt).sort().at(-1),
+    suite: { ...first.suite, workloads: definitions },
+    workloads: all,
+    warnings: ordered.flatMap((e) => e.results.warnings.map((w) => `${label(shardOf(e))}: ${w}`)),
+    shards: ordered.map((e) => ({
+      index: shardOf(e).index,
+      workloads: e.results.workloads.map((w) => w.id),
+      startedAt: e.results.startedAt,
+      finishedAt: e.results.finishedAt,
+      environment: e.results.environment
+    }))
+  };
+}
+function recordedReference(results, recorded) {
+  if (recorded.kind !== "base-ref") return { kind: "none" };
+  const head = results.arms.find((a) => a.role === "proxy")?.name;
+  const base = results.arms.find((a) => a.role === "base")?.name;
+  if (!head || !base) return { kind: "none" };
+  return {
+    kind: "base-ref",
+    ref: recorded.commit ?? base,
+    commit: recorded.commit,
+    headArm: head,
+    baseArm: base
+  };
+}
+function environmentToJudge(results, reference) {
+  if (reference.kind !== "baseline" || !results.shards) return results;
+  const recorded = reference.baseline.environment;
+  const differing = results.shards.find(
+    (s) => environmentDifferences(recorded, s.environment).length > 0 || countFingerprintDifferences(recorded, s.environment).length > 0
+  );
+  return differing ? { ...results, environment: differing.environment } : results;
+}
+async function mergeShards(dirs, outDir, reference) {
+  const ordered = checkShards(await readShards(dirs));
+  const merged = mergeShardResults(ordered);
+  const chosen = reference ?? recordedReference(merged, shardOf(ordered[0]).reference);
+  const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
+  const comparison = judge(chosen, results);
+  mkdirSync4(outDir, { recursive: true });
+  const resultsPath = path13.join(outDir, "results.json");
+  writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
+`);
+  const reportPath = path13.join(outDir, "report.md");
+  const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
+  return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
 
 // src/action/engine-adapter.ts
@@ -73991,7 +74329,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path13.join(outDir, "athena.toml")
+        configPath: path14.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -74012,15 +74350,15 @@ function proxyArm(proxy, outDir) {
 function baseArm(proxy, base, outDir) {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path13.join(proxy.cwd, "node_modules");
-      const baseModules = path13.join(base.cwd, "node_modules");
-      if (existsSync4(modules) && !existsSync4(baseModules)) symlinkSync(modules, baseModules, "dir");
+      const modules = path14.join(proxy.cwd, "node_modules");
+      const baseModules = path14.join(base.cwd, "node_modules");
+      if (existsSync6(modules) && !existsSync6(baseModules)) symlinkSync(modules, baseModules, "dir");
       const spec3 = defaultProxyArm(ctx.mysql, base.cwd, {
         name: base.arm,
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path13.join(outDir, `athena-${base.arm}.toml`)
+        configPath: path14.join(outDir, `athena-${base.arm}.toml`)
       });
       return { ...spec3, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
     }
@@ -74039,7 +74377,7 @@ function baseArm(proxy, base, outDir) {
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
   return {
-    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path13.resolve(cwd, nameOrPath)),
+    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path14.resolve(cwd, nameOrPath)),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
       if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
@@ -74061,10 +74399,15 @@ function realBenchmarker(deps) {
           repoRoot: request2.proxy.cwd,
           proxyEnv: request2.proxy.passEnv,
           ...request2.budgetMinutes !== null ? { budgetMinutes: request2.budgetMinutes } : {},
-          measure: request2.measure
+          measure: request2.measure,
+          ...request2.shard ? { shard: request2.shard } : {}
         },
         engineDeps
       );
+      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
+    },
+    async merge(request2) {
+      const outcome = await mergeShards(request2.dirs, request2.outDir, request2.plan ?? void 0);
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     }
   };
@@ -74324,7 +74667,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
     step2((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var { access, appendFile, writeFile: writeFile3 } = promises;
+var { access, appendFile, writeFile: writeFile4 } = promises;
 var SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY";
 var Summary = class {
   constructor() {
@@ -74381,7 +74724,7 @@ var Summary = class {
     return __awaiter(this, void 0, void 0, function* () {
       const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
       const filePath = yield this.filePath();
-      const writeFunc = overwrite ? writeFile3 : appendFile;
+      const writeFunc = overwrite ? writeFile4 : appendFile;
       yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
       return this.emptyBuffer();
     });
@@ -74499,8 +74842,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addDetails(label2, content) {
-    const element = this.wrap("details", this.wrap("summary", label2) + content);
+  addDetails(label3, content) {
+    const element = this.wrap("details", this.wrap("summary", label3) + content);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -74584,7 +74927,7 @@ import os6 from "os";
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir: mkdir2, open: open2, readdir, rename, rm: rm3, rmdir, stat, symlink, unlink } = fs2.promises;
+var { chmod, copyFile, lstat, mkdir: mkdir3, open: open2, readdir, rename, rm: rm3, rmdir, stat, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 
@@ -74637,7 +74980,7 @@ function info(message) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync7, existsSync as existsSync6 } from "fs";
+import { readFileSync as readFileSync8, existsSync as existsSync8 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -74647,11 +74990,11 @@ var Context = class {
     var _a3, _b, _c;
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
-      if (existsSync6(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+      if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
+        this.payload = JSON.parse(readFileSync8(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path19 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path19} does not exist${EOL5}`);
+        const path21 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path21} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -78966,32 +79309,10 @@ function githubIssues(token, repository, env = process.env) {
 // src/action/history-branch.ts
 import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
 import os8 from "node:os";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/history/store.ts
-import path14 from "node:path";
-
-// src/util/versionedJson.ts
-function parseVersionedJson(text2, file2, kind) {
-  let data;
-  try {
-    data = JSON.parse(text2);
-  } catch (error63) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
-  }
-  const version2 = data?.schemaVersion;
-  if (version2 !== kind.version) {
-    throw new UsageError(
-      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
-    );
-  }
-  const parsed = kind.schema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
-  }
-  return parsed.data;
-}
+import path15 from "node:path";
 
 // src/history/schema.ts
 var HISTORY_SCHEMA_VERSION = 1;
@@ -79050,7 +79371,7 @@ function parseHistory(text2, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path14.basename(file2)) {
+  if (`${history.suite}.json` !== path15.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
@@ -79081,8 +79402,8 @@ var IDENTITY = [
   "user.email=41898282+github-actions[bot]@users.noreply.github.com"
 ];
 async function appendToDataBranch(o) {
-  const scratch = await mkdtemp2(path15.join(os8.tmpdir(), "history-index-"));
-  const env = { ...process.env, GIT_INDEX_FILE: path15.join(scratch, "index") };
+  const scratch = await mkdtemp2(path16.join(os8.tmpdir(), "history-index-"));
+  const env = { ...process.env, GIT_INDEX_FILE: path16.join(scratch, "index") };
   const git = async (args, extra = {}) => {
     const result = await o.exec("git", ["-C", o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 12e4,
@@ -79139,14 +79460,14 @@ async function appendToDataBranch(o) {
 }
 
 // src/action/run.ts
-import { existsSync as existsSync7 } from "node:fs";
-import { mkdir as mkdir3, rm as rm5 } from "node:fs/promises";
-import path17 from "node:path";
+import { existsSync as existsSync10 } from "node:fs";
+import { mkdir as mkdir4, rm as rm5 } from "node:fs/promises";
+import path19 from "node:path";
 
 // src/action/artifact.ts
 import { constants as constants4 } from "node:fs";
-import { lstat as lstat2, open as open3, writeFile as writeFile4 } from "node:fs/promises";
-import path16 from "node:path";
+import { lstat as lstat2, open as open3, writeFile as writeFile5 } from "node:fs/promises";
+import path17 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var MAX_ARTIFACT_BYTES = 256 * 1024;
 var VerdictSchema = external_exports.enum(["pass", "improved", "regressed", "inconclusive"]);
@@ -79196,12 +79517,12 @@ var CommentArtifactSchema = external_exports.object({
   }
 });
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path16.join(dir, COMMENT_ARTIFACT_FILE);
-  await writeFile4(file2, JSON.stringify(artifact, null, 2) + "\n");
+  const file2 = path17.join(dir, COMMENT_ARTIFACT_FILE);
+  await writeFile5(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path16.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path17.join(dir, COMMENT_ARTIFACT_FILE);
   const text2 = await readBounded(file2);
   let data;
   try {
@@ -79595,7 +79916,7 @@ function formatShift(c) {
 }
 
 // src/history/point.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 function summarise(samples) {
   return {
     median: median(samples),
@@ -79619,7 +79940,7 @@ function fingerprintEnvironment(env) {
     env.valgrindVersion,
     env.glibcVersion
   ];
-  const fingerprint = createHash("sha256").update(JSON.stringify(fields)).digest("hex").slice(0, 12);
+  const fingerprint = createHash2("sha256").update(JSON.stringify(fields)).digest("hex").slice(0, 12);
   return { fingerprint, cpuModel: env.cpuModel, cores: env.cores, mysqlVersion: env.mysqlVersion };
 }
 function pointFromResults(results, meta3 = {}) {
@@ -79827,7 +80148,7 @@ ${outcome.reportMarkdown}
 }
 
 // src/action/inputs.ts
-var MODES = ["compare", "update-baseline", "comment", "history"];
+var MODES = ["compare", "update-baseline", "comment", "history", "merge"];
 var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
 function spec2(defaultValue, expected, schema, secret = false) {
@@ -79877,7 +80198,12 @@ var INPUT_SPECS = {
     "a branch name such as athena-bench-data",
     external_exports.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/).refine((b) => !b.endsWith("/") && !b.endsWith(".lock"))
   ),
-  "history-retention": spec2("1000", "a whole number of points 1-1000000", integer2(1, 1e6))
+  "history-retention": spec2("1000", "a whole number of points 1-1000000", integer2(1, 1e6)),
+  shard: spec2(
+    "",
+    "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)",
+    external_exports.union([external_exports.literal("").transform(() => null), ShardSpecSchema])
+  )
 };
 function readActionConfig(source) {
   const raw = /* @__PURE__ */ new Map();
@@ -79903,6 +80229,11 @@ function readActionConfig(source) {
     return parsed.data;
   }
   const githubToken = read("github-token");
+  const mode = read("mode");
+  const shard = read("shard");
+  if (shard && mode !== "compare") {
+    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
+  }
   return {
     mysql: {
       host: read("mysql-host"),
@@ -79923,7 +80254,7 @@ function readActionConfig(source) {
     suite: read("suite"),
     baseline: read("baseline"),
     baseRef: read("base-ref"),
-    mode: read("mode"),
+    mode,
     budgetMinutes: read("budget-minutes"),
     measure: read("measure"),
     failOnRegression: read("fail-on-regression"),
@@ -79932,7 +80263,8 @@ function readActionConfig(source) {
     // An unexpanded expression means the workflow ran the code outside a runner: no token.
     githubToken: githubToken.startsWith("${{") ? "" : githubToken,
     resultsDir: read("results-dir"),
-    history: { branch: read("history-branch"), retention: read("history-retention") }
+    history: { branch: read("history-branch"), retention: read("history-retention") },
+    shard
   };
 }
 
@@ -79961,11 +80293,11 @@ function measure2(v, unit) {
   return text2 === "n/a" || unit === "" ? text2 : unit === "%" ? `${text2}%` : `${text2} ${unit}`;
 }
 function metricRow(w, m) {
-  const { label: label2, unit, scale } = describe5(m);
+  const { label: label3, unit, scale } = describe5(m);
   const interval = m.ciLow === null || m.ciHigh === null ? "\u2014" : `${formatDelta({ delta: m.ciLow, scale })} \u2026 ${formatDelta({ delta: m.ciHigh, scale })}`;
   const cells = [
     `${codeSpan(w.id)} (${w.threads} threads)`,
-    label2,
+    label3,
     measure2(m.reference, unit),
     measure2(m.current, unit),
     formatDelta({ delta: m.delta, scale }),
@@ -79997,6 +80329,61 @@ function renderTrustedComment(artifact, runUrl) {
     `Suite ${codeSpan(artifact.suite)} \xB7 ${compared} \xB7 commit ${codeSpan(artifact.headSha.slice(0, 12))}. Figures as reported by the pull request's own run${report}.`
   );
   return lines.join("\n") + "\n";
+}
+
+// src/action/merge.ts
+import { existsSync as existsSync9 } from "node:fs";
+import { readdir as readdir2 } from "node:fs/promises";
+import path18 from "node:path";
+var MERGED_DIR = "merged";
+async function mergeShardArtifacts(deps, config2, workdir, resultsDir, result, setOutput2, fail3) {
+  const dirs = await shardDirectories(resultsDir);
+  const suite = await deps.bench.loadSuite(config2.suite, workdir);
+  const baselinePath = path18.resolve(workdir, config2.baseline ?? path18.join("baselines", `${suite.name}.json`));
+  let plan = null;
+  if (existsSync9(baselinePath)) {
+    plan = { kind: "baseline", file: baselinePath, baseline: await deps.verdicts.loadBaseline(baselinePath) };
+  } else if (config2.baseline) {
+    throw new StepFailure("mode merge", new Error(`input baseline: ${baselinePath} does not exist`), "");
+  }
+  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path18.basename(d)).join(", ")}`);
+  const outcome = await deps.bench.merge({ dirs, outDir: path18.join(resultsDir, MERGED_DIR), plan });
+  setOutput2("results-path", outcome.resultsPath);
+  setOutput2("report-path", outcome.reportPath);
+  const comparison = outcome.comparison;
+  if (!comparison) {
+    await deps.core.writeSummary(`## athena-bench: ${suite.name}
+
+${outcome.reportMarkdown}
+`);
+    throw new StepFailure(
+      "comparing the merged results",
+      new Error("nothing to compare with: no baseline file, and the shards did not run base-vs-head"),
+      "commit a baseline (`mode: update-baseline`), or set base-ref in the shard jobs."
+    );
+  }
+  const shards = outcome.results.shards?.length ?? dirs.length;
+  const reference = outcome.results.arms.find((a) => a.role === "base");
+  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (plan ? `compared with the baseline \`${path18.relative(workdir, baselinePath) || baselinePath}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
+  await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
+    suite: suite.name,
+    comparedWith: plan ? "baseline" : "base-ref",
+    context: context3,
+    comparison,
+    reportMarkdown: outcome.reportMarkdown
+  });
+}
+async function shardDirectories(resultsDir) {
+  const entries = await readdir2(resultsDir, { withFileTypes: true }).catch(() => []);
+  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path18.join(resultsDir, e.name)).sort();
+  if (dirs.length === 0) {
+    throw new StepFailure(
+      "mode merge",
+      new Error(`${resultsDir} has no shard directories`),
+      "that the merge job downloads every shard artifact into results-dir, each in its own directory (actions/download-artifact with a pattern and without merge-multiple)."
+    );
+  }
+  return dirs;
 }
 
 // src/action/run.ts
@@ -80038,8 +80425,8 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path17.resolve(deps.workspace, config2.workingDirectory);
-  const resultsDir = path17.resolve(workdir, config2.resultsDir);
+  const workdir = path19.resolve(deps.workspace, config2.workingDirectory);
+  const resultsDir = path19.resolve(workdir, config2.resultsDir);
   try {
     switch (config2.mode) {
       case "comment":
@@ -80072,6 +80459,9 @@ async function run(deps) {
           setOutput2
         );
         return result;
+      case "merge":
+        await mergeShardArtifacts(deps, config2, workdir, resultsDir, result, setOutput2, fail3);
+        return result;
     }
   } catch (error63) {
     const message = error63 instanceof StepFailure || error63 instanceof AthenaBenchError ? error63.message : `athena-bench failed unexpectedly: ${error63 instanceof Error ? error63.stack ?? error63.message : String(error63)}`;
@@ -80089,7 +80479,7 @@ ${message}
 }
 async function prepareRun(deps, config2, workdir, resultsDir) {
   const { core } = deps;
-  if (!existsSync7(workdir)) {
+  if (!existsSync10(workdir)) {
     throw new StepFailure(
       "working-directory",
       new Error(`${workdir} does not exist`),
@@ -80097,7 +80487,7 @@ async function prepareRun(deps, config2, workdir, resultsDir) {
     );
   }
   const suite = await step("loading the suite", "", () => deps.bench.loadSuite(config2.suite, workdir));
-  await mkdir3(resultsDir, { recursive: true });
+  await mkdir4(resultsDir, { recursive: true });
   const { host, port } = config2.mysql;
   core.info(`Waiting up to ${config2.mysqlReadyTimeoutSec} s for MySQL at ${host}:${port}\u2026`);
   const server = await step(
@@ -80120,7 +80510,7 @@ function benchRequestBase(config2, workdir, resultsDir, suite) {
 }
 async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const target = path17.resolve(workdir, config2.baseline ?? path17.join("baselines", `${suite.name}.json`));
+  const target = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
   const outcome = await step(
     "the benchmark",
     CHECK_BENCH,
@@ -80132,7 +80522,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   );
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir3(path17.dirname(target), { recursive: true });
+  await mkdir4(path19.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -80141,7 +80531,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path17.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path19.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -80162,8 +80552,8 @@ async function planComparison(deps, config2, workdir, suite) {
     return { kind: "base-ref", ref: describeRef, commit, headArm: "proxy", baseArm: "base" };
   };
   if (config2.baseRef) return abAgainst(config2.baseRef, config2.baseRef);
-  const baselinePath = path17.resolve(workdir, config2.baseline ?? path17.join("baselines", `${suite.name}.json`));
-  if (existsSync7(baselinePath)) {
+  const baselinePath = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
+  if (existsSync10(baselinePath)) {
     const baseline = await step(
       `loading the baseline ${baselinePath}`,
       "",
@@ -80209,20 +80599,25 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
     let base = null;
     if (plan.kind === "base-ref") {
       const root = await deps.git.repoRoot(workdir);
-      const dir = path17.join(await deps.tempDir(), "base");
+      const dir = path19.join(await deps.tempDir(), "base");
       await step(
         `checking out ${plan.ref} in a worktree`,
         CHECK_GIT,
         () => deps.git.addWorktree(root, plan.commit, dir)
       );
       worktree = { root, dir };
-      base = { cwd: path17.join(dir, path17.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
+      base = { cwd: path19.join(dir, path19.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step(
       "the benchmark",
       CHECK_BENCH,
-      () => deps.bench.run({ ...benchRequestBase(config2, workdir, resultsDir, suite), base, plan })
+      () => deps.bench.run({
+        ...benchRequestBase(config2, workdir, resultsDir, suite),
+        base,
+        plan,
+        shard: config2.shard
+      })
     );
   } finally {
     if (worktree) {
@@ -80230,7 +80625,7 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
       await deps.git.removeWorktree(root, dir).catch((error63) => {
         core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error63)}`);
       });
-      await rm5(path17.dirname(dir), { recursive: true, force: true });
+      await rm5(path19.dirname(dir), { recursive: true, force: true });
     }
   }
   setOutput2("results-path", outcome.resultsPath);
@@ -80244,10 +80639,23 @@ ${outcome.reportMarkdown}
     throw new StepFailure("comparing the results", new Error("the benchmark returned no verdict"), "");
   }
   result.verdict = comparison.verdict;
-  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path17.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
-  const summaryMarkdown = [comparison.markdown.trimEnd(), context3, "---", outcome.reportMarkdown].join(
-    "\n\n"
-  );
+  if (config2.shard) {
+    await reportShard(deps, config2.shard, suite.name, comparison.summaryLine, outcome.reportMarkdown);
+    return;
+  }
+  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path19.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
+    suite: suite.name,
+    comparedWith: plan.kind,
+    context: context3,
+    comparison,
+    reportMarkdown: outcome.reportMarkdown
+  });
+}
+async function publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, { suite, comparedWith, context: context3, comparison, reportMarkdown }) {
+  const { core } = deps;
+  result.verdict = comparison.verdict;
+  const summaryMarkdown = [comparison.markdown.trimEnd(), context3, "---", reportMarkdown].join("\n\n");
   await core.writeSummary(summaryMarkdown + "\n");
   setOutput2("verdict", comparison.verdict);
   setOutput2("regressed", String(comparison.verdict === "regressed"));
@@ -80266,18 +80674,18 @@ ${context3}${footer}
   if (pr) {
     await leaveCommentArtifact(deps, resultsDir, {
       schemaVersion: 2,
-      suite: suite.name,
+      suite,
       pullRequest: pr.number,
       headSha: pr.headSha,
       verdict: comparison.verdict,
-      comparedWith: plan.kind,
+      comparedWith,
       workloads: comparison.workloads
     });
     result.comment = await commentOnPullRequest(
       deps,
       config2,
       pr.number,
-      suite.name,
+      suite,
       commentBody,
       comparison.verdict
     );
@@ -80290,6 +80698,18 @@ ${context3}${footer}
   } else if (comparison.verdict === "inconclusive" && config2.failOnInconclusive) {
     fail3(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
   }
+}
+async function reportShard(deps, shard, suite, summaryLine2, reportMarkdown) {
+  const line = `Shard ${shard.index}/${shard.count} of suite \`${suite}\` measured; the verdict is the merge job's (this shard alone: ${summaryLine2}).`;
+  deps.core.info(line);
+  await deps.core.writeSummary(
+    `## athena-bench: shard ${shard.index}/${shard.count}
+
+${line}
+
+${reportMarkdown}
+`
+  );
 }
 async function leaveCommentArtifact(deps, resultsDir, artifact) {
   const checked = CommentArtifactSchema.safeParse(artifact);
@@ -80395,7 +80815,7 @@ function formatDuration(seconds) {
   const m = Math.floor(s / 60);
   return s % 60 === 0 ? `${m}m` : `${m}m${String(s % 60).padStart(2, "0")}s`;
 }
-function label(info2) {
+function label2(info2) {
   const round = info2.round === 0 ? "warmup" : `round ${info2.round}/${info2.rounds}`;
   return `${info2.workload} \xB7 ${info2.arm} \xB7 ${round}`;
 }
@@ -80411,13 +80831,13 @@ var PlainProgress = class {
   runStarted(info2) {
     this.current = info2;
     const left = info2.remainingSec !== void 0 ? `, ~${formatDuration(info2.remainingSec)} left in total` : "";
-    this.stream.write(`${label(info2)}: running ${formatDuration(info2.durationSec)}${left}
+    this.stream.write(`${label2(info2)}: running ${formatDuration(info2.durationSec)}${left}
 `);
   }
   runProgress() {
   }
   runFinished(summary2) {
-    if (this.current) this.stream.write(`${label(this.current)}: ${summary2}
+    if (this.current) this.stream.write(`${label2(this.current)}: ${summary2}
 `);
     this.current = void 0;
   }
@@ -80439,19 +80859,19 @@ var LiveLineProgress = class {
   runStarted(info2) {
     this.current = info2;
     this.startedAt = this.now();
-    this.render(`${label(info2)}  0s/${formatDuration(info2.durationSec)}${this.totalLeft(0)}`);
+    this.render(`${label2(info2)}  0s/${formatDuration(info2.durationSec)}${this.totalLeft(0)}`);
   }
   runProgress(p) {
     if (!this.current) return;
     const info2 = this.current;
     this.render(
-      `${label(info2)}  ${formatDuration(p.elapsedSec)}/${formatDuration(info2.durationSec)}${this.totalLeft(p.elapsedSec)}  ${p.tps.toFixed(0)} TPS  ${p.qps.toFixed(0)} QPS`
+      `${label2(info2)}  ${formatDuration(p.elapsedSec)}/${formatDuration(info2.durationSec)}${this.totalLeft(p.elapsedSec)}  ${p.tps.toFixed(0)} TPS  ${p.qps.toFixed(0)} QPS`
     );
   }
   runFinished(summary2) {
     if (!this.current) return;
     const elapsed = (this.now() - this.startedAt) / 1e3;
-    this.render(`${label(this.current)}  ${formatDuration(elapsed)}  ${summary2}`);
+    this.render(`${label2(this.current)}  ${formatDuration(elapsed)}  ${summary2}`);
     this.stream.write("\n");
     this.last = "";
     this.current = void 0;
@@ -80492,7 +80912,7 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp3(path18.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
+    tempDir: () => mkdtemp3(path20.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     history: {
