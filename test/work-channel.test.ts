@@ -10,6 +10,7 @@ import { runBenchmark } from '../src/engine/run.ts';
 import { InfrastructureError } from '../src/errors.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { metricSamples } from '../src/results/schema.ts';
+import { median } from '../src/verdict/stats.ts';
 import { SuiteSchema } from '../src/suite/schema.ts';
 import { realExec } from '../src/util/exec.ts';
 import { compareArms } from '../src/verdict/compare.ts';
@@ -44,7 +45,7 @@ after(async () => {
 const suite = SuiteSchema.parse({
   name: 'work-smoke',
   rounds: 1,
-  work: { threads: 1, windows: 6, tolerancePct: 15, maxWindows: 10 },
+  work: { threads: 1, windows: 6, tolerancePct: 2, maxWindows: 12 },
   workloads: [
     {
       id: 'select',
@@ -84,7 +85,9 @@ test('base and head under callgrind at once, then timed: an injected cost per qu
   const head = metricSamples(w, 'proxy', 'instructions_per_query');
   const base = metricSamples(w, 'base', 'instructions_per_query');
   assert.ok(head.length >= 5 && base.length >= 5, `windows kept: ${head.length}, ${base.length}`);
-  assert.ok(Math.min(...head) > Math.max(...base), `head ${head.join()} vs base ${base.join()}`);
+  // The loop roughly doubles a point select's instructions; a JIT or GC window may still sit in
+  // the kept ones, so the medians, not every window, must show it.
+  assert.ok(median(head) > 1.5 * median(base), `head ${head.join()} vs base ${base.join()}`);
   // One forwarded command per point select (plus the windows' own logins and resets).
   for (const trips of metricSamples(w, 'base', 'backend_round_trips_per_query')) {
     assert.ok(trips >= 1 && trips < 1.1, `round trips per query ${trips}`);
