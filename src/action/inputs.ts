@@ -40,6 +40,8 @@ export interface ActionConfig {
   resultsDir: string;
   /** mode history: the data branch holding the store, and the points kept per suite. */
   history: { branch: string; retention: number };
+  /** mode history: where a new change point is posted (a secret, never logged); null: nowhere. */
+  webhookUrl: string | null;
 }
 
 /** What the inputs reader needs from @actions/core (getInput returns '' for an unset input). */
@@ -85,6 +87,24 @@ const httpUrl = z
   .transform((s) => (s === '' ? null : s))
   .refine((s) => s === null || /^https?:\/\/[^\s]+$/.test(s));
 
+/** An https URL, or http to a loopback address only: the message must not cross a network in clear. */
+export const webhookUrl = z.string().transform((s, ctx) => {
+  if (s === '') return null;
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a URL' });
+    return z.NEVER;
+  }
+  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    ctx.addIssue({ code: 'custom', message: 'not https' });
+    return z.NEVER;
+  }
+  return s;
+});
+
 /** Declared in action.yml with exactly these names and defaults. */
 export const INPUT_SPECS = {
   'mysql-host': spec('127.0.0.1', 'a host name or IP address', nonEmpty),
@@ -127,6 +147,12 @@ export const INPUT_SPECS = {
       .refine((b) => !b.endsWith('/') && !b.endsWith('.lock')),
   ),
   'history-retention': spec('1000', 'a whole number of points 1-1000000', integer(1, 1_000_000)),
+  'webhook-url': spec(
+    '',
+    'an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)',
+    webhookUrl,
+    true,
+  ),
 } as const;
 
 export type InputName = keyof typeof INPUT_SPECS;
@@ -194,5 +220,6 @@ export function readActionConfig(source: InputSource): ActionConfig {
     githubToken: githubToken.startsWith('${{') ? '' : githubToken,
     resultsDir: read('results-dir'),
     history: { branch: read('history-branch'), retention: read('history-retention') },
+    webhookUrl: read('webhook-url'),
   };
 }
