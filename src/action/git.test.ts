@@ -64,3 +64,14 @@ test('an unknown ref fails with the git command and its message', async () => {
     /git rev-parse --verify .*origin\/nope.*exited with 128/,
   );
 });
+
+test('reads a file at a ref without touching the work tree; null for a missing ref or file', async () => {
+  const ops = gitOps(realExec);
+  const readFileAtRef = ops.readFileAtRef!;
+  assert.equal(await readFileAtRef(repo, 'main', 'proxy.txt'), 'v1');
+  assert.equal(await readFileAtRef(repo, 'refs/heads/feature', 'proxy.txt'), 'v2');
+  assert.equal(await readFileAtRef(repo, 'main', 'absent.json'), null);
+  assert.equal(await readFileAtRef(repo, 'refs/remotes/origin/athena-bench-data', 'proxy.txt'), null);
+  assert.equal(git('status', '--porcelain'), '');
+  assert.equal(git('rev-parse', '--abbrev-ref', 'HEAD'), 'feature');
+});

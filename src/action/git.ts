@@ -24,5 +24,17 @@ export function gitOps(exec: Exec): GitOps {
     removeWorktree: async (root, dir) => {
       await git(root, ['worktree', 'remove', '--force', dir]);
     },
+    readFileAtRef: async (root, ref, file) => {
+      const options = { timeoutMs: 60_000 };
+      const found = await exec(
+        'git',
+        ['-C', root, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
+        options,
+      );
+      if (found.exitCode !== 0) return null;
+      const commit = found.stdout.trim();
+      const exists = await exec('git', ['-C', root, 'cat-file', '-e', `${commit}:${file}`], options);
+      return exists.exitCode === 0 ? git(root, ['cat-file', 'blob', `${commit}:${file}`]) : null;
+    },
   };
 }

@@ -14,6 +14,7 @@ import { upsertStickyComment, type CommentOutcome } from './comment.ts';
 import { VERDICT_MARK } from '../verdict/markdown.ts';
 import type { ActionDeps, BenchOutcome, ComparisonPlan, Verdict } from './deps.ts';
 import { recordHistory } from './history-mode.ts';
+import { comparisonTrend, joinWithTrend } from './history-trend.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
 
@@ -308,9 +309,12 @@ async function compare(
     (plan.kind === 'baseline'
       ? `compared with the baseline \`${path.relative(workdir, plan.file) || plan.file}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
-  const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', outcome.reportMarkdown].join(
-    '\n\n',
-  );
+  const trend = await comparisonTrend(deps, config.history.branch, workdir, suite.name, outcome.results);
+  const summaryMarkdown = [
+    joinWithTrend(comparison.markdown.trimEnd(), trend, context),
+    '---',
+    outcome.reportMarkdown,
+  ].join('\n\n');
   await core.writeSummary(summaryMarkdown + '\n');
 
   setOutput('verdict', comparison.verdict);
@@ -323,7 +327,7 @@ async function compare(
   core.info(comparison.summaryLine);
 
   const footer = deps.github.runUrl ? ` · [full report in the job summary](${deps.github.runUrl})` : '';
-  const commentBody = `${comparison.markdown.trimEnd()}\n\n${context}${footer}\n`;
+  const commentBody = `${joinWithTrend(comparison.markdown.trimEnd(), trend, `${context}${footer}`)}\n`;
   const pr = deps.github.pullRequest;
   if (pr) {
     await leaveCommentArtifact(deps, resultsDir, {
