@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { joinWithTrend } from '../src/action/history-trend.ts';
+import { writeSuiteHistory } from '../src/history/store.ts';
+import { compareCommand } from '../src/verdict/commands.ts';
 import { MAX_COMMENT_CHARS } from '../src/action/comment.ts';
 import type { Results } from '../src/results/schema.ts';
 import { currentRun, renderTrend, TREND_POINTS, type CurrentRun } from '../src/history/trend.ts';
@@ -123,4 +128,34 @@ test('the trend is left out of a comment it would push over the size limit', () 
   assert.equal(joinWithTrend('verdict', '', 'footer'), 'verdict\n\nfooter');
   const long = 'x'.repeat(MAX_COMMENT_CHARS - trend.length);
   assert.equal(joinWithTrend(long, trend, 'footer'), `${long}\n\nfooter`);
+});
+
+test('compare --history-store DIR ends the report with the trend; without it there is none', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'history-trend-cli-'));
+  try {
+    const results = makeResults({ workloads: [{ id: 'select', arms: armsFor(5, { tps: 900 }) }] });
+    await writeFile(path.join(dir, 'results.json'), JSON.stringify(results));
+    await writeSuiteHistory(path.join(dir, 'store'), { ...history, suite: results.suite.name });
+    const compare = async (...extra: string[]) => {
+      const io = {
+        out: '',
+        err: '',
+        env: {},
+        cwd: dir,
+        stdout: (s: string) => void (io.out += s),
+        stderr: (s: string) => void (io.err += s),
+      };
+      const code = await compareCommand(['--results', 'results.json', '--base-arm', 'direct', ...extra], io);
+      assert.ok(code === 0 || code === 1, io.err);
+      return io.out;
+    };
+    assert.ok(!(await compare()).includes('mermaid'));
+    const [chart, ...more] = chartsOf(await compare('--history-store', 'store'));
+    assert.equal(more.length, 0);
+    assert.equal(chart!.line.length, TREND_POINTS + 1);
+    const prTps = currentRun(results)!.values.get('select')!;
+    assert.ok(Math.abs(chart!.line.at(-1)! - prTps) <= 1e-5 * prTps);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
