@@ -9,7 +9,7 @@ import { compareCommand } from '../src/verdict/commands.ts';
 import { MAX_COMMENT_CHARS } from '../src/action/comment.ts';
 import type { Results } from '../src/results/schema.ts';
 import { currentRun, renderTrend, TREND_POINTS, type CurrentRun } from '../src/history/trend.ts';
-import { syntheticHistory, syntheticSeries, syntheticSha } from './helpers/series.ts';
+import { proxyWorkCounts, syntheticHistory, syntheticSeries, syntheticSha } from './helpers/series.ts';
 import { armsFor, makeResults } from './verdict-fixtures.ts';
 
 /** The trend of the default branch in a pull request's comment: Mermaid charts from a history. */
@@ -102,21 +102,8 @@ test("the run's instructions per query are preferred to its TPS when it has them
   assert.equal(byTime.arm, 'proxy');
   assert.ok(Math.abs(byTime.values.get('select')! - 900) < 20);
 
-  const windows = [1, 2, 3].map((k) => ({
-    events: 10_000,
-    queries: 10_000,
-    instructions: 41_000 * 10_000 + k,
-    syscalls: 20_000,
-    backendRoundTrips: null,
-    backendBytes: null,
-    wallSec: 1,
-  }));
   const counted: Results = structuredClone(timed);
-  counted.workloads[0]!.work = {
-    threads: 1,
-    eventsPerWindow: 10_000,
-    arms: { proxy: { windows, firstKept: 0, settled: true, spreadPct: 0, topFunctions: [], profile: null } },
-  };
+  counted.workloads[0]!.work = proxyWorkCounts(41_000);
   const byWork = currentRun(counted)!;
   assert.equal(byWork.metric, 'instructions_per_query');
   assert.ok(Math.abs(byWork.values.get('select')! - 41_000) < 1);
