@@ -34,7 +34,15 @@ export function gitOps(exec: Exec): GitOps {
       if (found.exitCode !== 0) return null;
       const commit = found.stdout.trim();
       const exists = await exec('git', ['-C', root, 'cat-file', '-e', `${commit}:${file}`], options);
-      return exists.exitCode === 0 ? git(root, ['cat-file', 'blob', `${commit}:${file}`]) : null;
+      if (exists.exitCode !== 0) return null;
+      // A long history is megabytes; exec keeps only the tail of a bigger output.
+      const blob = await exec('git', ['-C', root, 'cat-file', 'blob', `${commit}:${file}`], {
+        ...options,
+        maxOutputChars: 256 * 1024 * 1024,
+      });
+      if (blob.exitCode !== 0)
+        throw new InfrastructureError(`git cat-file ${ref}:${file} failed: ${blob.stderr.trim()}`);
+      return blob.stdout;
     },
   };
 }
