@@ -114,3 +114,21 @@ test('a push rejected every time fails after the given attempts, naming the caus
     /git push to athena-bench-data failed 2 times \(other runs kept pushing first\)/,
   );
 });
+
+test('a history file larger than exec keeps by default (8 MiB) is read whole and appended to', async () => {
+  const metrics = Object.fromEntries(
+    Array.from({ length: 100 }, (_, m) => [`m${m}`, Array.from({ length: 1000 }, (_, j) => 100 + (j % 7))]),
+  );
+  const big = syntheticHistory('big', metrics).points;
+  const bigOptions = (pointsToAdd: typeof big) => ({
+    ...options(clones[0]!, []),
+    branch: 'big-data',
+    suite: 'big',
+    points: pointsToAdd,
+  });
+  await appendToDataBranch(bigOptions(big.slice(0, 999)));
+  assert.ok(Number(git(remote, 'cat-file', '-s', 'big-data:big.json')) > 8 * 1024 * 1024);
+  const last = await appendToDataBranch(bigOptions(big.slice(999)));
+  assert.equal(last.before.points.length, 999);
+  assert.equal(last.after.points.length, 1000);
+});

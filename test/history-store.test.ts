@@ -15,6 +15,7 @@ import {
   writeSuiteHistory,
 } from '../src/history/store.ts';
 import { armsFor, makeResults } from './verdict-fixtures.ts';
+import { proxyWorkCounts } from './helpers/series.ts';
 
 const sha = (i: number) => i.toString(16).padStart(40, 'a');
 
@@ -65,22 +66,7 @@ test("a work-only run's counts are recorded, and valgrind is part of the fingerp
   const workload = results.workloads[0]!;
   // A run with --measure work: counts per window, no timed rounds.
   workload.samples = [];
-  const windows = [1, 2, 3].map((k) => ({
-    events: 10_000,
-    queries: 10_000,
-    instructions: 41_000 * 10_000 + k,
-    syscalls: 20_000,
-    backendRoundTrips: null,
-    backendBytes: null,
-    wallSec: 1,
-  }));
-  workload.work = {
-    threads: 1,
-    eventsPerWindow: 10_000,
-    arms: {
-      proxy: { windows, firstKept: 0, settled: true, spreadPct: 0, topFunctions: [], profile: null },
-    },
-  };
+  workload.work = proxyWorkCounts(41_000);
   const point = pointFromResults(results);
   const proxy = point.workloads.select!.arms.proxy!.metrics;
   assert.equal(proxy.instructions_per_query?.n, 3);

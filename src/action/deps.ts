@@ -73,6 +73,8 @@ export interface GitOps {
   /** A detached worktree of commit at dir. */
   addWorktree(repoRoot: string, commit: string, dir: string): Promise<void>;
   removeWorktree(repoRoot: string, dir: string): Promise<void>;
+  /** A file's text at a ref, read-only; null when the ref or the file does not exist. */
+  readFileAtRef?(repoRoot: string, ref: string, file: string): Promise<string | null>;
 }
 
 /** How the run is judged; the engine also uses it to decide on adaptive extra rounds. */

@@ -64,3 +64,29 @@ test('an unknown ref fails with the git command and its message', async () => {
     /git rev-parse --verify .*origin\/nope.*exited with 128/,
   );
 });
+
+test('reads a file at a ref without touching the work tree; null for a missing ref or file', async () => {
+  const ops = gitOps(realExec);
+  const readFileAtRef = ops.readFileAtRef!;
+  assert.equal(await readFileAtRef(repo, 'main', 'proxy.txt'), 'v1');
+  assert.equal(await readFileAtRef(repo, 'refs/heads/feature', 'proxy.txt'), 'v2');
+  assert.equal(await readFileAtRef(repo, 'main', 'absent.json'), null);
+  assert.equal(await readFileAtRef(repo, 'refs/remotes/origin/athena-bench-data', 'proxy.txt'), null);
+  assert.equal(git('status', '--porcelain'), '');
+  assert.equal(git('rev-parse', '--abbrev-ref', 'HEAD'), 'feature');
+});
+
+test('reads a file over 8 MiB whole', async () => {
+  const big = `${'0123456789abcdef'.repeat(600_000)}\n`;
+  const blob = execFileSync('git', ['-C', repo, 'hash-object', '-w', '--stdin'], {
+    input: big,
+    encoding: 'utf8',
+  }).trim();
+  const tree = execFileSync('git', ['-C', repo, 'mktree'], {
+    input: `100644 blob ${blob}\tbig.json\n`,
+    encoding: 'utf8',
+  }).trim();
+  git('update-ref', 'refs/remotes/origin/big', git('commit-tree', tree, '-m', 'big'));
+  const text = await gitOps(realExec).readFileAtRef!(repo, 'refs/remotes/origin/big', 'big.json');
+  assert.equal(text?.length, big.length);
+});

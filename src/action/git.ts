@@ -24,5 +24,25 @@ export function gitOps(exec: Exec): GitOps {
     removeWorktree: async (root, dir) => {
       await git(root, ['worktree', 'remove', '--force', dir]);
     },
+    readFileAtRef: async (root, ref, file) => {
+      const options = { timeoutMs: 60_000 };
+      const found = await exec(
+        'git',
+        ['-C', root, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
+        options,
+      );
+      if (found.exitCode !== 0) return null;
+      const commit = found.stdout.trim();
+      const exists = await exec('git', ['-C', root, 'cat-file', '-e', `${commit}:${file}`], options);
+      if (exists.exitCode !== 0) return null;
+      // A long history is megabytes; exec keeps only the tail of a bigger output.
+      const blob = await exec('git', ['-C', root, 'cat-file', 'blob', `${commit}:${file}`], {
+        ...options,
+        maxOutputChars: 256 * 1024 * 1024,
+      });
+      if (blob.exitCode !== 0)
+        throw new InfrastructureError(`git cat-file ${ref}:${file} failed: ${blob.stderr.trim()}`);
+      return blob.stdout;
+    },
   };
 }

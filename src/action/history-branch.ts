@@ -54,6 +54,8 @@ export async function appendToDataBranch(o: DataBranchOptions): Promise<DataBran
   const git = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
     const result = await o.exec('git', ['-C', o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 120_000,
+      // A long history is megabytes; exec keeps only the tail of a bigger output by default.
+      maxOutputChars: 256 * 1024 * 1024,
       ...(extra.index ? { env } : {}),
       ...(extra.stdin !== undefined ? { stdin: extra.stdin } : {}),
     });

@@ -5,7 +5,8 @@ import { UsageError, errorMessage } from '../errors.ts';
 import type { Suite } from '../suite/schema.ts';
 import { fmt } from '../verdict/svg.ts';
 import type { ActionDeps, BenchOutcome } from './deps.ts';
-import { upsertAlert, type AlertOutcome } from './history-alert.ts';
+import { newChangePoints, upsertAlert, type AlertOutcome } from './history-alert.ts';
+import { notifyNewChangePoints } from './history-webhook.ts';
 import type { ActionConfig } from './inputs.ts';
 
 /**
@@ -103,6 +104,16 @@ export async function recordHistory(
     if (alert && alert.action !== 'none')
       core.info(`Alert issue #${alert.number} ${alert.action}: ${alert.url}`);
   }
+
+  await notifyNewChangePoints({
+    url: config.webhookUrl,
+    suite: suite.name,
+    fresh: newChangePoints(before, after).filter((c) => c.direction !== 'better'),
+    runUrl: github.runUrl,
+    sleep: (ms) => deps.sleep(ms),
+    info: (line) => core.info(line),
+    warning: (line) => core.warning(line),
+  });
 
   const summaryLine =
     `History of ${suite.name}: ${points} point(s) on ${branch}, ${after.length} change point(s)` +

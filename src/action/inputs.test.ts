@@ -130,3 +130,29 @@ test('secrets are masked before any other input is read, and never echoed in err
 test('an unexpanded token expression means no token', () => {
   assert.equal(readActionConfig(source({ 'github-token': '${{ github.token }}' })).githubToken, '');
 });
+
+test('webhook-url: https anywhere, http only to loopback, masked and never shown in an error', () => {
+  const read = (url: string) => readActionConfig(source({ 'webhook-url': url }));
+  assert.equal(read('').webhookUrl, null);
+  for (const url of [
+    'https://hooks.slack.example/services/T0/B0/x',
+    'http://127.0.0.1:8080/hook',
+    'http://[::1]:9/hook',
+    'http://localhost/hook',
+  ]) {
+    assert.equal(read(url).webhookUrl, url);
+  }
+  for (const url of ['http://hooks.example/T0/secret-path', 'ftp://127.0.0.1/x', 'hooks.example/x']) {
+    assert.throws(
+      () => read(url),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /^input webhook-url: expected an https:\/\/ URL .*, got \(hidden\)$/.test(error.message) &&
+        !error.message.includes(url),
+      url,
+    );
+  }
+  const src = source({ 'webhook-url': 'https://hooks.example/secret-path' });
+  readActionConfig(src);
+  assert.ok(src.calls.includes('secret:https://hooks.example/secret-path'), src.calls.join(' '));
+});

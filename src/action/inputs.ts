@@ -43,6 +43,8 @@ export interface ActionConfig {
   history: { branch: string; retention: number };
   /** This job's shard of the suite (mode compare), null for the whole suite. */
   shard: Shard | null;
+  /** mode history: where a new change point is posted (a secret, never logged); null: nowhere. */
+  webhookUrl: string | null;
 }
 
 /** What the inputs reader needs from @actions/core (getInput returns '' for an unset input). */
@@ -87,6 +89,24 @@ const httpUrl = z
   .string()
   .transform((s) => (s === '' ? null : s))
   .refine((s) => s === null || /^https?:\/\/[^\s]+$/.test(s));
+
+/** An https URL, or http to a loopback address only: the message must not cross a network in clear. */
+export const webhookUrl = z.string().transform((s, ctx) => {
+  if (s === '') return null;
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a URL' });
+    return z.NEVER;
+  }
+  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    ctx.addIssue({ code: 'custom', message: 'not https' });
+    return z.NEVER;
+  }
+  return s;
+});
 
 /** Declared in action.yml with exactly these names and defaults. */
 export const INPUT_SPECS = {
@@ -134,6 +154,12 @@ export const INPUT_SPECS = {
     '',
     'i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)',
     z.union([z.literal('').transform(() => null), ShardSpecSchema]),
+  ),
+  'webhook-url': spec(
+    '',
+    'an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)',
+    webhookUrl,
+    true,
   ),
 } as const;
 
@@ -208,5 +234,6 @@ export function readActionConfig(source: InputSource): ActionConfig {
     resultsDir: read('results-dir'),
     history: { branch: read('history-branch'), retention: read('history-retention') },
     shard,
+    webhookUrl: read('webhook-url'),
   };
 }

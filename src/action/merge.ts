@@ -57,6 +57,7 @@ export async function mergeShardArtifacts(
     context,
     comparison,
     reportMarkdown: outcome.reportMarkdown,
+    trend: '',
   });
 }
 

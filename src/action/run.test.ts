@@ -11,6 +11,11 @@ import type { Baseline } from '../verdict/baseline.ts';
 import type { IssueComment } from './comment.ts';
 import { readCommentArtifact } from './artifact.ts';
 import { run } from './run.ts';
+import { gitOps } from './git.ts';
+import { realExec } from '../util/exec.ts';
+import { armsFor, makeResults } from '../../test/verdict-fixtures.ts';
+import { syntheticHistory, syntheticSeries } from '../../test/helpers/series.ts';
+import { execFileSync } from 'node:child_process';
 
 let workspace: string;
 before(async () => {
@@ -82,6 +87,10 @@ interface HarnessOptions {
   existingComments?: IssueComment[];
   workflowRun?: { headSha: string; pullRequestNumbers: number[]; htmlUrl: string | null };
   prHeadSha?: string;
+  /** What the benchmark returns as its results (a stand-in by default). */
+  results?: Results;
+  /** A real git repository the workspace is in: the trend's data branch is read from it. */
+  gitRepo?: string;
 }
 
 function harness(options: HarnessOptions = {}): Harness {
@@ -181,8 +190,9 @@ function harness(options: HarnessOptions = {}): Harness {
     git: {
       repoRoot: async (dir) => {
         h.gitCalls.push(`root:${dir}`);
-        return workspace;
+        return options.gitRepo ?? workspace;
       },
+      ...(options.gitRepo ? { readFileAtRef: gitOps(realExec).readFileAtRef! } : {}),
       resolveCommit: async (_root, ref) => {
         h.gitCalls.push(`resolve:${ref}`);
         if (ref === 'missing') throw new Error(`fatal: Needed a single revision (${ref})`);
@@ -211,7 +221,7 @@ function harness(options: HarnessOptions = {}): Harness {
         if (options.benchError) throw options.benchError;
         if (request.plan.kind !== 'none') h.comparedPlans.push(request.plan);
         return {
-          results: fakeResults,
+          results: options.results ?? fakeResults,
           resultsPath: path.join(request.outDir, 'results.json'),
           reportPath: path.join(request.outDir, 'report.md'),
           reportMarkdown: '| Workload | Threads | Direct MySQL | Via Athena | Overhead |',
@@ -632,4 +642,48 @@ test('a shard of a matrix runs its share and neither comments nor fails: the mer
     /^## athena-bench: shard 2\/3\n\nShard 2\/3 of suite `quick` measured; the verdict is the merge job's/,
   );
   assert.equal(h.outputs['results-path'], path.join(workspace, '.athena-bench/results/results.json'));
+});
+
+test("compare: with the data branch in the checkout, the comment and summary show main's trend with this run last", async () => {
+  await withBaseline();
+  const repo = await mkdtemp(path.join(os.tmpdir(), 'action-run-trend-'));
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], {
+      encoding: 'utf8',
+    });
+  try {
+    git('init', '-q', '-b', 'main');
+    const history = syntheticHistory('quick', {
+      tps: syntheticSeries({ length: 25, noise: 0.02, seed: 8, level: 1000 }),
+    });
+    await writeFile(path.join(repo, 'quick.json'), JSON.stringify(history));
+    git('add', 'quick.json');
+    git('commit', '-q', '-m', 'history');
+    const results = makeResults({ workloads: [{ id: 'select', arms: armsFor(5, { tps: 900 }) }] });
+    const prTps = results.workloads[0]!.samples.filter((s) => s.arm === 'proxy').map((s) => s.metrics.tps);
+    const prMedian = [...prTps].sort((a, b) => a - b)[2]!;
+
+    // The data branch is not fetched: no trend, and the comparison goes on.
+    const without = harness({ verdict: 'regressed', results, gitRepo: repo });
+    await run(without.deps);
+    assert.ok(!without.summary.join('').includes('mermaid'));
+    assert.ok(!without.comments[0]!.body.includes('mermaid'));
+    assert.ok(without.log.some((l) => /^info:No trend: the data branch athena-bench-data/.test(l)));
+
+    git('update-ref', 'refs/remotes/origin/athena-bench-data', 'HEAD');
+    const h = harness({ verdict: 'regressed', results, gitRepo: repo });
+    await run(h.deps);
+    for (const text of [h.summary.join(''), h.comments[0]!.body]) {
+      const block = /```mermaid\nxychart-beta\n[\s\S]*?```/.exec(text)?.[0] ?? '';
+      const line = /line \[(.*)\]/.exec(block)![1]!.split(', ').map(Number);
+      assert.equal(line.length, 21);
+      assert.ok(Math.abs(line.at(-1)! - prMedian) <= 1e-5 * prMedian, `${line.at(-1)} ${prMedian}`);
+      // After the verdict, before the line saying what was compared.
+      assert.ok(text.indexOf('## athena-bench: regressed') < text.indexOf(block));
+      assert.ok(text.indexOf(block) < text.indexOf('Suite `quick` · compared with'));
+    }
+    assert.deepEqual(h.failed.length, 1, 'the verdict still fails the step');
+  } finally {
+    await rm(repo, { recursive: true, force: true });
+  }
 });

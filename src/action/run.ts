@@ -14,6 +14,7 @@ import { upsertStickyComment, type CommentOutcome } from './comment.ts';
 import { VERDICT_MARK } from '../verdict/markdown.ts';
 import type { ActionDeps, BenchOutcome, ComparisonPlan, ComparisonView, Verdict } from './deps.ts';
 import { recordHistory } from './history-mode.ts';
+import { comparisonTrend, joinWithTrend } from './history-trend.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { renderTrustedComment, trustedSummaryLine } from './trustedComment.ts';
 import { mergeShardArtifacts } from './merge.ts';
@@ -321,12 +322,14 @@ async function compare(
     (plan.kind === 'baseline'
       ? `compared with the baseline \`${path.relative(workdir, plan.file) || plan.file}\``
       : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  const trend = await comparisonTrend(deps, config.history.branch, workdir, suite.name, outcome.results);
   await publishVerdict(deps, config, resultsDir, result, setOutput, fail, {
     suite: suite.name,
     comparedWith: plan.kind,
     context,
     comparison,
     reportMarkdown: outcome.reportMarkdown,
+    trend,
   });
 }
 
@@ -337,6 +340,8 @@ export interface Judged {
   context: string;
   comparison: ComparisonView;
   reportMarkdown: string;
+  /** main's recent history of the gating metric with this run last (markdown), or ''. */
+  trend: string;
 }
 
 /** The job summary, the outputs, the annotations, the comment artifact and comment, the step status. */
@@ -347,11 +352,15 @@ export async function publishVerdict(
   result: ActionResult,
   setOutput: (name: string, value: string) => void,
   fail: (message: string) => void,
-  { suite, comparedWith, context, comparison, reportMarkdown }: Judged,
+  { suite, comparedWith, context, comparison, reportMarkdown, trend }: Judged,
 ): Promise<void> {
   const { core } = deps;
   result.verdict = comparison.verdict;
-  const summaryMarkdown = [comparison.markdown.trimEnd(), context, '---', reportMarkdown].join('\n\n');
+  const summaryMarkdown = [
+    joinWithTrend(comparison.markdown.trimEnd(), trend, context),
+    '---',
+    reportMarkdown,
+  ].join('\n\n');
   await core.writeSummary(summaryMarkdown + '\n');
 
   setOutput('verdict', comparison.verdict);
@@ -364,7 +373,7 @@ export async function publishVerdict(
   core.info(comparison.summaryLine);
 
   const footer = deps.github.runUrl ? ` · [full report in the job summary](${deps.github.runUrl})` : '';
-  const commentBody = `${comparison.markdown.trimEnd()}\n\n${context}${footer}\n`;
+  const commentBody = `${joinWithTrend(comparison.markdown.trimEnd(), trend, `${context}${footer}`)}\n`;
   const pr = deps.github.pullRequest;
   if (pr) {
     await leaveCommentArtifact(deps, resultsDir, {

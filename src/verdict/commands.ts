@@ -9,6 +9,9 @@ import { compareArms, compareToBaseline, exitCodeFor } from './compare.ts';
 import { renderHtmlReport } from './html.ts';
 import { renderComparisonMarkdown } from './markdown.ts';
 import { parseVersionedJson } from '../util/versionedJson.ts';
+import { SuiteNameSchema } from '../history/schema.ts';
+import { readSuiteHistory } from '../history/store.ts';
+import { currentRun, renderTrend, TREND_POINTS } from '../history/trend.ts';
 
 export interface CommandIO {
   stdout: (s: string) => void;
@@ -35,6 +38,7 @@ Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
 
 export const COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
                             [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
+                            [--history-store DIR]
 
 Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
 another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
@@ -49,6 +53,9 @@ Options:
   --fail-on-inconclusive    exit 1 on an inconclusive verdict too
   --out DIR                 also write DIR/report.md and DIR/report.html
   --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
+  --history-store DIR       a history store (athena-bench history): the report ends with the
+                            default branch's last ${TREND_POINTS} points per workload and this run's value,
+                            as Mermaid charts
   -h, --help                this help
 
 Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
@@ -197,6 +204,7 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
       'fail-on-inconclusive': { type: 'boolean' },
       out: { type: 'string' },
       history: { type: 'string', multiple: true },
+      'history-store': { type: 'string' },
     });
     if (values.help) {
       io.stdout(COMPARE_HELP);
@@ -213,6 +221,7 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
           failOnInconclusive: z.boolean().default(false),
           out: z.string().min(1).optional(),
           history: z.array(z.string().min(1)).default([]),
+          historyStore: z.string().min(1).optional(),
         })
         .refine((f) => (f.baseline === undefined) !== (f.baseArm === undefined), {
           message: 'give exactly one of --baseline FILE or --base-arm NAME',
@@ -226,6 +235,7 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
         failOnInconclusive: values['fail-on-inconclusive'],
         out: values.out,
         history: values.history,
+        historyStore: values['history-store'],
       },
     );
     const results = await loadResultsFile(path.resolve(io.cwd, flags.results));
@@ -241,7 +251,11 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
         throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
       comparison = compareArms(results, head, flags.baseArm!);
     }
-    const markdown = renderComparisonMarkdown(comparison);
+    const trend = flags.historyStore
+      ? await storeTrend(path.resolve(io.cwd, flags.historyStore), results)
+      : '';
+    const report = renderComparisonMarkdown(comparison);
+    const markdown = trend ? `${report.trimEnd()}\n\n${trend}\n` : report;
     if (flags.out) {
       const dir = path.resolve(io.cwd, flags.out);
       try {
@@ -264,4 +278,14 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
     }
     return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
   });
+}
+
+/** The trend of the run's suite in a history store ('' when the store has no point of it). */
+async function storeTrend(store: string, results: Results): Promise<string> {
+  const suite = SuiteNameSchema.safeParse(results.suite.name);
+  if (!suite.success) {
+    throw new UsageError(`--history-store: the suite name "${results.suite.name}" has no history file`);
+  }
+  const current = currentRun(results);
+  return current ? renderTrend(await readSuiteHistory(store, suite.data), current) : '';
 }

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { seededRandom } from '../../src/history/edivisive.ts';
 import { HistoryFileSchema, type HistoryFile, type HistoryPoint } from '../../src/history/schema.ts';
+import type { WorkloadWork } from '../../src/results/schema.ts';
 
 /** Standard normal draws from a seeded PRNG (Box–Muller). */
 export function normalDraws(seed: number): () => number {
@@ -68,4 +69,24 @@ export function syntheticHistory(suite: string, metrics: Record<string, number[]
     },
   }));
   return HistoryFileSchema.parse({ schemaVersion: 1, kind: 'athena-bench-history', suite, points });
+}
+
+/** The work channel's record of a proxy arm: three kept windows of 10,000 queries at about `ipq` instructions each. */
+export function proxyWorkCounts(ipq: number): WorkloadWork {
+  const windows = [1, 2, 3].map((k) => ({
+    events: 10_000,
+    queries: 10_000,
+    instructions: ipq * 10_000 + k,
+    syscalls: 20_000,
+    backendRoundTrips: null,
+    backendBytes: null,
+    wallSec: 1,
+  }));
+  return {
+    threads: 1,
+    eventsPerWindow: 10_000,
+    arms: {
+      proxy: { windows, firstKept: 0, settled: true, spreadPct: 0, topFunctions: [], profile: null },
+    },
+  };
 }
