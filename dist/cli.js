@@ -522,10 +522,10 @@ var require_lib = __commonJS({
           return `\`${identifier}\``;
         return `\`${identifier.replace(regex.dot, "`.`")}\``;
       }
-      const quoted = identifier.replace(regex.backtick, "``");
+      const quoted2 = identifier.replace(regex.backtick, "``");
       if (forbidQualified || identifier.indexOf("->") !== -1)
-        return `\`${quoted}\``;
-      return `\`${quoted.replace(regex.dot, "`.`")}\``;
+        return `\`${quoted2}\``;
+      return `\`${quoted2.replace(regex.dot, "`.`")}\``;
     };
     exports.escapeId = escapeId;
     var writeAssignments = (object2, timezone, modeFlags) => {
@@ -49928,13 +49928,13 @@ async function configureWhenReady(socket, password, database, timeoutMs, errorLo
       continue;
     }
     try {
-      const quoted = conn.escape(password);
+      const quoted2 = conn.escape(password);
       await conn.query(
         [
-          `CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY ${quoted}`,
+          `CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY ${quoted2}`,
           `GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION`,
-          `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
-          `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
+          `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ${quoted2}`,
+          `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ${quoted2}`,
           `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION`,
           `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, "``")}\``,
           `FLUSH PRIVILEGES`
@@ -54599,16 +54599,16 @@ report: ${outcome.reportPath}
 }
 
 // src/cli/merge.ts
-import path17 from "node:path";
+import path18 from "node:path";
 import { parseArgs as parseArgs4 } from "node:util";
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/verdict/commands.ts
-import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
-import path14 from "node:path";
+import { mkdir as mkdir3, readFile as readFile4, writeFile as writeFile4 } from "node:fs/promises";
+import path15 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 
 // src/util/versionedJson.ts
@@ -54633,6 +54633,198 @@ function parseVersionedJson(text, file2, kind) {
   return parsed.data;
 }
 
+// src/history/schema.ts
+var HISTORY_SCHEMA_VERSION = 1;
+var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
+var MetricSummarySchema = external_exports.object({
+  median: external_exports.number(),
+  n: external_exports.number().int().positive(),
+  min: external_exports.number(),
+  max: external_exports.number(),
+  /** Lower and upper quartiles (R type 7). */
+  q1: external_exports.number(),
+  q3: external_exports.number()
+}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
+  message: "expected min <= q1 <= median <= q3 <= max"
+});
+var HistoryArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
+});
+var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
+var EnvironmentFingerprintSchema = external_exports.object({
+  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
+  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int().positive(),
+  mysqlVersion: external_exports.string()
+});
+var HistoryPointSchema = external_exports.object({
+  commit: CommitShaSchema,
+  ref: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
+  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
+  toolVersion: external_exports.string(),
+  /** Where the run can be looked at (the CI job), when known. */
+  runUrl: external_exports.url().nullable().default(null),
+  environment: EnvironmentFingerprintSchema,
+  /** workload id → arm name → metrics. */
+  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
+});
+var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
+var HistoryFileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-history"),
+  suite: SuiteNameSchema,
+  points: external_exports.array(HistoryPointSchema)
+});
+
+// src/history/store.ts
+import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
+import path14 from "node:path";
+var DEFAULT_RETENTION = 1e3;
+function historyFileName(suite) {
+  return `${SuiteNameSchema.parse(suite)}.json`;
+}
+function parseHistory(text, file2) {
+  const history = parseVersionedJson(text, file2, {
+    what: "history",
+    version: HISTORY_SCHEMA_VERSION,
+    schema: HistoryFileSchema
+  });
+  if (`${history.suite}.json` !== path14.basename(file2)) {
+    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
+  }
+  return history;
+}
+async function readSuiteHistory(dir, suite) {
+  const file2 = path14.join(dir, historyFileName(suite));
+  let text;
+  try {
+    text = await readFile3(file2, "utf8");
+  } catch (error62) {
+    if (error62.code === "ENOENT") {
+      return { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite, points: [] };
+    }
+    throw new UsageError(`${file2}: cannot read the history file (${errorMessage(error62)})`);
+  }
+  return parseHistory(text, file2);
+}
+async function readStore(dir) {
+  let entries;
+  try {
+    entries = await readdir(dir);
+  } catch (error62) {
+    throw new UsageError(`--store ${dir}: cannot read the history directory (${errorMessage(error62)})`);
+  }
+  const files = entries.filter((e) => e.endsWith(".json")).sort();
+  const out = [];
+  for (const name of files) {
+    const file2 = path14.join(dir, name);
+    out.push(parseHistory(await readFile3(file2, "utf8"), file2));
+  }
+  return out;
+}
+function samePoint(a, b) {
+  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
+}
+function appendPoints(history, points, retention = DEFAULT_RETENTION) {
+  if (!Number.isInteger(retention) || retention < 1) {
+    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
+  }
+  const kept = [...history.points];
+  let added = false;
+  for (const p of points) {
+    if (kept.some((k) => samePoint(k, p))) continue;
+    kept.push(p);
+    added = true;
+  }
+  const dropped = Math.max(0, kept.length - retention);
+  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
+}
+async function writeSuiteHistory(dir, history) {
+  const checked = HistoryFileSchema.parse(history);
+  const file2 = path14.join(dir, historyFileName(checked.suite));
+  try {
+    await mkdir2(dir, { recursive: true });
+    const temp = `${file2}.${process.pid}.tmp`;
+    await writeFile3(temp, `${JSON.stringify(checked, null, 1)}
+`);
+    await rename(temp, file2);
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot write the history file (${errorMessage(error62)})`);
+  }
+  return file2;
+}
+
+// src/history/trend.ts
+var TREND_POINTS = 20;
+var TREND_WORKLOADS = 5;
+function currentRun(results) {
+  const proxyArms = results.arms.filter((a) => a.role === "proxy");
+  const arm = proxyArms.find((a) => a.name === "proxy") ?? proxyArms[0];
+  if (!arm) return null;
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const valuesOf = (metric) => {
+    const values = /* @__PURE__ */ new Map();
+    for (const w of results.workloads) {
+      const samples = metricSamples(w, arm.name, metric, direct);
+      if (samples.length > 0) values.set(w.id, median(samples));
+    }
+    return values;
+  };
+  const counts = valuesOf("instructions_per_query");
+  if (counts.size > 0) return { metric: "instructions_per_query", arm: arm.name, values: counts };
+  const tps = valuesOf("tps");
+  return tps.size > 0 ? { metric: "tps", arm: arm.name, values: tps } : null;
+}
+function historyValue(point, workload, arm, metric) {
+  const arms = point.workloads[workload]?.arms;
+  if (!arms) return null;
+  const chosen = arms[arm]?.role === "proxy" ? arms[arm] : Object.values(arms).find((a) => a.role === "proxy");
+  return chosen?.metrics[metric]?.median ?? null;
+}
+var LABEL = {
+  instructions_per_query: "instructions per query",
+  tps: "TPS (median)"
+};
+var compact = (v) => String(Number(v.toPrecision(6)));
+var quoted = (s) => `"${s.replace(/["\\\n]/g, "")}"`;
+function chart(workload, metric, main2, pr) {
+  const values = [...main2.map((p) => p.value), pr];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
+  const mainMedian = median(main2.map((p) => p.value));
+  const delta = mainMedian !== 0 ? ` (${pr >= mainMedian ? "+" : ""}${(100 * (pr - mainMedian) / mainMedian).toFixed(1)}%)` : "";
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `  title ${quoted(`${workload}: ${LABEL[metric]}`)}`,
+    `  x-axis [${[...main2.map((p) => quoted(p.commit.slice(0, 7))), quoted("PR")].join(", ")}]`,
+    `  y-axis ${quoted(LABEL[metric])} ${compact(lo - pad)} --> ${compact(hi + pad)}`,
+    `  line [${values.map(compact).join(", ")}]`,
+    "```",
+    "",
+    `\`${workload}\`: this pull request ${compact(pr)}, the default branch's last ${main2.length}: median ${compact(mainMedian)}${delta}.`
+  ].join("\n");
+}
+function renderTrend(history, current, limits = {}) {
+  const maxPoints = limits.points ?? TREND_POINTS;
+  const charts = [];
+  for (const [workload, pr] of current.values) {
+    if (charts.length >= (limits.workloads ?? TREND_WORKLOADS)) break;
+    const main2 = history.points.map((p) => ({ commit: p.commit, value: historyValue(p, workload, current.arm, current.metric) })).filter((p) => p.value !== null).slice(-maxPoints);
+    if (main2.length > 0) charts.push(chart(workload, current.metric, main2, pr));
+  }
+  if (charts.length === 0) return "";
+  return [
+    `### Trend on the default branch: ${LABEL[current.metric]}`,
+    `The last points of \`${history.suite}\`'s history, then this pull request's value (the last point, "PR").`,
+    ...charts
+  ].join("\n\n");
+}
+
 // src/verdict/commands.ts
 var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
 
@@ -54651,6 +54843,7 @@ Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
 `;
 var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
                             [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
+                            [--history-store DIR]
 
 Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
 another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
@@ -54665,6 +54858,9 @@ Options:
   --fail-on-inconclusive    exit 1 on an inconclusive verdict too
   --out DIR                 also write DIR/report.md and DIR/report.html
   --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
+  --history-store DIR       a history store (athena-bench history): the report ends with the
+                            default branch's last ${TREND_POINTS} points per workload and this run's value,
+                            as Mermaid charts
   -h, --help                this help
 
 Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
@@ -54711,7 +54907,7 @@ async function loadResultsFile(file2) {
 async function readResultsFile(file2) {
   let text;
   try {
-    text = await readFile3(file2, "utf8");
+    text = await readFile4(file2, "utf8");
   } catch (error62) {
     throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error62)})`);
   }
@@ -54758,12 +54954,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path14.resolve(io.cwd, flags.out);
+    const out = path15.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -54785,7 +54981,8 @@ function compareCommand(argv, io) {
       arm: { type: "string" },
       "fail-on-inconclusive": { type: "boolean" },
       out: { type: "string" },
-      history: { type: "string", multiple: true }
+      history: { type: "string", multiple: true },
+      "history-store": { type: "string" }
     });
     if (values.help) {
       io.stdout(COMPARE_HELP);
@@ -54800,7 +54997,8 @@ function compareCommand(argv, io) {
         arm: external_exports.string().min(1).optional(),
         failOnInconclusive: external_exports.boolean().default(false),
         out: external_exports.string().min(1).optional(),
-        history: external_exports.array(external_exports.string().min(1)).default([])
+        history: external_exports.array(external_exports.string().min(1)).default([]),
+        historyStore: external_exports.string().min(1).optional()
       }).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
         message: "give exactly one of --baseline FILE or --base-arm NAME",
         path: ["baseline"]
@@ -54812,14 +55010,15 @@ function compareCommand(argv, io) {
         arm: values.arm,
         failOnInconclusive: values["fail-on-inconclusive"],
         out: values.out,
-        history: values.history
+        history: values.history,
+        historyStore: values["history-store"]
       }
     );
-    const results = await loadResultsFile(path14.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path14.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path15.resolve(io.cwd, h))));
     let comparison;
     if (flags.baseline) {
-      const baseline = await loadBaseline(path14.resolve(io.cwd, flags.baseline));
+      const baseline = await loadBaseline(path15.resolve(io.cwd, flags.baseline));
       comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
       if (!flags.history.includes(flags.baseline)) history.push(baseline);
     } else {
@@ -54828,13 +55027,18 @@ function compareCommand(argv, io) {
         throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
       comparison = compareArms(results, head, flags.baseArm);
     }
-    const markdown = renderComparisonMarkdown(comparison);
+    const trend = flags.historyStore ? await storeTrend(path15.resolve(io.cwd, flags.historyStore), results) : "";
+    const report = renderComparisonMarkdown(comparison);
+    const markdown = trend ? `${report.trimEnd()}
+
+${trend}
+` : report;
     if (flags.out) {
-      const dir = path14.resolve(io.cwd, flags.out);
+      const dir = path15.resolve(io.cwd, flags.out);
       try {
-        await mkdir2(dir, { recursive: true });
-        await writeFile3(path14.join(dir, "report.md"), markdown);
-        await writeFile3(path14.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+        await mkdir3(dir, { recursive: true });
+        await writeFile4(path15.join(dir, "report.md"), markdown);
+        await writeFile4(path15.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
       } catch (error62) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
       }
@@ -54849,13 +55053,21 @@ function compareCommand(argv, io) {
     return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
   });
 }
+async function storeTrend(store, results) {
+  const suite = SuiteNameSchema.safeParse(results.suite.name);
+  if (!suite.success) {
+    throw new UsageError(`--history-store: the suite name "${results.suite.name}" has no history file`);
+  }
+  const current = currentRun(results);
+  return current ? renderTrend(await readSuiteHistory(store, suite.data), current) : "";
+}
 
 // src/gate/merge.ts
 async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path15.join(dir, "results.json");
+      const file2 = path16.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -54978,17 +55190,17 @@ async function mergeShards(dirs, outDir, reference) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync4(outDir, { recursive: true });
-  const resultsPath = path15.join(outDir, "results.json");
+  const resultsPath = path16.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path15.join(outDir, "report.md");
+  const reportPath = path16.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
 
 // src/cli/run.ts
 import { existsSync as existsSync7, mkdirSync as mkdirSync5, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path16 from "node:path";
+import path17 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
 
 // src/report/terminal.ts
@@ -55197,13 +55409,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path16.join(cwd, ".athena-bench");
-  const dir = path16.join(root, `run-${timestamp(now)}`);
+  const root = path17.join(cwd, ".athena-bench");
+  const dir = path17.join(root, `run-${timestamp(now)}`);
   mkdirSync5(dir, { recursive: true });
-  const latest = path16.join(root, "latest");
+  const latest = path17.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path16.basename(dir), latest);
+    symlinkSync2(path17.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -55226,7 +55438,7 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io),
       reference,
-      outDir: flags.out ? path16.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path17.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -55254,12 +55466,12 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
 }
 async function chooseReference(flags, suite, io, log) {
   const defaultBaseline = [
-    path16.join(io.cwd, "baselines", `${suite.name}.json`),
-    path16.join(io.repoRoot, "baselines", `${suite.name}.json`)
+    path17.join(io.cwd, "baselines", `${suite.name}.json`),
+    path17.join(io.repoRoot, "baselines", `${suite.name}.json`)
   ].find((f) => existsSync7(f));
   let reference = { kind: "none" };
   if (flags.baseline) {
-    const file2 = path16.resolve(io.cwd, flags.baseline);
+    const file2 = path17.resolve(io.cwd, flags.baseline);
     reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   } else if (flags["base-ref"]) {
     reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
@@ -55267,7 +55479,7 @@ async function chooseReference(flags, suite, io, log) {
     reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
   }
   if (reference.kind === "baseline") {
-    log(`verdict against the baseline ${path16.relative(io.cwd, reference.file) || reference.file}`);
+    log(`verdict against the baseline ${path17.relative(io.cwd, reference.file) || reference.file}`);
   }
   if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
@@ -55291,7 +55503,7 @@ function cliArms(flags, io) {
   };
   const custom2 = flags["proxy-start"] !== void 0;
   const build2 = flags["proxy-build"];
-  const proxyCwd = path16.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const proxyCwd = path17.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
   const arms = [];
   if (custom2) {
     arms.push({
@@ -55311,7 +55523,7 @@ function cliArms(flags, io) {
   if (flags["base-ref"]) {
     const commands = custom2 ? {
       start: flags["proxy-start"],
-      relativeCwd: path16.relative(io.repoRoot, proxyCwd),
+      relativeCwd: path17.relative(io.repoRoot, proxyCwd),
       ...build2 !== void 0 ? { build: build2 } : {}
     } : void 0;
     arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
@@ -55390,7 +55602,7 @@ async function mergeCommand(argv, io) {
     throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
   }
   const flags = checked.data;
-  const resolve = (p) => path17.resolve(io.cwd, p);
+  const resolve = (p) => path18.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -55755,54 +55967,6 @@ function renderHistoryDashboard(histories, changes, options = {}) {
 
 // src/history/point.ts
 import { createHash as createHash2 } from "node:crypto";
-
-// src/history/schema.ts
-var HISTORY_SCHEMA_VERSION = 1;
-var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
-var MetricSummarySchema = external_exports.object({
-  median: external_exports.number(),
-  n: external_exports.number().int().positive(),
-  min: external_exports.number(),
-  max: external_exports.number(),
-  /** Lower and upper quartiles (R type 7). */
-  q1: external_exports.number(),
-  q3: external_exports.number()
-}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
-  message: "expected min <= q1 <= median <= q3 <= max"
-});
-var HistoryArmSchema = external_exports.object({
-  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
-  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
-});
-var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
-var EnvironmentFingerprintSchema = external_exports.object({
-  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
-  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
-  cpuModel: external_exports.string(),
-  cores: external_exports.number().int().positive(),
-  mysqlVersion: external_exports.string()
-});
-var HistoryPointSchema = external_exports.object({
-  commit: CommitShaSchema,
-  ref: external_exports.string().nullable(),
-  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
-  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
-  toolVersion: external_exports.string(),
-  /** Where the run can be looked at (the CI job), when known. */
-  runUrl: external_exports.url().nullable().default(null),
-  environment: EnvironmentFingerprintSchema,
-  /** workload id → arm name → metrics. */
-  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
-});
-var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
-var HistoryFileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
-  kind: external_exports.literal("athena-bench-history"),
-  suite: SuiteNameSchema,
-  points: external_exports.array(HistoryPointSchema)
-});
-
-// src/history/point.ts
 function summarise(samples) {
   return {
     median: median(samples),
@@ -55873,84 +56037,6 @@ function pointFromResults(results, meta3 = {}) {
     throw new UsageError(`cannot make a history point: ${issue2.path.join(".")}: ${issue2.message}`);
   }
   return parsed.data;
-}
-
-// src/history/store.ts
-import { mkdir as mkdir3, readFile as readFile4, readdir, rename, writeFile as writeFile4 } from "node:fs/promises";
-import path18 from "node:path";
-var DEFAULT_RETENTION = 1e3;
-function historyFileName(suite) {
-  return `${SuiteNameSchema.parse(suite)}.json`;
-}
-function parseHistory(text, file2) {
-  const history = parseVersionedJson(text, file2, {
-    what: "history",
-    version: HISTORY_SCHEMA_VERSION,
-    schema: HistoryFileSchema
-  });
-  if (`${history.suite}.json` !== path18.basename(file2)) {
-    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
-  }
-  return history;
-}
-async function readSuiteHistory(dir, suite) {
-  const file2 = path18.join(dir, historyFileName(suite));
-  let text;
-  try {
-    text = await readFile4(file2, "utf8");
-  } catch (error62) {
-    if (error62.code === "ENOENT") {
-      return { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite, points: [] };
-    }
-    throw new UsageError(`${file2}: cannot read the history file (${errorMessage(error62)})`);
-  }
-  return parseHistory(text, file2);
-}
-async function readStore(dir) {
-  let entries;
-  try {
-    entries = await readdir(dir);
-  } catch (error62) {
-    throw new UsageError(`--store ${dir}: cannot read the history directory (${errorMessage(error62)})`);
-  }
-  const files = entries.filter((e) => e.endsWith(".json")).sort();
-  const out = [];
-  for (const name of files) {
-    const file2 = path18.join(dir, name);
-    out.push(parseHistory(await readFile4(file2, "utf8"), file2));
-  }
-  return out;
-}
-function samePoint(a, b) {
-  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
-}
-function appendPoints(history, points, retention = DEFAULT_RETENTION) {
-  if (!Number.isInteger(retention) || retention < 1) {
-    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
-  }
-  const kept = [...history.points];
-  let added = false;
-  for (const p of points) {
-    if (kept.some((k) => samePoint(k, p))) continue;
-    kept.push(p);
-    added = true;
-  }
-  const dropped = Math.max(0, kept.length - retention);
-  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
-}
-async function writeSuiteHistory(dir, history) {
-  const checked = HistoryFileSchema.parse(history);
-  const file2 = path18.join(dir, historyFileName(checked.suite));
-  try {
-    await mkdir3(dir, { recursive: true });
-    const temp = `${file2}.${process.pid}.tmp`;
-    await writeFile4(temp, `${JSON.stringify(checked, null, 1)}
-`);
-    await rename(temp, file2);
-  } catch (error62) {
-    throw new UsageError(`${file2}: cannot write the history file (${errorMessage(error62)})`);
-  }
-  return file2;
 }
 
 // src/history/commands.ts

@@ -521,10 +521,10 @@ var require_lib = __commonJS({
           return `\`${identifier}\``;
         return `\`${identifier.replace(regex.dot, "`.`")}\``;
       }
-      const quoted = identifier.replace(regex.backtick, "``");
+      const quoted2 = identifier.replace(regex.backtick, "``");
       if (forbidQualified || identifier.indexOf("->") !== -1)
-        return `\`${quoted}\``;
-      return `\`${quoted.replace(regex.dot, "`.`")}\``;
+        return `\`${quoted2}\``;
+      return `\`${quoted2.replace(regex.dot, "`.`")}\``;
     };
     exports.escapeId = escapeId;
     var writeAssignments = (object2, timezone, modeFlags) => {
@@ -48221,7 +48221,7 @@ import path20 from "node:path";
 
 // src/action/engine-adapter.ts
 import { existsSync as existsSync6, symlinkSync } from "node:fs";
-import path14 from "node:path";
+import path15 from "node:path";
 
 // src/drivers/builtin/driver.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -69563,7 +69563,7 @@ ${tail(errorLog, 20)}`
   }
 }
 function initializeDataDir(binary, flavor, dataDir, log, user = currentUser()) {
-  const attempt = () => {
+  const attempt2 = () => {
     rmSync(dataDir, { recursive: true, force: true });
     if (flavor === "mariadb") {
       const installDb = which("mariadb-install-db") ?? which("mysql_install_db");
@@ -69593,10 +69593,10 @@ function initializeDataDir(binary, flavor, dataDir, log, user = currentUser()) {
     }
   };
   try {
-    attempt();
+    attempt2();
   } catch (error63) {
     if (error63 instanceof InfrastructureError && /not found/.test(error63.message)) throw error63;
-    attempt();
+    attempt2();
   }
 }
 async function configureWhenReady(socket, password, database, timeoutMs, errorLog) {
@@ -69617,13 +69617,13 @@ async function configureWhenReady(socket, password, database, timeoutMs, errorLo
       continue;
     }
     try {
-      const quoted = conn.escape(password);
+      const quoted2 = conn.escape(password);
       await conn.query(
         [
-          `CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY ${quoted}`,
+          `CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY ${quoted2}`,
           `GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION`,
-          `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
-          `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ${quoted}`,
+          `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY ${quoted2}`,
+          `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ${quoted2}`,
           `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION`,
           `CREATE DATABASE IF NOT EXISTS \`${database.replace(/`/g, "``")}\``,
           `FLUSH PRIVILEGES`
@@ -74138,7 +74138,7 @@ function judge(reference, results) {
 
 // src/gate/merge.ts
 import { existsSync as existsSync5, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // src/verdict/commands.ts
 import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
@@ -74165,7 +74165,181 @@ function parseVersionedJson(text2, file2, kind) {
   return parsed.data;
 }
 
+// src/history/schema.ts
+var HISTORY_SCHEMA_VERSION = 1;
+var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
+var MetricSummarySchema = external_exports.object({
+  median: external_exports.number(),
+  n: external_exports.number().int().positive(),
+  min: external_exports.number(),
+  max: external_exports.number(),
+  /** Lower and upper quartiles (R type 7). */
+  q1: external_exports.number(),
+  q3: external_exports.number()
+}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
+  message: "expected min <= q1 <= median <= q3 <= max"
+});
+var HistoryArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
+});
+var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
+var EnvironmentFingerprintSchema = external_exports.object({
+  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
+  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int().positive(),
+  mysqlVersion: external_exports.string()
+});
+var HistoryPointSchema = external_exports.object({
+  commit: CommitShaSchema,
+  ref: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
+  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
+  toolVersion: external_exports.string(),
+  /** Where the run can be looked at (the CI job), when known. */
+  runUrl: external_exports.url().nullable().default(null),
+  environment: EnvironmentFingerprintSchema,
+  /** workload id → arm name → metrics. */
+  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
+});
+var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
+var HistoryFileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-history"),
+  suite: SuiteNameSchema,
+  points: external_exports.array(HistoryPointSchema)
+});
+
+// src/history/store.ts
+import path13 from "node:path";
+var DEFAULT_RETENTION = 1e3;
+function historyFileName(suite) {
+  return `${SuiteNameSchema.parse(suite)}.json`;
+}
+function parseHistory(text2, file2) {
+  const history = parseVersionedJson(text2, file2, {
+    what: "history",
+    version: HISTORY_SCHEMA_VERSION,
+    schema: HistoryFileSchema
+  });
+  if (`${history.suite}.json` !== path13.basename(file2)) {
+    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
+  }
+  return history;
+}
+function samePoint(a, b) {
+  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
+}
+function appendPoints(history, points, retention = DEFAULT_RETENTION) {
+  if (!Number.isInteger(retention) || retention < 1) {
+    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
+  }
+  const kept = [...history.points];
+  let added = false;
+  for (const p of points) {
+    if (kept.some((k) => samePoint(k, p))) continue;
+    kept.push(p);
+    added = true;
+  }
+  const dropped = Math.max(0, kept.length - retention);
+  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
+}
+
+// src/history/trend.ts
+var TREND_POINTS = 20;
+var TREND_WORKLOADS = 5;
+function currentRun(results) {
+  const proxyArms = results.arms.filter((a) => a.role === "proxy");
+  const arm = proxyArms.find((a) => a.name === "proxy") ?? proxyArms[0];
+  if (!arm) return null;
+  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const valuesOf = (metric) => {
+    const values = /* @__PURE__ */ new Map();
+    for (const w of results.workloads) {
+      const samples = metricSamples(w, arm.name, metric, direct);
+      if (samples.length > 0) values.set(w.id, median(samples));
+    }
+    return values;
+  };
+  const counts = valuesOf("instructions_per_query");
+  if (counts.size > 0) return { metric: "instructions_per_query", arm: arm.name, values: counts };
+  const tps = valuesOf("tps");
+  return tps.size > 0 ? { metric: "tps", arm: arm.name, values: tps } : null;
+}
+function historyValue(point, workload, arm, metric) {
+  const arms = point.workloads[workload]?.arms;
+  if (!arms) return null;
+  const chosen = arms[arm]?.role === "proxy" ? arms[arm] : Object.values(arms).find((a) => a.role === "proxy");
+  return chosen?.metrics[metric]?.median ?? null;
+}
+var LABEL = {
+  instructions_per_query: "instructions per query",
+  tps: "TPS (median)"
+};
+var compact = (v) => String(Number(v.toPrecision(6)));
+var quoted = (s) => `"${s.replace(/["\\\n]/g, "")}"`;
+function chart(workload, metric, main2, pr) {
+  const values = [...main2.map((p) => p.value), pr];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
+  const mainMedian = median(main2.map((p) => p.value));
+  const delta = mainMedian !== 0 ? ` (${pr >= mainMedian ? "+" : ""}${(100 * (pr - mainMedian) / mainMedian).toFixed(1)}%)` : "";
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `  title ${quoted(`${workload}: ${LABEL[metric]}`)}`,
+    `  x-axis [${[...main2.map((p) => quoted(p.commit.slice(0, 7))), quoted("PR")].join(", ")}]`,
+    `  y-axis ${quoted(LABEL[metric])} ${compact(lo - pad)} --> ${compact(hi + pad)}`,
+    `  line [${values.map(compact).join(", ")}]`,
+    "```",
+    "",
+    `\`${workload}\`: this pull request ${compact(pr)}, the default branch's last ${main2.length}: median ${compact(mainMedian)}${delta}.`
+  ].join("\n");
+}
+function renderTrend(history, current, limits = {}) {
+  const maxPoints = limits.points ?? TREND_POINTS;
+  const charts = [];
+  for (const [workload, pr] of current.values) {
+    if (charts.length >= (limits.workloads ?? TREND_WORKLOADS)) break;
+    const main2 = history.points.map((p) => ({ commit: p.commit, value: historyValue(p, workload, current.arm, current.metric) })).filter((p) => p.value !== null).slice(-maxPoints);
+    if (main2.length > 0) charts.push(chart(workload, current.metric, main2, pr));
+  }
+  if (charts.length === 0) return "";
+  return [
+    `### Trend on the default branch: ${LABEL[current.metric]}`,
+    `The last points of \`${history.suite}\`'s history, then this pull request's value (the last point, "PR").`,
+    ...charts
+  ].join("\n\n");
+}
+
 // src/verdict/commands.ts
+var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
+                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
+                            [--history-store DIR]
+
+Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
+another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
+Per metric: Hodges\u2013Lehmann shift with a 95% interval, Mann\u2013Whitney U with Holm's correction,
+verdict regressed / improved / pass / inconclusive against the metric's threshold.
+
+Options:
+  --results FILE            results.json of the run to judge
+  --baseline FILE           baseline written by \`athena-bench baseline\`
+  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
+  --arm NAME                arm under test (default: the arm with role proxy)
+  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
+  --out DIR                 also write DIR/report.md and DIR/report.html
+  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
+  --history-store DIR       a history store (athena-bench history): the report ends with the
+                            default branch's last ${TREND_POINTS} points per workload and this run's value,
+                            as Mermaid charts
+  -h, --help                this help
+
+Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
+--fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
+`;
 async function readResultsFile(file2) {
   let text2;
   try {
@@ -74185,7 +74359,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path13.join(dir, "results.json");
+      const file2 = path14.join(dir, "results.json");
       if (!existsSync5(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -74308,10 +74482,10 @@ async function mergeShards(dirs, outDir, reference) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync4(outDir, { recursive: true });
-  const resultsPath = path13.join(outDir, "results.json");
+  const resultsPath = path14.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path13.join(outDir, "report.md");
+  const reportPath = path14.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
@@ -74329,7 +74503,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path14.join(outDir, "athena.toml")
+        configPath: path15.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -74350,15 +74524,15 @@ function proxyArm(proxy, outDir) {
 function baseArm(proxy, base, outDir) {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path14.join(proxy.cwd, "node_modules");
-      const baseModules = path14.join(base.cwd, "node_modules");
+      const modules = path15.join(proxy.cwd, "node_modules");
+      const baseModules = path15.join(base.cwd, "node_modules");
       if (existsSync6(modules) && !existsSync6(baseModules)) symlinkSync(modules, baseModules, "dir");
       const spec3 = defaultProxyArm(ctx.mysql, base.cwd, {
         name: base.arm,
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path14.join(outDir, `athena-${base.arm}.toml`)
+        configPath: path15.join(outDir, `athena-${base.arm}.toml`)
       });
       return { ...spec3, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
     }
@@ -74377,7 +74551,7 @@ function baseArm(proxy, base, outDir) {
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
   return {
-    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path14.resolve(cwd, nameOrPath)),
+    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path15.resolve(cwd, nameOrPath)),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
       if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
@@ -74476,6 +74650,25 @@ function gitOps(exec) {
     },
     removeWorktree: async (root, dir) => {
       await git(root, ["worktree", "remove", "--force", dir]);
+    },
+    readFileAtRef: async (root, ref, file2) => {
+      const options = { timeoutMs: 6e4 };
+      const found = await exec(
+        "git",
+        ["-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`],
+        options
+      );
+      if (found.exitCode !== 0) return null;
+      const commit = found.stdout.trim();
+      const exists2 = await exec("git", ["-C", root, "cat-file", "-e", `${commit}:${file2}`], options);
+      if (exists2.exitCode !== 0) return null;
+      const blob = await exec("git", ["-C", root, "cat-file", "blob", `${commit}:${file2}`], {
+        ...options,
+        maxOutputChars: 256 * 1024 * 1024
+      });
+      if (blob.exitCode !== 0)
+        throw new InfrastructureError(`git cat-file ${ref}:${file2} failed: ${blob.stderr.trim()}`);
+      return blob.stdout;
     }
   };
 }
@@ -79310,91 +79503,6 @@ function githubIssues(token, repository, env = process.env) {
 import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
 import os8 from "node:os";
 import path16 from "node:path";
-
-// src/history/store.ts
-import path15 from "node:path";
-
-// src/history/schema.ts
-var HISTORY_SCHEMA_VERSION = 1;
-var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
-var MetricSummarySchema = external_exports.object({
-  median: external_exports.number(),
-  n: external_exports.number().int().positive(),
-  min: external_exports.number(),
-  max: external_exports.number(),
-  /** Lower and upper quartiles (R type 7). */
-  q1: external_exports.number(),
-  q3: external_exports.number()
-}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
-  message: "expected min <= q1 <= median <= q3 <= max"
-});
-var HistoryArmSchema = external_exports.object({
-  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
-  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
-});
-var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
-var EnvironmentFingerprintSchema = external_exports.object({
-  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
-  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
-  cpuModel: external_exports.string(),
-  cores: external_exports.number().int().positive(),
-  mysqlVersion: external_exports.string()
-});
-var HistoryPointSchema = external_exports.object({
-  commit: CommitShaSchema,
-  ref: external_exports.string().nullable(),
-  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
-  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
-  toolVersion: external_exports.string(),
-  /** Where the run can be looked at (the CI job), when known. */
-  runUrl: external_exports.url().nullable().default(null),
-  environment: EnvironmentFingerprintSchema,
-  /** workload id → arm name → metrics. */
-  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
-});
-var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
-var HistoryFileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
-  kind: external_exports.literal("athena-bench-history"),
-  suite: SuiteNameSchema,
-  points: external_exports.array(HistoryPointSchema)
-});
-
-// src/history/store.ts
-var DEFAULT_RETENTION = 1e3;
-function historyFileName(suite) {
-  return `${SuiteNameSchema.parse(suite)}.json`;
-}
-function parseHistory(text2, file2) {
-  const history = parseVersionedJson(text2, file2, {
-    what: "history",
-    version: HISTORY_SCHEMA_VERSION,
-    schema: HistoryFileSchema
-  });
-  if (`${history.suite}.json` !== path15.basename(file2)) {
-    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
-  }
-  return history;
-}
-function samePoint(a, b) {
-  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
-}
-function appendPoints(history, points, retention = DEFAULT_RETENTION) {
-  if (!Number.isInteger(retention) || retention < 1) {
-    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
-  }
-  const kept = [...history.points];
-  let added = false;
-  for (const p of points) {
-    if (kept.some((k) => samePoint(k, p))) continue;
-    kept.push(p);
-    added = true;
-  }
-  const dropped = Math.max(0, kept.length - retention);
-  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
-}
-
-// src/action/history-branch.ts
 var IDENTITY = [
   "-c",
   "user.name=github-actions[bot]",
@@ -79407,6 +79515,8 @@ async function appendToDataBranch(o) {
   const git = async (args, extra = {}) => {
     const result = await o.exec("git", ["-C", o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 12e4,
+      // A long history is megabytes; exec keeps only the tail of a bigger output by default.
+      maxOutputChars: 256 * 1024 * 1024,
       ...extra.index ? { env } : {},
       ...extra.stdin !== void 0 ? { stdin: extra.stdin } : {}
     });
@@ -79421,7 +79531,7 @@ async function appendToDataBranch(o) {
   const trackingRef = `refs/athena-bench/data/${o.branch}`;
   const file2 = historyFileName(o.suite);
   try {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt2 = 1; ; attempt2++) {
       const fetched = await git(["fetch", "--no-tags", o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
       if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
         throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
@@ -79430,7 +79540,7 @@ async function appendToDataBranch(o) {
       const shown = parent ? await git(["show", `${parent}:${file2}`]) : { ok: false, out: "" };
       const before = shown.ok ? parseHistory(shown.out, `${o.branch}/${file2}`) : { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite: o.suite, points: [] };
       const outcome = appendPoints(before, o.points, o.retention);
-      if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt };
+      if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt2 };
       const blob = await must(["hash-object", "-w", "--stdin"], {
         stdin: `${JSON.stringify(outcome.history, null, 1)}
 `
@@ -79441,16 +79551,16 @@ async function appendToDataBranch(o) {
       const commit = await must(["commit-tree", tree, ...parent ? ["-p", parent] : [], "-m", o.message]);
       await o.beforePush?.();
       const pushed = await git(["push", "--quiet", o.remote, `${commit}:refs/heads/${o.branch}`]);
-      if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt };
+      if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt2 };
       const rejected = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
         pushed.err
       );
-      if (!rejected || attempt >= o.attempts) {
+      if (!rejected || attempt2 >= o.attempts) {
         throw new InfrastructureError(
-          `git push to ${o.branch} failed${rejected ? ` ${attempt} times (other runs kept pushing first)` : ""}: ${pushed.err}`
+          `git push to ${o.branch} failed${rejected ? ` ${attempt2} times (other runs kept pushing first)` : ""}: ${pushed.err}`
         );
       }
-      const wait = Math.min(8e3, 250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 250));
+      const wait = Math.min(8e3, 250 * 2 ** (attempt2 - 1) + Math.floor(Math.random() * 250));
       o.log(`The data branch ${o.branch} moved meanwhile (push rejected); retrying in ${wait} ms.`);
       await o.sleep(wait);
     }
@@ -79593,13 +79703,13 @@ function retryAfterMs(error63) {
 }
 async function withRetries(fn, options) {
   let delay = options.baseDelayMs;
-  for (let attempt = 1; ; attempt += 1) {
+  for (let attempt2 = 1; ; attempt2 += 1) {
     try {
       return await fn();
     } catch (error63) {
-      if (attempt >= options.attempts || !isTransient(error63)) throw error63;
+      if (attempt2 >= options.attempts || !isTransient(error63)) throw error63;
       const wait = Math.min(retryAfterMs(error63) ?? delay, options.maxDelayMs);
-      options.onRetry?.(error63, attempt, wait);
+      options.onRetry?.(error63, attempt2, wait);
       await options.sleep(wait);
       delay = Math.min(delay * 2, options.maxDelayMs);
     }
@@ -79637,8 +79747,8 @@ async function upsertStickyComment(options) {
     ...DEFAULT_RETRY,
     attempts: options.attempts ?? DEFAULT_RETRY.attempts,
     sleep: options.sleep,
-    onRetry: (error63, attempt, delayMs) => log.info(
-      `GitHub API call failed (${describe3(error63)}); retry ${attempt} in ${(delayMs / 1e3).toFixed(1)} s`
+    onRetry: (error63, attempt2, delayMs) => log.info(
+      `GitHub API call failed (${describe3(error63)}); retry ${attempt2} in ${(delayMs / 1e3).toFixed(1)} s`
     )
   });
   const body = withMarker(suite, options.body);
@@ -80062,6 +80172,90 @@ async function upsertAlert(o) {
   };
 }
 
+// src/action/history-webhook.ts
+function webhookMessage(suite, changes, runUrl) {
+  const lines = changes.map(
+    (c) => `\u2022 ${c.workload} ${c.metric} ${formatShift(c)}${c.direction ? ` (${c.direction})` : ""} in ${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}: ${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)}`
+  );
+  const text2 = [
+    `athena-bench: ${changes.length} new change point(s) in suite ${suite} on the default branch`,
+    ...lines,
+    ...runUrl ? [`Run: ${runUrl}`] : []
+  ].join("\n");
+  return {
+    text: text2,
+    suite,
+    runUrl,
+    changePoints: changes.map((c) => ({
+      workload: c.workload,
+      arm: c.arm,
+      metric: c.metric,
+      commitRange: { from: c.previousCommit, to: c.commit },
+      magnitude: c.shift,
+      unit: c.unit,
+      direction: c.direction,
+      before: c.before.median,
+      after: c.after.median,
+      runUrl: c.runUrl
+    }))
+  };
+}
+var DEFAULT_WEBHOOK = { timeoutMs: 1e4, attempts: 3 };
+var WebhookError = class extends Error {
+  name = "WebhookError";
+};
+async function attempt(o) {
+  try {
+    const response = await fetch(o.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(o.message),
+      signal: AbortSignal.timeout(o.timeoutMs),
+      redirect: "error"
+    });
+    await response.body?.cancel();
+    if (response.ok) return { ok: true };
+    const status = response.status;
+    return { ok: false, retry: status >= 500 || status === 429, why: `HTTP ${status}` };
+  } catch (error63) {
+    const timedOut = error63 instanceof Error && error63.name === "TimeoutError";
+    const code = error63.cause?.code;
+    const why = timedOut ? `no answer within ${o.timeoutMs / 1e3} s` : `could not connect${typeof code === "string" ? ` (${code})` : ""}`;
+    return { ok: false, retry: true, why };
+  }
+}
+async function postWebhook(o) {
+  for (let n = 1; ; n++) {
+    const result = await attempt(o);
+    if (result.ok) return { attempts: n };
+    if (!result.retry || n >= o.attempts) {
+      throw new WebhookError(`the webhook failed after ${n} attempt(s): ${result.why}`);
+    }
+    const wait = 1e3 * 2 ** (n - 1);
+    o.log(`The webhook failed (${result.why}); retry ${n} in ${wait / 1e3} s.`);
+    await o.sleep(wait);
+  }
+}
+async function notifyNewChangePoints(o) {
+  if (!o.url || o.fresh.length === 0) return "nothing";
+  try {
+    const { attempts } = await postWebhook({
+      url: o.url,
+      message: webhookMessage(o.suite, o.fresh, o.runUrl),
+      timeoutMs: o.timeoutMs ?? DEFAULT_WEBHOOK.timeoutMs,
+      attempts: DEFAULT_WEBHOOK.attempts,
+      sleep: o.sleep,
+      log: o.info
+    });
+    o.info(`Posted ${o.fresh.length} new change point(s) to the webhook (attempt ${attempts}).`);
+    return "posted";
+  } catch (error63) {
+    const why = error63 instanceof WebhookError ? error63.message : "the webhook failed unexpectedly";
+    o.warning(`Could not post to webhook-url: ${why}. The history and the alert issue are unaffected.`);
+    return "failed";
+  }
+}
+
 // src/action/history-mode.ts
 var CHECK_DATA_BRANCH = "that the workflow may push (`permissions: contents: write`), and that actions/checkout left the `origin` remote configured (its default). The data branch's name is the history-branch input.";
 function changeRows(changes) {
@@ -80131,6 +80325,15 @@ async function recordHistory(deps, config2, workdir, run2, setOutput2) {
     if (alert && alert.action !== "none")
       core.info(`Alert issue #${alert.number} ${alert.action}: ${alert.url}`);
   }
+  await notifyNewChangePoints({
+    url: config2.webhookUrl,
+    suite: suite.name,
+    fresh: newChangePoints(before, after).filter((c) => c.direction !== "better"),
+    runUrl: github.runUrl,
+    sleep: (ms) => deps.sleep(ms),
+    info: (line) => core.info(line),
+    warning: (line) => core.warning(line)
+  });
   const summaryLine2 = `History of ${suite.name}: ${points} point(s) on ${branch}, ${after.length} change point(s)` + (alert && alert.action !== "none" ? `; alert issue #${alert.number} ${alert.action}` : "") + ".";
   setOutput2("summary", summaryLine2);
   await core.writeSummary(
@@ -80147,6 +80350,35 @@ ${outcome.reportMarkdown}
   );
 }
 
+// src/action/history-trend.ts
+async function comparisonTrend(deps, dataBranch, workdir, suite, results) {
+  const read = deps.git.readFileAtRef;
+  if (!read) return "";
+  try {
+    const current = currentRun(results);
+    if (!current) return "";
+    const file2 = historyFileName(suite);
+    const root = await deps.git.repoRoot(workdir);
+    for (const ref of [`refs/remotes/origin/${dataBranch}`, `refs/heads/${dataBranch}`]) {
+      const text2 = await read(root, ref, file2);
+      if (text2 === null) continue;
+      return renderTrend(parseHistory(text2, `${dataBranch}/${file2}`), current);
+    }
+    deps.core.info(`No trend: the data branch ${dataBranch} (with ${file2}) is not in this checkout.`);
+    return "";
+  } catch (error63) {
+    deps.core.warning(`No trend of the default branch: ${errorMessage(error63)}`);
+    return "";
+  }
+}
+var MARGIN = 500;
+function joinWithTrend(before, trend, after) {
+  const parts = [before, trend, after].filter((p) => p !== "");
+  const joined = parts.join("\n\n");
+  if (trend === "" || joined.length + MARGIN <= MAX_COMMENT_CHARS) return joined;
+  return [before, after].filter((p) => p !== "").join("\n\n");
+}
+
 // src/action/inputs.ts
 var MODES = ["compare", "update-baseline", "comment", "history", "merge"];
 var MEASURES = ["both", "work", "time"];
@@ -80161,6 +80393,22 @@ var integer2 = (min, max) => external_exports.string().regex(/^\d+$/).transform(
 var positiveNumber = external_exports.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(external_exports.number().positive());
 var boolean4 = external_exports.enum(["true", "True", "TRUE", "false", "False", "FALSE"]).transform((s) => s.toLowerCase() === "true");
 var httpUrl2 = external_exports.string().transform((s) => s === "" ? null : s).refine((s) => s === null || /^https?:\/\/[^\s]+$/.test(s));
+var webhookUrl = external_exports.string().transform((s, ctx) => {
+  if (s === "") return null;
+  let url2;
+  try {
+    url2 = new URL(s);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "not a URL" });
+    return external_exports.NEVER;
+  }
+  const loopback = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(url2.hostname);
+  if (url2.protocol !== "https:" && !(url2.protocol === "http:" && loopback)) {
+    ctx.addIssue({ code: "custom", message: "not https" });
+    return external_exports.NEVER;
+  }
+  return s;
+});
 var INPUT_SPECS = {
   "mysql-host": spec2("127.0.0.1", "a host name or IP address", nonEmpty),
   "mysql-port": spec2("3306", "an integer 1-65535", integer2(1, 65535)),
@@ -80203,6 +80451,12 @@ var INPUT_SPECS = {
     "",
     "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)",
     external_exports.union([external_exports.literal("").transform(() => null), ShardSpecSchema])
+  ),
+  "webhook-url": spec2(
+    "",
+    "an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)",
+    webhookUrl,
+    true
   )
 };
 function readActionConfig(source) {
@@ -80264,7 +80518,8 @@ function readActionConfig(source) {
     githubToken: githubToken.startsWith("${{") ? "" : githubToken,
     resultsDir: read("results-dir"),
     history: { branch: read("history-branch"), retention: read("history-retention") },
-    shard
+    shard,
+    webhookUrl: read("webhook-url")
   };
 }
 
@@ -80370,7 +80625,8 @@ ${outcome.reportMarkdown}
     comparedWith: plan ? "baseline" : "base-ref",
     context: context3,
     comparison,
-    reportMarkdown: outcome.reportMarkdown
+    reportMarkdown: outcome.reportMarkdown,
+    trend: ""
   });
 }
 async function shardDirectories(resultsDir) {
@@ -80644,18 +80900,24 @@ ${outcome.reportMarkdown}
     return;
   }
   const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path19.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  const trend = await comparisonTrend(deps, config2.history.branch, workdir, suite.name, outcome.results);
   await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
     suite: suite.name,
     comparedWith: plan.kind,
     context: context3,
     comparison,
-    reportMarkdown: outcome.reportMarkdown
+    reportMarkdown: outcome.reportMarkdown,
+    trend
   });
 }
-async function publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, { suite, comparedWith, context: context3, comparison, reportMarkdown }) {
+async function publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, { suite, comparedWith, context: context3, comparison, reportMarkdown, trend }) {
   const { core } = deps;
   result.verdict = comparison.verdict;
-  const summaryMarkdown = [comparison.markdown.trimEnd(), context3, "---", reportMarkdown].join("\n\n");
+  const summaryMarkdown = [
+    joinWithTrend(comparison.markdown.trimEnd(), trend, context3),
+    "---",
+    reportMarkdown
+  ].join("\n\n");
   await core.writeSummary(summaryMarkdown + "\n");
   setOutput2("verdict", comparison.verdict);
   setOutput2("regressed", String(comparison.verdict === "regressed"));
@@ -80666,9 +80928,7 @@ async function publishVerdict(deps, config2, resultsDir, result, setOutput2, fai
   }
   core.info(comparison.summaryLine);
   const footer = deps.github.runUrl ? ` \xB7 [full report in the job summary](${deps.github.runUrl})` : "";
-  const commentBody = `${comparison.markdown.trimEnd()}
-
-${context3}${footer}
+  const commentBody = `${joinWithTrend(comparison.markdown.trimEnd(), trend, `${context3}${footer}`)}
 `;
   const pr = deps.github.pullRequest;
   if (pr) {
