@@ -45,6 +45,8 @@ export interface BenchmarkConfigInput {
   listenPort: number;
   metricsPort: number;
   backend: { host: string; port: number; user: string };
+  /** PEM files: Athena offers TLS to its clients (server.tls_cert_file, server.tls_key_file). */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /**
@@ -65,6 +67,9 @@ export function renderBenchmarkConfig(input: BenchmarkConfigInput): string {
     'listen_addr = "127.0.0.1"',
     `listen_port = ${input.listenPort}`,
     `metrics_port = ${input.metricsPort}`,
+    ...(input.tls
+      ? [`tls_cert_file = ${str(input.tls.certFile)}`, `tls_key_file = ${str(input.tls.keyFile)}`]
+      : []),
     '',
     '[backend]',
     `host = ${str(input.backend.host)}`,

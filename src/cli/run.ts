@@ -14,7 +14,7 @@ import { runGate, type GateOutcome, type Reference } from '../gate/runGate.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
-import { athenaArm, baseRefArm, haproxyArm, type ArmSource } from '../engine/arms.ts';
+import { athenaArm, athenaTlsArm, baseRefArm, haproxyArm, type ArmSource } from '../engine/arms.ts';
 import { createProgress, type ProgressStream } from '../engine/progress.ts';
 
 export const RUN_HELP = `Usage: athena-bench run [options]
@@ -57,6 +57,9 @@ and started with a generated config on free ports):
 
 Extra arms:
   --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
+  --reference athena-tls    also run this repository's Athena with TLS to its clients (a
+                            self-signed certificate; the clients connect with TLS): what
+                            encrypting the client leg costs
   --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
                             gate this tree's proxy against it
 
@@ -111,7 +114,9 @@ const RunFlagsSchema = z
     'mysql-ready-timeout': positiveNumber('seconds').optional(),
     'no-traffic-check': z.boolean().default(false),
     reference: z
-      .enum(['haproxy'], { error: 'expected "haproxy" (the only reference proxy built in)' })
+      .enum(['haproxy', 'athena-tls'], {
+        error: 'expected haproxy or athena-tls (the reference arms built in)',
+      })
       .optional(),
     'base-ref': z.string().min(1).optional(),
     rounds: positiveInt('a round count').pipe(z.number().max(200, 'expected at most 200 rounds')).optional(),
@@ -356,6 +361,7 @@ function cliArms(flags: RunFlags, io: RunCommandIO): ArmSource[] {
     arms.push(baseRefArm(io.repoRoot, flags['base-ref'], commands));
   }
   if (flags.reference === 'haproxy') arms.push(haproxyArm());
+  if (flags.reference === 'athena-tls') arms.push(athenaTlsArm(io.repoRoot));
   return arms.map(withTimeout);
 }
 

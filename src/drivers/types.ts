@@ -6,7 +6,15 @@ import type { Exec } from '../util/exec.ts';
 /** What a driver needs for one call: where to connect and how to spawn processes. */
 export interface DriverContext {
   /** The arm's endpoint (direct MySQL or the proxy); prepare/cleanup get the DIRECT connection. */
-  target: MysqlConnection & { database: string };
+  target: MysqlConnection & {
+    database: string;
+    /**
+     * Connect with TLS (an arm that encrypts the client leg); the server's certificate is not
+     * verified. `filesDir` holds cacert.pem, client-cert.pem and client-key.pem, which sysbench 1.0
+     * reads from its working directory whenever it uses TLS.
+     */
+    tls?: { filesDir: string };
+  };
   exec: Exec;
   /** Called for each intermediate report (sysbench --report-interval, builtin once a second). */
   onProgress?: (p: { elapsedSec: number; tps: number; qps: number }) => void;

@@ -120,7 +120,7 @@ export async function startArms(ctx: RunContext, mysql: Target, specs: ProxyArmS
     ctx.cleanup.add(`stop arm "${spec.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
       record: armRecord(spec, ctx.secrets),
-      target: { ...mysql, host, port: spec.port },
+      target: { ...mysql, host, port: spec.port, ...(spec.clientTls ? { tls: spec.clientTls } : {}) },
       spec,
       process: proc,
       trafficCheck: spec.trafficCheck && ctx.options.trafficCheck !== false,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,8 @@ export interface ProxyArmSpec {
   recordedConfig?: string;
   /** The commit the arm was built from (base-vs-head). */
   commit?: string;
+  /** Clients connect to it with TLS, with the client files in this directory (see DriverContext). */
+  clientTls?: { filesDir: string };
 }
 
 /** What an arm factory gets: arms whose ports, configs or worktrees depend on the run. */
@@ -77,11 +79,16 @@ export function shellQuote(word: string): string {
 }
 
 /** Athena's config for a benchmark on the given ports, MySQL as its backend (proxy/src/contract.ts). */
-export function athenaConfig(mysql: MysqlConnection, ports: { listen: number; metrics: number }): string {
+export function athenaConfig(
+  mysql: MysqlConnection,
+  ports: { listen: number; metrics: number },
+  tls?: { certFile: string; keyFile: string },
+): string {
   return renderBenchmarkConfig({
     listenPort: ports.listen,
     metricsPort: ports.metrics,
     backend: { host: mysql.host, port: mysql.port, user: mysql.user },
+    ...(tls ? { tls } : {}),
   });
 }
 
@@ -98,12 +105,14 @@ export function defaultProxyArm(
     configPath?: string;
     name?: string;
     role?: ProxyArmSpec['role'];
+    /** Offer TLS to clients with this certificate and key (PEM files). */
+    tls?: { certFile: string; keyFile: string };
   } = {},
 ): ProxyArmSpec {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
   const configPath = opts.configPath ?? path.join(repoRoot, '.athena-bench', 'athena.toml');
-  const contents = athenaConfig(mysql, { listen: port, metrics: metricsPort });
+  const contents = athenaConfig(mysql, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? 'proxy',
     role: opts.role ?? 'proxy',
@@ -137,6 +146,60 @@ export function athenaArm(
       metricsPort: await ctx.allocatePort(),
       configPath: path.join(ctx.outDir, name === 'proxy' ? 'athena.toml' : `athena-${name}.toml`),
     });
+  };
+}
+
+/**
+ * This repository's Athena with TLS on the client leg, as a reference arm: what encrypting the
+ * client connections costs, next to the plain proxy. Its certificate is self-signed, made with
+ * openssl in the run's directory; the benchmark clients connect with TLS and do not verify it.
+ */
+export function athenaTlsArm(repoRoot: string): ArmFactory {
+  return async (ctx) => {
+    const certFile = path.join(ctx.outDir, 'athena-tls.crt');
+    const keyFile = path.join(ctx.outDir, 'athena-tls.key');
+    const made = await ctx
+      .exec(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          keyFile,
+          '-out',
+          certFile,
+          '-days',
+          '2',
+          '-subj',
+          '/CN=127.0.0.1',
+        ],
+        { timeoutMs: 60_000 },
+      )
+      .catch((error: unknown) => ({ exitCode: null, stderr: String(error) }));
+    if (made.exitCode !== 0) {
+      throw new InfrastructureError(
+        `the athena-tls arm makes its certificate with openssl (\`sudo apt-get install -y openssl\`): ${made.stderr.trim()}`,
+      );
+    }
+    // sysbench 1.0 with TLS reads these from its working directory; Athena does not ask for a
+    // client certificate, so the proxy's own pair serves.
+    const filesDir = path.join(ctx.outDir, 'athena-tls-client');
+    mkdirSync(filesDir, { recursive: true });
+    copyFileSync(certFile, path.join(filesDir, 'cacert.pem'));
+    copyFileSync(certFile, path.join(filesDir, 'client-cert.pem'));
+    copyFileSync(keyFile, path.join(filesDir, 'client-key.pem'));
+    const spec = defaultProxyArm(ctx.mysql, repoRoot, {
+      name: 'athena-tls',
+      role: 'reference',
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path.join(ctx.outDir, 'athena-tls.toml'),
+      tls: { certFile, keyFile },
+    });
+    return { ...spec, clientTls: { filesDir } };
   };
 }
 

@@ -16,7 +16,7 @@ import type { ProxyProcess } from './proxyProcess.ts';
 
 /** What one benchmark run needs, what it accumulates, and how its steps reach each other. */
 
-export type Target = MysqlConnection & { database: string };
+export type Target = MysqlConnection & { database: string; tls?: { filesDir: string } };
 
 /** Which channels a run measures: see RunOptions.measure. */
 export type Measure = 'time' | 'work' | 'both';

@@ -83,6 +83,7 @@ function workArmInput(ctx: RunContext, mysql: Target, spec: ProxyArmSpec): WorkA
     port: spec.port,
     ...(spec.metricsUrl !== undefined ? { metricsUrl: spec.metricsUrl } : {}),
     trafficCheck: spec.trafficCheck && ctx.options.trafficCheck !== false,
+    ...(spec.clientTls ? { tls: spec.clientTls } : {}),
     readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)),
   };
 }

@@ -45,6 +45,8 @@ export interface WorkArmInput {
   metricsUrl?: string;
   trafficCheck: boolean;
   readyTimeoutMs: number;
+  /** Clients connect with TLS (see DriverContext's target). */
+  tls?: { filesDir: string };
 }
 
 export interface WorkChannelOptions {
@@ -266,7 +268,13 @@ async function measureWindow(
   const started = deps.now();
   const events = workload.work.events;
   const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
-  const target = { ...options.mysql, host: input.host, port: input.port, database };
+  const target = {
+    ...options.mysql,
+    host: input.host,
+    port: input.port,
+    database,
+    ...(input.tls ? { tls: input.tls } : {}),
+  };
   const run = await runWhileAlive(
     process,
     (signal) =>

@@ -80,6 +80,7 @@ export function createBuiltinDriver(deps: BuiltinDriverDeps = {}): Driver<Builti
         password: ctx.target.password,
         database: ctx.target.database,
         connectTimeout: 15_000,
+        ...(ctx.target.tls ? { ssl: { rejectUnauthorized: false } } : {}),
       });
     } catch (error) {
       throw new InfrastructureError(

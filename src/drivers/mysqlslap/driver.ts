@@ -74,6 +74,7 @@ export function createMysqlslapDriver(options: MysqlslapDriverOptions = {}): Dri
       `--port=${ctx.target.port}`,
       `--user=${ctx.target.user}`,
       '--protocol=tcp',
+      ...(ctx.target.tls ? ['--ssl'] : []),
       `--concurrency=${w.threads}`,
       `--iterations=${iterations}`,
     ];

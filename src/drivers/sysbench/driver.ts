@@ -77,12 +77,16 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     `--mysql-port=${ctx.target.port}`,
     `--mysql-user=${ctx.target.user}`,
     `--mysql-db=${ctx.target.database}`,
+    ...(ctx.target.tls ? ['--mysql-ssl=on'] : []),
   ];
 
   /** Runs sysbench with the connection options in front of args. */
   const execSysbench = (binary: string, ctx: DriverContext, args: string[], options: ExecOptions) =>
     withPasswordFile(ctx.target.password, (file) =>
-      ctx.exec(binary, [args[0]!, ...connectionArgs(ctx, file), ...args.slice(1)], options),
+      ctx.exec(binary, [args[0]!, ...connectionArgs(ctx, file), ...args.slice(1)], {
+        ...options,
+        ...(ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}),
+      }),
     );
 
   const dataArgs = (w: SysbenchWorkload): string[] => [
