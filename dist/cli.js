@@ -48621,7 +48621,8 @@ function createBuiltinDriver(deps = {}) {
         user: ctx.target.user,
         password: ctx.target.password,
         database: ctx.target.database,
-        connectTimeout: 15e3
+        connectTimeout: 15e3,
+        ...ctx.target.tls ? { ssl: { rejectUnauthorized: false } } : {}
       });
     } catch (error62) {
       throw new InfrastructureError(
@@ -48948,6 +48949,7 @@ function createMysqlslapDriver(options = {}) {
       `--port=${ctx.target.port}`,
       `--user=${ctx.target.user}`,
       "--protocol=tcp",
+      ...ctx.target.tls ? ["--ssl"] : [],
       `--concurrency=${w.threads}`,
       `--iterations=${iterations}`
     ];
@@ -49301,11 +49303,15 @@ function createSysbenchDriver(options = {}) {
     `--mysql-host=${ctx.target.host}`,
     `--mysql-port=${ctx.target.port}`,
     `--mysql-user=${ctx.target.user}`,
-    `--mysql-db=${ctx.target.database}`
+    `--mysql-db=${ctx.target.database}`,
+    ...ctx.target.tls ? ["--mysql-ssl=on"] : []
   ];
   const execSysbench = (binary, ctx, args, options2) => withPasswordFile(
     ctx.target.password,
-    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], options2)
+    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
+      ...options2,
+      ...ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}
+    })
   );
   const dataArgs = (w) => [
     `--tables=${w.options.tables}`,
@@ -49421,7 +49427,7 @@ function driverFor(name) {
 }
 
 // src/engine/arms.ts
-import { existsSync, mkdtempSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { rm as rm2 } from "node:fs/promises";
 import os2 from "node:os";
 import path3 from "node:path";
@@ -49458,6 +49464,7 @@ function renderBenchmarkConfig(input2) {
     'listen_addr = "127.0.0.1"',
     `listen_port = ${input2.listenPort}`,
     `metrics_port = ${input2.metricsPort}`,
+    ...input2.tls ? [`tls_cert_file = ${str(input2.tls.certFile)}`, `tls_key_file = ${str(input2.tls.keyFile)}`] : [],
     "",
     "[backend]",
     `host = ${str(input2.backend.host)}`,
@@ -49481,18 +49488,19 @@ var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-ba
 function shellQuote(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
-function athenaConfig(mysql5, ports) {
+function athenaConfig(mysql5, ports, tls) {
   return renderBenchmarkConfig({
     listenPort: ports.listen,
     metricsPort: ports.metrics,
-    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user }
+    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user },
+    ...tls ? { tls } : {}
   });
 }
 function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
   const configPath = opts.configPath ?? path3.join(repoRoot2, ".athena-bench", "athena.toml");
-  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
+  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
@@ -49521,6 +49529,50 @@ function athenaArm(repoRoot2, opts = {}) {
       metricsPort: await ctx.allocatePort(),
       configPath: path3.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
     });
+  };
+}
+function athenaTlsArm(repoRoot2) {
+  return async (ctx) => {
+    const certFile = path3.join(ctx.outDir, "athena-tls.crt");
+    const keyFile = path3.join(ctx.outDir, "athena-tls.key");
+    const made = await ctx.exec(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1"
+      ],
+      { timeoutMs: 6e4 }
+    ).catch((error62) => ({ exitCode: null, stderr: String(error62) }));
+    if (made.exitCode !== 0) {
+      throw new InfrastructureError(
+        `the athena-tls arm makes its certificate with openssl (\`sudo apt-get install -y openssl\`): ${made.stderr.trim()}`
+      );
+    }
+    const filesDir = path3.join(ctx.outDir, "athena-tls-client");
+    mkdirSync(filesDir, { recursive: true });
+    copyFileSync(certFile, path3.join(filesDir, "cacert.pem"));
+    copyFileSync(certFile, path3.join(filesDir, "client-cert.pem"));
+    copyFileSync(keyFile, path3.join(filesDir, "client-key.pem"));
+    const spec2 = defaultProxyArm(ctx.mysql, repoRoot2, {
+      name: "athena-tls",
+      role: "reference",
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path3.join(ctx.outDir, "athena-tls.toml"),
+      tls: { certFile, keyFile }
+    });
+    return { ...spec2, clientTls: { filesDir } };
   };
 }
 function haproxyConfig(mysql5, listenPort) {
@@ -49707,7 +49759,7 @@ import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync
 import path11 from "node:path";
 
 // src/engine/armSetup.ts
-import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
+import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
 import path6 from "node:path";
 
 // src/mysql/localServer.ts
@@ -50066,7 +50118,7 @@ function armEnvironment(ambient, passThrough, gateSet) {
 }
 
 // src/engine/context.ts
-import { mkdirSync } from "node:fs";
+import { mkdirSync as mkdirSync2 } from "node:fs";
 import path5 from "node:path";
 
 // src/engine/cleanup.ts
@@ -50280,7 +50332,7 @@ function trafficCheck(deltas, driverQueries) {
 function createContext(options, deps) {
   const outDir = path5.resolve(options.outDir);
   const logsDir = path5.join(outDir, "logs");
-  mkdirSync(logsDir, { recursive: true });
+  mkdirSync2(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
     options,
@@ -50589,7 +50641,7 @@ function armEnv(ctx, mysql5, spec2) {
 async function buildArms(ctx, mysql5, specs) {
   for (const spec2 of specs) {
     for (const file2 of spec2.files ?? []) {
-      mkdirSync2(path6.dirname(file2.path), { recursive: true });
+      mkdirSync3(path6.dirname(file2.path), { recursive: true });
       writeFileSync3(file2.path, file2.contents);
     }
     if (!spec2.build) continue;
@@ -50641,7 +50693,7 @@ async function startArms(ctx, mysql5, specs) {
     ctx.cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
       record: armRecord(spec2, ctx.secrets),
-      target: { ...mysql5, host, port: spec2.port },
+      target: { ...mysql5, host, port: spec2.port, ...spec2.clientTls ? { tls: spec2.clientTls } : {} },
       spec: spec2,
       process: proc,
       trafficCheck: spec2.trafficCheck && ctx.options.trafficCheck !== false
@@ -52085,7 +52137,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 }
 
 // src/work/channel.ts
-import { mkdirSync as mkdirSync3, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import { mkdirSync as mkdirSync4, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
 import path9 from "node:path";
 
 // src/work/callgrind.ts
@@ -52384,7 +52436,7 @@ var WINDOW_TIMEOUT_FLOOR_SEC = 120;
 var TOP_FUNCTIONS_KEPT = 200;
 async function measureWork(options, deps) {
   const profileDir = path9.join(options.outDir, "profiles");
-  mkdirSync3(profileDir, { recursive: true });
+  mkdirSync4(profileDir, { recursive: true });
   const arms = await startUnderCallgrind(options, deps, profileDir);
   const out = /* @__PURE__ */ new Map();
   try {
@@ -52515,7 +52567,13 @@ async function measureWindow(arm, workload, database, options, deps) {
   const started = deps.now();
   const events = workload.work.events;
   const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
-  const target = { ...options.mysql, host: input2.host, port: input2.port, database };
+  const target = {
+    ...options.mysql,
+    host: input2.host,
+    port: input2.port,
+    database,
+    ...input2.tls ? { tls: input2.tls } : {}
+  };
   const run = await runWhileAlive(
     process2,
     (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
@@ -52638,6 +52696,7 @@ function workArmInput(ctx, mysql5, spec2) {
     port: spec2.port,
     ...spec2.metricsUrl !== void 0 ? { metricsUrl: spec2.metricsUrl } : {},
     trafficCheck: spec2.trafficCheck && ctx.options.trafficCheck !== false,
+    ...spec2.clientTls ? { tls: spec2.clientTls } : {},
     readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec2.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS))
   };
 }
@@ -54603,7 +54662,7 @@ import path18 from "node:path";
 import { parseArgs as parseArgs4 } from "node:util";
 
 // src/gate/merge.ts
-import { existsSync as existsSync6, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
+import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
 import path16 from "node:path";
 
 // src/verdict/commands.ts
@@ -55189,7 +55248,7 @@ async function mergeShards(dirs, outDir, reference) {
   const chosen = reference ?? recordedReference(merged, shardOf(ordered[0]).reference);
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
-  mkdirSync4(outDir, { recursive: true });
+  mkdirSync5(outDir, { recursive: true });
   const resultsPath = path16.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
@@ -55199,7 +55258,7 @@ async function mergeShards(dirs, outDir, reference) {
 }
 
 // src/cli/run.ts
-import { existsSync as existsSync7, mkdirSync as mkdirSync5, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+import { existsSync as existsSync7, mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
 import path17 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
 
@@ -55294,6 +55353,9 @@ and started with a generated config on free ports):
 
 Extra arms:
   --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
+  --reference athena-tls    also run this repository's Athena with TLS to its clients (a
+                            self-signed certificate; the clients connect with TLS): what
+                            encrypting the client leg costs
   --base-ref REF            also build and run the proxy from git REF (a temporary worktree) and
                             gate this tree's proxy against it
 
@@ -55332,7 +55394,9 @@ var RunFlagsSchema = external_exports.object({
   "ready-timeout": positiveNumber("seconds").optional(),
   "mysql-ready-timeout": positiveNumber("seconds").optional(),
   "no-traffic-check": external_exports.boolean().default(false),
-  reference: external_exports.enum(["haproxy"], { error: 'expected "haproxy" (the only reference proxy built in)' }).optional(),
+  reference: external_exports.enum(["haproxy", "athena-tls"], {
+    error: "expected haproxy or athena-tls (the reference arms built in)"
+  }).optional(),
   "base-ref": external_exports.string().min(1).optional(),
   rounds: positiveInt("a round count").pipe(external_exports.number().max(200, "expected at most 200 rounds")).optional(),
   duration: positiveNumber("seconds").optional(),
@@ -55411,7 +55475,7 @@ function timestamp(date5) {
 function defaultOutDir(cwd, now) {
   const root = path17.join(cwd, ".athena-bench");
   const dir = path17.join(root, `run-${timestamp(now)}`);
-  mkdirSync5(dir, { recursive: true });
+  mkdirSync6(dir, { recursive: true });
   const latest = path17.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
@@ -55529,6 +55593,7 @@ function cliArms(flags, io) {
     arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
   }
   if (flags.reference === "haproxy") arms.push(haproxyArm());
+  if (flags.reference === "athena-tls") arms.push(athenaTlsArm(io.repoRoot));
   return arms.map(withTimeout);
 }
 function reportFailure(command, error62, stderr) {

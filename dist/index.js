@@ -68507,7 +68507,8 @@ function createBuiltinDriver(deps = {}) {
         user: ctx.target.user,
         password: ctx.target.password,
         database: ctx.target.database,
-        connectTimeout: 15e3
+        connectTimeout: 15e3,
+        ...ctx.target.tls ? { ssl: { rejectUnauthorized: false } } : {}
       });
     } catch (error63) {
       throw new InfrastructureError(
@@ -68834,6 +68835,7 @@ function createMysqlslapDriver(options = {}) {
       `--port=${ctx.target.port}`,
       `--user=${ctx.target.user}`,
       "--protocol=tcp",
+      ...ctx.target.tls ? ["--ssl"] : [],
       `--concurrency=${w.threads}`,
       `--iterations=${iterations}`
     ];
@@ -69187,11 +69189,15 @@ function createSysbenchDriver(options = {}) {
     `--mysql-host=${ctx.target.host}`,
     `--mysql-port=${ctx.target.port}`,
     `--mysql-user=${ctx.target.user}`,
-    `--mysql-db=${ctx.target.database}`
+    `--mysql-db=${ctx.target.database}`,
+    ...ctx.target.tls ? ["--mysql-ssl=on"] : []
   ];
   const execSysbench = (binary, ctx, args, options2) => withPasswordFile(
     ctx.target.password,
-    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], options2)
+    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
+      ...options2,
+      ...ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}
+    })
   );
   const dataArgs = (w) => [
     `--tables=${w.options.tables}`,
@@ -69341,6 +69347,7 @@ function renderBenchmarkConfig(input2) {
     'listen_addr = "127.0.0.1"',
     `listen_port = ${input2.listenPort}`,
     `metrics_port = ${input2.metricsPort}`,
+    ...input2.tls ? [`tls_cert_file = ${str(input2.tls.certFile)}`, `tls_key_file = ${str(input2.tls.keyFile)}`] : [],
     "",
     "[backend]",
     `host = ${str(input2.backend.host)}`,
@@ -69364,18 +69371,19 @@ var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-ba
 function shellQuote(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
-function athenaConfig(mysql5, ports) {
+function athenaConfig(mysql5, ports, tls) {
   return renderBenchmarkConfig({
     listenPort: ports.listen,
     metricsPort: ports.metrics,
-    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user }
+    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user },
+    ...tls ? { tls } : {}
   });
 }
 function defaultProxyArm(mysql5, repoRoot, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
   const configPath = opts.configPath ?? path3.join(repoRoot, ".athena-bench", "athena.toml");
-  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort });
+  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
@@ -70330,7 +70338,7 @@ async function startArms(ctx, mysql5, specs) {
     ctx.cleanup.add(`stop arm "${spec3.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
       record: armRecord(spec3, ctx.secrets),
-      target: { ...mysql5, host, port: spec3.port },
+      target: { ...mysql5, host, port: spec3.port, ...spec3.clientTls ? { tls: spec3.clientTls } : {} },
       spec: spec3,
       process: proc,
       trafficCheck: spec3.trafficCheck && ctx.options.trafficCheck !== false
@@ -72204,7 +72212,13 @@ async function measureWindow(arm, workload, database, options, deps) {
   const started = deps.now();
   const events = workload.work.events;
   const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
-  const target = { ...options.mysql, host: input2.host, port: input2.port, database };
+  const target = {
+    ...options.mysql,
+    host: input2.host,
+    port: input2.port,
+    database,
+    ...input2.tls ? { tls: input2.tls } : {}
+  };
   const run2 = await runWhileAlive(
     process2,
     (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
@@ -72327,6 +72341,7 @@ function workArmInput(ctx, mysql5, spec3) {
     port: spec3.port,
     ...spec3.metricsUrl !== void 0 ? { metricsUrl: spec3.metricsUrl } : {},
     trafficCheck: spec3.trafficCheck && ctx.options.trafficCheck !== false,
+    ...spec3.clientTls ? { tls: spec3.clientTls } : {},
     readyTimeoutMs: Math.max(WORK_READY_TIMEOUT_MS, 4 * (spec3.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS))
   };
 }
