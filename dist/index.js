@@ -71409,7 +71409,7 @@ var package_default2 = {
     test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
     "test:unit": "node scripts/run-tests.mjs --unit",
     bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
-    "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy --out .athena-bench/proxy-comparison",
+    "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy,node-pipe --out .athena-bench/proxy-comparison",
     "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
     "bench:accuracy:work": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy-work.ts",
     "bench:history": "node --import tsx scripts/bench-history.ts",

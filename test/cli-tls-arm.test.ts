@@ -1,4 +1,5 @@
-// `run --reference athena-tls`: the benchmark measures an arm with TLS on the client leg.
+// `run --reference athena-tls,node-pipe`: the benchmark measures an arm with TLS on the client leg
+// and the bare Node pipe, next to the plain proxy.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ before(async () => {
 });
 after(() => fixture?.stop());
 
-test('a TLS arm: its clients connect with TLS, and it is measured next to the plain proxy', async () => {
+test('a TLS arm (its clients connect with TLS) and the bare Node pipe are measured next to the proxy', async () => {
   const suiteFile = writePointSelectSuite(fixture.scratch, 'tls', 1, 1);
   const out = path.join(fixture.scratch, 'tls');
   const result = await runCli([
@@ -28,7 +29,7 @@ test('a TLS arm: its clients connect with TLS, and it is measured next to the pl
     '--suite',
     suiteFile,
     '--reference',
-    'athena-tls',
+    'athena-tls,node-pipe',
     '--no-baseline',
     '--out',
     out,
@@ -40,6 +41,8 @@ test('a TLS arm: its clients connect with TLS, and it is measured next to the pl
   assert.match(arm?.config ?? '', /^tls_cert_file = /m);
   const samples = results.workloads[0]!.samples.filter((s) => s.arm === 'athena-tls');
   assert.ok(samples.length > 0 && samples.every((s) => s.metrics.errors === 0 && s.metrics.queries > 0));
+  const pipe = results.workloads[0]!.samples.filter((s) => s.arm === 'node-pipe');
+  assert.ok(pipe.length > 0 && pipe.every((s) => s.metrics.errors === 0 && s.metrics.queries > 0));
   // sysbench was told to use TLS (a plain server would refuse it, so the run proves the leg).
   const log = readFileSync(path.join(out, 'results.json'), 'utf8');
   assert.ok(!log.includes('BEGIN PRIVATE KEY'), 'the key stays out of the results');

@@ -65,7 +65,7 @@ test('parseRunFlags validates every value with the flag in the message', () => {
       /--proxy-metrics-url: expected an http:\/\/ URL/,
     ],
     [['--proxy-port', '3307'], /--proxy-port: only meaningful with --proxy-start/],
-    [['--reference', 'nginx'], /--reference: expected haproxy or athena-tls/],
+    [['--reference', 'nginx'], /--reference: expected haproxy, node-pipe, athena-tls/],
     [['--baseline', 'b.json', '--no-baseline'], /--no-baseline: contradicts --baseline/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
     [

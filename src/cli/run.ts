@@ -14,7 +14,17 @@ import { runGate, type GateOutcome, type Reference } from '../gate/runGate.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
-import { athenaArm, athenaTlsArm, baseRefArm, haproxyArm, type ArmSource } from '../engine/arms.ts';
+import {
+  athenaArm,
+  athenaTlsArm,
+  baseRefArm,
+  haproxyArm,
+  nodePipeArm,
+  type ArmSource,
+} from '../engine/arms.ts';
+
+/** The reference arms `--reference` can add. */
+const REFERENCE_ARMS = ['haproxy', 'node-pipe', 'athena-tls'] as const;
 import { createProgress, type ProgressStream } from '../engine/progress.ts';
 
 export const RUN_HELP = `Usage: athena-bench run [options]
@@ -55,8 +65,10 @@ and started with a generated config on free ports):
   --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
                             (for proxies whose metrics do not count queries)
 
-Extra arms:
+Extra arms (--reference takes one or more, comma-separated):
   --reference haproxy       also run haproxy in TCP mode (an L4 reference, no parsing)
+  --reference node-pipe     also run a bare Node TCP pipe (scripts/node-pipe.mjs): the floor of a
+                            proxy written for Node
   --reference athena-tls    also run this repository's Athena with TLS to its clients (a
                             self-signed certificate; the clients connect with TLS): what
                             encrypting the client leg costs
@@ -114,9 +126,17 @@ const RunFlagsSchema = z
     'mysql-ready-timeout': positiveNumber('seconds').optional(),
     'no-traffic-check': z.boolean().default(false),
     reference: z
-      .enum(['haproxy', 'athena-tls'], {
-        error: 'expected haproxy or athena-tls (the reference arms built in)',
-      })
+      .string()
+      .transform((list) => list.split(',').map((name) => name.trim()))
+      .pipe(
+        z
+          .array(
+            z.enum(REFERENCE_ARMS, {
+              error: `expected ${REFERENCE_ARMS.join(', ')} (the reference arms built in), comma-separated`,
+            }),
+          )
+          .refine((names) => new Set(names).size === names.length, 'expected each reference arm once'),
+      )
       .optional(),
     'base-ref': z.string().min(1).optional(),
     rounds: positiveInt('a round count').pipe(z.number().max(200, 'expected at most 200 rounds')).optional(),
@@ -360,8 +380,8 @@ function cliArms(flags: RunFlags, io: RunCommandIO): ArmSource[] {
       : undefined;
     arms.push(baseRefArm(io.repoRoot, flags['base-ref'], commands));
   }
-  if (flags.reference === 'haproxy') arms.push(haproxyArm());
-  if (flags.reference === 'athena-tls') arms.push(athenaTlsArm(io.repoRoot));
+  const references = { haproxy: haproxyArm, 'node-pipe': nodePipeArm, 'athena-tls': athenaTlsArm };
+  for (const name of flags.reference ?? []) arms.push(references[name](io.repoRoot));
   return arms.map(withTimeout);
 }
 

@@ -203,6 +203,22 @@ export function athenaTlsArm(repoRoot: string): ArmFactory {
   };
 }
 
+/**
+ * A bare Node TCP pipe in front of MySQL (scripts/node-pipe.mjs): the floor of a proxy written
+ * for Node, as a reference arm. Under the work channel it gets the same V8 flags as Athena.
+ */
+export function nodePipeArm(repoRoot: string): ArmFactory {
+  return async (ctx) => ({
+    name: 'node-pipe',
+    role: 'reference',
+    start: 'node scripts/node-pipe.mjs',
+    workStart: `node ${NODE_WORK_FLAGS} scripts/node-pipe.mjs`,
+    port: await ctx.allocatePort(),
+    cwd: repoRoot,
+    trafficCheck: false,
+  });
+}
+
 /** haproxy in TCP mode: an L4 reference that parses nothing (the floor a MySQL proxy is compared to). */
 export function haproxyConfig(mysql: MysqlConnection, listenPort: number): string {
   return [
