@@ -223,8 +223,10 @@ test('caching_sha2_password full auth: public key request (0x02), RSA-OAEP encry
 test('caching_sha2_password full auth with rsa_public_key_file: the pinned key, no request to the server', async () => {
   const { conn, t } = await connectTo('full-pinned', PASSWORD, 3000, Buffer.from(publicKey));
   try {
-    assert.equal(t.result, 'ok');
-    assert.deepEqual(t.sequenceIds, [1, 3]);
+    // The transcript in the message: it read 'none' once under heavy load (not reproduced).
+    const seen = JSON.stringify({ result: t.result, sequenceIds: t.sequenceIds, closed: conn.closed });
+    assert.equal(t.result, 'ok', seen);
+    assert.deepEqual(t.sequenceIds, [1, 3], seen);
   } finally {
     conn.destroy();
   }
