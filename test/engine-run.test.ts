@@ -8,13 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { runBenchmark, type EngineDeps, type ProxyArmSpec, type RunOptions } from '../src/engine/run.ts';
-import { silentProgress } from '../src/engine/progress.ts';
-import { realExec } from '../src/util/exec.ts';
 import { findFreePort } from '../src/util/net.ts';
 import { ResultsSchema, type DriverMetrics } from '../src/results/schema.ts';
 import { SuiteSchema, type SuiteInput, type DriverName } from '../src/suite/schema.ts';
 import type { Driver, DriverContext } from '../src/drivers/types.ts';
 import { InfrastructureError } from '../src/errors.ts';
+import { engineDeps } from './helpers/engine.ts';
 
 // A stand-in proxy: answers a MySQL v10 greeting on its port and serves athena_queries_total on
 // its metrics port; POST /count?n=K adds K (what a driver going through it would cause).
@@ -138,14 +137,7 @@ async function fakeProxyArm(
 }
 
 function deps(driverFor: EngineDeps['driverFor']): EngineDeps {
-  return {
-    exec: realExec,
-    now: Date.now,
-    log: () => undefined,
-    progress: silentProgress,
-    env: process.env,
-    driverFor,
-  };
+  return engineDeps({ driverFor });
 }
 
 function target() {

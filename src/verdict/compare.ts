@@ -19,7 +19,7 @@ import {
   type Policy,
   type Scale,
 } from './metrics.ts';
-import { functionDeltas, type FunctionDelta } from '../work/profile.ts';
+import { functionDeltas, type FunctionDelta, type FunctionPerQuery } from '../work/profile.ts';
 import { signedChange } from '../report/format.ts';
 import {
   hodgesLehmann,
@@ -213,13 +213,10 @@ export function compareToBaseline(
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
   }
-  const functions: Record<string, FunctionDelta[]> = {};
-  for (const w of results.workloads) {
-    const current = w.work?.arms[arm]?.topFunctions;
+  const functions = workFunctionDeltas(results, arm, (w) => {
     const bw = baseline.workloads.find((b) => b.id === w.id);
-    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? '']?.topFunctions : undefined;
-    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
-  }
+    return bw ? bw.arms[baselineArmName(bw, arm) ?? '']?.topFunctions : undefined;
+  });
   const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: 'baseline',
@@ -274,12 +271,7 @@ export function compareArms(
       currentRounds: roundsOf(w, headArm),
     });
   }
-  const functions: Record<string, FunctionDelta[]> = {};
-  for (const w of results.workloads) {
-    const head = w.work?.arms[headArm];
-    const base = w.work?.arms[baseArm];
-    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
-  }
+  const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
   return build(inputs, {
@@ -344,6 +336,24 @@ function describeControl(c: ControlShift): string {
   return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} … ${pct(c.high)})`;
 }
 
+/**
+ * Per workload, the functions whose self instructions per query changed most from the reference's
+ * profile to the arm's, where both have one.
+ */
+function workFunctionDeltas(
+  results: Results,
+  arm: string,
+  reference: (w: WorkloadResult) => FunctionPerQuery[] | undefined,
+): Record<string, FunctionDelta[]> {
+  const out: Record<string, FunctionDelta[]> = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const recorded = reference(w);
+    if (current && recorded) out[w.id] = functionDeltas(recorded, current);
+  }
+  return out;
+}
+
 /** Why a workload has nothing to judge (skipped, or not measured by the run's channels), else null. */
 function notJudged(w: WorkloadResult, results: Results): string | null {
   if (w.skipped !== null) return `workload ${w.id} was skipped: ${w.skipped}`;
@@ -389,6 +399,12 @@ interface BuildContext {
   functionDeltas?: Record<string, FunctionDelta[]>;
 }
 
+function describeDifferences(
+  differences: ReadonlyArray<{ field: string; baseline: string; current: string }>,
+): string {
+  return differences.map((d) => `${d.field}: ${d.baseline} → ${d.current}`).join('; ');
+}
+
 function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
   const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
   const level = ctx.opts.level ?? DEFAULT_LEVEL;
@@ -398,7 +414,7 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
     warnings.push(`the run failed: ${ctx.results.failure ?? 'no reason recorded'}`);
   if (normalisedOnly) {
     warnings.push(
-      `The environment differs from the baseline's (${ctx.differences.map((d) => `${d.field}: ${d.baseline} → ${d.current}`).join('; ')}): ` +
+      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): ` +
         'TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and ' +
         "on proxy CPU per query relative to the direct arm's work.",
     );
@@ -406,7 +422,7 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
   const countsComparable = ctx.countDifferences.length === 0;
   if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
     warnings.push(
-      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d) => `${d.field}: ${d.baseline} → ${d.current}`).join('; ')}): ` +
+      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): ` +
         'instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).',
     );
   }
