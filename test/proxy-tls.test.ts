@@ -11,6 +11,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
+import { makeSelfSignedCertificate } from '../src/util/certificate.ts';
+import { realExec } from '../src/util/exec.ts';
 import { backendOf, spawnProxy, type RunningProxy } from './helpers/proxy.ts';
 
 const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
@@ -24,41 +26,12 @@ let strict: RunningProxy;
 let verified: RunningProxy;
 let wrongCa: RunningProxy;
 
-/** A self-signed certificate and key for 127.0.0.1 / localhost, written to `dir`. */
-function makeCertificate(into: string): { cert: string; key: string } {
-  const cert = path.join(into, 'cert.pem');
-  const key = path.join(into, 'key.pem');
-  const made = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(made.status, 0, `openssl failed: ${made.stderr}`);
-  return { cert, key };
-}
-
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'athena-tls-'));
-  const { cert, key } = makeCertificate(dir);
+  const { certFile: cert, keyFile: key } = await makeSelfSignedCertificate(realExec, dir);
   certFile = cert;
   keyFile = key;
-  const other = makeCertificate(mkdtempSync(path.join(dir, 'other-')));
+  const other = await makeSelfSignedCertificate(realExec, mkdtempSync(path.join(dir, 'other-')));
   server = await startLocalServer({
     extraArgs: [`--ssl-cert=${cert}`, `--ssl-key=${key}`, `--ssl-ca=${cert}`],
   });
@@ -67,7 +40,7 @@ before(async () => {
     users: [app],
   });
   wrongCa = await spawnProxy({
-    backend: { ...backendOf(server), ssl_mode: 'verify_ca', ssl_ca: other.cert },
+    backend: { ...backendOf(server), ssl_mode: 'verify_ca', ssl_ca: other.certFile },
     users: [app],
   });
   proxy = await spawnProxy({

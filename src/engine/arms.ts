@@ -6,6 +6,7 @@ import { InfrastructureError, UsageError } from '../errors.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Exec } from '../util/exec.ts';
 import { which } from '../util/which.ts';
+import { makeSelfSignedCertificate } from '../util/certificate.ts';
 import {
   BACKEND_PASSWORD_VARIABLE,
   envPasswordVariable,
@@ -156,34 +157,9 @@ export function athenaArm(
  */
 export function athenaTlsArm(repoRoot: string): ArmFactory {
   return async (ctx) => {
-    const certFile = path.join(ctx.outDir, 'athena-tls.crt');
-    const keyFile = path.join(ctx.outDir, 'athena-tls.key');
-    const made = await ctx
-      .exec(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          keyFile,
-          '-out',
-          certFile,
-          '-days',
-          '2',
-          '-subj',
-          '/CN=127.0.0.1',
-        ],
-        { timeoutMs: 60_000 },
-      )
-      .catch((error: unknown) => ({ exitCode: null, stderr: String(error) }));
-    if (made.exitCode !== 0) {
-      throw new InfrastructureError(
-        `the athena-tls arm makes its certificate with openssl (\`sudo apt-get install -y openssl\`): ${made.stderr.trim()}`,
-      );
-    }
+    const certDir = path.join(ctx.outDir, 'athena-tls');
+    mkdirSync(certDir, { recursive: true });
+    const { certFile, keyFile } = await makeSelfSignedCertificate(ctx.exec, certDir);
     // sysbench 1.0 with TLS reads these from its working directory; Athena does not ask for a
     // client certificate, so the proxy's own pair serves.
     const filesDir = path.join(ctx.outDir, 'athena-tls-client');
