@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { InfrastructureError } from '../errors.ts';
 import type { Driver } from '../drivers/types.ts';
@@ -291,9 +291,9 @@ async function measureWindow(
   const syscalls = treeIoSyscalls(process.pid, deps.procFs) - syscallsBefore;
   const after = input.metricsUrl ? await scrape(arm, input.metricsUrl, deps.fetcher) : undefined;
   const files = await Promise.all(
-    dumped.map(async (pid) => ({ file: await newDump(profileDir, pid, previous.get(pid) ?? null), pid })),
+    dumped.map(async (pid) => ({ ...(await newDump(profileDir, pid, previous.get(pid) ?? null)), pid })),
   );
-  const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync(f.file, 'utf8')), 0);
+  const instructions = files.reduce((sum, f) => sum + f.instructions, 0);
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input) : null;
   return {
@@ -314,16 +314,21 @@ async function measureWindow(
 const DUMP_WAIT_MS = 30_000;
 
 /**
- * The dump this window made: newer than `previous` and complete (its summary line written). A
- * window must never count zero instructions because a file was late.
+ * The dump this window made — newer than `previous`, its summary line written — and the
+ * instructions it counted. A window must never count zero instructions because a file was late.
+ * Only the file's head is read: the total is near the top of megabytes of per-function costs.
  */
-async function newDump(dir: string, pid: number, previous: string | null): Promise<string> {
+async function newDump(
+  dir: string,
+  pid: number,
+  previous: string | null,
+): Promise<{ file: string; instructions: number }> {
   const deadline = Date.now() + DUMP_WAIT_MS;
   for (;;) {
     const file = latestDump(dir, pid);
     if (file !== null && file !== previous) {
-      const head = readFileSync(file, 'utf8').slice(0, 4096);
-      if (/^(summary|totals):/m.test(head)) return file;
+      const head = readHead(file, 4096);
+      if (/^summary:/m.test(head)) return { file, instructions: callgrindTotal(head) };
     }
     if (Date.now() > deadline) {
       throw new InfrastructureError(
@@ -331,6 +336,16 @@ async function newDump(dir: string, pid: number, previous: string | null): Promi
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function readHead(file: string, bytes: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -36,6 +36,7 @@ export function settleState(values: readonly number[], rule: SettleRule): Settle
   const kept = values.slice(firstKept);
   const half = Math.floor(kept.length / 2);
   const center = median(kept);
+  const spread = relativeRangePct(kept);
   const trendPct =
     center === 0
       ? 0
@@ -43,7 +44,7 @@ export function settleState(values: readonly number[], rule: SettleRule): Settle
   return {
     settled: Math.abs(trendPct) <= rule.tolerancePct,
     firstKept,
-    spreadPct: Number.isFinite(relativeRangePct(kept)) ? relativeRangePct(kept) : null,
+    spreadPct: Number.isFinite(spread) ? spread : null,
     trendPct,
   };
 }
