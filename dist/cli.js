@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path21) {
+      _streamLocalInfile(connection, path22) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path21);
+          this._localStream = this._streamFactory(path22);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path21} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path22} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path21) {
-      const ctrl = callVisitor(key, node2, visitor, path21);
+    function visit_(key, node2, visitor, path22) {
+      const ctrl = callVisitor(key, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path21, ctrl);
-        return visit_(key, ctrl, visitor, path21);
+        replaceNode(key, path22, ctrl);
+        return visit_(key, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path21);
+            const ci = visit_(i, node2.items[i], visitor, path22);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path21);
+          const cv = visit_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path21) {
-      const ctrl = await callVisitor(key, node2, visitor, path21);
+    async function visitAsync_(key, node2, visitor, path22) {
+      const ctrl = await callVisitor(key, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path21, ctrl);
-        return visitAsync_(key, ctrl, visitor, path21);
+        replaceNode(key, path22, ctrl);
+        return visitAsync_(key, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path21);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path21);
+          const cv = await visitAsync_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path21) {
+    function callVisitor(key, node2, visitor, path22) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path21);
+        return visitor(key, node2, path22);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path21);
+        return visitor.Map?.(key, node2, path22);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path21);
+        return visitor.Seq?.(key, node2, path22);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path21);
+        return visitor.Pair?.(key, node2, path22);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path21);
+        return visitor.Scalar?.(key, node2, path22);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path21);
+        return visitor.Alias?.(key, node2, path22);
       return void 0;
     }
-    function replaceNode(key, path21, node2) {
-      const parent = path21[path21.length - 1];
+    function replaceNode(key, path22, node2) {
+      const parent = path22[path22.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path21, value) {
+    function collectionFromPath(schema, path22, value) {
       let v = value;
-      for (let i = path21.length - 1; i >= 0; --i) {
-        const k = path21[i];
+      for (let i = path22.length - 1; i >= 0; --i) {
+        const k = path22[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path21) => path21 == null || typeof path21 === "object" && !!path21[Symbol.iterator]().next().done;
+    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path21, value) {
-        if (isEmptyPath(path21))
+      addIn(path22, value) {
+        if (isEmptyPath(path22))
           this.add(value);
         else {
-          const [key, ...rest] = path21;
+          const [key, ...rest] = path22;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        const [key, ...rest] = path21;
+      deleteIn(path22) {
+        const [key, ...rest] = path22;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        const [key, ...rest] = path21;
+      getIn(path22, keepScalar) {
+        const [key, ...rest] = path22;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path21) {
-        const [key, ...rest] = path21;
+      hasIn(path22) {
+        const [key, ...rest] = path22;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        const [key, ...rest] = path21;
+      setIn(path22, value) {
+        const [key, ...rest] = path22;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path21, value) {
+      addIn(path22, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path21, value);
+          this.contents.addIn(path22, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        if (Collection.isEmptyPath(path21)) {
+      deleteIn(path22) {
+        if (Collection.isEmptyPath(path22)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path21) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        if (Collection.isEmptyPath(path21))
+      getIn(path22, keepScalar) {
+        if (Collection.isEmptyPath(path22))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path21, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path21) {
-        if (Collection.isEmptyPath(path21))
+      hasIn(path22) {
+        if (Collection.isEmptyPath(path22))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path21) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        if (Collection.isEmptyPath(path21)) {
+      setIn(path22, value) {
+        if (Collection.isEmptyPath(path22)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path21), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path22), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path21, value);
+          this.contents.setIn(path22, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path21) => {
+    visit2.itemAtPath = (cst, path22) => {
       let item = cst;
-      for (const [field2, index] of path21) {
+      for (const [field2, index] of path22) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path21) => {
-      const parent = visit2.itemAtPath(cst, path21.slice(0, -1));
-      const field2 = path21[path21.length - 1][0];
+    visit2.parentCollection = (cst, path22) => {
+      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
+      const field2 = path22[path22.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path21, item, visitor) {
-      let ctrl = visitor(item, path21);
+    function _visit(path22, item, visitor) {
+      let ctrl = visitor(item, path22);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path21.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path22.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path21);
+            ctrl = ctrl(item, path22);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path21) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path20 from "node:path";
+import path21 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -28363,7 +28363,7 @@ function errorMessage(error62) {
 }
 
 // src/cli/calibrate.ts
-import path13 from "node:path";
+import path14 from "node:path";
 import { parseArgs } from "node:util";
 
 // node_modules/zod/v4/classic/external.js
@@ -29183,10 +29183,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path21) {
-  if (!path21)
+function getElementAtPath(obj, path22) {
+  if (!path22)
     return obj;
-  return path21.reduce((acc, key) => acc?.[key], obj);
+  return path22.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29526,11 +29526,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path21, issues) {
+function prefixIssues(path22, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path21);
+    iss.path.unshift(path22);
     return iss;
   });
 }
@@ -29992,16 +29992,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path21 = []) => {
+  const processError = (error63, path22 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else {
-        const fullpath = [...path21, ...issue2.path];
+        const fullpath = [...path22, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30040,17 +30040,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path21 = []) => {
+  const processError = (error63, path22 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else {
-        const fullpath = [...path21, ...issue2.path];
+        const fullpath = [...path22, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30089,8 +30089,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path21) {
+  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path22) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47228,13 +47228,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path21 = ref.slice(1).split("/").filter(Boolean);
-  if (path21.length === 0) {
+  const path22 = ref.slice(1).split("/").filter(Boolean);
+  if (path22.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path21[0] === defsKey) {
-    const key = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
+  if (path22[0] === defsKey) {
+    const key = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -49430,7 +49430,26 @@ function driverFor(name) {
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { rm as rm2 } from "node:fs/promises";
 import os2 from "node:os";
+import path4 from "node:path";
+
+// src/util/certificate.ts
 import path3 from "node:path";
+async function makeSelfSignedCertificate(exec, dir) {
+  const certFile = path3.join(dir, "cert.pem");
+  const keyFile = path3.join(dir, "key.pem");
+  const args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"];
+  args.push("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", keyFile, "-out", certFile);
+  const made = await exec("openssl", args, { timeoutMs: 6e4 }).catch((error62) => ({
+    exitCode: null,
+    stderr: String(error62)
+  }));
+  if (made.exitCode !== 0) {
+    throw new InfrastructureError(
+      `a self-signed certificate is made with openssl (\`sudo apt-get install -y openssl\`): ${made.stderr.trim()}`
+    );
+  }
+  return { certFile, keyFile };
+}
 
 // proxy/src/contract.ts
 var BACKEND_PASSWORD_VARIABLE = "ATHENA_BACKEND_PASSWORD";
@@ -49499,7 +49518,7 @@ function athenaConfig(mysql5, ports, tls) {
 function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path3.join(repoRoot2, ".athena-bench", "athena.toml");
+  const configPath = opts.configPath ?? path4.join(repoRoot2, ".athena-bench", "athena.toml");
   const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
@@ -49527,49 +49546,26 @@ function athenaArm(repoRoot2, opts = {}) {
       role: opts.role,
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path3.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
+      configPath: path4.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
     });
   };
 }
 function athenaTlsArm(repoRoot2) {
   return async (ctx) => {
-    const certFile = path3.join(ctx.outDir, "athena-tls.crt");
-    const keyFile = path3.join(ctx.outDir, "athena-tls.key");
-    const made = await ctx.exec(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-        "-days",
-        "2",
-        "-subj",
-        "/CN=127.0.0.1"
-      ],
-      { timeoutMs: 6e4 }
-    ).catch((error62) => ({ exitCode: null, stderr: String(error62) }));
-    if (made.exitCode !== 0) {
-      throw new InfrastructureError(
-        `the athena-tls arm makes its certificate with openssl (\`sudo apt-get install -y openssl\`): ${made.stderr.trim()}`
-      );
-    }
-    const filesDir = path3.join(ctx.outDir, "athena-tls-client");
+    const certDir = path4.join(ctx.outDir, "athena-tls");
+    mkdirSync(certDir, { recursive: true });
+    const { certFile, keyFile } = await makeSelfSignedCertificate(ctx.exec, certDir);
+    const filesDir = path4.join(ctx.outDir, "athena-tls-client");
     mkdirSync(filesDir, { recursive: true });
-    copyFileSync(certFile, path3.join(filesDir, "cacert.pem"));
-    copyFileSync(certFile, path3.join(filesDir, "client-cert.pem"));
-    copyFileSync(keyFile, path3.join(filesDir, "client-key.pem"));
+    copyFileSync(certFile, path4.join(filesDir, "cacert.pem"));
+    copyFileSync(certFile, path4.join(filesDir, "client-cert.pem"));
+    copyFileSync(keyFile, path4.join(filesDir, "client-key.pem"));
     const spec2 = defaultProxyArm(ctx.mysql, repoRoot2, {
       name: "athena-tls",
       role: "reference",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path3.join(ctx.outDir, "athena-tls.toml"),
+      configPath: path4.join(ctx.outDir, "athena-tls.toml"),
       tls: { certFile, keyFile }
     });
     return { ...spec2, clientTls: { filesDir } };
@@ -49618,7 +49614,7 @@ function haproxyArm() {
       );
     }
     const port = await ctx.allocatePort();
-    const cfg = path3.join(ctx.outDir, "haproxy.cfg");
+    const cfg = path4.join(ctx.outDir, "haproxy.cfg");
     const contents = haproxyConfig(ctx.mysql, port);
     return {
       name: "haproxy",
@@ -49644,7 +49640,7 @@ function baseRefArm(repoRoot2, ref, custom2) {
       throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot2} (${resolved.stderr.trim()})`);
     }
     const commit = resolved.stdout.trim();
-    const dir = mkdtempSync(path3.join(os2.tmpdir(), "athena-bench-worktree-"));
+    const dir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-worktree-"));
     ctx.addCleanup(`git worktree ${dir}`, async () => {
       await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
       await rm2(dir, { recursive: true, force: true });
@@ -49654,9 +49650,9 @@ function baseRefArm(repoRoot2, ref, custom2) {
     if (added.exitCode !== 0) {
       throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
     }
-    const modules = path3.join(repoRoot2, "node_modules");
-    if (existsSync(modules) && !existsSync(path3.join(dir, "node_modules"))) {
-      symlinkSync(modules, path3.join(dir, "node_modules"), "dir");
+    const modules = path4.join(repoRoot2, "node_modules");
+    if (existsSync(modules) && !existsSync(path4.join(dir, "node_modules"))) {
+      symlinkSync(modules, path4.join(dir, "node_modules"), "dir");
     }
     if (custom2) {
       return {
@@ -49665,7 +49661,7 @@ function baseRefArm(repoRoot2, ref, custom2) {
         ...custom2.build !== void 0 ? { build: custom2.build } : {},
         start: custom2.start,
         port: await ctx.allocatePort(),
-        cwd: path3.join(dir, custom2.relativeCwd),
+        cwd: path4.join(dir, custom2.relativeCwd),
         trafficCheck: false,
         commit
       };
@@ -49675,7 +49671,7 @@ function baseRefArm(repoRoot2, ref, custom2) {
       role: "base",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path3.join(ctx.outDir, "athena-base.toml")
+      configPath: path4.join(ctx.outDir, "athena-base.toml")
     });
     return { ...spec2, commit };
   };
@@ -49766,12 +49762,12 @@ var LiveLineProgress = class {
 };
 
 // src/gate/runGate.ts
-import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path11 from "node:path";
+import { existsSync as existsSync5, readFileSync as readFileSync6, writeFileSync as writeFileSync6 } from "node:fs";
+import path12 from "node:path";
 
 // src/engine/armSetup.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise3 = __toESM(require_promise(), 1);
@@ -49779,7 +49775,7 @@ import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
 import { rm as rm3 } from "node:fs/promises";
 import os3 from "node:os";
-import path4 from "node:path";
+import path5 from "node:path";
 import { randomBytes } from "node:crypto";
 
 // src/util/net.ts
@@ -49861,10 +49857,10 @@ async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync2(path4.join(os3.tmpdir(), "athena-bench-mysql-"));
-  const dataDir = path4.join(baseDir, "data");
-  const socket = path4.join(baseDir, "mysqld.sock");
-  const errorLog = path4.join(baseDir, "error.log");
+  const baseDir = mkdtempSync2(path5.join(os3.tmpdir(), "athena-bench-mysql-"));
+  const dataDir = path5.join(baseDir, "data");
+  const socket = path5.join(baseDir, "mysqld.sock");
+  const errorLog = path5.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -49884,7 +49880,7 @@ async function startLocalServer(options = {}) {
       `--port=${port}`,
       "--bind-address=127.0.0.1",
       `--socket=${socket}`,
-      `--pid-file=${path4.join(baseDir, "mysqld.pid")}`,
+      `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
       `--log-error=${errorLog}`,
       `--user=${user}`,
       "--skip-name-resolve",
@@ -49905,7 +49901,7 @@ async function startLocalServer(options = {}) {
         "exit",
         (code, signal) => reject(
           new InfrastructureError(
-            `${path4.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+            `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
           )
         )
@@ -50130,7 +50126,7 @@ function armEnvironment(ambient, passThrough, gateSet) {
 
 // src/engine/context.ts
 import { mkdirSync as mkdirSync2 } from "node:fs";
-import path5 from "node:path";
+import path6 from "node:path";
 
 // src/engine/cleanup.ts
 var CleanupStack = class {
@@ -50341,8 +50337,8 @@ function trafficCheck(deltas, driverQueries) {
 
 // src/engine/context.ts
 function createContext(options, deps) {
-  const outDir = path5.resolve(options.outDir);
-  const logsDir = path5.join(outDir, "logs");
+  const outDir = path6.resolve(options.outDir);
+  const logsDir = path6.join(outDir, "logs");
   mkdirSync2(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
@@ -50652,7 +50648,7 @@ function armEnv(ctx, mysql5, spec2) {
 async function buildArms(ctx, mysql5, specs) {
   for (const spec2 of specs) {
     for (const file2 of spec2.files ?? []) {
-      mkdirSync3(path6.dirname(file2.path), { recursive: true });
+      mkdirSync3(path7.dirname(file2.path), { recursive: true });
       writeFileSync3(file2.path, file2.contents);
     }
     if (!spec2.build) continue;
@@ -50662,7 +50658,7 @@ async function buildArms(ctx, mysql5, specs) {
       exec: ctx.deps.exec,
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql5, spec2),
-      logPath: path6.join(ctx.logsDir, `${spec2.name}-build.log`),
+      logPath: path7.join(ctx.logsDir, `${spec2.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
     });
@@ -50699,7 +50695,7 @@ async function startArms(ctx, mysql5, specs) {
     const proc = ProxyProcess.start(spec2.name, spec2.start, {
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql5, spec2),
-      logPath: path6.join(ctx.logsDir, `${spec2.name}.log`)
+      logPath: path7.join(ctx.logsDir, `${spec2.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
@@ -50869,7 +50865,7 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 
 // src/engine/outcome.ts
 import { writeFileSync as writeFileSync4 } from "node:fs";
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/suite/schema.ts
 var MetricNameSchema = external_exports.enum([
@@ -51835,11 +51831,11 @@ async function finishRun(ctx, failure2) {
   const results = ResultsSchema.parse(
     buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path7.join(ctx.outDir, "results.json");
+  const resultsPath = path8.join(ctx.outDir, "results.json");
   writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path7.join(ctx.outDir, "report.md");
+  const reportPath = path8.join(ctx.outDir, "report.md");
   writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
@@ -52148,8 +52144,8 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 }
 
 // src/work/channel.ts
-import { mkdirSync as mkdirSync4, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
-import path9 from "node:path";
+import { closeSync as closeSync3, mkdirSync as mkdirSync4, openSync as openSync3, readdirSync as readdirSync3, readSync, rmSync as rmSync2 } from "node:fs";
+import path10 from "node:path";
 
 // src/work/callgrind.ts
 var NAMESPACES = /* @__PURE__ */ new Map([
@@ -52355,11 +52351,12 @@ function settleState(values, rule) {
   const kept = values.slice(firstKept);
   const half = Math.floor(kept.length / 2);
   const center = median(kept);
+  const spread = relativeRangePct(kept);
   const trendPct = center === 0 ? 0 : 100 * (median(kept.slice(kept.length - half)) - median(kept.slice(0, half))) / center;
   return {
     settled: Math.abs(trendPct) <= rule.tolerancePct,
     firstKept,
-    spreadPct: Number.isFinite(relativeRangePct(kept)) ? relativeRangePct(kept) : null,
+    spreadPct: Number.isFinite(spread) ? spread : null,
     trendPct
   };
 }
@@ -52375,7 +52372,7 @@ function relativeRangePct(values) {
 
 // src/work/valgrind.ts
 import { readdirSync as readdirSync2 } from "node:fs";
-import path8 from "node:path";
+import path9 from "node:path";
 var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
 async function detectCallgrind(exec, find = which) {
   const valgrind = find("valgrind");
@@ -52396,7 +52393,7 @@ async function detectCallgrind(exec, find = which) {
   return { available: true, valgrind, control, version: version2 };
 }
 function callgrindStartCommand(valgrind, start, profileDir) {
-  const out = path8.join(profileDir, "callgrind.%p.out");
+  const out = path9.join(profileDir, "callgrind.%p.out");
   return [
     "exec",
     shellQuote(valgrind),
@@ -52419,7 +52416,7 @@ function latestDump(dir, pid) {
     const part = Number(name.slice(prefix.length));
     if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
   }
-  return best ? path8.join(dir, best.file) : null;
+  return best ? path9.join(dir, best.file) : null;
 }
 async function controlCallgrind(exec, control, action, pids, signal) {
   const flag = action === "zero" ? "-z" : "-d";
@@ -52446,7 +52443,7 @@ var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
 var WINDOW_TIMEOUT_FLOOR_SEC = 120;
 var TOP_FUNCTIONS_KEPT = 200;
 async function measureWork(options, deps) {
-  const profileDir = path9.join(options.outDir, "profiles");
+  const profileDir = path10.join(options.outDir, "profiles");
   mkdirSync4(profileDir, { recursive: true });
   const arms = await startUnderCallgrind(options, deps, profileDir);
   const out = /* @__PURE__ */ new Map();
@@ -52463,7 +52460,7 @@ async function measureWork(options, deps) {
     await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
     for (const pid of pids) rmSync2(`/tmp/perf-${pid}.map`, { force: true });
     for (const name of readdirSync3(profileDir)) {
-      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path9.join(profileDir, name), { force: true });
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path10.join(profileDir, name), { force: true });
     }
   }
   return out;
@@ -52478,7 +52475,7 @@ async function startUnderCallgrind(options, deps, profileDir) {
       {
         cwd: input2.cwd,
         env: input2.env,
-        logPath: path9.join(options.outDir, "logs", `${input2.name}-work.log`)
+        logPath: path10.join(options.outDir, "logs", `${input2.name}-work.log`)
       }
     );
     deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
@@ -52559,13 +52556,13 @@ async function measureArm(arm, workload, database, options, deps, profileDir) {
     settled: state.settled,
     spreadPct: state.spreadPct,
     topFunctions,
-    profile: profile ? path9.relative(options.outDir, profile) : null
+    profile: profile ? path10.relative(options.outDir, profile) : null
   };
 }
 function writeArmProfile(kept, perfMaps, profileDir, stem) {
   const last = kept.at(-1);
   if (!last) return null;
-  const target = path9.join(profileDir, `${stem}.callgrind.out`);
+  const target = path10.join(profileDir, `${stem}.callgrind.out`);
   writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
   return target;
 }
@@ -52592,15 +52589,15 @@ async function measureWindow(arm, workload, database, options, deps) {
     "during a work window"
   );
   const wallSec = (deps.now() - started) / 1e3;
-  const profileDir = path9.join(options.outDir, "profiles");
+  const profileDir = path10.join(options.outDir, "profiles");
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
   const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
   const files = await Promise.all(
-    dumped.map(async (pid) => ({ file: await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
+    dumped.map(async (pid) => ({ ...await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
   );
-  const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync6(f.file, "utf8")), 0);
+  const instructions = files.reduce((sum, f) => sum + f.instructions, 0);
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
   return {
@@ -52622,8 +52619,8 @@ async function newDump(dir, pid, previous) {
   for (; ; ) {
     const file2 = latestDump(dir, pid);
     if (file2 !== null && file2 !== previous) {
-      const head = readFileSync6(file2, "utf8").slice(0, 4096);
-      if (/^(summary|totals):/m.test(head)) return file2;
+      const head = readHead(file2, 4096);
+      if (/^summary:/m.test(head)) return { file: file2, instructions: callgrindTotal(head) };
     }
     if (Date.now() > deadline) {
       throw new InfrastructureError(
@@ -52631,6 +52628,15 @@ async function newDump(dir, pid, previous) {
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+function readHead(file2, bytes) {
+  const fd = openSync3(file2, "r");
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.toString("utf8", 0, readSync(fd, buffer, 0, bytes, 0));
+  } finally {
+    closeSync3(fd);
   }
 }
 function backendTraffic(before, after, queries, input2) {
@@ -52739,7 +52745,7 @@ async function runBenchmark(options, deps) {
 
 // src/verdict/baseline.ts
 import { readFile, writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path10 from "node:path";
+import path11 from "node:path";
 
 // src/util/zodPath.ts
 function formatPath(segments) {
@@ -52972,7 +52978,7 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path10.dirname(path10.resolve(file2)), { recursive: true });
+  await mkdir(path11.dirname(path11.resolve(file2)), { recursive: true });
   await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
@@ -53052,13 +53058,10 @@ function compareToBaseline(baseline, results, opts = {}) {
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
   }
-  const functions = {};
-  for (const w of results.workloads) {
-    const current = w.work?.arms[arm]?.topFunctions;
+  const functions = workFunctionDeltas(results, arm, (w) => {
     const bw = baseline.workloads.find((b) => b.id === w.id);
-    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
-    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
-  }
+    return bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
+  });
   const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: "baseline",
@@ -53107,12 +53110,7 @@ function compareArms(results, headArm, baseArm, opts = {}) {
       currentRounds: roundsOf(w, headArm)
     });
   }
-  const functions = {};
-  for (const w of results.workloads) {
-    const head = w.work?.arms[headArm];
-    const base = w.work?.arms[baseArm];
-    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
-  }
+  const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
   return build(inputs, {
@@ -53153,6 +53151,15 @@ function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
   return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} \u2026 ${pct(c.high)})`;
 }
+function workFunctionDeltas(results, arm, reference) {
+  const out = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const recorded = reference(w);
+    if (current && recorded) out[w.id] = functionDeltas(recorded, current);
+  }
+  return out;
+}
 function notJudged(w, results) {
   if (w.skipped !== null) return `workload ${w.id} was skipped: ${w.skipped}`;
   if (w.samples.length === 0 && w.work === null && results.status === "complete") {
@@ -53174,6 +53181,9 @@ function workloadHeader(w, suite) {
 function errorsByRound(w, arm) {
   return w.samples.filter((s) => s.arm === arm).map((s) => ({ round: s.round, errors: s.metrics.errors })).sort((a, b) => a.round - b.round);
 }
+function describeDifferences(differences) {
+  return differences.map((d2) => `${d2.field}: ${d2.baseline} \u2192 ${d2.current}`).join("; ");
+}
 function build(inputs, ctx) {
   const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
   const level = ctx.opts.level ?? DEFAULT_LEVEL;
@@ -53183,13 +53193,13 @@ function build(inputs, ctx) {
     warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
   if (normalisedOnly) {
     warnings.push(
-      `The environment differs from the baseline's (${ctx.differences.map((d2) => `${d2.field}: ${d2.baseline} \u2192 ${d2.current}`).join("; ")}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
+      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
     );
   }
   const countsComparable = ctx.countDifferences.length === 0;
   if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
     warnings.push(
-      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d2) => `${d2.field}: ${d2.baseline} \u2192 ${d2.current}`).join("; ")}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
+      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
     );
   }
   warnings.push(...ctx.warnings);
@@ -54197,7 +54207,7 @@ async function runGate(request, deps) {
       deps
     );
   } catch (error62) {
-    if (sharded) markShard(path11.join(path11.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
     throw error62;
   }
   if (sharded) {
@@ -54212,7 +54222,7 @@ async function runGate(request, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path11.join(path11.dirname(reportPath), "report.html");
+  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -54223,7 +54233,7 @@ function referenceRecord(reference) {
 }
 function markShard(resultsPath, record2) {
   if (!existsSync5(resultsPath)) return;
-  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
+  const written = JSON.parse(readFileSync6(resultsPath, "utf8"));
   writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
 `);
 }
@@ -54279,7 +54289,7 @@ function renderCalibration(rows, targetPct) {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile as readFile2 } from "node:fs/promises";
-import path12 from "node:path";
+import path13 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -54461,7 +54471,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path12.extname(nameOrPath).toLowerCase();
+  const ext = path13.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -54480,7 +54490,7 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text, nameOrPath);
 }
 function parseSuiteText(text, file2) {
-  const data = path12.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
+  const data = path13.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -54647,7 +54657,7 @@ async function calibrateCommand(argv, io) {
         headArm: "proxy",
         baseArm: "twin"
       },
-      outDir: path13.resolve(io.cwd, flags.out),
+      outDir: path14.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
@@ -54669,16 +54679,16 @@ report: ${outcome.reportPath}
 }
 
 // src/cli/merge.ts
-import path18 from "node:path";
+import path19 from "node:path";
 import { parseArgs as parseArgs4 } from "node:util";
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
-import path16 from "node:path";
+import path17 from "node:path";
 
 // src/verdict/commands.ts
 import { mkdir as mkdir3, readFile as readFile4, writeFile as writeFile4 } from "node:fs/promises";
-import path15 from "node:path";
+import path16 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 
 // src/util/versionedJson.ts
@@ -54751,7 +54761,7 @@ var HistoryFileSchema = external_exports.object({
 
 // src/history/store.ts
 import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
-import path14 from "node:path";
+import path15 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -54762,13 +54772,13 @@ function parseHistory(text, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path14.basename(file2)) {
+  if (`${history.suite}.json` !== path15.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
 }
 async function readSuiteHistory(dir, suite) {
-  const file2 = path14.join(dir, historyFileName(suite));
+  const file2 = path15.join(dir, historyFileName(suite));
   let text;
   try {
     text = await readFile3(file2, "utf8");
@@ -54790,7 +54800,7 @@ async function readStore(dir) {
   const files = entries.filter((e) => e.endsWith(".json")).sort();
   const out = [];
   for (const name of files) {
-    const file2 = path14.join(dir, name);
+    const file2 = path15.join(dir, name);
     out.push(parseHistory(await readFile3(file2, "utf8"), file2));
   }
   return out;
@@ -54814,7 +54824,7 @@ function appendPoints(history, points, retention = DEFAULT_RETENTION) {
 }
 async function writeSuiteHistory(dir, history) {
   const checked = HistoryFileSchema.parse(history);
-  const file2 = path14.join(dir, historyFileName(checked.suite));
+  const file2 = path15.join(dir, historyFileName(checked.suite));
   try {
     await mkdir2(dir, { recursive: true });
     const temp = `${file2}.${process.pid}.tmp`;
@@ -55024,12 +55034,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path16.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path15.resolve(io.cwd, flags.out);
+    const out = path16.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -55084,11 +55094,11 @@ function compareCommand(argv, io) {
         historyStore: values["history-store"]
       }
     );
-    const results = await loadResultsFile(path15.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path15.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path16.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path16.resolve(io.cwd, h))));
     let comparison;
     if (flags.baseline) {
-      const baseline = await loadBaseline(path15.resolve(io.cwd, flags.baseline));
+      const baseline = await loadBaseline(path16.resolve(io.cwd, flags.baseline));
       comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
       if (!flags.history.includes(flags.baseline)) history.push(baseline);
     } else {
@@ -55097,18 +55107,18 @@ function compareCommand(argv, io) {
         throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
       comparison = compareArms(results, head, flags.baseArm);
     }
-    const trend = flags.historyStore ? await storeTrend(path15.resolve(io.cwd, flags.historyStore), results) : "";
+    const trend = flags.historyStore ? await storeTrend(path16.resolve(io.cwd, flags.historyStore), results) : "";
     const report = renderComparisonMarkdown(comparison);
     const markdown = trend ? `${report.trimEnd()}
 
 ${trend}
 ` : report;
     if (flags.out) {
-      const dir = path15.resolve(io.cwd, flags.out);
+      const dir = path16.resolve(io.cwd, flags.out);
       try {
         await mkdir3(dir, { recursive: true });
-        await writeFile4(path15.join(dir, "report.md"), markdown);
-        await writeFile4(path15.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+        await writeFile4(path16.join(dir, "report.md"), markdown);
+        await writeFile4(path16.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
       } catch (error62) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
       }
@@ -55137,7 +55147,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path16.join(dir, "results.json");
+      const file2 = path17.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -55260,17 +55270,17 @@ async function mergeShards(dirs, outDir, reference) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync5(outDir, { recursive: true });
-  const resultsPath = path16.join(outDir, "results.json");
+  const resultsPath = path17.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path16.join(outDir, "report.md");
+  const reportPath = path17.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
 
 // src/cli/run.ts
 import { existsSync as existsSync7, mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path17 from "node:path";
+import path18 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
 
 // src/report/terminal.ts
@@ -55491,13 +55501,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path17.join(cwd, ".athena-bench");
-  const dir = path17.join(root, `run-${timestamp(now)}`);
+  const root = path18.join(cwd, ".athena-bench");
+  const dir = path18.join(root, `run-${timestamp(now)}`);
   mkdirSync6(dir, { recursive: true });
-  const latest = path17.join(root, "latest");
+  const latest = path18.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path17.basename(dir), latest);
+    symlinkSync2(path18.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -55520,7 +55530,7 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io),
       reference,
-      outDir: flags.out ? path17.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path18.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -55548,12 +55558,12 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
 }
 async function chooseReference(flags, suite, io, log) {
   const defaultBaseline = [
-    path17.join(io.cwd, "baselines", `${suite.name}.json`),
-    path17.join(io.repoRoot, "baselines", `${suite.name}.json`)
+    path18.join(io.cwd, "baselines", `${suite.name}.json`),
+    path18.join(io.repoRoot, "baselines", `${suite.name}.json`)
   ].find((f) => existsSync7(f));
   let reference = { kind: "none" };
   if (flags.baseline) {
-    const file2 = path17.resolve(io.cwd, flags.baseline);
+    const file2 = path18.resolve(io.cwd, flags.baseline);
     reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   } else if (flags["base-ref"]) {
     reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
@@ -55561,7 +55571,7 @@ async function chooseReference(flags, suite, io, log) {
     reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
   }
   if (reference.kind === "baseline") {
-    log(`verdict against the baseline ${path17.relative(io.cwd, reference.file) || reference.file}`);
+    log(`verdict against the baseline ${path18.relative(io.cwd, reference.file) || reference.file}`);
   }
   if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
@@ -55585,7 +55595,7 @@ function cliArms(flags, io) {
   };
   const custom2 = flags["proxy-start"] !== void 0;
   const build2 = flags["proxy-build"];
-  const proxyCwd = path17.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const proxyCwd = path18.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
   const arms = [];
   if (custom2) {
     arms.push({
@@ -55605,7 +55615,7 @@ function cliArms(flags, io) {
   if (flags["base-ref"]) {
     const commands = custom2 ? {
       start: flags["proxy-start"],
-      relativeCwd: path17.relative(io.repoRoot, proxyCwd),
+      relativeCwd: path18.relative(io.repoRoot, proxyCwd),
       ...build2 !== void 0 ? { build: build2 } : {}
     } : void 0;
     arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
@@ -55685,7 +55695,7 @@ async function mergeCommand(argv, io) {
     throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
   }
   const flags = checked.data;
-  const resolve = (p) => path18.resolve(io.cwd, p);
+  const resolve = (p) => path19.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -55712,7 +55722,7 @@ async function referenceOf(flags, resolve) {
 
 // src/history/commands.ts
 import { writeFile as writeFile5 } from "node:fs/promises";
-import path19 from "node:path";
+import path20 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -56181,7 +56191,7 @@ var DETECT_FLAG_OPTIONS = {
 };
 async function readAndDetect(command, values, io) {
   const { store, options } = detectFlags(command, values);
-  const histories = await readStore(path19.resolve(io.cwd, store));
+  const histories = await readStore(path20.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
@@ -56257,12 +56267,12 @@ async function add(argv, io) {
       `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`
     );
   }
-  const results = await loadResultsFile(path19.resolve(io.cwd, positionals[0]));
+  const results = await loadResultsFile(path20.resolve(io.cwd, positionals[0]));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path19.resolve(io.cwd, flags.store);
+  const dir = path20.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -56327,7 +56337,7 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path19.resolve(io.cwd, html);
+  const out = path20.resolve(io.cwd, html);
   try {
     await writeFile5(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
@@ -56355,7 +56365,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path20.resolve(path20.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path21.resolve(path21.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command, ...rest] = argv;
   const io = {

@@ -71782,7 +71782,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 }
 
 // src/work/channel.ts
-import { mkdirSync as mkdirSync3, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
+import { closeSync as closeSync3, mkdirSync as mkdirSync3, openSync as openSync3, readdirSync as readdirSync3, readSync, rmSync as rmSync2 } from "node:fs";
 import path9 from "node:path";
 
 // src/work/callgrind.ts
@@ -71989,11 +71989,12 @@ function settleState(values, rule) {
   const kept = values.slice(firstKept);
   const half = Math.floor(kept.length / 2);
   const center = median(kept);
+  const spread = relativeRangePct(kept);
   const trendPct = center === 0 ? 0 : 100 * (median(kept.slice(kept.length - half)) - median(kept.slice(0, half))) / center;
   return {
     settled: Math.abs(trendPct) <= rule.tolerancePct,
     firstKept,
-    spreadPct: Number.isFinite(relativeRangePct(kept)) ? relativeRangePct(kept) : null,
+    spreadPct: Number.isFinite(spread) ? spread : null,
     trendPct
   };
 }
@@ -72232,9 +72233,9 @@ async function measureWindow(arm, workload, database, options, deps) {
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
   const after = input2.metricsUrl ? await scrape(arm, input2.metricsUrl, deps.fetcher) : void 0;
   const files = await Promise.all(
-    dumped.map(async (pid) => ({ file: await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
+    dumped.map(async (pid) => ({ ...await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
   );
-  const instructions = files.reduce((sum, f) => sum + callgrindTotal(readFileSync6(f.file, "utf8")), 0);
+  const instructions = files.reduce((sum, f) => sum + f.instructions, 0);
   const queries = run2.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
   return {
@@ -72256,8 +72257,8 @@ async function newDump(dir, pid, previous) {
   for (; ; ) {
     const file2 = latestDump(dir, pid);
     if (file2 !== null && file2 !== previous) {
-      const head = readFileSync6(file2, "utf8").slice(0, 4096);
-      if (/^(summary|totals):/m.test(head)) return file2;
+      const head = readHead(file2, 4096);
+      if (/^summary:/m.test(head)) return { file: file2, instructions: callgrindTotal(head) };
     }
     if (Date.now() > deadline) {
       throw new InfrastructureError(
@@ -72265,6 +72266,15 @@ async function newDump(dir, pid, previous) {
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+function readHead(file2, bytes) {
+  const fd = openSync3(file2, "r");
+  try {
+    const buffer = Buffer.alloc(bytes);
+    return buffer.toString("utf8", 0, readSync(fd, buffer, 0, bytes, 0));
+  } finally {
+    closeSync3(fd);
   }
 }
 function backendTraffic(before, after, queries, input2) {
@@ -72672,7 +72682,7 @@ function article(type) {
 }
 
 // src/gate/runGate.ts
-import { existsSync as existsSync4, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import { existsSync as existsSync4, readFileSync as readFileSync6, writeFileSync as writeFileSync6 } from "node:fs";
 import path12 from "node:path";
 
 // src/verdict/baseline.ts
@@ -72977,13 +72987,10 @@ function compareToBaseline(baseline, results, opts = {}) {
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
   }
-  const functions = {};
-  for (const w of results.workloads) {
-    const current = w.work?.arms[arm]?.topFunctions;
+  const functions = workFunctionDeltas(results, arm, (w) => {
     const bw = baseline.workloads.find((b) => b.id === w.id);
-    const recorded = bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
-    if (current && recorded) functions[w.id] = functionDeltas(recorded, current);
-  }
+    return bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
+  });
   const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: "baseline",
@@ -73032,12 +73039,7 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
       currentRounds: roundsOf(w, headArm)
     });
   }
-  const functions = {};
-  for (const w of results.workloads) {
-    const head = w.work?.arms[headArm];
-    const base = w.work?.arms[baseArm2];
-    if (head && base) functions[w.id] = functionDeltas(base.topFunctions, head.topFunctions);
-  }
+  const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm2]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm2)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
   return build(inputs, {
@@ -73078,6 +73080,15 @@ function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
   return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} \u2026 ${pct(c.high)})`;
 }
+function workFunctionDeltas(results, arm, reference) {
+  const out = {};
+  for (const w of results.workloads) {
+    const current = w.work?.arms[arm]?.topFunctions;
+    const recorded = reference(w);
+    if (current && recorded) out[w.id] = functionDeltas(recorded, current);
+  }
+  return out;
+}
 function notJudged(w, results) {
   if (w.skipped !== null) return `workload ${w.id} was skipped: ${w.skipped}`;
   if (w.samples.length === 0 && w.work === null && results.status === "complete") {
@@ -73099,6 +73110,9 @@ function workloadHeader(w, suite) {
 function errorsByRound(w, arm) {
   return w.samples.filter((s) => s.arm === arm).map((s) => ({ round: s.round, errors: s.metrics.errors })).sort((a, b) => a.round - b.round);
 }
+function describeDifferences(differences) {
+  return differences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ");
+}
 function build(inputs, ctx) {
   const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
   const level = ctx.opts.level ?? DEFAULT_LEVEL;
@@ -73108,13 +73122,13 @@ function build(inputs, ctx) {
     warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
   if (normalisedOnly) {
     warnings.push(
-      `The environment differs from the baseline's (${ctx.differences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
+      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
     );
   }
   const countsComparable = ctx.countDifferences.length === 0;
   if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
     warnings.push(
-      `The software the counts depend on differs from the baseline's (${ctx.countDifferences.map((d) => `${d.field}: ${d.baseline} \u2192 ${d.current}`).join("; ")}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
+      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
     );
   }
   warnings.push(...ctx.warnings);
@@ -74134,7 +74148,7 @@ function referenceRecord(reference) {
 }
 function markShard(resultsPath, record2) {
   if (!existsSync4(resultsPath)) return;
-  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
+  const written = JSON.parse(readFileSync6(resultsPath, "utf8"));
   writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
 `);
 }
@@ -75188,7 +75202,7 @@ function info(message) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync8, existsSync as existsSync8 } from "fs";
+import { readFileSync as readFileSync7, existsSync as existsSync8 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -75199,7 +75213,7 @@ var Context = class {
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
       if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync8(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+        this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
         const path21 = process.env.GITHUB_EVENT_PATH;
         process.stdout.write(`GITHUB_EVENT_PATH ${path21} does not exist${EOL5}`);
