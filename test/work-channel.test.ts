@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { driverFor } from '../src/drivers/index.ts';
@@ -58,11 +59,16 @@ const suite = SuiteSchema.parse({
   ],
 });
 
+function v8LogsIn(dir: string): string[] {
+  return readdirSync(dir).filter((name) => /^isolate-.*-v8\.log$/.test(name));
+}
+
 test('base and head under callgrind at once, then timed: an injected cost per query is counted and located', async (t) => {
   if (missing || !server) {
     t.skip(`${missing} is not installed`);
     return;
   }
+  const v8LogsBefore = v8LogsIn(repoRoot);
   const { results, reportMarkdown } = await runBenchmark(
     {
       mysql: { ...server, database: server.database },
@@ -79,6 +85,8 @@ test('base and head under callgrind at once, then timed: an injected cost per qu
     engineDeps(),
   );
   assert.equal(results.measure, 'both');
+  // V8's event log, opened by --perf-basic-prof, goes to the run's directory, not the checkout.
+  assert.deepEqual(v8LogsIn(repoRoot), v8LogsBefore);
   const w = results.workloads[0]!;
   // The timed round starts the arms again on the ports the work channel's processes just left.
   assert.deepEqual(w.samples.map((s) => s.arm).sort(), ['base', 'direct', 'proxy']);

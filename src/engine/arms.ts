@@ -70,9 +70,14 @@ export const ATHENA_BUILD_COMMAND = 'node scripts/build.mjs --proxy-only';
  * threads, whose share of the work depends on timing. Fixed hash and random seeds: measured on
  * Athena, two seeds differ by 2.5% in instructions per query (hash-table layouts), so two
  * processes must not each draw their own. --perf-basic-prof: V8 writes /tmp/perf-<pid>.map, which
- * names the JIT code in the profiles.
+ * names the JIT code in the profiles. Node 20's V8 also opens its own event log for that flag, in
+ * the working directory unless told where (isolate-*-v8.log files left in the user's checkout), so
+ * the log goes to the run's directory.
  */
-export const NODE_WORK_FLAGS = '--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof';
+export function nodeWorkFlags(logDir: string): string {
+  const logFile = shellQuote(path.join(logDir, 'v8-%p.log'));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}
 
 /** Shell-quotes one word. */
 export function shellQuote(word: string): string {
@@ -119,7 +124,7 @@ export function defaultProxyArm(
     role: opts.role ?? 'proxy',
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,
@@ -188,7 +193,7 @@ export function nodePipeArm(repoRoot: string): ArmFactory {
     name: 'node-pipe',
     role: 'reference',
     start: 'node scripts/node-pipe.mjs',
-    workStart: `node ${NODE_WORK_FLAGS} scripts/node-pipe.mjs`,
+    workStart: `node ${nodeWorkFlags(ctx.outDir)} scripts/node-pipe.mjs`,
     port: await ctx.allocatePort(),
     cwd: repoRoot,
     trafficCheck: false,
