@@ -1,6 +1,6 @@
 // npm run test:soak — the long versions of the reliability tests, against the real proxy bundle and
 // throwaway MariaDB servers, with figures printed at the end (docs/RELIABILITY.md quotes them):
-//   1. hostile bytes: P2's seeded mutation fuzzer (test/proxyFuzzer.ts runProxyFuzz), many packets;
+//   1. hostile bytes: P2's seeded mutation fuzzer (test/helpers/fuzzer.ts runProxyFuzz), many packets;
 //   2. connections held: SOAK_CLIENTS clients connected at once, each served, proxy RSS measured;
 //   3. backend restarts: MariaDB SIGKILLed during sysbench runs through the proxy, restarted, K times;
 //   4. writes: concurrent transactions (committed, rolled back, abandoned) — rows expected vs found.
@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startLocalServer } from '../src/mysql/index.ts';
 import { which } from '../src/util/which.ts';
-import { FUZZ_DEFAULTS, runProxyFuzz } from '../test/proxyFuzzer.ts';
+import { FUZZ_DEFAULTS, runProxyFuzz } from '../test/helpers/fuzzer.ts';
 import { startManagedServer, type ManagedServer } from '../test/helpers/mariadb.ts';
 import { openFileLimit, spawnProxy, type RunningProxy } from '../test/helpers/proxy.ts';
 

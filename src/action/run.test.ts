@@ -13,7 +13,7 @@ import { readCommentArtifact } from './artifact.ts';
 import { run } from './run.ts';
 import { gitOps } from './git.ts';
 import { realExec } from '../util/exec.ts';
-import { armsFor, makeResults } from '../../test/verdict-fixtures.ts';
+import { armsFor, makeResults } from '../../test/helpers/results.ts';
 import { syntheticHistory, syntheticSeries } from '../../test/helpers/series.ts';
 import { execFileSync } from 'node:child_process';
 

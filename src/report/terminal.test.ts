@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareArms } from '../verdict/compare.ts';
-import { armsFor, makeResults } from '../../test/verdict-fixtures.ts';
+import { armsFor, makeResults } from '../../test/helpers/results.ts';
 import { renderTerminalSummary } from './terminal.ts';
 
 const paths = { report: 'out/report.md', html: 'out/report.html', results: 'out/results.json' };

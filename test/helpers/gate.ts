@@ -8,7 +8,7 @@ import { formatMysqlUrl } from '../../src/mysql/index.ts';
 import { which } from '../../src/util/which.ts';
 import { startManagedServer, type ManagedServer } from './mariadb.ts';
 import { ensureProxyBundle } from './proxy.ts';
-import { writePointSelectSuite } from '../cli-helpers.ts';
+import { writePointSelectSuite } from './cli.ts';
 
 export const gateSkip = {
   skip: process.platform === 'linux' && which('sysbench') !== undefined ? false : 'needs Linux and sysbench',

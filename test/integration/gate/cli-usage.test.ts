@@ -1,0 +1,98 @@
+// Flags of `athena-bench`: help, version and usage errors (exit 2) before anything is started.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRunFlags, runCommand } from '../../../src/cli/run.ts';
+import { TOOL_VERSION } from '../../../src/engine/version.ts';
+import { UsageError } from '../../../src/errors.ts';
+import { realExec } from '../../../src/util/exec.ts';
+import { baselineCommand, compareCommand } from '../../../src/verdict/commands.ts';
+import { repoRoot, runCli } from '../../helpers/cli.ts';
+
+test('--help on every command, --version, and an unknown command', async () => {
+  const [top, unknown] = await Promise.all([runCli(['--help']), runCli(['frobnicate'])]);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /Commands:\n {2}run/);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  // The subcommands' help in-process (the same functions the CLI dispatches to).
+  const out: string[] = [];
+  const io = {
+    stdout: (s: string) => void out.push(s),
+    stderr: (s: string) => void out.push(s),
+    env: {},
+    cwd: repoRoot,
+  };
+  assert.equal(
+    await runCommand(['--help'], { ...io, stderr: { write: () => true }, exec: realExec, repoRoot }),
+    0,
+  );
+  assert.equal(await baselineCommand(['--help'], io), 0);
+  assert.equal(await compareCommand(['--help'], io), 0);
+  assert.match(out.join(''), /--proxy-start CMD[\s\S]*athena-bench baseline[\s\S]*athena-bench compare/);
+  assert.match(TOOL_VERSION, /^\d+\.\d+\.\d+/);
+});
+
+test('usage errors exit 2 and name the flag', async () => {
+  const noPort = await runCli(['run', '--proxy-start', 'haproxy -f x.cfg']);
+  assert.equal(noPort.code, 2);
+  assert.match(noPort.stderr, /--proxy-port: required with --proxy-start/);
+  const io = {
+    stdout: () => undefined,
+    stderr: { write: () => true },
+    env: {},
+    cwd: repoRoot,
+    exec: realExec,
+    repoRoot,
+  };
+  await assert.rejects(
+    runCommand(['--suite', 'no-such-suite.yaml'], io),
+    (e: Error) => e instanceof UsageError,
+  );
+  await assert.rejects(
+    runCommand(['--mysql', 'postgres://x@y/z'], io),
+    (e: Error) => e instanceof UsageError && /--mysql: expected the mysql:\/\/ scheme/.test(e.message),
+  );
+});
+
+test('parseRunFlags validates every value with the flag in the message', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--rounds', 'abc'], /--rounds: expected a round count/],
+    [['--rounds', '0'], /--rounds: expected a round count >= 1/],
+    [['--duration', '-1'], /--duration/],
+    [['--proxy-start', 'x', '--proxy-port', '70000'], /--proxy-port: expected a TCP port <= 65535/],
+    [
+      ['--proxy-start', 'x', '--proxy-port', '3307', '--proxy-metrics-url', 'ftp://x'],
+      /--proxy-metrics-url: expected an http:\/\/ URL/,
+    ],
+    [['--proxy-port', '3307'], /--proxy-port: only meaningful with --proxy-start/],
+    [['--reference', 'nginx'], /--reference: expected haproxy, node-pipe, athena-tls/],
+    [['--baseline', 'b.json', '--no-baseline'], /--no-baseline: contradicts --baseline/],
+    [['--frobnicate'], /Unknown option '--frobnicate'/],
+    [
+      ['--proxy-env', 'CARGO_HOME,INPUT_GITHUB_TOKEN'],
+      /--proxy-env: never passed: INPUT_\*, ACTIONS_\* and GITHUB_TOKEN/,
+    ],
+    [['--proxy-env', '$(id)'], /--proxy-env: expected environment variable names/],
+    [['--shard', '3/2'], /--shard: expected the shard index <= the shard count/],
+    [['--shard', '0/2'], /--shard: expected a shard index >= 1/],
+    [['--shard', '1/65'], /--shard: expected at most 64 shards/],
+    [['--shard', 'half'], /--shard: expected i\/n, e\.g\. 2\/4/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(
+      () => parseRunFlags(argv),
+      (e: Error) => e instanceof UsageError && message.test(e.message),
+      argv.join(' '),
+    );
+  }
+  const ok = parseRunFlags(['--suite', 'quick', '--rounds', '3', '--duration', '1.5', '--no-traffic-check']);
+  assert.equal(ok.rounds, 3);
+  assert.deepEqual(parseRunFlags(['--proxy-env', 'CARGO_HOME,RUSTFLAGS'])['proxy-env'], [
+    'CARGO_HOME',
+    'RUSTFLAGS',
+  ]);
+  assert.equal(ok.duration, 1.5);
+  assert.equal(ok['no-traffic-check'], true);
+  assert.equal(ok.suite, 'quick');
+  assert.deepEqual(parseRunFlags(['--shard', '2/4']).shard, { index: 2, count: 4 });
+});
