@@ -5,9 +5,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { findFreePort } from '../src/util/net.ts';
+import { findFreePort } from '../../../src/util/net.ts';
 
-const PIPE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node-pipe.mjs');
+const PIPE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../scripts/node-pipe.mjs');
 
 test('the bare pipe copies bytes both ways between a client and the server it stands in front of', async (t) => {
   const echo = net.createServer((socket) => socket.pipe(socket)).listen(0, '127.0.0.1');
