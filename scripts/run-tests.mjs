@@ -1,14 +1,18 @@
-// Runs every *.test.ts under src/, proxy/src/, test/ and scripts/ with node's built-in test runner
-// (through tsx). Node 20's runner does not expand globs itself, so the files are listed here.
+// Runs the tests with node's built-in test runner (through tsx). Node 20's runner does not expand
+// globs itself, so the files are listed here.
+//   (no flag)      every *.test.ts: the unit tests under src/ and proxy/src/, then test/
+//   --unit         only the unit tests, the *.test.ts beside the code; they start no service: seconds
+//   --integration  only the tests under test/ (test/integration/{proxy,gate,action}): they start
+//                  MariaDB, Athena, the CLI or the Action: minutes
 // Extra arguments are passed to `node --test` (e.g. --test-name-pattern=...); file paths narrow the set.
-// --unit: only the unit tests, the *.test.ts beside the code under src/ and proxy/src/ that start
-// no service (those that do are named *.integration.test.ts; test/ holds the end-to-end ones).
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const UNIT_DIRS = ['src', 'proxy/src'];
+const INTEGRATION_DIRS = ['test'];
 
 function findTests(dir) {
   let found = [];
@@ -22,21 +26,14 @@ function findTests(dir) {
 }
 
 const args = process.argv.slice(2);
-const unitOnly = args.includes('--unit');
+const kinds = new Set(args.filter((a) => a === '--unit' || a === '--integration'));
 const fileArgs = args.filter((a) => a.endsWith('.ts'));
-const flagArgs = args.filter((a) => !a.endsWith('.ts') && a !== '--unit');
-const files =
-  fileArgs.length > 0
-    ? fileArgs
-    : (unitOnly ? ['src', 'proxy/src'] : ['src', 'proxy/src', 'test', 'scripts']).flatMap((d) => {
-        try {
-          return findTests(path.join(root, d));
-        } catch {
-          return [];
-        }
-      });
-if (unitOnly) files.splice(0, files.length, ...files.filter((f) => !f.endsWith('.integration.test.ts')));
-files.sort();
+const flagArgs = args.filter((a) => !a.endsWith('.ts') && !kinds.has(a));
+const dirs = [
+  ...(kinds.size === 0 || kinds.has('--unit') ? UNIT_DIRS : []),
+  ...(kinds.size === 0 || kinds.has('--integration') ? INTEGRATION_DIRS : []),
+];
+const files = fileArgs.length > 0 ? fileArgs : dirs.flatMap((d) => findTests(path.join(root, d))).sort();
 
 process.env.PATH = `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin`;
 const result = spawnSync(
