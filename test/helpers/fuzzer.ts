@@ -19,7 +19,6 @@
  * case i is generated from (seed, i) alone, so a failure names the seed and case that reproduce it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../src/mysql/localServer.ts';
 import { canConnect, findFreePort } from '../../src/util/net.ts';
+import { Cap, handshakeResponse, header, nativeToken, parseServerHandshake, splitPackets } from './wire.ts';
 
 export interface FuzzOptions {
   /** PRNG seed: the same seed sends the same bytes. */
@@ -232,8 +232,7 @@ function frame(packet: WirePacket): Buffer {
   const length = Math.max(0, Math.min(0xffffff, packet.declaredLength ?? packet.payload.length));
   const body =
     packet.truncateTo === undefined ? packet.payload : packet.payload.subarray(0, packet.truncateTo);
-  const header = Buffer.from([length & 0xff, (length >> 8) & 0xff, (length >> 16) & 0xff, packet.seq & 0xff]);
-  return Buffer.concat([header, body]);
+  return Buffer.concat([header(length, packet.seq), body]);
 }
 
 function framingIntact(packets: readonly WirePacket[]): boolean {
@@ -243,20 +242,6 @@ function framingIntact(packets: readonly WirePacket[]): boolean {
       (p.truncateTo === undefined || p.truncateTo >= p.payload.length) &&
       p.payload.length < 0xffffff,
   );
-}
-
-/** Splits a byte stream into packets (a trailing incomplete packet is dropped). */
-function splitPackets(stream: Buffer): Array<{ seq: number; payload: Buffer }> {
-  const out: Array<{ seq: number; payload: Buffer }> = [];
-  let i = 0;
-  while (i + 4 <= stream.length) {
-    const length =
-      (stream[i] as number) | ((stream[i + 1] as number) << 8) | ((stream[i + 2] as number) << 16);
-    if (i + 4 + length > stream.length) break;
-    out.push({ seq: stream[i + 3] as number, payload: Buffer.from(stream.subarray(i + 4, i + 4 + length)) });
-    i += 4 + length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,46 +571,10 @@ class RawConnection {
 }
 
 // ---------------------------------------------------------------------------------------------
-// mysql_native_password, done by hand for the post-auth cases
+// Logging in for the post-auth cases
 
-function sha1(...parts: Buffer[]): Buffer {
-  const hash = createHash('sha1');
-  for (const p of parts) hash.update(p);
-  return hash.digest();
-}
-
-function nativePasswordToken(password: string, scramble: Buffer): Buffer {
-  if (password === '') return Buffer.alloc(0);
-  const stage1 = sha1(Buffer.from(password, 'utf8'));
-  const mix = sha1(scramble, sha1(stage1));
-  for (let i = 0; i < mix.length; i++) mix[i] = (mix[i] as number) ^ (stage1[i] as number);
-  return mix;
-}
-
-/** The 20-byte scramble of a HandshakeV10 payload. */
-function greetingScramble(payload: Buffer): Buffer {
-  let i = 1;
-  while (i < payload.length && payload[i] !== 0) i++; // server version
-  i += 1 + 4; // NUL, connection id
-  const part1 = payload.subarray(i, i + 8);
-  i += 8 + 1 + 2 + 1 + 2 + 2 + 1 + 10; // part 1, filler, caps low, charset, status, caps high, auth len, reserved
-  const part2 = payload.subarray(i, i + 12);
-  return Buffer.concat([part1, part2]);
-}
-
-const CLIENT = {
-  CONNECT_WITH_DB: 0x8,
-  COMPRESS: 0x20,
-  LOCAL_FILES: 0x80,
-  SSL: 0x800,
-  PLUGIN_AUTH: 0x80000,
-  CONNECT_ATTRS: 0x100000,
-  PLUGIN_AUTH_LENENC: 0x200000,
-  SECURE_CONNECTION: 0x8000,
-  PROTOCOL_41: 0x200,
-};
-
-function handshakeResponse(
+/** The recorded client's handshake response, logging in as `user` with a token for this session's scramble. */
+function loginResponse(
   recorded: Buffer,
   user: string,
   password: string,
@@ -634,26 +583,20 @@ function handshakeResponse(
 ): Buffer {
   let caps = recorded.length >= 4 ? recorded.readUInt32LE(0) : 0;
   caps &= ~(
-    CLIENT.COMPRESS |
-    CLIENT.SSL |
-    CLIENT.LOCAL_FILES |
-    CLIENT.CONNECT_ATTRS |
-    CLIENT.PLUGIN_AUTH_LENENC
+    Cap.COMPRESS |
+    Cap.SSL |
+    Cap.LOCAL_FILES |
+    Cap.CONNECT_ATTRS |
+    Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA
   );
-  caps |= CLIENT.PROTOCOL_41 | CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_AUTH | CLIENT.CONNECT_WITH_DB;
-  const head = Buffer.alloc(32);
-  head.writeUInt32LE(caps >>> 0, 0);
-  head.writeUInt32LE(0x01000000, 4);
-  head[8] = recorded.length > 8 ? (recorded[8] as number) : 45;
-  const token = nativePasswordToken(password, scramble);
-  return Buffer.concat([
-    head,
-    Buffer.from(`${user}\0`),
-    Buffer.from([token.length]),
-    token,
-    Buffer.from(`${database}\0`),
-    Buffer.from('mysql_native_password\0'),
-  ]);
+  caps |= Cap.PROTOCOL_41 | Cap.SECURE_CONNECTION | Cap.PLUGIN_AUTH | Cap.CONNECT_WITH_DB;
+  return handshakeResponse({
+    user,
+    token: nativeToken(password, scramble),
+    database,
+    capabilities: caps,
+    collation: recorded.length > 8 ? (recorded[8] as number) : 45,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -887,12 +830,12 @@ function normalizeHandshakeResponse(payload: Buffer): Buffer {
     return value;
   };
   const user = cstring();
-  const lengthPrefixedAuth = (caps & (CLIENT.PLUGIN_AUTH_LENENC | CLIENT.SECURE_CONNECTION)) !== 0;
+  const lengthPrefixedAuth = (caps & (Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA | Cap.SECURE_CONNECTION)) !== 0;
   if (lengthPrefixedAuth)
     i += 1 + (payload[i] ?? 0); // a 20-byte token: its lenenc length is one byte
   else cstring();
-  const database = caps & CLIENT.CONNECT_WITH_DB ? cstring() : null;
-  const plugin = caps & CLIENT.PLUGIN_AUTH ? cstring() : null;
+  const database = caps & Cap.CONNECT_WITH_DB ? cstring() : null;
+  const plugin = caps & Cap.PLUGIN_AUTH ? cstring() : null;
   const lenencString = (text: string): Buffer =>
     Buffer.concat([Buffer.from([Buffer.byteLength(text)]), Buffer.from(text)]);
   const attributes = Buffer.concat(
@@ -912,7 +855,7 @@ function normalizeHandshakeResponse(payload: Buffer): Buffer {
     lengthPrefixedAuth ? Buffer.alloc(0) : Buffer.from([0]),
     database === null ? Buffer.alloc(0) : Buffer.concat([database, Buffer.from([0])]),
     plugin === null ? Buffer.alloc(0) : Buffer.concat([plugin, Buffer.from([0])]),
-    caps & CLIENT.CONNECT_ATTRS
+    caps & Cap.CONNECT_ATTRS
       ? Buffer.concat([Buffer.from([attributes.length]), attributes])
       : Buffer.alloc(0),
   ]);
@@ -932,12 +875,12 @@ async function loginAsFuzzUser(
   options: FuzzOptions,
 ): Promise<ReceivedPacket | null> {
   const { name, password } = env.users.fuzz;
-  const response = handshakeResponse(
+  const response = loginResponse(
     rec.handshakeResponse.payload,
     name,
     password,
     'fuzz',
-    greetingScramble(greeting.payload),
+    parseServerHandshake(greeting.payload).scramble,
   );
   await conn.write(frame({ seq: 1, payload: response }), 1);
   return conn.packetAt(greeting.end, options.reactTimeoutMs);

@@ -1,104 +1,50 @@
 // A raw MySQL-protocol client for tests that must misbehave on purpose: stop mid-handshake, replay
 // a scramble, send commands before authenticating, answer an AuthSwitchRequest wrongly.
 import net from 'node:net';
-import { createHash } from 'node:crypto';
+import { nativePasswordToken } from '../../proxy/src/protocol/auth.ts';
+import { Cap, NATIVE_PASSWORD_PLUGIN } from '../../proxy/src/protocol/constants.ts';
+import { parseServerHandshake, type ServerHandshake } from '../../proxy/src/protocol/handshake.ts';
+import { framePacket, parseErr, type ErrInfo } from '../../proxy/src/protocol/packets.ts';
+
+// The protocol's arithmetic (scramble, capability flags, handshake parsing, framing) is the
+// proxy's own (proxy/src/protocol); what a client sends, and how it misbehaves, is this file's.
+export { Cap, parseServerHandshake, type ServerHandshake };
 
 export interface Packet {
   seq: number;
   payload: Buffer;
 }
 
-export interface ServerHandshake {
-  protocolVersion: number;
-  serverVersion: string;
-  connectionId: number;
-  scramble: Buffer;
-  capabilities: number;
-  authPlugin: string;
-}
-
-export const CLIENT = {
-  LONG_PASSWORD: 0x1,
-  CONNECT_WITH_DB: 0x8,
-  PROTOCOL_41: 0x200,
-  TRANSACTIONS: 0x2000,
-  SECURE_CONNECTION: 0x8000,
-  MULTI_STATEMENTS: 0x10000,
-  MULTI_RESULTS: 0x20000,
-  PLUGIN_AUTH: 0x80000,
-} as const;
-
-const DEFAULT_CAPS =
-  CLIENT.LONG_PASSWORD |
-  CLIENT.PROTOCOL_41 |
-  CLIENT.TRANSACTIONS |
-  CLIENT.SECURE_CONNECTION |
-  CLIENT.MULTI_RESULTS |
-  CLIENT.PLUGIN_AUTH;
-
-function sha1(...parts: Buffer[]): Buffer {
-  const h = createHash('sha1');
-  for (const p of parts) h.update(p);
-  return h.digest();
-}
+/** The capabilities a plain client announces: protocol 4.1, secure connection, plugin auth. */
+export const DEFAULT_CAPABILITIES =
+  Cap.LONG_PASSWORD |
+  Cap.PROTOCOL_41 |
+  Cap.TRANSACTIONS |
+  Cap.SECURE_CONNECTION |
+  Cap.MULTI_RESULTS |
+  Cap.PLUGIN_AUTH;
 
 /** mysql_native_password: SHA1(pw) XOR SHA1(scramble + SHA1(SHA1(pw))). Empty password: empty token. */
-export function nativeToken(password: string, scramble: Buffer): Buffer {
-  if (password === '') return Buffer.alloc(0);
-  const stage1 = sha1(Buffer.from(password, 'utf8'));
-  const stage2 = sha1(stage1);
-  const mix = sha1(scramble, stage2);
-  const out = Buffer.alloc(20);
-  for (let i = 0; i < 20; i++) out[i] = stage1[i]! ^ mix[i]!;
-  return out;
-}
+export const nativeToken = nativePasswordToken;
 
-export function parseServerHandshake(payload: Buffer): ServerHandshake {
-  let pos = 0;
-  const protocolVersion = payload[pos++]!;
-  const versionEnd = payload.indexOf(0, pos);
-  const serverVersion = payload.toString('utf8', pos, versionEnd);
-  pos = versionEnd + 1;
-  const connectionId = payload.readUInt32LE(pos);
-  pos += 4;
-  const part1 = payload.subarray(pos, pos + 8);
-  pos += 9;
-  let capabilities = payload.readUInt16LE(pos);
-  pos += 2;
-  pos += 1; // charset
-  pos += 2; // status
-  capabilities |= payload.readUInt16LE(pos) << 16;
-  pos += 2;
-  const authDataLength = payload[pos++]!;
-  pos += 10;
-  const part2Length = Math.max(13, authDataLength - 8);
-  const part2 = payload.subarray(pos, pos + part2Length - 1); // without the trailing NUL
-  pos += part2Length;
-  const pluginEnd = payload.indexOf(0, pos);
-  const authPlugin = payload.toString('utf8', pos, pluginEnd < 0 ? payload.length : pluginEnd);
-  return {
-    protocolVersion,
-    serverVersion,
-    connectionId,
-    scramble: Buffer.concat([part1, part2]),
-    capabilities: capabilities >>> 0,
-    authPlugin,
-  };
-}
-
+/**
+ * A HandshakeResponse41 payload. The token goes with a one-byte length, which is also its
+ * length-encoded form below 251 bytes (PLUGIN_AUTH_LENENC_CLIENT_DATA).
+ */
 export function handshakeResponse(options: {
   user: string;
   token: Buffer;
   database?: string;
   authPlugin?: string;
   capabilities?: number;
+  collation?: number;
 }): Buffer {
-  let caps = options.capabilities ?? DEFAULT_CAPS;
-  if (options.database !== undefined) caps |= CLIENT.CONNECT_WITH_DB;
+  let caps = options.capabilities ?? DEFAULT_CAPABILITIES;
+  if (options.database !== undefined) caps |= Cap.CONNECT_WITH_DB;
   const head = Buffer.alloc(32);
   head.writeUInt32LE(caps >>> 0, 0);
   head.writeUInt32LE(16 * 1024 * 1024, 4);
-  head[8] = 45; // utf8mb4_general_ci
+  head[8] = options.collation ?? 45; // utf8mb4_general_ci
   const parts = [
     head,
     Buffer.from(`${options.user}\0`, 'utf8'),
@@ -106,34 +52,45 @@ export function handshakeResponse(options: {
     options.token,
   ];
   if (options.database !== undefined) parts.push(Buffer.from(`${options.database}\0`, 'utf8'));
-  parts.push(Buffer.from(`${options.authPlugin ?? 'mysql_native_password'}\0`, 'utf8'));
+  parts.push(Buffer.from(`${options.authPlugin ?? NATIVE_PASSWORD_PLUGIN}\0`, 'utf8'));
   return Buffer.concat(parts);
 }
 
+/** A packet header that may lie: `length` need not be the length of what follows. */
+export function header(length: number, seq: number): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUIntLE(length, 0, 3);
+  h[3] = seq & 0xff;
+  return h;
+}
+
+/** Wire bytes of a payload (split into 16 MB packets as the protocol requires). */
 export function frame(payload: Buffer, seq: number): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUIntLE(payload.length, 0, 3);
-  header[3] = seq & 0xff;
-  return Buffer.concat([header, payload]);
+  return framePacket(payload, seq);
+}
+
+/** The complete packets of a byte stream (a trailing incomplete one is dropped). */
+export function splitPackets(stream: Buffer): Packet[] {
+  const out: Packet[] = [];
+  let i = 0;
+  while (i + 4 <= stream.length) {
+    const length = stream.readUIntLE(i, 3);
+    if (i + 4 + length > stream.length) break;
+    out.push({ seq: stream[i + 3]!, payload: Buffer.from(stream.subarray(i + 4, i + 4 + length)) });
+    i += 4 + length;
+  }
+  return out;
 }
 
 export function comQuery(sql: string): Buffer {
   return Buffer.concat([Buffer.from([0x03]), Buffer.from(sql, 'utf8')]);
 }
 
-export interface ErrPacket {
-  errno: number;
-  sqlState: string;
-  message: string;
-}
+export type ErrPacket = ErrInfo;
 
+/** The ERR packet in a payload, or null when it is something else. */
 export function parseErrPacket(payload: Buffer): ErrPacket | null {
-  if (payload[0] !== 0xff) return null;
-  const errno = payload.readUInt16LE(1);
-  if (payload[3] === 0x23) {
-    return { errno, sqlState: payload.toString('latin1', 4, 9), message: payload.toString('utf8', 9) };
-  }
-  return { errno, sqlState: '', message: payload.toString('utf8', 3) };
+  return payload[0] === 0xff ? parseErr(payload) : null;
 }
 
 /** A TCP connection speaking raw MySQL packets. */

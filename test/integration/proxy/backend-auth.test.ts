@@ -9,6 +9,7 @@ import { constants, createHash, generateKeyPairSync, privateDecrypt } from 'node
 import { BackendConnection, BackendError, makeProfile } from '../../../proxy/src/server/backendConnection.ts';
 import { PacketFramer } from '../../../proxy/src/protocol/framer.ts';
 import { Cap } from '../../../proxy/src/protocol/constants.ts';
+import { frame } from '../../helpers/wire.ts';
 
 const PASSWORD = 'sha2-secret';
 const { publicKey, privateKey } = generateKeyPairSync('rsa', {
@@ -23,13 +24,6 @@ interface Transcript {
   clientPackets: Buffer[];
   sequenceIds: number[];
   result: 'ok' | 'denied' | 'none';
-}
-
-function packet(seq: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUIntLE(payload.length, 0, 3);
-  header[3] = seq;
-  return Buffer.concat([header, payload]);
 }
 
 function handshake(plugin: string, scramble: Buffer): Buffer {
@@ -88,10 +82,10 @@ function startFakeServer(mode: Mode, transcript: Transcript): Promise<net.Server
     let step = 0;
     if (mode === 'silent') return; // accepts TCP, never says a word
     socket.write(
-      packet(0, handshake(mode === 'switch' ? 'mysql_native_password' : 'caching_sha2_password', scramble)),
+      frame(handshake(mode === 'switch' ? 'mysql_native_password' : 'caching_sha2_password', scramble), 0),
     );
     const reply = (seq: number, payload: Buffer): void => {
-      socket.write(packet(seq, payload));
+      socket.write(frame(payload, seq));
     };
     const finish = (seq: number, ok: boolean): void => {
       transcript.result = ok ? 'ok' : 'denied';

@@ -4,12 +4,25 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import { bundleProxy, startProxy, tempDir, totalQueries, type RunningProxy } from '../../helpers/proxy-harness.ts';
-import { PacketFramer } from '../../../proxy/src/protocol/framer.ts';
+import {
+  bundleProxy,
+  startProxy,
+  tempDir,
+  totalQueries,
+  type RunningProxy,
+} from '../../helpers/proxy-harness.ts';
+import { CACHING_SHA2_PLUGIN } from '../../../proxy/src/protocol/constants.ts';
+import {
+  Cap,
+  RawClient,
+  frame,
+  handshakeResponse,
+  nativeToken,
+  parseServerHandshake,
+} from '../../helpers/wire.ts';
 
 let server: LocalServer;
 let proxy: RunningProxy;
@@ -213,59 +226,33 @@ test('COM_CHANGE_USER re-authenticates against [[users]] and starts a clean sess
 });
 
 /** A raw client that announces caching_sha2_password like a MySQL 8 client; returns what the server said. */
-function rawLoginAsSha2Client(): Promise<{ switchPlugin: string; final: number }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(proxy.port, '127.0.0.1');
-    let step = 0;
-    let switchPlugin = '';
-    const framer = new PacketFramer((p) => {
-      const payload = p.subarray(4);
-      const seq = p[3]!;
-      if (step === 0) {
-        step++;
-        const caps = 0x00000200 | 0x00008000 | 0x00080000 | 0x00200000 | 0x1; // 4.1, secure, plugin auth, lenenc
-        const head = Buffer.alloc(32);
-        head.writeUInt32LE(caps, 0);
-        head.writeUInt32LE(1 << 24, 4);
-        head[8] = 45;
-        const token = Buffer.alloc(32, 7); // a caching_sha2 token: never checked, a switch must come
-        socket.write(
-          frame(
-            seq + 1,
-            Buffer.concat([
-              head,
-              Buffer.from('root\0'),
-              Buffer.from([32]),
-              token,
-              Buffer.from('caching_sha2_password\0'),
-            ]),
-          ),
-        );
-      } else if (step === 1) {
-        step++;
-        assert.equal(payload[0], 0xfe, 'AuthSwitchRequest');
-        const nul = payload.indexOf(0, 1);
-        switchPlugin = payload.toString('latin1', 1, nul);
-        const scramble = payload.subarray(nul + 1, nul + 21);
-        const h1 = createHash('sha1').update(server.password).digest();
-        const h2 = createHash('sha1').update(h1).digest();
-        const h3 = createHash('sha1').update(scramble).update(h2).digest();
-        socket.write(frame(seq + 1, Buffer.from(h1.map((b: number, i: number) => b ^ h3[i]!))));
-      } else {
-        socket.destroy();
-        resolve({ switchPlugin, final: payload[0]! });
-      }
-    });
-    socket.on('data', (d: Buffer) => framer.push(d));
-    socket.on('error', reject);
-  });
-}
-
-function frame(seq: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUIntLE(payload.length, 0, 3);
-  header[3] = seq;
-  return Buffer.concat([header, payload]);
+async function rawLoginAsSha2Client(): Promise<{ switchPlugin: string; final: number }> {
+  const client = await RawClient.connect(proxy.port);
+  try {
+    const greeting = await client.read();
+    const caps =
+      Cap.PROTOCOL_41 |
+      Cap.SECURE_CONNECTION |
+      Cap.PLUGIN_AUTH |
+      Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA |
+      Cap.LONG_PASSWORD;
+    const token = Buffer.alloc(32, 7); // a caching_sha2 token: never checked, a switch must come
+    client.send(
+      handshakeResponse({ user: 'root', token, authPlugin: CACHING_SHA2_PLUGIN, capabilities: caps }),
+      greeting.seq + 1,
+    );
+    const authSwitch = await client.read();
+    const payload = authSwitch.payload;
+    assert.equal(payload[0], 0xfe, 'AuthSwitchRequest');
+    const nul = payload.indexOf(0, 1);
+    const switchPlugin = payload.toString('latin1', 1, nul);
+    const scramble = payload.subarray(nul + 1, nul + 21);
+    client.send(nativeToken(server.password, scramble), authSwitch.seq + 1);
+    const final = await client.read();
+    return { switchPlugin, final: final.payload[0]! };
+  } finally {
+    client.close();
+  }
 }
 
 test('a client asking for caching_sha2_password is switched to mysql_native_password', async () => {
@@ -391,38 +378,14 @@ async function rawSession(
     return out;
   };
   const greeting = await readQuiet(100);
-  const payload = greeting.subarray(4);
-  const versionEnd = payload.indexOf(0, 1);
-  const part1 = payload.subarray(versionEnd + 5, versionEnd + 13);
-  const part2 = payload.subarray(
-    versionEnd + 13 + 1 + 2 + 1 + 2 + 2 + 1 + 10,
-    versionEnd + 13 + 1 + 2 + 1 + 2 + 2 + 1 + 10 + 12,
-  );
-  const scramble = Buffer.concat([part1, part2]);
-  const h1 = createHash('sha1').update(server.password).digest();
-  const h3 = createHash('sha1').update(scramble).update(createHash('sha1').update(h1).digest()).digest();
-  const token = Buffer.from(h1.map((b, i) => b ^ h3[i]!));
-  const head = Buffer.alloc(32);
-  head.writeUInt32LE(capabilities >>> 0, 0);
-  head.writeUInt32LE(1 << 24, 4);
-  head[8] = 45;
-  socket.write(
-    frame(
-      1,
-      Buffer.concat([
-        head,
-        Buffer.from('root\0'),
-        Buffer.from([20]),
-        token,
-        Buffer.from('test\0mysql_native_password\0'),
-      ]),
-    ),
-  );
+  const { scramble } = parseServerHandshake(greeting.subarray(4));
+  const token = nativeToken(server.password, scramble);
+  socket.write(frame(handshakeResponse({ user: 'root', token, database: 'test', capabilities }), 1));
   const ok = await readQuiet(100);
   assert.equal(ok[4], 0x00, 'login OK');
   return {
     command: async (p) => {
-      socket.write(frame(0, p));
+      socket.write(frame(p, 0));
       return readQuiet(150);
     },
     close: () => socket.destroy(),
@@ -434,9 +397,18 @@ test('byte-identical responses through Athena and direct: FIELD_LIST, cursors an
   await setup.query('CREATE TABLE IF NOT EXISTS it_raw (id INT PRIMARY KEY, s VARCHAR(10))');
   await setup.query('REPLACE INTO it_raw VALUES (1, "a"), (2, "b"), (3, "c")');
   await setup.end();
-  const base = 0x1 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x20000 | 0x40000 | 0x80000; // 4.1, secure, db, plugin auth, multi results
+  const base =
+    Cap.LONG_PASSWORD |
+    Cap.LONG_FLAG |
+    Cap.CONNECT_WITH_DB |
+    Cap.PROTOCOL_41 |
+    Cap.TRANSACTIONS |
+    Cap.SECURE_CONNECTION |
+    Cap.MULTI_RESULTS |
+    Cap.PS_MULTI_RESULTS |
+    Cap.PLUGIN_AUTH;
   for (const deprecateEof of [false, true]) {
-    const caps = base | (deprecateEof ? 0x1000000 : 0);
+    const caps = base | (deprecateEof ? Cap.DEPRECATE_EOF : 0);
     const direct = await rawSession(server.port, caps);
     const viaAthena = await rawSession(proxy.port, caps);
     // Statement ids are per backend connection (a pooled one has used some): each side uses its own.
@@ -496,7 +468,16 @@ test('byte-identical responses through Athena and direct: FIELD_LIST, cursors an
 });
 
 test('server-administration commands are refused with an ERR naming them; the session stays usable', async () => {
-  const caps = 0x1 | 0x4 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x20000 | 0x40000 | 0x80000;
+  const caps =
+    Cap.LONG_PASSWORD |
+    Cap.LONG_FLAG |
+    Cap.CONNECT_WITH_DB |
+    Cap.PROTOCOL_41 |
+    Cap.TRANSACTIONS |
+    Cap.SECURE_CONNECTION |
+    Cap.MULTI_RESULTS |
+    Cap.PS_MULTI_RESULTS |
+    Cap.PLUGIN_AUTH;
   const viaAthena = await rawSession(proxy.port, caps);
   const victim = await connect();
   try {

@@ -10,7 +10,7 @@ import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { metricValue } from '../../helpers/metrics.ts';
 import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
-import { RawClient, handshakeResponse, nativeToken, parseErrPacket } from '../../helpers/wire.ts';
+import { RawClient, handshakeResponse, header, nativeToken, parseErrPacket } from '../../helpers/wire.ts';
 
 const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
 const MiB = 1024 * 1024;
@@ -57,13 +57,6 @@ async function legitQuery(): Promise<void> {
   } finally {
     await conn.end();
   }
-}
-
-function header(payloadLength: number, seq: number): Buffer {
-  const h = Buffer.alloc(4);
-  h.writeUIntLE(payloadLength, 0, 3);
-  h[3] = seq;
-  return h;
 }
 
 /** Writes `total` bytes of `fill` after `head`, honouring backpressure, until done or the socket closes. */
