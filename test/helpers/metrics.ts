@@ -35,3 +35,16 @@ export function metricValue(
   }
   return sum;
 }
+
+/** The value of one series exactly as written in the text, e.g. 'athena_queries_total{type="select"}'; NaN when absent. */
+export function parseSeries(text: string, series: string): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return Number.NaN;
+}
+
+/** Sums athena_queries_total over every statement type. */
+export function totalQueries(text: string): number {
+  return metricValue(parsePrometheus(text), 'athena_queries_total');
+}

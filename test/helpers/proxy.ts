@@ -1,6 +1,7 @@
-// Launches the real proxy bundle (proxy/dist/athena.js) as a child process with a config written
-// for the test, on free ports; waits until it listens; keeps its log; stops it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// The one way tests start Athena: the real bundle (proxy/dist/athena.js, rebuilt when older than
+// proxy/src) as a child process in its own process group, with a config rendered for the test on
+// free ports; waits until it listens; keeps its log; stops it and waits for the whole group.
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -16,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '../../src/util/net.ts';
-import { parsePrometheus, type MetricSample } from './metrics.ts';
+import { parsePrometheus, parseSeries, type MetricSample } from './metrics.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PROXY_BUNDLE = path.join(REPO_ROOT, 'proxy', 'dist', 'athena.js');
@@ -49,9 +50,17 @@ export interface ProxyUser {
   max_connections?: number;
 }
 
-export interface ProxyOptions {
+export interface LaunchOptions {
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+  /** Keep only the last this many characters of the log (a long fuzz run logs a lot). */
+  logLimit?: number;
+}
+
+export interface ProxyOptions extends LaunchOptions {
   backend: BackendSpec;
-  users: ProxyUser[];
+  /** Default: root with the backend's password. */
+  users?: ProxyUser[];
   server?: Partial<{
     max_connections: number;
     handshake_timeout_ms: number;
@@ -68,8 +77,6 @@ export interface ProxyOptions {
   }>;
   pool?: Partial<{ max_idle: number; max_age_secs: number; max_idle_time_secs: number; max_open: number }>;
   circuit?: Partial<{ max_concurrent_per_user_shard: number; queue_size: number; queue_timeout_ms: number }>;
-  env?: Record<string, string>;
-  readyTimeoutMs?: number;
 }
 
 export interface RunningProxy {
@@ -83,11 +90,18 @@ export interface RunningProxy {
   /** Resolves with the first log line matching `pattern` (waits for it up to timeoutMs). */
   waitForLog(pattern: RegExp, timeoutMs: number): Promise<string>;
   metrics(): Promise<MetricSample[]>;
+  /** /metrics as served (Prometheus text). */
+  metricsText(): Promise<string>;
+  /** Value of one series in /metrics, e.g. series('athena_queries_total{type="select"}'); NaN when absent. */
+  series(name: string): Promise<number>;
   /** Resident set size of the proxy process now, from /proc. */
   rssBytes(): number;
   /** True while the process is running. */
   alive(): boolean;
-  /** SIGTERM (SIGKILL after a grace period); removes the config directory. Safe to call twice. */
+  /**
+   * SIGTERM to the process group (SIGKILL after a grace period), waits until no process of the group
+   * is left, removes the config directory. Safe to call twice.
+   */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -172,7 +186,7 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
       ssl_mode: backend.ssl_mode,
       ssl_ca: backend.ssl_ca,
     }),
-    ...options.users.map((user) =>
+    ...(options.users ?? [{ name: 'root', password: backend.password }]).map((user) =>
       tomlTable('[users]', {
         name: user.name,
         password: user.password,
@@ -187,20 +201,39 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
   return `${parts.join('\n\n')}\n`;
 }
 
-const running = new Set<ChildProcess>();
+/** Process groups of the proxies started and not yet stopped: killed if the test process exits first. */
+const running = new Set<number>();
 let exitHooked = false;
 
-export async function spawnProxy(options: ProxyOptions): Promise<RunningProxy> {
+/** Starts the proxy with a config of the usual form ([server], [backend], [[users]], [pool], [circuit]). */
+export function spawnProxy(options: ProxyOptions): Promise<RunningProxy> {
+  return launchProxy((port, metricsPort) => proxyConfigToml(options, port, metricsPort), options);
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the proxy with the config `render` writes for its two free ports. */
+export async function launchProxy(
+  render: (port: number, metricsPort: number) => string,
+  options: LaunchOptions = {},
+): Promise<RunningProxy> {
   const bundle = await ensureProxyBundle();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'athena-reliability-proxy-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'athena-test-proxy-'));
   const port = await findFreePort();
   let metricsPort = await findFreePort();
   while (metricsPort === port) metricsPort = await findFreePort();
   const configPath = path.join(dir, 'athena.toml');
-  writeFileSync(configPath, proxyConfigToml(options, port, metricsPort), { mode: 0o600 });
+  writeFileSync(configPath, render(port, metricsPort), { mode: 0o600 });
 
   // Raise the open-file limit as far as the hard limit allows (CI runs `ulimit -n 65535`); exec
-  // keeps the proxy's pid the child's pid.
+  // keeps the proxy's pid the child's pid, and the leader of its own process group.
   const child = spawn(
     '/bin/sh',
     [
@@ -215,26 +248,29 @@ export async function spawnProxy(options: ProxyOptions): Promise<RunningProxy> {
       cwd: REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     },
   );
-  running.add(child);
+  const pid = child.pid ?? 0;
+  running.add(pid);
   if (!exitHooked) {
     exitHooked = true;
     process.on('exit', () => {
-      for (const c of running) c.kill('SIGKILL');
+      for (const p of running) signalGroup(p, 'SIGKILL');
     });
   }
   let text = '';
   const watchers = new Set<() => void>();
   const onChunk = (chunk: Buffer): void => {
     text += chunk.toString('utf8');
+    if (options.logLimit !== undefined && text.length > 2 * options.logLimit)
+      text = text.slice(-options.logLimit);
     for (const w of [...watchers]) w();
   };
   child.stdout.on('data', onChunk);
   child.stderr.on('data', onChunk);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
-      running.delete(child);
       for (const w of [...watchers]) w();
       resolve({ code, signal });
     });
@@ -272,31 +308,41 @@ export async function spawnProxy(options: ProxyOptions): Promise<RunningProxy> {
       if (!check()) watchers.add(watcher);
     });
 
+  const metricsText = async (): Promise<string> => {
+    const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    return response.text();
+  };
   let stopped: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
   const proxy: RunningProxy = {
     host: '127.0.0.1',
     port,
     metricsPort,
-    pid: child.pid ?? 0,
+    pid,
     configPath,
     log: () => text,
     waitForLog,
+    metricsText,
     async metrics() {
-      const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-      return parsePrometheus(await response.text());
+      return parsePrometheus(await metricsText());
+    },
+    async series(name) {
+      return parseSeries(await metricsText(), name);
     },
     rssBytes() {
-      return procRssBytes(child.pid ?? 0);
+      return procRssBytes(pid);
     },
     alive: () => child.exitCode === null && child.signalCode === null,
     stop() {
       stopped ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          child.kill('SIGTERM');
-          await exited;
-          clearTimeout(timer);
-        }
+        const kill = setTimeout(() => signalGroup(pid, 'SIGKILL'), 10_000);
+        if (child.exitCode === null && child.signalCode === null) signalGroup(pid, 'SIGTERM');
+        await exited;
+        // The group outlives its leader while any process it started is still there.
+        const deadline = Date.now() + 10_000;
+        while (signalGroup(pid, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        if (signalGroup(pid, 0)) signalGroup(pid, 'SIGKILL');
+        clearTimeout(kill);
+        running.delete(pid);
         await rm(dir, { recursive: true, force: true });
         return exited;
       })();

@@ -2,19 +2,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { bundleProxy, tempDir } from '../../helpers/proxy-harness.ts';
+import { ensureProxyBundle } from '../../helpers/proxy.ts';
 
-let work: ReturnType<typeof tempDir>;
+let work: { dir: string };
 let bundle: string;
 
 before(async () => {
-  work = tempDir('athena-cli-');
-  bundle = await bundleProxy(work.dir);
+  work = { dir: mkdtempSync(path.join(os.tmpdir(), 'athena-cli-')) };
+  bundle = await ensureProxyBundle();
 });
 
-after(() => work?.remove());
+after(() => work && rmSync(work.dir, { recursive: true, force: true }));
 
 function countOf(text: string, part: string): number {
   return text.split(part).length - 1;

@@ -7,25 +7,22 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import { bundleProxy, startProxy, tempDir, totalQueries, type RunningProxy } from '../../helpers/proxy-harness.ts';
+import { spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
+import { totalQueries } from '../../helpers/metrics.ts';
 
 let server: LocalServer;
 let proxy: RunningProxy;
-let work: { dir: string; remove: () => void };
 
 before(async () => {
-  work = tempDir('athena-proxy-drivers-');
-  const [s, bundle] = await Promise.all([startLocalServer(), bundleProxy(work.dir)]);
-  server = s;
-  proxy = await startProxy(bundle, work.dir, {
+  server = await startLocalServer();
+  proxy = await spawnProxy({
     backend: { host: server.host, port: server.port, user: 'root', password: server.password },
   });
 });
 
 after(async () => {
-  const code = await proxy?.stop();
+  const code = (await proxy?.stop())?.code;
   await server?.stop();
-  work?.remove();
   assert.equal(code, 0);
 });
 
@@ -92,10 +89,10 @@ for (const psMode of ['auto', 'disable']) {
   test(`sysbench oltp_read_write prepare/run/cleanup, --db-ps-mode=${psMode}`, async () => {
     const prepare = await sysbench('prepare');
     assert.equal(prepare.code, 0, prepare.stderr + prepare.stdout);
-    const before = await proxy.metrics();
+    const before = await proxy.metricsText();
     const runResult = await sysbench('run', ['--threads=16', '--time=4', `--db-ps-mode=${psMode}`]);
     assert.equal(runResult.code, 0, runResult.stderr + runResult.stdout);
-    const afterText = await proxy.metrics();
+    const afterText = await proxy.metricsText();
     const counts = sysbenchCounts(runResult.stdout);
     assert.ok(counts.total > 0);
     // Deadlocks (1213) are retried by sysbench and reported as "ignored errors"; nothing else may fail.

@@ -7,13 +7,8 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import {
-  bundleProxy,
-  startProxy,
-  tempDir,
-  totalQueries,
-  type RunningProxy,
-} from '../../helpers/proxy-harness.ts';
+import { spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
+import { totalQueries } from '../../helpers/metrics.ts';
 import { CACHING_SHA2_PLUGIN } from '../../../proxy/src/protocol/constants.ts';
 import {
   Cap,
@@ -26,16 +21,10 @@ import {
 
 let server: LocalServer;
 let proxy: RunningProxy;
-let work: { dir: string; remove: () => void };
 
 before(async () => {
-  work = tempDir('athena-proxy-it-');
-  const [s, bundle] = await Promise.all([
-    startLocalServer({ extraArgs: ['--max-allowed-packet=64M'] }),
-    bundleProxy(work.dir),
-  ]);
-  server = s;
-  proxy = await startProxy(bundle, work.dir, {
+  server = await startLocalServer({ extraArgs: ['--max-allowed-packet=64M'] });
+  proxy = await spawnProxy({
     backend: { host: server.host, port: server.port, user: 'root', password: server.password },
     users: [
       { name: 'root', password: server.password },
@@ -46,9 +35,8 @@ before(async () => {
 });
 
 after(async () => {
-  const code = await proxy?.stop();
+  const code = (await proxy?.stop())?.code;
   await server?.stop();
-  work?.remove();
   assert.equal(code, 0, 'the proxy exits 0 on SIGTERM');
 });
 
@@ -313,7 +301,7 @@ test('/metrics counts what was sent, typed by statement (EXECUTE by its prepared
   const conn = await connect({ database: 'test' });
   try {
     await conn.query('SELECT 1'); // warm: the session has its backend connection
-    const before = await proxy.metrics();
+    const before = await proxy.metricsText();
     const get = (text: string, type: string): number => {
       const m = new RegExp(`^athena_queries_total\\{type="${type}"\\} (\\S+)$`, 'm').exec(text);
       return m ? Number(m[1]) : Number.NaN;
@@ -326,7 +314,7 @@ test('/metrics counts what was sent, typed by statement (EXECUTE by its prepared
     await conn.query('DELETE FROM it_tx WHERE id = 101');
     await conn.query('COMMIT');
     await assert.rejects(conn.query('SELECT * FROM missing_table'));
-    const afterText = await proxy.metrics();
+    const afterText = await proxy.metricsText();
     assert.equal(get(afterText, 'select') - get(before, 'select'), 7 + 4 + 1);
     assert.equal(get(afterText, 'insert') - get(before, 'insert'), 1);
     assert.equal(get(afterText, 'update') - get(before, 'update'), 1);

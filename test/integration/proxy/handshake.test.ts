@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import { bundleProxy, startProxy, tempDir, type RunningProxy } from '../../helpers/proxy-harness.ts';
+import { spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 import { RawClient, parseErrPacket } from '../../helpers/wire.ts';
 
 /** A TCP relay to the backend that holds every backend->proxy chunk for `delayMs` (0 = pass through). */
@@ -49,21 +49,15 @@ const CONNECT_TIMEOUT_MS = 2500;
 let server: LocalServer;
 let relay: SlowRelay;
 let proxy: RunningProxy;
-let work: ReturnType<typeof tempDir>;
 
 before(async () => {
-  work = tempDir('athena-handshake-');
-  const [s, bundle] = await Promise.all([startLocalServer(), bundleProxy(work.dir)]);
-  server = s;
+  server = await startLocalServer();
   relay = new SlowRelay(server);
   const relayPort = await relay.start();
-  proxy = await startProxy(bundle, work.dir, {
+  proxy = await spawnProxy({
     backend: { host: '127.0.0.1', port: relayPort, user: 'root', password: server.password },
     users: [{ name: 'app', password: 'app-pass' }],
-    server: [
-      `handshake_timeout_ms = ${HANDSHAKE_TIMEOUT_MS}`,
-      `backend_connect_timeout_ms = ${CONNECT_TIMEOUT_MS}`,
-    ],
+    server: { handshake_timeout_ms: HANDSHAKE_TIMEOUT_MS, backend_connect_timeout_ms: CONNECT_TIMEOUT_MS },
   });
 });
 
@@ -71,7 +65,6 @@ after(async () => {
   await proxy?.stop();
   await relay?.close();
   await server?.stop();
-  work?.remove();
 });
 
 test('a backend slower than handshake_timeout_ms (but within its own bound) still logs the client in', async () => {
@@ -133,10 +126,10 @@ test('a refused login is logged with the user and the reason, never the password
   client.close();
   assert.equal(err?.errno, 1045);
   const deadline = Date.now() + 5000;
-  while (!/login refused for user 'app' .*wrong password/.test(proxy.logs()) && Date.now() < deadline) {
+  while (!/login refused for user 'app' .*wrong password/.test(proxy.log()) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  assert.match(proxy.logs(), /login refused for user 'app' .*wrong password/);
-  assert.ok(!proxy.logs().includes(wrong));
-  assert.ok(!proxy.logs().includes('app-pass'));
+  assert.match(proxy.log(), /login refused for user 'app' .*wrong password/);
+  assert.ok(!proxy.log().includes(wrong));
+  assert.ok(!proxy.log().includes('app-pass'));
 });

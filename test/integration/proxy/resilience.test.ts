@@ -1,28 +1,20 @@
 // Athena when things go wrong: the backend is down and comes back, the client cap, a client that
 // never authenticates, the circuit's queue overflowing, and SIGTERM with a query in flight.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { findFreePort } from '../../../src/util/net.ts';
-import { bundleProxy, startProxy, tempDir, type RunningProxy } from '../../helpers/proxy-harness.ts';
+import { spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 
-let bundle: string;
-let work: { dir: string; remove: () => void };
 let server: LocalServer | undefined;
 const proxies: RunningProxy[] = [];
 const password = 'resilience-pass';
 
-before(async () => {
-  work = tempDir('athena-proxy-res-');
-  bundle = await bundleProxy(work.dir);
-});
-
 after(async () => {
   for (const p of proxies) await p.stop();
   await server?.stop();
-  work?.remove();
 });
 
 async function health(proxy: RunningProxy): Promise<number> {
@@ -35,9 +27,9 @@ function connect(proxy: RunningProxy, options: mysql.ConnectionOptions = {}): Pr
 
 test('backend down: a clean 2003 error, the proxy stays up, and recovers when the backend comes back', async () => {
   const backendPort = await findFreePort();
-  const proxy = await startProxy(bundle, work.dir, {
+  const proxy = await spawnProxy({
     backend: { host: '127.0.0.1', port: backendPort, user: 'root', password },
-    server: ['backend_connect_timeout_ms = 2000'],
+    server: { backend_connect_timeout_ms: 2000 },
   });
   proxies.push(proxy);
   assert.equal(await health(proxy), 503);
@@ -59,10 +51,10 @@ test('backend down: a clean 2003 error, the proxy stays up, and recovers when th
 
 test('server.max_connections: the next client gets ERR 1040; a silent client is dropped after handshake_timeout_ms', async () => {
   assert.ok(server, 'needs the backend from the previous test');
-  const proxy = await startProxy(bundle, work.dir, {
+  const proxy = await spawnProxy({
     backend: { host: '127.0.0.1', port: server.port, user: 'root', password },
     users: [{ name: 'root', password }],
-    server: ['max_connections = 2', 'handshake_timeout_ms = 500'],
+    server: { max_connections: 2, handshake_timeout_ms: 500 },
   });
   proxies.push(proxy);
   const a = await connect(proxy);
@@ -84,7 +76,7 @@ test('server.max_connections: the next client gets ERR 1040; a silent client is 
 
 test('circuit: queue full is ERR 1040, waiting too long is ERR 1205; the session stays usable', async () => {
   assert.ok(server);
-  const proxy = await startProxy(bundle, work.dir, {
+  const proxy = await spawnProxy({
     backend: { host: '127.0.0.1', port: server.port, user: 'root', password },
     users: [{ name: 'root', password }],
     circuit: { max_concurrent_per_user_shard: 1, queue_size: 1, queue_timeout_ms: 300 },
@@ -107,7 +99,7 @@ test('circuit: queue full is ERR 1040, waiting too long is ERR 1205; the session
   assert.deepEqual(rows, [{ four: 4 }]);
   const [rows2] = await waiting.query('SELECT 5 AS five');
   assert.deepEqual(rows2, [{ five: 5 }]);
-  const text = await proxy.metrics();
+  const text = await proxy.metricsText();
   assert.match(text, /athena_rate_limit_rejected_queue_full_total\{user="root",shard="default"\} 1/);
   assert.match(text, /athena_rate_limit_rejected_timeout_total\{user="root",shard="default"\} 1/);
   await Promise.all([slow.end(), waiting.end(), rejected.end()]);
@@ -115,10 +107,10 @@ test('circuit: queue full is ERR 1040, waiting too long is ERR 1205; the session
 
 test('SIGTERM: the query in flight completes, then the proxy exits 0', async () => {
   assert.ok(server);
-  const proxy = await startProxy(bundle, work.dir, {
+  const proxy = await spawnProxy({
     backend: { host: '127.0.0.1', port: server.port, user: 'root', password },
     users: [{ name: 'root', password }],
-    server: ['shutdown_grace_ms = 5000'],
+    server: { shutdown_grace_ms: 5000 },
   });
   const conn = await connect(proxy);
   await conn.query('SELECT 1');
@@ -127,8 +119,8 @@ test('SIGTERM: the query in flight completes, then the proxy exits 0', async () 
   const stopped = proxy.stop();
   const [rows] = await inFlight;
   assert.deepEqual(rows, [{ slept: 0 }]);
-  assert.equal(await stopped, 0);
-  assert.match(proxy.logs(), /SIGTERM: draining/);
+  assert.equal((await stopped).code, 0);
+  assert.match(proxy.log(), /SIGTERM: draining/);
   conn.destroy();
   // No longer accepting.
   await assert.rejects(connect(proxy));
