@@ -18,15 +18,10 @@
  * Every parameter lives in FUZZ_DEFAULTS (override with ATHENA_FUZZ_* variables, see fuzzOptionsFromEnv);
  * case i is generated from (seed, i) alone, so a failure names the seed and case that reproduce it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../src/mysql/localServer.ts';
-import { canConnect, findFreePort } from '../../src/util/net.ts';
+import { launchProxy, type RunningProxy } from './proxy.ts';
 import { Cap, handshakeResponse, header, nativeToken, parseServerHandshake, splitPackets } from './wire.ts';
 
 export interface FuzzOptions {
@@ -602,41 +597,19 @@ function loginResponse(
 // ---------------------------------------------------------------------------------------------
 // The proxy process and its observation
 
-function rssOf(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-async function scrape(metricsPort: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  return response.text();
-}
-
 function metricValue(text: string, line: RegExp): number {
   const match = line.exec(text);
   return match ? Number(match[1]) : NaN;
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 interface Environment {
   server: LocalServer;
-  proxy: ChildProcess;
-  proxyPort: number;
-  metricsPort: number;
-  stderr: string[];
-  exited: { code: number | null; signal: string | null } | null;
+  proxy: RunningProxy;
   users: { fuzz: { name: string; password: string }; good: { name: string; password: string } };
-  dir: string;
 }
 
 async function startEnvironment(options: FuzzOptions): Promise<Environment> {
   const server = await startLocalServer();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'athena-fuzz-'));
   try {
     const root = await mysql.createConnection({
       host: server.host,
@@ -662,18 +635,12 @@ async function startEnvironment(options: FuzzOptions): Promise<Environment> {
     await root.query('CREATE TABLE fuzz.canary (n INT)');
     await root.end();
 
-    const proxyPort = await findFreePort();
-    let metricsPort = await findFreePort();
-    while (metricsPort === proxyPort) metricsPort = await findFreePort();
     const users = {
       fuzz: { name: 'fuzz', password: 'fuzz-' + Math.random().toString(36).slice(2, 10) },
       good: { name: 'good', password: 'good-' + Math.random().toString(36).slice(2, 10) },
     };
-    const configPath = path.join(dir, 'athena.toml');
     // Passwords come from the environment, as an operator would pass them.
-    writeFileSync(
-      configPath,
-      `[server]
+    const config = (proxyPort: number, metricsPort: number): string => `[server]
 listen_addr = "127.0.0.1"
 listen_port = ${proxyPort}
 metrics_port = ${metricsPort}
@@ -683,7 +650,7 @@ max_allowed_packet = ${options.maxAllowedPacket}
 max_handshakes_per_ip = ${options.handshakesPerIp}
 max_connections = ${options.maxConnections}
 # Mutated handshakes fail thousands of logins from 127.0.0.1: throttling would end the run (it has its
-# own test in test/proxy-hostile-clients.test.ts).
+# own test in test/integration/proxy/hostile-clients.test.ts).
 max_login_failures_per_ip = 0
 
 [[shards]]
@@ -705,63 +672,33 @@ shard = "fuzz"
 [[users]]
 name = "${users.good.name}"
 shard = "good"
-`,
-    );
-    const proxy = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'proxy/dist/athena.js'), '--config', configPath],
-      {
-        cwd: repoRoot,
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: {
-          ...process.env,
-          ATHENA_SHARD_FUZZ_PASSWORD: backendFuzz,
-          ATHENA_SHARD_GOOD_PASSWORD: backendGood,
-          ATHENA_USER_FUZZ_PASSWORD: users.fuzz.password,
-          ATHENA_USER_GOOD_PASSWORD: users.good.password,
-        },
+`;
+    const proxy = await launchProxy(config, {
+      env: {
+        ATHENA_SHARD_FUZZ_PASSWORD: backendFuzz,
+        ATHENA_SHARD_GOOD_PASSWORD: backendGood,
+        ATHENA_USER_FUZZ_PASSWORD: users.fuzz.password,
+        ATHENA_USER_GOOD_PASSWORD: users.good.password,
       },
-    );
-    const env: Environment = { server, proxy, proxyPort, metricsPort, stderr: [], exited: null, users, dir };
-    proxy.stderr?.setEncoding('utf8');
-    proxy.stderr?.on('data', (chunk: string) => {
-      env.stderr.push(chunk);
-      if (env.stderr.length > 200) env.stderr.splice(0, env.stderr.length - 200);
+      logLimit: 1 << 20,
     });
-    proxy.on('exit', (code, signal) => (env.exited = { code, signal }));
-    const deadline = Date.now() + 20_000;
-    while (!(await canConnect('127.0.0.1', proxyPort, 500))) {
-      if (env.exited !== null || Date.now() > deadline) {
-        proxy.kill('SIGKILL');
-        throw new Error(`the proxy did not start: ${env.stderr.join('').slice(-2000)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return env;
+    return { server, proxy, users };
   } catch (error) {
     await server.stop();
-    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 }
 
 async function stopEnvironment(env: Environment): Promise<void> {
-  if (env.exited === null) {
-    const exited = new Promise<void>((resolve) => env.proxy.once('exit', () => resolve()));
-    env.proxy.kill('SIGTERM');
-    const timer = setTimeout(() => env.proxy.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await env.proxy.stop();
   await env.server.stop();
-  rmSync(env.dir, { recursive: true, force: true });
 }
 
 /** Records one real mysql2 session through a relay that keeps every client-to-proxy byte. */
 async function recordSession(env: Environment): Promise<Recording> {
   const chunks: Buffer[] = [];
   const relay = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: env.proxyPort });
+    const upstream = net.connect({ host: '127.0.0.1', port: env.proxy.port });
     client.on('data', (chunk: Buffer) => {
       chunks.push(Buffer.from(chunk));
       upstream.write(chunk);
@@ -917,7 +854,7 @@ async function runCase(
   };
   let conn: RawConnection;
   try {
-    conn = await RawConnection.open(env.proxyPort, options.closeTimeoutMs);
+    conn = await RawConnection.open(env.proxy.port, options.closeTimeoutMs);
   } catch (error) {
     outcome.problem = `connect failed: ${(error as Error).message}`;
     return outcome;
@@ -984,7 +921,7 @@ async function runCase(
 function connectGood(env: Environment, connectTimeout = 10_000): Promise<mysql.Connection> {
   return mysql.createConnection({
     host: '127.0.0.1',
-    port: env.proxyPort,
+    port: env.proxy.port,
     user: env.users.good.name,
     password: env.users.good.password,
     database: 'good',
@@ -1080,7 +1017,7 @@ async function oversizedStream(
   seed: number,
   options: FuzzOptions,
 ): Promise<{ refused: boolean; bytesTaken: number }> {
-  const conn = await RawConnection.open(env.proxyPort, options.closeTimeoutMs);
+  const conn = await RawConnection.open(env.proxy.port, options.closeTimeoutMs);
   try {
     const greeting = await conn.packetAt(0, options.reactTimeoutMs);
     if (greeting === null) return { refused: false, bytesTaken: 0 };
@@ -1161,7 +1098,7 @@ async function preAuthFlood(
   const run = async (): Promise<void> => {
     const opened = await Promise.allSettled(
       Array.from({ length: options.floodSockets }, () =>
-        RawConnection.open(env.proxyPort, options.closeTimeoutMs, FLOOD_ADDRESS),
+        RawConnection.open(env.proxy.port, options.closeTimeoutMs, FLOOD_ADDRESS),
       ),
     );
     const sockets = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -1222,7 +1159,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       cases.splice(0, cases.length, ...cases.filter((c) => c.index >= only.from && c.index <= only.to));
 
     const good = await startGoodClient(env);
-    const rssBefore = rssOf(env.proxy.pid ?? 0);
+    const rssBefore = env.proxy.rssBytes();
     let rssPeak = rssBefore;
     // Also time a /metrics scrape now and then: a slow answer means the proxy's event loop was blocked.
     const inFlight = new Set<number>();
@@ -1230,12 +1167,13 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
     let casesDuringSlowestScrape: number[] = [];
     let scraping = false;
     const sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, rssOf(env.proxy.pid ?? 0));
-      if (scraping || env.exited !== null) return;
+      rssPeak = Math.max(rssPeak, env.proxy.rssBytes());
+      if (scraping || !env.proxy.alive()) return;
       scraping = true;
       const t0 = Date.now();
       const during = [...inFlight];
-      scrape(env.metricsPort)
+      env.proxy
+        .metricsText()
         .then(() => {
           const ms = Date.now() - t0;
           if (ms > slowestScrapeMs) {
@@ -1304,7 +1242,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
     const stallRuns = stalls.map(async (c) => account(c, await runCase(env, c, rec, options)));
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < queue.length && env.exited === null) {
+      while (next < queue.length && env.proxy.alive()) {
         const c = queue[next++] as FuzzCase;
         inFlight.add(c.index);
         const outcome = await runCase(env, c, rec, options);
@@ -1313,23 +1251,23 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
         if (c.index % 500 === 0) log(`case ${c.index}/${cases.length}, packets sent ${report.packetsSent}`);
       }
     };
-    const rss = (): number => rssOf(env.proxy.pid ?? 0);
+    const rss = (): number => env.proxy.rssBytes();
     // The flood runs while the cases do (when the whole seed runs, not a replay of some cases).
     const fullRun = options.onlyCases === undefined;
     const flood = fullRun ? preAuthFlood(env, options, rss) : Promise.resolve(report.flood);
     await Promise.all([...stallRuns, ...Array.from({ length: options.concurrency }, worker)]);
     report.flood = await flood;
     clearInterval(sampler);
-    if (env.exited !== null) report.crashes = 1;
+    if (!env.proxy.alive()) report.crashes = 1;
 
     const goodResult = await good.stop();
     report.goodClient = { ...goodResult, rowsExpected: goodResult.inserted, rowsFound: -1 };
 
-    if (env.exited === null) {
+    if (env.proxy.alive()) {
       // Let the proxy finish closing sessions and returning backend connections, then look.
       const settleUntil = Date.now() + 10_000;
       for (;;) {
-        const text = await scrape(env.metricsPort);
+        const text = await env.proxy.metricsText();
         report.connectionsActiveAfter = metricValue(text, /^athena_connections_active (\S+)$/m);
         report.poolActiveAfter = metricValue(text, /^athena_pool_active_connections\{shard="fuzz"\} (\S+)$/m);
         if ((report.connectionsActiveAfter === 0 && report.poolActiveAfter === 0) || Date.now() > settleUntil)
@@ -1338,7 +1276,7 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
       }
       let rssAfter = Infinity;
       for (let k = 0; k < 5; k++) {
-        rssAfter = Math.min(rssAfter, rssOf(env.proxy.pid ?? 0));
+        rssAfter = Math.min(rssAfter, env.proxy.rssBytes());
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       report.rssAfterBytes = rssAfter;
@@ -1372,9 +1310,9 @@ export async function runProxyFuzz(options: FuzzOptions = FUZZ_DEFAULTS): Promis
     report.rssPeakBytes = rssPeak;
     report.slowestScrapeMs = slowestScrapeMs;
     report.casesDuringSlowestScrape = casesDuringSlowestScrape;
-    if (env.exited !== null) report.crashes = 1;
+    if (!env.proxy.alive()) report.crashes = 1;
     report.durationMs = Date.now() - started;
-    report.proxyStderrTail = env.stderr.join('').slice(-3000);
+    report.proxyStderrTail = env.proxy.log().slice(-3000);
     return report;
   } finally {
     await stopEnvironment(env);

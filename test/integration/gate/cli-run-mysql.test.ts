@@ -3,7 +3,6 @@
 // proxy whose metrics come from an instance the benchmark does not go through.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LocalServer } from '../../../src/mysql/index.ts';
@@ -11,9 +10,9 @@ import { ResultsSchema } from '../../../src/results/schema.ts';
 import { athenaConfig, haproxyConfig } from '../../../src/engine/arms.ts';
 import { findFreePort } from '../../../src/util/net.ts';
 import { probeMysqlHandshake } from '../../../src/engine/handshake.ts';
+import { launchProxy } from '../../helpers/proxy.ts';
 import {
   expectNoProcesses,
-  repoRoot,
   runCli,
   startMysqlScratch,
   writePointSelectSuite,
@@ -101,19 +100,10 @@ test(
   { skip: process.platform !== 'linux' },
   async () => {
     // An idle Athena (its metrics say 0 queries) and a haproxy that sends the traffic straight to MySQL.
-    const athenaPort = await findFreePort();
-    const metricsPort = await findFreePort();
-    const athenaCfg = path.join(scratch, 'idle-athena.toml');
-    writeFileSync(athenaCfg, athenaConfig(server, { listen: athenaPort, metrics: metricsPort }));
-    const idle: ChildProcess = spawn(process.execPath, ['proxy/dist/athena.js', '--config', athenaCfg], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        ATHENA_BACKEND_PASSWORD: server.password,
-        ATHENA_USER_ROOT_PASSWORD: server.password,
-      },
-      stdio: 'ignore',
+    const idle = await launchProxy((listen, metrics) => athenaConfig(server, { listen, metrics }), {
+      env: { ATHENA_BACKEND_PASSWORD: server.password, ATHENA_USER_ROOT_PASSWORD: server.password },
     });
+    const metricsPort = idle.metricsPort;
     try {
       const port = await findFreePort();
       const cfg = path.join(scratch, 'bypass.cfg');
@@ -144,7 +134,7 @@ test(
       assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /The run FAILED/);
       assert.deepEqual(await expectNoProcesses([cfg]), []);
     } finally {
-      idle.kill('SIGKILL');
+      await idle.stop();
     }
   },
 );

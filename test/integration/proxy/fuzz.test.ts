@@ -1,23 +1,14 @@
 // Hostile bytes: >= 10,000 mutated and random packets against the real proxy bundle, pre-auth
 // and post-auth. Parameters: FUZZ_DEFAULTS in test/helpers/fuzzer.ts, or ATHENA_FUZZ_SEED / _PACKETS /
-// _CONCURRENCY for a longer soak, ATHENA_FUZZ_ONLY=N-M to replay some cases of a seed (`ATHENA_FUZZ_PACKETS=200000 node scripts/run-tests.mjs test/proxy-fuzz.test.ts`).
+// _CONCURRENCY for a longer soak, ATHENA_FUZZ_ONLY=N-M to replay some cases of a seed (`ATHENA_FUZZ_PACKETS=200000 node scripts/run-tests.mjs test/integration/proxy/fuzz.test.ts`).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fuzzOptionsFromEnv, runProxyFuzz, type FuzzReport } from '../../helpers/fuzzer.ts';
+import { ensureProxyBundle } from '../../helpers/proxy.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const options = fuzzOptionsFromEnv(process.env);
 
-before(() => {
-  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--proxy-only'], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  assert.equal(build.status, 0, `building the proxy bundle failed: ${build.stderr}`);
-});
+before(() => ensureProxyBundle());
 
 function describe(report: FuzzReport): string {
   const { proxyStderrTail, failures, ...figures } = report;
