@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { bundleOptions } from '../../scripts/bundles.mjs';
+import { bundleOptions, repoRoot } from '../../scripts/bundles.mjs';
 import { parse } from 'yaml';
 import { BUILTIN_SUITES } from '../../src/suite/builtins.ts';
 import type { SuiteInput } from '../../src/suite/schema.ts';
@@ -15,7 +14,7 @@ import type { SuiteInput } from '../../src/suite/schema.ts';
  * and the summary and output files. Shared by the end-to-end tests.
  */
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { repoRoot };
 
 const action = parse(readFileSync(path.join(repoRoot, 'action.yml'), 'utf8')) as {
   inputs: Record<string, { default: string }>;

@@ -5,11 +5,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatMysqlUrl, startLocalServer, type LocalServer } from '../../src/mysql/index.ts';
 import { ResultsSchema, type Results } from '../../src/results/schema.ts';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { repoRoot } from '../../scripts/bundles.mjs';
+
+export { repoRoot };
 
 export interface CliResult {
   code: number | null;

@@ -15,11 +15,11 @@ import {
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../scripts/bundles.mjs';
 import { findFreePort } from '../../src/util/net.ts';
 import { parsePrometheus, parseSeries, type MetricSample } from './metrics.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO_ROOT = repoRoot;
 export const PROXY_BUNDLE = path.join(REPO_ROOT, 'proxy', 'dist', 'athena.js');
 
 export interface BackendSpec {

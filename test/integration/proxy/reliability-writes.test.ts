@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import { spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
+import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 
 const user = { name: 'writer', password: `pw-${randomBytes(8).toString('hex')}` };
 const WORKERS = 12;
@@ -34,7 +34,7 @@ before(async () => {
   // No unique key on purpose: a doubled write must show up as a doubled row.
   await direct.query('CREATE TABLE tx_rows (txid INT NOT NULL, k INT NOT NULL) ENGINE=InnoDB');
   proxy = await spawnProxy({
-    backend: { ...pick(server), database: 'test' },
+    backend: { ...backendOf(server), database: 'test' },
     users: [user],
     // Fewer backend connections than clients: every connection serves many sessions in turn.
     pool: { max_open: 4, max_idle: 4 },
@@ -47,10 +47,6 @@ after(async () => {
   await proxy?.stop();
   await server?.stop();
 });
-
-function pick(s: LocalServer): { host: string; port: number; user: string; password: string } {
-  return { host: s.host, port: s.port, user: s.user, password: s.password };
-}
 
 function connect(): Promise<mysql.Connection> {
   return mysql.createConnection({
@@ -152,7 +148,7 @@ describe('an abandoned session leaves nothing behind for the next client', () =>
   test('its open transaction is rolled back, not committed by the next client on the same connection', async () => {
     // A proxy with one backend connection: the next client necessarily gets the abandoned one.
     const single = await spawnProxy({
-      backend: { ...pick(server), database: 'test' },
+      backend: { ...backendOf(server), database: 'test' },
       users: [user],
       pool: { max_open: 1, max_idle: 1 },
     });
