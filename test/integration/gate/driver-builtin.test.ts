@@ -1,22 +1,18 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import mysql from 'mysql2/promise';
 import { InfrastructureError } from '../../../src/errors.ts';
-import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { DriverMetricsSchema } from '../../../src/results/schema.ts';
 import { WorkloadSchema } from '../../../src/suite/schema.ts';
-import { realExec } from '../../../src/util/exec.ts';
 import { findFreePort } from '../../../src/util/net.ts';
-import type { DriverContext } from '../../../src/drivers/types.ts';
-import { BUILTIN_TABLE_PREFIX, createBuiltinDriver, type BuiltinWorkload } from '../../../src/drivers/builtin/driver.ts';
+import { benchServer } from '../../helpers/drivers.ts';
+import {
+  BUILTIN_TABLE_PREFIX,
+  createBuiltinDriver,
+  type BuiltinWorkload,
+} from '../../../src/drivers/builtin/driver.ts';
 
-let server: LocalServer;
-before(async () => {
-  server = await startLocalServer({ database: 'bench' });
-});
-after(async () => {
-  await server?.stop();
-});
+const bench = benchServer();
+const { ctx, query } = bench;
 
 const driver = createBuiltinDriver();
 
@@ -31,30 +27,6 @@ function workload(mix: 'point_select' | 'read_write', common: Record<string, unk
   });
   assert.ok(w.driver === 'builtin');
   return w;
-}
-
-function ctx(overrides: Partial<DriverContext> = {}): DriverContext {
-  return {
-    target: {
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password,
-      database: 'bench',
-    },
-    exec: realExec,
-    ...overrides,
-  };
-}
-
-async function query<T>(sql: string): Promise<T[]> {
-  const conn = await mysql.createConnection({ ...ctx().target });
-  try {
-    const [rows] = await conn.query(sql);
-    return rows as T[];
-  } finally {
-    await conn.end();
-  }
 }
 
 test('prepare creates sbtest-like tables with N rows; cleanup drops them', async () => {
@@ -122,7 +94,7 @@ test('a closed port fails loudly without the password', async () => {
         error.message,
         new RegExp(`cannot connect to mysql://root:\\*\\*\\*@127\\.0\\.0\\.1:${port}/bench`),
       );
-      assert.ok(!error.message.includes(server.password));
+      assert.ok(!error.message.includes(bench.server.password));
       return true;
     },
   );

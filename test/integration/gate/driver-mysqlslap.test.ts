@@ -1,22 +1,19 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import mysql from 'mysql2/promise';
 import { InfrastructureError } from '../../../src/errors.ts';
-import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { DriverMetricsSchema } from '../../../src/results/schema.ts';
 import { WorkloadSchema } from '../../../src/suite/schema.ts';
 import { realExec, type Exec } from '../../../src/util/exec.ts';
 import { findFreePort } from '../../../src/util/net.ts';
-import type { DriverContext } from '../../../src/drivers/types.ts';
-import { AUTO_GENERATE_SCHEMA, createMysqlslapDriver, type MysqlslapWorkload } from '../../../src/drivers/mysqlslap/driver.ts';
+import { benchServer } from '../../helpers/drivers.ts';
+import {
+  AUTO_GENERATE_SCHEMA,
+  createMysqlslapDriver,
+  type MysqlslapWorkload,
+} from '../../../src/drivers/mysqlslap/driver.ts';
 
-let server: LocalServer;
-before(async () => {
-  server = await startLocalServer({ database: 'bench' });
-});
-after(async () => {
-  await server?.stop();
-});
+const bench = benchServer();
+const { ctx, query } = bench;
 
 const driver = createMysqlslapDriver();
 
@@ -44,30 +41,6 @@ const queryWorkload = () =>
     iterations: 2,
     numberOfQueries: 2000,
   });
-
-function ctx(overrides: Partial<DriverContext> = {}): DriverContext {
-  return {
-    target: {
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password,
-      database: 'bench',
-    },
-    exec: realExec,
-    ...overrides,
-  };
-}
-
-async function query<T>(sql: string): Promise<T[]> {
-  const conn = await mysql.createConnection({ ...ctx().target });
-  try {
-    const [rows] = await conn.query(sql);
-    return rows as T[];
-  } finally {
-    await conn.end();
-  }
-}
 
 const databases = async () => (await query<{ Database: string }>('SHOW DATABASES')).map((r) => r.Database);
 
@@ -99,8 +72,8 @@ test('the custom query: setupSql creates the table, the run measures, cleanupSql
   assert.match(run.rawOutput, /Benchmark/);
   // The password travels in MYSQL_PWD, never on the command line.
   const args = seen.at(-1)!.args;
-  assert.ok(!args.some((a) => a.includes(server.password)), args.join(' '));
-  assert.equal(seen.at(-1)!.env?.MYSQL_PWD, server.password);
+  assert.ok(!args.some((a) => a.includes(bench.server.password)), args.join(' '));
+  assert.equal(seen.at(-1)!.env?.MYSQL_PWD, bench.server.password);
   assert.ok(args.includes('--create-schema=bench') && args.includes('--no-drop'), args.join(' '));
   assert.ok(args[0] === '--no-defaults');
   assert.ok((await databases()).includes('bench'), 'mysqlslap dropped the benchmark database');
@@ -149,7 +122,7 @@ test('a closed port fails loudly (run, and setupSql in prepare)', async () => {
       error.message,
       new RegExp(`setup: cannot connect to mysql://root:\\*\\*\\*@127\\.0\\.0\\.1:${port}/bench`),
     );
-    assert.ok(!error.message.includes(server.password));
+    assert.ok(!error.message.includes(bench.server.password));
     return true;
   });
 });

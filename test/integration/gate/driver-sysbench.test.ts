@@ -1,23 +1,17 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
 import { InfrastructureError } from '../../../src/errors.ts';
-import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { DriverMetricsSchema } from '../../../src/results/schema.ts';
 import { WorkloadSchema } from '../../../src/suite/schema.ts';
 import { realExec } from '../../../src/util/exec.ts';
 import { findFreePort } from '../../../src/util/net.ts';
-import type { DriverContext } from '../../../src/drivers/types.ts';
+import { benchServer } from '../../helpers/drivers.ts';
 import { createSysbenchDriver, type SysbenchWorkload } from '../../../src/drivers/sysbench/driver.ts';
 
-let server: LocalServer;
-before(async () => {
-  server = await startLocalServer({ database: 'bench' });
-});
-after(async () => {
-  await server?.stop();
-});
+const bench = benchServer();
+const { ctx } = bench;
 
 const driver = createSysbenchDriver();
 
@@ -36,20 +30,6 @@ function workload(
   });
   assert.ok(w.driver === 'sysbench');
   return w;
-}
-
-function ctx(overrides: Partial<DriverContext> = {}): DriverContext {
-  return {
-    target: {
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: server.password,
-      database: 'bench',
-    },
-    exec: realExec,
-    ...overrides,
-  };
 }
 
 function assertPlausible(metrics: unknown): void {
@@ -105,7 +85,7 @@ test('prepare, run (with warmup and progress) and cleanup: oltp_point_select', a
   assert.ok(progress.length >= 1 && progress.every((t) => t > 0), `progress ${JSON.stringify(progress)}`);
   assert.equal(run.loadGeneratorCpuUsPerQuery, null);
   assert.match(run.rawOutput, /# warmup run \(discarded\)[\s\S]*# measured run[\s\S]*SQL statistics:/);
-  assert.ok(!run.rawOutput.includes(server.password), 'the password leaked into the raw output');
+  assert.ok(!run.rawOutput.includes(bench.server.password), 'the password leaked into the raw output');
   await driver.cleanup(w, ctx());
   assert.equal(await tableCount(), 0);
 });
@@ -202,7 +182,7 @@ test('a closed port fails loudly, naming the connection error and not the passwo
           `(unable to connect to MySQL server on host '127\\.0\\.0\\.1', port ${port}|Can't connect)`,
         ),
       );
-      assert.ok(!error.message.includes(server.password));
+      assert.ok(!error.message.includes(bench.server.password));
       return true;
     });
   }
