@@ -71,7 +71,7 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
     if (!/^(INPUT_|GITHUB_|ATHENA_)/.test(key)) env[key] = value;
   }
   // These runs exercise the Action's plumbing on the time channel; the work channel (valgrind, a
-  // minute per arm) has its own end-to-end test (test/work-channel.test.ts) unless a test asks.
+  // minute per arm) has its own end-to-end test (test/integration/gate/work-channel.test.ts) unless a test asks.
   const defaults: Record<string, string> = { measure: 'time' };
   for (const [input, spec] of Object.entries(action.inputs)) {
     // The runner expands ${{ github.token }} before the step starts.

@@ -1,4 +1,4 @@
-// Shared by the test/cli-*.test.ts files: run the CLI as a child process (through tsx, as a user
+// Shared by the test/integration/gate/cli-*.test.ts files: run the CLI as a child process (through tsx, as a user
 // would with `npx tsx src/cli.ts`) with a private TMPDIR, and find what it may have left behind.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -29,7 +29,7 @@ export interface CliHandle {
 export function startCli(given: string[], env: NodeJS.ProcessEnv = {}): CliHandle {
   const started = Date.now();
   // `run` is tested here on the time channel; the work channel (valgrind, a minute per arm) has its
-  // own end-to-end test (test/work-channel.test.ts), so a run measures work only when a test asks.
+  // own end-to-end test (test/integration/gate/work-channel.test.ts), so a run measures work only when a test asks.
   const args =
     given[0] === 'run' && !given.includes('--measure') && !given.includes('--help')
       ? [...given, '--measure', 'time']

@@ -1,5 +1,6 @@
-// Shared by the test/gate-*.test.ts files: a scratch directory and a restartable MariaDB per file,
-// one-workload suite files, the CLI arguments of a run against that server, and the cause line.
+// Shared by the gate's failure-path tests (test/integration/gate/: cleanup, failures, missing-driver,
+// mysql-unreachable, secrets): a scratch directory and a restartable MariaDB per file, one-workload
+// suite files, the CLI arguments of a run against that server, and the cause line.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';

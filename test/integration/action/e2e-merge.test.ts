@@ -16,7 +16,7 @@ import { armsFor, makeResults } from '../../helpers/results.ts';
  * event, GITHUB_API_URL on a loopback fake of GitHub): the shards' artifacts downloaded under
  * results-dir, one directory each, give one verdict — the one a single run of the whole suite
  * gets — and one sticky comment. The shards' results are built from fixed samples (the shard runs
- * themselves are the CLI test's: test/cli-merge.test.ts).
+ * themselves are the CLI test's: test/integration/gate/cli-merge.test.ts).
  */
 
 const OWNER = 'acme';
