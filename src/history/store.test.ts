@@ -7,13 +7,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { pointFromResults } from './point.ts';
 import { HistoryPointSchema } from './schema.ts';
-import {
-  appendPoints,
-  parseHistory,
-  readStore,
-  readSuiteHistory,
-  writeSuiteHistory,
-} from './store.ts';
+import { appendPoints, parseHistory, readStore, readSuiteHistory, writeSuiteHistory } from './store.ts';
 import { armsFor, makeResults } from '../../test/helpers/results.ts';
 import { proxyWorkCounts } from '../../test/helpers/series.ts';
 

@@ -9,7 +9,12 @@ import { compareCommand } from '../verdict/commands.ts';
 import { MAX_COMMENT_CHARS } from '../action/comment.ts';
 import type { Results } from '../results/schema.ts';
 import { currentRun, renderTrend, TREND_POINTS, type CurrentRun } from './trend.ts';
-import { proxyWorkCounts, syntheticHistory, syntheticSeries, syntheticSha } from '../../test/helpers/series.ts';
+import {
+  proxyWorkCounts,
+  syntheticHistory,
+  syntheticSeries,
+  syntheticSha,
+} from '../../test/helpers/series.ts';
 import { armsFor, makeResults } from '../../test/helpers/results.ts';
 
 /** The trend of the default branch in a pull request's comment: Mermaid charts from a history. */

@@ -1,12 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { baselineFromResults } from './baseline.ts';
-import {
-  createMoreRoundsHook,
-  decideMoreRounds,
-  secondsPerRound,
-  type RoundsState,
-} from './rounds.ts';
+import { createMoreRoundsHook, decideMoreRounds, secondsPerRound, type RoundsState } from './rounds.ts';
 import { armsFor, around, makeResults } from '../../test/helpers/results.ts';
 
 const state = (over: Partial<RoundsState> = {}): RoundsState => ({

@@ -7,7 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ActionDeps } from '../../../src/action/deps.ts';
 import { recordHistory } from '../../../src/action/history-mode.ts';
-import { notifyNewChangePoints, postWebhook, type WebhookMessage } from '../../../src/action/history-webhook.ts';
+import {
+  notifyNewChangePoints,
+  postWebhook,
+  type WebhookMessage,
+} from '../../../src/action/history-webhook.ts';
 import { readActionConfig } from '../../../src/action/inputs.ts';
 import { detectChangePoints, DEFAULT_DETECT_OPTIONS } from '../../../src/history/detect.ts';
 import type { HistoryFile } from '../../../src/history/schema.ts';

@@ -7,7 +7,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import { runBenchmark, type EngineDeps, type ProxyArmSpec, type RunOptions } from '../../../src/engine/run.ts';
+import {
+  runBenchmark,
+  type EngineDeps,
+  type ProxyArmSpec,
+  type RunOptions,
+} from '../../../src/engine/run.ts';
 import { findFreePort } from '../../../src/util/net.ts';
 import { ResultsSchema, type DriverMetrics } from '../../../src/results/schema.ts';
 import { SuiteSchema, type SuiteInput, type DriverName } from '../../../src/suite/schema.ts';
