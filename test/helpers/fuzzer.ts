@@ -22,7 +22,15 @@ import net from 'node:net';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../src/mysql/localServer.ts';
 import { launchProxy, type RunningProxy } from './proxy.ts';
-import { Cap, handshakeResponse, header, nativeToken, parseServerHandshake, splitPackets } from './wire.ts';
+import {
+  Cap,
+  RawClient,
+  handshakeResponse,
+  header,
+  nativeToken,
+  parseServerHandshake,
+  splitPackets,
+} from './wire.ts';
 
 export interface FuzzOptions {
   /** PRNG seed: the same seed sends the same bytes. */
@@ -460,112 +468,6 @@ function stallCase(index: number, rec: Recording): FuzzCase {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A raw client connection
-
-class RawConnection {
-  readonly socket: net.Socket;
-  received = Buffer.alloc(0);
-  closed = false;
-  /** The proxy sent FIN (or reset) before we sent ours. */
-  peerClosedFirst = false;
-  private weEnded = false;
-  private waiters: Array<() => void> = [];
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.received = Buffer.concat([this.received, chunk]);
-      this.wake();
-    });
-    socket.on('error', () => undefined); // ECONNRESET/EPIPE are outcomes, not test errors
-    socket.on('end', () => {
-      if (!this.weEnded) this.peerClosedFirst = true;
-    });
-    socket.on('close', () => {
-      if (!this.weEnded) this.peerClosedFirst = true;
-      this.closed = true;
-      this.wake();
-    });
-  }
-
-  static open(port: number, timeoutMs: number, localAddress = '127.0.0.1'): Promise<RawConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: '127.0.0.1', port, localAddress });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`connect timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.setNoDelay(true);
-        resolve(new RawConnection(socket));
-      });
-      socket.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
-  }
-
-  /** Sends our FIN. */
-  end(): void {
-    this.weEnded = true;
-    this.socket.end();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Resolves when `ready()` holds or the connection closes; false on timeout. */
-  async waitFor(ready: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!ready()) {
-      if (this.closed) return ready();
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return true;
-  }
-
-  /** The next complete packet at or after byte `offset` of the received stream. */
-  async packetAt(
-    offset: number,
-    timeoutMs: number,
-  ): Promise<{ seq: number; payload: Buffer; end: number } | null> {
-    const complete = (): boolean => {
-      if (this.received.length < offset + 4) return false;
-      const length = this.received.readUIntLE(offset, 3);
-      return this.received.length >= offset + 4 + length;
-    };
-    if (!(await this.waitFor(complete, timeoutMs))) return null;
-    const length = this.received.readUIntLE(offset, 3);
-    return {
-      seq: this.received[offset + 3] as number,
-      payload: this.received.subarray(offset + 4, offset + 4 + length),
-      end: offset + 4 + length,
-    };
-  }
-
-  async write(bytes: Buffer, pieces: number): Promise<void> {
-    const size = Math.max(1, Math.ceil(bytes.length / pieces));
-    for (let at = 0; at < bytes.length; at += size) {
-      if (this.closed || this.socket.destroyed) return;
-      await new Promise<void>((resolve) => this.socket.write(bytes.subarray(at, at + size), () => resolve()));
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Logging in for the post-auth cases
 
 /** The recorded client's handshake response, logging in as `user` with a token for this session's scramble. */
@@ -641,7 +543,7 @@ async function startEnvironment(options: FuzzOptions): Promise<Environment> {
     };
     // Passwords come from the environment, as an operator would pass them.
     const config = (proxyPort: number, metricsPort: number): string => `[server]
-listen_addr = "127.0.0.1"
+listen_addr = '127.0.0.1'
 listen_port = ${proxyPort}
 metrics_port = ${metricsPort}
 handshake_timeout_ms = ${options.handshakeTimeoutMs}
@@ -655,13 +557,13 @@ max_login_failures_per_ip = 0
 
 [[shards]]
 name = "fuzz"
-host = "127.0.0.1"
+host = '127.0.0.1'
 port = ${server.port}
 user = "athena_fuzz"
 
 [[shards]]
 name = "good"
-host = "127.0.0.1"
+host = '127.0.0.1'
 port = ${server.port}
 user = "athena_good"
 
@@ -807,7 +709,7 @@ type ReceivedPacket = { seq: number; payload: Buffer; end: number };
 async function loginAsFuzzUser(
   env: Environment,
   rec: Recording,
-  conn: RawConnection,
+  conn: RawClient,
   greeting: ReceivedPacket,
   options: FuzzOptions,
 ): Promise<ReceivedPacket | null> {
@@ -819,7 +721,7 @@ async function loginAsFuzzUser(
     'fuzz',
     parseServerHandshake(greeting.payload).scramble,
   );
-  await conn.write(frame({ seq: 1, payload: response }), 1);
+  await conn.writeInPieces(frame({ seq: 1, payload: response }), 1);
   return conn.packetAt(greeting.end, options.reactTimeoutMs);
 }
 
@@ -852,9 +754,9 @@ async function runCase(
     authMs: 0,
     problem: null,
   };
-  let conn: RawConnection;
+  let conn: RawClient;
   try {
-    conn = await RawConnection.open(env.proxy.port, options.closeTimeoutMs);
+    conn = await RawClient.connect(env.proxy.port, '127.0.0.1', '127.0.0.1', options.closeTimeoutMs);
   } catch (error) {
     outcome.problem = `connect failed: ${(error as Error).message}`;
     return outcome;
@@ -881,7 +783,7 @@ async function runCase(
       }
       afterAuth = reply.end;
     }
-    await conn.write(c.bytes, c.pieces);
+    await conn.writeInPieces(c.bytes, c.pieces);
     outcome.packets = c.packets;
     outcome.bytes = c.bytes.length;
     if (c.kind === 'stall') {
@@ -1017,7 +919,7 @@ async function oversizedStream(
   seed: number,
   options: FuzzOptions,
 ): Promise<{ refused: boolean; bytesTaken: number }> {
-  const conn = await RawConnection.open(env.proxy.port, options.closeTimeoutMs);
+  const conn = await RawClient.connect(env.proxy.port, '127.0.0.1', '127.0.0.1', options.closeTimeoutMs);
   try {
     const greeting = await conn.packetAt(0, options.reactTimeoutMs);
     if (greeting === null) return { refused: false, bytesTaken: 0 };
@@ -1098,7 +1000,7 @@ async function preAuthFlood(
   const run = async (): Promise<void> => {
     const opened = await Promise.allSettled(
       Array.from({ length: options.floodSockets }, () =>
-        RawConnection.open(env.proxy.port, options.closeTimeoutMs, FLOOD_ADDRESS),
+        RawClient.connect(env.proxy.port, '127.0.0.1', FLOOD_ADDRESS, options.closeTimeoutMs),
       ),
     );
     const sockets = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));

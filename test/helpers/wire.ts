@@ -93,16 +93,25 @@ export function parseErrPacket(payload: Buffer): ErrPacket | null {
   return payload[0] === 0xff ? parseErr(payload) : null;
 }
 
-/** A TCP connection speaking raw MySQL packets. */
+/**
+ * A TCP connection speaking raw MySQL packets. Read it packet by packet (`read`), or as the byte
+ * stream it received (`received`, `packetAt`, `waitFor`) when a test needs offsets into it.
+ */
 export class RawClient {
   private buffered = Buffer.alloc(0);
   private readonly packets: Packet[] = [];
-  private waiter: (() => void) | null = null;
+  private waiters: Array<() => void> = [];
+  /** Every byte received so far. */
+  received = Buffer.alloc(0);
   closed = false;
+  /** The peer sent FIN (or reset) before we sent ours. */
+  peerClosedFirst = false;
+  private weEnded = false;
   readonly closedAt: Promise<number>;
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
       this.buffered = Buffer.concat([this.buffered, chunk]);
       while (this.buffered.length >= 4) {
         const length = this.buffered.readUIntLE(0, 3);
@@ -110,45 +119,110 @@ export class RawClient {
         this.packets.push({ seq: this.buffered[3]!, payload: this.buffered.subarray(4, 4 + length) });
         this.buffered = this.buffered.subarray(4 + length);
       }
-      this.waiter?.();
+      this.wake();
     });
-    socket.on('error', () => undefined);
+    socket.on('error', () => undefined); // ECONNRESET/EPIPE are outcomes, not test errors
+    socket.on('end', () => {
+      if (!this.weEnded) this.peerClosedFirst = true;
+    });
     this.closedAt = new Promise((resolve) =>
       socket.once('close', () => {
+        if (!this.weEnded) this.peerClosedFirst = true;
         this.closed = true;
-        this.waiter?.();
+        this.wake();
         resolve(Date.now());
       }),
     );
   }
 
-  /** `localAddress` picks the source address (another 127.0.0.x looks like another host). */
-  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
+  /**
+   * `localAddress` picks the source address (another 127.0.0.x looks like another host);
+   * `timeoutMs` (0: none) bounds the TCP connect.
+   */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string, timeoutMs = 0): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) });
-      socket.once('connect', () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              socket.destroy();
+              reject(new Error(`connect timed out after ${timeoutMs} ms`));
+            }, timeoutMs)
+          : undefined;
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.setNoDelay(true);
+        resolve(new RawClient(socket));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
     });
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves when `ready()` holds or the connection closes; false on timeout. */
+  async waitFor(ready: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ready()) {
+      if (this.closed) return ready();
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
   }
 
   /** The next packet; rejects when the connection closes first or nothing comes within timeoutMs. */
   async read(timeoutMs = 5000): Promise<Packet> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const next = this.packets.shift();
-      if (next !== undefined) return next;
-      if (this.closed) throw new Error('connection closed');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no packet within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          this.waiter = null;
-          resolve();
-        };
-      });
+    await this.waitFor(() => this.packets.length > 0, timeoutMs);
+    const next = this.packets.shift();
+    if (next !== undefined) return next;
+    if (this.closed) throw new Error('connection closed');
+    throw new Error(`no packet within ${timeoutMs} ms`);
+  }
+
+  /** The complete packet at byte `offset` of the received stream, with the offset after it; null on timeout. */
+  async packetAt(offset: number, timeoutMs: number): Promise<(Packet & { end: number }) | null> {
+    const complete = (): boolean => {
+      if (this.received.length < offset + 4) return false;
+      const length = this.received.readUIntLE(offset, 3);
+      return this.received.length >= offset + 4 + length;
+    };
+    if (!(await this.waitFor(complete, timeoutMs))) return null;
+    const length = this.received.readUIntLE(offset, 3);
+    return {
+      seq: this.received[offset + 3]!,
+      payload: this.received.subarray(offset + 4, offset + 4 + length),
+      end: offset + 4 + length,
+    };
+  }
+
+  /** Writes `bytes` in `pieces` writes, each after the previous one was flushed; stops when the connection closes. */
+  async writeInPieces(bytes: Buffer, pieces: number): Promise<void> {
+    const size = Math.max(1, Math.ceil(bytes.length / pieces));
+    for (let at = 0; at < bytes.length; at += size) {
+      if (this.closed || this.socket.destroyed) return;
+      await new Promise<void>((resolve) => this.socket.write(bytes.subarray(at, at + size), () => resolve()));
     }
+  }
+
+  /** Sends our FIN. */
+  end(): void {
+    this.weEnded = true;
+    this.socket.end();
   }
 
   send(payload: Buffer, seq: number): void {
