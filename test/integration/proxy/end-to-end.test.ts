@@ -3,21 +3,13 @@
 // authentication, session isolation through the pool, and /metrics counts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 import { totalQueries } from '../../helpers/metrics.ts';
 import { CACHING_SHA2_PLUGIN } from '../../../proxy/src/protocol/constants.ts';
-import {
-  Cap,
-  RawClient,
-  frame,
-  handshakeResponse,
-  nativeToken,
-  parseServerHandshake,
-} from '../../helpers/wire.ts';
+import { Cap, RawClient, handshakeResponse, nativeToken, parseServerHandshake } from '../../helpers/wire.ts';
 
 let server: LocalServer;
 let proxy: RunningProxy;
@@ -340,43 +332,31 @@ async function rawSession(
   port: number,
   capabilities: number,
 ): Promise<{ command(payload: Buffer): Promise<Buffer>; close(): void }> {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.setNoDelay(true);
-  let pending = Buffer.alloc(0);
-  let waiter: (() => void) | null = null;
-  socket.on('data', (d: Buffer) => {
-    pending = Buffer.concat([pending, d]);
-    waiter?.();
-  });
+  const client = await RawClient.connect(port);
+  let consumed = 0;
+  /** Everything received until the line has been quiet for quietMs (after at least one byte). */
   const readQuiet = async (quietMs: number): Promise<Buffer> => {
     for (;;) {
-      const before = pending.length;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, quietMs);
-        waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      waiter = null;
-      if (pending.length === before && before > 0) break;
+      const before = client.received.length;
+      await client.waitFor(() => client.received.length > before, quietMs);
+      if ((client.received.length === before && before > consumed) || client.closed) break;
     }
-    const out = pending;
-    pending = Buffer.alloc(0);
+    const out = Buffer.from(client.received.subarray(consumed));
+    consumed = client.received.length;
     return out;
   };
   const greeting = await readQuiet(100);
   const { scramble } = parseServerHandshake(greeting.subarray(4));
   const token = nativeToken(server.password, scramble);
-  socket.write(frame(handshakeResponse({ user: 'root', token, database: 'test', capabilities }), 1));
+  client.send(handshakeResponse({ user: 'root', token, database: 'test', capabilities }), 1);
   const ok = await readQuiet(100);
   assert.equal(ok[4], 0x00, 'login OK');
   return {
     command: async (p) => {
-      socket.write(frame(p, 0));
+      client.send(p, 0);
       return readQuiet(150);
     },
-    close: () => socket.destroy(),
+    close: () => client.close(),
   };
 }
 
