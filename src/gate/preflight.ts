@@ -1,0 +1,160 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.ts';
+import type { ArmSource, ProxyArmSpec } from '../engine/arms.ts';
+import type { Reference } from './runGate.ts';
+
+/**
+ * Refuses, before MySQL is provisioned, a base-vs-head run whose base arm cannot start: the base
+ * proxy runs from a fresh git worktree next to the head, on a port only known at run time. A
+ * custom proxy that listens where its own config says collides with the head (EADDRINUSE, then
+ * retries and exit 3 minutes later), and one started from files a build makes finds nothing there.
+ * Pure but for the disk it is shown through a `FileView`; returns warnings for what it cannot tell.
+ */
+
+const PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
+/** Past this a file is not scanned: the check must take milliseconds, not read a toolchain. */
+const MAX_SCAN_BYTES = 64 * 1024 * 1024;
+
+/** What the check may know of the disk: a file's bytes, and whether git tracks it. */
+export interface FileView {
+  /** null when absent, not a regular file, or too large to scan. */
+  read(absPath: string): Buffer | null;
+  /** null when it cannot tell (not a git checkout). */
+  tracked(absPath: string): boolean | null;
+}
+
+/** A word of the start command that names a file under its working directory. */
+interface Referenced {
+  word: string;
+  bytes: Buffer | null;
+  tracked: boolean | null;
+}
+
+export function preflightGate(
+  request: { reference: Reference; arms: readonly ArmSource[] },
+  files: FileView,
+): string[] {
+  const { reference } = request;
+  if (reference.kind !== 'base-ref') return [];
+  const head = request.arms.find(
+    (arm): arm is ProxyArmSpec => typeof arm !== 'function' && arm.name === reference.headArm,
+  );
+  // A factory is this repository's Athena: its base arm gets a config rendered on its own ports.
+  if (!head) return [];
+  const refs = referencedFiles(head.start, head.cwd, files);
+  if (head.build === undefined) refuseUnbuilt(head.start, refs, reference.ref);
+  return checkPort(head, refs);
+}
+
+/** Words of the command that name files (scripts, configs, binaries), relative to its directory. */
+function referencedFiles(command: string, cwd: string, files: FileView): Referenced[] {
+  const words = (command.match(/[^\s'"`;&|()<>]+/g) ?? [])
+    .map((w) => (w.startsWith('-') && w.includes('=') ? w.slice(w.indexOf('=') + 1) : w))
+    .filter((w) => /^[\w./+-]+$/.test(w) && /^[\w.]/.test(w) && /\w/.test(w));
+  const out: Referenced[] = [];
+  for (const word of new Set(words)) {
+    const abs = path.resolve(cwd, word);
+    const bytes = files.read(abs);
+    if (bytes !== null || word.includes('/')) out.push({ word, bytes, tracked: files.tracked(abs) });
+  }
+  // `npm start` and friends run a script of package.json: its text says what they listen on.
+  if (/^\s*(npm|pnpm|yarn)\b/.test(command)) {
+    const abs = path.join(cwd, 'package.json');
+    out.push({ word: 'package.json', bytes: files.read(abs), tracked: files.tracked(abs) });
+  }
+  return out;
+}
+
+/** The base's worktree holds only what is committed: a start command needing more needs a build. */
+function refuseUnbuilt(start: string, refs: Referenced[], ref: string): void {
+  const unbuilt = refs.find((r) => r.tracked === false && !writtenBy(start, r.word));
+  if (!unbuilt) return;
+  throw new UsageError(
+    `proxy-start runs \`${unbuilt.word}\` (in \`${start}\`), which is not committed, and there is no ` +
+      `proxy-build: in base-vs-head mode the base proxy runs from a fresh git worktree of ${ref} that ` +
+      `holds only committed files, nothing built. Give proxy-build (CLI: --proxy-build) the command ` +
+      `that makes \`${unbuilt.word}\`, e.g. \`cargo build --release\` or \`npm ci && npm run build\`; ` +
+      `it runs in both checkouts.`,
+  );
+}
+
+/** A file the command makes itself (a redirect's target, a directory it creates) needs no build. */
+function writtenBy(command: string, word: string): boolean {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(>|mkdir( -p)?)\\s*["']?${escaped}`).test(command);
+}
+
+/** The base learns its port only from $ATHENA_BENCH_PROXY_PORT: something must read it. */
+function checkPort(head: ProxyArmSpec, refs: Referenced[]): string[] {
+  const texts = refs.filter((r) => r.bytes !== null && !r.bytes.includes(0));
+  const opaque = refs.filter((r) => r.bytes !== null && r.bytes.includes(0));
+  if (
+    PORT_MENTION.test(head.start) ||
+    texts.some((r) => PORT_MENTION.test(r.bytes!.toString())) ||
+    opaque.some((r) => r.bytes!.includes('ATHENA_BENCH_PROXY_PORT'))
+  ) {
+    return [];
+  }
+  const literal = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`);
+  const inFile = texts.find((r) => literal.test(r.bytes!.toString()));
+  if (!literal.test(head.start) && !inFile && opaque.length > 0) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT and ` +
+        `\`${opaque[0]!.word}\` is a binary the gate cannot read, so it runs as given. The base proxy ` +
+        `runs next to the head on a port of its own: if it fails with EADDRINUSE, make it listen on ` +
+        `$ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`,
+    ];
+  }
+  const where = literal.test(head.start)
+    ? `${head.port} in \`${head.start}\``
+    : inFile
+      ? `${head.port} in \`${inFile.word}\``
+      : `${head.port}, its proxy-port`;
+  throw new UsageError(
+    `proxy-start listens on a fixed port (${where}): in base-vs-head mode the base and head proxies ` +
+      `run side by side, each on its own port, and the base's is only known at run time; nothing in ` +
+      `\`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on $ATHENA_BENCH_PROXY_PORT: ` +
+      `pass it on the command line (e.g. \`${head.start} --port "$ATHENA_BENCH_PROXY_PORT"\`, if it takes ` +
+      `such a flag) or render its config from it in proxy-start, e.g. \`sed "s/${head.port}/` +
+      `$ATHENA_BENCH_PROXY_PORT/" ${inFile?.word ?? 'proxy.conf'} > "$ATHENA_BENCH_OUT_DIR/$ATHENA_BENCH_ARM.conf" ` +
+      `&& exec ${head.start} ...\` with the rendered file. Any other port it opens (metrics, admin) ` +
+      `must differ per arm too. README, "Gating another proxy", has worked examples.`,
+  );
+}
+
+/** The disk as the gate sees it: files up to MAX_SCAN_BYTES, tracked status from git. */
+export const diskFiles: FileView = {
+  read(absPath) {
+    try {
+      const stat = statSync(absPath);
+      return stat.isFile() && stat.size <= MAX_SCAN_BYTES ? readFileSync(absPath) : null;
+    } catch {
+      return null;
+    }
+  },
+  tracked(absPath) {
+    // git answers from the nearest directory that exists (a build's output directory may not yet).
+    let dir = path.dirname(absPath);
+    while (!isDirectory(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    try {
+      execFileSync('git', ['ls-files', '--error-unmatch', '--', path.relative(dir, absPath)], {
+        cwd: dir,
+        stdio: 'ignore',
+      });
+      return true;
+    } catch (error) {
+      // Exit 1: the directory is in a repository that does not track the file; else git cannot tell.
+      return (error as { status?: number }).status === 1 ? false : null;
+    }
+  },
+};
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
