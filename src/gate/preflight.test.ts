@@ -59,7 +59,7 @@ test('a fixed port is refused with the port, where it is, and the fix', () => {
     ),
   );
   assert.match(e.message, /fixed port \(3307 in `node pipe\.mjs --port 3307`\)/);
-  assert.match(e.message, /listen on \$ATHENA_BENCH_PROXY_PORT/);
+  assert.match(e.message, /e\.g\. `node pipe\.mjs --port "\$ATHENA_BENCH_PROXY_PORT"`/);
   const cfg = refusal(() =>
     preflightGate(
       { reference: baseRef, arms: [head('proxysql -f -c proxysql.cnf', undefined, 6033)] },
@@ -67,7 +67,10 @@ test('a fixed port is refused with the port, where it is, and the fix', () => {
     ),
   );
   assert.match(cfg.message, /6033 in `proxysql\.cnf`/);
-  assert.match(cfg.message, /sed "s\/6033\/\$ATHENA_BENCH_PROXY_PORT\/" proxysql\.cnf/);
+  assert.match(
+    cfg.message,
+    /sed "s\/6033\/\$ATHENA_BENCH_PROXY_PORT\/g" proxysql\.cnf > "\$dir\/proxysql\.cnf" && exec proxysql -f -c "\$dir\/proxysql\.cnf"/,
+  );
 });
 
 test('a command or a script that reads $ATHENA_BENCH_PROXY_PORT passes; other modes are not checked', () => {

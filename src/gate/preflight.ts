@@ -107,21 +107,33 @@ function checkPort(head: ProxyArmSpec, refs: Referenced[]): string[] {
         `$ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`,
     ];
   }
-  const where = literal.test(head.start)
-    ? `${head.port} in \`${head.start}\``
-    : inFile
-      ? `${head.port} in \`${inFile.word}\``
-      : `${head.port}, its proxy-port`;
+  const inCommand = literal.test(head.start);
+  const where = inCommand ? `in \`${head.start}\`` : inFile ? `in \`${inFile.word}\`` : `the proxy-port`;
   throw new UsageError(
-    `proxy-start listens on a fixed port (${where}): in base-vs-head mode the base and head proxies ` +
-      `run side by side, each on its own port, and the base's is only known at run time; nothing in ` +
-      `\`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on $ATHENA_BENCH_PROXY_PORT: ` +
-      `pass it on the command line (e.g. \`${head.start} --port "$ATHENA_BENCH_PROXY_PORT"\`, if it takes ` +
-      `such a flag) or render its config from it in proxy-start, e.g. \`sed "s/${head.port}/` +
-      `$ATHENA_BENCH_PROXY_PORT/" ${inFile?.word ?? 'proxy.conf'} > "$ATHENA_BENCH_OUT_DIR/$ATHENA_BENCH_ARM.conf" ` +
-      `&& exec ${head.start} ...\` with the rendered file. Any other port it opens (metrics, admin) ` +
-      `must differ per arm too. README, "Gating another proxy", has worked examples.`,
+    `proxy-start listens on a fixed port (${head.port}${where === 'the proxy-port' ? ', ' : ' '}${where}): in base-vs-head mode the base and ` +
+      `head proxies run side by side, each on its own port, and the base's is only known at run ` +
+      `time; nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on ` +
+      `$ATHENA_BENCH_PROXY_PORT, e.g. ${portFix(head, inCommand ? null : (inFile?.word ?? null))}. ` +
+      `Any other port it opens (metrics, admin) must differ per arm too; README, "Gating another ` +
+      `proxy", has worked examples.`,
   );
+}
+
+/** The smallest change that makes the start command take its port from the gate. */
+function portFix(head: ProxyArmSpec, configFile: string | null): string {
+  const variable = '"$ATHENA_BENCH_PROXY_PORT"';
+  const literal = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`, 'g');
+  if (configFile === null && literal.test(head.start)) {
+    return `\`${head.start.replace(literal, variable)}\``;
+  }
+  const file = configFile ?? 'proxy.conf';
+  const rendered = '"$dir/' + path.basename(file) + '"';
+  const start =
+    configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file).join(rendered);
+  const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file} > ${rendered} && exec ${start}`;
+  return configFile === null
+    ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\``
+    : `a config rendered per arm: \`${render}\``;
 }
 
 /** The disk as the gate sees it: files up to MAX_SCAN_BYTES, tracked status from git. */
