@@ -78,6 +78,12 @@ test('a command or a script that reads $ATHENA_BENCH_PROXY_PORT passes; other mo
   for (const start of ['./start.sh', 'sh start.sh', 'exec ./bin --port ${ATHENA_BENCH_PROXY_PORT}']) {
     assert.deepEqual(preflightGate({ reference: baseRef, arms: [head(start, 'make')] }, files), [], start);
   }
+  const wrapped = disk({
+    'run.sh': 'exec node proxy/main.js',
+    'proxy/main.js': "import { port } from './contract.js';",
+    'proxy/contract.js': 'export const port = Number(process.env.ATHENA_BENCH_PROXY_PORT);',
+  });
+  assert.deepEqual(preflightGate({ reference: baseRef, arms: [head('./run.sh', 'make')] }, wrapped), []);
   const pkg = disk({ 'package.json': '{"scripts":{"start":"node p.js --port $ATHENA_BENCH_PROXY_PORT"}}' });
   assert.deepEqual(preflightGate({ reference: baseRef, arms: [head('npm start', 'npm ci')] }, pkg), []);
   for (const reference of [{ kind: 'none' } as const]) {

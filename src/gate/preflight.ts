@@ -16,6 +16,7 @@ import type { Reference } from './runGate.ts';
 const PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
 /** Past this a file is not scanned: the check must take milliseconds, not read a toolchain. */
 const MAX_SCAN_BYTES = 64 * 1024 * 1024;
+const MAX_FILES = 40;
 
 /** What the check may know of the disk: a file's bytes, and whether git tracks it. */
 export interface FileView {
@@ -28,6 +29,7 @@ export interface FileView {
 /** A word of the start command that names a file under its working directory. */
 interface Referenced {
   word: string;
+  abs: string;
   bytes: Buffer | null;
   tracked: boolean | null;
 }
@@ -45,26 +47,61 @@ export function preflightGate(
   if (!head) return [];
   const refs = referencedFiles(head.start, head.cwd, files);
   if (head.build === undefined) refuseUnbuilt(head.start, refs, reference.ref);
-  return checkPort(head, refs);
+  return checkPort(head, nestedTexts(refs, head.cwd, files));
+}
+
+/** The words of a command or a script that could name a file. */
+function pathWords(text: string): string[] {
+  const words = (text.match(/[^\s'"`;&|()<>]+/g) ?? [])
+    .map((w) => (w.startsWith('-') && w.includes('=') ? w.slice(w.indexOf('=') + 1) : w))
+    .filter((w) => /^[\w./+-]+$/.test(w) && /^[\w.]/.test(w) && /\w/.test(w));
+  return [...new Set(words)];
 }
 
 /** Words of the command that name files (scripts, configs, binaries), relative to its directory. */
 function referencedFiles(command: string, cwd: string, files: FileView): Referenced[] {
-  const words = (command.match(/[^\s'"`;&|()<>]+/g) ?? [])
-    .map((w) => (w.startsWith('-') && w.includes('=') ? w.slice(w.indexOf('=') + 1) : w))
-    .filter((w) => /^[\w./+-]+$/.test(w) && /^[\w.]/.test(w) && /\w/.test(w));
   const out: Referenced[] = [];
-  for (const word of new Set(words)) {
+  for (const word of pathWords(command)) {
     const abs = path.resolve(cwd, word);
     const bytes = files.read(abs);
-    if (bytes !== null || word.includes('/')) out.push({ word, bytes, tracked: files.tracked(abs) });
+    if (bytes !== null || word.includes('/')) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
   }
   // `npm start` and friends run a script of package.json: its text says what they listen on.
   if (/^\s*(npm|pnpm|yarn)\b/.test(command)) {
     const abs = path.join(cwd, 'package.json');
-    out.push({ word: 'package.json', bytes: files.read(abs), tracked: files.tracked(abs) });
+    out.push({ word: 'package.json', abs, bytes: files.read(abs), tracked: files.tracked(abs) });
   }
   return out;
+}
+
+/**
+ * The text files the command's scripts run or read in turn (a wrapper script that execs the one
+ * reading $ATHENA_BENCH_PROXY_PORT), a few levels and files deep: the check stays quick.
+ */
+function nestedTexts(refs: Referenced[], cwd: string, files: FileView): Referenced[] {
+  const seen = new Map(refs.map((r) => [r.abs, r]));
+  let level = refs;
+  for (let depth = 0; depth < 3 && seen.size < MAX_FILES; depth++) {
+    const next: Referenced[] = [];
+    for (const r of level.filter(isText)) {
+      for (const word of pathWords(r.bytes!.toString())) {
+        for (const abs of [path.resolve(path.dirname(r.abs), word), path.resolve(cwd, word)]) {
+          if (seen.has(abs) || seen.size >= MAX_FILES) continue;
+          const bytes = files.read(abs);
+          if (bytes === null) continue;
+          const found = { word, abs, bytes, tracked: null };
+          seen.set(abs, found);
+          next.push(found);
+        }
+      }
+    }
+    level = next;
+  }
+  return [...seen.values()];
+}
+
+function isText(r: Referenced): boolean {
+  return r.bytes !== null && !r.bytes.includes(0);
 }
 
 /** The base's worktree holds only what is committed: a start command needing more needs a build. */
@@ -88,8 +125,8 @@ function writtenBy(command: string, word: string): boolean {
 
 /** The base learns its port only from $ATHENA_BENCH_PROXY_PORT: something must read it. */
 function checkPort(head: ProxyArmSpec, refs: Referenced[]): string[] {
-  const texts = refs.filter((r) => r.bytes !== null && !r.bytes.includes(0));
-  const opaque = refs.filter((r) => r.bytes !== null && r.bytes.includes(0));
+  const texts = refs.filter(isText);
+  const opaque = refs.filter((r) => r.bytes !== null && !isText(r));
   if (
     PORT_MENTION.test(head.start) ||
     texts.some((r) => PORT_MENTION.test(r.bytes!.toString())) ||
@@ -108,9 +145,9 @@ function checkPort(head: ProxyArmSpec, refs: Referenced[]): string[] {
     ];
   }
   const inCommand = literal.test(head.start);
-  const where = inCommand ? `in \`${head.start}\`` : inFile ? `in \`${inFile.word}\`` : `the proxy-port`;
+  const where = inCommand ? ` in \`${head.start}\`` : inFile ? ` in \`${inFile.word}\`` : `, the proxy-port`;
   throw new UsageError(
-    `proxy-start listens on a fixed port (${head.port}${where === 'the proxy-port' ? ', ' : ' '}${where}): in base-vs-head mode the base and ` +
+    `proxy-start listens on a fixed port (${head.port}${where}): in base-vs-head mode the base and ` +
       `head proxies run side by side, each on its own port, and the base's is only known at run ` +
       `time; nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on ` +
       `$ATHENA_BENCH_PROXY_PORT, e.g. ${portFix(head, inCommand ? null : (inFile?.word ?? null))}. ` +
