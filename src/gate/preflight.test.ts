@@ -23,6 +23,13 @@ function disk(files: Record<string, string | Buffer>, untracked: string[] = []):
       const rel = path.relative('/repo', abs);
       return files[rel] !== undefined && !untracked.includes(rel);
     },
+    list: (dir) => {
+      const rel = path.relative('/repo', dir);
+      const prefix = rel === '' ? '' : `${rel}/`;
+      return Object.keys(files)
+        .filter((f) => f.startsWith(prefix) && !f.slice(prefix.length).includes('/'))
+        .map((f) => f.slice(prefix.length));
+    },
   };
 }
 
@@ -106,6 +113,18 @@ test('a binary it cannot read runs, with a warning; one that names the variable 
     preflightGate({ reference: baseRef, arms: [head('./proxy', 'make')] }, disk({ proxy: reads })),
     [],
   );
+});
+
+test('a config the proxy reads without being told, naming the variable, lets it run with a warning', () => {
+  const compose = disk({
+    'docker-compose.yml': 'ports: ["${ATHENA_BENCH_PROXY_PORT}:3306"]',
+    'README.md': '$ATHENA_BENCH_PROXY_PORT',
+  });
+  const warned = preflightGate({ reference: baseRef, arms: [head('docker compose up', 'true')] }, compose);
+  assert.equal(warned.length, 1);
+  assert.match(warned[0]!, /but `docker-compose\.yml` does/);
+  const docsOnly = disk({ 'README.md': '$ATHENA_BENCH_PROXY_PORT' });
+  refusal(() => preflightGate({ reference: baseRef, arms: [head('docker compose up', 'true')] }, docsOnly));
 });
 
 test('without a build, a start command that runs what is not committed is refused', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { ArmSource, ProxyArmSpec } from '../engine/arms.ts';
@@ -24,6 +24,8 @@ export interface FileView {
   read(absPath: string): Buffer | null;
   /** null when it cannot tell (not a git checkout). */
   tracked(absPath: string): boolean | null;
+  /** The names in a directory; [] when it cannot be read. */
+  list(dir: string): string[];
 }
 
 /** A word of the start command that names a file under its working directory. */
@@ -47,7 +49,7 @@ export function preflightGate(
   if (!head) return [];
   const refs = referencedFiles(head.start, head.cwd, files);
   if (head.build === undefined) refuseUnbuilt(head.start, refs, reference.ref);
-  return checkPort(head, nestedTexts(refs, head.cwd, files));
+  return checkPort(head, nestedTexts(refs, head.cwd, files), implicitConfig(head.cwd, files));
 }
 
 /** The words of a command or a script that could name a file. */
@@ -100,6 +102,21 @@ function nestedTexts(refs: Referenced[], cwd: string, files: FileView): Referenc
   return [...seen.values()];
 }
 
+/**
+ * A config the proxy may read without being told (docker-compose.yml, config/*.toml) that names
+ * the variable: the file in the working directory or its config/ that does, if any.
+ */
+function implicitConfig(cwd: string, files: FileView): string | null {
+  for (const dir of ['.', 'config']) {
+    const names = files.list(path.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    for (const name of names.slice(0, MAX_FILES)) {
+      const bytes = files.read(path.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path.join(dir, name);
+    }
+  }
+  return null;
+}
+
 function isText(r: Referenced): boolean {
   return r.bytes !== null && !r.bytes.includes(0);
 }
@@ -124,7 +141,7 @@ function writtenBy(command: string, word: string): boolean {
 }
 
 /** The base learns its port only from $ATHENA_BENCH_PROXY_PORT: something must read it. */
-function checkPort(head: ProxyArmSpec, refs: Referenced[]): string[] {
+function checkPort(head: ProxyArmSpec, refs: Referenced[], implicit: string | null): string[] {
   const texts = refs.filter(isText);
   const opaque = refs.filter((r) => r.bytes !== null && !isText(r));
   if (
@@ -136,6 +153,14 @@ function checkPort(head: ProxyArmSpec, refs: Referenced[]): string[] {
   }
   const literal = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`);
   const inFile = texts.find((r) => literal.test(r.bytes!.toString()));
+  if (!literal.test(head.start) && !inFile && implicit !== null) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT, but ` +
+        `\`${implicit}\` does; if the proxy reads it from there it listens where it should, so it ` +
+        `runs as given. If the base proxy fails with EADDRINUSE, make it listen on ` +
+        `$ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`,
+    ];
+  }
   if (!literal.test(head.start) && !inFile && opaque.length > 0) {
     return [
       `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT and ` +
@@ -181,6 +206,13 @@ export const diskFiles: FileView = {
       return stat.isFile() && stat.size <= MAX_SCAN_BYTES ? readFileSync(absPath) : null;
     } catch {
       return null;
+    }
+  },
+  list(dir) {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
     }
   },
   tracked(absPath) {
