@@ -77,6 +77,11 @@ test('parseRunFlags validates every value with the flag in the message', () => {
     [['--shard', '0/2'], /--shard: expected a shard index >= 1/],
     [['--shard', '1/65'], /--shard: expected at most 64 shards/],
     [['--shard', 'half'], /--shard: expected i\/n, e\.g\. 2\/4/],
+    [
+      ['--threshold', 'tps=5'],
+      /^athena-bench run: --threshold: "tps=5" — expected tps=N% such as tps=5% \(see/,
+    ],
+    [['--threshold', 'fast=5%'], /--threshold: "fast=5%" — unknown metric "fast"/],
   ];
   for (const [argv, message] of cases) {
     assert.throws(
@@ -95,4 +100,8 @@ test('parseRunFlags validates every value with the flag in the message', () => {
   assert.equal(ok['no-traffic-check'], true);
   assert.equal(ok.suite, 'quick');
   assert.deepEqual(parseRunFlags(['--shard', '2/4']).shard, { index: 2, count: 4 });
+  assert.deepEqual(parseRunFlags(['--threshold', 'tps=5%,p95=10%']).threshold, {
+    tps: 5,
+    latency_p95_ms: 10,
+  });
 });
