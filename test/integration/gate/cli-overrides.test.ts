@@ -4,11 +4,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { baselineCommand } from '../../../src/verdict/commands.ts';
 import {
+  measureBaseline,
   readResults,
-  repoRoot,
-  runCli,
+  runSuite,
   startMysqlScratch,
   writePointSelectSuite,
   type MysqlScratch,
@@ -26,44 +25,19 @@ test(
   'run --threshold changes the thresholds the verdict uses and the report shows; --rounds and --duration the suite as run',
   { skip: process.platform !== 'linux' },
   async () => {
-    const { scratch, mysqlUrl } = fixture;
+    const { scratch } = fixture;
     // Planned long on purpose: the flags cut it to one 1-second round.
     const suiteFile = writePointSelectSuite(scratch, 'overrides', 3, 30, 2);
     const shortRun = ['--rounds', '1', '--duration', '1'];
-    const first = path.join(scratch, 'first');
-    const measured = await runCli([
-      'run',
-      '--mysql',
-      mysqlUrl,
-      '--suite',
-      suiteFile,
-      '--out',
-      first,
-      ...shortRun,
-    ]);
-    assert.equal(measured.code, 0, measured.stderr);
+    const { runDir: first, baselineFile } = await measureBaseline(fixture, suiteFile, shortRun);
     const asRun = readResults(first).suite;
     assert.equal(asRun.rounds, 1);
     const workload = asRun.workloads[0]!;
     assert.equal(workload.driver === 'sysbench' && workload.options.timeSec, 1);
     assert.deepEqual(workload.metrics, {});
 
-    const baselineFile = path.join(scratch, 'baseline.json');
-    const io = { stdout: () => undefined, stderr: (s: string) => assert.fail(s), env: {}, cwd: repoRoot };
-    assert.equal(
-      await baselineCommand(['--results', path.join(first, 'results.json'), '--out', baselineFile], io),
-      0,
-    );
-
     const second = path.join(scratch, 'second');
-    const judged = await runCli([
-      'run',
-      '--mysql',
-      mysqlUrl,
-      '--suite',
-      suiteFile,
-      '--out',
-      second,
+    const judged = await runSuite(fixture, suiteFile, second, [
       '--baseline',
       baselineFile,
       '--threshold',
