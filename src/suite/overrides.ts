@@ -62,9 +62,8 @@ const knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALI
  */
 export const ThresholdListSchema = z.string().transform((text, ctx): Thresholds => {
   const thresholds: Thresholds = {};
-  const items = text.split(',').map((item) => item.trim());
   if (text.trim() === '') return thresholds;
-  for (const item of items) {
+  for (const item of text.split(',').map((part) => part.trim())) {
     const fail = (message: string) => ctx.addIssue({ code: 'custom', message: `"${item}" — ${message}` });
     const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
     if (!match) {
