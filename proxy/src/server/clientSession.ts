@@ -35,7 +35,7 @@ import {
   parseChangeUser,
   parseHandshakeResponse,
 } from '../protocol/handshake.ts';
-import { errPacket, framePacket, okPacket } from '../protocol/packets.ts';
+import { errPacket, framePacket, okPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { ResponseKind, ResponseScanner } from '../protocol/responseScanner.ts';
 import {
   BackendError,
@@ -44,7 +44,8 @@ import {
   type BackendSink,
   type SessionProfile,
 } from './backendConnection.ts';
-import { checkCredentials } from './credentials.ts';
+import { NO_RESPONSE, RESPONSE_KIND, refusedCommandMessage } from './commands.ts';
+import { decideLogin, isSslRequest, type LoginRefusal } from './login.ts';
 import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
 import type { SocketReader } from './socketReader.ts';
@@ -105,63 +106,39 @@ export interface ProxyContext {
   log(message: string): void;
 }
 
-const PHASE_HANDSHAKE = 0;
-const PHASE_AUTH_SWITCH = 1;
-const PHASE_COMMAND = 2;
-const PHASE_CHANGE_USER_SWITCH = 3;
-const PHASE_CLOSED = 4;
-/** Credentials accepted; the backend is being asked about the database the client named. */
-const PHASE_LOGIN_CHECK = 5;
+/** A COM_CHANGE_USER whose client was asked to switch to mysql_native_password. */
+interface ChangeUserRequest {
+  readonly user: string;
+  readonly database: string | null;
+  readonly collation: number | null;
+}
+
+/**
+ * Where a session is. Logging in: `handshake` (Athena's greeting is out; the client's
+ * HandshakeResponse, or its SSLRequest, is due), `authSwitch` (the client used another auth plugin
+ * and was asked for mysql_native_password), `loginCheck` (credentials accepted; the backend is asked
+ * about the database the client named, then the OK goes out with `okSeq`). Then `commands`, the
+ * command loop, until `closed`. COM_CHANGE_USER logs in again from `commands`, through
+ * `changeUserSwitch` when the client needs an auth switch. Whether a command is in progress (`busy`,
+ * `inFlight`) is per command and stays out of the phase: the data path allocates nothing.
+ */
+type SessionPhase =
+  | { readonly kind: 'handshake' }
+  | { readonly kind: 'authSwitch'; readonly user: string }
+  | { readonly kind: 'loginCheck'; readonly okSeq: number }
+  | { readonly kind: 'commands' }
+  | { readonly kind: 'changeUserSwitch'; readonly request: ChangeUserRequest }
+  | { readonly kind: 'closed' };
+
+// The phases without data, one object each; the data path tests `this.phase === COMMANDS`.
+const HANDSHAKE: SessionPhase = { kind: 'handshake' };
+const COMMANDS: SessionPhase = { kind: 'commands' };
+const CLOSED: SessionPhase = { kind: 'closed' };
 
 /** How many commands a client may pipeline before Athena stops reading from it. */
 const MAX_PIPELINED = 64;
 /** How many bytes of pipelined commands Athena holds before it stops reading (beyond one command). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
-
-const NO_RESPONSE = -1;
-
-/** Response kind per command byte; NO_RESPONSE for commands the server does not answer. */
-const RESPONSE_KIND: Record<number, number> = {
-  [Com.QUERY]: ResponseKind.QUERY,
-  [Com.STMT_EXECUTE]: ResponseKind.EXECUTE,
-  [Com.STMT_PREPARE]: ResponseKind.PREPARE,
-  [Com.FIELD_LIST]: ResponseKind.FIELD_LIST,
-  [Com.STMT_FETCH]: ResponseKind.FETCH,
-  [Com.INIT_DB]: ResponseKind.SINGLE,
-  [Com.PING]: ResponseKind.SINGLE,
-  [Com.STATISTICS]: ResponseKind.SINGLE,
-  [Com.STMT_RESET]: ResponseKind.SINGLE,
-  [Com.RESET_CONNECTION]: ResponseKind.SINGLE,
-  [Com.SET_OPTION]: ResponseKind.SINGLE,
-  [Com.REFRESH]: ResponseKind.SINGLE,
-  [Com.CREATE_DB]: ResponseKind.SINGLE,
-  [Com.DROP_DB]: ResponseKind.SINGLE,
-  [Com.STMT_CLOSE]: NO_RESPONSE,
-  [Com.STMT_SEND_LONG_DATA]: NO_RESPONSE,
-};
-
-/**
- * Why a command Athena knows but does not forward is refused. Every other command byte missing from
- * RESPONSE_KIND (replication, COM_SHUTDOWN, legacy ones) gets a generic "not supported" ERR 1047.
- */
-const REFUSED_BECAUSE: Record<number, string> = {
-  // The id a client knows is Athena's (from its handshake), not a backend thread id; and with one
-  // backend account shared by several proxy users, one user could end another's backend connection.
-  [Com.PROCESS_KILL]: 'connection ids are per proxy, not per server; KILL is not available through Athena',
-  // Dumps server internals to the server's error log: an administrator's command, not an application's.
-  [Com.DEBUG]: 'an administration command, run it on the server directly',
-  [Com.SHUTDOWN]: 'an administration command, run it on the server directly',
-};
-
-/** "COM_QUERY" for 0x03: names in ERR messages and logs. */
-const COMMAND_NAMES = new Map<number, string>(
-  Object.entries(Com).map(([name, byte]) => [byte, `COM_${name}`]),
-);
-
-/** An SSLRequest: the first 32 bytes of a HandshakeResponse with CLIENT_SSL set, and nothing more. */
-function isSslRequest(packet: Buffer): boolean {
-  return packet.length === 4 + 32 && (packet.readUInt32LE(4) & Cap.SSL) !== 0;
-}
 
 function burn(micros: number): void {
   const until = performance.now() + micros / 1000;
@@ -189,7 +166,7 @@ let nextConnectionId = 1;
 
 export class ClientSession implements BackendSink {
   readonly connectionId = nextConnectionId++;
-  private phase = PHASE_HANDSHAKE;
+  private phase: SessionPhase = HANDSHAKE;
   private readonly scramble = newScramble();
   private framer: PacketFramer;
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -203,8 +180,6 @@ export class ClientSession implements BackendSink {
   private database: string | null = null;
   private profile: SessionProfile | null = null;
   private pool: ShardPool | null = null;
-  private pendingChangeUser: { user: string; database: string | null; collation: number | null } | null =
-    null;
 
   // Command loop.
   private backend: BackendConnection | null = null;
@@ -261,12 +236,12 @@ export class ClientSession implements BackendSink {
   }
 
   get isIdle(): boolean {
-    return !this.busy && this.phase === PHASE_COMMAND;
+    return !this.busy && this.phase === COMMANDS;
   }
 
   /** Closes the client connection (and gives back its backend connection). */
   close(): void {
-    if (this.phase === PHASE_CLOSED) return;
+    if (this.phase === CLOSED) return;
     this.socket.end();
     this.socket.destroySoon();
     this.finish();
@@ -274,7 +249,7 @@ export class ClientSession implements BackendSink {
 
   /** Shutdown: close now if idle, otherwise after the response in flight. */
   closeWhenIdle(): void {
-    if (!this.busy || this.phase !== PHASE_COMMAND) this.close();
+    if (!this.busy || this.phase !== COMMANDS) this.close();
   }
 
   // ---- connection phase -------------------------------------------------------------------
@@ -373,20 +348,23 @@ export class ClientSession implements BackendSink {
     this.socket.pause();
     // Mid-response an ERR would land inside the response's bytes: then the connection just closes.
     if (!this.inFlight) {
-      this.socket.write(
-        errPacket(
-          (seq + 1) & 0xff,
-          ErrorCode.NET_PACKET_TOO_LARGE.errno,
-          ErrorCode.NET_PACKET_TOO_LARGE.sqlState,
-          `Got a packet bigger than 'max_allowed_packet' bytes (${key} = ${limit})`,
-        ),
+      this.writeError(
+        (seq + 1) & 0xff,
+        ErrorCode.NET_PACKET_TOO_LARGE,
+        `Got a packet bigger than 'max_allowed_packet' bytes (${key} = ${limit})`,
       );
     }
     this.close();
   };
 
-  private refuse(seq: number, code: { errno: number; sqlState: string }, message: string): void {
+  /** The one way Athena answers the client with an ERR packet (its sequence id is `seq`). */
+  private writeError(seq: number, code: MysqlErrorCode, message: string): void {
     this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
+  }
+
+  /** Answers with an ERR, then closes the connection. */
+  private refuse(seq: number, code: MysqlErrorCode, message: string): void {
+    this.writeError(seq, code, message);
     this.close();
   }
 
@@ -418,10 +396,9 @@ export class ClientSession implements BackendSink {
     this.capabilities = (response.capabilities & this.ctx.serverCapabilities()) >>> 0;
     this.collation = response.collation || DEFAULT_COLLATION;
     this.database = response.database;
-    this.pendingChangeUser = { user: response.user, database: response.database, collation: null };
     if (response.authPlugin !== null && response.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
       // e.g. caching_sha2_password from a MySQL 8 client: ask for mysql_native_password instead.
-      this.phase = PHASE_AUTH_SWITCH;
+      this.phase = { kind: 'authSwitch', user: response.user };
       this.handshakeSeq = seq + 3;
       this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), seq + 1));
       return;
@@ -429,42 +406,19 @@ export class ClientSession implements BackendSink {
     this.authenticate(response.user, response.authResponse, seq + 1);
   }
 
-  /** Checks user and password; on success enters the command phase and answers OK with `seq`. */
+  /**
+   * Checks user and password; on success enters the command phase and answers OK with `seq` (after
+   * asking the backend about the client's database when the pool does not know it yet).
+   */
   private authenticate(userName: string, token: Buffer, seq: number): void {
     this.stopHandshakeTimer();
-    const user = checkCredentials(this.ctx.users, userName, token, this.scramble);
-    if (user === null) {
-      this.ctx.preAuth.loginFailed(this.address);
-      this.ctx.metrics.loginFailed();
-      // Logged for the operator; never the token (nor, of course, a password).
-      this.ctx.log(
-        `login refused for user ${logField(userName)} from ${this.describe()}: ${this.ctx.users.has(userName) ? 'wrong password' : 'unknown user'}`,
-      );
-      this.refuse(
-        seq,
-        ErrorCode.ACCESS_DENIED,
-        `Access denied for user '${userName}'@'${this.address}' (using password: ${token.length > 0 ? 'YES' : 'NO'})`,
-      );
+    const decision = decideLogin(this.ctx, userName, token, this.scramble, this.address);
+    if (!decision.granted) {
+      this.refuseLogin(userName, decision, seq);
       return;
     }
-    const sessions = this.ctx.userSessions.get(user.name) ?? 0;
-    if (user.max_connections > 0 && sessions >= user.max_connections) {
-      this.ctx.log(
-        `login refused for user '${user.name}' from ${this.describe()}: users.max_connections (${user.max_connections}) reached`,
-      );
-      this.refuse(
-        seq,
-        ErrorCode.CON_COUNT_ERROR,
-        `Too many connections: user '${user.name}' already has ${sessions} (users.max_connections = ${user.max_connections})`,
-      );
-      return;
-    }
-    const pool = this.ctx.pools.get(user.shard);
-    if (pool === undefined) {
-      this.refuse(seq, ErrorCode.ACCESS_DENIED, `User '${user.name}' maps to unknown shard '${user.shard}'`);
-      return;
-    }
-    this.ctx.userSessions.set(user.name, sessions + 1);
+    const { user, pool } = decision;
+    this.ctx.userSessions.set(user.name, (this.ctx.userSessions.get(user.name) ?? 0) + 1);
     this.counted = true;
     this.user = user;
     this.leaveHandshake();
@@ -475,24 +429,35 @@ export class ClientSession implements BackendSink {
     if (db !== null && this.backend === null && !pool.knownDatabases.has(db)) {
       // Check the database now (and keep the connection): an unknown one fails the handshake.
       this.acquiring = true;
-      this.phase = PHASE_LOGIN_CHECK;
-      this.okSequence = seq;
+      this.phase = { kind: 'loginCheck', okSeq: seq };
       pool.acquire(this.profile, db).then(this.onAcquiredAtLogin, this.onAcquireFailedAtLogin);
       return;
     }
     this.enterCommandPhase(seq);
   }
 
-  private okSequence = 0;
+  private refuseLogin(userName: string, refusal: LoginRefusal, seq: number): void {
+    if (refusal.badCredentials) {
+      this.ctx.preAuth.loginFailed(this.address);
+      this.ctx.metrics.loginFailed();
+    }
+    if (refusal.logReason !== null) {
+      this.ctx.log(
+        `login refused for user ${logField(userName)} from ${this.describe()}: ${refusal.logReason}`,
+      );
+    }
+    this.refuse(seq, refusal.code, refusal.message);
+  }
 
   private readonly onAcquiredAtLogin = (conn: BackendConnection): void => {
-    if (this.adoptBackend(conn)) this.enterCommandPhase(this.okSequence);
+    const phase = this.phase;
+    if (this.adoptBackend(conn) && phase.kind === 'loginCheck') this.enterCommandPhase(phase.okSeq);
   };
 
   /** An acquired connection becomes the session's, unless the session closed meanwhile. */
   private adoptBackend(conn: BackendConnection): boolean {
     this.acquiring = false;
-    if (this.phase === PHASE_CLOSED) {
+    if (this.phase === CLOSED) {
       this.pool!.release(conn, true);
       return false;
     }
@@ -503,13 +468,14 @@ export class ClientSession implements BackendSink {
 
   private readonly onAcquireFailedAtLogin = (error: unknown): void => {
     this.acquiring = false;
-    if (this.phase === PHASE_CLOSED) return;
+    const phase = this.phase;
+    if (phase.kind !== 'loginCheck') return; // closed meanwhile
     const e = error instanceof BackendError ? error : null;
     const message = e?.message ?? String(error);
     this.ctx.log(
       `client ${this.describe()} (user ${this.user?.name ?? '?'}) refused at login: ${logField(message)}`,
     );
-    this.refuse(this.okSequence, e ?? ErrorCode.CONN_HOST_ERROR, message);
+    this.refuse(phase.okSeq, e ?? ErrorCode.CONN_HOST_ERROR, message);
   };
 
   private stopHandshakeTimer(): void {
@@ -520,7 +486,7 @@ export class ClientSession implements BackendSink {
   }
 
   private enterCommandPhase(seq: number): void {
-    this.phase = PHASE_COMMAND;
+    this.phase = COMMANDS;
     this.socket.write(okPacket(seq, Status.AUTOCOMMIT));
     if (this.busy === false && this.queue.length > 0) this.runQueue();
   }
@@ -535,7 +501,7 @@ export class ClientSession implements BackendSink {
   private readonly onClientChunk = (chunk: Buffer): boolean => {
     this.framer.push(chunk);
     return (
-      this.phase !== PHASE_COMMAND || // the connection phase keeps parts of packets: never reuse then
+      this.phase !== COMMANDS || // the connection phase keeps parts of packets: never reuse then
       this.current !== null ||
       this.queue.length > 0 ||
       this.largeCommand !== null ||
@@ -544,52 +510,64 @@ export class ClientSession implements BackendSink {
   };
 
   private readonly onClientPacket = (packet: Buffer): void => {
-    switch (this.phase) {
-      case PHASE_COMMAND:
-        break;
-      case PHASE_HANDSHAKE:
+    if (this.phase === COMMANDS) this.onCommandPacket(packet);
+    else this.onLoginPacket(packet);
+  };
+
+  private onLoginPacket(packet: Buffer): void {
+    const phase = this.phase;
+    switch (phase.kind) {
+      case 'handshake':
         this.onHandshakeResponse(packet);
         return;
-      case PHASE_AUTH_SWITCH:
-        this.phase = PHASE_HANDSHAKE;
-        this.authenticate(this.pendingChangeUser?.user ?? '', packet.subarray(4), packet[3]! + 1);
+      case 'authSwitch':
+        this.phase = HANDSHAKE;
+        this.authenticate(phase.user, packet.subarray(4), packet[3]! + 1);
         return;
-      case PHASE_CHANGE_USER_SWITCH:
-        this.finishChangeUser(packet.subarray(4), packet[3]! + 1);
+      case 'changeUserSwitch':
+        this.finishChangeUser(phase.request, packet.subarray(4), packet[3]! + 1);
         return;
-      case PHASE_LOGIN_CHECK:
+      case 'loginCheck':
         // A command sent before the OK (pipelining): it runs once the login completes.
         this.enqueue(packet);
         return;
       default:
         return;
     }
-    // A payload of 16 MB - 1 continues in the next packet: collect the whole command, within
-    // server.max_allowed_packet (the framer refuses a header that would go past it).
+  }
+
+  private onCommandPacket(packet: Buffer): void {
+    const command =
+      this.largeCommand !== null || packet.length - 4 === MAX_PACKET_PAYLOAD
+        ? this.collectLargeCommand(packet)
+        : packet;
+    if (command === null) return;
+    if (this.busy || this.queue.length > 0) {
+      this.enqueue(command);
+      return;
+    }
+    this.startCommand(command);
+  }
+
+  /**
+   * A payload of 16 MB - 1 continues in the next packet: collects the whole command, within
+   * server.max_allowed_packet (the framer refuses a header that would go past it). Returns the
+   * command once its last packet is in, else null.
+   */
+  private collectLargeCommand(packet: Buffer): Buffer | null {
     const payloadLength = packet.length - 4;
-    if (this.largeCommand !== null) {
-      this.largeCommand.push(packet);
-      this.largeCommandBytes += payloadLength;
-      if (payloadLength === MAX_PACKET_PAYLOAD) {
-        this.framer.maxPayload = this.commandPayloadLimit();
-        return;
-      }
-      packet = Buffer.concat(this.largeCommand);
+    if (this.largeCommand === null) this.largeCommand = [packet];
+    else this.largeCommand.push(packet);
+    this.largeCommandBytes += payloadLength;
+    let whole: Buffer | null = null;
+    if (payloadLength !== MAX_PACKET_PAYLOAD) {
+      whole = Buffer.concat(this.largeCommand);
       this.largeCommand = null;
       this.largeCommandBytes = 0;
-      this.framer.maxPayload = this.commandPayloadLimit();
-    } else if (payloadLength === MAX_PACKET_PAYLOAD) {
-      this.largeCommand = [packet];
-      this.largeCommandBytes = payloadLength;
-      this.framer.maxPayload = this.commandPayloadLimit();
-      return;
     }
-    if (this.busy || this.queue.length > 0) {
-      this.enqueue(packet);
-      return;
-    }
-    this.startCommand(packet);
-  };
+    this.framer.maxPayload = this.commandPayloadLimit();
+    return whole;
+  }
 
   /** Holds a pipelined command; stops reading the client while too many commands or bytes wait. */
   private enqueue(packet: Buffer): void {
@@ -608,7 +586,7 @@ export class ClientSession implements BackendSink {
 
   /** Runs queued commands until one is waiting for the backend. */
   private runQueue(): void {
-    while (!this.busy && this.phase === PHASE_COMMAND) {
+    while (!this.busy && this.phase === COMMANDS) {
       const next = this.queue.shift();
       if (next === undefined) break;
       this.queuedBytes -= next.length;
@@ -623,10 +601,29 @@ export class ClientSession implements BackendSink {
 
   private startCommand(packet: Buffer): void {
     if (packet.length < 5) {
-      this.sendError(1, ErrorCode.UNKNOWN_COM_ERROR, 'Empty command packet');
+      this.writeError(1, ErrorCode.UNKNOWN_COM_ERROR, 'Empty command packet');
       return;
     }
     const command = packet[4]!;
+    const kind = RESPONSE_KIND[command];
+    if (kind === undefined || kind === NO_RESPONSE) {
+      this.runUnanswered(packet, command);
+      return;
+    }
+    this.busy = true;
+    this.current = packet;
+    this.currentCommand = command;
+    this.currentStart = performance.now();
+    this.classify(packet, command);
+    if (this.backend === null) {
+      this.acquireBackend();
+      return;
+    }
+    this.admit();
+  }
+
+  /** A command the server does not answer, that Athena answers itself, or that it refuses. */
+  private runUnanswered(packet: Buffer, command: number): void {
     switch (command) {
       case Com.QUIT:
         this.close();
@@ -641,22 +638,13 @@ export class ClientSession implements BackendSink {
           this.statementTypes.delete(packet.readUInt32LE(5));
         if (this.backend !== null) this.backend.write(packet);
         return;
+      default:
+        this.writeError(1, ErrorCode.UNKNOWN_COM_ERROR, refusedCommandMessage(command));
     }
-    const kind = RESPONSE_KIND[command];
-    if (kind === undefined) {
-      const name = COMMAND_NAMES.get(command) ?? `command 0x${command.toString(16).padStart(2, '0')}`;
-      const why = REFUSED_BECAUSE[command] ?? 'not supported';
-      this.sendError(
-        1,
-        ErrorCode.UNKNOWN_COM_ERROR,
-        `Unknown command: ${name} is refused by Athena (${why})`,
-      );
-      return;
-    }
-    this.busy = true;
-    this.current = packet;
-    this.currentCommand = command;
-    this.currentStart = performance.now();
+  }
+
+  /** The statement type the command's metrics are labelled with; what PREPARE and INIT_DB will set. */
+  private classify(packet: Buffer, command: number): void {
     if (command === Com.QUERY) {
       this.currentType = classifyStatement(packet, 5, packet.length);
     } else if (command === Com.STMT_EXECUTE) {
@@ -666,11 +654,6 @@ export class ClientSession implements BackendSink {
       if (command === Com.STMT_PREPARE) this.preparingType = classifyStatement(packet, 5, packet.length);
       else if (command === Com.INIT_DB) this.selectingDb = packet.toString('utf8', 5);
     }
-    if (this.backend === null) {
-      this.acquireBackend();
-      return;
-    }
-    this.admit();
   }
 
   private acquireBackend(): void {
@@ -685,16 +668,9 @@ export class ClientSession implements BackendSink {
 
   private readonly onAcquireFailed = (error: unknown): void => {
     this.acquiring = false;
-    if (this.phase === PHASE_CLOSED) return;
-    const e =
-      error instanceof BackendError
-        ? error
-        : new BackendError(
-            ErrorCode.CONN_HOST_ERROR.errno,
-            ErrorCode.CONN_HOST_ERROR.sqlState,
-            String(error),
-          );
-    this.failCommand(e.errno, e.sqlState, e.message);
+    if (this.phase === CLOSED) return;
+    if (error instanceof BackendError) this.failCommand(error, error.message);
+    else this.failCommand(ErrorCode.CONN_HOST_ERROR, String(error));
   };
 
   private admit(): void {
@@ -714,7 +690,7 @@ export class ClientSession implements BackendSink {
   }
 
   private readonly onAdmitted = (release: () => void): void => {
-    if (this.phase === PHASE_CLOSED || this.backend === null) {
+    if (this.phase === CLOSED || this.backend === null) {
       release();
       return;
     }
@@ -723,24 +699,17 @@ export class ClientSession implements BackendSink {
   };
 
   private readonly onAdmitRejected = (error: unknown): void => {
-    if (this.phase === PHASE_CLOSED) return;
-    if (error instanceof LimitRejectedError) {
-      this.failCommand(error.errno, error.sqlState, error.message);
-    } else {
-      this.failCommand(ErrorCode.CONN_HOST_ERROR.errno, 'HY000', String(error));
-    }
+    if (this.phase === CLOSED) return;
+    if (error instanceof LimitRejectedError) this.failCommand(error, error.message);
+    else this.failCommand(ErrorCode.CONN_HOST_ERROR, String(error));
   };
 
   /** Answers the current command with an ERR without forwarding it; the session stays usable. */
-  private failCommand(errno: number, sqlState: string, message: string): void {
+  private failCommand(code: MysqlErrorCode, message: string): void {
     this.busy = false;
     this.current = null;
-    this.socket.write(errPacket(1, errno, sqlState, message));
+    this.writeError(1, code, message);
     this.runQueue();
-  }
-
-  private sendError(seq: number, code: { errno: number; sqlState: string }, message: string): void {
-    this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
   }
 
   private forward(): void {
@@ -890,7 +859,7 @@ export class ClientSession implements BackendSink {
   private completeInfile(): void {
     const seq = this.infileErrSeq;
     this.infileErrSeq = -1;
-    this.sendError(
+    this.writeError(
       seq,
       ErrorCode.NOT_SUPPORTED_YET,
       'LOAD DATA LOCAL INFILE is not supported by Athena (the file was not sent)',
@@ -903,10 +872,10 @@ export class ClientSession implements BackendSink {
     const wasInFlight = this.inFlight;
     this.pool!.release(conn, false);
     this.backend = null;
-    if (this.phase === PHASE_CLOSED) return;
+    if (this.phase === CLOSED) return;
     if (wasInFlight) {
       this.inFlight = false;
-      this.sendError(
+      this.writeError(
         this.scanner.packets > 0 ? (this.scanner.lastSequenceId + 1) & 0xff : 1,
         ErrorCode.SERVER_LOST,
         'Lost connection to MySQL server during query',
@@ -928,18 +897,17 @@ export class ClientSession implements BackendSink {
       this.refuse(1, ErrorCode.HANDSHAKE_ERROR, `Bad COM_CHANGE_USER: ${(error as Error).message}`);
       return;
     }
-    this.pendingChangeUser = { user: request.user, database: request.database, collation: request.collation };
+    const pending = { user: request.user, database: request.database, collation: request.collation };
     if (request.authPlugin !== null && request.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
-      this.phase = PHASE_CHANGE_USER_SWITCH;
+      this.phase = { kind: 'changeUserSwitch', request: pending };
       this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), 1));
       return;
     }
-    this.finishChangeUser(request.authResponse, 1);
+    this.finishChangeUser(pending, request.authResponse, 1);
   }
 
-  private finishChangeUser(token: Buffer, seq: number): void {
-    this.phase = PHASE_COMMAND;
-    const request = this.pendingChangeUser!;
+  private finishChangeUser(request: ChangeUserRequest, token: Buffer, seq: number): void {
+    this.phase = COMMANDS;
     // Whatever happens next, the old session's server state must not survive.
     if (this.backend !== null) {
       const conn = this.backend;
@@ -973,8 +941,8 @@ export class ClientSession implements BackendSink {
   }
 
   private finish(): void {
-    if (this.phase === PHASE_CLOSED) return;
-    this.phase = PHASE_CLOSED;
+    if (this.phase === CLOSED) return;
+    this.phase = CLOSED;
     this.stopHandshakeTimer();
     this.leaveHandshake();
     if (this.release !== null) {
