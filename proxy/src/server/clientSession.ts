@@ -1,4 +1,5 @@
-// One client connection: the connection phase against [[users]], then the command loop.
+// One client connection: the connection phase (ClientLogin, clientLogin.ts, up to the client's answer
+// to the scramble; then the password check against [[users]] here), then the command loop.
 //
 // Pinning rule (see proxy/docs/PROTOCOL.md): the session takes one backend connection from its
 // shard's pool at its first command that needs the server and keeps it for its whole life; when the
@@ -29,12 +30,7 @@ import {
   Status,
 } from '../protocol/constants.ts';
 import { PacketFramer } from '../protocol/framer.ts';
-import {
-  buildAuthSwitch,
-  buildServerHandshake,
-  parseChangeUser,
-  parseHandshakeResponse,
-} from '../protocol/handshake.ts';
+import { buildAuthSwitch, parseChangeUser } from '../protocol/handshake.ts';
 import { errPacket, framePacket, okPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { ResponseKind, ResponseScanner } from '../protocol/responseScanner.ts';
 import {
@@ -45,7 +41,13 @@ import {
   type SessionProfile,
 } from './backendConnection.ts';
 import { NO_RESPONSE, RESPONSE_KIND, refusedCommandMessage } from './commands.ts';
-import { decideLogin, isSslRequest, type LoginRefusal } from './login.ts';
+import {
+  ClientLogin,
+  decideLogin,
+  type ClientHello,
+  type LoginHost,
+  type LoginRefusal,
+} from './clientLogin.ts';
 import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
 import type { SocketReader } from './socketReader.ts';
@@ -114,24 +116,22 @@ interface ChangeUserRequest {
 }
 
 /**
- * Where a session is. Logging in: `handshake` (Athena's greeting is out; the client's
- * HandshakeResponse, or its SSLRequest, is due), `authSwitch` (the client used another auth plugin
- * and was asked for mysql_native_password), `loginCheck` (credentials accepted; the backend is asked
- * about the database the client named, then the OK goes out with `okSeq`). Then `commands`, the
- * command loop, until `closed`. COM_CHANGE_USER logs in again from `commands`, through
- * `changeUserSwitch` when the client needs an auth switch. Whether a command is in progress (`busy`,
- * `inFlight`) is per command and stays out of the phase: the data path allocates nothing.
+ * Where a session is. `login`: the connection phase up to the password check (ClientLogin has the
+ * packets). `loginCheck`: credentials accepted; the backend is asked about the database the client
+ * named, then the OK goes out with `okSeq`. Then `commands`, the command loop, until `closed`.
+ * COM_CHANGE_USER logs in again from `commands`, through `changeUserSwitch` when the client needs an
+ * auth switch. Whether a command is in progress (`busy`, `inFlight`) is per command and stays out of
+ * the phase: the data path allocates nothing.
  */
 type SessionPhase =
-  | { readonly kind: 'handshake' }
-  | { readonly kind: 'authSwitch'; readonly user: string }
+  | { readonly kind: 'login' }
   | { readonly kind: 'loginCheck'; readonly okSeq: number }
   | { readonly kind: 'commands' }
   | { readonly kind: 'changeUserSwitch'; readonly request: ChangeUserRequest }
   | { readonly kind: 'closed' };
 
 // The phases without data, one object each; the data path tests `this.phase === COMMANDS`.
-const HANDSHAKE: SessionPhase = { kind: 'handshake' };
+const LOGIN: SessionPhase = { kind: 'login' };
 const COMMANDS: SessionPhase = { kind: 'commands' };
 const CLOSED: SessionPhase = { kind: 'closed' };
 
@@ -164,14 +164,11 @@ const spinNotInlined = new Proxy(spin, {});
 
 let nextConnectionId = 1;
 
-export class ClientSession implements BackendSink {
+export class ClientSession implements BackendSink, LoginHost {
   readonly connectionId = nextConnectionId++;
-  private phase: SessionPhase = HANDSHAKE;
-  private readonly scramble = newScramble();
+  private phase: SessionPhase = LOGIN;
+  private readonly login: ClientLogin;
   private framer: PacketFramer;
-  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Sequence number of Athena's next packet while the client's part of the handshake is pending. */
-  private handshakeSeq = 2;
 
   // Who the client is, once authenticated.
   private user: UserConfig | null = null;
@@ -213,8 +210,6 @@ export class ClientSession implements BackendSink {
   private readonly port: number;
   /** Not logged in yet: holds one of its address's handshake slots. */
   private handshaking = true;
-  /** The client connection runs over TLS. */
-  private secure = false;
 
   /**
    * `reader`: the socket reads through it (one reused buffer, see socketReader.ts); without one,
@@ -228,11 +223,12 @@ export class ClientSession implements BackendSink {
     this.address = socket.remoteAddress ?? '?';
     this.port = socket.remotePort ?? 0;
     this.framer = this.newFramer();
+    this.login = new ClientLogin(this, ctx, newScramble());
     ctx.metrics.unauthenticatedChanged(1);
     socket.setNoDelay(true);
     this.listen(socket, reader);
     ctx.metrics.connectionOpened();
-    this.sendHandshake();
+    this.login.greet();
   }
 
   get isIdle(): boolean {
@@ -252,34 +248,9 @@ export class ClientSession implements BackendSink {
     if (!this.busy || this.phase !== COMMANDS) this.close();
   }
 
-  // ---- connection phase -------------------------------------------------------------------
+  // ---- the client socket, TLS, ERR answers --------------------------------------------------
 
-  private sendHandshake(): void {
-    const server = this.ctx.config.server;
-    // Bounds only the client's part (its HandshakeResponse and auth-switch reply): a backend slow to
-    // check the database at login has its own bounds (backend_connect_timeout_ms, the pool's wait).
-    this.handshakeTimer = setTimeout(() => {
-      this.handshakeTimer = null;
-      this.ctx.log(`client ${this.describe()} did not authenticate within ${server.handshake_timeout_ms} ms`);
-      this.refuse(
-        this.handshakeSeq,
-        ErrorCode.NET_READ_INTERRUPTED,
-        `Got timeout reading communication packets (no handshake response within server.handshake_timeout_ms = ${server.handshake_timeout_ms} ms)`,
-      );
-    }, server.handshake_timeout_ms);
-    const handshake = buildServerHandshake({
-      serverVersion: this.ctx.serverVersion(),
-      connectionId: this.connectionId,
-      scramble: this.scramble,
-      capabilities: this.ctx.serverCapabilities(),
-      collation: DEFAULT_COLLATION,
-      statusFlags: Status.AUTOCOMMIT,
-      authPlugin: NATIVE_PASSWORD_PLUGIN,
-    });
-    this.socket.write(framePacket(handshake, 0));
-  }
-
-  private describe(): string {
+  describe(): string {
     return `${this.address}:${this.port} (#${this.connectionId})`;
   }
 
@@ -298,13 +269,16 @@ export class ClientSession implements BackendSink {
     socket.on('error', () => undefined); // 'close' follows
   }
 
+  write(data: Buffer): void {
+    this.socket.write(data);
+  }
+
   /**
    * The client sent an SSLRequest: the TLS handshake follows on the same socket (maybe already in
    * the chunk that carried the request), then the HandshakeResponse over TLS.
    */
-  private startTls(context: tls.SecureContext, seq: number): void {
+  startTls(context: tls.SecureContext): void {
     this.framer.detach((rest) => this.switchToTls(context, rest));
-    this.handshakeSeq = seq + 2;
   }
 
   private switchToTls(context: tls.SecureContext, rest: Buffer): void {
@@ -318,7 +292,6 @@ export class ClientSession implements BackendSink {
     if (rest.length > 0) raw.unshift(rest);
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
     this.socket = secure;
-    this.secure = true;
     this.framer = this.newFramer();
     this.listen(secure);
   }
@@ -363,56 +336,27 @@ export class ClientSession implements BackendSink {
   }
 
   /** Answers with an ERR, then closes the connection. */
-  private refuse(seq: number, code: MysqlErrorCode, message: string): void {
+  refuse(seq: number, code: MysqlErrorCode, message: string): void {
     this.writeError(seq, code, message);
     this.close();
   }
 
-  private onHandshakeResponse(packet: Buffer): void {
-    const seq = packet[3]!;
-    const context = this.ctx.tlsContext;
-    if (isSslRequest(packet) && context !== null && !this.secure) {
-      this.startTls(context, seq);
-      return;
-    }
-    if (!this.secure && this.ctx.config.server.require_secure_transport) {
-      this.ctx.log(
-        `client ${this.describe()} refused: it did not ask for TLS (server.require_secure_transport)`,
-      );
-      this.refuse(
-        seq + 1,
-        ErrorCode.SECURE_TRANSPORT_REQUIRED,
-        'Connections using insecure transport are prohibited (server.require_secure_transport = true)',
-      );
-      return;
-    }
-    let response;
-    try {
-      response = parseHandshakeResponse(packet.subarray(4));
-    } catch (error) {
-      this.refuse(seq + 1, ErrorCode.HANDSHAKE_ERROR, `Bad handshake: ${(error as Error).message}`);
-      return;
-    }
-    this.capabilities = (response.capabilities & this.ctx.serverCapabilities()) >>> 0;
-    this.collation = response.collation || DEFAULT_COLLATION;
-    this.database = response.database;
-    if (response.authPlugin !== null && response.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
-      // e.g. caching_sha2_password from a MySQL 8 client: ask for mysql_native_password instead.
-      this.phase = { kind: 'authSwitch', user: response.user };
-      this.handshakeSeq = seq + 3;
-      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), seq + 1));
-      return;
-    }
-    this.authenticate(response.user, response.authResponse, seq + 1);
+  // ---- login: the password check, the database check, the OK -------------------------------
+
+  /** LoginHost: the client answered the scramble in its handshake. */
+  authenticate(hello: ClientHello, token: Buffer, seq: number): void {
+    this.capabilities = hello.capabilities;
+    this.collation = hello.collation;
+    this.database = hello.database;
+    this.checkLogin(hello.user, token, seq);
   }
 
   /**
    * Checks user and password; on success enters the command phase and answers OK with `seq` (after
    * asking the backend about the client's database when the pool does not know it yet).
    */
-  private authenticate(userName: string, token: Buffer, seq: number): void {
-    this.stopHandshakeTimer();
-    const decision = decideLogin(this.ctx, userName, token, this.scramble, this.address);
+  private checkLogin(userName: string, token: Buffer, seq: number): void {
+    const decision = decideLogin(this.ctx, userName, token, this.login.scramble, this.address);
     if (!decision.granted) {
       this.refuseLogin(userName, decision, seq);
       return;
@@ -478,20 +422,13 @@ export class ClientSession implements BackendSink {
     this.refuse(phase.okSeq, e ?? ErrorCode.CONN_HOST_ERROR, message);
   };
 
-  private stopHandshakeTimer(): void {
-    if (this.handshakeTimer !== null) {
-      clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = null;
-    }
-  }
-
   private enterCommandPhase(seq: number): void {
     this.phase = COMMANDS;
     this.socket.write(okPacket(seq, Status.AUTOCOMMIT));
     if (this.busy === false && this.queue.length > 0) this.runQueue();
   }
 
-  // ---- client bytes -----------------------------------------------------------------------
+  // ---- client bytes, the command loop ------------------------------------------------------
 
   private readonly onClientData = (chunk: Buffer): void => {
     this.framer.push(chunk);
@@ -517,12 +454,8 @@ export class ClientSession implements BackendSink {
   private onLoginPacket(packet: Buffer): void {
     const phase = this.phase;
     switch (phase.kind) {
-      case 'handshake':
-        this.onHandshakeResponse(packet);
-        return;
-      case 'authSwitch':
-        this.phase = HANDSHAKE;
-        this.authenticate(phase.user, packet.subarray(4), packet[3]! + 1);
+      case 'login':
+        this.login.onPacket(packet);
         return;
       case 'changeUserSwitch':
         this.finishChangeUser(phase.request, packet.subarray(4), packet[3]! + 1);
@@ -900,7 +833,7 @@ export class ClientSession implements BackendSink {
     const pending = { user: request.user, database: request.database, collation: request.collation };
     if (request.authPlugin !== null && request.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
       this.phase = { kind: 'changeUserSwitch', request: pending };
-      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), 1));
+      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.login.scramble), 1));
       return;
     }
     this.finishChangeUser(pending, request.authResponse, 1);
@@ -921,7 +854,7 @@ export class ClientSession implements BackendSink {
     if (request.collation !== null) this.collation = request.collation & 0xff;
     this.database = request.database;
     this.busy = false;
-    this.authenticate(request.user, token, seq);
+    this.checkLogin(request.user, token, seq);
     if (this.user !== null) {
       this.ctx.metrics.recordQuery('other', (performance.now() - this.currentStart) / 1000, false);
       this.runQueue();
@@ -943,7 +876,7 @@ export class ClientSession implements BackendSink {
   private finish(): void {
     if (this.phase === CLOSED) return;
     this.phase = CLOSED;
-    this.stopHandshakeTimer();
+    this.login.stop();
     this.leaveHandshake();
     if (this.release !== null) {
       const release = this.release;
