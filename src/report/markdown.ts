@@ -10,7 +10,7 @@ import {
   throughputUnit,
 } from './summary.ts';
 import { workSection } from './work.ts';
-import { escapeCell } from './format.ts';
+import { escapeCell, plural } from './format.ts';
 
 /** GitHub's limit for a comment is 65,536 characters; the report stays well under it. */
 export const REPORT_MAX_CHARS = 60_000;
@@ -137,7 +137,7 @@ function resourceTable(results: Results, arms: Arm[]): string[] {
 
 /** What was measured: interleaved rounds (time), counted windows (work), or both. */
 function channelsLine(results: Results, rounds: number): string {
-  const time = `${rounds} interleaved round${rounds === 1 ? '' : 's'}`;
+  const time = plural(rounds, 'interleaved round');
   if (results.measure === 'time') return time;
   const work = 'work counted under valgrind';
   return results.measure === 'work' ? work : `${time} and ${work}`;
@@ -180,7 +180,7 @@ function environmentSection(results: Results): string[] {
     `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ''}`,
     `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ''}`,
     `- **Network**: ${local ? 'local loopback (MySQL, the proxies and the load generator on one machine)' : `hosts ${[...hosts].join(', ')}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? '' : 's'} per workload.`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${plural(results.suite.rounds, 'planned round')} per workload.`,
   ];
   for (const shard of results.shards ?? []) {
     const e = shard.environment;

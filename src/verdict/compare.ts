@@ -20,7 +20,9 @@ import {
   type Scale,
 } from './metrics.ts';
 import { functionDeltas, type FunctionDelta, type FunctionPerQuery } from '../work/profile.ts';
-import { signedChange } from '../report/format.ts';
+import { formatP, plural, signedChange } from '../report/format.ts';
+
+export { formatP } from '../report/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -811,13 +813,8 @@ export const CPU_RELATIVE_LABEL = 'proxy CPU/query, machine-normalised';
 
 export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
   if (m.delta === null) return 'n/a';
-  if (m.scale === 'count') return `${m.delta} error${m.delta === 1 ? '' : 's'}`;
+  if (m.scale === 'count') return plural(m.delta, 'error');
   return signedChange(m.delta, m.scale === 'points' ? ' pts' : '%');
-}
-
-export function formatP(p: number): string {
-  if (p >= 0.001) return p.toFixed(3);
-  return p.toExponential(1);
 }
 
 /** What the one-line summary needs of a workload (also rebuilt from a fork's structured results). */
@@ -834,7 +831,7 @@ export function summaryLine(
   showId: (id: string) => string = (id) => id,
 ): string {
   const n = workloads.length;
-  const inW = `in ${n} workload${n === 1 ? '' : 's'}`;
+  const inW = `in ${plural(n, 'workload')}`;
   const list = (v: Verdict) =>
     workloads.flatMap((w) =>
       w.metrics
@@ -846,7 +843,7 @@ export function summaryLine(
   if (n === 0) return 'Nothing compared: no workload has both current and reference samples';
   if (verdict === 'regressed') {
     const r = list('regressed');
-    return `${r.length} regression${r.length === 1 ? '' : 's'} ${inW}: ${clip(r)}`;
+    return `${plural(r.length, 'regression')} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
   const inc = workloads.filter((w) => w.verdict === 'inconclusive').map((w) => showId(w.id));

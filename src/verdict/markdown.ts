@@ -1,14 +1,13 @@
 import type { Environment } from '../results/schema.ts';
 import {
   formatDelta,
-  formatP,
   type Comparison,
   type MetricComparison,
   type Verdict,
   type WorkloadVerdict,
   VERDICT_SEVERITY,
 } from './compare.ts';
-import { escapeCell, signedChange } from '../report/format.ts';
+import { escapeCell, formatNumber, formatP, plural, signedInterval } from '../report/format.ts';
 import { whereItWentMarkdown } from './functions.ts';
 import { metricSpecsFor, type MetricSpec } from './metrics.ts';
 
@@ -22,15 +21,7 @@ export const VERDICT_MARK: Record<Verdict, string> = {
   inconclusive: '⚠️ inconclusive',
 };
 
-const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-/** 3 significant digits below 1000, grouped integers above. */
-export function formatNumber(v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return 'n/a';
-  if (Math.abs(v) >= 999.5) return numberFormat.format(v);
-  if (v === 0) return '0';
-  return Number(v.toPrecision(3)).toString();
-}
+export { formatNumber } from '../report/format.ts';
 
 function withUnit(v: number | null, unit: string): string {
   const s = formatNumber(v);
@@ -39,8 +30,8 @@ function withUnit(v: number | null, unit: string): string {
 
 function ciCell(m: MetricComparison, level: number): string {
   if (m.ciLow === null || m.ciHigh === null) return '—';
-  const suffix = m.scale === 'points' ? '' : '%';
-  const body = `[${signedChange(m.ciLow, suffix)}, ${signedChange(m.ciHigh, suffix)}]${m.scale === 'points' ? ' pts' : ''}`;
+  const points = m.scale === 'points';
+  const body = `${signedInterval(m.ciLow, m.ciHigh, points ? '' : '%')}${points ? ' pts' : ''}`;
   const achieved =
     m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : '';
   return body + achieved;
@@ -55,7 +46,7 @@ function verdictCell(m: MetricComparison): string {
 function workloadTable(w: WorkloadVerdict, c: Comparison): string {
   const lines: string[] = [];
   const rounds =
-    `${w.rounds.current} round${w.rounds.current === 1 ? '' : 's'}` +
+    plural(w.rounds.current, 'round') +
     (w.rounds.current > w.rounds.planned
       ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,`
       : '') +
