@@ -235,53 +235,61 @@ function roundsDetails(results: Results): string[] {
  * proxy CPU and memory, the test environment; warnings on top, the verdict first when given.
  */
 export function renderMeasurementReport(results: Results, verdictMarkdown?: string): string {
-  const arms = comparedArms(results);
-  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
-  const out: string[] = [`# athena-bench: suite \`${results.suite.name}\``, ''];
-  out.push(
-    results.status === 'failed'
-      ? `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? 'unknown failure')}`
-      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
-    '',
-  );
+  const out: string[] = [`# athena-bench: suite \`${results.suite.name}\``, '', statusLine(results), ''];
   if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), '');
   if (results.warnings.length > 0) {
     out.push('## Warnings', '', ...results.warnings.map((w) => `- ⚠️ ${w.replace(/\n/g, ' ')}`), '');
   }
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) {
-    out.push('## Direct MySQL vs proxy', '', ...throughputTable(results, arms), '');
-    out.push(
-      `Medians over the rounds; ± is half the min–max range as a % of the median; overhead = 1 − proxy / direct throughput of the same round (median, with its range).`,
-      '',
-    );
-    if (arms.length > 0) {
-      out.push(
-        '## Latency',
-        '',
-        ...latencyTable(results, arms),
-        '',
-        'Added = proxy − direct of the same round (median).',
-        '',
-      );
-      out.push('## Proxy resources', '', ...resourceTable(results, arms), '');
-      out.push(
-        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-        '',
-      );
-    }
-    const harness = harnessLine(results);
-    if (harness) out.push(harness, '');
-  }
+  if (measured) out.push(...measuredSections(results));
   out.push(...workSection(results));
   out.push(...environmentSection(results), '');
-  const details = roundsDetails(results);
-  let text = out.join('\n');
-  const withDetails = `${text}\n${details.join('\n')}\n`;
-  text =
+  return withinLimit(out.join('\n'), roundsDetails(results));
+}
+
+function statusLine(results: Results): string {
+  if (results.status === 'failed') {
+    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? 'unknown failure')}`;
+  }
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`;
+}
+
+/** The time channel's tables: throughput and overhead, then latency and resources of the proxies. */
+function measuredSections(results: Results): string[] {
+  const arms = comparedArms(results);
+  const out = ['## Direct MySQL vs proxy', '', ...throughputTable(results, arms), ''];
+  out.push(
+    `Medians over the rounds; ± is half the min–max range as a % of the median; overhead = 1 − proxy / direct throughput of the same round (median, with its range).`,
+    '',
+  );
+  if (arms.length > 0) {
+    out.push(
+      '## Latency',
+      '',
+      ...latencyTable(results, arms),
+      '',
+      'Added = proxy − direct of the same round (median).',
+      '',
+    );
+    out.push('## Proxy resources', '', ...resourceTable(results, arms), '');
+    out.push(
+      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+      '',
+    );
+  }
+  const harness = harnessLine(results);
+  if (harness) out.push(harness, '');
+  return out;
+}
+
+/** The report with its per-round details when they fit under REPORT_MAX_CHARS, else without. */
+function withinLimit(report: string, details: string[]): string {
+  const withDetails = `${report}\n${details.join('\n')}\n`;
+  let text =
     withDetails.length <= REPORT_MAX_CHARS
       ? withDetails
-      : `${text}\n_Per-round details omitted to keep the report short; they are in results.json._\n`;
+      : `${report}\n_Per-round details omitted to keep the report short; they are in results.json._\n`;
   if (text.length > REPORT_MAX_CHARS) {
     text = `${text.slice(0, REPORT_MAX_CHARS - 200)}\n\n_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._\n`;
   }
