@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import { baselineFromResults, loadBaseline, writeBaseline, type Baseline } from 
 import { compareArms, compareToBaseline, exitCodeFor, type Comparison } from './compare.ts';
 import { renderHtmlReport } from './html.ts';
 import { renderComparisonMarkdown } from './markdown.ts';
-import { parseVersionedJson } from '../util/versionedJson.ts';
+import { parseVersionedJson, readTextFile } from '../util/versionedJson.ts';
 import { SuiteNameSchema } from '../history/schema.ts';
 import { readSuiteHistory } from '../history/store.ts';
 import { currentRun, renderTrend, TREND_POINTS } from '../history/trend.ts';
@@ -121,13 +121,7 @@ export async function loadResultsFile(file: string): Promise<Results> {
 
 /** Reads and validates a results file, of a complete or a failed run. */
 export async function readResultsFile(file: string): Promise<Results> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${file}: cannot read the results file (${errorMessage(error)})`);
-  }
-  return parseVersionedJson(text, file, {
+  return parseVersionedJson(await readTextFile(file, 'results file'), file, {
     what: 'results',
     version: RESULTS_SCHEMA_VERSION,
     schema: ResultsSchema,
