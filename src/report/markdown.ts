@@ -1,4 +1,10 @@
-import { roundsOf, type Arm, type Results } from '../results/schema.ts';
+import {
+  roundsOf,
+  type Arm,
+  type Results,
+  type RoundSample,
+  type WorkloadResult,
+} from '../results/schema.ts';
 import {
   addedLatencyPerRound,
   median,
@@ -88,37 +94,25 @@ export function throughputTable(results: Results, arms: Arm[]): string[] {
 }
 
 function latencyTable(results: Results, arms: Arm[]): string[] {
-  const lines = [
+  const direct = { name: 'direct' } as Pick<Arm, 'name'>;
+  return [
     '| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |',
     '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of [{ name: 'direct' } as Pick<Arm, 'name'>, ...arms]) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
       const p95 = median(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
       const p99 = median(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
       const added = (key: 'p95' | 'p99') =>
         arm.name === 'direct' ? '' : signed(median(addedLatencyPerRound(w, arm.name, key)), 2);
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`,
-      );
-    }
-  }
-  return lines;
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`;
+    }),
+  ];
 }
 
 function resourceTable(results: Results, arms: Arm[]): string[] {
-  const lines = [
+  return [
     '| Workload | Arm | CPU µs/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |',
     '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    ...armRows(results, arms, (w, arm, samples) => {
       const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
       const cpuSec = median(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
       const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
@@ -127,12 +121,26 @@ function resourceTable(results: Results, arms: Arm[]): string[] {
         checks.length === 0
           ? 'not checked'
           : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => (100 * c.observedQueries) / Math.max(1, c.expectedQueries))))}%)`;
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`,
-      );
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`;
+    }),
+  ];
+}
+
+/** One row per measured workload and arm with samples, workload by workload. */
+function armRows<A extends Pick<Arm, 'name'>>(
+  results: Results,
+  arms: A[],
+  row: (w: WorkloadResult, arm: A, samples: RoundSample[]) => string,
+): string[] {
+  const rows: string[] = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length > 0) rows.push(row(w, arm, samples));
     }
   }
-  return lines;
+  return rows;
 }
 
 /** What was measured: interleaved rounds (time), counted windows (work), or both. */
