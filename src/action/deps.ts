@@ -1,6 +1,7 @@
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
+import type { SuiteRequest } from '../suite/overrides.ts';
 import type { Reference } from '../gate/runGate.ts';
 import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
@@ -124,7 +125,8 @@ export interface MergeRequest {
 }
 
 export interface Benchmarker {
-  loadSuite(nameOrPath: string, cwd: string): Promise<Suite>;
+  /** The suite (a file relative to cwd, or a built-in name) with its overrides applied. */
+  loadSuite(request: SuiteRequest, cwd: string): Promise<Suite>;
   run(request: BenchRequest): Promise<BenchOutcome>;
   merge(request: MergeRequest): Promise<BenchOutcome>;
 }

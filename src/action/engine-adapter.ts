@@ -5,6 +5,7 @@ import { ATHENA_BUILD_COMMAND } from '../engine/arms.ts';
 import { defaultProxyArm, type ArmSource, type EngineDeps, type ProxyArmSpec } from '../engine/run.ts';
 import type { ProgressSink } from '../engine/progress.ts';
 import { loadSuite } from '../suite/load.ts';
+import { applySuiteOverrides } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';
 import { runGate } from '../gate/runGate.ts';
 import { mergeShards } from '../gate/merge.ts';
@@ -100,8 +101,11 @@ const BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 
 export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
   return {
-    loadSuite: (nameOrPath, cwd) =>
-      loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path.resolve(cwd, nameOrPath)),
+    loadSuite: async ({ source, overrides }, cwd) =>
+      applySuiteOverrides(
+        await loadSuite(BUILTIN_SUITE.test(source) ? source : path.resolve(cwd, source)),
+        overrides,
+      ),
     async run(request) {
       const arms: ArmSource[] = [proxyArm(request.proxy, request.outDir)];
       if (request.base) arms.push(baseArm(request.proxy, request.base, request.outDir));

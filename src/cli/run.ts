@@ -6,6 +6,8 @@ import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../errors.
 import { driverFor } from '../drivers/index.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';
+import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
+import { applySuiteOverrides, ThresholdListSchema } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';
 import { maxRoundsOf, type Suite } from '../suite/schema.ts';
 import { baselineRounds, loadBaseline } from '../verdict/baseline.ts';
@@ -38,8 +40,8 @@ baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
                             throwaway local MariaDB/MySQL, started and removed by the run)
-  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml suite file
-                            (default: default)
+  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml/.yml suite file
+                            (default: default; the format: docs/SUITES.md)
   --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
                             .athena-bench/latest pointing at it)
   --shard i/n               run only shard i of n of the suite's workloads (1 <= i <= n <= 64;
@@ -61,7 +63,7 @@ and started with a generated config on free ports):
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
-                            (default 60)
+                            (default ${MYSQL_READY_TIMEOUT_SEC})
   --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
                             (for proxies whose metrics do not count queries)
 
@@ -84,8 +86,13 @@ What to measure:
                             with a warning and work fails (exit 3).
 
 Rounds and verdict:
-  --rounds N                planned rounds per workload (default: the suite's)
-  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
+  --rounds N                planned rounds per workload, 1-200 (default: the suite's)
+  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's);
+                            mysqlslap runs its iterations
+  --threshold METRIC=N%,... the verdict's thresholds for every workload, e.g. tps=5%,p95=10%
+                            (overhead in points: overhead=3pts; errors a count: errors=2);
+                            metric names and aliases in docs/SUITES.md (default: the suite's,
+                            else the built-in ones)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
   --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
@@ -141,6 +148,7 @@ const RunFlagsSchema = z
     'base-ref': z.string().min(1).optional(),
     rounds: positiveInt('a round count').pipe(z.number().max(200, 'expected at most 200 rounds')).optional(),
     duration: positiveNumber('seconds').optional(),
+    threshold: ThresholdListSchema.optional(),
     'budget-minutes': positiveNumber('minutes').optional(),
     baseline: z.string().min(1).optional(),
     'no-baseline': z.boolean().default(false),
@@ -173,7 +181,8 @@ const RunFlagsSchema = z
   });
 export type RunFlags = z.infer<typeof RunFlagsSchema>;
 
-const FLAG_TYPES = {
+/** Every flag of `run` (the README's table lists exactly these). */
+export const RUN_FLAG_TYPES = {
   mysql: { type: 'string' },
   suite: { type: 'string' },
   'proxy-build': { type: 'string' },
@@ -189,6 +198,7 @@ const FLAG_TYPES = {
   'base-ref': { type: 'string' },
   rounds: { type: 'string' },
   duration: { type: 'string' },
+  threshold: { type: 'string' },
   'budget-minutes': { type: 'string' },
   baseline: { type: 'string' },
   'no-baseline': { type: 'boolean' },
@@ -203,7 +213,7 @@ const FLAG_TYPES = {
 export function parseRunFlags(argv: string[]): RunFlags {
   let values: Record<string, unknown>;
   try {
-    values = parseArgs({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args: argv, options: RUN_FLAG_TYPES, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw new UsageError(`athena-bench run: ${errorMessage(error)} (see athena-bench run --help)`);
   }
@@ -256,7 +266,11 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
     return ExitCode.Pass;
   }
   const now = io.now ?? Date.now;
-  const suite = await loadSuite(flags.suite);
+  const suite = applySuiteOverrides(await loadSuite(flags.suite), {
+    thresholds: flags.threshold ?? {},
+    ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
+    ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+  });
   const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
   const progress = createProgress(io.stderr, now);
   const log = (line: string) => progress.note(line);
@@ -272,11 +286,7 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       ...(flags['proxy-env'] ? { proxyEnv: flags['proxy-env'] } : {}),
       trafficCheck: !flags['no-traffic-check'],
       measure: flags.measure,
-      ...(flags['mysql-ready-timeout'] !== undefined
-        ? { mysqlReadyTimeoutMs: flags['mysql-ready-timeout'] * 1000 }
-        : {}),
-      ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
-      ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+      mysqlReadyTimeoutMs: (flags['mysql-ready-timeout'] ?? MYSQL_READY_TIMEOUT_SEC) * 1000,
       ...(flags['budget-minutes'] !== undefined ? { budgetMinutes: flags['budget-minutes'] } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
@@ -332,11 +342,11 @@ async function chooseReference(
   if (reference.kind !== 'none') {
     const warning = plannedRoundsWarning(
       suite,
-      flags.rounds ?? suite.rounds,
+      suite.rounds,
       reference.kind === 'baseline' ? baselineRounds(reference.baseline) : undefined,
       undefined,
       flags.measure,
-      maxRoundsOf(suite, flags.rounds ?? suite.rounds),
+      maxRoundsOf(suite, suite.rounds),
     );
     if (warning) log(`warning: ${warning}`);
   }

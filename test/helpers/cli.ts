@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatMysqlUrl, startLocalServer, type LocalServer } from '../../src/mysql/index.ts';
 import { ResultsSchema, type Results } from '../../src/results/schema.ts';
+import { baselineCommand } from '../../src/verdict/commands.ts';
 
 import { repoRoot } from '../../scripts/bundles.mjs';
 
@@ -183,4 +184,36 @@ export async function startMysqlScratch(
       rmSync(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** `athena-bench run` of suiteFile against the fixture's server into outDir, extra flags appended. */
+export function runSuite(
+  fixture: Pick<MysqlScratch, 'mysqlUrl'>,
+  suiteFile: string,
+  outDir: string,
+  extra: string[] = [],
+): Promise<CliResult> {
+  return runCli(['run', '--mysql', fixture.mysqlUrl, '--suite', suiteFile, '--out', outDir, ...extra]);
+}
+
+/**
+ * A run of suiteFile into DIR/first and its baseline written to DIR/baseline.json with
+ * `athena-bench baseline`: what a verdict test compares with.
+ */
+export async function measureBaseline(
+  fixture: Pick<MysqlScratch, 'mysqlUrl' | 'scratch'>,
+  suiteFile: string,
+  extra: string[] = [],
+): Promise<{ runDir: string; baselineFile: string }> {
+  const runDir = path.join(fixture.scratch, 'first');
+  const measured = await runSuite(fixture, suiteFile, runDir, extra);
+  assert.equal(measured.code, 0, measured.stderr);
+  const baselineFile = path.join(fixture.scratch, 'baseline.json');
+  const io = { stdout: () => undefined, stderr: (s: string) => assert.fail(s), env: {}, cwd: repoRoot };
+  const written = await baselineCommand(
+    ['--results', path.join(runDir, 'results.json'), '--out', baselineFile],
+    io,
+  );
+  assert.equal(written, 0);
+  return { runDir, baselineFile };
 }
