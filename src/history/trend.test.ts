@@ -16,6 +16,7 @@ import {
   syntheticSha,
 } from '../../test/helpers/series.ts';
 import { armsFor, makeResults } from '../../test/helpers/results.ts';
+import { captureIO } from '../../test/helpers/io.ts';
 
 /** The trend of the default branch in a pull request's comment: Mermaid charts from a history. */
 
@@ -129,14 +130,7 @@ test('compare --history-store DIR ends the report with the trend; without it the
     await writeFile(path.join(dir, 'results.json'), JSON.stringify(results));
     await writeSuiteHistory(path.join(dir, 'store'), { ...history, suite: results.suite.name });
     const compare = async (...extra: string[]) => {
-      const io = {
-        out: '',
-        err: '',
-        env: {},
-        cwd: dir,
-        stdout: (s: string) => void (io.out += s),
-        stderr: (s: string) => void (io.err += s),
-      };
+      const io = captureIO(dir);
       const code = await compareCommand(['--results', 'results.json', '--base-arm', 'direct', ...extra], io);
       assert.ok(code === 0 || code === 1, io.err);
       return io.out;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { baselineCommand, compareCommand, type CommandIO } from './commands.ts';
 import { around, armsFor, makeResults } from '../../test/helpers/results.ts';
 import type { Results } from '../results/schema.ts';
+import { captureIO } from '../../test/helpers/io.ts';
 
 let dir: string;
 before(async () => {
@@ -15,18 +16,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function io(): CommandIO & { out: string; err: string } {
-  const sink = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (sink.out += s),
-    stderr: (s: string) => void (sink.err += s),
-    env: {},
-    cwd: '',
-  };
-  sink.cwd = dir;
-  return sink;
-}
+const io = (): CommandIO & { out: string; err: string } => captureIO(dir);
 
 async function writeResults(name: string, results: Results): Promise<string> {
   await writeFile(path.join(dir, name), JSON.stringify(results));

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { baselineCommand, compareCommand, type CommandIO } from '../../../src/verdict/commands.ts';
 import { armsFor, makeResults } from '../../helpers/results.ts';
 import { runCli } from '../../helpers/cli.ts';
+import { captureIO } from '../../helpers/io.ts';
 
 let dir: string;
 let goodResults: string;
@@ -37,18 +38,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function io(): CommandIO & { out: string; err: string } {
-  const sink = {
-    out: '',
-    err: '',
-    stdout: (s: string) => void (sink.out += s),
-    stderr: (s: string) => void (sink.err += s),
-    env: {},
-    cwd: '',
-  };
-  sink.cwd = dir;
-  return sink;
-}
+const io = (): CommandIO & { out: string; err: string } => captureIO(dir);
 
 function edited(mutate: (r: Record<string, unknown>) => void): string {
   const r = JSON.parse(goodText) as Record<string, unknown>;
