@@ -3,11 +3,10 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ExitCode, UsageError, errorMessage } from '../errors.ts';
 import { driverFor } from '../drivers/index.ts';
-import { athenaArm, type ArmSource } from '../engine/arms.ts';
+import { athenaArm } from '../engine/arms.ts';
 import { createProgress } from '../engine/progress.ts';
-import { runGate } from '../gate/runGate.ts';
+import { TWIN_ARM, calibrate } from '../gate/calibrate.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
-import { calibrationRows, renderCalibration } from '../report/calibration.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { RunCommandIO } from './run.ts';
 
@@ -79,23 +78,14 @@ export async function calibrateCommand(argv: string[], io: RunCommandIO): Promis
   const now = io.now ?? Date.now;
   const progress = createProgress(io.stderr, now);
   const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
-  const twin = athenaArm(io.repoRoot, { name: 'twin', role: 'base' });
-  const arms: ArmSource[] = [
-    athenaArm(io.repoRoot),
-    async (ctx) => ({ ...(await twin(ctx)), build: undefined }), // one build serves both
-  ];
-  const outcome = await runGate(
+  const twin = athenaArm(io.repoRoot, { name: TWIN_ARM, role: 'base' });
+  const { outcome, text } = await calibrate(
     {
       ...(mysql ? { mysql: { ...mysql, database: mysql.database ?? 'test' } } : {}),
       suite: await loadSuite(flags.suite),
-      arms,
-      reference: {
-        kind: 'base-ref',
-        ref: 'an identical twin',
-        commit: null,
-        headArm: 'proxy',
-        baseArm: 'twin',
-      },
+      proxy: athenaArm(io.repoRoot),
+      twin: async (ctx) => ({ ...(await twin(ctx)), build: undefined }), // one build serves both
+      targetPct: flags.target,
       outDir: path.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
@@ -105,12 +95,6 @@ export async function calibrateCommand(argv: string[], io: RunCommandIO): Promis
     },
     { exec: io.exec, now, log: (line) => progress.note(line), progress, env: io.env, driverFor },
   );
-  const rows = calibrationRows(outcome.comparison!, flags.target);
-  io.stdout(
-    `athena-bench calibrate: suite ${outcome.results.suite.name}, ${outcome.results.environment.cpuModel}, ` +
-      `${outcome.results.environment.cores} cores\n\n${renderCalibration(rows, flags.target)}\n` +
-      `A/A verdict: ${outcome.comparison!.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).\n` +
-      `report: ${outcome.reportPath}\n`,
-  );
+  io.stdout(`athena-bench calibrate: ${text}report: ${outcome.reportPath}\n`);
   return ExitCode.Pass;
 }
