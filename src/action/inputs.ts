@@ -8,7 +8,7 @@ import { ShardSpecSchema, type Shard } from '../gate/shard.ts';
  * read here and nowhere else (a test checks both directions and that the defaults agree).
  */
 
-export const MODES = ['compare', 'update-baseline', 'comment', 'history', 'merge'] as const;
+export const MODES = ['compare', 'update-baseline', 'comment', 'history', 'merge', 'calibrate'] as const;
 export type Mode = (typeof MODES)[number];
 export const MEASURES = ['both', 'work', 'time'] as const;
 export type MeasureInput = (typeof MEASURES)[number];

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ActionDeps, ComparisonPlan } from './deps.ts';
-import type { ActionConfig } from './inputs.ts';
-import { StepFailure, publishVerdict, type ActionResult } from './run.ts';
+import type { ComparisonPlan } from './deps.ts';
+import { publishVerdict } from './publish.ts';
+import { StepFailure, type Session } from './session.ts';
 
 /** Where mode merge writes the merged results.json and reports, inside results-dir. */
 export const MERGED_DIR = 'merged';
@@ -13,15 +13,8 @@ export const MERGED_DIR = 'merged';
  * artifacts, one subdirectory each; they are checked and judged as one run (src/gate/merge.ts),
  * and the verdict is published as a compare run's: one summary, one comment, the outputs.
  */
-export async function mergeShardArtifacts(
-  deps: ActionDeps,
-  config: ActionConfig,
-  workdir: string,
-  resultsDir: string,
-  result: ActionResult,
-  setOutput: (name: string, value: string) => void,
-  fail: (message: string) => void,
-): Promise<void> {
+export async function mergeShardArtifacts(s: Session): Promise<void> {
+  const { deps, config, workdir, resultsDir, setOutput } = s;
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config.suite, workdir);
   const baselinePath = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite.name}.json`));
@@ -51,7 +44,7 @@ export async function mergeShardArtifacts(
     (plan
       ? `compared with the baseline \`${path.relative(workdir, baselinePath) || baselinePath}\``
       : `compared with arm ${reference?.name ?? 'base'}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ''}, built and run in each shard's job (A/B)`);
-  await publishVerdict(deps, config, resultsDir, result, setOutput, fail, {
+  await publishVerdict(s, {
     suite: suite.name,
     comparedWith: plan ? 'baseline' : 'base-ref',
     context,
