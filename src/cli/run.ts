@@ -37,8 +37,9 @@ export const RUN_HELP = `Usage: athena-bench run [options]
 Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
 workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
 report.md (and report.html) to the output directory, and prints the verdict (one line per
-workload), the throughput table and where the report is. With a baseline (--baseline, or
-baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+workload), the throughput table and where the report is. The verdict is against --base-ref, else
+--baseline, else baselines/<suite>.json when it was recorded for this proxy on a matching runner,
+else (in a git checkout) against HEAD: your working tree against the last commit.
 
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
@@ -93,7 +94,7 @@ Rounds and verdict:
   --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
-  --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
+  --no-baseline             measure only: no baseline and no comparison with HEAD
   --fail-on-inconclusive    exit 1 on an inconclusive verdict too
   -h, --help                this help
 
