@@ -22,6 +22,8 @@ that would detect --target.
   --measure work|time|both   the channels to calibrate (default: both)
   --mysql URL                a running server (default: a throwaway local MariaDB/MySQL)
   --rounds N                 planned rounds of the time channel (default: the suite's)
+  --windows N                settled work-channel windows per arm (default: the suite's; 4 for
+                             quick, so that its calibration fits in 5 minutes on 2 cores)
   --duration SECONDS         seconds per timed run (default: the suite's)
   --target PERCENT           the regression to size the budget for (default: 5)
   --out DIR                  output directory (default: .athena-bench/calibrate)
@@ -42,6 +44,7 @@ const FlagsSchema = z.object({
   measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
   mysql: z.string().optional(),
   rounds: positive('a round count').pipe(z.number().int()).optional(),
+  windows: positive('a window count').pipe(z.number().int().min(2, 'expected at least 2 windows')).optional(),
   duration: positive('seconds').optional(),
   target: positive('a percentage').default(5),
   out: z.string().min(1).default('.athena-bench/calibrate'),
@@ -50,7 +53,10 @@ const FlagsSchema = z.object({
 
 function parseFlags(argv: string[]): z.infer<typeof FlagsSchema> {
   const options = Object.fromEntries(
-    ['suite', 'measure', 'mysql', 'rounds', 'duration', 'target', 'out'].map((k) => [k, { type: 'string' }]),
+    ['suite', 'measure', 'mysql', 'rounds', 'windows', 'duration', 'target', 'out'].map((k) => [
+      k,
+      { type: 'string' },
+    ]),
   ) as Record<string, { type: 'string' }>;
   let values: Record<string, unknown>;
   try {
@@ -90,6 +96,7 @@ export async function calibrateCommand(argv: string[], io: RunCommandIO): Promis
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
+      ...(flags.windows !== undefined ? { windows: flags.windows } : {}),
       ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     },

@@ -2,6 +2,7 @@ import type { ArmSource } from '../engine/arms.ts';
 import type { EngineDeps } from '../engine/context.ts';
 import { InfrastructureError } from '../errors.ts';
 import { calibrationRows, renderCalibration, type CalibrationRow } from '../report/calibration.ts';
+import type { Suite } from '../suite/schema.ts';
 import { runGate, type GateOutcome, type GateRequest } from './runGate.ts';
 
 /**
@@ -17,6 +18,8 @@ export interface CalibrationRequest extends Omit<GateRequest, 'arms' | 'referenc
   twin: ArmSource;
   /** The regression (in %) to size the budget for. */
   targetPct: number;
+  /** Work-channel windows per arm; default: the suite's, but QUICK_WINDOWS for the quick suite. */
+  windows?: number;
 }
 
 export interface CalibrationOutcome {
@@ -29,10 +32,12 @@ export interface CalibrationOutcome {
 export const TWIN_ARM = 'twin';
 
 export async function calibrate(request: CalibrationRequest, deps: EngineDeps): Promise<CalibrationOutcome> {
-  const { proxy, twin, targetPct, ...options } = request;
+  const { proxy, twin, targetPct, windows, ...options } = request;
+  const suite = withWindows(options.suite, windows ?? defaultWindows(options.suite));
   const outcome = await runGate(
     {
       ...options,
+      suite,
       arms: [proxy, twin],
       reference: {
         kind: 'base-ref',
@@ -47,10 +52,33 @@ export async function calibrate(request: CalibrationRequest, deps: EngineDeps): 
   const comparison = outcome.comparison;
   if (!comparison) throw new InfrastructureError('the A/A run gave no comparison');
   const rows = calibrationRows(comparison, targetPct);
-  const { environment, suite } = outcome.results;
+  const { environment, ...results } = outcome.results;
+  const fewer =
+    suite.work.windows < options.suite.work.windows
+      ? `Work channel: ${suite.work.windows} windows per arm (the suite gates with ${options.suite.work.windows}; ` +
+        'the Samples columns say what each figure rests on).\n\n'
+      : '';
   const text =
-    `Suite ${suite.name}, ${environment.cpuModel}, ${environment.cores} cores\n\n` +
-    `${renderCalibration(rows, targetPct)}\n` +
+    `Suite ${results.suite.name}, ${environment.cpuModel}, ${environment.cores} cores\n\n` +
+    `${renderCalibration(rows, targetPct)}\n${fewer}` +
     `A/A verdict: ${comparison.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).\n`;
   return { outcome, rows, text };
+}
+
+/**
+ * The quick suite's calibration must fit in 5 minutes on 2 cores: its work channel (8 windows per
+ * arm, up to 16 while the counts settle) took 6 of its 7 minutes on a loaded 2-core machine. Four
+ * windows (up to 8) halve that; the table's Samples columns say what each figure rests on.
+ */
+export const QUICK_WINDOWS = 4;
+
+function defaultWindows(suite: Suite): number | undefined {
+  return suite.name === 'quick' ? QUICK_WINDOWS : undefined;
+}
+
+/** The suite with `windows` settled work windows per arm (at most twice as many while settling). */
+function withWindows(suite: Suite, windows: number | undefined): Suite {
+  if (windows === undefined) return suite;
+  const maxWindows = Math.max(windows, Math.min(suite.work.maxWindows, 2 * windows));
+  return { ...suite, work: { ...suite.work, windows, maxWindows } };
 }
