@@ -108,8 +108,10 @@ export interface MergeRequest {
   /** One directory per shard, each with its results.json. */
   dirs: string[];
   outDir: string;
-  /** What to judge against; null: the shards' own base-vs-head arms (or nothing). */
+  /** What to judge against; null: what the shards were judged against (their base-vs-head arms, or nothing). */
   plan: ComparisonPlan | null;
+  /** The default baseline, used only when the shards were judged against a baseline. */
+  recordedBaseline: Extract<ComparisonPlan, { kind: 'baseline' }> | null;
 }
 
 /** mode calibrate: the proxy against an identical twin (src/gate/calibrate.ts). */
@@ -132,6 +134,8 @@ export interface Benchmarker {
 /** What the Action shows of a comparison. */
 export interface ComparisonView {
   verdict: Verdict;
+  /** What the run was judged against: a baseline, or a base arm of the same run. */
+  comparedWith: 'baseline' | 'base-ref';
   summaryLine: string;
   markdown: string;
   warnings: string[];

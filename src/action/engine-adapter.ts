@@ -129,7 +129,12 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
     async merge(request) {
-      const outcome = await mergeShards(request.dirs, request.outDir, request.plan ?? undefined);
+      const outcome = await mergeShards(
+        request.dirs,
+        request.outDir,
+        request.plan ?? undefined,
+        request.recordedBaseline ?? undefined,
+      );
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
     async calibrate(request) {
@@ -169,6 +174,7 @@ function measure(v: number | null): number | null {
 export function comparisonView(comparison: Comparison): ComparisonView {
   return {
     verdict: comparison.verdict,
+    comparedWith: comparison.mode === 'baseline' ? 'baseline' : 'base-ref',
     summaryLine: comparison.summaryLine,
     markdown: renderComparisonMarkdown(comparison),
     warnings: comparison.warnings,

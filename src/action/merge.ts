@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ComparisonPlan } from './deps.ts';
 import { publishVerdict } from './publish.ts';
 import { StepFailure, type Session } from './session.ts';
 
@@ -17,15 +16,14 @@ export async function mergeShardArtifacts(s: Session): Promise<void> {
   const { deps, config, workdir, resultsDir, setOutput } = s;
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config.suite, workdir);
-  const baselinePath = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite.name}.json`));
-  let plan: ComparisonPlan | null = null;
-  if (existsSync(baselinePath)) {
-    plan = { kind: 'baseline', file: baselinePath, baseline: await deps.verdicts.loadBaseline(baselinePath) };
-  } else if (config.baseline) {
-    throw new StepFailure('mode merge', new Error(`input baseline: ${baselinePath} does not exist`), '');
-  }
+  const { plan, recordedBaseline } = await mergeReference(s, suite.name);
   deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path.basename(d)).join(', ')}`);
-  const outcome = await deps.bench.merge({ dirs, outDir: path.join(resultsDir, MERGED_DIR), plan });
+  const outcome = await deps.bench.merge({
+    dirs,
+    outDir: path.join(resultsDir, MERGED_DIR),
+    plan,
+    recordedBaseline,
+  });
   setOutput('results-path', outcome.resultsPath);
   setOutput('report-path', outcome.reportPath);
   const comparison = outcome.comparison;
@@ -39,14 +37,15 @@ export async function mergeShardArtifacts(s: Session): Promise<void> {
   }
   const shards = outcome.results.shards?.length ?? dirs.length;
   const reference = outcome.results.arms.find((a) => a.role === 'base');
+  const baseline = comparison.comparedWith === 'baseline' ? (plan ?? recordedBaseline) : null;
   const context =
     `Suite \`${suite.name}\` · ${shards} shards merged · ` +
-    (plan
-      ? `compared with the baseline \`${path.relative(workdir, baselinePath) || baselinePath}\``
+    (baseline
+      ? `compared with the baseline \`${path.relative(workdir, baseline.file) || baseline.file}\``
       : `compared with arm ${reference?.name ?? 'base'}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ''}, built and run in each shard's job (A/B)`);
   await publishVerdict(s, {
     suite: suite.name,
-    comparedWith: plan ? 'baseline' : 'base-ref',
+    comparedWith: baseline ? 'baseline' : 'base-ref',
     context,
     comparison,
     reportMarkdown: outcome.reportMarkdown,
@@ -69,4 +68,22 @@ async function shardDirectories(resultsDir: string): Promise<string[]> {
     );
   }
   return dirs;
+}
+
+/**
+ * The baseline input when given; otherwise the shards' own choice (each recorded it): the default
+ * baselines/<suite>.json when they were judged against it, else their base-vs-head arms.
+ */
+async function mergeReference({ deps, config, workdir }: Session, suite: string) {
+  const file = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite}.json`));
+  if (!existsSync(file)) {
+    if (config.baseline) {
+      throw new StepFailure('mode merge', new Error(`input baseline: ${file} does not exist`), '');
+    }
+    return { plan: null, recordedBaseline: null };
+  }
+  const loaded = { kind: 'baseline' as const, file, baseline: await deps.verdicts.loadBaseline(file) };
+  return config.baseline
+    ? { plan: loaded, recordedBaseline: null }
+    : { plan: null, recordedBaseline: loaded };
 }

@@ -123,6 +123,7 @@ function harness(options: HarnessOptions = {}): Harness {
   const verdict = options.verdict ?? 'pass';
   const view: ComparisonView = {
     verdict,
+    comparedWith: 'baseline',
     summaryLine: `${verdict}: 2 workloads`,
     markdown: `## athena-bench: ${verdict}\n\n**${verdict}: 2 workloads**\n\n| metric | baseline | current |\n|---|---|---|\n`,
     warnings: verdict === 'inconclusive' ? ['too few rounds'] : [],
