@@ -40,7 +40,16 @@ test(
   { skip: process.platform !== 'linux' },
   async () => {
     const out = path.join(scratch, 'given');
-    const result = await runCli(['run', '--mysql', mysqlUrl, '--suite', suiteFile, '--out', out]);
+    const result = await runCli([
+      'run',
+      '--mysql',
+      mysqlUrl,
+      '--suite',
+      suiteFile,
+      '--no-baseline',
+      '--out',
+      out,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const results = ResultsSchema.parse(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')));
     assert.equal(results.arms[0]!.port, server.port);

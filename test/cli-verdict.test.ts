@@ -32,7 +32,16 @@ test(
   { skip: process.platform !== 'linux' },
   async () => {
     const first = path.join(scratch, 'first');
-    const measured = await runCli(['run', '--mysql', mysqlUrl, '--suite', suiteFile, '--out', first]);
+    const measured = await runCli([
+      'run',
+      '--mysql',
+      mysqlUrl,
+      '--suite',
+      suiteFile,
+      '--no-baseline',
+      '--out',
+      first,
+    ]);
     assert.equal(measured.code, 0, measured.stderr);
     const baselineFile = path.join(scratch, 'baseline.json');
     const io = { stdout: () => undefined, stderr: (s: string) => assert.fail(s), env: {}, cwd: repoRoot };

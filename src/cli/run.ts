@@ -13,7 +13,7 @@ import { exitCodeFor } from '../verdict/compare.ts';
 import { runGate, type GateOutcome } from '../gate/runGate.ts';
 import { runnerFingerprint } from '../gate/fingerprint.ts';
 import { gitOps } from '../gate/git.ts';
-import { chooseReference, isInside, type ChosenReference } from '../gate/reference.ts';
+import { chooseReference, isInside, type ChosenReference, type ReferenceRequest } from '../gate/reference.ts';
 import { waitForServer } from '../mysql/index.ts';
 import type { Target } from '../engine/context.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
@@ -25,6 +25,7 @@ import {
   baseRefArm,
   haproxyArm,
   nodePipeArm,
+  PROXY_PORT_VARIABLE,
   type ArmSource,
 } from '../engine/arms.ts';
 
@@ -314,6 +315,20 @@ function proxyDirOf(flags: RunFlags, io: RunCommandIO): string {
   return flags['proxy-start'] !== undefined ? path.resolve(io.cwd, flags['proxy-cwd'] ?? '.') : io.repoRoot;
 }
 
+/**
+ * With nothing else to compare with, the working tree is gated against HEAD, built in a worktree
+ * next to it. Another proxy can only run twice when its start command listens on the port it is
+ * given; one that names no $ATHENA_BENCH_PROXY_PORT is measured alone rather than fail.
+ */
+function headFallback(flags: RunFlags): ReferenceRequest['fallback'] {
+  const start = flags['proxy-start'];
+  if (start === undefined || start.includes(PROXY_PORT_VARIABLE)) return { kind: 'head' };
+  return {
+    kind: 'none',
+    why: `--proxy-start does not name $${PROXY_PORT_VARIABLE}, so it cannot run a second time as HEAD's build (give --base-ref to compare anyway)`,
+  };
+}
+
 /** What the verdict compares with, by the gate's rules (src/gate/reference.ts). */
 function cliReference(
   flags: RunFlags,
@@ -345,7 +360,7 @@ function cliReference(
       defaultBaselines: defaults.map((file) => ({ file, forAthena: isInside(file, io.repoRoot) })),
       athena: flags['proxy-start'] === undefined,
       proxyDir: proxyDirOf(flags, io),
-      fallback: { kind: 'head' },
+      fallback: headFallback(flags),
       names: {
         baseRef: '--base-ref',
         baseline: '--baseline',

@@ -173,3 +173,13 @@ test('no default baseline: base-vs-head against HEAD without a skip line', async
   assert.equal(chosen.skipped, null);
   assert.ok(!f.log.some((l) => l.includes('not used')));
 });
+
+test('a door may decline the HEAD fallback, saying why in one line', async () => {
+  const f = fakes();
+  const chosen = await chooseReference(
+    request({ fallback: { kind: 'none', why: 'it cannot run twice' } }),
+    f.deps,
+  );
+  assert.deepEqual(chosen.reference, { kind: 'none' });
+  assert.deepEqual(f.log, ['no comparison: it cannot run twice']);
+});

@@ -57,7 +57,11 @@ export interface ReferenceRequest {
   /** The directory the proxy is built in: its git checkout is where base-vs-head builds the base. */
   proxyDir: string;
   /** What to compare with when no baseline applies: the merge-base with a pull request's base, or HEAD. */
-  fallback: { kind: 'merge-base'; baseSha: string } | { kind: 'head' } | { kind: 'none' };
+  fallback:
+    | { kind: 'merge-base'; baseSha: string }
+    | { kind: 'head' }
+    /** why: shown when there is nothing to compare with. */
+    | { kind: 'none'; why?: string };
   /**
    * How each door names its inputs in errors (`--base-ref`, `input base-ref`) and how its user
    * makes a baseline.
@@ -193,6 +197,7 @@ async function fallbackReference(request: ReferenceRequest, deps: ReferenceDeps)
   if (fallback.kind === 'head' && (await deps.git.toplevel(request.proxyDir)) !== null) {
     return baseVsHead(request, deps, 'HEAD', 'HEAD', 'HEAD');
   }
+  if (fallback.kind === 'none' && fallback.why) deps.log(`no comparison: ${fallback.why}`);
   return { reference: { kind: 'none' }, checkout: null, skipped: null };
 }
 
