@@ -92,7 +92,7 @@ test('no baseline on a pull request: the merge-base is built in a worktree and g
   });
   assert.equal(run.exitCode, 0, explain(run));
   const short = baseSha.slice(0, 12);
-  assert.match(run.stdout, new RegExp(`comparing against the merge-base ${short} \\(A/B\\)`));
+  assert.match(run.stdout, new RegExp(`verdict: head against merge-base ${short}, built from ${workspace}`));
   assert.match(
     run.summary,
     new RegExp(

@@ -222,7 +222,8 @@ async function baseVsHead(
   const commit = await deps.git.resolveCommit(checkout, ref).catch((error: unknown) => {
     throw new Error(`${what}: not a commit in ${checkout} (${errorMessage(error)})`, { cause: error });
   });
-  deps.log(`verdict: head against ${label} (${commit.slice(0, 12)}), built from ${checkout} in the same run`);
+  const shown = label.includes(commit.slice(0, 12)) ? label : `${label} (${commit.slice(0, 12)})`;
+  deps.log(`verdict: head against ${shown}, built from ${checkout} in the same run`);
   return {
     reference: { kind: 'base-ref', ref: label, commit, headArm: 'proxy', baseArm: 'base' },
     checkout,
