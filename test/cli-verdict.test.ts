@@ -5,10 +5,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { baselineCommand } from '../src/verdict/commands.ts';
 import {
-  repoRoot,
+  measureBaseline,
   runCli,
+  runSuite,
   startMysqlScratch,
   writePointSelectSuite,
   type MysqlScratch,
@@ -31,34 +31,10 @@ test(
   'run --baseline: verdict first in the report, exit code from the verdict',
   { skip: process.platform !== 'linux' },
   async () => {
-    const first = path.join(scratch, 'first');
-    const measured = await runCli([
-      'run',
-      '--mysql',
-      mysqlUrl,
-      '--suite',
-      suiteFile,
-      '--no-baseline',
-      '--out',
-      first,
-    ]);
-    assert.equal(measured.code, 0, measured.stderr);
-    const baselineFile = path.join(scratch, 'baseline.json');
-    const io = { stdout: () => undefined, stderr: (s: string) => assert.fail(s), env: {}, cwd: repoRoot };
-    assert.equal(
-      await baselineCommand(['--results', path.join(first, 'results.json'), '--out', baselineFile], io),
-      0,
-    );
+    const { baselineFile } = await measureBaseline(fixture, suiteFile);
 
     const second = path.join(scratch, 'second');
-    const judged = await runCli([
-      'run',
-      '--mysql',
-      mysqlUrl,
-      '--suite',
-      suiteFile,
-      '--out',
-      second,
+    const judged = await runSuite(fixture, suiteFile, second, [
       '--baseline',
       baselineFile,
       '--fail-on-inconclusive',

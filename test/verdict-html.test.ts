@@ -91,3 +91,39 @@ test(
     assert.ok(stats.nonWhiteShare > 0.05, `non-white share ${stats.nonWhiteShare}`);
   },
 );
+
+/** A script for a copy of the page: every <text> whose rendered box leaves its <svg>'s box. */
+const OVERFLOW_PROBE = `<script>
+const out = { texts: 0, overflowing: [] };
+for (const svg of document.querySelectorAll('svg')) {
+  const box = svg.getBoundingClientRect();
+  for (const t of svg.querySelectorAll('text')) {
+    out.texts++;
+    const r = t.getBoundingClientRect();
+    if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5) {
+      out.overflowing.push(t.textContent + ': ' + [r.left - box.left, r.right - box.right].map(Math.round).join(' .. '));
+    }
+  }
+}
+const pre = document.createElement('pre');
+pre.id = 'overflow';
+pre.textContent = encodeURIComponent(JSON.stringify(out));
+document.body.append(pre);
+</script>`;
+
+test(
+  'in Chromium no chart text overflows its chart, the longest metric label included',
+  { skip: !existsSync(CHROMIUM) && 'chromium not installed' },
+  async () => {
+    const html = reportHtml();
+    assert.match(html, /proxy CPU\/query, machine-normalised/);
+    const file = path.join(dir, 'probed.html');
+    await writeFile(file, html.replace('</body>', `${OVERFLOW_PROBE}</body>`));
+    const dom = await chromium(dir, ['--window-size=1280,2000', '--dump-dom', `file://${file}`]);
+    const encoded = /<pre id="overflow">([^<]*)<\/pre>/.exec(dom.stdout)?.[1];
+    assert.ok(encoded, `the probe ran:\n${dom.stderr}`);
+    const result = JSON.parse(decodeURIComponent(encoded)) as { texts: number; overflowing: string[] };
+    assert.ok(result.texts > 100, `texts measured: ${result.texts}`);
+    assert.deepEqual(result.overflowing, []);
+  },
+);

@@ -275,11 +275,23 @@ function checkEnvNameCollisions(kind: 'SHARD' | 'USER', names: string[], section
   });
 }
 
+type ConfigFile = z.infer<typeof FileSchema>;
+
 /** Parses and validates a config file's text. `env` supplies password overrides (default: none). */
 export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): AthenaConfig {
-  let raw: unknown;
+  const raw = readToml(tomlText);
+  const result = FileSchema.safeParse(raw);
+  if (!result.success) throw toConfigError(result.error, raw);
+  const file = result.data;
+  const shards = resolveShards(file, env);
+  const users = resolveUsers(file.users, shards, env);
+  checkCrossKeyRules(file);
+  return { server: file.server, shards, users, pool: file.pool, circuit: file.circuit };
+}
+
+function readToml(tomlText: string): unknown {
   try {
-    raw = parseToml(tomlText);
+    return parseToml(tomlText);
   } catch (error) {
     if (error instanceof TomlError) {
       throw new ConfigError(
@@ -289,11 +301,10 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
     }
     throw error;
   }
-  const result = FileSchema.safeParse(raw);
-  if (!result.success) throw toConfigError(result.error, raw);
-  const file = result.data;
+}
 
-  let shards: ShardConfig[];
+/** The shards: [backend] is one shard named DEFAULT_SHARD_NAME; passwords resolved from `env` first. */
+function resolveShards(file: ConfigFile, env: NodeJS.ProcessEnv): ShardConfig[] {
   if (file.backend !== undefined && file.shards !== undefined) {
     throw new ConfigError('shards', 'use either [backend] (one shard) or [[shards]] (several), not both');
   }
@@ -306,7 +317,7 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
         `required key is missing (or set ${BACKEND_PASSWORD_VARIABLE})`,
       );
     }
-    shards = [
+    return [
       {
         name: DEFAULT_SHARD_NAME,
         ...rest,
@@ -314,39 +325,46 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
         ...(database === undefined ? {} : { database }),
       },
     ];
-  } else if (file.shards !== undefined && file.shards.length > 0) {
-    checkEnvNameCollisions(
-      'SHARD',
-      file.shards.map((s) => s.name),
-      'shards',
-    );
-    const names = new Set<string>();
-    shards = file.shards.map((shard, index) => {
-      if (names.has(shard.name)) {
-        throw new ConfigError(`shards[${index}].name`, `duplicate shard name "${shard.name}"`);
-      }
-      names.add(shard.name);
-      const variable = envPasswordVariable('SHARD', shard.name);
-      const { password, database, ...rest } = shard;
-      const resolved = envSecret(env, variable) ?? password;
-      if (resolved === undefined) {
-        throw new ConfigError(`shards[${index}].password`, `required key is missing (or set ${variable})`);
-      }
-      return { ...rest, password: resolved, ...(database === undefined ? {} : { database }) };
-    });
-  } else {
+  }
+  if (file.shards === undefined || file.shards.length === 0) {
     throw new ConfigError('backend', 'required: a [backend] table or at least one [[shards]] entry');
   }
+  checkEnvNameCollisions(
+    'SHARD',
+    file.shards.map((s) => s.name),
+    'shards',
+  );
+  const names = new Set<string>();
+  return file.shards.map((shard, index) => {
+    if (names.has(shard.name)) {
+      throw new ConfigError(`shards[${index}].name`, `duplicate shard name "${shard.name}"`);
+    }
+    names.add(shard.name);
+    const variable = envPasswordVariable('SHARD', shard.name);
+    const { password, database, ...rest } = shard;
+    const resolved = envSecret(env, variable) ?? password;
+    if (resolved === undefined) {
+      throw new ConfigError(`shards[${index}].password`, `required key is missing (or set ${variable})`);
+    }
+    return { ...rest, password: resolved, ...(database === undefined ? {} : { database }) };
+  });
+}
 
+/** The users, each on a defined shard (the first one by default); passwords resolved from `env` first. */
+function resolveUsers(
+  entries: ConfigFile['users'],
+  shards: readonly ShardConfig[],
+  env: NodeJS.ProcessEnv,
+): UserConfig[] {
   const shardNames = new Set(shards.map((s) => s.name));
   const firstShard = shards[0]?.name ?? DEFAULT_SHARD_NAME;
   checkEnvNameCollisions(
     'USER',
-    file.users.map((u) => u.name),
+    entries.map((u) => u.name),
     'users',
   );
   const userNames = new Set<string>();
-  const users: UserConfig[] = file.users.map((user, index) => {
+  return entries.map((user, index) => {
     if (userNames.has(user.name)) {
       throw new ConfigError(`users[${index}].name`, `duplicate user name "${user.name}"`);
     }
@@ -372,7 +390,10 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
       max_connections: user.max_connections,
     };
   });
+}
 
+/** Rules between keys the schema checks one by one. */
+function checkCrossKeyRules(file: ConfigFile): void {
   if (file.pool.max_idle > file.pool.max_open) {
     throw new ConfigError(
       'pool.max_idle',
@@ -399,8 +420,6 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
       `must differ from server.listen_port (${server.listen_port})`,
     );
   }
-
-  return { server, shards, users, pool: file.pool, circuit: file.circuit };
 }
 
 function firstLine(text: string): string {

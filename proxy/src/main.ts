@@ -30,7 +30,6 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} athena: ${message}\n`);
 }
 
-/** ATHENA_TEST_BURN_US_PER_QUERY: a test-only CPU cost per forwarded query (read once). */
 /** A test hook's positive number from the environment, else 0 (the hooks only add cost). */
 function testHookFromEnv(env: NodeJS.ProcessEnv, name: string): number {
   const raw = env[name];
@@ -39,10 +38,52 @@ function testHookFromEnv(env: NodeJS.ProcessEnv, name: string): number {
   return Number.isFinite(value) && value > 0 ? value : 0;
 }
 
+/** Ends main() with this exit code (the reason is printed or logged already). */
+class Exit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+interface Flags {
+  config?: string;
+  'check-config'?: boolean;
+  help?: boolean;
+  version?: boolean;
+}
+
+interface Running {
+  proxy: ProxyServer;
+  metricsServer: { port: number; close(): Promise<void> } | null;
+}
+
 async function main(argv: string[]): Promise<number> {
-  let values;
   try {
-    ({ values } = parseArgs({
+    const flags = parseFlags(argv);
+    if (flags.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (flags.version) {
+      process.stdout.write(`athena ${VERSION}\n`);
+      return 0;
+    }
+    const configPath = flags.config ?? 'proxy/config/athena.toml';
+    const config = readConfig(configPath);
+    if (flags['check-config']) {
+      process.stdout.write(`${configPath}: ok\n${JSON.stringify(redactConfig(config), null, 2)}\n`);
+      return 0;
+    }
+    return await untilSignal(config, await start(config));
+  } catch (error) {
+    if (error instanceof Exit) return error.code;
+    throw error;
+  }
+}
+
+function parseFlags(argv: string[]): Flags {
+  try {
+    return parseArgs({
       args: argv,
       options: {
         config: { type: 'string', short: 'c' },
@@ -52,36 +93,28 @@ async function main(argv: string[]): Promise<number> {
       },
       strict: true,
       allowPositionals: false,
-    }));
+    }).values;
   } catch (error) {
     process.stderr.write(`athena: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
+    throw new Exit(2);
   }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`athena ${VERSION}\n`);
-    return 0;
-  }
-  const configPath = values.config ?? 'proxy/config/athena.toml';
-  let config: AthenaConfig;
+}
+
+function readConfig(configPath: string): AthenaConfig {
   try {
-    config = loadConfig(configPath, process.env);
+    return loadConfig(configPath, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       // The message names the key and the file already (loadConfig adds "(in <path>)").
       process.stderr.write(`athena: ${error.message}\n`);
-      return 2;
+      throw new Exit(2);
     }
     throw error;
   }
-  if (values['check-config']) {
-    process.stdout.write(`${configPath}: ok\n${JSON.stringify(redactConfig(config), null, 2)}\n`);
-    return 0;
-  }
+}
 
+/** Starts the listener, then the metrics server when configured; logs where they listen. */
+async function start(config: AthenaConfig): Promise<Running> {
   const metrics = new AthenaMetrics();
   const admission = new Admission(config, metrics);
   const burnMicros = testHookFromEnv(process.env, TEST_BURN_US_VARIABLE);
@@ -92,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // An unreadable or unusable TLS certificate or key: a configuration problem.
     log((error as Error).message);
-    return 2;
+    throw new Exit(2);
   }
   let address;
   try {
@@ -101,25 +134,9 @@ async function main(argv: string[]): Promise<number> {
     log(
       `cannot listen on ${config.server.listen_addr}:${config.server.listen_port}: ${(error as Error).message}`,
     );
-    return 3;
+    throw new Exit(3);
   }
-  let metricsServer: { port: number; close(): Promise<void> } | null = null;
-  if (config.server.metrics_port > 0) {
-    try {
-      metricsServer = await startMetricsServer({
-        host: config.server.metrics_addr,
-        port: config.server.metrics_port,
-        metrics,
-        health: () => proxy.health(),
-      });
-    } catch (error) {
-      log(
-        `cannot serve metrics on ${config.server.metrics_addr}:${config.server.metrics_port}: ${(error as Error).message}`,
-      );
-      await proxy.shutdown(0);
-      return 3;
-    }
-  }
+  const metricsServer = await startMetrics(config, metrics, proxy);
   log(
     `listening on ${address.host}:${address.port}` +
       (metricsServer
@@ -128,7 +145,34 @@ async function main(argv: string[]): Promise<number> {
       (burnMicros > 0 ? `, test hook: burning ${burnMicros} µs per query` : '') +
       (spinLoops > 0 ? `, test hook: ${spinLoops} loop iterations per query` : ''),
   );
+  return { proxy, metricsServer };
+}
 
+/** The metrics server, null when server.metrics_port is 0; stops the proxy when it cannot listen. */
+async function startMetrics(
+  config: AthenaConfig,
+  metrics: AthenaMetrics,
+  proxy: ProxyServer,
+): Promise<Running['metricsServer']> {
+  if (config.server.metrics_port <= 0) return null;
+  try {
+    return await startMetricsServer({
+      host: config.server.metrics_addr,
+      port: config.server.metrics_port,
+      metrics,
+      health: () => proxy.health(),
+    });
+  } catch (error) {
+    log(
+      `cannot serve metrics on ${config.server.metrics_addr}:${config.server.metrics_port}: ${(error as Error).message}`,
+    );
+    await proxy.shutdown(0);
+    throw new Exit(3);
+  }
+}
+
+/** Runs until SIGTERM or SIGINT, then drains (up to server.shutdown_grace_ms) and resolves 0. */
+function untilSignal(config: AthenaConfig, { proxy, metricsServer }: Running): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

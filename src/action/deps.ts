@@ -3,6 +3,7 @@ import type { Environment, Results } from '../results/schema.ts';
 import type { Measure } from '../engine/context.ts';
 import type { GitOps } from '../gate/git.ts';
 import type { Suite } from '../suite/schema.ts';
+import type { SuiteRequest } from '../suite/overrides.ts';
 import type { Reference } from '../gate/runGate.ts';
 import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
@@ -123,7 +124,8 @@ export interface CalibrateOutcome extends Omit<BenchOutcome, 'comparison'> {
 }
 
 export interface Benchmarker {
-  loadSuite(nameOrPath: string, cwd: string): Promise<Suite>;
+  /** The suite (a file relative to cwd, or a built-in name) with its overrides applied. */
+  loadSuite(request: SuiteRequest, cwd: string): Promise<Suite>;
   /** This runner's environment as a run would record it: whether a baseline applies here. */
   fingerprint(request: { suite: Suite; measure: Measure; mysqlVersion: string }): Promise<Environment>;
   run(request: BenchRequest): Promise<BenchOutcome>;

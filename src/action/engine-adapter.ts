@@ -6,6 +6,7 @@ import { runnerFingerprint } from '../gate/fingerprint.ts';
 import { defaultProxyArm, type ArmSource, type EngineDeps, type ProxyArmSpec } from '../engine/run.ts';
 import type { ProgressSink } from '../engine/progress.ts';
 import { loadSuite } from '../suite/load.ts';
+import { applySuiteOverrides } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';
 import { runGate } from '../gate/runGate.ts';
 import { mergeShards } from '../gate/merge.ts';
@@ -16,6 +17,7 @@ import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import type {
   Benchmarker,
   BenchRequest,
+  CalibrateOutcome,
   CalibrateRequest,
   ComparisonView,
   ProxyUnderTest,
@@ -111,8 +113,11 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
     driverFor,
   };
   return {
-    loadSuite: (nameOrPath, cwd) =>
-      loadSuite(BUILTIN_SUITE.test(nameOrPath) ? nameOrPath : path.resolve(cwd, nameOrPath)),
+    loadSuite: async ({ source, overrides }, cwd) =>
+      applySuiteOverrides(
+        await loadSuite(BUILTIN_SUITE.test(source) ? source : path.resolve(cwd, source)),
+        overrides,
+      ),
     fingerprint: (request) => runnerFingerprint({ ...request, exec: deps.exec, env: deps.env, driverFor }),
     async run(request) {
       const arms: ArmSource[] = [proxyArm(request.proxy, request.outDir)];
@@ -137,19 +142,22 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
       );
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
-    async calibrate(request) {
-      const { outcome, text } = await calibrate(
-        {
-          ...gateOptions(request),
-          proxy: proxyArm(request.proxy, request.outDir),
-          twin: twinArm(request.proxy, request.outDir),
-          targetPct: request.targetPct,
-        },
-        engineDeps,
-      );
-      return { ...outcome, text };
-    },
+    calibrate: (request) => calibrateProxy(request, engineDeps),
   };
+}
+
+/** mode calibrate: the proxy under test against its twin (src/gate/calibrate.ts). */
+async function calibrateProxy(request: CalibrateRequest, engineDeps: EngineDeps): Promise<CalibrateOutcome> {
+  const { outcome, text } = await calibrate(
+    {
+      ...gateOptions(request),
+      proxy: proxyArm(request.proxy, request.outDir),
+      twin: twinArm(request.proxy, request.outDir),
+      targetPct: request.targetPct,
+    },
+    engineDeps,
+  );
+  return { ...outcome, text };
 }
 
 /** What every run of the Action asks of the gate, from its inputs. */

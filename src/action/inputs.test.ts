@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readActionConfig, type InputSource } from './inputs.ts';
 import { UsageError } from '../errors.ts';
+import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
 
 /** An input source backed by a map, recording the order of every call. */
 function source(inputs: Record<string, string>): InputSource & { calls: string[] } {
@@ -27,10 +28,10 @@ test('empty inputs give the documented defaults', () => {
     password: '',
     database: 'test',
   });
-  assert.equal(config.mysqlReadyTimeoutSec, 120);
+  assert.equal(config.mysqlReadyTimeoutSec, MYSQL_READY_TIMEOUT_SEC);
   assert.deepEqual(config.proxy, { build: null, start: null, port: 3307, metricsUrl: null, passEnv: [] });
   assert.equal(config.mode, 'compare');
-  assert.equal(config.suite, 'default');
+  assert.deepEqual(config.suite, { source: 'default', overrides: { thresholds: {} } });
   assert.equal(config.baseline, null);
   assert.equal(config.baseRef, null);
   assert.equal(config.budgetMinutes, null);
@@ -105,6 +106,23 @@ test('invalid inputs fail with the input name, what was expected and what was gi
     [{ 'proxy-metrics-url': 'localhost:4307' }, /^input proxy-metrics-url: expected an http\(s\) URL/],
     [{ 'proxy-env': 'CARGO_HOME,GITHUB_TOKEN' }, /^input proxy-env: expected comma-separated .*never INPUT_/],
     [{ 'proxy-env': 'A B' }, /^input proxy-env: expected comma-separated environment variable names/],
+    [{ threshold: 'tps=5' }, /^input threshold: "tps=5" — expected tps=N% such as tps=5%$/],
+    [{ threshold: 'tps' }, /^input threshold: "tps" — expected METRIC=N% such as tps=5%$/],
+    [
+      { threshold: 'speed=5%' },
+      /^input threshold: "speed=5%" — unknown metric "speed" \(expected one of tps, /,
+    ],
+    [{ rounds: '0' }, /^input rounds: expected a whole number of rounds 1-200, got '0'$/],
+    [{ rounds: '201' }, /^input rounds: expected a whole number of rounds 1-200, got '201'$/],
+    [{ duration: '-1' }, /^input duration: expected a positive number of seconds, got '-1'$/],
+    [
+      { 'suite-file': 'quick' },
+      /^input suite-file: expected a \.json, \.yaml or \.yml suite file path, got 'quick'$/,
+    ],
+    [
+      { suite: 'quick', 'suite-file': 'perf/suite.yaml' },
+      /^input suite-file: set either suite or suite-file, not both \(suite is 'quick', suite-file 'perf\/suite\.yaml'\)$/,
+    ],
   ];
   for (const [inputs, message] of cases) {
     assert.throws(
@@ -113,6 +131,17 @@ test('invalid inputs fail with the input name, what was expected and what was gi
       JSON.stringify(inputs),
     );
   }
+});
+
+test('suite-file, threshold, rounds and duration make the suite request every mode loads', () => {
+  const config = readActionConfig(
+    source({ 'suite-file': 'perf/suite.yaml', threshold: 'tps=5%, p95=10%', rounds: '7', duration: '2.5' }),
+  );
+  assert.deepEqual(config.suite, {
+    source: 'perf/suite.yaml',
+    overrides: { thresholds: { tps: 5, latency_p95_ms: 10 }, rounds: 7, durationSec: 2.5 },
+  });
+  assert.equal(readActionConfig(source({ suite: 'quick' })).suite.source, 'quick');
 });
 
 test('secrets are masked before any other input is read, and never echoed in errors', () => {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
 import { UsageError } from '../errors.ts';
 import { ShardSpecSchema, type Shard } from '../gate/shard.ts';
+import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
+import { ThresholdListSchema, type SuiteOverrides, type SuiteRequest } from '../suite/overrides.ts';
 
 /**
  * The Action's inputs, read once into a validated config. Every input declared in action.yml is
@@ -27,7 +29,8 @@ export interface ActionConfig {
     passEnv: string[];
   };
   workingDirectory: string;
-  suite: string;
+  /** suite-file when given, else suite; with the threshold, rounds and duration overrides. */
+  suite: SuiteRequest;
   /** Path as given (relative to working-directory); null: baselines/<suite>.json when it exists. */
   baseline: string | null;
   baseRef: string | null;
@@ -60,15 +63,17 @@ interface InputSpec<T> {
   expected: string;
   schema: z.ZodType<T, string>;
   secret?: boolean;
+  /** The schema's own messages name the bad part of the value (quoted): show them, not `expected`. */
+  detailed?: boolean;
 }
 
 function spec<T>(
   defaultValue: string,
   expected: string,
   schema: z.ZodType<T, string>,
-  secret = false,
+  flags: { secret?: boolean; detailed?: boolean } = {},
 ): InputSpec<T> {
-  return { default: defaultValue, expected, schema, secret };
+  return { default: defaultValue, expected, schema, ...flags };
 }
 
 const text = z.string();
@@ -81,6 +86,8 @@ const positiveNumber = z
   .regex(/^\d+(\.\d+)?$/)
   .transform(Number)
   .pipe(z.number().positive());
+/** An optional value: the empty input is null. */
+const orEmpty = <T>(schema: z.ZodType<T, string>) => z.union([z.literal('').transform(() => null), schema]);
 // The same spellings core.getBooleanInput accepts (YAML 1.2 core schema booleans).
 const boolean = z
   .enum(['true', 'True', 'TRUE', 'false', 'False', 'FALSE'])
@@ -113,9 +120,13 @@ export const INPUT_SPECS = {
   'mysql-host': spec('127.0.0.1', 'a host name or IP address', nonEmpty),
   'mysql-port': spec('3306', 'an integer 1-65535', integer(1, 65535)),
   'mysql-user': spec('root', 'a user name', nonEmpty),
-  'mysql-password': spec('', 'a password', text, true),
+  'mysql-password': spec('', 'a password', text, { secret: true }),
   'mysql-database': spec('test', 'a database name', nonEmpty),
-  'mysql-ready-timeout': spec('120', 'a whole number of seconds 1-3600', integer(1, 3600)),
+  'mysql-ready-timeout': spec(
+    String(MYSQL_READY_TIMEOUT_SEC),
+    'a whole number of seconds 1-3600',
+    integer(1, 3600),
+  ),
   'proxy-build': spec('', 'a shell command', optionalText),
   'proxy-start': spec('', 'a shell command', optionalText),
   'proxy-port': spec('3307', 'an integer 1-65535', integer(1, 65535)),
@@ -127,19 +138,25 @@ export const INPUT_SPECS = {
   ),
   'working-directory': spec('.', 'a directory', nonEmpty),
   suite: spec('default', 'a suite name (default, quick, proxy-comparison) or a suite file', nonEmpty),
+  'suite-file': spec(
+    '',
+    'a .json, .yaml or .yml suite file path',
+    orEmpty(z.string().regex(/\.(json|ya?ml)$/i)),
+  ),
+  threshold: spec('', 'comma-separated METRIC=N% such as tps=5%,p95=10%', ThresholdListSchema, {
+    detailed: true,
+  }),
+  rounds: spec('', 'a whole number of rounds 1-200', orEmpty(integer(1, 200))),
+  duration: spec('', 'a positive number of seconds', orEmpty(positiveNumber)),
   baseline: spec('', 'a baseline file path', optionalText),
   'base-ref': spec('', 'a git ref', optionalText),
   mode: spec('compare', `one of ${MODES.join(', ')}`, z.enum(MODES)),
-  'budget-minutes': spec(
-    '',
-    'a positive number of minutes',
-    z.union([z.literal('').transform(() => null), positiveNumber]),
-  ),
+  'budget-minutes': spec('', 'a positive number of minutes', orEmpty(positiveNumber)),
   measure: spec('both', `one of ${MEASURES.join(', ')}`, z.enum(MEASURES)),
   'fail-on-regression': spec('true', 'true or false', boolean),
   'fail-on-inconclusive': spec('false', 'true or false', boolean),
   'comment-on-pr': spec('on-change', `one of ${COMMENT_POLICIES.join(', ')}`, z.enum(COMMENT_POLICIES)),
-  'github-token': spec('${{ github.token }}', 'a GitHub token', text, true),
+  'github-token': spec('${{ github.token }}', 'a GitHub token', text, { secret: true }),
   'results-dir': spec('.athena-bench/results', 'a directory', nonEmpty),
   'history-branch': spec(
     'athena-bench-data',
@@ -150,59 +167,24 @@ export const INPUT_SPECS = {
       .refine((b) => !b.endsWith('/') && !b.endsWith('.lock')),
   ),
   'history-retention': spec('1000', 'a whole number of points 1-1000000', integer(1, 1_000_000)),
-  shard: spec(
-    '',
-    'i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)',
-    z.union([z.literal('').transform(() => null), ShardSpecSchema]),
-  ),
-  'webhook-url': spec(
-    '',
-    'an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)',
-    webhookUrl,
-    true,
-  ),
+  shard: spec('', 'i/n, e.g. 2/4 (shard i of n, 1 <= i <= n <= 64)', orEmpty(ShardSpecSchema)),
+  'webhook-url': spec('', 'an https:// URL (http:// only to 127.0.0.1, [::1] or localhost)', webhookUrl, {
+    secret: true,
+  }),
 } as const;
 
 export type InputName = keyof typeof INPUT_SPECS;
 type InputValue<N extends InputName> = (typeof INPUT_SPECS)[N] extends InputSpec<infer T> ? T : never;
+
+type Read = <N extends InputName>(name: N) => InputValue<N>;
 
 /**
  * Reads and validates every input. Secrets are registered with setSecret before anything else is
  * read, so no later log line or error can print them. Errors name the input and what was expected.
  */
 export function readActionConfig(source: InputSource): ActionConfig {
-  const raw = new Map<InputName, string>();
-  const names = Object.keys(INPUT_SPECS) as InputName[];
-  const secretsFirst = [
-    ...names.filter((n) => INPUT_SPECS[n].secret),
-    ...names.filter((n) => !INPUT_SPECS[n].secret),
-  ];
-  for (const name of secretsFirst) {
-    const value = source.getInput(name);
-    if (INPUT_SPECS[name].secret && value !== '') source.setSecret(value);
-    raw.set(name, value);
-  }
-
-  function read<N extends InputName>(name: N): InputValue<N> {
-    const inputSpec: InputSpec<unknown> = INPUT_SPECS[name];
-    const given = raw.get(name) ?? '';
-    // The runner always passes the declared default; an empty value (e.g. from an unset matrix
-    // variable) means the same default rather than an invalid input. Secrets may be empty.
-    const value = given === '' && !inputSpec.secret ? inputSpec.default : given;
-    const parsed = inputSpec.schema.safeParse(value);
-    if (!parsed.success) {
-      const shown = inputSpec.secret ? '(hidden)' : `'${value}'`;
-      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
-    }
-    return parsed.data as InputValue<N>;
-  }
-
+  const read = reader(readRawInputs(source));
   const githubToken = read('github-token');
-  const mode = read('mode');
-  const shard = read('shard');
-  if (shard && mode !== 'compare') {
-    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
-  }
   return {
     mysql: {
       host: read('mysql-host'),
@@ -220,10 +202,10 @@ export function readActionConfig(source: InputSource): ActionConfig {
       passEnv: read('proxy-env'),
     },
     workingDirectory: read('working-directory'),
-    suite: read('suite'),
+    suite: readSuiteRequest(read),
     baseline: read('baseline'),
     baseRef: read('base-ref'),
-    mode,
+    ...readModeAndShard(read),
     budgetMinutes: read('budget-minutes'),
     measure: read('measure'),
     failOnRegression: read('fail-on-regression'),
@@ -233,7 +215,74 @@ export function readActionConfig(source: InputSource): ActionConfig {
     githubToken: githubToken.startsWith('${{') ? '' : githubToken,
     resultsDir: read('results-dir'),
     history: { branch: read('history-branch'), retention: read('history-retention') },
-    shard,
     webhookUrl: read('webhook-url'),
   };
+}
+
+/** Every declared input's raw value, secrets fetched (and masked) first. */
+function readRawInputs(source: InputSource): Map<InputName, string> {
+  const raw = new Map<InputName, string>();
+  const names = Object.keys(INPUT_SPECS) as InputName[];
+  const secretsFirst = [
+    ...names.filter((n) => INPUT_SPECS[n].secret),
+    ...names.filter((n) => !INPUT_SPECS[n].secret),
+  ];
+  for (const name of secretsFirst) {
+    const value = source.getInput(name);
+    if (INPUT_SPECS[name].secret && value !== '') source.setSecret(value);
+    raw.set(name, value);
+  }
+  return raw;
+}
+
+/** Validates one raw input against its spec; the error names the input and what was expected. */
+function reader(raw: Map<InputName, string>): Read {
+  return <N extends InputName>(name: N): InputValue<N> => {
+    const inputSpec: InputSpec<unknown> = INPUT_SPECS[name];
+    const given = raw.get(name) ?? '';
+    // The runner always passes the declared default; an empty value (e.g. from an unset matrix
+    // variable) means the same default rather than an invalid input. Secrets may be empty.
+    const value = given === '' && !inputSpec.secret ? inputSpec.default : given;
+    const parsed = inputSpec.schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      if (inputSpec.detailed && issue?.code === 'custom') {
+        throw new UsageError(`input ${name}: ${issue.message}`);
+      }
+      const shown = inputSpec.secret ? '(hidden)' : `'${value}'`;
+      throw new UsageError(`input ${name}: expected ${inputSpec.expected}, got ${shown}`);
+    }
+    return parsed.data as InputValue<N>;
+  };
+}
+
+/**
+ * suite-file or suite (one of them: suite left at its default when suite-file is set), and the
+ * overrides every mode applies to it.
+ */
+function readSuiteRequest(read: Read): SuiteRequest {
+  const suite = read('suite');
+  const file = read('suite-file');
+  if (file !== null && suite !== INPUT_SPECS.suite.default) {
+    throw new UsageError(
+      `input suite-file: set either suite or suite-file, not both (suite is '${suite}', suite-file '${file}')`,
+    );
+  }
+  const rounds = read('rounds');
+  const durationSec = read('duration');
+  const overrides: SuiteOverrides = {
+    thresholds: read('threshold'),
+    ...(rounds !== null ? { rounds } : {}),
+    ...(durationSec !== null ? { durationSec } : {}),
+  };
+  return { source: file ?? suite, overrides };
+}
+
+function readModeAndShard(read: Read): { mode: Mode; shard: Shard | null } {
+  const mode = read('mode');
+  const shard = read('shard');
+  if (shard && mode !== 'compare') {
+    throw new UsageError(`input shard: only with mode compare (a shard job), not mode ${mode}`);
+  }
+  return { mode, shard };
 }

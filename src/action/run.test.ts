@@ -221,7 +221,7 @@ function harness(options: HarnessOptions = {}): Harness {
       },
     },
     bench: {
-      loadSuite: async (name) => {
+      loadSuite: async ({ source: name }) => {
         if (name === 'nope') throw new UsageError('suite "nope": not a built-in suite or a file');
         return fakeSuite;
       },

@@ -6,12 +6,15 @@ import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../errors.
 import { driverFor } from '../drivers/index.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';
+import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
+import { applySuiteOverrides, ThresholdListSchema } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';
 import type { Suite } from '../suite/schema.ts';
 import { loadBaseline } from '../verdict/baseline.ts';
 import { exitCodeFor } from '../verdict/compare.ts';
 import { runGate, type GateOutcome } from '../gate/runGate.ts';
 import { runnerFingerprint } from '../gate/fingerprint.ts';
+import { diskFiles, preflightGate } from '../gate/preflight.ts';
 import { gitOps } from '../gate/git.ts';
 import { chooseReference, isInside, type ChosenReference, type ReferenceRequest } from '../gate/reference.ts';
 import { waitForServer } from '../mysql/index.ts';
@@ -25,8 +28,8 @@ import {
   baseRefArm,
   haproxyArm,
   nodePipeArm,
-  PROXY_PORT_VARIABLE,
   type ArmSource,
+  type ProxyArmSpec,
 } from '../engine/arms.ts';
 
 /** The reference arms `--reference` can add. */
@@ -45,8 +48,8 @@ else (in a git checkout) against HEAD: your working tree against the last commit
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
                             throwaway local MariaDB/MySQL, started and removed by the run)
-  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml suite file
-                            (default: default)
+  --suite NAME|FILE         default | quick | proxy-comparison | a .json/.yaml/.yml suite file
+                            (default: default; the format: docs/SUITES.md)
   --out DIR                 output directory (default: .athena-bench/run-<timestamp>, with
                             .athena-bench/latest pointing at it)
   --shard i/n               run only shard i of n of the suite's workloads (1 <= i <= n <= 64;
@@ -68,7 +71,7 @@ and started with a generated config on free ports):
   --ready-timeout SECONDS   how long the proxy may take to answer a MySQL handshake (default 30)
   --mysql-ready-timeout SECONDS
                             how long the server given by --mysql may take to accept a connection
-                            (default 60)
+                            (default ${MYSQL_READY_TIMEOUT_SEC})
   --no-traffic-check        do not require athena_queries_total to count the benchmark's queries
                             (for proxies whose metrics do not count queries)
 
@@ -91,8 +94,13 @@ What to measure:
                             with a warning and work fails (exit 3).
 
 Rounds and verdict:
-  --rounds N                planned rounds per workload (default: the suite's)
-  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's)
+  --rounds N                planned rounds per workload, 1-200 (default: the suite's)
+  --duration SECONDS        measured seconds per sysbench/builtin run (default: the suite's);
+                            mysqlslap runs its iterations
+  --threshold METRIC=N%,... the verdict's thresholds for every workload, e.g. tps=5%,p95=10%
+                            (overhead in points: overhead=3pts; errors a count: errors=2);
+                            metric names and aliases in docs/SUITES.md (default: the suite's,
+                            else the built-in ones)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
   --no-baseline             measure only: no baseline and no comparison with HEAD
@@ -148,6 +156,7 @@ const RunFlagsSchema = z
     'base-ref': z.string().min(1).optional(),
     rounds: positiveInt('a round count').pipe(z.number().max(200, 'expected at most 200 rounds')).optional(),
     duration: positiveNumber('seconds').optional(),
+    threshold: ThresholdListSchema.optional(),
     'budget-minutes': positiveNumber('minutes').optional(),
     baseline: z.string().min(1).optional(),
     'no-baseline': z.boolean().default(false),
@@ -180,7 +189,8 @@ const RunFlagsSchema = z
   });
 export type RunFlags = z.infer<typeof RunFlagsSchema>;
 
-const FLAG_TYPES = {
+/** Every flag of `run` (the README's table lists exactly these). */
+export const RUN_FLAG_TYPES = {
   mysql: { type: 'string' },
   suite: { type: 'string' },
   'proxy-build': { type: 'string' },
@@ -196,6 +206,7 @@ const FLAG_TYPES = {
   'base-ref': { type: 'string' },
   rounds: { type: 'string' },
   duration: { type: 'string' },
+  threshold: { type: 'string' },
   'budget-minutes': { type: 'string' },
   baseline: { type: 'string' },
   'no-baseline': { type: 'boolean' },
@@ -210,7 +221,7 @@ const FLAG_TYPES = {
 export function parseRunFlags(argv: string[]): RunFlags {
   let values: Record<string, unknown>;
   try {
-    values = parseArgs({ args: argv, options: FLAG_TYPES, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args: argv, options: RUN_FLAG_TYPES, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw new UsageError(`athena-bench run: ${errorMessage(error)} (see athena-bench run --help)`);
   }
@@ -263,7 +274,11 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
     return ExitCode.Pass;
   }
   const now = io.now ?? Date.now;
-  const suite = await loadSuite(flags.suite);
+  const suite = applySuiteOverrides(await loadSuite(flags.suite), {
+    thresholds: flags.threshold ?? {},
+    ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
+    ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+  });
   const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
   const progress = createProgress(io.stderr, now);
   const log = (line: string) => progress.note(line);
@@ -280,11 +295,7 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
       ...(flags['proxy-env'] ? { proxyEnv: flags['proxy-env'] } : {}),
       trafficCheck: !flags['no-traffic-check'],
       measure: flags.measure,
-      ...(flags['mysql-ready-timeout'] !== undefined
-        ? { mysqlReadyTimeoutMs: flags['mysql-ready-timeout'] * 1000 }
-        : {}),
-      ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
-      ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
+      mysqlReadyTimeoutMs: (flags['mysql-ready-timeout'] ?? MYSQL_READY_TIMEOUT_SEC) * 1000,
       ...(flags['budget-minutes'] !== undefined ? { budgetMinutes: flags['budget-minutes'] } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
@@ -317,16 +328,30 @@ function proxyDirOf(flags: RunFlags, io: RunCommandIO): string {
 
 /**
  * With nothing else to compare with, the working tree is gated against HEAD, built in a worktree
- * next to it. Another proxy can only run twice when its start command listens on the port it is
- * given; one that names no $ATHENA_BENCH_PROXY_PORT is measured alone rather than fail.
+ * next to it. Another proxy must be able to run twice (src/gate/preflight.ts: it listens on
+ * $ATHENA_BENCH_PROXY_PORT, from files a clean checkout has); one that cannot is measured alone,
+ * saying why, rather than refused: nobody asked for the comparison.
  */
-function headFallback(flags: RunFlags): ReferenceRequest['fallback'] {
-  const start = flags['proxy-start'];
-  if (start === undefined || start.includes(PROXY_PORT_VARIABLE)) return { kind: 'head' };
-  return {
-    kind: 'none',
-    why: `--proxy-start does not name $${PROXY_PORT_VARIABLE}, so it cannot run a second time as HEAD's build (give --base-ref to compare anyway)`,
-  };
+function headFallback(flags: RunFlags, io: RunCommandIO): ReferenceRequest['fallback'] {
+  const custom = customProxyArm(flags, io);
+  if (custom === null) return { kind: 'head' };
+  const reference = {
+    kind: 'base-ref',
+    ref: 'HEAD',
+    commit: null,
+    headArm: 'proxy',
+    baseArm: 'base',
+  } as const;
+  try {
+    preflightGate({ reference, arms: [custom] }, diskFiles);
+    return { kind: 'head' };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return {
+      kind: 'none',
+      why: `HEAD's build cannot run next to it (${error.message}); --base-ref compares anyway`,
+    };
+  }
 }
 
 /** What the verdict compares with, by the gate's rules (src/gate/reference.ts). */
@@ -343,7 +368,8 @@ function cliReference(
       suite,
       measure: flags.measure,
       mysqlVersion: mysql
-        ? (await waitForServer(mysql, (flags['mysql-ready-timeout'] ?? 60) * 1000)).version
+        ? (await waitForServer(mysql, (flags['mysql-ready-timeout'] ?? MYSQL_READY_TIMEOUT_SEC) * 1000))
+            .version
         : null,
       exec: io.exec,
       env: io.env,
@@ -353,14 +379,13 @@ function cliReference(
     {
       suite,
       measure: flags.measure,
-      ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
       baseRef: flags['base-ref'] ?? null,
       baseline: flags.baseline ? path.resolve(io.cwd, flags.baseline) : null,
       noBaseline: flags['no-baseline'],
       defaultBaselines: defaults.map((file) => ({ file, forAthena: isInside(file, io.repoRoot) })),
       athena: flags['proxy-start'] === undefined,
       proxyDir: proxyDirOf(flags, io),
-      fallback: headFallback(flags),
+      fallback: headFallback(flags, io),
       names: {
         baseRef: '--base-ref',
         baseline: '--baseline',
@@ -379,21 +404,12 @@ function cliArms(flags: RunFlags, io: RunCommandIO, chosen: ChosenReference): Ar
     if (typeof source !== 'function') return { ...source, readyTimeoutMs };
     return async (ctx) => ({ ...(await source(ctx)), readyTimeoutMs });
   };
-  const custom = flags['proxy-start'] !== undefined;
+  const custom = customProxyArm(flags, io);
   const build = flags['proxy-build'];
   const proxyCwd = proxyDirOf(flags, io);
   const arms: ArmSource[] = [];
   if (custom) {
-    arms.push({
-      name: 'proxy',
-      role: 'proxy',
-      start: flags['proxy-start']!,
-      port: flags['proxy-port']!,
-      cwd: proxyCwd,
-      trafficCheck: true,
-      ...(build !== undefined ? { build } : {}),
-      ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
-    });
+    arms.push(custom);
   } else {
     const athena = athenaArm(io.repoRoot);
     arms.push(build === undefined ? athena : async (ctx) => ({ ...(await athena(ctx)), build }));
@@ -411,6 +427,23 @@ function cliArms(flags: RunFlags, io: RunCommandIO, chosen: ChosenReference): Ar
   const references = { haproxy: haproxyArm, 'node-pipe': nodePipeArm, 'athena-tls': athenaTlsArm };
   for (const name of flags.reference ?? []) arms.push(references[name](io.repoRoot));
   return arms.map(withTimeout);
+}
+
+/** The --proxy-start proxy under test, or null for this repository's Athena. */
+function customProxyArm(flags: RunFlags, io: RunCommandIO): ProxyArmSpec | null {
+  const start = flags['proxy-start'];
+  if (start === undefined) return null;
+  const build = flags['proxy-build'];
+  return {
+    name: 'proxy',
+    role: 'proxy',
+    start,
+    port: flags['proxy-port']!,
+    cwd: proxyDirOf(flags, io),
+    trafficCheck: true,
+    ...(build !== undefined ? { build } : {}),
+    ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
+  };
 }
 
 /** Maps an error to its exit code with one message on stderr. */

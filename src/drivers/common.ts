@@ -6,6 +6,8 @@ import { tailLines } from '../util/exec.ts';
 import { which } from '../util/which.ts';
 import type { DriverContext, DriverDetection } from './types.ts';
 
+export type Detect = (exec: Exec) => Promise<DriverDetection>;
+
 /** Seconds a driver process may overrun its planned time before it is killed. */
 export const DRIVER_GRACE_SEC = 60;
 
@@ -60,6 +62,53 @@ export async function detectBinary(
   return { available: true, binary, version };
 }
 
+/** Caches `detect` per exec function: one `--version` call per run of the gate. */
+export function cachedDetection(detect: Detect): Detect {
+  const detections = new WeakMap<Exec, Promise<DriverDetection>>();
+  return (exec) => {
+    let cached = detections.get(exec);
+    if (!cached) {
+      cached = detect(exec);
+      detections.set(exec, cached);
+    }
+    return cached;
+  };
+}
+
+/** The detected binary; throws, with the install command, when `program` is not available. */
+export async function requireBinary(
+  program: string,
+  detection: Promise<DriverDetection>,
+): Promise<{ binary: string; version: string }> {
+  const detected = await detection;
+  if (!detected.available) {
+    throw new InfrastructureError(
+      `${program} is not available (${detected.reason}). Install it: ${detected.installHint}`,
+    );
+  }
+  return detected;
+}
+
+/**
+ * A driver process's output (passwords removed) and its parsed report. A failed process throws:
+ * with the parser's error when the output explains the failure (a FATAL line says more than an
+ * exit code), else with the exit status.
+ */
+export function parsedOutput<R>(
+  what: string,
+  result: ExecResult,
+  ctx: DriverContext,
+  parse: (output: string) => R,
+): { report: R; output: string } {
+  const secrets = [ctx.target.password];
+  const output = redact(stdoutThenStderr(result), secrets);
+  if (result.exitCode !== 0 || result.timedOut || result.aborted) {
+    if (!result.timedOut && !result.aborted) parse(output); // throws, naming the driver's error
+    assertExitedCleanly(what, result, ctx, secrets);
+  }
+  return { report: parse(output), output };
+}
+
 /** Throws a named InfrastructureError when a driver process did not exit cleanly. */
 export function assertExitedCleanly(
   what: string,
@@ -87,7 +136,7 @@ export function assertExitedCleanly(
 }
 
 export function outputTail(result: ExecResult, secrets: string[], lines = 25): string {
-  const text = `${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`;
+  const text = stdoutThenStderr(result);
   return text.trim() === '' ? '(no output)' : redact(tailLines(text, lines), secrets);
 }
 
@@ -98,22 +147,7 @@ export async function runStatements(
   what: string,
 ): Promise<void> {
   if (statements.length === 0) return;
-  let conn: mysql.Connection;
-  try {
-    conn = await mysql.createConnection({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      connectTimeout: 15_000,
-    });
-  } catch (error) {
-    throw new InfrastructureError(
-      `${what}: cannot connect to ${formatMysqlUrl(target)}: ${redact(errorMessage(error), [target.password])}`,
-      { cause: error },
-    );
-  }
+  const conn = await openConnection(target, what);
   try {
     for (const [i, sql] of statements.entries()) {
       try {
@@ -129,3 +163,33 @@ export async function runStatements(
     await conn.end().catch(() => undefined);
   }
 }
+
+/**
+ * A connection to `target`; a failure to connect is an InfrastructureError naming `what` and the
+ * target (password removed). With `tls`, the server's certificate is not verified.
+ */
+export async function openConnection(
+  target: DriverContext['target'],
+  what: string,
+  { tls = false }: { tls?: boolean } = {},
+): Promise<mysql.Connection> {
+  try {
+    return await mysql.createConnection({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectTimeout: 15_000,
+      ...(tls ? { ssl: { rejectUnauthorized: false } } : {}),
+    });
+  } catch (error) {
+    throw new InfrastructureError(
+      `${what}: cannot connect to ${formatMysqlUrl(target)}: ${redact(errorMessage(error), [target.password])}`,
+      { cause: error },
+    );
+  }
+}
+
+const stdoutThenStderr = (result: ExecResult): string =>
+  `${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`;

@@ -250,9 +250,6 @@ export function haproxyArm(): ArmFactory {
   };
 }
 
-/** The variable holding the port an arm must listen on when the engine chooses it (armSetup.ts). */
-export const PROXY_PORT_VARIABLE = 'ATHENA_BENCH_PROXY_PORT';
-
 /** How the base arm is built and started, when it differs from this repository's Athena at the checkout's root. */
 export interface BaseArmCommands {
   /** The proxy's directory relative to the checkout ('' for its root). */

@@ -56,15 +56,7 @@ export async function measureRun(input: MeasureInput): Promise<RoundSample> {
   const startedAt = new Date(input.now()).toISOString();
   let before: MetricSeries | undefined;
   if (metricsUrl) before = await scrapeOrFail(arm, metricsUrl, input.fetcher, 'before');
-  let sampler: RssSampler | undefined;
-  let cpuBefore = 0;
-  if (pid !== undefined && input.hasProc) {
-    if (!resetPeakRss(pid, input.procFs)) {
-      sampler = new RssSampler(pid, input.procFs);
-      sampler.start();
-    }
-    cpuBefore = treeCpuTicks(pid, input.procFs);
-  }
+  const watch = pid !== undefined && input.hasProc ? watchProcess(pid, input.procFs) : undefined;
   const harnessBefore = process.cpuUsage();
   const wallBefore = performance.now();
   let run: DriverRun;
@@ -76,30 +68,12 @@ export async function measureRun(input: MeasureInput): Promise<RoundSample> {
       `during ${arm.record.name} round ${input.round + 1}`,
     );
   } finally {
-    sampler?.stop();
+    watch?.sampler?.stop();
   }
   const wallUs = (performance.now() - wallBefore) * 1000;
   const harness = process.cpuUsage(harnessBefore);
   const harnessCpuShare = wallUs > 0 ? (harness.user + harness.system) / wallUs : null;
-  let proxy: ProxyUsage | null = null;
-  if (pid !== undefined) {
-    const cpuSeconds = input.hasProc
-      ? Math.max(0, treeCpuTicks(pid, input.procFs) - cpuBefore) / input.ticksPerSecond
-      : 0;
-    const peakRssMb = !input.hasProc ? 0 : sampler ? sampler.stop() : treeRssMb(pid, 'VmHWM', input.procFs);
-    const queries = run.metrics.queries;
-    proxy = {
-      cpuSeconds,
-      cpuUsPerQuery: input.hasProc && queries > 0 ? (cpuSeconds * 1e6) / queries : null,
-      peakRssMb,
-    };
-    if (metricsUrl && before) {
-      const after = await scrapeOrFail(arm, metricsUrl, input.fetcher, 'after');
-      proxy.metricsDelta = counterDeltas(before, after);
-      const check = trafficCheck(proxy.metricsDelta, queries);
-      if (check) proxy.trafficCheck = check;
-    }
-  }
+  const proxy = pid === undefined ? null : await proxyUsage(input, pid, watch, run.metrics.queries, before);
   return {
     arm: arm.record.name,
     round: input.round,
@@ -110,6 +84,48 @@ export async function measureRun(input: MeasureInput): Promise<RoundSample> {
     loadGeneratorCpuUsPerQuery: run.loadGeneratorCpuUsPerQuery,
     harnessCpuShare,
   };
+}
+
+/** What is read of the proxy's process before the run: its CPU, and its RSS when VmHWM cannot be reset. */
+interface ProcessWatch {
+  cpuBefore: number;
+  sampler?: RssSampler;
+}
+
+function watchProcess(pid: number, procFs: ProcFs): ProcessWatch {
+  let sampler: RssSampler | undefined;
+  if (!resetPeakRss(pid, procFs)) {
+    sampler = new RssSampler(pid, procFs);
+    sampler.start();
+  }
+  return { cpuBefore: treeCpuTicks(pid, procFs), ...(sampler ? { sampler } : {}) };
+}
+
+/** The proxy's CPU and peak RSS over the run, and its metrics' deltas when it exports them. */
+async function proxyUsage(
+  input: MeasureInput,
+  pid: number,
+  watch: ProcessWatch | undefined,
+  queries: number,
+  before: MetricSeries | undefined,
+): Promise<ProxyUsage> {
+  const cpuSeconds = watch
+    ? Math.max(0, treeCpuTicks(pid, input.procFs) - watch.cpuBefore) / input.ticksPerSecond
+    : 0;
+  const peakRssMb = !watch ? 0 : watch.sampler ? watch.sampler.stop() : treeRssMb(pid, 'VmHWM', input.procFs);
+  const proxy: ProxyUsage = {
+    cpuSeconds,
+    cpuUsPerQuery: watch && queries > 0 ? (cpuSeconds * 1e6) / queries : null,
+    peakRssMb,
+  };
+  const metricsUrl = input.arm.spec?.metricsUrl;
+  if (metricsUrl && before) {
+    const after = await scrapeOrFail(input.arm, metricsUrl, input.fetcher, 'after');
+    proxy.metricsDelta = counterDeltas(before, after);
+    const check = trafficCheck(proxy.metricsDelta, queries);
+    if (check) proxy.trafficCheck = check;
+  }
+  return proxy;
 }
 
 async function scrapeOrFail(

@@ -3,7 +3,7 @@ import type { Driver } from '../drivers/types.ts';
 import { redact } from '../mysql/index.ts';
 import type { RoundSample, WorkloadResult } from '../results/schema.ts';
 import { maxRoundsOf, type Workload } from '../suite/schema.ts';
-import { throwIfAborted, type Detections, type RunContext, type Target } from './context.ts';
+import { throwIfAborted, type Detections, type LiveArm, type RunContext, type Target } from './context.ts';
 import { guardedRun, measureRun } from './measureRun.ts';
 import { armOrder } from './order.ts';
 import { buildResults } from './outcome.ts';
@@ -184,47 +184,63 @@ async function runRound(
   roundsShown: number,
   plan: TimePlan,
 ): Promise<void> {
-  const { deps, options } = ctx;
   const runSec = plan.runSeconds(workload);
   for (const [position, arm] of armOrder(ctx.liveArms, round).entries()) {
     throwIfAborted(ctx);
-    deps.progress.runStarted({
+    ctx.deps.progress.runStarted({
       workload: workload.id,
       arm: arm.record.name,
       round: round + 1,
       rounds: roundsShown,
-      durationSec: nominalSeconds(workload, options.durationSec, result),
+      durationSec: nominalSeconds(workload, ctx.options.durationSec, result),
       remainingSec:
         (roundsShown - round) * ctx.liveArms.length * runSec -
         position * runSec +
         plan.secondsAfter(workload),
     });
-    const sample = await measureRun({
-      arm,
-      round,
-      position,
-      now: deps.now,
-      procFs: ctx.procFs,
-      hasProc: ctx.hasProc,
-      ticksPerSecond: ctx.ticksPerSecond,
-      fetcher: ctx.fetcher,
-      signal: options.signal,
-      run: (signal) =>
-        driver.run(
-          workload,
-          { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
-          options.durationSec !== undefined ? { durationSec: options.durationSec } : {},
-        ),
-    });
+    const sample = await measureArm(ctx, workload, driver, arm, round, position);
     result.samples.push(sample);
-    deps.progress.runFinished(sampleSummary(sample));
-    const tc = sample.proxy?.trafficCheck;
-    if (arm.trafficCheck && tc && !tc.ok) {
-      throw new InfrastructureError(
-        `arm "${arm.record.name}", ${workload.id} round ${round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries — the benchmark did not go through it ` +
-          `(athena_queries_total from ${arm.spec?.metricsUrl ?? '?'} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`,
-      );
-    }
+    ctx.deps.progress.runFinished(sampleSummary(sample));
+    assertTrafficSeen(arm, workload, sample);
+  }
+}
+
+function measureArm(
+  ctx: RunContext,
+  workload: Workload,
+  driver: Driver,
+  arm: LiveArm,
+  round: number,
+  position: number,
+): Promise<RoundSample> {
+  const { deps, options } = ctx;
+  return measureRun({
+    arm,
+    round,
+    position,
+    now: deps.now,
+    procFs: ctx.procFs,
+    hasProc: ctx.hasProc,
+    ticksPerSecond: ctx.ticksPerSecond,
+    fetcher: ctx.fetcher,
+    signal: options.signal,
+    run: (signal) =>
+      driver.run(
+        workload,
+        { target: arm.target, exec: deps.exec, signal, onProgress: (p) => deps.progress.runProgress(p) },
+        options.durationSec !== undefined ? { durationSec: options.durationSec } : {},
+      ),
+  });
+}
+
+/** A proxy whose metrics saw too few of the driver's queries was not in the path: the run fails. */
+function assertTrafficSeen(arm: LiveArm, workload: Workload, sample: RoundSample): void {
+  const tc = sample.proxy?.trafficCheck;
+  if (arm.trafficCheck && tc && !tc.ok) {
+    throw new InfrastructureError(
+      `arm "${arm.record.name}", ${workload.id} round ${sample.round + 1}: traffic check failed: the proxy saw ${tc.observedQueries} of ${tc.expectedQueries} queries — the benchmark did not go through it ` +
+        `(athena_queries_total from ${arm.spec?.metricsUrl ?? '?'} must grow by at least 95% of the driver's queries; pass --no-traffic-check for a proxy whose metrics do not count queries)`,
+    );
   }
 }
 

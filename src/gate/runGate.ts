@@ -8,6 +8,7 @@ import { compareArms, compareToBaseline, type Comparison } from '../verdict/comp
 import { renderHtmlReport } from '../verdict/html.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import { createMoreRoundsHook } from '../verdict/rounds.ts';
+import { diskFiles, preflightGate } from './preflight.ts';
 import { shardSuite, type Shard } from './shard.ts';
 
 /**
@@ -40,6 +41,7 @@ export interface GateOutcome extends RunOutcome {
  * report.md (the verdict first) and report.html next to results.json.
  */
 export async function runGate(request: GateRequest, deps: EngineDeps): Promise<GateOutcome> {
+  for (const warning of preflightGate(request, diskFiles)) deps.log(`warning: ${warning}`);
   const { reference, shard, ...options } = request;
   const sharded = shard
     ? shardSuite(options.suite, shard, referenceRecord(reference), {

@@ -134,44 +134,10 @@ export function historyCommand(argv: string[], io: CommandIO): Promise<number> {
 }
 
 async function add(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandLine(
-    'history add',
-    argv,
-    {
-      store: { type: 'string' },
-      commit: { type: 'string' },
-      'run-url': { type: 'string' },
-      retention: { type: 'string' },
-    },
-    true,
-  );
-  if (values.help) {
-    io.stdout(HISTORY_HELP);
-    return 0;
-  }
-  const flags = validate(
-    'history add',
-    z.object({
-      store: requiredPath('the history directory (--store DIR)'),
-      commit: CommitShaSchema.optional(),
-      runUrl: z.url({ error: 'expected a URL' }).optional(),
-      retention: numberFlag('a whole number >= 1')
-        .refine((n) => Number.isInteger(n) && n >= 1, 'expected a whole number >= 1')
-        .default(DEFAULT_RETENTION),
-    }),
-    {
-      store: values.store,
-      commit: values.commit?.toLowerCase(),
-      runUrl: values['run-url'],
-      retention: values.retention,
-    },
-  );
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`,
-    );
-  }
-  const results = await loadResultsFile(path.resolve(io.cwd, positionals[0]!));
+  const parsed = addFlags(argv, io);
+  if (parsed === null) return 0;
+  const { flags, resultsFile } = parsed;
+  const results = await loadResultsFile(path.resolve(io.cwd, resultsFile));
   const point = pointFromResults(results, {
     ...(flags.commit ? { commit: flags.commit } : {}),
     ...(flags.runUrl ? { runUrl: flags.runUrl } : {}),
@@ -191,6 +157,49 @@ async function add(argv: string[], io: CommandIO): Promise<number> {
       `${outcome.history.points.length} point(s)${outcome.dropped ? `, ${outcome.dropped} oldest dropped (retention ${flags.retention})` : ''}\n`,
   );
   return 0;
+}
+
+const AddFlagsSchema = z.object({
+  store: requiredPath('the history directory (--store DIR)'),
+  commit: CommitShaSchema.optional(),
+  runUrl: z.url({ error: 'expected a URL' }).optional(),
+  retention: numberFlag('a whole number >= 1')
+    .refine((n) => Number.isInteger(n) && n >= 1, 'expected a whole number >= 1')
+    .default(DEFAULT_RETENTION),
+});
+
+/** `history add`'s validated flags and its one results file; null after printing the help. */
+function addFlags(
+  argv: string[],
+  io: CommandIO,
+): { flags: z.infer<typeof AddFlagsSchema>; resultsFile: string } | null {
+  const { values, positionals } = parseCommandLine(
+    'history add',
+    argv,
+    {
+      store: { type: 'string' },
+      commit: { type: 'string' },
+      'run-url': { type: 'string' },
+      retention: { type: 'string' },
+    },
+    true,
+  );
+  if (values.help) {
+    io.stdout(HISTORY_HELP);
+    return null;
+  }
+  const flags = validate('history add', AddFlagsSchema, {
+    store: values.store,
+    commit: values.commit?.toLowerCase(),
+    runUrl: values['run-url'],
+    retention: values.retention,
+  });
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `athena-bench history add: expected exactly one results file, got ${positionals.length} (history add RESULTS.json --store DIR)`,
+    );
+  }
+  return { flags, resultsFile: positionals[0]! };
 }
 
 function changeLine(c: ChangePoint): string {

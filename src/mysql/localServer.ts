@@ -104,7 +104,6 @@ export async function startLocalServer(options: StartLocalServerOptions = {}): P
   const password = options.password ?? randomBytes(12).toString('hex');
   const database = options.database ?? 'test';
   const baseDir = mkdtempSync(path.join(os.tmpdir(), 'athena-bench-mysql-'));
-  const dataDir = path.join(baseDir, 'data');
   const socket = path.join(baseDir, 'mysqld.sock');
   const errorLog = path.join(baseDir, 'error.log');
   const user = currentUser();
@@ -120,63 +119,70 @@ export async function startLocalServer(options: StartLocalServerOptions = {}): P
   };
 
   try {
-    initializeDataDir(binary, flavor, dataDir, errorLog, user);
+    initializeDataDir(binary, flavor, path.join(baseDir, 'data'), errorLog, user);
     const port = options.port ?? (await findFreePort());
-    const args = [
-      '--no-defaults',
-      `--datadir=${dataDir}`,
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      `--socket=${socket}`,
-      `--pid-file=${path.join(baseDir, 'mysqld.pid')}`,
-      `--log-error=${errorLog}`,
-      `--user=${user}`,
-      '--skip-name-resolve',
-      '--max-connections=4000',
-      '--innodb-buffer-pool-size=256M',
-      // A throwaway benchmark server: durability is not what is measured.
-      '--innodb-flush-log-at-trx-commit=2',
-      '--performance-schema=OFF',
-      ...(flavor === 'mysql' ? ['--mysqlx=OFF', '--skip-log-bin'] : []),
-      ...(options.extraArgs ?? []),
-    ];
     installExitHook();
-    child = spawn(binary, args, { stdio: 'ignore' });
+    child = spawn(binary, serverArgs(flavor, baseDir, port, user, options.extraArgs ?? []), {
+      stdio: 'ignore',
+    });
     entry = { child, baseDir };
     liveServers.add(entry);
-    const exited = new Promise<never>((_, reject) => {
-      child!.once('exit', (code, signal) =>
-        reject(
-          new InfrastructureError(
-            `${path.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:\n${tail(errorLog, 20)}`,
-          ),
-        ),
-      );
-    });
-    exited.catch(() => undefined);
     const version = await Promise.race([
       configureWhenReady(socket, password, database, options.startTimeoutMs ?? 60_000, errorLog),
-      exited,
+      exitDuringStartUp(child, binary, errorLog),
     ]);
-    const server: LocalServer = {
-      host: '127.0.0.1',
-      port,
-      user: 'root',
-      password,
-      database,
-      version,
-      flavor,
-      baseDir,
-      pid: child.pid ?? 0,
-      stop: async () => {
-        await cleanup();
-      },
+    const pid = child.pid ?? 0;
+    const stop = async () => {
+      await cleanup();
     };
-    return server;
+    return { host: '127.0.0.1', port, user: 'root', password, database, version, flavor, baseDir, pid, stop };
   } catch (error) {
     await cleanup();
     throw error;
   }
+}
+
+/** mysqld's options: everything in `baseDir`, listening on 127.0.0.1:`port` only. */
+function serverArgs(
+  flavor: ServerFlavor,
+  baseDir: string,
+  port: number,
+  user: string,
+  extraArgs: readonly string[],
+): string[] {
+  return [
+    '--no-defaults',
+    `--datadir=${path.join(baseDir, 'data')}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--socket=${path.join(baseDir, 'mysqld.sock')}`,
+    `--pid-file=${path.join(baseDir, 'mysqld.pid')}`,
+    `--log-error=${path.join(baseDir, 'error.log')}`,
+    `--user=${user}`,
+    '--skip-name-resolve',
+    '--max-connections=4000',
+    '--innodb-buffer-pool-size=256M',
+    // A throwaway benchmark server: durability is not what is measured.
+    '--innodb-flush-log-at-trx-commit=2',
+    '--performance-schema=OFF',
+    ...(flavor === 'mysql' ? ['--mysqlx=OFF', '--skip-log-bin'] : []),
+    ...extraArgs,
+  ];
+}
+
+/** Rejects, with the error log's last lines, when the server exits before it is ready. */
+function exitDuringStartUp(child: ChildProcess, binary: string, errorLog: string): Promise<never> {
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) =>
+      reject(
+        new InfrastructureError(
+          `${path.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:\n${tail(errorLog, 20)}`,
+        ),
+      ),
+    );
+  });
+  exited.catch(() => undefined);
+  return exited;
 }
 
 /**

@@ -54,6 +54,13 @@ async function mysql2Probe(conn: MysqlConnection, timeoutMs: number): Promise<st
 }
 
 /**
+ * How long a server given to the gate (--mysql, the Action's mysql-* inputs) may take to accept a
+ * connection, for the CLI and the Action alike: a MySQL 8 service container initialising its data
+ * directory on a busy runner takes over a minute; a server that is already up answers at once.
+ */
+export const MYSQL_READY_TIMEOUT_SEC = 120;
+
+/**
  * Waits for an existing server (a GitHub service container, a server given by --mysql) to accept
  * a connection with the given credentials. Retries with exponential backoff (100 ms doubling up to
  * 2 s); after timeoutMs, fails with an error naming host:port, the last error and a hint.

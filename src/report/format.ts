@@ -1,11 +1,52 @@
 /** Formatting shared by the measurement report and the verdict's markdown, HTML and annotations. */
 
+const wholeFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** 3 significant digits below 1000, grouped integers above; `n/a` for nothing. */
+export function formatNumber(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return 'n/a';
+  if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
+  if (v === 0) return '0';
+  return Number(v.toPrecision(3)).toString();
+}
+
+/** A rounded count, grouped: 12,345. */
+export function wholeNumber(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** A p-value: three decimals, or scientific below 0.001. */
+export function formatP(p: number): string {
+  if (p >= 0.001) return p.toFixed(3);
+  return p.toExponential(1);
+}
+
+/** `+`, `−` (a real minus), or `±` for what shows as zero. */
+function sign(value: number, showsAsZero: boolean): string {
+  return showsAsZero ? '±' : value > 0 ? '+' : '−';
+}
+
 /** A change with its sign: two decimals below 10, one from 10 on; `−` for a decrease, `±` for none. */
 export function signedChange(value: number, suffix = ''): string {
   const digits = Math.abs(value) >= 10 ? 1 : 2;
   const text = Math.abs(value).toFixed(digits);
-  const sign = Number(text) === 0 ? '±' : value > 0 ? '+' : '−';
-  return `${sign}${text}${suffix}`;
+  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
+}
+
+/** A change of a count, rounded and grouped, with its sign as signedChange gives it. */
+export function signedWhole(value: number): string {
+  const rounded = Math.round(value);
+  return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
+}
+
+/** An interval of changes: `[+1.20%, +3.40%]`. */
+export function signedInterval(low: number, high: number, suffix = ''): string {
+  return `[${signedChange(low, suffix)}, ${signedChange(high, suffix)}]`;
+}
+
+/** `1 round`, `3 rounds`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** Text that goes into a markdown table cell: no column breaks, no line breaks. */

@@ -1,4 +1,10 @@
-import { roundsOf, type Arm, type Results } from '../results/schema.ts';
+import {
+  roundsOf,
+  type Arm,
+  type Results,
+  type RoundSample,
+  type WorkloadResult,
+} from '../results/schema.ts';
 import {
   addedLatencyPerRound,
   median,
@@ -10,7 +16,7 @@ import {
   throughputUnit,
 } from './summary.ts';
 import { workSection } from './work.ts';
-import { escapeCell } from './format.ts';
+import { escapeCell, plural } from './format.ts';
 
 /** GitHub's limit for a comment is 65,536 characters; the report stays well under it. */
 export const REPORT_MAX_CHARS = 60_000;
@@ -88,37 +94,25 @@ export function throughputTable(results: Results, arms: Arm[]): string[] {
 }
 
 function latencyTable(results: Results, arms: Arm[]): string[] {
-  const lines = [
+  const direct = { name: 'direct' } as Pick<Arm, 'name'>;
+  return [
     '| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |',
     '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of [{ name: 'direct' } as Pick<Arm, 'name'>, ...arms]) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
       const p95 = median(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
       const p99 = median(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
       const added = (key: 'p95' | 'p99') =>
         arm.name === 'direct' ? '' : signed(median(addedLatencyPerRound(w, arm.name, key)), 2);
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`,
-      );
-    }
-  }
-  return lines;
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`;
+    }),
+  ];
 }
 
 function resourceTable(results: Results, arms: Arm[]): string[] {
-  const lines = [
+  return [
     '| Workload | Arm | CPU µs/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |',
     '| --- | --- | --- | --- | --- | --- |',
-  ];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length === 0) continue;
+    ...armRows(results, arms, (w, arm, samples) => {
       const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
       const cpuSec = median(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
       const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
@@ -127,17 +121,31 @@ function resourceTable(results: Results, arms: Arm[]): string[] {
         checks.length === 0
           ? 'not checked'
           : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => (100 * c.observedQueries) / Math.max(1, c.expectedQueries))))}%)`;
-      lines.push(
-        `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`,
-      );
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`;
+    }),
+  ];
+}
+
+/** One row per measured workload and arm with samples, workload by workload. */
+function armRows<A extends Pick<Arm, 'name'>>(
+  results: Results,
+  arms: A[],
+  row: (w: WorkloadResult, arm: A, samples: RoundSample[]) => string,
+): string[] {
+  const rows: string[] = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length > 0) rows.push(row(w, arm, samples));
     }
   }
-  return lines;
+  return rows;
 }
 
 /** What was measured: interleaved rounds (time), counted windows (work), or both. */
 function channelsLine(results: Results, rounds: number): string {
-  const time = `${rounds} interleaved round${rounds === 1 ? '' : 's'}`;
+  const time = plural(rounds, 'interleaved round');
   if (results.measure === 'time') return time;
   const work = 'work counted under valgrind';
   return results.measure === 'work' ? work : `${time} and ${work}`;
@@ -180,7 +188,7 @@ function environmentSection(results: Results): string[] {
     `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ''}`,
     `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ''}`,
     `- **Network**: ${local ? 'local loopback (MySQL, the proxies and the load generator on one machine)' : `hosts ${[...hosts].join(', ')}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${results.suite.rounds} planned round${results.suite.rounds === 1 ? '' : 's'} per workload.`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? 'not installed'}, mysqlslap ${env.mysqlslapVersion ?? 'not installed'}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? 'unlimited/unknown'}, \`net.core.somaxconn\` ${env.somaxconn ?? 'unknown'}; suite \`${results.suite.name}\`, ${plural(results.suite.rounds, 'planned round')} per workload.`,
   ];
   for (const shard of results.shards ?? []) {
     const e = shard.environment;
@@ -235,53 +243,61 @@ function roundsDetails(results: Results): string[] {
  * proxy CPU and memory, the test environment; warnings on top, the verdict first when given.
  */
 export function renderMeasurementReport(results: Results, verdictMarkdown?: string): string {
-  const arms = comparedArms(results);
-  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
-  const out: string[] = [`# athena-bench: suite \`${results.suite.name}\``, ''];
-  out.push(
-    results.status === 'failed'
-      ? `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? 'unknown failure')}`
-      : `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`,
-    '',
-  );
+  const out: string[] = [`# athena-bench: suite \`${results.suite.name}\``, '', statusLine(results), ''];
   if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), '');
   if (results.warnings.length > 0) {
     out.push('## Warnings', '', ...results.warnings.map((w) => `- ⚠️ ${w.replace(/\n/g, ' ')}`), '');
   }
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) {
-    out.push('## Direct MySQL vs proxy', '', ...throughputTable(results, arms), '');
-    out.push(
-      `Medians over the rounds; ± is half the min–max range as a % of the median; overhead = 1 − proxy / direct throughput of the same round (median, with its range).`,
-      '',
-    );
-    if (arms.length > 0) {
-      out.push(
-        '## Latency',
-        '',
-        ...latencyTable(results, arms),
-        '',
-        'Added = proxy − direct of the same round (median).',
-        '',
-      );
-      out.push('## Proxy resources', '', ...resourceTable(results, arms), '');
-      out.push(
-        "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-        '',
-      );
-    }
-    const harness = harnessLine(results);
-    if (harness) out.push(harness, '');
-  }
+  if (measured) out.push(...measuredSections(results));
   out.push(...workSection(results));
   out.push(...environmentSection(results), '');
-  const details = roundsDetails(results);
-  let text = out.join('\n');
-  const withDetails = `${text}\n${details.join('\n')}\n`;
-  text =
+  return withinLimit(out.join('\n'), roundsDetails(results));
+}
+
+function statusLine(results: Results): string {
+  if (results.status === 'failed') {
+    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? 'unknown failure')}`;
+  }
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads × ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ''}, ${results.startedAt}.`;
+}
+
+/** The time channel's tables: throughput and overhead, then latency and resources of the proxies. */
+function measuredSections(results: Results): string[] {
+  const arms = comparedArms(results);
+  const out = ['## Direct MySQL vs proxy', '', ...throughputTable(results, arms), ''];
+  out.push(
+    `Medians over the rounds; ± is half the min–max range as a % of the median; overhead = 1 − proxy / direct throughput of the same round (median, with its range).`,
+    '',
+  );
+  if (arms.length > 0) {
+    out.push(
+      '## Latency',
+      '',
+      ...latencyTable(results, arms),
+      '',
+      'Added = proxy − direct of the same round (median).',
+      '',
+    );
+    out.push('## Proxy resources', '', ...resourceTable(results, arms), '');
+    out.push(
+      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+      '',
+    );
+  }
+  const harness = harnessLine(results);
+  if (harness) out.push(harness, '');
+  return out;
+}
+
+/** The report with its per-round details when they fit under REPORT_MAX_CHARS, else without. */
+function withinLimit(report: string, details: string[]): string {
+  const withDetails = `${report}\n${details.join('\n')}\n`;
+  let text =
     withDetails.length <= REPORT_MAX_CHARS
       ? withDetails
-      : `${text}\n_Per-round details omitted to keep the report short; they are in results.json._\n`;
+      : `${report}\n_Per-round details omitted to keep the report short; they are in results.json._\n`;
   if (text.length > REPORT_MAX_CHARS) {
     text = `${text.slice(0, REPORT_MAX_CHARS - 200)}\n\n_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._\n`;
   }

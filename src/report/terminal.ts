@@ -2,7 +2,7 @@ import type { Results } from '../results/schema.ts';
 import type { Comparison, MetricComparison, WorkloadVerdict } from '../verdict/compare.ts';
 import { formatDelta } from '../verdict/compare.ts';
 import { VERDICT_MARK } from '../verdict/markdown.ts';
-import { signedChange } from './format.ts';
+import { plural, signedInterval } from './format.ts';
 import { comparedArms, throughputTable } from './markdown.ts';
 
 /**
@@ -27,7 +27,7 @@ export function renderTerminalSummary(
   }
   const warnings = results.warnings.length + (comparison?.warnings.length ?? 0);
   lines.push('');
-  if (warnings > 0) lines.push(`${warnings} warning${warnings === 1 ? '' : 's'}: see the report.`);
+  if (warnings > 0) lines.push(`${plural(warnings, 'warning')}: see the report.`);
   lines.push(`report:  ${paths.report} (and ${paths.html})`, `results: ${paths.results}`, '');
   return lines.join('\n');
 }
@@ -48,7 +48,7 @@ function decidingMetric(w: WorkloadVerdict): MetricComparison | undefined {
 function interval(m: MetricComparison): string {
   if (m.ciLow === null || m.ciHigh === null || m.scale === 'count') return '';
   const unit = m.scale === 'points' ? ' pts' : '%';
-  return ` [${signedChange(m.ciLow, unit)}, ${signedChange(m.ciHigh, unit)}]`;
+  return ` ${signedInterval(m.ciLow, m.ciHigh, unit)}`;
 }
 
 function reason(m: MetricComparison): string {

@@ -1,6 +1,7 @@
 import type { Results, WorkArm, WorkloadResult } from '../results/schema.ts';
 import { workSamples } from '../results/schema.ts';
 import type { WorkMetricName } from '../suite/schema.ts';
+import { plural, wholeNumber } from './format.ts';
 import { median, spreadPct } from './summary.ts';
 
 /** The work channel's part of the report: counts per query by workload and arm. */
@@ -10,7 +11,7 @@ function countCell(w: WorkloadResult, arm: string, metric: WorkMetricName, digit
   const m = median(values);
   if (m === null) return '—';
   const spread = spreadPct(values);
-  const text = m >= 1000 ? Math.round(m).toLocaleString('en-US') : m.toFixed(digits);
+  const text = m >= 1000 ? wholeNumber(m) : m.toFixed(digits);
   return spread === null ? text : `${text} ±${spread.toFixed(spread < 1 ? 2 : 1)}%`;
 }
 
@@ -42,7 +43,7 @@ export function workSection(results: Results): string[] {
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
-    `Counted with the proxy under valgrind (callgrind), ${first.threads} client thread${first.threads === 1 ? '' : 's'}, ` +
+    `Counted with the proxy under valgrind (callgrind), ${plural(first.threads, 'client thread')}, ` +
       'windows of a fixed number of sysbench events; medians over the kept windows (± is half their range). ' +
       "Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), " +
       'syscalls its read and write calls. Profiles open in KCachegrind.',

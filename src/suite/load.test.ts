@@ -8,6 +8,7 @@ import { BUILTIN_SUITES, builtinEquivalent } from './builtins.ts';
 import { loadSuite, parseSuiteText } from './load.ts';
 import { formatPath } from '../util/zodPath.ts';
 import { SuiteSchema, type Workload } from './schema.ts';
+import { parseDocument } from 'yaml';
 
 let dir: string;
 before(async () => {
@@ -248,4 +249,28 @@ test('builtinEquivalent maps point select and read/write, nothing else', () => {
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+test('a top-level $schema (for editors) is accepted and left out of the suite', async () => {
+  const yaml = await loadSuite(
+    await write('with-schema.yaml', `$schema: ./suite.schema.json\n${VALID_YAML}`),
+  );
+  const json = await loadSuite(
+    await write(
+      'with-schema.json',
+      JSON.stringify({ $schema: 'https://example.com/suite.schema.json', ...parseYamlSuite() }),
+    ),
+  );
+  assert.deepEqual(yaml, json);
+  assert.ok(!('$schema' in yaml));
+  await assertUsage(
+    loadSuite(
+      await write('nested-schema.yaml', VALID_YAML.replace('  - id: rw\n', '  - id: rw\n    $schema: x\n')),
+    ),
+    /workloads\[0\]: unknown key "\$schema"/,
+  );
+});
+
+function parseYamlSuite(): Record<string, unknown> {
+  return parseDocument(VALID_YAML).toJS() as Record<string, unknown>;
 }

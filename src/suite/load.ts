@@ -46,7 +46,9 @@ export async function loadSuite(nameOrPath: string): Promise<Suite> {
 
 /** Parses and validates suite text; `file` names it in errors and picks JSON or YAML by extension. */
 export function parseSuiteText(text: string, file: string): Suite {
-  const data = path.extname(file).toLowerCase() === '.json' ? parseJson(text, file) : parseYaml(text, file);
+  const data = withoutSchemaKey(
+    path.extname(file).toLowerCase() === '.json' ? parseJson(text, file) : parseYaml(text, file),
+  );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;
@@ -57,6 +59,13 @@ export function parseSuiteText(text: string, file: string): Suite {
     throw new UsageError(lines.join('\n'));
   }
   return result.data;
+}
+
+/** A file's `$schema` (its JSON Schema, for editors) is not part of the suite. */
+function withoutSchemaKey(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || !('$schema' in data)) return data;
+  const { $schema: _schema, ...suite } = data as Record<string, unknown>;
+  return suite;
 }
 
 function parseJson(text: string, file: string): unknown {

@@ -37,9 +37,15 @@ export function isWorkMetric(metric: MetricName): metric is WorkMetricName {
 }
 
 export const MetricPolicySchema = z.object({
-  /** The smallest change that matters, in percent (for errors: an absolute count). */
-  thresholdPct: z.number().nonnegative().optional(),
-  policy: z.enum(['gate', 'warn', 'off']).optional(),
+  thresholdPct: z
+    .number()
+    .nonnegative()
+    .optional()
+    .describe('The smallest change that matters, in percent (overhead_pct: points; errors: a count).'),
+  policy: z
+    .enum(['gate', 'warn', 'off'])
+    .optional()
+    .describe('gate: a regression fails the verdict; warn: reported only; off: not compared.'),
 });
 export type MetricPolicy = z.infer<typeof MetricPolicySchema>;
 
@@ -48,24 +54,38 @@ export const Slug = z
   .regex(/^[a-z0-9][a-z0-9_.-]*$/, 'expected a lower-case id (letters, digits, _ . -)');
 
 const workloadCommon = {
-  id: Slug,
-  title: z.string().min(1),
-  /** Client threads / connections / concurrency: the "Threads" column of the seed's table. */
-  threads: z.number().int().min(1).max(4096),
-  /** Seconds of load before the measured run (sysbench --warmup-time, or a discarded run). */
-  warmupSec: z.number().nonnegative().default(0),
-  /** Per-metric overrides of the verdict's thresholds and policies. */
-  metrics: z.partialRecord(MetricNameSchema, MetricPolicySchema).default({}),
-  /** Errors during a run fail the workload unless allowed. */
-  allowErrors: z.boolean().default(false),
-  /** The work channel's window for this workload (sysbench workloads only). */
+  id: Slug.describe('Unique in the suite: the key of the workload in results, baselines and reports.'),
+  title: z.string().min(1).describe('What reports call the workload.'),
+  /** The "Threads" column of the seed's table. */
+  threads: z
+    .number()
+    .int()
+    .min(1)
+    .max(4096)
+    .describe('Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin).'),
+  warmupSec: z
+    .number()
+    .nonnegative()
+    .default(0)
+    .describe('Seconds of load before the measured run (sysbench --warmup-time, or a discarded run).'),
+  metrics: z
+    .partialRecord(MetricNameSchema, MetricPolicySchema)
+    .default({})
+    .describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: z.boolean().default(false).describe('Errors during a run fail the workload unless allowed.'),
   work: z
     .object({
-      /** Driver events per window (sysbench --events): the same for every arm and window. */
-      events: z.number().int().min(100).max(10_000_000).default(2000),
+      events: z
+        .number()
+        .int()
+        .min(100)
+        .max(10_000_000)
+        .default(2000)
+        .describe('sysbench events per window: the same for every arm and window.'),
     })
     .strict()
-    .default({ events: 2000 }),
+    .default({ events: 2000 })
+    .describe("The work channel's window for this workload (sysbench workloads only)."),
 };
 
 /**
@@ -143,12 +163,26 @@ export const SuiteSchema = z
   .object({
     name: Slug,
     description: z.string().optional(),
-    /** Rounds per workload (each round runs every arm once, in ABBA order across rounds). */
-    rounds: z.number().int().min(1).max(200).default(3),
-    /** Extra rounds the verdict may add while a workload is inconclusive. */
-    maxRounds: z.number().int().min(1).max(500).optional(),
-    budgetMinutes: z.number().positive().optional(),
-    work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }),
+    rounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(200)
+      .default(3)
+      .describe('Planned rounds per workload; a round runs every arm once, in ABBA order across rounds.'),
+    maxRounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe(
+        'The most rounds a workload may reach with the adaptive ones (unset: 2 × rounds, at least 10).',
+      ),
+    budgetMinutes: z.number().positive().optional().describe('No adaptive rounds past this many minutes.'),
+    work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+      'How the work channel measures (valgrind windows of a fixed event count).',
+    ),
     workloads: z.array(WorkloadSchema).min(1),
   })
   .strict()

@@ -84,97 +84,130 @@ export const realExec: Exec = (command, args, options = {}) =>
     }
     let child: ChildProcess;
     try {
-      child = spawn(command, [...args], {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
-        detached: true,
-        windowsHide: true,
-      });
+      child = spawnInGroup(command, args, options);
     } catch (error) {
       reject(new InfrastructureError(`could not start ${command}: ${String(error)}`, { cause: error }));
       return;
     }
     const pid = child.pid;
     if (pid !== undefined) trackGroup(pid);
+    const output = new ChildOutput(child, options);
+    const killer = new GroupKiller(pid, options);
+    let spawnFailed = false;
+    child.once('error', (error) => {
+      // Spawn failures (ENOENT, EACCES) arrive here; 'close' may still follow, and is ignored.
+      spawnFailed = true;
+      killer.release();
+      reject(new InfrastructureError(`could not start ${command}: ${error.message}`, { cause: error }));
+    });
+    // 'close' waits for stdout/stderr to end, so no output is lost.
+    child.once('close', (exitCode, signal) => {
+      if (spawnFailed) return;
+      killer.release();
+      killer.killLeftovers();
+      const result = output.result(exitCode, signal, performance.now() - started);
+      if (killer.timedOut) result.timedOut = true;
+      if (killer.aborted) result.aborted = true;
+      resolve(result);
+    });
+  });
 
+function spawnInGroup(command: string, args: readonly string[], options: ExecOptions): ChildProcess {
+  return spawn(command, [...args], {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    // Its own process group, so a timeout/abort kills everything it started (sh -c, builds…).
+    detached: true,
+    windowsHide: true,
+  });
+}
+
+/** A child's stdin fed, its stdout and stderr kept (tails) and split into lines for the callbacks. */
+class ChildOutput {
+  private readonly stdout: TailBuffer;
+  private readonly stderr: TailBuffer;
+  private readonly stdoutLines?: LineSplitter;
+  private readonly stderrLines?: LineSplitter;
+
+  constructor(child: ChildProcess, options: ExecOptions) {
     const maxChars = options.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS;
-    const stdout = new TailBuffer(maxChars);
-    const stderr = new TailBuffer(maxChars);
-    const stdoutLines = options.onStdoutLine ? new LineSplitter(options.onStdoutLine) : undefined;
-    const stderrLines = options.onStderrLine ? new LineSplitter(options.onStderrLine) : undefined;
+    this.stdout = new TailBuffer(maxChars);
+    this.stderr = new TailBuffer(maxChars);
+    if (options.onStdoutLine) this.stdoutLines = new LineSplitter(options.onStdoutLine);
+    if (options.onStderrLine) this.stderrLines = new LineSplitter(options.onStderrLine);
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => {
-      stdout.push(chunk);
-      stdoutLines?.push(chunk);
+      this.stdout.push(chunk);
+      this.stdoutLines?.push(chunk);
     });
     child.stderr!.on('data', (chunk: string) => {
-      stderr.push(chunk);
-      stderrLines?.push(chunk);
+      this.stderr.push(chunk);
+      this.stderrLines?.push(chunk);
     });
     if (options.stdin !== undefined && child.stdin) {
       child.stdin.on('error', () => undefined); // the child may exit without reading its input
       child.stdin.end(options.stdin);
     }
+  }
 
-    let timedOut = false;
-    let aborted = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const terminate = () => {
-      if (pid === undefined || killTimer) return;
-      signalGroup(pid, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-    };
-    const timeoutTimer =
-      options.timeoutMs !== undefined
-        ? setTimeout(() => {
-            timedOut = true;
-            terminate();
-          }, options.timeoutMs)
-        : undefined;
-    const onAbort = () => {
-      aborted = true;
-      terminate();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+  /** Flushes the partial last lines and returns what was kept. */
+  result(exitCode: number | null, signal: NodeJS.Signals | null, durationMs: number): ExecResult {
+    this.stdoutLines?.flush();
+    this.stderrLines?.flush();
+    return { exitCode, signal, stdout: this.stdout.toString(), stderr: this.stderr.toString(), durationMs };
+  }
+}
 
-    let spawnFailed = false;
-    child.once('error', (error) => {
-      // Spawn failures (ENOENT, EACCES) arrive here; 'close' may still follow, and is ignored.
-      spawnFailed = true;
-      cleanupListeners();
-      reject(new InfrastructureError(`could not start ${command}: ${error.message}`, { cause: error }));
-    });
-    const cleanupListeners = () => {
-      if (timeoutTimer) clearTimeout(timeoutTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (pid !== undefined) untrackGroup(pid);
-    };
-    // 'close' waits for stdout/stderr to end, so no output is lost.
-    child.once('close', (exitCode, signal) => {
-      if (spawnFailed) return;
-      cleanupListeners();
-      if (killTimer) {
-        clearTimeout(killTimer);
-        // Grandchildren that ignored SIGTERM must not outlive the call.
-        if (pid !== undefined) signalGroup(pid, 'SIGKILL');
-      }
-      stdoutLines?.flush();
-      stderrLines?.flush();
-      const result: ExecResult = {
-        exitCode,
-        signal,
-        stdout: stdout.toString(),
-        stderr: stderr.toString(),
-        durationMs: performance.now() - started,
-      };
-      if (timedOut) result.timedOut = true;
-      if (aborted) result.aborted = true;
-      resolve(result);
-    });
-  });
+/** Kills a child's process group on timeout or abort: SIGTERM, then SIGKILL after the grace. */
+class GroupKiller {
+  timedOut = false;
+  aborted = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  private readonly timeoutTimer: NodeJS.Timeout | undefined;
+  private readonly onAbort = () => {
+    this.aborted = true;
+    this.terminate();
+  };
+
+  constructor(
+    private readonly pid: number | undefined,
+    private readonly options: ExecOptions,
+  ) {
+    if (options.timeoutMs !== undefined) {
+      this.timeoutTimer = setTimeout(() => {
+        this.timedOut = true;
+        this.terminate();
+      }, options.timeoutMs);
+    }
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Stops watching the clock and the abort signal, and forgets the group. */
+  release(): void {
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.pid !== undefined) untrackGroup(this.pid);
+  }
+
+  /** After the child closed: grandchildren that ignored SIGTERM must not outlive the call. */
+  killLeftovers(): void {
+    if (!this.killTimer) return;
+    clearTimeout(this.killTimer);
+    if (this.pid !== undefined) signalGroup(this.pid, 'SIGKILL');
+  }
+
+  private terminate(): void {
+    const pid = this.pid;
+    if (pid === undefined || this.killTimer) return;
+    signalGroup(pid, 'SIGTERM');
+    this.killTimer = setTimeout(
+      () => signalGroup(pid, 'SIGKILL'),
+      this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+    );
+  }
+}
 
 /** The last `lines` lines of a text, for error messages. */
 export function tailLines(text: string, lines = 20): string {

@@ -1,7 +1,7 @@
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import {
   EnvironmentSchema,
   FunctionDeltaSchema,
@@ -12,7 +12,8 @@ import {
 } from '../results/schema.ts';
 import { MetricNameSchema, SuiteSchema } from '../suite/schema.ts';
 import { median } from './stats.ts';
-import { formatPath } from '../util/zodPath.ts';
+import { formatIssues } from '../util/zodPath.ts';
+import { parseJson, readTextFile } from '../util/versionedJson.ts';
 import { METRIC_NAMES } from './metrics.ts';
 
 /**
@@ -184,12 +185,7 @@ export function baselineFromResults(
 
 /** Parses baseline JSON text; errors name the file and the field. */
 export function parseBaseline(text: string, file: string): Baseline {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${file}: not valid JSON (${errorMessage(error)})`);
-  }
+  const data = parseJson(text, file);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UsageError(`${file}: expected a JSON object (an athena-bench baseline)`);
   }
@@ -204,23 +200,13 @@ export function parseBaseline(text: string, file: string): Baseline {
   }
   const parsed = BaselineSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${formatPath(i.path)}: ${i.message}`)
-      .join('; ');
-    throw new UsageError(`${file}: invalid baseline: ${issues}`);
+    throw new UsageError(`${file}: invalid baseline: ${formatIssues(parsed.error.issues)}`);
   }
   return parsed.data;
 }
 
 export async function loadBaseline(file: string): Promise<Baseline> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${file}: cannot read the baseline file (${errorMessage(error)})`);
-  }
-  return parseBaseline(text, file);
+  return parseBaseline(await readTextFile(file, 'baseline file'), file);
 }
 
 export async function writeBaseline(file: string, baseline: Baseline): Promise<void> {

@@ -1,14 +1,14 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AthenaBenchError, ExitCode, InfrastructureError, UsageError, errorMessage } from '../errors.ts';
 import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../results/schema.ts';
-import { baselineFromResults, loadBaseline, writeBaseline } from './baseline.ts';
-import { compareArms, compareToBaseline, exitCodeFor } from './compare.ts';
+import { baselineFromResults, loadBaseline, writeBaseline, type Baseline } from './baseline.ts';
+import { compareArms, compareToBaseline, exitCodeFor, type Comparison } from './compare.ts';
 import { renderHtmlReport } from './html.ts';
 import { renderComparisonMarkdown } from './markdown.ts';
-import { parseVersionedJson } from '../util/versionedJson.ts';
+import { parseVersionedJson, readTextFile } from '../util/versionedJson.ts';
 import { SuiteNameSchema } from '../history/schema.ts';
 import { readSuiteHistory } from '../history/store.ts';
 import { currentRun, renderTrend, TREND_POINTS } from '../history/trend.ts';
@@ -121,13 +121,7 @@ export async function loadResultsFile(file: string): Promise<Results> {
 
 /** Reads and validates a results file, of a complete or a failed run. */
 export async function readResultsFile(file: string): Promise<Results> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${file}: cannot read the results file (${errorMessage(error)})`);
-  }
-  return parseVersionedJson(text, file, {
+  return parseVersionedJson(await readTextFile(file, 'results file'), file, {
     what: 'results',
     version: RESULTS_SCHEMA_VERSION,
     schema: ResultsSchema,
@@ -196,75 +190,22 @@ export function baselineCommand(argv: string[], io: CommandIO): Promise<number> 
 
 export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
   return guarded('compare', io, async () => {
-    const values = parse('compare', argv, {
-      baseline: { type: 'string' },
-      results: { type: 'string' },
-      'base-arm': { type: 'string' },
-      arm: { type: 'string' },
-      'fail-on-inconclusive': { type: 'boolean' },
-      out: { type: 'string' },
-      history: { type: 'string', multiple: true },
-      'history-store': { type: 'string' },
-    });
-    if (values.help) {
-      io.stdout(COMPARE_HELP);
-      return 0;
-    }
-    const flags = validate(
-      'compare',
-      z
-        .object({
-          results: requiredPath('the results file (--results FILE)'),
-          baseline: z.string().min(1).optional(),
-          baseArm: z.string().min(1).optional(),
-          arm: z.string().min(1).optional(),
-          failOnInconclusive: z.boolean().default(false),
-          out: z.string().min(1).optional(),
-          history: z.array(z.string().min(1)).default([]),
-          historyStore: z.string().min(1).optional(),
-        })
-        .refine((f) => (f.baseline === undefined) !== (f.baseArm === undefined), {
-          message: 'give exactly one of --baseline FILE or --base-arm NAME',
-          path: ['baseline'],
-        }),
-      {
-        results: values.results,
-        baseline: values.baseline,
-        baseArm: values['base-arm'],
-        arm: values.arm,
-        failOnInconclusive: values['fail-on-inconclusive'],
-        out: values.out,
-        history: values.history,
-        historyStore: values['history-store'],
-      },
-    );
+    const flags = compareFlags(argv, io);
+    if (flags === null) return 0;
     const results = await loadResultsFile(path.resolve(io.cwd, flags.results));
     const history = await Promise.all(flags.history.map((h) => loadBaseline(path.resolve(io.cwd, h))));
-    let comparison;
-    if (flags.baseline) {
-      const baseline = await loadBaseline(path.resolve(io.cwd, flags.baseline));
-      comparison = compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
-      if (!flags.history.includes(flags.baseline)) history.push(baseline);
-    } else {
-      const head = flags.arm ?? results.arms.find((a) => a.role === 'proxy')?.name;
-      if (!head)
-        throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
-      comparison = compareArms(results, head, flags.baseArm!);
-    }
+    const comparison = await judge(flags, results, history, io);
     const trend = flags.historyStore
       ? await storeTrend(path.resolve(io.cwd, flags.historyStore), results)
       : '';
     const report = renderComparisonMarkdown(comparison);
     const markdown = trend ? `${report.trimEnd()}\n\n${trend}\n` : report;
     if (flags.out) {
-      const dir = path.resolve(io.cwd, flags.out);
-      try {
-        await mkdir(dir, { recursive: true });
-        await writeFile(path.join(dir, 'report.md'), markdown);
-        await writeFile(path.join(dir, 'report.html'), renderHtmlReport(results, comparison, history));
-      } catch (error) {
+      await writeReports(path.resolve(io.cwd, flags.out), markdown, () =>
+        renderHtmlReport(results, comparison, history),
+      ).catch((error: unknown) => {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error)})`);
-      }
+      });
     }
     io.stdout(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
     if (comparison.verdict === 'inconclusive') {
@@ -278,6 +219,76 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
     }
     return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
   });
+}
+
+const CompareFlagsSchema = z
+  .object({
+    results: requiredPath('the results file (--results FILE)'),
+    baseline: z.string().min(1).optional(),
+    baseArm: z.string().min(1).optional(),
+    arm: z.string().min(1).optional(),
+    failOnInconclusive: z.boolean().default(false),
+    out: z.string().min(1).optional(),
+    history: z.array(z.string().min(1)).default([]),
+    historyStore: z.string().min(1).optional(),
+  })
+  .refine((f) => (f.baseline === undefined) !== (f.baseArm === undefined), {
+    message: 'give exactly one of --baseline FILE or --base-arm NAME',
+    path: ['baseline'],
+  });
+
+type CompareFlags = z.infer<typeof CompareFlagsSchema>;
+
+/** The validated flags; null after printing the help. */
+function compareFlags(argv: string[], io: CommandIO): CompareFlags | null {
+  const values = parse('compare', argv, {
+    baseline: { type: 'string' },
+    results: { type: 'string' },
+    'base-arm': { type: 'string' },
+    arm: { type: 'string' },
+    'fail-on-inconclusive': { type: 'boolean' },
+    out: { type: 'string' },
+    history: { type: 'string', multiple: true },
+    'history-store': { type: 'string' },
+  });
+  if (values.help) {
+    io.stdout(COMPARE_HELP);
+    return null;
+  }
+  return validate('compare', CompareFlagsSchema, {
+    results: values.results,
+    baseline: values.baseline,
+    baseArm: values['base-arm'],
+    arm: values.arm,
+    failOnInconclusive: values['fail-on-inconclusive'],
+    out: values.out,
+    history: values.history,
+    historyStore: values['history-store'],
+  });
+}
+
+/** The comparison the flags ask for; a baseline joins `history` (the HTML trend) unless it is there. */
+async function judge(
+  flags: CompareFlags,
+  results: Results,
+  history: Baseline[],
+  io: CommandIO,
+): Promise<Comparison> {
+  if (flags.baseline) {
+    const baseline = await loadBaseline(path.resolve(io.cwd, flags.baseline));
+    if (!flags.history.includes(flags.baseline)) history.push(baseline);
+    return compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
+  }
+  const head = flags.arm ?? results.arms.find((a) => a.role === 'proxy')?.name;
+  if (!head)
+    throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
+  return compareArms(results, head, flags.baseArm!);
+}
+
+async function writeReports(dir: string, markdown: string, html: () => string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'report.md'), markdown);
+  await writeFile(path.join(dir, 'report.html'), html());
 }
 
 /** The trend of the run's suite in a history store ('' when the store has no point of it). */

@@ -20,7 +20,9 @@ import {
   type Scale,
 } from './metrics.ts';
 import { functionDeltas, type FunctionDelta, type FunctionPerQuery } from '../work/profile.ts';
-import { signedChange } from '../report/format.ts';
+import { formatP, plural, signedChange } from '../report/format.ts';
+
+export { formatP } from '../report/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -165,50 +167,7 @@ export function compareToBaseline(
       `the results have no arm ${arm ? `"${arm}"` : "with role 'proxy'"} to compare against the baseline`,
     );
   }
-  const direct = directArmOf(results);
-  const warnings: string[] = [];
-  const inputs: WorkloadInput[] = [];
-  for (const w of results.workloads) {
-    const unjudged = notJudged(w, results);
-    if (unjudged !== null) {
-      warnings.push(unjudged);
-      continue;
-    }
-    const bw = baseline.workloads.find((b) => b.id === w.id);
-    if (!bw) {
-      warnings.push(
-        `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`,
-      );
-      continue;
-    }
-    const baseArm = baselineArmName(bw, arm);
-    if (!baseArm) {
-      warnings.push(`workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`);
-      continue;
-    }
-    const ba = bw.arms[baseArm]!;
-    const directBaseline = Object.values(bw.arms).find((a) => a.role === 'direct');
-    inputs.push({
-      control: (m) => {
-        const own =
-          metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
-        const metric = own ? m : 'tps';
-        return controlShift(
-          metric,
-          metricSamples(w, direct, metric),
-          directBaseline?.metrics[metric]?.samples ?? [],
-        );
-      },
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, arm, m, direct),
-      baseline: (m) => ba.metrics[m]?.samples ?? [],
-      currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
-      baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
-      currentErrorsByRound: errorsByRound(w, arm),
-      baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
-      currentRounds: roundsOf(w, arm),
-    });
-  }
+  const { inputs, warnings } = collectInputs(results, (w) => baselineInput(baseline, results, w, arm));
   for (const bw of baseline.workloads) {
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
@@ -217,12 +176,11 @@ export function compareToBaseline(
     const bw = baseline.workloads.find((b) => b.id === w.id);
     return bw ? bw.arms[baselineArmName(bw, arm) ?? '']?.topFunctions : undefined;
   });
-  const differences = environmentDifferences(baseline.environment, results.environment);
   return build(inputs, {
     mode: 'baseline',
     opts,
     warnings,
-    differences,
+    differences: environmentDifferences(baseline.environment, results.environment),
     countDifferences: countFingerprintDifferences(baseline.environment, results.environment),
     results,
     baselineEnvironment: baseline.environment,
@@ -234,6 +192,62 @@ export function compareToBaseline(
     armLabel: arm,
     functionDeltas: functions,
   });
+}
+
+/**
+ * One input per judged workload, in the results' order; a workload that is not judged gives a
+ * warning instead (`toInput` may also return one).
+ */
+function collectInputs(
+  results: Results,
+  toInput: (w: WorkloadResult) => WorkloadInput | string,
+): { inputs: WorkloadInput[]; warnings: string[] } {
+  const inputs: WorkloadInput[] = [];
+  const warnings: string[] = [];
+  for (const w of results.workloads) {
+    const input = notJudged(w, results) ?? toInput(w);
+    if (typeof input === 'string') warnings.push(input);
+    else inputs.push(input);
+  }
+  return { inputs, warnings };
+}
+
+/** A workload's samples of `arm` against the baseline's, or why it cannot be judged. */
+function baselineInput(
+  baseline: Baseline,
+  results: Results,
+  w: WorkloadResult,
+  arm: string,
+): WorkloadInput | string {
+  const bw = baseline.workloads.find((b) => b.id === w.id);
+  if (!bw) {
+    return `workload ${w.id} is not in the baseline: not judged (regenerate the baseline to include it)`;
+  }
+  const baseArm = baselineArmName(bw, arm);
+  if (!baseArm) return `workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`;
+  const ba = bw.arms[baseArm]!;
+  const direct = directArmOf(results);
+  const directBaseline = Object.values(bw.arms).find((a) => a.role === 'direct');
+  return {
+    control: (m) => {
+      const own =
+        metricSamples(w, direct, m).length > 0 && (directBaseline?.metrics[m]?.samples.length ?? 0) > 0;
+      const metric = own ? m : 'tps';
+      return controlShift(
+        metric,
+        metricSamples(w, direct, metric),
+        directBaseline?.metrics[metric]?.samples ?? [],
+      );
+    },
+    ...workloadHeader(w, results.suite),
+    current: (m) => metricSamples(w, arm, m, direct),
+    baseline: (m) => ba.metrics[m]?.samples ?? [],
+    currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
+    baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
+    currentErrorsByRound: errorsByRound(w, arm),
+    baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
+    currentRounds: roundsOf(w, arm),
+  };
 }
 
 /** Base-vs-head A/B: gate arm `headArm` against arm `baseArm` measured interleaved in the same run. */
@@ -251,26 +265,17 @@ export function compareArms(
     }
   }
   const direct = directArmOf(results);
-  const warnings: string[] = [];
-  const inputs: WorkloadInput[] = [];
-  for (const w of results.workloads) {
-    const unjudged = notJudged(w, results);
-    if (unjudged !== null) {
-      warnings.push(unjudged);
-      continue;
-    }
-    inputs.push({
-      control: () => null, // same run, same machine state: nothing to drift from
-      ...workloadHeader(w, results.suite),
-      current: (m) => metricSamples(w, headArm, m, direct),
-      baseline: (m) => metricSamples(w, baseArm, m, direct),
-      currentCpuRel: () => [],
-      baselineCpuRel: () => [],
-      currentErrorsByRound: errorsByRound(w, headArm),
-      baselineRounds: roundsOf(w, baseArm),
-      currentRounds: roundsOf(w, headArm),
-    });
-  }
+  const { inputs, warnings } = collectInputs(results, (w) => ({
+    control: () => null, // same run, same machine state: nothing to drift from
+    ...workloadHeader(w, results.suite),
+    current: (m) => metricSamples(w, headArm, m, direct),
+    baseline: (m) => metricSamples(w, baseArm, m, direct),
+    currentCpuRel: () => [],
+    baselineCpuRel: () => [],
+    currentErrorsByRound: errorsByRound(w, headArm),
+    baselineRounds: roundsOf(w, baseArm),
+    currentRounds: roundsOf(w, headArm),
+  }));
   const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
   const headCommit = results.arms.find((a) => a.name === headArm)?.commit ?? results.git.commit;
@@ -409,93 +414,19 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
   const alpha = ctx.opts.alpha ?? DEFAULT_ALPHA;
   const level = ctx.opts.level ?? DEFAULT_LEVEL;
   const normalisedOnly = ctx.differences.length > 0;
-  const warnings: string[] = [];
-  if (ctx.results.status === 'failed')
-    warnings.push(`the run failed: ${ctx.results.failure ?? 'no reason recorded'}`);
-  if (normalisedOnly) {
-    warnings.push(
-      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): ` +
-        'TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and ' +
-        "on proxy CPU per query relative to the direct arm's work.",
-    );
-  }
   const countsComparable = ctx.countDifferences.length === 0;
-  if (!countsComparable && inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))) {
-    warnings.push(
-      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): ` +
-        'instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).',
-    );
-  }
-  warnings.push(...ctx.warnings);
-  const workloads: WorkloadVerdict[] = inputs.map((input) => {
-    const metrics = metricRows(input, ctx.mode, normalisedOnly, countsComparable, level);
-    const demoted = normalisedOnly
-      ? []
-      : metrics.filter((m) => m.policy === 'info' && m.variant === 'raw' && !isWorkMetric(m.metric));
-    return {
-      id: input.id,
-      title: input.title,
-      driver: input.driver,
-      threads: input.threads,
-      verdict: 'pass' as Verdict,
-      rounds: { current: input.currentRounds, baseline: input.baselineRounds, planned: input.planned },
-      metrics,
-      notes:
-        demoted.length > 0
-          ? [
-              `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(', ')}, ` +
-                `informational here: ${[...new Set(demoted.map((m) => describeControl(input.control(m.metric)!)))].join('; ')}`,
-            ]
-          : [],
-    };
-  });
-  const drifted = workloads.filter((w) => w.notes.length > 0);
-  if (drifted.length > 0) {
-    warnings.push(
-      `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ` +
-        `${drifted.map((w) => w.id).join(', ')}: absolute metrics whose threshold is tighter than the control's 95% interval ` +
-        "are informational there, and overhead and CPU per query relative to the direct arm's work decide " +
-        '(see the workload notes).',
-    );
-  }
-
-  // Holm's correction over every gated test of the run (workloads × gated metrics), with TPS and
-  // QPS of a workload as one hypothesis (see hypothesisKey).
-  const groups = new Map<string, MetricComparison[]>();
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.policy !== 'gate' || m.pValue === null) continue;
-      const key = `${w.id}\u0000${hypothesisKey(m)}`;
-      groups.set(key, [...(groups.get(key) ?? []), m]);
-    }
-  }
-  const family = [...groups.values()];
-  // A merged hypothesis is only as significant as its least significant member.
-  const adjusted = holmAdjust(
-    family.map((g) => Math.max(...g.map((m) => m.pValue!))),
-    ctx.opts.familySize,
+  const warnings = [...referenceWarnings(inputs, ctx), ...ctx.warnings];
+  const workloads = inputs.map((input) =>
+    workloadVerdict(
+      input,
+      metricRows(input, ctx.mode, normalisedOnly, countsComparable, level),
+      normalisedOnly,
+    ),
   );
-  family.forEach((g, i) => g.forEach((m) => (m.pAdjusted = adjusted[i]!)));
-  const comparisons = Math.max(family.length, ctx.opts.familySize ?? 0);
-
-  const hopeless: string[] = [];
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.metric !== 'errors') m.verdict = decide(m, alpha, level);
-      if (m.policy === 'gate' && m.pValue !== null) {
-        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
-        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
-      }
-      if (m.policy === 'warn' && (m.verdict === 'regressed' || m.verdict === 'improved')) {
-        warnings.push(
-          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`,
-        );
-      }
-    }
-    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === 'gate').map((m) => m.verdict));
-  }
-  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
-
+  const drift = driftWarning(workloads);
+  if (drift !== null) warnings.push(drift);
+  const comparisons = adjustForHolm(workloads, ctx.opts.familySize);
+  warnings.push(...decideWorkloads(workloads, alpha, level, comparisons));
   const verdict = worstVerdict(workloads.map((w) => w.verdict));
   return {
     mode: ctx.mode,
@@ -521,6 +452,124 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
     suite: ctx.results.suite,
     functionDeltas: ctx.functionDeltas ?? {},
   };
+}
+
+/** What limits the whole comparison: a failed run, an environment or software unlike the baseline's. */
+function referenceWarnings(inputs: WorkloadInput[], ctx: BuildContext): string[] {
+  const warnings: string[] = [];
+  if (ctx.results.status === 'failed')
+    warnings.push(`the run failed: ${ctx.results.failure ?? 'no reason recorded'}`);
+  if (ctx.differences.length > 0) {
+    warnings.push(
+      `The environment differs from the baseline's (${describeDifferences(ctx.differences)}): ` +
+        'TPS, QPS and latency are informational only; the verdict rests on overhead against the same-run direct arm and ' +
+        "on proxy CPU per query relative to the direct arm's work.",
+    );
+  }
+  if (
+    ctx.countDifferences.length > 0 &&
+    inputs.some((i) => WORK_METRICS.some((m) => i.current(m).length > 0))
+  ) {
+    warnings.push(
+      `The software the counts depend on differs from the baseline's (${describeDifferences(ctx.countDifferences)}): ` +
+        'instructions, syscalls and round trips per query are informational only (re-record the baseline, or compare base and head in one run).',
+    );
+  }
+  return warnings;
+}
+
+/** A workload's rows, undecided, with a note naming the metrics the control's drift made informational. */
+function workloadVerdict(
+  input: WorkloadInput,
+  metrics: MetricComparison[],
+  normalisedOnly: boolean,
+): WorkloadVerdict {
+  const demoted = normalisedOnly
+    ? []
+    : metrics.filter((m) => m.policy === 'info' && m.variant === 'raw' && !isWorkMetric(m.metric));
+  return {
+    id: input.id,
+    title: input.title,
+    driver: input.driver,
+    threads: input.threads,
+    verdict: 'pass',
+    rounds: { current: input.currentRounds, baseline: input.baselineRounds, planned: input.planned },
+    metrics,
+    notes:
+      demoted.length > 0
+        ? [
+            `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(', ')}, ` +
+              `informational here: ${[...new Set(demoted.map((m) => describeControl(input.control(m.metric)!)))].join('; ')}`,
+          ]
+        : [],
+  };
+}
+
+/** Names the workloads whose absolute metrics the control's drift made informational, if any. */
+function driftWarning(workloads: WorkloadVerdict[]): string | null {
+  const drifted = workloads.filter((w) => w.notes.length > 0);
+  if (drifted.length === 0) return null;
+  return (
+    `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ` +
+    `${drifted.map((w) => w.id).join(', ')}: absolute metrics whose threshold is tighter than the control's 95% interval ` +
+    "are informational there, and overhead and CPU per query relative to the direct arm's work decide " +
+    '(see the workload notes).'
+  );
+}
+
+/**
+ * Holm's correction over every gated test of the run (workloads × gated metrics), with TPS and
+ * QPS of a workload as one hypothesis (see hypothesisKey); sets pAdjusted and returns the family's
+ * size.
+ */
+function adjustForHolm(workloads: WorkloadVerdict[], familySize: number | undefined): number {
+  const groups = new Map<string, MetricComparison[]>();
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== 'gate' || m.pValue === null) continue;
+      const key = `${w.id}\u0000${hypothesisKey(m)}`;
+      groups.set(key, [...(groups.get(key) ?? []), m]);
+    }
+  }
+  const family = [...groups.values()];
+  // A merged hypothesis is only as significant as its least significant member.
+  const adjusted = holmAdjust(
+    family.map((g) => Math.max(...g.map((m) => m.pValue!))),
+    familySize,
+  );
+  family.forEach((g, i) => g.forEach((m) => (m.pAdjusted = adjusted[i]!)));
+  return Math.max(family.length, familySize ?? 0);
+}
+
+/**
+ * Decides every metric and workload; returns the warnings: warn-only metrics that moved, and the
+ * gated metrics too few samples keep from ever reaching significance.
+ */
+function decideWorkloads(
+  workloads: WorkloadVerdict[],
+  alpha: number,
+  level: number,
+  comparisons: number,
+): string[] {
+  const warnings: string[] = [];
+  const hopeless: string[] = [];
+  for (const w of workloads) {
+    for (const m of w.metrics) {
+      if (m.metric !== 'errors') m.verdict = decide(m, alpha, level);
+      if (m.policy === 'gate' && m.pValue !== null) {
+        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      }
+      if (m.policy === 'warn' && (m.verdict === 'regressed' || m.verdict === 'improved')) {
+        warnings.push(
+          `${w.id}: ${m.label} ${m.verdict} (${formatDelta(m)}; warn only, does not fail the run)`,
+        );
+      }
+    }
+    w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === 'gate').map((m) => m.verdict));
+  }
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  return warnings;
 }
 
 function tooFewSamplesWarning(
@@ -764,13 +813,8 @@ export const CPU_RELATIVE_LABEL = 'proxy CPU/query, machine-normalised';
 
 export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): string {
   if (m.delta === null) return 'n/a';
-  if (m.scale === 'count') return `${m.delta} error${m.delta === 1 ? '' : 's'}`;
+  if (m.scale === 'count') return plural(m.delta, 'error');
   return signedChange(m.delta, m.scale === 'points' ? ' pts' : '%');
-}
-
-export function formatP(p: number): string {
-  if (p >= 0.001) return p.toFixed(3);
-  return p.toExponential(1);
 }
 
 /** What the one-line summary needs of a workload (also rebuilt from a fork's structured results). */
@@ -787,7 +831,7 @@ export function summaryLine(
   showId: (id: string) => string = (id) => id,
 ): string {
   const n = workloads.length;
-  const inW = `in ${n} workload${n === 1 ? '' : 's'}`;
+  const inW = `in ${plural(n, 'workload')}`;
   const list = (v: Verdict) =>
     workloads.flatMap((w) =>
       w.metrics
@@ -799,7 +843,7 @@ export function summaryLine(
   if (n === 0) return 'Nothing compared: no workload has both current and reference samples';
   if (verdict === 'regressed') {
     const r = list('regressed');
-    return `${r.length} regression${r.length === 1 ? '' : 's'} ${inW}: ${clip(r)}`;
+    return `${plural(r.length, 'regression')} ${inW}: ${clip(r)}`;
   }
   const parts = [`No regression ${inW}`];
   const inc = workloads.filter((w) => w.verdict === 'inconclusive').map((w) => showId(w.id));

@@ -1,3 +1,4 @@
+import { signedWhole, wholeNumber } from '../report/format.ts';
 import { isWorkMetric } from '../suite/schema.ts';
 import type { FunctionDelta } from '../work/profile.ts';
 import type { Comparison } from './compare.ts';
@@ -21,21 +22,13 @@ export function whereItWentMarkdown(c: Comparison, limit = 8): string {
       '| Function | Reference | Current | Δ |',
       '| --- | --- | --- | --- |',
       ...deltas.map(
-        (d) => `| ${functionLabel(d)} | ${whole(d.base)} | ${whole(d.head)} | ${signedWhole(d.delta)} |`,
+        (d) =>
+          `| ${functionLabel(d)} | ${wholeNumber(d.base)} | ${wholeNumber(d.head)} | ${signedWhole(d.delta)} |`,
       ),
       '',
     );
   }
   return out.length > 0 ? ['### Where the instructions went', '', ...out].join('\n') : '';
-}
-
-function whole(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-function signedWhole(value: number): string {
-  const rounded = Math.round(value);
-  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : '±'}${Math.abs(rounded).toLocaleString('en-US')}`;
 }
 
 function functionLabel(d: FunctionDelta): string {

@@ -1,14 +1,13 @@
 import type { Environment } from '../results/schema.ts';
 import {
   formatDelta,
-  formatP,
   type Comparison,
   type MetricComparison,
   type Verdict,
   type WorkloadVerdict,
   VERDICT_SEVERITY,
 } from './compare.ts';
-import { escapeCell, signedChange } from '../report/format.ts';
+import { escapeCell, formatNumber, formatP, plural, signedInterval } from '../report/format.ts';
 import { whereItWentMarkdown } from './functions.ts';
 import { metricSpecsFor, type MetricSpec } from './metrics.ts';
 
@@ -22,15 +21,7 @@ export const VERDICT_MARK: Record<Verdict, string> = {
   inconclusive: '⚠️ inconclusive',
 };
 
-const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
-/** 3 significant digits below 1000, grouped integers above. */
-export function formatNumber(v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return 'n/a';
-  if (Math.abs(v) >= 999.5) return numberFormat.format(v);
-  if (v === 0) return '0';
-  return Number(v.toPrecision(3)).toString();
-}
+export { formatNumber } from '../report/format.ts';
 
 function withUnit(v: number | null, unit: string): string {
   const s = formatNumber(v);
@@ -39,8 +30,8 @@ function withUnit(v: number | null, unit: string): string {
 
 function ciCell(m: MetricComparison, level: number): string {
   if (m.ciLow === null || m.ciHigh === null) return '—';
-  const suffix = m.scale === 'points' ? '' : '%';
-  const body = `[${signedChange(m.ciLow, suffix)}, ${signedChange(m.ciHigh, suffix)}]${m.scale === 'points' ? ' pts' : ''}`;
+  const points = m.scale === 'points';
+  const body = `${signedInterval(m.ciLow, m.ciHigh, points ? '' : '%')}${points ? ' pts' : ''}`;
   const achieved =
     m.ciLevel !== null && m.ciLevel < level - 1e-9 ? ` (${Math.floor(m.ciLevel * 100)}% only)` : '';
   return body + achieved;
@@ -55,7 +46,7 @@ function verdictCell(m: MetricComparison): string {
 function workloadTable(w: WorkloadVerdict, c: Comparison): string {
   const lines: string[] = [];
   const rounds =
-    `${w.rounds.current} round${w.rounds.current === 1 ? '' : 's'}` +
+    plural(w.rounds.current, 'round') +
     (w.rounds.current > w.rounds.planned
       ? `, ${w.rounds.planned} planned + ${w.rounds.current - w.rounds.planned} adaptive,`
       : '') +
@@ -181,6 +172,17 @@ function fit(text: string, budget: number): string {
   return text.slice(0, Math.max(0, budget - note.length)) + note;
 }
 
+/** The report's pieces, each rendered once; the fitting steps choose which of them go in. */
+interface ReportParts {
+  head: string;
+  warnings: string[];
+  compared: string;
+  tables: string[];
+  tail: string[];
+  thresholds: string;
+  raw: string[];
+}
+
 /**
  * The report for a PR comment or job summary: verdict and one-line summary first, warnings, a table
  * per workload, then collapsible environment, raw samples and thresholds. Always under
@@ -188,9 +190,34 @@ function fit(text: string, budget: number): string {
  * workload tables (worst first when cutting).
  */
 export function renderComparisonMarkdown(c: Comparison, limit = MARKDOWN_LIMIT): string {
-  const head: string[] = [];
-  head.push(`## athena-bench: ${VERDICT_MARK[c.verdict]}`, '');
-  head.push(`**${escapeCell(c.summaryLine)}**`, '');
+  const functions = whereItWentMarkdown(c);
+  const parts: ReportParts = {
+    head: headLines(c).join('\n'),
+    warnings: c.warnings.map((w) => `- ⚠️ ${escapeCell(w)}`),
+    compared: comparedLine(c),
+    tables: c.workloads.map((w) => workloadTable(w, c)),
+    tail: [...(functions ? [functions] : []), environmentDetails(c)],
+    thresholds: thresholdsDetails(c),
+    raw: rawSampleBlocks(c),
+  };
+  const { tables, raw, thresholds } = parts;
+  // 1. Everything.
+  const out = assemble(parts, tables, [], rawDetails(raw, raw.length), thresholds);
+  if (out.length <= limit) return out;
+  // 2. Cut raw samples, workload by workload.
+  const withoutRaw = assemble(parts, tables, [], rawDetails([], raw.length), thresholds);
+  if (withoutRaw.length <= limit) {
+    let kept = 0;
+    let size = withoutRaw.length;
+    while (kept < raw.length && size + raw[kept]!.length + 1 <= limit) size += raw[kept++]!.length + 1;
+    return fit(assemble(parts, tables, [], rawDetails(raw.slice(0, kept), raw.length), thresholds), limit);
+  }
+  // 3. No raw samples, thresholds summarised; keep the worst workload tables that fit.
+  return fit(worstTablesThatFit(parts, c.workloads, limit), limit);
+}
+
+function headLines(c: Comparison): string[] {
+  const head = [`## athena-bench: ${VERDICT_MARK[c.verdict]}`, '', `**${escapeCell(c.summaryLine)}**`, ''];
   if (c.environment.normalisedOnly) {
     head.push(
       '> [!WARNING]',
@@ -206,68 +233,64 @@ export function renderComparisonMarkdown(c: Comparison, limit = MARKDOWN_LIMIT):
       '',
     );
   }
-  const warnings = c.warnings.map((w) => `- ⚠️ ${escapeCell(w)}`);
-  const compared =
+  return head;
+}
+
+function comparedLine(c: Comparison): string {
+  return (
     `Compared ${c.current.label}${c.current.commit ? ` (${c.current.commit.slice(0, 12)})` : ''} against ${c.reference.label}` +
     `${c.reference.date ? ` from ${c.reference.date}` : ''}. Δ is the Hodges–Lehmann shift in % of the reference median ` +
-    '(overhead: in points).';
+    '(overhead: in points).'
+  );
+}
 
-  const tablesInOrder = c.workloads.map((w) => workloadTable(w, c));
-  const functions = whereItWentMarkdown(c);
-  const tail = [...(functions ? [functions] : []), environmentDetails(c)];
-  const thresholds = thresholdsDetails(c);
-  const raw = rawSampleBlocks(c);
+function assemble(
+  parts: ReportParts,
+  tables: string[],
+  omitted: WorkloadVerdict[],
+  rawPart: string,
+  thresholdsPart: string,
+): string {
+  return [
+    parts.head,
+    parts.warnings.length ? parts.warnings.join('\n') + '\n' : '',
+    parts.compared + '\n',
+    ...tables,
+    omitted.length
+      ? `${omitted.length} more workload(s) not shown to fit the comment size: ${omitted.map((w) => `${w.id} ${VERDICT_MARK[w.verdict]}`).join(', ')}\n`
+      : '',
+    ...parts.tail,
+    rawPart,
+    thresholdsPart,
+  ].join('\n');
+}
 
-  const assemble = (tables: string[], omitted: WorkloadVerdict[], rawPart: string, thresholdsPart: string) =>
-    [
-      head.join('\n'),
-      warnings.length ? warnings.join('\n') + '\n' : '',
-      compared + '\n',
-      ...tables,
-      omitted.length
-        ? `${omitted.length} more workload(s) not shown to fit the comment size: ${omitted.map((w) => `${w.id} ${VERDICT_MARK[w.verdict]}`).join(', ')}\n`
-        : '',
-      ...tail,
-      rawPart,
-      thresholdsPart,
-    ].join('\n');
+function rawDetails(blocks: string[], total: number): string {
+  return `<details><summary>Raw samples${blocks.length < total ? ` (${blocks.length} of ${total} workloads; the rest cut to fit)` : ''}</summary>\n\n${blocks.join('\n')}\n</details>\n`;
+}
 
-  const rawDetails = (blocks: string[], total: number) =>
-    `<details><summary>Raw samples${blocks.length < total ? ` (${blocks.length} of ${total} workloads; the rest cut to fit)` : ''}</summary>\n\n${blocks.join('\n')}\n</details>\n`;
+const SHORT_THRESHOLDS =
+  '<details><summary>Suite and thresholds</summary>\n\nCut to fit; see results.json.\n\n</details>\n';
 
-  // 1. Everything.
-  let out = assemble(tablesInOrder, [], rawDetails(raw, raw.length), thresholds);
-  if (out.length <= limit) return out;
-  // 2. Cut raw samples, workload by workload.
-  const withoutRaw = assemble(tablesInOrder, [], rawDetails([], raw.length), thresholds);
-  if (withoutRaw.length <= limit) {
-    let kept = 0;
-    let size = withoutRaw.length;
-    while (kept < raw.length && size + raw[kept]!.length + 1 <= limit) size += raw[kept++]!.length + 1;
-    out = assemble(tablesInOrder, [], rawDetails(raw.slice(0, kept), raw.length), thresholds);
-    return fit(out, limit);
-  }
-  // 3. No raw samples, thresholds summarised; keep the worst workload tables that fit.
-  const shortThresholds =
-    '<details><summary>Suite and thresholds</summary>\n\nCut to fit; see results.json.\n\n</details>\n';
-  const bySeverity = c.workloads
+/** No raw samples, thresholds summarised, and the most severe workloads' tables that fit. */
+function worstTablesThatFit(parts: ReportParts, workloads: WorkloadVerdict[], limit: number): string {
+  const bySeverity = workloads
     .map((w, i) => ({ w, i }))
     .sort((a, b) => VERDICT_SEVERITY[b.w.verdict] - VERDICT_SEVERITY[a.w.verdict] || a.i - b.i);
   const keep = new Set<number>();
-  const base = assemble([], c.workloads, '', shortThresholds).length;
-  let size = base;
+  let size = assemble(parts, [], workloads, '', SHORT_THRESHOLDS).length;
   for (const { w, i } of bySeverity) {
-    const t = tablesInOrder[i]!.length + 1;
+    const t = parts.tables[i]!.length + 1;
     // Removing a workload from the omitted list saves roughly its id and mark.
     if (size + t - (w.id.length + 20) > limit - 200) break;
     keep.add(i);
     size += t;
   }
-  out = assemble(
-    tablesInOrder.filter((_, i) => keep.has(i)),
-    c.workloads.filter((_, i) => !keep.has(i)),
+  return assemble(
+    parts,
+    parts.tables.filter((_, i) => keep.has(i)),
+    workloads.filter((_, i) => !keep.has(i)),
     '',
-    shortThresholds,
+    SHORT_THRESHOLDS,
   );
-  return fit(out, limit);
 }

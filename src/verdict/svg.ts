@@ -61,6 +61,31 @@ export interface Marker {
   title: string;
 }
 
+/**
+ * An upper bound of a text's rendered width in px. The report has no script to measure with, so
+ * the chart leaves room by per-glyph widths of a wide sans-serif (DejaVu Sans, the usual system-ui
+ * on Linux, is among the widest): a label that fits this fits the fonts viewers have.
+ */
+export function textWidth(text: string, fontPx: number): number {
+  let em = 0;
+  for (const ch of text) {
+    if (/[iljtfI.,:;'|!()[\] ]/.test(ch)) em += 0.36;
+    else if (/[mwMW@%—]/.test(ch)) em += 1.0;
+    else if (/[A-Z]/.test(ch)) em += 0.76;
+    else em += 0.64;
+  }
+  return Math.ceil(em * fontPx);
+}
+
+/** Font sizes of the report's chart classes (src/verdict/html.ts's CSS). */
+const FONT_PX = { title: 13, tick: 11, label: 12 };
+
+interface LineScale {
+  px: (x: number) => number;
+  py: (y: number) => number;
+  yTicks: number[];
+}
+
 /** A line chart with dots: per-round values of each arm, or a trend over history. */
 export function lineChart(opts: {
   title: string;
@@ -71,74 +96,114 @@ export function lineChart(opts: {
   width?: number;
   height?: number;
 }): string {
-  const width = opts.width ?? 420;
-  const height = opts.height ?? 220;
   const m = { top: 28, right: 28, bottom: 40, left: 56 };
+  const width = Math.max(opts.width ?? 420, m.left + textWidth(opts.title, FONT_PX.title) + 8);
+  const height = opts.height ?? 220;
+  const body: string[] = [`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   const all = opts.series.flatMap((s) => s.points);
-  const body: string[] = [];
-  body.push(`<text x="${m.left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
   if (all.length === 0) {
     body.push(
       `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="muted">no samples</text>`,
     );
     return svg(width, height, opts.title, body);
   }
-  const xs = [...all.map((p) => p[0]), ...(opts.markers ?? []).map((mk) => mk.x)];
+  const box = { width, height, m };
+  const scale = lineScale(all, opts.markers ?? [], box);
+  body.push(...yAxis(scale, box, opts.yLabel), ...markerLines(opts.markers ?? [], scale, box));
+  body.push(...xAxisLabels(all, scale, box, opts.xLabels));
+  opts.series.forEach((s, i) => body.push(...seriesMarks(s, s.color ?? PALETTE[i % PALETTE.length]!, scale)));
+  body.push(...legend(opts.series, box));
+  return svg(width, height, opts.title, body);
+}
+
+interface Box {
+  width: number;
+  height: number;
+  m: { top: number; right: number; bottom: number; left: number };
+}
+
+function lineScale(all: [number, number][], markers: Marker[], { width, height, m }: Box): LineScale {
+  const xs = [...all.map((p) => p[0]), ...markers.map((mk) => mk.x)];
   const ys = all.map((p) => p[1]);
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys));
   const y0 = yTicks[0]!;
   const y1 = yTicks[yTicks.length - 1]!;
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
-  const px = (x: number) =>
-    m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right);
-  const py = (y: number) => height - m.bottom - ((y - y0) / (y1 - y0 || 1)) * (height - m.top - m.bottom);
-  for (const t of yTicks) {
-    body.push(`<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`);
-    body.push(`<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt(t)}</text>`);
-  }
-  for (const mk of opts.markers ?? []) {
-    body.push(
-      `<line x1="${Math.round(px(mk.x))}" x2="${Math.round(px(mk.x))}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`,
-    );
-  }
+  return {
+    yTicks,
+    px: (x) => m.left + (xMax === xMin ? 0.5 : (x - xMin) / (xMax - xMin)) * (width - m.left - m.right),
+    py: (y) => height - m.bottom - ((y - y0) / (y1 - y0 || 1)) * (height - m.top - m.bottom),
+  };
+}
+
+/** Horizontal grid lines with their values, and the rotated axis label. */
+function yAxis({ py, yTicks }: LineScale, { width, height, m }: Box, label: string): string[] {
+  const out = yTicks.flatMap((t) => [
+    `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt(t)}</text>`,
+  ]);
+  out.push(
+    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label)}</text>`,
+  );
+  return out;
+}
+
+function markerLines(markers: Marker[], { px }: LineScale, { height, m }: Box): string[] {
+  return markers.map((mk) => {
+    const x = Math.round(px(mk.x));
+    return `<line x1="${x}" x2="${x}" y1="${m.top}" y2="${height - m.bottom}" class="marker"><title>${escapeXml(mk.title)}</title></line>`;
+  });
+}
+
+/** At most ten labels under the x axis, one per integer x. */
+function xAxisLabels(
+  all: [number, number][],
+  { px }: LineScale,
+  { height, m }: Box,
+  xLabels?: (x: number) => string,
+): string[] {
   const xValues = [...new Set(all.map((p) => p[0]).filter(Number.isInteger))].sort((a, b) => a - b);
   const every = Math.max(1, Math.ceil(xValues.length / 10));
-  xValues.forEach((x, i) => {
-    if (i % every !== 0) return;
-    const label = opts.xLabels ? opts.xLabels(x) : String(x + 1);
-    body.push(
-      `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label)}</text>`,
+  return xValues
+    .filter((_, i) => i % every === 0)
+    .map((x) => {
+      const label = xLabels ? xLabels(x) : String(x + 1);
+      return `<text x="${px(x)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label)}</text>`;
+    });
+}
+
+function seriesMarks(s: Series, color: string, { px, py }: LineScale): string[] {
+  const pts = [...s.points].sort((a, b) => a[0] - b[0]);
+  const out: string[] = [];
+  if (pts.length > 1) {
+    const points = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${points}"/>`,
     );
-  });
-  body.push(
-    `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(opts.yLabel)}</text>`,
-  );
-  opts.series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    const pts = [...s.points].sort((a, b) => a[0] - b[0]);
-    if (pts.length > 1) {
-      body.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,
-      );
-    }
-    if (s.lineOnly) return;
-    for (const [x, y] of pts) {
-      const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt(y)}`;
-      body.push(
-        `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`,
-      );
-    }
-  });
-  // Legend under the axis.
+  }
+  if (s.lineOnly) return out;
+  for (const [x, y] of pts) {
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt(y)}`;
+    out.push(
+      `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`,
+    );
+  }
+  return out;
+}
+
+/** One swatch and name per series, under the axis. */
+function legend(series: Series[], { height, m }: Box): string[] {
   let lx = m.left;
-  opts.series.forEach((s, i) => {
+  return series.flatMap((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
-    body.push(`<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`);
-    body.push(`<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`);
-    lx += 24 + s.name.length * 7;
+    const out = [
+      `<rect x="${lx}" y="${height - 14}" width="10" height="10" fill="${color}"/>`,
+      `<text x="${lx + 14}" y="${height - 5}" class="tick">${escapeXml(s.name)}</text>`,
+    ];
+    lx += 24 + textWidth(s.name, FONT_PX.tick);
+    return out;
   });
-  return svg(width, height, opts.title, body);
 }
 
 export interface IntervalRow {
@@ -156,6 +221,7 @@ export interface IntervalRow {
 /**
  * A forest plot: per metric the change (point) with its interval (bar) against the ±threshold band
  * (shaded) and zero. The bad side of each row is marked so a reader sees where "regressed" lies.
+ * The label column is as wide as the longest label; the plot keeps its width beside it.
  */
 export function intervalChart(opts: {
   title: string;
@@ -163,9 +229,10 @@ export function intervalChart(opts: {
   rows: IntervalRow[];
   width?: number;
 }): string {
-  const width = opts.width ?? 560;
   const rowH = 26;
-  const m = { top: 30, right: 20, bottom: 30, left: 170 };
+  const labelWidth = Math.max(0, ...opts.rows.map((r) => textWidth(r.label, FONT_PX.label)));
+  const m = { top: 30, right: 20, bottom: 30, left: Math.max(170, labelWidth + 16) };
+  const width = Math.max(opts.width ?? 560, m.left + 390, textWidth(opts.title, FONT_PX.title) + 16);
   const height = m.top + m.bottom + rowH * Math.max(1, opts.rows.length);
   const body: string[] = [`<text x="8" y="16" class="chart-title">${escapeXml(opts.title)}</text>`];
   if (opts.rows.length === 0) {
@@ -174,45 +241,52 @@ export function intervalChart(opts: {
     );
     return svg(width, height, opts.title, body);
   }
-  const extent = Math.max(
-    ...opts.rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]),
-    1,
-  );
+  const box = { width, height, m };
+  const scale = intervalScale(opts.rows, box);
+  body.push(...intervalAxis(scale, box, opts.unit));
+  opts.rows.forEach((r, i) => body.push(...intervalRow(r, m.top + i * rowH + rowH / 2, scale, m.left)));
+  return svg(width, height, opts.title, body);
+}
+
+interface IntervalScale {
+  px: (v: number) => number;
+  ticks: number[];
+  lo: number;
+  hi: number;
+}
+
+/** Symmetric around zero, wide enough for every interval and 1.5× every threshold. */
+function intervalScale(rows: IntervalRow[], { width, m }: Box): IntervalScale {
+  const extent = Math.max(...rows.flatMap((r) => [Math.abs(r.low), Math.abs(r.high), r.threshold * 1.5]), 1);
   const ticks = niceTicks(-extent, extent, 6);
   const lo = ticks[0]!;
   const hi = ticks[ticks.length - 1]!;
-  const px = (v: number) => m.left + ((v - lo) / (hi - lo)) * (width - m.left - m.right);
-  for (const t of ticks) {
-    body.push(`<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`);
-    body.push(
-      `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt(t)}${escapeXml(opts.unit)}</text>`,
-    );
-  }
-  body.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
-  opts.rows.forEach((r, i) => {
-    const cy = m.top + i * rowH + rowH / 2;
-    const bandL = px(Math.max(lo, -r.threshold));
-    const bandR = px(Math.min(hi, r.threshold));
-    body.push(
-      `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`,
-    );
-    // The bad side beyond the threshold, tinted.
-    const badStart = r.worseSign > 0 ? px(Math.min(hi, r.threshold)) : px(lo);
-    const badEnd = r.worseSign > 0 ? px(hi) : px(Math.max(lo, -r.threshold));
-    body.push(
-      `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`,
-    );
-    body.push(
-      `<text x="${m.left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`,
-    );
-    const x1 = px(Math.max(lo, Math.min(hi, r.low)));
-    const x2 = px(Math.max(lo, Math.min(hi, r.high)));
-    body.push(`<line x1="${x1}" x2="${x2}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`);
-    body.push(
-      `<circle cx="${px(Math.max(lo, Math.min(hi, r.estimate)))}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`,
-    );
-  });
-  return svg(width, height, opts.title, body);
+  return { ticks, lo, hi, px: (v) => m.left + ((v - lo) / (hi - lo)) * (width - m.left - m.right) };
+}
+
+function intervalAxis({ px, ticks }: IntervalScale, { height, m }: Box, unit: string): string[] {
+  const out = ticks.flatMap((t) => [
+    `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt(t)}${escapeXml(unit)}</text>`,
+  ]);
+  out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
+  return out;
+}
+
+/** One metric: the threshold band, the bad side tinted, its label, the interval and the estimate. */
+function intervalRow(r: IntervalRow, cy: number, { px, lo, hi }: IntervalScale, left: number): string[] {
+  const clamp = (v: number) => px(Math.max(lo, Math.min(hi, v)));
+  const bandL = clamp(-r.threshold);
+  const bandR = clamp(r.threshold);
+  const badStart = r.worseSign > 0 ? clamp(r.threshold) : px(lo);
+  const badEnd = r.worseSign > 0 ? px(hi) : clamp(-r.threshold);
+  return [
+    `<rect x="${bandL}" y="${cy - 9}" width="${Math.max(0, bandR - bandL)}" height="18" class="band"/>`,
+    `<rect x="${badStart}" y="${cy - 9}" width="${Math.max(0, badEnd - badStart)}" height="18" class="bad"/>`,
+    `<text x="${left - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(r.label)}</text>`,
+    `<line x1="${clamp(r.low)}" x2="${clamp(r.high)}" y1="${cy}" y2="${cy}" stroke="${r.color}" stroke-width="3"/>`,
+    `<circle cx="${clamp(r.estimate)}" cy="${cy}" r="5" fill="${r.color}"><title>${escapeXml(r.detail)}</title></circle>`,
+  ];
 }
 
 function svg(width: number, height: number, title: string, body: string[]): string {

@@ -75,52 +75,65 @@ export function parseCallgrind(text: string): CallgrindProfile {
   if (!/^(# callgrind format|version:|creator:)/.test(lines[0] ?? '')) {
     throw new Error('not a callgrind profile (expected "# callgrind format" on the first line)');
   }
-  const names = new NameTable();
-  const costs = new Map<string, FunctionCost>();
-  let pid: number | null = null;
-  let part: number | null = null;
-  let total: number | null = null;
-  let object = '???';
-  let fn: FunctionCost | null = null;
-  let callCostFollows = false;
+  const reader = new CallgrindReader();
+  for (const raw of lines) reader.line(raw.trimEnd());
+  return reader.profile();
+}
 
-  for (const raw of lines) {
-    const line = raw.trimEnd();
-    if (line === '' || line.startsWith('#')) continue;
+/** The state of one pass over a callgrind file: names, the current object and function, the header. */
+class CallgrindReader {
+  private readonly names = new NameTable();
+  private readonly costs = new Map<string, FunctionCost>();
+  private pid: number | null = null;
+  private part: number | null = null;
+  private total: number | null = null;
+  private object = '???';
+  private fn: FunctionCost | null = null;
+  private callCostFollows = false;
+
+  line(line: string): void {
+    if (line === '' || line.startsWith('#')) return;
     const first = line.charCodeAt(0);
     const isCost = (first >= 48 && first <= 57) || first === 43 || first === 45 || first === 42;
-    if (isCost) {
-      if (callCostFollows) {
-        callCostFollows = false;
-        continue;
-      }
-      if (fn !== null) fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
-      continue;
-    }
+    if (isCost) return this.cost(line);
     const eq = line.indexOf('=');
     const colon = line.indexOf(':');
-    if (eq > 0 && (colon < 0 || eq < colon)) {
-      const key = line.slice(0, eq);
-      const value = line.slice(eq + 1);
-      if (key === 'calls') callCostFollows = true;
-      else if (key === 'ob') object = names.resolve(key, value);
-      else if (key === 'fn') fn = costOf(costs, names.resolve(key, value), object);
-      else if (NAMESPACES.has(key)) names.resolve(key, value);
-      continue;
-    }
-    if (colon > 0) {
-      const key = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      if (key === 'pid') pid = Number(value);
-      else if (key === 'part') part = Number(value);
-      else if (key === 'summary' || key === 'totals') total ??= Number(value.split(/\s+/)[0]);
-    }
+    if (eq > 0 && (colon < 0 || eq < colon)) this.assignment(line.slice(0, eq), line.slice(eq + 1));
+    else if (colon > 0) this.header(line.slice(0, colon), line.slice(colon + 1).trim());
   }
-  const functions = [...costs.values()];
-  if (total === null || !Number.isFinite(total)) {
-    total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+
+  profile(): CallgrindProfile {
+    const functions = [...this.costs.values()];
+    let total = this.total;
+    if (total === null || !Number.isFinite(total)) {
+      total = functions.reduce((sum, f) => sum + f.selfIr, 0);
+    }
+    return { pid: this.pid, part: this.part, totalIr: total, functions };
   }
-  return { pid, part, totalIr: total, functions };
+
+  /** A cost line: the current function's own, unless it is the inclusive cost of a call. */
+  private cost(line: string): void {
+    if (this.callCostFollows) {
+      this.callCostFollows = false;
+      return;
+    }
+    if (this.fn !== null) this.fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+  }
+
+  /** `ob=`, `fn=`, `calls=` and the other name specifications. */
+  private assignment(key: string, value: string): void {
+    if (key === 'calls') this.callCostFollows = true;
+    else if (key === 'ob') this.object = this.names.resolve(key, value);
+    else if (key === 'fn') this.fn = costOf(this.costs, this.names.resolve(key, value), this.object);
+    else if (NAMESPACES.has(key)) this.names.resolve(key, value);
+  }
+
+  /** `pid:`, `part:`, `summary:` / `totals:` header lines. */
+  private header(key: string, value: string): void {
+    if (key === 'pid') this.pid = Number(value);
+    else if (key === 'part') this.part = Number(value);
+    else if (key === 'summary' || key === 'totals') this.total ??= Number(value.split(/\s+/)[0]);
+  }
 }
 
 function costOf(costs: Map<string, FunctionCost>, name: string, object: string): FunctionCost {

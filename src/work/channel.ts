@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { InfrastructureError } from '../errors.ts';
-import type { Driver } from '../drivers/types.ts';
+import type { Driver, DriverRun } from '../drivers/types.ts';
 import type { WorkArm, WorkloadWork, WorkWindow } from '../results/schema.ts';
 import type { Workload, WorkSettings } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
@@ -266,24 +266,7 @@ async function measureWindow(
   const syscallsBefore = treeIoSyscalls(process.pid, deps.procFs);
   await controlCallgrind(deps.exec, options.callgrindControl, 'zero', pids, options.signal);
   const started = deps.now();
-  const events = workload.work.events;
-  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
-  const target = {
-    ...options.mysql,
-    host: input.host,
-    port: input.port,
-    database,
-    ...(input.tls ? { tls: input.tls } : {}),
-  };
-  const run = await runWhileAlive(
-    process,
-    (signal) =>
-      deps
-        .driverFor('sysbench')
-        .run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
-    options.signal,
-    'during a work window',
-  );
+  const run = await runEvents(arm, workload, database, options, deps);
   const wallSec = (deps.now() - started) / 1000;
   const profileDir = path.join(options.outDir, 'profiles');
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
@@ -293,14 +276,13 @@ async function measureWindow(
   const files = await Promise.all(
     dumped.map(async (pid) => ({ ...(await newDump(profileDir, pid, previous.get(pid) ?? null)), pid })),
   );
-  const instructions = files.reduce((sum, f) => sum + f.instructions, 0);
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input) : null;
   return {
     window: {
-      events,
+      events: workload.work.events,
       queries,
-      instructions,
+      instructions: files.reduce((sum, f) => sum + f.instructions, 0),
       syscalls,
       backendRoundTrips: traffic?.roundTrips ?? null,
       backendBytes: traffic?.bytes ?? null,
@@ -308,6 +290,35 @@ async function measureWindow(
     },
     files,
   };
+}
+
+/** The window's fixed number of sysbench events through the arm, which must stay alive meanwhile. */
+function runEvents(
+  arm: LiveWorkArm,
+  workload: Workload,
+  database: string,
+  options: WorkChannelOptions,
+  deps: WorkChannelDeps,
+): Promise<DriverRun> {
+  const { input } = arm;
+  const events = workload.work.events;
+  const timeoutSec = Math.max(WINDOW_TIMEOUT_FLOOR_SEC, events * WINDOW_TIMEOUT_PER_EVENT_SEC);
+  const target = {
+    ...options.mysql,
+    host: input.host,
+    port: input.port,
+    database,
+    ...(input.tls ? { tls: input.tls } : {}),
+  };
+  return runWhileAlive(
+    arm.process,
+    (signal) =>
+      deps
+        .driverFor('sysbench')
+        .run(workload, { target, exec: deps.exec, signal }, { events: { count: events, timeoutSec } }),
+    options.signal,
+    'during a work window',
+  );
 }
 
 /** How long a dump may take to appear complete after callgrind_control said it was sent. */

@@ -235,11 +235,19 @@ export class AthenaMetrics {
   /** Everything, in the Prometheus text exposition format 0.0.4. */
   render(): string {
     const out: string[] = [];
-    const family = (name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    };
+    this.renderQueries(out);
+    this.renderConnections(out);
+    this.renderRefusals(out);
+    this.renderRateLimits(out);
+    this.renderPools(out);
+    this.renderProcess(out);
+    return `${out.join('\n')}\n`;
+  }
 
+  /** Queries, their duration histogram and errors, by statement type. */
+  private renderQueries(out: string[]): void {
     family(
+      out,
       'athena_queries_total',
       'counter',
       'Commands forwarded to a backend that got a response, by statement type.',
@@ -249,29 +257,15 @@ export class AthenaMetrics {
         `athena_queries_total{type="${STATEMENT_TYPES[t]}"} ${formatValue(this.queries[t] as number)}`,
       );
     }
-
     family(
+      out,
       'athena_query_duration_seconds',
       'histogram',
       'Time from receiving a command to forwarding the last byte of its response, by statement type.',
     );
-    for (let t = 0; t < TYPE_COUNT; t++) {
-      const type = STATEMENT_TYPES[t] as string;
-      let cumulative = 0;
-      for (let b = 0; b < SLOTS_PER_TYPE; b++) {
-        cumulative += this.durationBuckets[t * SLOTS_PER_TYPE + b] as number;
-        const le = b < BUCKET_COUNT ? formatValue(DURATION_BUCKETS_SECONDS[b] as number) : '+Inf';
-        out.push(
-          `athena_query_duration_seconds_bucket{type="${type}",le="${le}"} ${formatValue(cumulative)}`,
-        );
-      }
-      out.push(
-        `athena_query_duration_seconds_sum{type="${type}"} ${formatValue(this.durationSum[t] as number)}`,
-      );
-      out.push(`athena_query_duration_seconds_count{type="${type}"} ${formatValue(cumulative)}`);
-    }
-
+    for (let t = 0; t < TYPE_COUNT; t++) this.renderDurations(out, t);
     family(
+      out,
       'athena_query_errors_total',
       'counter',
       'Commands answered with an ERR packet, by statement type.',
@@ -281,27 +275,51 @@ export class AthenaMetrics {
         `athena_query_errors_total{type="${STATEMENT_TYPES[t]}"} ${formatValue(this.errors[t] as number)}`,
       );
     }
+  }
 
-    family('athena_connections_active', 'gauge', 'Client connections open now.');
+  /** One statement type's histogram series: cumulative buckets, sum, count. */
+  private renderDurations(out: string[], t: number): void {
+    const type = STATEMENT_TYPES[t] as string;
+    let cumulative = 0;
+    for (let b = 0; b < SLOTS_PER_TYPE; b++) {
+      cumulative += this.durationBuckets[t * SLOTS_PER_TYPE + b] as number;
+      const le = b < BUCKET_COUNT ? formatValue(DURATION_BUCKETS_SECONDS[b] as number) : '+Inf';
+      out.push(`athena_query_duration_seconds_bucket{type="${type}",le="${le}"} ${formatValue(cumulative)}`);
+    }
+    out.push(
+      `athena_query_duration_seconds_sum{type="${type}"} ${formatValue(this.durationSum[t] as number)}`,
+    );
+    out.push(`athena_query_duration_seconds_count{type="${type}"} ${formatValue(cumulative)}`);
+  }
+
+  /** Client connections and the traffic to the backends. */
+  private renderConnections(out: string[]): void {
+    family(out, 'athena_connections_active', 'gauge', 'Client connections open now.');
     out.push(`athena_connections_active ${formatValue(this.connectionsActive)}`);
-    family('athena_connections_total', 'counter', 'Client connections accepted since start.');
+    family(out, 'athena_connections_total', 'counter', 'Client connections accepted since start.');
     out.push(`athena_connections_total ${formatValue(this.connectionsTotal)}`);
     family(
+      out,
       'athena_backend_round_trips_total',
       'counter',
       'Commands sent to MySQL that wait for its answer (forwarded commands, resets, database switches, logins).',
     );
     out.push(`athena_backend_round_trips_total ${formatValue(this.backendTraffic.roundTrips)}`);
-    family('athena_backend_bytes_total', 'counter', 'Bytes sent to and received from MySQL.');
+    family(out, 'athena_backend_bytes_total', 'counter', 'Bytes sent to and received from MySQL.');
     out.push(`athena_backend_bytes_total ${formatValue(this.backendTraffic.bytes)}`);
-
     family(
+      out,
       'athena_connections_unauthenticated',
       'gauge',
       'Client connections open now that have not logged in yet.',
     );
     out.push(`athena_connections_unauthenticated ${formatValue(this.connectionsUnauthenticated)}`);
+  }
+
+  /** Connections refused before the handshake, failed logins, oversized packets. */
+  private renderRefusals(out: string[]): void {
     family(
+      out,
       'athena_connections_refused_total',
       'counter',
       'Client connections refused before the handshake: server.max_connections, server.max_handshakes_per_ip, or an address throttled after failed logins.',
@@ -309,9 +327,15 @@ export class AthenaMetrics {
     for (const reason of REFUSAL_REASONS) {
       out.push(`athena_connections_refused_total{reason="${reason}"} ${formatValue(this.refused[reason])}`);
     }
-    family('athena_login_failures_total', 'counter', 'Logins refused for a wrong user name or password.');
+    family(
+      out,
+      'athena_login_failures_total',
+      'counter',
+      'Logins refused for a wrong user name or password.',
+    );
     out.push(`athena_login_failures_total ${formatValue(this.loginFailures)}`);
     family(
+      out,
       'athena_packets_too_large_total',
       'counter',
       'Client connections closed with ERR 1153 for a packet over server.max_handshake_packet (handshake) or server.max_allowed_packet (command).',
@@ -321,9 +345,12 @@ export class AthenaMetrics {
         `athena_packets_too_large_total{phase="${phase}"} ${formatValue(this.packetsTooLarge[phase])}`,
       );
     }
+  }
 
+  /** One family per rate-limit outcome, one series per (user, shard) gate. */
+  private renderRateLimits(out: string[]): void {
     for (const { outcome, name, help } of RATE_LIMIT_FAMILIES) {
-      family(name, 'counter', help);
+      family(out, name, 'counter', help);
       for (const [user, byShard] of this.rateLimits) {
         for (const [shard, counters] of byShard) {
           const labels = `user="${escapeLabelValue(user)}",shard="${escapeLabelValue(shard)}"`;
@@ -331,7 +358,10 @@ export class AthenaMetrics {
         }
       }
     }
+  }
 
+  /** Idle and active backend connections per shard, as the pool reports them now. */
+  private renderPools(out: string[]): void {
     let pools: PoolStats[] = [];
     if (this.poolSource !== null) {
       try {
@@ -340,32 +370,44 @@ export class AthenaMetrics {
         pools = []; // a broken pool source must not take /metrics down with it
       }
     }
-    family('athena_pool_idle_connections', 'gauge', 'Idle pooled backend connections, by shard.');
+    family(out, 'athena_pool_idle_connections', 'gauge', 'Idle pooled backend connections, by shard.');
     for (const p of pools) {
       out.push(`athena_pool_idle_connections{shard="${escapeLabelValue(p.shard)}"} ${formatValue(p.idle)}`);
     }
-    family('athena_pool_active_connections', 'gauge', 'Backend connections in use by a client, by shard.');
+    family(
+      out,
+      'athena_pool_active_connections',
+      'gauge',
+      'Backend connections in use by a client, by shard.',
+    );
     for (const p of pools) {
       out.push(
         `athena_pool_active_connections{shard="${escapeLabelValue(p.shard)}"} ${formatValue(p.active)}`,
       );
     }
+  }
 
+  private renderProcess(out: string[]): void {
     family(
+      out,
       'process_cpu_seconds_total',
       'counter',
       'User and system CPU time spent by the proxy, in seconds.',
     );
     out.push(`process_cpu_seconds_total ${formatValue(this.processStats.cpuSeconds())}`);
-    family('process_resident_memory_bytes', 'gauge', 'Resident set size of the proxy, in bytes.');
+    family(out, 'process_resident_memory_bytes', 'gauge', 'Resident set size of the proxy, in bytes.');
     out.push(`process_resident_memory_bytes ${formatValue(this.processStats.residentMemoryBytes())}`);
     family(
+      out,
       'process_start_time_seconds',
       'gauge',
       'Start time of the proxy since the Unix epoch, in seconds.',
     );
     out.push(`process_start_time_seconds ${formatValue(this.processStats.startTimeSeconds())}`);
-
-    return `${out.join('\n')}\n`;
   }
+}
+
+/** A family's HELP and TYPE lines. */
+function family(out: string[], name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 }

@@ -159,6 +159,12 @@ export function framePacket(payload: Buffer, sequenceId: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A MySQL error's number and SQLSTATE, as ERR packets carry them. */
+export interface MysqlErrorCode {
+  readonly errno: number;
+  readonly sqlState: string;
+}
+
 /** Wire bytes of an ERR packet (protocol 4.1 form, with SQL state). */
 export function errPacket(sequenceId: number, errno: number, sqlState: string, message: string): Buffer {
   const msg = Buffer.from(message, 'utf8');

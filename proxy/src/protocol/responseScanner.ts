@@ -27,7 +27,7 @@ export type ResponseKind = (typeof ResponseKind)[keyof typeof ResponseKind];
 /** The largest prefix of a payload the state machine reads: OK = 1 + 9 + 9 + 2 bytes. */
 export const PREFIX_BYTES = 32;
 
-// States of the machine.
+// States of the machine, in groups onPacket() dispatches on by range: result sets, PREPARE, the rest.
 const S_FIRST = 0; // first packet of a (next) result
 const S_COLUMNS = 1; // column definitions of a result set
 const S_COLUMNS_EOF = 2; // EOF after column definitions (no DEPRECATE_EOF)
@@ -146,33 +146,44 @@ export class ResponseScanner {
           return -1;
         }
       }
-      // Slow path: gather header and prefix into scratch.
-      if (this.scratchFilled === 0) this.lastPacketStart = offset;
-      if (this.scratchFilled < 4) {
-        const take = Math.min(4 - this.scratchFilled, end - offset);
-        chunk.copy(this.scratch, this.scratchFilled, offset, offset + take);
-        this.scratchFilled += take;
-        offset += take;
-        if (this.scratchFilled < 4) return -1;
-      }
-      const s = this.scratch;
-      const len = s[0]! | (s[1]! << 8) | (s[2]! << 16);
-      const prefix = len < PREFIX_BYTES ? len : PREFIX_BYTES;
-      const have = this.scratchFilled - 4;
-      if (have < prefix) {
-        const take = Math.min(prefix - have, end - offset);
-        chunk.copy(s, this.scratchFilled, offset, offset + take);
-        this.scratchFilled += take;
-        offset += take;
-        if (this.scratchFilled - 4 < prefix) return -1;
-      }
-      this.scratchFilled = 0;
-      this.lastSequenceId = s[3]!;
-      this.onPacket(s, 4, len);
-      this.skipRemaining = len - prefix;
+      offset = this.gatherStraddling(chunk, offset, end);
+      if (offset < 0) return -1;
       if (this.skipRemaining === 0 && this.finalPacket && !this.continuation) return this.finish(offset);
     }
     return -1;
+  }
+
+  /**
+   * The slow path: a packet's header and prefix straddle chunks, so they are gathered into scratch.
+   * Returns the offset past what it took from the chunk once the packet is read, -1 when the chunk
+   * ended first.
+   */
+  private gatherStraddling(chunk: Buffer, start: number, end: number): number {
+    let offset = start;
+    if (this.scratchFilled === 0) this.lastPacketStart = offset;
+    if (this.scratchFilled < 4) {
+      const take = Math.min(4 - this.scratchFilled, end - offset);
+      chunk.copy(this.scratch, this.scratchFilled, offset, offset + take);
+      this.scratchFilled += take;
+      offset += take;
+      if (this.scratchFilled < 4) return -1;
+    }
+    const s = this.scratch;
+    const len = s[0]! | (s[1]! << 8) | (s[2]! << 16);
+    const prefix = len < PREFIX_BYTES ? len : PREFIX_BYTES;
+    const have = this.scratchFilled - 4;
+    if (have < prefix) {
+      const take = Math.min(prefix - have, end - offset);
+      chunk.copy(s, this.scratchFilled, offset, offset + take);
+      this.scratchFilled += take;
+      offset += take;
+      if (this.scratchFilled - 4 < prefix) return -1;
+    }
+    this.scratchFilled = 0;
+    this.lastSequenceId = s[3]!;
+    this.onPacket(s, 4, len);
+    this.skipRemaining = len - prefix;
+    return offset;
   }
 
   private finish(offset: number): number {
@@ -187,22 +198,16 @@ export class ResponseScanner {
     this.continuation = len === MAX_PACKET_PAYLOAD;
     if (wasContinuation) return; // the rest of a payload >= 16 MB, already classified
     const first = len > 0 ? buf[p]! : -1;
+    if (this.state <= S_ROWS) this.onResultSetPacket(buf, p, len, first);
+    else if (this.state <= S_PREPARE_COLUMNS_EOF) this.onPreparePacket(buf, p, len, first);
+    else this.onListOrSinglePacket(buf, p, len, first);
+  }
+
+  /** COM_QUERY, COM_STMT_EXECUTE, COM_STMT_FETCH: OK / ERR / LOCAL INFILE / result sets. */
+  private onResultSetPacket(buf: Buffer, p: number, len: number, first: number): void {
     switch (this.state) {
       case S_FIRST:
-        this.results++;
-        if (first === 0x00 || first === 0xfe) {
-          this.statusFlags = readOkStatus(buf, p, len);
-          if ((this.statusFlags & Status.MORE_RESULTS_EXISTS) === 0) this.finalPacket = true;
-        } else if (first === 0xff) {
-          this.failed = true;
-          this.finalPacket = true;
-        } else if (first === 0xfb) {
-          this.localInfile = true;
-          this.finalPacket = true;
-        } else {
-          this.remaining = readCount(buf, p, len);
-          this.state = this.remaining > 0 ? S_COLUMNS : S_ROWS;
-        }
+        this.onResultHeader(buf, p, len, first);
         return;
       case S_COLUMNS:
         if (--this.remaining === 0) this.state = this.deprecateEof ? S_ROWS : S_COLUMNS_EOF;
@@ -216,14 +221,12 @@ export class ResponseScanner {
           this.state = S_ROWS;
         }
         return;
-      case S_ROWS:
+      default: // S_ROWS
         if (first === 0xfe && len < MAX_PACKET_PAYLOAD) {
           // Terminator: EOF (5 bytes) or, with DEPRECATE_EOF, an OK packet with header 0xfe.
           this.statusFlags =
             len <= 5 || !this.deprecateEof ? readEofStatus(buf, p, len) : readOkStatus(buf, p, len);
-          if (this.kind === ResponseKind.FETCH) {
-            this.finalPacket = true;
-          } else if ((this.statusFlags & Status.MORE_RESULTS_EXISTS) !== 0) {
+          if (this.kind !== ResponseKind.FETCH && (this.statusFlags & Status.MORE_RESULTS_EXISTS) !== 0) {
             this.state = S_FIRST;
           } else {
             this.finalPacket = true;
@@ -232,7 +235,30 @@ export class ResponseScanner {
           this.failed = true;
           this.finalPacket = true;
         }
-        return;
+    }
+  }
+
+  /** The first packet of a result: OK, ERR, a LOCAL INFILE request, or a result set's column count. */
+  private onResultHeader(buf: Buffer, p: number, len: number, first: number): void {
+    this.results++;
+    if (first === 0x00 || first === 0xfe) {
+      this.statusFlags = readOkStatus(buf, p, len);
+      if ((this.statusFlags & Status.MORE_RESULTS_EXISTS) === 0) this.finalPacket = true;
+    } else if (first === 0xff) {
+      this.failed = true;
+      this.finalPacket = true;
+    } else if (first === 0xfb) {
+      this.localInfile = true;
+      this.finalPacket = true;
+    } else {
+      this.remaining = readCount(buf, p, len);
+      this.state = this.remaining > 0 ? S_COLUMNS : S_ROWS;
+    }
+  }
+
+  /** COM_STMT_PREPARE: ERR, or PREPARE_OK then parameter and column definitions. */
+  private onPreparePacket(buf: Buffer, p: number, len: number, first: number): void {
+    switch (this.state) {
       case S_PREPARE_FIRST:
         if (first !== 0x00) {
           this.failed = first === 0xff;
@@ -260,9 +286,14 @@ export class ResponseScanner {
           else this.state = S_PREPARE_COLUMNS_EOF;
         }
         return;
-      case S_PREPARE_COLUMNS_EOF:
+      default: // S_PREPARE_COLUMNS_EOF
         this.finalPacket = true;
-        return;
+    }
+  }
+
+  /** COM_FIELD_LIST's definitions up to an EOF, one-packet responses, and bytes after the end. */
+  private onListOrSinglePacket(buf: Buffer, p: number, len: number, first: number): void {
+    switch (this.state) {
       case S_FIELD_LIST:
         if (first === 0xff) {
           this.failed = true;

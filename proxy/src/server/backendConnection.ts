@@ -359,96 +359,141 @@ export class BackendConnection {
     timeoutMs: number,
     now: () => number = Date.now,
   ): Promise<BackendConnection> {
-    const where = `${target.host}:${target.port}`;
     return new Promise((resolve, reject) => {
-      const reader = new SocketReader(BACKEND_READ_BYTES);
-      const socket = net.connect({ host: target.host, port: target.port, onread: reader.onread });
-      socket.setNoDelay(true);
-      let settled = false;
-      const fail = (error: BackendError): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.destroy();
-        reject(error);
-      };
-      const cantConnect = (reason: string): BackendError =>
-        new BackendError(
-          ErrorCode.CONN_HOST_ERROR.errno,
-          ErrorCode.CONN_HOST_ERROR.sqlState,
-          `Can't connect to MySQL server on '${where}' (${reason})`,
-        );
-      const timer = setTimeout(() => fail(cantConnect(`no handshake within ${timeoutMs} ms`)), timeoutMs);
-      socket.once('error', (error: NodeJS.ErrnoException) => fail(cantConnect(error.code ?? error.message)));
-      socket.once('close', () => fail(cantConnect('connection closed during the handshake')));
-
-      const auth = new BackendAuthenticator(target, profile, database);
-      /** The socket the connection speaks on: the TCP one, or the TLS one over it. */
-      let active: net.Socket = socket;
-      const startTls = (): void => {
-        const ssl = target.ssl!;
-        const verify = ssl.mode === 'verify_ca' || ssl.mode === 'verify_identity';
-        const secure = tls.connect({
-          socket,
-          host: target.host,
-          ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
-          ...(ssl.ca === null ? {} : { ca: ssl.ca }),
-          rejectUnauthorized: verify,
-          checkServerIdentity: ssl.mode === 'verify_identity' ? tls.checkServerIdentity : () => undefined,
-          minVersion: 'TLSv1.2',
-        });
-        active = secure;
-        secure.once('secureConnect', () => secure.write(auth.takeResponseAfterTls()));
-        secure.once('error', (error: Error) =>
-          fail(
-            new BackendError(
-              SSL_CONNECTION_ERROR.errno,
-              SSL_CONNECTION_ERROR.sqlState,
-              `TLS with the backend ${where} failed (ssl_mode = ${ssl.mode}): ${error.message}`,
-            ),
+      new BackendConnector(target, profile, database, timeoutMs, reject, (socket, auth, reader) => {
+        const h = auth.handshake!;
+        resolve(
+          new BackendConnection(
+            socket,
+            profile,
+            h.serverVersion,
+            h.capabilities,
+            auth.capabilities,
+            database,
+            now(),
+            reader,
           ),
         );
-        secure.on('data', (chunk: Buffer) => framer.push(chunk));
-      };
-      const framer = new PacketFramer((packet) => {
-        if (settled) return;
-        try {
-          const reply = auth.onPacket(packet);
-          if (reply !== null) active.write(reply);
-          if (auth.tls && active === socket) startTls();
-          if (auth.done) {
-            settled = true;
-            clearTimeout(timer);
-            for (const s of new Set([socket, active])) {
-              s.removeAllListeners('error');
-              s.removeAllListeners('close');
-            }
-            active.removeAllListeners('data');
-            if (framer.hasPartial) throw new ProtocolError('bytes after the authentication OK');
-            const h = auth.handshake!;
-            resolve(
-              new BackendConnection(
-                active,
-                profile,
-                h.serverVersion,
-                h.capabilities,
-                auth.capabilities,
-                database,
-                now(),
-                active === socket ? reader : null,
-              ),
-            );
-          }
-        } catch (error) {
-          if (error instanceof BackendError) fail(error);
-          else fail(cantConnect(error instanceof Error ? error.message : String(error)));
-        }
       });
-      reader.onChunk = (chunk) => {
-        framer.push(chunk); // keeps copies of partial packets only; whole ones are parsed right away
-        return false;
-      };
     });
+  }
+}
+
+/** The socket an authenticated connection speaks on, and its reader (null over TLS). */
+type Connected = (socket: net.Socket, auth: BackendAuthenticator, reader: SocketReader | null) => void;
+
+/**
+ * One attempt to open a backend connection: TCP, then the connection phase (BackendAuthenticator),
+ * switching to TLS when the authenticator asks. Settles once: `connected`, or `failed` with a
+ * BackendError (2003 when the server cannot be reached or does not finish in time).
+ */
+class BackendConnector {
+  private readonly where: string;
+  private readonly reader = new SocketReader(BACKEND_READ_BYTES);
+  private readonly socket: net.Socket;
+  /** The socket the connection speaks on: the TCP one, or the TLS one over it. */
+  private active: net.Socket;
+  private readonly auth: BackendAuthenticator;
+  private readonly framer = new PacketFramer((packet) => this.onPacket(packet));
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private settled = false;
+
+  constructor(
+    private readonly target: BackendTarget,
+    profile: SessionProfile,
+    database: string | null,
+    timeoutMs: number,
+    private readonly failed: (error: BackendError) => void,
+    private readonly connected: Connected,
+  ) {
+    this.where = `${target.host}:${target.port}`;
+    const socket = net.connect({ host: target.host, port: target.port, onread: this.reader.onread });
+    socket.setNoDelay(true);
+    this.socket = socket;
+    this.active = socket;
+    this.timer = setTimeout(
+      () => this.fail(this.cantConnect(`no handshake within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      this.fail(this.cantConnect(error.code ?? error.message)),
+    );
+    socket.once('close', () => this.fail(this.cantConnect('connection closed during the handshake')));
+    this.auth = new BackendAuthenticator(target, profile, database);
+    this.reader.onChunk = (chunk) => {
+      this.framer.push(chunk); // keeps copies of partial packets only; whole ones are parsed right away
+      return false;
+    };
+  }
+
+  private fail(error: BackendError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.socket.destroy();
+    this.failed(error);
+  }
+
+  private cantConnect(reason: string): BackendError {
+    return new BackendError(
+      ErrorCode.CONN_HOST_ERROR.errno,
+      ErrorCode.CONN_HOST_ERROR.sqlState,
+      `Can't connect to MySQL server on '${this.where}' (${reason})`,
+    );
+  }
+
+  private onPacket(packet: Buffer): void {
+    if (this.settled) return;
+    try {
+      const reply = this.auth.onPacket(packet);
+      if (reply !== null) this.active.write(reply);
+      if (this.auth.tls && this.active === this.socket) this.startTls();
+      if (this.auth.done) this.succeed();
+    } catch (error) {
+      if (error instanceof BackendError) this.fail(error);
+      else this.fail(this.cantConnect(error instanceof Error ? error.message : String(error)));
+    }
+  }
+
+  /** Authenticated: the connection's socket is handed over without this attempt's listeners. */
+  private succeed(): void {
+    // Checked before settling, so that the attempt fails rather than never settles.
+    if (this.framer.hasPartial) throw new ProtocolError('bytes after the authentication OK');
+    this.settled = true;
+    clearTimeout(this.timer);
+    for (const s of new Set([this.socket, this.active])) {
+      s.removeAllListeners('error');
+      s.removeAllListeners('close');
+    }
+    this.active.removeAllListeners('data');
+    this.connected(this.active, this.auth, this.active === this.socket ? this.reader : null);
+  }
+
+  private startTls(): void {
+    const { target, where } = this;
+    const ssl = target.ssl!;
+    const verify = ssl.mode === 'verify_ca' || ssl.mode === 'verify_identity';
+    const secure = tls.connect({
+      socket: this.socket,
+      host: target.host,
+      ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+      ...(ssl.ca === null ? {} : { ca: ssl.ca }),
+      rejectUnauthorized: verify,
+      checkServerIdentity: ssl.mode === 'verify_identity' ? tls.checkServerIdentity : () => undefined,
+      minVersion: 'TLSv1.2',
+    });
+    this.active = secure;
+    secure.once('secureConnect', () => secure.write(this.auth.takeResponseAfterTls()));
+    secure.once('error', (error: Error) =>
+      this.fail(
+        new BackendError(
+          SSL_CONNECTION_ERROR.errno,
+          SSL_CONNECTION_ERROR.sqlState,
+          `TLS with the backend ${where} failed (ssl_mode = ${ssl.mode}): ${error.message}`,
+        ),
+      ),
+    );
+    secure.on('data', (chunk: Buffer) => this.framer.push(chunk));
   }
 }
 
@@ -477,41 +522,7 @@ export class BackendAuthenticator {
   onPacket(packet: Buffer): Buffer | null {
     const seq = packet[3]!;
     const payload = packet.subarray(4);
-    if (this.handshake === null) {
-      if (payload[0] === 0xff) throw BackendError.from(parseErr(payload), 'backend refused the connection: ');
-      const h = parseServerHandshake(payload);
-      this.handshake = h;
-      if ((h.capabilities & Cap.PROTOCOL_41) === 0)
-        throw new ProtocolError('backend does not speak protocol 4.1');
-      this.capabilities =
-        ((this.profile.capabilities | REQUIRED_CAPABILITIES | (this.database ? Cap.CONNECT_WITH_DB : 0)) &
-          h.capabilities) >>>
-        0;
-      this.scramble = h.scramble;
-      this.plugin = h.authPlugin === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
-      const ssl = this.target.ssl;
-      if (ssl !== undefined && (h.capabilities & Cap.SSL) === 0 && ssl.mode !== 'preferred') {
-        throw new BackendError(
-          SSL_CONNECTION_ERROR.errno,
-          SSL_CONNECTION_ERROR.sqlState,
-          `backend does not offer TLS, and ssl_mode = ${ssl.mode} requires it`,
-        );
-      }
-      this.tls = ssl !== undefined && (h.capabilities & Cap.SSL) !== 0;
-      if (this.tls) this.capabilities = (this.capabilities | Cap.SSL) >>> 0;
-      const response = buildHandshakeResponse({
-        capabilities: this.capabilities,
-        collation: this.profile.collation,
-        user: this.target.user,
-        authResponse: this.token(),
-        database: this.database,
-        authPlugin: this.plugin,
-      });
-      if (!this.tls) return framePacket(response, seq + 1);
-      // SSLRequest: the response's first 32 bytes (capabilities with SSL, max packet, collation).
-      this.responseAfterTls = framePacket(response, seq + 2);
-      return framePacket(response.subarray(0, 32), seq + 1);
-    }
+    if (this.handshake === null) return this.onServerHandshake(seq, payload);
     const first = payload[0];
     if (first === 0x00) {
       this.done = true;
@@ -523,39 +534,87 @@ export class BackendAuthenticator {
       const err = parseErr(payload);
       throw BackendError.from(err, err.errno === 1045 ? 'backend authentication failed: ' : '');
     }
-    if (first === 0xfe) {
-      const sw = parseAuthSwitch(payload);
-      if (sw.plugin !== NATIVE_PASSWORD_PLUGIN && sw.plugin !== CACHING_SHA2_PLUGIN) {
-        throw new BackendError(
-          ErrorCode.ACCESS_DENIED.errno,
-          ErrorCode.ACCESS_DENIED.sqlState,
-          `backend asked for authentication plugin '${sw.plugin}', which Athena does not support (use mysql_native_password or caching_sha2_password)`,
-        );
-      }
-      this.plugin = sw.plugin;
-      this.scramble = Buffer.from(sw.data); // a view of the read buffer: copy, it is used later
-      return framePacket(this.token(), seq + 1);
-    }
+    if (first === 0xfe) return this.onAuthSwitch(seq, payload);
     if (first === 0x01 && this.plugin === CACHING_SHA2_PLUGIN) {
-      if (this.awaitingPublicKey) {
-        this.awaitingPublicKey = false;
-        const pem = payload.subarray(1);
-        return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pem), seq + 1);
-      }
-      const status = payload[1];
-      if (status === 0x03) return null; // fast auth succeeded; the OK follows
-      if (status === 0x04) {
-        // Full authentication: over TLS the password itself; over plain TCP encrypted with the
-        // server's RSA key, the configured one or else the one the server sends (unverified).
-        if (this.tls) return framePacket(Buffer.from(`${this.target.password}\0`, 'utf8'), seq + 1);
-        const pinned = this.target.rsaPublicKey;
-        if (pinned !== undefined)
-          return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pinned), seq + 1);
-        this.awaitingPublicKey = true;
-        return framePacket(Buffer.from([0x02]), seq + 1);
-      }
+      const reply = this.onCachingSha2(seq, payload);
+      if (reply !== undefined) return reply;
     }
     throw new ProtocolError(`unexpected packet 0x${(first ?? 0).toString(16)} during backend authentication`);
+  }
+
+  /** The server's greeting: negotiates capabilities and plugin, answers (or asks for TLS first). */
+  private onServerHandshake(seq: number, payload: Buffer): Buffer {
+    if (payload[0] === 0xff) throw BackendError.from(parseErr(payload), 'backend refused the connection: ');
+    const h = parseServerHandshake(payload);
+    this.handshake = h;
+    if ((h.capabilities & Cap.PROTOCOL_41) === 0)
+      throw new ProtocolError('backend does not speak protocol 4.1');
+    this.capabilities =
+      ((this.profile.capabilities | REQUIRED_CAPABILITIES | (this.database ? Cap.CONNECT_WITH_DB : 0)) &
+        h.capabilities) >>>
+      0;
+    this.scramble = h.scramble;
+    this.plugin = h.authPlugin === CACHING_SHA2_PLUGIN ? CACHING_SHA2_PLUGIN : NATIVE_PASSWORD_PLUGIN;
+    const ssl = this.target.ssl;
+    if (ssl !== undefined && (h.capabilities & Cap.SSL) === 0 && ssl.mode !== 'preferred') {
+      throw new BackendError(
+        SSL_CONNECTION_ERROR.errno,
+        SSL_CONNECTION_ERROR.sqlState,
+        `backend does not offer TLS, and ssl_mode = ${ssl.mode} requires it`,
+      );
+    }
+    this.tls = ssl !== undefined && (h.capabilities & Cap.SSL) !== 0;
+    if (this.tls) this.capabilities = (this.capabilities | Cap.SSL) >>> 0;
+    const response = buildHandshakeResponse({
+      capabilities: this.capabilities,
+      collation: this.profile.collation,
+      user: this.target.user,
+      authResponse: this.token(),
+      database: this.database,
+      authPlugin: this.plugin,
+    });
+    if (!this.tls) return framePacket(response, seq + 1);
+    // SSLRequest: the response's first 32 bytes (capabilities with SSL, max packet, collation).
+    this.responseAfterTls = framePacket(response, seq + 2);
+    return framePacket(response.subarray(0, 32), seq + 1);
+  }
+
+  /** AuthSwitchRequest: answer the new plugin's scramble (only the two plugins Athena speaks). */
+  private onAuthSwitch(seq: number, payload: Buffer): Buffer {
+    const sw = parseAuthSwitch(payload);
+    if (sw.plugin !== NATIVE_PASSWORD_PLUGIN && sw.plugin !== CACHING_SHA2_PLUGIN) {
+      throw new BackendError(
+        ErrorCode.ACCESS_DENIED.errno,
+        ErrorCode.ACCESS_DENIED.sqlState,
+        `backend asked for authentication plugin '${sw.plugin}', which Athena does not support (use mysql_native_password or caching_sha2_password)`,
+      );
+    }
+    this.plugin = sw.plugin;
+    this.scramble = Buffer.from(sw.data); // a view of the read buffer: copy, it is used later
+    return framePacket(this.token(), seq + 1);
+  }
+
+  /**
+   * caching_sha2_password's extra data (0x01): the server's public key, or fast auth succeeded (null:
+   * the OK follows), or full authentication asked; undefined for anything else.
+   */
+  private onCachingSha2(seq: number, payload: Buffer): Buffer | null | undefined {
+    if (this.awaitingPublicKey) {
+      this.awaitingPublicKey = false;
+      const pem = payload.subarray(1);
+      return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pem), seq + 1);
+    }
+    const status = payload[1];
+    if (status === 0x03) return null; // fast auth succeeded; the OK follows
+    if (status !== 0x04) return undefined;
+    // Full authentication: over TLS the password itself; over plain TCP encrypted with the
+    // server's RSA key, the configured one or else the one the server sends (unverified).
+    if (this.tls) return framePacket(Buffer.from(`${this.target.password}\0`, 'utf8'), seq + 1);
+    const pinned = this.target.rsaPublicKey;
+    if (pinned !== undefined)
+      return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pinned), seq + 1);
+    this.awaitingPublicKey = true;
+    return framePacket(Buffer.from([0x02]), seq + 1);
   }
 
   /** The handshake response to send once TLS is up (after the SSLRequest). */

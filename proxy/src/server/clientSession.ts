@@ -1,4 +1,5 @@
-// One client connection: the connection phase against [[users]], then the command loop.
+// One client connection: the connection phase (ClientLogin, clientLogin.ts, up to the client's answer
+// to the scramble; then the password check against [[users]] here), then the command loop.
 //
 // Pinning rule (see proxy/docs/PROTOCOL.md): the session takes one backend connection from its
 // shard's pool at its first command that needs the server and keeps it for its whole life; when the
@@ -29,13 +30,8 @@ import {
   Status,
 } from '../protocol/constants.ts';
 import { PacketFramer } from '../protocol/framer.ts';
-import {
-  buildAuthSwitch,
-  buildServerHandshake,
-  parseChangeUser,
-  parseHandshakeResponse,
-} from '../protocol/handshake.ts';
-import { errPacket, framePacket, okPacket } from '../protocol/packets.ts';
+import { buildAuthSwitch, parseChangeUser } from '../protocol/handshake.ts';
+import { errPacket, framePacket, okPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { ResponseKind, ResponseScanner } from '../protocol/responseScanner.ts';
 import {
   BackendError,
@@ -44,7 +40,14 @@ import {
   type BackendSink,
   type SessionProfile,
 } from './backendConnection.ts';
-import { checkCredentials } from './credentials.ts';
+import { NO_RESPONSE, RESPONSE_KIND, refusedCommandMessage } from './commands.ts';
+import {
+  ClientLogin,
+  decideLogin,
+  type ClientHello,
+  type LoginHost,
+  type LoginRefusal,
+} from './clientLogin.ts';
 import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
 import type { SocketReader } from './socketReader.ts';
@@ -105,63 +108,37 @@ export interface ProxyContext {
   log(message: string): void;
 }
 
-const PHASE_HANDSHAKE = 0;
-const PHASE_AUTH_SWITCH = 1;
-const PHASE_COMMAND = 2;
-const PHASE_CHANGE_USER_SWITCH = 3;
-const PHASE_CLOSED = 4;
-/** Credentials accepted; the backend is being asked about the database the client named. */
-const PHASE_LOGIN_CHECK = 5;
+/** A COM_CHANGE_USER whose client was asked to switch to mysql_native_password. */
+interface ChangeUserRequest {
+  readonly user: string;
+  readonly database: string | null;
+  readonly collation: number | null;
+}
+
+/**
+ * Where a session is. `login`: the connection phase up to the password check (ClientLogin has the
+ * packets). `loginCheck`: credentials accepted; the backend is asked about the database the client
+ * named, then the OK goes out with `okSeq`. Then `commands`, the command loop, until `closed`.
+ * COM_CHANGE_USER logs in again from `commands`, through `changeUserSwitch` when the client needs an
+ * auth switch. Whether a command is in progress (`busy`, `inFlight`) is per command and stays out of
+ * the phase: the data path allocates nothing.
+ */
+type SessionPhase =
+  | { readonly kind: 'login' }
+  | { readonly kind: 'loginCheck'; readonly okSeq: number }
+  | { readonly kind: 'commands' }
+  | { readonly kind: 'changeUserSwitch'; readonly request: ChangeUserRequest }
+  | { readonly kind: 'closed' };
+
+// The phases without data, one object each; the data path tests `this.phase === COMMANDS`.
+const LOGIN: SessionPhase = { kind: 'login' };
+const COMMANDS: SessionPhase = { kind: 'commands' };
+const CLOSED: SessionPhase = { kind: 'closed' };
 
 /** How many commands a client may pipeline before Athena stops reading from it. */
 const MAX_PIPELINED = 64;
 /** How many bytes of pipelined commands Athena holds before it stops reading (beyond one command). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
-
-const NO_RESPONSE = -1;
-
-/** Response kind per command byte; NO_RESPONSE for commands the server does not answer. */
-const RESPONSE_KIND: Record<number, number> = {
-  [Com.QUERY]: ResponseKind.QUERY,
-  [Com.STMT_EXECUTE]: ResponseKind.EXECUTE,
-  [Com.STMT_PREPARE]: ResponseKind.PREPARE,
-  [Com.FIELD_LIST]: ResponseKind.FIELD_LIST,
-  [Com.STMT_FETCH]: ResponseKind.FETCH,
-  [Com.INIT_DB]: ResponseKind.SINGLE,
-  [Com.PING]: ResponseKind.SINGLE,
-  [Com.STATISTICS]: ResponseKind.SINGLE,
-  [Com.STMT_RESET]: ResponseKind.SINGLE,
-  [Com.RESET_CONNECTION]: ResponseKind.SINGLE,
-  [Com.SET_OPTION]: ResponseKind.SINGLE,
-  [Com.REFRESH]: ResponseKind.SINGLE,
-  [Com.CREATE_DB]: ResponseKind.SINGLE,
-  [Com.DROP_DB]: ResponseKind.SINGLE,
-  [Com.STMT_CLOSE]: NO_RESPONSE,
-  [Com.STMT_SEND_LONG_DATA]: NO_RESPONSE,
-};
-
-/**
- * Why a command Athena knows but does not forward is refused. Every other command byte missing from
- * RESPONSE_KIND (replication, COM_SHUTDOWN, legacy ones) gets a generic "not supported" ERR 1047.
- */
-const REFUSED_BECAUSE: Record<number, string> = {
-  // The id a client knows is Athena's (from its handshake), not a backend thread id; and with one
-  // backend account shared by several proxy users, one user could end another's backend connection.
-  [Com.PROCESS_KILL]: 'connection ids are per proxy, not per server; KILL is not available through Athena',
-  // Dumps server internals to the server's error log: an administrator's command, not an application's.
-  [Com.DEBUG]: 'an administration command, run it on the server directly',
-  [Com.SHUTDOWN]: 'an administration command, run it on the server directly',
-};
-
-/** "COM_QUERY" for 0x03: names in ERR messages and logs. */
-const COMMAND_NAMES = new Map<number, string>(
-  Object.entries(Com).map(([name, byte]) => [byte, `COM_${name}`]),
-);
-
-/** An SSLRequest: the first 32 bytes of a HandshakeResponse with CLIENT_SSL set, and nothing more. */
-function isSslRequest(packet: Buffer): boolean {
-  return packet.length === 4 + 32 && (packet.readUInt32LE(4) & Cap.SSL) !== 0;
-}
 
 function burn(micros: number): void {
   const until = performance.now() + micros / 1000;
@@ -187,14 +164,11 @@ const spinNotInlined = new Proxy(spin, {});
 
 let nextConnectionId = 1;
 
-export class ClientSession implements BackendSink {
+export class ClientSession implements BackendSink, LoginHost {
   readonly connectionId = nextConnectionId++;
-  private phase = PHASE_HANDSHAKE;
-  private readonly scramble = newScramble();
+  private phase: SessionPhase = LOGIN;
+  private readonly login: ClientLogin;
   private framer: PacketFramer;
-  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Sequence number of Athena's next packet while the client's part of the handshake is pending. */
-  private handshakeSeq = 2;
 
   // Who the client is, once authenticated.
   private user: UserConfig | null = null;
@@ -203,8 +177,6 @@ export class ClientSession implements BackendSink {
   private database: string | null = null;
   private profile: SessionProfile | null = null;
   private pool: ShardPool | null = null;
-  private pendingChangeUser: { user: string; database: string | null; collation: number | null } | null =
-    null;
 
   // Command loop.
   private backend: BackendConnection | null = null;
@@ -238,8 +210,6 @@ export class ClientSession implements BackendSink {
   private readonly port: number;
   /** Not logged in yet: holds one of its address's handshake slots. */
   private handshaking = true;
-  /** The client connection runs over TLS. */
-  private secure = false;
 
   /**
    * `reader`: the socket reads through it (one reused buffer, see socketReader.ts); without one,
@@ -253,20 +223,21 @@ export class ClientSession implements BackendSink {
     this.address = socket.remoteAddress ?? '?';
     this.port = socket.remotePort ?? 0;
     this.framer = this.newFramer();
+    this.login = new ClientLogin(this, ctx, newScramble());
     ctx.metrics.unauthenticatedChanged(1);
     socket.setNoDelay(true);
     this.listen(socket, reader);
     ctx.metrics.connectionOpened();
-    this.sendHandshake();
+    this.login.greet();
   }
 
   get isIdle(): boolean {
-    return !this.busy && this.phase === PHASE_COMMAND;
+    return !this.busy && this.phase === COMMANDS;
   }
 
   /** Closes the client connection (and gives back its backend connection). */
   close(): void {
-    if (this.phase === PHASE_CLOSED) return;
+    if (this.phase === CLOSED) return;
     this.socket.end();
     this.socket.destroySoon();
     this.finish();
@@ -274,37 +245,12 @@ export class ClientSession implements BackendSink {
 
   /** Shutdown: close now if idle, otherwise after the response in flight. */
   closeWhenIdle(): void {
-    if (!this.busy || this.phase !== PHASE_COMMAND) this.close();
+    if (!this.busy || this.phase !== COMMANDS) this.close();
   }
 
-  // ---- connection phase -------------------------------------------------------------------
+  // ---- the client socket, TLS, ERR answers --------------------------------------------------
 
-  private sendHandshake(): void {
-    const server = this.ctx.config.server;
-    // Bounds only the client's part (its HandshakeResponse and auth-switch reply): a backend slow to
-    // check the database at login has its own bounds (backend_connect_timeout_ms, the pool's wait).
-    this.handshakeTimer = setTimeout(() => {
-      this.handshakeTimer = null;
-      this.ctx.log(`client ${this.describe()} did not authenticate within ${server.handshake_timeout_ms} ms`);
-      this.refuse(
-        this.handshakeSeq,
-        ErrorCode.NET_READ_INTERRUPTED,
-        `Got timeout reading communication packets (no handshake response within server.handshake_timeout_ms = ${server.handshake_timeout_ms} ms)`,
-      );
-    }, server.handshake_timeout_ms);
-    const handshake = buildServerHandshake({
-      serverVersion: this.ctx.serverVersion(),
-      connectionId: this.connectionId,
-      scramble: this.scramble,
-      capabilities: this.ctx.serverCapabilities(),
-      collation: DEFAULT_COLLATION,
-      statusFlags: Status.AUTOCOMMIT,
-      authPlugin: NATIVE_PASSWORD_PLUGIN,
-    });
-    this.socket.write(framePacket(handshake, 0));
-  }
-
-  private describe(): string {
+  describe(): string {
     return `${this.address}:${this.port} (#${this.connectionId})`;
   }
 
@@ -323,13 +269,16 @@ export class ClientSession implements BackendSink {
     socket.on('error', () => undefined); // 'close' follows
   }
 
+  write(data: Buffer): void {
+    this.socket.write(data);
+  }
+
   /**
    * The client sent an SSLRequest: the TLS handshake follows on the same socket (maybe already in
    * the chunk that carried the request), then the HandshakeResponse over TLS.
    */
-  private startTls(context: tls.SecureContext, seq: number): void {
+  startTls(context: tls.SecureContext): void {
     this.framer.detach((rest) => this.switchToTls(context, rest));
-    this.handshakeSeq = seq + 2;
   }
 
   private switchToTls(context: tls.SecureContext, rest: Buffer): void {
@@ -343,7 +292,6 @@ export class ClientSession implements BackendSink {
     if (rest.length > 0) raw.unshift(rest);
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context });
     this.socket = secure;
-    this.secure = true;
     this.framer = this.newFramer();
     this.listen(secure);
   }
@@ -373,98 +321,48 @@ export class ClientSession implements BackendSink {
     this.socket.pause();
     // Mid-response an ERR would land inside the response's bytes: then the connection just closes.
     if (!this.inFlight) {
-      this.socket.write(
-        errPacket(
-          (seq + 1) & 0xff,
-          ErrorCode.NET_PACKET_TOO_LARGE.errno,
-          ErrorCode.NET_PACKET_TOO_LARGE.sqlState,
-          `Got a packet bigger than 'max_allowed_packet' bytes (${key} = ${limit})`,
-        ),
+      this.writeError(
+        (seq + 1) & 0xff,
+        ErrorCode.NET_PACKET_TOO_LARGE,
+        `Got a packet bigger than 'max_allowed_packet' bytes (${key} = ${limit})`,
       );
     }
     this.close();
   };
 
-  private refuse(seq: number, code: { errno: number; sqlState: string }, message: string): void {
+  /** The one way Athena answers the client with an ERR packet (its sequence id is `seq`). */
+  private writeError(seq: number, code: MysqlErrorCode, message: string): void {
     this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
+  }
+
+  /** Answers with an ERR, then closes the connection. */
+  refuse(seq: number, code: MysqlErrorCode, message: string): void {
+    this.writeError(seq, code, message);
     this.close();
   }
 
-  private onHandshakeResponse(packet: Buffer): void {
-    const seq = packet[3]!;
-    const context = this.ctx.tlsContext;
-    if (isSslRequest(packet) && context !== null && !this.secure) {
-      this.startTls(context, seq);
-      return;
-    }
-    if (!this.secure && this.ctx.config.server.require_secure_transport) {
-      this.ctx.log(
-        `client ${this.describe()} refused: it did not ask for TLS (server.require_secure_transport)`,
-      );
-      this.refuse(
-        seq + 1,
-        ErrorCode.SECURE_TRANSPORT_REQUIRED,
-        'Connections using insecure transport are prohibited (server.require_secure_transport = true)',
-      );
-      return;
-    }
-    let response;
-    try {
-      response = parseHandshakeResponse(packet.subarray(4));
-    } catch (error) {
-      this.refuse(seq + 1, ErrorCode.HANDSHAKE_ERROR, `Bad handshake: ${(error as Error).message}`);
-      return;
-    }
-    this.capabilities = (response.capabilities & this.ctx.serverCapabilities()) >>> 0;
-    this.collation = response.collation || DEFAULT_COLLATION;
-    this.database = response.database;
-    this.pendingChangeUser = { user: response.user, database: response.database, collation: null };
-    if (response.authPlugin !== null && response.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
-      // e.g. caching_sha2_password from a MySQL 8 client: ask for mysql_native_password instead.
-      this.phase = PHASE_AUTH_SWITCH;
-      this.handshakeSeq = seq + 3;
-      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), seq + 1));
-      return;
-    }
-    this.authenticate(response.user, response.authResponse, seq + 1);
+  // ---- login: the password check, the database check, the OK -------------------------------
+
+  /** LoginHost: the client answered the scramble in its handshake. */
+  authenticate(hello: ClientHello, token: Buffer, seq: number): void {
+    this.capabilities = hello.capabilities;
+    this.collation = hello.collation;
+    this.database = hello.database;
+    this.checkLogin(hello.user, token, seq);
   }
 
-  /** Checks user and password; on success enters the command phase and answers OK with `seq`. */
-  private authenticate(userName: string, token: Buffer, seq: number): void {
-    this.stopHandshakeTimer();
-    const user = checkCredentials(this.ctx.users, userName, token, this.scramble);
-    if (user === null) {
-      this.ctx.preAuth.loginFailed(this.address);
-      this.ctx.metrics.loginFailed();
-      // Logged for the operator; never the token (nor, of course, a password).
-      this.ctx.log(
-        `login refused for user ${logField(userName)} from ${this.describe()}: ${this.ctx.users.has(userName) ? 'wrong password' : 'unknown user'}`,
-      );
-      this.refuse(
-        seq,
-        ErrorCode.ACCESS_DENIED,
-        `Access denied for user '${userName}'@'${this.address}' (using password: ${token.length > 0 ? 'YES' : 'NO'})`,
-      );
+  /**
+   * Checks user and password; on success enters the command phase and answers OK with `seq` (after
+   * asking the backend about the client's database when the pool does not know it yet).
+   */
+  private checkLogin(userName: string, token: Buffer, seq: number): void {
+    const decision = decideLogin(this.ctx, userName, token, this.login.scramble, this.address);
+    if (!decision.granted) {
+      this.refuseLogin(userName, decision, seq);
       return;
     }
-    const sessions = this.ctx.userSessions.get(user.name) ?? 0;
-    if (user.max_connections > 0 && sessions >= user.max_connections) {
-      this.ctx.log(
-        `login refused for user '${user.name}' from ${this.describe()}: users.max_connections (${user.max_connections}) reached`,
-      );
-      this.refuse(
-        seq,
-        ErrorCode.CON_COUNT_ERROR,
-        `Too many connections: user '${user.name}' already has ${sessions} (users.max_connections = ${user.max_connections})`,
-      );
-      return;
-    }
-    const pool = this.ctx.pools.get(user.shard);
-    if (pool === undefined) {
-      this.refuse(seq, ErrorCode.ACCESS_DENIED, `User '${user.name}' maps to unknown shard '${user.shard}'`);
-      return;
-    }
-    this.ctx.userSessions.set(user.name, sessions + 1);
+    const { user, pool } = decision;
+    this.ctx.userSessions.set(user.name, (this.ctx.userSessions.get(user.name) ?? 0) + 1);
     this.counted = true;
     this.user = user;
     this.leaveHandshake();
@@ -475,24 +373,35 @@ export class ClientSession implements BackendSink {
     if (db !== null && this.backend === null && !pool.knownDatabases.has(db)) {
       // Check the database now (and keep the connection): an unknown one fails the handshake.
       this.acquiring = true;
-      this.phase = PHASE_LOGIN_CHECK;
-      this.okSequence = seq;
+      this.phase = { kind: 'loginCheck', okSeq: seq };
       pool.acquire(this.profile, db).then(this.onAcquiredAtLogin, this.onAcquireFailedAtLogin);
       return;
     }
     this.enterCommandPhase(seq);
   }
 
-  private okSequence = 0;
+  private refuseLogin(userName: string, refusal: LoginRefusal, seq: number): void {
+    if (refusal.badCredentials) {
+      this.ctx.preAuth.loginFailed(this.address);
+      this.ctx.metrics.loginFailed();
+    }
+    if (refusal.logReason !== null) {
+      this.ctx.log(
+        `login refused for user ${logField(userName)} from ${this.describe()}: ${refusal.logReason}`,
+      );
+    }
+    this.refuse(seq, refusal.code, refusal.message);
+  }
 
   private readonly onAcquiredAtLogin = (conn: BackendConnection): void => {
-    if (this.adoptBackend(conn)) this.enterCommandPhase(this.okSequence);
+    const phase = this.phase;
+    if (this.adoptBackend(conn) && phase.kind === 'loginCheck') this.enterCommandPhase(phase.okSeq);
   };
 
   /** An acquired connection becomes the session's, unless the session closed meanwhile. */
   private adoptBackend(conn: BackendConnection): boolean {
     this.acquiring = false;
-    if (this.phase === PHASE_CLOSED) {
+    if (this.phase === CLOSED) {
       this.pool!.release(conn, true);
       return false;
     }
@@ -503,29 +412,23 @@ export class ClientSession implements BackendSink {
 
   private readonly onAcquireFailedAtLogin = (error: unknown): void => {
     this.acquiring = false;
-    if (this.phase === PHASE_CLOSED) return;
+    const phase = this.phase;
+    if (phase.kind !== 'loginCheck') return; // closed meanwhile
     const e = error instanceof BackendError ? error : null;
     const message = e?.message ?? String(error);
     this.ctx.log(
       `client ${this.describe()} (user ${this.user?.name ?? '?'}) refused at login: ${logField(message)}`,
     );
-    this.refuse(this.okSequence, e ?? ErrorCode.CONN_HOST_ERROR, message);
+    this.refuse(phase.okSeq, e ?? ErrorCode.CONN_HOST_ERROR, message);
   };
 
-  private stopHandshakeTimer(): void {
-    if (this.handshakeTimer !== null) {
-      clearTimeout(this.handshakeTimer);
-      this.handshakeTimer = null;
-    }
-  }
-
   private enterCommandPhase(seq: number): void {
-    this.phase = PHASE_COMMAND;
+    this.phase = COMMANDS;
     this.socket.write(okPacket(seq, Status.AUTOCOMMIT));
     if (this.busy === false && this.queue.length > 0) this.runQueue();
   }
 
-  // ---- client bytes -----------------------------------------------------------------------
+  // ---- client bytes, the command loop ------------------------------------------------------
 
   private readonly onClientData = (chunk: Buffer): void => {
     this.framer.push(chunk);
@@ -535,7 +438,7 @@ export class ClientSession implements BackendSink {
   private readonly onClientChunk = (chunk: Buffer): boolean => {
     this.framer.push(chunk);
     return (
-      this.phase !== PHASE_COMMAND || // the connection phase keeps parts of packets: never reuse then
+      this.phase !== COMMANDS || // the connection phase keeps parts of packets: never reuse then
       this.current !== null ||
       this.queue.length > 0 ||
       this.largeCommand !== null ||
@@ -544,52 +447,60 @@ export class ClientSession implements BackendSink {
   };
 
   private readonly onClientPacket = (packet: Buffer): void => {
-    switch (this.phase) {
-      case PHASE_COMMAND:
-        break;
-      case PHASE_HANDSHAKE:
-        this.onHandshakeResponse(packet);
+    if (this.phase === COMMANDS) this.onCommandPacket(packet);
+    else this.onLoginPacket(packet);
+  };
+
+  private onLoginPacket(packet: Buffer): void {
+    const phase = this.phase;
+    switch (phase.kind) {
+      case 'login':
+        this.login.onPacket(packet);
         return;
-      case PHASE_AUTH_SWITCH:
-        this.phase = PHASE_HANDSHAKE;
-        this.authenticate(this.pendingChangeUser?.user ?? '', packet.subarray(4), packet[3]! + 1);
+      case 'changeUserSwitch':
+        this.finishChangeUser(phase.request, packet.subarray(4), packet[3]! + 1);
         return;
-      case PHASE_CHANGE_USER_SWITCH:
-        this.finishChangeUser(packet.subarray(4), packet[3]! + 1);
-        return;
-      case PHASE_LOGIN_CHECK:
+      case 'loginCheck':
         // A command sent before the OK (pipelining): it runs once the login completes.
         this.enqueue(packet);
         return;
       default:
         return;
     }
-    // A payload of 16 MB - 1 continues in the next packet: collect the whole command, within
-    // server.max_allowed_packet (the framer refuses a header that would go past it).
+  }
+
+  private onCommandPacket(packet: Buffer): void {
+    const command =
+      this.largeCommand !== null || packet.length - 4 === MAX_PACKET_PAYLOAD
+        ? this.collectLargeCommand(packet)
+        : packet;
+    if (command === null) return;
+    if (this.busy || this.queue.length > 0) {
+      this.enqueue(command);
+      return;
+    }
+    this.startCommand(command);
+  }
+
+  /**
+   * A payload of 16 MB - 1 continues in the next packet: collects the whole command, within
+   * server.max_allowed_packet (the framer refuses a header that would go past it). Returns the
+   * command once its last packet is in, else null.
+   */
+  private collectLargeCommand(packet: Buffer): Buffer | null {
     const payloadLength = packet.length - 4;
-    if (this.largeCommand !== null) {
-      this.largeCommand.push(packet);
-      this.largeCommandBytes += payloadLength;
-      if (payloadLength === MAX_PACKET_PAYLOAD) {
-        this.framer.maxPayload = this.commandPayloadLimit();
-        return;
-      }
-      packet = Buffer.concat(this.largeCommand);
+    if (this.largeCommand === null) this.largeCommand = [packet];
+    else this.largeCommand.push(packet);
+    this.largeCommandBytes += payloadLength;
+    let whole: Buffer | null = null;
+    if (payloadLength !== MAX_PACKET_PAYLOAD) {
+      whole = Buffer.concat(this.largeCommand);
       this.largeCommand = null;
       this.largeCommandBytes = 0;
-      this.framer.maxPayload = this.commandPayloadLimit();
-    } else if (payloadLength === MAX_PACKET_PAYLOAD) {
-      this.largeCommand = [packet];
-      this.largeCommandBytes = payloadLength;
-      this.framer.maxPayload = this.commandPayloadLimit();
-      return;
     }
-    if (this.busy || this.queue.length > 0) {
-      this.enqueue(packet);
-      return;
-    }
-    this.startCommand(packet);
-  };
+    this.framer.maxPayload = this.commandPayloadLimit();
+    return whole;
+  }
 
   /** Holds a pipelined command; stops reading the client while too many commands or bytes wait. */
   private enqueue(packet: Buffer): void {
@@ -608,7 +519,7 @@ export class ClientSession implements BackendSink {
 
   /** Runs queued commands until one is waiting for the backend. */
   private runQueue(): void {
-    while (!this.busy && this.phase === PHASE_COMMAND) {
+    while (!this.busy && this.phase === COMMANDS) {
       const next = this.queue.shift();
       if (next === undefined) break;
       this.queuedBytes -= next.length;
@@ -623,10 +534,29 @@ export class ClientSession implements BackendSink {
 
   private startCommand(packet: Buffer): void {
     if (packet.length < 5) {
-      this.sendError(1, ErrorCode.UNKNOWN_COM_ERROR, 'Empty command packet');
+      this.writeError(1, ErrorCode.UNKNOWN_COM_ERROR, 'Empty command packet');
       return;
     }
     const command = packet[4]!;
+    const kind = RESPONSE_KIND[command];
+    if (kind === undefined || kind === NO_RESPONSE) {
+      this.runUnanswered(packet, command);
+      return;
+    }
+    this.busy = true;
+    this.current = packet;
+    this.currentCommand = command;
+    this.currentStart = performance.now();
+    this.classify(packet, command);
+    if (this.backend === null) {
+      this.acquireBackend();
+      return;
+    }
+    this.admit();
+  }
+
+  /** A command the server does not answer, that Athena answers itself, or that it refuses. */
+  private runUnanswered(packet: Buffer, command: number): void {
     switch (command) {
       case Com.QUIT:
         this.close();
@@ -641,22 +571,13 @@ export class ClientSession implements BackendSink {
           this.statementTypes.delete(packet.readUInt32LE(5));
         if (this.backend !== null) this.backend.write(packet);
         return;
+      default:
+        this.writeError(1, ErrorCode.UNKNOWN_COM_ERROR, refusedCommandMessage(command));
     }
-    const kind = RESPONSE_KIND[command];
-    if (kind === undefined) {
-      const name = COMMAND_NAMES.get(command) ?? `command 0x${command.toString(16).padStart(2, '0')}`;
-      const why = REFUSED_BECAUSE[command] ?? 'not supported';
-      this.sendError(
-        1,
-        ErrorCode.UNKNOWN_COM_ERROR,
-        `Unknown command: ${name} is refused by Athena (${why})`,
-      );
-      return;
-    }
-    this.busy = true;
-    this.current = packet;
-    this.currentCommand = command;
-    this.currentStart = performance.now();
+  }
+
+  /** The statement type the command's metrics are labelled with; what PREPARE and INIT_DB will set. */
+  private classify(packet: Buffer, command: number): void {
     if (command === Com.QUERY) {
       this.currentType = classifyStatement(packet, 5, packet.length);
     } else if (command === Com.STMT_EXECUTE) {
@@ -666,11 +587,6 @@ export class ClientSession implements BackendSink {
       if (command === Com.STMT_PREPARE) this.preparingType = classifyStatement(packet, 5, packet.length);
       else if (command === Com.INIT_DB) this.selectingDb = packet.toString('utf8', 5);
     }
-    if (this.backend === null) {
-      this.acquireBackend();
-      return;
-    }
-    this.admit();
   }
 
   private acquireBackend(): void {
@@ -685,16 +601,9 @@ export class ClientSession implements BackendSink {
 
   private readonly onAcquireFailed = (error: unknown): void => {
     this.acquiring = false;
-    if (this.phase === PHASE_CLOSED) return;
-    const e =
-      error instanceof BackendError
-        ? error
-        : new BackendError(
-            ErrorCode.CONN_HOST_ERROR.errno,
-            ErrorCode.CONN_HOST_ERROR.sqlState,
-            String(error),
-          );
-    this.failCommand(e.errno, e.sqlState, e.message);
+    if (this.phase === CLOSED) return;
+    if (error instanceof BackendError) this.failCommand(error, error.message);
+    else this.failCommand(ErrorCode.CONN_HOST_ERROR, String(error));
   };
 
   private admit(): void {
@@ -714,7 +623,7 @@ export class ClientSession implements BackendSink {
   }
 
   private readonly onAdmitted = (release: () => void): void => {
-    if (this.phase === PHASE_CLOSED || this.backend === null) {
+    if (this.phase === CLOSED || this.backend === null) {
       release();
       return;
     }
@@ -723,24 +632,17 @@ export class ClientSession implements BackendSink {
   };
 
   private readonly onAdmitRejected = (error: unknown): void => {
-    if (this.phase === PHASE_CLOSED) return;
-    if (error instanceof LimitRejectedError) {
-      this.failCommand(error.errno, error.sqlState, error.message);
-    } else {
-      this.failCommand(ErrorCode.CONN_HOST_ERROR.errno, 'HY000', String(error));
-    }
+    if (this.phase === CLOSED) return;
+    if (error instanceof LimitRejectedError) this.failCommand(error, error.message);
+    else this.failCommand(ErrorCode.CONN_HOST_ERROR, String(error));
   };
 
   /** Answers the current command with an ERR without forwarding it; the session stays usable. */
-  private failCommand(errno: number, sqlState: string, message: string): void {
+  private failCommand(code: MysqlErrorCode, message: string): void {
     this.busy = false;
     this.current = null;
-    this.socket.write(errPacket(1, errno, sqlState, message));
+    this.writeError(1, code, message);
     this.runQueue();
-  }
-
-  private sendError(seq: number, code: { errno: number; sqlState: string }, message: string): void {
-    this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
   }
 
   private forward(): void {
@@ -890,7 +792,7 @@ export class ClientSession implements BackendSink {
   private completeInfile(): void {
     const seq = this.infileErrSeq;
     this.infileErrSeq = -1;
-    this.sendError(
+    this.writeError(
       seq,
       ErrorCode.NOT_SUPPORTED_YET,
       'LOAD DATA LOCAL INFILE is not supported by Athena (the file was not sent)',
@@ -903,10 +805,10 @@ export class ClientSession implements BackendSink {
     const wasInFlight = this.inFlight;
     this.pool!.release(conn, false);
     this.backend = null;
-    if (this.phase === PHASE_CLOSED) return;
+    if (this.phase === CLOSED) return;
     if (wasInFlight) {
       this.inFlight = false;
-      this.sendError(
+      this.writeError(
         this.scanner.packets > 0 ? (this.scanner.lastSequenceId + 1) & 0xff : 1,
         ErrorCode.SERVER_LOST,
         'Lost connection to MySQL server during query',
@@ -928,18 +830,17 @@ export class ClientSession implements BackendSink {
       this.refuse(1, ErrorCode.HANDSHAKE_ERROR, `Bad COM_CHANGE_USER: ${(error as Error).message}`);
       return;
     }
-    this.pendingChangeUser = { user: request.user, database: request.database, collation: request.collation };
+    const pending = { user: request.user, database: request.database, collation: request.collation };
     if (request.authPlugin !== null && request.authPlugin !== NATIVE_PASSWORD_PLUGIN) {
-      this.phase = PHASE_CHANGE_USER_SWITCH;
-      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.scramble), 1));
+      this.phase = { kind: 'changeUserSwitch', request: pending };
+      this.socket.write(framePacket(buildAuthSwitch(NATIVE_PASSWORD_PLUGIN, this.login.scramble), 1));
       return;
     }
-    this.finishChangeUser(request.authResponse, 1);
+    this.finishChangeUser(pending, request.authResponse, 1);
   }
 
-  private finishChangeUser(token: Buffer, seq: number): void {
-    this.phase = PHASE_COMMAND;
-    const request = this.pendingChangeUser!;
+  private finishChangeUser(request: ChangeUserRequest, token: Buffer, seq: number): void {
+    this.phase = COMMANDS;
     // Whatever happens next, the old session's server state must not survive.
     if (this.backend !== null) {
       const conn = this.backend;
@@ -953,7 +854,7 @@ export class ClientSession implements BackendSink {
     if (request.collation !== null) this.collation = request.collation & 0xff;
     this.database = request.database;
     this.busy = false;
-    this.authenticate(request.user, token, seq);
+    this.checkLogin(request.user, token, seq);
     if (this.user !== null) {
       this.ctx.metrics.recordQuery('other', (performance.now() - this.currentStart) / 1000, false);
       this.runQueue();
@@ -973,9 +874,9 @@ export class ClientSession implements BackendSink {
   }
 
   private finish(): void {
-    if (this.phase === PHASE_CLOSED) return;
-    this.phase = PHASE_CLOSED;
-    this.stopHandshakeTimer();
+    if (this.phase === CLOSED) return;
+    this.phase = CLOSED;
+    this.login.stop();
     this.leaveHandshake();
     if (this.release !== null) {
       const release = this.release;

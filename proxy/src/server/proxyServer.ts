@@ -9,7 +9,7 @@ import { systemClock } from '../limits/clock.ts';
 import { PreAuthGuard } from '../limits/preAuthGuard.ts';
 import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
-import { errPacket } from '../protocol/packets.ts';
+import { errPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
 import { ShardPool } from './pool.ts';
@@ -226,7 +226,7 @@ export class ProxyServer implements ProxyContext {
   private refuseConnection(
     socket: net.Socket,
     reason: RefusalReason,
-    code: { errno: number; sqlState: string },
+    code: MysqlErrorCode,
     message: string,
   ): void {
     socket.on('error', () => undefined);

@@ -1,10 +1,15 @@
 import { InfrastructureError } from '../../errors.ts';
-import { redact } from '../../mysql/url.ts';
-import type { Exec } from '../../util/exec.ts';
 import { which } from '../../util/which.ts';
-import { assertExitedCleanly, detectBinary, installHint, runStatements } from '../common.ts';
-import type { Driver, DriverContext, DriverDetection, DriverRun, WorkloadOf } from '../types.ts';
-import { mysqlslapMetrics, parseMysqlslapOutput } from './parse.ts';
+import {
+  cachedDetection,
+  detectBinary,
+  installHint,
+  parsedOutput,
+  requireBinary,
+  runStatements,
+} from '../common.ts';
+import type { Driver, DriverContext, DriverRun, WorkloadOf } from '../types.ts';
+import { mysqlslapMetrics, parseMysqlslapOutput, type MysqlslapReport } from './parse.ts';
 
 export type MysqlslapWorkload = WorkloadOf<'mysqlslap'>;
 
@@ -55,101 +60,30 @@ export function parseMysqlslapVersion(output: string): string | null {
 export function createMysqlslapDriver(options: MysqlslapDriverOptions = {}): Driver<MysqlslapWorkload> {
   const binaries = options.binaries ?? ['mariadb-slap', 'mysqlslap'];
   const find = options.find ?? which;
-  const detections = new WeakMap<Exec, Promise<DriverDetection>>();
-
-  const detect = (exec: Exec): Promise<DriverDetection> => {
-    let cached = detections.get(exec);
-    if (!cached) {
-      cached = detectBinary(exec, binaries, installHint('mysql-client'), parseMysqlslapVersion, find);
-      detections.set(exec, cached);
-    }
-    return cached;
-  };
-
-  const argsFor = (w: MysqlslapWorkload, ctx: DriverContext, iterations: number): string[] => {
-    const o = w.options;
-    const args = [
-      '--no-defaults', // must come first: ~/.my.cnf must not change what is measured
-      `--host=${ctx.target.host}`,
-      `--port=${ctx.target.port}`,
-      `--user=${ctx.target.user}`,
-      '--protocol=tcp',
-      ...(ctx.target.tls ? ['--ssl'] : []),
-      `--concurrency=${w.threads}`,
-      `--iterations=${iterations}`,
-    ];
-    if (o.autoGenerateSql) {
-      if (ctx.target.database === AUTO_GENERATE_SCHEMA) {
-        throw new InfrastructureError(
-          `the benchmark database may not be named ${AUTO_GENERATE_SCHEMA}: mysqlslap drops that schema`,
-        );
-      }
-      args.push(
-        '--auto-generate-sql',
-        `--create-schema=${AUTO_GENERATE_SCHEMA}`,
-        `--number-of-queries=${o.numberOfQueries ?? w.threads * DEFAULT_AUTO_QUERIES_PER_CLIENT}`,
-      );
-      if (o.numberIntCols !== undefined) args.push(`--number-int-cols=${o.numberIntCols}`);
-      if (o.numberCharCols !== undefined) args.push(`--number-char-cols=${o.numberCharCols}`);
-    } else {
-      args.push(`--create-schema=${ctx.target.database}`, '--no-drop', `--query=${o.query ?? ''}`);
-      if (o.numberOfQueries !== undefined) args.push(`--number-of-queries=${o.numberOfQueries}`);
-    }
-    args.push(...o.extraArgs);
-    return args;
-  };
-
+  const detect = cachedDetection((exec) =>
+    detectBinary(exec, binaries, installHint('mysql-client'), parseMysqlslapVersion, find),
+  );
   const runSlap = async (w: MysqlslapWorkload, ctx: DriverContext, iterations: number) => {
-    const detection = await detect(ctx.exec);
-    if (!detection.available) {
-      throw new InfrastructureError(
-        `mysqlslap is not available (${detection.reason}). Install it: ${detection.installHint}`,
-      );
-    }
-    const result = await ctx.exec(detection.binary, argsFor(w, ctx, iterations), {
+    const { binary } = await requireBinary('mysqlslap', detect(ctx.exec));
+    const result = await ctx.exec(binary, argsFor(w, ctx, iterations), {
       env: { ...process.env, MYSQL_PWD: ctx.target.password },
       timeoutMs: RUN_TIMEOUT_SEC * 1000,
       signal: ctx.signal,
     });
-    const secrets = [ctx.target.password];
-    const output = redact(`${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`, secrets);
-    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
-      if (!result.timedOut && !result.aborted) parseMysqlslapOutput(output); // throws, naming mysqlslap's error
-      assertExitedCleanly(`${detection.binary} (${w.id})`, result, ctx, secrets);
-    }
-    return { report: parseMysqlslapOutput(output), output };
+    return parsedOutput(`${binary} (${w.id})`, result, ctx, parseMysqlslapOutput);
   };
-
-  const leftoverSchema = (w: MysqlslapWorkload): string[] =>
-    w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];
-
   return {
     name: 'mysqlslap',
     detect,
-
-    async prepare(w, ctx) {
+    prepare: async (w, ctx) => {
       await runStatements(
         ctx.target,
         [...leftoverSchema(w), ...w.options.setupSql],
         `mysqlslap ${w.id} setup`,
       );
     },
-
-    async run(w, ctx): Promise<DriverRun> {
-      let warmupOutput = '';
-      if (w.warmupSec > 0) {
-        const warmup = await runSlap(w, ctx, 1);
-        warmupOutput = `# warmup iteration (discarded)\n${warmup.output}\n# measured run\n`;
-      }
-      const { report, output } = await runSlap(w, ctx, w.options.iterations);
-      return {
-        metrics: mysqlslapMetrics(report, w.options.iterations),
-        loadGeneratorCpuUsPerQuery: null,
-        rawOutput: warmupOutput + output,
-      };
-    },
-
-    async cleanup(w, ctx) {
+    run: (w, ctx) => runMeasured(w, (iterations) => runSlap(w, ctx, iterations)),
+    cleanup: async (w, ctx) => {
       await runStatements(
         ctx.target,
         [...leftoverSchema(w), ...w.options.cleanupSql],
@@ -158,3 +92,64 @@ export function createMysqlslapDriver(options: MysqlslapDriverOptions = {}): Dri
     },
   };
 }
+
+type SlapRun = (iterations: number) => Promise<{ report: MysqlslapReport; output: string }>;
+
+/** The measured iterations, preceded by one discarded iteration when the workload warms up. */
+async function runMeasured(w: MysqlslapWorkload, runSlap: SlapRun): Promise<DriverRun> {
+  let warmupOutput = '';
+  if (w.warmupSec > 0) {
+    const warmup = await runSlap(1);
+    warmupOutput = `# warmup iteration (discarded)\n${warmup.output}\n# measured run\n`;
+  }
+  const { report, output } = await runSlap(w.options.iterations);
+  return {
+    metrics: mysqlslapMetrics(report, w.options.iterations),
+    loadGeneratorCpuUsPerQuery: null,
+    rawOutput: warmupOutput + output,
+  };
+}
+
+function argsFor(w: MysqlslapWorkload, ctx: DriverContext, iterations: number): string[] {
+  return [
+    '--no-defaults', // must come first: ~/.my.cnf must not change what is measured
+    `--host=${ctx.target.host}`,
+    `--port=${ctx.target.port}`,
+    `--user=${ctx.target.user}`,
+    '--protocol=tcp',
+    ...(ctx.target.tls ? ['--ssl'] : []),
+    `--concurrency=${w.threads}`,
+    `--iterations=${iterations}`,
+    ...(w.options.autoGenerateSql ? autoGenerateArgs(w, ctx) : queryArgs(w, ctx)),
+    ...w.options.extraArgs,
+  ];
+}
+
+function autoGenerateArgs(w: MysqlslapWorkload, ctx: DriverContext): string[] {
+  const o = w.options;
+  if (ctx.target.database === AUTO_GENERATE_SCHEMA) {
+    throw new InfrastructureError(
+      `the benchmark database may not be named ${AUTO_GENERATE_SCHEMA}: mysqlslap drops that schema`,
+    );
+  }
+  return [
+    '--auto-generate-sql',
+    `--create-schema=${AUTO_GENERATE_SCHEMA}`,
+    `--number-of-queries=${o.numberOfQueries ?? w.threads * DEFAULT_AUTO_QUERIES_PER_CLIENT}`,
+    ...(o.numberIntCols !== undefined ? [`--number-int-cols=${o.numberIntCols}`] : []),
+    ...(o.numberCharCols !== undefined ? [`--number-char-cols=${o.numberCharCols}`] : []),
+  ];
+}
+
+function queryArgs(w: MysqlslapWorkload, ctx: DriverContext): string[] {
+  const o = w.options;
+  return [
+    `--create-schema=${ctx.target.database}`,
+    '--no-drop',
+    `--query=${o.query ?? ''}`,
+    ...(o.numberOfQueries !== undefined ? [`--number-of-queries=${o.numberOfQueries}`] : []),
+  ];
+}
+
+const leftoverSchema = (w: MysqlslapWorkload): string[] =>
+  w.options.autoGenerateSql ? [`DROP DATABASE IF EXISTS \`${AUTO_GENERATE_SCHEMA}\``] : [];

@@ -1,9 +1,15 @@
-import { InfrastructureError } from '../../errors.ts';
-import { redact } from '../../mysql/url.ts';
-import type { Exec, ExecOptions } from '../../util/exec.ts';
+import type { ExecOptions } from '../../util/exec.ts';
 import { which } from '../../util/which.ts';
-import { DRIVER_GRACE_SEC, assertExitedCleanly, detectBinary, installHint } from '../common.ts';
-import type { Driver, DriverContext, DriverDetection, DriverRun, RunOptions, WorkloadOf } from '../types.ts';
+import {
+  DRIVER_GRACE_SEC,
+  assertExitedCleanly,
+  cachedDetection,
+  detectBinary,
+  installHint,
+  parsedOutput,
+  requireBinary,
+} from '../common.ts';
+import type { Driver, DriverContext, DriverRun, RunOptions, WorkloadOf } from '../types.ts';
 import {
   parseSysbenchIntervalLine,
   parseSysbenchOutput,
@@ -42,35 +48,67 @@ export interface SysbenchDriverOptions {
 export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Driver<SysbenchWorkload> {
   const binaryName = options.binary ?? 'sysbench';
   const find = options.find ?? which;
-  /** Detection is cached per exec function: one `--version` call per run of the gate. */
-  const detections = new WeakMap<Exec, Promise<DriverDetection>>();
-
-  const detect = (exec: Exec): Promise<DriverDetection> => {
-    let cached = detections.get(exec);
-    if (!cached) {
-      cached = detectBinary(
-        exec,
-        [binaryName],
-        installHint('sysbench'),
-        (out) => parseSysbenchVersion(out)?.version ?? null,
-        find,
-      );
-      detections.set(exec, cached);
-    }
-    return cached;
+  const detect = cachedDetection((exec) =>
+    detectBinary(
+      exec,
+      [binaryName],
+      installHint('sysbench'),
+      (out) => parseSysbenchVersion(out)?.version ?? null,
+      find,
+    ),
+  );
+  const binaryFor = (ctx: DriverContext) => requireBinary('sysbench', detect(ctx.exec));
+  return {
+    name: 'sysbench',
+    detect,
+    prepare: async (w, ctx) => {
+      const planned = Math.max(120, (w.options.tables * w.options.tableSize) / 2000);
+      // Leftovers of an interrupted run would make CREATE TABLE fail.
+      await command(await binaryFor(ctx), w, ctx, 'cleanup', 120);
+      await command(await binaryFor(ctx), w, ctx, 'prepare', planned);
+    },
+    run: async (w, ctx, opts: RunOptions = {}) => runSysbench(await binaryFor(ctx), w, ctx, opts),
+    cleanup: async (w, ctx) => {
+      await command(await binaryFor(ctx), w, ctx, 'cleanup', 120);
+    },
   };
+}
 
-  const requireBinary = async (ctx: DriverContext): Promise<{ binary: string; version: string }> => {
-    const detection = await detect(ctx.exec);
-    if (!detection.available) {
-      throw new InfrastructureError(
-        `sysbench is not available (${detection.reason}). Install it: ${detection.installHint}`,
-      );
+interface Sysbench {
+  binary: string;
+  version: string;
+}
+
+/** A measured run, preceded by a discarded warm-up run where sysbench has no --warmup-time. */
+async function runSysbench(
+  sysbench: Sysbench,
+  w: SysbenchWorkload,
+  ctx: DriverContext,
+  opts: RunOptions,
+): Promise<DriverRun> {
+  const limit: RunLimit = opts.events
+    ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec }
+    : { timeSec: opts.durationSec ?? w.options.timeSec };
+  const extra = ['--histogram=on'];
+  let warmupOutput = '';
+  if (w.warmupSec > 0) {
+    if (supportsWarmupTime(sysbench.version)) {
+      extra.push(`--warmup-time=${w.warmupSec}`);
+    } else {
+      const warmup = await runOnce(sysbench.binary, w, ctx, { timeSec: w.warmupSec }, [], false);
+      warmupOutput = `# warmup run (discarded)\n${warmup.output}\n# measured run\n`;
     }
-    return detection;
+  }
+  const { report, output } = await runOnce(sysbench.binary, w, ctx, limit, extra, true);
+  return {
+    metrics: sysbenchMetrics(report),
+    loadGeneratorCpuUsPerQuery: null,
+    rawOutput: warmupOutput + output,
   };
+}
 
-  const connectionArgs = (ctx: DriverContext, passwordFile: string): string[] => [
+function connectionArgs(ctx: DriverContext, passwordFile: string): string[] {
+  return [
     `--config-file=${passwordFile}`,
     '--db-driver=mysql',
     `--mysql-host=${ctx.target.host}`,
@@ -79,122 +117,79 @@ export function createSysbenchDriver(options: SysbenchDriverOptions = {}): Drive
     `--mysql-db=${ctx.target.database}`,
     ...(ctx.target.tls ? ['--mysql-ssl=on'] : []),
   ];
+}
 
-  /** Runs sysbench with the connection options in front of args. */
-  const execSysbench = (binary: string, ctx: DriverContext, args: string[], options: ExecOptions) =>
-    withPasswordFile(ctx.target.password, (file) =>
-      ctx.exec(binary, [args[0]!, ...connectionArgs(ctx, file), ...args.slice(1)], {
-        ...options,
-        ...(ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}),
-      }),
-    );
+/** Runs sysbench with the connection options in front of args. */
+function execSysbench(binary: string, ctx: DriverContext, args: string[], options: ExecOptions) {
+  return withPasswordFile(ctx.target.password, (file) =>
+    ctx.exec(binary, [args[0]!, ...connectionArgs(ctx, file), ...args.slice(1)], {
+      ...options,
+      ...(ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}),
+    }),
+  );
+}
 
-  const dataArgs = (w: SysbenchWorkload): string[] => [
-    `--tables=${w.options.tables}`,
-    `--table-size=${w.options.tableSize}`,
+const dataArgs = (w: SysbenchWorkload): string[] => [
+  `--tables=${w.options.tables}`,
+  `--table-size=${w.options.tableSize}`,
+];
+
+/** prepare/cleanup: the same test script, a command, checked exit. */
+async function command(
+  { binary }: Sysbench,
+  w: SysbenchWorkload,
+  ctx: DriverContext,
+  cmd: 'prepare' | 'cleanup',
+  timeoutSec: number,
+) {
+  const args = [
+    w.options.test,
+    ...dataArgs(w),
+    // sysbench 1.0 prepares tables in parallel, one thread per table.
+    `--threads=${Math.min(w.options.tables, 4)}`,
+    cmd,
   ];
+  const result = await execSysbench(binary, ctx, args, {
+    timeoutMs: timeoutSec * 1000,
+    signal: ctx.signal,
+  });
+  assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
+  return result;
+}
 
-  /** prepare/cleanup: the same test script, a command, checked exit. */
-  const command = async (
-    w: SysbenchWorkload,
-    ctx: DriverContext,
-    cmd: 'prepare' | 'cleanup',
-    timeoutSec: number,
-  ) => {
-    const { binary } = await requireBinary(ctx);
-    const args = [
-      w.options.test,
-      ...dataArgs(w),
-      // sysbench 1.0 prepares tables in parallel, one thread per table.
-      `--threads=${Math.min(w.options.tables, 4)}`,
-      cmd,
-    ];
-    const result = await execSysbench(binary, ctx, args, {
-      timeoutMs: timeoutSec * 1000,
-      signal: ctx.signal,
-    });
-    assertExitedCleanly(`sysbench ${w.options.test} ${cmd}`, result, ctx, [ctx.target.password]);
-    return result;
-  };
+async function runOnce(
+  binary: string,
+  w: SysbenchWorkload,
+  ctx: DriverContext,
+  limit: RunLimit,
+  extra: string[],
+  reportProgress: boolean,
+) {
+  const warmupSec = extra.some((a) => a.startsWith('--warmup-time=')) ? w.warmupSec : 0;
+  const result = await execSysbench(binary, ctx, runArgs(w, limit, extra), {
+    timeoutMs: (('events' in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1000,
+    signal: ctx.signal,
+    onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : undefined,
+  });
+  return parsedOutput(`sysbench ${w.options.test} run`, result, ctx, parseSysbenchOutput);
+}
 
-  const runOnce = async (
-    w: SysbenchWorkload,
-    ctx: DriverContext,
-    binary: string,
-    limit: RunLimit,
-    extra: string[],
-    reportProgress: boolean,
-  ) => {
-    const args = [
-      w.options.test,
-      ...dataArgs(w),
-      `--threads=${w.threads}`,
-      // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
-      ...('events' in limit
-        ? ['--time=0', `--events=${limit.events}`]
-        : [`--time=${limit.timeSec}`, '--events=0']),
-      `--report-interval=${w.options.reportIntervalSec}`,
-      `--percentile=${w.options.percentile}`,
-      `--db-ps-mode=${w.options.psMode}`,
-      ...extra,
-      ...w.options.extraArgs,
-      'run',
-    ];
-    const warmupSec = extra.some((a) => a.startsWith('--warmup-time=')) ? w.warmupSec : 0;
-    const result = await execSysbench(binary, ctx, args, {
-      timeoutMs:
-        (('events' in limit ? limit.timeoutSec : limit.timeSec) + warmupSec + DRIVER_GRACE_SEC) * 1000,
-      signal: ctx.signal,
-      onStdoutLine: reportProgress && ctx.onProgress ? progressListener(ctx.onProgress) : undefined,
-    });
-    const secrets = [ctx.target.password];
-    const output = redact(`${result.stdout}${result.stderr ? `\n${result.stderr}` : ''}`, secrets);
-    // A FATAL error explains a non-zero exit better than the exit code: parse first when possible.
-    if (result.exitCode !== 0 || result.timedOut || result.aborted) {
-      if (!result.timedOut && !result.aborted) parseSysbenchOutput(output); // throws, naming the FATAL lines
-      assertExitedCleanly(`sysbench ${w.options.test} run`, result, ctx, secrets);
-    }
-    return { report: parseSysbenchOutput(output), output };
-  };
-
-  return {
-    name: 'sysbench',
-    detect,
-
-    async prepare(w, ctx) {
-      const planned = Math.max(120, (w.options.tables * w.options.tableSize) / 2000);
-      // Leftovers of an interrupted run would make CREATE TABLE fail.
-      await command(w, ctx, 'cleanup', 120);
-      await command(w, ctx, 'prepare', planned);
-    },
-
-    async run(w, ctx, opts: RunOptions = {}): Promise<DriverRun> {
-      const { binary, version } = await requireBinary(ctx);
-      const limit: RunLimit = opts.events
-        ? { events: opts.events.count, timeoutSec: opts.events.timeoutSec }
-        : { timeSec: opts.durationSec ?? w.options.timeSec };
-      const extra = ['--histogram=on'];
-      let warmupOutput = '';
-      if (w.warmupSec > 0) {
-        if (supportsWarmupTime(version)) {
-          extra.push(`--warmup-time=${w.warmupSec}`);
-        } else {
-          const warmup = await runOnce(w, ctx, binary, { timeSec: w.warmupSec }, [], false);
-          warmupOutput = `# warmup run (discarded)\n${warmup.output}\n# measured run\n`;
-        }
-      }
-      const { report, output } = await runOnce(w, ctx, binary, limit, extra, true);
-      return {
-        metrics: sysbenchMetrics(report),
-        loadGeneratorCpuUsPerQuery: null,
-        rawOutput: warmupOutput + output,
-      };
-    },
-
-    async cleanup(w, ctx) {
-      await command(w, ctx, 'cleanup', 120);
-    },
-  };
+function runArgs(w: SysbenchWorkload, limit: RunLimit, extra: string[]): string[] {
+  return [
+    w.options.test,
+    ...dataArgs(w),
+    `--threads=${w.threads}`,
+    // --time=N alone would also stop at the default --events=0 (unlimited): explicit for clarity.
+    ...('events' in limit
+      ? ['--time=0', `--events=${limit.events}`]
+      : [`--time=${limit.timeSec}`, '--events=0']),
+    `--report-interval=${w.options.reportIntervalSec}`,
+    `--percentile=${w.options.percentile}`,
+    `--db-ps-mode=${w.options.psMode}`,
+    ...extra,
+    ...w.options.extraArgs,
+    'run',
+  ];
 }
 
 function progressListener(onProgress: NonNullable<DriverContext['onProgress']>): (line: string) => void {

@@ -198,7 +198,24 @@ export function parseSysbenchOutput(text: string): SysbenchReport {
       `sysbench failed: ${[...new Set(fatal)].join(' | ')}. Last lines of the output:\n${tailLines(text, 25)}`,
     );
   }
+  const sql = sqlStatistics(text);
+  return {
+    version: parseSysbenchVersion(text),
+    ...sql,
+    ...generalStatistics(text),
+    latencyMs: latencyStatistics(text),
+    intervals: text
+      .split('\n')
+      .map(parseSysbenchIntervalLine)
+      .filter((i): i is SysbenchInterval => i !== null),
+    histogram: parseHistogram(text),
+  };
+}
 
+/** The "SQL statistics:" block: query counts, transactions, rates, errors, reconnects. */
+function sqlStatistics(
+  text: string,
+): Pick<SysbenchReport, 'queries' | 'transactions' | 'tps' | 'qps' | 'ignoredErrors' | 'reconnects'> {
   const sql = section(text, 'SQL statistics:');
   if (sql === undefined) fail('no "SQL statistics:" block (the run did not finish)', text);
   const read = field(sql, 'read');
@@ -224,7 +241,18 @@ export function parseSysbenchOutput(text: string): SysbenchReport {
   if (missingSql.length > 0) {
     fail(`"SQL statistics:" lacks ${missingSql.map(([name]) => `"${name}"`).join(', ')}`, text);
   }
+  return {
+    queries: { read: read!, write: write!, other: other!, total: total! },
+    transactions: transactions![0],
+    tps: transactions![1],
+    qps: queries![1],
+    ignoredErrors: ignored![0],
+    reconnects: reconnects![0],
+  };
+}
 
+/** The run's time and event count. */
+function generalStatistics(text: string): Pick<SysbenchReport, 'totalTimeSec' | 'totalEvents'> {
   // 1.0.x: "General statistics:" with "total time:"; 1.1: "Throughput:" with "time elapsed:".
   const general = section(text, 'General statistics:') ?? section(text, 'Throughput:');
   if (general === undefined) fail('neither a "General statistics:" nor a "Throughput:" block', text);
@@ -232,7 +260,11 @@ export function parseSysbenchOutput(text: string): SysbenchReport {
   const totalEvents = field(general, 'total number of events');
   if (totalTimeSec === undefined) fail('no "total time:" / "time elapsed:" line', text);
   if (totalEvents === undefined) fail('no "total number of events:" line', text);
+  return { totalTimeSec, totalEvents };
+}
 
+/** The "Latency (ms):" block: min/avg/max/sum and every printed percentile. */
+function latencyStatistics(text: string): SysbenchReport['latencyMs'] {
   const latency = section(text, 'Latency (ms):');
   if (latency === undefined) fail('no "Latency (ms):" block', text);
   const min = field(latency, 'min');
@@ -249,27 +281,7 @@ export function parseSysbenchOutput(text: string): SysbenchReport {
     percentiles.set(pct, Number(m[2]));
   }
   if (percentiles.size === 0) fail('the "Latency (ms):" block has no "Nth percentile:" line', text);
-
-  const intervals = text
-    .split('\n')
-    .map(parseSysbenchIntervalLine)
-    .filter((i): i is SysbenchInterval => i !== null);
-
-  const report: SysbenchReport = {
-    version: parseSysbenchVersion(text),
-    queries: { read: read!, write: write!, other: other!, total: total! },
-    transactions: transactions![0],
-    tps: transactions![1],
-    qps: queries![1],
-    ignoredErrors: ignored![0],
-    reconnects: reconnects![0],
-    totalTimeSec,
-    totalEvents,
-    latencyMs: { min, avg, max, sum: sum ?? null, percentiles },
-    intervals,
-    histogram: parseHistogram(text),
-  };
-  return report;
+  return { min, avg, max, sum: sum ?? null, percentiles };
 }
 
 /**
