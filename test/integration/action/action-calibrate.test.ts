@@ -1,19 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { findFreePort } from '../../../src/util/net.ts';
 import {
-  buildActionBundle,
+  actionWorkspace,
   explain,
   mysqlInputs,
   quickSelectSuite,
-  repoRoot,
   runAction,
+  type ActionWorkspace,
 } from '../../action-runner.ts';
 
 /**
@@ -23,26 +19,15 @@ import {
  * touch this checkout.
  */
 
-let server: LocalServer;
-let tmp: string;
-let bundle: string;
-let workspace: string;
+let fixture: ActionWorkspace;
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'action-e2e-calibrate-'));
-  workspace = path.join(tmp, 'repo');
-  execFileSync('git', ['clone', '--quiet', '--shared', repoRoot, workspace]);
-  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(workspace, 'node_modules'), 'dir');
-  bundle = await buildActionBundle(path.join(tmp, 'dist', 'index.js'));
-  server = await startLocalServer();
+  fixture = await actionWorkspace('action-e2e-calibrate-');
 });
-
-after(async () => {
-  await server?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+after(() => fixture?.remove());
 
 test('mode calibrate: the A/A table in the job summary and the calibration output', async () => {
+  const { tmp, workspace, bundle, server } = fixture;
   const suiteFile = path.join(tmp, 'suite.json');
   await writeFile(suiteFile, JSON.stringify(quickSelectSuite('quick-select-aa', 3, 4)));
   const eventPath = path.join(tmp, 'event.json');
