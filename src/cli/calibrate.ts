@@ -22,8 +22,8 @@ that would detect --target.
   --measure work|time|both   the channels to calibrate (default: both)
   --mysql URL                a running server (default: a throwaway local MariaDB/MySQL)
   --rounds N                 planned rounds of the time channel (default: the suite's)
-  --windows N                settled work-channel windows per arm (default: the suite's; 4 for
-                             quick, so that its calibration fits in 5 minutes on 2 cores)
+  --windows N                settled work-channel windows per arm (default: the suite's; fewer
+                             is quicker and the table coarser: its Samples column says so)
   --duration SECONDS         seconds per timed run (default: the suite's)
   --target PERCENT           the regression to size the budget for (default: 5)
   --out DIR                  output directory (default: .athena-bench/calibrate)

@@ -18,7 +18,7 @@ export interface CalibrationRequest extends Omit<GateRequest, 'arms' | 'referenc
   twin: ArmSource;
   /** The regression (in %) to size the budget for. */
   targetPct: number;
-  /** Work-channel windows per arm; default: the suite's, but QUICK_WINDOWS for the quick suite. */
+  /** Work-channel windows per arm (default: the suite's): fewer for a quicker, coarser table. */
   windows?: number;
 }
 
@@ -33,7 +33,7 @@ export const TWIN_ARM = 'twin';
 
 export async function calibrate(request: CalibrationRequest, deps: EngineDeps): Promise<CalibrationOutcome> {
   const { proxy, twin, targetPct, windows, ...options } = request;
-  const suite = withWindows(options.suite, windows ?? defaultWindows(options.suite));
+  const suite = withWindows(options.suite, windows);
   const outcome = await runGate(
     {
       ...options,
@@ -63,17 +63,6 @@ export async function calibrate(request: CalibrationRequest, deps: EngineDeps): 
     `${renderCalibration(rows, targetPct)}\n${fewer}` +
     `A/A verdict: ${comparison.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).\n`;
   return { outcome, rows, text };
-}
-
-/**
- * The quick suite's calibration must fit in 5 minutes on 2 cores: its work channel (8 windows per
- * arm, up to 16 while the counts settle) took 6 of its 7 minutes on a loaded 2-core machine. Four
- * windows (up to 8) halve that; the table's Samples columns say what each figure rests on.
- */
-export const QUICK_WINDOWS = 4;
-
-function defaultWindows(suite: Suite): number | undefined {
-  return suite.name === 'quick' ? QUICK_WINDOWS : undefined;
 }
 
 /** The suite with `windows` settled work windows per arm (at most twice as many while settling). */
