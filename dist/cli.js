@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path23) {
+      _streamLocalInfile(connection, path24) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path23);
+          this._localStream = this._streamFactory(path24);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path23} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path24} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path23) {
-      const ctrl = callVisitor(key, node2, visitor, path23);
+    function visit_(key, node2, visitor, path24) {
+      const ctrl = callVisitor(key, node2, visitor, path24);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path23, ctrl);
-        return visit_(key, ctrl, visitor, path23);
+        replaceNode(key, path24, ctrl);
+        return visit_(key, ctrl, visitor, path24);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path23 = Object.freeze(path23.concat(node2));
+          path24 = Object.freeze(path24.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path23);
+            const ci = visit_(i, node2.items[i], visitor, path24);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path23 = Object.freeze(path23.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path23);
+          path24 = Object.freeze(path24.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path24);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path23);
+          const cv = visit_("value", node2.value, visitor, path24);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path23) {
-      const ctrl = await callVisitor(key, node2, visitor, path23);
+    async function visitAsync_(key, node2, visitor, path24) {
+      const ctrl = await callVisitor(key, node2, visitor, path24);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path23, ctrl);
-        return visitAsync_(key, ctrl, visitor, path23);
+        replaceNode(key, path24, ctrl);
+        return visitAsync_(key, ctrl, visitor, path24);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path23 = Object.freeze(path23.concat(node2));
+          path24 = Object.freeze(path24.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path23);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path24);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path23 = Object.freeze(path23.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path23);
+          path24 = Object.freeze(path24.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path24);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path23);
+          const cv = await visitAsync_("value", node2.value, visitor, path24);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path23) {
+    function callVisitor(key, node2, visitor, path24) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path23);
+        return visitor(key, node2, path24);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path23);
+        return visitor.Map?.(key, node2, path24);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path23);
+        return visitor.Seq?.(key, node2, path24);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path23);
+        return visitor.Pair?.(key, node2, path24);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path23);
+        return visitor.Scalar?.(key, node2, path24);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path23);
+        return visitor.Alias?.(key, node2, path24);
       return void 0;
     }
-    function replaceNode(key, path23, node2) {
-      const parent = path23[path23.length - 1];
+    function replaceNode(key, path24, node2) {
+      const parent = path24[path24.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path23, value) {
+    function collectionFromPath(schema, path24, value) {
       let v = value;
-      for (let i = path23.length - 1; i >= 0; --i) {
-        const k = path23[i];
+      for (let i = path24.length - 1; i >= 0; --i) {
+        const k = path24[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path23) => path23 == null || typeof path23 === "object" && !!path23[Symbol.iterator]().next().done;
+    var isEmptyPath = (path24) => path24 == null || typeof path24 === "object" && !!path24[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path23, value) {
-        if (isEmptyPath(path23))
+      addIn(path24, value) {
+        if (isEmptyPath(path24))
           this.add(value);
         else {
-          const [key, ...rest] = path23;
+          const [key, ...rest] = path24;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path23) {
-        const [key, ...rest] = path23;
+      deleteIn(path24) {
+        const [key, ...rest] = path24;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path23, keepScalar) {
-        const [key, ...rest] = path23;
+      getIn(path24, keepScalar) {
+        const [key, ...rest] = path24;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path23) {
-        const [key, ...rest] = path23;
+      hasIn(path24) {
+        const [key, ...rest] = path24;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path23, value) {
-        const [key, ...rest] = path23;
+      setIn(path24, value) {
+        const [key, ...rest] = path24;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path23, value) {
+      addIn(path24, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path23, value);
+          this.contents.addIn(path24, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path23) {
-        if (Collection.isEmptyPath(path23)) {
+      deleteIn(path24) {
+        if (Collection.isEmptyPath(path24)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path23) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path24) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path23, keepScalar) {
-        if (Collection.isEmptyPath(path23))
+      getIn(path24, keepScalar) {
+        if (Collection.isEmptyPath(path24))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path23, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path24, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path23) {
-        if (Collection.isEmptyPath(path23))
+      hasIn(path24) {
+        if (Collection.isEmptyPath(path24))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path23) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path24) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path23, value) {
-        if (Collection.isEmptyPath(path23)) {
+      setIn(path24, value) {
+        if (Collection.isEmptyPath(path24)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path23), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path24), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path23, value);
+          this.contents.setIn(path24, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path23) => {
+    visit2.itemAtPath = (cst, path24) => {
       let item = cst;
-      for (const [field2, index] of path23) {
+      for (const [field2, index] of path24) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path23) => {
-      const parent = visit2.itemAtPath(cst, path23.slice(0, -1));
-      const field2 = path23[path23.length - 1][0];
+    visit2.parentCollection = (cst, path24) => {
+      const parent = visit2.itemAtPath(cst, path24.slice(0, -1));
+      const field2 = path24[path24.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path23, item, visitor) {
-      let ctrl = visitor(item, path23);
+    function _visit(path24, item, visitor) {
+      let ctrl = visitor(item, path24);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path23.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path24.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path23);
+            ctrl = ctrl(item, path24);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path23) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path24) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path22 from "node:path";
+import path23 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -29183,10 +29183,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path23) {
-  if (!path23)
+function getElementAtPath(obj, path24) {
+  if (!path24)
     return obj;
-  return path23.reduce((acc, key) => acc?.[key], obj);
+  return path24.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29526,11 +29526,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path23, issues) {
+function prefixIssues(path24, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path23);
+    iss.path.unshift(path24);
     return iss;
   });
 }
@@ -29992,16 +29992,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path23 = []) => {
+  const processError = (error63, path24 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path24, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
       } else {
-        const fullpath = [...path23, ...issue2.path];
+        const fullpath = [...path24, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30040,17 +30040,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path23 = []) => {
+  const processError = (error63, path24 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path24, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
       } else {
-        const fullpath = [...path23, ...issue2.path];
+        const fullpath = [...path24, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30089,8 +30089,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path23 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path23) {
+  const path24 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path24) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47228,13 +47228,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path23 = ref.slice(1).split("/").filter(Boolean);
-  if (path23.length === 0) {
+  const path24 = ref.slice(1).split("/").filter(Boolean);
+  if (path24.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path23[0] === defsKey) {
-    const key = path23[1] === void 0 ? void 0 : decodeJSONPointerSegment(path23[1]);
+  if (path24[0] === defsKey) {
+    const key = path24[1] === void 0 ? void 0 : decodeJSONPointerSegment(path24[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -49691,52 +49691,63 @@ function haproxyArm() {
     };
   };
 }
-function baseRefArm(repoRoot2, ref, custom2) {
+function baseRefArm(checkout, ref, commands = {}) {
   return async (ctx) => {
-    const git = async (args, cwd = repoRoot2) => {
-      const result = await ctx.exec("git", args, { cwd, timeoutMs: 12e4 });
-      return result;
-    };
-    const resolved = await git(["rev-parse", "--verify", `${ref}^{commit}`]);
-    if (resolved.exitCode !== 0) {
-      throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot2} (${resolved.stderr.trim()})`);
-    }
-    const commit = resolved.stdout.trim();
-    const dir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-worktree-"));
-    ctx.addCleanup(`git worktree ${dir}`, async () => {
-      await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
-      await rm2(dir, { recursive: true, force: true });
-      await git(["worktree", "prune"]).catch(() => void 0);
-    });
-    const added = await git(["worktree", "add", "--detach", dir, commit]);
-    if (added.exitCode !== 0) {
-      throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
-    }
-    const modules = path4.join(repoRoot2, "node_modules");
-    if (existsSync(modules) && !existsSync(path4.join(dir, "node_modules"))) {
-      symlinkSync(modules, path4.join(dir, "node_modules"), "dir");
-    }
-    if (custom2) {
+    const { dir, commit } = await addBaseWorktree(ctx, checkout, ref);
+    const relativeCwd = commands.relativeCwd ?? "";
+    shareNodeModules(checkout, dir, relativeCwd);
+    const cwd = path4.join(dir, relativeCwd);
+    const build2 = commands.build !== void 0 ? { build: commands.build } : {};
+    if (commands.start !== void 0) {
+      const port = await ctx.allocatePort();
       return {
         name: "base",
         role: "base",
-        ...custom2.build !== void 0 ? { build: custom2.build } : {},
-        start: custom2.start,
-        port: await ctx.allocatePort(),
-        cwd: path4.join(dir, custom2.relativeCwd),
+        ...build2,
+        start: commands.start,
+        port,
+        cwd,
         trafficCheck: false,
         commit
       };
     }
-    const spec2 = defaultProxyArm(ctx.mysql, dir, {
+    const spec2 = defaultProxyArm(ctx.mysql, cwd, {
       name: "base",
       role: "base",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
       configPath: path4.join(ctx.outDir, "athena-base.toml")
     });
-    return { ...spec2, commit };
+    return { ...spec2, ...build2, commit };
   };
+}
+async function addBaseWorktree(ctx, checkout, ref) {
+  const git = (args) => ctx.exec("git", ["-C", checkout, ...args], { timeoutMs: 12e4 });
+  const resolved = await git(["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`]);
+  if (resolved.exitCode !== 0) {
+    throw new UsageError(`base-ref ${ref}: not a commit in ${checkout} (${resolved.stderr.trim()})`);
+  }
+  const commit = resolved.stdout.trim();
+  const dir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-worktree-"));
+  ctx.addCleanup(`git worktree ${dir}`, async () => {
+    await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
+    await rm2(dir, { recursive: true, force: true });
+    await git(["worktree", "prune"]).catch(() => void 0);
+  });
+  const added = await git(["worktree", "add", "--detach", dir, commit]);
+  if (added.exitCode !== 0) {
+    throw new InfrastructureError(`git worktree add for base-ref ${ref} failed: ${added.stderr.trim()}`);
+  }
+  return { dir, commit };
+}
+function shareNodeModules(checkout, worktree, relativeCwd) {
+  for (const sub of /* @__PURE__ */ new Set(["", relativeCwd])) {
+    const modules = path4.join(checkout, sub, "node_modules");
+    const link = path4.join(worktree, sub, "node_modules");
+    if (existsSync(modules) && existsSync(path4.dirname(link)) && !existsSync(link)) {
+      symlinkSync(modules, link, "dir");
+    }
+  }
 }
 
 // src/engine/progress.ts
@@ -49822,6 +49833,79 @@ var LiveLineProgress = class {
     this.stream.write(this.last);
   }
 };
+
+// src/report/format.ts
+var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function formatNumber(v) {
+  if (v === null || !Number.isFinite(v)) return "n/a";
+  if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
+  if (v === 0) return "0";
+  return Number(v.toPrecision(3)).toString();
+}
+function wholeNumber(value) {
+  return Math.round(value).toLocaleString("en-US");
+}
+function formatP(p) {
+  if (p >= 1e-3) return p.toFixed(3);
+  return p.toExponential(1);
+}
+function sign(value, showsAsZero) {
+  return showsAsZero ? "\xB1" : value > 0 ? "+" : "\u2212";
+}
+function signedChange(value, suffix = "") {
+  const digits = Math.abs(value) >= 10 ? 1 : 2;
+  const text = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
+}
+function signedWhole(value) {
+  const rounded = Math.round(value);
+  return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
+}
+function signedInterval(low, high, suffix = "") {
+  return `[${signedChange(low, suffix)}, ${signedChange(high, suffix)}]`;
+}
+function plural2(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+function escapeCell(text) {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+// src/report/calibration.ts
+function calibrationRows(comparison, targetPct) {
+  const rows = [];
+  for (const w of comparison.workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== "gate" || m.scale !== "relative" || m.delta === null) continue;
+      if (m.ciLow === null || m.ciHigh === null) continue;
+      const halfWidth = Math.max(m.delta - m.ciLow, m.ciHigh - m.delta);
+      const samples = Math.min(m.currentSamples.length, m.baselineSamples.length);
+      const room = targetPct - m.thresholdPct;
+      rows.push({
+        workload: w.id,
+        metric: m.label,
+        thresholdPct: m.thresholdPct,
+        deltaPct: m.delta,
+        halfWidthPct: halfWidth,
+        samples,
+        detectablePct: m.thresholdPct + halfWidth,
+        samplesForTarget: room > 0 ? Math.max(samples, Math.ceil(samples * (halfWidth / room) ** 2)) : null
+      });
+    }
+  }
+  return rows;
+}
+function renderCalibration(rows, targetPct) {
+  const lines = [
+    `| Workload | Metric | A/A \u0394 | \xB1 (95%) | Samples | Threshold | Smallest detectable | Samples for ${targetPct}% |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map(
+      (r) => `| ${escapeCell(r.workload)} | ${escapeCell(r.metric)} | ${signedChange(r.deltaPct, "%")} | ${r.halfWidthPct.toFixed(2)}% | ${r.samples} | ${r.thresholdPct}% | ${r.detectablePct.toFixed(1)}% | ${r.samplesForTarget ?? "never (threshold above the target)"} |`
+    )
+  ];
+  return `${lines.join("\n")}
+`;
+}
 
 // src/gate/runGate.ts
 import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
@@ -51502,43 +51586,6 @@ function addedLatencyPerRound(workload, arm, key) {
 }
 function numbers(values) {
   return values.filter((v) => typeof v === "number" && Number.isFinite(v));
-}
-
-// src/report/format.ts
-var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-function formatNumber(v) {
-  if (v === null || !Number.isFinite(v)) return "n/a";
-  if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
-  if (v === 0) return "0";
-  return Number(v.toPrecision(3)).toString();
-}
-function wholeNumber(value) {
-  return Math.round(value).toLocaleString("en-US");
-}
-function formatP(p) {
-  if (p >= 1e-3) return p.toFixed(3);
-  return p.toExponential(1);
-}
-function sign(value, showsAsZero) {
-  return showsAsZero ? "\xB1" : value > 0 ? "+" : "\u2212";
-}
-function signedChange(value, suffix = "") {
-  const digits = Math.abs(value) >= 10 ? 1 : 2;
-  const text = Math.abs(value).toFixed(digits);
-  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
-}
-function signedWhole(value) {
-  const rounded = Math.round(value);
-  return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
-}
-function signedInterval(low, high, suffix = "") {
-  return `[${signedChange(low, suffix)}, ${signedChange(high, suffix)}]`;
-}
-function plural2(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-function escapeCell(text) {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 // src/report/work.ts
@@ -54565,40 +54612,44 @@ function judge(reference, results) {
   return null;
 }
 
-// src/report/calibration.ts
-function calibrationRows(comparison, targetPct) {
-  const rows = [];
-  for (const w of comparison.workloads) {
-    for (const m of w.metrics) {
-      if (m.policy !== "gate" || m.scale !== "relative" || m.delta === null) continue;
-      if (m.ciLow === null || m.ciHigh === null) continue;
-      const halfWidth = Math.max(m.delta - m.ciLow, m.ciHigh - m.delta);
-      const samples = Math.min(m.currentSamples.length, m.baselineSamples.length);
-      const room = targetPct - m.thresholdPct;
-      rows.push({
-        workload: w.id,
-        metric: m.label,
-        thresholdPct: m.thresholdPct,
-        deltaPct: m.delta,
-        halfWidthPct: halfWidth,
-        samples,
-        detectablePct: m.thresholdPct + halfWidth,
-        samplesForTarget: room > 0 ? Math.max(samples, Math.ceil(samples * (halfWidth / room) ** 2)) : null
-      });
-    }
-  }
-  return rows;
-}
-function renderCalibration(rows, targetPct) {
-  const lines = [
-    `| Workload | Metric | A/A \u0394 | \xB1 (95%) | Samples | Threshold | Smallest detectable | Samples for ${targetPct}% |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ...rows.map(
-      (r) => `| ${escapeCell(r.workload)} | ${escapeCell(r.metric)} | ${signedChange(r.deltaPct, "%")} | ${r.halfWidthPct.toFixed(2)}% | ${r.samples} | ${r.thresholdPct}% | ${r.detectablePct.toFixed(1)}% | ${r.samplesForTarget ?? "never (threshold above the target)"} |`
-    )
-  ];
-  return `${lines.join("\n")}
+// src/gate/calibrate.ts
+var TWIN_ARM = "twin";
+async function calibrate(request, deps) {
+  const { proxy, twin, targetPct, windows, ...options } = request;
+  const suite = withWindows(options.suite, windows);
+  const outcome = await runGate(
+    {
+      ...options,
+      suite,
+      arms: [proxy, twin],
+      reference: {
+        kind: "base-ref",
+        ref: "an identical twin",
+        commit: null,
+        headArm: "proxy",
+        baseArm: TWIN_ARM
+      }
+    },
+    deps
+  );
+  const comparison = outcome.comparison;
+  if (!comparison) throw new InfrastructureError("the A/A run gave no comparison");
+  const rows = calibrationRows(comparison, targetPct);
+  const { environment, ...results } = outcome.results;
+  const fewer = suite.work.windows < options.suite.work.windows ? `Work channel: ${suite.work.windows} windows per arm (the suite gates with ${options.suite.work.windows}; the Samples columns say what each figure rests on).
+
+` : "";
+  const text = `Suite ${results.suite.name}, ${environment.cpuModel}, ${environment.cores} cores
+
+${renderCalibration(rows, targetPct)}
+${fewer}A/A verdict: ${comparison.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).
 `;
+  return { outcome, rows, text };
+}
+function withWindows(suite, windows) {
+  if (windows === void 0) return suite;
+  const maxWindows = Math.max(windows, Math.min(suite.work.maxWindows, 2 * windows));
+  return { ...suite, work: { ...suite.work, windows, maxWindows } };
 }
 
 // src/suite/load.ts
@@ -54915,6 +54966,8 @@ that would detect --target.
   --measure work|time|both   the channels to calibrate (default: both)
   --mysql URL                a running server (default: a throwaway local MariaDB/MySQL)
   --rounds N                 planned rounds of the time channel (default: the suite's)
+  --windows N                settled work-channel windows per arm (default: the suite's; fewer
+                             is quicker and the table coarser: its Samples column says so)
   --duration SECONDS         seconds per timed run (default: the suite's)
   --target PERCENT           the regression to size the budget for (default: 5)
   --out DIR                  output directory (default: .athena-bench/calibrate)
@@ -54928,6 +54981,7 @@ var FlagsSchema = external_exports.object({
   measure: external_exports.enum(["work", "time", "both"], { error: "expected work, time or both" }).default("both"),
   mysql: external_exports.string().optional(),
   rounds: positive("a round count").pipe(external_exports.number().int()).optional(),
+  windows: positive("a window count").pipe(external_exports.number().int().min(2, "expected at least 2 windows")).optional(),
   duration: positive("seconds").optional(),
   target: positive("a percentage").default(5),
   out: external_exports.string().min(1).default(".athena-bench/calibrate"),
@@ -54935,7 +54989,10 @@ var FlagsSchema = external_exports.object({
 });
 function parseFlags(argv) {
   const options = Object.fromEntries(
-    ["suite", "measure", "mysql", "rounds", "duration", "target", "out"].map((k) => [k, { type: "string" }])
+    ["suite", "measure", "mysql", "rounds", "windows", "duration", "target", "out"].map((k) => [
+      k,
+      { type: "string" }
+    ])
   );
   let values;
   try {
@@ -54961,47 +55018,32 @@ async function calibrateCommand(argv, io) {
   const now = io.now ?? Date.now;
   const progress = createProgress(io.stderr, now);
   const mysql4 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
-  const twin = athenaArm(io.repoRoot, { name: "twin", role: "base" });
-  const arms = [
-    athenaArm(io.repoRoot),
-    async (ctx) => ({ ...await twin(ctx), build: void 0 })
-    // one build serves both
-  ];
-  const outcome = await runGate(
+  const twin = athenaArm(io.repoRoot, { name: TWIN_ARM, role: "base" });
+  const { outcome, text } = await calibrate(
     {
       ...mysql4 ? { mysql: { ...mysql4, database: mysql4.database ?? "test" } } : {},
       suite: await loadSuite(flags.suite),
-      arms,
-      reference: {
-        kind: "base-ref",
-        ref: "an identical twin",
-        commit: null,
-        headArm: "proxy",
-        baseArm: "twin"
-      },
+      proxy: athenaArm(io.repoRoot),
+      twin: async (ctx) => ({ ...await twin(ctx), build: void 0 }),
+      // one build serves both
+      targetPct: flags.target,
       outDir: path15.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
+      ...flags.windows !== void 0 ? { windows: flags.windows } : {},
       ...flags.duration !== void 0 ? { durationSec: flags.duration } : {},
       ...io.signal ? { signal: io.signal } : {}
     },
     { exec: io.exec, now, log: (line) => progress.note(line), progress, env: io.env, driverFor }
   );
-  const rows = calibrationRows(outcome.comparison, flags.target);
-  io.stdout(
-    `athena-bench calibrate: suite ${outcome.results.suite.name}, ${outcome.results.environment.cpuModel}, ${outcome.results.environment.cores} cores
-
-${renderCalibration(rows, flags.target)}
-A/A verdict: ${outcome.comparison.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).
-report: ${outcome.reportPath}
-`
-  );
+  io.stdout(`athena-bench calibrate: ${text}report: ${outcome.reportPath}
+`);
   return ExitCode.Pass;
 }
 
 // src/cli/merge.ts
-import path20 from "node:path";
+import path21 from "node:path";
 import { parseArgs as parseArgs4 } from "node:util";
 
 // src/gate/merge.ts
@@ -55563,10 +55605,11 @@ function environmentToJudge(results, reference) {
   );
   return differing ? { ...results, environment: differing.environment } : results;
 }
-async function mergeShards(dirs, outDir, reference) {
+async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const ordered = checkShards(await readShards(dirs));
   const merged = mergeShardResults(ordered);
-  const chosen = reference ?? recordedReference(merged, shardOf(ordered[0]).reference);
+  const recorded = shardOf(ordered[0]).reference;
+  const chosen = reference ?? (recorded.kind === "baseline" && recordedBaseline ? recordedBaseline : recordedReference(merged, recorded));
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync5(outDir, { recursive: true });
@@ -55579,8 +55622,8 @@ async function mergeShards(dirs, outDir, reference) {
 }
 
 // src/cli/run.ts
-import { existsSync as existsSync7, mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path19 from "node:path";
+import { mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+import path20 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
 
 // src/suite/overrides.ts
@@ -55660,6 +55703,205 @@ function withThresholds(workload, thresholds) {
   return { ...workload, metrics };
 }
 
+// src/gate/fingerprint.ts
+import { spawnSync as spawnSync2 } from "node:child_process";
+async function runnerFingerprint(inputs) {
+  const versions = /* @__PURE__ */ new Map();
+  for (const workload of inputs.suite.workloads) {
+    if (versions.has(workload.driver)) continue;
+    const detection = await inputs.driverFor(workload.driver).detect(inputs.exec);
+    versions.set(workload.driver, detection.available ? detection.version : null);
+  }
+  const callgrind = inputs.measure === "time" ? null : await detectCallgrind(inputs.exec);
+  return collectEnvironment({
+    mysqlVersion: inputs.mysqlVersion ?? localServerVersion(),
+    sysbenchVersion: versions.get("sysbench") ?? null,
+    mysqlslapVersion: versions.get("mysqlslap") ?? null,
+    valgrindVersion: callgrind?.available ? callgrind.version : null,
+    env: inputs.env,
+    exec: inputs.exec
+  });
+}
+function localServerVersion() {
+  try {
+    const { binary } = findServerBinary();
+    const out = spawnSync2(binary, ["--version"], { encoding: "utf8", timeout: 1e4 });
+    return /\bVer\s+(\S+)/.exec(`${out.stdout ?? ""}${out.stderr ?? ""}`)?.[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+// src/gate/git.ts
+function gitOps(exec) {
+  const git = async (cwd, args) => {
+    const result = await exec("git", ["-C", cwd, ...args], { timeoutMs: 12e4 });
+    if (result.exitCode !== 0) {
+      const detail = (result.stderr || result.stdout).trim().split("\n").slice(-3).join(" ");
+      throw new InfrastructureError(
+        `git ${args.join(" ")} exited with ${result.exitCode ?? result.signal}: ${detail}`
+      );
+    }
+    return result.stdout.trim();
+  };
+  const repoRoot2 = (dir) => git(dir, ["rev-parse", "--show-toplevel"]);
+  return {
+    repoRoot: repoRoot2,
+    toplevel: (dir) => repoRoot2(dir).catch(() => null),
+    resolveCommit: (root, ref) => git(root, ["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`]),
+    mergeBase: (root, a, b) => git(root, ["merge-base", a, b]),
+    readFileAtRef: (root, ref, file2) => readFileAtRef(exec, root, ref, file2)
+  };
+}
+async function readFileAtRef(exec, root, ref, file2) {
+  const options = { timeoutMs: 6e4 };
+  const found = await exec(
+    "git",
+    ["-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`],
+    options
+  );
+  if (found.exitCode !== 0) return null;
+  const commit = found.stdout.trim();
+  const exists = await exec("git", ["-C", root, "cat-file", "-e", `${commit}:${file2}`], options);
+  if (exists.exitCode !== 0) return null;
+  const blob = await exec("git", ["-C", root, "cat-file", "blob", `${commit}:${file2}`], {
+    ...options,
+    maxOutputChars: 256 * 1024 * 1024
+  });
+  if (blob.exitCode !== 0)
+    throw new InfrastructureError(`git cat-file ${ref}:${file2} failed: ${blob.stderr.trim()}`);
+  return blob.stdout;
+}
+
+// src/gate/reference.ts
+import { existsSync as existsSync7 } from "node:fs";
+import path19 from "node:path";
+async function chooseReference(request, deps) {
+  const chosen = await choose(request, deps);
+  const warning = roundsWarning(request, chosen.reference);
+  if (warning) deps.log(`warning: ${warning}`);
+  return chosen;
+}
+async function choose(request, deps) {
+  if (request.baseRef) {
+    return baseVsHead(
+      request,
+      deps,
+      request.baseRef,
+      request.baseRef,
+      `${request.names.baseRef} ${request.baseRef}`
+    );
+  }
+  if (request.baseline) return explicitBaseline(request, deps, request.baseline);
+  if (request.noBaseline) return { reference: { kind: "none" }, checkout: null, skipped: null };
+  const exists = deps.exists ?? existsSync7;
+  const candidate = request.defaultBaselines.find((b) => exists(b.file));
+  let skipped = null;
+  if (candidate) {
+    const baseline = await deps.loadBaseline(candidate.file);
+    skipped = await whyNotDefault(request, deps, candidate, baseline);
+    if (skipped === null) {
+      deps.log(`verdict against the baseline ${candidate.file}`);
+      return { reference: { kind: "baseline", file: candidate.file, baseline }, checkout: null, skipped };
+    }
+  }
+  const fallback = await fallbackReference(request, deps);
+  if (skipped !== null) {
+    const instead = fallback.reference.kind === "base-ref" ? `comparing with ${fallback.reference.ref} instead` : "no verdict";
+    deps.log(`${candidate.file} not used: ${skipped}; ${instead}`);
+  }
+  return { ...fallback, skipped };
+}
+async function explicitBaseline(request, deps, file2) {
+  if (!(deps.exists ?? existsSync7)(file2)) {
+    throw new UsageError(`${request.names.baseline}: ${file2} does not exist (${request.names.makeBaseline})`);
+  }
+  deps.log(`verdict against the baseline ${file2}`);
+  return {
+    reference: { kind: "baseline", file: file2, baseline: await deps.loadBaseline(file2) },
+    checkout: null,
+    skipped: null
+  };
+}
+async function whyNotDefault(request, deps, candidate, baseline) {
+  if (candidate.forAthena && !request.athena) {
+    return "it was recorded for this repository's Athena, not for the proxy-start command";
+  }
+  const runner = await deps.fingerprint();
+  const reasons = [];
+  if (request.measure !== "time") {
+    const counts = countFingerprintDifferences(baseline.environment, runner);
+    if (!hasCounts(baseline)) reasons.push("it holds no work-channel counts");
+    else if (counts.length === 0) return null;
+    else reasons.push(`the counts' software differs (${describe3(counts)})`);
+  }
+  if (request.measure !== "work") {
+    const machine = environmentDifferences(baseline.environment, runner);
+    if (machine.length === 0) return null;
+    reasons.push(`the machine differs (${describe3(machine)})`);
+  }
+  return reasons.join("; ");
+}
+function hasCounts(baseline) {
+  return baseline.workloads.some(
+    (w) => Object.values(w.arms).some((arm) => Object.keys(arm.metrics).some((m) => isWorkMetric(m)))
+  );
+}
+function describe3(differences) {
+  return differences.map((d2) => `${d2.field} ${d2.baseline} in it, ${d2.current} here`).join(", ");
+}
+async function fallbackReference(request, deps) {
+  const { fallback } = request;
+  if (fallback.kind === "merge-base") {
+    const checkout = await checkoutOf(request, deps, "the pull request");
+    const commit = await deps.git.mergeBase(checkout, fallback.baseSha, "HEAD");
+    return baseVsHead(request, deps, commit, `merge-base ${commit.slice(0, 12)}`, "the merge-base");
+  }
+  if (fallback.kind === "head" && await deps.git.toplevel(request.proxyDir) !== null) {
+    return baseVsHead(request, deps, "HEAD", "HEAD", "HEAD");
+  }
+  if (fallback.kind === "none" && fallback.why) deps.log(`no comparison: ${fallback.why}`);
+  return { reference: { kind: "none" }, checkout: null, skipped: null };
+}
+async function checkoutOf(request, deps, what) {
+  const checkout = await deps.git.toplevel(request.proxyDir);
+  if (checkout === null) {
+    throw new UsageError(
+      `${what}: ${request.proxyDir} is not in a git checkout (base-vs-head builds the base from git)`
+    );
+  }
+  return checkout;
+}
+async function baseVsHead(request, deps, ref, label3, what) {
+  const checkout = await checkoutOf(request, deps, what);
+  const commit = await deps.git.resolveCommit(checkout, ref).catch((error62) => {
+    throw new Error(`${what}: not a commit in ${checkout} (${errorMessage(error62)})`, { cause: error62 });
+  });
+  const shown = label3.includes(commit.slice(0, 12)) ? label3 : `${label3} (${commit.slice(0, 12)})`;
+  deps.log(`verdict: head against ${shown}, built from ${checkout} in the same run`);
+  return {
+    reference: { kind: "base-ref", ref: label3, commit, headArm: "proxy", baseArm: "base" },
+    checkout,
+    skipped: null
+  };
+}
+function roundsWarning(request, reference) {
+  if (reference.kind === "none") return null;
+  const rounds = request.rounds ?? request.suite.rounds;
+  return plannedRoundsWarning(
+    request.suite,
+    rounds,
+    reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
+    void 0,
+    request.measure,
+    maxRoundsOf(request.suite, rounds)
+  );
+}
+function isInside(file2, dir) {
+  const relative = path19.relative(dir, file2);
+  return relative !== "" && !relative.startsWith("..") && !path19.isAbsolute(relative);
+}
+
 // src/report/terminal.ts
 function renderTerminalSummary(results, comparison, paths) {
   const lines = [];
@@ -55717,8 +55959,9 @@ var RUN_HELP = `Usage: athena-bench run [options]
 Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
 workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
 report.md (and report.html) to the output directory, and prints the verdict (one line per
-workload), the throughput table and where the report is. With a baseline (--baseline, or
-baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+workload), the throughput table and where the report is. The verdict is against --base-ref, else
+--baseline, else baselines/<suite>.json when it was recorded for this proxy on a matching runner,
+else (in a git checkout) against HEAD: your working tree against the last commit.
 
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
@@ -55778,7 +56021,7 @@ Rounds and verdict:
                             else the built-in ones)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
-  --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
+  --no-baseline             measure only: no baseline and no comparison with HEAD
   --fail-on-inconclusive    exit 1 on an inconclusive verdict too
   -h, --help                this help
 
@@ -55885,13 +56128,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path19.join(cwd, ".athena-bench");
-  const dir = path19.join(root, `run-${timestamp(now)}`);
+  const root = path20.join(cwd, ".athena-bench");
+  const dir = path20.join(root, `run-${timestamp(now)}`);
   mkdirSync6(dir, { recursive: true });
-  const latest = path19.join(root, "latest");
+  const latest = path20.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path19.basename(dir), latest);
+    symlinkSync2(path20.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -55911,14 +56154,15 @@ async function runCommand(argv, io) {
   const mysql4 = flags.mysql ? parseMysqlUrl(flags.mysql) : void 0;
   const progress = createProgress(io.stderr, now);
   const log = (line) => progress.note(line);
-  const reference = await chooseReference(flags, suite, io, log);
+  const target = mysql4 ? { ...mysql4, database: mysql4.database ?? "test" } : void 0;
+  const chosen = await cliReference(flags, suite, target, io, log);
   const outcome = await runGate(
     {
-      ...mysql4 ? { mysql: { ...mysql4, database: mysql4.database ?? "test" } } : {},
+      ...target ? { mysql: target } : {},
       suite,
-      arms: cliArms(flags, io),
-      reference,
-      outDir: flags.out ? path19.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      arms: cliArms(flags, io, chosen),
+      reference: chosen.reference,
+      outDir: flags.out ? path20.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -55942,73 +56186,105 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
   );
   return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
-async function chooseReference(flags, suite, io, log) {
-  const defaultBaseline = [
-    path19.join(io.cwd, "baselines", `${suite.name}.json`),
-    path19.join(io.repoRoot, "baselines", `${suite.name}.json`)
-  ].find((f) => existsSync7(f));
-  let reference = { kind: "none" };
-  if (flags.baseline) {
-    const file2 = path19.resolve(io.cwd, flags.baseline);
-    reference = { kind: "baseline", file: file2, baseline: await loadBaseline(file2) };
-  } else if (flags["base-ref"]) {
-    reference = { kind: "base-ref", ref: flags["base-ref"], commit: null, headArm: "proxy", baseArm: "base" };
-  } else if (defaultBaseline && flags["proxy-start"] === void 0 && !flags["no-baseline"]) {
-    reference = { kind: "baseline", file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
-  }
-  if (reference.kind === "baseline") {
-    log(`verdict against the baseline ${path19.relative(io.cwd, reference.file) || reference.file}`);
-  }
-  if (reference.kind !== "none") {
-    const warning = plannedRoundsWarning(
-      suite,
-      suite.rounds,
-      reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
-      void 0,
-      flags.measure,
-      maxRoundsOf(suite, suite.rounds)
-    );
-    if (warning) log(`warning: ${warning}`);
-  }
-  return reference;
+function proxyDirOf(flags, io) {
+  return flags["proxy-start"] !== void 0 ? path20.resolve(io.cwd, flags["proxy-cwd"] ?? ".") : io.repoRoot;
 }
-function cliArms(flags, io) {
+function headFallback(flags, io) {
+  const custom2 = customProxyArm(flags, io);
+  if (custom2 === null) return { kind: "head" };
+  const reference = {
+    kind: "base-ref",
+    ref: "HEAD",
+    commit: null,
+    headArm: "proxy",
+    baseArm: "base"
+  };
+  try {
+    preflightGate({ reference, arms: [custom2] }, diskFiles);
+    return { kind: "head" };
+  } catch (error62) {
+    if (!(error62 instanceof UsageError)) throw error62;
+    return {
+      kind: "none",
+      why: `HEAD's build cannot run next to it (${error62.message}); --base-ref compares anyway`
+    };
+  }
+}
+function cliReference(flags, suite, mysql4, io, log) {
+  const defaults = [io.cwd, io.repoRoot].map((dir) => path20.join(dir, "baselines", `${suite.name}.json`));
+  const fingerprint = async () => runnerFingerprint({
+    suite,
+    measure: flags.measure,
+    mysqlVersion: mysql4 ? (await waitForServer(mysql4, (flags["mysql-ready-timeout"] ?? MYSQL_READY_TIMEOUT_SEC) * 1e3)).version : null,
+    exec: io.exec,
+    env: io.env,
+    driverFor
+  });
+  return chooseReference(
+    {
+      suite,
+      measure: flags.measure,
+      baseRef: flags["base-ref"] ?? null,
+      baseline: flags.baseline ? path20.resolve(io.cwd, flags.baseline) : null,
+      noBaseline: flags["no-baseline"],
+      defaultBaselines: defaults.map((file2) => ({ file: file2, forAthena: isInside(file2, io.repoRoot) })),
+      athena: flags["proxy-start"] === void 0,
+      proxyDir: proxyDirOf(flags, io),
+      fallback: headFallback(flags, io),
+      names: {
+        baseRef: "--base-ref",
+        baseline: "--baseline",
+        makeBaseline: "make one with athena-bench baseline --results results.json --out FILE"
+      }
+    },
+    { git: gitOps(io.exec), loadBaseline, fingerprint, log }
+  );
+}
+function cliArms(flags, io, chosen) {
   const readyTimeoutMs = flags["ready-timeout"] !== void 0 ? flags["ready-timeout"] * 1e3 : void 0;
   const withTimeout = (source) => {
     if (readyTimeoutMs === void 0) return source;
     if (typeof source !== "function") return { ...source, readyTimeoutMs };
     return async (ctx) => ({ ...await source(ctx), readyTimeoutMs });
   };
-  const custom2 = flags["proxy-start"] !== void 0;
+  const custom2 = customProxyArm(flags, io);
   const build2 = flags["proxy-build"];
-  const proxyCwd = path19.resolve(io.cwd, flags["proxy-cwd"] ?? ".");
+  const proxyCwd = proxyDirOf(flags, io);
   const arms = [];
   if (custom2) {
-    arms.push({
-      name: "proxy",
-      role: "proxy",
-      start: flags["proxy-start"],
-      port: flags["proxy-port"],
-      cwd: proxyCwd,
-      trafficCheck: true,
-      ...build2 !== void 0 ? { build: build2 } : {},
-      ...flags["proxy-metrics-url"] !== void 0 ? { metricsUrl: flags["proxy-metrics-url"] } : {}
-    });
+    arms.push(custom2);
   } else {
     const athena = athenaArm(io.repoRoot);
     arms.push(build2 === void 0 ? athena : async (ctx) => ({ ...await athena(ctx), build: build2 }));
   }
-  if (flags["base-ref"]) {
-    const commands = custom2 ? {
-      start: flags["proxy-start"],
-      relativeCwd: path19.relative(io.repoRoot, proxyCwd),
-      ...build2 !== void 0 ? { build: build2 } : {}
-    } : void 0;
-    arms.push(baseRefArm(io.repoRoot, flags["base-ref"], commands));
+  const { reference, checkout } = chosen;
+  if (reference.kind === "base-ref" && checkout !== null) {
+    arms.push(
+      baseRefArm(checkout, reference.commit ?? reference.ref, {
+        relativeCwd: path20.relative(checkout, proxyCwd),
+        ...build2 !== void 0 ? { build: build2 } : {},
+        ...custom2 ? { start: flags["proxy-start"] } : {}
+      })
+    );
   }
   const references = { haproxy: haproxyArm, "node-pipe": nodePipeArm, "athena-tls": athenaTlsArm };
   for (const name of flags.reference ?? []) arms.push(references[name](io.repoRoot));
   return arms.map(withTimeout);
+}
+function customProxyArm(flags, io) {
+  const start = flags["proxy-start"];
+  if (start === void 0) return null;
+  const build2 = flags["proxy-build"];
+  return {
+    name: "proxy",
+    role: "proxy",
+    start,
+    port: flags["proxy-port"],
+    cwd: proxyDirOf(flags, io),
+    trafficCheck: true,
+    ...build2 !== void 0 ? { build: build2 } : {},
+    ...flags["proxy-metrics-url"] !== void 0 ? { metricsUrl: flags["proxy-metrics-url"] } : {}
+  };
 }
 function reportFailure(command2, error62, stderr) {
   if (error62 instanceof AthenaBenchError) {
@@ -56081,7 +56357,7 @@ async function mergeCommand(argv, io) {
     throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
   }
   const flags = checked.data;
-  const resolve = (p) => path20.resolve(io.cwd, p);
+  const resolve = (p) => path21.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -56108,7 +56384,7 @@ async function referenceOf(flags, resolve) {
 
 // src/history/commands.ts
 import { writeFile as writeFile5 } from "node:fs/promises";
-import path21 from "node:path";
+import path22 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -56290,7 +56566,7 @@ function directionOf(metric, shift) {
   if (!spec2 || shift === 0) return null;
   return shift > 0 === (spec2.direction === "lower-better") ? "worse" : "better";
 }
-function describe3(series, indices, suite, pValues) {
+function describe4(series, indices, suite, pValues) {
   const bounds = [0, ...indices, series.values.length];
   return indices.map((index, i) => {
     const beforeValues = series.values.slice(bounds[i], index);
@@ -56325,7 +56601,7 @@ function detectSeries(series, suite, options) {
   const pValues = new Map(found.map((f) => [f.index, f.pValue]));
   let indices = found.map((f) => f.index);
   for (; ; ) {
-    const described = describe3(series, indices, suite, pValues);
+    const described = describe4(series, indices, suite, pValues);
     const small = described.filter((c) => Math.abs(c.shift) < options.minMagnitude).sort((a, b) => Math.abs(a.shift) - Math.abs(b.shift))[0];
     if (!small) return described;
     const drop = indices[described.indexOf(small)];
@@ -56577,7 +56853,7 @@ var DETECT_FLAG_OPTIONS = {
 };
 async function readAndDetect(command2, values, io) {
   const { store, options } = detectFlags(command2, values);
-  const histories = await readStore(path21.resolve(io.cwd, store));
+  const histories = await readStore(path22.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
@@ -56621,12 +56897,12 @@ async function add(argv, io) {
   const parsed = addFlags(argv, io);
   if (parsed === null) return 0;
   const { flags, resultsFile } = parsed;
-  const results = await loadResultsFile(path21.resolve(io.cwd, resultsFile));
+  const results = await loadResultsFile(path22.resolve(io.cwd, resultsFile));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path21.resolve(io.cwd, flags.store);
+  const dir = path22.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -56726,7 +57002,7 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path21.resolve(io.cwd, html);
+  const out = path22.resolve(io.cwd, html);
   try {
     await writeFile5(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
@@ -56755,7 +57031,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path22.resolve(path22.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path23.resolve(path23.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command2, ...rest] = argv;
   const io = {

@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path22) {
+      _streamLocalInfile(connection, path24) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path22);
+          this._localStream = this._streamFactory(path24);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path22} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path24} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path22) {
-      const ctrl = callVisitor(key2, node2, visitor, path22);
+    function visit_(key2, node2, visitor, path24) {
+      const ctrl = callVisitor(key2, node2, visitor, path24);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path22, ctrl);
-        return visit_(key2, ctrl, visitor, path22);
+        replaceNode(key2, path24, ctrl);
+        return visit_(key2, ctrl, visitor, path24);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path24 = Object.freeze(path24.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path22);
+            const ci = visit_(i, node2.items[i], visitor, path24);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path22);
+          path24 = Object.freeze(path24.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path24);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path22);
+          const cv = visit_("value", node2.value, visitor, path24);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path22) {
-      const ctrl = await callVisitor(key2, node2, visitor, path22);
+    async function visitAsync_(key2, node2, visitor, path24) {
+      const ctrl = await callVisitor(key2, node2, visitor, path24);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path22, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path22);
+        replaceNode(key2, path24, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path24);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path24 = Object.freeze(path24.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path22);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path24);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path22);
+          path24 = Object.freeze(path24.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path24);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path22);
+          const cv = await visitAsync_("value", node2.value, visitor, path24);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path22) {
+    function callVisitor(key2, node2, visitor, path24) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path22);
+        return visitor(key2, node2, path24);
       if (identity.isMap(node2))
-        return visitor.Map?.(key2, node2, path22);
+        return visitor.Map?.(key2, node2, path24);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path22);
+        return visitor.Seq?.(key2, node2, path24);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key2, node2, path22);
+        return visitor.Pair?.(key2, node2, path24);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path22);
+        return visitor.Scalar?.(key2, node2, path24);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path22);
+        return visitor.Alias?.(key2, node2, path24);
       return void 0;
     }
-    function replaceNode(key2, path22, node2) {
-      const parent = path22[path22.length - 1];
+    function replaceNode(key2, path24, node2) {
+      const parent = path24[path24.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path22, value) {
+    function collectionFromPath(schema, path24, value) {
       let v = value;
-      for (let i = path22.length - 1; i >= 0; --i) {
-        const k = path22[i];
+      for (let i = path24.length - 1; i >= 0; --i) {
+        const k = path24[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
+    var isEmptyPath = (path24) => path24 == null || typeof path24 === "object" && !!path24[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path22, value) {
-        if (isEmptyPath(path22))
+      addIn(path24, value) {
+        if (isEmptyPath(path24))
           this.add(value);
         else {
-          const [key2, ...rest] = path22;
+          const [key2, ...rest] = path24;
           const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        const [key2, ...rest] = path22;
+      deleteIn(path24) {
+        const [key2, ...rest] = path24;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        const [key2, ...rest] = path22;
+      getIn(path24, keepScalar) {
+        const [key2, ...rest] = path24;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path22) {
-        const [key2, ...rest] = path22;
+      hasIn(path24) {
+        const [key2, ...rest] = path24;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        const [key2, ...rest] = path22;
+      setIn(path24, value) {
+        const [key2, ...rest] = path24;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path22, value) {
+      addIn(path24, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path22, value);
+          this.contents.addIn(path24, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        if (Collection2.isEmptyPath(path22)) {
+      deleteIn(path24) {
+        if (Collection2.isEmptyPath(path24)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path24) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        if (Collection2.isEmptyPath(path22))
+      getIn(path24, keepScalar) {
+        if (Collection2.isEmptyPath(path24))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path24, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path22) {
-        if (Collection2.isEmptyPath(path22))
+      hasIn(path24) {
+        if (Collection2.isEmptyPath(path24))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path24) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        if (Collection2.isEmptyPath(path22)) {
+      setIn(path24, value) {
+        if (Collection2.isEmptyPath(path24)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path22), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path24), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path22, value);
+          this.contents.setIn(path24, value);
         }
       }
       /**
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path22) => {
+    visit2.itemAtPath = (cst, path24) => {
       let item = cst;
-      for (const [field2, index] of path22) {
+      for (const [field2, index] of path24) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path22) => {
-      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
-      const field2 = path22[path22.length - 1][0];
+    visit2.parentCollection = (cst, path24) => {
+      const parent = visit2.itemAtPath(cst, path24.slice(0, -1));
+      const field2 = path24[path24.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path22, item, visitor) {
-      let ctrl = visitor(item, path22);
+    function _visit(path24, item, visitor) {
+      let ctrl = visitor(item, path24);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path22.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path24.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path22);
+            ctrl = ctrl(item, path24);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path24) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path22 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path24 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path22 && path22[0] !== "/") {
-          path22 = `/${path22}`;
+        if (path24 && path24[0] !== "/") {
+          path24 = `/${path24}`;
         }
-        return new URL(`${origin}${path22}`);
+        return new URL(`${origin}${path24}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin }
+          request: { method, path: path24, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path22);
+        debuglog("sending request to %s %s/%s", method, origin, path24);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin },
+          request: { method, path: path24, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path22,
+          path24,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin }
+          request: { method, path: path24, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path22);
+        debuglog("trailers received from %s %s/%s", method, origin, path24);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path22, origin },
+          request: { method, path: path24, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path22,
+          path24,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path22, origin }
+            request: { method, path: path24, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path22);
+          debuglog("sending request to %s %s/%s", method, origin, path24);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path22,
+        path: path24,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path22 !== "string") {
+        if (typeof path24 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path22[0] !== "/" && !(path22.startsWith("http://") || path22.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path24[0] !== "/" && !(path24.startsWith("http://") || path24.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path22)) {
+        } else if (invalidPathRegex.test(path24)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path22, query) : path22;
+        this.path = query ? buildURL(path24, query) : path24;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path22, host, upgrade, blocking, reset } = request2;
+      const { method, path: path24, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path22} HTTP/1.1\r
+      let header2 = `${method} ${path24} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path22, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path24, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path22;
+      headers[HTTP2_HEADER_PATH] = path24;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path22 = search ? `${pathname}${search}` : pathname;
+        const path24 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path22;
+        this.opts.path = path24;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path22 = "/",
+          path: path24 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path22;
+        opts.path = origin + path24;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path22) {
-      if (typeof path22 !== "string") {
-        return path22;
+    function safeUrl(path24) {
+      if (typeof path24 !== "string") {
+        return path24;
       }
-      const pathSegments = path22.split("?");
+      const pathSegments = path24.split("?");
       if (pathSegments.length !== 2) {
-        return path22;
+        return path24;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path22, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path22);
+    function matchKey(mockDispatch2, { path: path24, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path24);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key2) {
       const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path22 }) => matchValue(safeUrl(path22), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path24 }) => matchValue(safeUrl(path24), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path22, method, body, headers, query } = opts;
+      const { path: path24, method, body, headers, query } = opts;
       return {
-        path: path22,
+        path: path24,
         method,
         body,
         headers,
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path22, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path24, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path22,
+            Path: path24,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path22) {
-      for (let i = 0; i < path22.length; ++i) {
-        const code = path22.charCodeAt(i);
+    function validateCookiePath(path24) {
+      for (let i = 0; i < path24.length; ++i) {
+        const code = path24.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path22 = opts.path;
+          let path24 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path22 = `/${path22}`;
+            path24 = `/${path24}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path22);
+          url2 = new URL(util.parseOrigin(url2).origin + path24);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48215,12 +48215,10 @@ var require_lib5 = __commonJS({
 });
 
 // src/index.ts
-import { mkdtemp as mkdtemp3 } from "node:fs/promises";
-import os9 from "node:os";
-import path21 from "node:path";
+import path23 from "node:path";
+import { fileURLToPath } from "node:url";
 
 // src/action/engine-adapter.ts
-import { existsSync as existsSync6, symlinkSync } from "node:fs";
 import path16 from "node:path";
 
 // node_modules/mysql2/package.json with { type: 'json' }
@@ -49162,10 +49160,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path22) {
-  if (!path22)
+function getElementAtPath(obj, path24) {
+  if (!path24)
     return obj;
-  return path22.reduce((acc, key2) => acc?.[key2], obj);
+  return path24.reduce((acc, key2) => acc?.[key2], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49505,11 +49503,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path22, issues) {
+function prefixIssues(path24, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path22);
+    iss.path.unshift(path24);
     return iss;
   });
 }
@@ -49971,16 +49969,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path22 = []) => {
+  const processError = (error64, path24 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path22, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path24, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
       } else {
-        const fullpath = [...path22, ...issue3.path];
+        const fullpath = [...path24, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50019,17 +50017,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path22 = []) => {
+  const processError = (error64, path24 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path22, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path24, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path22, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
       } else {
-        const fullpath = [...path22, ...issue3.path];
+        const fullpath = [...path24, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50068,8 +50066,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path22) {
+  const path24 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path24) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -67207,13 +67205,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path22 = ref.slice(1).split("/").filter(Boolean);
-  if (path22.length === 0) {
+  const path24 = ref.slice(1).split("/").filter(Boolean);
+  if (path24.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path22[0] === defsKey) {
-    const key2 = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
+  if (path24[0] === defsKey) {
+    const key2 = path24[1] === void 0 ? void 0 : decodeJSONPointerSegment(path24[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -69372,6 +69370,9 @@ function driverFor(name) {
 }
 
 // src/engine/arms.ts
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { rm as rm2 } from "node:fs/promises";
+import os2 from "node:os";
 import path3 from "node:path";
 
 // proxy/src/contract.ts
@@ -69464,17 +69465,152 @@ function defaultProxyArm(mysql4, repoRoot, opts = {}) {
     recordedConfig: contents
   };
 }
+function baseRefArm(checkout, ref, commands = {}) {
+  return async (ctx) => {
+    const { dir, commit } = await addBaseWorktree(ctx, checkout, ref);
+    const relativeCwd = commands.relativeCwd ?? "";
+    shareNodeModules(checkout, dir, relativeCwd);
+    const cwd = path3.join(dir, relativeCwd);
+    const build2 = commands.build !== void 0 ? { build: commands.build } : {};
+    if (commands.start !== void 0) {
+      const port = await ctx.allocatePort();
+      return {
+        name: "base",
+        role: "base",
+        ...build2,
+        start: commands.start,
+        port,
+        cwd,
+        trafficCheck: false,
+        commit
+      };
+    }
+    const spec3 = defaultProxyArm(ctx.mysql, cwd, {
+      name: "base",
+      role: "base",
+      port: await ctx.allocatePort(),
+      metricsPort: await ctx.allocatePort(),
+      configPath: path3.join(ctx.outDir, "athena-base.toml")
+    });
+    return { ...spec3, ...build2, commit };
+  };
+}
+async function addBaseWorktree(ctx, checkout, ref) {
+  const git = (args) => ctx.exec("git", ["-C", checkout, ...args], { timeoutMs: 12e4 });
+  const resolved = await git(["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`]);
+  if (resolved.exitCode !== 0) {
+    throw new UsageError(`base-ref ${ref}: not a commit in ${checkout} (${resolved.stderr.trim()})`);
+  }
+  const commit = resolved.stdout.trim();
+  const dir = mkdtempSync(path3.join(os2.tmpdir(), "athena-bench-worktree-"));
+  ctx.addCleanup(`git worktree ${dir}`, async () => {
+    await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
+    await rm2(dir, { recursive: true, force: true });
+    await git(["worktree", "prune"]).catch(() => void 0);
+  });
+  const added = await git(["worktree", "add", "--detach", dir, commit]);
+  if (added.exitCode !== 0) {
+    throw new InfrastructureError(`git worktree add for base-ref ${ref} failed: ${added.stderr.trim()}`);
+  }
+  return { dir, commit };
+}
+function shareNodeModules(checkout, worktree, relativeCwd) {
+  for (const sub of /* @__PURE__ */ new Set(["", relativeCwd])) {
+    const modules = path3.join(checkout, sub, "node_modules");
+    const link = path3.join(worktree, sub, "node_modules");
+    if (existsSync(modules) && existsSync(path3.dirname(link)) && !existsSync(link)) {
+      symlinkSync(modules, link, "dir");
+    }
+  }
+}
+
+// src/report/format.ts
+var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function formatNumber(v) {
+  if (v === null || !Number.isFinite(v)) return "n/a";
+  if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
+  if (v === 0) return "0";
+  return Number(v.toPrecision(3)).toString();
+}
+function wholeNumber(value) {
+  return Math.round(value).toLocaleString("en-US");
+}
+function formatP(p) {
+  if (p >= 1e-3) return p.toFixed(3);
+  return p.toExponential(1);
+}
+function sign(value, showsAsZero) {
+  return showsAsZero ? "\xB1" : value > 0 ? "+" : "\u2212";
+}
+function signedChange(value, suffix = "") {
+  const digits = Math.abs(value) >= 10 ? 1 : 2;
+  const text2 = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
+}
+function signedWhole(value) {
+  const rounded = Math.round(value);
+  return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
+}
+function signedInterval(low, high, suffix = "") {
+  return `[${signedChange(low, suffix)}, ${signedChange(high, suffix)}]`;
+}
+function plural2(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+function escapeCell(text2) {
+  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+// src/report/calibration.ts
+function calibrationRows(comparison, targetPct) {
+  const rows = [];
+  for (const w of comparison.workloads) {
+    for (const m of w.metrics) {
+      if (m.policy !== "gate" || m.scale !== "relative" || m.delta === null) continue;
+      if (m.ciLow === null || m.ciHigh === null) continue;
+      const halfWidth = Math.max(m.delta - m.ciLow, m.ciHigh - m.delta);
+      const samples = Math.min(m.currentSamples.length, m.baselineSamples.length);
+      const room = targetPct - m.thresholdPct;
+      rows.push({
+        workload: w.id,
+        metric: m.label,
+        thresholdPct: m.thresholdPct,
+        deltaPct: m.delta,
+        halfWidthPct: halfWidth,
+        samples,
+        detectablePct: m.thresholdPct + halfWidth,
+        samplesForTarget: room > 0 ? Math.max(samples, Math.ceil(samples * (halfWidth / room) ** 2)) : null
+      });
+    }
+  }
+  return rows;
+}
+function renderCalibration(rows, targetPct) {
+  const lines = [
+    `| Workload | Metric | A/A \u0394 | \xB1 (95%) | Samples | Threshold | Smallest detectable | Samples for ${targetPct}% |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map(
+      (r) => `| ${escapeCell(r.workload)} | ${escapeCell(r.metric)} | ${signedChange(r.deltaPct, "%")} | ${r.halfWidthPct.toFixed(2)}% | ${r.samples} | ${r.thresholdPct}% | ${r.detectablePct.toFixed(1)}% | ${r.samplesForTarget ?? "never (threshold above the target)"} |`
+    )
+  ];
+  return `${lines.join("\n")}
+`;
+}
+
+// src/gate/runGate.ts
+import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
+import path12 from "node:path";
 
 // src/engine/armSetup.ts
-import { mkdirSync as mkdirSync2, writeFileSync as writeFileSync3 } from "node:fs";
+import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
 import path6 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise2 = __toESM(require_promise(), 1);
 import { spawn as spawn2, spawnSync } from "node:child_process";
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { rm as rm2 } from "node:fs/promises";
-import os2 from "node:os";
+import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
+import { rm as rm3 } from "node:fs/promises";
+import os3 from "node:os";
 import path4 from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -69533,7 +69669,7 @@ function findServerBinary(preferred) {
   );
 }
 function currentUser() {
-  return os2.userInfo().username;
+  return os3.userInfo().username;
 }
 function runChecked(command2, args, logFile, what) {
   const fd = openSync(logFile, "a");
@@ -69550,14 +69686,14 @@ ${tail(logFile, 20)}`
   }
 }
 function tail(file2, lines) {
-  if (!existsSync(file2)) return "(no log)";
+  if (!existsSync2(file2)) return "(no log)";
   return readFileSync(file2, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
 }
 async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-mysql-"));
+  const baseDir = mkdtempSync2(path4.join(os3.tmpdir(), "athena-bench-mysql-"));
   const socket = path4.join(baseDir, "mysqld.sock");
   const errorLog = path4.join(baseDir, "error.log");
   const user = currentUser();
@@ -69568,7 +69704,7 @@ async function startLocalServer(options = {}) {
       await stopChild(child, 2e4);
     }
     if (entry) liveServers.delete(entry);
-    await rm2(baseDir, { recursive: true, force: true });
+    await rm3(baseDir, { recursive: true, force: true });
   };
   try {
     initializeDataDir(binary, flavor, path4.join(baseDir, "data"), errorLog, user);
@@ -69822,7 +69958,7 @@ function armEnvironment(ambient, passThrough, gateSet) {
 }
 
 // src/engine/context.ts
-import { mkdirSync } from "node:fs";
+import { mkdirSync as mkdirSync2 } from "node:fs";
 import path5 from "node:path";
 
 // src/engine/cleanup.ts
@@ -70036,7 +70172,7 @@ function trafficCheck(deltas, driverQueries) {
 function createContext(options, deps) {
   const outDir = path5.resolve(options.outDir);
   const logsDir = path5.join(outDir, "logs");
-  mkdirSync(logsDir, { recursive: true });
+  mkdirSync2(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
     options,
@@ -70078,7 +70214,7 @@ function applyOverrides(suite, rounds, durationSec) {
 
 // src/engine/proxyProcess.ts
 import { spawn as spawn3 } from "node:child_process";
-import { closeSync as closeSync2, existsSync as existsSync2, openSync as openSync2, readFileSync as readFileSync3, writeFileSync as writeFileSync2 } from "node:fs";
+import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync3, writeFileSync as writeFileSync2 } from "node:fs";
 
 // src/engine/handshake.ts
 import net2 from "node:net";
@@ -70133,7 +70269,7 @@ function parseFirstPacket(payload) {
 // src/engine/proxyProcess.ts
 var LOG_TAIL_LINES = 50;
 function fileTail(file2, lines = LOG_TAIL_LINES) {
-  if (!existsSync2(file2)) return "(no output)";
+  if (!existsSync3(file2)) return "(no output)";
   const text2 = readFileSync3(file2, "utf8").trimEnd();
   return text2 === "" ? "(no output)" : text2.split("\n").slice(-lines).join("\n");
 }
@@ -70345,7 +70481,7 @@ function armEnv(ctx, mysql4, spec3) {
 async function buildArms(ctx, mysql4, specs) {
   for (const spec3 of specs) {
     for (const file2 of spec3.files ?? []) {
-      mkdirSync2(path6.dirname(file2.path), { recursive: true });
+      mkdirSync3(path6.dirname(file2.path), { recursive: true });
       writeFileSync3(file2.path, file2.contents);
     }
     if (!spec3.build) continue;
@@ -70420,7 +70556,7 @@ async function startArms(ctx, mysql4, specs) {
 
 // src/engine/environment.ts
 import { readFileSync as readFileSync4 } from "node:fs";
-import os3 from "node:os";
+import os4 from "node:os";
 var RUNNER_KEYS = /^(RUNNER_(OS|ARCH|NAME|ENVIRONMENT)|ImageOS|ImageVersion)$/;
 function readOr(readFile3, file2) {
   try {
@@ -70431,7 +70567,7 @@ function readOr(readFile3, file2) {
 }
 function osName(osRelease) {
   const pretty = osRelease ? /^PRETTY_NAME="?([^"\n]*)"?/m.exec(osRelease)?.[1] : void 0;
-  return pretty ?? `${os3.type()} ${os3.release()}`;
+  return pretty ?? `${os4.type()} ${os4.release()}`;
 }
 async function collectEnvironment(inputs) {
   const readFile3 = inputs.readFile ?? ((p) => readFileSync4(p, "utf8"));
@@ -70442,12 +70578,12 @@ async function collectEnvironment(inputs) {
   const ulimit = await inputs.exec("sh", ["-c", "ulimit -n"]).catch(() => null);
   const ulimitText = ulimit?.stdout.trim() ?? "";
   const somaxconn = readOr(readFile3, "/proc/sys/net/core/somaxconn");
-  const cpus = os3.cpus();
+  const cpus = os4.cpus();
   return {
     cpuModel: cpus[0]?.model.trim() ?? "unknown",
-    cores: os3.availableParallelism?.() ?? cpus.length,
-    memoryBytes: os3.totalmem(),
-    kernel: `${os3.type()} ${os3.release()}`,
+    cores: os4.availableParallelism?.() ?? cpus.length,
+    memoryBytes: os4.totalmem(),
+    kernel: `${os4.type()} ${os4.release()}`,
     os: osName(readOr(readFile3, "/etc/os-release")),
     runner,
     node: process.version,
@@ -71140,43 +71276,6 @@ function addedLatencyPerRound(workload, arm, key2) {
 }
 function numbers(values) {
   return values.filter((v) => typeof v === "number" && Number.isFinite(v));
-}
-
-// src/report/format.ts
-var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-function formatNumber(v) {
-  if (v === null || !Number.isFinite(v)) return "n/a";
-  if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
-  if (v === 0) return "0";
-  return Number(v.toPrecision(3)).toString();
-}
-function wholeNumber(value) {
-  return Math.round(value).toLocaleString("en-US");
-}
-function formatP(p) {
-  if (p >= 1e-3) return p.toFixed(3);
-  return p.toExponential(1);
-}
-function sign(value, showsAsZero) {
-  return showsAsZero ? "\xB1" : value > 0 ? "+" : "\u2212";
-}
-function signedChange(value, suffix = "") {
-  const digits = Math.abs(value) >= 10 ? 1 : 2;
-  const text2 = Math.abs(value).toFixed(digits);
-  return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
-}
-function signedWhole(value) {
-  const rounded = Math.round(value);
-  return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
-}
-function signedInterval(low, high, suffix = "") {
-  return `[${signedChange(low, suffix)}, ${signedChange(high, suffix)}]`;
-}
-function plural2(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-function escapeCell(text2) {
-  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }
 
 // src/report/work.ts
@@ -71881,7 +71980,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 }
 
 // src/work/channel.ts
-import { closeSync as closeSync3, mkdirSync as mkdirSync3, openSync as openSync3, readdirSync as readdirSync3, readSync, rmSync as rmSync2 } from "node:fs";
+import { closeSync as closeSync3, mkdirSync as mkdirSync4, openSync as openSync3, readdirSync as readdirSync3, readSync, rmSync as rmSync2 } from "node:fs";
 import path9 from "node:path";
 
 // src/work/callgrind.ts
@@ -71988,7 +72087,7 @@ function costOf(costs, name, object2) {
 }
 
 // src/work/profile.ts
-import { existsSync as existsSync3, readFileSync as readFileSync5, writeFileSync as writeFileSync5 } from "node:fs";
+import { existsSync as existsSync4, readFileSync as readFileSync5, writeFileSync as writeFileSync5 } from "node:fs";
 
 // src/work/perfMap.ts
 var PerfMap = class _PerfMap {
@@ -72042,7 +72141,7 @@ function loadPerfMaps(pids, dir = "/tmp") {
   const maps = /* @__PURE__ */ new Map();
   for (const pid of pids) {
     const file2 = `${dir}/perf-${pid}.map`;
-    if (existsSync3(file2)) maps.set(pid, PerfMap.parse(readFileSync5(file2, "utf8")));
+    if (existsSync4(file2)) maps.set(pid, PerfMap.parse(readFileSync5(file2, "utf8")));
   }
   return maps;
 }
@@ -72188,7 +72287,7 @@ var WINDOW_TIMEOUT_FLOOR_SEC = 120;
 var TOP_FUNCTIONS_KEPT = 200;
 async function measureWork(options, deps) {
   const profileDir = path9.join(options.outDir, "profiles");
-  mkdirSync3(profileDir, { recursive: true });
+  mkdirSync4(profileDir, { recursive: true });
   const arms = await startUnderCallgrind(options, deps, profileDir);
   const out = /* @__PURE__ */ new Map();
   try {
@@ -72490,185 +72589,9 @@ async function runBenchmark(options, deps) {
   return finishRun(ctx, failure2);
 }
 
-// src/suite/load.ts
-var import_yaml = __toESM(require_dist(), 1);
-import { readFile } from "node:fs/promises";
+// src/verdict/baseline.ts
+import { writeFile as writeFile2, mkdir } from "node:fs/promises";
 import path10 from "node:path";
-
-// src/suite/builtins.ts
-var USERS_SETUP_SQL = [
-  "CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
-  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
-];
-var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
-var DEFAULT_SUITE = {
-  name: "default",
-  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
-  rounds: 3,
-  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
-  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
-  maxRounds: 8,
-  budgetMinutes: 8,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 2,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 500 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 2,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 2,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 5,
-        numberOfQueries: 1e3
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 5,
-        numberOfQueries: 1e4
-      }
-    }
-  ]
-};
-var QUICK_SUITE = {
-  name: "quick",
-  description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
-  rounds: 2,
-  maxRounds: 3,
-  budgetMinutes: 3,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 250 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 5e3 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 5e3 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 2,
-        numberOfQueries: 250
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 2,
-        numberOfQueries: 2e3
-      }
-    }
-  ]
-};
-var PROXY_COMPARISON_SUITE = {
-  name: "proxy-comparison",
-  description: "sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy",
-  rounds: 5,
-  maxRounds: 10,
-  budgetMinutes: 20,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 500 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 3,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 1e4 }
-    }
-  ]
-};
-var BUILTIN_SUITES = {
-  default: SuiteSchema.parse(DEFAULT_SUITE),
-  quick: SuiteSchema.parse(QUICK_SUITE),
-  "proxy-comparison": SuiteSchema.parse(PROXY_COMPARISON_SUITE)
-};
-function isBuiltinSuiteName(name) {
-  return Object.hasOwn(BUILTIN_SUITES, name);
-}
 
 // src/util/zodPath.ts
 function formatIssues(issues) {
@@ -72679,125 +72602,35 @@ function formatPath(segments) {
   return segments.map((s, i) => typeof s === "number" ? `[${s}]` : `${i === 0 ? "" : "."}${String(s)}`).join("");
 }
 
-// src/suite/load.ts
-var MAX_REPORTED_ISSUES = 10;
-async function loadSuite(nameOrPath) {
-  if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
-  const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path10.extname(nameOrPath).toLowerCase();
-  if (![".json", ".yaml", ".yml"].includes(ext)) {
+// src/util/versionedJson.ts
+import { readFile } from "node:fs/promises";
+function parseVersionedJson(text2, file2, kind) {
+  const data = parseJson(text2, file2);
+  const version2 = data?.schemaVersion;
+  if (version2 !== kind.version) {
     throw new UsageError(
-      `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
+      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
     );
   }
-  let text2;
-  try {
-    text2 = await readFile(nameOrPath, "utf8");
-  } catch (error63) {
-    const code = error63.code;
-    throw new UsageError(
-      code === "ENOENT" ? `${nameOrPath}: suite file not found (builtin suites: ${builtinNames})` : `${nameOrPath}: cannot read the suite file: ${errorMessage(error63)}`,
-      { cause: error63 }
-    );
+  const parsed = kind.schema.safeParse(data);
+  if (!parsed.success) {
+    throw new UsageError(`${file2}: invalid ${kind.what} file: ${formatIssues(parsed.error.issues)}`);
   }
-  return parseSuiteText(text2, nameOrPath);
-}
-function parseSuiteText(text2, file2) {
-  const data = withoutSchemaKey(
-    path10.extname(file2).toLowerCase() === ".json" ? parseJson(text2, file2) : parseYaml(text2, file2)
-  );
-  const result = SuiteSchema.safeParse(data);
-  if (!result.success) {
-    const issues = result.error.issues;
-    const lines = issues.slice(0, MAX_REPORTED_ISSUES).map((issue3) => `${file2}: ${describeIssue(issue3, data)}`);
-    if (issues.length > MAX_REPORTED_ISSUES) lines.push(`\u2026 and ${issues.length - MAX_REPORTED_ISSUES} more`);
-    throw new UsageError(lines.join("\n"));
-  }
-  return result.data;
-}
-function withoutSchemaKey(data) {
-  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
-  const { $schema: _schema, ...suite } = data;
-  return suite;
+  return parsed.data;
 }
 function parseJson(text2, file2) {
   try {
     return JSON.parse(text2);
   } catch (error63) {
-    throw new UsageError(`${file2}: invalid JSON: ${errorMessage(error63)}`, { cause: error63 });
+    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
   }
 }
-function parseYaml(text2, file2) {
-  const doc = (0, import_yaml.parseDocument)(text2, { prettyErrors: true, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : "";
-    throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
+async function readTextFile(file2, what) {
+  try {
+    return await readFile(file2, "utf8");
+  } catch (error63) {
+    throw new UsageError(`${file2}: cannot read the ${what} (${errorMessage(error63)})`);
   }
-  return doc.toJS();
-}
-function valueAt(data, segments) {
-  let current = data;
-  for (const s of segments) {
-    if (current === null || typeof current !== "object") return void 0;
-    current = current[s];
-  }
-  return current;
-}
-function show(value) {
-  if (value === void 0) return "nothing";
-  const text2 = JSON.stringify(value);
-  return text2.length > 60 ? `${text2.slice(0, 57)}...` : text2;
-}
-function allowedKeys(data, segments) {
-  if (segments.length === 0) return Object.keys(SuiteSchema.shape);
-  const last = segments[segments.length - 1];
-  if (last === "options" && segments.length === 3) {
-    const driver = valueAt(data, [...segments.slice(0, -1), "driver"]);
-    if (driver === "sysbench") return Object.keys(SysbenchOptionsSchema.shape);
-    if (driver === "mysqlslap") return Object.keys(MysqlslapOptionsSchema.shape);
-    if (driver === "builtin") return Object.keys(BuiltinOptionsSchema.shape);
-  }
-  return null;
-}
-function describeIssue(issue3, data) {
-  const where = formatPath(issue3.path);
-  const actual = valueAt(data, issue3.path);
-  switch (issue3.code) {
-    case "invalid_type":
-      return actual === void 0 ? `${where}: missing (expected ${article(issue3.expected)})` : `${where}: expected ${article(issue3.expected)}, got ${show(actual)}`;
-    case "too_small": {
-      if (issue3.origin === "number") {
-        const what = issue3.minimum === 0 && !issue3.inclusive ? "a positive number" : `a number ${issue3.inclusive ? ">=" : ">"} ${String(issue3.minimum)}`;
-        return `${where}: expected ${what}, got ${show(actual)}`;
-      }
-      if (issue3.origin === "array") return `${where}: expected at least ${String(issue3.minimum)} item(s)`;
-      return `${where}: too short (minimum ${String(issue3.minimum)})`;
-    }
-    case "too_big":
-      return issue3.origin === "number" ? `${where}: expected a number ${issue3.inclusive ? "<=" : "<"} ${String(issue3.maximum)}, got ${show(actual)}` : `${where}: too long (maximum ${String(issue3.maximum)})`;
-    case "unrecognized_keys": {
-      const allowed = allowedKeys(data, issue3.path);
-      const keys = issue3.keys.map((k) => `"${k}"`).join(", ");
-      return `${where}: unknown key${issue3.keys.length > 1 ? "s" : ""} ${keys}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`;
-    }
-    case "invalid_union": {
-      const options = issue3.options;
-      if (issue3.discriminator !== void 0 && options) {
-        return `${where}: unknown value ${show(actual)} (expected one of: ${options.join(", ")})`;
-      }
-      return `${where}: ${issue3.message}`;
-    }
-    case "invalid_value":
-      return `${where}: expected one of ${issue3.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(actual)}`;
-    case "invalid_format":
-      return `${where}: ${issue3.message}, got ${show(actual)}`;
-    default:
-      return `${where}: ${issue3.message}`;
-  }
-}
-function article(type) {
-  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
 // src/verdict/metrics.ts
@@ -72882,122 +72715,6 @@ function metricSpecsFor(workload, mode = "arms") {
       policy: override?.policy ?? base.policy
     };
   });
-}
-
-// src/suite/overrides.ts
-var METRIC_ALIASES = {
-  p95: "latency_p95_ms",
-  p99: "latency_p99_ms",
-  avg: "latency_avg_ms",
-  cpu: "cpu_us_per_query",
-  rss: "peak_rss_mb",
-  overhead: "overhead_pct",
-  instructions: "instructions_per_query",
-  syscalls: "syscalls_per_query",
-  round_trips: "backend_round_trips_per_query",
-  bytes: "bytes_per_query"
-};
-var VALUE_SYNTAX = {
-  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
-  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
-  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
-};
-function metricOf(name) {
-  const parsed = MetricNameSchema.safeParse(name);
-  if (parsed.success) return parsed.data;
-  return METRIC_ALIASES[name] ?? null;
-}
-var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
-var ThresholdListSchema = external_exports.string().transform((text2, ctx) => {
-  const thresholds = {};
-  if (text2.trim() === "") return thresholds;
-  for (const item of text2.split(",").map((part) => part.trim())) {
-    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
-    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
-    if (!match) {
-      fail3("expected METRIC=N% such as tps=5%");
-      continue;
-    }
-    const metric = metricOf(match[1]);
-    if (!metric) {
-      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
-      continue;
-    }
-    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
-    const value = syntax.pattern.exec(match[2]);
-    if (!value) {
-      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
-    } else if (metric in thresholds) {
-      fail3(`${metric} is given twice`);
-    } else {
-      thresholds[metric] = Number(value[1]);
-    }
-  }
-  return thresholds;
-});
-function applySuiteOverrides(suite, overrides) {
-  const { thresholds, rounds, durationSec } = overrides;
-  return {
-    ...suite,
-    ...rounds !== void 0 ? { rounds } : {},
-    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
-  };
-}
-function withDuration(workload, durationSec) {
-  if (durationSec === void 0) return workload;
-  if (workload.driver === "sysbench") {
-    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
-  }
-  if (workload.driver === "builtin") {
-    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
-  }
-  return workload;
-}
-function withThresholds(workload, thresholds) {
-  const entries = Object.entries(thresholds);
-  if (entries.length === 0) return workload;
-  const metrics = { ...workload.metrics };
-  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
-  return { ...workload, metrics };
-}
-
-// src/gate/runGate.ts
-import { existsSync as existsSync4, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path13 from "node:path";
-
-// src/verdict/baseline.ts
-import { writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path11 from "node:path";
-
-// src/util/versionedJson.ts
-import { readFile as readFile2 } from "node:fs/promises";
-function parseVersionedJson(text2, file2, kind) {
-  const data = parseJson2(text2, file2);
-  const version2 = data?.schemaVersion;
-  if (version2 !== kind.version) {
-    throw new UsageError(
-      `${file2}: ${kind.what} schemaVersion ${JSON.stringify(version2)} is not supported (expected ${kind.version})`
-    );
-  }
-  const parsed = kind.schema.safeParse(data);
-  if (!parsed.success) {
-    throw new UsageError(`${file2}: invalid ${kind.what} file: ${formatIssues(parsed.error.issues)}`);
-  }
-  return parsed.data;
-}
-function parseJson2(text2, file2) {
-  try {
-    return JSON.parse(text2);
-  } catch (error63) {
-    throw new UsageError(`${file2}: not valid JSON (${errorMessage(error63)})`);
-  }
-}
-async function readTextFile(file2, what) {
-  try {
-    return await readFile2(file2, "utf8");
-  } catch (error63) {
-    throw new UsageError(`${file2}: cannot read the ${what} (${errorMessage(error63)})`);
-  }
 }
 
 // src/verdict/baseline.ts
@@ -73108,7 +72825,7 @@ function baselineFromResults(results, meta3 = {}) {
   };
 }
 function parseBaseline(text2, file2) {
-  const data = parseJson2(text2, file2);
+  const data = parseJson(text2, file2);
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new UsageError(`${file2}: expected a JSON object (an athena-bench baseline)`);
   }
@@ -73129,9 +72846,16 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path11.dirname(path11.resolve(file2)), { recursive: true });
+  await mkdir(path10.dirname(path10.resolve(file2)), { recursive: true });
   await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
+}
+function baselineRounds(baseline) {
+  const counts = baseline.workloads.map((w) => {
+    const arm = Object.values(w.arms).find((a) => a.role === "proxy") ?? Object.values(w.arms)[0];
+    return arm?.metrics.tps?.samples.length ?? 0;
+  });
+  return counts.length ? Math.min(...counts) : 0;
 }
 
 // src/verdict/compare.ts
@@ -73439,6 +73163,15 @@ function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const m = first.rounds.baseline;
   const needed = minimumRoundsForSignificance(alpha, k, m);
   return `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible two-sided p is ${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`;
+}
+function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA, measure3 = "time", maxRounds = rounds) {
+  if (measure3 === "work") return null;
+  const k = expectedComparisons(suite, measure3);
+  const m = referenceRounds ?? rounds;
+  if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
+  if (minimumTwoSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
+  const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
+  return `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
 }
 function expectedComparisons(suite, measure3 = "time") {
   let k = 0;
@@ -74279,7 +74012,7 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
 // src/gate/preflight.ts
 import { execFileSync } from "node:child_process";
 import { readdirSync as readdirSync4, readFileSync as readFileSync6, statSync } from "node:fs";
-import path12 from "node:path";
+import path11 from "node:path";
 var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
 var MAX_SCAN_BYTES = 64 * 1024 * 1024;
 var MAX_FILES = 40;
@@ -74301,12 +74034,12 @@ function pathWords(text2) {
 function referencedFiles(command2, cwd, files) {
   const out = [];
   for (const word of pathWords(command2)) {
-    const abs = path12.resolve(cwd, word);
+    const abs = path11.resolve(cwd, word);
     const bytes = files.read(abs);
     if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
   }
   if (/^\s*(npm|pnpm|yarn)\b/.test(command2)) {
-    const abs = path12.join(cwd, "package.json");
+    const abs = path11.join(cwd, "package.json");
     out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
   }
   return out;
@@ -74318,7 +74051,7 @@ function nestedTexts(refs, cwd, files) {
     const next = [];
     for (const r of level.filter(isText)) {
       for (const word of pathWords(r.bytes.toString())) {
-        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
+        for (const abs of [path11.resolve(path11.dirname(r.abs), word), path11.resolve(cwd, word)]) {
           if (seen.has(abs) || seen.size >= MAX_FILES) continue;
           const bytes = files.read(abs);
           if (bytes === null) continue;
@@ -74334,10 +74067,10 @@ function nestedTexts(refs, cwd, files) {
 }
 function implicitConfig(cwd, files) {
   for (const dir of [".", "config"]) {
-    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    const names = files.list(path11.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
     for (const name of names.slice(0, MAX_FILES)) {
-      const bytes = files.read(path12.join(cwd, dir, name));
-      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
+      const bytes = files.read(path11.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path11.join(dir, name);
     }
   }
   return null;
@@ -74387,7 +74120,7 @@ function portFix(head, configFile) {
     return `\`${head.start.replace(literal2, variable)}\``;
   }
   const file2 = configFile ?? "proxy.conf";
-  const rendered = '"$dir/' + path12.basename(file2) + '"';
+  const rendered = '"$dir/' + path11.basename(file2) + '"';
   const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
   const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
   return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
@@ -74409,10 +74142,10 @@ var diskFiles = {
     }
   },
   tracked(absPath) {
-    let dir = path12.dirname(absPath);
-    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
+    let dir = path11.dirname(absPath);
+    while (!isDirectory(dir) && path11.dirname(dir) !== dir) dir = path11.dirname(dir);
     try {
-      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path11.relative(dir, absPath)], {
         cwd: dir,
         stdio: "ignore"
       });
@@ -74521,7 +74254,7 @@ async function runGate(request2, deps) {
       deps
     );
   } catch (error63) {
-    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
     throw error63;
   }
   if (sharded) {
@@ -74536,7 +74269,7 @@ async function runGate(request2, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
+  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -74546,7 +74279,7 @@ function referenceRecord(reference) {
   return { kind: "none", commit: null };
 }
 function markShard(resultsPath, record2) {
-  if (!existsSync4(resultsPath)) return;
+  if (!existsSync5(resultsPath)) return;
   const written = JSON.parse(readFileSync7(resultsPath, "utf8"));
   writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
 `);
@@ -74564,8 +74297,455 @@ function judge(reference, results) {
   return null;
 }
 
+// src/gate/calibrate.ts
+var TWIN_ARM = "twin";
+async function calibrate(request2, deps) {
+  const { proxy, twin, targetPct, windows, ...options } = request2;
+  const suite = withWindows(options.suite, windows);
+  const outcome = await runGate(
+    {
+      ...options,
+      suite,
+      arms: [proxy, twin],
+      reference: {
+        kind: "base-ref",
+        ref: "an identical twin",
+        commit: null,
+        headArm: "proxy",
+        baseArm: TWIN_ARM
+      }
+    },
+    deps
+  );
+  const comparison = outcome.comparison;
+  if (!comparison) throw new InfrastructureError("the A/A run gave no comparison");
+  const rows = calibrationRows(comparison, targetPct);
+  const { environment, ...results } = outcome.results;
+  const fewer = suite.work.windows < options.suite.work.windows ? `Work channel: ${suite.work.windows} windows per arm (the suite gates with ${options.suite.work.windows}; the Samples columns say what each figure rests on).
+
+` : "";
+  const text2 = `Suite ${results.suite.name}, ${environment.cpuModel}, ${environment.cores} cores
+
+${renderCalibration(rows, targetPct)}
+${fewer}A/A verdict: ${comparison.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).
+`;
+  return { outcome, rows, text: text2 };
+}
+function withWindows(suite, windows) {
+  if (windows === void 0) return suite;
+  const maxWindows = Math.max(windows, Math.min(suite.work.maxWindows, 2 * windows));
+  return { ...suite, work: { ...suite.work, windows, maxWindows } };
+}
+
+// src/gate/fingerprint.ts
+import { spawnSync as spawnSync2 } from "node:child_process";
+async function runnerFingerprint(inputs) {
+  const versions = /* @__PURE__ */ new Map();
+  for (const workload of inputs.suite.workloads) {
+    if (versions.has(workload.driver)) continue;
+    const detection = await inputs.driverFor(workload.driver).detect(inputs.exec);
+    versions.set(workload.driver, detection.available ? detection.version : null);
+  }
+  const callgrind = inputs.measure === "time" ? null : await detectCallgrind(inputs.exec);
+  return collectEnvironment({
+    mysqlVersion: inputs.mysqlVersion ?? localServerVersion(),
+    sysbenchVersion: versions.get("sysbench") ?? null,
+    mysqlslapVersion: versions.get("mysqlslap") ?? null,
+    valgrindVersion: callgrind?.available ? callgrind.version : null,
+    env: inputs.env,
+    exec: inputs.exec
+  });
+}
+function localServerVersion() {
+  try {
+    const { binary } = findServerBinary();
+    const out = spawnSync2(binary, ["--version"], { encoding: "utf8", timeout: 1e4 });
+    return /\bVer\s+(\S+)/.exec(`${out.stdout ?? ""}${out.stderr ?? ""}`)?.[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+// src/suite/load.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { readFile as readFile2 } from "node:fs/promises";
+import path13 from "node:path";
+
+// src/suite/builtins.ts
+var USERS_SETUP_SQL = [
+  "CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+  "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
+];
+var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
+var DEFAULT_SUITE = {
+  name: "default",
+  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
+  rounds: 3,
+  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
+  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
+  maxRounds: 8,
+  budgetMinutes: 8,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 500 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 2,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 2,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 5,
+        numberOfQueries: 1e3
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 5,
+        numberOfQueries: 1e4
+      }
+    }
+  ]
+};
+var QUICK_SUITE = {
+  name: "quick",
+  description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
+  rounds: 2,
+  maxRounds: 3,
+  budgetMinutes: 3,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 250 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
+      work: { events: 5e3 }
+    },
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: 2,
+        numberOfQueries: 250
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: 2,
+        numberOfQueries: 2e3
+      }
+    }
+  ]
+};
+var PROXY_COMPARISON_SUITE = {
+  name: "proxy-comparison",
+  description: "sysbench read/write, point select and insert with more rounds: Athena vs a reference proxy",
+  rounds: 5,
+  maxRounds: 10,
+  budgetMinutes: 20,
+  workloads: [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      allowErrors: true,
+      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 500 }
+    },
+    {
+      id: "select",
+      title: "Select",
+      driver: "sysbench",
+      threads: 32,
+      warmupSec: 3,
+      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
+    },
+    {
+      id: "insert",
+      title: "Insert",
+      driver: "sysbench",
+      threads: 16,
+      warmupSec: 3,
+      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
+      work: { events: 1e4 }
+    }
+  ]
+};
+var BUILTIN_SUITES = {
+  default: SuiteSchema.parse(DEFAULT_SUITE),
+  quick: SuiteSchema.parse(QUICK_SUITE),
+  "proxy-comparison": SuiteSchema.parse(PROXY_COMPARISON_SUITE)
+};
+function isBuiltinSuiteName(name) {
+  return Object.hasOwn(BUILTIN_SUITES, name);
+}
+
+// src/suite/load.ts
+var MAX_REPORTED_ISSUES = 10;
+async function loadSuite(nameOrPath) {
+  if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
+  const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
+  const ext = path13.extname(nameOrPath).toLowerCase();
+  if (![".json", ".yaml", ".yml"].includes(ext)) {
+    throw new UsageError(
+      `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
+    );
+  }
+  let text2;
+  try {
+    text2 = await readFile2(nameOrPath, "utf8");
+  } catch (error63) {
+    const code = error63.code;
+    throw new UsageError(
+      code === "ENOENT" ? `${nameOrPath}: suite file not found (builtin suites: ${builtinNames})` : `${nameOrPath}: cannot read the suite file: ${errorMessage(error63)}`,
+      { cause: error63 }
+    );
+  }
+  return parseSuiteText(text2, nameOrPath);
+}
+function parseSuiteText(text2, file2) {
+  const data = withoutSchemaKey(
+    path13.extname(file2).toLowerCase() === ".json" ? parseJson2(text2, file2) : parseYaml(text2, file2)
+  );
+  const result = SuiteSchema.safeParse(data);
+  if (!result.success) {
+    const issues = result.error.issues;
+    const lines = issues.slice(0, MAX_REPORTED_ISSUES).map((issue3) => `${file2}: ${describeIssue(issue3, data)}`);
+    if (issues.length > MAX_REPORTED_ISSUES) lines.push(`\u2026 and ${issues.length - MAX_REPORTED_ISSUES} more`);
+    throw new UsageError(lines.join("\n"));
+  }
+  return result.data;
+}
+function withoutSchemaKey(data) {
+  if (data === null || typeof data !== "object" || Array.isArray(data) || !("$schema" in data)) return data;
+  const { $schema: _schema, ...suite } = data;
+  return suite;
+}
+function parseJson2(text2, file2) {
+  try {
+    return JSON.parse(text2);
+  } catch (error63) {
+    throw new UsageError(`${file2}: invalid JSON: ${errorMessage(error63)}`, { cause: error63 });
+  }
+}
+function parseYaml(text2, file2) {
+  const doc = (0, import_yaml.parseDocument)(text2, { prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const where = first.linePos?.[0] ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})` : "";
+    throw new UsageError(`${file2}: invalid YAML${where}: ${first.message.split("\n")[0]}`);
+  }
+  return doc.toJS();
+}
+function valueAt(data, segments) {
+  let current = data;
+  for (const s of segments) {
+    if (current === null || typeof current !== "object") return void 0;
+    current = current[s];
+  }
+  return current;
+}
+function show(value) {
+  if (value === void 0) return "nothing";
+  const text2 = JSON.stringify(value);
+  return text2.length > 60 ? `${text2.slice(0, 57)}...` : text2;
+}
+function allowedKeys(data, segments) {
+  if (segments.length === 0) return Object.keys(SuiteSchema.shape);
+  const last = segments[segments.length - 1];
+  if (last === "options" && segments.length === 3) {
+    const driver = valueAt(data, [...segments.slice(0, -1), "driver"]);
+    if (driver === "sysbench") return Object.keys(SysbenchOptionsSchema.shape);
+    if (driver === "mysqlslap") return Object.keys(MysqlslapOptionsSchema.shape);
+    if (driver === "builtin") return Object.keys(BuiltinOptionsSchema.shape);
+  }
+  return null;
+}
+function describeIssue(issue3, data) {
+  const where = formatPath(issue3.path);
+  const actual = valueAt(data, issue3.path);
+  switch (issue3.code) {
+    case "invalid_type":
+      return actual === void 0 ? `${where}: missing (expected ${article(issue3.expected)})` : `${where}: expected ${article(issue3.expected)}, got ${show(actual)}`;
+    case "too_small": {
+      if (issue3.origin === "number") {
+        const what = issue3.minimum === 0 && !issue3.inclusive ? "a positive number" : `a number ${issue3.inclusive ? ">=" : ">"} ${String(issue3.minimum)}`;
+        return `${where}: expected ${what}, got ${show(actual)}`;
+      }
+      if (issue3.origin === "array") return `${where}: expected at least ${String(issue3.minimum)} item(s)`;
+      return `${where}: too short (minimum ${String(issue3.minimum)})`;
+    }
+    case "too_big":
+      return issue3.origin === "number" ? `${where}: expected a number ${issue3.inclusive ? "<=" : "<"} ${String(issue3.maximum)}, got ${show(actual)}` : `${where}: too long (maximum ${String(issue3.maximum)})`;
+    case "unrecognized_keys": {
+      const allowed = allowedKeys(data, issue3.path);
+      const keys = issue3.keys.map((k) => `"${k}"`).join(", ");
+      return `${where}: unknown key${issue3.keys.length > 1 ? "s" : ""} ${keys}${allowed ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+    }
+    case "invalid_union": {
+      const options = issue3.options;
+      if (issue3.discriminator !== void 0 && options) {
+        return `${where}: unknown value ${show(actual)} (expected one of: ${options.join(", ")})`;
+      }
+      return `${where}: ${issue3.message}`;
+    }
+    case "invalid_value":
+      return `${where}: expected one of ${issue3.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(actual)}`;
+    case "invalid_format":
+      return `${where}: ${issue3.message}, got ${show(actual)}`;
+    default:
+      return `${where}: ${issue3.message}`;
+  }
+}
+function article(type) {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text2, ctx) => {
+  const thresholds = {};
+  if (text2.trim() === "") return thresholds;
+  for (const item of text2.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
+
 // src/gate/merge.ts
-import { existsSync as existsSync5, mkdirSync as mkdirSync4, writeFileSync as writeFileSync7 } from "node:fs";
+import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
 import path15 from "node:path";
 
 // src/history/schema.ts
@@ -74771,7 +74951,7 @@ async function readShards(dirs) {
   return Promise.all(
     dirs.map(async (dir) => {
       const file2 = path15.join(dir, "results.json");
-      if (!existsSync5(file2)) {
+      if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
         );
@@ -74886,13 +75066,14 @@ function environmentToJudge(results, reference) {
   );
   return differing ? { ...results, environment: differing.environment } : results;
 }
-async function mergeShards(dirs, outDir, reference) {
+async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const ordered = checkShards(await readShards(dirs));
   const merged = mergeShardResults(ordered);
-  const chosen = reference ?? recordedReference(merged, shardOf(ordered[0]).reference);
+  const recorded = shardOf(ordered[0]).reference;
+  const chosen = reference ?? (recorded.kind === "baseline" && recordedBaseline ? recordedBaseline : recordedReference(merged, recorded));
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
-  mkdirSync4(outDir, { recursive: true });
+  mkdirSync5(outDir, { recursive: true });
   const resultsPath = path15.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
@@ -74932,62 +75113,53 @@ function proxyArm(proxy, outDir) {
   };
   return spec3;
 }
-function baseArm(proxy, base, outDir) {
+function baseArm(proxy, base) {
+  return baseRefArm(base.checkout, base.commit, {
+    relativeCwd: path16.relative(base.checkout, proxy.cwd),
+    ...proxy.build !== null ? { build: proxy.build } : {},
+    ...proxy.start !== null ? { start: proxy.start } : {}
+  });
+}
+function twinArm(proxy, outDir) {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path16.join(proxy.cwd, "node_modules");
-      const baseModules = path16.join(base.cwd, "node_modules");
-      if (existsSync6(modules) && !existsSync6(baseModules)) symlinkSync(modules, baseModules, "dir");
-      const spec3 = defaultProxyArm(ctx.mysql, base.cwd, {
-        name: base.arm,
+      const { build: _build, ...spec3 } = defaultProxyArm(ctx.mysql, proxy.cwd, {
+        name: TWIN_ARM,
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path16.join(outDir, `athena-${base.arm}.toml`)
+        configPath: path16.join(outDir, `athena-${TWIN_ARM}.toml`)
       });
-      return { ...spec3, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
+      return spec3;
     }
-    return {
-      name: base.arm,
-      role: "base",
-      start: proxy.start,
-      port: await ctx.allocatePort(),
-      cwd: base.cwd,
-      trafficCheck: false,
-      commit: base.commit,
-      ...proxy.build !== null ? { build: proxy.build } : {}
-    };
+    const port = await ctx.allocatePort();
+    return { name: TWIN_ARM, role: "base", start: proxy.start, port, cwd: proxy.cwd, trafficCheck: false };
   };
 }
 var BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 function realBenchmarker(deps) {
+  const engineDeps = {
+    exec: deps.exec,
+    now: Date.now,
+    log: deps.log,
+    progress: deps.progress,
+    env: deps.env,
+    driverFor
+  };
   return {
     loadSuite: async ({ source, overrides }, cwd) => applySuiteOverrides(
       await loadSuite(BUILTIN_SUITE.test(source) ? source : path16.resolve(cwd, source)),
       overrides
     ),
+    fingerprint: (request2) => runnerFingerprint({ ...request2, exec: deps.exec, env: deps.env, driverFor }),
     async run(request2) {
       const arms = [proxyArm(request2.proxy, request2.outDir)];
-      if (request2.base) arms.push(baseArm(request2.proxy, request2.base, request2.outDir));
-      const engineDeps = {
-        exec: deps.exec,
-        now: Date.now,
-        log: deps.log,
-        progress: deps.progress,
-        env: deps.env,
-        driverFor
-      };
+      if (request2.base) arms.push(baseArm(request2.proxy, request2.base));
       const outcome = await runGate(
         {
-          mysql: request2.mysql,
-          suite: request2.suite,
+          ...gateOptions(request2),
           arms,
           reference: request2.plan,
-          outDir: request2.outDir,
-          repoRoot: request2.proxy.cwd,
-          proxyEnv: request2.proxy.passEnv,
-          ...request2.budgetMinutes !== null ? { budgetMinutes: request2.budgetMinutes } : {},
-          measure: request2.measure,
           ...request2.shard ? { shard: request2.shard } : {}
         },
         engineDeps
@@ -74995,9 +75167,38 @@ function realBenchmarker(deps) {
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
     async merge(request2) {
-      const outcome = await mergeShards(request2.dirs, request2.outDir, request2.plan ?? void 0);
+      const outcome = await mergeShards(
+        request2.dirs,
+        request2.outDir,
+        request2.plan ?? void 0,
+        request2.recordedBaseline ?? void 0
+      );
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
-    }
+    },
+    calibrate: (request2) => calibrateProxy(request2, engineDeps)
+  };
+}
+async function calibrateProxy(request2, engineDeps) {
+  const { outcome, text: text2 } = await calibrate(
+    {
+      ...gateOptions(request2),
+      proxy: proxyArm(request2.proxy, request2.outDir),
+      twin: twinArm(request2.proxy, request2.outDir),
+      targetPct: request2.targetPct
+    },
+    engineDeps
+  );
+  return { ...outcome, text: text2 };
+}
+function gateOptions(request2) {
+  return {
+    mysql: request2.mysql,
+    suite: request2.suite,
+    outDir: request2.outDir,
+    repoRoot: request2.proxy.cwd,
+    proxyEnv: request2.proxy.passEnv,
+    ...request2.budgetMinutes !== null ? { budgetMinutes: request2.budgetMinutes } : {},
+    measure: request2.measure
   };
 }
 function measure(v) {
@@ -75006,6 +75207,7 @@ function measure(v) {
 function comparisonView(comparison) {
   return {
     verdict: comparison.verdict,
+    comparedWith: comparison.mode === "baseline" ? "baseline" : "base-ref",
     summaryLine: comparison.summaryLine,
     markdown: renderComparisonMarkdown(comparison),
     warnings: comparison.warnings,
@@ -75043,7 +75245,7 @@ function realVerdicts() {
   };
 }
 
-// src/action/git.ts
+// src/gate/git.ts
 function gitOps(exec) {
   const git = async (cwd, args) => {
     const result = await exec("git", ["-C", cwd, ...args], { timeoutMs: 12e4 });
@@ -75055,40 +75257,37 @@ function gitOps(exec) {
     }
     return result.stdout.trim();
   };
+  const repoRoot = (dir) => git(dir, ["rev-parse", "--show-toplevel"]);
   return {
-    repoRoot: (dir) => git(dir, ["rev-parse", "--show-toplevel"]),
+    repoRoot,
+    toplevel: (dir) => repoRoot(dir).catch(() => null),
     resolveCommit: (root, ref) => git(root, ["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`]),
     mergeBase: (root, a, b) => git(root, ["merge-base", a, b]),
-    addWorktree: async (root, commit, dir) => {
-      await git(root, ["worktree", "add", "--detach", dir, commit]);
-    },
-    removeWorktree: async (root, dir) => {
-      await git(root, ["worktree", "remove", "--force", dir]);
-    },
-    readFileAtRef: async (root, ref, file2) => {
-      const options = { timeoutMs: 6e4 };
-      const found = await exec(
-        "git",
-        ["-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`],
-        options
-      );
-      if (found.exitCode !== 0) return null;
-      const commit = found.stdout.trim();
-      const exists2 = await exec("git", ["-C", root, "cat-file", "-e", `${commit}:${file2}`], options);
-      if (exists2.exitCode !== 0) return null;
-      const blob = await exec("git", ["-C", root, "cat-file", "blob", `${commit}:${file2}`], {
-        ...options,
-        maxOutputChars: 256 * 1024 * 1024
-      });
-      if (blob.exitCode !== 0)
-        throw new InfrastructureError(`git cat-file ${ref}:${file2} failed: ${blob.stderr.trim()}`);
-      return blob.stdout;
-    }
+    readFileAtRef: (root, ref, file2) => readFileAtRef(exec, root, ref, file2)
   };
+}
+async function readFileAtRef(exec, root, ref, file2) {
+  const options = { timeoutMs: 6e4 };
+  const found = await exec(
+    "git",
+    ["-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`],
+    options
+  );
+  if (found.exitCode !== 0) return null;
+  const commit = found.stdout.trim();
+  const exists2 = await exec("git", ["-C", root, "cat-file", "-e", `${commit}:${file2}`], options);
+  if (exists2.exitCode !== 0) return null;
+  const blob = await exec("git", ["-C", root, "cat-file", "blob", `${commit}:${file2}`], {
+    ...options,
+    maxOutputChars: 256 * 1024 * 1024
+  });
+  if (blob.exitCode !== 0)
+    throw new InfrastructureError(`git cat-file ${ref}:${file2} failed: ${blob.stderr.trim()}`);
+  return blob.stdout;
 }
 
 // node_modules/@actions/core/lib/command.js
-import * as os4 from "os";
+import * as os5 from "os";
 
 // node_modules/@actions/core/lib/utils.js
 function toCommandValue(input2) {
@@ -75116,7 +75315,7 @@ function toCommandProperties(annotationProperties) {
 // node_modules/@actions/core/lib/command.js
 function issueCommand(command2, properties, message) {
   const cmd = new Command(command2, properties, message);
-  process.stdout.write(cmd.toString() + os4.EOL);
+  process.stdout.write(cmd.toString() + os5.EOL);
 }
 var CMD_STRING = "::";
 var Command = class {
@@ -75161,7 +75360,7 @@ function escapeProperty(s) {
 // node_modules/@actions/core/lib/file-command.js
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os5 from "os";
+import * as os6 from "os";
 function issueFileCommand(command2, message) {
   const filePath = process.env[`GITHUB_${command2}`];
   if (!filePath) {
@@ -75170,7 +75369,7 @@ function issueFileCommand(command2, message) {
   if (!fs.existsSync(filePath)) {
     throw new Error(`Missing file at path: ${filePath}`);
   }
-  fs.appendFileSync(filePath, `${toCommandValue(message)}${os5.EOL}`, {
+  fs.appendFileSync(filePath, `${toCommandValue(message)}${os6.EOL}`, {
     encoding: "utf8"
   });
 }
@@ -75183,11 +75382,11 @@ function prepareKeyValueMessage(key2, value) {
   if (convertedValue.includes(delimiter)) {
     throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
   }
-  return `${key2}<<${delimiter}${os5.EOL}${convertedValue}${os5.EOL}${delimiter}`;
+  return `${key2}<<${delimiter}${os6.EOL}${convertedValue}${os6.EOL}${delimiter}`;
 }
 
 // node_modules/@actions/core/lib/core.js
-import * as os7 from "os";
+import * as os8 from "os";
 
 // node_modules/@actions/http-client/lib/index.js
 var tunnel = __toESM(require_tunnel2(), 1);
@@ -75530,11 +75729,11 @@ var _summary = new Summary();
 var summary = _summary;
 
 // node_modules/@actions/core/lib/platform.js
-import os6 from "os";
+import os7 from "os";
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir: mkdir2, open: open2, readdir, rename, rm: rm3, rmdir, stat, symlink, unlink } = fs2.promises;
+var { chmod, copyFile, lstat, mkdir: mkdir2, open: open2, readdir, rename, rm: rm4, rmdir, stat, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 
@@ -75542,8 +75741,8 @@ var READONLY = fs2.constants.O_RDONLY;
 var IS_WINDOWS2 = process.platform === "win32";
 
 // node_modules/@actions/core/lib/platform.js
-var platform = os6.platform();
-var arch = os6.arch();
+var platform = os7.platform();
+var arch = os7.arch();
 
 // node_modules/@actions/core/lib/core.js
 var ExitCode2;
@@ -75569,7 +75768,7 @@ function setOutput(name, value) {
   if (filePath) {
     return issueFileCommand("OUTPUT", prepareKeyValueMessage(name, value));
   }
-  process.stdout.write(os7.EOL);
+  process.stdout.write(os8.EOL);
   issueCommand("set-output", { name }, toCommandValue(value));
 }
 function setFailed(message) {
@@ -75583,7 +75782,7 @@ function warning(message, properties = {}) {
   issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 function info(message) {
-  process.stdout.write(message + os7.EOL);
+  process.stdout.write(message + os8.EOL);
 }
 
 // node_modules/@actions/github/lib/context.js
@@ -75600,8 +75799,8 @@ var Context = class {
       if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync8(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path22 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path22} does not exist${EOL5}`);
+        const path24 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path24} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -79830,16 +80029,26 @@ function githubContext(context3 = context2, env = process.env) {
     workflowRun
   };
 }
-function githubApi(token, repository, env = process.env) {
+function repositoryClient(token, repository, env) {
   const [owner, repo] = repository.split("/");
   if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
   const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
-  const toComment = (c) => ({
-    id: c.id,
-    body: c.body ?? "",
-    htmlUrl: c.html_url,
-    author: c.user?.login ?? ""
-  });
+  return { owner, repo, octokit };
+}
+function toComment(c) {
+  return { id: c.id, body: c.body ?? "", htmlUrl: c.html_url, author: c.user?.login ?? "" };
+}
+async function authenticatedLogin(octokit) {
+  try {
+    return (await octokit.rest.users.getAuthenticated()).data.login;
+  } catch (error63) {
+    const status = error63.status;
+    if (status === 401 || status === 403 || status === 404) return null;
+    throw error63;
+  }
+}
+function githubApi(token, repository, env = process.env) {
+  const { owner, repo, octokit } = repositoryClient(token, repository, env);
   return {
     async listPage(issueNumber, page, perPage) {
       const response = await octokit.rest.issues.listComments({
@@ -79865,15 +80074,7 @@ function githubApi(token, repository, env = process.env) {
       const response = await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
       return toComment(response.data);
     },
-    async authenticatedLogin() {
-      try {
-        return (await octokit.rest.users.getAuthenticated()).data.login;
-      } catch (error63) {
-        const status = error63.status;
-        if (status === 401 || status === 403 || status === 404) return null;
-        throw error63;
-      }
-    },
+    authenticatedLogin: () => authenticatedLogin(octokit),
     async pullRequestHeadSha(pullNumber) {
       const response = await octokit.rest.pulls.get({ owner, repo, pull_number: pullNumber });
       return response.data.head.sha;
@@ -79881,9 +80082,7 @@ function githubApi(token, repository, env = process.env) {
   };
 }
 function githubIssues(token, repository, env = process.env) {
-  const [owner, repo] = repository.split("/");
-  if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
-  const octokit = getOctokit(token, { baseUrl: env.GITHUB_API_URL || "https://api.github.com" });
+  const { owner, repo, octokit } = repositoryClient(token, repository, env);
   const toIssue = (i) => ({
     number: i.number,
     body: i.body ?? "",
@@ -79914,8 +80113,8 @@ function githubIssues(token, repository, env = process.env) {
 }
 
 // src/action/history-branch.ts
-import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
-import os8 from "node:os";
+import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
+import os9 from "node:os";
 import path17 from "node:path";
 var IDENTITY = [
   "-c",
@@ -79923,10 +80122,9 @@ var IDENTITY = [
   "-c",
   "user.email=41898282+github-actions[bot]@users.noreply.github.com"
 ];
-async function appendToDataBranch(o) {
-  const scratch = await mkdtemp2(path17.join(os8.tmpdir(), "history-index-"));
+function scratchGit(o, scratch) {
   const env = { ...process.env, GIT_INDEX_FILE: path17.join(scratch, "index") };
-  const git = async (args, extra = {}) => {
+  const run2 = async (args, extra = {}) => {
     const result = await o.exec("git", ["-C", o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 12e4,
       // A long history is megabytes; exec keeps only the tail of a bigger output by default.
@@ -79937,56 +80135,120 @@ async function appendToDataBranch(o) {
     return { ok: result.exitCode === 0, out: result.stdout.trim(), err: result.stderr.trim() };
   };
   const must = async (args, extra = {}) => {
-    const r = await git(args, extra);
+    const r = await run2(args, extra);
     if (!r.ok)
       throw new InfrastructureError(`git ${args[0]} failed: ${r.err.split("\n").slice(-3).join(" ")}`);
     return r.out;
   };
-  const trackingRef = `refs/athena-bench/data/${o.branch}`;
-  const file2 = historyFileName(o.suite);
+  return { run: run2, must };
+}
+async function appendToDataBranch(o) {
+  const scratch = await mkdtemp2(path17.join(os9.tmpdir(), "history-index-"));
+  const git = scratchGit(o, scratch);
   try {
     for (let attempt2 = 1; ; attempt2++) {
-      const fetched = await git(["fetch", "--no-tags", o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
-      if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
-        throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
-      }
-      const parent = fetched.ok ? await must(["rev-parse", trackingRef]) : null;
-      const shown = parent ? await git(["show", `${parent}:${file2}`]) : { ok: false, out: "" };
-      const before = shown.ok ? parseHistory(shown.out, `${o.branch}/${file2}`) : { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite: o.suite, points: [] };
+      const { parent, before } = await fetchHistory(o, git);
       const outcome = appendPoints(before, o.points, o.retention);
       if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt2 };
-      const blob = await must(["hash-object", "-w", "--stdin"], {
-        stdin: `${JSON.stringify(outcome.history, null, 1)}
-`
-      });
-      await must(parent ? ["read-tree", parent] : ["read-tree", "--empty"], { index: true });
-      await must(["update-index", "--add", "--cacheinfo", `100644,${blob},${file2}`], { index: true });
-      const tree = await must(["write-tree"], { index: true });
-      const commit = await must(["commit-tree", tree, ...parent ? ["-p", parent] : [], "-m", o.message]);
+      const commit = await commitHistory(o, git, parent, outcome.history);
       await o.beforePush?.();
-      const pushed = await git(["push", "--quiet", o.remote, `${commit}:refs/heads/${o.branch}`]);
+      const pushed = await git.run(["push", "--quiet", o.remote, `${commit}:refs/heads/${o.branch}`]);
       if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt2 };
-      const rejected = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
-        pushed.err
-      );
-      if (!rejected || attempt2 >= o.attempts) {
-        throw new InfrastructureError(
-          `git push to ${o.branch} failed${rejected ? ` ${attempt2} times (other runs kept pushing first)` : ""}: ${pushed.err}`
-        );
-      }
-      const wait = Math.min(8e3, 250 * 2 ** (attempt2 - 1) + Math.floor(Math.random() * 250));
-      o.log(`The data branch ${o.branch} moved meanwhile (push rejected); retrying in ${wait} ms.`);
-      await o.sleep(wait);
+      await retryAfterRejection(o, pushed.err, attempt2);
     }
   } finally {
-    await rm4(scratch, { recursive: true, force: true });
+    await rm5(scratch, { recursive: true, force: true });
   }
+}
+async function fetchHistory(o, git) {
+  const trackingRef = `refs/athena-bench/data/${o.branch}`;
+  const file2 = historyFileName(o.suite);
+  const fetched = await git.run(["fetch", "--no-tags", o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
+  if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
+    throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
+  }
+  const parent = fetched.ok ? await git.must(["rev-parse", trackingRef]) : null;
+  const shown = parent ? await git.run(["show", `${parent}:${file2}`]) : { ok: false, out: "" };
+  const before = shown.ok ? parseHistory(shown.out, `${o.branch}/${file2}`) : { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite: o.suite, points: [] };
+  return { parent, before };
+}
+async function commitHistory(o, git, parent, history) {
+  const blob = await git.must(["hash-object", "-w", "--stdin"], {
+    stdin: `${JSON.stringify(history, null, 1)}
+`
+  });
+  await git.must(parent ? ["read-tree", parent] : ["read-tree", "--empty"], { index: true });
+  await git.must(["update-index", "--add", "--cacheinfo", `100644,${blob},${historyFileName(o.suite)}`], {
+    index: true
+  });
+  const tree = await git.must(["write-tree"], { index: true });
+  return git.must(["commit-tree", tree, ...parent ? ["-p", parent] : [], "-m", o.message]);
+}
+async function retryAfterRejection(o, err, attempt2) {
+  const rejected = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(err);
+  if (!rejected || attempt2 >= o.attempts) {
+    throw new InfrastructureError(
+      `git push to ${o.branch} failed${rejected ? ` ${attempt2} times (other runs kept pushing first)` : ""}: ${err}`
+    );
+  }
+  const wait = Math.min(8e3, 250 * 2 ** (attempt2 - 1) + Math.floor(Math.random() * 250));
+  o.log(`The data branch ${o.branch} moved meanwhile (push rejected); retrying in ${wait} ms.`);
+  await o.sleep(wait);
 }
 
 // src/action/run.ts
-import { existsSync as existsSync10 } from "node:fs";
-import { mkdir as mkdir3, rm as rm5 } from "node:fs/promises";
-import path20 from "node:path";
+import { existsSync as existsSync11 } from "node:fs";
+import { mkdir as mkdir3 } from "node:fs/promises";
+import path22 from "node:path";
+
+// src/action/session.ts
+var StepFailure = class extends Error {
+  constructor(part, cause, check2) {
+    const detail = errorMessage(cause);
+    super(`${part} failed: ${detail}${check2 ? `
+Check: ${check2}` : ""}`, { cause });
+    this.name = "StepFailure";
+  }
+};
+async function step(part, check2, fn) {
+  try {
+    return await fn();
+  } catch (error63) {
+    if (error63 instanceof StepFailure) throw error63;
+    if (error63 instanceof UsageError) throw new StepFailure(`${part} (configuration)`, error63, "");
+    throw new StepFailure(part, error63, check2);
+  }
+}
+var CHECK_MYSQL = "the `services: mysql` block of the workflow (image, `ports: [3306:3306]`, a health check) and the mysql-host, mysql-port, mysql-user, mysql-password and mysql-database inputs.";
+var CHECK_BENCH = "the proxy (proxy-build, proxy-start, proxy-port, proxy-metrics-url: the log above has its last lines) and the benchmark drivers (`sudo apt-get install -y sysbench` on the runner).";
+var CHECK_GIT = "base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists (e.g. origin/main).";
+
+// src/action/calibrate-mode.ts
+var CALIBRATION_TARGET_PCT = 5;
+async function calibrateProxy2(s) {
+  const { deps, setOutput: setOutput2 } = s;
+  const { suite } = await prepareRun(s);
+  const outcome = await step(
+    "the calibration run",
+    CHECK_BENCH,
+    () => deps.bench.calibrate({ ...benchRequestBase(s, suite), targetPct: CALIBRATION_TARGET_PCT })
+  );
+  setOutput2("results-path", outcome.resultsPath);
+  setOutput2("report-path", outcome.reportPath);
+  setOutput2("calibration", outcome.text);
+  const summaryLine2 = outcome.text.trim().split("\n").at(-1) ?? "";
+  setOutput2("summary", summaryLine2);
+  deps.core.info(outcome.text);
+  await deps.core.writeSummary(
+    `## athena-bench: calibration
+
+${outcome.text}
+---
+
+${outcome.reportMarkdown}
+`
+  );
+}
 
 // src/action/artifact.ts
 import { constants as constants4 } from "node:fs";
@@ -80202,6 +80464,490 @@ function describe3(error63) {
   return status === void 0 ? errorMessage(error63) : `HTTP ${status}: ${errorMessage(error63)}`;
 }
 
+// src/action/history-trend.ts
+async function comparisonTrend(deps, dataBranch, workdir, suite, results) {
+  const read = deps.git.readFileAtRef;
+  if (!read) return "";
+  try {
+    const current = currentRun(results);
+    if (!current) return "";
+    const file2 = historyFileName(suite);
+    const root = await deps.git.repoRoot(workdir);
+    for (const ref of [`refs/remotes/origin/${dataBranch}`, `refs/heads/${dataBranch}`]) {
+      const text2 = await read(root, ref, file2);
+      if (text2 === null) continue;
+      return renderTrend(parseHistory(text2, `${dataBranch}/${file2}`), current);
+    }
+    deps.core.info(`No trend: the data branch ${dataBranch} (with ${file2}) is not in this checkout.`);
+    return "";
+  } catch (error63) {
+    deps.core.warning(`No trend of the default branch: ${errorMessage(error63)}`);
+    return "";
+  }
+}
+var MARGIN = 500;
+function joinWithTrend(before, trend, after) {
+  const parts = [before, trend, after].filter((p) => p !== "");
+  const joined = parts.join("\n\n");
+  if (trend === "" || joined.length + MARGIN <= MAX_COMMENT_CHARS) return joined;
+  return [before, after].filter((p) => p !== "").join("\n\n");
+}
+
+// src/action/publish.ts
+async function publishVerdict(s, judged) {
+  const { comparison } = judged;
+  s.result.verdict = comparison.verdict;
+  await summarize(s, judged);
+  const pr = s.deps.github.pullRequest;
+  if (pr) await commentOnPullRequest(s, pr, judged);
+  else s.setOutput("comment-url", "");
+  if (comparison.verdict === "regressed" && s.config.failOnRegression) {
+    s.fail(`Performance regression: ${comparison.summaryLine}`);
+  } else if (comparison.verdict === "inconclusive" && s.config.failOnInconclusive) {
+    s.fail(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
+  }
+}
+async function summarize({ deps, setOutput: setOutput2 }, judged) {
+  const { core } = deps;
+  const { comparison } = judged;
+  const verdict = joinWithTrend(comparison.markdown.trimEnd(), judged.trend, judged.context);
+  await core.writeSummary(`${[verdict, "---", judged.reportMarkdown].join("\n\n")}
+`);
+  setOutput2("verdict", comparison.verdict);
+  setOutput2("regressed", String(comparison.verdict === "regressed"));
+  setOutput2("summary", comparison.summaryLine);
+  for (const warning2 of comparison.warnings) core.warning(warning2);
+  for (const regression of comparison.regressions) {
+    core.error(regression.message, { title: `athena-bench: ${regression.workload} regressed` });
+  }
+  core.info(comparison.summaryLine);
+}
+async function commentOnPullRequest(s, pr, judged) {
+  const { deps, config: config2 } = s;
+  const { comparison, suite } = judged;
+  await leaveCommentArtifact(deps, s.resultsDir, {
+    schemaVersion: 2,
+    suite,
+    pullRequest: pr.number,
+    headSha: pr.headSha,
+    verdict: comparison.verdict,
+    comparedWith: judged.comparedWith,
+    workloads: comparison.workloads
+  });
+  const footer = deps.github.runUrl ? ` \xB7 [full report in the job summary](${deps.github.runUrl})` : "";
+  const body = `${joinWithTrend(comparison.markdown.trimEnd(), judged.trend, `${judged.context}${footer}`)}
+`;
+  s.result.comment = await postComment(deps, config2, pr.number, suite, body, comparison.verdict);
+  s.setOutput("comment-url", s.result.comment.url ?? "");
+}
+async function leaveCommentArtifact(deps, resultsDir, artifact) {
+  const checked = CommentArtifactSchema.safeParse(artifact);
+  if (!checked.success) {
+    const issue3 = checked.error.issues[0];
+    deps.core.warning(
+      `${COMMENT_ARTIFACT_FILE} not written (${issue3?.path.join(".")}: ${issue3?.message}): a workflow_run job could not post this comment.`
+    );
+    return;
+  }
+  await writeCommentArtifact(resultsDir, checked.data);
+}
+async function postComment(deps, config2, pullNumber, suite, body, verdict) {
+  if (config2.commentOnPr === "never")
+    return { action: "skipped", url: null, reason: "comment-on-pr is never" };
+  if (!config2.githubToken) {
+    deps.core.warning(
+      "No github-token: the pull-request comment is skipped (the verdict is in the job summary)."
+    );
+    return { action: "skipped", url: null, reason: "no token" };
+  }
+  const outcome = await upsertStickyComment({
+    api: deps.githubApi(config2.githubToken),
+    issueNumber: pullNumber,
+    suite,
+    body,
+    policy: config2.commentOnPr,
+    changed: worthAComment(verdict),
+    log: deps.core,
+    sleep: (ms) => deps.sleep(ms)
+  });
+  if (outcome.action === "skipped") deps.core.info(`No pull-request comment: ${outcome.reason}.`);
+  return outcome;
+}
+function worthAComment(verdict) {
+  return verdict === "regressed" || verdict === "improved";
+}
+
+// src/action/trustedComment.ts
+function describe4(m) {
+  const spec3 = METRIC_DEFAULTS[m.metric];
+  return m.variant === "cpu-relative-to-direct" ? { label: CPU_RELATIVE_LABEL, unit: "%", scale: spec3.scale } : { label: spec3.label, unit: spec3.unit, scale: spec3.scale };
+}
+function summaryWorkloads(artifact) {
+  return artifact.workloads.map((w) => ({
+    id: w.id,
+    verdict: w.verdict,
+    metrics: w.metrics.map((m) => ({ ...describe4(m), policy: "gate", verdict: m.verdict, delta: m.delta }))
+  }));
+}
+var codeSpan = (id) => `\`${id}\``;
+function trustedSummaryLine(artifact, format) {
+  return summaryLine(
+    summaryWorkloads(artifact),
+    artifact.verdict,
+    format === "markdown" ? codeSpan : void 0
+  );
+}
+function measure2(v, unit) {
+  const text2 = formatNumber(v);
+  return text2 === "n/a" || unit === "" ? text2 : unit === "%" ? `${text2}%` : `${text2} ${unit}`;
+}
+function metricRow(w, m) {
+  const { label: label3, unit, scale } = describe4(m);
+  const interval = m.ciLow === null || m.ciHigh === null ? "\u2014" : `${formatDelta({ delta: m.ciLow, scale })} \u2026 ${formatDelta({ delta: m.ciHigh, scale })}`;
+  const cells = [
+    `${codeSpan(w.id)} (${w.threads} threads)`,
+    label3,
+    measure2(m.reference, unit),
+    measure2(m.current, unit),
+    formatDelta({ delta: m.delta, scale }),
+    interval,
+    VERDICT_MARK[m.verdict]
+  ];
+  return `| ${cells.join(" | ")} |`;
+}
+function renderTrustedComment(artifact, runUrl) {
+  const reference = artifact.comparedWith === "baseline" ? "baseline" : "base";
+  const lines = [
+    `## athena-bench: ${VERDICT_MARK[artifact.verdict]}`,
+    "",
+    `**${trustedSummaryLine(artifact, "markdown")}**`,
+    ""
+  ];
+  const rows = artifact.workloads.flatMap((w) => w.metrics.map((m) => metricRow(w, m)));
+  if (rows.length > 0) {
+    lines.push(
+      `| workload | gated metric | ${reference} | current | \u0394 | CI | verdict |`,
+      "| --- | --- | ---: | ---: | ---: | --- | --- |",
+      ...rows,
+      ""
+    );
+  }
+  const compared = artifact.comparedWith === "baseline" ? "compared with the committed baseline" : "compared with the base branch built in the same job (A/B)";
+  const report = runUrl ? ` \xB7 [full report in the run's job summary](${runUrl})` : "";
+  lines.push(
+    `Suite ${codeSpan(artifact.suite)} \xB7 ${compared} \xB7 commit ${codeSpan(artifact.headSha.slice(0, 12))}. Figures as reported by the pull request's own run${report}.`
+  );
+  return lines.join("\n") + "\n";
+}
+
+// src/action/comment-mode.ts
+async function postCommentFromArtifact(s) {
+  const { deps, config: config2, setOutput: setOutput2 } = s;
+  const run2 = deps.github.workflowRun;
+  if (deps.github.eventName !== "workflow_run" || !run2) {
+    throw new StepFailure(
+      "mode comment",
+      new Error(`it runs on workflow_run events only, and this is a ${deps.github.eventName} event`),
+      'the recipe in the README ("Fork-safe PR comments"): `on: workflow_run` of the perf-gate workflow.'
+    );
+  }
+  const artifact = await step("reading the results artifact", "", () => readCommentArtifact(s.resultsDir));
+  if (!config2.githubToken)
+    throw new UsageError("input github-token: mode comment needs a token that can write");
+  const api = deps.githubApi(config2.githubToken);
+  await checkProvenance(api, artifact, run2);
+  const summaryLine2 = trustedSummaryLine(artifact, "plain");
+  s.result.verdict = artifact.verdict;
+  setOutput2("verdict", artifact.verdict);
+  setOutput2("regressed", String(artifact.verdict === "regressed"));
+  setOutput2("summary", summaryLine2);
+  s.result.comment = await upsertStickyComment({
+    api,
+    issueNumber: artifact.pullRequest,
+    suite: artifact.suite,
+    body: renderTrustedComment(artifact, run2.htmlUrl),
+    policy: config2.commentOnPr,
+    changed: worthAComment(artifact.verdict),
+    log: deps.core,
+    sleep: (ms) => deps.sleep(ms)
+  });
+  setOutput2("comment-url", s.result.comment.url ?? "");
+  await deps.core.writeSummary(
+    `## athena-bench: pull request #${artifact.pullRequest} \u2014 ${VERDICT_MARK[artifact.verdict]}
+
+${trustedSummaryLine(artifact, "markdown")}
+
+Comment: ${s.result.comment.url ?? s.result.comment.action}
+`
+  );
+}
+async function checkProvenance(api, artifact, run2) {
+  const refuse = (why) => new StepFailure(
+    "checking the results artifact",
+    new Error(why),
+    "that the comment workflow runs on workflow_run of the perf-gate workflow and downloads that run's artifact."
+  );
+  if (artifact.headSha !== run2.headSha) {
+    throw refuse(
+      `it is for commit ${artifact.headSha.slice(0, 12)}, but the workflow run tested ${run2.headSha.slice(0, 12)}`
+    );
+  }
+  if (run2.pullRequestNumbers.includes(artifact.pullRequest)) return;
+  const headSha = await step(
+    `looking up pull request #${artifact.pullRequest}`,
+    "",
+    () => api.pullRequestHeadSha(artifact.pullRequest)
+  );
+  if (headSha !== run2.headSha) {
+    throw refuse(
+      `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the commit the workflow run tested (${run2.headSha.slice(0, 12)})`
+    );
+  }
+}
+
+// src/action/compare-mode.ts
+import path20 from "node:path";
+
+// src/gate/reference.ts
+import { existsSync as existsSync9 } from "node:fs";
+import path19 from "node:path";
+async function chooseReference(request2, deps) {
+  const chosen = await choose(request2, deps);
+  const warning2 = roundsWarning(request2, chosen.reference);
+  if (warning2) deps.log(`warning: ${warning2}`);
+  return chosen;
+}
+async function choose(request2, deps) {
+  if (request2.baseRef) {
+    return baseVsHead(
+      request2,
+      deps,
+      request2.baseRef,
+      request2.baseRef,
+      `${request2.names.baseRef} ${request2.baseRef}`
+    );
+  }
+  if (request2.baseline) return explicitBaseline(request2, deps, request2.baseline);
+  if (request2.noBaseline) return { reference: { kind: "none" }, checkout: null, skipped: null };
+  const exists2 = deps.exists ?? existsSync9;
+  const candidate = request2.defaultBaselines.find((b) => exists2(b.file));
+  let skipped = null;
+  if (candidate) {
+    const baseline = await deps.loadBaseline(candidate.file);
+    skipped = await whyNotDefault(request2, deps, candidate, baseline);
+    if (skipped === null) {
+      deps.log(`verdict against the baseline ${candidate.file}`);
+      return { reference: { kind: "baseline", file: candidate.file, baseline }, checkout: null, skipped };
+    }
+  }
+  const fallback = await fallbackReference(request2, deps);
+  if (skipped !== null) {
+    const instead = fallback.reference.kind === "base-ref" ? `comparing with ${fallback.reference.ref} instead` : "no verdict";
+    deps.log(`${candidate.file} not used: ${skipped}; ${instead}`);
+  }
+  return { ...fallback, skipped };
+}
+async function explicitBaseline(request2, deps, file2) {
+  if (!(deps.exists ?? existsSync9)(file2)) {
+    throw new UsageError(`${request2.names.baseline}: ${file2} does not exist (${request2.names.makeBaseline})`);
+  }
+  deps.log(`verdict against the baseline ${file2}`);
+  return {
+    reference: { kind: "baseline", file: file2, baseline: await deps.loadBaseline(file2) },
+    checkout: null,
+    skipped: null
+  };
+}
+async function whyNotDefault(request2, deps, candidate, baseline) {
+  if (candidate.forAthena && !request2.athena) {
+    return "it was recorded for this repository's Athena, not for the proxy-start command";
+  }
+  const runner = await deps.fingerprint();
+  const reasons = [];
+  if (request2.measure !== "time") {
+    const counts = countFingerprintDifferences(baseline.environment, runner);
+    if (!hasCounts(baseline)) reasons.push("it holds no work-channel counts");
+    else if (counts.length === 0) return null;
+    else reasons.push(`the counts' software differs (${describe5(counts)})`);
+  }
+  if (request2.measure !== "work") {
+    const machine = environmentDifferences(baseline.environment, runner);
+    if (machine.length === 0) return null;
+    reasons.push(`the machine differs (${describe5(machine)})`);
+  }
+  return reasons.join("; ");
+}
+function hasCounts(baseline) {
+  return baseline.workloads.some(
+    (w) => Object.values(w.arms).some((arm) => Object.keys(arm.metrics).some((m) => isWorkMetric(m)))
+  );
+}
+function describe5(differences) {
+  return differences.map((d) => `${d.field} ${d.baseline} in it, ${d.current} here`).join(", ");
+}
+async function fallbackReference(request2, deps) {
+  const { fallback } = request2;
+  if (fallback.kind === "merge-base") {
+    const checkout = await checkoutOf(request2, deps, "the pull request");
+    const commit = await deps.git.mergeBase(checkout, fallback.baseSha, "HEAD");
+    return baseVsHead(request2, deps, commit, `merge-base ${commit.slice(0, 12)}`, "the merge-base");
+  }
+  if (fallback.kind === "head" && await deps.git.toplevel(request2.proxyDir) !== null) {
+    return baseVsHead(request2, deps, "HEAD", "HEAD", "HEAD");
+  }
+  if (fallback.kind === "none" && fallback.why) deps.log(`no comparison: ${fallback.why}`);
+  return { reference: { kind: "none" }, checkout: null, skipped: null };
+}
+async function checkoutOf(request2, deps, what) {
+  const checkout = await deps.git.toplevel(request2.proxyDir);
+  if (checkout === null) {
+    throw new UsageError(
+      `${what}: ${request2.proxyDir} is not in a git checkout (base-vs-head builds the base from git)`
+    );
+  }
+  return checkout;
+}
+async function baseVsHead(request2, deps, ref, label3, what) {
+  const checkout = await checkoutOf(request2, deps, what);
+  const commit = await deps.git.resolveCommit(checkout, ref).catch((error63) => {
+    throw new Error(`${what}: not a commit in ${checkout} (${errorMessage(error63)})`, { cause: error63 });
+  });
+  const shown = label3.includes(commit.slice(0, 12)) ? label3 : `${label3} (${commit.slice(0, 12)})`;
+  deps.log(`verdict: head against ${shown}, built from ${checkout} in the same run`);
+  return {
+    reference: { kind: "base-ref", ref: label3, commit, headArm: "proxy", baseArm: "base" },
+    checkout,
+    skipped: null
+  };
+}
+function roundsWarning(request2, reference) {
+  if (reference.kind === "none") return null;
+  const rounds = request2.rounds ?? request2.suite.rounds;
+  return plannedRoundsWarning(
+    request2.suite,
+    rounds,
+    reference.kind === "baseline" ? baselineRounds(reference.baseline) : void 0,
+    void 0,
+    request2.measure,
+    maxRoundsOf(request2.suite, rounds)
+  );
+}
+function isInside(file2, dir) {
+  const relative = path19.relative(dir, file2);
+  return relative !== "" && !relative.startsWith("..") && !path19.isAbsolute(relative);
+}
+
+// src/action/compare-mode.ts
+async function compare(s) {
+  const prepared = await prepareRun(s);
+  const { reference, checkout } = await planComparison(s, prepared);
+  const base = reference.kind === "base-ref" ? { checkout, commit: reference.commit } : null;
+  const outcome = await step(
+    "the benchmark",
+    CHECK_BENCH,
+    () => s.deps.bench.run({
+      ...benchRequestBase(s, prepared.suite),
+      base,
+      plan: reference,
+      shard: s.config.shard
+    })
+  );
+  s.setOutput("results-path", outcome.resultsPath);
+  s.setOutput("report-path", outcome.reportPath);
+  await judge2(s, prepared.suite.name, reference, outcome);
+}
+async function judge2(s, suite, reference, outcome) {
+  const { deps, config: config2 } = s;
+  const comparison = outcome.comparison;
+  if (!comparison) {
+    await deps.core.writeSummary(`## athena-bench: ${suite}
+
+${outcome.reportMarkdown}
+`);
+    throw new StepFailure("comparing the results", new Error("the benchmark returned no verdict"), "");
+  }
+  s.result.verdict = comparison.verdict;
+  if (config2.shard) {
+    await reportShard(s, config2.shard, suite, comparison.summaryLine, outcome.reportMarkdown);
+    return;
+  }
+  const trend = await comparisonTrend(deps, config2.history.branch, s.workdir, suite, outcome.results);
+  await publishVerdict(s, {
+    suite,
+    comparedWith: reference.kind === "baseline" ? "baseline" : "base-ref",
+    context: contextLine(s.workdir, suite, reference),
+    comparison,
+    reportMarkdown: outcome.reportMarkdown,
+    trend
+  });
+}
+function contextLine(workdir, suite, reference) {
+  const what = reference.kind === "baseline" ? `compared with the baseline \`${path20.relative(workdir, reference.file) || reference.file}\`` : reference.kind === "base-ref" ? `compared with ${reference.ref} (${(reference.commit ?? "").slice(0, 12)}), built and run in the same job (A/B)` : "not compared";
+  return `Suite \`${suite}\` \xB7 ${what}`;
+}
+async function planComparison(s, { suite, mysqlVersion }) {
+  const { deps, config: config2, workdir } = s;
+  const request2 = referenceRequest(
+    config2,
+    workdir,
+    suite,
+    deps.packageRoot,
+    deps.github.pullRequest?.baseSha
+  );
+  const chosen = await step(
+    "choosing what to compare against",
+    CHECK_GIT,
+    () => chooseReference(request2, {
+      git: deps.git,
+      loadBaseline: (file2) => deps.verdicts.loadBaseline(file2),
+      fingerprint: () => deps.bench.fingerprint({ suite, measure: config2.measure, mysqlVersion }),
+      log: (line) => deps.core.info(line)
+    })
+  );
+  if (chosen.reference.kind === "none") {
+    const file2 = request2.defaultBaselines[0].file;
+    throw new StepFailure(
+      "choosing what to compare against",
+      new Error(
+        `${chosen.skipped ? `the baseline ${file2} does not apply here (${chosen.skipped})` : `no baseline at ${file2}`}, base-ref is empty and this is not a pull request`
+      ),
+      "commit a baseline recorded on this runner class (`mode: update-baseline`), set the baseline input, or set base-ref for an A/B comparison."
+    );
+  }
+  return chosen;
+}
+function referenceRequest(config2, workdir, suite, packageRoot, pullRequestBase) {
+  const defaultFile = path20.join(workdir, "baselines", `${suite.name}.json`);
+  return {
+    suite,
+    measure: config2.measure,
+    baseRef: config2.baseRef,
+    baseline: config2.baseline ? path20.resolve(workdir, config2.baseline) : null,
+    noBaseline: false,
+    defaultBaselines: [{ file: defaultFile, forAthena: isInside(defaultFile, packageRoot) }],
+    athena: config2.proxy.start === null,
+    proxyDir: workdir,
+    fallback: pullRequestBase ? { kind: "merge-base", baseSha: pullRequestBase } : { kind: "none" },
+    names: {
+      baseRef: "input base-ref",
+      baseline: "input baseline",
+      makeBaseline: "give a path relative to working-directory, or create the file with `mode: update-baseline`"
+    }
+  };
+}
+async function reportShard({ deps }, shard, suite, summaryLine2, reportMarkdown) {
+  const line = `Shard ${shard.index}/${shard.count} of suite \`${suite}\` measured; the verdict is the merge job's (this shard alone: ${summaryLine2}).`;
+  deps.core.info(line);
+  await deps.core.writeSummary(
+    `## athena-bench: shard ${shard.index}/${shard.count}
+
+${line}
+
+${reportMarkdown}
+`
+  );
+}
+
 // src/history/edivisive.ts
 function seededRandom(seed) {
   let a = seed >>> 0;
@@ -80382,7 +81128,7 @@ function directionOf(metric, shift) {
   if (!spec3 || shift === 0) return null;
   return shift > 0 === (spec3.direction === "lower-better") ? "worse" : "better";
 }
-function describe4(series, indices, suite, pValues) {
+function describe6(series, indices, suite, pValues) {
   const bounds = [0, ...indices, series.values.length];
   return indices.map((index, i) => {
     const beforeValues = series.values.slice(bounds[i], index);
@@ -80417,7 +81163,7 @@ function detectSeries(series, suite, options) {
   const pValues = new Map(found.map((f) => [f.index, f.pValue]));
   let indices = found.map((f) => f.index);
   for (; ; ) {
-    const described = describe4(series, indices, suite, pValues);
+    const described = describe6(series, indices, suite, pValues);
     const small = described.filter((c) => Math.abs(c.shift) < options.minMagnitude).sort((a, b) => Math.abs(a.shift) - Math.abs(b.shift))[0];
     if (!small) return described;
     const drop = indices[described.indexOf(small)];
@@ -80697,48 +81443,15 @@ async function recordHistory(deps, config2, workdir, run2, setOutput2) {
     commit: github.sha.toLowerCase(),
     ...github.runUrl ? { runUrl: github.runUrl } : {}
   });
-  const root = await run2.step("finding the repository", CHECK_DATA_BRANCH, () => deps.git.repoRoot(workdir));
-  const branch = config2.history.branch;
-  const appended = await run2.step(
-    `appending to the data branch ${branch}`,
-    CHECK_DATA_BRANCH,
-    () => history.appendToDataBranch({
-      repoRoot: root,
-      remote: "origin",
-      branch,
-      suite: suite.name,
-      points: [point],
-      retention: config2.history.retention,
-      message: `athena-bench: ${suite.name} at ${point.commit.slice(0, 12)}`,
-      attempts: 6,
-      sleep: (ms) => deps.sleep(ms),
-      log: (line) => core.info(line)
-    })
-  );
+  const appended = await appendPoint(deps, history, config2, workdir, run2, suite.name, point);
   const before = detectChangePoints([appended.before], DEFAULT_DETECT_OPTIONS);
   const after = detectChangePoints([appended.after], DEFAULT_DETECT_OPTIONS);
+  const branch = config2.history.branch;
   const points = appended.after.points.length;
   core.info(
     `${appended.added ? "Appended" : "Already in"} ${branch}/${suite.name}.json: ${points} point(s), ${after.length} change point(s).`
   );
-  let alert = null;
-  if (!config2.githubToken) {
-    core.warning("No github-token: no alert issue (the change points are in the job summary).");
-  } else {
-    alert = await upsertAlert({
-      api: history.issues(config2.githubToken),
-      suite: suite.name,
-      before,
-      after,
-      checked: { commit: point.commit, runUrl: github.runUrl },
-      sleep: (ms) => deps.sleep(ms)
-    }).catch((error63) => {
-      core.warning(`Could not open or update the alert issue: ${errorMessage(error63)}`);
-      return null;
-    });
-    if (alert && alert.action !== "none")
-      core.info(`Alert issue #${alert.number} ${alert.action}: ${alert.url}`);
-  }
+  const alert = await alertOnChange(deps, history, config2, suite.name, point, { before, after });
   await notifyNewChangePoints({
     url: config2.webhookUrl,
     suite: suite.name,
@@ -80763,38 +81476,49 @@ ${outcome.reportMarkdown}
 `
   );
 }
-
-// src/action/history-trend.ts
-async function comparisonTrend(deps, dataBranch, workdir, suite, results) {
-  const read = deps.git.readFileAtRef;
-  if (!read) return "";
-  try {
-    const current = currentRun(results);
-    if (!current) return "";
-    const file2 = historyFileName(suite);
-    const root = await deps.git.repoRoot(workdir);
-    for (const ref of [`refs/remotes/origin/${dataBranch}`, `refs/heads/${dataBranch}`]) {
-      const text2 = await read(root, ref, file2);
-      if (text2 === null) continue;
-      return renderTrend(parseHistory(text2, `${dataBranch}/${file2}`), current);
-    }
-    deps.core.info(`No trend: the data branch ${dataBranch} (with ${file2}) is not in this checkout.`);
-    return "";
-  } catch (error63) {
-    deps.core.warning(`No trend of the default branch: ${errorMessage(error63)}`);
-    return "";
-  }
+async function appendPoint(deps, history, config2, workdir, run2, suite, point) {
+  const root = await run2.step("finding the repository", CHECK_DATA_BRANCH, () => deps.git.repoRoot(workdir));
+  const branch = config2.history.branch;
+  return run2.step(
+    `appending to the data branch ${branch}`,
+    CHECK_DATA_BRANCH,
+    () => history.appendToDataBranch({
+      repoRoot: root,
+      remote: "origin",
+      branch,
+      suite,
+      points: [point],
+      retention: config2.history.retention,
+      message: `athena-bench: ${suite} at ${point.commit.slice(0, 12)}`,
+      attempts: 6,
+      sleep: (ms) => deps.sleep(ms),
+      log: (line) => deps.core.info(line)
+    })
+  );
 }
-var MARGIN = 500;
-function joinWithTrend(before, trend, after) {
-  const parts = [before, trend, after].filter((p) => p !== "");
-  const joined = parts.join("\n\n");
-  if (trend === "" || joined.length + MARGIN <= MAX_COMMENT_CHARS) return joined;
-  return [before, after].filter((p) => p !== "").join("\n\n");
+async function alertOnChange(deps, history, config2, suite, point, changes) {
+  const { core } = deps;
+  if (!config2.githubToken) {
+    core.warning("No github-token: no alert issue (the change points are in the job summary).");
+    return null;
+  }
+  const alert = await upsertAlert({
+    api: history.issues(config2.githubToken),
+    suite,
+    ...changes,
+    checked: { commit: point.commit, runUrl: deps.github.runUrl },
+    sleep: (ms) => deps.sleep(ms)
+  }).catch((error63) => {
+    core.warning(`Could not open or update the alert issue: ${errorMessage(error63)}`);
+    return null;
+  });
+  if (alert && alert.action !== "none")
+    core.info(`Alert issue #${alert.number} ${alert.action}: ${alert.url}`);
+  return alert;
 }
 
 // src/action/inputs.ts
-var MODES = ["compare", "update-baseline", "comment", "history", "merge"];
+var MODES = ["compare", "update-baseline", "comment", "history", "merge", "calibrate"];
 var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
 function spec2(defaultValue, expected, schema, flags = {}) {
@@ -80970,86 +81694,23 @@ function readModeAndShard(read) {
   return { mode, shard };
 }
 
-// src/action/trustedComment.ts
-function describe5(m) {
-  const spec3 = METRIC_DEFAULTS[m.metric];
-  return m.variant === "cpu-relative-to-direct" ? { label: CPU_RELATIVE_LABEL, unit: "%", scale: spec3.scale } : { label: spec3.label, unit: spec3.unit, scale: spec3.scale };
-}
-function summaryWorkloads(artifact) {
-  return artifact.workloads.map((w) => ({
-    id: w.id,
-    verdict: w.verdict,
-    metrics: w.metrics.map((m) => ({ ...describe5(m), policy: "gate", verdict: m.verdict, delta: m.delta }))
-  }));
-}
-var codeSpan = (id) => `\`${id}\``;
-function trustedSummaryLine(artifact, format) {
-  return summaryLine(
-    summaryWorkloads(artifact),
-    artifact.verdict,
-    format === "markdown" ? codeSpan : void 0
-  );
-}
-function measure2(v, unit) {
-  const text2 = formatNumber(v);
-  return text2 === "n/a" || unit === "" ? text2 : unit === "%" ? `${text2}%` : `${text2} ${unit}`;
-}
-function metricRow(w, m) {
-  const { label: label3, unit, scale } = describe5(m);
-  const interval = m.ciLow === null || m.ciHigh === null ? "\u2014" : `${formatDelta({ delta: m.ciLow, scale })} \u2026 ${formatDelta({ delta: m.ciHigh, scale })}`;
-  const cells = [
-    `${codeSpan(w.id)} (${w.threads} threads)`,
-    label3,
-    measure2(m.reference, unit),
-    measure2(m.current, unit),
-    formatDelta({ delta: m.delta, scale }),
-    interval,
-    VERDICT_MARK[m.verdict]
-  ];
-  return `| ${cells.join(" | ")} |`;
-}
-function renderTrustedComment(artifact, runUrl) {
-  const reference = artifact.comparedWith === "baseline" ? "baseline" : "base";
-  const lines = [
-    `## athena-bench: ${VERDICT_MARK[artifact.verdict]}`,
-    "",
-    `**${trustedSummaryLine(artifact, "markdown")}**`,
-    ""
-  ];
-  const rows = artifact.workloads.flatMap((w) => w.metrics.map((m) => metricRow(w, m)));
-  if (rows.length > 0) {
-    lines.push(
-      `| workload | gated metric | ${reference} | current | \u0394 | CI | verdict |`,
-      "| --- | --- | ---: | ---: | ---: | --- | --- |",
-      ...rows,
-      ""
-    );
-  }
-  const compared = artifact.comparedWith === "baseline" ? "compared with the committed baseline" : "compared with the base branch built in the same job (A/B)";
-  const report = runUrl ? ` \xB7 [full report in the run's job summary](${runUrl})` : "";
-  lines.push(
-    `Suite ${codeSpan(artifact.suite)} \xB7 ${compared} \xB7 commit ${codeSpan(artifact.headSha.slice(0, 12))}. Figures as reported by the pull request's own run${report}.`
-  );
-  return lines.join("\n") + "\n";
-}
-
 // src/action/merge.ts
-import { existsSync as existsSync9 } from "node:fs";
+import { existsSync as existsSync10 } from "node:fs";
 import { readdir as readdir2 } from "node:fs/promises";
-import path19 from "node:path";
+import path21 from "node:path";
 var MERGED_DIR = "merged";
-async function mergeShardArtifacts(deps, config2, workdir, resultsDir, result, setOutput2, fail3) {
+async function mergeShardArtifacts(s) {
+  const { deps, config: config2, workdir, resultsDir, setOutput: setOutput2 } = s;
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config2.suite, workdir);
-  const baselinePath = path19.resolve(workdir, config2.baseline ?? path19.join("baselines", `${suite.name}.json`));
-  let plan = null;
-  if (existsSync9(baselinePath)) {
-    plan = { kind: "baseline", file: baselinePath, baseline: await deps.verdicts.loadBaseline(baselinePath) };
-  } else if (config2.baseline) {
-    throw new StepFailure("mode merge", new Error(`input baseline: ${baselinePath} does not exist`), "");
-  }
-  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path19.basename(d)).join(", ")}`);
-  const outcome = await deps.bench.merge({ dirs, outDir: path19.join(resultsDir, MERGED_DIR), plan });
+  const { plan, recordedBaseline } = await mergeReference(s, suite.name);
+  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path21.basename(d)).join(", ")}`);
+  const outcome = await deps.bench.merge({
+    dirs,
+    outDir: path21.join(resultsDir, MERGED_DIR),
+    plan,
+    recordedBaseline
+  });
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
   const comparison = outcome.comparison;
@@ -81066,10 +81727,11 @@ ${outcome.reportMarkdown}
   }
   const shards = outcome.results.shards?.length ?? dirs.length;
   const reference = outcome.results.arms.find((a) => a.role === "base");
-  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (plan ? `compared with the baseline \`${path19.relative(workdir, baselinePath) || baselinePath}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
-  await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
+  const baseline = comparison.comparedWith === "baseline" ? plan ?? recordedBaseline : null;
+  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (baseline ? `compared with the baseline \`${path21.relative(workdir, baseline.file) || baseline.file}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
+  await publishVerdict(s, {
     suite: suite.name,
-    comparedWith: plan ? "baseline" : "base-ref",
+    comparedWith: baseline ? "baseline" : "base-ref",
     context: context3,
     comparison,
     reportMarkdown: outcome.reportMarkdown,
@@ -81078,7 +81740,7 @@ ${outcome.reportMarkdown}
 }
 async function shardDirectories(resultsDir) {
   const entries = await readdir2(resultsDir, { withFileTypes: true }).catch(() => []);
-  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path19.join(resultsDir, e.name)).sort();
+  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path21.join(resultsDir, e.name)).sort();
   if (dirs.length === 0) {
     throw new StepFailure(
       "mode merge",
@@ -81088,101 +81750,83 @@ async function shardDirectories(resultsDir) {
   }
   return dirs;
 }
+async function mergeReference({ deps, config: config2, workdir }, suite) {
+  const file2 = path21.resolve(workdir, config2.baseline ?? path21.join("baselines", `${suite}.json`));
+  if (!existsSync10(file2)) {
+    if (config2.baseline) {
+      throw new StepFailure("mode merge", new Error(`input baseline: ${file2} does not exist`), "");
+    }
+    return { plan: null, recordedBaseline: null };
+  }
+  const loaded = { kind: "baseline", file: file2, baseline: await deps.verdicts.loadBaseline(file2) };
+  return config2.baseline ? { plan: loaded, recordedBaseline: null } : { plan: null, recordedBaseline: loaded };
+}
 
 // src/action/run.ts
-var StepFailure = class extends Error {
-  constructor(part, cause, check2) {
-    const detail = errorMessage(cause);
-    super(`${part} failed: ${detail}${check2 ? `
-Check: ${check2}` : ""}`, { cause });
-    this.name = "StepFailure";
-  }
-};
-async function step(part, check2, fn) {
-  try {
-    return await fn();
-  } catch (error63) {
-    if (error63 instanceof StepFailure) throw error63;
-    if (error63 instanceof UsageError) throw new StepFailure(`${part} (configuration)`, error63, "");
-    throw new StepFailure(part, error63, check2);
-  }
-}
-var CHECK_MYSQL = "the `services: mysql` block of the workflow (image, `ports: [3306:3306]`, a health check) and the mysql-host, mysql-port, mysql-user, mysql-password and mysql-database inputs.";
-var CHECK_BENCH = "the proxy (proxy-build, proxy-start, proxy-port, proxy-metrics-url: the log above has its last lines) and the benchmark drivers (`sudo apt-get install -y sysbench` on the runner).";
-var CHECK_GIT = "base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists (e.g. origin/main).";
 async function run(deps) {
-  const { core } = deps;
   const result = { verdict: null, failed: false, outputs: {}, comment: null };
-  const setOutput2 = (name, value) => {
-    result.outputs[name] = value;
-    core.setOutput(name, value);
-  };
   const fail3 = (message) => {
     result.failed = true;
-    core.setFailed(message);
+    deps.core.setFailed(message);
   };
   let config2;
   try {
-    config2 = readActionConfig(core);
+    config2 = readActionConfig(deps.core);
   } catch (error63) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path20.resolve(deps.workspace, config2.workingDirectory);
-  const resultsDir = path20.resolve(workdir, config2.resultsDir);
+  const workdir = path22.resolve(deps.workspace, config2.workingDirectory);
+  const session = {
+    deps,
+    config: config2,
+    workdir,
+    resultsDir: path22.resolve(workdir, config2.resultsDir),
+    result,
+    setOutput: (name, value) => {
+      result.outputs[name] = value;
+      deps.core.setOutput(name, value);
+    },
+    fail: fail3
+  };
   try {
-    switch (config2.mode) {
-      case "comment":
-        await postCommentFromArtifact(deps, config2, resultsDir, result, setOutput2);
-        return result;
-      case "update-baseline":
-        await updateBaseline(deps, config2, workdir, resultsDir, setOutput2);
-        return result;
-      case "compare":
-        await compare(deps, config2, workdir, resultsDir, result, setOutput2, fail3);
-        return result;
-      case "history":
-        await recordHistory(
-          deps,
-          config2,
-          workdir,
-          {
-            prepare: () => prepareRun(deps, config2, workdir, resultsDir),
-            bench: (suite) => step(
-              "the benchmark",
-              CHECK_BENCH,
-              () => deps.bench.run({
-                ...benchRequestBase(config2, workdir, resultsDir, suite),
-                base: null,
-                plan: { kind: "none" }
-              })
-            ),
-            step
-          },
-          setOutput2
-        );
-        return result;
-      case "merge":
-        await mergeShardArtifacts(deps, config2, workdir, resultsDir, result, setOutput2, fail3);
-        return result;
-    }
+    await runMode(session);
   } catch (error63) {
-    const message = error63 instanceof StepFailure || error63 instanceof AthenaBenchError ? error63.message : `athena-bench failed unexpectedly: ${error63 instanceof Error ? error63.stack ?? error63.message : String(error63)}`;
-    await core.writeSummary(`## athena-bench: the run failed
+    await reportFailure(deps.core, error63, fail3);
+  }
+  return result;
+}
+function runMode(s) {
+  switch (s.config.mode) {
+    case "comment":
+      return postCommentFromArtifact(s);
+    case "update-baseline":
+      return updateBaseline(s);
+    case "compare":
+      return compare(s);
+    case "history":
+      return recordHistory(s.deps, s.config, s.workdir, historyRun(s), s.setOutput);
+    case "merge":
+      return mergeShardArtifacts(s);
+    case "calibrate":
+      return calibrateProxy2(s);
+  }
+}
+async function reportFailure(core, error63, fail3) {
+  const message = error63 instanceof StepFailure || error63 instanceof AthenaBenchError ? error63.message : `athena-bench failed unexpectedly: ${error63 instanceof Error ? error63.stack ?? error63.message : String(error63)}`;
+  await core.writeSummary(`## athena-bench: the run failed
 
 \`\`\`
 ${message}
 \`\`\`
 `).catch(
-      (summaryError) => core.warning(`Could not write the job summary: ${errorMessage(summaryError)}`)
-    );
-    fail3(message);
-  }
-  return result;
+    (summaryError) => core.warning(`Could not write the job summary: ${errorMessage(summaryError)}`)
+  );
+  fail3(message);
 }
-async function prepareRun(deps, config2, workdir, resultsDir) {
+async function prepareRun({ deps, config: config2, workdir, resultsDir }) {
   const { core } = deps;
-  if (!existsSync10(workdir)) {
+  if (!existsSync11(workdir)) {
     throw new StepFailure(
       "working-directory",
       new Error(`${workdir} does not exist`),
@@ -81199,9 +81843,9 @@ async function prepareRun(deps, config2, workdir, resultsDir) {
     () => deps.waitForMysql(config2.mysql, config2.mysqlReadyTimeoutSec * 1e3)
   );
   core.info(`MySQL ${server.version} is ready.`);
-  return suite;
+  return { suite, mysqlVersion: server.version };
 }
-function benchRequestBase(config2, workdir, resultsDir, suite) {
+function benchRequestBase({ config: config2, workdir, resultsDir }, suite) {
   return {
     mysql: config2.mysql,
     suite,
@@ -81211,21 +81855,28 @@ function benchRequestBase(config2, workdir, resultsDir, suite) {
     outDir: resultsDir
   };
 }
-async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
-  const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const target = path20.resolve(workdir, config2.baseline ?? path20.join("baselines", `${suite.name}.json`));
-  const outcome = await step(
+function measureOnly(s, suite) {
+  return step(
     "the benchmark",
     CHECK_BENCH,
-    () => deps.bench.run({
-      ...benchRequestBase(config2, workdir, resultsDir, suite),
-      base: null,
-      plan: { kind: "none" }
-    })
+    () => s.deps.bench.run({ ...benchRequestBase(s, suite), base: null, plan: { kind: "none" } })
   );
+}
+function historyRun(s) {
+  return {
+    prepare: async () => (await prepareRun(s)).suite,
+    bench: (suite) => measureOnly(s, suite),
+    step
+  };
+}
+async function updateBaseline(s) {
+  const { deps, config: config2, workdir, setOutput: setOutput2 } = s;
+  const { suite } = await prepareRun(s);
+  const target = path22.resolve(workdir, config2.baseline ?? path22.join("baselines", `${suite.name}.json`));
+  const outcome = await measureOnly(s, suite);
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir3(path20.dirname(target), { recursive: true });
+  await mkdir3(path22.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -81234,7 +81885,7 @@ async function updateBaseline(deps, config2, workdir, resultsDir, setOutput2) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path20.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path22.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -81245,274 +81896,6 @@ ${summaryLine2}
 ${outcome.reportMarkdown}
 `
   );
-}
-async function planComparison(deps, config2, workdir, suite) {
-  const abAgainst = async (ref, describeRef) => {
-    const commit = await step(`resolving base-ref ${describeRef}`, CHECK_GIT, async () => {
-      const root = await deps.git.repoRoot(workdir);
-      return deps.git.resolveCommit(root, ref);
-    });
-    return { kind: "base-ref", ref: describeRef, commit, headArm: "proxy", baseArm: "base" };
-  };
-  if (config2.baseRef) return abAgainst(config2.baseRef, config2.baseRef);
-  const baselinePath = path20.resolve(workdir, config2.baseline ?? path20.join("baselines", `${suite.name}.json`));
-  if (existsSync10(baselinePath)) {
-    const baseline = await step(
-      `loading the baseline ${baselinePath}`,
-      "",
-      () => deps.verdicts.loadBaseline(baselinePath)
-    );
-    return { kind: "baseline", file: baselinePath, baseline };
-  }
-  if (config2.baseline) {
-    throw new UsageError(
-      `input baseline: ${baselinePath} does not exist. Give a path relative to working-directory, or create the file with \`mode: update-baseline\`.`
-    );
-  }
-  const pr = deps.github.pullRequest;
-  if (pr) {
-    const commit = await step("finding the merge-base with the pull request base", CHECK_GIT, async () => {
-      const root = await deps.git.repoRoot(workdir);
-      return deps.git.mergeBase(root, pr.baseSha, "HEAD");
-    });
-    deps.core.info(
-      `No baseline at ${baselinePath}: comparing against the merge-base ${commit.slice(0, 12)} (A/B).`
-    );
-    return {
-      kind: "base-ref",
-      ref: `merge-base ${commit.slice(0, 12)}`,
-      commit,
-      headArm: "proxy",
-      baseArm: "base"
-    };
-  }
-  throw new StepFailure(
-    "choosing what to compare against",
-    new Error(`no baseline at ${baselinePath} and base-ref is empty`),
-    "commit a baseline (`mode: update-baseline`), set the baseline input, or set base-ref for an A/B comparison."
-  );
-}
-async function compare(deps, config2, workdir, resultsDir, result, setOutput2, fail3) {
-  const { core } = deps;
-  const suite = await prepareRun(deps, config2, workdir, resultsDir);
-  const plan = await planComparison(deps, config2, workdir, suite);
-  let outcome;
-  let worktree = null;
-  try {
-    let base = null;
-    if (plan.kind === "base-ref") {
-      const root = await deps.git.repoRoot(workdir);
-      const dir = path20.join(await deps.tempDir(), "base");
-      await step(
-        `checking out ${plan.ref} in a worktree`,
-        CHECK_GIT,
-        () => deps.git.addWorktree(root, plan.commit, dir)
-      );
-      worktree = { root, dir };
-      base = { cwd: path20.join(dir, path20.relative(root, workdir)), commit: plan.commit, arm: plan.baseArm };
-      core.info(`Base-vs-head A/B: base ${plan.ref} (${plan.commit.slice(0, 12)}) built in ${dir}.`);
-    }
-    outcome = await step(
-      "the benchmark",
-      CHECK_BENCH,
-      () => deps.bench.run({
-        ...benchRequestBase(config2, workdir, resultsDir, suite),
-        base,
-        plan,
-        shard: config2.shard
-      })
-    );
-  } finally {
-    if (worktree) {
-      const { root, dir } = worktree;
-      await deps.git.removeWorktree(root, dir).catch((error63) => {
-        core.warning(`Could not remove the base worktree ${dir}: ${errorMessage(error63)}`);
-      });
-      await rm5(path20.dirname(dir), { recursive: true, force: true });
-    }
-  }
-  setOutput2("results-path", outcome.resultsPath);
-  setOutput2("report-path", outcome.reportPath);
-  const comparison = outcome.comparison;
-  if (!comparison) {
-    await core.writeSummary(`## athena-bench: ${suite.name}
-
-${outcome.reportMarkdown}
-`);
-    throw new StepFailure("comparing the results", new Error("the benchmark returned no verdict"), "");
-  }
-  result.verdict = comparison.verdict;
-  if (config2.shard) {
-    await reportShard(deps, config2.shard, suite.name, comparison.summaryLine, outcome.reportMarkdown);
-    return;
-  }
-  const context3 = `Suite \`${suite.name}\` \xB7 ` + (plan.kind === "baseline" ? `compared with the baseline \`${path20.relative(workdir, plan.file) || plan.file}\`` : `compared with ${plan.ref} (${plan.commit.slice(0, 12)}), built and run in the same job (A/B)`);
-  const trend = await comparisonTrend(deps, config2.history.branch, workdir, suite.name, outcome.results);
-  await publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, {
-    suite: suite.name,
-    comparedWith: plan.kind,
-    context: context3,
-    comparison,
-    reportMarkdown: outcome.reportMarkdown,
-    trend
-  });
-}
-async function publishVerdict(deps, config2, resultsDir, result, setOutput2, fail3, { suite, comparedWith, context: context3, comparison, reportMarkdown, trend }) {
-  const { core } = deps;
-  result.verdict = comparison.verdict;
-  const summaryMarkdown = [
-    joinWithTrend(comparison.markdown.trimEnd(), trend, context3),
-    "---",
-    reportMarkdown
-  ].join("\n\n");
-  await core.writeSummary(summaryMarkdown + "\n");
-  setOutput2("verdict", comparison.verdict);
-  setOutput2("regressed", String(comparison.verdict === "regressed"));
-  setOutput2("summary", comparison.summaryLine);
-  for (const warning2 of comparison.warnings) core.warning(warning2);
-  for (const regression of comparison.regressions) {
-    core.error(regression.message, { title: `athena-bench: ${regression.workload} regressed` });
-  }
-  core.info(comparison.summaryLine);
-  const footer = deps.github.runUrl ? ` \xB7 [full report in the job summary](${deps.github.runUrl})` : "";
-  const commentBody = `${joinWithTrend(comparison.markdown.trimEnd(), trend, `${context3}${footer}`)}
-`;
-  const pr = deps.github.pullRequest;
-  if (pr) {
-    await leaveCommentArtifact(deps, resultsDir, {
-      schemaVersion: 2,
-      suite,
-      pullRequest: pr.number,
-      headSha: pr.headSha,
-      verdict: comparison.verdict,
-      comparedWith,
-      workloads: comparison.workloads
-    });
-    result.comment = await commentOnPullRequest(
-      deps,
-      config2,
-      pr.number,
-      suite,
-      commentBody,
-      comparison.verdict
-    );
-    setOutput2("comment-url", result.comment.url ?? "");
-  } else {
-    setOutput2("comment-url", "");
-  }
-  if (comparison.verdict === "regressed" && config2.failOnRegression) {
-    fail3(`Performance regression: ${comparison.summaryLine}`);
-  } else if (comparison.verdict === "inconclusive" && config2.failOnInconclusive) {
-    fail3(`Inconclusive (fail-on-inconclusive is true): ${comparison.summaryLine}`);
-  }
-}
-async function reportShard(deps, shard, suite, summaryLine2, reportMarkdown) {
-  const line = `Shard ${shard.index}/${shard.count} of suite \`${suite}\` measured; the verdict is the merge job's (this shard alone: ${summaryLine2}).`;
-  deps.core.info(line);
-  await deps.core.writeSummary(
-    `## athena-bench: shard ${shard.index}/${shard.count}
-
-${line}
-
-${reportMarkdown}
-`
-  );
-}
-async function leaveCommentArtifact(deps, resultsDir, artifact) {
-  const checked = CommentArtifactSchema.safeParse(artifact);
-  if (!checked.success) {
-    const issue3 = checked.error.issues[0];
-    deps.core.warning(
-      `${COMMENT_ARTIFACT_FILE} not written (${issue3?.path.join(".")}: ${issue3?.message}): a workflow_run job could not post this comment.`
-    );
-    return;
-  }
-  await writeCommentArtifact(resultsDir, checked.data);
-}
-async function commentOnPullRequest(deps, config2, pullNumber, suite, body, verdict) {
-  if (config2.commentOnPr === "never")
-    return { action: "skipped", url: null, reason: "comment-on-pr is never" };
-  if (!config2.githubToken) {
-    deps.core.warning(
-      "No github-token: the pull-request comment is skipped (the verdict is in the job summary)."
-    );
-    return { action: "skipped", url: null, reason: "no token" };
-  }
-  const outcome = await upsertStickyComment({
-    api: deps.githubApi(config2.githubToken),
-    issueNumber: pullNumber,
-    suite,
-    body,
-    policy: config2.commentOnPr,
-    changed: worthAComment(verdict),
-    log: deps.core,
-    sleep: (ms) => deps.sleep(ms)
-  });
-  if (outcome.action === "skipped") deps.core.info(`No pull-request comment: ${outcome.reason}.`);
-  return outcome;
-}
-async function postCommentFromArtifact(deps, config2, resultsDir, result, setOutput2) {
-  const run2 = deps.github.workflowRun;
-  if (deps.github.eventName !== "workflow_run" || !run2) {
-    throw new StepFailure(
-      "mode comment",
-      new Error(`it runs on workflow_run events only, and this is a ${deps.github.eventName} event`),
-      'the recipe in the README ("Fork-safe PR comments"): `on: workflow_run` of the perf-gate workflow.'
-    );
-  }
-  const artifact = await step("reading the results artifact", "", () => readCommentArtifact(resultsDir));
-  if (!config2.githubToken)
-    throw new UsageError("input github-token: mode comment needs a token that can write");
-  const api = deps.githubApi(config2.githubToken);
-  const refuse = (why) => new StepFailure(
-    "checking the results artifact",
-    new Error(why),
-    "that the comment workflow runs on workflow_run of the perf-gate workflow and downloads that run's artifact."
-  );
-  if (artifact.headSha !== run2.headSha) {
-    throw refuse(
-      `it is for commit ${artifact.headSha.slice(0, 12)}, but the workflow run tested ${run2.headSha.slice(0, 12)}`
-    );
-  }
-  if (!run2.pullRequestNumbers.includes(artifact.pullRequest)) {
-    const headSha = await step(
-      `looking up pull request #${artifact.pullRequest}`,
-      "",
-      () => api.pullRequestHeadSha(artifact.pullRequest)
-    );
-    if (headSha !== run2.headSha) {
-      throw refuse(
-        `it names pull request #${artifact.pullRequest}, whose head ${headSha.slice(0, 12)} is not the commit the workflow run tested (${run2.headSha.slice(0, 12)})`
-      );
-    }
-  }
-  const summaryLine2 = trustedSummaryLine(artifact, "plain");
-  result.verdict = artifact.verdict;
-  setOutput2("verdict", artifact.verdict);
-  setOutput2("regressed", String(artifact.verdict === "regressed"));
-  setOutput2("summary", summaryLine2);
-  result.comment = await upsertStickyComment({
-    api,
-    issueNumber: artifact.pullRequest,
-    suite: artifact.suite,
-    body: renderTrustedComment(artifact, run2.htmlUrl),
-    policy: config2.commentOnPr,
-    changed: worthAComment(artifact.verdict),
-    log: deps.core,
-    sleep: (ms) => deps.sleep(ms)
-  });
-  setOutput2("comment-url", result.comment.url ?? "");
-  await deps.core.writeSummary(
-    `## athena-bench: pull request #${artifact.pullRequest} \u2014 ${VERDICT_MARK[artifact.verdict]}
-
-${trustedSummaryLine(artifact, "markdown")}
-
-Comment: ${result.comment.url ?? result.comment.action}
-`
-  );
-}
-function worthAComment(verdict) {
-  return verdict === "regressed" || verdict === "improved";
 }
 
 // src/engine/progress.ts
@@ -81619,7 +82002,7 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp3(path21.join(process.env.RUNNER_TEMP || os9.tmpdir(), "athena-bench-")),
+    packageRoot: path23.resolve(path23.dirname(fileURLToPath(import.meta.url)), ".."),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     history: {

@@ -1,10 +1,9 @@
 // GitHub Action entry point (action.yml: main: dist/index.js). It only wires the real parts
 // together; the behaviour is in src/action/run.ts, tested with doubles for every part wired here.
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { realBenchmarker, realVerdicts } from './action/engine-adapter.ts';
-import { gitOps } from './action/git.ts';
+import { gitOps } from './gate/git.ts';
 import { actionCore, githubApi, githubContext, githubIssues } from './action/github-adapter.ts';
 import { appendToDataBranch } from './action/history-branch.ts';
 import { run } from './action/run.ts';
@@ -32,7 +31,7 @@ async function main(): Promise<void> {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    tempDir: () => mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'athena-bench-')),
+    packageRoot: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'),
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     history: {

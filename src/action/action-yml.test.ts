@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -110,7 +110,11 @@ test('the README documents every input with its default, and every output', () =
 });
 
 test('the outputs the code sets are the ones action.yml declares', () => {
-  const runSource = readFileSync(path.join(root, 'src/action/run.ts'), 'utf8');
-  const set = new Set([...runSource.matchAll(/setOutput\('([a-z-]+)'/g)].map((m) => m[1]));
+  const dir = path.join(root, 'src/action');
+  const sources = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
+  const set = new Set([...sources.matchAll(/setOutput\('([a-z-]+)'/g)].map((m) => m[1]));
   assert.deepEqual([...set].sort(), declaredOutputs);
 });

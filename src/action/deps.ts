@@ -1,5 +1,7 @@
 import type { MysqlConnection } from '../mysql/url.ts';
-import type { Results } from '../results/schema.ts';
+import type { Environment, Results } from '../results/schema.ts';
+import type { Measure } from '../engine/context.ts';
+import type { GitOps } from '../gate/git.ts';
 import type { Suite } from '../suite/schema.ts';
 import type { SuiteRequest } from '../suite/overrides.ts';
 import type { Reference } from '../gate/runGate.ts';
@@ -18,7 +20,7 @@ import type { InputSource } from './inputs.ts';
  * are built in github-adapter.ts and engine-adapter.ts; tests pass doubles.
  */
 
-export type { Verdict };
+export type { Verdict, GitOps };
 
 export interface ActionCore extends InputSource {
   info(message: string): void;
@@ -65,19 +67,6 @@ export interface GitHubApi extends IssueCommentsApi {
   pullRequestHeadSha(pullNumber: number): Promise<string>;
 }
 
-export interface GitOps {
-  /** Top-level directory of the repository holding dir. */
-  repoRoot(dir: string): Promise<string>;
-  /** The commit a ref names; throws when it does not exist (e.g. a shallow clone). */
-  resolveCommit(repoRoot: string, ref: string): Promise<string>;
-  mergeBase(repoRoot: string, a: string, b: string): Promise<string>;
-  /** A detached worktree of commit at dir. */
-  addWorktree(repoRoot: string, commit: string, dir: string): Promise<void>;
-  removeWorktree(repoRoot: string, dir: string): Promise<void>;
-  /** A file's text at a ref, read-only; null when the ref or the file does not exist. */
-  readFileAtRef?(repoRoot: string, ref: string, file: string): Promise<string | null>;
-}
-
 /** How the run is judged; the engine also uses it to decide on adaptive extra rounds. */
 export type ComparisonPlan = Reference;
 
@@ -95,8 +84,8 @@ export interface BenchRequest {
   mysql: MysqlConnection & { database: string };
   suite: Suite;
   proxy: ProxyUnderTest;
-  /** The base-ref build of the same proxy (A/B mode), started from its worktree. */
-  base: { cwd: string; commit: string; arm: string } | null;
+  /** Base-vs-head: the checkout the base commit is built from, in a worktree the run adds and removes. */
+  base: { checkout: string; commit: string } | null;
   budgetMinutes: number | null;
   measure: 'both' | 'work' | 'time';
   outDir: string;
@@ -120,20 +109,35 @@ export interface MergeRequest {
   /** One directory per shard, each with its results.json. */
   dirs: string[];
   outDir: string;
-  /** What to judge against; null: the shards' own base-vs-head arms (or nothing). */
+  /** What to judge against; null: what the shards were judged against (their base-vs-head arms, or nothing). */
   plan: ComparisonPlan | null;
+  /** The default baseline, used only when the shards were judged against a baseline. */
+  recordedBaseline: Extract<ComparisonPlan, { kind: 'baseline' }> | null;
+}
+
+/** mode calibrate: the proxy against an identical twin (src/gate/calibrate.ts). */
+export type CalibrateRequest = Omit<BenchRequest, 'base' | 'plan' | 'shard'> & { targetPct: number };
+
+export interface CalibrateOutcome extends Omit<BenchOutcome, 'comparison'> {
+  /** The calibration table (markdown) and the A/A verdict. */
+  text: string;
 }
 
 export interface Benchmarker {
   /** The suite (a file relative to cwd, or a built-in name) with its overrides applied. */
   loadSuite(request: SuiteRequest, cwd: string): Promise<Suite>;
+  /** This runner's environment as a run would record it: whether a baseline applies here. */
+  fingerprint(request: { suite: Suite; measure: Measure; mysqlVersion: string }): Promise<Environment>;
   run(request: BenchRequest): Promise<BenchOutcome>;
   merge(request: MergeRequest): Promise<BenchOutcome>;
+  calibrate(request: CalibrateRequest): Promise<CalibrateOutcome>;
 }
 
 /** What the Action shows of a comparison. */
 export interface ComparisonView {
   verdict: Verdict;
+  /** What the run was judged against: a baseline, or a base arm of the same run. */
+  comparedWith: 'baseline' | 'base-ref';
   summaryLine: string;
   markdown: string;
   warnings: string[];
@@ -166,7 +170,8 @@ export interface ActionDeps {
   waitForMysql(conn: MysqlConnection, timeoutMs: number): Promise<{ version: string }>;
   /** GITHUB_WORKSPACE (or the current directory): working-directory is resolved from it. */
   workspace: string;
-  tempDir(): Promise<string>;
+  /** The Action's own checkout: a baseline inside it was recorded for this repository's Athena. */
+  packageRoot: string;
   now(): Date;
   sleep(ms: number): Promise<void>;
   /** Only mode history uses it; absent, that mode fails saying so. */

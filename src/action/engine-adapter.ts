@@ -1,7 +1,8 @@
-import { existsSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { driverFor } from '../drivers/index.ts';
-import { ATHENA_BUILD_COMMAND } from '../engine/arms.ts';
+import { ATHENA_BUILD_COMMAND, baseRefArm } from '../engine/arms.ts';
+import { TWIN_ARM, calibrate } from '../gate/calibrate.ts';
+import { runnerFingerprint } from '../gate/fingerprint.ts';
 import { defaultProxyArm, type ArmSource, type EngineDeps, type ProxyArmSpec } from '../engine/run.ts';
 import type { ProgressSink } from '../engine/progress.ts';
 import { loadSuite } from '../suite/load.ts';
@@ -13,7 +14,15 @@ import { signedChange } from '../report/format.ts';
 import { baselineFromResults, loadBaseline, writeBaseline } from '../verdict/baseline.ts';
 import { formatDelta, type Comparison } from '../verdict/compare.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
-import type { Benchmarker, BenchRequest, ComparisonView, ProxyUnderTest, Verdicts } from './deps.ts';
+import type {
+  Benchmarker,
+  BenchRequest,
+  CalibrateOutcome,
+  CalibrateRequest,
+  ComparisonView,
+  ProxyUnderTest,
+  Verdicts,
+} from './deps.ts';
 
 /**
  * The real gate (src/gate) and baseline files behind the Action's Benchmarker and Verdicts seams. No
@@ -55,38 +64,33 @@ export function proxyArm(proxy: ProxyUnderTest, outDir: string): ArmSource {
 }
 
 /**
- * The base-ref build, from its worktree, running next to the head on ports of its own: Athena gets
- * them in its generated config; another proxy must listen on $ATHENA_BENCH_PROXY_PORT.
+ * The base-ref build: the engine's worktree arm (src/engine/arms.ts) with the same commands, in the
+ * same directory of the checkout. Athena gets its ports in its generated config; another proxy
+ * must listen on $ATHENA_BENCH_PROXY_PORT.
  */
-export function baseArm(
-  proxy: ProxyUnderTest,
-  base: NonNullable<BenchRequest['base']>,
-  outDir: string,
-): ArmSource {
+export function baseArm(proxy: ProxyUnderTest, base: NonNullable<BenchRequest['base']>): ArmSource {
+  return baseRefArm(base.checkout, base.commit, {
+    relativeCwd: path.relative(base.checkout, proxy.cwd),
+    ...(proxy.build !== null ? { build: proxy.build } : {}),
+    ...(proxy.start !== null ? { start: proxy.start } : {}),
+  });
+}
+
+/** The proxy's identical twin for mode calibrate: ports of its own, built once by the proxy's arm. */
+export function twinArm(proxy: ProxyUnderTest, outDir: string): ArmSource {
   return async (ctx) => {
     if (proxy.start === null) {
-      const modules = path.join(proxy.cwd, 'node_modules');
-      const baseModules = path.join(base.cwd, 'node_modules');
-      if (existsSync(modules) && !existsSync(baseModules)) symlinkSync(modules, baseModules, 'dir');
-      const spec = defaultProxyArm(ctx.mysql, base.cwd, {
-        name: base.arm,
+      const { build: _build, ...spec } = defaultProxyArm(ctx.mysql, proxy.cwd, {
+        name: TWIN_ARM,
         role: 'base',
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path.join(outDir, `athena-${base.arm}.toml`),
+        configPath: path.join(outDir, `athena-${TWIN_ARM}.toml`),
       });
-      return { ...spec, build: proxy.build ?? ATHENA_BUILD_COMMAND, commit: base.commit };
+      return spec;
     }
-    return {
-      name: base.arm,
-      role: 'base',
-      start: proxy.start,
-      port: await ctx.allocatePort(),
-      cwd: base.cwd,
-      trafficCheck: false,
-      commit: base.commit,
-      ...(proxy.build !== null ? { build: proxy.build } : {}),
-    };
+    const port = await ctx.allocatePort();
+    return { name: TWIN_ARM, role: 'base', start: proxy.start, port, cwd: proxy.cwd, trafficCheck: false };
   };
 }
 
@@ -100,34 +104,29 @@ export interface RealBenchmarkerDeps {
 const BUILTIN_SUITE = /^[a-z0-9][a-z0-9_-]*$/;
 
 export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
+  const engineDeps: EngineDeps = {
+    exec: deps.exec,
+    now: Date.now,
+    log: deps.log,
+    progress: deps.progress,
+    env: deps.env,
+    driverFor,
+  };
   return {
     loadSuite: async ({ source, overrides }, cwd) =>
       applySuiteOverrides(
         await loadSuite(BUILTIN_SUITE.test(source) ? source : path.resolve(cwd, source)),
         overrides,
       ),
+    fingerprint: (request) => runnerFingerprint({ ...request, exec: deps.exec, env: deps.env, driverFor }),
     async run(request) {
       const arms: ArmSource[] = [proxyArm(request.proxy, request.outDir)];
-      if (request.base) arms.push(baseArm(request.proxy, request.base, request.outDir));
-      const engineDeps: EngineDeps = {
-        exec: deps.exec,
-        now: Date.now,
-        log: deps.log,
-        progress: deps.progress,
-        env: deps.env,
-        driverFor,
-      };
+      if (request.base) arms.push(baseArm(request.proxy, request.base));
       const outcome = await runGate(
         {
-          mysql: request.mysql,
-          suite: request.suite,
+          ...gateOptions(request),
           arms,
           reference: request.plan,
-          outDir: request.outDir,
-          repoRoot: request.proxy.cwd,
-          proxyEnv: request.proxy.passEnv,
-          ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
-          measure: request.measure,
           ...(request.shard ? { shard: request.shard } : {}),
         },
         engineDeps,
@@ -135,9 +134,42 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
     async merge(request) {
-      const outcome = await mergeShards(request.dirs, request.outDir, request.plan ?? undefined);
+      const outcome = await mergeShards(
+        request.dirs,
+        request.outDir,
+        request.plan ?? undefined,
+        request.recordedBaseline ?? undefined,
+      );
       return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
     },
+    calibrate: (request) => calibrateProxy(request, engineDeps),
+  };
+}
+
+/** mode calibrate: the proxy under test against its twin (src/gate/calibrate.ts). */
+async function calibrateProxy(request: CalibrateRequest, engineDeps: EngineDeps): Promise<CalibrateOutcome> {
+  const { outcome, text } = await calibrate(
+    {
+      ...gateOptions(request),
+      proxy: proxyArm(request.proxy, request.outDir),
+      twin: twinArm(request.proxy, request.outDir),
+      targetPct: request.targetPct,
+    },
+    engineDeps,
+  );
+  return { ...outcome, text };
+}
+
+/** What every run of the Action asks of the gate, from its inputs. */
+function gateOptions(request: Omit<CalibrateRequest, 'targetPct'>) {
+  return {
+    mysql: request.mysql,
+    suite: request.suite,
+    outDir: request.outDir,
+    repoRoot: request.proxy.cwd,
+    proxyEnv: request.proxy.passEnv,
+    ...(request.budgetMinutes !== null ? { budgetMinutes: request.budgetMinutes } : {}),
+    measure: request.measure,
   };
 }
 
@@ -150,6 +182,7 @@ function measure(v: number | null): number | null {
 export function comparisonView(comparison: Comparison): ComparisonView {
   return {
     verdict: comparison.verdict,
+    comparedWith: comparison.mode === 'baseline' ? 'baseline' : 'base-ref',
     summaryLine: comparison.summaryLine,
     markdown: renderComparisonMarkdown(comparison),
     warnings: comparison.warnings,

@@ -96,22 +96,39 @@ export function githubContext(context = github.context, env = process.env): GitH
   };
 }
 
-/** Issue comments and pull requests through Octokit; GITHUB_API_URL is honoured (GHES, tests). */
-export function githubApi(token: string, repository: string, env = process.env): GitHubApi {
+type Octokit = ReturnType<typeof github.getOctokit>;
+
+/** owner and name of GITHUB_REPOSITORY, and an Octokit for the token (GITHUB_API_URL honoured: GHES, tests). */
+function repositoryClient(token: string, repository: string, env: NodeJS.ProcessEnv) {
   const [owner, repo] = repository.split('/');
   if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
   const octokit = github.getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
-  const toComment = (c: {
-    id: number;
-    body?: string | null;
-    html_url: string;
-    user?: { login: string } | null;
-  }) => ({
-    id: c.id,
-    body: c.body ?? '',
-    htmlUrl: c.html_url,
-    author: c.user?.login ?? '',
-  });
+  return { owner, repo, octokit };
+}
+
+function toComment(c: {
+  id: number;
+  body?: string | null;
+  html_url: string;
+  user?: { login: string } | null;
+}) {
+  return { id: c.id, body: c.body ?? '', htmlUrl: c.html_url, author: c.user?.login ?? '' };
+}
+
+/** The token's login; null for an installation token (GITHUB_TOKEN, a GitHub App's): its comments are the bot's. */
+async function authenticatedLogin(octokit: Octokit): Promise<string | null> {
+  try {
+    return (await octokit.rest.users.getAuthenticated()).data.login;
+  } catch (error) {
+    const status = (error as { status?: unknown }).status;
+    if (status === 401 || status === 403 || status === 404) return null;
+    throw error;
+  }
+}
+
+/** Issue comments and pull requests through Octokit. */
+export function githubApi(token: string, repository: string, env = process.env): GitHubApi {
+  const { owner, repo, octokit } = repositoryClient(token, repository, env);
   return {
     async listPage(issueNumber, page, perPage) {
       const response = await octokit.rest.issues.listComments({
@@ -137,16 +154,7 @@ export function githubApi(token: string, repository: string, env = process.env):
       const response = await octokit.rest.issues.updateComment({ owner, repo, comment_id: commentId, body });
       return toComment(response.data);
     },
-    async authenticatedLogin() {
-      try {
-        return (await octokit.rest.users.getAuthenticated()).data.login;
-      } catch (error) {
-        // An installation token (GITHUB_TOKEN, a GitHub App's) has no user: its comments are the bot's.
-        const status = (error as { status?: unknown }).status;
-        if (status === 401 || status === 403 || status === 404) return null;
-        throw error;
-      }
-    },
+    authenticatedLogin: () => authenticatedLogin(octokit),
     async pullRequestHeadSha(pullNumber) {
       const response = await octokit.rest.pulls.get({ owner, repo, pull_number: pullNumber });
       return response.data.head.sha;
@@ -156,9 +164,7 @@ export function githubApi(token: string, repository: string, env = process.env):
 
 /** The repository's issues through Octokit (the history alert); GITHUB_API_URL is honoured. */
 export function githubIssues(token: string, repository: string, env = process.env): IssuesApi {
-  const [owner, repo] = repository.split('/');
-  if (!owner || !repo) throw new Error(`GITHUB_REPOSITORY is "${repository}", expected owner/name`);
-  const octokit = github.getOctokit(token, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' });
+  const { owner, repo, octokit } = repositoryClient(token, repository, env);
   const toIssue = (i: { number: number; body?: string | null; html_url: string }): AlertIssue => ({
     number: i.number,
     body: i.body ?? '',

@@ -48,10 +48,12 @@ const IDENTITY = [
   'user.email=41898282+github-actions[bot]@users.noreply.github.com',
 ];
 
-export async function appendToDataBranch(o: DataBranchOptions): Promise<DataBranchOutcome> {
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'history-index-'));
+type Git = ReturnType<typeof scratchGit>;
+
+/** git in the repository, with a scratch index of its own (no work tree or index touched). */
+function scratchGit(o: DataBranchOptions, scratch: string) {
   const env = { ...process.env, GIT_INDEX_FILE: path.join(scratch, 'index') };
-  const git = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
+  const run = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
     const result = await o.exec('git', ['-C', o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 120_000,
       // A long history is megabytes; exec keeps only the tail of a bigger output by default.
@@ -62,49 +64,79 @@ export async function appendToDataBranch(o: DataBranchOptions): Promise<DataBran
     return { ok: result.exitCode === 0, out: result.stdout.trim(), err: result.stderr.trim() };
   };
   const must = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
-    const r = await git(args, extra);
+    const r = await run(args, extra);
     if (!r.ok)
       throw new InfrastructureError(`git ${args[0]} failed: ${r.err.split('\n').slice(-3).join(' ')}`);
     return r.out;
   };
-  const trackingRef = `refs/athena-bench/data/${o.branch}`;
-  const file = historyFileName(o.suite);
+  return { run, must };
+}
+
+export async function appendToDataBranch(o: DataBranchOptions): Promise<DataBranchOutcome> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'history-index-'));
+  const git = scratchGit(o, scratch);
   try {
     for (let attempt = 1; ; attempt++) {
-      const fetched = await git(['fetch', '--no-tags', o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
-      if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
-        throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
-      }
-      const parent = fetched.ok ? await must(['rev-parse', trackingRef]) : null;
-      const shown = parent ? await git(['show', `${parent}:${file}`]) : { ok: false, out: '' };
-      const before: HistoryFile = shown.ok
-        ? parseHistory(shown.out, `${o.branch}/${file}`)
-        : { schemaVersion: HISTORY_SCHEMA_VERSION, kind: 'athena-bench-history', suite: o.suite, points: [] };
+      const { parent, before } = await fetchHistory(o, git);
       const outcome = appendPoints(before, o.points, o.retention);
       if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt };
-      const blob = await must(['hash-object', '-w', '--stdin'], {
-        stdin: `${JSON.stringify(outcome.history, null, 1)}\n`,
-      });
-      await must(parent ? ['read-tree', parent] : ['read-tree', '--empty'], { index: true });
-      await must(['update-index', '--add', '--cacheinfo', `100644,${blob},${file}`], { index: true });
-      const tree = await must(['write-tree'], { index: true });
-      const commit = await must(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', o.message]);
+      const commit = await commitHistory(o, git, parent, outcome.history);
       await o.beforePush?.();
-      const pushed = await git(['push', '--quiet', o.remote, `${commit}:refs/heads/${o.branch}`]);
+      const pushed = await git.run(['push', '--quiet', o.remote, `${commit}:refs/heads/${o.branch}`]);
       if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt };
-      const rejected = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(
-        pushed.err,
-      );
-      if (!rejected || attempt >= o.attempts) {
-        throw new InfrastructureError(
-          `git push to ${o.branch} failed${rejected ? ` ${attempt} times (other runs kept pushing first)` : ''}: ${pushed.err}`,
-        );
-      }
-      const wait = Math.min(8000, 250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 250));
-      o.log(`The data branch ${o.branch} moved meanwhile (push rejected); retrying in ${wait} ms.`);
-      await o.sleep(wait);
+      await retryAfterRejection(o, pushed.err, attempt);
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The branch's head (null when it does not exist yet) and the suite's history there. */
+async function fetchHistory(
+  o: DataBranchOptions,
+  git: Git,
+): Promise<{ parent: string | null; before: HistoryFile }> {
+  const trackingRef = `refs/athena-bench/data/${o.branch}`;
+  const file = historyFileName(o.suite);
+  const fetched = await git.run(['fetch', '--no-tags', o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
+  if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
+    throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
+  }
+  const parent = fetched.ok ? await git.must(['rev-parse', trackingRef]) : null;
+  const shown = parent ? await git.run(['show', `${parent}:${file}`]) : { ok: false, out: '' };
+  const before: HistoryFile = shown.ok
+    ? parseHistory(shown.out, `${o.branch}/${file}`)
+    : { schemaVersion: HISTORY_SCHEMA_VERSION, kind: 'athena-bench-history', suite: o.suite, points: [] };
+  return { parent, before };
+}
+
+/** A commit on top of parent with the suite's file replaced, made with plumbing only. */
+async function commitHistory(
+  o: DataBranchOptions,
+  git: Git,
+  parent: string | null,
+  history: HistoryFile,
+): Promise<string> {
+  const blob = await git.must(['hash-object', '-w', '--stdin'], {
+    stdin: `${JSON.stringify(history, null, 1)}\n`,
+  });
+  await git.must(parent ? ['read-tree', parent] : ['read-tree', '--empty'], { index: true });
+  await git.must(['update-index', '--add', '--cacheinfo', `100644,${blob},${historyFileName(o.suite)}`], {
+    index: true,
+  });
+  const tree = await git.must(['write-tree'], { index: true });
+  return git.must(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', o.message]);
+}
+
+/** A push another run beat is retried after a backoff; any other failure, or too many, throws. */
+async function retryAfterRejection(o: DataBranchOptions, err: string, attempt: number): Promise<void> {
+  const rejected = /rejected|non-fast-forward|fetch first|failed to update ref|cannot lock ref/i.test(err);
+  if (!rejected || attempt >= o.attempts) {
+    throw new InfrastructureError(
+      `git push to ${o.branch} failed${rejected ? ` ${attempt} times (other runs kept pushing first)` : ''}: ${err}`,
+    );
+  }
+  const wait = Math.min(8000, 250 * 2 ** (attempt - 1) + Math.floor(Math.random() * 250));
+  o.log(`The data branch ${o.branch} moved meanwhile (push rejected); retrying in ${wait} ms.`);
+  await o.sleep(wait);
 }

@@ -1,10 +1,12 @@
 import { DEFAULT_DETECT_OPTIONS, detectChangePoints, type ChangePoint } from '../history/detect.ts';
 import { formatShift } from '../history/dashboard.ts';
 import { pointFromResults } from '../history/point.ts';
+import type { HistoryPoint } from '../history/schema.ts';
 import { UsageError, errorMessage } from '../errors.ts';
 import type { Suite } from '../suite/schema.ts';
 import { fmt } from '../verdict/svg.ts';
-import type { ActionDeps, BenchOutcome } from './deps.ts';
+import type { ActionDeps, BenchOutcome, HistoryDeps } from './deps.ts';
+import type { DataBranchOutcome } from './history-branch.ts';
 import { newChangePoints, upsertAlert, type AlertOutcome } from './history-alert.ts';
 import { notifyNewChangePoints } from './history-webhook.ts';
 import type { ActionConfig } from './inputs.ts';
@@ -62,49 +64,15 @@ export async function recordHistory(
     commit: github.sha.toLowerCase(),
     ...(github.runUrl ? { runUrl: github.runUrl } : {}),
   });
-  const root = await run.step('finding the repository', CHECK_DATA_BRANCH, () => deps.git.repoRoot(workdir));
-  const branch = config.history.branch;
-  const appended = await run.step(`appending to the data branch ${branch}`, CHECK_DATA_BRANCH, () =>
-    history.appendToDataBranch({
-      repoRoot: root,
-      remote: 'origin',
-      branch,
-      suite: suite.name,
-      points: [point],
-      retention: config.history.retention,
-      message: `athena-bench: ${suite.name} at ${point.commit.slice(0, 12)}`,
-      attempts: 6,
-      sleep: (ms) => deps.sleep(ms),
-      log: (line) => core.info(line),
-    }),
-  );
+  const appended = await appendPoint(deps, history, config, workdir, run, suite.name, point);
   const before = detectChangePoints([appended.before], DEFAULT_DETECT_OPTIONS);
   const after = detectChangePoints([appended.after], DEFAULT_DETECT_OPTIONS);
+  const branch = config.history.branch;
   const points = appended.after.points.length;
   core.info(
     `${appended.added ? 'Appended' : 'Already in'} ${branch}/${suite.name}.json: ${points} point(s), ${after.length} change point(s).`,
   );
-
-  let alert: AlertOutcome | null = null;
-  if (!config.githubToken) {
-    core.warning('No github-token: no alert issue (the change points are in the job summary).');
-  } else {
-    // An alert that cannot be posted must not lose the appended point or fail the push's check.
-    alert = await upsertAlert({
-      api: history.issues(config.githubToken),
-      suite: suite.name,
-      before,
-      after,
-      checked: { commit: point.commit, runUrl: github.runUrl },
-      sleep: (ms) => deps.sleep(ms),
-    }).catch((error: unknown) => {
-      core.warning(`Could not open or update the alert issue: ${errorMessage(error)}`);
-      return null;
-    });
-    if (alert && alert.action !== 'none')
-      core.info(`Alert issue #${alert.number} ${alert.action}: ${alert.url}`);
-  }
-
+  const alert = await alertOnChange(deps, history, config, suite.name, point, { before, after });
   await notifyNewChangePoints({
     url: config.webhookUrl,
     suite: suite.name,
@@ -114,7 +82,6 @@ export async function recordHistory(
     info: (line) => core.info(line),
     warning: (line) => core.warning(line),
   });
-
   const summaryLine =
     `History of ${suite.name}: ${points} point(s) on ${branch}, ${after.length} change point(s)` +
     (alert && alert.action !== 'none' ? `; alert issue #${alert.number} ${alert.action}` : '') +
@@ -123,4 +90,62 @@ export async function recordHistory(
   await core.writeSummary(
     `## athena-bench: history of ${suite.name}\n\n${summaryLine}\n\n${changeRows(after)}\n\n---\n\n${outcome.reportMarkdown}\n`,
   );
+}
+
+/** This run's point on the data branch (retried when another run pushed first). */
+async function appendPoint(
+  deps: ActionDeps,
+  history: HistoryDeps,
+  config: ActionConfig,
+  workdir: string,
+  run: HistoryRun,
+  suite: string,
+  point: HistoryPoint,
+): Promise<DataBranchOutcome> {
+  const root = await run.step('finding the repository', CHECK_DATA_BRANCH, () => deps.git.repoRoot(workdir));
+  const branch = config.history.branch;
+  return run.step(`appending to the data branch ${branch}`, CHECK_DATA_BRANCH, () =>
+    history.appendToDataBranch({
+      repoRoot: root,
+      remote: 'origin',
+      branch,
+      suite,
+      points: [point],
+      retention: config.history.retention,
+      message: `athena-bench: ${suite} at ${point.commit.slice(0, 12)}`,
+      attempts: 6,
+      sleep: (ms) => deps.sleep(ms),
+      log: (line) => deps.core.info(line),
+    }),
+  );
+}
+
+/** The suite's alert issue opened or updated on a new change point; a failure only warns. */
+async function alertOnChange(
+  deps: ActionDeps,
+  history: HistoryDeps,
+  config: ActionConfig,
+  suite: string,
+  point: HistoryPoint,
+  changes: { before: ChangePoint[]; after: ChangePoint[] },
+): Promise<AlertOutcome | null> {
+  const { core } = deps;
+  if (!config.githubToken) {
+    core.warning('No github-token: no alert issue (the change points are in the job summary).');
+    return null;
+  }
+  // An alert that cannot be posted must not lose the appended point or fail the push's check.
+  const alert = await upsertAlert({
+    api: history.issues(config.githubToken),
+    suite,
+    ...changes,
+    checked: { commit: point.commit, runUrl: deps.github.runUrl },
+    sleep: (ms) => deps.sleep(ms),
+  }).catch((error: unknown) => {
+    core.warning(`Could not open or update the alert issue: ${errorMessage(error)}`);
+    return null;
+  });
+  if (alert && alert.action !== 'none')
+    core.info(`Alert issue #${alert.number} ${alert.action}: ${alert.url}`);
+  return alert;
 }

@@ -86,7 +86,7 @@ test('invalid inputs fail with the input name, what was expected and what was gi
     [{ 'mysql-ready-timeout': '1m' }, /^input mysql-ready-timeout: expected a whole number of seconds/],
     [
       { mode: 'gate' },
-      /^input mode: expected one of compare, update-baseline, comment, history, merge, got 'gate'$/,
+      /^input mode: expected one of compare, update-baseline, comment, history, merge, calibrate, got 'gate'$/,
     ],
     [
       { shard: '3/2' },

@@ -10,7 +10,7 @@ import { ThresholdListSchema, type SuiteOverrides, type SuiteRequest } from '../
  * read here and nowhere else (a test checks both directions and that the defaults agree).
  */
 
-export const MODES = ['compare', 'update-baseline', 'comment', 'history', 'merge'] as const;
+export const MODES = ['compare', 'update-baseline', 'comment', 'history', 'merge', 'calibrate'] as const;
 export type Mode = (typeof MODES)[number];
 export const MEASURES = ['both', 'work', 'time'] as const;
 export type MeasureInput = (typeof MEASURES)[number];

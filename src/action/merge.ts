@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ActionDeps, ComparisonPlan } from './deps.ts';
-import type { ActionConfig } from './inputs.ts';
-import { StepFailure, publishVerdict, type ActionResult } from './run.ts';
+import { publishVerdict } from './publish.ts';
+import { StepFailure, type Session } from './session.ts';
 
 /** Where mode merge writes the merged results.json and reports, inside results-dir. */
 export const MERGED_DIR = 'merged';
@@ -13,26 +12,18 @@ export const MERGED_DIR = 'merged';
  * artifacts, one subdirectory each; they are checked and judged as one run (src/gate/merge.ts),
  * and the verdict is published as a compare run's: one summary, one comment, the outputs.
  */
-export async function mergeShardArtifacts(
-  deps: ActionDeps,
-  config: ActionConfig,
-  workdir: string,
-  resultsDir: string,
-  result: ActionResult,
-  setOutput: (name: string, value: string) => void,
-  fail: (message: string) => void,
-): Promise<void> {
+export async function mergeShardArtifacts(s: Session): Promise<void> {
+  const { deps, config, workdir, resultsDir, setOutput } = s;
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config.suite, workdir);
-  const baselinePath = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite.name}.json`));
-  let plan: ComparisonPlan | null = null;
-  if (existsSync(baselinePath)) {
-    plan = { kind: 'baseline', file: baselinePath, baseline: await deps.verdicts.loadBaseline(baselinePath) };
-  } else if (config.baseline) {
-    throw new StepFailure('mode merge', new Error(`input baseline: ${baselinePath} does not exist`), '');
-  }
+  const { plan, recordedBaseline } = await mergeReference(s, suite.name);
   deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path.basename(d)).join(', ')}`);
-  const outcome = await deps.bench.merge({ dirs, outDir: path.join(resultsDir, MERGED_DIR), plan });
+  const outcome = await deps.bench.merge({
+    dirs,
+    outDir: path.join(resultsDir, MERGED_DIR),
+    plan,
+    recordedBaseline,
+  });
   setOutput('results-path', outcome.resultsPath);
   setOutput('report-path', outcome.reportPath);
   const comparison = outcome.comparison;
@@ -46,14 +37,15 @@ export async function mergeShardArtifacts(
   }
   const shards = outcome.results.shards?.length ?? dirs.length;
   const reference = outcome.results.arms.find((a) => a.role === 'base');
+  const baseline = comparison.comparedWith === 'baseline' ? (plan ?? recordedBaseline) : null;
   const context =
     `Suite \`${suite.name}\` · ${shards} shards merged · ` +
-    (plan
-      ? `compared with the baseline \`${path.relative(workdir, baselinePath) || baselinePath}\``
+    (baseline
+      ? `compared with the baseline \`${path.relative(workdir, baseline.file) || baseline.file}\``
       : `compared with arm ${reference?.name ?? 'base'}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ''}, built and run in each shard's job (A/B)`);
-  await publishVerdict(deps, config, resultsDir, result, setOutput, fail, {
+  await publishVerdict(s, {
     suite: suite.name,
-    comparedWith: plan ? 'baseline' : 'base-ref',
+    comparedWith: baseline ? 'baseline' : 'base-ref',
     context,
     comparison,
     reportMarkdown: outcome.reportMarkdown,
@@ -76,4 +68,22 @@ async function shardDirectories(resultsDir: string): Promise<string[]> {
     );
   }
   return dirs;
+}
+
+/**
+ * The baseline input when given; otherwise the shards' own choice (each recorded it): the default
+ * baselines/<suite>.json when they were judged against it, else their base-vs-head arms.
+ */
+async function mergeReference({ deps, config, workdir }: Session, suite: string) {
+  const file = path.resolve(workdir, config.baseline ?? path.join('baselines', `${suite}.json`));
+  if (!existsSync(file)) {
+    if (config.baseline) {
+      throw new StepFailure('mode merge', new Error(`input baseline: ${file} does not exist`), '');
+    }
+    return { plan: null, recordedBaseline: null };
+  }
+  const loaded = { kind: 'baseline' as const, file, baseline: await deps.verdicts.loadBaseline(file) };
+  return config.baseline
+    ? { plan: loaded, recordedBaseline: null }
+    : { plan: null, recordedBaseline: loaded };
 }

@@ -3,17 +3,25 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Results } from '../results/schema.ts';
+import type { Environment, Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
 import { InfrastructureError, UsageError } from '../errors.ts';
-import type { ActionDeps, BenchRequest, ComparisonPlan, ComparisonView, GitHubApi, Verdict } from './deps.ts';
+import type {
+  ActionDeps,
+  BenchRequest,
+  CalibrateRequest,
+  ComparisonPlan,
+  ComparisonView,
+  GitHubApi,
+  Verdict,
+} from './deps.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import type { IssueComment } from './comment.ts';
 import { readCommentArtifact } from './artifact.ts';
 import { run } from './run.ts';
-import { gitOps } from './git.ts';
+import { gitOps } from '../gate/git.ts';
 import { realExec } from '../util/exec.ts';
-import { armsFor, makeResults } from '../../test/helpers/results.ts';
+import { BASE_ENVIRONMENT, armsFor, makeResults } from '../../test/helpers/results.ts';
 import { syntheticHistory, syntheticSeries } from '../../test/helpers/series.ts';
 import { execFileSync } from 'node:child_process';
 
@@ -75,6 +83,7 @@ interface Harness {
   comments: IssueComment[];
   gitCalls: string[];
   baselinesWritten: string[];
+  calibrations: CalibrateRequest[];
 }
 
 interface HarnessOptions {
@@ -89,6 +98,8 @@ interface HarnessOptions {
   prHeadSha?: string;
   /** What the benchmark returns as its results (a stand-in by default). */
   results?: Results;
+  /** This runner's environment where it differs from the baseline's (BASE_ENVIRONMENT). */
+  runner?: Partial<Environment>;
   /** A real git repository the workspace is in: the trend's data branch is read from it. */
   gitRepo?: string;
 }
@@ -105,12 +116,14 @@ function harness(options: HarnessOptions = {}): Harness {
     comments: [...(options.existingComments ?? [])],
     gitCalls: [],
     baselinesWritten: [],
+    calibrations: [],
     deps: undefined as unknown as ActionDeps,
   };
   const inputs: Record<string, string> = { 'github-token': 'ghs_secret_token', ...options.inputs };
   const verdict = options.verdict ?? 'pass';
   const view: ComparisonView = {
     verdict,
+    comparedWith: 'baseline',
     summaryLine: `${verdict}: 2 workloads`,
     markdown: `## athena-bench: ${verdict}\n\n**${verdict}: 2 workloads**\n\n| metric | baseline | current |\n|---|---|---|\n`,
     warnings: verdict === 'inconclusive' ? ['too few rounds'] : [],
@@ -193,21 +206,18 @@ function harness(options: HarnessOptions = {}): Harness {
         return options.gitRepo ?? workspace;
       },
       ...(options.gitRepo ? { readFileAtRef: gitOps(realExec).readFileAtRef! } : {}),
+      toplevel: async (dir) => {
+        h.gitCalls.push(`root:${dir}`);
+        return options.gitRepo ?? workspace;
+      },
       resolveCommit: async (_root, ref) => {
         h.gitCalls.push(`resolve:${ref}`);
         if (ref === 'missing') throw new Error(`fatal: Needed a single revision (${ref})`);
-        return BASE;
+        return ref === MERGE_BASE ? MERGE_BASE : BASE;
       },
       mergeBase: async (_root, a, b) => {
         h.gitCalls.push(`merge-base:${a}:${b}`);
         return MERGE_BASE;
-      },
-      addWorktree: async (_root, commit, dir) => {
-        h.gitCalls.push(`add:${commit}`);
-        await mkdir(dir, { recursive: true });
-      },
-      removeWorktree: async () => {
-        h.gitCalls.push('remove');
       },
     },
     bench: {
@@ -229,10 +239,26 @@ function harness(options: HarnessOptions = {}): Harness {
         };
       },
       merge: async () => assert.fail('mode merge has its own end-to-end test'),
+      fingerprint: async (request) => {
+        h.log.push(`fingerprint:${request.mysqlVersion}`);
+        return { ...BASE_ENVIRONMENT, ...options.runner };
+      },
+      calibrate: async (request) => {
+        h.log.push('bench.calibrate');
+        h.calibrations.push(request);
+        return {
+          results: options.results ?? fakeResults,
+          resultsPath: path.join(request.outDir, 'results.json'),
+          reportPath: path.join(request.outDir, 'report.md'),
+          reportMarkdown: '| Workload | Threads | Direct MySQL | Via Athena | Overhead |',
+          text: 'Suite quick, AMD EPYC, 2 cores\n\n| Workload | Metric | A/A Δ |\n\nA/A verdict: pass (a regressed A/A is a false alarm).\n',
+        };
+      },
     },
     verdicts: {
-      // Stands in for a parsed baseline: run.ts only hands it on to the benchmark.
-      loadBaseline: async (file) => ({ file }) as unknown as Baseline,
+      // Stands in for a parsed baseline: the reference choice reads its environment only.
+      loadBaseline: async (file) =>
+        ({ file, environment: BASE_ENVIRONMENT, workloads: [] }) as unknown as Baseline,
       writeBaseline: async (_results, file) => {
         h.baselinesWritten.push(file);
         await writeFile(file, '{}');
@@ -244,7 +270,7 @@ function harness(options: HarnessOptions = {}): Harness {
       return { version: '8.0.36' };
     },
     workspace,
-    tempDir: () => mkdtemp(path.join(os.tmpdir(), 'action-run-test-wt-')),
+    packageRoot: path.join(os.tmpdir(), 'athena-bench-package'),
     now: () => new Date('2026-01-02T03:04:05Z'),
     sleep: async () => undefined,
   };
@@ -420,18 +446,17 @@ test('a bad suite is a configuration failure that names the suite', async () => 
   assert.match(h.failed[0] ?? '', /loading the suite \(configuration\) failed: suite "nope"/);
 });
 
-test('base-ref: the base is checked out in a worktree, run as an extra arm and compared A/B', async () => {
+test('base-ref: the engine builds the base from the checkout as an extra arm, compared A/B', async () => {
   await withBaseline();
   const h = harness({ inputs: { 'base-ref': 'origin/main' }, verdict: 'pass' });
   await run(h.deps);
   assert.deepEqual(h.failed, []);
   const request = h.benchRequests[0]!;
-  assert.equal(request.base?.commit, BASE);
-  assert.equal(request.base?.arm, 'base');
+  assert.deepEqual(request.base, { checkout: workspace, commit: BASE });
   assert.equal(request.plan.kind, 'base-ref');
   assert.deepEqual(
     h.gitCalls.filter((c) => !c.startsWith('root')),
-    ['resolve:origin/main', `add:${BASE}`, 'remove'],
+    ['resolve:origin/main'],
   );
   assert.match(
     h.summary.join(''),
@@ -445,29 +470,75 @@ test('no baseline on a pull request: A/B against the merge-base with the PR base
   await run(h.deps);
   assert.deepEqual(h.failed, []);
   assert.ok(h.gitCalls.includes(`merge-base:${BASE}:HEAD`));
-  assert.equal(h.benchRequests[0]?.base?.commit, MERGE_BASE);
+  assert.deepEqual(h.benchRequests[0]?.base, { checkout: workspace, commit: MERGE_BASE });
+});
+
+test('a baseline from another machine is skipped in one line naming the fields; the PR falls back to its merge-base', async () => {
+  await withBaseline();
+  const h = harness({ inputs: { measure: 'time' }, runner: { cpuModel: 'Intel Xeon', cores: 4 } });
+  await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  assert.equal(h.benchRequests[0]?.plan.kind, 'base-ref');
+  assert.deepEqual(h.benchRequests[0]?.base, { checkout: workspace, commit: MERGE_BASE });
+  const skipped = h.log.filter((l) => /quick\.json not used/.test(l));
+  assert.equal(skipped.length, 1);
+  assert.match(
+    skipped[0]!,
+    /the machine differs \(cpuModel .* in it, Intel Xeon here, cores \d+ in it, 4 here\)/,
+  );
+  assert.match(skipped[0]!, /comparing with merge-base cccccccccccc instead/);
+  assert.ok(h.log.includes('fingerprint:8.0.36'), 'the fingerprint has the MySQL version the run will use');
+});
+
+test("proxy-start: athena-bench's own baseline is skipped, the project's own is used", async () => {
+  await withBaseline();
+  const custom = { 'proxy-start': './my-proxy', 'proxy-port': '6033' };
+  const own = harness({ inputs: custom });
+  await run(own.deps);
+  assert.equal(own.benchRequests[0]?.plan.kind, 'baseline', "the workspace's baseline is the project's");
+
+  const athenas = harness({ inputs: custom });
+  athenas.deps.packageRoot = workspace;
+  await run(athenas.deps);
+  assert.equal(athenas.benchRequests[0]?.plan.kind, 'base-ref');
+  assert.ok(athenas.log.some((l) => /not used: it was recorded for this repository's Athena/.test(l)));
 });
 
 test('no baseline outside a pull request, or a missing given baseline: a clear failure', async () => {
   await withoutBaseline();
   const push = harness({ event: 'push' });
   await run(push.deps);
-  assert.match(push.failed[0] ?? '', /no baseline at .*baselines\/quick\.json and base-ref is empty/);
+  assert.match(push.failed[0] ?? '', /no baseline at .*baselines\/quick\.json, base-ref is empty/);
   assert.match(push.failed[0] ?? '', /mode: update-baseline/);
 
   const given = harness({ inputs: { baseline: 'perf/base.json' } });
   await run(given.deps);
   assert.match(
     given.failed[0] ?? '',
-    /^input baseline: .*perf\/base\.json does not exist\. .*mode: update-baseline/,
+    /input baseline: .*perf\/base\.json does not exist \(.*mode: update-baseline/,
   );
 
   const badRef = harness({ inputs: { 'base-ref': 'missing' } });
   await run(badRef.deps);
   assert.match(
     badRef.failed[0] ?? '',
-    /resolving base-ref missing failed: .*Check: base-ref needs the history/s,
+    /input base-ref missing: not a commit .*Check: base-ref needs the history/s,
   );
+});
+
+test('calibrate: the proxy against its twin, the table in the job summary and the calibration output', async () => {
+  const h = harness({ inputs: { mode: 'calibrate', suite: 'quick' }, event: 'push' });
+  const result = await run(h.deps);
+  assert.deepEqual(h.failed, []);
+  assert.equal(result.verdict, null, 'a calibration judges nothing');
+  assert.equal(h.calibrations.length, 1);
+  assert.equal(h.calibrations[0]?.targetPct, 5);
+  assert.equal(h.calibrations[0]?.proxy.cwd, workspace);
+  assert.deepEqual(h.benchRequests, []);
+  assert.match(h.outputs.calibration ?? '', /\| Workload \| Metric \| A\/A Δ \|/);
+  assert.match(h.outputs.summary ?? '', /^A\/A verdict: pass/);
+  assert.match(h.summary.join(''), /^## athena-bench: calibration\n\n.*\| Workload \| Metric/s);
+  assert.deepEqual(h.comments, [], 'no comment');
 });
 
 test('update-baseline: runs the suite without comparing and writes baselines/<suite>.json', async () => {

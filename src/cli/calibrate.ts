@@ -3,11 +3,10 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ExitCode, UsageError, errorMessage } from '../errors.ts';
 import { driverFor } from '../drivers/index.ts';
-import { athenaArm, type ArmSource } from '../engine/arms.ts';
+import { athenaArm } from '../engine/arms.ts';
 import { createProgress } from '../engine/progress.ts';
-import { runGate } from '../gate/runGate.ts';
+import { TWIN_ARM, calibrate } from '../gate/calibrate.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
-import { calibrationRows, renderCalibration } from '../report/calibration.ts';
 import { loadSuite } from '../suite/load.ts';
 import type { RunCommandIO } from './run.ts';
 
@@ -23,6 +22,8 @@ that would detect --target.
   --measure work|time|both   the channels to calibrate (default: both)
   --mysql URL                a running server (default: a throwaway local MariaDB/MySQL)
   --rounds N                 planned rounds of the time channel (default: the suite's)
+  --windows N                settled work-channel windows per arm (default: the suite's; fewer
+                             is quicker and the table coarser: its Samples column says so)
   --duration SECONDS         seconds per timed run (default: the suite's)
   --target PERCENT           the regression to size the budget for (default: 5)
   --out DIR                  output directory (default: .athena-bench/calibrate)
@@ -43,6 +44,7 @@ const FlagsSchema = z.object({
   measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
   mysql: z.string().optional(),
   rounds: positive('a round count').pipe(z.number().int()).optional(),
+  windows: positive('a window count').pipe(z.number().int().min(2, 'expected at least 2 windows')).optional(),
   duration: positive('seconds').optional(),
   target: positive('a percentage').default(5),
   out: z.string().min(1).default('.athena-bench/calibrate'),
@@ -51,7 +53,10 @@ const FlagsSchema = z.object({
 
 function parseFlags(argv: string[]): z.infer<typeof FlagsSchema> {
   const options = Object.fromEntries(
-    ['suite', 'measure', 'mysql', 'rounds', 'duration', 'target', 'out'].map((k) => [k, { type: 'string' }]),
+    ['suite', 'measure', 'mysql', 'rounds', 'windows', 'duration', 'target', 'out'].map((k) => [
+      k,
+      { type: 'string' },
+    ]),
   ) as Record<string, { type: 'string' }>;
   let values: Record<string, unknown>;
   try {
@@ -79,38 +84,24 @@ export async function calibrateCommand(argv: string[], io: RunCommandIO): Promis
   const now = io.now ?? Date.now;
   const progress = createProgress(io.stderr, now);
   const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
-  const twin = athenaArm(io.repoRoot, { name: 'twin', role: 'base' });
-  const arms: ArmSource[] = [
-    athenaArm(io.repoRoot),
-    async (ctx) => ({ ...(await twin(ctx)), build: undefined }), // one build serves both
-  ];
-  const outcome = await runGate(
+  const twin = athenaArm(io.repoRoot, { name: TWIN_ARM, role: 'base' });
+  const { outcome, text } = await calibrate(
     {
       ...(mysql ? { mysql: { ...mysql, database: mysql.database ?? 'test' } } : {}),
       suite: await loadSuite(flags.suite),
-      arms,
-      reference: {
-        kind: 'base-ref',
-        ref: 'an identical twin',
-        commit: null,
-        headArm: 'proxy',
-        baseArm: 'twin',
-      },
+      proxy: athenaArm(io.repoRoot),
+      twin: async (ctx) => ({ ...(await twin(ctx)), build: undefined }), // one build serves both
+      targetPct: flags.target,
       outDir: path.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
+      ...(flags.windows !== undefined ? { windows: flags.windows } : {}),
       ...(flags.duration !== undefined ? { durationSec: flags.duration } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     },
     { exec: io.exec, now, log: (line) => progress.note(line), progress, env: io.env, driverFor },
   );
-  const rows = calibrationRows(outcome.comparison!, flags.target);
-  io.stdout(
-    `athena-bench calibrate: suite ${outcome.results.suite.name}, ${outcome.results.environment.cpuModel}, ` +
-      `${outcome.results.environment.cores} cores\n\n${renderCalibration(rows, flags.target)}\n` +
-      `A/A verdict: ${outcome.comparison!.verdict} (a regressed A/A is a false alarm: raise that metric's threshold).\n` +
-      `report: ${outcome.reportPath}\n`,
-  );
+  io.stdout(`athena-bench calibrate: ${text}report: ${outcome.reportPath}\n`);
   return ExitCode.Pass;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -9,10 +9,16 @@ import { loadSuite } from '../suite/load.ts';
 import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
 import { applySuiteOverrides, ThresholdListSchema } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';
-import { maxRoundsOf, type Suite } from '../suite/schema.ts';
-import { baselineRounds, loadBaseline } from '../verdict/baseline.ts';
-import { exitCodeFor, plannedRoundsWarning } from '../verdict/compare.ts';
-import { runGate, type GateOutcome, type Reference } from '../gate/runGate.ts';
+import type { Suite } from '../suite/schema.ts';
+import { loadBaseline } from '../verdict/baseline.ts';
+import { exitCodeFor } from '../verdict/compare.ts';
+import { runGate, type GateOutcome } from '../gate/runGate.ts';
+import { runnerFingerprint } from '../gate/fingerprint.ts';
+import { diskFiles, preflightGate } from '../gate/preflight.ts';
+import { gitOps } from '../gate/git.ts';
+import { chooseReference, isInside, type ChosenReference, type ReferenceRequest } from '../gate/reference.ts';
+import { waitForServer } from '../mysql/index.ts';
+import type { Target } from '../engine/context.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
@@ -23,6 +29,7 @@ import {
   haproxyArm,
   nodePipeArm,
   type ArmSource,
+  type ProxyArmSpec,
 } from '../engine/arms.ts';
 
 /** The reference arms `--reference` can add. */
@@ -34,8 +41,9 @@ export const RUN_HELP = `Usage: athena-bench run [options]
 Benchmarks a MySQL proxy against direct MySQL: builds and starts the proxy, runs the suite's
 workloads (sysbench, mysqlslap) through both in interleaved rounds, writes results.json and
 report.md (and report.html) to the output directory, and prints the verdict (one line per
-workload), the throughput table and where the report is. With a baseline (--baseline, or
-baselines/<suite>.json when it exists) or --base-ref it also gives the verdict.
+workload), the throughput table and where the report is. The verdict is against --base-ref, else
+--baseline, else baselines/<suite>.json when it was recorded for this proxy on a matching runner,
+else (in a git checkout) against HEAD: your working tree against the last commit.
 
 Where:
   --mysql URL               mysql://user:pass@host:port/db of a running server (default: a
@@ -95,7 +103,7 @@ Rounds and verdict:
                             else the built-in ones)
   --budget-minutes N        no adaptive rounds past this budget (default: the suite's)
   --baseline FILE           compare against this baseline (athena-bench baseline)
-  --no-baseline             measure only: do not use baselines/<suite>.json even if it exists
+  --no-baseline             measure only: no baseline and no comparison with HEAD
   --fail-on-inconclusive    exit 1 on an inconclusive verdict too
   -h, --help                this help
 
@@ -274,13 +282,14 @@ export async function runCommand(argv: string[], io: RunCommandIO): Promise<numb
   const mysql = flags.mysql ? parseMysqlUrl(flags.mysql) : undefined;
   const progress = createProgress(io.stderr, now);
   const log = (line: string) => progress.note(line);
-  const reference = await chooseReference(flags, suite, io, log);
+  const target = mysql ? { ...mysql, database: mysql.database ?? 'test' } : undefined;
+  const chosen = await cliReference(flags, suite, target, io, log);
   const outcome = await runGate(
     {
-      ...(mysql ? { mysql: { ...mysql, database: mysql.database ?? 'test' } } : {}),
+      ...(target ? { mysql: target } : {}),
       suite,
-      arms: cliArms(flags, io),
-      reference,
+      arms: cliArms(flags, io, chosen),
+      reference: chosen.reference,
       outDir: flags.out ? path.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...(flags['proxy-env'] ? { proxyEnv: flags['proxy-env'] } : {}),
@@ -312,87 +321,129 @@ export function printVerdict(
   return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
 
-/**
- * What the verdict compares with: --baseline, else --base-ref, else baselines/<suite>.json (here or
- * in the athena-bench package) for this repository's proxy unless --no-baseline; warns when the
- * planned rounds cannot reach significance against it.
- */
-async function chooseReference(
-  flags: RunFlags,
-  suite: Suite,
-  io: RunCommandIO,
-  log: (line: string) => void,
-): Promise<Reference> {
-  const defaultBaseline = [
-    path.join(io.cwd, 'baselines', `${suite.name}.json`),
-    path.join(io.repoRoot, 'baselines', `${suite.name}.json`),
-  ].find((f) => existsSync(f));
-  let reference: Reference = { kind: 'none' };
-  if (flags.baseline) {
-    const file = path.resolve(io.cwd, flags.baseline);
-    reference = { kind: 'baseline', file, baseline: await loadBaseline(file) };
-  } else if (flags['base-ref']) {
-    reference = { kind: 'base-ref', ref: flags['base-ref'], commit: null, headArm: 'proxy', baseArm: 'base' };
-  } else if (defaultBaseline && flags['proxy-start'] === undefined && !flags['no-baseline']) {
-    reference = { kind: 'baseline', file: defaultBaseline, baseline: await loadBaseline(defaultBaseline) };
-  }
-  if (reference.kind === 'baseline') {
-    log(`verdict against the baseline ${path.relative(io.cwd, reference.file) || reference.file}`);
-  }
-  if (reference.kind !== 'none') {
-    const warning = plannedRoundsWarning(
-      suite,
-      suite.rounds,
-      reference.kind === 'baseline' ? baselineRounds(reference.baseline) : undefined,
-      undefined,
-      flags.measure,
-      maxRoundsOf(suite, suite.rounds),
-    );
-    if (warning) log(`warning: ${warning}`);
-  }
-  return reference;
+/** The directory the proxy is built in: --proxy-cwd for --proxy-start, else the athena-bench package. */
+function proxyDirOf(flags: RunFlags, io: RunCommandIO): string {
+  return flags['proxy-start'] !== undefined ? path.resolve(io.cwd, flags['proxy-cwd'] ?? '.') : io.repoRoot;
 }
 
-/** The proxy under test (--proxy-start, or this repository's Athena), then --base-ref and --reference arms. */
-function cliArms(flags: RunFlags, io: RunCommandIO): ArmSource[] {
+/**
+ * With nothing else to compare with, the working tree is gated against HEAD, built in a worktree
+ * next to it. Another proxy must be able to run twice (src/gate/preflight.ts: it listens on
+ * $ATHENA_BENCH_PROXY_PORT, from files a clean checkout has); one that cannot is measured alone,
+ * saying why, rather than refused: nobody asked for the comparison.
+ */
+function headFallback(flags: RunFlags, io: RunCommandIO): ReferenceRequest['fallback'] {
+  const custom = customProxyArm(flags, io);
+  if (custom === null) return { kind: 'head' };
+  const reference = {
+    kind: 'base-ref',
+    ref: 'HEAD',
+    commit: null,
+    headArm: 'proxy',
+    baseArm: 'base',
+  } as const;
+  try {
+    preflightGate({ reference, arms: [custom] }, diskFiles);
+    return { kind: 'head' };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    return {
+      kind: 'none',
+      why: `HEAD's build cannot run next to it (${error.message}); --base-ref compares anyway`,
+    };
+  }
+}
+
+/** What the verdict compares with, by the gate's rules (src/gate/reference.ts). */
+function cliReference(
+  flags: RunFlags,
+  suite: Suite,
+  mysql: Target | undefined,
+  io: RunCommandIO,
+  log: (line: string) => void,
+): Promise<ChosenReference> {
+  const defaults = [io.cwd, io.repoRoot].map((dir) => path.join(dir, 'baselines', `${suite.name}.json`));
+  const fingerprint = async () =>
+    runnerFingerprint({
+      suite,
+      measure: flags.measure,
+      mysqlVersion: mysql
+        ? (await waitForServer(mysql, (flags['mysql-ready-timeout'] ?? MYSQL_READY_TIMEOUT_SEC) * 1000))
+            .version
+        : null,
+      exec: io.exec,
+      env: io.env,
+      driverFor,
+    });
+  return chooseReference(
+    {
+      suite,
+      measure: flags.measure,
+      baseRef: flags['base-ref'] ?? null,
+      baseline: flags.baseline ? path.resolve(io.cwd, flags.baseline) : null,
+      noBaseline: flags['no-baseline'],
+      defaultBaselines: defaults.map((file) => ({ file, forAthena: isInside(file, io.repoRoot) })),
+      athena: flags['proxy-start'] === undefined,
+      proxyDir: proxyDirOf(flags, io),
+      fallback: headFallback(flags, io),
+      names: {
+        baseRef: '--base-ref',
+        baseline: '--baseline',
+        makeBaseline: 'make one with athena-bench baseline --results results.json --out FILE',
+      },
+    },
+    { git: gitOps(io.exec), loadBaseline, fingerprint, log },
+  );
+}
+
+/** The proxy under test (--proxy-start, or this repository's Athena), then the base and --reference arms. */
+function cliArms(flags: RunFlags, io: RunCommandIO, chosen: ChosenReference): ArmSource[] {
   const readyTimeoutMs = flags['ready-timeout'] !== undefined ? flags['ready-timeout'] * 1000 : undefined;
   const withTimeout = (source: ArmSource): ArmSource => {
     if (readyTimeoutMs === undefined) return source;
     if (typeof source !== 'function') return { ...source, readyTimeoutMs };
     return async (ctx) => ({ ...(await source(ctx)), readyTimeoutMs });
   };
-  const custom = flags['proxy-start'] !== undefined;
+  const custom = customProxyArm(flags, io);
   const build = flags['proxy-build'];
-  const proxyCwd = path.resolve(io.cwd, flags['proxy-cwd'] ?? '.');
+  const proxyCwd = proxyDirOf(flags, io);
   const arms: ArmSource[] = [];
   if (custom) {
-    arms.push({
-      name: 'proxy',
-      role: 'proxy',
-      start: flags['proxy-start']!,
-      port: flags['proxy-port']!,
-      cwd: proxyCwd,
-      trafficCheck: true,
-      ...(build !== undefined ? { build } : {}),
-      ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
-    });
+    arms.push(custom);
   } else {
     const athena = athenaArm(io.repoRoot);
     arms.push(build === undefined ? athena : async (ctx) => ({ ...(await athena(ctx)), build }));
   }
-  if (flags['base-ref']) {
-    const commands = custom
-      ? {
-          start: flags['proxy-start']!,
-          relativeCwd: path.relative(io.repoRoot, proxyCwd),
-          ...(build !== undefined ? { build } : {}),
-        }
-      : undefined;
-    arms.push(baseRefArm(io.repoRoot, flags['base-ref'], commands));
+  const { reference, checkout } = chosen;
+  if (reference.kind === 'base-ref' && checkout !== null) {
+    arms.push(
+      baseRefArm(checkout, reference.commit ?? reference.ref, {
+        relativeCwd: path.relative(checkout, proxyCwd),
+        ...(build !== undefined ? { build } : {}),
+        ...(custom ? { start: flags['proxy-start']! } : {}),
+      }),
+    );
   }
   const references = { haproxy: haproxyArm, 'node-pipe': nodePipeArm, 'athena-tls': athenaTlsArm };
   for (const name of flags.reference ?? []) arms.push(references[name](io.repoRoot));
   return arms.map(withTimeout);
+}
+
+/** The --proxy-start proxy under test, or null for this repository's Athena. */
+function customProxyArm(flags: RunFlags, io: RunCommandIO): ProxyArmSpec | null {
+  const start = flags['proxy-start'];
+  if (start === undefined) return null;
+  const build = flags['proxy-build'];
+  return {
+    name: 'proxy',
+    role: 'proxy',
+    start,
+    port: flags['proxy-port']!,
+    cwd: proxyDirOf(flags, io),
+    trafficCheck: true,
+    ...(build !== undefined ? { build } : {}),
+    ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
+  };
 }
 
 /** Maps an error to its exit code with one message on stderr. */

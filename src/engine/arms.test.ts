@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,10 +76,49 @@ test('the base-ref arm builds from a git worktree that is removed at cleanup', a
     assert.ok(!(await realExec('git', ['worktree', 'list'], { cwd: repoRoot })).stdout.includes(spec.cwd));
     await assert.rejects(
       baseRefArm(repoRoot, 'no-such-ref-xyz')(ctx),
-      /--base-ref no-such-ref-xyz: not a commit/,
+      /base-ref no-such-ref-xyz: not a commit/,
     );
   } finally {
     for (const fn of cleanups) await fn().catch(() => undefined);
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});
+
+test('a base arm in a subdirectory: its own commands, node_modules linked at the root and at the proxy', async () => {
+  const checkout = mkdtempSync(path.join(os.tmpdir(), 'arms-sub-'));
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'arms-test-'));
+  const cleanups: Array<() => Promise<void>> = [];
+  const git = (...args: string[]) => realExec('git', ['-C', checkout, ...args]);
+  try {
+    mkdirSync(path.join(checkout, 'svc', 'node_modules'), { recursive: true });
+    mkdirSync(path.join(checkout, 'node_modules'));
+    writeFileSync(path.join(checkout, 'svc', 'start.sh'), 'exit 0\n');
+    writeFileSync(path.join(checkout, '.gitignore'), 'node_modules\n');
+    await git('init', '-q');
+    await git('add', '.');
+    await git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'one');
+    const ctx: ArmContext = {
+      mysql,
+      outDir,
+      exec: realExec,
+      allocatePort: async () => 41500,
+      addCleanup: (_what, fn) => void cleanups.push(fn),
+    };
+    const spec = await baseRefArm(checkout, 'HEAD', {
+      relativeCwd: 'svc',
+      build: 'make',
+      start: 'sh start.sh',
+    })(ctx);
+    assert.equal(spec.start, 'sh start.sh');
+    assert.equal(spec.build, 'make');
+    assert.equal(spec.port, 41500);
+    assert.equal(path.basename(spec.cwd), 'svc');
+    assert.ok(existsSync(path.join(spec.cwd, 'start.sh')));
+    assert.ok(existsSync(path.join(spec.cwd, 'node_modules')), 'the proxy directory shares its node_modules');
+    assert.ok(existsSync(path.join(spec.cwd, '..', 'node_modules')), 'the root shares its node_modules');
+  } finally {
+    for (const fn of cleanups) await fn().catch(() => undefined);
+    rmSync(checkout, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
   }
 });

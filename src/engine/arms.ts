@@ -250,61 +250,87 @@ export function haproxyArm(): ArmFactory {
   };
 }
 
+/** How the base arm is built and started, when it differs from this repository's Athena at the checkout's root. */
+export interface BaseArmCommands {
+  /** The proxy's directory relative to the checkout ('' for its root). */
+  relativeCwd?: string;
+  build?: string;
+  /** A proxy other than Athena: run in the worktree, listening on $ATHENA_BENCH_PROXY_PORT. */
+  start?: string;
+}
+
 /**
- * The proxy as built from another git ref: a worktree in a temp directory (removed at the end),
- * sharing the repo's node_modules through a symlink, built and started like the head arm on other
- * ports. The verdict then gates head against base from the same run.
+ * The proxy as built from another git ref: a worktree of `checkout` in a temp directory (removed
+ * at the end), sharing the checkout's node_modules through a symlink, built and started like the
+ * head arm on other ports. The verdict then gates head against base from the same run.
  */
-export function baseRefArm(
-  repoRoot: string,
-  ref: string,
-  /** A proxy other than this repo's Athena: the same commands, run in the worktree (cwd relative to the repo). */
-  custom?: { build?: string; start: string; relativeCwd: string },
-): ArmFactory {
+export function baseRefArm(checkout: string, ref: string, commands: BaseArmCommands = {}): ArmFactory {
   return async (ctx) => {
-    const git = async (args: string[], cwd = repoRoot) => {
-      const result = await ctx.exec('git', args, { cwd, timeoutMs: 120_000 });
-      return result;
-    };
-    const resolved = await git(['rev-parse', '--verify', `${ref}^{commit}`]);
-    if (resolved.exitCode !== 0) {
-      throw new UsageError(`--base-ref ${ref}: not a commit in ${repoRoot} (${resolved.stderr.trim()})`);
-    }
-    const commit = resolved.stdout.trim();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'athena-bench-worktree-'));
-    ctx.addCleanup(`git worktree ${dir}`, async () => {
-      await git(['worktree', 'remove', '--force', dir]).catch(() => undefined);
-      await rm(dir, { recursive: true, force: true });
-      await git(['worktree', 'prune']).catch(() => undefined);
-    });
-    const added = await git(['worktree', 'add', '--detach', dir, commit]);
-    if (added.exitCode !== 0) {
-      throw new InfrastructureError(`git worktree add for --base-ref ${ref} failed: ${added.stderr.trim()}`);
-    }
-    const modules = path.join(repoRoot, 'node_modules');
-    if (existsSync(modules) && !existsSync(path.join(dir, 'node_modules'))) {
-      symlinkSync(modules, path.join(dir, 'node_modules'), 'dir');
-    }
-    if (custom) {
+    const { dir, commit } = await addBaseWorktree(ctx, checkout, ref);
+    const relativeCwd = commands.relativeCwd ?? '';
+    shareNodeModules(checkout, dir, relativeCwd);
+    const cwd = path.join(dir, relativeCwd);
+    const build = commands.build !== undefined ? { build: commands.build } : {};
+    if (commands.start !== undefined) {
       // Its port is only known here: the start command must listen on $ATHENA_BENCH_PROXY_PORT.
+      const port = await ctx.allocatePort();
       return {
         name: 'base',
         role: 'base',
-        ...(custom.build !== undefined ? { build: custom.build } : {}),
-        start: custom.start,
-        port: await ctx.allocatePort(),
-        cwd: path.join(dir, custom.relativeCwd),
+        ...build,
+        start: commands.start,
+        port,
+        cwd,
         trafficCheck: false,
         commit,
       };
     }
-    const spec = defaultProxyArm(ctx.mysql, dir, {
+    const spec = defaultProxyArm(ctx.mysql, cwd, {
       name: 'base',
       role: 'base',
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
       configPath: path.join(ctx.outDir, 'athena-base.toml'),
     });
-    return { ...spec, commit };
+    return { ...spec, ...build, commit };
   };
+}
+
+/** A detached worktree of ref in a temp directory, removed (and pruned) when the run ends. */
+async function addBaseWorktree(
+  ctx: ArmContext,
+  checkout: string,
+  ref: string,
+): Promise<{ dir: string; commit: string }> {
+  const git = (args: string[]) => ctx.exec('git', ['-C', checkout, ...args], { timeoutMs: 120_000 });
+  const resolved = await git(['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`]);
+  if (resolved.exitCode !== 0) {
+    throw new UsageError(`base-ref ${ref}: not a commit in ${checkout} (${resolved.stderr.trim()})`);
+  }
+  const commit = resolved.stdout.trim();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'athena-bench-worktree-'));
+  ctx.addCleanup(`git worktree ${dir}`, async () => {
+    await git(['worktree', 'remove', '--force', dir]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    await git(['worktree', 'prune']).catch(() => undefined);
+  });
+  const added = await git(['worktree', 'add', '--detach', dir, commit]);
+  if (added.exitCode !== 0) {
+    throw new InfrastructureError(`git worktree add for base-ref ${ref} failed: ${added.stderr.trim()}`);
+  }
+  return { dir, commit };
+}
+
+/**
+ * The worktree builds with the checkout's dependencies: node_modules (not in git) is linked from
+ * the checkout's root and from the proxy's directory, where each exists.
+ */
+function shareNodeModules(checkout: string, worktree: string, relativeCwd: string): void {
+  for (const sub of new Set(['', relativeCwd])) {
+    const modules = path.join(checkout, sub, 'node_modules');
+    const link = path.join(worktree, sub, 'node_modules');
+    if (existsSync(modules) && existsSync(path.dirname(link)) && !existsSync(link)) {
+      symlinkSync(modules, link, 'dir');
+    }
+  }
 }

@@ -188,17 +188,24 @@ function environmentToJudge(results: Results, reference: Reference): Results {
 
 /**
  * Reads, checks and merges the shards in `dirs`, judges the merged results against `reference`
- * (or, when it is undefined, the shards' own base-vs-head arms), and writes results.json, report.md
- * and report.html to outDir.
+ * (or, when it is undefined, what the shards were judged against: `recordedBaseline`, or their own
+ * base-vs-head arms), and writes results.json, report.md and report.html to outDir.
  */
 export async function mergeShards(
   dirs: string[],
   outDir: string,
   reference: Reference | undefined,
+  /** When reference is undefined and the shards were judged against a baseline: that baseline. */
+  recordedBaseline?: Extract<Reference, { kind: 'baseline' }>,
 ): Promise<MergeOutcome> {
   const ordered = checkShards(await readShards(dirs));
   const merged = mergeShardResults(ordered);
-  const chosen = reference ?? recordedReference(merged, shardOf(ordered[0]!).reference);
+  const recorded = shardOf(ordered[0]!).reference;
+  const chosen =
+    reference ??
+    (recorded.kind === 'baseline' && recordedBaseline
+      ? recordedBaseline
+      : recordedReference(merged, recorded));
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync(outDir, { recursive: true });

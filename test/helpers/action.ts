@@ -1,12 +1,14 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, symlinkSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { bundleOptions, repoRoot } from '../../scripts/bundles.mjs';
 import { parse } from 'yaml';
 import { BUILTIN_SUITES } from '../../src/suite/builtins.ts';
 import type { SuiteInput } from '../../src/suite/schema.ts';
+import { startLocalServer, type LocalServer } from '../../src/mysql/index.ts';
 
 /**
  * Runs the Action the way the GitHub runner does: the bundled entry point as a node process with
@@ -152,5 +154,35 @@ export function mysqlInputs(server: {
     'mysql-user': server.user,
     'mysql-password': server.password,
     'mysql-database': server.database,
+  };
+}
+
+export interface ActionWorkspace {
+  tmp: string;
+  /** A clone of this repository, its node_modules shared: the runs' builds leave this checkout alone. */
+  workspace: string;
+  bundle: string;
+  server: LocalServer;
+  remove(): Promise<void>;
+}
+
+/** What an end-to-end test of the Action on the real engine starts from; remove() in after(). */
+export async function actionWorkspace(prefix: string): Promise<ActionWorkspace> {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const workspace = path.join(tmp, 'repo');
+  execFileSync('git', ['clone', '--quiet', '--shared', repoRoot, workspace]);
+  // The proxy build needs the dev dependencies (esbuild): share the repository's.
+  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(workspace, 'node_modules'), 'dir');
+  const bundle = await buildActionBundle(path.join(tmp, 'dist', 'index.js'));
+  const server = await startLocalServer();
+  return {
+    tmp,
+    workspace,
+    bundle,
+    server,
+    remove: async () => {
+      await server.stop();
+      await rm(tmp, { recursive: true, force: true });
+    },
   };
 }

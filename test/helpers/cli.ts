@@ -197,8 +197,8 @@ export function runSuite(
 }
 
 /**
- * A run of suiteFile into DIR/first and its baseline written to DIR/baseline.json with
- * `athena-bench baseline`: what a verdict test compares with.
+ * A run of suiteFile into DIR/first (measured only: --no-baseline) and its baseline written to
+ * DIR/baseline.json with `athena-bench baseline`: what a verdict test compares with.
  */
 export async function measureBaseline(
   fixture: Pick<MysqlScratch, 'mysqlUrl' | 'scratch'>,
@@ -206,7 +206,7 @@ export async function measureBaseline(
   extra: string[] = [],
 ): Promise<{ runDir: string; baselineFile: string }> {
   const runDir = path.join(fixture.scratch, 'first');
-  const measured = await runSuite(fixture, suiteFile, runDir, extra);
+  const measured = await runSuite(fixture, suiteFile, runDir, ['--no-baseline', ...extra]);
   assert.equal(measured.code, 0, measured.stderr);
   const baselineFile = path.join(fixture.scratch, 'baseline.json');
   const io = { stdout: () => undefined, stderr: (s: string) => assert.fail(s), env: {}, cwd: repoRoot };

@@ -1,20 +1,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, symlinkSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { ResultsSchema } from '../../../src/results/schema.ts';
 import { findFreePort } from '../../../src/util/net.ts';
 import {
-  buildActionBundle,
+  actionWorkspace,
   explain,
   mysqlInputs,
   quickSelectSuite,
-  repoRoot,
   runAction,
+  type ActionWorkspace,
 } from '../../helpers/action.ts';
 
 /**
@@ -24,34 +22,23 @@ import {
  * its git state.
  */
 
-let server: LocalServer;
-let tmp: string;
-let bundle: string;
-let workspace: string;
+let fixture: ActionWorkspace;
 let baseSha: string;
 let headSha: string;
 
 const git = (...args: string[]) =>
-  execFileSync('git', ['-C', workspace, ...args], { encoding: 'utf8' }).trim();
+  execFileSync('git', ['-C', fixture.workspace, ...args], { encoding: 'utf8' }).trim();
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'action-e2e-ab-'));
-  workspace = path.join(tmp, 'repo');
-  execFileSync('git', ['clone', '--quiet', '--shared', repoRoot, workspace]);
-  // The proxy build needs the dev dependencies (esbuild): share the repository's.
-  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(workspace, 'node_modules'), 'dir');
+  fixture = await actionWorkspace('action-e2e-ab-');
   headSha = git('rev-parse', 'HEAD');
   baseSha = git('rev-parse', 'HEAD~1');
-  bundle = await buildActionBundle(path.join(tmp, 'dist', 'index.js'));
-  server = await startLocalServer();
 });
 
-after(async () => {
-  await server?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+after(() => fixture?.remove());
 
 test('no baseline on a pull request: the merge-base is built in a worktree and gated against, A/B', async () => {
+  const { tmp, workspace, bundle, server } = fixture;
   const suite = quickSelectSuite('quick-select-ab', 2, 4);
   const suiteFile = path.join(tmp, 'suite.json');
   await writeFile(suiteFile, JSON.stringify(suite));
@@ -92,7 +79,7 @@ test('no baseline on a pull request: the merge-base is built in a worktree and g
   });
   assert.equal(run.exitCode, 0, explain(run));
   const short = baseSha.slice(0, 12);
-  assert.match(run.stdout, new RegExp(`comparing against the merge-base ${short} \\(A/B\\)`));
+  assert.match(run.stdout, new RegExp(`verdict: head against merge-base ${short}, built from ${workspace}`));
   assert.match(
     run.summary,
     new RegExp(

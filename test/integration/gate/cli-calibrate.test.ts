@@ -44,4 +44,7 @@ test('calibrate refuses a bad flag with exit 2 naming it', async () => {
   const result = await runCli(['calibrate', '--measure', 'sometimes']);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /--measure: expected work, time or both/);
+  const windows = await runCli(['calibrate', '--windows', '1']);
+  assert.equal(windows.code, 2);
+  assert.match(windows.stderr, /--windows: expected at least 2 windows/);
 });

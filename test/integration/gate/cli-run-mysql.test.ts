@@ -39,7 +39,16 @@ test(
   { skip: process.platform !== 'linux' },
   async () => {
     const out = path.join(scratch, 'given');
-    const result = await runCli(['run', '--mysql', mysqlUrl, '--suite', suiteFile, '--out', out]);
+    const result = await runCli([
+      'run',
+      '--mysql',
+      mysqlUrl,
+      '--suite',
+      suiteFile,
+      '--no-baseline',
+      '--out',
+      out,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const results = ResultsSchema.parse(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')));
     assert.equal(results.arms[0]!.port, server.port);
@@ -79,8 +88,14 @@ test(
       '--no-traffic-check',
     ]);
     assert.equal(result.code, 0, result.stderr);
+    // Its config names a fixed port: a second haproxy built from HEAD could not run next to it.
+    assert.match(
+      result.stderr,
+      /no comparison: HEAD's build cannot run next to it \(.*\); --base-ref compares anyway/,
+    );
     const results = ResultsSchema.parse(JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')));
     assert.equal(results.arms[1]!.command, start);
+    assert.equal(results.arms.length, 2, 'measured alone, next to direct MySQL');
     const proxy = results.workloads[0]!.samples.find((s) => s.arm === 'proxy')!;
     assert.ok(proxy.metrics.tps > 0);
     assert.ok(

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,7 @@ const git = (...args: string[]) =>
   }).trim();
 
 before(async () => {
-  repo = realpathSync(await mkdtemp(path.join(os.tmpdir(), 'action-git-test-')));
+  repo = realpathSync(await mkdtemp(path.join(os.tmpdir(), 'gate-git-test-')));
   git('init', '-q', '-b', 'main');
   await writeFile(path.join(repo, 'proxy.txt'), 'v1');
   git('add', 'proxy.txt');
@@ -39,22 +39,14 @@ after(async () => {
   await rm(repo, { recursive: true, force: true });
 });
 
-test('resolves refs, finds the merge-base and checks a commit out in a worktree', async () => {
+test('resolves refs, finds the top level and the merge-base; null outside a checkout', async () => {
   const ops = gitOps(realExec);
   assert.equal(await ops.repoRoot(repo), repo);
+  assert.equal(await ops.toplevel(repo), repo);
+  assert.equal(await ops.toplevel(os.tmpdir()), null);
   assert.equal(await ops.resolveCommit(repo, 'main'), first);
   assert.equal(await ops.resolveCommit(repo, 'HEAD'), second);
   assert.equal(await ops.mergeBase(repo, 'main', 'HEAD'), first);
-  const parent = await mkdtemp(path.join(os.tmpdir(), 'action-git-wt-'));
-  const dir = path.join(parent, 'base');
-  try {
-    await ops.addWorktree(repo, first, dir);
-    assert.equal(readFileSync(path.join(dir, 'proxy.txt'), 'utf8'), 'v1');
-    await ops.removeWorktree(repo, dir);
-    assert.ok(!existsSync(dir));
-  } finally {
-    await rm(parent, { recursive: true, force: true });
-  }
 });
 
 test('an unknown ref fails with the git command and its message', async () => {
