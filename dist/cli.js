@@ -51910,6 +51910,7 @@ var package_default2 = {
     format: "prettier --write .",
     test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
     "test:unit": "node scripts/run-tests.mjs --unit",
+    "test:integration": "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs --integration",
     bench: "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run",
     "bench:proxy": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node dist/cli.js run --suite proxy-comparison --reference haproxy,node-pipe --out .athena-bench/proxy-comparison",
     "bench:accuracy": "node scripts/bootstrap.mjs && node scripts/build.mjs && node --import tsx scripts/bench-accuracy.ts",
