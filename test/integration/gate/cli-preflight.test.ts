@@ -20,6 +20,16 @@ function run(args: string[]): { code: number | null; stderr: string; ms: number 
   return { code: result.status, stderr: result.stderr, ms: Date.now() - started };
 }
 
+function commitAll(dir: string): void {
+  const git = (...args: string[]): void => {
+    const result = spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+  };
+  git('init', '-q');
+  git('add', '.');
+  git('-c', 'user.name=test', '-c', 'user.email=test@example.com', 'commit', '-qm', 'a proxy');
+}
+
 test('a fixed-port proxy in base-vs-head mode exits 2 in seconds with the fix printed', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'athena-bench-preflight-'));
   try {
@@ -27,6 +37,8 @@ test('a fixed-port proxy in base-vs-head mode exits 2 in seconds with the fix pr
       path.join(dir, 'fixed-port-proxy.mjs'),
       "import net from 'node:net';\nnet.createServer((c) => c.end()).listen(3307, '127.0.0.1');\n",
     );
+    // A checkout of its own, as a user's proxy repository is: --base-ref resolves in it.
+    commitAll(dir);
     const out = path.join(dir, 'out');
     const { code, stderr, ms } = run([
       '--base-ref',
