@@ -15,6 +15,15 @@ test('the warm-up windows are discarded once the last ones agree', () => {
   assert.ok(state.spreadPct! < 1);
 });
 
+test('a warm-up window that is the oldest of the last ones is not kept, though the halves agree', () => {
+  // Measured: the base arm's first window, then five steady ones; the halves' medians differ 1.2%.
+  const values = [55_043, 18_491, 18_508, 18_722, 18_515, 19_750];
+  const loose = { windows: 6, tolerancePct: 2, maxWindows: 12 };
+  assert.equal(settleState(values, loose).settled, false);
+  assert.equal(settleState([...values, 18_530], loose).settled, true);
+  assert.equal(settleState([...values, 18_530], loose).firstKept, 1);
+});
+
 test('one window with a major garbage collection does not hold a settled process up', () => {
   const state = settleState([30_000, 27_000, 27_050, 28_300, 26_980, 27_020, 27_040], rule);
   assert.equal(state.settled, true);

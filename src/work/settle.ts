@@ -8,9 +8,15 @@ import { median } from '../verdict/stats.ts';
  * show no trend: the medians of their older and newer halves differ by at most `tolerancePct` %
  * of the median. Medians, because a steady process still has the odd window with a major garbage
  * collection in it (+2-5% for that window), which must not hold the measurement up; the verdict's
- * rank statistics take such a window in their stride. Earlier windows are discarded, and a
- * workload that never settles within `maxWindows` keeps its last `windows` with a warning.
+ * rank statistics take such a window in their stride. Medians of halves alone would keep a
+ * warm-up window when it is the oldest of few (seen: 55,043 then five windows near 18,500, whose
+ * halves' medians agree within 1.2%), so the oldest kept window must also lie within
+ * WARM_UP_ALLOWANCE_PCT of the kept median: a GC window passes, a warm-up window (×2, ×1.07) does
+ * not. Earlier windows are discarded, and a workload that never settles within `maxWindows` keeps
+ * its last `windows` with a warning.
  */
+const WARM_UP_ALLOWANCE_PCT = 5;
+
 export interface SettleRule {
   /** How many consecutive windows must agree; they are the samples the verdict uses. */
   windows: number;
@@ -41,8 +47,11 @@ export function settleState(values: readonly number[], rule: SettleRule): Settle
     center === 0
       ? 0
       : (100 * (median(kept.slice(kept.length - half)) - median(kept.slice(0, half)))) / center;
+  const oldestOffPct = center === 0 ? 0 : (100 * Math.abs(kept[0]! - center)) / Math.abs(center);
   return {
-    settled: Math.abs(trendPct) <= rule.tolerancePct,
+    settled:
+      Math.abs(trendPct) <= rule.tolerancePct &&
+      oldestOffPct <= Math.max(rule.tolerancePct, WARM_UP_ALLOWANCE_PCT),
     firstKept,
     spreadPct: Number.isFinite(spread) ? spread : null,
     trendPct,
