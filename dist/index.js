@@ -72189,6 +72189,7 @@ function functionDeltas(base, head, limit = 10) {
 }
 
 // src/work/settle.ts
+var WARM_UP_ALLOWANCE_PCT = 5;
 function settleState(values, rule) {
   if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null, trendPct: null };
   const firstKept = values.length - rule.windows;
@@ -72197,8 +72198,9 @@ function settleState(values, rule) {
   const center = median(kept);
   const spread = relativeRangePct(kept);
   const trendPct = center === 0 ? 0 : 100 * (median(kept.slice(kept.length - half)) - median(kept.slice(0, half))) / center;
+  const oldestOffPct = center === 0 ? 0 : 100 * Math.abs(kept[0] - center) / Math.abs(center);
   return {
-    settled: Math.abs(trendPct) <= rule.tolerancePct,
+    settled: Math.abs(trendPct) <= rule.tolerancePct && oldestOffPct <= Math.max(rule.tolerancePct, WARM_UP_ALLOWANCE_PCT),
     firstKept,
     spreadPct: Number.isFinite(spread) ? spread : null,
     trendPct
