@@ -14,6 +14,82 @@ const USERS_SETUP_SQL = [
 ];
 const CUSTOM_QUERY = 'SELECT * FROM users WHERE user_id = 1';
 
+type WorkloadInput = SuiteInput['workloads'][number];
+
+/** How big one suite runs the seed's three sysbench rows. */
+interface SysbenchSizing {
+  tables: number;
+  tableSize: number;
+  timeSec: number;
+  warmupSec?: number;
+  /** Work-channel window sizes: OLTP read/write (18 queries per event), then select and insert. */
+  events: { readWrite: number; single: number };
+}
+
+/**
+ * The seed table's rows (docs/PERF.md): OLTP read/write at 16 threads, point select at 32, insert
+ * at 16. oltp_read_write allows errors: the deadlocks InnoDB reports under 16 threads are retried
+ * by sysbench ("ignored errors") and are part of the workload; they are still reported and compared.
+ */
+function seedSysbenchWorkloads(size: SysbenchSizing): WorkloadInput[] {
+  const rows = [
+    {
+      id: 'oltp-read-write',
+      title: 'OLTP R/W',
+      threads: 16,
+      test: 'oltp_read_write',
+      events: size.events.readWrite,
+    },
+    { id: 'select', title: 'Select', threads: 32, test: 'oltp_point_select', events: size.events.single },
+    { id: 'insert', title: 'Insert', threads: 16, test: 'oltp_insert', events: size.events.single },
+  ] as const;
+  return rows.map((row) => ({
+    id: row.id,
+    title: row.title,
+    driver: 'sysbench' as const,
+    threads: row.threads,
+    ...(size.warmupSec === undefined ? {} : { warmupSec: size.warmupSec }),
+    ...(row.test === 'oltp_read_write' ? { allowErrors: true } : {}),
+    options: { test: row.test, tables: size.tables, tableSize: size.tableSize, timeSec: size.timeSec },
+    work: { events: row.events },
+  }));
+}
+
+/** The seed's two mysqlslap commands: auto-generated SQL, and its custom query on a users table. */
+function seedMysqlslapWorkloads(size: {
+  iterations: number;
+  autoQueries: number;
+  customQueries: number;
+}): WorkloadInput[] {
+  return [
+    {
+      id: 'mysqlslap-auto',
+      title: 'mysqlslap auto-generate-sql',
+      driver: 'mysqlslap',
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: size.iterations,
+        numberOfQueries: size.autoQueries,
+      },
+    },
+    {
+      id: 'mysqlslap-query',
+      title: 'mysqlslap custom query',
+      driver: 'mysqlslap',
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: size.iterations,
+        numberOfQueries: size.customQueries,
+      },
+    },
+  ];
+}
+
 /**
  * `default`: the seed's table (docs/PERF.md) plus its two mysqlslap commands.
  *
@@ -30,8 +106,6 @@ const CUSTOM_QUERY = 'SELECT * FROM users WHERE user_id = 1';
  *     5 iterations ≈ 5 s; × 6 runs = 30 s
  *   total ≈ 171 + 21 + 6 + 48 + 30 = 276 s ≈ 4.6 min (the proxy arm is slower than direct, the dedicated
  *   runner faster than this shared machine). Starting MySQL and the proxy comes on top.
- * oltp_read_write allows errors: the deadlocks InnoDB reports under 16 threads are retried by
- * sysbench ("ignored errors") and are part of the workload; they are still reported and compared.
  */
 /**
  * Work-channel windows (`work.events`): about 10,000 queries each in the default and comparison
@@ -48,59 +122,14 @@ const DEFAULT_SUITE: SuiteInput = {
   maxRounds: 8,
   budgetMinutes: 8,
   workloads: [
-    {
-      id: 'oltp-read-write',
-      title: 'OLTP R/W',
-      driver: 'sysbench',
-      threads: 16,
+    ...seedSysbenchWorkloads({
+      tables: 4,
+      tableSize: 10_000,
+      timeSec: 8,
       warmupSec: 2,
-      allowErrors: true,
-      options: { test: 'oltp_read_write', tables: 4, tableSize: 10_000, timeSec: 8 },
-      work: { events: 500 },
-    },
-    {
-      id: 'select',
-      title: 'Select',
-      driver: 'sysbench',
-      threads: 32,
-      warmupSec: 2,
-      options: { test: 'oltp_point_select', tables: 4, tableSize: 10_000, timeSec: 8 },
-      work: { events: 10000 },
-    },
-    {
-      id: 'insert',
-      title: 'Insert',
-      driver: 'sysbench',
-      threads: 16,
-      warmupSec: 2,
-      options: { test: 'oltp_insert', tables: 4, tableSize: 10_000, timeSec: 8 },
-      work: { events: 10000 },
-    },
-    {
-      id: 'mysqlslap-auto',
-      title: 'mysqlslap auto-generate-sql',
-      driver: 'mysqlslap',
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 5,
-        numberOfQueries: 1000,
-      },
-    },
-    {
-      id: 'mysqlslap-query',
-      title: 'mysqlslap custom query',
-      driver: 'mysqlslap',
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 5,
-        numberOfQueries: 10_000,
-      },
-    },
+      events: { readWrite: 500, single: 10_000 },
+    }),
+    ...seedMysqlslapWorkloads({ iterations: 5, autoQueries: 1000, customQueries: 10_000 }),
   ],
 };
 
@@ -118,56 +147,13 @@ const QUICK_SUITE: SuiteInput = {
   maxRounds: 3,
   budgetMinutes: 3,
   workloads: [
-    {
-      id: 'oltp-read-write',
-      title: 'OLTP R/W',
-      driver: 'sysbench',
-      threads: 16,
-      allowErrors: true,
-      options: { test: 'oltp_read_write', tables: 2, tableSize: 1000, timeSec: 2 },
-      work: { events: 250 },
-    },
-    {
-      id: 'select',
-      title: 'Select',
-      driver: 'sysbench',
-      threads: 32,
-      options: { test: 'oltp_point_select', tables: 2, tableSize: 1000, timeSec: 2 },
-      work: { events: 5000 },
-    },
-    {
-      id: 'insert',
-      title: 'Insert',
-      driver: 'sysbench',
-      threads: 16,
-      options: { test: 'oltp_insert', tables: 2, tableSize: 1000, timeSec: 2 },
-      work: { events: 5000 },
-    },
-    {
-      id: 'mysqlslap-auto',
-      title: 'mysqlslap auto-generate-sql',
-      driver: 'mysqlslap',
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 2,
-        numberOfQueries: 250,
-      },
-    },
-    {
-      id: 'mysqlslap-query',
-      title: 'mysqlslap custom query',
-      driver: 'mysqlslap',
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 2,
-        numberOfQueries: 2000,
-      },
-    },
+    ...seedSysbenchWorkloads({
+      tables: 2,
+      tableSize: 1000,
+      timeSec: 2,
+      events: { readWrite: 250, single: 5000 },
+    }),
+    ...seedMysqlslapWorkloads({ iterations: 2, autoQueries: 250, customQueries: 2000 }),
   ],
 };
 
@@ -183,36 +169,13 @@ const PROXY_COMPARISON_SUITE: SuiteInput = {
   rounds: 5,
   maxRounds: 10,
   budgetMinutes: 20,
-  workloads: [
-    {
-      id: 'oltp-read-write',
-      title: 'OLTP R/W',
-      driver: 'sysbench',
-      threads: 16,
-      warmupSec: 3,
-      allowErrors: true,
-      options: { test: 'oltp_read_write', tables: 4, tableSize: 10_000, timeSec: 10 },
-      work: { events: 500 },
-    },
-    {
-      id: 'select',
-      title: 'Select',
-      driver: 'sysbench',
-      threads: 32,
-      warmupSec: 3,
-      options: { test: 'oltp_point_select', tables: 4, tableSize: 10_000, timeSec: 10 },
-      work: { events: 10000 },
-    },
-    {
-      id: 'insert',
-      title: 'Insert',
-      driver: 'sysbench',
-      threads: 16,
-      warmupSec: 3,
-      options: { test: 'oltp_insert', tables: 4, tableSize: 10_000, timeSec: 10 },
-      work: { events: 10000 },
-    },
-  ],
+  workloads: seedSysbenchWorkloads({
+    tables: 4,
+    tableSize: 10_000,
+    timeSec: 10,
+    warmupSec: 3,
+    events: { readWrite: 500, single: 10_000 },
+  }),
 };
 
 export type BuiltinSuiteName = 'default' | 'quick' | 'proxy-comparison';
