@@ -74380,6 +74380,58 @@ var USERS_SETUP_SQL = [
   "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
 ];
 var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
+function seedSysbenchWorkloads(size) {
+  const rows = [
+    {
+      id: "oltp-read-write",
+      title: "OLTP R/W",
+      threads: 16,
+      test: "oltp_read_write",
+      events: size.events.readWrite
+    },
+    { id: "select", title: "Select", threads: 32, test: "oltp_point_select", events: size.events.single },
+    { id: "insert", title: "Insert", threads: 16, test: "oltp_insert", events: size.events.single }
+  ];
+  return rows.map((row) => ({
+    id: row.id,
+    title: row.title,
+    driver: "sysbench",
+    threads: row.threads,
+    ...size.warmupSec === void 0 ? {} : { warmupSec: size.warmupSec },
+    ...row.test === "oltp_read_write" ? { allowErrors: true } : {},
+    options: { test: row.test, tables: size.tables, tableSize: size.tableSize, timeSec: size.timeSec },
+    work: { events: row.events }
+  }));
+}
+function seedMysqlslapWorkloads(size) {
+  return [
+    {
+      id: "mysqlslap-auto",
+      title: "mysqlslap auto-generate-sql",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        autoGenerateSql: true,
+        numberIntCols: 2,
+        numberCharCols: 3,
+        iterations: size.iterations,
+        numberOfQueries: size.autoQueries
+      }
+    },
+    {
+      id: "mysqlslap-query",
+      title: "mysqlslap custom query",
+      driver: "mysqlslap",
+      threads: 50,
+      options: {
+        query: CUSTOM_QUERY,
+        setupSql: USERS_SETUP_SQL,
+        iterations: size.iterations,
+        numberOfQueries: size.customQueries
+      }
+    }
+  ];
+}
 var DEFAULT_SUITE = {
   name: "default",
   description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
@@ -74389,59 +74441,14 @@ var DEFAULT_SUITE = {
   maxRounds: 8,
   budgetMinutes: 8,
   workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
+    ...seedSysbenchWorkloads({
+      tables: 4,
+      tableSize: 1e4,
+      timeSec: 8,
       warmupSec: 2,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 500 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 2,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 2,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 8 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 5,
-        numberOfQueries: 1e3
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 5,
-        numberOfQueries: 1e4
-      }
-    }
+      events: { readWrite: 500, single: 1e4 }
+    }),
+    ...seedMysqlslapWorkloads({ iterations: 5, autoQueries: 1e3, customQueries: 1e4 })
   ]
 };
 var QUICK_SUITE = {
@@ -74451,56 +74458,13 @@ var QUICK_SUITE = {
   maxRounds: 3,
   budgetMinutes: 3,
   workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 250 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      options: { test: "oltp_point_select", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 5e3 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      options: { test: "oltp_insert", tables: 2, tableSize: 1e3, timeSec: 2 },
-      work: { events: 5e3 }
-    },
-    {
-      id: "mysqlslap-auto",
-      title: "mysqlslap auto-generate-sql",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        autoGenerateSql: true,
-        numberIntCols: 2,
-        numberCharCols: 3,
-        iterations: 2,
-        numberOfQueries: 250
-      }
-    },
-    {
-      id: "mysqlslap-query",
-      title: "mysqlslap custom query",
-      driver: "mysqlslap",
-      threads: 50,
-      options: {
-        query: CUSTOM_QUERY,
-        setupSql: USERS_SETUP_SQL,
-        iterations: 2,
-        numberOfQueries: 2e3
-      }
-    }
+    ...seedSysbenchWorkloads({
+      tables: 2,
+      tableSize: 1e3,
+      timeSec: 2,
+      events: { readWrite: 250, single: 5e3 }
+    }),
+    ...seedMysqlslapWorkloads({ iterations: 2, autoQueries: 250, customQueries: 2e3 })
   ]
 };
 var PROXY_COMPARISON_SUITE = {
@@ -74509,36 +74473,13 @@ var PROXY_COMPARISON_SUITE = {
   rounds: 5,
   maxRounds: 10,
   budgetMinutes: 20,
-  workloads: [
-    {
-      id: "oltp-read-write",
-      title: "OLTP R/W",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      allowErrors: true,
-      options: { test: "oltp_read_write", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 500 }
-    },
-    {
-      id: "select",
-      title: "Select",
-      driver: "sysbench",
-      threads: 32,
-      warmupSec: 3,
-      options: { test: "oltp_point_select", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 1e4 }
-    },
-    {
-      id: "insert",
-      title: "Insert",
-      driver: "sysbench",
-      threads: 16,
-      warmupSec: 3,
-      options: { test: "oltp_insert", tables: 4, tableSize: 1e4, timeSec: 10 },
-      work: { events: 1e4 }
-    }
-  ]
+  workloads: seedSysbenchWorkloads({
+    tables: 4,
+    tableSize: 1e4,
+    timeSec: 10,
+    warmupSec: 3,
+    events: { readWrite: 500, single: 1e4 }
+  })
 };
 var BUILTIN_SUITES = {
   default: SuiteSchema.parse(DEFAULT_SUITE),
