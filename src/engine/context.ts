@@ -1,10 +1,11 @@
+import { applySuiteOverrides } from '../suite/overrides.ts';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { InfrastructureError } from '../errors.ts';
 import type { Driver, DriverDetection } from '../drivers/types.ts';
 import type { MysqlConnection } from '../mysql/index.ts';
 import type { Arm, Environment, Results, WorkloadResult, WorkloadWork } from '../results/schema.ts';
-import type { DriverName, Suite, Workload } from '../suite/schema.ts';
+import type { DriverName, Suite } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
 import type { detectCallgrind } from '../work/valgrind.ts';
 import type { ArmSource, ProxyArmSpec } from './arms.ts';
@@ -127,7 +128,12 @@ export function createContext(options: RunOptions, deps: EngineDeps): RunContext
     hasProc: procAvailable(procFs),
     ticksPerSecond: 100,
     startedMs: deps.now(),
-    suite: applyOverrides(options.suite, options.rounds, options.durationSec),
+    // What was actually run (rounds and duration given to the run applied), for results.json.
+    suite: applySuiteOverrides(options.suite, {
+      thresholds: {},
+      rounds: options.rounds,
+      durationSec: options.durationSec,
+    }),
     channels: { measure: options.measure ?? 'time', time: options.measure !== 'work' },
     warnings: [],
     workloads: [],
@@ -141,18 +147,4 @@ export function createContext(options: RunOptions, deps: EngineDeps): RunContext
 export function throwIfAborted(ctx: RunContext): void {
   const signal = ctx.options.signal;
   if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? 'aborted')})`);
-}
-
-/** What was actually run (CLI overrides of rounds and duration applied), for results.json. */
-function applyOverrides(suite: Suite, rounds: number | undefined, durationSec: number | undefined): Suite {
-  return {
-    ...suite,
-    ...(rounds !== undefined ? { rounds } : {}),
-    workloads: suite.workloads.map((w): Workload => {
-      if (durationSec === undefined) return w;
-      if (w.driver === 'sysbench') return { ...w, options: { ...w.options, timeSec: durationSec } };
-      if (w.driver === 'builtin') return { ...w, options: { ...w.options, timeSec: durationSec } };
-      return w;
-    }),
-  };
 }

@@ -1,3 +1,4 @@
+import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
 import { InfrastructureError } from '../errors.ts';
 import { startLocalServer, waitForServer } from '../mysql/index.ts';
 import type { DriverName } from '../suite/schema.ts';
@@ -18,7 +19,8 @@ export async function provisionMysql(ctx: RunContext): Promise<{ mysql: Target; 
   if (options.mysql) {
     mysql = options.mysql;
     deps.progress.note(`waiting for MySQL at ${mysql.host}:${mysql.port}…`);
-    version = (await waitForServer(mysql, options.mysqlReadyTimeoutMs ?? 60_000)).version;
+    version = (await waitForServer(mysql, options.mysqlReadyTimeoutMs ?? MYSQL_READY_TIMEOUT_SEC * 1000))
+      .version;
   } else {
     deps.progress.note('starting a throwaway MySQL server…');
     const server = await startLocalServer();
