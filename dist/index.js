@@ -69957,6 +69957,286 @@ function armEnvironment(ambient, passThrough, gateSet) {
   return { ...env, ...gateSet };
 }
 
+// src/verdict/metrics.ts
+var WORK_METRIC_DEFAULTS = {
+  instructions_per_query: {
+    ...spec(
+      "instructions_per_query",
+      "instructions/query",
+      "instr",
+      "lower-better",
+      "relative",
+      1,
+      "gate",
+      false
+    ),
+    baselineThresholdPct: 3
+  },
+  syscalls_per_query: spec(
+    "syscalls_per_query",
+    "syscalls/query",
+    "calls",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    false
+  ),
+  backend_round_trips_per_query: spec(
+    "backend_round_trips_per_query",
+    "MySQL round trips/query",
+    "trips",
+    "lower-better",
+    "relative",
+    1,
+    "gate",
+    false
+  ),
+  bytes_per_query: spec(
+    "bytes_per_query",
+    "MySQL bytes/query",
+    "B",
+    "lower-better",
+    "relative",
+    2,
+    "warn",
+    false
+  )
+};
+var METRIC_DEFAULTS = {
+  tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
+  qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
+  latency_avg_ms: spec("latency_avg_ms", "avg latency", "ms", "lower-better", "relative", 10, "warn", true),
+  latency_p95_ms: spec("latency_p95_ms", "p95 latency", "ms", "lower-better", "relative", 15, "gate", true),
+  latency_p99_ms: spec("latency_p99_ms", "p99 latency", "ms", "lower-better", "relative", 20, "warn", true),
+  cpu_us_per_query: spec(
+    "cpu_us_per_query",
+    "proxy CPU/query",
+    "\xB5s",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    true
+  ),
+  peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
+  overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
+  ...WORK_METRIC_DEFAULTS
+};
+function spec(metric, label3, unit, direction, scale, thresholdPct, policy, absolute) {
+  return { metric, label: label3, unit, direction, scale, thresholdPct, policy, absolute };
+}
+var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
+function metricSpecsFor(workload, mode = "arms") {
+  return METRIC_NAMES.map((name) => {
+    const base = METRIC_DEFAULTS[name];
+    const override = workload?.metrics[name];
+    const threshold = mode === "baseline" ? base.baselineThresholdPct ?? base.thresholdPct : base.thresholdPct;
+    return {
+      ...base,
+      thresholdPct: override?.thresholdPct ?? threshold,
+      policy: override?.policy ?? base.policy
+    };
+  });
+}
+
+// src/suite/schema.ts
+var MetricNameSchema = external_exports.enum([
+  "tps",
+  "qps",
+  "latency_avg_ms",
+  "latency_p95_ms",
+  "latency_p99_ms",
+  "cpu_us_per_query",
+  "peak_rss_mb",
+  "overhead_pct",
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+];
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
+var MetricPolicySchema = external_exports.object({
+  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
+  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
+});
+var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
+var workloadCommon = {
+  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
+  title: external_exports.string().min(1).describe("What reports call the workload."),
+  /** The "Threads" column of the seed's table. */
+  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
+  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
+  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
+  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
+  work: external_exports.object({
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
+  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
+};
+var WorkSettingsSchema = external_exports.object({
+  threads: external_exports.number().int().min(1).max(64).default(1),
+  windows: external_exports.number().int().min(3).max(50).default(8),
+  tolerancePct: external_exports.number().positive().max(50).default(0.5),
+  maxWindows: external_exports.number().int().min(3).max(200).default(16)
+}).strict().refine((w) => w.maxWindows >= w.windows, {
+  message: "expected maxWindows >= windows",
+  path: ["maxWindows"]
+});
+var SysbenchOptionsSchema = external_exports.object({
+  /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
+  test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
+  tables: external_exports.number().int().min(1).default(4),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive(),
+  reportIntervalSec: external_exports.number().int().min(1).default(1),
+  /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
+  psMode: external_exports.enum(["auto", "disable"]).default("auto"),
+  percentile: external_exports.number().int().min(1).max(100).default(95),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict();
+var MysqlslapOptionsSchema = external_exports.object({
+  iterations: external_exports.number().int().min(1).default(10),
+  /** --auto-generate-sql with the given column shape, or a fixed --query. */
+  autoGenerateSql: external_exports.boolean().default(false),
+  numberIntCols: external_exports.number().int().min(1).optional(),
+  numberCharCols: external_exports.number().int().min(1).optional(),
+  query: external_exports.string().optional(),
+  /** SQL run through the direct connection before the workload (e.g. create the users table). */
+  setupSql: external_exports.array(external_exports.string()).default([]),
+  /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
+  cleanupSql: external_exports.array(external_exports.string()).default([]),
+  numberOfQueries: external_exports.number().int().min(1).optional(),
+  extraArgs: external_exports.array(external_exports.string()).default([])
+}).strict().refine((o) => o.autoGenerateSql !== (o.query !== void 0), {
+  message: "expected exactly one of autoGenerateSql: true or query"
+});
+var BuiltinOptionsSchema = external_exports.object({
+  mix: external_exports.enum(["point_select", "read_write"]),
+  tables: external_exports.number().int().min(1).default(1),
+  tableSize: external_exports.number().int().min(1).default(1e4),
+  timeSec: external_exports.number().positive()
+}).strict();
+var WorkloadSchema = external_exports.discriminatedUnion("driver", [
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("sysbench"), options: SysbenchOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("mysqlslap"), options: MysqlslapOptionsSchema }).strict(),
+  external_exports.object({ ...workloadCommon, driver: external_exports.literal("builtin"), options: BuiltinOptionsSchema }).strict()
+]);
+var SuiteSchema = external_exports.object({
+  name: Slug,
+  description: external_exports.string().optional(),
+  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
+  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
+    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
+  ),
+  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
+  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
+    "How the work channel measures (valgrind windows of a fixed event count)."
+  ),
+  workloads: external_exports.array(WorkloadSchema).min(1)
+}).strict().superRefine((suite, ctx) => {
+  const seen = /* @__PURE__ */ new Set();
+  suite.workloads.forEach((w, i) => {
+    if (seen.has(w.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workloads", i, "id"],
+        message: `duplicate workload id "${w.id}"`
+      });
+    }
+    seen.add(w.id);
+  });
+});
+function maxRoundsOf(suite, plannedRounds) {
+  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
+}
+
+// src/suite/overrides.ts
+var METRIC_ALIASES = {
+  p95: "latency_p95_ms",
+  p99: "latency_p99_ms",
+  avg: "latency_avg_ms",
+  cpu: "cpu_us_per_query",
+  rss: "peak_rss_mb",
+  overhead: "overhead_pct",
+  instructions: "instructions_per_query",
+  syscalls: "syscalls_per_query",
+  round_trips: "backend_round_trips_per_query",
+  bytes: "bytes_per_query"
+};
+var VALUE_SYNTAX = {
+  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
+  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
+  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
+};
+function metricOf(name) {
+  const parsed = MetricNameSchema.safeParse(name);
+  if (parsed.success) return parsed.data;
+  return METRIC_ALIASES[name] ?? null;
+}
+var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
+var ThresholdListSchema = external_exports.string().transform((text2, ctx) => {
+  const thresholds = {};
+  if (text2.trim() === "") return thresholds;
+  for (const item of text2.split(",").map((part) => part.trim())) {
+    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
+    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
+    if (!match) {
+      fail3("expected METRIC=N% such as tps=5%");
+      continue;
+    }
+    const metric = metricOf(match[1]);
+    if (!metric) {
+      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
+      continue;
+    }
+    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
+    const value = syntax.pattern.exec(match[2]);
+    if (!value) {
+      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
+    } else if (metric in thresholds) {
+      fail3(`${metric} is given twice`);
+    } else {
+      thresholds[metric] = Number(value[1]);
+    }
+  }
+  return thresholds;
+});
+function applySuiteOverrides(suite, overrides) {
+  const { thresholds, rounds, durationSec } = overrides;
+  return {
+    ...suite,
+    ...rounds !== void 0 ? { rounds } : {},
+    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
+  };
+}
+function withDuration(workload, durationSec) {
+  if (durationSec === void 0) return workload;
+  if (workload.driver === "sysbench") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  if (workload.driver === "builtin") {
+    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
+  }
+  return workload;
+}
+function withThresholds(workload, thresholds) {
+  const entries = Object.entries(thresholds);
+  if (entries.length === 0) return workload;
+  const metrics = { ...workload.metrics };
+  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
+  return { ...workload, metrics };
+}
+
 // src/engine/context.ts
 import { mkdirSync as mkdirSync2 } from "node:fs";
 import path5 from "node:path";
@@ -70185,7 +70465,12 @@ function createContext(options, deps) {
     hasProc: procAvailable(procFs),
     ticksPerSecond: 100,
     startedMs: deps.now(),
-    suite: applyOverrides(options.suite, options.rounds, options.durationSec),
+    // What was actually run (rounds and duration given to the run applied), for results.json.
+    suite: applySuiteOverrides(options.suite, {
+      thresholds: {},
+      rounds: options.rounds,
+      durationSec: options.durationSec
+    }),
     channels: { measure: options.measure ?? "time", time: options.measure !== "work" },
     warnings: [],
     workloads: [],
@@ -70198,18 +70483,6 @@ function createContext(options, deps) {
 function throwIfAborted(ctx) {
   const signal = ctx.options.signal;
   if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
-}
-function applyOverrides(suite, rounds, durationSec) {
-  return {
-    ...suite,
-    ...rounds !== void 0 ? { rounds } : {},
-    workloads: suite.workloads.map((w) => {
-      if (durationSec === void 0) return w;
-      if (w.driver === "sysbench") return { ...w, options: { ...w.options, timeSec: durationSec } };
-      if (w.driver === "builtin") return { ...w, options: { ...w.options, timeSec: durationSec } };
-      return w;
-    })
-  };
 }
 
 // src/engine/proxyProcess.ts
@@ -70700,125 +70973,6 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 // src/engine/outcome.ts
 import { writeFileSync as writeFileSync4 } from "node:fs";
 import path7 from "node:path";
-
-// src/suite/schema.ts
-var MetricNameSchema = external_exports.enum([
-  "tps",
-  "qps",
-  "latency_avg_ms",
-  "latency_p95_ms",
-  "latency_p99_ms",
-  "cpu_us_per_query",
-  "peak_rss_mb",
-  "overhead_pct",
-  "errors",
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-]);
-var WORK_METRICS = [
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-];
-function isWorkMetric(metric) {
-  return WORK_METRICS.includes(metric);
-}
-var MetricPolicySchema = external_exports.object({
-  thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
-  policy: external_exports.enum(["gate", "warn", "off"]).optional().describe("gate: a regression fails the verdict; warn: reported only; off: not compared.")
-});
-var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case id (letters, digits, _ . -)");
-var workloadCommon = {
-  id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
-  title: external_exports.string().min(1).describe("What reports call the workload."),
-  /** The "Threads" column of the seed's table. */
-  threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
-  warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
-  metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
-  allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
-  work: external_exports.object({
-    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
-  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
-};
-var WorkSettingsSchema = external_exports.object({
-  threads: external_exports.number().int().min(1).max(64).default(1),
-  windows: external_exports.number().int().min(3).max(50).default(8),
-  tolerancePct: external_exports.number().positive().max(50).default(0.5),
-  maxWindows: external_exports.number().int().min(3).max(200).default(16)
-}).strict().refine((w) => w.maxWindows >= w.windows, {
-  message: "expected maxWindows >= windows",
-  path: ["maxWindows"]
-});
-var SysbenchOptionsSchema = external_exports.object({
-  /** Lua test name: oltp_read_write, oltp_point_select, oltp_insert, oltp_read_only… */
-  test: external_exports.string().regex(/^[a-z_]+$/, "expected a sysbench test name such as oltp_read_write"),
-  tables: external_exports.number().int().min(1).default(4),
-  tableSize: external_exports.number().int().min(1).default(1e4),
-  timeSec: external_exports.number().positive(),
-  reportIntervalSec: external_exports.number().int().min(1).default(1),
-  /** sysbench --db-ps-mode: auto uses server-side prepared statements. */
-  psMode: external_exports.enum(["auto", "disable"]).default("auto"),
-  percentile: external_exports.number().int().min(1).max(100).default(95),
-  extraArgs: external_exports.array(external_exports.string()).default([])
-}).strict();
-var MysqlslapOptionsSchema = external_exports.object({
-  iterations: external_exports.number().int().min(1).default(10),
-  /** --auto-generate-sql with the given column shape, or a fixed --query. */
-  autoGenerateSql: external_exports.boolean().default(false),
-  numberIntCols: external_exports.number().int().min(1).optional(),
-  numberCharCols: external_exports.number().int().min(1).optional(),
-  query: external_exports.string().optional(),
-  /** SQL run through the direct connection before the workload (e.g. create the users table). */
-  setupSql: external_exports.array(external_exports.string()).default([]),
-  /** SQL run through the direct connection after the workload's last round (e.g. drop the users table). */
-  cleanupSql: external_exports.array(external_exports.string()).default([]),
-  numberOfQueries: external_exports.number().int().min(1).optional(),
-  extraArgs: external_exports.array(external_exports.string()).default([])
-}).strict().refine((o) => o.autoGenerateSql !== (o.query !== void 0), {
-  message: "expected exactly one of autoGenerateSql: true or query"
-});
-var BuiltinOptionsSchema = external_exports.object({
-  mix: external_exports.enum(["point_select", "read_write"]),
-  tables: external_exports.number().int().min(1).default(1),
-  tableSize: external_exports.number().int().min(1).default(1e4),
-  timeSec: external_exports.number().positive()
-}).strict();
-var WorkloadSchema = external_exports.discriminatedUnion("driver", [
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("sysbench"), options: SysbenchOptionsSchema }).strict(),
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("mysqlslap"), options: MysqlslapOptionsSchema }).strict(),
-  external_exports.object({ ...workloadCommon, driver: external_exports.literal("builtin"), options: BuiltinOptionsSchema }).strict()
-]);
-var SuiteSchema = external_exports.object({
-  name: Slug,
-  description: external_exports.string().optional(),
-  rounds: external_exports.number().int().min(1).max(200).default(3).describe("Planned rounds per workload; a round runs every arm once, in ABBA order across rounds."),
-  maxRounds: external_exports.number().int().min(1).max(500).optional().describe(
-    "The most rounds a workload may reach with the adaptive ones (unset: 2 \xD7 rounds, at least 10)."
-  ),
-  budgetMinutes: external_exports.number().positive().optional().describe("No adaptive rounds past this many minutes."),
-  work: WorkSettingsSchema.default({ threads: 1, windows: 8, tolerancePct: 0.5, maxWindows: 16 }).describe(
-    "How the work channel measures (valgrind windows of a fixed event count)."
-  ),
-  workloads: external_exports.array(WorkloadSchema).min(1)
-}).strict().superRefine((suite, ctx) => {
-  const seen = /* @__PURE__ */ new Set();
-  suite.workloads.forEach((w, i) => {
-    if (seen.has(w.id)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["workloads", i, "id"],
-        message: `duplicate workload id "${w.id}"`
-      });
-    }
-    seen.add(w.id);
-  });
-});
-function maxRoundsOf(suite, plannedRounds) {
-  return Math.max(plannedRounds, suite.maxRounds ?? Math.max(10, 2 * plannedRounds));
-}
 
 // src/results/schema.ts
 var RESULTS_SCHEMA_VERSION = 1;
@@ -71749,7 +71903,7 @@ async function provisionMysql(ctx) {
   if (options.mysql) {
     mysql4 = options.mysql;
     deps.progress.note(`waiting for MySQL at ${mysql4.host}:${mysql4.port}\u2026`);
-    version2 = (await waitForServer(mysql4, options.mysqlReadyTimeoutMs ?? 6e4)).version;
+    version2 = (await waitForServer(mysql4, options.mysqlReadyTimeoutMs ?? MYSQL_READY_TIMEOUT_SEC * 1e3)).version;
   } else {
     deps.progress.note("starting a throwaway MySQL server\u2026");
     const server = await startLocalServer();
@@ -71844,6 +71998,7 @@ function timePlan(ctx, detections) {
   const budgetMinutes = options.budgetMinutes ?? suite.budgetMinutes;
   const plannedRounds = suite.rounds;
   const runnable = suite.workloads.filter((w) => detections.get(w.driver)?.available);
+  const later = (workload) => runnable.slice(runnable.findIndex((w) => w.id === workload.id) + 1);
   const runSeconds = (w) => nominalSeconds(
     w,
     options.durationSec,
@@ -71854,7 +72009,11 @@ function timePlan(ctx, detections) {
     maxRounds: maxRoundsOf(suite, plannedRounds),
     budgetDeadline: budgetMinutes !== void 0 ? ctx.startedMs + budgetMinutes * 6e4 : void 0,
     runSeconds,
-    secondsAfter: (workload) => runnable.slice(runnable.findIndex((w) => w.id === workload.id) + 1).reduce((sum, w) => sum + ctx.liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec), 0)
+    secondsAfter: (workload) => later(workload).reduce(
+      (sum, w) => sum + ctx.liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec),
+      0
+    ),
+    workloadsAfter: (workload) => later(workload).length
   };
 }
 function nominalSeconds(workload, durationSec, measured) {
@@ -71960,13 +72119,19 @@ function sampleSummary(sample) {
   const m = sample.metrics;
   return `${m.tps.toFixed(1)} TPS, ${m.qps.toFixed(1)} QPS, p95 ${m.latencyMs.p95 ?? "\u2014"} ms` + (sample.proxy?.cpuUsPerQuery != null ? `, ${sample.proxy.cpuUsPerQuery.toFixed(1)} \xB5s CPU/query` : "") + (m.errors > 0 ? `, ${m.errors} errors` : "");
 }
+function budgetShareEnd(ctx, workload, plan) {
+  if (plan.budgetDeadline === void 0) return Number.POSITIVE_INFINITY;
+  const slackMs = plan.budgetDeadline - ctx.deps.now() - plan.secondsAfter(workload) * 1e3;
+  return ctx.deps.now() + slackMs / (1 + plan.workloadsAfter(workload));
+}
 async function adaptiveRounds(ctx, workload, driver, result, plan) {
   const moreRounds = ctx.options.moreRounds;
   if (!moreRounds) return;
   let rounds = plan.plannedRounds;
+  const shareEnd = budgetShareEnd(ctx, workload, plan);
   while (rounds < plan.maxRounds) {
     const roundSec = ctx.liveArms.length * plan.runSeconds(workload);
-    const remainingSec = plan.budgetDeadline === void 0 ? Number.POSITIVE_INFINITY : (plan.budgetDeadline - ctx.deps.now()) / 1e3 - plan.secondsAfter(workload);
+    const remainingSec = (shareEnd - ctx.deps.now()) / 1e3;
     if (remainingSec < roundSec) {
       if (plan.budgetDeadline !== void 0) ctx.deps.log(`${workload.id}: no budget left for more rounds`);
       return;
@@ -72634,90 +72799,6 @@ async function readTextFile(file2, what) {
   } catch (error63) {
     throw new UsageError(`${file2}: cannot read the ${what} (${errorMessage(error63)})`);
   }
-}
-
-// src/verdict/metrics.ts
-var WORK_METRIC_DEFAULTS = {
-  instructions_per_query: {
-    ...spec(
-      "instructions_per_query",
-      "instructions/query",
-      "instr",
-      "lower-better",
-      "relative",
-      1,
-      "gate",
-      false
-    ),
-    baselineThresholdPct: 3
-  },
-  syscalls_per_query: spec(
-    "syscalls_per_query",
-    "syscalls/query",
-    "calls",
-    "lower-better",
-    "relative",
-    2,
-    "gate",
-    false
-  ),
-  backend_round_trips_per_query: spec(
-    "backend_round_trips_per_query",
-    "MySQL round trips/query",
-    "trips",
-    "lower-better",
-    "relative",
-    1,
-    "gate",
-    false
-  ),
-  bytes_per_query: spec(
-    "bytes_per_query",
-    "MySQL bytes/query",
-    "B",
-    "lower-better",
-    "relative",
-    2,
-    "warn",
-    false
-  )
-};
-var METRIC_DEFAULTS = {
-  tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
-  qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
-  latency_avg_ms: spec("latency_avg_ms", "avg latency", "ms", "lower-better", "relative", 10, "warn", true),
-  latency_p95_ms: spec("latency_p95_ms", "p95 latency", "ms", "lower-better", "relative", 15, "gate", true),
-  latency_p99_ms: spec("latency_p99_ms", "p99 latency", "ms", "lower-better", "relative", 20, "warn", true),
-  cpu_us_per_query: spec(
-    "cpu_us_per_query",
-    "proxy CPU/query",
-    "\xB5s",
-    "lower-better",
-    "relative",
-    2,
-    "gate",
-    true
-  ),
-  peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
-  overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
-  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
-  ...WORK_METRIC_DEFAULTS
-};
-function spec(metric, label3, unit, direction, scale, thresholdPct, policy, absolute) {
-  return { metric, label: label3, unit, direction, scale, thresholdPct, policy, absolute };
-}
-var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
-function metricSpecsFor(workload, mode = "arms") {
-  return METRIC_NAMES.map((name) => {
-    const base = METRIC_DEFAULTS[name];
-    const override = workload?.metrics[name];
-    const threshold = mode === "baseline" ? base.baselineThresholdPct ?? base.thresholdPct : base.thresholdPct;
-    return {
-      ...base,
-      thresholdPct: override?.thresholdPct ?? threshold,
-      policy: override?.policy ?? base.policy
-    };
-  });
 }
 
 // src/verdict/baseline.ts
@@ -74609,83 +74690,6 @@ function describeIssue(issue3, data) {
 }
 function article(type) {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
-}
-
-// src/suite/overrides.ts
-var METRIC_ALIASES = {
-  p95: "latency_p95_ms",
-  p99: "latency_p99_ms",
-  avg: "latency_avg_ms",
-  cpu: "cpu_us_per_query",
-  rss: "peak_rss_mb",
-  overhead: "overhead_pct",
-  instructions: "instructions_per_query",
-  syscalls: "syscalls_per_query",
-  round_trips: "backend_round_trips_per_query",
-  bytes: "bytes_per_query"
-};
-var VALUE_SYNTAX = {
-  relative: { pattern: /^(\d+(?:\.\d+)?)%$/, form: "N%", example: "5%" },
-  points: { pattern: /^(\d+(?:\.\d+)?)pts$/, form: "Npts (percentage points)", example: "3pts" },
-  count: { pattern: /^(\d+)$/, form: "N (a whole number of errors)", example: "2" }
-};
-function metricOf(name) {
-  const parsed = MetricNameSchema.safeParse(name);
-  if (parsed.success) return parsed.data;
-  return METRIC_ALIASES[name] ?? null;
-}
-var knownNames = () => [...MetricNameSchema.options, ...Object.keys(METRIC_ALIASES)].join(", ");
-var ThresholdListSchema = external_exports.string().transform((text2, ctx) => {
-  const thresholds = {};
-  if (text2.trim() === "") return thresholds;
-  for (const item of text2.split(",").map((part) => part.trim())) {
-    const fail3 = (message) => ctx.addIssue({ code: "custom", message: `"${item}" \u2014 ${message}` });
-    const match = /^([a-z0-9_]+)=(.*)$/.exec(item);
-    if (!match) {
-      fail3("expected METRIC=N% such as tps=5%");
-      continue;
-    }
-    const metric = metricOf(match[1]);
-    if (!metric) {
-      fail3(`unknown metric "${match[1]}" (expected one of ${knownNames()})`);
-      continue;
-    }
-    const syntax = VALUE_SYNTAX[METRIC_DEFAULTS[metric].scale];
-    const value = syntax.pattern.exec(match[2]);
-    if (!value) {
-      fail3(`expected ${match[1]}=${syntax.form} such as ${match[1]}=${syntax.example}`);
-    } else if (metric in thresholds) {
-      fail3(`${metric} is given twice`);
-    } else {
-      thresholds[metric] = Number(value[1]);
-    }
-  }
-  return thresholds;
-});
-function applySuiteOverrides(suite, overrides) {
-  const { thresholds, rounds, durationSec } = overrides;
-  return {
-    ...suite,
-    ...rounds !== void 0 ? { rounds } : {},
-    workloads: suite.workloads.map((w) => withThresholds(withDuration(w, durationSec), thresholds))
-  };
-}
-function withDuration(workload, durationSec) {
-  if (durationSec === void 0) return workload;
-  if (workload.driver === "sysbench") {
-    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
-  }
-  if (workload.driver === "builtin") {
-    return { ...workload, options: { ...workload.options, timeSec: durationSec } };
-  }
-  return workload;
-}
-function withThresholds(workload, thresholds) {
-  const entries = Object.entries(thresholds);
-  if (entries.length === 0) return workload;
-  const metrics = { ...workload.metrics };
-  for (const [metric, thresholdPct] of entries) metrics[metric] = { ...metrics[metric], thresholdPct };
-  return { ...workload, metrics };
 }
 
 // src/gate/merge.ts
