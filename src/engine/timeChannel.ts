@@ -29,8 +29,8 @@ interface TimePlan {
   runSeconds(workload: Workload): number;
   /** Expected seconds of the planned rounds of the workloads after this one. */
   secondsAfter(workload: Workload): number;
-  /** How many runnable workloads come after this one. */
-  workloadsAfter(workload: Workload): number;
+  /** Expected seconds of one round of this workload and of each one after it, summed. */
+  roundSecondsFrom(workload: Workload): number;
 }
 
 export async function measureTimeChannel(
@@ -88,7 +88,8 @@ function timePlan(ctx: RunContext, detections: Detections): TimePlan {
         (sum, w) => sum + ctx.liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec),
         0,
       ),
-    workloadsAfter: (workload) => later(workload).length,
+    roundSecondsFrom: (workload) =>
+      [workload, ...later(workload)].reduce((sum, w) => sum + ctx.liveArms.length * runSeconds(w), 0),
   };
 }
 
@@ -259,16 +260,17 @@ function sampleSummary(sample: RoundSample): string {
 }
 
 /**
- * When this workload's adaptive rounds must stop: its equal share of the budget's slack (what the
- * later workloads' planned rounds leave), shared with the later workloads. Without shares the first
- * workload took all of it: in the default suite OLTP ran 8 rounds, point select and insert were cut
- * at 5 and 4, too few for significance against an 8-round baseline. What a workload leaves unused
- * goes to the ones after it.
+ * When this workload's adaptive rounds must stop: its share of the budget's slack (what the later
+ * workloads' planned rounds leave), in proportion to the cost of one of its rounds, so that every
+ * workload left can get as many extra rounds. Without shares the first workload took all of it: in
+ * the default suite OLTP ran 8 rounds, point select and insert were cut at 5 and 4, too few for
+ * significance against an 8-round baseline. What a workload leaves unused goes to the ones after it.
  */
 function budgetShareEnd(ctx: RunContext, workload: Workload, plan: TimePlan): number {
   if (plan.budgetDeadline === undefined) return Number.POSITIVE_INFINITY;
   const slackMs = plan.budgetDeadline - ctx.deps.now() - plan.secondsAfter(workload) * 1000;
-  return ctx.deps.now() + slackMs / (1 + plan.workloadsAfter(workload));
+  const ownRoundSec = ctx.liveArms.length * plan.runSeconds(workload);
+  return ctx.deps.now() + (slackMs * ownRoundSec) / Math.max(ownRoundSec, plan.roundSecondsFrom(workload));
 }
 
 /** More rounds while the verdict asks for them, the cap and the budget allow. */
