@@ -52323,7 +52323,7 @@ function timePlan(ctx, detections) {
       (sum, w) => sum + ctx.liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec),
       0
     ),
-    workloadsAfter: (workload) => later(workload).length
+    roundSecondsFrom: (workload) => [workload, ...later(workload)].reduce((sum, w) => sum + ctx.liveArms.length * runSeconds(w), 0)
   };
 }
 function nominalSeconds(workload, durationSec, measured) {
@@ -52432,7 +52432,8 @@ function sampleSummary(sample) {
 function budgetShareEnd(ctx, workload, plan) {
   if (plan.budgetDeadline === void 0) return Number.POSITIVE_INFINITY;
   const slackMs = plan.budgetDeadline - ctx.deps.now() - plan.secondsAfter(workload) * 1e3;
-  return ctx.deps.now() + slackMs / (1 + plan.workloadsAfter(workload));
+  const ownRoundSec = ctx.liveArms.length * plan.runSeconds(workload);
+  return ctx.deps.now() + slackMs * ownRoundSec / Math.max(ownRoundSec, plan.roundSecondsFrom(workload));
 }
 async function adaptiveRounds(ctx, workload, driver, result, plan) {
   const moreRounds = ctx.options.moreRounds;
