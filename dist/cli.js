@@ -54771,6 +54771,7 @@ function seedSysbenchWorkloads(size) {
     work: { events: row.events }
   }));
 }
+var MYSQLSLAP_METRICS = { cpu_us_per_query: { thresholdPct: 10 } };
 function seedMysqlslapWorkloads(size) {
   return [
     {
@@ -54778,6 +54779,7 @@ function seedMysqlslapWorkloads(size) {
       title: "mysqlslap auto-generate-sql",
       driver: "mysqlslap",
       threads: 50,
+      metrics: MYSQLSLAP_METRICS,
       options: {
         autoGenerateSql: true,
         numberIntCols: 2,
@@ -54791,6 +54793,7 @@ function seedMysqlslapWorkloads(size) {
       title: "mysqlslap custom query",
       driver: "mysqlslap",
       threads: 50,
+      metrics: MYSQLSLAP_METRICS,
       options: {
         query: CUSTOM_QUERY,
         setupSql: USERS_SETUP_SQL,

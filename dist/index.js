@@ -74485,6 +74485,7 @@ function seedSysbenchWorkloads(size) {
     work: { events: row.events }
   }));
 }
+var MYSQLSLAP_METRICS = { cpu_us_per_query: { thresholdPct: 10 } };
 function seedMysqlslapWorkloads(size) {
   return [
     {
@@ -74492,6 +74493,7 @@ function seedMysqlslapWorkloads(size) {
       title: "mysqlslap auto-generate-sql",
       driver: "mysqlslap",
       threads: 50,
+      metrics: MYSQLSLAP_METRICS,
       options: {
         autoGenerateSql: true,
         numberIntCols: 2,
@@ -74505,6 +74507,7 @@ function seedMysqlslapWorkloads(size) {
       title: "mysqlslap custom query",
       driver: "mysqlslap",
       threads: 50,
+      metrics: MYSQLSLAP_METRICS,
       options: {
         query: CUSTOM_QUERY,
         setupSql: USERS_SETUP_SQL,
