@@ -9,7 +9,14 @@ import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts'
 import { spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 import { totalQueries } from '../../helpers/metrics.ts';
 import { CACHING_SHA2_PLUGIN } from '../../../proxy/src/protocol/constants.ts';
-import { Cap, RawClient, handshakeResponse, nativeToken, parseServerHandshake } from '../../helpers/wire.ts';
+import {
+  Cap,
+  DEFAULT_CAPABILITIES,
+  RawClient,
+  handshakeResponse,
+  nativeToken,
+  parseServerHandshake,
+} from '../../helpers/wire.ts';
 
 let server: LocalServer;
 let proxy: RunningProxy;
@@ -327,6 +334,10 @@ test('/metrics counts what was sent, typed by statement (EXECUTE by its prepared
   }
 });
 
+/** What the raw sessions announce: a plain client's capabilities plus a database and prepared-statement results. */
+const RAW_SESSION_CAPABILITIES =
+  DEFAULT_CAPABILITIES | Cap.LONG_FLAG | Cap.CONNECT_WITH_DB | Cap.PS_MULTI_RESULTS;
+
 /** A minimal raw protocol client: native auth, then one command at a time, reading until the line is quiet. */
 async function rawSession(
   port: number,
@@ -365,18 +376,8 @@ test('byte-identical responses through Athena and direct: FIELD_LIST, cursors an
   await setup.query('CREATE TABLE IF NOT EXISTS it_raw (id INT PRIMARY KEY, s VARCHAR(10))');
   await setup.query('REPLACE INTO it_raw VALUES (1, "a"), (2, "b"), (3, "c")');
   await setup.end();
-  const base =
-    Cap.LONG_PASSWORD |
-    Cap.LONG_FLAG |
-    Cap.CONNECT_WITH_DB |
-    Cap.PROTOCOL_41 |
-    Cap.TRANSACTIONS |
-    Cap.SECURE_CONNECTION |
-    Cap.MULTI_RESULTS |
-    Cap.PS_MULTI_RESULTS |
-    Cap.PLUGIN_AUTH;
   for (const deprecateEof of [false, true]) {
-    const caps = base | (deprecateEof ? Cap.DEPRECATE_EOF : 0);
+    const caps = RAW_SESSION_CAPABILITIES | (deprecateEof ? Cap.DEPRECATE_EOF : 0);
     const direct = await rawSession(server.port, caps);
     const viaAthena = await rawSession(proxy.port, caps);
     // Statement ids are per backend connection (a pooled one has used some): each side uses its own.
@@ -436,17 +437,7 @@ test('byte-identical responses through Athena and direct: FIELD_LIST, cursors an
 });
 
 test('server-administration commands are refused with an ERR naming them; the session stays usable', async () => {
-  const caps =
-    Cap.LONG_PASSWORD |
-    Cap.LONG_FLAG |
-    Cap.CONNECT_WITH_DB |
-    Cap.PROTOCOL_41 |
-    Cap.TRANSACTIONS |
-    Cap.SECURE_CONNECTION |
-    Cap.MULTI_RESULTS |
-    Cap.PS_MULTI_RESULTS |
-    Cap.PLUGIN_AUTH;
-  const viaAthena = await rawSession(proxy.port, caps);
+  const viaAthena = await rawSession(proxy.port, RAW_SESSION_CAPABILITIES);
   const victim = await connect();
   try {
     const [rows] = await victim.query('SELECT CONNECTION_ID() AS id');
