@@ -268,9 +268,10 @@ function sampleSummary(sample: RoundSample): string {
  */
 function budgetShareEnd(ctx: RunContext, workload: Workload, plan: TimePlan): number {
   if (plan.budgetDeadline === undefined) return Number.POSITIVE_INFINITY;
-  const slackMs = plan.budgetDeadline - ctx.deps.now() - plan.secondsAfter(workload) * 1000;
+  const now = ctx.deps.now();
+  const slackMs = plan.budgetDeadline - now - plan.secondsAfter(workload) * 1000;
   const ownRoundSec = ctx.liveArms.length * plan.runSeconds(workload);
-  return ctx.deps.now() + (slackMs * ownRoundSec) / Math.max(ownRoundSec, plan.roundSecondsFrom(workload));
+  return now + (slackMs * ownRoundSec) / Math.max(ownRoundSec, plan.roundSecondsFrom(workload));
 }
 
 /** More rounds while the verdict asks for them, the cap and the budget allow. */

@@ -233,7 +233,7 @@ export async function launchProxy(
   writeFileSync(configPath, render(port, metricsPort), { mode: 0o600 });
 
   // Raise the open-file limit as far as the hard limit allows (CI runs `ulimit -n 65535`); exec
-  // keeps the proxy's pid the child's pid, and the leader of its own process group.
+  // makes the child's pid the proxy's own, and its process group the proxy's alone.
   const child = spawn(
     '/bin/sh',
     [
