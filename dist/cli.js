@@ -52431,9 +52431,10 @@ function sampleSummary(sample) {
 }
 function budgetShareEnd(ctx, workload, plan) {
   if (plan.budgetDeadline === void 0) return Number.POSITIVE_INFINITY;
-  const slackMs = plan.budgetDeadline - ctx.deps.now() - plan.secondsAfter(workload) * 1e3;
+  const now = ctx.deps.now();
+  const slackMs = plan.budgetDeadline - now - plan.secondsAfter(workload) * 1e3;
   const ownRoundSec = ctx.liveArms.length * plan.runSeconds(workload);
-  return ctx.deps.now() + slackMs * ownRoundSec / Math.max(ownRoundSec, plan.roundSecondsFrom(workload));
+  return now + slackMs * ownRoundSec / Math.max(ownRoundSec, plan.roundSecondsFrom(workload));
 }
 async function adaptiveRounds(ctx, workload, driver, result, plan) {
   const moreRounds = ctx.options.moreRounds;
