@@ -33,16 +33,35 @@ export function renderTerminalSummary(
 }
 
 function workloadLine(w: WorkloadVerdict): string {
-  const deciding = decidingMetric(w);
   const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
+  if (w.verdict === 'pass') {
+    const shown = passingMetrics(w);
+    if (shown.length > 0) return `${head} ${shown.map(passClause).join('; ')}`;
+  }
+  const deciding = decidingMetric(w);
   if (!deciding) return `${head} no gated metric`;
   return `${head} ${deciding.label} ${formatDelta(deciding)}${interval(deciding)}${reason(deciding)}`;
+}
+
+/** On a pass, one count (the first gated work metric) and one timing (the first gated time metric). */
+function passingMetrics(w: WorkloadVerdict): MetricComparison[] {
+  const gated = w.metrics.filter((m) => m.policy === 'gate' && m.delta !== null && m.scale !== 'count');
+  return (['work', 'time'] as const).flatMap((channel) => gated.find((m) => m.channel === channel) ?? []);
+}
+
+function passClause(m: MetricComparison): string {
+  return `${m.channel === 'work' ? 'counts' : 'time'}: ${m.label} ${formatDelta(m)}${reason(m)}`;
 }
 
 /** The gated metric that decided the workload's verdict (the first with that verdict). */
 function decidingMetric(w: WorkloadVerdict): MetricComparison | undefined {
   const gated = w.metrics.filter((m) => m.policy === 'gate');
   return gated.find((m) => m.verdict === w.verdict) ?? gated[0];
+}
+
+function resolutionText(m: MetricComparison): string {
+  const r = m.resolution!;
+  return `${r >= 10 ? Math.round(r) : r.toFixed(1)}${m.scale === 'points' ? ' pts' : '%'}`;
 }
 
 function interval(m: MetricComparison): string {
@@ -59,14 +78,13 @@ function reason(m: MetricComparison): string {
     case 'improved':
       return `, better by more than ${threshold}`;
     case 'pass':
-      return `, within ±${threshold}`;
-    case 'inconclusive': {
+      return m.resolution !== null && m.resolution > m.thresholdPct
+        ? ` (no loss beyond ${threshold}; resolves ${resolutionText(m)} at this run's noise)`
+        : `, within ±${threshold}`;
+    case 'inconclusive':
       if (m.note) return `: ${m.note}`;
-      const beyond =
-        m.ciLow !== null && m.ciHigh !== null && (m.ciLow > m.thresholdPct || m.ciHigh < -m.thresholdPct);
-      return beyond
-        ? `: beyond ±${threshold} but not significant over all the run's tests (Holm); more rounds would tell`
-        : `: the interval crosses ±${threshold}; more rounds would tell`;
-    }
+      return m.delta === null
+        ? ': not measured on both sides'
+        : `: worse than ${threshold} but not significant (Holm within the ${m.channel} channel); more rounds would tell`;
   }
 }

@@ -86,7 +86,7 @@ test('compare: pass exits 0 and writes report.md and report.html', async () => {
     0,
     sink.err,
   );
-  assert.match(sink.out, /^## athena-bench: ✅ pass\n\n\*\*No regression in 1 workload\*\*/);
+  assert.match(sink.out, /^## athena-bench: ✅ pass\n\n\*\*No regression in 1 workload — /);
   assert.equal(await readFile(path.join(dir, 'out-pass', 'report.md'), 'utf8'), sink.out);
   const html = await readFile(path.join(dir, 'out-pass', 'report.html'), 'utf8');
   assert.match(html, /^<!doctype html>/);

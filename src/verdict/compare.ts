@@ -28,9 +28,10 @@ import {
   holmAdjust,
   mannWhitneyU,
   median,
+  minimumOneSidedP,
   minimumRoundsForSignificance,
-  minimumTwoSidedP,
 } from './stats.ts';
+import { countShift } from './counts.ts';
 
 export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
 
@@ -74,11 +75,27 @@ export interface MetricComparison {
   ciHigh: number | null;
   /** Confidence the interval achieves (below 0.95 for tiny samples). */
   ciLevel: number | null;
+  /**
+   * Time channel: the one-sided p of "not worse" (rank test); work channel: the two-sided p of
+   * "no shift" (counts, counts.ts).
+   */
   pValue: number | null;
   pAdjusted: number | null;
   verdict: Verdict;
   note: string | null;
+  /** Which channel measured it: Holm's correction and the decision rule are per channel. */
+  channel: Channel;
+  /**
+   * On a pass, the largest worsening the data leave possible (the interval's bad end, at least the
+   * threshold): "no loss beyond this" is what the channel could resolve in this run.
+   */
+  resolution: number | null;
+  /** Work channel: windows set aside as outliers (a GC or a compile in them), per side. */
+  outliers: { current: number; reference: number } | null;
 }
+
+/** time: TPS, latency, CPU time (noisy, rank statistics); work: counts per query (counts.ts). */
+export type Channel = 'time' | 'work';
 
 export interface WorkloadVerdict {
   id: string;
@@ -87,6 +104,8 @@ export interface WorkloadVerdict {
   threads: number;
   verdict: Verdict;
   rounds: { current: number; baseline: number; planned: number };
+  /** False when a work-channel arm of either side never settled. */
+  countsSettled: boolean;
   metrics: MetricComparison[];
   notes: string[];
 }
@@ -109,8 +128,10 @@ export interface Comparison {
   };
   alpha: number;
   level: number;
-  /** Gated tests in the Holm family. */
+  /** Gated tests in the Holm families of both channels together. */
   comparisons: number;
+  /** Gated tests per channel: each channel is its own Holm family. */
+  families: Record<Channel, number>;
   suite: Suite;
   /**
    * Per workload with work-channel profiles of both sides (base-vs-head runs): the functions whose
@@ -126,8 +147,8 @@ export interface CompareOptions {
   level?: number;
   /** Arm under test in the results (default: the first arm with role 'proxy'). */
   arm?: string;
-  /** Holm family size at least this (tests not run yet count as p = 1): used mid-run. */
-  familySize?: number;
+  /** Holm family sizes at least these (tests not run yet count as p = 1): used mid-run. */
+  familySize?: Partial<Record<Channel, number>>;
 }
 
 interface WorkloadInput {
@@ -144,6 +165,8 @@ interface WorkloadInput {
   currentErrorsByRound: { round: number; errors: number }[];
   baselineRounds: number;
   currentRounds: number;
+  /** False when a work-channel arm on either side never settled (its counts still had a trend). */
+  countsSettled: boolean;
   /**
    * For an absolute metric, the direct arm's (the control's) shift since the baseline: of the same
    * metric when the direct arm has it (TPS, QPS, latencies), else of its TPS (CPU per query, RSS).
@@ -247,6 +270,7 @@ function baselineInput(
     currentErrorsByRound: errorsByRound(w, arm),
     baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
     currentRounds: roundsOf(w, arm),
+    countsSettled: workSettled(w, [arm]),
   };
 }
 
@@ -275,6 +299,7 @@ export function compareArms(
     currentErrorsByRound: errorsByRound(w, headArm),
     baselineRounds: roundsOf(w, baseArm),
     currentRounds: roundsOf(w, headArm),
+    countsSettled: workSettled(w, [headArm, baseArm]),
   }));
   const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
@@ -368,6 +393,11 @@ function notJudged(w: WorkloadResult, results: Results): string | null {
   return null;
 }
 
+/** Whether the work channel's arms settled (true when it did not measure them). */
+function workSettled(w: WorkloadResult, arms: string[]): boolean {
+  return arms.every((arm) => w.work?.arms[arm]?.settled ?? true);
+}
+
 function directArmOf(results: Results): string {
   return results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
 }
@@ -425,8 +455,8 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
   );
   const drift = driftWarning(workloads);
   if (drift !== null) warnings.push(drift);
-  const comparisons = adjustForHolm(workloads, ctx.opts.familySize);
-  warnings.push(...decideWorkloads(workloads, alpha, level, comparisons));
+  const families = adjustForHolm(workloads, ctx.opts.familySize);
+  warnings.push(...decideWorkloads(workloads, alpha, families));
   const verdict = worstVerdict(workloads.map((w) => w.verdict));
   return {
     mode: ctx.mode,
@@ -448,7 +478,8 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
     },
     alpha,
     level,
-    comparisons,
+    comparisons: families.time + families.work,
+    families,
     suite: ctx.results.suite,
     functionDeltas: ctx.functionDeltas ?? {},
   };
@@ -494,6 +525,7 @@ function workloadVerdict(
     threads: input.threads,
     verdict: 'pass',
     rounds: { current: input.currentRounds, baseline: input.baselineRounds, planned: input.planned },
+    countsSettled: input.countsSettled,
     metrics,
     notes:
       demoted.length > 0
@@ -518,47 +550,57 @@ function driftWarning(workloads: WorkloadVerdict[]): string | null {
 }
 
 /**
- * Holm's correction over every gated test of the run (workloads × gated metrics), with TPS and
- * QPS of a workload as one hypothesis (see hypothesisKey); sets pAdjusted and returns the family's
- * size.
+ * Holm's correction per channel (a channel's metrics share a cause and a noise model: counts are
+ * near-exact, timings vary ±8% between rounds, and a timing family must not dilute a count's
+ * evidence nor the other way round), over every gated test of the run in that channel
+ * (workloads × gated metrics), with TPS and QPS of a workload as one hypothesis (see
+ * hypothesisKey); sets pAdjusted and returns each family's size.
  */
-function adjustForHolm(workloads: WorkloadVerdict[], familySize: number | undefined): number {
-  const groups = new Map<string, MetricComparison[]>();
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.policy !== 'gate' || m.pValue === null) continue;
-      const key = `${w.id}\u0000${hypothesisKey(m)}`;
-      groups.set(key, [...(groups.get(key) ?? []), m]);
+function adjustForHolm(
+  workloads: WorkloadVerdict[],
+  familySize: CompareOptions['familySize'],
+): Record<Channel, number> {
+  const sizes: Record<Channel, number> = { time: 0, work: 0 };
+  for (const channel of CHANNELS) {
+    const groups = new Map<string, MetricComparison[]>();
+    for (const w of workloads) {
+      for (const m of w.metrics) {
+        if (m.policy !== 'gate' || m.pValue === null || m.channel !== channel) continue;
+        const key = `${w.id}\u0000${hypothesisKey(m)}`;
+        groups.set(key, [...(groups.get(key) ?? []), m]);
+      }
     }
+    const family = [...groups.values()];
+    // A merged hypothesis is only as significant as its least significant member.
+    const adjusted = holmAdjust(
+      family.map((g) => Math.max(...g.map((m) => m.pValue!))),
+      familySize?.[channel],
+    );
+    family.forEach((g, i) => g.forEach((m) => (m.pAdjusted = adjusted[i]!)));
+    sizes[channel] = Math.max(family.length, familySize?.[channel] ?? 0);
   }
-  const family = [...groups.values()];
-  // A merged hypothesis is only as significant as its least significant member.
-  const adjusted = holmAdjust(
-    family.map((g) => Math.max(...g.map((m) => m.pValue!))),
-    familySize,
-  );
-  family.forEach((g, i) => g.forEach((m) => (m.pAdjusted = adjusted[i]!)));
-  return Math.max(family.length, familySize ?? 0);
+  return sizes;
 }
+
+const CHANNELS: readonly Channel[] = ['time', 'work'];
 
 /**
  * Decides every metric and workload; returns the warnings: warn-only metrics that moved, and the
- * gated metrics too few samples keep from ever reaching significance.
+ * gated timings too few rounds keep from ever reaching significance.
  */
 function decideWorkloads(
   workloads: WorkloadVerdict[],
   alpha: number,
-  level: number,
-  comparisons: number,
+  families: Record<Channel, number>,
 ): string[] {
   const warnings: string[] = [];
   const hopeless: string[] = [];
   for (const w of workloads) {
     for (const m of w.metrics) {
-      if (m.metric !== 'errors') m.verdict = decide(m, alpha, level);
-      if (m.policy === 'gate' && m.pValue !== null) {
-        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
-        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      if (m.metric !== 'errors') m.verdict = decideMetric(m, alpha, w.countsSettled);
+      if (m.policy === 'gate' && m.pValue !== null && m.channel === 'time') {
+        const floor = minimumOneSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, families.time)) hopeless.push(`${w.id} ${m.label}`);
       }
       if (m.policy === 'warn' && (m.verdict === 'regressed' || m.verdict === 'improved')) {
         warnings.push(
@@ -568,7 +610,7 @@ function decideWorkloads(
     }
     w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === 'gate').map((m) => m.verdict));
   }
-  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, families.time));
   return warnings;
 }
 
@@ -583,10 +625,10 @@ function tooFewSamplesWarning(
   const m = first.rounds.baseline;
   const needed = minimumRoundsForSignificance(alpha, k, m);
   return (
-    `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all ` +
-    `(with ${n} current and ${m} reference rounds the smallest possible two-sided p is ` +
-    `${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). ` +
-    `They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`
+    `Too few samples: ${hopeless.length} gated timing(s) cannot reach significance at all ` +
+    `(with ${n} current and ${m} reference rounds the smallest possible one-sided p is ` +
+    `${formatP(minimumOneSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over the time channel's ${k} comparisons). ` +
+    `The time channel cannot call a regression; run at least ${needed} rounds for it to be able to.`
   );
 }
 
@@ -605,15 +647,15 @@ export function plannedRoundsWarning(
   maxRounds = rounds,
 ): string | null {
   if (measure === 'work') return null; // windows, not rounds, are the work channel's samples
-  const k = expectedComparisons(suite, measure);
+  const k = Math.max(1, expectedFamilies(suite, measure).time);
   const m = referenceRounds ?? rounds;
-  if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
-  if (minimumTwoSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
+  if (minimumOneSidedP(rounds, m) <= alpha / k) return null;
+  if (minimumOneSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
   const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
   return (
-    `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ` +
-    `${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ` +
-    `${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`
+    `${rounds} rounds cannot detect a regression in the time channel: against ${m} reference rounds the smallest possible p is ` +
+    `${formatP(minimumOneSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ` +
+    `${k} gated timings (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`
   );
 }
 
@@ -622,22 +664,43 @@ export type Measure = 'time' | 'work' | 'both';
 
 /** Gated statistical comparisons a suite will make (workloads × gated metrics other than errors). */
 export function expectedComparisons(suite: Suite, measure: Measure = 'time'): number {
-  let k = 0;
-  for (const w of suite.workloads) k += gatedHypotheses(w, measure);
-  return Math.max(1, k);
+  const families = expectedFamilies(suite, measure);
+  return Math.max(1, families.time + families.work);
+}
+
+/** The Holm family size of each channel a suite will make (0 for a channel the run does not measure). */
+export function expectedFamilies(suite: Suite, measure: Measure = 'time'): Record<Channel, number> {
+  const sizes: Record<Channel, number> = { time: 0, work: 0 };
+  for (const w of suite.workloads) {
+    for (const channel of CHANNELS) sizes[channel] += gatedHypotheses(w, measure, channel);
+  }
+  return sizes;
 }
 
 /**
  * Gated hypotheses of one workload: its gated metrics other than errors, TPS and QPS counted once;
- * the work channel's only for the workloads it measures (sysbench).
+ * the work channel's only for the workloads it measures (sysbench). With `channel`, that
+ * channel's only.
  */
-export function gatedHypotheses(workload: Workload | undefined, measure: Measure = 'time'): number {
+export function gatedHypotheses(
+  workload: Workload | undefined,
+  measure: Measure = 'time',
+  channel?: Channel,
+): number {
   const counted = (metric: MetricName) =>
     isWorkMetric(metric) ? measure !== 'time' && workload?.driver === 'sysbench' : measure !== 'work';
   const gated = metricSpecsFor(workload).filter(
-    (s) => s.policy === 'gate' && s.metric !== 'errors' && counted(s.metric),
+    (s) =>
+      s.policy === 'gate' &&
+      s.metric !== 'errors' &&
+      counted(s.metric) &&
+      (channel === undefined || channelOf(s.metric) === channel),
   );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: 'raw' }))).size;
+}
+
+export function channelOf(metric: MetricName): Channel {
+  return isWorkMetric(metric) ? 'work' : 'time';
 }
 
 /**
@@ -741,6 +804,9 @@ function emptyRow(
     pAdjusted: null,
     verdict: 'inconclusive',
     note: null,
+    channel: channelOf(spec.metric),
+    resolution: null,
+    outliers: null,
   };
 }
 
@@ -758,50 +824,84 @@ function statRow(
     row.note = current.length === 0 ? 'no current samples' : 'no reference samples';
     return row;
   }
+  if (row.channel === 'work') return countRow(row, spec, level);
+  if (spec.scale === 'relative' && row.baselineMedian === 0) {
+    row.note = 'reference median is 0: no relative change can be computed';
+    return row;
+  }
   const hl = hodgesLehmann(current, baseline, level);
   const mw = mannWhitneyU(current, baseline);
-  // With ties the normal approximation can undercut what any permutation test of these sizes can
-  // reach; never report a p below the exact floor 2 / C(n+m, n).
-  row.pValue = Math.max(mw.pTwoSided, minimumTwoSidedP(current.length, baseline.length));
+  // One-sided, in the direction the estimate points: the time channel guards against a loss and
+  // reports a gain, and never asks "did it move at all". With ties the normal approximation can
+  // undercut what any permutation test of these sizes can reach: never below the exact floor.
+  const p = hl.estimate > 0 ? mw.pGreater : hl.estimate < 0 ? mw.pLess : Math.max(mw.pGreater, mw.pLess);
+  row.pValue = Math.min(1, Math.max(p, minimumOneSidedP(current.length, baseline.length)));
   row.ciLevel = hl.achievedLevel;
-  if (spec.scale === 'relative') {
-    const ref = row.baselineMedian!;
-    if (ref === 0) {
-      row.note = 'reference median is 0: no relative change can be computed';
-      row.pValue = null;
-      return row;
-    }
-    const scale = 100 / Math.abs(ref);
-    row.delta = hl.estimate * scale;
-    row.ciLow = hl.low * scale;
-    row.ciHigh = hl.high * scale;
-  } else {
-    row.delta = hl.estimate;
-    row.ciLow = hl.low;
-    row.ciHigh = hl.high;
+  const scale = spec.scale === 'relative' ? 100 / Math.abs(row.baselineMedian!) : 1;
+  row.delta = hl.estimate * scale;
+  row.ciLow = hl.low * scale;
+  row.ciHigh = hl.high * scale;
+  return row;
+}
+
+/** A work-channel row: counts judged as counts (counts.ts), outlier windows named in the note. */
+function countRow(row: MetricComparison, spec: MetricSpec, level: number): MetricComparison {
+  const shift = countShift(row.currentSamples, row.baselineSamples, spec.noiseFloorPct ?? 0, level);
+  if (shift === null) {
+    row.note = 'reference is 0: no relative change can be computed';
+    return row;
+  }
+  row.delta = shift.estimate;
+  row.ciLow = shift.low;
+  row.ciHigh = shift.high;
+  row.ciLevel = level;
+  row.pValue = shift.pTwoSided;
+  row.outliers = shift.outliers;
+  const setAside = shift.outliers.current + shift.outliers.reference;
+  if (setAside > 0) {
+    row.note =
+      `${plural(setAside, 'window')} set aside as outliers (a GC or a compile in them: ` +
+      `${shift.outliers.reference} reference, ${shift.outliers.current} current)`;
   }
   return row;
 }
 
-/**
- * regressed: the whole interval is beyond the threshold on the bad side and the Holm-adjusted p is
- * below alpha; improved: the mirror image; pass: the interval lies inside ±threshold (and really is
- * a `level` interval: tiny samples whose full range covers less stay inconclusive); otherwise
- * inconclusive.
- */
-function decide(m: MetricComparison, alpha: number, level: number): Verdict {
-  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return 'inconclusive';
-  // Orient so that positive means worse.
+/** The row's estimate and interval oriented so that positive means worse. */
+function worseSide(m: MetricComparison): { estimate: number; low: number; high: number } {
   const sign = m.direction === 'lower-better' ? 1 : -1;
-  const worseLow = Math.min(sign * m.ciLow, sign * m.ciHigh);
-  const worseHigh = Math.max(sign * m.ciLow, sign * m.ciHigh);
+  const a = sign * m.ciLow!;
+  const b = sign * m.ciHigh!;
+  return { estimate: sign * m.delta!, low: Math.min(a, b), high: Math.max(a, b) };
+}
+
+/**
+ * One rule for both channels, each with its own statistic behind delta, interval and p:
+ * - regressed: the estimate is worse than the threshold and significant (Holm within its channel);
+ * - improved: the mirror image;
+ * - inconclusive: evidence that leans towards a regression without reaching it (the estimate is
+ *   beyond the threshold on the bad side but not significant), or counts past the threshold whose
+ *   processes never settled;
+ * - pass: no evidence of a regression beyond the threshold. The interval's bad end says what the
+ *   run could resolve (resolution): a noisy timing passes with "no loss beyond 14%", it does not
+ *   become a warning for being noisy.
+ */
+function decideMetric(m: MetricComparison, alpha: number, countsSettled: boolean): Verdict {
+  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return 'inconclusive';
+  const worse = worseSide(m);
   const t = m.thresholdPct;
-  const p = m.pAdjusted ?? m.pValue ?? 1;
-  const significant = p <= alpha;
-  if (worseLow > t && significant) return 'regressed';
-  if (worseHigh < -t && significant) return 'improved';
-  if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return 'pass';
-  return 'inconclusive';
+  const significant = (m.pAdjusted ?? m.pValue ?? 1) <= alpha;
+  const unsettled = m.channel === 'work' && !countsSettled;
+  if (worse.estimate > t) {
+    if (unsettled) m.note = joinNotes(m.note, 'the counts did not settle: re-run to decide');
+    return significant && !unsettled ? 'regressed' : 'inconclusive';
+  }
+  if (worse.estimate < -t && significant && !unsettled) return 'improved';
+  m.resolution = Math.max(t, worse.high);
+  return 'pass';
+}
+
+function joinNotes(a: string | null, b: string): string {
+  return a ? `${a}; ${b}` : b;
 }
 
 /**
@@ -821,7 +921,10 @@ export function formatDelta(m: Pick<MetricComparison, 'delta' | 'scale'>): strin
 export interface SummaryWorkload {
   id: string;
   verdict: Verdict;
-  metrics: Array<Pick<MetricComparison, 'policy' | 'verdict' | 'label' | 'delta' | 'scale'>>;
+  metrics: Array<
+    Pick<MetricComparison, 'policy' | 'verdict' | 'label' | 'delta' | 'scale'> &
+      Partial<Pick<MetricComparison, 'channel' | 'resolution' | 'thresholdPct'>>
+  >;
 }
 
 /** showId formats a workload id (the trusted PR comment puts it in a code span). */
@@ -838,8 +941,6 @@ export function summaryLine(
         .filter((m) => m.policy === 'gate' && m.verdict === v)
         .map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`),
     );
-  const clip = (items: string[]) =>
-    items.length > 4 ? `${items.slice(0, 4).join(', ')} …` : items.join(', ');
   if (n === 0) return 'Nothing compared: no workload has both current and reference samples';
   if (verdict === 'regressed') {
     const r = list('regressed');
@@ -850,7 +951,45 @@ export function summaryLine(
   if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
   const imp = list('improved');
   if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
-  return parts.join('; ');
+  const why = passReasons(workloads, showId);
+  return why ? `${parts.join('; ')} — ${why}` : parts.join('; ');
+}
+
+function clip(items: string[]): string {
+  return items.length > 4 ? `${items.slice(0, 4).join(', ')} …` : items.join(', ');
+}
+
+/**
+ * Why the gated metrics passed, per channel in one clause: the counts' largest change against its
+ * threshold, and the time channel's coarsest resolution (the loss it could not rule out).
+ */
+function passReasons(workloads: SummaryWorkload[], showId: (id: string) => string): string {
+  const passed = workloads.flatMap((w) =>
+    w.metrics
+      .filter((m) => m.policy === 'gate' && m.verdict === 'pass' && m.delta !== null)
+      .map((m) => ({ ...m, id: w.id })),
+  );
+  const counts = passed.filter((m) => m.channel === 'work');
+  const times = passed.filter((m) => m.channel === 'time' && m.resolution != null && m.scale === 'relative');
+  const clauses: string[] = [];
+  if (counts.length > 0) {
+    const largest = counts.reduce((a, b) => (Math.abs(b.delta!) > Math.abs(a.delta!) ? b : a));
+    clauses.push(
+      `counts within their thresholds (largest: ${showId(largest.id)} ${largest.label} ${formatDelta(largest)})`,
+    );
+  }
+  if (times.length > 0) {
+    const coarsest = times.reduce((a, b) => (b.resolution! > a.resolution! ? b : a));
+    clauses.push(
+      `time: no loss beyond its threshold, and none larger than ${formatResolution(coarsest.resolution!)} ` +
+        `at this run's noise (coarsest: ${showId(coarsest.id)} ${coarsest.label})`,
+    );
+  }
+  return clauses.join('; ');
+}
+
+function formatResolution(pct: number): string {
+  return `${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
 }
 
 /** Exit code of a comparison: 1 on a regression (or on inconclusive when asked), else 0. */

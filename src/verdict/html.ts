@@ -10,7 +10,7 @@ import {
   type Verdict,
   type WorkloadVerdict,
 } from './compare.ts';
-import { formatNumber } from './markdown.ts';
+import { decisionRuleText, formatNumber } from './markdown.ts';
 import { METRIC_DEFAULTS } from './metrics.ts';
 import { median } from './stats.ts';
 import { escapeXml as esc, intervalChart, lineChart, PALETTE, type IntervalRow, type Series } from './svg.ts';
@@ -65,8 +65,8 @@ export function renderHtmlReport(
     parts.push(`<p class="summary">${badge(comparison.verdict)} ${esc(comparison.summaryLine)}</p>`);
     for (const w of comparison.warnings) parts.push(`<div class="warn">${esc(w)}</div>`);
     parts.push(
-      `<p class="meta">Compared ${esc(comparison.current.label)} against ${esc(comparison.reference.label)}. Δ: Hodges–Lehmann shift in % of the reference median (overhead in points); ` +
-        `intervals ${Math.round(comparison.level * 100)}%; Mann–Whitney U with Holm over ${comparison.comparisons} gated comparisons, α = ${comparison.alpha}.</p>`,
+      `<p class="meta">Compared ${esc(comparison.current.label)} against ${esc(comparison.reference.label)}. Δ: shift in % of the reference (overhead in points). ` +
+        `${esc(decisionRuleText(comparison))}</p>`,
     );
   }
   if (results.status === 'failed')

@@ -50,7 +50,7 @@ test('fingerprint mismatch is said at the top; inconclusive is loud', () => {
     compareToBaseline(
       base,
       makeResults({
-        workloads: [{ id: 'rw', arms: armsFor(3, { tps: 1000, seed: 2 }) }],
+        workloads: [{ id: 'rw', arms: armsFor(3, { tps: 1000, seed: 2, slowdown: 0.15 }) }],
         environment: { cores: 4 },
       }),
     ),

@@ -124,15 +124,26 @@ function rawSampleBlocks(c: Comparison): string[] {
   });
 }
 
+/** How the verdict was decided, in one paragraph (the report's and the HTML page's). */
+export function decisionRuleText(c: Comparison): string {
+  const level = Math.round(c.level * 100);
+  return (
+    `Each channel is its own Holm family (α = ${c.alpha}). Time (${c.families.time} gated timings): one-sided ` +
+    `Mann–Whitney U, Hodges–Lehmann ${level}% intervals. Work (${c.families.work} gated counts): means of the kept ` +
+    'windows with outlier windows set aside, the uncertainty of the windows plus the noise between two processes. ' +
+    'A metric regresses when its estimate is worse than the threshold and significant; it is inconclusive when the estimate ' +
+    'is worse than the threshold without significance (or its counts never settled); otherwise it passes, and the ' +
+    "interval's bad end says the largest loss this run could not rule out."
+  );
+}
+
 function thresholdsDetails(c: Comparison): string {
   const lines = [
     '<details><summary>Suite and thresholds</summary>',
     '',
     `Suite \`${c.suite.name}\`: ${c.suite.workloads.length} workloads, ${c.suite.rounds} planned rounds` +
       (c.suite.maxRounds ? `, up to ${c.suite.maxRounds} adaptive` : '') +
-      `. Significance: Mann–Whitney U, Holm over ${c.comparisons} gated comparisons, α = ${c.alpha}; ` +
-      `intervals: Hodges–Lehmann ${Math.round(c.level * 100)}%. A metric regresses when its whole interval is beyond the threshold ` +
-      'on the bad side and it is significant; passes when the interval is inside ±threshold.',
+      `. ${decisionRuleText(c)}`,
     '',
     '| metric | better | threshold | policy |',
     '| --- | --- | --- | --- |',

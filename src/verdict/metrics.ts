@@ -24,6 +24,11 @@ export interface MetricSpec {
    */
   baselineThresholdPct?: number;
   policy: Policy;
+  /**
+   * Work channel: the standard deviation, in %, between two processes started alike (counts.ts):
+   * what the windows of one process cannot show. Measured; docs/ACCURACY.md.
+   */
+  noiseFloorPct?: number;
   /** Depends on the machine's speed: informational when the environment differs from the baseline's. */
   absolute: boolean;
 }

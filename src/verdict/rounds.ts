@@ -4,7 +4,7 @@ import type { Baseline } from './baseline.ts';
 import {
   compareArms,
   compareToBaseline,
-  expectedComparisons,
+  expectedFamilies,
   type CompareOptions,
   type Verdict,
   type WorkloadVerdict,
@@ -135,7 +135,7 @@ export function moreRoundsNeeded(
   options: MoreRoundsHookOptions & { regressionConfirmed?: boolean },
 ): RoundsDecision {
   // The whole suite's family: the other workloads' tests count as p = 1 until they exist.
-  const familySize = expectedComparisons(results.suite, results.measure);
+  const familySize = expectedFamilies(results.suite, results.measure);
   const single: Results = { ...results, workloads: [workload] };
   const compareOpts: CompareOptions = { ...options.compare, familySize };
   let verdict: WorkloadVerdict | undefined;

@@ -9,6 +9,7 @@ import {
   mannWhitneyU,
   median,
   minimumRoundsForSignificance,
+  minimumOneSidedP,
   minimumTwoSidedP,
   normalCdf,
   normalQuantile,
@@ -69,10 +70,12 @@ test('minimum two-sided p: 2 / C(n+m, n)', () => {
   close(minimumTwoSidedP(10, 3), 2 / 286, 1e-12);
   // The exact test reaches it for completely separated samples.
   close(mannWhitneyU([1, 2, 3], [4, 5, 6]).pTwoSided, 0.1, 1e-12);
-  // n = m = 4 and Holm over 1 test: 2/70 = 0.029 <= 0.05; over 10 tests needs 0.005: n = 6 (2/924).
-  assert.equal(minimumRoundsForSignificance(0.05, 1), 4);
-  assert.equal(minimumRoundsForSignificance(0.05, 10), 6);
-  // against a baseline of 10 rounds: n = 3 gives 2/286 = 0.007 <= 0.05/5 = 0.01.
+  // One-sided, as the time channel tests: n = m = 3 and Holm over 1 test: 1/20 = 0.05; over 10
+  // tests it needs 0.005: n = 5 (1/252).
+  close(minimumOneSidedP(3, 3), 0.05, 1e-12);
+  assert.equal(minimumRoundsForSignificance(0.05, 1), 3);
+  assert.equal(minimumRoundsForSignificance(0.05, 10), 5);
+  // against a baseline of 10 rounds: n = 3 gives 1/286 = 0.0035 <= 0.05/5 = 0.01 (n = 2: 1/66).
   assert.equal(minimumRoundsForSignificance(0.05, 5, 10), 3);
 });
 

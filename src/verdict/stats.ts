@@ -210,6 +210,11 @@ export function minimumTwoSidedP(n: number, m: number): number {
   return Math.min(1, 2 * inv);
 }
 
+/** The smallest one-sided p-value of the exact test: one extreme arrangement, 1 / C(n+m, n). */
+export function minimumOneSidedP(n: number, m: number): number {
+  return n === 0 || m === 0 ? 1 : minimumTwoSidedP(n, m) / 2;
+}
+
 export interface ShiftEstimate {
   /** Hodges–Lehmann estimate of the shift x − y: the median of all pairwise differences. */
   estimate: number;
@@ -291,13 +296,13 @@ export function holmAdjust(pValues: readonly number[], familySize = pValues.leng
 
 /**
  * Smallest number of rounds n (with the other sample of `otherSize` values, or also n when
- * omitted) for which the exact test can reach p <= alpha / comparisons, i.e. the least that
- * can ever be significant after Holm's correction over `comparisons` tests.
+ * omitted) for which the exact one-sided test can reach p <= alpha / comparisons, i.e. the least
+ * that can ever be significant after Holm's correction over `comparisons` tests.
  */
 export function minimumRoundsForSignificance(alpha: number, comparisons: number, otherSize?: number): number {
   const target = alpha / Math.max(1, comparisons);
   for (let n = 1; n <= 500; n++) {
-    if (minimumTwoSidedP(n, otherSize ?? n) <= target) return n;
+    if (minimumOneSidedP(n, otherSize ?? n) <= target) return n;
   }
   return Infinity;
 }
