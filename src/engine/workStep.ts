@@ -1,4 +1,5 @@
 import { InfrastructureError } from '../errors.ts';
+import { countedByWorkChannel } from '../suite/schema.ts';
 import { measureWork, type WorkArmInput } from '../work/channel.ts';
 import { detectCallgrind } from '../work/valgrind.ts';
 import type { ProxyArmSpec } from './arms.ts';
@@ -27,8 +28,8 @@ export async function workChannelTool(ctx: RunContext): Promise<Callgrind | null
   const detection = await (deps.detectCallgrind ?? detectCallgrind)(deps.exec);
   const why = !detection.available
     ? `${detection.reason}. Install: ${detection.installHint}`
-    : !ctx.suite.workloads.some((w) => w.driver === 'sysbench')
-      ? 'the suite has no sysbench workload (the work channel drives sysbench with fixed event counts)'
+    : !ctx.suite.workloads.some(countedByWorkChannel)
+      ? 'the suite has no sysbench workload the work channel counts (it drives sysbench with fixed event counts)'
       : null;
   if (why === null && detection.available) return detection;
   if (channels.measure === 'work') throw new InfrastructureError(`--measure work: ${why}`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.ts';
 import { metricSamples, type Environment, type Results } from '../results/schema.ts';
+import { isPairedMetric } from '../suite/schema.ts';
 import { METRIC_NAMES } from '../verdict/metrics.ts';
 import { median, quantile } from '../verdict/stats.ts';
 import {
@@ -71,7 +72,7 @@ export function pointFromResults(
     for (const arm of results.arms) {
       const metrics: HistoryArm['metrics'] = {};
       for (const metric of METRIC_NAMES) {
-        if (metric === 'overhead_pct' && arm.name === direct) continue;
+        if (isPairedMetric(metric) && arm.name === direct) continue;
         const samples = metricSamples(w, arm.name, metric, direct);
         if (samples.length > 0) metrics[metric] = summarise(samples);
       }

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { SuiteSchema, isWorkMetric, type MetricName, type WorkMetricName } from '../suite/schema.ts';
+import {
+  SuiteSchema,
+  isPairedMetric,
+  isWorkMetric,
+  type MetricName,
+  type PairedMetricName,
+  type WorkMetricName,
+} from '../suite/schema.ts';
 
 /**
  * results.json: everything a run measured, enough to recompute any report or verdict.
@@ -219,7 +226,7 @@ export type Results = z.infer<typeof ResultsSchema>;
 /** One number per round for a metric of an arm: what statistics and reports are computed from. */
 export function metricValue(
   sample: RoundSample,
-  metric: Exclude<MetricName, 'overhead_pct' | WorkMetricName>,
+  metric: Exclude<MetricName, PairedMetricName | WorkMetricName>,
 ): number | null {
   const m = sample.metrics;
   switch (metric) {
@@ -243,8 +250,9 @@ export function metricValue(
 }
 
 /**
- * The per-round samples of one metric for one arm of a workload, in round order. overhead_pct is
- * computed per round against the direct arm of the same round: 100 × (1 − arm TPS / direct TPS).
+ * The per-round samples of one metric for one arm of a workload, in round order. The paired
+ * metrics are computed per round against the direct arm of the same round: overhead_pct is
+ * 100 × (1 − arm TPS / direct TPS), added_latency_p95_ms is arm p95 − direct p95.
  */
 export function metricSamples(
   workload: WorkloadResult,
@@ -260,18 +268,27 @@ export function metricSamples(
   if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
   const armRounds = byRound(arm);
   const rounds = [...armRounds.keys()].sort((a, b) => a - b);
-  if (metric === 'overhead_pct') {
+  if (isPairedMetric(metric)) {
     const direct = byRound(directArm);
     return rounds.flatMap((r) => {
-      const d = direct.get(r)?.metrics.tps;
-      const a = armRounds.get(r)?.metrics.tps;
-      return d && a !== undefined ? [100 * (1 - a / d)] : [];
+      const value = pairedValue(metric, armRounds.get(r)!, direct.get(r));
+      return value === null ? [] : [value];
     });
   }
   return rounds.flatMap((r) => {
     const v = metricValue(armRounds.get(r)!, metric);
     return v === null ? [] : [v];
   });
+}
+
+function pairedValue(metric: PairedMetricName, arm: RoundSample, direct: RoundSample | undefined): number | null {
+  if (!direct) return null;
+  if (metric === 'overhead_pct') {
+    return direct.metrics.tps ? 100 * (1 - arm.metrics.tps / direct.metrics.tps) : null;
+  }
+  const a = arm.metrics.latencyMs.p95;
+  const d = direct.metrics.latencyMs.p95;
+  return a === null || d === null ? null : a - d;
 }
 
 /** Per kept window of the work channel: one count per query for an arm of a workload. */

@@ -5,7 +5,7 @@ import { SuiteSchema, type Suite, type SuiteInput, type Workload } from './schem
  * (defaults filled in), exactly like a suite file.
  */
 
-/** The seed's custom-query table: created (never dropped: it may be the user's) in the bench database. */
+/** The guide's custom-query table: created (never dropped: it may be the user's) in the bench database. */
 const USERS_SETUP_SQL = [
   'CREATE TABLE IF NOT EXISTS users (user_id INT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL, ' +
     'email VARCHAR(128) NOT NULL, created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)',
@@ -16,7 +16,7 @@ const CUSTOM_QUERY = 'SELECT * FROM users WHERE user_id = 1';
 
 type WorkloadInput = SuiteInput['workloads'][number];
 
-/** How big one suite runs the seed's three sysbench rows. */
+/** How big one suite runs the guide's sysbench rows. */
 interface SysbenchSizing {
   tables: number;
   tableSize: number;
@@ -27,11 +27,13 @@ interface SysbenchSizing {
 }
 
 /**
- * The seed table's rows (docs/PERF.md): OLTP read/write at 16 threads, point select at 32, insert
- * at 16. oltp_read_write allows errors: the deadlocks InnoDB reports under 16 threads are retried
- * by sysbench ("ignored errors") and are part of the workload; they are still reported and compared.
+ * The performance-testing guide's table rows (docs/PERF.md): OLTP read/write at 16 threads, point
+ * select at 32, insert at 16. oltp_read_write allows errors: the deadlocks InnoDB reports under 16
+ * threads are retried by sysbench ("ignored errors") and are part of the workload; they are still
+ * reported and compared. With more client threads than cores, p95 latency is queueing in the
+ * saturated machine more than the proxy's doing: it warns there, and the latency workload gates it.
  */
-function seedSysbenchWorkloads(size: SysbenchSizing): WorkloadInput[] {
+function guideSysbenchWorkloads(size: SysbenchSizing): WorkloadInput[] {
   const rows = [
     {
       id: 'oltp-read-write',
@@ -50,20 +52,48 @@ function seedSysbenchWorkloads(size: SysbenchSizing): WorkloadInput[] {
     threads: row.threads,
     ...(size.warmupSec === undefined ? {} : { warmupSec: size.warmupSec }),
     ...(row.test === 'oltp_read_write' ? { allowErrors: true } : {}),
+    metrics: SATURATED_METRICS,
     options: { test: row.test, tables: size.tables, tableSize: size.tableSize, timeSec: size.timeSec },
     work: { events: row.events },
   }));
 }
 
-/**
- * The seed's two mysqlslap commands: auto-generated SQL, and its custom query on a users table.
- * Their proxy CPU per query gates at 10%, not 2%: a run is a burst of 1-8 s with 50 connections
- * opened and closed in it, and an A/A against the default baseline 30 minutes after recording it
- * read +7.45% [+3.37, +15.2] on the custom query (calibrate on quick: ±20-33%).
- */
-const MYSQLSLAP_METRICS = { cpu_us_per_query: { thresholdPct: 10 } };
+const SATURATED_METRICS = { latency_p95_ms: { policy: 'warn' as const } };
 
-function seedMysqlslapWorkloads(size: {
+/**
+ * Point select at one client thread, below the core count: nothing queues, so a wait the proxy adds
+ * (a timer, a lock, a lost pipelining) shows in full as latency and throughput, where the guide's
+ * saturated rows hide it. It gates the latency the proxy adds (its p95 minus direct MySQL's in the
+ * same round) besides TPS. Its counts would repeat the select row's (the work channel runs one
+ * client thread anyway), so only the time channel measures it.
+ */
+function latencyWorkload(size: SysbenchSizing): WorkloadInput {
+  return {
+    id: 'latency',
+    title: 'Point select, 1 thread (latency)',
+    driver: 'sysbench',
+    threads: 1,
+    ...(size.warmupSec === undefined ? {} : { warmupSec: size.warmupSec }),
+    // Its CPU per query is the select row's, counted there by the work channel.
+    metrics: { added_latency_p95_ms: { policy: 'gate' }, cpu_us_per_query: { policy: 'warn' } },
+    options: { test: 'oltp_point_select', tables: size.tables, tableSize: size.tableSize, timeSec: size.timeSec },
+    work: { events: size.events.single, measure: false },
+  };
+}
+
+/**
+ * The guide's two mysqlslap commands: auto-generated SQL, and its custom query on a users table.
+ * A run is a burst of 1-8 s with 50 connections opened and closed in it: the proxy's CPU per query
+ * moves ±20-33% between rounds (calibrate on quick; an A/A against the default baseline read
+ * +7.45% [+3.37, +15.2]), and p95 is queueing behind 50 clients on 2 cores, so both warn only;
+ * throughput and overhead gate.
+ */
+const MYSQLSLAP_METRICS = {
+  cpu_us_per_query: { thresholdPct: 10, policy: 'warn' as const },
+  latency_p95_ms: { policy: 'warn' as const },
+};
+
+function guideMysqlslapWorkloads(size: {
   iterations: number;
   autoQueries: number;
   customQueries: number;
@@ -100,77 +130,65 @@ function seedMysqlslapWorkloads(size: {
 }
 
 /**
- * `default`: the seed's table (docs/PERF.md) plus its two mysqlslap commands.
+ * `default`: the guide's table (docs/PERF.md), its two mysqlslap commands, and the latency row.
  *
- * Time budget (about 5 minutes on a 2-core runner), 2 arms (direct, proxy) × 3 rounds = 6 runs per
- * workload. Measured per run on the 2-core development machine while ~8 other jobs shared it (load
- * average 40), so a dedicated runner is faster:
- *   3 sysbench workloads: 8 s measured + ~1.5 s of process start and report = 9.5 s; × 6 runs × 3
- *     workloads = 171 s, plus one 2 s warmup per arm and workload (the engine warms each arm once;
- *     a driver given warmupSec itself adds it to every run): 3 × 2 × 3.5 s = 21 s
- *   sysbench prepare (4 tables × 10,000 rows): 1.8-2.5 s × 3 workloads = 6 s; cleanups < 1 s each
- *   mysqlslap auto-generate-sql, 50 clients, 1,000 queries per iteration: 700-880 qps and ~0.3 s of
- *     table set-up per iteration, so 5 iterations ≈ 8 s; × 6 runs = 48 s
- *   mysqlslap custom query, 50 clients, 10,000 point selects per iteration at 10,000-12,000 qps:
- *     5 iterations ≈ 5 s; × 6 runs = 30 s
- *   total ≈ 171 + 21 + 6 + 48 + 30 = 276 s ≈ 4.6 min (the proxy arm is slower than direct, the dedicated
- *   runner faster than this shared machine). Starting MySQL and the proxy comes on top.
+ * Sized for a verdict in about 5 minutes on a 2-core runner with both channels (docs/ACCURACY.md
+ * has the measured phase table): the work channel's windows of 5,000 queries agree within ±0.6%
+ * and settle in 6-10 windows; the time channel's 4 planned rounds against the 8-round baseline
+ * can reach significance over its Holm family (one-sided 1/C(12, 4) = 0.002 ≤ 0.05 / 19), and
+ * adaptive rounds go to workloads whose evidence leans towards a loss.
  */
-/**
- * Work-channel windows (`work.events`): about 10,000 queries each in the default and comparison
- * suites (oltp_read_write runs 18 queries per event), 5,000 in `quick`. Measured on Athena at
- * point select under callgrind, 1 client thread: 10,000-query windows take 2-3 s and their
- * instructions per query agree within ±0.3%; 5,000-query windows within ±0.6%.
- */
+const DEFAULT_SIZING: SysbenchSizing = {
+  tables: 4,
+  tableSize: 10_000,
+  timeSec: 5,
+  warmupSec: 1,
+  events: { readWrite: 300, single: 5_000 },
+};
+
 const DEFAULT_SUITE: SuiteInput = {
   name: 'default',
-  description: 'The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap',
-  rounds: 3,
-  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
-  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
+  description:
+    'The performance-testing guide: sysbench OLTP read/write, point select and insert, mysqlslap, and a 1-thread latency row',
+  rounds: 4,
   maxRounds: 8,
-  // The budget covers the whole run: the work channel's counting (about 2.5 minutes), then the
-  // planned rounds, then the adaptive ones. At 8 minutes the three sysbench rows were left 4-5
-  // rounds, too few for significance against the 8-round baseline.
-  budgetMinutes: 10,
+  budgetMinutes: 6,
+  work: { threads: 1, windows: 6, tolerancePct: 0.5, maxWindows: 12 },
   workloads: [
-    ...seedSysbenchWorkloads({
-      tables: 4,
-      tableSize: 10_000,
-      timeSec: 8,
-      warmupSec: 2,
-      events: { readWrite: 500, single: 10_000 },
-    }),
-    ...seedMysqlslapWorkloads({ iterations: 5, autoQueries: 1000, customQueries: 10_000 }),
+    ...guideSysbenchWorkloads(DEFAULT_SIZING),
+    latencyWorkload(DEFAULT_SIZING),
+    ...guideMysqlslapWorkloads({ iterations: 4, autoQueries: 1000, customQueries: 10_000 }),
   ],
 };
 
 /**
- * `quick`: the same shapes at 2 s per run on small tables and without warmup, for tests and smoke
- * checks. Time, 2 arms × 2 rounds: 3 sysbench workloads × 4 runs × (2 s + ~1.5 s of start-up and
- * report) = 42 s, prepare (2 × 1,000 rows) 1-4 s each, mysqlslap 2 × 4 runs × ~2 s = 16 s: about
- * 65 s. (Measured on the shared 2-core development machine under a load average of 40, with the
- * direct arm twice per round and larger mysqlslap runs: 77-89 s.)
+ * `quick`: the same shapes at 2 s per run on small tables and without warmup, for tests and
+ * base-vs-head smoke checks. Its time channel keeps enough rounds that a 15% loss can reach
+ * significance base-vs-head (one-sided 1/C(10, 5) = 0.004 ≤ 0.05 / 12 needs 5 rounds per arm).
  */
+const QUICK_SIZING: SysbenchSizing = {
+  tables: 2,
+  tableSize: 1000,
+  timeSec: 2,
+  events: { readWrite: 250, single: 5000 },
+};
+
 const QUICK_SUITE: SuiteInput = {
   name: 'quick',
   description: 'The default suite shapes at 2 s per run on small tables: tests and smoke checks',
-  rounds: 2,
-  maxRounds: 3,
+  rounds: 5,
+  maxRounds: 7,
   budgetMinutes: 3,
+  work: { threads: 1, windows: 6, tolerancePct: 0.5, maxWindows: 12 },
   workloads: [
-    ...seedSysbenchWorkloads({
-      tables: 2,
-      tableSize: 1000,
-      timeSec: 2,
-      events: { readWrite: 250, single: 5000 },
-    }),
-    ...seedMysqlslapWorkloads({ iterations: 2, autoQueries: 250, customQueries: 2000 }),
+    ...guideSysbenchWorkloads(QUICK_SIZING),
+    latencyWorkload(QUICK_SIZING),
+    ...guideMysqlslapWorkloads({ iterations: 2, autoQueries: 250, customQueries: 2000 }),
   ],
 };
 
 /**
- * `proxy-comparison`: the seed table's three sysbench rows with more rounds, for comparing Athena
+ * `proxy-comparison`: the guide table's three sysbench rows with more rounds, for comparing Athena
  * with a reference proxy (haproxy in TCP mode) as a third arm.
  * Time: 3 workloads × 3 arms × 5 rounds × (3 s warmup + 10 s + ~1 s) = 630 s, prepare ~15 s:
  * about 11 minutes.
@@ -181,7 +199,7 @@ const PROXY_COMPARISON_SUITE: SuiteInput = {
   rounds: 5,
   maxRounds: 10,
   budgetMinutes: 20,
-  workloads: seedSysbenchWorkloads({
+  workloads: guideSysbenchWorkloads({
     tables: 4,
     tableSize: 10_000,
     timeSec: 10,

@@ -15,6 +15,7 @@ export const MetricNameSchema = z.enum([
   'cpu_us_per_query',
   'peak_rss_mb',
   'overhead_pct',
+  'added_latency_p95_ms',
   'errors',
   'instructions_per_query',
   'syscalls_per_query',
@@ -31,6 +32,22 @@ export const WORK_METRICS = [
   'bytes_per_query',
 ] as const satisfies readonly MetricName[];
 export type WorkMetricName = (typeof WORK_METRICS)[number];
+
+/**
+ * Metrics computed per round against the direct arm of the same round (the machine's state
+ * divides out): overhead and the latency the proxy adds.
+ */
+export const PAIRED_METRICS = ['overhead_pct', 'added_latency_p95_ms'] as const satisfies readonly MetricName[];
+export type PairedMetricName = (typeof PAIRED_METRICS)[number];
+
+export function isPairedMetric(metric: MetricName): metric is PairedMetricName {
+  return (PAIRED_METRICS as readonly MetricName[]).includes(metric);
+}
+
+/** Whether the work channel counts this workload (sysbench workloads that do not opt out). */
+export function countedByWorkChannel(workload: Pick<Workload, 'driver' | 'work'>): boolean {
+  return workload.driver === 'sysbench' && workload.work.measure;
+}
 
 export function isWorkMetric(metric: MetricName): metric is WorkMetricName {
   return (WORK_METRICS as readonly MetricName[]).includes(metric);
@@ -82,9 +99,13 @@ const workloadCommon = {
         .max(10_000_000)
         .default(2000)
         .describe('sysbench events per window: the same for every arm and window.'),
+      measure: z
+        .boolean()
+        .default(true)
+        .describe('false: the time channel only (its counts would repeat another workload’s).'),
     })
     .strict()
-    .default({ events: 2000 })
+    .default({ events: 2000, measure: true })
     .describe("The work channel's window for this workload (sysbench workloads only)."),
 };
 

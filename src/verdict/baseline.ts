@@ -10,7 +10,7 @@ import {
   type Results,
   type WorkloadResult,
 } from '../results/schema.ts';
-import { MetricNameSchema, SuiteSchema } from '../suite/schema.ts';
+import { MetricNameSchema, SuiteSchema, isPairedMetric } from '../suite/schema.ts';
 import { median } from './stats.ts';
 import { formatIssues } from '../util/zodPath.ts';
 import { parseJson, readTextFile } from '../util/versionedJson.ts';
@@ -151,7 +151,7 @@ export function baselineFromResults(
       if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics: BaselineArm['metrics'] = {};
       for (const metric of METRIC_NAMES) {
-        if (metric === 'overhead_pct' && arm.name === direct) continue;
+        if (isPairedMetric(metric) && arm.name === direct) continue;
         const set = sampleSet(metricSamples(w, arm.name, metric, direct));
         if (set) metrics[metric] = set;
       }

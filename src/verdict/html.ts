@@ -1,6 +1,6 @@
 import type { Results, WorkloadResult } from '../results/schema.ts';
 import { metricSamples } from '../results/schema.ts';
-import type { MetricName } from '../suite/schema.ts';
+import { isPairedMetric, type MetricName } from '../suite/schema.ts';
 import type { Baseline } from './baseline.ts';
 import {
   formatDelta,
@@ -176,7 +176,7 @@ function perRoundCharts(results: Results, w: WorkloadResult, verdict: WorkloadVe
   return PER_ROUND_METRICS.map((metric) => {
     const series: Series[] = [];
     arms.forEach((arm, i) => {
-      if (metric === 'overhead_pct' && arm === direct) return;
+      if (isPairedMetric(metric) && arm === direct) return;
       const rounds = [...new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round))].sort(
         (a, b) => a - b,
       );

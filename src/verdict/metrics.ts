@@ -142,6 +142,18 @@ export const METRIC_DEFAULTS: Record<MetricName, MetricSpec> = {
   ),
   peak_rss_mb: spec('peak_rss_mb', 'peak RSS', 'MB', 'lower-better', 'relative', 10, 'warn', false),
   overhead_pct: spec('overhead_pct', 'overhead', '%', 'lower-better', 'points', 5, 'gate', false),
+  // Warn only by default: under saturation (more client threads than cores) the difference of two
+  // p95s is queueing, not the proxy. The latency workload, below the core count, gates it.
+  added_latency_p95_ms: spec(
+    'added_latency_p95_ms',
+    'added p95 latency',
+    'ms',
+    'lower-better',
+    'relative',
+    25,
+    'warn',
+    false,
+  ),
   errors: spec('errors', 'errors', '', 'lower-better', 'count', 0, 'gate', false),
   ...WORK_METRIC_DEFAULTS,
 };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InfrastructureError } from '../errors.ts';
 import type { Driver, DriverRun } from '../drivers/types.ts';
 import type { WorkArm, WorkloadWork, WorkWindow } from '../results/schema.ts';
-import type { Workload, WorkSettings } from '../suite/schema.ts';
+import { countedByWorkChannel, type Workload, type WorkSettings } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
 import type { CleanupStack } from '../engine/cleanup.ts';
 import { processTree, treeIoSyscalls, type ProcFs } from '../engine/procfs.ts';
@@ -91,7 +91,7 @@ export async function measureWork(
   const out = new Map<string, WorkloadWork>();
   try {
     for (const workload of options.workloads) {
-      if (workload.driver !== 'sysbench') continue;
+      if (workload.driver !== 'sysbench' || !countedByWorkChannel(workload)) continue;
       out.set(workload.id, await measureWorkload(workload, arms, options, deps, profileDir));
     }
   } finally {
