@@ -70021,6 +70021,18 @@ var METRIC_DEFAULTS = {
   ),
   peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
   overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
+  // Warn only by default: under saturation (more client threads than cores) the difference of two
+  // p95s is queueing, not the proxy. The latency workload, below the core count, gates it.
+  added_latency_p95_ms: spec(
+    "added_latency_p95_ms",
+    "added p95 latency",
+    "ms",
+    "lower-better",
+    "relative",
+    25,
+    "warn",
+    false
+  ),
   errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
   ...WORK_METRIC_DEFAULTS
 };
@@ -70051,6 +70063,7 @@ var MetricNameSchema = external_exports.enum([
   "cpu_us_per_query",
   "peak_rss_mb",
   "overhead_pct",
+  "added_latency_p95_ms",
   "errors",
   "instructions_per_query",
   "syscalls_per_query",
@@ -70063,6 +70076,16 @@ var WORK_METRICS = [
   "backend_round_trips_per_query",
   "bytes_per_query"
 ];
+var PAIRED_METRICS = [
+  "overhead_pct",
+  "added_latency_p95_ms"
+];
+function isPairedMetric(metric) {
+  return PAIRED_METRICS.includes(metric);
+}
+function countedByWorkChannel(workload) {
+  return workload.driver === "sysbench" && workload.work.measure;
+}
 function isWorkMetric(metric) {
   return WORK_METRICS.includes(metric);
 }
@@ -70080,8 +70103,9 @@ var workloadCommon = {
   metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
   allowErrors: external_exports.boolean().default(false).describe("Errors during a run fail the workload unless allowed."),
   work: external_exports.object({
-    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window.")
-  }).strict().default({ events: 2e3 }).describe("The work channel's window for this workload (sysbench workloads only).")
+    events: external_exports.number().int().min(100).max(1e7).default(2e3).describe("sysbench events per window: the same for every arm and window."),
+    measure: external_exports.boolean().default(true).describe("false: the time channel only (its counts would repeat another workload\u2019s).")
+  }).strict().default({ events: 2e3, measure: true }).describe("The work channel's window for this workload (sysbench workloads only).")
 };
 var WorkSettingsSchema = external_exports.object({
   threads: external_exports.number().int().min(1).max(64).default(1),
@@ -71177,18 +71201,26 @@ function metricSamples(workload, arm, metric, directArm = "direct") {
   if (isWorkMetric(metric)) return workSamples(workload, arm, metric);
   const armRounds = byRound(arm);
   const rounds = [...armRounds.keys()].sort((a, b) => a - b);
-  if (metric === "overhead_pct") {
+  if (isPairedMetric(metric)) {
     const direct = byRound(directArm);
     return rounds.flatMap((r) => {
-      const d = direct.get(r)?.metrics.tps;
-      const a = armRounds.get(r)?.metrics.tps;
-      return d && a !== void 0 ? [100 * (1 - a / d)] : [];
+      const value = pairedValue(metric, armRounds.get(r), direct.get(r));
+      return value === null ? [] : [value];
     });
   }
   return rounds.flatMap((r) => {
     const v = metricValue(armRounds.get(r), metric);
     return v === null ? [] : [v];
   });
+}
+function pairedValue(metric, arm, direct) {
+  if (!direct) return null;
+  if (metric === "overhead_pct") {
+    return direct.metrics.tps ? 100 * (1 - arm.metrics.tps / direct.metrics.tps) : null;
+  }
+  const a = arm.metrics.latencyMs.p95;
+  const d = direct.metrics.latencyMs.p95;
+  return a === null || d === null ? null : a - d;
 }
 function workSamples(workload, arm, metric) {
   const measured = workload.work?.arms[arm];
@@ -71334,6 +71366,9 @@ function minimumTwoSidedP(n, m) {
   for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
   return Math.min(1, 2 * inv);
 }
+function minimumOneSidedP(n, m) {
+  return n === 0 || m === 0 ? 1 : minimumTwoSidedP(n, m) / 2;
+}
 function hodgesLehmann(x, y, level = 0.95, options = {}) {
   const n = x.length;
   const m = y.length;
@@ -71382,7 +71417,7 @@ function holmAdjust(pValues, familySize = pValues.length) {
 function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
   const target = alpha / Math.max(1, comparisons);
   for (let n = 1; n <= 500; n++) {
-    if (minimumTwoSidedP(n, otherSize ?? n) <= target) return n;
+    if (minimumOneSidedP(n, otherSize ?? n) <= target) return n;
   }
   return Infinity;
 }
@@ -72462,7 +72497,7 @@ async function measureWork(options, deps) {
   const out = /* @__PURE__ */ new Map();
   try {
     for (const workload of options.workloads) {
-      if (workload.driver !== "sysbench") continue;
+      if (workload.driver !== "sysbench" || !countedByWorkChannel(workload)) continue;
       out.set(workload.id, await measureWorkload2(workload, arms, options, deps, profileDir));
     }
   } finally {
@@ -72685,7 +72720,7 @@ async function workChannelTool(ctx) {
   const { channels, deps } = ctx;
   if (channels.measure === "time") return null;
   const detection = await (deps.detectCallgrind ?? detectCallgrind)(deps.exec);
-  const why = !detection.available ? `${detection.reason}. Install: ${detection.installHint}` : !ctx.suite.workloads.some((w) => w.driver === "sysbench") ? "the suite has no sysbench workload (the work channel drives sysbench with fixed event counts)" : null;
+  const why = !detection.available ? `${detection.reason}. Install: ${detection.installHint}` : !ctx.suite.workloads.some(countedByWorkChannel) ? "the suite has no sysbench workload the work channel counts (it drives sysbench with fixed event counts)" : null;
   if (why === null && detection.available) return detection;
   if (channels.measure === "work") throw new InfrastructureError(`--measure work: ${why}`);
   const warning2 = `The work channel (instructions per query) did not run: ${why}. Only the time channel was measured.`;
@@ -72882,7 +72917,7 @@ function baselineFromResults(results, meta3 = {}) {
       if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics = {};
       for (const metric of METRIC_NAMES) {
-        if (metric === "overhead_pct" && arm.name === direct) continue;
+        if (isPairedMetric(metric) && arm.name === direct) continue;
         const set2 = sampleSet(metricSamples(w, arm.name, metric, direct));
         if (set2) metrics[metric] = set2;
       }
@@ -72942,6 +72977,51 @@ function baselineRounds(baseline) {
     return arm?.metrics.tps?.samples.length ?? 0;
   });
   return counts.length ? Math.min(...counts) : 0;
+}
+
+// src/verdict/counts.ts
+var OUTLIER_MADS = 4;
+var OUTLIER_FLOOR_PCT = 1;
+function robustWindows(values) {
+  if (values.length < 3) return { kept: [...values], outliers: [] };
+  const center = median(values);
+  const mad = 1.4826 * median(values.map((v) => Math.abs(v - center)));
+  const limit = Math.max(OUTLIER_MADS * mad, OUTLIER_FLOOR_PCT / 100 * Math.abs(center));
+  const kept = values.filter((v) => Math.abs(v - center) <= limit);
+  const outliers = values.filter((v) => Math.abs(v - center) > limit);
+  return kept.length * 2 >= values.length ? { kept, outliers } : { kept: [...values], outliers: [] };
+}
+function mean(values) {
+  return values.reduce((s, v) => s + v, 0) / values.length;
+}
+function squaredStandardError(values) {
+  if (values.length < 2) return 0;
+  const m = mean(values);
+  const variance = values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1);
+  return variance / values.length;
+}
+function countShift(current, reference, noiseFloorPct, level = 0.95) {
+  const cur = robustWindows(current);
+  const ref = robustWindows(reference);
+  const currentMean = mean(cur.kept);
+  const referenceMean = mean(ref.kept);
+  if (referenceMean === 0) return null;
+  const scale = 100 / Math.abs(referenceMean);
+  const estimate = (currentMean - referenceMean) * scale;
+  const within = Math.sqrt(squaredStandardError(cur.kept) + squaredStandardError(ref.kept)) * scale;
+  const sigmaPct = Math.hypot(within, noiseFloorPct);
+  const z2 = normalQuantile(1 - (1 - level) / 2);
+  const pTwoSided = sigmaPct === 0 ? estimate === 0 ? 1 : 0 : 2 * (1 - normalCdf(Math.abs(estimate) / sigmaPct));
+  return {
+    estimate,
+    low: estimate - z2 * sigmaPct,
+    high: estimate + z2 * sigmaPct,
+    pTwoSided: Math.min(1, pTwoSided),
+    sigmaPct,
+    outliers: { current: cur.outliers.length, reference: ref.outliers.length },
+    currentMean,
+    referenceMean
+  };
 }
 
 // src/verdict/compare.ts
@@ -73028,7 +73108,8 @@ function baselineInput(baseline, results, w, arm) {
     baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
     currentErrorsByRound: errorsByRound(w, arm),
     baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
-    currentRounds: roundsOf(w, arm)
+    currentRounds: roundsOf(w, arm),
+    countsSettled: workSettled(w, [arm])
   };
 }
 function compareArms(results, headArm, baseArm2, opts = {}) {
@@ -73050,7 +73131,8 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
     baselineCpuRel: () => [],
     currentErrorsByRound: errorsByRound(w, headArm),
     baselineRounds: roundsOf(w, baseArm2),
-    currentRounds: roundsOf(w, headArm)
+    currentRounds: roundsOf(w, headArm),
+    countsSettled: workSettled(w, [headArm, baseArm2])
   }));
   const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm2]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm2)?.commit ?? null;
@@ -73105,9 +73187,12 @@ function workFunctionDeltas(results, arm, reference) {
 function notJudged(w, results) {
   if (w.skipped !== null) return `workload ${w.id} was skipped: ${w.skipped}`;
   if (w.samples.length === 0 && w.work === null && results.status === "complete") {
-    return `workload ${w.id} was not measured: the work channel drives sysbench workloads only (measure ${results.measure})`;
+    return `workload ${w.id} was not measured: the work channel does not count it (it drives sysbench workloads that opt in; measure ${results.measure})`;
   }
   return null;
+}
+function workSettled(w, arms) {
+  return arms.every((arm) => w.work?.arms[arm]?.settled ?? true);
 }
 function directArmOf(results) {
   return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
@@ -73141,8 +73226,8 @@ function build(inputs, ctx) {
   );
   const drift = driftWarning(workloads);
   if (drift !== null) warnings.push(drift);
-  const comparisons = adjustForHolm(workloads, ctx.opts.familySize);
-  warnings.push(...decideWorkloads(workloads, alpha, level, comparisons));
+  const families = adjustForHolm(workloads, ctx.opts.familySize);
+  warnings.push(...decideWorkloads(workloads, alpha, families));
   const verdict = worstVerdict(workloads.map((w) => w.verdict));
   return {
     mode: ctx.mode,
@@ -73164,7 +73249,8 @@ function build(inputs, ctx) {
     },
     alpha,
     level,
-    comparisons,
+    comparisons: families.time + families.work,
+    families,
     suite: ctx.results.suite,
     functionDeltas: ctx.functionDeltas ?? {}
   };
@@ -73194,6 +73280,7 @@ function workloadVerdict(input2, metrics, normalisedOnly) {
     threads: input2.threads,
     verdict: "pass",
     rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
+    countsSettled: input2.countsSettled,
     metrics,
     notes: demoted.length > 0 ? [
       `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
@@ -73206,31 +73293,36 @@ function driftWarning(workloads) {
   return `The direct arm (the control: MySQL without the proxy) is not shown to be where it was in the baseline in ${drifted.map((w) => w.id).join(", ")}: absolute metrics whose threshold is tighter than the control's 95% interval are informational there, and overhead and CPU per query relative to the direct arm's work decide (see the workload notes).`;
 }
 function adjustForHolm(workloads, familySize) {
-  const groups = /* @__PURE__ */ new Map();
-  for (const w of workloads) {
-    for (const m of w.metrics) {
-      if (m.policy !== "gate" || m.pValue === null) continue;
-      const key2 = `${w.id}\0${hypothesisKey(m)}`;
-      groups.set(key2, [...groups.get(key2) ?? [], m]);
+  const sizes = { time: 0, work: 0 };
+  for (const channel of CHANNELS) {
+    const groups = /* @__PURE__ */ new Map();
+    for (const w of workloads) {
+      for (const m of w.metrics) {
+        if (m.policy !== "gate" || m.pValue === null || m.channel !== channel) continue;
+        const key2 = `${w.id}\0${hypothesisKey(m)}`;
+        groups.set(key2, [...groups.get(key2) ?? [], m]);
+      }
     }
+    const family = [...groups.values()];
+    const adjusted = holmAdjust(
+      family.map((g) => Math.max(...g.map((m) => m.pValue))),
+      familySize?.[channel]
+    );
+    family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
+    sizes[channel] = Math.max(family.length, familySize?.[channel] ?? 0);
   }
-  const family = [...groups.values()];
-  const adjusted = holmAdjust(
-    family.map((g) => Math.max(...g.map((m) => m.pValue))),
-    familySize
-  );
-  family.forEach((g, i) => g.forEach((m) => m.pAdjusted = adjusted[i]));
-  return Math.max(family.length, familySize ?? 0);
+  return sizes;
 }
-function decideWorkloads(workloads, alpha, level, comparisons) {
+var CHANNELS = ["time", "work"];
+function decideWorkloads(workloads, alpha, families) {
   const warnings = [];
   const hopeless = [];
   for (const w of workloads) {
     for (const m of w.metrics) {
-      if (m.metric !== "errors") m.verdict = decide(m, alpha, level);
-      if (m.policy === "gate" && m.pValue !== null) {
-        const floor = minimumTwoSidedP(m.currentSamples.length, m.baselineSamples.length);
-        if (floor > alpha / Math.max(1, comparisons)) hopeless.push(`${w.id} ${m.label}`);
+      if (m.metric !== "errors") m.verdict = decideMetric(m, alpha, w.countsSettled);
+      if (m.policy === "gate" && m.pValue !== null && m.channel === "time") {
+        const floor = minimumOneSidedP(m.currentSamples.length, m.baselineSamples.length);
+        if (floor > alpha / Math.max(1, families.time)) hopeless.push(`${w.id} ${m.label}`);
       }
       if (m.policy === "warn" && (m.verdict === "regressed" || m.verdict === "improved")) {
         warnings.push(
@@ -73240,7 +73332,7 @@ function decideWorkloads(workloads, alpha, level, comparisons) {
     }
     w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
   }
-  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, comparisons));
+  if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, families.time));
   return warnings;
 }
 function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
@@ -73248,36 +73340,50 @@ function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const n = first.rounds.current;
   const m = first.rounds.baseline;
   const needed = minimumRoundsForSignificance(alpha, k, m);
-  return `Too few samples: ${hopeless.length} gated metric(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible two-sided p is ${formatP(minimumTwoSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} comparisons). They can only be pass or inconclusive; run at least ${needed} rounds to be able to detect a regression.`;
+  return `Too few samples: ${hopeless.length} gated timing(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible one-sided p is ${formatP(minimumOneSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over the time channel's ${k} comparisons). The time channel cannot call a regression; run at least ${needed} rounds for it to be able to.`;
 }
 function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA, measure3 = "time", maxRounds = rounds) {
   if (measure3 === "work") return null;
-  const k = expectedComparisons(suite, measure3);
+  const k = Math.max(1, expectedFamilies(suite, measure3).time);
   const m = referenceRounds ?? rounds;
-  if (minimumTwoSidedP(rounds, m) <= alpha / k) return null;
-  if (minimumTwoSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
+  if (minimumOneSidedP(rounds, m) <= alpha / k) return null;
+  if (minimumOneSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
   const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
-  return `${rounds} rounds cannot detect a regression: against ${m} reference rounds the smallest possible p is ${formatP(minimumTwoSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated comparisons (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
+  return `${rounds} rounds cannot detect a regression in the time channel: against ${m} reference rounds the smallest possible p is ${formatP(minimumOneSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated timings (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
 }
-function expectedComparisons(suite, measure3 = "time") {
-  let k = 0;
-  for (const w of suite.workloads) k += gatedHypotheses(w, measure3);
-  return Math.max(1, k);
+function expectedFamilies(suite, measure3 = "time") {
+  const sizes = { time: 0, work: 0 };
+  for (const w of suite.workloads) {
+    for (const channel of CHANNELS) sizes[channel] += gatedHypotheses(w, measure3, channel);
+  }
+  return sizes;
 }
-function gatedHypotheses(workload, measure3 = "time") {
-  const counted = (metric) => isWorkMetric(metric) ? measure3 !== "time" && workload?.driver === "sysbench" : measure3 !== "work";
+function gatedHypotheses(workload, measure3 = "time", channel) {
+  const counted = (metric) => metric === "cpu_us_per_query" ? gatesCpuTime(workload, measure3) : isWorkMetric(metric) ? measure3 !== "time" && workload !== void 0 && countedByWorkChannel(workload) : measure3 !== "work";
   const gated = metricSpecsFor(workload).filter(
-    (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric)
+    (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric) && (channel === void 0 || channelOf(s.metric) === channel)
   );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
 }
+function channelOf(metric) {
+  return isWorkMetric(metric) ? "work" : "time";
+}
 function hypothesisKey(m) {
-  return `${m.metric === "qps" ? "tps" : m.metric}/${m.variant}`;
+  return `${THROUGHPUT.has(m.metric) ? "throughput" : m.metric}/${m.variant}`;
+}
+var THROUGHPUT = /* @__PURE__ */ new Set(["tps", "qps", "overhead_pct"]);
+function cpuTimeBesideCounts(spec3) {
+  return spec3.policy === "gate" ? { ...spec3, policy: "warn" } : spec3;
+}
+function gatesCpuTime(workload, measure3) {
+  return measure3 === "time" || workload === void 0 || !countedByWorkChannel(workload);
 }
 function metricRows(input2, mode, normalisedOnly, countsComparable, level) {
   const rows = [];
-  for (const spec3 of metricSpecsFor(input2.workload, mode)) {
-    if (spec3.policy === "off") continue;
+  const countsGate = countsComparable && input2.current("instructions_per_query").length > 0 && input2.baseline("instructions_per_query").length > 0;
+  for (const listed of metricSpecsFor(input2.workload, mode)) {
+    if (listed.policy === "off") continue;
+    const spec3 = countsGate && listed.metric === "cpu_us_per_query" ? cpuTimeBesideCounts(listed) : listed;
     if (spec3.metric === "errors") {
       rows.push(errorsRow(spec3, input2));
       continue;
@@ -73345,7 +73451,10 @@ function emptyRow(spec3, variant, policy, current, baseline) {
     pValue: null,
     pAdjusted: null,
     verdict: "inconclusive",
-    note: null
+    note: null,
+    channel: channelOf(spec3.metric),
+    resolution: null,
+    outliers: null
   };
 }
 function statRow(spec3, variant, policy, current, baseline, level) {
@@ -73355,40 +73464,62 @@ function statRow(spec3, variant, policy, current, baseline, level) {
     row.note = current.length === 0 ? "no current samples" : "no reference samples";
     return row;
   }
+  if (row.channel === "work") return countRow(row, spec3, level);
+  if (spec3.scale === "relative" && row.baselineMedian === 0) {
+    row.note = "reference median is 0: no relative change can be computed";
+    return row;
+  }
   const hl = hodgesLehmann(current, baseline, level);
   const mw = mannWhitneyU(current, baseline);
-  row.pValue = Math.max(mw.pTwoSided, minimumTwoSidedP(current.length, baseline.length));
+  const p = hl.estimate > 0 ? mw.pGreater : hl.estimate < 0 ? mw.pLess : Math.max(mw.pGreater, mw.pLess);
+  row.pValue = Math.min(1, Math.max(p, minimumOneSidedP(current.length, baseline.length)));
   row.ciLevel = hl.achievedLevel;
-  if (spec3.scale === "relative") {
-    const ref = row.baselineMedian;
-    if (ref === 0) {
-      row.note = "reference median is 0: no relative change can be computed";
-      row.pValue = null;
-      return row;
-    }
-    const scale = 100 / Math.abs(ref);
-    row.delta = hl.estimate * scale;
-    row.ciLow = hl.low * scale;
-    row.ciHigh = hl.high * scale;
-  } else {
-    row.delta = hl.estimate;
-    row.ciLow = hl.low;
-    row.ciHigh = hl.high;
+  const scale = spec3.scale === "relative" ? 100 / Math.abs(row.baselineMedian) : 1;
+  row.delta = hl.estimate * scale;
+  row.ciLow = hl.low * scale;
+  row.ciHigh = hl.high * scale;
+  return row;
+}
+function countRow(row, spec3, level) {
+  const shift = countShift(row.currentSamples, row.baselineSamples, spec3.noiseFloorPct ?? 0, level);
+  if (shift === null) {
+    row.note = "reference is 0: no relative change can be computed";
+    return row;
+  }
+  row.delta = shift.estimate;
+  row.ciLow = shift.low;
+  row.ciHigh = shift.high;
+  row.ciLevel = level;
+  row.pValue = shift.pTwoSided;
+  row.outliers = shift.outliers;
+  const setAside = shift.outliers.current + shift.outliers.reference;
+  if (setAside > 0) {
+    row.note = `${plural2(setAside, "window")} set aside as outliers (a GC or a compile in them: ${shift.outliers.reference} reference, ${shift.outliers.current} current)`;
   }
   return row;
 }
-function decide(m, alpha, level) {
-  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
+function worseSide(m) {
   const sign2 = m.direction === "lower-better" ? 1 : -1;
-  const worseLow = Math.min(sign2 * m.ciLow, sign2 * m.ciHigh);
-  const worseHigh = Math.max(sign2 * m.ciLow, sign2 * m.ciHigh);
+  const a = sign2 * m.ciLow;
+  const b = sign2 * m.ciHigh;
+  return { estimate: sign2 * m.delta, low: Math.min(a, b), high: Math.max(a, b) };
+}
+function decideMetric(m, alpha, countsSettled) {
+  if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
+  const worse = worseSide(m);
   const t = m.thresholdPct;
-  const p = m.pAdjusted ?? m.pValue ?? 1;
-  const significant = p <= alpha;
-  if (worseLow > t && significant) return "regressed";
-  if (worseHigh < -t && significant) return "improved";
-  if (worseLow >= -t && worseHigh <= t && (m.ciLevel ?? 0) >= level - 1e-9) return "pass";
-  return "inconclusive";
+  const significant = (m.pAdjusted ?? m.pValue ?? 1) <= alpha;
+  const unsettled = m.channel === "work" && !countsSettled;
+  if (worse.estimate > t) {
+    if (unsettled) m.note = joinNotes(m.note, "the counts did not settle: re-run to decide");
+    return significant && !unsettled ? "regressed" : "inconclusive";
+  }
+  if (worse.estimate < -t && significant && !unsettled) return "improved";
+  m.resolution = Math.max(t, worse.high);
+  return "pass";
+}
+function joinNotes(a, b) {
+  return a ? `${a}; ${b}` : b;
 }
 var CPU_RELATIVE_LABEL = "proxy CPU/query, machine-normalised";
 function formatDelta(m) {
@@ -73402,7 +73533,6 @@ function summaryLine(workloads, verdict, showId = (id) => id) {
   const list = (v) => workloads.flatMap(
     (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === v).map((m) => `${showId(w.id)} ${m.label} ${formatDelta(m)}`)
   );
-  const clip = (items) => items.length > 4 ? `${items.slice(0, 4).join(", ")} \u2026` : items.join(", ");
   if (n === 0) return "Nothing compared: no workload has both current and reference samples";
   if (verdict === "regressed") {
     const r = list("regressed");
@@ -73413,7 +73543,35 @@ function summaryLine(workloads, verdict, showId = (id) => id) {
   if (inc.length > 0) parts.push(`${inc.length} inconclusive (${clip(inc)})`);
   const imp = list("improved");
   if (imp.length > 0) parts.push(`${imp.length} improved: ${clip(imp)}`);
-  return parts.join("; ");
+  const why = passReasons(workloads, showId);
+  return why ? `${parts.join("; ")} \u2014 ${why}` : parts.join("; ");
+}
+function clip(items) {
+  return items.length > 4 ? `${items.slice(0, 4).join(", ")} \u2026` : items.join(", ");
+}
+function passReasons(workloads, showId) {
+  const passed = workloads.flatMap(
+    (w) => w.metrics.filter((m) => m.policy === "gate" && m.verdict === "pass" && m.delta !== null).map((m) => ({ ...m, id: w.id }))
+  );
+  const counts = passed.filter((m) => m.channel === "work");
+  const times = passed.filter((m) => m.channel === "time" && m.resolution != null && m.scale === "relative");
+  const clauses = [];
+  if (counts.length > 0) {
+    const largest = counts.reduce((a, b) => Math.abs(b.delta) > Math.abs(a.delta) ? b : a);
+    clauses.push(
+      `counts within their thresholds (largest: ${showId(largest.id)} ${largest.label} ${formatDelta(largest)})`
+    );
+  }
+  if (times.length > 0) {
+    const coarsest = times.reduce((a, b) => b.resolution > a.resolution ? b : a);
+    clauses.push(
+      `time: no loss beyond its threshold, and none larger than ${formatResolution(coarsest.resolution)} at this run's noise (coarsest: ${showId(coarsest.id)} ${coarsest.label})`
+    );
+  }
+  return clauses.join("; ");
+}
+function formatResolution(pct) {
+  return `${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
 }
 
 // src/verdict/functions.ts
@@ -73540,11 +73698,15 @@ function rawSampleBlocks(c) {
     return lines.join("\n");
   });
 }
+function decisionRuleText(c) {
+  const level = Math.round(c.level * 100);
+  return `Each channel is its own Holm family (\u03B1 = ${c.alpha}). Time (${c.families.time} gated timings): one-sided Mann\u2013Whitney U, Hodges\u2013Lehmann ${level}% intervals. Work (${c.families.work} gated counts): means of the kept windows with outlier windows set aside, the uncertainty of the windows plus the noise between two processes. A metric regresses when its estimate is worse than the threshold and significant; it is inconclusive when the estimate is worse than the threshold without significance (or its counts never settled); otherwise it passes, and the interval's bad end says the largest loss this run could not rule out.`;
+}
 function thresholdsDetails(c) {
   const lines = [
     "<details><summary>Suite and thresholds</summary>",
     "",
-    `Suite \`${c.suite.name}\`: ${c.suite.workloads.length} workloads, ${c.suite.rounds} planned rounds` + (c.suite.maxRounds ? `, up to ${c.suite.maxRounds} adaptive` : "") + `. Significance: Mann\u2013Whitney U, Holm over ${c.comparisons} gated comparisons, \u03B1 = ${c.alpha}; intervals: Hodges\u2013Lehmann ${Math.round(c.level * 100)}%. A metric regresses when its whole interval is beyond the threshold on the bad side and it is significant; passes when the interval is inside \xB1threshold.`,
+    `Suite \`${c.suite.name}\`: ${c.suite.workloads.length} workloads, ${c.suite.rounds} planned rounds` + (c.suite.maxRounds ? `, up to ${c.suite.maxRounds} adaptive` : "") + `. ${decisionRuleText(c)}`,
     "",
     "| metric | better | threshold | policy |",
     "| --- | --- | --- | --- |"
@@ -73878,7 +74040,7 @@ function renderHtmlReport(results, comparison, history = []) {
     parts.push(`<p class="summary">${badge(comparison.verdict)} ${escapeXml(comparison.summaryLine)}</p>`);
     for (const w of comparison.warnings) parts.push(`<div class="warn">${escapeXml(w)}</div>`);
     parts.push(
-      `<p class="meta">Compared ${escapeXml(comparison.current.label)} against ${escapeXml(comparison.reference.label)}. \u0394: Hodges\u2013Lehmann shift in % of the reference median (overhead in points); intervals ${Math.round(comparison.level * 100)}%; Mann\u2013Whitney U with Holm over ${comparison.comparisons} gated comparisons, \u03B1 = ${comparison.alpha}.</p>`
+      `<p class="meta">Compared ${escapeXml(comparison.current.label)} against ${escapeXml(comparison.reference.label)}. \u0394: shift in % of the reference (overhead in points). ${escapeXml(decisionRuleText(comparison))}</p>`
     );
   }
   if (results.status === "failed")
@@ -73949,7 +74111,7 @@ function perRoundCharts(results, w, verdict) {
   return PER_ROUND_METRICS.map((metric) => {
     const series = [];
     arms.forEach((arm, i) => {
-      if (metric === "overhead_pct" && arm === direct) return;
+      if (isPairedMetric(metric) && arm === direct) return;
       const rounds = [...new Set(w.samples.filter((s) => s.arm === arm).map((s) => s.round))].sort(
         (a, b) => a - b
       );
@@ -74075,7 +74237,7 @@ function roundCount(workload, options, results) {
   return arm === void 0 ? 0 : roundsOf(workload, arm);
 }
 function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
-  const familySize = expectedComparisons(results.suite, results.measure);
+  const familySize = expectedFamilies(results.suite, results.measure);
   const single = { ...results, workloads: [workload] };
   const compareOpts = { ...options.compare, familySize };
   let verdict;
@@ -74463,7 +74625,7 @@ var USERS_SETUP_SQL = [
   "INSERT IGNORE INTO users (user_id, name, email) VALUES (1, 'user1', 'user1@example.com'), (2, 'user2', 'user2@example.com'), (3, 'user3', 'user3@example.com')"
 ];
 var CUSTOM_QUERY = "SELECT * FROM users WHERE user_id = 1";
-function seedSysbenchWorkloads(size) {
+function guideSysbenchWorkloads(size) {
   const rows = [
     {
       id: "oltp-read-write",
@@ -74482,12 +74644,35 @@ function seedSysbenchWorkloads(size) {
     threads: row.threads,
     ...size.warmupSec === void 0 ? {} : { warmupSec: size.warmupSec },
     ...row.test === "oltp_read_write" ? { allowErrors: true } : {},
+    metrics: SATURATED_METRICS,
     options: { test: row.test, tables: size.tables, tableSize: size.tableSize, timeSec: size.timeSec },
     work: { events: row.events }
   }));
 }
-var MYSQLSLAP_METRICS = { cpu_us_per_query: { thresholdPct: 10 } };
-function seedMysqlslapWorkloads(size) {
+var SATURATED_METRICS = { latency_p95_ms: { policy: "warn" } };
+function latencyWorkload(size) {
+  return {
+    id: "latency",
+    title: "Point select, 1 thread (latency)",
+    driver: "sysbench",
+    threads: 1,
+    ...size.warmupSec === void 0 ? {} : { warmupSec: size.warmupSec },
+    // Its CPU per query is the select row's, counted there by the work channel.
+    metrics: { added_latency_p95_ms: { policy: "gate" }, cpu_us_per_query: { policy: "warn" } },
+    options: {
+      test: "oltp_point_select",
+      tables: size.tables,
+      tableSize: size.tableSize,
+      timeSec: size.timeSec
+    },
+    work: { events: size.events.single, measure: false }
+  };
+}
+var MYSQLSLAP_METRICS = {
+  cpu_us_per_query: { thresholdPct: 10, policy: "warn" },
+  latency_p95_ms: { policy: "warn" }
+};
+function guideMysqlslapWorkloads(size) {
   return [
     {
       id: "mysqlslap-auto",
@@ -74518,42 +74703,43 @@ function seedMysqlslapWorkloads(size) {
     }
   ];
 }
+var DEFAULT_SIZING = {
+  tables: 4,
+  tableSize: 1e4,
+  timeSec: 5,
+  warmupSec: 1,
+  events: { readWrite: 300, single: 5e3 }
+};
 var DEFAULT_SUITE = {
   name: "default",
-  description: "The seed performance guide: sysbench OLTP read/write, point select and insert, mysqlslap",
-  rounds: 3,
-  // 8, not 6: with at most 6 vs 6 rounds, base-vs-head mode could fail only when every head round
-  // fell on one side of every base round (Holm over the suite's 20 hypotheses needs a smaller p).
+  description: "The performance-testing guide: sysbench OLTP read/write, point select and insert, mysqlslap, and a 1-thread latency row",
+  rounds: 4,
   maxRounds: 8,
-  // The budget covers the whole run: the work channel's counting (about 2.5 minutes), then the
-  // planned rounds, then the adaptive ones. At 8 minutes the three sysbench rows were left 4-5
-  // rounds, too few for significance against the 8-round baseline.
-  budgetMinutes: 10,
+  budgetMinutes: 6,
+  work: { threads: 1, windows: 6, tolerancePct: 0.5, maxWindows: 12 },
   workloads: [
-    ...seedSysbenchWorkloads({
-      tables: 4,
-      tableSize: 1e4,
-      timeSec: 8,
-      warmupSec: 2,
-      events: { readWrite: 500, single: 1e4 }
-    }),
-    ...seedMysqlslapWorkloads({ iterations: 5, autoQueries: 1e3, customQueries: 1e4 })
+    ...guideSysbenchWorkloads(DEFAULT_SIZING),
+    latencyWorkload(DEFAULT_SIZING),
+    ...guideMysqlslapWorkloads({ iterations: 4, autoQueries: 1e3, customQueries: 1e4 })
   ]
+};
+var QUICK_SIZING = {
+  tables: 2,
+  tableSize: 1e3,
+  timeSec: 2,
+  events: { readWrite: 250, single: 5e3 }
 };
 var QUICK_SUITE = {
   name: "quick",
   description: "The default suite shapes at 2 s per run on small tables: tests and smoke checks",
-  rounds: 2,
-  maxRounds: 3,
+  rounds: 5,
+  maxRounds: 7,
   budgetMinutes: 3,
+  work: { threads: 1, windows: 6, tolerancePct: 0.5, maxWindows: 12 },
   workloads: [
-    ...seedSysbenchWorkloads({
-      tables: 2,
-      tableSize: 1e3,
-      timeSec: 2,
-      events: { readWrite: 250, single: 5e3 }
-    }),
-    ...seedMysqlslapWorkloads({ iterations: 2, autoQueries: 250, customQueries: 2e3 })
+    ...guideSysbenchWorkloads(QUICK_SIZING),
+    latencyWorkload(QUICK_SIZING),
+    ...guideMysqlslapWorkloads({ iterations: 2, autoQueries: 250, customQueries: 2e3 })
   ]
 };
 var PROXY_COMPARISON_SUITE = {
@@ -74562,7 +74748,7 @@ var PROXY_COMPARISON_SUITE = {
   rounds: 5,
   maxRounds: 10,
   budgetMinutes: 20,
-  workloads: seedSysbenchWorkloads({
+  workloads: guideSysbenchWorkloads({
     tables: 4,
     tableSize: 1e4,
     timeSec: 10,
@@ -81187,7 +81373,7 @@ function pointFromResults(results, meta3 = {}) {
     for (const arm of results.arms) {
       const metrics = {};
       for (const metric of METRIC_NAMES) {
-        if (metric === "overhead_pct" && arm.name === direct) continue;
+        if (isPairedMetric(metric) && arm.name === direct) continue;
         const samples = metricSamples(w, arm.name, metric, direct);
         if (samples.length > 0) metrics[metric] = summarise(samples);
       }

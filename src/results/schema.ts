@@ -281,7 +281,11 @@ export function metricSamples(
   });
 }
 
-function pairedValue(metric: PairedMetricName, arm: RoundSample, direct: RoundSample | undefined): number | null {
+function pairedValue(
+  metric: PairedMetricName,
+  arm: RoundSample,
+  direct: RoundSample | undefined,
+): number | null {
   if (!direct) return null;
   if (metric === 'overhead_pct') {
     return direct.metrics.tps ? 100 * (1 - arm.metrics.tps / direct.metrics.tps) : null;

@@ -76,7 +76,12 @@ function latencyWorkload(size: SysbenchSizing): WorkloadInput {
     ...(size.warmupSec === undefined ? {} : { warmupSec: size.warmupSec }),
     // Its CPU per query is the select row's, counted there by the work channel.
     metrics: { added_latency_p95_ms: { policy: 'gate' }, cpu_us_per_query: { policy: 'warn' } },
-    options: { test: 'oltp_point_select', tables: size.tables, tableSize: size.tableSize, timeSec: size.timeSec },
+    options: {
+      test: 'oltp_point_select',
+      tables: size.tables,
+      tableSize: size.tableSize,
+      timeSec: size.timeSec,
+    },
     work: { events: size.events.single, measure: false },
   };
 }

@@ -67,7 +67,7 @@ test('every builtin suite validates and loads by name as an independent copy', a
   }
 });
 
-test('the default suite is the seed table plus both mysqlslap commands', () => {
+test('the default suite is the guide table, the latency row and both mysqlslap commands', () => {
   const rows = BUILTIN_SUITES.default.workloads.map((w) => [
     w.title,
     w.threads,
@@ -77,16 +77,17 @@ test('the default suite is the seed table plus both mysqlslap commands', () => {
     ['OLTP R/W', 16, 'oltp_read_write'],
     ['Select', 32, 'oltp_point_select'],
     ['Insert', 16, 'oltp_insert'],
+    ['Point select, 1 thread (latency)', 1, 'oltp_point_select'],
     ['mysqlslap auto-generate-sql', 50, 'mysqlslap'],
     ['mysqlslap custom query', 50, 'mysqlslap'],
   ]);
   const rw = BUILTIN_SUITES.default.workloads[0]!;
   assert.ok(rw.driver === 'sysbench' && rw.options.tables === 4 && rw.options.tableSize === 10_000);
-  const query = BUILTIN_SUITES.default.workloads[4]!;
+  const query = BUILTIN_SUITES.default.workloads[5]!;
   assert.ok(query.driver === 'mysqlslap');
   assert.equal(query.options.query, 'SELECT * FROM users WHERE user_id = 1');
   assert.match(query.options.setupSql[0]!, /CREATE TABLE IF NOT EXISTS users \(user_id INT/);
-  const auto = BUILTIN_SUITES.default.workloads[3]!;
+  const auto = BUILTIN_SUITES.default.workloads[4]!;
   assert.ok(
     auto.driver === 'mysqlslap' && auto.options.numberIntCols === 2 && auto.options.numberCharCols === 3,
   );
@@ -230,7 +231,8 @@ test('formatPath', () => {
 });
 
 test('builtinEquivalent maps point select and read/write, nothing else', () => {
-  const [rw, select, insert, slap] = BUILTIN_SUITES.default.workloads as [
+  const [rw, select, insert, , slap] = BUILTIN_SUITES.default.workloads as [
+    Workload,
     Workload,
     Workload,
     Workload,

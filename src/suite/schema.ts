@@ -37,7 +37,10 @@ export type WorkMetricName = (typeof WORK_METRICS)[number];
  * Metrics computed per round against the direct arm of the same round (the machine's state
  * divides out): overhead and the latency the proxy adds.
  */
-export const PAIRED_METRICS = ['overhead_pct', 'added_latency_p95_ms'] as const satisfies readonly MetricName[];
+export const PAIRED_METRICS = [
+  'overhead_pct',
+  'added_latency_p95_ms',
+] as const satisfies readonly MetricName[];
 export type PairedMetricName = (typeof PAIRED_METRICS)[number];
 
 export function isPairedMetric(metric: MetricName): metric is PairedMetricName {

@@ -698,8 +698,8 @@ export function gatedHypotheses(
     metric === 'cpu_us_per_query'
       ? gatesCpuTime(workload, measure)
       : isWorkMetric(metric)
-      ? measure !== 'time' && workload !== undefined && countedByWorkChannel(workload)
-      : measure !== 'work';
+        ? measure !== 'time' && workload !== undefined && countedByWorkChannel(workload)
+        : measure !== 'work';
   const gated = metricSpecsFor(workload).filter(
     (s) =>
       s.policy === 'gate' &&
