@@ -134,7 +134,7 @@ test('mode merge: two shards give the whole run’s verdict and one sticky comme
     merged.workloads.map((w) => w.id),
     whole.workloads.map((w) => w.id),
   );
-  assert.match(run.summary, new RegExp(`Holm over ${single.comparisons} gated comparisons`));
+  assert.match(run.summary, new RegExp(`Time \\(${single.families.time} gated timings\\)`));
   assert.match(run.summary, /Suite `fixture` · 2 shards merged · compared with arm base \(222222222222\)/);
   const sticky = github.comments.filter((c) => c.body.includes(commentMarker('fixture')));
   assert.equal(sticky.length, 1, 'one comment for the whole matrix');

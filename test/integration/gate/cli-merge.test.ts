@@ -104,7 +104,7 @@ test(
     assert.equal(whole.comparisons, perShard[0]! + perShard[1]!, 'the family is the union of the shards’');
     assert.ok(perShard.every((k) => k < whole.comparisons));
     const report = readFileSync(path.join(judgedDir, 'report.md'), 'utf8');
-    assert.match(report, new RegExp(`Holm over ${whole.comparisons} gated comparisons`));
+    assert.match(report, new RegExp(`Time \\(${whole.families.time} gated timings\\)`));
     assert.match(report, /\*\*Shard 1\/2\*\* \(.*\*\*Shard 2\/2\*\* \(/s);
     assert.match(readFileSync(path.join(judgedDir, 'report.html'), 'utf8'), /<html/i);
   },
