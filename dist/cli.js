@@ -53415,7 +53415,7 @@ function baselineInput(baseline, results, w, arm) {
     currentErrorsByRound: errorsByRound(w, arm),
     baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
     currentRounds: roundsOf(w, arm),
-    countsSettled: workSettled(w, [arm])
+    unsettledSpreadPct: unsettledSpread(w, [arm])
   };
 }
 function compareArms(results, headArm, baseArm, opts = {}) {
@@ -53438,7 +53438,7 @@ function compareArms(results, headArm, baseArm, opts = {}) {
     currentErrorsByRound: errorsByRound(w, headArm),
     baselineRounds: roundsOf(w, baseArm),
     currentRounds: roundsOf(w, headArm),
-    countsSettled: workSettled(w, [headArm, baseArm])
+    unsettledSpreadPct: unsettledSpread(w, [headArm, baseArm])
   }));
   const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
@@ -53497,8 +53497,12 @@ function notJudged(w, results) {
   }
   return null;
 }
-function workSettled(w, arms) {
-  return arms.every((arm) => w.work?.arms[arm]?.settled ?? true);
+function unsettledSpread(w, arms) {
+  const unsettled = arms.flatMap((arm) => {
+    const measured = w.work?.arms[arm];
+    return measured && !measured.settled ? [measured.spreadPct ?? Number.POSITIVE_INFINITY] : [];
+  });
+  return unsettled.length > 0 ? Math.max(...unsettled) : null;
 }
 function directArmOf(results) {
   return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
@@ -53586,7 +53590,7 @@ function workloadVerdict(input2, metrics, normalisedOnly) {
     threads: input2.threads,
     verdict: "pass",
     rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
-    countsSettled: input2.countsSettled,
+    unsettledSpreadPct: input2.unsettledSpreadPct,
     metrics,
     notes: demoted.length > 0 ? [
       `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
@@ -53625,7 +53629,7 @@ function decideWorkloads(workloads, alpha, families) {
   const hopeless = [];
   for (const w of workloads) {
     for (const m of w.metrics) {
-      if (m.metric !== "errors") m.verdict = decideMetric(m, alpha, w.countsSettled);
+      if (m.metric !== "errors") m.verdict = decideMetric(m, alpha, w.unsettledSpreadPct);
       if (m.policy === "gate" && m.pValue !== null && m.channel === "time") {
         const floor = minimumOneSidedP(m.currentSamples.length, m.baselineSamples.length);
         if (floor > alpha / Math.max(1, families.time)) hopeless.push(`${w.id} ${m.label}`);
@@ -53810,17 +53814,18 @@ function worseSide(m) {
   const b = sign2 * m.ciHigh;
   return { estimate: sign2 * m.delta, low: Math.min(a, b), high: Math.max(a, b) };
 }
-function decideMetric(m, alpha, countsSettled) {
+function decideMetric(m, alpha, unsettledSpreadPct) {
   if (m.delta === null || m.ciLow === null || m.ciHigh === null) return "inconclusive";
   const worse = worseSide(m);
   const t = m.thresholdPct;
   const significant = (m.pAdjusted ?? m.pValue ?? 1) <= alpha;
-  const unsettled = m.channel === "work" && !countsSettled;
+  const margin = m.channel === "work" ? unsettledSpreadPct ?? 0 : 0;
   if (worse.estimate > t) {
-    if (unsettled) m.note = joinNotes(m.note, "the counts did not settle: re-run to decide");
-    return significant && !unsettled ? "regressed" : "inconclusive";
+    if (worse.estimate > t + margin) return significant ? "regressed" : "inconclusive";
+    m.note = joinNotes(m.note, "the counts did not settle: re-run to decide");
+    return "inconclusive";
   }
-  if (worse.estimate < -t && significant && !unsettled) return "improved";
+  if (worse.estimate < -(t + margin) && significant) return "improved";
   m.resolution = Math.max(t, worse.high);
   return "pass";
 }

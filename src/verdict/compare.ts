@@ -111,8 +111,11 @@ export interface WorkloadVerdict {
   threads: number;
   verdict: Verdict;
   rounds: { current: number; baseline: number; planned: number };
-  /** False when a work-channel arm of either side never settled. */
-  countsSettled: boolean;
+  /**
+   * When a work-channel arm of either side never settled: the largest range of its kept windows,
+   * in % of their median (a trend that wide was still under way); null when all settled.
+   */
+  unsettledSpreadPct: number | null;
   metrics: MetricComparison[];
   notes: string[];
 }
@@ -172,8 +175,8 @@ interface WorkloadInput {
   currentErrorsByRound: { round: number; errors: number }[];
   baselineRounds: number;
   currentRounds: number;
-  /** False when a work-channel arm on either side never settled (its counts still had a trend). */
-  countsSettled: boolean;
+  /** See WorkloadVerdict.unsettledSpreadPct. */
+  unsettledSpreadPct: number | null;
   /**
    * For an absolute metric, the direct arm's (the control's) shift since the baseline: of the same
    * metric when the direct arm has it (TPS, QPS, latencies), else of its TPS (CPU per query, RSS).
@@ -277,7 +280,7 @@ function baselineInput(
     currentErrorsByRound: errorsByRound(w, arm),
     baselineRounds: Math.max(0, ...Object.values(ba.metrics).map((s) => s.samples.length)),
     currentRounds: roundsOf(w, arm),
-    countsSettled: workSettled(w, [arm]),
+    unsettledSpreadPct: unsettledSpread(w, [arm]),
   };
 }
 
@@ -306,7 +309,7 @@ export function compareArms(
     currentErrorsByRound: errorsByRound(w, headArm),
     baselineRounds: roundsOf(w, baseArm),
     currentRounds: roundsOf(w, headArm),
-    countsSettled: workSettled(w, [headArm, baseArm]),
+    unsettledSpreadPct: unsettledSpread(w, [headArm, baseArm]),
   }));
   const functions = workFunctionDeltas(results, headArm, (w) => w.work?.arms[baseArm]?.topFunctions);
   const baseCommit = results.arms.find((a) => a.name === baseArm)?.commit ?? null;
@@ -400,9 +403,13 @@ function notJudged(w: WorkloadResult, results: Results): string | null {
   return null;
 }
 
-/** Whether the work channel's arms settled (true when it did not measure them). */
-function workSettled(w: WorkloadResult, arms: string[]): boolean {
-  return arms.every((arm) => w.work?.arms[arm]?.settled ?? true);
+/** The widest kept-window range of the arms that never settled; null when all settled (or were not counted). */
+function unsettledSpread(w: WorkloadResult, arms: string[]): number | null {
+  const unsettled = arms.flatMap((arm) => {
+    const measured = w.work?.arms[arm];
+    return measured && !measured.settled ? [measured.spreadPct ?? Number.POSITIVE_INFINITY] : [];
+  });
+  return unsettled.length > 0 ? Math.max(...unsettled) : null;
 }
 
 function directArmOf(results: Results): string {
@@ -532,7 +539,7 @@ function workloadVerdict(
     threads: input.threads,
     verdict: 'pass',
     rounds: { current: input.currentRounds, baseline: input.baselineRounds, planned: input.planned },
-    countsSettled: input.countsSettled,
+    unsettledSpreadPct: input.unsettledSpreadPct,
     metrics,
     notes:
       demoted.length > 0
@@ -604,7 +611,7 @@ function decideWorkloads(
   const hopeless: string[] = [];
   for (const w of workloads) {
     for (const m of w.metrics) {
-      if (m.metric !== 'errors') m.verdict = decideMetric(m, alpha, w.countsSettled);
+      if (m.metric !== 'errors') m.verdict = decideMetric(m, alpha, w.unsettledSpreadPct);
       if (m.policy === 'gate' && m.pValue !== null && m.channel === 'time') {
         const floor = minimumOneSidedP(m.currentSamples.length, m.baselineSamples.length);
         if (floor > alpha / Math.max(1, families.time)) hopeless.push(`${w.id} ${m.label}`);
@@ -917,23 +924,25 @@ function worseSide(m: MetricComparison): { estimate: number; low: number; high: 
  * - regressed: the estimate is worse than the threshold and significant (Holm within its channel);
  * - improved: the mirror image;
  * - inconclusive: evidence that leans towards a regression without reaching it (the estimate is
- *   beyond the threshold on the bad side but not significant), or counts past the threshold whose
- *   processes never settled;
+ *   beyond the threshold on the bad side but not significant), or counts from processes that
+ *   never settled whose shift does not clear the threshold by more than their windows' own range
+ *   (a trend that wide was still under way; a 2× change clears it, an unsettled A/A at +2.5% not);
  * - pass: no evidence of a regression beyond the threshold. The interval's bad end says what the
  *   run could resolve (resolution): a noisy timing passes with "no loss beyond 14%", it does not
  *   become a warning for being noisy.
  */
-function decideMetric(m: MetricComparison, alpha: number, countsSettled: boolean): Verdict {
+function decideMetric(m: MetricComparison, alpha: number, unsettledSpreadPct: number | null): Verdict {
   if (m.delta === null || m.ciLow === null || m.ciHigh === null) return 'inconclusive';
   const worse = worseSide(m);
   const t = m.thresholdPct;
   const significant = (m.pAdjusted ?? m.pValue ?? 1) <= alpha;
-  const unsettled = m.channel === 'work' && !countsSettled;
+  const margin = m.channel === 'work' ? (unsettledSpreadPct ?? 0) : 0;
   if (worse.estimate > t) {
-    if (unsettled) m.note = joinNotes(m.note, 'the counts did not settle: re-run to decide');
-    return significant && !unsettled ? 'regressed' : 'inconclusive';
+    if (worse.estimate > t + margin) return significant ? 'regressed' : 'inconclusive';
+    m.note = joinNotes(m.note, 'the counts did not settle: re-run to decide');
+    return 'inconclusive';
   }
-  if (worse.estimate < -t && significant && !unsettled) return 'improved';
+  if (worse.estimate < -(t + margin) && significant) return 'improved';
   m.resolution = Math.max(t, worse.high);
   return 'pass';
 }
