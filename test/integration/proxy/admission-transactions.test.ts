@@ -108,6 +108,39 @@ function intervalTps(stdout: string): number[] {
   return [...stdout.matchAll(/^\[ \d+s \] thds: \d+ tps: ([\d.]+)/gm)].map((m) => Number(m[1]));
 }
 
+test('a transaction holding a row lock commits at once while more sessions than slots wait for that row', async () => {
+  const connect = (): Promise<mysql.Connection> =>
+    mysql.createConnection({
+      host: '127.0.0.1',
+      port: proxy.port,
+      user: 'root',
+      password: server.password,
+      database: 'test',
+    });
+  const [owner, ...waiters] = await Promise.all(Array.from({ length: LIMIT + 2 }, connect));
+  try {
+    await owner!.query('CREATE TABLE IF NOT EXISTS admission_rows (id INT PRIMARY KEY, n INT)');
+    await owner!.query('REPLACE INTO admission_rows VALUES (1, 0)');
+    await owner!.query('BEGIN');
+    await owner!.query('UPDATE admission_rows SET n = n + 1 WHERE id = 1');
+    // More sessions than slots, each wanting the locked row: the owner's slot is its own.
+    const updates = waiters.map((c) => c.query('UPDATE admission_rows SET n = n + 1 WHERE id = 1'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await owner!.query('COMMIT');
+    const commitMs = Date.now() - started;
+    await Promise.all(updates);
+    assert.ok(
+      commitMs < 1000,
+      `COMMIT took ${commitMs} ms: it waited behind the sessions waiting for its row`,
+    );
+    const [rows] = await owner!.query('SELECT n FROM admission_rows WHERE id = 1');
+    assert.deepEqual(rows, [{ n: 1 + waiters.length }]);
+  } finally {
+    await Promise.all([owner, ...waiters].map((c) => c!.end()));
+  }
+});
+
 for (const psMode of ['auto', 'disable']) {
   for (const threads of CLIENT_COUNTS) {
     test(`sysbench oltp_read_write --db-ps-mode=${psMode}, ${threads} threads over ${LIMIT} slots: commits every second, no 1210`, async (t) => {
