@@ -36,7 +36,17 @@ function setup(circuit: string, userExtra = '') {
     clock,
     metrics,
     admission,
-    counters: (u: string, s: string) => ({ ...metrics.rateLimitCounters(u, s) }),
+    counters: (u: string, s: string) => {
+      const c = metrics.rateLimitCounters(u, s);
+      return {
+        acquired: c.acquired,
+        rejected_queue_full: c.rejected_queue_full,
+        rejected_timeout: c.rejected_timeout,
+        rejected_qps: c.rejected_qps,
+        queued: c.queued,
+        in_transaction: c.in_transaction,
+      };
+    },
   };
 }
 
@@ -109,6 +119,8 @@ test('over the limit: queued FIFO, acquired counted when the slot arrives, same 
     rejected_queue_full: 1,
     rejected_timeout: 0,
     rejected_qps: 0,
+    queued: 2,
+    in_transaction: 0,
   });
   assert.deepEqual(
     admission.snapshot().find((g) => g.user === 'app' && g.shard === 'a'),
@@ -134,6 +146,8 @@ test('over the limit: queued FIFO, acquired counted when the slot arrives, same 
     rejected_queue_full: 1,
     rejected_timeout: 1,
     rejected_qps: 0,
+    queued: 2,
+    in_transaction: 0,
   });
 });
 
@@ -186,4 +200,60 @@ test('the rendered metrics carry the counts', async () => {
   assert.match(text, /^athena_rate_limit_rejected_queue_full_total\{user="app",shard="a"\} 1$/m);
   assert.match(text, /^athena_rate_limit_rejected_timeout_total\{user="app",shard="a"\} 1$/m);
   assert.match(text, /^athena_rate_limit_rejected_qps_total\{user="app",shard="a"\} 0$/m);
+});
+
+test('queue waits: counted when a command queues, their time observed when it gets a slot or times out', async () => {
+  const { admission, metrics, clock } = setup(
+    'max_concurrent_per_user_shard = 1\nqueue_size = 2\nqueue_timeout_ms = 100',
+  );
+  const release = syncRelease(admission.admit('app', 'a'));
+  const second = admission.admit('app', 'a');
+  const third = admission.admit('app', 'a');
+  clock.advance(3);
+  release(); // second waited 3 ms
+  const releaseSecond = await second;
+  clock.advance(97); // third times out after 100 ms
+  await assert.rejects(Promise.resolve(third), rejectedWith('timeout'));
+  releaseSecond();
+  const text = metrics.render();
+  const series = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `${name} in\n${text}`);
+    return Number(line.slice(name.length + 1));
+  };
+  const labels = 'user="app",shard="a"';
+  assert.equal(series(`athena_rate_limit_queued_total{${labels}}`), 2);
+  assert.equal(series(`athena_rate_limit_queue_wait_seconds_count{${labels}}`), 2);
+  assert.ok(Math.abs(series(`athena_rate_limit_queue_wait_seconds_sum{${labels}}`) - 0.103) < 1e-9);
+  assert.equal(series(`athena_rate_limit_queue_wait_seconds_bucket{${labels},le="0.0025"}`), 0);
+  assert.equal(series(`athena_rate_limit_queue_wait_seconds_bucket{${labels},le="0.005"}`), 1);
+  assert.equal(series(`athena_rate_limit_queue_wait_seconds_bucket{${labels},le="0.1"}`), 2);
+  assert.equal(series(`athena_rate_limit_queue_wait_seconds_bucket{${labels},le="+Inf"}`), 2);
+  // A command that got a free slot at once waited for nothing and is not observed.
+  syncRelease(admission.admit('app', 'a'))();
+  assert.equal(metrics.rateLimitCounters('app', 'a').queued, 2);
+});
+
+test('admitHeld: a session keeping its slot never queues, is counted in_transaction, and still meets max_qps', () => {
+  const { admission, counters } = setup(
+    'max_concurrent_per_user_shard = 1\nqueue_size = 0',
+    'max_qps = 1\nburst = 3',
+  );
+  const release = syncRelease(admission.admit('app', 'a'));
+  assert.throws(() => admission.admit('app', 'a'), rejectedWith('queue_full'));
+  admission.admitHeld('app', 'a'); // the slot's own session: no queue, even with the gate full
+  assert.throws(() => admission.admitHeld('app', 'a'), rejectedWith('rate_limited'));
+  assert.deepEqual(counters('app', 'a'), {
+    acquired: 2,
+    rejected_queue_full: 1,
+    rejected_timeout: 0,
+    rejected_qps: 1,
+    queued: 0,
+    in_transaction: 1,
+  });
+  assert.deepEqual(
+    admission.snapshot().find((g) => g.user === 'app' && g.shard === 'a'),
+    { user: 'app', shard: 'a', active: 1, waiting: 0 },
+  );
+  release();
 });

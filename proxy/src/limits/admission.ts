@@ -1,5 +1,5 @@
 import type { AthenaConfig } from '../config.ts';
-import type { AthenaMetrics, RateLimitCounters } from '../metrics/metrics.ts';
+import { observeQueueWait, type AthenaMetrics, type RateLimitCounters } from '../metrics/metrics.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConcurrencyLimiter } from './concurrencyLimiter.ts';
 import { LimitRejectedError } from './errors.ts';
@@ -17,7 +17,11 @@ interface Gate {
 /**
  * Admission control for every forwarded command, per (user, shard): first the user's token bucket
  * (max_qps/burst; max_qps = 0 turns it off), then [circuit]'s concurrency limit with its bounded FIFO
- * queue. Counts athena_rate_limit_* for each outcome.
+ * queue. Counts athena_rate_limit_* for each outcome, and how long queued commands waited.
+ *
+ * A slot belongs to a session, not to one command: a session inside a transaction keeps the slot
+ * it got until the server reports the transaction ended, and its commands pass admitHeld() (the
+ * token bucket only). The session decides when to give the slot back (clientSession.ts).
  */
 export class Admission {
   private readonly gates = new Map<string, Map<string, Gate>>();
@@ -43,6 +47,47 @@ export class Admission {
    * the promise. Call the release function exactly once, when the command's response is complete.
    */
   admit(user: string, shard: string): (() => void) | Promise<() => void> {
+    const gate = this.takeToken(user, shard);
+    if (gate.limiter.tryAcquire()) {
+      gate.counters.acquired++;
+      return gate.release;
+    }
+    let waiting: Promise<void>;
+    try {
+      waiting = gate.limiter.enqueue();
+    } catch (error) {
+      gate.counters.rejected_queue_full++;
+      throw error;
+    }
+    gate.counters.queued++;
+    const queuedAt = this.clock.now();
+    return waiting.then(
+      () => {
+        observeQueueWait(gate.counters, (this.clock.now() - queuedAt) / 1000);
+        gate.counters.acquired++;
+        return gate.release;
+      },
+      (error: unknown) => {
+        observeQueueWait(gate.counters, (this.clock.now() - queuedAt) / 1000);
+        gate.counters.rejected_timeout++;
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Admits a command of a session that kept its slot (its transaction is open): it never queues,
+   * so it cannot wait behind sessions that wait on its locks. Only the token bucket applies; a
+   * refusal throws LimitRejectedError('rate_limited') and the session keeps its slot.
+   */
+  admitHeld(user: string, shard: string): void {
+    const gate = this.takeToken(user, shard);
+    gate.counters.acquired++;
+    gate.counters.in_transaction++;
+  }
+
+  /** The (user, shard) gate, once the user's token bucket let the command through. */
+  private takeToken(user: string, shard: string): Gate {
     let gate = this.lastGate;
     if (gate === null || user !== this.lastUser || shard !== this.lastShard) {
       gate = this.gateFor(user, shard); // two map lookups: skipped while the same gate repeats
@@ -57,27 +102,7 @@ export class Admission {
         `User '${user}' has exceeded the 'max_qps' resource (current value: ${gate.bucket.maxQps})`,
       );
     }
-    if (gate.limiter.tryAcquire()) {
-      gate.counters.acquired++;
-      return gate.release;
-    }
-    let waiting: Promise<void>;
-    try {
-      waiting = gate.limiter.enqueue();
-    } catch (error) {
-      gate.counters.rejected_queue_full++;
-      throw error;
-    }
-    return waiting.then(
-      () => {
-        gate.counters.acquired++;
-        return gate.release;
-      },
-      (error: unknown) => {
-        gate.counters.rejected_timeout++;
-        throw error;
-      },
-    );
+    return gate;
   }
 
   /** In-flight and queued commands per (user, shard), for /health and tests. */

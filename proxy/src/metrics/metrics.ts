@@ -12,12 +12,31 @@ export const DURATION_BUCKETS_SECONDS: readonly number[] = [
 
 export type RateLimitOutcome = 'acquired' | 'rejected_queue_full' | 'rejected_timeout' | 'rejected_qps';
 
+/** Upper bounds of athena_rate_limit_queue_wait_seconds' buckets: the query buckets, to 10 s. */
+export const QUEUE_WAIT_BUCKETS_SECONDS = DURATION_BUCKETS_SECONDS;
+
 /** The counters of one (user, shard) gate; Admission holds a reference and increments fields directly. */
 export interface RateLimitCounters {
   acquired: number;
   rejected_queue_full: number;
   rejected_timeout: number;
   rejected_qps: number;
+  /** Commands that waited in the circuit's queue, then got a slot or timed out. */
+  queued: number;
+  /** Commands run on the slot their session kept for its open transaction, without queueing. */
+  in_transaction: number;
+  /** Queue waits per bucket (non-cumulative, +Inf last; summed in render()) and their sum in seconds. */
+  readonly queueWaitBuckets: Float64Array;
+  queueWaitSeconds: number;
+}
+
+/** One command's wait in the circuit's queue, until it got a slot or timed out. */
+export function observeQueueWait(counters: RateLimitCounters, seconds: number): void {
+  const value = seconds >= 0 ? seconds : 0;
+  let b = 0;
+  while (b < QUEUE_WAIT_BUCKETS_SECONDS.length && value > (QUEUE_WAIT_BUCKETS_SECONDS[b] as number)) b++;
+  counters.queueWaitBuckets[b] = (counters.queueWaitBuckets[b] as number) + 1;
+  counters.queueWaitSeconds += value;
 }
 
 /** Why a client connection was refused before its handshake (athena_connections_refused_total's reason). */
@@ -75,6 +94,10 @@ export const METRIC_NAMES = [
   'athena_rate_limit_rejected_queue_full_total',
   'athena_rate_limit_rejected_timeout_total',
   'athena_rate_limit_rejected_qps_total',
+  'athena_rate_limit_queued_total',
+  'athena_rate_limit_in_transaction_total',
+  'athena_rate_limit_queue_wait_seconds',
+  'athena_prepared_param_types_resent_total',
   'athena_pool_idle_connections',
   'athena_pool_active_connections',
   'athena_backend_round_trips_total',
@@ -161,6 +184,7 @@ export class AthenaMetrics {
   private readonly packetsTooLarge: Record<PacketPhase, number> = { handshake: 0, command: 0 };
   /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
   private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
+  private paramTypesResentCount = 0;
   private poolSource: (() => PoolStats[]) | null = null;
   readonly backendTraffic: BackendTraffic = { roundTrips: 0, bytes: 0 };
 
@@ -217,7 +241,16 @@ export class AthenaMetrics {
     }
     let counters = byShard.get(shard);
     if (counters === undefined) {
-      counters = { acquired: 0, rejected_queue_full: 0, rejected_timeout: 0, rejected_qps: 0 };
+      counters = {
+        acquired: 0,
+        rejected_queue_full: 0,
+        rejected_timeout: 0,
+        rejected_qps: 0,
+        queued: 0,
+        in_transaction: 0,
+        queueWaitBuckets: new Float64Array(QUEUE_WAIT_BUCKETS_SECONDS.length + 1),
+        queueWaitSeconds: 0,
+      };
       byShard.set(shard, counters);
     }
     return counters;
@@ -225,6 +258,11 @@ export class AthenaMetrics {
 
   rateLimit(outcome: RateLimitOutcome, user: string, shard: string): void {
     this.rateLimitCounters(user, shard)[outcome]++;
+  }
+
+  /** An execute went to the server with parameter types Athena spliced in (see preparedStatements.ts). */
+  paramTypesResent(): void {
+    this.paramTypesResentCount++;
   }
 
   /** The pool reports its per-shard idle/active counts through this callback, read at each scrape. */
@@ -239,6 +277,7 @@ export class AthenaMetrics {
     this.renderConnections(out);
     this.renderRefusals(out);
     this.renderRateLimits(out);
+    this.renderQueueing(out);
     this.renderPools(out);
     this.renderProcess(out);
     return `${out.join('\n')}\n`;
@@ -360,6 +399,47 @@ export class AthenaMetrics {
     }
   }
 
+  /** The circuit's queue and held slots per (user, shard) gate, and re-sent parameter types. */
+  private renderQueueing(out: string[]): void {
+    const gates: Array<[string, RateLimitCounters]> = [];
+    for (const [user, byShard] of this.rateLimits) {
+      for (const [shard, counters] of byShard) {
+        gates.push([`user="${escapeLabelValue(user)}",shard="${escapeLabelValue(shard)}"`, counters]);
+      }
+    }
+    family(
+      out,
+      'athena_rate_limit_queued_total',
+      'counter',
+      'Commands that waited in the circuit queue for a slot (then admitted or timed out).',
+    );
+    for (const [labels, c] of gates)
+      out.push(`athena_rate_limit_queued_total{${labels}} ${formatValue(c.queued)}`);
+    family(
+      out,
+      'athena_rate_limit_in_transaction_total',
+      'counter',
+      'Commands run on the slot their session kept for its open transaction, without queueing.',
+    );
+    for (const [labels, c] of gates) {
+      out.push(`athena_rate_limit_in_transaction_total{${labels}} ${formatValue(c.in_transaction)}`);
+    }
+    family(
+      out,
+      'athena_rate_limit_queue_wait_seconds',
+      'histogram',
+      'Time commands waited in the circuit queue, until they got a slot or timed out.',
+    );
+    for (const [labels, c] of gates) renderQueueWaits(out, labels, c);
+    family(
+      out,
+      'athena_prepared_param_types_resent_total',
+      'counter',
+      'Executes sent with the parameter types of an earlier execute of the client that Athena refused.',
+    );
+    out.push(`athena_prepared_param_types_resent_total ${formatValue(this.paramTypesResentCount)}`);
+  }
+
   /** Idle and active backend connections per shard, as the pool reports them now. */
   private renderPools(out: string[]): void {
     let pools: PoolStats[] = [];
@@ -405,6 +485,19 @@ export class AthenaMetrics {
     );
     out.push(`process_start_time_seconds ${formatValue(this.processStats.startTimeSeconds())}`);
   }
+}
+
+/** One gate's queue-wait histogram series: cumulative buckets, sum, count. */
+function renderQueueWaits(out: string[], labels: string, counters: RateLimitCounters): void {
+  let cumulative = 0;
+  for (let b = 0; b <= QUEUE_WAIT_BUCKETS_SECONDS.length; b++) {
+    cumulative += counters.queueWaitBuckets[b] as number;
+    const bound = QUEUE_WAIT_BUCKETS_SECONDS[b];
+    const le = bound === undefined ? '+Inf' : formatValue(bound);
+    out.push(`athena_rate_limit_queue_wait_seconds_bucket{${labels},le="${le}"} ${formatValue(cumulative)}`);
+  }
+  out.push(`athena_rate_limit_queue_wait_seconds_sum{${labels}} ${formatValue(counters.queueWaitSeconds)}`);
+  out.push(`athena_rate_limit_queue_wait_seconds_count{${labels}} ${formatValue(cumulative)}`);
 }
 
 /** A family's HELP and TYPE lines. */

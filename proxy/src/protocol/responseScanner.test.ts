@@ -94,6 +94,8 @@ function assertEndsAt(
     assert.equal(split.failed, scanner.failed);
     assert.equal(split.statementId, scanner.statementId);
     assert.equal(split.statusFlags, scanner.statusFlags);
+    assert.equal(split.statusKnown, scanner.statusKnown);
+    assert.equal(split.statementParams, scanner.statementParams);
   }
   const bytewise = new ResponseScanner();
   bytewise.begin(kind, deprecateEof);
@@ -116,6 +118,24 @@ test('OK and ERR answer a query in one packet', () => {
     assertEndsAt(ResponseKind.QUERY, false, response(okWithIds(AUTOCOMMIT)), 'OK ids').statusFlags,
     AUTOCOMMIT,
   );
+});
+
+test('the last OK or EOF says whether a transaction is open; an ERR or a PREPARE says nothing', () => {
+  const IN_TRANS = 0x01;
+  const begun = assertEndsAt(ResponseKind.QUERY, false, response(ok(IN_TRANS | AUTOCOMMIT)), 'BEGIN');
+  assert.equal(begun.statusKnown, true);
+  assert.equal(begun.statusFlags & IN_TRANS, IN_TRANS);
+  const rows = response(columnCount(1), columnDef('a'), eof(IN_TRANS), textRow('1'), eof(IN_TRANS));
+  assert.equal(assertEndsAt(ResponseKind.QUERY, false, rows, 'rows in a transaction').statusFlags, IN_TRANS);
+  const binary = response(columnCount(1), columnDef('a'), binaryRow(1), ok(IN_TRANS, 0xfe));
+  const executed = assertEndsAt(ResponseKind.EXECUTE, true, binary, 'binary rows, DEPRECATE_EOF');
+  assert.equal(executed.statusKnown, true);
+  assert.equal(executed.statusFlags, IN_TRANS);
+  const committed = assertEndsAt(ResponseKind.SINGLE, false, response(ok(AUTOCOMMIT)), 'single OK');
+  assert.equal(committed.statusKnown, true);
+  assert.equal(committed.statusFlags & IN_TRANS, 0);
+  assert.equal(assertEndsAt(ResponseKind.QUERY, false, response(err()), 'ERR').statusKnown, false);
+  assert.equal(assertEndsAt(ResponseKind.SINGLE, false, response(err()), 'single ERR').statusKnown, false);
 });
 
 test('text result set with EOF packets (no DEPRECATE_EOF)', () => {
@@ -212,6 +232,8 @@ test('PREPARE_OK with parameters and columns, with and without DEPRECATE_EOF', (
   );
   const s = assertEndsAt(ResponseKind.PREPARE, false, withEof, 'prepare eof');
   assert.equal(s.statementId, 7);
+  assert.equal(s.statementParams, 3);
+  assert.equal(s.statusKnown, false, "PREPARE's response says nothing about the transaction");
   const noEof = response(
     prepareOk(9, 2, 3),
     columnDef('?'),
@@ -222,13 +244,14 @@ test('PREPARE_OK with parameters and columns, with and without DEPRECATE_EOF', (
   );
   assert.equal(assertEndsAt(ResponseKind.PREPARE, true, noEof, 'prepare no eof').statementId, 9);
   const paramsOnly = response(prepareOk(1, 0, 1), columnDef('?'), eof(0));
-  assertEndsAt(ResponseKind.PREPARE, false, paramsOnly, 'params only');
+  assert.equal(assertEndsAt(ResponseKind.PREPARE, false, paramsOnly, 'params only').statementParams, 1);
   const columnsOnly = response(prepareOk(2, 1, 0), columnDef('a'), eof(0));
   assertEndsAt(ResponseKind.PREPARE, false, columnsOnly, 'columns only');
   assertEndsAt(ResponseKind.PREPARE, false, response(prepareOk(3, 0, 0)), 'neither');
   const failed = assertEndsAt(ResponseKind.PREPARE, false, response(err()), 'prepare err');
   assert.equal(failed.failed, true);
   assert.equal(failed.statementId, -1);
+  assert.equal(failed.statementParams, 0);
 });
 
 test('COM_FIELD_LIST ends at EOF; single-packet commands end after one packet', () => {

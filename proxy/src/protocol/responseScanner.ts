@@ -65,8 +65,12 @@ export class ResponseScanner {
   failed = false;
   /** PREPARE_OK's statement id, or -1. */
   statementId = -1;
+  /** PREPARE_OK's number of parameters (0 when there is no PREPARE_OK). */
+  statementParams = 0;
   /** Status flags of the last OK/EOF seen. */
   statusFlags = 0;
+  /** statusFlags were read from the response (an ERR alone, or PREPARE's definitions, carry none). */
+  statusKnown = false;
   /** The server asked for a LOCAL INFILE (0xfb): the response is cut at that packet. */
   localInfile = false;
   /** Sequence id of the last packet header read. */
@@ -100,7 +104,9 @@ export class ResponseScanner {
     this.scratchFilled = 0;
     this.failed = false;
     this.statementId = -1;
+    this.statementParams = 0;
     this.statusFlags = 0;
+    this.statusKnown = false;
     this.localInfile = false;
     this.lastPacketStart = -1;
     this.packets = 0;
@@ -214,6 +220,7 @@ export class ResponseScanner {
         return;
       case S_COLUMNS_EOF:
         this.statusFlags = readEofStatus(buf, p, len);
+        this.statusKnown = true;
         // An open cursor: the rows come later through COM_STMT_FETCH.
         if (this.kind === ResponseKind.EXECUTE && (this.statusFlags & Status.CURSOR_EXISTS) !== 0) {
           this.finalPacket = true;
@@ -226,6 +233,7 @@ export class ResponseScanner {
           // Terminator: EOF (5 bytes) or, with DEPRECATE_EOF, an OK packet with header 0xfe.
           this.statusFlags =
             len <= 5 || !this.deprecateEof ? readEofStatus(buf, p, len) : readOkStatus(buf, p, len);
+          this.statusKnown = true;
           if (this.kind !== ResponseKind.FETCH && (this.statusFlags & Status.MORE_RESULTS_EXISTS) !== 0) {
             this.state = S_FIRST;
           } else {
@@ -243,6 +251,7 @@ export class ResponseScanner {
     this.results++;
     if (first === 0x00 || first === 0xfe) {
       this.statusFlags = readOkStatus(buf, p, len);
+      this.statusKnown = true;
       if ((this.statusFlags & Status.MORE_RESULTS_EXISTS) === 0) this.finalPacket = true;
     } else if (first === 0xff) {
       this.failed = true;
@@ -268,6 +277,7 @@ export class ResponseScanner {
         this.statementId = len >= 5 ? buf.readUInt32LE(p + 1) : -1;
         this.preparedColumns = len >= 7 ? buf.readUInt16LE(p + 5) : 0;
         this.remaining = len >= 9 ? buf.readUInt16LE(p + 7) : 0;
+        this.statementParams = this.remaining;
         if (this.remaining > 0) this.state = S_PARAMS;
         else this.afterParams();
         return;
@@ -304,7 +314,10 @@ export class ResponseScanner {
         return;
       case S_SINGLE:
         if (first === 0xff) this.failed = true;
-        else if (first === 0x00 || first === 0xfe) this.statusFlags = readOkStatus(buf, p, len);
+        else if (first === 0x00 || first === 0xfe) {
+          this.statusFlags = readOkStatus(buf, p, len);
+          this.statusKnown = true;
+        }
         this.finalPacket = true;
         return;
       default:

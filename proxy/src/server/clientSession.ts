@@ -50,6 +50,7 @@ import {
 } from './clientLogin.ts';
 import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
+import { PreparedStatements } from './preparedStatements.ts';
 import type { SocketReader } from './socketReader.ts';
 
 /**
@@ -193,12 +194,20 @@ export class ClientSession implements BackendSink, LoginHost {
   private currentCommand = 0;
   private currentType: StatementType = 'other';
   private currentStart = 0;
+  /**
+   * The session's slot in the circuit: taken for a command and given back when its response is
+   * complete, unless the server may hold locks for the session then (see keepsSlot()).
+   */
   private release: (() => void) | null = null;
+  /** As the server last reported: a transaction is open (SERVER_STATUS_IN_TRANS). */
+  private inTransaction = false;
+  /** As the server last reported: autocommit is on (SERVER_STATUS_AUTOCOMMIT). */
+  private autocommit = true;
   private readonly scanner = new ResponseScanner();
   /** LOCAL INFILE refused: the backend's answer to the empty file is swallowed, then this ERR seq is used. */
   private infileErrSeq = -1;
-  /** Statement type per prepared statement id, so an EXECUTE is labelled like its statement. */
-  private readonly statementTypes = new Map<number, StatementType>();
+  /** Per prepared statement: its type (an EXECUTE is labelled like it), parameters, unsent types. */
+  private readonly statements = new PreparedStatements();
   private preparingType: StatementType = 'other';
   /** The database a COM_INIT_DB in flight selects. */
   private selectingDb: string | null = null;
@@ -567,8 +576,7 @@ export class ClientSession implements BackendSink, LoginHost {
       case Com.STMT_CLOSE:
       case Com.STMT_SEND_LONG_DATA:
         // No reply. Without a backend connection there is no statement to act on.
-        if (command === Com.STMT_CLOSE && packet.length >= 9)
-          this.statementTypes.delete(packet.readUInt32LE(5));
+        if (command === Com.STMT_CLOSE) this.statements.closed(packet);
         if (this.backend !== null) this.backend.write(packet);
         return;
       default:
@@ -581,7 +589,7 @@ export class ClientSession implements BackendSink, LoginHost {
     if (command === Com.QUERY) {
       this.currentType = classifyStatement(packet, 5, packet.length);
     } else if (command === Com.STMT_EXECUTE) {
-      this.currentType = (packet.length >= 9 && this.statementTypes.get(packet.readUInt32LE(5))) || 'other';
+      this.currentType = this.statements.typeOf(packet);
     } else {
       this.currentType = 'other';
       if (command === Com.STMT_PREPARE) this.preparingType = classifyStatement(packet, 5, packet.length);
@@ -607,14 +615,19 @@ export class ClientSession implements BackendSink, LoginHost {
   };
 
   private admit(): void {
-    let admitted: (() => void) | Promise<() => void>;
+    // A session that kept its slot for its open transaction must not queue behind sessions that
+    // may be waiting, in MySQL, on its locks: `null` stands for "admitted on the held slot".
+    let admitted: (() => void) | Promise<() => void> | null = null;
     try {
-      admitted = this.ctx.admission.admit(this.user!.name, this.pool!.shard);
+      if (this.release !== null) this.ctx.admission.admitHeld(this.user!.name, this.pool!.shard);
+      else admitted = this.ctx.admission.admit(this.user!.name, this.pool!.shard);
     } catch (error) {
       this.onAdmitRejected(error);
       return;
     }
-    if (typeof admitted === 'function') {
+    if (admitted === null) {
+      this.forward();
+    } else if (typeof admitted === 'function') {
       this.release = admitted;
       this.forward();
     } else {
@@ -640,14 +653,24 @@ export class ClientSession implements BackendSink, LoginHost {
   /** Answers the current command with an ERR without forwarding it; the session stays usable. */
   private failCommand(code: MysqlErrorCode, message: string): void {
     this.busy = false;
+    // The client believes the server has the parameter types this execute carried.
+    if (this.currentCommand === Com.STMT_EXECUTE && this.current !== null)
+      this.statements.refused(this.current);
     this.current = null;
     this.writeError(1, code, message);
     this.runQueue();
   }
 
+  private readonly onParamTypesResent = (): void => {
+    this.ctx.metrics.paramTypesResent();
+  };
+
   private forward(): void {
     const backend = this.backend!;
-    const packet = this.current!;
+    const packet =
+      this.currentCommand === Com.STMT_EXECUTE
+        ? this.statements.toSend(this.current!, this.onParamTypesResent)
+        : this.current!;
     this.current = null;
     this.inFlight = true;
     this.scanner.begin(
@@ -732,14 +755,35 @@ export class ClientSession implements BackendSink, LoginHost {
   private complete(failed: boolean): void {
     this.inFlight = false;
     this.busy = false;
-    const release = this.release;
-    this.release = null;
-    release?.();
+    if (!this.keepsSlot()) this.releaseSlot();
     this.ctx.metrics.recordQuery(this.currentType, (performance.now() - this.currentStart) / 1000, failed);
     const command = this.currentCommand;
     if (command !== Com.QUERY && command !== Com.STMT_EXECUTE) this.afterOtherCommand(command, failed);
     else if (command === Com.QUERY) this.trackQueryEffects();
     if (this.queue.length > 0 || this.ctx.draining || this.readingPaused) this.runQueue();
+  }
+
+  /**
+   * Whether the session keeps its circuit slot after this response: while the server reports an open
+   * transaction, the session may hold row locks that commands in other slots wait for, so it must
+   * never queue behind them. A response without status flags (ERR, PREPARE) leaves the last state,
+   * except that with autocommit off any statement may have opened a transaction.
+   */
+  private keepsSlot(): boolean {
+    const scanner = this.scanner;
+    if (scanner.statusKnown) {
+      this.inTransaction = (scanner.statusFlags & Status.IN_TRANS) !== 0;
+      this.autocommit = (scanner.statusFlags & Status.AUTOCOMMIT) !== 0;
+    } else if (!this.autocommit) {
+      this.inTransaction = true;
+    }
+    return this.inTransaction;
+  }
+
+  private releaseSlot(): void {
+    const release = this.release;
+    this.release = null;
+    release?.();
   }
 
   /**
@@ -756,7 +800,11 @@ export class ClientSession implements BackendSink, LoginHost {
     switch (command) {
       case Com.STMT_PREPARE:
         if (!failed && this.scanner.statementId >= 0)
-          this.statementTypes.set(this.scanner.statementId, this.preparingType);
+          this.statements.prepared(
+            this.scanner.statementId,
+            this.preparingType,
+            this.scanner.statementParams,
+          );
         break;
       case Com.INIT_DB:
         if (!failed) this.database = this.selectingDb;
@@ -765,7 +813,7 @@ export class ClientSession implements BackendSink, LoginHost {
         this.pool!.knownDatabases.clear();
         break;
       case Com.RESET_CONNECTION:
-        this.statementTypes.clear();
+        this.statements.clear();
         break;
       case Com.SET_OPTION:
       case Com.REFRESH:
@@ -847,7 +895,11 @@ export class ClientSession implements BackendSink, LoginHost {
       this.backend = null;
       this.pool!.release(conn, true);
     }
-    this.statementTypes.clear();
+    // The reset connection has no transaction left: the slot goes back.
+    this.releaseSlot();
+    this.inTransaction = false;
+    this.autocommit = true;
+    this.statements.clear();
     if (this.counted && this.user !== null) this.decrementUserSessions(this.user.name);
     this.counted = false;
     this.user = null;
@@ -878,11 +930,7 @@ export class ClientSession implements BackendSink, LoginHost {
     this.phase = CLOSED;
     this.login.stop();
     this.leaveHandshake();
-    if (this.release !== null) {
-      const release = this.release;
-      this.release = null;
-      release();
-    }
+    this.releaseSlot();
     if (this.backend !== null) {
       const conn = this.backend;
       this.backend = null;
