@@ -156,3 +156,18 @@ test('median, spread and the throughput unit', () => {
   assert.equal(spreadPct([5]), null);
   assert.equal(throughputUnit(undefined, 'mysqlslap'), 'qps');
 });
+
+test('the phases of a run are listed in a "Where the time went" table; results without phases have none', () => {
+  const withPhases = ResultsSchema.parse({
+    ...results(1),
+    phases: [
+      { name: 'proxy build', startedAt: '2026-01-01T00:00:00.000Z', seconds: 2.34 },
+      { name: 'warmup', workload: 'oltp_read_only', startedAt: '2026-01-01T00:00:02.340Z', seconds: 10 },
+    ],
+  });
+  const report = renderMeasurementReport(withPhases);
+  assert.match(report, /## Where the time went/);
+  assert.match(report, /\| proxy build \| – \| 2\.3 \|/);
+  assert.match(report, /\| warmup \| oltp_read_only \| 10\.0 \|/);
+  assert.doesNotMatch(renderMeasurementReport(results(1)), /Where the time went/);
+});

@@ -251,8 +251,20 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
   if (measured) out.push(...measuredSections(results));
   out.push(...workSection(results));
+  out.push(...phasesSection(results));
   out.push(...environmentSection(results), '');
   return withinLimit(out.join('\n'), roundsDetails(results));
+}
+
+/** Where the run's wall time went, phase by phase; absent for results written before phases were recorded. */
+function phasesSection(results: Results): string[] {
+  const phases = results.phases ?? [];
+  if (phases.length === 0) return [];
+  const rows = phases.map((p) => {
+    const scope = [p.workload, p.arm].filter((part) => part !== undefined).join(' / ');
+    return `| ${p.name} | ${scope || '–'} | ${p.seconds.toFixed(1)} |`;
+  });
+  return ['## Where the time went', '', '| Phase | Workload / arm | Seconds |', '|---|---|--:|', ...rows, ''];
 }
 
 function statusLine(results: Results): string {

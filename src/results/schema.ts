@@ -199,6 +199,16 @@ export const MergedShardSchema = z.object({
 });
 export type MergedShard = z.infer<typeof MergedShardSchema>;
 
+/** Wall time of one phase of a run (set-up, a workload's prepare or rounds, teardown): where the time went. */
+export const PhaseSchema = z.object({
+  name: z.string(),
+  workload: z.string().optional(),
+  arm: z.string().optional(),
+  startedAt: z.string(),
+  seconds: z.number().nonnegative(),
+});
+export type Phase = z.infer<typeof PhaseSchema>;
+
 export const ResultsSchema = z.object({
   schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
   tool: z.object({ name: z.literal('athena-bench'), version: z.string() }),
@@ -220,6 +230,8 @@ export const ResultsSchema = z.object({
   shard: ShardRecordSchema.optional(),
   /** Set on merged results: each shard's environment (shards may run on different machines). */
   shards: z.array(MergedShardSchema).optional(),
+  /** Wall time of each phase, in the order the phases started. */
+  phases: z.array(PhaseSchema).optional(),
 });
 export type Results = z.infer<typeof ResultsSchema>;
 
