@@ -50591,6 +50591,33 @@ var CleanupStack = class {
   }
 };
 
+// src/engine/phases.ts
+var PhaseRecorder = class {
+  constructor(now) {
+    this.now = now;
+  }
+  now;
+  recorded = [];
+  /** Runs fn and records its wall time, also when it throws: a failed phase still took that long. */
+  async time(name, fn, labels = {}) {
+    const startedMs = this.now();
+    try {
+      return await fn();
+    } finally {
+      this.recorded.push({
+        name,
+        ...labels,
+        startedAt: new Date(startedMs).toISOString(),
+        seconds: Math.max(0, this.now() - startedMs) / 1e3
+      });
+    }
+  }
+  /** The phases in the order they started (nested phases finish first, so sort by start). */
+  phases() {
+    return [...this.recorded].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  }
+};
+
 // src/engine/procfs.ts
 import { readFileSync as readFileSync2, readdirSync, writeFileSync } from "node:fs";
 var realProcFs = {
@@ -50807,7 +50834,8 @@ function createContext(options, deps) {
     liveArms: [],
     secrets: [],
     work: /* @__PURE__ */ new Map(),
-    git: { commit: null, ref: null }
+    git: { commit: null, ref: null },
+    phases: new PhaseRecorder(deps.now)
   };
 }
 function throwIfAborted(ctx) {
@@ -51457,6 +51485,13 @@ var MergedShardSchema = external_exports.object({
   finishedAt: external_exports.string(),
   environment: EnvironmentSchema
 });
+var PhaseSchema = external_exports.object({
+  name: external_exports.string(),
+  workload: external_exports.string().optional(),
+  arm: external_exports.string().optional(),
+  startedAt: external_exports.string(),
+  seconds: external_exports.number().nonnegative()
+});
 var ResultsSchema = external_exports.object({
   schemaVersion: external_exports.literal(RESULTS_SCHEMA_VERSION),
   tool: external_exports.object({ name: external_exports.literal("athena-bench"), version: external_exports.string() }),
@@ -51475,7 +51510,9 @@ var ResultsSchema = external_exports.object({
   /** Set when this run was one shard of the suite. */
   shard: ShardRecordSchema.optional(),
   /** Set on merged results: each shard's environment (shards may run on different machines). */
-  shards: external_exports.array(MergedShardSchema).optional()
+  shards: external_exports.array(MergedShardSchema).optional(),
+  /** Wall time of each phase, in the order the phases started. */
+  phases: external_exports.array(PhaseSchema).optional()
 });
 function metricValue(sample, metric) {
   const m = sample.metrics;
@@ -52011,8 +52048,34 @@ function renderMeasurementReport(results, verdictMarkdown) {
   const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
   if (measured) out.push(...measuredSections(results));
   out.push(...workSection(results));
+  out.push(...phasesSection(results));
   out.push(...environmentSection(results), "");
   return withinLimit(out.join("\n"), roundsDetails(results));
+}
+function phasesSection(results) {
+  const phases = results.phases ?? [];
+  if (phases.length === 0) return [];
+  const totals = /* @__PURE__ */ new Map();
+  for (const p of phases) {
+    const total = totals.get(p.name) ?? { seconds: 0, workloads: /* @__PURE__ */ new Set() };
+    total.seconds += p.seconds;
+    if (p.workload !== void 0) total.workloads.add(p.workload);
+    totals.set(p.name, total);
+  }
+  const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1e3;
+  const share = (seconds) => runSeconds > 0 ? `${Math.round(100 * seconds / runSeconds)}%` : "\u2013";
+  const rows = [...totals].map(
+    ([name, t]) => `| ${name} | ${t.workloads.size > 0 ? t.workloads.size : "\u2013"} | ${t.seconds.toFixed(1)} | ${share(t.seconds)} |`
+  );
+  return [
+    "## Where the time went",
+    "",
+    "| Phase | Workloads | Seconds | Share of the run |",
+    "|---|--:|--:|--:|",
+    ...rows,
+    `| **the whole run** | | **${runSeconds.toFixed(1)}** | |`,
+    ""
+  ];
 }
 function statusLine(results) {
   if (results.status === "failed") {
@@ -52145,11 +52208,13 @@ function buildResults(ctx, status, failure2) {
     arms: ctx.liveArms.length > 0 ? ctx.liveArms.map((a) => a.record) : [{ name: "direct", role: "direct", host: mysql4?.host ?? "127.0.0.1", port: mysql4?.port ?? 0 }],
     workloads: ctx.workloads,
     environment: ctx.environment ?? placeholderEnvironment(),
-    warnings: [...ctx.warnings]
+    warnings: [...ctx.warnings],
+    phases: ctx.phases.phases()
   };
 }
 async function finishRun(ctx, failure2) {
-  for (const problem of await ctx.cleanup.runAll()) {
+  const problems = await ctx.phases.time("teardown", () => ctx.cleanup.runAll());
+  for (const problem of problems) {
     ctx.deps.log(`warning: cleanup: ${problem}`);
     ctx.warnings.push(`Cleanup: ${redact(problem, ctx.secrets)}`);
   }
@@ -52372,17 +52437,25 @@ async function measureWorkload(ctx, mysql4, workload, result, plan) {
     await driver.cleanup(workload, { target: mysql4, exec: ctx.deps.exec });
   };
   ctx.cleanup.add(`clean up ${workload.id}`, cleanWorkload);
-  await driver.prepare(workload, { target: mysql4, exec: ctx.deps.exec, signal: ctx.options.signal });
+  const phase2 = (name, fn) => ctx.phases.time(name, fn, { workload: workload.id });
+  await phase2(
+    "time: prepare",
+    () => driver.prepare(workload, { target: mysql4, exec: ctx.deps.exec, signal: ctx.options.signal })
+  );
   try {
     const measured = { ...workload, warmupSec: 0 };
-    if (workload.warmupSec > 0) await warmUp(ctx, measured, workload.warmupSec, driver, plan);
-    for (let round = 0; round < plan.plannedRounds; round++) {
-      await runRound(ctx, measured, driver, result, round, plan.plannedRounds, plan);
+    if (workload.warmupSec > 0) {
+      await phase2("time: warm-up", () => warmUp(ctx, measured, workload.warmupSec, driver, plan));
     }
-    await adaptiveRounds(ctx, measured, driver, result, plan);
+    await phase2("time: planned rounds", async () => {
+      for (let round = 0; round < plan.plannedRounds; round++) {
+        await runRound(ctx, measured, driver, result, round, plan.plannedRounds, plan);
+      }
+    });
+    await phase2("time: adaptive rounds", () => adaptiveRounds(ctx, measured, driver, result, plan));
     ctx.warnings.push(...sampleWarnings(workload, result));
   } finally {
-    await cleanWorkload().catch(
+    await phase2("time: clean-up", cleanWorkload).catch(
       (error62) => ctx.warnings.push(`Cleanup of ${workload.id}: ${redact(errorMessage(error62), ctx.secrets)}`)
     );
   }
@@ -52799,7 +52872,7 @@ var TOP_FUNCTIONS_KEPT = 200;
 async function measureWork(options, deps) {
   const profileDir = path10.join(options.outDir, "profiles");
   mkdirSync4(profileDir, { recursive: true });
-  const arms = await startUnderCallgrind(options, deps, profileDir);
+  const arms = await deps.phase("work: valgrind start", () => startUnderCallgrind(options, deps, profileDir));
   const out = /* @__PURE__ */ new Map();
   try {
     for (const workload of options.workloads) {
@@ -52855,12 +52928,25 @@ async function measureWorkload2(workload, arms, options, deps, profileDir) {
   const databases = await armDatabases(arms, options.mysql, workload.id, deps.cleanup);
   const results = {};
   try {
-    for (const database of new Set(databases.values())) {
-      deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
-      await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
-    }
-    const measuredArms = await Promise.all(
-      arms.map((arm) => measureArm2(arm, measured, databases.get(arm.input.name), options, deps, profileDir))
+    const labels = { workload: workload.id };
+    await deps.phase(
+      "work: prepare",
+      async () => {
+        for (const database of new Set(databases.values())) {
+          deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
+          await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+        }
+      },
+      labels
+    );
+    const measuredArms = await deps.phase(
+      "work: windows",
+      () => Promise.all(
+        arms.map(
+          (arm) => measureArm2(arm, measured, databases.get(arm.input.name), options, deps, profileDir)
+        )
+      ),
+      labels
     );
     arms.forEach((arm, i) => results[arm.input.name] = measuredArms[i]);
   } finally {
@@ -53055,7 +53141,8 @@ async function runWorkChannel(ctx, mysql4, specs, callgrind, detections) {
       procFs: ctx.procFs,
       fetcher: ctx.fetcher,
       now: ctx.deps.now,
-      cleanup: ctx.cleanup
+      cleanup: ctx.cleanup,
+      phase: ctx.phases.time.bind(ctx.phases)
     }
   );
   for (const [id, work] of measured) ctx.work.set(id, work);
@@ -53078,19 +53165,24 @@ function workArmInput(ctx, mysql4, spec2) {
 // src/engine/run.ts
 async function runBenchmark(options, deps) {
   const ctx = createContext(options, deps);
+  const phase2 = ctx.phases.time.bind(ctx.phases);
   let failure2;
   try {
     if (ctx.hasProc) ctx.ticksPerSecond = await clockTicksPerSecond(deps.exec);
     throwIfAborted(ctx);
     ctx.git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
-    const { mysql: mysql4, version: version2 } = await provisionMysql(ctx);
-    const detections = await detectDrivers(ctx);
-    const callgrind = await workChannelTool(ctx);
-    await recordEnvironment(ctx, version2, detections, callgrind?.version ?? null);
+    const { mysql: mysql4, version: version2 } = await phase2("MySQL start", () => provisionMysql(ctx));
+    const { detections, callgrind } = await phase2("tool checks", async () => {
+      const found = await detectDrivers(ctx);
+      const tool = await workChannelTool(ctx);
+      await recordEnvironment(ctx, version2, found, tool?.version ?? null);
+      return { detections: found, callgrind: tool };
+    });
     const specs = await resolveArms(ctx, mysql4);
-    await buildArms(ctx, mysql4, specs);
-    if (callgrind) await runWorkChannel(ctx, mysql4, specs, callgrind, detections);
-    if (ctx.channels.time) await startArms(ctx, mysql4, specs);
+    await phase2("proxy build", () => buildArms(ctx, mysql4, specs));
+    if (callgrind)
+      await phase2("work channel", () => runWorkChannel(ctx, mysql4, specs, callgrind, detections));
+    if (ctx.channels.time) await phase2("proxy start", () => startArms(ctx, mysql4, specs));
     else recordArms(ctx, mysql4, specs);
     await measureTimeChannel(ctx, mysql4, detections);
   } catch (error62) {

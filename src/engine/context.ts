@@ -10,6 +10,7 @@ import type { Exec } from '../util/exec.ts';
 import type { detectCallgrind } from '../work/valgrind.ts';
 import type { ArmSource, ProxyArmSpec } from './arms.ts';
 import { CleanupStack } from './cleanup.ts';
+import { PhaseRecorder } from './phases.ts';
 import { procAvailable, realProcFs, type ProcFs } from './procfs.ts';
 import { realFetcher, type Fetcher } from './prometheus.ts';
 import type { ProgressSink } from './progress.ts';
@@ -110,6 +111,8 @@ export interface RunContext {
   work: Map<string, WorkloadWork>;
   environment?: Environment;
   git: Results['git'];
+  /** Wall time of each step, for results.json's phases and the report's "Where the time went". */
+  phases: PhaseRecorder;
 }
 
 export function createContext(options: RunOptions, deps: EngineDeps): RunContext {
@@ -141,6 +144,7 @@ export function createContext(options: RunOptions, deps: EngineDeps): RunContext
     secrets: [],
     work: new Map(),
     git: { commit: null, ref: null },
+    phases: new PhaseRecorder(deps.now),
   };
 }
 

@@ -29,6 +29,7 @@ export function buildResults(ctx: RunContext, status: Results['status'], failure
     workloads: ctx.workloads,
     environment: ctx.environment ?? placeholderEnvironment(),
     warnings: [...ctx.warnings],
+    phases: ctx.phases.phases(),
   };
 }
 
@@ -37,7 +38,8 @@ export function buildResults(ctx: RunContext, status: Results['status'], failure
  * failed, throws its error with every secret removed (it may quote a proxy log or a driver).
  */
 export async function finishRun(ctx: RunContext, failure: unknown): Promise<RunOutcome> {
-  for (const problem of await ctx.cleanup.runAll()) {
+  const problems = await ctx.phases.time('teardown', () => ctx.cleanup.runAll());
+  for (const problem of problems) {
     ctx.deps.log(`warning: cleanup: ${problem}`);
     ctx.warnings.push(`Cleanup: ${redact(problem, ctx.secrets)}`);
   }

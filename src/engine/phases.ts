@@ -5,6 +5,9 @@ export interface PhaseLabels {
   arm?: string;
 }
 
+/** Runs a step and records its wall time under a name (and the workload or arm it belongs to). */
+export type PhaseTimer = <T>(name: string, fn: () => Promise<T> | T, labels?: PhaseLabels) => Promise<T>;
+
 /** Records the wall time of each phase of a run with the engine's injected clock, so tests can use a fake one. */
 export class PhaseRecorder {
   private readonly recorded: Phase[] = [];

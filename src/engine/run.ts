@@ -10,6 +10,7 @@ import {
 import { gitInfo } from './environment.ts';
 import { clockTicksPerSecond } from './measureRun.ts';
 import { finishRun } from './outcome.ts';
+import type { PhaseTimer } from './phases.ts';
 import { detectDrivers, provisionMysql, recordEnvironment } from './provision.ts';
 import { measureTimeChannel } from './timeChannel.ts';
 import { runWorkChannel, workChannelTool } from './workStep.ts';
@@ -33,19 +34,24 @@ export type { EngineDeps, Measure, RunOptions, RunOutcome, Target } from './cont
  */
 export async function runBenchmark(options: RunOptions, deps: EngineDeps): Promise<RunOutcome> {
   const ctx = createContext(options, deps);
+  const phase: PhaseTimer = ctx.phases.time.bind(ctx.phases);
   let failure: unknown;
   try {
     if (ctx.hasProc) ctx.ticksPerSecond = await clockTicksPerSecond(deps.exec);
     throwIfAborted(ctx);
     ctx.git = await gitInfo(deps.exec, options.repoRoot ?? process.cwd(), deps.env);
-    const { mysql, version } = await provisionMysql(ctx);
-    const detections = await detectDrivers(ctx);
-    const callgrind = await workChannelTool(ctx);
-    await recordEnvironment(ctx, version, detections, callgrind?.version ?? null);
+    const { mysql, version } = await phase('MySQL start', () => provisionMysql(ctx));
+    const { detections, callgrind } = await phase('tool checks', async () => {
+      const found = await detectDrivers(ctx);
+      const tool = await workChannelTool(ctx);
+      await recordEnvironment(ctx, version, found, tool?.version ?? null);
+      return { detections: found, callgrind: tool };
+    });
     const specs = await resolveArms(ctx, mysql);
-    await buildArms(ctx, mysql, specs);
-    if (callgrind) await runWorkChannel(ctx, mysql, specs, callgrind, detections);
-    if (ctx.channels.time) await startArms(ctx, mysql, specs);
+    await phase('proxy build', () => buildArms(ctx, mysql, specs));
+    if (callgrind)
+      await phase('work channel', () => runWorkChannel(ctx, mysql, specs, callgrind, detections));
+    if (ctx.channels.time) await phase('proxy start', () => startArms(ctx, mysql, specs));
     else recordArms(ctx, mysql, specs);
     await measureTimeChannel(ctx, mysql, detections);
   } catch (error) {

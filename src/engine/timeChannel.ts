@@ -126,19 +126,27 @@ async function measureWorkload(
     await driver.cleanup(workload, { target: mysql, exec: ctx.deps.exec });
   };
   ctx.cleanup.add(`clean up ${workload.id}`, cleanWorkload);
-  await driver.prepare(workload, { target: mysql, exec: ctx.deps.exec, signal: ctx.options.signal });
+  const phase = <T>(name: string, fn: () => Promise<T>) =>
+    ctx.phases.time(name, fn, { workload: workload.id });
+  await phase('time: prepare', () =>
+    driver.prepare(workload, { target: mysql, exec: ctx.deps.exec, signal: ctx.options.signal }),
+  );
   try {
     // The engine warms every arm once (pools, JIT, caches) and measures runs without warmup, so
     // the proxy's CPU window holds exactly the queries the driver counts.
     const measured: Workload = { ...workload, warmupSec: 0 };
-    if (workload.warmupSec > 0) await warmUp(ctx, measured, workload.warmupSec, driver, plan);
-    for (let round = 0; round < plan.plannedRounds; round++) {
-      await runRound(ctx, measured, driver, result, round, plan.plannedRounds, plan);
+    if (workload.warmupSec > 0) {
+      await phase('time: warm-up', () => warmUp(ctx, measured, workload.warmupSec, driver, plan));
     }
-    await adaptiveRounds(ctx, measured, driver, result, plan);
+    await phase('time: planned rounds', async () => {
+      for (let round = 0; round < plan.plannedRounds; round++) {
+        await runRound(ctx, measured, driver, result, round, plan.plannedRounds, plan);
+      }
+    });
+    await phase('time: adaptive rounds', () => adaptiveRounds(ctx, measured, driver, result, plan));
     ctx.warnings.push(...sampleWarnings(workload, result));
   } finally {
-    await cleanWorkload().catch((error: unknown) =>
+    await phase('time: clean-up', cleanWorkload).catch((error: unknown) =>
       ctx.warnings.push(`Cleanup of ${workload.id}: ${redact(errorMessage(error), ctx.secrets)}`),
     );
   }

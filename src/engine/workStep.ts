@@ -68,6 +68,7 @@ export async function runWorkChannel(
       fetcher: ctx.fetcher,
       now: ctx.deps.now,
       cleanup: ctx.cleanup,
+      phase: ctx.phases.time.bind(ctx.phases),
     },
   );
   for (const [id, work] of measured) ctx.work.set(id, work);

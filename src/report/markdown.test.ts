@@ -157,17 +157,26 @@ test('median, spread and the throughput unit', () => {
   assert.equal(throughputUnit(undefined, 'mysqlslap'), 'qps');
 });
 
-test('the phases of a run are listed in a "Where the time went" table; results without phases have none', () => {
+test('the phases of a run are summed by name in a "Where the time went" table; results without phases have none', () => {
   const withPhases = ResultsSchema.parse({
     ...results(1),
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:00:40.000Z',
     phases: [
       { name: 'proxy build', startedAt: '2026-01-01T00:00:00.000Z', seconds: 2.34 },
-      { name: 'warmup', workload: 'oltp_read_only', startedAt: '2026-01-01T00:00:02.340Z', seconds: 10 },
+      {
+        name: 'time: warm-up',
+        workload: 'oltp_read_only',
+        startedAt: '2026-01-01T00:00:02.340Z',
+        seconds: 10,
+      },
+      { name: 'time: warm-up', workload: 'oltp_insert', startedAt: '2026-01-01T00:00:12.340Z', seconds: 10 },
     ],
   });
   const report = renderMeasurementReport(withPhases);
   assert.match(report, /## Where the time went/);
-  assert.match(report, /\| proxy build \| – \| 2\.3 \|/);
-  assert.match(report, /\| warmup \| oltp_read_only \| 10\.0 \|/);
+  assert.match(report, /\| proxy build \| – \| 2\.3 \| 6% \|/);
+  assert.match(report, /\| time: warm-up \| 2 \| 20\.0 \| 50% \|/);
+  assert.match(report, /\| \*\*the whole run\*\* \| \| \*\*40\.0\*\* \| \|/);
   assert.doesNotMatch(renderMeasurementReport(results(1)), /Where the time went/);
 });

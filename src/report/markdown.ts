@@ -256,15 +256,36 @@ export function renderMeasurementReport(results: Results, verdictMarkdown?: stri
   return withinLimit(out.join('\n'), roundsDetails(results));
 }
 
-/** Where the run's wall time went, phase by phase; absent for results written before phases were recorded. */
+/**
+ * Where the run's wall time went: each phase summed over workloads and arms, in the order the
+ * phases first started, with its share of the run. Steps inside the work channel are listed with
+ * it ("work: …") and are part of its row. Absent for results written before phases were recorded.
+ */
 function phasesSection(results: Results): string[] {
   const phases = results.phases ?? [];
   if (phases.length === 0) return [];
-  const rows = phases.map((p) => {
-    const scope = [p.workload, p.arm].filter((part) => part !== undefined).join(' / ');
-    return `| ${p.name} | ${scope || '–'} | ${p.seconds.toFixed(1)} |`;
-  });
-  return ['## Where the time went', '', '| Phase | Workload / arm | Seconds |', '|---|---|--:|', ...rows, ''];
+  const totals = new Map<string, { seconds: number; workloads: Set<string> }>();
+  for (const p of phases) {
+    const total = totals.get(p.name) ?? { seconds: 0, workloads: new Set<string>() };
+    total.seconds += p.seconds;
+    if (p.workload !== undefined) total.workloads.add(p.workload);
+    totals.set(p.name, total);
+  }
+  const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000;
+  const share = (seconds: number) => (runSeconds > 0 ? `${Math.round((100 * seconds) / runSeconds)}%` : '–');
+  const rows = [...totals].map(
+    ([name, t]) =>
+      `| ${name} | ${t.workloads.size > 0 ? t.workloads.size : '–'} | ${t.seconds.toFixed(1)} | ${share(t.seconds)} |`,
+  );
+  return [
+    '## Where the time went',
+    '',
+    '| Phase | Workloads | Seconds | Share of the run |',
+    '|---|--:|--:|--:|',
+    ...rows,
+    `| **the whole run** | | **${runSeconds.toFixed(1)}** | |`,
+    '',
+  ];
 }
 
 function statusLine(results: Results): string {

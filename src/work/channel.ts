@@ -17,6 +17,7 @@ import {
 } from '../engine/prometheus.ts';
 import { ProxyProcess, runWhileAlive, waitUntilReady } from '../engine/proxyProcess.ts';
 import type { ProgressSink } from '../engine/progress.ts';
+import type { PhaseTimer } from '../engine/phases.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import { runStatements } from '../drivers/common.ts';
 import { GATE_METRICS } from '../../proxy/src/contract.ts';
@@ -68,6 +69,8 @@ export interface WorkChannelDeps {
   fetcher: Fetcher;
   now: () => number;
   cleanup: CleanupStack;
+  /** Records the wall time of a step (the engine's phase recorder). */
+  phase: PhaseTimer;
 }
 
 interface LiveWorkArm {
@@ -87,7 +90,7 @@ export async function measureWork(
 ): Promise<Map<string, WorkloadWork>> {
   const profileDir = path.join(options.outDir, 'profiles');
   mkdirSync(profileDir, { recursive: true });
-  const arms = await startUnderCallgrind(options, deps, profileDir);
+  const arms = await deps.phase('work: valgrind start', () => startUnderCallgrind(options, deps, profileDir));
   const out = new Map<string, WorkloadWork>();
   try {
     for (const workload of options.workloads) {
@@ -157,12 +160,26 @@ async function measureWorkload(
   const databases = await armDatabases(arms, options.mysql, workload.id, deps.cleanup);
   const results: Record<string, WorkArm> = {};
   try {
-    for (const database of new Set(databases.values())) {
-      deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
-      await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
-    }
-    const measuredArms = await Promise.all(
-      arms.map((arm) => measureArm(arm, measured, databases.get(arm.input.name)!, options, deps, profileDir)),
+    const labels = { workload: workload.id };
+    await deps.phase(
+      'work: prepare',
+      async () => {
+        for (const database of new Set(databases.values())) {
+          deps.progress.note(`work channel: ${workload.id}: preparing the data set in ${database}`);
+          await driver.prepare(measured, { target: { ...options.mysql, database }, exec: deps.exec });
+        }
+      },
+      labels,
+    );
+    const measuredArms = await deps.phase(
+      'work: windows',
+      () =>
+        Promise.all(
+          arms.map((arm) =>
+            measureArm(arm, measured, databases.get(arm.input.name)!, options, deps, profileDir),
+          ),
+        ),
+      labels,
     );
     arms.forEach((arm, i) => (results[arm.input.name] = measuredArms[i]!));
   } finally {

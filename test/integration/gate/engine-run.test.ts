@@ -217,6 +217,22 @@ describe('runBenchmark with a scripted driver', { skip: process.platform !== 'li
       outcome.reportMarkdown,
       /\| OLTP R\/W \| 4 \| 100 TPS ±0\.0% \| 90\.0 TPS ±0\.0% \| 10\.0% \(10\.0…10\.0\) \|/,
     );
+    // Where the time went: every step of the run, the workload's own steps labelled with it.
+    const phaseNames = results.phases!.map((p) => (p.workload ? `${p.name} (${p.workload})` : p.name));
+    for (const name of [
+      'proxy build',
+      'proxy start',
+      'time: prepare (rw)',
+      'time: warm-up (rw)',
+      'time: planned rounds (rw)',
+      'teardown',
+    ]) {
+      assert.ok(phaseNames.includes(name), `phase ${name} in ${phaseNames.join(', ')}`);
+    }
+    const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000;
+    const rounds = results.phases!.find((p) => p.name === 'time: planned rounds')!;
+    assert.ok(rounds.seconds > 0 && rounds.seconds <= runSeconds, `${rounds.seconds} s of ${runSeconds} s`);
+    assert.match(outcome.reportMarkdown, /## Where the time went/);
     assert.ok(!outcome.reportMarkdown.includes(server.password));
     assert.ok(!readFileSync(outcome.resultsPath, 'utf8').includes(server.password));
     assert.match(readFileSync(path.join(outDir, 'logs', 'proxy.log'), 'utf8'), /fake proxy stopping/);
