@@ -1,11 +1,16 @@
 // Measures how often the gate catches a known slowdown and how often it cries wolf (docs/ACCURACY.md).
 //
 //   node --import tsx scripts/bench-accuracy.ts [--mode baseline|ab|both] [--suite accuracy|default|quick|FILE]
-//        [--aa N] [--trials N] [--slowdowns 5,10,20] [--baseline-rounds N] [--out DIR] [--mysql URL]
+//        [--aa N] [--trials N] [--slowdowns 5,10,20] [--inject burn|wait] [--baseline-rounds N]
+//        [--out DIR] [--mysql URL]
 //
-// Method: the proxy under test is this repo's Athena with ATHENA_TEST_BURN_US_PER_QUERY set, which
-// burns that many µs of CPU per forwarded query. A calibration run (burn 0) measures the proxy's
-// own CPU µs per query; a "p% slowdown" burns p% of it. Committed-baseline mode: the calibration
+// Method: the proxy under test is this repo's Athena with a test cost per forwarded query
+// (proxy/src/server/testCosts.ts). A calibration run (no cost) measures the proxy's own CPU µs
+// and wall µs per query. `--inject burn` (default) burns CPU: a "p% slowdown" burns p% of the
+// proxy's CPU per query. `--inject wait` sleeps with the event loop blocked, a cost in time only
+// (no instructions): a "p% slowdown" is the wait that loses p% of throughput at one client thread,
+// L·p/(100−p) for a per-query latency L (use it with `--suite latency`, the default suite's
+// one-thread latency row). Committed-baseline mode: the calibration
 // run becomes the baseline, every trial is a fresh run compared against it. Base-vs-head mode: each
 // trial runs a base arm (burn 0) and the head arm (burn p%) interleaved, compared with compareArms.
 // A/A trials use burn 0 for the head. Each trial runs with the adaptive-rounds hook, as the gate does.
@@ -26,6 +31,8 @@ import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { ResultsSchema, metricSamples, type Results } from '../src/results/schema.ts';
 import { SuiteSchema, type Suite } from '../src/suite/schema.ts';
 import { loadSuite } from '../src/suite/load.ts';
+import { BUILTIN_SUITES } from '../src/suite/builtins.ts';
+import { TEST_BURN_US_VARIABLE, TEST_WAIT_US_VARIABLE } from '../proxy/src/contract.ts';
 import { realExec } from '../src/util/exec.ts';
 import { baselineFromResults, type Baseline } from '../src/verdict/baseline.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../src/verdict/compare.ts';
@@ -69,6 +76,7 @@ const Flags = z.object({
     .default('5,10,20')
     .transform((s) => s.split(',').map(Number))
     .pipe(z.array(z.number().positive().max(500))),
+  inject: z.enum(['burn', 'wait']).default('burn'),
   baselineRounds: z.coerce.number().int().min(2).default(8),
   out: z.string().default('.athena-bench/accuracy'),
   mysql: z.string().optional(),
@@ -76,10 +84,12 @@ const Flags = z.object({
 
 interface Trial {
   mode: 'baseline' | 'ab';
-  /** Slowdown in % of the proxy's own CPU per query; 0 = A/A. */
+  /** Slowdown in % (of the proxy's CPU per query, or of throughput for a wait); 0 = A/A. */
   level: number;
   index: number;
-  burnUs: number;
+  inject: 'burn' | 'wait';
+  /** The injected µs per query: burnt, or slept. */
+  costUs: number;
   verdict: Comparison['verdict'];
   regressed: string[];
   wallSec: number;
@@ -96,8 +106,29 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} accuracy: ${line}\n`);
 }
 
-function burningArm(name: string, role: 'proxy' | 'base', burnUs: number): ArmSource {
-  return athenaWithEnv(name, role, { ATHENA_TEST_BURN_US_PER_QUERY: String(burnUs) });
+function costlyArm(name: string, role: 'proxy' | 'base', inject: Trial['inject'], costUs: number): ArmSource {
+  const variable = inject === 'burn' ? TEST_BURN_US_VARIABLE : TEST_WAIT_US_VARIABLE;
+  return athenaWithEnv(name, role, { [variable]: String(costUs) });
+}
+
+/** The default suite's one-thread latency row alone: where a wait shows (docs/ACCURACY.md). */
+function latencySuite(): Suite {
+  const suite = BUILTIN_SUITES.default;
+  return SuiteSchema.parse({
+    ...suite,
+    name: 'latency',
+    description: "The default suite's one-thread latency row: the accuracy experiment for waits",
+    workloads: suite.workloads.filter((w) => w.id === 'latency'),
+  });
+}
+
+/** The cost per query that makes a `level`% slowdown, from the calibration run's medians. */
+function costFor(
+  inject: Trial['inject'],
+  level: number,
+  proxy: { cpuUs: number; latencyUs: number },
+): number {
+  return inject === 'burn' ? (level / 100) * proxy.cpuUs : (proxy.latencyUs * level) / (100 - level);
 }
 
 /** SIGINT/SIGTERM abort the current run (the engine cleans up) and end the experiment after it. */
@@ -167,12 +198,12 @@ function pctChange(current: number | null, reference: number | null): number | n
 
 function table(trials: Trial[]): string {
   const lines = [
-    '| mode | injected slowdown | burn µs/query | trials | regressed | inconclusive | pass/improved | detection / false-alarm rate | measured CPU/query Δ (median) | measured TPS Δ (median) | per-round CPU/query CV (median) | median rounds | median wall time |',
+    '| mode | injected slowdown | injected µs/query | trials | regressed | inconclusive | pass/improved | detection / false-alarm rate | measured CPU/query Δ (median) | measured TPS Δ (median) | per-round CPU/query CV (median) | median rounds | median wall time |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const groups = new Map<string, Trial[]>();
   for (const t of trials) {
-    const key = `${t.mode}|${t.level}`;
+    const key = `${t.mode}|${t.level}|${t.inject}`;
     groups.set(key, [...(groups.get(key) ?? []), t]);
   }
   const keys = [...groups.keys()].sort((a, b) => {
@@ -195,7 +226,7 @@ function table(trials: Trial[]): string {
     const tps = ok.flatMap((t) => (t.tpsDeltaPct === null ? [] : [t.tpsDeltaPct]));
     const cvs = ok.flatMap((t) => (t.cpuCvPct === undefined || t.cpuCvPct === null ? [] : [t.cpuCvPct]));
     lines.push(
-      `| ${g[0]!.mode === 'ab' ? 'base-vs-head' : 'committed baseline'} | ${level === 0 ? 'none (A/A)' : `${level}%`} | ${g[0]!.burnUs.toFixed(1)} | ${ok.length}${g.length > ok.length ? ` (+${g.length - ok.length} failed)` : ''} | ${regressed} | ${inconclusive} | ${ok.length - regressed - inconclusive} | ${rate} | ${fmt(cpu.length ? median(cpu) : null)} | ${fmt(tps.length ? median(tps) : null)} | ${cvs.length ? `${median(cvs).toFixed(1)}%` : 'n/a'} | ${ok.length ? median(ok.map((t) => t.rounds)) : 'n/a'} | ${ok.length ? median(ok.map((t) => t.wallSec)).toFixed(0) : 'n/a'} s |`,
+      `| ${g[0]!.mode === 'ab' ? 'base-vs-head' : 'committed baseline'} | ${level === 0 ? 'none (A/A)' : `${level}% (${g[0]!.inject})`} | ${(g[0]!.costUs ?? 0).toFixed(1)} | ${ok.length}${g.length > ok.length ? ` (+${g.length - ok.length} failed)` : ''} | ${regressed} | ${inconclusive} | ${ok.length - regressed - inconclusive} | ${rate} | ${fmt(cpu.length ? median(cpu) : null)} | ${fmt(tps.length ? median(tps) : null)} | ${cvs.length ? `${median(cvs).toFixed(1)}%` : 'n/a'} | ${ok.length ? median(ok.map((t) => t.rounds)) : 'n/a'} | ${ok.length ? median(ok.map((t) => t.wallSec)).toFixed(0) : 'n/a'} s |`,
     );
   }
   return lines.join('\n');
@@ -211,6 +242,7 @@ async function main(): Promise<number> {
       trials: { type: 'string' },
       slowdowns: { type: 'string' },
       'baseline-rounds': { type: 'string' },
+      inject: { type: 'string' },
       out: { type: 'string' },
       mysql: { type: 'string' },
       rejudge: { type: 'boolean' },
@@ -220,7 +252,12 @@ async function main(): Promise<number> {
   const { rejudge: rejudgeOnly, ...rest } = values;
   const flags = Flags.parse({ ...rest, baselineRounds: values['baseline-rounds'] });
   if (rejudgeOnly) return rejudge(path.resolve(repoRoot, flags.out));
-  const suite = flags.suite === 'accuracy' ? ACCURACY_SUITE : await loadSuite(flags.suite);
+  const suite =
+    flags.suite === 'accuracy'
+      ? ACCURACY_SUITE
+      : flags.suite === 'latency'
+        ? latencySuite()
+        : await loadSuite(flags.suite);
   const outDir = path.resolve(repoRoot, flags.out);
   mkdirSync(outDir, { recursive: true });
   const trialsFile = path.join(outDir, 'trials.jsonl');
@@ -252,7 +289,7 @@ async function main(): Promise<number> {
       const outcome = await run(
         suite,
         mysql,
-        [burningArm('proxy', 'proxy', 0)],
+        [costlyArm('proxy', 'proxy', flags.inject, 0)],
         path.join(outDir, 'calibration'),
         undefined,
         flags.baselineRounds,
@@ -265,8 +302,14 @@ async function main(): Promise<number> {
     );
     if (cpuMedians.length === 0) throw new Error('the calibration run has no proxy CPU µs/query (no /proc?)');
     const proxyCpuUs = median(cpuMedians);
+    const proxyLatencyUs = median(
+      baseline.workloads.flatMap((w) => {
+        const qps = w.arms.proxy?.metrics.qps?.median;
+        return qps ? [(w.threads * 1e6) / qps] : [];
+      }),
+    );
     log(
-      `proxy CPU per query at burn 0: ${proxyCpuUs.toFixed(1)} µs (median over ${cpuMedians.length} workload(s))`,
+      `proxy per query with no cost: ${proxyCpuUs.toFixed(1)} µs CPU, ${proxyLatencyUs.toFixed(1)} µs wall per client thread (medians over ${cpuMedians.length} workload(s))`,
     );
 
     const modes: Trial['mode'][] = flags.mode === 'both' ? ['baseline', 'ab'] : [flags.mode];
@@ -285,7 +328,7 @@ async function main(): Promise<number> {
         break;
       }
       if (done.some((t) => t.mode === p.mode && t.level === p.level && t.index === p.index)) continue;
-      const burnUs = (p.level / 100) * proxyCpuUs;
+      const costUs = costFor(flags.inject, p.level, { cpuUs: proxyCpuUs, latencyUs: proxyLatencyUs });
       const started = Date.now();
       const trialDir = path.join(outDir, 'trials', `${p.mode}-${p.level}-${p.index}`);
       let trial: Trial;
@@ -296,7 +339,7 @@ async function main(): Promise<number> {
           const outcome = await run(
             suite,
             mysql,
-            [burningArm('proxy', 'proxy', burnUs)],
+            [costlyArm('proxy', 'proxy', flags.inject, costUs)],
             trialDir,
             createMoreRoundsHook({ baseline }),
           );
@@ -306,7 +349,7 @@ async function main(): Promise<number> {
           const outcome = await run(
             suite,
             mysql,
-            [burningArm('proxy', 'proxy', burnUs), burningArm('base', 'base', 0)],
+            [costlyArm('proxy', 'proxy', flags.inject, costUs), costlyArm('base', 'base', flags.inject, 0)],
             trialDir,
             createMoreRoundsHook({ arms: { head: 'proxy', base: 'base' } }),
           );
@@ -323,7 +366,8 @@ async function main(): Promise<number> {
               );
         trial = {
           ...p,
-          burnUs,
+          inject: flags.inject,
+          costUs,
           verdict: comparison.verdict,
           regressed: comparison.workloads.flatMap((w) =>
             w.metrics
@@ -343,7 +387,8 @@ async function main(): Promise<number> {
         if (interrupt.signal.aborted) break; // an interrupted trial is not a result
         trial = {
           ...p,
-          burnUs,
+          inject: flags.inject,
+          costUs,
           verdict: 'inconclusive',
           regressed: [],
           wallSec: (Date.now() - started) / 1000,
@@ -362,7 +407,7 @@ async function main(): Promise<number> {
       );
       writeFileSync(
         path.join(outDir, 'accuracy.md'),
-        `# Accuracy run\n\nSuite \`${suite.name}\`, proxy CPU/query at burn 0: ${proxyCpuUs.toFixed(1)} µs.\n\n${table(trials)}\n`,
+        `# Accuracy run\n\nSuite \`${suite.name}\`, injected cost: ${flags.inject}; with no cost the proxy takes ${proxyCpuUs.toFixed(1)} µs CPU and ${proxyLatencyUs.toFixed(1)} µs wall per query and client thread.\n\n${table(trials)}\n`,
       );
     }
     process.stdout.write(`${table(trials)}\n`);

@@ -17,11 +17,13 @@ export function envPasswordVariable(kind: 'SHARD' | 'USER', name: string): strin
 
 /**
  * Test hooks that add a known cost to every forwarded COM_QUERY/COM_STMT_EXECUTE, for measuring
- * what the gate detects: µs of CPU burnt (the time channel), or loop iterations (a cost in
- * instructions, for the work channel: under valgrind a µs busy-wait means nothing).
+ * what the gate detects: µs of CPU burnt (the time channel), loop iterations (a cost in
+ * instructions, for the work channel: under valgrind a µs busy-wait means nothing), or µs slept
+ * with the event loop blocked (a wait that costs no instructions). See server/testCosts.ts.
  */
 export const TEST_BURN_US_VARIABLE = 'ATHENA_TEST_BURN_US_PER_QUERY';
 export const TEST_SPIN_LOOPS_VARIABLE = 'ATHENA_TEST_SPIN_LOOPS_PER_QUERY';
+export const TEST_WAIT_US_VARIABLE = 'ATHENA_TEST_WAIT_US_PER_QUERY';
 
 /** Metrics the gate reads from Athena's /metrics. */
 export const GATE_METRICS = {

@@ -7,7 +7,7 @@ import { AthenaMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/httpServer.ts';
 import { ProxyServer } from './server/proxyServer.ts';
 import packageJson from '../../package.json' with { type: 'json' };
-import { TEST_BURN_US_VARIABLE, TEST_SPIN_LOOPS_VARIABLE } from './contract.ts';
+import { describeTestCosts, testCost, testCostSettingsFromEnv } from './server/testCosts.ts';
 
 const VERSION = packageJson.version;
 
@@ -28,14 +28,6 @@ override passwords from the file (see proxy/README.md).
 
 function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} athena: ${message}\n`);
-}
-
-/** A test hook's positive number from the environment, else 0 (the hooks only add cost). */
-function testHookFromEnv(env: NodeJS.ProcessEnv, name: string): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return 0;
-  const value = Number(raw);
-  return Number.isFinite(value) && value > 0 ? value : 0;
 }
 
 /** Ends main() with this exit code (the reason is printed or logged already). */
@@ -117,11 +109,11 @@ function readConfig(configPath: string): AthenaConfig {
 async function start(config: AthenaConfig): Promise<Running> {
   const metrics = new AthenaMetrics();
   const admission = new Admission(config, metrics);
-  const burnMicros = testHookFromEnv(process.env, TEST_BURN_US_VARIABLE);
-  const spinLoops = Math.floor(testHookFromEnv(process.env, TEST_SPIN_LOOPS_VARIABLE));
+  const costSettings = testCostSettingsFromEnv(process.env);
+  const costPerQuery = testCost(costSettings);
   let proxy: ProxyServer;
   try {
-    proxy = new ProxyServer({ config, metrics, admission, burnMicros, spinLoops, log });
+    proxy = new ProxyServer({ config, metrics, admission, costPerQuery, log });
   } catch (error) {
     // An unreadable or unusable TLS certificate or key: a configuration problem.
     log((error as Error).message);
@@ -142,8 +134,7 @@ async function start(config: AthenaConfig): Promise<Running> {
       (metricsServer
         ? `, metrics on http://${config.server.metrics_addr}:${metricsServer.port}/metrics`
         : '') +
-      (burnMicros > 0 ? `, test hook: burning ${burnMicros} µs per query` : '') +
-      (spinLoops > 0 ? `, test hook: ${spinLoops} loop iterations per query` : ''),
+      describeTestCosts(costSettings),
   );
   return { proxy, metricsServer };
 }

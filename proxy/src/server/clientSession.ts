@@ -18,6 +18,7 @@ import type { Admission } from '../limits/admission.ts';
 import type { PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { LimitRejectedError } from '../limits/errors.ts';
 import type { AthenaMetrics } from '../metrics/metrics.ts';
+import type { TestCost } from './testCosts.ts';
 import { classifyStatement, type StatementType } from '../statementType.ts';
 import { newScramble } from '../protocol/auth.ts';
 import {
@@ -96,13 +97,8 @@ export interface ProxyContext {
   /** Version string and capabilities to announce (learned from the backend when known). */
   serverVersion(): string;
   serverCapabilities(): number;
-  /** ATHENA_TEST_BURN_US_PER_QUERY: µs of CPU burnt per forwarded COM_QUERY/COM_STMT_EXECUTE. */
-  readonly burnMicros: number;
-  /**
-   * ATHENA_TEST_SPIN_LOOPS_PER_QUERY: loop iterations run per forwarded COM_QUERY/COM_STMT_EXECUTE,
-   * a cost counted in instructions (a µs busy-wait means nothing under valgrind, where time stretches).
-   */
-  readonly spinLoops: number;
+  /** A known cost added to every forwarded COM_QUERY/COM_STMT_EXECUTE (test hooks, testCosts.ts). */
+  readonly costPerQuery: TestCost | null;
   /** True once shutdown started: sessions close as soon as they are idle. */
   readonly draining: boolean;
   sessionEnded(session: ClientSession): void;
@@ -140,28 +136,6 @@ const CLOSED: SessionPhase = { kind: 'closed' };
 const MAX_PIPELINED = 64;
 /** How many bytes of pipelined commands Athena holds before it stops reading (beyond one command). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
-
-function burn(micros: number): void {
-  const until = performance.now() + micros / 1000;
-  while (performance.now() < until) {
-    // busy wait: the hook exists to cost CPU
-  }
-}
-
-/** Where spin() leaves its result, so the loop cannot be optimised away. */
-let spinSink = 1;
-
-function spin(iterations: number): void {
-  let x = spinSink;
-  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
-  spinSink = x;
-}
-
-/**
- * spin() called through a Proxy, which the optimiser never inlines: inlined into forward(), the
- * loop's instructions would be named forward's in the work channel's profile, not spin's.
- */
-const spinNotInlined = new Proxy(spin, {});
 
 let nextConnectionId = 1;
 
@@ -677,12 +651,9 @@ export class ClientSession implements BackendSink, LoginHost {
       RESPONSE_KIND[this.currentCommand] as ResponseKind,
       (backend.capabilities & Cap.DEPRECATE_EOF) !== 0,
     );
-    if (
-      (this.ctx.burnMicros > 0 || this.ctx.spinLoops > 0) &&
-      (this.currentCommand === Com.QUERY || this.currentCommand === Com.STMT_EXECUTE)
-    ) {
-      if (this.ctx.burnMicros > 0) burn(this.ctx.burnMicros);
-      if (this.ctx.spinLoops > 0) spinNotInlined(this.ctx.spinLoops);
+    const cost = this.ctx.costPerQuery;
+    if (cost !== null && (this.currentCommand === Com.QUERY || this.currentCommand === Com.STMT_EXECUTE)) {
+      cost();
     }
     backend.traffic.roundTrips++;
     if (!backend.write(packet) && !this.readingPaused) {

@@ -13,6 +13,7 @@ import { errPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
 import { ShardPool } from './pool.ts';
+import type { TestCost } from './testCosts.ts';
 import { adoptWithReader, SocketReader } from './socketReader.ts';
 
 /** Announced until a backend connection tells Athena the real server's version. */
@@ -28,10 +29,8 @@ export interface ProxyServerOptions {
   config: AthenaConfig;
   metrics: AthenaMetrics;
   admission: Admission;
-  /** µs of CPU burnt per forwarded query (test hook); 0 = off. */
-  burnMicros?: number;
-  /** Loop iterations run per forwarded query (test hook, a cost in instructions); 0 = off. */
-  spinLoops?: number;
+  /** A known cost added to every forwarded query (test hooks, testCosts.ts); absent = none. */
+  costPerQuery?: TestCost | null;
   log?: (message: string) => void;
 }
 
@@ -96,8 +95,7 @@ export class ProxyServer implements ProxyContext {
   readonly userSessions = new Map<string, number>();
   readonly preAuth: PreAuthGuard;
   readonly tlsContext: tls.SecureContext | null;
-  readonly burnMicros: number;
-  readonly spinLoops: number;
+  readonly costPerQuery: TestCost | null;
   draining = false;
   private readonly sessions = new Set<ClientSession>();
   private readonly server: net.Server;
@@ -111,8 +109,7 @@ export class ProxyServer implements ProxyContext {
     this.config = options.config;
     this.metrics = options.metrics;
     this.admission = options.admission;
-    this.burnMicros = options.burnMicros ?? 0;
-    this.spinLoops = options.spinLoops ?? 0;
+    this.costPerQuery = options.costPerQuery ?? null;
     this.logFn = options.log ?? ((m) => process.stderr.write(`${new Date().toISOString()} athena: ${m}\n`));
     for (const user of this.config.users) this.users.set(user.name, user);
     const { pool, circuit, server } = this.config;
