@@ -49282,7 +49282,7 @@ function sysbenchMetrics(report) {
     const count = h.reduce((s, b) => s + b.count, 0);
     return count === report.totalEvents ? histogramPercentile(h, pct2) : null;
   };
-  const pct = (p) => report.latencyMs.percentiles.get(p) ?? fromHistogram(p);
+  const pct = (p) => fromHistogram(p) ?? report.latencyMs.percentiles.get(p) ?? null;
   if (report.transactions === 0 || report.totalEvents === 0) {
     throw new InfrastructureError(
       "sysbench completed 0 transactions: nothing was measured (is the server or proxy answering?)"
