@@ -72062,10 +72062,30 @@ function armOrder(arms, round) {
   return round % 2 === 1 ? rotated.reverse() : rotated;
 }
 
-// src/engine/timeChannel.ts
+// src/engine/budget.ts
 var RUN_OVERHEAD_SEC = 1.5;
+var PREPARE_ESTIMATE_SEC = 1;
+function budgetDeadline(ctx) {
+  const minutes = ctx.options.budgetMinutes ?? ctx.suite.budgetMinutes;
+  return minutes !== void 0 ? ctx.startedMs + minutes * 6e4 : void 0;
+}
+function plannedTimeChannelSeconds(ctx, detections, armCount) {
+  if (!ctx.channels.time) return 0;
+  return ctx.suite.workloads.filter((w) => detections.get(w.driver)?.available).reduce(
+    (sum, w) => sum + PREPARE_ESTIMATE_SEC + armCount * (ctx.suite.rounds * (nominalSeconds(w, ctx.options.durationSec) + RUN_OVERHEAD_SEC) + w.warmupSec),
+    0
+  );
+}
+function nominalSeconds(workload, durationSec, measured) {
+  if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
+  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
+  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
+}
+
+// src/engine/timeChannel.ts
 async function measureTimeChannel(ctx, mysql4, detections) {
   const plan = timePlan(ctx, detections);
+  if (ctx.channels.time) warnWhenThePlanOverrunsTheBudget(ctx, detections, plan);
   for (const workload of ctx.suite.workloads) {
     const detection = detections.get(workload.driver);
     if (!detection?.available) {
@@ -72086,12 +72106,20 @@ async function measureTimeChannel(ctx, mysql4, detections) {
     if (ctx.channels.time) await measureWorkload(ctx, mysql4, workload, result, plan);
   }
 }
+function warnWhenThePlanOverrunsTheBudget(ctx, detections, plan) {
+  if (plan.budgetDeadline === void 0) return;
+  const leftSec = (plan.budgetDeadline - ctx.deps.now()) / 1e3;
+  const plannedSec = plannedTimeChannelSeconds(ctx, detections, ctx.liveArms.length);
+  if (plannedSec <= leftSec) return;
+  const warning2 = `The budget leaves ${Math.max(0, Math.round(leftSec))} s for the time channel, whose planned rounds take about ${Math.round(plannedSec)} s: they run anyway (fewer would leave the verdict unable to decide), and no adaptive rounds will. Raise --budget-minutes or lower --rounds.`;
+  ctx.warnings.push(warning2);
+  ctx.deps.log(`warning: ${warning2}`);
+}
 function header(workload) {
   return { id: workload.id, title: workload.title, driver: workload.driver, threads: workload.threads };
 }
 function timePlan(ctx, detections) {
   const { options, suite } = ctx;
-  const budgetMinutes = options.budgetMinutes ?? suite.budgetMinutes;
   const plannedRounds = suite.rounds;
   const runnable = suite.workloads.filter((w) => detections.get(w.driver)?.available);
   const later = (workload) => runnable.slice(runnable.findIndex((w) => w.id === workload.id) + 1);
@@ -72103,7 +72131,7 @@ function timePlan(ctx, detections) {
   return {
     plannedRounds,
     maxRounds: maxRoundsOf(suite, plannedRounds),
-    budgetDeadline: budgetMinutes !== void 0 ? ctx.startedMs + budgetMinutes * 6e4 : void 0,
+    budgetDeadline: budgetDeadline(ctx),
     runSeconds,
     secondsAfter: (workload) => later(workload).reduce(
       (sum, w) => sum + ctx.liveArms.length * (plannedRounds * runSeconds(w) + w.warmupSec),
@@ -72111,11 +72139,6 @@ function timePlan(ctx, detections) {
     ),
     roundSecondsFrom: (workload) => [workload, ...later(workload)].reduce((sum, w) => sum + ctx.liveArms.length * runSeconds(w), 0)
   };
-}
-function nominalSeconds(workload, durationSec, measured) {
-  if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
-  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
-  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
 }
 async function measureWorkload(ctx, mysql4, workload, result, plan) {
   const driver = ctx.deps.driverFor(workload.driver);
@@ -72664,7 +72687,12 @@ async function measureArm2(arm, workload, database, options, deps, profileDir) {
   const windows = [];
   const dumps = [];
   const perQuery = () => windows.map((w) => w.queries > 0 ? w.instructions / w.queries : 0);
+  const mayAddWindow = () => windows.length < rule.windows || deps.now() < (options.extraWindowsUntilMs ?? Number.POSITIVE_INFINITY);
   while (needsMoreWindows(perQuery(), rule)) {
+    if (!mayAddWindow()) {
+      deps.progress.note(`work channel: ${workload.id} \xB7 ${arm.input.name}: no budget left for more windows`);
+      break;
+    }
     const { window, files } = await measureWindow(arm, workload, database, options, deps);
     windows.push(window);
     dumps.push(files);
@@ -72813,6 +72841,8 @@ async function workChannelTool(ctx) {
 }
 async function runWorkChannel(ctx, mysql4, specs, callgrind, detections) {
   throwIfAborted(ctx);
+  const deadline = budgetDeadline(ctx);
+  const extraWindowsUntilMs = deadline === void 0 ? void 0 : deadline - 1e3 * plannedTimeChannelSeconds(ctx, detections, specs.length + 1);
   const measured = await measureWork(
     {
       arms: specs.map((spec3) => workArmInput(ctx, mysql4, spec3)),
@@ -72822,6 +72852,7 @@ async function runWorkChannel(ctx, mysql4, specs, callgrind, detections) {
       outDir: ctx.outDir,
       valgrind: callgrind.valgrind,
       callgrindControl: callgrind.control,
+      ...extraWindowsUntilMs !== void 0 ? { extraWindowsUntilMs } : {},
       ...ctx.options.signal ? { signal: ctx.options.signal } : {}
     },
     {
@@ -72880,6 +72911,31 @@ async function runBenchmark(options, deps) {
     failure2 = signal?.aborted ? new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`) : error63;
   }
   return finishRun(ctx, failure2);
+}
+
+// src/verdict/resolution.ts
+var THROUGHPUT_LOSS_TO_RESOLVE_PCT = 15;
+var THROUGHPUT_METRICS = /* @__PURE__ */ new Set(["tps", "qps", "overhead_pct"]);
+function resolvedThroughputLossPct(workload) {
+  const losses = workload.metrics.flatMap((m) => {
+    const loss = lossResolvedBy(m);
+    return loss === null ? [] : [loss];
+  });
+  return losses.length === 0 ? null : Math.min(...losses);
+}
+function lossResolvedBy(m) {
+  if (m.channel !== "time" || m.policy !== "gate" || m.resolution === null) return null;
+  if (!THROUGHPUT_METRICS.has(m.metric)) return null;
+  if (m.scale === "relative") return m.resolution;
+  if (m.metric !== "overhead_pct" || m.currentMedian === null) return null;
+  const carried = 1 - m.currentMedian / 100;
+  return carried > 0 ? m.resolution / carried : null;
+}
+function needsRoundsToResolve(workload, lossPct = THROUGHPUT_LOSS_TO_RESOLVE_PCT) {
+  return workload.metrics.some((m) => {
+    const resolved = lossResolvedBy(m);
+    return resolved !== null && m.resolution > m.thresholdPct && resolved > lossPct;
+  });
 }
 
 // src/verdict/baseline.ts
@@ -73425,7 +73481,17 @@ function decideWorkloads(workloads, alpha, families) {
     w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === "gate").map((m) => m.verdict));
   }
   if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, families.time));
+  const blind = unresolvedLossWarning(workloads);
+  if (blind !== null) warnings.push(blind);
   return warnings;
+}
+function unresolvedLossWarning(workloads) {
+  const blind = workloads.filter((w) => w.verdict === "pass" && needsRoundsToResolve(w));
+  if (blind.length === 0) return null;
+  const described = blind.map(
+    (w) => `${w.id} (resolves ${formatResolution(resolvedThroughputLossPct(w))} after ${w.rounds.current} rounds)`
+  );
+  return `The time channel could not rule out a ${THROUGHPUT_LOSS_TO_RESOLVE_PCT}% throughput loss in ${described.join(", ")} at this run's noise: a wait or lost concurrency that size would pass there. More rounds (--rounds, or a larger --budget-minutes for adaptive ones) or a quieter runner narrow it.`;
 }
 function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const first = workloads.find((w) => w.metrics.some((m2) => hopeless.includes(`${w.id} ${m2.label}`)));
@@ -74284,15 +74350,14 @@ function rawSamples(v) {
 function decideMoreRounds(verdict, s) {
   const affordable = s.secPerRound > 0 ? Math.floor(s.remainingBudgetSec / s.secPerRound) : s.step;
   if (verdict === "regressed" && !s.regressionConfirmed) {
-    const n = Math.min(s.step, affordable);
-    return n > 0 ? { moreRounds: n, reason: "confirm-regression", verdict } : { moreRounds: 0, reason: "budget", verdict };
+    const n2 = Math.min(s.step, affordable);
+    return n2 > 0 ? { moreRounds: n2, reason: "confirm-regression", verdict } : { moreRounds: 0, reason: "budget", verdict };
   }
-  if (verdict === "inconclusive") {
-    if (s.rounds >= s.maxRounds) return { moreRounds: 0, reason: "max-rounds", verdict };
-    const n = Math.min(s.step, s.maxRounds - s.rounds, affordable);
-    return n > 0 ? { moreRounds: n, reason: "inconclusive", verdict } : { moreRounds: 0, reason: "budget", verdict };
-  }
-  return { moreRounds: 0, reason: "decided", verdict };
+  const reason = verdict === "inconclusive" ? "inconclusive" : verdict === "pass" && s.unresolved ? "resolve" : null;
+  if (reason === null) return { moreRounds: 0, reason: "decided", verdict };
+  if (s.rounds >= s.maxRounds) return { moreRounds: 0, reason: "max-rounds", verdict };
+  const n = Math.min(s.step, s.maxRounds - s.rounds, affordable);
+  return n > 0 ? { moreRounds: n, reason, verdict } : { moreRounds: 0, reason: "budget", verdict };
 }
 function secondsPerRound(workload) {
   const starts = /* @__PURE__ */ new Map();
@@ -74346,7 +74411,8 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
     step: options.step ?? 2,
     secPerRound: secondsPerRound(workload),
     remainingBudgetSec,
-    regressionConfirmed: options.regressionConfirmed ?? false
+    regressionConfirmed: options.regressionConfirmed ?? false,
+    unresolved: needsRoundsToResolve(verdict)
   });
 }
 

@@ -7,6 +7,7 @@ import { throwIfAborted, type Detections, type LiveArm, type RunContext, type Ta
 import { guardedRun, measureRun } from './measureRun.ts';
 import { armOrder } from './order.ts';
 import { buildResults } from './outcome.ts';
+import { budgetDeadline, nominalSeconds, plannedTimeChannelSeconds, RUN_OVERHEAD_SEC } from './budget.ts';
 import { sampleWarnings } from './warnings.ts';
 
 /**
@@ -15,9 +16,6 @@ import { sampleWarnings } from './warnings.ts';
  * rounds while the budget allows. Every workload gets a result record (skipped ones with the
  * reason), also when only the work channel measures.
  */
-
-/** Time a run needs beyond its measured duration (connect, driver start-up, scrapes). */
-const RUN_OVERHEAD_SEC = 1.5;
 
 interface TimePlan {
   plannedRounds: number;
@@ -39,6 +37,7 @@ export async function measureTimeChannel(
   detections: Detections,
 ): Promise<void> {
   const plan = timePlan(ctx, detections);
+  if (ctx.channels.time) warnWhenThePlanOverrunsTheBudget(ctx, detections, plan);
   for (const workload of ctx.suite.workloads) {
     const detection = detections.get(workload.driver);
     if (!detection?.available) {
@@ -62,13 +61,26 @@ export async function measureTimeChannel(
   }
 }
 
+/** The planned rounds run whatever the budget says (a verdict needs them); the run says so. */
+function warnWhenThePlanOverrunsTheBudget(ctx: RunContext, detections: Detections, plan: TimePlan): void {
+  if (plan.budgetDeadline === undefined) return;
+  const leftSec = (plan.budgetDeadline - ctx.deps.now()) / 1000;
+  const plannedSec = plannedTimeChannelSeconds(ctx, detections, ctx.liveArms.length);
+  if (plannedSec <= leftSec) return;
+  const warning =
+    `The budget leaves ${Math.max(0, Math.round(leftSec))} s for the time channel, whose planned rounds take about ` +
+    `${Math.round(plannedSec)} s: they run anyway (fewer would leave the verdict unable to decide), and no ` +
+    'adaptive rounds will. Raise --budget-minutes or lower --rounds.';
+  ctx.warnings.push(warning);
+  ctx.deps.log(`warning: ${warning}`);
+}
+
 function header(workload: Workload) {
   return { id: workload.id, title: workload.title, driver: workload.driver, threads: workload.threads };
 }
 
 function timePlan(ctx: RunContext, detections: Detections): TimePlan {
   const { options, suite } = ctx;
-  const budgetMinutes = options.budgetMinutes ?? suite.budgetMinutes;
   const plannedRounds = suite.rounds;
   const runnable = suite.workloads.filter((w) => detections.get(w.driver)?.available);
   const later = (workload: Workload) => runnable.slice(runnable.findIndex((w) => w.id === workload.id) + 1);
@@ -81,7 +93,7 @@ function timePlan(ctx: RunContext, detections: Detections): TimePlan {
   return {
     plannedRounds,
     maxRounds: maxRoundsOf(suite, plannedRounds),
-    budgetDeadline: budgetMinutes !== undefined ? ctx.startedMs + budgetMinutes * 60_000 : undefined,
+    budgetDeadline: budgetDeadline(ctx),
     runSeconds,
     secondsAfter: (workload) =>
       later(workload).reduce(
@@ -91,20 +103,6 @@ function timePlan(ctx: RunContext, detections: Detections): TimePlan {
     roundSecondsFrom: (workload) =>
       [workload, ...later(workload)].reduce((sum, w) => sum + ctx.liveArms.length * runSeconds(w), 0),
   };
-}
-
-/**
- * The expected measured seconds of one run of a workload, for progress and budget estimates:
- * mysqlslap runs until its iterations end, so its runs so far (else 5 s) stand in for a duration.
- */
-function nominalSeconds(
-  workload: Workload,
-  durationSec: number | undefined,
-  measured?: WorkloadResult,
-): number {
-  if (workload.driver !== 'mysqlslap') return durationSec ?? workload.options.timeSec;
-  const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
-  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
 }
 
 /** Prepare, warm up, planned and adaptive rounds, clean up: one workload on every arm. */

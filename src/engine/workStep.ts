@@ -5,6 +5,7 @@ import { detectCallgrind } from '../work/valgrind.ts';
 import type { ProxyArmSpec } from './arms.ts';
 import { armEnv, DEFAULT_READY_TIMEOUT_MS } from './armSetup.ts';
 import { throwIfAborted, type Detections, type RunContext, type Target } from './context.ts';
+import { budgetDeadline, plannedTimeChannelSeconds } from './budget.ts';
 
 /** The engine's side of the work channel (src/work): whether it can run, and running it. */
 
@@ -49,6 +50,13 @@ export async function runWorkChannel(
   detections: Detections,
 ): Promise<void> {
   throwIfAborted(ctx);
+  // The time channel's planned rounds keep their share of the budget: windows beyond the minimum
+  // (for counts that have not settled) stop where they would start eating it.
+  const deadline = budgetDeadline(ctx);
+  const extraWindowsUntilMs =
+    deadline === undefined
+      ? undefined
+      : deadline - 1000 * plannedTimeChannelSeconds(ctx, detections, specs.length + 1);
   const measured = await measureWork(
     {
       arms: specs.map((spec) => workArmInput(ctx, mysql, spec)),
@@ -58,6 +66,7 @@ export async function runWorkChannel(
       outDir: ctx.outDir,
       valgrind: callgrind.valgrind,
       callgrindControl: callgrind.control,
+      ...(extraWindowsUntilMs !== undefined ? { extraWindowsUntilMs } : {}),
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
     },
     {

@@ -1,4 +1,9 @@
 import type { Environment, Results, WorkloadResult } from '../results/schema.ts';
+import {
+  needsRoundsToResolve,
+  resolvedThroughputLossPct,
+  THROUGHPUT_LOSS_TO_RESOLVE_PCT,
+} from './resolution.ts';
 import { metricSamples, roundsOf } from '../results/schema.ts';
 import {
   WORK_METRICS,
@@ -625,7 +630,24 @@ function decideWorkloads(
     w.verdict = worstVerdict(w.metrics.filter((m) => m.policy === 'gate').map((m) => m.verdict));
   }
   if (hopeless.length > 0) warnings.push(tooFewSamplesWarning(workloads, hopeless, alpha, families.time));
+  const blind = unresolvedLossWarning(workloads);
+  if (blind !== null) warnings.push(blind);
   return warnings;
+}
+
+/** Names the passing workloads whose time channel could not see the throughput loss it must. */
+function unresolvedLossWarning(workloads: WorkloadVerdict[]): string | null {
+  const blind = workloads.filter((w) => w.verdict === 'pass' && needsRoundsToResolve(w));
+  if (blind.length === 0) return null;
+  const described = blind.map(
+    (w) =>
+      `${w.id} (resolves ${formatResolution(resolvedThroughputLossPct(w)!)} after ${w.rounds.current} rounds)`,
+  );
+  return (
+    `The time channel could not rule out a ${THROUGHPUT_LOSS_TO_RESOLVE_PCT}% throughput loss in ${described.join(', ')} ` +
+    "at this run's noise: a wait or lost concurrency that size would pass there. More rounds (--rounds, or a larger " +
+    '--budget-minutes for adaptive ones) or a quieter runner narrow it.'
+  );
 }
 
 function tooFewSamplesWarning(

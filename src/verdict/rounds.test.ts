@@ -32,6 +32,17 @@ test('decision rule: inconclusive adds rounds up to maxRounds and the budget', (
   assert.equal(decideMoreRounds('improved', state()).reason, 'decided');
 });
 
+test('decision rule: a pass that cannot resolve the loss it must see gets rounds up to maxRounds', () => {
+  assert.deepEqual(decideMoreRounds('pass', state({ unresolved: true })), {
+    moreRounds: 2,
+    reason: 'resolve',
+    verdict: 'pass',
+  });
+  assert.equal(decideMoreRounds('pass', state({ unresolved: true, rounds: 10 })).reason, 'max-rounds');
+  assert.equal(decideMoreRounds('pass', state({ unresolved: true, remainingBudgetSec: 5 })).reason, 'budget');
+  assert.equal(decideMoreRounds('improved', state({ unresolved: true })).reason, 'decided');
+});
+
 test('decision rule: a regression is re-measured once, even at maxRounds', () => {
   assert.deepEqual(decideMoreRounds('regressed', state({ rounds: 10 })), {
     moreRounds: 2,

@@ -1,6 +1,7 @@
 import { roundsOf, type Results, type WorkloadResult } from '../results/schema.ts';
 import { maxRoundsOf } from '../suite/schema.ts';
 import type { Baseline } from './baseline.ts';
+import { needsRoundsToResolve } from './resolution.ts';
 import {
   compareArms,
   compareToBaseline,
@@ -10,7 +11,8 @@ import {
   type WorkloadVerdict,
 } from './compare.ts';
 
-export type RoundsReason = 'inconclusive' | 'confirm-regression' | 'decided' | 'max-rounds' | 'budget';
+export type RoundsReason =
+  'inconclusive' | 'confirm-regression' | 'resolve' | 'decided' | 'max-rounds' | 'budget';
 
 export interface RoundsDecision {
   moreRounds: number;
@@ -30,6 +32,11 @@ export interface RoundsState {
   remainingBudgetSec: number;
   /** Whether this workload's regression was already re-measured once. */
   regressionConfirmed: boolean;
+  /**
+   * A pass whose time channel could not yet rule out a throughput loss of the size it must see
+   * (resolution.ts): it gets rounds after inconclusive ones, up to maxRounds.
+   */
+  unresolved?: boolean;
 }
 
 /**
@@ -37,6 +44,8 @@ export interface RoundsState {
  * - regressed, not yet confirmed → `step` more rounds (budget permitting, even past maxRounds):
  *   the regression is re-measured once and decided on all rounds together;
  * - inconclusive and below maxRounds → up to `step` more rounds (budget permitting);
+ * - a pass that cannot yet resolve the throughput loss the time channel must see, below maxRounds
+ *   → up to `step` more rounds (budget permitting);
  * - otherwise 0.
  */
 export function decideMoreRounds(verdict: Verdict, s: RoundsState): RoundsDecision {
@@ -47,14 +56,12 @@ export function decideMoreRounds(verdict: Verdict, s: RoundsState): RoundsDecisi
       ? { moreRounds: n, reason: 'confirm-regression', verdict }
       : { moreRounds: 0, reason: 'budget', verdict };
   }
-  if (verdict === 'inconclusive') {
-    if (s.rounds >= s.maxRounds) return { moreRounds: 0, reason: 'max-rounds', verdict };
-    const n = Math.min(s.step, s.maxRounds - s.rounds, affordable);
-    return n > 0
-      ? { moreRounds: n, reason: 'inconclusive', verdict }
-      : { moreRounds: 0, reason: 'budget', verdict };
-  }
-  return { moreRounds: 0, reason: 'decided', verdict };
+  const reason =
+    verdict === 'inconclusive' ? 'inconclusive' : verdict === 'pass' && s.unresolved ? 'resolve' : null;
+  if (reason === null) return { moreRounds: 0, reason: 'decided', verdict };
+  if (s.rounds >= s.maxRounds) return { moreRounds: 0, reason: 'max-rounds', verdict };
+  const n = Math.min(s.step, s.maxRounds - s.rounds, affordable);
+  return n > 0 ? { moreRounds: n, reason, verdict } : { moreRounds: 0, reason: 'budget', verdict };
 }
 
 /** Wall seconds per round of a workload, from the start times of its rounds (or its run lengths). */
@@ -152,5 +159,6 @@ export function moreRoundsNeeded(
     secPerRound: secondsPerRound(workload),
     remainingBudgetSec,
     regressionConfirmed: options.regressionConfirmed ?? false,
+    unresolved: needsRoundsToResolve(verdict),
   });
 }

@@ -59,6 +59,12 @@ export interface WorkChannelOptions {
   valgrind: string;
   callgrindControl: string;
   signal?: AbortSignal;
+  /**
+   * After this time (ms since the epoch) an arm gets no windows beyond the settle rule's minimum:
+   * the rest of the budget belongs to the time channel. Counts that had not settled by then are
+   * reported as not settled.
+   */
+  extraWindowsUntilMs?: number;
 }
 
 export interface WorkChannelDeps {
@@ -227,7 +233,13 @@ async function measureArm(
   const windows: WorkWindow[] = [];
   const dumps: Array<Array<{ file: string; pid: number }>> = [];
   const perQuery = () => windows.map((w) => (w.queries > 0 ? w.instructions / w.queries : 0));
+  const mayAddWindow = () =>
+    windows.length < rule.windows || deps.now() < (options.extraWindowsUntilMs ?? Number.POSITIVE_INFINITY);
   while (needsMoreWindows(perQuery(), rule)) {
+    if (!mayAddWindow()) {
+      deps.progress.note(`work channel: ${workload.id} · ${arm.input.name}: no budget left for more windows`);
+      break;
+    }
     const { window, files } = await measureWindow(arm, workload, database, options, deps);
     windows.push(window);
     dumps.push(files);
