@@ -174,11 +174,16 @@ const backendSecurityFields = {
 function checkBackendSecurity(entry: BackendSecurityConfig, section: string): void {
   const { ssl_mode: mode } = entry;
   const verifies = mode === 'verify_ca' || mode === 'verify_identity';
-  if (entry.ssl_verify_server_cert !== undefined && mode !== 'required') {
-    const detail = verifies
-      ? `contradicts ssl_mode = "${mode}", which always verifies the certificate; use ssl_mode = "required" to choose`
-      : `applies to ssl_mode = "required" only (${mode === 'preferred' ? '"preferred" never verifies the certificate' : 'no TLS'})`;
-    throw new ConfigError(`${section}.ssl_verify_server_cert`, detail);
+  const verifyKey = `${section}.ssl_verify_server_cert`;
+  if (verifies && entry.ssl_verify_server_cert === false) {
+    throw new ConfigError(
+      verifyKey,
+      `contradicts ssl_mode = "${mode}", which always verifies the certificate (use ssl_mode = "required" to choose)`,
+    );
+  }
+  if (!verifies && mode !== 'required' && entry.ssl_verify_server_cert !== undefined) {
+    const why = mode === 'preferred' ? '"preferred" never verifies the certificate' : 'no TLS';
+    throw new ConfigError(verifyKey, `applies to ssl_mode = "required" only (${why})`);
   }
   const checksCertificate = verifies || (mode === 'required' && entry.ssl_verify_server_cert !== false);
   if (entry.ssl_ca !== undefined && !checksCertificate) {

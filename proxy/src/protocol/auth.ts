@@ -81,7 +81,7 @@ export function rsaPublicKey(pem: string | Buffer): KeyObject {
     throw new Error(`not a PEM public key (${(error as Error).message})`, { cause: error });
   }
   if (key.asymmetricKeyType !== 'rsa') {
-    throw new Error(`expected an RSA public key, got ${key.asymmetricKeyType ?? 'another kind of'} key`);
+    throw new Error(`not an RSA public key (its type is ${key.asymmetricKeyType ?? 'unknown'})`);
   }
   return key;
 }
