@@ -30,6 +30,9 @@ export interface BackendSpec {
   database?: string;
   ssl_mode?: string;
   ssl_ca?: string;
+  ssl_verify_server_cert?: boolean;
+  rsa_public_key_file?: string;
+  get_server_public_key?: boolean;
 }
 
 /** The backend a proxy under test uses: the throwaway server's own root account. */
@@ -185,6 +188,9 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
       database: backend.database,
       ssl_mode: backend.ssl_mode,
       ssl_ca: backend.ssl_ca,
+      ssl_verify_server_cert: backend.ssl_verify_server_cert,
+      rsa_public_key_file: backend.rsa_public_key_file,
+      get_server_public_key: backend.get_server_public_key,
     }),
     ...(options.users ?? [{ name: 'root', password: backend.password }]).map((user) =>
       tomlTable('[users]', {

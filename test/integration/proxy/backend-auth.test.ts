@@ -12,7 +12,9 @@ import type { BackendCredentialPolicy } from '../../../proxy/src/server/backendC
 import { rsaPublicKey } from '../../../proxy/src/protocol/auth.ts';
 import { PacketFramer } from '../../../proxy/src/protocol/framer.ts';
 import { Cap } from '../../../proxy/src/protocol/constants.ts';
+import mysql from 'mysql2/promise';
 import { frame } from '../../helpers/wire.ts';
+import { spawnProxy } from '../../helpers/proxy.ts';
 
 const PASSWORD = 'sha2-secret';
 const { publicKey, privateKey } = generateKeyPairSync('rsa', {
@@ -246,6 +248,51 @@ test('caching_sha2_password full auth on plain TCP with neither a pinned key nor
   // Only the handshake response (its scramble) went out: no public-key request, no password.
   assert.deepEqual(transcript?.sequenceIds, [1]);
   assert.equal(transcript?.result, 'none');
+});
+
+test('through the proxy process: a client whose backend needs full auth on plain TCP gets ERR 2061 naming the keys', async () => {
+  const t: Transcript = { clientPackets: [], sequenceIds: [], result: 'none' };
+  const server = await startFakeServer('full', t);
+  servers.push(server);
+  const port = (server.address() as net.AddressInfo).port;
+  const app = { name: 'app', password: 'client-secret' };
+  const proxy = await spawnProxy({
+    backend: { host: '127.0.0.1', port, user: 'app', password: PASSWORD },
+    users: [app],
+  });
+  try {
+    assert.doesNotMatch(proxy.log(), /warning/, 'the default configuration exposes nothing');
+    const conn = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: proxy.port,
+      user: app.name,
+      password: app.password,
+    });
+    try {
+      await assert.rejects(conn.query('SELECT 1'), (error: { errno?: number; message: string }) => {
+        assert.equal(error.errno, 2061);
+        assert.match(
+          error.message,
+          /\(shard "default"\) asked for caching_sha2_password full authentication/,
+        );
+        assert.match(
+          error.message,
+          /ssl_mode = "verify_identity".*rsa_public_key_file.*get_server_public_key = true/,
+        );
+        return true;
+      });
+    } finally {
+      await conn.end().catch(() => undefined);
+    }
+    // Each backend login sent its handshake response and nothing after: no key request, no password.
+    assert.ok(t.sequenceIds.length > 0, 'the backend was reached');
+    assert.ok(
+      t.sequenceIds.every((seq) => seq === 1),
+      JSON.stringify(t.sequenceIds),
+    );
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test('AuthSwitchRequest from mysql_native_password to caching_sha2_password', async () => {
