@@ -15,6 +15,7 @@ import {
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import mysql from 'mysql2/promise';
 import { repoRoot } from '../../scripts/bundles.mjs';
 import { findFreePort } from '../../src/util/net.ts';
 import { parsePrometheus, parseSeries, type MetricSample } from './metrics.ts';
@@ -205,6 +206,33 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
   if (options.pool) parts.push(tomlTable('pool', options.pool));
   if (options.circuit) parts.push(tomlTable('circuit', options.circuit));
   return `${parts.join('\n\n')}\n`;
+}
+
+/** A mysql2 connection to the proxy as one of its users. */
+export function connectThrough(
+  proxy: RunningProxy,
+  user: { name: string; password: string },
+): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: proxy.host,
+    port: proxy.port,
+    user: user.name,
+    password: user.password,
+  });
+}
+
+/** The TLS cipher of the backend session a user's plain connection through the proxy gets ("" on plain TCP). */
+export async function backendCipher(
+  proxy: RunningProxy,
+  user: { name: string; password: string },
+): Promise<string> {
+  const conn = await connectThrough(proxy, user);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+    return String(rows[0]?.Value ?? '');
+  } finally {
+    await conn.end();
+  }
 }
 
 /** Process groups of the proxies started and not yet stopped: killed if the test process exits first. */

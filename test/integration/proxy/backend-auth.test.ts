@@ -12,9 +12,8 @@ import type { BackendCredentialPolicy } from '../../../proxy/src/server/backendC
 import { rsaPublicKey } from '../../../proxy/src/protocol/auth.ts';
 import { PacketFramer } from '../../../proxy/src/protocol/framer.ts';
 import { Cap } from '../../../proxy/src/protocol/constants.ts';
-import mysql from 'mysql2/promise';
 import { frame } from '../../helpers/wire.ts';
-import { spawnProxy } from '../../helpers/proxy.ts';
+import { connectThrough, spawnProxy } from '../../helpers/proxy.ts';
 
 const PASSWORD = 'sha2-secret';
 const { publicKey, privateKey } = generateKeyPairSync('rsa', {
@@ -262,12 +261,7 @@ test('through the proxy process: a client whose backend needs full auth on plain
   });
   try {
     assert.doesNotMatch(proxy.log(), /warning/, 'the default configuration exposes nothing');
-    const conn = await mysql.createConnection({
-      host: '127.0.0.1',
-      port: proxy.port,
-      user: app.name,
-      password: app.password,
-    });
+    const conn = await connectThrough(proxy, app);
     try {
       await assert.rejects(conn.query('SELECT 1'), (error: { errno?: number; message: string }) => {
         assert.equal(error.errno, 2061);

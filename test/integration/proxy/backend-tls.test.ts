@@ -7,10 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { issueServerCertificate, makeTestCa, type TestCa } from '../../helpers/certificates.ts';
-import { backendOf, spawnProxy, type BackendSpec, type RunningProxy } from '../../helpers/proxy.ts';
+import {
+  backendCipher as cipherAs,
+  backendOf,
+  spawnProxy,
+  type BackendSpec,
+  type RunningProxy,
+} from '../../helpers/proxy.ts';
 
 const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
 
@@ -18,6 +23,8 @@ let dir: string;
 let ca: TestCa;
 let otherCa: TestCa;
 let server: LocalServer;
+
+const backendCipher = (proxy: RunningProxy): Promise<string> => cipherAs(proxy, app);
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'athena-backend-tls-'));
@@ -44,22 +51,6 @@ async function withProxy(
     await body(proxy);
   } finally {
     await proxy.stop();
-  }
-}
-
-/** The backend session's TLS cipher as MariaDB reports it ("" on plain TCP). */
-async function backendCipher(proxy: RunningProxy): Promise<string> {
-  const conn = await mysql.createConnection({
-    host: '127.0.0.1',
-    port: proxy.port,
-    user: app.name,
-    password: app.password,
-  });
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
-    return String(rows[0]?.Value ?? '');
-  } finally {
-    await conn.end();
   }
 }
 

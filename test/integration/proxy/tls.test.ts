@@ -14,9 +14,11 @@ import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { makeSelfSignedCertificate } from '../../../src/util/certificate.ts';
 import { realExec } from '../../../src/util/exec.ts';
-import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
+import { backendCipher as cipherAs, backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 
 const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
+/** The backend session's TLS cipher through a proxy, as `app`. */
+const backendCipher = (through: RunningProxy): Promise<string> => cipherAs(through, app);
 
 let dir: string;
 let certFile: string;
@@ -136,16 +138,6 @@ test('server.require_secure_transport refuses a plain client and serves a TLS on
     await conn.end();
   }
 });
-
-async function backendCipher(through: RunningProxy): Promise<string> {
-  const conn = await connect(through, false);
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
-    return String(rows[0]?.Value ?? '');
-  } finally {
-    await conn.end();
-  }
-}
 
 test('ssl_mode = verify_identity: the backend leg is TLS, the server certificate checked against ssl_ca', async () => {
   assert.notEqual(await backendCipher(verified), '', 'the backend session has a cipher');
