@@ -371,3 +371,42 @@ test('loadConfig: missing file and bad content are ConfigErrors naming the file'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('backend TLS and credential keys: defaults, and combinations that would do nothing or contradict', () => {
+  const withKeys = (keys: string) => minimal.replace('user = "root"', `user = "root"\n${keys}`);
+  const shard = parseConfig(minimal).shards[0]!;
+  assert.equal(shard.ssl_mode, 'disabled');
+  assert.equal(shard.ssl_verify_server_cert, undefined, 'absent: verified (with ssl_mode = "required")');
+  assert.equal(shard.get_server_public_key, undefined, 'absent: the server is never asked for its key');
+  const accepted = parseConfig(
+    withKeys('ssl_mode = "required"\nssl_verify_server_cert = false\nget_server_public_key = true'),
+  ).shards[0]!;
+  assert.equal(accepted.ssl_verify_server_cert, false);
+  assert.equal(accepted.get_server_public_key, true);
+  parseConfig(withKeys('ssl_mode = "required"\nssl_ca = "/ca.pem"'));
+  parseConfig(withKeys('ssl_mode = "verify_identity"\nssl_ca = "/ca.pem"\nssl_verify_server_cert = true'));
+  expectConfigError(withKeys('get_server_public_key = "yes"'), 'backend.get_server_public_key', /boolean/);
+  expectConfigError(withKeys('ssl_verify_server_cert = 1'), 'backend.ssl_verify_server_cert', /boolean/);
+  expectConfigError(
+    withKeys('ssl_mode = "verify_ca"\nssl_verify_server_cert = false'),
+    'backend.ssl_verify_server_cert',
+    /contradicts ssl_mode = "verify_ca"/,
+  );
+  expectConfigError(
+    withKeys('ssl_mode = "preferred"\nssl_verify_server_cert = true'),
+    'backend.ssl_verify_server_cert',
+    /"required" only \("preferred" never verifies/,
+  );
+  expectConfigError(withKeys('ssl_verify_server_cert = true'), 'backend.ssl_verify_server_cert', /no TLS/);
+  expectConfigError(withKeys('ssl_mode = "preferred"\nssl_ca = "/ca.pem"'), 'backend.ssl_ca', /is not used/);
+  expectConfigError(
+    withKeys('ssl_mode = "required"\nssl_verify_server_cert = false\nssl_ca = "/ca.pem"'),
+    'backend.ssl_ca',
+    /with ssl_verify_server_cert = false does not verify/,
+  );
+  expectConfigError(
+    `[[shards]]\nname="a"\nuser="u"\npassword="p"\nrsa_public_key_file="/k.pem"\nget_server_public_key=true\n[[users]]\nname="x"\npassword="y"\n`,
+    'shards[0].get_server_public_key',
+    /either rsa_public_key_file .* or get_server_public_key/,
+  );
+});

@@ -11,22 +11,14 @@ export { BACKEND_PASSWORD_VARIABLE, envPasswordVariable };
  * Passwords may come from the environment instead of the file (see envPasswordVariable).
  */
 
-export interface ShardConfig {
+export interface ShardConfig extends BackendSecurityConfig {
   name: string;
   host: string;
   port: number;
   user: string;
   password: string;
   database?: string;
-  /** TLS to this backend: disabled, or preferred / required (unverified), verify_ca, verify_identity. */
-  ssl_mode: SslMode;
-  /** PEM CA file the backend's certificate must chain to (verify_ca, verify_identity); system CAs otherwise. */
-  ssl_ca?: string;
-  /** The server's RSA public key (PEM) for caching_sha2_password over plain TCP, instead of asking the server. */
-  rsa_public_key_file?: string;
 }
-export const SSL_MODES = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'] as const;
-export type SslMode = (typeof SSL_MODES)[number];
 export interface UserConfig {
   name: string;
   password: string;
@@ -147,6 +139,75 @@ const ServerSchema = z.strictObject({
   require_secure_transport: z.boolean().default(CONFIG_DEFAULTS.server.require_secure_transport),
 });
 
+// ---- Backend TLS and credentials: how Athena may send its backend password ----
+
+export const SSL_MODES = ['disabled', 'preferred', 'required', 'verify_ca', 'verify_identity'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+/** A shard's keys for TLS to its server and for caching_sha2_password full authentication. */
+export interface BackendSecurityConfig {
+  /**
+   * TLS to this backend, named as MySQL's ssl-mode: disabled; preferred (TLS when offered, never
+   * verified); required (TLS, the certificate verified unless ssl_verify_server_cert = false);
+   * verify_ca (the certificate verified); verify_identity (and its name checked against host).
+   */
+  ssl_mode: SslMode;
+  /** PEM CA file the backend's certificate must chain to; system CAs otherwise. */
+  ssl_ca?: string;
+  /** ssl_mode = "required" only: false accepts any certificate (absent: true, verified). */
+  ssl_verify_server_cert?: boolean;
+  /** The server's RSA public key (PEM) for caching_sha2_password over plain TCP, pinned. */
+  rsa_public_key_file?: string;
+  /** true: on plain TCP, ask the server for its RSA public key, unverified (absent: false, refused). */
+  get_server_public_key?: boolean;
+}
+
+const backendSecurityFields = {
+  ssl_mode: z.enum(SSL_MODES, { error: `expected one of ${SSL_MODES.join(', ')}` }).default('disabled'),
+  ssl_ca: z.string().min(1, 'expected the path of a PEM CA file').optional(),
+  ssl_verify_server_cert: z.boolean().optional(),
+  rsa_public_key_file: z.string().min(1, 'expected the path of a PEM public key').optional(),
+  get_server_public_key: z.boolean().optional(),
+};
+
+/** Keys that would do nothing, or contradict each other, under a shard's ssl_mode. */
+function checkBackendSecurity(entry: BackendSecurityConfig, section: string): void {
+  const { ssl_mode: mode } = entry;
+  const verifies = mode === 'verify_ca' || mode === 'verify_identity';
+  const verifyKey = `${section}.ssl_verify_server_cert`;
+  if (verifies && entry.ssl_verify_server_cert === false) {
+    throw new ConfigError(
+      verifyKey,
+      `contradicts ssl_mode = "${mode}", which always verifies the certificate (use ssl_mode = "required" to choose)`,
+    );
+  }
+  if (!verifies && mode !== 'required' && entry.ssl_verify_server_cert !== undefined) {
+    const why = mode === 'preferred' ? '"preferred" never verifies the certificate' : 'no TLS';
+    throw new ConfigError(verifyKey, `applies to ssl_mode = "required" only (${why})`);
+  }
+  const checksCertificate = verifies || (mode === 'required' && entry.ssl_verify_server_cert !== false);
+  if (entry.ssl_ca !== undefined && !checksCertificate) {
+    throw new ConfigError(
+      `${section}.ssl_ca`,
+      `is not used: ssl_mode = "${mode}"${mode === 'required' ? ' with ssl_verify_server_cert = false' : ''} does not verify the certificate (use ssl_mode = "verify_ca", "verify_identity" or "required")`,
+    );
+  }
+  if (entry.get_server_public_key !== undefined && entry.rsa_public_key_file !== undefined) {
+    throw new ConfigError(
+      `${section}.get_server_public_key`,
+      'use either rsa_public_key_file (the pinned key) or get_server_public_key (ask the server), not both',
+    );
+  }
+}
+
+/** checkBackendSecurity for [backend] or every [[shards]] entry. */
+function checkBackendsSecurity(file: ConfigFile): void {
+  if (file.backend !== undefined) checkBackendSecurity(file.backend, 'backend');
+  file.shards?.forEach((shard, index) => checkBackendSecurity(shard, `shards[${index}]`));
+}
+
+// ---- end of backend TLS and credentials ----
+
 const backendFields = {
   host: Host.default(CONFIG_DEFAULTS.backend.host),
   port: BackendPort.default(CONFIG_DEFAULTS.backend.port),
@@ -154,9 +215,7 @@ const backendFields = {
   // Optional here because the environment may supply it; checked after the overrides are applied.
   password: z.string().optional(),
   database: z.string().min(1, 'expected a non-empty database name (or leave the key out)').optional(),
-  ssl_mode: z.enum(SSL_MODES, { error: `expected one of ${SSL_MODES.join(', ')}` }).default('disabled'),
-  ssl_ca: z.string().min(1, 'expected the path of a PEM CA file').optional(),
-  rsa_public_key_file: z.string().min(1, 'expected the path of a PEM public key').optional(),
+  ...backendSecurityFields,
 };
 const BackendSchema = z.strictObject(backendFields);
 const ShardSchema = z.strictObject({ name: Name, ...backendFields });
@@ -286,6 +345,7 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
   const shards = resolveShards(file, env);
   const users = resolveUsers(file.users, shards, env);
   checkCrossKeyRules(file);
+  checkBackendsSecurity(file);
   return { server: file.server, shards, users, pool: file.pool, circuit: file.circuit };
 }
 

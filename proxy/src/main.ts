@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, redactConfig, type AthenaConfig } from './conf
 import { Admission } from './limits/admission.ts';
 import { AthenaMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/httpServer.ts';
+import { backendCredentialWarnings } from './server/backendCredentials.ts';
 import { ProxyServer } from './server/proxyServer.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 import { describeTestCosts, testCost, testCostSettingsFromEnv } from './server/testCosts.ts';
@@ -62,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
     }
     const configPath = flags.config ?? 'proxy/config/athena.toml';
     const config = readConfig(configPath);
+    // Before anything listens, and with --check-config too: the operator sees them either way.
+    for (const warning of backendCredentialWarnings(config.shards)) log(`warning: ${warning}`);
     if (flags['check-config']) {
       process.stdout.write(`${configPath}: ok\n${JSON.stringify(redactConfig(config), null, 2)}\n`);
       return 0;

@@ -15,6 +15,7 @@ import {
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import mysql from 'mysql2/promise';
 import { repoRoot } from '../../scripts/bundles.mjs';
 import { findFreePort } from '../../src/util/net.ts';
 import { parsePrometheus, parseSeries, type MetricSample } from './metrics.ts';
@@ -30,6 +31,9 @@ export interface BackendSpec {
   database?: string;
   ssl_mode?: string;
   ssl_ca?: string;
+  ssl_verify_server_cert?: boolean;
+  rsa_public_key_file?: string;
+  get_server_public_key?: boolean;
 }
 
 /** The backend a proxy under test uses: the throwaway server's own root account. */
@@ -185,6 +189,9 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
       database: backend.database,
       ssl_mode: backend.ssl_mode,
       ssl_ca: backend.ssl_ca,
+      ssl_verify_server_cert: backend.ssl_verify_server_cert,
+      rsa_public_key_file: backend.rsa_public_key_file,
+      get_server_public_key: backend.get_server_public_key,
     }),
     ...(options.users ?? [{ name: 'root', password: backend.password }]).map((user) =>
       tomlTable('[users]', {
@@ -199,6 +206,33 @@ export function proxyConfigToml(options: ProxyOptions, port: number, metricsPort
   if (options.pool) parts.push(tomlTable('pool', options.pool));
   if (options.circuit) parts.push(tomlTable('circuit', options.circuit));
   return `${parts.join('\n\n')}\n`;
+}
+
+/** A mysql2 connection to the proxy as one of its users. */
+export function connectThrough(
+  proxy: RunningProxy,
+  user: { name: string; password: string },
+): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: proxy.host,
+    port: proxy.port,
+    user: user.name,
+    password: user.password,
+  });
+}
+
+/** The TLS cipher of the backend session a user's plain connection through the proxy gets ("" on plain TCP). */
+export async function backendCipher(
+  proxy: RunningProxy,
+  user: { name: string; password: string },
+): Promise<string> {
+  const conn = await connectThrough(proxy, user);
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
+    return String(rows[0]?.Value ?? '');
+  } finally {
+    await conn.end();
+  }
 }
 
 /** Process groups of the proxies started and not yet stopped: killed if the test process exits first. */

@@ -1,5 +1,13 @@
 // Password scrambles of the two authentication plugins Athena speaks.
-import { constants, createHash, publicEncrypt, randomFillSync, timingSafeEqual } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPublicKey,
+  publicEncrypt,
+  randomFillSync,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 
 function sha1(...parts: Buffer[]): Buffer {
   const h = createHash('sha1');
@@ -55,8 +63,25 @@ export function cachingSha2Token(password: string, scramble: Buffer): Buffer {
 export function rsaEncryptPassword(
   password: string,
   scramble: Buffer,
-  publicKeyPem: string | Buffer,
+  publicKey: string | Buffer | KeyObject,
 ): Buffer {
   const plain = xorInto(Buffer.from(`${password}\0`, 'utf8'), scramble.subarray(0, 20));
-  return publicEncrypt({ key: publicKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING }, plain);
+  return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING }, plain);
+}
+
+/**
+ * An RSA public key from PEM (SPKI "PUBLIC KEY" or PKCS#1 "RSA PUBLIC KEY", as MySQL writes
+ * public_key.pem); throws an Error saying what the text is instead.
+ */
+export function rsaPublicKey(pem: string | Buffer): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (error) {
+    throw new Error(`not a PEM public key (${(error as Error).message})`, { cause: error });
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    throw new Error(`not an RSA public key (its type is ${key.asymmetricKeyType ?? 'unknown'})`);
+  }
+  return key;
 }

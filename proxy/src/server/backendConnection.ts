@@ -1,15 +1,14 @@
 // One authenticated connection from Athena to a MySQL/MariaDB server.
 //
 // Connecting runs the connection phase (handshake, mysql_native_password or caching_sha2_password
-// including RSA full auth, AuthSwitchRequest). Afterwards the raw byte stream is handed to whichever
+// including full auth as the shard's credential policy allows, AuthSwitchRequest). Afterwards the raw byte stream is handed to whichever
 // session currently owns the connection (its `sink`): the data path never frames it here.
 import net from 'node:net';
 import tls from 'node:tls';
-import type { SslMode } from '../config.ts';
 import { CACHING_SHA2_PLUGIN, Cap, Com, ErrorCode, NATIVE_PASSWORD_PLUGIN } from '../protocol/constants.ts';
 import { PacketFramer } from '../protocol/framer.ts';
 import { buildHandshakeResponse, parseAuthSwitch, parseServerHandshake } from '../protocol/handshake.ts';
-import { cachingSha2Token, nativePasswordToken, rsaEncryptPassword } from '../protocol/auth.ts';
+import { cachingSha2Token, nativePasswordToken, rsaEncryptPassword, rsaPublicKey } from '../protocol/auth.ts';
 import {
   framePacket,
   lenencSize,
@@ -19,22 +18,21 @@ import {
   type ErrInfo,
 } from '../protocol/packets.ts';
 import type { BackendTraffic } from '../metrics/metrics.ts';
+import { fullAuthStep, tlsFailureHint, type BackendCredentialPolicy } from './backendCredentials.ts';
 import { SocketReader } from './socketReader.ts';
 
-/** Where a backend connection goes and as whom. */
-export interface BackendTarget {
+/** Where a backend connection goes, as whom, and how its password may travel. */
+export interface BackendTarget extends BackendCredentialPolicy {
   host: string;
   port: number;
   user: string;
   password: string;
-  /** TLS to the backend (absent: disabled). */
-  ssl?: { mode: Exclude<SslMode, 'disabled'>; ca: Buffer | null };
-  /** The server's RSA public key (PEM) for caching_sha2_password full authentication over plain TCP. */
-  rsaPublicKey?: Buffer;
 }
 
 /** CR_SSL_CONNECTION_ERROR, as a MySQL client reports a TLS failure. */
 const SSL_CONNECTION_ERROR = { errno: 2026, sqlState: 'HY000' };
+/** CR_AUTH_PLUGIN_ERR, as a MySQL client reports an authentication it will not complete. */
+const AUTH_PLUGIN_ERROR = { errno: 2061, sqlState: 'HY000' };
 
 /**
  * The client-visible behaviour a backend connection is opened with. Connections are only reused by
@@ -472,24 +470,24 @@ class BackendConnector {
   private startTls(): void {
     const { target, where } = this;
     const ssl = target.ssl!;
-    const verify = ssl.mode === 'verify_ca' || ssl.mode === 'verify_identity';
     const secure = tls.connect({
       socket: this.socket,
       host: target.host,
       ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
       ...(ssl.ca === null ? {} : { ca: ssl.ca }),
-      rejectUnauthorized: verify,
-      checkServerIdentity: ssl.mode === 'verify_identity' ? tls.checkServerIdentity : () => undefined,
+      rejectUnauthorized: ssl.check !== 'none',
+      checkServerIdentity: ssl.check === 'identity' ? tls.checkServerIdentity : () => undefined,
       minVersion: 'TLSv1.2',
     });
     this.active = secure;
     secure.once('secureConnect', () => secure.write(this.auth.takeResponseAfterTls()));
-    secure.once('error', (error: Error) =>
+    secure.once('error', (error: NodeJS.ErrnoException) =>
       this.fail(
         new BackendError(
           SSL_CONNECTION_ERROR.errno,
           SSL_CONNECTION_ERROR.sqlState,
-          `TLS with the backend ${where} failed (ssl_mode = ${ssl.mode}): ${error.message}`,
+          `TLS with the backend ${where} failed (ssl_mode = ${ssl.mode}): ${error.message}` +
+            tlsFailureHint(ssl, target.host, error.code),
         ),
       ),
     );
@@ -599,22 +597,33 @@ export class BackendAuthenticator {
    * the OK follows), or full authentication asked; undefined for anything else.
    */
   private onCachingSha2(seq: number, payload: Buffer): Buffer | null | undefined {
+    const { target } = this;
     if (this.awaitingPublicKey) {
+      // Asked for only when the configuration opts in (get_server_public_key).
       this.awaitingPublicKey = false;
-      const pem = payload.subarray(1);
-      return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pem), seq + 1);
+      let key;
+      try {
+        key = rsaPublicKey(payload.subarray(1));
+      } catch (error) {
+        throw new ProtocolError(`backend sent an unusable RSA public key: ${(error as Error).message}`);
+      }
+      return framePacket(rsaEncryptPassword(target.password, this.scramble, key), seq + 1);
     }
     const status = payload[1];
     if (status === 0x03) return null; // fast auth succeeded; the OK follows
     if (status !== 0x04) return undefined;
-    // Full authentication: over TLS the password itself; over plain TCP encrypted with the
-    // server's RSA key, the configured one or else the one the server sends (unverified).
-    if (this.tls) return framePacket(Buffer.from(`${this.target.password}\0`, 'utf8'), seq + 1);
-    const pinned = this.target.rsaPublicKey;
-    if (pinned !== undefined)
-      return framePacket(rsaEncryptPassword(this.target.password, this.scramble, pinned), seq + 1);
-    this.awaitingPublicKey = true;
-    return framePacket(Buffer.from([0x02]), seq + 1);
+    const step = fullAuthStep(target, this.tls, `${target.host}:${target.port}`);
+    switch (step.kind) {
+      case 'password_over_tls':
+        return framePacket(Buffer.from(`${target.password}\0`, 'utf8'), seq + 1);
+      case 'encrypt_with_pinned_key':
+        return framePacket(rsaEncryptPassword(target.password, this.scramble, step.key), seq + 1);
+      case 'request_server_key':
+        this.awaitingPublicKey = true;
+        return framePacket(Buffer.from([0x02]), seq + 1);
+      case 'refuse':
+        throw new BackendError(AUTH_PLUGIN_ERROR.errno, AUTH_PLUGIN_ERROR.sqlState, step.reason);
+    }
   }
 
   /** The handshake response to send once TLS is up (after the SSLRequest). */

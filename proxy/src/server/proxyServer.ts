@@ -11,6 +11,7 @@ import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
 import { errPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { makeProfile, type BackendTarget } from './backendConnection.ts';
+import { backendCredentialPolicy } from './backendCredentials.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
 import { ShardPool } from './pool.ts';
 import type { TestCost } from './testCosts.ts';
@@ -50,23 +51,12 @@ function readConfigured(file: string, key: string): Buffer {
 
 /** Where and how a shard's connections go, with its TLS settings and pinned RSA key loaded. */
 function backendTarget(shard: ShardConfig, index: number): BackendTarget {
-  const where = `shards[${index}]`;
   return {
     host: shard.host,
     port: shard.port,
     user: shard.user,
     password: shard.password,
-    ...(shard.ssl_mode === 'disabled'
-      ? {}
-      : {
-          ssl: {
-            mode: shard.ssl_mode,
-            ca: shard.ssl_ca === undefined ? null : readConfigured(shard.ssl_ca, `${where}.ssl_ca`),
-          },
-        }),
-    ...(shard.rsa_public_key_file === undefined
-      ? {}
-      : { rsaPublicKey: readConfigured(shard.rsa_public_key_file, `${where}.rsa_public_key_file`) }),
+    ...backendCredentialPolicy(shard, `shards[${index}]`, readConfigured),
   };
 }
 

@@ -1,15 +1,19 @@
 // Athena's backend side of the connection phase against a scripted fake MySQL 8 server (MySQL 8
 // is not installed here): caching_sha2_password fast auth, full auth with the RSA public-key
-// request over plain TCP, AuthSwitchRequest, wrong password, and a server that never answers.
+// request over plain TCP (only when get_server_public_key opts in), with a pinned key, refused
+// without either; AuthSwitchRequest, wrong password, and a server that never answers.
 // The fake server checks every client packet with node:crypto directly.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { constants, createHash, generateKeyPairSync, privateDecrypt } from 'node:crypto';
 import { BackendConnection, BackendError, makeProfile } from '../../../proxy/src/server/backendConnection.ts';
+import type { BackendCredentialPolicy } from '../../../proxy/src/server/backendCredentials.ts';
+import { rsaPublicKey } from '../../../proxy/src/protocol/auth.ts';
 import { PacketFramer } from '../../../proxy/src/protocol/framer.ts';
 import { Cap } from '../../../proxy/src/protocol/constants.ts';
 import { frame } from '../../helpers/wire.ts';
+import { connectThrough, spawnProxy } from '../../helpers/proxy.ts';
 
 const PASSWORD = 'sha2-secret';
 const { publicKey, privateKey } = generateKeyPairSync('rsa', {
@@ -164,20 +168,14 @@ async function connectTo(
   mode: Mode,
   password = PASSWORD,
   timeoutMs = 3000,
-  rsaPublicKey?: Buffer,
+  policy: BackendCredentialPolicy = mode === 'full' ? { fetchPublicKey: true } : {},
 ): Promise<{ conn: BackendConnection; t: Transcript }> {
   const t: Transcript = { clientPackets: [], sequenceIds: [], result: 'none' };
   const server = await startFakeServer(mode, t);
   servers.push(server);
   const port = (server.address() as net.AddressInfo).port;
   const conn = await BackendConnection.connect(
-    {
-      host: '127.0.0.1',
-      port,
-      user: 'app',
-      password,
-      ...(rsaPublicKey === undefined ? {} : { rsaPublicKey }),
-    },
+    { host: '127.0.0.1', port, user: 'app', password, ...policy },
     profile,
     'appdb',
     timeoutMs,
@@ -204,7 +202,7 @@ test('caching_sha2_password fast auth (scramble in the handshake response, then 
   conn.destroy();
 });
 
-test('caching_sha2_password full auth: public key request (0x02), RSA-OAEP encrypted password', async () => {
+test('caching_sha2_password full auth with get_server_public_key: public key request (0x02), RSA-OAEP encrypted password', async () => {
   const { conn, t } = await connectTo('full');
   try {
     // The transcript in the message: this once failed under load with result 'none' (not reproduced).
@@ -217,13 +215,77 @@ test('caching_sha2_password full auth: public key request (0x02), RSA-OAEP encry
 });
 
 test('caching_sha2_password full auth with rsa_public_key_file: the pinned key, no request to the server', async () => {
-  const { conn, t } = await connectTo('full-pinned', PASSWORD, 3000, Buffer.from(publicKey));
+  const { conn, t } = await connectTo('full-pinned', PASSWORD, 3000, {
+    rsaPublicKey: rsaPublicKey(publicKey),
+  });
   try {
     const seen = JSON.stringify({ result: t.result, sequenceIds: t.sequenceIds, closed: conn.closed });
     assert.equal(t.result, 'ok', seen);
     assert.deepEqual(t.sequenceIds, [1, 3], seen);
   } finally {
     conn.destroy();
+  }
+});
+
+test('caching_sha2_password full auth on plain TCP with neither a pinned key nor get_server_public_key: refused, the key never asked for', async () => {
+  let transcript: Transcript | undefined;
+  await assert.rejects(
+    connectTo('full', PASSWORD, 3000, { label: 'shard "default"' }),
+    (error: BackendError & { transcript: Transcript }) => {
+      transcript = error.transcript;
+      assert.ok(error instanceof BackendError);
+      assert.equal(error.errno, 2061);
+      assert.match(
+        error.message,
+        /^backend 127\.0\.0\.1:\d+ \(shard "default"\) asked for caching_sha2_password full authentication/,
+      );
+      for (const key of ['ssl_mode', 'rsa_public_key_file', 'get_server_public_key = true'])
+        assert.ok(error.message.includes(key), `names ${key}: ${error.message}`);
+      return true;
+    },
+  );
+  // Only the handshake response (its scramble) went out: no public-key request, no password.
+  assert.deepEqual(transcript?.sequenceIds, [1]);
+  assert.equal(transcript?.result, 'none');
+});
+
+test('through the proxy process: a client whose backend needs full auth on plain TCP gets ERR 2061 naming the keys', async () => {
+  const t: Transcript = { clientPackets: [], sequenceIds: [], result: 'none' };
+  const server = await startFakeServer('full', t);
+  servers.push(server);
+  const port = (server.address() as net.AddressInfo).port;
+  const app = { name: 'app', password: 'client-secret' };
+  const proxy = await spawnProxy({
+    backend: { host: '127.0.0.1', port, user: 'app', password: PASSWORD },
+    users: [app],
+  });
+  try {
+    assert.doesNotMatch(proxy.log(), /warning/, 'the default configuration exposes nothing');
+    const conn = await connectThrough(proxy, app);
+    try {
+      await assert.rejects(conn.query('SELECT 1'), (error: { errno?: number; message: string }) => {
+        assert.equal(error.errno, 2061);
+        assert.match(
+          error.message,
+          /\(shard "default"\) asked for caching_sha2_password full authentication/,
+        );
+        assert.match(
+          error.message,
+          /ssl_mode = "verify_identity".*rsa_public_key_file.*get_server_public_key = true/,
+        );
+        return true;
+      });
+    } finally {
+      await conn.end().catch(() => undefined);
+    }
+    // Each backend login sent its handshake response and nothing after: no key request, no password.
+    assert.ok(t.sequenceIds.length > 0, 'the backend was reached');
+    assert.ok(
+      t.sequenceIds.every((seq) => seq === 1),
+      JSON.stringify(t.sequenceIds),
+    );
+  } finally {
+    await proxy.stop();
   }
 });
 

@@ -1,7 +1,8 @@
 // TLS on both legs, with certificates made for the test (openssl, self-signed for 127.0.0.1):
 // clients (mysql2, the mariadb CLI) verifying Athena's, server.require_secure_transport refusing a
 // client that stays on plain TCP; Athena verifying MariaDB's (ssl_mode = verify_identity), and
-// refusing a backend whose certificate does not chain to ssl_ca.
+// refusing a backend whose certificate does not chain to ssl_ca (verify_ca, and required, which
+// verifies too). test/integration/proxy/backend-tls.test.ts covers a CA-signed backend certificate.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,9 +14,11 @@ import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { makeSelfSignedCertificate } from '../../../src/util/certificate.ts';
 import { realExec } from '../../../src/util/exec.ts';
-import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
+import { backendCipher as cipherAs, backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 
 const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
+/** The backend session's TLS cipher through a proxy, as `app`. */
+const backendCipher = (through: RunningProxy): Promise<string> => cipherAs(through, app);
 
 let dir: string;
 let certFile: string;
@@ -25,6 +28,7 @@ let proxy: RunningProxy;
 let strict: RunningProxy;
 let verified: RunningProxy;
 let wrongCa: RunningProxy;
+let otherCertFile: string;
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'athena-tls-'));
@@ -32,6 +36,7 @@ before(async () => {
   certFile = cert;
   keyFile = key;
   const other = await makeSelfSignedCertificate(realExec, mkdtempSync(path.join(dir, 'other-')));
+  otherCertFile = other.certFile;
   server = await startLocalServer({
     extraArgs: [`--ssl-cert=${cert}`, `--ssl-key=${key}`, `--ssl-ca=${cert}`],
   });
@@ -134,16 +139,6 @@ test('server.require_secure_transport refuses a plain client and serves a TLS on
   }
 });
 
-async function backendCipher(through: RunningProxy): Promise<string> {
-  const conn = await connect(through, false);
-  try {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW SESSION STATUS LIKE 'Ssl_cipher'");
-    return String(rows[0]?.Value ?? '');
-  } finally {
-    await conn.end();
-  }
-}
-
 test('ssl_mode = verify_identity: the backend leg is TLS, the server certificate checked against ssl_ca', async () => {
   assert.notEqual(await backendCipher(verified), '', 'the backend session has a cipher');
   assert.equal(await backendCipher(proxy), '', 'ssl_mode defaults to disabled');
@@ -159,6 +154,22 @@ test('ssl_mode = verify_ca with a CA the backend certificate does not chain to: 
     });
   } finally {
     await conn.end();
+  }
+});
+
+test('ssl_mode = required refuses a self-signed backend certificate that ssl_ca does not hold', async () => {
+  const required = await spawnProxy({
+    backend: { ...backendOf(server), ssl_mode: 'required', ssl_ca: otherCertFile },
+    users: [app],
+  });
+  try {
+    await assert.rejects(backendCipher(required), (error: { errno?: number; message: string }) => {
+      assert.equal(error.errno, 2026);
+      assert.match(error.message, /\(ssl_mode = required\): self-signed certificate; .*set ssl_ca/);
+      return true;
+    });
+  } finally {
+    await required.stop();
   }
 });
 
