@@ -165,10 +165,16 @@ export function githubApi(token: string, repository: string, env = process.env):
 /** The repository's issues through Octokit (the history alert); GITHUB_API_URL is honoured. */
 export function githubIssues(token: string, repository: string, env = process.env): IssuesApi {
   const { owner, repo, octokit } = repositoryClient(token, repository, env);
-  const toIssue = (i: { number: number; body?: string | null; html_url: string }): AlertIssue => ({
+  const toIssue = (i: {
+    number: number;
+    body?: string | null;
+    html_url: string;
+    user?: { login: string } | null;
+  }): AlertIssue => ({
     number: i.number,
     body: i.body ?? '',
     htmlUrl: i.html_url,
+    author: i.user?.login ?? '',
   });
   return {
     async listOpenIssues(page, perPage) {
@@ -192,5 +198,6 @@ export function githubIssues(token: string, repository: string, env = process.en
         (await octokit.rest.issues.update({ owner, repo, issue_number: number, title, body })).data,
       );
     },
+    authenticatedLogin: () => authenticatedLogin(octokit),
   };
 }
