@@ -89,6 +89,7 @@ export function githubContext(context = github.context, env = process.env): GitH
     eventName: context.eventName,
     repository,
     sha: context.sha ?? '',
+    ref: context.ref ?? '',
     runUrl:
       env.GITHUB_RUN_ID && repository ? `${server}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : null,
     pullRequest,
@@ -160,6 +161,16 @@ export function githubApi(token: string, repository: string, env = process.env):
       return response.data.head.sha;
     },
   };
+}
+
+/** The repository's default branch, as the repos API reports it. */
+export async function githubDefaultBranch(
+  token: string,
+  repository: string,
+  env = process.env,
+): Promise<string> {
+  const { owner, repo, octokit } = repositoryClient(token, repository, env);
+  return (await octokit.rest.repos.get({ owner, repo })).data.default_branch;
 }
 
 /** The repository's issues through Octokit (the history alert); GITHUB_API_URL is honoured. */
