@@ -16,6 +16,8 @@ const workflowDir = path.join(root, '.github/workflows');
 const workflowFiles = readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f));
 
 interface Step {
+  uses?: string;
+  with?: Record<string, unknown>;
   run?: string;
   if?: string;
   env?: Record<string, string>;
@@ -80,5 +82,29 @@ test('no step is guarded with hashFiles() on runner.temp (it only hashes the wor
     const check = steps.find((s) => s.run?.includes('comment.json'));
     assert.match(check?.run ?? '', /-f "\$RUNNER_TEMP\/pr-results\/comment\.json"/, name);
     assert.match(check?.run ?? '', /found=true" >> "\$GITHUB_OUTPUT"/, name);
+  }
+});
+
+/** The YAML workflows in docs/ (docs/HISTORY.md's mode history example). */
+function docsWorkflowSteps(): Array<{ name: string; steps: Step[] }> {
+  const docsDir = path.join(root, 'docs');
+  return readdirSync(docsDir)
+    .filter((f) => f.endsWith('.md'))
+    .flatMap((f) =>
+      [...readFileSync(path.join(docsDir, f), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => {
+        const doc = parse(m[1]!) as Workflow | Step[];
+        const steps = Array.isArray(doc) ? doc : Object.values(doc.jobs ?? {}).flatMap((j) => j.steps ?? []);
+        return { name: `docs/${f} yaml block ${i + 1}`, steps };
+      }),
+    );
+}
+
+test('every actions/checkout leaves no credentials behind (persist-credentials: false), examples included', () => {
+  const checkouts = [...allSteps, ...docsWorkflowSteps()].flatMap(({ name, steps }) =>
+    steps.filter((s) => s.uses?.startsWith('actions/checkout@')).map((s) => ({ name, step: s })),
+  );
+  assert.ok(checkouts.length >= 9, `${checkouts.length} checkouts found`);
+  for (const { name, step } of checkouts) {
+    assert.equal(step.with?.['persist-credentials'], false, `${name}: ${JSON.stringify(step)}`);
   }
 });
