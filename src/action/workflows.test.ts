@@ -32,15 +32,17 @@ const workflows = workflowFiles.map((f) => ({
   doc: parse(readFileSync(path.join(workflowDir, f), 'utf8')) as Workflow,
 }));
 
-/** The README's YAML examples: whole workflows, or lists of steps. */
-function readmeYamlSteps(): Array<{ name: string; steps: Step[] }> {
-  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-  return [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => {
+/** A markdown file's YAML examples: whole workflows, or lists of steps. */
+function yamlBlockSteps(file: string, label: string): Array<{ name: string; steps: Step[] }> {
+  const text = readFileSync(path.join(root, file), 'utf8');
+  return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => {
     const doc = parse(m[1]!) as Workflow | Step[];
     const steps = Array.isArray(doc) ? doc : Object.values(doc.jobs ?? {}).flatMap((j) => j.steps ?? []);
-    return { name: `README yaml block ${i + 1}`, steps };
+    return { name: `${label} yaml block ${i + 1}`, steps };
   });
 }
+
+const readmeYamlSteps = () => yamlBlockSteps('README.md', 'README');
 
 const allSteps = [
   ...workflows.map((w) => ({
@@ -86,18 +88,10 @@ test('no step is guarded with hashFiles() on runner.temp (it only hashes the wor
 });
 
 /** The YAML workflows in docs/ (docs/HISTORY.md's mode history example). */
-function docsWorkflowSteps(): Array<{ name: string; steps: Step[] }> {
-  const docsDir = path.join(root, 'docs');
-  return readdirSync(docsDir)
+const docsWorkflowSteps = () =>
+  readdirSync(path.join(root, 'docs'))
     .filter((f) => f.endsWith('.md'))
-    .flatMap((f) =>
-      [...readFileSync(path.join(docsDir, f), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => {
-        const doc = parse(m[1]!) as Workflow | Step[];
-        const steps = Array.isArray(doc) ? doc : Object.values(doc.jobs ?? {}).flatMap((j) => j.steps ?? []);
-        return { name: `docs/${f} yaml block ${i + 1}`, steps };
-      }),
-    );
-}
+    .flatMap((f) => yamlBlockSteps(`docs/${f}`, `docs/${f}`));
 
 test('every actions/checkout leaves no credentials behind (persist-credentials: false), examples included', () => {
   const checkouts = [...allSteps, ...docsWorkflowSteps()].flatMap(({ name, steps }) =>
