@@ -4,7 +4,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realBenchmarker, realVerdicts } from './action/engine-adapter.ts';
 import { gitOps } from './gate/git.ts';
-import { actionCore, githubApi, githubContext, githubIssues } from './action/github-adapter.ts';
+import {
+  actionCore,
+  githubApi,
+  githubContext,
+  githubDefaultBranch,
+  githubIssues,
+} from './action/github-adapter.ts';
 import { appendToDataBranch } from './action/history-branch.ts';
 import { run } from './action/run.ts';
 import { createProgress } from './engine/progress.ts';
@@ -37,6 +43,7 @@ async function main(): Promise<void> {
     history: {
       appendToDataBranch: (options) => appendToDataBranch({ ...options, exec: realExec }),
       issues: (token) => githubIssues(token, github.repository),
+      defaultBranch: (token) => githubDefaultBranch(token, github.repository),
     },
   });
 }

@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.ts';
 import type { CommentPolicy } from './inputs.ts';
-import { DEFAULT_RETRY, httpStatus, withRetries } from './retry.ts';
+import { DEFAULT_RETRY, createOnce, httpStatus, withRetries, type RetryOptions } from './retry.ts';
 
 /**
  * The sticky pull-request comment: one per PR and suite, found again by a hidden marker and
@@ -106,16 +106,16 @@ const FORK_HINT =
 export async function upsertStickyComment(options: UpsertOptions): Promise<CommentOutcome> {
   const { api, issueNumber, suite, policy, log } = options;
   if (policy === 'never') return { action: 'skipped', url: null, reason: 'comment-on-pr is never' };
-  const call = <T>(fn: () => Promise<T>) =>
-    withRetries(fn, {
-      ...DEFAULT_RETRY,
-      attempts: options.attempts ?? DEFAULT_RETRY.attempts,
-      sleep: options.sleep,
-      onRetry: (error, attempt, delayMs) =>
-        log.info(
-          `GitHub API call failed (${describe(error)}); retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s`,
-        ),
-    });
+  const retry: RetryOptions = {
+    ...DEFAULT_RETRY,
+    attempts: options.attempts ?? DEFAULT_RETRY.attempts,
+    sleep: options.sleep,
+    onRetry: (error, attempt, delayMs) =>
+      log.info(
+        `GitHub API call failed (${describe(error)}); retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s`,
+      ),
+  };
+  const call = <T>(fn: () => Promise<T>) => withRetries(fn, retry);
   const body = withMarker(suite, options.body);
   try {
     const login = await call(() => api.authenticatedLogin());
@@ -133,7 +133,12 @@ export async function upsertStickyComment(options: UpsertOptions): Promise<Comme
         reason: 'comment-on-pr is on-change, the verdict shows no change and there is no earlier comment',
       };
     }
-    const created = await call(() => api.create(issueNumber, body));
+    // A create whose answer was lost may have happened: look again before creating another.
+    const created = await createOnce(
+      () => api.create(issueNumber, body),
+      () => findStickyComment(api, issueNumber, suite, owners, call, options.perPage),
+      retry,
+    );
     log.info(`Created the pull-request comment: ${created.htmlUrl}`);
     return { action: 'created', url: created.htmlUrl };
   } catch (error) {

@@ -55,6 +55,8 @@ export interface GitHubContext {
   /** owner/name */
   repository: string;
   sha: string;
+  /** GITHUB_REF: refs/heads/<branch> on a push (mode history refuses that branch as its data branch). */
+  ref?: string;
   /** Link to this workflow run, for the comment footer. */
   runUrl: string | null;
   pullRequest: PullRequestInfo | null;
@@ -157,6 +159,8 @@ export interface Verdicts {
 export interface HistoryDeps {
   appendToDataBranch(options: Omit<DataBranchOptions, 'exec'>): Promise<DataBranchOutcome>;
   issues(token: string): IssuesApi;
+  /** The repository's default branch from the API (history-branch may not be it); absent: not asked. */
+  defaultBranch?(token: string): Promise<string>;
 }
 
 export interface ActionDeps {

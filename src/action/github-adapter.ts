@@ -89,6 +89,7 @@ export function githubContext(context = github.context, env = process.env): GitH
     eventName: context.eventName,
     repository,
     sha: context.sha ?? '',
+    ref: context.ref ?? '',
     runUrl:
       env.GITHUB_RUN_ID && repository ? `${server}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : null,
     pullRequest,
@@ -162,13 +163,29 @@ export function githubApi(token: string, repository: string, env = process.env):
   };
 }
 
+/** The repository's default branch, as the repos API reports it. */
+export async function githubDefaultBranch(
+  token: string,
+  repository: string,
+  env = process.env,
+): Promise<string> {
+  const { owner, repo, octokit } = repositoryClient(token, repository, env);
+  return (await octokit.rest.repos.get({ owner, repo })).data.default_branch;
+}
+
 /** The repository's issues through Octokit (the history alert); GITHUB_API_URL is honoured. */
 export function githubIssues(token: string, repository: string, env = process.env): IssuesApi {
   const { owner, repo, octokit } = repositoryClient(token, repository, env);
-  const toIssue = (i: { number: number; body?: string | null; html_url: string }): AlertIssue => ({
+  const toIssue = (i: {
+    number: number;
+    body?: string | null;
+    html_url: string;
+    user?: { login: string } | null;
+  }): AlertIssue => ({
     number: i.number,
     body: i.body ?? '',
     htmlUrl: i.html_url,
+    author: i.user?.login ?? '',
   });
   return {
     async listOpenIssues(page, perPage) {
@@ -192,5 +209,6 @@ export function githubIssues(token: string, repository: string, env = process.en
         (await octokit.rest.issues.update({ owner, repo, issue_number: number, title, body })).data,
       );
     },
+    authenticatedLogin: () => authenticatedLogin(octokit),
   };
 }

@@ -1,11 +1,12 @@
 import { formatShift } from '../history/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
 import { fmt } from '../verdict/svg.ts';
-import { DEFAULT_RETRY, withRetries } from './retry.ts';
+import { ACTIONS_BOT } from './comment.ts';
+import { DEFAULT_RETRY, createOnce, withRetries, type RetryOptions } from './retry.ts';
 
 /**
  * The alert of the history mode: one open issue per suite (found again by a hidden marker in its
- * body) listing the change points on the default branch. A newly detected change point that is
+ * body, in an issue opened by the token's own identity) listing the change points on the default branch. A newly detected change point that is
  * not an improvement opens it; while it is open, every run updates it in place.
  */
 
@@ -13,6 +14,8 @@ export interface AlertIssue {
   number: number;
   body: string;
   htmlUrl: string;
+  /** The login of whoever opened it. */
+  author: string;
 }
 
 /** The slice of GitHub's issues API the alert needs (built on Octokit by the adapter). */
@@ -21,6 +24,8 @@ export interface IssuesApi {
   listOpenIssues(page: number, perPage: number): Promise<{ issues: AlertIssue[]; hasNextPage: boolean }>;
   createIssue(title: string, body: string): Promise<AlertIssue>;
   updateIssue(number: number, title: string, body: string): Promise<AlertIssue>;
+  /** The token's own user; null for an installation token (GITHUB_TOKEN), whose issues are the bot's. */
+  authenticatedLogin(): Promise<string | null>;
 }
 
 export function alertMarker(suite: string): string {
@@ -79,14 +84,21 @@ export function alertBody(
 export type AlertOutcome =
   { action: 'opened' | 'updated'; number: number; url: string } | { action: 'none'; reason: string };
 
-async function findAlertIssue(api: IssuesApi, suite: string, sleep: (ms: number) => Promise<void>) {
+/**
+ * The open issue carrying the suite's marker and opened by the token's identity. Anyone may open an
+ * issue and paste the marker into it: updating theirs would put the alert under their title and
+ * let them hide a real one, so issues by others are never taken for the alert.
+ */
+async function findAlertIssue(
+  api: IssuesApi,
+  suite: string,
+  owners: ReadonlySet<string>,
+  retry: RetryOptions,
+): Promise<AlertIssue | null> {
   const marker = alertMarker(suite);
   for (let page = 1; page <= 20; page++) {
-    const { issues, hasNextPage } = await withRetries(() => api.listOpenIssues(page, 100), {
-      ...DEFAULT_RETRY,
-      sleep,
-    });
-    const found = issues.find((i) => i.body.includes(marker));
+    const { issues, hasNextPage } = await withRetries(() => api.listOpenIssues(page, 100), retry);
+    const found = issues.find((i) => owners.has(i.author) && i.body.includes(marker));
     if (found || !hasNextPage) return found ?? null;
   }
   return null;
@@ -101,8 +113,11 @@ export async function upsertAlert(o: {
   sleep: (ms: number) => Promise<void>;
 }): Promise<AlertOutcome> {
   const fresh = newChangePoints(o.before, o.after).filter((c) => c.direction !== 'better');
-  const existing = await findAlertIssue(o.api, o.suite, o.sleep);
-  const retry = { ...DEFAULT_RETRY, sleep: o.sleep };
+  const retry: RetryOptions = { ...DEFAULT_RETRY, sleep: o.sleep };
+  const login = await withRetries(() => o.api.authenticatedLogin(), retry);
+  const owners = new Set([ACTIONS_BOT, ...(login ? [login] : [])]);
+  const find = () => findAlertIssue(o.api, o.suite, owners, retry);
+  const existing = await find();
   if (existing && o.after.length > 0) {
     const issue = await withRetries(
       () =>
@@ -116,8 +131,10 @@ export async function upsertAlert(o: {
     return { action: 'updated', number: issue.number, url: issue.htmlUrl };
   }
   if (!existing && fresh.length > 0) {
-    const issue = await withRetries(
+    // A create whose answer was lost may have happened: look again before opening another.
+    const issue = await createOnce(
       () => o.api.createIssue(alertTitle(o.suite, o.after), alertBody(o.suite, o.after, o.checked)),
+      find,
       retry,
     );
     return { action: 'opened', number: issue.number, url: issue.htmlUrl };

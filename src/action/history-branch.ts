@@ -27,6 +27,12 @@ export interface DataBranchOptions {
   attempts: number;
   sleep: (ms: number) => Promise<void>;
   log: (line: string) => void;
+  /**
+   * The token fetch and push authenticate with when the clone keeps no credentials of its own
+   * (actions/checkout with persist-credentials: false): given to git for those two commands only,
+   * through the environment, never written to .git/config where later steps could read it.
+   */
+  token?: string;
   /** Called after the commit is made and before it is pushed (tests use it to push first). */
   beforePush?: () => Promise<void>;
 }
@@ -50,26 +56,71 @@ const IDENTITY = [
 
 type Git = ReturnType<typeof scratchGit>;
 
+interface GitCall {
+  stdin?: string;
+  /** Uses the scratch index. */
+  index?: boolean;
+  /** Talks to the remote: gets the token's header, when there is one to give. */
+  remote?: boolean;
+}
+
 /** git in the repository, with a scratch index of its own (no work tree or index touched). */
 function scratchGit(o: DataBranchOptions, scratch: string) {
-  const env = { ...process.env, GIT_INDEX_FILE: path.join(scratch, 'index') };
-  const run = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
+  const indexEnv = { GIT_INDEX_FILE: path.join(scratch, 'index') };
+  let remoteEnv: Record<string, string> | null = null;
+  const run = async (args: string[], extra: GitCall = {}) => {
+    const env = {
+      ...(extra.index ? indexEnv : {}),
+      ...(extra.remote ? (remoteEnv ??= await remoteAuthEnv(o)) : {}),
+    };
     const result = await o.exec('git', ['-C', o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 120_000,
       // A long history is megabytes; exec keeps only the tail of a bigger output by default.
       maxOutputChars: 256 * 1024 * 1024,
-      ...(extra.index ? { env } : {}),
+      ...(Object.keys(env).length > 0 ? { env: { ...process.env, ...env } } : {}),
       ...(extra.stdin !== undefined ? { stdin: extra.stdin } : {}),
     });
     return { ok: result.exitCode === 0, out: result.stdout.trim(), err: result.stderr.trim() };
   };
-  const must = async (args: string[], extra: { stdin?: string; index?: boolean } = {}) => {
+  const must = async (args: string[], extra: GitCall = {}) => {
     const r = await run(args, extra);
     if (!r.ok)
       throw new InfrastructureError(`git ${args[0]} failed: ${r.err.split('\n').slice(-3).join(' ')}`);
     return r.out;
   };
   return { run, must };
+}
+
+/** A token may cross the network only encrypted, or stay on this machine. */
+function sendsTokenSafely(remoteUrl: string): boolean {
+  if (/^https:\/\//i.test(remoteUrl)) return true;
+  return /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\//i.test(remoteUrl);
+}
+
+/**
+ * The token as an HTTP header for the remote's URL, in git's environment-only config
+ * (GIT_CONFIG_COUNT, git >= 2.31). None when there is no token, the remote is not https (or http
+ * to a loopback address), or the clone already sends a header of its own (two Authorization
+ * headers are refused by GitHub).
+ */
+export async function remoteAuthEnv(o: DataBranchOptions): Promise<Record<string, string>> {
+  if (!o.token) return {};
+  const url = await o.exec('git', ['-C', o.repoRoot, 'remote', 'get-url', o.remote], { timeoutMs: 30_000 });
+  const remoteUrl = url.stdout.trim();
+  if (url.exitCode !== 0 || !sendsTokenSafely(remoteUrl)) return {};
+  const configured = await o.exec(
+    'git',
+    ['-C', o.repoRoot, 'config', '--get-regexp', '^http\\..*\\.extraheader$'],
+    { timeoutMs: 30_000 },
+  );
+  if (configured.exitCode === 0 && configured.stdout.trim() !== '') return {};
+  const origin = new URL(remoteUrl).origin;
+  const basic = Buffer.from(`x-access-token:${o.token}`).toString('base64');
+  return {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: `http.${origin}/.extraheader`,
+    GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${basic}`,
+  };
 }
 
 export async function appendToDataBranch(o: DataBranchOptions): Promise<DataBranchOutcome> {
@@ -82,7 +133,9 @@ export async function appendToDataBranch(o: DataBranchOptions): Promise<DataBran
       if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt };
       const commit = await commitHistory(o, git, parent, outcome.history);
       await o.beforePush?.();
-      const pushed = await git.run(['push', '--quiet', o.remote, `${commit}:refs/heads/${o.branch}`]);
+      const pushed = await git.run(['push', '--quiet', o.remote, `${commit}:refs/heads/${o.branch}`], {
+        remote: true,
+      });
       if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt };
       await retryAfterRejection(o, pushed.err, attempt);
     }
@@ -98,7 +151,9 @@ async function fetchHistory(
 ): Promise<{ parent: string | null; before: HistoryFile }> {
   const trackingRef = `refs/athena-bench/data/${o.branch}`;
   const file = historyFileName(o.suite);
-  const fetched = await git.run(['fetch', '--no-tags', o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
+  const fetched = await git.run(['fetch', '--no-tags', o.remote, `+refs/heads/${o.branch}:${trackingRef}`], {
+    remote: true,
+  });
   if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
     throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
   }

@@ -8,6 +8,7 @@ import { fmt } from '../verdict/svg.ts';
 import type { ActionDeps, BenchOutcome, HistoryDeps } from './deps.ts';
 import type { DataBranchOutcome } from './history-branch.ts';
 import { newChangePoints, upsertAlert, type AlertOutcome } from './history-alert.ts';
+import { refuseCodeBranchAsHistory } from './history-branch-guard.ts';
 import { notifyNewChangePoints } from './history-webhook.ts';
 import type { ActionConfig } from './inputs.ts';
 
@@ -56,6 +57,13 @@ export async function recordHistory(
   if (!/^[0-9a-f]{40}$/i.test(github.sha)) {
     throw new UsageError(`mode history needs the commit being pushed (GITHUB_SHA), got "${github.sha}"`);
   }
+  const { defaultBranch } = history;
+  await refuseCodeBranchAsHistory({
+    branch: config.history.branch,
+    ref: github.ref,
+    defaultBranch: defaultBranch && config.githubToken ? () => defaultBranch(config.githubToken) : null,
+    warning: (message) => core.warning(message),
+  });
   const suite = await run.prepare();
   const outcome = await run.bench(suite);
   setOutput('results-path', outcome.resultsPath);
@@ -114,6 +122,7 @@ async function appendPoint(
       retention: config.history.retention,
       message: `athena-bench: ${suite} at ${point.commit.slice(0, 12)}`,
       attempts: 6,
+      ...(config.githubToken ? { token: config.githubToken } : {}),
       sleep: (ms) => deps.sleep(ms),
       log: (line) => deps.core.info(line),
     }),

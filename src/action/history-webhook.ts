@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { formatShift } from '../history/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
 import { fmt } from '../verdict/svg.ts';
@@ -71,7 +72,11 @@ export interface WebhookOptions {
   message: WebhookMessage;
   /** Per attempt. */
   timeoutMs: number;
-  /** Total attempts, the first included; only 5xx, 429, timeouts and connection errors are retried. */
+  /**
+   * Total attempts, the first included. Only answers and errors that say the message was not
+   * taken are retried: 5xx, 429, and a connection that was never made. A timeout or a connection
+   * lost mid-request is not: the receiver may have posted the message already.
+   */
   attempts: number;
   sleep: (ms: number) => Promise<void>;
   log: (line: string) => void;
@@ -86,11 +91,33 @@ export class WebhookError extends Error {
 
 type AttemptResult = { ok: true } | { ok: false; retry: boolean; why: string };
 
+/** Errors of a connection that was never made: the message cannot have arrived. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * The same for every attempt at one message, and for the same change points in any run: a
+ * receiver that honours Idempotency-Key drops a repeat of a message it already took.
+ */
+export function idempotencyKey(message: WebhookMessage): string {
+  const points = message.changePoints.map((c) => [c.workload, c.arm, c.metric, c.commitRange.to]);
+  return createHash('sha256')
+    .update(JSON.stringify([message.suite, points]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
 async function attempt(o: WebhookOptions): Promise<AttemptResult> {
   try {
     const response = await fetch(o.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey(o.message) },
       body: JSON.stringify(o.message),
       signal: AbortSignal.timeout(o.timeoutMs),
       redirect: 'error',
@@ -101,12 +128,23 @@ async function attempt(o: WebhookOptions): Promise<AttemptResult> {
     return { ok: false, retry: status >= 500 || status === 429, why: `HTTP ${status}` };
   } catch (error) {
     // Only the error's kind and code: fetch's messages may quote the URL.
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    if (error instanceof Error && error.name === 'TimeoutError') {
+      return {
+        ok: false,
+        retry: false,
+        why: `no answer within ${o.timeoutMs / 1000} s (not retried: it may have arrived)`,
+      };
+    }
     const code = (error as { cause?: { code?: unknown } }).cause?.code;
-    const why = timedOut
-      ? `no answer within ${o.timeoutMs / 1000} s`
-      : `could not connect${typeof code === 'string' ? ` (${code})` : ''}`;
-    return { ok: false, retry: true, why };
+    const known = typeof code === 'string' ? code : null;
+    if (known !== null && NOT_CONNECTED.has(known)) {
+      return { ok: false, retry: true, why: `could not connect (${known})` };
+    }
+    return {
+      ok: false,
+      retry: false,
+      why: `the connection failed${known ? ` (${known})` : ''} (not retried: it may have arrived)`,
+    };
   }
 }
 

@@ -45,7 +45,30 @@ function retryAfterMs(error: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
-export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+export function withRetries<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+  return retrying(fn, options, () => Promise.resolve(null));
+}
+
+/**
+ * A create (a comment, an issue) retried without duplicates. A create whose answer was lost (a
+ * timeout, a reset connection, a 502 from a proxy in front of the API) may well have happened, so
+ * before trying again the caller's `find` looks for what it would have made; only when that finds
+ * nothing is the create repeated. Errors that are not transient are thrown at once.
+ */
+export function createOnce<T>(
+  create: () => Promise<T>,
+  find: () => Promise<T | null>,
+  options: RetryOptions,
+): Promise<T> {
+  return retrying(create, options, find);
+}
+
+/** fn retried on transient errors; after each backoff, `recover` may answer in its place. */
+async function retrying<T>(
+  fn: () => Promise<T>,
+  options: RetryOptions,
+  recover: () => Promise<T | null>,
+): Promise<T> {
   let delay = options.baseDelayMs;
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -56,6 +79,8 @@ export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions
       options.onRetry?.(error, attempt, wait);
       await options.sleep(wait);
       delay = Math.min(delay * 2, options.maxDelayMs);
+      const recovered = await recover();
+      if (recovered !== null) return recovered;
     }
   }
 }

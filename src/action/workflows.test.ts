@@ -16,6 +16,8 @@ const workflowDir = path.join(root, '.github/workflows');
 const workflowFiles = readdirSync(workflowDir).filter((f) => /\.ya?ml$/.test(f));
 
 interface Step {
+  uses?: string;
+  with?: Record<string, unknown>;
   run?: string;
   if?: string;
   env?: Record<string, string>;
@@ -30,15 +32,17 @@ const workflows = workflowFiles.map((f) => ({
   doc: parse(readFileSync(path.join(workflowDir, f), 'utf8')) as Workflow,
 }));
 
-/** The README's YAML examples: whole workflows, or lists of steps. */
-function readmeYamlSteps(): Array<{ name: string; steps: Step[] }> {
-  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-  return [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => {
+/** A markdown file's YAML examples: whole workflows, or lists of steps. */
+function yamlBlockSteps(file: string, label: string): Array<{ name: string; steps: Step[] }> {
+  const text = readFileSync(path.join(root, file), 'utf8');
+  return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m, i) => {
     const doc = parse(m[1]!) as Workflow | Step[];
     const steps = Array.isArray(doc) ? doc : Object.values(doc.jobs ?? {}).flatMap((j) => j.steps ?? []);
-    return { name: `README yaml block ${i + 1}`, steps };
+    return { name: `${label} yaml block ${i + 1}`, steps };
   });
 }
+
+const readmeYamlSteps = () => yamlBlockSteps('README.md', 'README');
 
 const allSteps = [
   ...workflows.map((w) => ({
@@ -80,5 +84,21 @@ test('no step is guarded with hashFiles() on runner.temp (it only hashes the wor
     const check = steps.find((s) => s.run?.includes('comment.json'));
     assert.match(check?.run ?? '', /-f "\$RUNNER_TEMP\/pr-results\/comment\.json"/, name);
     assert.match(check?.run ?? '', /found=true" >> "\$GITHUB_OUTPUT"/, name);
+  }
+});
+
+/** The YAML workflows in docs/ (docs/HISTORY.md's mode history example). */
+const docsWorkflowSteps = () =>
+  readdirSync(path.join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .flatMap((f) => yamlBlockSteps(`docs/${f}`, `docs/${f}`));
+
+test('every actions/checkout leaves no credentials behind (persist-credentials: false), examples included', () => {
+  const checkouts = [...allSteps, ...docsWorkflowSteps()].flatMap(({ name, steps }) =>
+    steps.filter((s) => s.uses?.startsWith('actions/checkout@')).map((s) => ({ name, step: s })),
+  );
+  assert.ok(checkouts.length >= 9, `${checkouts.length} checkouts found`);
+  for (const { name, step } of checkouts) {
+    assert.equal(step.with?.['persist-credentials'], false, `${name}: ${JSON.stringify(step)}`);
   }
 });

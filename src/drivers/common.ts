@@ -4,6 +4,7 @@ import { formatMysqlUrl, redact } from '../mysql/url.ts';
 import type { Exec, ExecResult } from '../util/exec.ts';
 import { tailLines } from '../util/exec.ts';
 import { which } from '../util/which.ts';
+import { driverEnvironment } from './sandbox.ts';
 import type { DriverContext, DriverDetection } from './types.ts';
 
 export type Detect = (exec: Exec) => Promise<DriverDetection>;
@@ -42,7 +43,7 @@ export async function detectBinary(
   }
   let result: ExecResult;
   try {
-    result = await exec(binary, ['--version'], { timeoutMs: 15_000 });
+    result = await exec(binary, ['--version'], { timeoutMs: 15_000, env: driverEnvironment(process.env) });
   } catch (error) {
     return {
       available: false,

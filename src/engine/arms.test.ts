@@ -7,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { realExec } from '../util/exec.ts';
 import { envPasswordVariable } from '../../proxy/src/contract.ts';
-import { baseRefArm, defaultProxyArm, haproxyConfig, shellQuote, type ArmContext } from './arms.ts';
+import {
+  athenaTlsArm,
+  baseRefArm,
+  defaultProxyArm,
+  haproxyConfig,
+  shellQuote,
+  type ArmContext,
+} from './arms.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const mysql = { host: '127.0.0.1', port: 33060, user: 'bench-user', password: 's3cret-pw', database: 'test' };
@@ -120,5 +127,36 @@ test('a base arm in a subdirectory: its own commands, node_modules linked at the
     for (const fn of cleanups) await fn().catch(() => undefined);
     rmSync(checkout, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
+  }
+});
+
+test("the TLS arm's key is made outside the run's directory, removed at the end, and refused inside it", async () => {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'arms-tls-out-'));
+  const cleanups: Array<() => Promise<void>> = [];
+  let port = 41000;
+  const ctx = (outDir: string): ArmContext => ({
+    mysql,
+    outDir,
+    exec: realExec,
+    allocatePort: async () => (port += 1),
+    addCleanup: (_what, fn) => void cleanups.push(fn),
+  });
+  try {
+    const spec = await athenaTlsArm(repoRoot)(ctx(out));
+    const keyFile = /^tls_key_file = "(.+)"$/m.exec(spec.recordedConfig ?? '')?.[1];
+    assert.ok(keyFile && existsSync(keyFile), spec.recordedConfig);
+    const clientDir = spec.clientTls!.filesDir;
+    for (const file of [keyFile, clientDir]) {
+      assert.ok(path.relative(out, file).startsWith('..'), `${file} is outside ${out}`);
+    }
+    assert.ok(existsSync(path.join(clientDir, 'client-key.pem')));
+    for (const fn of cleanups.splice(0)) await fn();
+    assert.ok(!existsSync(keyFile) && !existsSync(clientDir), 'removed by the cleanup');
+
+    // A results directory holding the temporary directory would upload the key: refused.
+    await assert.rejects(athenaTlsArm(repoRoot)(ctx(os.tmpdir())), /inside the results directory/);
+  } finally {
+    for (const fn of cleanups) await fn();
+    rmSync(out, { recursive: true, force: true });
   }
 });

@@ -158,17 +158,29 @@ export function athenaArm(
 /**
  * This repository's Athena with TLS on the client leg, as a reference arm: what encrypting the
  * client connections costs, next to the plain proxy. Its certificate is self-signed, made with
- * openssl in the run's directory; the benchmark clients connect with TLS and do not verify it.
+ * openssl; the benchmark clients connect with TLS and do not verify it. The pair lives in a
+ * private temporary directory outside the run's directory, removed at the end of the run: the run's
+ * directory is uploaded as an artifact, and a private key has no place in it (even a throwaway one).
  */
 export function athenaTlsArm(repoRoot: string): ArmFactory {
   return async (ctx) => {
-    const certDir = path.join(ctx.outDir, 'athena-tls');
-    mkdirSync(certDir, { recursive: true });
+    const tlsDir = mkdtempSync(path.join(os.tmpdir(), 'athena-bench-tls-'));
+    ctx.addCleanup(`the TLS arm's key directory ${tlsDir}`, () =>
+      rm(tlsDir, { recursive: true, force: true }),
+    );
+    if (isInside(path.resolve(ctx.outDir), tlsDir)) {
+      throw new UsageError(
+        `the athena-tls arm keeps its private key in the temporary directory ${os.tmpdir()}, which is ` +
+          `inside the results directory ${ctx.outDir} (uploaded as an artifact): choose a results directory outside it`,
+      );
+    }
+    const certDir = path.join(tlsDir, 'server');
+    mkdirSync(certDir, { mode: 0o700 });
     const { certFile, keyFile } = await makeSelfSignedCertificate(ctx.exec, certDir);
     // sysbench 1.0 with TLS reads these from its working directory; Athena does not ask for a
     // client certificate, so the proxy's own pair serves.
-    const filesDir = path.join(ctx.outDir, 'athena-tls-client');
-    mkdirSync(filesDir, { recursive: true });
+    const filesDir = path.join(tlsDir, 'client');
+    mkdirSync(filesDir, { mode: 0o700 });
     copyFileSync(certFile, path.join(filesDir, 'cacert.pem'));
     copyFileSync(certFile, path.join(filesDir, 'client-cert.pem'));
     copyFileSync(keyFile, path.join(filesDir, 'client-key.pem'));
@@ -182,6 +194,12 @@ export function athenaTlsArm(repoRoot: string): ArmFactory {
     });
     return { ...spec, clientTls: { filesDir } };
   };
+}
+
+/** Whether `inner` is `outer` or below it. */
+function isInside(outer: string, inner: string): boolean {
+  const relative = path.relative(outer, inner);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
 /**

@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net';
  * A loopback HTTP server that answers like GitHub's REST API for what the Action calls: issue
  * comments (paginated with Link headers, 201 on create, 200 on update) with their authors, the
  * token's user (GET /user: 403 for an installation token such as GITHUB_TOKEN, whose comments are
- * github-actions[bot]'s), issues (listed open, created, updated), a pull request's head, and a
- * fork mode where writes get 403 like a read-only token. It records every request.
+ * github-actions[bot]'s), issues with their authors (listed open, created, updated), the
+ * repository (its default branch), a pull request's head, a fork mode where writes get 403 like a
+ * read-only token, and creates whose answer is lost (made, then the connection dropped). It
+ * records every request.
  */
 
 export interface RecordedRequest {
@@ -29,6 +31,8 @@ export interface StoredIssue {
   title: string;
   body: string;
   state: 'open' | 'closed';
+  /** Who opened it; the token's identity when the Action did. */
+  author: string;
 }
 
 export interface FakeGitHub {
@@ -40,6 +44,10 @@ export interface FakeGitHub {
   readOnly: boolean;
   /** The next this-many requests answer 502 (a transient error). */
   failNext: number;
+  /** The next this-many creates (POST of a comment or an issue) are made, then their answer is lost. */
+  loseCreateAnswers: number;
+  /** What GET /repos/{owner}/{repo} says is the default branch; null: that call answers 403. */
+  defaultBranch: string | null;
   pullHeads: Map<number, string>;
   /** The token's user (a personal access token); null: an installation token (the default). */
   tokenLogin: string | null;
@@ -56,6 +64,8 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
     issues: [] as StoredIssue[],
     readOnly: false,
     failNext: 0,
+    loseCreateAnswers: 0,
+    defaultBranch: 'main' as string | null,
     pullHeads: new Map<number, string>(),
     tokenLogin: null as string | null,
   };
@@ -97,6 +107,15 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
         res.end(JSON.stringify(data));
       };
+      /** A create made but answered with a dropped connection: the client cannot tell it happened. */
+      const created = (data: unknown) => {
+        if (state.loseCreateAnswers > 0) {
+          state.loseCreateAnswers -= 1;
+          res.destroy();
+          return;
+        }
+        send(201, data);
+      };
       if (state.failNext > 0) {
         state.failNext -= 1;
         send(502, { message: 'Server Error' });
@@ -113,6 +132,7 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
         body: i.body,
         state: i.state,
         html_url: `https://github.test/${owner}/${repo}/issues/${i.number}`,
+        user: { login: i.author, type: i.author.endsWith('[bot]') ? 'Bot' : 'User' },
       });
       if (url.pathname === '/user' && req.method === 'GET') {
         if (state.tokenLogin === null) {
@@ -155,7 +175,7 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
           author: state.tokenLogin ?? 'github-actions[bot]',
         };
         state.comments.push(comment);
-        send(201, commentJson(comment));
+        created(commentJson(comment));
       } else if (one && req.method === 'PATCH') {
         if (state.readOnly) return forbidden();
         const comment = state.comments.find((c) => c.id === Number(one[1]));
@@ -175,15 +195,24 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
       } else if (issueList && req.method === 'POST') {
         if (state.readOnly) return forbidden();
         const { title, body: text } = body as { title: string; body: string };
-        const issue: StoredIssue = { number: (nextId += 1), title, body: text, state: 'open' };
+        const issue: StoredIssue = {
+          number: (nextId += 1),
+          title,
+          body: text,
+          state: 'open',
+          author: state.tokenLogin ?? 'github-actions[bot]',
+        };
         state.issues.push(issue);
-        send(201, issueJson(issue));
+        created(issueJson(issue));
       } else if (issueOne && req.method === 'PATCH') {
         if (state.readOnly) return forbidden();
         const issue = state.issues.find((i) => i.number === Number(issueOne[1]));
         if (!issue) return send(404, { message: 'Not Found' });
         Object.assign(issue, body as Partial<StoredIssue>);
         send(200, issueJson(issue));
+      } else if (url.pathname === prefix && req.method === 'GET') {
+        if (state.defaultBranch === null) return forbidden();
+        send(200, { full_name: `${owner}/${repo}`, default_branch: state.defaultBranch });
       } else if (pull && req.method === 'GET') {
         const head = state.pullHeads.get(Number(pull[1]));
         if (!head) return send(404, { message: 'Not Found' });
@@ -217,6 +246,18 @@ export async function startFakeGitHub(owner: string, repo: string): Promise<Fake
     },
     set failNext(value: number) {
       state.failNext = value;
+    },
+    get loseCreateAnswers() {
+      return state.loseCreateAnswers;
+    },
+    set loseCreateAnswers(value: number) {
+      state.loseCreateAnswers = value;
+    },
+    get defaultBranch() {
+      return state.defaultBranch;
+    },
+    set defaultBranch(value: string | null) {
+      state.defaultBranch = value;
     },
     pullHeads: state.pullHeads,
     get tokenLogin() {

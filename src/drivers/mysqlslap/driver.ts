@@ -8,6 +8,7 @@ import {
   requireBinary,
   runStatements,
 } from '../common.ts';
+import { driverEnvironment, withDriverDir } from '../sandbox.ts';
 import type { Driver, DriverContext, DriverRun, WorkloadOf } from '../types.ts';
 import { mysqlslapMetrics, parseMysqlslapOutput, type MysqlslapReport } from './parse.ts';
 
@@ -65,11 +66,15 @@ export function createMysqlslapDriver(options: MysqlslapDriverOptions = {}): Dri
   );
   const runSlap = async (w: MysqlslapWorkload, ctx: DriverContext, iterations: number) => {
     const { binary } = await requireBinary('mysqlslap', detect(ctx.exec));
-    const result = await ctx.exec(binary, argsFor(w, ctx, iterations), {
-      env: { ...process.env, MYSQL_PWD: ctx.target.password },
-      timeoutMs: RUN_TIMEOUT_SEC * 1000,
-      signal: ctx.signal,
-    });
+    // A private working directory and the allow-listed environment (sandbox.ts).
+    const result = await withDriverDir('mysqlslap', (dir) =>
+      ctx.exec(binary, argsFor(w, ctx, iterations), {
+        cwd: dir,
+        env: driverEnvironment(process.env, { MYSQL_PWD: ctx.target.password }),
+        timeoutMs: RUN_TIMEOUT_SEC * 1000,
+        signal: ctx.signal,
+      }),
+    );
     return parsedOutput(`${binary} (${w.id})`, result, ctx, parseMysqlslapOutput);
   };
   return {

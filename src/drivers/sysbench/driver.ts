@@ -18,6 +18,7 @@ import {
   sysbenchMetrics,
 } from './parse.ts';
 import { withPasswordFile } from './passwordFile.ts';
+import { driverEnvironment } from '../sandbox.ts';
 
 export type SysbenchWorkload = WorkloadOf<'sysbench'>;
 
@@ -119,12 +120,18 @@ function connectionArgs(ctx: DriverContext, passwordFile: string): string[] {
   ];
 }
 
-/** Runs sysbench with the connection options in front of args. */
+/**
+ * Runs sysbench with the connection options in front of args, in a private working directory (its
+ * TLS files' directory with TLS) with the allow-listed environment (sandbox.ts): sysbench looks
+ * for the test's Lua script and oltp_common.lua in its working directory first, then in its own
+ * install directory, so what runs is the installed scripts, never a checkout's.
+ */
 function execSysbench(binary: string, ctx: DriverContext, args: string[], options: ExecOptions) {
-  return withPasswordFile(ctx.target.password, (file) =>
+  return withPasswordFile(ctx.target.password, (file, dir) =>
     ctx.exec(binary, [args[0]!, ...connectionArgs(ctx, file), ...args.slice(1)], {
       ...options,
-      ...(ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}),
+      cwd: ctx.target.tls ? ctx.target.tls.filesDir : dir,
+      env: driverEnvironment(process.env),
     }),
   );
 }

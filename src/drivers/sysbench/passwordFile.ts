@@ -1,12 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InfrastructureError } from '../../errors.ts';
+import { withDriverDir } from '../sandbox.ts';
 
 /**
  * sysbench reads options from `--config-file` as `name=value` lines, so the MySQL password never
  * appears on its command line (where `ps` shows it to every user of the machine). The file lives in
- * a fresh private directory (0700), is written 0600 and removed as soon as sysbench exits.
+ * sysbench's fresh private directory (0700, sandbox.ts), is written 0600 and removed as soon as
+ * sysbench exits.
  *
  * sysbench 1.0's reader splits an unquoted value at whitespace and commas and ends a line at the
  * newline; a value in single or double quotes runs to the next same quote. So the password is
@@ -29,15 +30,18 @@ export function sysbenchPasswordLine(password: string): string {
   return line;
 }
 
-/** Runs fn with the path of a 0600 sysbench config file holding the password, then removes it. */
-export async function withPasswordFile<T>(password: string, fn: (file: string) => Promise<T>): Promise<T> {
+/**
+ * Runs fn with the path of a 0600 sysbench config file holding the password, in a private
+ * directory that is also sysbench's working directory (`dir`), then removes both.
+ */
+export async function withPasswordFile<T>(
+  password: string,
+  fn: (file: string, dir: string) => Promise<T>,
+): Promise<T> {
   const line = sysbenchPasswordLine(password);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'athena-bench-sysbench-'));
-  try {
+  return withDriverDir('sysbench', async (dir) => {
     const file = path.join(dir, 'sysbench.cfg');
     await writeFile(file, line, { mode: 0o600, flag: 'wx' });
-    return await fn(file);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return fn(file, dir);
+  });
 }

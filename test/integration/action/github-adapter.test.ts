@@ -107,6 +107,25 @@ test('a 502 from the API is retried', async () => {
   assert.equal(logs.filter((l) => l.includes('retry')).length, 2);
 });
 
+test('a create whose answer is lost is found again by the re-list, not posted twice', async () => {
+  github.loseCreateAnswers = 1; // the comment is made, then the connection drops
+  const { promise, logs } = upsert({ issueNumber: 17 });
+  const outcome = await promise;
+  assert.equal(outcome.action, 'created');
+  const onPr = github.comments.filter((c) => c.issue === 17);
+  assert.equal(onPr.length, 1, onPr.map((c) => c.body).join('\n---\n'));
+  assert.equal(outcome.url, `https://github.test/acme/proxy/pull/17#issuecomment-${onPr[0]!.id}`);
+  const posts = github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/issues/17/comments'));
+  assert.equal(posts.length, 1, 'the create is not repeated once the re-list finds it');
+  assert.equal(logs.filter((l) => l.includes('retry')).length, 1);
+
+  // When the lost create did not happen after all (nothing found), it is made again, once.
+  github.failNext = 1;
+  const again = await upsert({ issueNumber: 18 }).promise;
+  assert.equal(again.action, 'created');
+  assert.equal(github.comments.filter((c) => c.issue === 18).length, 1);
+});
+
 test('the pull request head is read for the fork-safe check', async () => {
   github.pullHeads.set(21, 'f'.repeat(40));
   const api = githubApi('ghs_test', 'acme/proxy', { GITHUB_API_URL: github.url });

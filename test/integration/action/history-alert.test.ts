@@ -81,3 +81,54 @@ test('opened on a new worse change point, updated while open, a new one after it
   assert.equal(github.issues.filter((i) => i.state === 'open').length, 1);
   assert.equal(github.issues.length, 2);
 });
+
+function alertWith(checked: number, before: ChangePoint[], after: ChangePoint[]) {
+  return upsertAlert({
+    api: githubIssues('ghs_test', 'acme/proxy', { GITHUB_API_URL: github.url }),
+    suite: 'quick',
+    before,
+    after,
+    checked: { commit: syntheticSha(checked), runUrl: null },
+    sleep: () => Promise.resolve(),
+  });
+}
+
+test('an issue by someone else carrying the marker is never taken for the alert', async () => {
+  const planted = {
+    number: 77,
+    title: 'athena-bench: all fine',
+    body: `${alertMarker('quick')}\nnothing to see`,
+    state: 'open' as const,
+    author: 'mallory',
+  };
+  github.issues.push(planted);
+  const slower = change(40, 'tps', -8, 'worse');
+  const opened = await alertWith(41, [], [slower]);
+  assert.equal(opened.action, 'opened');
+  assert.notEqual(opened.action === 'opened' && opened.number, 77);
+  assert.equal(planted.body, `${alertMarker('quick')}\nnothing to see`, "mallory's issue is untouched");
+  const mine = github.issues.filter((i) => i.body.includes(alertMarker('quick')) && i.author !== 'mallory');
+  assert.deepEqual(
+    mine.map((i) => i.author),
+    ['github-actions[bot]'],
+  );
+  // The next run updates the bot's issue, still not mallory's.
+  const updated = await alertWith(42, [slower], [slower]);
+  assert.equal(updated.action, 'updated');
+  assert.equal(updated.action === 'updated' && updated.number, mine[0]!.number);
+  assert.equal(planted.body, `${alertMarker('quick')}\nnothing to see`);
+  for (const i of github.issues) i.state = 'closed';
+});
+
+test('an issue create whose answer is lost is found again, not opened twice', async () => {
+  github.loseCreateAnswers = 1;
+  const before = github.requests.length;
+  const opened = await alertWith(51, [], [change(50, 'latency_p95_ms', 12, 'worse')]);
+  assert.equal(opened.action, 'opened');
+  const open = github.issues.filter((i) => i.state === 'open');
+  assert.equal(open.length, 1);
+  assert.equal(opened.action === 'opened' && opened.number, open[0]!.number);
+  const creates = github.requests.slice(before).filter((r) => r.method === 'POST');
+  assert.equal(creates.length, 1, 'the create is not repeated once the re-list finds it');
+  for (const i of github.issues) i.state = 'closed';
+});

@@ -1,11 +1,18 @@
 // The data branch: appends as commits pushed to a real (local, bare) remote, retried on conflict.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { appendToDataBranch, type DataBranchOptions } from '../../../src/action/history-branch.ts';
+import {
+  appendToDataBranch,
+  remoteAuthEnv,
+  type DataBranchOptions,
+} from '../../../src/action/history-branch.ts';
 import { parseHistory } from '../../../src/history/store.ts';
 import { realExec } from '../../../src/util/exec.ts';
 import { syntheticHistory } from '../../helpers/series.ts';
@@ -131,4 +138,106 @@ test('a history file larger than exec keeps by default (8 MiB) is read whole and
   const last = await appendToDataBranch(bigOptions(big.slice(999)));
   assert.equal(last.before.points.length, 999);
   assert.equal(last.after.points.length, 1000);
+});
+
+/**
+ * A smart-HTTP git remote on loopback (git http-backend as CGI) that answers 401 to any request
+ * without `Authorization: Basic x-access-token:<token>`, as GitHub does for a clone whose checkout
+ * kept no credentials.
+ */
+async function startHttpRemote(bare: string, token: string) {
+  const expected = `basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+  // The scheme is case-insensitive (RFC 9110); the credentials are not.
+  const authorized = (header: string | undefined) =>
+    header !== undefined && header.replace(/^basic /i, 'basic ') === expected;
+  const seen: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    if (!authorized(req.headers.authorization)) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const cgi = spawn('git', ['http-backend'], {
+      env: {
+        ...process.env,
+        GIT_PROJECT_ROOT: path.dirname(bare),
+        GIT_HTTP_EXPORT_ALL: '1',
+        REMOTE_USER: 'x-access-token',
+        REQUEST_METHOD: req.method ?? 'GET',
+        PATH_INFO: url.pathname,
+        QUERY_STRING: url.search.slice(1),
+        CONTENT_TYPE: req.headers['content-type'] ?? '',
+        ...(req.headers['content-encoding']
+          ? { HTTP_CONTENT_ENCODING: req.headers['content-encoding'] }
+          : {}),
+      },
+    });
+    req.pipe(cgi.stdin);
+    const chunks: Buffer[] = [];
+    cgi.stdout.on('data', (c: Buffer) => chunks.push(c));
+    cgi.on('close', () => {
+      const out = Buffer.concat(chunks);
+      const split = out.indexOf('\r\n\r\n');
+      const head = out.subarray(0, split).toString('latin1').split('\r\n');
+      let status = 200;
+      const headers: Record<string, string> = {};
+      for (const line of head) {
+        const [name, ...rest] = line.split(':');
+        if (/^status$/i.test(name!)) status = Number(rest.join(':').trim().split(' ')[0]);
+        else headers[name!.toLowerCase()] = rest.join(':').trim();
+      }
+      res.writeHead(status, headers).end(out.subarray(split + 4));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${path.basename(bare)}`;
+  return { url, seen, authorized, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+test('a clone that kept no credentials fetches and pushes with the token, which stays out of .git/config', async () => {
+  const bare = path.join(dir, 'http-remote.git');
+  execFileSync('git', ['init', '-q', '--bare', bare]);
+  const token = 'ghs_history_token';
+  const http = await startHttpRemote(bare, token);
+  try {
+    const clone = path.join(dir, 'http-clone');
+    execFileSync('git', ['init', '-q', clone]);
+    git(clone, 'remote', 'add', 'origin', http.url);
+
+    // Without a token the remote refuses the fetch: the push needs the token.
+    await assert.rejects(appendToDataBranch(options(clone, [0])), /git fetch of athena-bench-data failed/);
+
+    const outcome = await appendToDataBranch(options(clone, [0, 1], { token }));
+    assert.equal(outcome.added, true);
+    const pushed = parseHistory(git(bare, 'show', 'athena-bench-data:default.json'), 'default.json');
+    assert.equal(pushed.points.length, 2);
+    assert.ok(http.seen.some(http.authorized));
+    const config = readFileSync(path.join(clone, '.git', 'config'), 'utf8');
+    assert.ok(!config.includes(Buffer.from(`x-access-token:${token}`).toString('base64')), config);
+    assert.ok(!/extraheader/i.test(config), config);
+  } finally {
+    await http.close();
+  }
+});
+
+test('no token header for a remote that is not https, or a clone that sends its own', async () => {
+  const clone = path.join(dir, 'auth-env');
+  execFileSync('git', ['init', '-q', clone]);
+  git(clone, 'remote', 'add', 'origin', 'https://github.com/acme/proxy.git');
+  const env = await remoteAuthEnv(options(clone, [], { token: 'ghs_x' }));
+  assert.deepEqual(env, {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.https://github.com/.extraheader',
+    GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${Buffer.from('x-access-token:ghs_x').toString('base64')}`,
+  });
+  assert.deepEqual(await remoteAuthEnv(options(clone, [])), {}, 'no token, no header');
+  // actions/checkout's own header (persist-credentials left on): a second one would be refused.
+  git(clone, 'config', 'http.https://github.com/.extraheader', 'AUTHORIZATION: basic abc');
+  assert.deepEqual(await remoteAuthEnv(options(clone, [], { token: 'ghs_x' })), {});
+  git(clone, 'config', '--unset', 'http.https://github.com/.extraheader');
+  for (const url of ['http://example.com/acme/proxy.git', 'git@github.com:acme/proxy.git', remote]) {
+    git(clone, 'remote', 'set-url', 'origin', url);
+    assert.deepEqual(await remoteAuthEnv(options(clone, [], { token: 'ghs_x' })), {}, url);
+  }
 });

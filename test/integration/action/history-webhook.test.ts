@@ -33,6 +33,8 @@ interface Receiver {
   /** Status answered to each request in turn; 200 once they are used up. */
   statuses: number[];
   requests: number;
+  /** The Idempotency-Key header of each request. */
+  keys: string[];
   server: Server;
 }
 
@@ -40,12 +42,13 @@ let receiver: Receiver;
 let tmp: string;
 
 function startReceiver(): Promise<Receiver> {
-  const r = { messages: [], statuses: [], requests: 0 } as unknown as Receiver;
+  const r = { messages: [], statuses: [], requests: 0, keys: [] } as unknown as Receiver;
   r.server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       r.requests++;
+      r.keys.push(String(req.headers['idempotency-key']));
       const status = r.statuses.shift() ?? 200;
       if (status === 200) {
         assert.equal(req.headers['content-type'], 'application/json');
@@ -170,6 +173,7 @@ test('a 5xx answer is retried and the message arrives once', async () => {
   receiver.messages = [];
   receiver.requests = 0;
   receiver.statuses = [500, 503];
+  receiver.keys = [];
   const slept: number[] = [];
   const outcome = await postWebhook({
     url: receiver.url,
@@ -183,6 +187,8 @@ test('a 5xx answer is retried and the message arrives once', async () => {
   assert.equal(receiver.requests, 3);
   assert.equal(receiver.messages.length, 1);
   assert.equal(slept.length, 2);
+  assert.equal(new Set(receiver.keys).size, 1, 'every attempt carries the same idempotency key');
+  assert.match(receiver.keys[0]!, /^[0-9a-f]{32}$/);
 });
 
 test('a 4xx is not retried, and only warns', async () => {
@@ -206,20 +212,24 @@ test('a 4xx is not retried, and only warns', async () => {
   );
 });
 
-test('a dead or silent receiver only warns, naming no URL', async () => {
+test('a dead receiver is retried; a silent one is not (it may have taken the message); both only warn, naming no URL', async () => {
   const dead = createServer();
   await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
   const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/hooks/secret-path`;
   await new Promise((resolve) => dead.close(resolve));
 
-  // Accepts the connection and never answers.
-  const silent = createServer(() => {});
+  // Reads the message and never answers: a receiver that posted it and then hung.
+  let silentRequests = 0;
+  const silent = createServer((req) => {
+    silentRequests++;
+    req.resume();
+  });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hooks/secret-path`;
   try {
-    for (const [url, why] of [
-      [deadUrl, /could not connect \(ECONNREFUSED\)/],
-      [silentUrl, /no answer within 0\.2 s/],
+    for (const [url, why, attempts] of [
+      [deadUrl, /could not connect \(ECONNREFUSED\)/, 3],
+      [silentUrl, /no answer within 0\.2 s \(not retried: it may have arrived\)/, 1],
     ] as const) {
       const warnings: string[] = [];
       const infos: string[] = [];
@@ -235,11 +245,12 @@ test('a dead or silent receiver only warns, naming no URL', async () => {
       });
       assert.equal(outcome, 'failed');
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!, /failed after 3 attempt\(s\)/);
+      assert.match(warnings[0]!, new RegExp(`failed after ${attempts} attempt\\(s\\)`));
       assert.match(warnings[0]!, why);
-      assert.equal(infos.length, 2, 'two retries announced');
+      assert.equal(infos.length, attempts - 1, 'the retries announced');
       for (const line of [...warnings, ...infos]) assert.ok(!line.includes('secret-path'), line);
     }
+    assert.equal(silentRequests, 1, 'a timed-out post is never sent again');
   } finally {
     silent.closeAllConnections();
     await new Promise((resolve) => silent.close(resolve));

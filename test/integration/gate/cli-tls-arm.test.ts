@@ -2,7 +2,7 @@
 // and the bare Node pipe, next to the plain proxy.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   readResults,
@@ -46,4 +46,23 @@ test('a TLS arm (its clients connect with TLS) and the bare Node pipe are measur
   // sysbench was told to use TLS (a plain server would refuse it, so the run proves the leg).
   const log = readFileSync(path.join(out, 'results.json'), 'utf8');
   assert.ok(!log.includes('BEGIN PRIVATE KEY'), 'the key stays out of the results');
+  // The run's directory is what gets uploaded: no file in it holds a private key.
+  const files = filesUnder(out);
+  assert.ok(files.length > 3, files.join('\n'));
+  for (const file of files) {
+    assert.doesNotMatch(path.basename(file), /key/i, `${file} in the out dir`);
+    assert.ok(!readFileSync(file, 'utf8').includes('PRIVATE KEY'), `${file} holds a private key`);
+  }
+  // The key the arm served with was in a temporary directory outside it, removed after the run.
+  const config = arm?.config ?? '';
+  const keyFile = /^tls_key_file = "(.+)"$/m.exec(config)?.[1];
+  assert.ok(keyFile, config);
+  assert.ok(!path.resolve(keyFile).startsWith(path.resolve(out) + path.sep), keyFile);
+  assert.throws(() => statSync(keyFile), /ENOENT/, 'the key directory is removed at the end of the run');
 });
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
+}
