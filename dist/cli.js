@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path24) {
+      _streamLocalInfile(connection, path25) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path24);
+          this._localStream = this._streamFactory(path25);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path24} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path25} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path24) {
-      const ctrl = callVisitor(key, node2, visitor, path24);
+    function visit_(key, node2, visitor, path25) {
+      const ctrl = callVisitor(key, node2, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path24, ctrl);
-        return visit_(key, ctrl, visitor, path24);
+        replaceNode(key, path25, ctrl);
+        return visit_(key, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
+          path25 = Object.freeze(path25.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path24);
+            const ci = visit_(i, node2.items[i], visitor, path25);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path24);
+          path25 = Object.freeze(path25.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path24);
+          const cv = visit_("value", node2.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path24) {
-      const ctrl = await callVisitor(key, node2, visitor, path24);
+    async function visitAsync_(key, node2, visitor, path25) {
+      const ctrl = await callVisitor(key, node2, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path24, ctrl);
-        return visitAsync_(key, ctrl, visitor, path24);
+        replaceNode(key, path25, ctrl);
+        return visitAsync_(key, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
+          path25 = Object.freeze(path25.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path24);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path25);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path24);
+          path25 = Object.freeze(path25.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path24);
+          const cv = await visitAsync_("value", node2.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path24) {
+    function callVisitor(key, node2, visitor, path25) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path24);
+        return visitor(key, node2, path25);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path24);
+        return visitor.Map?.(key, node2, path25);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path24);
+        return visitor.Seq?.(key, node2, path25);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path24);
+        return visitor.Pair?.(key, node2, path25);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path24);
+        return visitor.Scalar?.(key, node2, path25);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path24);
+        return visitor.Alias?.(key, node2, path25);
       return void 0;
     }
-    function replaceNode(key, path24, node2) {
-      const parent = path24[path24.length - 1];
+    function replaceNode(key, path25, node2) {
+      const parent = path25[path25.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path24, value) {
+    function collectionFromPath(schema, path25, value) {
       let v = value;
-      for (let i = path24.length - 1; i >= 0; --i) {
-        const k = path24[i];
+      for (let i = path25.length - 1; i >= 0; --i) {
+        const k = path25[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path24) => path24 == null || typeof path24 === "object" && !!path24[Symbol.iterator]().next().done;
+    var isEmptyPath = (path25) => path25 == null || typeof path25 === "object" && !!path25[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path24, value) {
-        if (isEmptyPath(path24))
+      addIn(path25, value) {
+        if (isEmptyPath(path25))
           this.add(value);
         else {
-          const [key, ...rest] = path24;
+          const [key, ...rest] = path25;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path24) {
-        const [key, ...rest] = path24;
+      deleteIn(path25) {
+        const [key, ...rest] = path25;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path24, keepScalar) {
-        const [key, ...rest] = path24;
+      getIn(path25, keepScalar) {
+        const [key, ...rest] = path25;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path24) {
-        const [key, ...rest] = path24;
+      hasIn(path25) {
+        const [key, ...rest] = path25;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path24, value) {
-        const [key, ...rest] = path24;
+      setIn(path25, value) {
+        const [key, ...rest] = path25;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path24, value) {
+      addIn(path25, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path24, value);
+          this.contents.addIn(path25, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path24) {
-        if (Collection.isEmptyPath(path24)) {
+      deleteIn(path25) {
+        if (Collection.isEmptyPath(path25)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path24) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path25) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path24, keepScalar) {
-        if (Collection.isEmptyPath(path24))
+      getIn(path25, keepScalar) {
+        if (Collection.isEmptyPath(path25))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path24, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path25, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path24) {
-        if (Collection.isEmptyPath(path24))
+      hasIn(path25) {
+        if (Collection.isEmptyPath(path25))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path24) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path25) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path24, value) {
-        if (Collection.isEmptyPath(path24)) {
+      setIn(path25, value) {
+        if (Collection.isEmptyPath(path25)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path24), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path25), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path24, value);
+          this.contents.setIn(path25, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path24) => {
+    visit2.itemAtPath = (cst, path25) => {
       let item = cst;
-      for (const [field2, index] of path24) {
+      for (const [field2, index] of path25) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path24) => {
-      const parent = visit2.itemAtPath(cst, path24.slice(0, -1));
-      const field2 = path24[path24.length - 1][0];
+    visit2.parentCollection = (cst, path25) => {
+      const parent = visit2.itemAtPath(cst, path25.slice(0, -1));
+      const field2 = path25[path25.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path24, item, visitor) {
-      let ctrl = visitor(item, path24);
+    function _visit(path25, item, visitor) {
+      let ctrl = visitor(item, path25);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path24.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path25.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path24);
+            ctrl = ctrl(item, path25);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path24) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path25) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path23 from "node:path";
+import path24 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/errors.ts
@@ -28363,7 +28363,7 @@ function errorMessage(error62) {
 }
 
 // src/cli/calibrate.ts
-import path15 from "node:path";
+import path16 from "node:path";
 import { parseArgs } from "node:util";
 
 // node_modules/zod/v4/classic/external.js
@@ -29183,10 +29183,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path24) {
-  if (!path24)
+function getElementAtPath(obj, path25) {
+  if (!path25)
     return obj;
-  return path24.reduce((acc, key) => acc?.[key], obj);
+  return path25.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29526,11 +29526,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path24, issues) {
+function prefixIssues(path25, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path24);
+    iss.path.unshift(path25);
     return iss;
   });
 }
@@ -29992,16 +29992,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path24 = []) => {
+  const processError = (error63, path25 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path24, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else {
-        const fullpath = [...path24, ...issue2.path];
+        const fullpath = [...path25, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30040,17 +30040,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path24 = []) => {
+  const processError = (error63, path25 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path24, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path24, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else {
-        const fullpath = [...path24, ...issue2.path];
+        const fullpath = [...path25, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30089,8 +30089,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path24 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path24) {
+  const path25 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path25) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47228,13 +47228,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path24 = ref.slice(1).split("/").filter(Boolean);
-  if (path24.length === 0) {
+  const path25 = ref.slice(1).split("/").filter(Boolean);
+  if (path25.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path24[0] === defsKey) {
-    const key = path24[1] === void 0 ? void 0 : decodeJSONPointerSegment(path24[1]);
+  if (path25[0] === defsKey) {
+    const key = path25[1] === void 0 ? void 0 : decodeJSONPointerSegment(path25[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -48461,6 +48461,57 @@ function isExecutable(file2) {
   }
 }
 
+// src/drivers/sandbox.ts
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path2 from "node:path";
+
+// src/engine/armEnvironment.ts
+var BASELINE_NAMES = /* @__PURE__ */ new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR"
+]);
+var LOCALE_NAME = /^LC_[A-Z]+$/;
+var NEVER_PASSED = /^(INPUT_|ACTIONS_)|^GITHUB_TOKEN$/i;
+var PassThroughNamesSchema = external_exports.string().transform(
+  (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "")
+).pipe(
+  external_exports.array(
+    external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names such as CARGO_HOME").refine((name) => !NEVER_PASSED.test(name), {
+      message: "never passed: INPUT_*, ACTIONS_* and GITHUB_TOKEN hold the inputs and the credentials"
+    })
+  )
+);
+function armEnvironment(ambient, passThrough, gateSet) {
+  const env = {};
+  const listed = new Set(passThrough);
+  for (const [name, value] of Object.entries(ambient)) {
+    if (value === void 0 || NEVER_PASSED.test(name)) continue;
+    if (BASELINE_NAMES.has(name) || LOCALE_NAME.test(name) || listed.has(name)) env[name] = value;
+  }
+  return { ...env, ...gateSet };
+}
+
+// src/drivers/sandbox.ts
+function driverEnvironment(ambient, needs = {}) {
+  return armEnvironment(ambient, [], needs);
+}
+async function withDriverDir(what, fn) {
+  const dir = await mkdtemp(path2.join(os.tmpdir(), `athena-bench-${what}-`));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // src/drivers/common.ts
 var DRIVER_GRACE_SEC = 60;
 function installHint(pkg, platform = process.platform) {
@@ -48479,7 +48530,7 @@ async function detectBinary(exec, names, hint, parseVersion, find = which) {
   }
   let result;
   try {
-    result = await exec(binary, ["--version"], { timeoutMs: 15e3 });
+    result = await exec(binary, ["--version"], { timeoutMs: 15e3, env: driverEnvironment(process.env) });
   } catch (error62) {
     return {
       available: false,
@@ -49013,11 +49064,15 @@ function createMysqlslapDriver(options = {}) {
   );
   const runSlap = async (w, ctx, iterations) => {
     const { binary } = await requireBinary("mysqlslap", detect2(ctx.exec));
-    const result = await ctx.exec(binary, argsFor(w, ctx, iterations), {
-      env: { ...process.env, MYSQL_PWD: ctx.target.password },
-      timeoutMs: RUN_TIMEOUT_SEC * 1e3,
-      signal: ctx.signal
-    });
+    const result = await withDriverDir(
+      "mysqlslap",
+      (dir) => ctx.exec(binary, argsFor(w, ctx, iterations), {
+        cwd: dir,
+        env: driverEnvironment(process.env, { MYSQL_PWD: ctx.target.password }),
+        timeoutMs: RUN_TIMEOUT_SEC * 1e3,
+        signal: ctx.signal
+      })
+    );
     return parsedOutput(`${binary} (${w.id})`, result, ctx, parseMysqlslapOutput);
   };
   return {
@@ -49317,9 +49372,8 @@ function sysbenchMetrics(report) {
 }
 
 // src/drivers/sysbench/passwordFile.ts
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path2 from "node:path";
+import { writeFile } from "node:fs/promises";
+import path3 from "node:path";
 var MAX_LINE_BYTES = 1024;
 function sysbenchPasswordLine(password) {
   const quote = !password.includes("'") ? "'" : !password.includes('"') ? '"' : null;
@@ -49334,14 +49388,11 @@ function sysbenchPasswordLine(password) {
 }
 async function withPasswordFile(password, fn) {
   const line = sysbenchPasswordLine(password);
-  const dir = await mkdtemp(path2.join(os.tmpdir(), "athena-bench-sysbench-"));
-  try {
-    const file2 = path2.join(dir, "sysbench.cfg");
+  return withDriverDir("sysbench", async (dir) => {
+    const file2 = path3.join(dir, "sysbench.cfg");
     await writeFile(file2, line, { mode: 384, flag: "wx" });
-    return await fn(file2);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return fn(file2, dir);
+  });
 }
 
 // src/drivers/sysbench/driver.ts
@@ -49408,9 +49459,10 @@ function connectionArgs(ctx, passwordFile) {
 function execSysbench(binary, ctx, args, options) {
   return withPasswordFile(
     ctx.target.password,
-    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
+    (file2, dir) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
       ...options,
-      ...ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}
+      cwd: ctx.target.tls ? ctx.target.tls.filesDir : dir,
+      env: driverEnvironment(process.env)
     })
   );
 }
@@ -49489,13 +49541,13 @@ function driverFor(name) {
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { rm as rm2 } from "node:fs/promises";
 import os2 from "node:os";
-import path4 from "node:path";
+import path5 from "node:path";
 
 // src/util/certificate.ts
-import path3 from "node:path";
+import path4 from "node:path";
 async function makeSelfSignedCertificate(exec, dir) {
-  const certFile = path3.join(dir, "cert.pem");
-  const keyFile = path3.join(dir, "key.pem");
+  const certFile = path4.join(dir, "cert.pem");
+  const keyFile = path4.join(dir, "key.pem");
   const args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"];
   args.push("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", keyFile, "-out", certFile);
   const made = await exec("openssl", args, { timeoutMs: 6e4 }).catch((error62) => ({
@@ -49563,7 +49615,7 @@ function renderBenchmarkConfig(input2) {
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
 function nodeWorkFlags(logDir) {
-  const logFile = shellQuote(path4.join(logDir, "v8-%p.log"));
+  const logFile = shellQuote(path5.join(logDir, "v8-%p.log"));
   return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
 }
 function shellQuote(word) {
@@ -49580,14 +49632,14 @@ function athenaConfig(mysql4, ports, tls) {
 function defaultProxyArm(mysql4, repoRoot2, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path4.join(repoRoot2, ".athena-bench", "athena.toml");
+  const configPath = opts.configPath ?? path5.join(repoRoot2, ".athena-bench", "athena.toml");
   const contents = athenaConfig(mysql4, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${nodeWorkFlags(path4.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path5.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot2,
@@ -49608,30 +49660,44 @@ function athenaArm(repoRoot2, opts = {}) {
       role: opts.role,
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path4.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
+      configPath: path5.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
     });
   };
 }
 function athenaTlsArm(repoRoot2) {
   return async (ctx) => {
-    const certDir = path4.join(ctx.outDir, "athena-tls");
-    mkdirSync(certDir, { recursive: true });
+    const tlsDir = mkdtempSync(path5.join(os2.tmpdir(), "athena-bench-tls-"));
+    ctx.addCleanup(
+      `the TLS arm's key directory ${tlsDir}`,
+      () => rm2(tlsDir, { recursive: true, force: true })
+    );
+    if (isInside(path5.resolve(ctx.outDir), tlsDir)) {
+      throw new UsageError(
+        `the athena-tls arm keeps its private key in the temporary directory ${os2.tmpdir()}, which is inside the results directory ${ctx.outDir} (uploaded as an artifact): choose a results directory outside it`
+      );
+    }
+    const certDir = path5.join(tlsDir, "server");
+    mkdirSync(certDir, { mode: 448 });
     const { certFile, keyFile } = await makeSelfSignedCertificate(ctx.exec, certDir);
-    const filesDir = path4.join(ctx.outDir, "athena-tls-client");
-    mkdirSync(filesDir, { recursive: true });
-    copyFileSync(certFile, path4.join(filesDir, "cacert.pem"));
-    copyFileSync(certFile, path4.join(filesDir, "client-cert.pem"));
-    copyFileSync(keyFile, path4.join(filesDir, "client-key.pem"));
+    const filesDir = path5.join(tlsDir, "client");
+    mkdirSync(filesDir, { mode: 448 });
+    copyFileSync(certFile, path5.join(filesDir, "cacert.pem"));
+    copyFileSync(certFile, path5.join(filesDir, "client-cert.pem"));
+    copyFileSync(keyFile, path5.join(filesDir, "client-key.pem"));
     const spec2 = defaultProxyArm(ctx.mysql, repoRoot2, {
       name: "athena-tls",
       role: "reference",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path4.join(ctx.outDir, "athena-tls.toml"),
+      configPath: path5.join(ctx.outDir, "athena-tls.toml"),
       tls: { certFile, keyFile }
     });
     return { ...spec2, clientTls: { filesDir } };
   };
+}
+function isInside(outer, inner) {
+  const relative = path5.relative(outer, inner);
+  return relative === "" || !relative.startsWith("..") && !path5.isAbsolute(relative);
 }
 function nodePipeArm(repoRoot2) {
   return async (ctx) => ({
@@ -49676,7 +49742,7 @@ function haproxyArm() {
       );
     }
     const port = await ctx.allocatePort();
-    const cfg = path4.join(ctx.outDir, "haproxy.cfg");
+    const cfg = path5.join(ctx.outDir, "haproxy.cfg");
     const contents = haproxyConfig(ctx.mysql, port);
     return {
       name: "haproxy",
@@ -49696,7 +49762,7 @@ function baseRefArm(checkout, ref, commands = {}) {
     const { dir, commit } = await addBaseWorktree(ctx, checkout, ref);
     const relativeCwd = commands.relativeCwd ?? "";
     shareNodeModules(checkout, dir, relativeCwd);
-    const cwd = path4.join(dir, relativeCwd);
+    const cwd = path5.join(dir, relativeCwd);
     const build2 = commands.build !== void 0 ? { build: commands.build } : {};
     if (commands.start !== void 0) {
       const port = await ctx.allocatePort();
@@ -49716,7 +49782,7 @@ function baseRefArm(checkout, ref, commands = {}) {
       role: "base",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path4.join(ctx.outDir, "athena-base.toml")
+      configPath: path5.join(ctx.outDir, "athena-base.toml")
     });
     return { ...spec2, ...build2, commit };
   };
@@ -49728,7 +49794,7 @@ async function addBaseWorktree(ctx, checkout, ref) {
     throw new UsageError(`base-ref ${ref}: not a commit in ${checkout} (${resolved.stderr.trim()})`);
   }
   const commit = resolved.stdout.trim();
-  const dir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-worktree-"));
+  const dir = mkdtempSync(path5.join(os2.tmpdir(), "athena-bench-worktree-"));
   ctx.addCleanup(`git worktree ${dir}`, async () => {
     await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
     await rm2(dir, { recursive: true, force: true });
@@ -49742,9 +49808,9 @@ async function addBaseWorktree(ctx, checkout, ref) {
 }
 function shareNodeModules(checkout, worktree, relativeCwd) {
   for (const sub of /* @__PURE__ */ new Set(["", relativeCwd])) {
-    const modules = path4.join(checkout, sub, "node_modules");
-    const link = path4.join(worktree, sub, "node_modules");
-    if (existsSync(modules) && existsSync(path4.dirname(link)) && !existsSync(link)) {
+    const modules = path5.join(checkout, sub, "node_modules");
+    const link = path5.join(worktree, sub, "node_modules");
+    if (existsSync(modules) && existsSync(path5.dirname(link)) && !existsSync(link)) {
       symlinkSync(modules, link, "dir");
     }
   }
@@ -49909,11 +49975,11 @@ function renderCalibration(rows, targetPct) {
 
 // src/gate/runGate.ts
 import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // src/engine/armSetup.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -49921,7 +49987,7 @@ import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
 import { rm as rm3 } from "node:fs/promises";
 import os3 from "node:os";
-import path5 from "node:path";
+import path6 from "node:path";
 import { randomBytes } from "node:crypto";
 
 // src/util/net.ts
@@ -50003,9 +50069,9 @@ async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync2(path5.join(os3.tmpdir(), "athena-bench-mysql-"));
-  const socket = path5.join(baseDir, "mysqld.sock");
-  const errorLog = path5.join(baseDir, "error.log");
+  const baseDir = mkdtempSync2(path6.join(os3.tmpdir(), "athena-bench-mysql-"));
+  const socket = path6.join(baseDir, "mysqld.sock");
+  const errorLog = path6.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -50017,7 +50083,7 @@ async function startLocalServer(options = {}) {
     await rm3(baseDir, { recursive: true, force: true });
   };
   try {
-    initializeDataDir(binary, flavor, path5.join(baseDir, "data"), errorLog, user);
+    initializeDataDir(binary, flavor, path6.join(baseDir, "data"), errorLog, user);
     const port = options.port ?? await findFreePort();
     installExitHook();
     child = spawn2(binary, serverArgs(flavor, baseDir, port, user, options.extraArgs ?? []), {
@@ -50042,12 +50108,12 @@ async function startLocalServer(options = {}) {
 function serverArgs(flavor, baseDir, port, user, extraArgs) {
   return [
     "--no-defaults",
-    `--datadir=${path5.join(baseDir, "data")}`,
+    `--datadir=${path6.join(baseDir, "data")}`,
     `--port=${port}`,
     "--bind-address=127.0.0.1",
-    `--socket=${path5.join(baseDir, "mysqld.sock")}`,
-    `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
-    `--log-error=${path5.join(baseDir, "error.log")}`,
+    `--socket=${path6.join(baseDir, "mysqld.sock")}`,
+    `--pid-file=${path6.join(baseDir, "mysqld.pid")}`,
+    `--log-error=${path6.join(baseDir, "error.log")}`,
     `--user=${user}`,
     "--skip-name-resolve",
     "--max-connections=4000",
@@ -50065,7 +50131,7 @@ function exitDuringStartUp(child, binary, errorLog) {
       "exit",
       (code, signal) => reject(
         new InfrastructureError(
-          `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+          `${path6.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
         )
       )
@@ -50232,39 +50298,6 @@ async function waitForServer(target, timeoutMs, deps = {}) {
     `MySQL at ${where} was not ready after ${(timeoutMs / 1e3).toFixed(1)} s (${attempts} attempts). Last error: ${message}. Hint: ${hintFor(lastError, conn)}`,
     { cause: lastError }
   );
-}
-
-// src/engine/armEnvironment.ts
-var BASELINE_NAMES = /* @__PURE__ */ new Set([
-  "PATH",
-  "HOME",
-  "USER",
-  "LOGNAME",
-  "SHELL",
-  "LANG",
-  "LANGUAGE",
-  "TZ",
-  "TMPDIR"
-]);
-var LOCALE_NAME = /^LC_[A-Z]+$/;
-var NEVER_PASSED = /^(INPUT_|ACTIONS_)|^GITHUB_TOKEN$/i;
-var PassThroughNamesSchema = external_exports.string().transform(
-  (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "")
-).pipe(
-  external_exports.array(
-    external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names such as CARGO_HOME").refine((name) => !NEVER_PASSED.test(name), {
-      message: "never passed: INPUT_*, ACTIONS_* and GITHUB_TOKEN hold the inputs and the credentials"
-    })
-  )
-);
-function armEnvironment(ambient, passThrough, gateSet) {
-  const env = {};
-  const listed = new Set(passThrough);
-  for (const [name, value] of Object.entries(ambient)) {
-    if (value === void 0 || NEVER_PASSED.test(name)) continue;
-    if (BASELINE_NAMES.has(name) || LOCALE_NAME.test(name) || listed.has(name)) env[name] = value;
-  }
-  return { ...env, ...gateSet };
 }
 
 // src/verdict/metrics.ts
@@ -50569,7 +50602,7 @@ function withThresholds(workload, thresholds) {
 
 // src/engine/context.ts
 import { mkdirSync as mkdirSync2 } from "node:fs";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/engine/cleanup.ts
 var CleanupStack = class {
@@ -50807,8 +50840,8 @@ function trafficCheck(deltas, driverQueries) {
 
 // src/engine/context.ts
 function createContext(options, deps) {
-  const outDir = path6.resolve(options.outDir);
-  const logsDir = path6.join(outDir, "logs");
+  const outDir = path7.resolve(options.outDir);
+  const logsDir = path7.join(outDir, "logs");
   mkdirSync2(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
@@ -51112,7 +51145,7 @@ function armEnv(ctx, mysql4, spec2) {
 async function buildArms(ctx, mysql4, specs) {
   for (const spec2 of specs) {
     for (const file2 of spec2.files ?? []) {
-      mkdirSync3(path7.dirname(file2.path), { recursive: true });
+      mkdirSync3(path8.dirname(file2.path), { recursive: true });
       writeFileSync3(file2.path, file2.contents);
     }
     if (!spec2.build) continue;
@@ -51122,7 +51155,7 @@ async function buildArms(ctx, mysql4, specs) {
       exec: ctx.deps.exec,
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql4, spec2),
-      logPath: path7.join(ctx.logsDir, `${spec2.name}-build.log`),
+      logPath: path8.join(ctx.logsDir, `${spec2.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
     });
@@ -51159,7 +51192,7 @@ async function startArms(ctx, mysql4, specs) {
     const proc = ProxyProcess.start(spec2.name, spec2.start, {
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql4, spec2),
-      logPath: path7.join(ctx.logsDir, `${spec2.name}.log`)
+      logPath: path8.join(ctx.logsDir, `${spec2.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
@@ -51330,7 +51363,7 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 
 // src/engine/outcome.ts
 import { writeFileSync as writeFileSync4 } from "node:fs";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/results/schema.ts
 var RESULTS_SCHEMA_VERSION = 1;
@@ -52222,11 +52255,11 @@ async function finishRun(ctx, failure2) {
   const results = ResultsSchema.parse(
     buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path8.join(ctx.outDir, "results.json");
+  const resultsPath = path9.join(ctx.outDir, "results.json");
   writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path8.join(ctx.outDir, "report.md");
+  const reportPath = path9.join(ctx.outDir, "report.md");
   writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
@@ -52586,7 +52619,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 
 // src/work/channel.ts
 import { closeSync as closeSync3, mkdirSync as mkdirSync4, openSync as openSync3, readdirSync as readdirSync3, readSync, rmSync as rmSync2 } from "node:fs";
-import path10 from "node:path";
+import path11 from "node:path";
 
 // src/work/callgrind.ts
 var NAMESPACES = /* @__PURE__ */ new Map([
@@ -52822,7 +52855,7 @@ function relativeRangePct(values) {
 
 // src/work/valgrind.ts
 import { readdirSync as readdirSync2 } from "node:fs";
-import path9 from "node:path";
+import path10 from "node:path";
 var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
 async function detectCallgrind(exec, find = which) {
   const valgrind = find("valgrind");
@@ -52843,7 +52876,7 @@ async function detectCallgrind(exec, find = which) {
   return { available: true, valgrind, control, version: version2 };
 }
 function callgrindStartCommand(valgrind, start, profileDir) {
-  const out = path9.join(profileDir, "callgrind.%p.out");
+  const out = path10.join(profileDir, "callgrind.%p.out");
   return [
     "exec",
     shellQuote(valgrind),
@@ -52866,7 +52899,7 @@ function latestDump(dir, pid) {
     const part = Number(name.slice(prefix.length));
     if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
   }
-  return best ? path9.join(dir, best.file) : null;
+  return best ? path10.join(dir, best.file) : null;
 }
 async function controlCallgrind(exec, control, action, pids, signal) {
   const flag = action === "zero" ? "-z" : "-d";
@@ -52893,7 +52926,7 @@ var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
 var WINDOW_TIMEOUT_FLOOR_SEC = 120;
 var TOP_FUNCTIONS_KEPT = 200;
 async function measureWork(options, deps) {
-  const profileDir = path10.join(options.outDir, "profiles");
+  const profileDir = path11.join(options.outDir, "profiles");
   mkdirSync4(profileDir, { recursive: true });
   const arms = await deps.phase("work: valgrind start", () => startUnderCallgrind(options, deps, profileDir));
   const out = /* @__PURE__ */ new Map();
@@ -52910,7 +52943,7 @@ async function measureWork(options, deps) {
     await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
     for (const pid of pids) rmSync2(`/tmp/perf-${pid}.map`, { force: true });
     for (const name of readdirSync3(profileDir)) {
-      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path10.join(profileDir, name), { force: true });
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path11.join(profileDir, name), { force: true });
     }
   }
   return out;
@@ -52925,7 +52958,7 @@ async function startUnderCallgrind(options, deps, profileDir) {
       {
         cwd: input2.cwd,
         env: input2.env,
-        logPath: path10.join(options.outDir, "logs", `${input2.name}-work.log`)
+        logPath: path11.join(options.outDir, "logs", `${input2.name}-work.log`)
       }
     );
     deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
@@ -53024,13 +53057,13 @@ async function measureArm2(arm, workload, database, options, deps, profileDir) {
     settled: state.settled,
     spreadPct: state.spreadPct,
     topFunctions,
-    profile: profile ? path10.relative(options.outDir, profile) : null
+    profile: profile ? path11.relative(options.outDir, profile) : null
   };
 }
 function writeArmProfile(kept, perfMaps, profileDir, stem) {
   const last = kept.at(-1);
   if (!last) return null;
-  const target = path10.join(profileDir, `${stem}.callgrind.out`);
+  const target = path11.join(profileDir, `${stem}.callgrind.out`);
   writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
   return target;
 }
@@ -53043,7 +53076,7 @@ async function measureWindow(arm, workload, database, options, deps) {
   const started = deps.now();
   const run = await runEvents(arm, workload, database, options, deps);
   const wallSec = (deps.now() - started) / 1e3;
-  const profileDir = path10.join(options.outDir, "profiles");
+  const profileDir = path11.join(options.outDir, "profiles");
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
@@ -53250,7 +53283,7 @@ function needsRoundsToResolve(workload, lossPct = THROUGHPUT_LOSS_TO_RESOLVE_PCT
 
 // src/verdict/baseline.ts
 import { writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path11 from "node:path";
+import path12 from "node:path";
 
 // src/util/zodPath.ts
 function formatIssues(issues) {
@@ -53421,7 +53454,7 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path11.dirname(path11.resolve(file2)), { recursive: true });
+  await mkdir(path12.dirname(path12.resolve(file2)), { recursive: true });
   await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
@@ -54734,7 +54767,7 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
 // src/gate/preflight.ts
 import { execFileSync } from "node:child_process";
 import { readdirSync as readdirSync4, readFileSync as readFileSync6, statSync } from "node:fs";
-import path12 from "node:path";
+import path13 from "node:path";
 var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
 var MAX_SCAN_BYTES = 64 * 1024 * 1024;
 var MAX_FILES = 40;
@@ -54756,12 +54789,12 @@ function pathWords(text) {
 function referencedFiles(command2, cwd, files) {
   const out = [];
   for (const word of pathWords(command2)) {
-    const abs = path12.resolve(cwd, word);
+    const abs = path13.resolve(cwd, word);
     const bytes = files.read(abs);
     if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
   }
   if (/^\s*(npm|pnpm|yarn)\b/.test(command2)) {
-    const abs = path12.join(cwd, "package.json");
+    const abs = path13.join(cwd, "package.json");
     out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
   }
   return out;
@@ -54773,7 +54806,7 @@ function nestedTexts(refs, cwd, files) {
     const next = [];
     for (const r of level.filter(isText)) {
       for (const word of pathWords(r.bytes.toString())) {
-        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
+        for (const abs of [path13.resolve(path13.dirname(r.abs), word), path13.resolve(cwd, word)]) {
           if (seen.has(abs) || seen.size >= MAX_FILES) continue;
           const bytes = files.read(abs);
           if (bytes === null) continue;
@@ -54789,10 +54822,10 @@ function nestedTexts(refs, cwd, files) {
 }
 function implicitConfig(cwd, files) {
   for (const dir of [".", "config"]) {
-    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    const names = files.list(path13.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
     for (const name of names.slice(0, MAX_FILES)) {
-      const bytes = files.read(path12.join(cwd, dir, name));
-      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
+      const bytes = files.read(path13.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path13.join(dir, name);
     }
   }
   return null;
@@ -54842,7 +54875,7 @@ function portFix(head, configFile) {
     return `\`${head.start.replace(literal2, variable)}\``;
   }
   const file2 = configFile ?? "proxy.conf";
-  const rendered = '"$dir/' + path12.basename(file2) + '"';
+  const rendered = '"$dir/' + path13.basename(file2) + '"';
   const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
   const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
   return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
@@ -54864,10 +54897,10 @@ var diskFiles = {
     }
   },
   tracked(absPath) {
-    let dir = path12.dirname(absPath);
-    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
+    let dir = path13.dirname(absPath);
+    while (!isDirectory(dir) && path13.dirname(dir) !== dir) dir = path13.dirname(dir);
     try {
-      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path13.relative(dir, absPath)], {
         cwd: dir,
         stdio: "ignore"
       });
@@ -54976,7 +55009,7 @@ async function runGate(request, deps) {
       deps
     );
   } catch (error62) {
-    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path14.join(path14.resolve(options.outDir), "results.json"), sharded.record);
     throw error62;
   }
   if (sharded) {
@@ -54991,7 +55024,7 @@ async function runGate(request, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
+  const htmlPath = path14.join(path14.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -55062,7 +55095,7 @@ function withWindows(suite, windows) {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile as readFile2 } from "node:fs/promises";
-import path14 from "node:path";
+import path15 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -55218,7 +55251,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path14.extname(nameOrPath).toLowerCase();
+  const ext = path15.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -55238,7 +55271,7 @@ async function loadSuite(nameOrPath) {
 }
 function parseSuiteText(text, file2) {
   const data = withoutSchemaKey(
-    path14.extname(file2).toLowerCase() === ".json" ? parseJson2(text, file2) : parseYaml(text, file2)
+    path15.extname(file2).toLowerCase() === ".json" ? parseJson2(text, file2) : parseYaml(text, file2)
   );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
@@ -55408,7 +55441,7 @@ async function calibrateCommand(argv, io) {
       twin: async (ctx) => ({ ...await twin(ctx), build: void 0 }),
       // one build serves both
       targetPct: flags.target,
-      outDir: path15.resolve(io.cwd, flags.out),
+      outDir: path16.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
@@ -55424,16 +55457,16 @@ async function calibrateCommand(argv, io) {
 }
 
 // src/cli/merge.ts
-import path21 from "node:path";
+import path22 from "node:path";
 import { parseArgs as parseArgs4 } from "node:util";
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
-import path18 from "node:path";
+import path19 from "node:path";
 
 // src/verdict/commands.ts
 import { mkdir as mkdir3, writeFile as writeFile4 } from "node:fs/promises";
-import path17 from "node:path";
+import path18 from "node:path";
 import { parseArgs as parseArgs2 } from "node:util";
 
 // src/history/schema.ts
@@ -55484,7 +55517,7 @@ var HistoryFileSchema = external_exports.object({
 
 // src/history/store.ts
 import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
-import path16 from "node:path";
+import path17 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -55495,13 +55528,13 @@ function parseHistory(text, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path16.basename(file2)) {
+  if (`${history.suite}.json` !== path17.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
 }
 async function readSuiteHistory(dir, suite) {
-  const file2 = path16.join(dir, historyFileName(suite));
+  const file2 = path17.join(dir, historyFileName(suite));
   let text;
   try {
     text = await readFile3(file2, "utf8");
@@ -55523,7 +55556,7 @@ async function readStore(dir) {
   const files = entries.filter((e) => e.endsWith(".json")).sort();
   const out = [];
   for (const name of files) {
-    const file2 = path16.join(dir, name);
+    const file2 = path17.join(dir, name);
     out.push(parseHistory(await readFile3(file2, "utf8"), file2));
   }
   return out;
@@ -55547,7 +55580,7 @@ function appendPoints(history, points, retention = DEFAULT_RETENTION) {
 }
 async function writeSuiteHistory(dir, history) {
   const checked = HistoryFileSchema.parse(history);
-  const file2 = path16.join(dir, historyFileName(checked.suite));
+  const file2 = path17.join(dir, historyFileName(checked.suite));
   try {
     await mkdir2(dir, { recursive: true });
     const temp = `${file2}.${process.pid}.tmp`;
@@ -55751,12 +55784,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path17.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path18.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path17.resolve(io.cwd, flags.out);
+    const out = path18.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -55773,10 +55806,10 @@ function compareCommand(argv, io) {
   return guarded("compare", io, async () => {
     const flags = compareFlags(argv, io);
     if (flags === null) return 0;
-    const results = await loadResultsFile(path17.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path17.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path18.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path18.resolve(io.cwd, h))));
     const comparison = await judge2(flags, results, history, io);
-    const trend = flags.historyStore ? await storeTrend(path17.resolve(io.cwd, flags.historyStore), results) : "";
+    const trend = flags.historyStore ? await storeTrend(path18.resolve(io.cwd, flags.historyStore), results) : "";
     const report = renderComparisonMarkdown(comparison);
     const markdown = trend ? `${report.trimEnd()}
 
@@ -55784,7 +55817,7 @@ ${trend}
 ` : report;
     if (flags.out) {
       await writeReports2(
-        path17.resolve(io.cwd, flags.out),
+        path18.resolve(io.cwd, flags.out),
         markdown,
         () => renderHtmlReport(results, comparison, history)
       ).catch((error62) => {
@@ -55842,7 +55875,7 @@ function compareFlags(argv, io) {
 }
 async function judge2(flags, results, history, io) {
   if (flags.baseline) {
-    const baseline = await loadBaseline(path17.resolve(io.cwd, flags.baseline));
+    const baseline = await loadBaseline(path18.resolve(io.cwd, flags.baseline));
     if (!flags.history.includes(flags.baseline)) history.push(baseline);
     return compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
   }
@@ -55853,8 +55886,8 @@ async function judge2(flags, results, history, io) {
 }
 async function writeReports2(dir, markdown, html) {
   await mkdir3(dir, { recursive: true });
-  await writeFile4(path17.join(dir, "report.md"), markdown);
-  await writeFile4(path17.join(dir, "report.html"), html());
+  await writeFile4(path18.join(dir, "report.md"), markdown);
+  await writeFile4(path18.join(dir, "report.html"), html());
 }
 async function storeTrend(store, results) {
   const suite = SuiteNameSchema.safeParse(results.suite.name);
@@ -55870,7 +55903,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path18.join(dir, "results.json");
+      const file2 = path19.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -55994,17 +56027,17 @@ async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync5(outDir, { recursive: true });
-  const resultsPath = path18.join(outDir, "results.json");
+  const resultsPath = path19.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path18.join(outDir, "report.md");
+  const reportPath = path19.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
 
 // src/cli/run.ts
 import { mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path20 from "node:path";
+import path21 from "node:path";
 import { parseArgs as parseArgs3 } from "node:util";
 
 // src/gate/fingerprint.ts
@@ -56079,7 +56112,7 @@ async function readFileAtRef(exec, root, ref, file2) {
 
 // src/gate/reference.ts
 import { existsSync as existsSync7 } from "node:fs";
-import path19 from "node:path";
+import path20 from "node:path";
 async function chooseReference(request, deps) {
   const chosen = await choose(request, deps);
   const warning = roundsWarning(request, chosen.reference);
@@ -56201,9 +56234,9 @@ function roundsWarning(request, reference) {
     maxRoundsOf(request.suite, rounds)
   );
 }
-function isInside(file2, dir) {
-  const relative = path19.relative(dir, file2);
-  return relative !== "" && !relative.startsWith("..") && !path19.isAbsolute(relative);
+function isInside2(file2, dir) {
+  const relative = path20.relative(dir, file2);
+  return relative !== "" && !relative.startsWith("..") && !path20.isAbsolute(relative);
 }
 
 // src/report/terminal.ts
@@ -56445,13 +56478,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path20.join(cwd, ".athena-bench");
-  const dir = path20.join(root, `run-${timestamp(now)}`);
+  const root = path21.join(cwd, ".athena-bench");
+  const dir = path21.join(root, `run-${timestamp(now)}`);
   mkdirSync6(dir, { recursive: true });
-  const latest = path20.join(root, "latest");
+  const latest = path21.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path20.basename(dir), latest);
+    symlinkSync2(path21.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -56479,7 +56512,7 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io, chosen),
       reference: chosen.reference,
-      outDir: flags.out ? path20.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path21.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -56504,7 +56537,7 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
   return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
 function proxyDirOf(flags, io) {
-  return flags["proxy-start"] !== void 0 ? path20.resolve(io.cwd, flags["proxy-cwd"] ?? ".") : io.repoRoot;
+  return flags["proxy-start"] !== void 0 ? path21.resolve(io.cwd, flags["proxy-cwd"] ?? ".") : io.repoRoot;
 }
 function headFallback(flags, io) {
   const custom2 = customProxyArm(flags, io);
@@ -56528,7 +56561,7 @@ function headFallback(flags, io) {
   }
 }
 function cliReference(flags, suite, mysql4, io, log) {
-  const defaults = [io.cwd, io.repoRoot].map((dir) => path20.join(dir, "baselines", `${suite.name}.json`));
+  const defaults = [io.cwd, io.repoRoot].map((dir) => path21.join(dir, "baselines", `${suite.name}.json`));
   const fingerprint = async () => runnerFingerprint({
     suite,
     measure: flags.measure,
@@ -56542,9 +56575,9 @@ function cliReference(flags, suite, mysql4, io, log) {
       suite,
       measure: flags.measure,
       baseRef: flags["base-ref"] ?? null,
-      baseline: flags.baseline ? path20.resolve(io.cwd, flags.baseline) : null,
+      baseline: flags.baseline ? path21.resolve(io.cwd, flags.baseline) : null,
       noBaseline: flags["no-baseline"],
-      defaultBaselines: defaults.map((file2) => ({ file: file2, forAthena: isInside(file2, io.repoRoot) })),
+      defaultBaselines: defaults.map((file2) => ({ file: file2, forAthena: isInside2(file2, io.repoRoot) })),
       athena: flags["proxy-start"] === void 0,
       proxyDir: proxyDirOf(flags, io),
       fallback: headFallback(flags, io),
@@ -56578,7 +56611,7 @@ function cliArms(flags, io, chosen) {
   if (reference.kind === "base-ref" && checkout !== null) {
     arms.push(
       baseRefArm(checkout, reference.commit ?? reference.ref, {
-        relativeCwd: path20.relative(checkout, proxyCwd),
+        relativeCwd: path21.relative(checkout, proxyCwd),
         ...build2 !== void 0 ? { build: build2 } : {},
         ...custom2 ? { start: flags["proxy-start"] } : {}
       })
@@ -56674,7 +56707,7 @@ async function mergeCommand(argv, io) {
     throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
   }
   const flags = checked.data;
-  const resolve = (p) => path21.resolve(io.cwd, p);
+  const resolve = (p) => path22.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -56701,7 +56734,7 @@ async function referenceOf(flags, resolve) {
 
 // src/history/commands.ts
 import { writeFile as writeFile5 } from "node:fs/promises";
-import path22 from "node:path";
+import path23 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -57170,7 +57203,7 @@ var DETECT_FLAG_OPTIONS = {
 };
 async function readAndDetect(command2, values, io) {
   const { store, options } = detectFlags(command2, values);
-  const histories = await readStore(path22.resolve(io.cwd, store));
+  const histories = await readStore(path23.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
@@ -57214,12 +57247,12 @@ async function add(argv, io) {
   const parsed = addFlags(argv, io);
   if (parsed === null) return 0;
   const { flags, resultsFile } = parsed;
-  const results = await loadResultsFile(path22.resolve(io.cwd, resultsFile));
+  const results = await loadResultsFile(path23.resolve(io.cwd, resultsFile));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path22.resolve(io.cwd, flags.store);
+  const dir = path23.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -57319,7 +57352,7 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path22.resolve(io.cwd, html);
+  const out = path23.resolve(io.cwd, html);
   try {
     await writeFile5(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
@@ -57348,7 +57381,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path23.resolve(path23.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path24.resolve(path24.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command2, ...rest] = argv;
   const io = {

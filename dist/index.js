@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path24) {
+      _streamLocalInfile(connection, path25) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path24);
+          this._localStream = this._streamFactory(path25);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path24} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path25} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path24) {
-      const ctrl = callVisitor(key2, node2, visitor, path24);
+    function visit_(key2, node2, visitor, path25) {
+      const ctrl = callVisitor(key2, node2, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path24, ctrl);
-        return visit_(key2, ctrl, visitor, path24);
+        replaceNode(key2, path25, ctrl);
+        return visit_(key2, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
+          path25 = Object.freeze(path25.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path24);
+            const ci = visit_(i, node2.items[i], visitor, path25);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path24);
+          path25 = Object.freeze(path25.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path24);
+          const cv = visit_("value", node2.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path24) {
-      const ctrl = await callVisitor(key2, node2, visitor, path24);
+    async function visitAsync_(key2, node2, visitor, path25) {
+      const ctrl = await callVisitor(key2, node2, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path24, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path24);
+        replaceNode(key2, path25, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
+          path25 = Object.freeze(path25.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path24);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path25);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path24 = Object.freeze(path24.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path24);
+          path25 = Object.freeze(path25.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path24);
+          const cv = await visitAsync_("value", node2.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path24) {
+    function callVisitor(key2, node2, visitor, path25) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path24);
+        return visitor(key2, node2, path25);
       if (identity.isMap(node2))
-        return visitor.Map?.(key2, node2, path24);
+        return visitor.Map?.(key2, node2, path25);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path24);
+        return visitor.Seq?.(key2, node2, path25);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key2, node2, path24);
+        return visitor.Pair?.(key2, node2, path25);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path24);
+        return visitor.Scalar?.(key2, node2, path25);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path24);
+        return visitor.Alias?.(key2, node2, path25);
       return void 0;
     }
-    function replaceNode(key2, path24, node2) {
-      const parent = path24[path24.length - 1];
+    function replaceNode(key2, path25, node2) {
+      const parent = path25[path25.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path24, value) {
+    function collectionFromPath(schema, path25, value) {
       let v = value;
-      for (let i = path24.length - 1; i >= 0; --i) {
-        const k = path24[i];
+      for (let i = path25.length - 1; i >= 0; --i) {
+        const k = path25[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path24) => path24 == null || typeof path24 === "object" && !!path24[Symbol.iterator]().next().done;
+    var isEmptyPath = (path25) => path25 == null || typeof path25 === "object" && !!path25[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path24, value) {
-        if (isEmptyPath(path24))
+      addIn(path25, value) {
+        if (isEmptyPath(path25))
           this.add(value);
         else {
-          const [key2, ...rest] = path24;
+          const [key2, ...rest] = path25;
           const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path24) {
-        const [key2, ...rest] = path24;
+      deleteIn(path25) {
+        const [key2, ...rest] = path25;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path24, keepScalar) {
-        const [key2, ...rest] = path24;
+      getIn(path25, keepScalar) {
+        const [key2, ...rest] = path25;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path24) {
-        const [key2, ...rest] = path24;
+      hasIn(path25) {
+        const [key2, ...rest] = path25;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path24, value) {
-        const [key2, ...rest] = path24;
+      setIn(path25, value) {
+        const [key2, ...rest] = path25;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path24, value) {
+      addIn(path25, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path24, value);
+          this.contents.addIn(path25, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path24) {
-        if (Collection2.isEmptyPath(path24)) {
+      deleteIn(path25) {
+        if (Collection2.isEmptyPath(path25)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path24) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path25) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path24, keepScalar) {
-        if (Collection2.isEmptyPath(path24))
+      getIn(path25, keepScalar) {
+        if (Collection2.isEmptyPath(path25))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path24, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path25, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path24) {
-        if (Collection2.isEmptyPath(path24))
+      hasIn(path25) {
+        if (Collection2.isEmptyPath(path25))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path24) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path25) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path24, value) {
-        if (Collection2.isEmptyPath(path24)) {
+      setIn(path25, value) {
+        if (Collection2.isEmptyPath(path25)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path24), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path25), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path24, value);
+          this.contents.setIn(path25, value);
         }
       }
       /**
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path24) => {
+    visit2.itemAtPath = (cst, path25) => {
       let item = cst;
-      for (const [field2, index] of path24) {
+      for (const [field2, index] of path25) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path24) => {
-      const parent = visit2.itemAtPath(cst, path24.slice(0, -1));
-      const field2 = path24[path24.length - 1][0];
+    visit2.parentCollection = (cst, path25) => {
+      const parent = visit2.itemAtPath(cst, path25.slice(0, -1));
+      const field2 = path25[path25.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path24, item, visitor) {
-      let ctrl = visitor(item, path24);
+    function _visit(path25, item, visitor) {
+      let ctrl = visitor(item, path25);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path24.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path25.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path24);
+            ctrl = ctrl(item, path25);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path24) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path25) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path24 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path25 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path24 && path24[0] !== "/") {
-          path24 = `/${path24}`;
+        if (path25 && path25[0] !== "/") {
+          path25 = `/${path25}`;
         }
-        return new URL(`${origin}${path24}`);
+        return new URL(`${origin}${path25}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin }
+          request: { method, path: path25, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path24);
+        debuglog("sending request to %s %s/%s", method, origin, path25);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin },
+          request: { method, path: path25, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path24,
+          path25,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin }
+          request: { method, path: path25, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path24);
+        debuglog("trailers received from %s %s/%s", method, origin, path25);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path24, origin },
+          request: { method, path: path25, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path24,
+          path25,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path24, origin }
+            request: { method, path: path25, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path24);
+          debuglog("sending request to %s %s/%s", method, origin, path25);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path24,
+        path: path25,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path24 !== "string") {
+        if (typeof path25 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path24[0] !== "/" && !(path24.startsWith("http://") || path24.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path25[0] !== "/" && !(path25.startsWith("http://") || path25.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path24)) {
+        } else if (invalidPathRegex.test(path25)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path24, query) : path24;
+        this.path = query ? buildURL(path25, query) : path25;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path24, host, upgrade, blocking, reset } = request2;
+      const { method, path: path25, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path24} HTTP/1.1\r
+      let header2 = `${method} ${path25} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path24, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path25, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path24;
+      headers[HTTP2_HEADER_PATH] = path25;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path24 = search ? `${pathname}${search}` : pathname;
+        const path25 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path24;
+        this.opts.path = path25;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path24 = "/",
+          path: path25 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path24;
+        opts.path = origin + path25;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path24) {
-      if (typeof path24 !== "string") {
-        return path24;
+    function safeUrl(path25) {
+      if (typeof path25 !== "string") {
+        return path25;
       }
-      const pathSegments = path24.split("?");
+      const pathSegments = path25.split("?");
       if (pathSegments.length !== 2) {
-        return path24;
+        return path25;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path24, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path24);
+    function matchKey(mockDispatch2, { path: path25, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path25);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key2) {
       const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path24 }) => matchValue(safeUrl(path24), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path25 }) => matchValue(safeUrl(path25), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path24, method, body, headers, query } = opts;
+      const { path: path25, method, body, headers, query } = opts;
       return {
-        path: path24,
+        path: path25,
         method,
         body,
         headers,
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path24, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path25, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path24,
+            Path: path25,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path24) {
-      for (let i = 0; i < path24.length; ++i) {
-        const code = path24.charCodeAt(i);
+    function validateCookiePath(path25) {
+      for (let i = 0; i < path25.length; ++i) {
+        const code = path25.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path24 = opts.path;
+          let path25 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path24 = `/${path24}`;
+            path25 = `/${path25}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path24);
+          url2 = new URL(util.parseOrigin(url2).origin + path25);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48215,11 +48215,11 @@ var require_lib5 = __commonJS({
 });
 
 // src/index.ts
-import path23 from "node:path";
+import path24 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/action/engine-adapter.ts
-import path16 from "node:path";
+import path17 from "node:path";
 
 // node_modules/mysql2/package.json with { type: 'json' }
 var package_default = {
@@ -49160,10 +49160,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path24) {
-  if (!path24)
+function getElementAtPath(obj, path25) {
+  if (!path25)
     return obj;
-  return path24.reduce((acc, key2) => acc?.[key2], obj);
+  return path25.reduce((acc, key2) => acc?.[key2], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49503,11 +49503,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path24, issues) {
+function prefixIssues(path25, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path24);
+    iss.path.unshift(path25);
     return iss;
   });
 }
@@ -49969,16 +49969,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path24 = []) => {
+  const processError = (error64, path25 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path24, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path25, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else {
-        const fullpath = [...path24, ...issue3.path];
+        const fullpath = [...path25, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50017,17 +50017,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path24 = []) => {
+  const processError = (error64, path25 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path24, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path25, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path24, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
       } else {
-        const fullpath = [...path24, ...issue3.path];
+        const fullpath = [...path25, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50066,8 +50066,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path24 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path24) {
+  const path25 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path25) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -67205,13 +67205,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path24 = ref.slice(1).split("/").filter(Boolean);
-  if (path24.length === 0) {
+  const path25 = ref.slice(1).split("/").filter(Boolean);
+  if (path25.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path24[0] === defsKey) {
-    const key2 = path24[1] === void 0 ? void 0 : decodeJSONPointerSegment(path24[1]);
+  if (path25[0] === defsKey) {
+    const key2 = path25[1] === void 0 ? void 0 : decodeJSONPointerSegment(path25[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -68345,6 +68345,57 @@ function isExecutable(file2) {
   }
 }
 
+// src/drivers/sandbox.ts
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path2 from "node:path";
+
+// src/engine/armEnvironment.ts
+var BASELINE_NAMES = /* @__PURE__ */ new Set([
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR"
+]);
+var LOCALE_NAME = /^LC_[A-Z]+$/;
+var NEVER_PASSED = /^(INPUT_|ACTIONS_)|^GITHUB_TOKEN$/i;
+var PassThroughNamesSchema = external_exports.string().transform(
+  (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "")
+).pipe(
+  external_exports.array(
+    external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names such as CARGO_HOME").refine((name) => !NEVER_PASSED.test(name), {
+      message: "never passed: INPUT_*, ACTIONS_* and GITHUB_TOKEN hold the inputs and the credentials"
+    })
+  )
+);
+function armEnvironment(ambient, passThrough, gateSet) {
+  const env = {};
+  const listed = new Set(passThrough);
+  for (const [name, value] of Object.entries(ambient)) {
+    if (value === void 0 || NEVER_PASSED.test(name)) continue;
+    if (BASELINE_NAMES.has(name) || LOCALE_NAME.test(name) || listed.has(name)) env[name] = value;
+  }
+  return { ...env, ...gateSet };
+}
+
+// src/drivers/sandbox.ts
+function driverEnvironment(ambient, needs = {}) {
+  return armEnvironment(ambient, [], needs);
+}
+async function withDriverDir(what, fn) {
+  const dir = await mkdtemp(path2.join(os.tmpdir(), `athena-bench-${what}-`));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // src/drivers/common.ts
 var DRIVER_GRACE_SEC = 60;
 function installHint(pkg, platform2 = process.platform) {
@@ -68363,7 +68414,7 @@ async function detectBinary(exec, names, hint, parseVersion, find = which) {
   }
   let result;
   try {
-    result = await exec(binary, ["--version"], { timeoutMs: 15e3 });
+    result = await exec(binary, ["--version"], { timeoutMs: 15e3, env: driverEnvironment(process.env) });
   } catch (error63) {
     return {
       available: false,
@@ -68897,11 +68948,15 @@ function createMysqlslapDriver(options = {}) {
   );
   const runSlap = async (w, ctx, iterations) => {
     const { binary } = await requireBinary("mysqlslap", detect(ctx.exec));
-    const result = await ctx.exec(binary, argsFor(w, ctx, iterations), {
-      env: { ...process.env, MYSQL_PWD: ctx.target.password },
-      timeoutMs: RUN_TIMEOUT_SEC * 1e3,
-      signal: ctx.signal
-    });
+    const result = await withDriverDir(
+      "mysqlslap",
+      (dir) => ctx.exec(binary, argsFor(w, ctx, iterations), {
+        cwd: dir,
+        env: driverEnvironment(process.env, { MYSQL_PWD: ctx.target.password }),
+        timeoutMs: RUN_TIMEOUT_SEC * 1e3,
+        signal: ctx.signal
+      })
+    );
     return parsedOutput(`${binary} (${w.id})`, result, ctx, parseMysqlslapOutput);
   };
   return {
@@ -69201,9 +69256,8 @@ function sysbenchMetrics(report) {
 }
 
 // src/drivers/sysbench/passwordFile.ts
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path2 from "node:path";
+import { writeFile } from "node:fs/promises";
+import path3 from "node:path";
 var MAX_LINE_BYTES = 1024;
 function sysbenchPasswordLine(password) {
   const quote = !password.includes("'") ? "'" : !password.includes('"') ? '"' : null;
@@ -69218,14 +69272,11 @@ function sysbenchPasswordLine(password) {
 }
 async function withPasswordFile(password, fn) {
   const line = sysbenchPasswordLine(password);
-  const dir = await mkdtemp(path2.join(os.tmpdir(), "athena-bench-sysbench-"));
-  try {
-    const file2 = path2.join(dir, "sysbench.cfg");
+  return withDriverDir("sysbench", async (dir) => {
+    const file2 = path3.join(dir, "sysbench.cfg");
     await writeFile(file2, line, { mode: 384, flag: "wx" });
-    return await fn(file2);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return fn(file2, dir);
+  });
 }
 
 // src/drivers/sysbench/driver.ts
@@ -69292,9 +69343,10 @@ function connectionArgs(ctx, passwordFile) {
 function execSysbench(binary, ctx, args, options) {
   return withPasswordFile(
     ctx.target.password,
-    (file2) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
+    (file2, dir) => ctx.exec(binary, [args[0], ...connectionArgs(ctx, file2), ...args.slice(1)], {
       ...options,
-      ...ctx.target.tls ? { cwd: ctx.target.tls.filesDir } : {}
+      cwd: ctx.target.tls ? ctx.target.tls.filesDir : dir,
+      env: driverEnvironment(process.env)
     })
   );
 }
@@ -69373,7 +69425,7 @@ function driverFor(name) {
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { rm as rm2 } from "node:fs/promises";
 import os2 from "node:os";
-import path3 from "node:path";
+import path4 from "node:path";
 
 // proxy/src/contract.ts
 var BACKEND_PASSWORD_VARIABLE = "ATHENA_BACKEND_PASSWORD";
@@ -69428,7 +69480,7 @@ function renderBenchmarkConfig(input2) {
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
 function nodeWorkFlags(logDir) {
-  const logFile = shellQuote(path3.join(logDir, "v8-%p.log"));
+  const logFile = shellQuote(path4.join(logDir, "v8-%p.log"));
   return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
 }
 function shellQuote(word) {
@@ -69445,14 +69497,14 @@ function athenaConfig(mysql4, ports, tls) {
 function defaultProxyArm(mysql4, repoRoot, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path3.join(repoRoot, ".athena-bench", "athena.toml");
+  const configPath = opts.configPath ?? path4.join(repoRoot, ".athena-bench", "athena.toml");
   const contents = athenaConfig(mysql4, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${nodeWorkFlags(path3.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path4.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,
@@ -69470,7 +69522,7 @@ function baseRefArm(checkout, ref, commands = {}) {
     const { dir, commit } = await addBaseWorktree(ctx, checkout, ref);
     const relativeCwd = commands.relativeCwd ?? "";
     shareNodeModules(checkout, dir, relativeCwd);
-    const cwd = path3.join(dir, relativeCwd);
+    const cwd = path4.join(dir, relativeCwd);
     const build2 = commands.build !== void 0 ? { build: commands.build } : {};
     if (commands.start !== void 0) {
       const port = await ctx.allocatePort();
@@ -69490,7 +69542,7 @@ function baseRefArm(checkout, ref, commands = {}) {
       role: "base",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path3.join(ctx.outDir, "athena-base.toml")
+      configPath: path4.join(ctx.outDir, "athena-base.toml")
     });
     return { ...spec3, ...build2, commit };
   };
@@ -69502,7 +69554,7 @@ async function addBaseWorktree(ctx, checkout, ref) {
     throw new UsageError(`base-ref ${ref}: not a commit in ${checkout} (${resolved.stderr.trim()})`);
   }
   const commit = resolved.stdout.trim();
-  const dir = mkdtempSync(path3.join(os2.tmpdir(), "athena-bench-worktree-"));
+  const dir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-worktree-"));
   ctx.addCleanup(`git worktree ${dir}`, async () => {
     await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
     await rm2(dir, { recursive: true, force: true });
@@ -69516,9 +69568,9 @@ async function addBaseWorktree(ctx, checkout, ref) {
 }
 function shareNodeModules(checkout, worktree, relativeCwd) {
   for (const sub of /* @__PURE__ */ new Set(["", relativeCwd])) {
-    const modules = path3.join(checkout, sub, "node_modules");
-    const link = path3.join(worktree, sub, "node_modules");
-    if (existsSync(modules) && existsSync(path3.dirname(link)) && !existsSync(link)) {
+    const modules = path4.join(checkout, sub, "node_modules");
+    const link = path4.join(worktree, sub, "node_modules");
+    if (existsSync(modules) && existsSync(path4.dirname(link)) && !existsSync(link)) {
       symlinkSync(modules, link, "dir");
     }
   }
@@ -69599,11 +69651,11 @@ function renderCalibration(rows, targetPct) {
 
 // src/gate/runGate.ts
 import { existsSync as existsSync5, readFileSync as readFileSync7, writeFileSync as writeFileSync6 } from "node:fs";
-import path12 from "node:path";
+import path13 from "node:path";
 
 // src/engine/armSetup.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -69611,7 +69663,7 @@ import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
 import { rm as rm3 } from "node:fs/promises";
 import os3 from "node:os";
-import path4 from "node:path";
+import path5 from "node:path";
 import { randomBytes } from "node:crypto";
 
 // src/util/net.ts
@@ -69693,9 +69745,9 @@ async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync2(path4.join(os3.tmpdir(), "athena-bench-mysql-"));
-  const socket = path4.join(baseDir, "mysqld.sock");
-  const errorLog = path4.join(baseDir, "error.log");
+  const baseDir = mkdtempSync2(path5.join(os3.tmpdir(), "athena-bench-mysql-"));
+  const socket = path5.join(baseDir, "mysqld.sock");
+  const errorLog = path5.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -69707,7 +69759,7 @@ async function startLocalServer(options = {}) {
     await rm3(baseDir, { recursive: true, force: true });
   };
   try {
-    initializeDataDir(binary, flavor, path4.join(baseDir, "data"), errorLog, user);
+    initializeDataDir(binary, flavor, path5.join(baseDir, "data"), errorLog, user);
     const port = options.port ?? await findFreePort();
     installExitHook();
     child = spawn2(binary, serverArgs(flavor, baseDir, port, user, options.extraArgs ?? []), {
@@ -69732,12 +69784,12 @@ async function startLocalServer(options = {}) {
 function serverArgs(flavor, baseDir, port, user, extraArgs) {
   return [
     "--no-defaults",
-    `--datadir=${path4.join(baseDir, "data")}`,
+    `--datadir=${path5.join(baseDir, "data")}`,
     `--port=${port}`,
     "--bind-address=127.0.0.1",
-    `--socket=${path4.join(baseDir, "mysqld.sock")}`,
-    `--pid-file=${path4.join(baseDir, "mysqld.pid")}`,
-    `--log-error=${path4.join(baseDir, "error.log")}`,
+    `--socket=${path5.join(baseDir, "mysqld.sock")}`,
+    `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
+    `--log-error=${path5.join(baseDir, "error.log")}`,
     `--user=${user}`,
     "--skip-name-resolve",
     "--max-connections=4000",
@@ -69755,7 +69807,7 @@ function exitDuringStartUp(child, binary, errorLog) {
       "exit",
       (code, signal) => reject(
         new InfrastructureError(
-          `${path4.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+          `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
         )
       )
@@ -69922,39 +69974,6 @@ async function waitForServer(target, timeoutMs, deps = {}) {
     `MySQL at ${where} was not ready after ${(timeoutMs / 1e3).toFixed(1)} s (${attempts} attempts). Last error: ${message}. Hint: ${hintFor(lastError, conn)}`,
     { cause: lastError }
   );
-}
-
-// src/engine/armEnvironment.ts
-var BASELINE_NAMES = /* @__PURE__ */ new Set([
-  "PATH",
-  "HOME",
-  "USER",
-  "LOGNAME",
-  "SHELL",
-  "LANG",
-  "LANGUAGE",
-  "TZ",
-  "TMPDIR"
-]);
-var LOCALE_NAME = /^LC_[A-Z]+$/;
-var NEVER_PASSED = /^(INPUT_|ACTIONS_)|^GITHUB_TOKEN$/i;
-var PassThroughNamesSchema = external_exports.string().transform(
-  (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "")
-).pipe(
-  external_exports.array(
-    external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected environment variable names such as CARGO_HOME").refine((name) => !NEVER_PASSED.test(name), {
-      message: "never passed: INPUT_*, ACTIONS_* and GITHUB_TOKEN hold the inputs and the credentials"
-    })
-  )
-);
-function armEnvironment(ambient, passThrough, gateSet) {
-  const env = {};
-  const listed = new Set(passThrough);
-  for (const [name, value] of Object.entries(ambient)) {
-    if (value === void 0 || NEVER_PASSED.test(name)) continue;
-    if (BASELINE_NAMES.has(name) || LOCALE_NAME.test(name) || listed.has(name)) env[name] = value;
-  }
-  return { ...env, ...gateSet };
 }
 
 // src/verdict/metrics.ts
@@ -70259,7 +70278,7 @@ function withThresholds(workload, thresholds) {
 
 // src/engine/context.ts
 import { mkdirSync as mkdirSync2 } from "node:fs";
-import path5 from "node:path";
+import path6 from "node:path";
 
 // src/engine/cleanup.ts
 var CleanupStack = class {
@@ -70497,8 +70516,8 @@ function trafficCheck(deltas, driverQueries) {
 
 // src/engine/context.ts
 function createContext(options, deps) {
-  const outDir = path5.resolve(options.outDir);
-  const logsDir = path5.join(outDir, "logs");
+  const outDir = path6.resolve(options.outDir);
+  const logsDir = path6.join(outDir, "logs");
   mkdirSync2(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
@@ -70802,7 +70821,7 @@ function armEnv(ctx, mysql4, spec3) {
 async function buildArms(ctx, mysql4, specs) {
   for (const spec3 of specs) {
     for (const file2 of spec3.files ?? []) {
-      mkdirSync3(path6.dirname(file2.path), { recursive: true });
+      mkdirSync3(path7.dirname(file2.path), { recursive: true });
       writeFileSync3(file2.path, file2.contents);
     }
     if (!spec3.build) continue;
@@ -70812,7 +70831,7 @@ async function buildArms(ctx, mysql4, specs) {
       exec: ctx.deps.exec,
       cwd: spec3.cwd,
       env: armEnv(ctx, mysql4, spec3),
-      logPath: path6.join(ctx.logsDir, `${spec3.name}-build.log`),
+      logPath: path7.join(ctx.logsDir, `${spec3.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
     });
@@ -70849,7 +70868,7 @@ async function startArms(ctx, mysql4, specs) {
     const proc = ProxyProcess.start(spec3.name, spec3.start, {
       cwd: spec3.cwd,
       env: armEnv(ctx, mysql4, spec3),
-      logPath: path6.join(ctx.logsDir, `${spec3.name}.log`)
+      logPath: path7.join(ctx.logsDir, `${spec3.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec3.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
@@ -71020,7 +71039,7 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 
 // src/engine/outcome.ts
 import { writeFileSync as writeFileSync4 } from "node:fs";
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/results/schema.ts
 var RESULTS_SCHEMA_VERSION = 1;
@@ -71912,11 +71931,11 @@ async function finishRun(ctx, failure2) {
   const results = ResultsSchema.parse(
     buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path7.join(ctx.outDir, "results.json");
+  const resultsPath = path8.join(ctx.outDir, "results.json");
   writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path7.join(ctx.outDir, "report.md");
+  const reportPath = path8.join(ctx.outDir, "report.md");
   writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
@@ -72276,7 +72295,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 
 // src/work/channel.ts
 import { closeSync as closeSync3, mkdirSync as mkdirSync4, openSync as openSync3, readdirSync as readdirSync3, readSync, rmSync as rmSync2 } from "node:fs";
-import path9 from "node:path";
+import path10 from "node:path";
 
 // src/work/callgrind.ts
 var NAMESPACES = /* @__PURE__ */ new Map([
@@ -72512,7 +72531,7 @@ function relativeRangePct(values) {
 
 // src/work/valgrind.ts
 import { readdirSync as readdirSync2 } from "node:fs";
-import path8 from "node:path";
+import path9 from "node:path";
 var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
 async function detectCallgrind(exec, find = which) {
   const valgrind = find("valgrind");
@@ -72533,7 +72552,7 @@ async function detectCallgrind(exec, find = which) {
   return { available: true, valgrind, control, version: version2 };
 }
 function callgrindStartCommand(valgrind, start, profileDir) {
-  const out = path8.join(profileDir, "callgrind.%p.out");
+  const out = path9.join(profileDir, "callgrind.%p.out");
   return [
     "exec",
     shellQuote(valgrind),
@@ -72556,7 +72575,7 @@ function latestDump(dir, pid) {
     const part = Number(name.slice(prefix.length));
     if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
   }
-  return best ? path8.join(dir, best.file) : null;
+  return best ? path9.join(dir, best.file) : null;
 }
 async function controlCallgrind(exec, control, action, pids, signal) {
   const flag = action === "zero" ? "-z" : "-d";
@@ -72583,7 +72602,7 @@ var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
 var WINDOW_TIMEOUT_FLOOR_SEC = 120;
 var TOP_FUNCTIONS_KEPT = 200;
 async function measureWork(options, deps) {
-  const profileDir = path9.join(options.outDir, "profiles");
+  const profileDir = path10.join(options.outDir, "profiles");
   mkdirSync4(profileDir, { recursive: true });
   const arms = await deps.phase("work: valgrind start", () => startUnderCallgrind(options, deps, profileDir));
   const out = /* @__PURE__ */ new Map();
@@ -72600,7 +72619,7 @@ async function measureWork(options, deps) {
     await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
     for (const pid of pids) rmSync2(`/tmp/perf-${pid}.map`, { force: true });
     for (const name of readdirSync3(profileDir)) {
-      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path9.join(profileDir, name), { force: true });
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path10.join(profileDir, name), { force: true });
     }
   }
   return out;
@@ -72615,7 +72634,7 @@ async function startUnderCallgrind(options, deps, profileDir) {
       {
         cwd: input2.cwd,
         env: input2.env,
-        logPath: path9.join(options.outDir, "logs", `${input2.name}-work.log`)
+        logPath: path10.join(options.outDir, "logs", `${input2.name}-work.log`)
       }
     );
     deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
@@ -72714,13 +72733,13 @@ async function measureArm2(arm, workload, database, options, deps, profileDir) {
     settled: state.settled,
     spreadPct: state.spreadPct,
     topFunctions,
-    profile: profile ? path9.relative(options.outDir, profile) : null
+    profile: profile ? path10.relative(options.outDir, profile) : null
   };
 }
 function writeArmProfile(kept, perfMaps, profileDir, stem) {
   const last = kept.at(-1);
   if (!last) return null;
-  const target = path9.join(profileDir, `${stem}.callgrind.out`);
+  const target = path10.join(profileDir, `${stem}.callgrind.out`);
   writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
   return target;
 }
@@ -72733,7 +72752,7 @@ async function measureWindow(arm, workload, database, options, deps) {
   const started = deps.now();
   const run2 = await runEvents(arm, workload, database, options, deps);
   const wallSec = (deps.now() - started) / 1e3;
-  const profileDir = path9.join(options.outDir, "profiles");
+  const profileDir = path10.join(options.outDir, "profiles");
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
@@ -72940,7 +72959,7 @@ function needsRoundsToResolve(workload, lossPct = THROUGHPUT_LOSS_TO_RESOLVE_PCT
 
 // src/verdict/baseline.ts
 import { writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path10 from "node:path";
+import path11 from "node:path";
 
 // src/util/zodPath.ts
 function formatIssues(issues) {
@@ -73111,7 +73130,7 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path10.dirname(path10.resolve(file2)), { recursive: true });
+  await mkdir(path11.dirname(path11.resolve(file2)), { recursive: true });
   await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
@@ -74419,7 +74438,7 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
 // src/gate/preflight.ts
 import { execFileSync } from "node:child_process";
 import { readdirSync as readdirSync4, readFileSync as readFileSync6, statSync } from "node:fs";
-import path11 from "node:path";
+import path12 from "node:path";
 var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
 var MAX_SCAN_BYTES = 64 * 1024 * 1024;
 var MAX_FILES = 40;
@@ -74441,12 +74460,12 @@ function pathWords(text2) {
 function referencedFiles(command2, cwd, files) {
   const out = [];
   for (const word of pathWords(command2)) {
-    const abs = path11.resolve(cwd, word);
+    const abs = path12.resolve(cwd, word);
     const bytes = files.read(abs);
     if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
   }
   if (/^\s*(npm|pnpm|yarn)\b/.test(command2)) {
-    const abs = path11.join(cwd, "package.json");
+    const abs = path12.join(cwd, "package.json");
     out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
   }
   return out;
@@ -74458,7 +74477,7 @@ function nestedTexts(refs, cwd, files) {
     const next = [];
     for (const r of level.filter(isText)) {
       for (const word of pathWords(r.bytes.toString())) {
-        for (const abs of [path11.resolve(path11.dirname(r.abs), word), path11.resolve(cwd, word)]) {
+        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
           if (seen.has(abs) || seen.size >= MAX_FILES) continue;
           const bytes = files.read(abs);
           if (bytes === null) continue;
@@ -74474,10 +74493,10 @@ function nestedTexts(refs, cwd, files) {
 }
 function implicitConfig(cwd, files) {
   for (const dir of [".", "config"]) {
-    const names = files.list(path11.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
     for (const name of names.slice(0, MAX_FILES)) {
-      const bytes = files.read(path11.join(cwd, dir, name));
-      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path11.join(dir, name);
+      const bytes = files.read(path12.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
     }
   }
   return null;
@@ -74527,7 +74546,7 @@ function portFix(head, configFile) {
     return `\`${head.start.replace(literal2, variable)}\``;
   }
   const file2 = configFile ?? "proxy.conf";
-  const rendered = '"$dir/' + path11.basename(file2) + '"';
+  const rendered = '"$dir/' + path12.basename(file2) + '"';
   const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
   const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
   return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
@@ -74549,10 +74568,10 @@ var diskFiles = {
     }
   },
   tracked(absPath) {
-    let dir = path11.dirname(absPath);
-    while (!isDirectory(dir) && path11.dirname(dir) !== dir) dir = path11.dirname(dir);
+    let dir = path12.dirname(absPath);
+    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
     try {
-      execFileSync("git", ["ls-files", "--error-unmatch", "--", path11.relative(dir, absPath)], {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
         cwd: dir,
         stdio: "ignore"
       });
@@ -74661,7 +74680,7 @@ async function runGate(request2, deps) {
       deps
     );
   } catch (error63) {
-    if (sharded) markShard(path12.join(path12.resolve(options.outDir), "results.json"), sharded.record);
+    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
     throw error63;
   }
   if (sharded) {
@@ -74676,7 +74695,7 @@ async function runGate(request2, deps) {
 function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
   const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path12.join(path12.dirname(reportPath), "report.html");
+  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
   return { reportMarkdown, htmlPath };
 }
@@ -74776,7 +74795,7 @@ function localServerVersion() {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile as readFile2 } from "node:fs/promises";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -74932,7 +74951,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path13.extname(nameOrPath).toLowerCase();
+  const ext = path14.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -74952,7 +74971,7 @@ async function loadSuite(nameOrPath) {
 }
 function parseSuiteText(text2, file2) {
   const data = withoutSchemaKey(
-    path13.extname(file2).toLowerCase() === ".json" ? parseJson2(text2, file2) : parseYaml(text2, file2)
+    path14.extname(file2).toLowerCase() === ".json" ? parseJson2(text2, file2) : parseYaml(text2, file2)
   );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
@@ -75050,7 +75069,7 @@ function article(type) {
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/history/schema.ts
 var HISTORY_SCHEMA_VERSION = 1;
@@ -75099,7 +75118,7 @@ var HistoryFileSchema = external_exports.object({
 });
 
 // src/history/store.ts
-import path14 from "node:path";
+import path15 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -75110,7 +75129,7 @@ function parseHistory(text2, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path14.basename(file2)) {
+  if (`${history.suite}.json` !== path15.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
@@ -75254,7 +75273,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path15.join(dir, "results.json");
+      const file2 = path16.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -75378,10 +75397,10 @@ async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync5(outDir, { recursive: true });
-  const resultsPath = path15.join(outDir, "results.json");
+  const resultsPath = path16.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path15.join(outDir, "report.md");
+  const reportPath = path16.join(outDir, "report.md");
   const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
   return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
 }
@@ -75399,7 +75418,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path16.join(outDir, "athena.toml")
+        configPath: path17.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -75419,7 +75438,7 @@ function proxyArm(proxy, outDir) {
 }
 function baseArm(proxy, base) {
   return baseRefArm(base.checkout, base.commit, {
-    relativeCwd: path16.relative(base.checkout, proxy.cwd),
+    relativeCwd: path17.relative(base.checkout, proxy.cwd),
     ...proxy.build !== null ? { build: proxy.build } : {},
     ...proxy.start !== null ? { start: proxy.start } : {}
   });
@@ -75432,7 +75451,7 @@ function twinArm(proxy, outDir) {
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path16.join(outDir, `athena-${TWIN_ARM}.toml`)
+        configPath: path17.join(outDir, `athena-${TWIN_ARM}.toml`)
       });
       return spec3;
     }
@@ -75452,7 +75471,7 @@ function realBenchmarker(deps) {
   };
   return {
     loadSuite: async ({ source, overrides }, cwd) => applySuiteOverrides(
-      await loadSuite(BUILTIN_SUITE.test(source) ? source : path16.resolve(cwd, source)),
+      await loadSuite(BUILTIN_SUITE.test(source) ? source : path17.resolve(cwd, source)),
       overrides
     ),
     fingerprint: (request2) => runnerFingerprint({ ...request2, exec: deps.exec, env: deps.env, driverFor }),
@@ -76103,8 +76122,8 @@ var Context = class {
       if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync8(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path24 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path24} does not exist${EOL5}`);
+        const path25 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path25} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -80328,6 +80347,7 @@ function githubContext(context3 = context2, env = process.env) {
     eventName: context3.eventName,
     repository,
     sha: context3.sha ?? "",
+    ref: context3.ref ?? "",
     runUrl: env.GITHUB_RUN_ID && repository ? `${server}/${repository}/actions/runs/${env.GITHUB_RUN_ID}` : null,
     pullRequest,
     workflowRun
@@ -80385,12 +80405,17 @@ function githubApi(token, repository, env = process.env) {
     }
   };
 }
+async function githubDefaultBranch(token, repository, env = process.env) {
+  const { owner, repo, octokit } = repositoryClient(token, repository, env);
+  return (await octokit.rest.repos.get({ owner, repo })).data.default_branch;
+}
 function githubIssues(token, repository, env = process.env) {
   const { owner, repo, octokit } = repositoryClient(token, repository, env);
   const toIssue = (i) => ({
     number: i.number,
     body: i.body ?? "",
-    htmlUrl: i.html_url
+    htmlUrl: i.html_url,
+    author: i.user?.login ?? ""
   });
   return {
     async listOpenIssues(page, perPage) {
@@ -80412,14 +80437,15 @@ function githubIssues(token, repository, env = process.env) {
       return toIssue(
         (await octokit.rest.issues.update({ owner, repo, issue_number: number4, title, body })).data
       );
-    }
+    },
+    authenticatedLogin: () => authenticatedLogin(octokit)
   };
 }
 
 // src/action/history-branch.ts
 import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import os9 from "node:os";
-import path17 from "node:path";
+import path18 from "node:path";
 var IDENTITY = [
   "-c",
   "user.name=github-actions[bot]",
@@ -80427,13 +80453,18 @@ var IDENTITY = [
   "user.email=41898282+github-actions[bot]@users.noreply.github.com"
 ];
 function scratchGit(o, scratch) {
-  const env = { ...process.env, GIT_INDEX_FILE: path17.join(scratch, "index") };
+  const indexEnv = { GIT_INDEX_FILE: path18.join(scratch, "index") };
+  let remoteEnv = null;
   const run2 = async (args, extra = {}) => {
+    const env = {
+      ...extra.index ? indexEnv : {},
+      ...extra.remote ? remoteEnv ??= await remoteAuthEnv(o) : {}
+    };
     const result = await o.exec("git", ["-C", o.repoRoot, ...IDENTITY, ...args], {
       timeoutMs: 12e4,
       // A long history is megabytes; exec keeps only the tail of a bigger output by default.
       maxOutputChars: 256 * 1024 * 1024,
-      ...extra.index ? { env } : {},
+      ...Object.keys(env).length > 0 ? { env: { ...process.env, ...env } } : {},
       ...extra.stdin !== void 0 ? { stdin: extra.stdin } : {}
     });
     return { ok: result.exitCode === 0, out: result.stdout.trim(), err: result.stderr.trim() };
@@ -80446,8 +80477,31 @@ function scratchGit(o, scratch) {
   };
   return { run: run2, must };
 }
+function sendsTokenSafely(remoteUrl) {
+  if (/^https:\/\//i.test(remoteUrl)) return true;
+  return /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\//i.test(remoteUrl);
+}
+async function remoteAuthEnv(o) {
+  if (!o.token) return {};
+  const url2 = await o.exec("git", ["-C", o.repoRoot, "remote", "get-url", o.remote], { timeoutMs: 3e4 });
+  const remoteUrl = url2.stdout.trim();
+  if (url2.exitCode !== 0 || !sendsTokenSafely(remoteUrl)) return {};
+  const configured = await o.exec(
+    "git",
+    ["-C", o.repoRoot, "config", "--get-regexp", "^http\\..*\\.extraheader$"],
+    { timeoutMs: 3e4 }
+  );
+  if (configured.exitCode === 0 && configured.stdout.trim() !== "") return {};
+  const origin = new URL(remoteUrl).origin;
+  const basic = Buffer.from(`x-access-token:${o.token}`).toString("base64");
+  return {
+    GIT_CONFIG_COUNT: "1",
+    GIT_CONFIG_KEY_0: `http.${origin}/.extraheader`,
+    GIT_CONFIG_VALUE_0: `AUTHORIZATION: basic ${basic}`
+  };
+}
 async function appendToDataBranch(o) {
-  const scratch = await mkdtemp2(path17.join(os9.tmpdir(), "history-index-"));
+  const scratch = await mkdtemp2(path18.join(os9.tmpdir(), "history-index-"));
   const git = scratchGit(o, scratch);
   try {
     for (let attempt2 = 1; ; attempt2++) {
@@ -80456,7 +80510,9 @@ async function appendToDataBranch(o) {
       if (!outcome.added) return { before, after: before, added: false, commit: parent, attempts: attempt2 };
       const commit = await commitHistory(o, git, parent, outcome.history);
       await o.beforePush?.();
-      const pushed = await git.run(["push", "--quiet", o.remote, `${commit}:refs/heads/${o.branch}`]);
+      const pushed = await git.run(["push", "--quiet", o.remote, `${commit}:refs/heads/${o.branch}`], {
+        remote: true
+      });
       if (pushed.ok) return { before, after: outcome.history, added: true, commit, attempts: attempt2 };
       await retryAfterRejection(o, pushed.err, attempt2);
     }
@@ -80467,7 +80523,9 @@ async function appendToDataBranch(o) {
 async function fetchHistory(o, git) {
   const trackingRef = `refs/athena-bench/data/${o.branch}`;
   const file2 = historyFileName(o.suite);
-  const fetched = await git.run(["fetch", "--no-tags", o.remote, `+refs/heads/${o.branch}:${trackingRef}`]);
+  const fetched = await git.run(["fetch", "--no-tags", o.remote, `+refs/heads/${o.branch}:${trackingRef}`], {
+    remote: true
+  });
   if (!fetched.ok && !/couldn't find remote ref|could not find remote ref/i.test(fetched.err)) {
     throw new InfrastructureError(`git fetch of ${o.branch} failed: ${fetched.err}`);
   }
@@ -80503,7 +80561,7 @@ async function retryAfterRejection(o, err, attempt2) {
 // src/action/run.ts
 import { existsSync as existsSync11 } from "node:fs";
 import { mkdir as mkdir3 } from "node:fs/promises";
-import path22 from "node:path";
+import path23 from "node:path";
 
 // src/action/session.ts
 var StepFailure = class extends Error {
@@ -80557,7 +80615,7 @@ ${outcome.reportMarkdown}
 // src/action/artifact.ts
 import { constants as constants4 } from "node:fs";
 import { lstat as lstat2, open as open3, writeFile as writeFile4 } from "node:fs/promises";
-import path18 from "node:path";
+import path19 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var MAX_ARTIFACT_BYTES = 256 * 1024;
 var VerdictSchema = external_exports.enum(["pass", "improved", "regressed", "inconclusive"]);
@@ -80607,12 +80665,12 @@ var CommentArtifactSchema = external_exports.object({
   }
 });
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path18.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path19.join(dir, COMMENT_ARTIFACT_FILE);
   await writeFile4(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path18.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path19.join(dir, COMMENT_ARTIFACT_FILE);
   const text2 = await readBounded(file2);
   let data;
   try {
@@ -80681,7 +80739,13 @@ function retryAfterMs(error63) {
   const seconds = typeof value === "string" || typeof value === "number" ? Number(value) : NaN;
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1e3 : void 0;
 }
-async function withRetries(fn, options) {
+function withRetries(fn, options) {
+  return retrying(fn, options, () => Promise.resolve(null));
+}
+function createOnce(create, find, options) {
+  return retrying(create, options, find);
+}
+async function retrying(fn, options, recover) {
   let delay = options.baseDelayMs;
   for (let attempt2 = 1; ; attempt2 += 1) {
     try {
@@ -80692,6 +80756,8 @@ async function withRetries(fn, options) {
       options.onRetry?.(error63, attempt2, wait);
       await options.sleep(wait);
       delay = Math.min(delay * 2, options.maxDelayMs);
+      const recovered = await recover();
+      if (recovered !== null) return recovered;
     }
   }
 }
@@ -80723,14 +80789,15 @@ var FORK_HINT = 'The token cannot write to this pull request (a pull request fro
 async function upsertStickyComment(options) {
   const { api, issueNumber, suite, policy, log } = options;
   if (policy === "never") return { action: "skipped", url: null, reason: "comment-on-pr is never" };
-  const call = (fn) => withRetries(fn, {
+  const retry = {
     ...DEFAULT_RETRY,
     attempts: options.attempts ?? DEFAULT_RETRY.attempts,
     sleep: options.sleep,
     onRetry: (error63, attempt2, delayMs) => log.info(
       `GitHub API call failed (${describe3(error63)}); retry ${attempt2} in ${(delayMs / 1e3).toFixed(1)} s`
     )
-  });
+  };
+  const call = (fn) => withRetries(fn, retry);
   const body = withMarker(suite, options.body);
   try {
     const login = await call(() => api.authenticatedLogin());
@@ -80748,7 +80815,11 @@ async function upsertStickyComment(options) {
         reason: "comment-on-pr is on-change, the verdict shows no change and there is no earlier comment"
       };
     }
-    const created = await call(() => api.create(issueNumber, body));
+    const created = await createOnce(
+      () => api.create(issueNumber, body),
+      () => findStickyComment(api, issueNumber, suite, owners, call, options.perPage),
+      retry
+    );
     log.info(`Created the pull-request comment: ${created.htmlUrl}`);
     return { action: "created", url: created.htmlUrl };
   } catch (error63) {
@@ -81010,11 +81081,11 @@ async function checkProvenance(api, artifact, run2) {
 }
 
 // src/action/compare-mode.ts
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/gate/reference.ts
 import { existsSync as existsSync9 } from "node:fs";
-import path19 from "node:path";
+import path20 from "node:path";
 async function chooseReference(request2, deps) {
   const chosen = await choose(request2, deps);
   const warning2 = roundsWarning(request2, chosen.reference);
@@ -81137,8 +81208,8 @@ function roundsWarning(request2, reference) {
   );
 }
 function isInside(file2, dir) {
-  const relative = path19.relative(dir, file2);
-  return relative !== "" && !relative.startsWith("..") && !path19.isAbsolute(relative);
+  const relative = path20.relative(dir, file2);
+  return relative !== "" && !relative.startsWith("..") && !path20.isAbsolute(relative);
 }
 
 // src/action/compare-mode.ts
@@ -81186,7 +81257,7 @@ ${outcome.reportMarkdown}
   });
 }
 function contextLine(workdir, suite, reference) {
-  const what = reference.kind === "baseline" ? `compared with the baseline \`${path20.relative(workdir, reference.file) || reference.file}\`` : reference.kind === "base-ref" ? `compared with ${reference.ref} (${(reference.commit ?? "").slice(0, 12)}), built and run in the same job (A/B)` : "not compared";
+  const what = reference.kind === "baseline" ? `compared with the baseline \`${path21.relative(workdir, reference.file) || reference.file}\`` : reference.kind === "base-ref" ? `compared with ${reference.ref} (${(reference.commit ?? "").slice(0, 12)}), built and run in the same job (A/B)` : "not compared";
   return `Suite \`${suite}\` \xB7 ${what}`;
 }
 async function planComparison(s, { suite, mysqlVersion }) {
@@ -81221,12 +81292,12 @@ async function planComparison(s, { suite, mysqlVersion }) {
   return chosen;
 }
 function referenceRequest(config2, workdir, suite, packageRoot, pullRequestBase) {
-  const defaultFile = path20.join(workdir, "baselines", `${suite.name}.json`);
+  const defaultFile = path21.join(workdir, "baselines", `${suite.name}.json`);
   return {
     suite,
     measure: config2.measure,
     baseRef: config2.baseRef,
-    baseline: config2.baseline ? path20.resolve(workdir, config2.baseline) : null,
+    baseline: config2.baseline ? path21.resolve(workdir, config2.baseline) : null,
     noBaseline: false,
     defaultBaselines: [{ file: defaultFile, forAthena: isInside(defaultFile, packageRoot) }],
     athena: config2.proxy.start === null,
@@ -81596,22 +81667,22 @@ function alertBody(suite, changes, checked) {
     ""
   ].join("\n");
 }
-async function findAlertIssue(api, suite, sleep) {
+async function findAlertIssue(api, suite, owners, retry) {
   const marker = alertMarker(suite);
   for (let page = 1; page <= 20; page++) {
-    const { issues, hasNextPage } = await withRetries(() => api.listOpenIssues(page, 100), {
-      ...DEFAULT_RETRY,
-      sleep
-    });
-    const found = issues.find((i) => i.body.includes(marker));
+    const { issues, hasNextPage } = await withRetries(() => api.listOpenIssues(page, 100), retry);
+    const found = issues.find((i) => owners.has(i.author) && i.body.includes(marker));
     if (found || !hasNextPage) return found ?? null;
   }
   return null;
 }
 async function upsertAlert(o) {
   const fresh = newChangePoints(o.before, o.after).filter((c) => c.direction !== "better");
-  const existing = await findAlertIssue(o.api, o.suite, o.sleep);
   const retry = { ...DEFAULT_RETRY, sleep: o.sleep };
+  const login = await withRetries(() => o.api.authenticatedLogin(), retry);
+  const owners = /* @__PURE__ */ new Set([ACTIONS_BOT, ...login ? [login] : []]);
+  const find = () => findAlertIssue(o.api, o.suite, owners, retry);
+  const existing = await find();
   if (existing && o.after.length > 0) {
     const issue3 = await withRetries(
       () => o.api.updateIssue(
@@ -81624,8 +81695,9 @@ async function upsertAlert(o) {
     return { action: "updated", number: issue3.number, url: issue3.htmlUrl };
   }
   if (!existing && fresh.length > 0) {
-    const issue3 = await withRetries(
+    const issue3 = await createOnce(
       () => o.api.createIssue(alertTitle(o.suite, o.after), alertBody(o.suite, o.after, o.checked)),
+      find,
       retry
     );
     return { action: "opened", number: issue3.number, url: issue3.htmlUrl };
@@ -81636,7 +81708,39 @@ async function upsertAlert(o) {
   };
 }
 
+// src/action/history-branch-guard.ts
+var NEVER_DATA_BRANCHES = ["main", "master"];
+async function refuseCodeBranchAsHistory(o) {
+  const refuse = (why) => {
+    throw new UsageError(
+      `input history-branch: '${o.branch}' is ${why}; mode history commits benchmark data onto history-branch, so it must be a branch of its own such as athena-bench-data`
+    );
+  };
+  if (NEVER_DATA_BRANCHES.includes(o.branch))
+    refuse(`a code branch name (${NEVER_DATA_BRANCHES.join(", ")})`);
+  const pushed = o.ref?.startsWith("refs/heads/") ? o.ref.slice("refs/heads/".length) : null;
+  if (pushed === o.branch) refuse("the branch this run was pushed to");
+  if (!o.defaultBranch) {
+    o.warning(
+      `No github-token: could not ask the API for the default branch; history-branch '${o.branch}' was only checked against ${NEVER_DATA_BRANCHES.join(", ")} and the pushed branch.`
+    );
+    return;
+  }
+  let defaultBranch;
+  try {
+    defaultBranch = await o.defaultBranch();
+  } catch (error63) {
+    const status = httpStatus(error63);
+    o.warning(
+      `Could not read the repository's default branch (${status ? `HTTP ${status}: ` : ""}${errorMessage(error63)}); history-branch '${o.branch}' was only checked against ${NEVER_DATA_BRANCHES.join(", ")} and the pushed branch.`
+    );
+    return;
+  }
+  if (defaultBranch === o.branch) refuse("the repository's default branch");
+}
+
 // src/action/history-webhook.ts
+import { createHash as createHash3 } from "node:crypto";
 function webhookMessage(suite, changes, runUrl) {
   const lines = changes.map(
     (c) => `\u2022 ${c.workload} ${c.metric} ${formatShift(c)}${c.direction ? ` (${c.direction})` : ""} in ${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}: ${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)}`
@@ -81668,11 +81772,23 @@ var DEFAULT_WEBHOOK = { timeoutMs: 1e4, attempts: 3 };
 var WebhookError = class extends Error {
   name = "WebhookError";
 };
+var NOT_CONNECTED = /* @__PURE__ */ new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT"
+]);
+function idempotencyKey(message) {
+  const points = message.changePoints.map((c) => [c.workload, c.arm, c.metric, c.commitRange.to]);
+  return createHash3("sha256").update(JSON.stringify([message.suite, points])).digest("hex").slice(0, 32);
+}
 async function attempt(o) {
   try {
     const response = await fetch(o.url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", "idempotency-key": idempotencyKey(o.message) },
       body: JSON.stringify(o.message),
       signal: AbortSignal.timeout(o.timeoutMs),
       redirect: "error"
@@ -81682,10 +81798,23 @@ async function attempt(o) {
     const status = response.status;
     return { ok: false, retry: status >= 500 || status === 429, why: `HTTP ${status}` };
   } catch (error63) {
-    const timedOut = error63 instanceof Error && error63.name === "TimeoutError";
+    if (error63 instanceof Error && error63.name === "TimeoutError") {
+      return {
+        ok: false,
+        retry: false,
+        why: `no answer within ${o.timeoutMs / 1e3} s (not retried: it may have arrived)`
+      };
+    }
     const code = error63.cause?.code;
-    const why = timedOut ? `no answer within ${o.timeoutMs / 1e3} s` : `could not connect${typeof code === "string" ? ` (${code})` : ""}`;
-    return { ok: false, retry: true, why };
+    const known = typeof code === "string" ? code : null;
+    if (known !== null && NOT_CONNECTED.has(known)) {
+      return { ok: false, retry: true, why: `could not connect (${known})` };
+    }
+    return {
+      ok: false,
+      retry: false,
+      why: `the connection failed${known ? ` (${known})` : ""} (not retried: it may have arrived)`
+    };
   }
 }
 async function postWebhook(o) {
@@ -81739,6 +81868,13 @@ async function recordHistory(deps, config2, workdir, run2, setOutput2) {
   if (!/^[0-9a-f]{40}$/i.test(github.sha)) {
     throw new UsageError(`mode history needs the commit being pushed (GITHUB_SHA), got "${github.sha}"`);
   }
+  const { defaultBranch } = history;
+  await refuseCodeBranchAsHistory({
+    branch: config2.history.branch,
+    ref: github.ref,
+    defaultBranch: defaultBranch && config2.githubToken ? () => defaultBranch(config2.githubToken) : null,
+    warning: (message) => core.warning(message)
+  });
   const suite = await run2.prepare();
   const outcome = await run2.bench(suite);
   setOutput2("results-path", outcome.resultsPath);
@@ -81795,6 +81931,7 @@ async function appendPoint(deps, history, config2, workdir, run2, suite, point) 
       retention: config2.history.retention,
       message: `athena-bench: ${suite} at ${point.commit.slice(0, 12)}`,
       attempts: 6,
+      ...config2.githubToken ? { token: config2.githubToken } : {},
       sleep: (ms) => deps.sleep(ms),
       log: (line) => deps.core.info(line)
     })
@@ -82001,17 +82138,17 @@ function readModeAndShard(read) {
 // src/action/merge.ts
 import { existsSync as existsSync10 } from "node:fs";
 import { readdir as readdir2 } from "node:fs/promises";
-import path21 from "node:path";
+import path22 from "node:path";
 var MERGED_DIR = "merged";
 async function mergeShardArtifacts(s) {
   const { deps, config: config2, workdir, resultsDir, setOutput: setOutput2 } = s;
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config2.suite, workdir);
   const { plan, recordedBaseline } = await mergeReference(s, suite.name);
-  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path21.basename(d)).join(", ")}`);
+  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path22.basename(d)).join(", ")}`);
   const outcome = await deps.bench.merge({
     dirs,
-    outDir: path21.join(resultsDir, MERGED_DIR),
+    outDir: path22.join(resultsDir, MERGED_DIR),
     plan,
     recordedBaseline
   });
@@ -82032,7 +82169,7 @@ ${outcome.reportMarkdown}
   const shards = outcome.results.shards?.length ?? dirs.length;
   const reference = outcome.results.arms.find((a) => a.role === "base");
   const baseline = comparison.comparedWith === "baseline" ? plan ?? recordedBaseline : null;
-  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (baseline ? `compared with the baseline \`${path21.relative(workdir, baseline.file) || baseline.file}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (baseline ? `compared with the baseline \`${path22.relative(workdir, baseline.file) || baseline.file}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
   await publishVerdict(s, {
     suite: suite.name,
     comparedWith: baseline ? "baseline" : "base-ref",
@@ -82044,7 +82181,7 @@ ${outcome.reportMarkdown}
 }
 async function shardDirectories(resultsDir) {
   const entries = await readdir2(resultsDir, { withFileTypes: true }).catch(() => []);
-  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path21.join(resultsDir, e.name)).sort();
+  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path22.join(resultsDir, e.name)).sort();
   if (dirs.length === 0) {
     throw new StepFailure(
       "mode merge",
@@ -82055,7 +82192,7 @@ async function shardDirectories(resultsDir) {
   return dirs;
 }
 async function mergeReference({ deps, config: config2, workdir }, suite) {
-  const file2 = path21.resolve(workdir, config2.baseline ?? path21.join("baselines", `${suite}.json`));
+  const file2 = path22.resolve(workdir, config2.baseline ?? path22.join("baselines", `${suite}.json`));
   if (!existsSync10(file2)) {
     if (config2.baseline) {
       throw new StepFailure("mode merge", new Error(`input baseline: ${file2} does not exist`), "");
@@ -82080,12 +82217,12 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path22.resolve(deps.workspace, config2.workingDirectory);
+  const workdir = path23.resolve(deps.workspace, config2.workingDirectory);
   const session = {
     deps,
     config: config2,
     workdir,
-    resultsDir: path22.resolve(workdir, config2.resultsDir),
+    resultsDir: path23.resolve(workdir, config2.resultsDir),
     result,
     setOutput: (name, value) => {
       result.outputs[name] = value;
@@ -82176,11 +82313,11 @@ function historyRun(s) {
 async function updateBaseline(s) {
   const { deps, config: config2, workdir, setOutput: setOutput2 } = s;
   const { suite } = await prepareRun(s);
-  const target = path22.resolve(workdir, config2.baseline ?? path22.join("baselines", `${suite.name}.json`));
+  const target = path23.resolve(workdir, config2.baseline ?? path23.join("baselines", `${suite.name}.json`));
   const outcome = await measureOnly(s, suite);
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir3(path22.dirname(target), { recursive: true });
+  await mkdir3(path23.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -82189,7 +82326,7 @@ async function updateBaseline(s) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path22.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path23.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -82306,12 +82443,13 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    packageRoot: path23.resolve(path23.dirname(fileURLToPath(import.meta.url)), ".."),
+    packageRoot: path24.resolve(path24.dirname(fileURLToPath(import.meta.url)), ".."),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     history: {
       appendToDataBranch: (options) => appendToDataBranch({ ...options, exec: realExec }),
-      issues: (token) => githubIssues(token, github.repository)
+      issues: (token) => githubIssues(token, github.repository),
+      defaultBranch: (token) => githubDefaultBranch(token, github.repository)
     }
   });
 }
