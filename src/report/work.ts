@@ -34,7 +34,9 @@ function syscallsLine(title: string, arm: string, measured: WorkArm): string | n
 
 /** The most threads the arm's process tree had at the end of a kept window. */
 function threadsCell(measured: WorkArm): string {
-  const threads = measured.windows.slice(measured.firstKept).flatMap((w) => (w.threads === null ? [] : [w.threads]));
+  const threads = measured.windows
+    .slice(measured.firstKept)
+    .flatMap((w) => (w.threads === null ? [] : [w.threads]));
   return threads.length > 0 ? String(Math.max(...threads)) : '—';
 }
 

@@ -193,13 +193,17 @@ test('a results file written before every call was counted still loads, its sysc
   for (const arm of Object.values(old.workloads[0]!.work!.arms)) {
     delete (arm as Partial<WorkArm>).topSyscalls;
     for (const w of arm.windows) {
-      for (const key of ['allSyscalls', 'clockReads', 'threads'] as const) delete (w as Partial<typeof w>)[key];
+      for (const key of ['allSyscalls', 'clockReads', 'threads'] as const)
+        delete (w as Partial<typeof w>)[key];
     }
   }
   const parsed = ResultsSchema.parse(old);
   assert.equal(parsed.workloads[0]!.work!.arms.proxy!.windows[0]!.allSyscalls, null);
   const c = compareArms(parsed, 'proxy', 'base');
   // No samples on either side: no row, and nothing left undecided by it.
-  assert.equal(c.workloads[0]!.metrics.find((m) => m.metric === 'syscalls_per_query'), undefined);
+  assert.equal(
+    c.workloads[0]!.metrics.find((m) => m.metric === 'syscalls_per_query'),
+    undefined,
+  );
   assert.equal(c.verdict, 'pass');
 });

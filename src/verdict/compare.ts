@@ -283,7 +283,8 @@ function baselineInput(
     },
     ...workloadHeader(w, results.suite),
     current: (m) => metricSamples(w, arm, m, direct),
-    baseline: (m) => (m === 'syscalls_per_query' && !ba.syscallsCounted ? [] : (ba.metrics[m]?.samples ?? [])),
+    baseline: (m) =>
+      m === 'syscalls_per_query' && !ba.syscallsCounted ? [] : (ba.metrics[m]?.samples ?? []),
     currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
     baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
     currentErrorsByRound: errorsByRound(w, arm),

@@ -142,8 +142,7 @@ class CallgrindReader {
     else if (key === 'events') {
       const index = value.split(/\s+/).indexOf('sysCount');
       this.syscallColumn = index < 0 ? null : index + 1;
-    }
-    else if (key === 'summary' || key === 'totals') this.total ??= Number(value.split(/\s+/)[0]);
+    } else if (key === 'summary' || key === 'totals') this.total ??= Number(value.split(/\s+/)[0]);
   }
 }
 

@@ -89,7 +89,15 @@ export function proxyWorkCounts(ipq: number): WorkloadWork {
     threads: 1,
     eventsPerWindow: 10_000,
     arms: {
-      proxy: { windows, firstKept: 0, settled: true, spreadPct: 0, topFunctions: [], topSyscalls: [], profile: null },
+      proxy: {
+        windows,
+        firstKept: 0,
+        settled: true,
+        spreadPct: 0,
+        topFunctions: [],
+        topSyscalls: [],
+        profile: null,
+      },
     },
   };
 }
