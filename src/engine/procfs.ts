@@ -172,3 +172,16 @@ export class RssSampler {
     this.peak = Math.max(this.peak, treeRssMb(this.rootPid, 'VmRSS', this.fs));
   }
 }
+
+/** Threads of a process tree (/proc/<pid>/status Threads), 0 when it is gone. */
+export function treeThreads(rootPid: number, fs: ProcFs = realProcFs): number {
+  let threads = 0;
+  for (const p of processTree(rootPid, fs)) {
+    try {
+      threads += Number(/^Threads:\s+(\d+)/m.exec(fs.readFile(`/proc/${p.pid}/status`))?.[1] ?? 0);
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return threads;
+}

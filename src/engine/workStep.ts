@@ -1,6 +1,7 @@
 import { InfrastructureError } from '../errors.ts';
 import { countedByWorkChannel } from '../suite/schema.ts';
 import { measureWork, type WorkArmInput } from '../work/channel.ts';
+import { workStartFor } from '../work/runtime.ts';
 import { detectCallgrind } from '../work/valgrind.ts';
 import type { ProxyArmSpec } from './arms.ts';
 import { armEnv, DEFAULT_READY_TIMEOUT_MS } from './armSetup.ts';
@@ -83,11 +84,14 @@ export async function runWorkChannel(
   for (const [id, work] of measured) ctx.work.set(id, work);
 }
 
-/** How the work channel runs an arm: its own start command for it, a longer wait (valgrind is slow). */
+/**
+ * How the work channel runs an arm: its own start command for it (or its runtime's flags added to
+ * a --proxy-start command), a longer wait (valgrind is slow).
+ */
 function workArmInput(ctx: RunContext, mysql: Target, spec: ProxyArmSpec): WorkArmInput {
   return {
     name: spec.name,
-    start: spec.workStart ?? spec.start,
+    start: spec.workStart ?? workStartFor(spec.start, ctx.outDir),
     cwd: spec.cwd,
     env: armEnv(ctx, mysql, spec),
     host: spec.host ?? '127.0.0.1',

@@ -100,8 +100,21 @@ export const WorkWindowSchema = z.object({
   queries: z.number().int().nonnegative(),
   /** Instructions the proxy's process tree executed (callgrind's Ir), start-up and shutdown excluded. */
   instructions: z.number().nonnegative(),
-  /** Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw). */
+  /**
+   * Read and write system calls of the proxy's process tree (/proc/<pid>/io syscr + syscw): the
+   * read/write family only (recvfrom, sendto, epoll are not in it). What syscalls_per_query was
+   * counted from before allSyscalls; kept as a cross-check.
+   */
   syscalls: z.number().nonnegative(),
+  /**
+   * Every system call of the proxy's process tree other than clock reads (callgrind's sysCount,
+   * src/work/syscalls.ts): what syscalls_per_query counts. Null in files written before it.
+   */
+  allSyscalls: nullableNumber.default(null),
+  /** Clock reads (clock_gettime, gettimeofday…): system calls under valgrind only, vDSO calls natively. */
+  clockReads: nullableNumber.default(null),
+  /** Threads of the proxy's process tree at the window's end (/proc/<pid>/status). */
+  threads: nullableNumber.default(null),
   /** Commands the proxy sent to MySQL (its round-trip counter), when its metrics expose one. */
   backendRoundTrips: nullableNumber.default(null),
   /** Bytes between the proxy and MySQL, both directions, when its metrics expose them. */
@@ -127,6 +140,10 @@ export const WorkArmSchema = z.object({
   spreadPct: nullableNumber,
   /** The heaviest functions per query in the kept windows (JIT code named from V8's perf map). */
   topFunctions: z.array(FunctionDeltaSchema).default([]),
+  /** System calls per query by name over the kept windows, clock reads included, most frequent first. */
+  topSyscalls: z
+    .array(z.object({ name: z.string(), perQuery: z.number(), clockRead: z.boolean() }))
+    .default([]),
   /** The kept windows' profile, merged and symbolised (KCachegrind opens it), relative to the results dir. */
   profile: z.string().nullable().default(null),
 });
@@ -317,7 +334,7 @@ export function workSamples(workload: WorkloadResult, arm: string, metric: WorkM
       metric === 'instructions_per_query'
         ? w.instructions
         : metric === 'syscalls_per_query'
-          ? w.syscalls
+          ? w.allSyscalls
           : metric === 'backend_round_trips_per_query'
             ? w.backendRoundTrips
             : w.backendBytes;

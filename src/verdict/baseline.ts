@@ -36,6 +36,12 @@ const BaselineArmSchema = z.object({
   cpuRelativeToDirect: SampleSetSchema.optional(),
   /** The work channel's heaviest functions per query: what "where the instructions went" diffs against. */
   topFunctions: z.array(FunctionDeltaSchema).optional(),
+  /**
+   * What its syscalls_per_query samples counted: `all`, every system call but clock reads
+   * (callgrind); absent in baselines recorded before, whose samples are the read/write family only
+   * (/proc syscr + syscw) and not comparable with the new count.
+   */
+  syscallsCounted: z.literal('all').optional(),
 });
 export type BaselineArm = z.infer<typeof BaselineArmSchema>;
 
@@ -165,6 +171,7 @@ export function baselineFromResults(
         metrics,
         ...(cpuRel ? { cpuRelativeToDirect: cpuRel } : {}),
         ...(topFunctions?.length ? { topFunctions } : {}),
+        ...(metrics.syscalls_per_query ? { syscallsCounted: 'all' as const } : {}),
       };
     }
     workloads.push({ id: w.id, title: w.title, driver: w.driver, threads: w.threads, arms });

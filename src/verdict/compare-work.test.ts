@@ -18,7 +18,10 @@ function workArm(instructionsPerQuery: number, seed: number, spin = 0): WorkArm 
       events: QUERIES,
       queries: QUERIES,
       instructions: ipq * QUERIES,
-      syscalls: around(16.1, 0.01, 10, seed + 7)[i]! * QUERIES,
+      syscalls: around(4.02, 0.01, 10, seed + 7)[i]! * QUERIES,
+      allSyscalls: around(6.04, 0.01, 10, seed + 7)[i]! * QUERIES,
+      clockReads: 8 * QUERIES,
+      threads: 7,
       backendRoundTrips: QUERIES + 2,
       backendBytes: 150 * QUERIES,
       wallSec: 2.5,
@@ -30,6 +33,7 @@ function workArm(instructionsPerQuery: number, seed: number, spin = 0): WorkArm 
       { name: 'JS:*forward clientSession.ts:1:1', object: '???', irPerQuery: 900 },
       ...(spin > 0 ? [{ name: 'JS:*spin clientSession.ts:2:1', object: '???', irPerQuery: spin }] : []),
     ],
+    topSyscalls: [],
     profile: null,
   };
 }
@@ -164,4 +168,42 @@ test('a workload the work channel did not measure (mysqlslap) is named as not me
   assert.ok(
     c.warnings.some((w) => /mysqlslap-query was not measured: the work channel does not count it/.test(w)),
   );
+});
+
+test('a baseline that counted only read and write calls leaves syscalls per query informational', () => {
+  const recorded = baselineFromResults(withWork(timeOnly(), { proxy: workArm(27_000, 1) }));
+  assert.equal(recorded.workloads[0]!.arms.proxy!.syscallsCounted, 'all');
+  const row = (c: ReturnType<typeof compareToBaseline>) =>
+    c.workloads[0]!.metrics.find((m) => m.metric === 'syscalls_per_query')!;
+  const current = withWork(timeOnly(), { proxy: workArm(27_000, 3) });
+  assert.equal(row(compareToBaseline(recorded, current)).policy, 'gate');
+
+  // Written before every call was counted: the same samples, without the marker.
+  const { syscallsCounted: _counted, ...readWrite } = recorded.workloads[0]!.arms.proxy!;
+  const old = { ...recorded, workloads: [{ ...recorded.workloads[0]!, arms: { proxy: readWrite } }] };
+  const c = compareToBaseline(old, current);
+  assert.equal(row(c).policy, 'info');
+  assert.equal(c.workloads[0]!.metrics.find((m) => m.metric === 'instructions_per_query')!.policy, 'gate');
+  assert.ok(c.warnings.some((w) => /only read and write system calls/.test(w)));
+});
+
+test('a results file written before every call was counted still loads, its syscalls informational', () => {
+  const results = withWork(timeOnly(), { proxy: workArm(27_000, 1), base: workArm(27_000, 2) });
+  const old = JSON.parse(JSON.stringify(results)) as Record<string, unknown> & typeof results;
+  for (const arm of Object.values(old.workloads[0]!.work!.arms)) {
+    delete (arm as Partial<WorkArm>).topSyscalls;
+    for (const w of arm.windows) {
+      for (const key of ['allSyscalls', 'clockReads', 'threads'] as const)
+        delete (w as Partial<typeof w>)[key];
+    }
+  }
+  const parsed = ResultsSchema.parse(old);
+  assert.equal(parsed.workloads[0]!.work!.arms.proxy!.windows[0]!.allSyscalls, null);
+  const c = compareArms(parsed, 'proxy', 'base');
+  // No samples on either side: no row, and nothing left undecided by it.
+  assert.equal(
+    c.workloads[0]!.metrics.find((m) => m.metric === 'syscalls_per_query'),
+    undefined,
+  );
+  assert.equal(c.verdict, 'pass');
 });

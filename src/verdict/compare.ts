@@ -206,6 +206,15 @@ export function compareToBaseline(
     );
   }
   const { inputs, warnings } = collectInputs(results, (w) => baselineInput(baseline, results, w, arm));
+  const readWriteOnly = baseline.workloads.some((bw) =>
+    Object.values(bw.arms).some((a) => a.metrics.syscalls_per_query && !a.syscallsCounted),
+  );
+  if (readWriteOnly) {
+    warnings.push(
+      'the baseline counted only read and write system calls (recorded before every call was counted): ' +
+        'syscalls per query is informational until the baseline is re-recorded',
+    );
+  }
   for (const bw of baseline.workloads) {
     if (!results.workloads.some((w) => w.id === bw.id))
       warnings.push(`workload ${bw.id} is in the baseline but was not run`);
@@ -279,7 +288,8 @@ function baselineInput(
     },
     ...workloadHeader(w, results.suite),
     current: (m) => metricSamples(w, arm, m, direct),
-    baseline: (m) => ba.metrics[m]?.samples ?? [],
+    baseline: (m) =>
+      m === 'syscalls_per_query' && !ba.syscallsCounted ? [] : (ba.metrics[m]?.samples ?? []),
     currentCpuRel: () => cpuRelativeToDirectSamples(w, arm, results.environment.cores, direct),
     baselineCpuRel: () => ba.cpuRelativeToDirect?.samples ?? [],
     currentErrorsByRound: errorsByRound(w, arm),

@@ -71,9 +71,11 @@ export interface MetricSpec {
  *   inconclusive more often than not. Against a committed baseline 3%: a process's counts drift
  *   by up to 2.5% between runs minutes apart (one A/A trial read −2.5%), more than two processes
  *   measured side by side ever differ.
- * - syscalls_per_query: 2% — with valgrind's futex lock the count is exactly the proxy's own reads
- *   and writes (4.01-4.05 per point select, ±0.1% between windows): one extra flush per query is
- *   +25%.
+ * - syscalls_per_query: 5% — every system call but clock reads (callgrind's sysCount). Athena
+ *   makes 6.4-6.7 per point select: its 4.04 reads and writes, exact, and 2.4-2.6 epoll_pwait,
+ *   whose count depends on whether the next packet is already there when the event loop polls
+ *   (kept windows ±0.7-3.2%, six A/A pairs −1.0% to +1.5%). One extra write or flush per query is
+ *   +15%, far beyond 5%; an A/A interval does not reach it.
  * - backend_round_trips_per_query: 1% — exact counts (1.00 per query for point select): any extra
  *   command to MySQL per query is a change far beyond it.
  * - bytes_per_query: 2%, warn only — bytes follow the workload's data more than the proxy's code.
@@ -95,10 +97,11 @@ const WORK_METRIC_DEFAULTS: Record<WorkMetricName, MetricSpec> = {
     // +0.63%, standard deviation 0.25%: what two processes started alike differ by.
     noiseFloorPct: 0.25,
   },
-  // Between windows and processes ±0.1% (4.01-4.05 per point select).
+  // Six A/A pairs of Athena (point select, 5,000-event windows, 8 kept) differed by −1.04% to
+  // +1.5%, standard deviation 1.0%: epoll_pwait's share moves with timing (docs/ACCURACY.md).
   syscalls_per_query: {
-    ...spec('syscalls_per_query', 'syscalls/query', 'calls', 'lower-better', 'relative', 2, 'gate', false),
-    noiseFloorPct: 0.1,
+    ...spec('syscalls_per_query', 'syscalls/query', 'calls', 'lower-better', 'relative', 5, 'gate', false),
+    noiseFloorPct: 1,
   },
   // Exact: 1.00 per point select in every window of every process.
   backend_round_trips_per_query: {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { callgrindTotal, parseCallgrind } from './callgrind.ts';
+import { parseCallgrind } from './callgrind.ts';
 
 // Verbatim callgrind 3.19 dumps of /bin/true, once with valgrind's default name compression and
 // once with --compress-strings=no --compress-pos=no (the work channel's settings).
@@ -12,7 +12,7 @@ test('the total is the summary line, and self costs add up to it', () => {
   for (const name of ['true-plain.callgrind.out', 'true-compressed.callgrind.out']) {
     const profile = parseCallgrind(fixture(name));
     assert.equal(profile.totalIr, 128_783, name);
-    assert.equal(callgrindTotal(fixture(name)), 128_783, name);
+    assert.equal(profile.totalSyscalls, null, `${name}: recorded without --collect-systime`);
     const sum = profile.functions.reduce((s, f) => s + f.selfIr, 0);
     assert.equal(sum, 128_783, `${name}: call costs must not be added to the caller's self cost`);
   }
@@ -37,4 +37,16 @@ test('compressed names resolve to the same functions as written-out ones', () =>
 
 test('a file that is not a callgrind profile is refused', () => {
   assert.throws(() => parseCallgrind('hello\nworld\n'), /not a callgrind profile/);
+});
+
+test('with --collect-systime, each function carries its own system calls, and they add up to totals:', () => {
+  // /bin/true under callgrind 3.19 with --collect-systime=yes (events: Ir sysCount sysTime).
+  const text = fixture('true-systime.callgrind.out');
+  const profile = parseCallgrind(text);
+  assert.equal(profile.totalIr, 128_783, 'the instruction column is still the first');
+  assert.equal(profile.totalSyscalls, Number(/^totals: \d+ (\d+)/m.exec(text)![1]));
+  const byName = new Map(profile.functions.map((f) => [f.name, f.selfSyscalls]));
+  assert.equal(byName.get('mmap'), 12);
+  assert.equal(byName.get('__open_nocancel'), 13);
+  assert.equal(byName.get('do_lookup_x'), 0, 'a function that makes no call counts none');
 });

@@ -2,8 +2,9 @@
  * Reads callgrind's profile files (the "callgrind format" valgrind writes on every dump): the
  * window's total instruction count, and each function's self cost, for "where did it go".
  *
- * Only the first event column is read: the work channel runs callgrind with its default event set
- * (Ir, instructions executed). Names may be compressed — `(12) name` defines id 12 in its
+ * Two event columns are read: Ir (instructions executed, always the first) and, when the `events:`
+ * line names it, sysCount (system calls, which `--collect-systime` adds: each call is counted to
+ * the function that made it). Names may be compressed — `(12) name` defines id 12 in its
  * namespace, a later `(12)` refers to it — or written out; both are handled. A cost line right
  * after `calls=` is the inclusive cost of that call, already counted in the callee's own lines,
  * so it is not added to the caller's self cost.
@@ -16,6 +17,8 @@ export interface FunctionCost {
   object: string;
   /** Instructions executed in the function itself (not in what it called). */
   selfIr: number;
+  /** System calls the function itself made (0 when the dump has no sysCount column). */
+  selfSyscalls: number;
 }
 
 export interface CallgrindProfile {
@@ -24,6 +27,11 @@ export interface CallgrindProfile {
   part: number | null;
   /** Instructions executed in the window (the `summary:`/`totals:` line). */
   totalIr: number;
+  /**
+   * System calls in the window: the sum of the functions' own (callgrind's `totals:` line; its
+   * `summary:` line may differ by the call in flight at the dump), null without a sysCount column.
+   */
+  totalSyscalls: number | null;
   functions: FunctionCost[];
 }
 
@@ -60,15 +68,6 @@ class NameTable {
   }
 }
 
-/**
- * The instructions a dump counted, from its `summary:` line near the top (a dump is megabytes of
- * per-function costs; the total alone is in its first lines). Falls back to a full parse.
- */
-export function callgrindTotal(text: string): number {
-  const match = /^summary:\s+(\d+)/m.exec(text.slice(0, 4096));
-  return match ? Number(match[1]) : parseCallgrind(text).totalIr;
-}
-
 /** Parses one callgrind output file. Throws on a file that is not in the callgrind format. */
 export function parseCallgrind(text: string): CallgrindProfile {
   const lines = text.split('\n');
@@ -90,6 +89,8 @@ class CallgrindReader {
   private object = '???';
   private fn: FunctionCost | null = null;
   private callCostFollows = false;
+  /** Where sysCount is among a cost line's words (the position comes first), or null. */
+  private syscallColumn: number | null = null;
 
   line(line: string): void {
     if (line === '' || line.startsWith('#')) return;
@@ -108,7 +109,9 @@ class CallgrindReader {
     if (total === null || !Number.isFinite(total)) {
       total = functions.reduce((sum, f) => sum + f.selfIr, 0);
     }
-    return { pid: this.pid, part: this.part, totalIr: total, functions };
+    const totalSyscalls =
+      this.syscallColumn === null ? null : functions.reduce((sum, f) => sum + f.selfSyscalls, 0);
+    return { pid: this.pid, part: this.part, totalIr: total, totalSyscalls, functions };
   }
 
   /** A cost line: the current function's own, unless it is the inclusive cost of a call. */
@@ -117,7 +120,11 @@ class CallgrindReader {
       this.callCostFollows = false;
       return;
     }
-    if (this.fn !== null) this.fn.selfIr += Number(line.split(/\s+/)[1] ?? 0) || 0;
+    if (this.fn === null) return;
+    const words = line.split(/\s+/);
+    this.fn.selfIr += Number(words[1] ?? 0) || 0;
+    // Trailing zero costs may be left out of a line.
+    if (this.syscallColumn !== null) this.fn.selfSyscalls += Number(words[this.syscallColumn] ?? 0) || 0;
   }
 
   /** `ob=`, `fn=`, `calls=` and the other name specifications. */
@@ -132,7 +139,10 @@ class CallgrindReader {
   private header(key: string, value: string): void {
     if (key === 'pid') this.pid = Number(value);
     else if (key === 'part') this.part = Number(value);
-    else if (key === 'summary' || key === 'totals') this.total ??= Number(value.split(/\s+/)[0]);
+    else if (key === 'events') {
+      const index = value.split(/\s+/).indexOf('sysCount');
+      this.syscallColumn = index < 0 ? null : index + 1;
+    } else if (key === 'summary' || key === 'totals') this.total ??= Number(value.split(/\s+/)[0]);
   }
 }
 
@@ -140,7 +150,7 @@ function costOf(costs: Map<string, FunctionCost>, name: string, object: string):
   const key = `${object}\u0000${name}`;
   let cost = costs.get(key);
   if (!cost) {
-    cost = { name, object, selfIr: 0 };
+    cost = { name, object, selfIr: 0, selfSyscalls: 0 };
     costs.set(key, cost);
   }
   return cost;

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { InfrastructureError } from '../errors.ts';
 import type { Driver, DriverRun } from '../drivers/types.ts';
@@ -6,7 +6,7 @@ import type { WorkArm, WorkloadWork, WorkWindow } from '../results/schema.ts';
 import { countedByWorkChannel, type Workload, type WorkSettings } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
 import type { CleanupStack } from '../engine/cleanup.ts';
-import { processTree, treeIoSyscalls, type ProcFs } from '../engine/procfs.ts';
+import { processTree, treeIoSyscalls, treeThreads, type ProcFs } from '../engine/procfs.ts';
 import {
   counterDeltas,
   scrapeCounters,
@@ -21,17 +21,18 @@ import type { PhaseTimer } from '../engine/phases.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import { runStatements } from '../drivers/common.ts';
 import { GATE_METRICS } from '../../proxy/src/contract.ts';
-import { callgrindTotal } from './callgrind.ts';
+import { parseCallgrind } from './callgrind.ts';
 import { functionsPerQuery, loadPerfMaps, writeSymbolizedDump } from './profile.ts';
 import { needsMoreWindows, settleState, type SettleRule } from './settle.ts';
+import { syscallsPerQuery, windowSyscalls, type WindowSyscalls } from './syscalls.ts';
 import { callgrindStartCommand, controlCallgrind, latestDump } from './valgrind.ts';
 
 /**
  * The work channel: what a proxy does per query, counted rather than timed. Each proxy arm runs
  * under callgrind; each sysbench workload is driven through it in windows of a fixed event count at
- * a low, fixed concurrency, and per window the engine counts the proxy's instructions (callgrind),
- * its read/write system calls (/proc) and, where its metrics say, its round trips and bytes to
- * MySQL. Counts do not depend on how busy the machine is, so all arms run at the same time, each
+ * a low, fixed concurrency, and per window the engine counts the proxy's instructions and system
+ * calls (callgrind), its read/write calls (/proc, a cross-check) and, where its metrics say, its
+ * round trips and bytes to MySQL. Counts do not depend on how busy the machine is, so all arms run at the same time, each
  * on its own copy of the data: an A/B costs the wall time of one arm.
  */
 
@@ -88,6 +89,7 @@ interface LiveWorkArm {
 const WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
 const WINDOW_TIMEOUT_FLOOR_SEC = 120;
 const TOP_FUNCTIONS_KEPT = 200;
+const TOP_SYSCALLS_KEPT = 20;
 
 /** Measures every sysbench workload's counts through every arm; other workloads are left out. */
 export async function measureWork(
@@ -232,6 +234,7 @@ async function measureArm(
   const rule: SettleRule = options.settings;
   const windows: WorkWindow[] = [];
   const dumps: Array<Array<{ file: string; pid: number }>> = [];
+  const syscallNames: Array<Map<string, number>> = [];
   const perQuery = () => windows.map((w) => (w.queries > 0 ? w.instructions / w.queries : 0));
   const mayAddWindow = () =>
     windows.length < rule.windows || deps.now() < (options.extraWindowsUntilMs ?? Number.POSITIVE_INFINITY);
@@ -240,13 +243,14 @@ async function measureArm(
       deps.progress.note(`work channel: ${workload.id} · ${arm.input.name}: no budget left for more windows`);
       break;
     }
-    const { window, files } = await measureWindow(arm, workload, database, options, deps);
+    const { window, files, byName } = await measureWindow(arm, workload, database, options, deps);
     windows.push(window);
     dumps.push(files);
+    syscallNames.push(byName);
     deps.progress.note(
       `work channel: ${workload.id} · ${arm.input.name} · window ${windows.length}: ` +
         `${Math.round(window.instructions / Math.max(1, window.queries)).toLocaleString('en-US')} instructions/query, ` +
-        `${(window.syscalls / Math.max(1, window.queries)).toFixed(2)} syscalls/query`,
+        `${((window.allSyscalls ?? 0) / Math.max(1, window.queries)).toFixed(2)} syscalls/query`,
     );
   }
   const state = settleState(perQuery(), rule);
@@ -256,6 +260,7 @@ async function measureArm(
   const perfMaps = loadPerfMaps(pids);
   const profile = writeArmProfile(kept, perfMaps, profileDir, `${workload.id}.${arm.input.name}`);
   const topFunctions = functionsPerQuery(kept, keptQueries, perfMaps).slice(0, TOP_FUNCTIONS_KEPT);
+  const topSyscalls = syscallsPerQuery(syscallNames.slice(state.firstKept), keptQueries, TOP_SYSCALLS_KEPT);
   // The raw window dumps are large (~0.5 MB each); the symbolised profile above stays.
   for (const file of dumps.flat()) rmSync(file.file, { force: true });
   return {
@@ -264,6 +269,7 @@ async function measureArm(
     settled: state.settled,
     spreadPct: state.spreadPct,
     topFunctions,
+    topSyscalls,
     profile: profile ? path.relative(options.outDir, profile) : null,
   };
 }
@@ -288,7 +294,7 @@ async function measureWindow(
   database: string,
   options: WorkChannelOptions,
   deps: WorkChannelDeps,
-): Promise<{ window: WorkWindow; files: Array<{ file: string; pid: number }> }> {
+): Promise<{ window: WorkWindow; files: Array<{ file: string; pid: number }>; byName: Map<string, number> }> {
   const { input, process } = arm;
   const pids = processTree(process.pid, deps.procFs).map((p) => p.pid);
   const before = input.metricsUrl ? await scrape(arm, input.metricsUrl, deps.fetcher) : undefined;
@@ -301,23 +307,43 @@ async function measureWindow(
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, 'dump', pids, options.signal);
   const syscalls = treeIoSyscalls(process.pid, deps.procFs) - syscallsBefore;
+  const threads = treeThreads(process.pid, deps.procFs);
   const after = input.metricsUrl ? await scrape(arm, input.metricsUrl, deps.fetcher) : undefined;
   const files = await Promise.all(
     dumped.map(async (pid) => ({ ...(await newDump(profileDir, pid, previous.get(pid) ?? null)), pid })),
   );
   const queries = run.metrics.queries;
   const traffic = before && after ? backendTraffic(before, after, queries, input) : null;
+  const calls = sumSyscalls(files.map((f) => f.syscalls));
   return {
     window: {
       events: workload.work.events,
       queries,
       instructions: files.reduce((sum, f) => sum + f.instructions, 0),
       syscalls,
+      allSyscalls: calls?.syscalls ?? null,
+      clockReads: calls?.clockReads ?? null,
+      threads: threads > 0 ? threads : null,
       backendRoundTrips: traffic?.roundTrips ?? null,
       backendBytes: traffic?.bytes ?? null,
       wallSec,
     },
-    files,
+    files: files.map(({ file, pid }) => ({ file, pid })),
+    byName: calls?.byName ?? new Map(),
+  };
+}
+
+/** The tree's calls: the sum over its processes' dumps, null when a dump has no sysCount column. */
+function sumSyscalls(perProcess: ReadonlyArray<WindowSyscalls | null>): WindowSyscalls | null {
+  if (perProcess.length === 0 || perProcess.some((p) => p === null)) return null;
+  const byName = new Map<string, number>();
+  for (const p of perProcess as WindowSyscalls[]) {
+    for (const [name, count] of p.byName) byName.set(name, (byName.get(name) ?? 0) + count);
+  }
+  return {
+    syscalls: perProcess.reduce((sum, p) => sum + p!.syscalls, 0),
+    clockReads: perProcess.reduce((sum, p) => sum + p!.clockReads, 0),
+    byName,
   };
 }
 
@@ -354,21 +380,24 @@ function runEvents(
 const DUMP_WAIT_MS = 30_000;
 
 /**
- * The dump this window made — newer than `previous`, its summary line written — and the
- * instructions it counted. A window must never count zero instructions because a file was late.
- * Only the file's head is read: the total is near the top of megabytes of per-function costs.
+ * The dump this window made — newer than `previous`, written to its last line (`totals:`) — and
+ * the instructions and system calls it counted. A window must never count zero because a file was
+ * late.
  */
 async function newDump(
   dir: string,
   pid: number,
   previous: string | null,
-): Promise<{ file: string; instructions: number }> {
+): Promise<{ file: string; instructions: number; syscalls: WindowSyscalls | null }> {
   const deadline = Date.now() + DUMP_WAIT_MS;
   for (;;) {
     const file = latestDump(dir, pid);
     if (file !== null && file !== previous) {
-      const head = readHead(file, 4096);
-      if (/^summary:/m.test(head)) return { file, instructions: callgrindTotal(head) };
+      const text = readFileSync(file, 'utf8');
+      if (/(^|\n)totals:[^\n]*\n$/.test(text.slice(-4096))) {
+        const profile = parseCallgrind(text);
+        return { file, instructions: profile.totalIr, syscalls: windowSyscalls(profile) };
+      }
     }
     if (Date.now() > deadline) {
       throw new InfrastructureError(
@@ -376,16 +405,6 @@ async function newDump(
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function readHead(file: string, bytes: number): string {
-  const fd = openSync(file, 'r');
-  try {
-    const buffer = Buffer.alloc(bytes);
-    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, bytes, 0));
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -36,7 +36,7 @@ export function functionsPerQuery(
     for (const fn of parseCallgrind(readFileSync(dump.file, 'utf8')).functions) {
       const name = comparableName(map ? map.symbolize(fn.name) : fn.name);
       const key = `${fn.object}\u0000${name}`;
-      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0 };
+      const entry = merged.get(key) ?? { name, object: fn.object, selfIr: 0, selfSyscalls: 0 };
       entry.selfIr += fn.selfIr;
       merged.set(key, entry);
     }

@@ -78,6 +78,9 @@ export function proxyWorkCounts(ipq: number): WorkloadWork {
     queries: 10_000,
     instructions: ipq * 10_000 + k,
     syscalls: 20_000,
+    allSyscalls: 40_000,
+    clockReads: 0,
+    threads: 1,
     backendRoundTrips: null,
     backendBytes: null,
     wallSec: 1,
@@ -86,7 +89,15 @@ export function proxyWorkCounts(ipq: number): WorkloadWork {
     threads: 1,
     eventsPerWindow: 10_000,
     arms: {
-      proxy: { windows, firstKept: 0, settled: true, spreadPct: 0, topFunctions: [], profile: null },
+      proxy: {
+        windows,
+        firstKept: 0,
+        settled: true,
+        spreadPct: 0,
+        topFunctions: [],
+        topSyscalls: [],
+        profile: null,
+      },
     },
   };
 }
