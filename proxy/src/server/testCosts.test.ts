@@ -49,11 +49,20 @@ test('a wait costs its µs per call on average, asleep: wall time grows, CPU tim
 
 test('a burn costs CPU for its µs on every call', () => {
   const cost = testCost({ burnMicros: 100, spinLoops: 0, waitMicros: 0 })!;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  for (let i = 0; i < 200; i++) cost();
-  const wallUs = (performance.now() - started) * 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  assert.ok(wallUs >= 20_000, `${wallUs} µs`);
-  assert.ok(cpu.user + cpu.system > wallUs / 2, 'busy, not asleep');
+  // A busy wait that the scheduler preempts (other test files share the 2 cores) spends wall
+  // time without CPU, so the best of a few tries is what tells busy from asleep.
+  let best = { wallUs: 0, cpuUs: 0 };
+  for (let attempt = 0; attempt < 5 && best.cpuUs <= best.wallUs / 2; attempt++) {
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) cost();
+    const wallUs = (performance.now() - started) * 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    assert.ok(wallUs >= 20_000, `${wallUs} µs`);
+    if (attempt === 0 || cpu.user + cpu.system > best.cpuUs) best = { wallUs, cpuUs: cpu.user + cpu.system };
+  }
+  assert.ok(
+    best.cpuUs > best.wallUs / 2,
+    `busy, not asleep: CPU ${best.cpuUs} µs over ${best.wallUs.toFixed(0)} µs`,
+  );
 });
