@@ -35,8 +35,9 @@ export function renderTerminalSummary(
 function workloadLine(w: WorkloadVerdict): string {
   const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
   if (w.verdict === 'pass') {
-    const shown = passingMetrics(w);
-    if (shown.length > 0) return `${head} ${shown.map(passClause).join('; ')}`;
+    const clauses = passingMetrics(w).map(passClause);
+    if (w.timeNotJudged !== null) clauses.push(`time: not judged (${w.timeNotJudged})`);
+    if (clauses.length > 0) return `${head} ${clauses.join('; ')}`;
   }
   const deciding = decidingMetric(w);
   if (!deciding) return `${head} no gated metric`;

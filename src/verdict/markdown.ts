@@ -68,7 +68,13 @@ function workloadTable(w: WorkloadVerdict, c: Comparison): string {
       `| ${escapeCell(m.label)} | ${withUnit(m.baselineMedian, unit)} | ${withUnit(m.currentMedian, unit)} | ${delta} | ${ciCell(m, c.level)}${pNote} | ${verdictCell(m)} |`,
     );
   }
-  const notes = [...w.notes, ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`)];
+  const notes = [
+    ...(w.timeNotJudged
+      ? [`time channel not judged against the baseline: ${w.timeNotJudged}; the counts decide`]
+      : []),
+    ...w.notes,
+    ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`),
+  ];
   if (notes.length > 0) {
     lines.push('');
     for (const n of notes) lines.push(`- ${escapeCell(n)}`);
