@@ -52449,7 +52449,8 @@ function armOrder(arms, round) {
 }
 
 // src/engine/budget.ts
-var RUN_OVERHEAD_SEC = 1.5;
+var RUN_OVERHEAD_SEC = 0.3;
+var MYSQLSLAP_RUN_ESTIMATE_SEC = 2;
 var PREPARE_ESTIMATE_SEC = 1;
 function budgetDeadline(ctx) {
   const minutes = ctx.options.budgetMinutes ?? ctx.suite.budgetMinutes;
@@ -52465,7 +52466,7 @@ function plannedTimeChannelSeconds(ctx, detections, armCount) {
 function nominalSeconds(workload, durationSec, measured) {
   if (workload.driver !== "mysqlslap") return durationSec ?? workload.options.timeSec;
   const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
-  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
+  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : MYSQLSLAP_RUN_ESTIMATE_SEC;
 }
 
 // src/engine/timeChannel.ts
@@ -53804,6 +53805,13 @@ function controlHolds(control, spec2) {
   if (control === null || spec2.scale !== "relative") return true;
   return control.low >= -spec2.thresholdPct && control.high <= spec2.thresholdPct;
 }
+var MACHINE_CLASS_TOLERANCE_PCT = 20;
+function otherMachine(input2) {
+  const control = input2.control("qps");
+  if (control === null || Math.abs(control.estimate) <= MACHINE_CLASS_TOLERANCE_PCT) return null;
+  const pct = formatDelta({ delta: control.estimate, scale: "relative" });
+  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%: another machine)`;
+}
 function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
   return `direct ${METRIC_DEFAULTS[c.metric].label} ${pct(c.estimate)} (95% CI ${pct(c.low)} \u2026 ${pct(c.high)})`;
@@ -53854,15 +53862,15 @@ function build(inputs, ctx) {
   const normalisedOnly = ctx.differences.length > 0;
   const countsComparable = ctx.countDifferences.length === 0;
   const warnings = [...referenceWarnings(inputs, ctx), ...ctx.warnings];
-  const workloads = inputs.map(
-    (input2) => workloadVerdict(
-      input2,
-      metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level),
-      normalisedOnly
-    )
-  );
+  const workloads = inputs.map((input2) => {
+    const timeNotJudged = otherMachine(input2);
+    const rows = metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level, timeNotJudged === null);
+    return workloadVerdict(input2, rows, normalisedOnly, timeNotJudged);
+  });
   const drift = driftWarning(workloads);
   if (drift !== null) warnings.push(drift);
+  const moved = otherMachineWarning(workloads);
+  if (moved !== null) warnings.push(moved);
   const families = adjustForHolm(workloads, ctx.opts.familySize);
   warnings.push(...decideWorkloads(workloads, alpha, families));
   const verdict = worstVerdict(workloads.map((w) => w.verdict));
@@ -53908,8 +53916,8 @@ function referenceWarnings(inputs, ctx) {
   }
   return warnings;
 }
-function workloadVerdict(input2, metrics, normalisedOnly) {
-  const demoted = normalisedOnly ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
+function workloadVerdict(input2, metrics, normalisedOnly, timeNotJudged) {
+  const demoted = normalisedOnly || timeNotJudged !== null ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
   return {
     id: input2.id,
     title: input2.title,
@@ -53918,11 +53926,17 @@ function workloadVerdict(input2, metrics, normalisedOnly) {
     verdict: "pass",
     rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
     unsettledSpreadPct: input2.unsettledSpreadPct,
+    timeNotJudged,
     metrics,
     notes: demoted.length > 0 ? [
       `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
     ] : []
   };
+}
+function otherMachineWarning(workloads) {
+  const moved = workloads.filter((w) => w.timeNotJudged !== null);
+  if (moved.length === 0) return null;
+  return `This machine is not the baseline's: in ${moved.map((w) => `${w.id} (${w.timeNotJudged})`).join(", ")}, TPS, QPS, latency and overhead are shown but not judged against the baseline; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
 }
 function driftWarning(workloads) {
   const drifted = workloads.filter((w) => w.notes.length > 0);
@@ -54025,7 +54039,7 @@ function cpuTimeBesideCounts(spec2) {
 function gatesCpuTime(workload, measure) {
   return measure === "time" || workload === void 0 || !countedByWorkChannel(workload);
 }
-function metricRows(input2, mode, normalisedOnly, countsComparable, level) {
+function metricRows(input2, mode, normalisedOnly, countsComparable, level, sameMachine) {
   const rows = [];
   const countsGate = countsComparable && input2.current("instructions_per_query").length > 0 && input2.baseline("instructions_per_query").length > 0;
   for (const listed of metricSpecsFor(input2.workload, mode)) {
@@ -54035,7 +54049,7 @@ function metricRows(input2, mode, normalisedOnly, countsComparable, level) {
       rows.push(errorsRow(spec2, input2));
       continue;
     }
-    const informational = isWorkMetric(spec2.metric) ? !countsComparable || input2.baseline(spec2.metric).length === 0 : spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
+    const informational = isWorkMetric(spec2.metric) ? !countsComparable || input2.baseline(spec2.metric).length === 0 : !sameMachine || spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
     const policy = informational ? "info" : spec2.policy;
     const row = statRow(spec2, "raw", policy, input2.current(spec2.metric), input2.baseline(spec2.metric), level);
     if (row) rows.push(row);
@@ -54043,7 +54057,7 @@ function metricRows(input2, mode, normalisedOnly, countsComparable, level) {
       const rel = statRow(
         { ...spec2, label: CPU_RELATIVE_LABEL, unit: "%" },
         "cpu-relative-to-direct",
-        spec2.policy,
+        sameMachine ? spec2.policy : "info",
         input2.currentCpuRel(),
         input2.baselineCpuRel(),
         level
@@ -54299,7 +54313,11 @@ function workloadTable(w, c) {
       `| ${escapeCell(m.label)} | ${withUnit(m.baselineMedian, unit)} | ${withUnit(m.currentMedian, unit)} | ${delta} | ${ciCell(m, c.level)}${pNote} | ${verdictCell(m)} |`
     );
   }
-  const notes = [...w.notes, ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`)];
+  const notes = [
+    ...w.timeNotJudged ? [`time channel not judged against the baseline: ${w.timeNotJudged}; the counts decide`] : [],
+    ...w.notes,
+    ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`)
+  ];
   if (notes.length > 0) {
     lines.push("");
     for (const n of notes) lines.push(`- ${escapeCell(n)}`);
@@ -55333,7 +55351,7 @@ function guideMysqlslapWorkloads(size) {
 var DEFAULT_SIZING = {
   tables: 4,
   tableSize: 1e4,
-  timeSec: 5,
+  timeSec: 3,
   warmupSec: 1,
   events: { readWrite: 300, single: 5e3 }
 };
@@ -55342,7 +55360,7 @@ var DEFAULT_SUITE = {
   description: "The performance-testing guide: sysbench OLTP read/write, point select and insert, mysqlslap, and a 1-thread latency row",
   rounds: 4,
   maxRounds: 8,
-  budgetMinutes: 6,
+  budgetMinutes: 5,
   work: { threads: 1, windows: 6, tolerancePct: 0.5, maxWindows: 12 },
   workloads: [
     ...guideSysbenchWorkloads(DEFAULT_SIZING),
@@ -56406,8 +56424,9 @@ function renderTerminalSummary(results, comparison, paths) {
 function workloadLine(w) {
   const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
   if (w.verdict === "pass") {
-    const shown = passingMetrics(w);
-    if (shown.length > 0) return `${head} ${shown.map(passClause).join("; ")}`;
+    const clauses = passingMetrics(w).map(passClause);
+    if (w.timeNotJudged !== null) clauses.push(`time: not judged (${w.timeNotJudged})`);
+    if (clauses.length > 0) return `${head} ${clauses.join("; ")}`;
   }
   const deciding = decidingMetric(w);
   if (!deciding) return `${head} no gated metric`;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { BUILTIN_SUITES } from '../suite/builtins.ts';
 import type { DriverDetection } from '../drivers/types.ts';
 import type { DriverName } from '../suite/schema.ts';
-import { budgetDeadline, plannedTimeChannelSeconds } from './budget.ts';
+import { budgetDeadline, plannedTimeChannelSeconds, RUN_OVERHEAD_SEC } from './budget.ts';
 import { createContext, type EngineDeps } from './context.ts';
 import { silentProgress } from './progress.ts';
 
@@ -46,7 +46,7 @@ test("the time channel's planned rounds: every runnable workload, every arm, war
   const sysbench = suite.workloads.filter((w) => w.driver === 'sysbench');
   const expected = sysbench.reduce(
     (sum, w) =>
-      sum + 1 + 2 * (suite.rounds * ((w.options as { timeSec: number }).timeSec + 1.5) + w.warmupSec),
+      sum + 1 + 2 * (suite.rounds * ((w.options as { timeSec: number }).timeSec + RUN_OVERHEAD_SEC) + w.warmupSec),
     0,
   );
   assert.equal(sysbenchOnly, expected);

@@ -7,8 +7,15 @@ import type { Detections, RunContext } from './context.ts';
  * rounds, which keep their share of it however long the work channel takes.
  */
 
-/** Time a run needs beyond its measured duration (connect, driver start-up, scrapes). */
-export const RUN_OVERHEAD_SEC = 1.5;
+/**
+ * Time a run needs beyond its measured duration (connect, driver start-up, scrapes). Measured on
+ * the default suite (2 cores): 8 sysbench runs of 5 s took 40.6 s, 0.07 s each beyond their
+ * duration; an estimate 20× that planned 326 s for rounds that took 190 s and starved the rest.
+ */
+export const RUN_OVERHEAD_SEC = 0.3;
+
+/** One mysqlslap run before any was measured: the default suite's take 1.6-1.8 s on 2 cores. */
+const MYSQLSLAP_RUN_ESTIMATE_SEC = 2;
 
 /** Seconds a workload's data set takes to prepare and clean up, when nothing was measured yet. */
 const PREPARE_ESTIMATE_SEC = 1;
@@ -39,7 +46,7 @@ export function plannedTimeChannelSeconds(ctx: RunContext, detections: Detection
 
 /**
  * The expected measured seconds of one run of a workload, for progress and budget estimates:
- * mysqlslap runs until its iterations end, so its runs so far (else 5 s) stand in for a duration.
+ * mysqlslap runs until its iterations end, so its runs so far (else an estimate) stand in for a duration.
  */
 export function nominalSeconds(
   workload: Workload,
@@ -48,5 +55,5 @@ export function nominalSeconds(
 ): number {
   if (workload.driver !== 'mysqlslap') return durationSec ?? workload.options.timeSec;
   const seen = measured?.samples.map((s) => s.metrics.durationSec) ?? [];
-  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : 5;
+  return seen.length > 0 ? seen.reduce((a, b) => a + b, 0) / seen.length : MYSQLSLAP_RUN_ESTIMATE_SEC;
 }

@@ -140,8 +140,9 @@ function guideMysqlslapWorkloads(size: {
 /**
  * `default`: the guide's table (docs/PERF.md), its two mysqlslap commands, and the latency row.
  *
- * Sized for a verdict in about 5 minutes on a 2-core runner with both channels (docs/ACCURACY.md
- * has the measured phase table): the work channel's windows of 5,000 queries agree within ±0.6%
+ * Sized for a verdict in 5 minutes on a 2-core runner with both channels (docs/ACCURACY.md has
+ * the measured phase table): sysbench rounds of 3 s (their spread is the machine's, which moves
+ * over seconds, more than the run's length; more rounds buy more than longer ones); the work channel's windows of 5,000 queries agree within ±0.6%
  * and settle in 6-10 windows; the time channel's 4 planned rounds against the 8-round baseline
  * can reach significance over its Holm family (one-sided 1/C(12, 4) = 0.002 ≤ 0.05 / 19), and
  * adaptive rounds go to workloads whose evidence leans towards a loss.
@@ -149,7 +150,7 @@ function guideMysqlslapWorkloads(size: {
 const DEFAULT_SIZING: SysbenchSizing = {
   tables: 4,
   tableSize: 10_000,
-  timeSec: 5,
+  timeSec: 3,
   warmupSec: 1,
   events: { readWrite: 300, single: 5_000 },
 };
@@ -160,7 +161,7 @@ const DEFAULT_SUITE: SuiteInput = {
     'The performance-testing guide: sysbench OLTP read/write, point select and insert, mysqlslap, and a 1-thread latency row',
   rounds: 4,
   maxRounds: 8,
-  budgetMinutes: 6,
+  budgetMinutes: 5,
   work: { threads: 1, windows: 6, tolerancePct: 0.5, maxWindows: 12 },
   workloads: [
     ...guideSysbenchWorkloads(DEFAULT_SIZING),
