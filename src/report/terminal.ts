@@ -36,7 +36,7 @@ function workloadLine(w: WorkloadVerdict): string {
   const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
   if (w.verdict === 'pass') {
     const clauses = passingMetrics(w).map(passClause);
-    if (w.timeNotJudged !== null) clauses.push(`time: not judged (${w.timeNotJudged})`);
+    if (w.timeNotJudged !== null) clauses.push(`another machine: ${w.timeNotJudged}`);
     if (clauses.length > 0) return `${head} ${clauses.join('; ')}`;
   }
   const deciding = decidingMetric(w);

@@ -69,9 +69,7 @@ function workloadTable(w: WorkloadVerdict, c: Comparison): string {
     );
   }
   const notes = [
-    ...(w.timeNotJudged
-      ? [`time channel not judged against the baseline: ${w.timeNotJudged}; the counts decide`]
-      : []),
+    ...(w.timeNotJudged ? [`another machine: ${w.timeNotJudged}`] : []),
     ...w.notes,
     ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`),
   ];
