@@ -53806,11 +53806,22 @@ function controlHolds(control, spec2) {
   return control.low >= -spec2.thresholdPct && control.high <= spec2.thresholdPct;
 }
 var MACHINE_CLASS_TOLERANCE_PCT = 20;
+var OTHER_MACHINE_OVERHEAD_PTS = 30;
+function timeRowSpec(spec2, input2, normalisedOnly, sameMachine) {
+  if (!sameMachine) {
+    return spec2.metric === "overhead_pct" ? {
+      spec: { ...spec2, thresholdPct: Math.max(spec2.thresholdPct, OTHER_MACHINE_OVERHEAD_PTS) },
+      informational: false
+    } : { spec: spec2, informational: true };
+  }
+  const informational = spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
+  return { spec: spec2, informational };
+}
 function otherMachine(input2) {
   const control = input2.control("qps");
   if (control === null || Math.abs(control.estimate) <= MACHINE_CLASS_TOLERANCE_PCT) return null;
   const pct = formatDelta({ delta: control.estimate, scale: "relative" });
-  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%: another machine)`;
+  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by overhead beyond ${OTHER_MACHINE_OVERHEAD_PTS} pts and the counts decide`;
 }
 function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
@@ -53936,7 +53947,7 @@ function workloadVerdict(input2, metrics, normalisedOnly, timeNotJudged) {
 function otherMachineWarning(workloads) {
   const moved = workloads.filter((w) => w.timeNotJudged !== null);
   if (moved.length === 0) return null;
-  return `This machine is not the baseline's: in ${moved.map((w) => `${w.id} (${w.timeNotJudged})`).join(", ")}, TPS, QPS, latency and overhead are shown but not judged against the baseline; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
+  return `This machine is not the baseline's: the direct arm moved beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}% in ${moved.map((w) => w.id).join(", ")}, where TPS, QPS, latency and CPU time are shown but not judged against the baseline, and overhead only beyond ${OTHER_MACHINE_OVERHEAD_PTS} points; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
 }
 function driftWarning(workloads) {
   const drifted = workloads.filter((w) => w.notes.length > 0);
@@ -54049,9 +54060,17 @@ function metricRows(input2, mode, normalisedOnly, countsComparable, level, sameM
       rows.push(errorsRow(spec2, input2));
       continue;
     }
-    const informational = isWorkMetric(spec2.metric) ? !countsComparable || input2.baseline(spec2.metric).length === 0 : !sameMachine || spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
+    const judged = isWorkMetric(spec2.metric) ? { spec: spec2, informational: !countsComparable || input2.baseline(spec2.metric).length === 0 } : timeRowSpec(spec2, input2, normalisedOnly, sameMachine);
+    const { informational } = judged;
     const policy = informational ? "info" : spec2.policy;
-    const row = statRow(spec2, "raw", policy, input2.current(spec2.metric), input2.baseline(spec2.metric), level);
+    const row = statRow(
+      judged.spec,
+      "raw",
+      policy,
+      input2.current(spec2.metric),
+      input2.baseline(spec2.metric),
+      level
+    );
     if (row) rows.push(row);
     if (informational && spec2.metric === "cpu_us_per_query") {
       const rel = statRow(
@@ -54314,7 +54333,7 @@ function workloadTable(w, c) {
     );
   }
   const notes = [
-    ...w.timeNotJudged ? [`time channel not judged against the baseline: ${w.timeNotJudged}; the counts decide`] : [],
+    ...w.timeNotJudged ? [`another machine: ${w.timeNotJudged}`] : [],
     ...w.notes,
     ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`)
   ];
@@ -56425,7 +56444,7 @@ function workloadLine(w) {
   const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
   if (w.verdict === "pass") {
     const clauses = passingMetrics(w).map(passClause);
-    if (w.timeNotJudged !== null) clauses.push(`time: not judged (${w.timeNotJudged})`);
+    if (w.timeNotJudged !== null) clauses.push(`another machine: ${w.timeNotJudged}`);
     if (clauses.length > 0) return `${head} ${clauses.join("; ")}`;
   }
   const deciding = decidingMetric(w);

@@ -73482,11 +73482,22 @@ function controlHolds(control, spec3) {
   return control.low >= -spec3.thresholdPct && control.high <= spec3.thresholdPct;
 }
 var MACHINE_CLASS_TOLERANCE_PCT = 20;
+var OTHER_MACHINE_OVERHEAD_PTS = 30;
+function timeRowSpec(spec3, input2, normalisedOnly, sameMachine) {
+  if (!sameMachine) {
+    return spec3.metric === "overhead_pct" ? {
+      spec: { ...spec3, thresholdPct: Math.max(spec3.thresholdPct, OTHER_MACHINE_OVERHEAD_PTS) },
+      informational: false
+    } : { spec: spec3, informational: true };
+  }
+  const informational = spec3.absolute && (normalisedOnly || !controlHolds(input2.control(spec3.metric), spec3));
+  return { spec: spec3, informational };
+}
 function otherMachine(input2) {
   const control = input2.control("qps");
   if (control === null || Math.abs(control.estimate) <= MACHINE_CLASS_TOLERANCE_PCT) return null;
   const pct = formatDelta({ delta: control.estimate, scale: "relative" });
-  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%: another machine)`;
+  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by overhead beyond ${OTHER_MACHINE_OVERHEAD_PTS} pts and the counts decide`;
 }
 function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
@@ -73612,7 +73623,7 @@ function workloadVerdict(input2, metrics, normalisedOnly, timeNotJudged) {
 function otherMachineWarning(workloads) {
   const moved = workloads.filter((w) => w.timeNotJudged !== null);
   if (moved.length === 0) return null;
-  return `This machine is not the baseline's: in ${moved.map((w) => `${w.id} (${w.timeNotJudged})`).join(", ")}, TPS, QPS, latency and overhead are shown but not judged against the baseline; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
+  return `This machine is not the baseline's: the direct arm moved beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}% in ${moved.map((w) => w.id).join(", ")}, where TPS, QPS, latency and CPU time are shown but not judged against the baseline, and overhead only beyond ${OTHER_MACHINE_OVERHEAD_PTS} points; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
 }
 function driftWarning(workloads) {
   const drifted = workloads.filter((w) => w.notes.length > 0);
@@ -73725,9 +73736,17 @@ function metricRows(input2, mode, normalisedOnly, countsComparable, level, sameM
       rows.push(errorsRow(spec3, input2));
       continue;
     }
-    const informational = isWorkMetric(spec3.metric) ? !countsComparable || input2.baseline(spec3.metric).length === 0 : !sameMachine || spec3.absolute && (normalisedOnly || !controlHolds(input2.control(spec3.metric), spec3));
+    const judged = isWorkMetric(spec3.metric) ? { spec: spec3, informational: !countsComparable || input2.baseline(spec3.metric).length === 0 } : timeRowSpec(spec3, input2, normalisedOnly, sameMachine);
+    const { informational } = judged;
     const policy = informational ? "info" : spec3.policy;
-    const row = statRow(spec3, "raw", policy, input2.current(spec3.metric), input2.baseline(spec3.metric), level);
+    const row = statRow(
+      judged.spec,
+      "raw",
+      policy,
+      input2.current(spec3.metric),
+      input2.baseline(spec3.metric),
+      level
+    );
     if (row) rows.push(row);
     if (informational && spec3.metric === "cpu_us_per_query") {
       const rel = statRow(
@@ -73985,7 +74004,7 @@ function workloadTable(w, c) {
     );
   }
   const notes = [
-    ...w.timeNotJudged ? [`time channel not judged against the baseline: ${w.timeNotJudged}; the counts decide`] : [],
+    ...w.timeNotJudged ? [`another machine: ${w.timeNotJudged}`] : [],
     ...w.notes,
     ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`)
   ];
