@@ -36,9 +36,11 @@ const dirs = [
 const files = fileArgs.length > 0 ? fileArgs : dirs.flatMap((d) => findTests(path.join(root, d))).sort();
 
 process.env.PATH = `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin`;
+// Three files at a time on 2 cores: most integration tests wait on a server starting or a run's
+// fixed duration more than they compute (measured: the whole run 7 min 03 s at 2, 5 min 58 s at 3).
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...flagArgs, ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=600000', ...flagArgs, ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
