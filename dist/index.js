@@ -72707,15 +72707,26 @@ var WINDOW_TIMEOUT_PER_EVENT_SEC = 0.05;
 var WINDOW_TIMEOUT_FLOOR_SEC = 120;
 var TOP_FUNCTIONS_KEPT = 200;
 var TOP_SYSCALLS_KEPT = 20;
+var WINDOWS_PAST_BUDGET = 4;
+function windowShareUntil(untilMs, nowMs, workloadsLeft) {
+  if (untilMs === void 0) return Number.POSITIVE_INFINITY;
+  return nowMs + Math.max(0, untilMs - nowMs) / Math.max(1, workloadsLeft);
+}
 async function measureWork(options, deps) {
   const profileDir = path10.join(options.outDir, "profiles");
   mkdirSync4(profileDir, { recursive: true });
   const arms = await deps.phase("work: valgrind start", () => startUnderCallgrind(options, deps, profileDir));
   const out = /* @__PURE__ */ new Map();
+  const counted = options.workloads.filter(
+    (w) => w.driver === "sysbench" && countedByWorkChannel(w)
+  );
   try {
-    for (const workload of options.workloads) {
-      if (workload.driver !== "sysbench" || !countedByWorkChannel(workload)) continue;
-      out.set(workload.id, await measureWorkload2(workload, arms, options, deps, profileDir));
+    for (const [index, workload] of counted.entries()) {
+      const share = windowShareUntil(options.extraWindowsUntilMs, deps.now(), counted.length - index);
+      out.set(
+        workload.id,
+        await measureWorkload2(workload, arms, { ...options, windowsUntilMs: share }, deps, profileDir)
+      );
     }
   } finally {
     const pids = arms.flatMap((arm) => [
@@ -72813,7 +72824,7 @@ async function measureArm2(arm, workload, database, options, deps, profileDir) {
   const dumps = [];
   const syscallNames = [];
   const perQuery = () => windows.map((w) => w.queries > 0 ? w.instructions / w.queries : 0);
-  const mayAddWindow = () => windows.length < rule.windows || deps.now() < (options.extraWindowsUntilMs ?? Number.POSITIVE_INFINITY);
+  const mayAddWindow = () => windows.length < WINDOWS_PAST_BUDGET || deps.now() < options.windowsUntilMs;
   while (needsMoreWindows(perQuery(), rule)) {
     if (!mayAddWindow()) {
       deps.progress.note(`work channel: ${workload.id} \xB7 ${arm.input.name}: no budget left for more windows`);

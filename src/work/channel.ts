@@ -61,9 +61,10 @@ export interface WorkChannelOptions {
   callgrindControl: string;
   signal?: AbortSignal;
   /**
-   * After this time (ms since the epoch) an arm gets no windows beyond the settle rule's minimum:
-   * the rest of the budget belongs to the time channel. Counts that had not settled by then are
-   * reported as not settled.
+   * After this time (ms since the epoch) the work channel's budget is spent: the rest belongs to
+   * the time channel. Each workload gets an even share of what is left when it starts, and an arm
+   * past its share gets no window beyond WINDOWS_PAST_BUDGET; counts that had not settled by then
+   * are reported as not settled.
    */
   extraWindowsUntilMs?: number;
 }
@@ -91,6 +92,23 @@ const WINDOW_TIMEOUT_FLOOR_SEC = 120;
 const TOP_FUNCTIONS_KEPT = 200;
 const TOP_SYSCALLS_KEPT = 20;
 
+/**
+ * Windows every arm gets however slow they are: one that warms the process up and three to compare.
+ * A regression that makes each query wait (a timer, a lock) stretches every window under
+ * valgrind too, and shows in the first few as plainly as in twelve.
+ */
+const WINDOWS_PAST_BUDGET = 4;
+
+/**
+ * A workload's share of what is left of the work channel's budget: an even split between it and
+ * the workloads after it, so that slow windows in one cannot take the others' (a workload that
+ * finishes early leaves its time to the later ones).
+ */
+export function windowShareUntil(untilMs: number | undefined, nowMs: number, workloadsLeft: number): number {
+  if (untilMs === undefined) return Number.POSITIVE_INFINITY;
+  return nowMs + Math.max(0, untilMs - nowMs) / Math.max(1, workloadsLeft);
+}
+
 /** Measures every sysbench workload's counts through every arm; other workloads are left out. */
 export async function measureWork(
   options: WorkChannelOptions,
@@ -100,10 +118,16 @@ export async function measureWork(
   mkdirSync(profileDir, { recursive: true });
   const arms = await deps.phase('work: valgrind start', () => startUnderCallgrind(options, deps, profileDir));
   const out = new Map<string, WorkloadWork>();
+  const counted = options.workloads.filter(
+    (w): w is Extract<Workload, { driver: 'sysbench' }> => w.driver === 'sysbench' && countedByWorkChannel(w),
+  );
   try {
-    for (const workload of options.workloads) {
-      if (workload.driver !== 'sysbench' || !countedByWorkChannel(workload)) continue;
-      out.set(workload.id, await measureWorkload(workload, arms, options, deps, profileDir));
+    for (const [index, workload] of counted.entries()) {
+      const share = windowShareUntil(options.extraWindowsUntilMs, deps.now(), counted.length - index);
+      out.set(
+        workload.id,
+        await measureWorkload(workload, arms, { ...options, windowsUntilMs: share }, deps, profileDir),
+      );
     }
   } finally {
     // The tree's pids name the perf maps; once stopped, the processes are no longer there to ask.
@@ -156,10 +180,13 @@ async function startUnderCallgrind(
   return arms;
 }
 
+/** The channel's options for one workload: until when its arms may add windows. */
+type WorkloadWindowOptions = WorkChannelOptions & { windowsUntilMs: number };
+
 async function measureWorkload(
   workload: Extract<Workload, { driver: 'sysbench' }>,
   arms: LiveWorkArm[],
-  options: WorkChannelOptions,
+  options: WorkloadWindowOptions,
   deps: WorkChannelDeps,
   profileDir: string,
 ): Promise<WorkloadWork> {
@@ -227,7 +254,7 @@ async function measureArm(
   arm: LiveWorkArm,
   workload: Workload,
   database: string,
-  options: WorkChannelOptions,
+  options: WorkloadWindowOptions,
   deps: WorkChannelDeps,
   profileDir: string,
 ): Promise<WorkArm> {
@@ -236,8 +263,7 @@ async function measureArm(
   const dumps: Array<Array<{ file: string; pid: number }>> = [];
   const syscallNames: Array<Map<string, number>> = [];
   const perQuery = () => windows.map((w) => (w.queries > 0 ? w.instructions / w.queries : 0));
-  const mayAddWindow = () =>
-    windows.length < rule.windows || deps.now() < (options.extraWindowsUntilMs ?? Number.POSITIVE_INFINITY);
+  const mayAddWindow = () => windows.length < WINDOWS_PAST_BUDGET || deps.now() < options.windowsUntilMs;
   while (needsMoreWindows(perQuery(), rule)) {
     if (!mayAddWindow()) {
       deps.progress.note(`work channel: ${workload.id} · ${arm.input.name}: no budget left for more windows`);
