@@ -4,7 +4,7 @@ import type { Measure } from '../engine/context.ts';
 import type { GitOps } from '../gate/git.ts';
 import type { Suite } from '../suite/schema.ts';
 import type { SuiteRequest } from '../suite/overrides.ts';
-import type { Reference } from '../gate/runGate.ts';
+import type { Reference } from '../gate/reference.ts';
 import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import type { Verdict } from '../verdict/compare.ts';

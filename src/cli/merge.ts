@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ExitCode, UsageError, errorMessage } from '../errors.ts';
 import { mergeShards } from '../gate/merge.ts';
-import type { Reference } from '../gate/runGate.ts';
+import type { Reference } from '../gate/reference.ts';
 import { loadBaseline } from '../verdict/baseline.ts';
 import { printVerdict } from './run.ts';
 

@@ -5,7 +5,8 @@ import { ResultsSchema, type Results, type ShardRecord } from '../results/schema
 import { countFingerprintDifferences, environmentDifferences } from '../verdict/baseline.ts';
 import { readResultsFile } from '../verdict/commands.ts';
 import type { Comparison } from '../verdict/compare.ts';
-import { judge, writeReports, type Reference } from './runGate.ts';
+import type { Reference } from './reference.ts';
+import { judge, writeReports } from './runGate.ts';
 
 /**
  * The merge of a sharded run: the shards' results.json (one directory each) checked to be one run

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { ArmSource, ProxyArmSpec } from '../engine/arms.ts';
-import type { Reference } from './runGate.ts';
+import type { Reference } from './reference.ts';
 
 /**
  * Refuses, before MySQL is provisioned, a base-vs-head run whose base arm cannot start: the base

@@ -3,12 +3,12 @@ import path from 'node:path';
 import { runBenchmark, type EngineDeps, type RunOptions, type RunOutcome } from '../engine/run.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
 import type { Results, ShardRecord } from '../results/schema.ts';
-import type { Baseline } from '../verdict/baseline.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../verdict/compare.ts';
 import { renderHtmlReport } from '../verdict/html.ts';
 import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import { createMoreRoundsHook } from '../verdict/rounds.ts';
 import { diskFiles, preflightGate } from './preflight.ts';
+import type { Reference } from './reference.ts';
 import { shardSuite, type Shard } from './shard.ts';
 
 /**
@@ -16,13 +16,6 @@ import { shardSuite, type Shard } from './shard.ts';
  * orchestration; each only turns its own inputs into a GateRequest and the outcome into its own
  * output (a terminal and an exit code; a job summary, a comment and outputs).
  */
-
-/** What a run is judged against, decided before spending minutes measuring. */
-export type Reference =
-  | { kind: 'baseline'; file: string; baseline: Baseline }
-  /** Base-vs-head: arm `baseArm` (built from `ref`) measured in the same run as `headArm`. */
-  | { kind: 'base-ref'; ref: string; commit: string | null; headArm: string; baseArm: string }
-  | { kind: 'none' };
 
 export interface GateRequest extends Omit<RunOptions, 'moreRounds'> {
   reference: Reference;
