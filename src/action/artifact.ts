@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { lstat, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import { MetricNameSchema, Slug } from '../suite/schema.ts';
 import { worstVerdict } from '../verdict/compare.ts';
 

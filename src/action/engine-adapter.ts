@@ -10,10 +10,10 @@ import { applySuiteOverrides } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';
 import { runGate } from '../gate/runGate.ts';
 import { mergeShards } from '../gate/merge.ts';
-import { signedChange } from '../report/format.ts';
+import { signedChange } from '../util/format.ts';
 import { baselineFromResults, loadBaseline, writeBaseline } from '../verdict/baseline.ts';
 import { formatDelta, type Comparison } from '../verdict/compare.ts';
-import { renderComparisonMarkdown } from '../verdict/markdown.ts';
+import { renderComparisonMarkdown } from '../report/comparison.ts';
 import type {
   Benchmarker,
   BenchRequest,

@@ -1,6 +1,6 @@
 import { formatShift } from '../history/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
-import { fmt } from '../verdict/svg.ts';
+import { fmt } from '../report/svg.ts';
 import { ACTIONS_BOT } from './comment.ts';
 import { DEFAULT_RETRY, createOnce, withRetries, type RetryOptions } from './retry.ts';
 

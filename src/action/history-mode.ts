@@ -2,9 +2,9 @@ import { DEFAULT_DETECT_OPTIONS, detectChangePoints, type ChangePoint } from '..
 import { formatShift } from '../history/dashboard.ts';
 import { pointFromResults } from '../history/point.ts';
 import type { HistoryPoint } from '../history/schema.ts';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import type { Suite } from '../suite/schema.ts';
-import { fmt } from '../verdict/svg.ts';
+import { fmt } from '../report/svg.ts';
 import type { ActionDeps, BenchOutcome, HistoryDeps } from './deps.ts';
 import type { DataBranchOutcome } from './history-branch.ts';
 import { newChangePoints, upsertAlert, type AlertOutcome } from './history-alert.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { formatShift } from '../history/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
-import { fmt } from '../verdict/svg.ts';
+import { fmt } from '../report/svg.ts';
 
 /**
  * The optional webhook of the history mode: a JSON message posted when a change point is newly

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { ShardSpecSchema, type Shard } from '../gate/shard.ts';
 import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
 import { ThresholdListSchema, type SuiteOverrides, type SuiteRequest } from '../suite/overrides.ts';

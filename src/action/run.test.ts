@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Environment, Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
-import { InfrastructureError, UsageError } from '../errors.ts';
+import { InfrastructureError, UsageError } from '../util/errors.ts';
 import type {
   ActionDeps,
   BenchRequest,

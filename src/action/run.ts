@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AthenaBenchError, errorMessage } from '../errors.ts';
+import { AthenaBenchError, errorMessage } from '../util/errors.ts';
 import type { Suite } from '../suite/schema.ts';
 import { calibrateProxy } from './calibrate-mode.ts';
 import { postCommentFromArtifact } from './comment-mode.ts';

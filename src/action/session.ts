@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import type { CommentOutcome } from './comment.ts';
 import type { ActionDeps, Verdict } from './deps.ts';
 import type { ActionConfig } from './inputs.ts';

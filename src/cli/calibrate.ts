@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { ExitCode, UsageError, errorMessage } from '../util/errors.ts';
 import { driverFor } from '../drivers/index.ts';
 import { athenaArm } from '../engine/arms.ts';
 import { createProgress } from '../engine/progress.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { ExitCode, UsageError, errorMessage } from '../util/errors.ts';
 import { mergeShards } from '../gate/merge.ts';
 import type { Reference } from '../gate/reference.ts';
 import { loadBaseline } from '../verdict/baseline.ts';

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../util/errors.ts';
 import { driverFor } from '../drivers/index.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'n
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InfrastructureError, UsageError } from '../errors.ts';
+import { InfrastructureError, UsageError } from '../util/errors.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Exec } from '../util/exec.ts';
 import { which } from '../util/which.ts';

@@ -1,7 +1,7 @@
 import { applySuiteOverrides } from '../suite/overrides.ts';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import type { Driver, DriverDetection } from '../drivers/types.ts';
 import type { MysqlConnection } from '../mysql/index.ts';
 import type { Arm, Environment, Results, WorkloadResult, WorkloadWork } from '../results/schema.ts';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AthenaBenchError, InfrastructureError, errorMessage } from '../errors.ts';
+import { AthenaBenchError, InfrastructureError, errorMessage } from '../util/errors.ts';
 import { redact } from '../mysql/index.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
 import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Environment, type Results } from '../results/schema.ts';

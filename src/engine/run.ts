@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { buildArms, recordArms, resolveArms, startArms } from './armSetup.ts';
 import {
   createContext,

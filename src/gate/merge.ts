@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InfrastructureError, UsageError } from '../errors.ts';
+import { InfrastructureError, UsageError } from '../util/errors.ts';
 import { ResultsSchema, type Results, type ShardRecord } from '../results/schema.ts';
 import { countFingerprintDifferences, environmentDifferences } from '../verdict/baseline.ts';
-import { readResultsFile } from '../verdict/commands.ts';
+import { readResultsFile } from '../cli/verdict.ts';
 import type { Comparison } from '../verdict/compare.ts';
 import type { Reference } from './reference.ts';
 import { judge, writeReports } from './runGate.ts';

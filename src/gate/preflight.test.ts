@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import type { ProxyArmSpec } from '../engine/arms.ts';
 import { diskFiles, preflightGate, type FileView } from './preflight.ts';
 import type { Reference } from './reference.ts';

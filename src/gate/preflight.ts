@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import type { ArmSource, ProxyArmSpec } from '../engine/arms.ts';
 import type { Reference } from './reference.ts';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import type { Measure } from '../engine/context.ts';
 import type { Environment } from '../results/schema.ts';
 import { isWorkMetric, maxRoundsOf, type Suite } from '../suite/schema.ts';

@@ -4,8 +4,8 @@ import { runBenchmark, type EngineDeps, type RunOptions, type RunOutcome } from 
 import { renderMeasurementReport } from '../report/markdown.ts';
 import type { Results, ShardRecord } from '../results/schema.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../verdict/compare.ts';
-import { renderHtmlReport } from '../verdict/html.ts';
-import { renderComparisonMarkdown } from '../verdict/markdown.ts';
+import { renderHtmlReport } from '../report/html.ts';
+import { renderComparisonMarkdown } from '../report/comparison.ts';
 import { createMoreRoundsHook } from '../verdict/rounds.ts';
 import { diskFiles, preflightGate } from './preflight.ts';
 import type { Reference } from './reference.ts';

@@ -1,7 +1,7 @@
 import { WORK_METRICS } from '../suite/schema.ts';
-import { METRIC_DEFAULTS } from '../verdict/metrics.ts';
-import { htmlPage, REPORT_STYLE } from '../verdict/html.ts';
-import { escapeXml as esc, fmt, lineChart, type Marker, type Series } from '../verdict/svg.ts';
+import { METRIC_DEFAULTS } from '../model/metrics.ts';
+import { htmlPage, REPORT_STYLE } from '../report/html.ts';
+import { escapeXml as esc, fmt, lineChart, type Marker, type Series } from '../report/svg.ts';
 import type { ChangePoint, MetricSeries } from './detect.ts';
 import { seriesOf } from './detect.ts';
 import type { HistoryFile } from './schema.ts';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { metricSamples, type Environment, type Results } from '../results/schema.ts';
 import { isPairedMetric } from '../suite/schema.ts';
-import { METRIC_NAMES } from '../verdict/metrics.ts';
-import { median, quantile } from '../verdict/stats.ts';
+import { METRIC_NAMES } from '../model/metrics.ts';
+import { median, quantile } from '../model/stats.ts';
 import {
   HistoryPointSchema,
   type EnvironmentFingerprint,

@@ -1,5 +1,5 @@
 import { metricSamples, type Results } from '../results/schema.ts';
-import { median } from '../verdict/stats.ts';
+import { median } from '../model/stats.ts';
 import type { HistoryFile, HistoryPoint } from './schema.ts';
 
 /**

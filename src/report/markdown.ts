@@ -16,7 +16,7 @@ import {
   throughputUnit,
 } from './summary.ts';
 import { workSection } from './work.ts';
-import { escapeCell, plural } from './format.ts';
+import { escapeCell, plural } from '../util/format.ts';
 
 /** GitHub's limit for a comment is 65,536 characters; the report stays well under it. */
 export const REPORT_MAX_CHARS = 60_000;

@@ -1,4 +1,4 @@
-import { median as sampleMedian } from '../verdict/stats.ts';
+import { median as sampleMedian } from '../model/stats.ts';
 import type { Results, RoundSample, WorkloadResult } from '../results/schema.ts';
 import type { Workload } from '../suite/schema.ts';
 

@@ -1,8 +1,8 @@
 import type { Results } from '../results/schema.ts';
 import type { Comparison, MetricComparison, WorkloadVerdict } from '../verdict/compare.ts';
 import { formatDelta } from '../verdict/compare.ts';
-import { VERDICT_MARK } from '../verdict/markdown.ts';
-import { plural, signedInterval } from './format.ts';
+import { VERDICT_MARK } from './comparison.ts';
+import { plural, signedInterval } from '../util/format.ts';
 import { comparedArms, throughputTable } from './markdown.ts';
 
 /**

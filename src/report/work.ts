@@ -1,7 +1,7 @@
 import type { Results, WorkArm, WorkloadResult } from '../results/schema.ts';
 import { workSamples } from '../results/schema.ts';
 import type { WorkMetricName } from '../suite/schema.ts';
-import { plural, wholeNumber } from './format.ts';
+import { plural, wholeNumber } from '../util/format.ts';
 import { median, spreadPct } from './summary.ts';
 
 /** The work channel's part of the report: counts per query by workload and arm. */

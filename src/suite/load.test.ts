@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { BUILTIN_SUITES, builtinEquivalent } from './builtins.ts';
 import { loadSuite, parseSuiteText } from './load.ts';
 import { formatPath } from '../util/zodPath.ts';

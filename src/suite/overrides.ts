@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { METRIC_DEFAULTS, type Scale } from '../verdict/metrics.ts';
+import { METRIC_DEFAULTS, type Scale } from '../model/metrics.ts';
 import { MetricNameSchema, type MetricName, type Suite, type Workload } from './schema.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import {
   EnvironmentSchema,
   FunctionDeltaSchema,
@@ -11,10 +11,10 @@ import {
   type WorkloadResult,
 } from '../results/schema.ts';
 import { MetricNameSchema, SuiteSchema, isPairedMetric } from '../suite/schema.ts';
-import { median } from './stats.ts';
+import { median } from '../model/stats.ts';
 import { formatIssues } from '../util/zodPath.ts';
 import { parseJson, readTextFile } from '../util/versionedJson.ts';
-import { METRIC_NAMES } from './metrics.ts';
+import { METRIC_NAMES } from '../model/metrics.ts';
 
 /**
  * A baseline: what a proxy measured on a known machine, kept in git (baselines/*.json) and

@@ -13,7 +13,7 @@ import {
   type Suite,
   type Workload,
 } from '../suite/schema.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import {
   countFingerprintDifferences,
   cpuRelativeToDirectSamples,
@@ -30,11 +30,11 @@ import {
   type MetricSpec,
   type Policy,
   type Scale,
-} from './metrics.ts';
+} from '../model/metrics.ts';
 import { functionDeltas, type FunctionDelta, type FunctionPerQuery } from '../work/profile.ts';
-import { formatP, plural, signedChange } from '../report/format.ts';
+import { formatP, plural, signedChange } from '../util/format.ts';
 
-export { formatP } from '../report/format.ts';
+export { formatP } from '../util/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -42,7 +42,7 @@ import {
   median,
   minimumOneSidedP,
   minimumRoundsForSignificance,
-} from './stats.ts';
+} from '../model/stats.ts';
 import { countShift } from './counts.ts';
 
 export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';

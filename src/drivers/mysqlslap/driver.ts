@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../util/errors.ts';
 import { which } from '../../util/which.ts';
 import {
   cachedDetection,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../util/errors.ts';
 import { WorkloadSchema } from '../../suite/schema.ts';
 import type { Exec, ExecOptions, ExecResult } from '../../util/exec.ts';
 import type { DriverContext } from '../types.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../util/errors.ts';
 import { DriverMetricsSchema } from '../../results/schema.ts';
 import {
   histogramPercentile,

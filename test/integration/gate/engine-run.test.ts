@@ -17,7 +17,7 @@ import { findFreePort } from '../../../src/util/net.ts';
 import { ResultsSchema, type DriverMetrics } from '../../../src/results/schema.ts';
 import { SuiteSchema, type SuiteInput, type DriverName } from '../../../src/suite/schema.ts';
 import type { Driver, DriverContext } from '../../../src/drivers/types.ts';
-import { InfrastructureError } from '../../../src/errors.ts';
+import { InfrastructureError } from '../../../src/util/errors.ts';
 import { engineDeps } from '../../helpers/engine.ts';
 
 // A stand-in proxy: answers a MySQL v10 greeting on its port and serves athena_queries_total on

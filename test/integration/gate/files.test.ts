@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { baselineCommand, compareCommand, type CommandIO } from '../../../src/verdict/commands.ts';
+import { baselineCommand, compareCommand, type CommandIO } from '../../../src/cli/verdict.ts';
 import { armsFor, makeResults } from '../../helpers/results.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { captureIO } from '../../helpers/io.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, readFile, access } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { baselineCommand, compareCommand, type CommandIO } from './commands.ts';
+import { baselineCommand, compareCommand, type CommandIO } from './verdict.ts';
 import { around, armsFor, makeResults } from '../../test/helpers/results.ts';
 import type { Results } from '../results/schema.ts';
 import { captureIO } from '../../test/helpers/io.ts';

@@ -77,7 +77,7 @@ export function textWidth(text: string, fontPx: number): number {
   return Math.ceil(em * fontPx);
 }
 
-/** Font sizes of the report's chart classes (src/verdict/html.ts's CSS). */
+/** Font sizes of the report's chart classes (src/report/html.ts's CSS). */
 const FONT_PX = { title: 13, tick: 11, label: 12 };
 
 interface LineScale {

@@ -1,7 +1,7 @@
 import type { Results, WorkloadResult } from '../results/schema.ts';
 import { metricSamples } from '../results/schema.ts';
 import { isPairedMetric, type MetricName } from '../suite/schema.ts';
-import type { Baseline } from './baseline.ts';
+import type { Baseline } from '../verdict/baseline.ts';
 import {
   formatDelta,
   formatP,
@@ -9,10 +9,10 @@ import {
   type MetricComparison,
   type Verdict,
   type WorkloadVerdict,
-} from './compare.ts';
-import { decisionRuleText, formatNumber } from './markdown.ts';
-import { METRIC_DEFAULTS } from './metrics.ts';
-import { median } from './stats.ts';
+} from '../verdict/compare.ts';
+import { decisionRuleText, formatNumber } from './comparison.ts';
+import { METRIC_DEFAULTS } from '../model/metrics.ts';
+import { median } from '../model/stats.ts';
 import { escapeXml as esc, intervalChart, lineChart, PALETTE, type IntervalRow, type Series } from './svg.ts';
 
 const VERDICT_COLOR: Record<Verdict, string> = {
