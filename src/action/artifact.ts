@@ -3,7 +3,8 @@ import { lstat, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError, errorMessage } from '../util/errors.ts';
-import { MetricNameSchema, Slug } from '../suite/schema.ts';
+import { MetricNameSchema } from '../model/metrics.ts';
+import { Slug } from '../suite/schema.ts';
 import { worstVerdict } from '../verdict/compare.ts';
 
 /**

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { UsageError, errorMessage } from '../util/errors.ts';
 import type { Measure } from '../engine/context.ts';
 import type { Environment } from '../results/schema.ts';
-import { isWorkMetric, maxRoundsOf, type Suite } from '../suite/schema.ts';
+import { isWorkMetric } from '../model/metrics.ts';
+import { maxRoundsOf, type Suite } from '../suite/schema.ts';
 import {
   baselineRounds,
   countFingerprintDifferences,

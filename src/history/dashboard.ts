@@ -1,5 +1,4 @@
-import { WORK_METRICS } from '../suite/schema.ts';
-import { METRIC_DEFAULTS } from '../model/metrics.ts';
+import { WORK_METRICS, METRIC_DEFAULTS } from '../model/metrics.ts';
 import { htmlPage, REPORT_STYLE } from '../report/html.ts';
 import { escapeXml as esc, fmt, lineChart, type Marker, type Series } from '../report/svg.ts';
 import type { ChangePoint, MetricSeries } from './detect.ts';

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from '../util/errors.ts';
 import { metricSamples, type Environment, type Results } from '../results/schema.ts';
-import { isPairedMetric } from '../suite/schema.ts';
-import { METRIC_NAMES } from '../model/metrics.ts';
+import { isPairedMetric, METRIC_NAMES } from '../model/metrics.ts';
 import { median, quantile } from '../model/stats.ts';
 import {
   HistoryPointSchema,

@@ -1,5 +1,5 @@
 import { signedWhole, wholeNumber } from '../util/format.ts';
-import { isWorkMetric } from '../suite/schema.ts';
+import { isWorkMetric } from '../model/metrics.ts';
 import type { FunctionDelta } from '../work/profile.ts';
 import type { Comparison } from '../verdict/compare.ts';
 

@@ -1,6 +1,6 @@
 import type { Results, WorkloadResult } from '../results/schema.ts';
 import { metricSamples } from '../results/schema.ts';
-import { isPairedMetric, type MetricName } from '../suite/schema.ts';
+import { isPairedMetric, type MetricName, METRIC_DEFAULTS } from '../model/metrics.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import {
   formatDelta,
@@ -11,7 +11,6 @@ import {
   type WorkloadVerdict,
 } from '../verdict/compare.ts';
 import { decisionRuleText, formatNumber } from './comparison.ts';
-import { METRIC_DEFAULTS } from '../model/metrics.ts';
 import { median } from '../model/stats.ts';
 import { escapeXml as esc, intervalChart, lineChart, PALETTE, type IntervalRow, type Series } from './svg.ts';
 

@@ -1,6 +1,6 @@
 import type { Results, WorkArm, WorkloadResult } from '../results/schema.ts';
 import { workSamples } from '../results/schema.ts';
-import type { WorkMetricName } from '../suite/schema.ts';
+import type { WorkMetricName } from '../model/metrics.ts';
 import { plural, wholeNumber } from '../util/format.ts';
 import { median, spreadPct } from './summary.ts';
 

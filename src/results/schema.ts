@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import {
-  SuiteSchema,
   isPairedMetric,
   isWorkMetric,
   type MetricName,
   type PairedMetricName,
   type WorkMetricName,
-} from '../suite/schema.ts';
+} from '../model/metrics.ts';
+import { SuiteSchema } from '../suite/schema.ts';
 
 /**
  * results.json: everything a run measured, enough to recompute any report or verdict.

@@ -10,11 +10,11 @@ import {
   type Results,
   type WorkloadResult,
 } from '../results/schema.ts';
-import { MetricNameSchema, SuiteSchema, isPairedMetric } from '../suite/schema.ts';
+import { MetricNameSchema, isPairedMetric, METRIC_NAMES } from '../model/metrics.ts';
+import { SuiteSchema } from '../suite/schema.ts';
 import { median } from '../model/stats.ts';
 import { formatIssues } from '../util/zodPath.ts';
 import { parseJson, readTextFile } from '../util/versionedJson.ts';
-import { METRIC_NAMES } from '../model/metrics.ts';
 
 /**
  * A baseline: what a proxy measured on a known machine, kept in git (baselines/*.json) and

@@ -7,12 +7,16 @@ import {
 import { metricSamples, roundsOf } from '../results/schema.ts';
 import {
   WORK_METRICS,
-  countedByWorkChannel,
   isWorkMetric,
   type MetricName,
-  type Suite,
-  type Workload,
-} from '../suite/schema.ts';
+  METRIC_DEFAULTS,
+  metricSpecsFor,
+  type Direction,
+  type MetricSpec,
+  type Policy,
+  type Scale,
+} from '../model/metrics.ts';
+import { countedByWorkChannel, type Suite, type Workload } from '../suite/schema.ts';
 import { UsageError } from '../util/errors.ts';
 import {
   countFingerprintDifferences,
@@ -23,14 +27,6 @@ import {
   type BaselineWorkload,
   type EnvironmentDifference,
 } from './baseline.ts';
-import {
-  METRIC_DEFAULTS,
-  metricSpecsFor,
-  type Direction,
-  type MetricSpec,
-  type Policy,
-  type Scale,
-} from '../model/metrics.ts';
 import { functionDeltas, type FunctionDelta, type FunctionPerQuery } from '../work/profile.ts';
 import { formatP, plural, signedChange } from '../util/format.ts';
 
