@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { UsageError, errorMessage } from '../util/errors.ts';
 import { MetricNameSchema } from '../model/metrics.ts';
 import { Slug } from '../suite/schema.ts';
-import { worstVerdict } from '../verdict/compare.ts';
+import { worstVerdict } from '../model/verdict.ts';
 
 /**
  * comment.json: what the pull_request job leaves in the results directory so a workflow_run job

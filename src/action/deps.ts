@@ -1,13 +1,13 @@
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Environment, Results } from '../results/schema.ts';
-import type { Measure } from '../engine/context.ts';
+import type { Measure } from '../model/channel.ts';
 import type { GitOps } from '../gate/git.ts';
 import type { Suite } from '../suite/schema.ts';
 import type { SuiteRequest } from '../suite/overrides.ts';
 import type { Reference } from '../gate/reference.ts';
 import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
-import type { Verdict } from '../verdict/compare.ts';
+import type { Verdict } from '../model/verdict.ts';
 import type { WorkloadResult } from './artifact.ts';
 import type { IssueCommentsApi } from './comment.ts';
 import type { IssuesApi } from './history-alert.ts';

@@ -1,6 +1,7 @@
 import { METRIC_DEFAULTS } from '../model/metrics.ts';
 import { CPU_RELATIVE_LABEL, formatDelta, summaryLine, type SummaryWorkload } from '../verdict/compare.ts';
-import { VERDICT_MARK, formatNumber } from '../report/comparison.ts';
+import { formatNumber } from '../util/format.ts';
+import { VERDICT_MARK } from '../report/comparison.ts';
 import type { CommentArtifact, WorkloadResult } from './artifact.ts';
 
 /**

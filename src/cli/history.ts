@@ -2,14 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError, errorMessage } from '../util/errors.ts';
-import {
-  guarded,
-  loadResultsFile,
-  parseCommandLine,
-  requiredPath,
-  validate,
-  type CommandIO,
-} from './verdict.ts';
+import { loadResultsFile } from '../results/file.ts';
+import { guarded, parseCommandLine, requiredPath, validate, type CommandIO } from './flags.ts';
 import { formatShift, renderHistoryDashboard } from '../history/dashboard.ts';
 import { DEFAULT_DETECT_OPTIONS, detectChangePoints, seriesOf, type ChangePoint } from '../history/detect.ts';
 import { pointFromResults } from '../history/point.ts';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InfrastructureError } from '../util/errors.ts';
 import type { Driver, DriverDetection } from '../drivers/types.ts';
 import type { MysqlConnection } from '../mysql/index.ts';
+import type { Measure } from '../model/channel.ts';
 import type { Arm, Environment, Results, WorkloadResult, WorkloadWork } from '../results/schema.ts';
 import type { DriverName, Suite } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
@@ -19,9 +20,6 @@ import type { ProxyProcess } from './proxyProcess.ts';
 /** What one benchmark run needs, what it accumulates, and how its steps reach each other. */
 
 export type Target = MysqlConnection & { database: string; tls?: { filesDir: string } };
-
-/** Which channels a run measures: see RunOptions.measure. */
-export type Measure = 'time' | 'work' | 'both';
 
 export interface RunOptions {
   /** An existing server; absent: a throwaway local one (startLocalServer). */

@@ -17,7 +17,7 @@ import { runWorkChannel, workChannelTool } from './workStep.ts';
 
 export type { ProxyArmSpec, ArmSource, ArmFactory, ArmContext } from './arms.ts';
 export { defaultProxyArm, athenaArm, haproxyArm, baseRefArm } from './arms.ts';
-export type { EngineDeps, Measure, RunOptions, RunOutcome, Target } from './context.ts';
+export type { EngineDeps, RunOptions, RunOutcome, Target } from './context.ts';
 
 /**
  * Runs a suite against direct MySQL and every proxy arm and writes results.json and report.md:

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InfrastructureError, UsageError } from '../util/errors.ts';
 import { ResultsSchema, type Results, type ShardRecord } from '../results/schema.ts';
 import { countFingerprintDifferences, environmentDifferences } from '../verdict/baseline.ts';
-import { readResultsFile } from '../cli/verdict.ts';
+import { readResultsFile } from '../results/file.ts';
 import type { Comparison } from '../verdict/compare.ts';
 import type { Reference } from './reference.ts';
 import { judge, writeReports } from './runGate.ts';

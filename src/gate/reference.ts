@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, errorMessage } from '../util/errors.ts';
-import type { Measure } from '../engine/context.ts';
+import type { Measure } from '../model/channel.ts';
 import type { Environment } from '../results/schema.ts';
 import { isWorkMetric } from '../model/metrics.ts';
 import { maxRoundsOf, type Suite } from '../suite/schema.ts';

@@ -1,11 +1,10 @@
 import type { Environment } from '../results/schema.ts';
+import { type Verdict, VERDICT_SEVERITY } from '../model/verdict.ts';
 import {
   formatDelta,
   type Comparison,
   type MetricComparison,
-  type Verdict,
   type WorkloadVerdict,
-  VERDICT_SEVERITY,
 } from '../verdict/compare.ts';
 import { escapeCell, formatNumber, formatP, plural, signedInterval } from '../util/format.ts';
 import { whereItWentMarkdown } from './functions.ts';
@@ -20,8 +19,6 @@ export const VERDICT_MARK: Record<Verdict, string> = {
   pass: '✅ pass',
   inconclusive: '⚠️ inconclusive',
 };
-
-export { formatNumber } from '../util/format.ts';
 
 function withUnit(v: number | null, unit: string): string {
   const s = formatNumber(v);

@@ -2,15 +2,15 @@ import type { Results, WorkloadResult } from '../results/schema.ts';
 import { metricSamples } from '../results/schema.ts';
 import { isPairedMetric, type MetricName, METRIC_DEFAULTS } from '../model/metrics.ts';
 import type { Baseline } from '../verdict/baseline.ts';
+import { type Verdict } from '../model/verdict.ts';
+import { formatP, formatNumber } from '../util/format.ts';
 import {
   formatDelta,
-  formatP,
   type Comparison,
   type MetricComparison,
-  type Verdict,
   type WorkloadVerdict,
 } from '../verdict/compare.ts';
-import { decisionRuleText, formatNumber } from './comparison.ts';
+import { decisionRuleText } from './comparison.ts';
 import { median } from '../model/stats.ts';
 import { escapeXml as esc, intervalChart, lineChart, PALETTE, type IntervalRow, type Series } from './svg.ts';
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MEASURES } from '../model/channel.ts';
 import {
   isPairedMetric,
   isWorkMetric,
@@ -239,7 +240,7 @@ export const ResultsSchema = z.object({
   suite: SuiteSchema,
   arms: z.array(ArmSchema).min(1),
   /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
-  measure: z.enum(['time', 'work', 'both']).default('time'),
+  measure: z.enum(MEASURES).default('time'),
   workloads: z.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: z.array(z.string()).default([]),

@@ -30,7 +30,6 @@ import {
 import { functionDeltas, type FunctionDelta, type FunctionPerQuery } from '../work/profile.ts';
 import { formatP, plural, signedChange } from '../util/format.ts';
 
-export { formatP } from '../util/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -40,27 +39,8 @@ import {
   minimumRoundsForSignificance,
 } from '../model/stats.ts';
 import { countShift } from './counts.ts';
-
-export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
-
-/**
- * Severity order used for "worst": regressed > inconclusive > improved > pass. Inconclusive ranks
- * above improved because a workload with one improved and one inconclusive gated metric has not
- * shown that it is fine: the unresolved metric is what the reader must look at, and the adaptive
- * rounds hook keys on it.
- */
-export const VERDICT_SEVERITY: Record<Verdict, number> = {
-  pass: 0,
-  improved: 1,
-  inconclusive: 2,
-  regressed: 3,
-};
-
-export function worstVerdict(verdicts: Iterable<Verdict>): Verdict {
-  let worst: Verdict = 'pass';
-  for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
-  return worst;
-}
+import { channelOf, type Channel, type Measure } from '../model/channel.ts';
+import { worstVerdict, type Verdict } from '../model/verdict.ts';
 
 export interface MetricComparison {
   metric: MetricName;
@@ -101,9 +81,6 @@ export interface MetricComparison {
   /** Work channel: windows set aside as outliers (a GC or a compile in them), per side. */
   outliers: { current: number; reference: number } | null;
 }
-
-/** time: TPS, latency, CPU time (noisy, rank statistics); work: counts per query (counts.ts). */
-export type Channel = 'time' | 'work';
 
 export interface WorkloadVerdict {
   id: string;
@@ -701,9 +678,6 @@ export function plannedRoundsWarning(
   );
 }
 
-/** Which channels a run measures (results.json `measure`). */
-export type Measure = 'time' | 'work' | 'both';
-
 /** Gated statistical comparisons a suite will make (workloads × gated metrics other than errors). */
 export function expectedComparisons(suite: Suite, measure: Measure = 'time'): number {
   const families = expectedFamilies(suite, measure);
@@ -743,10 +717,6 @@ export function gatedHypotheses(
       (channel === undefined || channelOf(s.metric) === channel),
   );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: 'raw' }))).size;
-}
-
-export function channelOf(metric: MetricName): Channel {
-  return isWorkMetric(metric) ? 'work' : 'time';
 }
 
 /**
@@ -1065,11 +1035,4 @@ function passReasons(workloads: SummaryWorkload[], showId: (id: string) => strin
 
 function formatResolution(pct: number): string {
   return `${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
-}
-
-/** Exit code of a comparison: 1 on a regression (or on inconclusive when asked), else 0. */
-export function exitCodeFor(c: Pick<Comparison, 'verdict'>, opts: { failOnInconclusive: boolean }): 0 | 1 {
-  if (c.verdict === 'regressed') return 1;
-  if (c.verdict === 'inconclusive' && opts.failOnInconclusive) return 1;
-  return 0;
 }
