@@ -61,7 +61,7 @@ async function judge(
     comparedWith: reference.kind === 'baseline' ? 'baseline' : 'base-ref',
     context: contextLine(s.workdir, suite, reference),
     comparison,
-    reportMarkdown: outcome.reportMarkdown,
+    reportMarkdown: outcome.measurementMarkdown,
     trend,
   });
 }

@@ -89,7 +89,7 @@ export interface BenchRequest {
   /** Base-vs-head: the checkout the base commit is built from, in a worktree the run adds and removes. */
   base: { checkout: string; commit: string } | null;
   budgetMinutes: number | null;
-  measure: 'both' | 'work' | 'time';
+  measure: Measure;
   outDir: string;
   plan: ComparisonPlan;
   /** Run only this shard of the suite (src/gate/shard.ts). */
@@ -102,6 +102,8 @@ export interface BenchOutcome {
   reportPath: string;
   /** The report, the verdict first when there is one. */
   reportMarkdown: string;
+  /** The report without the verdict: below a verdict shown on its own (the job summary). */
+  measurementMarkdown: string;
   /** The verdict (null for a measurement only, plan `none`). */
   comparison: ComparisonView | null;
 }

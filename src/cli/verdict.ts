@@ -1,4 +1,3 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError, errorMessage } from '../util/errors.ts';
@@ -7,7 +6,7 @@ import type { Results } from '../results/schema.ts';
 import { baselineFromResults, loadBaseline, writeBaseline, type Baseline } from '../verdict/baseline.ts';
 import { exitCodeFor } from '../model/verdict.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../verdict/compare.ts';
-import { renderHtmlReport } from '../report/html.ts';
+import { writeReports } from '../gate/runGate.ts';
 import { renderComparisonMarkdown } from '../report/comparison.ts';
 import { guarded, parse, requiredPath, validate, type CommandIO } from './flags.ts';
 import { SuiteNameSchema } from '../history/schema.ts';
@@ -110,14 +109,19 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
     const trend = flags.historyStore
       ? await storeTrend(path.resolve(io.cwd, flags.historyStore), results)
       : '';
-    const report = renderComparisonMarkdown(comparison);
-    const markdown = trend ? `${report.trimEnd()}\n\n${trend}\n` : report;
+    const withTrend = (report: string) => (trend ? `${report.trimEnd()}\n\n${trend}\n` : report);
+    let markdown: string;
     if (flags.out) {
-      await writeReports(path.resolve(io.cwd, flags.out), markdown, () =>
-        renderHtmlReport(results, comparison, history),
-      ).catch((error: unknown) => {
+      try {
+        markdown = writeReports(path.resolve(io.cwd, flags.out), results, comparison, {
+          markdown: (verdict) => withTrend(verdict!),
+          history,
+        }).reportMarkdown;
+      } catch (error) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error)})`);
-      });
+      }
+    } else {
+      markdown = withTrend(renderComparisonMarkdown(comparison));
     }
     io.stdout(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
     if (comparison.verdict === 'inconclusive') {
@@ -195,12 +199,6 @@ async function judge(
   if (!head)
     throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
   return compareArms(results, head, flags.baseArm!);
-}
-
-async function writeReports(dir: string, markdown: string, html: () => string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'report.md'), markdown);
-  await writeFile(path.join(dir, 'report.html'), html());
 }
 
 /** The trend of the run's suite in a history store ('' when the store has no point of it). */

@@ -5,7 +5,14 @@ import { InfrastructureError } from '../util/errors.ts';
 import type { Driver, DriverDetection } from '../drivers/types.ts';
 import type { MysqlConnection } from '../mysql/index.ts';
 import type { Measure } from '../model/channel.ts';
-import type { Arm, Environment, Results, WorkloadResult, WorkloadWork } from '../results/schema.ts';
+import type {
+  Arm,
+  Environment,
+  Results,
+  ShardRecord,
+  WorkloadResult,
+  WorkloadWork,
+} from '../results/schema.ts';
 import type { DriverName, Suite } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
 import type { detectCallgrind } from '../work/valgrind.ts';
@@ -50,6 +57,8 @@ export interface RunOptions {
   measure?: Measure;
   /** Environment variables passed from deps.env to the arms' build and start, beyond the allow-list. */
   proxyEnv?: readonly string[];
+  /** When this run is one shard of a suite: recorded in results.json (src/gate/shard.ts). */
+  shardRecord?: ShardRecord;
 }
 
 export interface EngineDeps {
@@ -69,8 +78,6 @@ export interface EngineDeps {
 export interface RunOutcome {
   results: Results;
   resultsPath: string;
-  reportPath: string;
-  reportMarkdown: string;
 }
 
 /** An arm as the time channel measures it: direct MySQL, or a started proxy. */

@@ -117,6 +117,7 @@ async function historyRun(histories: { before: HistoryFile; after: HistoryFile }
         resultsPath: '',
         reportPath: '',
         reportMarkdown: '',
+        measurementMarkdown: '',
         comparison: null,
       }),
       step: (_part, _check, fn) => fn(),
