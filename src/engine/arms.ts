@@ -100,7 +100,7 @@ export function athenaConfig(
 
 /**
  * This repo's Athena: built with `node scripts/build.mjs --proxy-only` in repoRoot, started with a
- * generated config. Without ports it uses the seed's 3307 and 4307.
+ * generated config. Without ports it uses the performance-testing guide's (docs/PERF.md) 3307 and 4307.
  */
 export function defaultProxyArm(
   mysql: MysqlConnection,

@@ -239,7 +239,7 @@ export function metricSpecsFor(
   });
 }
 
-/** Metrics gated by default (the list the issue asks for). */
+/** Metrics gated by default. */
 export function gatedByDefault(): MetricName[] {
   return METRIC_NAMES.filter((m) => METRIC_DEFAULTS[m].policy === 'gate');
 }

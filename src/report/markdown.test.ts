@@ -113,7 +113,7 @@ function results(rounds: number): Results {
   });
 }
 
-test('the seed table with a column pair per extra arm, QPS for point selects, skipped rows', () => {
+test("the performance-testing guide's table with a column pair per extra arm, QPS for point selects, skipped rows", () => {
   const md = renderMeasurementReport(results(3));
   assert.match(
     md,

@@ -239,7 +239,7 @@ function roundsDetails(results: Results): string[] {
 }
 
 /**
- * report.md: the seed's table filled (medians of interleaved rounds with their spread), latency,
+ * report.md: the performance-testing guide's table (docs/PERF.md) filled (medians of interleaved rounds with their spread), latency,
  * proxy CPU and memory, the test environment; warnings on top, the verdict first when given.
  */
 export function renderMeasurementReport(results: Results, verdictMarkdown?: string): string {

@@ -14,7 +14,7 @@ export function spreadPct(values: readonly number[]): number | null {
   return (100 * (Math.max(...values) - Math.min(...values))) / 2 / Math.abs(m);
 }
 
-/** Throughput unit the seed's table uses for a workload: QPS for pure point selects, else TPS. */
+/** Throughput unit the performance-testing guide's table (docs/PERF.md) uses for a workload: QPS for pure point selects, else TPS. */
 export function throughputUnit(workload: Workload | undefined, driver: string): 'tps' | 'qps' {
   if (!workload) return driver === 'mysqlslap' ? 'qps' : 'tps';
   switch (workload.driver) {

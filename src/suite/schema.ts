@@ -31,7 +31,7 @@ export const Slug = z
 const workloadCommon = {
   id: Slug.describe('Unique in the suite: the key of the workload in results, baselines and reports.'),
   title: z.string().min(1).describe('What reports call the workload.'),
-  /** The "Threads" column of the seed's table. */
+  /** The "Threads" column of the performance-testing guide's table (docs/PERF.md). */
   threads: z
     .number()
     .int()

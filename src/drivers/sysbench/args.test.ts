@@ -70,7 +70,7 @@ const ctx = (exec: Exec, extra: Partial<DriverContext> = {}): DriverContext => (
   ...extra,
 });
 
-test('run: the seed command line plus percentile, ps-mode and histogram', async () => {
+test("run: the performance-testing guide's command line plus percentile, ps-mode and histogram", async () => {
   const { exec, calls } = scriptedExec('sysbench 1.0.20', fixture('1.0.20-system-oltp_read_write.txt'));
   const run = await driver.run(
     workload({}, { psMode: 'disable', extraArgs: ['--rand-type=uniform'] }),

@@ -1,4 +1,4 @@
-// The runner's logic with a scripted driver (E1's real drivers are exercised in cli-*.test.ts):
+// The runner's logic with a scripted driver (the real drivers are exercised in cli-*.test.ts):
 // interleaving, adaptive rounds, skipped workloads, the traffic check, a proxy that dies, a proxy
 // that never becomes ready, and that every path leaves results.json behind and no process running.
 import { after, before, describe, test } from 'node:test';
