@@ -4,7 +4,7 @@ import { pointFromResults } from '../history/point.ts';
 import type { HistoryPoint } from '../history/schema.ts';
 import { UsageError, errorMessage } from '../util/errors.ts';
 import type { Suite } from '../suite/schema.ts';
-import { fmt } from '../report/svg.ts';
+import { shortNumber } from '../util/format.ts';
 import type { ActionDeps, BenchOutcome, HistoryDeps } from './deps.ts';
 import type { DataBranchOutcome } from './history-branch.ts';
 import { newChangePoints, upsertAlert, type AlertOutcome } from './history-alert.ts';
@@ -39,7 +39,7 @@ function changeRows(changes: readonly ChangePoint[]): string {
     ...changes.map(
       (c) =>
         `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ` +
-        `${formatShift(c)}${c.direction ? ` (${c.direction})` : ''} | ${fmt(c.before.median)} → ${fmt(c.after.median)} |`,
+        `${formatShift(c)}${c.direction ? ` (${c.direction})` : ''} | ${shortNumber(c.before.median)} → ${shortNumber(c.after.median)} |`,
     ),
   ].join('\n');
 }

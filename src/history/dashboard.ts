@@ -1,6 +1,7 @@
 import { WORK_METRICS, METRIC_DEFAULTS } from '../model/metrics.ts';
 import { htmlPage, REPORT_STYLE } from '../report/html.ts';
-import { escapeXml as esc, fmt, lineChart, type Marker, type Series } from '../report/svg.ts';
+import { escapeXml as esc, lineChart, type Marker, type Series } from '../report/svg.ts';
+import { shortNumber, signedFixed } from '../util/format.ts';
 import type { ChangePoint, MetricSeries } from './detect.ts';
 import { seriesOf } from './detect.ts';
 import type { HistoryFile } from './schema.ts';
@@ -16,9 +17,11 @@ function metricLabel(metric: string): { label: string; unit: string } {
   return spec ? { label: spec.label, unit: spec.unit } : { label: metric, unit: '' };
 }
 
+/** A change point's shift with its sign (a real minus): `+2.31%`, `−0.4 pts`. */
 export function formatShift(c: Pick<ChangePoint, 'shift' | 'unit'>): string {
-  const sign = c.shift > 0 ? '+' : '';
-  return c.unit === '%' ? `${sign}${c.shift.toFixed(2)}%` : `${sign}${fmt(c.shift)} pts`;
+  if (c.unit === '%') return signedFixed(c.shift, 2, '%');
+  const sign = c.shift > 0 ? '+' : c.shift < 0 ? '−' : '';
+  return `${sign}${shortNumber(Math.abs(c.shift))} pts`;
 }
 
 /** The series' medians with the commit on hover, change points as red lines, segment medians dashed. */
@@ -39,7 +42,7 @@ function seriesChart(series: MetricSeries, changes: ChangePoint[]): string {
     pointTitle: (x, y) => {
       const p = series.points[x]!;
       const s = p.workloads[series.workload]!.arms[series.arm]!.metrics[series.metric]!;
-      return `${short(p.commit)} · ${p.time.slice(0, 16).replace('T', ' ')} · median ${fmt(y)}${unit ? ` ${unit}` : ''} (n ${s.n}, IQR ${fmt(s.q1)}–${fmt(s.q3)})`;
+      return `${short(p.commit)} · ${p.time.slice(0, 16).replace('T', ' ')} · median ${shortNumber(y)}${unit ? ` ${unit}` : ''} (n ${s.n}, IQR ${shortNumber(s.q1)}–${shortNumber(s.q3)})`;
     },
   };
   const chartSeries: Series[] = [main];
@@ -53,7 +56,7 @@ function seriesChart(series: MetricSeries, changes: ChangePoint[]): string {
     });
   const markers: Marker[] = changes.map((c, i) => ({
     x: cuts[i]! - 0.5,
-    title: `change point at ${short(c.commit)}: ${formatShift(c)} (${fmt(c.before.median)} → ${fmt(c.after.median)})`,
+    title: `change point at ${short(c.commit)}: ${formatShift(c)} (${shortNumber(c.before.median)} → ${shortNumber(c.after.median)})`,
   }));
   return lineChart({
     title: `${label}${unit ? ` (${unit})` : ''} — ${series.arm}`,
@@ -73,7 +76,7 @@ function changeTable(changes: ChangePoint[]): string {
     const dir = c.direction ? ` <span class="${c.direction}">${c.direction}</span>` : '';
     return (
       `<tr><td>${esc(c.workload)}</td><td>${esc(c.metric)}</td><td><code>${esc(short(c.previousCommit))}..${esc(short(c.commit))}</code>${link}</td>` +
-      `<td class="num">${esc(formatShift(c))}${dir}</td><td class="num">${fmt(c.before.median)} → ${fmt(c.after.median)}</td>` +
+      `<td class="num">${esc(formatShift(c))}${dir}</td><td class="num">${shortNumber(c.before.median)} → ${shortNumber(c.after.median)}</td>` +
       `<td class="num">${c.pValue.toFixed(3)}</td><td>${c.environmentChanged ? 'machine changed' : ''}</td></tr>`
     );
   });
