@@ -8,7 +8,7 @@ import type { Reference } from '../gate/reference.ts';
 import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import type { Verdict } from '../model/verdict.ts';
-import type { WorkloadResult } from './artifact.ts';
+import type { ArtifactWorkload } from './artifact.ts';
 import type { IssueCommentsApi } from './comment.ts';
 import type { IssuesApi } from './history-alert.ts';
 import type { DataBranchOptions, DataBranchOutcome } from './history-branch.ts';
@@ -147,7 +147,7 @@ export interface ComparisonView {
   warnings: string[];
   regressions: Array<{ workload: string; message: string }>;
   /** Each workload's verdict and gated metrics as numbers: the fork-safe artifact's content. */
-  workloads: WorkloadResult[];
+  workloads: ArtifactWorkload[];
 }
 
 export interface Verdicts {

@@ -173,7 +173,7 @@ function gateOptions(request: Omit<CalibrateRequest, 'targetPct'>) {
 }
 
 /** A number the artifact can carry (JSON has no Infinity; the artifact bounds magnitudes). */
-function measure(v: number | null): number | null {
+function bounded(v: number | null): number | null {
   return v !== null && Number.isFinite(v) && Math.abs(v) <= 1e12 ? v : null;
 }
 
@@ -199,11 +199,11 @@ export function comparisonView(comparison: Comparison, markdown: string): Compar
           metric: m.metric,
           variant: m.variant,
           verdict: m.verdict,
-          reference: measure(m.baselineMedian),
-          current: measure(m.currentMedian),
-          delta: measure(m.delta),
-          ciLow: measure(m.ciLow),
-          ciHigh: measure(m.ciHigh),
+          reference: bounded(m.baselineMedian),
+          current: bounded(m.currentMedian),
+          delta: bounded(m.delta),
+          ciLow: bounded(m.ciLow),
+          ciHigh: bounded(m.ciHigh),
         })),
     })),
     regressions: comparison.workloads

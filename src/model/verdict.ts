@@ -1,6 +1,7 @@
 import { ExitCode } from '../util/errors.ts';
 
-export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
+export const VERDICTS = ['pass', 'improved', 'regressed', 'inconclusive'] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 /**
  * Severity order used for "worst": regressed > inconclusive > improved > pass. Inconclusive ranks
