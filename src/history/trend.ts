@@ -1,4 +1,4 @@
-import { metricSamples, type Results } from '../results/schema.ts';
+import { directArmName, metricSamples, type Results } from '../results/schema.ts';
 import { median } from '../model/stats.ts';
 import type { HistoryFile, HistoryPoint } from './schema.ts';
 
@@ -28,7 +28,7 @@ export function currentRun(results: Results): CurrentRun | null {
   const proxyArms = results.arms.filter((a) => a.role === 'proxy');
   const arm = proxyArms.find((a) => a.name === 'proxy') ?? proxyArms[0];
   if (!arm) return null;
-  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const direct = directArmName(results);
   const valuesOf = (metric: TrendMetric) => {
     const values = new Map<string, number>();
     for (const w of results.workloads) {

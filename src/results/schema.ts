@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEASURES } from '../model/channel.ts';
 import {
+  METRIC_NAMES,
   isPairedMetric,
   isWorkMetric,
   type MetricName,
@@ -253,6 +254,11 @@ export const ResultsSchema = z.object({
 });
 export type Results = z.infer<typeof ResultsSchema>;
 
+/** The name of the run's direct-MySQL arm (the control every proxy is measured against). */
+export function directArmName(results: Pick<Results, 'arms'>): string {
+  return results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+}
+
 /** One number per round for a metric of an arm: what statistics and reports are computed from. */
 export function metricValue(
   sample: RoundSample,
@@ -323,6 +329,20 @@ function pairedValue(
   const a = arm.metrics.latencyMs.p95;
   const d = direct.metrics.latencyMs.p95;
   return a === null || d === null ? null : a - d;
+}
+
+/**
+ * Every metric's samples of one arm of a workload, the metrics without samples left out (and the
+ * paired ones for the direct arm itself): what a baseline and a history point each summarise.
+ */
+export function armSamples(
+  workload: WorkloadResult,
+  arm: string,
+  directArm: string,
+): Array<[MetricName, number[]]> {
+  return METRIC_NAMES.filter((metric) => !(isPairedMetric(metric) && arm === directArm))
+    .map((metric): [MetricName, number[]] => [metric, metricSamples(workload, arm, metric, directArm)])
+    .filter(([, samples]) => samples.length > 0);
 }
 
 /** Per kept window of the work channel: one count per query for an arm of a workload. */

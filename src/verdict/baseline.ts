@@ -5,12 +5,13 @@ import { UsageError } from '../util/errors.ts';
 import {
   EnvironmentSchema,
   FunctionDeltaSchema,
-  metricSamples,
+  armSamples,
+  directArmName,
   type Environment,
   type Results,
   type WorkloadResult,
 } from '../results/schema.ts';
-import { MetricNameSchema, isPairedMetric, METRIC_NAMES } from '../model/metrics.ts';
+import { MetricNameSchema } from '../model/metrics.ts';
 import { SuiteSchema } from '../suite/schema.ts';
 import { median } from '../model/stats.ts';
 import { formatIssues } from '../util/zodPath.ts';
@@ -148,7 +149,7 @@ export function baselineFromResults(
       `the results file is from a failed run (${results.failure ?? 'no reason recorded'}); a baseline needs a complete run`,
     );
   }
-  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const direct = directArmName(results);
   const workloads: BaselineWorkload[] = [];
   for (const w of results.workloads) {
     if (w.skipped !== null || (w.samples.length === 0 && w.work === null)) continue;
@@ -156,10 +157,8 @@ export function baselineFromResults(
     for (const arm of results.arms) {
       if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics: BaselineArm['metrics'] = {};
-      for (const metric of METRIC_NAMES) {
-        if (isPairedMetric(metric) && arm.name === direct) continue;
-        const set = sampleSet(metricSamples(w, arm.name, metric, direct));
-        if (set) metrics[metric] = set;
+      for (const [metric, samples] of armSamples(w, arm.name, direct)) {
+        metrics[metric] = { samples, median: median(samples) };
       }
       const cpuRel =
         arm.name === direct

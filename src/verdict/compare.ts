@@ -4,7 +4,7 @@ import {
   resolvedThroughputLossPct,
   THROUGHPUT_LOSS_TO_RESOLVE_PCT,
 } from './resolution.ts';
-import { metricSamples, roundsOf } from '../results/schema.ts';
+import { directArmName, metricSamples, roundsOf } from '../results/schema.ts';
 import {
   WORK_METRICS,
   isWorkMetric,
@@ -246,7 +246,7 @@ function baselineInput(
   const baseArm = baselineArmName(bw, arm);
   if (!baseArm) return `workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`;
   const ba = bw.arms[baseArm]!;
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const directBaseline = Object.values(bw.arms).find((a) => a.role === 'direct');
   return {
     control: (m) => {
@@ -286,7 +286,7 @@ export function compareArms(
       );
     }
   }
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const { inputs, warnings } = collectInputs(results, (w) => ({
     control: () => null, // same run, same machine state: nothing to drift from
     ...workloadHeader(w, results.suite),
@@ -398,10 +398,6 @@ function unsettledSpread(w: WorkloadResult, arms: string[]): number | null {
     return measured && !measured.settled ? [measured.spreadPct ?? Number.POSITIVE_INFINITY] : [];
   });
   return unsettled.length > 0 ? Math.max(...unsettled) : null;
-}
-
-function directArmOf(results: Results): string {
-  return results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
 }
 
 function baselineArmName(bw: BaselineWorkload, arm: string): string | undefined {
