@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MEASURES, type Measure } from '../model/channel.ts';
-import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
+import { PassThroughNamesSchema } from '../util/childEnvironment.ts';
 import { UsageError } from '../util/errors.ts';
 import { ShardSpecSchema, type Shard } from '../gate/shard.ts';
 import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';

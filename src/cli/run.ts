@@ -21,7 +21,7 @@ import { waitForServer } from '../mysql/index.ts';
 import type { Target } from '../engine/context.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
-import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
+import { PassThroughNamesSchema } from '../util/childEnvironment.ts';
 import { parse, validate } from './flags.ts';
 import {
   athenaArm,
