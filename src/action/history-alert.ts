@@ -1,4 +1,4 @@
-import { formatShift } from '../history/dashboard.ts';
+import { formatShift } from '../report/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
 import { shortNumber } from '../util/format.ts';
 import { ACTIONS_BOT } from './comment.ts';

@@ -1,5 +1,5 @@
 import { DEFAULT_DETECT_OPTIONS, detectChangePoints, type ChangePoint } from '../history/detect.ts';
-import { formatShift } from '../history/dashboard.ts';
+import { formatShift } from '../report/dashboard.ts';
 import { pointFromResults } from '../history/point.ts';
 import type { HistoryPoint } from '../history/schema.ts';
 import { UsageError, errorMessage } from '../util/errors.ts';

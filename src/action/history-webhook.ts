@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatShift } from '../history/dashboard.ts';
+import { formatShift } from '../report/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
 import { shortNumber } from '../util/format.ts';
 

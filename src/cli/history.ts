@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UsageError, errorMessage } from '../util/errors.ts';
 import { loadResultsFile } from '../results/file.ts';
 import { guarded, parseCommandLine, requiredPath, validate, type CommandIO } from './flags.ts';
-import { formatShift, renderHistoryDashboard } from '../history/dashboard.ts';
+import { formatShift, renderHistoryDashboard } from '../report/dashboard.ts';
 import { DEFAULT_DETECT_OPTIONS, detectChangePoints, seriesOf, type ChangePoint } from '../history/detect.ts';
 import { pointFromResults } from '../history/point.ts';
 import { CommitShaSchema } from '../history/schema.ts';

@@ -1,10 +1,10 @@
 import { WORK_METRICS, METRIC_DEFAULTS } from '../model/metrics.ts';
-import { htmlPage, REPORT_STYLE } from '../report/html.ts';
-import { escapeXml as esc, lineChart, type Marker, type Series } from '../report/svg.ts';
+import { htmlPage, REPORT_STYLE } from './html.ts';
+import { escapeXml as esc, lineChart, type Marker, type Series } from './svg.ts';
 import { shortNumber, signedFixed } from '../util/format.ts';
-import type { ChangePoint, MetricSeries } from './detect.ts';
-import { seriesOf } from './detect.ts';
-import type { HistoryFile } from './schema.ts';
+import type { ChangePoint, MetricSeries } from '../history/detect.ts';
+import { seriesOf } from '../history/detect.ts';
+import type { HistoryFile } from '../history/schema.ts';
 
 const DASHBOARD_STYLE = `${REPORT_STYLE}
 .marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
