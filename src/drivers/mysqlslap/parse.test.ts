@@ -1,26 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InfrastructureError } from '../../util/errors.ts';
 import { DriverMetricsSchema } from '../../results/schema.ts';
 import { mysqlslapMetrics, parseMysqlslapOutput } from './parse.ts';
 import { parseMysqlslapVersion } from './driver.ts';
+import { assertInfraError, fixtureOf } from '../../../test/helpers/fixtures.ts';
 
-const fixtures = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../test/fixtures/mysqlslap',
-);
-const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
-
-function assertInfraError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof InfrastructureError, `expected an InfrastructureError, got ${String(error)}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
-}
+const fixture = fixtureOf('mysqlslap');
 
 test('the Benchmark block of a --query run', () => {
   const report = parseMysqlslapOutput(fixture('10.11-query-number-of-queries.txt'));

@@ -1,23 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InfrastructureError } from '../../util/errors.ts';
 import { WorkloadSchema } from '../../suite/schema.ts';
 import type { Exec, ExecOptions, ExecResult } from '../../util/exec.ts';
 import type { DriverContext } from '../types.ts';
 import { createSysbenchDriver, type SysbenchWorkload } from './driver.ts';
 import { sysbenchPasswordLine } from './passwordFile.ts';
+import { fixtureOf } from '../../../test/helpers/fixtures.ts';
 
 // The command lines the driver builds, checked with a recording exec that answers with verbatim
 // outputs (test/fixtures/sysbench): what a 1.1 binary gets cannot be run on this machine.
 
-const fixtures = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../test/fixtures/sysbench',
-);
-const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
+const fixture = fixtureOf('sysbench');
 
 interface Call {
   command: string;
