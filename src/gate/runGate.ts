@@ -18,7 +18,7 @@ import { shardSuite, type Shard } from './shard.ts';
  * output (a terminal and an exit code; a job summary, a comment and outputs).
  */
 
-export interface GateRequest extends Omit<RunOptions, 'moreRounds'> {
+export interface GateRequest extends Omit<RunOptions, 'moreRounds' | 'shardRecord'> {
   reference: Reference;
   /** Run only this shard's share of the suite (src/gate/shard.ts); results.json records it. */
   shard?: Shard;
