@@ -1,5 +1,6 @@
 import { directArmName, metricSamples, type Results } from '../results/schema.ts';
 import { median } from '../model/stats.ts';
+import { signedFixed } from '../util/format.ts';
 import type { HistoryFile, HistoryPoint } from './schema.ts';
 
 /**
@@ -71,10 +72,7 @@ function chart(
   const hi = Math.max(...values);
   const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
   const mainMedian = median(main.map((p) => p.value));
-  const delta =
-    mainMedian !== 0
-      ? ` (${pr >= mainMedian ? '+' : ''}${((100 * (pr - mainMedian)) / mainMedian).toFixed(1)}%)`
-      : '';
+  const delta = mainMedian !== 0 ? ` (${signedFixed((100 * (pr - mainMedian)) / mainMedian, 1, '%')})` : '';
   return [
     '```mermaid',
     'xychart-beta',

@@ -1,7 +1,7 @@
 import { WORK_METRICS, METRIC_DEFAULTS } from '../model/metrics.ts';
 import { htmlPage, REPORT_STYLE } from './html.ts';
 import { escapeXml as esc, lineChart, type Marker, type Series } from './svg.ts';
-import { shortNumber, signedFixed } from '../util/format.ts';
+import { shortNumber, signedFixed, signedShort } from '../util/format.ts';
 import type { ChangePoint, MetricSeries } from '../history/detect.ts';
 import { seriesOf } from '../history/detect.ts';
 import type { HistoryFile } from '../history/schema.ts';
@@ -19,9 +19,7 @@ function metricLabel(metric: string): { label: string; unit: string } {
 
 /** A change point's shift with its sign (a real minus): `+2.31%`, `−0.4 pts`. */
 export function formatShift(c: Pick<ChangePoint, 'shift' | 'unit'>): string {
-  if (c.unit === '%') return signedFixed(c.shift, 2, '%');
-  const sign = c.shift > 0 ? '+' : c.shift < 0 ? '−' : '';
-  return `${sign}${shortNumber(Math.abs(c.shift))} pts`;
+  return c.unit === '%' ? signedFixed(c.shift, 2, '%') : signedShort(c.shift, ' pts');
 }
 
 /** The series' medians with the commit on hover, change points as red lines, segment medians dashed. */

@@ -59,6 +59,12 @@ export function signedFixed(value: number | null, digits = 1, suffix = ''): stri
   return `${sign(value, Number(text) === 0)}${text}${suffix}`;
 }
 
+/** A change in little room, with its sign: `+12.3k`, `−0.4`. */
+export function signedShort(value: number, suffix = ''): string {
+  const text = shortNumber(Math.abs(value));
+  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
+}
+
 /** A change of a count, rounded and grouped, with its sign as signedChange gives it. */
 export function signedWhole(value: number): string {
   const rounded = Math.round(value);
