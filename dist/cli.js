@@ -50073,6 +50073,10 @@ function signedFixed(value, digits = 1, suffix = "") {
   const text = Math.abs(value).toFixed(digits);
   return `${sign(value, Number(text) === 0)}${text}${suffix}`;
 }
+function signedShort(value, suffix = "") {
+  const text = shortNumber(Math.abs(value));
+  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
+}
 function signedWhole(value) {
   const rounded = Math.round(value);
   return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
@@ -56721,9 +56725,7 @@ function metricLabel(metric) {
   return spec2 ? { label: spec2.label, unit: spec2.unit } : { label: metric, unit: "" };
 }
 function formatShift(c) {
-  if (c.unit === "%") return signedFixed(c.shift, 2, "%");
-  const sign2 = c.shift > 0 ? "+" : c.shift < 0 ? "\u2212" : "";
-  return `${sign2}${shortNumber(Math.abs(c.shift))} pts`;
+  return c.unit === "%" ? signedFixed(c.shift, 2, "%") : signedShort(c.shift, " pts");
 }
 function seriesChart(series, changes) {
   const { label: label3, unit } = metricLabel(series.metric);
@@ -57277,7 +57279,7 @@ function chart(workload, metric, main2, pr) {
   const hi = Math.max(...values);
   const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
   const mainMedian = median(main2.map((p) => p.value));
-  const delta = mainMedian !== 0 ? ` (${pr >= mainMedian ? "+" : ""}${(100 * (pr - mainMedian) / mainMedian).toFixed(1)}%)` : "";
+  const delta = mainMedian !== 0 ? ` (${signedFixed(100 * (pr - mainMedian) / mainMedian, 1, "%")})` : "";
   return [
     "```mermaid",
     "xychart-beta",

@@ -69616,6 +69616,10 @@ function signedFixed(value, digits = 1, suffix = "") {
   const text2 = Math.abs(value).toFixed(digits);
   return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
 }
+function signedShort(value, suffix = "") {
+  const text2 = shortNumber(Math.abs(value));
+  return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
+}
 function signedWhole(value) {
   const rounded = Math.round(value);
   return `${sign(rounded, rounded === 0)}${wholeNumber(Math.abs(rounded))}`;
@@ -80965,7 +80969,7 @@ function chart(workload, metric, main2, pr) {
   const hi = Math.max(...values);
   const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
   const mainMedian = median(main2.map((p) => p.value));
-  const delta = mainMedian !== 0 ? ` (${pr >= mainMedian ? "+" : ""}${(100 * (pr - mainMedian) / mainMedian).toFixed(1)}%)` : "";
+  const delta = mainMedian !== 0 ? ` (${signedFixed(100 * (pr - mainMedian) / mainMedian, 1, "%")})` : "";
   return [
     "```mermaid",
     "xychart-beta",
@@ -81711,9 +81715,7 @@ var DASHBOARD_STYLE = `${REPORT_STYLE}
 .marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
 `;
 function formatShift(c) {
-  if (c.unit === "%") return signedFixed(c.shift, 2, "%");
-  const sign2 = c.shift > 0 ? "+" : c.shift < 0 ? "\u2212" : "";
-  return `${sign2}${shortNumber(Math.abs(c.shift))} pts`;
+  return c.unit === "%" ? signedFixed(c.shift, 2, "%") : signedShort(c.shift, " pts");
 }
 
 // src/history/point.ts
