@@ -4,7 +4,7 @@ import { ExitCode } from '../util/errors.ts';
 import { mergeShards } from '../gate/merge.ts';
 import type { Reference } from '../gate/reference.ts';
 import { loadBaseline } from '../verdict/baseline.ts';
-import { parseCommandLine, validate } from './flags.ts';
+import { parseCommandLine, validate, type CommandIO } from './flags.ts';
 import { printVerdict } from './run.ts';
 
 export const MERGE_HELP = `Usage: athena-bench merge DIR… [--out DIR] [--baseline FILE | --base-arm NAME]
@@ -41,10 +41,7 @@ const MergeFlagsSchema = z
     path: ['baseline'],
   });
 
-export interface MergeCommandIO {
-  stdout: (s: string) => void;
-  cwd: string;
-}
+export type MergeCommandIO = Pick<CommandIO, 'stdout' | 'cwd'>;
 
 /** `athena-bench merge`: the shards' directories → one results.json, one verdict, one report. */
 export async function mergeCommand(argv: string[], io: MergeCommandIO): Promise<number> {

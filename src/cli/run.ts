@@ -22,7 +22,7 @@ import type { Target } from '../engine/context.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
 import { PassThroughNamesSchema } from '../util/childEnvironment.ts';
-import { parse, validate } from './flags.ts';
+import { parse, validate, type CommandIO } from './flags.ts';
 import {
   athenaArm,
   athenaTlsArm,
@@ -223,11 +223,9 @@ export function parseRunFlags(argv: string[]): RunFlags {
   return validate('run', RunFlagsSchema, parse('run', argv, RUN_FLAG_TYPES));
 }
 
-export interface RunCommandIO {
-  stdout: (s: string) => void;
+/** What `run` and `calibrate` use besides a CommandIO: a live progress stream, processes, a signal. */
+export interface RunCommandIO extends Omit<CommandIO, 'stderr'> {
   stderr: ProgressStream;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
   exec: Exec;
   /** The athena-bench package root: where this repo's Athena is built from. */
   repoRoot: string;
