@@ -67,7 +67,7 @@ test('every builtin suite validates and loads by name as an independent copy', a
   }
 });
 
-test('the default suite is the guide table, the latency row and both mysqlslap commands', () => {
+test("the default suite is the performance-testing guide's table, the latency row and both mysqlslap commands", () => {
   const rows = BUILTIN_SUITES.default.workloads.map((w) => [
     w.title,
     w.threads,
