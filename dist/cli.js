@@ -10716,17 +10716,17 @@ var require_packet = __commonJS({
       eofWarningCount() {
         return this.buffer.readInt16LE(this.offset + 1);
       }
-      readLengthCodedNumber(bigNumberStrings, signed2) {
+      readLengthCodedNumber(bigNumberStrings, signed) {
         const byte1 = this.buffer[this.offset++];
         if (byte1 < 251) {
           return byte1;
         }
-        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed2);
+        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed);
       }
       readLengthCodedNumberSigned(bigNumberStrings) {
         return this.readLengthCodedNumber(bigNumberStrings, true);
       }
-      readLengthCodedNumberExt(tag, bigNumberStrings, signed2) {
+      readLengthCodedNumberExt(tag, bigNumberStrings, signed) {
         let word0, word1;
         let res;
         if (tag === 251) {
@@ -10747,7 +10747,7 @@ var require_packet = __commonJS({
           if (word1 < 2097152) {
             return word1 * 4294967296 + word0;
           }
-          res = new Long(word0, word1, !signed2);
+          res = new Long(word0, word1, !signed);
           const resNumber = res.toNumber();
           const resString = res.toString();
           if (bigNumberStrings || !Number.isSafeInteger(resNumber)) {
@@ -15807,10 +15807,10 @@ var require_generate_function = __commonJS({
         }
         push(line2);
       };
-      var line = function(fmt3) {
-        if (!fmt3) return line;
-        if (arguments.length === 1 && fmt3.indexOf("\n") > -1) {
-          var lines2 = fmt3.trim().split("\n");
+      var line = function(fmt) {
+        if (!fmt) return line;
+        if (arguments.length === 1 && fmt.indexOf("\n") > -1) {
+          var lines2 = fmt.trim().split("\n");
           for (var i2 = 0; i2 < lines2.length; i2++) {
             pushLine(lines2[i2].trim());
           }
@@ -28333,7 +28333,7 @@ var require_dist = __commonJS({
 import path24 from "node:path";
 import { fileURLToPath } from "node:url";
 
-// src/errors.ts
+// src/util/errors.ts
 var ExitCode = {
   Pass: 0,
   Regression: 1,
@@ -28358,13 +28358,15 @@ var InfrastructureError = class extends AthenaBenchError {
     super(message, ExitCode.Infrastructure, options);
   }
 };
+function exitCodeOf(error62) {
+  return error62 instanceof AthenaBenchError ? error62.exitCode : ExitCode.Infrastructure;
+}
 function errorMessage(error62) {
   return error62 instanceof Error ? error62.message : String(error62);
 }
 
 // src/cli/calibrate.ts
 import path16 from "node:path";
-import { parseArgs } from "node:util";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -41770,45 +41772,45 @@ var PATTERN_IS_COMPLETE = /* @__PURE__ */ new Set([
   "xid"
 ]);
 function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
-  const fmt3 = def.format;
-  if (fmt3 === "base64") {
+  const fmt = def.format;
+  if (fmt === "base64") {
     const validator = addConstant(ctx, isValidBase64);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "base64url") {
+  if (fmt === "base64url") {
     const validator = addConstant(ctx, isValidBase64URL);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "jwt") {
+  if (fmt === "jwt") {
     const validator = addConstant(ctx, isValidJWT);
     const alg = addConstant(ctx, def.alg ?? null);
     doc.write(`if (!${validator}(${accessor}, ${alg})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "ipv6") {
+  if (fmt === "ipv6") {
     const validator = addConstant(ctx, isValidIPv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "cidrv6") {
+  if (fmt === "cidrv6") {
     const validator = addConstant(ctx, isValidCIDRv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "credit_card") {
+  if (fmt === "credit_card") {
     const validator = addConstant(ctx, isValidCreditCard);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "iban") {
+  if (fmt === "iban") {
     const validator = addConstant(ctx, isValidIBAN);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
   const formatDef = def;
-  if (fmt3 === "url" || fmt3 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
+  if (fmt === "url" || fmt === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
     const parseConst = addConstant(ctx, validateURL);
     const defConst = addConstant(ctx, def);
     const trimVar = newVar(ctx);
@@ -41834,12 +41836,12 @@ function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
   const customFn = def.fn;
   if (customFn) {
     if (isAsyncFunction(customFn))
-      throw new ZodCompileUnsupportedError(`async string format ${fmt3}`);
+      throw new ZodCompileUnsupportedError(`async string format ${fmt}`);
     const fnConst = addConstant(ctx, customFn);
     doc.write(`if (!${fnConst}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (PATTERN_IS_COMPLETE.has(fmt3) && def.pattern) {
+  if (PATTERN_IS_COMPLETE.has(fmt) && def.pattern) {
     const patternConst = addConstant(ctx, def.pattern);
     doc.write(`${patternConst}.lastIndex = 0;`);
     doc.write(`if (!${patternConst}.test(${accessor})) return INVALID;`);
@@ -48083,6 +48085,137 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// src/model/metrics.ts
+var MetricNameSchema = external_exports.enum([
+  "tps",
+  "qps",
+  "latency_avg_ms",
+  "latency_p95_ms",
+  "latency_p99_ms",
+  "cpu_us_per_query",
+  "peak_rss_mb",
+  "overhead_pct",
+  "added_latency_p95_ms",
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+];
+var PAIRED_METRICS = [
+  "overhead_pct",
+  "added_latency_p95_ms"
+];
+function isPairedMetric(metric) {
+  return PAIRED_METRICS.includes(metric);
+}
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
+var WORK_METRIC_DEFAULTS = {
+  instructions_per_query: {
+    ...spec(
+      "instructions_per_query",
+      "instructions/query",
+      "instr",
+      "lower-better",
+      "relative",
+      1,
+      "gate",
+      false
+    ),
+    baselineThresholdPct: 3,
+    // Nine settled base-vs-head A/A trials (quick windows, docs/ACCURACY.md) differed by −0.24% to
+    // +0.63%, standard deviation 0.25%: what two processes started alike differ by.
+    noiseFloorPct: 0.25
+  },
+  // Six A/A pairs of Athena (point select, 5,000-event windows, 8 kept) differed by −1.04% to
+  // +1.5%, standard deviation 1.0%: epoll_pwait's share moves with timing (docs/ACCURACY.md).
+  syscalls_per_query: {
+    ...spec("syscalls_per_query", "syscalls/query", "calls", "lower-better", "relative", 5, "gate", false),
+    noiseFloorPct: 1
+  },
+  // Exact: 1.00 per point select in every window of every process.
+  backend_round_trips_per_query: {
+    ...spec(
+      "backend_round_trips_per_query",
+      "MySQL round trips/query",
+      "trips",
+      "lower-better",
+      "relative",
+      1,
+      "gate",
+      false
+    ),
+    noiseFloorPct: 0.05
+  },
+  bytes_per_query: {
+    ...spec("bytes_per_query", "MySQL bytes/query", "B", "lower-better", "relative", 2, "warn", false),
+    noiseFloorPct: 0.1
+  }
+};
+var METRIC_DEFAULTS = {
+  tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
+  qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
+  latency_avg_ms: spec("latency_avg_ms", "avg latency", "ms", "lower-better", "relative", 10, "warn", true),
+  latency_p95_ms: spec("latency_p95_ms", "p95 latency", "ms", "lower-better", "relative", 15, "gate", true),
+  latency_p99_ms: spec("latency_p99_ms", "p99 latency", "ms", "lower-better", "relative", 20, "warn", true),
+  cpu_us_per_query: spec(
+    "cpu_us_per_query",
+    "proxy CPU/query",
+    "\xB5s",
+    "lower-better",
+    "relative",
+    2,
+    "gate",
+    true
+  ),
+  peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
+  overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
+  // Warn only by default: under saturation (more client threads than cores) the difference of two
+  // p95s is queueing, not the proxy. The latency workload, below the core count, gates it.
+  added_latency_p95_ms: spec(
+    "added_latency_p95_ms",
+    "added p95 latency",
+    "ms",
+    "lower-better",
+    "relative",
+    25,
+    "warn",
+    false
+  ),
+  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
+  ...WORK_METRIC_DEFAULTS
+};
+function spec(metric, label3, unit, direction, scale, thresholdPct, policy, absolute) {
+  return { metric, label: label3, unit, direction, scale, thresholdPct, policy, absolute };
+}
+var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
+function metricSpecsFor(workload, mode = "arms") {
+  return METRIC_NAMES.map((name) => {
+    const base = METRIC_DEFAULTS[name];
+    const override = workload?.metrics[name];
+    const threshold = mode === "baseline" ? base.baselineThresholdPct ?? base.thresholdPct : base.thresholdPct;
+    return {
+      ...base,
+      thresholdPct: override?.thresholdPct ?? threshold,
+      policy: override?.policy ?? base.policy
+    };
+  });
+}
+
+// src/model/channel.ts
+function channelOf(metric) {
+  return isWorkMetric(metric) ? "work" : "time";
+}
+var MEASURES = ["both", "work", "time"];
+
 // node_modules/mysql2/package.json with { type: 'json' }
 var package_default = {
   name: "mysql2",
@@ -48466,7 +48599,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path2 from "node:path";
 
-// src/engine/armEnvironment.ts
+// src/util/childEnvironment.ts
 var BASELINE_NAMES = /* @__PURE__ */ new Set([
   "PATH",
   "HOME",
@@ -48489,7 +48622,7 @@ var PassThroughNamesSchema = external_exports.string().transform(
     })
   )
 );
-function armEnvironment(ambient, passThrough, gateSet) {
+function allowedEnvironment(ambient, passThrough, gateSet) {
   const env = {};
   const listed = new Set(passThrough);
   for (const [name, value] of Object.entries(ambient)) {
@@ -48501,7 +48634,7 @@ function armEnvironment(ambient, passThrough, gateSet) {
 
 // src/drivers/sandbox.ts
 function driverEnvironment(ambient, needs = {}) {
-  return armEnvironment(ambient, [], needs);
+  return allowedEnvironment(ambient, [], needs);
 }
 async function withDriverDir(what, fn) {
   const dir = await mkdtemp(path2.join(os.tmpdir(), `athena-bench-${what}-`));
@@ -49900,12 +50033,24 @@ var LiveLineProgress = class {
   }
 };
 
-// src/report/format.ts
+// src/util/format.ts
 var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 function formatNumber(v) {
   if (v === null || !Number.isFinite(v)) return "n/a";
   if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
   if (v === 0) return "0";
+  return Number(v.toPrecision(3)).toString();
+}
+function formatMeasured(value, digits = 1) {
+  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
+  const abs = Math.abs(value);
+  const d2 = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
+  return value.toFixed(d2);
+}
+function shortNumber(v) {
+  const a = Math.abs(v);
+  if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
+  if (a >= 100) return v.toFixed(0);
   return Number(v.toPrecision(3)).toString();
 }
 function wholeNumber(value) {
@@ -49921,6 +50066,15 @@ function sign(value, showsAsZero) {
 function signedChange(value, suffix = "") {
   const digits = Math.abs(value) >= 10 ? 1 : 2;
   const text = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
+}
+function signedFixed(value, digits = 1, suffix = "") {
+  if (value === null) return "\u2014";
+  const text = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text) === 0)}${text}${suffix}`;
+}
+function signedShort(value, suffix = "") {
+  const text = shortNumber(Math.abs(value));
   return `${sign(value, Number(text) === 0)}${text}${suffix}`;
 }
 function signedWhole(value) {
@@ -49974,7 +50128,7 @@ function renderCalibration(rows, targetPct) {
 }
 
 // src/gate/runGate.ts
-import { existsSync as existsSync5, readFileSync as readFileSync8, writeFileSync as writeFileSync6 } from "node:fs";
+import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync8, writeFileSync as writeFileSync6 } from "node:fs";
 import path14 from "node:path";
 
 // src/engine/armSetup.ts
@@ -50300,134 +50454,9 @@ async function waitForServer(target, timeoutMs, deps = {}) {
   );
 }
 
-// src/verdict/metrics.ts
-var WORK_METRIC_DEFAULTS = {
-  instructions_per_query: {
-    ...spec(
-      "instructions_per_query",
-      "instructions/query",
-      "instr",
-      "lower-better",
-      "relative",
-      1,
-      "gate",
-      false
-    ),
-    baselineThresholdPct: 3,
-    // Nine settled base-vs-head A/A trials (quick windows, docs/ACCURACY.md) differed by −0.24% to
-    // +0.63%, standard deviation 0.25%: what two processes started alike differ by.
-    noiseFloorPct: 0.25
-  },
-  // Six A/A pairs of Athena (point select, 5,000-event windows, 8 kept) differed by −1.04% to
-  // +1.5%, standard deviation 1.0%: epoll_pwait's share moves with timing (docs/ACCURACY.md).
-  syscalls_per_query: {
-    ...spec("syscalls_per_query", "syscalls/query", "calls", "lower-better", "relative", 5, "gate", false),
-    noiseFloorPct: 1
-  },
-  // Exact: 1.00 per point select in every window of every process.
-  backend_round_trips_per_query: {
-    ...spec(
-      "backend_round_trips_per_query",
-      "MySQL round trips/query",
-      "trips",
-      "lower-better",
-      "relative",
-      1,
-      "gate",
-      false
-    ),
-    noiseFloorPct: 0.05
-  },
-  bytes_per_query: {
-    ...spec("bytes_per_query", "MySQL bytes/query", "B", "lower-better", "relative", 2, "warn", false),
-    noiseFloorPct: 0.1
-  }
-};
-var METRIC_DEFAULTS = {
-  tps: spec("tps", "TPS", "tx/s", "higher-better", "relative", 10, "gate", true),
-  qps: spec("qps", "QPS", "q/s", "higher-better", "relative", 10, "gate", true),
-  latency_avg_ms: spec("latency_avg_ms", "avg latency", "ms", "lower-better", "relative", 10, "warn", true),
-  latency_p95_ms: spec("latency_p95_ms", "p95 latency", "ms", "lower-better", "relative", 15, "gate", true),
-  latency_p99_ms: spec("latency_p99_ms", "p99 latency", "ms", "lower-better", "relative", 20, "warn", true),
-  cpu_us_per_query: spec(
-    "cpu_us_per_query",
-    "proxy CPU/query",
-    "\xB5s",
-    "lower-better",
-    "relative",
-    2,
-    "gate",
-    true
-  ),
-  peak_rss_mb: spec("peak_rss_mb", "peak RSS", "MB", "lower-better", "relative", 10, "warn", false),
-  overhead_pct: spec("overhead_pct", "overhead", "%", "lower-better", "points", 5, "gate", false),
-  // Warn only by default: under saturation (more client threads than cores) the difference of two
-  // p95s is queueing, not the proxy. The latency workload, below the core count, gates it.
-  added_latency_p95_ms: spec(
-    "added_latency_p95_ms",
-    "added p95 latency",
-    "ms",
-    "lower-better",
-    "relative",
-    25,
-    "warn",
-    false
-  ),
-  errors: spec("errors", "errors", "", "lower-better", "count", 0, "gate", false),
-  ...WORK_METRIC_DEFAULTS
-};
-function spec(metric, label3, unit, direction, scale, thresholdPct, policy, absolute) {
-  return { metric, label: label3, unit, direction, scale, thresholdPct, policy, absolute };
-}
-var METRIC_NAMES = Object.keys(METRIC_DEFAULTS);
-function metricSpecsFor(workload, mode = "arms") {
-  return METRIC_NAMES.map((name) => {
-    const base = METRIC_DEFAULTS[name];
-    const override = workload?.metrics[name];
-    const threshold = mode === "baseline" ? base.baselineThresholdPct ?? base.thresholdPct : base.thresholdPct;
-    return {
-      ...base,
-      thresholdPct: override?.thresholdPct ?? threshold,
-      policy: override?.policy ?? base.policy
-    };
-  });
-}
-
 // src/suite/schema.ts
-var MetricNameSchema = external_exports.enum([
-  "tps",
-  "qps",
-  "latency_avg_ms",
-  "latency_p95_ms",
-  "latency_p99_ms",
-  "cpu_us_per_query",
-  "peak_rss_mb",
-  "overhead_pct",
-  "added_latency_p95_ms",
-  "errors",
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-]);
-var WORK_METRICS = [
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-];
-var PAIRED_METRICS = [
-  "overhead_pct",
-  "added_latency_p95_ms"
-];
-function isPairedMetric(metric) {
-  return PAIRED_METRICS.includes(metric);
-}
 function countedByWorkChannel(workload) {
   return workload.driver === "sysbench" && workload.work.measure;
-}
-function isWorkMetric(metric) {
-  return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
   thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
@@ -50437,7 +50466,7 @@ var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a
 var workloadCommon = {
   id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
   title: external_exports.string().min(1).describe("What reports call the workload."),
-  /** The "Threads" column of the seed's table. */
+  /** The "Threads" column of the performance-testing guide's table (docs/PERF.md). */
   threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
   warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
   metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
@@ -51141,7 +51170,7 @@ async function resolveArms(ctx, mysql4) {
   return specs;
 }
 function armEnv(ctx, mysql4, spec2) {
-  return armEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
+  return allowedEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
     ATHENA_BENCH_MYSQL_HOST: mysql4.host,
     ATHENA_BENCH_MYSQL_PORT: String(mysql4.port),
     ATHENA_BENCH_MYSQL_USER: mysql4.user,
@@ -51562,7 +51591,7 @@ var ResultsSchema = external_exports.object({
   suite: SuiteSchema,
   arms: external_exports.array(ArmSchema).min(1),
   /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
-  measure: external_exports.enum(["time", "work", "both"]).default("time"),
+  measure: external_exports.enum(MEASURES).default("time"),
   workloads: external_exports.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: external_exports.array(external_exports.string()).default([]),
@@ -51573,6 +51602,9 @@ var ResultsSchema = external_exports.object({
   /** Wall time of each phase, in the order the phases started. */
   phases: external_exports.array(PhaseSchema).optional()
 });
+function directArmName(results) {
+  return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+}
 function metricValue(sample, metric) {
   const m = sample.metrics;
   switch (metric) {
@@ -51624,6 +51656,9 @@ function pairedValue(metric, arm, direct) {
   const d2 = direct.metrics.latencyMs.p95;
   return a === null || d2 === null ? null : a - d2;
 }
+function armSamples(workload, arm, directArm) {
+  return METRIC_NAMES.filter((metric) => !(isPairedMetric(metric) && arm === directArm)).map((metric) => [metric, metricSamples(workload, arm, metric, directArm)]).filter(([, samples]) => samples.length > 0);
+}
 function workSamples(workload, arm, metric) {
   const measured = workload.work?.arms[arm];
   if (!measured) return [];
@@ -51636,570 +51671,6 @@ function workSamples(workload, arm, metric) {
 function roundsOf(workload, arm) {
   const samples = arm === void 0 ? workload.samples : workload.samples.filter((s) => s.arm === arm);
   return new Set(samples.map((s) => s.round)).size;
-}
-
-// src/verdict/stats.ts
-function median(values) {
-  return quantile(values, 0.5);
-}
-function quantile(values, q) {
-  if (values.length === 0) throw new RangeError("quantile of an empty sample");
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
-  const sorted = [...values].sort((a2, b2) => a2 - b2);
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.ceil(h);
-  const a = sorted[lo];
-  const b = sorted[hi];
-  return a + (h - lo) * (b - a);
-}
-function ranks(values) {
-  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
-  const out = new Array(values.length);
-  let start = 0;
-  while (start < order.length) {
-    let end = start;
-    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
-    const avg = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) out[order[k].i] = avg;
-    start = end + 1;
-  }
-  return out;
-}
-function tieGroups(values) {
-  const counts = /* @__PURE__ */ new Map();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return [...counts.values()].filter((c) => c > 1);
-}
-function mannWhitneyNullCounts(n, m) {
-  let prev = [];
-  for (let j = 0; j <= m; j++) prev.push([1]);
-  for (let i = 1; i <= n; i++) {
-    const cur = [[1]];
-    for (let j = 1; j <= m; j++) {
-      const size = i * j + 1;
-      const row = new Array(size).fill(0);
-      const fromPrev = prev[j];
-      for (let u = 0; u < fromPrev.length; u++) row[u + j] = row[u + j] + fromPrev[u];
-      const fromLeft = cur[j - 1];
-      for (let u = 0; u < fromLeft.length; u++) row[u] = row[u] + fromLeft[u];
-      cur.push(row);
-    }
-    prev = cur;
-  }
-  return prev[m];
-}
-var exactCache = /* @__PURE__ */ new Map();
-function mannWhitneyCdf(u, n, m) {
-  const key = `${n},${m}`;
-  let entry = exactCache.get(key);
-  if (!entry) {
-    const counts = mannWhitneyNullCounts(n, m);
-    const total = counts.reduce((s, c) => s + c, 0);
-    const cdf = [];
-    let acc = 0;
-    for (const c of counts) cdf.push(acc += c);
-    entry = { cdf, total };
-    exactCache.set(key, entry);
-  }
-  if (u < 0) return 0;
-  const k = Math.min(Math.floor(u), entry.cdf.length - 1);
-  return entry.cdf[k] / entry.total;
-}
-function mannWhitneyQuantile(p, n, m) {
-  for (let q = 0; q <= n * m; q++) if (mannWhitneyCdf(q, n, m) >= p - 1e-12) return q;
-  return n * m;
-}
-function normalCdf(z2) {
-  return 0.5 * erfc(-z2 / Math.SQRT2);
-}
-function erfc(x) {
-  const z2 = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z2);
-  const r = t * Math.exp(
-    -z2 * z2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-  );
-  return x >= 0 ? r : 2 - r;
-}
-function normalQuantile(p) {
-  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile p must be within (0, 1), got ${p}`);
-  let lo = -40;
-  let hi = 40;
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2;
-    if (normalCdf(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-function mannWhitneyU(x, y, options = {}) {
-  const n = x.length;
-  const m = y.length;
-  if (n === 0 || m === 0) throw new RangeError("Mann\u2013Whitney U needs at least one value in each sample");
-  const all = [...x, ...y];
-  const r = ranks(all);
-  let rankSumX = 0;
-  for (let i = 0; i < n; i++) rankSumX += r[i];
-  const u = rankSumX - n * (n + 1) / 2;
-  const ties = tieGroups(all);
-  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
-  if (exact) {
-    const pLess2 = mannWhitneyCdf(u, n, m);
-    const pGreater2 = 1 - mannWhitneyCdf(u - 1, n, m);
-    const pTwoSided2 = Math.min(1, 2 * Math.min(pLess2, pGreater2));
-    return { u, pTwoSided: pTwoSided2, pGreater: pGreater2, pLess: pLess2, method: "exact" };
-  }
-  const correct = options.correct ?? true;
-  const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
-  const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
-  const centred = u - n * m / 2;
-  if (sigma === 0) return { u, pTwoSided: 1, pGreater: 1, pLess: 1, method: "normal" };
-  const cc = correct ? 0.5 : 0;
-  const pGreater = 1 - normalCdf((centred - cc) / sigma);
-  const pLess = normalCdf((centred + cc) / sigma);
-  const zTwo = (centred - (correct ? Math.sign(centred) * 0.5 : 0)) / sigma;
-  const pTwoSided = Math.min(1, 2 * Math.min(normalCdf(zTwo), 1 - normalCdf(zTwo)));
-  return { u, pTwoSided, pGreater, pLess, method: "normal" };
-}
-function minimumTwoSidedP(n, m) {
-  if (n === 0 || m === 0) return 1;
-  let inv = 1;
-  const k = Math.min(n, m);
-  for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
-  return Math.min(1, 2 * inv);
-}
-function minimumOneSidedP(n, m) {
-  return n === 0 || m === 0 ? 1 : minimumTwoSidedP(n, m) / 2;
-}
-function hodgesLehmann(x, y, level = 0.95, options = {}) {
-  const n = x.length;
-  const m = y.length;
-  if (n === 0 || m === 0) throw new RangeError("Hodges\u2013Lehmann needs at least one value in each sample");
-  const diffs = [];
-  for (const a of x) for (const b of y) diffs.push(a - b);
-  diffs.sort((a, b) => a - b);
-  const nm = diffs.length;
-  const estimate = median(diffs);
-  const alpha = 1 - level;
-  const ties = tieGroups([...x, ...y]);
-  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
-  let c;
-  let achievedLevel;
-  if (exact) {
-    const q = mannWhitneyQuantile(alpha / 2, n, m);
-    c = Math.max(1, q);
-    achievedLevel = 1 - 2 * mannWhitneyCdf(c - 1, n, m);
-  } else {
-    const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
-    const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
-    const z2 = normalQuantile(1 - alpha / 2);
-    c = Math.max(1, Math.floor(nm / 2 - z2 * sigma + 0.5));
-    achievedLevel = sigma === 0 ? 1 : Math.min(1, 2 * normalCdf((nm / 2 - (c - 1) - 0.5) / sigma) - 1);
-  }
-  c = Math.min(c, Math.ceil(nm / 2));
-  return {
-    estimate,
-    low: diffs[c - 1],
-    high: diffs[nm - c],
-    achievedLevel,
-    method: exact ? "exact" : "normal"
-  };
-}
-function holmAdjust(pValues, familySize = pValues.length) {
-  const k = Math.max(familySize, pValues.length);
-  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
-  const out = new Array(pValues.length);
-  let running = 0;
-  order.forEach(({ p, i }, rank) => {
-    running = Math.max(running, Math.min(1, (k - rank) * p));
-    out[i] = running;
-  });
-  return out;
-}
-function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
-  const target = alpha / Math.max(1, comparisons);
-  for (let n = 1; n <= 500; n++) {
-    if (minimumOneSidedP(n, otherSize ?? n) <= target) return n;
-  }
-  return Infinity;
-}
-
-// src/report/summary.ts
-function median2(values) {
-  return values.length === 0 ? null : median(values);
-}
-function spreadPct(values) {
-  const m = median2(values);
-  if (m === null || m === 0 || values.length < 2) return null;
-  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
-}
-function throughputUnit(workload, driver) {
-  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
-  switch (workload.driver) {
-    case "sysbench":
-      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
-    case "mysqlslap":
-      return "qps";
-    case "builtin":
-      return workload.options.mix === "point_select" ? "qps" : "tps";
-  }
-}
-function suiteWorkload(results, id) {
-  return results.suite.workloads.find((w) => w.id === id);
-}
-function samplesOf(workload, arm) {
-  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
-}
-function overheadPerRound(workload, arm, unit) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d2 = direct.get(s.round);
-    return d2 ? [100 * (1 - s.metrics[unit] / d2)] : [];
-  });
-}
-function addedLatencyPerRound(workload, arm, key) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d2 = direct.get(s.round);
-    const a = s.metrics.latencyMs[key];
-    return d2 != null && a != null ? [a - d2] : [];
-  });
-}
-function numbers(values) {
-  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
-}
-
-// src/report/work.ts
-function countCell(w, arm, metric, digits) {
-  const values = workSamples(w, arm, metric);
-  const m = median2(values);
-  if (m === null) return "\u2014";
-  const spread = spreadPct(values);
-  const text = m >= 1e3 ? wholeNumber(m) : m.toFixed(digits);
-  return spread === null ? text : `${text} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
-}
-function windowsCell(measured) {
-  const kept = measured.windows.length - measured.firstKept;
-  const settled = measured.settled ? "settled" : "**did not settle**";
-  return `${kept} of ${measured.windows.length} (${settled})`;
-}
-function syscallsLine(title, arm, measured) {
-  const calls = measured.topSyscalls.filter((c) => c.perQuery >= 0.01);
-  if (calls.length === 0) return null;
-  const named = (list) => list.map((c) => `${c.name} ${c.perQuery.toFixed(2)}`).join(", ");
-  const counted = calls.filter((c) => !c.clockRead).slice(0, 6);
-  const clocks = calls.filter((c) => c.clockRead);
-  const clockText = clocks.length > 0 ? `; clock reads (not counted): ${named(clocks)}` : "";
-  return `- ${title} \xB7 ${arm}: ${named(counted) || "none"}${clockText}`;
-}
-function threadsCell(measured) {
-  const threads = measured.windows.slice(measured.firstKept).flatMap((w) => w.threads === null ? [] : [w.threads]);
-  return threads.length > 0 ? String(Math.max(...threads)) : "\u2014";
-}
-function workSection(results) {
-  const rows = [];
-  const syscallLines = [];
-  for (const w of results.workloads) {
-    if (!w.work) continue;
-    for (const [arm, measured] of Object.entries(w.work.arms)) {
-      rows.push(
-        `| ${w.title} | ${arm} | ${countCell(w, arm, "instructions_per_query", 0)} | ${countCell(w, arm, "syscalls_per_query", 2)} | ${countCell(w, arm, "backend_round_trips_per_query", 3)} | ${countCell(w, arm, "bytes_per_query", 0)} | ${threadsCell(measured)} | ${windowsCell(measured)} | ${measured.profile ? `\`${measured.profile}\`` : "\u2014"} |`
-      );
-      const line = syscallsLine(w.title, arm, measured);
-      if (line) syscallLines.push(line);
-    }
-  }
-  if (rows.length === 0) return [];
-  const first = results.workloads.find((w) => w.work).work;
-  return [
-    "## Work per query",
-    "",
-    "| Workload | Arm | Instructions | Syscalls | MySQL round trips | MySQL bytes | Threads | Windows kept | Profile |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ...rows,
-    "",
-    `Counted with the proxy under valgrind (callgrind), ${plural2(first.threads, "client thread")}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls every system call its process tree made but clock reads, which natively the vDSO answers without entering the kernel. Profiles open in KCachegrind.`,
-    "",
-    ...syscallLines.length > 0 ? ["System calls per query by name (the C function that made them):", "", ...syscallLines, ""] : []
-  ];
-}
-
-// src/report/markdown.ts
-var REPORT_MAX_CHARS = 6e4;
-function fmt(value, digits = 1) {
-  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
-  const abs = Math.abs(value);
-  const d2 = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
-  return value.toFixed(d2);
-}
-function signed(value, digits = 1, unit = "") {
-  if (value === null) return "\u2014";
-  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
-}
-function withSpread(values, unit) {
-  const m = median2(values);
-  if (m === null) return "\u2014";
-  const spread = spreadPct(values);
-  const value = unit === "" ? fmt(m) : `${fmt(m)} ${unit}`;
-  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
-}
-function armLabel(arm) {
-  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
-  return arm.name;
-}
-function comparedArms(results) {
-  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
-  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
-}
-function throughputTable(results, arms) {
-  const header2 = ["Workload", "Threads", "Direct MySQL"];
-  for (const [i, arm] of arms.entries()) {
-    header2.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
-  }
-  const lines = [`| ${header2.join(" | ")} |`, `| ${header2.map(() => "---").join(" | ")} |`];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      lines.push(
-        `| ${escapeCell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`
-      );
-      continue;
-    }
-    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
-    const label3 = unit.toUpperCase();
-    const row = [
-      escapeCell(w.title),
-      String(w.threads),
-      withSpread(
-        samplesOf(w, "direct").map((s) => s.metrics[unit]),
-        label3
-      )
-    ];
-    for (const arm of arms) {
-      row.push(
-        withSpread(
-          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
-          label3
-        )
-      );
-      const overhead = overheadPerRound(w, arm.name, unit);
-      const m = median2(overhead);
-      const range = overhead.length > 1 ? ` (${fmt(Math.min(...overhead))}\u2026${fmt(Math.max(...overhead))})` : "";
-      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
-    }
-    lines.push(`| ${row.join(" | ")} |`);
-  }
-  return lines;
-}
-function latencyTable(results, arms) {
-  const direct = { name: "direct" };
-  return [
-    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
-      const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
-      const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
-      const added = (key) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key)), 2);
-      return `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`;
-    })
-  ];
-}
-function resourceTable(results, arms) {
-  return [
-    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...armRows(results, arms, (w, arm, samples) => {
-      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
-      const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
-      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
-      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
-      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
-      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`;
-    })
-  ];
-}
-function armRows(results, arms, row) {
-  const rows = [];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length > 0) rows.push(row(w, arm, samples));
-    }
-  }
-  return rows;
-}
-function channelsLine(results, rounds) {
-  const time3 = plural2(rounds, "interleaved round");
-  if (results.measure === "time") return time3;
-  const work = "work counted under valgrind";
-  return results.measure === "work" ? work : `${time3} and ${work}`;
-}
-function harnessLine(results) {
-  const shares = results.workloads.flatMap(
-    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
-  );
-  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
-  const parts = [];
-  if (shares.length > 0) {
-    parts.push(
-      `The harness (this process) used a median ${(100 * median2(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
-    );
-  }
-  if (gen.length > 0) {
-    parts.push(
-      `The builtin load generator itself used a median ${fmt(median2(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
-    );
-  }
-  return parts.length > 0 ? parts.join(" ") : null;
-}
-function gib(bytes) {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-}
-function environmentSection(results) {
-  const env = results.environment;
-  const hosts = new Set(results.arms.map((a) => a.host));
-  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
-  const direct = results.arms.find((a) => a.role === "direct");
-  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
-  const lines = [
-    "## Test Environment",
-    "",
-    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
-    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
-    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${plural2(results.suite.rounds, "planned round")} per workload.`
-  ];
-  for (const shard of results.shards ?? []) {
-    const e = shard.environment;
-    lines.push(
-      `- **Shard ${shard.index}/${results.shards.length}** (${shard.workloads.join(", ")}): ${e.cores} cores (${e.cpuModel}), ${gib(e.memoryBytes)} RAM, ${e.kernel}; MySQL ${e.mysqlVersion}; ${shard.startedAt} \u2013 ${shard.finishedAt}`
-    );
-  }
-  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
-    lines.push(
-      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
-    );
-  }
-  for (const arm of results.arms.filter((a) => a.config)) {
-    lines.push(
-      "",
-      `<details><summary>${arm.name} configuration</summary>`,
-      "",
-      "```",
-      arm.config.slice(0, 4e3).trimEnd(),
-      "```",
-      "",
-      "</details>"
-    );
-  }
-  return lines;
-}
-function roundsDetails(results) {
-  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
-  for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
-    lines.push(
-      `**${w.title}**`,
-      "",
-      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
-      "| --- | --- | --- | --- | --- | --- | --- |"
-    );
-    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
-    for (const s of sorted.slice(0, 400)) {
-      lines.push(
-        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt(s.metrics.tps)} | ${fmt(s.metrics.qps)} | ${fmt(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
-      );
-    }
-    lines.push("");
-  }
-  lines.push("</details>");
-  return lines;
-}
-function renderMeasurementReport(results, verdictMarkdown) {
-  const out = [`# athena-bench: suite \`${results.suite.name}\``, "", statusLine(results), ""];
-  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
-  if (results.warnings.length > 0) {
-    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
-  }
-  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) out.push(...measuredSections(results));
-  out.push(...workSection(results));
-  out.push(...phasesSection(results));
-  out.push(...environmentSection(results), "");
-  return withinLimit(out.join("\n"), roundsDetails(results));
-}
-function phasesSection(results) {
-  const phases = results.phases ?? [];
-  if (phases.length === 0) return [];
-  const totals = /* @__PURE__ */ new Map();
-  for (const p of phases) {
-    const total = totals.get(p.name) ?? { seconds: 0, workloads: /* @__PURE__ */ new Set() };
-    total.seconds += p.seconds;
-    if (p.workload !== void 0) total.workloads.add(p.workload);
-    totals.set(p.name, total);
-  }
-  const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1e3;
-  const share = (seconds) => runSeconds > 0 ? `${Math.round(100 * seconds / runSeconds)}%` : "\u2013";
-  const rows = [...totals].map(
-    ([name, t]) => `| ${name} | ${t.workloads.size > 0 ? t.workloads.size : "\u2013"} | ${t.seconds.toFixed(1)} | ${share(t.seconds)} |`
-  );
-  return [
-    "## Where the time went",
-    "",
-    "| Phase | Workloads | Seconds | Share of the run |",
-    "|---|--:|--:|--:|",
-    ...rows,
-    `| **the whole run** | | **${runSeconds.toFixed(1)}** | |`,
-    ""
-  ];
-}
-function statusLine(results) {
-  if (results.status === "failed") {
-    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}`;
-  }
-  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
-  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`;
-}
-function measuredSections(results) {
-  const arms = comparedArms(results);
-  const out = ["## Direct MySQL vs proxy", "", ...throughputTable(results, arms), ""];
-  out.push(
-    `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
-    ""
-  );
-  if (arms.length > 0) {
-    out.push(
-      "## Latency",
-      "",
-      ...latencyTable(results, arms),
-      "",
-      "Added = proxy \u2212 direct of the same round (median).",
-      ""
-    );
-    out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
-    out.push(
-      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-      ""
-    );
-  }
-  const harness = harnessLine(results);
-  if (harness) out.push(harness, "");
-  return out;
-}
-function withinLimit(report, details) {
-  const withDetails = `${report}
-${details.join("\n")}
-`;
-  let text = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${report}
-_Per-round details omitted to keep the report short; they are in results.json._
-`;
-  if (text.length > REPORT_MAX_CHARS) {
-    text = `${text.slice(0, REPORT_MAX_CHARS - 200)}
-
-_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
-`;
-  }
-  return text;
 }
 
 // package.json
@@ -52242,6 +51713,7 @@ var package_default2 = {
     "bench:history": "node --import tsx scripts/bench-history.ts",
     "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
     "check-dist": "node scripts/check-dist.mjs",
+    imports: "node scripts/import-graph.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
   },
   devDependencies: {
@@ -52285,7 +51757,8 @@ function buildResults(ctx, status, failure2) {
     workloads: ctx.workloads,
     environment: ctx.environment ?? placeholderEnvironment(),
     warnings: [...ctx.warnings],
-    phases: ctx.phases.phases()
+    phases: ctx.phases.phases(),
+    ...ctx.options.shardRecord ? { shard: ctx.options.shardRecord } : {}
   };
 }
 async function finishRun(ctx, failure2) {
@@ -52301,9 +51774,6 @@ async function finishRun(ctx, failure2) {
   const resultsPath = path9.join(ctx.outDir, "results.json");
   writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path9.join(ctx.outDir, "report.md");
-  writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
       failure2.message = failureMessage;
@@ -52311,7 +51781,7 @@ async function finishRun(ctx, failure2) {
     }
     throw new InfrastructureError(failureMessage, { cause: failure2 });
   }
-  return { results, resultsPath, reportPath, reportMarkdown };
+  return { results, resultsPath };
 }
 function placeholderEnvironment() {
   return {
@@ -52874,6 +52344,195 @@ function functionDeltas(base, head, limit = 10) {
   return [...all.values()].sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta)).slice(0, limit);
 }
 
+// src/model/stats.ts
+function median(values) {
+  return quantile(values, 0.5);
+}
+function medianOrNull(values) {
+  return values.length === 0 ? null : median(values);
+}
+function quantile(values, q) {
+  if (values.length === 0) throw new RangeError("quantile of an empty sample");
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
+  const sorted = [...values].sort((a2, b2) => a2 - b2);
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.ceil(h);
+  const a = sorted[lo];
+  const b = sorted[hi];
+  return a + (h - lo) * (b - a);
+}
+function ranks(values) {
+  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
+  const out = new Array(values.length);
+  let start = 0;
+  while (start < order.length) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
+    const avg = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) out[order[k].i] = avg;
+    start = end + 1;
+  }
+  return out;
+}
+function tieGroups(values) {
+  const counts = /* @__PURE__ */ new Map();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.values()].filter((c) => c > 1);
+}
+function mannWhitneyNullCounts(n, m) {
+  let prev = [];
+  for (let j = 0; j <= m; j++) prev.push([1]);
+  for (let i = 1; i <= n; i++) {
+    const cur = [[1]];
+    for (let j = 1; j <= m; j++) {
+      const size = i * j + 1;
+      const row = new Array(size).fill(0);
+      const fromPrev = prev[j];
+      for (let u = 0; u < fromPrev.length; u++) row[u + j] = row[u + j] + fromPrev[u];
+      const fromLeft = cur[j - 1];
+      for (let u = 0; u < fromLeft.length; u++) row[u] = row[u] + fromLeft[u];
+      cur.push(row);
+    }
+    prev = cur;
+  }
+  return prev[m];
+}
+var exactCache = /* @__PURE__ */ new Map();
+function mannWhitneyCdf(u, n, m) {
+  const key = `${n},${m}`;
+  let entry = exactCache.get(key);
+  if (!entry) {
+    const counts = mannWhitneyNullCounts(n, m);
+    const total = counts.reduce((s, c) => s + c, 0);
+    const cdf = [];
+    let acc = 0;
+    for (const c of counts) cdf.push(acc += c);
+    entry = { cdf, total };
+    exactCache.set(key, entry);
+  }
+  if (u < 0) return 0;
+  const k = Math.min(Math.floor(u), entry.cdf.length - 1);
+  return entry.cdf[k] / entry.total;
+}
+function mannWhitneyQuantile(p, n, m) {
+  for (let q = 0; q <= n * m; q++) if (mannWhitneyCdf(q, n, m) >= p - 1e-12) return q;
+  return n * m;
+}
+function normalCdf(z2) {
+  return 0.5 * erfc(-z2 / Math.SQRT2);
+}
+function erfc(x) {
+  const z2 = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z2);
+  const r = t * Math.exp(
+    -z2 * z2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  );
+  return x >= 0 ? r : 2 - r;
+}
+function normalQuantile(p) {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile p must be within (0, 1), got ${p}`);
+  let lo = -40;
+  let hi = 40;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+function mannWhitneyU(x, y, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Mann\u2013Whitney U needs at least one value in each sample");
+  const all = [...x, ...y];
+  const r = ranks(all);
+  let rankSumX = 0;
+  for (let i = 0; i < n; i++) rankSumX += r[i];
+  const u = rankSumX - n * (n + 1) / 2;
+  const ties = tieGroups(all);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  if (exact) {
+    const pLess2 = mannWhitneyCdf(u, n, m);
+    const pGreater2 = 1 - mannWhitneyCdf(u - 1, n, m);
+    const pTwoSided2 = Math.min(1, 2 * Math.min(pLess2, pGreater2));
+    return { u, pTwoSided: pTwoSided2, pGreater: pGreater2, pLess: pLess2, method: "exact" };
+  }
+  const correct = options.correct ?? true;
+  const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+  const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+  const centred = u - n * m / 2;
+  if (sigma === 0) return { u, pTwoSided: 1, pGreater: 1, pLess: 1, method: "normal" };
+  const cc = correct ? 0.5 : 0;
+  const pGreater = 1 - normalCdf((centred - cc) / sigma);
+  const pLess = normalCdf((centred + cc) / sigma);
+  const zTwo = (centred - (correct ? Math.sign(centred) * 0.5 : 0)) / sigma;
+  const pTwoSided = Math.min(1, 2 * Math.min(normalCdf(zTwo), 1 - normalCdf(zTwo)));
+  return { u, pTwoSided, pGreater, pLess, method: "normal" };
+}
+function minimumTwoSidedP(n, m) {
+  if (n === 0 || m === 0) return 1;
+  let inv = 1;
+  const k = Math.min(n, m);
+  for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
+  return Math.min(1, 2 * inv);
+}
+function minimumOneSidedP(n, m) {
+  return n === 0 || m === 0 ? 1 : minimumTwoSidedP(n, m) / 2;
+}
+function hodgesLehmann(x, y, level = 0.95, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Hodges\u2013Lehmann needs at least one value in each sample");
+  const diffs = [];
+  for (const a of x) for (const b of y) diffs.push(a - b);
+  diffs.sort((a, b) => a - b);
+  const nm = diffs.length;
+  const estimate = median(diffs);
+  const alpha = 1 - level;
+  const ties = tieGroups([...x, ...y]);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  let c;
+  let achievedLevel;
+  if (exact) {
+    const q = mannWhitneyQuantile(alpha / 2, n, m);
+    c = Math.max(1, q);
+    achievedLevel = 1 - 2 * mannWhitneyCdf(c - 1, n, m);
+  } else {
+    const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+    const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+    const z2 = normalQuantile(1 - alpha / 2);
+    c = Math.max(1, Math.floor(nm / 2 - z2 * sigma + 0.5));
+    achievedLevel = sigma === 0 ? 1 : Math.min(1, 2 * normalCdf((nm / 2 - (c - 1) - 0.5) / sigma) - 1);
+  }
+  c = Math.min(c, Math.ceil(nm / 2));
+  return {
+    estimate,
+    low: diffs[c - 1],
+    high: diffs[nm - c],
+    achievedLevel,
+    method: exact ? "exact" : "normal"
+  };
+}
+function holmAdjust(pValues, familySize = pValues.length) {
+  const k = Math.max(familySize, pValues.length);
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const out = new Array(pValues.length);
+  let running = 0;
+  order.forEach(({ p, i }, rank) => {
+    running = Math.max(running, Math.min(1, (k - rank) * p));
+    out[i] = running;
+  });
+  return out;
+}
+function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
+  const target = alpha / Math.max(1, comparisons);
+  for (let n = 1; n <= 500; n++) {
+    if (minimumOneSidedP(n, otherSize ?? n) <= target) return n;
+  }
+  return Infinity;
+}
+
 // src/work/settle.ts
 var WARM_UP_ALLOWANCE_PCT = 5;
 function settleState(values, rule) {
@@ -53399,6 +53058,371 @@ async function runBenchmark(options, deps) {
   return finishRun(ctx, failure2);
 }
 
+// src/report/summary.ts
+function spreadPct(values) {
+  const m = medianOrNull(values);
+  if (m === null || m === 0 || values.length < 2) return null;
+  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
+}
+function throughputUnit(workload, driver) {
+  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
+  switch (workload.driver) {
+    case "sysbench":
+      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
+    case "mysqlslap":
+      return "qps";
+    case "builtin":
+      return workload.options.mix === "point_select" ? "qps" : "tps";
+  }
+}
+function suiteWorkload(results, id) {
+  return results.suite.workloads.find((w) => w.id === id);
+}
+function samplesOf(workload, arm) {
+  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
+}
+function overheadPerRound(workload, arm, unit) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d2 = direct.get(s.round);
+    return d2 ? [100 * (1 - s.metrics[unit] / d2)] : [];
+  });
+}
+function addedLatencyPerRound(workload, arm, key) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d2 = direct.get(s.round);
+    const a = s.metrics.latencyMs[key];
+    return d2 != null && a != null ? [a - d2] : [];
+  });
+}
+function numbers(values) {
+  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+// src/report/work.ts
+function countCell(w, arm, metric, digits) {
+  const values = workSamples(w, arm, metric);
+  const m = medianOrNull(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const text = m >= 1e3 ? wholeNumber(m) : m.toFixed(digits);
+  return spread === null ? text : `${text} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
+}
+function windowsCell(measured) {
+  const kept = measured.windows.length - measured.firstKept;
+  const settled = measured.settled ? "settled" : "**did not settle**";
+  return `${kept} of ${measured.windows.length} (${settled})`;
+}
+function syscallsLine(title, arm, measured) {
+  const calls = measured.topSyscalls.filter((c) => c.perQuery >= 0.01);
+  if (calls.length === 0) return null;
+  const named = (list) => list.map((c) => `${c.name} ${c.perQuery.toFixed(2)}`).join(", ");
+  const counted = calls.filter((c) => !c.clockRead).slice(0, 6);
+  const clocks = calls.filter((c) => c.clockRead);
+  const clockText = clocks.length > 0 ? `; clock reads (not counted): ${named(clocks)}` : "";
+  return `- ${title} \xB7 ${arm}: ${named(counted) || "none"}${clockText}`;
+}
+function threadsCell(measured) {
+  const threads = measured.windows.slice(measured.firstKept).flatMap((w) => w.threads === null ? [] : [w.threads]);
+  return threads.length > 0 ? String(Math.max(...threads)) : "\u2014";
+}
+function workSection(results) {
+  const rows = [];
+  const syscallLines = [];
+  for (const w of results.workloads) {
+    if (!w.work) continue;
+    for (const [arm, measured] of Object.entries(w.work.arms)) {
+      rows.push(
+        `| ${w.title} | ${arm} | ${countCell(w, arm, "instructions_per_query", 0)} | ${countCell(w, arm, "syscalls_per_query", 2)} | ${countCell(w, arm, "backend_round_trips_per_query", 3)} | ${countCell(w, arm, "bytes_per_query", 0)} | ${threadsCell(measured)} | ${windowsCell(measured)} | ${measured.profile ? `\`${measured.profile}\`` : "\u2014"} |`
+      );
+      const line = syscallsLine(w.title, arm, measured);
+      if (line) syscallLines.push(line);
+    }
+  }
+  if (rows.length === 0) return [];
+  const first = results.workloads.find((w) => w.work).work;
+  return [
+    "## Work per query",
+    "",
+    "| Workload | Arm | Instructions | Syscalls | MySQL round trips | MySQL bytes | Threads | Windows kept | Profile |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `Counted with the proxy under valgrind (callgrind), ${plural2(first.threads, "client thread")}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls every system call its process tree made but clock reads, which natively the vDSO answers without entering the kernel. Profiles open in KCachegrind.`,
+    "",
+    ...syscallLines.length > 0 ? ["System calls per query by name (the C function that made them):", "", ...syscallLines, ""] : []
+  ];
+}
+
+// src/report/markdown.ts
+var REPORT_MAX_CHARS = 6e4;
+function withSpread(values, unit) {
+  const m = medianOrNull(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const value = unit === "" ? formatMeasured(m) : `${formatMeasured(m)} ${unit}`;
+  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
+}
+function armLabel(arm) {
+  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
+  return arm.name;
+}
+function comparedArms(results) {
+  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
+  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
+}
+function throughputTable(results, arms) {
+  const header2 = ["Workload", "Threads", "Direct MySQL"];
+  for (const [i, arm] of arms.entries()) {
+    header2.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
+  }
+  const lines = [`| ${header2.join(" | ")} |`, `| ${header2.map(() => "---").join(" | ")} |`];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      lines.push(
+        `| ${escapeCell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`
+      );
+      continue;
+    }
+    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
+    const label3 = unit.toUpperCase();
+    const row = [
+      escapeCell(w.title),
+      String(w.threads),
+      withSpread(
+        samplesOf(w, "direct").map((s) => s.metrics[unit]),
+        label3
+      )
+    ];
+    for (const arm of arms) {
+      row.push(
+        withSpread(
+          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
+          label3
+        )
+      );
+      const overhead = overheadPerRound(w, arm.name, unit);
+      const m = medianOrNull(overhead);
+      const range = overhead.length > 1 ? ` (${formatMeasured(Math.min(...overhead))}\u2026${formatMeasured(Math.max(...overhead))})` : "";
+      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
+    }
+    lines.push(`| ${row.join(" | ")} |`);
+  }
+  return lines;
+}
+function latencyTable(results, arms) {
+  const direct = { name: "direct" };
+  return [
+    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
+      const p95 = medianOrNull(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
+      const p99 = medianOrNull(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
+      const added = (key) => arm.name === "direct" ? "" : signedFixed(medianOrNull(addedLatencyPerRound(w, arm.name, key)), 2);
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${formatMeasured(p95, 2)} | ${formatMeasured(p99, 2)} | ${added("p95")} | ${added("p99")} |`;
+    })
+  ];
+}
+function resourceTable(results, arms) {
+  return [
+    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, arms, (w, arm, samples) => {
+      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
+      const cpuSec = medianOrNull(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
+      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
+      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
+      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${formatMeasured(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${formatMeasured(cpuSec, 2)} | ${rss.length ? formatMeasured(Math.max(...rss)) : "\u2014"} | ${traffic} |`;
+    })
+  ];
+}
+function armRows(results, arms, row) {
+  const rows = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length > 0) rows.push(row(w, arm, samples));
+    }
+  }
+  return rows;
+}
+function channelsLine(results, rounds) {
+  const time3 = plural2(rounds, "interleaved round");
+  if (results.measure === "time") return time3;
+  const work = "work counted under valgrind";
+  return results.measure === "work" ? work : `${time3} and ${work}`;
+}
+function harnessLine(results) {
+  const shares = results.workloads.flatMap(
+    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
+  );
+  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
+  const parts = [];
+  if (shares.length > 0) {
+    parts.push(
+      `The harness (this process) used a median ${(100 * medianOrNull(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
+    );
+  }
+  if (gen.length > 0) {
+    parts.push(
+      `The builtin load generator itself used a median ${formatMeasured(medianOrNull(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
+    );
+  }
+  return parts.length > 0 ? parts.join(" ") : null;
+}
+function gib(bytes) {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+function environmentSection(results) {
+  const env = results.environment;
+  const hosts = new Set(results.arms.map((a) => a.host));
+  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
+  const direct = results.arms.find((a) => a.role === "direct");
+  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
+  const lines = [
+    "## Test Environment",
+    "",
+    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
+    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
+    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${plural2(results.suite.rounds, "planned round")} per workload.`
+  ];
+  for (const shard of results.shards ?? []) {
+    const e = shard.environment;
+    lines.push(
+      `- **Shard ${shard.index}/${results.shards.length}** (${shard.workloads.join(", ")}): ${e.cores} cores (${e.cpuModel}), ${gib(e.memoryBytes)} RAM, ${e.kernel}; MySQL ${e.mysqlVersion}; ${shard.startedAt} \u2013 ${shard.finishedAt}`
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
+    lines.push(
+      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.config)) {
+    lines.push(
+      "",
+      `<details><summary>${arm.name} configuration</summary>`,
+      "",
+      "```",
+      arm.config.slice(0, 4e3).trimEnd(),
+      "```",
+      "",
+      "</details>"
+    );
+  }
+  return lines;
+}
+function roundsDetails(results) {
+  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    lines.push(
+      `**${w.title}**`,
+      "",
+      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
+      "| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
+    for (const s of sorted.slice(0, 400)) {
+      lines.push(
+        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${formatMeasured(s.metrics.tps)} | ${formatMeasured(s.metrics.qps)} | ${formatMeasured(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
+      );
+    }
+    lines.push("");
+  }
+  lines.push("</details>");
+  return lines;
+}
+function renderMeasurementReport(results, verdictMarkdown) {
+  const out = [`# athena-bench: suite \`${results.suite.name}\``, "", statusLine(results), ""];
+  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
+  if (results.warnings.length > 0) {
+    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
+  }
+  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
+  if (measured) out.push(...measuredSections(results));
+  out.push(...workSection(results));
+  out.push(...phasesSection(results));
+  out.push(...environmentSection(results), "");
+  return withinLimit(out.join("\n"), roundsDetails(results));
+}
+function phasesSection(results) {
+  const phases = results.phases ?? [];
+  if (phases.length === 0) return [];
+  const totals = /* @__PURE__ */ new Map();
+  for (const p of phases) {
+    const total = totals.get(p.name) ?? { seconds: 0, workloads: /* @__PURE__ */ new Set() };
+    total.seconds += p.seconds;
+    if (p.workload !== void 0) total.workloads.add(p.workload);
+    totals.set(p.name, total);
+  }
+  const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1e3;
+  const share = (seconds) => runSeconds > 0 ? `${Math.round(100 * seconds / runSeconds)}%` : "\u2013";
+  const rows = [...totals].map(
+    ([name, t]) => `| ${name} | ${t.workloads.size > 0 ? t.workloads.size : "\u2013"} | ${t.seconds.toFixed(1)} | ${share(t.seconds)} |`
+  );
+  return [
+    "## Where the time went",
+    "",
+    "| Phase | Workloads | Seconds | Share of the run |",
+    "|---|--:|--:|--:|",
+    ...rows,
+    `| **the whole run** | | **${runSeconds.toFixed(1)}** | |`,
+    ""
+  ];
+}
+function statusLine(results) {
+  if (results.status === "failed") {
+    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}`;
+  }
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`;
+}
+function measuredSections(results) {
+  const arms = comparedArms(results);
+  const out = ["## Direct MySQL vs proxy", "", ...throughputTable(results, arms), ""];
+  out.push(
+    `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
+    ""
+  );
+  if (arms.length > 0) {
+    out.push(
+      "## Latency",
+      "",
+      ...latencyTable(results, arms),
+      "",
+      "Added = proxy \u2212 direct of the same round (median).",
+      ""
+    );
+    out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
+    out.push(
+      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+      ""
+    );
+  }
+  const harness = harnessLine(results);
+  if (harness) out.push(harness, "");
+  return out;
+}
+function withinLimit(report, details) {
+  const withDetails = `${report}
+${details.join("\n")}
+`;
+  let text = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${report}
+_Per-round details omitted to keep the report short; they are in results.json._
+`;
+  if (text.length > REPORT_MAX_CHARS) {
+    text = `${text.slice(0, REPORT_MAX_CHARS - 200)}
+
+_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
+`;
+  }
+  return text;
+}
+
 // src/verdict/resolution.ts
 var THROUGHPUT_LOSS_TO_RESOLVE_PCT = 15;
 var THROUGHPUT_METRICS = /* @__PURE__ */ new Set(["tps", "qps", "overhead_pct"]);
@@ -53544,7 +53568,7 @@ function baselineFromResults(results, meta3 = {}) {
       `the results file is from a failed run (${results.failure ?? "no reason recorded"}); a baseline needs a complete run`
     );
   }
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   const workloads = [];
   for (const w of results.workloads) {
     if (w.skipped !== null || w.samples.length === 0 && w.work === null) continue;
@@ -53552,10 +53576,8 @@ function baselineFromResults(results, meta3 = {}) {
     for (const arm of results.arms) {
       if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics = {};
-      for (const metric of METRIC_NAMES) {
-        if (isPairedMetric(metric) && arm.name === direct) continue;
-        const set2 = sampleSet(metricSamples(w, arm.name, metric, direct));
-        if (set2) metrics[metric] = set2;
+      for (const [metric, samples] of armSamples(w, arm.name, direct)) {
+        metrics[metric] = { samples, median: median(samples) };
       }
       const cpuRel = arm.name === direct ? void 0 : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
       const topFunctions = w.work?.arms[arm.name]?.topFunctions;
@@ -53661,7 +53683,7 @@ function countShift(current, reference, noiseFloorPct, level = 0.95) {
   };
 }
 
-// src/verdict/compare.ts
+// src/model/verdict.ts
 var VERDICT_SEVERITY = {
   pass: 0,
   improved: 1,
@@ -53673,6 +53695,13 @@ function worstVerdict(verdicts) {
   for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
   return worst;
 }
+function exitCodeFor(c, opts) {
+  if (c.verdict === "regressed") return ExitCode.Regression;
+  if (c.verdict === "inconclusive" && opts.failOnInconclusive) return ExitCode.Regression;
+  return ExitCode.Pass;
+}
+
+// src/verdict/compare.ts
 var DEFAULT_ALPHA = 0.05;
 var DEFAULT_LEVEL = 0.95;
 function compareToBaseline(baseline, results, opts = {}) {
@@ -53734,7 +53763,7 @@ function baselineInput(baseline, results, w, arm) {
   const baseArm = baselineArmName(bw, arm);
   if (!baseArm) return `workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`;
   const ba = bw.arms[baseArm];
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
   return {
     control: (m) => {
@@ -53765,7 +53794,7 @@ function compareArms(results, headArm, baseArm, opts = {}) {
       );
     }
   }
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const { inputs, warnings } = collectInputs(results, (w) => ({
     control: () => null,
     // same run, same machine state: nothing to drift from
@@ -53860,9 +53889,6 @@ function unsettledSpread(w, arms) {
     return measured && !measured.settled ? [measured.spreadPct ?? Number.POSITIVE_INFINITY] : [];
   });
   return unsettled.length > 0 ? Math.max(...unsettled) : null;
-}
-function directArmOf(results) {
-  return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
 }
 function baselineArmName(bw, arm) {
   if (bw.arms[arm]) return arm;
@@ -54047,9 +54073,6 @@ function gatedHypotheses(workload, measure = "time", channel) {
     (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric) && (channel === void 0 || channelOf(s.metric) === channel)
   );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
-}
-function channelOf(metric) {
-  return isWorkMetric(metric) ? "work" : "time";
 }
 function hypothesisKey(m) {
   return `${THROUGHPUT.has(m.metric) ? "throughput" : m.metric}/${m.variant}`;
@@ -54265,13 +54288,8 @@ function passReasons(workloads, showId) {
 function formatResolution(pct) {
   return `${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
 }
-function exitCodeFor(c, opts) {
-  if (c.verdict === "regressed") return 1;
-  if (c.verdict === "inconclusive" && opts.failOnInconclusive) return 1;
-  return 0;
-}
 
-// src/verdict/functions.ts
+// src/report/functions.ts
 function whereItWentMarkdown(c, limit = 8) {
   const out = [];
   for (const w of c.workloads) {
@@ -54299,7 +54317,7 @@ function functionLabel(d2) {
   return `\`${name.replace(/[`|]/g, "'")}\` (${object2})`;
 }
 
-// src/verdict/markdown.ts
+// src/report/comparison.ts
 var MARKDOWN_LIMIT = 6e4;
 var VERDICT_MARK = {
   regressed: "\u{1F534} regressed",
@@ -54520,7 +54538,7 @@ function worstTablesThatFit(parts, workloads, limit) {
   );
 }
 
-// src/verdict/svg.ts
+// src/report/svg.ts
 function escapeXml(s) {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
@@ -54539,12 +54557,6 @@ function niceTicks(min, max, count = 5) {
   const out = [];
   for (let k = first; k <= last; k++) out.push(Number((k * step).toPrecision(12)));
   return out;
-}
-function fmt2(v) {
-  const a = Math.abs(v);
-  if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
-  if (a >= 100) return v.toFixed(0);
-  return Number(v.toPrecision(3)).toString();
 }
 var PALETTE = [
   "#4e79a7",
@@ -54604,7 +54616,7 @@ function lineScale(all, markers, { width, height, m }) {
 function yAxis({ py, yTicks }, { width, height, m }, label3) {
   const out = yTicks.flatMap((t) => [
     `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
-    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${shortNumber(t)}</text>`
   ]);
   out.push(
     `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
@@ -54636,7 +54648,7 @@ function seriesMarks(s, color, { px, py }) {
   }
   if (s.lineOnly) return out;
   for (const [x, y] of pts) {
-    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${shortNumber(y)}`;
     out.push(
       `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
     );
@@ -54684,7 +54696,7 @@ function intervalScale(rows, { width, m }) {
 function intervalAxis({ px, ticks }, { height, m }, unit) {
   const out = ticks.flatMap((t) => [
     `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
-    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(unit)}</text>`
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${shortNumber(t)}${escapeXml(unit)}</text>`
   ]);
   out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
   return out;
@@ -54707,7 +54719,7 @@ function svg(width, height, title, body) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
 }
 
-// src/verdict/html.ts
+// src/report/html.ts
 var VERDICT_COLOR = {
   regressed: "#d62728",
   improved: "#2ca02c",
@@ -54808,7 +54820,7 @@ function intervalCharts(v, c) {
 }
 function perRoundCharts(results, w, verdict) {
   const arms = results.arms.map((a) => a.name).filter((name) => w.samples.some((s) => s.arm === name));
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   return PER_ROUND_METRICS.map((metric) => {
     const series = [];
     arms.forEach((arm, i) => {
@@ -54854,7 +54866,7 @@ function referenceName(v) {
 }
 function trendCharts(results, w, history, comparison) {
   const arm = comparison?.current.label.replace(/^arm /, "") ?? results.arms.find((a) => a.role === "proxy")?.name ?? "proxy";
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   const labels = [];
   const charts = [];
   history.forEach((b) => labels.push(b.commit ? b.commit.slice(0, 7) : b.date.slice(0, 10)));
@@ -55196,42 +55208,46 @@ async function runGate(request, deps) {
     const whole = options.suite.workloads;
     moreRounds = (w, results, budget) => hook(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
   }
+  const outDir = path14.resolve(options.outDir);
   let outcome;
   try {
     outcome = await runBenchmark(
-      { ...options, ...sharded ? { suite: sharded.suite } : {}, ...moreRounds ? { moreRounds } : {} },
+      {
+        ...options,
+        // A shard's results.json says which shard it is, failed or not, for the merge to name it.
+        ...sharded ? { suite: sharded.suite, shardRecord: sharded.record } : {},
+        ...moreRounds ? { moreRounds } : {}
+      },
       deps
     );
   } catch (error62) {
-    if (sharded) markShard(path14.join(path14.resolve(options.outDir), "results.json"), sharded.record);
+    const failed = readFailedResults(path14.join(outDir, "results.json"));
+    if (failed) writeFileSync6(path14.join(outDir, "report.md"), renderMeasurementReport(failed));
     throw error62;
   }
-  if (sharded) {
-    outcome = { ...outcome, results: { ...outcome.results, shard: sharded.record } };
-    writeFileSync6(outcome.resultsPath, `${JSON.stringify(outcome.results, null, 2)}
-`);
-  }
   const comparison = judge(reference, outcome.results);
-  const written = writeReports(outcome.results, comparison, outcome.reportPath, outcome.reportMarkdown);
-  return { ...outcome, ...written, comparison };
+  return { ...outcome, ...writeReports(outDir, outcome.results, comparison), comparison };
 }
-function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
-  const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
+function writeReports(outDir, results, comparison, options = {}) {
+  const verdictMarkdown = comparison ? renderComparisonMarkdown(comparison) : null;
+  const measurementMarkdown = renderMeasurementReport(results);
+  const reportMarkdown = options.markdown ? options.markdown(verdictMarkdown) : verdictMarkdown ? renderMeasurementReport(results, verdictMarkdown) : measurementMarkdown;
+  mkdirSync5(outDir, { recursive: true });
+  const reportPath = path14.join(outDir, "report.md");
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path14.join(path14.dirname(reportPath), "report.html");
-  writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
-  return { reportMarkdown, htmlPath };
+  const htmlPath = path14.join(outDir, "report.html");
+  writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0, options.history));
+  return { reportPath, reportMarkdown, htmlPath, verdictMarkdown, measurementMarkdown };
 }
 function referenceRecord(reference) {
   if (reference.kind === "baseline") return { kind: "baseline", commit: reference.baseline.commit };
   if (reference.kind === "base-ref") return { kind: "base-ref", commit: reference.commit ?? reference.ref };
   return { kind: "none", commit: null };
 }
-function markShard(resultsPath, record2) {
-  if (!existsSync5(resultsPath)) return;
-  const written = JSON.parse(readFileSync8(resultsPath, "utf8"));
-  writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
-`);
+function readFailedResults(resultsPath) {
+  if (!existsSync5(resultsPath)) return null;
+  const parsed = ResultsSchema.safeParse(JSON.parse(readFileSync8(resultsPath, "utf8")));
+  return parsed.success ? parsed.data : null;
 }
 function moreRoundsFor(reference, log) {
   if (reference.kind === "baseline") return createMoreRoundsHook({ baseline: reference.baseline, log });
@@ -55561,6 +55577,57 @@ function article(type) {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
+// src/cli/flags.ts
+import { parseArgs } from "node:util";
+function parse3(command2, argv, options) {
+  return parseCommandLine(command2, argv, options, false).values;
+}
+function parseCommandLine(command2, argv, options, allowPositionals) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals
+    });
+  } catch (error62) {
+    throw new UsageError(
+      `athena-bench ${command2}: ${errorMessage(error62)} (see athena-bench ${command2} --help)`
+    );
+  }
+}
+function validate2(command2, schema, values, names = {}) {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success) {
+    const issue2 = parsed.error.issues[0];
+    const key = issue2.path.length ? String(issue2.path[0]) : null;
+    const flag = key === null ? "flags" : names[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new UsageError(
+      `athena-bench ${command2}: ${flag}: ${issue2.message} (see athena-bench ${command2} --help)`
+    );
+  }
+  return parsed.data;
+}
+var requiredPath = (what) => external_exports.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+function reportFailure(command2, error62, stderr) {
+  const prefix = `athena-bench ${command2}: `;
+  if (error62 instanceof AthenaBenchError) {
+    stderr(`${error62.message.startsWith(prefix) ? "" : prefix}${error62.message}
+`);
+  } else {
+    stderr(`${prefix}unexpected failure: ${errorMessage(error62)}
+`);
+  }
+  return exitCodeOf(error62);
+}
+async function guarded(command2, io, body) {
+  try {
+    return await body();
+  } catch (error62) {
+    return reportFailure(command2, error62, io.stderr);
+  }
+}
+
 // src/cli/calibrate.ts
 var CALIBRATE_HELP = `Usage: athena-bench calibrate [options]
 
@@ -55586,7 +55653,7 @@ Exit codes: 0 done, 2 usage error, 3 infrastructure failure.
 var positive = (what) => external_exports.string().regex(/^\d+(\.\d+)?$/, `expected ${what}`).transform(Number).pipe(external_exports.number().positive());
 var FlagsSchema = external_exports.object({
   suite: external_exports.string().min(1).default("quick"),
-  measure: external_exports.enum(["work", "time", "both"], { error: "expected work, time or both" }).default("both"),
+  measure: external_exports.enum(MEASURES, { error: "expected work, time or both" }).default("both"),
   mysql: external_exports.string().optional(),
   rounds: positive("a round count").pipe(external_exports.number().int()).optional(),
   windows: positive("a window count").pipe(external_exports.number().int().min(2, "expected at least 2 windows")).optional(),
@@ -55602,20 +55669,7 @@ function parseFlags(argv) {
       { type: "string" }
     ])
   );
-  let values;
-  try {
-    values = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } } }).values;
-  } catch (error62) {
-    throw new UsageError(
-      `athena-bench calibrate: ${errorMessage(error62)} (see athena-bench calibrate --help)`
-    );
-  }
-  const parsed = FlagsSchema.safeParse(values);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    throw new UsageError(`athena-bench calibrate: --${String(issue2.path[0] ?? "flags")}: ${issue2.message}`);
-  }
-  return parsed.data;
+  return validate2("calibrate", FlagsSchema, parse3("calibrate", argv, options));
 }
 async function calibrateCommand(argv, io) {
   const flags = parseFlags(argv);
@@ -55651,280 +55705,13 @@ async function calibrateCommand(argv, io) {
 }
 
 // src/cli/merge.ts
-import path22 from "node:path";
-import { parseArgs as parseArgs4 } from "node:util";
+import path20 from "node:path";
 
 // src/gate/merge.ts
-import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
-import path19 from "node:path";
-
-// src/verdict/commands.ts
-import { mkdir as mkdir3, writeFile as writeFile4 } from "node:fs/promises";
-import path18 from "node:path";
-import { parseArgs as parseArgs2 } from "node:util";
-
-// src/history/schema.ts
-var HISTORY_SCHEMA_VERSION = 1;
-var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
-var MetricSummarySchema = external_exports.object({
-  median: external_exports.number(),
-  n: external_exports.number().int().positive(),
-  min: external_exports.number(),
-  max: external_exports.number(),
-  /** Lower and upper quartiles (R type 7). */
-  q1: external_exports.number(),
-  q3: external_exports.number()
-}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
-  message: "expected min <= q1 <= median <= q3 <= max"
-});
-var HistoryArmSchema = external_exports.object({
-  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
-  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
-});
-var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
-var EnvironmentFingerprintSchema = external_exports.object({
-  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
-  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
-  cpuModel: external_exports.string(),
-  cores: external_exports.number().int().positive(),
-  mysqlVersion: external_exports.string()
-});
-var HistoryPointSchema = external_exports.object({
-  commit: CommitShaSchema,
-  ref: external_exports.string().nullable(),
-  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
-  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
-  toolVersion: external_exports.string(),
-  /** Where the run can be looked at (the CI job), when known. */
-  runUrl: external_exports.url().nullable().default(null),
-  environment: EnvironmentFingerprintSchema,
-  /** workload id → arm name → metrics. */
-  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
-});
-var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
-var HistoryFileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
-  kind: external_exports.literal("athena-bench-history"),
-  suite: SuiteNameSchema,
-  points: external_exports.array(HistoryPointSchema)
-});
-
-// src/history/store.ts
-import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
+import { existsSync as existsSync6, mkdirSync as mkdirSync6, writeFileSync as writeFileSync7 } from "node:fs";
 import path17 from "node:path";
-var DEFAULT_RETENTION = 1e3;
-function historyFileName(suite) {
-  return `${SuiteNameSchema.parse(suite)}.json`;
-}
-function parseHistory(text, file2) {
-  const history = parseVersionedJson(text, file2, {
-    what: "history",
-    version: HISTORY_SCHEMA_VERSION,
-    schema: HistoryFileSchema
-  });
-  if (`${history.suite}.json` !== path17.basename(file2)) {
-    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
-  }
-  return history;
-}
-async function readSuiteHistory(dir, suite) {
-  const file2 = path17.join(dir, historyFileName(suite));
-  let text;
-  try {
-    text = await readFile3(file2, "utf8");
-  } catch (error62) {
-    if (error62.code === "ENOENT") {
-      return { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite, points: [] };
-    }
-    throw new UsageError(`${file2}: cannot read the history file (${errorMessage(error62)})`);
-  }
-  return parseHistory(text, file2);
-}
-async function readStore(dir) {
-  let entries;
-  try {
-    entries = await readdir(dir);
-  } catch (error62) {
-    throw new UsageError(`--store ${dir}: cannot read the history directory (${errorMessage(error62)})`);
-  }
-  const files = entries.filter((e) => e.endsWith(".json")).sort();
-  const out = [];
-  for (const name of files) {
-    const file2 = path17.join(dir, name);
-    out.push(parseHistory(await readFile3(file2, "utf8"), file2));
-  }
-  return out;
-}
-function samePoint(a, b) {
-  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
-}
-function appendPoints(history, points, retention = DEFAULT_RETENTION) {
-  if (!Number.isInteger(retention) || retention < 1) {
-    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
-  }
-  const kept = [...history.points];
-  let added = false;
-  for (const p of points) {
-    if (kept.some((k) => samePoint(k, p))) continue;
-    kept.push(p);
-    added = true;
-  }
-  const dropped = Math.max(0, kept.length - retention);
-  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
-}
-async function writeSuiteHistory(dir, history) {
-  const checked = HistoryFileSchema.parse(history);
-  const file2 = path17.join(dir, historyFileName(checked.suite));
-  try {
-    await mkdir2(dir, { recursive: true });
-    const temp = `${file2}.${process.pid}.tmp`;
-    await writeFile3(temp, `${JSON.stringify(checked, null, 1)}
-`);
-    await rename(temp, file2);
-  } catch (error62) {
-    throw new UsageError(`${file2}: cannot write the history file (${errorMessage(error62)})`);
-  }
-  return file2;
-}
 
-// src/history/trend.ts
-var TREND_POINTS = 20;
-var TREND_WORKLOADS = 5;
-function currentRun(results) {
-  const proxyArms = results.arms.filter((a) => a.role === "proxy");
-  const arm = proxyArms.find((a) => a.name === "proxy") ?? proxyArms[0];
-  if (!arm) return null;
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
-  const valuesOf = (metric) => {
-    const values = /* @__PURE__ */ new Map();
-    for (const w of results.workloads) {
-      const samples = metricSamples(w, arm.name, metric, direct);
-      if (samples.length > 0) values.set(w.id, median(samples));
-    }
-    return values;
-  };
-  const counts = valuesOf("instructions_per_query");
-  if (counts.size > 0) return { metric: "instructions_per_query", arm: arm.name, values: counts };
-  const tps = valuesOf("tps");
-  return tps.size > 0 ? { metric: "tps", arm: arm.name, values: tps } : null;
-}
-function historyValue(point, workload, arm, metric) {
-  const arms = point.workloads[workload]?.arms;
-  if (!arms) return null;
-  const chosen = arms[arm]?.role === "proxy" ? arms[arm] : Object.values(arms).find((a) => a.role === "proxy");
-  return chosen?.metrics[metric]?.median ?? null;
-}
-var LABEL = {
-  instructions_per_query: "instructions per query",
-  tps: "TPS (median)"
-};
-var compact = (v) => String(Number(v.toPrecision(6)));
-var quoted = (s) => `"${s.replace(/["\\\n]/g, "")}"`;
-function chart(workload, metric, main2, pr) {
-  const values = [...main2.map((p) => p.value), pr];
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
-  const mainMedian = median(main2.map((p) => p.value));
-  const delta = mainMedian !== 0 ? ` (${pr >= mainMedian ? "+" : ""}${(100 * (pr - mainMedian) / mainMedian).toFixed(1)}%)` : "";
-  return [
-    "```mermaid",
-    "xychart-beta",
-    `  title ${quoted(`${workload}: ${LABEL[metric]}`)}`,
-    `  x-axis [${[...main2.map((p) => quoted(p.commit.slice(0, 7))), quoted("PR")].join(", ")}]`,
-    `  y-axis ${quoted(LABEL[metric])} ${compact(lo - pad)} --> ${compact(hi + pad)}`,
-    `  line [${values.map(compact).join(", ")}]`,
-    "```",
-    "",
-    `\`${workload}\`: this pull request ${compact(pr)}, the default branch's last ${main2.length}: median ${compact(mainMedian)}${delta}.`
-  ].join("\n");
-}
-function renderTrend(history, current, limits = {}) {
-  const maxPoints = limits.points ?? TREND_POINTS;
-  const charts = [];
-  for (const [workload, pr] of current.values) {
-    if (charts.length >= (limits.workloads ?? TREND_WORKLOADS)) break;
-    const main2 = history.points.map((p) => ({ commit: p.commit, value: historyValue(p, workload, current.arm, current.metric) })).filter((p) => p.value !== null).slice(-maxPoints);
-    if (main2.length > 0) charts.push(chart(workload, current.metric, main2, pr));
-  }
-  if (charts.length === 0) return "";
-  return [
-    `### Trend on the default branch: ${LABEL[current.metric]}`,
-    `The last points of \`${history.suite}\`'s history, then this pull request's value (the last point, "PR").`,
-    ...charts
-  ].join("\n\n");
-}
-
-// src/verdict/commands.ts
-var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
-
-Writes a baseline (the committed reference a later run is compared against) from a results file
-of a complete run: every workload, arm and metric with all its samples and the median, the
-suite, the environment fingerprint, the commit and the date.
-
-Options:
-  --results FILE   results.json of a complete run (athena-bench run --out DIR)
-  --out FILE       baseline file to write, e.g. baselines/default.json
-  --commit SHA     commit the proxy was built from (default: the one recorded in the results)
-  --date ISO       date to record (default: when the run started)
-  -h, --help       this help
-
-Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
-`;
-var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
-                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
-                            [--history-store DIR]
-
-Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
-another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
-Per metric: Hodges\u2013Lehmann shift with a 95% interval, Mann\u2013Whitney U with Holm's correction,
-verdict regressed / improved / pass / inconclusive against the metric's threshold.
-
-Options:
-  --results FILE            results.json of the run to judge
-  --baseline FILE           baseline written by \`athena-bench baseline\`
-  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
-  --arm NAME                arm under test (default: the arm with role proxy)
-  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
-  --out DIR                 also write DIR/report.md and DIR/report.html
-  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
-  --history-store DIR       a history store (athena-bench history): the report ends with the
-                            default branch's last ${TREND_POINTS} points per workload and this run's value,
-                            as Mermaid charts
-  -h, --help                this help
-
-Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
---fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
-`;
-function parse3(command2, argv, options) {
-  return parseCommandLine(command2, argv, options, false).values;
-}
-function parseCommandLine(command2, argv, options, allowPositionals) {
-  try {
-    return parseArgs2({
-      args: argv,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals
-    });
-  } catch (error62) {
-    throw new UsageError(
-      `athena-bench ${command2}: ${errorMessage(error62)} (see athena-bench ${command2} --help)`
-    );
-  }
-}
-function validate2(command2, schema, values) {
-  const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    const flag = issue2.path.length ? `--${String(issue2.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "flags";
-    throw new UsageError(
-      `athena-bench ${command2}: ${flag}: ${issue2.message} (see athena-bench ${command2} --help)`
-    );
-  }
-  return parsed.data;
-}
-var requiredPath = (what) => external_exports.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+// src/results/file.ts
 async function loadResultsFile(file2) {
   const results = await readResultsFile(file2);
   if (results.status !== "complete") {
@@ -55941,163 +55728,13 @@ async function readResultsFile(file2) {
     schema: ResultsSchema
   });
 }
-async function guarded(command2, io, body) {
-  try {
-    return await body();
-  } catch (error62) {
-    if (error62 instanceof AthenaBenchError) {
-      const prefix = `athena-bench ${command2}: `;
-      io.stderr(`${error62.message.startsWith(prefix) ? "" : prefix}${error62.message}
-`);
-      return error62.exitCode;
-    }
-    io.stderr(`athena-bench ${command2}: unexpected failure: ${errorMessage(error62)}
-`);
-    return ExitCode.Infrastructure;
-  }
-}
-function baselineCommand(argv, io) {
-  return guarded("baseline", io, async () => {
-    const values = parse3("baseline", argv, {
-      results: { type: "string" },
-      out: { type: "string" },
-      commit: { type: "string" },
-      date: { type: "string" }
-    });
-    if (values.help) {
-      io.stdout(BASELINE_HELP);
-      return 0;
-    }
-    const flags = validate2(
-      "baseline",
-      external_exports.object({
-        results: requiredPath("the results file (--results FILE)"),
-        out: requiredPath("the baseline file to write (--out FILE)"),
-        commit: external_exports.string().regex(/^[0-9a-f]{4,64}$/i, "expected a commit SHA (hex)").optional(),
-        date: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }).optional()
-      }),
-      values
-    );
-    const results = await loadResultsFile(path18.resolve(io.cwd, flags.results));
-    const meta3 = {};
-    if (flags.commit) meta3.commit = flags.commit;
-    if (flags.date) meta3.date = flags.date;
-    const baseline = baselineFromResults(results, meta3);
-    const out = path18.resolve(io.cwd, flags.out);
-    await writeBaseline(out, baseline);
-    const samples = baseline.workloads.reduce(
-      (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
-      0
-    );
-    io.stdout(
-      `wrote ${flags.out}: ${baseline.workloads.length} workload(s), ${samples} arm-rounds, commit ${baseline.commit ?? "(unknown)"}, ${baseline.environment.cpuModel} \xD7 ${baseline.environment.cores} cores, MySQL ${baseline.environment.mysqlVersion}
-`
-    );
-    return 0;
-  });
-}
-function compareCommand(argv, io) {
-  return guarded("compare", io, async () => {
-    const flags = compareFlags(argv, io);
-    if (flags === null) return 0;
-    const results = await loadResultsFile(path18.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path18.resolve(io.cwd, h))));
-    const comparison = await judge2(flags, results, history, io);
-    const trend = flags.historyStore ? await storeTrend(path18.resolve(io.cwd, flags.historyStore), results) : "";
-    const report = renderComparisonMarkdown(comparison);
-    const markdown = trend ? `${report.trimEnd()}
-
-${trend}
-` : report;
-    if (flags.out) {
-      await writeReports2(
-        path18.resolve(io.cwd, flags.out),
-        markdown,
-        () => renderHtmlReport(results, comparison, history)
-      ).catch((error62) => {
-        throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
-      });
-    }
-    io.stdout(markdown.endsWith("\n") ? markdown : `${markdown}
-`);
-    if (comparison.verdict === "inconclusive") {
-      io.stderr(
-        `athena-bench compare: INCONCLUSIVE \u2014 ${comparison.summaryLine}` + (flags.failOnInconclusive ? " (failing: --fail-on-inconclusive)" : " (not failing; pass --fail-on-inconclusive to fail)") + "\n"
-      );
-    }
-    return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
-  });
-}
-var CompareFlagsSchema = external_exports.object({
-  results: requiredPath("the results file (--results FILE)"),
-  baseline: external_exports.string().min(1).optional(),
-  baseArm: external_exports.string().min(1).optional(),
-  arm: external_exports.string().min(1).optional(),
-  failOnInconclusive: external_exports.boolean().default(false),
-  out: external_exports.string().min(1).optional(),
-  history: external_exports.array(external_exports.string().min(1)).default([]),
-  historyStore: external_exports.string().min(1).optional()
-}).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
-  message: "give exactly one of --baseline FILE or --base-arm NAME",
-  path: ["baseline"]
-});
-function compareFlags(argv, io) {
-  const values = parse3("compare", argv, {
-    baseline: { type: "string" },
-    results: { type: "string" },
-    "base-arm": { type: "string" },
-    arm: { type: "string" },
-    "fail-on-inconclusive": { type: "boolean" },
-    out: { type: "string" },
-    history: { type: "string", multiple: true },
-    "history-store": { type: "string" }
-  });
-  if (values.help) {
-    io.stdout(COMPARE_HELP);
-    return null;
-  }
-  return validate2("compare", CompareFlagsSchema, {
-    results: values.results,
-    baseline: values.baseline,
-    baseArm: values["base-arm"],
-    arm: values.arm,
-    failOnInconclusive: values["fail-on-inconclusive"],
-    out: values.out,
-    history: values.history,
-    historyStore: values["history-store"]
-  });
-}
-async function judge2(flags, results, history, io) {
-  if (flags.baseline) {
-    const baseline = await loadBaseline(path18.resolve(io.cwd, flags.baseline));
-    if (!flags.history.includes(flags.baseline)) history.push(baseline);
-    return compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
-  }
-  const head = flags.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
-  if (!head)
-    throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
-  return compareArms(results, head, flags.baseArm);
-}
-async function writeReports2(dir, markdown, html) {
-  await mkdir3(dir, { recursive: true });
-  await writeFile4(path18.join(dir, "report.md"), markdown);
-  await writeFile4(path18.join(dir, "report.html"), html());
-}
-async function storeTrend(store, results) {
-  const suite = SuiteNameSchema.safeParse(results.suite.name);
-  if (!suite.success) {
-    throw new UsageError(`--history-store: the suite name "${results.suite.name}" has no history file`);
-  }
-  const current = currentRun(results);
-  return current ? renderTrend(await readSuiteHistory(store, suite.data), current) : "";
-}
 
 // src/gate/merge.ts
 async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path19.join(dir, "results.json");
+      const file2 = path17.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -56220,19 +55857,16 @@ async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const chosen = reference ?? (recorded.kind === "baseline" && recordedBaseline ? recordedBaseline : recordedReference(merged, recorded));
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
-  mkdirSync5(outDir, { recursive: true });
-  const resultsPath = path19.join(outDir, "results.json");
+  mkdirSync6(outDir, { recursive: true });
+  const resultsPath = path17.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path19.join(outDir, "report.md");
-  const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
-  return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
+  return { results, resultsPath, ...writeReports(outDir, results, comparison), comparison };
 }
 
 // src/cli/run.ts
-import { mkdirSync as mkdirSync6, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path21 from "node:path";
-import { parseArgs as parseArgs3 } from "node:util";
+import { mkdirSync as mkdirSync7, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
+import path19 from "node:path";
 
 // src/gate/fingerprint.ts
 import { spawnSync as spawnSync2 } from "node:child_process";
@@ -56306,7 +55940,7 @@ async function readFileAtRef(exec, root, ref, file2) {
 
 // src/gate/reference.ts
 import { existsSync as existsSync7 } from "node:fs";
-import path20 from "node:path";
+import path18 from "node:path";
 async function chooseReference(request, deps) {
   const chosen = await choose(request, deps);
   const warning = roundsWarning(request, chosen.reference);
@@ -56429,8 +56063,8 @@ function roundsWarning(request, reference) {
   );
 }
 function isInside2(file2, dir) {
-  const relative = path20.relative(dir, file2);
-  return relative !== "" && !relative.startsWith("..") && !path20.isAbsolute(relative);
+  const relative = path18.relative(dir, file2);
+  return relative !== "" && !relative.startsWith("..") && !path18.isAbsolute(relative);
 }
 
 // src/report/terminal.ts
@@ -56604,7 +56238,7 @@ var RunFlagsSchema = external_exports.object({
   "no-baseline": external_exports.boolean().default(false),
   "fail-on-inconclusive": external_exports.boolean().default(false),
   out: external_exports.string().min(1).optional(),
-  measure: external_exports.enum(["work", "time", "both"], { error: "expected work, time or both" }).default("both"),
+  measure: external_exports.enum(MEASURES, { error: "expected work, time or both" }).default("both"),
   shard: ShardSpecSchema.optional(),
   help: external_exports.boolean().default(false)
 }).superRefine((f, ctx) => {
@@ -56655,31 +56289,19 @@ var RUN_FLAG_TYPES = {
   help: { type: "boolean", short: "h" }
 };
 function parseRunFlags(argv) {
-  let values;
-  try {
-    values = parseArgs3({ args: argv, options: RUN_FLAG_TYPES, strict: true, allowPositionals: false }).values;
-  } catch (error62) {
-    throw new UsageError(`athena-bench run: ${errorMessage(error62)} (see athena-bench run --help)`);
-  }
-  const parsed = RunFlagsSchema.safeParse(values);
-  if (!parsed.success) {
-    const issue2 = parsed.error.issues[0];
-    const flag = issue2.path.length > 0 ? `--${String(issue2.path[0])}` : "flags";
-    throw new UsageError(`athena-bench run: ${flag}: ${issue2.message} (see athena-bench run --help)`);
-  }
-  return parsed.data;
+  return validate2("run", RunFlagsSchema, parse3("run", argv, RUN_FLAG_TYPES));
 }
 function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path21.join(cwd, ".athena-bench");
-  const dir = path21.join(root, `run-${timestamp(now)}`);
-  mkdirSync6(dir, { recursive: true });
-  const latest = path21.join(root, "latest");
+  const root = path19.join(cwd, ".athena-bench");
+  const dir = path19.join(root, `run-${timestamp(now)}`);
+  mkdirSync7(dir, { recursive: true });
+  const latest = path19.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path21.basename(dir), latest);
+    symlinkSync2(path19.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -56707,7 +56329,7 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io, chosen),
       reference: chosen.reference,
-      outDir: flags.out ? path21.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path19.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -56732,7 +56354,7 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
   return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
 function proxyDirOf(flags, io) {
-  return flags["proxy-start"] !== void 0 ? path21.resolve(io.cwd, flags["proxy-cwd"] ?? ".") : io.repoRoot;
+  return flags["proxy-start"] !== void 0 ? path19.resolve(io.cwd, flags["proxy-cwd"] ?? ".") : io.repoRoot;
 }
 function headFallback(flags, io) {
   const custom2 = customProxyArm(flags, io);
@@ -56756,7 +56378,7 @@ function headFallback(flags, io) {
   }
 }
 function cliReference(flags, suite, mysql4, io, log) {
-  const defaults = [io.cwd, io.repoRoot].map((dir) => path21.join(dir, "baselines", `${suite.name}.json`));
+  const defaults = [io.cwd, io.repoRoot].map((dir) => path19.join(dir, "baselines", `${suite.name}.json`));
   const fingerprint = async () => runnerFingerprint({
     suite,
     measure: flags.measure,
@@ -56770,7 +56392,7 @@ function cliReference(flags, suite, mysql4, io, log) {
       suite,
       measure: flags.measure,
       baseRef: flags["base-ref"] ?? null,
-      baseline: flags.baseline ? path21.resolve(io.cwd, flags.baseline) : null,
+      baseline: flags.baseline ? path19.resolve(io.cwd, flags.baseline) : null,
       noBaseline: flags["no-baseline"],
       defaultBaselines: defaults.map((file2) => ({ file: file2, forAthena: isInside2(file2, io.repoRoot) })),
       athena: flags["proxy-start"] === void 0,
@@ -56806,7 +56428,7 @@ function cliArms(flags, io, chosen) {
   if (reference.kind === "base-ref" && checkout !== null) {
     arms.push(
       baseRefArm(checkout, reference.commit ?? reference.ref, {
-        relativeCwd: path21.relative(checkout, proxyCwd),
+        relativeCwd: path19.relative(checkout, proxyCwd),
         ...build2 !== void 0 ? { build: build2 } : {},
         ...custom2 ? { start: flags["proxy-start"] } : {}
       })
@@ -56830,16 +56452,6 @@ function customProxyArm(flags, io) {
     ...build2 !== void 0 ? { build: build2 } : {},
     ...flags["proxy-metrics-url"] !== void 0 ? { metricsUrl: flags["proxy-metrics-url"] } : {}
   };
-}
-function reportFailure(command2, error62, stderr) {
-  if (error62 instanceof AthenaBenchError) {
-    stderr(`athena-bench ${command2}: ${error62.message}
-`);
-    return error62.exitCode;
-  }
-  stderr(`athena-bench ${command2}: unexpected failure: ${errorMessage(error62)}
-`);
-  return ExitCode.Infrastructure;
 }
 
 // src/cli/merge.ts
@@ -56874,35 +56486,28 @@ var MergeFlagsSchema = external_exports.object({
   path: ["baseline"]
 });
 async function mergeCommand(argv, io) {
-  let parsed;
-  try {
-    parsed = parseArgs4({
-      args: argv,
-      options: {
-        out: { type: "string" },
-        baseline: { type: "string" },
-        "base-arm": { type: "string" },
-        "fail-on-inconclusive": { type: "boolean" },
-        help: { type: "boolean", short: "h" }
-      },
-      strict: true,
-      allowPositionals: true
-    });
-  } catch (error62) {
-    throw new UsageError(`${errorMessage(error62)} (see athena-bench merge --help)`);
-  }
+  const parsed = parseCommandLine(
+    "merge",
+    argv,
+    {
+      out: { type: "string" },
+      baseline: { type: "string" },
+      "base-arm": { type: "string" },
+      "fail-on-inconclusive": { type: "boolean" }
+    },
+    true
+  );
   if (parsed.values.help) {
     io.stdout(MERGE_HELP);
     return ExitCode.Pass;
   }
-  const checked = MergeFlagsSchema.safeParse({ ...parsed.values, dirs: parsed.positionals });
-  if (!checked.success) {
-    const issue2 = checked.error.issues[0];
-    const where = issue2.path[0] === "dirs" ? "DIR\u2026" : `--${String(issue2.path[0])}`;
-    throw new UsageError(`${where}: ${issue2.message} (see athena-bench merge --help)`);
-  }
-  const flags = checked.data;
-  const resolve = (p) => path22.resolve(io.cwd, p);
+  const flags = validate2(
+    "merge",
+    MergeFlagsSchema,
+    { ...parsed.values, dirs: parsed.positionals },
+    { dirs: "DIR\u2026" }
+  );
+  const resolve = (p) => path20.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -56927,9 +56532,9 @@ async function referenceOf(flags, resolve) {
   return void 0;
 }
 
-// src/history/commands.ts
-import { writeFile as writeFile5 } from "node:fs/promises";
-import path23 from "node:path";
+// src/cli/history.ts
+import { writeFile as writeFile4 } from "node:fs/promises";
+import path22 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -57159,7 +56764,7 @@ function detectChangePoints(histories, options) {
   );
 }
 
-// src/history/dashboard.ts
+// src/report/dashboard.ts
 var DASHBOARD_STYLE = `${REPORT_STYLE}
 .marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
 `;
@@ -57169,8 +56774,7 @@ function metricLabel(metric) {
   return spec2 ? { label: spec2.label, unit: spec2.unit } : { label: metric, unit: "" };
 }
 function formatShift(c) {
-  const sign2 = c.shift > 0 ? "+" : "";
-  return c.unit === "%" ? `${sign2}${c.shift.toFixed(2)}%` : `${sign2}${fmt2(c.shift)} pts`;
+  return c.unit === "%" ? signedFixed(c.shift, 2, "%") : signedShort(c.shift, " pts");
 }
 function seriesChart(series, changes) {
   const { label: label3, unit } = metricLabel(series.metric);
@@ -57188,7 +56792,7 @@ function seriesChart(series, changes) {
     pointTitle: (x, y) => {
       const p = series.points[x];
       const s = p.workloads[series.workload].arms[series.arm].metrics[series.metric];
-      return `${short(p.commit)} \xB7 ${p.time.slice(0, 16).replace("T", " ")} \xB7 median ${fmt2(y)}${unit ? ` ${unit}` : ""} (n ${s.n}, IQR ${fmt2(s.q1)}\u2013${fmt2(s.q3)})`;
+      return `${short(p.commit)} \xB7 ${p.time.slice(0, 16).replace("T", " ")} \xB7 median ${shortNumber(y)}${unit ? ` ${unit}` : ""} (n ${s.n}, IQR ${shortNumber(s.q1)}\u2013${shortNumber(s.q3)})`;
     }
   };
   const chartSeries = [main2];
@@ -57202,7 +56806,7 @@ function seriesChart(series, changes) {
     });
   const markers = changes.map((c, i) => ({
     x: cuts[i] - 0.5,
-    title: `change point at ${short(c.commit)}: ${formatShift(c)} (${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)})`
+    title: `change point at ${short(c.commit)}: ${formatShift(c)} (${shortNumber(c.before.median)} \u2192 ${shortNumber(c.after.median)})`
   }));
   return lineChart({
     title: `${label3}${unit ? ` (${unit})` : ""} \u2014 ${series.arm}`,
@@ -57219,7 +56823,7 @@ function changeTable(changes) {
   const rows = changes.map((c) => {
     const link = c.runUrl ? ` <a href="${escapeXml(c.runUrl)}">run</a>` : "";
     const dir = c.direction ? ` <span class="${c.direction}">${c.direction}</span>` : "";
-    return `<tr><td>${escapeXml(c.workload)}</td><td>${escapeXml(c.metric)}</td><td><code>${escapeXml(short(c.previousCommit))}..${escapeXml(short(c.commit))}</code>${link}</td><td class="num">${escapeXml(formatShift(c))}${dir}</td><td class="num">${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)}</td><td class="num">${c.pValue.toFixed(3)}</td><td>${c.environmentChanged ? "machine changed" : ""}</td></tr>`;
+    return `<tr><td>${escapeXml(c.workload)}</td><td>${escapeXml(c.metric)}</td><td><code>${escapeXml(short(c.previousCommit))}..${escapeXml(short(c.commit))}</code>${link}</td><td class="num">${escapeXml(formatShift(c))}${dir}</td><td class="num">${shortNumber(c.before.median)} \u2192 ${shortNumber(c.after.median)}</td><td class="num">${c.pValue.toFixed(3)}</td><td>${c.environmentChanged ? "machine changed" : ""}</td></tr>`;
   });
   return "<table><tr><th>workload</th><th>metric</th><th>commits</th><th>shift</th><th>median before \u2192 after</th><th>p</th><th></th></tr>" + rows.join("") + "</table>";
 }
@@ -57267,6 +56871,54 @@ function renderHistoryDashboard(histories, changes, options = {}) {
 
 // src/history/point.ts
 import { createHash as createHash2 } from "node:crypto";
+
+// src/history/schema.ts
+var HISTORY_SCHEMA_VERSION = 1;
+var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
+var MetricSummarySchema = external_exports.object({
+  median: external_exports.number(),
+  n: external_exports.number().int().positive(),
+  min: external_exports.number(),
+  max: external_exports.number(),
+  /** Lower and upper quartiles (R type 7). */
+  q1: external_exports.number(),
+  q3: external_exports.number()
+}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
+  message: "expected min <= q1 <= median <= q3 <= max"
+});
+var HistoryArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
+});
+var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
+var EnvironmentFingerprintSchema = external_exports.object({
+  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
+  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int().positive(),
+  mysqlVersion: external_exports.string()
+});
+var HistoryPointSchema = external_exports.object({
+  commit: CommitShaSchema,
+  ref: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
+  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
+  toolVersion: external_exports.string(),
+  /** Where the run can be looked at (the CI job), when known. */
+  runUrl: external_exports.url().nullable().default(null),
+  environment: EnvironmentFingerprintSchema,
+  /** workload id → arm name → metrics. */
+  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
+});
+var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
+var HistoryFileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-history"),
+  suite: SuiteNameSchema,
+  points: external_exports.array(HistoryPointSchema)
+});
+
+// src/history/point.ts
 function summarise(samples) {
   return {
     median: median(samples),
@@ -57303,17 +56955,15 @@ function pointFromResults(results, meta3 = {}) {
   if (!commit) {
     throw new UsageError("the results record no commit; give the measured commit with --commit SHA");
   }
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   const workloads = {};
   for (const w of results.workloads) {
     if (w.skipped !== null) continue;
     const arms = {};
     for (const arm of results.arms) {
       const metrics = {};
-      for (const metric of METRIC_NAMES) {
-        if (isPairedMetric(metric) && arm.name === direct) continue;
-        const samples = metricSamples(w, arm.name, metric, direct);
-        if (samples.length > 0) metrics[metric] = summarise(samples);
+      for (const [metric, samples] of armSamples(w, arm.name, direct)) {
+        metrics[metric] = summarise(samples);
       }
       if (Object.keys(metrics).length > 0) arms[arm.name] = { role: arm.role, metrics };
     }
@@ -57339,7 +56989,85 @@ function pointFromResults(results, meta3 = {}) {
   return parsed.data;
 }
 
-// src/history/commands.ts
+// src/history/store.ts
+import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
+import path21 from "node:path";
+var DEFAULT_RETENTION = 1e3;
+function historyFileName(suite) {
+  return `${SuiteNameSchema.parse(suite)}.json`;
+}
+function parseHistory(text, file2) {
+  const history = parseVersionedJson(text, file2, {
+    what: "history",
+    version: HISTORY_SCHEMA_VERSION,
+    schema: HistoryFileSchema
+  });
+  if (`${history.suite}.json` !== path21.basename(file2)) {
+    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
+  }
+  return history;
+}
+async function readSuiteHistory(dir, suite) {
+  const file2 = path21.join(dir, historyFileName(suite));
+  let text;
+  try {
+    text = await readFile3(file2, "utf8");
+  } catch (error62) {
+    if (error62.code === "ENOENT") {
+      return { schemaVersion: HISTORY_SCHEMA_VERSION, kind: "athena-bench-history", suite, points: [] };
+    }
+    throw new UsageError(`${file2}: cannot read the history file (${errorMessage(error62)})`);
+  }
+  return parseHistory(text, file2);
+}
+async function readStore(dir) {
+  let entries;
+  try {
+    entries = await readdir(dir);
+  } catch (error62) {
+    throw new UsageError(`--store ${dir}: cannot read the history directory (${errorMessage(error62)})`);
+  }
+  const files = entries.filter((e) => e.endsWith(".json")).sort();
+  const out = [];
+  for (const name of files) {
+    const file2 = path21.join(dir, name);
+    out.push(parseHistory(await readFile3(file2, "utf8"), file2));
+  }
+  return out;
+}
+function samePoint(a, b) {
+  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
+}
+function appendPoints(history, points, retention = DEFAULT_RETENTION) {
+  if (!Number.isInteger(retention) || retention < 1) {
+    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
+  }
+  const kept = [...history.points];
+  let added = false;
+  for (const p of points) {
+    if (kept.some((k) => samePoint(k, p))) continue;
+    kept.push(p);
+    added = true;
+  }
+  const dropped = Math.max(0, kept.length - retention);
+  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
+}
+async function writeSuiteHistory(dir, history) {
+  const checked = HistoryFileSchema.parse(history);
+  const file2 = path21.join(dir, historyFileName(checked.suite));
+  try {
+    await mkdir2(dir, { recursive: true });
+    const temp = `${file2}.${process.pid}.tmp`;
+    await writeFile3(temp, `${JSON.stringify(checked, null, 1)}
+`);
+    await rename(temp, file2);
+  } catch (error62) {
+    throw new UsageError(`${file2}: cannot write the history file (${errorMessage(error62)})`);
+  }
+  return file2;
+}
+
+// src/cli/history.ts
 var d = DEFAULT_DETECT_OPTIONS;
 var HISTORY_HELP = `Usage: athena-bench history add RESULTS.json --store DIR [--commit SHA] [--run-url URL]
                             [--retention N]
@@ -57398,7 +57126,7 @@ var DETECT_FLAG_OPTIONS = {
 };
 async function readAndDetect(command2, values, io) {
   const { store, options } = detectFlags(command2, values);
-  const histories = await readStore(path23.resolve(io.cwd, store));
+  const histories = await readStore(path22.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
@@ -57442,12 +57170,12 @@ async function add(argv, io) {
   const parsed = addFlags(argv, io);
   if (parsed === null) return 0;
   const { flags, resultsFile } = parsed;
-  const results = await loadResultsFile(path23.resolve(io.cwd, resultsFile));
+  const results = await loadResultsFile(path22.resolve(io.cwd, resultsFile));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path23.resolve(io.cwd, flags.store);
+  const dir = path22.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -57547,15 +57275,261 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path23.resolve(io.cwd, html);
+  const out = path22.resolve(io.cwd, html);
   try {
-    await writeFile5(out, renderHistoryDashboard(histories, changes, options));
+    await writeFile4(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
     throw new UsageError(`--html ${html}: cannot write the dashboard (${errorMessage(error62)})`);
   }
   io.stdout(`wrote ${html}: ${histories.length} suite(s), ${changes.length} change point(s)
 `);
   return 0;
+}
+
+// src/cli/verdict.ts
+import path23 from "node:path";
+
+// src/history/trend.ts
+var TREND_POINTS = 20;
+var TREND_WORKLOADS = 5;
+function currentRun(results) {
+  const proxyArms = results.arms.filter((a) => a.role === "proxy");
+  const arm = proxyArms.find((a) => a.name === "proxy") ?? proxyArms[0];
+  if (!arm) return null;
+  const direct = directArmName(results);
+  const valuesOf = (metric) => {
+    const values = /* @__PURE__ */ new Map();
+    for (const w of results.workloads) {
+      const samples = metricSamples(w, arm.name, metric, direct);
+      if (samples.length > 0) values.set(w.id, median(samples));
+    }
+    return values;
+  };
+  const counts = valuesOf("instructions_per_query");
+  if (counts.size > 0) return { metric: "instructions_per_query", arm: arm.name, values: counts };
+  const tps = valuesOf("tps");
+  return tps.size > 0 ? { metric: "tps", arm: arm.name, values: tps } : null;
+}
+function historyValue(point, workload, arm, metric) {
+  const arms = point.workloads[workload]?.arms;
+  if (!arms) return null;
+  const chosen = arms[arm]?.role === "proxy" ? arms[arm] : Object.values(arms).find((a) => a.role === "proxy");
+  return chosen?.metrics[metric]?.median ?? null;
+}
+var LABEL = {
+  instructions_per_query: "instructions per query",
+  tps: "TPS (median)"
+};
+var compact = (v) => String(Number(v.toPrecision(6)));
+var quoted = (s) => `"${s.replace(/["\\\n]/g, "")}"`;
+function chart(workload, metric, main2, pr) {
+  const values = [...main2.map((p) => p.value), pr];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
+  const mainMedian = median(main2.map((p) => p.value));
+  const delta = mainMedian !== 0 ? ` (${signedFixed(100 * (pr - mainMedian) / mainMedian, 1, "%")})` : "";
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `  title ${quoted(`${workload}: ${LABEL[metric]}`)}`,
+    `  x-axis [${[...main2.map((p) => quoted(p.commit.slice(0, 7))), quoted("PR")].join(", ")}]`,
+    `  y-axis ${quoted(LABEL[metric])} ${compact(lo - pad)} --> ${compact(hi + pad)}`,
+    `  line [${values.map(compact).join(", ")}]`,
+    "```",
+    "",
+    `\`${workload}\`: this pull request ${compact(pr)}, the default branch's last ${main2.length}: median ${compact(mainMedian)}${delta}.`
+  ].join("\n");
+}
+function renderTrend(history, current, limits = {}) {
+  const maxPoints = limits.points ?? TREND_POINTS;
+  const charts = [];
+  for (const [workload, pr] of current.values) {
+    if (charts.length >= (limits.workloads ?? TREND_WORKLOADS)) break;
+    const main2 = history.points.map((p) => ({ commit: p.commit, value: historyValue(p, workload, current.arm, current.metric) })).filter((p) => p.value !== null).slice(-maxPoints);
+    if (main2.length > 0) charts.push(chart(workload, current.metric, main2, pr));
+  }
+  if (charts.length === 0) return "";
+  return [
+    `### Trend on the default branch: ${LABEL[current.metric]}`,
+    `The last points of \`${history.suite}\`'s history, then this pull request's value (the last point, "PR").`,
+    ...charts
+  ].join("\n\n");
+}
+
+// src/cli/verdict.ts
+var BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
+
+Writes a baseline (the committed reference a later run is compared against) from a results file
+of a complete run: every workload, arm and metric with all its samples and the median, the
+suite, the environment fingerprint, the commit and the date.
+
+Options:
+  --results FILE   results.json of a complete run (athena-bench run --out DIR)
+  --out FILE       baseline file to write, e.g. baselines/default.json
+  --commit SHA     commit the proxy was built from (default: the one recorded in the results)
+  --date ISO       date to record (default: when the run started)
+  -h, --help       this help
+
+Exit codes: 0 written, 2 bad input (flag, unreadable or invalid results file).
+`;
+var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
+                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
+                            [--history-store DIR]
+
+Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
+another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
+Per metric: Hodges\u2013Lehmann shift with a 95% interval, Mann\u2013Whitney U with Holm's correction,
+verdict regressed / improved / pass / inconclusive against the metric's threshold.
+
+Options:
+  --results FILE            results.json of the run to judge
+  --baseline FILE           baseline written by \`athena-bench baseline\`
+  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
+  --arm NAME                arm under test (default: the arm with role proxy)
+  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
+  --out DIR                 also write DIR/report.md and DIR/report.html
+  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
+  --history-store DIR       a history store (athena-bench history): the report ends with the
+                            default branch's last ${TREND_POINTS} points per workload and this run's value,
+                            as Mermaid charts
+  -h, --help                this help
+
+Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
+--fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
+`;
+function baselineCommand(argv, io) {
+  return guarded("baseline", io, async () => {
+    const values = parse3("baseline", argv, {
+      results: { type: "string" },
+      out: { type: "string" },
+      commit: { type: "string" },
+      date: { type: "string" }
+    });
+    if (values.help) {
+      io.stdout(BASELINE_HELP);
+      return 0;
+    }
+    const flags = validate2(
+      "baseline",
+      external_exports.object({
+        results: requiredPath("the results file (--results FILE)"),
+        out: requiredPath("the baseline file to write (--out FILE)"),
+        commit: external_exports.string().regex(/^[0-9a-f]{4,64}$/i, "expected a commit SHA (hex)").optional(),
+        date: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }).optional()
+      }),
+      values
+    );
+    const results = await loadResultsFile(path23.resolve(io.cwd, flags.results));
+    const meta3 = {};
+    if (flags.commit) meta3.commit = flags.commit;
+    if (flags.date) meta3.date = flags.date;
+    const baseline = baselineFromResults(results, meta3);
+    const out = path23.resolve(io.cwd, flags.out);
+    await writeBaseline(out, baseline);
+    const samples = baseline.workloads.reduce(
+      (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
+      0
+    );
+    io.stdout(
+      `wrote ${flags.out}: ${baseline.workloads.length} workload(s), ${samples} arm-rounds, commit ${baseline.commit ?? "(unknown)"}, ${baseline.environment.cpuModel} \xD7 ${baseline.environment.cores} cores, MySQL ${baseline.environment.mysqlVersion}
+`
+    );
+    return 0;
+  });
+}
+function compareCommand(argv, io) {
+  return guarded("compare", io, async () => {
+    const flags = compareFlags(argv, io);
+    if (flags === null) return 0;
+    const results = await loadResultsFile(path23.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path23.resolve(io.cwd, h))));
+    const comparison = await judge2(flags, results, history, io);
+    const trend = flags.historyStore ? await storeTrend(path23.resolve(io.cwd, flags.historyStore), results) : "";
+    const withTrend = (report) => trend ? `${report.trimEnd()}
+
+${trend}
+` : report;
+    let markdown;
+    if (flags.out) {
+      try {
+        markdown = writeReports(path23.resolve(io.cwd, flags.out), results, comparison, {
+          markdown: (verdict) => withTrend(verdict),
+          history
+        }).reportMarkdown;
+      } catch (error62) {
+        throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error62)})`);
+      }
+    } else {
+      markdown = withTrend(renderComparisonMarkdown(comparison));
+    }
+    io.stdout(markdown.endsWith("\n") ? markdown : `${markdown}
+`);
+    if (comparison.verdict === "inconclusive") {
+      io.stderr(
+        `athena-bench compare: INCONCLUSIVE \u2014 ${comparison.summaryLine}` + (flags.failOnInconclusive ? " (failing: --fail-on-inconclusive)" : " (not failing; pass --fail-on-inconclusive to fail)") + "\n"
+      );
+    }
+    return exitCodeFor(comparison, { failOnInconclusive: flags.failOnInconclusive });
+  });
+}
+var CompareFlagsSchema = external_exports.object({
+  results: requiredPath("the results file (--results FILE)"),
+  baseline: external_exports.string().min(1).optional(),
+  baseArm: external_exports.string().min(1).optional(),
+  arm: external_exports.string().min(1).optional(),
+  failOnInconclusive: external_exports.boolean().default(false),
+  out: external_exports.string().min(1).optional(),
+  history: external_exports.array(external_exports.string().min(1)).default([]),
+  historyStore: external_exports.string().min(1).optional()
+}).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
+  message: "give exactly one of --baseline FILE or --base-arm NAME",
+  path: ["baseline"]
+});
+function compareFlags(argv, io) {
+  const values = parse3("compare", argv, {
+    baseline: { type: "string" },
+    results: { type: "string" },
+    "base-arm": { type: "string" },
+    arm: { type: "string" },
+    "fail-on-inconclusive": { type: "boolean" },
+    out: { type: "string" },
+    history: { type: "string", multiple: true },
+    "history-store": { type: "string" }
+  });
+  if (values.help) {
+    io.stdout(COMPARE_HELP);
+    return null;
+  }
+  return validate2("compare", CompareFlagsSchema, {
+    results: values.results,
+    baseline: values.baseline,
+    baseArm: values["base-arm"],
+    arm: values.arm,
+    failOnInconclusive: values["fail-on-inconclusive"],
+    out: values.out,
+    history: values.history,
+    historyStore: values["history-store"]
+  });
+}
+async function judge2(flags, results, history, io) {
+  if (flags.baseline) {
+    const baseline = await loadBaseline(path23.resolve(io.cwd, flags.baseline));
+    if (!flags.history.includes(flags.baseline)) history.push(baseline);
+    return compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
+  }
+  const head = flags.arm ?? results.arms.find((a) => a.role === "proxy")?.name;
+  if (!head)
+    throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
+  return compareArms(results, head, flags.baseArm);
+}
+async function storeTrend(store, results) {
+  const suite = SuiteNameSchema.safeParse(results.suite.name);
+  if (!suite.success) {
+    throw new UsageError(`--history-store: the suite name "${results.suite.name}" has no history file`);
+  }
+  const current = currentRun(results);
+  return current ? renderTrend(await readSuiteHistory(store, suite.data), current) : "";
 }
 
 // src/cli.ts

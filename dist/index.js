@@ -10715,17 +10715,17 @@ var require_packet = __commonJS({
       eofWarningCount() {
         return this.buffer.readInt16LE(this.offset + 1);
       }
-      readLengthCodedNumber(bigNumberStrings, signed2) {
+      readLengthCodedNumber(bigNumberStrings, signed) {
         const byte1 = this.buffer[this.offset++];
         if (byte1 < 251) {
           return byte1;
         }
-        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed2);
+        return this.readLengthCodedNumberExt(byte1, bigNumberStrings, signed);
       }
       readLengthCodedNumberSigned(bigNumberStrings) {
         return this.readLengthCodedNumber(bigNumberStrings, true);
       }
-      readLengthCodedNumberExt(tag, bigNumberStrings, signed2) {
+      readLengthCodedNumberExt(tag, bigNumberStrings, signed) {
         let word0, word1;
         let res;
         if (tag === 251) {
@@ -10746,7 +10746,7 @@ var require_packet = __commonJS({
           if (word1 < 2097152) {
             return word1 * 4294967296 + word0;
           }
-          res = new Long(word0, word1, !signed2);
+          res = new Long(word0, word1, !signed);
           const resNumber = res.toNumber();
           const resString = res.toString();
           if (bigNumberStrings || !Number.isSafeInteger(resNumber)) {
@@ -15806,10 +15806,10 @@ var require_generate_function = __commonJS({
         }
         push(line2);
       };
-      var line = function(fmt3) {
-        if (!fmt3) return line;
-        if (arguments.length === 1 && fmt3.indexOf("\n") > -1) {
-          var lines2 = fmt3.trim().split("\n");
+      var line = function(fmt) {
+        if (!fmt) return line;
+        if (arguments.length === 1 && fmt.indexOf("\n") > -1) {
+          var lines2 = fmt.trim().split("\n");
           for (var i2 = 0; i2 < lines2.length; i2++) {
             pushLine(lines2[i2].trim());
           }
@@ -48219,7 +48219,7 @@ import path24 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/action/engine-adapter.ts
-import path17 from "node:path";
+import path16 from "node:path";
 
 // node_modules/mysql2/package.json with { type: 'json' }
 var package_default = {
@@ -48314,7 +48314,7 @@ var package_default = {
   }
 };
 
-// src/errors.ts
+// src/util/errors.ts
 var ExitCode = {
   Pass: 0,
   Regression: 1,
@@ -61747,45 +61747,45 @@ var PATTERN_IS_COMPLETE = /* @__PURE__ */ new Set([
   "xid"
 ]);
 function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
-  const fmt3 = def.format;
-  if (fmt3 === "base64") {
+  const fmt = def.format;
+  if (fmt === "base64") {
     const validator = addConstant(ctx, isValidBase64);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "base64url") {
+  if (fmt === "base64url") {
     const validator = addConstant(ctx, isValidBase64URL);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "jwt") {
+  if (fmt === "jwt") {
     const validator = addConstant(ctx, isValidJWT);
     const alg = addConstant(ctx, def.alg ?? null);
     doc.write(`if (!${validator}(${accessor}, ${alg})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "ipv6") {
+  if (fmt === "ipv6") {
     const validator = addConstant(ctx, isValidIPv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "cidrv6") {
+  if (fmt === "cidrv6") {
     const validator = addConstant(ctx, isValidCIDRv6);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "credit_card") {
+  if (fmt === "credit_card") {
     const validator = addConstant(ctx, isValidCreditCard);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (fmt3 === "iban") {
+  if (fmt === "iban") {
     const validator = addConstant(ctx, isValidIBAN);
     doc.write(`if (!${validator}(${accessor})) return INVALID;`);
     return accessor;
   }
   const formatDef = def;
-  if (fmt3 === "url" || fmt3 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
+  if (fmt === "url" || fmt === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
     const parseConst = addConstant(ctx, validateURL);
     const defConst = addConstant(ctx, def);
     const trimVar = newVar(ctx);
@@ -61811,12 +61811,12 @@ function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = true) {
   const customFn = def.fn;
   if (customFn) {
     if (isAsyncFunction(customFn))
-      throw new ZodCompileUnsupportedError(`async string format ${fmt3}`);
+      throw new ZodCompileUnsupportedError(`async string format ${fmt}`);
     const fnConst = addConstant(ctx, customFn);
     doc.write(`if (!${fnConst}(${accessor})) return INVALID;`);
     return accessor;
   }
-  if (PATTERN_IS_COMPLETE.has(fmt3) && def.pattern) {
+  if (PATTERN_IS_COMPLETE.has(fmt) && def.pattern) {
     const patternConst = addConstant(ctx, def.pattern);
     doc.write(`${patternConst}.lastIndex = 0;`);
     doc.write(`if (!${patternConst}.test(${accessor})) return INVALID;`);
@@ -68350,7 +68350,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path2 from "node:path";
 
-// src/engine/armEnvironment.ts
+// src/util/childEnvironment.ts
 var BASELINE_NAMES = /* @__PURE__ */ new Set([
   "PATH",
   "HOME",
@@ -68373,7 +68373,7 @@ var PassThroughNamesSchema = external_exports.string().transform(
     })
   )
 );
-function armEnvironment(ambient, passThrough, gateSet) {
+function allowedEnvironment(ambient, passThrough, gateSet) {
   const env = {};
   const listed = new Set(passThrough);
   for (const [name, value] of Object.entries(ambient)) {
@@ -68385,7 +68385,7 @@ function armEnvironment(ambient, passThrough, gateSet) {
 
 // src/drivers/sandbox.ts
 function driverEnvironment(ambient, needs = {}) {
-  return armEnvironment(ambient, [], needs);
+  return allowedEnvironment(ambient, [], needs);
 }
 async function withDriverDir(what, fn) {
   const dir = await mkdtemp(path2.join(os.tmpdir(), `athena-bench-${what}-`));
@@ -69576,12 +69576,24 @@ function shareNodeModules(checkout, worktree, relativeCwd) {
   }
 }
 
-// src/report/format.ts
+// src/util/format.ts
 var wholeFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 function formatNumber(v) {
   if (v === null || !Number.isFinite(v)) return "n/a";
   if (Math.abs(v) >= 999.5) return wholeFormat.format(v);
   if (v === 0) return "0";
+  return Number(v.toPrecision(3)).toString();
+}
+function formatMeasured(value, digits = 1) {
+  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
+  const abs = Math.abs(value);
+  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
+  return value.toFixed(d);
+}
+function shortNumber(v) {
+  const a = Math.abs(v);
+  if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
+  if (a >= 100) return v.toFixed(0);
   return Number(v.toPrecision(3)).toString();
 }
 function wholeNumber(value) {
@@ -69597,6 +69609,15 @@ function sign(value, showsAsZero) {
 function signedChange(value, suffix = "") {
   const digits = Math.abs(value) >= 10 ? 1 : 2;
   const text2 = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
+}
+function signedFixed(value, digits = 1, suffix = "") {
+  if (value === null) return "\u2014";
+  const text2 = Math.abs(value).toFixed(digits);
+  return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
+}
+function signedShort(value, suffix = "") {
+  const text2 = shortNumber(Math.abs(value));
   return `${sign(value, Number(text2) === 0)}${text2}${suffix}`;
 }
 function signedWhole(value) {
@@ -69650,7 +69671,7 @@ function renderCalibration(rows, targetPct) {
 }
 
 // src/gate/runGate.ts
-import { existsSync as existsSync5, readFileSync as readFileSync8, writeFileSync as writeFileSync6 } from "node:fs";
+import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync8, writeFileSync as writeFileSync6 } from "node:fs";
 import path13 from "node:path";
 
 // src/engine/armSetup.ts
@@ -69976,7 +69997,39 @@ async function waitForServer(target, timeoutMs, deps = {}) {
   );
 }
 
-// src/verdict/metrics.ts
+// src/model/metrics.ts
+var MetricNameSchema = external_exports.enum([
+  "tps",
+  "qps",
+  "latency_avg_ms",
+  "latency_p95_ms",
+  "latency_p99_ms",
+  "cpu_us_per_query",
+  "peak_rss_mb",
+  "overhead_pct",
+  "added_latency_p95_ms",
+  "errors",
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+]);
+var WORK_METRICS = [
+  "instructions_per_query",
+  "syscalls_per_query",
+  "backend_round_trips_per_query",
+  "bytes_per_query"
+];
+var PAIRED_METRICS = [
+  "overhead_pct",
+  "added_latency_p95_ms"
+];
+function isPairedMetric(metric) {
+  return PAIRED_METRICS.includes(metric);
+}
+function isWorkMetric(metric) {
+  return WORK_METRICS.includes(metric);
+}
 var WORK_METRIC_DEFAULTS = {
   instructions_per_query: {
     ...spec(
@@ -70070,40 +70123,8 @@ function metricSpecsFor(workload, mode = "arms") {
 }
 
 // src/suite/schema.ts
-var MetricNameSchema = external_exports.enum([
-  "tps",
-  "qps",
-  "latency_avg_ms",
-  "latency_p95_ms",
-  "latency_p99_ms",
-  "cpu_us_per_query",
-  "peak_rss_mb",
-  "overhead_pct",
-  "added_latency_p95_ms",
-  "errors",
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-]);
-var WORK_METRICS = [
-  "instructions_per_query",
-  "syscalls_per_query",
-  "backend_round_trips_per_query",
-  "bytes_per_query"
-];
-var PAIRED_METRICS = [
-  "overhead_pct",
-  "added_latency_p95_ms"
-];
-function isPairedMetric(metric) {
-  return PAIRED_METRICS.includes(metric);
-}
 function countedByWorkChannel(workload) {
   return workload.driver === "sysbench" && workload.work.measure;
-}
-function isWorkMetric(metric) {
-  return WORK_METRICS.includes(metric);
 }
 var MetricPolicySchema = external_exports.object({
   thresholdPct: external_exports.number().nonnegative().optional().describe("The smallest change that matters, in percent (overhead_pct: points; errors: a count)."),
@@ -70113,7 +70134,7 @@ var Slug = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a
 var workloadCommon = {
   id: Slug.describe("Unique in the suite: the key of the workload in results, baselines and reports."),
   title: external_exports.string().min(1).describe("What reports call the workload."),
-  /** The "Threads" column of the seed's table. */
+  /** The "Threads" column of the performance-testing guide's table (docs/PERF.md). */
   threads: external_exports.number().int().min(1).max(4096).describe("Client threads (sysbench), concurrent clients (mysqlslap) or connections (builtin)."),
   warmupSec: external_exports.number().nonnegative().default(0).describe("Seconds of load before the measured run (sysbench --warmup-time, or a discarded run)."),
   metrics: external_exports.partialRecord(MetricNameSchema, MetricPolicySchema).default({}).describe("Per-metric overrides of the verdict's thresholds and policies for this workload."),
@@ -70817,7 +70838,7 @@ async function resolveArms(ctx, mysql4) {
   return specs;
 }
 function armEnv(ctx, mysql4, spec3) {
-  return armEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
+  return allowedEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
     ATHENA_BENCH_MYSQL_HOST: mysql4.host,
     ATHENA_BENCH_MYSQL_PORT: String(mysql4.port),
     ATHENA_BENCH_MYSQL_USER: mysql4.user,
@@ -71052,6 +71073,12 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 import { writeFileSync as writeFileSync4 } from "node:fs";
 import path8 from "node:path";
 
+// src/model/channel.ts
+function channelOf(metric) {
+  return isWorkMetric(metric) ? "work" : "time";
+}
+var MEASURES = ["both", "work", "time"];
+
 // src/results/schema.ts
 var RESULTS_SCHEMA_VERSION = 1;
 var nullableNumber = external_exports.number().nullable();
@@ -71238,7 +71265,7 @@ var ResultsSchema = external_exports.object({
   suite: SuiteSchema,
   arms: external_exports.array(ArmSchema).min(1),
   /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
-  measure: external_exports.enum(["time", "work", "both"]).default("time"),
+  measure: external_exports.enum(MEASURES).default("time"),
   workloads: external_exports.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: external_exports.array(external_exports.string()).default([]),
@@ -71249,6 +71276,9 @@ var ResultsSchema = external_exports.object({
   /** Wall time of each phase, in the order the phases started. */
   phases: external_exports.array(PhaseSchema).optional()
 });
+function directArmName(results) {
+  return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+}
 function metricValue(sample, metric) {
   const m = sample.metrics;
   switch (metric) {
@@ -71300,6 +71330,9 @@ function pairedValue(metric, arm, direct) {
   const d = direct.metrics.latencyMs.p95;
   return a === null || d === null ? null : a - d;
 }
+function armSamples(workload, arm, directArm) {
+  return METRIC_NAMES.filter((metric) => !(isPairedMetric(metric) && arm === directArm)).map((metric) => [metric, metricSamples(workload, arm, metric, directArm)]).filter(([, samples]) => samples.length > 0);
+}
 function workSamples(workload, arm, metric) {
   const measured = workload.work?.arms[arm];
   if (!measured) return [];
@@ -71312,570 +71345,6 @@ function workSamples(workload, arm, metric) {
 function roundsOf(workload, arm) {
   const samples = arm === void 0 ? workload.samples : workload.samples.filter((s) => s.arm === arm);
   return new Set(samples.map((s) => s.round)).size;
-}
-
-// src/verdict/stats.ts
-function median(values) {
-  return quantile(values, 0.5);
-}
-function quantile(values, q) {
-  if (values.length === 0) throw new RangeError("quantile of an empty sample");
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
-  const sorted = [...values].sort((a2, b2) => a2 - b2);
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.ceil(h);
-  const a = sorted[lo];
-  const b = sorted[hi];
-  return a + (h - lo) * (b - a);
-}
-function ranks(values) {
-  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
-  const out = new Array(values.length);
-  let start = 0;
-  while (start < order.length) {
-    let end = start;
-    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
-    const avg = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) out[order[k].i] = avg;
-    start = end + 1;
-  }
-  return out;
-}
-function tieGroups(values) {
-  const counts = /* @__PURE__ */ new Map();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return [...counts.values()].filter((c) => c > 1);
-}
-function mannWhitneyNullCounts(n, m) {
-  let prev = [];
-  for (let j = 0; j <= m; j++) prev.push([1]);
-  for (let i = 1; i <= n; i++) {
-    const cur = [[1]];
-    for (let j = 1; j <= m; j++) {
-      const size = i * j + 1;
-      const row = new Array(size).fill(0);
-      const fromPrev = prev[j];
-      for (let u = 0; u < fromPrev.length; u++) row[u + j] = row[u + j] + fromPrev[u];
-      const fromLeft = cur[j - 1];
-      for (let u = 0; u < fromLeft.length; u++) row[u] = row[u] + fromLeft[u];
-      cur.push(row);
-    }
-    prev = cur;
-  }
-  return prev[m];
-}
-var exactCache = /* @__PURE__ */ new Map();
-function mannWhitneyCdf(u, n, m) {
-  const key2 = `${n},${m}`;
-  let entry = exactCache.get(key2);
-  if (!entry) {
-    const counts = mannWhitneyNullCounts(n, m);
-    const total = counts.reduce((s, c) => s + c, 0);
-    const cdf = [];
-    let acc = 0;
-    for (const c of counts) cdf.push(acc += c);
-    entry = { cdf, total };
-    exactCache.set(key2, entry);
-  }
-  if (u < 0) return 0;
-  const k = Math.min(Math.floor(u), entry.cdf.length - 1);
-  return entry.cdf[k] / entry.total;
-}
-function mannWhitneyQuantile(p, n, m) {
-  for (let q = 0; q <= n * m; q++) if (mannWhitneyCdf(q, n, m) >= p - 1e-12) return q;
-  return n * m;
-}
-function normalCdf(z2) {
-  return 0.5 * erfc(-z2 / Math.SQRT2);
-}
-function erfc(x) {
-  const z2 = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z2);
-  const r = t * Math.exp(
-    -z2 * z2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
-  );
-  return x >= 0 ? r : 2 - r;
-}
-function normalQuantile(p) {
-  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile p must be within (0, 1), got ${p}`);
-  let lo = -40;
-  let hi = 40;
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2;
-    if (normalCdf(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-function mannWhitneyU(x, y, options = {}) {
-  const n = x.length;
-  const m = y.length;
-  if (n === 0 || m === 0) throw new RangeError("Mann\u2013Whitney U needs at least one value in each sample");
-  const all = [...x, ...y];
-  const r = ranks(all);
-  let rankSumX = 0;
-  for (let i = 0; i < n; i++) rankSumX += r[i];
-  const u = rankSumX - n * (n + 1) / 2;
-  const ties = tieGroups(all);
-  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
-  if (exact) {
-    const pLess2 = mannWhitneyCdf(u, n, m);
-    const pGreater2 = 1 - mannWhitneyCdf(u - 1, n, m);
-    const pTwoSided2 = Math.min(1, 2 * Math.min(pLess2, pGreater2));
-    return { u, pTwoSided: pTwoSided2, pGreater: pGreater2, pLess: pLess2, method: "exact" };
-  }
-  const correct = options.correct ?? true;
-  const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
-  const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
-  const centred = u - n * m / 2;
-  if (sigma === 0) return { u, pTwoSided: 1, pGreater: 1, pLess: 1, method: "normal" };
-  const cc = correct ? 0.5 : 0;
-  const pGreater = 1 - normalCdf((centred - cc) / sigma);
-  const pLess = normalCdf((centred + cc) / sigma);
-  const zTwo = (centred - (correct ? Math.sign(centred) * 0.5 : 0)) / sigma;
-  const pTwoSided = Math.min(1, 2 * Math.min(normalCdf(zTwo), 1 - normalCdf(zTwo)));
-  return { u, pTwoSided, pGreater, pLess, method: "normal" };
-}
-function minimumTwoSidedP(n, m) {
-  if (n === 0 || m === 0) return 1;
-  let inv = 1;
-  const k = Math.min(n, m);
-  for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
-  return Math.min(1, 2 * inv);
-}
-function minimumOneSidedP(n, m) {
-  return n === 0 || m === 0 ? 1 : minimumTwoSidedP(n, m) / 2;
-}
-function hodgesLehmann(x, y, level = 0.95, options = {}) {
-  const n = x.length;
-  const m = y.length;
-  if (n === 0 || m === 0) throw new RangeError("Hodges\u2013Lehmann needs at least one value in each sample");
-  const diffs = [];
-  for (const a of x) for (const b of y) diffs.push(a - b);
-  diffs.sort((a, b) => a - b);
-  const nm = diffs.length;
-  const estimate = median(diffs);
-  const alpha = 1 - level;
-  const ties = tieGroups([...x, ...y]);
-  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
-  let c;
-  let achievedLevel;
-  if (exact) {
-    const q = mannWhitneyQuantile(alpha / 2, n, m);
-    c = Math.max(1, q);
-    achievedLevel = 1 - 2 * mannWhitneyCdf(c - 1, n, m);
-  } else {
-    const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
-    const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
-    const z2 = normalQuantile(1 - alpha / 2);
-    c = Math.max(1, Math.floor(nm / 2 - z2 * sigma + 0.5));
-    achievedLevel = sigma === 0 ? 1 : Math.min(1, 2 * normalCdf((nm / 2 - (c - 1) - 0.5) / sigma) - 1);
-  }
-  c = Math.min(c, Math.ceil(nm / 2));
-  return {
-    estimate,
-    low: diffs[c - 1],
-    high: diffs[nm - c],
-    achievedLevel,
-    method: exact ? "exact" : "normal"
-  };
-}
-function holmAdjust(pValues, familySize = pValues.length) {
-  const k = Math.max(familySize, pValues.length);
-  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
-  const out = new Array(pValues.length);
-  let running = 0;
-  order.forEach(({ p, i }, rank) => {
-    running = Math.max(running, Math.min(1, (k - rank) * p));
-    out[i] = running;
-  });
-  return out;
-}
-function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
-  const target = alpha / Math.max(1, comparisons);
-  for (let n = 1; n <= 500; n++) {
-    if (minimumOneSidedP(n, otherSize ?? n) <= target) return n;
-  }
-  return Infinity;
-}
-
-// src/report/summary.ts
-function median2(values) {
-  return values.length === 0 ? null : median(values);
-}
-function spreadPct(values) {
-  const m = median2(values);
-  if (m === null || m === 0 || values.length < 2) return null;
-  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
-}
-function throughputUnit(workload, driver) {
-  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
-  switch (workload.driver) {
-    case "sysbench":
-      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
-    case "mysqlslap":
-      return "qps";
-    case "builtin":
-      return workload.options.mix === "point_select" ? "qps" : "tps";
-  }
-}
-function suiteWorkload(results, id) {
-  return results.suite.workloads.find((w) => w.id === id);
-}
-function samplesOf(workload, arm) {
-  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
-}
-function overheadPerRound(workload, arm, unit) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
-    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
-  });
-}
-function addedLatencyPerRound(workload, arm, key2) {
-  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key2]]));
-  return samplesOf(workload, arm).flatMap((s) => {
-    const d = direct.get(s.round);
-    const a = s.metrics.latencyMs[key2];
-    return d != null && a != null ? [a - d] : [];
-  });
-}
-function numbers(values) {
-  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
-}
-
-// src/report/work.ts
-function countCell(w, arm, metric, digits) {
-  const values = workSamples(w, arm, metric);
-  const m = median2(values);
-  if (m === null) return "\u2014";
-  const spread = spreadPct(values);
-  const text2 = m >= 1e3 ? wholeNumber(m) : m.toFixed(digits);
-  return spread === null ? text2 : `${text2} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
-}
-function windowsCell(measured) {
-  const kept = measured.windows.length - measured.firstKept;
-  const settled = measured.settled ? "settled" : "**did not settle**";
-  return `${kept} of ${measured.windows.length} (${settled})`;
-}
-function syscallsLine(title, arm, measured) {
-  const calls = measured.topSyscalls.filter((c) => c.perQuery >= 0.01);
-  if (calls.length === 0) return null;
-  const named = (list) => list.map((c) => `${c.name} ${c.perQuery.toFixed(2)}`).join(", ");
-  const counted = calls.filter((c) => !c.clockRead).slice(0, 6);
-  const clocks = calls.filter((c) => c.clockRead);
-  const clockText = clocks.length > 0 ? `; clock reads (not counted): ${named(clocks)}` : "";
-  return `- ${title} \xB7 ${arm}: ${named(counted) || "none"}${clockText}`;
-}
-function threadsCell(measured) {
-  const threads = measured.windows.slice(measured.firstKept).flatMap((w) => w.threads === null ? [] : [w.threads]);
-  return threads.length > 0 ? String(Math.max(...threads)) : "\u2014";
-}
-function workSection(results) {
-  const rows = [];
-  const syscallLines = [];
-  for (const w of results.workloads) {
-    if (!w.work) continue;
-    for (const [arm, measured] of Object.entries(w.work.arms)) {
-      rows.push(
-        `| ${w.title} | ${arm} | ${countCell(w, arm, "instructions_per_query", 0)} | ${countCell(w, arm, "syscalls_per_query", 2)} | ${countCell(w, arm, "backend_round_trips_per_query", 3)} | ${countCell(w, arm, "bytes_per_query", 0)} | ${threadsCell(measured)} | ${windowsCell(measured)} | ${measured.profile ? `\`${measured.profile}\`` : "\u2014"} |`
-      );
-      const line = syscallsLine(w.title, arm, measured);
-      if (line) syscallLines.push(line);
-    }
-  }
-  if (rows.length === 0) return [];
-  const first = results.workloads.find((w) => w.work).work;
-  return [
-    "## Work per query",
-    "",
-    "| Workload | Arm | Instructions | Syscalls | MySQL round trips | MySQL bytes | Threads | Windows kept | Profile |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ...rows,
-    "",
-    `Counted with the proxy under valgrind (callgrind), ${plural2(first.threads, "client thread")}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls every system call its process tree made but clock reads, which natively the vDSO answers without entering the kernel. Profiles open in KCachegrind.`,
-    "",
-    ...syscallLines.length > 0 ? ["System calls per query by name (the C function that made them):", "", ...syscallLines, ""] : []
-  ];
-}
-
-// src/report/markdown.ts
-var REPORT_MAX_CHARS = 6e4;
-function fmt(value, digits = 1) {
-  if (value === null || value === void 0 || !Number.isFinite(value)) return "\u2014";
-  const abs = Math.abs(value);
-  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
-  return value.toFixed(d);
-}
-function signed(value, digits = 1, unit = "") {
-  if (value === null) return "\u2014";
-  return `${value >= 0 ? "+" : ""}${value.toFixed(digits)}${unit}`;
-}
-function withSpread(values, unit) {
-  const m = median2(values);
-  if (m === null) return "\u2014";
-  const spread = spreadPct(values);
-  const value = unit === "" ? fmt(m) : `${fmt(m)} ${unit}`;
-  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
-}
-function armLabel(arm) {
-  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
-  return arm.name;
-}
-function comparedArms(results) {
-  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
-  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
-}
-function throughputTable(results, arms) {
-  const header2 = ["Workload", "Threads", "Direct MySQL"];
-  for (const [i, arm] of arms.entries()) {
-    header2.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
-  }
-  const lines = [`| ${header2.join(" | ")} |`, `| ${header2.map(() => "---").join(" | ")} |`];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) {
-      lines.push(
-        `| ${escapeCell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`
-      );
-      continue;
-    }
-    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
-    const label3 = unit.toUpperCase();
-    const row = [
-      escapeCell(w.title),
-      String(w.threads),
-      withSpread(
-        samplesOf(w, "direct").map((s) => s.metrics[unit]),
-        label3
-      )
-    ];
-    for (const arm of arms) {
-      row.push(
-        withSpread(
-          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
-          label3
-        )
-      );
-      const overhead = overheadPerRound(w, arm.name, unit);
-      const m = median2(overhead);
-      const range = overhead.length > 1 ? ` (${fmt(Math.min(...overhead))}\u2026${fmt(Math.max(...overhead))})` : "";
-      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
-    }
-    lines.push(`| ${row.join(" | ")} |`);
-  }
-  return lines;
-}
-function latencyTable(results, arms) {
-  const direct = { name: "direct" };
-  return [
-    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
-      const p95 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
-      const p99 = median2(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
-      const added = (key2) => arm.name === "direct" ? "" : signed(median2(addedLatencyPerRound(w, arm.name, key2)), 2);
-      return `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added("p95")} | ${added("p99")} |`;
-    })
-  ];
-}
-function resourceTable(results, arms) {
-  return [
-    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...armRows(results, arms, (w, arm, samples) => {
-      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
-      const cpuSec = median2(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
-      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
-      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
-      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
-      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : "\u2014"} | ${traffic} |`;
-    })
-  ];
-}
-function armRows(results, arms, row) {
-  const rows = [];
-  for (const w of results.workloads) {
-    if (w.skipped !== null) continue;
-    for (const arm of arms) {
-      const samples = samplesOf(w, arm.name);
-      if (samples.length > 0) rows.push(row(w, arm, samples));
-    }
-  }
-  return rows;
-}
-function channelsLine(results, rounds) {
-  const time3 = plural2(rounds, "interleaved round");
-  if (results.measure === "time") return time3;
-  const work = "work counted under valgrind";
-  return results.measure === "work" ? work : `${time3} and ${work}`;
-}
-function harnessLine(results) {
-  const shares = results.workloads.flatMap(
-    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
-  );
-  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
-  const parts = [];
-  if (shares.length > 0) {
-    parts.push(
-      `The harness (this process) used a median ${(100 * median2(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
-    );
-  }
-  if (gen.length > 0) {
-    parts.push(
-      `The builtin load generator itself used a median ${fmt(median2(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
-    );
-  }
-  return parts.length > 0 ? parts.join(" ") : null;
-}
-function gib(bytes) {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-}
-function environmentSection(results) {
-  const env = results.environment;
-  const hosts = new Set(results.arms.map((a) => a.host));
-  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
-  const direct = results.arms.find((a) => a.role === "direct");
-  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
-  const lines = [
-    "## Test Environment",
-    "",
-    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
-    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
-    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
-    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${plural2(results.suite.rounds, "planned round")} per workload.`
-  ];
-  for (const shard of results.shards ?? []) {
-    const e = shard.environment;
-    lines.push(
-      `- **Shard ${shard.index}/${results.shards.length}** (${shard.workloads.join(", ")}): ${e.cores} cores (${e.cpuModel}), ${gib(e.memoryBytes)} RAM, ${e.kernel}; MySQL ${e.mysqlVersion}; ${shard.startedAt} \u2013 ${shard.finishedAt}`
-    );
-  }
-  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
-    lines.push(
-      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
-    );
-  }
-  for (const arm of results.arms.filter((a) => a.config)) {
-    lines.push(
-      "",
-      `<details><summary>${arm.name} configuration</summary>`,
-      "",
-      "```",
-      arm.config.slice(0, 4e3).trimEnd(),
-      "```",
-      "",
-      "</details>"
-    );
-  }
-  return lines;
-}
-function roundsDetails(results) {
-  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
-  for (const w of results.workloads) {
-    if (w.skipped !== null || w.samples.length === 0) continue;
-    lines.push(
-      `**${w.title}**`,
-      "",
-      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
-      "| --- | --- | --- | --- | --- | --- | --- |"
-    );
-    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
-    for (const s of sorted.slice(0, 400)) {
-      lines.push(
-        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt(s.metrics.tps)} | ${fmt(s.metrics.qps)} | ${fmt(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
-      );
-    }
-    lines.push("");
-  }
-  lines.push("</details>");
-  return lines;
-}
-function renderMeasurementReport(results, verdictMarkdown) {
-  const out = [`# athena-bench: suite \`${results.suite.name}\``, "", statusLine(results), ""];
-  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
-  if (results.warnings.length > 0) {
-    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
-  }
-  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
-  if (measured) out.push(...measuredSections(results));
-  out.push(...workSection(results));
-  out.push(...phasesSection(results));
-  out.push(...environmentSection(results), "");
-  return withinLimit(out.join("\n"), roundsDetails(results));
-}
-function phasesSection(results) {
-  const phases = results.phases ?? [];
-  if (phases.length === 0) return [];
-  const totals = /* @__PURE__ */ new Map();
-  for (const p of phases) {
-    const total = totals.get(p.name) ?? { seconds: 0, workloads: /* @__PURE__ */ new Set() };
-    total.seconds += p.seconds;
-    if (p.workload !== void 0) total.workloads.add(p.workload);
-    totals.set(p.name, total);
-  }
-  const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1e3;
-  const share = (seconds) => runSeconds > 0 ? `${Math.round(100 * seconds / runSeconds)}%` : "\u2013";
-  const rows = [...totals].map(
-    ([name, t]) => `| ${name} | ${t.workloads.size > 0 ? t.workloads.size : "\u2013"} | ${t.seconds.toFixed(1)} | ${share(t.seconds)} |`
-  );
-  return [
-    "## Where the time went",
-    "",
-    "| Phase | Workloads | Seconds | Share of the run |",
-    "|---|--:|--:|--:|",
-    ...rows,
-    `| **the whole run** | | **${runSeconds.toFixed(1)}** | |`,
-    ""
-  ];
-}
-function statusLine(results) {
-  if (results.status === "failed") {
-    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}`;
-  }
-  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
-  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`;
-}
-function measuredSections(results) {
-  const arms = comparedArms(results);
-  const out = ["## Direct MySQL vs proxy", "", ...throughputTable(results, arms), ""];
-  out.push(
-    `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
-    ""
-  );
-  if (arms.length > 0) {
-    out.push(
-      "## Latency",
-      "",
-      ...latencyTable(results, arms),
-      "",
-      "Added = proxy \u2212 direct of the same round (median).",
-      ""
-    );
-    out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
-    out.push(
-      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
-      ""
-    );
-  }
-  const harness = harnessLine(results);
-  if (harness) out.push(harness, "");
-  return out;
-}
-function withinLimit(report, details) {
-  const withDetails = `${report}
-${details.join("\n")}
-`;
-  let text2 = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${report}
-_Per-round details omitted to keep the report short; they are in results.json._
-`;
-  if (text2.length > REPORT_MAX_CHARS) {
-    text2 = `${text2.slice(0, REPORT_MAX_CHARS - 200)}
-
-_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
-`;
-  }
-  return text2;
 }
 
 // package.json
@@ -71918,6 +71387,7 @@ var package_default2 = {
     "bench:history": "node --import tsx scripts/bench-history.ts",
     "test:soak": "node scripts/bootstrap.mjs && node scripts/build.mjs --proxy-only && node --import tsx scripts/soak.ts",
     "check-dist": "node scripts/check-dist.mjs",
+    imports: "node scripts/import-graph.mjs",
     proxy: "node scripts/build.mjs --proxy-only && node proxy/dist/athena.js --config proxy/config/athena.toml"
   },
   devDependencies: {
@@ -71961,7 +71431,8 @@ function buildResults(ctx, status, failure2) {
     workloads: ctx.workloads,
     environment: ctx.environment ?? placeholderEnvironment(),
     warnings: [...ctx.warnings],
-    phases: ctx.phases.phases()
+    phases: ctx.phases.phases(),
+    ...ctx.options.shardRecord ? { shard: ctx.options.shardRecord } : {}
   };
 }
 async function finishRun(ctx, failure2) {
@@ -71977,9 +71448,6 @@ async function finishRun(ctx, failure2) {
   const resultsPath = path8.join(ctx.outDir, "results.json");
   writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path8.join(ctx.outDir, "report.md");
-  writeFileSync4(reportPath, reportMarkdown);
   if (failure2 !== void 0) {
     if (failure2 instanceof AthenaBenchError) {
       failure2.message = failureMessage;
@@ -71987,7 +71455,7 @@ async function finishRun(ctx, failure2) {
     }
     throw new InfrastructureError(failureMessage, { cause: failure2 });
   }
-  return { results, resultsPath, reportPath, reportMarkdown };
+  return { results, resultsPath };
 }
 function placeholderEnvironment() {
   return {
@@ -72550,6 +72018,195 @@ function functionDeltas(base, head, limit = 10) {
   return [...all.values()].sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta)).slice(0, limit);
 }
 
+// src/model/stats.ts
+function median(values) {
+  return quantile(values, 0.5);
+}
+function medianOrNull(values) {
+  return values.length === 0 ? null : median(values);
+}
+function quantile(values, q) {
+  if (values.length === 0) throw new RangeError("quantile of an empty sample");
+  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile q must be within [0, 1], got ${q}`);
+  const sorted = [...values].sort((a2, b2) => a2 - b2);
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.ceil(h);
+  const a = sorted[lo];
+  const b = sorted[hi];
+  return a + (h - lo) * (b - a);
+}
+function ranks(values) {
+  const order = values.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
+  const out = new Array(values.length);
+  let start = 0;
+  while (start < order.length) {
+    let end = start;
+    while (end + 1 < order.length && order[end + 1].v === order[start].v) end++;
+    const avg = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) out[order[k].i] = avg;
+    start = end + 1;
+  }
+  return out;
+}
+function tieGroups(values) {
+  const counts = /* @__PURE__ */ new Map();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.values()].filter((c) => c > 1);
+}
+function mannWhitneyNullCounts(n, m) {
+  let prev = [];
+  for (let j = 0; j <= m; j++) prev.push([1]);
+  for (let i = 1; i <= n; i++) {
+    const cur = [[1]];
+    for (let j = 1; j <= m; j++) {
+      const size = i * j + 1;
+      const row = new Array(size).fill(0);
+      const fromPrev = prev[j];
+      for (let u = 0; u < fromPrev.length; u++) row[u + j] = row[u + j] + fromPrev[u];
+      const fromLeft = cur[j - 1];
+      for (let u = 0; u < fromLeft.length; u++) row[u] = row[u] + fromLeft[u];
+      cur.push(row);
+    }
+    prev = cur;
+  }
+  return prev[m];
+}
+var exactCache = /* @__PURE__ */ new Map();
+function mannWhitneyCdf(u, n, m) {
+  const key2 = `${n},${m}`;
+  let entry = exactCache.get(key2);
+  if (!entry) {
+    const counts = mannWhitneyNullCounts(n, m);
+    const total = counts.reduce((s, c) => s + c, 0);
+    const cdf = [];
+    let acc = 0;
+    for (const c of counts) cdf.push(acc += c);
+    entry = { cdf, total };
+    exactCache.set(key2, entry);
+  }
+  if (u < 0) return 0;
+  const k = Math.min(Math.floor(u), entry.cdf.length - 1);
+  return entry.cdf[k] / entry.total;
+}
+function mannWhitneyQuantile(p, n, m) {
+  for (let q = 0; q <= n * m; q++) if (mannWhitneyCdf(q, n, m) >= p - 1e-12) return q;
+  return n * m;
+}
+function normalCdf(z2) {
+  return 0.5 * erfc(-z2 / Math.SQRT2);
+}
+function erfc(x) {
+  const z2 = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z2);
+  const r = t * Math.exp(
+    -z2 * z2 - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+  );
+  return x >= 0 ? r : 2 - r;
+}
+function normalQuantile(p) {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile p must be within (0, 1), got ${p}`);
+  let lo = -40;
+  let hi = 40;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+function mannWhitneyU(x, y, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Mann\u2013Whitney U needs at least one value in each sample");
+  const all = [...x, ...y];
+  const r = ranks(all);
+  let rankSumX = 0;
+  for (let i = 0; i < n; i++) rankSumX += r[i];
+  const u = rankSumX - n * (n + 1) / 2;
+  const ties = tieGroups(all);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  if (exact) {
+    const pLess2 = mannWhitneyCdf(u, n, m);
+    const pGreater2 = 1 - mannWhitneyCdf(u - 1, n, m);
+    const pTwoSided2 = Math.min(1, 2 * Math.min(pLess2, pGreater2));
+    return { u, pTwoSided: pTwoSided2, pGreater: pGreater2, pLess: pLess2, method: "exact" };
+  }
+  const correct = options.correct ?? true;
+  const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+  const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+  const centred = u - n * m / 2;
+  if (sigma === 0) return { u, pTwoSided: 1, pGreater: 1, pLess: 1, method: "normal" };
+  const cc = correct ? 0.5 : 0;
+  const pGreater = 1 - normalCdf((centred - cc) / sigma);
+  const pLess = normalCdf((centred + cc) / sigma);
+  const zTwo = (centred - (correct ? Math.sign(centred) * 0.5 : 0)) / sigma;
+  const pTwoSided = Math.min(1, 2 * Math.min(normalCdf(zTwo), 1 - normalCdf(zTwo)));
+  return { u, pTwoSided, pGreater, pLess, method: "normal" };
+}
+function minimumTwoSidedP(n, m) {
+  if (n === 0 || m === 0) return 1;
+  let inv = 1;
+  const k = Math.min(n, m);
+  for (let i = 1; i <= k; i++) inv *= i / (n + m - k + i);
+  return Math.min(1, 2 * inv);
+}
+function minimumOneSidedP(n, m) {
+  return n === 0 || m === 0 ? 1 : minimumTwoSidedP(n, m) / 2;
+}
+function hodgesLehmann(x, y, level = 0.95, options = {}) {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) throw new RangeError("Hodges\u2013Lehmann needs at least one value in each sample");
+  const diffs = [];
+  for (const a of x) for (const b of y) diffs.push(a - b);
+  diffs.sort((a, b) => a - b);
+  const nm = diffs.length;
+  const estimate = median(diffs);
+  const alpha = 1 - level;
+  const ties = tieGroups([...x, ...y]);
+  const exact = options.exact ?? (n < 50 && m < 50 && ties.length === 0);
+  let c;
+  let achievedLevel;
+  if (exact) {
+    const q = mannWhitneyQuantile(alpha / 2, n, m);
+    c = Math.max(1, q);
+    achievedLevel = 1 - 2 * mannWhitneyCdf(c - 1, n, m);
+  } else {
+    const tieTerm = ties.reduce((s, t) => s + (t * t * t - t), 0) / ((n + m) * (n + m - 1));
+    const sigma = Math.sqrt(n * m / 12 * (n + m + 1 - tieTerm));
+    const z2 = normalQuantile(1 - alpha / 2);
+    c = Math.max(1, Math.floor(nm / 2 - z2 * sigma + 0.5));
+    achievedLevel = sigma === 0 ? 1 : Math.min(1, 2 * normalCdf((nm / 2 - (c - 1) - 0.5) / sigma) - 1);
+  }
+  c = Math.min(c, Math.ceil(nm / 2));
+  return {
+    estimate,
+    low: diffs[c - 1],
+    high: diffs[nm - c],
+    achievedLevel,
+    method: exact ? "exact" : "normal"
+  };
+}
+function holmAdjust(pValues, familySize = pValues.length) {
+  const k = Math.max(familySize, pValues.length);
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const out = new Array(pValues.length);
+  let running = 0;
+  order.forEach(({ p, i }, rank) => {
+    running = Math.max(running, Math.min(1, (k - rank) * p));
+    out[i] = running;
+  });
+  return out;
+}
+function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
+  const target = alpha / Math.max(1, comparisons);
+  for (let n = 1; n <= 500; n++) {
+    if (minimumOneSidedP(n, otherSize ?? n) <= target) return n;
+  }
+  return Infinity;
+}
+
 // src/work/settle.ts
 var WARM_UP_ALLOWANCE_PCT = 5;
 function settleState(values, rule) {
@@ -73075,6 +72732,371 @@ async function runBenchmark(options, deps) {
   return finishRun(ctx, failure2);
 }
 
+// src/report/summary.ts
+function spreadPct(values) {
+  const m = medianOrNull(values);
+  if (m === null || m === 0 || values.length < 2) return null;
+  return 100 * (Math.max(...values) - Math.min(...values)) / 2 / Math.abs(m);
+}
+function throughputUnit(workload, driver) {
+  if (!workload) return driver === "mysqlslap" ? "qps" : "tps";
+  switch (workload.driver) {
+    case "sysbench":
+      return /point_select|select_random/.test(workload.options.test) ? "qps" : "tps";
+    case "mysqlslap":
+      return "qps";
+    case "builtin":
+      return workload.options.mix === "point_select" ? "qps" : "tps";
+  }
+}
+function suiteWorkload(results, id) {
+  return results.suite.workloads.find((w) => w.id === id);
+}
+function samplesOf(workload, arm) {
+  return workload.samples.filter((s) => s.arm === arm).sort((a, b) => a.round - b.round);
+}
+function overheadPerRound(workload, arm, unit) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics[unit]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    return d ? [100 * (1 - s.metrics[unit] / d)] : [];
+  });
+}
+function addedLatencyPerRound(workload, arm, key2) {
+  const direct = new Map(samplesOf(workload, "direct").map((s) => [s.round, s.metrics.latencyMs[key2]]));
+  return samplesOf(workload, arm).flatMap((s) => {
+    const d = direct.get(s.round);
+    const a = s.metrics.latencyMs[key2];
+    return d != null && a != null ? [a - d] : [];
+  });
+}
+function numbers(values) {
+  return values.filter((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+// src/report/work.ts
+function countCell(w, arm, metric, digits) {
+  const values = workSamples(w, arm, metric);
+  const m = medianOrNull(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const text2 = m >= 1e3 ? wholeNumber(m) : m.toFixed(digits);
+  return spread === null ? text2 : `${text2} \xB1${spread.toFixed(spread < 1 ? 2 : 1)}%`;
+}
+function windowsCell(measured) {
+  const kept = measured.windows.length - measured.firstKept;
+  const settled = measured.settled ? "settled" : "**did not settle**";
+  return `${kept} of ${measured.windows.length} (${settled})`;
+}
+function syscallsLine(title, arm, measured) {
+  const calls = measured.topSyscalls.filter((c) => c.perQuery >= 0.01);
+  if (calls.length === 0) return null;
+  const named = (list) => list.map((c) => `${c.name} ${c.perQuery.toFixed(2)}`).join(", ");
+  const counted = calls.filter((c) => !c.clockRead).slice(0, 6);
+  const clocks = calls.filter((c) => c.clockRead);
+  const clockText = clocks.length > 0 ? `; clock reads (not counted): ${named(clocks)}` : "";
+  return `- ${title} \xB7 ${arm}: ${named(counted) || "none"}${clockText}`;
+}
+function threadsCell(measured) {
+  const threads = measured.windows.slice(measured.firstKept).flatMap((w) => w.threads === null ? [] : [w.threads]);
+  return threads.length > 0 ? String(Math.max(...threads)) : "\u2014";
+}
+function workSection(results) {
+  const rows = [];
+  const syscallLines = [];
+  for (const w of results.workloads) {
+    if (!w.work) continue;
+    for (const [arm, measured] of Object.entries(w.work.arms)) {
+      rows.push(
+        `| ${w.title} | ${arm} | ${countCell(w, arm, "instructions_per_query", 0)} | ${countCell(w, arm, "syscalls_per_query", 2)} | ${countCell(w, arm, "backend_round_trips_per_query", 3)} | ${countCell(w, arm, "bytes_per_query", 0)} | ${threadsCell(measured)} | ${windowsCell(measured)} | ${measured.profile ? `\`${measured.profile}\`` : "\u2014"} |`
+      );
+      const line = syscallsLine(w.title, arm, measured);
+      if (line) syscallLines.push(line);
+    }
+  }
+  if (rows.length === 0) return [];
+  const first = results.workloads.find((w) => w.work).work;
+  return [
+    "## Work per query",
+    "",
+    "| Workload | Arm | Instructions | Syscalls | MySQL round trips | MySQL bytes | Threads | Windows kept | Profile |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `Counted with the proxy under valgrind (callgrind), ${plural2(first.threads, "client thread")}, windows of a fixed number of sysbench events; medians over the kept windows (\xB1 is half their range). Instructions are the proxy's user-space instructions (kernel time is not in them: the syscalls column is), syscalls every system call its process tree made but clock reads, which natively the vDSO answers without entering the kernel. Profiles open in KCachegrind.`,
+    "",
+    ...syscallLines.length > 0 ? ["System calls per query by name (the C function that made them):", "", ...syscallLines, ""] : []
+  ];
+}
+
+// src/report/markdown.ts
+var REPORT_MAX_CHARS = 6e4;
+function withSpread(values, unit) {
+  const m = medianOrNull(values);
+  if (m === null) return "\u2014";
+  const spread = spreadPct(values);
+  const value = unit === "" ? formatMeasured(m) : `${formatMeasured(m)} ${unit}`;
+  return `${value}${spread === null ? "" : ` \xB1${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
+}
+function armLabel(arm) {
+  if (arm.role === "proxy") return /athena/i.test(arm.command ?? "") ? "Athena" : "proxy";
+  return arm.name;
+}
+function comparedArms(results) {
+  const order = { proxy: 0, base: 1, reference: 2, direct: 3 };
+  return results.arms.filter((a) => a.role !== "direct").sort((a, b) => order[a.role] - order[b.role]);
+}
+function throughputTable(results, arms) {
+  const header2 = ["Workload", "Threads", "Direct MySQL"];
+  for (const [i, arm] of arms.entries()) {
+    header2.push(`Via ${armLabel(arm)}`, i === 0 ? "Overhead" : `Overhead (${armLabel(arm)})`);
+  }
+  const lines = [`| ${header2.join(" | ")} |`, `| ${header2.map(() => "---").join(" | ")} |`];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) {
+      lines.push(
+        `| ${escapeCell(w.title)} | ${w.threads} | skipped | ${arms.map(() => "\u2014 | \u2014").join(" | ")} |`
+      );
+      continue;
+    }
+    const unit = throughputUnit(suiteWorkload(results, w.id), w.driver);
+    const label3 = unit.toUpperCase();
+    const row = [
+      escapeCell(w.title),
+      String(w.threads),
+      withSpread(
+        samplesOf(w, "direct").map((s) => s.metrics[unit]),
+        label3
+      )
+    ];
+    for (const arm of arms) {
+      row.push(
+        withSpread(
+          samplesOf(w, arm.name).map((s) => s.metrics[unit]),
+          label3
+        )
+      );
+      const overhead = overheadPerRound(w, arm.name, unit);
+      const m = medianOrNull(overhead);
+      const range = overhead.length > 1 ? ` (${formatMeasured(Math.min(...overhead))}\u2026${formatMeasured(Math.max(...overhead))})` : "";
+      row.push(m === null ? "\u2014" : `${m.toFixed(1)}%${range}`);
+    }
+    lines.push(`| ${row.join(" | ")} |`);
+  }
+  return lines;
+}
+function latencyTable(results, arms) {
+  const direct = { name: "direct" };
+  return [
+    "| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, [direct, ...arms], (w, arm, samples) => {
+      const p95 = medianOrNull(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
+      const p99 = medianOrNull(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
+      const added = (key2) => arm.name === "direct" ? "" : signedFixed(medianOrNull(addedLatencyPerRound(w, arm.name, key2)), 2);
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${formatMeasured(p95, 2)} | ${formatMeasured(p99, 2)} | ${added("p95")} | ${added("p99")} |`;
+    })
+  ];
+}
+function resourceTable(results, arms) {
+  return [
+    "| Workload | Arm | CPU \xB5s/query | CPU s per run | Peak RSS MB | Traffic seen by the proxy |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...armRows(results, arms, (w, arm, samples) => {
+      const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
+      const cpuSec = medianOrNull(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
+      const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
+      const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== void 0);
+      const traffic = checks.length === 0 ? "not checked" : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${formatMeasured(Math.min(...checks.map((c) => 100 * c.observedQueries / Math.max(1, c.expectedQueries))))}%)`;
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, "")} | ${formatMeasured(cpuSec, 2)} | ${rss.length ? formatMeasured(Math.max(...rss)) : "\u2014"} | ${traffic} |`;
+    })
+  ];
+}
+function armRows(results, arms, row) {
+  const rows = [];
+  for (const w of results.workloads) {
+    if (w.skipped !== null) continue;
+    for (const arm of arms) {
+      const samples = samplesOf(w, arm.name);
+      if (samples.length > 0) rows.push(row(w, arm, samples));
+    }
+  }
+  return rows;
+}
+function channelsLine(results, rounds) {
+  const time3 = plural2(rounds, "interleaved round");
+  if (results.measure === "time") return time3;
+  const work = "work counted under valgrind";
+  return results.measure === "work" ? work : `${time3} and ${work}`;
+}
+function harnessLine(results) {
+  const shares = results.workloads.flatMap(
+    (w) => w.driver === "builtin" ? [] : numbers(w.samples.map((s) => s.harnessCpuShare))
+  );
+  const gen = results.workloads.flatMap((w) => numbers(w.samples.map((s) => s.loadGeneratorCpuUsPerQuery)));
+  const parts = [];
+  if (shares.length > 0) {
+    parts.push(
+      `The harness (this process) used a median ${(100 * medianOrNull(shares)).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`
+    );
+  }
+  if (gen.length > 0) {
+    parts.push(
+      `The builtin load generator itself used a median ${formatMeasured(medianOrNull(gen))} \xB5s CPU per query (its own cost, not the proxy's).`
+    );
+  }
+  return parts.length > 0 ? parts.join(" ") : null;
+}
+function gib(bytes) {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+function environmentSection(results) {
+  const env = results.environment;
+  const hosts = new Set(results.arms.map((a) => a.host));
+  const local = [...hosts].every((h) => h === "127.0.0.1" || h === "localhost" || h === "::1");
+  const direct = results.arms.find((a) => a.role === "direct");
+  const runner = Object.entries(env.runner).map(([k, v]) => `${k}=${v}`).join(", ");
+  const lines = [
+    "## Test Environment",
+    "",
+    `- **Hardware**: ${env.cores} cores (${env.cpuModel}), ${gib(env.memoryBytes)} RAM; ${env.os}, ${env.kernel}${runner ? `; runner ${runner}` : ""}`,
+    `- **MySQL Version**: ${env.mysqlVersion}${direct ? ` at ${direct.host}:${direct.port}` : ""}`,
+    `- **Network**: ${local ? "local loopback (MySQL, the proxies and the load generator on one machine)" : `hosts ${[...hosts].join(", ")}`}`,
+    `- **Configuration**: sysbench ${env.sysbenchVersion ?? "not installed"}, mysqlslap ${env.mysqlslapVersion ?? "not installed"}, Node ${env.node}, \`ulimit -n\` ${env.ulimitNofile ?? "unlimited/unknown"}, \`net.core.somaxconn\` ${env.somaxconn ?? "unknown"}; suite \`${results.suite.name}\`, ${plural2(results.suite.rounds, "planned round")} per workload.`
+  ];
+  for (const shard of results.shards ?? []) {
+    const e = shard.environment;
+    lines.push(
+      `- **Shard ${shard.index}/${results.shards.length}** (${shard.workloads.join(", ")}): ${e.cores} cores (${e.cpuModel}), ${gib(e.memoryBytes)} RAM, ${e.kernel}; MySQL ${e.mysqlVersion}; ${shard.startedAt} \u2013 ${shard.finishedAt}`
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.role !== "direct")) {
+    lines.push(
+      `- **Arm \`${arm.name}\`** (${arm.role}) on ${arm.host}:${arm.port}: \`${arm.command ?? ""}\`${arm.commit ? ` (commit ${arm.commit.slice(0, 12)})` : ""}`
+    );
+  }
+  for (const arm of results.arms.filter((a) => a.config)) {
+    lines.push(
+      "",
+      `<details><summary>${arm.name} configuration</summary>`,
+      "",
+      "```",
+      arm.config.slice(0, 4e3).trimEnd(),
+      "```",
+      "",
+      "</details>"
+    );
+  }
+  return lines;
+}
+function roundsDetails(results) {
+  const lines = ["<details><summary>Every round (TPS / QPS / p95 ms, in the order run)</summary>", ""];
+  for (const w of results.workloads) {
+    if (w.skipped !== null || w.samples.length === 0) continue;
+    lines.push(
+      `**${w.title}**`,
+      "",
+      "| Round | Order | Arm | TPS | QPS | p95 ms | errors |",
+      "| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
+    for (const s of sorted.slice(0, 400)) {
+      lines.push(
+        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${formatMeasured(s.metrics.tps)} | ${formatMeasured(s.metrics.qps)} | ${formatMeasured(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`
+      );
+    }
+    lines.push("");
+  }
+  lines.push("</details>");
+  return lines;
+}
+function renderMeasurementReport(results, verdictMarkdown) {
+  const out = [`# athena-bench: suite \`${results.suite.name}\``, "", statusLine(results), ""];
+  if (verdictMarkdown) out.push(verdictMarkdown.trimEnd(), "");
+  if (results.warnings.length > 0) {
+    out.push("## Warnings", "", ...results.warnings.map((w) => `- \u26A0\uFE0F ${w.replace(/\n/g, " ")}`), "");
+  }
+  const measured = results.workloads.some((w) => w.samples.length > 0 || w.skipped !== null);
+  if (measured) out.push(...measuredSections(results));
+  out.push(...workSection(results));
+  out.push(...phasesSection(results));
+  out.push(...environmentSection(results), "");
+  return withinLimit(out.join("\n"), roundsDetails(results));
+}
+function phasesSection(results) {
+  const phases = results.phases ?? [];
+  if (phases.length === 0) return [];
+  const totals = /* @__PURE__ */ new Map();
+  for (const p of phases) {
+    const total = totals.get(p.name) ?? { seconds: 0, workloads: /* @__PURE__ */ new Set() };
+    total.seconds += p.seconds;
+    if (p.workload !== void 0) total.workloads.add(p.workload);
+    totals.set(p.name, total);
+  }
+  const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1e3;
+  const share = (seconds) => runSeconds > 0 ? `${Math.round(100 * seconds / runSeconds)}%` : "\u2013";
+  const rows = [...totals].map(
+    ([name, t]) => `| ${name} | ${t.workloads.size > 0 ? t.workloads.size : "\u2013"} | ${t.seconds.toFixed(1)} | ${share(t.seconds)} |`
+  );
+  return [
+    "## Where the time went",
+    "",
+    "| Phase | Workloads | Seconds | Share of the run |",
+    "|---|--:|--:|--:|",
+    ...rows,
+    `| **the whole run** | | **${runSeconds.toFixed(1)}** | |`,
+    ""
+  ];
+}
+function statusLine(results) {
+  if (results.status === "failed") {
+    return `**The run FAILED** and measured nothing a verdict can use: ${escapeCell(results.failure ?? "unknown failure")}`;
+  }
+  const rounds = Math.max(0, ...results.workloads.map((w) => roundsOf(w)));
+  return `Complete: ${results.workloads.filter((w) => w.skipped === null).length} workloads \xD7 ${results.arms.length} arms, ${channelsLine(results, rounds)}${results.git.commit ? `, commit ${results.git.commit.slice(0, 12)}` : ""}, ${results.startedAt}.`;
+}
+function measuredSections(results) {
+  const arms = comparedArms(results);
+  const out = ["## Direct MySQL vs proxy", "", ...throughputTable(results, arms), ""];
+  out.push(
+    `Medians over the rounds; \xB1 is half the min\u2013max range as a % of the median; overhead = 1 \u2212 proxy / direct throughput of the same round (median, with its range).`,
+    ""
+  );
+  if (arms.length > 0) {
+    out.push(
+      "## Latency",
+      "",
+      ...latencyTable(results, arms),
+      "",
+      "Added = proxy \u2212 direct of the same round (median).",
+      ""
+    );
+    out.push("## Proxy resources", "", ...resourceTable(results, arms), "");
+    out.push(
+      "CPU of the proxy's process tree (utime+stime from /proc, read at the start and end of each run) per query the driver counted; peak RSS = VmHWM, reset before each run.",
+      ""
+    );
+  }
+  const harness = harnessLine(results);
+  if (harness) out.push(harness, "");
+  return out;
+}
+function withinLimit(report, details) {
+  const withDetails = `${report}
+${details.join("\n")}
+`;
+  let text2 = withDetails.length <= REPORT_MAX_CHARS ? withDetails : `${report}
+_Per-round details omitted to keep the report short; they are in results.json._
+`;
+  if (text2.length > REPORT_MAX_CHARS) {
+    text2 = `${text2.slice(0, REPORT_MAX_CHARS - 200)}
+
+_Report truncated at ${REPORT_MAX_CHARS} characters; results.json holds everything._
+`;
+  }
+  return text2;
+}
+
 // src/verdict/resolution.ts
 var THROUGHPUT_LOSS_TO_RESOLVE_PCT = 15;
 var THROUGHPUT_METRICS = /* @__PURE__ */ new Set(["tps", "qps", "overhead_pct"]);
@@ -73220,7 +73242,7 @@ function baselineFromResults(results, meta3 = {}) {
       `the results file is from a failed run (${results.failure ?? "no reason recorded"}); a baseline needs a complete run`
     );
   }
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   const workloads = [];
   for (const w of results.workloads) {
     if (w.skipped !== null || w.samples.length === 0 && w.work === null) continue;
@@ -73228,10 +73250,8 @@ function baselineFromResults(results, meta3 = {}) {
     for (const arm of results.arms) {
       if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics = {};
-      for (const metric of METRIC_NAMES) {
-        if (isPairedMetric(metric) && arm.name === direct) continue;
-        const set2 = sampleSet(metricSamples(w, arm.name, metric, direct));
-        if (set2) metrics[metric] = set2;
+      for (const [metric, samples] of armSamples(w, arm.name, direct)) {
+        metrics[metric] = { samples, median: median(samples) };
       }
       const cpuRel = arm.name === direct ? void 0 : sampleSet(cpuRelativeToDirectSamples(w, arm.name, results.environment.cores, direct));
       const topFunctions = w.work?.arms[arm.name]?.topFunctions;
@@ -73337,7 +73357,8 @@ function countShift(current, reference, noiseFloorPct, level = 0.95) {
   };
 }
 
-// src/verdict/compare.ts
+// src/model/verdict.ts
+var VERDICTS = ["pass", "improved", "regressed", "inconclusive"];
 var VERDICT_SEVERITY = {
   pass: 0,
   improved: 1,
@@ -73349,6 +73370,8 @@ function worstVerdict(verdicts) {
   for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
   return worst;
 }
+
+// src/verdict/compare.ts
 var DEFAULT_ALPHA = 0.05;
 var DEFAULT_LEVEL = 0.95;
 function compareToBaseline(baseline, results, opts = {}) {
@@ -73410,7 +73433,7 @@ function baselineInput(baseline, results, w, arm) {
   const baseArm2 = baselineArmName(bw, arm);
   if (!baseArm2) return `workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`;
   const ba = bw.arms[baseArm2];
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const directBaseline = Object.values(bw.arms).find((a) => a.role === "direct");
   return {
     control: (m) => {
@@ -73441,7 +73464,7 @@ function compareArms(results, headArm, baseArm2, opts = {}) {
       );
     }
   }
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const { inputs, warnings } = collectInputs(results, (w) => ({
     control: () => null,
     // same run, same machine state: nothing to drift from
@@ -73536,9 +73559,6 @@ function unsettledSpread(w, arms) {
     return measured && !measured.settled ? [measured.spreadPct ?? Number.POSITIVE_INFINITY] : [];
   });
   return unsettled.length > 0 ? Math.max(...unsettled) : null;
-}
-function directArmOf(results) {
-  return results.arms.find((a) => a.role === "direct")?.name ?? "direct";
 }
 function baselineArmName(bw, arm) {
   if (bw.arms[arm]) return arm;
@@ -73701,31 +73721,28 @@ function tooFewSamplesWarning(workloads, hopeless, alpha, k) {
   const needed = minimumRoundsForSignificance(alpha, k, m);
   return `Too few samples: ${hopeless.length} gated timing(s) cannot reach significance at all (with ${n} current and ${m} reference rounds the smallest possible one-sided p is ${formatP(minimumOneSidedP(n, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over the time channel's ${k} comparisons). The time channel cannot call a regression; run at least ${needed} rounds for it to be able to.`;
 }
-function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA, measure3 = "time", maxRounds = rounds) {
-  if (measure3 === "work") return null;
-  const k = Math.max(1, expectedFamilies(suite, measure3).time);
+function plannedRoundsWarning(suite, rounds, referenceRounds, alpha = DEFAULT_ALPHA, measure2 = "time", maxRounds = rounds) {
+  if (measure2 === "work") return null;
+  const k = Math.max(1, expectedFamilies(suite, measure2).time);
   const m = referenceRounds ?? rounds;
   if (minimumOneSidedP(rounds, m) <= alpha / k) return null;
   if (minimumOneSidedP(maxRounds, referenceRounds ?? maxRounds) <= alpha / k) return null;
   const needed = minimumRoundsForSignificance(alpha, k, referenceRounds);
   return `${rounds} rounds cannot detect a regression in the time channel: against ${m} reference rounds the smallest possible p is ${formatP(minimumOneSidedP(rounds, m))}, above ${alpha}/${k} = ${formatP(alpha / k)} after Holm over ${k} gated timings (${suite.workloads.length} workloads). At least ${needed} rounds are needed.`;
 }
-function expectedFamilies(suite, measure3 = "time") {
+function expectedFamilies(suite, measure2 = "time") {
   const sizes = { time: 0, work: 0 };
   for (const w of suite.workloads) {
-    for (const channel of CHANNELS) sizes[channel] += gatedHypotheses(w, measure3, channel);
+    for (const channel of CHANNELS) sizes[channel] += gatedHypotheses(w, measure2, channel);
   }
   return sizes;
 }
-function gatedHypotheses(workload, measure3 = "time", channel) {
-  const counted = (metric) => metric === "cpu_us_per_query" ? gatesCpuTime(workload, measure3) : isWorkMetric(metric) ? measure3 !== "time" && workload !== void 0 && countedByWorkChannel(workload) : measure3 !== "work";
+function gatedHypotheses(workload, measure2 = "time", channel) {
+  const counted = (metric) => metric === "cpu_us_per_query" ? gatesCpuTime(workload, measure2) : isWorkMetric(metric) ? measure2 !== "time" && workload !== void 0 && countedByWorkChannel(workload) : measure2 !== "work";
   const gated = metricSpecsFor(workload).filter(
     (s) => s.policy === "gate" && s.metric !== "errors" && counted(s.metric) && (channel === void 0 || channelOf(s.metric) === channel)
   );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: "raw" }))).size;
-}
-function channelOf(metric) {
-  return isWorkMetric(metric) ? "work" : "time";
 }
 function hypothesisKey(m) {
   return `${THROUGHPUT.has(m.metric) ? "throughput" : m.metric}/${m.variant}`;
@@ -73734,8 +73751,8 @@ var THROUGHPUT = /* @__PURE__ */ new Set(["tps", "qps", "overhead_pct"]);
 function cpuTimeBesideCounts(spec3) {
   return spec3.policy === "gate" ? { ...spec3, policy: "warn" } : spec3;
 }
-function gatesCpuTime(workload, measure3) {
-  return measure3 === "time" || workload === void 0 || !countedByWorkChannel(workload);
+function gatesCpuTime(workload, measure2) {
+  return measure2 === "time" || workload === void 0 || !countedByWorkChannel(workload);
 }
 function metricRows(input2, mode, normalisedOnly, countsComparable, level, sameMachine) {
   const rows = [];
@@ -73942,7 +73959,7 @@ function formatResolution(pct) {
   return `${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
 }
 
-// src/verdict/functions.ts
+// src/report/functions.ts
 function whereItWentMarkdown(c, limit = 8) {
   const out = [];
   for (const w of c.workloads) {
@@ -73970,7 +73987,7 @@ function functionLabel(d) {
   return `\`${name.replace(/[`|]/g, "'")}\` (${object2})`;
 }
 
-// src/verdict/markdown.ts
+// src/report/comparison.ts
 var MARKDOWN_LIMIT = 6e4;
 var VERDICT_MARK = {
   regressed: "\u{1F534} regressed",
@@ -74191,7 +74208,7 @@ function worstTablesThatFit(parts, workloads, limit) {
   );
 }
 
-// src/verdict/svg.ts
+// src/report/svg.ts
 function escapeXml(s) {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
@@ -74210,12 +74227,6 @@ function niceTicks(min, max, count = 5) {
   const out = [];
   for (let k = first; k <= last; k++) out.push(Number((k * step2).toPrecision(12)));
   return out;
-}
-function fmt2(v) {
-  const a = Math.abs(v);
-  if (a >= 1e4) return `${Number((v / 1e3).toPrecision(3))}k`;
-  if (a >= 100) return v.toFixed(0);
-  return Number(v.toPrecision(3)).toString();
 }
 var PALETTE = [
   "#4e79a7",
@@ -74275,7 +74286,7 @@ function lineScale(all, markers, { width, height, m }) {
 function yAxis({ py, yTicks }, { width, height, m }, label3) {
   const out = yTicks.flatMap((t) => [
     `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
-    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt2(t)}</text>`
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${shortNumber(t)}</text>`
   ]);
   out.push(
     `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label3)}</text>`
@@ -74307,7 +74318,7 @@ function seriesMarks(s, color, { px, py }) {
   }
   if (s.lineOnly) return out;
   for (const [x, y] of pts) {
-    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt2(y)}`;
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${shortNumber(y)}`;
     out.push(
       `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`
     );
@@ -74355,7 +74366,7 @@ function intervalScale(rows, { width, m }) {
 function intervalAxis({ px, ticks }, { height, m }, unit) {
   const out = ticks.flatMap((t) => [
     `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
-    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt2(t)}${escapeXml(unit)}</text>`
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${shortNumber(t)}${escapeXml(unit)}</text>`
   ]);
   out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
   return out;
@@ -74378,7 +74389,7 @@ function svg(width, height, title, body) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}">` + body.join("") + "</svg>";
 }
 
-// src/verdict/html.ts
+// src/report/html.ts
 var VERDICT_COLOR = {
   regressed: "#d62728",
   improved: "#2ca02c",
@@ -74479,7 +74490,7 @@ function intervalCharts(v, c) {
 }
 function perRoundCharts(results, w, verdict) {
   const arms = results.arms.map((a) => a.name).filter((name) => w.samples.some((s) => s.arm === name));
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   return PER_ROUND_METRICS.map((metric) => {
     const series = [];
     arms.forEach((arm, i) => {
@@ -74525,7 +74536,7 @@ function referenceName(v) {
 }
 function trendCharts(results, w, history, comparison) {
   const arm = comparison?.current.label.replace(/^arm /, "") ?? results.arms.find((a) => a.role === "proxy")?.name ?? "proxy";
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   const labels = [];
   const charts = [];
   history.forEach((b) => labels.push(b.commit ? b.commit.slice(0, 7) : b.date.slice(0, 10)));
@@ -74867,42 +74878,46 @@ async function runGate(request2, deps) {
     const whole = options.suite.workloads;
     moreRounds = (w, results, budget) => hook2(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
   }
+  const outDir = path13.resolve(options.outDir);
   let outcome;
   try {
     outcome = await runBenchmark(
-      { ...options, ...sharded ? { suite: sharded.suite } : {}, ...moreRounds ? { moreRounds } : {} },
+      {
+        ...options,
+        // A shard's results.json says which shard it is, failed or not, for the merge to name it.
+        ...sharded ? { suite: sharded.suite, shardRecord: sharded.record } : {},
+        ...moreRounds ? { moreRounds } : {}
+      },
       deps
     );
   } catch (error63) {
-    if (sharded) markShard(path13.join(path13.resolve(options.outDir), "results.json"), sharded.record);
+    const failed = readFailedResults(path13.join(outDir, "results.json"));
+    if (failed) writeFileSync6(path13.join(outDir, "report.md"), renderMeasurementReport(failed));
     throw error63;
   }
-  if (sharded) {
-    outcome = { ...outcome, results: { ...outcome.results, shard: sharded.record } };
-    writeFileSync6(outcome.resultsPath, `${JSON.stringify(outcome.results, null, 2)}
-`);
-  }
   const comparison = judge(reference, outcome.results);
-  const written = writeReports(outcome.results, comparison, outcome.reportPath, outcome.reportMarkdown);
-  return { ...outcome, ...written, comparison };
+  return { ...outcome, ...writeReports(outDir, outcome.results, comparison), comparison };
 }
-function writeReports(results, comparison, reportPath, measurementOnly = renderMeasurementReport(results)) {
-  const reportMarkdown = comparison ? renderMeasurementReport(results, renderComparisonMarkdown(comparison)) : measurementOnly;
+function writeReports(outDir, results, comparison, options = {}) {
+  const verdictMarkdown = comparison ? renderComparisonMarkdown(comparison) : null;
+  const measurementMarkdown = renderMeasurementReport(results);
+  const reportMarkdown = options.markdown ? options.markdown(verdictMarkdown) : verdictMarkdown ? renderMeasurementReport(results, verdictMarkdown) : measurementMarkdown;
+  mkdirSync5(outDir, { recursive: true });
+  const reportPath = path13.join(outDir, "report.md");
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path13.join(path13.dirname(reportPath), "report.html");
-  writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0));
-  return { reportMarkdown, htmlPath };
+  const htmlPath = path13.join(outDir, "report.html");
+  writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0, options.history));
+  return { reportPath, reportMarkdown, htmlPath, verdictMarkdown, measurementMarkdown };
 }
 function referenceRecord(reference) {
   if (reference.kind === "baseline") return { kind: "baseline", commit: reference.baseline.commit };
   if (reference.kind === "base-ref") return { kind: "base-ref", commit: reference.commit ?? reference.ref };
   return { kind: "none", commit: null };
 }
-function markShard(resultsPath, record2) {
-  if (!existsSync5(resultsPath)) return;
-  const written = JSON.parse(readFileSync8(resultsPath, "utf8"));
-  writeFileSync6(resultsPath, `${JSON.stringify({ ...written, shard: record2 }, null, 2)}
-`);
+function readFailedResults(resultsPath) {
+  if (!existsSync5(resultsPath)) return null;
+  const parsed = ResultsSchema.safeParse(JSON.parse(readFileSync8(resultsPath, "utf8")));
+  return parsed.success ? parsed.data : null;
 }
 function moreRoundsFor(reference, log) {
   if (reference.kind === "baseline") return createMoreRoundsHook({ baseline: reference.baseline, log });
@@ -75262,185 +75277,10 @@ function article(type) {
 }
 
 // src/gate/merge.ts
-import { existsSync as existsSync6, mkdirSync as mkdirSync5, writeFileSync as writeFileSync7 } from "node:fs";
-import path16 from "node:path";
-
-// src/history/schema.ts
-var HISTORY_SCHEMA_VERSION = 1;
-var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
-var MetricSummarySchema = external_exports.object({
-  median: external_exports.number(),
-  n: external_exports.number().int().positive(),
-  min: external_exports.number(),
-  max: external_exports.number(),
-  /** Lower and upper quartiles (R type 7). */
-  q1: external_exports.number(),
-  q3: external_exports.number()
-}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
-  message: "expected min <= q1 <= median <= q3 <= max"
-});
-var HistoryArmSchema = external_exports.object({
-  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
-  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
-});
-var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
-var EnvironmentFingerprintSchema = external_exports.object({
-  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
-  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
-  cpuModel: external_exports.string(),
-  cores: external_exports.number().int().positive(),
-  mysqlVersion: external_exports.string()
-});
-var HistoryPointSchema = external_exports.object({
-  commit: CommitShaSchema,
-  ref: external_exports.string().nullable(),
-  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
-  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
-  toolVersion: external_exports.string(),
-  /** Where the run can be looked at (the CI job), when known. */
-  runUrl: external_exports.url().nullable().default(null),
-  environment: EnvironmentFingerprintSchema,
-  /** workload id → arm name → metrics. */
-  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
-});
-var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
-var HistoryFileSchema = external_exports.object({
-  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
-  kind: external_exports.literal("athena-bench-history"),
-  suite: SuiteNameSchema,
-  points: external_exports.array(HistoryPointSchema)
-});
-
-// src/history/store.ts
+import { existsSync as existsSync6, mkdirSync as mkdirSync6, writeFileSync as writeFileSync7 } from "node:fs";
 import path15 from "node:path";
-var DEFAULT_RETENTION = 1e3;
-function historyFileName(suite) {
-  return `${SuiteNameSchema.parse(suite)}.json`;
-}
-function parseHistory(text2, file2) {
-  const history = parseVersionedJson(text2, file2, {
-    what: "history",
-    version: HISTORY_SCHEMA_VERSION,
-    schema: HistoryFileSchema
-  });
-  if (`${history.suite}.json` !== path15.basename(file2)) {
-    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
-  }
-  return history;
-}
-function samePoint(a, b) {
-  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
-}
-function appendPoints(history, points, retention = DEFAULT_RETENTION) {
-  if (!Number.isInteger(retention) || retention < 1) {
-    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
-  }
-  const kept = [...history.points];
-  let added = false;
-  for (const p of points) {
-    if (kept.some((k) => samePoint(k, p))) continue;
-    kept.push(p);
-    added = true;
-  }
-  const dropped = Math.max(0, kept.length - retention);
-  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
-}
 
-// src/history/trend.ts
-var TREND_POINTS = 20;
-var TREND_WORKLOADS = 5;
-function currentRun(results) {
-  const proxyArms = results.arms.filter((a) => a.role === "proxy");
-  const arm = proxyArms.find((a) => a.name === "proxy") ?? proxyArms[0];
-  if (!arm) return null;
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
-  const valuesOf = (metric) => {
-    const values = /* @__PURE__ */ new Map();
-    for (const w of results.workloads) {
-      const samples = metricSamples(w, arm.name, metric, direct);
-      if (samples.length > 0) values.set(w.id, median(samples));
-    }
-    return values;
-  };
-  const counts = valuesOf("instructions_per_query");
-  if (counts.size > 0) return { metric: "instructions_per_query", arm: arm.name, values: counts };
-  const tps = valuesOf("tps");
-  return tps.size > 0 ? { metric: "tps", arm: arm.name, values: tps } : null;
-}
-function historyValue(point, workload, arm, metric) {
-  const arms = point.workloads[workload]?.arms;
-  if (!arms) return null;
-  const chosen = arms[arm]?.role === "proxy" ? arms[arm] : Object.values(arms).find((a) => a.role === "proxy");
-  return chosen?.metrics[metric]?.median ?? null;
-}
-var LABEL = {
-  instructions_per_query: "instructions per query",
-  tps: "TPS (median)"
-};
-var compact = (v) => String(Number(v.toPrecision(6)));
-var quoted = (s) => `"${s.replace(/["\\\n]/g, "")}"`;
-function chart(workload, metric, main2, pr) {
-  const values = [...main2.map((p) => p.value), pr];
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
-  const mainMedian = median(main2.map((p) => p.value));
-  const delta = mainMedian !== 0 ? ` (${pr >= mainMedian ? "+" : ""}${(100 * (pr - mainMedian) / mainMedian).toFixed(1)}%)` : "";
-  return [
-    "```mermaid",
-    "xychart-beta",
-    `  title ${quoted(`${workload}: ${LABEL[metric]}`)}`,
-    `  x-axis [${[...main2.map((p) => quoted(p.commit.slice(0, 7))), quoted("PR")].join(", ")}]`,
-    `  y-axis ${quoted(LABEL[metric])} ${compact(lo - pad)} --> ${compact(hi + pad)}`,
-    `  line [${values.map(compact).join(", ")}]`,
-    "```",
-    "",
-    `\`${workload}\`: this pull request ${compact(pr)}, the default branch's last ${main2.length}: median ${compact(mainMedian)}${delta}.`
-  ].join("\n");
-}
-function renderTrend(history, current, limits = {}) {
-  const maxPoints = limits.points ?? TREND_POINTS;
-  const charts = [];
-  for (const [workload, pr] of current.values) {
-    if (charts.length >= (limits.workloads ?? TREND_WORKLOADS)) break;
-    const main2 = history.points.map((p) => ({ commit: p.commit, value: historyValue(p, workload, current.arm, current.metric) })).filter((p) => p.value !== null).slice(-maxPoints);
-    if (main2.length > 0) charts.push(chart(workload, current.metric, main2, pr));
-  }
-  if (charts.length === 0) return "";
-  return [
-    `### Trend on the default branch: ${LABEL[current.metric]}`,
-    `The last points of \`${history.suite}\`'s history, then this pull request's value (the last point, "PR").`,
-    ...charts
-  ].join("\n\n");
-}
-
-// src/verdict/commands.ts
-var COMPARE_HELP = `Usage: athena-bench compare --results FILE (--baseline FILE | --base-arm NAME)
-                            [--arm NAME] [--fail-on-inconclusive] [--out DIR] [--history FILE]...
-                            [--history-store DIR]
-
-Compares a run against a committed baseline (or, with --base-arm, one arm of the run against
-another measured interleaved in the same run: base-vs-head) and prints the Markdown report.
-Per metric: Hodges\u2013Lehmann shift with a 95% interval, Mann\u2013Whitney U with Holm's correction,
-verdict regressed / improved / pass / inconclusive against the metric's threshold.
-
-Options:
-  --results FILE            results.json of the run to judge
-  --baseline FILE           baseline written by \`athena-bench baseline\`
-  --base-arm NAME           A/B mode: the arm to compare against (e.g. base)
-  --arm NAME                arm under test (default: the arm with role proxy)
-  --fail-on-inconclusive    exit 1 on an inconclusive verdict too
-  --out DIR                 also write DIR/report.md and DIR/report.html
-  --history FILE            a baseline from the past, for the HTML trend chart (repeatable)
-  --history-store DIR       a history store (athena-bench history): the report ends with the
-                            default branch's last ${TREND_POINTS} points per workload and this run's value,
-                            as Mermaid charts
-  -h, --help                this help
-
-Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
---fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
-`;
-var requiredPath = (what) => external_exports.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
+// src/results/file.ts
 async function readResultsFile(file2) {
   return parseVersionedJson(await readTextFile(file2, "results file"), file2, {
     what: "results",
@@ -75448,26 +75288,13 @@ async function readResultsFile(file2) {
     schema: ResultsSchema
   });
 }
-var CompareFlagsSchema = external_exports.object({
-  results: requiredPath("the results file (--results FILE)"),
-  baseline: external_exports.string().min(1).optional(),
-  baseArm: external_exports.string().min(1).optional(),
-  arm: external_exports.string().min(1).optional(),
-  failOnInconclusive: external_exports.boolean().default(false),
-  out: external_exports.string().min(1).optional(),
-  history: external_exports.array(external_exports.string().min(1)).default([]),
-  historyStore: external_exports.string().min(1).optional()
-}).refine((f) => f.baseline === void 0 !== (f.baseArm === void 0), {
-  message: "give exactly one of --baseline FILE or --base-arm NAME",
-  path: ["baseline"]
-});
 
 // src/gate/merge.ts
 async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path16.join(dir, "results.json");
+      const file2 = path15.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -75590,13 +75417,11 @@ async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const chosen = reference ?? (recorded.kind === "baseline" && recordedBaseline ? recordedBaseline : recordedReference(merged, recorded));
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
-  mkdirSync5(outDir, { recursive: true });
-  const resultsPath = path16.join(outDir, "results.json");
+  mkdirSync6(outDir, { recursive: true });
+  const resultsPath = path15.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
-  const reportPath = path16.join(outDir, "report.md");
-  const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
-  return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
+  return { results, resultsPath, ...writeReports(outDir, results, comparison), comparison };
 }
 
 // src/action/engine-adapter.ts
@@ -75612,7 +75437,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path17.join(outDir, "athena.toml")
+        configPath: path16.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -75632,7 +75457,7 @@ function proxyArm(proxy, outDir) {
 }
 function baseArm(proxy, base) {
   return baseRefArm(base.checkout, base.commit, {
-    relativeCwd: path17.relative(base.checkout, proxy.cwd),
+    relativeCwd: path16.relative(base.checkout, proxy.cwd),
     ...proxy.build !== null ? { build: proxy.build } : {},
     ...proxy.start !== null ? { start: proxy.start } : {}
   });
@@ -75645,7 +75470,7 @@ function twinArm(proxy, outDir) {
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path17.join(outDir, `athena-${TWIN_ARM}.toml`)
+        configPath: path16.join(outDir, `athena-${TWIN_ARM}.toml`)
       });
       return spec3;
     }
@@ -75665,7 +75490,7 @@ function realBenchmarker(deps) {
   };
   return {
     loadSuite: async ({ source, overrides }, cwd) => applySuiteOverrides(
-      await loadSuite(BUILTIN_SUITE.test(source) ? source : path17.resolve(cwd, source)),
+      await loadSuite(BUILTIN_SUITE.test(source) ? source : path16.resolve(cwd, source)),
       overrides
     ),
     fingerprint: (request2) => runnerFingerprint({ ...request2, exec: deps.exec, env: deps.env, driverFor }),
@@ -75681,7 +75506,7 @@ function realBenchmarker(deps) {
         },
         engineDeps
       );
-      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
+      return { ...outcome, comparison: viewOf(outcome) };
     },
     async merge(request2) {
       const outcome = await mergeShards(
@@ -75690,7 +75515,7 @@ function realBenchmarker(deps) {
         request2.plan ?? void 0,
         request2.recordedBaseline ?? void 0
       );
-      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
+      return { ...outcome, comparison: viewOf(outcome) };
     },
     calibrate: (request2) => calibrateProxy(request2, engineDeps)
   };
@@ -75718,15 +75543,18 @@ function gateOptions(request2) {
     measure: request2.measure
   };
 }
-function measure(v) {
+function bounded(v) {
   return v !== null && Number.isFinite(v) && Math.abs(v) <= 1e12 ? v : null;
 }
-function comparisonView(comparison) {
+function viewOf(outcome) {
+  return outcome.comparison ? comparisonView(outcome.comparison, outcome.verdictMarkdown) : null;
+}
+function comparisonView(comparison, markdown) {
   return {
     verdict: comparison.verdict,
     comparedWith: comparison.mode === "baseline" ? "baseline" : "base-ref",
     summaryLine: comparison.summaryLine,
-    markdown: renderComparisonMarkdown(comparison),
+    markdown,
     warnings: comparison.warnings,
     workloads: comparison.workloads.map((w) => ({
       id: w.id,
@@ -75736,11 +75564,11 @@ function comparisonView(comparison) {
         metric: m.metric,
         variant: m.variant,
         verdict: m.verdict,
-        reference: measure(m.baselineMedian),
-        current: measure(m.currentMedian),
-        delta: measure(m.delta),
-        ciLow: measure(m.ciLow),
-        ciHigh: measure(m.ciHigh)
+        reference: bounded(m.baselineMedian),
+        current: bounded(m.currentMedian),
+        delta: bounded(m.delta),
+        ciLow: bounded(m.ciLow),
+        ciHigh: bounded(m.ciHigh)
       }))
     })),
     regressions: comparison.workloads.filter((w) => w.verdict === "regressed").map((w) => ({
@@ -80640,6 +80468,91 @@ function githubIssues(token, repository, env = process.env) {
 import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import os9 from "node:os";
 import path18 from "node:path";
+
+// src/history/store.ts
+import path17 from "node:path";
+
+// src/history/schema.ts
+var HISTORY_SCHEMA_VERSION = 1;
+var HistoryMetricNameSchema = external_exports.string().regex(/^[a-z][a-z0-9_]*$/, "expected a metric name (lower-case letters, digits, _)");
+var MetricSummarySchema = external_exports.object({
+  median: external_exports.number(),
+  n: external_exports.number().int().positive(),
+  min: external_exports.number(),
+  max: external_exports.number(),
+  /** Lower and upper quartiles (R type 7). */
+  q1: external_exports.number(),
+  q3: external_exports.number()
+}).refine((s) => s.min <= s.q1 && s.q1 <= s.median && s.median <= s.q3 && s.q3 <= s.max, {
+  message: "expected min <= q1 <= median <= q3 <= max"
+});
+var HistoryArmSchema = external_exports.object({
+  role: external_exports.enum(["direct", "proxy", "reference", "base"]),
+  metrics: external_exports.record(HistoryMetricNameSchema, MetricSummarySchema)
+});
+var CommitShaSchema = external_exports.string().regex(/^[0-9a-f]{7,64}$/, "expected a commit SHA (7 to 64 lower-case hex digits)");
+var EnvironmentFingerprintSchema = external_exports.object({
+  /** 12 hex digits of SHA-256 over the fields below (and the driver versions). */
+  fingerprint: external_exports.string().regex(/^[0-9a-f]{12}$/, "expected 12 hex digits"),
+  cpuModel: external_exports.string(),
+  cores: external_exports.number().int().positive(),
+  mysqlVersion: external_exports.string()
+});
+var HistoryPointSchema = external_exports.object({
+  commit: CommitShaSchema,
+  ref: external_exports.string().nullable(),
+  /** When the measured run started (ISO 8601). With the commit it identifies the point. */
+  time: external_exports.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time" }),
+  toolVersion: external_exports.string(),
+  /** Where the run can be looked at (the CI job), when known. */
+  runUrl: external_exports.url().nullable().default(null),
+  environment: EnvironmentFingerprintSchema,
+  /** workload id → arm name → metrics. */
+  workloads: external_exports.record(external_exports.string().min(1), external_exports.object({ arms: external_exports.record(external_exports.string().min(1), HistoryArmSchema) }))
+});
+var SuiteNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "expected a lower-case suite name (letters, digits, _ . -)");
+var HistoryFileSchema = external_exports.object({
+  schemaVersion: external_exports.literal(HISTORY_SCHEMA_VERSION),
+  kind: external_exports.literal("athena-bench-history"),
+  suite: SuiteNameSchema,
+  points: external_exports.array(HistoryPointSchema)
+});
+
+// src/history/store.ts
+var DEFAULT_RETENTION = 1e3;
+function historyFileName(suite) {
+  return `${SuiteNameSchema.parse(suite)}.json`;
+}
+function parseHistory(text2, file2) {
+  const history = parseVersionedJson(text2, file2, {
+    what: "history",
+    version: HISTORY_SCHEMA_VERSION,
+    schema: HistoryFileSchema
+  });
+  if (`${history.suite}.json` !== path17.basename(file2)) {
+    throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
+  }
+  return history;
+}
+function samePoint(a, b) {
+  return a.commit === b.commit && Date.parse(a.time) === Date.parse(b.time);
+}
+function appendPoints(history, points, retention = DEFAULT_RETENTION) {
+  if (!Number.isInteger(retention) || retention < 1) {
+    throw new UsageError(`retention: expected a whole number of points >= 1, got ${retention}`);
+  }
+  const kept = [...history.points];
+  let added = false;
+  for (const p of points) {
+    if (kept.some((k) => samePoint(k, p))) continue;
+    kept.push(p);
+    added = true;
+  }
+  const dropped = Math.max(0, kept.length - retention);
+  return { history: { ...history, points: kept.slice(dropped) }, added, dropped };
+}
+
+// src/action/history-branch.ts
 var IDENTITY = [
   "-c",
   "user.name=github-actions[bot]",
@@ -80753,11 +80666,12 @@ async function retryAfterRejection(o, err, attempt2) {
 }
 
 // src/action/run.ts
-import { existsSync as existsSync11 } from "node:fs";
-import { mkdir as mkdir3 } from "node:fs/promises";
+import { mkdir as mkdir4 } from "node:fs/promises";
 import path23 from "node:path";
 
 // src/action/session.ts
+import { existsSync as existsSync9 } from "node:fs";
+import { mkdir as mkdir3 } from "node:fs/promises";
 var StepFailure = class extends Error {
   constructor(part, cause, check2) {
     const detail = errorMessage(cause);
@@ -80778,6 +80692,37 @@ async function step(part, check2, fn) {
 var CHECK_MYSQL = "the `services: mysql` block of the workflow (image, `ports: [3306:3306]`, a health check) and the mysql-host, mysql-port, mysql-user, mysql-password and mysql-database inputs.";
 var CHECK_BENCH = "the proxy (proxy-build, proxy-start, proxy-port, proxy-metrics-url: the log above has its last lines) and the benchmark drivers (`sudo apt-get install -y sysbench` on the runner).";
 var CHECK_GIT = "base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists (e.g. origin/main).";
+async function prepareRun({ deps, config: config2, workdir, resultsDir }) {
+  const { core } = deps;
+  if (!existsSync9(workdir)) {
+    throw new StepFailure(
+      "working-directory",
+      new Error(`${workdir} does not exist`),
+      "the working-directory input."
+    );
+  }
+  const suite = await step("loading the suite", "", () => deps.bench.loadSuite(config2.suite, workdir));
+  await mkdir3(resultsDir, { recursive: true });
+  const { host, port } = config2.mysql;
+  core.info(`Waiting up to ${config2.mysqlReadyTimeoutSec} s for MySQL at ${host}:${port}\u2026`);
+  const server = await step(
+    `MySQL at ${host}:${port}`,
+    CHECK_MYSQL,
+    () => deps.waitForMysql(config2.mysql, config2.mysqlReadyTimeoutSec * 1e3)
+  );
+  core.info(`MySQL ${server.version} is ready.`);
+  return { suite, mysqlVersion: server.version };
+}
+function benchRequestBase({ config: config2, workdir, resultsDir }, suite) {
+  return {
+    mysql: config2.mysql,
+    suite,
+    proxy: { ...config2.proxy, cwd: workdir },
+    budgetMinutes: config2.budgetMinutes,
+    measure: config2.measure,
+    outDir: resultsDir
+  };
+}
 
 // src/action/calibrate-mode.ts
 var CALIBRATION_TARGET_PCT = 5;
@@ -80812,20 +80757,20 @@ import { lstat as lstat2, open as open3, writeFile as writeFile4 } from "node:fs
 import path19 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var MAX_ARTIFACT_BYTES = 256 * 1024;
-var VerdictSchema = external_exports.enum(["pass", "improved", "regressed", "inconclusive"]);
-var Measure = external_exports.number().min(-1e12).max(1e12).nullable();
+var VerdictSchema = external_exports.enum(VERDICTS);
+var BoundedNumber = external_exports.number().min(-1e12).max(1e12).nullable();
 var Id = Slug.max(100);
 var MetricResultSchema = external_exports.object({
   metric: MetricNameSchema,
   variant: external_exports.enum(["raw", "cpu-relative-to-direct"]),
   verdict: VerdictSchema,
-  reference: Measure,
-  current: Measure,
-  delta: Measure,
-  ciLow: Measure,
-  ciHigh: Measure
+  reference: BoundedNumber,
+  current: BoundedNumber,
+  delta: BoundedNumber,
+  ciLow: BoundedNumber,
+  ciHigh: BoundedNumber
 }).strict();
-var WorkloadResultSchema2 = external_exports.object({
+var ArtifactWorkloadSchema = external_exports.object({
   id: Id,
   threads: external_exports.number().int().min(1).max(1e5),
   verdict: VerdictSchema,
@@ -80839,7 +80784,7 @@ var CommentArtifactSchema = external_exports.object({
   headSha: external_exports.string().regex(/^[0-9a-f]{40}$/, "expected a 40-hex commit"),
   verdict: VerdictSchema,
   comparedWith: external_exports.enum(["baseline", "base-ref"]),
-  workloads: external_exports.array(WorkloadResultSchema2).max(200)
+  workloads: external_exports.array(ArtifactWorkloadSchema).max(200)
 }).strict().superRefine((a, ctx) => {
   a.workloads.forEach((w, i) => {
     if (w.verdict !== worstVerdict(w.metrics.map((m) => m.verdict))) {
@@ -81033,6 +80978,74 @@ function describe3(error63) {
   return status === void 0 ? errorMessage(error63) : `HTTP ${status}: ${errorMessage(error63)}`;
 }
 
+// src/history/trend.ts
+var TREND_POINTS = 20;
+var TREND_WORKLOADS = 5;
+function currentRun(results) {
+  const proxyArms = results.arms.filter((a) => a.role === "proxy");
+  const arm = proxyArms.find((a) => a.name === "proxy") ?? proxyArms[0];
+  if (!arm) return null;
+  const direct = directArmName(results);
+  const valuesOf = (metric) => {
+    const values = /* @__PURE__ */ new Map();
+    for (const w of results.workloads) {
+      const samples = metricSamples(w, arm.name, metric, direct);
+      if (samples.length > 0) values.set(w.id, median(samples));
+    }
+    return values;
+  };
+  const counts = valuesOf("instructions_per_query");
+  if (counts.size > 0) return { metric: "instructions_per_query", arm: arm.name, values: counts };
+  const tps = valuesOf("tps");
+  return tps.size > 0 ? { metric: "tps", arm: arm.name, values: tps } : null;
+}
+function historyValue(point, workload, arm, metric) {
+  const arms = point.workloads[workload]?.arms;
+  if (!arms) return null;
+  const chosen = arms[arm]?.role === "proxy" ? arms[arm] : Object.values(arms).find((a) => a.role === "proxy");
+  return chosen?.metrics[metric]?.median ?? null;
+}
+var LABEL = {
+  instructions_per_query: "instructions per query",
+  tps: "TPS (median)"
+};
+var compact = (v) => String(Number(v.toPrecision(6)));
+var quoted = (s) => `"${s.replace(/["\\\n]/g, "")}"`;
+function chart(workload, metric, main2, pr) {
+  const values = [...main2.map((p) => p.value), pr];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
+  const mainMedian = median(main2.map((p) => p.value));
+  const delta = mainMedian !== 0 ? ` (${signedFixed(100 * (pr - mainMedian) / mainMedian, 1, "%")})` : "";
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `  title ${quoted(`${workload}: ${LABEL[metric]}`)}`,
+    `  x-axis [${[...main2.map((p) => quoted(p.commit.slice(0, 7))), quoted("PR")].join(", ")}]`,
+    `  y-axis ${quoted(LABEL[metric])} ${compact(lo - pad)} --> ${compact(hi + pad)}`,
+    `  line [${values.map(compact).join(", ")}]`,
+    "```",
+    "",
+    `\`${workload}\`: this pull request ${compact(pr)}, the default branch's last ${main2.length}: median ${compact(mainMedian)}${delta}.`
+  ].join("\n");
+}
+function renderTrend(history, current, limits = {}) {
+  const maxPoints = limits.points ?? TREND_POINTS;
+  const charts = [];
+  for (const [workload, pr] of current.values) {
+    if (charts.length >= (limits.workloads ?? TREND_WORKLOADS)) break;
+    const main2 = history.points.map((p) => ({ commit: p.commit, value: historyValue(p, workload, current.arm, current.metric) })).filter((p) => p.value !== null).slice(-maxPoints);
+    if (main2.length > 0) charts.push(chart(workload, current.metric, main2, pr));
+  }
+  if (charts.length === 0) return "";
+  return [
+    `### Trend on the default branch: ${LABEL[current.metric]}`,
+    `The last points of \`${history.suite}\`'s history, then this pull request's value (the last point, "PR").`,
+    ...charts
+  ].join("\n\n");
+}
+
 // src/action/history-trend.ts
 async function comparisonTrend(deps, dataBranch, workdir, suite, results) {
   const read = deps.git.readFileAtRef;
@@ -81166,7 +81179,7 @@ function trustedSummaryLine(artifact, format) {
     format === "markdown" ? codeSpan : void 0
   );
 }
-function measure2(v, unit) {
+function measure(v, unit) {
   const text2 = formatNumber(v);
   return text2 === "n/a" || unit === "" ? text2 : unit === "%" ? `${text2}%` : `${text2} ${unit}`;
 }
@@ -81176,8 +81189,8 @@ function metricRow(w, m) {
   const cells = [
     `${codeSpan(w.id)} (${w.threads} threads)`,
     label3,
-    measure2(m.reference, unit),
-    measure2(m.current, unit),
+    measure(m.reference, unit),
+    measure(m.current, unit),
     formatDelta({ delta: m.delta, scale }),
     interval,
     VERDICT_MARK[m.verdict]
@@ -81278,7 +81291,7 @@ async function checkProvenance(api, artifact, run2) {
 import path21 from "node:path";
 
 // src/gate/reference.ts
-import { existsSync as existsSync9 } from "node:fs";
+import { existsSync as existsSync10 } from "node:fs";
 import path20 from "node:path";
 async function chooseReference(request2, deps) {
   const chosen = await choose(request2, deps);
@@ -81298,7 +81311,7 @@ async function choose(request2, deps) {
   }
   if (request2.baseline) return explicitBaseline(request2, deps, request2.baseline);
   if (request2.noBaseline) return { reference: { kind: "none" }, checkout: null, skipped: null };
-  const exists2 = deps.exists ?? existsSync9;
+  const exists2 = deps.exists ?? existsSync10;
   const candidate = request2.defaultBaselines.find((b) => exists2(b.file));
   let skipped = null;
   if (candidate) {
@@ -81317,7 +81330,7 @@ async function choose(request2, deps) {
   return { ...fallback, skipped };
 }
 async function explicitBaseline(request2, deps, file2) {
-  if (!(deps.exists ?? existsSync9)(file2)) {
+  if (!(deps.exists ?? existsSync10)(file2)) {
     throw new UsageError(`${request2.names.baseline}: ${file2} does not exist (${request2.names.makeBaseline})`);
   }
   deps.log(`verdict against the baseline ${file2}`);
@@ -81446,7 +81459,7 @@ ${outcome.reportMarkdown}
     comparedWith: reference.kind === "baseline" ? "baseline" : "base-ref",
     context: contextLine(s.workdir, suite, reference),
     comparison,
-    reportMarkdown: outcome.reportMarkdown,
+    reportMarkdown: outcome.measurementMarkdown,
     trend
   });
 }
@@ -81745,13 +81758,12 @@ function detectChangePoints(histories, options) {
   );
 }
 
-// src/history/dashboard.ts
+// src/report/dashboard.ts
 var DASHBOARD_STYLE = `${REPORT_STYLE}
 .marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
 `;
 function formatShift(c) {
-  const sign2 = c.shift > 0 ? "+" : "";
-  return c.unit === "%" ? `${sign2}${c.shift.toFixed(2)}%` : `${sign2}${fmt2(c.shift)} pts`;
+  return c.unit === "%" ? signedFixed(c.shift, 2, "%") : signedShort(c.shift, " pts");
 }
 
 // src/history/point.ts
@@ -81792,17 +81804,15 @@ function pointFromResults(results, meta3 = {}) {
   if (!commit) {
     throw new UsageError("the results record no commit; give the measured commit with --commit SHA");
   }
-  const direct = results.arms.find((a) => a.role === "direct")?.name ?? "direct";
+  const direct = directArmName(results);
   const workloads = {};
   for (const w of results.workloads) {
     if (w.skipped !== null) continue;
     const arms = {};
     for (const arm of results.arms) {
       const metrics = {};
-      for (const metric of METRIC_NAMES) {
-        if (isPairedMetric(metric) && arm.name === direct) continue;
-        const samples = metricSamples(w, arm.name, metric, direct);
-        if (samples.length > 0) metrics[metric] = summarise(samples);
+      for (const [metric, samples] of armSamples(w, arm.name, direct)) {
+        metrics[metric] = summarise(samples);
       }
       if (Object.keys(metrics).length > 0) arms[arm.name] = { role: arm.role, metrics };
     }
@@ -81846,7 +81856,7 @@ function alertBody(suite, changes, checked) {
   const rows = [...changes].sort((a, b) => b.time.localeCompare(a.time)).map((c) => {
     const run2 = c.runUrl ? `[run](${c.runUrl})` : "";
     const note = [c.direction, c.environmentChanged ? "machine changed" : null].filter(Boolean).join(", ");
-    return `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ${formatShift(c)}${note ? ` (${note})` : ""} | ${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)} | ${run2} |`;
+    return `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ${formatShift(c)}${note ? ` (${note})` : ""} | ${shortNumber(c.before.median)} \u2192 ${shortNumber(c.after.median)} | ${run2} |`;
   });
   const last = checked.runUrl ? `[${checked.commit.slice(0, 7)}](${checked.runUrl})` : checked.commit.slice(0, 7);
   return [
@@ -81937,7 +81947,7 @@ async function refuseCodeBranchAsHistory(o) {
 import { createHash as createHash3 } from "node:crypto";
 function webhookMessage(suite, changes, runUrl) {
   const lines = changes.map(
-    (c) => `\u2022 ${c.workload} ${c.metric} ${formatShift(c)}${c.direction ? ` (${c.direction})` : ""} in ${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}: ${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)}`
+    (c) => `\u2022 ${c.workload} ${c.metric} ${formatShift(c)}${c.direction ? ` (${c.direction})` : ""} in ${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}: ${shortNumber(c.before.median)} \u2192 ${shortNumber(c.after.median)}`
   );
   const text2 = [
     `athena-bench: ${changes.length} new change point(s) in suite ${suite} on the default branch`,
@@ -82051,7 +82061,7 @@ function changeRows(changes) {
     "| workload | metric | commits | shift | median before \u2192 after |",
     "|---|---|---|---|---|",
     ...changes.map(
-      (c) => `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ${formatShift(c)}${c.direction ? ` (${c.direction})` : ""} | ${fmt2(c.before.median)} \u2192 ${fmt2(c.after.median)} |`
+      (c) => `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ${formatShift(c)}${c.direction ? ` (${c.direction})` : ""} | ${shortNumber(c.before.median)} \u2192 ${shortNumber(c.after.median)} |`
     )
   ].join("\n");
 }
@@ -82154,7 +82164,6 @@ async function alertOnChange(deps, history, config2, suite, point, changes) {
 
 // src/action/inputs.ts
 var MODES = ["compare", "update-baseline", "comment", "history", "merge", "calibrate"];
-var MEASURES = ["both", "work", "time"];
 var COMMENT_POLICIES = ["always", "on-change", "never"];
 function spec2(defaultValue, expected, schema, flags = {}) {
   return { default: defaultValue, expected, schema, ...flags };
@@ -82330,7 +82339,7 @@ function readModeAndShard(read) {
 }
 
 // src/action/merge.ts
-import { existsSync as existsSync10 } from "node:fs";
+import { existsSync as existsSync11 } from "node:fs";
 import { readdir as readdir2 } from "node:fs/promises";
 import path22 from "node:path";
 var MERGED_DIR = "merged";
@@ -82369,7 +82378,7 @@ ${outcome.reportMarkdown}
     comparedWith: baseline ? "baseline" : "base-ref",
     context: context3,
     comparison,
-    reportMarkdown: outcome.reportMarkdown,
+    reportMarkdown: outcome.measurementMarkdown,
     trend: ""
   });
 }
@@ -82387,7 +82396,7 @@ async function shardDirectories(resultsDir) {
 }
 async function mergeReference({ deps, config: config2, workdir }, suite) {
   const file2 = path22.resolve(workdir, config2.baseline ?? path22.join("baselines", `${suite}.json`));
-  if (!existsSync10(file2)) {
+  if (!existsSync11(file2)) {
     if (config2.baseline) {
       throw new StepFailure("mode merge", new Error(`input baseline: ${file2} does not exist`), "");
     }
@@ -82459,37 +82468,6 @@ ${message}
   );
   fail3(message);
 }
-async function prepareRun({ deps, config: config2, workdir, resultsDir }) {
-  const { core } = deps;
-  if (!existsSync11(workdir)) {
-    throw new StepFailure(
-      "working-directory",
-      new Error(`${workdir} does not exist`),
-      "the working-directory input."
-    );
-  }
-  const suite = await step("loading the suite", "", () => deps.bench.loadSuite(config2.suite, workdir));
-  await mkdir3(resultsDir, { recursive: true });
-  const { host, port } = config2.mysql;
-  core.info(`Waiting up to ${config2.mysqlReadyTimeoutSec} s for MySQL at ${host}:${port}\u2026`);
-  const server = await step(
-    `MySQL at ${host}:${port}`,
-    CHECK_MYSQL,
-    () => deps.waitForMysql(config2.mysql, config2.mysqlReadyTimeoutSec * 1e3)
-  );
-  core.info(`MySQL ${server.version} is ready.`);
-  return { suite, mysqlVersion: server.version };
-}
-function benchRequestBase({ config: config2, workdir, resultsDir }, suite) {
-  return {
-    mysql: config2.mysql,
-    suite,
-    proxy: { ...config2.proxy, cwd: workdir },
-    budgetMinutes: config2.budgetMinutes,
-    measure: config2.measure,
-    outDir: resultsDir
-  };
-}
 function measureOnly(s, suite) {
   return step(
     "the benchmark",
@@ -82511,7 +82489,7 @@ async function updateBaseline(s) {
   const outcome = await measureOnly(s, suite);
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir3(path23.dirname(target), { recursive: true });
+  await mkdir4(path23.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,

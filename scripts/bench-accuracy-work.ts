@@ -27,7 +27,7 @@ import { SuiteSchema, type Suite } from '../src/suite/schema.ts';
 import { realExec } from '../src/util/exec.ts';
 import { baselineFromResults, type Baseline } from '../src/verdict/baseline.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../src/verdict/compare.ts';
-import { median } from '../src/verdict/stats.ts';
+import { median } from '../src/model/stats.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CALIBRATION_LOOPS = 2000;

@@ -37,7 +37,7 @@ import { realExec } from '../src/util/exec.ts';
 import { baselineFromResults, type Baseline } from '../src/verdict/baseline.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../src/verdict/compare.ts';
 import { createMoreRoundsHook } from '../src/verdict/rounds.ts';
-import { median } from '../src/verdict/stats.ts';
+import { median } from '../src/model/stats.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

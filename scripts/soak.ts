@@ -1,6 +1,6 @@
 // npm run test:soak — the long versions of the reliability tests, against the real proxy bundle and
 // throwaway MariaDB servers, with figures printed at the end (docs/RELIABILITY.md quotes them):
-//   1. hostile bytes: P2's seeded mutation fuzzer (test/helpers/fuzzer.ts runProxyFuzz), many packets;
+//   1. hostile bytes: the seeded mutation fuzzer (test/helpers/fuzzer.ts runProxyFuzz), many packets;
 //   2. connections held: SOAK_CLIENTS clients connected at once, each served, proxy RSS measured;
 //   3. backend restarts: MariaDB SIGKILLed during sysbench runs through the proxy, restarted, K times;
 //   4. writes: concurrent transactions (committed, rolled back, abandoned) — rows expected vs found.

@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode } from './errors.ts';
+import { ExitCode } from './util/errors.ts';
 import { calibrateCommand } from './cli/calibrate.ts';
 import { mergeCommand } from './cli/merge.ts';
-import { RUN_HELP, reportFailure, runCommand, type RunCommandIO } from './cli/run.ts';
+import { reportFailure } from './cli/flags.ts';
+import { RUN_HELP, runCommand, type RunCommandIO } from './cli/run.ts';
 import { TOOL_VERSION } from './engine/version.ts';
-import { historyCommand } from './history/commands.ts';
+import { historyCommand } from './cli/history.ts';
 import { realExec } from './util/exec.ts';
-import { baselineCommand, compareCommand } from './verdict/commands.ts';
+import { baselineCommand, compareCommand } from './cli/verdict.ts';
 
 // athena-bench: a thin layer over the engine (run), the verdicts (baseline, compare) and the history.
 const HELP = `Usage: athena-bench <command> [options]

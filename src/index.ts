@@ -14,7 +14,7 @@ import {
 import { appendToDataBranch } from './action/history-branch.ts';
 import { run } from './action/run.ts';
 import { createProgress } from './engine/progress.ts';
-import { errorMessage } from './errors.ts';
+import { errorMessage } from './util/errors.ts';
 import { waitForServer } from './mysql/index.ts';
 import { realExec } from './util/exec.ts';
 

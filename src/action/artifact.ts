@@ -2,9 +2,11 @@ import { constants } from 'node:fs';
 import { lstat, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError, errorMessage } from '../errors.ts';
-import { MetricNameSchema, Slug } from '../suite/schema.ts';
-import { worstVerdict } from '../verdict/compare.ts';
+import { VERDICTS } from '../model/verdict.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
+import { MetricNameSchema } from '../model/metrics.ts';
+import { Slug } from '../suite/schema.ts';
+import { worstVerdict } from '../model/verdict.ts';
 
 /**
  * comment.json: what the pull_request job leaves in the results directory so a workflow_run job
@@ -18,9 +20,9 @@ export const COMMENT_ARTIFACT_FILE = 'comment.json';
 /** The largest built-in suite's artifact is a few KB; a bigger file is not one of ours. */
 export const MAX_ARTIFACT_BYTES = 256 * 1024;
 
-const VerdictSchema = z.enum(['pass', 'improved', 'regressed', 'inconclusive']);
+const VerdictSchema = z.enum(VERDICTS);
 /** A median, shift or interval bound: bounded so no number renders as a wall of digits. */
-const Measure = z.number().min(-1e12).max(1e12).nullable();
+const BoundedNumber = z.number().min(-1e12).max(1e12).nullable();
 const Id = Slug.max(100);
 
 const MetricResultSchema = z
@@ -28,15 +30,15 @@ const MetricResultSchema = z
     metric: MetricNameSchema,
     variant: z.enum(['raw', 'cpu-relative-to-direct']),
     verdict: VerdictSchema,
-    reference: Measure,
-    current: Measure,
-    delta: Measure,
-    ciLow: Measure,
-    ciHigh: Measure,
+    reference: BoundedNumber,
+    current: BoundedNumber,
+    delta: BoundedNumber,
+    ciLow: BoundedNumber,
+    ciHigh: BoundedNumber,
   })
   .strict();
 
-const WorkloadResultSchema = z
+const ArtifactWorkloadSchema = z
   .object({
     id: Id,
     threads: z.number().int().min(1).max(100_000),
@@ -45,7 +47,7 @@ const WorkloadResultSchema = z
     metrics: z.array(MetricResultSchema).max(20),
   })
   .strict();
-export type WorkloadResult = z.infer<typeof WorkloadResultSchema>;
+export type ArtifactWorkload = z.infer<typeof ArtifactWorkloadSchema>;
 
 export const CommentArtifactSchema = z
   .object({
@@ -55,7 +57,7 @@ export const CommentArtifactSchema = z
     headSha: z.string().regex(/^[0-9a-f]{40}$/, 'expected a 40-hex commit'),
     verdict: VerdictSchema,
     comparedWith: z.enum(['baseline', 'base-ref']),
-    workloads: z.array(WorkloadResultSchema).max(200),
+    workloads: z.array(ArtifactWorkloadSchema).max(200),
   })
   .strict()
   .superRefine((a, ctx) => {

@@ -1,5 +1,4 @@
-import { prepareRun, benchRequestBase } from './run.ts';
-import { CHECK_BENCH, step, type Session } from './session.ts';
+import { CHECK_BENCH, benchRequestBase, prepareRun, step, type Session } from './session.ts';
 
 /** The regression the calibration sizes the budget for, as `athena-bench calibrate` does by default. */
 export const CALIBRATION_TARGET_PCT = 5;

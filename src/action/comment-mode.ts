@@ -1,5 +1,5 @@
-import { UsageError } from '../errors.ts';
-import { VERDICT_MARK } from '../verdict/markdown.ts';
+import { UsageError } from '../util/errors.ts';
+import { VERDICT_MARK } from '../report/comparison.ts';
 import { readCommentArtifact, type CommentArtifact } from './artifact.ts';
 import { upsertStickyComment } from './comment.ts';
 import type { GitHubApi, WorkflowRunInfo } from './deps.ts';

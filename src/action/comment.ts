@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../util/errors.ts';
 import type { CommentPolicy } from './inputs.ts';
 import { DEFAULT_RETRY, createOnce, httpStatus, withRetries, type RetryOptions } from './retry.ts';
 

@@ -4,8 +4,16 @@ import type { BenchOutcome, ComparisonPlan, ComparisonView } from './deps.ts';
 import { comparisonTrend } from './history-trend.ts';
 import type { ActionConfig } from './inputs.ts';
 import { publishVerdict } from './publish.ts';
-import { benchRequestBase, prepareRun, type Prepared } from './run.ts';
-import { CHECK_BENCH, CHECK_GIT, StepFailure, step, type Session } from './session.ts';
+import {
+  CHECK_BENCH,
+  CHECK_GIT,
+  StepFailure,
+  benchRequestBase,
+  prepareRun,
+  step,
+  type Prepared,
+  type Session,
+} from './session.ts';
 
 /**
  * mode compare: the suite measured against what the gate's rules choose (src/gate/reference.ts):
@@ -53,7 +61,7 @@ async function judge(
     comparedWith: reference.kind === 'baseline' ? 'baseline' : 'base-ref',
     context: contextLine(s.workdir, suite, reference),
     comparison,
-    reportMarkdown: outcome.reportMarkdown,
+    reportMarkdown: outcome.measurementMarkdown,
     trend,
   });
 }

@@ -1,14 +1,14 @@
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Environment, Results } from '../results/schema.ts';
-import type { Measure } from '../engine/context.ts';
+import type { Measure } from '../model/channel.ts';
 import type { GitOps } from '../gate/git.ts';
 import type { Suite } from '../suite/schema.ts';
 import type { SuiteRequest } from '../suite/overrides.ts';
-import type { Reference } from '../gate/runGate.ts';
+import type { Reference } from '../gate/reference.ts';
 import type { Shard } from '../gate/shard.ts';
 import type { Baseline } from '../verdict/baseline.ts';
-import type { Verdict } from '../verdict/compare.ts';
-import type { WorkloadResult } from './artifact.ts';
+import type { Verdict } from '../model/verdict.ts';
+import type { ArtifactWorkload } from './artifact.ts';
 import type { IssueCommentsApi } from './comment.ts';
 import type { IssuesApi } from './history-alert.ts';
 import type { DataBranchOptions, DataBranchOutcome } from './history-branch.ts';
@@ -89,7 +89,7 @@ export interface BenchRequest {
   /** Base-vs-head: the checkout the base commit is built from, in a worktree the run adds and removes. */
   base: { checkout: string; commit: string } | null;
   budgetMinutes: number | null;
-  measure: 'both' | 'work' | 'time';
+  measure: Measure;
   outDir: string;
   plan: ComparisonPlan;
   /** Run only this shard of the suite (src/gate/shard.ts). */
@@ -102,6 +102,8 @@ export interface BenchOutcome {
   reportPath: string;
   /** The report, the verdict first when there is one. */
   reportMarkdown: string;
+  /** The report without the verdict: below a verdict shown on its own (the job summary). */
+  measurementMarkdown: string;
   /** The verdict (null for a measurement only, plan `none`). */
   comparison: ComparisonView | null;
 }
@@ -145,7 +147,7 @@ export interface ComparisonView {
   warnings: string[];
   regressions: Array<{ workload: string; message: string }>;
   /** Each workload's verdict and gated metrics as numbers: the fork-safe artifact's content. */
-  workloads: WorkloadResult[];
+  workloads: ArtifactWorkload[];
 }
 
 export interface Verdicts {

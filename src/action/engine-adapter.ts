@@ -8,12 +8,11 @@ import type { ProgressSink } from '../engine/progress.ts';
 import { loadSuite } from '../suite/load.ts';
 import { applySuiteOverrides } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';
-import { runGate } from '../gate/runGate.ts';
+import { runGate, type GateOutcome } from '../gate/runGate.ts';
 import { mergeShards } from '../gate/merge.ts';
-import { signedChange } from '../report/format.ts';
+import { signedChange } from '../util/format.ts';
 import { baselineFromResults, loadBaseline, writeBaseline } from '../verdict/baseline.ts';
 import { formatDelta, type Comparison } from '../verdict/compare.ts';
-import { renderComparisonMarkdown } from '../verdict/markdown.ts';
 import type {
   Benchmarker,
   BenchRequest,
@@ -131,7 +130,7 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
         },
         engineDeps,
       );
-      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
+      return { ...outcome, comparison: viewOf(outcome) };
     },
     async merge(request) {
       const outcome = await mergeShards(
@@ -140,7 +139,7 @@ export function realBenchmarker(deps: RealBenchmarkerDeps): Benchmarker {
         request.plan ?? undefined,
         request.recordedBaseline ?? undefined,
       );
-      return { ...outcome, comparison: outcome.comparison ? comparisonView(outcome.comparison) : null };
+      return { ...outcome, comparison: viewOf(outcome) };
     },
     calibrate: (request) => calibrateProxy(request, engineDeps),
   };
@@ -174,17 +173,21 @@ function gateOptions(request: Omit<CalibrateRequest, 'targetPct'>) {
 }
 
 /** A number the artifact can carry (JSON has no Infinity; the artifact bounds magnitudes). */
-function measure(v: number | null): number | null {
+function bounded(v: number | null): number | null {
   return v !== null && Number.isFinite(v) && Math.abs(v) <= 1e12 ? v : null;
 }
 
-/** The verdict, the structured results, and one annotation per regressed workload. */
-export function comparisonView(comparison: Comparison): ComparisonView {
+function viewOf(outcome: GateOutcome): ComparisonView | null {
+  return outcome.comparison ? comparisonView(outcome.comparison, outcome.verdictMarkdown!) : null;
+}
+
+/** The verdict (its markdown as the gate rendered it), the structured results, one annotation per regressed workload. */
+export function comparisonView(comparison: Comparison, markdown: string): ComparisonView {
   return {
     verdict: comparison.verdict,
     comparedWith: comparison.mode === 'baseline' ? 'baseline' : 'base-ref',
     summaryLine: comparison.summaryLine,
-    markdown: renderComparisonMarkdown(comparison),
+    markdown,
     warnings: comparison.warnings,
     workloads: comparison.workloads.map((w) => ({
       id: w.id,
@@ -196,11 +199,11 @@ export function comparisonView(comparison: Comparison): ComparisonView {
           metric: m.metric,
           variant: m.variant,
           verdict: m.verdict,
-          reference: measure(m.baselineMedian),
-          current: measure(m.currentMedian),
-          delta: measure(m.delta),
-          ciLow: measure(m.ciLow),
-          ciHigh: measure(m.ciHigh),
+          reference: bounded(m.baselineMedian),
+          current: bounded(m.currentMedian),
+          delta: bounded(m.delta),
+          ciLow: bounded(m.ciLow),
+          ciHigh: bounded(m.ciHigh),
         })),
     })),
     regressions: comparison.workloads

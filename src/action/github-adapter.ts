@@ -1,7 +1,7 @@
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { z } from 'zod';
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../util/errors.ts';
 import type { ActionCore, GitHubApi, GitHubContext } from './deps.ts';
 import type { AlertIssue, IssuesApi } from './history-alert.ts';
 

@@ -1,6 +1,6 @@
-import { formatShift } from '../history/dashboard.ts';
+import { formatShift } from '../report/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
-import { fmt } from '../verdict/svg.ts';
+import { shortNumber } from '../util/format.ts';
 import { ACTIONS_BOT } from './comment.ts';
 import { DEFAULT_RETRY, createOnce, withRetries, type RetryOptions } from './retry.ts';
 
@@ -61,7 +61,7 @@ export function alertBody(
       const note = [c.direction, c.environmentChanged ? 'machine changed' : null].filter(Boolean).join(', ');
       return (
         `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ` +
-        `${formatShift(c)}${note ? ` (${note})` : ''} | ${fmt(c.before.median)} → ${fmt(c.after.median)} | ${run} |`
+        `${formatShift(c)}${note ? ` (${note})` : ''} | ${shortNumber(c.before.median)} → ${shortNumber(c.after.median)} | ${run} |`
       );
     });
   const last = checked.runUrl

@@ -1,4 +1,4 @@
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import { httpStatus } from './retry.ts';
 
 /**

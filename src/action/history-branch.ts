@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { parseHistory, appendPoints, historyFileName } from '../history/store.ts';
 import { HISTORY_SCHEMA_VERSION, type HistoryFile, type HistoryPoint } from '../history/schema.ts';
 import type { Exec } from '../util/exec.ts';

@@ -1,10 +1,10 @@
 import { DEFAULT_DETECT_OPTIONS, detectChangePoints, type ChangePoint } from '../history/detect.ts';
-import { formatShift } from '../history/dashboard.ts';
+import { formatShift } from '../report/dashboard.ts';
 import { pointFromResults } from '../history/point.ts';
 import type { HistoryPoint } from '../history/schema.ts';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import type { Suite } from '../suite/schema.ts';
-import { fmt } from '../verdict/svg.ts';
+import { shortNumber } from '../util/format.ts';
 import type { ActionDeps, BenchOutcome, HistoryDeps } from './deps.ts';
 import type { DataBranchOutcome } from './history-branch.ts';
 import { newChangePoints, upsertAlert, type AlertOutcome } from './history-alert.ts';
@@ -39,7 +39,7 @@ function changeRows(changes: readonly ChangePoint[]): string {
     ...changes.map(
       (c) =>
         `| ${c.workload} | ${c.metric} | \`${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}\` | ` +
-        `${formatShift(c)}${c.direction ? ` (${c.direction})` : ''} | ${fmt(c.before.median)} → ${fmt(c.after.median)} |`,
+        `${formatShift(c)}${c.direction ? ` (${c.direction})` : ''} | ${shortNumber(c.before.median)} → ${shortNumber(c.after.median)} |`,
     ),
   ].join('\n');
 }

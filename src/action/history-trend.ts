@@ -1,4 +1,4 @@
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../util/errors.ts';
 import type { Results } from '../results/schema.ts';
 import { historyFileName, parseHistory } from '../history/store.ts';
 import { currentRun, renderTrend } from '../history/trend.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { formatShift } from '../history/dashboard.ts';
+import { formatShift } from '../report/dashboard.ts';
 import type { ChangePoint } from '../history/detect.ts';
-import { fmt } from '../verdict/svg.ts';
+import { shortNumber } from '../util/format.ts';
 
 /**
  * The optional webhook of the history mode: a JSON message posted when a change point is newly
@@ -41,7 +41,7 @@ export function webhookMessage(
   const lines = changes.map(
     (c) =>
       `• ${c.workload} ${c.metric} ${formatShift(c)}${c.direction ? ` (${c.direction})` : ''} in ` +
-      `${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}: ${fmt(c.before.median)} → ${fmt(c.after.median)}`,
+      `${c.previousCommit.slice(0, 7)}..${c.commit.slice(0, 7)}: ${shortNumber(c.before.median)} → ${shortNumber(c.after.median)}`,
   );
   const text = [
     `athena-bench: ${changes.length} new change point(s) in suite ${suite} on the default branch`,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readActionConfig, type InputSource } from './inputs.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
 
 /** An input source backed by a map, recording the order of every call. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
-import { UsageError } from '../errors.ts';
+import { MEASURES, type Measure } from '../model/channel.ts';
+import { PassThroughNamesSchema } from '../util/childEnvironment.ts';
+import { UsageError } from '../util/errors.ts';
 import { ShardSpecSchema, type Shard } from '../gate/shard.ts';
 import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
 import { ThresholdListSchema, type SuiteOverrides, type SuiteRequest } from '../suite/overrides.ts';
@@ -12,8 +13,6 @@ import { ThresholdListSchema, type SuiteOverrides, type SuiteRequest } from '../
 
 export const MODES = ['compare', 'update-baseline', 'comment', 'history', 'merge', 'calibrate'] as const;
 export type Mode = (typeof MODES)[number];
-export const MEASURES = ['both', 'work', 'time'] as const;
-export type MeasureInput = (typeof MEASURES)[number];
 export const COMMENT_POLICIES = ['always', 'on-change', 'never'] as const;
 export type CommentPolicy = (typeof COMMENT_POLICIES)[number];
 
@@ -36,7 +35,7 @@ export interface ActionConfig {
   baseRef: string | null;
   mode: Mode;
   budgetMinutes: number | null;
-  measure: MeasureInput;
+  measure: Measure;
   failOnRegression: boolean;
   failOnInconclusive: boolean;
   commentOnPr: CommentPolicy;

@@ -48,7 +48,7 @@ export async function mergeShardArtifacts(s: Session): Promise<void> {
     comparedWith: baseline ? 'baseline' : 'base-ref',
     context,
     comparison,
-    reportMarkdown: outcome.reportMarkdown,
+    reportMarkdown: outcome.measurementMarkdown,
     trend: '',
   });
 }

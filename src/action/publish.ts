@@ -16,6 +16,7 @@ export interface Judged {
   comparedWith: 'baseline' | 'base-ref';
   context: string;
   comparison: ComparisonView;
+  /** The report below the verdict: the measurements (the verdict is shown once, above it). */
   reportMarkdown: string;
   /** main's recent history of the gating metric with this run last (markdown), or ''. */
   trend: string;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Environment, Results } from '../results/schema.ts';
 import type { Suite } from '../suite/schema.ts';
-import { InfrastructureError, UsageError } from '../errors.ts';
+import { InfrastructureError, UsageError } from '../util/errors.ts';
 import type {
   ActionDeps,
   BenchRequest,
@@ -39,6 +39,8 @@ const MERGE_BASE = 'c'.repeat(40);
 const PR_RUN_URL = 'https://github.test/acme/proxy/actions/runs/99';
 const fakeResults = { status: 'complete' } as unknown as Results;
 const fakeSuite = { name: 'quick', rounds: 3, workloads: [] } as unknown as Suite;
+/** The measurements of report.md, below the verdict. */
+const MEASUREMENTS = '| Workload | Threads | Direct MySQL | Via Athena | Overhead |';
 
 /** A workload with one gated metric of the given verdict, as the structured artifact holds it. */
 function workloadResult(id: string, verdict: Verdict) {
@@ -234,7 +236,9 @@ function harness(options: HarnessOptions = {}): Harness {
           results: options.results ?? fakeResults,
           resultsPath: path.join(request.outDir, 'results.json'),
           reportPath: path.join(request.outDir, 'report.md'),
-          reportMarkdown: '| Workload | Threads | Direct MySQL | Via Athena | Overhead |',
+          // report.md opens with the verdict, as the gate writes it.
+          reportMarkdown: `${request.plan.kind === 'none' ? '' : `${view.markdown}\n`}${MEASUREMENTS}`,
+          measurementMarkdown: MEASUREMENTS,
           comparison: request.plan.kind === 'none' ? null : view,
         };
       },
@@ -250,7 +254,8 @@ function harness(options: HarnessOptions = {}): Harness {
           results: options.results ?? fakeResults,
           resultsPath: path.join(request.outDir, 'results.json'),
           reportPath: path.join(request.outDir, 'report.md'),
-          reportMarkdown: '| Workload | Threads | Direct MySQL | Via Athena | Overhead |',
+          reportMarkdown: MEASUREMENTS,
+          measurementMarkdown: MEASUREMENTS,
           text: 'Suite quick, AMD EPYC, 2 cores\n\n| Workload | Metric | A/A Δ |\n\nA/A verdict: pass (a regressed A/A is a false alarm).\n',
         };
       },
@@ -293,6 +298,7 @@ test('pass: summary holds verdict and report, outputs set, on-change posts no co
   assert.equal(result.verdict, 'pass');
   const summary = h.summary.join('');
   assert.match(summary, /^## athena-bench: pass\n/);
+  assert.equal(summary.match(/## athena-bench: pass/g)?.length, 1, 'the verdict once, above the report');
   assert.match(summary, /Suite `quick` · compared with the baseline `baselines\/quick\.json`/);
   assert.match(summary, /\| Workload \| Threads \| Direct MySQL \| Via Athena \| Overhead \|/);
   assert.match(summary, /baselines\/quick\.json/);

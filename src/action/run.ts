@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { AthenaBenchError, errorMessage } from '../errors.ts';
+import { AthenaBenchError, errorMessage } from '../util/errors.ts';
 import type { Suite } from '../suite/schema.ts';
 import { calibrateProxy } from './calibrate-mode.ts';
 import { postCommentFromArtifact } from './comment-mode.ts';
@@ -10,7 +9,15 @@ import type { ActionCore, ActionDeps } from './deps.ts';
 import { recordHistory } from './history-mode.ts';
 import { readActionConfig, type ActionConfig } from './inputs.ts';
 import { mergeShardArtifacts } from './merge.ts';
-import { CHECK_BENCH, CHECK_MYSQL, StepFailure, step, type ActionResult, type Session } from './session.ts';
+import {
+  CHECK_BENCH,
+  StepFailure,
+  benchRequestBase,
+  prepareRun,
+  step,
+  type ActionResult,
+  type Session,
+} from './session.ts';
 
 export { StepFailure, type ActionResult } from './session.ts';
 
@@ -82,44 +89,6 @@ async function reportFailure(
       core.warning(`Could not write the job summary: ${errorMessage(summaryError)}`),
     );
   fail(message);
-}
-
-/** A suite loaded and MySQL ready: what every measuring mode starts from. */
-export interface Prepared {
-  suite: Suite;
-  mysqlVersion: string;
-}
-
-export async function prepareRun({ deps, config, workdir, resultsDir }: Session): Promise<Prepared> {
-  const { core } = deps;
-  if (!existsSync(workdir)) {
-    throw new StepFailure(
-      'working-directory',
-      new Error(`${workdir} does not exist`),
-      'the working-directory input.',
-    );
-  }
-  const suite = await step('loading the suite', '', () => deps.bench.loadSuite(config.suite, workdir));
-  await mkdir(resultsDir, { recursive: true });
-  const { host, port } = config.mysql;
-  core.info(`Waiting up to ${config.mysqlReadyTimeoutSec} s for MySQL at ${host}:${port}…`);
-  const server = await step(`MySQL at ${host}:${port}`, CHECK_MYSQL, () =>
-    deps.waitForMysql(config.mysql, config.mysqlReadyTimeoutSec * 1000),
-  );
-  core.info(`MySQL ${server.version} is ready.`);
-  return { suite, mysqlVersion: server.version };
-}
-
-/** What every benchmark of the Action is given, from its inputs. */
-export function benchRequestBase({ config, workdir, resultsDir }: Session, suite: Suite) {
-  return {
-    mysql: config.mysql,
-    suite,
-    proxy: { ...config.proxy, cwd: workdir },
-    budgetMinutes: config.budgetMinutes,
-    measure: config.measure,
-    outDir: resultsDir,
-  };
 }
 
 /** A benchmark without a verdict (update-baseline, history). */

@@ -1,7 +1,10 @@
-import { UsageError, errorMessage } from '../errors.ts';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import type { CommentOutcome } from './comment.ts';
 import type { ActionDeps, Verdict } from './deps.ts';
 import type { ActionConfig } from './inputs.ts';
+import type { Suite } from '../suite/schema.ts';
 
 /** What a run decided; index.ts only needs it for tests and logs (the step status is set here). */
 export interface ActionResult {
@@ -54,3 +57,41 @@ export const CHECK_BENCH =
 export const CHECK_GIT =
   'base-ref needs the history: `actions/checkout` with `fetch-depth: 0`, and a ref that exists ' +
   '(e.g. origin/main).';
+
+/** A suite loaded and MySQL ready: what every measuring mode starts from. */
+export interface Prepared {
+  suite: Suite;
+  mysqlVersion: string;
+}
+
+export async function prepareRun({ deps, config, workdir, resultsDir }: Session): Promise<Prepared> {
+  const { core } = deps;
+  if (!existsSync(workdir)) {
+    throw new StepFailure(
+      'working-directory',
+      new Error(`${workdir} does not exist`),
+      'the working-directory input.',
+    );
+  }
+  const suite = await step('loading the suite', '', () => deps.bench.loadSuite(config.suite, workdir));
+  await mkdir(resultsDir, { recursive: true });
+  const { host, port } = config.mysql;
+  core.info(`Waiting up to ${config.mysqlReadyTimeoutSec} s for MySQL at ${host}:${port}…`);
+  const server = await step(`MySQL at ${host}:${port}`, CHECK_MYSQL, () =>
+    deps.waitForMysql(config.mysql, config.mysqlReadyTimeoutSec * 1000),
+  );
+  core.info(`MySQL ${server.version} is ready.`);
+  return { suite, mysqlVersion: server.version };
+}
+
+/** What every benchmark of the Action is given, from its inputs. */
+export function benchRequestBase({ config, workdir, resultsDir }: Session, suite: Suite) {
+  return {
+    mysql: config.mysql,
+    suite,
+    proxy: { ...config.proxy, cwd: workdir },
+    budgetMinutes: config.budgetMinutes,
+    measure: config.measure,
+    outDir: resultsDir,
+  };
+}

@@ -1,7 +1,8 @@
-import { METRIC_DEFAULTS } from '../verdict/metrics.ts';
+import { METRIC_DEFAULTS } from '../model/metrics.ts';
 import { CPU_RELATIVE_LABEL, formatDelta, summaryLine, type SummaryWorkload } from '../verdict/compare.ts';
-import { VERDICT_MARK, formatNumber } from '../verdict/markdown.ts';
-import type { CommentArtifact, WorkloadResult } from './artifact.ts';
+import { formatNumber } from '../util/format.ts';
+import { VERDICT_MARK } from '../report/comparison.ts';
+import type { CommentArtifact, ArtifactWorkload } from './artifact.ts';
 
 /**
  * The pull-request comment and summary line of `mode: comment`, rendered in the trusted workflow
@@ -10,7 +11,7 @@ import type { CommentArtifact, WorkloadResult } from './artifact.ts';
  * GitHub makes no mention, link or markup of them.
  */
 
-type MetricResult = WorkloadResult['metrics'][number];
+type MetricResult = ArtifactWorkload['metrics'][number];
 
 function describe(m: MetricResult) {
   const spec = METRIC_DEFAULTS[m.metric];
@@ -46,7 +47,7 @@ function measure(v: number | null, unit: string): string {
   return text === 'n/a' || unit === '' ? text : unit === '%' ? `${text}%` : `${text} ${unit}`;
 }
 
-function metricRow(w: WorkloadResult, m: MetricResult): string {
+function metricRow(w: ArtifactWorkload, m: MetricResult): string {
   const { label, unit, scale } = describe(m);
   const interval =
     m.ciLow === null || m.ciHigh === null

@@ -1,13 +1,14 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { MEASURES } from '../model/channel.ts';
+import { ExitCode } from '../util/errors.ts';
 import { driverFor } from '../drivers/index.ts';
 import { athenaArm } from '../engine/arms.ts';
 import { createProgress } from '../engine/progress.ts';
 import { TWIN_ARM, calibrate } from '../gate/calibrate.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';
+import { parse, validate } from './flags.ts';
 import type { RunCommandIO } from './run.ts';
 
 export const CALIBRATE_HELP = `Usage: athena-bench calibrate [options]
@@ -41,7 +42,7 @@ const positive = (what: string) =>
 
 const FlagsSchema = z.object({
   suite: z.string().min(1).default('quick'),
-  measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
+  measure: z.enum(MEASURES, { error: 'expected work, time or both' }).default('both'),
   mysql: z.string().optional(),
   rounds: positive('a round count').pipe(z.number().int()).optional(),
   windows: positive('a window count').pipe(z.number().int().min(2, 'expected at least 2 windows')).optional(),
@@ -58,20 +59,7 @@ function parseFlags(argv: string[]): z.infer<typeof FlagsSchema> {
       { type: 'string' },
     ]),
   ) as Record<string, { type: 'string' }>;
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (error) {
-    throw new UsageError(
-      `athena-bench calibrate: ${errorMessage(error)} (see athena-bench calibrate --help)`,
-    );
-  }
-  const parsed = FlagsSchema.safeParse(values);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`athena-bench calibrate: --${String(issue.path[0] ?? 'flags')}: ${issue.message}`);
-  }
-  return parsed.data;
+  return validate('calibrate', FlagsSchema, parse('calibrate', argv, options));
 }
 
 /** `athena-bench calibrate`: an A/A run of this repository's proxy, and what it says about the runner. */

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { ExitCode } from '../util/errors.ts';
 import { mergeShards } from '../gate/merge.ts';
-import type { Reference } from '../gate/runGate.ts';
+import type { Reference } from '../gate/reference.ts';
 import { loadBaseline } from '../verdict/baseline.ts';
+import { parseCommandLine, validate, type CommandIO } from './flags.ts';
 import { printVerdict } from './run.ts';
 
 export const MERGE_HELP = `Usage: athena-bench merge DIR… [--out DIR] [--baseline FILE | --base-arm NAME]
@@ -41,41 +41,31 @@ const MergeFlagsSchema = z
     path: ['baseline'],
   });
 
-export interface MergeCommandIO {
-  stdout: (s: string) => void;
-  cwd: string;
-}
+export type MergeCommandIO = Pick<CommandIO, 'stdout' | 'cwd'>;
 
 /** `athena-bench merge`: the shards' directories → one results.json, one verdict, one report. */
 export async function mergeCommand(argv: string[], io: MergeCommandIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        baseline: { type: 'string' },
-        'base-arm': { type: 'string' },
-        'fail-on-inconclusive': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (error) {
-    throw new UsageError(`${errorMessage(error)} (see athena-bench merge --help)`);
-  }
+  const parsed = parseCommandLine(
+    'merge',
+    argv,
+    {
+      out: { type: 'string' },
+      baseline: { type: 'string' },
+      'base-arm': { type: 'string' },
+      'fail-on-inconclusive': { type: 'boolean' },
+    },
+    true,
+  );
   if (parsed.values.help) {
     io.stdout(MERGE_HELP);
     return ExitCode.Pass;
   }
-  const checked = MergeFlagsSchema.safeParse({ ...parsed.values, dirs: parsed.positionals });
-  if (!checked.success) {
-    const issue = checked.error.issues[0]!;
-    const where = issue.path[0] === 'dirs' ? 'DIR…' : `--${String(issue.path[0])}`;
-    throw new UsageError(`${where}: ${issue.message} (see athena-bench merge --help)`);
-  }
-  const flags = checked.data;
+  const flags = validate(
+    'merge',
+    MergeFlagsSchema,
+    { ...parsed.values, dirs: parsed.positionals },
+    { dirs: 'DIR…' },
+  );
   const resolve = (p: string) => path.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),

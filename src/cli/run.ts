@@ -1,8 +1,8 @@
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AthenaBenchError, ExitCode, UsageError, errorMessage } from '../errors.ts';
+import { MEASURES } from '../model/channel.ts';
+import { ExitCode, UsageError } from '../util/errors.ts';
 import { driverFor } from '../drivers/index.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';
@@ -11,7 +11,7 @@ import { applySuiteOverrides, ThresholdListSchema } from '../suite/overrides.ts'
 import type { Exec } from '../util/exec.ts';
 import type { Suite } from '../suite/schema.ts';
 import { loadBaseline } from '../verdict/baseline.ts';
-import { exitCodeFor } from '../verdict/compare.ts';
+import { exitCodeFor } from '../model/verdict.ts';
 import { runGate, type GateOutcome } from '../gate/runGate.ts';
 import { runnerFingerprint } from '../gate/fingerprint.ts';
 import { diskFiles, preflightGate } from '../gate/preflight.ts';
@@ -21,7 +21,8 @@ import { waitForServer } from '../mysql/index.ts';
 import type { Target } from '../engine/context.ts';
 import { ShardSpecSchema } from '../gate/shard.ts';
 import { renderTerminalSummary } from '../report/terminal.ts';
-import { PassThroughNamesSchema } from '../engine/armEnvironment.ts';
+import { PassThroughNamesSchema } from '../util/childEnvironment.ts';
+import { parse, validate, type CommandIO } from './flags.ts';
 import {
   athenaArm,
   athenaTlsArm,
@@ -162,7 +163,7 @@ const RunFlagsSchema = z
     'no-baseline': z.boolean().default(false),
     'fail-on-inconclusive': z.boolean().default(false),
     out: z.string().min(1).optional(),
-    measure: z.enum(['work', 'time', 'both'], { error: 'expected work, time or both' }).default('both'),
+    measure: z.enum(MEASURES, { error: 'expected work, time or both' }).default('both'),
     shard: ShardSpecSchema.optional(),
     help: z.boolean().default(false),
   })
@@ -219,26 +220,12 @@ export const RUN_FLAG_TYPES = {
 
 /** Parses and validates `run`'s flags; every problem is a UsageError naming the flag. */
 export function parseRunFlags(argv: string[]): RunFlags {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({ args: argv, options: RUN_FLAG_TYPES, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new UsageError(`athena-bench run: ${errorMessage(error)} (see athena-bench run --help)`);
-  }
-  const parsed = RunFlagsSchema.safeParse(values);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const flag = issue.path.length > 0 ? `--${String(issue.path[0])}` : 'flags';
-    throw new UsageError(`athena-bench run: ${flag}: ${issue.message} (see athena-bench run --help)`);
-  }
-  return parsed.data;
+  return validate('run', RunFlagsSchema, parse('run', argv, RUN_FLAG_TYPES));
 }
 
-export interface RunCommandIO {
-  stdout: (s: string) => void;
+/** What `run` and `calibrate` use besides a CommandIO: a live progress stream, processes, a signal. */
+export interface RunCommandIO extends Omit<CommandIO, 'stderr'> {
   stderr: ProgressStream;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
   exec: Exec;
   /** The athena-bench package root: where this repo's Athena is built from. */
   repoRoot: string;
@@ -444,14 +431,4 @@ function customProxyArm(flags: RunFlags, io: RunCommandIO): ProxyArmSpec | null 
     ...(build !== undefined ? { build } : {}),
     ...(flags['proxy-metrics-url'] !== undefined ? { metricsUrl: flags['proxy-metrics-url'] } : {}),
   };
-}
-
-/** Maps an error to its exit code with one message on stderr. */
-export function reportFailure(command: string, error: unknown, stderr: (s: string) => void): number {
-  if (error instanceof AthenaBenchError) {
-    stderr(`athena-bench ${command}: ${error.message}\n`);
-    return error.exitCode;
-  }
-  stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error)}\n`);
-  return ExitCode.Infrastructure;
 }

@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { InfrastructureError, errorMessage } from '../errors.ts';
+import { InfrastructureError, errorMessage } from '../util/errors.ts';
 import { formatMysqlUrl, redact } from '../mysql/url.ts';
 import type { Exec, ExecResult } from '../util/exec.ts';
 import { tailLines } from '../util/exec.ts';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { armEnvironment } from '../engine/armEnvironment.ts';
+import { allowedEnvironment } from '../util/childEnvironment.ts';
 
 /**
  * Where and with what a driver process (sysbench, mysqlslap) runs. The gate's own process has, in
@@ -10,7 +10,7 @@ import { armEnvironment } from '../engine/armEnvironment.ts';
  * gets neither: sysbench loads its Lua test and `oltp_common.lua` from the working directory
  * before its install directory, so run from the checkout it would run a pull request's Lua.
  *
- * The environment is the allow-list the proxy arms get (armEnvironment.ts: PATH, HOME, USER,
+ * The environment is the allow-list the proxy arms get (src/util/childEnvironment.ts: PATH, HOME, USER,
  * LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TMPDIR) and what the driver itself needs (MYSQL_PWD
  * for mysqlslap); nothing listed in proxy-env, and never INPUT_*, ACTIONS_* or GITHUB_TOKEN. The
  * working directory is a fresh private directory, removed when the driver exits.
@@ -20,7 +20,7 @@ export function driverEnvironment(
   ambient: NodeJS.ProcessEnv,
   needs: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
-  return armEnvironment(ambient, [], needs);
+  return allowedEnvironment(ambient, [], needs);
 }
 
 /** Runs fn with a fresh private (0700) directory for a driver process, then removes it. */

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { redact } from '../mysql/index.ts';
 import type { Arm } from '../results/schema.ts';
 import { canConnect, findFreePort } from '../util/net.ts';

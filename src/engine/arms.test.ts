@@ -19,7 +19,7 @@ import {
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const mysql = { host: '127.0.0.1', port: 33060, user: 'bench-user', password: 's3cret-pw', database: 'test' };
 
-test("Athena's arm: generated config with the seed's keys, passwords only in the environment", () => {
+test("Athena's arm: generated config with the performance-testing guide's keys, passwords only in the environment", () => {
   const arm = defaultProxyArm(mysql, '/repo', {
     port: 4000,
     metricsPort: 4001,
@@ -39,7 +39,7 @@ test("Athena's arm: generated config with the seed's keys, passwords only in the
     ATHENA_USER_BENCH_USER_PASSWORD: 's3cret-pw',
   });
   assert.equal(envPasswordVariable('USER', 'app.ro'), 'ATHENA_USER_APP_RO_PASSWORD');
-  // Without ports: the seed's.
+  // Without ports: the performance-testing guide's (docs/PERF.md).
   assert.equal(defaultProxyArm(mysql, '/repo').port, 3307);
 });
 

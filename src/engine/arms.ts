@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'n
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InfrastructureError, UsageError } from '../errors.ts';
+import { InfrastructureError, UsageError } from '../util/errors.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Exec } from '../util/exec.ts';
 import { which } from '../util/which.ts';
@@ -100,7 +100,7 @@ export function athenaConfig(
 
 /**
  * This repo's Athena: built with `node scripts/build.mjs --proxy-only` in repoRoot, started with a
- * generated config. Without ports it uses the seed's 3307 and 4307.
+ * generated config. Without ports it uses the performance-testing guide's (docs/PERF.md) 3307 and 4307.
  */
 export function defaultProxyArm(
   mysql: MysqlConnection,

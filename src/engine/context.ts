@@ -1,10 +1,18 @@
 import { applySuiteOverrides } from '../suite/overrides.ts';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import type { Driver, DriverDetection } from '../drivers/types.ts';
 import type { MysqlConnection } from '../mysql/index.ts';
-import type { Arm, Environment, Results, WorkloadResult, WorkloadWork } from '../results/schema.ts';
+import type { Measure } from '../model/channel.ts';
+import type {
+  Arm,
+  Environment,
+  Results,
+  ShardRecord,
+  WorkloadResult,
+  WorkloadWork,
+} from '../results/schema.ts';
 import type { DriverName, Suite } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
 import type { detectCallgrind } from '../work/valgrind.ts';
@@ -19,9 +27,6 @@ import type { ProxyProcess } from './proxyProcess.ts';
 /** What one benchmark run needs, what it accumulates, and how its steps reach each other. */
 
 export type Target = MysqlConnection & { database: string; tls?: { filesDir: string } };
-
-/** Which channels a run measures: see RunOptions.measure. */
-export type Measure = 'time' | 'work' | 'both';
 
 export interface RunOptions {
   /** An existing server; absent: a throwaway local one (startLocalServer). */
@@ -52,6 +57,8 @@ export interface RunOptions {
   measure?: Measure;
   /** Environment variables passed from deps.env to the arms' build and start, beyond the allow-list. */
   proxyEnv?: readonly string[];
+  /** When this run is one shard of a suite: recorded in results.json (src/gate/shard.ts). */
+  shardRecord?: ShardRecord;
 }
 
 export interface EngineDeps {
@@ -71,8 +78,6 @@ export interface EngineDeps {
 export interface RunOutcome {
   results: Results;
   resultsPath: string;
-  reportPath: string;
-  reportMarkdown: string;
 }
 
 /** An arm as the time channel measures it: direct MySQL, or a started proxy. */

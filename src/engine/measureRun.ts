@@ -1,4 +1,4 @@
-import { InfrastructureError, errorMessage } from '../errors.ts';
+import { InfrastructureError, errorMessage } from '../util/errors.ts';
 import type { DriverRun } from '../drivers/types.ts';
 import type { ProxyUsage, RoundSample } from '../results/schema.ts';
 import type { Exec } from '../util/exec.ts';

@@ -1,13 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AthenaBenchError, InfrastructureError, errorMessage } from '../errors.ts';
+import { AthenaBenchError, InfrastructureError, errorMessage } from '../util/errors.ts';
 import { redact } from '../mysql/index.ts';
-import { renderMeasurementReport } from '../report/markdown.ts';
 import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Environment, type Results } from '../results/schema.ts';
 import type { RunContext, RunOutcome } from './context.ts';
 import { TOOL_VERSION } from './version.ts';
 
-/** The run's end: results.json and report.md, written on every path, failures included. */
+/** The run's end: results.json, written on every path, failures included (the gate writes the reports). */
 
 /** The results so far (the verdict's adaptive-rounds hook reads them mid-run). */
 export function buildResults(ctx: RunContext, status: Results['status'], failure: string | null): Results {
@@ -30,11 +29,12 @@ export function buildResults(ctx: RunContext, status: Results['status'], failure
     environment: ctx.environment ?? placeholderEnvironment(),
     warnings: [...ctx.warnings],
     phases: ctx.phases.phases(),
+    ...(ctx.options.shardRecord ? { shard: ctx.options.shardRecord } : {}),
   };
 }
 
 /**
- * Runs the cleanups, writes results.json and report.md, and returns them — or, when the run
+ * Runs the cleanups, writes results.json, and returns it — or, when the run
  * failed, throws its error with every secret removed (it may quote a proxy log or a driver).
  */
 export async function finishRun(ctx: RunContext, failure: unknown): Promise<RunOutcome> {
@@ -49,9 +49,6 @@ export async function finishRun(ctx: RunContext, failure: unknown): Promise<RunO
   );
   const resultsPath = path.join(ctx.outDir, 'results.json');
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-  const reportMarkdown = renderMeasurementReport(results);
-  const reportPath = path.join(ctx.outDir, 'report.md');
-  writeFileSync(reportPath, reportMarkdown);
   if (failure !== undefined) {
     if (failure instanceof AthenaBenchError) {
       failure.message = failureMessage!;
@@ -59,7 +56,7 @@ export async function finishRun(ctx: RunContext, failure: unknown): Promise<RunO
     }
     throw new InfrastructureError(failureMessage!, { cause: failure });
   }
-  return { results, resultsPath, reportPath, reportMarkdown };
+  return { results, resultsPath };
 }
 
 function placeholderEnvironment(): Environment {

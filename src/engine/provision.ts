@@ -1,5 +1,5 @@
 import { MYSQL_READY_TIMEOUT_SEC } from '../mysql/waitForServer.ts';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { startLocalServer, waitForServer } from '../mysql/index.ts';
 import type { DriverName } from '../suite/schema.ts';
 import { collectEnvironment } from './environment.ts';

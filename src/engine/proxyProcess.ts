@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import type { Exec } from '../util/exec.ts';
 import { probeMysqlHandshake } from './handshake.ts';
 import { realFetcher, type Fetcher } from './prometheus.ts';

@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { buildArms, recordArms, resolveArms, startArms } from './armSetup.ts';
 import {
   createContext,
@@ -17,17 +17,17 @@ import { runWorkChannel, workChannelTool } from './workStep.ts';
 
 export type { ProxyArmSpec, ArmSource, ArmFactory, ArmContext } from './arms.ts';
 export { defaultProxyArm, athenaArm, haproxyArm, baseRefArm } from './arms.ts';
-export type { EngineDeps, Measure, RunOptions, RunOutcome, Target } from './context.ts';
+export type { EngineDeps, RunOptions, RunOutcome, Target } from './context.ts';
 
 /**
- * Runs a suite against direct MySQL and every proxy arm and writes results.json and report.md:
+ * Runs a suite against direct MySQL and every proxy arm and writes results.json:
  *
  *   1. MySQL: the server given, or a throwaway one (provision.ts)
  *   2. the drivers, and the environment the numbers are measured on
  *   3. the arms: resolved, their files written, built (armSetup.ts)
  *   4. the work channel, when asked: every arm under callgrind at once (workStep.ts, src/work)
  *   5. the time channel: the arms started, each workload's rounds interleaved (timeChannel.ts)
- *   6. cleanups, results.json and report.md, on every path (outcome.ts)
+ *   6. cleanups and results.json, on every path (outcome.ts); the reports are the gate's
  *
  * Failures (MySQL, a build, a proxy that is not ready or dies, a driver, the traffic check, an
  * interrupt) write results.json with status 'failed' and throw.

@@ -1,4 +1,4 @@
-import { InfrastructureError, errorMessage } from '../errors.ts';
+import { InfrastructureError, errorMessage } from '../util/errors.ts';
 import type { Driver } from '../drivers/types.ts';
 import { redact } from '../mysql/index.ts';
 import type { RoundSample, WorkloadResult } from '../results/schema.ts';

@@ -1,9 +1,9 @@
 import type { Environment, WorkloadResult } from '../results/schema.ts';
 import type { Suite, Workload } from '../suite/schema.ts';
 
-/** Below this, many client plus backend sockets can run out of descriptors (the seed sets 65535). */
+/** Below this, many client plus backend sockets can run out of descriptors (the performance-testing guide, docs/PERF.md, sets 65535). */
 export const MIN_NOFILE = 4096;
-/** Below this, bursts of connects are dropped from the accept queue (the seed sets 4096). */
+/** Below this, bursts of connects are dropped from the accept queue (the performance-testing guide sets 4096). */
 export const MIN_SOMAXCONN = 1024;
 /** The harness's own share of a core above which its CPU use may disturb the measurement. */
 export const MAX_HARNESS_CPU_SHARE = 0.05;

@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { countedByWorkChannel } from '../suite/schema.ts';
 import { measureWork, type WorkArmInput } from '../work/channel.ts';
 import { workStartFor } from '../work/runtime.ts';

@@ -1,6 +1,6 @@
 import type { ArmSource } from '../engine/arms.ts';
 import type { EngineDeps } from '../engine/context.ts';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { calibrationRows, renderCalibration, type CalibrationRow } from '../report/calibration.ts';
 import type { Suite } from '../suite/schema.ts';
 import { runGate, type GateOutcome, type GateRequest } from './runGate.ts';

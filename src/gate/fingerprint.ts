@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import type { Driver } from '../drivers/types.ts';
-import type { Measure } from '../engine/context.ts';
+import type { Measure } from '../model/channel.ts';
 import { collectEnvironment } from '../engine/environment.ts';
 import { findServerBinary } from '../mysql/localServer.ts';
 import type { Environment } from '../results/schema.ts';

@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import type { Exec } from '../util/exec.ts';
 import type { ReferenceGit } from './reference.ts';
 

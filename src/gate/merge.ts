@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { InfrastructureError, UsageError } from '../errors.ts';
+import { InfrastructureError, UsageError } from '../util/errors.ts';
 import { ResultsSchema, type Results, type ShardRecord } from '../results/schema.ts';
 import { countFingerprintDifferences, environmentDifferences } from '../verdict/baseline.ts';
-import { readResultsFile } from '../verdict/commands.ts';
-import type { Comparison } from '../verdict/compare.ts';
-import { judge, writeReports, type Reference } from './runGate.ts';
+import { readResultsFile } from '../results/file.ts';
+import type { Reference } from './reference.ts';
+import { judge, writeReports, type GateOutcome } from './runGate.ts';
 
 /**
  * The merge of a sharded run: the shards' results.json (one directory each) checked to be one run
@@ -161,14 +161,8 @@ export function recordedReference(results: Results, recorded: ShardRecord['refer
   };
 }
 
-export interface MergeOutcome {
-  results: Results;
-  resultsPath: string;
-  reportPath: string;
-  htmlPath: string;
-  reportMarkdown: string;
-  comparison: Comparison | null;
-}
+/** The merged run, as one run of the gate would have left it. */
+export type MergeOutcome = GateOutcome;
 
 /**
  * Against a baseline, the merged results carry the environment of a shard whose machine differs
@@ -211,7 +205,5 @@ export async function mergeShards(
   mkdirSync(outDir, { recursive: true });
   const resultsPath = path.join(outDir, 'results.json');
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
-  const reportPath = path.join(outDir, 'report.md');
-  const { reportMarkdown, htmlPath } = writeReports(results, comparison, reportPath);
-  return { results, resultsPath, reportPath, htmlPath, reportMarkdown, comparison };
+  return { results, resultsPath, ...writeReports(outDir, results, comparison), comparison };
 }

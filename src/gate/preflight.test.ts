@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import type { ProxyArmSpec } from '../engine/arms.ts';
 import { diskFiles, preflightGate, type FileView } from './preflight.ts';
-import type { Reference } from './runGate.ts';
+import type { Reference } from './reference.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const baseRef: Reference = { kind: 'base-ref', ref: 'main', commit: null, headArm: 'proxy', baseArm: 'base' };

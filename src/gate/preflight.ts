@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import type { ArmSource, ProxyArmSpec } from '../engine/arms.ts';
-import type { Reference } from './runGate.ts';
+import type { Reference } from './reference.ts';
 
 /**
  * Refuses, before MySQL is provisioned, a base-vs-head run whose base arm cannot start: the base

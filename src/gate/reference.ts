@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError, errorMessage } from '../errors.ts';
-import type { Measure } from '../engine/context.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
+import type { Measure } from '../model/channel.ts';
 import type { Environment } from '../results/schema.ts';
-import { isWorkMetric, maxRoundsOf, type Suite } from '../suite/schema.ts';
+import { isWorkMetric } from '../model/metrics.ts';
+import { maxRoundsOf, type Suite } from '../suite/schema.ts';
 import {
   baselineRounds,
   countFingerprintDifferences,
@@ -11,7 +12,13 @@ import {
   type Baseline,
 } from '../verdict/baseline.ts';
 import { plannedRoundsWarning } from '../verdict/compare.ts';
-import type { Reference } from './runGate.ts';
+
+/** What a run is judged against, decided before spending minutes measuring. */
+export type Reference =
+  | { kind: 'baseline'; file: string; baseline: Baseline }
+  /** Base-vs-head: arm `baseArm` (built from `ref`) measured in the same run as `headArm`. */
+  | { kind: 'base-ref'; ref: string; commit: string | null; headArm: string; baseArm: string }
+  | { kind: 'none' };
 
 /**
  * What a run is compared with, decided in one place for both doors (the CLI and the Action):

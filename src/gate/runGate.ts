@@ -1,14 +1,15 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runBenchmark, type EngineDeps, type RunOptions, type RunOutcome } from '../engine/run.ts';
 import { renderMeasurementReport } from '../report/markdown.ts';
-import type { Results, ShardRecord } from '../results/schema.ts';
+import { ResultsSchema, type Results, type ShardRecord } from '../results/schema.ts';
 import type { Baseline } from '../verdict/baseline.ts';
 import { compareArms, compareToBaseline, type Comparison } from '../verdict/compare.ts';
-import { renderHtmlReport } from '../verdict/html.ts';
-import { renderComparisonMarkdown } from '../verdict/markdown.ts';
+import { renderHtmlReport } from '../report/html.ts';
+import { renderComparisonMarkdown } from '../report/comparison.ts';
 import { createMoreRoundsHook } from '../verdict/rounds.ts';
 import { diskFiles, preflightGate } from './preflight.ts';
+import type { Reference } from './reference.ts';
 import { shardSuite, type Shard } from './shard.ts';
 
 /**
@@ -17,28 +18,33 @@ import { shardSuite, type Shard } from './shard.ts';
  * output (a terminal and an exit code; a job summary, a comment and outputs).
  */
 
-/** What a run is judged against, decided before spending minutes measuring. */
-export type Reference =
-  | { kind: 'baseline'; file: string; baseline: Baseline }
-  /** Base-vs-head: arm `baseArm` (built from `ref`) measured in the same run as `headArm`. */
-  | { kind: 'base-ref'; ref: string; commit: string | null; headArm: string; baseArm: string }
-  | { kind: 'none' };
-
-export interface GateRequest extends Omit<RunOptions, 'moreRounds'> {
+export interface GateRequest extends Omit<RunOptions, 'moreRounds' | 'shardRecord'> {
   reference: Reference;
   /** Run only this shard's share of the suite (src/gate/shard.ts); results.json records it. */
   shard?: Shard;
 }
 
-export interface GateOutcome extends RunOutcome {
+/** The reports a judged (or measured-only) run leaves next to its results.json. */
+export interface WrittenReports {
+  /** report.md: the verdict first, when there is one, then the measurements. */
+  reportPath: string;
+  reportMarkdown: string;
+  htmlPath: string;
+  /** The verdict's markdown (report.md opens with it), rendered once for every door; null without one. */
+  verdictMarkdown: string | null;
+  /** The measurements without the verdict: for a page that shows the verdict its own way. */
+  measurementMarkdown: string;
+}
+
+export interface GateOutcome extends RunOutcome, WrittenReports {
   /** null when there is nothing to judge against (a measurement only). */
   comparison: Comparison | null;
-  htmlPath: string;
 }
 
 /**
  * Runs the benchmark with the reference's adaptive-rounds hook, judges the results, and writes
- * report.md (the verdict first) and report.html next to results.json.
+ * report.md (the verdict first) and report.html next to results.json; a failed run's report.md
+ * says why it failed.
  */
 export async function runGate(request: GateRequest, deps: EngineDeps): Promise<GateOutcome> {
   for (const warning of preflightGate(request, diskFiles)) deps.log(`warning: ${warning}`);
@@ -61,43 +67,51 @@ export async function runGate(request: GateRequest, deps: EngineDeps): Promise<G
     moreRounds = (w, results, budget) =>
       hook(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
   }
+  const outDir = path.resolve(options.outDir);
   let outcome: RunOutcome;
   try {
     outcome = await runBenchmark(
-      { ...options, ...(sharded ? { suite: sharded.suite } : {}), ...(moreRounds ? { moreRounds } : {}) },
+      {
+        ...options,
+        // A shard's results.json says which shard it is, failed or not, for the merge to name it.
+        ...(sharded ? { suite: sharded.suite, shardRecord: sharded.record } : {}),
+        ...(moreRounds ? { moreRounds } : {}),
+      },
       deps,
     );
   } catch (error) {
-    // A failed shard's results.json must still say which shard it is, for the merge to name it.
-    if (sharded) markShard(path.join(path.resolve(options.outDir), 'results.json'), sharded.record);
+    const failed = readFailedResults(path.join(outDir, 'results.json'));
+    if (failed) writeFileSync(path.join(outDir, 'report.md'), renderMeasurementReport(failed));
     throw error;
   }
-  if (sharded) {
-    outcome = { ...outcome, results: { ...outcome.results, shard: sharded.record } };
-    writeFileSync(outcome.resultsPath, `${JSON.stringify(outcome.results, null, 2)}\n`);
-  }
   const comparison = judge(reference, outcome.results);
-  const written = writeReports(outcome.results, comparison, outcome.reportPath, outcome.reportMarkdown);
-  return { ...outcome, ...written, comparison };
+  return { ...outcome, ...writeReports(outDir, outcome.results, comparison), comparison };
 }
 
 /**
- * report.md (the verdict first, when there is one) at reportPath and report.html next to it.
- * `measurementOnly` is the report without a verdict, used as is when there is nothing to judge.
+ * Writes report.md (the verdict first, when there is one) and report.html to outDir. `markdown`
+ * replaces report.md's usual content (the compare command's: the verdict and a trend); `history`
+ * are past baselines for the HTML trend chart.
  */
 export function writeReports(
+  outDir: string,
   results: Results,
   comparison: Comparison | null,
-  reportPath: string,
-  measurementOnly: string = renderMeasurementReport(results),
-): { reportMarkdown: string; htmlPath: string } {
-  const reportMarkdown = comparison
-    ? renderMeasurementReport(results, renderComparisonMarkdown(comparison))
-    : measurementOnly;
+  options: { markdown?: (verdictMarkdown: string | null) => string; history?: Baseline[] } = {},
+): WrittenReports {
+  const verdictMarkdown = comparison ? renderComparisonMarkdown(comparison) : null;
+  const measurementMarkdown = renderMeasurementReport(results);
+  const reportMarkdown = options.markdown
+    ? options.markdown(verdictMarkdown)
+    : verdictMarkdown
+      ? renderMeasurementReport(results, verdictMarkdown)
+      : measurementMarkdown;
+  mkdirSync(outDir, { recursive: true });
+  const reportPath = path.join(outDir, 'report.md');
   writeFileSync(reportPath, reportMarkdown);
-  const htmlPath = path.join(path.dirname(reportPath), 'report.html');
-  writeFileSync(htmlPath, renderHtmlReport(results, comparison ?? undefined));
-  return { reportMarkdown, htmlPath };
+  const htmlPath = path.join(outDir, 'report.html');
+  writeFileSync(htmlPath, renderHtmlReport(results, comparison ?? undefined, options.history));
+  return { reportPath, reportMarkdown, htmlPath, verdictMarkdown, measurementMarkdown };
 }
 
 function referenceRecord(reference: Reference): ShardRecord['reference'] {
@@ -106,12 +120,12 @@ function referenceRecord(reference: Reference): ShardRecord['reference'] {
   return { kind: 'none', commit: null };
 }
 
-function markShard(resultsPath: string, record: ShardRecord): void {
-  if (!existsSync(resultsPath)) return;
-  const written = JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, unknown>;
-  writeFileSync(resultsPath, `${JSON.stringify({ ...written, shard: record }, null, 2)}\n`);
+/** The results.json a failed run left, when it left one that parses. */
+function readFailedResults(resultsPath: string): Results | null {
+  if (!existsSync(resultsPath)) return null;
+  const parsed = ResultsSchema.safeParse(JSON.parse(readFileSync(resultsPath, 'utf8')));
+  return parsed.success ? parsed.data : null;
 }
-
 function moreRoundsFor(reference: Reference, log: (line: string) => void): RunOptions['moreRounds'] {
   if (reference.kind === 'baseline') return createMoreRoundsHook({ baseline: reference.baseline, log });
   if (reference.kind === 'base-ref') {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import type { ShardRecord } from '../results/schema.ts';
 import type { Suite, Workload } from '../suite/schema.ts';
 

@@ -1,5 +1,5 @@
-import { METRIC_DEFAULTS } from '../verdict/metrics.ts';
-import { median } from '../verdict/stats.ts';
+import { METRIC_DEFAULTS } from '../model/metrics.ts';
+import { median } from '../model/stats.ts';
 import { eDivisive, hashSeed, type EDivisiveOptions } from './edivisive.ts';
 import type { HistoryFile, HistoryPoint } from './schema.ts';
 

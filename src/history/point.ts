@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { UsageError } from '../errors.ts';
-import { metricSamples, type Environment, type Results } from '../results/schema.ts';
-import { isPairedMetric } from '../suite/schema.ts';
-import { METRIC_NAMES } from '../verdict/metrics.ts';
-import { median, quantile } from '../verdict/stats.ts';
+import { UsageError } from '../util/errors.ts';
+import { armSamples, directArmName, type Environment, type Results } from '../results/schema.ts';
+import { median, quantile } from '../model/stats.ts';
 import {
   HistoryPointSchema,
   type EnvironmentFingerprint,
@@ -63,7 +61,7 @@ export function pointFromResults(
   if (!commit) {
     throw new UsageError('the results record no commit; give the measured commit with --commit SHA');
   }
-  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const direct = directArmName(results);
   const workloads: HistoryPoint['workloads'] = {};
   for (const w of results.workloads) {
     // A work-only run has counts but no timed samples: every metric with samples is kept.
@@ -71,10 +69,8 @@ export function pointFromResults(
     const arms: Record<string, HistoryArm> = {};
     for (const arm of results.arms) {
       const metrics: HistoryArm['metrics'] = {};
-      for (const metric of METRIC_NAMES) {
-        if (isPairedMetric(metric) && arm.name === direct) continue;
-        const samples = metricSamples(w, arm.name, metric, direct);
-        if (samples.length > 0) metrics[metric] = summarise(samples);
+      for (const [metric, samples] of armSamples(w, arm.name, direct)) {
+        metrics[metric] = summarise(samples);
       }
       if (Object.keys(metrics).length > 0) arms[arm.name] = { role: arm.role, metrics };
     }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { pointFromResults } from './point.ts';
 import { HistoryPointSchema } from './schema.ts';
 import { appendPoints, parseHistory, readStore, readSuiteHistory, writeSuiteHistory } from './store.ts';

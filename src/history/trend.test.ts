@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { joinWithTrend } from '../action/history-trend.ts';
 import { writeSuiteHistory } from './store.ts';
-import { compareCommand } from '../verdict/commands.ts';
+import { compareCommand } from '../cli/verdict.ts';
 import { MAX_COMMENT_CHARS } from '../action/comment.ts';
 import type { Results } from '../results/schema.ts';
 import { currentRun, renderTrend, TREND_POINTS, type CurrentRun } from './trend.ts';

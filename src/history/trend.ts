@@ -1,5 +1,6 @@
-import { metricSamples, type Results } from '../results/schema.ts';
-import { median } from '../verdict/stats.ts';
+import { directArmName, metricSamples, type Results } from '../results/schema.ts';
+import { median } from '../model/stats.ts';
+import { signedFixed } from '../util/format.ts';
 import type { HistoryFile, HistoryPoint } from './schema.ts';
 
 /**
@@ -28,7 +29,7 @@ export function currentRun(results: Results): CurrentRun | null {
   const proxyArms = results.arms.filter((a) => a.role === 'proxy');
   const arm = proxyArms.find((a) => a.name === 'proxy') ?? proxyArms[0];
   if (!arm) return null;
-  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const direct = directArmName(results);
   const valuesOf = (metric: TrendMetric) => {
     const values = new Map<string, number>();
     for (const w of results.workloads) {
@@ -71,10 +72,7 @@ function chart(
   const hi = Math.max(...values);
   const pad = hi > lo ? (hi - lo) * 0.1 : Math.abs(hi) * 0.01 || 1;
   const mainMedian = median(main.map((p) => p.value));
-  const delta =
-    mainMedian !== 0
-      ? ` (${pr >= mainMedian ? '+' : ''}${((100 * (pr - mainMedian)) / mainMedian).toFixed(1)}%)`
-      : '';
+  const delta = mainMedian !== 0 ? ` (${signedFixed((100 * (pr - mainMedian)) / mainMedian, 1, '%')})` : '';
   return [
     '```mermaid',
     'xychart-beta',

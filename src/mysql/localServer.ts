@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { InfrastructureError, errorMessage } from '../errors.ts';
+import { InfrastructureError, errorMessage } from '../util/errors.ts';
 import { findFreePort } from '../util/net.ts';
 import { which } from '../util/which.ts';
 import { formatMysqlUrl, type MysqlConnection } from './url.ts';

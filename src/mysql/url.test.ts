@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMysqlUrl, formatMysqlUrl, maskSecretsInUrls, redact } from './url.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 
 test('parses a full mysql URL', () => {
   assert.deepEqual(parseMysqlUrl('mysql://root:test@127.0.0.1:3307/test'), {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 
 /** Connection settings for a MySQL server, as every part of the gate passes them around. */
 export const MysqlConnectionSchema = z.object({

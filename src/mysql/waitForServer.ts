@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { InfrastructureError, errorMessage } from '../errors.ts';
+import { InfrastructureError, errorMessage } from '../util/errors.ts';
 import { parseMysqlUrl, redact, type MysqlConnection } from './url.ts';
 
 export interface WaitForServerDeps {

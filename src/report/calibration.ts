@@ -1,5 +1,5 @@
 import type { Comparison } from '../verdict/compare.ts';
-import { escapeCell, signedChange } from './format.ts';
+import { escapeCell, signedChange } from '../util/format.ts';
 
 /**
  * What an A/A run (the same proxy twice, in one run) says about a runner: per gated metric, how

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ResultsSchema, type Results, type RoundSample } from '../results/schema.ts';
 import { SuiteSchema } from '../suite/schema.ts';
 import { REPORT_MAX_CHARS, renderMeasurementReport } from './markdown.ts';
-import { median, spreadPct, throughputUnit } from './summary.ts';
+import { medianOrNull } from '../model/stats.ts';
+import { spreadPct, throughputUnit } from './summary.ts';
 
 function sample(
   arm: string,
@@ -113,7 +114,7 @@ function results(rounds: number): Results {
   });
 }
 
-test('the seed table with a column pair per extra arm, QPS for point selects, skipped rows', () => {
+test("the performance-testing guide's table with a column pair per extra arm, QPS for point selects, skipped rows", () => {
   const md = renderMeasurementReport(results(3));
   assert.match(
     md,
@@ -149,9 +150,9 @@ test('the verdict comes first; a failed run says so; the report stays under 60,0
 });
 
 test('median, spread and the throughput unit', () => {
-  assert.equal(median([3, 1, 2]), 2);
-  assert.equal(median([4, 1, 2, 3]), 2.5);
-  assert.equal(median([]), null);
+  assert.equal(medianOrNull([3, 1, 2]), 2);
+  assert.equal(medianOrNull([4, 1, 2, 3]), 2.5);
+  assert.equal(medianOrNull([]), null);
   assert.equal(spreadPct([90, 100, 110]), 10);
   assert.equal(spreadPct([5]), null);
   assert.equal(throughputUnit(undefined, 'mysqlslap'), 'qps');

@@ -5,9 +5,9 @@ import {
   type RoundSample,
   type WorkloadResult,
 } from '../results/schema.ts';
+import { medianOrNull } from '../model/stats.ts';
 import {
   addedLatencyPerRound,
-  median,
   numbers,
   overheadPerRound,
   samplesOf,
@@ -16,28 +16,16 @@ import {
   throughputUnit,
 } from './summary.ts';
 import { workSection } from './work.ts';
-import { escapeCell, plural } from './format.ts';
+import { escapeCell, formatMeasured, plural, signedFixed } from '../util/format.ts';
 
 /** GitHub's limit for a comment is 65,536 characters; the report stays well under it. */
 export const REPORT_MAX_CHARS = 60_000;
 
-function fmt(value: number | null | undefined, digits = 1): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
-  const abs = Math.abs(value);
-  const d = abs >= 100 ? 0 : abs >= 10 ? Math.min(digits, 1) : digits;
-  return value.toFixed(d);
-}
-
-function signed(value: number | null, digits = 1, unit = ''): string {
-  if (value === null) return '—';
-  return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}${unit}`;
-}
-
 function withSpread(values: number[], unit: string): string {
-  const m = median(values);
+  const m = medianOrNull(values);
   if (m === null) return '—';
   const spread = spreadPct(values);
-  const value = unit === '' ? fmt(m) : `${fmt(m)} ${unit}`;
+  const value = unit === '' ? formatMeasured(m) : `${formatMeasured(m)} ${unit}`;
   return `${value}${spread === null ? '' : ` ±${spread.toFixed(spread < 10 ? 1 : 0)}%`}`;
 }
 
@@ -83,9 +71,11 @@ export function throughputTable(results: Results, arms: Arm[]): string[] {
         ),
       );
       const overhead = overheadPerRound(w, arm.name, unit);
-      const m = median(overhead);
+      const m = medianOrNull(overhead);
       const range =
-        overhead.length > 1 ? ` (${fmt(Math.min(...overhead))}…${fmt(Math.max(...overhead))})` : '';
+        overhead.length > 1
+          ? ` (${formatMeasured(Math.min(...overhead))}…${formatMeasured(Math.max(...overhead))})`
+          : '';
       row.push(m === null ? '—' : `${m.toFixed(1)}%${range}`);
     }
     lines.push(`| ${row.join(' | ')} |`);
@@ -99,11 +89,11 @@ function latencyTable(results: Results, arms: Arm[]): string[] {
     '| Workload | Arm | p95 ms | p99 ms | added p95 ms | added p99 ms |',
     '| --- | --- | --- | --- | --- | --- |',
     ...armRows(results, [direct, ...arms], (w, arm, samples) => {
-      const p95 = median(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
-      const p99 = median(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
+      const p95 = medianOrNull(numbers(samples.map((s) => s.metrics.latencyMs.p95)));
+      const p99 = medianOrNull(numbers(samples.map((s) => s.metrics.latencyMs.p99)));
       const added = (key: 'p95' | 'p99') =>
-        arm.name === 'direct' ? '' : signed(median(addedLatencyPerRound(w, arm.name, key)), 2);
-      return `| ${escapeCell(w.title)} | ${arm.name} | ${fmt(p95, 2)} | ${fmt(p99, 2)} | ${added('p95')} | ${added('p99')} |`;
+        arm.name === 'direct' ? '' : signedFixed(medianOrNull(addedLatencyPerRound(w, arm.name, key)), 2);
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${formatMeasured(p95, 2)} | ${formatMeasured(p99, 2)} | ${added('p95')} | ${added('p99')} |`;
     }),
   ];
 }
@@ -114,14 +104,14 @@ function resourceTable(results: Results, arms: Arm[]): string[] {
     '| --- | --- | --- | --- | --- | --- |',
     ...armRows(results, arms, (w, arm, samples) => {
       const cpu = numbers(samples.map((s) => s.proxy?.cpuUsPerQuery));
-      const cpuSec = median(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
+      const cpuSec = medianOrNull(numbers(samples.map((s) => s.proxy?.cpuSeconds)));
       const rss = numbers(samples.map((s) => s.proxy?.peakRssMb));
       const checks = samples.map((s) => s.proxy?.trafficCheck).filter((c) => c !== undefined);
       const traffic =
         checks.length === 0
           ? 'not checked'
-          : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${fmt(Math.min(...checks.map((c) => (100 * c.observedQueries) / Math.max(1, c.expectedQueries))))}%)`;
-      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${fmt(cpuSec, 2)} | ${rss.length ? fmt(Math.max(...rss)) : '—'} | ${traffic} |`;
+          : `${checks.filter((c) => c.ok).length}/${checks.length} runs ok (min ${formatMeasured(Math.min(...checks.map((c) => (100 * c.observedQueries) / Math.max(1, c.expectedQueries))))}%)`;
+      return `| ${escapeCell(w.title)} | ${arm.name} | ${withSpread(cpu, '')} | ${formatMeasured(cpuSec, 2)} | ${rss.length ? formatMeasured(Math.max(...rss)) : '—'} | ${traffic} |`;
     }),
   ];
 }
@@ -159,12 +149,12 @@ function harnessLine(results: Results): string | null {
   const parts: string[] = [];
   if (shares.length > 0) {
     parts.push(
-      `The harness (this process) used a median ${(100 * median(shares)!).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`,
+      `The harness (this process) used a median ${(100 * medianOrNull(shares)!).toFixed(2)}% and at most ${(100 * Math.max(...shares)).toFixed(2)}% of one core during measured runs.`,
     );
   }
   if (gen.length > 0) {
     parts.push(
-      `The builtin load generator itself used a median ${fmt(median(gen))} µs CPU per query (its own cost, not the proxy's).`,
+      `The builtin load generator itself used a median ${formatMeasured(medianOrNull(gen))} µs CPU per query (its own cost, not the proxy's).`,
     );
   }
   return parts.length > 0 ? parts.join(' ') : null;
@@ -229,7 +219,7 @@ function roundsDetails(results: Results): string[] {
     const sorted = [...w.samples].sort((a, b) => a.round - b.round || a.position - b.position);
     for (const s of sorted.slice(0, 400)) {
       lines.push(
-        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${fmt(s.metrics.tps)} | ${fmt(s.metrics.qps)} | ${fmt(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`,
+        `| ${s.round + 1} | ${s.position + 1} | ${s.arm} | ${formatMeasured(s.metrics.tps)} | ${formatMeasured(s.metrics.qps)} | ${formatMeasured(s.metrics.latencyMs.p95, 2)} | ${s.metrics.errors} |`,
       );
     }
     lines.push('');
@@ -239,7 +229,7 @@ function roundsDetails(results: Results): string[] {
 }
 
 /**
- * report.md: the seed's table filled (medians of interleaved rounds with their spread), latency,
+ * report.md: the performance-testing guide's table (docs/PERF.md) filled (medians of interleaved rounds with their spread), latency,
  * proxy CPU and memory, the test environment; warnings on top, the verdict first when given.
  */
 export function renderMeasurementReport(results: Results, verdictMarkdown?: string): string {

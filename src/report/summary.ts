@@ -1,20 +1,15 @@
-import { median as sampleMedian } from '../verdict/stats.ts';
+import { medianOrNull } from '../model/stats.ts';
 import type { Results, RoundSample, WorkloadResult } from '../results/schema.ts';
 import type { Workload } from '../suite/schema.ts';
 
-/** Median of a list; null when empty (reports show a dash where there is nothing to summarise). */
-export function median(values: readonly number[]): number | null {
-  return values.length === 0 ? null : sampleMedian(values);
-}
-
 /** Half the min–max range as a percentage of the median: the ± shown next to a median. */
 export function spreadPct(values: readonly number[]): number | null {
-  const m = median(values);
+  const m = medianOrNull(values);
   if (m === null || m === 0 || values.length < 2) return null;
   return (100 * (Math.max(...values) - Math.min(...values))) / 2 / Math.abs(m);
 }
 
-/** Throughput unit the seed's table uses for a workload: QPS for pure point selects, else TPS. */
+/** Throughput unit the performance-testing guide's table (docs/PERF.md) uses for a workload: QPS for pure point selects, else TPS. */
 export function throughputUnit(workload: Workload | undefined, driver: string): 'tps' | 'qps' {
   if (!workload) return driver === 'mysqlslap' ? 'qps' : 'tps';
   switch (workload.driver) {

@@ -1,14 +1,15 @@
 import type { Results } from '../results/schema.ts';
 import type { Comparison, MetricComparison, WorkloadVerdict } from '../verdict/compare.ts';
 import { formatDelta } from '../verdict/compare.ts';
-import { VERDICT_MARK } from '../verdict/markdown.ts';
-import { plural, signedInterval } from './format.ts';
+import { VERDICT_MARK } from './comparison.ts';
+import { plural, signedInterval } from '../util/format.ts';
 import { comparedArms, throughputTable } from './markdown.ts';
 
 /**
  * What `athena-bench run` leaves on the terminal: the verdict, one line per workload (its verdict,
- * the metric that decided it with Δ and interval, and why), the guide's throughput table, and
- * where the full report is. The long tables stay in report.md and report.html.
+ * the metric that decided it with Δ and interval, and why), the throughput table of the
+ * performance-testing guide (docs/PERF.md), and where the full report is. The long tables stay in
+ * report.md and report.html.
  */
 export function renderTerminalSummary(
   results: Results,

@@ -1,14 +1,15 @@
 import type { Results, WorkArm, WorkloadResult } from '../results/schema.ts';
 import { workSamples } from '../results/schema.ts';
-import type { WorkMetricName } from '../suite/schema.ts';
-import { plural, wholeNumber } from './format.ts';
-import { median, spreadPct } from './summary.ts';
+import type { WorkMetricName } from '../model/metrics.ts';
+import { plural, wholeNumber } from '../util/format.ts';
+import { medianOrNull } from '../model/stats.ts';
+import { spreadPct } from './summary.ts';
 
 /** The work channel's part of the report: counts per query by workload and arm. */
 
 function countCell(w: WorkloadResult, arm: string, metric: WorkMetricName, digits: number): string {
   const values = workSamples(w, arm, metric);
-  const m = median(values);
+  const m = medianOrNull(values);
   if (m === null) return '—';
   const spread = spreadPct(values);
   const text = m >= 1000 ? wholeNumber(m) : m.toFixed(digits);

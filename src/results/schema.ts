@@ -1,12 +1,14 @@
 import { z } from 'zod';
+import { MEASURES } from '../model/channel.ts';
 import {
-  SuiteSchema,
+  METRIC_NAMES,
   isPairedMetric,
   isWorkMetric,
   type MetricName,
   type PairedMetricName,
   type WorkMetricName,
-} from '../suite/schema.ts';
+} from '../model/metrics.ts';
+import { SuiteSchema } from '../suite/schema.ts';
 
 /**
  * results.json: everything a run measured, enough to recompute any report or verdict.
@@ -239,7 +241,7 @@ export const ResultsSchema = z.object({
   suite: SuiteSchema,
   arms: z.array(ArmSchema).min(1),
   /** Which channels were measured: time (TPS, latency, CPU time), work (counts per query), or both. */
-  measure: z.enum(['time', 'work', 'both']).default('time'),
+  measure: z.enum(MEASURES).default('time'),
   workloads: z.array(WorkloadResultSchema),
   environment: EnvironmentSchema,
   warnings: z.array(z.string()).default([]),
@@ -251,6 +253,11 @@ export const ResultsSchema = z.object({
   phases: z.array(PhaseSchema).optional(),
 });
 export type Results = z.infer<typeof ResultsSchema>;
+
+/** The name of the run's direct-MySQL arm (the control every proxy is measured against). */
+export function directArmName(results: Pick<Results, 'arms'>): string {
+  return results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+}
 
 /** One number per round for a metric of an arm: what statistics and reports are computed from. */
 export function metricValue(
@@ -322,6 +329,20 @@ function pairedValue(
   const a = arm.metrics.latencyMs.p95;
   const d = direct.metrics.latencyMs.p95;
   return a === null || d === null ? null : a - d;
+}
+
+/**
+ * Every metric's samples of one arm of a workload, the metrics without samples left out (and the
+ * paired ones for the direct arm itself): what a baseline and a history point each summarise.
+ */
+export function armSamples(
+  workload: WorkloadResult,
+  arm: string,
+  directArm: string,
+): Array<[MetricName, number[]]> {
+  return METRIC_NAMES.filter((metric) => !(isPairedMetric(metric) && arm === directArm))
+    .map((metric): [MetricName, number[]] => [metric, metricSamples(workload, arm, metric, directArm)])
+    .filter(([, samples]) => samples.length > 0);
 }
 
 /** Per kept window of the work channel: one count per query for an arm of a workload. */

@@ -138,7 +138,7 @@ function guideMysqlslapWorkloads(size: {
 }
 
 /**
- * `default`: the guide's table (docs/PERF.md), its two mysqlslap commands, and the latency row.
+ * `default`: the performance-testing guide's table (docs/PERF.md), its two mysqlslap commands, and the latency row.
  *
  * Sized for a verdict in 5 minutes on a 2-core runner with both channels (docs/ACCURACY.md has
  * the measured phase table): sysbench rounds of 3 s (their spread is the machine's, which moves

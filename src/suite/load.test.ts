@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import { BUILTIN_SUITES, builtinEquivalent } from './builtins.ts';
 import { loadSuite, parseSuiteText } from './load.ts';
 import { formatPath } from '../util/zodPath.ts';
@@ -67,7 +67,7 @@ test('every builtin suite validates and loads by name as an independent copy', a
   }
 });
 
-test('the default suite is the guide table, the latency row and both mysqlslap commands', () => {
+test("the default suite is the performance-testing guide's table, the latency row and both mysqlslap commands", () => {
   const rows = BUILTIN_SUITES.default.workloads.map((w) => [
     w.title,
     w.threads,

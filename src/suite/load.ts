@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
 import { BUILTIN_SUITES, isBuiltinSuiteName } from './builtins.ts';
 import { formatPath } from '../util/zodPath.ts';
 import {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUILTIN_SUITES } from './builtins.ts';
 import { METRIC_ALIASES, NO_OVERRIDES, ThresholdListSchema, applySuiteOverrides } from './overrides.ts';
-import { MetricNameSchema, SuiteSchema, type Suite } from './schema.ts';
+import { MetricNameSchema } from '../model/metrics.ts';
+import { SuiteSchema, type Suite } from './schema.ts';
 
 function thresholds(text: string) {
   return ThresholdListSchema.parse(text);

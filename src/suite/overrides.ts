@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { METRIC_DEFAULTS, type Scale } from '../verdict/metrics.ts';
-import { MetricNameSchema, type MetricName, type Suite, type Workload } from './schema.ts';
+import { METRIC_DEFAULTS, type Scale, MetricNameSchema, type MetricName } from '../model/metrics.ts';
+import { type Suite, type Workload } from './schema.ts';
 
 /**
  * What a run may change of a suite without editing its file: the verdict's thresholds, the planned

@@ -1,59 +1,14 @@
 import { z } from 'zod';
+import { MetricNameSchema } from '../model/metrics.ts';
 
 /**
  * The suite file format (JSON or YAML). A suite is a list of workloads; each names a driver and
  * that driver's options. Errors from these schemas name the path inside the file.
  */
 
-/** Metrics a verdict can be computed on. Direction and defaults live in src/verdict. */
-export const MetricNameSchema = z.enum([
-  'tps',
-  'qps',
-  'latency_avg_ms',
-  'latency_p95_ms',
-  'latency_p99_ms',
-  'cpu_us_per_query',
-  'peak_rss_mb',
-  'overhead_pct',
-  'added_latency_p95_ms',
-  'errors',
-  'instructions_per_query',
-  'syscalls_per_query',
-  'backend_round_trips_per_query',
-  'bytes_per_query',
-]);
-export type MetricName = z.infer<typeof MetricNameSchema>;
-
-/** The work channel's metrics: counts per query, measured under valgrind, not timed. */
-export const WORK_METRICS = [
-  'instructions_per_query',
-  'syscalls_per_query',
-  'backend_round_trips_per_query',
-  'bytes_per_query',
-] as const satisfies readonly MetricName[];
-export type WorkMetricName = (typeof WORK_METRICS)[number];
-
-/**
- * Metrics computed per round against the direct arm of the same round (the machine's state
- * divides out): overhead and the latency the proxy adds.
- */
-export const PAIRED_METRICS = [
-  'overhead_pct',
-  'added_latency_p95_ms',
-] as const satisfies readonly MetricName[];
-export type PairedMetricName = (typeof PAIRED_METRICS)[number];
-
-export function isPairedMetric(metric: MetricName): metric is PairedMetricName {
-  return (PAIRED_METRICS as readonly MetricName[]).includes(metric);
-}
-
 /** Whether the work channel counts this workload (sysbench workloads that do not opt out). */
 export function countedByWorkChannel(workload: Pick<Workload, 'driver' | 'work'>): boolean {
   return workload.driver === 'sysbench' && workload.work.measure;
-}
-
-export function isWorkMetric(metric: MetricName): metric is WorkMetricName {
-  return (WORK_METRICS as readonly MetricName[]).includes(metric);
 }
 
 export const MetricPolicySchema = z.object({
@@ -76,7 +31,7 @@ export const Slug = z
 const workloadCommon = {
   id: Slug.describe('Unique in the suite: the key of the workload in results, baselines and reports.'),
   title: z.string().min(1).describe('What reports call the workload.'),
-  /** The "Threads" column of the seed's table. */
+  /** The "Threads" column of the performance-testing guide's table (docs/PERF.md). */
   threads: z
     .number()
     .int()

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from './errors.ts';
 import type { Exec } from './exec.ts';
 
 /**

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { realExec, tailLines } from './exec.ts';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from './errors.ts';
 
 /** Running (not gone and not a zombie waiting for a reaper that is not ours). */
 function isAlive(pid: number): boolean {

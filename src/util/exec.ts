@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from './errors.ts';
 import { signalGroup, trackGroup, untrackGroup } from './processGroups.ts';
 
 /**

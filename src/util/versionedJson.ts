@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from './errors.ts';
 import { formatIssues } from './zodPath.ts';
 
 /**

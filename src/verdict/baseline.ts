@@ -1,20 +1,21 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../util/errors.ts';
 import {
   EnvironmentSchema,
   FunctionDeltaSchema,
-  metricSamples,
+  armSamples,
+  directArmName,
   type Environment,
   type Results,
   type WorkloadResult,
 } from '../results/schema.ts';
-import { MetricNameSchema, SuiteSchema, isPairedMetric } from '../suite/schema.ts';
-import { median } from './stats.ts';
+import { MetricNameSchema } from '../model/metrics.ts';
+import { SuiteSchema } from '../suite/schema.ts';
+import { median } from '../model/stats.ts';
 import { formatIssues } from '../util/zodPath.ts';
 import { parseJson, readTextFile } from '../util/versionedJson.ts';
-import { METRIC_NAMES } from './metrics.ts';
 
 /**
  * A baseline: what a proxy measured on a known machine, kept in git (baselines/*.json) and
@@ -148,7 +149,7 @@ export function baselineFromResults(
       `the results file is from a failed run (${results.failure ?? 'no reason recorded'}); a baseline needs a complete run`,
     );
   }
-  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const direct = directArmName(results);
   const workloads: BaselineWorkload[] = [];
   for (const w of results.workloads) {
     if (w.skipped !== null || (w.samples.length === 0 && w.work === null)) continue;
@@ -156,10 +157,8 @@ export function baselineFromResults(
     for (const arm of results.arms) {
       if (!w.samples.some((s) => s.arm === arm.name) && !w.work?.arms[arm.name]) continue;
       const metrics: BaselineArm['metrics'] = {};
-      for (const metric of METRIC_NAMES) {
-        if (isPairedMetric(metric) && arm.name === direct) continue;
-        const set = sampleSet(metricSamples(w, arm.name, metric, direct));
-        if (set) metrics[metric] = set;
+      for (const [metric, samples] of armSamples(w, arm.name, direct)) {
+        metrics[metric] = { samples, median: median(samples) };
       }
       const cpuRel =
         arm.name === direct

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ResultsSchema, type Results, type WorkArm } from '../results/schema.ts';
 import { baselineFromResults } from './baseline.ts';
 import { compareArms, compareToBaseline, expectedComparisons, expectedFamilies } from './compare.ts';
-import { renderComparisonMarkdown } from './markdown.ts';
+import { renderComparisonMarkdown } from '../report/comparison.ts';
 import { around, makeResults } from '../../test/helpers/results.ts';
 
 const QUERIES = 10_000;

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { baselineFromResults } from './baseline.ts';
+import { exitCodeFor, worstVerdict } from '../model/verdict.ts';
 import {
   compareArms,
   compareToBaseline,
-  exitCodeFor,
   expectedComparisons,
   plannedRoundsWarning,
-  worstVerdict,
   type Comparison,
 } from './compare.ts';
 import { around, armsFor, makeResults } from '../../test/helpers/results.ts';

@@ -4,16 +4,20 @@ import {
   resolvedThroughputLossPct,
   THROUGHPUT_LOSS_TO_RESOLVE_PCT,
 } from './resolution.ts';
-import { metricSamples, roundsOf } from '../results/schema.ts';
+import { directArmName, metricSamples, roundsOf } from '../results/schema.ts';
 import {
   WORK_METRICS,
-  countedByWorkChannel,
   isWorkMetric,
   type MetricName,
-  type Suite,
-  type Workload,
-} from '../suite/schema.ts';
-import { UsageError } from '../errors.ts';
+  METRIC_DEFAULTS,
+  metricSpecsFor,
+  type Direction,
+  type MetricSpec,
+  type Policy,
+  type Scale,
+} from '../model/metrics.ts';
+import { countedByWorkChannel, type Suite, type Workload } from '../suite/schema.ts';
+import { UsageError } from '../util/errors.ts';
 import {
   countFingerprintDifferences,
   cpuRelativeToDirectSamples,
@@ -23,18 +27,9 @@ import {
   type BaselineWorkload,
   type EnvironmentDifference,
 } from './baseline.ts';
-import {
-  METRIC_DEFAULTS,
-  metricSpecsFor,
-  type Direction,
-  type MetricSpec,
-  type Policy,
-  type Scale,
-} from './metrics.ts';
 import { functionDeltas, type FunctionDelta, type FunctionPerQuery } from '../work/profile.ts';
-import { formatP, plural, signedChange } from '../report/format.ts';
+import { formatP, plural, signedChange } from '../util/format.ts';
 
-export { formatP } from '../report/format.ts';
 import {
   hodgesLehmann,
   holmAdjust,
@@ -42,29 +37,10 @@ import {
   median,
   minimumOneSidedP,
   minimumRoundsForSignificance,
-} from './stats.ts';
+} from '../model/stats.ts';
 import { countShift } from './counts.ts';
-
-export type Verdict = 'pass' | 'improved' | 'regressed' | 'inconclusive';
-
-/**
- * Severity order used for "worst": regressed > inconclusive > improved > pass. Inconclusive ranks
- * above improved because a workload with one improved and one inconclusive gated metric has not
- * shown that it is fine: the unresolved metric is what the reader must look at, and the adaptive
- * rounds hook keys on it.
- */
-export const VERDICT_SEVERITY: Record<Verdict, number> = {
-  pass: 0,
-  improved: 1,
-  inconclusive: 2,
-  regressed: 3,
-};
-
-export function worstVerdict(verdicts: Iterable<Verdict>): Verdict {
-  let worst: Verdict = 'pass';
-  for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[worst]) worst = v;
-  return worst;
-}
+import { channelOf, type Channel, type Measure } from '../model/channel.ts';
+import { worstVerdict, type Verdict } from '../model/verdict.ts';
 
 export interface MetricComparison {
   metric: MetricName;
@@ -105,9 +81,6 @@ export interface MetricComparison {
   /** Work channel: windows set aside as outliers (a GC or a compile in them), per side. */
   outliers: { current: number; reference: number } | null;
 }
-
-/** time: TPS, latency, CPU time (noisy, rank statistics); work: counts per query (counts.ts). */
-export type Channel = 'time' | 'work';
 
 export interface WorkloadVerdict {
   id: string;
@@ -278,7 +251,7 @@ function baselineInput(
   const baseArm = baselineArmName(bw, arm);
   if (!baseArm) return `workload ${w.id}: the baseline has no arm "${arm}" nor a proxy arm: not judged`;
   const ba = bw.arms[baseArm]!;
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const directBaseline = Object.values(bw.arms).find((a) => a.role === 'direct');
   return {
     control: (m) => {
@@ -318,7 +291,7 @@ export function compareArms(
       );
     }
   }
-  const direct = directArmOf(results);
+  const direct = directArmName(results);
   const { inputs, warnings } = collectInputs(results, (w) => ({
     control: () => null, // same run, same machine state: nothing to drift from
     ...workloadHeader(w, results.suite),
@@ -483,10 +456,6 @@ function unsettledSpread(w: WorkloadResult, arms: string[]): number | null {
     return measured && !measured.settled ? [measured.spreadPct ?? Number.POSITIVE_INFINITY] : [];
   });
   return unsettled.length > 0 ? Math.max(...unsettled) : null;
-}
-
-function directArmOf(results: Results): string {
-  return results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
 }
 
 function baselineArmName(bw: BaselineWorkload, arm: string): string | undefined {
@@ -777,9 +746,6 @@ export function plannedRoundsWarning(
   );
 }
 
-/** Which channels a run measures (results.json `measure`). */
-export type Measure = 'time' | 'work' | 'both';
-
 /** Gated statistical comparisons a suite will make (workloads × gated metrics other than errors). */
 export function expectedComparisons(suite: Suite, measure: Measure = 'time'): number {
   const families = expectedFamilies(suite, measure);
@@ -819,10 +785,6 @@ export function gatedHypotheses(
       (channel === undefined || channelOf(s.metric) === channel),
   );
   return new Set(gated.map((s) => hypothesisKey({ metric: s.metric, variant: 'raw' }))).size;
-}
-
-export function channelOf(metric: MetricName): Channel {
-  return isWorkMetric(metric) ? 'work' : 'time';
 }
 
 /**
@@ -1150,11 +1112,4 @@ function passReasons(workloads: SummaryWorkload[], showId: (id: string) => strin
 
 function formatResolution(pct: number): string {
   return `${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
-}
-
-/** Exit code of a comparison: 1 on a regression (or on inconclusive when asked), else 0. */
-export function exitCodeFor(c: Pick<Comparison, 'verdict'>, opts: { failOnInconclusive: boolean }): 0 | 1 {
-  if (c.verdict === 'regressed') return 1;
-  if (c.verdict === 'inconclusive' && opts.failOnInconclusive) return 1;
-  return 0;
 }

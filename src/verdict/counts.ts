@@ -1,4 +1,4 @@
-import { median, normalCdf, normalQuantile } from './stats.ts';
+import { median, normalCdf, normalQuantile } from '../model/stats.ts';
 
 /**
  * The work channel's statistic. Counts per query (instructions, syscalls, round trips, bytes) are

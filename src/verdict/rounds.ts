@@ -2,12 +2,12 @@ import { roundsOf, type Results, type WorkloadResult } from '../results/schema.t
 import { maxRoundsOf } from '../suite/schema.ts';
 import type { Baseline } from './baseline.ts';
 import { needsRoundsToResolve } from './resolution.ts';
+import { type Verdict } from '../model/verdict.ts';
 import {
   compareArms,
   compareToBaseline,
   expectedFamilies,
   type CompareOptions,
-  type Verdict,
   type WorkloadVerdict,
 } from './compare.ts';
 

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import type { Driver, DriverRun } from '../drivers/types.ts';
 import type { WorkArm, WorkloadWork, WorkWindow } from '../results/schema.ts';
 import { countedByWorkChannel, type Workload, type WorkSettings } from '../suite/schema.ts';

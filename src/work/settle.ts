@@ -1,4 +1,4 @@
-import { median } from '../verdict/stats.ts';
+import { median } from '../model/stats.ts';
 
 /**
  * When a proxy's instruction count per query has settled. A fresh process spends its first

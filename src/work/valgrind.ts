@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError } from '../util/errors.ts';
 import { shellQuote } from '../engine/arms.ts';
 import type { Exec } from '../util/exec.ts';
 import { which } from '../util/which.ts';

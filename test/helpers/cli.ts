@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatMysqlUrl, startLocalServer, type LocalServer } from '../../src/mysql/index.ts';
 import { ResultsSchema, type Results } from '../../src/results/schema.ts';
-import { baselineCommand } from '../../src/verdict/commands.ts';
+import { baselineCommand } from '../../src/cli/verdict.ts';
 
 import { repoRoot } from '../../scripts/bundles.mjs';
 

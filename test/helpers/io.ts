@@ -1,6 +1,6 @@
 // The CommandIO a test hands to a command function (baseline, compare, history...): it keeps what
 // the command wrote to stdout and stderr.
-import type { CommandIO } from '../../src/verdict/commands.ts';
+import type { CommandIO } from '../../src/cli/flags.ts';
 
 export function captureIO(cwd: string): CommandIO & { out: string; err: string } {
   const sink = {

@@ -1,6 +1,7 @@
 // Builders for results files with fixed samples, shared by the verdict tests.
 import { ResultsSchema, type Environment, type Results } from '../../src/results/schema.ts';
-import type { MetricPolicy, MetricName } from '../../src/suite/schema.ts';
+import type { MetricName } from '../../src/model/metrics.ts';
+import type { MetricPolicy } from '../../src/suite/schema.ts';
 
 /** Deterministic values around `center`, spread ±`spread` (fraction), all distinct. */
 export function around(center: number, spread: number, n: number, seed = 1): number[] {

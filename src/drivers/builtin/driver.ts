@@ -1,6 +1,6 @@
 import type mysql from 'mysql2/promise';
 import mysql2Package from 'mysql2/package.json' with { type: 'json' };
-import { InfrastructureError, errorMessage } from '../../errors.ts';
+import { InfrastructureError, errorMessage } from '../../util/errors.ts';
 import { formatMysqlUrl, redact } from '../../mysql/url.ts';
 import type { DriverMetrics } from '../../results/schema.ts';
 import { openConnection, runStatements } from '../common.ts';

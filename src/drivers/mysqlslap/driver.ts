@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../util/errors.ts';
 import { which } from '../../util/which.ts';
 import {
   cachedDetection,
@@ -48,7 +48,7 @@ export function parseMysqlslapVersion(output: string): string | null {
 }
 
 /**
- * mysqlslap / mariadb-slap: the seed's two commands.
+ * mysqlslap / mariadb-slap: the two commands of the performance-testing guide (docs/PERF.md).
  *   autoGenerateSql: --auto-generate-sql --number-int-cols --number-char-cols in its own schema
  *     (AUTO_GENERATE_SCHEMA), which mysqlslap creates and drops on every run;
  *   query: --query in the benchmark database (--create-schema=<db> --no-drop), whose tables the

@@ -1,26 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InfrastructureError } from '../../errors.ts';
 import { DriverMetricsSchema } from '../../results/schema.ts';
 import { mysqlslapMetrics, parseMysqlslapOutput } from './parse.ts';
 import { parseMysqlslapVersion } from './driver.ts';
+import { assertInfraError, fixtureOf } from '../../../test/helpers/fixtures.ts';
 
-const fixtures = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../test/fixtures/mysqlslap',
-);
-const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
-
-function assertInfraError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof InfrastructureError, `expected an InfrastructureError, got ${String(error)}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
-}
+const fixture = fixtureOf('mysqlslap');
 
 test('the Benchmark block of a --query run', () => {
   const report = parseMysqlslapOutput(fixture('10.11-query-number-of-queries.txt'));
@@ -68,11 +53,11 @@ test('--csv lines', () => {
   assert.equal(q.queriesPerClient, 1000);
 });
 
-test('the seed commands parse; the auto-generate one reports no work done and cannot give a rate', () => {
-  const query = parseMysqlslapOutput(fixture('10.11-query-seed-command.txt'));
+test("the performance-testing guide's commands parse; the auto-generate one reports no work done and cannot give a rate", () => {
+  const query = parseMysqlslapOutput(fixture('10.11-query-guide-command.txt'));
   assert.equal(query.queriesPerClient, 1);
   assert.equal(mysqlslapMetrics(query, 10).qps, 50 / 0.02);
-  const auto = parseMysqlslapOutput(fixture('10.11-auto-generate-seed-command.txt'));
+  const auto = parseMysqlslapOutput(fixture('10.11-auto-generate-guide-command.txt'));
   assert.equal(auto.queriesPerClient, 0);
   assertInfraError(() => mysqlslapMetrics(auto, 10), /0 queries per client[\s\S]*numberOfQueries/);
 });
@@ -105,13 +90,13 @@ test('empty, truncated and unrelated outputs fail loudly', () => {
 
 test('a zero-second iteration is too short to measure, not an infinite rate', () => {
   const report = parseMysqlslapOutput(
-    fixture('10.11-query-seed-command.txt').replace(/0\.020 seconds/, '0.000 seconds'),
+    fixture('10.11-query-guide-command.txt').replace(/0\.020 seconds/, '0.000 seconds'),
   );
   assertInfraError(() => mysqlslapMetrics(report, 10), /too short to measure/);
 });
 
 test('warnings are not errors', () => {
-  const text = `mysqlslap: [Warning] Using a password on the command line interface can be insecure.\n${fixture('10.11-query-seed-command.txt')}`;
+  const text = `mysqlslap: [Warning] Using a password on the command line interface can be insecure.\n${fixture('10.11-query-guide-command.txt')}`;
   assert.equal(parseMysqlslapOutput(text).clients, 50);
 });
 

@@ -1,4 +1,4 @@
-import { InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../util/errors.ts';
 import type { DriverMetrics } from '../../results/schema.ts';
 import { tailLines } from '../../util/exec.ts';
 

@@ -1,23 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../util/errors.ts';
 import { WorkloadSchema } from '../../suite/schema.ts';
 import type { Exec, ExecOptions, ExecResult } from '../../util/exec.ts';
 import type { DriverContext } from '../types.ts';
 import { createSysbenchDriver, type SysbenchWorkload } from './driver.ts';
 import { sysbenchPasswordLine } from './passwordFile.ts';
+import { fixtureOf } from '../../../test/helpers/fixtures.ts';
 
 // The command lines the driver builds, checked with a recording exec that answers with verbatim
 // outputs (test/fixtures/sysbench): what a 1.1 binary gets cannot be run on this machine.
 
-const fixtures = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../test/fixtures/sysbench',
-);
-const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
+const fixture = fixtureOf('sysbench');
 
 interface Call {
   command: string;
@@ -70,7 +65,7 @@ const ctx = (exec: Exec, extra: Partial<DriverContext> = {}): DriverContext => (
   ...extra,
 });
 
-test('run: the seed command line plus percentile, ps-mode and histogram', async () => {
+test("run: the performance-testing guide's command line plus percentile, ps-mode and histogram", async () => {
   const { exec, calls } = scriptedExec('sysbench 1.0.20', fixture('1.0.20-system-oltp_read_write.txt'));
   const run = await driver.run(
     workload({}, { psMode: 'disable', extraArgs: ['--rand-type=uniform'] }),

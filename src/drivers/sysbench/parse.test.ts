@@ -1,9 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InfrastructureError } from '../../errors.ts';
 import { DriverMetricsSchema } from '../../results/schema.ts';
 import {
   histogramPercentile,
@@ -13,20 +9,9 @@ import {
   supportsWarmupTime,
   sysbenchMetrics,
 } from './parse.ts';
+import { assertInfraError, fixtureOf } from '../../../test/helpers/fixtures.ts';
 
-const fixtures = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../test/fixtures/sysbench',
-);
-const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
-
-function assertInfraError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof InfrastructureError, `expected an InfrastructureError, got ${String(error)}`);
-    assert.match(error.message, pattern);
-    return true;
-  });
-}
+const fixture = fixtureOf('sysbench');
 
 test('1.0.20 (system LuaJIT) oltp_read_write: every figure of the final report and the intervals', () => {
   const report = parseSysbenchOutput(fixture('1.0.20-system-oltp_read_write.txt'));

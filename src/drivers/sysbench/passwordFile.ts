@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../util/errors.ts';
 import { withDriverDir } from '../sandbox.ts';
 
 /**

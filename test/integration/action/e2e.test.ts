@@ -196,6 +196,7 @@ test('the Action end to end: baseline, regression fails, sticky comment created 
       assert.match(run.stdout, /::error::Performance regression: /);
       // The summary holds the verdict and the whole benchmark report.
       assert.match(run.summary, /^## athena-bench: 🔴 regressed\n/);
+      assert.equal(run.summary.match(/## athena-bench: 🔴 regressed/g)?.length, 1, 'the verdict once');
       assert.match(run.summary, /Suite `quick-select` · compared with the baseline /);
       assert.match(run.summary, /\| Workload \| Threads \| Direct MySQL \| Via Athena \| Overhead \|/);
       assert.equal(run.outputs['results-path'], path.join(resultsDir, 'results.json'));

@@ -7,7 +7,7 @@ import { githubDefaultBranch } from '../../../src/action/github-adapter.ts';
 import { refuseCodeBranchAsHistory } from '../../../src/action/history-branch-guard.ts';
 import { recordHistory } from '../../../src/action/history-mode.ts';
 import { readActionConfig } from '../../../src/action/inputs.ts';
-import { UsageError } from '../../../src/errors.ts';
+import { UsageError } from '../../../src/util/errors.ts';
 import { startFakeGitHub, type FakeGitHub } from '../../helpers/fake-github.ts';
 
 let github: FakeGitHub;

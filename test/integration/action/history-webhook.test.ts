@@ -117,6 +117,7 @@ async function historyRun(histories: { before: HistoryFile; after: HistoryFile }
         resultsPath: '',
         reportPath: '',
         reportMarkdown: '',
+        measurementMarkdown: '',
         comparison: null,
       }),
       step: (_part, _check, fn) => fn(),
@@ -141,7 +142,7 @@ test('a change point newly detected on main is posted once, with its fields, and
   const [message] = receiver.messages;
   const [change] = changes;
   assert.match(message!.text, /^athena-bench: 1 new change point\(s\) in suite quick/);
-  assert.match(message!.text, new RegExp(`select tps -\\d+(\\.\\d+)?% \\(worse\\)`));
+  assert.match(message!.text, new RegExp(`select tps −\\d+(\\.\\d+)?% \\(worse\\)`));
   assert.ok(message!.text.includes(RUN_URL));
   assert.equal(message!.suite, 'quick');
   assert.equal(message!.runUrl, RUN_URL);

@@ -66,7 +66,7 @@ test('a fixed-port proxy-start on a pull request without a baseline fails in sec
     workspace,
     inputs: {
       ...mysqlInputs(server),
-      // The seed guide's athena-rs, as a newcomer first writes it: its config says 3307.
+      // The performance-testing guide's (docs/PERF.md) athena-rs, as a newcomer first writes it: its config says 3307.
       'proxy-build': 'cargo build --release',
       'proxy-start': './target/release/athena',
       'proxy-port': '3307',

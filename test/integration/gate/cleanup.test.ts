@@ -1,5 +1,5 @@
 // The gate never passes by accident, part 2: MySQL dying mid-run fails the run (exit 3) with the
-// cause, and SIGTERM mid-run (E2's cli-sigint covers SIGINT) leaves no process or temp dir behind.
+// cause, and SIGTERM mid-run (cli-sigint covers SIGINT) leaves no process or temp dir behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { historyCommand } from '../../../src/history/commands.ts';
+import { historyCommand } from '../../../src/cli/history.ts';
 import { HistoryFileSchema } from '../../../src/history/schema.ts';
 import { writeSuiteHistory } from '../../../src/history/store.ts';
 import { runCli } from '../../helpers/cli.ts';

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { mergeCommand } from '../../../src/cli/merge.ts';
-import { reportFailure } from '../../../src/cli/run.ts';
+import { reportFailure } from '../../../src/cli/flags.ts';
 import { assignShards } from '../../../src/gate/shard.ts';
 import { findFreePort } from '../../../src/util/net.ts';
 import { BUILTIN_SUITES } from '../../../src/suite/builtins.ts';

@@ -1,6 +1,6 @@
 // Done-when of the engine issue: `athena-bench run --suite quick --out DIR` with no MySQL given
 // starts a throwaway server, builds and starts this repo's Athena, runs every quick workload through
-// both arms, writes valid results.json and report.md with the seed's table filled, exits 0, and
+// both arms, writes valid results.json and report.md with the performance-testing guide's table (docs/PERF.md) filled, exits 0, and
 // leaves no process or temp dir behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { RUN_FLAG_TYPES, RUN_HELP, parseRunFlags, runCommand } from '../../../src/cli/run.ts';
 import { MYSQL_READY_TIMEOUT_SEC } from '../../../src/mysql/waitForServer.ts';
 import { TOOL_VERSION } from '../../../src/engine/version.ts';
-import { UsageError } from '../../../src/errors.ts';
+import { UsageError } from '../../../src/util/errors.ts';
 import { realExec } from '../../../src/util/exec.ts';
-import { baselineCommand, compareCommand } from '../../../src/verdict/commands.ts';
+import { baselineCommand, compareCommand } from '../../../src/cli/verdict.ts';
 import { repoRoot, runCli } from '../../helpers/cli.ts';
 
 test('--help on every command, --version, and an unknown command', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InfrastructureError } from '../../../src/errors.ts';
+import { InfrastructureError } from '../../../src/util/errors.ts';
 import { DriverMetricsSchema } from '../../../src/results/schema.ts';
 import { WorkloadSchema } from '../../../src/suite/schema.ts';
 import { findFreePort } from '../../../src/util/net.ts';

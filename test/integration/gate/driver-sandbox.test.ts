@@ -116,7 +116,7 @@ test('mysqlslap gets the allow-listed environment, MYSQL_PWD and a private worki
   const bin = recordingBinary(
     'mariadb-slap',
     'mariadb-slap  Ver 1.0 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)',
-    path.join(fixtures, 'mysqlslap/10.11-query-seed-command.txt'),
+    path.join(fixtures, 'mysqlslap/10.11-query-guide-command.txt'),
   );
   const driver = createMysqlslapDriver({ binaries: [bin], find: () => bin });
   const w = parse({

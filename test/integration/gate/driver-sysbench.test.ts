@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import mysql from 'mysql2/promise';
-import { InfrastructureError } from '../../../src/errors.ts';
+import { InfrastructureError } from '../../../src/util/errors.ts';
 import { DriverMetricsSchema } from '../../../src/results/schema.ts';
 import { WorkloadSchema } from '../../../src/suite/schema.ts';
 import { realExec } from '../../../src/util/exec.ts';

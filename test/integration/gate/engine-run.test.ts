@@ -1,4 +1,4 @@
-// The runner's logic with a scripted driver (E1's real drivers are exercised in cli-*.test.ts):
+// The runner's logic with a scripted driver (the real drivers are exercised in cli-*.test.ts):
 // interleaving, adaptive rounds, skipped workloads, the traffic check, a proxy that dies, a proxy
 // that never becomes ready, and that every path leaves results.json behind and no process running.
 import { after, before, describe, test } from 'node:test';
@@ -14,10 +14,12 @@ import {
   type RunOptions,
 } from '../../../src/engine/run.ts';
 import { findFreePort } from '../../../src/util/net.ts';
+import { runGate } from '../../../src/gate/runGate.ts';
+import { renderMeasurementReport } from '../../../src/report/markdown.ts';
 import { ResultsSchema, type DriverMetrics } from '../../../src/results/schema.ts';
 import { SuiteSchema, type SuiteInput, type DriverName } from '../../../src/suite/schema.ts';
 import type { Driver, DriverContext } from '../../../src/drivers/types.ts';
-import { InfrastructureError } from '../../../src/errors.ts';
+import { InfrastructureError } from '../../../src/util/errors.ts';
 import { engineDeps } from '../../helpers/engine.ts';
 
 // A stand-in proxy: answers a MySQL v10 greeting on its port and serves athena_queries_total on
@@ -209,12 +211,10 @@ describe('runBenchmark with a scripted driver', { skip: process.platform !== 'li
     assert.ok(proxySample.harnessCpuShare !== null);
     assert.equal(results.arms.map((a) => a.name).join(), 'direct,proxy');
     assert.equal(results.environment.sysbenchVersion, 'sysbench 9.9');
+    const report = renderMeasurementReport(results);
+    assert.match(report, /\| Workload \| Threads \| Direct MySQL \| Via proxy \| Overhead \|/);
     assert.match(
-      outcome.reportMarkdown,
-      /\| Workload \| Threads \| Direct MySQL \| Via proxy \| Overhead \|/,
-    );
-    assert.match(
-      outcome.reportMarkdown,
+      report,
       /\| OLTP R\/W \| 4 \| 100 TPS ±0\.0% \| 90\.0 TPS ±0\.0% \| 10\.0% \(10\.0…10\.0\) \|/,
     );
     // Where the time went: every step of the run, the workload's own steps labelled with it.
@@ -232,8 +232,8 @@ describe('runBenchmark with a scripted driver', { skip: process.platform !== 'li
     const runSeconds = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000;
     const rounds = results.phases!.find((p) => p.name === 'time: planned rounds')!;
     assert.ok(rounds.seconds > 0 && rounds.seconds <= runSeconds, `${rounds.seconds} s of ${runSeconds} s`);
-    assert.match(outcome.reportMarkdown, /## Where the time went/);
-    assert.ok(!outcome.reportMarkdown.includes(server.password));
+    assert.match(report, /## Where the time went/);
+    assert.ok(!report.includes(server.password));
     assert.ok(!readFileSync(outcome.resultsPath, 'utf8').includes(server.password));
     assert.match(readFileSync(path.join(outDir, 'logs', 'proxy.log'), 'utf8'), /fake proxy stopping/);
     assert.deepEqual(processesMentioning(fakeProxyFile), []);
@@ -268,7 +268,7 @@ describe('runBenchmark with a scripted driver', { skip: process.platform !== 'li
     assert.equal(asked[0], Number.POSITIVE_INFINITY, 'no budget given');
     assert.match(slap!.skipped!, /mysqlslap is not installed\. Install: apt-get install -y mysqlslap/);
     assert.ok(outcome.results.warnings.some((w) => w.startsWith('Skipped slap')));
-    assert.match(outcome.reportMarkdown, /\| mysqlslap \| 5 \| skipped \|/);
+    assert.match(renderMeasurementReport(outcome.results), /\| mysqlslap \| 5 \| skipped \|/);
   });
 
   test('past the budget no adaptive rounds are added', async () => {
@@ -301,9 +301,16 @@ describe('runBenchmark with a scripted driver', { skip: process.platform !== 'li
   test('the traffic check fails a run whose queries did not go through the proxy', async () => {
     const arm = await fakeProxyArm();
     const outDir = path.join(scratch, 'bypass');
+    // Through the gate, which writes report.md on every path.
     await assert.rejects(
-      runBenchmark(
-        { mysql: target(), suite: SuiteSchema.parse(suiteInput()), arms: [arm], outDir },
+      runGate(
+        {
+          mysql: target(),
+          suite: SuiteSchema.parse(suiteInput()),
+          arms: [arm],
+          outDir,
+          reference: { kind: 'none' },
+        },
         deps(scriptedDrivers({ countThroughProxy: false }, new Map([[arm.port, arm.metricsPort]]), [])),
       ),
       (error: Error) => {

@@ -1,7 +1,7 @@
 // The gate never passes by accident: `athena-bench run` (through `npx tsx src/cli.ts`) exits 3 with a
 // line naming the cause when the proxy build fails, sysbench is killed or prints output it does not
 // understand. (MySQL unreachable: gate-mysql-unreachable; MySQL dying mid-run and SIGTERM:
-// gate-cleanup; sysbench missing: gate-missing-driver. Covered by E2, not repeated: a proxy that crashes mid-run or never becomes ready — cli-failures; SIGINT —
+// gate-cleanup; sysbench missing: gate-missing-driver. Covered by other files, not repeated: a proxy that crashes mid-run or never becomes ready — cli-failures; SIGINT —
 // cli-sigint; the traffic check — cli-run-mysql.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { historyCommand } from '../../../src/history/commands.ts';
+import { historyCommand } from '../../../src/cli/history.ts';
 import { writeSuiteHistory } from '../../../src/history/store.ts';
 import { CHROMIUM, chromium, pageErrors, pngStats } from '../../helpers/chromium.ts';
 import { syntheticHistory, syntheticSeries, syntheticSha } from '../../helpers/series.ts';

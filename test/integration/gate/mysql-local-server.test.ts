@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { startLocalServer, findServerBinary } from '../../../src/mysql/localServer.ts';
-import { InfrastructureError } from '../../../src/errors.ts';
+import { InfrastructureError } from '../../../src/util/errors.ts';
 
 function processAlive(pid: number): boolean {
   try {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { waitForServer } from '../../../src/mysql/waitForServer.ts';
-import { InfrastructureError } from '../../../src/errors.ts';
+import { InfrastructureError } from '../../../src/util/errors.ts';
 import { findFreePort } from '../../../src/util/net.ts';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/localServer.ts';
 

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { baselineFromResults } from '../../../src/verdict/baseline.ts';
 import { compareToBaseline } from '../../../src/verdict/compare.ts';
-import { renderHtmlReport } from '../../../src/verdict/html.ts';
-import { niceTicks } from '../../../src/verdict/svg.ts';
+import { renderHtmlReport } from '../../../src/report/html.ts';
+import { niceTicks } from '../../../src/report/svg.ts';
 import { CHROMIUM, chromium, pageErrors, pngStats } from '../../helpers/chromium.ts';
 import { armsFor, makeResults } from '../../helpers/results.ts';
 

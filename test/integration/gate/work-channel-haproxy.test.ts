@@ -8,7 +8,7 @@ import { driverFor } from '../../../src/drivers/index.ts';
 import { metricSamples } from '../../../src/results/schema.ts';
 import { realExec } from '../../../src/util/exec.ts';
 import { findFreePort } from '../../../src/util/net.ts';
-import { median } from '../../../src/verdict/stats.ts';
+import { median } from '../../../src/model/stats.ts';
 import { which } from '../../../src/util/which.ts';
 import { detectCallgrind } from '../../../src/work/valgrind.ts';
 import {

@@ -8,14 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { driverFor } from '../../../src/drivers/index.ts';
 import { runBenchmark } from '../../../src/engine/run.ts';
-import { InfrastructureError } from '../../../src/errors.ts';
+import { InfrastructureError } from '../../../src/util/errors.ts';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { metricSamples } from '../../../src/results/schema.ts';
-import { median } from '../../../src/verdict/stats.ts';
+import { median } from '../../../src/model/stats.ts';
 import { SuiteSchema } from '../../../src/suite/schema.ts';
 import { realExec } from '../../../src/util/exec.ts';
 import { compareArms } from '../../../src/verdict/compare.ts';
-import { renderComparisonMarkdown } from '../../../src/verdict/markdown.ts';
+import { renderComparisonMarkdown } from '../../../src/report/comparison.ts';
+import { renderMeasurementReport } from '../../../src/report/markdown.ts';
 import { detectCallgrind } from '../../../src/work/valgrind.ts';
 import { athenaWithEnv, engineDeps } from '../../helpers/engine.ts';
 import { ensureProxyBundle, REPO_ROOT as repoRoot } from '../../helpers/proxy.ts';
@@ -69,7 +70,7 @@ test('base and head under callgrind at once, then timed: an injected cost per qu
     return;
   }
   const v8LogsBefore = v8LogsIn(repoRoot);
-  const { results, reportMarkdown } = await runBenchmark(
+  const { results } = await runBenchmark(
     {
       mysql: { ...server, database: server.database },
       suite,
@@ -115,7 +116,7 @@ test('base and head under callgrind at once, then timed: an injected cost per qu
   );
   assert.ok(grew!.delta > 10_000, `it grew by ${grew!.delta} instructions per query`);
   assert.match(renderComparisonMarkdown(comparison), /Where the instructions went[\s\S]*(spin|forward)/);
-  assert.match(reportMarkdown, /## Work per query/);
+  assert.match(renderMeasurementReport(results), /## Work per query/);
   const profile = w.work!.arms.proxy!.profile!;
   assert.match(await readFile(path.join(outDir, 'ab', profile), 'utf8'), /^fn=JS:\*?(spin|forward) /m);
 });

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baselineFromResults } from './baseline.ts';
-import { compareToBaseline } from './compare.ts';
-import { MARKDOWN_LIMIT, formatNumber, renderComparisonMarkdown } from './markdown.ts';
+import { baselineFromResults } from '../verdict/baseline.ts';
+import { compareToBaseline } from '../verdict/compare.ts';
+import { formatNumber } from '../util/format.ts';
+import { MARKDOWN_LIMIT, renderComparisonMarkdown } from './comparison.ts';
 import { armsFor, makeResults, type WorkloadSpec } from '../../test/helpers/results.ts';
 
 test('summary first, a table per workload with marks, then collapsible details', () => {

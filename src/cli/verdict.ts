@@ -1,24 +1,17 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { AthenaBenchError, ExitCode, InfrastructureError, UsageError, errorMessage } from '../errors.ts';
-import { RESULTS_SCHEMA_VERSION, ResultsSchema, type Results } from '../results/schema.ts';
-import { baselineFromResults, loadBaseline, writeBaseline, type Baseline } from './baseline.ts';
-import { compareArms, compareToBaseline, exitCodeFor, type Comparison } from './compare.ts';
-import { renderHtmlReport } from './html.ts';
-import { renderComparisonMarkdown } from './markdown.ts';
-import { parseVersionedJson, readTextFile } from '../util/versionedJson.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
+import { loadResultsFile } from '../results/file.ts';
+import type { Results } from '../results/schema.ts';
+import { baselineFromResults, loadBaseline, writeBaseline, type Baseline } from '../verdict/baseline.ts';
+import { exitCodeFor } from '../model/verdict.ts';
+import { compareArms, compareToBaseline, type Comparison } from '../verdict/compare.ts';
+import { writeReports } from '../gate/runGate.ts';
+import { renderComparisonMarkdown } from '../report/comparison.ts';
+import { guarded, parse, requiredPath, validate, type CommandIO } from './flags.ts';
 import { SuiteNameSchema } from '../history/schema.ts';
 import { readSuiteHistory } from '../history/store.ts';
 import { currentRun, renderTrend, TREND_POINTS } from '../history/trend.ts';
-
-export interface CommandIO {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
 
 export const BASELINE_HELP = `Usage: athena-bench baseline --results FILE --out FILE [--commit SHA]
 
@@ -61,88 +54,6 @@ Options:
 Exit codes: 0 pass, improved or inconclusive; 1 regressed (or inconclusive with
 --fail-on-inconclusive); 2 bad input; 3 infrastructure failure.
 `;
-
-type FlagOptions = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
-
-/** Parses argv into known flags; unknown flags and stray arguments are usage errors. */
-export function parse<T extends FlagOptions>(command: string, argv: string[], options: T) {
-  return parseCommandLine(command, argv, options, false).values;
-}
-
-/** parse() that also returns the positional arguments when `allowPositionals`. */
-export function parseCommandLine<T extends FlagOptions>(
-  command: string,
-  argv: string[],
-  options: T,
-  allowPositionals: boolean,
-) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: { ...options, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals,
-    });
-  } catch (error) {
-    throw new UsageError(
-      `athena-bench ${command}: ${errorMessage(error)} (see athena-bench ${command} --help)`,
-    );
-  }
-}
-
-export function validate<S extends z.ZodType>(command: string, schema: S, values: unknown): z.infer<S> {
-  const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const flag = issue.path.length
-      ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
-      : 'flags';
-    throw new UsageError(
-      `athena-bench ${command}: ${flag}: ${issue.message} (see athena-bench ${command} --help)`,
-    );
-  }
-  return parsed.data;
-}
-
-export const requiredPath = (what: string) =>
-  z.string({ error: `required: ${what}` }).min(1, `required: ${what}`);
-
-/** Reads and validates the results file of a complete run; errors name the file and the field. */
-export async function loadResultsFile(file: string): Promise<Results> {
-  const results = await readResultsFile(file);
-  // A failed run's samples are partial: judging or baselining them could turn a broken run into a pass.
-  if (results.status !== 'complete') {
-    throw new InfrastructureError(
-      `${file}: the run it records failed (${results.failure ?? 'no reason recorded'}); there is nothing to compare`,
-    );
-  }
-  return results;
-}
-
-/** Reads and validates a results file, of a complete or a failed run. */
-export async function readResultsFile(file: string): Promise<Results> {
-  return parseVersionedJson(await readTextFile(file, 'results file'), file, {
-    what: 'results',
-    version: RESULTS_SCHEMA_VERSION,
-    schema: ResultsSchema,
-  });
-}
-
-/** Runs a command body; maps errors to exit codes with one line on stderr. */
-export async function guarded(command: string, io: CommandIO, body: () => Promise<number>): Promise<number> {
-  try {
-    return await body();
-  } catch (error) {
-    if (error instanceof AthenaBenchError) {
-      // Flag errors already name the command (they are also thrown outside guarded()).
-      const prefix = `athena-bench ${command}: `;
-      io.stderr(`${error.message.startsWith(prefix) ? '' : prefix}${error.message}\n`);
-      return error.exitCode;
-    }
-    io.stderr(`athena-bench ${command}: unexpected failure: ${errorMessage(error)}\n`);
-    return ExitCode.Infrastructure;
-  }
-}
 
 export function baselineCommand(argv: string[], io: CommandIO): Promise<number> {
   return guarded('baseline', io, async () => {
@@ -198,14 +109,19 @@ export function compareCommand(argv: string[], io: CommandIO): Promise<number> {
     const trend = flags.historyStore
       ? await storeTrend(path.resolve(io.cwd, flags.historyStore), results)
       : '';
-    const report = renderComparisonMarkdown(comparison);
-    const markdown = trend ? `${report.trimEnd()}\n\n${trend}\n` : report;
+    const withTrend = (report: string) => (trend ? `${report.trimEnd()}\n\n${trend}\n` : report);
+    let markdown: string;
     if (flags.out) {
-      await writeReports(path.resolve(io.cwd, flags.out), markdown, () =>
-        renderHtmlReport(results, comparison, history),
-      ).catch((error: unknown) => {
+      try {
+        markdown = writeReports(path.resolve(io.cwd, flags.out), results, comparison, {
+          markdown: (verdict) => withTrend(verdict!),
+          history,
+        }).reportMarkdown;
+      } catch (error) {
         throw new UsageError(`--out ${flags.out}: cannot write the reports (${errorMessage(error)})`);
-      });
+      }
+    } else {
+      markdown = withTrend(renderComparisonMarkdown(comparison));
     }
     io.stdout(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
     if (comparison.verdict === 'inconclusive') {
@@ -283,12 +199,6 @@ async function judge(
   if (!head)
     throw new UsageError("the results have no arm with role 'proxy'; name the head arm with --arm NAME");
   return compareArms(results, head, flags.baseArm!);
-}
-
-async function writeReports(dir: string, markdown: string, html: () => string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'report.md'), markdown);
-  await writeFile(path.join(dir, 'report.html'), html());
 }
 
 /** The trend of the run's suite in a history store ('' when the store has no point of it). */

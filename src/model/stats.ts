@@ -13,6 +13,11 @@ export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }
 
+/** The median, or null for an empty sample (a report shows a dash where there is nothing). */
+export function medianOrNull(values: readonly number[]): number | null {
+  return values.length === 0 ? null : median(values);
+}
+
 /**
  * The q-quantile with linear interpolation between order statistics (R's type 7, the default of
  * R and NumPy). Throws on an empty sample: a statistic of nothing is a bug upstream.

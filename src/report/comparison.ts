@@ -1,15 +1,14 @@
 import type { Environment } from '../results/schema.ts';
+import { type Verdict, VERDICT_SEVERITY } from '../model/verdict.ts';
 import {
   formatDelta,
   type Comparison,
   type MetricComparison,
-  type Verdict,
   type WorkloadVerdict,
-  VERDICT_SEVERITY,
-} from './compare.ts';
-import { escapeCell, formatNumber, formatP, plural, signedInterval } from '../report/format.ts';
+} from '../verdict/compare.ts';
+import { escapeCell, formatNumber, formatP, plural, signedInterval } from '../util/format.ts';
 import { whereItWentMarkdown } from './functions.ts';
-import { metricSpecsFor, type MetricSpec } from './metrics.ts';
+import { metricSpecsFor, type MetricSpec } from '../model/metrics.ts';
 
 /** GitHub comments stop at 65,536 characters; stay clear of it whatever the suite. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -20,8 +19,6 @@ export const VERDICT_MARK: Record<Verdict, string> = {
   pass: '✅ pass',
   inconclusive: '⚠️ inconclusive',
 };
-
-export { formatNumber } from '../report/format.ts';
 
 function withUnit(v: number | null, unit: string): string {
   const s = formatNumber(v);

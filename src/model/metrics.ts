@@ -1,4 +1,50 @@
-import type { MetricName, WorkMetricName, Workload } from '../suite/schema.ts';
+import { z } from 'zod';
+
+/** Metrics a verdict can be computed on. Their specs (direction, threshold, policy) are below. */
+export const MetricNameSchema = z.enum([
+  'tps',
+  'qps',
+  'latency_avg_ms',
+  'latency_p95_ms',
+  'latency_p99_ms',
+  'cpu_us_per_query',
+  'peak_rss_mb',
+  'overhead_pct',
+  'added_latency_p95_ms',
+  'errors',
+  'instructions_per_query',
+  'syscalls_per_query',
+  'backend_round_trips_per_query',
+  'bytes_per_query',
+]);
+export type MetricName = z.infer<typeof MetricNameSchema>;
+
+/** The work channel's metrics: counts per query, measured under valgrind, not timed. */
+export const WORK_METRICS = [
+  'instructions_per_query',
+  'syscalls_per_query',
+  'backend_round_trips_per_query',
+  'bytes_per_query',
+] as const satisfies readonly MetricName[];
+export type WorkMetricName = (typeof WORK_METRICS)[number];
+
+/**
+ * Metrics computed per round against the direct arm of the same round (the machine's state
+ * divides out): overhead and the latency the proxy adds.
+ */
+export const PAIRED_METRICS = [
+  'overhead_pct',
+  'added_latency_p95_ms',
+] as const satisfies readonly MetricName[];
+export type PairedMetricName = (typeof PAIRED_METRICS)[number];
+
+export function isPairedMetric(metric: MetricName): metric is PairedMetricName {
+  return (PAIRED_METRICS as readonly MetricName[]).includes(metric);
+}
+
+export function isWorkMetric(metric: MetricName): metric is WorkMetricName {
+  return (WORK_METRICS as readonly MetricName[]).includes(metric);
+}
 
 export type Direction = 'higher-better' | 'lower-better';
 export type Policy = 'gate' | 'warn' | 'off';
@@ -177,7 +223,7 @@ export const METRIC_NAMES = Object.keys(METRIC_DEFAULTS) as MetricName[];
  * with the suite's per-workload overrides applied.
  */
 export function metricSpecsFor(
-  workload: Pick<Workload, 'metrics'> | undefined,
+  workload: { metrics: Partial<Record<MetricName, { thresholdPct?: number; policy?: Policy }>> } | undefined,
   mode: 'arms' | 'baseline' = 'arms',
 ): MetricSpec[] {
   return METRIC_NAMES.map((name) => {
@@ -193,7 +239,7 @@ export function metricSpecsFor(
   });
 }
 
-/** Metrics gated by default (the list the issue asks for). */
+/** Metrics gated by default. */
 export function gatedByDefault(): MetricName[] {
   return METRIC_NAMES.filter((m) => METRIC_DEFAULTS[m].policy === 'gate');
 }

@@ -2,6 +2,7 @@
  * Minimal inline-SVG charts for the HTML report: no library, no script, no network. Each function
  * returns one <svg> element as a string; text is escaped; <title> children give hover tooltips.
  */
+import { shortNumber } from '../util/format.ts';
 
 export function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -23,13 +24,6 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const out: number[] = [];
   for (let k = first; k <= last; k++) out.push(Number((k * step).toPrecision(12)));
   return out;
-}
-
-export function fmt(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 10_000) return `${Number((v / 1000).toPrecision(3))}k`;
-  if (a >= 100) return v.toFixed(0);
-  return Number(v.toPrecision(3)).toString();
 }
 
 export const PALETTE = [
@@ -77,7 +71,7 @@ export function textWidth(text: string, fontPx: number): number {
   return Math.ceil(em * fontPx);
 }
 
-/** Font sizes of the report's chart classes (src/verdict/html.ts's CSS). */
+/** Font sizes of the report's chart classes (src/report/html.ts's CSS). */
 const FONT_PX = { title: 13, tick: 11, label: 12 };
 
 interface LineScale {
@@ -141,7 +135,7 @@ function lineScale(all: [number, number][], markers: Marker[], { width, height, 
 function yAxis({ py, yTicks }: LineScale, { width, height, m }: Box, label: string): string[] {
   const out = yTicks.flatMap((t) => [
     `<line x1="${m.left}" x2="${width - m.right}" y1="${py(t)}" y2="${py(t)}" class="grid"/>`,
-    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${fmt(t)}</text>`,
+    `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end" class="tick">${shortNumber(t)}</text>`,
   ]);
   out.push(
     `<text transform="translate(12 ${(height - m.bottom + m.top) / 2}) rotate(-90)" text-anchor="middle" class="tick">${escapeXml(label)}</text>`,
@@ -184,7 +178,7 @@ function seriesMarks(s: Series, color: string, { px, py }: LineScale): string[] 
   }
   if (s.lineOnly) return out;
   for (const [x, y] of pts) {
-    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${fmt(y)}`;
+    const title = s.pointTitle ? s.pointTitle(x, y) : `${s.name}: ${shortNumber(y)}`;
     out.push(
       `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"><title>${escapeXml(title)}</title></circle>`,
     );
@@ -267,7 +261,7 @@ function intervalScale(rows: IntervalRow[], { width, m }: Box): IntervalScale {
 function intervalAxis({ px, ticks }: IntervalScale, { height, m }: Box, unit: string): string[] {
   const out = ticks.flatMap((t) => [
     `<line x1="${px(t)}" x2="${px(t)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="grid"/>`,
-    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${fmt(t)}${escapeXml(unit)}</text>`,
+    `<text x="${px(t)}" y="${height - m.bottom + 16}" text-anchor="middle" class="tick">${shortNumber(t)}${escapeXml(unit)}</text>`,
   ]);
   out.push(`<line x1="${px(0)}" x2="${px(0)}" y1="${m.top - 4}" y2="${height - m.bottom}" class="zero"/>`);
   return out;

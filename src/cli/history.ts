@@ -1,20 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError, errorMessage } from '../errors.ts';
+import { UsageError, errorMessage } from '../util/errors.ts';
+import { loadResultsFile } from '../results/file.ts';
+import { guarded, parseCommandLine, requiredPath, validate, type CommandIO } from './flags.ts';
+import { formatShift, renderHistoryDashboard } from '../report/dashboard.ts';
+import { DEFAULT_DETECT_OPTIONS, detectChangePoints, seriesOf, type ChangePoint } from '../history/detect.ts';
+import { pointFromResults } from '../history/point.ts';
+import { CommitShaSchema } from '../history/schema.ts';
 import {
-  guarded,
-  loadResultsFile,
-  parseCommandLine,
-  requiredPath,
-  validate,
-  type CommandIO,
-} from '../verdict/commands.ts';
-import { formatShift, renderHistoryDashboard } from './dashboard.ts';
-import { DEFAULT_DETECT_OPTIONS, detectChangePoints, seriesOf, type ChangePoint } from './detect.ts';
-import { pointFromResults } from './point.ts';
-import { CommitShaSchema } from './schema.ts';
-import { appendPoints, DEFAULT_RETENTION, readStore, readSuiteHistory, writeSuiteHistory } from './store.ts';
+  appendPoints,
+  DEFAULT_RETENTION,
+  readStore,
+  readSuiteHistory,
+  writeSuiteHistory,
+} from '../history/store.ts';
 
 const d = DEFAULT_DETECT_OPTIONS;
 export const HISTORY_HELP = `Usage: athena-bench history add RESULTS.json --store DIR [--commit SHA] [--run-url URL]

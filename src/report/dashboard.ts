@@ -1,10 +1,10 @@
-import { WORK_METRICS } from '../suite/schema.ts';
-import { METRIC_DEFAULTS } from '../verdict/metrics.ts';
-import { htmlPage, REPORT_STYLE } from '../verdict/html.ts';
-import { escapeXml as esc, fmt, lineChart, type Marker, type Series } from '../verdict/svg.ts';
-import type { ChangePoint, MetricSeries } from './detect.ts';
-import { seriesOf } from './detect.ts';
-import type { HistoryFile } from './schema.ts';
+import { WORK_METRICS, METRIC_DEFAULTS } from '../model/metrics.ts';
+import { htmlPage, REPORT_STYLE } from './html.ts';
+import { escapeXml as esc, lineChart, type Marker, type Series } from './svg.ts';
+import { shortNumber, signedFixed, signedShort } from '../util/format.ts';
+import type { ChangePoint, MetricSeries } from '../history/detect.ts';
+import { seriesOf } from '../history/detect.ts';
+import type { HistoryFile } from '../history/schema.ts';
 
 const DASHBOARD_STYLE = `${REPORT_STYLE}
 .marker{stroke:#d62728;stroke-width:3;stroke-dasharray:6 3}.worse{color:#d62728;font-weight:600}.better{color:#2ca02c;font-weight:600}
@@ -17,9 +17,9 @@ function metricLabel(metric: string): { label: string; unit: string } {
   return spec ? { label: spec.label, unit: spec.unit } : { label: metric, unit: '' };
 }
 
+/** A change point's shift with its sign (a real minus): `+2.31%`, `−0.4 pts`. */
 export function formatShift(c: Pick<ChangePoint, 'shift' | 'unit'>): string {
-  const sign = c.shift > 0 ? '+' : '';
-  return c.unit === '%' ? `${sign}${c.shift.toFixed(2)}%` : `${sign}${fmt(c.shift)} pts`;
+  return c.unit === '%' ? signedFixed(c.shift, 2, '%') : signedShort(c.shift, ' pts');
 }
 
 /** The series' medians with the commit on hover, change points as red lines, segment medians dashed. */
@@ -40,7 +40,7 @@ function seriesChart(series: MetricSeries, changes: ChangePoint[]): string {
     pointTitle: (x, y) => {
       const p = series.points[x]!;
       const s = p.workloads[series.workload]!.arms[series.arm]!.metrics[series.metric]!;
-      return `${short(p.commit)} · ${p.time.slice(0, 16).replace('T', ' ')} · median ${fmt(y)}${unit ? ` ${unit}` : ''} (n ${s.n}, IQR ${fmt(s.q1)}–${fmt(s.q3)})`;
+      return `${short(p.commit)} · ${p.time.slice(0, 16).replace('T', ' ')} · median ${shortNumber(y)}${unit ? ` ${unit}` : ''} (n ${s.n}, IQR ${shortNumber(s.q1)}–${shortNumber(s.q3)})`;
     },
   };
   const chartSeries: Series[] = [main];
@@ -54,7 +54,7 @@ function seriesChart(series: MetricSeries, changes: ChangePoint[]): string {
     });
   const markers: Marker[] = changes.map((c, i) => ({
     x: cuts[i]! - 0.5,
-    title: `change point at ${short(c.commit)}: ${formatShift(c)} (${fmt(c.before.median)} → ${fmt(c.after.median)})`,
+    title: `change point at ${short(c.commit)}: ${formatShift(c)} (${shortNumber(c.before.median)} → ${shortNumber(c.after.median)})`,
   }));
   return lineChart({
     title: `${label}${unit ? ` (${unit})` : ''} — ${series.arm}`,
@@ -74,7 +74,7 @@ function changeTable(changes: ChangePoint[]): string {
     const dir = c.direction ? ` <span class="${c.direction}">${c.direction}</span>` : '';
     return (
       `<tr><td>${esc(c.workload)}</td><td>${esc(c.metric)}</td><td><code>${esc(short(c.previousCommit))}..${esc(short(c.commit))}</code>${link}</td>` +
-      `<td class="num">${esc(formatShift(c))}${dir}</td><td class="num">${fmt(c.before.median)} → ${fmt(c.after.median)}</td>` +
+      `<td class="num">${esc(formatShift(c))}${dir}</td><td class="num">${shortNumber(c.before.median)} → ${shortNumber(c.after.median)}</td>` +
       `<td class="num">${c.pValue.toFixed(3)}</td><td>${c.environmentChanged ? 'machine changed' : ''}</td></tr>`
     );
   });

@@ -1,18 +1,17 @@
 import type { Results, WorkloadResult } from '../results/schema.ts';
-import { metricSamples } from '../results/schema.ts';
-import { isPairedMetric, type MetricName } from '../suite/schema.ts';
-import type { Baseline } from './baseline.ts';
+import { directArmName, metricSamples } from '../results/schema.ts';
+import { isPairedMetric, type MetricName, METRIC_DEFAULTS } from '../model/metrics.ts';
+import type { Baseline } from '../verdict/baseline.ts';
+import { type Verdict } from '../model/verdict.ts';
+import { formatP, formatNumber } from '../util/format.ts';
 import {
   formatDelta,
-  formatP,
   type Comparison,
   type MetricComparison,
-  type Verdict,
   type WorkloadVerdict,
-} from './compare.ts';
-import { decisionRuleText, formatNumber } from './markdown.ts';
-import { METRIC_DEFAULTS } from './metrics.ts';
-import { median } from './stats.ts';
+} from '../verdict/compare.ts';
+import { decisionRuleText } from './comparison.ts';
+import { median } from '../model/stats.ts';
 import { escapeXml as esc, intervalChart, lineChart, PALETTE, type IntervalRow, type Series } from './svg.ts';
 
 const VERDICT_COLOR: Record<Verdict, string> = {
@@ -172,7 +171,7 @@ function intervalCharts(v: WorkloadVerdict, c: Comparison): string[] {
 
 function perRoundCharts(results: Results, w: WorkloadResult, verdict: WorkloadVerdict | undefined): string[] {
   const arms = results.arms.map((a) => a.name).filter((name) => w.samples.some((s) => s.arm === name));
-  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const direct = directArmName(results);
   return PER_ROUND_METRICS.map((metric) => {
     const series: Series[] = [];
     arms.forEach((arm, i) => {
@@ -228,7 +227,7 @@ function trendCharts(
     comparison?.current.label.replace(/^arm /, '') ??
     results.arms.find((a) => a.role === 'proxy')?.name ??
     'proxy';
-  const direct = results.arms.find((a) => a.role === 'direct')?.name ?? 'direct';
+  const direct = directArmName(results);
   const labels: string[] = [];
   const charts: string[] = [];
   history.forEach((b) => labels.push(b.commit ? b.commit.slice(0, 7) : b.date.slice(0, 10)));

@@ -1,7 +1,7 @@
-import { signedWhole, wholeNumber } from '../report/format.ts';
-import { isWorkMetric } from '../suite/schema.ts';
+import { signedWhole, wholeNumber } from '../util/format.ts';
+import { isWorkMetric } from '../model/metrics.ts';
 import type { FunctionDelta } from '../work/profile.ts';
-import type { Comparison } from './compare.ts';
+import type { Comparison } from '../verdict/compare.ts';
 
 /**
  * "Where the instructions went": for each workload whose counts changed (regressed or improved),

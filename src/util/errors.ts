@@ -1,5 +1,6 @@
 /**
- * Errors that carry the process exit code the CLI and the Action report.
+ * Errors that carry the process exit code the CLI and the Action report; the one map of exit codes
+ * (a verdict's is exitCodeFor in src/model/verdict.ts).
  * Exit codes (documented in the README):
  *   0 pass (or improved / inconclusive unless asked to fail on it)
  *   1 regression
@@ -37,6 +38,11 @@ export class InfrastructureError extends AthenaBenchError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.Infrastructure, options);
   }
+}
+
+/** The exit code of a failure: an AthenaBenchError's own, anything else an infrastructure failure. */
+export function exitCodeOf(error: unknown): ExitCode {
+  return error instanceof AthenaBenchError ? error.exitCode : ExitCode.Infrastructure;
 }
 
 export function errorMessage(error: unknown): string {
