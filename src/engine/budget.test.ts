@@ -46,7 +46,9 @@ test("the time channel's planned rounds: every runnable workload, every arm, war
   const sysbench = suite.workloads.filter((w) => w.driver === 'sysbench');
   const expected = sysbench.reduce(
     (sum, w) =>
-      sum + 1 + 2 * (suite.rounds * ((w.options as { timeSec: number }).timeSec + RUN_OVERHEAD_SEC) + w.warmupSec),
+      sum +
+      1 +
+      2 * (suite.rounds * ((w.options as { timeSec: number }).timeSec + RUN_OVERHEAD_SEC) + w.warmupSec),
     0,
   );
   assert.equal(sysbenchOnly, expected);
