@@ -16919,12 +16919,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path25) {
+      _streamLocalInfile(connection, path26) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path25);
+          this._localStream = this._streamFactory(path26);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path25} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path26} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21076,17 +21076,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path25) {
-      const ctrl = callVisitor(key, node2, visitor, path25);
+    function visit_(key, node2, visitor, path26) {
+      const ctrl = callVisitor(key, node2, visitor, path26);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path25, ctrl);
-        return visit_(key, ctrl, visitor, path25);
+        replaceNode(key, path26, ctrl);
+        return visit_(key, ctrl, visitor, path26);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
+          path26 = Object.freeze(path26.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path25);
+            const ci = visit_(i, node2.items[i], visitor, path26);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21097,13 +21097,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path25);
+          path26 = Object.freeze(path26.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path26);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path25);
+          const cv = visit_("value", node2.value, visitor, path26);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21124,17 +21124,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path25) {
-      const ctrl = await callVisitor(key, node2, visitor, path25);
+    async function visitAsync_(key, node2, visitor, path26) {
+      const ctrl = await callVisitor(key, node2, visitor, path26);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path25, ctrl);
-        return visitAsync_(key, ctrl, visitor, path25);
+        replaceNode(key, path26, ctrl);
+        return visitAsync_(key, ctrl, visitor, path26);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
+          path26 = Object.freeze(path26.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path25);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path26);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21145,13 +21145,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path25);
+          path26 = Object.freeze(path26.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path26);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path25);
+          const cv = await visitAsync_("value", node2.value, visitor, path26);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21178,23 +21178,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path25) {
+    function callVisitor(key, node2, visitor, path26) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path25);
+        return visitor(key, node2, path26);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path25);
+        return visitor.Map?.(key, node2, path26);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path25);
+        return visitor.Seq?.(key, node2, path26);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path25);
+        return visitor.Pair?.(key, node2, path26);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path25);
+        return visitor.Scalar?.(key, node2, path26);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path25);
+        return visitor.Alias?.(key, node2, path26);
       return void 0;
     }
-    function replaceNode(key, path25, node2) {
-      const parent = path25[path25.length - 1];
+    function replaceNode(key, path26, node2) {
+      const parent = path26[path26.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -21806,10 +21806,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path25, value) {
+    function collectionFromPath(schema, path26, value) {
       let v = value;
-      for (let i = path25.length - 1; i >= 0; --i) {
-        const k = path25[i];
+      for (let i = path26.length - 1; i >= 0; --i) {
+        const k = path26[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21828,7 +21828,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path25) => path25 == null || typeof path25 === "object" && !!path25[Symbol.iterator]().next().done;
+    var isEmptyPath = (path26) => path26 == null || typeof path26 === "object" && !!path26[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21858,11 +21858,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path25, value) {
-        if (isEmptyPath(path25))
+      addIn(path26, value) {
+        if (isEmptyPath(path26))
           this.add(value);
         else {
-          const [key, ...rest] = path25;
+          const [key, ...rest] = path26;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21876,8 +21876,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path25) {
-        const [key, ...rest] = path25;
+      deleteIn(path26) {
+        const [key, ...rest] = path26;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -21891,8 +21891,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path25, keepScalar) {
-        const [key, ...rest] = path25;
+      getIn(path26, keepScalar) {
+        const [key, ...rest] = path26;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21910,8 +21910,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path25) {
-        const [key, ...rest] = path25;
+      hasIn(path26) {
+        const [key, ...rest] = path26;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -21921,8 +21921,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path25, value) {
-        const [key, ...rest] = path25;
+      setIn(path26, value) {
+        const [key, ...rest] = path26;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -24437,9 +24437,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path25, value) {
+      addIn(path26, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path25, value);
+          this.contents.addIn(path26, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24514,14 +24514,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path25) {
-        if (Collection.isEmptyPath(path25)) {
+      deleteIn(path26) {
+        if (Collection.isEmptyPath(path26)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path25) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path26) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24536,10 +24536,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path25, keepScalar) {
-        if (Collection.isEmptyPath(path25))
+      getIn(path26, keepScalar) {
+        if (Collection.isEmptyPath(path26))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path25, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path26, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24550,10 +24550,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path25) {
-        if (Collection.isEmptyPath(path25))
+      hasIn(path26) {
+        if (Collection.isEmptyPath(path26))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path25) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path26) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24570,13 +24570,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path25, value) {
-        if (Collection.isEmptyPath(path25)) {
+      setIn(path26, value) {
+        if (Collection.isEmptyPath(path26)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path25), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path26), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path25, value);
+          this.contents.setIn(path26, value);
         }
       }
       /**
@@ -26537,9 +26537,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path25) => {
+    visit2.itemAtPath = (cst, path26) => {
       let item = cst;
-      for (const [field2, index] of path25) {
+      for (const [field2, index] of path26) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26548,23 +26548,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path25) => {
-      const parent = visit2.itemAtPath(cst, path25.slice(0, -1));
-      const field2 = path25[path25.length - 1][0];
+    visit2.parentCollection = (cst, path26) => {
+      const parent = visit2.itemAtPath(cst, path26.slice(0, -1));
+      const field2 = path26[path26.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path25, item, visitor) {
-      let ctrl = visitor(item, path25);
+    function _visit(path26, item, visitor) {
+      let ctrl = visitor(item, path26);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path25.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path26.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26575,10 +26575,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path25);
+            ctrl = ctrl(item, path26);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path25) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path26) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -28330,7 +28330,7 @@ var require_dist = __commonJS({
 });
 
 // src/cli.ts
-import path24 from "node:path";
+import path25 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/util/errors.ts
@@ -28366,7 +28366,7 @@ function errorMessage(error62) {
 }
 
 // src/cli/calibrate.ts
-import path16 from "node:path";
+import path17 from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -29185,10 +29185,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path25) {
-  if (!path25)
+function getElementAtPath(obj, path26) {
+  if (!path26)
     return obj;
-  return path25.reduce((acc, key) => acc?.[key], obj);
+  return path26.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29528,11 +29528,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path25, issues) {
+function prefixIssues(path26, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path25);
+    iss.path.unshift(path26);
     return iss;
   });
 }
@@ -29994,16 +29994,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path25 = []) => {
+  const processError = (error63, path26 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path26, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else {
-        const fullpath = [...path25, ...issue2.path];
+        const fullpath = [...path26, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30042,17 +30042,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path25 = []) => {
+  const processError = (error63, path26 = []) => {
     var _a3;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path26, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else {
-        const fullpath = [...path25, ...issue2.path];
+        const fullpath = [...path26, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30091,8 +30091,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path25 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path25) {
+  const path26 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path26) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47230,13 +47230,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path25 = ref.slice(1).split("/").filter(Boolean);
-  if (path25.length === 0) {
+  const path26 = ref.slice(1).split("/").filter(Boolean);
+  if (path26.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path25[0] === defsKey) {
-    const key = path25[1] === void 0 ? void 0 : decodeJSONPointerSegment(path25[1]);
+  if (path26[0] === defsKey) {
+    const key = path26[1] === void 0 ? void 0 : decodeJSONPointerSegment(path26[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -49674,13 +49674,33 @@ function driverFor(name) {
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { rm as rm2 } from "node:fs/promises";
 import os2 from "node:os";
-import path5 from "node:path";
+import path6 from "node:path";
+
+// src/util/shell.ts
+function shellQuote(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+// src/work/runtime.ts
+import path4 from "node:path";
+function workStartFor(start, logDir) {
+  if (/--single-threaded\b/.test(start)) return start;
+  return start.replace(
+    NODE_RUN,
+    (_, before, node2) => `${before}${node2} ${nodeWorkFlags(logDir)}`
+  );
+}
+var NODE_RUN = /((?:^|[;&|(]|\b(?:exec|env|nice))\s*)((?:[^\s;&|()'"]*\/)?node)(?=\s)/g;
+function nodeWorkFlags(logDir) {
+  const logFile = shellQuote(path4.join(logDir, "v8-%p.log"));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}
 
 // src/util/certificate.ts
-import path4 from "node:path";
+import path5 from "node:path";
 async function makeSelfSignedCertificate(exec, dir) {
-  const certFile = path4.join(dir, "cert.pem");
-  const keyFile = path4.join(dir, "key.pem");
+  const certFile = path5.join(dir, "cert.pem");
+  const keyFile = path5.join(dir, "key.pem");
   const args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"];
   args.push("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", keyFile, "-out", certFile);
   const made = await exec("openssl", args, { timeoutMs: 6e4 }).catch((error62) => ({
@@ -49747,13 +49767,6 @@ function renderBenchmarkConfig(input2) {
 
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-function nodeWorkFlags(logDir) {
-  const logFile = shellQuote(path5.join(logDir, "v8-%p.log"));
-  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
-}
-function shellQuote(word) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 function athenaConfig(mysql4, ports, tls) {
   return renderBenchmarkConfig({
     listenPort: ports.listen,
@@ -49765,14 +49778,14 @@ function athenaConfig(mysql4, ports, tls) {
 function defaultProxyArm(mysql4, repoRoot2, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path5.join(repoRoot2, ".athena-bench", "athena.toml");
+  const configPath = opts.configPath ?? path6.join(repoRoot2, ".athena-bench", "athena.toml");
   const contents = athenaConfig(mysql4, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${nodeWorkFlags(path5.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path6.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot2,
@@ -49793,44 +49806,44 @@ function athenaArm(repoRoot2, opts = {}) {
       role: opts.role,
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path5.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
+      configPath: path6.join(ctx.outDir, name === "proxy" ? "athena.toml" : `athena-${name}.toml`)
     });
   };
 }
 function athenaTlsArm(repoRoot2) {
   return async (ctx) => {
-    const tlsDir = mkdtempSync(path5.join(os2.tmpdir(), "athena-bench-tls-"));
+    const tlsDir = mkdtempSync(path6.join(os2.tmpdir(), "athena-bench-tls-"));
     ctx.addCleanup(
       `the TLS arm's key directory ${tlsDir}`,
       () => rm2(tlsDir, { recursive: true, force: true })
     );
-    if (isInside(path5.resolve(ctx.outDir), tlsDir)) {
+    if (isInside(path6.resolve(ctx.outDir), tlsDir)) {
       throw new UsageError(
         `the athena-tls arm keeps its private key in the temporary directory ${os2.tmpdir()}, which is inside the results directory ${ctx.outDir} (uploaded as an artifact): choose a results directory outside it`
       );
     }
-    const certDir = path5.join(tlsDir, "server");
+    const certDir = path6.join(tlsDir, "server");
     mkdirSync(certDir, { mode: 448 });
     const { certFile, keyFile } = await makeSelfSignedCertificate(ctx.exec, certDir);
-    const filesDir = path5.join(tlsDir, "client");
+    const filesDir = path6.join(tlsDir, "client");
     mkdirSync(filesDir, { mode: 448 });
-    copyFileSync(certFile, path5.join(filesDir, "cacert.pem"));
-    copyFileSync(certFile, path5.join(filesDir, "client-cert.pem"));
-    copyFileSync(keyFile, path5.join(filesDir, "client-key.pem"));
+    copyFileSync(certFile, path6.join(filesDir, "cacert.pem"));
+    copyFileSync(certFile, path6.join(filesDir, "client-cert.pem"));
+    copyFileSync(keyFile, path6.join(filesDir, "client-key.pem"));
     const spec2 = defaultProxyArm(ctx.mysql, repoRoot2, {
       name: "athena-tls",
       role: "reference",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path5.join(ctx.outDir, "athena-tls.toml"),
+      configPath: path6.join(ctx.outDir, "athena-tls.toml"),
       tls: { certFile, keyFile }
     });
     return { ...spec2, clientTls: { filesDir } };
   };
 }
 function isInside(outer, inner) {
-  const relative = path5.relative(outer, inner);
-  return relative === "" || !relative.startsWith("..") && !path5.isAbsolute(relative);
+  const relative = path6.relative(outer, inner);
+  return relative === "" || !relative.startsWith("..") && !path6.isAbsolute(relative);
 }
 function nodePipeArm(repoRoot2) {
   return async (ctx) => ({
@@ -49875,7 +49888,7 @@ function haproxyArm() {
       );
     }
     const port = await ctx.allocatePort();
-    const cfg = path5.join(ctx.outDir, "haproxy.cfg");
+    const cfg = path6.join(ctx.outDir, "haproxy.cfg");
     const contents = haproxyConfig(ctx.mysql, port);
     return {
       name: "haproxy",
@@ -49895,7 +49908,7 @@ function baseRefArm(checkout, ref, commands = {}) {
     const { dir, commit } = await addBaseWorktree(ctx, checkout, ref);
     const relativeCwd = commands.relativeCwd ?? "";
     shareNodeModules(checkout, dir, relativeCwd);
-    const cwd = path5.join(dir, relativeCwd);
+    const cwd = path6.join(dir, relativeCwd);
     const build2 = commands.build !== void 0 ? { build: commands.build } : {};
     if (commands.start !== void 0) {
       const port = await ctx.allocatePort();
@@ -49915,7 +49928,7 @@ function baseRefArm(checkout, ref, commands = {}) {
       role: "base",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path5.join(ctx.outDir, "athena-base.toml")
+      configPath: path6.join(ctx.outDir, "athena-base.toml")
     });
     return { ...spec2, ...build2, commit };
   };
@@ -49927,7 +49940,7 @@ async function addBaseWorktree(ctx, checkout, ref) {
     throw new UsageError(`base-ref ${ref}: not a commit in ${checkout} (${resolved.stderr.trim()})`);
   }
   const commit = resolved.stdout.trim();
-  const dir = mkdtempSync(path5.join(os2.tmpdir(), "athena-bench-worktree-"));
+  const dir = mkdtempSync(path6.join(os2.tmpdir(), "athena-bench-worktree-"));
   ctx.addCleanup(`git worktree ${dir}`, async () => {
     await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
     await rm2(dir, { recursive: true, force: true });
@@ -49941,15 +49954,15 @@ async function addBaseWorktree(ctx, checkout, ref) {
 }
 function shareNodeModules(checkout, worktree, relativeCwd) {
   for (const sub of /* @__PURE__ */ new Set(["", relativeCwd])) {
-    const modules = path5.join(checkout, sub, "node_modules");
-    const link = path5.join(worktree, sub, "node_modules");
-    if (existsSync(modules) && existsSync(path5.dirname(link)) && !existsSync(link)) {
+    const modules = path6.join(checkout, sub, "node_modules");
+    const link = path6.join(worktree, sub, "node_modules");
+    if (existsSync(modules) && existsSync(path6.dirname(link)) && !existsSync(link)) {
       symlinkSync(modules, link, "dir");
     }
   }
 }
 
-// src/engine/progress.ts
+// src/harness/progress.ts
 function formatDuration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s}s`;
@@ -50129,11 +50142,11 @@ function renderCalibration(rows, targetPct) {
 
 // src/gate/runGate.ts
 import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync8, writeFileSync as writeFileSync6 } from "node:fs";
-import path14 from "node:path";
+import path15 from "node:path";
 
 // src/engine/armSetup.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -50141,7 +50154,7 @@ import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
 import { rm as rm3 } from "node:fs/promises";
 import os3 from "node:os";
-import path6 from "node:path";
+import path7 from "node:path";
 import { randomBytes } from "node:crypto";
 
 // src/util/net.ts
@@ -50223,9 +50236,9 @@ async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync2(path6.join(os3.tmpdir(), "athena-bench-mysql-"));
-  const socket = path6.join(baseDir, "mysqld.sock");
-  const errorLog = path6.join(baseDir, "error.log");
+  const baseDir = mkdtempSync2(path7.join(os3.tmpdir(), "athena-bench-mysql-"));
+  const socket = path7.join(baseDir, "mysqld.sock");
+  const errorLog = path7.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -50237,7 +50250,7 @@ async function startLocalServer(options = {}) {
     await rm3(baseDir, { recursive: true, force: true });
   };
   try {
-    initializeDataDir(binary, flavor, path6.join(baseDir, "data"), errorLog, user);
+    initializeDataDir(binary, flavor, path7.join(baseDir, "data"), errorLog, user);
     const port = options.port ?? await findFreePort();
     installExitHook();
     child = spawn2(binary, serverArgs(flavor, baseDir, port, user, options.extraArgs ?? []), {
@@ -50262,12 +50275,12 @@ async function startLocalServer(options = {}) {
 function serverArgs(flavor, baseDir, port, user, extraArgs) {
   return [
     "--no-defaults",
-    `--datadir=${path6.join(baseDir, "data")}`,
+    `--datadir=${path7.join(baseDir, "data")}`,
     `--port=${port}`,
     "--bind-address=127.0.0.1",
-    `--socket=${path6.join(baseDir, "mysqld.sock")}`,
-    `--pid-file=${path6.join(baseDir, "mysqld.pid")}`,
-    `--log-error=${path6.join(baseDir, "error.log")}`,
+    `--socket=${path7.join(baseDir, "mysqld.sock")}`,
+    `--pid-file=${path7.join(baseDir, "mysqld.pid")}`,
+    `--log-error=${path7.join(baseDir, "error.log")}`,
     `--user=${user}`,
     "--skip-name-resolve",
     "--max-connections=4000",
@@ -50285,7 +50298,7 @@ function exitDuringStartUp(child, binary, errorLog) {
       "exit",
       (code, signal) => reject(
         new InfrastructureError(
-          `${path6.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+          `${path7.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
         )
       )
@@ -50632,9 +50645,9 @@ function withThresholds(workload, thresholds) {
 
 // src/engine/context.ts
 import { mkdirSync as mkdirSync2 } from "node:fs";
-import path7 from "node:path";
+import path8 from "node:path";
 
-// src/engine/cleanup.ts
+// src/harness/cleanup.ts
 var CleanupStack = class {
   steps = [];
   add(what, fn) {
@@ -50654,7 +50667,7 @@ var CleanupStack = class {
   }
 };
 
-// src/engine/phases.ts
+// src/harness/phases.ts
 var PhaseRecorder = class {
   constructor(now) {
     this.now = now;
@@ -50681,7 +50694,7 @@ var PhaseRecorder = class {
   }
 };
 
-// src/engine/procfs.ts
+// src/harness/procfs.ts
 import { readFileSync as readFileSync2, readdirSync, writeFileSync } from "node:fs";
 var realProcFs = {
   readFile: (p) => readFileSync2(p, "utf8"),
@@ -50815,7 +50828,7 @@ function treeThreads(rootPid, fs = realProcFs) {
   return threads;
 }
 
-// src/engine/prometheus.ts
+// src/harness/prometheus.ts
 function parseCounters(text) {
   const types = /* @__PURE__ */ new Map();
   const series = /* @__PURE__ */ new Map();
@@ -50880,8 +50893,8 @@ function trafficCheck(deltas, driverQueries) {
 
 // src/engine/context.ts
 function createContext(options, deps) {
-  const outDir = path7.resolve(options.outDir);
-  const logsDir = path7.join(outDir, "logs");
+  const outDir = path8.resolve(options.outDir);
+  const logsDir = path8.join(outDir, "logs");
   mkdirSync2(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
@@ -50916,11 +50929,11 @@ function throwIfAborted(ctx) {
   if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
 }
 
-// src/engine/proxyProcess.ts
+// src/harness/proxyProcess.ts
 import { spawn as spawn3 } from "node:child_process";
 import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync3, writeFileSync as writeFileSync2 } from "node:fs";
 
-// src/engine/handshake.ts
+// src/harness/handshake.ts
 import net2 from "node:net";
 function probeMysqlHandshake(host, port, timeoutMs = 2e3) {
   return new Promise((resolve) => {
@@ -50970,7 +50983,7 @@ function parseFirstPacket(payload) {
   };
 }
 
-// src/engine/proxyProcess.ts
+// src/harness/proxyProcess.ts
 var LOG_TAIL_LINES = 50;
 function fileTail(file2, lines = LOG_TAIL_LINES) {
   if (!existsSync3(file2)) return "(no output)";
@@ -51185,7 +51198,7 @@ function armEnv(ctx, mysql4, spec2) {
 async function buildArms(ctx, mysql4, specs) {
   for (const spec2 of specs) {
     for (const file2 of spec2.files ?? []) {
-      mkdirSync3(path8.dirname(file2.path), { recursive: true });
+      mkdirSync3(path9.dirname(file2.path), { recursive: true });
       writeFileSync3(file2.path, file2.contents);
     }
     if (!spec2.build) continue;
@@ -51195,7 +51208,7 @@ async function buildArms(ctx, mysql4, specs) {
       exec: ctx.deps.exec,
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql4, spec2),
-      logPath: path8.join(ctx.logsDir, `${spec2.name}-build.log`),
+      logPath: path9.join(ctx.logsDir, `${spec2.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
     });
@@ -51232,7 +51245,7 @@ async function startArms(ctx, mysql4, specs) {
     const proc = ProxyProcess.start(spec2.name, spec2.start, {
       cwd: spec2.cwd,
       env: armEnv(ctx, mysql4, spec2),
-      logPath: path8.join(ctx.logsDir, `${spec2.name}.log`)
+      logPath: path9.join(ctx.logsDir, `${spec2.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec2.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
@@ -51403,7 +51416,7 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 
 // src/engine/outcome.ts
 import { writeFileSync as writeFileSync4 } from "node:fs";
-import path9 from "node:path";
+import path10 from "node:path";
 
 // src/results/schema.ts
 var RESULTS_SCHEMA_VERSION = 1;
@@ -51701,7 +51714,7 @@ var package_default2 = {
     build: "node scripts/bootstrap.mjs --npm-only && tsc -p tsconfig.json --noEmit && node scripts/build.mjs",
     "build:proxy": "node scripts/build.mjs --proxy-only",
     typecheck: "tsc -p tsconfig.json --noEmit",
-    lint: "eslint . && prettier --check .",
+    lint: "eslint . && prettier --check . && node scripts/import-graph.mjs --check",
     format: "prettier --write .",
     test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
     "test:unit": "node scripts/run-tests.mjs --unit",
@@ -51771,7 +51784,7 @@ async function finishRun(ctx, failure2) {
   const results = ResultsSchema.parse(
     buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path9.join(ctx.outDir, "results.json");
+  const resultsPath = path10.join(ctx.outDir, "results.json");
   writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   if (failure2 !== void 0) {
@@ -52133,7 +52146,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 
 // src/work/channel.ts
 import { mkdirSync as mkdirSync4, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
-import path11 from "node:path";
+import path12 from "node:path";
 
 // src/work/callgrind.ts
 var NAMESPACES = /* @__PURE__ */ new Map([
@@ -52601,7 +52614,7 @@ function syscallsPerQuery(windows, queries, limit) {
 
 // src/work/valgrind.ts
 import { readdirSync as readdirSync2 } from "node:fs";
-import path10 from "node:path";
+import path11 from "node:path";
 var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
 async function detectCallgrind(exec, find = which) {
   const valgrind = find("valgrind");
@@ -52639,7 +52652,7 @@ function atLeast(version2, minimum) {
   return true;
 }
 function callgrindStartCommand(valgrind, start, profileDir) {
-  const out = path10.join(profileDir, "callgrind.%p.out");
+  const out = path11.join(profileDir, "callgrind.%p.out");
   return [
     "exec",
     shellQuote(valgrind),
@@ -52663,7 +52676,7 @@ function latestDump(dir, pid) {
     const part = Number(name.slice(prefix.length));
     if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
   }
-  return best ? path10.join(dir, best.file) : null;
+  return best ? path11.join(dir, best.file) : null;
 }
 async function controlCallgrind(exec, control, action, pids, signal) {
   const flag = action === "zero" ? "-z" : "-d";
@@ -52696,7 +52709,7 @@ function windowShareUntil(untilMs, nowMs, workloadsLeft) {
   return nowMs + Math.max(0, untilMs - nowMs) / Math.max(1, workloadsLeft);
 }
 async function measureWork(options, deps) {
-  const profileDir = path11.join(options.outDir, "profiles");
+  const profileDir = path12.join(options.outDir, "profiles");
   mkdirSync4(profileDir, { recursive: true });
   const arms = await deps.phase("work: valgrind start", () => startUnderCallgrind(options, deps, profileDir));
   const out = /* @__PURE__ */ new Map();
@@ -52719,7 +52732,7 @@ async function measureWork(options, deps) {
     await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
     for (const pid of pids) rmSync2(`/tmp/perf-${pid}.map`, { force: true });
     for (const name of readdirSync3(profileDir)) {
-      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path11.join(profileDir, name), { force: true });
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path12.join(profileDir, name), { force: true });
     }
   }
   return out;
@@ -52734,7 +52747,7 @@ async function startUnderCallgrind(options, deps, profileDir) {
       {
         cwd: input2.cwd,
         env: input2.env,
-        logPath: path11.join(options.outDir, "logs", `${input2.name}-work.log`)
+        logPath: path12.join(options.outDir, "logs", `${input2.name}-work.log`)
       }
     );
     deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
@@ -52837,13 +52850,13 @@ async function measureArm2(arm, workload, database, options, deps, profileDir) {
     spreadPct: state.spreadPct,
     topFunctions,
     topSyscalls,
-    profile: profile ? path11.relative(options.outDir, profile) : null
+    profile: profile ? path12.relative(options.outDir, profile) : null
   };
 }
 function writeArmProfile(kept, perfMaps, profileDir, stem) {
   const last = kept.at(-1);
   if (!last) return null;
-  const target = path11.join(profileDir, `${stem}.callgrind.out`);
+  const target = path12.join(profileDir, `${stem}.callgrind.out`);
   writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
   return target;
 }
@@ -52856,7 +52869,7 @@ async function measureWindow(arm, workload, database, options, deps) {
   const started = deps.now();
   const run = await runEvents(arm, workload, database, options, deps);
   const wallSec = (deps.now() - started) / 1e3;
-  const profileDir = path11.join(options.outDir, "profiles");
+  const profileDir = path12.join(options.outDir, "profiles");
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
@@ -52958,16 +52971,6 @@ async function scrape(arm, url2, fetcher) {
     );
   }
 }
-
-// src/work/runtime.ts
-function workStartFor(start, logDir) {
-  if (/--single-threaded\b/.test(start)) return start;
-  return start.replace(
-    NODE_RUN,
-    (_, before, node2) => `${before}${node2} ${nodeWorkFlags(logDir)}`
-  );
-}
-var NODE_RUN = /((?:^|[;&|(]|\b(?:exec|env|nice))\s*)((?:[^\s;&|()'"]*\/)?node)(?=\s)/g;
 
 // src/engine/workStep.ts
 var WORK_READY_TIMEOUT_MS = 12e4;
@@ -53450,7 +53453,7 @@ function needsRoundsToResolve(workload, lossPct = THROUGHPUT_LOSS_TO_RESOLVE_PCT
 
 // src/verdict/baseline.ts
 import { writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path12 from "node:path";
+import path13 from "node:path";
 
 // src/util/zodPath.ts
 function formatIssues(issues) {
@@ -53626,7 +53629,7 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path12.dirname(path12.resolve(file2)), { recursive: true });
+  await mkdir(path13.dirname(path13.resolve(file2)), { recursive: true });
   await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
@@ -54973,7 +54976,7 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
 // src/gate/preflight.ts
 import { execFileSync } from "node:child_process";
 import { readdirSync as readdirSync4, readFileSync as readFileSync7, statSync } from "node:fs";
-import path13 from "node:path";
+import path14 from "node:path";
 var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
 var MAX_SCAN_BYTES = 64 * 1024 * 1024;
 var MAX_FILES = 40;
@@ -54995,12 +54998,12 @@ function pathWords(text) {
 function referencedFiles(command2, cwd, files) {
   const out = [];
   for (const word of pathWords(command2)) {
-    const abs = path13.resolve(cwd, word);
+    const abs = path14.resolve(cwd, word);
     const bytes = files.read(abs);
     if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
   }
   if (/^\s*(npm|pnpm|yarn)\b/.test(command2)) {
-    const abs = path13.join(cwd, "package.json");
+    const abs = path14.join(cwd, "package.json");
     out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
   }
   return out;
@@ -55012,7 +55015,7 @@ function nestedTexts(refs, cwd, files) {
     const next = [];
     for (const r of level.filter(isText)) {
       for (const word of pathWords(r.bytes.toString())) {
-        for (const abs of [path13.resolve(path13.dirname(r.abs), word), path13.resolve(cwd, word)]) {
+        for (const abs of [path14.resolve(path14.dirname(r.abs), word), path14.resolve(cwd, word)]) {
           if (seen.has(abs) || seen.size >= MAX_FILES) continue;
           const bytes = files.read(abs);
           if (bytes === null) continue;
@@ -55028,10 +55031,10 @@ function nestedTexts(refs, cwd, files) {
 }
 function implicitConfig(cwd, files) {
   for (const dir of [".", "config"]) {
-    const names = files.list(path13.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    const names = files.list(path14.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
     for (const name of names.slice(0, MAX_FILES)) {
-      const bytes = files.read(path13.join(cwd, dir, name));
-      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path13.join(dir, name);
+      const bytes = files.read(path14.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path14.join(dir, name);
     }
   }
   return null;
@@ -55081,7 +55084,7 @@ function portFix(head, configFile) {
     return `\`${head.start.replace(literal2, variable)}\``;
   }
   const file2 = configFile ?? "proxy.conf";
-  const rendered = '"$dir/' + path13.basename(file2) + '"';
+  const rendered = '"$dir/' + path14.basename(file2) + '"';
   const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
   const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
   return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
@@ -55103,10 +55106,10 @@ var diskFiles = {
     }
   },
   tracked(absPath) {
-    let dir = path13.dirname(absPath);
-    while (!isDirectory(dir) && path13.dirname(dir) !== dir) dir = path13.dirname(dir);
+    let dir = path14.dirname(absPath);
+    while (!isDirectory(dir) && path14.dirname(dir) !== dir) dir = path14.dirname(dir);
     try {
-      execFileSync("git", ["ls-files", "--error-unmatch", "--", path13.relative(dir, absPath)], {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path14.relative(dir, absPath)], {
         cwd: dir,
         stdio: "ignore"
       });
@@ -55208,7 +55211,7 @@ async function runGate(request, deps) {
     const whole = options.suite.workloads;
     moreRounds = (w, results, budget) => hook(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
   }
-  const outDir = path14.resolve(options.outDir);
+  const outDir = path15.resolve(options.outDir);
   let outcome;
   try {
     outcome = await runBenchmark(
@@ -55221,8 +55224,8 @@ async function runGate(request, deps) {
       deps
     );
   } catch (error62) {
-    const failed = readFailedResults(path14.join(outDir, "results.json"));
-    if (failed) writeFileSync6(path14.join(outDir, "report.md"), renderMeasurementReport(failed));
+    const failed = readFailedResults(path15.join(outDir, "results.json"));
+    if (failed) writeFileSync6(path15.join(outDir, "report.md"), renderMeasurementReport(failed));
     throw error62;
   }
   const comparison = judge(reference, outcome.results);
@@ -55233,9 +55236,9 @@ function writeReports(outDir, results, comparison, options = {}) {
   const measurementMarkdown = renderMeasurementReport(results);
   const reportMarkdown = options.markdown ? options.markdown(verdictMarkdown) : verdictMarkdown ? renderMeasurementReport(results, verdictMarkdown) : measurementMarkdown;
   mkdirSync5(outDir, { recursive: true });
-  const reportPath = path14.join(outDir, "report.md");
+  const reportPath = path15.join(outDir, "report.md");
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path14.join(outDir, "report.html");
+  const htmlPath = path15.join(outDir, "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0, options.history));
   return { reportPath, reportMarkdown, htmlPath, verdictMarkdown, measurementMarkdown };
 }
@@ -55305,7 +55308,7 @@ function withWindows(suite, windows) {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile as readFile2 } from "node:fs/promises";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -55461,7 +55464,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path15.extname(nameOrPath).toLowerCase();
+  const ext = path16.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -55481,7 +55484,7 @@ async function loadSuite(nameOrPath) {
 }
 function parseSuiteText(text, file2) {
   const data = withoutSchemaKey(
-    path15.extname(file2).toLowerCase() === ".json" ? parseJson2(text, file2) : parseYaml(text, file2)
+    path16.extname(file2).toLowerCase() === ".json" ? parseJson2(text, file2) : parseYaml(text, file2)
   );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
@@ -55689,7 +55692,7 @@ async function calibrateCommand(argv, io) {
       twin: async (ctx) => ({ ...await twin(ctx), build: void 0 }),
       // one build serves both
       targetPct: flags.target,
-      outDir: path16.resolve(io.cwd, flags.out),
+      outDir: path17.resolve(io.cwd, flags.out),
       repoRoot: io.repoRoot,
       measure: flags.measure,
       ...flags.rounds !== void 0 ? { rounds: flags.rounds } : {},
@@ -55705,11 +55708,11 @@ async function calibrateCommand(argv, io) {
 }
 
 // src/cli/merge.ts
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync6, writeFileSync as writeFileSync7 } from "node:fs";
-import path17 from "node:path";
+import path18 from "node:path";
 
 // src/results/file.ts
 async function loadResultsFile(file2) {
@@ -55734,7 +55737,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path17.join(dir, "results.json");
+      const file2 = path18.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -55858,7 +55861,7 @@ async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync6(outDir, { recursive: true });
-  const resultsPath = path17.join(outDir, "results.json");
+  const resultsPath = path18.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   return { results, resultsPath, ...writeReports(outDir, results, comparison), comparison };
@@ -55866,7 +55869,7 @@ async function mergeShards(dirs, outDir, reference, recordedBaseline) {
 
 // src/cli/run.ts
 import { mkdirSync as mkdirSync7, rmSync as rmSync3, symlinkSync as symlinkSync2 } from "node:fs";
-import path19 from "node:path";
+import path20 from "node:path";
 
 // src/gate/fingerprint.ts
 import { spawnSync as spawnSync2 } from "node:child_process";
@@ -55940,7 +55943,7 @@ async function readFileAtRef(exec, root, ref, file2) {
 
 // src/gate/reference.ts
 import { existsSync as existsSync7 } from "node:fs";
-import path18 from "node:path";
+import path19 from "node:path";
 async function chooseReference(request, deps) {
   const chosen = await choose(request, deps);
   const warning = roundsWarning(request, chosen.reference);
@@ -56063,8 +56066,8 @@ function roundsWarning(request, reference) {
   );
 }
 function isInside2(file2, dir) {
-  const relative = path18.relative(dir, file2);
-  return relative !== "" && !relative.startsWith("..") && !path18.isAbsolute(relative);
+  const relative = path19.relative(dir, file2);
+  return relative !== "" && !relative.startsWith("..") && !path19.isAbsolute(relative);
 }
 
 // src/report/terminal.ts
@@ -56295,13 +56298,13 @@ function timestamp(date5) {
   return date5.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 function defaultOutDir(cwd, now) {
-  const root = path19.join(cwd, ".athena-bench");
-  const dir = path19.join(root, `run-${timestamp(now)}`);
+  const root = path20.join(cwd, ".athena-bench");
+  const dir = path20.join(root, `run-${timestamp(now)}`);
   mkdirSync7(dir, { recursive: true });
-  const latest = path19.join(root, "latest");
+  const latest = path20.join(root, "latest");
   try {
     rmSync3(latest, { force: true });
-    symlinkSync2(path19.basename(dir), latest);
+    symlinkSync2(path20.basename(dir), latest);
   } catch {
   }
   return dir;
@@ -56329,7 +56332,7 @@ async function runCommand(argv, io) {
       suite,
       arms: cliArms(flags, io, chosen),
       reference: chosen.reference,
-      outDir: flags.out ? path19.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
+      outDir: flags.out ? path20.resolve(io.cwd, flags.out) : defaultOutDir(io.cwd, new Date(now())),
       repoRoot: io.repoRoot,
       ...flags["proxy-env"] ? { proxyEnv: flags["proxy-env"] } : {},
       trafficCheck: !flags["no-traffic-check"],
@@ -56354,7 +56357,7 @@ function printVerdict(outcome, failOnInconclusive, stdout) {
   return outcome.comparison ? exitCodeFor(outcome.comparison, { failOnInconclusive }) : ExitCode.Pass;
 }
 function proxyDirOf(flags, io) {
-  return flags["proxy-start"] !== void 0 ? path19.resolve(io.cwd, flags["proxy-cwd"] ?? ".") : io.repoRoot;
+  return flags["proxy-start"] !== void 0 ? path20.resolve(io.cwd, flags["proxy-cwd"] ?? ".") : io.repoRoot;
 }
 function headFallback(flags, io) {
   const custom2 = customProxyArm(flags, io);
@@ -56378,7 +56381,7 @@ function headFallback(flags, io) {
   }
 }
 function cliReference(flags, suite, mysql4, io, log) {
-  const defaults = [io.cwd, io.repoRoot].map((dir) => path19.join(dir, "baselines", `${suite.name}.json`));
+  const defaults = [io.cwd, io.repoRoot].map((dir) => path20.join(dir, "baselines", `${suite.name}.json`));
   const fingerprint = async () => runnerFingerprint({
     suite,
     measure: flags.measure,
@@ -56392,7 +56395,7 @@ function cliReference(flags, suite, mysql4, io, log) {
       suite,
       measure: flags.measure,
       baseRef: flags["base-ref"] ?? null,
-      baseline: flags.baseline ? path19.resolve(io.cwd, flags.baseline) : null,
+      baseline: flags.baseline ? path20.resolve(io.cwd, flags.baseline) : null,
       noBaseline: flags["no-baseline"],
       defaultBaselines: defaults.map((file2) => ({ file: file2, forAthena: isInside2(file2, io.repoRoot) })),
       athena: flags["proxy-start"] === void 0,
@@ -56428,7 +56431,7 @@ function cliArms(flags, io, chosen) {
   if (reference.kind === "base-ref" && checkout !== null) {
     arms.push(
       baseRefArm(checkout, reference.commit ?? reference.ref, {
-        relativeCwd: path19.relative(checkout, proxyCwd),
+        relativeCwd: path20.relative(checkout, proxyCwd),
         ...build2 !== void 0 ? { build: build2 } : {},
         ...custom2 ? { start: flags["proxy-start"] } : {}
       })
@@ -56507,7 +56510,7 @@ async function mergeCommand(argv, io) {
     { ...parsed.values, dirs: parsed.positionals },
     { dirs: "DIR\u2026" }
   );
-  const resolve = (p) => path20.resolve(io.cwd, p);
+  const resolve = (p) => path21.resolve(io.cwd, p);
   const outcome = await mergeShards(
     flags.dirs.map(resolve),
     resolve(flags.out),
@@ -56534,7 +56537,7 @@ async function referenceOf(flags, resolve) {
 
 // src/cli/history.ts
 import { writeFile as writeFile4 } from "node:fs/promises";
-import path22 from "node:path";
+import path23 from "node:path";
 
 // src/history/edivisive.ts
 function seededRandom(seed) {
@@ -56991,7 +56994,7 @@ function pointFromResults(results, meta3 = {}) {
 
 // src/history/store.ts
 import { mkdir as mkdir2, readFile as readFile3, readdir, rename, writeFile as writeFile3 } from "node:fs/promises";
-import path21 from "node:path";
+import path22 from "node:path";
 var DEFAULT_RETENTION = 1e3;
 function historyFileName(suite) {
   return `${SuiteNameSchema.parse(suite)}.json`;
@@ -57002,13 +57005,13 @@ function parseHistory(text, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path21.basename(file2)) {
+  if (`${history.suite}.json` !== path22.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
 }
 async function readSuiteHistory(dir, suite) {
-  const file2 = path21.join(dir, historyFileName(suite));
+  const file2 = path22.join(dir, historyFileName(suite));
   let text;
   try {
     text = await readFile3(file2, "utf8");
@@ -57030,7 +57033,7 @@ async function readStore(dir) {
   const files = entries.filter((e) => e.endsWith(".json")).sort();
   const out = [];
   for (const name of files) {
-    const file2 = path21.join(dir, name);
+    const file2 = path22.join(dir, name);
     out.push(parseHistory(await readFile3(file2, "utf8"), file2));
   }
   return out;
@@ -57054,7 +57057,7 @@ function appendPoints(history, points, retention = DEFAULT_RETENTION) {
 }
 async function writeSuiteHistory(dir, history) {
   const checked = HistoryFileSchema.parse(history);
-  const file2 = path21.join(dir, historyFileName(checked.suite));
+  const file2 = path22.join(dir, historyFileName(checked.suite));
   try {
     await mkdir2(dir, { recursive: true });
     const temp = `${file2}.${process.pid}.tmp`;
@@ -57126,7 +57129,7 @@ var DETECT_FLAG_OPTIONS = {
 };
 async function readAndDetect(command2, values, io) {
   const { store, options } = detectFlags(command2, values);
-  const histories = await readStore(path22.resolve(io.cwd, store));
+  const histories = await readStore(path23.resolve(io.cwd, store));
   const changes = detectChangePoints(histories, { ...DEFAULT_DETECT_OPTIONS, ...options });
   return { histories, changes, options };
 }
@@ -57170,12 +57173,12 @@ async function add(argv, io) {
   const parsed = addFlags(argv, io);
   if (parsed === null) return 0;
   const { flags, resultsFile } = parsed;
-  const results = await loadResultsFile(path22.resolve(io.cwd, resultsFile));
+  const results = await loadResultsFile(path23.resolve(io.cwd, resultsFile));
   const point = pointFromResults(results, {
     ...flags.commit ? { commit: flags.commit } : {},
     ...flags.runUrl ? { runUrl: flags.runUrl } : {}
   });
-  const dir = path22.resolve(io.cwd, flags.store);
+  const dir = path23.resolve(io.cwd, flags.store);
   const history = await readSuiteHistory(dir, results.suite.name);
   const outcome = appendPoints(history, [point], flags.retention);
   if (!outcome.added) {
@@ -57275,7 +57278,7 @@ async function show2(argv, io) {
     }
   ).html;
   const { histories, changes, options } = await readAndDetect("history show", values, io);
-  const out = path22.resolve(io.cwd, html);
+  const out = path23.resolve(io.cwd, html);
   try {
     await writeFile4(out, renderHistoryDashboard(histories, changes, options));
   } catch (error62) {
@@ -57287,7 +57290,7 @@ async function show2(argv, io) {
 }
 
 // src/cli/verdict.ts
-import path23 from "node:path";
+import path24 from "node:path";
 
 // src/history/trend.ts
 var TREND_POINTS = 20;
@@ -57420,12 +57423,12 @@ function baselineCommand(argv, io) {
       }),
       values
     );
-    const results = await loadResultsFile(path23.resolve(io.cwd, flags.results));
+    const results = await loadResultsFile(path24.resolve(io.cwd, flags.results));
     const meta3 = {};
     if (flags.commit) meta3.commit = flags.commit;
     if (flags.date) meta3.date = flags.date;
     const baseline = baselineFromResults(results, meta3);
-    const out = path23.resolve(io.cwd, flags.out);
+    const out = path24.resolve(io.cwd, flags.out);
     await writeBaseline(out, baseline);
     const samples = baseline.workloads.reduce(
       (s, w) => s + Object.values(w.arms).reduce((a, arm) => a + (arm.metrics.tps?.samples.length ?? 0), 0),
@@ -57442,10 +57445,10 @@ function compareCommand(argv, io) {
   return guarded("compare", io, async () => {
     const flags = compareFlags(argv, io);
     if (flags === null) return 0;
-    const results = await loadResultsFile(path23.resolve(io.cwd, flags.results));
-    const history = await Promise.all(flags.history.map((h) => loadBaseline(path23.resolve(io.cwd, h))));
+    const results = await loadResultsFile(path24.resolve(io.cwd, flags.results));
+    const history = await Promise.all(flags.history.map((h) => loadBaseline(path24.resolve(io.cwd, h))));
     const comparison = await judge2(flags, results, history, io);
-    const trend = flags.historyStore ? await storeTrend(path23.resolve(io.cwd, flags.historyStore), results) : "";
+    const trend = flags.historyStore ? await storeTrend(path24.resolve(io.cwd, flags.historyStore), results) : "";
     const withTrend = (report) => trend ? `${report.trimEnd()}
 
 ${trend}
@@ -57453,7 +57456,7 @@ ${trend}
     let markdown;
     if (flags.out) {
       try {
-        markdown = writeReports(path23.resolve(io.cwd, flags.out), results, comparison, {
+        markdown = writeReports(path24.resolve(io.cwd, flags.out), results, comparison, {
           markdown: (verdict) => withTrend(verdict),
           history
         }).reportMarkdown;
@@ -57514,7 +57517,7 @@ function compareFlags(argv, io) {
 }
 async function judge2(flags, results, history, io) {
   if (flags.baseline) {
-    const baseline = await loadBaseline(path23.resolve(io.cwd, flags.baseline));
+    const baseline = await loadBaseline(path24.resolve(io.cwd, flags.baseline));
     if (!flags.history.includes(flags.baseline)) history.push(baseline);
     return compareToBaseline(baseline, results, flags.arm ? { arm: flags.arm } : {});
   }
@@ -57550,7 +57553,7 @@ Options:
 
 Exit codes: 0 pass, 1 regression, 2 usage or configuration error, 3 infrastructure failure.
 `;
-var repoRoot = path24.resolve(path24.dirname(fileURLToPath(import.meta.url)), "..");
+var repoRoot = path25.resolve(path25.dirname(fileURLToPath(import.meta.url)), "..");
 async function main(argv) {
   const [command2, ...rest] = argv;
   const io = {

@@ -16918,12 +16918,12 @@ var require_query2 = __commonJS({
         this._fields.push(this._currentFields);
         return this.readField;
       }
-      _streamLocalInfile(connection, path25) {
+      _streamLocalInfile(connection, path26) {
         if (this._streamFactory) {
-          this._localStream = this._streamFactory(path25);
+          this._localStream = this._streamFactory(path26);
         } else {
           this._localStreamError = new Error(
-            `As a result of LOCAL INFILE command server wants to read ${path25} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
+            `As a result of LOCAL INFILE command server wants to read ${path26} file, but as of v2.0 you must provide streamFactory option returning ReadStream.`
           );
           connection.writePacket(createEmptyPacket());
           return this.infileOk;
@@ -21075,17 +21075,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key2, node2, visitor, path25) {
-      const ctrl = callVisitor(key2, node2, visitor, path25);
+    function visit_(key2, node2, visitor, path26) {
+      const ctrl = callVisitor(key2, node2, visitor, path26);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path25, ctrl);
-        return visit_(key2, ctrl, visitor, path25);
+        replaceNode(key2, path26, ctrl);
+        return visit_(key2, ctrl, visitor, path26);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
+          path26 = Object.freeze(path26.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path25);
+            const ci = visit_(i, node2.items[i], visitor, path26);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21096,13 +21096,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path25);
+          path26 = Object.freeze(path26.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path26);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path25);
+          const cv = visit_("value", node2.value, visitor, path26);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21123,17 +21123,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key2, node2, visitor, path25) {
-      const ctrl = await callVisitor(key2, node2, visitor, path25);
+    async function visitAsync_(key2, node2, visitor, path26) {
+      const ctrl = await callVisitor(key2, node2, visitor, path26);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key2, path25, ctrl);
-        return visitAsync_(key2, ctrl, visitor, path25);
+        replaceNode(key2, path26, ctrl);
+        return visitAsync_(key2, ctrl, visitor, path26);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
+          path26 = Object.freeze(path26.concat(node2));
           for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path25);
+            const ci = await visitAsync_(i, node2.items[i], visitor, path26);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -21144,13 +21144,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path25);
+          path26 = Object.freeze(path26.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path26);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path25);
+          const cv = await visitAsync_("value", node2.value, visitor, path26);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -21177,23 +21177,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key2, node2, visitor, path25) {
+    function callVisitor(key2, node2, visitor, path26) {
       if (typeof visitor === "function")
-        return visitor(key2, node2, path25);
+        return visitor(key2, node2, path26);
       if (identity.isMap(node2))
-        return visitor.Map?.(key2, node2, path25);
+        return visitor.Map?.(key2, node2, path26);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key2, node2, path25);
+        return visitor.Seq?.(key2, node2, path26);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key2, node2, path25);
+        return visitor.Pair?.(key2, node2, path26);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key2, node2, path25);
+        return visitor.Scalar?.(key2, node2, path26);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key2, node2, path25);
+        return visitor.Alias?.(key2, node2, path26);
       return void 0;
     }
-    function replaceNode(key2, path25, node2) {
-      const parent = path25[path25.length - 1];
+    function replaceNode(key2, path26, node2) {
+      const parent = path26[path26.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key2] = node2;
       } else if (identity.isPair(parent)) {
@@ -21805,10 +21805,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path25, value) {
+    function collectionFromPath(schema, path26, value) {
       let v = value;
-      for (let i = path25.length - 1; i >= 0; --i) {
-        const k = path25[i];
+      for (let i = path26.length - 1; i >= 0; --i) {
+        const k = path26[i];
         if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
           const a = [];
           a[k] = v;
@@ -21827,7 +21827,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path25) => path25 == null || typeof path25 === "object" && !!path25[Symbol.iterator]().next().done;
+    var isEmptyPath = (path26) => path26 == null || typeof path26 === "object" && !!path26[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -21857,11 +21857,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path25, value) {
-        if (isEmptyPath(path25))
+      addIn(path26, value) {
+        if (isEmptyPath(path26))
           this.add(value);
         else {
-          const [key2, ...rest] = path25;
+          const [key2, ...rest] = path26;
           const node2 = this.get(key2, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -21875,8 +21875,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path25) {
-        const [key2, ...rest] = path25;
+      deleteIn(path26) {
+        const [key2, ...rest] = path26;
         if (rest.length === 0)
           return this.delete(key2);
         const node2 = this.get(key2, true);
@@ -21890,8 +21890,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path25, keepScalar) {
-        const [key2, ...rest] = path25;
+      getIn(path26, keepScalar) {
+        const [key2, ...rest] = path26;
         const node2 = this.get(key2, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -21909,8 +21909,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path25) {
-        const [key2, ...rest] = path25;
+      hasIn(path26) {
+        const [key2, ...rest] = path26;
         if (rest.length === 0)
           return this.has(key2);
         const node2 = this.get(key2, true);
@@ -21920,8 +21920,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path25, value) {
-        const [key2, ...rest] = path25;
+      setIn(path26, value) {
+        const [key2, ...rest] = path26;
         if (rest.length === 0) {
           this.set(key2, value);
         } else {
@@ -24436,9 +24436,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path25, value) {
+      addIn(path26, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path25, value);
+          this.contents.addIn(path26, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -24513,14 +24513,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path25) {
-        if (Collection2.isEmptyPath(path25)) {
+      deleteIn(path26) {
+        if (Collection2.isEmptyPath(path26)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path25) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path26) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -24535,10 +24535,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path25, keepScalar) {
-        if (Collection2.isEmptyPath(path25))
+      getIn(path26, keepScalar) {
+        if (Collection2.isEmptyPath(path26))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path25, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path26, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -24549,10 +24549,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path25) {
-        if (Collection2.isEmptyPath(path25))
+      hasIn(path26) {
+        if (Collection2.isEmptyPath(path26))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path25) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path26) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -24569,13 +24569,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path25, value) {
-        if (Collection2.isEmptyPath(path25)) {
+      setIn(path26, value) {
+        if (Collection2.isEmptyPath(path26)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path25), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path26), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path25, value);
+          this.contents.setIn(path26, value);
         }
       }
       /**
@@ -26536,9 +26536,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path25) => {
+    visit2.itemAtPath = (cst, path26) => {
       let item = cst;
-      for (const [field2, index] of path25) {
+      for (const [field2, index] of path26) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -26547,23 +26547,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path25) => {
-      const parent = visit2.itemAtPath(cst, path25.slice(0, -1));
-      const field2 = path25[path25.length - 1][0];
+    visit2.parentCollection = (cst, path26) => {
+      const parent = visit2.itemAtPath(cst, path26.slice(0, -1));
+      const field2 = path26[path26.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path25, item, visitor) {
-      let ctrl = visitor(item, path25);
+    function _visit(path26, item, visitor) {
+      let ctrl = visitor(item, path26);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path25.concat([[field2, i]])), token.items[i], visitor);
+            const ci = _visit(Object.freeze(path26.concat([[field2, i]])), token.items[i], visitor);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
@@ -26574,10 +26574,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path25);
+            ctrl = ctrl(item, path26);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path25) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path26) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -29367,14 +29367,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path25 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path26 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path25 && path25[0] !== "/") {
-          path25 = `/${path25}`;
+        if (path26 && path26[0] !== "/") {
+          path26 = `/${path26}`;
         }
-        return new URL(`${origin}${path25}`);
+        return new URL(`${origin}${path26}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -29825,39 +29825,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path25, origin }
+          request: { method, path: path26, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path25);
+        debuglog("sending request to %s %s/%s", method, origin, path26);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path25, origin },
+          request: { method, path: path26, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path25,
+          path26,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path25, origin }
+          request: { method, path: path26, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path25);
+        debuglog("trailers received from %s %s/%s", method, origin, path26);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path25, origin },
+          request: { method, path: path26, origin },
           error: error63
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path25,
+          path26,
           error63.message
         );
       });
@@ -29906,9 +29906,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path25, origin }
+            request: { method, path: path26, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path25);
+          debuglog("sending request to %s %s/%s", method, origin, path26);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -29971,7 +29971,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path25,
+        path: path26,
         method,
         body,
         headers,
@@ -29986,11 +29986,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path25 !== "string") {
+        if (typeof path26 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path25[0] !== "/" && !(path25.startsWith("http://") || path25.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path26[0] !== "/" && !(path26.startsWith("http://") || path26.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path25)) {
+        } else if (invalidPathRegex.test(path26)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -30056,7 +30056,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path25, query) : path25;
+        this.path = query ? buildURL(path26, query) : path26;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -34749,7 +34749,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path25, host, upgrade, blocking, reset } = request2;
+      const { method, path: path26, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -34830,7 +34830,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header2 = `${method} ${path25} HTTP/1.1\r
+      let header2 = `${method} ${path26} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -35359,7 +35359,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path25, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path26, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -35456,7 +35456,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path25;
+      headers[HTTP2_HEADER_PATH] = path26;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -35809,9 +35809,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path25 = search ? `${pathname}${search}` : pathname;
+        const path26 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path25;
+        this.opts.path = path26;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -37050,10 +37050,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path25 = "/",
+          path: path26 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path25;
+        opts.path = origin + path26;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -39025,20 +39025,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path25) {
-      if (typeof path25 !== "string") {
-        return path25;
+    function safeUrl(path26) {
+      if (typeof path26 !== "string") {
+        return path26;
       }
-      const pathSegments = path25.split("?");
+      const pathSegments = path26.split("?");
       if (pathSegments.length !== 2) {
-        return path25;
+        return path26;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path25, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path25);
+    function matchKey(mockDispatch2, { path: path26, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path26);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -39060,7 +39060,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key2) {
       const basePath = key2.query ? buildURL(key2.path, key2.query) : key2.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path25 }) => matchValue(safeUrl(path25), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path26 }) => matchValue(safeUrl(path26), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -39098,9 +39098,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path25, method, body, headers, query } = opts;
+      const { path: path26, method, body, headers, query } = opts;
       return {
-        path: path25,
+        path: path26,
         method,
         body,
         headers,
@@ -39563,10 +39563,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path25, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path26, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path25,
+            Path: path26,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -44445,9 +44445,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path25) {
-      for (let i = 0; i < path25.length; ++i) {
-        const code = path25.charCodeAt(i);
+    function validateCookiePath(path26) {
+      for (let i = 0; i < path26.length; ++i) {
+        const code = path26.charCodeAt(i);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -47367,11 +47367,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path25 = opts.path;
+          let path26 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path25 = `/${path25}`;
+            path26 = `/${path26}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path25);
+          url2 = new URL(util.parseOrigin(url2).origin + path26);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -48215,11 +48215,11 @@ var require_lib5 = __commonJS({
 });
 
 // src/index.ts
-import path24 from "node:path";
+import path25 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/action/engine-adapter.ts
-import path16 from "node:path";
+import path17 from "node:path";
 
 // node_modules/mysql2/package.json with { type: 'json' }
 var package_default = {
@@ -49160,10 +49160,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path25) {
-  if (!path25)
+function getElementAtPath(obj, path26) {
+  if (!path26)
     return obj;
-  return path25.reduce((acc, key2) => acc?.[key2], obj);
+  return path26.reduce((acc, key2) => acc?.[key2], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -49503,11 +49503,11 @@ function explicitlyAborted(x, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path25, issues) {
+function prefixIssues(path26, issues) {
   return issues.map((iss) => {
     var _a3;
     (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path25);
+    iss.path.unshift(path26);
     return iss;
   });
 }
@@ -49969,16 +49969,16 @@ function flattenError(error63, mapper = (issue3) => issue3.message) {
 }
 function formatError(error63, mapper = (issue3) => issue3.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error64, path25 = []) => {
+  const processError = (error64, path26 = []) => {
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path25, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path26, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path26, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path26, ...issue3.path]);
       } else {
-        const fullpath = [...path25, ...issue3.path];
+        const fullpath = [...path26, ...issue3.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue3));
         } else {
@@ -50017,17 +50017,17 @@ function formatError(error63, mapper = (issue3) => issue3.message) {
 }
 function treeifyError(error63, mapper = (issue3) => issue3.message) {
   const result = { errors: [] };
-  const processError = (error64, path25 = []) => {
+  const processError = (error64, path26 = []) => {
     var _a3;
     for (const issue3 of error64.issues) {
       if (issue3.code === "invalid_union" && issue3.errors.length) {
-        issue3.errors.map((issues) => processError({ issues }, [...path25, ...issue3.path]));
+        issue3.errors.map((issues) => processError({ issues }, [...path26, ...issue3.path]));
       } else if (issue3.code === "invalid_key") {
-        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path26, ...issue3.path]);
       } else if (issue3.code === "invalid_element") {
-        processError({ issues: issue3.issues }, [...path25, ...issue3.path]);
+        processError({ issues: issue3.issues }, [...path26, ...issue3.path]);
       } else {
-        const fullpath = [...path25, ...issue3.path];
+        const fullpath = [...path26, ...issue3.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue3));
           continue;
@@ -50066,8 +50066,8 @@ function treeifyError(error63, mapper = (issue3) => issue3.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path25 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path25) {
+  const path26 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path26) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -67205,13 +67205,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path25 = ref.slice(1).split("/").filter(Boolean);
-  if (path25.length === 0) {
+  const path26 = ref.slice(1).split("/").filter(Boolean);
+  if (path26.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path25[0] === defsKey) {
-    const key2 = path25[1] === void 0 ? void 0 : decodeJSONPointerSegment(path25[1]);
+  if (path26[0] === defsKey) {
+    const key2 = path26[1] === void 0 ? void 0 : decodeJSONPointerSegment(path26[1]);
     if (!key2 || !ctx.defs[key2]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -69425,7 +69425,27 @@ function driverFor(name) {
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { rm as rm2 } from "node:fs/promises";
 import os2 from "node:os";
+import path5 from "node:path";
+
+// src/util/shell.ts
+function shellQuote(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+// src/work/runtime.ts
 import path4 from "node:path";
+function workStartFor(start, logDir) {
+  if (/--single-threaded\b/.test(start)) return start;
+  return start.replace(
+    NODE_RUN,
+    (_, before, node2) => `${before}${node2} ${nodeWorkFlags(logDir)}`
+  );
+}
+var NODE_RUN = /((?:^|[;&|(]|\b(?:exec|env|nice))\s*)((?:[^\s;&|()'"]*\/)?node)(?=\s)/g;
+function nodeWorkFlags(logDir) {
+  const logFile = shellQuote(path4.join(logDir, "v8-%p.log"));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}
 
 // proxy/src/contract.ts
 var BACKEND_PASSWORD_VARIABLE = "ATHENA_BACKEND_PASSWORD";
@@ -69479,13 +69499,6 @@ function renderBenchmarkConfig(input2) {
 
 // src/engine/arms.ts
 var ATHENA_BUILD_COMMAND = "node scripts/build.mjs --proxy-only";
-function nodeWorkFlags(logDir) {
-  const logFile = shellQuote(path4.join(logDir, "v8-%p.log"));
-  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
-}
-function shellQuote(word) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 function athenaConfig(mysql4, ports, tls) {
   return renderBenchmarkConfig({
     listenPort: ports.listen,
@@ -69497,14 +69510,14 @@ function athenaConfig(mysql4, ports, tls) {
 function defaultProxyArm(mysql4, repoRoot, opts = {}) {
   const port = opts.port ?? 3307;
   const metricsPort = opts.metricsPort ?? 4307;
-  const configPath = opts.configPath ?? path4.join(repoRoot, ".athena-bench", "athena.toml");
+  const configPath = opts.configPath ?? path5.join(repoRoot, ".athena-bench", "athena.toml");
   const contents = athenaConfig(mysql4, { listen: port, metrics: metricsPort }, opts.tls);
   return {
     name: opts.name ?? "proxy",
     role: opts.role ?? "proxy",
     build: ATHENA_BUILD_COMMAND,
     start: `node proxy/dist/athena.js --config ${shellQuote(configPath)}`,
-    workStart: `node ${nodeWorkFlags(path4.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
+    workStart: `node ${nodeWorkFlags(path5.dirname(configPath))} proxy/dist/athena.js --config ${shellQuote(configPath)}`,
     port,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     cwd: repoRoot,
@@ -69522,7 +69535,7 @@ function baseRefArm(checkout, ref, commands = {}) {
     const { dir, commit } = await addBaseWorktree(ctx, checkout, ref);
     const relativeCwd = commands.relativeCwd ?? "";
     shareNodeModules(checkout, dir, relativeCwd);
-    const cwd = path4.join(dir, relativeCwd);
+    const cwd = path5.join(dir, relativeCwd);
     const build2 = commands.build !== void 0 ? { build: commands.build } : {};
     if (commands.start !== void 0) {
       const port = await ctx.allocatePort();
@@ -69542,7 +69555,7 @@ function baseRefArm(checkout, ref, commands = {}) {
       role: "base",
       port: await ctx.allocatePort(),
       metricsPort: await ctx.allocatePort(),
-      configPath: path4.join(ctx.outDir, "athena-base.toml")
+      configPath: path5.join(ctx.outDir, "athena-base.toml")
     });
     return { ...spec3, ...build2, commit };
   };
@@ -69554,7 +69567,7 @@ async function addBaseWorktree(ctx, checkout, ref) {
     throw new UsageError(`base-ref ${ref}: not a commit in ${checkout} (${resolved.stderr.trim()})`);
   }
   const commit = resolved.stdout.trim();
-  const dir = mkdtempSync(path4.join(os2.tmpdir(), "athena-bench-worktree-"));
+  const dir = mkdtempSync(path5.join(os2.tmpdir(), "athena-bench-worktree-"));
   ctx.addCleanup(`git worktree ${dir}`, async () => {
     await git(["worktree", "remove", "--force", dir]).catch(() => void 0);
     await rm2(dir, { recursive: true, force: true });
@@ -69568,9 +69581,9 @@ async function addBaseWorktree(ctx, checkout, ref) {
 }
 function shareNodeModules(checkout, worktree, relativeCwd) {
   for (const sub of /* @__PURE__ */ new Set(["", relativeCwd])) {
-    const modules = path4.join(checkout, sub, "node_modules");
-    const link = path4.join(worktree, sub, "node_modules");
-    if (existsSync(modules) && existsSync(path4.dirname(link)) && !existsSync(link)) {
+    const modules = path5.join(checkout, sub, "node_modules");
+    const link = path5.join(worktree, sub, "node_modules");
+    if (existsSync(modules) && existsSync(path5.dirname(link)) && !existsSync(link)) {
       symlinkSync(modules, link, "dir");
     }
   }
@@ -69672,11 +69685,11 @@ function renderCalibration(rows, targetPct) {
 
 // src/gate/runGate.ts
 import { existsSync as existsSync5, mkdirSync as mkdirSync5, readFileSync as readFileSync8, writeFileSync as writeFileSync6 } from "node:fs";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // src/engine/armSetup.ts
 import { mkdirSync as mkdirSync3, writeFileSync as writeFileSync3 } from "node:fs";
-import path7 from "node:path";
+import path8 from "node:path";
 
 // src/mysql/localServer.ts
 var import_promise2 = __toESM(require_promise(), 1);
@@ -69684,7 +69697,7 @@ import { spawn as spawn2, spawnSync } from "node:child_process";
 import { mkdtempSync as mkdtempSync2, openSync, closeSync, readFileSync, rmSync, existsSync as existsSync2 } from "node:fs";
 import { rm as rm3 } from "node:fs/promises";
 import os3 from "node:os";
-import path5 from "node:path";
+import path6 from "node:path";
 import { randomBytes } from "node:crypto";
 
 // src/util/net.ts
@@ -69766,9 +69779,9 @@ async function startLocalServer(options = {}) {
   const { binary, flavor } = findServerBinary(options.binary);
   const password = options.password ?? randomBytes(12).toString("hex");
   const database = options.database ?? "test";
-  const baseDir = mkdtempSync2(path5.join(os3.tmpdir(), "athena-bench-mysql-"));
-  const socket = path5.join(baseDir, "mysqld.sock");
-  const errorLog = path5.join(baseDir, "error.log");
+  const baseDir = mkdtempSync2(path6.join(os3.tmpdir(), "athena-bench-mysql-"));
+  const socket = path6.join(baseDir, "mysqld.sock");
+  const errorLog = path6.join(baseDir, "error.log");
   const user = currentUser();
   let child;
   let entry;
@@ -69780,7 +69793,7 @@ async function startLocalServer(options = {}) {
     await rm3(baseDir, { recursive: true, force: true });
   };
   try {
-    initializeDataDir(binary, flavor, path5.join(baseDir, "data"), errorLog, user);
+    initializeDataDir(binary, flavor, path6.join(baseDir, "data"), errorLog, user);
     const port = options.port ?? await findFreePort();
     installExitHook();
     child = spawn2(binary, serverArgs(flavor, baseDir, port, user, options.extraArgs ?? []), {
@@ -69805,12 +69818,12 @@ async function startLocalServer(options = {}) {
 function serverArgs(flavor, baseDir, port, user, extraArgs) {
   return [
     "--no-defaults",
-    `--datadir=${path5.join(baseDir, "data")}`,
+    `--datadir=${path6.join(baseDir, "data")}`,
     `--port=${port}`,
     "--bind-address=127.0.0.1",
-    `--socket=${path5.join(baseDir, "mysqld.sock")}`,
-    `--pid-file=${path5.join(baseDir, "mysqld.pid")}`,
-    `--log-error=${path5.join(baseDir, "error.log")}`,
+    `--socket=${path6.join(baseDir, "mysqld.sock")}`,
+    `--pid-file=${path6.join(baseDir, "mysqld.pid")}`,
+    `--log-error=${path6.join(baseDir, "error.log")}`,
     `--user=${user}`,
     "--skip-name-resolve",
     "--max-connections=4000",
@@ -69828,7 +69841,7 @@ function exitDuringStartUp(child, binary, errorLog) {
       "exit",
       (code, signal) => reject(
         new InfrastructureError(
-          `${path5.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
+          `${path6.basename(binary)} exited during start-up (${code ?? signal}). Last log lines:
 ${tail(errorLog, 20)}`
         )
       )
@@ -70300,9 +70313,9 @@ function withThresholds(workload, thresholds) {
 
 // src/engine/context.ts
 import { mkdirSync as mkdirSync2 } from "node:fs";
-import path6 from "node:path";
+import path7 from "node:path";
 
-// src/engine/cleanup.ts
+// src/harness/cleanup.ts
 var CleanupStack = class {
   steps = [];
   add(what, fn) {
@@ -70322,7 +70335,7 @@ var CleanupStack = class {
   }
 };
 
-// src/engine/phases.ts
+// src/harness/phases.ts
 var PhaseRecorder = class {
   constructor(now) {
     this.now = now;
@@ -70349,7 +70362,7 @@ var PhaseRecorder = class {
   }
 };
 
-// src/engine/procfs.ts
+// src/harness/procfs.ts
 import { readFileSync as readFileSync2, readdirSync, writeFileSync } from "node:fs";
 var realProcFs = {
   readFile: (p) => readFileSync2(p, "utf8"),
@@ -70483,7 +70496,7 @@ function treeThreads(rootPid, fs3 = realProcFs) {
   return threads;
 }
 
-// src/engine/prometheus.ts
+// src/harness/prometheus.ts
 function parseCounters(text2) {
   const types = /* @__PURE__ */ new Map();
   const series = /* @__PURE__ */ new Map();
@@ -70548,8 +70561,8 @@ function trafficCheck(deltas, driverQueries) {
 
 // src/engine/context.ts
 function createContext(options, deps) {
-  const outDir = path6.resolve(options.outDir);
-  const logsDir = path6.join(outDir, "logs");
+  const outDir = path7.resolve(options.outDir);
+  const logsDir = path7.join(outDir, "logs");
   mkdirSync2(logsDir, { recursive: true });
   const procFs = deps.procFs ?? realProcFs;
   return {
@@ -70584,11 +70597,11 @@ function throwIfAborted(ctx) {
   if (signal?.aborted) throw new InfrastructureError(`interrupted (${String(signal.reason ?? "aborted")})`);
 }
 
-// src/engine/proxyProcess.ts
+// src/harness/proxyProcess.ts
 import { spawn as spawn3 } from "node:child_process";
 import { closeSync as closeSync2, existsSync as existsSync3, openSync as openSync2, readFileSync as readFileSync3, writeFileSync as writeFileSync2 } from "node:fs";
 
-// src/engine/handshake.ts
+// src/harness/handshake.ts
 import net2 from "node:net";
 function probeMysqlHandshake(host, port, timeoutMs = 2e3) {
   return new Promise((resolve) => {
@@ -70638,7 +70651,7 @@ function parseFirstPacket(payload) {
   };
 }
 
-// src/engine/proxyProcess.ts
+// src/harness/proxyProcess.ts
 var LOG_TAIL_LINES = 50;
 function fileTail(file2, lines = LOG_TAIL_LINES) {
   if (!existsSync3(file2)) return "(no output)";
@@ -70853,7 +70866,7 @@ function armEnv(ctx, mysql4, spec3) {
 async function buildArms(ctx, mysql4, specs) {
   for (const spec3 of specs) {
     for (const file2 of spec3.files ?? []) {
-      mkdirSync3(path7.dirname(file2.path), { recursive: true });
+      mkdirSync3(path8.dirname(file2.path), { recursive: true });
       writeFileSync3(file2.path, file2.contents);
     }
     if (!spec3.build) continue;
@@ -70863,7 +70876,7 @@ async function buildArms(ctx, mysql4, specs) {
       exec: ctx.deps.exec,
       cwd: spec3.cwd,
       env: armEnv(ctx, mysql4, spec3),
-      logPath: path7.join(ctx.logsDir, `${spec3.name}-build.log`),
+      logPath: path8.join(ctx.logsDir, `${spec3.name}-build.log`),
       timeoutMs: ctx.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
       signal: ctx.options.signal
     });
@@ -70900,7 +70913,7 @@ async function startArms(ctx, mysql4, specs) {
     const proc = ProxyProcess.start(spec3.name, spec3.start, {
       cwd: spec3.cwd,
       env: armEnv(ctx, mysql4, spec3),
-      logPath: path7.join(ctx.logsDir, `${spec3.name}.log`)
+      logPath: path8.join(ctx.logsDir, `${spec3.name}.log`)
     });
     ctx.cleanup.add(`stop arm "${spec3.name}"`, () => proc.stop(STOP_GRACE_MS));
     ctx.liveArms.push({
@@ -71071,7 +71084,7 @@ async function scrapeOrFail(arm, url2, fetcher, when) {
 
 // src/engine/outcome.ts
 import { writeFileSync as writeFileSync4 } from "node:fs";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // src/model/channel.ts
 function channelOf(metric) {
@@ -71375,7 +71388,7 @@ var package_default2 = {
     build: "node scripts/bootstrap.mjs --npm-only && tsc -p tsconfig.json --noEmit && node scripts/build.mjs",
     "build:proxy": "node scripts/build.mjs --proxy-only",
     typecheck: "tsc -p tsconfig.json --noEmit",
-    lint: "eslint . && prettier --check .",
+    lint: "eslint . && prettier --check . && node scripts/import-graph.mjs --check",
     format: "prettier --write .",
     test: "node scripts/bootstrap.mjs --for-tests && node scripts/run-tests.mjs",
     "test:unit": "node scripts/run-tests.mjs --unit",
@@ -71445,7 +71458,7 @@ async function finishRun(ctx, failure2) {
   const results = ResultsSchema.parse(
     buildResults(ctx, failure2 === void 0 ? "complete" : "failed", failureMessage)
   );
-  const resultsPath = path8.join(ctx.outDir, "results.json");
+  const resultsPath = path9.join(ctx.outDir, "results.json");
   writeFileSync4(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   if (failure2 !== void 0) {
@@ -71807,7 +71820,7 @@ async function adaptiveRounds(ctx, workload, driver, result, plan) {
 
 // src/work/channel.ts
 import { mkdirSync as mkdirSync4, readdirSync as readdirSync3, readFileSync as readFileSync6, rmSync as rmSync2 } from "node:fs";
-import path10 from "node:path";
+import path11 from "node:path";
 
 // src/work/callgrind.ts
 var NAMESPACES = /* @__PURE__ */ new Map([
@@ -72275,7 +72288,7 @@ function syscallsPerQuery(windows, queries, limit) {
 
 // src/work/valgrind.ts
 import { readdirSync as readdirSync2 } from "node:fs";
-import path9 from "node:path";
+import path10 from "node:path";
 var VALGRIND_INSTALL_HINT = "`sudo apt-get install -y valgrind` (Debian/Ubuntu; it brings callgrind_control)";
 async function detectCallgrind(exec, find = which) {
   const valgrind = find("valgrind");
@@ -72313,7 +72326,7 @@ function atLeast(version2, minimum) {
   return true;
 }
 function callgrindStartCommand(valgrind, start, profileDir) {
-  const out = path9.join(profileDir, "callgrind.%p.out");
+  const out = path10.join(profileDir, "callgrind.%p.out");
   return [
     "exec",
     shellQuote(valgrind),
@@ -72337,7 +72350,7 @@ function latestDump(dir, pid) {
     const part = Number(name.slice(prefix.length));
     if (Number.isInteger(part) && (best === null || part > best.part)) best = { part, file: name };
   }
-  return best ? path9.join(dir, best.file) : null;
+  return best ? path10.join(dir, best.file) : null;
 }
 async function controlCallgrind(exec, control, action, pids, signal) {
   const flag = action === "zero" ? "-z" : "-d";
@@ -72370,7 +72383,7 @@ function windowShareUntil(untilMs, nowMs, workloadsLeft) {
   return nowMs + Math.max(0, untilMs - nowMs) / Math.max(1, workloadsLeft);
 }
 async function measureWork(options, deps) {
-  const profileDir = path10.join(options.outDir, "profiles");
+  const profileDir = path11.join(options.outDir, "profiles");
   mkdirSync4(profileDir, { recursive: true });
   const arms = await deps.phase("work: valgrind start", () => startUnderCallgrind(options, deps, profileDir));
   const out = /* @__PURE__ */ new Map();
@@ -72393,7 +72406,7 @@ async function measureWork(options, deps) {
     await Promise.all(arms.map((arm) => arm.process.stop(1e4)));
     for (const pid of pids) rmSync2(`/tmp/perf-${pid}.map`, { force: true });
     for (const name of readdirSync3(profileDir)) {
-      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path10.join(profileDir, name), { force: true });
+      if (/^callgrind\.\d+\.out/.test(name)) rmSync2(path11.join(profileDir, name), { force: true });
     }
   }
   return out;
@@ -72408,7 +72421,7 @@ async function startUnderCallgrind(options, deps, profileDir) {
       {
         cwd: input2.cwd,
         env: input2.env,
-        logPath: path10.join(options.outDir, "logs", `${input2.name}-work.log`)
+        logPath: path11.join(options.outDir, "logs", `${input2.name}-work.log`)
       }
     );
     deps.cleanup.add(`stop arm "${input2.name}" (work channel)`, () => process2.stop(1e4));
@@ -72511,13 +72524,13 @@ async function measureArm2(arm, workload, database, options, deps, profileDir) {
     spreadPct: state.spreadPct,
     topFunctions,
     topSyscalls,
-    profile: profile ? path10.relative(options.outDir, profile) : null
+    profile: profile ? path11.relative(options.outDir, profile) : null
   };
 }
 function writeArmProfile(kept, perfMaps, profileDir, stem) {
   const last = kept.at(-1);
   if (!last) return null;
-  const target = path10.join(profileDir, `${stem}.callgrind.out`);
+  const target = path11.join(profileDir, `${stem}.callgrind.out`);
   writeSymbolizedDump(last.file, target, perfMaps.get(last.pid));
   return target;
 }
@@ -72530,7 +72543,7 @@ async function measureWindow(arm, workload, database, options, deps) {
   const started = deps.now();
   const run2 = await runEvents(arm, workload, database, options, deps);
   const wallSec = (deps.now() - started) / 1e3;
-  const profileDir = path10.join(options.outDir, "profiles");
+  const profileDir = path11.join(options.outDir, "profiles");
   const previous = new Map(pids.map((pid) => [pid, latestDump(profileDir, pid)]));
   const dumped = await controlCallgrind(deps.exec, options.callgrindControl, "dump", pids, options.signal);
   const syscalls = treeIoSyscalls(process2.pid, deps.procFs) - syscallsBefore;
@@ -72632,16 +72645,6 @@ async function scrape(arm, url2, fetcher) {
     );
   }
 }
-
-// src/work/runtime.ts
-function workStartFor(start, logDir) {
-  if (/--single-threaded\b/.test(start)) return start;
-  return start.replace(
-    NODE_RUN,
-    (_, before, node2) => `${before}${node2} ${nodeWorkFlags(logDir)}`
-  );
-}
-var NODE_RUN = /((?:^|[;&|(]|\b(?:exec|env|nice))\s*)((?:[^\s;&|()'"]*\/)?node)(?=\s)/g;
 
 // src/engine/workStep.ts
 var WORK_READY_TIMEOUT_MS = 12e4;
@@ -73124,7 +73127,7 @@ function needsRoundsToResolve(workload, lossPct = THROUGHPUT_LOSS_TO_RESOLVE_PCT
 
 // src/verdict/baseline.ts
 import { writeFile as writeFile2, mkdir } from "node:fs/promises";
-import path11 from "node:path";
+import path12 from "node:path";
 
 // src/util/zodPath.ts
 function formatIssues(issues) {
@@ -73300,7 +73303,7 @@ async function loadBaseline(file2) {
 }
 async function writeBaseline(file2, baseline) {
   const checked = BaselineSchema.parse(baseline);
-  await mkdir(path11.dirname(path11.resolve(file2)), { recursive: true });
+  await mkdir(path12.dirname(path12.resolve(file2)), { recursive: true });
   await writeFile2(file2, `${JSON.stringify(checked, null, 2)}
 `);
 }
@@ -74643,7 +74646,7 @@ function moreRoundsNeeded(workload, results, remainingBudgetSec, options) {
 // src/gate/preflight.ts
 import { execFileSync } from "node:child_process";
 import { readdirSync as readdirSync4, readFileSync as readFileSync7, statSync } from "node:fs";
-import path12 from "node:path";
+import path13 from "node:path";
 var PORT_MENTION = /ATHENA_BENCH_PROXY_PORT/;
 var MAX_SCAN_BYTES = 64 * 1024 * 1024;
 var MAX_FILES = 40;
@@ -74665,12 +74668,12 @@ function pathWords(text2) {
 function referencedFiles(command2, cwd, files) {
   const out = [];
   for (const word of pathWords(command2)) {
-    const abs = path12.resolve(cwd, word);
+    const abs = path13.resolve(cwd, word);
     const bytes = files.read(abs);
     if (bytes !== null || word.includes("/")) out.push({ word, abs, bytes, tracked: files.tracked(abs) });
   }
   if (/^\s*(npm|pnpm|yarn)\b/.test(command2)) {
-    const abs = path12.join(cwd, "package.json");
+    const abs = path13.join(cwd, "package.json");
     out.push({ word: "package.json", abs, bytes: files.read(abs), tracked: files.tracked(abs) });
   }
   return out;
@@ -74682,7 +74685,7 @@ function nestedTexts(refs, cwd, files) {
     const next = [];
     for (const r of level.filter(isText)) {
       for (const word of pathWords(r.bytes.toString())) {
-        for (const abs of [path12.resolve(path12.dirname(r.abs), word), path12.resolve(cwd, word)]) {
+        for (const abs of [path13.resolve(path13.dirname(r.abs), word), path13.resolve(cwd, word)]) {
           if (seen.has(abs) || seen.size >= MAX_FILES) continue;
           const bytes = files.read(abs);
           if (bytes === null) continue;
@@ -74698,10 +74701,10 @@ function nestedTexts(refs, cwd, files) {
 }
 function implicitConfig(cwd, files) {
   for (const dir of [".", "config"]) {
-    const names = files.list(path12.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
+    const names = files.list(path13.join(cwd, dir)).filter((n) => !/\.(md|txt|html|rst)$/i.test(n));
     for (const name of names.slice(0, MAX_FILES)) {
-      const bytes = files.read(path12.join(cwd, dir, name));
-      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path12.join(dir, name);
+      const bytes = files.read(path13.join(cwd, dir, name));
+      if (bytes && !bytes.includes(0) && PORT_MENTION.test(bytes.toString())) return path13.join(dir, name);
     }
   }
   return null;
@@ -74751,7 +74754,7 @@ function portFix(head, configFile) {
     return `\`${head.start.replace(literal2, variable)}\``;
   }
   const file2 = configFile ?? "proxy.conf";
-  const rendered = '"$dir/' + path12.basename(file2) + '"';
+  const rendered = '"$dir/' + path13.basename(file2) + '"';
   const start = configFile === null ? `${head.start} --config ${rendered}` : head.start.split(file2).join(rendered);
   const render = `dir=$(mktemp -d) && sed "s/${head.port}/$ATHENA_BENCH_PROXY_PORT/g" ${file2} > ${rendered} && exec ${start}`;
   return configFile === null ? `\`${head.start} --port ${variable}\` if it takes such a flag, or a config rendered per arm: \`${render}\`` : `a config rendered per arm: \`${render}\``;
@@ -74773,10 +74776,10 @@ var diskFiles = {
     }
   },
   tracked(absPath) {
-    let dir = path12.dirname(absPath);
-    while (!isDirectory(dir) && path12.dirname(dir) !== dir) dir = path12.dirname(dir);
+    let dir = path13.dirname(absPath);
+    while (!isDirectory(dir) && path13.dirname(dir) !== dir) dir = path13.dirname(dir);
     try {
-      execFileSync("git", ["ls-files", "--error-unmatch", "--", path12.relative(dir, absPath)], {
+      execFileSync("git", ["ls-files", "--error-unmatch", "--", path13.relative(dir, absPath)], {
         cwd: dir,
         stdio: "ignore"
       });
@@ -74878,7 +74881,7 @@ async function runGate(request2, deps) {
     const whole = options.suite.workloads;
     moreRounds = (w, results, budget) => hook2(w, { ...results, suite: { ...results.suite, workloads: whole } }, budget);
   }
-  const outDir = path13.resolve(options.outDir);
+  const outDir = path14.resolve(options.outDir);
   let outcome;
   try {
     outcome = await runBenchmark(
@@ -74891,8 +74894,8 @@ async function runGate(request2, deps) {
       deps
     );
   } catch (error63) {
-    const failed = readFailedResults(path13.join(outDir, "results.json"));
-    if (failed) writeFileSync6(path13.join(outDir, "report.md"), renderMeasurementReport(failed));
+    const failed = readFailedResults(path14.join(outDir, "results.json"));
+    if (failed) writeFileSync6(path14.join(outDir, "report.md"), renderMeasurementReport(failed));
     throw error63;
   }
   const comparison = judge(reference, outcome.results);
@@ -74903,9 +74906,9 @@ function writeReports(outDir, results, comparison, options = {}) {
   const measurementMarkdown = renderMeasurementReport(results);
   const reportMarkdown = options.markdown ? options.markdown(verdictMarkdown) : verdictMarkdown ? renderMeasurementReport(results, verdictMarkdown) : measurementMarkdown;
   mkdirSync5(outDir, { recursive: true });
-  const reportPath = path13.join(outDir, "report.md");
+  const reportPath = path14.join(outDir, "report.md");
   writeFileSync6(reportPath, reportMarkdown);
-  const htmlPath = path13.join(outDir, "report.html");
+  const htmlPath = path14.join(outDir, "report.html");
   writeFileSync6(htmlPath, renderHtmlReport(results, comparison ?? void 0, options.history));
   return { reportPath, reportMarkdown, htmlPath, verdictMarkdown, measurementMarkdown };
 }
@@ -75004,7 +75007,7 @@ function localServerVersion() {
 // src/suite/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile as readFile2 } from "node:fs/promises";
-import path14 from "node:path";
+import path15 from "node:path";
 
 // src/suite/builtins.ts
 var USERS_SETUP_SQL = [
@@ -75160,7 +75163,7 @@ var MAX_REPORTED_ISSUES = 10;
 async function loadSuite(nameOrPath) {
   if (isBuiltinSuiteName(nameOrPath)) return structuredClone(BUILTIN_SUITES[nameOrPath]);
   const builtinNames = Object.keys(BUILTIN_SUITES).join(", ");
-  const ext = path14.extname(nameOrPath).toLowerCase();
+  const ext = path15.extname(nameOrPath).toLowerCase();
   if (![".json", ".yaml", ".yml"].includes(ext)) {
     throw new UsageError(
       `--suite ${nameOrPath}: expected a builtin suite (${builtinNames}) or a .json, .yaml or .yml file`
@@ -75180,7 +75183,7 @@ async function loadSuite(nameOrPath) {
 }
 function parseSuiteText(text2, file2) {
   const data = withoutSchemaKey(
-    path14.extname(file2).toLowerCase() === ".json" ? parseJson2(text2, file2) : parseYaml(text2, file2)
+    path15.extname(file2).toLowerCase() === ".json" ? parseJson2(text2, file2) : parseYaml(text2, file2)
   );
   const result = SuiteSchema.safeParse(data);
   if (!result.success) {
@@ -75278,7 +75281,7 @@ function article(type) {
 
 // src/gate/merge.ts
 import { existsSync as existsSync6, mkdirSync as mkdirSync6, writeFileSync as writeFileSync7 } from "node:fs";
-import path15 from "node:path";
+import path16 from "node:path";
 
 // src/results/file.ts
 async function readResultsFile(file2) {
@@ -75294,7 +75297,7 @@ async function readShards(dirs) {
   if (dirs.length === 0) throw new UsageError("no shard directories given (athena-bench merge DIR\u2026)");
   return Promise.all(
     dirs.map(async (dir) => {
-      const file2 = path15.join(dir, "results.json");
+      const file2 = path16.join(dir, "results.json");
       if (!existsSync6(file2)) {
         throw new InfrastructureError(
           `${dir}: no results.json: the shard of this directory did not finish (or its artifact was not downloaded)`
@@ -75418,7 +75421,7 @@ async function mergeShards(dirs, outDir, reference, recordedBaseline) {
   const results = ResultsSchema.parse(environmentToJudge(merged, chosen));
   const comparison = judge(chosen, results);
   mkdirSync6(outDir, { recursive: true });
-  const resultsPath = path15.join(outDir, "results.json");
+  const resultsPath = path16.join(outDir, "results.json");
   writeFileSync7(resultsPath, `${JSON.stringify(results, null, 2)}
 `);
   return { results, resultsPath, ...writeReports(outDir, results, comparison), comparison };
@@ -75437,7 +75440,7 @@ function proxyArm(proxy, outDir) {
       const spec4 = defaultProxyArm(ctx.mysql, proxy.cwd, {
         port: proxy.port,
         metricsPort: metricsPortOf(proxy.metricsUrl),
-        configPath: path16.join(outDir, "athena.toml")
+        configPath: path17.join(outDir, "athena.toml")
       });
       return { ...spec4, build: proxy.build ?? ATHENA_BUILD_COMMAND };
     };
@@ -75457,7 +75460,7 @@ function proxyArm(proxy, outDir) {
 }
 function baseArm(proxy, base) {
   return baseRefArm(base.checkout, base.commit, {
-    relativeCwd: path16.relative(base.checkout, proxy.cwd),
+    relativeCwd: path17.relative(base.checkout, proxy.cwd),
     ...proxy.build !== null ? { build: proxy.build } : {},
     ...proxy.start !== null ? { start: proxy.start } : {}
   });
@@ -75470,7 +75473,7 @@ function twinArm(proxy, outDir) {
         role: "base",
         port: await ctx.allocatePort(),
         metricsPort: await ctx.allocatePort(),
-        configPath: path16.join(outDir, `athena-${TWIN_ARM}.toml`)
+        configPath: path17.join(outDir, `athena-${TWIN_ARM}.toml`)
       });
       return spec3;
     }
@@ -75490,7 +75493,7 @@ function realBenchmarker(deps) {
   };
   return {
     loadSuite: async ({ source, overrides }, cwd) => applySuiteOverrides(
-      await loadSuite(BUILTIN_SUITE.test(source) ? source : path16.resolve(cwd, source)),
+      await loadSuite(BUILTIN_SUITE.test(source) ? source : path17.resolve(cwd, source)),
       overrides
     ),
     fingerprint: (request2) => runnerFingerprint({ ...request2, exec: deps.exec, env: deps.env, driverFor }),
@@ -76144,8 +76147,8 @@ var Context = class {
       if (existsSync8(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync9(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path25 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path25} does not exist${EOL5}`);
+        const path26 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path26} does not exist${EOL5}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -80467,10 +80470,10 @@ function githubIssues(token, repository, env = process.env) {
 // src/action/history-branch.ts
 import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import os9 from "node:os";
-import path18 from "node:path";
+import path19 from "node:path";
 
 // src/history/store.ts
-import path17 from "node:path";
+import path18 from "node:path";
 
 // src/history/schema.ts
 var HISTORY_SCHEMA_VERSION = 1;
@@ -80529,7 +80532,7 @@ function parseHistory(text2, file2) {
     version: HISTORY_SCHEMA_VERSION,
     schema: HistoryFileSchema
   });
-  if (`${history.suite}.json` !== path17.basename(file2)) {
+  if (`${history.suite}.json` !== path18.basename(file2)) {
     throw new UsageError(`${file2}: holds suite "${history.suite}"; expected the file ${history.suite}.json`);
   }
   return history;
@@ -80560,7 +80563,7 @@ var IDENTITY = [
   "user.email=41898282+github-actions[bot]@users.noreply.github.com"
 ];
 function scratchGit(o, scratch) {
-  const indexEnv = { GIT_INDEX_FILE: path18.join(scratch, "index") };
+  const indexEnv = { GIT_INDEX_FILE: path19.join(scratch, "index") };
   let remoteEnv = null;
   const run2 = async (args, extra = {}) => {
     const env = {
@@ -80608,7 +80611,7 @@ async function remoteAuthEnv(o) {
   };
 }
 async function appendToDataBranch(o) {
-  const scratch = await mkdtemp2(path18.join(os9.tmpdir(), "history-index-"));
+  const scratch = await mkdtemp2(path19.join(os9.tmpdir(), "history-index-"));
   const git = scratchGit(o, scratch);
   try {
     for (let attempt2 = 1; ; attempt2++) {
@@ -80667,7 +80670,7 @@ async function retryAfterRejection(o, err, attempt2) {
 
 // src/action/run.ts
 import { mkdir as mkdir4 } from "node:fs/promises";
-import path23 from "node:path";
+import path24 from "node:path";
 
 // src/action/session.ts
 import { existsSync as existsSync9 } from "node:fs";
@@ -80754,7 +80757,7 @@ ${outcome.reportMarkdown}
 // src/action/artifact.ts
 import { constants as constants4 } from "node:fs";
 import { lstat as lstat2, open as open3, writeFile as writeFile4 } from "node:fs/promises";
-import path19 from "node:path";
+import path20 from "node:path";
 var COMMENT_ARTIFACT_FILE = "comment.json";
 var MAX_ARTIFACT_BYTES = 256 * 1024;
 var VerdictSchema = external_exports.enum(VERDICTS);
@@ -80804,12 +80807,12 @@ var CommentArtifactSchema = external_exports.object({
   }
 });
 async function writeCommentArtifact(dir, artifact) {
-  const file2 = path19.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path20.join(dir, COMMENT_ARTIFACT_FILE);
   await writeFile4(file2, JSON.stringify(artifact, null, 2) + "\n");
   return file2;
 }
 async function readCommentArtifact(dir) {
-  const file2 = path19.join(dir, COMMENT_ARTIFACT_FILE);
+  const file2 = path20.join(dir, COMMENT_ARTIFACT_FILE);
   const text2 = await readBounded(file2);
   let data;
   try {
@@ -81288,11 +81291,11 @@ async function checkProvenance(api, artifact, run2) {
 }
 
 // src/action/compare-mode.ts
-import path21 from "node:path";
+import path22 from "node:path";
 
 // src/gate/reference.ts
 import { existsSync as existsSync10 } from "node:fs";
-import path20 from "node:path";
+import path21 from "node:path";
 async function chooseReference(request2, deps) {
   const chosen = await choose(request2, deps);
   const warning2 = roundsWarning(request2, chosen.reference);
@@ -81415,8 +81418,8 @@ function roundsWarning(request2, reference) {
   );
 }
 function isInside(file2, dir) {
-  const relative = path20.relative(dir, file2);
-  return relative !== "" && !relative.startsWith("..") && !path20.isAbsolute(relative);
+  const relative = path21.relative(dir, file2);
+  return relative !== "" && !relative.startsWith("..") && !path21.isAbsolute(relative);
 }
 
 // src/action/compare-mode.ts
@@ -81464,7 +81467,7 @@ ${outcome.reportMarkdown}
   });
 }
 function contextLine(workdir, suite, reference) {
-  const what = reference.kind === "baseline" ? `compared with the baseline \`${path21.relative(workdir, reference.file) || reference.file}\`` : reference.kind === "base-ref" ? `compared with ${reference.ref} (${(reference.commit ?? "").slice(0, 12)}), built and run in the same job (A/B)` : "not compared";
+  const what = reference.kind === "baseline" ? `compared with the baseline \`${path22.relative(workdir, reference.file) || reference.file}\`` : reference.kind === "base-ref" ? `compared with ${reference.ref} (${(reference.commit ?? "").slice(0, 12)}), built and run in the same job (A/B)` : "not compared";
   return `Suite \`${suite}\` \xB7 ${what}`;
 }
 async function planComparison(s, { suite, mysqlVersion }) {
@@ -81499,12 +81502,12 @@ async function planComparison(s, { suite, mysqlVersion }) {
   return chosen;
 }
 function referenceRequest(config2, workdir, suite, packageRoot, pullRequestBase) {
-  const defaultFile = path21.join(workdir, "baselines", `${suite.name}.json`);
+  const defaultFile = path22.join(workdir, "baselines", `${suite.name}.json`);
   return {
     suite,
     measure: config2.measure,
     baseRef: config2.baseRef,
-    baseline: config2.baseline ? path21.resolve(workdir, config2.baseline) : null,
+    baseline: config2.baseline ? path22.resolve(workdir, config2.baseline) : null,
     noBaseline: false,
     defaultBaselines: [{ file: defaultFile, forAthena: isInside(defaultFile, packageRoot) }],
     athena: config2.proxy.start === null,
@@ -82341,17 +82344,17 @@ function readModeAndShard(read) {
 // src/action/merge.ts
 import { existsSync as existsSync11 } from "node:fs";
 import { readdir as readdir2 } from "node:fs/promises";
-import path22 from "node:path";
+import path23 from "node:path";
 var MERGED_DIR = "merged";
 async function mergeShardArtifacts(s) {
   const { deps, config: config2, workdir, resultsDir, setOutput: setOutput2 } = s;
   const dirs = await shardDirectories(resultsDir);
   const suite = await deps.bench.loadSuite(config2.suite, workdir);
   const { plan, recordedBaseline } = await mergeReference(s, suite.name);
-  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path22.basename(d)).join(", ")}`);
+  deps.core.info(`Merging ${dirs.length} shard(s): ${dirs.map((d) => path23.basename(d)).join(", ")}`);
   const outcome = await deps.bench.merge({
     dirs,
-    outDir: path22.join(resultsDir, MERGED_DIR),
+    outDir: path23.join(resultsDir, MERGED_DIR),
     plan,
     recordedBaseline
   });
@@ -82372,7 +82375,7 @@ ${outcome.reportMarkdown}
   const shards = outcome.results.shards?.length ?? dirs.length;
   const reference = outcome.results.arms.find((a) => a.role === "base");
   const baseline = comparison.comparedWith === "baseline" ? plan ?? recordedBaseline : null;
-  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (baseline ? `compared with the baseline \`${path22.relative(workdir, baseline.file) || baseline.file}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
+  const context3 = `Suite \`${suite.name}\` \xB7 ${shards} shards merged \xB7 ` + (baseline ? `compared with the baseline \`${path23.relative(workdir, baseline.file) || baseline.file}\`` : `compared with arm ${reference?.name ?? "base"}${reference?.commit ? ` (${reference.commit.slice(0, 12)})` : ""}, built and run in each shard's job (A/B)`);
   await publishVerdict(s, {
     suite: suite.name,
     comparedWith: baseline ? "baseline" : "base-ref",
@@ -82384,7 +82387,7 @@ ${outcome.reportMarkdown}
 }
 async function shardDirectories(resultsDir) {
   const entries = await readdir2(resultsDir, { withFileTypes: true }).catch(() => []);
-  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path22.join(resultsDir, e.name)).sort();
+  const dirs = entries.filter((e) => e.isDirectory() && e.name !== MERGED_DIR).map((e) => path23.join(resultsDir, e.name)).sort();
   if (dirs.length === 0) {
     throw new StepFailure(
       "mode merge",
@@ -82395,7 +82398,7 @@ async function shardDirectories(resultsDir) {
   return dirs;
 }
 async function mergeReference({ deps, config: config2, workdir }, suite) {
-  const file2 = path22.resolve(workdir, config2.baseline ?? path22.join("baselines", `${suite}.json`));
+  const file2 = path23.resolve(workdir, config2.baseline ?? path23.join("baselines", `${suite}.json`));
   if (!existsSync11(file2)) {
     if (config2.baseline) {
       throw new StepFailure("mode merge", new Error(`input baseline: ${file2} does not exist`), "");
@@ -82420,12 +82423,12 @@ async function run(deps) {
     fail3(errorMessage(error63));
     return result;
   }
-  const workdir = path23.resolve(deps.workspace, config2.workingDirectory);
+  const workdir = path24.resolve(deps.workspace, config2.workingDirectory);
   const session = {
     deps,
     config: config2,
     workdir,
-    resultsDir: path23.resolve(workdir, config2.resultsDir),
+    resultsDir: path24.resolve(workdir, config2.resultsDir),
     result,
     setOutput: (name, value) => {
       result.outputs[name] = value;
@@ -82485,11 +82488,11 @@ function historyRun(s) {
 async function updateBaseline(s) {
   const { deps, config: config2, workdir, setOutput: setOutput2 } = s;
   const { suite } = await prepareRun(s);
-  const target = path23.resolve(workdir, config2.baseline ?? path23.join("baselines", `${suite.name}.json`));
+  const target = path24.resolve(workdir, config2.baseline ?? path24.join("baselines", `${suite.name}.json`));
   const outcome = await measureOnly(s, suite);
   setOutput2("results-path", outcome.resultsPath);
   setOutput2("report-path", outcome.reportPath);
-  await mkdir4(path23.dirname(target), { recursive: true });
+  await mkdir4(path24.dirname(target), { recursive: true });
   await step(
     "writing the baseline",
     `that ${target} is writable.`,
@@ -82498,7 +82501,7 @@ async function updateBaseline(s) {
       date: deps.now().toISOString()
     })
   );
-  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path23.relative(workdir, target) || target}.`;
+  const summaryLine2 = `Baseline for suite ${suite.name} written to ${path24.relative(workdir, target) || target}.`;
   setOutput2("summary", summaryLine2);
   deps.core.info(summaryLine2);
   await deps.core.writeSummary(
@@ -82511,7 +82514,7 @@ ${outcome.reportMarkdown}
   );
 }
 
-// src/engine/progress.ts
+// src/harness/progress.ts
 function formatDuration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s}s`;
@@ -82615,7 +82618,7 @@ async function main() {
     verdicts: realVerdicts(),
     waitForMysql: (conn, timeoutMs) => waitForServer(conn, timeoutMs),
     workspace: process.env.GITHUB_WORKSPACE || process.cwd(),
-    packageRoot: path24.resolve(path24.dirname(fileURLToPath(import.meta.url)), ".."),
+    packageRoot: path25.resolve(path25.dirname(fileURLToPath(import.meta.url)), ".."),
     now: () => /* @__PURE__ */ new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     history: {

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { driverFor } from '../src/drivers/index.ts';
 import { runBenchmark, type ArmSource } from '../src/engine/run.ts';
 import { athenaWithEnv } from '../test/helpers/engine.ts';
-import { silentProgress } from '../src/engine/progress.ts';
+import { silentProgress } from '../src/harness/progress.ts';
 import { startLocalServer, type LocalServer } from '../src/mysql/index.ts';
 import { ResultsSchema, metricSamples, type Results } from '../src/results/schema.ts';
 import { SuiteSchema, type Suite } from '../src/suite/schema.ts';

@@ -13,7 +13,7 @@ import {
 } from './action/github-adapter.ts';
 import { appendToDataBranch } from './action/history-branch.ts';
 import { run } from './action/run.ts';
-import { createProgress } from './engine/progress.ts';
+import { createProgress } from './harness/progress.ts';
 import { errorMessage } from './util/errors.ts';
 import { waitForServer } from './mysql/index.ts';
 import { realExec } from './util/exec.ts';

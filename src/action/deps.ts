@@ -77,7 +77,7 @@ export interface ProxyUnderTest {
   start: string | null;
   port: number;
   metricsUrl: string | null;
-  /** Environment variables passed to build and start beyond the allow-list (armEnvironment.ts). */
+  /** Environment variables passed to build and start beyond the allow-list (src/util/childEnvironment.ts). */
   passEnv: readonly string[];
   cwd: string;
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { realBenchmarker } from './engine-adapter.ts';
 import { readActionConfig } from './inputs.ts';
 import { realExec } from '../util/exec.ts';
-import { silentProgress } from '../engine/progress.ts';
+import { silentProgress } from '../harness/progress.ts';
 
 const benchmarker = realBenchmarker({
   exec: realExec,

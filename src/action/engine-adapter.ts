@@ -4,7 +4,7 @@ import { ATHENA_BUILD_COMMAND, baseRefArm } from '../engine/arms.ts';
 import { TWIN_ARM, calibrate } from '../gate/calibrate.ts';
 import { runnerFingerprint } from '../gate/fingerprint.ts';
 import { defaultProxyArm, type ArmSource, type EngineDeps, type ProxyArmSpec } from '../engine/run.ts';
-import type { ProgressSink } from '../engine/progress.ts';
+import type { ProgressSink } from '../harness/progress.ts';
 import { loadSuite } from '../suite/load.ts';
 import { applySuiteOverrides } from '../suite/overrides.ts';
 import type { Exec } from '../util/exec.ts';

@@ -4,7 +4,7 @@ import { MEASURES } from '../model/channel.ts';
 import { ExitCode } from '../util/errors.ts';
 import { driverFor } from '../drivers/index.ts';
 import { athenaArm } from '../engine/arms.ts';
-import { createProgress } from '../engine/progress.ts';
+import { createProgress } from '../harness/progress.ts';
 import { TWIN_ARM, calibrate } from '../gate/calibrate.ts';
 import { parseMysqlUrl } from '../mysql/url.ts';
 import { loadSuite } from '../suite/load.ts';

@@ -35,7 +35,7 @@ import {
 
 /** The reference arms `--reference` can add. */
 const REFERENCE_ARMS = ['haproxy', 'node-pipe', 'athena-tls'] as const;
-import { createProgress, type ProgressStream } from '../engine/progress.ts';
+import { createProgress, type ProgressStream } from '../harness/progress.ts';
 
 export const RUN_HELP = `Usage: athena-bench run [options]
 

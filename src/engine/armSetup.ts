@@ -4,10 +4,10 @@ import { InfrastructureError } from '../util/errors.ts';
 import { redact } from '../mysql/index.ts';
 import type { Arm } from '../results/schema.ts';
 import { canConnect, findFreePort } from '../util/net.ts';
-import { armEnvironment } from './armEnvironment.ts';
+import { allowedEnvironment } from '../util/childEnvironment.ts';
 import type { ProxyArmSpec } from './arms.ts';
 import { throwIfAborted, type RunContext, type Target } from './context.ts';
-import { ProxyProcess, runBuild, waitUntilReady } from './proxyProcess.ts';
+import { ProxyProcess, runBuild, waitUntilReady } from '../harness/proxyProcess.ts';
 
 /** The proxy arms: resolved into specs, their files written and builds run, then started. */
 
@@ -41,9 +41,9 @@ export async function resolveArms(ctx: RunContext, mysql: Target): Promise<Proxy
   return specs;
 }
 
-/** An allow-list, not the gate's environment: the arms run the code under test (armEnvironment.ts). */
+/** An allow-list, not the gate's environment: the arms run the code under test (src/util/childEnvironment.ts). */
 export function armEnv(ctx: RunContext, mysql: Target, spec: ProxyArmSpec): NodeJS.ProcessEnv {
-  return armEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
+  return allowedEnvironment(ctx.deps.env, ctx.options.proxyEnv ?? [], {
     ATHENA_BENCH_MYSQL_HOST: mysql.host,
     ATHENA_BENCH_MYSQL_PORT: String(mysql.port),
     ATHENA_BENCH_MYSQL_USER: mysql.user,

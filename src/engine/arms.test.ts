@@ -7,14 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { realExec } from '../util/exec.ts';
 import { envPasswordVariable } from '../../proxy/src/contract.ts';
-import {
-  athenaTlsArm,
-  baseRefArm,
-  defaultProxyArm,
-  haproxyConfig,
-  shellQuote,
-  type ArmContext,
-} from './arms.ts';
+import { athenaTlsArm, baseRefArm, defaultProxyArm, haproxyConfig, type ArmContext } from './arms.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const mysql = { host: '127.0.0.1', port: 33060, user: 'bench-user', password: 's3cret-pw', database: 'test' };
@@ -49,11 +42,6 @@ test('haproxy config: TCP mode, one frontend, MySQL as the one backend server', 
   assert.match(cfg, /bind 127\.0\.0\.1:5000/);
   assert.match(cfg, /server mysql 127\.0\.0\.1:33060/);
   assert.match(haproxyConfig({ ...mysql, host: '::1' }, 5000), /server mysql \[::1\]:33060/);
-});
-
-test('shellQuote', () => {
-  assert.equal(shellQuote('/tmp/a.toml'), '/tmp/a.toml');
-  assert.equal(shellQuote("/tmp/it's here"), `'/tmp/it'\\''s here'`);
 });
 
 test('the base-ref arm builds from a git worktree that is removed at cleanup', async () => {

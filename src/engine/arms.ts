@@ -6,6 +6,8 @@ import { InfrastructureError, UsageError } from '../util/errors.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import type { Exec } from '../util/exec.ts';
 import { which } from '../util/which.ts';
+import { shellQuote } from '../util/shell.ts';
+import { nodeWorkFlags } from '../work/runtime.ts';
 import { makeSelfSignedCertificate } from '../util/certificate.ts';
 import {
   BACKEND_PASSWORD_VARIABLE,
@@ -64,25 +66,6 @@ export type ArmSource = ProxyArmSpec | ArmFactory;
 
 /** The build of this repo's proxy: one esbuild bundle, proxy/dist/athena.js. */
 export const ATHENA_BUILD_COMMAND = 'node scripts/build.mjs --proxy-only';
-
-/**
- * V8 flags for a Node proxy under the work channel. --single-threaded: no concurrent compiler or GC
- * threads, whose share of the work depends on timing. Fixed hash and random seeds: measured on
- * Athena, two seeds differ by 2.5% in instructions per query (hash-table layouts), so two
- * processes must not each draw their own. --perf-basic-prof: V8 writes /tmp/perf-<pid>.map, which
- * names the JIT code in the profiles. Node 20's V8 also opens its own event log for that flag, in
- * the working directory unless told where (isolate-*-v8.log files left in the user's checkout), so
- * the log goes to the run's directory.
- */
-export function nodeWorkFlags(logDir: string): string {
-  const logFile = shellQuote(path.join(logDir, 'v8-%p.log'));
-  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
-}
-
-/** Shell-quotes one word. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Athena's config for a benchmark on the given ports, MySQL as its backend (proxy/src/contract.ts). */
 export function athenaConfig(

@@ -8,7 +8,7 @@ import type { DriverDetection } from '../drivers/types.ts';
 import type { DriverName } from '../suite/schema.ts';
 import { budgetDeadline, plannedTimeChannelSeconds, RUN_OVERHEAD_SEC } from './budget.ts';
 import { createContext, type EngineDeps } from './context.ts';
-import { silentProgress } from './progress.ts';
+import { silentProgress } from '../harness/progress.ts';
 
 function context(budgetMinutes?: number, measure: 'time' | 'work' | 'both' = 'both') {
   const deps = {

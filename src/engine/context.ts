@@ -17,12 +17,12 @@ import type { DriverName, Suite } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
 import type { detectCallgrind } from '../work/valgrind.ts';
 import type { ArmSource, ProxyArmSpec } from './arms.ts';
-import { CleanupStack } from './cleanup.ts';
-import { PhaseRecorder } from './phases.ts';
-import { procAvailable, realProcFs, type ProcFs } from './procfs.ts';
-import { realFetcher, type Fetcher } from './prometheus.ts';
-import type { ProgressSink } from './progress.ts';
-import type { ProxyProcess } from './proxyProcess.ts';
+import { CleanupStack } from '../harness/cleanup.ts';
+import { PhaseRecorder } from '../harness/phases.ts';
+import { procAvailable, realProcFs, type ProcFs } from '../harness/procfs.ts';
+import { realFetcher, type Fetcher } from '../harness/prometheus.ts';
+import type { ProgressSink } from '../harness/progress.ts';
+import type { ProxyProcess } from '../harness/proxyProcess.ts';
 
 /** What one benchmark run needs, what it accumulates, and how its steps reach each other. */
 

@@ -3,15 +3,15 @@ import type { DriverRun } from '../drivers/types.ts';
 import type { ProxyUsage, RoundSample } from '../results/schema.ts';
 import type { Exec } from '../util/exec.ts';
 import type { LiveArm } from './context.ts';
-import { RssSampler, resetPeakRss, treeCpuTicks, treeRssMb, type ProcFs } from './procfs.ts';
+import { RssSampler, resetPeakRss, treeCpuTicks, treeRssMb, type ProcFs } from '../harness/procfs.ts';
 import {
   counterDeltas,
   scrapeCounters,
   trafficCheck,
   type Fetcher,
   type MetricSeries,
-} from './prometheus.ts';
-import { runWhileAlive } from './proxyProcess.ts';
+} from '../harness/prometheus.ts';
+import { runWhileAlive } from '../harness/proxyProcess.ts';
 
 /** One timed run of one arm, and what is read around it: /proc, the proxy's metrics, the harness. */
 

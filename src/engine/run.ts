@@ -10,7 +10,7 @@ import {
 import { gitInfo } from './environment.ts';
 import { clockTicksPerSecond } from './measureRun.ts';
 import { finishRun } from './outcome.ts';
-import type { PhaseTimer } from './phases.ts';
+import type { PhaseTimer } from '../harness/phases.ts';
 import { detectDrivers, provisionMysql, recordEnvironment } from './provision.ts';
 import { measureTimeChannel } from './timeChannel.ts';
 import { runWorkChannel, workChannelTool } from './workStep.ts';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The environment of the processes the gate starts for code it does not trust with its own: a
- * proxy arm's build and start commands (src/engine/armEnvironment.ts) and the drivers
+ * proxy arm's build and start commands (src/engine/armSetup.ts) and the drivers
  * (src/drivers/sandbox.ts). A proxy arm is the code under test — on a pull request, code its
  * author wrote — so it gets an allow-list, not the gate's own environment: in the Action that holds the inputs (INPUT_GITHUB-TOKEN, INPUT_MYSQL-PASSWORD), the
  * runner's ACTIONS_RUNTIME_TOKEN and often GITHUB_TOKEN, and the proxy's logs become an artifact.

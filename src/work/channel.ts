@@ -5,8 +5,8 @@ import type { Driver, DriverRun } from '../drivers/types.ts';
 import type { WorkArm, WorkloadWork, WorkWindow } from '../results/schema.ts';
 import { countedByWorkChannel, type Workload, type WorkSettings } from '../suite/schema.ts';
 import type { Exec } from '../util/exec.ts';
-import type { CleanupStack } from '../engine/cleanup.ts';
-import { processTree, treeIoSyscalls, treeThreads, type ProcFs } from '../engine/procfs.ts';
+import type { CleanupStack } from '../harness/cleanup.ts';
+import { processTree, treeIoSyscalls, treeThreads, type ProcFs } from '../harness/procfs.ts';
 import {
   counterDeltas,
   scrapeCounters,
@@ -14,10 +14,10 @@ import {
   trafficCheck,
   type Fetcher,
   type MetricSeries,
-} from '../engine/prometheus.ts';
-import { ProxyProcess, runWhileAlive, waitUntilReady } from '../engine/proxyProcess.ts';
-import type { ProgressSink } from '../engine/progress.ts';
-import type { PhaseTimer } from '../engine/phases.ts';
+} from '../harness/prometheus.ts';
+import { ProxyProcess, runWhileAlive, waitUntilReady } from '../harness/proxyProcess.ts';
+import type { ProgressSink } from '../harness/progress.ts';
+import type { PhaseTimer } from '../harness/phases.ts';
 import type { MysqlConnection } from '../mysql/url.ts';
 import { runStatements } from '../drivers/common.ts';
 import { GATE_METRICS } from '../../proxy/src/contract.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeWorkFlags } from '../engine/arms.ts';
+import { nodeWorkFlags } from './runtime.ts';
 import { workStartFor } from './runtime.ts';
 
 const flags = nodeWorkFlags('/out');

@@ -1,4 +1,5 @@
-import { nodeWorkFlags } from '../engine/arms.ts';
+import path from 'node:path';
+import { shellQuote } from '../util/shell.ts';
 
 /**
  * The start command a proxy runs with under the work channel, when its arm has none of its own
@@ -21,3 +22,17 @@ export function workStartFor(start: string, logDir: string): string {
 
 /** `node` as a command word: at the start, after a separator or after `exec`, `env`, `nice`. */
 const NODE_RUN = /((?:^|[;&|(]|\b(?:exec|env|nice))\s*)((?:[^\s;&|()'"]*\/)?node)(?=\s)/g;
+
+/**
+ * V8 flags for a Node proxy under the work channel. --single-threaded: no concurrent compiler or GC
+ * threads, whose share of the work depends on timing. Fixed hash and random seeds: measured on
+ * Athena, two seeds differ by 2.5% in instructions per query (hash-table layouts), so two
+ * processes must not each draw their own. --perf-basic-prof: V8 writes /tmp/perf-<pid>.map, which
+ * names the JIT code in the profiles. Node 20's V8 also opens its own event log for that flag, in
+ * the working directory unless told where (isolate-*-v8.log files left in the user's checkout), so
+ * the log goes to the run's directory.
+ */
+export function nodeWorkFlags(logDir: string): string {
+  const logFile = shellQuote(path.join(logDir, 'v8-%p.log'));
+  return `--single-threaded --hash-seed=1 --random-seed=1 --perf-basic-prof --logfile=${logFile} --no-logfile-per-isolate`;
+}

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { InfrastructureError } from '../util/errors.ts';
-import { shellQuote } from '../engine/arms.ts';
+import { shellQuote } from '../util/shell.ts';
 import type { Exec } from '../util/exec.ts';
 import { which } from '../util/which.ts';
 

@@ -2,7 +2,7 @@
 // repository's Athena as an arm with test hooks in its environment.
 import { driverFor } from '../../src/drivers/index.ts';
 import { athenaArm, type ArmSource, type EngineDeps } from '../../src/engine/run.ts';
-import { silentProgress } from '../../src/engine/progress.ts';
+import { silentProgress } from '../../src/harness/progress.ts';
 import { realExec } from '../../src/util/exec.ts';
 import { REPO_ROOT } from './proxy.ts';
 

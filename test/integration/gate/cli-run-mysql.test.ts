@@ -9,7 +9,7 @@ import type { LocalServer } from '../../../src/mysql/index.ts';
 import { ResultsSchema } from '../../../src/results/schema.ts';
 import { athenaConfig, haproxyConfig } from '../../../src/engine/arms.ts';
 import { findFreePort } from '../../../src/util/net.ts';
-import { probeMysqlHandshake } from '../../../src/engine/handshake.ts';
+import { probeMysqlHandshake } from '../../../src/harness/handshake.ts';
 import { launchProxy } from '../../helpers/proxy.ts';
 import {
   expectNoProcesses,

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { armEnvironment, PassThroughNamesSchema } from '../../../src/engine/armEnvironment.ts';
-import { silentProgress } from '../../../src/engine/progress.ts';
+import { allowedEnvironment, PassThroughNamesSchema } from '../../../src/util/childEnvironment.ts';
+import { silentProgress } from '../../../src/harness/progress.ts';
 import { runBenchmark } from '../../../src/engine/run.ts';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { SuiteSchema } from '../../../src/suite/schema.ts';
@@ -120,7 +120,7 @@ test('build and start get the allow-list, the listed names and the gate-set vari
 });
 
 test('a listed credential name is still dropped, and the list refuses such names with a reason', () => {
-  const env = armEnvironment(
+  const env = allowedEnvironment(
     { GITHUB_TOKEN: 't', INPUT_X: 'i', ACTIONS_Y: 'a', HOME: '/h' },
     ['GITHUB_TOKEN'],
     {},
