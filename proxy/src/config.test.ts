@@ -76,6 +76,7 @@ test('defaults fill every optional key', () => {
       max_allowed_packet: 67108864,
       max_handshake_packet: 8192,
       max_handshakes_per_ip: 256,
+      max_handshakes: 1024,
       max_login_failures_per_ip: 10,
       login_failure_window_secs: 60,
       require_secure_transport: false,

@@ -43,8 +43,10 @@ export interface AthenaConfig {
     max_allowed_packet: number;
     /** Largest packet a client may send before it has logged in, in bytes. */
     max_handshake_packet: number;
-    /** Connections from one address that have not finished logging in; 0 = no limit. */
+    /** Connections from one address (an IPv6 /64) that have not finished logging in; 0 = no limit. */
     max_handshakes_per_ip: number;
+    /** Connections that have not finished logging in, from anywhere; 0 = no limit. */
+    max_handshakes: number;
     /** Failed logins from one address within login_failure_window_secs before it is refused; 0 = off. */
     max_login_failures_per_ip: number;
     login_failure_window_secs: number;
@@ -87,6 +89,7 @@ export const CONFIG_DEFAULTS = {
     max_allowed_packet: 64 * 1024 * 1024,
     max_handshake_packet: 8 * 1024,
     max_handshakes_per_ip: 256,
+    max_handshakes: 1024,
     max_login_failures_per_ip: 10,
     login_failure_window_secs: 60,
     require_secure_transport: false,
@@ -130,6 +133,7 @@ const ServerSchema = z.strictObject({
     .max(1024 * 1024, 'expected at most 1048576 bytes')
     .default(CONFIG_DEFAULTS.server.max_handshake_packet),
   max_handshakes_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes_per_ip),
+  max_handshakes: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes),
   max_login_failures_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_login_failures_per_ip),
   login_failure_window_secs: PositiveInt.max(86_400).default(
     CONFIG_DEFAULTS.server.login_failure_window_secs,

@@ -73,6 +73,7 @@ export interface ProxyOptions extends LaunchOptions {
     max_allowed_packet: number;
     max_handshake_packet: number;
     max_handshakes_per_ip: number;
+    max_handshakes: number;
     max_login_failures_per_ip: number;
     login_failure_window_secs: number;
     tls_cert_file: string;

@@ -40,8 +40,13 @@ export function observeQueueWait(counters: RateLimitCounters, seconds: number): 
 }
 
 /** Why a client connection was refused before its handshake (athena_connections_refused_total's reason). */
-export type RefusalReason = 'max_connections' | 'handshakes_per_ip' | 'login_throttled';
-const REFUSAL_REASONS: readonly RefusalReason[] = ['max_connections', 'handshakes_per_ip', 'login_throttled'];
+export type RefusalReason = 'max_connections' | 'handshakes' | 'handshakes_per_ip' | 'login_throttled';
+const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'max_connections',
+  'handshakes',
+  'handshakes_per_ip',
+  'login_throttled',
+];
 
 /** Where an oversized client packet arrived (athena_packets_too_large_total's phase). */
 export type PacketPhase = 'handshake' | 'command';
@@ -89,6 +94,7 @@ export const METRIC_NAMES = [
   'athena_connections_unauthenticated',
   'athena_connections_refused_total',
   'athena_login_failures_total',
+  'athena_logins_throttled_total',
   'athena_packets_too_large_total',
   'athena_rate_limit_acquired_total',
   'athena_rate_limit_rejected_queue_full_total',
@@ -177,10 +183,12 @@ export class AthenaMetrics {
   private connectionsUnauthenticated = 0;
   private readonly refused: Record<RefusalReason, number> = {
     max_connections: 0,
+    handshakes: 0,
     handshakes_per_ip: 0,
     login_throttled: 0,
   };
   private loginFailures = 0;
+  private loginsThrottled = 0;
   private readonly packetsTooLarge: Record<PacketPhase, number> = { handshake: 0, command: 0 };
   /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
   private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
@@ -210,6 +218,11 @@ export class AthenaMetrics {
 
   loginFailed(): void {
     this.loginFailures++;
+  }
+
+  /** A password (login or COM_CHANGE_USER) refused unjudged: its address had used up its failures. */
+  loginThrottled(): void {
+    this.loginsThrottled++;
   }
 
   packetTooLarge(phase: PacketPhase): void {
@@ -361,7 +374,7 @@ export class AthenaMetrics {
       out,
       'athena_connections_refused_total',
       'counter',
-      'Client connections refused before the handshake: server.max_connections, server.max_handshakes_per_ip, or an address throttled after failed logins.',
+      'Client connections refused before the handshake: server.max_connections, server.max_handshakes, server.max_handshakes_per_ip, or an address throttled after failed logins.',
     );
     for (const reason of REFUSAL_REASONS) {
       out.push(`athena_connections_refused_total{reason="${reason}"} ${formatValue(this.refused[reason])}`);
@@ -373,6 +386,13 @@ export class AthenaMetrics {
       'Logins refused for a wrong user name or password.',
     );
     out.push(`athena_login_failures_total ${formatValue(this.loginFailures)}`);
+    family(
+      out,
+      'athena_logins_throttled_total',
+      'counter',
+      'Logins and COM_CHANGE_USER refused without judging the password: their address had used up server.max_login_failures_per_ip.',
+    );
+    out.push(`athena_logins_throttled_total ${formatValue(this.loginsThrottled)}`);
     family(
       out,
       'athena_packets_too_large_total',

@@ -5,7 +5,8 @@
 // through LoginHost. Who may log in is decided by decideLogin(), which has no effects: the session
 // logs, counts and answers.
 import type tls from 'node:tls';
-import type { UserConfig } from '../config.ts';
+import type { AthenaConfig, UserConfig } from '../config.ts';
+import { addressGroup, type PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode, NATIVE_PASSWORD_PLUGIN, Status } from '../protocol/constants.ts';
 import { buildAuthSwitch, buildServerHandshake, parseHandshakeResponse } from '../protocol/handshake.ts';
 import { framePacket, type MysqlErrorCode } from '../protocol/packets.ts';
@@ -213,6 +214,19 @@ export function decideLogin(
     };
   }
   return { granted: true, user, pool };
+}
+
+/**
+ * What a client whose address has used up server.max_login_failures_per_ip gets: the same ERR when
+ * its connection is accepted as when a password it sent later (a login, COM_CHANGE_USER) is due.
+ */
+export function throttledMessage(
+  ctx: { readonly config: AthenaConfig; readonly preAuth: PreAuthGuard },
+  address: string,
+): string {
+  const max = ctx.config.server.max_login_failures_per_ip;
+  const retry = ctx.preAuth.retryAfterSeconds(address);
+  return `Host '${addressGroup(address)}' is blocked after ${max} failed logins; retry in ${retry} s (server.max_login_failures_per_ip)`;
 }
 
 /** An SSLRequest: the first 32 bytes of a HandshakeResponse with CLIENT_SSL set, and nothing more. */

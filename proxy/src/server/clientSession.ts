@@ -48,6 +48,7 @@ import {
   type ClientHello,
   type LoginHost,
   type LoginRefusal,
+  throttledMessage,
 } from './clientLogin.ts';
 import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
@@ -339,7 +340,13 @@ export class ClientSession implements BackendSink, LoginHost {
    * asking the backend about the client's database when the pool does not know it yet).
    */
   private checkLogin(userName: string, token: Buffer, seq: number): void {
+    const preAuth = this.ctx.preAuth;
+    if (!preAuth.beginAttempt(this.address)) {
+      this.refuseThrottled(userName, seq);
+      return;
+    }
     const decision = decideLogin(this.ctx, userName, token, this.login.scramble, this.address);
+    preAuth.attemptEnded(this.address, !decision.granted && decision.badCredentials);
     if (!decision.granted) {
       this.refuseLogin(userName, decision, seq);
       return;
@@ -364,16 +371,22 @@ export class ClientSession implements BackendSink, LoginHost {
   }
 
   private refuseLogin(userName: string, refusal: LoginRefusal, seq: number): void {
-    if (refusal.badCredentials) {
-      this.ctx.preAuth.loginFailed(this.address);
-      this.ctx.metrics.loginFailed();
-    }
+    if (refusal.badCredentials) this.ctx.metrics.loginFailed();
     if (refusal.logReason !== null) {
       this.ctx.log(
         `login refused for user ${logField(userName)} from ${this.describe()}: ${refusal.logReason}`,
       );
     }
     this.refuse(seq, refusal.code, refusal.message);
+  }
+
+  /** The address used up its failed-login budget: refused as at accept, the password not judged. */
+  private refuseThrottled(userName: string, seq: number): void {
+    this.ctx.metrics.loginThrottled();
+    this.ctx.log(
+      `login refused for user ${logField(userName)} from ${this.describe()}: address throttled (server.max_login_failures_per_ip)`,
+    );
+    this.refuse(seq, ErrorCode.HOST_BLOCKED, throttledMessage(this.ctx, this.address));
   }
 
   private readonly onAcquiredAtLogin = (conn: BackendConnection): void => {

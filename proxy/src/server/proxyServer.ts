@@ -6,13 +6,14 @@ import tls from 'node:tls';
 import type { AthenaConfig, ShardConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import { systemClock } from '../limits/clock.ts';
-import { PreAuthGuard } from '../limits/preAuthGuard.ts';
+import { addressGroup, PreAuthGuard, type PreAuthRefusal } from '../limits/preAuthGuard.ts';
 import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
 import { errPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { backendCredentialPolicy } from './backendCredentials.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
+import { throttledMessage } from './clientLogin.ts';
 import { ShardPool } from './pool.ts';
 import type { TestCost } from './testCosts.ts';
 import { adoptWithReader, SocketReader } from './socketReader.ts';
@@ -107,6 +108,7 @@ export class ProxyServer implements ProxyContext {
     this.preAuth = new PreAuthGuard(
       {
         maxHandshakesPerIp: server.max_handshakes_per_ip,
+        maxHandshakes: server.max_handshakes,
         maxLoginFailuresPerIp: server.max_login_failures_per_ip,
         windowMs: server.login_failure_window_secs * 1000,
       },
@@ -188,26 +190,25 @@ export class ProxyServer implements ProxyContext {
       return;
     }
     const refusal = this.preAuth.admit(address);
-    if (refusal === 'handshakes_per_ip') {
-      this.refuseConnection(
-        socket,
-        refusal,
-        ErrorCode.CON_COUNT_ERROR,
-        `Too many connections from ${address} still logging in (server.max_handshakes_per_ip = ${server.max_handshakes_per_ip})`,
-      );
-      return;
-    }
-    if (refusal === 'login_throttled') {
-      this.refuseConnection(
-        socket,
-        refusal,
-        ErrorCode.HOST_BLOCKED,
-        `Host '${address}' is blocked after ${server.max_login_failures_per_ip} failed logins; retry in ${this.preAuth.retryAfterSeconds(address)} s (server.max_login_failures_per_ip)`,
-      );
+    if (refusal !== null) {
+      const code = refusal === 'login_throttled' ? ErrorCode.HOST_BLOCKED : ErrorCode.CON_COUNT_ERROR;
+      this.refuseConnection(socket, refusal, code, this.preAuthMessage(refusal, address));
       return;
     }
     this.sessions.add(new ClientSession(socket, this, adopted === null ? null : reader));
   };
+
+  private preAuthMessage(refusal: PreAuthRefusal, address: string): string {
+    const { server } = this.config;
+    switch (refusal) {
+      case 'handshakes':
+        return `Too many connections still logging in (server.max_handshakes = ${server.max_handshakes})`;
+      case 'handshakes_per_ip':
+        return `Too many connections from ${addressGroup(address)} still logging in (server.max_handshakes_per_ip = ${server.max_handshakes_per_ip})`;
+      case 'login_throttled':
+        return throttledMessage(this, address);
+    }
+  }
 
   /** Answers a connection with an ERR instead of a handshake, counts and (rate-limited) logs it. */
   private refuseConnection(

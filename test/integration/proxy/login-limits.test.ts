@@ -1,0 +1,181 @@
+// Login limits of the real proxy bundle against a throwaway MariaDB, over real sockets from several
+// loopback addresses (each 127.0.0.x looks like another host): guesses sent together on many
+// connections get no more than the failed-login budget; COM_CHANGE_USER is throttled like a login;
+// strangers cannot hold more than server.max_handshakes connections before logging in.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
+import { metricValue } from '../../helpers/metrics.ts';
+import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
+import {
+  RawClient,
+  comQuery,
+  handshakeResponse,
+  nativeToken,
+  parseErrPacket,
+  type Packet,
+} from '../../helpers/wire.ts';
+
+const app = { name: 'app', password: `pw-${randomBytes(8).toString('hex')}` };
+const LOGIN_FAILURES = 3;
+const MAX_HANDSHAKES = 12;
+const HANDSHAKES_PER_IP = 10;
+
+let server: LocalServer;
+let proxy: RunningProxy;
+
+before(async () => {
+  server = await startLocalServer();
+  proxy = await spawnProxy({
+    backend: backendOf(server),
+    users: [app],
+    server: {
+      max_login_failures_per_ip: LOGIN_FAILURES,
+      max_handshakes: MAX_HANDSHAKES,
+      max_handshakes_per_ip: HANDSHAKES_PER_IP,
+    },
+  });
+});
+
+after(async () => {
+  await proxy?.stop();
+  await server?.stop();
+});
+
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await proxy.metrics(), name, labels);
+}
+
+/** The errno of an answer, or 0 for OK. */
+function errnoOf(packet: Packet): number {
+  if (packet.payload[0] === 0x00) return 0;
+  const err = parseErrPacket(packet.payload);
+  assert.ok(err, `expected OK or ERR, got 0x${packet.payload[0]?.toString(16)}`);
+  return err.errno;
+}
+
+/** A COM_CHANGE_USER payload answering `scramble` with mysql_native_password. */
+function changeUser(user: string, password: string, scramble: Buffer): Buffer {
+  const token = nativeToken(password, scramble);
+  const collation = Buffer.from([45, 0]); // utf8mb4_general_ci
+  return Buffer.concat([
+    Buffer.from([0x11]),
+    Buffer.from(`${user}\0`),
+    Buffer.from([token.length]),
+    token,
+    Buffer.from('\0'), // no database
+    collation,
+    Buffer.from('mysql_native_password\0'),
+  ]);
+}
+
+/** A raw client from `from`, logged in as app; its greeting's scramble kept for COM_CHANGE_USER. */
+async function loggedIn(from: string): Promise<{ client: RawClient; scramble: Buffer }> {
+  const client = await RawClient.connect(proxy.port, '127.0.0.1', from);
+  const greeting = await client.handshake();
+  client.send(handshakeResponse({ user: app.name, token: nativeToken(app.password, greeting.scramble) }), 1);
+  assert.equal(errnoOf(await client.read()), 0, 'the right password was refused');
+  return { client, scramble: greeting.scramble };
+}
+
+describe('failed-login throttle', () => {
+  test('guesses sent together on many connections get no more than server.max_login_failures_per_ip', async () => {
+    const from = '127.0.0.4';
+    const failuresBefore = await metric('athena_login_failures_total');
+    // Eight handshakes opened before any failure: each one is admitted, the address being clean.
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, () => RawClient.connect(proxy.port, '127.0.0.1', from)),
+    );
+    const scrambles = await Promise.all(clients.map(async (c) => (await c.handshake()).scramble));
+    clients.forEach((c, i) =>
+      c.send(handshakeResponse({ user: app.name, token: nativeToken(`guess-${i}`, scrambles[i]!) }), 1),
+    );
+    const answers = await Promise.all(clients.map(async (c) => errnoOf(await c.read())));
+    assert.equal(answers.filter((e) => e === 1045).length, LOGIN_FAILURES, `answers: ${answers.join(', ')}`);
+    assert.equal(answers.filter((e) => e === 1129).length, 8 - LOGIN_FAILURES);
+    assert.equal(await metric('athena_login_failures_total'), failuresBefore + LOGIN_FAILURES);
+    assert.equal(await metric('athena_logins_throttled_total'), 8 - LOGIN_FAILURES);
+    for (const c of clients) c.close();
+  });
+
+  test('COM_CHANGE_USER goes through the same throttle: failures count, and a throttled address gets ERR 1129', async () => {
+    const from = '127.0.0.5';
+    // Logged in before any failure, so each connection may still try a change of user.
+    const sessions = await Promise.all(Array.from({ length: LOGIN_FAILURES + 2 }, () => loggedIn(from)));
+    const answers: number[] = [];
+    for (const [i, { client, scramble }] of sessions.entries()) {
+      // The last one knows the right password: a throttled address is refused without its check.
+      const password = i === sessions.length - 1 ? app.password : `guess-${i}`;
+      client.send(changeUser(app.name, password, scramble), 0);
+      const answer = await client.read();
+      answers.push(errnoOf(answer));
+      if (answers.at(-1) === 1129) {
+        assert.match(
+          parseErrPacket(answer.payload)!.message,
+          /^Host '127\.0\.0\.5' is blocked after 3 failed logins; retry in \d+ s/,
+        );
+      }
+      // A failed change of user closes the connection, as MySQL does.
+      if (answers.at(-1) === 0) client.close();
+      else await client.closedAt;
+    }
+    assert.deepEqual(answers, [1045, 1045, 1045, 1129, 1129]);
+    const blocked = await RawClient.connect(proxy.port, '127.0.0.1', from);
+    assert.equal(
+      errnoOf(await blocked.read()),
+      1129,
+      'the change-user failures throttle new connections too',
+    );
+    blocked.close();
+  });
+
+  test('a change of user with the right password from a clean address still works', async () => {
+    const { client, scramble } = await loggedIn('127.0.0.1');
+    client.send(changeUser(app.name, app.password, scramble), 0);
+    assert.equal(errnoOf(await client.read()), 0);
+    client.send(comQuery('SELECT 1'), 0);
+    assert.equal((await client.read()).payload[0], 1, 'a result set of one column');
+    client.close();
+  });
+});
+
+describe('server.max_handshakes', () => {
+  test('strangers on several addresses hold at most server.max_handshakes connections before login; a logged-in session is unaffected', async () => {
+    const { client: member } = await loggedIn('127.0.0.1');
+    const refusedBefore = await metric('athena_connections_refused_total', { reason: 'handshakes' });
+    const strangers: RawClient[] = [];
+    try {
+      for (const from of ['127.0.0.6', '127.0.0.7']) {
+        for (let i = 0; i < HANDSHAKES_PER_IP; i++) {
+          strangers.push(await RawClient.connect(proxy.port, '127.0.0.1', from));
+        }
+      }
+      const first = await Promise.all(strangers.map((c) => c.read()));
+      const greeted = first.filter((p) => p.payload[0] === 10).length;
+      const refused = first.map((p) => parseErrPacket(p.payload)).filter((e) => e !== null);
+      assert.equal(greeted, MAX_HANDSHAKES, 'greeted past server.max_handshakes');
+      assert.equal(refused.length, 2 * HANDSHAKES_PER_IP - MAX_HANDSHAKES);
+      for (const e of refused) {
+        assert.equal(e.errno, 1040);
+        assert.equal(e.message, 'Too many connections still logging in (server.max_handshakes = 12)');
+      }
+      assert.equal(await metric('athena_connections_unauthenticated'), MAX_HANDSHAKES);
+      assert.equal(
+        await metric('athena_connections_refused_total', { reason: 'handshakes' }),
+        refusedBefore + refused.length,
+      );
+      member.send(comQuery('SELECT 1'), 0);
+      assert.equal((await member.read()).payload[0], 1, 'the logged-in session is still served');
+    } finally {
+      for (const c of strangers) c.close();
+      member.close();
+    }
+    // The slots come back with the connections.
+    const deadline = Date.now() + 5000;
+    while ((await metric('athena_connections_unauthenticated')) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    (await loggedIn('127.0.0.8')).client.close();
+  });
+});
