@@ -25,7 +25,7 @@ export interface UserConfig {
   shard: string;
   max_qps: number;
   burst: number;
-  /** 0 = unlimited */
+  /** Sessions of this user at once (server.max_user_connections unless set); 0 = unlimited. */
   max_connections: number;
 }
 export interface AthenaConfig {
@@ -47,6 +47,11 @@ export interface AthenaConfig {
     max_handshakes_per_ip: number;
     /** Connections that have not finished logging in, from anywhere; 0 = no limit. */
     max_handshakes: number;
+    /**
+     * Sessions one user may hold at once unless its [[users]] entry says otherwise; 0 = unlimited.
+     * Absent from the file: half of pool.max_open, so one user cannot pin every backend connection.
+     */
+    max_user_connections: number;
     /** Failed logins from one address within login_failure_window_secs before it is refused; 0 = off. */
     max_login_failures_per_ip: number;
     login_failure_window_secs: number;
@@ -95,7 +100,7 @@ export const CONFIG_DEFAULTS = {
     require_secure_transport: false,
   },
   backend: { host: '127.0.0.1', port: 3306 },
-  user: { max_qps: 0, burst: 0, max_connections: 0 },
+  user: { max_qps: 0, burst: 0 },
   pool: { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 },
   circuit: { max_concurrent_per_user_shard: 50, queue_size: 200, queue_timeout_ms: 10_000 },
 } as const;
@@ -134,6 +139,8 @@ const ServerSchema = z.strictObject({
     .default(CONFIG_DEFAULTS.server.max_handshake_packet),
   max_handshakes_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes_per_ip),
   max_handshakes: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes),
+  // Absent: derived from pool.max_open (defaultUserConnections) once the whole file is parsed.
+  max_user_connections: NonNegInt.optional(),
   max_login_failures_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_login_failures_per_ip),
   login_failure_window_secs: PositiveInt.max(86_400).default(
     CONFIG_DEFAULTS.server.login_failure_window_secs,
@@ -230,7 +237,7 @@ const UserSchema = z.strictObject({
   shard: Name.optional(),
   max_qps: z.number().nonnegative().finite().default(CONFIG_DEFAULTS.user.max_qps),
   burst: NonNegInt.default(CONFIG_DEFAULTS.user.burst),
-  max_connections: NonNegInt.default(CONFIG_DEFAULTS.user.max_connections),
+  max_connections: NonNegInt.optional(),
 });
 
 const PoolSchema = z.strictObject({
@@ -346,11 +353,15 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
   const result = FileSchema.safeParse(raw);
   if (!result.success) throw toConfigError(result.error, raw);
   const file = result.data;
+  const server = {
+    ...file.server,
+    max_user_connections: file.server.max_user_connections ?? defaultUserConnections(file.pool.max_open),
+  };
   const shards = resolveShards(file, env);
-  const users = resolveUsers(file.users, shards, env);
+  const users = resolveUsers(file.users, shards, env, server.max_user_connections);
   checkCrossKeyRules(file);
   checkBackendsSecurity(file);
-  return { server: file.server, shards, users, pool: file.pool, circuit: file.circuit };
+  return { server, shards, users, pool: file.pool, circuit: file.circuit };
 }
 
 function readToml(tomlText: string): unknown {
@@ -365,6 +376,14 @@ function readToml(tomlText: string): unknown {
     }
     throw error;
   }
+}
+
+/**
+ * server.max_user_connections when the file leaves it out: half of a shard's backend connections,
+ * so a user whose sessions each pin one leaves the other half to everyone else.
+ */
+export function defaultUserConnections(poolMaxOpen: number): number {
+  return Math.ceil(poolMaxOpen / 2);
 }
 
 /** The shards: [backend] is one shard named DEFAULT_SHARD_NAME; passwords resolved from `env` first. */
@@ -419,6 +438,7 @@ function resolveUsers(
   entries: ConfigFile['users'],
   shards: readonly ShardConfig[],
   env: NodeJS.ProcessEnv,
+  defaultMaxConnections: number,
 ): UserConfig[] {
   const shardNames = new Set(shards.map((s) => s.name));
   const firstShard = shards[0]?.name ?? DEFAULT_SHARD_NAME;
@@ -451,7 +471,7 @@ function resolveUsers(
       shard,
       max_qps: user.max_qps,
       burst: user.burst,
-      max_connections: user.max_connections,
+      max_connections: user.max_connections ?? defaultMaxConnections,
     };
   });
 }

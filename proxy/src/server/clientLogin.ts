@@ -198,7 +198,7 @@ export function decideLogin(
     return {
       granted: false,
       code: ErrorCode.CON_COUNT_ERROR,
-      message: `Too many connections: user '${user.name}' already has ${sessions} (users.max_connections = ${user.max_connections})`,
+      message: `Too many connections: user '${user.name}' already has ${sessions} (users.max_connections, by default server.max_user_connections, = ${user.max_connections})`,
       logReason: `users.max_connections (${user.max_connections}) reached`,
       badCredentials: false,
     };
