@@ -81,6 +81,7 @@ test('defaults fill every optional key', () => {
       max_login_failures_per_ip: 10,
       login_failure_window_secs: 60,
       require_secure_transport: false,
+      client_idle_timeout_secs: 28800,
     },
     shards: [
       { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw', ssl_mode: 'disabled' },
@@ -212,6 +213,11 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError(`${minimal}max_connections = -2\n`, 'users[0].max_connections');
   expectConfigError(`[server]\nmax_user_connections = 1.5\n${minimal}`, 'server.max_user_connections');
   expectConfigError(`[server]\nmax_handshakes = -1\n${minimal}`, 'server.max_handshakes');
+  expectConfigError(
+    `[server]\nclient_idle_timeout_secs = 31536001\n${minimal}`,
+    'server.client_idle_timeout_secs',
+    /at most 31536000/,
+  );
   expectConfigError(minimal.replace('name = "app"', 'name = "a b"'), 'users[0].name', /letters, digits/);
   expectConfigError(`${minimal}\n[pool]\nmax_open = 0\n`, 'pool.max_open');
   expectConfigError(`${minimal}\n[pool]\nmax_age_secs = 0\n`, 'pool.max_age_secs');

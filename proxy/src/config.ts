@@ -60,6 +60,8 @@ export interface AthenaConfig {
     tls_key_file?: string;
     /** Refuse clients that do not switch to TLS. */
     require_secure_transport: boolean;
+    /** A logged-in session that runs no command for this long is closed; 0 = never. */
+    client_idle_timeout_secs: number;
   };
   shards: ShardConfig[];
   users: UserConfig[];
@@ -98,6 +100,8 @@ export const CONFIG_DEFAULTS = {
     max_login_failures_per_ip: 10,
     login_failure_window_secs: 60,
     require_secure_transport: false,
+    // MySQL's wait_timeout default (8 hours).
+    client_idle_timeout_secs: 28_800,
   },
   backend: { host: '127.0.0.1', port: 3306 },
   user: { max_qps: 0, burst: 0 },
@@ -148,6 +152,9 @@ const ServerSchema = z.strictObject({
   tls_cert_file: z.string().min(1, 'expected the path of a PEM certificate (chain)').optional(),
   tls_key_file: z.string().min(1, 'expected the path of a PEM private key').optional(),
   require_secure_transport: z.boolean().default(CONFIG_DEFAULTS.server.require_secure_transport),
+  client_idle_timeout_secs: NonNegInt.max(31_536_000, 'expected at most 31536000 (a year, as MySQL)').default(
+    CONFIG_DEFAULTS.server.client_idle_timeout_secs,
+  ),
 });
 
 // ---- Backend TLS and credentials: how Athena may send its backend password ----

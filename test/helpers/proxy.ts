@@ -79,6 +79,9 @@ export interface ProxyOptions extends LaunchOptions {
     tls_cert_file: string;
     tls_key_file: string;
     require_secure_transport: boolean;
+    max_user_connections: number;
+    client_idle_timeout_secs: number;
+    command_memory_budget: number;
   }>;
   pool?: Partial<{ max_idle: number; max_age_secs: number; max_idle_time_secs: number; max_open: number }>;
   circuit?: Partial<{ max_concurrent_per_user_shard: number; queue_size: number; queue_timeout_ms: number }>;

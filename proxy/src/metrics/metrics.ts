@@ -96,6 +96,7 @@ export const METRIC_NAMES = [
   'athena_login_failures_total',
   'athena_logins_throttled_total',
   'athena_packets_too_large_total',
+  'athena_client_idle_timeouts_total',
   'athena_rate_limit_acquired_total',
   'athena_rate_limit_rejected_queue_full_total',
   'athena_rate_limit_rejected_timeout_total',
@@ -189,6 +190,7 @@ export class AthenaMetrics {
   };
   private loginFailures = 0;
   private loginsThrottled = 0;
+  private idleTimeouts = 0;
   private readonly packetsTooLarge: Record<PacketPhase, number> = { handshake: 0, command: 0 };
   /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
   private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
@@ -223,6 +225,11 @@ export class AthenaMetrics {
   /** A password (login or COM_CHANGE_USER) refused unjudged: its address had used up its failures. */
   loginThrottled(): void {
     this.loginsThrottled++;
+  }
+
+  /** A session closed for running no command within server.client_idle_timeout_secs. */
+  clientIdleTimedOut(): void {
+    this.idleTimeouts++;
   }
 
   packetTooLarge(phase: PacketPhase): void {
@@ -404,6 +411,13 @@ export class AthenaMetrics {
         `athena_packets_too_large_total{phase="${phase}"} ${formatValue(this.packetsTooLarge[phase])}`,
       );
     }
+    family(
+      out,
+      'athena_client_idle_timeouts_total',
+      'counter',
+      'Client sessions closed (ERR 4031) after running no command for server.client_idle_timeout_secs; their backend connection went back to the pool.',
+    );
+    out.push(`athena_client_idle_timeouts_total ${formatValue(this.idleTimeouts)}`);
   }
 
   /** One family per rate-limit outcome, one series per (user, shard) gate. */

@@ -194,6 +194,8 @@ export class ClientSession implements BackendSink, LoginHost {
   private readonly port: number;
   /** Not logged in yet: holds one of its address's handshake slots. */
   private handshaking = true;
+  /** performance.now() when the last command ended (or the login did): idle since then unless busy. */
+  private idleSince = 0;
 
   /**
    * `reader`: the socket reads through it (one reused buffer, see socketReader.ts); without one,
@@ -225,6 +227,28 @@ export class ClientSession implements BackendSink, LoginHost {
     this.socket.end();
     this.socket.destroySoon();
     this.finish();
+  }
+
+  /**
+   * Closes the session, with ERR 4031 as MySQL does past wait_timeout, when it is logged in, runs no
+   * command and has run none since `cutoff` (a performance.now() time). Inside a transaction too:
+   * that is the session most worth closing (it keeps its circuit slot and the server's locks), and
+   * the reset of its backend connection rolls the transaction back. True when it closed.
+   */
+  closeIfIdleSince(cutoff: number): boolean {
+    // A client that began COM_CHANGE_USER and never answers the auth switch is idle too.
+    const waiting = this.phase === COMMANDS ? !this.busy : this.phase.kind === 'changeUserSwitch';
+    if (!waiting || this.idleSince > cutoff) return false;
+    this.ctx.metrics.clientIdleTimedOut();
+    const timeout = this.ctx.config.server.client_idle_timeout_secs;
+    // Sequence 1: what the client reads as the answer to the command it sends next.
+    this.writeError(
+      1,
+      ErrorCode.CLIENT_INTERACTION_TIMEOUT,
+      `The client was disconnected by the server because of inactivity (server.client_idle_timeout_secs = ${timeout})`,
+    );
+    this.close();
+    return true;
   }
 
   /** Shutdown: close now if idle, otherwise after the response in flight. */
@@ -420,6 +444,7 @@ export class ClientSession implements BackendSink, LoginHost {
 
   private enterCommandPhase(seq: number): void {
     this.phase = COMMANDS;
+    this.idleSince = performance.now();
     this.socket.write(okPacket(seq, Status.AUTOCOMMIT));
     if (this.busy === false && this.queue.length > 0) this.runQueue();
   }
@@ -553,6 +578,7 @@ export class ClientSession implements BackendSink, LoginHost {
 
   /** A command the server does not answer, that Athena answers itself, or that it refuses. */
   private runUnanswered(packet: Buffer, command: number): void {
+    this.idleSince = performance.now();
     switch (command) {
       case Com.QUIT:
         this.close();
@@ -640,6 +666,7 @@ export class ClientSession implements BackendSink, LoginHost {
   /** Answers the current command with an ERR without forwarding it; the session stays usable. */
   private failCommand(code: MysqlErrorCode, message: string): void {
     this.busy = false;
+    this.idleSince = performance.now();
     // The client believes the server has the parameter types this execute carried.
     if (this.currentCommand === Com.STMT_EXECUTE && this.current !== null)
       this.statements.refused(this.current);
@@ -740,7 +767,9 @@ export class ClientSession implements BackendSink, LoginHost {
     this.inFlight = false;
     this.busy = false;
     if (!this.keepsSlot()) this.releaseSlot();
-    this.ctx.metrics.recordQuery(this.currentType, (performance.now() - this.currentStart) / 1000, failed);
+    const now = performance.now();
+    this.idleSince = now;
+    this.ctx.metrics.recordQuery(this.currentType, (now - this.currentStart) / 1000, failed);
     const command = this.currentCommand;
     if (command !== Com.QUERY && command !== Com.STMT_EXECUTE) this.afterOtherCommand(command, failed);
     else if (command === Com.QUERY) this.trackQueryEffects();

@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import type { AthenaConfig, ShardConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import { systemClock } from '../limits/clock.ts';
+import { IdleSweep } from '../limits/idleSweep.ts';
 import { addressGroup, PreAuthGuard, type PreAuthRefusal } from '../limits/preAuthGuard.ts';
 import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
@@ -92,6 +93,7 @@ export class ProxyServer implements ProxyContext {
   private readonly server: net.Server;
   private readonly logFn: (message: string) => void;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly idleSweep: IdleSweep;
   private listening = false;
   /** Refusals are logged at most once a second per reason (a flood must not flood the log). */
   private readonly refusalLog = new Map<RefusalReason, { lastAt: number; suppressed: number }>();
@@ -129,6 +131,15 @@ export class ProxyServer implements ProxyContext {
         }),
       );
     }
+    this.idleSweep = new IdleSweep(
+      server.client_idle_timeout_secs * 1000,
+      () => this.sessions,
+      systemClock,
+      (closed) =>
+        this.log(
+          `closed ${closed} session(s) idle for more than server.client_idle_timeout_secs = ${server.client_idle_timeout_secs}`,
+        ),
+    );
     this.metrics.setPoolSource(() => [...this.pools.values()].map((p) => p.stats()));
     // Paused: a client socket is re-wrapped to read into a reused buffer before it reads anything.
     this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, this.onConnection);
@@ -252,6 +263,7 @@ export class ProxyServer implements ProxyContext {
       for (const pool of this.pools.values()) if (pool.reachable === false) void pool.probe(probeProfile);
     }, 2000);
     this.probeTimer.unref();
+    this.idleSweep.start();
     const { listen_addr, listen_port } = this.config.server;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -293,6 +305,7 @@ export class ProxyServer implements ProxyContext {
     if (this.draining) return;
     this.draining = true;
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.idleSweep.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.listening = false;
     for (const session of [...this.sessions]) session.closeWhenIdle();

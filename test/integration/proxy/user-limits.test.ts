@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { metricValue } from '../../helpers/metrics.ts';
 import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
@@ -86,5 +87,68 @@ describe('per-user sessions', () => {
     } finally {
       for (const c of held) c.close();
     }
+  });
+});
+
+describe('server.client_idle_timeout_secs', () => {
+  const IDLE_SECS = 1;
+  let idleProxy: RunningProxy;
+  let direct: mysql.Connection;
+
+  before(async () => {
+    idleProxy = await spawnProxy({
+      backend: backendOf(server),
+      users: [hog, other],
+      server: { client_idle_timeout_secs: IDLE_SECS },
+    });
+    direct = await mysql.createConnection({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+    });
+    await direct.query('CREATE TABLE IF NOT EXISTS test.idle (id INT PRIMARY KEY) ENGINE=InnoDB');
+  });
+
+  after(async () => {
+    await direct?.end();
+    await idleProxy?.stop();
+  });
+
+  async function loginTo(user: { name: string; password: string }): Promise<RawClient> {
+    const client = await RawClient.connect(idleProxy.port);
+    assert.equal((await client.login(user.name, user.password)).payload[0], 0x00);
+    return client;
+  }
+
+  test('a session idle inside its transaction is closed with ERR 4031, its transaction rolled back and its backend connection returned; a busy one stays', async () => {
+    const idle = await loginTo(hog);
+    const busy = await loginTo(other);
+    assert.equal((await query(idle, 'BEGIN')).payload[0], 0x00);
+    assert.equal((await query(idle, 'INSERT INTO test.idle VALUES (1)')).payload[0], 0x00);
+    const lastCommandAt = Date.now();
+    // The other session runs a command every 200 ms for longer than the timeout.
+    while (Date.now() - lastCommandAt < 2500) {
+      await drainResult(busy, await query(busy, 'SELECT 1'));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const closedAt = await Promise.race([idle.closedAt, Promise.resolve(0)]);
+    assert.ok(closedAt > 0, 'the idle session is still open');
+    const waited = closedAt - lastCommandAt;
+    assert.ok(
+      waited >= IDLE_SECS * 1000 - 50 && waited < IDLE_SECS * 1500 + 500,
+      `closed after ${waited} ms`,
+    );
+    const err = parseErrPacket((await idle.read(1000)).payload);
+    assert.equal(err?.errno, 4031);
+    assert.match(err?.message ?? '', /inactivity \(server\.client_idle_timeout_secs = 1\)/);
+    assert.equal(busy.closed, false);
+    assert.equal(await idleProxy.series('athena_client_idle_timeouts_total'), 1);
+    assert.equal(await idleProxy.series('athena_pool_active_connections{shard="default"}'), 1);
+    // Rolled back, and its row lock is gone: another session inserts the same key at once.
+    const [rows] = await direct.query('SELECT COUNT(*) AS n FROM test.idle');
+    assert.equal(Number((rows as Array<{ n: number }>)[0]!.n), 0);
+    assert.equal((await query(busy, 'INSERT INTO test.idle VALUES (1)')).payload[0], 0x00);
+    busy.close();
   });
 });
