@@ -82,6 +82,7 @@ test('defaults fill every optional key', () => {
       login_failure_window_secs: 60,
       require_secure_transport: false,
       client_idle_timeout_secs: 28800,
+      command_memory_budget: 536870912,
     },
     shards: [
       { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw', ssl_mode: 'disabled' },
@@ -213,6 +214,16 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError(`${minimal}max_connections = -2\n`, 'users[0].max_connections');
   expectConfigError(`[server]\nmax_user_connections = 1.5\n${minimal}`, 'server.max_user_connections');
   expectConfigError(`[server]\nmax_handshakes = -1\n${minimal}`, 'server.max_handshakes');
+  expectConfigError(
+    `[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 2097151\n${minimal}`,
+    'server.command_memory_budget',
+    /at least twice server\.max_allowed_packet \(2097152\)/,
+  );
+  assert.equal(
+    parseConfig(`[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 2097152\n${minimal}`).server
+      .command_memory_budget,
+    2097152,
+  );
   expectConfigError(
     `[server]\nclient_idle_timeout_secs = 31536001\n${minimal}`,
     'server.client_idle_timeout_secs',

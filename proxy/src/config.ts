@@ -62,6 +62,8 @@ export interface AthenaConfig {
     require_secure_transport: boolean;
     /** A logged-in session that runs no command for this long is closed; 0 = never. */
     client_idle_timeout_secs: number;
+    /** Bytes held at once, across all sessions, for commands not forwarded yet (MemoryBudget). */
+    command_memory_budget: number;
   };
   shards: ShardConfig[];
   users: UserConfig[];
@@ -102,6 +104,8 @@ export const CONFIG_DEFAULTS = {
     require_secure_transport: false,
     // MySQL's wait_timeout default (8 hours).
     client_idle_timeout_secs: 28_800,
+    // Room for four commands of the default max_allowed_packet at once.
+    command_memory_budget: 512 * 1024 * 1024,
   },
   backend: { host: '127.0.0.1', port: 3306 },
   user: { max_qps: 0, burst: 0 },
@@ -154,6 +158,9 @@ const ServerSchema = z.strictObject({
   require_secure_transport: z.boolean().default(CONFIG_DEFAULTS.server.require_secure_transport),
   client_idle_timeout_secs: NonNegInt.max(31_536_000, 'expected at most 31536000 (a year, as MySQL)').default(
     CONFIG_DEFAULTS.server.client_idle_timeout_secs,
+  ),
+  command_memory_budget: PositiveInt.max(2 ** 45, 'expected at most 35184372088832 bytes (32 TiB)').default(
+    CONFIG_DEFAULTS.server.command_memory_budget,
   ),
 });
 
@@ -503,6 +510,12 @@ function checkCrossKeyRules(file: ConfigFile): void {
     throw new ConfigError(
       'server.require_secure_transport',
       'needs server.tls_cert_file and server.tls_key_file',
+    );
+  }
+  if (server.command_memory_budget < 2 * server.max_allowed_packet) {
+    throw new ConfigError(
+      'server.command_memory_budget',
+      `expected at least twice server.max_allowed_packet (${2 * server.max_allowed_packet}), room for the largest command and the copy that joins its packets; got ${server.command_memory_budget}`,
     );
   }
   if (server.metrics_port !== 0 && server.metrics_port === server.listen_port && server.listen_port !== 0) {

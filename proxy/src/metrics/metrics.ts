@@ -97,6 +97,8 @@ export const METRIC_NAMES = [
   'athena_logins_throttled_total',
   'athena_packets_too_large_total',
   'athena_client_idle_timeouts_total',
+  'athena_command_memory_bytes',
+  'athena_command_memory_refused_total',
   'athena_rate_limit_acquired_total',
   'athena_rate_limit_rejected_queue_full_total',
   'athena_rate_limit_rejected_timeout_total',
@@ -191,6 +193,8 @@ export class AthenaMetrics {
   private loginFailures = 0;
   private loginsThrottled = 0;
   private idleTimeouts = 0;
+  private commandMemory: { readonly held: number } | null = null;
+  private commandMemoryRefusals = 0;
   private readonly packetsTooLarge: Record<PacketPhase, number> = { handshake: 0, command: 0 };
   /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
   private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
@@ -230,6 +234,16 @@ export class AthenaMetrics {
   /** A session closed for running no command within server.client_idle_timeout_secs. */
   clientIdleTimedOut(): void {
     this.idleTimeouts++;
+  }
+
+  /** Where athena_command_memory_bytes is read, at each scrape. */
+  setCommandMemory(budget: { readonly held: number }): void {
+    this.commandMemory = budget;
+  }
+
+  /** A session closed with ERR 1041: its command did not fit in server.command_memory_budget. */
+  commandMemoryRefused(): void {
+    this.commandMemoryRefusals++;
   }
 
   packetTooLarge(phase: PacketPhase): void {
@@ -418,6 +432,20 @@ export class AthenaMetrics {
       'Client sessions closed (ERR 4031) after running no command for server.client_idle_timeout_secs; their backend connection went back to the pool.',
     );
     out.push(`athena_client_idle_timeouts_total ${formatValue(this.idleTimeouts)}`);
+    family(
+      out,
+      'athena_command_memory_bytes',
+      'gauge',
+      'Bytes held now, across all sessions, for client commands not forwarded yet (bounded by server.command_memory_budget).',
+    );
+    out.push(`athena_command_memory_bytes ${formatValue(this.commandMemory?.held ?? 0)}`);
+    family(
+      out,
+      'athena_command_memory_refused_total',
+      'counter',
+      'Client connections closed with ERR 1041: a command of theirs would have gone past server.command_memory_budget.',
+    );
+    out.push(`athena_command_memory_refused_total ${formatValue(this.commandMemoryRefusals)}`);
   }
 
   /** One family per rate-limit outcome, one series per (user, shard) gate. */

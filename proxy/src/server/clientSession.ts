@@ -15,6 +15,7 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
+import type { MemoryBudget } from '../limits/memoryBudget.ts';
 import type { PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { LimitRejectedError } from '../limits/errors.ts';
 import type { AthenaMetrics } from '../metrics/metrics.ts';
@@ -93,6 +94,8 @@ export interface ProxyContext {
   readonly userSessions: Map<string, number>;
   /** Per-address handshake slots (taken before the session starts) and failed-login throttling. */
   readonly preAuth: PreAuthGuard;
+  /** server.command_memory_budget: bytes of client commands held, not forwarded yet, by all sessions. */
+  readonly commandMemory: MemoryBudget;
   /** Certificate and key for client connections that ask for TLS (null: TLS not offered). */
   readonly tlsContext: tls.SecureContext | null;
   /** Version string and capabilities to announce (learned from the backend when known). */
@@ -165,6 +168,10 @@ export class ClientSession implements BackendSink, LoginHost {
   private largeCommand: Buffer[] | null = null;
   /** Payload bytes of largeCommand so far (server.max_allowed_packet bounds the whole command). */
   private largeCommandBytes = 0;
+  /** Bytes of ctx.commandMemory reserved for the split packet the framer is gathering. */
+  private gatheringBytes = 0;
+  /** Bytes of ctx.commandMemory reserved for packets received and not forwarded yet. */
+  private heldBytes = 0;
   private current: Buffer | null = null;
   private currentCommand = 0;
   private currentType: StatementType = 'other';
@@ -338,6 +345,49 @@ export class ClientSession implements BackendSink, LoginHost {
     this.close();
   };
 
+  // ---- server.command_memory_budget: what received commands hold until forwarded -----------
+
+  private readonly reserveGathering = (bytes: number, seq: number): boolean => {
+    if (!this.reserveCommandMemory(bytes, seq)) return false;
+    this.gatheringBytes += bytes;
+    return true;
+  };
+
+  /** The split packet the framer gathered is out: what it reserved is held until forwarded. */
+  private claimGathered(): void {
+    this.heldBytes += this.gatheringBytes;
+    this.gatheringBytes = 0;
+  }
+
+  /** Takes `bytes` of the budget, or answers ERR 1041 and closes the connection. */
+  private reserveCommandMemory(bytes: number, seq: number): boolean {
+    const budget = this.ctx.commandMemory;
+    if (budget.tryReserve(bytes)) return true;
+    this.ctx.metrics.commandMemoryRefused();
+    const limit = this.ctx.config.server.command_memory_budget;
+    this.ctx.log(
+      `client ${this.describe()} needs ${bytes} more bytes for a command while ${budget.held} are held, over server.command_memory_budget = ${limit}; closing`,
+    );
+    this.socket.pause();
+    // Mid-response an ERR would land inside the response's bytes: then the connection just closes.
+    if (!this.inFlight) {
+      this.writeError(
+        (seq + 1) & 0xff,
+        ErrorCode.OUT_OF_RESOURCES,
+        `Out of resources: Athena holds ${budget.held} bytes of commands not yet forwarded and this one needs ${bytes} more (server.command_memory_budget = ${limit}); retry later`,
+      );
+    }
+    this.close();
+    return false;
+  }
+
+  /** What received commands reserved goes back once none of them is left unforwarded. */
+  private releaseHeld(): void {
+    if (this.queue.length > 0 || this.current !== null || this.largeCommand !== null) return;
+    this.ctx.commandMemory.release(this.heldBytes);
+    this.heldBytes = 0;
+  }
+
   /** The one way Athena answers the client with an ERR packet (its sequence id is `seq`). */
   private writeError(seq: number, code: MysqlErrorCode, message: string): void {
     this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
@@ -381,6 +431,8 @@ export class ClientSession implements BackendSink, LoginHost {
     this.user = user;
     this.leaveHandshake();
     this.framer.maxPayload = this.commandPayloadLimit();
+    // Before login the framer holds at most server.max_handshake_packet: no accounting needed.
+    this.framer.reserve = this.reserveGathering;
     this.pool = pool;
     this.profile = makeProfile(this.capabilities, this.collation);
     const db = this.database;
@@ -468,6 +520,7 @@ export class ClientSession implements BackendSink, LoginHost {
   };
 
   private readonly onClientPacket = (packet: Buffer): void => {
+    if (this.gatheringBytes !== 0) this.claimGathered();
     if (this.phase === COMMANDS) this.onCommandPacket(packet);
     else this.onLoginPacket(packet);
   };
@@ -515,7 +568,11 @@ export class ClientSession implements BackendSink, LoginHost {
     this.largeCommandBytes += payloadLength;
     let whole: Buffer | null = null;
     if (payloadLength !== MAX_PACKET_PAYLOAD) {
-      whole = Buffer.concat(this.largeCommand);
+      // The copy that joins the packets is held too, while the packets wait for the collector.
+      const joined = this.largeCommand.reduce((sum, part) => sum + part.length, 0);
+      if (!this.reserveCommandMemory(joined, packet[3]!)) return null;
+      this.heldBytes += joined;
+      whole = Buffer.concat(this.largeCommand, joined);
       this.largeCommand = null;
       this.largeCommandBytes = 0;
     }
@@ -556,12 +613,14 @@ export class ClientSession implements BackendSink, LoginHost {
   private startCommand(packet: Buffer): void {
     if (packet.length < 5) {
       this.writeError(1, ErrorCode.UNKNOWN_COM_ERROR, 'Empty command packet');
+      if (this.heldBytes !== 0) this.releaseHeld();
       return;
     }
     const command = packet[4]!;
     const kind = RESPONSE_KIND[command];
     if (kind === undefined || kind === NO_RESPONSE) {
       this.runUnanswered(packet, command);
+      if (this.heldBytes !== 0) this.releaseHeld();
       return;
     }
     this.busy = true;
@@ -671,6 +730,7 @@ export class ClientSession implements BackendSink, LoginHost {
     if (this.currentCommand === Com.STMT_EXECUTE && this.current !== null)
       this.statements.refused(this.current);
     this.current = null;
+    if (this.heldBytes !== 0) this.releaseHeld();
     this.writeError(1, code, message);
     this.runQueue();
   }
@@ -686,6 +746,7 @@ export class ClientSession implements BackendSink, LoginHost {
         ? this.statements.toSend(this.current!, this.onParamTypesResent)
         : this.current!;
     this.current = null;
+    if (this.heldBytes !== 0) this.releaseHeld();
     this.inFlight = true;
     this.scanner.begin(
       RESPONSE_KIND[this.currentCommand] as ResponseKind,
@@ -920,6 +981,7 @@ export class ClientSession implements BackendSink, LoginHost {
     this.database = request.database;
     this.busy = false;
     this.checkLogin(request.user, token, seq);
+    if (this.heldBytes !== 0) this.releaseHeld();
     if (this.user !== null) {
       this.ctx.metrics.recordQuery('other', (performance.now() - this.currentStart) / 1000, false);
       this.runQueue();
@@ -956,6 +1018,9 @@ export class ClientSession implements BackendSink, LoginHost {
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.largeCommand = null;
+    this.ctx.commandMemory.release(this.gatheringBytes + this.heldBytes);
+    this.gatheringBytes = 0;
+    this.heldBytes = 0;
     this.ctx.metrics.connectionClosed();
     this.ctx.sessionEnded(this);
   }

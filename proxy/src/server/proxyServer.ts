@@ -7,6 +7,7 @@ import type { AthenaConfig, ShardConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import { systemClock } from '../limits/clock.ts';
 import { IdleSweep } from '../limits/idleSweep.ts';
+import { MemoryBudget } from '../limits/memoryBudget.ts';
 import { addressGroup, PreAuthGuard, type PreAuthRefusal } from '../limits/preAuthGuard.ts';
 import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
@@ -86,6 +87,7 @@ export class ProxyServer implements ProxyContext {
   readonly users = new Map<string, UserConfig>();
   readonly userSessions = new Map<string, number>();
   readonly preAuth: PreAuthGuard;
+  readonly commandMemory: MemoryBudget;
   readonly tlsContext: tls.SecureContext | null;
   readonly costPerQuery: TestCost | null;
   draining = false;
@@ -131,6 +133,8 @@ export class ProxyServer implements ProxyContext {
         }),
       );
     }
+    this.commandMemory = new MemoryBudget(server.command_memory_budget);
+    this.metrics.setCommandMemory(this.commandMemory);
     this.idleSweep = new IdleSweep(
       server.client_idle_timeout_secs * 1000,
       () => this.sessions,

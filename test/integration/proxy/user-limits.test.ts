@@ -152,3 +152,83 @@ describe('server.client_idle_timeout_secs', () => {
     busy.close();
   });
 });
+
+describe('server.command_memory_budget', () => {
+  const MAX_ALLOWED_PACKET = 1024 * 1024;
+  const BUDGET = 2 * MAX_ALLOWED_PACKET;
+  /** A COM_QUERY packet of 900 KiB of payload: two fit in the budget, three do not. */
+  const PAYLOAD = 900 * 1024;
+  const PACKET = PAYLOAD + 4;
+  const bigQuery = Buffer.concat([
+    Buffer.from([PAYLOAD & 0xff, (PAYLOAD >> 8) & 0xff, PAYLOAD >> 16, 0]),
+    comQuery(`SELECT 1 /*${'a'.repeat(PAYLOAD - 1 - 'SELECT 1 /**/'.length)}*/`),
+  ]);
+  /** More than half of the packet: the proxy's buffer for it has grown to the packet's size. */
+  const STALL_AT = 800 * 1024;
+  let budgetProxy: RunningProxy;
+
+  before(async () => {
+    assert.equal(bigQuery.length, PACKET);
+    budgetProxy = await spawnProxy({
+      backend: backendOf(server),
+      users: [hog, other],
+      server: { max_allowed_packet: MAX_ALLOWED_PACKET, command_memory_budget: BUDGET },
+    });
+  });
+
+  after(async () => {
+    await budgetProxy?.stop();
+  });
+
+  async function loginTo(user: { name: string; password: string }): Promise<RawClient> {
+    const client = await RawClient.connect(budgetProxy.port);
+    assert.equal((await client.login(user.name, user.password)).payload[0], 0x00);
+    return client;
+  }
+
+  async function held(expected: number): Promise<number> {
+    const deadline = Date.now() + 5000;
+    let value = await budgetProxy.series('athena_command_memory_bytes');
+    while (value !== expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      value = await budgetProxy.series('athena_command_memory_bytes');
+    }
+    return value;
+  }
+
+  test('sessions holding half-sent commands use up the budget; the next large command gets ERR 1041, and the budget comes back as commands are forwarded or sessions close', async () => {
+    // Two users' sessions each stop in the middle of a large command.
+    const first = await loginTo(hog);
+    const second = await loginTo(other);
+    await first.writeInPieces(bigQuery.subarray(0, STALL_AT), 8);
+    await second.writeInPieces(bigQuery.subarray(0, STALL_AT), 8);
+    assert.equal(await held(2 * PACKET), 2 * PACKET);
+
+    const third = await loginTo(hog);
+    third.write(bigQuery);
+    const err = parseErrPacket((await third.read()).payload);
+    assert.equal(err?.errno, 1041, 'a third large command was accepted past the budget');
+    assert.equal(err?.sqlState, 'HY000');
+    assert.match(err?.message ?? '', /server\.command_memory_budget = 2097152\); retry later$/);
+    await third.closedAt;
+    assert.equal(await budgetProxy.series('athena_command_memory_refused_total'), 1);
+    assert.equal(await held(2 * PACKET), 2 * PACKET, 'the refused command kept some of the budget');
+
+    // The first command completes and is forwarded: its share comes back, and a new one fits.
+    first.write(bigQuery.subarray(STALL_AT));
+    await drainResult(first, await first.read());
+    assert.equal(await held(PACKET), PACKET);
+    const fourth = await loginTo(other);
+    fourth.write(bigQuery);
+    await drainResult(fourth, await fourth.read());
+    assert.equal(await held(PACKET), PACKET);
+
+    // A session that leaves mid-command gives its share back too.
+    second.close();
+    assert.equal(await held(0), 0);
+    for (const c of [first, fourth]) {
+      await drainResult(c, await query(c, 'SELECT 1'));
+      c.close();
+    }
+  });
+});
