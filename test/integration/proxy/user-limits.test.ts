@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
 import { metricValue } from '../../helpers/metrics.ts';
 import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
-import { RawClient, comQuery, parseErrPacket, type Packet } from '../../helpers/wire.ts';
+import { RawClient, comQuery, frame, parseErrPacket, type Packet } from '../../helpers/wire.ts';
 
 const secret = (): string => `pw-${randomBytes(8).toString('hex')}`;
 const hog = { name: 'hog', password: secret() };
@@ -21,7 +21,8 @@ let server: LocalServer;
 let proxy: RunningProxy;
 
 before(async () => {
-  server = await startLocalServer();
+  // Room for the 17 MiB command below.
+  server = await startLocalServer({ extraArgs: ['--max-allowed-packet=64M'] });
   proxy = await spawnProxy({
     backend: backendOf(server),
     users: [hog, other],
@@ -230,5 +231,69 @@ describe('server.command_memory_budget', () => {
       await drainResult(c, await query(c, 'SELECT 1'));
       c.close();
     }
+  });
+});
+
+describe('server.command_memory_budget, a command over 16 MiB', () => {
+  const MiB = 1024 * 1024;
+  const MAX_ALLOWED_PACKET = 20 * MiB;
+  const BUDGET = 2 * MAX_ALLOWED_PACKET;
+  /** 17 MiB: two packets on the wire, joined by the proxy into one buffer before it is forwarded. */
+  const joinedCommand = frame(
+    comQuery(`SELECT 1 /*${'a'.repeat(17 * MiB - 1 - 'SELECT 1 /**/'.length)}*/`),
+    0,
+  );
+  /** A 10 MiB packet, of which more than 8 MiB (the proxy's buffer then has the packet's size). */
+  const stalled = frame(comQuery(`SELECT 1 /*${'b'.repeat(10 * MiB - 1 - 'SELECT 1 /**/'.length)}*/`), 0);
+  const STALL_AT = 9 * MiB;
+  let bigProxy: RunningProxy;
+
+  before(async () => {
+    bigProxy = await spawnProxy({
+      backend: backendOf(server),
+      users: [hog, other],
+      server: { max_allowed_packet: MAX_ALLOWED_PACKET, command_memory_budget: BUDGET },
+    });
+  });
+
+  after(async () => {
+    await bigProxy?.stop();
+  });
+
+  async function loginTo(user: { name: string; password: string }): Promise<RawClient> {
+    const client = await RawClient.connect(bigProxy.port);
+    assert.equal((await client.login(user.name, user.password)).payload[0], 0x00);
+    return client;
+  }
+
+  async function heldBecomes(expected: number): Promise<number> {
+    const deadline = Date.now() + 10_000;
+    let value = await bigProxy.series('athena_command_memory_bytes');
+    while (value !== expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      value = await bigProxy.series('athena_command_memory_bytes');
+    }
+    return value;
+  }
+
+  test('its packets and the copy that joins them both count: 10 MiB held elsewhere leave no room for it, none does', async () => {
+    const holder = await loginTo(hog);
+    await holder.writeInPieces(stalled.subarray(0, STALL_AT), 36);
+    assert.equal(await heldBecomes(stalled.length), stalled.length);
+    // Its packets (17 MiB) fit next to the 10 MiB; with the copy that joins them (17 more) they do not.
+    const refused = await loginTo(other);
+    await refused.writeInPieces(joinedCommand, 68);
+    const err = parseErrPacket((await refused.read(10_000)).payload);
+    assert.equal(err?.errno, 1041, 'the joined command was not counted');
+    assert.match(err?.message ?? '', new RegExp(`needs ${joinedCommand.length} more`));
+    await refused.closedAt;
+    holder.close();
+    assert.equal(await heldBecomes(0), 0);
+
+    const served = await loginTo(other);
+    await served.writeInPieces(joinedCommand, 68);
+    await drainResult(served, await served.read(10_000));
+    assert.equal(await heldBecomes(0), 0, 'forwarded: nothing held');
+    served.close();
   });
 });
