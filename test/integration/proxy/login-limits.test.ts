@@ -6,7 +6,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import { metricValue } from '../../helpers/metrics.ts';
 import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 import {
   RawClient,
@@ -43,10 +42,6 @@ after(async () => {
   await server?.stop();
 });
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  return metricValue(await proxy.metrics(), name, labels);
-}
-
 /** The errno of an answer, or 0 for OK. */
 function errnoOf(packet: Packet): number {
   if (packet.payload[0] === 0x00) return 0;
@@ -82,7 +77,7 @@ async function loggedIn(from: string): Promise<{ client: RawClient; scramble: Bu
 describe('failed-login throttle', () => {
   test('guesses sent together on many connections get no more than server.max_login_failures_per_ip', async () => {
     const from = '127.0.0.4';
-    const failuresBefore = await metric('athena_login_failures_total');
+    const failuresBefore = await proxy.series('athena_login_failures_total');
     // Eight handshakes opened before any failure: each one is admitted, the address being clean.
     const clients = await Promise.all(
       Array.from({ length: 8 }, () => RawClient.connect(proxy.port, '127.0.0.1', from)),
@@ -94,8 +89,8 @@ describe('failed-login throttle', () => {
     const answers = await Promise.all(clients.map(async (c) => errnoOf(await c.read())));
     assert.equal(answers.filter((e) => e === 1045).length, LOGIN_FAILURES, `answers: ${answers.join(', ')}`);
     assert.equal(answers.filter((e) => e === 1129).length, 8 - LOGIN_FAILURES);
-    assert.equal(await metric('athena_login_failures_total'), failuresBefore + LOGIN_FAILURES);
-    assert.equal(await metric('athena_logins_throttled_total'), 8 - LOGIN_FAILURES);
+    assert.equal(await proxy.series('athena_login_failures_total'), failuresBefore + LOGIN_FAILURES);
+    assert.equal(await proxy.series('athena_logins_throttled_total'), 8 - LOGIN_FAILURES);
     for (const c of clients) c.close();
   });
 
@@ -143,7 +138,7 @@ describe('failed-login throttle', () => {
 describe('server.max_handshakes', () => {
   test('strangers on several addresses hold at most server.max_handshakes connections before login; a logged-in session is unaffected', async () => {
     const { client: member } = await loggedIn('127.0.0.1');
-    const refusedBefore = await metric('athena_connections_refused_total', { reason: 'handshakes' });
+    const refusedBefore = await proxy.series('athena_connections_refused_total{reason="handshakes"}');
     const strangers: RawClient[] = [];
     try {
       for (const from of ['127.0.0.6', '127.0.0.7']) {
@@ -160,9 +155,9 @@ describe('server.max_handshakes', () => {
         assert.equal(e.errno, 1040);
         assert.equal(e.message, 'Too many connections still logging in (server.max_handshakes = 12)');
       }
-      assert.equal(await metric('athena_connections_unauthenticated'), MAX_HANDSHAKES);
+      assert.equal(await proxy.series('athena_connections_unauthenticated'), MAX_HANDSHAKES);
       assert.equal(
-        await metric('athena_connections_refused_total', { reason: 'handshakes' }),
+        await proxy.series('athena_connections_refused_total{reason="handshakes"}'),
         refusedBefore + refused.length,
       );
       member.send(comQuery('SELECT 1'), 0);
@@ -173,7 +168,7 @@ describe('server.max_handshakes', () => {
     }
     // The slots come back with the connections.
     const deadline = Date.now() + 5000;
-    while ((await metric('athena_connections_unauthenticated')) > 0 && Date.now() < deadline) {
+    while ((await proxy.series('athena_connections_unauthenticated')) > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     (await loggedIn('127.0.0.8')).client.close();

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { startLocalServer, type LocalServer } from '../../../src/mysql/index.ts';
-import { metricValue } from '../../helpers/metrics.ts';
 import { backendOf, spawnProxy, type RunningProxy } from '../../helpers/proxy.ts';
 import { RawClient, comQuery, frame, parseErrPacket, type Packet } from '../../helpers/wire.ts';
 
@@ -35,17 +34,43 @@ after(async () => {
   await server?.stop();
 });
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  return metricValue(await proxy.metrics(), name, labels);
+/** A raw client logged in as `user`: its answer to the login (OK or ERR) and the client. */
+async function login(
+  user: { name: string; password: string },
+  through: RunningProxy = proxy,
+): Promise<{ client: RawClient; answer: Packet }> {
+  const client = await RawClient.connect(through.port);
+  return { client, answer: await client.login(user.name, user.password) };
 }
 
-/** A raw client logged in as `user`: its answer to the login (OK or ERR) and the client. */
-async function login(user: {
-  name: string;
-  password: string;
-}): Promise<{ client: RawClient; answer: Packet }> {
-  const client = await RawClient.connect(proxy.port);
-  return { client, answer: await client.login(user.name, user.password) };
+/** A raw client logged in as `user`, its login asserted. */
+async function loggedIn(user: { name: string; password: string }, through: RunningProxy): Promise<RawClient> {
+  const { client, answer } = await login(user, through);
+  assert.equal(answer.payload[0], 0x00, `${user.name} was refused`);
+  return client;
+}
+
+/** A proxy with the least command_memory_budget allowed: twice max_allowed_packet. */
+function spawnWithBudget(maxAllowedPacket: number): Promise<RunningProxy> {
+  return spawnProxy({
+    backend: backendOf(server),
+    users: [hog, other],
+    server: { max_allowed_packet: maxAllowedPacket, command_memory_budget: 2 * maxAllowedPacket },
+  });
+}
+
+/** What the proxy holds for commands not yet forwarded (server.command_memory_budget). */
+const HELD = 'athena_command_memory_bytes';
+
+/** The series' value once it is `expected` (polled for up to 10 s), else the last value read. */
+async function seriesBecomes(through: RunningProxy, series: string, expected: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  let value = await through.series(series);
+  while (value !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    value = await through.series(series);
+  }
+  return value;
 }
 
 /** Sends a query and returns the first packet of its answer. */
@@ -80,7 +105,7 @@ describe('per-user sessions', () => {
       assert.equal(err?.errno, 1040, 'the hog got one more session than its share');
       assert.match(err?.message ?? '', /user 'hog' already has 3 \(.*server\.max_user_connections, = 3\)/);
       await extra.closedAt;
-      assert.equal(await metric('athena_pool_active_connections', { shard: 'default' }), USER_SESSIONS);
+      assert.equal(await proxy.series('athena_pool_active_connections{shard="default"}'), USER_SESSIONS);
       const { client: served, answer: ok } = await login(other);
       assert.equal(ok.payload[0], 0x00);
       await drainResult(served, await query(served, 'SELECT 1'));
@@ -116,15 +141,9 @@ describe('server.client_idle_timeout_secs', () => {
     await idleProxy?.stop();
   });
 
-  async function loginTo(user: { name: string; password: string }): Promise<RawClient> {
-    const client = await RawClient.connect(idleProxy.port);
-    assert.equal((await client.login(user.name, user.password)).payload[0], 0x00);
-    return client;
-  }
-
   test('a session idle inside its transaction is closed with ERR 4031, its transaction rolled back and its backend connection returned; a busy one stays', async () => {
-    const idle = await loginTo(hog);
-    const busy = await loginTo(other);
+    const idle = await loggedIn(hog, idleProxy);
+    const busy = await loggedIn(other, idleProxy);
     assert.equal((await query(idle, 'BEGIN')).payload[0], 0x00);
     assert.equal((await query(idle, 'INSERT INTO test.idle VALUES (1)')).payload[0], 0x00);
     const lastCommandAt = Date.now();
@@ -156,7 +175,6 @@ describe('server.client_idle_timeout_secs', () => {
 
 describe('server.command_memory_budget', () => {
   const MAX_ALLOWED_PACKET = 1024 * 1024;
-  const BUDGET = 2 * MAX_ALLOWED_PACKET;
   /** A COM_QUERY packet of 900 KiB of payload: two fit in the budget, three do not. */
   const PAYLOAD = 900 * 1024;
   const PACKET = PAYLOAD + 4;
@@ -170,42 +188,22 @@ describe('server.command_memory_budget', () => {
 
   before(async () => {
     assert.equal(bigQuery.length, PACKET);
-    budgetProxy = await spawnProxy({
-      backend: backendOf(server),
-      users: [hog, other],
-      server: { max_allowed_packet: MAX_ALLOWED_PACKET, command_memory_budget: BUDGET },
-    });
+    budgetProxy = await spawnWithBudget(MAX_ALLOWED_PACKET);
   });
 
   after(async () => {
     await budgetProxy?.stop();
   });
 
-  async function loginTo(user: { name: string; password: string }): Promise<RawClient> {
-    const client = await RawClient.connect(budgetProxy.port);
-    assert.equal((await client.login(user.name, user.password)).payload[0], 0x00);
-    return client;
-  }
-
-  async function held(expected: number): Promise<number> {
-    const deadline = Date.now() + 5000;
-    let value = await budgetProxy.series('athena_command_memory_bytes');
-    while (value !== expected && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      value = await budgetProxy.series('athena_command_memory_bytes');
-    }
-    return value;
-  }
-
   test('sessions holding half-sent commands use up the budget; the next large command gets ERR 1041, and the budget comes back as commands are forwarded or sessions close', async () => {
     // Two users' sessions each stop in the middle of a large command.
-    const first = await loginTo(hog);
-    const second = await loginTo(other);
+    const first = await loggedIn(hog, budgetProxy);
+    const second = await loggedIn(other, budgetProxy);
     await first.writeInPieces(bigQuery.subarray(0, STALL_AT), 8);
     await second.writeInPieces(bigQuery.subarray(0, STALL_AT), 8);
-    assert.equal(await held(2 * PACKET), 2 * PACKET);
+    assert.equal(await seriesBecomes(budgetProxy, HELD, 2 * PACKET), 2 * PACKET);
 
-    const third = await loginTo(hog);
+    const third = await loggedIn(hog, budgetProxy);
     third.write(bigQuery);
     const err = parseErrPacket((await third.read()).payload);
     assert.equal(err?.errno, 1041, 'a third large command was accepted past the budget');
@@ -213,20 +211,24 @@ describe('server.command_memory_budget', () => {
     assert.match(err?.message ?? '', /server\.command_memory_budget = 2097152\); retry later$/);
     await third.closedAt;
     assert.equal(await budgetProxy.series('athena_command_memory_refused_total'), 1);
-    assert.equal(await held(2 * PACKET), 2 * PACKET, 'the refused command kept some of the budget');
+    assert.equal(
+      await seriesBecomes(budgetProxy, HELD, 2 * PACKET),
+      2 * PACKET,
+      'the refused command kept some of the budget',
+    );
 
     // The first command completes and is forwarded: its share comes back, and a new one fits.
     first.write(bigQuery.subarray(STALL_AT));
     await drainResult(first, await first.read());
-    assert.equal(await held(PACKET), PACKET);
-    const fourth = await loginTo(other);
+    assert.equal(await seriesBecomes(budgetProxy, HELD, PACKET), PACKET);
+    const fourth = await loggedIn(other, budgetProxy);
     fourth.write(bigQuery);
     await drainResult(fourth, await fourth.read());
-    assert.equal(await held(PACKET), PACKET);
+    assert.equal(await seriesBecomes(budgetProxy, HELD, PACKET), PACKET);
 
     // A session that leaves mid-command gives its share back too.
     second.close();
-    assert.equal(await held(0), 0);
+    assert.equal(await seriesBecomes(budgetProxy, HELD, 0), 0);
     for (const c of [first, fourth]) {
       await drainResult(c, await query(c, 'SELECT 1'));
       c.close();
@@ -237,7 +239,6 @@ describe('server.command_memory_budget', () => {
 describe('server.command_memory_budget, a command over 16 MiB', () => {
   const MiB = 1024 * 1024;
   const MAX_ALLOWED_PACKET = 20 * MiB;
-  const BUDGET = 2 * MAX_ALLOWED_PACKET;
   /** 17 MiB: two packets on the wire, joined by the proxy into one buffer before it is forwarded. */
   const joinedCommand = frame(
     comQuery(`SELECT 1 /*${'a'.repeat(17 * MiB - 1 - 'SELECT 1 /**/'.length)}*/`),
@@ -249,51 +250,31 @@ describe('server.command_memory_budget, a command over 16 MiB', () => {
   let bigProxy: RunningProxy;
 
   before(async () => {
-    bigProxy = await spawnProxy({
-      backend: backendOf(server),
-      users: [hog, other],
-      server: { max_allowed_packet: MAX_ALLOWED_PACKET, command_memory_budget: BUDGET },
-    });
+    bigProxy = await spawnWithBudget(MAX_ALLOWED_PACKET);
   });
 
   after(async () => {
     await bigProxy?.stop();
   });
 
-  async function loginTo(user: { name: string; password: string }): Promise<RawClient> {
-    const client = await RawClient.connect(bigProxy.port);
-    assert.equal((await client.login(user.name, user.password)).payload[0], 0x00);
-    return client;
-  }
-
-  async function heldBecomes(expected: number): Promise<number> {
-    const deadline = Date.now() + 10_000;
-    let value = await bigProxy.series('athena_command_memory_bytes');
-    while (value !== expected && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      value = await bigProxy.series('athena_command_memory_bytes');
-    }
-    return value;
-  }
-
   test('its packets and the copy that joins them both count: 10 MiB held elsewhere leave no room for it, none does', async () => {
-    const holder = await loginTo(hog);
+    const holder = await loggedIn(hog, bigProxy);
     await holder.writeInPieces(stalled.subarray(0, STALL_AT), 36);
-    assert.equal(await heldBecomes(stalled.length), stalled.length);
+    assert.equal(await seriesBecomes(bigProxy, HELD, stalled.length), stalled.length);
     // Its packets (17 MiB) fit next to the 10 MiB; with the copy that joins them (17 more) they do not.
-    const refused = await loginTo(other);
+    const refused = await loggedIn(other, bigProxy);
     await refused.writeInPieces(joinedCommand, 68);
     const err = parseErrPacket((await refused.read(10_000)).payload);
     assert.equal(err?.errno, 1041, 'the joined command was not counted');
     assert.match(err?.message ?? '', new RegExp(`needs ${joinedCommand.length} more`));
     await refused.closedAt;
     holder.close();
-    assert.equal(await heldBecomes(0), 0);
+    assert.equal(await seriesBecomes(bigProxy, HELD, 0), 0);
 
-    const served = await loginTo(other);
+    const served = await loggedIn(other, bigProxy);
     await served.writeInPieces(joinedCommand, 68);
     await drainResult(served, await served.read(10_000));
-    assert.equal(await heldBecomes(0), 0, 'forwarded: nothing held');
+    assert.equal(await seriesBecomes(bigProxy, HELD, 0), 0, 'forwarded: nothing held');
     served.close();
   });
 });
