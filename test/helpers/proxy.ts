@@ -66,6 +66,8 @@ export interface ProxyOptions extends LaunchOptions {
   /** Default: root with the backend's password. */
   users?: ProxyUser[];
   server?: Partial<{
+    /** Default 127.0.0.1 (`RunningProxy.host` stays 127.0.0.1: connect to another address yourself). */
+    listen_addr: string;
     max_connections: number;
     handshake_timeout_ms: number;
     shutdown_grace_ms: number;

@@ -52,8 +52,10 @@ test('a handshake that ends twice (or was never admitted) frees no slot of anyon
 test('IPv6 addresses of one /64 share the per-address cap and the failure budget; IPv4-mapped ones are IPv4', () => {
   assert.equal(addressGroup('2001:db8:0:1::1'), '2001:db8:0:1::/64');
   assert.equal(addressGroup('2001:0db8:0000:0001:ffff:1:2:3'), '2001:db8:0:1::/64');
-  assert.equal(addressGroup('::1'), '0:0:0:0::/64');
-  assert.equal(addressGroup('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(addressGroup('::1'), '::/64');
+  assert.equal(addressGroup('fe80::1%eth0'), 'fe80::/64');
+  assert.equal(addressGroup('2001:db8::ffff:1.2.3.4'), '2001:db8::/64');
+  assert.equal(addressGroup('1:2:3:4:5:6:7:8'), '1:2:3:4::/64');
   assert.equal(addressGroup('::ffff:192.0.2.7'), '192.0.2.7');
   assert.equal(addressGroup('192.0.2.7'), '192.0.2.7');
   assert.equal(addressGroup('?'), '?');

@@ -36,10 +36,12 @@ export function addressGroup(address: string): string {
   if (mapped !== null) return mapped[1]!;
   const bare = address.split('%', 1)[0]!;
   if (!net.isIPv6(bare)) return address;
-  return `${ipv6Hextets(bare).slice(0, 4).join(':')}::/64`;
+  // The URL parser writes the prefix in canonical form: "2001:db8:0:1::", "fe80::", "::".
+  const prefix = new URL(`http://[${ipv6Hextets(bare).slice(0, 4).join(':')}::]`).hostname.slice(1, -1);
+  return `${prefix}/64`;
 }
 
-/** The eight 16-bit groups of a valid IPv6 address, in lower-case hex without leading zeros. */
+/** The eight 16-bit groups of a valid IPv6 address (a trailing dotted IPv4 part kept as one). */
 function ipv6Hextets(address: string): string[] {
   const [head = '', tail] = address.split('::');
   const parts = (text: string): string[] => (text === '' ? [] : text.split(':'));
@@ -48,9 +50,7 @@ function ipv6Hextets(address: string): string[] {
   // A trailing dotted IPv4 part stands for the last two groups; only the first four matter here.
   const tailGroups = tailParts.reduce((n, part) => n + (part.includes('.') ? 2 : 1), 0);
   const zeros = Array.from({ length: 8 - headParts.length - tailGroups }, () => '0');
-  return [...headParts, ...zeros, ...tailParts].map((part) =>
-    part.includes('.') ? part : parseInt(part, 16).toString(16),
-  );
+  return [...headParts, ...zeros, ...tailParts];
 }
 
 export class PreAuthGuard {

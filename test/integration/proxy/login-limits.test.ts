@@ -174,3 +174,40 @@ describe('server.max_handshakes', () => {
     (await loggedIn('127.0.0.8')).client.close();
   });
 });
+
+describe('IPv6 clients', () => {
+  let v6: RunningProxy;
+
+  before(async () => {
+    v6 = await spawnProxy({
+      backend: backendOf(server),
+      users: [app],
+      server: { listen_addr: '::1', max_login_failures_per_ip: 1, max_handshakes_per_ip: 1 },
+    });
+  });
+
+  after(async () => {
+    await v6?.stop();
+  });
+
+  test('an IPv6 client counts for its /64: the handshake cap and the throttle name it', async () => {
+    const holder = await RawClient.connect(v6.port, '::1');
+    await holder.handshake();
+    const second = await RawClient.connect(v6.port, '::1');
+    const capped = parseErrPacket((await second.read()).payload);
+    assert.equal(capped?.errno, 1040);
+    assert.match(capped?.message ?? '', /^Too many connections from ::\/64 still logging in/);
+    await second.closedAt;
+    holder.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const guess = await RawClient.connect(v6.port, '::1');
+    assert.equal(errnoOf(await guess.login(app.name, 'wrong')), 1045);
+    guess.close();
+    const blocked = await RawClient.connect(v6.port, '::1');
+    const err = parseErrPacket((await blocked.read()).payload);
+    assert.equal(err?.errno, 1129);
+    assert.match(err?.message ?? '', /^Host '::\/64' is blocked after 1 failed logins/);
+    blocked.close();
+  });
+});
