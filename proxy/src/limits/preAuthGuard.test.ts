@@ -37,6 +37,25 @@ test('maxHandshakes caps connections still logging in across all addresses', () 
   assert.equal(g.admit('10.0.0.6'), 'handshakes');
 });
 
+test('with every slot taken, a newcomer may take one from the busiest address when that one holds more than the newcomer would', () => {
+  const g = guard(new ManualClock(), { maxHandshakes: 6, maxHandshakesPerIp: 0 });
+  for (let i = 0; i < 4; i++) assert.equal(g.admit('10.0.0.1'), null);
+  for (let i = 0; i < 2; i++) assert.equal(g.admit('10.0.0.2'), null);
+  assert.equal(g.admit('10.0.0.3'), 'handshakes');
+  assert.equal(g.groupToMakeRoomFor('10.0.0.3'), '10.0.0.1', "4 against the newcomer's 1");
+  assert.equal(g.groupToMakeRoomFor('10.0.0.2'), '10.0.0.1', '4 against 3');
+  g.handshakeEnded('10.0.0.1');
+  assert.equal(g.admit('10.0.0.2'), null);
+  // 10.0.0.1 and 10.0.0.2 hold 3 each: neither takes from the other, a third address still may.
+  assert.equal(g.groupToMakeRoomFor('10.0.0.2'), null);
+  assert.equal(g.groupToMakeRoomFor('10.0.0.1'), null);
+  assert.notEqual(g.groupToMakeRoomFor('10.0.0.3'), null);
+  // One slot per address: nobody holds more than a newcomer would.
+  const spread = guard(new ManualClock(), { maxHandshakes: 3, maxHandshakesPerIp: 0 });
+  for (const a of ['10.0.1.1', '10.0.1.2', '10.0.1.3']) assert.equal(spread.admit(a), null);
+  assert.equal(spread.groupToMakeRoomFor('10.0.1.4'), null);
+});
+
 test('a handshake that ends twice (or was never admitted) frees no slot of anyone else', () => {
   const g = guard(new ManualClock(), { maxHandshakes: 2 });
   assert.equal(g.admit('10.0.0.1'), null);

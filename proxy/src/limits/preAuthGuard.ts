@@ -98,6 +98,26 @@ export class PreAuthGuard {
   }
 
   /**
+   * With every handshake slot taken, the group a newcomer from `address` may take one from: the
+   * group holding the most, when it holds more than the newcomer's would after taking it (equal
+   * shares never trade slots back and forth); null when there is none. So while strangers fill
+   * maxHandshakes, a client from another address still gets in, unless the strangers come from as
+   * many groups as there are slots.
+   */
+  groupToMakeRoomFor(address: string): string | null {
+    const own = (this.handshaking.get(addressGroup(address)) ?? 0) + 1;
+    let busiest: string | null = null;
+    let most = own;
+    for (const [group, held] of this.handshaking) {
+      if (held > most) {
+        busiest = group;
+        most = held;
+      }
+    }
+    return busiest;
+  }
+
+  /**
    * A password from `address` is about to be judged (a login or COM_CHANGE_USER): false when the
    * address is throttled, else the attempt holds a share of its failure budget until attemptEnded().
    * Checked here and not only when the connection was accepted, so connections opened together

@@ -95,6 +95,7 @@ export const METRIC_NAMES = [
   'athena_connections_refused_total',
   'athena_login_failures_total',
   'athena_logins_throttled_total',
+  'athena_handshakes_evicted_total',
   'athena_packets_too_large_total',
   'athena_client_idle_timeouts_total',
   'athena_command_memory_bytes',
@@ -192,6 +193,7 @@ export class AthenaMetrics {
   };
   private loginFailures = 0;
   private loginsThrottled = 0;
+  private handshakesEvicted = 0;
   private idleTimeouts = 0;
   private commandMemory: { readonly held: number } | null = null;
   private commandMemoryRefusals = 0;
@@ -229,6 +231,11 @@ export class AthenaMetrics {
   /** A password (login or COM_CHANGE_USER) refused unjudged: its address had used up its failures. */
   loginThrottled(): void {
     this.loginsThrottled++;
+  }
+
+  /** A connection still logging in was dropped to make room for one from a less busy address. */
+  handshakeEvicted(): void {
+    this.handshakesEvicted++;
   }
 
   /** A session closed for running no command within server.client_idle_timeout_secs. */
@@ -414,6 +421,13 @@ export class AthenaMetrics {
       'Logins and COM_CHANGE_USER refused without judging the password: their address had used up server.max_login_failures_per_ip.',
     );
     out.push(`athena_logins_throttled_total ${formatValue(this.loginsThrottled)}`);
+    family(
+      out,
+      'athena_handshakes_evicted_total',
+      'counter',
+      'Connections still logging in dropped (ERR 1040) to make room under server.max_handshakes for a client from a less busy address.',
+    );
+    out.push(`athena_handshakes_evicted_total ${formatValue(this.handshakesEvicted)}`);
     family(
       out,
       'athena_packets_too_large_total',

@@ -93,6 +93,11 @@ export class ClientLogin {
     else if (step.kind === 'authSwitch') this.answered(step.hello, packet.subarray(4), packet[3]! + 1);
   }
 
+  /** Sequence id of Athena's next packet while the client's part of the handshake is pending. */
+  get nextSequence(): number {
+    return this.nextSeq;
+  }
+
   /** The session is closing: the handshake clock stops. */
   stop(): void {
     this.step = DONE;

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import type { MemoryBudget } from '../limits/memoryBudget.ts';
-import type { PreAuthGuard } from '../limits/preAuthGuard.ts';
+import { addressGroup, type PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { LimitRejectedError } from '../limits/errors.ts';
 import type { AthenaMetrics } from '../metrics/metrics.ts';
 import type { TestCost } from './testCosts.ts';
@@ -198,6 +198,8 @@ export class ClientSession implements BackendSink, LoginHost {
   private counted = false;
   /** The client's address, kept: the socket forgets it once closed. */
   private readonly address: string;
+  /** What per-address limits count it under (an IPv6 address's /64). */
+  readonly addressGroup: string;
   private readonly port: number;
   /** Not logged in yet: holds one of its address's handshake slots. */
   private handshaking = true;
@@ -214,6 +216,7 @@ export class ClientSession implements BackendSink, LoginHost {
     reader: SocketReader | null = null,
   ) {
     this.address = socket.remoteAddress ?? '?';
+    this.addressGroup = addressGroup(this.address);
     this.port = socket.remotePort ?? 0;
     this.framer = this.newFramer();
     this.login = new ClientLogin(this, ctx, newScramble());
@@ -226,6 +229,21 @@ export class ClientSession implements BackendSink, LoginHost {
 
   get isIdle(): boolean {
     return !this.busy && this.phase === COMMANDS;
+  }
+
+  /** Not logged in yet: holds a handshake slot. */
+  get isHandshaking(): boolean {
+    return this.handshaking;
+  }
+
+  /** Gives up this handshake's slot to a newcomer from a less busy address (server.max_handshakes). */
+  evictHandshake(): void {
+    this.ctx.log(`client ${this.describe()} dropped mid-handshake to make room (server.max_handshakes)`);
+    this.refuse(
+      this.login.nextSequence,
+      ErrorCode.CON_COUNT_ERROR,
+      `Too many connections still logging in: this one made room for a client from a less busy address (server.max_handshakes = ${this.ctx.config.server.max_handshakes})`,
+    );
   }
 
   /** Closes the client connection (and gives back its backend connection). */

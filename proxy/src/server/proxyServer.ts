@@ -204,7 +204,7 @@ export class ProxyServer implements ProxyContext {
       this.refuseConnection(socket, 'max_connections', ErrorCode.CON_COUNT_ERROR, 'Too many connections');
       return;
     }
-    const refusal = this.preAuth.admit(address);
+    const refusal = this.admitPreAuth(address);
     if (refusal !== null) {
       const code = refusal === 'login_throttled' ? ErrorCode.HOST_BLOCKED : ErrorCode.CON_COUNT_ERROR;
       this.refuseConnection(socket, refusal, code, this.preAuthMessage(refusal, address));
@@ -212,6 +212,23 @@ export class ProxyServer implements ProxyContext {
     }
     this.sessions.add(new ClientSession(socket, this, adopted === null ? null : reader));
   };
+
+  /** PreAuthGuard.admit, after making room when all handshake slots are taken by busier addresses. */
+  private admitPreAuth(address: string): PreAuthRefusal | null {
+    const refusal = this.preAuth.admit(address);
+    if (refusal !== 'handshakes') return refusal;
+    const group = this.preAuth.groupToMakeRoomFor(address);
+    if (group === null) return refusal;
+    // Sessions are in accept order: the first of the group still logging in is its oldest.
+    for (const session of this.sessions) {
+      if (session.isHandshaking && session.addressGroup === group) {
+        session.evictHandshake();
+        this.metrics.handshakeEvicted();
+        return this.preAuth.admit(address);
+      }
+    }
+    return refusal;
+  }
 
   private preAuthMessage(refusal: PreAuthRefusal, address: string): string {
     const { server } = this.config;
