@@ -140,6 +140,16 @@ const CLOSED: SessionPhase = { kind: 'closed' };
 const MAX_PIPELINED = 64;
 /** How many bytes of pipelined commands Athena holds before it stops reading (beyond one command). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
+/**
+ * What a session holds of received commands without drawing on server.command_memory_budget: a
+ * budget used up by others must not break a command that merely arrived in a few reads.
+ */
+const FREE_COMMAND_BYTES = 64 * 1024;
+
+/** The budget a session owes for `held` bytes of received commands. */
+function budgetCharge(held: number): number {
+  return Math.max(0, held - FREE_COMMAND_BYTES);
+}
 
 let nextConnectionId = 1;
 
@@ -168,10 +178,12 @@ export class ClientSession implements BackendSink, LoginHost {
   private largeCommand: Buffer[] | null = null;
   /** Payload bytes of largeCommand so far (server.max_allowed_packet bounds the whole command). */
   private largeCommandBytes = 0;
-  /** Bytes of ctx.commandMemory reserved for the split packet the framer is gathering. */
+  /** Bytes received for the split packet the framer is gathering (its buffer's size). */
   private gatheringBytes = 0;
-  /** Bytes of ctx.commandMemory reserved for packets received and not forwarded yet. */
+  /** Bytes received for packets not forwarded yet: gathered ones and the copies that join them. */
   private heldBytes = 0;
+  /** What the session has taken of ctx.commandMemory: budgetCharge(gatheringBytes + heldBytes). */
+  private chargedBytes = 0;
   private current: Buffer | null = null;
   private currentCommand = 0;
   private currentType: StatementType = 'other';
@@ -377,10 +389,14 @@ export class ClientSession implements BackendSink, LoginHost {
     this.gatheringBytes = 0;
   }
 
-  /** Takes `bytes` of the budget, or answers ERR 1041 and closes the connection. */
+  /** Takes what `bytes` more add to the session's charge, or answers ERR 1041 and closes the connection. */
   private reserveCommandMemory(bytes: number, seq: number): boolean {
     const budget = this.ctx.commandMemory;
-    if (budget.tryReserve(bytes)) return true;
+    const charge = budgetCharge(this.gatheringBytes + this.heldBytes + bytes);
+    if (budget.tryReserve(charge - this.chargedBytes)) {
+      this.chargedBytes = charge;
+      return true;
+    }
     this.ctx.metrics.commandMemoryRefused();
     const limit = this.ctx.config.server.command_memory_budget;
     this.ctx.log(
@@ -402,8 +418,10 @@ export class ClientSession implements BackendSink, LoginHost {
   /** What received commands reserved goes back once none of them is left unforwarded. */
   private releaseHeld(): void {
     if (this.queue.length > 0 || this.current !== null || this.largeCommand !== null) return;
-    this.ctx.commandMemory.release(this.heldBytes);
     this.heldBytes = 0;
+    const charge = budgetCharge(this.gatheringBytes);
+    this.ctx.commandMemory.release(this.chargedBytes - charge);
+    this.chargedBytes = charge;
   }
 
   /** The one way Athena answers the client with an ERR packet (its sequence id is `seq`). */
@@ -1036,7 +1054,8 @@ export class ClientSession implements BackendSink, LoginHost {
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.largeCommand = null;
-    this.ctx.commandMemory.release(this.gatheringBytes + this.heldBytes);
+    this.ctx.commandMemory.release(this.chargedBytes);
+    this.chargedBytes = 0;
     this.gatheringBytes = 0;
     this.heldBytes = 0;
     this.ctx.metrics.connectionClosed();
