@@ -215,14 +215,14 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError(`[server]\nmax_user_connections = 1.5\n${minimal}`, 'server.max_user_connections');
   expectConfigError(`[server]\nmax_handshakes = -1\n${minimal}`, 'server.max_handshakes');
   expectConfigError(
-    `[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 2097151\n${minimal}`,
+    `[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 4194303\n${minimal}`,
     'server.command_memory_budget',
-    /at least twice server\.max_allowed_packet \(2097152\)/,
+    /at least 4 × server\.max_allowed_packet \(4194304\)/,
   );
   assert.equal(
-    parseConfig(`[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 2097152\n${minimal}`).server
+    parseConfig(`[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 4194304\n${minimal}`).server
       .command_memory_budget,
-    2097152,
+    4194304,
   );
   expectConfigError(
     `[server]\nclient_idle_timeout_secs = 31536001\n${minimal}`,

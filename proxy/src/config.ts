@@ -512,10 +512,12 @@ function checkCrossKeyRules(file: ConfigFile): void {
       'needs server.tls_cert_file and server.tls_key_file',
     );
   }
-  if (server.command_memory_budget < 2 * server.max_allowed_packet) {
+  // A user may hold half of the budget, and the largest command needs twice its size (its packets
+  // and the copy that joins them).
+  if (server.command_memory_budget < 4 * server.max_allowed_packet) {
     throw new ConfigError(
       'server.command_memory_budget',
-      `expected at least twice server.max_allowed_packet (${2 * server.max_allowed_packet}), room for the largest command and the copy that joins its packets; got ${server.command_memory_budget}`,
+      `expected at least 4 × server.max_allowed_packet (${4 * server.max_allowed_packet}): a user may hold half of it, and the largest command needs twice its size; got ${server.command_memory_budget}`,
     );
   }
   if (server.metrics_port !== 0 && server.metrics_port === server.listen_port && server.listen_port !== 0) {

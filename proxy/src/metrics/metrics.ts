@@ -450,7 +450,7 @@ export class AthenaMetrics {
       out,
       'athena_command_memory_bytes',
       'gauge',
-      'Bytes held now, across all sessions, for client commands not forwarded yet (bounded by server.command_memory_budget).',
+      "Bytes of server.command_memory_budget taken now by client commands not forwarded yet (beyond each session's first 64 KiB).",
     );
     out.push(`athena_command_memory_bytes ${formatValue(this.commandMemory?.held ?? 0)}`);
     family(

@@ -184,6 +184,8 @@ export class ClientSession implements BackendSink, LoginHost {
   private heldBytes = 0;
   /** What the session has taken of ctx.commandMemory: budgetCharge(gatheringBytes + heldBytes). */
   private chargedBytes = 0;
+  /** Whose share of the budget chargedBytes is (the user when the charge began). */
+  private chargedTo = '';
   private current: Buffer | null = null;
   private currentCommand = 0;
   private currentType: StatementType = 'other';
@@ -393,14 +395,15 @@ export class ClientSession implements BackendSink, LoginHost {
   private reserveCommandMemory(bytes: number, seq: number): boolean {
     const budget = this.ctx.commandMemory;
     const charge = budgetCharge(this.gatheringBytes + this.heldBytes + bytes);
-    if (budget.tryReserve(charge - this.chargedBytes)) {
+    if (this.chargedBytes === 0) this.chargedTo = this.user?.name ?? '';
+    if (budget.tryReserve(charge - this.chargedBytes, this.chargedTo)) {
       this.chargedBytes = charge;
       return true;
     }
     this.ctx.metrics.commandMemoryRefused();
     const limit = this.ctx.config.server.command_memory_budget;
     this.ctx.log(
-      `client ${this.describe()} needs ${bytes} more bytes for a command while ${budget.held} are held, over server.command_memory_budget = ${limit}; closing`,
+      `client ${this.describe()} needs ${bytes} more bytes for a command while ${budget.held} are held (${budget.heldBy(this.chargedTo)} by its user), over server.command_memory_budget = ${limit} (half of it per user); closing`,
     );
     this.socket.pause();
     // Mid-response an ERR would land inside the response's bytes: then the connection just closes.
@@ -408,7 +411,7 @@ export class ClientSession implements BackendSink, LoginHost {
       this.writeError(
         (seq + 1) & 0xff,
         ErrorCode.OUT_OF_RESOURCES,
-        `Out of resources: Athena holds ${budget.held} bytes of commands not yet forwarded and this one needs ${bytes} more (server.command_memory_budget = ${limit}); retry later`,
+        `Out of resources: Athena holds ${budget.held} bytes of commands not yet forwarded, ${budget.heldBy(this.chargedTo)} for this user, and this one needs ${bytes} more (server.command_memory_budget = ${limit}, at most half of it per user); retry later`,
       );
     }
     this.close();
@@ -420,7 +423,7 @@ export class ClientSession implements BackendSink, LoginHost {
     if (this.queue.length > 0 || this.current !== null || this.largeCommand !== null) return;
     this.heldBytes = 0;
     const charge = budgetCharge(this.gatheringBytes);
-    this.ctx.commandMemory.release(this.chargedBytes - charge);
+    this.ctx.commandMemory.release(this.chargedBytes - charge, this.chargedTo);
     this.chargedBytes = charge;
   }
 
@@ -1054,7 +1057,7 @@ export class ClientSession implements BackendSink, LoginHost {
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.largeCommand = null;
-    this.ctx.commandMemory.release(this.chargedBytes);
+    this.ctx.commandMemory.release(this.chargedBytes, this.chargedTo);
     this.chargedBytes = 0;
     this.gatheringBytes = 0;
     this.heldBytes = 0;

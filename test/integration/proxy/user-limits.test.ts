@@ -12,6 +12,7 @@ import { RawClient, comQuery, frame, parseErrPacket, type Packet } from '../../h
 const secret = (): string => `pw-${randomBytes(8).toString('hex')}`;
 const hog = { name: 'hog', password: secret() };
 const other = { name: 'other', password: secret() };
+const third = { name: 'third', password: secret() };
 const POOL_MAX_OPEN = 6;
 /** What the proxy derives when server.max_user_connections is not set: half of pool.max_open. */
 const USER_SESSIONS = POOL_MAX_OPEN / 2;
@@ -50,12 +51,12 @@ async function loggedIn(user: { name: string; password: string }, through: Runni
   return client;
 }
 
-/** A proxy with the least command_memory_budget allowed: twice max_allowed_packet. */
+/** A proxy with the least command_memory_budget allowed: 4 × max_allowed_packet, half of it per user. */
 function spawnWithBudget(maxAllowedPacket: number): Promise<RunningProxy> {
   return spawnProxy({
     backend: backendOf(server),
-    users: [hog, other],
-    server: { max_allowed_packet: maxAllowedPacket, command_memory_budget: 2 * maxAllowedPacket },
+    users: [hog, other, third],
+    server: { max_allowed_packet: maxAllowedPacket, command_memory_budget: 4 * maxAllowedPacket },
   });
 }
 
@@ -199,41 +200,57 @@ describe('server.command_memory_budget', () => {
     await budgetProxy?.stop();
   });
 
-  test('sessions holding half-sent commands use up the budget; the next large command gets ERR 1041, and the budget comes back as commands are forwarded or sessions close', async () => {
-    // Two users' sessions each stop in the middle of a large command.
-    const first = await loggedIn(hog, budgetProxy);
-    const second = await loggedIn(other, budgetProxy);
-    await first.writeInPieces(bigQuery.subarray(0, STALL_AT), 8);
-    await second.writeInPieces(bigQuery.subarray(0, STALL_AT), 8);
-    assert.equal(await seriesBecomes(budgetProxy, HELD, 2 * CHARGE), 2 * CHARGE);
+  /** Sends the whole large command on `client` and returns the ERR it gets (null: none). */
+  async function refusedLargeCommand(client: RawClient): Promise<ReturnType<typeof parseErrPacket>> {
+    client.write(bigQuery);
+    const err = parseErrPacket((await client.read()).payload);
+    await client.closedAt;
+    return err;
+  }
 
-    const third = await loggedIn(hog, budgetProxy);
-    third.write(bigQuery);
-    const err = parseErrPacket((await third.read()).payload);
-    assert.equal(err?.errno, 1041, 'a third large command was accepted past the budget');
-    assert.equal(err?.sqlState, 'HY000');
-    assert.match(err?.message ?? '', /server\.command_memory_budget = 2097152\); retry later$/);
-    await third.closedAt;
-    assert.equal(await budgetProxy.series('athena_command_memory_refused_total'), 1);
+  /** Stops a large command of `user` half-way on a new session: that session holds CHARGE. */
+  async function stall(user: { name: string; password: string }): Promise<RawClient> {
+    const client = await loggedIn(user, budgetProxy);
+    await client.writeInPieces(bigQuery.subarray(0, STALL_AT), 8);
+    return client;
+  }
+
+  test('half-sent commands use up the budget, a user at most half of it; the next large command gets ERR 1041, and the budget comes back as commands are forwarded or sessions close', async () => {
+    // Budget 4 MiB, 2 MiB per user: two of these commands per user, four in all.
+    const hogs = [await stall(hog), await stall(hog)];
+    assert.equal(await seriesBecomes(budgetProxy, HELD, 2 * CHARGE), 2 * CHARGE);
+    const own = await refusedLargeCommand(await loggedIn(hog, budgetProxy));
+    assert.equal(own?.errno, 1041, "a user's third large command went past its half of the budget");
+    assert.equal(own?.sqlState, 'HY000');
+    assert.match(own?.message ?? '', /for this user, .*at most half of it per user\); retry later$/);
+
+    // Another user still has its half; once both are used up, a third user's command does not fit.
+    const others = [await stall(other), await stall(other)];
+    assert.equal(await seriesBecomes(budgetProxy, HELD, 4 * CHARGE), 4 * CHARGE);
+    const full = await refusedLargeCommand(await loggedIn(third, budgetProxy));
+    assert.equal(full?.errno, 1041, 'a large command was accepted past the budget');
+    assert.match(full?.message ?? '', /server\.command_memory_budget = 4194304/);
+    assert.equal(await budgetProxy.series('athena_command_memory_refused_total'), 2);
     assert.equal(
-      await seriesBecomes(budgetProxy, HELD, 2 * CHARGE),
-      2 * CHARGE,
-      'the refused command kept some of the budget',
+      await seriesBecomes(budgetProxy, HELD, 4 * CHARGE),
+      4 * CHARGE,
+      'a refused command kept some of the budget',
     );
 
-    // The first command completes and is forwarded: its share comes back, and a new one fits.
-    first.write(bigQuery.subarray(STALL_AT));
-    await drainResult(first, await first.read());
-    assert.equal(await seriesBecomes(budgetProxy, HELD, CHARGE), CHARGE);
-    const fourth = await loggedIn(other, budgetProxy);
-    fourth.write(bigQuery);
-    await drainResult(fourth, await fourth.read());
-    assert.equal(await seriesBecomes(budgetProxy, HELD, CHARGE), CHARGE);
+    // A command completes and is forwarded: its share comes back, and a new one fits.
+    const done = hogs.pop()!;
+    done.write(bigQuery.subarray(STALL_AT));
+    await drainResult(done, await done.read());
+    assert.equal(await seriesBecomes(budgetProxy, HELD, 3 * CHARGE), 3 * CHARGE);
+    const served = await loggedIn(third, budgetProxy);
+    served.write(bigQuery);
+    await drainResult(served, await served.read());
+    assert.equal(await seriesBecomes(budgetProxy, HELD, 3 * CHARGE), 3 * CHARGE);
 
-    // A session that leaves mid-command gives its share back too.
-    second.close();
+    // Sessions that leave mid-command give their share back too.
+    for (const c of [...hogs, ...others]) c.close();
     assert.equal(await seriesBecomes(budgetProxy, HELD, 0), 0);
-    for (const c of [first, fourth]) {
+    for (const c of [done, served]) {
       await drainResult(c, await query(c, 'SELECT 1'));
       c.close();
     }
@@ -248,7 +265,7 @@ describe('server.command_memory_budget, a command over 16 MiB', () => {
     comQuery(`SELECT 1 /*${'a'.repeat(17 * MiB - 1 - 'SELECT 1 /**/'.length)}*/`),
     0,
   );
-  /** A 10 MiB packet, of which more than 8 MiB (the proxy's buffer then has the packet's size). */
+  /** A 10 MiB packet, sent up to STALL_AT: past 8 MiB, the proxy's buffer has the packet's size. */
   const stalled = frame(comQuery(`SELECT 1 /*${'b'.repeat(10 * MiB - 1 - 'SELECT 1 /**/'.length)}*/`), 0);
   const STALL_AT = 9 * MiB;
   let bigProxy: RunningProxy;
@@ -261,19 +278,24 @@ describe('server.command_memory_budget, a command over 16 MiB', () => {
     await bigProxy?.stop();
   });
 
-  test('its packets and the copy that joins them both count: 10 MiB held elsewhere leave no room for it, none does', async () => {
-    const holder = await loggedIn(hog, bigProxy);
-    await holder.writeInPieces(stalled.subarray(0, STALL_AT), 36);
-    const charge = stalled.length - FREE_PER_SESSION;
+  test('its packets and the copy that joins them both count: 50 MiB held elsewhere leave room for its packets, not for both', async () => {
+    // Budget 80 MiB (40 per user): five 10 MiB commands stopped half-way, by two users.
+    const holders: RawClient[] = [];
+    for (const user of [hog, hog, hog, third, third]) {
+      const client = await loggedIn(user, bigProxy);
+      await client.writeInPieces(stalled.subarray(0, STALL_AT), 36);
+      holders.push(client);
+    }
+    const charge = 5 * (stalled.length - FREE_PER_SESSION);
     assert.equal(await seriesBecomes(bigProxy, HELD, charge), charge);
-    // Its packets (17 MiB) fit next to the 10 MiB; with the copy that joins them (17 more) they do not.
+    // Its packets (17 MiB) fit next to the 50; with the copy that joins them (17 more) they do not.
     const refused = await loggedIn(other, bigProxy);
     await refused.writeInPieces(joinedCommand, 68);
     const err = parseErrPacket((await refused.read(10_000)).payload);
     assert.equal(err?.errno, 1041, 'the joined command was not counted');
     assert.match(err?.message ?? '', new RegExp(`needs ${joinedCommand.length} more`));
     await refused.closedAt;
-    holder.close();
+    for (const c of holders) c.close();
     assert.equal(await seriesBecomes(bigProxy, HELD, 0), 0);
 
     const served = await loggedIn(other, bigProxy);
