@@ -51,7 +51,7 @@ test('the shipped proxy/config/athena.toml gives the seed setup: 3307, metrics 4
     { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'test', ssl_mode: 'disabled' },
   ]);
   assert.deepEqual(config.users, [
-    { name: 'root', password: 'test', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 },
+    { name: 'root', password: 'test', shard: 'default', max_qps: 0, burst: 0, max_connections: 100 },
   ]);
   assert.deepEqual(config.pool, { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 });
   assert.deepEqual(config.circuit, {
@@ -76,14 +76,20 @@ test('defaults fill every optional key', () => {
       max_allowed_packet: 67108864,
       max_handshake_packet: 8192,
       max_handshakes_per_ip: 256,
+      max_handshakes: 1024,
+      max_user_connections: 100,
       max_login_failures_per_ip: 10,
       login_failure_window_secs: 60,
       require_secure_transport: false,
+      client_idle_timeout_secs: 28800,
+      command_memory_budget: 536870912,
     },
     shards: [
       { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw', ssl_mode: 'disabled' },
     ],
-    users: [{ name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 }],
+    users: [
+      { name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 100 },
+    ],
     pool: { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 },
     circuit: { max_concurrent_per_user_shard: 50, queue_size: 200, queue_timeout_ms: 10000 },
   };
@@ -132,7 +138,7 @@ max_connections = 3
   assert.deepEqual(
     config.users.map((u) => [u.name, u.shard, u.password, u.max_qps, u.burst, u.max_connections]),
     [
-      ['a', 'eu', '', 0, 0, 0],
+      ['a', 'eu', '', 0, 0, 100],
       ['b', 'us', 'x', 2.5, 10, 3],
     ],
   );
@@ -206,6 +212,23 @@ test('bad values are errors naming the key and what was expected', () => {
   expectConfigError(`${minimal}max_qps = -1\n`, 'users[0].max_qps');
   expectConfigError(`${minimal}burst = 1.5\n`, 'users[0].burst');
   expectConfigError(`${minimal}max_connections = -2\n`, 'users[0].max_connections');
+  expectConfigError(`[server]\nmax_user_connections = 1.5\n${minimal}`, 'server.max_user_connections');
+  expectConfigError(`[server]\nmax_handshakes = -1\n${minimal}`, 'server.max_handshakes');
+  expectConfigError(
+    `[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 4194303\n${minimal}`,
+    'server.command_memory_budget',
+    /at least 4 × server\.max_allowed_packet \(4194304\)/,
+  );
+  assert.equal(
+    parseConfig(`[server]\nmax_allowed_packet = 1048576\ncommand_memory_budget = 4194304\n${minimal}`).server
+      .command_memory_budget,
+    4194304,
+  );
+  expectConfigError(
+    `[server]\nclient_idle_timeout_secs = 31536001\n${minimal}`,
+    'server.client_idle_timeout_secs',
+    /at most 31536000/,
+  );
   expectConfigError(minimal.replace('name = "app"', 'name = "a b"'), 'users[0].name', /letters, digits/);
   expectConfigError(`${minimal}\n[pool]\nmax_open = 0\n`, 'pool.max_open');
   expectConfigError(`${minimal}\n[pool]\nmax_age_secs = 0\n`, 'pool.max_age_secs');
@@ -409,4 +432,17 @@ test('backend TLS and credential keys: defaults, and combinations that would do 
     'shards[0].get_server_public_key',
     /either rsa_public_key_file .* or get_server_public_key/,
   );
+});
+
+test('a user may hold half of pool.max_open sessions unless server.max_user_connections or its entry says otherwise', () => {
+  const limits = (text: string) => {
+    const config = parseConfig(text);
+    return [config.server.max_user_connections, ...config.users.map((u) => u.max_connections)];
+  };
+  const twoUsers = (extra: string) =>
+    `${extra}\n[backend]\nuser = "root"\npassword = "pw"\n[[users]]\nname = "a"\npassword = ""\n[[users]]\nname = "b"\npassword = ""\nmax_connections = 0\n`;
+  assert.deepEqual(limits(twoUsers('')), [100, 100, 0], 'default: half of max_open 200; 0 = unlimited');
+  assert.deepEqual(limits(twoUsers('[pool]\nmax_open = 7\nmax_idle = 7')), [4, 4, 0]);
+  assert.deepEqual(limits(twoUsers('[server]\nmax_user_connections = 30')), [30, 30, 0]);
+  assert.deepEqual(limits(twoUsers('[server]\nmax_user_connections = 0')), [0, 0, 0]);
 });

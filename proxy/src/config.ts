@@ -25,7 +25,7 @@ export interface UserConfig {
   shard: string;
   max_qps: number;
   burst: number;
-  /** 0 = unlimited */
+  /** Sessions of this user at once (server.max_user_connections unless set); 0 = unlimited. */
   max_connections: number;
 }
 export interface AthenaConfig {
@@ -43,8 +43,15 @@ export interface AthenaConfig {
     max_allowed_packet: number;
     /** Largest packet a client may send before it has logged in, in bytes. */
     max_handshake_packet: number;
-    /** Connections from one address that have not finished logging in; 0 = no limit. */
+    /** Connections from one address (an IPv6 /64) that have not finished logging in; 0 = no limit. */
     max_handshakes_per_ip: number;
+    /** Connections that have not finished logging in, from anywhere; 0 = no limit. */
+    max_handshakes: number;
+    /**
+     * Sessions one user may hold at once unless its [[users]] entry says otherwise; 0 = unlimited.
+     * Absent from the file: half of pool.max_open, so one user cannot pin every backend connection.
+     */
+    max_user_connections: number;
     /** Failed logins from one address within login_failure_window_secs before it is refused; 0 = off. */
     max_login_failures_per_ip: number;
     login_failure_window_secs: number;
@@ -53,6 +60,10 @@ export interface AthenaConfig {
     tls_key_file?: string;
     /** Refuse clients that do not switch to TLS. */
     require_secure_transport: boolean;
+    /** A logged-in session that runs no command for this long is closed; 0 = never. */
+    client_idle_timeout_secs: number;
+    /** Bytes held at once, across all sessions, for commands not forwarded yet (MemoryBudget). */
+    command_memory_budget: number;
   };
   shards: ShardConfig[];
   users: UserConfig[];
@@ -87,12 +98,17 @@ export const CONFIG_DEFAULTS = {
     max_allowed_packet: 64 * 1024 * 1024,
     max_handshake_packet: 8 * 1024,
     max_handshakes_per_ip: 256,
+    max_handshakes: 1024,
     max_login_failures_per_ip: 10,
     login_failure_window_secs: 60,
     require_secure_transport: false,
+    // MySQL's wait_timeout default (8 hours).
+    client_idle_timeout_secs: 28_800,
+    // Room for four commands of the default max_allowed_packet at once.
+    command_memory_budget: 512 * 1024 * 1024,
   },
   backend: { host: '127.0.0.1', port: 3306 },
-  user: { max_qps: 0, burst: 0, max_connections: 0 },
+  user: { max_qps: 0, burst: 0 },
   pool: { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 },
   circuit: { max_concurrent_per_user_shard: 50, queue_size: 200, queue_timeout_ms: 10_000 },
 } as const;
@@ -130,6 +146,9 @@ const ServerSchema = z.strictObject({
     .max(1024 * 1024, 'expected at most 1048576 bytes')
     .default(CONFIG_DEFAULTS.server.max_handshake_packet),
   max_handshakes_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes_per_ip),
+  max_handshakes: NonNegInt.default(CONFIG_DEFAULTS.server.max_handshakes),
+  // Absent: derived from pool.max_open (defaultUserConnections) once the whole file is parsed.
+  max_user_connections: NonNegInt.optional(),
   max_login_failures_per_ip: NonNegInt.default(CONFIG_DEFAULTS.server.max_login_failures_per_ip),
   login_failure_window_secs: PositiveInt.max(86_400).default(
     CONFIG_DEFAULTS.server.login_failure_window_secs,
@@ -137,6 +156,12 @@ const ServerSchema = z.strictObject({
   tls_cert_file: z.string().min(1, 'expected the path of a PEM certificate (chain)').optional(),
   tls_key_file: z.string().min(1, 'expected the path of a PEM private key').optional(),
   require_secure_transport: z.boolean().default(CONFIG_DEFAULTS.server.require_secure_transport),
+  client_idle_timeout_secs: NonNegInt.max(31_536_000, 'expected at most 31536000 (a year, as MySQL)').default(
+    CONFIG_DEFAULTS.server.client_idle_timeout_secs,
+  ),
+  command_memory_budget: PositiveInt.max(2 ** 45, 'expected at most 35184372088832 bytes (32 TiB)').default(
+    CONFIG_DEFAULTS.server.command_memory_budget,
+  ),
 });
 
 // ---- Backend TLS and credentials: how Athena may send its backend password ----
@@ -226,7 +251,7 @@ const UserSchema = z.strictObject({
   shard: Name.optional(),
   max_qps: z.number().nonnegative().finite().default(CONFIG_DEFAULTS.user.max_qps),
   burst: NonNegInt.default(CONFIG_DEFAULTS.user.burst),
-  max_connections: NonNegInt.default(CONFIG_DEFAULTS.user.max_connections),
+  max_connections: NonNegInt.optional(),
 });
 
 const PoolSchema = z.strictObject({
@@ -342,11 +367,15 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
   const result = FileSchema.safeParse(raw);
   if (!result.success) throw toConfigError(result.error, raw);
   const file = result.data;
+  const server = {
+    ...file.server,
+    max_user_connections: file.server.max_user_connections ?? defaultUserConnections(file.pool.max_open),
+  };
   const shards = resolveShards(file, env);
-  const users = resolveUsers(file.users, shards, env);
+  const users = resolveUsers(file.users, shards, env, server.max_user_connections);
   checkCrossKeyRules(file);
   checkBackendsSecurity(file);
-  return { server: file.server, shards, users, pool: file.pool, circuit: file.circuit };
+  return { server, shards, users, pool: file.pool, circuit: file.circuit };
 }
 
 function readToml(tomlText: string): unknown {
@@ -361,6 +390,14 @@ function readToml(tomlText: string): unknown {
     }
     throw error;
   }
+}
+
+/**
+ * server.max_user_connections when the file leaves it out: half of a shard's backend connections,
+ * so a user whose sessions each pin one leaves the other half to everyone else.
+ */
+export function defaultUserConnections(poolMaxOpen: number): number {
+  return Math.ceil(poolMaxOpen / 2);
 }
 
 /** The shards: [backend] is one shard named DEFAULT_SHARD_NAME; passwords resolved from `env` first. */
@@ -415,6 +452,7 @@ function resolveUsers(
   entries: ConfigFile['users'],
   shards: readonly ShardConfig[],
   env: NodeJS.ProcessEnv,
+  defaultMaxConnections: number,
 ): UserConfig[] {
   const shardNames = new Set(shards.map((s) => s.name));
   const firstShard = shards[0]?.name ?? DEFAULT_SHARD_NAME;
@@ -447,7 +485,7 @@ function resolveUsers(
       shard,
       max_qps: user.max_qps,
       burst: user.burst,
-      max_connections: user.max_connections,
+      max_connections: user.max_connections ?? defaultMaxConnections,
     };
   });
 }
@@ -472,6 +510,14 @@ function checkCrossKeyRules(file: ConfigFile): void {
     throw new ConfigError(
       'server.require_secure_transport',
       'needs server.tls_cert_file and server.tls_key_file',
+    );
+  }
+  // A user may hold half of the budget, and the largest command needs twice its size (its packets
+  // and the copy that joins them).
+  if (server.command_memory_budget < 4 * server.max_allowed_packet) {
+    throw new ConfigError(
+      'server.command_memory_budget',
+      `expected at least 4 × server.max_allowed_packet (${4 * server.max_allowed_packet}): a user may hold half of it, and the largest command needs twice its size; got ${server.command_memory_budget}`,
     );
   }
   if (server.metrics_port !== 0 && server.metrics_port === server.listen_port && server.listen_port !== 0) {

@@ -66,6 +66,8 @@ export interface ProxyOptions extends LaunchOptions {
   /** Default: root with the backend's password. */
   users?: ProxyUser[];
   server?: Partial<{
+    /** Default 127.0.0.1 (`RunningProxy.host` stays 127.0.0.1: connect to another address yourself). */
+    listen_addr: string;
     max_connections: number;
     handshake_timeout_ms: number;
     shutdown_grace_ms: number;
@@ -73,11 +75,15 @@ export interface ProxyOptions extends LaunchOptions {
     max_allowed_packet: number;
     max_handshake_packet: number;
     max_handshakes_per_ip: number;
+    max_handshakes: number;
     max_login_failures_per_ip: number;
     login_failure_window_secs: number;
     tls_cert_file: string;
     tls_key_file: string;
     require_secure_transport: boolean;
+    max_user_connections: number;
+    client_idle_timeout_secs: number;
+    command_memory_budget: number;
   }>;
   pool?: Partial<{ max_idle: number; max_age_secs: number; max_idle_time_secs: number; max_open: number }>;
   circuit?: Partial<{ max_concurrent_per_user_shard: number; queue_size: number; queue_timeout_ms: number }>;

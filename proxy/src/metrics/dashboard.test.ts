@@ -118,7 +118,7 @@ test('every metric of the issue is shown somewhere, and the latency panel has p5
 });
 
 test('queries are balanced and legends only use labels the series carry', () => {
-  const labels = new Set(['type', 'user', 'shard', 'instance']);
+  const labels = new Set(['type', 'user', 'shard', 'instance', 'reason', 'phase']);
   for (const { expr, legendFormat } of targets) {
     let depth = 0;
     for (const c of expr) {

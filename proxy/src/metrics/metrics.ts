@@ -40,8 +40,13 @@ export function observeQueueWait(counters: RateLimitCounters, seconds: number): 
 }
 
 /** Why a client connection was refused before its handshake (athena_connections_refused_total's reason). */
-export type RefusalReason = 'max_connections' | 'handshakes_per_ip' | 'login_throttled';
-const REFUSAL_REASONS: readonly RefusalReason[] = ['max_connections', 'handshakes_per_ip', 'login_throttled'];
+export type RefusalReason = 'max_connections' | 'handshakes' | 'handshakes_per_ip' | 'login_throttled';
+const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'max_connections',
+  'handshakes',
+  'handshakes_per_ip',
+  'login_throttled',
+];
 
 /** Where an oversized client packet arrived (athena_packets_too_large_total's phase). */
 export type PacketPhase = 'handshake' | 'command';
@@ -89,7 +94,12 @@ export const METRIC_NAMES = [
   'athena_connections_unauthenticated',
   'athena_connections_refused_total',
   'athena_login_failures_total',
+  'athena_logins_throttled_total',
+  'athena_handshakes_evicted_total',
   'athena_packets_too_large_total',
+  'athena_client_idle_timeouts_total',
+  'athena_command_memory_bytes',
+  'athena_command_memory_refused_total',
   'athena_rate_limit_acquired_total',
   'athena_rate_limit_rejected_queue_full_total',
   'athena_rate_limit_rejected_timeout_total',
@@ -177,10 +187,16 @@ export class AthenaMetrics {
   private connectionsUnauthenticated = 0;
   private readonly refused: Record<RefusalReason, number> = {
     max_connections: 0,
+    handshakes: 0,
     handshakes_per_ip: 0,
     login_throttled: 0,
   };
   private loginFailures = 0;
+  private loginsThrottled = 0;
+  private handshakesEvicted = 0;
+  private idleTimeouts = 0;
+  private commandMemory: { readonly held: number } | null = null;
+  private commandMemoryRefusals = 0;
   private readonly packetsTooLarge: Record<PacketPhase, number> = { handshake: 0, command: 0 };
   /** user -> shard -> counters; nested maps so a lookup never builds a key string. */
   private readonly rateLimits = new Map<string, Map<string, RateLimitCounters>>();
@@ -210,6 +226,31 @@ export class AthenaMetrics {
 
   loginFailed(): void {
     this.loginFailures++;
+  }
+
+  /** A password (login or COM_CHANGE_USER) refused unjudged: its address had used up its failures. */
+  loginThrottled(): void {
+    this.loginsThrottled++;
+  }
+
+  /** A connection still logging in was dropped to make room for one from a less busy address. */
+  handshakeEvicted(): void {
+    this.handshakesEvicted++;
+  }
+
+  /** A session closed for running no command within server.client_idle_timeout_secs. */
+  clientIdleTimedOut(): void {
+    this.idleTimeouts++;
+  }
+
+  /** Where athena_command_memory_bytes is read, at each scrape. */
+  setCommandMemory(budget: { readonly held: number }): void {
+    this.commandMemory = budget;
+  }
+
+  /** A session closed with ERR 1041: its command did not fit in server.command_memory_budget. */
+  commandMemoryRefused(): void {
+    this.commandMemoryRefusals++;
   }
 
   packetTooLarge(phase: PacketPhase): void {
@@ -361,7 +402,7 @@ export class AthenaMetrics {
       out,
       'athena_connections_refused_total',
       'counter',
-      'Client connections refused before the handshake: server.max_connections, server.max_handshakes_per_ip, or an address throttled after failed logins.',
+      'Client connections refused before the handshake: server.max_connections, server.max_handshakes, server.max_handshakes_per_ip, or an address throttled after failed logins.',
     );
     for (const reason of REFUSAL_REASONS) {
       out.push(`athena_connections_refused_total{reason="${reason}"} ${formatValue(this.refused[reason])}`);
@@ -375,6 +416,20 @@ export class AthenaMetrics {
     out.push(`athena_login_failures_total ${formatValue(this.loginFailures)}`);
     family(
       out,
+      'athena_logins_throttled_total',
+      'counter',
+      'Logins and COM_CHANGE_USER refused without judging the password: their address had used up server.max_login_failures_per_ip.',
+    );
+    out.push(`athena_logins_throttled_total ${formatValue(this.loginsThrottled)}`);
+    family(
+      out,
+      'athena_handshakes_evicted_total',
+      'counter',
+      'Connections still logging in dropped (ERR 1040) to make room under server.max_handshakes for a client from a less busy address.',
+    );
+    out.push(`athena_handshakes_evicted_total ${formatValue(this.handshakesEvicted)}`);
+    family(
+      out,
       'athena_packets_too_large_total',
       'counter',
       'Client connections closed with ERR 1153 for a packet over server.max_handshake_packet (handshake) or server.max_allowed_packet (command).',
@@ -384,6 +439,27 @@ export class AthenaMetrics {
         `athena_packets_too_large_total{phase="${phase}"} ${formatValue(this.packetsTooLarge[phase])}`,
       );
     }
+    family(
+      out,
+      'athena_client_idle_timeouts_total',
+      'counter',
+      'Client sessions closed (ERR 4031) after running no command for server.client_idle_timeout_secs; their backend connection went back to the pool.',
+    );
+    out.push(`athena_client_idle_timeouts_total ${formatValue(this.idleTimeouts)}`);
+    family(
+      out,
+      'athena_command_memory_bytes',
+      'gauge',
+      "Bytes of server.command_memory_budget taken now by client commands not forwarded yet (beyond each session's first 64 KiB).",
+    );
+    out.push(`athena_command_memory_bytes ${formatValue(this.commandMemory?.held ?? 0)}`);
+    family(
+      out,
+      'athena_command_memory_refused_total',
+      'counter',
+      'Client connections closed with ERR 1041: a command of theirs would have gone past server.command_memory_budget.',
+    );
+    out.push(`athena_command_memory_refused_total ${formatValue(this.commandMemoryRefusals)}`);
   }
 
   /** One family per rate-limit outcome, one series per (user, shard) gate. */

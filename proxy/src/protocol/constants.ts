@@ -96,6 +96,10 @@ export const ErrorCode = {
   SERVER_LOST: { errno: 2013, sqlState: 'HY000' },
   SERVER_SHUTDOWN: { errno: 1053, sqlState: '08S01' },
   SECURE_TRANSPORT_REQUIRED: { errno: 3159, sqlState: 'HY000' },
+  // MySQL 8.0.24+ sends it before closing a session idle past wait_timeout.
+  CLIENT_INTERACTION_TIMEOUT: { errno: 4031, sqlState: 'HY000' },
+  // ER_OUT_OF_RESOURCES: MySQL's answer when it cannot allocate for a connection.
+  OUT_OF_RESOURCES: { errno: 1041, sqlState: 'HY000' },
 } as const;
 
 export const NATIVE_PASSWORD_PLUGIN = 'mysql_native_password';

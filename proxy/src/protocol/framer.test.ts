@@ -130,3 +130,45 @@ test('detach() inside the handler hands over the rest of the chunk, at every spl
     assert.deepEqual(rests, [expected], `split at ${cut}`);
   }
 });
+
+test('every buffer a split packet needs is reserved first, its growth included; a refusal stops the framer', () => {
+  const big = packet(7, randomBytes(100_000));
+  const asked: Array<[number, number]> = [];
+  const { framer, packets } = collect();
+  framer.reserve = (bytes, seq) => {
+    asked.push([bytes, seq]);
+    return true;
+  };
+  for (let at = 0; at < big.length; at += 1000) framer.push(big.subarray(at, at + 1000));
+  assert.deepEqual(packets, [big]);
+  assert.ok(asked.every(([, seq]) => seq === 7));
+  // 16 KiB, then doubled to 32 and 64 KiB, then the packet's own size: what the buffer holds.
+  assert.deepEqual(
+    asked.map(([bytes]) => bytes),
+    [16_384, 16_384, 32_768, big.length - 65_536],
+  );
+  assert.equal(
+    asked.reduce((sum, [bytes]) => sum + bytes, 0),
+    big.length,
+  );
+
+  const refused = collect();
+  let budget = 40_000;
+  refused.framer.reserve = (bytes) => {
+    if (bytes > budget) return false;
+    budget -= bytes;
+    return true;
+  };
+  for (let at = 0; at < big.length; at += 1000) refused.framer.push(big.subarray(at, at + 1000));
+  assert.deepEqual(refused.packets, [], 'nothing is handed out once the reservation refused');
+  assert.equal(refused.framer.bufferedBytes, 0, 'the partial buffer is dropped');
+  refused.framer.push(samples[0]!);
+  assert.deepEqual(refused.packets, [], 'the framer stays stopped');
+});
+
+test('small packets in one chunk never ask for a reservation', () => {
+  const { framer, packets } = collect();
+  framer.reserve = () => assert.fail('asked to reserve for a packet that needed no buffer');
+  framer.push(stream);
+  assert.equal(packets.length, samples.length);
+});

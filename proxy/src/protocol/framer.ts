@@ -7,6 +7,11 @@ import { MAX_PACKET_PAYLOAD } from './constants.ts';
 export type PacketHandler = (packet: Buffer) => void;
 /** A header declared a payload above maxPayload: the framer has stopped. */
 export type OversizeHandler = (declaredPayload: number, sequenceId: number) => void;
+/**
+ * Asked before a split packet's buffer is allocated or grown, with the bytes that adds and the
+ * packet's sequence id: false refuses them, and the framer stops (the caller answers the client).
+ */
+export type GatherReservation = (bytes: number, sequenceId: number) => boolean;
 
 /** First size of the buffer a split packet is gathered in (it doubles as bytes arrive). */
 const INITIAL_PARTIAL_BYTES = 16 * 1024;
@@ -14,6 +19,8 @@ const INITIAL_PARTIAL_BYTES = 16 * 1024;
 export class PacketFramer {
   /** Largest payload a packet may declare; a larger header stops the framer and calls onOversize. */
   maxPayload = MAX_PACKET_PAYLOAD;
+  /** Consulted for every buffer a split packet needs (null: no accounting). */
+  reserve: GatherReservation | null = null;
   /** The partially received packet's bytes so far (header included), once its header is complete. */
   private partial: Buffer | null = null;
   private partialFilled = 0;
@@ -56,7 +63,7 @@ export class PacketFramer {
       }
       const packetEnd = offset + 4 + len;
       if (packetEnd > end) {
-        this.startPartial(4 + len, end - offset);
+        if (!this.startPartial(4 + len, end - offset, chunk[offset + 3]!)) return;
         chunk.copy(this.partial!, 0, offset, end);
         this.partialFilled = end - offset;
         return;
@@ -98,9 +105,21 @@ export class PacketFramer {
     this.onOversize(declaredPayload, sequenceId);
   }
 
-  private startPartial(size: number, available: number): void {
+  /** Allocates the buffer of a split packet of `size` bytes; false when the reservation refused it. */
+  private startPartial(size: number, available: number, sequenceId: number): boolean {
+    const bytes = Math.min(size, Math.max(available, INITIAL_PARTIAL_BYTES));
+    if (!this.reserved(bytes, sequenceId)) return false;
     this.partialSize = size;
-    this.partial = Buffer.allocUnsafe(Math.min(size, Math.max(available, INITIAL_PARTIAL_BYTES)));
+    this.partial = Buffer.allocUnsafe(bytes);
+    return true;
+  }
+
+  private reserved(bytes: number, sequenceId: number): boolean {
+    if (this.reserve === null || this.reserve(bytes, sequenceId)) return true;
+    this.stopped = true;
+    this.partial = null;
+    this.headerFilled = 0;
+    return false;
   }
 
   /** Feeds the start of `chunk` into the unfinished packet; returns where whole packets resume, or -1. */
@@ -118,12 +137,12 @@ export class PacketFramer {
         this.stop(len, this.header[3]!);
         return -1;
       }
-      this.startPartial(4 + len, 4 + chunk.length - offset);
+      if (!this.startPartial(4 + len, 4 + chunk.length - offset, this.header[3]!)) return -1;
       this.header.copy(this.partial!, 0);
       this.partialFilled = 4;
     }
     const take = Math.min(this.partialSize - this.partialFilled, chunk.length - offset);
-    this.ensureCapacity(this.partialFilled + take);
+    if (!this.ensureCapacity(this.partialFilled + take)) return -1;
     const partial = this.partial!;
     chunk.copy(partial, this.partialFilled, offset, offset + take);
     this.partialFilled += take;
@@ -137,12 +156,18 @@ export class PacketFramer {
     return -1;
   }
 
-  /** Grows the partial buffer (doubling, capped at the packet's size) to hold `needed` bytes. */
-  private ensureCapacity(needed: number): void {
+  /**
+   * Grows the partial buffer (doubling, capped at the packet's size) to hold `needed` bytes; false
+   * when the reservation refused the growth.
+   */
+  private ensureCapacity(needed: number): boolean {
     const current = this.partial!;
-    if (needed <= current.length) return;
-    const grown = Buffer.allocUnsafe(Math.min(this.partialSize, Math.max(current.length * 2, needed)));
+    if (needed <= current.length) return true;
+    const size = Math.min(this.partialSize, Math.max(current.length * 2, needed));
+    if (!this.reserved(size - current.length, current[3]!)) return false;
+    const grown = Buffer.allocUnsafe(size);
     current.copy(grown, 0, 0, this.partialFilled);
     this.partial = grown;
+    return true;
   }
 }

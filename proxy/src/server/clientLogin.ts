@@ -5,7 +5,8 @@
 // through LoginHost. Who may log in is decided by decideLogin(), which has no effects: the session
 // logs, counts and answers.
 import type tls from 'node:tls';
-import type { UserConfig } from '../config.ts';
+import type { AthenaConfig, UserConfig } from '../config.ts';
+import { addressGroup, type PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode, NATIVE_PASSWORD_PLUGIN, Status } from '../protocol/constants.ts';
 import { buildAuthSwitch, buildServerHandshake, parseHandshakeResponse } from '../protocol/handshake.ts';
 import { framePacket, type MysqlErrorCode } from '../protocol/packets.ts';
@@ -90,6 +91,11 @@ export class ClientLogin {
     const step = this.step;
     if (step.kind === 'handshake') this.onHandshakeResponse(packet);
     else if (step.kind === 'authSwitch') this.answered(step.hello, packet.subarray(4), packet[3]! + 1);
+  }
+
+  /** Sequence id of Athena's next packet while the client's part of the handshake is pending. */
+  get nextSequence(): number {
+    return this.nextSeq;
   }
 
   /** The session is closing: the handshake clock stops. */
@@ -197,7 +203,7 @@ export function decideLogin(
     return {
       granted: false,
       code: ErrorCode.CON_COUNT_ERROR,
-      message: `Too many connections: user '${user.name}' already has ${sessions} (users.max_connections = ${user.max_connections})`,
+      message: `Too many connections: user '${user.name}' already has ${sessions} (users.max_connections, by default server.max_user_connections, = ${user.max_connections})`,
       logReason: `users.max_connections (${user.max_connections}) reached`,
       badCredentials: false,
     };
@@ -213,6 +219,19 @@ export function decideLogin(
     };
   }
   return { granted: true, user, pool };
+}
+
+/**
+ * What a client whose address has used up server.max_login_failures_per_ip gets: the same ERR when
+ * its connection is accepted as when a password it sent later (a login, COM_CHANGE_USER) is due.
+ */
+export function throttledMessage(
+  ctx: { readonly config: AthenaConfig; readonly preAuth: PreAuthGuard },
+  address: string,
+): string {
+  const max = ctx.config.server.max_login_failures_per_ip;
+  const retry = ctx.preAuth.retryAfterSeconds(address);
+  return `Host '${addressGroup(address)}' is blocked after ${max} failed logins; retry in ${retry} s (server.max_login_failures_per_ip)`;
 }
 
 /** An SSLRequest: the first 32 bytes of a HandshakeResponse with CLIENT_SSL set, and nothing more. */

@@ -15,7 +15,8 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { AthenaConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
-import type { PreAuthGuard } from '../limits/preAuthGuard.ts';
+import type { MemoryBudget } from '../limits/memoryBudget.ts';
+import { addressGroup, type PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { LimitRejectedError } from '../limits/errors.ts';
 import type { AthenaMetrics } from '../metrics/metrics.ts';
 import type { TestCost } from './testCosts.ts';
@@ -48,6 +49,7 @@ import {
   type ClientHello,
   type LoginHost,
   type LoginRefusal,
+  throttledMessage,
 } from './clientLogin.ts';
 import { logField } from './logText.ts';
 import type { ShardPool } from './pool.ts';
@@ -92,6 +94,8 @@ export interface ProxyContext {
   readonly userSessions: Map<string, number>;
   /** Per-address handshake slots (taken before the session starts) and failed-login throttling. */
   readonly preAuth: PreAuthGuard;
+  /** server.command_memory_budget: bytes of client commands held, not forwarded yet, by all sessions. */
+  readonly commandMemory: MemoryBudget;
   /** Certificate and key for client connections that ask for TLS (null: TLS not offered). */
   readonly tlsContext: tls.SecureContext | null;
   /** Version string and capabilities to announce (learned from the backend when known). */
@@ -136,6 +140,16 @@ const CLOSED: SessionPhase = { kind: 'closed' };
 const MAX_PIPELINED = 64;
 /** How many bytes of pipelined commands Athena holds before it stops reading (beyond one command). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
+/**
+ * What a session holds of received commands without drawing on server.command_memory_budget: a
+ * budget used up by others must not break a command that merely arrived in a few reads.
+ */
+const FREE_COMMAND_BYTES = 64 * 1024;
+
+/** The budget a session owes for `held` bytes of received commands. */
+function budgetCharge(held: number): number {
+  return Math.max(0, held - FREE_COMMAND_BYTES);
+}
 
 let nextConnectionId = 1;
 
@@ -164,6 +178,14 @@ export class ClientSession implements BackendSink, LoginHost {
   private largeCommand: Buffer[] | null = null;
   /** Payload bytes of largeCommand so far (server.max_allowed_packet bounds the whole command). */
   private largeCommandBytes = 0;
+  /** Bytes received for the split packet the framer is gathering (its buffer's size). */
+  private gatheringBytes = 0;
+  /** Bytes received for packets not forwarded yet: gathered ones and the copies that join them. */
+  private heldBytes = 0;
+  /** What the session has taken of ctx.commandMemory: budgetCharge(gatheringBytes + heldBytes). */
+  private chargedBytes = 0;
+  /** Whose share of the budget chargedBytes is (the user when the charge began). */
+  private chargedTo = '';
   private current: Buffer | null = null;
   private currentCommand = 0;
   private currentType: StatementType = 'other';
@@ -190,9 +212,13 @@ export class ClientSession implements BackendSink, LoginHost {
   private counted = false;
   /** The client's address, kept: the socket forgets it once closed. */
   private readonly address: string;
+  /** What per-address limits count it under (an IPv6 address's /64). */
+  readonly addressGroup: string;
   private readonly port: number;
   /** Not logged in yet: holds one of its address's handshake slots. */
   private handshaking = true;
+  /** performance.now() when the last command ended (or the login did): idle since then unless busy. */
+  private idleSince = 0;
 
   /**
    * `reader`: the socket reads through it (one reused buffer, see socketReader.ts); without one,
@@ -204,6 +230,7 @@ export class ClientSession implements BackendSink, LoginHost {
     reader: SocketReader | null = null,
   ) {
     this.address = socket.remoteAddress ?? '?';
+    this.addressGroup = addressGroup(this.address);
     this.port = socket.remotePort ?? 0;
     this.framer = this.newFramer();
     this.login = new ClientLogin(this, ctx, newScramble());
@@ -218,12 +245,49 @@ export class ClientSession implements BackendSink, LoginHost {
     return !this.busy && this.phase === COMMANDS;
   }
 
+  /** Not logged in yet: holds a handshake slot. */
+  get isHandshaking(): boolean {
+    return this.handshaking;
+  }
+
+  /** Gives up this handshake's slot to a newcomer from a less busy address (server.max_handshakes). */
+  evictHandshake(): void {
+    this.ctx.log(`client ${this.describe()} dropped mid-handshake to make room (server.max_handshakes)`);
+    this.refuse(
+      this.login.nextSequence,
+      ErrorCode.CON_COUNT_ERROR,
+      `Too many connections still logging in: this one made room for a client from a less busy address (server.max_handshakes = ${this.ctx.config.server.max_handshakes})`,
+    );
+  }
+
   /** Closes the client connection (and gives back its backend connection). */
   close(): void {
     if (this.phase === CLOSED) return;
     this.socket.end();
     this.socket.destroySoon();
     this.finish();
+  }
+
+  /**
+   * Closes the session, with ERR 4031 as MySQL does past wait_timeout, when it is logged in, runs no
+   * command and has run none since `cutoff` (a performance.now() time). Inside a transaction too:
+   * that is the session most worth closing (it keeps its circuit slot and the server's locks), and
+   * the reset of its backend connection rolls the transaction back. True when it closed.
+   */
+  closeIfIdleSince(cutoff: number): boolean {
+    // A client that began COM_CHANGE_USER and never answers the auth switch is idle too.
+    const waiting = this.phase === COMMANDS ? !this.busy : this.phase.kind === 'changeUserSwitch';
+    if (!waiting || this.idleSince > cutoff) return false;
+    this.ctx.metrics.clientIdleTimedOut();
+    const timeout = this.ctx.config.server.client_idle_timeout_secs;
+    // Sequence 1: what the client reads as the answer to the command it sends next.
+    this.writeError(
+      1,
+      ErrorCode.CLIENT_INTERACTION_TIMEOUT,
+      `The client was disconnected by the server because of inactivity (server.client_idle_timeout_secs = ${timeout})`,
+    );
+    this.close();
+    return true;
   }
 
   /** Shutdown: close now if idle, otherwise after the response in flight. */
@@ -313,6 +377,56 @@ export class ClientSession implements BackendSink, LoginHost {
     this.close();
   };
 
+  // ---- server.command_memory_budget: what received commands hold until forwarded -----------
+
+  private readonly reserveGathering = (bytes: number, seq: number): boolean => {
+    if (!this.reserveCommandMemory(bytes, seq)) return false;
+    this.gatheringBytes += bytes;
+    return true;
+  };
+
+  /** The split packet the framer gathered is out: what it reserved is held until forwarded. */
+  private claimGathered(): void {
+    this.heldBytes += this.gatheringBytes;
+    this.gatheringBytes = 0;
+  }
+
+  /** Takes what `bytes` more add to the session's charge, or answers ERR 1041 and closes the connection. */
+  private reserveCommandMemory(bytes: number, seq: number): boolean {
+    const budget = this.ctx.commandMemory;
+    const charge = budgetCharge(this.gatheringBytes + this.heldBytes + bytes);
+    if (this.chargedBytes === 0) this.chargedTo = this.user?.name ?? '';
+    if (budget.tryReserve(charge - this.chargedBytes, this.chargedTo)) {
+      this.chargedBytes = charge;
+      return true;
+    }
+    this.ctx.metrics.commandMemoryRefused();
+    const limit = this.ctx.config.server.command_memory_budget;
+    this.ctx.log(
+      `client ${this.describe()} needs ${bytes} more bytes for a command while ${budget.held} are held (${budget.heldBy(this.chargedTo)} by its user), over server.command_memory_budget = ${limit} (half of it per user); closing`,
+    );
+    this.socket.pause();
+    // Mid-response an ERR would land inside the response's bytes: then the connection just closes.
+    if (!this.inFlight) {
+      this.writeError(
+        (seq + 1) & 0xff,
+        ErrorCode.OUT_OF_RESOURCES,
+        `Out of resources: Athena holds ${budget.held} bytes of commands not yet forwarded, ${budget.heldBy(this.chargedTo)} for this user, and this one needs ${bytes} more (server.command_memory_budget = ${limit}, at most half of it per user); retry later`,
+      );
+    }
+    this.close();
+    return false;
+  }
+
+  /** What received commands reserved goes back once none of them is left unforwarded. */
+  private releaseHeld(): void {
+    if (this.queue.length > 0 || this.current !== null || this.largeCommand !== null) return;
+    this.heldBytes = 0;
+    const charge = budgetCharge(this.gatheringBytes);
+    this.ctx.commandMemory.release(this.chargedBytes - charge, this.chargedTo);
+    this.chargedBytes = charge;
+  }
+
   /** The one way Athena answers the client with an ERR packet (its sequence id is `seq`). */
   private writeError(seq: number, code: MysqlErrorCode, message: string): void {
     this.socket.write(errPacket(seq, code.errno, code.sqlState, message));
@@ -339,7 +453,13 @@ export class ClientSession implements BackendSink, LoginHost {
    * asking the backend about the client's database when the pool does not know it yet).
    */
   private checkLogin(userName: string, token: Buffer, seq: number): void {
+    const preAuth = this.ctx.preAuth;
+    if (!preAuth.beginAttempt(this.address)) {
+      this.refuseThrottled(userName, seq);
+      return;
+    }
     const decision = decideLogin(this.ctx, userName, token, this.login.scramble, this.address);
+    preAuth.attemptEnded(this.address, !decision.granted && decision.badCredentials);
     if (!decision.granted) {
       this.refuseLogin(userName, decision, seq);
       return;
@@ -350,6 +470,8 @@ export class ClientSession implements BackendSink, LoginHost {
     this.user = user;
     this.leaveHandshake();
     this.framer.maxPayload = this.commandPayloadLimit();
+    // Before login the framer holds at most server.max_handshake_packet: no accounting needed.
+    this.framer.reserve = this.reserveGathering;
     this.pool = pool;
     this.profile = makeProfile(this.capabilities, this.collation);
     const db = this.database;
@@ -364,16 +486,22 @@ export class ClientSession implements BackendSink, LoginHost {
   }
 
   private refuseLogin(userName: string, refusal: LoginRefusal, seq: number): void {
-    if (refusal.badCredentials) {
-      this.ctx.preAuth.loginFailed(this.address);
-      this.ctx.metrics.loginFailed();
-    }
+    if (refusal.badCredentials) this.ctx.metrics.loginFailed();
     if (refusal.logReason !== null) {
       this.ctx.log(
         `login refused for user ${logField(userName)} from ${this.describe()}: ${refusal.logReason}`,
       );
     }
     this.refuse(seq, refusal.code, refusal.message);
+  }
+
+  /** The address used up its failed-login budget: refused as at accept, the password not judged. */
+  private refuseThrottled(userName: string, seq: number): void {
+    this.ctx.metrics.loginThrottled();
+    this.ctx.log(
+      `login refused for user ${logField(userName)} from ${this.describe()}: address throttled (server.max_login_failures_per_ip)`,
+    );
+    this.refuse(seq, ErrorCode.HOST_BLOCKED, throttledMessage(this.ctx, this.address));
   }
 
   private readonly onAcquiredAtLogin = (conn: BackendConnection): void => {
@@ -407,6 +535,7 @@ export class ClientSession implements BackendSink, LoginHost {
 
   private enterCommandPhase(seq: number): void {
     this.phase = COMMANDS;
+    this.idleSince = performance.now();
     this.socket.write(okPacket(seq, Status.AUTOCOMMIT));
     if (this.busy === false && this.queue.length > 0) this.runQueue();
   }
@@ -430,6 +559,7 @@ export class ClientSession implements BackendSink, LoginHost {
   };
 
   private readonly onClientPacket = (packet: Buffer): void => {
+    if (this.gatheringBytes !== 0) this.claimGathered();
     if (this.phase === COMMANDS) this.onCommandPacket(packet);
     else this.onLoginPacket(packet);
   };
@@ -477,7 +607,11 @@ export class ClientSession implements BackendSink, LoginHost {
     this.largeCommandBytes += payloadLength;
     let whole: Buffer | null = null;
     if (payloadLength !== MAX_PACKET_PAYLOAD) {
-      whole = Buffer.concat(this.largeCommand);
+      // The copy that joins the packets is held too, while the packets wait for the collector.
+      const joined = this.largeCommand.reduce((sum, part) => sum + part.length, 0);
+      if (!this.reserveCommandMemory(joined, packet[3]!)) return null;
+      this.heldBytes += joined;
+      whole = Buffer.concat(this.largeCommand, joined);
       this.largeCommand = null;
       this.largeCommandBytes = 0;
     }
@@ -518,12 +652,14 @@ export class ClientSession implements BackendSink, LoginHost {
   private startCommand(packet: Buffer): void {
     if (packet.length < 5) {
       this.writeError(1, ErrorCode.UNKNOWN_COM_ERROR, 'Empty command packet');
+      if (this.heldBytes !== 0) this.releaseHeld();
       return;
     }
     const command = packet[4]!;
     const kind = RESPONSE_KIND[command];
     if (kind === undefined || kind === NO_RESPONSE) {
       this.runUnanswered(packet, command);
+      if (this.heldBytes !== 0) this.releaseHeld();
       return;
     }
     this.busy = true;
@@ -540,6 +676,7 @@ export class ClientSession implements BackendSink, LoginHost {
 
   /** A command the server does not answer, that Athena answers itself, or that it refuses. */
   private runUnanswered(packet: Buffer, command: number): void {
+    this.idleSince = performance.now();
     switch (command) {
       case Com.QUIT:
         this.close();
@@ -627,10 +764,12 @@ export class ClientSession implements BackendSink, LoginHost {
   /** Answers the current command with an ERR without forwarding it; the session stays usable. */
   private failCommand(code: MysqlErrorCode, message: string): void {
     this.busy = false;
+    this.idleSince = performance.now();
     // The client believes the server has the parameter types this execute carried.
     if (this.currentCommand === Com.STMT_EXECUTE && this.current !== null)
       this.statements.refused(this.current);
     this.current = null;
+    if (this.heldBytes !== 0) this.releaseHeld();
     this.writeError(1, code, message);
     this.runQueue();
   }
@@ -646,6 +785,7 @@ export class ClientSession implements BackendSink, LoginHost {
         ? this.statements.toSend(this.current!, this.onParamTypesResent)
         : this.current!;
     this.current = null;
+    if (this.heldBytes !== 0) this.releaseHeld();
     this.inFlight = true;
     this.scanner.begin(
       RESPONSE_KIND[this.currentCommand] as ResponseKind,
@@ -727,7 +867,9 @@ export class ClientSession implements BackendSink, LoginHost {
     this.inFlight = false;
     this.busy = false;
     if (!this.keepsSlot()) this.releaseSlot();
-    this.ctx.metrics.recordQuery(this.currentType, (performance.now() - this.currentStart) / 1000, failed);
+    const now = performance.now();
+    this.idleSince = now;
+    this.ctx.metrics.recordQuery(this.currentType, (now - this.currentStart) / 1000, failed);
     const command = this.currentCommand;
     if (command !== Com.QUERY && command !== Com.STMT_EXECUTE) this.afterOtherCommand(command, failed);
     else if (command === Com.QUERY) this.trackQueryEffects();
@@ -878,6 +1020,7 @@ export class ClientSession implements BackendSink, LoginHost {
     this.database = request.database;
     this.busy = false;
     this.checkLogin(request.user, token, seq);
+    if (this.heldBytes !== 0) this.releaseHeld();
     if (this.user !== null) {
       this.ctx.metrics.recordQuery('other', (performance.now() - this.currentStart) / 1000, false);
       this.runQueue();
@@ -914,6 +1057,10 @@ export class ClientSession implements BackendSink, LoginHost {
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.largeCommand = null;
+    this.ctx.commandMemory.release(this.chargedBytes, this.chargedTo);
+    this.chargedBytes = 0;
+    this.gatheringBytes = 0;
+    this.heldBytes = 0;
     this.ctx.metrics.connectionClosed();
     this.ctx.sessionEnded(this);
   }

@@ -6,13 +6,16 @@ import tls from 'node:tls';
 import type { AthenaConfig, ShardConfig, UserConfig } from '../config.ts';
 import type { Admission } from '../limits/admission.ts';
 import { systemClock } from '../limits/clock.ts';
-import { PreAuthGuard } from '../limits/preAuthGuard.ts';
+import { IdleSweep } from '../limits/idleSweep.ts';
+import { MemoryBudget } from '../limits/memoryBudget.ts';
+import { addressGroup, PreAuthGuard, type PreAuthRefusal } from '../limits/preAuthGuard.ts';
 import type { AthenaMetrics, RefusalReason } from '../metrics/metrics.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
 import { errPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { backendCredentialPolicy } from './backendCredentials.ts';
 import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
+import { throttledMessage } from './clientLogin.ts';
 import { ShardPool } from './pool.ts';
 import type { TestCost } from './testCosts.ts';
 import { adoptWithReader, SocketReader } from './socketReader.ts';
@@ -84,6 +87,7 @@ export class ProxyServer implements ProxyContext {
   readonly users = new Map<string, UserConfig>();
   readonly userSessions = new Map<string, number>();
   readonly preAuth: PreAuthGuard;
+  readonly commandMemory: MemoryBudget;
   readonly tlsContext: tls.SecureContext | null;
   readonly costPerQuery: TestCost | null;
   draining = false;
@@ -91,6 +95,7 @@ export class ProxyServer implements ProxyContext {
   private readonly server: net.Server;
   private readonly logFn: (message: string) => void;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly idleSweep: IdleSweep;
   private listening = false;
   /** Refusals are logged at most once a second per reason (a flood must not flood the log). */
   private readonly refusalLog = new Map<RefusalReason, { lastAt: number; suppressed: number }>();
@@ -107,6 +112,7 @@ export class ProxyServer implements ProxyContext {
     this.preAuth = new PreAuthGuard(
       {
         maxHandshakesPerIp: server.max_handshakes_per_ip,
+        maxHandshakes: server.max_handshakes,
         maxLoginFailuresPerIp: server.max_login_failures_per_ip,
         windowMs: server.login_failure_window_secs * 1000,
       },
@@ -127,6 +133,17 @@ export class ProxyServer implements ProxyContext {
         }),
       );
     }
+    this.commandMemory = new MemoryBudget(server.command_memory_budget);
+    this.metrics.setCommandMemory(this.commandMemory);
+    this.idleSweep = new IdleSweep(
+      server.client_idle_timeout_secs * 1000,
+      () => this.sessions,
+      systemClock,
+      (closed) =>
+        this.log(
+          `closed ${closed} session(s) idle for more than server.client_idle_timeout_secs = ${server.client_idle_timeout_secs}`,
+        ),
+    );
     this.metrics.setPoolSource(() => [...this.pools.values()].map((p) => p.stats()));
     // Paused: a client socket is re-wrapped to read into a reused buffer before it reads anything.
     this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, this.onConnection);
@@ -187,27 +204,43 @@ export class ProxyServer implements ProxyContext {
       this.refuseConnection(socket, 'max_connections', ErrorCode.CON_COUNT_ERROR, 'Too many connections');
       return;
     }
-    const refusal = this.preAuth.admit(address);
-    if (refusal === 'handshakes_per_ip') {
-      this.refuseConnection(
-        socket,
-        refusal,
-        ErrorCode.CON_COUNT_ERROR,
-        `Too many connections from ${address} still logging in (server.max_handshakes_per_ip = ${server.max_handshakes_per_ip})`,
-      );
-      return;
-    }
-    if (refusal === 'login_throttled') {
-      this.refuseConnection(
-        socket,
-        refusal,
-        ErrorCode.HOST_BLOCKED,
-        `Host '${address}' is blocked after ${server.max_login_failures_per_ip} failed logins; retry in ${this.preAuth.retryAfterSeconds(address)} s (server.max_login_failures_per_ip)`,
-      );
+    const refusal = this.admitPreAuth(address);
+    if (refusal !== null) {
+      const code = refusal === 'login_throttled' ? ErrorCode.HOST_BLOCKED : ErrorCode.CON_COUNT_ERROR;
+      this.refuseConnection(socket, refusal, code, this.preAuthMessage(refusal, address));
       return;
     }
     this.sessions.add(new ClientSession(socket, this, adopted === null ? null : reader));
   };
+
+  /** PreAuthGuard.admit, after making room when all handshake slots are taken by busier addresses. */
+  private admitPreAuth(address: string): PreAuthRefusal | null {
+    const refusal = this.preAuth.admit(address);
+    if (refusal !== 'handshakes') return refusal;
+    const group = this.preAuth.groupToMakeRoomFor(address);
+    if (group === null) return refusal;
+    // Sessions are in accept order: the first of the group still logging in is its oldest.
+    for (const session of this.sessions) {
+      if (session.isHandshaking && session.addressGroup === group) {
+        session.evictHandshake();
+        this.metrics.handshakeEvicted();
+        return this.preAuth.admit(address);
+      }
+    }
+    return refusal;
+  }
+
+  private preAuthMessage(refusal: PreAuthRefusal, address: string): string {
+    const { server } = this.config;
+    switch (refusal) {
+      case 'handshakes':
+        return `Too many connections still logging in (server.max_handshakes = ${server.max_handshakes})`;
+      case 'handshakes_per_ip':
+        return `Too many connections from ${addressGroup(address)} still logging in (server.max_handshakes_per_ip = ${server.max_handshakes_per_ip})`;
+      case 'login_throttled':
+        return throttledMessage(this, address);
+    }
+  }
 
   /** Answers a connection with an ERR instead of a handshake, counts and (rate-limited) logs it. */
   private refuseConnection(
@@ -251,6 +284,7 @@ export class ProxyServer implements ProxyContext {
       for (const pool of this.pools.values()) if (pool.reachable === false) void pool.probe(probeProfile);
     }, 2000);
     this.probeTimer.unref();
+    this.idleSweep.start();
     const { listen_addr, listen_port } = this.config.server;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -292,6 +326,7 @@ export class ProxyServer implements ProxyContext {
     if (this.draining) return;
     this.draining = true;
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.idleSweep.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.listening = false;
     for (const session of [...this.sessions]) session.closeWhenIdle();
