@@ -69489,7 +69489,7 @@ function renderBenchmarkConfig(input2) {
     "[[users]]",
     `name = ${str(input2.backend.user)}`,
     "",
-    "# The seed guide (docs/PERF.md) defaults.",
+    "# The performance-testing guide (docs/PERF.md) defaults.",
     ...table("pool", BENCHMARK_POOL),
     "",
     ...table("circuit", BENCHMARK_CIRCUIT),
@@ -73519,22 +73519,28 @@ function controlHolds(control, spec3) {
   return control.low >= -spec3.thresholdPct && control.high <= spec3.thresholdPct;
 }
 var MACHINE_CLASS_TOLERANCE_PCT = 20;
-var OTHER_MACHINE_OVERHEAD_PTS = 30;
+var OTHER_MACHINE_SHARE_KEPT = 0.5;
+function grossLossPts(input2) {
+  const recorded = input2.baseline("overhead_pct");
+  const overhead = recorded.length > 0 ? Math.min(99, median(recorded)) : 50;
+  return (100 - overhead) * (1 - OTHER_MACHINE_SHARE_KEPT);
+}
 function timeRowSpec(spec3, input2, normalisedOnly, sameMachine) {
   if (!sameMachine) {
     return spec3.metric === "overhead_pct" ? {
-      spec: { ...spec3, thresholdPct: Math.max(spec3.thresholdPct, OTHER_MACHINE_OVERHEAD_PTS) },
+      spec: { ...spec3, thresholdPct: Math.max(spec3.thresholdPct, roundPts(grossLossPts(input2))) },
       informational: false
     } : { spec: spec3, informational: true };
   }
   const informational = spec3.absolute && (normalisedOnly || !controlHolds(input2.control(spec3.metric), spec3));
   return { spec: spec3, informational };
 }
+var roundPts = (pts) => Math.round(pts * 10) / 10;
 function otherMachine(input2) {
   const control = input2.control("qps");
   if (control === null || Math.abs(control.estimate) <= MACHINE_CLASS_TOLERANCE_PCT) return null;
   const pct = formatDelta({ delta: control.estimate, scale: "relative" });
-  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by overhead beyond ${OTHER_MACHINE_OVERHEAD_PTS} pts and the counts decide`;
+  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by a gross loss (overhead beyond +${roundPts(grossLossPts(input2))} pts: the proxy's share of direct halved) and the counts decide`;
 }
 function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
@@ -73657,7 +73663,7 @@ function workloadVerdict(input2, metrics, normalisedOnly, timeNotJudged) {
 function otherMachineWarning(workloads) {
   const moved = workloads.filter((w) => w.timeNotJudged !== null);
   if (moved.length === 0) return null;
-  return `This machine is not the baseline's: the direct arm moved beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}% in ${moved.map((w) => w.id).join(", ")}, where TPS, QPS, latency and CPU time are shown but not judged against the baseline, and overhead only beyond ${OTHER_MACHINE_OVERHEAD_PTS} points; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
+  return `This machine is not the baseline's: the direct arm moved beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}% in ${moved.map((w) => w.id).join(", ")}, where TPS, QPS, latency and CPU time are shown but not judged against the baseline, and overhead only where the proxy lost half its share of the direct arm's throughput; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
 }
 function driftWarning(workloads) {
   const drifted = workloads.filter((w) => w.notes.length > 0);

@@ -41,7 +41,7 @@ function expectConfigError(
   );
 }
 
-test('the shipped proxy/config/athena.toml gives the seed setup: 3307, metrics 4307, root/test on 3306', () => {
+test('the shipped proxy/config/athena.toml gives the performance-testing guide setup: 3307, metrics 4307, root/test on 3306', () => {
   const file = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'config', 'athena.toml');
   const config = loadConfig(file);
   assert.equal(config.server.listen_addr, '127.0.0.1');

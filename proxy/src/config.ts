@@ -6,7 +6,7 @@ import { BACKEND_PASSWORD_VARIABLE, envPasswordVariable } from './contract.ts';
 export { BACKEND_PASSWORD_VARIABLE, envPasswordVariable };
 
 /**
- * Athena's configuration: a TOML file (the seed's keys) validated by zod. Unknown keys and bad values
+ * Athena's configuration: a TOML file (the keys of the performance-testing guide, docs/PERF.md) validated by zod. Unknown keys and bad values
  * are errors that name the key path ("pool.max_idle: expected ..."); the CLI exits 2 on a ConfigError.
  * Passwords may come from the environment instead of the file (see envPasswordVariable).
  */

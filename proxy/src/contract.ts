@@ -35,7 +35,7 @@ export const GATE_METRICS = {
   backendBytes: 'athena_backend_bytes_total',
 } as const;
 
-/** The seed performance guide's (docs/PERF.md) pool and circuit settings, used for benchmarks. */
+/** The performance-testing guide's (docs/PERF.md) pool and circuit settings, used for benchmarks. */
 export const BENCHMARK_POOL = { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 };
 export const BENCHMARK_CIRCUIT = {
   max_concurrent_per_user_shard: 50,
@@ -81,7 +81,7 @@ export function renderBenchmarkConfig(input: BenchmarkConfigInput): string {
     '[[users]]',
     `name = ${str(input.backend.user)}`,
     '',
-    '# The seed guide (docs/PERF.md) defaults.',
+    '# The performance-testing guide (docs/PERF.md) defaults.',
     ...table('pool', BENCHMARK_POOL),
     '',
     ...table('circuit', BENCHMARK_CIRCUIT),

@@ -1,4 +1,4 @@
-// The seed guide's (docs/PERF.md) drivers through Athena, with reduced iterations and time:
+// The performance-testing guide's (docs/PERF.md) drivers through Athena, with reduced iterations and time:
 // sysbench oltp_read_write prepare / run (16 threads) / cleanup with server-side prepared statements
 // (the default) and with --db-ps-mode=disable, and both mysqlslap commands; all with 0 errors, and
 // /metrics counting what the drivers sent.
