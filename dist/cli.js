@@ -52549,7 +52549,7 @@ function minimumRoundsForSignificance(alpha, comparisons, otherSize) {
 // src/work/settle.ts
 var WARM_UP_ALLOWANCE_PCT = 5;
 function settleState(values, rule) {
-  if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null, trendPct: null };
+  if (values.length < rule.windows) return cutShort(values);
   const firstKept = values.length - rule.windows;
   const kept = values.slice(firstKept);
   const half = Math.floor(kept.length / 2);
@@ -52563,6 +52563,18 @@ function settleState(values, rule) {
     spreadPct: Number.isFinite(spread) ? spread : null,
     trendPct
   };
+}
+function cutShort(values) {
+  const MIN_KEPT = 3;
+  let firstKept = 0;
+  while (values.length - firstKept > MIN_KEPT) {
+    const rest = median(values.slice(firstKept + 1));
+    if (rest <= 0 || values[firstKept] <= rest * (1 + WARM_UP_ALLOWANCE_PCT / 100)) break;
+    firstKept++;
+  }
+  const kept = values.slice(firstKept);
+  const spread = kept.length >= MIN_KEPT ? relativeRangePct(kept) : Number.NaN;
+  return { settled: false, firstKept, spreadPct: Number.isFinite(spread) ? spread : null, trendPct: null };
 }
 function needsMoreWindows(values, rule) {
   return values.length < rule.maxWindows && !settleState(values, rule).settled;

@@ -48,6 +48,20 @@ test('too few windows: not settled, nothing discarded yet', () => {
   assert.equal(needsMoreWindows([5, 5], rule), true);
 });
 
+test('cut short by the budget: the warm-up in front is set aside and the rest gives a range', () => {
+  const state = settleState([46_397, 29_548, 29_459, 29_718, 29_568], rule);
+  assert.equal(state.settled, false);
+  assert.equal(state.firstKept, 1);
+  assert.ok(state.spreadPct! > 0.8 && state.spreadPct! < 0.9, `spread ${state.spreadPct}`);
+  // Three windows are the least that give a range: none is set aside below that.
+  assert.deepEqual(settleState([100, 50, 50], rule), {
+    settled: false,
+    firstKept: 0,
+    spreadPct: 100,
+    trendPct: null,
+  });
+});
+
 test('the range is relative to the median', () => {
   assert.equal(relativeRangePct([99, 100, 101]), 2);
   assert.equal(relativeRangePct([0, 0]), 0);

@@ -37,7 +37,7 @@ export interface SettleState {
 }
 
 export function settleState(values: readonly number[], rule: SettleRule): SettleState {
-  if (values.length < rule.windows) return { settled: false, firstKept: 0, spreadPct: null, trendPct: null };
+  if (values.length < rule.windows) return cutShort(values);
   const firstKept = values.length - rule.windows;
   const kept = values.slice(firstKept);
   const half = Math.floor(kept.length / 2);
@@ -56,6 +56,26 @@ export function settleState(values: readonly number[], rule: SettleRule): Settle
     spreadPct: Number.isFinite(spread) ? spread : null,
     trendPct,
   };
+}
+
+/**
+ * Fewer windows than the rule needs (the budget ended them): never settled, but the warm-up
+ * windows in front (beyond WARM_UP_ALLOWANCE_PCT above the median of those after them) are set
+ * aside and the rest's range is reported, so that a shift far larger than that range still
+ * decides. Seen after a regression stretched every window: 46,397 then four windows within 0.9%
+ * of 29,600, for a change of +64%.
+ */
+function cutShort(values: readonly number[]): SettleState {
+  const MIN_KEPT = 3;
+  let firstKept = 0;
+  while (values.length - firstKept > MIN_KEPT) {
+    const rest = median(values.slice(firstKept + 1));
+    if (rest <= 0 || values[firstKept]! <= rest * (1 + WARM_UP_ALLOWANCE_PCT / 100)) break;
+    firstKept++;
+  }
+  const kept = values.slice(firstKept);
+  const spread = kept.length >= MIN_KEPT ? relativeRangePct(kept) : Number.NaN;
+  return { settled: false, firstKept, spreadPct: Number.isFinite(spread) ? spread : null, trendPct: null };
 }
 
 /** True when another window should be measured. */
