@@ -98,3 +98,39 @@ test('a session without a schema never gets a connection left on one (mysql2)', 
     await b.end();
   }
 });
+
+test("a character set one client set does not follow the connection: the next gets its handshake's", async () => {
+  const options = (user: { name: string; password: string }, port: number, host: string) => ({
+    host,
+    port,
+    user: user.name,
+    password: user.password,
+    charset: 'UTF8MB4_UNICODE_CI',
+  });
+  const charsetQuery =
+    'SELECT CONNECTION_ID() AS id, @@character_set_client AS client, @@character_set_results AS results, ' +
+    "@@collation_connection AS collation, 'é€' AS text";
+  // What a fresh connection with this handshake has on this server: the reference.
+  const direct = await mysql.createConnection({
+    ...options({ name: server.user, password: server.password ?? '' }, server.port, server.host),
+  });
+  const [[expected]] = await direct.query<mysql.RowDataPacket[]>(charsetQuery);
+  await direct.end();
+  const a = await mysql.createConnection(options(userA, proxy.port, proxy.host));
+  const [[first]] = await a.query<mysql.RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+  await a.query('SET NAMES latin1');
+  const idleDuring = await idleConnections(); // a may have taken an idle connection
+  await a.end();
+  await waitForIdle(idleDuring + 1);
+  const b = await mysql.createConnection(options(userB, proxy.port, proxy.host));
+  try {
+    const [[row]] = await b.query<mysql.RowDataPacket[]>(charsetQuery);
+    assert.equal(row?.id, first?.id, "user_b reused user_a's backend connection (the case under test)");
+    assert.deepEqual(
+      { client: row?.client, results: row?.results, collation: row?.collation, text: row?.text },
+      { client: expected?.client, results: expected?.results, collation: expected?.collation, text: 'é€' },
+    );
+  } finally {
+    await b.end();
+  }
+});
