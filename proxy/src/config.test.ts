@@ -51,7 +51,7 @@ test('the shipped proxy/config/athena.toml gives the performance-testing guide s
     { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'test', ssl_mode: 'disabled' },
   ]);
   assert.deepEqual(config.users, [
-    { name: 'root', password: 'test', shard: 'default', max_qps: 0, burst: 0, max_connections: 100 },
+    { name: 'root', password: 'test', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 },
   ]);
   assert.deepEqual(config.pool, { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 });
   assert.deepEqual(config.circuit, {
@@ -77,7 +77,7 @@ test('defaults fill every optional key', () => {
       max_handshake_packet: 8192,
       max_handshakes_per_ip: 256,
       max_handshakes: 1024,
-      max_user_connections: 100,
+      max_user_connections: 0,
       max_login_failures_per_ip: 10,
       login_failure_window_secs: 60,
       require_secure_transport: false,
@@ -87,9 +87,7 @@ test('defaults fill every optional key', () => {
     shards: [
       { name: 'default', host: '127.0.0.1', port: 3306, user: 'root', password: 'pw', ssl_mode: 'disabled' },
     ],
-    users: [
-      { name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 100 },
-    ],
+    users: [{ name: 'app', password: 'secret', shard: 'default', max_qps: 0, burst: 0, max_connections: 0 }],
     pool: { max_idle: 20, max_age_secs: 3600, max_idle_time_secs: 300, max_open: 200 },
     circuit: { max_concurrent_per_user_shard: 50, queue_size: 200, queue_timeout_ms: 10000 },
   };
@@ -138,7 +136,7 @@ max_connections = 3
   assert.deepEqual(
     config.users.map((u) => [u.name, u.shard, u.password, u.max_qps, u.burst, u.max_connections]),
     [
-      ['a', 'eu', '', 0, 0, 100],
+      ['a', 'eu', '', 0, 0, 0],
       ['b', 'us', 'x', 2.5, 10, 3],
     ],
   );
@@ -434,15 +432,16 @@ test('backend TLS and credential keys: defaults, and combinations that would do 
   );
 });
 
-test('a user may hold half of pool.max_open sessions unless server.max_user_connections or its entry says otherwise', () => {
+test("sessions per user: unlimited unless server.max_user_connections or the user's entry says otherwise", () => {
   const limits = (text: string) => {
     const config = parseConfig(text);
     return [config.server.max_user_connections, ...config.users.map((u) => u.max_connections)];
   };
   const twoUsers = (extra: string) =>
     `${extra}\n[backend]\nuser = "root"\npassword = "pw"\n[[users]]\nname = "a"\npassword = ""\n[[users]]\nname = "b"\npassword = ""\nmax_connections = 0\n`;
-  assert.deepEqual(limits(twoUsers('')), [100, 100, 0], 'default: half of max_open 200; 0 = unlimited');
-  assert.deepEqual(limits(twoUsers('[pool]\nmax_open = 7\nmax_idle = 7')), [4, 4, 0]);
+  // A pool smaller than a user's clients queues them; a default cap would refuse them instead.
+  assert.deepEqual(limits(twoUsers('')), [0, 0, 0], 'default: unlimited');
+  assert.deepEqual(limits(twoUsers('[pool]\nmax_open = 7\nmax_idle = 7')), [0, 0, 0]);
   assert.deepEqual(limits(twoUsers('[server]\nmax_user_connections = 30')), [30, 30, 0]);
   assert.deepEqual(limits(twoUsers('[server]\nmax_user_connections = 0')), [0, 0, 0]);
 });

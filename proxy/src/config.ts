@@ -49,7 +49,7 @@ export interface AthenaConfig {
     max_handshakes: number;
     /**
      * Sessions one user may hold at once unless its [[users]] entry says otherwise; 0 = unlimited.
-     * Absent from the file: half of pool.max_open, so one user cannot pin every backend connection.
+     * Absent from the file: 0 (unlimited): a pool smaller than the clients queues them, a cap refuses them.
      */
     max_user_connections: number;
     /** Failed logins from one address within login_failure_window_secs before it is refused; 0 = off. */
@@ -369,7 +369,7 @@ export function parseConfig(tomlText: string, env: NodeJS.ProcessEnv = {}): Athe
   const file = result.data;
   const server = {
     ...file.server,
-    max_user_connections: file.server.max_user_connections ?? defaultUserConnections(file.pool.max_open),
+    max_user_connections: file.server.max_user_connections ?? 0,
   };
   const shards = resolveShards(file, env);
   const users = resolveUsers(file.users, shards, env, server.max_user_connections);
@@ -390,14 +390,6 @@ function readToml(tomlText: string): unknown {
     }
     throw error;
   }
-}
-
-/**
- * server.max_user_connections when the file leaves it out: half of a shard's backend connections,
- * so a user whose sessions each pin one leaves the other half to everyone else.
- */
-export function defaultUserConnections(poolMaxOpen: number): number {
-  return Math.ceil(poolMaxOpen / 2);
 }
 
 /** The shards: [backend] is one shard named DEFAULT_SHARD_NAME; passwords resolved from `env` first. */

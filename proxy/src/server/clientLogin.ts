@@ -10,7 +10,7 @@ import { addressGroup, type PreAuthGuard } from '../limits/preAuthGuard.ts';
 import { Cap, DEFAULT_COLLATION, ErrorCode, NATIVE_PASSWORD_PLUGIN, Status } from '../protocol/constants.ts';
 import { buildAuthSwitch, buildServerHandshake, parseHandshakeResponse } from '../protocol/handshake.ts';
 import { framePacket, type MysqlErrorCode } from '../protocol/packets.ts';
-import type { ProxyContext } from './clientSession.ts';
+import type { ProxyContext } from './proxyContext.ts';
 import { checkCredentials } from './credentials.ts';
 import type { ShardPool } from './pool.ts';
 

@@ -13,13 +13,9 @@ import type net from 'node:net';
 import tls from 'node:tls';
 // Imported, not the global: the global `performance` is a getter on globalThis, looked up per call.
 import { performance } from 'node:perf_hooks';
-import type { AthenaConfig, UserConfig } from '../config.ts';
-import type { Admission } from '../limits/admission.ts';
-import type { MemoryBudget } from '../limits/memoryBudget.ts';
-import { addressGroup, type PreAuthGuard } from '../limits/preAuthGuard.ts';
+import type { UserConfig } from '../config.ts';
+import { addressGroup } from '../limits/preAuthGuard.ts';
 import { LimitRejectedError } from '../limits/errors.ts';
-import type { AthenaMetrics } from '../metrics/metrics.ts';
-import type { TestCost } from './testCosts.ts';
 import { classifyStatement, type StatementType } from '../statementType.ts';
 import { newScramble } from '../protocol/auth.ts';
 import {
@@ -52,6 +48,7 @@ import {
   throttledMessage,
 } from './clientLogin.ts';
 import { logField } from './logText.ts';
+import type { ProxyContext } from './proxyContext.ts';
 import type { ShardPool } from './pool.ts';
 import { PreparedStatements } from './preparedStatements.ts';
 import type { SocketReader } from './socketReader.ts';
@@ -82,32 +79,6 @@ export const ADVERTISED_CAPABILITIES =
   Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA |
   Cap.SESSION_TRACK |
   Cap.DEPRECATE_EOF;
-
-/** What every session shares: configuration, limits, metrics, pools. */
-export interface ProxyContext {
-  readonly config: AthenaConfig;
-  readonly metrics: AthenaMetrics;
-  readonly admission: Admission;
-  readonly pools: ReadonlyMap<string, ShardPool>;
-  readonly users: ReadonlyMap<string, UserConfig>;
-  /** Authenticated sessions per user name (for users.max_connections). */
-  readonly userSessions: Map<string, number>;
-  /** Per-address handshake slots (taken before the session starts) and failed-login throttling. */
-  readonly preAuth: PreAuthGuard;
-  /** server.command_memory_budget: bytes of client commands held, not forwarded yet, by all sessions. */
-  readonly commandMemory: MemoryBudget;
-  /** Certificate and key for client connections that ask for TLS (null: TLS not offered). */
-  readonly tlsContext: tls.SecureContext | null;
-  /** Version string and capabilities to announce (learned from the backend when known). */
-  serverVersion(): string;
-  serverCapabilities(): number;
-  /** A known cost added to every forwarded COM_QUERY/COM_STMT_EXECUTE (test hooks, testCosts.ts). */
-  readonly costPerQuery: TestCost | null;
-  /** True once shutdown started: sessions close as soon as they are idle. */
-  readonly draining: boolean;
-  sessionEnded(session: ClientSession): void;
-  log(message: string): void;
-}
 
 /** A COM_CHANGE_USER whose client was asked to switch to mysql_native_password. */
 interface ChangeUserRequest {
@@ -226,7 +197,7 @@ export class ClientSession implements BackendSink, LoginHost {
    */
   constructor(
     private socket: net.Socket,
-    private readonly ctx: ProxyContext,
+    private readonly ctx: ProxyContext<ClientSession>,
     reader: SocketReader | null = null,
   ) {
     this.address = socket.remoteAddress ?? '?';

@@ -14,7 +14,8 @@ import { Cap, DEFAULT_COLLATION, ErrorCode } from '../protocol/constants.ts';
 import { errPacket, type MysqlErrorCode } from '../protocol/packets.ts';
 import { makeProfile, type BackendTarget } from './backendConnection.ts';
 import { backendCredentialPolicy } from './backendCredentials.ts';
-import { ADVERTISED_CAPABILITIES, ClientSession, type ProxyContext } from './clientSession.ts';
+import { ADVERTISED_CAPABILITIES, ClientSession } from './clientSession.ts';
+import type { ProxyContext } from './proxyContext.ts';
 import { throttledMessage } from './clientLogin.ts';
 import { ShardPool } from './pool.ts';
 import type { TestCost } from './testCosts.ts';
@@ -79,7 +80,7 @@ function loadTlsContext(certFile: string | undefined, keyFile: string | undefine
   }
 }
 
-export class ProxyServer implements ProxyContext {
+export class ProxyServer implements ProxyContext<ClientSession> {
   readonly config: AthenaConfig;
   readonly metrics: AthenaMetrics;
   readonly admission: Admission;

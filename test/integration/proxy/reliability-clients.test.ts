@@ -155,7 +155,7 @@ describe('many clients', () => {
     // Its own proxy: a handshake under this load may take longer than the short timeout above.
     const big = await spawnProxy({
       backend: server,
-      // One user holds them all: no per-user limit (by default half of pool.max_open).
+      // One user holds them all: no per-user limit.
       users: [{ ...user, max_connections: 0 }],
       pool: { max_open: CLIENTS + 50 },
       // Let all of them run at once: the circuit's own limits are tested in reliability-limits.

@@ -1,5 +1,5 @@
 // What one user can take from the others, against the real proxy bundle and a throwaway MariaDB:
-// sessions (by default half of pool.max_open), idle sessions that keep a backend connection
+// sessions (server.max_user_connections), idle sessions that keep a backend connection
 // pinned, and the memory held for large commands, shared by all sessions.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ const hog = { name: 'hog', password: secret() };
 const other = { name: 'other', password: secret() };
 const third = { name: 'third', password: secret() };
 const POOL_MAX_OPEN = 6;
-/** What the proxy derives when server.max_user_connections is not set: half of pool.max_open. */
+/** server.max_user_connections here: half of pool.max_open, so one user leaves the rest to others. */
 const USER_SESSIONS = POOL_MAX_OPEN / 2;
 
 let server: LocalServer;
@@ -27,6 +27,7 @@ before(async () => {
     backend: backendOf(server),
     users: [hog, other],
     pool: { max_open: POOL_MAX_OPEN, max_idle: POOL_MAX_OPEN },
+    server: { max_user_connections: USER_SESSIONS },
   });
 });
 
@@ -93,7 +94,7 @@ async function drainResult(client: RawClient, first: Packet): Promise<void> {
 }
 
 describe('per-user sessions', () => {
-  test('without any setting, one user holds at most half of pool.max_open sessions; another still gets in and is served', async () => {
+  test('with server.max_user_connections at half of pool.max_open, one user holds at most that; another still gets in and is served', async () => {
     const held: RawClient[] = [];
     try {
       for (let i = 0; i < USER_SESSIONS; i++) {
