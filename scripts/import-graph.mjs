@@ -1,4 +1,4 @@
-// Draws the import picture of the code: every non-test file under src/ and scripts/ and the
+// Draws the import picture of the code: every non-test file under src/, proxy/src/ and scripts/ and the
 // relative imports between them (type-only imports too: a type is a dependency as well).
 //   rooms   the folders (src/report, src/gate, …; a subfolder is part of its folder's room)
 //   floors  a topological order of the rooms: a room sits above every room it imports; rooms that
@@ -8,7 +8,7 @@
 //           room): the imports the order could not put downhill
 //   circles  groups of files that import one another (a strongly connected set of two or more
 //           files, or a file importing itself)
-// Usage: node scripts/import-graph.mjs [--json] [--check] [dirs…]   (dirs default: src scripts)
+// Usage: node scripts/import-graph.mjs [--json] [--check] [dirs…]   (dirs default: src proxy/src scripts)
 //   --check  exit 1 when there is a back-arrow or a circle
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,7 @@ const args = process.argv.slice(2);
 const asJson = args.includes('--json');
 const check = args.includes('--check');
 const dirs = args.filter((a) => !a.startsWith('--'));
-const scanned = dirs.length > 0 ? dirs : ['src', 'scripts'];
+const scanned = dirs.length > 0 ? dirs : ['src', 'proxy/src', 'scripts'];
 
 const SOURCE = /\.(?:ts|mts|mjs|js)$/;
 const SKIPPED = /\.test\.ts$|\.d\.mts$|\.d\.ts$/;
