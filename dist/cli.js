@@ -53865,24 +53865,27 @@ var OTHER_MACHINE_SHARE_KEPT = 0.5;
 function grossLossPts(input2) {
   const recorded = input2.baseline("overhead_pct");
   const overhead = recorded.length > 0 ? Math.min(99, median(recorded)) : 50;
-  return (100 - overhead) * (1 - OTHER_MACHINE_SHARE_KEPT);
+  return Math.round((100 - overhead) * (1 - OTHER_MACHINE_SHARE_KEPT) * 10) / 10;
 }
-function timeRowSpec(spec2, input2, normalisedOnly, sameMachine) {
-  if (!sameMachine) {
+function timeRowSpec(spec2, input2, normalisedOnly, other) {
+  if (other !== null) {
     return spec2.metric === "overhead_pct" ? {
-      spec: { ...spec2, thresholdPct: Math.max(spec2.thresholdPct, roundPts(grossLossPts(input2))) },
+      spec: { ...spec2, thresholdPct: Math.max(spec2.thresholdPct, other.grossLossPts) },
       informational: false
     } : { spec: spec2, informational: true };
   }
   const informational = spec2.absolute && (normalisedOnly || !controlHolds(input2.control(spec2.metric), spec2));
   return { spec: spec2, informational };
 }
-var roundPts = (pts) => Math.round(pts * 10) / 10;
 function otherMachine(input2) {
   const control = input2.control("qps");
   if (control === null || Math.abs(control.estimate) <= MACHINE_CLASS_TOLERANCE_PCT) return null;
   const pct = formatDelta({ delta: control.estimate, scale: "relative" });
-  return `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by a gross loss (overhead beyond +${roundPts(grossLossPts(input2))} pts: the proxy's share of direct halved) and the counts decide`;
+  const gross = grossLossPts(input2);
+  return {
+    reason: `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's (beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by a gross loss (overhead beyond +${gross} pts: the proxy's share of direct halved) and the counts decide`,
+    grossLossPts: gross
+  };
 }
 function describeControl(c) {
   const pct = (v) => formatDelta({ delta: v, scale: "relative" });
@@ -53932,9 +53935,9 @@ function build(inputs, ctx) {
   const countsComparable = ctx.countDifferences.length === 0;
   const warnings = [...referenceWarnings(inputs, ctx), ...ctx.warnings];
   const workloads = inputs.map((input2) => {
-    const timeNotJudged = otherMachine(input2);
-    const rows = metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level, timeNotJudged === null);
-    return workloadVerdict(input2, rows, normalisedOnly, timeNotJudged);
+    const other = otherMachine(input2);
+    const rows = metricRows(input2, ctx.mode, normalisedOnly, countsComparable, level, other);
+    return workloadVerdict(input2, rows, normalisedOnly, other?.reason ?? null);
   });
   const drift = driftWarning(workloads);
   if (drift !== null) warnings.push(drift);
@@ -53985,8 +53988,8 @@ function referenceWarnings(inputs, ctx) {
   }
   return warnings;
 }
-function workloadVerdict(input2, metrics, normalisedOnly, timeNotJudged) {
-  const demoted = normalisedOnly || timeNotJudged !== null ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
+function workloadVerdict(input2, metrics, normalisedOnly, otherMachine2) {
+  const demoted = normalisedOnly || otherMachine2 !== null ? [] : metrics.filter((m) => m.policy === "info" && m.variant === "raw" && !isWorkMetric(m.metric));
   return {
     id: input2.id,
     title: input2.title,
@@ -53995,7 +53998,7 @@ function workloadVerdict(input2, metrics, normalisedOnly, timeNotJudged) {
     verdict: "pass",
     rounds: { current: input2.currentRounds, baseline: input2.baselineRounds, planned: input2.planned },
     unsettledSpreadPct: input2.unsettledSpreadPct,
-    timeNotJudged,
+    otherMachine: otherMachine2,
     metrics,
     notes: demoted.length > 0 ? [
       `the control is not shown to be in the baseline's state closely enough for ${demoted.map((m) => m.label).join(", ")}, informational here: ${[...new Set(demoted.map((m) => describeControl(input2.control(m.metric))))].join("; ")}`
@@ -54003,7 +54006,7 @@ function workloadVerdict(input2, metrics, normalisedOnly, timeNotJudged) {
   };
 }
 function otherMachineWarning(workloads) {
-  const moved = workloads.filter((w) => w.timeNotJudged !== null);
+  const moved = workloads.filter((w) => w.otherMachine !== null);
   if (moved.length === 0) return null;
   return `This machine is not the baseline's: the direct arm moved beyond \xB1${MACHINE_CLASS_TOLERANCE_PCT}% in ${moved.map((w) => w.id).join(", ")}, where TPS, QPS, latency and CPU time are shown but not judged against the baseline, and overhead only where the proxy lost half its share of the direct arm's throughput; the counts decide there. To gate them, compare base and head in one run (--base-ref) or record the baseline on this machine class.`;
 }
@@ -54105,7 +54108,7 @@ function cpuTimeBesideCounts(spec2) {
 function gatesCpuTime(workload, measure) {
   return measure === "time" || workload === void 0 || !countedByWorkChannel(workload);
 }
-function metricRows(input2, mode, normalisedOnly, countsComparable, level, sameMachine) {
+function metricRows(input2, mode, normalisedOnly, countsComparable, level, other) {
   const rows = [];
   const countsGate = countsComparable && input2.current("instructions_per_query").length > 0 && input2.baseline("instructions_per_query").length > 0;
   for (const listed of metricSpecsFor(input2.workload, mode)) {
@@ -54115,31 +54118,29 @@ function metricRows(input2, mode, normalisedOnly, countsComparable, level, sameM
       rows.push(errorsRow(spec2, input2));
       continue;
     }
-    const judged = isWorkMetric(spec2.metric) ? { spec: spec2, informational: !countsComparable || input2.baseline(spec2.metric).length === 0 } : timeRowSpec(spec2, input2, normalisedOnly, sameMachine);
+    const judged = isWorkMetric(spec2.metric) ? { spec: spec2, informational: !countsComparable || input2.baseline(spec2.metric).length === 0 } : timeRowSpec(spec2, input2, normalisedOnly, other);
     const { informational } = judged;
     const policy = informational ? "info" : spec2.policy;
-    const row = statRow(
-      judged.spec,
-      "raw",
-      policy,
-      input2.current(spec2.metric),
-      input2.baseline(spec2.metric),
-      level
-    );
+    const current = input2.current(spec2.metric);
+    const row = statRow(judged.spec, "raw", policy, current, input2.baseline(spec2.metric), level);
     if (row) rows.push(row);
     if (informational && spec2.metric === "cpu_us_per_query") {
-      const rel = statRow(
-        { ...spec2, label: CPU_RELATIVE_LABEL, unit: "%" },
-        "cpu-relative-to-direct",
-        sameMachine ? spec2.policy : "info",
-        input2.currentCpuRel(),
-        input2.baselineCpuRel(),
-        level
-      );
+      const rel = cpuRelativeRow(spec2, input2, other === null ? spec2.policy : "info", level);
       if (rel) rows.push(rel);
     }
   }
   return rows;
+}
+function cpuRelativeRow(spec2, input2, policy, level) {
+  const relative = { ...spec2, label: CPU_RELATIVE_LABEL, unit: "%" };
+  return statRow(
+    relative,
+    "cpu-relative-to-direct",
+    policy,
+    input2.currentCpuRel(),
+    input2.baselineCpuRel(),
+    level
+  );
 }
 function errorsRow(spec2, input2) {
   const allow = input2.workload?.allowErrors ?? false;
@@ -54383,7 +54384,7 @@ function workloadTable(w, c) {
     );
   }
   const notes = [
-    ...w.timeNotJudged ? [`another machine: ${w.timeNotJudged}`] : [],
+    ...w.otherMachine ? [`another machine: ${w.otherMachine}`] : [],
     ...w.notes,
     ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`)
   ];
@@ -56110,7 +56111,7 @@ function workloadLine(w) {
   const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
   if (w.verdict === "pass") {
     const clauses = passingMetrics(w).map(passClause);
-    if (w.timeNotJudged !== null) clauses.push(`another machine: ${w.timeNotJudged}`);
+    if (w.otherMachine !== null) clauses.push(`another machine: ${w.otherMachine}`);
     if (clauses.length > 0) return `${head} ${clauses.join("; ")}`;
   }
   const deciding = decidingMetric(w);

@@ -66,7 +66,7 @@ function workloadTable(w: WorkloadVerdict, c: Comparison): string {
     );
   }
   const notes = [
-    ...(w.timeNotJudged ? [`another machine: ${w.timeNotJudged}`] : []),
+    ...(w.otherMachine ? [`another machine: ${w.otherMachine}`] : []),
     ...w.notes,
     ...w.metrics.filter((m) => m.note).map((m) => `${m.label}: ${m.note}`),
   ];

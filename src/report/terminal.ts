@@ -37,7 +37,7 @@ function workloadLine(w: WorkloadVerdict): string {
   const head = `  ${VERDICT_MARK[w.verdict].padEnd(16)} ${w.id.padEnd(18)}`;
   if (w.verdict === 'pass') {
     const clauses = passingMetrics(w).map(passClause);
-    if (w.timeNotJudged !== null) clauses.push(`another machine: ${w.timeNotJudged}`);
+    if (w.otherMachine !== null) clauses.push(`another machine: ${w.otherMachine}`);
     if (clauses.length > 0) return `${head} ${clauses.join('; ')}`;
   }
   const deciding = decidingMetric(w);

@@ -95,10 +95,10 @@ export interface WorkloadVerdict {
    */
   unsettledSpreadPct: number | null;
   /**
-   * Why the time channel was not judged against the reference (a baseline measured on a machine
-   * whose direct arm ran at another speed), else null. Its figures are still shown.
+   * Why this run is on another machine than the baseline's (its direct arm ran at another speed),
+   * so that time is judged only by a gross loss of overhead; else null. Its figures are still shown.
    */
-  timeNotJudged: string | null;
+  otherMachine: string | null;
   metrics: MetricComparison[];
   notes: string[];
 }
@@ -386,11 +386,17 @@ const MACHINE_CLASS_TOLERANCE_PCT = 20;
  */
 const OTHER_MACHINE_SHARE_KEPT = 0.5;
 
+/** A run on another machine than the baseline's: why, and the overhead rise judged a gross loss. */
+interface OtherMachine {
+  reason: string;
+  grossLossPts: number;
+}
+
 /** The overhead rise, in points, that halves the proxy's share of direct throughput in the baseline. */
 function grossLossPts(input: WorkloadInput): number {
   const recorded = input.baseline('overhead_pct');
   const overhead = recorded.length > 0 ? Math.min(99, median(recorded)) : 50;
-  return (100 - overhead) * (1 - OTHER_MACHINE_SHARE_KEPT);
+  return Math.round((100 - overhead) * (1 - OTHER_MACHINE_SHARE_KEPT) * 10) / 10;
 }
 
 /**
@@ -401,12 +407,12 @@ function timeRowSpec(
   spec: MetricSpec,
   input: WorkloadInput,
   normalisedOnly: boolean,
-  sameMachine: boolean,
+  other: OtherMachine | null,
 ): { spec: MetricSpec; informational: boolean } {
-  if (!sameMachine) {
+  if (other !== null) {
     return spec.metric === 'overhead_pct'
       ? {
-          spec: { ...spec, thresholdPct: Math.max(spec.thresholdPct, roundPts(grossLossPts(input))) },
+          spec: { ...spec, thresholdPct: Math.max(spec.thresholdPct, other.grossLossPts) },
           informational: false,
         }
       : { spec, informational: true };
@@ -415,18 +421,19 @@ function timeRowSpec(
   return { spec, informational };
 }
 
-const roundPts = (pts: number) => Math.round(pts * 10) / 10;
-
-/** Why a workload's time metrics cannot be judged against the baseline's machine, else null. */
-function otherMachine(input: WorkloadInput): string | null {
+/** Whether the workload ran on another machine than the baseline's (see MACHINE_CLASS_TOLERANCE_PCT). */
+function otherMachine(input: WorkloadInput): OtherMachine | null {
   const control = input.control('qps');
   if (control === null || Math.abs(control.estimate) <= MACHINE_CLASS_TOLERANCE_PCT) return null;
   const pct = formatDelta({ delta: control.estimate, scale: 'relative' });
-  return (
-    `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's ` +
-    `(beyond ±${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by a gross loss ` +
-    `(overhead beyond +${roundPts(grossLossPts(input))} pts: the proxy's share of direct halved) and the counts decide`
-  );
+  const gross = grossLossPts(input);
+  return {
+    reason:
+      `the direct arm's ${METRIC_DEFAULTS[control.metric].label} is ${pct} from the baseline's ` +
+      `(beyond ±${MACHINE_CLASS_TOLERANCE_PCT}%), so time is judged only by a gross loss ` +
+      `(overhead beyond +${gross} pts: the proxy's share of direct halved) and the counts decide`,
+    grossLossPts: gross,
+  };
 }
 
 function describeControl(c: ControlShift): string {
@@ -515,9 +522,9 @@ function build(inputs: WorkloadInput[], ctx: BuildContext): Comparison {
   const countsComparable = ctx.countDifferences.length === 0;
   const warnings = [...referenceWarnings(inputs, ctx), ...ctx.warnings];
   const workloads = inputs.map((input) => {
-    const timeNotJudged = otherMachine(input);
-    const rows = metricRows(input, ctx.mode, normalisedOnly, countsComparable, level, timeNotJudged === null);
-    return workloadVerdict(input, rows, normalisedOnly, timeNotJudged);
+    const other = otherMachine(input);
+    const rows = metricRows(input, ctx.mode, normalisedOnly, countsComparable, level, other);
+    return workloadVerdict(input, rows, normalisedOnly, other?.reason ?? null);
   });
   const drift = driftWarning(workloads);
   if (drift !== null) warnings.push(drift);
@@ -582,10 +589,10 @@ function workloadVerdict(
   input: WorkloadInput,
   metrics: MetricComparison[],
   normalisedOnly: boolean,
-  timeNotJudged: string | null,
+  otherMachine: string | null,
 ): WorkloadVerdict {
   const demoted =
-    normalisedOnly || timeNotJudged !== null
+    normalisedOnly || otherMachine !== null
       ? []
       : metrics.filter((m) => m.policy === 'info' && m.variant === 'raw' && !isWorkMetric(m.metric));
   return {
@@ -596,7 +603,7 @@ function workloadVerdict(
     verdict: 'pass',
     rounds: { current: input.currentRounds, baseline: input.baselineRounds, planned: input.planned },
     unsettledSpreadPct: input.unsettledSpreadPct,
-    timeNotJudged,
+    otherMachine,
     metrics,
     notes:
       demoted.length > 0
@@ -610,7 +617,7 @@ function workloadVerdict(
 
 /** Names the workloads whose time channel ran on another machine than the baseline's, if any. */
 function otherMachineWarning(workloads: WorkloadVerdict[]): string | null {
-  const moved = workloads.filter((w) => w.timeNotJudged !== null);
+  const moved = workloads.filter((w) => w.otherMachine !== null);
   if (moved.length === 0) return null;
   return (
     `This machine is not the baseline's: the direct arm moved beyond ±${MACHINE_CLASS_TOLERANCE_PCT}% in ${moved.map((w) => w.id).join(', ')}, where ` +
@@ -837,7 +844,7 @@ function metricRows(
   normalisedOnly: boolean,
   countsComparable: boolean,
   level: number,
-  sameMachine: boolean,
+  other: OtherMachine | null,
 ): MetricComparison[] {
   const rows: MetricComparison[] = [];
   const countsGate =
@@ -855,31 +862,36 @@ function metricRows(
     // baseline recorded by the time channel alone) leaves them informational.
     const judged = isWorkMetric(spec.metric)
       ? { spec, informational: !countsComparable || input.baseline(spec.metric).length === 0 }
-      : timeRowSpec(spec, input, normalisedOnly, sameMachine);
+      : timeRowSpec(spec, input, normalisedOnly, other);
     const { informational } = judged;
     const policy: MetricComparison['policy'] = informational ? 'info' : spec.policy;
-    const row = statRow(
-      judged.spec,
-      'raw',
-      policy,
-      input.current(spec.metric),
-      input.baseline(spec.metric),
-      level,
-    );
+    const current = input.current(spec.metric);
+    const row = statRow(judged.spec, 'raw', policy, current, input.baseline(spec.metric), level);
     if (row) rows.push(row);
     if (informational && spec.metric === 'cpu_us_per_query') {
-      const rel = statRow(
-        { ...spec, label: CPU_RELATIVE_LABEL, unit: '%' },
-        'cpu-relative-to-direct',
-        sameMachine ? spec.policy : 'info',
-        input.currentCpuRel(),
-        input.baselineCpuRel(),
-        level,
-      );
+      const rel = cpuRelativeRow(spec, input, other === null ? spec.policy : 'info', level);
       if (rel) rows.push(rel);
     }
   }
   return rows;
+}
+
+/** CPU per query relative to the direct arm's work: what gates where raw CPU time cannot. */
+function cpuRelativeRow(
+  spec: MetricSpec,
+  input: WorkloadInput,
+  policy: MetricComparison['policy'],
+  level: number,
+): MetricComparison | null {
+  const relative = { ...spec, label: CPU_RELATIVE_LABEL, unit: '%' };
+  return statRow(
+    relative,
+    'cpu-relative-to-direct',
+    policy,
+    input.currentCpuRel(),
+    input.baselineCpuRel(),
+    level,
+  );
 }
 
 function errorsRow(spec: MetricSpec, input: WorkloadInput): MetricComparison {

@@ -41,7 +41,7 @@ function workload(metrics: MetricComparison[]): WorkloadVerdict {
     verdict: 'pass',
     rounds: { current: 4, baseline: 8, planned: 4 },
     unsettledSpreadPct: null,
-    timeNotJudged: null,
+    otherMachine: null,
     metrics,
     notes: [],
   };
